@@ -1,0 +1,35 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../http/app-env.js";
+import { RelayError } from "../http/errors.js";
+import { relayConfig } from "../env.js";
+import { TENANT_ID, type Tenant } from "../tenants/schema.js";
+import { TenantStore } from "../tenants/store.js";
+
+export function tenantStore(c: Context<AppEnv>): TenantStore {
+  return new TenantStore(c.env.TENANTS, relayConfig(c.env).tenantCacheTtlSeconds);
+}
+
+/** The `:tenant` path parameter, validated: the admin API creates tenants, so a bad id is a 400. */
+export function tenantIdParam(c: Context<AppEnv>): string {
+  const id = c.req.param("tenant") ?? "";
+  if (!TENANT_ID.test(id)) {
+    throw new RelayError("invalid_field", "tenant: ids are 1-64 characters of a-z, 0-9, - and _", { field: "tenant" });
+  }
+  return id;
+}
+
+/** The tenant as stored now (past the caches, since the caller is about to change it), or 404. */
+export async function existingTenant(c: Context<AppEnv>): Promise<Tenant> {
+  const id = tenantIdParam(c);
+  const tenant = await tenantStore(c).getFresh(id);
+  if (!tenant) throw new RelayError("not_found", `no such tenant: ${id}`);
+  return tenant;
+}
+
+export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    throw new RelayError("invalid_field", "body: must be a JSON object", { field: "body" });
+  }
+}

@@ -1,0 +1,53 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { relayConfig } from "../env.js";
+import type { AppEnv } from "../http/app-env.js";
+import { sealSecret } from "../secrets/seal.js";
+import { storedKeyContext } from "../tenants/credentials.js";
+import { parseOrReject, tenantInputSchema, type StoredTenant } from "../tenants/schema.js";
+import { existingTenant, jsonBody, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { tenantView } from "./views.js";
+
+/** `/admin/tenants`: create or replace, read, list and delete tenants. */
+export const tenantsRoutes = new Hono<AppEnv>();
+
+const ListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().min(1).optional(),
+});
+
+tenantsRoutes.get("/", async (c) => {
+  const query = parseOrReject(ListQuerySchema, c.req.query());
+  return c.json(await tenantStore(c).list(query.cursor, query.limit));
+});
+
+tenantsRoutes.put("/:tenant", async (c) => {
+  const id = tenantIdParam(c);
+  const input = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
+  const store = tenantStore(c);
+  const existing = await store.getFresh(id);
+  const apiKey = input.braintrust.api_key;
+  // Write-only key: a string replaces it, null removes it (passthrough), absent keeps it.
+  const sealed =
+    apiKey === null ? undefined : apiKey === undefined ? existing?.api_key_sealed : await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id));
+  const now = new Date().toISOString();
+  const record: StoredTenant = {
+    parent: input.parent,
+    api_url: input.braintrust.api_url,
+    ...(sealed ? { api_key_sealed: sealed } : {}),
+    // Ingest tokens only mean something with a stored key to deliver with.
+    tokens: sealed ? (existing?.tokens ?? []) : [],
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
+  };
+  await store.put(id, record);
+  return c.json(tenantView({ ...record, id }), existing ? 200 : 201);
+});
+
+tenantsRoutes.get("/:tenant", async (c) => c.json(tenantView(await existingTenant(c))));
+
+tenantsRoutes.delete("/:tenant", async (c) => {
+  const tenant = await existingTenant(c);
+  await tenantStore(c).delete(tenant.id);
+  return c.body(null, 204);
+});

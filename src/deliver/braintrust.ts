@@ -1,0 +1,89 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { PartialSuccess } from "../receive/respond.js";
+import { checkUpstreamUrl } from "../tenants/upstream-url.js";
+import { gzip } from "./gzip.js";
+import { classifyStatus, parseRetryAfter, type DeliveryOutcome } from "./outcome.js";
+
+/** Where one upstream request goes: one Braintrust base URL, one key, one parent. */
+export interface UpstreamTarget {
+  apiUrl: string;
+  apiKey: string;
+  parent: string;
+}
+
+/** An ExportTraceServiceRequest ready to send; `gzipped` is set when the client's own gzip bytes can go as they are. */
+export interface OtlpPayload {
+  protobuf: Uint8Array;
+  gzipped?: Uint8Array;
+}
+
+export interface SendOptions {
+  timeoutMs: number;
+  allowInsecureUpstream: boolean;
+}
+
+const MAX_ERROR_TEXT = 300;
+
+/** One attempt: POST <api_url>/otel/v1/traces, protobuf and gzip, as Braintrust recommends. */
+export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, options: SendOptions): Promise<DeliveryOutcome> {
+  // The URL was checked when the tenant was saved; checking again here keeps a record written
+  // under looser settings from sending a key somewhere it should not go.
+  const url = checkUpstreamUrl(target.apiUrl, options.allowInsecureUpstream);
+  if (!url.ok) return { kind: "rejected", status: 0, fault: "config", reason: `the tenant's Braintrust URL is not allowed: ${url.reason}` };
+  const body = payload.gzipped ?? (await gzip(payload.protobuf));
+  let response: Response;
+  try {
+    response = await fetch(`${url.url}/otel/v1/traces`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${target.apiKey}`,
+        "x-bt-parent": target.parent,
+        "content-type": "application/x-protobuf",
+        "content-encoding": "gzip",
+      },
+      body,
+      // A redirect would carry the API key to a host nobody checked.
+      redirect: "manual",
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError");
+    return { kind: "retryable", reason: timedOut ? `Braintrust did not answer within ${options.timeoutMs} ms` : "could not connect to Braintrust" };
+  }
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel();
+    return { kind: "rejected", status: response.status, fault: "config", reason: `Braintrust answered with a redirect (${response.status}), which the relay does not follow` };
+  }
+  const outcome = classifyStatus(response.status, "", parseRetryAfter(response.headers.get("retry-after")));
+  if (outcome.kind === "delivered") {
+    const partialSuccess = await readPartialSuccess(response);
+    return partialSuccess ? { ...outcome, partialSuccess } : outcome;
+  }
+  return { ...outcome, reason: `Braintrust answered ${response.status}: ${await errorText(response, target.apiKey)}` };
+}
+
+async function readPartialSuccess(response: Response): Promise<PartialSuccess | undefined> {
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes.byteLength === 0) return undefined;
+  try {
+    if (response.headers.get("content-type")?.includes("json")) {
+      const json = JSON.parse(new TextDecoder().decode(bytes)) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } };
+      const partial = json.partialSuccess;
+      if (!partial) return undefined;
+      return { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: partial.errorMessage ?? "" };
+    }
+    const partial = fromBinary(ExportTraceServiceResponseSchema, bytes).partialSuccess;
+    return partial && { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage };
+  } catch {
+    // A success whose body we cannot read is still a success.
+    return undefined;
+  }
+}
+
+/** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
+async function errorText(response: Response, apiKey: string): Promise<string> {
+  const text = (await response.text()).slice(0, 4096).replaceAll(apiKey, "[redacted]");
+  const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+  return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine || "(empty body)";
+}

@@ -1,0 +1,40 @@
+import type { PartialSuccess } from "../receive/respond.js";
+
+/**
+ * What one attempt to deliver to Braintrust came to, classified once, here. Retryable follows
+ * OTLP (429, 502, 503, 504) plus Braintrust's intermittent 500s, timeouts and connection errors;
+ * a rejection says whose fault it is, which decides what the client is told.
+ */
+export type DeliveryOutcome =
+  | { kind: "delivered"; status: number; partialSuccess?: PartialSuccess }
+  | { kind: "retryable"; status?: number; retryAfterSeconds?: number; reason: string }
+  | { kind: "rejected"; status: number; fault: RejectionFault; reason: string };
+
+/**
+ * - `data`: Braintrust refused the spans themselves (400, other 4xx).
+ * - `credentials`: the API key was refused (401, 403).
+ * - `too_large`: over Braintrust's request limit (413).
+ * - `config`: the upstream URL is wrong (404, redirects, 5xx that are not transient).
+ */
+export type RejectionFault = "data" | "credentials" | "too_large" | "config";
+
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+export function classifyStatus(status: number, reason: string, retryAfterSeconds?: number): DeliveryOutcome {
+  if (status >= 200 && status < 300) return { kind: "delivered", status };
+  if (RETRYABLE_STATUSES.has(status)) return { kind: "retryable", status, reason, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
+  if (status === 401 || status === 403) return { kind: "rejected", status, fault: "credentials", reason };
+  if (status === 413) return { kind: "rejected", status, fault: "too_large", reason };
+  if (status >= 400 && status < 500 && status !== 404) return { kind: "rejected", status, fault: "data", reason };
+  return { kind: "rejected", status, fault: "config", reason };
+}
+
+/** `Retry-After` in seconds (RFC 9110 §10.2.3: delay-seconds or an HTTP-date); undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | null, now: number = Date.now()): number | undefined {
+  if (!header) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, Math.ceil((date - now) / 1000));
+}

@@ -1,0 +1,104 @@
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import type { OtlpFormat } from "../receive/content-type.js";
+
+/**
+ * Every error the relay answers with. The code decides the HTTP status, the google.rpc code an
+ * OTLP client sees, and whether the client may retry; the message is English meant for the
+ * person reading the client's log, and never carries a secret.
+ */
+export type ErrorCode =
+  | "malformed"
+  | "invalid_field"
+  | "unauthenticated"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "conflict"
+  | "too_large"
+  | "unsupported_media_type"
+  | "rate_limited"
+  | "upstream_rejected"
+  | "unavailable"
+  | "misconfigured"
+  | "internal";
+
+// google.rpc.Code values: https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto
+const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+
+const ERRORS: Record<ErrorCode, { status: number; grpc: number }> = {
+  malformed: { status: 400, grpc: GRPC.INVALID_ARGUMENT },
+  invalid_field: { status: 400, grpc: GRPC.INVALID_ARGUMENT },
+  unauthenticated: { status: 401, grpc: GRPC.UNAUTHENTICATED },
+  forbidden: { status: 403, grpc: GRPC.PERMISSION_DENIED },
+  not_found: { status: 404, grpc: GRPC.NOT_FOUND },
+  method_not_allowed: { status: 405, grpc: GRPC.UNIMPLEMENTED },
+  conflict: { status: 409, grpc: GRPC.FAILED_PRECONDITION },
+  too_large: { status: 413, grpc: GRPC.RESOURCE_EXHAUSTED },
+  unsupported_media_type: { status: 415, grpc: GRPC.INVALID_ARGUMENT },
+  rate_limited: { status: 429, grpc: GRPC.RESOURCE_EXHAUSTED },
+  upstream_rejected: { status: 502, grpc: GRPC.UNAVAILABLE },
+  unavailable: { status: 503, grpc: GRPC.UNAVAILABLE },
+  misconfigured: { status: 500, grpc: GRPC.INTERNAL },
+  internal: { status: 500, grpc: GRPC.INTERNAL },
+};
+
+export interface RelayErrorOptions {
+  /** Seconds the client should wait before retrying (429 and 503). */
+  retryAfterSeconds?: number;
+  /** The input field at fault, for the admin API's 400s. */
+  field?: string;
+  /** The method the route does take, for 405. */
+  allow?: string;
+}
+
+export class RelayError extends Error {
+  override name = "RelayError";
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: RelayErrorOptions = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+
+  /** OTLP/HTTP: only 429, 502, 503 and 504 may be retried. */
+  get retryable(): boolean {
+    return [429, 502, 503, 504].includes(this.status);
+  }
+}
+
+/** Anything thrown that is not a RelayError is a bug: logged, and answered without details. */
+export function asRelayError(err: unknown): RelayError {
+  if (err instanceof RelayError) return err;
+  console.error(JSON.stringify({ event: "unhandled_error", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  return new RelayError("internal", "internal error");
+}
+
+function errorHeaders(err: RelayError, contentType: string): Headers {
+  const headers = new Headers({ "content-type": contentType });
+  if (err.options.retryAfterSeconds !== undefined) headers.set("retry-after", String(Math.ceil(err.options.retryAfterSeconds)));
+  if (err.code === "unauthenticated") headers.set("www-authenticate", 'Bearer realm="relay"');
+  if (err.options.allow) headers.set("allow", err.options.allow);
+  return headers;
+}
+
+/** The admin API's error body: `{"error": {"code", "message", "field"?}}`. */
+export function adminErrorResponse(err: RelayError): Response {
+  const body = { error: { code: err.code, message: err.message, ...(err.options.field ? { field: err.options.field } : {}) } };
+  return new Response(JSON.stringify(body), { status: err.status, headers: errorHeaders(err, "application/json") });
+}
+
+/** OTLP/HTTP failure: a google.rpc.Status in the request's own encoding. */
+export function otlpErrorResponse(err: RelayError, format: OtlpFormat): Response {
+  const status = create(StatusSchema, { code: ERRORS[err.code].grpc, message: err.message });
+  if (format === "protobuf") {
+    return new Response(toBinary(StatusSchema, status), { status: err.status, headers: errorHeaders(err, "application/x-protobuf") });
+  }
+  return new Response(JSON.stringify(toJson(StatusSchema, status)), { status: err.status, headers: errorHeaders(err, "application/json") });
+}

@@ -1,0 +1,26 @@
+import { Hono, type Context } from "hono";
+import { adminApp } from "./admin/app.js";
+import type { Env } from "./env.js";
+import type { AppEnv } from "./http/app-env.js";
+import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
+import { otlpFormatOf } from "./receive/content-type.js";
+import { tracesRoute } from "./receive/traces-route.js";
+
+const app = new Hono<AppEnv>();
+
+app.get("/healthz", (c) => c.json({ ok: true }));
+app.route("/t", tracesRoute);
+app.route("/admin", adminApp);
+
+// OTLP clients get google.rpc.Status in their own encoding; everyone else gets the admin API's JSON.
+function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
+  if (c.req.path.startsWith("/t/")) return otlpErrorResponse(error, otlpFormatOf(c.req.header("content-type")) ?? "json");
+  return adminErrorResponse(error);
+}
+
+app.notFound((c) => errorResponse(c, new RelayError("not_found", "no such route: traces go to POST /t/<tenant>/v1/traces")));
+app.onError((err, c) => errorResponse(c, asRelayError(err)));
+
+export default {
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,82 @@
+import { RelayError } from "../http/errors.js";
+import type { ContentCoding } from "./content-type.js";
+
+export interface BodyLimits {
+  /** Bytes on the wire, as sent. */
+  maxRequestBytes: number;
+  /** Bytes after decompression. */
+  maxDecompressedBytes: number;
+}
+
+export interface RequestBody {
+  /** The body as it arrived, still in its content coding. */
+  wire: Uint8Array;
+  coding: ContentCoding;
+  /** The decompressed body: the OTLP message itself. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Reads and decompresses a request body without ever holding more than the limits allow: the
+ * read stops at the first byte past a limit, so a gzip bomb costs no more than the limit.
+ */
+export async function readBody(request: Request, coding: ContentCoding, limits: BodyLimits): Promise<RequestBody> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > limits.maxRequestBytes) throw tooLarge("request body", limits.maxRequestBytes);
+  const wire = request.body ? await readLimited(request.body, limits.maxRequestBytes, "request body") : new Uint8Array();
+  const bytes = coding === "identity" ? wire : await decompress(wire, coding, limits.maxDecompressedBytes);
+  return { wire, coding, bytes };
+}
+
+function tooLarge(what: string, limit: number): RelayError {
+  return new RelayError("too_large", `${what} is larger than the limit of ${limit} bytes`);
+}
+
+async function readLimited(stream: ReadableStream<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(what, limit);
+    }
+    chunks.push(value);
+  }
+  return concat(chunks, total);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]) return chunks[0];
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** HTTP's `deflate` is zlib-wrapped (RFC 9110 §8.4.1.2), but some clients send raw deflate. */
+function isZlibWrapped(bytes: Uint8Array): boolean {
+  const [cmf = 0, flg = 0] = bytes;
+  return (cmf & 0x0f) === 8 && ((cmf << 8) | flg) % 31 === 0;
+}
+
+async function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limit: number): Promise<Uint8Array> {
+  const format: "gzip" | "deflate" | "deflate-raw" = coding === "gzip" ? "gzip" : isZlibWrapped(wire) ? "deflate" : "deflate-raw";
+  const stream = new DecompressionStream(format);
+  const writer = stream.writable.getWriter();
+  // Errors surface on the readable side; the writer's own promises would only repeat them.
+  writer.write(wire).catch(() => undefined);
+  writer.close().catch(() => undefined);
+  try {
+    return await readLimited(stream.readable, limit, "decompressed request body");
+  } catch (err) {
+    if (err instanceof RelayError) throw err;
+    throw new RelayError("malformed", `request body is not valid ${coding} data`);
+  }
+}

@@ -1,0 +1,26 @@
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import {
+  ExportTracePartialSuccessSchema,
+  ExportTraceServiceResponseSchema,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { OtlpFormat } from "./content-type.js";
+
+export interface PartialSuccess {
+  rejectedSpans: bigint;
+  errorMessage: string;
+}
+
+/** 200 with ExportTraceServiceResponse in the request's encoding; partial_success only when something was rejected. */
+export function otlpSuccessResponse(format: OtlpFormat, partial?: PartialSuccess): Response {
+  const response = create(ExportTraceServiceResponseSchema, {
+    partialSuccess: partial && (partial.rejectedSpans > 0n || partial.errorMessage) ? create(ExportTracePartialSuccessSchema, partial) : undefined,
+  });
+  if (format === "protobuf") {
+    return new Response(toBinary(ExportTraceServiceResponseSchema, response), {
+      headers: { "content-type": "application/x-protobuf" },
+    });
+  }
+  return new Response(JSON.stringify(toJson(ExportTraceServiceResponseSchema, response)), {
+    headers: { "content-type": "application/json" },
+  });
+}

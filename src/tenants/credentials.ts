@@ -1,0 +1,39 @@
+import { RelayError } from "../http/errors.js";
+import { openSecret } from "../secrets/seal.js";
+import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
+import { isRelayToken, tokenIsValid } from "./tokens.js";
+
+/** The Braintrust API key that a request's spans are delivered with, and where it came from. */
+export interface BraintrustCredential {
+  mode: "stored_key" | "passthrough";
+  apiKey: string;
+}
+
+/** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
+export function storedKeyContext(tenantId: string): string {
+  return `tenant-api-key:${tenantId}`;
+}
+
+function bearerOf(authorization: string | undefined): string {
+  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
+  if (!match?.[1]) throw new RelayError("unauthenticated", "missing credentials: send Authorization: Bearer <token>");
+  return match[1];
+}
+
+/**
+ * Stored-key tenants authenticate with an ingest token and deliver with the stored key.
+ * Passthrough tenants send their own Braintrust key, which goes upstream as is and is checked by
+ * Braintrust; a relay token sent to a passthrough tenant is refused here rather than leaked upstream.
+ */
+export async function authenticateIngest(tenant: Tenant, authorization: string | undefined, encryptionKey: string | undefined): Promise<BraintrustCredential> {
+  const bearer = bearerOf(authorization);
+  if (authModeOf(tenant) === "stored_key" && tenant.api_key_sealed) {
+    if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
+    return { mode: "stored_key", apiKey: await openSecret(tenant.api_key_sealed, encryptionKey, storedKeyContext(tenant.id)) };
+  }
+  if (isRelayToken(bearer)) {
+    throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
+  }
+  if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
+  return { mode: "passthrough", apiKey: bearer };
+}

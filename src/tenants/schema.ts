@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { RelayError } from "../http/errors.js";
+import { checkUpstreamUrl } from "./upstream-url.js";
+
+/** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
+export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
+
+export const DEFAULT_API_URL = "https://api.braintrust.dev";
+
+/**
+ * A Braintrust parent as `x-bt-parent` carries it. The value travels in an HTTP header, so it is
+ * printable ASCII; a project whose name is not can be addressed by `project_id:`.
+ */
+export const ParentSchema = z
+  .string()
+  .max(512)
+  .regex(
+    /^(project_id|project_name|experiment_id):[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/,
+    "must be project_id:<id>, project_name:<name> or experiment_id:<id>, in printable ASCII",
+  );
+
+/** Braintrust API keys go into an Authorization header: one token of printable ASCII. */
+export const ApiKeySchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+
+const TokenRecordSchema = z.object({
+  id: z.string(),
+  /** SHA-256 of the whole token, hex; the token itself is never stored. */
+  sha256: z.string(),
+  created_at: z.string(),
+});
+
+/** A tenant as kept in KV under `tenant:<id>`. */
+export const StoredTenantSchema = z.object({
+  parent: ParentSchema,
+  api_url: z.string(),
+  /** AES-GCM envelope of the tenant's Braintrust API key; absent in passthrough mode. */
+  api_key_sealed: z.string().optional(),
+  tokens: z.array(TokenRecordSchema).default([]),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+
+export type StoredTenant = z.infer<typeof StoredTenantSchema>;
+export type TokenRecord = z.infer<typeof TokenRecordSchema>;
+export type Tenant = StoredTenant & { id: string };
+
+/** How ingest requests authenticate: with a relay-issued token, or with the client's own Braintrust key. */
+export type AuthMode = "stored_key" | "passthrough";
+
+export function authModeOf(tenant: StoredTenant): AuthMode {
+  return tenant.api_key_sealed ? "stored_key" : "passthrough";
+}
+
+/** The admin API's PUT body. `api_key`: a string stores it, `null` removes it, absent keeps what is stored. */
+export function tenantInputSchema(allowInsecureUpstream: boolean) {
+  return z.strictObject({
+    parent: ParentSchema,
+    braintrust: z
+      .strictObject({
+        api_url: z
+          .string()
+          .default(DEFAULT_API_URL)
+          .transform((raw, ctx) => {
+            const check = checkUpstreamUrl(raw, allowInsecureUpstream);
+            if (check.ok) return check.url;
+            ctx.addIssue({ code: "custom", message: check.reason });
+            return z.NEVER;
+          }),
+        api_key: ApiKeySchema.nullable().optional(),
+      })
+      .default({ api_url: DEFAULT_API_URL }),
+  });
+}
+
+export type TenantInput = z.output<ReturnType<typeof tenantInputSchema>>;
+
+/** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`. */
+export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = [...(issue?.path ?? []), ...(issue?.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])].join(".");
+  const message = issue?.code === "unrecognized_keys" ? "is not a known field" : issue?.message;
+  throw new RelayError("invalid_field", `${path || "body"}: ${message}`, { field: path || "body" });
+}

@@ -1,0 +1,78 @@
+import { RelayError } from "../http/errors.js";
+import { authModeOf, StoredTenantSchema, TENANT_ID, type AuthMode, type StoredTenant, type Tenant } from "./schema.js";
+
+/** What `list` shows per tenant, kept as KV metadata so a page of tenants is one KV call. */
+export interface TenantSummary {
+  id: string;
+  parent: string;
+  auth: AuthMode;
+}
+
+const KEY_PREFIX = "tenant:";
+
+/**
+ * Tenant reads happen on every ingest request, so they are cached twice: in this isolate for a
+ * few seconds, and at the Cloudflare edge by KV's `cacheTtl`. Writes through this store clear
+ * the isolate's entry; other isolates see a change once both caches expire.
+ */
+const ISOLATE_CACHE_MS = 5_000;
+const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
+const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
+
+export class TenantStore {
+  constructor(
+    private readonly kv: KVNamespace,
+    private readonly cacheTtlSeconds: number,
+  ) {}
+
+  async get(id: string): Promise<Tenant | undefined> {
+    const cached = isolateCache.get(id);
+    if (cached && cached.expiresAt > Date.now()) return cached.tenant;
+    const raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
+    const tenant = raw === null ? undefined : { ...parseStored(id, raw), id };
+    if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) isolateCache.clear();
+    isolateCache.set(id, { tenant, expiresAt: Date.now() + ISOLATE_CACHE_MS });
+    return tenant;
+  }
+
+  /** Reads past both caches, for the admin API's read-modify-write. */
+  async getFresh(id: string): Promise<Tenant | undefined> {
+    const raw = await this.kv.get(KEY_PREFIX + id, { type: "json" });
+    return raw === null ? undefined : { ...parseStored(id, raw), id };
+  }
+
+  async put(id: string, tenant: StoredTenant): Promise<void> {
+    const summary: Omit<TenantSummary, "id"> = { parent: tenant.parent, auth: authModeOf(tenant) };
+    await this.kv.put(KEY_PREFIX + id, JSON.stringify(tenant), { metadata: summary });
+    isolateCache.delete(id);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.kv.delete(KEY_PREFIX + id);
+    isolateCache.delete(id);
+  }
+
+  async list(cursor: string | undefined, limit: number): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {
+    const page = await this.kv.list<Omit<TenantSummary, "id">>({ prefix: KEY_PREFIX, cursor, limit });
+    const tenants = page.keys.map((key) => ({
+      id: key.name.slice(KEY_PREFIX.length),
+      parent: key.metadata?.parent ?? "",
+      auth: key.metadata?.auth ?? "passthrough",
+    }));
+    return { tenants, cursor: page.list_complete ? null : page.cursor };
+  }
+}
+
+function parseStored(id: string, raw: unknown): StoredTenant {
+  const result = StoredTenantSchema.safeParse(raw);
+  if (!result.success) throw new RelayError("misconfigured", `tenant ${id} has an unreadable record in KV`);
+  return result.data;
+}
+
+/** A path's tenant id, or 404: an id no tenant can have names no tenant. */
+export function requireTenantId(id: string): string {
+  if (!TENANT_ID.test(id)) {
+    throw new RelayError("not_found", "no such tenant: tenant ids are 1-64 characters of a-z, 0-9, - and _");
+  }
+  return id;
+}

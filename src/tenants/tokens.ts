@@ -1,0 +1,32 @@
+import { base64UrlEncode, hex } from "../secrets/encoding.js";
+import { matchesDigest, sha256Hex } from "../secrets/compare.js";
+import type { StoredTenant, TokenRecord } from "./schema.js";
+
+/**
+ * Ingest tokens: `tbr_<id>_<secret>`. The id is public (the admin API lists it, and revokes by it)
+ * and lets a request find its record without trying every hash; the 256-bit secret is never
+ * stored, only the SHA-256 of the whole token. A fast hash suffices for random secrets this long.
+ */
+const TOKEN = /^tbr_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+const PREFIX = "tbr_";
+
+/** At most this many live tokens per tenant, so a tenant record stays small. */
+export const MAX_TOKENS_PER_TENANT = 20;
+
+export async function issueToken(now: Date): Promise<{ token: string; record: TokenRecord }> {
+  const id = hex(crypto.getRandomValues(new Uint8Array(8)));
+  const token = `${PREFIX}${id}_${base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)))}`;
+  return { token, record: { id, sha256: await sha256Hex(token), created_at: now.toISOString() } };
+}
+
+/** True for anything shaped like a relay token, so it is never mistaken for a Braintrust key and sent on. */
+export function isRelayToken(bearer: string): boolean {
+  return bearer.startsWith(PREFIX);
+}
+
+export async function tokenIsValid(tenant: StoredTenant, token: string): Promise<boolean> {
+  const id = TOKEN.exec(token)?.[1];
+  const record = id === undefined ? undefined : tenant.tokens.find((t) => t.id === id);
+  if (!record) return false;
+  return matchesDigest(token, record.sha256);
+}

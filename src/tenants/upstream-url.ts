@@ -1,0 +1,84 @@
+/**
+ * A tenant's Braintrust base URL receives the tenant's API key, so it must not point the relay
+ * at itself, at the platform's metadata service or at a private network. The WHATWG URL parser
+ * has already turned decimal, hex and shortened IPv4 spellings into dotted quads, and IPv6 into
+ * its canonical form, so the checks below see one spelling of each address.
+ */
+export type UpstreamUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+
+export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamUrlCheck {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: "must be an absolute URL such as https://api.braintrust.dev" };
+  }
+  if (url.protocol !== "https:" && !(allowInsecure && url.protocol === "http:")) {
+    return { ok: false, reason: "must use https" };
+  }
+  if (url.username || url.password) return { ok: false, reason: "must not carry credentials" };
+  if (url.search || url.hash) return { ok: false, reason: "must not have a query or fragment" };
+  if (!allowInsecure) {
+    const problem = nonPublicHostReason(url.hostname);
+    if (problem) return { ok: false, reason: `must be a public host: ${problem}` };
+  }
+  return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, "")}` };
+}
+
+function nonPublicHostReason(hostname: string): string | undefined {
+  const host = hostname.replace(/\.$/, "").toLowerCase();
+  if (host.startsWith("[")) return publicIpv6(host.slice(1, -1)) ? undefined : `${hostname} is not a global IPv6 address`;
+  const v4 = parseIpv4(host);
+  if (v4) return publicIpv4(v4) ? undefined : `${hostname} is a private, loopback or reserved address`;
+  if (!host.includes(".")) return `${hostname} is not a fully qualified name`;
+  if (/(^|\.)(localhost|local|internal|localdomain|home\.arpa|lan)$/.test(host)) return `${hostname} is a local name`;
+  return undefined;
+}
+
+function parseIpv4(host: string): number[] | undefined {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return match ? match.slice(1).map(Number) : undefined;
+}
+
+// Special-purpose IPv4 ranges (RFC 6890 and successors), as [first octets, prefix length].
+const NON_PUBLIC_V4: ReadonlyArray<readonly [number[], number]> = [
+  [[0], 8], [[10], 8], [[100, 64], 10], [[127], 8], [[169, 254], 16], [[172, 16], 12],
+  [[192, 0, 0], 24], [[192, 0, 2], 24], [[192, 88, 99], 24], [[192, 168], 16], [[198, 18], 15],
+  [[198, 51, 100], 24], [[203, 0, 113], 24], [[224], 4], [[240], 4],
+];
+
+function publicIpv4(octets: number[]): boolean {
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return NON_PUBLIC_V4.every(([prefix, bits]) => {
+    const network = [...prefix, 0, 0, 0, 0].slice(0, 4).reduce((acc, o) => acc * 256 + o, 0);
+    const size = 2 ** (32 - bits);
+    return Math.floor(address / size) !== Math.floor(network / size);
+  });
+}
+
+/**
+ * Only global unicast (2000::/3) is public. That one rule also refuses loopback, unspecified,
+ * link-local, unique-local, multicast, IPv4-mapped and IPv4-compatible forms, and NAT64; the
+ * documentation, Teredo and 6to4 ranges inside 2000::/3 are refused as well, since the last two
+ * embed an IPv4 address that may be private.
+ */
+function publicIpv6(address: string): boolean {
+  const groups = parseIpv6(address);
+  if (!groups) return false;
+  const [g0 = 0, g1 = 0] = groups;
+  if ((g0 & 0xe000) !== 0x2000) return false;
+  if (g0 === 0x2001 && (g1 === 0x0db8 || g1 === 0)) return false;
+  return g0 !== 0x2002;
+}
+
+function parseIpv6(address: string): number[] | undefined {
+  const [head = "", tail, extra] = address.split("::");
+  if (extra !== undefined) return undefined;
+  const parse = (part: string) => (part === "" ? [] : part.split(":").map((g) => parseInt(g, 16)));
+  const front = parse(head);
+  const back = tail === undefined ? [] : parse(tail);
+  const missing = 8 - front.length - back.length;
+  if (missing < 0 || (tail === undefined && missing !== 0)) return undefined;
+  const groups = [...front, ...new Array<number>(missing).fill(0), ...back];
+  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
+}

@@ -1,0 +1,183 @@
+import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
+import { randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { gunzipSync } from "node:zlib";
+import {
+  ExportTracePartialSuccessSchema,
+  ExportTraceServiceRequestSchema,
+  ExportTraceServiceResponseSchema,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+
+/**
+ * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
+ * has issued and may revoke (401 otherwise), exactly one valid `x-bt-parent` (400), protobuf or
+ * JSON (415), a 10 MB request limit (413), bodies that must decode (400), and a protobuf
+ * ExportTraceServiceResponse on success. Tests script failures per API key and read back what
+ * arrived through a small control API under `/_standin/`.
+ */
+export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;
+const TRACE_PATHS = new Set(["/otel/v1/traces", "/self-hosted/otel/v1/traces"]);
+const PARENT = /^(project_id|project_name|experiment_id):.+$/;
+
+/** One scripted answer, used once, for the next request carrying the key. */
+export interface FaultStep {
+  status?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Destroy the connection without answering. */
+  reset?: boolean;
+  /** Answer 200 with this partial success. */
+  partialSuccess?: { rejectedSpans: number; errorMessage: string };
+}
+
+/** A request that passed every check and was accepted. */
+export interface ReceivedRequest {
+  path: string;
+  parent: string;
+  contentType: string;
+  contentEncoding: string;
+  userAgent: string;
+  /** The ExportTraceServiceRequest bytes after decompression, base64. */
+  body: string;
+  receivedAt: number;
+}
+
+/** Every request seen for a key, answered or not, for retry assertions. */
+export interface Attempt {
+  status: number;
+  receivedAt: number;
+}
+
+export class BraintrustStandIn {
+  private readonly keys = new Set<string>();
+  private readonly faults = new Map<string, FaultStep[]>();
+  private readonly received = new Map<string, ReceivedRequest[]>();
+  private readonly attempts = new Map<string, Attempt[]>();
+  private server?: Server;
+
+  async start(port = 0): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.writeHead(500, { "content-type": "text/plain" }).end(`stand-in error: ${String(err)}`);
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+  }
+
+  issueKey(): string {
+    const key = `sk-standin-${randomBytes(12).toString("hex")}`;
+    this.keys.add(key);
+    return key;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://standin");
+    if (url.pathname.startsWith("/_standin/")) return this.control(req, res, url);
+    const body = await readAll(req);
+    if (!TRACE_PATHS.has(url.pathname)) return json(res, 403, { error: "Forbidden" });
+    if (req.method !== "POST") return json(res, 405, { error: "Method not allowed" });
+
+    const key = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
+    const attempts = this.attempts.get(key) ?? [];
+    this.attempts.set(key, attempts);
+    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
+      attempts.push({ status, receivedAt: Date.now() });
+      return json(res, status, payload, headers);
+    };
+
+    const step = this.faults.get(key)?.shift();
+    if (step?.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
+    if (step?.reset) {
+      attempts.push({ status: 0, receivedAt: Date.now() });
+      req.socket.destroy();
+      return;
+    }
+    if (step?.status) {
+      attempts.push({ status: step.status, receivedAt: Date.now() });
+      res.writeHead(step.status, { "content-type": "application/json", ...step.headers }).end(step.body ?? JSON.stringify({ error: "scripted failure" }));
+      return;
+    }
+
+    if (!this.keys.has(key)) return answer(401, { error: "Invalid API key" });
+    const parent = req.headers["x-bt-parent"];
+    if (typeof parent !== "string" || !PARENT.test(parent)) return answer(400, { error: "x-bt-parent must be project_id:, project_name: or experiment_id:" });
+    const contentType = req.headers["content-type"] ?? "";
+    if (contentType !== "application/x-protobuf" && contentType !== "application/json") return answer(415, { error: "Unsupported content type" });
+    if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
+    const encoding = req.headers["content-encoding"] ?? "";
+    let decoded: Buffer;
+    try {
+      decoded = encoding === "gzip" ? gunzipSync(body) : body;
+    } catch {
+      return answer(400, { error: "Invalid gzip body" });
+    }
+    if (decoded.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
+    if (contentType === "application/x-protobuf") {
+      try {
+        fromBinary(ExportTraceServiceRequestSchema, decoded);
+      } catch {
+        return answer(400, { error: "Invalid OTLP protobuf" });
+      }
+    }
+
+    const list = this.received.get(key) ?? [];
+    this.received.set(key, list);
+    list.push({
+      path: url.pathname,
+      parent,
+      contentType,
+      contentEncoding: encoding,
+      userAgent: req.headers["user-agent"] ?? "",
+      body: decoded.toString("base64"),
+      receivedAt: Date.now(),
+    });
+    attempts.push({ status: 200, receivedAt: Date.now() });
+    const response = create(ExportTraceServiceResponseSchema, {
+      partialSuccess: step?.partialSuccess ? create(ExportTracePartialSuccessSchema, { rejectedSpans: BigInt(step.partialSuccess.rejectedSpans), errorMessage: step.partialSuccess.errorMessage }) : undefined,
+    });
+    res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, response));
+  }
+
+  /** `/_standin/keys` (POST issue, DELETE revoke), `/_standin/faults` (POST), `/_standin/received`, `/_standin/attempts`. */
+  private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const body = await readAll(req);
+    const key = url.searchParams.get("key") ?? "";
+    switch (`${req.method} ${url.pathname}`) {
+      case "POST /_standin/keys":
+        return json(res, 201, { key: this.issueKey() });
+      case "DELETE /_standin/keys":
+        this.keys.delete(key);
+        return json(res, 200, {});
+      case "POST /_standin/faults": {
+        const steps = JSON.parse(body.toString("utf8")) as FaultStep[];
+        this.faults.set(key, [...(this.faults.get(key) ?? []), ...steps]);
+        return json(res, 200, {});
+      }
+      case "GET /_standin/received":
+        return json(res, 200, this.received.get(key) ?? []);
+      case "GET /_standin/attempts":
+        return json(res, 200, this.attempts.get(key) ?? []);
+      default:
+        return json(res, 404, { error: "no such control route" });
+    }
+  }
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function json(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(payload));
+}

@@ -1,0 +1,44 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const standin = "./test/standin/global-setup.ts";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // The Worker inside workerd, with miniflare's KV, Queues and R2.
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ADMIN_TOKEN: "test-admin-token",
+                ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+                ALLOW_INSECURE_UPSTREAM: "true",
+                UPSTREAM_TIMEOUT_MS: "2000",
+                STANDIN_URL: inject("standinUrl"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/*.test.ts"],
+          globalSetup: [standin],
+        },
+      },
+      {
+        // Real processes: wrangler's dev server driven by real OpenTelemetry exporters.
+        test: {
+          name: "e2e",
+          include: ["test/e2e/*.test.ts"],
+          environment: "node",
+          globalSetup: [standin],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
