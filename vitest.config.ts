@@ -31,8 +31,8 @@ export default defineConfig({
       {
         // Real processes: wrangler's dev server driven by real OpenTelemetry exporters.
         test: {
-          name: "e2e",
-          include: ["test/e2e/*.test.ts"],
+          name: "node",
+          include: ["test/node/*.test.ts"],
           environment: "node",
           globalSetup: [standin],
           testTimeout: 120_000,

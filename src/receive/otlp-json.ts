@@ -1,3 +1,5 @@
+import type { DescEnum } from "@bufbuild/protobuf";
+import { Span_SpanKindSchema, Status_StatusCodeSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { RelayError } from "../http/errors.js";
 
 /**
@@ -5,6 +7,8 @@ import { RelayError } from "../http/errors.js";
  * and link ids are hex rather than base64, and 64-bit integers may arrive as bare numbers too
  * large for a double. This turns an OTLP JSON body into proto3 JSON, accepting what the
  * OpenTelemetry Collector accepts (hex in any case, snake_case keys, enum names or numbers).
+ * Enum names are resolved here because protobuf-es, told to ignore unknown fields, would also
+ * drop an unknown enum name without a word; here it is a 400.
  * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
  */
 export function parseOtlpJson(text: string): unknown {
@@ -19,6 +23,8 @@ export function parseOtlpJson(text: string): unknown {
     for (const scopeSpans of listField(resourceSpans, "scopeSpans", "scope_spans")) {
       for (const span of listField(scopeSpans, "spans")) {
         hexIdsToBase64(span, "span");
+        enumNameToNumber(span, "kind", Span_SpanKindSchema);
+        if (isObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
         for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
       }
     }
@@ -78,4 +84,12 @@ function hexToBase64(hex: string): string {
   let binary = "";
   for (let i = 0; i < hex.length; i += 2) binary += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
   return btoa(binary);
+}
+
+function enumNameToNumber(target: JsonObject, field: string, schema: DescEnum): void {
+  const value = target[field];
+  if (typeof value !== "string") return;
+  const known = schema.values.find((v) => v.name === value);
+  if (!known) throw new RelayError("malformed", `${field} ${JSON.stringify(value.slice(0, 64))} is not a ${schema.name} name`);
+  target[field] = known.number;
 }

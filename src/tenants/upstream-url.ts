@@ -30,8 +30,8 @@ function nonPublicHostReason(hostname: string): string | undefined {
   if (host.startsWith("[")) return publicIpv6(host.slice(1, -1)) ? undefined : `${hostname} is not a global IPv6 address`;
   const v4 = parseIpv4(host);
   if (v4) return publicIpv4(v4) ? undefined : `${hostname} is a private, loopback or reserved address`;
-  if (!host.includes(".")) return `${hostname} is not a fully qualified name`;
   if (/(^|\.)(localhost|local|internal|localdomain|home\.arpa|lan)$/.test(host)) return `${hostname} is a local name`;
+  if (!host.includes(".")) return `${hostname} is not a fully qualified name`;
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import {
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
@@ -19,37 +20,6 @@ import {
 export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;
 const TRACE_PATHS = new Set(["/otel/v1/traces", "/self-hosted/otel/v1/traces"]);
 const PARENT = /^(project_id|project_name|experiment_id):.+$/;
-
-/** One scripted answer, used once, for the next request carrying the key. */
-export interface FaultStep {
-  status?: number;
-  headers?: Record<string, string>;
-  body?: string;
-  /** Wait this long before answering. */
-  delayMs?: number;
-  /** Destroy the connection without answering. */
-  reset?: boolean;
-  /** Answer 200 with this partial success. */
-  partialSuccess?: { rejectedSpans: number; errorMessage: string };
-}
-
-/** A request that passed every check and was accepted. */
-export interface ReceivedRequest {
-  path: string;
-  parent: string;
-  contentType: string;
-  contentEncoding: string;
-  userAgent: string;
-  /** The ExportTraceServiceRequest bytes after decompression, base64. */
-  body: string;
-  receivedAt: number;
-}
-
-/** Every request seen for a key, answered or not, for retry assertions. */
-export interface Attempt {
-  status: number;
-  receivedAt: number;
-}
 
 export class BraintrustStandIn {
   private readonly keys = new Set<string>();

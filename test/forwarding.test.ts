@@ -1,0 +1,104 @@
+import { toJson } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { compress, exportResponseOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+/** A trace whose first span carries field 99, unknown to our schema, as a newer OTLP might send. */
+function traceWithUnknownField() {
+  const trace = trueFoundryTrace();
+  spansOf(trace)[0]!.$unknown = [{ no: 99, wireType: WireType.LengthDelimited, data: new Uint8Array([2, 0x68, 0x69]) }];
+  return trace;
+}
+
+describe("forwarding to Braintrust", () => {
+  it("sends protobuf spans on byte for byte, unknown fields included, with the tenant's key and parent", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(traceWithUnknownField());
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/x-protobuf");
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    const [received, ...more] = await standin.received(tenant.apiKey);
+    expect(more).toHaveLength(0);
+    expect(received!.bytes).toEqual(body);
+    expect(received!.parent).toBe(tenant.parent);
+    expect(received!.contentType).toBe("application/x-protobuf");
+    expect(received!.contentEncoding).toBe("gzip");
+    expect(received!.path).toBe("/otel/v1/traces");
+  });
+
+  it.each(["gzip", "deflate", "deflate-raw"] as const)("accepts a %s-compressed body and delivers the same spans", async (format) => {
+    const tenant = await createTenant();
+    const body = toProtobuf(traceWithUnknownField());
+
+    const response = await sendTraces(tenant, await compress(body, format), { contentEncoding: format === "gzip" ? "gzip" : "deflate" });
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.bytes).toEqual(body);
+  });
+
+  it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, JSON.stringify(toOtlpJson(trace)), { contentType: "application/json" });
+
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect(await response.json()).toEqual({});
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.contentType).toBe("application/x-protobuf");
+    expect(toJson(ExportTraceServiceRequestSchema, received!.request)).toEqual(toJson(ExportTraceServiceRequestSchema, trace));
+  });
+
+  it("forwards a passthrough client's own Braintrust key", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    expect(tenant.bearer).toBe(tenant.apiKey);
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(response.status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toHaveLength(1);
+  });
+
+  it("posts to <api_url>/otel/v1/traces for a self-hosted base URL with a path", async () => {
+    const tenant = await createTenant({ apiUrl: `${env.STANDIN_URL}/self-hosted/` });
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.path).toBe("/self-hosted/otel/v1/traces");
+  });
+
+  it("carries Braintrust's partial success back to the client", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ partialSuccess: { rejectedSpans: 2, errorMessage: "2 spans too old" } }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(response.status).toBe(200);
+    const partial = (await exportResponseOf(response)).partialSuccess;
+    expect(partial?.rejectedSpans).toBe(2n);
+    expect(partial?.errorMessage).toBe("Braintrust: 2 spans too old");
+  });
+
+  it("answers an empty request with success and sends nothing upstream", async () => {
+    const tenant = await createTenant();
+
+    const protobuf = await sendTraces(tenant, new Uint8Array());
+    const json = await sendTraces(tenant, "{}", { contentType: "application/json; charset=utf-8" });
+
+    expect(protobuf.status).toBe(200);
+    expect(json.status).toBe(200);
+    expect(await json.json()).toEqual({});
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+});

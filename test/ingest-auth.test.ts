@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { admin, createTenant, issueToken, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+const body = () => toProtobuf(trueFoundryTrace());
+
+describe("ingest authentication", () => {
+  it("delivers a stored-key tenant's spans with the stored key, never the ingest token", async () => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, body());
+
+    expect(response.status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toHaveLength(1);
+    expect(await standin.attempts(tenant.bearer)).toHaveLength(0);
+  });
+
+  it("refuses a revoked token", async () => {
+    const tenant = await createTenant();
+    const other = await issueToken(tenant.id);
+    const tokens = ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+    const revokedId = tokens.find((t) => tenant.bearer.includes(t.id))!.id;
+
+    await admin("DELETE", `/tenants/${tenant.id}/tokens/${revokedId}`);
+
+    expect((await sendTraces(tenant, body())).status).toBe(401);
+    expect((await sendTraces(tenant, body(), { bearer: other })).status).toBe(200);
+  });
+
+  it("refuses tenant A's token on tenant B's path", async () => {
+    const a = await createTenant();
+    const b = await createTenant();
+
+    const response = await sendTraces({ id: b.id, bearer: a.bearer }, body());
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toBe("invalid ingest token for this tenant");
+    expect(await standin.attempts(a.apiKey)).toHaveLength(0);
+    expect(await standin.attempts(b.apiKey)).toHaveLength(0);
+  });
+
+  it("refuses a relay token on a passthrough tenant instead of sending it to Braintrust", async () => {
+    const stored = await createTenant();
+    const passthrough = await createTenant({ mode: "passthrough" });
+
+    const response = await sendTraces({ id: passthrough.id, bearer: stored.bearer }, body());
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toMatch(/send that key, not a relay token/);
+    expect(await standin.attempts(stored.bearer)).toHaveLength(0);
+  });
+});
+
+describe("tenant changes", () => {
+  it("apply to the next request: a new parent, a rotated key, a deleted tenant", async () => {
+    const tenant = await createTenant();
+    await sendTraces(tenant, body());
+
+    const newKey = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: "experiment_id:exp-9", braintrust: { api_url: standin.url, api_key: newKey } });
+    const afterChange = await sendTraces(tenant, body());
+    await admin("DELETE", `/tenants/${tenant.id}`);
+    const afterDelete = await sendTraces(tenant, body());
+
+    expect(afterChange.status).toBe(200);
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual([tenant.parent]);
+    expect((await standin.received(newKey)).map((r) => r.parent)).toEqual(["experiment_id:exp-9"]);
+    expect(afterDelete.status).toBe(404);
+  });
+});

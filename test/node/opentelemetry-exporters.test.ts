@@ -1,0 +1,106 @@
+import { fromBinary, toJson } from "@bufbuild/protobuf";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { OTLPTraceExporter as ProtobufTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
+import { ProtobufTraceSerializer } from "@opentelemetry/otlp-transformer";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { standinClient } from "../standin/client.js";
+import { adminCall, startRelay, type RelayProcess } from "./relay-process.js";
+
+const standin = standinClient(inject("standinUrl"));
+let relay: RelayProcess;
+
+beforeAll(async () => {
+  relay = await startRelay();
+});
+
+afterAll(async () => {
+  await relay?.stop();
+});
+
+/** A gateway request as TrueFoundry records it, through the real OpenTelemetry SDK. */
+function recordGatewayTrace(): ReadableSpan[] {
+  const memory = new InMemorySpanExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ "service.name": "tfy-llm-gateway", "deployment.environment": "e2e" }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  });
+  const tracer = provider.getTracer("tfy-llm-gateway", "1.2.3");
+  const root = tracer.startSpan("ChatCompletion: openai/gpt-4.1-mini", {
+    kind: SpanKind.SERVER,
+    attributes: {
+      "tfy.span_type": "ChatCompletion",
+      "tfy.input": JSON.stringify({ messages: [{ role: "user", content: "Bonjour ✓" }] }),
+      "tfy.request.metadata": JSON.stringify({ env: "eval" }),
+    },
+  });
+  const model = tracer.startSpan(
+    "Model: openai/gpt-4.1-mini",
+    { attributes: { "tfy.span_type": "Model", "tfy.model.metric.input_tokens": 12, "tfy.model.metric.cost_in_usd": 0.00021, "tfy.model.streaming": true } },
+    trace.setSpan(ROOT_CONTEXT, root),
+  );
+  model.addEvent("first_token", { index: 0 });
+  const http = tracer.startSpan(
+    "POST https://api.openai.com/v1/chat/completions",
+    { kind: SpanKind.CLIENT, attributes: { "http.response.status_code": 200, tags: ["a", "b"] }, links: [{ context: root.spanContext(), attributes: { why: "retry" } }] },
+    trace.setSpan(ROOT_CONTEXT, model),
+  );
+  http.end();
+  model.setStatus({ code: SpanStatusCode.ERROR, message: "upstream slow" });
+  model.end();
+  root.end();
+  return memory.getFinishedSpans();
+}
+
+function exportThrough(exporter: SpanExporter, spans: ReadableSpan[]): Promise<ExportResult> {
+  return new Promise((resolve) => exporter.export(spans, resolve));
+}
+
+describe("real OpenTelemetry exporters through the relay under wrangler dev", () => {
+  it("protobuf + gzip, stored key: every span arrives byte for byte with the tenant's key and parent", async () => {
+    const apiKey = await standin.issueKey();
+    const created = await adminCall(relay, "PUT", "/tenants/e2e-proto", { parent: "project_name:e2e proto", braintrust: { api_url: standin.url, api_key: apiKey } });
+    expect(created.status).toBe(201);
+    const { token } = (await (await adminCall(relay, "POST", "/tenants/e2e-proto/tokens")).json()) as { token: string };
+    const spans = recordGatewayTrace();
+
+    const exporter = new ProtobufTraceExporter({ url: `${relay.url}/t/e2e-proto/v1/traces`, headers: { Authorization: `Bearer ${token}` }, compression: CompressionAlgorithm.GZIP });
+    const result = await exportThrough(exporter, spans);
+
+    expect(result).toEqual({ code: ExportResultCode.SUCCESS });
+    const received = await standin.received(apiKey);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.bytes).toEqual(ProtobufTraceSerializer.serializeRequest(spans));
+    expect(received[0]).toMatchObject({ parent: "project_name:e2e proto", contentType: "application/x-protobuf", contentEncoding: "gzip", path: "/otel/v1/traces" });
+  });
+
+  it("JSON, passthrough as TrueFoundry's Braintrust guide configures it: every span arrives field for field", async () => {
+    const apiKey = await standin.issueKey();
+    await adminCall(relay, "PUT", "/tenants/e2e-json", { parent: "experiment_id:exp-e2e", braintrust: { api_url: standin.url } });
+    const spans = recordGatewayTrace();
+
+    const exporter = new JsonTraceExporter({ url: `${relay.url}/t/e2e-json/v1/traces`, headers: { Authorization: `Bearer ${apiKey}` } });
+    const result = await exportThrough(exporter, spans);
+
+    expect(result).toEqual({ code: ExportResultCode.SUCCESS });
+    const received = await standin.received(apiKey);
+    expect(received).toHaveLength(1);
+    const expected = fromBinary(ExportTraceServiceRequestSchema, ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(toJson(ExportTraceServiceRequestSchema, received[0]!.request)).toEqual(toJson(ExportTraceServiceRequestSchema, expected));
+    expect(received[0]).toMatchObject({ parent: "experiment_id:exp-e2e", contentType: "application/x-protobuf", contentEncoding: "gzip" });
+  });
+
+  it("reports a refused export as a failure the exporter sees", async () => {
+    const exporter = new ProtobufTraceExporter({ url: `${relay.url}/t/e2e-proto/v1/traces`, headers: { Authorization: "Bearer tbr_0000000000000000_wrong" } });
+
+    const result = await exportThrough(exporter, recordGatewayTrace());
+
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error).toMatchObject({ name: "OTLPExporterError", code: 401 });
+  });
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { Span_SpanKind, Status_StatusCode } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { hexOf, rpcStatusOf, spansOf } from "./support/traces.js";
+
+const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";
+const SPAN_ID = "EEE19B7EC3C1B174";
+const PARENT_ID = "eee19b7ec3c1b173";
+
+async function deliveredSpans(tenant: { apiKey: string }) {
+  const received = await standin.received(tenant.apiKey);
+  return received.flatMap((r) => spansOf(r.request));
+}
+
+describe("OTLP JSON, read as leniently as the Collector reads it", () => {
+  it("takes hex ids in any case, snake_case keys, enum names and 64-bit integers as strings or numbers", async () => {
+    const tenant = await createTenant();
+    const body = `{
+      "resource_spans": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "string_value": "gw" } }] },
+        "scope_spans": [{
+          "scope": { "name": "tfy" },
+          "spans": [{
+            "trace_id": "${TRACE_ID}", "span_id": "${SPAN_ID}", "parent_span_id": "${PARENT_ID}",
+            "name": "ChatCompletion", "kind": "SPAN_KIND_SERVER",
+            "start_time_unix_nano": 1764000000123456789, "end_time_unix_nano": "1764000000987654321",
+            "attributes": [
+              { "key": "tokens", "value": { "int_value": 9007199254740993 } },
+              { "key": "cost", "value": { "doubleValue": 0.25 } },
+              { "key": "stream", "value": { "boolValue": true } }
+            ],
+            "status": { "code": 2, "message": "boom" },
+            "links": [{ "traceId": "${TRACE_ID.toLowerCase()}", "spanId": "${SPAN_ID}" }],
+            "fieldFromTheFuture": { "ignored": true }
+          }]
+        }]
+      }]
+    }`;
+
+    const response = await sendTraces(tenant, body, { contentType: "application/json" });
+
+    expect(response.status).toBe(200);
+    const [span, ...rest] = await deliveredSpans(tenant);
+    expect(rest).toHaveLength(0);
+    expect(hexOf(span!.traceId)).toBe(TRACE_ID.toLowerCase());
+    expect(hexOf(span!.spanId)).toBe(SPAN_ID.toLowerCase());
+    expect(hexOf(span!.parentSpanId)).toBe(PARENT_ID);
+    expect(span!.kind).toBe(Span_SpanKind.SERVER);
+    expect(span!.startTimeUnixNano).toBe(1764000000123456789n);
+    expect(span!.endTimeUnixNano).toBe(1764000000987654321n);
+    expect(span!.attributes.map((a) => [a.key, a.value?.value.value])).toEqual([
+      ["tokens", 9007199254740993n],
+      ["cost", 0.25],
+      ["stream", true],
+    ]);
+    expect(span!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "boom" });
+    expect(hexOf(span!.links[0]!.traceId)).toBe(TRACE_ID.toLowerCase());
+  });
+
+  it("rejects an id that is not hex with 400, instead of reading it as base64", async () => {
+    const tenant = await createTenant();
+    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "AAECAwQFBgcICQoLDA0ODw==", spanId: SPAN_ID, name: "x" }] }] }] });
+
+    const response = await sendTraces(tenant, body, { contentType: "application/json" });
+
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/json");
+    expect((await rpcStatusOf(response)).message).toMatch(/traceId must be a hex string/);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it.each([
+    ["not JSON", "{", /not valid JSON/],
+    ["not an object", "[1,2]", /must be a JSON object/],
+    ["a field of the wrong type", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: 5 }] }] }] }), /not a valid OTLP JSON/],
+    ["an unknown enum name", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, kind: "SPAN_KIND_BOGUS" }] }] }] }), /SPAN_KIND_BOGUS" is not a SpanKind name/],
+  ])("answers %s with 400 and a google.rpc.Status saying why", async (_what, body, message) => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, body, { contentType: "application/json" });
+
+    expect(response.status).toBe(400);
+    const status = await rpcStatusOf(response);
+    expect(status.code).toBe(3);
+    expect(status.message).toMatch(message);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("answers invalid UTF-8 with 400", async () => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), { contentType: "application/json" });
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message).toMatch(/UTF-8/);
+  });
+});

@@ -1,0 +1,160 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { relayFetch, createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { compress, exportResponseOf, randomId, rpcStatusOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+const MiB = 1024 * 1024;
+
+describe("OTLP/HTTP responses", () => {
+  it("rejects spans with bad ids one by one: 200 with partial_success, the rest delivered", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const scope = trace.resourceSpans[0]!.scopeSpans[0]!;
+    scope.spans.push(
+      create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "short trace id" }),
+      create(SpanSchema, { traceId: randomId(16), spanId: new Uint8Array(8), name: "zero span id" }),
+    );
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    const partial = (await exportResponseOf(response)).partialSuccess;
+    expect(partial?.rejectedSpans).toBe(2n);
+    expect(partial?.errorMessage).toBe(
+      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 bytes',
+    );
+    const [received] = await standin.received(tenant.apiKey);
+    expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));
+  });
+
+  it("reports partial success in JSON for a JSON request", async () => {
+    const tenant = await createTenant();
+    const json = toOtlpJson(trueFoundryTrace());
+    (json.resourceSpans as { scopeSpans: { spans: { traceId: string }[] }[] }[])[0]!.scopeSpans[0]!.spans[0]!.traceId = "";
+
+    const response = await sendTraces(tenant, JSON.stringify(json), { contentType: "application/json" });
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      partialSuccess: { rejectedSpans: "1", errorMessage: expect.stringMatching(/^rejected 1 of 3 spans: .*trace_id must be 16 bytes/) },
+    });
+  });
+
+  it("answers a malformed protobuf body with 400 and a protobuf google.rpc.Status", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+
+    const response = await sendTraces(tenant, body.slice(0, body.byteLength - 7));
+
+    expect(response.status).toBe(400);
+    expect(response.headers.get("content-type")).toBe("application/x-protobuf");
+    const status = await rpcStatusOf(response);
+    expect(status.code).toBe(3);
+    expect(status.message).toMatch(/^request body is not a valid ExportTraceServiceRequest/);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("answers a body that is not the gzip it claims with 400", async () => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()), { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message).toBe("request body is not valid gzip data");
+  });
+
+  it("answers 401 with WWW-Authenticate when credentials are missing or wrong", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+
+    const missing = await sendTraces(tenant, body, { bearer: null });
+    const wrong = await sendTraces(tenant, body, { bearer: `${tenant.bearer.slice(0, -4)}AAAA` });
+    const basic = await sendTraces(tenant, body, { bearer: null, headers: { authorization: "Basic dXNlcjpwYXNz" } });
+
+    for (const response of [missing, wrong, basic]) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe('Bearer realm="relay"');
+      expect((await rpcStatusOf(response)).code).toBe(16);
+    }
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("answers 404 for an unknown tenant and for a path no tenant can have", async () => {
+    const body = toProtobuf(trueFoundryTrace());
+
+    const unknown = await sendTraces({ id: "no-such-tenant", bearer: "x" }, body);
+    const invalid = await sendTraces({ id: "Upper-Case", bearer: "x" }, body);
+    const tooLong = await sendTraces({ id: "a".repeat(65), bearer: "x" }, body);
+    const otherPath = await relayFetch("/t/acme/v1/metrics", { method: "POST", headers: { "content-type": "application/x-protobuf" }, body });
+
+    expect(unknown.status).toBe(404);
+    expect((await rpcStatusOf(unknown)).message).toBe("no such tenant: no-such-tenant");
+    for (const response of [invalid, tooLong, otherPath]) {
+      expect(response.status).toBe(404);
+      expect((await rpcStatusOf(response)).code).toBe(5);
+    }
+  });
+
+  it("answers other methods with 405 and Allow: POST", async () => {
+    const tenant = await createTenant();
+
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const response = await sendTraces(tenant, method === "GET" ? null : "x", { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe("POST");
+    }
+  });
+
+  it("answers other content types and encodings with 415", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+
+    const text = await sendTraces(tenant, body, { contentType: "text/plain" });
+    const brotli = await sendTraces(tenant, body, { contentEncoding: "br" });
+
+    expect(text.status).toBe(415);
+    expect((await rpcStatusOf(text)).message).toMatch(/unsupported content type "text\/plain"/);
+    expect(brotli.status).toBe(415);
+    expect((await rpcStatusOf(brotli)).message).toMatch(/unsupported content encoding "br"/);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("answers 413 for a body over the wire limit (16 MiB by default)", async () => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, new Uint8Array(16 * MiB + 1));
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe("request body is larger than the limit of 16777216 bytes");
+  });
+
+  it("answers 413 for a body whose chunks exceed the limit without declaring a length", async () => {
+    const tenant = await createTenant();
+    const chunk = new Uint8Array(MiB);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 17) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(413);
+  });
+
+  it("stops decompressing at the limit: a small gzip bomb is a 413", async () => {
+    const tenant = await createTenant();
+    const bomb = await compress(new Uint8Array(64 * MiB), "gzip");
+    expect(bomb.byteLength).toBeLessThan(MiB);
+
+    const response = await sendTraces(tenant, bomb, { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe("decompressed request body is larger than the limit of 16777216 bytes");
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+});

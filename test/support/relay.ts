@@ -1,0 +1,67 @@
+import { exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
+import { standin } from "./standin.js";
+
+export const ADMIN_TOKEN = "test-admin-token";
+
+let counter = 0;
+/** A tenant id no other test uses. */
+export function uniqueTenantId(label = "t"): string {
+  return `${label}-${Date.now().toString(36)}-${(counter++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+export function relayFetch(path: string, init?: RequestInit): Promise<Response> {
+  return exports.default.fetch(new Request(`https://relay.test${path}`, init));
+}
+
+export function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  return relayFetch(`/admin${path}`, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+}
+
+export interface TestTenant {
+  id: string;
+  parent: string;
+  /** The Braintrust key the stand-in accepts for this tenant. */
+  apiKey: string;
+  /** What a client sends as its bearer: an ingest token (stored key) or the Braintrust key (passthrough). */
+  bearer: string;
+}
+
+/** A tenant whose upstream is the stand-in: stored key with an issued ingest token, or passthrough. */
+export async function createTenant(options: { mode?: "stored_key" | "passthrough"; parent?: string; apiUrl?: string } = {}): Promise<TestTenant> {
+  const id = uniqueTenantId();
+  const apiKey = await standin.issueKey();
+  const parent = options.parent ?? `project_name:${id}`;
+  const mode = options.mode ?? "stored_key";
+  const response = await admin("PUT", `/tenants/${id}`, {
+    parent,
+    braintrust: { api_url: options.apiUrl ?? env.STANDIN_URL, ...(mode === "stored_key" ? { api_key: apiKey } : {}) },
+  });
+  if (response.status !== 201) throw new Error(`creating tenant: ${response.status} ${await response.text()}`);
+  const bearer = mode === "stored_key" ? await issueToken(id) : apiKey;
+  return { id, parent, apiKey, bearer };
+}
+
+export async function issueToken(tenantId: string): Promise<string> {
+  const response = await admin("POST", `/tenants/${tenantId}/tokens`);
+  if (response.status !== 201) throw new Error(`issuing token: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { token: string }).token;
+}
+
+export interface SendOptions {
+  contentType?: string;
+  contentEncoding?: string;
+  bearer?: string | null;
+  method?: string;
+  headers?: Record<string, string>;
+}
+
+export function sendTraces(tenant: Pick<TestTenant, "id" | "bearer">, body: BodyInit | null, options: SendOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": options.contentType ?? "application/x-protobuf", ...options.headers };
+  if (options.contentEncoding) headers["content-encoding"] = options.contentEncoding;
+  const bearer = options.bearer === undefined ? tenant.bearer : options.bearer;
+  if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
+  return relayFetch(`/t/${tenant.id}/v1/traces`, { method: options.method ?? "POST", headers, body });
+}

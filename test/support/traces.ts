@@ -1,0 +1,122 @@
+import { create, fromBinary, toBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import {
+  ExportTraceServiceRequestSchema,
+  ExportTraceServiceResponseSchema,
+  type ExportTraceServiceRequest,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { AnyValueSchema, KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { Span_SpanKind, SpanSchema, Status_StatusCode, type Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+
+export function randomId(bytes: 8 | 16): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(bytes));
+}
+
+export function hexOf(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function attr(key: string, value: string | number | boolean | bigint): KeyValue {
+  const v =
+    typeof value === "string" ? { case: "stringValue" as const, value }
+    : typeof value === "boolean" ? { case: "boolValue" as const, value }
+    : typeof value === "bigint" || Number.isInteger(value) ? { case: "intValue" as const, value: BigInt(value) }
+    : { case: "doubleValue" as const, value };
+  return create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: v }) });
+}
+
+const MODEL = "openai/gpt-4.1-mini";
+
+/**
+ * One gateway request as TrueFoundry's AI Gateway exports it: `ChatCompletion` → `Model` → the
+ * provider's `POST`, with the tfy.* attributes of ../shared/reference/truefoundry-spans.md.
+ */
+export function trueFoundryTrace(options: { prompt?: string; start?: bigint } = {}): ExportTraceServiceRequest {
+  const traceId = randomId(16);
+  const start = options.start ?? 1_764_000_000_000_000_000n;
+  const prompt = options.prompt ?? "What is the capital of France?";
+  const input = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: prompt }], stream: false });
+  const output = JSON.stringify({ id: "chatcmpl-1", choices: [{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }] });
+  const root = create(SpanSchema, {
+    traceId, spanId: randomId(8), name: `ChatCompletion: ${MODEL}`, kind: Span_SpanKind.SERVER,
+    startTimeUnixNano: start, endTimeUnixNano: start + 850_000_000n, flags: 0x301,
+    attributes: [
+      attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", input), attr("tfy.output", output),
+      attr("tfy.request.model_name", MODEL), attr("tfy.request.created_by_subject", "user:alice@example.com"),
+      attr("tfy.request.metadata", JSON.stringify({ env: "prod", tags: ["checkout"] })),
+      attr("tfy.request.conversation_id", "conv-42"),
+    ],
+    status: { code: Status_StatusCode.OK },
+  });
+  const model = create(SpanSchema, {
+    traceId, spanId: randomId(8), parentSpanId: root.spanId, name: `Model: ${MODEL}`, kind: Span_SpanKind.INTERNAL,
+    startTimeUnixNano: start + 5_000_000n, endTimeUnixNano: start + 840_000_000n,
+    attributes: [
+      attr("tfy.span_type", "Model"), attr("tfy.model.id", "m-123"), attr("tfy.model.name", "gpt-4.1-mini"),
+      attr("tfy.model.fqn", `truefoundry:${MODEL}`), attr("tfy.model.streaming", false),
+      attr("tfy.model.request_url", "https://api.openai.com/v1/chat/completions"),
+      attr("tfy.model.metric.input_tokens", 14), attr("tfy.model.metric.output_tokens", 3),
+      attr("tfy.model.metric.cost_in_usd", 0.0000134), attr("tfy.model.metric.latency_in_ms", 812.5),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 230.25),
+    ],
+    events: [{ timeUnixNano: start + 235_000_000n, name: "first_token", attributes: [attr("index", 0)] }],
+  });
+  const http = create(SpanSchema, {
+    traceId, spanId: randomId(8), parentSpanId: model.spanId, name: "POST https://api.openai.com/v1/chat/completions",
+    kind: Span_SpanKind.CLIENT, startTimeUnixNano: start + 10_000_000n, endTimeUnixNano: start + 830_000_000n,
+    attributes: [attr("http.response.status_code", 200)],
+    links: [{ traceId: randomId(16), spanId: randomId(8), traceState: "vendor=1", flags: 1 }],
+  });
+  return create(ExportTraceServiceRequestSchema, {
+    resourceSpans: [{
+      resource: { attributes: [attr("service.name", "tfy-llm-gateway"), attr("deployment.environment", "prod")] },
+      scopeSpans: [{ scope: { name: "tfy-llm-gateway", version: "1.0.0" }, spans: [root, model, http], schemaUrl: "https://opentelemetry.io/schemas/1.26.0" }],
+    }],
+  });
+}
+
+export function spansOf(request: ExportTraceServiceRequest): Span[] {
+  return request.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+}
+
+export function toProtobuf(request: ExportTraceServiceRequest): Uint8Array {
+  return toBinary(ExportTraceServiceRequestSchema, request);
+}
+
+/** OTLP JSON as exporters send it: proto3 JSON, but ids in hex. */
+export function toOtlpJson(request: ExportTraceServiceRequest): JsonObject {
+  const json = toJson(ExportTraceServiceRequestSchema, request) as JsonObject;
+  const hexIds = (o: JsonObject) => {
+    for (const key of ["traceId", "spanId", "parentSpanId"]) {
+      if (typeof o[key] === "string") o[key] = hexOf(Uint8Array.from(atob(o[key] as string), (c) => c.charCodeAt(0)));
+    }
+  };
+  for (const rs of (json.resourceSpans ?? []) as JsonObject[]) {
+    for (const ss of (rs.scopeSpans ?? []) as JsonObject[]) {
+      for (const span of (ss.spans ?? []) as JsonObject[]) {
+        hexIds(span);
+        for (const link of (span.links ?? []) as JsonObject[]) hexIds(link);
+      }
+    }
+  }
+  return json;
+}
+
+export async function compress(bytes: Uint8Array | string, format: "gzip" | "deflate" | "deflate-raw"): Promise<Uint8Array> {
+  const input = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
+  const stream = new Blob([input]).stream().pipeThrough(new CompressionStream(format));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** The google.rpc.Status of an OTLP error response, in whichever encoding it came. */
+export async function rpcStatusOf(response: Response): Promise<{ code: number; message: string }> {
+  if (response.headers.get("content-type") === "application/x-protobuf") {
+    const status = fromBinary(StatusSchema, new Uint8Array(await response.arrayBuffer()));
+    return { code: status.code, message: status.message };
+  }
+  return (await response.json()) as { code: number; message: string };
+}
+
+export async function exportResponseOf(response: Response) {
+  return fromBinary(ExportTraceServiceResponseSchema, new Uint8Array(await response.arrayBuffer()));
+}

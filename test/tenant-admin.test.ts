@@ -1,0 +1,162 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { admin, uniqueTenantId } from "./support/relay.js";
+
+const API_KEY = "sk-admin-test-0123456789abcdef";
+
+async function putTenant(id: string, body: unknown) {
+  const response = await admin("PUT", `/tenants/${id}`, body);
+  return { response, json: (await response.json()) as Record<string, unknown> };
+}
+
+describe("admin API: tenants", () => {
+  it("creates (201), replaces (200) and reads a tenant, never returning the key", async () => {
+    const id = uniqueTenantId();
+
+    const created = await putTenant(id, { parent: "project_name:My Project", braintrust: { api_key: API_KEY } });
+    const replaced = await putTenant(id, { parent: "experiment_id:exp-1", braintrust: { api_url: "https://api-eu.braintrust.dev/" } });
+    const read = await admin("GET", `/tenants/${id}`);
+
+    expect(created.response.status).toBe(201);
+    expect(created.json).toMatchObject({ id, parent: "project_name:My Project", braintrust: { api_url: "https://api.braintrust.dev" }, auth: "stored_key", tokens: [] });
+    expect(replaced.response.status).toBe(200);
+    const body = (await read.json()) as Record<string, unknown>;
+    // Absent api_key keeps the stored one.
+    expect(body).toMatchObject({ id, parent: "experiment_id:exp-1", braintrust: { api_url: "https://api-eu.braintrust.dev" }, auth: "stored_key" });
+    expect(body.created_at).toBe(created.json.created_at);
+    for (const text of [JSON.stringify(created.json), JSON.stringify(replaced.json), JSON.stringify(body)]) expect(text).not.toContain(API_KEY);
+  });
+
+  it("stores the API key sealed, not in plaintext, in KV", async () => {
+    const id = uniqueTenantId();
+
+    await putTenant(id, { parent: "project_id:p1", braintrust: { api_key: API_KEY } });
+
+    const raw = await env.TENANTS.get(`tenant:${id}`);
+    expect(raw).not.toBeNull();
+    expect(raw).not.toContain(API_KEY);
+    expect(JSON.parse(raw!).api_key_sealed).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+  });
+
+  it("switches to passthrough when api_key is null, dropping the key and its tokens", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p1", braintrust: { api_key: API_KEY } });
+    await admin("POST", `/tenants/${id}/tokens`);
+
+    const { json } = await putTenant(id, { parent: "project_id:p1", braintrust: { api_key: null } });
+
+    expect(json).toMatchObject({ auth: "passthrough", tokens: [] });
+    expect(JSON.parse((await env.TENANTS.get(`tenant:${id}`))!).api_key_sealed).toBeUndefined();
+  });
+
+  it.each([
+    [{}, "parent"],
+    [{ parent: "project:x" }, "parent"],
+    [{ parent: "project_name:" }, "parent"],
+    [{ parent: "project_name:bad\r\nx-injected: 1" }, "parent"],
+    [{ parent: "project_id:p", braintrust: { api_url: "not a url" } }, "braintrust.api_url"],
+    [{ parent: "project_id:p", braintrust: { api_url: "https://user:pw@api.braintrust.dev" } }, "braintrust.api_url"],
+    [{ parent: "project_id:p", braintrust: { api_key: "" } }, "braintrust.api_key"],
+    [{ parent: "project_id:p", braintrust: { api_key: "has space" } }, "braintrust.api_key"],
+    [{ parent: "project_id:p", braintrust: { apiKey: "typo" } }, "braintrust.apiKey"],
+    [{ parent: "project_id:p", extra: 1 }, "extra"],
+    ["not json", "body"],
+  ])("rejects %j with 400 naming %s", async (body, field) => {
+    const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, body);
+
+    expect(response.status).toBe(400);
+    const json = (await response.json()) as { error: { code: string; field: string; message: string } };
+    expect(json.error.code).toBe("invalid_field");
+    expect(json.error.field).toBe(field);
+    expect(json.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
+  });
+
+  it("rejects a tenant id outside 1-64 of a-z 0-9 - _ with 400", async () => {
+    for (const id of ["UPPER", "a".repeat(65), "dot.dot", "a%20b", "a:b"]) {
+      const response = await admin("PUT", `/tenants/${id}`, { parent: "project_id:p" });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { field: string } }).error.field).toBe("tenant");
+    }
+  });
+
+  it("lists tenants a page at a time with a cursor", async () => {
+    const prefix = `list-${crypto.randomUUID().slice(0, 8)}`;
+    for (const n of [1, 2, 3]) await putTenant(`${prefix}-${n}`, { parent: `project_id:p${n}` });
+
+    const seen: Array<{ id: string; parent: string; auth: string }> = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await admin("GET", `/tenants?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { tenants: typeof seen; cursor: string | null };
+      expect(page.tenants.length).toBeLessThanOrEqual(2);
+      seen.push(...page.tenants);
+      cursor = page.cursor;
+      pages++;
+    } while (cursor && pages < 1000);
+
+    expect(seen.filter((t) => t.id.startsWith(prefix))).toEqual([
+      { id: `${prefix}-1`, parent: "project_id:p1", auth: "passthrough" },
+      { id: `${prefix}-2`, parent: "project_id:p2", auth: "passthrough" },
+      { id: `${prefix}-3`, parent: "project_id:p3", auth: "passthrough" },
+    ]);
+    expect((await admin("GET", "/tenants?limit=0")).status).toBe(400);
+  });
+
+  it("deletes a tenant (204), after which it is 404", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p" });
+
+    expect((await admin("DELETE", `/tenants/${id}`)).status).toBe(204);
+    expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
+    expect((await admin("DELETE", `/tenants/${id}`)).status).toBe(404);
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+  });
+});
+
+describe("admin API: tokens", () => {
+  it("issues a token once (201) and lists only its id afterwards", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+
+    const response = await admin("POST", `/tenants/${id}/tokens`);
+
+    expect(response.status).toBe(201);
+    const issued = (await response.json()) as { id: string; token: string; created_at: string };
+    expect(issued.token).toMatch(new RegExp(`^tbr_${issued.id}_[\\w-]{43}$`));
+    const tenant = (await (await admin("GET", `/tenants/${id}`)).json()) as { tokens: unknown };
+    expect(tenant.tokens).toEqual([{ id: issued.id, created_at: issued.created_at }]);
+    const raw = (await env.TENANTS.get(`tenant:${id}`))!;
+    expect(raw).not.toContain(issued.token);
+    expect(raw).not.toContain(issued.token.slice(`tbr_${issued.id}_`.length));
+  });
+
+  it("refuses tokens for a passthrough tenant (409) and revokes by id (204, then 404)", async () => {
+    const passthrough = uniqueTenantId();
+    await putTenant(passthrough, { parent: "project_id:p" });
+    expect((await admin("POST", `/tenants/${passthrough}/tokens`)).status).toBe(409);
+
+    const stored = uniqueTenantId();
+    await putTenant(stored, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const { id } = (await (await admin("POST", `/tenants/${stored}/tokens`)).json()) as { id: string };
+    expect((await admin("DELETE", `/tenants/${stored}/tokens/${id}`)).status).toBe(204);
+    expect((await admin("DELETE", `/tenants/${stored}/tokens/${id}`)).status).toBe(404);
+    expect((await admin("POST", "/tenants/no-such-tenant/tokens")).status).toBe(404);
+  });
+});
+
+describe("admin API: authentication", () => {
+  it("refuses calls without the admin token or with a wrong one", async () => {
+    const id = uniqueTenantId();
+    for (const token of [null, "wrong", "test-admin-token-but-longer", ""]) {
+      for (const [method, path] of [["GET", "/tenants"], ["PUT", `/tenants/${id}`], ["GET", `/tenants/${id}`], ["DELETE", `/tenants/${id}`], ["POST", `/tenants/${id}/tokens`]] as const) {
+        const response = await admin(method, path, method === "PUT" ? { parent: "project_id:p" } : undefined, token);
+        expect(response.status).toBe(401);
+        expect(response.headers.get("www-authenticate")).toBe('Bearer realm="relay"');
+        expect(await response.json()).toEqual({ error: { code: "unauthenticated", message: "missing or wrong admin token" } });
+      }
+    }
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { checkUpstreamUrl } from "../src/tenants/upstream-url.js";
+
+describe("Braintrust base URLs", () => {
+  it.each([
+    ["https://api.braintrust.dev", "https://api.braintrust.dev"],
+    ["https://api-eu.braintrust.dev/", "https://api-eu.braintrust.dev"],
+    ["https://braintrust.example.com/self-hosted/api/", "https://braintrust.example.com/self-hosted/api"],
+    ["https://BRAINTRUST.example.com:8443", "https://braintrust.example.com:8443"],
+    ["https://8.8.8.8", "https://8.8.8.8"],
+    ["https://[2606:4700::1111]", "https://[2606:4700::1111]"],
+  ])("accepts %s as %s", (raw, normalized) => {
+    expect(checkUpstreamUrl(raw, false)).toEqual({ ok: true, url: normalized });
+  });
+
+  it.each([
+    ["http://api.braintrust.dev", "must use https"],
+    ["ftp://api.braintrust.dev", "must use https"],
+    ["https://localhost", "local name"],
+    ["https://braintrust.localhost", "local name"],
+    ["https://metadata.google.internal", "local name"],
+    ["https://intranet", "not a fully qualified name"],
+    ["https://127.0.0.1", "private, loopback or reserved"],
+    ["https://127.1", "private, loopback or reserved"],
+    ["https://2130706433", "private, loopback or reserved"],
+    ["https://0x7f000001", "private, loopback or reserved"],
+    ["https://0177.0.0.1", "private, loopback or reserved"],
+    ["https://10.1.2.3", "private, loopback or reserved"],
+    ["https://172.16.0.1", "private, loopback or reserved"],
+    ["https://192.168.1.1", "private, loopback or reserved"],
+    ["https://169.254.169.254", "private, loopback or reserved"],
+    ["https://100.64.0.1", "private, loopback or reserved"],
+    ["https://0.0.0.0", "private, loopback or reserved"],
+    ["https://224.0.0.1", "private, loopback or reserved"],
+    ["https://[::1]", "not a global IPv6 address"],
+    ["https://[::]", "not a global IPv6 address"],
+    ["https://[::ffff:127.0.0.1]", "not a global IPv6 address"],
+    ["https://[::ffff:169.254.169.254]", "not a global IPv6 address"],
+    ["https://[fe80::1]", "not a global IPv6 address"],
+    ["https://[fd00::1]", "not a global IPv6 address"],
+    ["https://[64:ff9b::a9fe:a9fe]", "not a global IPv6 address"],
+    ["https://[2002:a9fe:a9fe::1]", "not a global IPv6 address"],
+    ["https://user:secret@api.braintrust.dev", "must not carry credentials"],
+    ["https://api.braintrust.dev/?x=1", "must not have a query or fragment"],
+    ["api.braintrust.dev", "must be an absolute URL"],
+  ])("refuses %s (%s)", (raw, reason) => {
+    const check = checkUpstreamUrl(raw, false);
+    expect(check.ok).toBe(false);
+    expect(check.ok ? "" : check.reason).toContain(reason);
+  });
+
+  it("allows http and loopback only with ALLOW_INSECURE_UPSTREAM", () => {
+    expect(checkUpstreamUrl("http://127.0.0.1:8787/", true)).toEqual({ ok: true, url: "http://127.0.0.1:8787" });
+    expect(checkUpstreamUrl("http://localhost:8787", true)).toEqual({ ok: true, url: "http://localhost:8787" });
+    expect(checkUpstreamUrl("file:///etc/passwd", true).ok).toBe(false);
+  });
+});
