@@ -17,6 +17,8 @@ export default defineConfig({
                 ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
                 ALLOW_INSECURE_UPSTREAM: "true",
                 UPSTREAM_TIMEOUT_MS: "2000",
+                QUEUED_UPSTREAM_TIMEOUT_MS: "2000",
+                RETRY_BASE_DELAY_SECONDS: "1",
                 STANDIN_URL: inject("standinUrl"),
               },
             },
@@ -25,6 +27,8 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/*.test.ts"],
+          // Retries wait for real queue delays; waits inside tests have their own deadlines.
+          testTimeout: 60_000,
           globalSetup: [standin],
         },
       },

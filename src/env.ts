@@ -1,19 +1,36 @@
 import { z } from "zod";
+import type { RetryPolicy } from "./deliver/retry-policy.js";
+import type { DeliveryMessage } from "./deliver/message.js";
 import { RelayError } from "./http/errors.js";
 
 /** Bindings, secrets and vars the Worker receives (wrangler.toml, `wrangler secret put`, `--var`). */
 export interface Env {
   TENANTS: KVNamespace;
+  DELIVERY_QUEUE: Queue<DeliveryMessage>;
+  /** Spilled spans too large for a queue message, and dead letters. */
+  PAYLOADS: R2Bucket;
   ADMIN_TOKEN?: string;
   ENCRYPTION_KEY?: string;
   ALLOW_INSECURE_UPSTREAM?: string;
   MAX_REQUEST_BYTES?: string;
   MAX_DECOMPRESSED_BYTES?: string;
   UPSTREAM_TIMEOUT_MS?: string;
+  QUEUED_UPSTREAM_TIMEOUT_MS?: string;
   TENANT_CACHE_TTL_SECONDS?: string;
+  RETRY_BASE_DELAY_SECONDS?: string;
+  RETRY_MAX_DELAY_SECONDS?: string;
+  MAX_RETRIES?: string;
+  MAX_SERVER_ERROR_RETRIES?: string;
+  /** Name of the queue that is the delivery consumer's dead_letter_queue in wrangler.toml. */
+  DEAD_LETTER_QUEUE?: string;
 }
 
+export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
+
 const MiB = 1024 * 1024;
+
+/** Cloudflare Queues' longest delay, on send and on retry. */
+export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 
 const positiveInt = (fallback: number, max: number) =>
   z.coerce.number().int().positive().max(max).default(fallback);
@@ -29,7 +46,13 @@ const RelayConfigSchema = z.object({
     .transform((v) => v === "true"),
   MAX_REQUEST_BYTES: positiveInt(16 * MiB, 100 * MiB),
   MAX_DECOMPRESSED_BYTES: positiveInt(16 * MiB, 64 * MiB),
-  UPSTREAM_TIMEOUT_MS: positiveInt(10_000, 60_000),
+  // The client waits for the first attempt, and gateways' exporters time out at about 10 s.
+  UPSTREAM_TIMEOUT_MS: positiveInt(5_000, 60_000),
+  QUEUED_UPSTREAM_TIMEOUT_MS: positiveInt(30_000, 300_000),
+  RETRY_BASE_DELAY_SECONDS: positiveInt(5, 3600),
+  RETRY_MAX_DELAY_SECONDS: positiveInt(1800, MAX_QUEUE_DELAY_SECONDS),
+  MAX_RETRIES: positiveInt(20, 1000),
+  MAX_SERVER_ERROR_RETRIES: z.coerce.number().int().min(0).max(1000).default(3),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
 });
@@ -39,7 +62,9 @@ export interface RelayConfig {
   maxRequestBytes: number;
   maxDecompressedBytes: number;
   upstreamTimeoutMs: number;
+  queuedUpstreamTimeoutMs: number;
   tenantCacheTtlSeconds: number;
+  retry: RetryPolicy;
 }
 
 const parsed = new WeakMap<Env, RelayConfig>();
@@ -58,7 +83,14 @@ export function relayConfig(env: Env): RelayConfig {
     maxRequestBytes: v.MAX_REQUEST_BYTES,
     maxDecompressedBytes: v.MAX_DECOMPRESSED_BYTES,
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
+    queuedUpstreamTimeoutMs: v.QUEUED_UPSTREAM_TIMEOUT_MS,
     tenantCacheTtlSeconds: v.TENANT_CACHE_TTL_SECONDS,
+    retry: {
+      baseDelaySeconds: v.RETRY_BASE_DELAY_SECONDS,
+      maxDelaySeconds: v.RETRY_MAX_DELAY_SECONDS,
+      maxRetries: v.MAX_RETRIES,
+      maxServerErrorRetries: v.MAX_SERVER_ERROR_RETRIES,
+    },
   };
   parsed.set(env, config);
   return config;

@@ -1,6 +1,8 @@
 import { Hono, type Context } from "hono";
 import { adminApp } from "./admin/app.js";
-import type { Env } from "./env.js";
+import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
+import type { DeliveryMessage } from "./deliver/message.js";
+import { DEFAULT_DEAD_LETTER_QUEUE, type Env } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { otlpFormatOf } from "./receive/content-type.js";
@@ -23,4 +25,8 @@ app.onError((err, c) => errorResponse(c, asRelayError(err)));
 
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+  async queue(batch, env) {
+    if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return consumeDeadLetterQueue(batch, env);
+    return consumeDeliveries(batch, env);
+  },
+} satisfies ExportedHandler<Env, DeliveryMessage>;

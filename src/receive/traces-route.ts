@@ -1,12 +1,12 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { Hono } from "hono";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { postTraces, type OtlpPayload } from "../deliver/braintrust.js";
-import type { DeliveryOutcome } from "../deliver/outcome.js";
+import type { OtlpPayload } from "../deliver/braintrust.js";
+import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { authenticateIngest, type BraintrustCredential } from "../tenants/credentials.js";
+import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { readBody, type RequestBody } from "./body.js";
 import { contentCodingOf, requireOtlpFormat, type OtlpFormat } from "./content-type.js";
@@ -16,9 +16,6 @@ import { rejectInvalidSpans, type AcceptedSpans } from "./validate.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
-
-/** Retry-After when Braintrust gives none: long enough not to hammer it, short enough to recover quickly. */
-const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenantId = requireTenantId(c.req.param("tenant"));
@@ -33,12 +30,17 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const ownRejections: PartialSuccess = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };
   if (accepted.accepted === 0) return otlpSuccessResponse(format, ownRejections);
 
-  const outcome = await postTraces(
-    { apiUrl: tenant.api_url, apiKey: credential.apiKey, parent: tenant.parent },
-    payloadFor(body, format, accepted),
-    { timeoutMs: config.upstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
-  );
-  return respondToOutcome(outcome, credential, format, ownRejections);
+  const result = await deliverDuringRequest(c.env, config, {
+    id: crypto.randomUUID(),
+    tenantId,
+    apiUrl: tenant.api_url,
+    parent: tenant.parent,
+    credential,
+    payload: payloadFor(body, format, accepted),
+    request: accepted.request,
+    spans: accepted.accepted,
+  });
+  return otlpSuccessResponse(format, withDeliveryResult(ownRejections, result));
 });
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
@@ -56,38 +58,17 @@ function payloadFor(body: RequestBody, format: OtlpFormat, accepted: AcceptedSpa
   return { protobuf: toBinary(ExportTraceServiceRequestSchema, accepted.request) };
 }
 
-function respondToOutcome(outcome: DeliveryOutcome, credential: BraintrustCredential, format: OtlpFormat, own: PartialSuccess): Response {
-  switch (outcome.kind) {
-    case "delivered":
-      return otlpSuccessResponse(format, mergePartialSuccess(own, outcome.partialSuccess));
-    case "retryable":
-      throw new RelayError("unavailable", `Braintrust is unavailable, retry later: ${outcome.reason}`, {
-        retryAfterSeconds: Math.min(Math.max(outcome.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS, 1), 300),
-      });
-    case "rejected":
-      throw rejectionError(outcome, credential);
+/** Delivered and queued spans are a success; dead-lettered ones are reported as rejected, so the client does not resend them. */
+function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResult): PartialSuccess {
+  const messages = partial.errorMessage ? [partial.errorMessage] : [];
+  let rejected = partial.rejectedSpans;
+  if (result.result === "delivered" && result.partialSuccess) {
+    rejected += result.partialSuccess.rejectedSpans;
+    if (result.partialSuccess.errorMessage) messages.push(`Braintrust: ${result.partialSuccess.errorMessage}`);
   }
-}
-
-function rejectionError(outcome: Extract<DeliveryOutcome, { kind: "rejected" }>, credential: BraintrustCredential): RelayError {
-  switch (outcome.fault) {
-    case "credentials":
-      // Only a passthrough client can fix its own key; a stored key is the operator's to fix.
-      if (credential.mode === "passthrough") return new RelayError(outcome.status === 403 ? "forbidden" : "unauthenticated", outcome.reason);
-      return new RelayError("upstream_rejected", `Braintrust refused the tenant's stored API key; an operator must update it. ${outcome.reason}`);
-    case "data":
-      return new RelayError("malformed", outcome.reason);
-    case "too_large":
-      return new RelayError("too_large", outcome.reason);
-    case "config":
-      return new RelayError("upstream_rejected", outcome.reason);
+  if (result.result === "dead_lettered") {
+    rejected += BigInt(result.deadLetter.spans);
+    messages.push(`${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`);
   }
-}
-
-function mergePartialSuccess(own: PartialSuccess, upstream: PartialSuccess | undefined): PartialSuccess {
-  if (!upstream) return own;
-  return {
-    rejectedSpans: own.rejectedSpans + upstream.rejectedSpans,
-    errorMessage: [own.errorMessage, upstream.errorMessage && `Braintrust: ${upstream.errorMessage}`].filter(Boolean).join("; "),
-  };
+  return { rejectedSpans: rejected, errorMessage: messages.join("; ") };
 }

@@ -27,20 +27,29 @@ export class BraintrustStandIn {
   private readonly received = new Map<string, ReceivedRequest[]>();
   private readonly attempts = new Map<string, Attempt[]>();
   private server?: Server;
+  /** Extra ports serving the same endpoint, which tests close and reopen to play an outage. */
+  private readonly listeners = new Map<number, Server>();
 
   async start(port = 0): Promise<string> {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => {
-        res.writeHead(500, { "content-type": "text/plain" }).end(`stand-in error: ${String(err)}`);
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(port, "127.0.0.1", resolve));
+    this.server = await this.listen(port);
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve());
+    await Promise.all([this.server, ...this.listeners.values()].map((server) => close(server)));
+  }
+
+  private async listen(port: number): Promise<Server> {
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        res.writeHead(500, { "content-type": "text/plain" }).end(`stand-in error: ${String(err)}`);
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", resolve);
+    });
+    return server;
   }
 
   issueKey(): string {
@@ -117,7 +126,7 @@ export class BraintrustStandIn {
     res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, response));
   }
 
-  /** `/_standin/keys` (POST issue, DELETE revoke), `/_standin/faults` (POST), `/_standin/received`, `/_standin/attempts`. */
+  /** `/_standin/keys` (POST issue, DELETE revoke), `/_standin/faults` (POST), `/_standin/received`, `/_standin/attempts`, `/_standin/listeners` (POST open, DELETE close). */
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const body = await readAll(req);
     const key = url.searchParams.get("key") ?? "";
@@ -136,10 +145,29 @@ export class BraintrustStandIn {
         return json(res, 200, this.received.get(key) ?? []);
       case "GET /_standin/attempts":
         return json(res, 200, this.attempts.get(key) ?? []);
+      case "POST /_standin/listeners": {
+        const server = await this.listen(Number(url.searchParams.get("port") ?? 0));
+        const port = (server.address() as AddressInfo).port;
+        this.listeners.set(port, server);
+        return json(res, 201, { port });
+      }
+      case "DELETE /_standin/listeners": {
+        const port = Number(url.searchParams.get("port"));
+        const server = this.listeners.get(port);
+        this.listeners.delete(port);
+        if (server) await close(server);
+        return json(res, 200, {});
+      }
       default:
         return json(res, 404, { error: "no such control route" });
     }
   }
+}
+
+async function close(server: Server | undefined): Promise<void> {
+  if (!server) return;
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 async function readAll(req: IncomingMessage): Promise<Buffer> {

@@ -38,5 +38,39 @@ export function standinClient(url: string) {
     async attempts(key: string): Promise<Attempt[]> {
       return (await (await fetch(`${url}/_standin/attempts?key=${key}`)).json()) as Attempt[];
     },
+
+    /** Opens another port serving the same endpoint (the same port again, when given). */
+    async openListener(port?: number): Promise<number> {
+      const response = await fetch(`${url}/_standin/listeners${port ? `?port=${port}` : ""}`, { method: "POST" });
+      return ((await response.json()) as { port: number }).port;
+    },
+
+    async closeListener(port: number): Promise<void> {
+      await fetch(`${url}/_standin/listeners?port=${port}`, { method: "DELETE" });
+    },
+
+    /**
+     * Polls until every span id (hex) has arrived for `key`, or the deadline passes. Returns how
+     * often each arrived, so a test can assert nothing was lost and count duplicates.
+     */
+    async waitForSpans(key: string, spanIds: string[], timeoutMs = 30_000): Promise<{ missing: string[]; duplicates: number; requests: DeliveredRequest[] }> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const requests = await this.received(key);
+        const counts = new Map<string, number>();
+        for (const r of requests) {
+          for (const rs of r.request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) {
+            const id = Array.from(span.spanId, (b) => b.toString(16).padStart(2, "0")).join("");
+            counts.set(id, (counts.get(id) ?? 0) + 1);
+          }
+        }
+        const missing = spanIds.filter((id) => !counts.has(id));
+        if (missing.length === 0 || Date.now() > deadline) {
+          const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0);
+          return { missing, duplicates, requests };
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    },
   };
 }

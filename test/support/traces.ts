@@ -120,3 +120,27 @@ export async function rpcStatusOf(response: Response): Promise<{ code: number; m
 export async function exportResponseOf(response: Response) {
   return fromBinary(ExportTraceServiceResponseSchema, new Uint8Array(await response.arrayBuffer()));
 }
+
+export function spanIdsOf(request: ExportTraceServiceRequest): string[] {
+  return spansOf(request).map((s) => hexOf(s.spanId));
+}
+
+/**
+ * About `totalBytes` of gateway traces whose prompts are long: `largeSpans` spans carry a
+ * `tfy.input` of `largeSpanBytes` each (too big for one queue message), the rest is ordinary traces.
+ */
+export function largeRequest(options: { largeSpans: number; largeSpanBytes: number; smallTraces: number }): ExportTraceServiceRequest {
+  const request = trueFoundryTrace();
+  const scope = request.resourceSpans[0]!.scopeSpans[0]!;
+  const filler = "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(options.largeSpanBytes / 45)).slice(0, options.largeSpanBytes);
+  for (let i = 0; i < options.largeSpans; i++) {
+    const [root] = trueFoundryTrace().resourceSpans[0]!.scopeSpans[0]!.spans;
+    root!.attributes.push(attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `${i}: ${filler}` }] })));
+    scope.spans.push(root!);
+  }
+  for (let i = 0; i < options.smallTraces; i++) {
+    const other = trueFoundryTrace({ prompt: `question ${i}: ${"x".repeat(1500)}` });
+    request.resourceSpans.push(...other.resourceSpans);
+  }
+  return request;
+}

@@ -1,0 +1,43 @@
+import { postTraces, type OtlpPayload, type SendOptions, type UpstreamTarget } from "./braintrust.js";
+import { nextStep, type AttemptState, type NextStep } from "./next-step.js";
+import type { DeliveryOutcome } from "./outcome.js";
+import type { RetryPolicy } from "./retry-policy.js";
+
+export interface AttemptContext extends AttemptState {
+  tenant: string;
+  deliveryId: string;
+}
+
+/**
+ * One attempt and what follows from it, with the attempt's one structured log line: tenant,
+ * parent, spans, bytes, attempt, outcome, upstream status, latency. Never the key.
+ */
+export async function attemptDelivery(
+  target: UpstreamTarget,
+  payload: OtlpPayload,
+  options: SendOptions,
+  context: AttemptContext,
+  policy: RetryPolicy,
+): Promise<{ outcome: DeliveryOutcome; next: NextStep }> {
+  const started = Date.now();
+  const outcome = await postTraces(target, payload, options);
+  const next = nextStep(outcome, context, policy);
+  console.log(
+    JSON.stringify({
+      event: "delivery_attempt",
+      tenant: context.tenant,
+      parent: target.parent,
+      delivery_id: context.deliveryId,
+      spans: context.spans,
+      bytes: payload.protobuf.byteLength,
+      attempt: context.attempts,
+      outcome: outcome.kind,
+      upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
+      latency_ms: Date.now() - started,
+      next: next.step,
+      ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
+      ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
+    }),
+  );
+  return { outcome, next };
+}

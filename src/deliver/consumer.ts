@@ -1,0 +1,98 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { relayConfig, type Env, type RelayConfig } from "../env.js";
+import { openSecret } from "../secrets/seal.js";
+import { storedKeyContext } from "../tenants/credentials.js";
+import { TenantStore } from "../tenants/store.js";
+import { attemptDelivery } from "./attempt.js";
+import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
+import { markDelivered, wasDelivered } from "./delivered-markers.js";
+import { clientKeyContext, type DeliveryMessage } from "./message.js";
+import { loadPayload, releasePayload } from "./payloads.js";
+import { enqueue, messagesFor } from "./queue.js";
+import { halve } from "./split.js";
+
+/** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
+const CONSUMER_FAILURE_DELAY_SECONDS = 30;
+
+/** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
+export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  const config = relayConfig(env);
+  await Promise.all(
+    batch.messages.map(async (queued) => {
+      try {
+        await deliverQueued(queued.body, env, config);
+        queued.ack();
+      } catch (err) {
+        // KV, R2 or the queue itself failed: Cloudflare redelivers the message as it is, and after
+        // the consumer's max_retries moves it to the dead-letter queue (consumeDeadLetterQueue).
+        console.error(JSON.stringify({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: err instanceof Error ? err.message : String(err) }));
+        queued.retry({ delaySeconds: CONSUMER_FAILURE_DELAY_SECONDS });
+      }
+    }),
+  );
+}
+
+async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
+  const protobuf = await loadPayload(env.PAYLOADS, message);
+  if (!protobuf || (await wasDelivered(env.TENANTS, message.id))) {
+    // Its payload was already released, or its marker says so: this is a repeat of a delivered message.
+    console.log(JSON.stringify({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans }));
+    return;
+  }
+  const deadLetter = async (reason: string, attemptsMade = message.attempts) => {
+    await new DeadLetterStore(env.PAYLOADS).put({ ...message, attempts: attemptsMade }, protobuf, reason);
+    await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  };
+  const tenant = await new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds).get(message.tenant);
+  if (!tenant) return deadLetter("the tenant was deleted before its spans could be delivered");
+  const apiKey = message.sealedClientKey
+    ? await openSecret(message.sealedClientKey, env.ENCRYPTION_KEY, clientKeyContext(message.tenant))
+    : tenant.api_key_sealed && (await openSecret(tenant.api_key_sealed, env.ENCRYPTION_KEY, storedKeyContext(tenant.id)));
+  if (!apiKey) return deadLetter("the tenant no longer has a stored API key to deliver with");
+
+  const attempts = message.attempts + 1;
+  const { outcome, next } = await attemptDelivery(
+    { apiUrl: tenant.api_url, apiKey, parent: message.parent },
+    { protobuf },
+    { timeoutMs: config.queuedUpstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
+    { tenant: message.tenant, deliveryId: message.id, attempts, serverErrors: message.serverErrors, spans: message.spans, mode: message.sealedClientKey ? "passthrough" : "stored_key", inRequest: false },
+    config.retry,
+  );
+  const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
+  switch (next.step) {
+    case "done":
+      await markDelivered(env.TENANTS, message.id);
+      await releasePayload(env.PAYLOADS, message);
+      return;
+    case "retry":
+      await enqueue(env.DELIVERY_QUEUE, [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }], next.delaySeconds);
+      return;
+    case "split": {
+      const halves = halve(fromBinary(ExportTraceServiceRequestSchema, protobuf)) ?? [];
+      const pieces = await Promise.all(
+        halves.map((half, n) => messagesFor({ ...message, id: `${message.id}.${n}`, attempts, ...(lastError ? { lastError } : {}) }, half.request, half.protobuf, half.spans, env.PAYLOADS)),
+      );
+      await enqueue(env.DELIVERY_QUEUE, pieces.flat());
+      await releasePayload(env.PAYLOADS, message);
+      return;
+    }
+    case "dead_letter":
+      return deadLetter(next.reason, attempts);
+    case "refuse_client":
+      return deadLetter(lastError ?? "Braintrust refused the client's API key", attempts);
+  }
+}
+
+/** Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead letters. */
+export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  for (const queued of batch.messages) {
+    const message = queued.body;
+    const protobuf = await loadPayload(env.PAYLOADS, message);
+    if (protobuf) {
+      await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`);
+      await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+    }
+    queued.ack();
+  }
+}

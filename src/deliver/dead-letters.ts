@@ -1,0 +1,109 @@
+import { TENANT_ID } from "../tenants/schema.js";
+import type { DeliveryMessage } from "./message.js";
+
+/** A delivery no retry could complete, kept in R2 with its spans until an operator replays or deletes it. */
+export interface DeadLetter {
+  /** `<tenant>:<delivery id>` */
+  id: string;
+  tenant: string;
+  parent: string;
+  reason: string;
+  attempts: number;
+  spans: number;
+  bytes: number;
+  received_at: string;
+  dead_lettered_at: string;
+}
+
+const PREFIX = "dead-letters/";
+const MAX_REASON = 1000;
+
+export function deadLetterKey(tenant: string, deliveryId: string): string {
+  return `${PREFIX}${tenant}/${deliveryId}`;
+}
+
+function keyOfId(id: string): string | undefined {
+  const separator = id.indexOf(":");
+  const tenant = id.slice(0, separator);
+  const deliveryId = id.slice(separator + 1);
+  if (separator < 0 || !TENANT_ID.test(tenant) || !/^[0-9a-f][0-9a-f.-]{0,100}$/.test(deliveryId)) return undefined;
+  return deadLetterKey(tenant, deliveryId);
+}
+
+function fromObject(key: string, meta: Record<string, string>): DeadLetter {
+  const [tenant = "", deliveryId = ""] = key.slice(PREFIX.length).split("/");
+  return {
+    id: `${tenant}:${deliveryId}`,
+    tenant,
+    parent: meta.parent ?? "",
+    reason: meta.reason ?? "",
+    attempts: Number(meta.attempts ?? 0),
+    spans: Number(meta.spans ?? 0),
+    bytes: Number(meta.bytes ?? 0),
+    received_at: meta.received_at ?? "",
+    dead_lettered_at: meta.dead_lettered_at ?? "",
+  };
+}
+
+export class DeadLetterStore {
+  constructor(private readonly bucket: R2Bucket) {}
+
+  /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, for a replay. */
+  async put(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<DeadLetter> {
+    const key = deadLetterKey(message.tenant, message.id);
+    const customMetadata: Record<string, string> = {
+      parent: message.parent,
+      reason: reason.slice(0, MAX_REASON),
+      attempts: String(message.attempts),
+      spans: String(message.spans),
+      bytes: String(protobuf.byteLength),
+      received_at: new Date(message.receivedAt).toISOString(),
+      dead_lettered_at: new Date().toISOString(),
+      ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
+    };
+    await this.bucket.put(key, protobuf, { customMetadata });
+    console.log(JSON.stringify({ event: "dead_letter", tenant: message.tenant, parent: message.parent, delivery_id: message.id, spans: message.spans, attempts: message.attempts, reason: customMetadata.reason }));
+    return fromObject(key, customMetadata);
+  }
+
+  async list(options: { tenant?: string; cursor?: string; limit: number }): Promise<{ dead_letters: DeadLetter[]; cursor: string | null }> {
+    const page = await this.bucket.list({
+      prefix: options.tenant ? `${PREFIX}${options.tenant}/` : PREFIX,
+      cursor: options.cursor,
+      limit: options.limit,
+      include: ["customMetadata"],
+    });
+    return {
+      dead_letters: page.objects.map((o) => fromObject(o.key, o.customMetadata ?? {})),
+      cursor: page.truncated ? page.cursor : null,
+    };
+  }
+
+  /** The message that sends a dead letter's spans again, with a fresh retry budget and the same idempotency key. */
+  async replayMessage(id: string): Promise<DeliveryMessage | undefined> {
+    const key = keyOfId(id);
+    const head = key ? await this.bucket.head(key) : null;
+    if (!key || !head) return undefined;
+    const meta = head.customMetadata ?? {};
+    const deadLetter = fromObject(key, meta);
+    return {
+      id: id.slice(id.indexOf(":") + 1),
+      tenant: deadLetter.tenant,
+      parent: deadLetter.parent,
+      ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
+      payload: { r2Key: key },
+      spans: deadLetter.spans,
+      bytes: deadLetter.bytes,
+      attempts: 0,
+      serverErrors: 0,
+      receivedAt: Date.parse(deadLetter.received_at) || Date.now(),
+    };
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const key = keyOfId(id);
+    if (!key || !(await this.bucket.head(key))) return false;
+    await this.bucket.delete(key);
+    return true;
+  }
+}

@@ -1,0 +1,81 @@
+import type { Env, RelayConfig } from "../env.js";
+import { RelayError } from "../http/errors.js";
+import type { PartialSuccess } from "../receive/respond.js";
+import { sealSecret } from "../secrets/seal.js";
+import { attemptDelivery } from "./attempt.js";
+import { DeadLetterStore, type DeadLetter } from "./dead-letters.js";
+import { clientKeyContext, type Delivery, type DeliveryMessage } from "./message.js";
+import type { NextStep } from "./next-step.js";
+import type { DeliveryOutcome } from "./outcome.js";
+import { enqueue, messagesFor } from "./queue.js";
+import { halve } from "./split.js";
+
+export type RequestDeliveryResult =
+  | { result: "delivered"; partialSuccess?: PartialSuccess }
+  | { result: "queued" }
+  | { result: "dead_lettered"; deadLetter: DeadLetter };
+
+/** What the client is told to wait when the relay cannot even queue its spans. */
+const QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
+
+/**
+ * The first attempt happens while the client waits. Whatever it does not deliver is kept durably
+ * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, the client
+ * gets 503 and keeps its spans.
+ */
+export async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
+  const { outcome, next } = await attemptDelivery(
+    { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
+    delivery.payload,
+    { timeoutMs: config.upstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
+    { tenant: delivery.tenantId, deliveryId: delivery.id, attempts: 1, serverErrors: 0, spans: delivery.spans, mode: delivery.credential.mode, inRequest: true },
+    config.retry,
+  );
+  if (next.step === "done") return { result: "delivered", ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}) };
+  if (next.step === "refuse_client") throw clientKeyRefused(outcome);
+  try {
+    return await keepDurably(env, delivery, next, outcome);
+  } catch (err) {
+    if (err instanceof RelayError) throw err;
+    console.error(JSON.stringify({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: err instanceof Error ? err.message : String(err) }));
+    throw new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
+      retryAfterSeconds: QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS,
+    });
+  }
+}
+
+async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep, { step: "done" | "refuse_client" }>, outcome: DeliveryOutcome): Promise<RequestDeliveryResult> {
+  const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {
+    id: delivery.id,
+    tenant: delivery.tenantId,
+    parent: delivery.parent,
+    ...(delivery.credential.mode === "passthrough"
+      ? { sealedClientKey: await sealSecret(delivery.credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(delivery.tenantId)) }
+      : {}),
+    attempts: 1,
+    serverErrors: next.step === "retry" ? next.serverErrors : 0,
+    ...(outcome.kind === "delivered" ? {} : { lastError: outcome.reason }),
+    receivedAt: Date.now(),
+  };
+  const { protobuf } = delivery.payload;
+  switch (next.step) {
+    case "retry":
+      await enqueue(env.DELIVERY_QUEUE, await messagesFor(template, delivery.request, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
+      return { result: "queued" };
+    case "split": {
+      const halves = halve(delivery.request) ?? [];
+      const messages = await Promise.all(halves.map((half, n) => messagesFor({ ...template, id: `${delivery.id}.${n}` }, half.request, half.protobuf, half.spans, env.PAYLOADS)));
+      await enqueue(env.DELIVERY_QUEUE, messages.flat());
+      return { result: "queued" };
+    }
+    case "dead_letter": {
+      const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };
+      return { result: "dead_lettered", deadLetter: await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, next.reason) };
+    }
+  }
+}
+
+function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
+  const status = outcome.kind === "rejected" ? outcome.status : 401;
+  return new RelayError(status === 403 ? "forbidden" : "unauthenticated", outcome.kind === "delivered" ? "" : outcome.reason);
+}

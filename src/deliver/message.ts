@@ -1,0 +1,46 @@
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { BraintrustCredential } from "../tenants/credentials.js";
+import type { OtlpPayload } from "./braintrust.js";
+
+/** One upstream request's worth of spans, as the ingest route hands it over: one tenant, one parent. */
+export interface Delivery {
+  /** Idempotency key, carried by every queue message made from this delivery. */
+  id: string;
+  tenantId: string;
+  apiUrl: string;
+  parent: string;
+  credential: BraintrustCredential;
+  payload: OtlpPayload;
+  /** The decoded spans, kept for splitting without decoding again. */
+  request: ExportTraceServiceRequest;
+  spans: number;
+}
+
+/**
+ * What the delivery queue carries (structured clone, so bytes travel as bytes). A message's body
+ * never changes, so a retry is a new message with the counters moved on and the same `id`.
+ */
+export interface DeliveryMessage {
+  /** Idempotency key: the same across retries; pieces of a split get `<id>.<n>`. */
+  id: string;
+  tenant: string;
+  parent: string;
+  /** Passthrough only: the client's Braintrust key, sealed. Stored keys are read at delivery time, so a rotated key unblocks retries. */
+  sealedClientKey?: string;
+  /** The ExportTraceServiceRequest, inline, or where it was put in R2 (spilled or dead-lettered). */
+  payload: { inline: Uint8Array } | { r2Key: string };
+  spans: number;
+  bytes: number;
+  /** Delivery attempts so far, the one made during the ingest request included. */
+  attempts: number;
+  /** Of those, how many Braintrust answered with a 500. */
+  serverErrors: number;
+  lastError?: string;
+  /** When the relay received the spans (ms since the epoch). */
+  receivedAt: number;
+}
+
+/** Context the passthrough key is sealed under: it only opens as this tenant's queued key. */
+export function clientKeyContext(tenantId: string): string {
+  return `queued-client-key:${tenantId}`;
+}

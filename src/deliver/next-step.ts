@@ -1,0 +1,52 @@
+import type { DeliveryOutcome } from "./outcome.js";
+import { retryDelaySeconds, type RetryPolicy } from "./retry-policy.js";
+
+/** What to do after an attempt. Decided here only, for the ingest request and the queue consumer alike. */
+export type NextStep =
+  | { step: "done" }
+  | { step: "retry"; delaySeconds: number; serverErrors: number }
+  | { step: "split" }
+  | { step: "dead_letter"; reason: string }
+  /** A passthrough client sent a key Braintrust refuses: only the client can fix that. */
+  | { step: "refuse_client" };
+
+export interface AttemptState {
+  /** Attempts made, this one included. */
+  attempts: number;
+  /** 500s before this attempt. */
+  serverErrors: number;
+  spans: number;
+  mode: "stored_key" | "passthrough";
+  /** True while the client is still waiting for an answer. */
+  inRequest: boolean;
+}
+
+export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
+  switch (outcome.kind) {
+    case "delivered":
+      return { step: "done" };
+    case "retryable": {
+      const serverErrors = state.serverErrors + (outcome.status === 500 ? 1 : 0);
+      if (serverErrors > policy.maxServerErrorRetries) {
+        return { step: "dead_letter", reason: `Braintrust kept answering 500 (${serverErrors} times): ${outcome.reason}` };
+      }
+      const retry = state.attempts;
+      if (retry > policy.maxRetries) return { step: "dead_letter", reason: `gave up after ${state.attempts} attempts: ${outcome.reason}` };
+      return { step: "retry", delaySeconds: retryDelaySeconds(policy, retry, outcome.retryAfterSeconds), serverErrors };
+    }
+    case "rejected":
+      switch (outcome.fault) {
+        case "too_large":
+          return state.spans > 1 ? { step: "split" } : { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
+        case "credentials":
+          if (state.mode === "passthrough" && state.inRequest) return { step: "refuse_client" };
+          return {
+            step: "dead_letter",
+            reason: state.mode === "stored_key" ? `Braintrust refused the tenant's stored API key: ${outcome.reason}` : `Braintrust refused the client's API key: ${outcome.reason}`,
+          };
+        case "data":
+        case "config":
+          return { step: "dead_letter", reason: outcome.reason };
+      }
+  }
+}

@@ -1,0 +1,60 @@
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
+import type { DeliveryMessage } from "./message.js";
+import { spillPayload } from "./payloads.js";
+import { splitBySize } from "./split.js";
+
+/**
+ * A queue message is at most 128 KB (1 KB = 1000 B) including about 100 B of metadata; the rest of
+ * the message (ids, parent, sealed key, last error) stays well under 8 KB.
+ */
+export const MAX_INLINE_PAYLOAD_BYTES = 120_000;
+const MAX_BATCH_MESSAGES = 100;
+const MAX_BATCH_BYTES = 250_000;
+const MESSAGE_OVERHEAD_BYTES = 8_000;
+
+/**
+ * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
+ * scope kept), with any single span too large for a message spilled to R2 and referenced.
+ */
+export async function messagesFor(
+  template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
+  request: ExportTraceServiceRequest,
+  protobuf: Uint8Array,
+  spans: number,
+  bucket: R2Bucket,
+): Promise<DeliveryMessage[]> {
+  if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
+    return [{ ...template, payload: { inline: protobuf }, spans, bytes: protobuf.byteLength }];
+  }
+  const chunks = splitBySize(request, MAX_INLINE_PAYLOAD_BYTES);
+  return Promise.all(
+    chunks.map(async (chunk, n) => {
+      const id = `${template.id}.${n}`;
+      const payload = chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES ? { inline: chunk.protobuf } : { r2Key: await spillPayload(bucket, id, chunk.protobuf) };
+      return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
+    }),
+  );
+}
+
+function estimatedSize(message: DeliveryMessage): number {
+  return ("inline" in message.payload ? message.payload.inline.byteLength : 0) + MESSAGE_OVERHEAD_BYTES;
+}
+
+/** Sends in batches within Cloudflare's limits; a resolved send is on disk, a refused one throws. */
+export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+  const delay = Math.min(Math.max(0, Math.round(delaySeconds)), MAX_QUEUE_DELAY_SECONDS);
+  let batch: MessageSendRequest<DeliveryMessage>[] = [];
+  let batchBytes = 0;
+  for (const message of messages) {
+    const size = estimatedSize(message);
+    if (batch.length === MAX_BATCH_MESSAGES || (batch.length > 0 && batchBytes + size > MAX_BATCH_BYTES)) {
+      await queue.sendBatch(batch);
+      batch = [];
+      batchBytes = 0;
+    }
+    batch.push({ body: message, contentType: "v8", delaySeconds: delay });
+    batchBytes += size;
+  }
+  if (batch.length > 0) await queue.sendBatch(batch);
+}

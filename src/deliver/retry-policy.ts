@@ -1,0 +1,23 @@
+import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
+
+/** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
+export interface RetryPolicy {
+  baseDelaySeconds: number;
+  /** Cap on the computed backoff; a longer Retry-After from Braintrust still wins, up to 12 h. */
+  maxDelaySeconds: number;
+  /** Retries after the first attempt before the spans become a dead letter. */
+  maxRetries: number;
+  /** Braintrust's 500s are usually intermittent, but a persistent one is a bug retries will not fix. */
+  maxServerErrorRetries: number;
+}
+
+/**
+ * Delay before retry number `retry` (1 for the first retry): exponential from the base, capped,
+ * with "equal jitter" (half fixed, half random) so a burst of failures does not come back at once
+ * yet never retries sooner than half the backoff. A server's Retry-After wins when it is longer.
+ */
+export function retryDelaySeconds(policy: RetryPolicy, retry: number, retryAfterSeconds?: number, random: () => number = Math.random): number {
+  const backoff = Math.min(policy.maxDelaySeconds, policy.baseDelaySeconds * 2 ** Math.max(0, retry - 1));
+  const jittered = Math.ceil(backoff / 2 + random() * (backoff / 2));
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(jittered, retryAfterSeconds ?? 0));
+}

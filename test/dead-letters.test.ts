@@ -1,0 +1,116 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { admin, createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { exportResponseOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+describe.concurrent("dead letters", () => {
+  it("400 → dead letter (the client is told) → replay after the fix → delivered and removed", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    const partial = (await exportResponseOf(response)).partialSuccess;
+    expect(partial?.rejectedSpans).toBe(3n);
+    const [deadLetter, ...others] = await deadLettersOf(tenant.id);
+    expect(others).toEqual([]);
+    expect(partial?.errorMessage).toBe(`3 spans kept as dead letter ${deadLetter!.id} for an operator to replay: Braintrust answered 400: {"error":"project is archived"}`);
+    expect(deadLetter).toMatchObject({ tenant: tenant.id, parent: tenant.parent, attempts: 1, spans: 3, reason: 'Braintrust answered 400: {"error":"project is archived"}' });
+    expect(Date.parse(deadLetter!.dead_lettered_at)).toBeGreaterThan(Date.now() - 60_000);
+
+    const replay = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], cursor: null });
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("401 with a stored key → dead letter → rotate the key → replay the tenant's → delivered", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.revokeKey(tenant.apiKey);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    const [deadLetter] = await deadLettersOf(tenant.id);
+    expect(deadLetter!.reason).toBe('Braintrust refused the tenant\'s stored API key: Braintrust answered 401: {"error":"Invalid API key"}');
+
+    const rotated = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
+    const replay = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
+
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], cursor: null });
+    expect((await standin.waitForSpans(rotated, spanIdsOf(trace))).missing).toEqual([]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("413 is answered by splitting the spans in halves and sending each", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(arrival.requests.map((r) => r.request.resourceSpans[0]!.scopeSpans[0]!.spans.length).sort()).toEqual([1, 2]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("a single span Braintrust still finds too large is dead-lettered", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    trace.resourceSpans[0]!.scopeSpans[0]!.spans.splice(1);
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const [deadLetter] = await deadLettersOf(tenant.id);
+    expect(deadLetter).toMatchObject({ spans: 1, reason: expect.stringMatching(/^a single span is over Braintrust's request limit/) });
+  });
+
+  it("keeps a passthrough client's key out of the dead letter in plaintext, yet replays with it", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 400 }]);
+    await sendTraces(tenant, toProtobuf(trace));
+    const [deadLetter] = await deadLettersOf(tenant.id);
+
+    const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${deadLetter!.id.split(":")[1]}`);
+    expect(JSON.stringify(object!.customMetadata)).not.toContain(tenant.apiKey);
+    expect(new TextDecoder().decode(await object!.arrayBuffer())).not.toContain(tenant.apiKey);
+    await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+
+  it("lists a page at a time, deletes by id, and answers 404 for unknown ids", async () => {
+    const tenant = await createTenant();
+    for (let i = 0; i < 3; i++) {
+      await standin.script(tenant.apiKey, [{ status: 400 }]);
+      await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    }
+
+    const first = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2`)).json()) as { dead_letters: { id: string }[]; cursor: string };
+    const second = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2&cursor=${encodeURIComponent(first.cursor)}`)).json()) as { dead_letters: { id: string }[]; cursor: string | null };
+    expect(first.dead_letters).toHaveLength(2);
+    expect(second.dead_letters).toHaveLength(1);
+    expect(second.cursor).toBeNull();
+
+    const id = first.dead_letters[0]!.id;
+    expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(204);
+    expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(404);
+    expect((await admin("POST", "/dead-letters/replay", { id })).status).toBe(404);
+    expect((await admin("DELETE", "/dead-letters/not-an-id")).status).toBe(404);
+    expect(await deadLettersOf(tenant.id)).toHaveLength(2);
+    expect((await admin("GET", "/dead-letters?tenant=Not_Valid")).status).toBe(400);
+    expect((await admin("GET", "/dead-letters", undefined, "wrong")).status).toBe(401);
+    expect((await admin("POST", "/dead-letters/replay", {}, null)).status).toBe(401);
+  });
+});

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { nextStep, type AttemptState } from "../src/deliver/next-step.js";
+import type { DeliveryOutcome } from "../src/deliver/outcome.js";
+import { classifyStatus, parseRetryAfter } from "../src/deliver/outcome.js";
+import { retryDelaySeconds, type RetryPolicy } from "../src/deliver/retry-policy.js";
+
+const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
+const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false };
+const unavailable: DeliveryOutcome = { kind: "retryable", status: 503, reason: "Braintrust answered 503" };
+
+describe("retry delays", () => {
+  it("grow exponentially from the base, half fixed and half jitter", () => {
+    expect([1, 2, 3, 4].map((n) => retryDelaySeconds(policy, n, undefined, () => 0))).toEqual([3, 5, 10, 20]);
+    expect([1, 2, 3, 4].map((n) => retryDelaySeconds(policy, n, undefined, () => 1))).toEqual([5, 10, 20, 40]);
+  });
+
+  it("stop growing at the cap", () => {
+    expect(retryDelaySeconds(policy, 30, undefined, () => 1)).toBe(1800);
+    expect(retryDelaySeconds(policy, 30, undefined, () => 0)).toBe(900);
+  });
+
+  it("wait for a longer Retry-After, but never past the queue's 12 hours", () => {
+    expect(retryDelaySeconds(policy, 1, 120, () => 0)).toBe(120);
+    expect(retryDelaySeconds(policy, 6, 2, () => 0)).toBe(80);
+    expect(retryDelaySeconds(policy, 1, 7 * 24 * 3600, () => 0)).toBe(43_200);
+  });
+});
+
+describe("Retry-After", () => {
+  it("reads seconds and HTTP dates", () => {
+    const now = Date.parse("2026-11-27T10:00:00Z");
+    expect(parseRetryAfter("7", now)).toBe(7);
+    expect(parseRetryAfter("Fri, 27 Nov 2026 10:01:30 GMT", now)).toBe(90);
+    expect(parseRetryAfter("Fri, 27 Nov 2026 09:00:00 GMT", now)).toBe(0);
+    expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+});
+
+describe("classifying Braintrust's answers", () => {
+  it.each([
+    [200, "delivered"], [202, "delivered"], [408, "retryable"], [429, "retryable"], [500, "retryable"], [502, "retryable"],
+    [503, "retryable"], [504, "retryable"], [400, "rejected"], [401, "rejected"], [403, "rejected"], [404, "rejected"],
+    [413, "rejected"], [422, "rejected"], [501, "rejected"],
+  ])("%i is %s", (status, kind) => {
+    expect(classifyStatus(status, "").kind).toBe(kind);
+  });
+});
+
+describe("what follows an attempt", () => {
+  it("retries retryable failures until max_retries, then dead-letters", () => {
+    expect(nextStep(unavailable, { ...state, attempts: 20 }, policy)).toMatchObject({ step: "retry" });
+    expect(nextStep(unavailable, { ...state, attempts: 21 }, policy)).toEqual({ step: "dead_letter", reason: "gave up after 21 attempts: Braintrust answered 503" });
+  });
+
+  it("counts 500s separately and gives up on them sooner", () => {
+    const serverError: DeliveryOutcome = { kind: "retryable", status: 500, reason: "Braintrust answered 500" };
+    expect(nextStep(serverError, { ...state, serverErrors: 2 }, policy)).toMatchObject({ step: "retry", serverErrors: 3 });
+    expect(nextStep(serverError, { ...state, serverErrors: 3 }, policy)).toMatchObject({ step: "dead_letter" });
+    expect(nextStep(unavailable, { ...state, serverErrors: 3 }, policy)).toMatchObject({ step: "retry", serverErrors: 3 });
+  });
+
+  it("splits on 413 while there is more than one span", () => {
+    const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "413" };
+    expect(nextStep(tooLarge, state, policy)).toEqual({ step: "split" });
+    expect(nextStep(tooLarge, { ...state, spans: 1 }, policy)).toMatchObject({ step: "dead_letter" });
+  });
+
+  it("tells a waiting passthrough client its key was refused; otherwise keeps the spans", () => {
+    const refused: DeliveryOutcome = { kind: "rejected", status: 401, fault: "credentials", reason: "401" };
+    expect(nextStep(refused, { ...state, mode: "passthrough", inRequest: true }, policy)).toEqual({ step: "refuse_client" });
+    expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toMatchObject({ step: "dead_letter" });
+    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toMatchObject({ step: "dead_letter", reason: "Braintrust refused the tenant's stored API key: 401" });
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from "vitest";
+import { waitForDeadLetters } from "./support/dead-letters.js";
+import { admin, createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { exportResponseOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+describe.concurrent("retries through the delivery queue", () => {
+  it("503 three times, then 200: the client hears 200 at once and every span arrives once", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 503 }, { status: 503 }, { status: 503 }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503, 503, 503, 200]);
+  });
+
+  it("429 with Retry-After: 2 waits at least two seconds before trying again", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 429, headers: { "retry-after": "2" } }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    const [first, second] = await standin.attempts(tenant.apiKey);
+    expect([first!.status, second!.status]).toEqual([429, 200]);
+    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(2_000);
+  });
+
+  it("an upstream that hangs past the timeout is tried again later", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ delayMs: 2_500 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+  });
+
+  it("an upstream that is down (connection refused) gets the spans once it is back", async () => {
+    const port = await standin.openListener();
+    await standin.closeListener(port);
+    const tenant = await createTenant({ apiUrl: `http://127.0.0.1:${port}` });
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+    await standin.openListener(port);
+
+    try {
+      expect(response.status).toBe(200);
+      const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+      expect(arrival.missing).toEqual([]);
+      expect(arrival.duplicates).toBe(0);
+    } finally {
+      await standin.closeListener(port);
+    }
+  });
+
+  it("a connection Braintrust drops mid-request is retried", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ reset: true }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+
+  it("Braintrust's 500 is retried a bounded number of times (3), then dead-lettered", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+
+    const deadLetters = await waitForDeadLetters(tenant.id, (list) => list.length > 0);
+    expect(deadLetters).toEqual([expect.objectContaining({ attempts: 4, spans: 3, reason: expect.stringMatching(/^Braintrust kept answering 500 \(4 times\)/) })]);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([500, 500, 500, 500]);
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
+  });
+
+  it("a stored key rotated while a retry is pending is the key the retry uses", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "3" } }]);
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const rotated = await standin.issueKey();
+    await standin.revokeKey(tenant.apiKey);
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
+
+    const arrival = await standin.waitForSpans(rotated, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
+  });
+
+  it("a passthrough client's key travels with the queued spans and is used for the retry", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 502 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+});
