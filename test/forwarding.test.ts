@@ -14,9 +14,12 @@ function traceWithUnknownField() {
   return trace;
 }
 
+/** Transport fidelity is about bytes, so these tenants leave spans untranslated. */
+const untranslated = { config: { translate: false } };
+
 describe("forwarding to Braintrust", () => {
   it("sends protobuf spans on byte for byte, unknown fields included, with the tenant's key and parent", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant(untranslated);
     const body = toProtobuf(traceWithUnknownField());
 
     const response = await sendTraces(tenant, body);
@@ -34,7 +37,7 @@ describe("forwarding to Braintrust", () => {
   });
 
   it.each(["gzip", "deflate", "deflate-raw"] as const)("accepts a %s-compressed body and delivers the same spans", async (format) => {
-    const tenant = await createTenant();
+    const tenant = await createTenant(untranslated);
     const body = toProtobuf(traceWithUnknownField());
 
     const response = await sendTraces(tenant, await compress(body, format), { contentEncoding: format === "gzip" ? "gzip" : "deflate" });
@@ -45,7 +48,7 @@ describe("forwarding to Braintrust", () => {
   });
 
   it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant(untranslated);
     const trace = trueFoundryTrace();
 
     const response = await sendTraces(tenant, JSON.stringify(toOtlpJson(trace)), { contentType: "application/json" });

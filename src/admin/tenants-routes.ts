@@ -31,9 +31,10 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const sealed =
     apiKey === null ? undefined : apiKey === undefined ? existing?.api_key_sealed : await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id));
   const now = new Date().toISOString();
+  const { braintrust, ...config } = input;
   const record: StoredTenant = {
-    parent: input.parent,
-    api_url: input.braintrust.api_url,
+    ...config,
+    api_url: braintrust.api_url,
     ...(sealed ? { api_key_sealed: sealed } : {}),
     // Ingest tokens only mean something with a stored key to deliver with.
     tokens: sealed ? (existing?.tokens ?? []) : [],

@@ -8,6 +8,11 @@ export function tenantView(tenant: Tenant) {
     braintrust: { api_url: tenant.api_url },
     auth: authModeOf(tenant),
     tokens: tenant.tokens.map(({ id, created_at }) => ({ id, created_at })),
+    routes: tenant.routes,
+    parent_from_attribute: tenant.parent_from_attribute,
+    translate: tenant.translate,
+    drop_non_ai_spans: tenant.drop_non_ai_spans,
+    redact: tenant.redact,
     created_at: tenant.created_at,
     updated_at: tenant.updated_at,
   };

@@ -3,21 +3,8 @@ import {
   ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import {
-  ResourceSpansSchema,
-  ScopeSpansSchema,
-  SpanSchema,
-  type ResourceSpans,
-  type ScopeSpans,
-  type Span,
-} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-
-/** A span with the resource and scope it was sent under. */
-interface PlacedSpan {
-  resourceSpans: ResourceSpans;
-  scopeSpans: ScopeSpans;
-  span: Span;
-}
+import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema, type ScopeSpans } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
 
 /** An encoded piece of a request. */
 export interface EncodedChunk {
@@ -28,38 +15,6 @@ export interface EncodedChunk {
 
 // Tag plus a length prefix of up to 5 bytes, for each of the three levels of nesting.
 const NESTING_OVERHEAD = 3 * 6;
-
-export function countSpans(request: ExportTraceServiceRequest): number {
-  let spans = 0;
-  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) spans += ss.spans.length;
-  return spans;
-}
-
-function placedSpans(request: ExportTraceServiceRequest): PlacedSpan[] {
-  return request.resourceSpans.flatMap((resourceSpans) =>
-    resourceSpans.scopeSpans.flatMap((scopeSpans) => scopeSpans.spans.map((span) => ({ resourceSpans, scopeSpans, span }))),
-  );
-}
-
-/** Rebuilds a request from spans, each under a copy of its own resource and scope (unknown fields included). */
-function regroup(placed: PlacedSpan[]): ExportTraceServiceRequest {
-  const resources = new Map<ResourceSpans, { copy: ResourceSpans; scopes: Map<ScopeSpans, ScopeSpans> }>();
-  for (const { resourceSpans, scopeSpans, span } of placed) {
-    let resource = resources.get(resourceSpans);
-    if (!resource) {
-      resource = { copy: { ...resourceSpans, scopeSpans: [] }, scopes: new Map() };
-      resources.set(resourceSpans, resource);
-    }
-    let scope = resource.scopes.get(scopeSpans);
-    if (!scope) {
-      scope = { ...scopeSpans, spans: [] };
-      resource.scopes.set(scopeSpans, scope);
-      resource.copy.scopeSpans.push(scope);
-    }
-    scope.spans.push(span);
-  }
-  return { $typeName: ExportTraceServiceRequestSchema.typeName, resourceSpans: [...resources.values()].map((r) => r.copy) };
-}
 
 function encode(placed: PlacedSpan[]): EncodedChunk {
   const request = regroup(placed);

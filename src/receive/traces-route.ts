@@ -1,18 +1,17 @@
-import { toBinary } from "@bufbuild/protobuf";
 import { Hono } from "hono";
-import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { OtlpPayload } from "../deliver/braintrust.js";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
+import { planDeliveries } from "../deliver/plan.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
-import { readBody, type RequestBody } from "./body.js";
-import { contentCodingOf, requireOtlpFormat, type OtlpFormat } from "./content-type.js";
+import { processSpans } from "../process/pipeline.js";
+import { readBody } from "./body.js";
+import { contentCodingOf, requireOtlpFormat } from "./content-type.js";
 import { decodeExportRequest } from "./decode.js";
 import { otlpSuccessResponse, type PartialSuccess } from "./respond.js";
-import { rejectInvalidSpans, type AcceptedSpans } from "./validate.js";
+import { rejectInvalidSpans } from "./validate.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
@@ -30,33 +29,15 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const ownRejections: PartialSuccess = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };
   if (accepted.accepted === 0) return otlpSuccessResponse(format, ownRejections);
 
-  const result = await deliverDuringRequest(c.env, config, {
-    id: crypto.randomUUID(),
-    tenantId,
-    apiUrl: tenant.api_url,
-    parent: tenant.parent,
-    credential,
-    payload: payloadFor(body, format, accepted),
-    request: accepted.request,
-    spans: accepted.accepted,
-  });
-  return otlpSuccessResponse(format, withDeliveryResult(ownRejections, result));
+  const processed = processSpans(accepted.request, tenant);
+  const deliveries = planDeliveries({ body, format, spansRejected: accepted.rejected > 0, processed, tenant, credential });
+  const results = await Promise.all(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
+  return otlpSuccessResponse(format, results.reduce(withDeliveryResult, ownRejections));
 });
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
   throw new RelayError("method_not_allowed", `${c.req.method} is not supported here: send traces with POST`, { allow: "POST" });
 });
-
-/**
- * A protobuf request that lost no spans goes upstream as the very bytes that came in (unknown
- * fields and all), and a gzip one without even recompressing; anything else is encoded anew.
- */
-function payloadFor(body: RequestBody, format: OtlpFormat, accepted: AcceptedSpans): OtlpPayload {
-  if (format === "protobuf" && accepted.rejected === 0) {
-    return body.coding === "gzip" ? { protobuf: body.bytes, gzipped: body.wire } : { protobuf: body.bytes };
-  }
-  return { protobuf: toBinary(ExportTraceServiceRequestSchema, accepted.request) };
-}
 
 /** Delivered and queued spans are a success; dead-lettered ones are reported as rejected, so the client does not resend them. */
 function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResult): PartialSuccess {

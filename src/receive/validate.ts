@@ -1,5 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { countSpans, removeSpans } from "../otlp/placed-spans.js";
 
 /** What is left of a request once spans no receiver may accept are taken out. */
 export interface AcceptedSpans {
@@ -18,21 +19,13 @@ const MAX_REASONS = 3;
  * rest of the request still goes through. Removes them from `request` in place.
  */
 export function rejectInvalidSpans(request: ExportTraceServiceRequest): AcceptedSpans {
-  let accepted = 0;
-  let rejected = 0;
   const reasons: string[] = [];
-  for (const resourceSpans of request.resourceSpans) {
-    for (const scopeSpans of resourceSpans.scopeSpans) {
-      const before = scopeSpans.spans.length;
-      scopeSpans.spans = scopeSpans.spans.filter((span) => {
-        const reason = invalidReason(span);
-        if (reason && reasons.length < MAX_REASONS) reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
-        return reason === undefined;
-      });
-      accepted += scopeSpans.spans.length;
-      rejected += before - scopeSpans.spans.length;
-    }
-  }
+  const rejected = removeSpans(request, (span) => {
+    const reason = invalidReason(span);
+    if (reason && reasons.length < MAX_REASONS) reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
+    return reason === undefined;
+  });
+  const accepted = countSpans(request);
   const more = rejected > reasons.length ? ` (and ${rejected - reasons.length} more)` : "";
   const rejectionMessage = rejected === 0 ? "" : `rejected ${rejected} of ${accepted + rejected} spans: ${reasons.join("; ")}${more}`;
   return { request, accepted, rejected, rejectionMessage };

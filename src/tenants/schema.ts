@@ -1,23 +1,13 @@
 import { z } from "zod";
 import { RelayError } from "../http/errors.js";
+import { ParentSchema } from "./parent.js";
+import { ProcessingSchema } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
 
 /** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
 export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
 
 export const DEFAULT_API_URL = "https://api.braintrust.dev";
-
-/**
- * A Braintrust parent as `x-bt-parent` carries it. The value travels in an HTTP header, so it is
- * printable ASCII; a project whose name is not can be addressed by `project_id:`.
- */
-export const ParentSchema = z
-  .string()
-  .max(512)
-  .regex(
-    /^(project_id|project_name|experiment_id):[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/,
-    "must be project_id:<id>, project_name:<name> or experiment_id:<id>, in printable ASCII",
-  );
 
 /** Braintrust API keys go into an Authorization header: one token of printable ASCII. */
 export const ApiKeySchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
@@ -31,6 +21,7 @@ const TokenRecordSchema = z.object({
 
 /** A tenant as kept in KV under `tenant:<id>`. */
 export const StoredTenantSchema = z.object({
+  ...ProcessingSchema.shape,
   parent: ParentSchema,
   api_url: z.string(),
   /** AES-GCM envelope of the tenant's Braintrust API key; absent in passthrough mode. */
@@ -54,6 +45,7 @@ export function authModeOf(tenant: StoredTenant): AuthMode {
 /** The admin API's PUT body. `api_key`: a string stores it, `null` removes it, absent keeps what is stored. */
 export function tenantInputSchema(allowInsecureUpstream: boolean) {
   return z.strictObject({
+    ...ProcessingSchema.shape,
     parent: ParentSchema,
     braintrust: z
       .strictObject({

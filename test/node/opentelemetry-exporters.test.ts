@@ -64,7 +64,7 @@ function exportThrough(exporter: SpanExporter, spans: ReadableSpan[]): Promise<E
 describe("real OpenTelemetry exporters through the relay under wrangler dev", () => {
   it("protobuf + gzip, stored key: every span arrives byte for byte with the tenant's key and parent", async () => {
     const apiKey = await standin.issueKey();
-    const created = await adminCall(relay, "PUT", "/tenants/e2e-proto", { parent: "project_name:e2e proto", braintrust: { api_url: standin.url, api_key: apiKey } });
+    const created = await adminCall(relay, "PUT", "/tenants/e2e-proto", { parent: "project_name:e2e proto", braintrust: { api_url: standin.url, api_key: apiKey }, translate: false });
     expect(created.status).toBe(201);
     const { token } = (await (await adminCall(relay, "POST", "/tenants/e2e-proto/tokens")).json()) as { token: string };
     const spans = recordGatewayTrace();
@@ -81,7 +81,7 @@ describe("real OpenTelemetry exporters through the relay under wrangler dev", ()
 
   it("JSON, passthrough as TrueFoundry's Braintrust guide configures it: every span arrives field for field", async () => {
     const apiKey = await standin.issueKey();
-    await adminCall(relay, "PUT", "/tenants/e2e-json", { parent: "experiment_id:exp-e2e", braintrust: { api_url: standin.url } });
+    await adminCall(relay, "PUT", "/tenants/e2e-json", { parent: "experiment_id:exp-e2e", braintrust: { api_url: standin.url }, translate: false });
     const spans = recordGatewayTrace();
 
     const exporter = new JsonTraceExporter({ url: `${relay.url}/t/e2e-json/v1/traces`, headers: { Authorization: `Bearer ${apiKey}` } });

@@ -8,7 +8,7 @@ import {
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES, type Attempt, type FaultStep, type ReceivedRequest } from "./contract.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
@@ -17,7 +17,6 @@ import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
  * ExportTraceServiceResponse on success. Tests script failures per API key and read back what
  * arrived through a small control API under `/_standin/`.
  */
-export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;
 const TRACE_PATHS = new Set(["/otel/v1/traces", "/self-hosted/otel/v1/traces"]);
 const PARENT = /^(project_id|project_name|experiment_id):.+$/;
 

@@ -1,5 +1,8 @@
 /** What the stand-in's control API takes and returns (test/standin/braintrust-standin.ts). */
 
+/** Braintrust's hosted OTLP endpoint takes at most 10 MB per request. */
+export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;
+
 /** One scripted answer, used once, for the next request carrying the key. */
 export interface FaultStep {
   status?: number;

@@ -30,12 +30,15 @@ export interface TestTenant {
 }
 
 /** A tenant whose upstream is the stand-in: stored key with an issued ingest token, or passthrough. */
-export async function createTenant(options: { mode?: "stored_key" | "passthrough"; parent?: string; apiUrl?: string } = {}): Promise<TestTenant> {
+export async function createTenant(
+  options: { mode?: "stored_key" | "passthrough"; parent?: string; apiUrl?: string; config?: Record<string, unknown> } = {},
+): Promise<TestTenant> {
   const id = uniqueTenantId();
   const apiKey = await standin.issueKey();
   const parent = options.parent ?? `project_name:${id}`;
   const mode = options.mode ?? "stored_key";
   const response = await admin("PUT", `/tenants/${id}`, {
+    ...options.config,
     parent,
     braintrust: { api_url: options.apiUrl ?? env.STANDIN_URL, ...(mode === "stored_key" ? { api_key: apiKey } : {}) },
   });

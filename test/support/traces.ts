@@ -144,3 +144,28 @@ export function largeRequest(options: { largeSpans: number; largeSpanBytes: numb
   }
   return request;
 }
+
+/** A single-span trace with these attributes, for routing, filtering and translation cases. */
+export function spanWith(name: string, attributes: KeyValue[], options: { traceId?: Uint8Array; parentSpanId?: Uint8Array } = {}): Span {
+  return create(SpanSchema, {
+    traceId: options.traceId ?? randomId(16),
+    spanId: randomId(8),
+    parentSpanId: options.parentSpanId ?? new Uint8Array(),
+    name,
+    kind: Span_SpanKind.INTERNAL,
+    startTimeUnixNano: 1_764_000_000_000_000_000n,
+    endTimeUnixNano: 1_764_000_000_500_000_000n,
+    attributes,
+  });
+}
+
+export function requestOf(spans: Span[], scopeName = "tfy-llm-gateway"): ExportTraceServiceRequest {
+  return create(ExportTraceServiceRequestSchema, {
+    resourceSpans: [{ resource: { attributes: [attr("service.name", "tfy-llm-gateway")] }, scopeSpans: [{ scope: { name: scopeName }, spans }] }],
+  });
+}
+
+/** The attributes of a delivered span, as plain key → value. */
+export function attributesOf(span: Span): Record<string, unknown> {
+  return Object.fromEntries(span.attributes.map((a) => [a.key, a.value?.value.case === "arrayValue" ? a.value.value.value.values.map((v) => v.value.value) : a.value?.value.value]));
+}

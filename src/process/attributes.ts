@@ -1,0 +1,87 @@
+import { create } from "@bufbuild/protobuf";
+import { AnyValueSchema, KeyValueSchema, type AnyValue, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+
+export type Scalar = string | number | boolean;
+
+export function findAttribute(attributes: KeyValue[], key: string): AnyValue | undefined {
+  return attributes.find((a) => a.key === key)?.value;
+}
+
+/** Strings, numbers and booleans as themselves; 64-bit integers as numbers; anything else undefined. */
+export function scalarOf(value: AnyValue | undefined): Scalar | undefined {
+  switch (value?.value.case) {
+    case "stringValue":
+    case "boolValue":
+    case "doubleValue":
+      return value.value.value;
+    case "intValue":
+      return Number(value.value.value);
+    default:
+      return undefined;
+  }
+}
+
+export function stringAttribute(attributes: KeyValue[], key: string): string | undefined {
+  const value = findAttribute(attributes, key);
+  return value?.value.case === "stringValue" ? value.value.value : undefined;
+}
+
+export function numberAttribute(attributes: KeyValue[], key: string): number | undefined {
+  const scalar = scalarOf(findAttribute(attributes, key));
+  return typeof scalar === "number" && Number.isFinite(scalar) ? scalar : undefined;
+}
+
+/** JSON from an attribute's value: a JSON string parsed, a key-value list or array converted, scalars as they are. */
+export function jsonOf(value: AnyValue | undefined): unknown {
+  switch (value?.value.case) {
+    case "stringValue":
+      return parseJson(value.value.value) ?? value.value.value;
+    case "kvlistValue":
+      return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, jsonOf(kv.value)]));
+    case "arrayValue":
+      return value.value.value.values.map(jsonOf);
+    default:
+      return scalarOf(value);
+  }
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A dotted key, read the way routing conditions read it: the attribute of that exact key, or else
+ * the longest key that is a prefix of it and holds a JSON object or key-value list, descended into.
+ */
+export function lookupDotted(attributes: KeyValue[], dottedKey: string): unknown {
+  const exact = findAttribute(attributes, dottedKey);
+  if (exact) return jsonOf(exact);
+  const parts = dottedKey.split(".");
+  for (let cut = parts.length - 1; cut > 0; cut--) {
+    const holder = findAttribute(attributes, parts.slice(0, cut).join("."));
+    if (!holder) continue;
+    let node = jsonOf(holder);
+    for (const part of parts.slice(cut)) {
+      node = typeof node === "object" && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[part] : undefined;
+    }
+    return node;
+  }
+  return undefined;
+}
+
+export function stringKeyValue(key: string, value: string): KeyValue {
+  return create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: { case: "stringValue", value } }) });
+}
+
+export function stringArrayKeyValue(key: string, values: string[]): KeyValue {
+  return create(KeyValueSchema, {
+    key,
+    value: create(AnyValueSchema, {
+      value: { case: "arrayValue", value: { values: values.map((value) => create(AnyValueSchema, { value: { case: "stringValue", value } })) } },
+    }),
+  });
+}

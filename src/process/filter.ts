@@ -1,0 +1,22 @@
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { removeSpans } from "../otlp/placed-spans.js";
+
+/**
+ * Braintrust's SDK rule for AI spans: roots, and spans whose name or any attribute key starts with
+ * one of these prefixes (`tfy.` added for TrueFoundry). The three keys below mark where a span
+ * goes, not what it is about, so they alone do not count.
+ */
+const AI_PREFIXES = ["gen_ai.", "braintrust.", "llm.", "ai.", "traceloop.", "tfy."];
+const NOT_BY_THEMSELVES = new Set(["braintrust.parent", "braintrust.org", "braintrust.app_url"]);
+
+export function isAiSpan(span: Span): boolean {
+  if (span.parentSpanId.byteLength === 0) return true;
+  if (AI_PREFIXES.some((p) => span.name.startsWith(p))) return true;
+  return span.attributes.some((a) => !NOT_BY_THEMSELVES.has(a.key) && AI_PREFIXES.some((p) => a.key.startsWith(p)));
+}
+
+/** Removes non-AI spans in place; returns how many. */
+export function dropNonAiSpans(request: ExportTraceServiceRequest): number {
+  return removeSpans(request, isAiSpan);
+}

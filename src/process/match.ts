@@ -1,0 +1,41 @@
+import type { InstrumentationScope } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Resource } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { Condition, Match } from "../tenants/processing-schema.js";
+import { lookupDotted, type Scalar } from "./attributes.js";
+
+/** Everything a condition may look at for one span. */
+export interface SpanInContext {
+  span: Span;
+  scope?: InstrumentationScope;
+  resource?: Resource;
+}
+
+export function matches(match: Match, target: SpanInContext): boolean {
+  if ("all" in match) return match.all.every((m) => matches(m, target));
+  if ("any" in match) return match.any.some((m) => matches(m, target));
+  return conditionHolds(match, fieldValue(match.field, target));
+}
+
+function fieldValue(field: string, { span, scope, resource }: SpanInContext): unknown {
+  if (field === "span_name") return span.name;
+  if (field === "scope_name") return scope?.name;
+  if (field.startsWith("resource.")) return lookupDotted(resource?.attributes ?? [], field.slice("resource.".length));
+  return lookupDotted(span.attributes, field.slice("attributes.".length));
+}
+
+function conditionHolds(condition: Condition, value: unknown): boolean {
+  if (condition.exists !== undefined) return (value !== undefined && value !== null) === condition.exists;
+  if (condition.equals !== undefined) return sameScalar(value, condition.equals);
+  if (condition.one_of !== undefined) return condition.one_of.some((candidate) => sameScalar(value, candidate));
+  if (condition.prefix !== undefined) return typeof value === "string" && value.startsWith(condition.prefix);
+  return false;
+}
+
+/** Equal as the same type, except that a number and its decimal text are equal (`"200"` and `200`). */
+function sameScalar(value: unknown, expected: Scalar): boolean {
+  if (value === expected) return true;
+  if (typeof expected === "number" && typeof value === "string") return value.trim() !== "" && Number(value) === expected;
+  if (typeof expected === "string" && typeof value === "number") return String(value) === expected;
+  return false;
+}

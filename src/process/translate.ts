@@ -1,0 +1,105 @@
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { findAttribute, jsonOf, numberAttribute, parseJson, scalarOf, stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { traceloopMessages } from "./traceloop.js";
+
+/**
+ * TrueFoundry's tfy.* attributes, restated as the braintrust.* attributes Braintrust reads, so
+ * gateway spans show as LLM spans with input, output, tokens and cost. Original attributes stay;
+ * a braintrust.* attribute the span already has is left as it is.
+ * Vocabularies: ../shared/reference/truefoundry-spans.md and braintrust-otlp.md.
+ */
+const SPAN_TYPES: Record<string, string> = {
+  Model: "llm",
+  Completion: "llm",
+  Embedding: "llm",
+  ChatCompletion: "task",
+  AgentResponse: "task",
+  MCP: "tool",
+  Guardrail: "function",
+  Rerank: "function",
+};
+
+export function translateRequest(request: ExportTraceServiceRequest): boolean {
+  let changed = false;
+  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) changed = translateSpan(span) || changed;
+  return changed;
+}
+
+export function translateSpan(span: Span): boolean {
+  const attributes = span.attributes;
+  const fromTrueFoundry = attributes.some((a) => a.key.startsWith("tfy."));
+  const traceloop = traceloopMessages(attributes);
+  if (!fromTrueFoundry && !traceloop) return false;
+
+  const added: KeyValue[] = [];
+  const add = (key: string, value: unknown) => {
+    if (value !== undefined && !findAttribute(attributes, key)) added.push(stringKeyValue(key, JSON.stringify(value)));
+  };
+  const tfyType = stringAttribute(attributes, "tfy.span_type");
+  add("braintrust.span_attributes", { type: (tfyType && SPAN_TYPES[tfyType]) ?? (traceloop ? "llm" : "task"), name: span.name });
+  add("braintrust.input_json", payloadOf(stringAttribute(attributes, "tfy.input"), "messages") ?? traceloop?.input);
+  add("braintrust.output_json", payloadOf(stringAttribute(attributes, "tfy.output"), "choices") ?? traceloop?.output);
+  add("braintrust.metrics", nonEmpty(metricsOf(attributes)));
+  add("braintrust.metadata", nonEmpty(metadataOf(attributes)));
+  const tags = tagsOf(attributes);
+  if (tags.length > 0 && !findAttribute(attributes, "braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
+  attributes.push(...added);
+  return added.length > 0;
+}
+
+/**
+ * A request or response payload as Braintrust renders it: the message list (or choices) of a chat
+ * payload, else the whole JSON, else the text itself, which JSON.stringify keeps as a JSON string.
+ */
+function payloadOf(text: string | undefined, listField: string): unknown {
+  if (text === undefined) return undefined;
+  const json = parseJson(text);
+  if (json === undefined) return text;
+  if (typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)[listField])) return (json as Record<string, unknown>)[listField];
+  return json;
+}
+
+function metricsOf(attributes: KeyValue[]): Record<string, number | undefined> {
+  const prompt = numberAttribute(attributes, "tfy.model.metric.input_tokens") ?? numberAttribute(attributes, "gen_ai.usage.prompt_tokens");
+  const completion = numberAttribute(attributes, "tfy.model.metric.output_tokens") ?? numberAttribute(attributes, "gen_ai.usage.completion_tokens");
+  const firstTokenMs = numberAttribute(attributes, "tfy.model.metric.time_to_first_token_in_ms");
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    tokens: prompt === undefined && completion === undefined ? undefined : (prompt ?? 0) + (completion ?? 0),
+    estimated_cost: numberAttribute(attributes, "tfy.model.metric.cost_in_usd"),
+    time_to_first_token: firstTokenMs === undefined ? undefined : firstTokenMs / 1000,
+  };
+}
+
+function metadataOf(attributes: KeyValue[]): Record<string, unknown> {
+  const model = stringAttribute(attributes, "tfy.model.name") ?? stringAttribute(attributes, "tfy.request.model_name") ?? stringAttribute(attributes, "gen_ai.request.model");
+  const requestModel = stringAttribute(attributes, "tfy.request.model_name");
+  return {
+    model,
+    model_fqn: stringAttribute(attributes, "tfy.model.fqn"),
+    provider: stringAttribute(attributes, "gen_ai.system") ?? (requestModel?.includes("/") ? requestModel.split("/")[0] : undefined),
+    stream: scalarOf(findAttribute(attributes, "tfy.model.streaming")),
+    request_metadata: jsonOf(findAttribute(attributes, "tfy.request.metadata")),
+    subject: stringAttribute(attributes, "tfy.request.created_by_subject"),
+    conversation_id: stringAttribute(attributes, "tfy.request.conversation_id"),
+    prompt_version: stringAttribute(attributes, "tfy.prompt_version_fqn"),
+    error: stringAttribute(attributes, "tfy.error_message"),
+  };
+}
+
+/** Tags from the request metadata: a list of strings, or one comma-separated string. */
+function tagsOf(attributes: KeyValue[]): string[] {
+  const metadata = jsonOf(findAttribute(attributes, "tfy.request.metadata"));
+  const tags = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>).tags : undefined;
+  if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string");
+  if (typeof tags === "string") return tags.split(",").map((t) => t.trim()).filter(Boolean);
+  return [];
+}
+
+function nonEmpty<T extends Record<string, unknown>>(record: T): Partial<T> | undefined {
+  const defined = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return Object.keys(defined).length > 0 ? defined : undefined;
+}

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ParentSchema } from "./parent.js";
+
+/**
+ * What a tenant's spans go through between decoding and delivery: routes, translation, filtering
+ * and redaction. One schema per shape; the stored record and the admin API share them.
+ */
+
+const Scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/**
+ * The value a condition looks at: `span_name`, `scope_name`, `resource.<key>` or `attributes.<key>`
+ * (the span's). A key may reach into an attribute holding a JSON object or a key-value list:
+ * `attributes.tfy.request.metadata.env` reads `env` inside `tfy.request.metadata`.
+ */
+const FieldSchema = z
+  .string()
+  .regex(/^(span_name|scope_name|(resource|attributes)\.\S{1,256})$/, "must be span_name, scope_name, resource.<key> or attributes.<key>");
+
+const ConditionSchema = z
+  .strictObject({
+    field: FieldSchema,
+    equals: Scalar.optional(),
+    one_of: z.array(Scalar).min(1).max(100).optional(),
+    prefix: z.string().optional(),
+    exists: z.boolean().optional(),
+  })
+  .refine((c) => [c.equals, c.one_of, c.prefix, c.exists].filter((t) => t !== undefined).length === 1, "needs exactly one of equals, one_of, prefix, exists");
+
+export type Condition = z.infer<typeof ConditionSchema>;
+export type Match = Condition | { all: Match[] } | { any: Match[] };
+
+export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
+  z.union([z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }), z.strictObject({ any: z.array(MatchSchema).min(1).max(50) }), ConditionSchema]),
+);
+
+export const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
+export type Route = z.infer<typeof RouteSchema>;
+
+/** Built-in value patterns for redaction. */
+export const BUILTIN_VALUE_PATTERNS = {
+  api_keys: String.raw`\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*`,
+  emails: String.raw`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`,
+} as const;
+
+const RegexSchema = z
+  .string()
+  .min(1)
+  .max(500)
+  .refine((source) => {
+    try {
+      new RegExp(source, "g");
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be a valid regular expression");
+
+export const RedactSchema = z.strictObject({
+  /** Attribute keys by glob (`*` matches any run of characters), removed or their value replaced. */
+  keys: z
+    .array(z.strictObject({ pattern: z.string().min(1).max(256), action: z.enum(["remove", "replace"]).default("remove"), replacement: z.string().max(100).default("[REDACTED]") }))
+    .max(100)
+    .default([]),
+  /** Text masked wherever it appears in a string value, translated JSON included. */
+  values: z
+    .array(
+      z.union([
+        z.enum(Object.keys(BUILTIN_VALUE_PATTERNS) as [keyof typeof BUILTIN_VALUE_PATTERNS]),
+        z.strictObject({ pattern: RegexSchema, replacement: z.string().max(100).default("[REDACTED]") }),
+      ]),
+    )
+    .max(50)
+    .default([]),
+});
+export type Redact = z.infer<typeof RedactSchema>;
+
+export const ProcessingSchema = z.strictObject({
+  /** Tried in order; a trace goes to the first route any of its spans matches, else the default parent. */
+  routes: z.array(RouteSchema).max(100).default([]),
+  /** A span's own `braintrust.parent` attribute decides its trace's parent, ahead of routes. */
+  parent_from_attribute: z.boolean().default(false),
+  /** Add the braintrust.* attributes Braintrust reads to spans carrying tfy.* (or Traceloop gen_ai.prompt.*) attributes. */
+  translate: z.boolean().default(true),
+  /** Drop spans that are not about AI, by Braintrust's own rule (roots always kept). */
+  drop_non_ai_spans: z.boolean().default(false),
+  redact: RedactSchema.default({ keys: [], values: [] }),
+});
+export type Processing = z.infer<typeof ProcessingSchema>;
+
+export const DEFAULT_PROCESSING: Processing = ProcessingSchema.parse({});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { attr, attributesOf, requestOf, spanWith, spansOf, toProtobuf } from "./support/traces.js";
+
+async function deliveredByName(apiKey: string) {
+  const received = await standin.received(apiKey);
+  return new Map(received.flatMap((r) => spansOf(r.request)).map((s) => [s.name, s]));
+}
+
+describe.concurrent("filtering non-AI spans", () => {
+  it("keeps roots and AI spans by Braintrust's rule (tfy. included), drops the rest", async () => {
+    const tenant = await createTenant({ config: { drop_non_ai_spans: true, translate: false } });
+    const traceId = crypto.getRandomValues(new Uint8Array(16));
+    const root = spanWith("HTTP POST /chat", [], { traceId });
+    const child = (name: string, attributes: ReturnType<typeof attr>[]) => spanWith(name, attributes, { traceId, parentSpanId: root.spanId });
+    const spans = [
+      root,
+      child("Model: gpt", [attr("tfy.span_type", "Model")]),
+      child("gen_ai.chat", []),
+      child("embed", [attr("llm.model_name", "x")]),
+      child("redis GET", [attr("db.system", "redis")]),
+      child("routed only", [attr("braintrust.parent", "project_id:p")]),
+    ];
+
+    const response = await sendTraces(tenant, toProtobuf(requestOf(spans)));
+
+    expect(response.status).toBe(200);
+    expect([...(await deliveredByName(tenant.apiKey)).keys()].sort()).toEqual(["HTTP POST /chat", "Model: gpt", "embed", "gen_ai.chat"]);
+  });
+
+  it("is off by default", async () => {
+    const tenant = await createTenant({ config: { translate: false } });
+    const traceId = crypto.getRandomValues(new Uint8Array(16));
+    const root = spanWith("root", [], { traceId });
+
+    await sendTraces(tenant, toProtobuf(requestOf([root, spanWith("redis GET", [], { traceId, parentSpanId: root.spanId })])));
+
+    expect((await deliveredByName(tenant.apiKey)).size).toBe(2);
+  });
+});
+
+describe.concurrent("redaction", () => {
+  it("removes keys by glob before translation, so nothing derived from them reaches Braintrust", async () => {
+    const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.input" }, { pattern: "gen_ai.prompt.*" }] } } });
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "my secret plan" }] })),
+      attr("gen_ai.prompt.0.content", "my secret plan"),
+      attr("tfy.output", JSON.stringify({ choices: [] })),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    expect(Object.keys(attributes).sort()).toEqual(["braintrust.output_json", "braintrust.span_attributes", "tfy.output", "tfy.span_type"]);
+    expect(JSON.stringify(attributes)).not.toContain("secret plan");
+  });
+
+  it("replaces a key's value when asked to, and the translation sees only the replacement", async () => {
+    const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.input", action: "replace", replacement: "[hidden]" }] } } });
+
+    await sendTraces(tenant, toProtobuf(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')])])));
+
+    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    expect(attributes["tfy.input"]).toBe("[hidden]");
+    expect(attributes["braintrust.input_json"]).toBe('"[hidden]"');
+  });
+
+  it("masks API keys, emails and custom patterns everywhere, the translated JSON included", async () => {
+    const tenant = await createTenant({ config: { redact: { values: ["api_keys", "emails", { pattern: "ACCT-\\d{6}", replacement: "ACCT-******" }] } } });
+    const secretKey = "sk-proj-abcdefghijklmnop1234";
+    const span = spanWith("ChatCompletion: x", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `email bob@example.com, key ${secretKey}, account ACCT-123456` }] })),
+      attr("tfy.request.created_by_subject", "user:bob@example.com"),
+    ]);
+    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: 2, message: `auth failed for Bearer abcdefghijklmnopqrstuvwxyz` };
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const delivered = (await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!;
+    const text = JSON.stringify(attributesOf(delivered)) + delivered.status?.message;
+    for (const secret of ["bob@example.com", secretKey, "ACCT-123456", "abcdefghijklmnopqrstuvwxyz"]) expect(text).not.toContain(secret);
+    expect(attributesOf(delivered)["braintrust.input_json"]).toBe(JSON.stringify([{ role: "user", content: "email [REDACTED], key [REDACTED], account ACCT-******" }]));
+    expect(delivered.status?.message).toBe("auth failed for [REDACTED]");
+  });
+
+  it("refuses an invalid pattern when the tenant is saved", async () => {
+    const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern: "(" }] } });
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { field: string } }).error.field).toBe("redact.values.0.pattern");
+  });
+});

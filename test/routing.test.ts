@@ -1,0 +1,135 @@
+import { describe, expect, it } from "vitest";
+import { attributesOf, attr, requestOf, spanIdsOf, spanWith, spansOf, toProtobuf, trueFoundryTrace, largeRequest } from "./support/traces.js";
+import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { create } from "@bufbuild/protobuf";
+import { InstrumentationScopeSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { matches } from "../src/process/match.js";
+import type { Match } from "../src/tenants/processing-schema.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES } from "./standin/contract.js";
+
+/** The gateway trace, with the request metadata set to `metadata`. */
+function traceWithMetadata(metadata: Record<string, unknown>, model = "openai/gpt-4.1-mini") {
+  const trace = trueFoundryTrace();
+  const [root] = spansOf(trace);
+  root!.attributes = root!.attributes.filter((a) => a.key !== "tfy.request.metadata" && a.key !== "tfy.request.model_name");
+  root!.attributes.push(attr("tfy.request.metadata", JSON.stringify(metadata)), attr("tfy.request.model_name", model));
+  return trace;
+}
+
+describe.concurrent("routing traces to parents", () => {
+  it("sends eval traces to an experiment and one model's traffic to its own project, one request per parent, traces whole", async () => {
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: {
+        translate: false,
+        routes: [
+          { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" },
+          { match: { field: "attributes.tfy.request.model_name", prefix: "anthropic/" }, parent: "project_name:claude" },
+        ],
+      },
+    });
+    const evalTrace = traceWithMetadata({ env: "eval" });
+    const claudeTrace = traceWithMetadata({ env: "prod" }, "anthropic/claude-sonnet-4");
+    const prodTrace = traceWithMetadata({ env: "prod" });
+    const request = requestOf([...spansOf(evalTrace), ...spansOf(claudeTrace), ...spansOf(prodTrace)]);
+
+    expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
+
+    const received = await standin.received(tenant.apiKey);
+    const byParent = Object.fromEntries(received.map((r) => [r.parent, spanIdsOf(r.request).sort()]));
+    expect(received).toHaveLength(3);
+    expect(byParent).toEqual({
+      "experiment_id:exp-eval": spanIdsOf(evalTrace).sort(),
+      "project_name:claude": spanIdsOf(claudeTrace).sort(),
+      "project_name:default": spanIdsOf(prodTrace).sort(),
+    });
+    for (const r of received) expect(r.request.resourceSpans[0]!.scopeSpans[0]!.scope?.name).toBe("tfy-llm-gateway");
+  });
+
+  it("lets a span's own braintrust.parent decide its trace's parent when the tenant allows it", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const traceId = crypto.getRandomValues(new Uint8Array(16));
+    const chosen = [spanWith("root", [], { traceId }), spanWith("child", [attr("braintrust.parent", "project_id:p-42")], { traceId })];
+    const invalid = [spanWith("other", [attr("braintrust.parent", "workspace:nope")])];
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([...chosen, ...invalid])))).status).toBe(200);
+
+    const received = await standin.received(tenant.apiKey);
+    expect(Object.fromEntries(received.map((r) => [r.parent, spansOf(r.request).map((s) => s.name).sort()]))).toEqual({
+      "project_id:p-42": ["child", "root"],
+      "project_name:default": ["other"],
+    });
+  });
+
+  it("ignores braintrust.parent unless the tenant opts in", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false } });
+
+    await sendTraces(tenant, toProtobuf(requestOf([spanWith("root", [attr("braintrust.parent", "project_id:p-42")])])));
+
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
+  });
+
+  it("splits a parent's spans into requests under Braintrust's 10 MB, keeping resource and scope", async () => {
+    const tenant = await createTenant({ config: { translate: false } });
+    const request = largeRequest({ largeSpans: 48, largeSpanBytes: 250_000, smallTraces: 10 });
+    const body = toProtobuf(request);
+    expect(body.byteLength).toBeGreaterThan(12_000_000);
+
+    expect((await sendTraces(tenant, body)).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(arrival.requests.length).toBeGreaterThan(1);
+    for (const r of arrival.requests) {
+      expect(r.bytes.byteLength).toBeLessThanOrEqual(BRAINTRUST_MAX_REQUEST_BYTES);
+      expect(r.request.resourceSpans.every((rs) => rs.resource?.attributes.length && rs.scopeSpans.every((ss) => ss.scope?.name === "tfy-llm-gateway"))).toBe(true);
+    }
+  });
+
+  it("validates routes and their parents when the tenant is saved", async () => {
+    const put = (routes: unknown) => admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", routes });
+    const field = async (response: Response) => ((await response.json()) as { error: { field: string } }).error.field;
+
+    expect(await field(await put([{ match: { field: "span_name", equals: "x" }, parent: "project:nope" }]))).toBe("routes.0.parent");
+    expect(await field(await put([{ match: { field: "span_name" }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
+    expect(await field(await put([{ match: { field: "nonsense", equals: 1 }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
+    expect(await field(await put([{ match: { all: [] }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
+    expect((await put([{ match: { any: [{ field: "scope_name", one_of: ["a", "b"] }, { field: "resource.service.name", exists: true }] }, parent: "project_id:q" }])).status).toBe(201);
+  });
+});
+
+describe("route conditions", () => {
+  const span = spanWith("ChatCompletion: gpt", [
+    attr("tfy.request.metadata", JSON.stringify({ env: "eval", team: { name: "search" }, tags: ["a"] })),
+    attr("http.response.status_code", 200),
+    attr("tfy.model.streaming", true),
+  ]);
+  const target = { span, scope: create(InstrumentationScopeSchema, { name: "tfy" }), resource: requestOf([]).resourceSpans[0]!.resource };
+  const cases: Array<[Match, boolean]> = [
+    [{ field: "span_name", prefix: "ChatCompletion" }, true],
+    [{ field: "span_name", equals: "Model" }, false],
+    [{ field: "scope_name", equals: "tfy" }, true],
+    [{ field: "resource.service.name", one_of: ["x", "tfy-llm-gateway"] }, true],
+    [{ field: "attributes.tfy.request.metadata.env", equals: "eval" }, true],
+    [{ field: "attributes.tfy.request.metadata.team.name", equals: "search" }, true],
+    [{ field: "attributes.tfy.request.metadata.missing", exists: false }, true],
+    [{ field: "attributes.http.response.status_code", equals: 200 }, true],
+    [{ field: "attributes.http.response.status_code", equals: "200" }, true],
+    [{ field: "attributes.tfy.model.streaming", equals: true }, true],
+    [{ field: "attributes.tfy.model.streaming", equals: "true" }, false],
+    [{ all: [{ field: "span_name", prefix: "Chat" }, { field: "scope_name", equals: "other" }] }, false],
+    [{ any: [{ field: "span_name", prefix: "Chat" }, { field: "scope_name", equals: "other" }] }, true],
+  ];
+
+  it.each(cases)("%j → %s", (match, expected) => {
+    expect(matches(match, target)).toBe(expected);
+  });
+
+  it("reads an attribute's own dotted key before descending into JSON", () => {
+    const dotted = spanWith("x", [attr("a.b", "direct"), attr("a", JSON.stringify({ b: "nested" }))]);
+    expect(matches({ field: "attributes.a.b", equals: "direct" }, { span: dotted })).toBe(true);
+    expect(attributesOf(dotted)["a.b"]).toBe("direct");
+  });
+});
