@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { RetryPolicy } from "./deliver/retry-policy.js";
 import type { DeliveryMessage } from "./deliver/message.js";
+import type { RateLimit } from "./receive/rate-limit.js";
 import { RelayError } from "./http/errors.js";
 
 /** Bindings, secrets and vars the Worker receives (wrangler.toml, `wrangler secret put`, `--var`). */
@@ -21,6 +22,8 @@ export interface Env {
   RETRY_MAX_DELAY_SECONDS?: string;
   MAX_RETRIES?: string;
   MAX_SERVER_ERROR_RETRIES?: string;
+  RATE_LIMIT_REQUESTS_PER_SECOND?: string;
+  RATE_LIMIT_BURST?: string;
   /** Name of the queue that is the delivery consumer's dead_letter_queue in wrangler.toml. */
   DEAD_LETTER_QUEUE?: string;
 }
@@ -53,6 +56,8 @@ const RelayConfigSchema = z.object({
   RETRY_MAX_DELAY_SECONDS: positiveInt(1800, MAX_QUEUE_DELAY_SECONDS),
   MAX_RETRIES: positiveInt(20, 1000),
   MAX_SERVER_ERROR_RETRIES: z.coerce.number().int().min(0).max(1000).default(3),
+  RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt(100, 100_000),
+  RATE_LIMIT_BURST: positiveInt(200, 1_000_000),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
 });
@@ -65,6 +70,8 @@ export interface RelayConfig {
   queuedUpstreamTimeoutMs: number;
   tenantCacheTtlSeconds: number;
   retry: RetryPolicy;
+  /** Per tenant, unless its record says otherwise. */
+  defaultRateLimit: RateLimit;
 }
 
 const parsed = new WeakMap<Env, RelayConfig>();
@@ -85,6 +92,7 @@ export function relayConfig(env: Env): RelayConfig {
     upstreamTimeoutMs: v.UPSTREAM_TIMEOUT_MS,
     queuedUpstreamTimeoutMs: v.QUEUED_UPSTREAM_TIMEOUT_MS,
     tenantCacheTtlSeconds: v.TENANT_CACHE_TTL_SECONDS,
+    defaultRateLimit: { requests_per_second: v.RATE_LIMIT_REQUESTS_PER_SECOND, burst: v.RATE_LIMIT_BURST },
     retry: {
       baseDelaySeconds: v.RETRY_BASE_DELAY_SECONDS,
       maxDelaySeconds: v.RETRY_MAX_DELAY_SECONDS,

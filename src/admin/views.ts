@@ -13,6 +13,7 @@ export function tenantView(tenant: Tenant) {
     translate: tenant.translate,
     drop_non_ai_spans: tenant.drop_non_ai_spans,
     redact: tenant.redact,
+    ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),
     created_at: tenant.created_at,
     updated_at: tenant.updated_at,
   };

@@ -8,6 +8,7 @@ import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { processSpans } from "../process/pipeline.js";
 import { readBody } from "./body.js";
+import { takeRequestToken } from "./rate-limit.js";
 import { contentCodingOf, requireOtlpFormat } from "./content-type.js";
 import { decodeExportRequest } from "./decode.js";
 import { otlpSuccessResponse, type PartialSuccess } from "./respond.js";
@@ -24,6 +25,8 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env.ENCRYPTION_KEY);
+  // After authentication, so strangers cannot spend a tenant's budget.
+  takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
   const body = await readBody(c.req.raw, coding, config);
   const accepted = rejectInvalidSpans(decodeExportRequest(body.bytes, format));
   const ownRejections: PartialSuccess = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };

@@ -85,6 +85,8 @@ export const ProcessingSchema = z.strictObject({
   /** Drop spans that are not about AI, by Braintrust's own rule (roots always kept). */
   drop_non_ai_spans: z.boolean().default(false),
   redact: RedactSchema.default({ keys: [], values: [] }),
+  /** This tenant's ingest rate limit; absent means the Worker's defaults (RATE_LIMIT_* vars). */
+  rate_limit: z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) }).optional(),
 });
 export type Processing = z.infer<typeof ProcessingSchema>;
 

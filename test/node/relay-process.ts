@@ -9,6 +9,8 @@ export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 
 export interface RelayProcess {
   url: string;
+  /** Process group of wrangler and the workerd it runs. */
+  processGroup: number;
   output: () => string;
   stop: () => Promise<void>;
 }
@@ -53,7 +55,7 @@ export async function startRelay(extraVars: Record<string, string> = {}): Promis
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-    if (healthy) return { url, output: () => output, stop };
+    if (healthy) return { url, processGroup: child.pid!, output: () => output, stop };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   await stop();

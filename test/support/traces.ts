@@ -104,7 +104,7 @@ export function toOtlpJson(request: ExportTraceServiceRequest): JsonObject {
 
 export async function compress(bytes: Uint8Array | string, format: "gzip" | "deflate" | "deflate-raw"): Promise<Uint8Array> {
   const input = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  const stream = new Blob([input]).stream().pipeThrough(new CompressionStream(format));
+  const stream = new Blob([input.slice()]).stream().pipeThrough(new CompressionStream(format));
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 

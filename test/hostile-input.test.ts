@@ -1,0 +1,163 @@
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { rpcStatusOf, spanIdsOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
+
+/**
+ * Whatever arrives, the relay answers with a 4xx that says why (or 200 for what is valid after
+ * all), forwards nothing it refused, never answers 5xx, and the next valid request still goes
+ * through. Fuzzing is seeded and bounded, so a failure reproduces. The gzip bomb is in
+ * otlp-responses.test.ts.
+ */
+const SEED = 20261127;
+const RUNS = 150;
+
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  // Translation, redaction and routing on, so hostile spans go through every stage.
+  tenant = await createTenant({
+    config: {
+      redact: { values: ["emails"] },
+      routes: [{ match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:e" }],
+      rate_limit: { requests_per_second: 100_000, burst: 1_000_000 },
+    },
+  });
+});
+
+async function expectRefusedOrAccepted(response: Response): Promise<void> {
+  expect([200, 400, 413, 415]).toContain(response.status);
+  if (response.status !== 200) expect((await rpcStatusOf(response)).message.length).toBeGreaterThan(0);
+}
+
+/** Sends a valid trace and checks it arrives: the relay is still whole. */
+async function expectStillServing(): Promise<void> {
+  const trace = trueFoundryTrace();
+  expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+  expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+}
+
+async function forwardedSoFar(): Promise<number> {
+  return (await standin.attempts(tenant.apiKey)).length;
+}
+
+describe("hostile protobuf", () => {
+  it("random bytes: 200 or 400, never more", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), async (bytes) => {
+        const before = await forwardedSoFar();
+        const response = await sendTraces(tenant, bytes);
+        await expectRefusedOrAccepted(response);
+        if (response.status !== 200) expect(await forwardedSoFar()).toBe(before);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    await expectStillServing();
+  });
+
+  it("mutated and truncated valid requests: 200 or 400, never more", async () => {
+    const valid = toProtobuf(trueFoundryTrace());
+    const mutation = fc.record({
+      cut: fc.integer({ min: 0, max: valid.byteLength }),
+      flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 8 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(mutation, async ({ cut, flips }) => {
+        const bytes = valid.slice();
+        for (const { at, value } of flips) bytes[at] = value;
+        const before = await forwardedSoFar();
+        const response = await sendTraces(tenant, bytes.slice(0, cut));
+        await expectRefusedOrAccepted(response);
+        if (response.status !== 200) expect(await forwardedSoFar()).toBe(before);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    await expectStillServing();
+  });
+
+  it.each([
+    ["a wrong wire type for resource_spans", new Uint8Array([...varint((1 << 3) | 0), 5])],
+    ["a length past the end", new Uint8Array([...varint((1 << 3) | 2), ...varint(1000), 1, 2, 3])],
+    ["a length that overflows", new Uint8Array([...varint((1 << 3) | 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
+    ["an unterminated varint", new Uint8Array([0x08, 0xff, 0xff, 0xff])],
+    ["invalid UTF-8 in a span name", requestWithSpanFields(lengthDelimited(5, [0xc3, 0x28, 0xff]))],
+    ["an AnyValue array nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]))],
+    ["an AnyValue kvlist nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "kvlist"))]))],
+  ])("%s: 400 that says why, nothing forwarded", async (_what, body) => {
+    const before = await forwardedSoFar();
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message).toMatch(/^request body is not a valid ExportTraceServiceRequest: .+/);
+    expect(await forwardedSoFar()).toBe(before);
+    await expectStillServing();
+  });
+
+  it("a span with 200,000 attributes is handled without falling over", async () => {
+    const attributes = new Array(200_000).fill(lengthDelimited(9, lengthDelimited(1, [0x6b]))).flat();
+
+    const response = await sendTraces(tenant, requestWithSpanFields(attributes));
+
+    expect(response.status).toBe(200);
+    await expectStillServing();
+  });
+});
+
+describe("hostile JSON", () => {
+  it("random JSON documents: 200 or 400, never more", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.json({ maxDepth: 6 }), async (text) => {
+        const before = await forwardedSoFar();
+        const response = await sendTraces(tenant, text, { contentType: "application/json" });
+        await expectRefusedOrAccepted(response);
+        if (response.status !== 200) expect(await forwardedSoFar()).toBe(before);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    await expectStillServing();
+  });
+
+  it("randomly corrupted OTLP JSON: 200 or 400, never more", async () => {
+    const valid = JSON.stringify(toOtlpJson(trueFoundryTrace()));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: valid.length }), fc.string({ maxLength: 8 }), async (at, insert) => {
+        const response = await sendTraces(tenant, valid.slice(0, at) + insert + valid.slice(at + 1), { contentType: "application/json" });
+        await expectRefusedOrAccepted(response);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    await expectStillServing();
+  });
+
+  it.each([
+    ["arrays nested 100,000 deep", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],
+    ["an attribute value nested 5,000 deep", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b174", attributes: [{ key: "k", value: JSON.parse(`${'{"arrayValue":{"values":['.repeat(5000)}{"stringValue":"x"}${"]}}".repeat(5000)}`) }] }] }] }] })],
+    ["resourceSpans that is not a list", '{"resourceSpans": {"scopeSpans": []}}'],
+  ])("%s: 400, nothing forwarded", async (_what, body) => {
+    const before = await forwardedSoFar();
+
+    const response = await sendTraces(tenant, body, { contentType: "application/json" });
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message.length).toBeGreaterThan(0);
+    expect(await forwardedSoFar()).toBe(before);
+    await expectStillServing();
+  });
+});
+
+describe("hostile headers", () => {
+  it("any content type or encoding: 415 unless OTLP's, never more", async () => {
+    const body = toProtobuf(trueFoundryTrace());
+    await fc.assert(
+      fc.asyncProperty(fc.option(fc.string({ maxLength: 40 }).filter((s) => /^[\x20-\x7e]*$/.test(s))), fc.option(fc.constantFrom("br", "zstd", "gzip, br", "compress", "x-unknown", "identity", "")), async (contentType, encoding) => {
+        const response = await sendTraces(tenant, body, { contentType: contentType ?? "", ...(encoding === null ? {} : { contentEncoding: encoding }) });
+        expect([200, 400, 415]).toContain(response.status);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
+    await expectStillServing();
+  });
+});

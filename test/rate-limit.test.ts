@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+describe("per-tenant rate limits", () => {
+  it("answers 429 with Retry-After once a tenant's burst is spent, without touching other tenants", async () => {
+    const noisy = await createTenant({ config: { rate_limit: { requests_per_second: 0.5, burst: 2 } } });
+    const quiet = await createTenant();
+    const body = () => toProtobuf(trueFoundryTrace());
+
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await sendTraces(noisy, body())).status);
+    const limited = await sendTraces(noisy, body());
+
+    expect(statuses).toEqual([200, 200, 429]);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    const status = await rpcStatusOf(limited);
+    expect(status.code).toBe(8);
+    expect(status.message).toBe(`tenant ${noisy.id} is over its rate limit of 0.5 requests per second: retry later`);
+    expect((await sendTraces(quiet, body())).status).toBe(200);
+  });
+
+  it("does not let unauthenticated requests spend a tenant's budget", async () => {
+    const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 0.5, burst: 1 } } });
+
+    for (let i = 0; i < 5; i++) expect((await sendTraces(tenant, "x", { bearer: "tbr_0000000000000000_wrong" })).status).toBe(401);
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+});

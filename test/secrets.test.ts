@@ -1,0 +1,130 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import worker from "../src/index.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { ADMIN_TOKEN, admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+/** Everything the relay wrote anywhere during the scenario, as text to search. */
+const written = { logs: [] as string[], bodies: [] as string[], queued: [] as DeliveryMessage[] };
+let stored: TestTenant;
+let passthrough: TestTenant;
+
+const latin1 = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+const asText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? latin1(v) : v));
+
+/** A real queue binding with a recorder in front, to see exactly what goes on the queue. */
+const recordingQueue: Queue<DeliveryMessage> = {
+  send: (body, options) => {
+    written.queued.push(body);
+    return env.DELIVERY_QUEUE.send(body, options);
+  },
+  sendBatch: (messages, options) => {
+    written.queued.push(...[...messages].map((m) => m.body));
+    return env.DELIVERY_QUEUE.sendBatch(messages, options);
+  },
+  metrics: () => env.DELIVERY_QUEUE.metrics(),
+};
+
+async function ingestRecordingQueue(tenant: TestTenant, body: Uint8Array): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` }, body }),
+    { ...env, DELIVERY_QUEUE: recordingQueue },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+beforeAll(async () => {
+  for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      written.logs.push(args.map(String).join(" "));
+    });
+  }
+  stored = await createTenant();
+  passthrough = await createTenant({ mode: "passthrough" });
+  const keep = async (response: Response) => written.bodies.push(await response.text());
+
+  // Delivered, retried through the queue, dead-lettered, refused: every path that touches a key.
+  await keep(await sendTraces(stored, toProtobuf(trueFoundryTrace())));
+  await keep(await sendTraces(stored, toProtobuf(trueFoundryTrace()), { bearer: `${stored.bearer}x` }));
+  await standin.script(stored.apiKey, [{ status: 400, body: `rejected key ${stored.apiKey}` }]);
+  await keep(await sendTraces(stored, toProtobuf(trueFoundryTrace())));
+  const retried = trueFoundryTrace();
+  await standin.script(stored.apiKey, [{ status: 503 }]);
+  await keep(await ingestRecordingQueue(stored, toProtobuf(retried)));
+  const passthroughRetried = trueFoundryTrace();
+  await standin.script(passthrough.apiKey, [{ status: 502 }]);
+  await keep(await ingestRecordingQueue(passthrough, toProtobuf(passthroughRetried)));
+  await standin.script(passthrough.apiKey, [{ status: 400 }]);
+  await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace())));
+  await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace()), { bearer: stored.bearer }));
+  for (const path of [`/tenants/${stored.id}`, `/tenants/${passthrough.id}`, "/tenants", `/dead-letters?tenant=${stored.id}`, `/dead-letters?tenant=${passthrough.id}`]) {
+    await keep(await admin("GET", path));
+  }
+  await keep(await admin("GET", "/tenants", undefined, `${ADMIN_TOKEN}-wrong`));
+
+  expect((await standin.waitForSpans(stored.apiKey, spanIdsOf(retried))).missing).toEqual([]);
+  expect((await standin.waitForSpans(passthrough.apiKey, spanIdsOf(passthroughRetried))).missing).toEqual([]);
+  await waitForDeadLetters(passthrough.id, (list) => list.length === 1);
+});
+
+afterAll(() => {
+  vi.restoreAllMocks();
+});
+
+function secrets(): Array<[string, string]> {
+  return [
+    ["the stored Braintrust key", stored.apiKey],
+    ["the ingest token", stored.bearer],
+    ["the ingest token's secret part", stored.bearer.slice(21)],
+    ["the passthrough client's key", passthrough.apiKey],
+    ["the admin token", ADMIN_TOKEN],
+    ["the encryption key", env.ENCRYPTION_KEY!],
+  ];
+}
+
+describe("no secret is written anywhere", () => {
+  it("the scenario really exercised logs, queue messages and dead letters", async () => {
+    expect(written.logs.some((l) => l.includes('"event":"delivery_attempt"'))).toBe(true);
+    expect(written.logs.some((l) => l.includes('"event":"dead_letter"'))).toBe(true);
+    expect(written.queued.map((m) => m.tenant).sort()).toEqual([passthrough.id, stored.id].sort());
+    expect(written.queued.find((m) => m.tenant === passthrough.id)?.sealedClientKey).toMatch(/^v1\./);
+    expect(await deadLettersOf(stored.id)).toHaveLength(1);
+  });
+
+  it.each(["logs", "bodies", "queued"] as const)("not in %s", (where) => {
+    const text = asText(written[where]);
+    for (const [what, secret] of secrets()) expect(text.includes(secret), `${what} in ${where}`).toBe(false);
+  });
+
+  it("not in dead letters (metadata or body)", async () => {
+    const objects = [];
+    for (const tenant of [stored, passthrough]) {
+      const listing = await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/`, include: ["customMetadata"] });
+      for (const object of listing.objects) {
+        const body = await env.PAYLOADS.get(object.key);
+        objects.push(asText(object.customMetadata) + latin1(new Uint8Array(await body!.arrayBuffer())));
+      }
+    }
+    expect(objects).toHaveLength(2);
+    for (const [what, secret] of secrets()) expect(objects.join("\n").includes(secret), what).toBe(false);
+  });
+
+  it("not in KV, where tenants and delivery markers live", async () => {
+    const values: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await env.TENANTS.list({ cursor });
+      for (const key of page.keys) values.push(`${key.name} ${asText(key.metadata)} ${await env.TENANTS.get(key.name)}`);
+      cursor = page.list_complete ? undefined : page.cursor;
+    } while (cursor);
+    expect(values.some((v) => v.startsWith(`tenant:${stored.id} `))).toBe(true);
+    for (const [what, secret] of secrets()) expect(values.join("\n").includes(secret), what).toBe(false);
+  });
+});

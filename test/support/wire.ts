@@ -1,0 +1,41 @@
+/** Hand-made protobuf wire bytes, for inputs no well-behaved encoder would produce. */
+
+export function varint(value: number): number[] {
+  const bytes: number[] = [];
+  let v = value;
+  while (v > 0x7f) {
+    bytes.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  bytes.push(v);
+  return bytes;
+}
+
+export function lengthDelimited(field: number, payload: number[] | Uint8Array): number[] {
+  return [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
+}
+
+/** An AnyValue nested `depth` levels deep through array_value (5) or kvlist_value (6). */
+export function deeplyNestedAnyValue(depth: number, through: "array" | "kvlist"): number[] {
+  let value: number[] = lengthDelimited(1, new TextEncoder().encode("bottom"));
+  for (let i = 0; i < depth; i++) {
+    if (through === "array") {
+      value = lengthDelimited(5, lengthDelimited(1, value));
+    } else {
+      const keyValue = [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, value)];
+      value = lengthDelimited(6, lengthDelimited(1, keyValue));
+    }
+  }
+  return value;
+}
+
+/** ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span(valid ids) with `spanFields` appended. */
+export function requestWithSpanFields(spanFields: number[]): Uint8Array {
+  const span = [
+    ...lengthDelimited(1, crypto.getRandomValues(new Uint8Array(16))),
+    ...lengthDelimited(2, crypto.getRandomValues(new Uint8Array(8))),
+    ...lengthDelimited(5, new TextEncoder().encode("hostile")),
+    ...spanFields,
+  ];
+  return new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, span))));
+}

@@ -1,0 +1,88 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index.js";
+import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
+import { ADMIN_TOKEN, createTenant, relayFetch } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+describe("tenant isolation", () => {
+  it.each([
+    "/t/ACME/v1/traces",
+    "/t/victim%2F..%2Fattacker/v1/traces",
+    "/t/victim%00/v1/traces",
+    "/t/vіctim/v1/traces", // Cyrillic і
+    "/t/victim/v1/traces%2F..%2F..%2Fadmin",
+    "/t//v1/traces",
+    `/t/${"a".repeat(65)}/v1/traces`,
+  ])("a path trick (%s) reaches no tenant and forwards nothing", async (path) => {
+    const victim = await createTenant();
+
+    const response = await relayFetch(path.replace("victim", victim.id), {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${victim.bearer}` },
+      body: toProtobuf(trueFoundryTrace()),
+    });
+
+    expect(response.status).toBe(404);
+    expect(await standin.attempts(victim.apiKey)).toEqual([]);
+  });
+
+  it("a path that normalises to another tenant needs that tenant's credentials", async () => {
+    const attacker = await createTenant();
+    const victim = await createTenant();
+
+    const response = await relayFetch(`/t/${attacker.id}/v1/../../${victim.id}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${attacker.bearer}` },
+      body: toProtobuf(trueFoundryTrace()),
+    });
+
+    expect(response.status).toBe(401);
+    expect(await standin.attempts(victim.apiKey)).toEqual([]);
+    expect(await standin.attempts(attacker.apiKey)).toEqual([]);
+  });
+
+  it("an ingest path never reaches the admin API", async () => {
+    const response = await relayFetch("/t/../admin/tenants", { headers: { authorization: `Bearer ${ADMIN_TOKEN.slice(0, 3)}` } });
+
+    expect(response.status).toBe(401);
+  });
+
+  it("compares secrets of any length without throwing or revealing the length", async () => {
+    expect(await secretsEqual("token", "token")).toBe(true);
+    expect(await secretsEqual("token", "token ")).toBe(false);
+    expect(await secretsEqual("", "x".repeat(10_000))).toBe(false);
+    expect(await matchesDigest("anything", "not-a-digest")).toBe(false);
+  });
+});
+
+describe("upstream URLs when ALLOW_INSECURE_UPSTREAM is off", () => {
+  it.each([
+    "http://api.braintrust.dev",
+    "https://127.0.0.1",
+    "https://2130706433",
+    "https://0x7f.0.0.1",
+    "https://169.254.169.254",
+    "https://[::ffff:169.254.169.254]",
+    "https://[::1]",
+    "https://localhost",
+    "https://braintrust.internal",
+    "https://10.0.0.8",
+  ])("refuses %s when a tenant is saved", async (apiUrl) => {
+    const response = await worker.fetch(
+      new Request("https://relay.test/admin/tenants/url-check", {
+        method: "PUT",
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({ parent: "project_id:p", braintrust: { api_url: apiUrl } }),
+      }),
+      { ...env, ALLOW_INSECURE_UPSTREAM: "false" },
+      createExecutionContext(),
+    );
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { field: string } }).error.field).toBe("braintrust.api_url");
+    expect(await env.TENANTS.get("tenant:url-check")).toBeNull();
+  });
+});
