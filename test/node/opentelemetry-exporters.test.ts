@@ -10,7 +10,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type Readabl
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { standinClient } from "../standin/client.js";
-import { adminCall, startRelay, type RelayProcess } from "./relay-process.js";
+import { adminCall, startRelay, type RelayProcess } from "../../scripts/lib/wrangler-dev.js";
 
 const standin = standinClient(inject("standinUrl"));
 let relay: RelayProcess;

@@ -1,4 +1,4 @@
-import { fromBinary, toBinary, create } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -7,6 +7,7 @@ import {
   ExportTracePartialSuccessSchema,
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
+  type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { BRAINTRUST_MAX_REQUEST_BYTES, type Attempt, type FaultStep, type ReceivedRequest } from "./contract.js";
 
@@ -28,6 +29,9 @@ export class BraintrustStandIn {
   private server?: Server;
   /** Extra ports serving the same endpoint, which tests close and reopen to play an outage. */
   private readonly listeners = new Map<number, Server>();
+
+  /** Called with each accepted request, decoded (the demo prints them as they arrive). */
+  constructor(private readonly onAccepted?: (received: ReceivedRequest, request: ExportTraceServiceRequest) => void) {}
 
   async start(port = 0): Promise<string> {
     this.server = await this.listen(port);
@@ -99,17 +103,16 @@ export class BraintrustStandIn {
       return answer(400, { error: "Invalid gzip body" });
     }
     if (decoded.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
-    if (contentType === "application/x-protobuf") {
-      try {
-        fromBinary(ExportTraceServiceRequestSchema, decoded);
-      } catch {
-        return answer(400, { error: "Invalid OTLP protobuf" });
-      }
+    let request: ExportTraceServiceRequest;
+    try {
+      request = contentType === "application/x-protobuf" ? fromBinary(ExportTraceServiceRequestSchema, decoded) : fromJson(ExportTraceServiceRequestSchema, JSON.parse(decoded.toString("utf8")), { ignoreUnknownFields: true });
+    } catch {
+      return answer(400, { error: "Invalid OTLP request" });
     }
 
     const list = this.received.get(key) ?? [];
     this.received.set(key, list);
-    list.push({
+    const received: ReceivedRequest = {
       path: url.pathname,
       parent,
       contentType,
@@ -117,7 +120,9 @@ export class BraintrustStandIn {
       userAgent: req.headers["user-agent"] ?? "",
       body: decoded.toString("base64"),
       receivedAt: Date.now(),
-    });
+    };
+    list.push(received);
+    this.onAccepted?.(received, request);
     attempts.push({ status: 200, receivedAt: Date.now() });
     const response = create(ExportTraceServiceResponseSchema, {
       partialSuccess: step?.partialSuccess ? create(ExportTracePartialSuccessSchema, { rejectedSpans: BigInt(step.partialSuccess.rejectedSpans), errorMessage: step.partialSuccess.errorMessage }) : undefined,

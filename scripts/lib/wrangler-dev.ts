@@ -15,7 +15,7 @@ export interface RelayProcess {
   stop: () => Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
@@ -27,8 +27,8 @@ async function freePort(): Promise<number> {
  * The relay under wrangler's dev server, started the way the README says, with its own local
  * KV/Queues/R2 state in a fresh folder.
  */
-export async function startRelay(extraVars: Record<string, string> = {}): Promise<RelayProcess> {
-  const port = await freePort();
+export async function startRelay(extraVars: Record<string, string> = {}, options: { port?: number } = {}): Promise<RelayProcess> {
+  const port = options.port ?? (await freePort());
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = { ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
   const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];

@@ -1,0 +1,85 @@
+/**
+ * `npm run demo [-- --keep]`: the relay under wrangler dev (local KV, Queues and R2) in front of the
+ * local Braintrust stand-in, fed TrueFoundry-shaped traces by the real OpenTelemetry exporter. The
+ * stand-in fails for a while so a retry through the queue is visible. Loopback only.
+ */
+import { trace } from "@opentelemetry/api";
+import { ExportResultCode } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
+import { resourceFromAttributes } from "@opentelemetry/resources";
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
+import { parseArgs } from "node:util";
+import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
+import { recordGatewayTraces } from "./lib/gateway-traces.js";
+import { formatTraces } from "./lib/trace-tree.js";
+import { ADMIN_TOKEN, adminCall, startRelay } from "./lib/wrangler-dev.js";
+
+const { values: options } = parseArgs({ options: { keep: { type: "boolean", default: false }, port: { type: "string" } } });
+const TENANT = "demo";
+const ROUNDS = 3;
+const FAILURES = 2;
+
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+const delivered = new Set<string>();
+const standin = new BraintrustStandIn((received, request) => {
+  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) delivered.add(hex(span.spanId));
+  console.log(`\n${formatTraces(received.parent, request)}`);
+});
+const standinUrl = await standin.start();
+console.log(`Braintrust stand-in on ${standinUrl}; starting the relay under wrangler dev…`);
+const relay = await startRelay({ RETRY_BASE_DELAY_SECONDS: "1" }, options.port ? { port: Number(options.port) } : {});
+const shutdown = async (code: number) => {
+  await relay.stop();
+  await standin.stop();
+  process.exit(code);
+};
+process.on("SIGINT", () => void shutdown(0));
+
+try {
+  const apiKey = standin.issueKey();
+  const put = await adminCall(relay, "PUT", `/tenants/${TENANT}`, {
+    parent: "project_name:tfy-demo",
+    braintrust: { api_url: standinUrl, api_key: apiKey },
+    routes: [{ match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:demo-evals" }],
+  });
+  if (put.status >= 300) throw new Error(`creating the demo tenant: ${put.status} ${await put.text()}`);
+  const { token } = (await (await adminCall(relay, "POST", `/tenants/${TENANT}/tokens`)).json()) as { token: string };
+  console.log(`Relay on ${relay.url}; tenant "${TENANT}" sends eval traces to an experiment, the rest to a project.`);
+  console.log(`Braintrust will answer 503 to the first ${FAILURES} requests: the relay queues them and retries.\n`);
+  await fetch(`${standinUrl}/_standin/faults?key=${apiKey}`, { method: "POST", body: JSON.stringify(Array.from({ length: FAILURES }, () => ({ status: 503 }))) });
+
+  const exporter = new OTLPTraceExporter({ url: `${relay.url}/t/${TENANT}/v1/traces`, headers: { Authorization: `Bearer ${token}` }, compression: CompressionAlgorithm.GZIP });
+  const sent = new Set<string>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    const memory = new InMemorySpanExporter();
+    const provider = new TracerProvider({ resource: resourceFromAttributes({ "service.name": "tfy-llm-gateway" }), spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+    recordGatewayTraces(provider.getTracer("tfy-llm-gateway"), round === 1 ? "" : ` (round ${round})`);
+    const spans = memory.getFinishedSpans();
+    const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => exporter.export(spans, resolve));
+    if (result.code !== ExportResultCode.SUCCESS) throw new Error(`export ${round} failed: ${result.error?.message}`);
+    for (const span of spans) sent.add(span.spanContext().spanId);
+    console.log(`sent round ${round}: ${spans.length} spans in ${new Set(spans.map((s) => s.spanContext().traceId)).size} traces`);
+  }
+
+  const deadline = Date.now() + 60_000;
+  while ([...sent].some((id) => !delivered.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const attempts = (await (await fetch(`${standinUrl}/_standin/attempts?key=${apiKey}`)).json()) as Array<{ status: number }>;
+  const deadLetters = ((await (await adminCall(relay, "GET", `/dead-letters?tenant=${TENANT}`)).json()) as { dead_letters: unknown[] }).dead_letters;
+  const deliveredCount = [...sent].filter((id) => delivered.has(id)).length;
+  const retried = attempts.filter((a) => a.status !== 200).length;
+  console.log(`\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, retried ${retried}, dead-lettered ${deadLetters.length}`);
+
+  if (options.keep) {
+    console.log(`\nStill running (Ctrl-C to stop). Send your own spans:
+  endpoint  ${relay.url}/t/${TENANT}/v1/traces   (protobuf or JSON)
+  header    Authorization: Bearer ${token}
+  admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}`);
+    trace.disable();
+  } else {
+    await shutdown(deliveredCount === sent.size && deadLetters.length === 0 ? 0 : 1);
+  }
+} catch (err) {
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}\n${relay.output().slice(-2000)}`);
+  await shutdown(1);
+}
