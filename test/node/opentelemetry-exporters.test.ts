@@ -1,5 +1,4 @@
 import { fromBinary, toJson } from "@bufbuild/protobuf";
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import { OTLPTraceExporter as JsonTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { OTLPTraceExporter as ProtobufTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
@@ -9,6 +8,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { recordGatewayTraces } from "../../scripts/lib/gateway-traces.js";
 import { standinClient } from "../standin/client.js";
 import { adminCall, startRelay, type RelayProcess } from "../../scripts/lib/wrangler-dev.js";
 
@@ -23,37 +23,14 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-/** A gateway request as TrueFoundry records it, through the real OpenTelemetry SDK. */
+/** Gateway traces as TrueFoundry records them, through the real OpenTelemetry SDK. */
 function recordGatewayTrace(): ReadableSpan[] {
   const memory = new InMemorySpanExporter();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ "service.name": "tfy-llm-gateway", "deployment.environment": "e2e" }),
     spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
   });
-  const tracer = provider.getTracer("tfy-llm-gateway", "1.2.3");
-  const root = tracer.startSpan("ChatCompletion: openai/gpt-4.1-mini", {
-    kind: SpanKind.SERVER,
-    attributes: {
-      "tfy.span_type": "ChatCompletion",
-      "tfy.input": JSON.stringify({ messages: [{ role: "user", content: "Bonjour ✓" }] }),
-      "tfy.request.metadata": JSON.stringify({ env: "eval" }),
-    },
-  });
-  const model = tracer.startSpan(
-    "Model: openai/gpt-4.1-mini",
-    { attributes: { "tfy.span_type": "Model", "tfy.model.metric.input_tokens": 12, "tfy.model.metric.cost_in_usd": 0.00021, "tfy.model.streaming": true } },
-    trace.setSpan(ROOT_CONTEXT, root),
-  );
-  model.addEvent("first_token", { index: 0 });
-  const http = tracer.startSpan(
-    "POST https://api.openai.com/v1/chat/completions",
-    { kind: SpanKind.CLIENT, attributes: { "http.response.status_code": 200, tags: ["a", "b"] }, links: [{ context: root.spanContext(), attributes: { why: "retry" } }] },
-    trace.setSpan(ROOT_CONTEXT, model),
-  );
-  http.end();
-  model.setStatus({ code: SpanStatusCode.ERROR, message: "upstream slow" });
-  model.end();
-  root.end();
+  recordGatewayTraces(provider.getTracer("tfy-llm-gateway", "1.2.3"));
   return memory.getFinishedSpans();
 }
 
