@@ -24,6 +24,7 @@ export interface Env {
   MAX_SERVER_ERROR_RETRIES?: string;
   RATE_LIMIT_REQUESTS_PER_SECOND?: string;
   RATE_LIMIT_BURST?: string;
+  UPSTREAM_COMPRESSION?: string;
   /** Name of the queue that is the delivery consumer's dead_letter_queue in wrangler.toml. */
   DEAD_LETTER_QUEUE?: string;
 }
@@ -58,6 +59,7 @@ const RelayConfigSchema = z.object({
   MAX_SERVER_ERROR_RETRIES: z.coerce.number().int().min(0).max(1000).default(3),
   RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt(100, 100_000),
   RATE_LIMIT_BURST: positiveInt(200, 1_000_000),
+  UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"]).default("auto"),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
 });
@@ -72,6 +74,8 @@ export interface RelayConfig {
   retry: RetryPolicy;
   /** Per tenant, unless its record says otherwise. */
   defaultRateLimit: RateLimit;
+  /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else; `gzip`: compress everything. */
+  upstreamCompression: "auto" | "gzip";
 }
 
 const parsed = new WeakMap<Env, RelayConfig>();
@@ -93,6 +97,7 @@ export function relayConfig(env: Env): RelayConfig {
     queuedUpstreamTimeoutMs: v.QUEUED_UPSTREAM_TIMEOUT_MS,
     tenantCacheTtlSeconds: v.TENANT_CACHE_TTL_SECONDS,
     defaultRateLimit: { requests_per_second: v.RATE_LIMIT_REQUESTS_PER_SECOND, burst: v.RATE_LIMIT_BURST },
+    upstreamCompression: v.UPSTREAM_COMPRESSION,
     retry: {
       baseDelaySeconds: v.RETRY_BASE_DELAY_SECONDS,
       maxDelaySeconds: v.RETRY_MAX_DELAY_SECONDS,

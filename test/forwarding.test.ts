@@ -1,6 +1,8 @@
 import { toJson } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import worker from "../src/index.js";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { createTenant, sendTraces } from "./support/relay.js";
@@ -32,8 +34,27 @@ describe("forwarding to Braintrust", () => {
     expect(received!.bytes).toEqual(body);
     expect(received!.parent).toBe(tenant.parent);
     expect(received!.contentType).toBe("application/x-protobuf");
-    expect(received!.contentEncoding).toBe("gzip");
+    // An uncompressed request goes on uncompressed: compressing is CPU the client chose not to spend.
+    expect(received!.contentEncoding).toBe("");
     expect(received!.path).toBe("/otel/v1/traces");
+  });
+
+  it("compresses every upstream request when UPSTREAM_COMPRESSION is gzip", async () => {
+    const tenant = await createTenant(untranslated);
+    const body = toProtobuf(trueFoundryTrace());
+    const ctx = createExecutionContext();
+
+    const response = await worker.fetch(
+      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` }, body }),
+      { ...env, UPSTREAM_COMPRESSION: "gzip" },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.contentEncoding).toBe("gzip");
+    expect(received!.bytes).toEqual(body);
   });
 
   it.each(["gzip", "deflate", "deflate-raw"] as const)("accepts a %s-compressed body and delivers the same spans", async (format) => {
@@ -45,6 +66,8 @@ describe("forwarding to Braintrust", () => {
     expect(response.status).toBe(200);
     const [received] = await standin.received(tenant.apiKey);
     expect(received!.bytes).toEqual(body);
+    // The client's own gzip bytes go on as they are; nothing else is compressed again.
+    expect(received!.contentEncoding).toBe(format === "gzip" ? "gzip" : "");
   });
 
   it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {

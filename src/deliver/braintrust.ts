@@ -12,9 +12,12 @@ export interface UpstreamTarget {
   parent: string;
 }
 
-/** An ExportTraceServiceRequest ready to send; `gzipped` is set when the client's own gzip bytes can go as they are. */
+/** An ExportTraceServiceRequest ready to send. */
 export interface OtlpPayload {
   protobuf: Uint8Array;
+  /** Send gzip-compressed. */
+  compress: boolean;
+  /** The client's own gzip bytes of `protobuf`, when they can go as they are. */
   gzipped?: Uint8Array;
 }
 
@@ -25,13 +28,18 @@ export interface SendOptions {
 
 const MAX_ERROR_TEXT = 300;
 
-/** One attempt: POST <api_url>/otel/v1/traces, protobuf and gzip, as Braintrust recommends. */
+/** The bytes that go upstream: the client's own gzip when it can go as it is, else compressed if asked. */
+export async function upstreamBody(payload: OtlpPayload): Promise<Uint8Array> {
+  return payload.gzipped ?? (payload.compress ? await gzip(payload.protobuf) : payload.protobuf);
+}
+
+/** One attempt: POST <api_url>/otel/v1/traces, protobuf, gzip-compressed when the payload says so. */
 export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, options: SendOptions): Promise<DeliveryOutcome> {
   // The URL was checked when the tenant was saved; checking again here keeps a record written
   // under looser settings from sending a key somewhere it should not go.
   const url = checkUpstreamUrl(target.apiUrl, options.allowInsecureUpstream);
   if (!url.ok) return { kind: "rejected", status: 0, fault: "config", reason: `the tenant's Braintrust URL is not allowed: ${url.reason}` };
-  const body = payload.gzipped ?? (await gzip(payload.protobuf));
+  const body = await upstreamBody(payload);
   let response: Response;
   try {
     response = await fetch(`${url.url}/otel/v1/traces`, {
@@ -40,7 +48,7 @@ export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, o
         authorization: `Bearer ${target.apiKey}`,
         "x-bt-parent": target.parent,
         "content-type": "application/x-protobuf",
-        "content-encoding": "gzip",
+        ...(payload.gzipped || payload.compress ? { "content-encoding": "gzip" } : {}),
       },
       body,
       // A redirect would carry the API key to a host nobody checked.

@@ -54,7 +54,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const attempts = message.attempts + 1;
   const { outcome, next } = await attemptDelivery(
     { apiUrl: tenant.api_url, apiKey, parent: message.parent },
-    { protobuf },
+    // Off the client's path, so bandwidth wins over CPU: always compressed.
+    { protobuf, compress: true },
     { timeoutMs: config.queuedUpstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
     { tenant: message.tenant, deliveryId: message.id, attempts, serverErrors: message.serverErrors, spans: message.spans, mode: message.sealedClientKey ? "passthrough" : "stored_key", inRequest: false },
     config.retry,

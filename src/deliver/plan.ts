@@ -1,13 +1,16 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { countSpans } from "../otlp/placed-spans.js";
+import type { RelayConfig } from "../env.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { countSpans, placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
 import type { ProcessedSpans } from "../process/pipeline.js";
 import type { RequestBody } from "../receive/body.js";
 import type { OtlpFormat } from "../receive/content-type.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { Delivery } from "./message.js";
-import { splitBySize } from "./split.js";
+import { encodeAppended, locateSpans, spliceRequest, splicedSizes, type LocatedSpans, type SpanShape } from "./splice.js";
+import { chunkBySize, splitBySize, type EncodedChunk } from "./split.js";
 
 /** Braintrust takes at most 10 MB per request and answers more with 413; this leaves room for estimates. */
 export const MAX_UPSTREAM_REQUEST_BYTES = 9_000_000;
@@ -15,30 +18,54 @@ export const MAX_UPSTREAM_REQUEST_BYTES = 9_000_000;
 export interface PlanInput {
   body: RequestBody;
   format: OtlpFormat;
+  /** The decoded spans as they sat in the body (protobuf only), to find their bytes when needed. */
+  shape: SpanShape | undefined;
   /** Whether validation took spans out of the request. */
   spansRejected: boolean;
   processed: ProcessedSpans;
   tenant: Tenant;
   credential: BraintrustCredential;
+  config: Pick<RelayConfig, "upstreamCompression">;
 }
 
 /**
  * The upstream requests for one ingest request: one per parent, each under Braintrust's limit.
- * When nothing about the spans changed, the bytes that came in go out as they are (gzip ones
- * without even recompressing); everything else is encoded anew.
+ * Bytes that did not change are never encoded or compressed again: an untouched request goes out
+ * as it came (gzip ones without recompressing), and otherwise each request is spliced from the
+ * original bytes with only translated attributes encoded. Encoding anew is left for JSON input,
+ * redaction, and pieces split to fit the limit.
  */
-export function planDeliveries({ body, format, spansRejected, processed, tenant, credential }: PlanInput): Delivery[] {
+export function planDeliveries({ body, format, shape, spansRejected, processed, tenant, credential, config }: PlanInput): Delivery[] {
   const base = { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
-  const untouched = format === "protobuf" && !spansRejected && !processed.changed && processed.batches.length === 1;
+  // On Workers CPU is what is limited and billed, egress is not: bytes the relay had to encode go
+  // out uncompressed unless the operator asks for gzip; the client's own gzip bytes go as they are.
+  const compress = config.upstreamCompression === "gzip";
   const [only] = processed.batches;
-  if (untouched && only && body.bytes.byteLength <= MAX_UPSTREAM_REQUEST_BYTES) {
-    const payload = body.coding === "gzip" ? { protobuf: body.bytes, gzipped: body.wire } : { protobuf: body.bytes };
+  if (format === "protobuf" && !spansRejected && !processed.changed && processed.batches.length === 1 && only && body.bytes.byteLength <= MAX_UPSTREAM_REQUEST_BYTES) {
+    const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
     return [{ ...base, id: crypto.randomUUID(), parent: only.parent, payload, request: only.request, spans: countSpans(only.request) }];
   }
+  const located = shape && !processed.rewritten ? locateSpans(body.bytes, shape) : undefined;
+  const splice = located ? { located, appended: encodeAppended(processed.appended) } : undefined;
   return processed.batches.flatMap(({ parent, request }) => {
-    if (countSpans(request) === 0) return [];
-    const protobuf = toBinary(ExportTraceServiceRequestSchema, request);
-    const pieces = protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES ? [{ request, protobuf, spans: countSpans(request) }] : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
-    return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf }, request: piece.request, spans: piece.spans }));
+    const placed = placedSpans(request);
+    if (placed.length === 0) return [];
+    const pieces = splice ? splicedPieces(splice.located, splice.appended, placed) : encodedPieces(placed);
+    return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf, compress }, request: piece.request, spans: piece.spans }));
   });
+}
+
+/** A parent's spans spliced from the original bytes, in pieces under the upstream limit. */
+function splicedPieces(located: LocatedSpans, appended: Map<Span, Uint8Array[]>, placed: PlacedSpan[]): EncodedChunk[] {
+  return chunkBySize(placed, splicedSizes(located, appended), MAX_UPSTREAM_REQUEST_BYTES).flatMap((chunk) => {
+    const protobuf = spliceRequest(located, chunk, appended);
+    return protobuf ? [{ request: regroup(chunk), protobuf, spans: chunk.length }] : encodedPieces(chunk);
+  });
+}
+
+/** A parent's spans encoded anew, in pieces under the upstream limit. */
+function encodedPieces(placed: PlacedSpan[]): EncodedChunk[] {
+  const request = regroup(placed);
+  const protobuf = toBinary(ExportTraceServiceRequestSchema, request);
+  return protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES ? [{ request, protobuf, spans: placed.length }] : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
 }

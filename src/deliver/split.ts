@@ -13,51 +13,67 @@ export interface EncodedChunk {
   spans: number;
 }
 
+/** How many bytes a span takes, and its resource and scope wrappers the first time a chunk needs them. */
+export interface SpanSizes {
+  span: (placed: PlacedSpan) => number;
+  wrappers: (placed: PlacedSpan) => number;
+}
+
 // Tag plus a length prefix of up to 5 bytes, for each of the three levels of nesting.
-const NESTING_OVERHEAD = 3 * 6;
+export const NESTING_OVERHEAD = 3 * 6;
+
+/**
+ * Groups spans, in order, into chunks of at most `maxBytes`, counting each chunk's resource and
+ * scope wrappers once. A span too large on its own comes out alone, over the limit.
+ */
+export function chunkBySize(placed: PlacedSpan[], sizes: SpanSizes, maxBytes: number): PlacedSpan[][] {
+  const chunks: PlacedSpan[][] = [];
+  let current: PlacedSpan[] = [];
+  let scopes = new Set<ScopeSpans>();
+  let size = 0;
+  for (const p of placed) {
+    const spanSize = sizes.span(p);
+    if (current.length > 0 && size + spanSize + (scopes.has(p.scopeSpans) ? 0 : sizes.wrappers(p)) > maxBytes) {
+      chunks.push(current);
+      current = [];
+      scopes = new Set();
+      size = 0;
+    }
+    size += spanSize + (scopes.has(p.scopeSpans) ? 0 : sizes.wrappers(p));
+    scopes.add(p.scopeSpans);
+    current.push(p);
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
 
 function encode(placed: PlacedSpan[]): EncodedChunk {
   const request = regroup(placed);
   return { request, protobuf: toBinary(ExportTraceServiceRequestSchema, request), spans: placed.length };
 }
 
-/**
- * Splits by spans into requests of at most `maxBytes` encoded, each span keeping its resource and
- * scope. A span too large on its own comes out alone, over the limit, for the caller to handle.
- */
-export function splitBySize(request: ExportTraceServiceRequest, maxBytes: number): EncodedChunk[] {
+/** Sizes measured by encoding, for spans that have no original bytes to measure. */
+function encodedSizes(): SpanSizes {
   const wrapperSize = new Map<ScopeSpans, number>();
-  const sizeOfWrappers = (p: PlacedSpan) => {
-    let size = wrapperSize.get(p.scopeSpans);
-    if (size === undefined) {
-      size =
-        toBinary(ResourceSpansSchema, { ...p.resourceSpans, scopeSpans: [] }).byteLength +
-        toBinary(ScopeSpansSchema, { ...p.scopeSpans, spans: [] }).byteLength +
-        NESTING_OVERHEAD;
-      wrapperSize.set(p.scopeSpans, size);
-    }
-    return size;
+  return {
+    span: (p) => toBinary(SpanSchema, p.span).byteLength + 6,
+    wrappers: (p) => {
+      let size = wrapperSize.get(p.scopeSpans);
+      if (size === undefined) {
+        size =
+          toBinary(ResourceSpansSchema, { ...p.resourceSpans, scopeSpans: [] }).byteLength +
+          toBinary(ScopeSpansSchema, { ...p.scopeSpans, spans: [] }).byteLength +
+          NESTING_OVERHEAD;
+        wrapperSize.set(p.scopeSpans, size);
+      }
+      return size;
+    },
   };
+}
 
-  const chunks: EncodedChunk[] = [];
-  let current: PlacedSpan[] = [];
-  let currentScopes = new Set<ScopeSpans>();
-  let currentSize = 0;
-  for (const placed of placedSpans(request)) {
-    const spanSize = toBinary(SpanSchema, placed.span).byteLength + 6;
-    const added = spanSize + (currentScopes.has(placed.scopeSpans) ? 0 : sizeOfWrappers(placed));
-    if (current.length > 0 && currentSize + added > maxBytes) {
-      chunks.push(encode(current));
-      current = [];
-      currentScopes = new Set();
-      currentSize = 0;
-    }
-    currentSize += spanSize + (currentScopes.has(placed.scopeSpans) ? 0 : sizeOfWrappers(placed));
-    currentScopes.add(placed.scopeSpans);
-    current.push(placed);
-  }
-  if (current.length > 0) chunks.push(encode(current));
-  return chunks;
+/** Splits by spans into encoded requests of at most `maxBytes`, each span keeping its resource and scope. */
+export function splitBySize(request: ExportTraceServiceRequest, maxBytes: number): EncodedChunk[] {
+  return chunkBySize(placedSpans(request), encodedSizes(), maxBytes).map(encode);
 }
 
 /** Two requests with half the spans each, for answering Braintrust's 413; undefined for a single span. */

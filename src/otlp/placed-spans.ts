@@ -48,9 +48,16 @@ export function removeSpans(request: ExportTraceServiceRequest, keep: (span: Spa
   let removed = 0;
   for (const resourceSpans of request.resourceSpans) {
     for (const scopeSpans of resourceSpans.scopeSpans) {
-      const before = scopeSpans.spans.length;
-      scopeSpans.spans = scopeSpans.spans.filter((span) => keep(span, { resourceSpans, scopeSpans }));
-      removed += before - scopeSpans.spans.length;
+      // Arrays are only rebuilt for scopes that lose a span: the common case allocates nothing.
+      let kept: Span[] | undefined;
+      scopeSpans.spans.forEach((span, i) => {
+        if (keep(span, { resourceSpans, scopeSpans })) kept?.push(span);
+        else kept ??= scopeSpans.spans.slice(0, i);
+      });
+      if (kept) {
+        removed += scopeSpans.spans.length - kept.length;
+        scopeSpans.spans = kept;
+      }
     }
     if (removed > 0) resourceSpans.scopeSpans = resourceSpans.scopeSpans.filter((ss) => ss.spans.length > 0);
   }

@@ -1,4 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { dropNonAiSpans } from "./filter.js";
 import { compileRedaction, maskValues, redactKeys } from "./redact.js";
@@ -10,6 +12,10 @@ export interface ProcessedSpans {
   batches: ParentBatch[];
   /** Whether any span differs from what arrived, so the original bytes can no longer be sent. */
   changed: boolean;
+  /** Attributes translation appended, per span: all that changed inside those spans, unless `rewritten`. */
+  appended: Map<Span, KeyValue[]>;
+  /** Redaction changed attributes in place, so spans must be encoded anew rather than spliced. */
+  rewritten: boolean;
   /** Spans the tenant's filter dropped. */
   dropped: number;
 }
@@ -23,9 +29,9 @@ export function processSpans(request: ExportTraceServiceRequest, tenant: StoredT
   const parents = decideParents(request, tenant);
   const dropped = tenant.drop_non_ai_spans ? dropNonAiSpans(request) : 0;
   const redaction = compileRedaction(tenant.redact);
-  let changed = dropped > 0;
-  if (redaction) changed = redactKeys(request, redaction) || changed;
-  if (tenant.translate) changed = translateRequest(request) || changed;
-  if (redaction) changed = maskValues(request, redaction) || changed;
-  return { batches: groupByParent(request, parents, tenant.parent), changed, dropped };
+  let rewritten = redaction ? redactKeys(request, redaction) : false;
+  const appended = tenant.translate ? translateRequest(request) : new Map<Span, KeyValue[]>();
+  if (redaction) rewritten = maskValues(request, redaction) || rewritten;
+  const changed = dropped > 0 || rewritten || appended.size > 0;
+  return { batches: groupByParent(request, parents, tenant.parent), changed, appended, rewritten, dropped };
 }

@@ -21,17 +21,26 @@ const SPAN_TYPES: Record<string, string> = {
   Rerank: "function",
 };
 
-export function translateRequest(request: ExportTraceServiceRequest): boolean {
-  let changed = false;
-  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) changed = translateSpan(span) || changed;
-  return changed;
+/** Translates every span in place; returns the attributes added to each span that got any. */
+export function translateRequest(request: ExportTraceServiceRequest): Map<Span, KeyValue[]> {
+  const appended = new Map<Span, KeyValue[]>();
+  for (const rs of request.resourceSpans) {
+    for (const ss of rs.scopeSpans) {
+      for (const span of ss.spans) {
+        const added = translateSpan(span);
+        if (added.length > 0) appended.set(span, added);
+      }
+    }
+  }
+  return appended;
 }
 
-export function translateSpan(span: Span): boolean {
+/** Appends the braintrust.* attributes to the span and returns them (empty when none apply). */
+export function translateSpan(span: Span): KeyValue[] {
   const attributes = span.attributes;
   const fromTrueFoundry = attributes.some((a) => a.key.startsWith("tfy."));
   const traceloop = traceloopMessages(attributes);
-  if (!fromTrueFoundry && !traceloop) return false;
+  if (!fromTrueFoundry && !traceloop) return [];
 
   const added: KeyValue[] = [];
   const add = (key: string, value: unknown) => {
@@ -46,7 +55,7 @@ export function translateSpan(span: Span): boolean {
   const tags = tagsOf(attributes);
   if (tags.length > 0 && !findAttribute(attributes, "braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
   attributes.push(...added);
-  return added.length > 0;
+  return added;
 }
 
 /**

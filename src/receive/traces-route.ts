@@ -1,18 +1,15 @@
 import { Hono } from "hono";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
-import { planDeliveries } from "../deliver/plan.js";
 import { relayConfig } from "../env.js";
+import { prepareDeliveries } from "../pipeline.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
-import { processSpans } from "../process/pipeline.js";
 import { readBody } from "./body.js";
 import { takeRequestToken } from "./rate-limit.js";
 import { contentCodingOf, requireOtlpFormat } from "./content-type.js";
-import { decodeExportRequest } from "./decode.js";
 import { otlpSuccessResponse, type PartialSuccess } from "./respond.js";
-import { rejectInvalidSpans } from "./validate.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
@@ -28,14 +25,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   // After authentication, so strangers cannot spend a tenant's budget.
   takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
   const body = await readBody(c.req.raw, coding, config);
-  const accepted = rejectInvalidSpans(decodeExportRequest(body.bytes, format));
-  const ownRejections: PartialSuccess = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };
-  if (accepted.accepted === 0) return otlpSuccessResponse(format, ownRejections);
-
-  const processed = processSpans(accepted.request, tenant);
-  const deliveries = planDeliveries({ body, format, spansRejected: accepted.rejected > 0, processed, tenant, credential });
+  const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
   const results = await Promise.all(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
-  return otlpSuccessResponse(format, results.reduce(withDeliveryResult, ownRejections));
+  return otlpSuccessResponse(format, results.reduce(withDeliveryResult, rejections));
 });
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {

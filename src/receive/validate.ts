@@ -41,5 +41,7 @@ function invalidReason(span: Span): string | undefined {
 }
 
 function isId(bytes: Uint8Array, length: number): boolean {
-  return bytes.byteLength === length && bytes.some((b) => b !== 0);
+  if (bytes.byteLength !== length) return false;
+  for (let i = 0; i < length; i++) if (bytes[i] !== 0) return true;
+  return false;
 }

@@ -69,7 +69,7 @@ describe("real OpenTelemetry exporters through the relay under wrangler dev", ()
     expect(received).toHaveLength(1);
     const expected = fromBinary(ExportTraceServiceRequestSchema, ProtobufTraceSerializer.serializeRequest(spans)!);
     expect(toJson(ExportTraceServiceRequestSchema, received[0]!.request)).toEqual(toJson(ExportTraceServiceRequestSchema, expected));
-    expect(received[0]).toMatchObject({ parent: "experiment_id:exp-e2e", contentType: "application/x-protobuf", contentEncoding: "gzip" });
+    expect(received[0]).toMatchObject({ parent: "experiment_id:exp-e2e", contentType: "application/x-protobuf", contentEncoding: "" });
   });
 
   it("reports a refused export as a failure the exporter sees", async () => {

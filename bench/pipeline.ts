@@ -1,0 +1,162 @@
+/**
+ * The pipeline benchmark: for each payload size and tenant setup, the CPU cost per MiB of
+ * (a) copying the bytes, (b) decoding them with protobuf-es, (c) a naive decode → process → encode
+ * → gzip pipeline, and (d) the relay's own code (`prepareDeliveries` and the upstream body, exactly
+ * what the ingest route runs before fetch), for plain and gzip requests. Modes are interleaved
+ * round by round and the median kept, so the shared machine's noise hits all of them alike.
+ */
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { upstreamBody } from "../src/deliver/braintrust.js";
+import { gzip } from "../src/deliver/gzip.js";
+import { relayConfig, type Env } from "../src/env.js";
+import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
+import { prepareDeliveries } from "../src/pipeline.js";
+import { processSpans } from "../src/process/pipeline.js";
+import { readBody } from "../src/receive/body.js";
+import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import { gatewayBatch, gzipped } from "./payloads.js";
+
+const MiB = 1024 * 1024;
+const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESSED_BYTES: String(64 * MiB) } as unknown as Env);
+const credential = { mode: "stored_key", apiKey: "sk-bench" } as const;
+
+function tenant(setup: Record<string, unknown>): Tenant {
+  return { ...StoredTenantSchema.parse({ parent: "project_name:gateway", api_url: "https://api.braintrust.dev", created_at: "", updated_at: "", ...setup }), id: "bench" };
+}
+
+export const SETUPS = {
+  "single parent": tenant({ translate: false }),
+  translation: tenant({ translate: true }),
+  "3 parents": tenant({
+    translate: false,
+    routes: [
+      { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" },
+      { match: { field: "attributes.tfy.model.name", prefix: "claude" }, parent: "project_name:claude" },
+    ],
+  }),
+};
+
+type Coding = "identity" | "gzip";
+
+function request(wire: Uint8Array, coding: Coding): Request {
+  return new Request("https://relay.test/t/bench/v1/traces", { method: "POST", body: wire.slice(), headers: coding === "gzip" ? { "content-encoding": "gzip" } : {} });
+}
+
+/** (c): what a straightforward relay does: decompress, decode, process, encode each parent's request, gzip it. */
+async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
+  const body = await readBody(request(wire, coding), coding, config);
+  const processed = processSpans(fromBinary(ExportTraceServiceRequestSchema, body.bytes), setup);
+  let sent = 0;
+  for (const batch of processed.batches) sent += (await gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request))))).byteLength;
+  return sent;
+}
+
+/** (d): the relay's own code, up to the bytes handed to fetch. */
+async function relay(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
+  const body = await readBody(request(wire, coding), coding, config);
+  const { deliveries } = prepareDeliveries(body, "protobuf", setup, credential, config);
+  let sent = 0;
+  for (const delivery of deliveries) sent += (await upstreamBody(delivery.payload)).byteLength;
+  return sent;
+}
+
+/** (b): decompress and decode, nothing else. */
+async function decodeOnly(wire: Uint8Array, coding: Coding): Promise<number> {
+  const body = await readBody(request(wire, coding), coding, config);
+  return fromBinary(ExportTraceServiceRequestSchema, body.bytes).resourceSpans.length;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+interface Row {
+  size: string;
+  coding: Coding;
+  setup: string;
+  mode: string;
+  msPerMiB: number;
+  mibPerSecond: number;
+  vsNaive: number;
+}
+
+async function measure(label: string, bytes: Uint8Array, rounds: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const mib = bytes.byteLength / MiB;
+  for (const coding of ["identity", "gzip"] as const) {
+    const wire = coding === "gzip" ? gzipped(bytes) : bytes;
+    const modes: Record<string, () => Promise<unknown>> = {
+      "(a) copy": async () => wire.slice(),
+      "(b) decode": () => decodeOnly(wire, coding),
+    };
+    for (const [name, setup] of Object.entries(SETUPS)) {
+      modes[`(c) naive, ${name}`] = () => naive(wire, coding, setup);
+      modes[`(d) relay, ${name}`] = () => relay(wire, coding, setup);
+    }
+    const times = new Map<string, number[]>(Object.keys(modes).map((m) => [m, []]));
+    for (const run of Object.values(modes)) await run(); // warm-up
+    for (let round = 0; round < rounds; round++) {
+      for (const [mode, run] of Object.entries(modes)) {
+        const start = performance.now();
+        await run();
+        times.get(mode)!.push(performance.now() - start);
+      }
+    }
+    const msPerMiB = (mode: string) => median(times.get(mode)!) / mib;
+    for (const mode of Object.keys(modes)) {
+      const setup = mode.split(", ")[1] ?? "";
+      const naiveMs = setup ? msPerMiB(`(c) naive, ${setup}`) : msPerMiB("(c) naive, single parent");
+      rows.push({ size: label, coding, setup, mode: mode.split(",")[0]!, msPerMiB: msPerMiB(mode), mibPerSecond: 1000 / msPerMiB(mode), vsNaive: naiveMs / msPerMiB(mode) });
+    }
+  }
+  return rows;
+}
+
+/** Peak memory of the relay's pipeline on one request, in a fresh process so nothing else counts. */
+function peakMemory(bytes: Uint8Array, coding: Coding, setup: string): { baseline: number; peak: number } {
+  const file = join(mkdtempSync(join(tmpdir(), "bench-")), "payload.bin");
+  writeFileSync(file, coding === "gzip" ? gzipped(bytes) : bytes);
+  const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", import.meta.filename, "--memory", file, coding, setup], { encoding: "utf8" });
+  return JSON.parse(out) as { baseline: number; peak: number };
+}
+
+async function memoryChild(file: string, coding: Coding, setup: string): Promise<void> {
+  const wire = new Uint8Array(readFileSync(file));
+  await relay(wire, coding, SETUPS["single parent"]); // load and compile everything first
+  (globalThis as { gc?: () => void }).gc?.();
+  const baseline = process.memoryUsage.rss();
+  await relay(wire, coding, SETUPS[setup as keyof typeof SETUPS]);
+  console.log(JSON.stringify({ baseline, peak: process.resourceUsage().maxRSS * 1024 }));
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits);
+
+export async function pipelineBenchmark(): Promise<string> {
+  const sizes: Array<[string, number, number]> = [["100 KB", 100_000, 60], ["1 MiB", MiB, 15], ["8 MiB", 8 * MiB, 5]];
+  const lines = ["| payload | request | tenant | mode | ms/MiB | MiB/s | × naive |", "|---|---|---|---|---:|---:|---:|"];
+  let eight: Uint8Array | undefined;
+  for (const [label, target, rounds] of sizes) {
+    const bytes = gatewayBatch(target);
+    if (target === 8 * MiB) eight = bytes;
+    for (const row of await measure(label, bytes, rounds)) {
+      lines.push(`| ${row.size} | ${row.coding === "gzip" ? "gzip" : "plain"} | ${row.setup || "—"} | ${row.mode} | ${fmt(row.msPerMiB, 2)} | ${fmt(row.mibPerSecond, 0)} | ${fmt(row.vsNaive, 2)} |`);
+    }
+  }
+  lines.push("", "Peak memory of the relay's pipeline on one 8 MiB request (process RSS, fresh process):", "");
+  for (const coding of ["identity", "gzip"] as const) {
+    for (const setup of Object.keys(SETUPS)) {
+      const { baseline, peak } = peakMemory(eight!, coding, setup);
+      lines.push(`- ${coding === "gzip" ? "gzip" : "plain"}, ${setup}: peak ${fmt(peak / MiB, 0)} MiB (${fmt((peak - baseline) / MiB, 0)} MiB above the idle process)`);
+    }
+  }
+  return lines.join("\n");
+}
+
+if (process.argv[2] === "--memory") await memoryChild(process.argv[3]!, process.argv[4] as Coding, process.argv[5]!);
+else if (import.meta.filename === process.argv[1]) console.log(await pipelineBenchmark());
