@@ -11,17 +11,42 @@ import { attr, spansOf, trueFoundryTrace } from "../test/support/traces.js";
  */
 export function gatewayBatch(targetBytes: number): Uint8Array {
   const request = create(ExportTraceServiceRequestSchema, {});
+  const text = prose(20260101);
   let size = 0;
   for (let i = 0; size < targetBytes; i++) {
-    const trace = trueFoundryTrace({ prompt: `Summarise ticket #${i}: ${"The customer reports that the export stalls after the second page. ".repeat(40)}` });
+    const trace = trueFoundryTrace({ prompt: `Summarise ticket #${i}: ${text(3000)}` });
     const [root, model] = spansOf(trace);
-    root!.attributes.push(attr("tfy.output", JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: "Summary: ".padEnd(1500, "ok ") }, finish_reason: "stop" }] })));
+    root!.attributes.push(attr("tfy.output", JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }] })));
     if (i % 3 === 1) root!.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));
     if (i % 3 === 2) model!.attributes.push(attr("tfy.model.name", "claude-sonnet-4"));
     request.resourceSpans.push(...trace.resourceSpans);
     size = toBinary(ExportTraceServiceRequestSchema, request).byteLength;
   }
   return toBinary(ExportTraceServiceRequestSchema, request);
+}
+
+const WORDS = (
+  "the customer reports export page second stalls after order refund invoice account billing error retry timeout " +
+  "model response token prompt latency gateway request summary ticket support agent escalate priority shipping " +
+  "delayed warehouse address update password reset login failed two factor payment card declined subscription " +
+  "plan upgrade downgrade cancel trial discount coupon region europe asia pricing report dashboard chart metric " +
+  "alert threshold incident resolved pending waiting reply thanks please could would should also however because"
+).split(" ");
+
+/** Text that reads and compresses like prose (about 3:1 with gzip), from a seeded generator. */
+function prose(seed: number): (chars: number) => string {
+  let state = seed;
+  return (chars) => {
+    const words: string[] = [];
+    let length = 0;
+    while (length < chars) {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      const word = state % 17 === 0 ? `${state % 9973}` : WORDS[state % WORDS.length]!;
+      words.push(state % 11 === 0 ? `${word}.` : word);
+      length += word.length + 1;
+    }
+    return words.join(" ");
+  };
 }
 
 export function gzipped(bytes: Uint8Array): Uint8Array {

@@ -22,9 +22,11 @@ const FAILURES = 2;
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const delivered = new Set<string>();
-const standin = new BraintrustStandIn((received, request) => {
-  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) delivered.add(hex(span.spanId));
-  console.log(`\n${formatTraces(received.parent, request)}`);
+const standin = new BraintrustStandIn({
+  onAccepted: (received, request) => {
+    for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) delivered.add(hex(span.spanId));
+    console.log(`\n${formatTraces(received.parent, request)}`);
+  },
 });
 const standinUrl = await standin.start();
 console.log(`Braintrust stand-in on ${standinUrl}; starting the relay under wrangler dev…`);

@@ -3,7 +3,26 @@ import { describe, expect, it } from "vitest";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES } from "./standin/contract.js";
 import { compress, largeRequest, spanIdsOf, toProtobuf } from "./support/traces.js";
+
+describe("an 8 MiB request", () => {
+  it("with translation on, is delivered whole, split under Braintrust's 10 MB", async () => {
+    const tenant = await createTenant();
+    const request = largeRequest({ largeSpans: 34, largeSpanBytes: 250_000, smallTraces: 200 });
+    const body = toProtobuf(request);
+    expect(body.byteLength).toBeGreaterThan(8 * 1024 * 1024);
+
+    const response = await sendTraces(tenant, await compress(body, "gzip"), { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(arrival.requests.length).toBeGreaterThan(1);
+    for (const r of arrival.requests) expect(r.bytes.byteLength).toBeLessThanOrEqual(BRAINTRUST_MAX_REQUEST_BYTES);
+  });
+});
 
 describe("a large request that has to wait for Braintrust", () => {
   it("5 MB of long prompts: split into queue messages, single large spans spilled to R2, all delivered, R2 cleaned up", async () => {

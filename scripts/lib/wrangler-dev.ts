@@ -27,11 +27,13 @@ export async function freePort(): Promise<number> {
  * The relay under wrangler's dev server, started the way the README says, with its own local
  * KV/Queues/R2 state in a fresh folder.
  */
-export async function startRelay(extraVars: Record<string, string> = {}, options: { port?: number } = {}): Promise<RelayProcess> {
+export async function startRelay(extraVars: Record<string, string> = {}, options: { port?: number; config?: string; logLevel?: string } = {}): Promise<RelayProcess> {
   const port = options.port ?? (await freePort());
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = { ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
   const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
+  if (options.config) args.push("--config", options.config);
+  if (options.logLevel) args.push("--log-level", options.logLevel);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child: ChildProcess = spawn("npx", args, {
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
@@ -54,7 +56,8 @@ export async function startRelay(extraVars: Record<string, string> = {}, options
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    // Any HTTP answer means the server is up (the pass-through Worker has no /healthz).
+    const healthy = await fetch(`${url}/healthz`).then(() => true, () => false);
     if (healthy) return { url, processGroup: child.pid!, output: () => output, stop };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -9,6 +9,26 @@ export interface BraintrustCredential {
   apiKey: string;
 }
 
+/**
+ * Opened stored keys, per isolate, by their sealed form: a rotated key is a new sealed value, so
+ * nothing stale is ever used, and each request skips an AES-GCM decryption. Plaintext stays in this
+ * isolate's memory only, as it would for the duration of every request anyway.
+ */
+const openedKeys = new Map<string, Promise<string>>();
+const MAX_OPENED_KEYS = 1_000;
+
+function openStoredKey(tenant: Tenant, encryptionKey: string | undefined): Promise<string> {
+  const sealed = tenant.api_key_sealed!;
+  let opened = openedKeys.get(sealed);
+  if (!opened) {
+    if (openedKeys.size >= MAX_OPENED_KEYS) openedKeys.clear();
+    opened = openSecret(sealed, encryptionKey, storedKeyContext(tenant.id));
+    opened.catch(() => openedKeys.delete(sealed));
+    openedKeys.set(sealed, opened);
+  }
+  return opened;
+}
+
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
 export function storedKeyContext(tenantId: string): string {
   return `tenant-api-key:${tenantId}`;
@@ -29,7 +49,7 @@ export async function authenticateIngest(tenant: Tenant, authorization: string |
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key" && tenant.api_key_sealed) {
     if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
-    return { mode: "stored_key", apiKey: await openSecret(tenant.api_key_sealed, encryptionKey, storedKeyContext(tenant.id)) };
+    return { mode: "stored_key", apiKey: await openStoredKey(tenant, encryptionKey) };
   }
   if (isRelayToken(bearer)) {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");

@@ -30,8 +30,11 @@ export class BraintrustStandIn {
   /** Extra ports serving the same endpoint, which tests close and reopen to play an outage. */
   private readonly listeners = new Map<number, Server>();
 
-  /** Called with each accepted request, decoded (the demo prints them as they arrive). */
-  constructor(private readonly onAccepted?: (received: ReceivedRequest, request: ExportTraceServiceRequest) => void) {}
+  /**
+   * `onAccepted` sees each accepted request, decoded (the demo prints them as they arrive);
+   * `record: false` keeps nothing, for load that would otherwise fill memory (the benchmark).
+   */
+  constructor(private readonly options: { onAccepted?: (received: ReceivedRequest, request: ExportTraceServiceRequest) => void; record?: boolean } = {}) {}
 
   async start(port = 0): Promise<string> {
     this.server = await this.listen(port);
@@ -110,19 +113,19 @@ export class BraintrustStandIn {
       return answer(400, { error: "Invalid OTLP request" });
     }
 
-    const list = this.received.get(key) ?? [];
-    this.received.set(key, list);
-    const received: ReceivedRequest = {
-      path: url.pathname,
-      parent,
-      contentType,
-      contentEncoding: encoding,
-      userAgent: req.headers["user-agent"] ?? "",
-      body: decoded.toString("base64"),
-      receivedAt: Date.now(),
-    };
-    list.push(received);
-    this.onAccepted?.(received, request);
+    if (this.options.record !== false || this.options.onAccepted) {
+      const received: ReceivedRequest = {
+        path: url.pathname,
+        parent,
+        contentType,
+        contentEncoding: encoding,
+        userAgent: req.headers["user-agent"] ?? "",
+        body: decoded.toString("base64"),
+        receivedAt: Date.now(),
+      };
+      if (this.options.record !== false) this.received.set(key, [...(this.received.get(key) ?? []), received]);
+      this.options.onAccepted?.(received, request);
+    }
     attempts.push({ status: 200, receivedAt: Date.now() });
     const response = create(ExportTraceServiceResponseSchema, {
       partialSuccess: step?.partialSuccess ? create(ExportTracePartialSuccessSchema, { rejectedSpans: BigInt(step.partialSuccess.rejectedSpans), errorMessage: step.partialSuccess.errorMessage }) : undefined,
