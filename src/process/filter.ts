@@ -10,7 +10,7 @@ import { removeSpans } from "../otlp/placed-spans.js";
 const AI_PREFIXES = ["gen_ai.", "braintrust.", "llm.", "ai.", "traceloop.", "tfy."];
 const NOT_BY_THEMSELVES = new Set(["braintrust.parent", "braintrust.org", "braintrust.app_url"]);
 
-export function isAiSpan(span: Span): boolean {
+function isAiSpan(span: Span): boolean {
   if (span.parentSpanId.byteLength === 0) return true;
   if (AI_PREFIXES.some((p) => span.name.startsWith(p))) return true;
   return span.attributes.some((a) => !NOT_BY_THEMSELVES.has(a.key) && AI_PREFIXES.some((p) => a.key.startsWith(p)));

@@ -36,7 +36,7 @@ export function translateRequest(request: ExportTraceServiceRequest): Map<Span, 
 }
 
 /** Appends the braintrust.* attributes to the span and returns them (empty when none apply). */
-export function translateSpan(span: Span): KeyValue[] {
+function translateSpan(span: Span): KeyValue[] {
   const attributes = span.attributes;
   const fromTrueFoundry = attributes.some((a) => a.key.startsWith("tfy."));
   const traceloop = traceloopMessages(attributes);

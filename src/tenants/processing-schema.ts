@@ -88,6 +88,3 @@ export const ProcessingSchema = z.strictObject({
   /** This tenant's ingest rate limit; absent means the Worker's defaults (RATE_LIMIT_* vars). */
   rate_limit: z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) }).optional(),
 });
-export type Processing = z.infer<typeof ProcessingSchema>;
-
-export const DEFAULT_PROCESSING: Processing = ProcessingSchema.parse({});

@@ -64,8 +64,6 @@ export function tenantInputSchema(allowInsecureUpstream: boolean) {
   });
 }
 
-export type TenantInput = z.output<ReturnType<typeof tenantInputSchema>>;
-
 /** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`. */
 export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);

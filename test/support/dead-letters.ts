@@ -1,16 +1,7 @@
+import type { DeadLetter } from "../../src/deliver/dead-letters.js";
 import { admin } from "./relay.js";
 
-export interface DeadLetterView {
-  id: string;
-  tenant: string;
-  parent: string;
-  reason: string;
-  attempts: number;
-  spans: number;
-  bytes: number;
-  received_at: string;
-  dead_lettered_at: string;
-}
+export type DeadLetterView = DeadLetter;
 
 export async function deadLettersOf(tenantId: string): Promise<DeadLetterView[]> {
   const response = await admin("GET", `/dead-letters?tenant=${tenantId}`);
