@@ -3,9 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index.js";
 import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
-import { ADMIN_TOKEN, createTenant, relayFetch } from "./support/relay.js";
+import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe("tenant isolation", () => {
   it.each([
@@ -48,6 +48,22 @@ describe("tenant isolation", () => {
     const response = await relayFetch("/t/../admin/tenants", { headers: { authorization: `Bearer ${ADMIN_TOKEN.slice(0, 3)}` } });
 
     expect(response.status).toBe(401);
+  });
+
+  it("a sealed key copied into another tenant's record does not open there, even once opened for its own tenant", async () => {
+    const owner = await createTenant();
+    const thief = await createTenant();
+    expect((await sendTraces(owner, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+
+    // Someone with write access to the KV namespace copies the owner's sealed key into their own record.
+    const ownerRecord = JSON.parse((await env.TENANTS.get(`tenant:${owner.id}`))!) as { api_key_sealed: string };
+    const thiefRecord = JSON.parse((await env.TENANTS.get(`tenant:${thief.id}`))!) as Record<string, unknown>;
+    await env.TENANTS.put(`tenant:${thief.id}`, JSON.stringify({ ...thiefRecord, api_key_sealed: ownerRecord.api_key_sealed }));
+    const response = await sendTraces(thief, toProtobuf(trueFoundryTrace()));
+
+    expect(response.status).toBe(500);
+    expect((await rpcStatusOf(response)).message).toBe("a stored secret does not open with the current ENCRYPTION_KEY");
+    expect(await standin.received(owner.apiKey)).toHaveLength(1);
   });
 
   it("compares secrets of any length without throwing or revealing the length", async () => {

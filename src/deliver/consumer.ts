@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { relayConfig, type Env, type RelayConfig } from "../env.js";
 import { openSecret } from "../secrets/seal.js";
-import { storedKeyContext } from "../tenants/credentials.js";
+import { openStoredKey } from "../tenants/credentials.js";
 import { TenantStore } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
@@ -48,7 +48,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   if (!tenant) return deadLetter("the tenant was deleted before its spans could be delivered");
   const apiKey = message.sealedClientKey
     ? await openSecret(message.sealedClientKey, env.ENCRYPTION_KEY, clientKeyContext(message.tenant))
-    : tenant.api_key_sealed && (await openSecret(tenant.api_key_sealed, env.ENCRYPTION_KEY, storedKeyContext(tenant.id)));
+    : await openStoredKey(tenant, env.ENCRYPTION_KEY);
   if (!apiKey) return deadLetter("the tenant no longer has a stored API key to deliver with");
 
   const attempts = message.attempts + 1;

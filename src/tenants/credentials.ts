@@ -10,21 +10,26 @@ export interface BraintrustCredential {
 }
 
 /**
- * Opened stored keys, per isolate, by their sealed form: a rotated key is a new sealed value, so
- * nothing stale is ever used, and each request skips an AES-GCM decryption. Plaintext stays in this
- * isolate's memory only, as it would for the duration of every request anyway.
+ * Opened stored keys, per isolate, by tenant and sealed form: a rotated key is a new sealed value,
+ * so nothing stale is ever used, and each request skips an AES-GCM decryption. The tenant is part
+ * of the cache key because the seal is bound to it: a sealed key copied into another tenant's
+ * record must fail to open there, cache or not. Plaintext stays in this isolate's memory only, as
+ * it would for the duration of every request anyway.
  */
 const openedKeys = new Map<string, Promise<string>>();
 const MAX_OPENED_KEYS = 1_000;
 
-function openStoredKey(tenant: Tenant, encryptionKey: string | undefined): Promise<string> {
-  const sealed = tenant.api_key_sealed!;
-  let opened = openedKeys.get(sealed);
+/** The tenant's Braintrust key, opened; undefined for a passthrough tenant. */
+export function openStoredKey(tenant: Tenant, encryptionKey: string | undefined): Promise<string> | undefined {
+  const sealed = tenant.api_key_sealed;
+  if (!sealed) return undefined;
+  const cacheKey = `${tenant.id}\n${sealed}`;
+  let opened = openedKeys.get(cacheKey);
   if (!opened) {
     if (openedKeys.size >= MAX_OPENED_KEYS) openedKeys.clear();
     opened = openSecret(sealed, encryptionKey, storedKeyContext(tenant.id));
-    opened.catch(() => openedKeys.delete(sealed));
-    openedKeys.set(sealed, opened);
+    opened.catch(() => openedKeys.delete(cacheKey));
+    openedKeys.set(cacheKey, opened);
   }
   return opened;
 }
@@ -47,9 +52,9 @@ function bearerOf(authorization: string | undefined): string {
  */
 export async function authenticateIngest(tenant: Tenant, authorization: string | undefined, encryptionKey: string | undefined): Promise<BraintrustCredential> {
   const bearer = bearerOf(authorization);
-  if (authModeOf(tenant) === "stored_key" && tenant.api_key_sealed) {
+  if (authModeOf(tenant) === "stored_key") {
     if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
-    return { mode: "stored_key", apiKey: await openStoredKey(tenant, encryptionKey) };
+    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, encryptionKey))! };
   }
   if (isRelayToken(bearer)) {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
