@@ -9,8 +9,7 @@ import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { clientKeyContext, type DeliveryMessage } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
-import { enqueue, messagesFor } from "./queue.js";
-import { halve } from "./split.js";
+import { enqueue, halvesAsMessages } from "./queue.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
@@ -40,10 +39,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     console.log(JSON.stringify({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans }));
     return;
   }
-  const deadLetter = async (reason: string, attemptsMade = message.attempts) => {
-    await new DeadLetterStore(env.PAYLOADS).put({ ...message, attempts: attemptsMade }, protobuf, reason);
-    await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  };
+  const deadLetter = (reason: string, attemptsMade = message.attempts) => keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
   const tenant = await new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds).get(message.tenant);
   if (!tenant) return deadLetter("the tenant was deleted before its spans could be delivered");
   const apiKey = message.sealedClientKey
@@ -69,20 +65,21 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "retry":
       await enqueue(env.DELIVERY_QUEUE, [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }], next.delaySeconds);
       return;
-    case "split": {
-      const halves = halve(fromBinary(ExportTraceServiceRequestSchema, protobuf)) ?? [];
-      const pieces = await Promise.all(
-        halves.map((half, n) => messagesFor({ ...message, id: `${message.id}.${n}`, attempts, ...(lastError ? { lastError } : {}) }, half.request, half.protobuf, half.spans, env.PAYLOADS)),
-      );
-      await enqueue(env.DELIVERY_QUEUE, pieces.flat());
+    case "split":
+      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, fromBinary(ExportTraceServiceRequestSchema, protobuf), env.PAYLOADS));
       await releasePayload(env.PAYLOADS, message);
       return;
-    }
     case "dead_letter":
       return deadLetter(next.reason, attempts);
     case "refuse_client":
       return deadLetter(lastError ?? "Braintrust refused the client's API key", attempts);
   }
+}
+
+/** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */
+async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
+  await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
+  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
 }
 
 /** Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead letters. */
@@ -91,8 +88,7 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage
     const message = queued.body;
     const protobuf = await loadPayload(env.PAYLOADS, message);
     if (protobuf) {
-      await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`);
-      await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+      await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`);
     }
     queued.ack();
   }

@@ -7,8 +7,7 @@ import { DeadLetterStore, type DeadLetter } from "./dead-letters.js";
 import { clientKeyContext, type Delivery, type DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
-import { enqueue, messagesFor } from "./queue.js";
-import { halve } from "./split.js";
+import { enqueue, halvesAsMessages, messagesFor } from "./queue.js";
 
 export type RequestDeliveryResult =
   | { result: "delivered"; partialSuccess?: PartialSuccess }
@@ -62,12 +61,9 @@ async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep,
     case "retry":
       await enqueue(env.DELIVERY_QUEUE, await messagesFor(template, delivery.request, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
       return { result: "queued" };
-    case "split": {
-      const halves = halve(delivery.request) ?? [];
-      const messages = await Promise.all(halves.map((half, n) => messagesFor({ ...template, id: `${delivery.id}.${n}` }, half.request, half.protobuf, half.spans, env.PAYLOADS)));
-      await enqueue(env.DELIVERY_QUEUE, messages.flat());
+    case "split":
+      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages(template, delivery.request, env.PAYLOADS));
       return { result: "queued" };
-    }
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };
       return { result: "dead_lettered", deadLetter: await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, next.reason) };

@@ -1,3 +1,4 @@
+import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { openSecret } from "../secrets/seal.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
@@ -40,9 +41,9 @@ export function storedKeyContext(tenantId: string): string {
 }
 
 function bearerOf(authorization: string | undefined): string {
-  const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization ?? "");
-  if (!match?.[1]) throw new RelayError("unauthenticated", "missing credentials: send Authorization: Bearer <token>");
-  return match[1];
+  const token = bearerToken(authorization);
+  if (!token) throw new RelayError("unauthenticated", "missing credentials: send Authorization: Bearer <token>");
+  return token;
 }
 
 /**
