@@ -52,7 +52,7 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
   const body = await readBody(request(wire, coding), coding, config);
   const processed = processSpans(fromBinary(ExportTraceServiceRequestSchema, body.bytes), setup);
   let sent = 0;
-  for (const batch of processed.batches) sent += (await gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request))))).byteLength;
+  for (const batch of processed.batches) sent += gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request)))).byteLength;
   return sent;
 }
 
@@ -61,7 +61,7 @@ async function relay(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
   const body = await readBody(request(wire, coding), coding, config);
   const { deliveries } = prepareDeliveries(body, "protobuf", setup, credential, config);
   let sent = 0;
-  for (const delivery of deliveries) sent += (await upstreamBody(delivery.payload)).byteLength;
+  for (const delivery of deliveries) sent += upstreamBody(delivery.payload).byteLength;
   return sent;
 }
 

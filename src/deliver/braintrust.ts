@@ -29,8 +29,8 @@ export interface SendOptions {
 const MAX_ERROR_TEXT = 300;
 
 /** The bytes that go upstream: the client's own gzip when it can go as it is, else compressed if asked. */
-export async function upstreamBody(payload: OtlpPayload): Promise<Uint8Array> {
-  return payload.gzipped ?? (payload.compress ? await gzip(payload.protobuf) : payload.protobuf);
+export function upstreamBody(payload: OtlpPayload): Uint8Array {
+  return payload.gzipped ?? (payload.compress ? gzip(payload.protobuf) : payload.protobuf);
 }
 
 /** One attempt: POST <api_url>/otel/v1/traces, protobuf, gzip-compressed when the payload says so. */
@@ -39,7 +39,7 @@ export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, o
   // under looser settings from sending a key somewhere it should not go.
   const url = checkUpstreamUrl(target.apiUrl, options.allowInsecureUpstream);
   if (!url.ok) return { kind: "rejected", status: 0, fault: "config", reason: `the tenant's Braintrust URL is not allowed: ${url.reason}` };
-  const body = await upstreamBody(payload);
+  const body = upstreamBody(payload);
   let response: Response;
   try {
     response = await fetch(`${url.url}/otel/v1/traces`, {
