@@ -7,13 +7,20 @@ import { join } from "node:path";
 export const ADMIN_TOKEN = "a";
 export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 
-export interface RelayProcess {
+/** A Worker under wrangler's dev server: where it listens, and how to stop it. */
+export interface DevServer {
   url: string;
+  stop: () => Promise<void>;
+}
+
+export interface RelayProcess extends DevServer {
   /** Process group of wrangler and the workerd it runs. */
   processGroup: number;
   output: () => string;
-  stop: () => Promise<void>;
 }
+
+/** Keeps wrangler off the network: no metrics, and the placeholder `Request.cf` instead of fetching one. */
+const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -30,13 +37,13 @@ export async function freePort(): Promise<number> {
 export async function startRelay(extraVars: Record<string, string> = {}, options: { port?: number; config?: string; logLevel?: string } = {}): Promise<RelayProcess> {
   const port = options.port ?? (await freePort());
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
-  const vars = { ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
+  const vars = localVars(extraVars);
   const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
   if (options.config) args.push("--config", options.config);
   if (options.logLevel) args.push("--log-level", options.logLevel);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   const child: ChildProcess = spawn("npx", args, {
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    env: { ...process.env, ...OFFLINE_ENV, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -65,7 +72,47 @@ export async function startRelay(extraVars: Record<string, string> = {}, options
   throw new Error(`wrangler dev did not become ready within 60 s:\n${output}`);
 }
 
-export async function adminCall(relay: RelayProcess, method: string, path: string, body?: unknown): Promise<Response> {
+/**
+ * A Worker under wrangler's dev server started through wrangler's API instead of its CLI, for the
+ * load benchmark. Two things differ, both the dev server's own work rather than the Worker's: no
+ * DevTools inspector is attached (it turns every console line into a DevTools event), and log lines
+ * go to `onLogLine` instead of being source-mapped for a terminal in wrangler's Node process. On
+ * this project's 2-core machine those cost ~2 ms of CPU per line, more than the relay's own work
+ * on a request; a deployed Worker pays neither.
+ */
+export async function startQuietDevServer(extraVars: Record<string, string>, options: { config?: string; onLogLine?: (line: string) => void } = {}): Promise<DevServer> {
+  const state = mkdtempSync(join(tmpdir(), "relay-state-"));
+  const bindings = Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }]));
+  Object.assign(process.env, OFFLINE_ENV);
+  // Loaded here: wrangler's API is large, and only the benchmark needs it.
+  const { unstable_startWorker } = await import("wrangler");
+  const worker = await unstable_startWorker({
+    config: options.config ?? "wrangler.toml",
+    bindings,
+    dev: {
+      server: { hostname: "127.0.0.1", port: await freePort() },
+      inspector: false,
+      persist: state,
+      logLevel: "error",
+      structuredLogsHandler: (log: { message: string }) => options.onLogLine?.(log.message),
+    },
+  });
+  await worker.ready;
+  const url = String(await worker.url).replace(/\/$/, "");
+  return {
+    url,
+    stop: async () => {
+      await worker.dispose();
+      rmSync(state, { recursive: true, force: true });
+    },
+  };
+}
+
+function localVars(extraVars: Record<string, string>): Record<string, string> {
+  return { ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
+}
+
+export async function adminCall(relay: DevServer, method: string, path: string, body?: unknown): Promise<Response> {
   return fetch(`${relay.url}/admin${path}`, {
     method,
     headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { toProtobuf, trueFoundryTrace, spanIdsOf } from "../support/traces.js";
 import { standinClient } from "../standin/client.js";
-import { workerdRss } from "./process-memory.js";
+import { workerdRss } from "../../scripts/lib/workerd-processes.js";
 import { adminCall, startRelay, type RelayProcess } from "../../scripts/lib/wrangler-dev.js";
 
 const standin = standinClient(inject("standinUrl"));
