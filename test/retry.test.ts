@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { admin, createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -39,8 +39,18 @@ describe.concurrent("retries through the delivery queue", () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
     await standin.script(tenant.apiKey, [{ delayMs: 2_500 }]);
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
 
-    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    try {
+      expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    } finally {
+      log.mockRestore();
+    }
+
+    const attempt = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.tenant === tenant.id);
+    expect(attempt).toMatchObject({ event: "delivery_attempt", outcome: "retryable", next: "retry", upstream_status: null });
+    expect(attempt?.reason).toMatch(/^Braintrust did not answer within \d+ ms$/);
 
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
