@@ -13,9 +13,9 @@ import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, startQuietDevServer, startRelay, type DevServer } from "../scripts/lib/wrangler-dev.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
-const REQUESTS = 2_000;
+const REQUESTS = 1_000;
 const CONNECTIONS = 16;
-const ROUNDS = 3;
+const ROUNDS = 7;
 const WARM_UP_REQUESTS = 300;
 const RELAY_VARS = { RATE_LIMIT_REQUESTS_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" };
 const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
@@ -76,8 +76,16 @@ const median = (list: LoadResult[], key: keyof LoadResult) => {
 };
 const row = (name: string, list: LoadResult[]) =>
   `| ${name} | ${median(list, "requestsPerSecond").toFixed(0)} | ${median(list, "p50").toFixed(1)} | ${median(list, "p99").toFixed(1)} | ${median(list, "workerdCpuMs") ? median(list, "workerdCpuMs").toFixed(2) : "—"} | ${median(list, "failures").toFixed(0)} |`;
-const ratio = (list: LoadResult[], baseline: LoadResult[]) => (median(list, "requestsPerSecond") / median(baseline, "requestsPerSecond")).toFixed(2);
-const cpuRatio = (list: LoadResult[], baseline: LoadResult[]) => (median(baseline, "workerdCpuMs") / median(list, "workerdCpuMs")).toFixed(2);
+/**
+ * Round by round, each Worker's run beside the pass-through's run of the same round, so both saw
+ * the machine in the same state; the median of those ratios, and their range.
+ */
+function pairedRatio(list: LoadResult[], baseline: LoadResult[], of: (mine: LoadResult, theirs: LoadResult) => number): string {
+  const ratios = list.map((result, round) => of(result, baseline[round]!)).sort((a, b) => a - b);
+  return `${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)} (rounds ${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)})`;
+}
+const ratio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => mine.requestsPerSecond / theirs.requestsPerSecond);
+const cpuRatio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => theirs.workerdCpuMs / mine.workerdCpuMs);
 const TABLE_HEAD = ["| Worker | requests/s | p50 ms | p99 ms | workerd CPU ms/request | failed |", "|---|---:|---:|---:|---:|---:|"];
 
 interface Payload {
@@ -111,7 +119,8 @@ async function measured(standinUrl: string, apiKey: string, payloads: Payload[])
         row("relay, translation (decode, validate, translate, splice)", runs.translated),
         row("pass-through (bytes forwarded unchanged)", runs.passthrough),
         "",
-        `relay / pass-through throughput: **${ratio(runs.fast, runs.passthrough)}** (one parent), ${ratio(runs.translated, runs.passthrough)} (translation); workerd CPU per request, pass-through / relay: ${cpuRatio(runs.fast, runs.passthrough)} (one parent), ${cpuRatio(runs.translated, runs.passthrough)} (translation)`,
+        `- relay / pass-through requests/s: **${ratio(runs.fast, runs.passthrough)}** one parent; ${ratio(runs.translated, runs.passthrough)} translation`,
+        `- pass-through / relay workerd CPU per request: ${cpuRatio(runs.fast, runs.passthrough)} one parent; ${cpuRatio(runs.translated, runs.passthrough)} translation`,
         "",
       );
     }
@@ -134,7 +143,7 @@ async function underCli(standinUrl: string, apiKey: string, body: Buffer): Promi
     for (const target of Object.values(targets)) await warmUp(target, body);
     const fast = [await load(targets.fast, body)];
     const direct = [await load(targets.passthrough, body)];
-    return [...TABLE_HEAD, row("relay, one parent", fast), row("pass-through", direct), "", `relay / pass-through throughput: ${ratio(fast, direct)}`];
+    return [...TABLE_HEAD, row("relay, one parent", fast), row("pass-through", direct), "", `relay / pass-through requests/s: ${ratio(fast, direct)}`];
   } finally {
     for (const server of servers) await server.stop();
   }
@@ -154,7 +163,7 @@ export async function loadBenchmark(): Promise<string> {
     const payloads = [payload("One trace (3 spans)", gatewayBatch(1)), payload("A batch of 17 traces", gatewayBatch(100_000))];
     const batch = payloads[1]!;
     return [
-      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, alternating, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; each figure is the median round. Both Workers run under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`):`,
+      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, alternating, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; table figures are medians over rounds, ratios the median of each round's ratio to the pass-through run beside it. Both Workers run under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`):`,
       "",
       ...(await measured(standinUrl, apiKey, payloads)),
       "",
