@@ -1,5 +1,3 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { relayConfig, type Env, type RelayConfig } from "../env.js";
 import { openSecret } from "../secrets/seal.js";
 import { openStoredKey } from "../tenants/credentials.js";
@@ -66,7 +64,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       await enqueue(env.DELIVERY_QUEUE, [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }], next.delaySeconds);
       return;
     case "split":
-      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, fromBinary(ExportTraceServiceRequestSchema, protobuf), env.PAYLOADS));
+      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS));
       await releasePayload(env.PAYLOADS, message);
       return;
     case "dead_letter":

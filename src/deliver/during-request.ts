@@ -59,10 +59,10 @@ async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep,
   const { protobuf } = delivery.payload;
   switch (next.step) {
     case "retry":
-      await enqueue(env.DELIVERY_QUEUE, await messagesFor(template, delivery.request, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
+      await enqueue(env.DELIVERY_QUEUE, await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
       return { result: "queued" };
     case "split":
-      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages(template, delivery.request, env.PAYLOADS));
+      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages(template, protobuf, env.PAYLOADS));
       return { result: "queued" };
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };

@@ -1,4 +1,3 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { OtlpPayload } from "./braintrust.js";
 
@@ -10,9 +9,11 @@ export interface Delivery {
   apiUrl: string;
   parent: string;
   credential: BraintrustCredential;
+  /**
+   * Bytes only, not the decoded spans: nothing decoded outlives planning, so the upstream wait holds
+   * no object graph (a rare split for the queue decodes the bytes again).
+   */
   payload: OtlpPayload;
-  /** The decoded spans, kept for splitting without decoding again. */
-  request: ExportTraceServiceRequest;
   spans: number;
 }
 

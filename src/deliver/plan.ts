@@ -43,7 +43,7 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
   const [only] = processed.batches;
   if (format === "protobuf" && !spansRejected && !processed.changed && processed.batches.length === 1 && only && body.bytes.byteLength <= MAX_UPSTREAM_REQUEST_BYTES) {
     const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
-    return [{ ...base, id: crypto.randomUUID(), parent: only.parent, payload, request: only.request, spans: countSpans(only.request) }];
+    return [{ ...base, id: crypto.randomUUID(), parent: only.parent, payload, spans: countSpans(only.request) }];
   }
   const located = shape && !processed.rewritten ? locateSpans(body.bytes, shape) : undefined;
   const splice = located ? { located, appended: encodeAppended(processed.appended) } : undefined;
@@ -51,21 +51,24 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
     const placed = placedSpans(request);
     if (placed.length === 0) return [];
     const pieces = splice ? splicedPieces(splice.located, splice.appended, placed) : encodedPieces(placed);
-    return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf, compress }, request: piece.request, spans: piece.spans }));
+    return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf, compress }, spans: piece.spans }));
   });
 }
 
+/** One upstream request's bytes and how many spans they carry. */
+type Piece = Pick<EncodedChunk, "protobuf" | "spans">;
+
 /** A parent's spans spliced from the original bytes, in pieces under the upstream limit. */
-function splicedPieces(located: LocatedSpans, appended: Map<Span, Uint8Array[]>, placed: PlacedSpan[]): EncodedChunk[] {
+function splicedPieces(located: LocatedSpans, appended: Map<Span, Uint8Array[]>, placed: PlacedSpan[]): Piece[] {
   return chunkBySize(placed, splicedSizes(located, appended), MAX_UPSTREAM_REQUEST_BYTES).flatMap((chunk) => {
     const protobuf = spliceRequest(located, chunk, appended);
-    return protobuf ? [{ request: regroup(chunk), protobuf, spans: chunk.length }] : encodedPieces(chunk);
+    return protobuf ? [{ protobuf, spans: chunk.length }] : encodedPieces(chunk);
   });
 }
 
 /** A parent's spans encoded anew, in pieces under the upstream limit. */
-function encodedPieces(placed: PlacedSpan[]): EncodedChunk[] {
+function encodedPieces(placed: PlacedSpan[]): Piece[] {
   const request = regroup(placed);
   const protobuf = toBinary(ExportTraceServiceRequestSchema, request);
-  return protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES ? [{ request, protobuf, spans: placed.length }] : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
+  return protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES ? [{ protobuf, spans: placed.length }] : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
 }

@@ -1,4 +1,5 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { fromBinary } from "@bufbuild/protobuf";
+import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
 import type { DeliveryMessage } from "./message.js";
 import { spillPayload } from "./payloads.js";
@@ -15,19 +16,20 @@ const MESSAGE_OVERHEAD_BYTES = 8_000;
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
- * scope kept), with any single span too large for a message spilled to R2 and referenced.
+ * scope kept), with any single span too large for a message spilled to R2 and referenced. Only a
+ * split needs the spans decoded: from `decoded` when the caller has them, else from the bytes.
  */
 export async function messagesFor(
   template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
-  request: ExportTraceServiceRequest,
   protobuf: Uint8Array,
   spans: number,
   bucket: R2Bucket,
+  decoded: () => ExportTraceServiceRequest = () => fromBinary(ExportTraceServiceRequestSchema, protobuf),
 ): Promise<DeliveryMessage[]> {
   if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
     return [{ ...template, payload: { inline: protobuf }, spans, bytes: protobuf.byteLength }];
   }
-  const chunks = splitBySize(request, MAX_INLINE_PAYLOAD_BYTES);
+  const chunks = splitBySize(decoded(), MAX_INLINE_PAYLOAD_BYTES);
   return Promise.all(
     chunks.map(async (chunk, n) => {
       const id = `${template.id}.${n}`;
@@ -38,9 +40,9 @@ export async function messagesFor(
 }
 
 /** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
-export async function halvesAsMessages(template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">, request: ExportTraceServiceRequest, bucket: R2Bucket): Promise<DeliveryMessage[]> {
-  const halves = halve(request) ?? [];
-  const pieces = await Promise.all(halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.request, half.protobuf, half.spans, bucket)));
+export async function halvesAsMessages(template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">, protobuf: Uint8Array, bucket: R2Bucket): Promise<DeliveryMessage[]> {
+  const halves = halve(fromBinary(ExportTraceServiceRequestSchema, protobuf)) ?? [];
+  const pieces = await Promise.all(halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, () => half.request)));
   return pieces.flat();
 }
 
