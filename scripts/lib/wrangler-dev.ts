@@ -83,6 +83,7 @@ export async function startRelay(extraVars: Record<string, string> = {}, options
 export async function startQuietDevServer(extraVars: Record<string, string>, options: { config?: string; onLogLine?: (line: string) => void } = {}): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const bindings = Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }]));
+  // wrangler's API reads these from this process's environment.
   Object.assign(process.env, OFFLINE_ENV);
   // Loaded here: wrangler's API is large, and only the benchmark needs it.
   const { unstable_startWorker } = await import("wrangler");
