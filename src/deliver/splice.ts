@@ -3,7 +3,7 @@ import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/co
 import { KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { PlacedSpan } from "../otlp/placed-spans.js";
-import { assemble, scanRequest, varintSize, type Piece, type Range, type ScannedResource } from "../otlp/wire.js";
+import { assemble, scanRequest, type Piece, type Range, type ScannedResource } from "../otlp/wire.js";
 import { NESTING_OVERHEAD, type SpanSizes } from "./split.js";
 
 /** Field numbers: ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans, Span.attributes. */
@@ -58,6 +58,7 @@ export function encodeAppended(appended: Map<Span, KeyValue[]>): Map<Span, Uint8
 }
 
 const utf8 = new TextEncoder();
+const NOTHING = new Uint8Array();
 
 /**
  * A KeyValue with a string value, written directly (key = 1, value = 2 → AnyValue.string_value = 1):
@@ -65,29 +66,10 @@ const utf8 = new TextEncoder();
  */
 function encodeKeyValue(kv: KeyValue): Uint8Array {
   if (kv.value?.value.case !== "stringValue") return toBinary(KeyValueSchema, kv);
-  const key = utf8.encode(kv.key);
-  const value = utf8.encode(kv.value.value.value);
-  const written = value.byteLength;
-  const anyValue = 1 + varintSize(written) + written;
-  const out = new Uint8Array(1 + varintSize(key.byteLength) + key.byteLength + 1 + varintSize(anyValue) + anyValue);
-  let at = 0;
-  const tag = (field: number) => (out[at++] = field * 8 + 2);
-  const length = (n: number) => {
-    for (let v = n; ; v = Math.floor(v / 128)) {
-      if (v < 0x80) return void (out[at++] = v);
-      out[at++] = (v & 0x7f) | 0x80;
-    }
-  };
-  tag(1);
-  length(key.byteLength);
-  out.set(key, at);
-  at += key.byteLength;
-  tag(2);
-  length(anyValue);
-  tag(1);
-  length(written);
-  out.set(value, at);
-  return out;
+  return assemble(NOTHING, [
+    { field: 1, pieces: [utf8.encode(kv.key)] },
+    { field: 2, pieces: [{ field: 1, pieces: [utf8.encode(kv.value.value.value)] }] },
+  ]);
 }
 
 /** Sizes from the original bytes, for chunking spans that will be spliced. */

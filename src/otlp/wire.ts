@@ -106,7 +106,7 @@ export function scanRequest(bytes: Uint8Array): ScannedResource[] | undefined {
   }
 }
 
-export function varintSize(value: number): number {
+function varintSize(value: number): number {
   let size = 1;
   for (let v = value; v >= 0x80; v = Math.floor(v / 128)) size++;
   return size;
