@@ -1,5 +1,5 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { placedSpans, regroup } from "../otlp/placed-spans.js";
+import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
@@ -23,13 +23,7 @@ function traceKey(traceId: Uint8Array): string {
 export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">): Map<string, string> {
   const parents = new Map<string, string>();
   if (tenant.routes.length === 0 && !tenant.parent_from_attribute) return parents;
-  const traces = new Map<string, ReturnType<typeof placedSpans>>();
-  for (const placed of placedSpans(request)) {
-    const key = traceKey(placed.span.traceId);
-    const trace = traces.get(key);
-    if (trace) trace.push(placed);
-    else traces.set(key, [placed]);
-  }
+  const traces = groupPlaced(request, (placed) => traceKey(placed.span.traceId));
   for (const [key, spans] of traces) {
     const fromAttribute = tenant.parent_from_attribute
       ? spans.map((p) => stringAttribute(p.span.attributes, "braintrust.parent")).find((v) => v !== undefined && ParentSchema.safeParse(v).success)
@@ -44,12 +38,18 @@ export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<S
 /** One batch per parent; a request whose spans all go to the default parent stays as it is. */
 export function groupByParent(request: ExportTraceServiceRequest, parents: Map<string, string>, defaultParent: string): ParentBatch[] {
   if (parents.size === 0) return [{ parent: defaultParent, request }];
-  const groups = new Map<string, ReturnType<typeof placedSpans>>();
-  for (const placed of placedSpans(request)) {
-    const parent = parents.get(traceKey(placed.span.traceId)) ?? defaultParent;
-    const group = groups.get(parent);
-    if (group) group.push(placed);
-    else groups.set(parent, [placed]);
-  }
+  const groups = groupPlaced(request, (placed) => parents.get(traceKey(placed.span.traceId)) ?? defaultParent);
   return [...groups].map(([parent, spans]) => ({ parent, request: regroup(spans) }));
+}
+
+/** The request's spans by a key, each group in the order the spans arrived. */
+function groupPlaced(request: ExportTraceServiceRequest, keyOf: (placed: PlacedSpan) => string): Map<string, PlacedSpan[]> {
+  const groups = new Map<string, PlacedSpan[]>();
+  for (const placed of placedSpans(request)) {
+    const key = keyOf(placed);
+    const group = groups.get(key);
+    if (group) group.push(placed);
+    else groups.set(key, [placed]);
+  }
+  return groups;
 }
