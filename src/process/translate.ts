@@ -50,9 +50,10 @@ function translateSpan(span: Span): KeyValue[] {
   add("braintrust.span_attributes", { type: (tfyType && SPAN_TYPES[tfyType]) ?? (traceloop ? "llm" : "task"), name: span.name });
   add("braintrust.input_json", payloadOf(stringAttribute(attributes, "tfy.input"), "messages") ?? traceloop?.input);
   add("braintrust.output_json", payloadOf(stringAttribute(attributes, "tfy.output"), "choices") ?? traceloop?.output);
+  const requestMetadata = jsonOf(findAttribute(attributes, "tfy.request.metadata"));
   add("braintrust.metrics", nonEmpty(metricsOf(attributes)));
-  add("braintrust.metadata", nonEmpty(metadataOf(attributes)));
-  const tags = tagsOf(attributes);
+  add("braintrust.metadata", nonEmpty(metadataOf(attributes, requestMetadata)));
+  const tags = tagsOf(requestMetadata);
   if (tags.length > 0 && !findAttribute(attributes, "braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
   attributes.push(...added);
   return added;
@@ -83,15 +84,14 @@ function metricsOf(attributes: KeyValue[]): Record<string, number | undefined> {
   };
 }
 
-function metadataOf(attributes: KeyValue[]): Record<string, unknown> {
-  const model = stringAttribute(attributes, "tfy.model.name") ?? stringAttribute(attributes, "tfy.request.model_name") ?? stringAttribute(attributes, "gen_ai.request.model");
+function metadataOf(attributes: KeyValue[], requestMetadata: unknown): Record<string, unknown> {
   const requestModel = stringAttribute(attributes, "tfy.request.model_name");
   return {
-    model,
+    model: stringAttribute(attributes, "tfy.model.name") ?? requestModel ?? stringAttribute(attributes, "gen_ai.request.model"),
     model_fqn: stringAttribute(attributes, "tfy.model.fqn"),
     provider: stringAttribute(attributes, "gen_ai.system") ?? (requestModel?.includes("/") ? requestModel.split("/")[0] : undefined),
     stream: scalarOf(findAttribute(attributes, "tfy.model.streaming")),
-    request_metadata: jsonOf(findAttribute(attributes, "tfy.request.metadata")),
+    request_metadata: requestMetadata,
     subject: stringAttribute(attributes, "tfy.request.created_by_subject"),
     conversation_id: stringAttribute(attributes, "tfy.request.conversation_id"),
     prompt_version: stringAttribute(attributes, "tfy.prompt_version_fqn"),
@@ -100,8 +100,7 @@ function metadataOf(attributes: KeyValue[]): Record<string, unknown> {
 }
 
 /** Tags from the request metadata: a list of strings, or one comma-separated string. */
-function tagsOf(attributes: KeyValue[]): string[] {
-  const metadata = jsonOf(findAttribute(attributes, "tfy.request.metadata"));
+function tagsOf(metadata: unknown): string[] {
   const tags = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>).tags : undefined;
   if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string");
   if (typeof tags === "string") return tags.split(",").map((t) => t.trim()).filter(Boolean);
