@@ -11,6 +11,7 @@ import autocannon from "autocannon";
 import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, startQuietDevServer, startRelay, type DevServer } from "../scripts/lib/wrangler-dev.js";
+import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
 const REQUESTS = 1_000;
@@ -69,20 +70,16 @@ function passthroughTarget(passthrough: DevServer, apiKey: string): Target {
   return { url: passthrough.url, headers: { ...COMMON_HEADERS, authorization: `Bearer ${apiKey}`, "x-bt-parent": "project_name:bench" } };
 }
 
-/** The middle round: one round slowed by the shared machine moves it less than it would a mean. */
-const median = (list: LoadResult[], key: keyof LoadResult) => {
-  const sorted = list.map((r) => r[key]).sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
+const medianOf = (list: LoadResult[], key: keyof LoadResult) => median(list.map((r) => r[key]));
 const row = (name: string, list: LoadResult[]) =>
-  `| ${name} | ${median(list, "requestsPerSecond").toFixed(0)} | ${median(list, "p50").toFixed(1)} | ${median(list, "p99").toFixed(1)} | ${median(list, "workerdCpuMs") ? median(list, "workerdCpuMs").toFixed(2) : "—"} | ${median(list, "failures").toFixed(0)} |`;
+  `| ${name} | ${medianOf(list, "requestsPerSecond").toFixed(0)} | ${medianOf(list, "p50").toFixed(1)} | ${medianOf(list, "p99").toFixed(1)} | ${medianOf(list, "workerdCpuMs") ? medianOf(list, "workerdCpuMs").toFixed(2) : "—"} | ${medianOf(list, "failures").toFixed(0)} |`;
 /**
  * Round by round, each Worker's run beside the pass-through's run of the same round, so both saw
  * the machine in the same state; the median of those ratios, and their range.
  */
 function pairedRatio(list: LoadResult[], baseline: LoadResult[], of: (mine: LoadResult, theirs: LoadResult) => number): string {
-  const ratios = list.map((result, round) => of(result, baseline[round]!)).sort((a, b) => a - b);
-  return `${ratios[Math.floor(ratios.length / 2)]!.toFixed(2)} (rounds ${ratios[0]!.toFixed(2)}–${ratios.at(-1)!.toFixed(2)})`;
+  const ratios = list.map((result, round) => of(result, baseline[round]!));
+  return `${median(ratios).toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 }
 const ratio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => mine.requestsPerSecond / theirs.requestsPerSecond);
 const cpuRatio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => theirs.workerdCpuMs / mine.workerdCpuMs);

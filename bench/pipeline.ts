@@ -19,6 +19,7 @@ import { prepareDeliveries } from "../src/pipeline.js";
 import { processSpans } from "../src/process/pipeline.js";
 import { readBody } from "../src/receive/body.js";
 import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
 const MiB = 1024 * 1024;
@@ -69,11 +70,6 @@ async function relay(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
 async function decodeOnly(wire: Uint8Array, coding: Coding): Promise<number> {
   const body = await readBody(request(wire, coding), coding, config);
   return fromBinary(ExportTraceServiceRequestSchema, body.bytes).resourceSpans.length;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 interface Row {
