@@ -1,22 +1,23 @@
 /**
  * The end-to-end load benchmark: the relay under wrangler's dev server, and beside it a pass-through
  * Worker (forwards the bytes unchanged), both in front of the local Braintrust stand-in, driven by
- * autocannon for a fixed number of requests. Alternating runs, same payload, same machine.
+ * autocannon in its own process for a fixed number of requests. Alternating runs, same payload, same
+ * machine.
  *
  * The measured runs start both Workers through wrangler's API with the dev server's own logging
  * work switched off (see startQuietDevServer); a reference run under the `wrangler dev` CLI shows
  * what that work costs.
  */
-import autocannon from "autocannon";
 import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, startQuietDevServer, startRelay, type DevServer } from "../scripts/lib/wrangler-dev.js";
+import { startLoadGenerator, type LoadGenerator } from "./load-generator.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
-const REQUESTS = 1_000;
+const REQUESTS = 500;
 const CONNECTIONS = 16;
-const ROUNDS = 7;
+const ROUNDS = 14;
 const WARM_UP_REQUESTS = 300;
 const RELAY_VARS = { RATE_LIMIT_REQUESTS_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" };
 const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
@@ -35,23 +36,16 @@ interface Target {
   headers: Record<string, string>;
 }
 
-async function load(target: Target, body: Buffer, amount = REQUESTS): Promise<LoadResult> {
-  // Timed from the first request to the last response: autocannon's own duration and average are
-  // rounded to its one-second ticks, too coarse for runs of a few seconds.
+async function load(generator: LoadGenerator, target: Target, body: Buffer, amount = REQUESTS): Promise<LoadResult> {
   const cpuBefore = childWorkerdCpuMs();
-  const started = performance.now();
-  let finished = started;
-  const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon({ url: target.url, method: "POST", headers: target.headers, body, amount, connections: CONNECTIONS }, (err, done) => (err ? reject(err) : resolve(done)));
-    instance.on("response", () => (finished = performance.now()));
-  });
-  const workerdCpuMs = (childWorkerdCpuMs() - cpuBefore) / result.requests.total;
-  return { requestsPerSecond: result.requests.total / ((finished - started) / 1000), workerdCpuMs, p50: result.latency.p50, p99: result.latency.p99, failures: result.non2xx + result.errors + result.timeouts };
+  const run = await generator.run({ ...target, body, amount, connections: CONNECTIONS });
+  const workerdCpuMs = (childWorkerdCpuMs() - cpuBefore) / run.requests;
+  return { requestsPerSecond: run.requests / (run.elapsedMs / 1000), workerdCpuMs, p50: run.p50, p99: run.p99, failures: run.failures };
 }
 
 /** Compiles the hot paths and fills the caches (tenant, opened key) before anything is timed. */
-async function warmUp(target: Target, body: Buffer): Promise<void> {
-  await load(target, body, WARM_UP_REQUESTS);
+async function warmUp(generator: LoadGenerator, target: Target, body: Buffer): Promise<void> {
+  await load(generator, target, body, WARM_UP_REQUESTS);
 }
 
 const COMMON_HEADERS = { "content-type": "application/x-protobuf", "content-encoding": "gzip" };
@@ -90,7 +84,7 @@ interface Payload {
   body: Buffer;
 }
 
-async function measured(standinUrl: string, apiKey: string, payloads: Payload[]): Promise<string[]> {
+async function measured(generator: LoadGenerator, standinUrl: string, apiKey: string, payloads: Payload[]): Promise<string[]> {
   let attemptLines = 0;
   let relayRequests = 0;
   const servers: DevServer[] = [];
@@ -102,10 +96,13 @@ async function measured(standinUrl: string, apiKey: string, payloads: Payload[])
     const targets = { ...(await relayTargets(relay, standinUrl, apiKey)), passthrough: passthroughTarget(passthrough, apiKey) };
     const lines: string[] = [];
     for (const { label, body } of payloads) {
-      for (const target of Object.values(targets)) await warmUp(target, body);
+      for (const target of Object.values(targets)) await warmUp(generator, target, body);
       const runs = { fast: [] as LoadResult[], translated: [] as LoadResult[], passthrough: [] as LoadResult[] };
+      // The pass-through runs between the two relay runs of its round, and the order flips every
+      // round, so each relay run sits beside its baseline and the machine's drift cancels out.
       for (let round = 0; round < ROUNDS; round++) {
-        for (const name of ["fast", "translated", "passthrough"] as const) runs[name].push(await load(targets[name], body));
+        const order = round % 2 === 0 ? (["fast", "passthrough", "translated"] as const) : (["translated", "passthrough", "fast"] as const);
+        for (const name of order) runs[name].push(await load(generator, targets[name], body));
       }
       relayRequests += 2 * (WARM_UP_REQUESTS + ROUNDS * REQUESTS);
       lines.push(
@@ -129,7 +126,7 @@ async function measured(standinUrl: string, apiKey: string, payloads: Payload[])
 }
 
 /** One round under `wrangler dev` as a developer runs it, for comparison. */
-async function underCli(standinUrl: string, apiKey: string, body: Buffer): Promise<string[]> {
+async function underCli(generator: LoadGenerator, standinUrl: string, apiKey: string, body: Buffer): Promise<string[]> {
   const servers: DevServer[] = [];
   try {
     const relay = await startRelay(RELAY_VARS, { logLevel: "warn" });
@@ -137,9 +134,9 @@ async function underCli(standinUrl: string, apiKey: string, body: Buffer): Promi
     const passthrough = await startRelay({ UPSTREAM: standinUrl }, { config: PASSTHROUGH_CONFIG, logLevel: "warn" });
     servers.push(passthrough);
     const targets = { fast: (await relayTargets(relay, standinUrl, apiKey)).fast, passthrough: passthroughTarget(passthrough, apiKey) };
-    for (const target of Object.values(targets)) await warmUp(target, body);
-    const fast = [await load(targets.fast, body)];
-    const direct = [await load(targets.passthrough, body)];
+    for (const target of Object.values(targets)) await warmUp(generator, target, body);
+    const fast = [await load(generator, targets.fast, body)];
+    const direct = [await load(generator, targets.passthrough, body)];
     return [...TABLE_HEAD, row("relay, one parent", fast), row("pass-through", direct), "", `relay / pass-through requests/s: ${ratio(fast, direct)}`];
   } finally {
     for (const server of servers) await server.stop();
@@ -154,21 +151,23 @@ function payload(what: string, traces: Uint8Array): Payload {
 export async function loadBenchmark(): Promise<string> {
   const standin = new BraintrustStandIn({ record: false });
   const standinUrl = await standin.start();
+  const generator = startLoadGenerator();
   const apiKey = standin.issueKey();
   try {
     // One gateway request's trace, as a lightly loaded gateway exports it, and a busy gateway's batch.
     const payloads = [payload("One trace (3 spans)", gatewayBatch(1)), payload("A batch of 17 traces", gatewayBatch(100_000))];
     const batch = payloads[1]!;
     return [
-      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, alternating, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; table figures are medians over rounds, ratios the median of each round's ratio to the pass-through run beside it. Both Workers run under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`):`,
+      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; in each round the pass-through runs between the two relay runs, and the order flips every round. Table figures are medians over rounds, ratios the median of each round's ratio to the pass-through run beside it. Both Workers run under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`):`,
       "",
-      ...(await measured(standinUrl, apiKey, payloads)),
+      ...(await measured(generator, standinUrl, apiKey, payloads)),
       "",
       `For comparison, the batch under \`npx wrangler dev\` as a developer runs it (DevTools inspector attached; wrangler source-maps every log line in Node, even at --log-level warn), one round:`,
       "",
-      ...(await underCli(standinUrl, apiKey, batch.body)),
+      ...(await underCli(generator, standinUrl, apiKey, batch.body)),
     ].join("\n");
   } finally {
+    generator.stop();
     await standin.stop();
   }
 }
