@@ -10,6 +10,7 @@ import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { parseArgs } from "node:util";
+import { hex } from "../src/secrets/encoding.js";
 import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
 import { recordGatewayTraces } from "./lib/gateway-traces.js";
 import { formatTraces } from "./lib/trace-tree.js";
@@ -20,7 +21,6 @@ const TENANT = "demo";
 const ROUNDS = 3;
 const FAILURES = 2;
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 const delivered = new Set<string>();
 const standin = new BraintrustStandIn({
   onAccepted: (received, request) => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { Span_SpanKind, Status_StatusCode } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { hexOf, rpcStatusOf, spansOf } from "./support/traces.js";
+import { hex } from "../src/secrets/encoding.js";
+import { rpcStatusOf, spansOf } from "./support/traces.js";
 
 const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";
 const SPAN_ID = "EEE19B7EC3C1B174";
@@ -43,9 +44,9 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
     expect(response.status).toBe(200);
     const [span, ...rest] = await deliveredSpans(tenant);
     expect(rest).toHaveLength(0);
-    expect(hexOf(span!.traceId)).toBe(TRACE_ID.toLowerCase());
-    expect(hexOf(span!.spanId)).toBe(SPAN_ID.toLowerCase());
-    expect(hexOf(span!.parentSpanId)).toBe(PARENT_ID);
+    expect(hex(span!.traceId)).toBe(TRACE_ID.toLowerCase());
+    expect(hex(span!.spanId)).toBe(SPAN_ID.toLowerCase());
+    expect(hex(span!.parentSpanId)).toBe(PARENT_ID);
     expect(span!.kind).toBe(Span_SpanKind.SERVER);
     expect(span!.startTimeUnixNano).toBe(1764000000123456789n);
     expect(span!.endTimeUnixNano).toBe(1764000000987654321n);
@@ -55,7 +56,7 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
       ["stream", true],
     ]);
     expect(span!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "boom" });
-    expect(hexOf(span!.links[0]!.traceId)).toBe(TRACE_ID.toLowerCase());
+    expect(hex(span!.links[0]!.traceId)).toBe(TRACE_ID.toLowerCase());
   });
 
   it("rejects an id that is not hex with 400, instead of reading it as base64", async () => {

@@ -1,7 +1,7 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../../src/secrets/encoding.js";
 
-const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 function attribute(span: Span, key: string): string | undefined {
   const value = span.attributes.find((a) => a.key === key)?.value?.value;

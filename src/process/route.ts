@@ -1,5 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
+import { hex } from "../secrets/encoding.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
@@ -11,10 +12,6 @@ export interface ParentBatch {
   request: ExportTraceServiceRequest;
 }
 
-function traceKey(traceId: Uint8Array): string {
-  return Array.from(traceId, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /**
  * Decides each trace's parent, before anything changes the spans. Traces stay whole: a trace goes
  * where its first span carrying a valid `braintrust.parent` says (when the tenant allows it), else
@@ -23,7 +20,7 @@ function traceKey(traceId: Uint8Array): string {
 export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">): Map<string, string> {
   const parents = new Map<string, string>();
   if (tenant.routes.length === 0 && !tenant.parent_from_attribute) return parents;
-  const traces = groupPlaced(request, (placed) => traceKey(placed.span.traceId));
+  const traces = groupPlaced(request, (placed) => hex(placed.span.traceId));
   for (const [key, spans] of traces) {
     const fromAttribute = tenant.parent_from_attribute
       ? spans.map((p) => stringAttribute(p.span.attributes, "braintrust.parent")).find((v) => v !== undefined && ParentSchema.safeParse(v).success)
@@ -38,7 +35,7 @@ export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<S
 /** One batch per parent; a request whose spans all go to the default parent stays as it is. */
 export function groupByParent(request: ExportTraceServiceRequest, parents: Map<string, string>, defaultParent: string): ParentBatch[] {
   if (parents.size === 0) return [{ parent: defaultParent, request }];
-  const groups = groupPlaced(request, (placed) => parents.get(traceKey(placed.span.traceId)) ?? defaultParent);
+  const groups = groupPlaced(request, (placed) => parents.get(hex(placed.span.traceId)) ?? defaultParent);
   return [...groups].map(([parent, spans]) => ({ parent, request: regroup(spans) }));
 }
 

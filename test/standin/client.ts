@@ -3,6 +3,7 @@ import {
   ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { hex } from "../../src/secrets/encoding.js";
 import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };
@@ -60,7 +61,7 @@ export function standinClient(url: string) {
         const counts = new Map<string, number>();
         for (const r of requests) {
           for (const rs of r.request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) {
-            const id = Array.from(span.spanId, (b) => b.toString(16).padStart(2, "0")).join("");
+            const id = hex(span.spanId);
             counts.set(id, (counts.get(id) ?? 0) + 1);
           }
         }

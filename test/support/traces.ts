@@ -7,14 +7,12 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { AnyValueSchema, KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind, SpanSchema, Status_StatusCode, type Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../../src/secrets/encoding.js";
 
 export function randomId(bytes: 8 | 16): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(bytes));
 }
 
-export function hexOf(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export function attr(key: string, value: string | number | boolean | bigint): KeyValue {
   const v =
@@ -88,7 +86,7 @@ export function toOtlpJson(request: ExportTraceServiceRequest): JsonObject {
   const json = toJson(ExportTraceServiceRequestSchema, request) as JsonObject;
   const hexIds = (o: JsonObject) => {
     for (const key of ["traceId", "spanId", "parentSpanId"]) {
-      if (typeof o[key] === "string") o[key] = hexOf(Uint8Array.from(atob(o[key] as string), (c) => c.charCodeAt(0)));
+      if (typeof o[key] === "string") o[key] = hex(Uint8Array.from(atob(o[key] as string), (c) => c.charCodeAt(0)));
     }
   };
   for (const rs of (json.resourceSpans ?? []) as JsonObject[]) {
@@ -122,7 +120,7 @@ export async function exportResponseOf(response: Response) {
 }
 
 export function spanIdsOf(request: ExportTraceServiceRequest): string[] {
-  return spansOf(request).map((s) => hexOf(s.spanId));
+  return spansOf(request).map((s) => hex(s.spanId));
 }
 
 /**
