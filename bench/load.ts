@@ -24,7 +24,7 @@ const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
 
 interface LoadResult {
   requestsPerSecond: number;
-  /** CPU of both workerd processes (wrangler's proxy and the Worker) per request; 0 when they are not this process's children. */
+  /** CPU per request of the workerd processes wrangler runs for this benchmark (the ones not under load idle); 0 when they are not this process's children. */
   workerdCpuMs: number;
   p50: number;
   p99: number;
@@ -50,14 +50,12 @@ async function warmUp(generator: LoadGenerator, target: Target, body: Buffer): P
 
 const COMMON_HEADERS = { "content-type": "application/x-protobuf", "content-encoding": "gzip" };
 
-/** Tenants `fast` (one parent, no translation) and `translated` on the relay, as load targets. */
-async function relayTargets(relay: DevServer, standinUrl: string, apiKey: string): Promise<{ fast: Target; translated: Target }> {
-  const target = async (id: string, translate: boolean): Promise<Target> => {
-    await adminCall(relay, "PUT", `/tenants/${id}`, { parent: "project_name:bench", braintrust: { api_url: standinUrl, api_key: apiKey }, translate });
-    const { token } = (await (await adminCall(relay, "POST", `/tenants/${id}/tokens`)).json()) as { token: string };
-    return { url: `${relay.url}/t/${id}/v1/traces`, headers: { ...COMMON_HEADERS, authorization: `Bearer ${token}` } };
-  };
-  return { fast: await target("fast", false), translated: await target("translated", true) };
+/** A tenant sending to one parent, `fast` or with translation on, as a load target. */
+async function relayTarget(relay: DevServer, standinUrl: string, apiKey: string, translate: boolean): Promise<Target> {
+  const id = translate ? "translated" : "fast";
+  await adminCall(relay, "PUT", `/tenants/${id}`, { parent: "project_name:bench", braintrust: { api_url: standinUrl, api_key: apiKey }, translate });
+  const { token } = (await (await adminCall(relay, "POST", `/tenants/${id}/tokens`)).json()) as { token: string };
+  return { url: `${relay.url}/t/${id}/v1/traces`, headers: { ...COMMON_HEADERS, authorization: `Bearer ${token}` } };
 }
 
 function passthroughTarget(passthrough: DevServer, apiKey: string): Target {
@@ -89,11 +87,20 @@ async function measured(generator: LoadGenerator, standinUrl: string, apiKey: st
   let relayRequests = 0;
   const servers: DevServer[] = [];
   try {
-    const relay = await startQuietDevServer(RELAY_VARS, { onLogLine: (line) => (attemptLines += line.includes('"event":"delivery_attempt"') ? 1 : 0) });
+    // Each configuration in a relay of its own, as the pass-through is: translation's garbage is
+    // then collected in the runs that made it, not in the one-parent runs that share its isolate.
+    const countAttempts = (line: string) => (attemptLines += line.includes('"event":"delivery_attempt"') ? 1 : 0);
+    const relay = await startQuietDevServer(RELAY_VARS, { onLogLine: countAttempts });
     servers.push(relay);
+    const translatingRelay = await startQuietDevServer(RELAY_VARS, { onLogLine: countAttempts });
+    servers.push(translatingRelay);
     const passthrough = await startQuietDevServer({ UPSTREAM: standinUrl }, { config: PASSTHROUGH_CONFIG });
     servers.push(passthrough);
-    const targets = { ...(await relayTargets(relay, standinUrl, apiKey)), passthrough: passthroughTarget(passthrough, apiKey) };
+    const targets = {
+      fast: await relayTarget(relay, standinUrl, apiKey, false),
+      translated: await relayTarget(translatingRelay, standinUrl, apiKey, true),
+      passthrough: passthroughTarget(passthrough, apiKey),
+    };
     const lines: string[] = [];
     for (const { label, body } of payloads) {
       for (const target of Object.values(targets)) await warmUp(generator, target, body);
@@ -133,7 +140,7 @@ async function underCli(generator: LoadGenerator, standinUrl: string, apiKey: st
     servers.push(relay);
     const passthrough = await startRelay({ UPSTREAM: standinUrl }, { config: PASSTHROUGH_CONFIG, logLevel: "warn" });
     servers.push(passthrough);
-    const targets = { fast: (await relayTargets(relay, standinUrl, apiKey)).fast, passthrough: passthroughTarget(passthrough, apiKey) };
+    const targets = { fast: await relayTarget(relay, standinUrl, apiKey, false), passthrough: passthroughTarget(passthrough, apiKey) };
     for (const target of Object.values(targets)) await warmUp(generator, target, body);
     const fast = [await load(generator, targets.fast, body)];
     const direct = [await load(generator, targets.passthrough, body)];
