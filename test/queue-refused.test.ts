@@ -1,38 +1,86 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import { createTenant } from "./support/relay.js";
+import { createTenant, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
-/** A queue that refuses every send, as Cloudflare's does when it is unavailable or over its rate limit. */
-const refusingQueue: Queue<DeliveryMessage> = {
-  send: () => Promise.reject(new Error("Queue send failed: queue unavailable")),
-  sendBatch: () => Promise.reject(new Error("Queue sendBatch failed: queue unavailable")),
-  metrics: () => Promise.reject(new Error("queue unavailable")),
-};
+/** A queue that takes the first `accepted` batches, then refuses every send, as Cloudflare's does when it is unavailable or over its rate limit. */
+function refusingQueue(accepted = 0): Queue<DeliveryMessage> & { taken: DeliveryMessage[] } {
+  const taken: DeliveryMessage[] = [];
+  let batches = 0;
+  return {
+    taken,
+    send: () => Promise.reject(new Error("Queue send failed: queue unavailable")),
+    sendBatch: async (messages) => {
+      if (batches++ >= accepted) throw new Error("Queue sendBatch failed: queue unavailable");
+      taken.push(...[...messages].map((m) => m.body));
+      return { metadata: { metrics: { backlogCount: taken.length, backlogBytes: 0 } } };
+    },
+    metrics: () => Promise.reject(new Error("queue unavailable")),
+  };
+}
+
+/** Sends `body` while Braintrust answers 503 and the queue is `queue`; returns the response and the delivery's id. */
+async function sendWhileQueueRefuses(tenant: TestTenant, body: Uint8Array, queue: Queue<DeliveryMessage>): Promise<{ response: Response; deliveryId: string }> {
+  await standin.script(tenant.apiKey, [{ status: 503 }]);
+  const lines: string[] = [];
+  vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+      body,
+    }),
+    { ...env, DELIVERY_QUEUE: queue },
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  const attempt = lines.map((line) => JSON.parse(line) as { event?: string; delivery_id?: string }).find((l) => l.event === "delivery_attempt");
+  return { response, deliveryId: attempt!.delivery_id! };
+}
+
+async function spilledFor(deliveryId: string): Promise<string[]> {
+  return (await env.PAYLOADS.list({ prefix: `spill/${deliveryId}.` })).objects.map((o) => o.key).sort();
+}
 
 describe("when the queue itself refuses", () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it("answers 503 with Retry-After: the client keeps its spans", async () => {
     const tenant = await createTenant();
-    await standin.script(tenant.apiKey, [{ status: 503 }]);
-    const ctx = createExecutionContext();
 
-    const response = await worker.fetch(
-      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-        body: toProtobuf(trueFoundryTrace()),
-      }),
-      { ...env, DELIVERY_QUEUE: refusingQueue },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const { response } = await sendWhileQueueRefuses(tenant, toProtobuf(trueFoundryTrace()), refusingQueue());
 
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("10");
     expect((await rpcStatusOf(response)).message).toBe("Braintrust did not take the spans and the relay could not queue them: retry later");
+  });
+
+  it("leaves nothing in R2: the spans it spilled for the queue are removed again", async () => {
+    const tenant = await createTenant();
+
+    const { response, deliveryId } = await sendWhileQueueRefuses(tenant, toProtobuf(largeRequest({ largeSpans: 3, largeSpanBytes: 150_000, smallTraces: 0 })), refusingQueue());
+
+    expect(response.status).toBe(503);
+    expect(await spilledFor(deliveryId)).toEqual([]);
+  });
+
+  it("keeps the spilled spans of the batches the queue did take, and only those", async () => {
+    const tenant = await createTenant();
+    // More spilled messages than one send batch holds, so the queue takes one batch and refuses the next.
+    const queue = refusingQueue(1);
+
+    const { response, deliveryId } = await sendWhileQueueRefuses(tenant, toProtobuf(largeRequest({ largeSpans: 40, largeSpanBytes: 130_000, smallTraces: 0 })), queue);
+
+    expect(response.status).toBe(503);
+    const takenKeys = queue.taken.flatMap((m) => ("r2Key" in m.payload ? [m.payload.r2Key] : [])).sort();
+    expect(takenKeys.length).toBeGreaterThan(0);
+    expect(takenKeys.length).toBeLessThan(40);
+    expect(await spilledFor(deliveryId)).toEqual(takenKeys);
+    await env.PAYLOADS.delete(takenKeys);
   });
 });

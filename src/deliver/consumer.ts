@@ -7,7 +7,7 @@ import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { clientKeyContext, type DeliveryMessage } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
-import { enqueue, halvesAsMessages } from "./queue.js";
+import { enqueue, enqueueNew, halvesAsMessages } from "./queue.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
@@ -64,7 +64,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       await enqueue(env.DELIVERY_QUEUE, [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }], next.delaySeconds);
       return;
     case "split":
-      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS));
+      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS));
       await releasePayload(env.PAYLOADS, message);
       return;
     case "dead_letter":

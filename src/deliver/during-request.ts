@@ -7,7 +7,7 @@ import { DeadLetterStore, type DeadLetter } from "./dead-letters.js";
 import { clientKeyContext, type Delivery, type DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
-import { enqueue, halvesAsMessages, messagesFor } from "./queue.js";
+import { enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
 
 export type RequestDeliveryResult =
   | { result: "delivered"; partialSuccess?: PartialSuccess }
@@ -59,10 +59,10 @@ async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep,
   const { protobuf } = delivery.payload;
   switch (next.step) {
     case "retry":
-      await enqueue(env.DELIVERY_QUEUE, await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
+      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
       return { result: "queued" };
     case "split":
-      await enqueue(env.DELIVERY_QUEUE, await halvesAsMessages(template, protobuf, env.PAYLOADS));
+      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS));
       return { result: "queued" };
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };

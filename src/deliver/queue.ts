@@ -2,7 +2,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
 import type { DeliveryMessage } from "./message.js";
-import { spillPayload } from "./payloads.js";
+import { releasePayload, spillPayload } from "./payloads.js";
 import { halve, splitBySize } from "./split.js";
 
 /**
@@ -50,20 +50,52 @@ function estimatedSize(message: DeliveryMessage): number {
   return ("inline" in message.payload ? message.payload.inline.byteLength : 0) + MESSAGE_OVERHEAD_BYTES;
 }
 
-/** Sends in batches within Cloudflare's limits; a resolved send is on disk, a refused one throws. */
+/** The queue refused a batch: `unsent` are the messages of that batch and of every one after it. */
+export class EnqueueFailed extends Error {
+  constructor(
+    readonly unsent: DeliveryMessage[],
+    cause: unknown,
+  ) {
+    super(`the queue refused ${unsent.length} messages: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+/** Sends in batches within Cloudflare's limits; a resolved send is on disk, a refused one throws EnqueueFailed. */
 export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
   const delay = Math.min(Math.max(0, Math.round(delaySeconds)), MAX_QUEUE_DELAY_SECONDS);
   let batch: MessageSendRequest<DeliveryMessage>[] = [];
   let batchBytes = 0;
+  let sent = 0;
+  const send = async () => {
+    try {
+      await queue.sendBatch(batch);
+    } catch (cause) {
+      throw new EnqueueFailed(messages.slice(sent), cause);
+    }
+    sent += batch.length;
+    batch = [];
+    batchBytes = 0;
+  };
   for (const message of messages) {
     const size = estimatedSize(message);
-    if (batch.length === MAX_BATCH_MESSAGES || (batch.length > 0 && batchBytes + size > MAX_BATCH_BYTES)) {
-      await queue.sendBatch(batch);
-      batch = [];
-      batchBytes = 0;
-    }
+    if (batch.length === MAX_BATCH_MESSAGES || (batch.length > 0 && batchBytes + size > MAX_BATCH_BYTES)) await send();
     batch.push({ body: message, contentType: "v8", delaySeconds: delay });
     batchBytes += size;
   }
-  if (batch.length > 0) await queue.sendBatch(batch);
+  if (batch.length > 0) await send();
+}
+
+/**
+ * Sends messages made for this send (by messagesFor or halvesAsMessages), whose spilled R2 objects
+ * nothing else refers to. When the queue refuses, the objects of the messages it did not take are
+ * removed before the error goes on: nothing would ever read them, and the spans are still with
+ * whoever sends again (the client told to retry, or the queued message the consumer failed on).
+ */
+export async function enqueueNew(queue: Queue<DeliveryMessage>, bucket: R2Bucket, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+  try {
+    await enqueue(queue, messages, delaySeconds);
+  } catch (err) {
+    if (err instanceof EnqueueFailed) await Promise.allSettled(err.unsent.map((message) => releasePayload(bucket, message)));
+    throw err;
+  }
 }
