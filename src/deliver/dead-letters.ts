@@ -22,12 +22,13 @@ export function deadLetterKey(tenant: string, deliveryId: string): string {
   return `${PREFIX}${tenant}/${deliveryId}`;
 }
 
-function keyOfId(id: string): string | undefined {
+/** A dead letter's id, `<tenant>:<delivery id>`, as its R2 key and delivery id; undefined for an id no dead letter can have. */
+function parseId(id: string): { key: string; deliveryId: string } | undefined {
   const separator = id.indexOf(":");
   const tenant = id.slice(0, separator);
   const deliveryId = id.slice(separator + 1);
   if (separator < 0 || !TENANT_ID.test(tenant) || !/^[0-9a-f][0-9a-f.-]{0,100}$/.test(deliveryId)) return undefined;
-  return deadLetterKey(tenant, deliveryId);
+  return { key: deadLetterKey(tenant, deliveryId), deliveryId };
 }
 
 function fromObject(key: string, meta: Record<string, string>): DeadLetter {
@@ -81,13 +82,14 @@ export class DeadLetterStore {
 
   /** The message that sends a dead letter's spans again, with a fresh retry budget and the same idempotency key. */
   async replayMessage(id: string): Promise<DeliveryMessage | undefined> {
-    const key = keyOfId(id);
-    const head = key ? await this.bucket.head(key) : null;
-    if (!key || !head) return undefined;
+    const parsed = parseId(id);
+    const head = parsed ? await this.bucket.head(parsed.key) : null;
+    if (!parsed || !head) return undefined;
+    const { key, deliveryId } = parsed;
     const meta = head.customMetadata ?? {};
     const deadLetter = fromObject(key, meta);
     return {
-      id: id.slice(id.indexOf(":") + 1),
+      id: deliveryId,
       tenant: deadLetter.tenant,
       parent: deadLetter.parent,
       ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
@@ -101,7 +103,7 @@ export class DeadLetterStore {
   }
 
   async delete(id: string): Promise<boolean> {
-    const key = keyOfId(id);
+    const key = parseId(id)?.key;
     if (!key || !(await this.bucket.head(key))) return false;
     await this.bucket.delete(key);
     return true;
