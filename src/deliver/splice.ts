@@ -4,7 +4,7 @@ import { KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/com
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { PlacedSpan } from "../otlp/placed-spans.js";
 import { assemble, scanRequest, type Piece, type Range, type ScannedResource } from "../otlp/wire.js";
-import { NESTING_OVERHEAD, type SpanSizes } from "./split.js";
+import { FIELD_OVERHEAD, NESTING_OVERHEAD, type SpanSizes } from "./split.js";
 
 /** Field numbers: ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans, Span.attributes. */
 const RESOURCE_SPANS = 1;
@@ -78,8 +78,8 @@ export function splicedSizes(located: LocatedSpans, appended: Map<Span, Uint8Arr
   return {
     span: ({ span }) => {
       const source = located.spans.get(span);
-      const added = (appended.get(span) ?? []).reduce((sum, bytes) => sum + bytes.byteLength + 6, 0);
-      return (source ? source.range.end - source.range.start : 0) + added + 6;
+      const added = (appended.get(span) ?? []).reduce((sum, bytes) => sum + bytes.byteLength + FIELD_OVERHEAD, 0);
+      return (source ? source.range.end - source.range.start : 0) + added + FIELD_OVERHEAD;
     },
     wrappers: ({ span }) => {
       const source = located.spans.get(span);

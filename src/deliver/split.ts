@@ -19,8 +19,10 @@ export interface SpanSizes {
   wrappers: (placed: PlacedSpan) => number;
 }
 
-// Tag plus a length prefix of up to 5 bytes, for each of the three levels of nesting.
-export const NESTING_OVERHEAD = 3 * 6;
+/** A length-delimited field's tag plus a length prefix of up to 5 bytes. */
+export const FIELD_OVERHEAD = 6;
+/** The field overhead of each of the three levels of nesting: resource, scope, span list. */
+export const NESTING_OVERHEAD = 3 * FIELD_OVERHEAD;
 
 /**
  * Groups spans, in order, into chunks of at most `maxBytes`, counting each chunk's resource and
@@ -56,7 +58,7 @@ function encode(placed: PlacedSpan[]): EncodedChunk {
 function encodedSizes(): SpanSizes {
   const wrapperSize = new Map<ScopeSpans, number>();
   return {
-    span: (p) => toBinary(SpanSchema, p.span).byteLength + 6,
+    span: (p) => toBinary(SpanSchema, p.span).byteLength + FIELD_OVERHEAD,
     wrappers: (p) => {
       let size = wrapperSize.get(p.scopeSpans);
       if (size === undefined) {
