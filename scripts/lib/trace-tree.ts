@@ -2,7 +2,6 @@ import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/co
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/secrets/encoding.js";
 
-
 function attribute(span: Span, key: string): string | undefined {
   const value = span.attributes.find((a) => a.key === key)?.value?.value;
   return value?.case === "stringValue" ? value.value : undefined;

@@ -123,7 +123,11 @@ export class BraintrustStandIn {
         body: decoded.toString("base64"),
         receivedAt: Date.now(),
       };
-      if (this.options.record !== false) this.received.set(key, [...(this.received.get(key) ?? []), received]);
+      if (this.options.record !== false) {
+        const list = this.received.get(key) ?? [];
+        list.push(received);
+        this.received.set(key, list);
+      }
       this.options.onAccepted?.(received, request);
     }
     attempts.push({ status: 200, receivedAt: Date.now() });
