@@ -1,16 +1,19 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { WireType } from "@bufbuild/protobuf/wire";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { planDeliveries } from "../src/deliver/plan.js";
 import { locateSpans, spanShape } from "../src/deliver/splice.js";
-import { processSpans } from "../src/process/pipeline.js";
+import { relayConfig } from "../src/env.js";
+import { prepareDeliveries } from "../src/pipeline.js";
+import { leavesSpansAlone, processSpans } from "../src/process/pipeline.js";
 import { decodeExportRequest } from "../src/receive/decode.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";
-import { StoredTenantSchema } from "../src/tenants/schema.js";
-import { attr, spanWith } from "./support/traces.js";
+import { ProcessingSchema } from "../src/tenants/processing-schema.js";
+import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import { attr, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
 
 /** Canonical bytes of a decoded request: equal exactly when the requests are (unknown fields included). */
@@ -28,12 +31,18 @@ const TENANTS = {
   "non-AI filter": { drop_non_ai_spans: true },
 } as const;
 
+const CREDENTIAL = { mode: "passthrough", apiKey: "k" } as const;
+
+function tenantWith(config: Record<string, unknown>): Tenant {
+  return { ...StoredTenantSchema.parse({ parent: "project_name:default", api_url: "https://api.braintrust.dev", created_at: "", updated_at: "", ...config }), id: "t" };
+}
+
 /**
  * The upstream requests for `body` twice: through the fast path (spliced from the bytes) and the
  * path that encodes anew (as JSON input takes), per parent.
  */
 function bothPaths(body: Uint8Array, config: Record<string, unknown>): Array<[string, Uint8Array, Uint8Array]> {
-  const tenant = { ...StoredTenantSchema.parse({ parent: "project_name:default", api_url: "https://api.braintrust.dev", created_at: "", updated_at: "", ...config }), id: "t" };
+  const tenant = tenantWith(config);
   const run = (useSplice: boolean) => {
     const decoded = decodeExportRequest(body, "protobuf");
     const shape = useSplice ? spanShape(decoded) : undefined;
@@ -47,7 +56,7 @@ function bothPaths(body: Uint8Array, config: Record<string, unknown>): Array<[st
       spansRejected: accepted.rejected > 0,
       processed,
       tenant,
-      credential: { mode: "passthrough", apiKey: "k" },
+      credential: CREDENTIAL,
       config: { upstreamCompression: "auto" },
     });
   };
@@ -55,36 +64,6 @@ function bothPaths(body: Uint8Array, config: Record<string, unknown>): Array<[st
   const slow = run(false);
   expect(fast.map((d) => d.parent)).toEqual(slow.map((d) => d.parent));
   return fast.map((d, i) => [d.parent, d.payload.protobuf, slow[i]!.payload.protobuf]);
-}
-
-/** A varied request from a seed: resources, scopes, traces across them, tfy.* spans, unknown fields, a bad id now and then. */
-function variedRequest(seed: number): ExportTraceServiceRequest {
-  let state = seed;
-  const next = (n: number) => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state % n;
-  };
-  const traces = Array.from({ length: 1 + next(4) }, () => crypto.getRandomValues(new Uint8Array(16)));
-  return create(ExportTraceServiceRequestSchema, {
-    resourceSpans: Array.from({ length: 1 + next(3) }, (_, r) => ({
-      resource: { attributes: [attr("service.name", `svc-${r}`)] },
-      schemaUrl: next(2) ? "https://opentelemetry.io/schemas/1.26.0" : "",
-      $unknown: next(3) === 0 ? [{ no: 77, wireType: WireType.Varint, data: new Uint8Array([5]) }] : undefined,
-      scopeSpans: Array.from({ length: 1 + next(3) }, (_, s) => ({
-        scope: { name: `scope-${s}`, version: "1" },
-        spans: Array.from({ length: next(5) }, (_, i) => {
-          const span = spanWith(next(2) ? `ChatCompletion ${i}` : `db.query ${i}`, [
-            ...(next(2) ? [attr("tfy.span_type", ["Model", "ChatCompletion", "MCP"][next(3)]!), attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `${"x".repeat(next(300))} é ✓ 🙂 ${"ü".repeat(next(200))}` }] }))] : []),
-            ...(next(3) === 0 ? [attr("tfy.request.metadata", JSON.stringify({ env: next(2) ? "eval" : "prod" }))] : []),
-            attr("n", i),
-          ], { traceId: traces[next(traces.length)]!, parentSpanId: next(3) ? crypto.getRandomValues(new Uint8Array(8)) : new Uint8Array() });
-          if (next(4) === 0) span.$unknown = [{ no: 99, wireType: WireType.LengthDelimited, data: new Uint8Array([2, 0x68, 0x69]) }];
-          if (next(10) === 0) span.traceId = new Uint8Array(4);
-          return span;
-        }),
-      })),
-    })),
-  });
 }
 
 describe("the fast path", () => {
@@ -109,5 +88,38 @@ describe("the fast path", () => {
 
     expect(canonical(fast)).toEqual(canonical(slow));
     expect(fromBinary(ExportTraceServiceRequestSchema, fast).resourceSpans[0]!.$unknown).toHaveLength(1);
+  });
+
+  it("forwards, for a tenant that changes nothing, exactly what decoding would have: bytes, spans and rejections", () => {
+    const checked = tenantWith({ translate: false });
+    // A route that never matches makes the relay decode, and then change nothing all the same.
+    const decoding = tenantWith({ translate: false, routes: [{ match: { field: "span_name", equals: "no such span" }, parent: "project_name:never" }] });
+    expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
+    const plan = (bytes: Uint8Array, tenant: Tenant) => {
+      const { deliveries, rejections } = prepareDeliveries({ wire: bytes, coding: "identity", bytes }, "protobuf", tenant, CREDENTIAL, relayConfig(env));
+      return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };
+    };
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
+        const bytes = toBinary(ExportTraceServiceRequestSchema, variedRequest(seed));
+        expect(plan(bytes, checked)).toEqual(plan(bytes, decoding));
+      }),
+      { seed: 7, numRuns: 100 },
+    );
+  });
+
+  it("decodes for every processing option a tenant can set: none is missed by the shortcut", () => {
+    const options: Record<string, unknown> = {
+      routes: [{ match: { field: "span_name", exists: true }, parent: "project_name:routed" }],
+      parent_from_attribute: true,
+      translate: true,
+      drop_non_ai_spans: true,
+      redact: { keys: [{ pattern: "secret.*" }] },
+    };
+    // A new option in the schema must be added here, and to leavesSpansAlone if it changes spans.
+    expect(Object.keys(ProcessingSchema.shape).filter((key) => key !== "rate_limit").sort()).toEqual(Object.keys(options).sort());
+    for (const [key, value] of Object.entries(options)) expect(leavesSpansAlone(tenantWith({ translate: false, [key]: value })), key).toBe(false);
+    expect(leavesSpansAlone(tenantWith({ translate: false, redact: { values: ["emails"] } }))).toBe(false);
+    expect(leavesSpansAlone(tenantWith({ translate: false, rate_limit: { requests_per_second: 5, burst: 5 } }))).toBe(true);
   });
 });

@@ -36,15 +36,13 @@ export interface PlanInput {
  * redaction, and pieces split to fit the limit.
  */
 export function planDeliveries({ body, format, shape, spansRejected, processed, tenant, credential, config }: PlanInput): Delivery[] {
-  const base = { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
-  // On Workers CPU is what is limited and billed, egress is not: bytes the relay had to encode go
-  // out uncompressed unless the operator asks for gzip; the client's own gzip bytes go as they are.
-  const compress = config.upstreamCompression === "gzip";
   const [only] = processed.batches;
-  if (format === "protobuf" && !spansRejected && !processed.changed && processed.batches.length === 1 && only && body.bytes.byteLength <= MAX_UPSTREAM_REQUEST_BYTES) {
-    const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
-    return [{ ...base, id: crypto.randomUUID(), parent: only.parent, payload, spans: countSpans(only.request) }];
+  if (format === "protobuf" && !spansRejected && !processed.changed && processed.batches.length === 1 && only) {
+    const unchanged = unchangedDelivery(body, only.parent, countSpans(only.request), { tenant, credential, config });
+    if (unchanged) return [unchanged];
   }
+  const base = { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
+  const compress = compressesEncoded(config);
   const located = shape && !processed.rewritten ? locateSpans(body.bytes, shape) : undefined;
   const splice = located ? { located, appended: encodeAppended(processed.appended) } : undefined;
   return processed.batches.flatMap(({ parent, request }) => {
@@ -53,6 +51,25 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
     const pieces = splice ? splicedPieces(splice.located, splice.appended, placed) : encodedPieces(placed);
     return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf, compress }, spans: piece.spans }));
   });
+}
+
+/**
+ * The protobuf request exactly as it came, to one parent; undefined when it is over the upstream
+ * limit and has to be split.
+ */
+export function unchangedDelivery(body: RequestBody, parent: string, spans: number, { tenant, credential, config }: Pick<PlanInput, "tenant" | "credential" | "config">): Delivery | undefined {
+  if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
+  const compress = compressesEncoded(config);
+  const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
+  return { tenantId: tenant.id, apiUrl: tenant.api_url, credential, id: crypto.randomUUID(), parent, payload, spans };
+}
+
+/**
+ * On Workers CPU is what is limited and billed, egress is not: bytes the relay had to encode go
+ * out uncompressed unless the operator asks for gzip; the client's own gzip bytes go as they are.
+ */
+function compressesEncoded(config: PlanInput["config"]): boolean {
+  return config.upstreamCompression === "gzip";
 }
 
 /** One upstream request's bytes and how many spans they carry. */

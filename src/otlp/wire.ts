@@ -5,10 +5,10 @@
  * https://protobuf.dev/programming-guides/encoding/
  */
 
-const WIRE_VARINT = 0;
-const WIRE_I64 = 1;
-const WIRE_LEN = 2;
-const WIRE_I32 = 5;
+export const WIRE_VARINT = 0;
+export const WIRE_I64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_I32 = 5;
 
 /** A byte range [start, end) of the original request. */
 export interface Range {

@@ -21,6 +21,14 @@ export interface ProcessedSpans {
 }
 
 /**
+ * Whether `processSpans` leaves every request of this tenant as it came: no routes, no filter,
+ * no redaction, no translation. Such a tenant's spans need not be decoded, only checked.
+ */
+export function leavesSpansAlone(tenant: StoredTenant): boolean {
+  return tenant.routes.length === 0 && !tenant.parent_from_attribute && !tenant.drop_non_ai_spans && !tenant.translate && !compileRedaction(tenant.redact);
+}
+
+/**
  * Route → filter → redact keys → translate → mask values. Routes are decided on the spans as they
  * arrived; keys are redacted before translation, so nothing is derived from them; values are
  * masked after it, so the translated JSON is masked too. Pure: no I/O, mutates `request`.

@@ -21,7 +21,7 @@ const MAX_REASONS = 3;
 export function rejectInvalidSpans(request: ExportTraceServiceRequest): AcceptedSpans {
   const reasons: string[] = [];
   const rejected = removeSpans(request, (span) => {
-    const reason = invalidReason(span);
+    const reason = invalidSpanReason(span);
     if (reason && reasons.length < MAX_REASONS) reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
     return reason === undefined;
   });
@@ -31,7 +31,8 @@ export function rejectInvalidSpans(request: ExportTraceServiceRequest): Accepted
   return { request, accepted, rejected, rejectionMessage };
 }
 
-function invalidReason(span: Span): string | undefined {
+/** Why a span's ids break OTLP's rules, or undefined when they are fine. */
+export function invalidSpanReason(span: Pick<Span, "traceId" | "spanId" | "parentSpanId">): string | undefined {
   if (!isId(span.traceId, 16)) return `trace_id must be 16 bytes and not all zero, got ${span.traceId.byteLength} bytes`;
   if (!isId(span.spanId, 8)) return `span_id must be 8 bytes and not all zero, got ${span.spanId.byteLength} bytes`;
   if (span.parentSpanId.byteLength !== 0 && span.parentSpanId.byteLength !== 8) {

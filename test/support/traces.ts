@@ -1,4 +1,5 @@
 import { create, fromBinary, toBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
   ExportTraceServiceRequestSchema,
@@ -12,7 +13,6 @@ import { hex } from "../../src/secrets/encoding.js";
 export function randomId(bytes: 8 | 16): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(bytes));
 }
-
 
 export function attr(key: string, value: string | number | boolean | bigint): KeyValue {
   const v =
@@ -154,6 +154,36 @@ export function spanWith(name: string, attributes: KeyValue[], options: { traceI
     startTimeUnixNano: 1_764_000_000_000_000_000n,
     endTimeUnixNano: 1_764_000_000_500_000_000n,
     attributes,
+  });
+}
+
+/** A varied request from a seed: resources, scopes, traces across them, tfy.* spans, unknown fields, a bad id now and then. */
+export function variedRequest(seed: number): ExportTraceServiceRequest {
+  let state = seed;
+  const next = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state % n;
+  };
+  const traces = Array.from({ length: 1 + next(4) }, () => crypto.getRandomValues(new Uint8Array(16)));
+  return create(ExportTraceServiceRequestSchema, {
+    resourceSpans: Array.from({ length: 1 + next(3) }, (_, r) => ({
+      resource: { attributes: [attr("service.name", `svc-${r}`)] },
+      schemaUrl: next(2) ? "https://opentelemetry.io/schemas/1.26.0" : "",
+      $unknown: next(3) === 0 ? [{ no: 77, wireType: WireType.Varint, data: new Uint8Array([5]) }] : undefined,
+      scopeSpans: Array.from({ length: 1 + next(3) }, (_, s) => ({
+        scope: { name: `scope-${s}`, version: "1" },
+        spans: Array.from({ length: next(5) }, (_, i) => {
+          const span = spanWith(next(2) ? `ChatCompletion ${i}` : `db.query ${i}`, [
+            ...(next(2) ? [attr("tfy.span_type", ["Model", "ChatCompletion", "MCP"][next(3)]!), attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `${"x".repeat(next(300))} é ✓ 🙂 ${"ü".repeat(next(200))}` }] }))] : []),
+            ...(next(3) === 0 ? [attr("tfy.request.metadata", JSON.stringify({ env: next(2) ? "eval" : "prod" }))] : []),
+            attr("n", i),
+          ], { traceId: traces[next(traces.length)]!, parentSpanId: next(3) ? crypto.getRandomValues(new Uint8Array(8)) : new Uint8Array() });
+          if (next(4) === 0) span.$unknown = [{ no: 99, wireType: WireType.LengthDelimited, data: new Uint8Array([2, 0x68, 0x69]) }];
+          if (next(10) === 0) span.traceId = new Uint8Array(4);
+          return span;
+        }),
+      })),
+    })),
   });
 }
 

@@ -1,0 +1,202 @@
+import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
+import { invalidSpanReason } from "./validate.js";
+
+/**
+ * Checks a protobuf ExportTraceServiceRequest without building it: every field has the wire type
+ * the generated schema gives it, every length fits, every string is UTF-8, and every span's ids are
+ * valid. It is deliberately stricter than protobuf-es, so whatever it accepts, `fromBinary` decodes
+ * and validation keeps whole; anything it does not vouch for (groups, packed or map fields, deep
+ * nesting, odd varints, an invalid span) takes the full decode, which gives the client its error.
+ */
+
+/** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
+const MAX_DEPTH = 64;
+
+/** How to check one field: its wire type, and whether it is a nested message or a UTF-8 string. */
+interface FieldCheck {
+  /** False for what is not vouched for: groups, packed and map fields. */
+  supported: boolean;
+  wireType: number;
+  message: MessageCheck | undefined;
+  utf8: boolean;
+}
+
+interface MessageCheck {
+  /** By field number; numbers past the end, or holes, are unknown fields (kept by protobuf-es). */
+  fields: (FieldCheck | undefined)[];
+  isSpan: boolean;
+}
+
+class Unvouched extends Error {}
+
+const checks = new Map<DescMessage, MessageCheck>();
+
+function messageCheck(desc: DescMessage): MessageCheck {
+  let check = checks.get(desc);
+  if (check) return check;
+  check = { fields: [], isSpan: desc === SpanSchema };
+  // Registered before its fields, so recursive types (AnyValue in ArrayValue) resolve to it.
+  checks.set(desc, check);
+  for (const field of desc.fields) check.fields[field.number] = fieldCheck(field);
+  return check;
+}
+
+const UNSUPPORTED: FieldCheck = { supported: false, wireType: -1, message: undefined, utf8: false };
+
+function fieldCheck(field: DescField): FieldCheck {
+  switch (field.fieldKind) {
+    case "message":
+      return field.delimitedEncoding ? UNSUPPORTED : { supported: true, wireType: WIRE_LEN, message: messageCheck(field.message), utf8: false };
+    case "enum":
+      return scalarCheck(ScalarType.INT32, false);
+    case "scalar":
+      return scalarCheck(field.scalar, field.utf8Validation);
+    case "list":
+      if (field.listKind === "message") return field.delimitedEncoding ? UNSUPPORTED : { supported: true, wireType: WIRE_LEN, message: messageCheck(field.message), utf8: false };
+      // Other scalars may come packed; no OTLP trace field is one, so they are not vouched for.
+      return field.listKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES) ? scalarCheck(field.scalar, field.utf8Validation) : UNSUPPORTED;
+    case "map":
+      return UNSUPPORTED;
+  }
+}
+
+function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
+  return { supported: true, wireType: wireTypeOf(scalar), message: undefined, utf8: scalar === ScalarType.STRING && utf8Validation };
+}
+
+function wireTypeOf(scalar: ScalarType): number {
+  switch (scalar) {
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return WIRE_LEN;
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return WIRE_I64;
+    case ScalarType.FLOAT:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+      return WIRE_I32;
+    default:
+      return WIRE_VARINT;
+  }
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * The number of spans in `bytes` when it is a well-formed request whose spans all pass validation;
+ * undefined when only the full decode can say.
+ */
+export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
+  const walker = new Walker(bytes);
+  try {
+    walker.message(messageCheck(ExportTraceServiceRequestSchema), 0, bytes.length, 1);
+  } catch (err) {
+    if (err instanceof Unvouched) return undefined;
+    throw err;
+  }
+  return walker.spans;
+}
+
+const TRACE_ID = SpanSchema.field.traceId.number;
+const SPAN_ID = SpanSchema.field.spanId.number;
+const PARENT_SPAN_ID = SpanSchema.field.parentSpanId.number;
+const NO_BYTES: Uint8Array = new Uint8Array(0);
+
+class Walker {
+  spans = 0;
+  /** Where the last varint read ended. */
+  private next = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  message(check: MessageCheck, start: number, end: number, depth: number): void {
+    if (depth > MAX_DEPTH) throw new Unvouched();
+    const bytes = this.bytes;
+    // A span's ids: the last occurrence of each counts, as in protobuf-es.
+    let traceId = NO_BYTES;
+    let spanId = NO_BYTES;
+    let parentSpanId = NO_BYTES;
+    let at = start;
+    while (at < end) {
+      const tag = this.varint32(at, end);
+      at = this.next;
+      const no = tag >>> 3;
+      const wireType = tag & 7;
+      if (no === 0) throw new Unvouched();
+      const field = check.fields[no];
+      if (field !== undefined && (!field.supported || field.wireType !== wireType)) throw new Unvouched();
+      if (wireType === WIRE_LEN) {
+        const length = this.varint32(at, end);
+        at = this.next + length;
+        if (at > end) throw new Unvouched();
+        if (field === undefined) continue;
+        if (field.message !== undefined) this.message(field.message, this.next, at, depth + 1);
+        else if (field.utf8) checkUtf8(bytes, at - length, at);
+        else if (check.isSpan) {
+          if (no === TRACE_ID) traceId = bytes.subarray(at - length, at);
+          else if (no === SPAN_ID) spanId = bytes.subarray(at - length, at);
+          else if (no === PARENT_SPAN_ID) parentSpanId = bytes.subarray(at - length, at);
+        }
+      } else if (wireType === WIRE_VARINT) {
+        // Up to 10 bytes, as protobuf-es reads any varint.
+        const limit = Math.min(end, at + 10);
+        while (at < limit && bytes[at]! >= 0x80) at++;
+        if (at === limit) throw new Unvouched();
+        at++;
+      } else if (wireType === WIRE_I64) {
+        at += 8;
+      } else if (wireType === WIRE_I32) {
+        at += 4;
+      } else {
+        throw new Unvouched();
+      }
+      if (at > end) throw new Unvouched();
+    }
+    if (check.isSpan) {
+      if (invalidSpanReason({ traceId, spanId, parentSpanId }) !== undefined) throw new Unvouched();
+      this.spans++;
+    }
+  }
+
+  /** A tag or length: a varint of at most 5 bytes that fits in 32 bits, as protobuf-es reads both. */
+  private varint32(at: number, end: number): number {
+    const bytes = this.bytes;
+    const first = bytes[at]!;
+    if (first < 0x80 && at < end) {
+      this.next = at + 1;
+      return first;
+    }
+    let value = 0;
+    for (let i = 0; i < 5 && at + i < end; i++) {
+      const byte = bytes[at + i]!;
+      if (i === 4 && byte > 0x0f) break;
+      value += (byte & 0x7f) * 2 ** (7 * i);
+      if (byte < 0x80) {
+        this.next = at + i + 1;
+        return value;
+      }
+    }
+    throw new Unvouched();
+  }
+}
+
+/** Short strings are checked here (most are ASCII keys); longer ones by the same decoder protobuf-es uses. */
+const SHORT_STRING = 32;
+
+function checkUtf8(bytes: Uint8Array, start: number, end: number): void {
+  if (end - start <= SHORT_STRING) {
+    let i = start;
+    while (i < end && bytes[i]! < 0x80) i++;
+    if (i === end) return;
+  }
+  try {
+    strictUtf8.decode(bytes.subarray(start, end));
+  } catch {
+    throw new Unvouched();
+  }
+}

@@ -1,0 +1,102 @@
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { countSpans } from "../src/otlp/placed-spans.js";
+import { rejectInvalidSpans } from "../src/receive/validate.js";
+import { vouchedSpanCount } from "../src/receive/wire-check.js";
+import { toProtobuf, trueFoundryTrace, variedRequest } from "./support/traces.js";
+import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
+
+/** What the full path makes of the bytes: refused, or how many spans validation kept and rejected. */
+function fullPath(bytes: Uint8Array): "refused" | { accepted: number; rejected: number } {
+  let decoded;
+  try {
+    decoded = fromBinary(ExportTraceServiceRequestSchema, bytes);
+  } catch {
+    return "refused";
+  }
+  const { accepted, rejected } = rejectInvalidSpans(decoded);
+  return { accepted, rejected };
+}
+
+/** The property the fast path rests on: what the check vouches for, the full path takes whole, with as many spans. */
+function expectSound(bytes: Uint8Array): boolean {
+  const vouched = vouchedSpanCount(bytes);
+  if (vouched === undefined) return false;
+  expect(fullPath(bytes)).toEqual({ accepted: vouched, rejected: 0 });
+  return true;
+}
+
+const mutations = (valid: Uint8Array) =>
+  fc.record({
+    // Half the cases keep every byte, so flips alone are tried too.
+    cut: fc.oneof(fc.constant(valid.byteLength), fc.integer({ min: 0, max: valid.byteLength })),
+    flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 4 }),
+  });
+
+describe("the wire check", () => {
+  it("vouches for every valid request whose spans all pass validation, with its span count, and for no other", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 30 }), (seed) => {
+        const bytes = toBinary(ExportTraceServiceRequestSchema, variedRequest(seed));
+        const full = fullPath(bytes);
+        const decoded = fromBinary(ExportTraceServiceRequestSchema, bytes);
+        expect(vouchedSpanCount(bytes)).toBe(full !== "refused" && full.rejected === 0 ? countSpans(decoded) : undefined);
+      }),
+      { seed: 11, numRuns: 200 },
+    );
+  });
+
+  it("vouches for nothing the full path would refuse or trim, whatever the bytes were mutated into", () => {
+    const valid = toBinary(ExportTraceServiceRequestSchema, variedRequest(50));
+    expect(vouchedSpanCount(valid)).toBe(7);
+    let vouched = 0;
+    fc.assert(
+      fc.property(mutations(valid), ({ cut, flips }) => {
+        const bytes = valid.slice(0, cut);
+        for (const { at, value } of flips) if (at < cut) bytes[at] = value;
+        if (expectSound(bytes)) vouched++;
+      }),
+      { seed: 12, numRuns: 2000 },
+    );
+    // Mutations inside string contents keep a request valid: the property was tested, not skipped.
+    expect(vouched).toBeGreaterThan(100);
+  });
+
+  it("vouches for nothing the full path would refuse or trim, on random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => void expectSound(bytes)),
+      { seed: 13, numRuns: 2000 },
+    );
+  });
+
+  it("vouches for unknown fields of every wire type but groups, as protobuf-es keeps them", () => {
+    const unknown = [...varint((70 << 3) | 0), 0x96, 0x01, ...varint((71 << 3) | 1), 1, 2, 3, 4, 5, 6, 7, 8, ...varint((72 << 3) | 5), 1, 2, 3, 4, ...lengthDelimited(73, [1, 2])];
+    const bytes = requestWithSpanFields(unknown);
+
+    expect(vouchedSpanCount(bytes)).toBe(1);
+    expect(fullPath(bytes)).toEqual({ accepted: 1, rejected: 0 });
+  });
+
+  it.each([
+    ["a wrong wire type for resource_spans", new Uint8Array([...varint((1 << 3) | 0), 5])],
+    ["a wrong wire type for a span's name", requestWithSpanFields([...varint((5 << 3) | 0), 5])],
+    ["a length past the end", new Uint8Array([...varint((1 << 3) | 2), ...varint(1000), 1, 2, 3])],
+    ["a length that overflows", new Uint8Array([...varint((1 << 3) | 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
+    ["an unterminated varint", new Uint8Array([0x08, 0xff, 0xff, 0xff])],
+    ["invalid UTF-8 in a span name", requestWithSpanFields(lengthDelimited(5, [0xc3, 0x28, 0xff]))],
+    ["invalid UTF-8 in a long attribute value", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, [...new Array(100).fill(0x61), 0xed, 0xa0, 0x80]))]))],
+    ["an AnyValue nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]))],
+    ["a trace id of 4 bytes", requestWithSpanFields(lengthDelimited(1, [1, 2, 3, 4]))],
+    ["an all-zero span id", requestWithSpanFields(lengthDelimited(2, new Uint8Array(8)))],
+    ["a parent span id of 3 bytes", requestWithSpanFields(lengthDelimited(4, [1, 2, 3]))],
+    ["an unknown group (protobuf-es takes it; the full decode decides)", requestWithSpanFields([...varint((80 << 3) | 3), ...varint((80 << 3) | 4)])],
+  ])("leaves %s to the full decode", (_what, bytes) => {
+    expect(vouchedSpanCount(bytes)).toBeUndefined();
+  });
+
+  it("counts every span of a TrueFoundry trace", () => {
+    expect(vouchedSpanCount(toProtobuf(trueFoundryTrace()))).toBe(3);
+  });
+});
