@@ -116,7 +116,7 @@ async function measured(generator: LoadGenerator, standinUrl: string, apiKey: st
         `**${label}**`,
         "",
         ...TABLE_HEAD,
-        row("relay, one parent (decode, validate, forward the original bytes)", runs.fast),
+        row("relay, one parent (check on the wire, forward the original bytes)", runs.fast),
         row("relay, translation (decode, validate, translate, splice)", runs.translated),
         row("pass-through (bytes forwarded unchanged)", runs.passthrough),
         "",
