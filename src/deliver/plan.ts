@@ -41,7 +41,7 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
     const unchanged = unchangedDelivery(body, only.parent, countSpans(only.request), { tenant, credential, config });
     if (unchanged) return [unchanged];
   }
-  const base = { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
+  const base = addressedTo(tenant, credential);
   const compress = compressesEncoded(config);
   const located = shape && !processed.rewritten ? locateSpans(body.bytes, shape) : undefined;
   const splice = located ? { located, appended: encodeAppended(processed.appended) } : undefined;
@@ -61,7 +61,12 @@ export function unchangedDelivery(body: RequestBody, parent: string, spans: numb
   if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
   const compress = compressesEncoded(config);
   const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
-  return { tenantId: tenant.id, apiUrl: tenant.api_url, credential, id: crypto.randomUUID(), parent, payload, spans };
+  return { ...addressedTo(tenant, credential), id: crypto.randomUUID(), parent, payload, spans };
+}
+
+/** Whose deliveries these are and where they go. */
+function addressedTo(tenant: Tenant, credential: BraintrustCredential): Pick<Delivery, "tenantId" | "apiUrl" | "credential"> {
+  return { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { dropNonAiSpans } from "./filter.js";
 import { compileRedaction, maskValues, redactKeys } from "./redact.js";
-import { decideParents, groupByParent, type ParentBatch } from "./route.js";
+import { decideParents, groupByParent, routesTraces, type ParentBatch } from "./route.js";
 import { translateRequest } from "./translate.js";
 
 export interface ProcessedSpans {
@@ -25,7 +25,7 @@ export interface ProcessedSpans {
  * no redaction, no translation. Such a tenant's spans need not be decoded, only checked.
  */
 export function leavesSpansAlone(tenant: StoredTenant): boolean {
-  return tenant.routes.length === 0 && !tenant.parent_from_attribute && !tenant.drop_non_ai_spans && !tenant.translate && !compileRedaction(tenant.redact);
+  return !routesTraces(tenant) && !tenant.drop_non_ai_spans && !tenant.translate && !compileRedaction(tenant.redact);
 }
 
 /**

@@ -12,6 +12,11 @@ export interface ParentBatch {
   request: ExportTraceServiceRequest;
 }
 
+/** Whether the tenant sends any trace anywhere but its default parent. */
+export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_attribute">): boolean {
+  return tenant.routes.length > 0 || tenant.parent_from_attribute;
+}
+
 /**
  * Decides each trace's parent, before anything changes the spans. Traces stay whole: a trace goes
  * where its first span carrying a valid `braintrust.parent` says (when the tenant allows it), else
@@ -19,7 +24,7 @@ export interface ParentBatch {
  */
 export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">): Map<string, string> {
   const parents = new Map<string, string>();
-  if (tenant.routes.length === 0 && !tenant.parent_from_attribute) return parents;
+  if (!routesTraces(tenant)) return parents;
   const traces = groupPlaced(request, (placed) => hex(placed.span.traceId));
   for (const [key, spans] of traces) {
     const fromAttribute = tenant.parent_from_attribute

@@ -49,18 +49,23 @@ const UNSUPPORTED: FieldCheck = { supported: false, wireType: -1, message: undef
 function fieldCheck(field: DescField): FieldCheck {
   switch (field.fieldKind) {
     case "message":
-      return field.delimitedEncoding ? UNSUPPORTED : { supported: true, wireType: WIRE_LEN, message: messageCheck(field.message), utf8: false };
+      return nestedCheck(field.message, field.delimitedEncoding);
     case "enum":
       return scalarCheck(ScalarType.INT32, false);
     case "scalar":
       return scalarCheck(field.scalar, field.utf8Validation);
     case "list":
-      if (field.listKind === "message") return field.delimitedEncoding ? UNSUPPORTED : { supported: true, wireType: WIRE_LEN, message: messageCheck(field.message), utf8: false };
+      if (field.listKind === "message") return nestedCheck(field.message, field.delimitedEncoding);
       // Other scalars may come packed; no OTLP trace field is one, so they are not vouched for.
       return field.listKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES) ? scalarCheck(field.scalar, field.utf8Validation) : UNSUPPORTED;
     case "map":
       return UNSUPPORTED;
   }
+}
+
+/** A nested message, length-delimited; groups (delimited encoding) are not vouched for. */
+function nestedCheck(desc: DescMessage, delimitedEncoding: boolean): FieldCheck {
+  return delimitedEncoding ? UNSUPPORTED : { supported: true, wireType: WIRE_LEN, message: messageCheck(desc), utf8: false };
 }
 
 function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
