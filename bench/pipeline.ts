@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
-import { relayConfig, type Env } from "../src/env.js";
+import { relayConfig } from "../src/env.js";
 import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
 import { prepareDeliveries } from "../src/pipeline.js";
 import { processSpans } from "../src/process/pipeline.js";

@@ -1,33 +1,7 @@
 import { z } from "zod";
 import type { RetryPolicy } from "./deliver/retry-policy.js";
-import type { DeliveryMessage } from "./deliver/message.js";
 import type { RateLimit } from "./receive/rate-limit.js";
 import { RelayError } from "./http/errors.js";
-
-/** Bindings, secrets and vars the Worker receives (wrangler.toml, `wrangler secret put`, `--var`). */
-export interface Env {
-  TENANTS: KVNamespace;
-  DELIVERY_QUEUE: Queue<DeliveryMessage>;
-  /** Spilled spans too large for a queue message, and dead letters. */
-  PAYLOADS: R2Bucket;
-  ADMIN_TOKEN?: string;
-  ENCRYPTION_KEY?: string;
-  ALLOW_INSECURE_UPSTREAM?: string;
-  MAX_REQUEST_BYTES?: string;
-  MAX_DECOMPRESSED_BYTES?: string;
-  UPSTREAM_TIMEOUT_MS?: string;
-  QUEUED_UPSTREAM_TIMEOUT_MS?: string;
-  TENANT_CACHE_TTL_SECONDS?: string;
-  RETRY_BASE_DELAY_SECONDS?: string;
-  RETRY_MAX_DELAY_SECONDS?: string;
-  MAX_RETRIES?: string;
-  MAX_SERVER_ERROR_RETRIES?: string;
-  RATE_LIMIT_REQUESTS_PER_SECOND?: string;
-  RATE_LIMIT_BURST?: string;
-  UPSTREAM_COMPRESSION?: string;
-  /** Name of the queue that is the delivery consumer's dead_letter_queue in wrangler.toml. */
-  DEAD_LETTER_QUEUE?: string;
-}
 
 export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
 

@@ -2,7 +2,7 @@ import { Hono, type Context } from "hono";
 import { adminApp } from "./admin/app.js";
 import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
 import type { DeliveryMessage } from "./deliver/message.js";
-import { DEFAULT_DEAD_LETTER_QUEUE, type Env } from "./env.js";
+import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { otlpFormatOf } from "./receive/content-type.js";

@@ -1,4 +1,4 @@
-import { relayConfig, type Env, type RelayConfig } from "../env.js";
+import { relayConfig, type RelayConfig } from "../env.js";
 import { openSecret } from "../secrets/seal.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { TenantStore } from "../tenants/store.js";

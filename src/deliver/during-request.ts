@@ -1,4 +1,4 @@
-import type { Env, RelayConfig } from "../env.js";
+import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import type { PartialSuccess } from "../receive/respond.js";
 import { sealSecret } from "../secrets/seal.js";
