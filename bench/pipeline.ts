@@ -15,7 +15,7 @@ import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
-import { prepareDeliveries } from "../src/pipeline.js";
+import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import { processSpans } from "../src/process/pipeline.js";
 import { readBody } from "../src/receive/body.js";
 import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";

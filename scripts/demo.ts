@@ -10,7 +10,7 @@ import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { parseArgs } from "node:util";
-import { hex } from "../src/secrets/encoding.js";
+import { hex } from "../src/encoding/bytes.js";
 import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
 import { recordGatewayTraces } from "./lib/gateway-traces.js";
 import { formatTraces } from "./lib/trace-tree.js";

@@ -1,14 +1,11 @@
 import { z } from "zod";
-import type { RetryPolicy } from "./deliver/retry-policy.js";
-import type { RateLimit } from "./receive/rate-limit.js";
+import { MAX_QUEUE_DELAY_SECONDS, MAX_WORKER_REQUEST_BYTES } from "./cloudflare/limits.js";
 import { RelayError } from "./http/errors.js";
+import type { RateLimit } from "./tenants/processing-schema.js";
 
 export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
 
 const MiB = 1024 * 1024;
-
-/** Cloudflare Queues' longest delay, on send and on retry. */
-export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 
 const positiveInt = (fallback: number, max: number) =>
   z.coerce.number().int().positive().max(max).default(fallback);
@@ -22,7 +19,7 @@ const RelayConfigSchema = z.object({
     .enum(["true", "false", ""])
     .default("false")
     .transform((v) => v === "true"),
-  MAX_REQUEST_BYTES: positiveInt(16 * MiB, 100 * MiB),
+  MAX_REQUEST_BYTES: positiveInt(16 * MiB, MAX_WORKER_REQUEST_BYTES),
   MAX_DECOMPRESSED_BYTES: positiveInt(16 * MiB, 64 * MiB),
   // The client waits for the first attempt, and gateways' exporters time out at about 10 s.
   UPSTREAM_TIMEOUT_MS: positiveInt(5_000, 60_000),
@@ -37,6 +34,17 @@ const RelayConfigSchema = z.object({
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
 });
+
+/** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
+export interface RetryPolicy {
+  baseDelaySeconds: number;
+  /** Cap on the computed backoff; a longer Retry-After from Braintrust still wins, up to 12 h. */
+  maxDelaySeconds: number;
+  /** Retries after the first attempt before the spans become a dead letter. */
+  maxRetries: number;
+  /** Braintrust's 500s are usually intermittent, but a persistent one is a bug retries will not fix. */
+  maxServerErrorRetries: number;
+}
 
 export interface RelayConfig {
   allowInsecureUpstream: boolean;

@@ -5,8 +5,8 @@ import type { DeliveryMessage } from "./deliver/message.js";
 import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
-import { otlpFormatOf } from "./receive/content-type.js";
-import { tracesRoute } from "./receive/traces-route.js";
+import { tracesRoute } from "./ingest/traces-route.js";
+import { otlpFormatOf } from "./otlp/format.js";
 
 const app = new Hono<AppEnv>();
 

@@ -7,7 +7,7 @@ import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { planDeliveries } from "../src/deliver/plan.js";
 import { locateSpans, spanShape } from "../src/deliver/splice.js";
 import { relayConfig } from "../src/env.js";
-import { prepareDeliveries } from "../src/pipeline.js";
+import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone, processSpans } from "../src/process/pipeline.js";
 import { decodeExportRequest } from "../src/receive/decode.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Span_SpanKind, Status_StatusCode } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { hex } from "../src/secrets/encoding.js";
+import { hex } from "../src/encoding/bytes.js";
 import { rpcStatusOf, spansOf } from "./support/traces.js";
 
 const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";

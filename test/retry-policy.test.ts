@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { nextStep, type AttemptState } from "../src/deliver/next-step.js";
 import type { DeliveryOutcome } from "../src/deliver/outcome.js";
 import { classifyStatus, parseRetryAfter } from "../src/deliver/outcome.js";
-import { retryDelaySeconds, type RetryPolicy } from "../src/deliver/retry-policy.js";
+import type { RetryPolicy } from "../src/env.js";
+import { retryDelaySeconds } from "../src/deliver/retry-policy.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
 const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false };

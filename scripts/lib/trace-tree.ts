@@ -1,6 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../../src/secrets/encoding.js";
+import { hex } from "../../src/encoding/bytes.js";
 
 function attribute(span: Span, key: string): string | undefined {
   const value = span.attributes.find((a) => a.key === key)?.value?.value;

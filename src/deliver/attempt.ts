@@ -1,7 +1,7 @@
 import { postTraces, type OtlpPayload, type SendOptions, type UpstreamTarget } from "./braintrust.js";
 import { nextStep, type AttemptState, type NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
-import type { RetryPolicy } from "./retry-policy.js";
+import type { RetryPolicy } from "../env.js";
 
 export interface AttemptContext extends AttemptState {
   tenant: string;

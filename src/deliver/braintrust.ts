@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { PartialSuccess } from "../receive/respond.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl } from "../tenants/upstream-url.js";
 import { gzip } from "./gzip.js";
 import { classifyStatus, parseRetryAfter, type DeliveryOutcome } from "./outcome.js";

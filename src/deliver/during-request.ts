@@ -1,6 +1,6 @@
 import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
-import type { PartialSuccess } from "../receive/respond.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
 import { sealSecret } from "../secrets/seal.js";
 import { attemptDelivery } from "./attempt.js";
 import { DeadLetterStore, type DeadLetter } from "./dead-letters.js";

@@ -1,5 +1,6 @@
 import type { DeliveryOutcome } from "./outcome.js";
-import { retryDelaySeconds, type RetryPolicy } from "./retry-policy.js";
+import type { RetryPolicy } from "../env.js";
+import { retryDelaySeconds } from "./retry-policy.js";
 
 /** What to do after an attempt. Decided here only, for the ingest request and the queue consumer alike. */
 export type NextStep =

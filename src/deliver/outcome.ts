@@ -1,4 +1,4 @@
-import type { PartialSuccess } from "../receive/respond.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
 
 /**
  * What one attempt to deliver to Braintrust came to, classified once, here. Retryable follows

@@ -1,18 +1,15 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
+import { MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
 import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
 import { halve, splitBySize } from "./split.js";
 
-/**
- * A queue message is at most 128 KB (1 KB = 1000 B) including about 100 B of metadata; the rest of
- * the message (ids, parent, sealed key, last error) stays well under 8 KB.
- */
-export const MAX_INLINE_PAYLOAD_BYTES = 120_000;
-const MAX_BATCH_MESSAGES = 100;
-const MAX_BATCH_BYTES = 250_000;
+/** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B). */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
+export const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHEAD_BYTES;
+/** Kept under MAX_QUEUE_BATCH_BYTES, since message sizes here are estimates. */
+const BATCH_BYTES_BUDGET = 250_000;
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
@@ -78,7 +75,7 @@ export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryM
   };
   for (const message of messages) {
     const size = estimatedSize(message);
-    if (batch.length === MAX_BATCH_MESSAGES || (batch.length > 0 && batchBytes + size > MAX_BATCH_BYTES)) await send();
+    if (batch.length === MAX_QUEUE_BATCH_MESSAGES || (batch.length > 0 && batchBytes + size > BATCH_BYTES_BUDGET)) await send();
     batch.push({ body: message, contentType: "v8", delaySeconds: delay });
     batchBytes += size;
   }

@@ -1,15 +1,5 @@
-import { MAX_QUEUE_DELAY_SECONDS } from "../env.js";
-
-/** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
-export interface RetryPolicy {
-  baseDelaySeconds: number;
-  /** Cap on the computed backoff; a longer Retry-After from Braintrust still wins, up to 12 h. */
-  maxDelaySeconds: number;
-  /** Retries after the first attempt before the spans become a dead letter. */
-  maxRetries: number;
-  /** Braintrust's 500s are usually intermittent, but a persistent one is a bug retries will not fix. */
-  maxServerErrorRetries: number;
-}
+import { MAX_QUEUE_DELAY_SECONDS } from "../cloudflare/limits.js";
+import type { RetryPolicy } from "../env.js";
 
 /**
  * Delay before retry number `retry` (1 for the first retry): exponential from the base, capped,

@@ -1,6 +1,6 @@
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import type { OtlpFormat } from "../receive/content-type.js";
+import type { OtlpFormat } from "../otlp/format.js";
 
 /**
  * Every error the relay answers with. The code decides the HTTP status, the google.rpc code an

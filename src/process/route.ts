@@ -1,6 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
-import { hex } from "../secrets/encoding.js";
+import { hex } from "../encoding/bytes.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";

@@ -1,20 +1,12 @@
 import { gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 import { RelayError } from "../http/errors.js";
-import type { ContentCoding } from "./content-type.js";
+import type { ContentCoding, RequestBody } from "../otlp/format.js";
 
 export interface BodyLimits {
   /** Bytes on the wire, as sent. */
   maxRequestBytes: number;
   /** Bytes after decompression. */
   maxDecompressedBytes: number;
-}
-
-export interface RequestBody {
-  /** The body as it arrived, still in its content coding. */
-  wire: Uint8Array;
-  coding: ContentCoding;
-  /** The decompressed body: the OTLP message itself. */
-  bytes: Uint8Array;
 }
 
 /**

@@ -1,18 +1,5 @@
 import { RelayError } from "../http/errors.js";
-
-/** The two OTLP/HTTP encodings; a response always uses the request's. */
-export type OtlpFormat = "protobuf" | "json";
-
-/** The codings a body may arrive in; `deflate` is zlib-wrapped per RFC 9110, raw deflate is tolerated. */
-export type ContentCoding = "identity" | "gzip" | "deflate";
-
-/** `undefined` for a content type OTLP/HTTP does not define. */
-export function otlpFormatOf(contentType: string | undefined): OtlpFormat | undefined {
-  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
-  if (mediaType === "application/x-protobuf" || mediaType === "application/protobuf") return "protobuf";
-  if (mediaType === "application/json") return "json";
-  return undefined;
-}
+import { otlpFormatOf, type ContentCoding, type OtlpFormat } from "../otlp/format.js";
 
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
   const format = otlpFormatOf(contentType);

@@ -4,7 +4,7 @@ import {
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { RelayError } from "../http/errors.js";
-import type { OtlpFormat } from "./content-type.js";
+import type { OtlpFormat } from "../otlp/format.js";
 import { parseOtlpJson } from "./otlp-json.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });

@@ -1,9 +1,5 @@
 import { RelayError } from "../http/errors.js";
-
-export interface RateLimit {
-  requests_per_second: number;
-  burst: number;
-}
+import type { RateLimit } from "../tenants/processing-schema.js";
 
 /**
  * A token bucket per tenant, held in this isolate: no I/O on the ingest path. Each isolate keeps

@@ -3,12 +3,8 @@ import {
   ExportTracePartialSuccessSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { OtlpFormat } from "./content-type.js";
-
-export interface PartialSuccess {
-  rejectedSpans: bigint;
-  errorMessage: string;
-}
+import type { OtlpFormat } from "../otlp/format.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
 
 /** 200 with ExportTraceServiceResponse in the request's encoding; partial_success only when something was rejected. */
 export function otlpSuccessResponse(format: OtlpFormat, partial?: PartialSuccess): Response {

@@ -1,4 +1,4 @@
-import { hex } from "./encoding.js";
+import { hex } from "../encoding/bytes.js";
 
 export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));

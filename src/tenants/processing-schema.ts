@@ -75,6 +75,10 @@ export const RedactSchema = z.strictObject({
 });
 export type Redact = z.infer<typeof RedactSchema>;
 
+/** Requests per second a tenant may send, and how many at once. */
+const RateLimitSchema = z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) });
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
 export const ProcessingSchema = z.strictObject({
   /** Tried in order; a trace goes to the first route any of its spans matches, else the default parent. */
   routes: z.array(RouteSchema).max(100).default([]),
@@ -86,5 +90,5 @@ export const ProcessingSchema = z.strictObject({
   drop_non_ai_spans: z.boolean().default(false),
   redact: RedactSchema.default({ keys: [], values: [] }),
   /** This tenant's ingest rate limit; absent means the Worker's defaults (RATE_LIMIT_* vars). */
-  rate_limit: z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) }).optional(),
+  rate_limit: RateLimitSchema.optional(),
 });

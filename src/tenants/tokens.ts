@@ -1,4 +1,4 @@
-import { base64UrlEncode, hex } from "../secrets/encoding.js";
+import { base64UrlEncode, hex } from "../encoding/bytes.js";
 import { matchesDigest, sha256Hex } from "../secrets/compare.js";
 import type { StoredTenant, TokenRecord } from "./schema.js";
 

@@ -3,7 +3,7 @@ import {
   ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { hex } from "../../src/secrets/encoding.js";
+import { hex } from "../../src/encoding/bytes.js";
 import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };

@@ -8,7 +8,7 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { AnyValueSchema, KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind, SpanSchema, Status_StatusCode, type Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../../src/secrets/encoding.js";
+import { hex } from "../../src/encoding/bytes.js";
 
 export function randomId(bytes: 8 | 16): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(bytes));

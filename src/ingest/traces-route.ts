@@ -1,15 +1,16 @@
 import { Hono } from "hono";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
-import { prepareDeliveries } from "../pipeline.js";
+import { prepareDeliveries } from "./prepare-deliveries.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
-import { readBody } from "./body.js";
-import { takeRequestToken } from "./rate-limit.js";
-import { contentCodingOf, requireOtlpFormat } from "./content-type.js";
-import { otlpSuccessResponse, type PartialSuccess } from "./respond.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
+import { readBody } from "../receive/body.js";
+import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
+import { takeRequestToken } from "../receive/rate-limit.js";
+import { otlpSuccessResponse } from "../receive/respond.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();

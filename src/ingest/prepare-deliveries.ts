@@ -1,16 +1,15 @@
-import type { Delivery } from "./deliver/message.js";
-import { planDeliveries, unchangedDelivery } from "./deliver/plan.js";
-import { spanShape } from "./deliver/splice.js";
-import type { RelayConfig } from "./env.js";
-import { leavesSpansAlone, processSpans } from "./process/pipeline.js";
-import type { RequestBody } from "./receive/body.js";
-import type { OtlpFormat } from "./receive/content-type.js";
-import { decodeExportRequest } from "./receive/decode.js";
-import type { PartialSuccess } from "./receive/respond.js";
-import { rejectInvalidSpans } from "./receive/validate.js";
-import { vouchedSpanCount } from "./receive/wire-check.js";
-import type { BraintrustCredential } from "./tenants/credentials.js";
-import type { Tenant } from "./tenants/schema.js";
+import type { Delivery } from "../deliver/message.js";
+import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
+import { spanShape } from "../deliver/splice.js";
+import type { RelayConfig } from "../env.js";
+import { leavesSpansAlone, processSpans } from "../process/pipeline.js";
+import type { OtlpFormat, RequestBody } from "../otlp/format.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
+import { decodeExportRequest } from "../receive/decode.js";
+import { rejectInvalidSpans } from "../receive/validate.js";
+import { vouchedSpanCount } from "../receive/wire-check.js";
+import type { BraintrustCredential } from "../tenants/credentials.js";
+import type { Tenant } from "../tenants/schema.js";
 
 export interface PreparedRequest {
   deliveries: Delivery[];

@@ -1,0 +1,73 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { expect, it } from "vitest";
+
+/**
+ * The layers of src/, bottom first (the README's Layout section says the same). A file may import
+ * from its own layer and the ones below it, never from above, and no import chain comes back to
+ * where it started. The stages follow the data: process may read what receive produces, deliver
+ * what process produces, never the other way round.
+ */
+const LAYERS: Array<{ name: string; paths: string[] }> = [
+  { name: "vocabulary", paths: ["gen/", "src/encoding/", "src/cloudflare/", "src/otlp/", "src/http/", "src/secrets/"] },
+  { name: "configuration", paths: ["src/tenants/", "src/env.ts"] },
+  { name: "receive", paths: ["src/receive/"] },
+  { name: "process", paths: ["src/process/"] },
+  { name: "deliver", paths: ["src/deliver/"] },
+  { name: "entry", paths: ["src/ingest/", "src/admin/", "src/index.ts"] },
+];
+
+const root = join(import.meta.dirname, "..", "..");
+
+function layerOf(path: string): number {
+  const layer = LAYERS.findIndex((l) => l.paths.some((p) => path === p || (p.endsWith("/") && path.startsWith(p))));
+  if (layer < 0) throw new Error(`${path} is in no layer: add it to LAYERS and to the README's Layout`);
+  return layer;
+}
+
+/** Each source file's project-relative imports, resolved to project-relative paths. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const entry of readdirSync(join(root, "src"), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".ts")) continue;
+    const file = relative(root, join(entry.parentPath, entry.name));
+    const text = readFileSync(join(root, file), "utf8");
+    const targets = [...text.matchAll(/^(?:import|export)[^;]*?from\s+"(\.{1,2}\/[^"]+)"/gms)].map(([, specifier]) =>
+      normalize(join(dirname(file), specifier!)).replace(/\.js$/, ".ts"),
+    );
+    graph.set(file, targets);
+  }
+  return graph;
+}
+
+it("every import in src/ points to its own layer or one below", () => {
+  const upward = [...importGraph()].flatMap(([file, targets]) =>
+    targets.filter((target) => layerOf(target) > layerOf(file)).map((target) => `${file} (${LAYERS[layerOf(file)]!.name}) → ${target} (${LAYERS[layerOf(target)]!.name})`),
+  );
+  expect(upward).toEqual([]);
+});
+
+it("no import chain in src/ is a cycle", () => {
+  const graph = importGraph();
+  const cycles: string[] = [];
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (file: string, path: string[]) => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "visiting") {
+      cycles.push([...path.slice(path.indexOf(file)), file].join(" → "));
+      return;
+    }
+    state.set(file, "visiting");
+    for (const target of graph.get(file) ?? []) if (graph.has(target)) visit(target, [...path, file]);
+    state.set(file, "done");
+  };
+  for (const file of graph.keys()) visit(file, []);
+  expect(cycles).toEqual([]);
+});
+
+it("the layer check sees the imports it is meant to judge", () => {
+  // Guards the check itself: a graph it failed to read would pass both tests above.
+  const graph = importGraph();
+  expect(graph.get("src/index.ts")).toContain("src/ingest/traces-route.ts");
+  expect(graph.get("src/deliver/retry-policy.ts")).toEqual(expect.arrayContaining(["src/cloudflare/limits.ts", "src/env.ts"]));
+});
