@@ -8,7 +8,7 @@
  * work switched off (see startQuietDevServer); a reference run under the `wrangler dev` CLI shows
  * what that work costs.
  */
-import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
+import { BraintrustStandIn } from "../scripts/lib/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, startQuietDevServer, startRelay, type DevServer } from "../scripts/lib/wrangler-dev.js";
 import { startLoadGenerator, type LoadGenerator } from "./load-generator.js";

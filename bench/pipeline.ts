@@ -16,7 +16,7 @@ import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
-import { processSpans } from "../src/process/pipeline.js";
+import { processSpans } from "../src/process/process-spans.js";
 import { readBody } from "../src/receive/body.js";
 import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
 import { median } from "./median.js";

@@ -11,7 +11,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { parseArgs } from "node:util";
 import { hex } from "../src/encoding/bytes.js";
-import { BraintrustStandIn } from "../test/standin/braintrust-standin.js";
+import { BraintrustStandIn } from "./lib/braintrust-standin.js";
 import { recordGatewayTraces } from "./lib/gateway-traces.js";
 import { formatTraces } from "./lib/trace-tree.js";
 import { ADMIN_TOKEN, adminCall, startRelay } from "./lib/wrangler-dev.js";

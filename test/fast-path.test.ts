@@ -8,7 +8,7 @@ import { planDeliveries } from "../src/deliver/plan.js";
 import { locateSpans, spanShape } from "../src/deliver/splice.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
-import { leavesSpansAlone, processSpans } from "../src/process/pipeline.js";
+import { leavesSpansAlone, processSpans } from "../src/process/process-spans.js";
 import { decodeExportRequest } from "../src/receive/decode.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";

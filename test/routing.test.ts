@@ -6,7 +6,7 @@ import { create } from "@bufbuild/protobuf";
 import { InstrumentationScopeSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { matches } from "../src/process/match.js";
 import type { Match } from "../src/tenants/processing-schema.js";
-import { BRAINTRUST_MAX_REQUEST_BYTES } from "./standin/contract.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
 
 /** The gateway trace, with the request metadata set to `metadata`. */
 function traceWithMetadata(metadata: Record<string, unknown>, model = "openai/gpt-4.1-mini") {

@@ -6,7 +6,7 @@ import { enqueue } from "../deliver/queue.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { parseOrReject, TENANT_ID } from "../tenants/schema.js";
-import { jsonBody } from "./tenant-path.js";
+import { jsonBody } from "./json-body.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();

@@ -25,11 +25,3 @@ export async function existingTenant(c: Context<AppEnv>): Promise<Tenant> {
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${id}`);
   return tenant;
 }
-
-export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new RelayError("invalid_field", "body: must be a JSON object", { field: "body" });
-  }
-}

@@ -5,7 +5,8 @@ import type { AppEnv } from "../http/app-env.js";
 import { sealSecret } from "../secrets/seal.js";
 import { storedKeyContext } from "../tenants/credentials.js";
 import { parseOrReject, tenantInputSchema, type StoredTenant } from "../tenants/schema.js";
-import { existingTenant, jsonBody, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { jsonBody } from "./json-body.js";
+import { existingTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */

@@ -3,7 +3,7 @@ import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/c
 import type { RelayConfig } from "../env.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { countSpans, placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
-import type { ProcessedSpans } from "../process/pipeline.js";
+import type { ProcessedSpans } from "../process/process-spans.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";

@@ -2,7 +2,7 @@ import type { Delivery } from "../deliver/message.js";
 import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
 import { spanShape } from "../deliver/splice.js";
 import type { RelayConfig } from "../env.js";
-import { leavesSpansAlone, processSpans } from "../process/pipeline.js";
+import { leavesSpansAlone, processSpans } from "../process/process-spans.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { decodeExportRequest } from "../receive/decode.js";

@@ -4,7 +4,7 @@ import {
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
-import type { Attempt, FaultStep, ReceivedRequest } from "./contract.js";
+import type { Attempt, FaultStep, ReceivedRequest } from "../../scripts/lib/braintrust-standin-contract.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };
 

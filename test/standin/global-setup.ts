@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { BraintrustStandIn } from "./braintrust-standin.js";
+import { BraintrustStandIn } from "../../scripts/lib/braintrust-standin.js";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,4 +1,4 @@
-/** What the stand-in's control API takes and returns (test/standin/braintrust-standin.ts). */
+/** What the stand-in's control API takes and returns (scripts/lib/braintrust-standin.ts). */
 
 /** Braintrust's hosted OTLP endpoint takes at most 10 MB per request. */
 export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;

@@ -9,7 +9,7 @@ import {
   ExportTraceServiceResponseSchema,
   type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { BRAINTRUST_MAX_REQUEST_BYTES, type Attempt, type FaultStep, type ReceivedRequest } from "./contract.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES, type Attempt, type FaultStep, type ReceivedRequest } from "./braintrust-standin-contract.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
