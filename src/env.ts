@@ -12,7 +12,8 @@ const positiveInt = (fallback: number, max: number) =>
 
 /**
  * Vars, parsed once per isolate. Defaults leave room inside the 128 MB isolate for a decoded
- * request of the largest size, and stay under Cloudflare's 100 MB request-body limit.
+ * request of the largest size, and stay under Cloudflare's 100 MB request-body limit
+ * (docs/cloudflare-limits.md).
  */
 const RelayConfigSchema = z.object({
   ALLOW_INSECURE_UPSTREAM: z

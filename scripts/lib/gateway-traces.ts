@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type Tracer } from "@opentelemetry/api";
 
 /**
- * Gateway requests as TrueFoundry's AI Gateway records them (see ../shared/reference/truefoundry-spans.md),
+ * Gateway requests as TrueFoundry's AI Gateway records them (see docs/truefoundry-spans.md),
  * made with the real OpenTelemetry SDK: a chat completion, a streamed one tagged as an eval, an MCP
  * tool call and a request a guardrail blocked.
  */

@@ -33,7 +33,7 @@ export function upstreamBody(payload: OtlpPayload): Uint8Array {
   return payload.gzipped ?? (payload.compress ? gzip(payload.protobuf) : payload.protobuf);
 }
 
-/** One attempt: POST <api_url>/otel/v1/traces, protobuf, gzip-compressed when the payload says so. */
+/** One attempt: POST <api_url>/otel/v1/traces, protobuf, gzip-compressed when the payload says so (docs/braintrust-otlp.md). */
 export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, options: SendOptions): Promise<DeliveryOutcome> {
   // The URL was checked when the tenant was saved; checking again here keeps a record written
   // under looser settings from sending a key somewhere it should not go.

@@ -3,7 +3,8 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 /**
  * What one attempt to deliver to Braintrust came to, classified once, here. Retryable follows
  * OTLP (429, 502, 503, 504) plus Braintrust's intermittent 500s, timeouts and connection errors;
- * a rejection says whose fault it is, which decides what the client is told.
+ * a rejection says whose fault it is, which decides what the client is told. The rules and
+ * Braintrust's answers: docs/otlp-http.md and docs/braintrust-otlp.md.
  */
 export type DeliveryOutcome =
   | { kind: "delivered"; status: number; partialSuccess?: PartialSuccess }

@@ -5,7 +5,7 @@ import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
 import { halve, splitBySize } from "./split.js";
 
-/** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B). */
+/** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
 export const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHEAD_BYTES;
 /** Kept under MAX_QUEUE_BATCH_BYTES, since message sizes here are estimates. */

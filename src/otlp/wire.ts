@@ -2,7 +2,7 @@
  * Just enough of the protobuf wire format to find where each span sits in an
  * ExportTraceServiceRequest and to assemble new requests from those byte ranges, so bytes that
  * did not change are copied, never decoded and encoded again.
- * https://protobuf.dev/programming-guides/encoding/
+ * https://protobuf.dev/programming-guides/encoding/; OTLP's field numbers: docs/otlp-http.md.
  */
 
 export const WIRE_VARINT = 0;

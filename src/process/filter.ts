@@ -5,7 +5,7 @@ import { removeSpans } from "../otlp/placed-spans.js";
 /**
  * Braintrust's SDK rule for AI spans: roots, and spans whose name or any attribute key starts with
  * one of these prefixes (`tfy.` added for TrueFoundry). The three keys below mark where a span
- * goes, not what it is about, so they alone do not count.
+ * goes, not what it is about, so they alone do not count. See docs/braintrust-otlp.md.
  */
 const AI_PREFIXES = ["gen_ai.", "braintrust.", "llm.", "ai.", "traceloop.", "tfy."];
 const NOT_BY_THEMSELVES = new Set(["braintrust.parent", "braintrust.org", "braintrust.app_url"]);

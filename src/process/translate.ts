@@ -8,7 +8,8 @@ import { traceloopMessages } from "./traceloop.js";
  * TrueFoundry's tfy.* attributes, restated as the braintrust.* attributes Braintrust reads, so
  * gateway spans show as LLM spans with input, output, tokens and cost. Original attributes stay;
  * a braintrust.* attribute the span already has is left as it is.
- * Vocabularies: ../shared/reference/truefoundry-spans.md and braintrust-otlp.md.
+ * Both vocabularies, and how Braintrust shows the result: docs/truefoundry-spans.md and
+ * docs/braintrust-otlp.md.
  */
 const SPAN_TYPES: Record<string, string> = {
   Model: "llm",

@@ -9,7 +9,7 @@ import { RelayError } from "../http/errors.js";
  * OpenTelemetry Collector accepts (hex in any case, snake_case keys, enum names or numbers).
  * Enum names are resolved here because protobuf-es, told to ignore unknown fields, would also
  * drop an unknown enum name without a word; here it is a 400.
- * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding
+ * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding, summarised in docs/otlp-http.md.
  */
 export function parseOtlpJson(text: string): unknown {
   let json: unknown;

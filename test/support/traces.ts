@@ -27,7 +27,7 @@ const MODEL = "openai/gpt-4.1-mini";
 
 /**
  * One gateway request as TrueFoundry's AI Gateway exports it: `ChatCompletion` → `Model` → the
- * provider's `POST`, with the tfy.* attributes of ../shared/reference/truefoundry-spans.md.
+ * provider's `POST`, with the tfy.* attributes of docs/truefoundry-spans.md.
  */
 export function trueFoundryTrace(options: { prompt?: string; start?: bigint } = {}): ExportTraceServiceRequest {
   const traceId = randomId(16);
