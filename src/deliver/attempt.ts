@@ -2,6 +2,7 @@ import { postTraces, type OtlpPayload, type SendOptions, type UpstreamTarget } f
 import { nextStep, type AttemptState, type NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import type { RetryPolicy } from "../env.js";
+import { logEvent } from "../log/events.js";
 
 export interface AttemptContext extends AttemptState {
   tenant: string;
@@ -22,22 +23,20 @@ export async function attemptDelivery(
   const started = Date.now();
   const outcome = await postTraces(target, payload, options);
   const next = nextStep(outcome, context, policy);
-  console.log(
-    JSON.stringify({
-      event: "delivery_attempt",
-      tenant: context.tenant,
-      parent: target.parent,
-      delivery_id: context.deliveryId,
-      spans: context.spans,
-      bytes: payload.protobuf.byteLength,
-      attempt: context.attempts,
-      outcome: outcome.kind,
-      upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
-      latency_ms: Date.now() - started,
-      next: next.step,
-      ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
-      ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
-    }),
-  );
+  logEvent({
+    event: "delivery_attempt",
+    tenant: context.tenant,
+    parent: target.parent,
+    delivery_id: context.deliveryId,
+    spans: context.spans,
+    bytes: payload.protobuf.byteLength,
+    attempt: context.attempts,
+    outcome: outcome.kind,
+    upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
+    latency_ms: Date.now() - started,
+    next: next.step,
+    ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
+    ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
+  });
   return { outcome, next };
 }

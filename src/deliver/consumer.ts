@@ -1,4 +1,5 @@
 import { relayConfig, type RelayConfig } from "../env.js";
+import { errorText, logEvent } from "../log/events.js";
 import { openSecret } from "../secrets/seal.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { TenantStore } from "../tenants/store.js";
@@ -23,7 +24,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       } catch (err) {
         // KV, R2 or the queue itself failed: Cloudflare redelivers the message as it is, and after
         // the consumer's max_retries moves it to the dead-letter queue (consumeDeadLetterQueue).
-        console.error(JSON.stringify({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: err instanceof Error ? err.message : String(err) }));
+        logEvent({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: errorText(err) });
         queued.retry({ delaySeconds: CONSUMER_FAILURE_DELAY_SECONDS });
       }
     }),
@@ -34,7 +35,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf || (await wasDelivered(env.TENANTS, message.id))) {
     // Its payload was already released, or its marker says so: this is a repeat of a delivered message.
-    console.log(JSON.stringify({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans }));
+    logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
     return;
   }
   const deadLetter = (reason: string, attemptsMade = message.attempts) => keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);

@@ -1,3 +1,4 @@
+import { logEvent } from "../log/events.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 
@@ -63,7 +64,7 @@ export class DeadLetterStore {
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
-    console.log(JSON.stringify({ event: "dead_letter", tenant: message.tenant, parent: message.parent, delivery_id: message.id, spans: message.spans, attempts: message.attempts, reason: customMetadata.reason }));
+    logEvent({ event: "dead_letter", tenant: message.tenant, parent: message.parent, delivery_id: message.id, spans: message.spans, attempts: message.attempts, reason: reason.slice(0, MAX_REASON) });
     return fromObject(key, customMetadata);
   }
 

@@ -1,5 +1,6 @@
 import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
+import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { sealSecret } from "../secrets/seal.js";
 import { attemptDelivery } from "./attempt.js";
@@ -36,7 +37,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
-    console.error(JSON.stringify({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: err instanceof Error ? err.message : String(err) }));
+    logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
     throw new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
       retryAfterSeconds: QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS,
     });

@@ -1,5 +1,6 @@
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { errorText, logEvent } from "../log/events.js";
 import type { OtlpFormat } from "../otlp/format.js";
 
 /**
@@ -76,7 +77,7 @@ export class RelayError extends Error {
 /** Anything thrown that is not a RelayError is a bug: logged, and answered without details. */
 export function asRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
-  console.error(JSON.stringify({ event: "unhandled_error", error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }));
+  logEvent({ event: "unhandled_error", error: errorText(err) });
   return new RelayError("internal", "internal error");
 }
 
