@@ -101,10 +101,34 @@ describe("tfy-relay, against a running relay", () => {
     ["an invalid config", 1, ["tenants", "put", "cli-bad", "--parent", "workspace:x"], {}, /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/],
     ["an unknown command", 2, ["tenants", "explode"], {}, /^tfy-relay: unknown command: tenants explode\n\nusage:/],
     ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which: --id ID, --tenant TENANT or --all/],
+    ["a flag of another command", 2, ["tenants", "list", "--all"], {}, /^tfy-relay: tenants list does not take --all\n\nusage:/],
+    ["a flag of another command, after an argument", 2, ["tokens", "issue", "acme", "--parent", "x"], {}, /^tfy-relay: tokens issue does not take --parent\n\nusage:/],
+    ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
   ] as const)("reports %s clearly and exits %i", async (_what, code, args, env, message) => {
     const run = await cli([...args], env);
     expect(run.code).toBe(code);
     expect(run.stderr).toMatch(message);
+  });
+
+  it.each([
+    [["tenants", "get", "a/b"], /^tfy-relay: tenant: ids are 1-64 characters/],
+    [["tenants", "get", "x?y"], /^tfy-relay: tenant: ids are 1-64 characters/],
+    [["tenants", "delete", "a#b"], /^tfy-relay: tenant: ids are 1-64 characters/],
+    [["tenants", "get", ".."], /^tfy-relay: ".." cannot be an id/],
+    [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: x\/\.\.\/y\n$/],
+    [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: x%2Fy\n$/],
+    [["dead-letters", "list", "--tenant", "x#y"], /^tfy-relay: tenant: must be a tenant id\n$/],
+  ] as const)("never lets the argument in %j reach another route or query", async (args, message) => {
+    const run = await cli([...args]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it("revokes no token, and deletes nothing, for a token id that reads like a path", async () => {
+    await cli(["tenants", "put", "cli-paths", "--parent", "project_id:p"]);
+
+    expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths"])).toMatchObject({ code: 1, stderr: "tfy-relay: tenant cli-paths has no token ../../cli-paths\n" });
+    expect(await cli(["tenants", "get", "cli-paths"])).toMatchObject({ code: 0 });
   });
 
   it("reports a bad or unreachable URL", async () => {
