@@ -1,14 +1,29 @@
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../http/app-env.js";
+import { RelayError } from "../http/errors.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { requireAdmin } from "./require-admin.js";
 import { tenantsRoutes } from "./tenants-routes.js";
 import { tokensRoutes } from "./tokens-routes.js";
 
+/** Far above any tenant record (100 routes, 100 redaction rules), far below what a Worker can hold. */
+export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
+
 /** Everything under /admin, behind the admin token. */
 export const adminApp = new Hono<AppEnv>();
 
-adminApp.use("*", requireAdmin());
+// The token first, so strangers never make the relay read a body.
+adminApp.use(
+  "*",
+  requireAdmin(),
+  bodyLimit({
+    maxSize: MAX_ADMIN_BODY_BYTES,
+    onError: () => {
+      throw new RelayError("too_large", `admin request body is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes`);
+    },
+  }),
+);
 adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);

@@ -1,4 +1,6 @@
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { OtlpFormat } from "../otlp/format.js";
@@ -27,7 +29,7 @@ export type ErrorCode =
 // google.rpc.Code values: https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto
 const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
 
-const ERRORS: Record<ErrorCode, { status: number; grpc: number }> = {
+const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> = {
   malformed: { status: 400, grpc: GRPC.INVALID_ARGUMENT },
   invalid_field: { status: 400, grpc: GRPC.INVALID_ARGUMENT },
   unauthenticated: { status: 401, grpc: GRPC.UNAUTHENTICATED },
@@ -53,7 +55,11 @@ export interface RelayErrorOptions {
   allow?: string;
 }
 
-export class RelayError extends Error {
+/**
+ * Hono's HTTPException, with a code: whatever Hono or a middleware throws and whatever the relay
+ * throws is one family, rendered by the Worker's one error handler.
+ */
+export class RelayError extends HTTPException {
   override name = "RelayError";
 
   constructor(
@@ -61,11 +67,7 @@ export class RelayError extends Error {
     message: string,
     readonly options: RelayErrorOptions = {},
   ) {
-    super(message);
-  }
-
-  get status(): number {
-    return ERRORS[this.code].status;
+    super(ERRORS[code].status, { message });
   }
 
   /** OTLP/HTTP: only 429, 502, 503 and 504 may be retried. */
@@ -74,9 +76,29 @@ export class RelayError extends Error {
   }
 }
 
-/** Anything thrown that is not a RelayError is a bug: logged, and answered without details. */
+/** The code of a client error Hono or a middleware throws; a status with no code of its own is a bad request. */
+const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
+  401: "unauthenticated",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  409: "conflict",
+  413: "too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+};
+
+/**
+ * What the client is told of a failure. A 4xx HTTPException from Hono or a middleware keeps its
+ * meaning (a body limit is still a 413); anything else thrown, a 5xx HTTPException included, is a
+ * bug: logged, and answered without details.
+ */
 export function asRelayError(err: unknown): RelayError {
   if (err instanceof RelayError) return err;
+  if (err instanceof HTTPException && err.status >= 400 && err.status < 500) {
+    const code = CLIENT_ERROR_CODES[err.status] ?? "malformed";
+    return new RelayError(code, err.message || `the request was refused (${ERRORS[code].status})`);
+  }
   logEvent({ event: "unhandled_error", error: errorText(err) });
   return new RelayError("internal", "internal error");
 }
