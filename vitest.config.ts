@@ -3,31 +3,44 @@ import { defineConfig } from "vitest/config";
 
 const standin = "./test/standin/global-setup.ts";
 
+/** The Worker inside workerd, with miniflare's KV, Queues, R2 and rate limiter, as the tests configure it. */
+function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }>) {
+  return cloudflareTest(({ inject }) => ({
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: {
+        ADMIN_TOKEN: "test-admin-token",
+        ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        ALLOW_INSECURE_UPSTREAM: "true",
+        UPSTREAM_TIMEOUT_MS: "2000",
+        QUEUED_UPSTREAM_TIMEOUT_MS: "2000",
+        RETRY_BASE_DELAY_SECONDS: "1",
+        STANDIN_URL: inject("standinUrl"),
+      },
+      ...(ratelimits ? { ratelimits } : {}),
+    },
+  }));
+}
+
 export default defineConfig({
   test: {
     projects: [
       {
-        // The Worker inside workerd, with miniflare's KV, Queues and R2.
-        plugins: [
-          cloudflareTest(({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ADMIN_TOKEN: "test-admin-token",
-                ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
-                ALLOW_INSECURE_UPSTREAM: "true",
-                UPSTREAM_TIMEOUT_MS: "2000",
-                QUEUED_UPSTREAM_TIMEOUT_MS: "2000",
-                RETRY_BASE_DELAY_SECONDS: "1",
-                STANDIN_URL: inject("standinUrl"),
-              },
-            },
-          })),
-        ],
+        plugins: [workerInWorkerd()],
         test: {
           name: "worker",
           include: ["test/*.test.ts"],
           // Retries wait for real queue delays; waits inside tests have their own deadlines.
+          testTimeout: 60_000,
+          globalSetup: [standin],
+        },
+      },
+      {
+        // The per-location ceiling, lowered so a test can reach it (wrangler.toml's is 3000 per 10 s).
+        plugins: [workerInWorkerd({ TENANT_RATE_CEILING: { namespace_id: "7801", simple: { limit: 5, period: 60 } } })],
+        test: {
+          name: "worker-ceiling",
+          include: ["test/rate-ceiling/*.test.ts"],
           testTimeout: 60_000,
           globalSetup: [standin],
         },

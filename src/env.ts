@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { MAX_QUEUE_DELAY_SECONDS, MAX_WORKER_REQUEST_BYTES } from "./cloudflare/limits.js";
 import { RelayError } from "./http/errors.js";
-import type { RateLimit } from "./tenants/processing-schema.js";
+import type { RequestRateLimit } from "./tenants/processing-schema.js";
 
 export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
 
@@ -56,7 +56,7 @@ export interface RelayConfig {
   tenantCacheTtlSeconds: number;
   retry: RetryPolicy;
   /** Per tenant, unless its record says otherwise. */
-  defaultRateLimit: RateLimit;
+  defaultRateLimit: RequestRateLimit;
   /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else; `gzip`: compress everything. */
   upstreamCompression: "auto" | "gzip";
 }

@@ -9,7 +9,7 @@ import { requireTenantId, TenantStore } from "../tenants/store.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { readBody } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
-import { takeRequestToken } from "../receive/rate-limit.js";
+import { takeRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
@@ -23,8 +23,10 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env.ENCRYPTION_KEY);
-  // After authentication, so strangers cannot spend a tenant's budget.
+  // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
+  // since it costs no call.
   takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
+  await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   const body = await readBody(c.req.raw, coding, config);
   const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
   const results = await Promise.all(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));

@@ -23,9 +23,10 @@ export type RelayEvent =
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
+  | { event: "rate_limiter_failed"; tenant: string; error: string }
   | { event: "unhandled_error"; error: string };
 
-const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set(["delivery_consumer_error", "durable_store_failed", "unhandled_error"]);
+const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set(["delivery_consumer_error", "durable_store_failed", "rate_limiter_failed", "unhandled_error"]);
 
 /**
  * Credentials that could reach a log line through text the relay does not write itself (an

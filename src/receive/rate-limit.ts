@@ -1,5 +1,6 @@
 import { RelayError } from "../http/errors.js";
-import type { RateLimit } from "../tenants/processing-schema.js";
+import { errorText, logEvent } from "../log/events.js";
+import type { RequestRateLimit } from "../tenants/processing-schema.js";
 
 /**
  * A token bucket per tenant, held in this isolate: no I/O on the ingest path. Each isolate keeps
@@ -9,7 +10,7 @@ import type { RateLimit } from "../tenants/processing-schema.js";
 const buckets = new Map<string, { tokens: number; updatedAt: number }>();
 const MAX_BUCKETS = 10_000;
 
-export function takeRequestToken(tenantId: string, limit: RateLimit, now: number = Date.now()): void {
+export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now: number = Date.now()): void {
   let bucket = buckets.get(tenantId);
   if (!bucket) {
     if (buckets.size >= MAX_BUCKETS) buckets.clear();
@@ -24,4 +25,27 @@ export function takeRequestToken(tenantId: string, limit: RateLimit, now: number
   }
   const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / limit.requests_per_second));
   throw new RelayError("rate_limited", `tenant ${tenantId} is over its rate limit of ${limit.requests_per_second} requests per second: retry later`, { retryAfterSeconds });
+}
+
+/** The window of the ceiling in wrangler.toml (`[[ratelimits]]`, period 10): the longest a refused client waits. */
+export const CEILING_PERIOD_SECONDS = 10;
+
+/**
+ * Cloudflare's rate-limiting binding, keyed by tenant: one ceiling for each tenant's requests at a
+ * Cloudflare location, however many isolates serve them, which the buckets above cannot give. A
+ * limiter that fails lets the request through: ingest matters more than the ceiling.
+ */
+export async function withinLocationCeiling(ceiling: RateLimit, tenantId: string): Promise<void> {
+  let outcome: RateLimitOutcome;
+  try {
+    outcome = await ceiling.limit({ key: tenantId });
+  } catch (err) {
+    logEvent({ event: "rate_limiter_failed", tenant: tenantId, error: errorText(err) });
+    return;
+  }
+  if (!outcome.success) {
+    throw new RelayError("rate_limited", `tenant ${tenantId} is over the relay's ceiling for one Cloudflare location: retry later`, {
+      retryAfterSeconds: CEILING_PERIOD_SECONDS,
+    });
+  }
 }

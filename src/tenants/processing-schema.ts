@@ -76,8 +76,8 @@ export const RedactSchema = z.strictObject({
 export type Redact = z.infer<typeof RedactSchema>;
 
 /** Requests per second a tenant may send, and how many at once. */
-const RateLimitSchema = z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) });
-export type RateLimit = z.infer<typeof RateLimitSchema>;
+const RequestRateLimitSchema = z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) });
+export type RequestRateLimit = z.infer<typeof RequestRateLimitSchema>;
 
 export const ProcessingSchema = z.strictObject({
   /** Tried in order; a trace goes to the first route any of its spans matches, else the default parent. */
@@ -90,5 +90,5 @@ export const ProcessingSchema = z.strictObject({
   drop_non_ai_spans: z.boolean().default(false),
   redact: RedactSchema.default({ keys: [], values: [] }),
   /** This tenant's ingest rate limit; absent means the Worker's defaults (RATE_LIMIT_* vars). */
-  rate_limit: RateLimitSchema.optional(),
+  rate_limit: RequestRateLimitSchema.optional(),
 });
