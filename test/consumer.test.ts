@@ -1,0 +1,319 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index.js";
+import { DeadLetterStore } from "../src/deliver/dead-letters.js";
+import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { spillPayload } from "../src/deliver/payloads.js";
+import { deadLettersOf } from "./support/dead-letters.js";
+import { failingBinding, recordingQueue } from "./support/failing-bindings.js";
+import { createTenant, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+/** The queues of wrangler.toml: the Worker's queue() tells them apart by name. */
+const DELIVERIES = "tfy-relay-deliveries";
+const DEAD_LETTERS = "tfy-relay-dead-letters";
+
+/** What the consumer's failure path asks of Cloudflare (CONSUMER_FAILURE_DELAY_SECONDS). */
+const CONSUMER_RETRY = 30;
+
+interface Consumed {
+  /** Messages acknowledged one by one: Cloudflare forgets them. */
+  acked: string[];
+  /** Messages handed back with message.retry(), and the delay asked for. */
+  retried: { id: string; delaySeconds: number | undefined }[];
+  /** What the handler threw: Cloudflare then redelivers every message it did not acknowledge. */
+  threw: unknown;
+}
+
+/**
+ * Runs the Worker's queue() on one batch of `messages` from `queue`, with the real bindings except
+ * those in `bindings`, and reports what became of each message.
+ */
+async function consume(queue: string, messages: DeliveryMessage[], bindings: Partial<typeof env> = {}): Promise<Consumed> {
+  const batch = createMessageBatch<DeliveryMessage>(queue, messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })));
+  // getQueueResult reports which messages were retried but not the delay they asked for. Wrapped
+  // per message: the method lives on the platform's shared prototype.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options) => {
+      delays.set(message.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  const threw = await worker.queue(batch, { ...env, ...bindings }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const result = await getQueueResult(batch, ctx);
+  // Both consumers settle messages one by one; a batch-wide ack or retry would make `acked` and `retried` meaningless.
+  if (result.ackAll || result.retryBatch.retry) throw new Error("the handler acked or retried the whole batch");
+  return { acked: result.explicitAcks, retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })), threw };
+}
+
+/** A queued message with a gateway trace for `tenant`, as the ingest route makes it after a first failed attempt. */
+function queuedMessage(tenant: TestTenant, protobuf: Uint8Array, overrides: Partial<DeliveryMessage> = {}): DeliveryMessage {
+  return {
+    id: crypto.randomUUID(),
+    tenant: tenant.id,
+    parent: tenant.parent,
+    payload: { inline: protobuf },
+    spans: 3,
+    bytes: protobuf.byteLength,
+    attempts: 1,
+    serverErrors: 0,
+    receivedAt: Date.now(),
+    ...overrides,
+  };
+}
+
+/** The same message with its spans spilled to R2, as a message too large for the queue carries them. */
+async function spilled(message: DeliveryMessage, protobuf: Uint8Array): Promise<DeliveryMessage & { payload: { r2Key: string } }> {
+  return { ...message, payload: { r2Key: await spillPayload(env.PAYLOADS, message.id, protobuf) } };
+}
+
+async function inR2(key: string): Promise<boolean> {
+  return (await env.PAYLOADS.head(key)) !== null;
+}
+
+/** A tenant, one of its traces, and a message carrying that trace spilled to R2. */
+async function spilledDelivery() {
+  const tenant = await createTenant();
+  const trace = trueFoundryTrace();
+  const protobuf = toProtobuf(trace);
+  const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(trace).length }), protobuf);
+  return { tenant, trace, protobuf, message, key: message.payload.r2Key };
+}
+
+describe.concurrent("the delivery queue's consumer", () => {
+  it("acks a delivered message, marks it delivered and removes its spilled R2 object", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const received = await standin.received(tenant.apiKey);
+    expect(received.map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    expect(await wasDelivered(env.TENANTS, message.id)).toBe(true);
+    expect(await inR2(key)).toBe(false);
+  });
+
+  it("on Braintrust's 503 re-enqueues the spans one attempt on with Braintrust's Retry-After, acks the original, and the new message is delivered", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "3" } }]);
+    const queue = recordingQueue(env.DELIVERY_QUEUE);
+
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(queue.sent).toEqual([
+      { body: { ...message, attempts: 2, serverErrors: 0, lastError: expect.stringMatching(/^Braintrust answered 503: /) }, contentType: "v8", delaySeconds: 3 },
+    ]);
+    // The new message refers to the same spilled spans, so they must still be there.
+    expect(await inR2(key)).toBe(true);
+    expect(await wasDelivered(env.TENANTS, message.id)).toBe(false);
+    // The real queue brings the new message back to the real consumer.
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+  });
+
+  it("retries only the message whose tenant KV could not read, in 30 s, and acks the rest of the batch", async () => {
+    const failing = await spilledDelivery();
+    const other = await spilledDelivery();
+    // Only that tenant's record (TenantStore's key), so the other message meets a working KV.
+    const tenants = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable", (key) => key === `tenant:${failing.tenant.id}`);
+
+    const consumed = await consume(DELIVERIES, [failing.message, other.message], { TENANTS: tenants });
+
+    expect(consumed).toEqual({ acked: [other.message.id], retried: [{ id: failing.message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await standin.attempts(failing.tenant.apiKey)).toEqual([]);
+    expect(await inR2(failing.key)).toBe(true);
+    expect(await deadLettersOf(failing.tenant.id)).toEqual([]);
+    expect(await standin.received(other.tenant.apiKey)).toHaveLength(1);
+  });
+
+  it("retries a message when KV cannot read its delivered marker, without sending it", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    const tenants = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable", (k) => String(k).startsWith("delivered:"));
+
+    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("retries a message Braintrust took when KV cannot write its delivered marker, keeping its spans so the redelivery sends them again", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+    const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 503 Service Unavailable");
+
+    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await inR2(key)).toBe(true);
+    expect(await wasDelivered(env.TENANTS, message.id)).toBe(false);
+
+    // Cloudflare's redelivery, with KV back: at least once, so Braintrust sees the spans twice.
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace), spanIdsOf(trace)]);
+    expect(await inR2(key)).toBe(false);
+  });
+
+  it("retries a message when R2 cannot read its spilled spans, without sending anything", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
+
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("retries a delivered message when R2 cannot remove its spilled spans, and the marker keeps the redelivery from sending again", async () => {
+    const { tenant, message } = await spilledDelivery();
+    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
+
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await wasDelivered(env.TENANTS, message.id)).toBe(true);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(await standin.received(tenant.apiKey)).toHaveLength(1);
+  });
+
+  it("retries a message Braintrust rejects (400) when R2 cannot write the dead letter, keeping its spans", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+    const payloads = failingBinding(env.PAYLOADS, "put", "R2 PUT failed: 503 Service Unavailable");
+
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([400]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("retries a message Braintrust asked to be retried (503) when the queue refuses the new message, keeping its spans", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503]);
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("retries a message Braintrust found too large (413) when the queue refuses its halves, keeping its spans", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+
+    expect(await inR2(key)).toBe(true);
+    expect(await env.PAYLOADS.list({ prefix: `spill/${message.id}.` })).toMatchObject({ objects: [] });
+  });
+
+  it("acks a message already marked delivered without sending it again", async () => {
+    const tenant = await createTenant();
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+    await markDelivered(env.TENANTS, message.id);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    await env.PAYLOADS.delete(key);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+});
+
+describe.concurrent("the dead-letter queue's consumer", () => {
+  it("keeps a message the delivery consumer kept failing on as an R2 dead letter under dead-letters/<tenant>/<id>, and acks it", async () => {
+    const tenant = await createTenant();
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const message = queuedMessage(tenant, protobuf, { attempts: 4, lastError: "Braintrust answered 503: busy" });
+
+    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${message.id}`);
+    expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
+    expect(await deadLettersOf(tenant.id)).toEqual([
+      expect.objectContaining({
+        id: `${tenant.id}:${message.id}`,
+        parent: tenant.parent,
+        attempts: 4,
+        spans: 3,
+        reason: "the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy",
+      }),
+    ]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("moves a spilled message's spans into its dead letter and removes the spill object", async () => {
+    const { tenant, protobuf, message, key } = await spilledDelivery();
+
+    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${message.id}`);
+    expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
+    expect(object!.customMetadata?.reason).toBe("the delivery consumer failed on this message repeatedly");
+    expect(await inR2(key)).toBe(false);
+  });
+
+  it("keeps a replayed dead letter that failed again where it is, with the new reason", async () => {
+    const tenant = await createTenant();
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const original = queuedMessage(tenant, protobuf);
+    const store = new DeadLetterStore(env.PAYLOADS);
+    const deadLetter = await store.put(original, protobuf, "Braintrust answered 400: archived");
+    const replay = (await store.replayMessage(deadLetter.id))!;
+
+    expect(await consume(DEAD_LETTERS, [{ ...replay, lastError: "Braintrust answered 503: busy" }])).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+
+    const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${original.id}`);
+    expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
+    expect(object!.customMetadata?.reason).toBe("the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy");
+  });
+
+  it("throws when R2 cannot write a dead letter, so Cloudflare redelivers that message and the rest of the batch; those before it stay acked", async () => {
+    const before = await spilledDelivery();
+    const failing = await spilledDelivery();
+    const after = await spilledDelivery();
+    const payloads = failingBinding(env.PAYLOADS, "put", "R2 PUT failed: 503 Service Unavailable", (key) => String(key).startsWith(`dead-letters/${failing.tenant.id}/`));
+
+    const consumed = await consume(DEAD_LETTERS, [before.message, failing.message, after.message], { PAYLOADS: payloads });
+
+    expect(consumed).toEqual({ acked: [before.message.id], retried: [], threw: new Error("R2 PUT failed: 503 Service Unavailable") });
+    expect(await deadLettersOf(before.tenant.id)).toHaveLength(1);
+    expect(await deadLettersOf(failing.tenant.id)).toEqual([]);
+    expect(await inR2(failing.key)).toBe(true);
+    expect(await inR2(after.key)).toBe(true);
+  });
+
+  it("throws when R2 cannot read a spilled message's spans, so Cloudflare redelivers it rather than treat it as delivered", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
+
+    expect(await consume(DEAD_LETTERS, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [], threw: new Error("R2 GET failed: 503 Service Unavailable") });
+
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("acks a spilled message whose R2 object is gone without making an empty dead letter", async () => {
+    const { tenant, message, key } = await spilledDelivery();
+    await env.PAYLOADS.delete(key);
+
+    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+});
