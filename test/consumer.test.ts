@@ -169,8 +169,8 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(key)).toBe(true);
   });
 
-  it("retries a delivered message when R2 cannot remove its spilled spans, and the marker keeps the redelivery from sending again", async () => {
-    const { tenant, message } = await spilledDelivery();
+  it("retries a delivered message when R2 cannot remove its spilled spans; the marker keeps the redelivery from sending again, and it removes them", async () => {
+    const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
 
     expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
@@ -178,6 +178,8 @@ describe.concurrent("the delivery queue's consumer", () => {
 
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
     expect(await standin.received(tenant.apiKey)).toHaveLength(1);
+    // The repeat lets go of the object the failed delete left behind.
+    expect(await inR2(key)).toBe(false);
   });
 
   it("retries a message Braintrust rejects (400) when R2 cannot write the dead letter, keeping its spans", async () => {

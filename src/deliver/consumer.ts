@@ -34,7 +34,9 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
 async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf || (await wasDelivered(env.TENANTS, message.id))) {
-    // Its payload was already released, or its marker says so: this is a repeat of a delivered message.
+    // Its payload was already released, or its marker says so: this is a repeat of a delivered
+    // message. A repeat whose R2 object is still there follows a delete that failed after delivery.
+    if (protobuf) await releasePayload(env.PAYLOADS, message);
     logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
     return;
   }
