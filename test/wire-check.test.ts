@@ -1,7 +1,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { countSpans } from "../src/otlp/placed-spans.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";
 import { vouchedSpanCount } from "../src/receive/wire-check.js";
@@ -10,7 +10,7 @@ import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } 
 
 /** What the full path makes of the bytes: refused, or how many spans validation kept and rejected. */
 function fullPath(bytes: Uint8Array): "refused" | { accepted: number; rejected: number } {
-  let decoded;
+  let decoded: ExportTraceServiceRequest;
   try {
     decoded = fromBinary(ExportTraceServiceRequestSchema, bytes);
   } catch {

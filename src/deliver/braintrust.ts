@@ -103,6 +103,7 @@ async function readPartialSuccess(response: Response): Promise<PartialSuccess | 
 /** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
 async function errorText(response: Response, apiKey: string): Promise<string> {
   const text = (await response.text().catch(() => "(body unreadable)")).slice(0, 4096).replaceAll(apiKey, "[redacted]");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine || "(empty body)";
 }

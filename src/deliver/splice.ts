@@ -46,7 +46,7 @@ export function locateSpans(source: Uint8Array, shape: SpanShape): LocatedSpans 
     for (const [s, scopeSpans] of scopes.entries()) {
       const ranges = resource.scopes[s]!.spans;
       if (ranges.length !== scopeSpans.length) return undefined;
-      scopeSpans.forEach((span, i) => spans.set(span, { resource: r, scope: s, range: ranges[i]! }));
+      for (const [i, span] of scopeSpans.entries()) spans.set(span, { resource: r, scope: s, range: ranges[i]! });
     }
   }
   return { source, scanned, spans };
@@ -101,9 +101,15 @@ export function spliceRequest(located: LocatedSpans, placed: PlacedSpan[], appen
     const source = located.spans.get(span);
     if (!source) return undefined;
     let scopes = resources.get(source.resource);
-    if (!scopes) resources.set(source.resource, (scopes = new Map()));
+    if (!scopes) {
+      scopes = new Map();
+      resources.set(source.resource, scopes);
+    }
     let spans = scopes.get(source.scope);
-    if (!spans) scopes.set(source.scope, (spans = []));
+    if (!spans) {
+      spans = [];
+      scopes.set(source.scope, spans);
+    }
     const added = (appended.get(span) ?? []).map((bytes): Piece => ({ field: SPAN_ATTRIBUTES, pieces: [bytes] }));
     spans.push({ field: SPANS, pieces: [source.range, ...added] });
   }

@@ -82,7 +82,7 @@ export function maskValues(request: ExportTraceServiceRequest, rules: CompiledRe
         value.value.value.values.forEach(maskValue);
         break;
       case "kvlistValue":
-        value.value.value.values.forEach((kv) => maskValue(kv.value));
+        for (const kv of value.value.value.values) maskValue(kv.value);
         break;
     }
   };
