@@ -9,6 +9,7 @@ describe("Braintrust base URLs", () => {
     ["https://BRAINTRUST.example.com:8443", "https://braintrust.example.com:8443"],
     ["https://8.8.8.8", "https://8.8.8.8"],
     ["https://[2606:4700::1111]", "https://[2606:4700::1111]"],
+    ["https://api.braintrust.dev.", "https://api.braintrust.dev."],
   ])("accepts %s as %s", (raw, normalized) => {
     expect(checkUpstreamUrl(raw, false)).toEqual({ ok: true, url: normalized });
   });
@@ -17,6 +18,14 @@ describe("Braintrust base URLs", () => {
     ["http://api.braintrust.dev", "must use https"],
     ["ftp://api.braintrust.dev", "must use https"],
     ["https://localhost", "local name"],
+    ["https://localhost.", "local name"],
+    ["https://localhost..", "local name"],
+    ["https://braintrust.internal...", "local name"],
+    ["https://127.0.0.1..", "private, loopback or reserved"],
+    ["https://127.1.", "private, loopback or reserved"],
+    ["https://[::1]", "not a global IPv6 address"],
+    ["https://api..braintrust.dev", "not a valid host name"],
+    ["https://.", "not a valid host name"],
     ["https://braintrust.localhost", "local name"],
     ["https://metadata.google.internal", "local name"],
     ["https://intranet", "not a fully qualified name"],

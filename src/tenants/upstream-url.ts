@@ -26,7 +26,9 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
 }
 
 function nonPublicHostReason(hostname: string): string | undefined {
-  const host = hostname.replace(/\.$/, "").toLowerCase();
+  // Trailing dots name the same host ("localhost.." is localhost), so every one goes before the checks.
+  const host = hostname.replace(/\.+$/, "").toLowerCase();
+  if (host === "" || host.split(".").includes("")) return `${hostname} is not a valid host name`;
   if (host.startsWith("[")) return publicIpv6(host.slice(1, -1)) ? undefined : `${hostname} is not a global IPv6 address`;
   const v4 = parseIpv4(host);
   if (v4) return publicIpv4(v4) ? undefined : `${hostname} is a private, loopback or reserved address`;
