@@ -4,7 +4,7 @@
  * forward); a load generator sharing that event loop would wait behind them and measure their work as
  * the Worker's.
  */
-import { fork, type ChildProcess } from "node:child_process";
+import { type ChildProcess, fork } from "node:child_process";
 import autocannon from "autocannon";
 
 export interface LoadRun {

@@ -10,8 +10,8 @@
  */
 import { BraintrustStandIn } from "../scripts/lib/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
-import { adminCall, startQuietDevServer, startRelay, type DevServer } from "../scripts/lib/wrangler-dev.js";
-import { startLoadGenerator, type LoadGenerator } from "./load-generator.js";
+import { adminCall, type DevServer, startQuietDevServer, startRelay } from "../scripts/lib/wrangler-dev.js";
+import { type LoadGenerator, startLoadGenerator } from "./load-generator.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
@@ -53,7 +53,11 @@ const COMMON_HEADERS = { "content-type": "application/x-protobuf", "content-enco
 /** A tenant sending to one parent, `fast` or with translation on, as a load target. */
 async function relayTarget(relay: DevServer, standinUrl: string, apiKey: string, translate: boolean): Promise<Target> {
   const id = translate ? "translated" : "fast";
-  await adminCall(relay, "PUT", `/tenants/${id}`, { parent: "project_name:bench", braintrust: { api_url: standinUrl, api_key: apiKey }, translate });
+  await adminCall(relay, "PUT", `/tenants/${id}`, {
+    parent: "project_name:bench",
+    braintrust: { api_url: standinUrl, api_key: apiKey },
+    translate,
+  });
   const { token } = (await (await adminCall(relay, "POST", `/tenants/${id}/tokens`)).json()) as { token: string };
   return { url: `${relay.url}/t/${id}/v1/traces`, headers: { ...COMMON_HEADERS, authorization: `Bearer ${token}` } };
 }
@@ -73,8 +77,10 @@ function pairedRatio(list: LoadResult[], baseline: LoadResult[], of: (mine: Load
   const ratios = list.map((result, round) => of(result, baseline[round]!));
   return `${median(ratios).toFixed(2)} (rounds ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})`;
 }
-const ratio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => mine.requestsPerSecond / theirs.requestsPerSecond);
-const cpuRatio = (list: LoadResult[], baseline: LoadResult[]) => pairedRatio(list, baseline, (mine, theirs) => theirs.workerdCpuMs / mine.workerdCpuMs);
+const ratio = (list: LoadResult[], baseline: LoadResult[]) =>
+  pairedRatio(list, baseline, (mine, theirs) => mine.requestsPerSecond / theirs.requestsPerSecond);
+const cpuRatio = (list: LoadResult[], baseline: LoadResult[]) =>
+  pairedRatio(list, baseline, (mine, theirs) => theirs.workerdCpuMs / mine.workerdCpuMs);
 const TABLE_HEAD = ["| Worker | requests/s | p50 ms | p99 ms | workerd CPU ms/request | failed |", "|---|---:|---:|---:|---:|---:|"];
 
 interface Payload {
@@ -144,7 +150,13 @@ async function underCli(generator: LoadGenerator, standinUrl: string, apiKey: st
     for (const target of Object.values(targets)) await warmUp(generator, target, body);
     const fast = [await load(generator, targets.fast, body)];
     const direct = [await load(generator, targets.passthrough, body)];
-    return [...TABLE_HEAD, row("relay, one parent", fast), row("pass-through", direct), "", `relay / pass-through requests/s: ${ratio(fast, direct)}`];
+    return [
+      ...TABLE_HEAD,
+      row("relay, one parent", fast),
+      row("pass-through", direct),
+      "",
+      `relay / pass-through requests/s: ${ratio(fast, direct)}`,
+    ];
   } finally {
     for (const server of servers) await server.stop();
   }

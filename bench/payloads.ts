@@ -1,5 +1,5 @@
-import { create, toBinary } from "@bufbuild/protobuf";
 import { gzipSync } from "node:zlib";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { attr, spansOf, trueFoundryTrace } from "../test/support/traces.js";
 
@@ -16,7 +16,12 @@ export function gatewayBatch(targetBytes: number): Uint8Array {
   for (let i = 0; size < targetBytes; i++) {
     const trace = trueFoundryTrace({ prompt: `Summarise ticket #${i}: ${text(3000)}` });
     const [root, model] = spansOf(trace);
-    root!.attributes.push(attr("tfy.output", JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }] })));
+    root!.attributes.push(
+      attr(
+        "tfy.output",
+        JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }] }),
+      ),
+    );
     if (i % 3 === 1) root!.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));
     if (i % 3 === 2) model!.attributes.push(attr("tfy.model.name", "claude-sonnet-4"));
     request.resourceSpans.push(...trace.resourceSpans);

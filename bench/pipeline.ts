@@ -5,17 +5,18 @@
  * what the ingest route runs before fetch), for plain and gzip requests. Modes are interleaved
  * round by round and the median kept, so the shared machine's noise hits all of them alike.
  */
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
+
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
-import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
+import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
 import { processSpans } from "../src/process/process-spans.js";
 import { readBody } from "../src/receive/body.js";
 import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
@@ -27,7 +28,16 @@ const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESS
 const credential = { mode: "stored_key", apiKey: "sk-bench" } as const;
 
 function tenant(setup: Record<string, unknown>): Tenant {
-  return { ...StoredTenantSchema.parse({ parent: "project_name:gateway", api_url: "https://api.braintrust.dev", created_at: "", updated_at: "", ...setup }), id: "bench" };
+  return {
+    ...StoredTenantSchema.parse({
+      parent: "project_name:gateway",
+      api_url: "https://api.braintrust.dev",
+      created_at: "",
+      updated_at: "",
+      ...setup,
+    }),
+    id: "bench",
+  };
 }
 
 export const SETUPS = {
@@ -45,7 +55,11 @@ export const SETUPS = {
 type Coding = "identity" | "gzip";
 
 function request(wire: Uint8Array, coding: Coding): Request {
-  return new Request("https://relay.test/t/bench/v1/traces", { method: "POST", body: wire.slice(), headers: coding === "gzip" ? { "content-encoding": "gzip" } : {} });
+  return new Request("https://relay.test/t/bench/v1/traces", {
+    method: "POST",
+    body: wire.slice(),
+    headers: coding === "gzip" ? { "content-encoding": "gzip" } : {},
+  });
 }
 
 /** (c): what a straightforward relay does: decompress, decode, process, encode each parent's request, gzip it. */
@@ -53,7 +67,8 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
   const body = await readBody(request(wire, coding), coding, config);
   const processed = processSpans(fromBinary(ExportTraceServiceRequestSchema, body.bytes), setup);
   let sent = 0;
-  for (const batch of processed.batches) sent += gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request)))).byteLength;
+  for (const batch of processed.batches)
+    sent += gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request)))).byteLength;
   return sent;
 }
 
@@ -111,7 +126,15 @@ async function measure(label: string, bytes: Uint8Array, rounds: number): Promis
     for (const mode of Object.keys(modes)) {
       const setup = mode.split(", ")[1] ?? "";
       const naiveMs = setup ? msPerMiB(`(c) naive, ${setup}`) : msPerMiB("(c) naive, single parent");
-      rows.push({ size: label, coding, setup, mode: mode.split(",")[0]!, msPerMiB: msPerMiB(mode), mibPerSecond: 1000 / msPerMiB(mode), vsNaive: naiveMs / msPerMiB(mode) });
+      rows.push({
+        size: label,
+        coding,
+        setup,
+        mode: mode.split(",")[0]!,
+        msPerMiB: msPerMiB(mode),
+        mibPerSecond: 1000 / msPerMiB(mode),
+        vsNaive: naiveMs / msPerMiB(mode),
+      });
     }
   }
   return rows;
@@ -125,7 +148,11 @@ function peakMemory(bytes: Uint8Array, coding: Coding, setup: string): { baselin
   const file = join(mkdtempSync(join(tmpdir(), "bench-")), "payload.bin");
   writeFileSync(file, coding === "gzip" ? gzipped(bytes) : bytes);
   try {
-    const out = execFileSync(process.execPath, ["--expose-gc", "--max-old-space-size=128", "--import", "tsx", import.meta.filename, "--memory", file, coding, setup], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const out = execFileSync(
+      process.execPath,
+      ["--expose-gc", "--max-old-space-size=128", "--import", "tsx", import.meta.filename, "--memory", file, coding, setup],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
     return JSON.parse(out) as { baseline: number; peak: number };
   } catch {
     return undefined;
@@ -144,14 +171,20 @@ async function memoryChild(file: string, coding: Coding, setup: string): Promise
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
 export async function pipelineBenchmark(): Promise<string> {
-  const sizes: Array<[string, number, number]> = [["100 KB", 100_000, 40], ["1 MiB", MiB, 15], ["8 MiB", 8 * MiB, 7]];
+  const sizes: Array<[string, number, number]> = [
+    ["100 KB", 100_000, 40],
+    ["1 MiB", MiB, 15],
+    ["8 MiB", 8 * MiB, 7],
+  ];
   const lines = ["| payload | request | tenant | mode | ms/MiB | MiB/s | × naive |", "|---|---|---|---|---:|---:|---:|"];
   let eight: Uint8Array | undefined;
   for (const [label, target, rounds] of sizes) {
     const bytes = gatewayBatch(target);
     if (target === 8 * MiB) eight = bytes;
     for (const row of await measure(label, bytes, rounds)) {
-      lines.push(`| ${row.size} | ${row.coding === "gzip" ? "gzip" : "plain"} | ${row.setup || "—"} | ${row.mode} | ${fmt(row.msPerMiB, 2)} | ${fmt(row.mibPerSecond, 0)} | ${fmt(row.vsNaive, 2)} |`);
+      lines.push(
+        `| ${row.size} | ${row.coding === "gzip" ? "gzip" : "plain"} | ${row.setup || "—"} | ${row.mode} | ${fmt(row.msPerMiB, 2)} | ${fmt(row.mibPerSecond, 0)} | ${fmt(row.vsNaive, 2)} |`,
+      );
     }
   }
   lines.push("", "One 8 MiB request through the relay's pipeline, in a fresh Node process with V8's heap capped at 128 MiB:", "");
@@ -159,7 +192,11 @@ export async function pipelineBenchmark(): Promise<string> {
     for (const setup of Object.keys(SETUPS)) {
       const memory = peakMemory(eight!, coding, setup);
       const what = `${coding === "gzip" ? "gzip" : "plain"}, ${setup}`;
-      lines.push(memory ? `- ${what}: completes; peak RSS ${fmt((memory.peak - memory.baseline) / MiB, 0)} MiB above the idle process` : `- ${what}: FAILED under the 128 MiB heap cap`);
+      lines.push(
+        memory
+          ? `- ${what}: completes; peak RSS ${fmt((memory.peak - memory.baseline) / MiB, 0)} MiB above the idle process`
+          : `- ${what}: FAILED under the 128 MiB heap cap`,
+      );
     }
   }
   return lines.join("\n");

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { AdminError, adminClient, adminPath, type AdminClient } from "./lib/admin-client.js";
+import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
 import { table } from "./lib/table.js";
 
 class UsageError extends Error {}
@@ -56,9 +56,30 @@ function commandOf(usage: string, run: Run): Command {
   };
 }
 
-interface TenantSummary { id: string; parent: string; auth: string }
-interface TenantView { id: string; parent: string; auth: string; braintrust: { api_url: string }; tokens: Array<{ id: string; created_at: string }>; routes: unknown[]; translate: boolean; updated_at: string }
-interface DeadLetter { id: string; tenant: string; parent: string; reason: string; attempts: number; spans: number; dead_lettered_at: string }
+interface TenantSummary {
+  id: string;
+  parent: string;
+  auth: string;
+}
+interface TenantView {
+  id: string;
+  parent: string;
+  auth: string;
+  braintrust: { api_url: string };
+  tokens: Array<{ id: string; created_at: string }>;
+  routes: unknown[];
+  translate: boolean;
+  updated_at: string;
+}
+interface DeadLetter {
+  id: string;
+  tenant: string;
+  parent: string;
+  reason: string;
+  attempts: number;
+  spans: number;
+  dead_lettered_at: string;
+}
 
 /** Every item of a listing, fetched a page of the most the admin API gives at a time. */
 async function allPages<T>(admin: AdminClient, path: string, field: string, query: Record<string, string> = {}): Promise<T[]> {
@@ -91,20 +112,46 @@ function tenantBody(flags: Flags): Record<string, unknown> {
 function tenantOutput(tenant: TenantView, flags: Flags): unknown {
   if (flags.json) return tenant;
   const lines = [
-    table(["FIELD", "VALUE"], [["tenant", tenant.id], ["parent", tenant.parent], ["braintrust", tenant.braintrust.api_url], ["auth", tenant.auth], ["routes", tenant.routes.length], ["translate", String(tenant.translate)], ["updated", tenant.updated_at]]),
+    table(
+      ["FIELD", "VALUE"],
+      [
+        ["tenant", tenant.id],
+        ["parent", tenant.parent],
+        ["braintrust", tenant.braintrust.api_url],
+        ["auth", tenant.auth],
+        ["routes", tenant.routes.length],
+        ["translate", String(tenant.translate)],
+        ["updated", tenant.updated_at],
+      ],
+    ),
   ];
-  if (tenant.tokens.length > 0) lines.push("", table(["TOKEN ID", "CREATED"], tenant.tokens.map((t) => [t.id, t.created_at])));
+  if (tenant.tokens.length > 0)
+    lines.push(
+      "",
+      table(
+        ["TOKEN ID", "CREATED"],
+        tenant.tokens.map((t) => [t.id, t.created_at]),
+      ),
+    );
   return lines.join("\n");
 }
 
 const COMMANDS = [
   commandOf("tenants list", async (admin, flags) => {
     const tenants = await allPages<TenantSummary>(admin, "/tenants", "tenants");
-    return flags.json ? tenants : table(["TENANT", "PARENT", "AUTH"], tenants.map((t) => [t.id, t.parent, t.auth]));
+    return flags.json
+      ? tenants
+      : table(
+          ["TENANT", "PARENT", "AUTH"],
+          tenants.map((t) => [t.id, t.parent, t.auth]),
+        );
   }),
-  commandOf("tenants get <tenant>", async (admin, flags, id) => tenantOutput((await admin.call("GET", adminPath`/tenants/${id}`)) as TenantView, flags)),
-  commandOf("tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]", async (admin, flags, id) =>
-    tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, tenantBody(flags))) as TenantView, flags),
+  commandOf("tenants get <tenant>", async (admin, flags, id) =>
+    tenantOutput((await admin.call("GET", adminPath`/tenants/${id}`)) as TenantView, flags),
+  ),
+  commandOf(
+    "tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]",
+    async (admin, flags, id) => tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, tenantBody(flags))) as TenantView, flags),
   ),
   commandOf("tenants delete <tenant>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/tenants/${id}`);
@@ -112,7 +159,9 @@ const COMMANDS = [
   }),
   commandOf("tokens issue <tenant>", async (admin, flags, tenant) => {
     const issued = (await admin.call("POST", adminPath`/tenants/${tenant}/tokens`)) as { id: string; token: string };
-    return flags.json ? issued : `token ${issued.id} for ${tenant} (shown only now; put it in the gateway's Authorization header):\n${issued.token}`;
+    return flags.json
+      ? issued
+      : `token ${issued.id} for ${tenant} (shown only now; put it in the gateway's Authorization header):\n${issued.token}`;
   }),
   commandOf("tokens revoke <tenant> <token-id>", async (admin, flags, tenant, tokenId) => {
     await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`);
@@ -120,14 +169,24 @@ const COMMANDS = [
   }),
   commandOf("dead-letters list [--tenant TENANT]", async (admin, flags) => {
     const list = await allPages<DeadLetter>(admin, "/dead-letters", "dead_letters", flags.tenant ? { tenant: flags.tenant } : {});
-    return flags.json ? list : table(["ID", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"], list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, d.reason.slice(0, 80)]));
+    return flags.json
+      ? list
+      : table(
+          ["ID", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"],
+          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, d.reason.slice(0, 80)]),
+        );
   }),
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {
     if (!flags.id && !flags.tenant && !flags.all) throw new UsageError("say which: --id ID, --tenant TENANT or --all");
     const replayed: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await admin.call("POST", "/dead-letters/replay", { ...(flags.id ? { id: flags.id } : {}), ...(flags.tenant ? { tenant: flags.tenant } : {}), limit: 1000, ...(cursor ? { cursor } : {}) })) as { replayed: string[]; cursor: string | null };
+      const page = (await admin.call("POST", "/dead-letters/replay", {
+        ...(flags.id ? { id: flags.id } : {}),
+        ...(flags.tenant ? { tenant: flags.tenant } : {}),
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      })) as { replayed: string[]; cursor: string | null };
       replayed.push(...page.replayed);
       cursor = page.cursor;
     } while (cursor);
@@ -154,9 +213,11 @@ function chosenCommand({ positionals, tokens }: CommandLine): { command: Command
   const command = COMMANDS.find((c) => c.name === `${group} ${action}`);
   if (!command) throw new UsageError(group ? `unknown command: ${positionals.join(" ")}` : "no command given");
   for (const token of tokens) {
-    if (token.kind === "option" && !GLOBAL_FLAGS.has(token.name) && !command.flags.has(token.name)) throw new UsageError(`${command.name} does not take ${token.rawName}`);
+    if (token.kind === "option" && !GLOBAL_FLAGS.has(token.name) && !command.flags.has(token.name))
+      throw new UsageError(`${command.name} does not take ${token.rawName}`);
   }
-  if (args.length > command.args.length) throw new UsageError(`too many arguments for ${command.name}: ${args.slice(command.args.length).join(" ")}`);
+  if (args.length > command.args.length)
+    throw new UsageError(`too many arguments for ${command.name}: ${args.slice(command.args.length).join(" ")}`);
   const missing = command.args.find((_, i) => !args[i]);
   if (missing) throw new UsageError(`missing <${missing}>`);
   return { command, args };

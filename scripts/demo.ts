@@ -3,13 +3,14 @@
  * local Braintrust stand-in, fed TrueFoundry-shaped traces by the real OpenTelemetry exporter. The
  * stand-in fails for a while so a retry through the queue is visible. Loopback only.
  */
+
+import { parseArgs } from "node:util";
 import { trace } from "@opentelemetry/api";
 import { ExportResultCode } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
 import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
-import { parseArgs } from "node:util";
 import { hex } from "../src/encoding/bytes.js";
 import { BraintrustStandIn } from "./lib/braintrust-standin.js";
 import { recordGatewayTraces } from "./lib/gateway-traces.js";
@@ -49,13 +50,23 @@ try {
   const { token } = (await (await adminCall(relay, "POST", `/tenants/${TENANT}/tokens`)).json()) as { token: string };
   console.log(`Relay on ${relay.url}; tenant "${TENANT}" sends eval traces to an experiment, the rest to a project.`);
   console.log(`Braintrust will answer 503 to the first ${FAILURES} requests: the relay queues them and retries.\n`);
-  await fetch(`${standinUrl}/_standin/faults?key=${apiKey}`, { method: "POST", body: JSON.stringify(Array.from({ length: FAILURES }, () => ({ status: 503 }))) });
+  await fetch(`${standinUrl}/_standin/faults?key=${apiKey}`, {
+    method: "POST",
+    body: JSON.stringify(Array.from({ length: FAILURES }, () => ({ status: 503 }))),
+  });
 
-  const exporter = new OTLPTraceExporter({ url: `${relay.url}/t/${TENANT}/v1/traces`, headers: { Authorization: `Bearer ${token}` }, compression: CompressionAlgorithm.GZIP });
+  const exporter = new OTLPTraceExporter({
+    url: `${relay.url}/t/${TENANT}/v1/traces`,
+    headers: { Authorization: `Bearer ${token}` },
+    compression: CompressionAlgorithm.GZIP,
+  });
   const sent = new Set<string>();
   for (let round = 1; round <= ROUNDS; round++) {
     const memory = new InMemorySpanExporter();
-    const provider = new TracerProvider({ resource: resourceFromAttributes({ "service.name": "tfy-llm-gateway" }), spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ "service.name": "tfy-llm-gateway" }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+    });
     recordGatewayTraces(provider.getTracer("tfy-llm-gateway"), round === 1 ? "" : ` (round ${round})`);
     const spans = memory.getFinishedSpans();
     const result = await new Promise<{ code: ExportResultCode; error?: Error }>((resolve) => exporter.export(spans, resolve));
@@ -67,7 +78,8 @@ try {
   const deadline = Date.now() + 60_000;
   while ([...sent].some((id) => !delivered.has(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const attempts = (await (await fetch(`${standinUrl}/_standin/attempts?key=${apiKey}`)).json()) as Array<{ status: number }>;
-  const deadLetters = ((await (await adminCall(relay, "GET", `/dead-letters?tenant=${TENANT}`)).json()) as { dead_letters: unknown[] }).dead_letters;
+  const deadLetters = ((await (await adminCall(relay, "GET", `/dead-letters?tenant=${TENANT}`)).json()) as { dead_letters: unknown[] })
+    .dead_letters;
   const deliveredCount = [...sent].filter((id) => delivered.has(id)).length;
   const retried = attempts.filter((a) => a.status !== 200).length;
   console.log(`\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, retried ${retried}, dead-lettered ${deadLetters.length}`);

@@ -15,5 +15,7 @@ if (existsSync(target)) {
     .replace(/^ADMIN_TOKEN=.*$/m, `ADMIN_TOKEN=${adminToken}`)
     .replace(/^ENCRYPTION_KEY=.*$/m, `ENCRYPTION_KEY=${randomBytes(32).toString("base64")}`);
   writeFileSync(target, vars, { mode: 0o600 });
-  console.log(`created ${target} with a fresh ADMIN_TOKEN and ENCRYPTION_KEY; the admin token is in that file (RELAY_ADMIN_TOKEN for the tfy-relay CLI)`);
+  console.log(
+    `created ${target} with a fresh ADMIN_TOKEN and ENCRYPTION_KEY; the admin token is in that file (RELAY_ADMIN_TOKEN for the tfy-relay CLI)`,
+  );
 }

@@ -7,8 +7,7 @@ export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
 
 const MiB = 1024 * 1024;
 
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce.number().int().positive().max(max).default(fallback);
+const positiveInt = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
 
 /**
  * Vars, parsed once per isolate. Defaults leave room inside the 128 MB isolate for a decoded

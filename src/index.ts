@@ -1,4 +1,4 @@
-import { Hono, type Context } from "hono";
+import { type Context, Hono } from "hono";
 import { adminApp } from "./admin/app.js";
 import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
 import type { DeliveryMessage } from "./deliver/message.js";

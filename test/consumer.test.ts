@@ -1,11 +1,11 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
+import worker from "../src/index.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { failingBinding, recordingQueue } from "./support/failing-bindings.js";
 import { createTenant, type TestTenant } from "./support/relay.js";
@@ -33,7 +33,10 @@ interface Consumed {
  * those in `bindings`, and reports what became of each message.
  */
 async function consume(queue: string, messages: DeliveryMessage[], bindings: Partial<typeof env> = {}): Promise<Consumed> {
-  const batch = createMessageBatch<DeliveryMessage>(queue, messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })));
+  const batch = createMessageBatch<DeliveryMessage>(
+    queue,
+    messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })),
+  );
   // getQueueResult reports which messages were retried but not the delay they asked for. Wrapped
   // per message: the method lives on the platform's shared prototype.
   const delays = new Map<string, number | undefined>();
@@ -52,7 +55,11 @@ async function consume(queue: string, messages: DeliveryMessage[], bindings: Par
   const result = await getQueueResult(batch, ctx);
   // Both consumers settle messages one by one; a batch-wide ack or retry would make `acked` and `retried` meaningless.
   if (result.ackAll || result.retryBatch.retry) throw new Error("the handler acked or retried the whole batch");
-  return { acked: result.explicitAcks, retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })), threw };
+  return {
+    acked: result.explicitAcks,
+    retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })),
+    threw,
+  };
 }
 
 /** A queued message with a gateway trace for `tenant`, as the ingest route makes it after a first failed attempt. */
@@ -109,7 +116,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [message.id], retried: [], threw: undefined });
 
     expect(queue.sent).toEqual([
-      { body: { ...message, attempts: 2, serverErrors: 0, lastError: expect.stringMatching(/^Braintrust answered 503: /) }, contentType: "v8", delaySeconds: 3 },
+      {
+        body: { ...message, attempts: 2, serverErrors: 0, lastError: expect.stringMatching(/^Braintrust answered 503: /) },
+        contentType: "v8",
+        delaySeconds: 3,
+      },
     ]);
     // The new message refers to the same spilled spans, so they must still be there.
     expect(await inR2(key)).toBe(true);
@@ -124,11 +135,20 @@ describe.concurrent("the delivery queue's consumer", () => {
     const failing = await spilledDelivery();
     const other = await spilledDelivery();
     // Only that tenant's record (TenantStore's key), so the other message meets a working KV.
-    const tenants = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable", (key) => key === `tenant:${failing.tenant.id}`);
+    const tenants = failingBinding(
+      env.TENANTS,
+      "get",
+      "KV GET failed: 503 Service Unavailable",
+      (key) => key === `tenant:${failing.tenant.id}`,
+    );
 
     const consumed = await consume(DELIVERIES, [failing.message, other.message], { TENANTS: tenants });
 
-    expect(consumed).toEqual({ acked: [other.message.id], retried: [{ id: failing.message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(consumed).toEqual({
+      acked: [other.message.id],
+      retried: [{ id: failing.message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
     expect(await standin.attempts(failing.tenant.apiKey)).toEqual([]);
     expect(await inR2(failing.key)).toBe(true);
     expect(await deadLettersOf(failing.tenant.id)).toEqual([]);
@@ -139,7 +159,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     const { tenant, message, key } = await spilledDelivery();
     const tenants = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable", (k) => String(k).startsWith("delivered:"));
 
-    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
 
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
     expect(await inR2(key)).toBe(true);
@@ -149,7 +173,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     const { tenant, trace, message, key } = await spilledDelivery();
     const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 503 Service Unavailable");
 
-    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { TENANTS: tenants })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
     expect(await inR2(key)).toBe(true);
     expect(await wasDelivered(env.TENANTS, message.id)).toBe(false);
 
@@ -163,7 +191,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
 
-    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
 
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
     expect(await inR2(key)).toBe(true);
@@ -173,7 +205,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
 
-    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
     expect(await wasDelivered(env.TENANTS, message.id)).toBe(true);
 
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
@@ -187,7 +223,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
     const payloads = failingBinding(env.PAYLOADS, "put", "R2 PUT failed: 503 Service Unavailable");
 
-    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { PAYLOADS: payloads })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([400]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
@@ -199,7 +239,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     await standin.script(tenant.apiKey, [{ status: 503 }]);
     const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
 
-    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503]);
     expect(await inR2(key)).toBe(true);
@@ -210,7 +254,11 @@ describe.concurrent("the delivery queue's consumer", () => {
     await standin.script(tenant.apiKey, [{ status: 413 }]);
     const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
 
-    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
 
     expect(await inR2(key)).toBe(true);
     expect(await env.PAYLOADS.list({ prefix: `spill/${message.id}.` })).toMatchObject({ objects: [] });
@@ -278,18 +326,26 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     const deadLetter = await store.put(original, protobuf, "Braintrust answered 400: archived");
     const replay = (await store.replayMessage(deadLetter.id))!;
 
-    expect(await consume(DEAD_LETTERS, [{ ...replay, lastError: "Braintrust answered 503: busy" }])).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+    expect(await consume(DEAD_LETTERS, [{ ...replay, lastError: "Braintrust answered 503: busy" }])).toEqual({
+      acked: [replay.id],
+      retried: [],
+      threw: undefined,
+    });
 
     const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${original.id}`);
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
-    expect(object!.customMetadata?.reason).toBe("the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy");
+    expect(object!.customMetadata?.reason).toBe(
+      "the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy",
+    );
   });
 
   it("throws when R2 cannot write a dead letter, so Cloudflare redelivers that message and the rest of the batch; those before it stay acked", async () => {
     const before = await spilledDelivery();
     const failing = await spilledDelivery();
     const after = await spilledDelivery();
-    const payloads = failingBinding(env.PAYLOADS, "put", "R2 PUT failed: 503 Service Unavailable", (key) => String(key).startsWith(`dead-letters/${failing.tenant.id}/`));
+    const payloads = failingBinding(env.PAYLOADS, "put", "R2 PUT failed: 503 Service Unavailable", (key) =>
+      String(key).startsWith(`dead-letters/${failing.tenant.id}/`),
+    );
 
     const consumed = await consume(DEAD_LETTERS, [before.message, failing.message, after.message], { PAYLOADS: payloads });
 
@@ -304,7 +360,11 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
 
-    expect(await consume(DEAD_LETTERS, [message], { PAYLOADS: payloads })).toEqual({ acked: [], retried: [], threw: new Error("R2 GET failed: 503 Service Unavailable") });
+    expect(await consume(DEAD_LETTERS, [message], { PAYLOADS: payloads })).toEqual({
+      acked: [],
+      retried: [],
+      threw: new Error("R2 GET failed: 503 Service Unavailable"),
+    });
 
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     expect(await inR2(key)).toBe(true);

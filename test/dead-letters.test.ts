@@ -18,8 +18,16 @@ describe.concurrent("dead letters", () => {
     expect(partial?.rejectedSpans).toBe(3n);
     const [deadLetter, ...others] = await deadLettersOf(tenant.id);
     expect(others).toEqual([]);
-    expect(partial?.errorMessage).toBe(`3 spans kept as dead letter ${deadLetter!.id} for an operator to replay: Braintrust answered 400: {"error":"project is archived"}`);
-    expect(deadLetter).toMatchObject({ tenant: tenant.id, parent: tenant.parent, attempts: 1, spans: 3, reason: 'Braintrust answered 400: {"error":"project is archived"}' });
+    expect(partial?.errorMessage).toBe(
+      `3 spans kept as dead letter ${deadLetter!.id} for an operator to replay: Braintrust answered 400: {"error":"project is archived"}`,
+    );
+    expect(deadLetter).toMatchObject({
+      tenant: tenant.id,
+      parent: tenant.parent,
+      attempts: 1,
+      spans: 3,
+      reason: 'Braintrust answered 400: {"error":"project is archived"}',
+    });
     expect(Date.parse(deadLetter!.dead_lettered_at)).toBeGreaterThan(Date.now() - 60_000);
 
     const replay = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
@@ -39,7 +47,9 @@ describe.concurrent("dead letters", () => {
 
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
     const [deadLetter] = await deadLettersOf(tenant.id);
-    expect(deadLetter!.reason).toBe('Braintrust refused the tenant\'s stored API key: Braintrust answered 401: {"error":"Invalid API key"}');
+    expect(deadLetter!.reason).toBe(
+      'Braintrust refused the tenant\'s stored API key: Braintrust answered 401: {"error":"Invalid API key"}',
+    );
 
     const rotated = await standin.issueKey();
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
@@ -97,8 +107,13 @@ describe.concurrent("dead letters", () => {
       await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
     }
 
-    const first = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2`)).json()) as { dead_letters: { id: string }[]; cursor: string };
-    const second = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2&cursor=${encodeURIComponent(first.cursor)}`)).json()) as { dead_letters: { id: string }[]; cursor: string | null };
+    const first = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2`)).json()) as {
+      dead_letters: { id: string }[];
+      cursor: string;
+    };
+    const second = (await (
+      await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=2&cursor=${encodeURIComponent(first.cursor)}`)
+    ).json()) as { dead_letters: { id: string }[]; cursor: string | null };
     expect(first.dead_letters).toHaveLength(2);
     expect(second.dead_letters).toHaveLength(1);
     expect(second.cursor).toBeNull();

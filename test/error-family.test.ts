@@ -20,8 +20,16 @@ describe("Hono's errors and the relay's are one family", () => {
   });
 
   it("a client error with no code of its own is a bad request; a server error Hono throws is hidden", () => {
-    expect(asRelayError(new HTTPException(418))).toMatchObject({ code: "malformed", status: 400, message: "the request was refused (400)" });
-    expect(asRelayError(new HTTPException(502, { message: "details of a bug" }))).toMatchObject({ code: "internal", status: 500, message: "internal error" });
+    expect(asRelayError(new HTTPException(418))).toMatchObject({
+      code: "malformed",
+      status: 400,
+      message: "the request was refused (400)",
+    });
+    expect(asRelayError(new HTTPException(502, { message: "details of a bug" }))).toMatchObject({
+      code: "internal",
+      status: 500,
+      message: "internal error",
+    });
   });
 
   it("the admin API's body limit answers 413 in the admin API's own error shape, past the limit only", async () => {
@@ -33,7 +41,9 @@ describe("Hono's errors and the relay's are one family", () => {
     expect(atLimit.status).toBe(400);
     expect(overLimit.status).toBe(413);
     expect(overLimit.headers.get("content-type")).toBe("application/json");
-    expect(await overLimit.json()).toEqual({ error: { code: "too_large", message: `admin request body is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes` } });
+    expect(await overLimit.json()).toEqual({
+      error: { code: "too_large", message: `admin request body is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes` },
+    });
   });
 
   it("the body limit comes after the admin token: a stranger's large body is refused as unauthenticated", async () => {

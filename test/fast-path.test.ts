@@ -1,6 +1,6 @@
+import { env } from "cloudflare:workers";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
@@ -34,7 +34,16 @@ const TENANTS = {
 const CREDENTIAL = { mode: "passthrough", apiKey: "k" } as const;
 
 function tenantWith(config: Record<string, unknown>): Tenant {
-  return { ...StoredTenantSchema.parse({ parent: "project_name:default", api_url: "https://api.braintrust.dev", created_at: "", updated_at: "", ...config }), id: "t" };
+  return {
+    ...StoredTenantSchema.parse({
+      parent: "project_name:default",
+      api_url: "https://api.braintrust.dev",
+      created_at: "",
+      updated_at: "",
+      ...config,
+    }),
+    id: "t",
+  };
 }
 
 /**
@@ -81,7 +90,11 @@ describe("the fast path", () => {
     const span = toBinary(SpanSchema, spanWith("Model: x", [attr("tfy.span_type", "Model")]));
     // ResourceSpans with scope_spans before resource and an unknown field between; ScopeSpans with spans before scope.
     const scopeSpans = [...lengthDelimited(2, span), ...lengthDelimited(1, lengthDelimited(1, [0x73])), ...lengthDelimited(42, [1, 2])];
-    const resourceSpans = [...lengthDelimited(2, scopeSpans), ...lengthDelimited(51, [9]), ...lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, [0x6b])))];
+    const resourceSpans = [
+      ...lengthDelimited(2, scopeSpans),
+      ...lengthDelimited(51, [9]),
+      ...lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, [0x6b]))),
+    ];
     const body = new Uint8Array(lengthDelimited(1, resourceSpans));
 
     const [[, fast, slow]] = bothPaths(body, {}) as [[string, Uint8Array, Uint8Array]];
@@ -93,10 +106,19 @@ describe("the fast path", () => {
   it("forwards, for a tenant that changes nothing, exactly what decoding would have: bytes, spans and rejections", () => {
     const checked = tenantWith({ translate: false });
     // A route that never matches makes the relay decode, and then change nothing all the same.
-    const decoding = tenantWith({ translate: false, routes: [{ match: { field: "span_name", equals: "no such span" }, parent: "project_name:never" }] });
+    const decoding = tenantWith({
+      translate: false,
+      routes: [{ match: { field: "span_name", equals: "no such span" }, parent: "project_name:never" }],
+    });
     expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
     const plan = (bytes: Uint8Array, tenant: Tenant) => {
-      const { deliveries, rejections } = prepareDeliveries({ wire: bytes, coding: "identity", bytes }, "protobuf", tenant, CREDENTIAL, relayConfig(env));
+      const { deliveries, rejections } = prepareDeliveries(
+        { wire: bytes, coding: "identity", bytes },
+        "protobuf",
+        tenant,
+        CREDENTIAL,
+        relayConfig(env),
+      );
       return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };
     };
     fc.assert(
@@ -117,8 +139,13 @@ describe("the fast path", () => {
       redact: { keys: [{ pattern: "secret.*" }] },
     };
     // A new option in the schema must be added here, and to leavesSpansAlone if it changes spans.
-    expect(Object.keys(ProcessingSchema.shape).filter((key) => key !== "rate_limit").sort()).toEqual(Object.keys(options).sort());
-    for (const [key, value] of Object.entries(options)) expect(leavesSpansAlone(tenantWith({ translate: false, [key]: value })), key).toBe(false);
+    expect(
+      Object.keys(ProcessingSchema.shape)
+        .filter((key) => key !== "rate_limit")
+        .sort(),
+    ).toEqual(Object.keys(options).sort());
+    for (const [key, value] of Object.entries(options))
+      expect(leavesSpansAlone(tenantWith({ translate: false, [key]: value })), key).toBe(false);
     expect(leavesSpansAlone(tenantWith({ translate: false, redact: { values: ["emails"] } }))).toBe(false);
     expect(leavesSpansAlone(tenantWith({ translate: false, rate_limit: { requests_per_second: 5, burst: 5 } }))).toBe(true);
   });

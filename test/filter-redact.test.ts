@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, requestOf, spanWith, spansOf, toProtobuf } from "./support/traces.js";
+import { attr, attributesOf, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 async function deliveredByName(apiKey: string) {
   const received = await standin.received(apiKey);
@@ -13,7 +13,8 @@ describe.concurrent("filtering non-AI spans", () => {
     const tenant = await createTenant({ config: { drop_non_ai_spans: true, translate: false } });
     const traceId = crypto.getRandomValues(new Uint8Array(16));
     const root = spanWith("HTTP POST /chat", [], { traceId });
-    const child = (name: string, attributes: ReturnType<typeof attr>[]) => spanWith(name, attributes, { traceId, parentSpanId: root.spanId });
+    const child = (name: string, attributes: ReturnType<typeof attr>[]) =>
+      spanWith(name, attributes, { traceId, parentSpanId: root.spanId });
     const spans = [
       root,
       child("Model: gpt", [attr("tfy.span_type", "Model")]),
@@ -58,9 +59,14 @@ describe.concurrent("redaction", () => {
   });
 
   it("replaces a key's value when asked to, and the translation sees only the replacement", async () => {
-    const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.input", action: "replace", replacement: "[hidden]" }] } } });
+    const tenant = await createTenant({
+      config: { redact: { keys: [{ pattern: "tfy.input", action: "replace", replacement: "[hidden]" }] } },
+    });
 
-    await sendTraces(tenant, toProtobuf(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')])])));
+    await sendTraces(
+      tenant,
+      toProtobuf(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')])])),
+    );
 
     const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
     expect(attributes["tfy.input"]).toBe("[hidden]");
@@ -68,21 +74,32 @@ describe.concurrent("redaction", () => {
   });
 
   it("masks API keys, emails and custom patterns everywhere, the translated JSON included", async () => {
-    const tenant = await createTenant({ config: { redact: { values: ["api_keys", "emails", { pattern: "ACCT-\\d{6}", replacement: "ACCT-******" }] } } });
+    const tenant = await createTenant({
+      config: { redact: { values: ["api_keys", "emails", { pattern: "ACCT-\\d{6}", replacement: "ACCT-******" }] } },
+    });
     const secretKey = "sk-proj-abcdefghijklmnop1234";
     const span = spanWith("ChatCompletion: x", [
       attr("tfy.span_type", "ChatCompletion"),
-      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `email bob@example.com, key ${secretKey}, account ACCT-123456` }] })),
+      attr(
+        "tfy.input",
+        JSON.stringify({ messages: [{ role: "user", content: `email bob@example.com, key ${secretKey}, account ACCT-123456` }] }),
+      ),
       attr("tfy.request.created_by_subject", "user:bob@example.com"),
     ]);
-    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: 2, message: `auth failed for Bearer abcdefghijklmnopqrstuvwxyz` };
+    span.status = {
+      $typeName: "opentelemetry.proto.trace.v1.Status",
+      code: 2,
+      message: `auth failed for Bearer abcdefghijklmnopqrstuvwxyz`,
+    };
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
     const delivered = (await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!;
     const text = JSON.stringify(attributesOf(delivered)) + delivered.status?.message;
     for (const secret of ["bob@example.com", secretKey, "ACCT-123456", "abcdefghijklmnopqrstuvwxyz"]) expect(text).not.toContain(secret);
-    expect(attributesOf(delivered)["braintrust.input_json"]).toBe(JSON.stringify([{ role: "user", content: "email [REDACTED], key [REDACTED], account ACCT-******" }]));
+    expect(attributesOf(delivered)["braintrust.input_json"]).toBe(
+      JSON.stringify([{ role: "user", content: "email [REDACTED], key [REDACTED], account ACCT-******" }]),
+    );
     expect(delivered.status?.message).toBe("auth failed for [REDACTED]");
   });
 

@@ -1,10 +1,10 @@
-import { toJson } from "@bufbuild/protobuf";
-import { WireType } from "@bufbuild/protobuf/wire";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../src/index.js";
+import { toJson } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import worker from "../src/index.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -45,7 +45,11 @@ describe("forwarding to Braintrust", () => {
     const ctx = createExecutionContext();
 
     const response = await worker.fetch(
-      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` }, body }),
+      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+        body,
+      }),
       { ...env, UPSTREAM_COMPRESSION: "gzip" },
       ctx,
     );

@@ -71,7 +71,9 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     const valid = toProtobuf(trueFoundryTrace());
     const mutation = fc.record({
       cut: fc.integer({ min: 0, max: valid.byteLength }),
-      flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { maxLength: 8 }),
+      flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), {
+        maxLength: 8,
+      }),
     });
     await fc.assert(
       fc.asyncProperty(mutation, async ({ cut, flips }) => {
@@ -93,8 +95,18 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     ["a length that overflows", new Uint8Array([...varint((1 << 3) | 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
     ["an unterminated varint", new Uint8Array([0x08, 0xff, 0xff, 0xff])],
     ["invalid UTF-8 in a span name", requestWithSpanFields(lengthDelimited(5, [0xc3, 0x28, 0xff]))],
-    ["an AnyValue array nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]))],
-    ["an AnyValue kvlist nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "kvlist"))]))],
+    [
+      "an AnyValue array nested 5000 deep",
+      requestWithSpanFields(
+        lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]),
+      ),
+    ],
+    [
+      "an AnyValue kvlist nested 5000 deep",
+      requestWithSpanFields(
+        lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "kvlist"))]),
+      ),
+    ],
   ])("%s: 400 that says why, nothing forwarded", async (_what, body) => {
     const before = await forwardedSoFar(tenant);
 
@@ -149,7 +161,31 @@ describe("hostile JSON", () => {
 
   it.each([
     ["arrays nested 100,000 deep", `${"[".repeat(100_000)}${"]".repeat(100_000)}`],
-    ["an attribute value nested 5,000 deep", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "5b8efff798038103d269b633813fc60c", spanId: "eee19b7ec3c1b174", attributes: [{ key: "k", value: JSON.parse(`${'{"arrayValue":{"values":['.repeat(5000)}{"stringValue":"x"}${"]}}".repeat(5000)}`) }] }] }] }] })],
+    [
+      "an attribute value nested 5,000 deep",
+      JSON.stringify({
+        resourceSpans: [
+          {
+            scopeSpans: [
+              {
+                spans: [
+                  {
+                    traceId: "5b8efff798038103d269b633813fc60c",
+                    spanId: "eee19b7ec3c1b174",
+                    attributes: [
+                      {
+                        key: "k",
+                        value: JSON.parse(`${'{"arrayValue":{"values":['.repeat(5000)}{"stringValue":"x"}${"]}}".repeat(5000)}`),
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    ],
     ["resourceSpans that is not a list", '{"resourceSpans": {"scopeSpans": []}}'],
   ])("%s: 400, nothing forwarded", async (_what, body) => {
     const before = await forwardedSoFar(tenant);
@@ -172,10 +208,17 @@ describe("hostile headers", () => {
   it("any content type or encoding: 415 unless OTLP's, never more", async () => {
     const body = toProtobuf(trueFoundryTrace());
     await fc.assert(
-      fc.asyncProperty(fc.option(fc.string({ maxLength: 40 }).filter((s) => /^[\x20-\x7e]*$/.test(s))), fc.option(fc.constantFrom("br", "zstd", "gzip, br", "compress", "x-unknown", "identity", "")), async (contentType, encoding) => {
-        const response = await sendTraces(tenant, body, { contentType: contentType ?? "", ...(encoding === null ? {} : { contentEncoding: encoding }) });
-        expect([200, 400, 415]).toContain(response.status);
-      }),
+      fc.asyncProperty(
+        fc.option(fc.string({ maxLength: 40 }).filter((s) => /^[\x20-\x7e]*$/.test(s))),
+        fc.option(fc.constantFrom("br", "zstd", "gzip, br", "compress", "x-unknown", "identity", "")),
+        async (contentType, encoding) => {
+          const response = await sendTraces(tenant, body, {
+            contentType: contentType ?? "",
+            ...(encoding === null ? {} : { contentEncoding: encoding }),
+          });
+          expect([200, 400, 415]).toContain(response.status);
+        },
+      ),
       { seed: SEED, numRuns: RUNS },
     );
     await expectStillServing(tenant);

@@ -37,7 +37,9 @@ describe("the event log", () => {
       reason: `Braintrust answered 400: echoed Authorization: Bearer secret-value-1 and key sk-live0123456789 and ${token}`,
     });
     const [line] = lines;
-    expect(JSON.parse(line!).reason).toBe("Braintrust answered 400: echoed Authorization: Bearer [redacted] and key [redacted] and [redacted]");
+    expect(JSON.parse(line!).reason).toBe(
+      "Braintrust answered 400: echoed Authorization: Bearer [redacted] and key [redacted] and [redacted]",
+    );
     for (const secret of ["secret-value-1", "sk-live0123456789", token]) expect(line).not.toContain(secret);
   });
 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Span_SpanKind, Status_StatusCode } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { hex } from "../src/encoding/bytes.js";
 import { rpcStatusOf, spansOf } from "./support/traces.js";
 
 const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";
@@ -61,7 +61,9 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
 
   it("rejects an id that is not hex with 400, instead of reading it as base64", async () => {
     const tenant = await createTenant();
-    const body = JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "AAECAwQFBgcICQoLDA0ODw==", spanId: SPAN_ID, name: "x" }] }] }] });
+    const body = JSON.stringify({
+      resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: "AAECAwQFBgcICQoLDA0ODw==", spanId: SPAN_ID, name: "x" }] }] }],
+    });
 
     const response = await sendTraces(tenant, body, { contentType: "application/json" });
 
@@ -74,8 +76,16 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
   it.each([
     ["not JSON", "{", /not valid JSON/],
     ["not an object", "[1,2]", /must be a JSON object/],
-    ["a field of the wrong type", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: 5 }] }] }] }), /not a valid OTLP JSON/],
-    ["an unknown enum name", JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, kind: "SPAN_KIND_BOGUS" }] }] }] }), /SPAN_KIND_BOGUS" is not a SpanKind name/],
+    [
+      "a field of the wrong type",
+      JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: 5 }] }] }] }),
+      /not a valid OTLP JSON/,
+    ],
+    [
+      "an unknown enum name",
+      JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, kind: "SPAN_KIND_BOGUS" }] }] }] }),
+      /SPAN_KIND_BOGUS" is not a SpanKind name/,
+    ],
   ])("answers %s with 400 and a google.rpc.Status saying why", async (_what, body, message) => {
     const tenant = await createTenant();
 

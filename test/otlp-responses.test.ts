@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayFetch, createTenant, sendTraces } from "./support/relay.js";
+import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, randomId, rpcStatusOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -87,7 +87,11 @@ describe("OTLP/HTTP responses", () => {
     const unknown = await sendTraces({ id: "no-such-tenant", bearer: "x" }, body);
     const invalid = await sendTraces({ id: "Upper-Case", bearer: "x" }, body);
     const tooLong = await sendTraces({ id: "a".repeat(65), bearer: "x" }, body);
-    const otherPath = await relayFetch("/t/acme/v1/metrics", { method: "POST", headers: { "content-type": "application/x-protobuf" }, body });
+    const otherPath = await relayFetch("/t/acme/v1/metrics", {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf" },
+      body,
+    });
 
     expect(unknown.status).toBe(404);
     expect((await rpcStatusOf(unknown)).message).toBe("no such tenant: no-such-tenant");

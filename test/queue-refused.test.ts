@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../src/index.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import worker from "../src/index.js";
 import { createTenant, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -24,7 +24,11 @@ function refusingQueue(accepted = 0): Queue<DeliveryMessage> & { taken: Delivery
 }
 
 /** Sends `body` while Braintrust answers 503 and the queue is `queue`; returns the response and the delivery's id. */
-async function sendWhileQueueRefuses(tenant: TestTenant, body: Uint8Array, queue: Queue<DeliveryMessage>): Promise<{ response: Response; deliveryId: string }> {
+async function sendWhileQueueRefuses(
+  tenant: TestTenant,
+  body: Uint8Array,
+  queue: Queue<DeliveryMessage>,
+): Promise<{ response: Response; deliveryId: string }> {
   await standin.script(tenant.apiKey, [{ status: 503 }]);
   const lines: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
@@ -39,7 +43,9 @@ async function sendWhileQueueRefuses(tenant: TestTenant, body: Uint8Array, queue
     ctx,
   );
   await waitOnExecutionContext(ctx);
-  const attempt = lines.map((line) => JSON.parse(line) as { event?: string; delivery_id?: string }).find((l) => l.event === "delivery_attempt");
+  const attempt = lines
+    .map((line) => JSON.parse(line) as { event?: string; delivery_id?: string })
+    .find((l) => l.event === "delivery_attempt");
   return { response, deliveryId: attempt!.delivery_id! };
 }
 
@@ -63,7 +69,11 @@ describe("when the queue itself refuses", () => {
   it("leaves nothing in R2: the spans it spilled for the queue are removed again", async () => {
     const tenant = await createTenant();
 
-    const { response, deliveryId } = await sendWhileQueueRefuses(tenant, toProtobuf(largeRequest({ largeSpans: 3, largeSpanBytes: 150_000, smallTraces: 0 })), refusingQueue());
+    const { response, deliveryId } = await sendWhileQueueRefuses(
+      tenant,
+      toProtobuf(largeRequest({ largeSpans: 3, largeSpanBytes: 150_000, smallTraces: 0 })),
+      refusingQueue(),
+    );
 
     expect(response.status).toBe(503);
     expect(await spilledFor(deliveryId)).toEqual([]);
@@ -74,7 +84,11 @@ describe("when the queue itself refuses", () => {
     // More spilled messages than one send batch holds, so the queue takes one batch and refuses the next.
     const queue = refusingQueue(1);
 
-    const { response, deliveryId } = await sendWhileQueueRefuses(tenant, toProtobuf(largeRequest({ largeSpans: 40, largeSpanBytes: 130_000, smallTraces: 0 })), queue);
+    const { response, deliveryId } = await sendWhileQueueRefuses(
+      tenant,
+      toProtobuf(largeRequest({ largeSpans: 40, largeSpanBytes: 130_000, smallTraces: 0 })),
+      queue,
+    );
 
     expect(response.status).toBe(503);
     const takenKeys = queue.taken.flatMap((m) => ("r2Key" in m.payload ? [m.payload.r2Key] : [])).sort();

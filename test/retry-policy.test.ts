@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { nextStep, type AttemptState } from "../src/deliver/next-step.js";
+import { type AttemptState, nextStep } from "../src/deliver/next-step.js";
 import type { DeliveryOutcome } from "../src/deliver/outcome.js";
 import { classifyStatus, parseRetryAfter } from "../src/deliver/outcome.js";
-import type { RetryPolicy } from "../src/env.js";
 import { retryDelaySeconds } from "../src/deliver/retry-policy.js";
+import type { RetryPolicy } from "../src/env.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
 const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false };
@@ -40,9 +40,21 @@ describe("Retry-After", () => {
 
 describe("classifying Braintrust's answers", () => {
   it.each([
-    [200, "delivered"], [202, "delivered"], [408, "retryable"], [429, "retryable"], [500, "retryable"], [502, "retryable"],
-    [503, "retryable"], [504, "retryable"], [400, "rejected"], [401, "rejected"], [403, "rejected"], [404, "rejected"],
-    [413, "rejected"], [422, "rejected"], [501, "rejected"],
+    [200, "delivered"],
+    [202, "delivered"],
+    [408, "retryable"],
+    [429, "retryable"],
+    [500, "retryable"],
+    [502, "retryable"],
+    [503, "retryable"],
+    [504, "retryable"],
+    [400, "rejected"],
+    [401, "rejected"],
+    [403, "rejected"],
+    [404, "rejected"],
+    [413, "rejected"],
+    [422, "rejected"],
+    [501, "rejected"],
   ])("%i is %s", (status, kind) => {
     expect(classifyStatus(status, "").kind).toBe(kind);
   });
@@ -51,7 +63,10 @@ describe("classifying Braintrust's answers", () => {
 describe("what follows an attempt", () => {
   it("retries retryable failures until max_retries, then dead-letters", () => {
     expect(nextStep(unavailable, { ...state, attempts: 20 }, policy)).toMatchObject({ step: "retry" });
-    expect(nextStep(unavailable, { ...state, attempts: 21 }, policy)).toEqual({ step: "dead_letter", reason: "gave up after 21 attempts: Braintrust answered 503" });
+    expect(nextStep(unavailable, { ...state, attempts: 21 }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "gave up after 21 attempts: Braintrust answered 503",
+    });
   });
 
   it("counts 500s separately and gives up on them sooner", () => {
@@ -71,6 +86,9 @@ describe("what follows an attempt", () => {
     const refused: DeliveryOutcome = { kind: "rejected", status: 401, fault: "credentials", reason: "401" };
     expect(nextStep(refused, { ...state, mode: "passthrough", inRequest: true }, policy)).toEqual({ step: "refuse_client" });
     expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toMatchObject({ step: "dead_letter" });
-    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toMatchObject({ step: "dead_letter", reason: "Braintrust refused the tenant's stored API key: 401" });
+    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toMatchObject({
+      step: "dead_letter",
+      reason: "Braintrust refused the tenant's stored API key: 401",
+    });
   });
 });

@@ -48,7 +48,10 @@ describe.concurrent("retries through the delivery queue", () => {
       log.mockRestore();
     }
 
-    const attempt = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.tenant === tenant.id);
+    const attempt = lines
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.tenant === tenant.id);
     expect(attempt).toMatchObject({ event: "delivery_attempt", outcome: "retryable", next: "retry", upstream_status: null });
     expect(attempt?.reason).toMatch(/^Braintrust did not answer within \d+ ms$/);
 
@@ -93,7 +96,9 @@ describe.concurrent("retries through the delivery queue", () => {
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
 
     const deadLetters = await waitForDeadLetters(tenant.id, (list) => list.length > 0);
-    expect(deadLetters).toEqual([expect.objectContaining({ attempts: 4, spans: 3, reason: expect.stringMatching(/^Braintrust kept answering 500 \(4 times\)/) })]);
+    expect(deadLetters).toEqual([
+      expect.objectContaining({ attempts: 4, spans: 3, reason: expect.stringMatching(/^Braintrust kept answering 500 \(4 times\)/) }),
+    ]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([500, 500, 500, 500]);
     expect(await standin.received(tenant.apiKey)).toEqual([]);
   });

@@ -1,12 +1,22 @@
-import { describe, expect, it } from "vitest";
-import { attributesOf, attr, requestOf, spanIdsOf, spanWith, spansOf, toProtobuf, trueFoundryTrace, largeRequest } from "./support/traces.js";
-import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
-import { standin } from "./support/standin.js";
 import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
 import { InstrumentationScopeSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
 import { matches } from "../src/process/match.js";
 import type { Match } from "../src/tenants/processing-schema.js";
-import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
+import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import {
+  attr,
+  attributesOf,
+  largeRequest,
+  requestOf,
+  spanIdsOf,
+  spansOf,
+  spanWith,
+  toProtobuf,
+  trueFoundryTrace,
+} from "./support/traces.js";
 
 /** The gateway trace, with the request metadata set to `metadata`. */
 function traceWithMetadata(metadata: Record<string, unknown>, model = "openai/gpt-4.1-mini") {
@@ -56,7 +66,16 @@ describe.concurrent("routing traces to parents", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf([...chosen, ...invalid])))).status).toBe(200);
 
     const received = await standin.received(tenant.apiKey);
-    expect(Object.fromEntries(received.map((r) => [r.parent, spansOf(r.request).map((s) => s.name).sort()]))).toEqual({
+    expect(
+      Object.fromEntries(
+        received.map((r) => [
+          r.parent,
+          spansOf(r.request)
+            .map((s) => s.name)
+            .sort(),
+        ]),
+      ),
+    ).toEqual({
       "project_id:p-42": ["child", "root"],
       "project_name:default": ["other"],
     });
@@ -84,7 +103,11 @@ describe.concurrent("routing traces to parents", () => {
     expect(arrival.requests.length).toBeGreaterThan(1);
     for (const r of arrival.requests) {
       expect(r.bytes.byteLength).toBeLessThanOrEqual(BRAINTRUST_MAX_REQUEST_BYTES);
-      expect(r.request.resourceSpans.every((rs) => rs.resource?.attributes.length && rs.scopeSpans.every((ss) => ss.scope?.name === "tfy-llm-gateway"))).toBe(true);
+      expect(
+        r.request.resourceSpans.every(
+          (rs) => rs.resource?.attributes.length && rs.scopeSpans.every((ss) => ss.scope?.name === "tfy-llm-gateway"),
+        ),
+      ).toBe(true);
     }
   });
 
@@ -96,7 +119,21 @@ describe.concurrent("routing traces to parents", () => {
     expect(await field(await put([{ match: { field: "span_name" }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
     expect(await field(await put([{ match: { field: "nonsense", equals: 1 }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
     expect(await field(await put([{ match: { all: [] }, parent: "project_id:q" }]))).toMatch(/^routes\.0\.match/);
-    expect((await put([{ match: { any: [{ field: "scope_name", one_of: ["a", "b"] }, { field: "resource.service.name", exists: true }] }, parent: "project_id:q" }])).status).toBe(201);
+    expect(
+      (
+        await put([
+          {
+            match: {
+              any: [
+                { field: "scope_name", one_of: ["a", "b"] },
+                { field: "resource.service.name", exists: true },
+              ],
+            },
+            parent: "project_id:q",
+          },
+        ])
+      ).status,
+    ).toBe(201);
   });
 });
 
@@ -119,8 +156,24 @@ describe("route conditions", () => {
     [{ field: "attributes.http.response.status_code", equals: "200" }, true],
     [{ field: "attributes.tfy.model.streaming", equals: true }, true],
     [{ field: "attributes.tfy.model.streaming", equals: "true" }, false],
-    [{ all: [{ field: "span_name", prefix: "Chat" }, { field: "scope_name", equals: "other" }] }, false],
-    [{ any: [{ field: "span_name", prefix: "Chat" }, { field: "scope_name", equals: "other" }] }, true],
+    [
+      {
+        all: [
+          { field: "span_name", prefix: "Chat" },
+          { field: "scope_name", equals: "other" },
+        ],
+      },
+      false,
+    ],
+    [
+      {
+        any: [
+          { field: "span_name", prefix: "Chat" },
+          { field: "scope_name", equals: "other" },
+        ],
+      },
+      true,
+    ],
   ];
 
   it.each(cases)("%j → %s", (match, expected) => {

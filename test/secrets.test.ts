@@ -1,8 +1,8 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import worker from "../src/index.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import worker from "../src/index.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { ADMIN_TOKEN, admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -32,7 +32,11 @@ const recordingQueue: Queue<DeliveryMessage> = {
 async function ingestRecordingQueue(tenant: TestTenant, body: Uint8Array): Promise<Response> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(
-    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` }, body }),
+    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+      body,
+    }),
     { ...env, DELIVERY_QUEUE: recordingQueue },
     ctx,
   );
@@ -64,7 +68,13 @@ beforeAll(async () => {
   await standin.script(passthrough.apiKey, [{ status: 400 }]);
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace())));
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace()), { bearer: stored.bearer }));
-  for (const path of [`/tenants/${stored.id}`, `/tenants/${passthrough.id}`, "/tenants", `/dead-letters?tenant=${stored.id}`, `/dead-letters?tenant=${passthrough.id}`]) {
+  for (const path of [
+    `/tenants/${stored.id}`,
+    `/tenants/${passthrough.id}`,
+    "/tenants",
+    `/dead-letters?tenant=${stored.id}`,
+    `/dead-letters?tenant=${passthrough.id}`,
+  ]) {
     await keep(await admin("GET", path));
   }
   await keep(await admin("GET", "/tenants", undefined, `${ADMIN_TOKEN}-wrong`));

@@ -18,13 +18,25 @@ describe("admin API: tenants", () => {
     const read = await admin("GET", `/tenants/${id}`);
 
     expect(created.response.status).toBe(201);
-    expect(created.json).toMatchObject({ id, parent: "project_name:My Project", braintrust: { api_url: "https://api.braintrust.dev" }, auth: "stored_key", tokens: [] });
+    expect(created.json).toMatchObject({
+      id,
+      parent: "project_name:My Project",
+      braintrust: { api_url: "https://api.braintrust.dev" },
+      auth: "stored_key",
+      tokens: [],
+    });
     expect(replaced.response.status).toBe(200);
     const body = (await read.json()) as Record<string, unknown>;
     // Absent api_key keeps the stored one.
-    expect(body).toMatchObject({ id, parent: "experiment_id:exp-1", braintrust: { api_url: "https://api-eu.braintrust.dev" }, auth: "stored_key" });
+    expect(body).toMatchObject({
+      id,
+      parent: "experiment_id:exp-1",
+      braintrust: { api_url: "https://api-eu.braintrust.dev" },
+      auth: "stored_key",
+    });
     expect(body.created_at).toBe(created.json.created_at);
-    for (const text of [JSON.stringify(created.json), JSON.stringify(replaced.json), JSON.stringify(body)]) expect(text).not.toContain(API_KEY);
+    for (const text of [JSON.stringify(created.json), JSON.stringify(replaced.json), JSON.stringify(body)])
+      expect(text).not.toContain(API_KEY);
   });
 
   it("stores the API key sealed, not in plaintext, in KV", async () => {
@@ -150,7 +162,13 @@ describe("admin API: authentication", () => {
   it("refuses calls without the admin token or with a wrong one", async () => {
     const id = uniqueTenantId();
     for (const token of [null, "wrong", "test-admin-token-but-longer", ""]) {
-      for (const [method, path] of [["GET", "/tenants"], ["PUT", `/tenants/${id}`], ["GET", `/tenants/${id}`], ["DELETE", `/tenants/${id}`], ["POST", `/tenants/${id}/tokens`]] as const) {
+      for (const [method, path] of [
+        ["GET", "/tenants"],
+        ["PUT", `/tenants/${id}`],
+        ["GET", `/tenants/${id}`],
+        ["DELETE", `/tenants/${id}`],
+        ["POST", `/tenants/${id}/tokens`],
+      ] as const) {
         const response = await admin(method, path, method === "PUT" ? { parent: "project_id:p" } : undefined, token);
         expect(response.status).toBe(401);
         expect(response.headers.get("www-authenticate")).toBe('Bearer realm="relay"');

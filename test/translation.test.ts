@@ -1,10 +1,10 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { SpanSchema, type Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, requestOf, spanWith, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, attributesOf, requestOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {
   const received = await standin.received(tenant.apiKey);
@@ -14,40 +14,60 @@ async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {
 const json = (value: unknown) => JSON.stringify(value);
 
 describe.concurrent("TrueFoundry → Braintrust translation", () => {
-  it.each(["protobuf", "json"] as const)("turns a gateway trace (%s) into Braintrust's LLM span attributes, keeping the originals", async (format) => {
-    const tenant = await createTenant();
-    const trace = trueFoundryTrace();
-    const [, model] = spansOf(trace);
-    model!.attributes.push(attr("tfy.input", json({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "Hi" }] })), attr("tfy.output", "not json"));
+  it.each(["protobuf", "json"] as const)(
+    "turns a gateway trace (%s) into Braintrust's LLM span attributes, keeping the originals",
+    async (format) => {
+      const tenant = await createTenant();
+      const trace = trueFoundryTrace();
+      const [, model] = spansOf(trace);
+      model!.attributes.push(
+        attr("tfy.input", json({ model: "gpt-4.1-mini", messages: [{ role: "user", content: "Hi" }] })),
+        attr("tfy.output", "not json"),
+      );
 
-    const body = format === "protobuf" ? toProtobuf(trace) : JSON.stringify(toOtlpJson(trace));
-    expect((await sendTraces(tenant, body, { contentType: `application/${format === "protobuf" ? "x-protobuf" : "json"}` })).status).toBe(200);
+      const body = format === "protobuf" ? toProtobuf(trace) : JSON.stringify(toOtlpJson(trace));
+      expect((await sendTraces(tenant, body, { contentType: `application/${format === "protobuf" ? "x-protobuf" : "json"}` })).status).toBe(
+        200,
+      );
 
-    const spans = await deliveredSpans(tenant);
-    const root = attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!);
-    expect(root["braintrust.span_attributes"]).toBe(json({ type: "task", name: "ChatCompletion: openai/gpt-4.1-mini" }));
-    expect(root["braintrust.input_json"]).toBe(json([{ role: "user", content: "What is the capital of France?" }]));
-    expect(root["braintrust.output_json"]).toBe(json([{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }]));
-    expect(JSON.parse(root["braintrust.metadata"] as string)).toEqual({
-      model: "openai/gpt-4.1-mini",
-      provider: "openai",
-      request_metadata: { env: "prod", tags: ["checkout"] },
-      subject: "user:alice@example.com",
-      conversation_id: "conv-42",
-    });
-    expect(root["braintrust.tags"]).toEqual(["checkout"]);
-    expect(root["tfy.span_type"]).toBe("ChatCompletion");
+      const spans = await deliveredSpans(tenant);
+      const root = attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!);
+      expect(root["braintrust.span_attributes"]).toBe(json({ type: "task", name: "ChatCompletion: openai/gpt-4.1-mini" }));
+      expect(root["braintrust.input_json"]).toBe(json([{ role: "user", content: "What is the capital of France?" }]));
+      expect(root["braintrust.output_json"]).toBe(
+        json([{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }]),
+      );
+      expect(JSON.parse(root["braintrust.metadata"] as string)).toEqual({
+        model: "openai/gpt-4.1-mini",
+        provider: "openai",
+        request_metadata: { env: "prod", tags: ["checkout"] },
+        subject: "user:alice@example.com",
+        conversation_id: "conv-42",
+      });
+      expect(root["braintrust.tags"]).toEqual(["checkout"]);
+      expect(root["tfy.span_type"]).toBe("ChatCompletion");
 
-    const llm = attributesOf(spans.get("Model: openai/gpt-4.1-mini")!);
-    expect(llm["braintrust.span_attributes"]).toBe(json({ type: "llm", name: "Model: openai/gpt-4.1-mini" }));
-    expect(llm["braintrust.input_json"]).toBe(json([{ role: "user", content: "Hi" }]));
-    expect(llm["braintrust.output_json"]).toBe(json("not json"));
-    expect(JSON.parse(llm["braintrust.metrics"] as string)).toEqual({ prompt_tokens: 14, completion_tokens: 3, tokens: 17, estimated_cost: 0.0000134, time_to_first_token: 0.23025 });
-    expect(JSON.parse(llm["braintrust.metadata"] as string)).toEqual({ model: "gpt-4.1-mini", model_fqn: "truefoundry:openai/gpt-4.1-mini", stream: false });
+      const llm = attributesOf(spans.get("Model: openai/gpt-4.1-mini")!);
+      expect(llm["braintrust.span_attributes"]).toBe(json({ type: "llm", name: "Model: openai/gpt-4.1-mini" }));
+      expect(llm["braintrust.input_json"]).toBe(json([{ role: "user", content: "Hi" }]));
+      expect(llm["braintrust.output_json"]).toBe(json("not json"));
+      expect(JSON.parse(llm["braintrust.metrics"] as string)).toEqual({
+        prompt_tokens: 14,
+        completion_tokens: 3,
+        tokens: 17,
+        estimated_cost: 0.0000134,
+        time_to_first_token: 0.23025,
+      });
+      expect(JSON.parse(llm["braintrust.metadata"] as string)).toEqual({
+        model: "gpt-4.1-mini",
+        model_fqn: "truefoundry:openai/gpt-4.1-mini",
+        stream: false,
+      });
 
-    const http = spans.get("POST https://api.openai.com/v1/chat/completions")!;
-    expect(toBinary(SpanSchema, http)).toEqual(toBinary(SpanSchema, spansOf(trace)[2]!));
-  });
+      const http = spans.get("POST https://api.openai.com/v1/chat/completions")!;
+      expect(toBinary(SpanSchema, http)).toEqual(toBinary(SpanSchema, spansOf(trace)[2]!));
+    },
+  );
 
   it.each([
     ["MCP", "tool"],
@@ -64,8 +84,17 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
   it("records a streaming call's time to first token and a failed call's error", async () => {
     const tenant = await createTenant();
-    const streaming = spanWith("Model: claude", [attr("tfy.span_type", "Model"), attr("tfy.model.streaming", true), attr("tfy.model.metric.time_to_first_token_in_ms", 1250), attr("tfy.model.metric.output_tokens", 40)]);
-    const failed = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "rate limited by provider"), attr("tfy.prompt_version_fqn", "prompt:acme/greeting:3")]);
+    const streaming = spanWith("Model: claude", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.streaming", true),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 1250),
+      attr("tfy.model.metric.output_tokens", 40),
+    ]);
+    const failed = spanWith("ChatCompletion: x", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.error_message", "rate limited by provider"),
+      attr("tfy.prompt_version_fqn", "prompt:acme/greeting:3"),
+    ]);
 
     await sendTraces(tenant, toProtobuf(requestOf([streaming, failed])));
 
@@ -73,7 +102,10 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     const model = attributesOf(spans.get("Model: claude")!);
     expect(JSON.parse(model["braintrust.metrics"] as string)).toEqual({ completion_tokens: 40, tokens: 40, time_to_first_token: 1.25 });
     expect(JSON.parse(model["braintrust.metadata"] as string)).toEqual({ stream: true });
-    expect(JSON.parse(attributesOf(spans.get("ChatCompletion: x")!)["braintrust.metadata"] as string)).toEqual({ prompt_version: "prompt:acme/greeting:3", error: "rate limited by provider" });
+    expect(JSON.parse(attributesOf(spans.get("ChatCompletion: x")!)["braintrust.metadata"] as string)).toEqual({
+      prompt_version: "prompt:acme/greeting:3",
+      error: "rate limited by provider",
+    });
   });
 
   it("turns Traceloop-style gen_ai.prompt/completion attributes into message lists", async () => {
@@ -94,7 +126,12 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     const attributes = attributesOf([...(await deliveredSpans(tenant)).values()][0]!);
     expect(attributes["braintrust.span_attributes"]).toBe(json({ type: "llm", name: "openai.chat" }));
-    expect(attributes["braintrust.input_json"]).toBe(json([{ role: "system", content: "Be brief." }, { role: "user", content: "42" }]));
+    expect(attributes["braintrust.input_json"]).toBe(
+      json([
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "42" },
+      ]),
+    );
     expect(attributes["braintrust.output_json"]).toBe(json([{ role: "assistant", content: "Yes." }]));
     expect(JSON.parse(attributes["braintrust.metadata"] as string)).toEqual({ model: "gpt-4o", provider: "openai" });
     expect(JSON.parse(attributes["braintrust.metrics"] as string)).toEqual({ prompt_tokens: 9, tokens: 9 });
@@ -107,7 +144,9 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
     const attributes = [...(await deliveredSpans(tenant)).values()][0]!.attributes;
-    expect(attributes.filter((a) => a.key === "braintrust.span_attributes").map((a) => a.value?.value.value)).toEqual([json({ type: "score" })]);
+    expect(attributes.filter((a) => a.key === "braintrust.span_attributes").map((a) => a.value?.value.value)).toEqual([
+      json({ type: "score" }),
+    ]);
   });
 
   it("keeps fields the schema does not know on a translated span, and leaves non-gateway spans byte for byte", async () => {

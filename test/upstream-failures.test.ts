@@ -27,7 +27,9 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
 
     expect(response.status).toBe(200);
-    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toMatch(/Braintrust answered with a redirect \(307\), which the relay does not follow$/);
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toMatch(
+      /Braintrust answered with a redirect \(307\), which the relay does not follow$/,
+    );
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
     expect(await deadLettersOf(tenant.id)).toHaveLength(1);
   });

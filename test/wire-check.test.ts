@@ -1,7 +1,10 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { countSpans } from "../src/otlp/placed-spans.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";
 import { vouchedSpanCount } from "../src/receive/wire-check.js";
@@ -32,7 +35,10 @@ const mutations = (valid: Uint8Array) =>
   fc.record({
     // Half the cases keep every byte, so flips alone are tried too.
     cut: fc.oneof(fc.constant(valid.byteLength), fc.integer({ min: 0, max: valid.byteLength })),
-    flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 4 }),
+    flips: fc.array(fc.record({ at: fc.integer({ min: 0, max: valid.byteLength - 1 }), value: fc.integer({ min: 0, max: 255 }) }), {
+      minLength: 1,
+      maxLength: 4,
+    }),
   });
 
 describe("the wire check", () => {
@@ -72,7 +78,26 @@ describe("the wire check", () => {
   });
 
   it("vouches for unknown fields of every wire type but groups, as protobuf-es keeps them", () => {
-    const unknown = [...varint((70 << 3) | 0), 0x96, 0x01, ...varint((71 << 3) | 1), 1, 2, 3, 4, 5, 6, 7, 8, ...varint((72 << 3) | 5), 1, 2, 3, 4, ...lengthDelimited(73, [1, 2])];
+    const unknown = [
+      ...varint((70 << 3) | 0),
+      0x96,
+      0x01,
+      ...varint((71 << 3) | 1),
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      ...varint((72 << 3) | 5),
+      1,
+      2,
+      3,
+      4,
+      ...lengthDelimited(73, [1, 2]),
+    ];
     const bytes = requestWithSpanFields(unknown);
 
     expect(vouchedSpanCount(bytes)).toBe(1);
@@ -86,12 +111,28 @@ describe("the wire check", () => {
     ["a length that overflows", new Uint8Array([...varint((1 << 3) | 2), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
     ["an unterminated varint", new Uint8Array([0x08, 0xff, 0xff, 0xff])],
     ["invalid UTF-8 in a span name", requestWithSpanFields(lengthDelimited(5, [0xc3, 0x28, 0xff]))],
-    ["invalid UTF-8 in a long attribute value", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, [...new Array(100).fill(0x61), 0xed, 0xa0, 0x80]))]))],
-    ["an AnyValue nested 5000 deep", requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]))],
+    [
+      "invalid UTF-8 in a long attribute value",
+      requestWithSpanFields(
+        lengthDelimited(9, [
+          ...lengthDelimited(1, [0x6b]),
+          ...lengthDelimited(2, lengthDelimited(1, [...new Array(100).fill(0x61), 0xed, 0xa0, 0x80])),
+        ]),
+      ),
+    ],
+    [
+      "an AnyValue nested 5000 deep",
+      requestWithSpanFields(
+        lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(5000, "array"))]),
+      ),
+    ],
     ["a trace id of 4 bytes", requestWithSpanFields(lengthDelimited(1, [1, 2, 3, 4]))],
     ["an all-zero span id", requestWithSpanFields(lengthDelimited(2, new Uint8Array(8)))],
     ["a parent span id of 3 bytes", requestWithSpanFields(lengthDelimited(4, [1, 2, 3]))],
-    ["an unknown group (protobuf-es takes it; the full decode decides)", requestWithSpanFields([...varint((80 << 3) | 3), ...varint((80 << 3) | 4)])],
+    [
+      "an unknown group (protobuf-es takes it; the full decode decides)",
+      requestWithSpanFields([...varint((80 << 3) | 3), ...varint((80 << 3) | 4)]),
+    ],
   ])("leaves %s to the full decode", (_what, bytes) => {
     expect(vouchedSpanCount(bytes)).toBeUndefined();
   });

@@ -17,6 +17,9 @@ export default {
       if (value) headers.set(name, value);
     }
     const upstream = await fetch(`${env.UPSTREAM}/otel/v1/traces`, { method: "POST", headers, body: request.body });
-    return new Response(upstream.body, { status: upstream.status, headers: { "content-type": upstream.headers.get("content-type") ?? "application/x-protobuf" } });
+    return new Response(upstream.body, {
+      status: upstream.status,
+      headers: { "content-type": upstream.headers.get("content-type") ?? "application/x-protobuf" },
+    });
   },
 } satisfies ExportedHandler<PassthroughEnv>;

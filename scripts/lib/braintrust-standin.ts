@@ -1,15 +1,15 @@
-import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf";
 import {
   ExportTracePartialSuccessSchema,
+  type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
-  type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { BRAINTRUST_MAX_REQUEST_BYTES, type Attempt, type FaultStep, type ReceivedRequest } from "./braintrust-standin-contract.js";
+import { type Attempt, BRAINTRUST_MAX_REQUEST_BYTES, type FaultStep, type ReceivedRequest } from "./braintrust-standin-contract.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
@@ -34,7 +34,12 @@ export class BraintrustStandIn {
    * `onAccepted` sees each accepted request, decoded (the demo prints them as they arrive);
    * `record: false` keeps nothing, for load that would otherwise fill memory (the benchmark).
    */
-  constructor(private readonly options: { onAccepted?: (received: ReceivedRequest, request: ExportTraceServiceRequest) => void; record?: boolean } = {}) {}
+  constructor(
+    private readonly options: {
+      onAccepted?: (received: ReceivedRequest, request: ExportTraceServiceRequest) => void;
+      record?: boolean;
+    } = {},
+  ) {}
 
   async start(port = 0): Promise<string> {
     this.server = await this.listen(port);
@@ -88,15 +93,19 @@ export class BraintrustStandIn {
     }
     if (step?.status) {
       attempts.push({ status: step.status, receivedAt: Date.now() });
-      res.writeHead(step.status, { "content-type": "application/json", ...step.headers }).end(step.body ?? JSON.stringify({ error: "scripted failure" }));
+      res
+        .writeHead(step.status, { "content-type": "application/json", ...step.headers })
+        .end(step.body ?? JSON.stringify({ error: "scripted failure" }));
       return;
     }
 
     if (!this.keys.has(key)) return answer(401, { error: "Invalid API key" });
     const parent = req.headers["x-bt-parent"];
-    if (typeof parent !== "string" || !PARENT.test(parent)) return answer(400, { error: "x-bt-parent must be project_id:, project_name: or experiment_id:" });
+    if (typeof parent !== "string" || !PARENT.test(parent))
+      return answer(400, { error: "x-bt-parent must be project_id:, project_name: or experiment_id:" });
     const contentType = req.headers["content-type"] ?? "";
-    if (contentType !== "application/x-protobuf" && contentType !== "application/json") return answer(415, { error: "Unsupported content type" });
+    if (contentType !== "application/x-protobuf" && contentType !== "application/json")
+      return answer(415, { error: "Unsupported content type" });
     if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
     const encoding = req.headers["content-encoding"] ?? "";
     let decoded: Buffer;
@@ -108,7 +117,10 @@ export class BraintrustStandIn {
     if (decoded.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
     let request: ExportTraceServiceRequest;
     try {
-      request = contentType === "application/x-protobuf" ? fromBinary(ExportTraceServiceRequestSchema, decoded) : fromJson(ExportTraceServiceRequestSchema, JSON.parse(decoded.toString("utf8")), { ignoreUnknownFields: true });
+      request =
+        contentType === "application/x-protobuf"
+          ? fromBinary(ExportTraceServiceRequestSchema, decoded)
+          : fromJson(ExportTraceServiceRequestSchema, JSON.parse(decoded.toString("utf8")), { ignoreUnknownFields: true });
     } catch {
       return answer(400, { error: "Invalid OTLP request" });
     }
@@ -132,7 +144,12 @@ export class BraintrustStandIn {
     }
     attempts.push({ status: 200, receivedAt: Date.now() });
     const response = create(ExportTraceServiceResponseSchema, {
-      partialSuccess: step?.partialSuccess ? create(ExportTracePartialSuccessSchema, { rejectedSpans: BigInt(step.partialSuccess.rejectedSpans), errorMessage: step.partialSuccess.errorMessage }) : undefined,
+      partialSuccess: step?.partialSuccess
+        ? create(ExportTracePartialSuccessSchema, {
+            rejectedSpans: BigInt(step.partialSuccess.rejectedSpans),
+            errorMessage: step.partialSuccess.errorMessage,
+          })
+        : undefined,
     });
     res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, response));
   }

@@ -42,7 +42,8 @@ export function formatTraces(parent: string, request: ExportTraceServiceRequest)
     const walk = (span: Span, indent: string, last: boolean, top: boolean) => {
       lines.push(`${indent}${top ? "  " : last ? "└─ " : "├─ "}${describe(span)}`);
       const kids = children.get(hex(span.spanId)) ?? [];
-      for (const [i, kid] of kids.entries()) walk(kid, top ? `${indent}  ` : `${indent}${last ? "   " : "│  "}`, i === kids.length - 1, false);
+      for (const [i, kid] of kids.entries())
+        walk(kid, top ? `${indent}  ` : `${indent}${last ? "   " : "│  "}`, i === kids.length - 1, false);
     };
     for (const root of children.get("") ?? []) walk(root, "", true, true);
   }

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -34,11 +34,24 @@ export async function freePort(): Promise<number> {
  * The relay under wrangler's dev server, started the way the README says, with its own local
  * KV/Queues/R2 state in a fresh folder.
  */
-export async function startRelay(extraVars: Record<string, string> = {}, options: { port?: number; config?: string; logLevel?: string } = {}): Promise<RelayProcess> {
+export async function startRelay(
+  extraVars: Record<string, string> = {},
+  options: { port?: number; config?: string; logLevel?: string } = {},
+): Promise<RelayProcess> {
   const port = options.port ?? (await freePort());
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = localVars(extraVars);
-  const args = ["wrangler", "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", state, "--show-interactive-dev-session=false"];
+  const args = [
+    "wrangler",
+    "dev",
+    "--port",
+    String(port),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    state,
+    "--show-interactive-dev-session=false",
+  ];
   if (options.config) args.push("--config", options.config);
   if (options.logLevel) args.push("--log-level", options.logLevel);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
@@ -64,7 +77,10 @@ export async function startRelay(extraVars: Record<string, string> = {}, options
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
     // Any HTTP answer means the server is up (the pass-through Worker has no /healthz).
-    const healthy = await fetch(`${url}/healthz`).then(() => true, () => false);
+    const healthy = await fetch(`${url}/healthz`).then(
+      () => true,
+      () => false,
+    );
     if (healthy) return { url, processGroup: child.pid!, output: () => output, stop };
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
@@ -80,7 +96,10 @@ export async function startRelay(extraVars: Record<string, string> = {}, options
  * this project's 2-core machine those cost ~2 ms of CPU per line, more than the relay's own work
  * on a request; a deployed Worker pays neither.
  */
-export async function startQuietDevServer(extraVars: Record<string, string>, options: { config?: string; onLogLine?: (line: string) => void } = {}): Promise<DevServer> {
+export async function startQuietDevServer(
+  extraVars: Record<string, string>,
+  options: { config?: string; onLogLine?: (line: string) => void } = {},
+): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const bindings = Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }]));
   // wrangler's API reads these from this process's environment.

@@ -40,7 +40,11 @@ deadLettersRoutes.post("/replay", async (c) => {
   if (input.id) {
     ids = [input.id];
   } else {
-    const page = await store.list({ ...(input.tenant ? { tenant: input.tenant } : {}), ...(input.cursor ? { cursor: input.cursor } : {}), limit: input.limit });
+    const page = await store.list({
+      ...(input.tenant ? { tenant: input.tenant } : {}),
+      ...(input.cursor ? { cursor: input.cursor } : {}),
+      limit: input.limit,
+    });
     ids = page.dead_letters.map((d) => d.id);
     cursor = page.cursor;
   }

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
+import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { relayConfig } from "../env.js";
 import { TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 

@@ -4,7 +4,7 @@ import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { sealSecret } from "../secrets/seal.js";
 import { storedKeyContext } from "../tenants/credentials.js";
-import { parseOrReject, tenantInputSchema, type StoredTenant } from "../tenants/schema.js";
+import { parseOrReject, type StoredTenant, tenantInputSchema } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
 import { existingTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
 import { tenantView } from "./views.js";
@@ -30,7 +30,11 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const apiKey = input.braintrust.api_key;
   // Write-only key: a string replaces it, null removes it (passthrough), absent keeps it.
   const sealed =
-    apiKey === null ? undefined : apiKey === undefined ? existing?.api_key_sealed : await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id));
+    apiKey === null
+      ? undefined
+      : apiKey === undefined
+        ? existing?.api_key_sealed
+        : await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id));
   const now = new Date().toISOString();
   const { braintrust, ...config } = input;
   const record: StoredTenant = {

@@ -11,7 +11,10 @@ export const tokensRoutes = new Hono<AppEnv>();
 tokensRoutes.post("/:tenant/tokens", async (c) => {
   const tenant = await existingTenant(c);
   if (authModeOf(tenant) !== "stored_key") {
-    throw new RelayError("conflict", "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens");
+    throw new RelayError(
+      "conflict",
+      "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens",
+    );
   }
   if (tenant.tokens.length >= MAX_TOKENS_PER_TENANT) {
     throw new RelayError("conflict", `this tenant already has ${MAX_TOKENS_PER_TENANT} tokens: revoke one first`);

@@ -1,8 +1,8 @@
-import { postTraces, type OtlpPayload, type SendOptions, type UpstreamTarget } from "./braintrust.js";
-import { nextStep, type AttemptState, type NextStep } from "./next-step.js";
-import type { DeliveryOutcome } from "./outcome.js";
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
+import { type OtlpPayload, postTraces, type SendOptions, type UpstreamTarget } from "./braintrust.js";
+import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
+import type { DeliveryOutcome } from "./outcome.js";
 
 export interface AttemptContext extends AttemptState {
   tenant: string;

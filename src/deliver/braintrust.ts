@@ -3,7 +3,7 @@ import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl } from "../tenants/upstream-url.js";
 import { gzip } from "./gzip.js";
-import { classifyStatus, parseRetryAfter, type DeliveryOutcome } from "./outcome.js";
+import { classifyStatus, type DeliveryOutcome, parseRetryAfter } from "./outcome.js";
 
 /** Where one upstream request goes: one Braintrust base URL, one key, one parent. */
 export interface UpstreamTarget {
@@ -50,7 +50,13 @@ export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, o
   }
 }
 
-async function exchange(url: string, target: UpstreamTarget, payload: OtlpPayload, timeoutMs: number, signal: AbortSignal): Promise<DeliveryOutcome> {
+async function exchange(
+  url: string,
+  target: UpstreamTarget,
+  payload: OtlpPayload,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<DeliveryOutcome> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -72,7 +78,12 @@ async function exchange(url: string, target: UpstreamTarget, payload: OtlpPayloa
   }
   if (response.status >= 300 && response.status < 400) {
     await response.body?.cancel();
-    return { kind: "rejected", status: response.status, fault: "config", reason: `Braintrust answered with a redirect (${response.status}), which the relay does not follow` };
+    return {
+      kind: "rejected",
+      status: response.status,
+      fault: "config",
+      reason: `Braintrust answered with a redirect (${response.status}), which the relay does not follow`,
+    };
   }
   const outcome = classifyStatus(response.status, "", parseRetryAfter(response.headers.get("retry-after")));
   if (outcome.kind === "delivered") {
@@ -88,7 +99,9 @@ async function readPartialSuccess(response: Response): Promise<PartialSuccess | 
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.byteLength === 0) return undefined;
     if (response.headers.get("content-type")?.includes("json")) {
-      const json = JSON.parse(new TextDecoder().decode(bytes)) as { partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string } };
+      const json = JSON.parse(new TextDecoder().decode(bytes)) as {
+        partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string };
+      };
       const partial = json.partialSuccess;
       if (!partial) return undefined;
       return { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: partial.errorMessage ?? "" };

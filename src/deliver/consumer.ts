@@ -1,4 +1,4 @@
-import { relayConfig, type RelayConfig } from "../env.js";
+import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { openSecret } from "../secrets/seal.js";
 import { openStoredKey } from "../tenants/credentials.js";
@@ -40,7 +40,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
     return;
   }
-  const deadLetter = (reason: string, attemptsMade = message.attempts) => keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
+  const deadLetter = (reason: string, attemptsMade = message.attempts) =>
+    keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
   const tenant = await new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds).get(message.tenant);
   if (!tenant) return deadLetter("the tenant was deleted before its spans could be delivered");
   const apiKey = message.sealedClientKey
@@ -54,7 +55,15 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     // Off the client's path, so bandwidth wins over CPU: always compressed.
     { protobuf, compress: true },
     { timeoutMs: config.queuedUpstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
-    { tenant: message.tenant, deliveryId: message.id, attempts, serverErrors: message.serverErrors, spans: message.spans, mode: message.sealedClientKey ? "passthrough" : "stored_key", inRequest: false },
+    {
+      tenant: message.tenant,
+      deliveryId: message.id,
+      attempts,
+      serverErrors: message.serverErrors,
+      spans: message.spans,
+      mode: message.sealedClientKey ? "passthrough" : "stored_key",
+      inRequest: false,
+    },
     config.retry,
   );
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
@@ -64,10 +73,18 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       await releasePayload(env.PAYLOADS, message);
       return;
     case "retry":
-      await enqueue(env.DELIVERY_QUEUE, [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }], next.delaySeconds);
+      await enqueue(
+        env.DELIVERY_QUEUE,
+        [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }],
+        next.delaySeconds,
+      );
       return;
     case "split":
-      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS));
+      await enqueueNew(
+        env.DELIVERY_QUEUE,
+        env.PAYLOADS,
+        await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS),
+      );
       await releasePayload(env.PAYLOADS, message);
       return;
     case "dead_letter":
@@ -89,7 +106,12 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage
     const message = queued.body;
     const protobuf = await loadPayload(env.PAYLOADS, message);
     if (protobuf) {
-      await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`);
+      await keepAsDeadLetter(
+        env,
+        message,
+        protobuf,
+        `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`,
+      );
     }
     queued.ack();
   }

@@ -64,7 +64,15 @@ export class DeadLetterStore {
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
-    logEvent({ event: "dead_letter", tenant: message.tenant, parent: message.parent, delivery_id: message.id, spans: message.spans, attempts: message.attempts, reason: reason.slice(0, MAX_REASON) });
+    logEvent({
+      event: "dead_letter",
+      tenant: message.tenant,
+      parent: message.parent,
+      delivery_id: message.id,
+      spans: message.spans,
+      attempts: message.attempts,
+      reason: reason.slice(0, MAX_REASON),
+    });
     return fromObject(key, customMetadata);
   }
 

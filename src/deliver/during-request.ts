@@ -4,7 +4,7 @@ import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { sealSecret } from "../secrets/seal.js";
 import { attemptDelivery } from "./attempt.js";
-import { DeadLetterStore, type DeadLetter } from "./dead-letters.js";
+import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import { clientKeyContext, type Delivery, type DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
@@ -28,10 +28,22 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
     delivery.payload,
     { timeoutMs: config.upstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
-    { tenant: delivery.tenantId, deliveryId: delivery.id, attempts: 1, serverErrors: 0, spans: delivery.spans, mode: delivery.credential.mode, inRequest: true },
+    {
+      tenant: delivery.tenantId,
+      deliveryId: delivery.id,
+      attempts: 1,
+      serverErrors: 0,
+      spans: delivery.spans,
+      mode: delivery.credential.mode,
+      inRequest: true,
+    },
     config.retry,
   );
-  if (next.step === "done") return { result: "delivered", ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}) };
+  if (next.step === "done")
+    return {
+      result: "delivered",
+      ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
+    };
   if (next.step === "refuse_client") throw clientKeyRefused(outcome);
   try {
     return await keepDurably(env, delivery, next, outcome);
@@ -44,7 +56,12 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
   }
 }
 
-async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep, { step: "done" | "refuse_client" }>, outcome: DeliveryOutcome): Promise<RequestDeliveryResult> {
+async function keepDurably(
+  env: Env,
+  delivery: Delivery,
+  next: Exclude<NextStep, { step: "done" | "refuse_client" }>,
+  outcome: DeliveryOutcome,
+): Promise<RequestDeliveryResult> {
   const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {
     id: delivery.id,
     tenant: delivery.tenantId,
@@ -60,7 +77,12 @@ async function keepDurably(env: Env, delivery: Delivery, next: Exclude<NextStep,
   const { protobuf } = delivery.payload;
   switch (next.step) {
     case "retry":
-      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS), next.delaySeconds);
+      await enqueueNew(
+        env.DELIVERY_QUEUE,
+        env.PAYLOADS,
+        await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS),
+        next.delaySeconds,
+      );
       return { result: "queued" };
     case "split":
       await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS));

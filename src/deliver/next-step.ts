@@ -1,5 +1,5 @@
-import type { DeliveryOutcome } from "./outcome.js";
 import type { RetryPolicy } from "../env.js";
+import type { DeliveryOutcome } from "./outcome.js";
 import { retryDelaySeconds } from "./retry-policy.js";
 
 /** What to do after an attempt. Decided here only, for the ingest request and the queue consumer alike. */
@@ -38,12 +38,17 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
     case "rejected":
       switch (outcome.fault) {
         case "too_large":
-          return state.spans > 1 ? { step: "split" } : { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
+          return state.spans > 1
+            ? { step: "split" }
+            : { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
         case "credentials":
           if (state.mode === "passthrough" && state.inRequest) return { step: "refuse_client" };
           return {
             step: "dead_letter",
-            reason: state.mode === "stored_key" ? `Braintrust refused the tenant's stored API key: ${outcome.reason}` : `Braintrust refused the client's API key: ${outcome.reason}`,
+            reason:
+              state.mode === "stored_key"
+                ? `Braintrust refused the tenant's stored API key: ${outcome.reason}`
+                : `Braintrust refused the client's API key: ${outcome.reason}`,
           };
         case "data":
         case "config":

@@ -23,7 +23,8 @@ const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
 export function classifyStatus(status: number, reason: string, retryAfterSeconds?: number): DeliveryOutcome {
   if (status >= 200 && status < 300) return { kind: "delivered", status };
-  if (RETRYABLE_STATUSES.has(status)) return { kind: "retryable", status, reason, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
+  if (RETRYABLE_STATUSES.has(status))
+    return { kind: "retryable", status, reason, ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
   if (status === 401 || status === 403) return { kind: "rejected", status, fault: "credentials", reason };
   if (status === 413) return { kind: "rejected", status, fault: "too_large", reason };
   if (status >= 400 && status < 500 && status !== 404) return { kind: "rejected", status, fault: "data", reason };

@@ -1,15 +1,15 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { RelayConfig } from "../env.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { countSpans, placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
-import type { ProcessedSpans } from "../process/process-spans.js";
+import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
+import { countSpans, type PlacedSpan, placedSpans, regroup } from "../otlp/placed-spans.js";
+import type { ProcessedSpans } from "../process/process-spans.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { Delivery } from "./message.js";
-import { encodeAppended, locateSpans, spliceRequest, splicedSizes, type LocatedSpans, type SpanShape } from "./splice.js";
-import { chunkBySize, splitBySize, type EncodedChunk } from "./split.js";
+import { encodeAppended, type LocatedSpans, locateSpans, type SpanShape, splicedSizes, spliceRequest } from "./splice.js";
+import { chunkBySize, type EncodedChunk, splitBySize } from "./split.js";
 
 /** Braintrust takes at most 10 MB per request and answers more with 413; this leaves room for estimates. */
 export const MAX_UPSTREAM_REQUEST_BYTES = 9_000_000;
@@ -48,7 +48,13 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
     const placed = placedSpans(request);
     if (placed.length === 0) return [];
     const pieces = splice ? splicedPieces(splice.located, splice.appended, placed) : encodedPieces(placed);
-    return pieces.map((piece) => ({ ...base, id: crypto.randomUUID(), parent, payload: { protobuf: piece.protobuf, compress }, spans: piece.spans }));
+    return pieces.map((piece) => ({
+      ...base,
+      id: crypto.randomUUID(),
+      parent,
+      payload: { protobuf: piece.protobuf, compress },
+      spans: piece.spans,
+    }));
   });
 }
 
@@ -56,7 +62,12 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
  * The protobuf request exactly as it came, to one parent; undefined when it is over the upstream
  * limit and has to be split.
  */
-export function unchangedDelivery(body: RequestBody, parent: string, spans: number, { tenant, credential, config }: Pick<PlanInput, "tenant" | "credential" | "config">): Delivery | undefined {
+export function unchangedDelivery(
+  body: RequestBody,
+  parent: string,
+  spans: number,
+  { tenant, credential, config }: Pick<PlanInput, "tenant" | "credential" | "config">,
+): Delivery | undefined {
   if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
   const compress = compressesEncoded(config);
   const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
@@ -91,5 +102,7 @@ function splicedPieces(located: LocatedSpans, appended: Map<Span, Uint8Array[]>,
 function encodedPieces(placed: PlacedSpan[]): Piece[] {
   const request = regroup(placed);
   const protobuf = toBinary(ExportTraceServiceRequestSchema, request);
-  return protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES ? [{ protobuf, spans: placed.length }] : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
+  return protobuf.byteLength <= MAX_UPSTREAM_REQUEST_BYTES
+    ? [{ protobuf, spans: placed.length }]
+    : splitBySize(request, MAX_UPSTREAM_REQUEST_BYTES);
 }

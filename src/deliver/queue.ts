@@ -1,5 +1,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { ExportTraceServiceRequestSchema, type ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
 import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
@@ -30,16 +33,25 @@ export async function messagesFor(
   return Promise.all(
     chunks.map(async (chunk, n) => {
       const id = `${template.id}.${n}`;
-      const payload = chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES ? { inline: chunk.protobuf } : { r2Key: await spillPayload(bucket, id, chunk.protobuf) };
+      const payload =
+        chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
+          ? { inline: chunk.protobuf }
+          : { r2Key: await spillPayload(bucket, id, chunk.protobuf) };
       return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
     }),
   );
 }
 
 /** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
-export async function halvesAsMessages(template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">, protobuf: Uint8Array, bucket: R2Bucket): Promise<DeliveryMessage[]> {
+export async function halvesAsMessages(
+  template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
+  protobuf: Uint8Array,
+  bucket: R2Bucket,
+): Promise<DeliveryMessage[]> {
   const halves = halve(fromBinary(ExportTraceServiceRequestSchema, protobuf)) ?? [];
-  const pieces = await Promise.all(halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, () => half.request)));
+  const pieces = await Promise.all(
+    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, () => half.request)),
+  );
   return pieces.flat();
 }
 
@@ -88,7 +100,12 @@ export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryM
  * removed before the error goes on: nothing would ever read them, and the spans are still with
  * whoever sends again (the client told to retry, or the queued message the consumer failed on).
  */
-export async function enqueueNew(queue: Queue<DeliveryMessage>, bucket: R2Bucket, messages: DeliveryMessage[], delaySeconds = 0): Promise<void> {
+export async function enqueueNew(
+  queue: Queue<DeliveryMessage>,
+  bucket: R2Bucket,
+  messages: DeliveryMessage[],
+  delaySeconds = 0,
+): Promise<void> {
   try {
     await enqueue(queue, messages, delaySeconds);
   } catch (err) {

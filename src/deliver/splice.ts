@@ -1,9 +1,9 @@
 import { toBinary } from "@bufbuild/protobuf";
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { PlacedSpan } from "../otlp/placed-spans.js";
-import { assemble, scanRequest, type Piece, type Range, type ScannedResource } from "../otlp/wire.js";
+import { assemble, type Piece, type Range, type ScannedResource, scanRequest } from "../otlp/wire.js";
 import { FIELD_OVERHEAD, NESTING_OVERHEAD, type SpanSizes } from "./split.js";
 
 /** Field numbers: ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans, ScopeSpans.spans, Span.attributes. */
@@ -117,7 +117,10 @@ export function spliceRequest(located: LocatedSpans, placed: PlacedSpan[], appen
     const resource = located.scanned[r]!;
     return {
       field: RESOURCE_SPANS,
-      pieces: [...resource.header, ...[...scopes].map(([s, spans]): Piece => ({ field: SCOPE_SPANS, pieces: [...resource.scopes[s]!.header, ...spans] }))],
+      pieces: [
+        ...resource.header,
+        ...[...scopes].map(([s, spans]): Piece => ({ field: SCOPE_SPANS, pieces: [...resource.scopes[s]!.header, ...spans] })),
+      ],
     };
   });
   return assemble(located.source, pieces);

@@ -1,10 +1,10 @@
 import { toBinary } from "@bufbuild/protobuf";
 import {
-  ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema, type ScopeSpans } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
+import { ResourceSpansSchema, type ScopeSpans, ScopeSpansSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type PlacedSpan, placedSpans, regroup } from "../otlp/placed-spans.js";
 
 /** An encoded piece of a request. */
 export interface EncodedChunk {

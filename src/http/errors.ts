@@ -27,7 +27,17 @@ export type ErrorCode =
   | "internal";
 
 // google.rpc.Code values: https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto
-const GRPC = { INVALID_ARGUMENT: 3, NOT_FOUND: 5, PERMISSION_DENIED: 7, FAILED_PRECONDITION: 9, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+const GRPC = {
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
+  FAILED_PRECONDITION: 9,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
 
 const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> = {
   malformed: { status: 400, grpc: GRPC.INVALID_ARGUMENT },

@@ -2,9 +2,9 @@ import type { Delivery } from "../deliver/message.js";
 import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
 import { spanShape } from "../deliver/splice.js";
 import type { RelayConfig } from "../env.js";
-import { leavesSpansAlone, processSpans } from "../process/process-spans.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
+import { leavesSpansAlone, processSpans } from "../process/process-spans.js";
 import { decodeExportRequest } from "../receive/decode.js";
 import { rejectInvalidSpans } from "../receive/validate.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -22,13 +22,20 @@ export interface PreparedRequest {
  * decode → validate → route, filter, redact, translate → plan one request per parent. The ingest
  * route and the benchmark both run exactly this.
  */
-export function prepareDeliveries(body: RequestBody, format: OtlpFormat, tenant: Tenant, credential: BraintrustCredential, config: RelayConfig): PreparedRequest {
+export function prepareDeliveries(
+  body: RequestBody,
+  format: OtlpFormat,
+  tenant: Tenant,
+  credential: BraintrustCredential,
+  config: RelayConfig,
+): PreparedRequest {
   // A tenant that changes nothing needs no decoded spans: when the wire check vouches that the
   // decode would succeed and validation keep every span, the bytes go as they came.
   if (format === "protobuf" && leavesSpansAlone(tenant)) {
     const spans = vouchedSpanCount(body.bytes);
     // A request without spans takes the full path, which answers it without sending anything.
-    const unchanged = spans !== undefined && spans > 0 ? unchangedDelivery(body, tenant.parent, spans, { tenant, credential, config }) : undefined;
+    const unchanged =
+      spans !== undefined && spans > 0 ? unchangedDelivery(body, tenant.parent, spans, { tenant, credential, config }) : undefined;
     if (unchanged) return { deliveries: [unchanged], rejections: { rejectedSpans: 0n, errorMessage: "" } };
   }
   const decoded = decodeExportRequest(body.bytes, format);
@@ -38,5 +45,8 @@ export function prepareDeliveries(body: RequestBody, format: OtlpFormat, tenant:
   const rejections = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };
   if (accepted.accepted === 0) return { deliveries: [], rejections };
   const processed = processSpans(accepted.request, tenant);
-  return { deliveries: planDeliveries({ body, format, shape, spansRejected: accepted.rejected > 0, processed, tenant, credential, config }), rejections };
+  return {
+    deliveries: planDeliveries({ body, format, shape, spansRejected: accepted.rejected > 0, processed, tenant, credential, config }),
+    rejections,
+  };
 }

@@ -1,16 +1,16 @@
 import { Hono } from "hono";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
-import { prepareDeliveries } from "./prepare-deliveries.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { authenticateIngest } from "../tenants/credentials.js";
-import { requireTenantId, TenantStore } from "../tenants/store.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { readBody } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
+import { authenticateIngest } from "../tenants/credentials.js";
+import { requireTenantId, TenantStore } from "../tenants/store.js";
+import { prepareDeliveries } from "./prepare-deliveries.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
@@ -47,7 +47,9 @@ function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResu
   }
   if (result.result === "dead_lettered") {
     rejected += BigInt(result.deadLetter.spans);
-    messages.push(`${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`);
+    messages.push(
+      `${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
+    );
   }
   return { rejectedSpans: rejected, errorMessage: messages.join("; ") };
 }

@@ -26,7 +26,12 @@ export type RelayEvent =
   | { event: "rate_limiter_failed"; tenant: string; error: string }
   | { event: "unhandled_error"; error: string };
 
-const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set(["delivery_consumer_error", "durable_store_failed", "rate_limiter_failed", "unhandled_error"]);
+const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
+  "delivery_consumer_error",
+  "durable_store_failed",
+  "rate_limiter_failed",
+  "unhandled_error",
+]);
 
 /**
  * Credentials that could reach a log line through text the relay does not write itself (an

@@ -1,6 +1,6 @@
 import {
-  ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 

@@ -44,7 +44,12 @@ function readVarint(bytes: Uint8Array, at: number): [value: number, next: number
 }
 
 /** Calls `field` with each field of the message in [start, end): number, wire type, value range, whole field range. */
-function eachField(bytes: Uint8Array, start: number, end: number, field: (no: number, wireType: number, value: Range, whole: Range) => void): void {
+function eachField(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  field: (no: number, wireType: number, value: Range, whole: Range) => void,
+): void {
   let at = start;
   while (at < end) {
     const fieldStart = at;

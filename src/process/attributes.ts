@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { AnyValueSchema, KeyValueSchema, type AnyValue, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 
 export type Scalar = string | number | boolean;
 
@@ -81,7 +81,10 @@ export function stringArrayKeyValue(key: string, values: string[]): KeyValue {
   return create(KeyValueSchema, {
     key,
     value: create(AnyValueSchema, {
-      value: { case: "arrayValue", value: { values: values.map((value) => create(AnyValueSchema, { value: { case: "stringValue", value } })) } },
+      value: {
+        case: "arrayValue",
+        value: { values: values.map((value) => create(AnyValueSchema, { value: { case: "stringValue", value } })) },
+      },
     }),
   });
 }

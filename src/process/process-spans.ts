@@ -4,7 +4,7 @@ import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { dropNonAiSpans } from "./filter.js";
 import { compileRedaction, maskValues, redactKeys } from "./redact.js";
-import { decideParents, groupByParent, routesTraces, type ParentBatch } from "./route.js";
+import { decideParents, groupByParent, type ParentBatch, routesTraces } from "./route.js";
 import { translateRequest } from "./translate.js";
 
 export interface ProcessedSpans {

@@ -1,6 +1,6 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { create } from "@bufbuild/protobuf";
-import { AnyValueSchema, type AnyValue, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
 
 interface CompiledRedaction {
@@ -11,7 +11,12 @@ interface CompiledRedaction {
 const compiled = new WeakMap<Redact, CompiledRedaction>();
 
 function globToRegex(glob: string): RegExp {
-  return new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return new RegExp(
+    `^${glob
+      .split("*")
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  );
 }
 
 /** The tenant's rules, compiled once per tenant record; undefined when there are none. */
@@ -22,7 +27,9 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
     rules = {
       keys: redact.keys.map((k) => ({ regex: globToRegex(k.pattern), action: k.action, replacement: k.replacement })),
       values: redact.values.map((v) =>
-        typeof v === "string" ? { regex: new RegExp(BUILTIN_VALUE_PATTERNS[v], "g"), replacement: "[REDACTED]" } : { regex: new RegExp(v.pattern, "g"), replacement: v.replacement },
+        typeof v === "string"
+          ? { regex: new RegExp(BUILTIN_VALUE_PATTERNS[v], "g"), replacement: "[REDACTED]" }
+          : { regex: new RegExp(v.pattern, "g"), replacement: v.replacement },
       ),
     };
     compiled.set(redact, rules);
@@ -87,6 +94,7 @@ export function maskValues(request: ExportTraceServiceRequest, rules: CompiledRe
     }
   };
   for (const list of attributeLists(request)) for (const attribute of list) maskValue(attribute.value);
-  for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) if (span.status) span.status.message = mask(span.status.message);
+  for (const rs of request.resourceSpans)
+    for (const ss of rs.scopeSpans) for (const span of ss.spans) if (span.status) span.status.message = mask(span.status.message);
   return changed;
 }

@@ -1,6 +1,6 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { placedSpans, regroup, type PlacedSpan } from "../otlp/placed-spans.js";
 import { hex } from "../encoding/bytes.js";
+import { type PlacedSpan, placedSpans, regroup } from "../otlp/placed-spans.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
@@ -22,15 +22,24 @@ export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_
  * where its first span carrying a valid `braintrust.parent` says (when the tenant allows it), else
  * to the first route any of its spans matches, else to the tenant's default parent.
  */
-export function decideParents(request: ExportTraceServiceRequest, tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">): Map<string, string> {
+export function decideParents(
+  request: ExportTraceServiceRequest,
+  tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">,
+): Map<string, string> {
   const parents = new Map<string, string>();
   if (!routesTraces(tenant)) return parents;
   const traces = groupPlaced(request, (placed) => hex(placed.span.traceId));
   for (const [key, spans] of traces) {
     const fromAttribute = tenant.parent_from_attribute
-      ? spans.map((p) => stringAttribute(p.span.attributes, "braintrust.parent")).find((v) => v !== undefined && ParentSchema.safeParse(v).success)
+      ? spans
+          .map((p) => stringAttribute(p.span.attributes, "braintrust.parent"))
+          .find((v) => v !== undefined && ParentSchema.safeParse(v).success)
       : undefined;
-    const route = fromAttribute ? undefined : tenant.routes.find((r) => spans.some((p) => matches(r.match, { span: p.span, scope: p.scopeSpans.scope, resource: p.resourceSpans.resource })));
+    const route = fromAttribute
+      ? undefined
+      : tenant.routes.find((r) =>
+          spans.some((p) => matches(r.match, { span: p.span, scope: p.scopeSpans.scope, resource: p.resourceSpans.resource })),
+        );
     const parent = fromAttribute ?? route?.parent;
     if (parent && parent !== tenant.parent) parents.set(key, parent);
   }

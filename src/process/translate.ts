@@ -1,7 +1,16 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { findAttribute, jsonOf, numberAttribute, parseJson, scalarOf, stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import {
+  findAttribute,
+  jsonOf,
+  numberAttribute,
+  parseJson,
+  scalarOf,
+  stringArrayKeyValue,
+  stringAttribute,
+  stringKeyValue,
+} from "./attributes.js";
 import { traceloopMessages } from "./traceloop.js";
 
 /**
@@ -68,13 +77,15 @@ function payloadOf(text: string | undefined, listField: string): unknown {
   if (text === undefined) return undefined;
   const json = parseJson(text);
   if (json === undefined) return text;
-  if (typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)[listField])) return (json as Record<string, unknown>)[listField];
+  if (typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)[listField]))
+    return (json as Record<string, unknown>)[listField];
   return json;
 }
 
 function metricsOf(attributes: KeyValue[]): Record<string, number | undefined> {
   const prompt = numberAttribute(attributes, "tfy.model.metric.input_tokens") ?? numberAttribute(attributes, "gen_ai.usage.prompt_tokens");
-  const completion = numberAttribute(attributes, "tfy.model.metric.output_tokens") ?? numberAttribute(attributes, "gen_ai.usage.completion_tokens");
+  const completion =
+    numberAttribute(attributes, "tfy.model.metric.output_tokens") ?? numberAttribute(attributes, "gen_ai.usage.completion_tokens");
   const firstTokenMs = numberAttribute(attributes, "tfy.model.metric.time_to_first_token_in_ms");
   return {
     prompt_tokens: prompt,
@@ -104,7 +115,11 @@ function metadataOf(attributes: KeyValue[], requestMetadata: unknown): Record<st
 function tagsOf(metadata: unknown): string[] {
   const tags = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>).tags : undefined;
   if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string");
-  if (typeof tags === "string") return tags.split(",").map((t) => t.trim()).filter(Boolean);
+  if (typeof tags === "string")
+    return tags
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
   return [];
 }
 

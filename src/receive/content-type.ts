@@ -1,5 +1,5 @@
 import { RelayError } from "../http/errors.js";
-import { otlpFormatOf, type ContentCoding, type OtlpFormat } from "../otlp/format.js";
+import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
   const format = otlpFormatOf(contentType);

@@ -1,7 +1,7 @@
 import { fromBinary, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import {
-  ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";

@@ -24,7 +24,11 @@ export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now:
     return;
   }
   const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / limit.requests_per_second));
-  throw new RelayError("rate_limited", `tenant ${tenantId} is over its rate limit of ${limit.requests_per_second} requests per second: retry later`, { retryAfterSeconds });
+  throw new RelayError(
+    "rate_limited",
+    `tenant ${tenantId} is over its rate limit of ${limit.requests_per_second} requests per second: retry later`,
+    { retryAfterSeconds },
+  );
 }
 
 /** The window of the ceiling in wrangler.toml (`[[ratelimits]]`, period 10): the longest a refused client waits. */

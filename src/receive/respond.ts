@@ -9,7 +9,8 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 /** 200 with ExportTraceServiceResponse in the request's encoding; partial_success only when something was rejected. */
 export function otlpSuccessResponse(format: OtlpFormat, partial?: PartialSuccess): Response {
   const response = create(ExportTraceServiceResponseSchema, {
-    partialSuccess: partial && (partial.rejectedSpans > 0n || partial.errorMessage) ? create(ExportTracePartialSuccessSchema, partial) : undefined,
+    partialSuccess:
+      partial && (partial.rejectedSpans > 0n || partial.errorMessage) ? create(ExportTracePartialSuccessSchema, partial) : undefined,
   });
   if (format === "protobuf") {
     return new Response(toBinary(ExportTraceServiceResponseSchema, response), {

@@ -1,4 +1,4 @@
-import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
@@ -57,7 +57,9 @@ function fieldCheck(field: DescField): FieldCheck {
     case "list":
       if (field.listKind === "message") return nestedCheck(field.message, field.delimitedEncoding);
       // Other scalars may come packed; no OTLP trace field is one, so they are not vouched for.
-      return field.listKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES) ? scalarCheck(field.scalar, field.utf8Validation) : UNSUPPORTED;
+      return field.listKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES)
+        ? scalarCheck(field.scalar, field.utf8Validation)
+        : UNSUPPORTED;
     case "map":
       return UNSUPPORTED;
   }

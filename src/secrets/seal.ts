@@ -1,5 +1,5 @@
-import { RelayError } from "../http/errors.js";
 import { base64UrlDecode, base64UrlEncode } from "../encoding/bytes.js";
+import { RelayError } from "../http/errors.js";
 
 /**
  * Secrets at rest (API keys in KV, passthrough keys in queue messages) are sealed with AES-256-GCM

@@ -51,7 +51,11 @@ function bearerOf(authorization: string | undefined): string {
  * Passthrough tenants send their own Braintrust key, which goes upstream as is and is checked by
  * Braintrust; a relay token sent to a passthrough tenant is refused here rather than leaked upstream.
  */
-export async function authenticateIngest(tenant: Tenant, authorization: string | undefined, encryptionKey: string | undefined): Promise<BraintrustCredential> {
+export async function authenticateIngest(
+  tenant: Tenant,
+  authorization: string | undefined,
+  encryptionKey: string | undefined,
+): Promise<BraintrustCredential> {
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
     if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");

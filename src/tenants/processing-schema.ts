@@ -25,13 +25,20 @@ const ConditionSchema = z
     prefix: z.string().optional(),
     exists: z.boolean().optional(),
   })
-  .refine((c) => [c.equals, c.one_of, c.prefix, c.exists].filter((t) => t !== undefined).length === 1, "needs exactly one of equals, one_of, prefix, exists");
+  .refine(
+    (c) => [c.equals, c.one_of, c.prefix, c.exists].filter((t) => t !== undefined).length === 1,
+    "needs exactly one of equals, one_of, prefix, exists",
+  );
 
 export type Condition = z.infer<typeof ConditionSchema>;
 export type Match = Condition | { all: Match[] } | { any: Match[] };
 
 export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
-  z.union([z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }), z.strictObject({ any: z.array(MatchSchema).min(1).max(50) }), ConditionSchema]),
+  z.union([
+    z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }),
+    z.strictObject({ any: z.array(MatchSchema).min(1).max(50) }),
+    ConditionSchema,
+  ]),
 );
 
 export const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
@@ -59,7 +66,13 @@ const RegexSchema = z
 export const RedactSchema = z.strictObject({
   /** Attribute keys by glob (`*` matches any run of characters), removed or their value replaced. */
   keys: z
-    .array(z.strictObject({ pattern: z.string().min(1).max(256), action: z.enum(["remove", "replace"]).default("remove"), replacement: z.string().max(100).default("[REDACTED]") }))
+    .array(
+      z.strictObject({
+        pattern: z.string().min(1).max(256),
+        action: z.enum(["remove", "replace"]).default("remove"),
+        replacement: z.string().max(100).default("[REDACTED]"),
+      }),
+    )
     .max(100)
     .default([]),
   /** Text masked wherever it appears in a string value, translated JSON included. */
@@ -76,7 +89,10 @@ export const RedactSchema = z.strictObject({
 export type Redact = z.infer<typeof RedactSchema>;
 
 /** Requests per second a tenant may send, and how many at once. */
-const RequestRateLimitSchema = z.strictObject({ requests_per_second: z.number().positive().max(100_000), burst: z.number().int().min(1).max(1_000_000) });
+const RequestRateLimitSchema = z.strictObject({
+  requests_per_second: z.number().positive().max(100_000),
+  burst: z.number().int().min(1).max(1_000_000),
+});
 export type RequestRateLimit = z.infer<typeof RequestRateLimitSchema>;
 
 export const ProcessingSchema = z.strictObject({

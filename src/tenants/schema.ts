@@ -10,7 +10,11 @@ export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
 export const DEFAULT_API_URL = "https://api.braintrust.dev";
 
 /** Braintrust API keys go into an Authorization header: one token of printable ASCII. */
-export const ApiKeySchema = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
+export const ApiKeySchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
 const TokenRecordSchema = z.object({
   id: z.string(),

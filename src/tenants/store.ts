@@ -1,5 +1,5 @@
 import { RelayError } from "../http/errors.js";
-import { authModeOf, StoredTenantSchema, TENANT_ID, type AuthMode, type StoredTenant, type Tenant } from "./schema.js";
+import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, type Tenant } from "./schema.js";
 
 /** What `list` shows per tenant, kept as KV metadata so a page of tenants is one KV call. */
 export interface TenantSummary {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { ADMIN_TOKEN, freePort, startRelay, type RelayProcess } from "../../scripts/lib/wrangler-dev.js";
+import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
 import { toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
@@ -46,14 +46,34 @@ describe("tfy-relay, against a running relay", () => {
     const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
     writeFileSync(config, JSON.stringify({ routes: [{ match: { field: "span_name", prefix: "Model" }, parent: "project_name:models" }] }));
 
-    const put = await cli(["tenants", "put", "cli-acme", "--config", config, "--parent", "project_name:cli", "--api-url", standin.url, "--api-key-env", "CLI_TEST_KEY"], { CLI_TEST_KEY: apiKey });
+    const put = await cli(
+      [
+        "tenants",
+        "put",
+        "cli-acme",
+        "--config",
+        config,
+        "--parent",
+        "project_name:cli",
+        "--api-url",
+        standin.url,
+        "--api-key-env",
+        "CLI_TEST_KEY",
+      ],
+      { CLI_TEST_KEY: apiKey },
+    );
     const get = await cli(["tenants", "get", "cli-acme", "--json"]);
     const list = await cli(["tenants", "list"]);
 
     expect(put).toMatchObject({ code: 0 });
     expect(put.stdout).toMatch(/^FIELD\s+VALUE\ntenant\s+cli-acme\nparent\s+project_name:cli\n/);
     expect(put.stdout).not.toContain(apiKey);
-    expect(JSON.parse(get.stdout)).toMatchObject({ id: "cli-acme", parent: "project_name:cli", auth: "stored_key", routes: [{ parent: "project_name:models" }] });
+    expect(JSON.parse(get.stdout)).toMatchObject({
+      id: "cli-acme",
+      parent: "project_name:cli",
+      auth: "stored_key",
+      routes: [{ parent: "project_name:models" }],
+    });
     expect(list.stdout).toMatch(/^TENANT\s+PARENT\s+AUTH\n/);
     expect(list.stdout).toMatch(/\ncli-acme\s+project_name:cli\s+stored_key/);
   });
@@ -64,7 +84,12 @@ describe("tfy-relay, against a running relay", () => {
 
     const issued = await cli(["tokens", "issue", "cli-tokens", "--json"]);
     const { id, token } = JSON.parse(issued.stdout) as { id: string; token: string };
-    const send = () => fetch(`${relay.url}/t/cli-tokens/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` }, body: toProtobuf(trueFoundryTrace()).slice() });
+    const send = () =>
+      fetch(`${relay.url}/t/cli-tokens/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+        body: toProtobuf(trueFoundryTrace()).slice(),
+      });
     expect((await send()).status).toBe(200);
 
     expect(await cli(["tokens", "revoke", "cli-tokens", id])).toMatchObject({ code: 0, stdout: `revoked token ${id}\n` });
@@ -79,13 +104,19 @@ describe("tfy-relay, against a running relay", () => {
     const { token } = JSON.parse((await cli(["tokens", "issue", "cli-dead", "--json"])).stdout) as { token: string };
     for (let i = 0; i < 2; i++) {
       await standin.script(apiKey, [{ status: 400, body: "project archived" }]);
-      await fetch(`${relay.url}/t/cli-dead/v1/traces`, { method: "POST", headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` }, body: toProtobuf(trueFoundryTrace()).slice() });
+      await fetch(`${relay.url}/t/cli-dead/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+        body: toProtobuf(trueFoundryTrace()).slice(),
+      });
     }
 
     const list = await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"]);
     const [first, second] = JSON.parse(list.stdout) as Array<{ id: string; reason: string }>;
     expect(first!.reason).toBe("Braintrust answered 400: project archived");
-    expect((await cli(["dead-letters", "list", "--tenant", "cli-dead"])).stdout).toMatch(/^ID\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON\n/);
+    expect((await cli(["dead-letters", "list", "--tenant", "cli-dead"])).stdout).toMatch(
+      /^ID\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON\n/,
+    );
     expect(await cli(["dead-letters", "delete", second!.id])).toMatchObject({ code: 0 });
     expect(await cli(["dead-letters", "replay", "--tenant", "cli-dead"])).toMatchObject({ code: 0, stdout: "replayed 1 dead letter\n" });
     const deadline = Date.now() + 30_000;
@@ -96,13 +127,37 @@ describe("tfy-relay, against a running relay", () => {
 
   it.each([
     ["an unknown tenant", 1, ["tenants", "get", "no-such-tenant"], {}, /^tfy-relay: no such tenant: no-such-tenant\n$/],
-    ["a wrong admin token", 1, ["tenants", "list"], { RELAY_ADMIN_TOKEN: "wrong" }, /^tfy-relay: the relay refused the admin token \(missing or wrong admin token\): check RELAY_ADMIN_TOKEN\n$/],
-    ["no admin token", 1, ["tenants", "list"], { RELAY_ADMIN_TOKEN: undefined }, /^tfy-relay: set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN\n$/],
-    ["an invalid config", 1, ["tenants", "put", "cli-bad", "--parent", "workspace:x"], {}, /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/],
+    [
+      "a wrong admin token",
+      1,
+      ["tenants", "list"],
+      { RELAY_ADMIN_TOKEN: "wrong" },
+      /^tfy-relay: the relay refused the admin token \(missing or wrong admin token\): check RELAY_ADMIN_TOKEN\n$/,
+    ],
+    [
+      "no admin token",
+      1,
+      ["tenants", "list"],
+      { RELAY_ADMIN_TOKEN: undefined },
+      /^tfy-relay: set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN\n$/,
+    ],
+    [
+      "an invalid config",
+      1,
+      ["tenants", "put", "cli-bad", "--parent", "workspace:x"],
+      {},
+      /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
+    ],
     ["an unknown command", 2, ["tenants", "explode"], {}, /^tfy-relay: unknown command: tenants explode\n\nusage:/],
     ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which: --id ID, --tenant TENANT or --all/],
     ["a flag of another command", 2, ["tenants", "list", "--all"], {}, /^tfy-relay: tenants list does not take --all\n\nusage:/],
-    ["a flag of another command, after an argument", 2, ["tokens", "issue", "acme", "--parent", "x"], {}, /^tfy-relay: tokens issue does not take --parent\n\nusage:/],
+    [
+      "a flag of another command, after an argument",
+      2,
+      ["tokens", "issue", "acme", "--parent", "x"],
+      {},
+      /^tfy-relay: tokens issue does not take --parent\n\nusage:/,
+    ],
     ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
   ] as const)("reports %s clearly and exits %i", async (_what, code, args, env, message) => {
     const run = await cli([...args], env);
@@ -127,15 +182,25 @@ describe("tfy-relay, against a running relay", () => {
   it("revokes no token, and deletes nothing, for a token id that reads like a path", async () => {
     await cli(["tenants", "put", "cli-paths", "--parent", "project_id:p"]);
 
-    expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths"])).toMatchObject({ code: 1, stderr: "tfy-relay: tenant cli-paths has no token ../../cli-paths\n" });
+    expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths"])).toMatchObject({
+      code: 1,
+      stderr: "tfy-relay: tenant cli-paths has no token ../../cli-paths\n",
+    });
     expect(await cli(["tenants", "get", "cli-paths"])).toMatchObject({ code: 0 });
   });
 
   it("reports a bad or unreachable URL", async () => {
     const closedPort = await freePort();
-    const run = (url: string) => promisify(execFile)("npx", ["tfy-relay", "--url", url, "tenants", "list"], { cwd: root, env: { ...process.env, RELAY_ADMIN_TOKEN: "x" } }).catch((e: Run) => e);
+    const run = (url: string) =>
+      promisify(execFile)("npx", ["tfy-relay", "--url", url, "tenants", "list"], {
+        cwd: root,
+        env: { ...process.env, RELAY_ADMIN_TOKEN: "x" },
+      }).catch((e: Run) => e);
 
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
-    expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({ code: 1, stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort}: ECONNREFUSED\n` });
+    expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
+      code: 1,
+      stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort}: ECONNREFUSED\n`,
+    });
   });
 });

@@ -4,7 +4,10 @@ import { promisify } from "node:util";
 import { expect, it } from "vitest";
 
 it("npm run demo ends by reporting every sent span delivered, after visible retries", async () => {
-  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], { cwd: join(import.meta.dirname, "..", ".."), timeout: 110_000 });
+  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
+    cwd: join(import.meta.dirname, "..", ".."),
+    timeout: 110_000,
+  });
 
   const summary = /^demo: sent (\d+) spans, delivered (\d+), retried (\d+), dead-lettered (\d+)$/m.exec(stdout);
   expect(summary, stdout.slice(-2000)).not.toBeNull();

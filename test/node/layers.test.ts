@@ -42,7 +42,9 @@ function importGraph(): Map<string, string[]> {
 
 it("every import in src/ points to its own layer or one below", () => {
   const upward = [...importGraph()].flatMap(([file, targets]) =>
-    targets.filter((target) => layerOf(target) > layerOf(file)).map((target) => `${file} (${LAYERS[layerOf(file)]!.name}) → ${target} (${LAYERS[layerOf(target)]!.name})`),
+    targets
+      .filter((target) => layerOf(target) > layerOf(file))
+      .map((target) => `${file} (${LAYERS[layerOf(file)]!.name}) → ${target} (${LAYERS[layerOf(target)]!.name})`),
   );
   expect(upward).toEqual([]);
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { toProtobuf, trueFoundryTrace, spanIdsOf } from "../support/traces.js";
-import { standinClient } from "../standin/client.js";
 import { workerdRss } from "../../scripts/lib/workerd-processes.js";
-import { adminCall, startRelay, type RelayProcess } from "../../scripts/lib/wrangler-dev.js";
+import { adminCall, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
+import { standinClient } from "../standin/client.js";
+import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
 const standin = standinClient(inject("standinUrl"));
 const REQUESTS = 1200;
@@ -19,9 +19,11 @@ afterAll(async () => {
 
 async function healthChecks(count: number): Promise<void> {
   let left = count;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (left-- > 0) await (await fetch(`${relay.url}/healthz`)).arrayBuffer();
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (left-- > 0) await (await fetch(`${relay.url}/healthz`)).arrayBuffer();
+    }),
+  );
 }
 
 interface Tenant {
@@ -30,7 +32,10 @@ interface Tenant {
   bearer: string;
 }
 
-async function tenant(id: string, options: { stored: boolean; rateLimit?: { requests_per_second: number; burst: number } }): Promise<Tenant> {
+async function tenant(
+  id: string,
+  options: { stored: boolean; rateLimit?: { requests_per_second: number; burst: number } },
+): Promise<Tenant> {
   const apiKey = await standin.issueKey();
   const created = await adminCall(relay, "PUT", `/tenants/${id}`, {
     parent: `project_name:${id}`,
@@ -38,7 +43,9 @@ async function tenant(id: string, options: { stored: boolean; rateLimit?: { requ
     ...(options.rateLimit ? { rate_limit: options.rateLimit } : {}),
   });
   expect(created.status).toBe(201);
-  const bearer = options.stored ? ((await (await adminCall(relay, "POST", `/tenants/${id}/tokens`)).json()) as { token: string }).token : apiKey;
+  const bearer = options.stored
+    ? ((await (await adminCall(relay, "POST", `/tenants/${id}/tokens`)).json()) as { token: string }).token
+    : apiKey;
   return { id, apiKey, bearer };
 }
 
@@ -48,7 +55,10 @@ describe("a bounded load of mixed traffic under wrangler dev", () => {
     const passthrough = await tenant("load-passthrough", { stored: false });
     const flaky = await tenant("load-flaky", { stored: true });
     const noisy = await tenant("load-noisy", { stored: true, rateLimit: { requests_per_second: 20, burst: 20 } });
-    await standin.script(flaky.apiKey, Array.from({ length: 30 }, () => ({ status: 503 })));
+    await standin.script(
+      flaky.apiKey,
+      Array.from({ length: 30 }, () => ({ status: 503 })),
+    );
 
     const expected = new Map<Tenant, string[]>();
     const statuses = new Map<number, number>();
@@ -62,16 +72,22 @@ describe("a bounded load of mixed traffic under wrangler dev", () => {
       let contentType = "application/x-protobuf";
       if (kind === 8) body = crypto.getRandomValues(new Uint8Array(64 + (i % 200))); // garbage
       if (kind === 9) [bearer, contentType] = i % 20 === 9 ? ["tbr_0000000000000000_nope", contentType] : [bearer, "text/plain"];
-      const response = await fetch(`${relay.url}/t/${target.id}/v1/traces`, { method: "POST", headers: { "content-type": contentType, authorization: `Bearer ${bearer}` }, body });
+      const response = await fetch(`${relay.url}/t/${target.id}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": contentType, authorization: `Bearer ${bearer}` },
+        body,
+      });
       await response.arrayBuffer();
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       if (response.status === 200 && kind < 8) expected.set(target, [...(expected.get(target) ?? []), ...spanIdsOf(trace)]);
     };
     const run = async (slice: number[]) => {
       const queue = [...slice];
-      await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-        for (let i = queue.shift(); i !== undefined; i = queue.shift()) await send(i);
-      }));
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          for (let i = queue.shift(); i !== undefined; i = queue.shift()) await send(i);
+        }),
+      );
     };
 
     // wrangler dev's workerd itself grows with every request served (about 70 KB each, even for
@@ -91,7 +107,9 @@ describe("a bounded load of mixed traffic under wrangler dev", () => {
       expect(arrival.missing, target.id).toEqual([]);
     }
     const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-    console.log(`load: statuses ${JSON.stringify(Object.fromEntries(statuses))}; workerd RSS growth over ${(REQUESTS * 3) / 4} requests: relay ${mib(ingestGrowth)} MiB, /healthz baseline ${mib(baselineGrowth)} MiB`);
+    console.log(
+      `load: statuses ${JSON.stringify(Object.fromEntries(statuses))}; workerd RSS growth over ${(REQUESTS * 3) / 4} requests: relay ${mib(ingestGrowth)} MiB, /healthz baseline ${mib(baselineGrowth)} MiB`,
+    );
     expect(warm).toBeGreaterThan(0);
     expect(ingestGrowth).toBeLessThan(2 * baselineGrowth + 32 * 2 ** 20);
   });

@@ -49,7 +49,8 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
   it("counts only authenticated requests: strangers cannot spend a tenant's ceiling", async () => {
     const tenant = await createTenant();
 
-    for (let i = 0; i < TWO_WINDOWS; i++) expect((await sendTraces(tenant, "x", { bearer: "tbr_0000000000000000_wrong" })).status).toBe(401);
+    for (let i = 0; i < TWO_WINDOWS; i++)
+      expect((await sendTraces(tenant, "x", { bearer: "tbr_0000000000000000_wrong" })).status).toBe(401);
 
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
   });
@@ -74,6 +75,10 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
 
     expect(response.status).toBe(200);
     expect(await standin.received(tenant.apiKey)).toHaveLength(1);
-    expect(errors.map((line) => JSON.parse(line))).toContainEqual({ event: "rate_limiter_failed", tenant: tenant.id, error: "Error: rate limiter unavailable" });
+    expect(errors.map((line) => JSON.parse(line))).toContainEqual({
+      event: "rate_limiter_failed",
+      tenant: tenant.id,
+      error: "Error: rate limiter unavailable",
+    });
   });
 });

@@ -1,10 +1,10 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import {
-  ExportTraceServiceRequestSchema,
   type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { hex } from "../../src/encoding/bytes.js";
 import type { Attempt, FaultStep, ReceivedRequest } from "../../scripts/lib/braintrust-standin-contract.js";
+import { hex } from "../../src/encoding/bytes.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };
 
@@ -54,16 +54,22 @@ export function standinClient(url: string) {
      * Polls until every span id (hex) has arrived for `key`, or the deadline passes. Returns how
      * often each arrived, so a test can assert nothing was lost and count duplicates.
      */
-    async waitForSpans(key: string, spanIds: string[], timeoutMs = 30_000): Promise<{ missing: string[]; duplicates: number; requests: DeliveredRequest[] }> {
+    async waitForSpans(
+      key: string,
+      spanIds: string[],
+      timeoutMs = 30_000,
+    ): Promise<{ missing: string[]; duplicates: number; requests: DeliveredRequest[] }> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const requests = await this.received(key);
         const counts = new Map<string, number>();
         for (const r of requests) {
-          for (const rs of r.request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) {
-            const id = hex(span.spanId);
-            counts.set(id, (counts.get(id) ?? 0) + 1);
-          }
+          for (const rs of r.request.resourceSpans)
+            for (const ss of rs.scopeSpans)
+              for (const span of ss.spans) {
+                const id = hex(span.spanId);
+                counts.set(id, (counts.get(id) ?? 0) + 1);
+              }
         }
         const missing = spanIds.filter((id) => !counts.has(id));
         if (missing.length === 0 || Date.now() > deadline) {

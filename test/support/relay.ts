@@ -1,5 +1,4 @@
-import { exports } from "cloudflare:workers";
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { standin } from "./standin.js";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -17,7 +16,11 @@ export function relayFetch(path: string, init?: RequestInit): Promise<Response> 
 export function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== null) headers.authorization = `Bearer ${token}`;
-  return relayFetch(`/admin${path}`, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  return relayFetch(`/admin${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 export interface TestTenant {

@@ -1,13 +1,13 @@
-import { create, fromBinary, toBinary, toJson, type JsonObject } from "@bufbuild/protobuf";
+import { create, fromBinary, type JsonObject, toBinary, toJson } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import {
+  type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
-  type ExportTraceServiceRequest,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { AnyValueSchema, KeyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { Span_SpanKind, SpanSchema, Status_StatusCode, type Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type Span, Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
 
 export function randomId(bytes: 8 | 16): Uint8Array {
@@ -16,10 +16,13 @@ export function randomId(bytes: 8 | 16): Uint8Array {
 
 export function attr(key: string, value: string | number | boolean | bigint): KeyValue {
   const v =
-    typeof value === "string" ? { case: "stringValue" as const, value }
-    : typeof value === "boolean" ? { case: "boolValue" as const, value }
-    : typeof value === "bigint" || Number.isInteger(value) ? { case: "intValue" as const, value: BigInt(value) }
-    : { case: "doubleValue" as const, value };
+    typeof value === "string"
+      ? { case: "stringValue" as const, value }
+      : typeof value === "boolean"
+        ? { case: "boolValue" as const, value }
+        : typeof value === "bigint" || Number.isInteger(value)
+          ? { case: "intValue" as const, value: BigInt(value) }
+          : { case: "doubleValue" as const, value };
   return create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: v }) });
 }
 
@@ -34,42 +37,76 @@ export function trueFoundryTrace(options: { prompt?: string; start?: bigint } = 
   const start = options.start ?? 1_764_000_000_000_000_000n;
   const prompt = options.prompt ?? "What is the capital of France?";
   const input = JSON.stringify({ model: MODEL, messages: [{ role: "user", content: prompt }], stream: false });
-  const output = JSON.stringify({ id: "chatcmpl-1", choices: [{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }] });
+  const output = JSON.stringify({
+    id: "chatcmpl-1",
+    choices: [{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }],
+  });
   const root = create(SpanSchema, {
-    traceId, spanId: randomId(8), name: `ChatCompletion: ${MODEL}`, kind: Span_SpanKind.SERVER,
-    startTimeUnixNano: start, endTimeUnixNano: start + 850_000_000n, flags: 0x301,
+    traceId,
+    spanId: randomId(8),
+    name: `ChatCompletion: ${MODEL}`,
+    kind: Span_SpanKind.SERVER,
+    startTimeUnixNano: start,
+    endTimeUnixNano: start + 850_000_000n,
+    flags: 0x301,
     attributes: [
-      attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", input), attr("tfy.output", output),
-      attr("tfy.request.model_name", MODEL), attr("tfy.request.created_by_subject", "user:alice@example.com"),
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", input),
+      attr("tfy.output", output),
+      attr("tfy.request.model_name", MODEL),
+      attr("tfy.request.created_by_subject", "user:alice@example.com"),
       attr("tfy.request.metadata", JSON.stringify({ env: "prod", tags: ["checkout"] })),
       attr("tfy.request.conversation_id", "conv-42"),
     ],
     status: { code: Status_StatusCode.OK },
   });
   const model = create(SpanSchema, {
-    traceId, spanId: randomId(8), parentSpanId: root.spanId, name: `Model: ${MODEL}`, kind: Span_SpanKind.INTERNAL,
-    startTimeUnixNano: start + 5_000_000n, endTimeUnixNano: start + 840_000_000n,
+    traceId,
+    spanId: randomId(8),
+    parentSpanId: root.spanId,
+    name: `Model: ${MODEL}`,
+    kind: Span_SpanKind.INTERNAL,
+    startTimeUnixNano: start + 5_000_000n,
+    endTimeUnixNano: start + 840_000_000n,
     attributes: [
-      attr("tfy.span_type", "Model"), attr("tfy.model.id", "m-123"), attr("tfy.model.name", "gpt-4.1-mini"),
-      attr("tfy.model.fqn", `truefoundry:${MODEL}`), attr("tfy.model.streaming", false),
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.id", "m-123"),
+      attr("tfy.model.name", "gpt-4.1-mini"),
+      attr("tfy.model.fqn", `truefoundry:${MODEL}`),
+      attr("tfy.model.streaming", false),
       attr("tfy.model.request_url", "https://api.openai.com/v1/chat/completions"),
-      attr("tfy.model.metric.input_tokens", 14), attr("tfy.model.metric.output_tokens", 3),
-      attr("tfy.model.metric.cost_in_usd", 0.0000134), attr("tfy.model.metric.latency_in_ms", 812.5),
+      attr("tfy.model.metric.input_tokens", 14),
+      attr("tfy.model.metric.output_tokens", 3),
+      attr("tfy.model.metric.cost_in_usd", 0.0000134),
+      attr("tfy.model.metric.latency_in_ms", 812.5),
       attr("tfy.model.metric.time_to_first_token_in_ms", 230.25),
     ],
     events: [{ timeUnixNano: start + 235_000_000n, name: "first_token", attributes: [attr("index", 0)] }],
   });
   const http = create(SpanSchema, {
-    traceId, spanId: randomId(8), parentSpanId: model.spanId, name: "POST https://api.openai.com/v1/chat/completions",
-    kind: Span_SpanKind.CLIENT, startTimeUnixNano: start + 10_000_000n, endTimeUnixNano: start + 830_000_000n,
+    traceId,
+    spanId: randomId(8),
+    parentSpanId: model.spanId,
+    name: "POST https://api.openai.com/v1/chat/completions",
+    kind: Span_SpanKind.CLIENT,
+    startTimeUnixNano: start + 10_000_000n,
+    endTimeUnixNano: start + 830_000_000n,
     attributes: [attr("http.response.status_code", 200)],
     links: [{ traceId: randomId(16), spanId: randomId(8), traceState: "vendor=1", flags: 1 }],
   });
   return create(ExportTraceServiceRequestSchema, {
-    resourceSpans: [{
-      resource: { attributes: [attr("service.name", "tfy-llm-gateway"), attr("deployment.environment", "prod")] },
-      scopeSpans: [{ scope: { name: "tfy-llm-gateway", version: "1.0.0" }, spans: [root, model, http], schemaUrl: "https://opentelemetry.io/schemas/1.26.0" }],
-    }],
+    resourceSpans: [
+      {
+        resource: { attributes: [attr("service.name", "tfy-llm-gateway"), attr("deployment.environment", "prod")] },
+        scopeSpans: [
+          {
+            scope: { name: "tfy-llm-gateway", version: "1.0.0" },
+            spans: [root, model, http],
+            schemaUrl: "https://opentelemetry.io/schemas/1.26.0",
+          },
+        ],
+      },
+    ],
   });
 }
 
@@ -130,7 +167,9 @@ export function spanIdsOf(request: ExportTraceServiceRequest): string[] {
 export function largeRequest(options: { largeSpans: number; largeSpanBytes: number; smallTraces: number }): ExportTraceServiceRequest {
   const request = trueFoundryTrace();
   const scope = request.resourceSpans[0]!.scopeSpans[0]!;
-  const filler = "The quick brown fox jumps over the lazy dog. ".repeat(Math.ceil(options.largeSpanBytes / 45)).slice(0, options.largeSpanBytes);
+  const filler = "The quick brown fox jumps over the lazy dog. "
+    .repeat(Math.ceil(options.largeSpanBytes / 45))
+    .slice(0, options.largeSpanBytes);
   for (let i = 0; i < options.largeSpans; i++) {
     const [root] = trueFoundryTrace().resourceSpans[0]!.scopeSpans[0]!.spans;
     root!.attributes.push(attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `${i}: ${filler}` }] })));
@@ -173,11 +212,23 @@ export function variedRequest(seed: number): ExportTraceServiceRequest {
       scopeSpans: Array.from({ length: 1 + next(3) }, (_, s) => ({
         scope: { name: `scope-${s}`, version: "1" },
         spans: Array.from({ length: next(5) }, (_, i) => {
-          const span = spanWith(next(2) ? `ChatCompletion ${i}` : `db.query ${i}`, [
-            ...(next(2) ? [attr("tfy.span_type", ["Model", "ChatCompletion", "MCP"][next(3)]!), attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `${"x".repeat(next(300))} é ✓ 🙂 ${"ü".repeat(next(200))}` }] }))] : []),
-            ...(next(3) === 0 ? [attr("tfy.request.metadata", JSON.stringify({ env: next(2) ? "eval" : "prod" }))] : []),
-            attr("n", i),
-          ], { traceId: traces[next(traces.length)]!, parentSpanId: next(3) ? crypto.getRandomValues(new Uint8Array(8)) : new Uint8Array() });
+          const span = spanWith(
+            next(2) ? `ChatCompletion ${i}` : `db.query ${i}`,
+            [
+              ...(next(2)
+                ? [
+                    attr("tfy.span_type", ["Model", "ChatCompletion", "MCP"][next(3)]!),
+                    attr(
+                      "tfy.input",
+                      JSON.stringify({ messages: [{ role: "user", content: `${"x".repeat(next(300))} é ✓ 🙂 ${"ü".repeat(next(200))}` }] }),
+                    ),
+                  ]
+                : []),
+              ...(next(3) === 0 ? [attr("tfy.request.metadata", JSON.stringify({ env: next(2) ? "eval" : "prod" }))] : []),
+              attr("n", i),
+            ],
+            { traceId: traces[next(traces.length)]!, parentSpanId: next(3) ? crypto.getRandomValues(new Uint8Array(8)) : new Uint8Array() },
+          );
           if (next(4) === 0) span.$unknown = [{ no: 99, wireType: WireType.LengthDelimited, data: new Uint8Array([2, 0x68, 0x69]) }];
           if (next(10) === 0) span.traceId = new Uint8Array(4);
           return span;
@@ -189,11 +240,18 @@ export function variedRequest(seed: number): ExportTraceServiceRequest {
 
 export function requestOf(spans: Span[], scopeName = "tfy-llm-gateway"): ExportTraceServiceRequest {
   return create(ExportTraceServiceRequestSchema, {
-    resourceSpans: [{ resource: { attributes: [attr("service.name", "tfy-llm-gateway")] }, scopeSpans: [{ scope: { name: scopeName }, spans }] }],
+    resourceSpans: [
+      { resource: { attributes: [attr("service.name", "tfy-llm-gateway")] }, scopeSpans: [{ scope: { name: scopeName }, spans }] },
+    ],
   });
 }
 
 /** The attributes of a delivered span, as plain key → value. */
 export function attributesOf(span: Span): Record<string, unknown> {
-  return Object.fromEntries(span.attributes.map((a) => [a.key, a.value?.value.case === "arrayValue" ? a.value.value.value.values.map((v) => v.value.value) : a.value?.value.value]));
+  return Object.fromEntries(
+    span.attributes.map((a) => [
+      a.key,
+      a.value?.value.case === "arrayValue" ? a.value.value.value.values.map((v) => v.value.value) : a.value?.value.value,
+    ]),
+  );
 }
