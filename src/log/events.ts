@@ -15,7 +15,7 @@ export type RelayEvent =
       outcome: "delivered" | "retryable" | "rejected";
       upstream_status: number | null;
       latency_ms: number;
-      next: string;
+      next: "done" | "retry" | "split" | "dead_letter" | "refuse_client";
       retry_in_s?: number;
       reason?: string;
     }
@@ -33,25 +33,31 @@ const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "unhandled_error",
 ]);
 
+/** The fields that carry text the relay did not write itself: an upstream's error body, an exception's message. */
+const FREE_TEXT_FIELDS: ReadonlySet<string> = new Set(["reason", "error"]);
+
 /**
- * Credentials that could reach a log line through text the relay does not write itself (an
- * upstream's error body, an exception's message): bearer credentials, the relay's ingest tokens
- * and Braintrust-style API keys. Callers never log a key on purpose; this is the backstop.
+ * Credentials shaped as they are sent: a bearer credential (RFC 6750's token characters), the
+ * relay's ingest tokens and Braintrust-style API keys. Callers never log a key on purpose; this is
+ * the backstop for free text, shaped tightly enough to leave ids and prose alone.
  */
-const CREDENTIAL = /\b(Bearer\s+)\S+|\btbr_[0-9a-f]{16}_[A-Za-z0-9_-]+|\bsk-[A-Za-z0-9_-]{8,}/gi;
+const CREDENTIAL = /\b([Bb]earer\s+)[A-Za-z0-9._~+/=-]{16,}|\btbr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}|(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
 
 function scrub(text: string): string {
   return text.replace(CREDENTIAL, (_match, bearer: string | undefined) => `${bearer ?? ""}[redacted]`);
 }
 
-/** Writes one event as one JSON line, every string field scrubbed of credentials. */
+/** Writes one event as one JSON line, its free-text fields scrubbed of credentials. */
 export function logEvent(event: RelayEvent): void {
-  const line = JSON.stringify(event, (_key, value: unknown) => (typeof value === "string" ? scrub(value) : value));
+  const line = JSON.stringify(event, (key, value: unknown) =>
+    typeof value === "string" && FREE_TEXT_FIELDS.has(key) ? scrub(value) : value,
+  );
   if (ERROR_EVENTS.has(event.event)) console.error(line);
   else console.log(line);
 }
 
-/** What an exception says, for an event's `error` field. */
+/** What an exception says, for an event's `error` field: its message, after its kind unless it is a plain Error. */
 export function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (!(err instanceof Error)) return String(err);
+  return err.name === "Error" ? err.message : `${err.name}: ${err.message}`;
 }
