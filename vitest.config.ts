@@ -1,7 +1,14 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { unstable_readConfig } from "wrangler";
 
 const standin = "./test/standin/global-setup.ts";
+
+/** The per-location ceiling as wrangler.toml declares it; the ceiling tests lower its limit, never its period. */
+const ceiling = unstable_readConfig({ config: "wrangler.toml" }).ratelimits.find(
+  (binding: { name: string }) => binding.name === "TENANT_RATE_CEILING",
+);
+if (!ceiling) throw new Error("wrangler.toml declares no TENANT_RATE_CEILING rate limit");
 
 /** The Worker inside workerd, with miniflare's KV, Queues, R2 and rate limiter, as the tests configure it. */
 function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; simple: { limit: number; period: 10 | 60 } }>) {
@@ -16,6 +23,7 @@ function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; sim
         QUEUED_UPSTREAM_TIMEOUT_MS: "2000",
         RETRY_BASE_DELAY_SECONDS: "1",
         STANDIN_URL: inject("standinUrl"),
+        CEILING_PERIOD_SECONDS: String(ceiling.simple.period),
       },
       ...(ratelimits ? { ratelimits } : {}),
     },
@@ -37,7 +45,7 @@ export default defineConfig({
       },
       {
         // The per-location ceiling, lowered so a test can reach it (wrangler.toml's is 3000 per 10 s).
-        plugins: [workerInWorkerd({ TENANT_RATE_CEILING: { namespace_id: "7801", simple: { limit: 5, period: 60 } } })],
+        plugins: [workerInWorkerd({ TENANT_RATE_CEILING: { ...ceiling, simple: { limit: 5, period: ceiling.simple.period as 10 | 60 } } })],
         test: {
           name: "worker-ceiling",
           include: ["test/rate-ceiling/*.test.ts"],

@@ -3,6 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { unstable_startWorker } from "wrangler";
+
+/** Bindings as wrangler's API takes them, over those of the Worker's config. */
+type WorkerBindings = NonNullable<Parameters<typeof unstable_startWorker>[0]["bindings"]>;
 
 export const ADMIN_TOKEN = "a";
 export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
@@ -98,10 +102,13 @@ export async function startRelay(
  */
 export async function startQuietDevServer(
   extraVars: Record<string, string>,
-  options: { config?: string; onLogLine?: (line: string) => void } = {},
+  options: { config?: string; onLogLine?: (line: string) => void; bindings?: WorkerBindings } = {},
 ): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
-  const bindings = Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }]));
+  const bindings: WorkerBindings = {
+    ...Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }])),
+    ...options.bindings,
+  };
   // wrangler's API reads these from this process's environment.
   Object.assign(process.env, OFFLINE_ENV);
   // Loaded here: wrangler's API is large, and only the benchmark needs it.

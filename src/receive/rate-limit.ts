@@ -4,8 +4,9 @@ import type { RequestRateLimit } from "../tenants/processing-schema.js";
 
 /**
  * A token bucket per tenant, held in this isolate: no I/O on the ingest path. Each isolate keeps
- * its own buckets, so the limit holds per isolate (and so per Cloudflare location, roughly), which
- * is what keeps one noisy tenant from crowding out the others sharing an isolate and the queue.
+ * its own buckets, so the limit holds per isolate, which is what keeps one noisy tenant from
+ * crowding out the others sharing an isolate and the queue; across a location's isolates the
+ * ceiling below holds.
  */
 const buckets = new Map<string, { tokens: number; updatedAt: number }>();
 const MAX_BUCKETS = 10_000;
@@ -31,15 +32,20 @@ export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now:
   );
 }
 
-/** The window of the ceiling in wrangler.toml (`[[ratelimits]]`, period 10): the longest a refused client waits. */
+/**
+ * The window of the ceiling, the longest a refused client waits: the binding cannot say, so this
+ * must equal the period in wrangler.toml's `[[ratelimits]]` (test/rate-ceiling checks it does).
+ */
 export const CEILING_PERIOD_SECONDS = 10;
 
 /**
  * Cloudflare's rate-limiting binding, keyed by tenant: one ceiling for each tenant's requests at a
  * Cloudflare location, however many isolates serve them, which the buckets above cannot give. A
- * limiter that fails lets the request through: ingest matters more than the ceiling.
+ * limiter that fails lets the request through, since ingest matters more than the ceiling; a
+ * binding missing from the configuration is the operator's to fix, like a missing secret.
  */
-export async function withinLocationCeiling(ceiling: RateLimit, tenantId: string): Promise<void> {
+export async function withinLocationCeiling(ceiling: RateLimit | undefined, tenantId: string): Promise<void> {
+  if (!ceiling) throw new RelayError("misconfigured", "the TENANT_RATE_CEILING rate-limiting binding is missing: see wrangler.toml");
   let outcome: RateLimitOutcome;
   try {
     outcome = await ceiling.limit({ key: tenantId });

@@ -8,7 +8,7 @@ import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../support/traces.js"
 
 afterEach(() => vi.restoreAllMocks());
 
-// This project lowers the ceiling to 5 requests per 60 s window (vitest.config.ts).
+// This project lowers the ceiling to 5 requests a window, keeping wrangler.toml's period (vitest.config.ts).
 const CEILING = 5;
 // The limiter's windows follow the wall clock: if one ends mid-test, a tenant may get a second
 // window's worth, so the refusal is looked for within two windows' requests.
@@ -28,7 +28,8 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
     }
 
     expect(statuses.slice(0, CEILING)).toEqual(Array(CEILING).fill(200));
-    expect(refused?.headers.get("retry-after")).toBe("10");
+    // The relay's Retry-After is the window wrangler.toml declares, the longest the client must wait.
+    expect(refused?.headers.get("retry-after")).toBe(env.CEILING_PERIOD_SECONDS);
     const status = await rpcStatusOf(refused!);
     expect(status.code).toBe(8);
     expect(status.message).toBe(`tenant ${busy.id} is over the relay's ceiling for one Cloudflare location: retry later`);
@@ -78,7 +79,27 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
     expect(errors.map((line) => JSON.parse(line))).toContainEqual({
       event: "rate_limiter_failed",
       tenant: tenant.id,
-      error: "Error: rate limiter unavailable",
+      error: "rate limiter unavailable",
     });
+  });
+
+  it("answers 500 naming the binding when the configuration lacks it, rather than go without a ceiling", async () => {
+    const tenant = await createTenant();
+    const { TENANT_RATE_CEILING: _absent, ...withoutCeiling } = env;
+
+    const response = await worker.fetch(
+      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+        body: toProtobuf(trueFoundryTrace()),
+      }),
+      // The generated Env says the binding is always there; a deployment's wrangler.toml may say otherwise.
+      withoutCeiling as unknown as Env,
+      createExecutionContext(),
+    );
+
+    expect(response.status).toBe(500);
+    expect((await rpcStatusOf(response)).message).toBe("the TENANT_RATE_CEILING rate-limiting binding is missing: see wrangler.toml");
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
   });
 });
