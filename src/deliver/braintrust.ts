@@ -90,7 +90,7 @@ async function exchange(
     const partialSuccess = await readPartialSuccess(response);
     return partialSuccess ? { ...outcome, partialSuccess } : outcome;
   }
-  return { ...outcome, reason: `Braintrust answered ${response.status}: ${await errorText(response, target.apiKey)}` };
+  return { ...outcome, reason: `Braintrust answered ${response.status}: ${await upstreamErrorText(response, target.apiKey)}` };
 }
 
 /** Braintrust's partial success, if it sent one; a success whose body cannot be read (or arrives too late) is still a success. */
@@ -114,7 +114,7 @@ async function readPartialSuccess(response: Response): Promise<PartialSuccess | 
 }
 
 /** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
-async function errorText(response: Response, apiKey: string): Promise<string> {
+async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
   const text = (await response.text().catch(() => "(body unreadable)")).slice(0, 4096).replaceAll(apiKey, "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();

@@ -53,9 +53,10 @@ export class DeadLetterStore {
   /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, for a replay. */
   async put(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<DeadLetter> {
     const key = deadLetterKey(message.tenant, message.id);
+    const keptReason = reason.slice(0, MAX_REASON);
     const customMetadata: Record<string, string> = {
       parent: message.parent,
-      reason: reason.slice(0, MAX_REASON),
+      reason: keptReason,
       attempts: String(message.attempts),
       spans: String(message.spans),
       bytes: String(protobuf.byteLength),
@@ -71,7 +72,7 @@ export class DeadLetterStore {
       delivery_id: message.id,
       spans: message.spans,
       attempts: message.attempts,
-      reason: reason.slice(0, MAX_REASON),
+      reason: keptReason,
     });
     return fromObject(key, customMetadata);
   }

@@ -3,7 +3,7 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
+import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
 import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
 import { halve, splitBySize } from "./split.js";
@@ -11,8 +11,8 @@ import { halve, splitBySize } from "./split.js";
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
 export const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHEAD_BYTES;
-/** Kept under MAX_QUEUE_BATCH_BYTES, since message sizes here are estimates. */
-const BATCH_BYTES_BUDGET = 250_000;
+/** Message sizes here are estimates, so a batch keeps 6 KB of headroom under the queue's limit. */
+const BATCH_BYTES_BUDGET = MAX_QUEUE_BATCH_BYTES - 6_000;
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
