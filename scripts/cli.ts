@@ -99,6 +99,7 @@ function tenantBody(flags: Flags): Record<string, unknown> {
   if (flags.parent) body.parent = flags.parent;
   const braintrust = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (flags["api-url"]) braintrust.api_url = flags["api-url"];
+  if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
   if (flags.passthrough) braintrust.api_key = null;
   if (flags["api-key-env"]) {
     const key = process.env[flags["api-key-env"]];
@@ -177,7 +178,8 @@ const COMMANDS = [
         );
   }),
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {
-    if (!flags.id && !flags.tenant && !flags.all) throw new UsageError("say which: --id ID, --tenant TENANT or --all");
+    const targets = [flags.id, flags.tenant, flags.all || undefined].filter((t) => t !== undefined).length;
+    if (targets !== 1) throw new UsageError("say which, one of: --id ID, --tenant TENANT or --all");
     const replayed: string[] = [];
     let cursor: string | null = null;
     do {

@@ -149,7 +149,21 @@ describe("tfy-relay, against a running relay", () => {
       /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
     ],
     ["an unknown command", 2, ["tenants", "explode"], {}, /^tfy-relay: unknown command: tenants explode\n\nusage:/],
-    ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which: --id ID, --tenant TENANT or --all/],
+    ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which, one of: --id ID, --tenant TENANT or --all/],
+    [
+      "replay with two targets",
+      2,
+      ["dead-letters", "replay", "--tenant", "acme", "--all"],
+      {},
+      /^tfy-relay: say which, one of: --id ID, --tenant TENANT or --all/,
+    ],
+    [
+      "a key and passthrough at once",
+      2,
+      ["tenants", "put", "acme", "--api-key-env", "HOME", "--passthrough"],
+      {},
+      /^tfy-relay: --api-key-env stores a key and --passthrough removes it: give one/,
+    ],
     ["a flag of another command", 2, ["tenants", "list", "--all"], {}, /^tfy-relay: tenants list does not take --all\n\nusage:/],
     [
       "a flag of another command, after an argument",
