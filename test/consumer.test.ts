@@ -1,14 +1,15 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
-import type { DeliveryMessage } from "../src/deliver/message.js";
+import { clientKeyContext, type DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
 import worker from "../src/index.js";
+import { sealSecret } from "../src/secrets/seal.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { failingBinding, recordingQueue } from "./support/failing-bindings.js";
-import { createTenant, type TestTenant } from "./support/relay.js";
+import { admin, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -62,11 +63,21 @@ async function consume(queue: string, messages: DeliveryMessage[], bindings: Par
   };
 }
 
+/** When a message queued long enough for any tenant change to have applied everywhere was accepted. */
+const LONG_AGO = Date.now() - 10 * 60_000;
+
+/** Deletes the tenant, and creates another under its id when asked: then the new owner's key. */
+async function deleteTenant(tenantId: string, { recreate }: { recreate: boolean }): Promise<string | undefined> {
+  expect((await admin("DELETE", `/tenants/${tenantId}`)).status).toBe(204);
+  return recreate ? createTenantAgain(tenantId) : undefined;
+}
+
 /** A queued message with a gateway trace for `tenant`, as the ingest route makes it after a first failed attempt. */
 function queuedMessage(tenant: TestTenant, protobuf: Uint8Array, overrides: Partial<DeliveryMessage> = {}): DeliveryMessage {
   return {
     id: crypto.randomUUID(),
     tenant: tenant.id,
+    incarnation: tenant.incarnation,
     parent: tenant.parent,
     payload: { inline: protobuf },
     spans: 3,
@@ -282,6 +293,93 @@ describe.concurrent("the delivery queue's consumer", () => {
 
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+});
+
+// One test at a time: some watch console.log, which concurrent tests would share.
+describe("the delivery queue's consumer, for a tenant deleted since the spans were accepted", () => {
+  it.each([
+    { mode: "stored_key", fate: "deleted" },
+    { mode: "stored_key", fate: "created again under the same id with another key and URL" },
+    { mode: "passthrough", fate: "created again under the same id with another key and URL" },
+  ] as const)(
+    "drops a $mode tenant's queued spans when it was $fate: nothing is sent, nothing kept, the drop logged",
+    async ({ mode, fate }) => {
+      const tenant = await createTenant({ mode });
+      const protobuf = toProtobuf(trueFoundryTrace());
+      const sealedClientKey =
+        mode === "passthrough" ? await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id)) : undefined;
+      const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, receivedAt: LONG_AGO }), protobuf);
+      const nextOwnersKey = await deleteTenant(tenant.id, { recreate: fate !== "deleted" });
+      const lines: string[] = [];
+      const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+
+      try {
+        expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      } finally {
+        log.mockRestore();
+      }
+
+      expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+      if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+      expect(await inR2(message.payload.r2Key)).toBe(false);
+      expect(lines.map((line) => JSON.parse(line) as { delivery_id?: string }).filter((e) => e.delivery_id === message.id)).toEqual([
+        { event: "tenant_gone_discarded", tenant: tenant.id, delivery_id: message.id, spans: 3 },
+      ]);
+    },
+  );
+
+  it("puts a message back, unsent, when it is younger than a tenant change takes to apply: the tenant may only be too new for this location", async () => {
+    const tenant = await createTenant();
+    // As if this location still read the tenant that was under this id before the message's.
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), { incarnation: crypto.randomUUID() });
+    const queue = recordingQueue(env.DELIVERY_QUEUE);
+
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(queue.sent).toEqual([{ body: message, contentType: "v8", delaySeconds: expect.any(Number) }]);
+    // Default TENANT_CACHE_TTL_SECONDS: 5 s in the isolate, 60 s of KV cache, 60 s of KV propagation.
+    expect(queue.sent[0]!.delaySeconds).toBeGreaterThan(115);
+    expect(queue.sent[0]!.delaySeconds).toBeLessThanOrEqual(125);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("delivers a tenant's queued spans after a PUT replaced it with another key and URL: replacing keeps the incarnation", async () => {
+    const tenant = await createTenant();
+    expect(tenant.incarnation).toEqual(expect.any(String));
+    const trace = trueFoundryTrace();
+    const message = queuedMessage(tenant, toProtobuf(trace), { receivedAt: LONG_AGO });
+    const rotated = await standin.issueKey();
+    const replaced = await admin("PUT", `/tenants/${tenant.id}`, {
+      parent: tenant.parent,
+      braintrust: { api_url: `${standin.url}/self-hosted/`, api_key: rotated },
+    });
+    expect(replaced.status).toBe(200);
+    expect(await incarnationOf(tenant.id)).toBe(tenant.incarnation);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const received = await standin.received(rotated);
+    expect(received.map((r) => [r.path, spanIdsOf(r.request)])).toEqual([["/self-hosted/otel/v1/traces", spanIdsOf(trace)]]);
+  });
+
+  it("delivers spans queued before incarnations existed to a tenant recorded before them, also once a PUT replaced it", async () => {
+    const tenant = await createTenant();
+    // The record as the relay wrote it before incarnations, and a message queued then.
+    const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+    const { incarnation: _, ...legacy } = value!;
+    await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(legacy), { metadata });
+    const rotated = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
+    const trace = trueFoundryTrace();
+    const message = queuedMessage(tenant, toProtobuf(trace), { incarnation: undefined, receivedAt: LONG_AGO });
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await incarnationOf(tenant.id)).toBeUndefined();
+    expect((await standin.received(rotated)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
 });
 

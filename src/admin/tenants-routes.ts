@@ -43,6 +43,8 @@ tenantsRoutes.put("/:tenant", async (c) => {
     ...(sealed ? { api_key_sealed: sealed } : {}),
     // Ingest tokens only mean something with a stored key to deliver with.
     tokens: sealed ? (existing?.tokens ?? []) : [],
+    // Replacing keeps the incarnation, a missing one included: queued and dead-lettered spans stay deliverable.
+    incarnation: existing ? existing.incarnation : crypto.randomUUID(),
     created_at: existing?.created_at ?? now,
     updated_at: now,
   };

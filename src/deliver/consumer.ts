@@ -2,6 +2,7 @@ import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { openSecret } from "../secrets/seal.js";
 import { openStoredKey } from "../tenants/credentials.js";
+import { isIncarnationOf } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
@@ -42,8 +43,9 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   }
   const deadLetter = (reason: string, attemptsMade = message.attempts) =>
     keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
-  const tenant = await new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds).get(message.tenant);
-  if (!tenant) return deadLetter("the tenant was deleted before its spans could be delivered");
+  const tenants = new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds);
+  const tenant = await tenants.get(message.tenant);
+  if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const apiKey = message.sealedClientKey
     ? await openSecret(message.sealedClientKey, env.ENCRYPTION_KEY, clientKeyContext(message.tenant))
     : await openStoredKey(tenant, env.ENCRYPTION_KEY);
@@ -92,6 +94,20 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "refuse_client":
       return deadLetter(lastError ?? "Braintrust refused the client's API key", attempts);
   }
+}
+
+/**
+ * A message whose tenant reads as deleted, or as another tenant created since under the same id.
+ * A read can lag a change, so a message younger than that lag waits it out: its tenant may only be
+ * too new to show here. After that its tenant is surely gone and its spans go nowhere: never with
+ * another tenant's key or URL, nor into a dead letter, as a deleted tenant's are deleted with it.
+ */
+async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
+  const waitSeconds = Math.ceil(tenants.changeAppliesWithinSeconds - (Date.now() - message.receivedAt) / 1000);
+  if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
+  // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
+  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
 }
 
 /** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */

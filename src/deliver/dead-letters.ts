@@ -62,6 +62,7 @@ export class DeadLetterStore {
       bytes: String(protobuf.byteLength),
       received_at: new Date(message.receivedAt).toISOString(),
       dead_lettered_at: new Date().toISOString(),
+      ...(message.incarnation ? { incarnation: message.incarnation } : {}),
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
@@ -101,6 +102,7 @@ export class DeadLetterStore {
     return {
       id: deliveryId,
       tenant: deadLetter.tenant,
+      ...(meta.incarnation ? { incarnation: meta.incarnation } : {}),
       parent: deadLetter.parent,
       ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
       payload: { r2Key: key },

@@ -65,6 +65,7 @@ async function keepDurably(
   const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {
     id: delivery.id,
     tenant: delivery.tenantId,
+    ...(delivery.incarnation ? { incarnation: delivery.incarnation } : {}),
     parent: delivery.parent,
     ...(delivery.credential.mode === "passthrough"
       ? { sealedClientKey: await sealSecret(delivery.credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(delivery.tenantId)) }

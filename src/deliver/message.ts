@@ -6,6 +6,8 @@ export interface Delivery {
   /** Idempotency key, carried by every queue message made from this delivery. */
   id: string;
   tenantId: string;
+  /** The tenant's incarnation (see tenants/schema.ts), which the spans belong to. */
+  incarnation: string | undefined;
   apiUrl: string;
   parent: string;
   credential: BraintrustCredential;
@@ -25,6 +27,8 @@ export interface DeliveryMessage {
   /** Idempotency key: the same across retries; pieces of a split get `<id>.<n>`. */
   id: string;
   tenant: string;
+  /** The incarnation of the tenant the spans were accepted for; none when its record had none. */
+  incarnation?: string;
   parent: string;
   /** Passthrough only: the client's Braintrust key, sealed. Stored keys are read at delivery time, so a rotated key unblocks retries. */
   sealedClientKey?: string;

@@ -75,8 +75,11 @@ export function unchangedDelivery(
 }
 
 /** Whose deliveries these are and where they go. */
-function addressedTo(tenant: Tenant, credential: BraintrustCredential): Pick<Delivery, "tenantId" | "apiUrl" | "credential"> {
-  return { tenantId: tenant.id, apiUrl: tenant.api_url, credential };
+function addressedTo(
+  tenant: Tenant,
+  credential: BraintrustCredential,
+): Pick<Delivery, "tenantId" | "incarnation" | "apiUrl" | "credential"> {
+  return { tenantId: tenant.id, incarnation: tenant.incarnation, apiUrl: tenant.api_url, credential };
 }
 
 /**

@@ -21,6 +21,7 @@ export type RelayEvent =
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number }
+  | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }

@@ -31,6 +31,12 @@ export const StoredTenantSchema = z.object({
   /** AES-GCM envelope of the tenant's Braintrust API key; absent in passthrough mode. */
   api_key_sealed: z.string().optional(),
   tokens: z.array(TokenRecordSchema).default([]),
+  /**
+   * Made when the tenant is created and kept by every PUT that replaces it: a tenant deleted and
+   * created again under the same id is another incarnation, and spans accepted for the old one
+   * never go out with the new one's key or URL. Records written before incarnations have none.
+   */
+  incarnation: z.string().optional(),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -38,6 +44,15 @@ export const StoredTenantSchema = z.object({
 export type StoredTenant = z.infer<typeof StoredTenantSchema>;
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 export type Tenant = StoredTenant & { id: string };
+
+/**
+ * Whether spans accepted for `incarnation` may be delivered with this tenant's key and URL: only
+ * when the tenant is the one they were accepted for. A record without an incarnation (written
+ * before they existed) matches only spans accepted without one, which is what it was given then.
+ */
+export function isIncarnationOf(tenant: Tenant | undefined, incarnation: string | undefined): tenant is Tenant {
+  return tenant !== undefined && tenant.incarnation === incarnation;
+}
 
 /** How ingest requests authenticate: with a relay-issued token, or with the client's own Braintrust key. */
 export type AuthMode = "stored_key" | "passthrough";

@@ -18,12 +18,19 @@ const KEY_PREFIX = "tenant:";
 const ISOLATE_CACHE_MS = 5_000;
 const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
+/** KV's own propagation to every location: usually within 60 s (docs/cloudflare-limits.md). */
+const KV_PROPAGATION_SECONDS = 60;
 
 export class TenantStore {
   constructor(
     private readonly kv: KVNamespace,
     private readonly cacheTtlSeconds: number,
   ) {}
+
+  /** How long a change may take to show in `get` everywhere (the README's "How long a change takes to apply"). */
+  get changeAppliesWithinSeconds(): number {
+    return ISOLATE_CACHE_MS / 1000 + this.cacheTtlSeconds + KV_PROPAGATION_SECONDS;
+  }
 
   async get(id: string): Promise<Tenant | undefined> {
     const cached = isolateCache.get(id);

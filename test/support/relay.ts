@@ -30,6 +30,8 @@ export interface TestTenant {
   apiKey: string;
   /** What a client sends as its bearer: an ingest token (stored key) or the Braintrust key (passthrough). */
   bearer: string;
+  /** What its record in KV says, and so what its queue messages and dead letters carry. */
+  incarnation: string | undefined;
 }
 
 /** A tenant whose upstream is the stand-in: stored key with an issued ingest token, or passthrough. */
@@ -47,7 +49,26 @@ export async function createTenant(
   });
   if (response.status !== 201) throw new Error(`creating tenant: ${response.status} ${await response.text()}`);
   const bearer = mode === "stored_key" ? await issueToken(id) : apiKey;
-  return { id, parent, apiKey, bearer };
+  return { id, parent, apiKey, bearer, incarnation: await incarnationOf(id) };
+}
+
+/**
+ * Creates a tenant under an id whose tenant was deleted, as another owner would: its own stored
+ * key (returned), another parent and another URL (the stand-in's self-hosted path).
+ */
+export async function createTenantAgain(tenantId: string): Promise<string> {
+  const apiKey = await standin.issueKey();
+  const response = await admin("PUT", `/tenants/${tenantId}`, {
+    parent: "project_name:the-next-owner",
+    braintrust: { api_url: `${env.STANDIN_URL}/self-hosted/`, api_key: apiKey },
+  });
+  if (response.status !== 201) throw new Error(`creating tenant again: ${response.status} ${await response.text()}`);
+  return apiKey;
+}
+
+/** The incarnation in the tenant's KV record. */
+export async function incarnationOf(tenantId: string): Promise<string | undefined> {
+  return ((await env.TENANTS.get(`tenant:${tenantId}`, "json")) as { incarnation?: string } | null)?.incarnation;
 }
 
 export async function issueToken(tenantId: string): Promise<string> {
