@@ -181,6 +181,7 @@ const COMMANDS = [
     const targets = [flags.id, flags.tenant, flags.all || undefined].filter((t) => t !== undefined).length;
     if (targets !== 1) throw new UsageError("say which, one of: --id ID, --tenant TENANT or --all");
     const replayed: string[] = [];
+    const orphaned: string[] = [];
     let cursor: string | null = null;
     do {
       const page = (await admin.call("POST", "/dead-letters/replay", {
@@ -188,11 +189,14 @@ const COMMANDS = [
         ...(flags.tenant ? { tenant: flags.tenant } : {}),
         limit: 1000,
         ...(cursor ? { cursor } : {}),
-      })) as { replayed: string[]; cursor: string | null };
+      })) as { replayed: string[]; orphaned: string[]; cursor: string | null };
       replayed.push(...page.replayed);
+      orphaned.push(...page.orphaned);
       cursor = page.cursor;
     } while (cursor);
-    return flags.json ? { replayed } : `replayed ${replayed.length} dead letter${replayed.length === 1 ? "" : "s"}`;
+    if (flags.json) return { replayed, orphaned };
+    const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
+    return `replayed ${plural(replayed.length)}${orphaned.length > 0 ? `; ${plural(orphaned.length)} of deleted tenants not replayed (delete them)` : ""}`;
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`);

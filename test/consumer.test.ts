@@ -454,6 +454,37 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(await inR2(after.key)).toBe(true);
   });
 
+  it.each([
+    { fate: "was deleted", recreate: false },
+    { fate: "was deleted and created again since", recreate: true },
+  ])(
+    "keeps a message of a tenant that $fate, which replay then refuses (409) rather than send it with another tenant's key or URL",
+    async ({ fate, recreate }) => {
+      const tenant = await createTenant();
+      const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+      const nextOwnersKey = await deleteTenant(tenant.id, { recreate });
+
+      expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      const id = `${tenant.id}:${message.id}`;
+      const replayOne = await admin("POST", "/dead-letters/replay", { id });
+      const replayTenants = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
+
+      expect(replayOne.status).toBe(409);
+      expect(await replayOne.json()).toEqual({
+        error: {
+          code: "conflict",
+          message: `dead letter ${id} was kept for tenant ${tenant.id}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+        },
+      });
+      expect(replayTenants.status).toBe(200);
+      expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], cursor: null });
+      expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id })]);
+      expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(204);
+      expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+      if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
+    },
+  );
+
   it("throws when R2 cannot read a spilled message's spans, so Cloudflare redelivers it rather than treat it as delivered", async () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");

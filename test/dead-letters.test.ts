@@ -33,7 +33,7 @@ describe.concurrent("dead letters", () => {
     const replay = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
 
     expect(replay.status).toBe(200);
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
@@ -55,7 +55,7 @@ describe.concurrent("dead letters", () => {
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
     const replay = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
 
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
     expect((await standin.waitForSpans(rotated, spanIdsOf(trace))).missing).toEqual([]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });

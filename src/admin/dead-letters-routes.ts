@@ -5,8 +5,10 @@ import type { DeliveryMessage } from "../deliver/message.js";
 import { enqueue } from "../deliver/queue.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { parseOrReject, TENANT_ID } from "../tenants/schema.js";
+import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
+import type { TenantStore } from "../tenants/store.js";
 import { jsonBody } from "./json-body.js";
+import { tenantStore } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -50,8 +52,19 @@ deadLettersRoutes.post("/replay", async (c) => {
   }
   const messages = (await Promise.all(ids.map((id) => store.replayMessage(id)))).filter((m): m is DeliveryMessage => m !== undefined);
   if (input.id && messages.length === 0) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
-  await enqueue(c.env.DELIVERY_QUEUE, messages);
-  return c.json({ replayed: messages.map((m) => `${m.tenant}:${m.id}`), cursor });
+  const owners = await ownersOf(tenantStore(c), messages);
+  const replayable = messages.filter((m) => isIncarnationOf(owners.get(m.tenant), m.incarnation));
+  const orphaned = messages.filter((m) => !replayable.includes(m));
+  const [orphan] = orphaned;
+  if (input.id && orphan) {
+    const fate = owners.get(orphan.tenant) ? "was deleted and created again since" : "was deleted";
+    throw new RelayError(
+      "conflict",
+      `dead letter ${input.id} was kept for tenant ${orphan.tenant}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+    );
+  }
+  await enqueue(c.env.DELIVERY_QUEUE, replayable);
+  return c.json({ replayed: replayable.map(deadLetterId), orphaned: orphaned.map(deadLetterId), cursor });
 });
 
 deadLettersRoutes.delete("/:id", async (c) => {
@@ -59,3 +72,13 @@ deadLettersRoutes.delete("/:id", async (c) => {
   if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw new RelayError("not_found", `no such dead letter: ${id}`);
   return c.body(null, 204);
 });
+
+/** Each tenant the messages were kept for, as stored now (undefined once deleted), read once. */
+async function ownersOf(tenants: TenantStore, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {
+  const ids = [...new Set(messages.map((m) => m.tenant))];
+  return new Map(await Promise.all(ids.map(async (id) => [id, await tenants.getFresh(id)] as const)));
+}
+
+function deadLetterId(message: DeliveryMessage): string {
+  return `${message.tenant}:${message.id}`;
+}
