@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { admin, createTenant, sendTraces } from "./support/relay.js";
+import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -128,4 +129,44 @@ describe.concurrent("dead letters", () => {
     expect((await admin("GET", "/dead-letters", undefined, "wrong")).status).toBe(401);
     expect((await admin("POST", "/dead-letters/replay", {}, null)).status).toBe(401);
   });
+
+  it("deleting a tenant deletes its dead letters: a tenant created again under its id, with another key and URL, never gets them", async () => {
+    const tenant = await createTenant();
+    await deadLetterFor(tenant);
+    const [deadLetter] = await deadLettersOf(tenant.id);
+
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect((await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/` })).objects).toEqual([]);
+    const nextOwnersKey = await createTenantAgain(tenant.id);
+    const replayOne = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+    expect(replayOne.status).toBe(404);
+    expect(await replayOne.json()).toEqual({ error: { code: "not_found", message: `no such dead letter: ${deadLetter!.id}` } });
+    expect(await (await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).json()).toEqual({
+      replayed: [],
+      orphaned: [],
+      cursor: null,
+    });
+    expect(await standin.attempts(nextOwnersKey)).toEqual([]);
+  });
+
+  it("deletes a tenant's dead letters at most so many per call, and only that tenant's", async () => {
+    const tenant = await createTenant();
+    const other = await createTenant();
+    for (const owner of [tenant, tenant, tenant, other]) await deadLetterFor(owner);
+    const store = new DeadLetterStore(env.PAYLOADS);
+
+    expect(await store.deleteOfTenant(tenant.id, 2)).toBe(false);
+    expect(await deadLettersOf(tenant.id)).toHaveLength(1);
+    expect(await store.deleteOfTenant(tenant.id, 2)).toBe(true);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await deadLettersOf(other.id)).toHaveLength(1);
+  });
 });
+
+/** One trace for the tenant that Braintrust refuses (400), so it becomes a dead letter. */
+async function deadLetterFor(tenant: TestTenant): Promise<void> {
+  await standin.script(tenant.apiKey, [{ status: 400 }]);
+  expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+}

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { DeadLetterStore } from "../deliver/dead-letters.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
+import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { storedKeyContext } from "../tenants/credentials.js";
 import { parseOrReject, type StoredTenant, tenantInputSchema } from "../tenants/schema.js";
@@ -11,6 +13,9 @@ import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */
 export const tenantsRoutes = new Hono<AppEnv>();
+
+/** Two R2 calls per 1000, so a call stays well inside a Worker's subrequest and time limits. */
+const MAX_DEAD_LETTERS_DELETED_PER_CALL = 20_000;
 
 const ListQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -56,6 +61,13 @@ tenantsRoutes.get("/:tenant", async (c) => c.json(tenantView(await existingTenan
 
 tenantsRoutes.delete("/:tenant", async (c) => {
   const tenant = await existingTenant(c);
+  // Its dead letters first, so a failure leaves the tenant there to delete again.
+  if (!(await new DeadLetterStore(c.env.PAYLOADS).deleteOfTenant(tenant.id, MAX_DEAD_LETTERS_DELETED_PER_CALL))) {
+    throw new RelayError(
+      "conflict",
+      `tenant ${tenant.id} has more dead letters than one call deletes: ${MAX_DEAD_LETTERS_DELETED_PER_CALL} were deleted, delete the tenant again for the rest`,
+    );
+  }
   await tenantStore(c).delete(tenant.id);
   return c.body(null, 204);
 });

@@ -18,9 +18,15 @@ export interface DeadLetter {
 
 const PREFIX = "dead-letters/";
 const MAX_REASON = 1000;
+/** The most keys R2 lists, and deletes, in one call (docs/cloudflare-limits.md). */
+const MAX_PAGE = 1000;
+
+function tenantPrefix(tenant: string): string {
+  return `${PREFIX}${tenant}/`;
+}
 
 export function deadLetterKey(tenant: string, deliveryId: string): string {
-  return `${PREFIX}${tenant}/${deliveryId}`;
+  return `${tenantPrefix(tenant)}${deliveryId}`;
 }
 
 /** A dead letter's id, `<tenant>:<delivery id>`, as its R2 key and delivery id; undefined for an id no dead letter can have. */
@@ -80,7 +86,7 @@ export class DeadLetterStore {
 
   async list(options: { tenant?: string; cursor?: string; limit: number }): Promise<{ dead_letters: DeadLetter[]; cursor: string | null }> {
     const page = await this.bucket.list({
-      prefix: options.tenant ? `${PREFIX}${options.tenant}/` : PREFIX,
+      prefix: options.tenant ? tenantPrefix(options.tenant) : PREFIX,
       cursor: options.cursor,
       limit: options.limit,
       include: ["customMetadata"],
@@ -119,5 +125,19 @@ export class DeadLetterStore {
     if (!key || !(await this.bucket.head(key))) return false;
     await this.bucket.delete(key);
     return true;
+  }
+
+  /**
+   * Deletes up to `atMost` of a tenant's dead letters, one list and one delete call per page;
+   * true when none are left. Each page lists from the start: the one before it is gone.
+   */
+  async deleteOfTenant(tenant: string, atMost: number): Promise<boolean> {
+    for (let deleted = 0; deleted < atMost; ) {
+      const page = await this.bucket.list({ prefix: tenantPrefix(tenant), limit: Math.min(MAX_PAGE, atMost - deleted) });
+      if (page.objects.length > 0) await this.bucket.delete(page.objects.map((o) => o.key));
+      if (!page.truncated) return true;
+      deleted += page.objects.length;
+    }
+    return false;
   }
 }
