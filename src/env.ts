@@ -56,7 +56,7 @@ export interface RelayConfig {
   retry: RetryPolicy;
   /** Per tenant, unless its record says otherwise. */
   defaultRateLimit: RequestRateLimit;
-  /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else; `gzip`: compress everything. */
+  /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else but a span over the upstream cap; `gzip`: compress everything. */
   upstreamCompression: "auto" | "gzip";
 }
 

@@ -75,16 +75,17 @@ describe.concurrent("dead letters", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
-  it("a single span Braintrust still finds too large is dead-lettered", async () => {
+  it("a single span Braintrust still finds too large, even compressed, is dead-lettered", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
     trace.resourceSpans[0]!.scopeSpans[0]!.spans.splice(1);
-    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    await standin.script(tenant.apiKey, [{ status: 413 }, { status: 413 }]);
 
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
 
-    const [deadLetter] = await deadLettersOf(tenant.id);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length > 0);
     expect(deadLetter).toMatchObject({ spans: 1, reason: expect.stringMatching(/^a single span is over Braintrust's request limit/) });
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.contentEncoding)).toEqual(["", "gzip"]);
   });
 
   it("keeps a passthrough client's key out of the dead letter in plaintext, yet replays with it", async () => {

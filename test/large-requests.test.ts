@@ -1,10 +1,20 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
+import { MAX_UPSTREAM_REQUEST_BYTES } from "../src/deliver/plan.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { createTenant, sendTraces } from "./support/relay.js";
-import { standin } from "./support/standin.js";
-import { compress, largeRequest, spanIdsOf, toProtobuf } from "./support/traces.js";
+import { largestUncompressedRequest, standin } from "./support/standin.js";
+import {
+  attributesOf,
+  compress,
+  exportResponseOf,
+  largeRequest,
+  spanIdsOf,
+  spansOf,
+  toProtobuf,
+  trueFoundryTrace,
+} from "./support/traces.js";
 
 describe("an 8 MiB request", () => {
   it("with translation on, is delivered whole, split under Braintrust's 10 MB", async () => {
@@ -21,6 +31,37 @@ describe("an 8 MiB request", () => {
     expect(arrival.duplicates).toBe(0);
     expect(arrival.requests.length).toBeGreaterThan(1);
     for (const r of arrival.requests) expect(r.bytes.byteLength).toBeLessThanOrEqual(BRAINTRUST_MAX_REQUEST_BYTES);
+    expect(await largestUncompressedRequest(tenant.apiKey)).toBeLessThanOrEqual(MAX_UPSTREAM_REQUEST_BYTES);
+  });
+});
+
+describe("a single span over the upstream cap", () => {
+  it("made so by translation, goes compressed on the first attempt and arrives whole", async () => {
+    const tenant = await createTenant();
+    // Translation restates the prompt as braintrust.input_json, so 4.6 MB of prompt makes a span of
+    // over 9 MB, which cannot be split; compressed, it is far under the cap.
+    const prompt = "The quick brown fox jumps over the lazy dog. ".repeat(110_000).slice(0, 4_600_000);
+    const trace = trueFoundryTrace({ prompt });
+    const [root] = spansOf(trace);
+    const input = attributesOf(root!)["tfy.input"];
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([200, 200]);
+    expect(await largestUncompressedRequest(tenant.apiKey)).toBeLessThanOrEqual(MAX_UPSTREAM_REQUEST_BYTES);
+    const received = await standin.received(tenant.apiKey);
+    const carrier = received.find((r) => spansOf(r.request).some((s) => s.name === root!.name))!;
+    expect(carrier.contentEncoding).toBe("gzip");
+    expect(carrier.bytes.byteLength).toBeGreaterThan(MAX_UPSTREAM_REQUEST_BYTES);
+    const [delivered] = spansOf(carrier.request);
+    const attributes = attributesOf(delivered!);
+    // Compared as booleans: a failing diff of two 4.6 MB strings would drown the report.
+    expect(attributes["tfy.input"] === input).toBe(true);
+    expect(attributes["braintrust.input_json"] === JSON.stringify([{ role: "user", content: prompt }])).toBe(true);
+    expect(spanIdsOf(carrier.request)).toEqual(spanIdsOf(trace).slice(0, 1));
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 });
 

@@ -6,7 +6,7 @@ import { retryDelaySeconds } from "../src/deliver/retry-policy.js";
 import type { RetryPolicy } from "../src/env.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
-const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false };
+const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false, compressed: true };
 const unavailable: DeliveryOutcome = { kind: "retryable", status: 503, reason: "Braintrust answered 503" };
 
 describe("retry delays", () => {
@@ -79,7 +79,19 @@ describe("what follows an attempt", () => {
   it("splits on 413 while there is more than one span", () => {
     const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "413" };
     expect(nextStep(tooLarge, state, policy)).toEqual({ step: "split" });
-    expect(nextStep(tooLarge, { ...state, spans: 1 }, policy)).toMatchObject({ step: "dead_letter" });
+    expect(nextStep(tooLarge, { ...state, compressed: false }, policy)).toEqual({ step: "split" });
+    expect(nextStep(tooLarge, { ...state, spans: 1 }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "a single span is over Braintrust's request limit: 413",
+    });
+  });
+
+  it("sends a single span refused with 413 again compressed, at once, before giving up on it", () => {
+    const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "413" };
+    const uncompressed = { ...state, spans: 1, inRequest: true, compressed: false };
+    expect(nextStep(tooLarge, uncompressed, policy)).toEqual({ step: "retry", delaySeconds: 0, serverErrors: 0 });
+    expect(nextStep(tooLarge, { ...uncompressed, serverErrors: 2 }, policy)).toEqual({ step: "retry", delaySeconds: 0, serverErrors: 2 });
+    expect(nextStep(tooLarge, { ...uncompressed, compressed: true }, policy)).toMatchObject({ step: "dead_letter" });
   });
 
   it("tells a waiting passthrough client its key was refused; otherwise keeps the spans", () => {

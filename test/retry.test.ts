@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
-import { waitForDeadLetters } from "./support/dead-letters.js";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { admin, createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { exportResponseOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe.concurrent("retries through the delivery queue", () => {
   it("503 three times, then 200: the client hears 200 at once and every span arrives once", async () => {
@@ -101,6 +101,25 @@ describe.concurrent("retries through the delivery queue", () => {
     ]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([500, 500, 500, 500]);
     expect(await standin.received(tenant.apiKey)).toEqual([]);
+  });
+
+  it("a single span Braintrust answers 413 uncompressed is sent again from the queue, compressed, not dead-lettered", async () => {
+    const tenant = await createTenant();
+    const request = requestOf([spanWith("one span", [])]);
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+
+    const response = await sendTraces(tenant, toProtobuf(request));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => [a.status, a.contentEncoding])).toEqual([
+      [413, ""],
+      [200, "gzip"],
+    ]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
   it("a stored key rotated while a retry is pending is the key the retry uses", async () => {

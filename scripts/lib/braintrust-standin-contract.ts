@@ -32,4 +32,7 @@ export interface ReceivedRequest {
 export interface Attempt {
   status: number;
   receivedAt: number;
+  /** The body's size as it came over the wire, and its `content-encoding` ("" for none). */
+  bytes: number;
+  contentEncoding: string;
 }

@@ -79,20 +79,23 @@ export class BraintrustStandIn {
     const key = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "")?.[1] ?? "";
     const attempts = this.attempts.get(key) ?? [];
     this.attempts.set(key, attempts);
+    const encoding = req.headers["content-encoding"] ?? "";
+    const attempted = (status: number) =>
+      attempts.push({ status, receivedAt: Date.now(), bytes: body.byteLength, contentEncoding: encoding });
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      attempts.push({ status, receivedAt: Date.now() });
+      attempted(status);
       return json(res, status, payload, headers);
     };
 
     const step = this.faults.get(key)?.shift();
     if (step?.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
     if (step?.reset) {
-      attempts.push({ status: 0, receivedAt: Date.now() });
+      attempted(0);
       req.socket.destroy();
       return;
     }
     if (step?.status) {
-      attempts.push({ status: step.status, receivedAt: Date.now() });
+      attempted(step.status);
       res
         .writeHead(step.status, { "content-type": "application/json", ...step.headers })
         .end(step.body ?? JSON.stringify({ error: "scripted failure" }));
@@ -107,7 +110,6 @@ export class BraintrustStandIn {
     if (contentType !== "application/x-protobuf" && contentType !== "application/json")
       return answer(415, { error: "Unsupported content type" });
     if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
-    const encoding = req.headers["content-encoding"] ?? "";
     let decoded: Buffer;
     try {
       decoded = encoding === "gzip" ? gunzipSync(body) : body;
@@ -142,7 +144,7 @@ export class BraintrustStandIn {
       }
       this.options.onAccepted?.(received, request);
     }
-    attempts.push({ status: 200, receivedAt: Date.now() });
+    attempted(200);
     const response = create(ExportTraceServiceResponseSchema, {
       partialSuccess: step?.partialSuccess
         ? create(ExportTracePartialSuccessSchema, {

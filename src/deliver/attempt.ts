@@ -1,10 +1,11 @@
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
-import { type OtlpPayload, postTraces, type SendOptions, type UpstreamTarget } from "./braintrust.js";
+import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 
-export interface AttemptContext extends AttemptState {
+/** The attempt's state but for whether it went compressed, which the payload itself says. */
+export interface AttemptContext extends Omit<AttemptState, "compressed"> {
   tenant: string;
   deliveryId: string;
 }
@@ -22,7 +23,7 @@ export async function attemptDelivery(
 ): Promise<{ outcome: DeliveryOutcome; next: NextStep }> {
   const started = Date.now();
   const outcome = await postTraces(target, payload, options);
-  const next = nextStep(outcome, context, policy);
+  const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
   logEvent({
     event: "delivery_attempt",
     tenant: context.tenant,

@@ -28,6 +28,11 @@ export interface SendOptions {
 
 const MAX_ERROR_TEXT = 300;
 
+/** Whether the payload goes upstream gzip-compressed. */
+export function sentCompressed(payload: OtlpPayload): boolean {
+  return payload.gzipped !== undefined || payload.compress;
+}
+
 /** The bytes that go upstream: the client's own gzip when it can go as it is, else compressed if asked. */
 export function upstreamBody(payload: OtlpPayload): Uint8Array {
   return payload.gzipped ?? (payload.compress ? gzip(payload.protobuf) : payload.protobuf);
@@ -65,7 +70,7 @@ async function exchange(
         authorization: `Bearer ${target.apiKey}`,
         "x-bt-parent": target.parent,
         "content-type": "application/x-protobuf",
-        ...(payload.gzipped || payload.compress ? { "content-encoding": "gzip" } : {}),
+        ...(sentCompressed(payload) ? { "content-encoding": "gzip" } : {}),
       },
       body: upstreamBody(payload),
       // A redirect would carry the API key to a host nobody checked.

@@ -20,6 +20,8 @@ export interface AttemptState {
   mode: "stored_key" | "passthrough";
   /** True while the client is still waiting for an answer. */
   inRequest: boolean;
+  /** Whether this attempt's body went gzip-compressed. */
+  compressed: boolean;
 }
 
 export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
@@ -38,9 +40,11 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
     case "rejected":
       switch (outcome.fault) {
         case "too_large":
-          return state.spans > 1
-            ? { step: "split" }
-            : { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
+          if (state.spans > 1) return { step: "split" };
+          // A single span cannot be split, but compressed it may fit, and the queue always compresses;
+          // nothing needs to pass first, hence no delay.
+          if (!state.compressed) return { step: "retry", delaySeconds: 0, serverErrors: state.serverErrors };
+          return { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
         case "credentials":
           if (state.mode === "passthrough" && state.inRequest) return { step: "refuse_client" };
           return {

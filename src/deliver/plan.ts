@@ -41,7 +41,6 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
     if (unchanged) return [unchanged];
   }
   const base = addressedTo(tenant, credential);
-  const compress = compressesEncoded(config);
   const located = shape && !processed.rewritten ? locateSpans(body.bytes, shape) : undefined;
   const splice = located ? { located, appended: encodeAppended(processed.appended) } : undefined;
   return processed.batches.flatMap(({ parent, request }) => {
@@ -52,7 +51,7 @@ export function planDeliveries({ body, format, shape, spansRejected, processed, 
       ...base,
       id: crypto.randomUUID(),
       parent,
-      payload: { protobuf: piece.protobuf, compress },
+      payload: { protobuf: piece.protobuf, compress: compressesEncoded(config, piece.protobuf) },
       spans: piece.spans,
     }));
   });
@@ -69,7 +68,7 @@ export function unchangedDelivery(
   { tenant, credential, config }: Pick<PlanInput, "tenant" | "credential" | "config">,
 ): Delivery | undefined {
   if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
-  const compress = compressesEncoded(config);
+  const compress = compressesEncoded(config, body.bytes);
   const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
   return { ...addressedTo(tenant, credential), id: crypto.randomUUID(), parent, payload, spans };
 }
@@ -85,9 +84,11 @@ function addressedTo(
 /**
  * On Workers CPU is what is limited and billed, egress is not: bytes the relay had to encode go
  * out uncompressed unless the operator asks for gzip; the client's own gzip bytes go as they are.
+ * Bytes over the limit (a single span, which cannot be split) are compressed all the same: sent
+ * as they are they would only earn a 413.
  */
-function compressesEncoded(config: PlanInput["config"]): boolean {
-  return config.upstreamCompression === "gzip";
+function compressesEncoded(config: PlanInput["config"], protobuf: Uint8Array): boolean {
+  return config.upstreamCompression === "gzip" || protobuf.byteLength > MAX_UPSTREAM_REQUEST_BYTES;
 }
 
 /** One upstream request's bytes and how many spans they carry. */
