@@ -1,8 +1,14 @@
-import { describe, expect, it } from "vitest";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import worker from "../src/index.js";
+import type { RelayEvent } from "../src/log/events.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, sendTraces } from "./support/relay.js";
+import { failingBinding, recordingQueue } from "./support/failing-bindings.js";
+import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { exportResponseOf, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe.concurrent("what the client is told when Braintrust refuses", () => {
   it("returns Braintrust's 401 and 403 to a passthrough client, whose key it is, and keeps nothing", async () => {
@@ -44,5 +50,120 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(message).toContain("bad request from key [redacted]");
     expect(message).not.toContain(tenant.apiKey);
     expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(tenant.apiKey);
+  });
+});
+
+type AttemptLine = Extract<RelayEvent, { event: "delivery_attempt" }>;
+
+/**
+ * A passthrough tenant whose eval traces a route sends to a parent of their own: one gateway trace
+ * (3 spans) for the default parent, one eval span for `project_name:evals`.
+ */
+async function twoParents(): Promise<{ tenant: TestTenant; body: Uint8Array; spansFor: Map<string, string[]> }> {
+  const tenant = await createTenant({
+    mode: "passthrough",
+    config: { translate: false, routes: [{ match: { field: "span_name", prefix: "eval" }, parent: "project_name:evals" }] },
+  });
+  const gateway = trueFoundryTrace();
+  const evalSpan = spanWith("eval: run 1", []);
+  const spansFor = new Map([
+    [tenant.parent, spanIdsOf(gateway)],
+    ["project_name:evals", spanIdsOf(requestOf([evalSpan]))],
+  ]);
+  return { tenant, body: toProtobuf(requestOf([...spansOf(gateway), evalSpan])), spansFor };
+}
+
+/** Sends with `queue` as the delivery queue; returns the answer and what was logged by the time it came. */
+async function sendWithQueue(tenant: TestTenant, body: Uint8Array, queue: Queue<DeliveryMessage>) {
+  const lines: string[] = [];
+  vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+  vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line)));
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+      body,
+    }),
+    { ...env, DELIVERY_QUEUE: queue },
+    ctx,
+  );
+  const logged = lines
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as RelayEvent)
+    .filter((event) => "tenant" in event && event.tenant === tenant.id);
+  vi.restoreAllMocks();
+  await waitOnExecutionContext(ctx);
+  const attempts = logged.filter((event): event is AttemptLine => event.event === "delivery_attempt");
+  return { response, logged, attempts };
+}
+
+describe("a request to several parents: every delivery is accounted for, whatever its siblings got", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("one parent refuses the client's key, the other is slow then 503: the refused spans are reported, the others queued and delivered", async () => {
+    const { tenant, body, spansFor } = await twoParents();
+    await standin.script(tenant.apiKey, [
+      { status: 403, body: "Forbidden" },
+      { delayMs: 300, status: 503 },
+    ]);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const { response, attempts } = await sendWithQueue(tenant, body, queue);
+
+    // Which parent drew the 403 depends on which request reached the stand-in first.
+    expect(attempts).toHaveLength(2);
+    const refused = attempts.find((a) => a.upstream_status === 403)!;
+    const unavailable = attempts.find((a) => a !== refused)!;
+    expect(refused.next).toBe("refuse_client");
+    expect(unavailable).toMatchObject({ outcome: "retryable", next: "retry" });
+    expect(unavailable.parent).not.toBe(refused.parent);
+    expect(response.status).toBe(200);
+    const partial = (await exportResponseOf(response)).partialSuccess;
+    expect(partial?.rejectedSpans).toBe(BigInt(refused.spans));
+    expect(partial?.errorMessage).toBe(
+      `${refused.spans} spans for ${refused.parent} not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden`,
+    );
+    expect(queue.sent.map((m) => m.body.parent)).toEqual([unavailable.parent]);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spansFor.get(unavailable.parent)!);
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.requests.map((r) => r.parent)).toEqual([unavailable.parent]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("every parent refuses the client's key: 403 (or 401) once both were tried, and nothing is kept", async () => {
+    const { tenant, body } = await twoParents();
+    await standin.script(tenant.apiKey, [
+      { status: 403, body: "Forbidden" },
+      { delayMs: 300, status: 403, body: "Forbidden" },
+    ]);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const { response, attempts } = await sendWithQueue(tenant, body, queue);
+    const unknownKey = await sendTraces(tenant, body, { bearer: "sk-not-a-key-braintrust-knows" });
+
+    expect(response.status).toBe(403);
+    expect((await rpcStatusOf(response)).message).toBe("Braintrust answered 403: Forbidden");
+    expect(attempts.map((a) => a.next)).toEqual(["refuse_client", "refuse_client"]);
+    expect(unknownKey.status).toBe(401);
+    expect(queue.sent).toEqual([]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("one parent refuses the key and the other's spans cannot be queued: 503 with Retry-After once both settled", async () => {
+    const { tenant, body } = await twoParents();
+    await standin.script(tenant.apiKey, [
+      { status: 403, body: "Forbidden" },
+      { delayMs: 300, status: 503 },
+    ]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    const { response, attempts, logged } = await sendWithQueue(tenant, body, queue);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("10");
+    expect(attempts.map((a) => a.next).sort()).toEqual(["refuse_client", "retry"]);
+    expect(logged.filter((event) => event.event === "durable_store_failed")).toHaveLength(1);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 });

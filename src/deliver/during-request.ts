@@ -10,18 +10,24 @@ import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
 
+/** What became of one delivery by the time the client is answered: every one ends as exactly one of these. */
 export type RequestDeliveryResult =
   | { result: "delivered"; partialSuccess?: PartialSuccess }
   | { result: "queued" }
-  | { result: "dead_lettered"; deadLetter: DeadLetter };
+  | { result: "dead_lettered"; deadLetter: DeadLetter }
+  /** Braintrust refused the passthrough client's key; nothing was kept, since only the client can fix it. */
+  | { result: "refused"; spans: number; parent: string; refusal: RelayError }
+  /** Neither delivered nor kept: the client has to send the spans again. */
+  | { result: "not_kept"; error: RelayError };
 
 /** What the client is told to wait when the relay cannot even queue its spans. */
 const QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
 
 /**
  * The first attempt happens while the client waits. Whatever it does not deliver is kept durably
- * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, the client
- * gets 503 and keeps its spans.
+ * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, the result
+ * says so, and the client will get 503 and keep its spans. Refusals are results, not exceptions, so
+ * that one delivery's answer never cuts its siblings short.
  */
 export async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
   const { outcome, next } = await attemptDelivery(
@@ -44,15 +50,19 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
       result: "delivered",
       ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
     };
-  if (next.step === "refuse_client") throw clientKeyRefused(outcome);
+  if (next.step === "refuse_client")
+    return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
     logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
-    throw new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
-      retryAfterSeconds: QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS,
-    });
+    return {
+      result: "not_kept",
+      error: new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
+        retryAfterSeconds: QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS,
+      }),
+    };
   }
 }
 

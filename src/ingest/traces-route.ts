@@ -1,15 +1,15 @@
 import { Hono } from "hono";
-import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
+import { deliverDuringRequest } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import type { PartialSuccess } from "../otlp/partial-success.js";
 import { readBody } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
+import { clientAnswer } from "./client-answer.js";
 import { prepareDeliveries } from "./prepare-deliveries.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
@@ -29,27 +29,16 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   const body = await readBody(c.req.raw, coding, config);
   const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
-  const results = await Promise.all(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
-  return otlpSuccessResponse(format, results.reduce(withDeliveryResult, rejections));
+  // Settled, not all(): the client is answered only once every delivery is accounted for, even
+  // when one of them fails on a bug; work left running after the answer is not sure to finish.
+  const settled = await Promise.allSettled(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
+  const results = settled.map((s) => {
+    if (s.status === "rejected") throw s.reason;
+    return s.value;
+  });
+  return otlpSuccessResponse(format, clientAnswer(results, rejections));
 });
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
   throw new RelayError("method_not_allowed", `${c.req.method} is not supported here: send traces with POST`, { allow: "POST" });
 });
-
-/** Delivered and queued spans are a success; dead-lettered ones are reported as rejected, so the client does not resend them. */
-function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResult): PartialSuccess {
-  const messages = partial.errorMessage ? [partial.errorMessage] : [];
-  let rejected = partial.rejectedSpans;
-  if (result.result === "delivered" && result.partialSuccess) {
-    rejected += result.partialSuccess.rejectedSpans;
-    if (result.partialSuccess.errorMessage) messages.push(`Braintrust: ${result.partialSuccess.errorMessage}`);
-  }
-  if (result.result === "dead_lettered") {
-    rejected += BigInt(result.deadLetter.spans);
-    messages.push(
-      `${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
-    );
-  }
-  return { rejectedSpans: rejected, errorMessage: messages.join("; ") };
-}

@@ -1,0 +1,44 @@
+import type { RequestDeliveryResult } from "../deliver/during-request.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
+
+/**
+ * What the client is told once every delivery of its request has settled (one per parent), whatever
+ * became of its siblings:
+ * - any delivery neither delivered nor kept: 503 with Retry-After. The client sends the whole request
+ *   again, so spans its siblings delivered or queued arrive twice: delivery is at least once.
+ * - every delivery refused the client's key: that refusal, 401 or 403 (the first one's, should they
+ *   differ), as for a request to one parent; nothing was kept.
+ * - otherwise 200, with the relay's own rejections, plus spans refused or dead-lettered counted as
+ *   rejected and said why, so the client does not resend what resending cannot fix.
+ * Returns the 200's partial success; throws the error answer.
+ */
+export function clientAnswer(results: RequestDeliveryResult[], rejections: PartialSuccess): PartialSuccess {
+  for (const result of results) if (result.result === "not_kept") throw result.error;
+  const refusals = results.flatMap((result) => (result.result === "refused" ? [result.refusal] : []));
+  const [firstRefusal] = refusals;
+  if (firstRefusal && refusals.length === results.length) throw firstRefusal;
+  return results.reduce(withDeliveryResult, rejections);
+}
+
+/** Delivered and queued spans are a success; refused and dead-lettered ones are reported as rejected. */
+function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResult): PartialSuccess {
+  const messages = partial.errorMessage ? [partial.errorMessage] : [];
+  let rejected = partial.rejectedSpans;
+  if (result.result === "delivered" && result.partialSuccess) {
+    rejected += result.partialSuccess.rejectedSpans;
+    if (result.partialSuccess.errorMessage) messages.push(`Braintrust: ${result.partialSuccess.errorMessage}`);
+  }
+  if (result.result === "dead_lettered") {
+    rejected += BigInt(result.deadLetter.spans);
+    messages.push(
+      `${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
+    );
+  }
+  if (result.result === "refused") {
+    rejected += BigInt(result.spans);
+    messages.push(
+      `${result.spans} spans for ${result.parent} not kept, since Braintrust refused the client's key: ${result.refusal.message}`,
+    );
+  }
+  return { rejectedSpans: rejected, errorMessage: messages.join("; ") };
+}
