@@ -1,7 +1,10 @@
+import { create, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { Span_EventSchema, Span_LinkSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
+import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 async function deliveredByName(apiKey: string) {
   const received = await standin.received(apiKey);
@@ -101,6 +104,32 @@ describe.concurrent("redaction", () => {
       JSON.stringify([{ role: "user", content: "email [REDACTED], key [REDACTED], account ACCT-******" }]),
     );
     expect(delivered.status?.message).toBe("auth failed for [REDACTED]");
+  });
+
+  it("masks values inside arrays and key-value lists at any depth, and in resource, scope, event and link attributes", async () => {
+    const tenant = await createTenant({ config: { translate: false, redact: { values: ["emails"] } } });
+    const span = spanWith("tool call", [
+      attr("recipients", ["ann@example.com", "plain", ["bob@example.com"]]),
+      attr("request", { to: "cy@example.com", headers: { cc: ["dee@example.com"] }, count: 2 }),
+    ]);
+    span.events.push(create(Span_EventSchema, { name: "sent", attributes: [attr("to", ["eve@example.com"])] }));
+    span.links.push(
+      create(Span_LinkSchema, { traceId: randomId(16), spanId: randomId(8), attributes: [attr("from", { user: "fay@example.com" })] }),
+    );
+    const request = requestOf([span]);
+    request.resourceSpans[0]!.resource!.attributes.push(attr("owners", ["gus@example.com"]));
+    request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes.push(attr("contact", { email: "hal@example.com" }));
+
+    expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
+
+    const [received] = await standin.received(tenant.apiKey);
+    const text = JSON.stringify(toJson(ExportTraceServiceRequestSchema, received!.request));
+    expect(text.match(/[a-z]+@example\.com/g)).toBeNull();
+    const [delivered] = spansOf(received!.request);
+    expect(delivered!.attributes).toEqual([
+      attr("recipients", ["[REDACTED]", "plain", ["[REDACTED]"]]),
+      attr("request", { to: "[REDACTED]", headers: { cc: ["[REDACTED]"] }, count: 2 }),
+    ]);
   });
 
   it("refuses an invalid pattern when the tenant is saved", async () => {

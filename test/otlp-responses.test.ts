@@ -3,7 +3,18 @@ import { describe, expect, it } from "vitest";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { compress, exportResponseOf, randomId, rpcStatusOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import {
+  compress,
+  exportResponseOf,
+  otlpJsonOfSize,
+  randomId,
+  rpcStatusOf,
+  spanIdsOf,
+  spansOf,
+  toOtlpJson,
+  toProtobuf,
+  trueFoundryTrace,
+} from "./support/traces.js";
 
 const MiB = 1024 * 1024;
 
@@ -134,6 +145,19 @@ describe("OTLP/HTTP responses", () => {
     expect((await rpcStatusOf(response)).message).toBe("request body is larger than the limit of 16777216 bytes");
   });
 
+  it("takes a body of exactly the wire limit, and refuses one byte more", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+
+    const atLimit = await sendTraces(tenant, otlpJsonOfSize(trace, 16 * MiB), { contentType: "application/json" });
+    const overLimit = await sendTraces(tenant, otlpJsonOfSize(trueFoundryTrace(), 16 * MiB + 1), { contentType: "application/json" });
+
+    expect(atLimit.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    expect(overLimit.status).toBe(413);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+  });
+
   it("answers 413 for a body whose chunks exceed the limit without declaring a length", async () => {
     const tenant = await createTenant();
     const chunk = new Uint8Array(MiB);
@@ -150,6 +174,31 @@ describe("OTLP/HTTP responses", () => {
     expect(response.status).toBe(413);
   });
 
+  it("takes a body of exactly the limit without a declared length, and refuses one byte more", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    // In 1 MiB chunks, so the limit is crossed by the last chunk's last byte.
+    const streamed = (bytes: Uint8Array) => {
+      let offset = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (offset >= bytes.byteLength) return controller.close();
+          controller.enqueue(bytes.subarray(offset, offset + MiB));
+          offset += MiB;
+        },
+      });
+    };
+
+    const atLimit = await sendTraces(tenant, streamed(otlpJsonOfSize(trace, 16 * MiB)), { contentType: "application/json" });
+    const overLimit = await sendTraces(tenant, streamed(otlpJsonOfSize(trueFoundryTrace(), 16 * MiB + 1)), {
+      contentType: "application/json",
+    });
+
+    expect(atLimit.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    expect(overLimit.status).toBe(413);
+  });
+
   it("stops decompressing at the limit: a small gzip bomb is a 413", async () => {
     const tenant = await createTenant();
     const bomb = await compress(new Uint8Array(64 * MiB), "gzip");
@@ -160,5 +209,23 @@ describe("OTLP/HTTP responses", () => {
     expect(response.status).toBe(413);
     expect((await rpcStatusOf(response)).message).toBe("decompressed request body is larger than the limit of 16777216 bytes");
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it.each(["gzip", "deflate"] as const)("decompresses %s up to exactly the limit, and refuses one byte more", async (coding) => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const send = async (request: typeof trace, bytes: number) =>
+      sendTraces(tenant, await compress(otlpJsonOfSize(request, bytes), coding), {
+        contentType: "application/json",
+        contentEncoding: coding,
+      });
+
+    const atLimit = await send(trace, 16 * MiB);
+    const overLimit = await send(trueFoundryTrace(), 16 * MiB + 1);
+
+    expect(atLimit.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    expect(overLimit.status).toBe(413);
+    expect((await rpcStatusOf(overLimit)).message).toBe("decompressed request body is larger than the limit of 16777216 bytes");
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { consumeWithQueue, ingestWithQueue, recordingQueue } from "./support/queue.js";
 import { admin, createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -145,5 +146,33 @@ describe.concurrent("retries through the delivery queue", () => {
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+});
+
+// The worker project's backoff starts at 1 s (RETRY_BASE_DELAY_SECONDS), so a retry scheduled
+// for Braintrust's Retry-After is told apart from the backoff by its delay, not by a clock.
+describe.concurrent("Braintrust's Retry-After, longer than the backoff", () => {
+  it("is the delay the first attempt's retry is queued with", async () => {
+    const tenant = await createTenant();
+    const queue = recordingQueue();
+    await standin.script(tenant.apiKey, [{ status: 429, headers: { "retry-after": "30" } }]);
+
+    expect((await ingestWithQueue(tenant, toProtobuf(trueFoundryTrace()), queue)).status).toBe(200);
+
+    expect(queue.enqueued.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[1, 30]]);
+  });
+
+  it("is the delay a queued attempt's retry is queued with", async () => {
+    const tenant = await createTenant();
+    const queue = recordingQueue();
+    await standin.script(tenant.apiKey, [{ status: 503 }, { status: 503, headers: { "retry-after": "45" } }]);
+    await ingestWithQueue(tenant, toProtobuf(trueFoundryTrace()), queue);
+    const [first] = queue.enqueued.splice(0);
+    expect(first!.delaySeconds).toBeLessThanOrEqual(1);
+
+    const result = await consumeWithQueue([first!.body], queue);
+
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(queue.enqueued.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[2, 45]]);
   });
 });

@@ -10,6 +10,7 @@ import {
   attr,
   attributesOf,
   largeRequest,
+  randomId,
   requestOf,
   spanIdsOf,
   spansOf,
@@ -57,6 +58,35 @@ describe.concurrent("routing traces to parents", () => {
     for (const r of received) expect(r.request.resourceSpans[0]!.scopeSpans[0]!.scope?.name).toBe("tfy-llm-gateway");
   });
 
+  it("sends a trace that matches several routes to the first of them in the tenant's order", async () => {
+    const evalRoute = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
+    const claudeRoute = { match: { field: "attributes.tfy.model.name", prefix: "claude" }, parent: "project_name:claude" };
+    const evalFirst = await createTenant({
+      parent: "project_name:default",
+      config: { translate: false, routes: [evalRoute, claudeRoute] },
+    });
+    const claudeFirst = await createTenant({
+      parent: "project_name:default",
+      config: { translate: false, routes: [claudeRoute, evalRoute] },
+    });
+    // The root matches one route and its child the other: the routes' order decides, not the spans'.
+    const trace = () => {
+      const traceId = randomId(16);
+      const root = spanWith("ChatCompletion", [attr("tfy.request.metadata", JSON.stringify({ env: "eval" }))], { traceId });
+      return requestOf([root, spanWith("Model", [attr("tfy.model.name", "claude-sonnet-4")], { traceId, parentSpanId: root.spanId })]);
+    };
+
+    await sendTraces(evalFirst, toProtobuf(trace()));
+    await sendTraces(claudeFirst, toProtobuf(trace()));
+
+    expect((await standin.received(evalFirst.apiKey)).map((r) => [r.parent, spansOf(r.request).length])).toEqual([
+      ["experiment_id:exp-eval", 2],
+    ]);
+    expect((await standin.received(claudeFirst.apiKey)).map((r) => [r.parent, spansOf(r.request).length])).toEqual([
+      ["project_name:claude", 2],
+    ]);
+  });
+
   it("lets a span's own braintrust.parent decide its trace's parent when the tenant allows it", async () => {
     const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
     const traceId = crypto.getRandomValues(new Uint8Array(16));
@@ -79,6 +109,27 @@ describe.concurrent("routing traces to parents", () => {
       "project_id:p-42": ["child", "root"],
       "project_name:default": ["other"],
     });
+  });
+
+  it("takes the first valid braintrust.parent among a trace's spans, ahead of any route", async () => {
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: {
+        translate: false,
+        parent_from_attribute: true,
+        routes: [{ match: { field: "span_name", prefix: "" }, parent: "project_name:routed" }],
+      },
+    });
+    const traceId = randomId(16);
+    const spans = [
+      spanWith("root", [attr("braintrust.parent", "nonsense")], { traceId }),
+      spanWith("first", [attr("braintrust.parent", "project_id:first")], { traceId }),
+      spanWith("second", [attr("braintrust.parent", "project_id:second")], { traceId }),
+    ];
+
+    await sendTraces(tenant, toProtobuf(requestOf(spans)));
+
+    expect((await standin.received(tenant.apiKey)).map((r) => [r.parent, spansOf(r.request).length])).toEqual([["project_id:first", 3]]);
   });
 
   it("ignores braintrust.parent unless the tenant opts in", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { admin, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, uniqueTenantId } from "./support/relay.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
 
@@ -159,9 +159,11 @@ describe("admin API: tokens", () => {
 });
 
 describe("admin API: authentication", () => {
-  it("refuses calls without the admin token or with a wrong one", async () => {
+  it("refuses calls without the admin token or with a wrong one, of any length or the right one", async () => {
     const id = uniqueTenantId();
-    for (const token of [null, "wrong", "test-admin-token-but-longer", ""]) {
+    // Same length as the real token, differing in the last byte, the first, or all: only comparing every byte refuses them.
+    const sameLength = [`${ADMIN_TOKEN.slice(0, -1)}N`, `T${ADMIN_TOKEN.slice(1)}`, "x".repeat(ADMIN_TOKEN.length)];
+    for (const token of [null, "wrong", `${ADMIN_TOKEN}-but-longer`, "", ...sameLength]) {
       for (const [method, path] of [
         ["GET", "/tenants"],
         ["PUT", `/tenants/${id}`],

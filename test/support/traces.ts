@@ -6,7 +6,7 @@ import {
   ExportTraceServiceRequestSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
 
@@ -14,16 +14,27 @@ export function randomId(bytes: 8 | 16): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(bytes));
 }
 
-export function attr(key: string, value: string | number | boolean | bigint): KeyValue {
+/** An attribute value: a scalar, or an array or key-value list of them, nested to any depth. */
+export type AttrValue = string | number | boolean | bigint | AttrValue[] | { [key: string]: AttrValue };
+
+export function anyValue(value: AttrValue): AnyValue {
   const v =
     typeof value === "string"
       ? { case: "stringValue" as const, value }
       : typeof value === "boolean"
         ? { case: "boolValue" as const, value }
-        : typeof value === "bigint" || Number.isInteger(value)
+        : typeof value === "bigint" || (typeof value === "number" && Number.isInteger(value))
           ? { case: "intValue" as const, value: BigInt(value) }
-          : { case: "doubleValue" as const, value };
-  return create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: v }) });
+          : typeof value === "number"
+            ? { case: "doubleValue" as const, value }
+            : Array.isArray(value)
+              ? { case: "arrayValue" as const, value: { values: value.map(anyValue) } }
+              : { case: "kvlistValue" as const, value: { values: Object.entries(value).map(([k, v]) => attr(k, v)) } };
+  return create(AnyValueSchema, { value: v });
+}
+
+export function attr(key: string, value: AttrValue): KeyValue {
+  return create(KeyValueSchema, { key, value: anyValue(value) });
 }
 
 const MODEL = "openai/gpt-4.1-mini";
@@ -135,6 +146,18 @@ export function toOtlpJson(request: ExportTraceServiceRequest): JsonObject {
     }
   }
   return json;
+}
+
+/**
+ * The request as OTLP JSON of exactly `bytes` bytes, padded with whitespace (which JSON ignores),
+ * so a valid body can sit exactly at a size limit or one byte past it.
+ */
+export function otlpJsonOfSize(request: ExportTraceServiceRequest, bytes: number): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
+  if (json.byteLength > bytes) throw new Error(`the request's JSON alone is ${json.byteLength} bytes, over ${bytes}`);
+  const body = new Uint8Array(bytes).fill(0x20);
+  body.set(json);
+  return body;
 }
 
 export async function compress(bytes: Uint8Array | string, format: "gzip" | "deflate" | "deflate-raw"): Promise<Uint8Array> {
