@@ -67,6 +67,19 @@ describe("OTLP/HTTP responses", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });
 
+  it("answers a body that ends early with 400 saying so", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+    // A resource_spans field declaring more bytes than follow.
+    const truncated = body.slice(0, 10);
+    expect(body[0]).toBe(0x0a);
+
+    const response = await sendTraces(tenant, truncated);
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message).toBe("request body is not a valid ExportTraceServiceRequest: premature EOF");
+  });
+
   it("answers a body that is not the gzip it claims with 400", async () => {
     const tenant = await createTenant();
 
