@@ -64,6 +64,8 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      // The pure modules in Node; the project `npm run mutate` drives.
+      "./vitest.unit.config.ts",
     ],
   },
 });

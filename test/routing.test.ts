@@ -1,23 +1,8 @@
-import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { InstrumentationScopeSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
-import { matches } from "../src/process/match.js";
-import type { Match } from "../src/tenants/processing-schema.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import {
-  attr,
-  attributesOf,
-  largeRequest,
-  randomId,
-  requestOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "./support/traces.js";
+import { attr, largeRequest, randomId, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** The gateway trace, with the request metadata set to `metadata`. */
 function traceWithMetadata(metadata: Record<string, unknown>, model = "openai/gpt-4.1-mini") {
@@ -185,55 +170,5 @@ describe.concurrent("routing traces to parents", () => {
         ])
       ).status,
     ).toBe(201);
-  });
-});
-
-describe("route conditions", () => {
-  const span = spanWith("ChatCompletion: gpt", [
-    attr("tfy.request.metadata", JSON.stringify({ env: "eval", team: { name: "search" }, tags: ["a"] })),
-    attr("http.response.status_code", 200),
-    attr("tfy.model.streaming", true),
-  ]);
-  const target = { span, scope: create(InstrumentationScopeSchema, { name: "tfy" }), resource: requestOf([]).resourceSpans[0]!.resource };
-  const cases: Array<[Match, boolean]> = [
-    [{ field: "span_name", prefix: "ChatCompletion" }, true],
-    [{ field: "span_name", equals: "Model" }, false],
-    [{ field: "scope_name", equals: "tfy" }, true],
-    [{ field: "resource.service.name", one_of: ["x", "tfy-llm-gateway"] }, true],
-    [{ field: "attributes.tfy.request.metadata.env", equals: "eval" }, true],
-    [{ field: "attributes.tfy.request.metadata.team.name", equals: "search" }, true],
-    [{ field: "attributes.tfy.request.metadata.missing", exists: false }, true],
-    [{ field: "attributes.http.response.status_code", equals: 200 }, true],
-    [{ field: "attributes.http.response.status_code", equals: "200" }, true],
-    [{ field: "attributes.tfy.model.streaming", equals: true }, true],
-    [{ field: "attributes.tfy.model.streaming", equals: "true" }, false],
-    [
-      {
-        all: [
-          { field: "span_name", prefix: "Chat" },
-          { field: "scope_name", equals: "other" },
-        ],
-      },
-      false,
-    ],
-    [
-      {
-        any: [
-          { field: "span_name", prefix: "Chat" },
-          { field: "scope_name", equals: "other" },
-        ],
-      },
-      true,
-    ],
-  ];
-
-  it.each(cases)("%j → %s", (match, expected) => {
-    expect(matches(match, target)).toBe(expected);
-  });
-
-  it("reads an attribute's own dotted key before descending into JSON", () => {
-    const dotted = spanWith("x", [attr("a.b", "direct"), attr("a", JSON.stringify({ b: "nested" }))]);
-    expect(matches({ field: "attributes.a.b", equals: "direct" }, { span: dotted })).toBe(true);
-    expect(attributesOf(dotted)["a.b"]).toBe("direct");
   });
 });
