@@ -15,6 +15,11 @@ describe("retry delays", () => {
     expect([1, 2, 3, 4].map((n) => retryDelaySeconds(policy, n, undefined, () => 1))).toEqual([5, 10, 20, 40]);
   });
 
+  it("take the jitter from the random draw, rounded up to whole seconds", () => {
+    expect(retryDelaySeconds(policy, 2, undefined, () => 0.5)).toBe(8);
+    expect(retryDelaySeconds({ ...policy, baseDelaySeconds: 1 }, 1, undefined, () => 0)).toBe(1);
+  });
+
   it("stop growing at the cap", () => {
     expect(retryDelaySeconds(policy, 30, undefined, () => 1)).toBe(1800);
     expect(retryDelaySeconds(policy, 30, undefined, () => 0)).toBe(900);
@@ -31,10 +36,23 @@ describe("Retry-After", () => {
   it("reads seconds and HTTP dates", () => {
     const now = Date.parse("2026-11-27T10:00:00Z");
     expect(parseRetryAfter("7", now)).toBe(7);
+    expect(parseRetryAfter(" 120 ", now)).toBe(120);
     expect(parseRetryAfter("Fri, 27 Nov 2026 10:01:30 GMT", now)).toBe(90);
     expect(parseRetryAfter("Fri, 27 Nov 2026 09:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeUndefined();
+    expect(parseRetryAfter("", now)).toBeUndefined();
     expect(parseRetryAfter(null, now)).toBeUndefined();
+  });
+
+  it("rounds what is left until a date up to whole seconds, so a retry never comes early", () => {
+    const now = Date.parse("2026-11-27T10:00:00.400Z");
+    expect(parseRetryAfter("Fri, 27 Nov 2026 10:00:02 GMT", now)).toBe(2);
+  });
+
+  it("takes only whole digits as seconds: text around them is not a delay", () => {
+    const now = Date.parse("2026-11-27T10:00:00Z");
+    expect(parseRetryAfter("12x", now)).toBeUndefined();
+    expect(parseRetryAfter("x12", now)).toBeUndefined();
   });
 });
 
@@ -57,6 +75,31 @@ describe("classifying Braintrust's answers", () => {
     [501, "rejected"],
   ])("%i is %s", (status, kind) => {
     expect(classifyStatus(status, "").kind).toBe(kind);
+  });
+
+  it.each([
+    [401, "credentials"],
+    [403, "credentials"],
+    [413, "too_large"],
+    [400, "data"],
+    [405, "data"],
+    [422, "data"],
+    [499, "data"],
+    [404, "config"],
+    [199, "config"],
+    [300, "config"],
+    [399, "config"],
+    [501, "config"],
+    [505, "config"],
+  ])("blames a rejected %i on %s", (status, fault) => {
+    expect(classifyStatus(status, "why")).toEqual({ kind: "rejected", status, fault, reason: "why" });
+  });
+
+  it("keeps Braintrust's Retry-After on a retryable answer only", () => {
+    expect(classifyStatus(429, "busy", 30)).toEqual({ kind: "retryable", status: 429, reason: "busy", retryAfterSeconds: 30 });
+    expect(classifyStatus(503, "down")).toStrictEqual({ kind: "retryable", status: 503, reason: "down" });
+    expect(classifyStatus(200, "", 30)).toStrictEqual({ kind: "delivered", status: 200 });
+    expect(classifyStatus(299, "")).toStrictEqual({ kind: "delivered", status: 299 });
   });
 });
 
@@ -97,10 +140,69 @@ describe("what follows an attempt", () => {
   it("tells a waiting passthrough client its key was refused; otherwise keeps the spans", () => {
     const refused: DeliveryOutcome = { kind: "rejected", status: 401, fault: "credentials", reason: "401" };
     expect(nextStep(refused, { ...state, mode: "passthrough", inRequest: true }, policy)).toEqual({ step: "refuse_client" });
-    expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toMatchObject({ step: "dead_letter" });
-    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toMatchObject({
+    expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "Braintrust refused the client's API key: 401",
+    });
+    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toEqual({
       step: "dead_letter",
       reason: "Braintrust refused the tenant's stored API key: 401",
+    });
+    expect(nextStep(refused, state, policy)).toEqual({
+      step: "dead_letter",
+      reason: "Braintrust refused the tenant's stored API key: 401",
+    });
+  });
+
+  it("is done once delivered, whatever came before", () => {
+    expect(nextStep({ kind: "delivered", status: 200 }, { ...state, attempts: 99, serverErrors: 9 }, policy)).toEqual({ step: "done" });
+  });
+
+  it("keeps spans Braintrust refused, or a wrong URL, as a dead letter with Braintrust's reason", () => {
+    expect(nextStep({ kind: "rejected", status: 400, fault: "data", reason: "bad spans" }, { ...state, inRequest: true }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "bad spans",
+    });
+    expect(nextStep({ kind: "rejected", status: 404, fault: "config", reason: "no such route" }, state, policy)).toEqual({
+      step: "dead_letter",
+      reason: "no such route",
+    });
+  });
+
+  it("dead-letters a single span still over Braintrust's limit, saying so", () => {
+    const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "413 too large" };
+    expect(nextStep(tooLarge, { ...state, spans: 2 }, policy)).toEqual({ step: "split" });
+    expect(nextStep(tooLarge, { ...state, spans: 1 }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "a single span is over Braintrust's request limit: 413 too large",
+    });
+  });
+
+  it("says how many 500s it took when it gives up on them", () => {
+    const serverError: DeliveryOutcome = { kind: "retryable", status: 500, reason: "Braintrust answered 500" };
+    expect(nextStep(serverError, { ...state, serverErrors: 3 }, policy)).toEqual({
+      step: "dead_letter",
+      reason: "Braintrust kept answering 500 (4 times): Braintrust answered 500",
+    });
+    expect(nextStep(serverError, { ...state, serverErrors: 0 }, { ...policy, maxServerErrorRetries: 0 })).toMatchObject({
+      step: "dead_letter",
+    });
+  });
+
+  it("does not count timeouts and connection errors as 500s", () => {
+    const timeout: DeliveryOutcome = { kind: "retryable", reason: "Braintrust did not answer within 5000 ms" };
+    expect(nextStep(timeout, { ...state, serverErrors: 3 }, policy)).toMatchObject({ step: "retry", serverErrors: 3 });
+  });
+
+  it("waits the backoff of the retry's number, or Braintrust's Retry-After when that is longer", () => {
+    // Retry 3 of base 5: 20 s, of which half is jitter.
+    const third = nextStep(unavailable, { ...state, attempts: 3 }, policy);
+    expect(third).toMatchObject({ step: "retry", serverErrors: 0 });
+    expect(third.step === "retry" && third.delaySeconds >= 10 && third.delaySeconds <= 20).toBe(true);
+    expect(nextStep({ ...unavailable, retryAfterSeconds: 600 }, { ...state, attempts: 3 }, policy)).toEqual({
+      step: "retry",
+      delaySeconds: 600,
+      serverErrors: 0,
     });
   });
 });

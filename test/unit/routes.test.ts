@@ -1,29 +1,66 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
+import { hex } from "../../src/encoding/bytes.js";
+import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
 import { matches } from "../../src/process/match.js";
+import { decideParents, groupByParent, routesTraces } from "../../src/process/route.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
-import { attr, attributesOf, requestOf, spanWith } from "../support/traces.js";
+import { tenantRecord } from "../support/tenants.js";
+import { anyValue, attr, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 describe("route conditions", () => {
   const span = spanWith("ChatCompletion: gpt", [
-    attr("tfy.request.metadata", JSON.stringify({ env: "eval", team: { name: "search" }, tags: ["a"] })),
+    attr("tfy.request.metadata", JSON.stringify({ env: "eval", team: { name: "search" }, tags: ["a"], gone: null })),
     attr("http.response.status_code", 200),
     attr("tfy.model.streaming", true),
+    attr("tfy.request.user", { id: "u-1", plan: "pro" }),
+    attr("empty", ""),
+    attr("blank", "  "),
+    attr("padded", " 7 "),
+    attr("signed", "+5"),
   ]);
   const target = { span, scope: create(InstrumentationScopeSchema, { name: "tfy" }), resource: requestOf([]).resourceSpans[0]!.resource };
   const cases: Array<[Match, boolean]> = [
     [{ field: "span_name", prefix: "ChatCompletion" }, true],
+    [{ field: "span_name", prefix: "Model" }, false],
     [{ field: "span_name", equals: "Model" }, false],
+    [{ field: "span_name", equals: "ChatCompletion: gpt" }, true],
     [{ field: "scope_name", equals: "tfy" }, true],
     [{ field: "resource.service.name", one_of: ["x", "tfy-llm-gateway"] }, true],
+    [{ field: "resource.service.name", one_of: ["x", "y"] }, false],
+    [{ field: "resource.service.name", exists: true }, true],
     [{ field: "attributes.tfy.request.metadata.env", equals: "eval" }, true],
+    [{ field: "attributes.tfy.request.metadata.env", equals: "prod" }, false],
     [{ field: "attributes.tfy.request.metadata.team.name", equals: "search" }, true],
     [{ field: "attributes.tfy.request.metadata.missing", exists: false }, true],
+    [{ field: "attributes.tfy.request.metadata.missing", exists: true }, false],
+    [{ field: "attributes.tfy.request.metadata.env", exists: true }, true],
+    [{ field: "attributes.tfy.request.metadata.env", exists: false }, false],
+    // A JSON null is as good as absent.
+    [{ field: "attributes.tfy.request.metadata.gone", exists: true }, false],
+    [{ field: "attributes.tfy.request.metadata.gone", exists: false }, true],
+    [{ field: "attributes.tfy.request.metadata.gone.deeper", exists: false }, true],
+    // Key-value lists are descended into like JSON objects.
+    [{ field: "attributes.tfy.request.user.plan", equals: "pro" }, true],
     [{ field: "attributes.http.response.status_code", equals: 200 }, true],
     [{ field: "attributes.http.response.status_code", equals: "200" }, true],
+    [{ field: "attributes.http.response.status_code", equals: "200.0" }, false],
+    [{ field: "attributes.http.response.status_code", equals: 201 }, false],
+    [{ field: "attributes.http.response.status_code", one_of: [404, "200"] }, true],
+    // A prefix is a test on text: a number does not start with anything.
+    [{ field: "attributes.http.response.status_code", prefix: "2" }, false],
+    [{ field: "attributes.padded", equals: 7 }, true],
+    // Text that is a number but not JSON is compared as the number it spells.
+    [{ field: "attributes.signed", equals: 5 }, true],
+    [{ field: "attributes.signed", equals: 6 }, false],
+    // Empty or blank text is not the number 0.
+    [{ field: "attributes.empty", equals: 0 }, false],
+    [{ field: "attributes.blank", equals: 0 }, false],
     [{ field: "attributes.tfy.model.streaming", equals: true }, true],
     [{ field: "attributes.tfy.model.streaming", equals: "true" }, false],
+    [{ field: "attributes.tfy.model.streaming", equals: 1 }, false],
     [
       {
         all: [
@@ -35,12 +72,30 @@ describe("route conditions", () => {
     ],
     [
       {
+        all: [
+          { field: "span_name", prefix: "Chat" },
+          { field: "scope_name", equals: "tfy" },
+        ],
+      },
+      true,
+    ],
+    [
+      {
         any: [
           { field: "span_name", prefix: "Chat" },
           { field: "scope_name", equals: "other" },
         ],
       },
       true,
+    ],
+    [
+      {
+        any: [
+          { field: "span_name", prefix: "Model" },
+          { field: "scope_name", equals: "other" },
+        ],
+      },
+      false,
     ],
   ];
 
@@ -49,8 +104,158 @@ describe("route conditions", () => {
   });
 
   it("reads an attribute's own dotted key before descending into JSON", () => {
-    const dotted = spanWith("x", [attr("a.b", "direct"), attr("a", JSON.stringify({ b: "nested" }))]);
+    const dotted = spanWith("x", [attr("a", JSON.stringify({ b: "nested" })), attr("a.b", "direct")]);
     expect(matches({ field: "attributes.a.b", equals: "direct" }, { span: dotted })).toBe(true);
-    expect(attributesOf(dotted)["a.b"]).toBe("direct");
+  });
+
+  it("finds nothing in a scope or resource the span was sent without", () => {
+    const bare = { span: spanWith("x", []) };
+    expect(matches({ field: "scope_name", exists: false }, bare)).toBe(true);
+    expect(matches({ field: "resource.service.name", exists: false }, bare)).toBe(true);
+  });
+
+  it("reads resource attributes from the resource and span attributes from the span, never the other way", () => {
+    const context = {
+      span: spanWith("x", [attr("service.name", "from-span")]),
+      resource: create(ResourceSchema, { attributes: [attr("service.name", "from-resource")] }),
+    };
+    expect(matches({ field: "resource.service.name", equals: "from-resource" }, context)).toBe(true);
+    expect(matches({ field: "attributes.service.name", equals: "from-span" }, context)).toBe(true);
+  });
+});
+
+describe("attribute values as conditions and translation read them", () => {
+  it("reads scalars as themselves and 64-bit integers as numbers; other values are not scalars", () => {
+    expect([attr("s", "x"), attr("b", false), attr("d", 1.5), attr("i", 7n)].map((a) => scalarOf(a.value))).toEqual(["x", false, 1.5, 7]);
+    expect(scalarOf(anyValue(["x"]))).toBeUndefined();
+    expect(scalarOf(undefined)).toBeUndefined();
+  });
+
+  it("reads a string attribute only when it is a string, a number attribute only when it is a finite number", () => {
+    const attributes = [attr("s", "5"), attr("n", 5), attr("inf", Number.POSITIVE_INFINITY), attr("nan", Number.NaN)];
+    expect(stringAttribute(attributes, "s")).toBe("5");
+    expect(stringAttribute(attributes, "n")).toBeUndefined();
+    expect(numberAttribute(attributes, "n")).toBe(5);
+    expect(numberAttribute(attributes, "s")).toBeUndefined();
+    expect(numberAttribute(attributes, "inf")).toBeUndefined();
+    expect(numberAttribute(attributes, "nan")).toBeUndefined();
+    expect(numberAttribute(attributes, "missing")).toBeUndefined();
+  });
+
+  it("turns a value into JSON: JSON text parsed, other text kept, arrays and key-value lists converted at any depth", () => {
+    expect(jsonOf(attr("j", '{"a":[1,"x"]}').value)).toEqual({ a: [1, "x"] });
+    expect(jsonOf(attr("t", "not json").value)).toBe("not json");
+    expect(jsonOf(anyValue({ a: [1, { b: "x" }], c: true }))).toEqual({ a: [1, { b: "x" }], c: true });
+    expect(jsonOf(undefined)).toBeUndefined();
+  });
+
+  it("descends from the longest attribute key that prefixes a dotted key, and into objects only", () => {
+    const attributes = [
+      attr("a", JSON.stringify({ b: { c: "from a" }, list: [{ x: 1 }], text: "t" })),
+      attr("a.b", JSON.stringify({ c: "from a.b" })),
+      attr("x.y", JSON.stringify({ other: 1 })),
+      attr("x", JSON.stringify({ y: { z: "shadowed" } })),
+      attr("", JSON.stringify({ missing: { key: "through the empty key" } })),
+    ];
+    expect(lookupDotted(attributes, "a.b.c")).toBe("from a.b");
+    expect(lookupDotted(attributes, "a.list.0")).toBeUndefined();
+    expect(lookupDotted(attributes, "a.text.length")).toBeUndefined();
+    // The longest holder decides, even when it lacks the rest of the key.
+    expect(lookupDotted(attributes, "x.y.z")).toBeUndefined();
+    // An attribute with an empty key holds nothing a dotted key can reach.
+    expect(lookupDotted(attributes, "missing.key")).toBeUndefined();
+    expect(lookupDotted(attributes, "a")).toEqual({ b: { c: "from a" }, list: [{ x: 1 }], text: "t" });
+  });
+});
+
+describe("deciding each trace's parent", () => {
+  const evalRoute = { match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:evals" } as const;
+
+  it("routes nothing for a tenant without routes or parent_from_attribute", () => {
+    const tenant = tenantRecord();
+    const request = requestOf([spanWith("x", [attr("env", "eval"), attr("braintrust.parent", "project_id:p")])]);
+
+    expect(routesTraces(tenant)).toBe(false);
+    expect(decideParents(request, tenant)).toEqual(new Map());
+  });
+
+  it("counts routes or parent_from_attribute, either alone, as routing", () => {
+    expect(routesTraces(tenantRecord({ routes: [evalRoute] }))).toBe(true);
+    expect(routesTraces(tenantRecord({ parent_from_attribute: true }))).toBe(true);
+  });
+
+  it("names only the traces that leave the default parent, each whole, by any of its spans", () => {
+    const tenant = tenantRecord({
+      routes: [evalRoute, { match: { field: "span_name", equals: "to default" }, parent: "project_name:default" }],
+    });
+    const evalTrace = randomId(16);
+    const other = randomId(16);
+    const toDefault = randomId(16);
+    const request = requestOf([
+      spanWith("root", [], { traceId: evalTrace }),
+      spanWith("child", [attr("env", "eval")], { traceId: evalTrace }),
+      spanWith("other", [attr("env", "prod")], { traceId: other }),
+      spanWith("to default", [], { traceId: toDefault }),
+    ]);
+
+    expect(decideParents(request, tenant)).toEqual(new Map([[hex(evalTrace), "experiment_id:evals"]]));
+  });
+
+  it("takes a span's valid braintrust.parent ahead of routes, and ignores invalid ones and non-string ones", () => {
+    const tenant = tenantRecord({ parent_from_attribute: true, routes: [evalRoute] });
+    const [chosen, invalid, numeric] = [randomId(16), randomId(16), randomId(16)];
+    const request = requestOf([
+      spanWith("a", [attr("env", "eval"), attr("braintrust.parent", "project_id:chosen")], { traceId: chosen }),
+      spanWith("b", [attr("env", "eval"), attr("braintrust.parent", "workspace:nope")], { traceId: invalid }),
+      spanWith("c", [attr("braintrust.parent", 42)], { traceId: numeric }),
+    ]);
+
+    expect(decideParents(request, tenant)).toEqual(
+      new Map([
+        [hex(chosen), "project_id:chosen"],
+        [hex(invalid), "experiment_id:evals"],
+      ]),
+    );
+  });
+
+  it("ignores braintrust.parent unless the tenant opts in", () => {
+    const tenant = tenantRecord({ routes: [evalRoute] });
+    const request = requestOf([spanWith("a", [attr("braintrust.parent", "project_id:p")])]);
+
+    expect(decideParents(request, tenant)).toEqual(new Map());
+  });
+});
+
+describe("grouping spans by parent", () => {
+  it("leaves a request whose spans all go to the default parent as it is", () => {
+    const request = requestOf([spanWith("a", [])]);
+
+    const batches = groupByParent(request, new Map(), "project_name:default");
+
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.parent).toBe("project_name:default");
+    expect(batches[0]!.request).toBe(request);
+  });
+
+  it("makes one batch per parent, in order of first arrival, spans in arrival order under their resource and scope", () => {
+    const [routed, plain] = [randomId(16), randomId(16)];
+    const spans = [
+      spanWith("p1", [], { traceId: plain }),
+      spanWith("r1", [], { traceId: routed }),
+      spanWith("p2", [], { traceId: plain }),
+      spanWith("r2", [], { traceId: routed }),
+    ];
+    const request = requestOf(spans, "my-scope");
+
+    const batches = groupByParent(request, new Map([[hex(routed), "experiment_id:e"]]), "project_name:default");
+
+    expect(batches.map((b) => [b.parent, spansOf(b.request).map((s) => s.name)])).toEqual([
+      ["project_name:default", ["p1", "p2"]],
+      ["experiment_id:e", ["r1", "r2"]],
+    ]);
+    for (const batch of batches) {
+      expect(batch.request.resourceSpans[0]!.scopeSpans[0]!.scope?.name).toBe("my-scope");
+      expect(batch.request.resourceSpans[0]!.resource).toBe(request.resourceSpans[0]!.resource);
+    }
   });
 });

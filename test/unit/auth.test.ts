@@ -1,0 +1,240 @@
+import { Hono } from "hono";
+import { describe, expect, it, vi } from "vitest";
+import { requireAdmin } from "../../src/admin/require-admin.js";
+import type { AppEnv } from "../../src/http/app-env.js";
+import { bearerToken } from "../../src/http/bearer.js";
+import { RelayError } from "../../src/http/errors.js";
+import { sealSecret } from "../../src/secrets/seal.js";
+import { authenticateIngest, openStoredKey, storedKeyContext } from "../../src/tenants/credentials.js";
+import type { Tenant } from "../../src/tenants/schema.js";
+import { isRelayToken, issueToken, tokenIsValid } from "../../src/tenants/tokens.js";
+import { tenantRecord } from "../support/tenants.js";
+
+const ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const NOW = new Date("2026-11-27T10:00:00.000Z");
+
+/** A stored-key tenant with one issued token, sealed as the admin API seals it. */
+async function storedKeyTenant(id = "acme", apiKey = "sk-stored-key"): Promise<{ tenant: Tenant; token: string }> {
+  const { token, record } = await issueToken(NOW);
+  const sealed = await sealSecret(apiKey, ENCRYPTION_KEY, storedKeyContext(id));
+  return { tenant: { ...tenantRecord({ api_key_sealed: sealed, tokens: [record] }), id }, token };
+}
+
+/** The RelayError a promise rejects with, as code and message. */
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof RelayError)) throw new Error(`expected a RelayError, got ${String(err)}`);
+  return { code: err.code, message: err.message };
+}
+
+/** Replaces the secret part of a token with another of the same shape. */
+function sameShapeOtherSecret(token: string): string {
+  const last = token.at(-1) === "A" ? "B" : "A";
+  return `${token.slice(0, -1)}${last}`;
+}
+
+describe("bearer credentials", () => {
+  it.each([
+    ["Bearer abc", "abc"],
+    ["bearer abc", "abc"],
+    ["BEARER\tabc", "abc"],
+    ["Bearer   abc \t", "abc"],
+    ["Bearer abc def", undefined],
+    ["Bearerabc", undefined],
+    ["Bearer ", undefined],
+    [" Bearer abc", undefined],
+    ["xBearer abc", undefined],
+    ["Basic dXNlcjpwYXNz", undefined],
+    [undefined, undefined],
+  ])("%j → %s", (header, token) => {
+    expect(bearerToken(header)).toBe(token);
+  });
+});
+
+describe("ingest tokens", () => {
+  it("are tbr_<16 hex id>_<43 base64url>, shown once, stored as the SHA-256 of the whole token", async () => {
+    const { token, record } = await issueToken(NOW);
+    const other = await issueToken(NOW);
+
+    expect(token).toMatch(/^tbr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(token.slice(4, 20)).toBe(record.id);
+    expect(record).toEqual({ id: record.id, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), created_at: "2026-11-27T10:00:00.000Z" });
+    expect(JSON.stringify(record)).not.toContain(token.slice(21));
+    expect(other.token).not.toBe(token);
+    expect(other.record.id).not.toBe(record.id);
+  });
+
+  it("are told apart from Braintrust keys by their prefix", () => {
+    expect(isRelayToken("tbr_0123456789abcdef_x")).toBe(true);
+    expect(isRelayToken("sk-tbr_x")).toBe(false);
+  });
+
+  it("are each valid while a tenant holds several, as during a rotation", async () => {
+    const { tenant, token } = await storedKeyTenant();
+    const second = await issueToken(NOW);
+    const rotating = { ...tenant, tokens: [...tenant.tokens, second.record] };
+
+    expect(await tokenIsValid(rotating, token)).toBe(true);
+    expect(await tokenIsValid(rotating, second.token)).toBe(true);
+  });
+
+  it("are valid only whole, for the tenant holding their record", async () => {
+    const { tenant, token } = await storedKeyTenant();
+    const foreign = await issueToken(NOW);
+
+    expect(await tokenIsValid(tenant, token)).toBe(true);
+    expect(await tokenIsValid(tenant, sameShapeOtherSecret(token))).toBe(false);
+    expect(await tokenIsValid(tenant, foreign.token)).toBe(false);
+    expect(await tokenIsValid(tenant, `${token}x`)).toBe(false);
+    expect(await tokenIsValid(tenant, `x${token}`)).toBe(false);
+    expect(await tokenIsValid(tenant, token.toUpperCase().replace("TBR_", "tbr_"))).toBe(false);
+    expect(await tokenIsValid(tenant, token.slice(0, -1))).toBe(false);
+  });
+});
+
+describe("ingest authentication", () => {
+  it("lets a stored-key tenant's token in, delivering with the stored key", async () => {
+    const { tenant, token } = await storedKeyTenant();
+
+    expect(await authenticateIngest(tenant, `Bearer ${token}`, ENCRYPTION_KEY)).toEqual({ mode: "stored_key", apiKey: "sk-stored-key" });
+  });
+
+  it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key, or nothing", async () => {
+    const { tenant, token } = await storedKeyTenant();
+    const invalid = { code: "unauthenticated", message: "invalid ingest token for this tenant" };
+
+    expect(await refusal(authenticateIngest(tenant, `Bearer ${sameShapeOtherSecret(token)}`, ENCRYPTION_KEY))).toEqual(invalid);
+    expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", ENCRYPTION_KEY))).toEqual(invalid);
+    expect(await refusal(authenticateIngest(tenant, undefined, ENCRYPTION_KEY))).toEqual({
+      code: "unauthenticated",
+      message: "missing credentials: send Authorization: Bearer <token>",
+    });
+    expect(await refusal(authenticateIngest(tenant, `Basic ${token}`, ENCRYPTION_KEY))).toMatchObject({
+      message: "missing credentials: send Authorization: Bearer <token>",
+    });
+  });
+
+  it("passes a passthrough client's own key on, but never a relay token or something that is no key", async () => {
+    const tenant = tenantRecord();
+
+    expect(await authenticateIngest(tenant, "Bearer sk-client-key", ENCRYPTION_KEY)).toEqual({
+      mode: "passthrough",
+      apiKey: "sk-client-key",
+    });
+    expect(await refusal(authenticateIngest(tenant, "Bearer tbr_0123456789abcdef_x", ENCRYPTION_KEY))).toEqual({
+      code: "unauthenticated",
+      message: "this tenant forwards the client's own Braintrust API key: send that key, not a relay token",
+    });
+    for (const notAKey of ["sk-ключ", `sk-${"x".repeat(510)}`]) {
+      expect(await refusal(authenticateIngest(tenant, `Bearer ${notAKey}`, ENCRYPTION_KEY))).toEqual({
+        code: "unauthenticated",
+        message: "the bearer credential is not a valid API key",
+      });
+    }
+    expect(await authenticateIngest(tenant, `Bearer sk-${"x".repeat(509)}`, ENCRYPTION_KEY)).toMatchObject({ mode: "passthrough" });
+  });
+});
+
+describe("stored keys", () => {
+  it("are absent for a passthrough tenant", () => {
+    expect(openStoredKey(tenantRecord(), ENCRYPTION_KEY)).toBeUndefined();
+  });
+
+  it("open from records sealed under tenant-api-key:<id>, as every stored record is", async () => {
+    const sealed = await sealSecret("sk-existing", ENCRYPTION_KEY, "tenant-api-key:legacy");
+
+    expect(storedKeyContext("legacy")).toBe("tenant-api-key:legacy");
+    expect(await openStoredKey({ ...tenantRecord({ api_key_sealed: sealed }), id: "legacy" }, ENCRYPTION_KEY)).toBe("sk-existing");
+  });
+
+  it("are opened once per tenant and sealed value", async () => {
+    const { tenant } = await storedKeyTenant("cached");
+
+    expect(openStoredKey(tenant, ENCRYPTION_KEY)).toBe(openStoredKey(tenant, ENCRYPTION_KEY));
+  });
+
+  it("do not open in another tenant's record, even once opened in their own", async () => {
+    const { tenant } = await storedKeyTenant("owner", "sk-owner");
+    const thief = { ...tenantRecord({ api_key_sealed: tenant.api_key_sealed }), id: "thief" };
+
+    expect(await openStoredKey(tenant, ENCRYPTION_KEY)).toBe("sk-owner");
+    expect(await refusal(openStoredKey(thief, ENCRYPTION_KEY)!)).toMatchObject({ code: "misconfigured" });
+  });
+
+  it("are kept opened up to 1,000 at a time in an isolate, which then starts afresh", async () => {
+    // A fresh copy of the module, so its cache holds nothing from other tests.
+    vi.resetModules();
+    const fresh = await import("../../src/tenants/credentials.js");
+    const tenants = await Promise.all(
+      Array.from({ length: 1_001 }, async (_, n) => ({
+        ...tenantRecord({ api_key_sealed: await sealSecret(`sk-${n}`, ENCRYPTION_KEY, storedKeyContext(`t${n}`)) }),
+        id: `t${n}`,
+      })),
+    );
+    const first = fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY);
+    for (const tenant of tenants.slice(1, 1_000)) await fresh.openStoredKey(tenant, ENCRYPTION_KEY);
+
+    expect(fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).toBe(first);
+    expect(await fresh.openStoredKey(tenants[1_000]!, ENCRYPTION_KEY)).toBe("sk-1000");
+    expect(fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).not.toBe(first);
+    expect(await fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).toBe("sk-0");
+  });
+
+  it("open once the right ENCRYPTION_KEY is set, after failing under a wrong one", async () => {
+    const { tenant } = await storedKeyTenant("rotating", "sk-rotating");
+
+    expect(await refusal(openStoredKey(tenant, btoa("another key of exactly 32 bytes!"))!)).toMatchObject({ code: "misconfigured" });
+    expect(await openStoredKey(tenant, ENCRYPTION_KEY)).toBe("sk-rotating");
+  });
+});
+
+describe("the admin API's token check", () => {
+  const ADMIN_TOKEN = "test-admin-token";
+
+  function adminApp(): Hono<AppEnv> {
+    const app = new Hono<AppEnv>();
+    app.use(requireAdmin());
+    app.get("/", (c) => c.text("in"));
+    app.onError((err, c) => (err instanceof RelayError ? c.json({ code: err.code, message: err.message }, 401) : c.text("bug", 500)));
+    return app;
+  }
+
+  /** `adminToken` null: the secret is not set. */
+  async function call(
+    authorization: string | undefined,
+    adminToken: string | null = ADMIN_TOKEN,
+  ): Promise<{ status: number; body: string }> {
+    const env: { ADMIN_TOKEN?: string } = adminToken === null ? {} : { ADMIN_TOKEN: adminToken };
+    const response = await adminApp().request("/", { headers: authorization === undefined ? {} : { authorization } }, env);
+    return { status: response.status, body: await response.text() };
+  }
+
+  it("lets the admin token in", async () => {
+    expect(await call(`Bearer ${ADMIN_TOKEN}`)).toEqual({ status: 200, body: "in" });
+  });
+
+  it("refuses a missing or wrong token, of the right length too", async () => {
+    const refused = { status: 401, body: JSON.stringify({ code: "unauthenticated", message: "missing or wrong admin token" }) };
+    for (const authorization of [
+      undefined,
+      "Bearer wrong",
+      `Bearer ${ADMIN_TOKEN.slice(0, -1)}N`,
+      `Bearer ${"x".repeat(ADMIN_TOKEN.length)}`,
+      `Basic ${ADMIN_TOKEN}`,
+    ]) {
+      expect(await call(authorization)).toEqual(refused);
+    }
+  });
+
+  it("refuses everything while ADMIN_TOKEN is not set", async () => {
+    const disabled = {
+      status: 401,
+      body: JSON.stringify({ code: "unauthenticated", message: "the admin API is disabled: set the ADMIN_TOKEN secret" }),
+    };
+    expect(await call(`Bearer ${ADMIN_TOKEN}`, null)).toEqual(disabled);
+    expect(await call("Bearer ", "")).toEqual(disabled);
+  });
+});

@@ -1,0 +1,164 @@
+import { deflateRawSync, deflateSync, gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { RelayError } from "../../src/http/errors.js";
+import type { ContentCoding } from "../../src/otlp/format.js";
+import { readBody } from "../../src/receive/body.js";
+
+const LIMITS = { maxRequestBytes: 100, maxDecompressedBytes: 1_000 };
+/** For compressed bodies: room on the wire, the decompressed limit as above. */
+const COMPRESSED_LIMITS = { maxRequestBytes: 10_000, maxDecompressedBytes: 1_000 };
+
+/** Bytes 0, 1, 2… of this length, so a reordered or dropped chunk shows. */
+function counting(length: number): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => i % 251);
+}
+
+/** A request whose body has a declared length (`content-length`), as most clients send it. */
+function declared(body: Uint8Array, contentLength = String(body.byteLength)): Request {
+  return new Request("https://relay.test/", { method: "POST", body, headers: { "content-length": contentLength } });
+}
+
+/** A request whose body arrives in these chunks without a declared length; `read` counts what the relay pulled. */
+function streamed(
+  chunks: Uint8Array[],
+  headers: Record<string, string> = {},
+): { request: Request; read: () => number; cancelled: () => boolean } {
+  let pulled = 0;
+  let cancelled = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const chunk = chunks[pulled++];
+      if (chunk) controller.enqueue(chunk);
+      else controller.close();
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  return {
+    request: new Request("https://relay.test/", { method: "POST", body, headers, duplex: "half" } as RequestInit),
+    read: () => pulled,
+    cancelled: () => cancelled,
+  };
+}
+
+async function refusal(promise: Promise<unknown>): Promise<{ status: number; message: string }> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof RelayError)) throw new Error(`expected a RelayError, got ${String(err)}`);
+  return { status: err.status, message: err.message };
+}
+
+const overWire = { status: 413, message: "request body is larger than the limit of 100 bytes" };
+const overDecompressed = { status: 413, message: "decompressed request body is larger than the limit of 1000 bytes" };
+
+describe("the wire limit, with a declared length", () => {
+  it("takes a body of exactly the limit, as it came", async () => {
+    const body = counting(100);
+
+    const read = await readBody(declared(body), "identity", LIMITS);
+
+    expect(read.wire).toEqual(body);
+    expect(read.bytes).toBe(read.wire);
+    expect(read.coding).toBe("identity");
+  });
+
+  it("refuses a declared length one byte over without reading the body", async () => {
+    const { request, read } = streamed([counting(51), counting(50)], { "content-length": "101" });
+
+    expect(await refusal(readBody(request, "identity", LIMITS))).toEqual(overWire);
+    // At most the first chunk, which the stream queues on its own.
+    expect(read()).toBeLessThan(2);
+  });
+
+  it("refuses a body longer than its declared length once read past the limit", async () => {
+    expect(await refusal(readBody(declared(counting(101), "10"), "identity", LIMITS))).toEqual(overWire);
+  });
+
+  it("reads a body without one as an empty body", async () => {
+    const read = await readBody(new Request("https://relay.test/", { method: "POST" }), "identity", LIMITS);
+
+    expect(read.wire).toEqual(new Uint8Array());
+  });
+});
+
+describe("the wire limit, without a declared length", () => {
+  it("joins the chunks in order up to exactly the limit", async () => {
+    const body = counting(100);
+
+    const read = await readBody(streamed([body.slice(0, 30), body.slice(30, 31), body.slice(31)]).request, "identity", LIMITS);
+
+    expect(read.wire).toEqual(body);
+  });
+
+  it("stops at the chunk that crosses the limit by one byte, and lets go of the rest", async () => {
+    const { request, read, cancelled } = streamed([counting(60), counting(41), counting(50), counting(50)]);
+
+    expect(await refusal(readBody(request, "identity", LIMITS))).toEqual(overWire);
+    // The two chunks read, and at most one the stream queued ahead; never the last.
+    expect(read()).toBeLessThanOrEqual(3);
+    expect(cancelled()).toBe(true);
+  });
+
+  it("reads a length that is not a number as no length at all", async () => {
+    const { request } = streamed([counting(60), counting(41)], { "content-length": "sixty" });
+
+    expect(await refusal(readBody(request, "identity", LIMITS))).toEqual(overWire);
+  });
+});
+
+describe("the decompressed limit", () => {
+  const encoders: Record<Exclude<ContentCoding, "identity">, Array<[string, (bytes: Uint8Array) => Uint8Array]>> = {
+    gzip: [["gzip", gzipSync]],
+    deflate: [
+      ["zlib-wrapped deflate", deflateSync],
+      ["raw deflate", deflateRawSync],
+    ],
+  };
+  const cases = Object.entries(encoders).flatMap(([coding, list]) =>
+    list.map(([name, encode]) => [name, coding as Exclude<ContentCoding, "identity">, encode] as const),
+  );
+
+  it.each(cases)("decompresses %s up to exactly the limit", async (_name, coding, encode) => {
+    const body = counting(1_000);
+    const wire = new Uint8Array(encode(body));
+
+    const read = await readBody(declared(wire), coding, COMPRESSED_LIMITS);
+
+    expect(read.bytes).toEqual(body);
+    expect(read.wire).toEqual(wire);
+    expect(read.coding).toBe(coding);
+  });
+
+  it.each(cases)("refuses %s one byte past the limit", async (_name, coding, encode) => {
+    expect(await refusal(readBody(declared(encode(counting(1_001))), coding, COMPRESSED_LIMITS))).toEqual(overDecompressed);
+  });
+
+  it("refuses a gzip bomb at the limit, however far it would inflate", async () => {
+    expect(await refusal(readBody(declared(gzipSync(new Uint8Array(10_000_000))), "gzip", COMPRESSED_LIMITS))).toEqual(overDecompressed);
+  });
+
+  it("tells raw deflate from zlib by the method and the header checksum together", async () => {
+    // Raw deflate whose first two bytes pass the zlib checksum, though not its method nibble.
+    const checksumAlike = new Uint8Array(deflateRawSync(new Uint8Array([0, 104, 0x7b, 0x7d])));
+    expect([((checksumAlike[0]! << 8) | checksumAlike[1]!) % 31, checksumAlike[0]! & 0x0f]).toEqual([0, 3]);
+    // Raw deflate (a stored block holding "A", then an empty last one) whose method nibble is zlib's, though not its checksum.
+    const methodAlike = new Uint8Array([0x08, 0x01, 0x00, 0xfe, 0xff, 0x41, 0x01, 0x00, 0x00, 0xff, 0xff]);
+
+    expect((await readBody(declared(checksumAlike), "deflate", COMPRESSED_LIMITS)).bytes).toEqual(new Uint8Array([0, 104, 0x7b, 0x7d]));
+    expect((await readBody(declared(methodAlike), "deflate", COMPRESSED_LIMITS)).bytes).toEqual(new Uint8Array([0x41]));
+  });
+
+  it("refuses bytes that are not the coding they claim with 400", async () => {
+    expect(await refusal(readBody(declared(counting(50)), "gzip", LIMITS))).toEqual({
+      status: 400,
+      message: "request body is not valid gzip data",
+    });
+    expect(await refusal(readBody(declared(gzipSync(counting(50))), "deflate", LIMITS))).toEqual({
+      status: 400,
+      message: "request body is not valid deflate data",
+    });
+  });
+});

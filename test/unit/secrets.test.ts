@@ -1,0 +1,107 @@
+import { describe, expect, it } from "vitest";
+import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
+import { RelayError } from "../../src/http/errors.js";
+import { matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
+import { openSecret, sealSecret } from "../../src/secrets/seal.js";
+
+const KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const OTHER_KEY = btoa("another key of exactly 32 bytes!");
+
+/** The RelayError a promise rejects with, for its code and message. */
+async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof RelayError)) throw new Error(`expected a RelayError, got ${String(err)}`);
+  return { code: err.code, message: err.message };
+}
+
+describe("comparing secrets", () => {
+  it("hashes with SHA-256, as lowercase hex", async () => {
+    expect(await sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  });
+
+  it("accepts only the same secret, whatever the lengths", async () => {
+    expect(await secretsEqual("admin-token", "admin-token")).toBe(true);
+    expect(await secretsEqual("admin-token", "admin-tokeN")).toBe(false);
+    expect(await secretsEqual("admin-token", "admin-token-longer")).toBe(false);
+    expect(await secretsEqual("", "admin-token")).toBe(false);
+  });
+
+  it("matches a secret against its stored digest, in either case of hex, and nothing else", async () => {
+    const digest = await sha256Hex("tbr_secret");
+
+    expect(await matchesDigest("tbr_secret", digest)).toBe(true);
+    expect(await matchesDigest("tbr_secret", digest.toUpperCase())).toBe(true);
+    expect(await matchesDigest("tbr_secreT", digest)).toBe(false);
+    expect(await matchesDigest("tbr_secret", `${digest.slice(0, -2)}00`)).toBe(false);
+    expect(await matchesDigest("tbr_secret", "zz".repeat(32))).toBe(false);
+    expect(await matchesDigest("tbr_secret", "")).toBe(false);
+  });
+});
+
+describe("encodings", () => {
+  it("writes base64url without padding and reads it back", () => {
+    expect(base64UrlEncode(new Uint8Array([0xfb, 0xff]))).toBe("-_8");
+    expect(base64UrlEncode(new Uint8Array([0xfb, 0xef, 0xbe]))).toBe("----");
+    expect(base64UrlEncode(new Uint8Array([0xff, 0xff, 0xff]))).toBe("____");
+    expect(base64UrlEncode(new Uint8Array([0xff]))).toBe("_w");
+    expect(base64UrlEncode(new Uint8Array())).toBe("");
+    for (let length = 0; length < 7; length++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(length));
+      expect(base64UrlDecode(base64UrlEncode(bytes))).toEqual(bytes);
+    }
+    expect(base64UrlDecode("-_8")).toEqual(new Uint8Array([0xfb, 0xff]));
+    expect(base64UrlDecode("----")).toEqual(new Uint8Array([0xfb, 0xef, 0xbe]));
+  });
+
+  it("writes lowercase hex, two digits a byte", () => {
+    expect(hex(new Uint8Array([0, 15, 16, 255]))).toBe("000f10ff");
+  });
+});
+
+describe("sealing secrets", () => {
+  it("seals into a v1 envelope with a fresh IV each time, and opens it again", async () => {
+    const first = await sealSecret("sk-secret", KEY, "tenant-api-key:acme");
+    const second = await sealSecret("sk-secret", KEY, "tenant-api-key:acme");
+
+    expect(first).toMatch(/^v1\.[\w-]{16}\.[\w-]+$/);
+    expect(first).not.toBe(second);
+    expect(first).not.toContain("sk-secret");
+    expect(await openSecret(first, KEY, "tenant-api-key:acme")).toBe("sk-secret");
+    expect(await openSecret(second, ` ${KEY}\n`, "tenant-api-key:acme")).toBe("sk-secret");
+  });
+
+  it("does not open under another context, another key, or tampered with", async () => {
+    const sealed = await sealSecret("sk-secret", KEY, "tenant-api-key:acme");
+    const [version, iv, ciphertext] = sealed.split(".");
+    const flipped = `${version}.${iv}.${ciphertext!.startsWith("A") ? "B" : "A"}${ciphertext!.slice(1)}`;
+    const notOpening = { code: "misconfigured", message: "a stored secret does not open with the current ENCRYPTION_KEY" };
+
+    expect(await refusal(openSecret(sealed, KEY, "tenant-api-key:other"))).toEqual(notOpening);
+    expect(await refusal(openSecret(sealed, OTHER_KEY, "tenant-api-key:acme"))).toEqual(notOpening);
+    expect(await refusal(openSecret(flipped, KEY, "tenant-api-key:acme"))).toEqual(notOpening);
+  });
+
+  it("refuses envelopes it does not know", async () => {
+    const sealed = await sealSecret("sk-secret", KEY, "c");
+    const [, iv, ciphertext] = sealed.split(".");
+    const unknown = { code: "misconfigured", message: "a stored secret has an unknown format" };
+
+    for (const envelope of [`v2.${iv}.${ciphertext}`, `v1.${iv}`, `v1..${ciphertext}`, `v1.${iv}.`, "plaintext"]) {
+      expect(await refusal(openSecret(envelope, KEY, "c"))).toEqual(unknown);
+    }
+  });
+
+  it("needs ENCRYPTION_KEY, 32 bytes of base64, to seal or open", async () => {
+    const missing = { code: "misconfigured", message: "ENCRYPTION_KEY is not set: the relay cannot store or read API keys" };
+    const wrongSize = { code: "misconfigured", message: "ENCRYPTION_KEY must be 32 random bytes, base64-encoded" };
+
+    expect(await refusal(sealSecret("s", undefined, "c"))).toEqual(missing);
+    expect(await refusal(openSecret("v1.a.b", "", "c"))).toEqual(missing);
+    expect(await refusal(sealSecret("s", btoa("31 bytes, one short of the key!"), "c"))).toEqual(wrongSize);
+    expect(await refusal(sealSecret("s", btoa("33 bytes, one more than the key!!"), "c"))).toEqual(wrongSize);
+    expect(await refusal(sealSecret("s", "not base64 at all!", "c"))).toEqual(wrongSize);
+  });
+});
