@@ -57,7 +57,9 @@ function translateSpan(span: Span): KeyValue[] {
     if (value !== undefined && !findAttribute(attributes, key)) added.push(stringKeyValue(key, JSON.stringify(value)));
   };
   const tfyType = stringAttribute(attributes, "tfy.span_type");
-  add("braintrust.span_attributes", { type: (tfyType && SPAN_TYPES[tfyType]) ?? (traceloop ? "llm" : "task"), name: span.name });
+  // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
+  const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
+  add("braintrust.span_attributes", { type: knownType ?? (traceloop ? "llm" : "task"), name: span.name });
   add("braintrust.input_json", payloadOf(stringAttribute(attributes, "tfy.input"), "messages") ?? traceloop?.input);
   add("braintrust.output_json", payloadOf(stringAttribute(attributes, "tfy.output"), "choices") ?? traceloop?.output);
   const requestMetadata = jsonOf(findAttribute(attributes, "tfy.request.metadata"));

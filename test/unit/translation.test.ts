@@ -31,6 +31,13 @@ describe("span types", () => {
     expect(translated([attr("tfy.span_type", tfyType)], "the name")["braintrust.span_attributes"]).toEqual({ type, name: "the name" });
   });
 
+  it.each(["", "constructor", "__proto__", "toString"])(
+    "a span type %j, which the gateway does not define, is a task like any other unknown type",
+    (tfyType) => {
+      expect(translated([attr("tfy.span_type", tfyType)])["braintrust.span_attributes"]).toEqual({ type: "task", name: "span" });
+    },
+  );
+
   it("a tfy.* span without a type is a task; a Traceloop span without one is an llm span", () => {
     expect(translated([attr("tfy.request.model_name", "m")])["braintrust.span_attributes"]).toEqual({ type: "task", name: "span" });
     expect(translated([attr("gen_ai.prompt.0.content", "hi")])["braintrust.span_attributes"]).toEqual({ type: "llm", name: "span" });
