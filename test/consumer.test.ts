@@ -1,14 +1,13 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import { clientKeyContext, type DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
-import worker from "../src/index.js";
 import { sealSecret } from "../src/secrets/seal.js";
+import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { failingBinding, recordingQueue } from "./support/failing-bindings.js";
+import { consume } from "./support/queue.js";
 import { admin, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -19,49 +18,6 @@ const DEAD_LETTERS = "tfy-relay-dead-letters";
 
 /** What the consumer's failure path asks of Cloudflare (CONSUMER_FAILURE_DELAY_SECONDS). */
 const CONSUMER_RETRY = 30;
-
-interface Consumed {
-  /** Messages acknowledged one by one: Cloudflare forgets them. */
-  acked: string[];
-  /** Messages handed back with message.retry(), and the delay asked for. */
-  retried: { id: string; delaySeconds: number | undefined }[];
-  /** What the handler threw: Cloudflare then redelivers every message it did not acknowledge. */
-  threw: unknown;
-}
-
-/**
- * Runs the Worker's queue() on one batch of `messages` from `queue`, with the real bindings except
- * those in `bindings`, and reports what became of each message.
- */
-async function consume(queue: string, messages: DeliveryMessage[], bindings: Partial<typeof env> = {}): Promise<Consumed> {
-  const batch = createMessageBatch<DeliveryMessage>(
-    queue,
-    messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })),
-  );
-  // getQueueResult reports which messages were retried but not the delay they asked for. Wrapped
-  // per message: the method lives on the platform's shared prototype.
-  const delays = new Map<string, number | undefined>();
-  for (const message of batch.messages) {
-    const retry = message.retry.bind(message);
-    message.retry = (options) => {
-      delays.set(message.id, options?.delaySeconds);
-      retry(options);
-    };
-  }
-  const ctx = createExecutionContext();
-  const threw = await worker.queue(batch, { ...env, ...bindings }).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const result = await getQueueResult(batch, ctx);
-  // Both consumers settle messages one by one; a batch-wide ack or retry would make `acked` and `retried` meaningless.
-  if (result.ackAll || result.retryBatch.retry) throw new Error("the handler acked or retried the whole batch");
-  return {
-    acked: result.explicitAcks,
-    retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })),
-    threw,
-  };
-}
 
 /** When a message queued long enough for any tenant change to have applied everywhere was accepted. */
 const LONG_AGO = Date.now() - 10 * 60_000;

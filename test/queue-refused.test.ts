@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import worker from "../src/index.js";
-import { createTenant, type TestTenant } from "./support/relay.js";
+import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -32,17 +30,7 @@ async function sendWhileQueueRefuses(
   await standin.script(tenant.apiKey, [{ status: 503 }]);
   const lines: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-      body,
-    }),
-    { ...env, DELIVERY_QUEUE: queue },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
+  const response = await sendTracesWith(tenant, body, { DELIVERY_QUEUE: queue });
   const attempt = lines
     .map((line) => JSON.parse(line) as { event?: string; delivery_id?: string })
     .find((l) => l.event === "delivery_attempt");

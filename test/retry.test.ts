@@ -1,7 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { consumeWithQueue, ingestWithQueue, recordingQueue } from "./support/queue.js";
-import { admin, createTenant, sendTraces } from "./support/relay.js";
+import { consume } from "./support/queue.js";
+import { admin, createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -154,25 +156,25 @@ describe.concurrent("retries through the delivery queue", () => {
 describe.concurrent("Braintrust's Retry-After, longer than the backoff", () => {
   it("is the delay the first attempt's retry is queued with", async () => {
     const tenant = await createTenant();
-    const queue = recordingQueue();
+    const queue = recordingQueue<DeliveryMessage>();
     await standin.script(tenant.apiKey, [{ status: 429, headers: { "retry-after": "30" } }]);
 
-    expect((await ingestWithQueue(tenant, toProtobuf(trueFoundryTrace()), queue)).status).toBe(200);
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { DELIVERY_QUEUE: queue })).status).toBe(200);
 
-    expect(queue.enqueued.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[1, 30]]);
+    expect(queue.sent.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[1, 30]]);
   });
 
   it("is the delay a queued attempt's retry is queued with", async () => {
     const tenant = await createTenant();
-    const queue = recordingQueue();
+    const queue = recordingQueue<DeliveryMessage>();
     await standin.script(tenant.apiKey, [{ status: 503 }, { status: 503, headers: { "retry-after": "45" } }]);
-    await ingestWithQueue(tenant, toProtobuf(trueFoundryTrace()), queue);
-    const [first] = queue.enqueued.splice(0);
+    await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { DELIVERY_QUEUE: queue });
+    const [first] = queue.sent.splice(0);
     expect(first!.delaySeconds).toBeLessThanOrEqual(1);
 
-    const result = await consumeWithQueue([first!.body], queue);
+    const consumed = await consume("tfy-relay-deliveries", [first!.body], { DELIVERY_QUEUE: queue });
 
-    expect(result.explicitAcks).toHaveLength(1);
-    expect(queue.enqueued.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[2, 45]]);
+    expect(consumed.acked).toEqual([first!.body.id]);
+    expect(queue.sent.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[2, 45]]);
   });
 });

@@ -1,48 +1,28 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import worker from "../src/index.js";
+import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { ADMIN_TOKEN, admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
+/** The real queue with a recorder in front, to see exactly what goes on the queue. */
+const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
 /** Everything the relay wrote anywhere during the scenario, as text to search. */
-const written = { logs: [] as string[], bodies: [] as string[], queued: [] as DeliveryMessage[] };
+const written = {
+  logs: [] as string[],
+  bodies: [] as string[],
+  get queued(): DeliveryMessage[] {
+    return queue.sent.map((m) => m.body);
+  },
+};
 let stored: TestTenant;
 let passthrough: TestTenant;
 
 const latin1 = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
 const asText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? latin1(v) : v));
-
-/** A real queue binding with a recorder in front, to see exactly what goes on the queue. */
-const recordingQueue: Queue<DeliveryMessage> = {
-  send: (body, options) => {
-    written.queued.push(body);
-    return env.DELIVERY_QUEUE.send(body, options);
-  },
-  sendBatch: (messages, options) => {
-    written.queued.push(...[...messages].map((m) => m.body));
-    return env.DELIVERY_QUEUE.sendBatch(messages, options);
-  },
-  metrics: () => env.DELIVERY_QUEUE.metrics(),
-};
-
-async function ingestRecordingQueue(tenant: TestTenant, body: Uint8Array): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-      body,
-    }),
-    { ...env, DELIVERY_QUEUE: recordingQueue },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
-}
 
 beforeAll(async () => {
   for (const level of ["log", "info", "warn", "error", "debug"] as const) {
@@ -61,10 +41,10 @@ beforeAll(async () => {
   await keep(await sendTraces(stored, toProtobuf(trueFoundryTrace())));
   const retried = trueFoundryTrace();
   await standin.script(stored.apiKey, [{ status: 503 }]);
-  await keep(await ingestRecordingQueue(stored, toProtobuf(retried)));
+  await keep(await sendTracesWith(stored, toProtobuf(retried), { DELIVERY_QUEUE: queue }));
   const passthroughRetried = trueFoundryTrace();
   await standin.script(passthrough.apiKey, [{ status: 502 }]);
-  await keep(await ingestRecordingQueue(passthrough, toProtobuf(passthroughRetried)));
+  await keep(await sendTracesWith(passthrough, toProtobuf(passthroughRetried), { DELIVERY_QUEUE: queue }));
   await standin.script(passthrough.apiKey, [{ status: 400 }]);
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace())));
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace()), { bearer: stored.bearer }));

@@ -1,8 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../../src/index.js";
-import { createTenant, sendTraces } from "../support/relay.js";
+import { createTenant, sendTraces, sendTracesWith } from "../support/relay.js";
 import { standin } from "../support/standin.js";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
@@ -61,18 +59,7 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
     const errors: string[] = [];
     vi.spyOn(console, "error").mockImplementation((line: unknown) => void errors.push(String(line)));
     const failingLimiter: RateLimit = { limit: () => Promise.reject(new Error("rate limiter unavailable")) };
-    const ctx = createExecutionContext();
-
-    const response = await worker.fetch(
-      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-        body: toProtobuf(trueFoundryTrace()),
-      }),
-      { ...env, TENANT_RATE_CEILING: failingLimiter },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const response = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_RATE_CEILING: failingLimiter });
 
     expect(response.status).toBe(200);
     expect(await standin.received(tenant.apiKey)).toHaveLength(1);
@@ -85,18 +72,9 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
 
   it("answers 500 naming the binding when the configuration lacks it, rather than go without a ceiling", async () => {
     const tenant = await createTenant();
-    const { TENANT_RATE_CEILING: _absent, ...withoutCeiling } = env;
 
-    const response = await worker.fetch(
-      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-        body: toProtobuf(trueFoundryTrace()),
-      }),
-      // The generated Env says the binding is always there; a deployment's wrangler.toml may say otherwise.
-      withoutCeiling as unknown as Env,
-      createExecutionContext(),
-    );
+    // The generated Env says the binding is always there; a deployment's wrangler.toml may say otherwise.
+    const response = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_RATE_CEILING: undefined });
 
     expect(response.status).toBe(500);
     expect((await rpcStatusOf(response)).message).toBe("the TENANT_RATE_CEILING rate-limiting binding is missing: see wrangler.toml");

@@ -1,62 +1,47 @@
-import { createExecutionContext, createMessageBatch, getQueueResult, type QueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { DeliveryMessage } from "../../src/deliver/message.js";
 import worker from "../../src/index.js";
-import type { TestTenant } from "./relay.js";
 
-/** What the relay asked a queue to hold: the message and the delay it was scheduled with. */
-export interface Enqueued {
-  body: DeliveryMessage;
-  delaySeconds: number | undefined;
+export interface Consumed {
+  /** Messages acknowledged one by one: Cloudflare forgets them. */
+  acked: string[];
+  /** Messages handed back with message.retry(), and the delay asked for. */
+  retried: { id: string; delaySeconds: number | undefined }[];
+  /** What the handler threw: Cloudflare then redelivers every message it did not acknowledge. */
+  threw: unknown;
 }
 
 /**
- * A delivery queue that takes every message and keeps it here instead of delivering it, so a test
- * can read the delay each retry was scheduled with rather than time the wait.
+ * Runs the Worker's queue() on one batch of `messages` from `queue`, with the real bindings except
+ * those in `bindings`, and reports what became of each message.
  */
-export function recordingQueue(): Queue<DeliveryMessage> & { enqueued: Enqueued[] } {
-  const enqueued: Enqueued[] = [];
-  return {
-    enqueued,
-    send: async (body, options) => {
-      enqueued.push({ body, delaySeconds: options?.delaySeconds });
-      return { metadata: { metrics: { backlogCount: enqueued.length, backlogBytes: 0 } } };
-    },
-    sendBatch: async (messages, options) => {
-      for (const m of messages) enqueued.push({ body: m.body, delaySeconds: m.delaySeconds ?? options?.delaySeconds });
-      return { metadata: { metrics: { backlogCount: enqueued.length, backlogBytes: 0 } } };
-    },
-    metrics: async () => ({ backlogCount: enqueued.length, backlogBytes: 0 }),
-  };
-}
-
-/** An ingest request served with `queue` as the delivery queue; every other binding is the test's own. */
-export async function ingestWithQueue(
-  tenant: Pick<TestTenant, "id" | "bearer">,
-  body: Uint8Array,
-  queue: Queue<DeliveryMessage>,
-): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-      body,
-    }),
-    { ...env, DELIVERY_QUEUE: queue },
-    ctx,
-  );
-  await waitOnExecutionContext(ctx);
-  return response;
-}
-
-/** Runs the delivery queue's consumer on these messages, re-enqueueing into `queue`. */
-export async function consumeWithQueue(messages: DeliveryMessage[], queue: Queue<DeliveryMessage>): Promise<QueueResult> {
+export async function consume(queue: string, messages: DeliveryMessage[], bindings: Partial<typeof env> = {}): Promise<Consumed> {
   const batch = createMessageBatch<DeliveryMessage>(
-    "tfy-relay-deliveries",
-    messages.map((body, n) => ({ id: `${body.id}-${n}`, timestamp: Date.now(), attempts: 1, body })),
+    queue,
+    messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })),
   );
-  // The consumer takes no execution context: it finishes its work before it returns.
-  await worker.queue(batch, { ...env, DELIVERY_QUEUE: queue });
-  return getQueueResult(batch, createExecutionContext());
+  // getQueueResult reports which messages were retried but not the delay they asked for. Wrapped
+  // per message: the method lives on the platform's shared prototype.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options) => {
+      delays.set(message.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
+  const ctx = createExecutionContext();
+  const threw = await worker.queue(batch, { ...env, ...bindings }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const result = await getQueueResult(batch, ctx);
+  // Both consumers settle messages one by one; a batch-wide ack or retry would make `acked` and `retried` meaningless.
+  if (result.ackAll || result.retryBatch.retry) throw new Error("the handler acked or retried the whole batch");
+  return {
+    acked: result.explicitAcks,
+    retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })),
+    threw,
+  };
 }

@@ -1,4 +1,6 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../../src/index.js";
 import { standin } from "./standin.js";
 
 export const ADMIN_TOKEN = "test-admin-token";
@@ -83,6 +85,19 @@ export interface SendOptions {
   bearer?: string | null;
   method?: string;
   headers?: Record<string, string>;
+}
+
+/** The ingest request `sendTraces` makes, answered by the Worker with `bindings` in place of the test's own. */
+export async function sendTracesWith(tenant: Pick<TestTenant, "id" | "bearer">, body: BodyInit, bindings: Partial<Env>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const request = new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+    body,
+  });
+  const response = await worker.fetch(request, { ...env, ...bindings }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }
 
 export function sendTraces(tenant: Pick<TestTenant, "id" | "bearer">, body: BodyInit | null, options: SendOptions = {}): Promise<Response> {

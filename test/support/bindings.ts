@@ -21,20 +21,25 @@ export function failingBinding<T extends object, M extends keyof T & string>(
   });
 }
 
-/** A queue that sends through the real one and remembers each message and its delay, so a test can see what was re-enqueued. */
-export function recordingQueue<Body>(queue: Queue<Body>): Queue<Body> & { sent: MessageSendRequest<Body>[] } {
+/**
+ * A queue that remembers each message it is asked to hold, with the delay it was sent with, so a
+ * test reads what was (re-)enqueued rather than timing it. With `delegate` (the real queue) the
+ * messages go on to it; without, they stay here, never delivered.
+ */
+export function recordingQueue<Body>(delegate?: Queue<Body>): Queue<Body> & { sent: MessageSendRequest<Body>[] } {
   const sent: MessageSendRequest<Body>[] = [];
+  const held = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
   return {
     sent,
     send: async (body, options) => {
       sent.push({ body, ...options });
-      return queue.send(body, options);
+      return delegate ? delegate.send(body, options) : held;
     },
     sendBatch: async (messages, options) => {
-      const list = [...messages];
+      const list = [...messages].map((m) => ({ delaySeconds: options?.delaySeconds, ...m }));
       sent.push(...list);
-      return queue.sendBatch(list, options);
+      return delegate ? delegate.sendBatch(list, options) : held;
     },
-    metrics: () => queue.metrics(),
+    metrics: async () => (delegate ? delegate.metrics() : held.metadata.metrics),
   };
 }
