@@ -250,6 +250,31 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
+
+  it("drops the spans of a passthrough key Braintrust refuses, with a client_key_refused line: no one could replay them with that key", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    const protobuf = toProtobuf(trace);
+    const sealedClientKey = await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id));
+    const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, spans: spansOf(trace).length }), protobuf);
+    await standin.revokeKey(tenant.apiKey);
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+
+    try {
+      expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    } finally {
+      log.mockRestore();
+    }
+
+    const events = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { event: string; tenant?: string });
+    expect(events.filter((e) => e.event === "client_key_refused" && e.tenant === tenant.id)).toEqual([
+      { event: "client_key_refused", tenant: tenant.id, parent: tenant.parent, delivery_id: message.id, spans: 3, status: 401 },
+    ]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await inR2(message.payload.r2Key)).toBe(false);
+  });
 });
 
 // One test at a time: some watch console.log, which concurrent tests would share.

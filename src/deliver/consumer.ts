@@ -64,7 +64,6 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       serverErrors: message.serverErrors,
       spans: message.spans,
       mode: message.sealedClientKey ? "passthrough" : "stored_key",
-      inRequest: false,
     },
     config.retry,
   );
@@ -92,7 +91,17 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "dead_letter":
       return deadLetter(next.reason, attempts);
     case "refuse_client":
-      return deadLetter(lastError ?? "Braintrust refused the client's API key", attempts);
+      // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.
+      logEvent({
+        event: "client_key_refused",
+        tenant: message.tenant,
+        parent: message.parent,
+        delivery_id: message.id,
+        spans: message.spans,
+        status: outcome.kind === "rejected" ? outcome.status : 0,
+      });
+      await releasePayload(env.PAYLOADS, message);
+      return;
   }
 }
 

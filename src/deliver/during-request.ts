@@ -41,7 +41,6 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
       serverErrors: 0,
       spans: delivery.spans,
       mode: delivery.credential.mode,
-      inRequest: true,
     },
     config.retry,
   );

@@ -8,7 +8,10 @@ export type NextStep =
   | { step: "retry"; delaySeconds: number; serverErrors: number }
   | { step: "split" }
   | { step: "dead_letter"; reason: string }
-  /** A passthrough client sent a key Braintrust refuses: only the client can fix that. */
+  /**
+   * Braintrust refuses a passthrough client's key: only the client can fix that. A waiting client
+   * is told; spans from the queue are dropped, as nobody could replay them with that key.
+   */
   | { step: "refuse_client" };
 
 export interface AttemptState {
@@ -18,8 +21,6 @@ export interface AttemptState {
   serverErrors: number;
   spans: number;
   mode: "stored_key" | "passthrough";
-  /** True while the client is still waiting for an answer. */
-  inRequest: boolean;
   /** Whether this attempt's body went gzip-compressed. */
   compressed: boolean;
 }
@@ -46,14 +47,8 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
           if (!state.compressed) return { step: "retry", delaySeconds: 0, serverErrors: state.serverErrors };
           return { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
         case "credentials":
-          if (state.mode === "passthrough" && state.inRequest) return { step: "refuse_client" };
-          return {
-            step: "dead_letter",
-            reason:
-              state.mode === "stored_key"
-                ? `Braintrust refused the tenant's stored API key: ${outcome.reason}`
-                : `Braintrust refused the client's API key: ${outcome.reason}`,
-          };
+          if (state.mode === "passthrough") return { step: "refuse_client" };
+          return { step: "dead_letter", reason: `Braintrust refused the tenant's stored API key: ${outcome.reason}` };
         case "data":
         case "config":
           return { step: "dead_letter", reason: outcome.reason };

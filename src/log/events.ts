@@ -20,6 +20,7 @@ export type RelayEvent =
       reason?: string;
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
+  | { event: "client_key_refused"; tenant: string; parent: string; delivery_id: string; spans: number; status: number }
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }

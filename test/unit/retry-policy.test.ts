@@ -6,7 +6,7 @@ import { retryDelaySeconds } from "../../src/deliver/retry-policy.js";
 import type { RetryPolicy } from "../../src/env.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
-const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", inRequest: false, compressed: true };
+const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", compressed: true };
 const unavailable: DeliveryOutcome = { kind: "retryable", status: 503, reason: "Braintrust answered 503" };
 
 describe("retry delays", () => {
@@ -131,23 +131,15 @@ describe("what follows an attempt", () => {
 
   it("sends a single span refused with 413 again compressed, at once, before giving up on it", () => {
     const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "413" };
-    const uncompressed = { ...state, spans: 1, inRequest: true, compressed: false };
+    const uncompressed = { ...state, spans: 1, compressed: false };
     expect(nextStep(tooLarge, uncompressed, policy)).toEqual({ step: "retry", delaySeconds: 0, serverErrors: 0 });
     expect(nextStep(tooLarge, { ...uncompressed, serverErrors: 2 }, policy)).toEqual({ step: "retry", delaySeconds: 0, serverErrors: 2 });
     expect(nextStep(tooLarge, { ...uncompressed, compressed: true }, policy)).toMatchObject({ step: "dead_letter" });
   });
 
-  it("tells a waiting passthrough client its key was refused; otherwise keeps the spans", () => {
+  it("refuses a passthrough client's key wherever Braintrust refuses it; keeps the spans of a refused stored key", () => {
     const refused: DeliveryOutcome = { kind: "rejected", status: 401, fault: "credentials", reason: "401" };
-    expect(nextStep(refused, { ...state, mode: "passthrough", inRequest: true }, policy)).toEqual({ step: "refuse_client" });
-    expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toEqual({
-      step: "dead_letter",
-      reason: "Braintrust refused the client's API key: 401",
-    });
-    expect(nextStep(refused, { ...state, inRequest: true }, policy)).toEqual({
-      step: "dead_letter",
-      reason: "Braintrust refused the tenant's stored API key: 401",
-    });
+    expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toEqual({ step: "refuse_client" });
     expect(nextStep(refused, state, policy)).toEqual({
       step: "dead_letter",
       reason: "Braintrust refused the tenant's stored API key: 401",
@@ -159,7 +151,7 @@ describe("what follows an attempt", () => {
   });
 
   it("keeps spans Braintrust refused, or a wrong URL, as a dead letter with Braintrust's reason", () => {
-    expect(nextStep({ kind: "rejected", status: 400, fault: "data", reason: "bad spans" }, { ...state, inRequest: true }, policy)).toEqual({
+    expect(nextStep({ kind: "rejected", status: 400, fault: "data", reason: "bad spans" }, state, policy)).toEqual({
       step: "dead_letter",
       reason: "bad spans",
     });
