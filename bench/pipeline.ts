@@ -25,7 +25,7 @@ import { gatewayBatch, gzipped } from "./payloads.js";
 
 const MiB = 1024 * 1024;
 const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESSED_BYTES: String(64 * MiB) } as unknown as Env);
-const credential = { mode: "stored_key", apiKey: "sk-bench" } as const;
+const credential = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
 
 function tenant(setup: Record<string, unknown>): Tenant {
   return {

@@ -31,7 +31,7 @@ const TENANTS = {
   "non-AI filter": { drop_non_ai_spans: true },
 } as const;
 
-const CREDENTIAL = { mode: "passthrough", apiKey: "k" } as const;
+const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
 
 function tenantWith(config: Record<string, unknown>): Tenant {
   return {

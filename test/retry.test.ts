@@ -143,6 +143,8 @@ describe.concurrent("retries through the delivery queue", () => {
   it("a passthrough client's key travels with the queued spans and is used for the retry", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const trace = trueFoundryTrace();
+    // Only a key Braintrust has accepted has its spans queued (passthrough-trust.test.ts).
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
     await standin.script(tenant.apiKey, [{ status: 502 }]);
 
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);

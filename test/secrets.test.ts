@@ -20,6 +20,7 @@ const written = {
 };
 let stored: TestTenant;
 let passthrough: TestTenant;
+let stranger: string;
 
 const latin1 = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
 const asText = (value: unknown) => JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? latin1(v) : v));
@@ -42,12 +43,18 @@ beforeAll(async () => {
   const retried = trueFoundryTrace();
   await standin.script(stored.apiKey, [{ status: 503 }]);
   await keep(await sendTracesWith(stored, toProtobuf(retried), { DELIVERY_QUEUE: queue }));
+  // Delivered first: only a passthrough key Braintrust has accepted has its spans queued or dead-lettered.
+  await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace())));
   const passthroughRetried = trueFoundryTrace();
   await standin.script(passthrough.apiKey, [{ status: 502 }]);
   await keep(await sendTracesWith(passthrough, toProtobuf(passthroughRetried), { DELIVERY_QUEUE: queue }));
   await standin.script(passthrough.apiKey, [{ status: 400 }]);
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace())));
   await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace()), { bearer: stored.bearer }));
+  // A key Braintrust has not accepted, echoed in its 503: handed back to the client, nothing kept.
+  stranger = await standin.issueKey();
+  await standin.script(stranger, [{ status: 503, body: `unavailable for ${stranger}` }]);
+  await keep(await sendTraces(passthrough, toProtobuf(trueFoundryTrace()), { bearer: stranger }));
   for (const path of [
     `/tenants/${stored.id}`,
     `/tenants/${passthrough.id}`,
@@ -74,6 +81,7 @@ function secrets(): Array<[string, string]> {
     ["the ingest token", stored.bearer],
     ["the ingest token's secret part", stored.bearer.slice(21)],
     ["the passthrough client's key", passthrough.apiKey],
+    ["a passthrough key Braintrust has not accepted", stranger],
     ["the admin token", ADMIN_TOKEN],
     ["the encryption key", env.ENCRYPTION_KEY!],
   ];

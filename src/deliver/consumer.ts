@@ -64,6 +64,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       serverErrors: message.serverErrors,
       spans: message.spans,
       mode: message.sealedClientKey ? "passthrough" : "stored_key",
+      // Only trusted credentials' spans are ever queued.
+      trusted: true,
     },
     config.retry,
   );
@@ -89,6 +91,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       await releasePayload(env.PAYLOADS, message);
       return;
     case "dead_letter":
+    // Never, as queued spans are trusted; were it to happen, there is no client to hand them back to.
+    case "hand_back":
       return deadLetter(next.reason, attempts);
     case "refuse_client":
       // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.

@@ -25,9 +25,10 @@ const QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
 
 /**
  * The first attempt happens while the client waits. Whatever it does not deliver is kept durably
- * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, the result
- * says so, and the client will get 503 and keep its spans. Refusals are results, not exceptions, so
- * that one delivery's answer never cuts its siblings short.
+ * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, or the relay
+ * does not trust the credential yet, the result says so, and the client will get 503 and keep its
+ * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
+ * siblings short.
  */
 export async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
   const { outcome, next } = await attemptDelivery(
@@ -41,6 +42,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
       serverErrors: 0,
       spans: delivery.spans,
       mode: delivery.credential.mode,
+      trusted: delivery.credential.trusted,
     },
     config.retry,
   );
@@ -51,6 +53,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     };
   if (next.step === "refuse_client")
     return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
+  if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
@@ -68,7 +71,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
 async function keepDurably(
   env: Env,
   delivery: Delivery,
-  next: Exclude<NextStep, { step: "done" | "refuse_client" }>,
+  next: Exclude<NextStep, { step: "done" | "refuse_client" | "hand_back" }>,
   outcome: DeliveryOutcome,
 ): Promise<RequestDeliveryResult> {
   const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {
@@ -107,4 +110,11 @@ async function keepDurably(
 function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
   const status = outcome.kind === "rejected" ? outcome.status : 401;
   return new RelayError(status === 403 ? "forbidden" : "unauthenticated", outcome.kind === "delivered" ? "" : outcome.reason);
+}
+
+/** Nothing is kept for a key Braintrust has not accepted: the client keeps its spans and sends them again. */
+function handedBack({ reason, retryAfterSeconds }: Extract<NextStep, { step: "hand_back" }>): RelayError {
+  return new RelayError("unavailable", `Braintrust has not yet accepted this API key and did not take the spans (${reason}): retry later`, {
+    retryAfterSeconds,
+  });
 }

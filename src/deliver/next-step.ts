@@ -12,7 +12,9 @@ export type NextStep =
    * Braintrust refuses a passthrough client's key: only the client can fix that. A waiting client
    * is told; spans from the queue are dropped, as nobody could replay them with that key.
    */
-  | { step: "refuse_client" };
+  | { step: "refuse_client" }
+  /** Not taken, for a passthrough key Braintrust has not accepted yet: nothing is kept; the client keeps its spans and retries. */
+  | { step: "hand_back"; retryAfterSeconds: number; reason: string };
 
 export interface AttemptState {
   /** Attempts made, this one included. */
@@ -23,9 +25,16 @@ export interface AttemptState {
   mode: "stored_key" | "passthrough";
   /** Whether this attempt's body went gzip-compressed. */
   compressed: boolean;
+  /** Whether what this attempt does not deliver may be kept (queued or dead-lettered): see BraintrustCredential. */
+  trusted: boolean;
 }
 
 export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
+  // Junk keys are never queued or dead-lettered: a key Braintrust never accepted earns no durable work.
+  if (!state.trusted && outcome.kind !== "delivered" && !(outcome.kind === "rejected" && outcome.fault === "credentials")) {
+    const retryAfter = outcome.kind === "retryable" ? outcome.retryAfterSeconds : undefined;
+    return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, retryAfter), reason: outcome.reason };
+  }
   switch (outcome.kind) {
     case "delivered":
       return { step: "done" };

@@ -3,9 +3,9 @@ import { deliverDuringRequest } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { readBody } from "../receive/body.js";
+import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
-import { takeRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
+import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
@@ -24,10 +24,13 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env.ENCRYPTION_KEY);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
-  // since it costs no call.
-  takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
-  await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
-  const body = await readBody(c.req.raw, coding, config);
+  // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
+  // requests get a small budget and body limit of their own instead.
+  if (credential.trusted) {
+    takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
+    await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
+  } else takeUntrustedRequestToken(tenantId);
+  const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
   const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
   // Settled, not all(): the client is answered only once every delivery is accounted for, even
   // when one of them fails on a bug; work left running after the answer is not sure to finish.

@@ -7,6 +7,23 @@ export interface BodyLimits {
   maxRequestBytes: number;
   /** Bytes after decompression. */
   maxDecompressedBytes: number;
+  /** Whom the limits are for, when not everyone: named in the 413, so the client knows why. */
+  appliesTo?: string;
+}
+
+/**
+ * The body limit, on the wire and decompressed, for requests with a passthrough key Braintrust has
+ * not yet accepted: the relay's work on a stranger's request grows with the decompressed bytes, so
+ * this bounds it (README, Security).
+ */
+export const UNTRUSTED_MAX_BODY_BYTES = 1024 * 1024;
+
+export function untrustedBodyLimits(limits: BodyLimits): BodyLimits {
+  return {
+    maxRequestBytes: Math.min(limits.maxRequestBytes, UNTRUSTED_MAX_BODY_BYTES),
+    maxDecompressedBytes: Math.min(limits.maxDecompressedBytes, UNTRUSTED_MAX_BODY_BYTES),
+    appliesTo: "an API key Braintrust has not yet accepted",
+  };
 }
 
 /**
@@ -16,14 +33,15 @@ export interface BodyLimits {
 export async function readBody(request: Request, coding: ContentCoding, limits: BodyLimits): Promise<RequestBody> {
   const declared = request.headers.get("content-length");
   const declaredLength = declared === null ? undefined : Number(declared);
-  if (declaredLength !== undefined && declaredLength > limits.maxRequestBytes) throw tooLarge("request body", limits.maxRequestBytes);
-  const wire = await readWire(request, declaredLength, limits.maxRequestBytes);
-  const bytes = coding === "identity" ? wire : decompress(wire, coding, limits.maxDecompressedBytes);
+  if (declaredLength !== undefined && declaredLength > limits.maxRequestBytes)
+    throw tooLarge("request body", limits.maxRequestBytes, limits);
+  const wire = await readWire(request, declaredLength, limits);
+  const bytes = coding === "identity" ? wire : decompress(wire, coding, limits);
   return { wire, coding, bytes };
 }
 
-function tooLarge(what: string, limit: number): RelayError {
-  return new RelayError("too_large", `${what} is larger than the limit of ${limit} bytes`);
+function tooLarge(what: string, limit: number, { appliesTo }: BodyLimits): RelayError {
+  return new RelayError("too_large", `${what} is larger than the limit of ${limit} bytes${appliesTo ? ` for ${appliesTo}` : ""}`);
 }
 
 /**
@@ -31,16 +49,16 @@ function tooLarge(what: string, limit: number): RelayError {
  * workerd reads it in one native call; chunk by chunk through a stream reader costs several times
  * the CPU. A body without one is read chunk by chunk and stopped at the first byte past the limit.
  */
-async function readWire(request: Request, declaredLength: number | undefined, limit: number): Promise<Uint8Array> {
+async function readWire(request: Request, declaredLength: number | undefined, limits: BodyLimits): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
-  if (declaredLength === undefined || !Number.isSafeInteger(declaredLength)) return readLimited(request.body, limit);
+  if (declaredLength === undefined || !Number.isSafeInteger(declaredLength)) return readLimited(request.body, limits);
   const wire = new Uint8Array(await request.arrayBuffer());
   // Checked again once read: the limit holds whatever framed the body.
-  if (wire.byteLength > limit) throw tooLarge("request body", limit);
+  if (wire.byteLength > limits.maxRequestBytes) throw tooLarge("request body", limits.maxRequestBytes, limits);
   return wire;
 }
 
-async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array> {
+async function readLimited(stream: ReadableStream<Uint8Array>, limits: BodyLimits): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -48,9 +66,9 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limit: number): P
     const { done, value } = await reader.read();
     if (done) break;
     total += value.byteLength;
-    if (total > limit) {
+    if (total > limits.maxRequestBytes) {
       await reader.cancel().catch(() => undefined);
-      throw tooLarge("request body", limit);
+      throw tooLarge("request body", limits.maxRequestBytes, limits);
     }
     chunks.push(value);
   }
@@ -79,13 +97,13 @@ function isZlibWrapped(bytes: Uint8Array): boolean {
  * own, and far less under load, where the stream's per-chunk promises interleave with other
  * requests. `maxOutputLength` stops at the limit.
  */
-function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limit: number): Uint8Array {
+function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limits: BodyLimits): Uint8Array {
   const inflate = coding === "gzip" ? gunzipSync : isZlibWrapped(wire) ? inflateSync : inflateRawSync;
   try {
-    const inflated = inflate(wire, { maxOutputLength: limit });
+    const inflated = inflate(wire, { maxOutputLength: limits.maxDecompressedBytes });
     return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } catch (err) {
-    if (err instanceof RangeError) throw tooLarge("decompressed request body", limit);
+    if (err instanceof RangeError) throw tooLarge("decompressed request body", limits.maxDecompressedBytes, limits);
     throw new RelayError("malformed", `request body is not valid ${coding} data`);
   }
 }

@@ -12,24 +12,48 @@ const buckets = new Map<string, { tokens: number; updatedAt: number }>();
 const MAX_BUCKETS = 10_000;
 
 export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now: number = Date.now()): void {
-  let bucket = buckets.get(tenantId);
-  if (!bucket) {
-    if (buckets.size >= MAX_BUCKETS) buckets.clear();
-    bucket = { tokens: limit.burst, updatedAt: now };
-    buckets.set(tenantId, bucket);
-  }
-  bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.requests_per_second);
-  bucket.updatedAt = now;
-  if (bucket.tokens >= 1) {
-    bucket.tokens -= 1;
-    return;
-  }
-  const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / limit.requests_per_second));
+  const retryAfterSeconds = takeToken(tenantId, limit, now);
+  if (retryAfterSeconds === undefined) return;
   throw new RelayError(
     "rate_limited",
     `tenant ${tenantId} is over its rate limit of ${limit.requests_per_second} requests per second: retry later`,
     { retryAfterSeconds },
   );
+}
+
+/**
+ * Requests with a passthrough key Braintrust has not accepted yet (tenants/accepted-keys.ts): any
+ * key-shaped bearer gets this far, so strangers' requests draw on this small bucket per tenant,
+ * never on the tenant's own bucket or ceiling, and a client Braintrust already accepts never hears
+ * 429 because of them.
+ */
+export const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
+
+export function takeUntrustedRequestToken(tenantId: string, now: number = Date.now()): void {
+  const retryAfterSeconds = takeToken(`${tenantId}\nuntrusted`, UNTRUSTED_RATE_LIMIT, now);
+  if (retryAfterSeconds === undefined) return;
+  throw new RelayError(
+    "rate_limited",
+    `tenant ${tenantId}: requests with an API key Braintrust has not yet accepted are limited to ${UNTRUSTED_RATE_LIMIT.requests_per_second} per second: retry later`,
+    { retryAfterSeconds },
+  );
+}
+
+/** Takes a token from the bucket; undefined when there was one, else the seconds until there is. */
+function takeToken(bucketKey: string, limit: RequestRateLimit, now: number): number | undefined {
+  let bucket = buckets.get(bucketKey);
+  if (!bucket) {
+    if (buckets.size >= MAX_BUCKETS) buckets.clear();
+    bucket = { tokens: limit.burst, updatedAt: now };
+    buckets.set(bucketKey, bucket);
+  }
+  bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * limit.requests_per_second);
+  bucket.updatedAt = now;
+  if (bucket.tokens >= 1) {
+    bucket.tokens -= 1;
+    return undefined;
+  }
+  return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.requests_per_second));
 }
 
 /**

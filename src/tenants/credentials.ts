@@ -1,6 +1,7 @@
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { openSecret } from "../secrets/seal.js";
+import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
 import { isRelayToken, tokenIsValid } from "./tokens.js";
 
@@ -8,6 +9,11 @@ import { isRelayToken, tokenIsValid } from "./tokens.js";
 export interface BraintrustCredential {
   mode: "stored_key" | "passthrough";
   apiKey: string;
+  /**
+   * Whether the request gets the tenant's budget, full limits and durable delivery: a stored key
+   * always (the relay checked its own token); a passthrough key once Braintrust has accepted it.
+   */
+  trusted: boolean;
 }
 
 /**
@@ -50,6 +56,7 @@ function bearerOf(authorization: string | undefined): string {
  * Stored-key tenants authenticate with an ingest token and deliver with the stored key.
  * Passthrough tenants send their own Braintrust key, which goes upstream as is and is checked by
  * Braintrust; a relay token sent to a passthrough tenant is refused here rather than leaked upstream.
+ * Any key-shaped bearer passes here, so a passthrough key is trusted only once Braintrust accepted it.
  */
 export async function authenticateIngest(
   tenant: Tenant,
@@ -59,11 +66,15 @@ export async function authenticateIngest(
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
     if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
-    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, encryptionKey))! };
+    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, encryptionKey))!, trusted: true };
   }
   if (isRelayToken(bearer)) {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
   }
   if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
-  return { mode: "passthrough", apiKey: bearer };
+  return {
+    mode: "passthrough",
+    apiKey: bearer,
+    trusted: await isAcceptedKey({ tenantId: tenant.id, apiUrl: tenant.api_url, apiKey: bearer }),
+  };
 }

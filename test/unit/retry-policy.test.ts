@@ -6,7 +6,7 @@ import { retryDelaySeconds } from "../../src/deliver/retry-policy.js";
 import type { RetryPolicy } from "../../src/env.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
-const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", compressed: true };
+const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", trusted: true, compressed: true };
 const unavailable: DeliveryOutcome = { kind: "retryable", status: 503, reason: "Braintrust answered 503" };
 
 describe("retry delays", () => {
@@ -140,10 +140,21 @@ describe("what follows an attempt", () => {
   it("refuses a passthrough client's key wherever Braintrust refuses it; keeps the spans of a refused stored key", () => {
     const refused: DeliveryOutcome = { kind: "rejected", status: 401, fault: "credentials", reason: "401" };
     expect(nextStep(refused, { ...state, mode: "passthrough" }, policy)).toEqual({ step: "refuse_client" });
+    expect(nextStep(refused, { ...state, mode: "passthrough", trusted: false }, policy)).toEqual({ step: "refuse_client" });
     expect(nextStep(refused, state, policy)).toEqual({
       step: "dead_letter",
       reason: "Braintrust refused the tenant's stored API key: 401",
     });
+  });
+
+  it("keeps nothing for a key Braintrust has not accepted yet: whatever it does not deliver goes back to the client", () => {
+    const untrusted = { ...state, mode: "passthrough", trusted: false } as const;
+    const limited: DeliveryOutcome = { kind: "retryable", status: 429, retryAfterSeconds: 60, reason: "Braintrust answered 429" };
+    const invalid: DeliveryOutcome = { kind: "rejected", status: 400, fault: "data", reason: "Braintrust answered 400" };
+    expect(nextStep(unavailable, untrusted, policy)).toMatchObject({ step: "hand_back", reason: "Braintrust answered 503" });
+    expect(nextStep(limited, untrusted, policy)).toEqual({ step: "hand_back", retryAfterSeconds: 60, reason: "Braintrust answered 429" });
+    expect(nextStep(invalid, untrusted, policy)).toMatchObject({ step: "hand_back" });
+    expect(nextStep({ kind: "delivered", status: 200 }, untrusted, policy)).toEqual({ step: "done" });
   });
 
   it("is done once delivered, whatever came before", () => {
