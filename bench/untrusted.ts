@@ -1,0 +1,190 @@
+/**
+ * Work before trust: the most CPU one request with a passthrough key Braintrust has not accepted
+ * can cost the relay at the body limit such requests get (UNTRUSTED_MAX_BODY_BYTES). Hostile bodies
+ * built to be cheap to send and dear to process, gzip-compressed as an attacker would send them,
+ * go through what the ingest route runs before the upstream fetch: readBody, prepareDeliveries and
+ * the upstream body, for three tenant setups: the CPU time of one Node process (GC threads
+ * included), the median of several rounds, each after a garbage collection.
+ * The worst case is measured again at the full limit, once, for comparison.
+ */
+
+import { gzipSync } from "node:zlib";
+import { create, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { AnyValueSchema, KeyValueSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { upstreamBody } from "../src/deliver/braintrust.js";
+import { relayConfig } from "../src/env.js";
+import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
+import type { OtlpFormat } from "../src/otlp/format.js";
+import { type BodyLimits, readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../src/receive/body.js";
+import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import { randomId, toOtlpJson } from "../test/support/traces.js";
+import { median } from "./median.js";
+
+const MiB = 1024 * 1024;
+const ROUNDS = 7;
+const config = relayConfig({} as Env);
+const credential = { mode: "passthrough", apiKey: "sk-bench-untrusted", trusted: false } as const;
+
+function tenant(setup: Record<string, unknown>): Tenant {
+  return {
+    ...StoredTenantSchema.parse({
+      parent: "project_name:p",
+      api_url: "https://api.braintrust.dev",
+      created_at: "",
+      updated_at: "",
+      ...setup,
+    }),
+    id: "bench",
+  };
+}
+
+/** A tenant that changes nothing (spans checked on the wire), the default (translation), and one with every stage on. */
+const SETUPS = {
+  "nothing to change": tenant({ translate: false }),
+  translation: tenant({}),
+  "every stage": tenant({
+    drop_non_ai_spans: true,
+    redact: { keys: [{ pattern: "secret*" }, { pattern: "*.token", action: "replace" }], values: ["emails", "api_keys"] },
+    routes: [
+      { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" },
+      {
+        match: {
+          any: [
+            { field: "span_name", prefix: "Model" },
+            { field: "resource.service.name", equals: "x" },
+          ],
+        },
+        parent: "project_name:m",
+      },
+    ],
+  }),
+};
+
+type Span = MessageInitShape<typeof SpanSchema>;
+type KeyValue = MessageInitShape<typeof KeyValueSchema>;
+type AnyValue = MessageInitShape<typeof AnyValueSchema>;
+
+const text = (value: string): AnyValue => ({ value: { case: "stringValue", value } });
+const tfy: KeyValue = { key: "tfy.span_type", value: text("Model") };
+const span = (attributes: KeyValue[], name = "Model"): Span => ({ traceId: randomId(16), spanId: randomId(8), name, attributes });
+const oneScope = (spans: Span[]) => create(ExportTraceServiceRequestSchema, { resourceSpans: [{ scopeSpans: [{ spans }] }] });
+
+function nested(depth: number): AnyValue {
+  let value = text("x");
+  for (let level = 0; level < depth; level++) value = { value: { case: "kvlistValue", value: { values: [{ key: "env", value }] } } };
+  return value;
+}
+
+/** Hostile shapes, each a request of `n` units. */
+const SHAPES: Record<string, (n: number) => ExportTraceServiceRequest> = {
+  // Empty KeyValues: 2 bytes each on the wire, an object each decoded; the tfy.* one makes translation read them all.
+  "one span, empty attributes": (n) => oneScope([span([tfy, ...Array.from({ length: n }, () => ({}))])]),
+  // Attributes that the "every stage" tenant's redaction removes.
+  "one span, redacted attributes": (n) => oneScope([span([tfy, ...Array.from({ length: n }, () => ({ key: "secret" }))])]),
+  // Spans with valid ids and one tfy.* attribute: each translated and placed.
+  "tiny spans": (n) => oneScope(Array.from({ length: n }, () => span([tfy]))),
+  // A resource and a scope around every span.
+  "tiny resources": (n) =>
+    create(ExportTraceServiceRequestSchema, {
+      resourceSpans: Array.from({ length: n }, () => ({ scopeSpans: [{ spans: [span([tfy])] }] })),
+    }),
+  // Key-value lists nested 30 deep where routing and translation read (tfy.request.metadata).
+  "deep values": (n) => oneScope(Array.from({ length: n }, () => span([tfy, { key: "tfy.request.metadata", value: nested(30) }]))),
+  // A prompt that is a JSON array of empty objects: parsed and written again by translation.
+  "prompt of tiny JSON objects": (n) => oneScope([span([tfy, { key: "tfy.input", value: text(`[${"{},".repeat(n)}{}]`) }])]),
+};
+
+const ENCODERS: Record<OtlpFormat, (request: ExportTraceServiceRequest) => Uint8Array> = {
+  protobuf: (request) => toBinary(ExportTraceServiceRequestSchema, request),
+  json: (request) => new TextEncoder().encode(JSON.stringify(toOtlpJson(request))),
+};
+
+/** The body of the most units that fits in `limit` bytes: extrapolated from two small sizes, then trimmed. */
+function largestWithin(
+  limit: number,
+  build: (n: number) => ExportTraceServiceRequest,
+  encode: (r: ExportTraceServiceRequest) => Uint8Array,
+) {
+  const base = encode(build(1000)).byteLength;
+  const perUnit = (encode(build(2000)).byteLength - base) / 1000;
+  let n = Math.floor(1000 + (limit - base) / perUnit);
+  for (;;) {
+    const body = encode(build(n));
+    if (body.byteLength <= limit) return body;
+    n -= Math.ceil((body.byteLength - limit) / perUnit);
+  }
+}
+
+interface Case {
+  format: OtlpFormat;
+  wire: Uint8Array;
+  decompressed: number;
+}
+
+function caseOf(shape: string, format: OtlpFormat, limit: number): Case {
+  const body = largestWithin(limit, SHAPES[shape]!, ENCODERS[format]);
+  return { format, wire: gzipSync(body, { level: 9 }), decompressed: body.byteLength };
+}
+
+async function ingest(c: Case, setup: Tenant, limits: BodyLimits): Promise<void> {
+  const request = new Request("https://relay.test/t/bench/v1/traces", {
+    method: "POST",
+    body: c.wire.slice(),
+    headers: { "content-encoding": "gzip" },
+  });
+  const body = await readBody(request, "gzip", limits);
+  for (const delivery of prepareDeliveries(body, c.format, setup, credential, config).deliveries) upstreamBody(delivery.payload);
+}
+
+/** Median CPU ms of `rounds` runs (after a warm-up when there are several). */
+async function msFor(c: Case, setup: Tenant, limits: BodyLimits, rounds: number): Promise<number> {
+  if (rounds > 1) await ingest(c, setup, limits);
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const start = process.cpuUsage();
+    await ingest(c, setup, limits);
+    const used = process.cpuUsage(start);
+    times.push((used.user + used.system) / 1000);
+  }
+  return median(times);
+}
+
+const fmt = (n: number) => n.toFixed(1);
+
+export async function untrustedBenchmark(): Promise<string> {
+  const limits = untrustedBodyLimits(config);
+  const lines = [
+    `| shape | format | gzip KB | decompressed KB | ${Object.keys(SETUPS).join(" ms | ")} ms |`,
+    `|---|---|---:|---:|${"---:|".repeat(Object.keys(SETUPS).length)}`,
+  ];
+  let worst = { ms: 0, shape: "", format: "protobuf" as OtlpFormat, setup: "" };
+  for (const shape of Object.keys(SHAPES)) {
+    for (const format of ["protobuf", "json"] as const) {
+      const c = caseOf(shape, format, UNTRUSTED_MAX_BODY_BYTES);
+      const row = [shape, format, fmt(c.wire.byteLength / 1024), fmt(c.decompressed / 1024)];
+      for (const [setup, setupTenant] of Object.entries(SETUPS)) {
+        const ms = await msFor(c, setupTenant, limits, ROUNDS);
+        row.push(fmt(ms));
+        if (ms > worst.ms) worst = { ms, shape, format, setup };
+      }
+      lines.push(`| ${row.join(" | ")} |`);
+    }
+  }
+  const what = `${worst.shape}, ${worst.format}, tenant with ${worst.setup}`;
+  const full = caseOf(worst.shape, worst.format, config.maxDecompressedBytes);
+  const fullMs = await msFor(full, SETUPS[worst.setup as keyof typeof SETUPS], config, 1);
+  lines.push(
+    "",
+    `Worst at ${UNTRUSTED_MAX_BODY_BYTES / MiB} MiB decompressed: **${fmt(worst.ms)} ms** (${what}).`,
+    `The same at the full limit of ${config.maxDecompressedBytes / MiB} MiB (${fmt(full.wire.byteLength / 1024)} KB of gzip): ${fmt(fullMs)} ms, one round.`,
+  );
+  return lines.join("\n");
+}
+
+if (import.meta.filename === process.argv[1]) console.log(await untrustedBenchmark());
