@@ -8,6 +8,7 @@ import { sealSecret } from "../../src/secrets/seal.js";
 import { authenticateIngest, openStoredKey, storedKeyContext } from "../../src/tenants/credentials.js";
 import type { Tenant } from "../../src/tenants/schema.js";
 import { isRelayToken, issueToken, tokenIsValid } from "../../src/tenants/tokens.js";
+import { refusal } from "../support/refusal.js";
 import { tenantRecord } from "../support/tenants.js";
 
 const ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -18,16 +19,6 @@ async function storedKeyTenant(id = "acme", apiKey = "sk-stored-key"): Promise<{
   const { token, record } = await issueToken(NOW);
   const sealed = await sealSecret(apiKey, ENCRYPTION_KEY, storedKeyContext(id));
   return { tenant: { ...tenantRecord({ api_key_sealed: sealed, tokens: [record] }), id }, token };
-}
-
-/** The RelayError a promise rejects with, as code and message. */
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof RelayError)) throw new Error(`expected a RelayError, got ${String(err)}`);
-  return { code: err.code, message: err.message };
 }
 
 /** Replaces the secret part of a token with another of the same shape. */
@@ -99,7 +90,11 @@ describe("ingest authentication", () => {
   it("lets a stored-key tenant's token in, delivering with the stored key", async () => {
     const { tenant, token } = await storedKeyTenant();
 
-    expect(await authenticateIngest(tenant, `Bearer ${token}`, ENCRYPTION_KEY)).toEqual({ mode: "stored_key", apiKey: "sk-stored-key" });
+    expect(await authenticateIngest(tenant, `Bearer ${token}`, ENCRYPTION_KEY)).toEqual({
+      mode: "stored_key",
+      apiKey: "sk-stored-key",
+      trusted: true,
+    });
   });
 
   it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key, or nothing", async () => {
@@ -120,9 +115,11 @@ describe("ingest authentication", () => {
   it("passes a passthrough client's own key on, but never a relay token or something that is no key", async () => {
     const tenant = tenantRecord();
 
+    // Not trusted until Braintrust has accepted the key (tenants/accepted-keys.ts).
     expect(await authenticateIngest(tenant, "Bearer sk-client-key", ENCRYPTION_KEY)).toEqual({
       mode: "passthrough",
       apiKey: "sk-client-key",
+      trusted: false,
     });
     expect(await refusal(authenticateIngest(tenant, "Bearer tbr_0123456789abcdef_x", ENCRYPTION_KEY))).toEqual({
       code: "unauthenticated",
