@@ -1,21 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
-import { RelayError } from "../../src/http/errors.js";
 import { matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
 import { openSecret, sealSecret } from "../../src/secrets/seal.js";
+import { refusal } from "../support/refusal.js";
 
 const KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const OTHER_KEY = btoa("another key of exactly 32 bytes!");
-
-/** The RelayError a promise rejects with, for its code and message. */
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof RelayError)) throw new Error(`expected a RelayError, got ${String(err)}`);
-  return { code: err.code, message: err.message };
-}
 
 describe("comparing secrets", () => {
   it("hashes with SHA-256, as lowercase hex", async () => {
