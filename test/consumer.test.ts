@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { DeadLetterStore } from "../src/deliver/dead-letters.js";
+import { DeadLetterStore, deadLetterKey } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import { clientKeyContext, type DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
@@ -274,6 +274,24 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     expect(await inR2(message.payload.r2Key)).toBe(false);
+  });
+
+  it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key: an operator deletes it", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const sealedClientKey = await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id));
+    const replay = queuedMessage(tenant, protobuf, { sealedClientKey });
+    const key = deadLetterKey(tenant.id, replay.id);
+    await env.PAYLOADS.put(key, protobuf);
+    await standin.revokeKey(tenant.apiKey);
+
+    expect(await consume(DELIVERIES, [{ ...replay, payload: { r2Key: key } }])).toEqual({
+      acked: [replay.id],
+      retried: [],
+      threw: undefined,
+    });
+
+    expect(await inR2(key)).toBe(true);
   });
 });
 

@@ -5,7 +5,18 @@ import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { compress, largeRequest, rpcStatusOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import {
+  compress,
+  exportResponseOf,
+  largeRequest,
+  requestOf,
+  rpcStatusOf,
+  spanIdsOf,
+  spansOf,
+  spanWith,
+  toProtobuf,
+  trueFoundryTrace,
+} from "./support/traces.js";
 
 /**
  * A passthrough tenant takes any key-shaped bearer, and only Braintrust can say whether it is a
@@ -101,6 +112,38 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
 
     expect((await sendTraces(tenant, body())).status).toBe(403);
     expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(413);
+  });
+
+  it("a key refused for one routed parent but accepted for another stays accepted: the 403 was about that parent", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      config: { translate: false, routes: [{ match: { field: "span_name", prefix: "eval" }, parent: "project_name:evals" }] },
+    });
+    const { gzipped } = await largeGzipBody();
+    const both = requestOf([...spansOf(trueFoundryTrace()), spanWith("eval: run 1", [])]);
+    // Whichever parent's request reaches Braintrust first is the one refused: either way one is taken.
+    await standin.script(tenant.apiKey, [{ status: 403, body: "Forbidden" }]);
+
+    const split = await sendTraces(tenant, toProtobuf(both));
+
+    expect(split.status).toBe(200);
+    expect((await exportResponseOf(split)).partialSuccess?.rejectedSpans).toBeGreaterThan(0n);
+    expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(200);
+  });
+
+  it("spans Braintrust refuses outright come back rejected, not as 503: resending the same bytes could not help", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toMatchObject({
+      rejectedSpans: BigInt(spanIdsOf(trace).length),
+      errorMessage: `${spanIdsOf(trace).length} spans for ${tenant.parent} not kept, since Braintrust refused them and has not yet accepted the client's key: Braintrust answered 400: {"error":"project is archived"}`,
+    });
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 });
 

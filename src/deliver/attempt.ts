@@ -1,6 +1,5 @@
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
-import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
@@ -25,10 +24,6 @@ export async function attemptDelivery(
   const started = Date.now();
   const outcome = await postTraces(target, payload, options);
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
-  // Braintrust's verdict on a passthrough key is what decides how far the relay trusts it.
-  if (context.mode === "passthrough" && (next.step === "done" || next.step === "refuse_client")) {
-    await recordBraintrustVerdict({ tenantId: context.tenant, apiUrl: target.apiUrl, apiKey: target.apiKey }, next.step === "done");
-  }
   logEvent({
     event: "delivery_attempt",
     tenant: context.tenant,

@@ -1,6 +1,7 @@
 import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { openSecret } from "../secrets/seal.js";
+import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { isIncarnationOf } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
@@ -74,6 +75,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "done":
       await markDelivered(env.TENANTS, message.id);
       await releasePayload(env.PAYLOADS, message);
+      if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
     case "retry":
       await enqueue(
@@ -93,6 +95,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "dead_letter":
     // Never, as queued spans are trusted; were it to happen, there is no client to hand them back to.
     case "hand_back":
+    case "reject":
       return deadLetter(next.reason, attempts);
     case "refuse_client":
       // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.
@@ -104,7 +107,12 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         spans: message.spans,
         status: outcome.kind === "rejected" ? outcome.status : 0,
       });
-      await releasePayload(env.PAYLOADS, message);
+      // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop.
+      await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+      // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
+      if (outcome.kind === "rejected" && outcome.status === 401) {
+        await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
+      }
       return;
   }
 }

@@ -17,6 +17,8 @@ export type RequestDeliveryResult =
   | { result: "dead_lettered"; deadLetter: DeadLetter }
   /** Braintrust refused the passthrough client's key; nothing was kept, since only the client can fix it. */
   | { result: "refused"; spans: number; parent: string; refusal: RelayError }
+  /** Braintrust refused spans sent with a key it has not accepted yet, which earns nothing kept. */
+  | { result: "rejected"; spans: number; parent: string; reason: string }
   /** Neither delivered nor kept: the client has to send the spans again. */
   | { result: "not_kept"; error: RelayError };
 
@@ -54,6 +56,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
   if (next.step === "refuse_client")
     return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
+  if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
@@ -71,7 +74,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
 async function keepDurably(
   env: Env,
   delivery: Delivery,
-  next: Exclude<NextStep, { step: "done" | "refuse_client" | "hand_back" }>,
+  next: Exclude<NextStep, { step: "done" | "refuse_client" | "hand_back" | "reject" }>,
   outcome: DeliveryOutcome,
 ): Promise<RequestDeliveryResult> {
   const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {

@@ -14,7 +14,13 @@ export type NextStep =
    */
   | { step: "refuse_client" }
   /** Not taken, for a passthrough key Braintrust has not accepted yet: nothing is kept; the client keeps its spans and retries. */
-  | { step: "hand_back"; retryAfterSeconds: number; reason: string };
+  | { step: "hand_back"; retryAfterSeconds: number; reason: string }
+  /**
+   * Refused in a way no retry fixes (the spans, their size, the URL), for a passthrough key
+   * Braintrust has not accepted yet: nothing is kept, and the client hears the spans were rejected,
+   * so it does not send the same bytes again and again.
+   */
+  | { step: "reject"; reason: string };
 
 export interface AttemptState {
   /** Attempts made, this one included. */
@@ -31,10 +37,10 @@ export interface AttemptState {
 
 export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
   // Junk keys are never queued or dead-lettered: a key Braintrust never accepted earns no durable work.
-  if (!state.trusted && outcome.kind !== "delivered" && !(outcome.kind === "rejected" && outcome.fault === "credentials")) {
-    const retryAfter = outcome.kind === "retryable" ? outcome.retryAfterSeconds : undefined;
-    return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, retryAfter), reason: outcome.reason };
+  if (!state.trusted && outcome.kind === "retryable") {
+    return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, outcome.retryAfterSeconds), reason: outcome.reason };
   }
+  if (!state.trusted && outcome.kind === "rejected" && outcome.fault !== "credentials") return { step: "reject", reason: outcome.reason };
   switch (outcome.kind) {
     case "delivered":
       return { step: "done" };

@@ -34,6 +34,12 @@ function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResu
       `${result.deadLetter.spans} spans kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
     );
   }
+  if (result.result === "rejected") {
+    rejected += BigInt(result.spans);
+    messages.push(
+      `${result.spans} spans for ${result.parent} not kept, since Braintrust refused them and has not yet accepted the client's key: ${result.reason}`,
+    );
+  }
   if (result.result === "refused") {
     rejected += BigInt(result.spans);
     messages.push(

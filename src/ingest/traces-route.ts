@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { deliverDuringRequest } from "../deliver/during-request.js";
+import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
@@ -7,6 +7,7 @@ import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
+import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
@@ -39,8 +40,21 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     if (s.status === "rejected") throw s.reason;
     return s.value;
   });
+  const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
+  if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
   return otlpSuccessResponse(format, clientAnswer(results, rejections));
 });
+
+/**
+ * What Braintrust said of a passthrough key across a request's deliveries: accepted when it took
+ * any of them, refused only when it refused every one (a 403 for one parent of several is about
+ * that parent), else nothing new.
+ */
+function braintrustVerdict(results: RequestDeliveryResult[]): boolean | undefined {
+  if (results.some((r) => r.result === "delivered")) return true;
+  if (results.length > 0 && results.every((r) => r.result === "refused")) return false;
+  return undefined;
+}
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
   throw new RelayError("method_not_allowed", `${c.req.method} is not supported here: send traces with POST`, { allow: "POST" });

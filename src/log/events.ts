@@ -15,7 +15,7 @@ export type RelayEvent =
       outcome: "delivered" | "retryable" | "rejected";
       upstream_status: number | null;
       latency_ms: number;
-      next: "done" | "retry" | "split" | "dead_letter" | "refuse_client" | "hand_back";
+      next: "done" | "retry" | "split" | "dead_letter" | "refuse_client" | "hand_back" | "reject";
       retry_in_s?: number;
       reason?: string;
     }
