@@ -2,7 +2,7 @@ import { deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { RelayError } from "../../src/http/errors.js";
 import type { ContentCoding } from "../../src/otlp/format.js";
-import { readBody } from "../../src/receive/body.js";
+import { readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../../src/receive/body.js";
 
 const LIMITS = { maxRequestBytes: 100, maxDecompressedBytes: 1_000 };
 /** For compressed bodies: room on the wire, the decompressed limit as above. */
@@ -160,5 +160,31 @@ describe("the decompressed limit", () => {
       status: 400,
       message: "request body is not valid deflate data",
     });
+  });
+});
+
+describe("the body limits of a passthrough key Braintrust has not yet accepted", () => {
+  const MiB = 1024 * 1024;
+
+  it("are 1 MiB on the wire and decompressed, or the relay's own limits where those are smaller", () => {
+    expect(UNTRUSTED_MAX_BODY_BYTES).toBe(1_048_576);
+    expect(untrustedBodyLimits({ maxRequestBytes: 16 * MiB, maxDecompressedBytes: 16 * MiB })).toMatchObject({
+      maxRequestBytes: MiB,
+      maxDecompressedBytes: MiB,
+    });
+    expect(untrustedBodyLimits({ maxRequestBytes: 1_000, maxDecompressedBytes: 2_000 })).toMatchObject({
+      maxRequestBytes: 1_000,
+      maxDecompressedBytes: 2_000,
+    });
+  });
+
+  it("are named in the 413, so a client knows the limit is about its key", async () => {
+    const limits = untrustedBodyLimits({ maxRequestBytes: 16 * MiB, maxDecompressedBytes: 16 * MiB });
+    const err = await readBody(declared(counting(MiB + 1)), "identity", limits).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RelayError);
+    expect((err as RelayError).message).toBe(
+      "request body is larger than the limit of 1048576 bytes for an API key Braintrust has not yet accepted",
+    );
+    expect((await readBody(declared(counting(MiB)), "identity", limits)).bytes.byteLength).toBe(MiB);
   });
 });
