@@ -19,7 +19,8 @@ import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
 import { processSpans } from "../src/process/process-spans.js";
 import { readBody } from "../src/receive/body.js";
-import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import type { Tenant } from "../src/tenants/schema.js";
+import { tenantRecord } from "../test/support/tenants.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
@@ -27,23 +28,10 @@ const MiB = 1024 * 1024;
 const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESSED_BYTES: String(64 * MiB) } as unknown as Env);
 const credential = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
 
-function tenant(setup: Record<string, unknown>): Tenant {
-  return {
-    ...StoredTenantSchema.parse({
-      parent: "project_name:gateway",
-      api_url: "https://api.braintrust.dev",
-      created_at: "",
-      updated_at: "",
-      ...setup,
-    }),
-    id: "bench",
-  };
-}
-
 export const SETUPS = {
-  "single parent": tenant({ translate: false }),
-  translation: tenant({ translate: true }),
-  "3 parents": tenant({
+  "single parent": tenantRecord({ translate: false }),
+  translation: tenantRecord({ translate: true }),
+  "3 parents": tenantRecord({
     translate: false,
     routes: [
       { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" },

@@ -21,7 +21,8 @@ import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
 import { type BodyLimits, readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../src/receive/body.js";
-import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import type { Tenant } from "../src/tenants/schema.js";
+import { tenantRecord } from "../test/support/tenants.js";
 import { randomId, toOtlpJson } from "../test/support/traces.js";
 import { median } from "./median.js";
 
@@ -30,24 +31,11 @@ const ROUNDS = 7;
 const config = relayConfig({} as Env);
 const credential = { mode: "passthrough", apiKey: "sk-bench-untrusted", trusted: false } as const;
 
-function tenant(setup: Record<string, unknown>): Tenant {
-  return {
-    ...StoredTenantSchema.parse({
-      parent: "project_name:p",
-      api_url: "https://api.braintrust.dev",
-      created_at: "",
-      updated_at: "",
-      ...setup,
-    }),
-    id: "bench",
-  };
-}
-
 /** A tenant that changes nothing (spans checked on the wire), the default (translation), and one with every stage on. */
 const SETUPS = {
-  "nothing to change": tenant({ translate: false }),
-  translation: tenant({}),
-  "every stage": tenant({
+  "nothing to change": tenantRecord({ translate: false }),
+  translation: tenantRecord({}),
+  "every stage": tenantRecord({
     drop_non_ai_spans: true,
     redact: { keys: [{ pattern: "secret*" }, { pattern: "*.token", action: "replace" }], values: ["emails", "api_keys"] },
     routes: [

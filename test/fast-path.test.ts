@@ -12,7 +12,8 @@ import { leavesSpansAlone, processSpans } from "../src/process/process-spans.js"
 import { decodeExportRequest } from "../src/receive/decode.js";
 import { rejectInvalidSpans } from "../src/receive/validate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
-import { StoredTenantSchema, type Tenant } from "../src/tenants/schema.js";
+import type { Tenant } from "../src/tenants/schema.js";
+import { tenantRecord } from "./support/tenants.js";
 import { attr, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
 
@@ -33,25 +34,12 @@ const TENANTS = {
 
 const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
 
-function tenantWith(config: Record<string, unknown>): Tenant {
-  return {
-    ...StoredTenantSchema.parse({
-      parent: "project_name:default",
-      api_url: "https://api.braintrust.dev",
-      created_at: "",
-      updated_at: "",
-      ...config,
-    }),
-    id: "t",
-  };
-}
-
 /**
  * The upstream requests for `body` twice: through the fast path (spliced from the bytes) and the
  * path that encodes anew (as JSON input takes), per parent.
  */
 function bothPaths(body: Uint8Array, config: Record<string, unknown>): Array<[string, Uint8Array, Uint8Array]> {
-  const tenant = tenantWith(config);
+  const tenant = tenantRecord(config);
   const run = (useSplice: boolean) => {
     const decoded = decodeExportRequest(body, "protobuf");
     const shape = useSplice ? spanShape(decoded) : undefined;
@@ -104,9 +92,9 @@ describe("the fast path", () => {
   });
 
   it("forwards, for a tenant that changes nothing, exactly what decoding would have: bytes, spans and rejections", () => {
-    const checked = tenantWith({ translate: false });
+    const checked = tenantRecord({ translate: false });
     // A route that never matches makes the relay decode, and then change nothing all the same.
-    const decoding = tenantWith({
+    const decoding = tenantRecord({
       translate: false,
       routes: [{ match: { field: "span_name", equals: "no such span" }, parent: "project_name:never" }],
     });
@@ -145,8 +133,8 @@ describe("the fast path", () => {
         .sort(),
     ).toEqual(Object.keys(options).sort());
     for (const [key, value] of Object.entries(options))
-      expect(leavesSpansAlone(tenantWith({ translate: false, [key]: value })), key).toBe(false);
-    expect(leavesSpansAlone(tenantWith({ translate: false, redact: { values: ["emails"] } }))).toBe(false);
-    expect(leavesSpansAlone(tenantWith({ translate: false, rate_limit: { requests_per_second: 5, burst: 5 } }))).toBe(true);
+      expect(leavesSpansAlone(tenantRecord({ translate: false, [key]: value })), key).toBe(false);
+    expect(leavesSpansAlone(tenantRecord({ translate: false, redact: { values: ["emails"] } }))).toBe(false);
+    expect(leavesSpansAlone(tenantRecord({ translate: false, rate_limit: { requests_per_second: 5, burst: 5 } }))).toBe(true);
   });
 });

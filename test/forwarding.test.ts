@@ -1,11 +1,9 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { toJson } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import worker from "../src/index.js";
-import { createTenant, sendTraces } from "./support/relay.js";
+import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -42,18 +40,8 @@ describe("forwarding to Braintrust", () => {
   it("compresses every upstream request when UPSTREAM_COMPRESSION is gzip", async () => {
     const tenant = await createTenant(untranslated);
     const body = toProtobuf(trueFoundryTrace());
-    const ctx = createExecutionContext();
 
-    const response = await worker.fetch(
-      new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-        method: "POST",
-        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-        body,
-      }),
-      { ...env, UPSTREAM_COMPRESSION: "gzip" },
-      ctx,
-    );
-    await waitOnExecutionContext(ctx);
+    const response = await sendTracesWith(tenant, body, { UPSTREAM_COMPRESSION: "gzip" });
 
     expect(response.status).toBe(200);
     const [received] = await standin.received(tenant.apiKey);

@@ -1,12 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import worker from "../src/index.js";
 import type { RelayEvent } from "../src/log/events.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -80,22 +78,12 @@ async function sendWithQueue(tenant: TestTenant, body: Uint8Array, queue: Queue<
   const lines: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
   vi.spyOn(console, "error").mockImplementation((line: unknown) => void lines.push(String(line)));
-  const ctx = createExecutionContext();
-  const response = await worker.fetch(
-    new Request(`https://relay.test/t/${tenant.id}/v1/traces`, {
-      method: "POST",
-      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
-      body,
-    }),
-    { ...env, DELIVERY_QUEUE: queue },
-    ctx,
-  );
+  const response = await sendTracesWith(tenant, body, { DELIVERY_QUEUE: queue });
   const logged = lines
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as RelayEvent)
     .filter((event) => "tenant" in event && event.tenant === tenant.id);
   vi.restoreAllMocks();
-  await waitOnExecutionContext(ctx);
   const attempts = logged.filter((event): event is AttemptLine => event.event === "delivery_attempt");
   return { response, logged, attempts };
 }
