@@ -64,6 +64,15 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // The pipeline on the worst requests, each in a Node process whose heap is capped like an isolate's.
+        test: {
+          name: "memory",
+          include: ["test/memory/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+        },
+      },
       // The pure modules in Node; the project `npm run mutate` drives.
       "./vitest.unit.config.ts",
     ],

@@ -16,8 +16,7 @@ import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
-import { placedSpans, regroup } from "../src/otlp/placed-spans.js";
-import { processSpans } from "../src/process/process-spans.js";
+import { translateSpan } from "../src/process/translate.js";
 import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { tenantRecord } from "../test/support/tenants.js";
@@ -50,14 +49,17 @@ function request(wire: Uint8Array, coding: Coding): Request {
   });
 }
 
-/** (c): what a straightforward relay does: decompress, decode, process, encode each parent's request, gzip it. */
+/**
+ * (c): what a straightforward relay does: decompress, decode the whole request, translate each span
+ * when the tenant does, encode the request again, gzip it (one parent: routing is left out, which
+ * only flatters it).
+ */
 async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
   const body = await readBody(request(wire, coding), coding, config);
-  const processed = processSpans(fromBinary(ExportTraceServiceRequestSchema, body.bytes), setup);
-  let sent = 0;
-  for (const batch of processed.batches)
-    sent += gzip(toBinary(ExportTraceServiceRequestSchema, regroup(placedSpans(batch.request)))).byteLength;
-  return sent;
+  const decoded = fromBinary(ExportTraceServiceRequestSchema, body.bytes);
+  if (setup.translate)
+    for (const rs of decoded.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) translateSpan(span);
+  return gzip(toBinary(ExportTraceServiceRequestSchema, decoded)).byteLength;
 }
 
 /** (d): the relay's own code, up to the bytes handed to fetch. */

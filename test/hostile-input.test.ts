@@ -1,8 +1,11 @@
+import { fromBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf, spanIdsOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { rpcStatusOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
 
 /**
@@ -118,13 +121,32 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     await expectStillServing(tenant);
   });
 
-  it("a span with 200,000 attributes is handled without falling over", async () => {
+  it("a span with 200,000 attributes: 413 naming the limit, before it is decoded, nothing forwarded", async () => {
     const attributes = new Array(200_000).fill(lengthDelimited(9, lengthDelimited(1, [0x6b]))).flat();
+    const before = await forwardedSoFar(tenant);
 
     const response = await sendTraces(tenant, requestWithSpanFields(attributes));
 
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
+    );
+    expect(await forwardedSoFar(tenant)).toBe(before);
     await expectStillServing(tenant);
+  });
+
+  it("a span with as many attributes as a span may hold is delivered whole", async () => {
+    const attributes = new Array(MAX_MESSAGES_PER_SPAN / 2).fill(lengthDelimited(9, lengthDelimited(1, [0x6b]))).flat();
+    const body = requestWithSpanFields(attributes);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    const sent = fromBinary(ExportTraceServiceRequestSchema, body);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
+    expect(arrival.missing).toEqual([]);
+    const delivered = arrival.requests.flatMap((r) => spansOf(r.request)).find((s) => s.spanId.join() === spansOf(sent)[0]!.spanId.join());
+    expect(delivered!.attributes.filter((a) => a.key === "k")).toHaveLength(MAX_MESSAGES_PER_SPAN / 2);
   });
 });
 

@@ -77,7 +77,9 @@ describe("OTLP/HTTP responses", () => {
     const response = await sendTraces(tenant, truncated);
 
     expect(response.status).toBe(400);
-    expect((await rpcStatusOf(response)).message).toBe("request body is not a valid ExportTraceServiceRequest: premature EOF");
+    expect((await rpcStatusOf(response)).message).toBe(
+      "request body is not a valid ExportTraceServiceRequest: field 1 runs past the end of its message",
+    );
   });
 
   it("answers a body that is not the gzip it claims with 400", async () => {

@@ -1,12 +1,7 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import {
-  type ExportTraceServiceRequest,
-  ExportTraceServiceRequestSchema,
-} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
+import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
-import { halve, splitBySize } from "./split.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
@@ -16,20 +11,19 @@ const BATCH_BYTES_BUDGET = MAX_QUEUE_BATCH_BYTES - 6_000;
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
- * scope kept), with any single span too large for a message spilled to R2 and referenced. Only a
- * split needs the spans decoded: from `decoded` when the caller has them, else from the bytes.
+ * scope kept, from the bytes, nothing decoded), with any single span too large for a message
+ * spilled to R2 and referenced.
  */
 export async function messagesFor(
   template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
   protobuf: Uint8Array,
   spans: number,
   bucket: R2Bucket,
-  decoded: () => ExportTraceServiceRequest = () => fromBinary(ExportTraceServiceRequestSchema, protobuf),
 ): Promise<DeliveryMessage[]> {
   if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
     return [{ ...template, payload: { inline: protobuf }, spans, bytes: protobuf.byteLength }];
   }
-  const chunks = splitBySize(decoded(), MAX_INLINE_PAYLOAD_BYTES);
+  const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
   return Promise.all(
     chunks.map(async (chunk, n) => {
       const id = `${template.id}.${n}`;
@@ -48,9 +42,9 @@ export async function halvesAsMessages(
   protobuf: Uint8Array,
   bucket: R2Bucket,
 ): Promise<DeliveryMessage[]> {
-  const halves = halve(fromBinary(ExportTraceServiceRequestSchema, protobuf)) ?? [];
+  const halves = halveRequest(protobuf) ?? [];
   const pieces = await Promise.all(
-    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, () => half.request)),
+    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket)),
   );
   return pieces.flat();
 }

@@ -1,12 +1,12 @@
 import type { Delivery } from "../deliver/message.js";
 import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
-import { spanShape } from "../deliver/splice.js";
 import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
+import { outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, processSpans } from "../process/process-spans.js";
-import { decodeExportRequest } from "../receive/decode.js";
-import { rejectInvalidSpans } from "../receive/validate.js";
+import { leavesSpansAlone, SpanProcessor } from "../process/process-spans.js";
+import { readSpans } from "../receive/read-spans.js";
+import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -19,8 +19,8 @@ export interface PreparedRequest {
 
 /**
  * All the relay's work on a request between reading the body and sending upstream, with no I/O:
- * decode → validate → route, filter, redact, translate → plan one request per parent. The ingest
- * route and the benchmark both run exactly this.
+ * read one span at a time (decode, validate) → route, filter, redact, translate → plan one request
+ * per parent. The ingest route and the benchmark both run exactly this.
  */
 export function prepareDeliveries(
   body: RequestBody,
@@ -30,23 +30,24 @@ export function prepareDeliveries(
   config: RelayConfig,
 ): PreparedRequest {
   // A tenant that changes nothing needs no decoded spans: when the wire check vouches that the
-  // decode would succeed and validation keep every span, the bytes go as they came.
-  if (format === "protobuf" && leavesSpansAlone(tenant)) {
-    const spans = vouchedSpanCount(body.bytes);
-    // A request without spans takes the full path, which answers it without sending anything.
-    const unchanged =
-      spans !== undefined && spans > 0 ? unchangedDelivery(body, tenant.parent, spans, { tenant, credential, config }) : undefined;
-    if (unchanged) return { deliveries: [unchanged], rejections: { rejectedSpans: 0n, errorMessage: "" } };
+  // decode would succeed and validation keep every span, the bytes go as they came, split by their
+  // ranges when over the upstream limit. A request without spans takes the full path, which
+  // answers it without sending anything.
+  const vouched = format === "protobuf" && leavesSpansAlone(tenant) ? vouchedSpanCount(body.bytes) : undefined;
+  if (vouched !== undefined && vouched > 0) {
+    if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
+    const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
+    const rejections = { rejectedSpans: 0n, errorMessage: "" };
+    if (whole) return { deliveries: [whole], rejections };
+    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, dropped: 0 };
+    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections };
   }
-  const decoded = decodeExportRequest(body.bytes, format);
-  // Taken before validation takes spans out, while the decoded shape still matches the bytes.
-  const shape = format === "protobuf" ? spanShape(decoded) : undefined;
-  const accepted = rejectInvalidSpans(decoded);
-  const rejections = { rejectedSpans: BigInt(accepted.rejected), errorMessage: accepted.rejectionMessage };
-  if (accepted.accepted === 0) return { deliveries: [], rejections };
-  const processed = processSpans(accepted.request, tenant);
+  const processor = new SpanProcessor(tenant, body.bytes);
+  const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
+  const processed = processor.finish();
   return {
-    deliveries: planDeliveries({ body, format, shape, spansRejected: accepted.rejected > 0, processed, tenant, credential, config }),
+    deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
   };
 }

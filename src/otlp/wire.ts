@@ -29,7 +29,15 @@ export interface ScannedResource {
   scopes: ScannedScope[];
 }
 
-class WireError extends Error {}
+/** Bytes that are not a well-formed message: a bad varint, a field past its end, an unknown wire type. */
+export class WireError extends Error {}
+
+/** More spans than the caller allows: the scan stops at the first one past the limit. */
+export class TooManySpans extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} spans`);
+  }
+}
 
 function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
   let value = 0;
@@ -40,11 +48,11 @@ function readVarint(bytes: Uint8Array, at: number): [value: number, next: number
     if (byte < 0x80) return [value, i + 1];
     shift += 7;
   }
-  throw new WireError("bad varint");
+  throw new WireError("a varint is cut short or longer than 10 bytes");
 }
 
 /** Calls `field` with each field of the message in [start, end): number, wire type, value range, whole field range. */
-function eachField(
+export function eachField(
   bytes: Uint8Array,
   start: number,
   end: number,
@@ -75,40 +83,40 @@ function eachField(
         break;
       }
       default:
-        throw new WireError("unsupported wire type");
+        throw new WireError(`field ${no} has wire type ${wireType}, which is not one of 0, 1, 2 and 5`);
     }
-    if (no === 0 || valueEnd > end) throw new WireError("field past the end");
+    if (no === 0) throw new WireError("a field has number 0");
+    if (valueEnd > end) throw new WireError(`field ${no} runs past the end of its message`);
     field(no, wireType, { start: valueStart, end: valueEnd }, { start: fieldStart, end: valueEnd });
     at = valueEnd;
   }
 }
 
 /**
- * Where every resource, scope and span sits. Undefined for anything but the plain shape (for
- * example fields the schema does not know at the top level): the caller then encodes anew.
+ * Where every resource, scope and span of an ExportTraceServiceRequest sits, without decoding any
+ * of them. Unknown top-level fields are skipped, as re-encoding the request would drop them; a
+ * `resource_spans` field that is not length-delimited, or broken framing, is a WireError.
  */
-export function scanRequest(bytes: Uint8Array): ScannedResource[] | undefined {
-  try {
-    const resources: ScannedResource[] = [];
-    eachField(bytes, 0, bytes.length, (no, wireType, value) => {
-      if (no !== 1 || wireType !== WIRE_LEN) throw new WireError("unexpected top-level field");
-      const resource: ScannedResource = { header: [], scopes: [] };
-      eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
-        if (rNo !== 2 || rType !== WIRE_LEN) return void resource.header.push(rWhole);
-        const scope: ScannedScope = { header: [], spans: [] };
-        eachField(bytes, rValue.start, rValue.end, (sNo, sType, sValue, sWhole) => {
-          if (sNo === 2 && sType === WIRE_LEN) scope.spans.push(sValue);
-          else scope.header.push(sWhole);
-        });
-        resource.scopes.push(scope);
+export function scanRequest(bytes: Uint8Array, maxSpans = Number.POSITIVE_INFINITY): ScannedResource[] {
+  const resources: ScannedResource[] = [];
+  let spans = 0;
+  eachField(bytes, 0, bytes.length, (no, wireType, value) => {
+    if (no !== 1) return;
+    if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
+    const resource: ScannedResource = { header: [], scopes: [] };
+    eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
+      if (rNo !== 2 || rType !== WIRE_LEN) return void resource.header.push(rWhole);
+      const scope: ScannedScope = { header: [], spans: [] };
+      eachField(bytes, rValue.start, rValue.end, (sNo, sType, sValue, sWhole) => {
+        if (sNo !== 2 || sType !== WIRE_LEN) return void scope.header.push(sWhole);
+        if (++spans > maxSpans) throw new TooManySpans(maxSpans);
+        scope.spans.push(sValue);
       });
-      resources.push(resource);
+      resource.scopes.push(scope);
     });
-    return resources;
-  } catch (err) {
-    if (err instanceof WireError) return undefined;
-    throw err;
-  }
+    resources.push(resource);
+  });
+  return resources;
 }
 
 function varintSize(value: number): number {

@@ -1,6 +1,4 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { removeSpans } from "../otlp/placed-spans.js";
 
 /**
  * Braintrust's SDK rule for AI spans: roots, and spans whose name or any attribute key starts with
@@ -10,13 +8,8 @@ import { removeSpans } from "../otlp/placed-spans.js";
 const AI_PREFIXES = ["gen_ai.", "braintrust.", "llm.", "ai.", "traceloop.", "tfy."];
 const NOT_BY_THEMSELVES = new Set(["braintrust.parent", "braintrust.org", "braintrust.app_url"]);
 
-function isAiSpan(span: Span): boolean {
+export function isAiSpan(span: Span): boolean {
   if (span.parentSpanId.byteLength === 0) return true;
   if (AI_PREFIXES.some((p) => span.name.startsWith(p))) return true;
   return span.attributes.some((a) => !NOT_BY_THEMSELVES.has(a.key) && AI_PREFIXES.some((p) => a.key.startsWith(p)));
-}
-
-/** Removes non-AI spans in place; returns how many. */
-export function dropNonAiSpans(request: ExportTraceServiceRequest): number {
-  return removeSpans(request, isAiSpan);
 }

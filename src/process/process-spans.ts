@@ -1,27 +1,33 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { clone, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
+import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader, piecesSize } from "../otlp/outgoing.js";
+import { editedSpanPieces } from "../otlp/span-edit.js";
+import type { Piece } from "../otlp/wire.js";
 import type { StoredTenant } from "../tenants/schema.js";
-import { dropNonAiSpans } from "./filter.js";
-import { compileRedaction, maskValues, redactKeys } from "./redact.js";
-import { decideParents, groupByParent, type ParentBatch, routesTraces } from "./route.js";
-import { translateRequest } from "./translate.js";
+import { isAiSpan } from "./filter.js";
+import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
+import { routesTraces, TraceRouter } from "./route.js";
+import { translateSpan } from "./translate.js";
+
+/** The spans of a request bound for one Braintrust parent, in the order they arrived. */
+export interface ParentBatch {
+  parent: string;
+  spans: OutgoingSpan[];
+}
 
 export interface ProcessedSpans {
   /** One per Braintrust parent. */
   batches: ParentBatch[];
-  /** Whether any span differs from what arrived, so the original bytes can no longer be sent. */
+  /** Whether any span differs from what arrived or was dropped, so the original bytes can no longer be sent. */
   changed: boolean;
-  /** Attributes translation appended, per span: all that changed inside those spans, unless `rewritten`. */
-  appended: Map<Span, KeyValue[]>;
-  /** Redaction changed attributes in place, so spans must be encoded anew rather than spliced. */
-  rewritten: boolean;
   /** Spans the tenant's filter dropped. */
   dropped: number;
 }
 
 /**
- * Whether `processSpans` leaves every request of this tenant as it came: no routes, no filter,
+ * Whether `SpanProcessor` leaves every request of this tenant as it came: no routes, no filter,
  * no redaction, no translation. Such a tenant's spans need not be decoded, only checked.
  */
 export function leavesSpansAlone(tenant: StoredTenant): boolean {
@@ -29,17 +35,110 @@ export function leavesSpansAlone(tenant: StoredTenant): boolean {
 }
 
 /**
- * Route → filter → redact keys → translate → mask values. Routes are decided on the spans as they
- * arrived; keys are redacted before translation, so nothing is derived from them; values are
- * masked after it, so the translated JSON is masked too. Pure: no I/O, mutates `request`.
+ * A tenant's processing, one span at a time: route → filter → redact keys → translate → mask
+ * values. Routes are decided on the spans as they arrived; keys are redacted before translation,
+ * so nothing is derived from them; values are masked after it, so the translated JSON is masked
+ * too. Each span leaves as bytes (see otlp/outgoing.ts): the original range when nothing changed,
+ * the original fields with translated attributes spliced in, or, once redaction has changed it or
+ * when it came as JSON, encoded anew. No I/O; the decoded span is not kept.
  */
-export function processSpans(request: ExportTraceServiceRequest, tenant: StoredTenant): ProcessedSpans {
-  const parents = decideParents(request, tenant);
-  const dropped = tenant.drop_non_ai_spans ? dropNonAiSpans(request) : 0;
-  const redaction = compileRedaction(tenant.redact);
-  let rewritten = redaction ? redactKeys(request, redaction) : false;
-  const appended = tenant.translate ? translateRequest(request) : new Map<Span, KeyValue[]>();
-  if (redaction) rewritten = maskValues(request, redaction) || rewritten;
-  const changed = dropped > 0 || rewritten || appended.size > 0;
-  return { batches: groupByParent(request, parents, tenant.parent), changed, appended, rewritten, dropped };
+export class SpanProcessor {
+  private readonly router: TraceRouter | undefined;
+  private readonly redaction: CompiledRedaction | undefined;
+  private readonly spans: OutgoingSpan[] = [];
+  private readonly traces: string[] = [];
+  private readonly scopes = new Map<IncomingScope, OutgoingScope>();
+  private readonly resources = new Map<IncomingResource, OutgoingHeader>();
+  private changed = false;
+  private dropped = 0;
+
+  /** `source`: the request the spans' ranges are in. */
+  constructor(
+    private readonly tenant: StoredTenant,
+    private readonly source: Uint8Array,
+  ) {
+    this.router = routesTraces(tenant) ? new TraceRouter(tenant) : undefined;
+    this.redaction = compileRedaction(tenant.redact);
+  }
+
+  add(incoming: IncomingSpan): void {
+    const trace = this.router?.observe(incoming);
+    const { span, range } = incoming;
+    if (this.tenant.drop_non_ai_spans && !isAiSpan(span)) {
+      this.dropped++;
+      this.changed = true;
+      return;
+    }
+    const redaction = this.redaction;
+    let rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
+    const translation = this.tenant.translate ? translateSpan(span) : undefined;
+    if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
+    const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
+    let pieces: Piece[];
+    if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span)];
+    else if (edited) pieces = editedSpanPieces(this.source, range, translation.removedKeys, translation.added);
+    else pieces = [range];
+    if (rewritten || edited) this.changed = true;
+    this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: piecesSize(pieces) });
+    if (trace !== undefined) this.traces.push(trace);
+  }
+
+  finish(): ProcessedSpans {
+    return { batches: this.batches(), changed: this.changed, dropped: this.dropped };
+  }
+
+  private batches(): ParentBatch[] {
+    const router = this.router;
+    if (!router) return this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
+    const byParent = new Map<string, OutgoingSpan[]>();
+    this.spans.forEach((span, i) => {
+      const parent = router.parentOf(this.traces[i]!);
+      const batch = byParent.get(parent);
+      if (batch) batch.push(span);
+      else byParent.set(parent, [span]);
+    });
+    return [...byParent].map(([parent, spans]) => ({ parent, spans }));
+  }
+
+  /** The scope's bytes on the way out, worked out once per scope. */
+  private outgoingScope(scope: IncomingScope): OutgoingScope {
+    let outgoing = this.scopes.get(scope);
+    if (!outgoing) {
+      outgoing = {
+        resource: this.outgoingResource(scope.resource),
+        header: outgoingHeader(this.redacted(ScopeSpansSchema, scope.scopeSpans, scope.header, (c) => c.scope?.attributes)),
+      };
+      this.scopes.set(scope, outgoing);
+    }
+    return outgoing;
+  }
+
+  private outgoingResource(resource: IncomingResource): OutgoingHeader {
+    let outgoing = this.resources.get(resource);
+    if (!outgoing) {
+      outgoing = outgoingHeader(this.redacted(ResourceSpansSchema, resource.resourceSpans, resource.header, (c) => c.resource?.attributes));
+      this.resources.set(resource, outgoing);
+    }
+    return outgoing;
+  }
+
+  /**
+   * A resource's or scope's own fields with the tenant's redaction applied to a copy (routes read
+   * the original), encoded anew only when it changed something.
+   */
+  private redacted<Desc extends DescMessage>(
+    desc: Desc,
+    message: MessageShape<Desc>,
+    header: Piece[],
+    attributesOf: (copy: MessageShape<Desc>) => KeyValue[] | undefined,
+  ): Piece[] {
+    const redaction = this.redaction;
+    if (!redaction) return header;
+    const copy = clone(desc, message);
+    const lists = [attributesOf(copy) ?? []];
+    const removed = redactKeys(lists, redaction);
+    if (!(maskValues(lists, redaction) || removed)) return header;
+    this.changed = true;
+    return [toBinary(desc, copy)];
+  }
 }

@@ -1,9 +1,9 @@
 import { create } from "@bufbuild/protobuf";
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
 
-interface CompiledRedaction {
+export interface CompiledRedaction {
   keys: Array<{ regex: RegExp; action: "remove" | "replace"; replacement: string }>;
   values: Array<{ regex: RegExp; replacement: string }>;
 }
@@ -37,28 +37,16 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
   return rules;
 }
 
-/** Every attribute list in the request: resources, scopes, spans, events and links. */
-function attributeLists(request: ExportTraceServiceRequest): KeyValue[][] {
-  const lists: KeyValue[][] = [];
-  for (const rs of request.resourceSpans) {
-    if (rs.resource) lists.push(rs.resource.attributes);
-    for (const ss of rs.scopeSpans) {
-      if (ss.scope) lists.push(ss.scope.attributes);
-      for (const span of ss.spans) {
-        lists.push(span.attributes);
-        for (const event of span.events) lists.push(event.attributes);
-        for (const link of span.links) lists.push(link.attributes);
-      }
-    }
-  }
-  return lists;
+/** A span's attribute lists: its own, its events' and its links'. */
+export function spanAttributeLists(span: Span): KeyValue[][] {
+  return [span.attributes, ...span.events.map((e) => e.attributes), ...span.links.map((l) => l.attributes)];
 }
 
 /** Removes attributes whose key matches a glob, or replaces their value. Runs before translation, so nothing derived from them survives. */
-export function redactKeys(request: ExportTraceServiceRequest, rules: CompiledRedaction): boolean {
+export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boolean {
   if (rules.keys.length === 0) return false;
   let changed = false;
-  for (const list of attributeLists(request)) {
+  for (const list of lists) {
     for (let i = list.length - 1; i >= 0; i--) {
       const attribute = list[i]!;
       const rule = rules.keys.find((r) => r.regex.test(attribute.key));
@@ -71,8 +59,11 @@ export function redactKeys(request: ExportTraceServiceRequest, rules: CompiledRe
   return changed;
 }
 
-/** Masks matching text in every string value (nested ones too) and in span status messages. Runs after translation, so it reaches the translated JSON. */
-export function maskValues(request: ExportTraceServiceRequest, rules: CompiledRedaction): boolean {
+/**
+ * Masks matching text in every string value (nested ones too) and, for a span, in its status
+ * message. Runs after translation, so it reaches the translated JSON.
+ */
+export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
   let changed = false;
   const mask = (text: string): string => {
@@ -93,8 +84,7 @@ export function maskValues(request: ExportTraceServiceRequest, rules: CompiledRe
         break;
     }
   };
-  for (const list of attributeLists(request)) for (const attribute of list) maskValue(attribute.value);
-  for (const rs of request.resourceSpans)
-    for (const ss of rs.scopeSpans) for (const span of ss.spans) if (span.status) span.status.message = mask(span.status.message);
+  for (const list of lists) for (const attribute of list) maskValue(attribute.value);
+  if (span?.status) span.status.message = mask(span.status.message);
   return changed;
 }

@@ -1,4 +1,3 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import {
@@ -31,22 +30,21 @@ const SPAN_TYPES: Record<string, string> = {
   Rerank: "function",
 };
 
-/** Translates every span in place; returns the attributes added to each span that got any. */
-export function translateRequest(request: ExportTraceServiceRequest): Map<Span, KeyValue[]> {
-  const appended = new Map<Span, KeyValue[]>();
-  for (const rs of request.resourceSpans) {
-    for (const ss of rs.scopeSpans) {
-      for (const span of ss.spans) {
-        const added = translateSpan(span);
-        if (added.length > 0) appended.set(span, added);
-      }
-    }
-  }
-  return appended;
+/** What translation did to a span: attributes it appended, and the keys of attributes it took out. */
+export interface SpanTranslation {
+  added: KeyValue[];
+  removedKeys: ReadonlySet<string>;
+}
+
+const NONE: ReadonlySet<string> = new Set();
+
+/** Translates one span in place. */
+export function translateSpan(span: Span): SpanTranslation {
+  return { added: appendBraintrustAttributes(span), removedKeys: NONE };
 }
 
 /** Appends the braintrust.* attributes to the span and returns them (empty when none apply). */
-function translateSpan(span: Span): KeyValue[] {
+function appendBraintrustAttributes(span: Span): KeyValue[] {
   const attributes = span.attributes;
   const fromTrueFoundry = attributes.some((a) => a.key.startsWith("tfy."));
   const traceloop = traceloopMessages(attributes);

@@ -1,35 +1,78 @@
-import type { DescEnum } from "@bufbuild/protobuf";
-import { Span_SpanKindSchema, Status_StatusCodeSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type DescEnum, type DescMessage, fromJson, type JsonValue, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  ResourceSpansSchema,
+  ScopeSpansSchema,
+  Span_SpanKindSchema,
+  SpanSchema,
+  Status_StatusCodeSchema,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { RelayError } from "../http/errors.js";
+import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
+import type { Range } from "../otlp/wire.js";
+import { scanJsonRequest } from "./json-layout.js";
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
- * OTLP's JSON encoding differs from the proto3 JSON mapping that protobuf-es reads: span, parent
- * and link ids are hex rather than base64, and 64-bit integers may arrive as bare numbers too
- * large for a double. This turns an OTLP JSON body into proto3 JSON, accepting what the
- * OpenTelemetry Collector accepts (hex in any case, snake_case keys, enum names or numbers).
- * Enum names are resolved here because protobuf-es, told to ignore unknown fields, would also
- * drop an unknown enum name without a word; here it is a 400.
+ * Reads an OTLP JSON body one span at a time. OTLP's JSON encoding differs from the proto3 JSON
+ * mapping that protobuf-es reads: span, parent and link ids are hex rather than base64, and 64-bit
+ * integers may arrive as bare numbers too large for a double. Each span is turned into proto3 JSON,
+ * accepting what the OpenTelemetry Collector accepts (hex in any case, snake_case keys, enum names
+ * or numbers), then decoded. Enum names are resolved here because protobuf-es, told to ignore
+ * unknown fields, would also drop an unknown enum name without a word; here it is a 400.
  * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding, summarised in docs/otlp-http.md.
+ * The body is never parsed whole (see json-layout.ts).
  */
-export function parseOtlpJson(text: string): unknown {
-  let json: unknown;
+export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): void {
+  if (bytes.byteLength === 0) return;
+  let text: string;
   try {
-    json = JSON.parse(text, keepLargeIntegersExact);
-  } catch (err) {
-    throw new RelayError("malformed", `request body is not valid JSON: ${(err as Error).message}`);
+    text = utf8.decode(bytes);
+  } catch {
+    throw new RelayError("malformed", "request body is not valid UTF-8");
   }
-  if (!isObject(json)) throw new RelayError("malformed", "request body must be a JSON object");
-  for (const resourceSpans of listField(json, "resourceSpans", "resource_spans")) {
-    for (const scopeSpans of listField(resourceSpans, "scopeSpans", "scope_spans")) {
-      for (const span of listField(scopeSpans, "spans")) {
-        hexIdsToBase64(span, "span");
-        enumNameToNumber(span, "kind", Span_SpanKindSchema);
-        if (isObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
-        for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
+  for (const resourceLayout of scanJsonRequest(text)) {
+    const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members));
+    const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
+    for (const scopeLayout of resourceLayout.scopes) {
+      const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members));
+      const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
+      for (const span of scopeLayout.spans) {
+        const json = parse(text, span);
+        if (!isObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
+        visit({ span: decode(SpanSchema, toProto3Span(json)), scope, range: undefined });
       }
     }
   }
-  return json;
+}
+
+function parse(text: string, { start, end }: Range): unknown {
+  try {
+    return JSON.parse(text.slice(start, end), keepLargeIntegersExact);
+  } catch (err) {
+    throw new RelayError("malformed", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function parseMembers(text: string, members: Map<string, Range>): JsonObject {
+  return Object.fromEntries([...members].map(([key, range]) => [key, parse(text, range)]));
+}
+
+function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject): MessageShape<Desc> {
+  try {
+    return fromJson(desc, json as JsonValue, { ignoreUnknownFields: true });
+  } catch (err) {
+    const words = (err instanceof Error ? err.message : String(err)).slice(0, 300);
+    throw new RelayError("malformed", `request body is not a valid OTLP JSON ExportTraceServiceRequest: ${words}`);
+  }
+}
+
+function toProto3Span(span: JsonObject): JsonObject {
+  hexIdsToBase64(span, "span");
+  enumNameToNumber(span, "kind", Span_SpanKindSchema);
+  if (isObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
+  for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
+  return span;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -50,13 +93,12 @@ function isObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function listField(parent: unknown, ...names: string[]): JsonObject[] {
-  if (!isObject(parent)) return [];
+function listField(parent: JsonObject, ...names: string[]): JsonObject[] {
   for (const name of names) {
     const value = parent[name];
     if (value === undefined || value === null) continue;
-    if (!Array.isArray(value)) throw new RelayError("malformed", `${name} must be an array`);
-    return value.filter(isObject);
+    if (!Array.isArray(value) || !value.every(isObject)) throw new RelayError("malformed", `${name} must be an array of objects`);
+    return value;
   }
   return [];
 }

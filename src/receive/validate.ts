@@ -1,34 +1,35 @@
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { countSpans, removeSpans } from "../otlp/placed-spans.js";
-
-/** What is left of a request once spans no receiver may accept are taken out. */
-export interface AcceptedSpans {
-  request: ExportTraceServiceRequest;
-  accepted: number;
-  rejected: number;
-  /** For the client's partial_success.error_message; empty when nothing was rejected. */
-  rejectionMessage: string;
-}
 
 const MAX_REASONS = 3;
 
 /**
  * OTLP requires a 16-byte trace id and an 8-byte span id, neither all zeros, and a parent id
  * that is empty or 8 bytes. Such spans are rejected one by one (OTLP partial success), so the
- * rest of the request still goes through. Removes them from `request` in place.
+ * rest of the request still goes through.
  */
-export function rejectInvalidSpans(request: ExportTraceServiceRequest): AcceptedSpans {
-  const reasons: string[] = [];
-  const rejected = removeSpans(request, (span) => {
+export class SpanRejections {
+  accepted = 0;
+  rejected = 0;
+  private readonly reasons: string[] = [];
+
+  /** Whether the span may go on; when not, it is counted and its reason kept for the message. */
+  admit(span: Pick<Span, "name" | "traceId" | "spanId" | "parentSpanId">): boolean {
     const reason = invalidSpanReason(span);
-    if (reason && reasons.length < MAX_REASONS) reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
-    return reason === undefined;
-  });
-  const accepted = countSpans(request);
-  const more = rejected > reasons.length ? ` (and ${rejected - reasons.length} more)` : "";
-  const rejectionMessage = rejected === 0 ? "" : `rejected ${rejected} of ${accepted + rejected} spans: ${reasons.join("; ")}${more}`;
-  return { request, accepted, rejected, rejectionMessage };
+    if (reason === undefined) {
+      this.accepted++;
+      return true;
+    }
+    this.rejected++;
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
+    return false;
+  }
+
+  /** For the client's partial_success.error_message; empty when nothing was rejected. */
+  get message(): string {
+    if (this.rejected === 0) return "";
+    const more = this.rejected > this.reasons.length ? ` (and ${this.rejected - this.reasons.length} more)` : "";
+    return `rejected ${this.rejected} of ${this.accepted + this.rejected} spans: ${this.reasons.join("; ")}${more}`;
+  }
 }
 
 /** Why a span's ids break OTLP's rules, or undefined when they are fine. */

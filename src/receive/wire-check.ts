@@ -2,14 +2,16 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
+import { MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidSpanReason } from "./validate.js";
 
 /**
  * Checks a protobuf ExportTraceServiceRequest without building it: every field has the wire type
  * the generated schema gives it, every length fits, every string is UTF-8, and every span's ids are
- * valid. It is deliberately stricter than protobuf-es, so whatever it accepts, `fromBinary` decodes
- * and validation keeps whole; anything it does not vouch for (groups, packed or map fields, deep
- * nesting, odd varints, an invalid span) takes the full decode, which gives the client its error.
+ * valid. It is deliberately stricter than the full path (read-spans.ts), so whatever it accepts,
+ * that path decodes and keeps whole; anything it does not vouch for (groups, packed or map fields,
+ * deep nesting, odd varints, an invalid span, a span over the limit of messages) takes the full
+ * path, which gives the client its error.
  */
 
 /** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
@@ -116,6 +118,8 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 class Walker {
   spans = 0;
+  /** Messages inside the span being walked (read-spans.ts refuses more than the limit); -1 outside spans. */
+  private spanMessages = -1;
   /** Where the last varint read ended. */
   private next = 0;
 
@@ -123,6 +127,8 @@ class Walker {
 
   message(check: MessageCheck, start: number, end: number, depth: number): void {
     if (depth > MAX_DEPTH) throw new Unvouched();
+    if (check.isSpan) this.spanMessages = 0;
+    else if (this.spanMessages >= 0 && ++this.spanMessages > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
     const bytes = this.bytes;
     // A span's ids: the last occurrence of each counts, as in protobuf-es.
     let traceId = NO_BYTES;
@@ -167,6 +173,7 @@ class Walker {
     if (check.isSpan) {
       if (invalidSpanReason({ traceId, spanId, parentSpanId }) !== undefined) throw new Unvouched();
       this.spans++;
+      this.spanMessages = -1;
     }
   }
 

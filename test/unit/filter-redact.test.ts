@@ -1,16 +1,23 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { dropNonAiSpans } from "../../src/process/filter.js";
-import { compileRedaction, maskValues, redactKeys } from "../../src/process/redact.js";
+import { compileRedaction } from "../../src/process/redact.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
+import { relayed } from "../support/pipeline.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
-/** The compiled rules of a tenant's `redact`, parsed as the admin API parses it. */
-function rules(redact: Record<string, unknown>) {
-  const compiled = compileRedaction(RedactSchema.parse(redact));
-  if (!compiled) throw new Error("no rules");
-  return compiled;
+/** What the relay sends for `request` from a tenant with these settings, translation off: the one upstream request. */
+function sent(request: ExportTraceServiceRequest, settings: Record<string, unknown>): ExportTraceServiceRequest {
+  const { requests } = relayed(request, { translate: false, ...settings });
+  expect(requests).toHaveLength(1);
+  return requests[0]!.request;
+}
+
+/** Whether the relay sent the request's own bytes, untouched. */
+function untouched(request: ExportTraceServiceRequest, settings: Record<string, unknown>): boolean {
+  const { deliveries, body } = relayed(request, { translate: false, ...settings });
+  return deliveries.length === 1 && deliveries[0]!.payload.protobuf === body;
 }
 
 describe("dropping non-AI spans", () => {
@@ -28,8 +35,11 @@ describe("dropping non-AI spans", () => {
         child(`db ${prefix}`, [attr(`x.${prefix}`, 1)]),
       ]);
 
-      expect(dropNonAiSpans(request)).toBe(1);
-      expect(spansOf(request).map((s) => s.name)).toEqual(["HTTP POST /chat", `${prefix}chat`, "by key"]);
+      expect(spansOf(sent(request, { drop_non_ai_spans: true })).map((s) => s.name)).toEqual([
+        "HTTP POST /chat",
+        `${prefix}chat`,
+        "by key",
+      ]);
     },
   );
 
@@ -41,8 +51,7 @@ describe("dropping non-AI spans", () => {
       child("redis SET", [attr("db.system", "redis")]),
     ]);
 
-    expect(dropNonAiSpans(request)).toBe(2);
-    expect(spansOf(request).map((s) => s.name)).toEqual(["redis GET", "routed and scored"]);
+    expect(spansOf(sent(request, { drop_non_ai_spans: true })).map((s) => s.name)).toEqual(["redis GET", "routed and scored"]);
   });
 });
 
@@ -64,34 +73,32 @@ describe("redacting keys", () => {
       ),
     ]);
 
-    const changed = redactKeys(request, rules({ keys: [{ pattern: "tfy.input" }, { pattern: "a+b(c)" }, { pattern: "*.secret" }] }));
+    const out = sent(request, { redact: { keys: [{ pattern: "tfy.input" }, { pattern: "a+b(c)" }, { pattern: "*.secret" }] } });
 
-    expect(changed).toBe(true);
-    expect(Object.keys(attributesOf(spansOf(request)[0]!))).toEqual(["xtfy.input", "tfy.inputs", "tfyXinput", "aab(c)", "secret"]);
+    expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["xtfy.input", "tfy.inputs", "tfyXinput", "aab(c)", "secret"]);
   });
 
   it("removes every matching attribute, the first and adjacent ones included", () => {
     const request = requestOf([spanWith("s", [attr("k1", 1), attr("k2", 2), attr("other", 3), attr("k3", 4)])]);
 
-    redactKeys(request, rules({ keys: [{ pattern: "k*" }] }));
+    const out = sent(request, { redact: { keys: [{ pattern: "k*" }] } });
 
-    expect(Object.keys(attributesOf(spansOf(request)[0]!))).toEqual(["other"]);
+    expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["other"]);
   });
 
   it("replaces a value with the first matching rule's replacement when asked to", () => {
     const request = requestOf([spanWith("s", [attr("tfy.input", "secret"), attr("other", 1)])]);
 
-    redactKeys(
-      request,
-      rules({
+    const out = sent(request, {
+      redact: {
         keys: [
           { pattern: "tfy.*", action: "replace", replacement: "[first]" },
           { pattern: "tfy.input", action: "replace", replacement: "[second]" },
         ],
-      }),
-    );
+      },
+    });
 
-    expect(spansOf(request)[0]!.attributes).toEqual([attr("tfy.input", "[first]"), attr("other", 1)]);
+    expect(spansOf(out)[0]!.attributes).toEqual([attr("tfy.input", "[first]"), attr("other", 1)]);
   });
 
   it("reaches resource, scope, event and link attributes", () => {
@@ -102,37 +109,59 @@ describe("redacting keys", () => {
     request.resourceSpans[0]!.resource!.attributes.push(attr("secret", "resource"));
     request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes.push(attr("secret", "scope"));
 
-    redactKeys(request, rules({ keys: [{ pattern: "secret", action: "replace" }] }));
+    const out = sent(request, { redact: { keys: [{ pattern: "secret", action: "replace" }] } });
 
+    const [outSpan] = spansOf(out);
     const values = [
-      span.attributes,
-      span.events[0]!.attributes,
-      span.links[0]!.attributes,
-      request.resourceSpans[0]!.resource!.attributes,
-      request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes,
+      outSpan!.attributes,
+      outSpan!.events[0]!.attributes,
+      outSpan!.links[0]!.attributes,
+      out.resourceSpans[0]!.resource!.attributes,
+      out.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes,
     ].map((list) => list.find((a) => a.key === "secret")?.value?.value.value);
     expect(values).toEqual(["[REDACTED]", "[REDACTED]", "[REDACTED]", "[REDACTED]", "[REDACTED]"]);
   });
 
-  it("says whether anything changed", () => {
+  it("routes on what the spans and their resource said before redaction", () => {
+    const request = requestOf([spanWith("s", [attr("env", "eval")])]);
+    request.resourceSpans[0]!.resource!.attributes.push(attr("team", "search"));
+    const routes = [
+      {
+        match: {
+          all: [
+            { field: "attributes.env", equals: "eval" },
+            { field: "resource.team", equals: "search" },
+          ],
+        },
+        parent: "experiment_id:e",
+      },
+    ];
+
+    const { requests } = relayed(request, { translate: false, routes, redact: { keys: [{ pattern: "env" }, { pattern: "team" }] } });
+
+    expect(requests.map((r) => r.parent)).toEqual(["experiment_id:e"]);
+    expect(spansOf(requests[0]!.request)[0]!.attributes).toEqual([]);
+    expect(requests[0]!.request.resourceSpans[0]!.resource!.attributes.map((a) => a.key)).toEqual(["service.name"]);
+  });
+
+  it("sends the request's own bytes when no rule matched anything", () => {
     const request = requestOf([spanWith("s", [attr("a", 1)])]);
 
-    expect(redactKeys(request, rules({ keys: [{ pattern: "b" }] }))).toBe(false);
-    expect(redactKeys(request, rules({ values: ["emails"] }))).toBe(false);
-    expect(spansOf(request)[0]!.attributes).toEqual([attr("a", 1)]);
+    expect(untouched(request, { redact: { keys: [{ pattern: "b" }] } })).toBe(true);
+    expect(untouched(request, { redact: { values: ["emails"] } })).toBe(true);
+    expect(untouched(request, { redact: { keys: [{ pattern: "a" }] } })).toBe(false);
   });
 });
 
 describe("masking values", () => {
+  const masked = (request: ExportTraceServiceRequest, values: unknown[]) => sent(request, { redact: { values } });
+
   it("masks the built-in API key and email patterns with [REDACTED], every occurrence", () => {
     const text =
       "keys sk-proj-abcdefghijklmnop1234 and rk-ABCDEFGHIJKLMNOP, Bearer abc.def_ghi-jkl~mno+pq/rs==, mail a.b@example.co and c@d.io; short sk-abc";
     const request = requestOf([spanWith("s", [attr("t", text)])]);
 
-    const changed = maskValues(request, rules({ values: ["api_keys", "emails"] }));
-
-    expect(changed).toBe(true);
-    expect(attributesOf(spansOf(request)[0]!).t).toBe(
+    expect(attributesOf(spansOf(masked(request, ["api_keys", "emails"]))[0]!).t).toBe(
       "keys [REDACTED] and [REDACTED], [REDACTED], mail [REDACTED] and [REDACTED]; short sk-abc",
     );
   });
@@ -140,36 +169,35 @@ describe("masking values", () => {
   it("applies custom patterns in order, each with its replacement", () => {
     const request = requestOf([spanWith("s", [attr("t", "ACCT-123456 ACCT-654321")])]);
 
-    maskValues(
-      request,
-      rules({
-        values: [
-          { pattern: "ACCT-\\d{6}", replacement: "ACCT-<n>" },
-          { pattern: "<n>", replacement: "******" },
-        ],
-      }),
-    );
+    const out = masked(request, [
+      { pattern: "ACCT-\\d{6}", replacement: "ACCT-<n>" },
+      { pattern: "<n>", replacement: "******" },
+    ]);
 
-    expect(attributesOf(spansOf(request)[0]!).t).toBe("ACCT-****** ACCT-******");
+    expect(attributesOf(spansOf(out)[0]!).t).toBe("ACCT-****** ACCT-******");
   });
 
-  it("masks span status messages, and says so", () => {
+  it("masks span status messages", () => {
     const span = spanWith("s", [attr("n", 1)]);
     span.status = create(StatusSchema, { code: 2, message: "failed for bob@example.com" });
     const request = requestOf([span, spanWith("no status", [])]);
 
-    expect(maskValues(request, rules({ values: ["emails"] }))).toBe(true);
-    expect(span.status.message).toBe("failed for [REDACTED]");
+    expect(spansOf(masked(request, ["emails"]))[0]!.status?.message).toBe("failed for [REDACTED]");
+    expect(untouched(request, { redact: { values: ["emails"] } })).toBe(false);
   });
 
-  it("leaves numbers, booleans and text without a match alone, and says nothing changed", () => {
+  it("leaves numbers, booleans and text without a match alone, and sends the bytes as they came", () => {
     const span = spanWith("s", [attr("n", 1), attr("b", true), attr("t", "plain"), attr("list", ["plain"])]);
     span.status = create(StatusSchema, { message: "ok" });
     const request = requestOf([span]);
 
-    expect(maskValues(request, rules({ values: ["emails"] }))).toBe(false);
-    expect(maskValues(request, rules({ keys: [{ pattern: "t" }] }))).toBe(false);
-    expect(span.attributes).toEqual([attr("n", 1), attr("b", true), attr("t", "plain"), attr("list", ["plain"])]);
+    expect(untouched(request, { redact: { values: ["emails"] } })).toBe(true);
+    expect(spansOf(masked(request, ["emails"]))[0]!.attributes).toEqual([
+      attr("n", 1),
+      attr("b", true),
+      attr("t", "plain"),
+      attr("list", ["plain"]),
+    ]);
   });
 
   it("reaches into arrays and key-value lists at any depth, and every attribute list", () => {
@@ -180,12 +208,13 @@ describe("masking values", () => {
     request.resourceSpans[0]!.resource!.attributes.push(attr("owner", "e@example.com"));
     request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes.push(attr("owner", "f@example.com"));
 
-    expect(maskValues(request, rules({ values: ["emails"] }))).toBe(true);
+    const out = masked(request, ["emails"]);
 
-    expect(span.attributes).toEqual([attr("nested", { to: ["[REDACTED]", { cc: "[REDACTED]" }] })]);
-    expect(span.events[0]!.attributes).toEqual([attr("to", "[REDACTED]")]);
-    expect(span.links[0]!.attributes).toEqual([attr("to", "[REDACTED]")]);
-    expect(request.resourceSpans[0]!.resource!.attributes.at(-1)).toEqual(attr("owner", "[REDACTED]"));
-    expect(request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes).toEqual([attr("owner", "[REDACTED]")]);
+    const [outSpan] = spansOf(out);
+    expect(outSpan!.attributes).toEqual([attr("nested", { to: ["[REDACTED]", { cc: "[REDACTED]" }] })]);
+    expect(outSpan!.events[0]!.attributes).toEqual([attr("to", "[REDACTED]")]);
+    expect(outSpan!.links[0]!.attributes).toEqual([attr("to", "[REDACTED]")]);
+    expect(out.resourceSpans[0]!.resource!.attributes.at(-1)).toEqual(attr("owner", "[REDACTED]"));
+    expect(out.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes).toEqual([attr("owner", "[REDACTED]")]);
   });
 });

@@ -1,12 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
-import { hex } from "../../src/encoding/bytes.js";
 import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
 import { matches } from "../../src/process/match.js";
-import { decideParents, groupByParent, routesTraces } from "../../src/process/route.js";
+import { routesTraces } from "../../src/process/route.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
+import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { anyValue, attr, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
@@ -168,6 +169,15 @@ describe("attribute values as conditions and translation read them", () => {
   });
 });
 
+/** Where each span of the request goes, by span name, as the relay would send it for a tenant with these settings. */
+function parentBySpan(request: ExportTraceServiceRequest, settings: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    relayed(request, { translate: false, ...settings }).requests.flatMap(({ parent, request: sent }) =>
+      spansOf(sent).map((span) => [span.name, parent]),
+    ),
+  );
+}
+
 describe("deciding each trace's parent", () => {
   const evalRoute = { match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:evals" } as const;
 
@@ -176,7 +186,7 @@ describe("deciding each trace's parent", () => {
     const request = requestOf([spanWith("x", [attr("env", "eval"), attr("braintrust.parent", "project_id:p")])]);
 
     expect(routesTraces(tenant)).toBe(false);
-    expect(decideParents(request, tenant)).toEqual(new Map());
+    expect(parentBySpan(request, {})).toEqual({ x: "project_name:default" });
   });
 
   it("counts routes or parent_from_attribute, either alone, as routing", () => {
@@ -184,78 +194,91 @@ describe("deciding each trace's parent", () => {
     expect(routesTraces(tenantRecord({ parent_from_attribute: true }))).toBe(true);
   });
 
-  it("names only the traces that leave the default parent, each whole, by any of its spans", () => {
-    const tenant = tenantRecord({
-      routes: [evalRoute, { match: { field: "span_name", equals: "to default" }, parent: "project_name:default" }],
-    });
-    const evalTrace = randomId(16);
-    const other = randomId(16);
-    const toDefault = randomId(16);
+  it("sends each trace whole where any of its spans says, the first matching route winning", () => {
+    const settings = {
+      routes: [
+        { match: { field: "span_name", equals: "to default" }, parent: "project_name:default" },
+        evalRoute,
+        { match: { field: "attributes.env", exists: true }, parent: "project_name:any-env" },
+      ],
+    };
+    const [evalTrace, other, toDefault] = [randomId(16), randomId(16), randomId(16)];
     const request = requestOf([
       spanWith("root", [], { traceId: evalTrace }),
       spanWith("child", [attr("env", "eval")], { traceId: evalTrace }),
       spanWith("other", [attr("env", "prod")], { traceId: other }),
       spanWith("to default", [], { traceId: toDefault }),
+      spanWith("to default, eval", [attr("env", "eval")], { traceId: toDefault }),
     ]);
 
-    expect(decideParents(request, tenant)).toEqual(new Map([[hex(evalTrace), "experiment_id:evals"]]));
+    expect(parentBySpan(request, settings)).toEqual({
+      root: "experiment_id:evals",
+      child: "experiment_id:evals",
+      other: "project_name:any-env",
+      "to default": "project_name:default",
+      "to default, eval": "project_name:default",
+    });
   });
 
   it("takes a span's valid braintrust.parent ahead of routes, and ignores invalid ones and non-string ones", () => {
-    const tenant = tenantRecord({ parent_from_attribute: true, routes: [evalRoute] });
     const [chosen, invalid, numeric] = [randomId(16), randomId(16), randomId(16)];
     const request = requestOf([
-      spanWith("a", [attr("env", "eval"), attr("braintrust.parent", "project_id:chosen")], { traceId: chosen }),
+      spanWith("a", [attr("env", "eval")], { traceId: chosen }),
+      spanWith("a2", [attr("braintrust.parent", "project_id:chosen")], { traceId: chosen }),
       spanWith("b", [attr("env", "eval"), attr("braintrust.parent", "workspace:nope")], { traceId: invalid }),
       spanWith("c", [attr("braintrust.parent", 42)], { traceId: numeric }),
     ]);
 
-    expect(decideParents(request, tenant)).toEqual(
-      new Map([
-        [hex(chosen), "project_id:chosen"],
-        [hex(invalid), "experiment_id:evals"],
-      ]),
-    );
+    expect(parentBySpan(request, { parent_from_attribute: true, routes: [evalRoute] })).toEqual({
+      a: "project_id:chosen",
+      a2: "project_id:chosen",
+      b: "experiment_id:evals",
+      c: "project_name:default",
+    });
   });
 
   it("ignores braintrust.parent unless the tenant opts in", () => {
-    const tenant = tenantRecord({ routes: [evalRoute] });
     const request = requestOf([spanWith("a", [attr("braintrust.parent", "project_id:p")])]);
 
-    expect(decideParents(request, tenant)).toEqual(new Map());
+    expect(parentBySpan(request, { routes: [evalRoute] })).toEqual({ a: "project_name:default" });
   });
 });
 
 describe("grouping spans by parent", () => {
-  it("leaves a request whose spans all go to the default parent as it is", () => {
-    const request = requestOf([spanWith("a", [])]);
+  it("sends a request whose spans all go to the default parent as the very bytes that came", () => {
+    const request = requestOf([spanWith("a", [attr("env", "prod")])]);
 
-    const batches = groupByParent(request, new Map(), "project_name:default");
+    const { deliveries, body } = relayed(request, {
+      translate: false,
+      routes: [{ match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:e" }],
+    });
 
-    expect(batches).toHaveLength(1);
-    expect(batches[0]!.parent).toBe("project_name:default");
-    expect(batches[0]!.request).toBe(request);
+    expect(deliveries.map((d) => d.parent)).toEqual(["project_name:default"]);
+    expect(deliveries[0]!.payload.protobuf).toBe(body);
   });
 
-  it("makes one batch per parent, in order of first arrival, spans in arrival order under their resource and scope", () => {
+  it("makes one request per parent, in order of first arrival, spans in arrival order under their resource and scope", () => {
     const [routed, plain] = [randomId(16), randomId(16)];
     const spans = [
       spanWith("p1", [], { traceId: plain }),
-      spanWith("r1", [], { traceId: routed }),
+      spanWith("r1", [attr("env", "eval")], { traceId: routed }),
       spanWith("p2", [], { traceId: plain }),
       spanWith("r2", [], { traceId: routed }),
     ];
     const request = requestOf(spans, "my-scope");
 
-    const batches = groupByParent(request, new Map([[hex(routed), "experiment_id:e"]]), "project_name:default");
+    const { requests } = relayed(request, {
+      translate: false,
+      routes: [{ match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:e" }],
+    });
 
-    expect(batches.map((b) => [b.parent, spansOf(b.request).map((s) => s.name)])).toEqual([
+    expect(requests.map((b) => [b.parent, spansOf(b.request).map((s) => s.name)])).toEqual([
       ["project_name:default", ["p1", "p2"]],
       ["experiment_id:e", ["r1", "r2"]],
     ]);
-    for (const batch of batches) {
-      expect(batch.request.resourceSpans[0]!.scopeSpans[0]!.scope?.name).toBe("my-scope");
-      expect(batch.request.resourceSpans[0]!.resource).toBe(request.resourceSpans[0]!.resource);
+    for (const { request: sent } of requests) {
+      expect(sent.resourceSpans[0]!.scopeSpans[0]!.scope?.name).toBe("my-scope");
+      expect(sent.resourceSpans[0]!.resource).toEqual(request.resourceSpans[0]!.resource);
     }
   });
 });

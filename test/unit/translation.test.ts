@@ -1,15 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { leavesSpansAlone, processSpans } from "../../src/process/process-spans.js";
+import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
-import { translateRequest } from "../../src/process/translate.js";
+import { translateSpan } from "../../src/process/translate.js";
+import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 /** The braintrust.* attributes translation adds to one span with these attributes, JSON ones parsed. */
 function translated(attributes: KeyValue[], name = "span"): Record<string, unknown> {
   const span = spanWith(name, attributes);
-  translateRequest(requestOf([span]));
+  translateSpan(span);
   const added = Object.entries(attributesOf(span)).filter(
     ([key]) => key.startsWith("braintrust.") && !attributes.some((a) => a.key === key),
   );
@@ -221,18 +222,17 @@ describe("tags", () => {
   });
 });
 
-describe("translating a request", () => {
+describe("translating a span", () => {
   it("leaves spans without tfy.* or Traceloop attributes alone, and reports what it added to the others", () => {
     const plain = spanWith("db.query", [attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     const gateway = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 1)]);
-    const request = requestOf([plain, gateway]);
 
-    const appended = translateRequest(request);
+    expect(translateSpan(plain).added).toEqual([]);
+    const { added } = translateSpan(gateway);
 
     expect(plain.attributes).toEqual([attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
-    expect([...appended.keys()]).toEqual([gateway]);
-    expect(appended.get(gateway)!.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
-    expect(gateway.attributes.slice(2)).toEqual(appended.get(gateway));
+    expect(added.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
+    expect(gateway.attributes.slice(2)).toEqual(added);
   });
 
   it("keeps every braintrust.* attribute a span already has, as it is", () => {
@@ -254,7 +254,7 @@ describe("translating a request", () => {
       ...own,
     ]);
 
-    expect(translateRequest(requestOf([span])).size).toBe(0);
+    expect(translateSpan(span).added).toEqual([]);
     expect(span.attributes.slice(6)).toEqual(own);
   });
 
@@ -262,7 +262,12 @@ describe("translating a request", () => {
     const request = requestOf([spanWith("a", [attr("tfy.span_type", "Model")])]);
     request.resourceSpans.push(...requestOf([spanWith("b", [attr("tfy.span_type", "MCP")])], "other").resourceSpans);
 
-    expect([...translateRequest(request).keys()].map((s) => s.name)).toEqual(["a", "b"]);
+    const [sent] = relayed(request).requests;
+
+    expect(spansOf(sent!.request).map((s) => attributesOf(s)["braintrust.span_attributes"])).toEqual([
+      JSON.stringify({ type: "llm", name: "a" }),
+      JSON.stringify({ type: "tool", name: "b" }),
+    ]);
   });
 });
 
@@ -282,30 +287,26 @@ describe("processing a tenant's spans", () => {
     }
   });
 
-  it("changes nothing and says so for a tenant with nothing to change", () => {
+  it("sends the very bytes that came for a tenant with nothing to change", () => {
     const request = requestOf([spanWith("ChatCompletion", [attr("tfy.span_type", "ChatCompletion")])]);
 
-    const processed = processSpans(request, tenantRecord({ translate: false }));
+    const { deliveries, body } = relayed(request, { translate: false });
 
-    expect(processed).toMatchObject({ changed: false, rewritten: false, dropped: 0 });
-    expect(processed.appended.size).toBe(0);
-    expect(processed.batches).toEqual([{ parent: "project_name:default", request }]);
+    expect(deliveries.map((d) => [d.parent, d.payload.protobuf])).toEqual([["project_name:default", body]]);
   });
 
   it("routes on the spans as they arrived, before the filter drops any", () => {
     const traceId = randomId(16);
     const root = spanWith("root", [], { traceId });
     const request = requestOf([root, spanWith("redis GET", [attr("env", "eval")], { traceId, parentSpanId: root.spanId })]);
-    const tenant = tenantRecord({
+
+    const { requests } = relayed(request, {
       translate: false,
       drop_non_ai_spans: true,
       routes: [{ match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:e" }],
     });
 
-    const processed = processSpans(request, tenant);
-
-    expect(processed).toMatchObject({ changed: true, dropped: 1, rewritten: false });
-    expect(processed.batches.map((b) => [b.parent, spansOf(b.request).map((s) => s.name)])).toEqual([["experiment_id:e", ["root"]]]);
+    expect(requests.map((b) => [b.parent, spansOf(b.request).map((s) => s.name)])).toEqual([["experiment_id:e", ["root"]]]);
   });
 
   it("redacts keys before translating, so nothing is derived from them, and masks values after, so the translation is masked", () => {
@@ -314,34 +315,25 @@ describe("processing a tenant's spans", () => {
       attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "mail bob@example.com" }] })),
       attr("tfy.output", "secret answer"),
     ]);
-    const tenant = tenantRecord({ redact: { keys: [{ pattern: "tfy.output" }], values: ["emails"] } });
 
-    const processed = processSpans(requestOf([span]), tenant);
+    const [sent] = relayed(requestOf([span]), { redact: { keys: [{ pattern: "tfy.output" }], values: ["emails"] } }).requests;
 
-    const attributes = attributesOf(span);
+    const attributes = attributesOf(spansOf(sent!.request)[0]!);
     expect(attributes["braintrust.input_json"]).toBe(JSON.stringify([{ role: "user", content: "mail [REDACTED]" }]));
     expect(attributes).not.toHaveProperty("braintrust.output_json");
-    expect(processed).toMatchObject({ changed: true, rewritten: true, dropped: 0 });
+    expect(attributes).not.toHaveProperty("tfy.output");
   });
 
-  it("counts spans rewritten by masking alone, or by redacting keys alone, as changed", () => {
-    const masked = processSpans(
-      requestOf([spanWith("s", [attr("to", "bob@example.com")])]),
-      tenantRecord({ translate: false, redact: { values: ["emails"] } }),
-    );
-    const removed = processSpans(
-      requestOf([spanWith("s", [attr("secret", "x")])]),
-      tenantRecord({ translate: false, redact: { keys: [{ pattern: "secret" }], values: ["emails"] } }),
-    );
+  it("sends translated spans as their original fields with the translation after them", () => {
+    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 3)]);
 
-    expect(masked).toMatchObject({ changed: true, rewritten: true });
-    expect(removed).toMatchObject({ changed: true, rewritten: true });
-  });
+    const [sent] = relayed(requestOf([span])).requests;
 
-  it("counts translated spans as changed, without rewriting them", () => {
-    const processed = processSpans(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model")])]), tenantRecord());
-
-    expect(processed).toMatchObject({ changed: true, rewritten: false, dropped: 0 });
-    expect(processed.appended.size).toBe(1);
+    expect(spansOf(sent!.request)[0]!.attributes.map((a) => a.key)).toEqual([
+      "tfy.span_type",
+      "tfy.model.metric.input_tokens",
+      "braintrust.span_attributes",
+      "braintrust.metrics",
+    ]);
   });
 });

@@ -1,0 +1,190 @@
+import { RelayError } from "../http/errors.js";
+import type { Range } from "../otlp/wire.js";
+import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST, tooManySpans } from "./request-limits.js";
+
+/**
+ * Where every resource, scope and span of an OTLP JSON request sits in its text, found without
+ * parsing it whole: JSON.parse of a whole body takes some thirty times its size for the smallest
+ * values (`{}` is 3 bytes of text and 80 of heap), so each span, and each resource's and scope's
+ * own fields, is parsed on its own, and memory follows the largest of them.
+ */
+
+export interface JsonScope {
+  /** The scope's own members (scope, schemaUrl…), by key: every member but its span list. */
+  members: Map<string, Range>;
+  spans: Range[];
+}
+
+export interface JsonResource {
+  members: Map<string, Range>;
+  scopes: JsonScope[];
+}
+
+/** Deeper than any valid request: protobuf-es's 100 levels of messages take at most 150 of JSON brackets. */
+const MAX_JSON_DEPTH = 200;
+
+const RESOURCE_LISTS = ["resourceSpans", "resource_spans"];
+const SCOPE_LISTS = ["scopeSpans", "scope_spans"];
+const SPAN_LISTS = ["spans"];
+
+export function scanJsonRequest(text: string): JsonResource[] {
+  const scanner = new Scanner(text);
+  const start = scanner.skipSpace(0);
+  if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
+  const { members: top, end } = scanner.objectMembers(start);
+  if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);
+  const resources: JsonResource[] = [];
+  let spans = 0;
+  for (const resource of scanner.listOf(top, RESOURCE_LISTS)) {
+    const { members } = scanner.objectMembers(resource.start);
+    const scopes = scanner.listOf(members, SCOPE_LISTS).map((scope): JsonScope => {
+      const { members: scopeMembers } = scanner.objectMembers(scope.start);
+      const list = scanner.listOf(scopeMembers, SPAN_LISTS);
+      spans += list.length;
+      if (spans > MAX_SPANS_PER_REQUEST) throw tooManySpans();
+      // A span's own braces are not counted, as the Span message is not in the protobuf count.
+      for (const span of list) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span");
+      return { members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans: list };
+    });
+    resources.push({ members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes });
+  }
+  return resources;
+}
+
+/** A resource's or scope's own members, each checked like a span before anything parses it. */
+function withoutLists(scanner: Scanner, members: Map<string, Range>, lists: string[], what: string): Map<string, Range> {
+  for (const list of lists) members.delete(list);
+  for (const value of members.values()) scanner.checkObjects(value, what);
+  return members;
+}
+
+function malformed(message: string): RelayError {
+  return new RelayError("malformed", `request body is not valid JSON: ${message}`);
+}
+
+const QUOTE = 0x22;
+
+function isDelimiter(c: number): boolean {
+  return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+const BACKSLASH = 0x5c;
+
+class Scanner {
+  constructor(private readonly text: string) {}
+
+  /**
+   * The members of the object at `at`, by key (the last of duplicates, as JSON.parse keeps), each
+   * value's range; and where the object ends.
+   */
+  objectMembers(at: number): { members: Map<string, Range>; end: number } {
+    const members = new Map<string, Range>();
+    let i = this.skipSpace(at + 1);
+    if (this.text.charCodeAt(i) === 0x7d) return { members, end: i + 1 };
+    for (;;) {
+      if (this.text.charCodeAt(i) !== QUOTE) throw malformed(`expected a key at position ${i}`);
+      const keyEnd = this.skipString(i);
+      const key = JSON.parse(this.text.slice(i, keyEnd)) as string;
+      i = this.skipSpace(keyEnd);
+      if (this.text.charCodeAt(i) !== 0x3a) throw malformed(`expected ":" at position ${i}`);
+      const start = this.skipSpace(i + 1);
+      const end = this.skipValue(start);
+      members.set(key, { start, end });
+      i = this.skipSpace(end);
+      const next = this.text.charCodeAt(i);
+      if (next === 0x7d) return { members, end: i + 1 };
+      if (next !== 0x2c) throw malformed(`expected "," or "}" at position ${i}`);
+      i = this.skipSpace(i + 1);
+    }
+  }
+
+  /** The elements of the first of `names` that is present and not null, each an object; none when absent. */
+  listOf(members: Map<string, Range>, names: string[]): Range[] {
+    for (const name of names) {
+      const value = members.get(name);
+      if (!value || this.text.startsWith("null", value.start)) continue;
+      return this.arrayOfObjects(value, name);
+    }
+    return [];
+  }
+
+  /**
+   * Refuses a span (or a resource's or scope's member) holding more objects (attributes, values,
+   * events, links) than the limit, before it is parsed.
+   */
+  checkObjects({ start, end }: Range, what: string): void {
+    let objects = 0;
+    for (let i = start; i < end; i++) {
+      const c = this.text.charCodeAt(i);
+      if (c === QUOTE) i = this.skipString(i) - 1;
+      else if (c === 0x7b && ++objects > MAX_MESSAGES_PER_SPAN) {
+        throw new RelayError(
+          "too_large",
+          `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
+        );
+      }
+    }
+  }
+
+  private arrayOfObjects({ start, end }: Range, name: string): Range[] {
+    const elements: Range[] = [];
+    if (this.text.charCodeAt(start) !== 0x5b) throw new RelayError("malformed", `${name} must be an array of objects`);
+    let i = this.skipSpace(start + 1);
+    if (this.text.charCodeAt(i) === 0x5d) return elements;
+    for (;;) {
+      if (this.text.charCodeAt(i) !== 0x7b) throw new RelayError("malformed", `${name} must be an array of objects`);
+      const elementEnd = this.skipValue(i);
+      elements.push({ start: i, end: elementEnd });
+      i = this.skipSpace(elementEnd);
+      const next = this.text.charCodeAt(i);
+      if (next === 0x5d && i + 1 === end) return elements;
+      if (next !== 0x2c) throw malformed(`expected "," or "]" at position ${i}`);
+      i = this.skipSpace(i + 1);
+    }
+  }
+
+  /**
+   * The end of the value at `at`: a string or a bracketed value followed to its close, anything
+   * else up to the next delimiter. Only the structure is checked here; JSON.parse checks the rest
+   * of every value the relay reads.
+   */
+  private skipValue(at: number): number {
+    const text = this.text;
+    const first = text.charCodeAt(at);
+    if (first === QUOTE) return this.skipString(at);
+    if (first !== 0x7b && first !== 0x5b) {
+      let i = at;
+      while (i < text.length && !isDelimiter(text.charCodeAt(i))) i++;
+      if (i === at) throw malformed(i >= text.length ? "unexpected end of the body" : `expected a value at position ${at}`);
+      return i;
+    }
+    let depth = 0;
+    for (let i = at; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === QUOTE) i = this.skipString(i) - 1;
+      else if (c === 0x7b || c === 0x5b) {
+        if (++depth > MAX_JSON_DEPTH) throw malformed(`values are nested deeper than ${MAX_JSON_DEPTH} levels`);
+      } else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
+    }
+    throw malformed("unexpected end of the body");
+  }
+
+  /** The end of the string whose opening quote is at `at` (just past its closing quote). */
+  private skipString(at: number): number {
+    const text = this.text;
+    for (let i = at + 1; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) return i + 1;
+    }
+    throw malformed("unexpected end of the body inside a string");
+  }
+
+  skipSpace(at: number): number {
+    let i = at;
+    for (; i < this.text.length; i++) {
+      const c = this.text.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    }
+    return i;
+  }
+}

@@ -1,0 +1,67 @@
+import type { DescMessage } from "@bufbuild/protobuf";
+import { RelayError } from "../http/errors.js";
+import { eachField, type Range, WIRE_LEN } from "../otlp/wire.js";
+
+/**
+ * What one request may hold beyond its size in bytes. Spans are decoded one at a time, so memory
+ * follows the largest decoded span, and these bound it: a span's decoded form grows with the
+ * messages in it (attributes, events, links, values in lists), not with its bytes, and a request's
+ * per-span bookkeeping with its span count. Both are far above what any exporter sends: the
+ * OpenTelemetry SDKs stop at 128 attributes, events and links per span and export at most 512
+ * spans per request by default. README, Limits.
+ */
+export const MAX_SPANS_PER_REQUEST = 50_000;
+export const MAX_MESSAGES_PER_SPAN = 20_000;
+
+/** protobuf-es's own limit on nesting; a span sits three levels into the request. */
+export const MAX_NESTING = 100;
+
+export function tooManySpans(): RelayError {
+  return new RelayError(
+    "too_large",
+    `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`,
+  );
+}
+
+/**
+ * Refuses a message (a span, or a resource's or scope's own fields) holding more nested messages
+ * than the limit, before it is decoded. Each nested message takes at least two bytes, so only
+ * messages of twice the limit in bytes need counting.
+ */
+export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
+  if (range.end - range.start <= 2 * MAX_MESSAGES_PER_SPAN) return;
+  let count = 0;
+  const walk = (message: DescMessage, start: number, end: number, depth: number): void => {
+    // Deeper than the decoder goes is its error to report; the walk only must not overflow the stack.
+    if (depth > MAX_NESTING) return;
+    const nested = nestedMessages(message);
+    eachField(bytes, start, end, (no, wireType, value) => {
+      const inner = nested.get(no);
+      if (!inner || wireType !== WIRE_LEN) return;
+      if (++count > MAX_MESSAGES_PER_SPAN) {
+        throw new RelayError(
+          "too_large",
+          `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
+        );
+      }
+      walk(inner, value.start, value.end, depth + 1);
+    });
+  };
+  walk(desc, range.start, range.end, 1);
+}
+
+const nestedByMessage = new Map<DescMessage, Map<number, DescMessage>>();
+
+/** A message type's fields that hold messages, by number. */
+function nestedMessages(desc: DescMessage): Map<number, DescMessage> {
+  let nested = nestedByMessage.get(desc);
+  if (!nested) {
+    nested = new Map();
+    for (const field of desc.fields) {
+      if (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message"))
+        nested.set(field.number, field.message);
+    }
+    nestedByMessage.set(desc, nested);
+  }
+  return nested;
+}

@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { relayConfig } from "../../src/env.js";
+import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
+import { runHeapCapped } from "../support/heap-capped.js";
+import { oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest } from "../support/worst-shapes.js";
+
+/**
+ * The worst shapes at the default limits, each through the relay's pipeline in a process whose heap
+ * is capped at 128 MiB as a Worker's isolate is: each completes, or is refused with 413 up front.
+ */
+const limit = relayConfig({} as Env).maxDecompressedBytes;
+const translating = {};
+const routingEverything = {
+  drop_non_ai_spans: true,
+  redact: { keys: [{ pattern: "secret*" }], values: ["emails"] },
+  routes: [{ match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" }],
+};
+
+describe("a request at the default limits, under a 128 MiB heap", () => {
+  it.each([
+    ["tiny spans, at the span limit", translating],
+    ["tiny spans, at the span limit", routingEverything],
+    ["tiny attributes", translating],
+    ["tiny attributes", routingEverything],
+    ["deep values", routingEverything],
+    ["many small prompts", translating],
+  ])("%s, fills the body limit and completes (%o)", (shape, settings) => {
+    const body = worstRequest(WORST_SHAPES[shape]!, limit);
+    const run = runHeapCapped(body, "protobuf", settings);
+
+    expect(run).toMatchObject({ outcome: "completed" });
+    if (shape !== "tiny spans, at the span limit") expect(body.byteLength).toBeGreaterThan(limit - 64 * 1024);
+  });
+
+  it("of JSON, tiny attributes filling the body limit, completes", () => {
+    const body = worstRequest(WORST_SHAPES["tiny attributes, JSON"]!, limit);
+    expect(body.byteLength).toBeGreaterThan(limit - 64 * 1024);
+
+    expect(runHeapCapped(body, "json", translating)).toMatchObject({ outcome: "completed" });
+  });
+
+  it("of more tiny spans than a request may hold, is refused with 413 before any is decoded", () => {
+    const body = worstRequest(WORST_SHAPES["tiny spans"]!, limit);
+
+    expect(runHeapCapped(body, "protobuf", translating)).toMatchObject({
+      outcome: "refused",
+      status: 413,
+      message: `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`,
+    });
+  });
+
+  it("of one span made of millions of tiny attributes, is refused with 413 before it is decoded", () => {
+    expect(runHeapCapped(oneSpanOfTinyAttributes(limit), "protobuf", translating)).toMatchObject({
+      outcome: "refused",
+      status: 413,
+      message: `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
+    });
+  });
+});

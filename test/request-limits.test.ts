@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { rpcStatusOf } from "./support/traces.js";
+import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES } from "./support/worst-shapes.js";
+
+/** What a request may hold beyond its size: refused up front with 413 naming the limit, whatever the tenant does with spans. */
+const SETUPS = {
+  "forwarding spans as they came": { translate: false },
+  translating: {},
+  "routing and redacting": {
+    redact: { values: ["emails"] },
+    routes: [{ match: { field: "span_name", equals: "Model" }, parent: "experiment_id:e" }],
+  },
+};
+
+const tooManySpans = `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`;
+
+describe.each(Object.entries(SETUPS))("a tenant %s", (_setup, config) => {
+  it("takes a request of exactly the span limit and delivers every span", async () => {
+    const tenant = await createTenant({ config });
+
+    const response = await sendTraces(tenant, requestOfSpans(WORST_SHAPES["tiny spans"]!, MAX_SPANS_PER_REQUEST));
+
+    expect(response.status).toBe(200);
+    const received = await standin.received(tenant.apiKey);
+    expect(received.reduce((n, r) => n + r.request.resourceSpans[0]!.scopeSpans[0]!.spans.length, 0)).toBe(MAX_SPANS_PER_REQUEST);
+  });
+
+  it.each([
+    ["protobuf", "application/x-protobuf", WORST_SHAPES["tiny spans"]!],
+    ["JSON", "application/json", { ...WORST_SHAPES["tiny spans"]!, format: "json" as const }],
+  ])("refuses one span more, in %s, with 413 naming the limit, and forwards nothing", async (_format, contentType, shape) => {
+    const tenant = await createTenant({ config });
+
+    const response = await sendTraces(tenant, requestOfSpans(shape, MAX_SPANS_PER_REQUEST + 1), { contentType });
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(tooManySpans);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("refuses a span of more attributes than a span may hold with 413 naming the limit, and forwards nothing", async () => {
+    const tenant = await createTenant({ config });
+
+    const response = await sendTraces(tenant, oneSpanOfTinyAttributes(4 * MAX_MESSAGES_PER_SPAN));
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
+    );
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+});
