@@ -6,20 +6,19 @@
  * round by round and the median kept, so the shared machine's noise hits all of them alike.
  */
 
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
+import type { OtlpFormat } from "../src/otlp/format.js";
 import { translateSpan } from "../src/process/translate.js";
 import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
+import { runHeapCapped } from "../test/support/heap-capped.js";
 import { tenantRecord } from "../test/support/tenants.js";
+import { WORST_SHAPES, worstRequest } from "../test/support/worst-shapes.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
@@ -130,32 +129,64 @@ async function measure(label: string, bytes: Uint8Array, rounds: number): Promis
   return rows;
 }
 
-/**
- * Peak memory of the relay's pipeline on one request, in a fresh process so nothing else counts,
- * with V8's heap capped at 128 MiB as a Worker's isolate is: it must complete under that cap.
- */
-function peakMemory(bytes: Uint8Array, coding: Coding, setup: string): { baseline: number; peak: number } | undefined {
-  const file = join(mkdtempSync(join(tmpdir(), "bench-")), "payload.bin");
-  writeFileSync(file, coding === "gzip" ? gzipped(bytes) : bytes);
-  try {
-    const out = execFileSync(
-      process.execPath,
-      ["--expose-gc", "--max-old-space-size=128", "--import", "tsx", import.meta.filename, "--memory", file, coding, setup],
-      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-    );
-    return JSON.parse(out) as { baseline: number; peak: number };
-  } catch {
-    return undefined;
+/** The CPU of the relay's code on one request, median of `rounds` after a warm-up, the process's own CPU time (GC threads included). */
+async function cpuMs(wire: Uint8Array, format: OtlpFormat, setup: Tenant, rounds: number): Promise<number> {
+  const run = async () => {
+    const body = await readBody(request(wire, "identity"), "identity", config);
+    for (const delivery of prepareDeliveries(body, format, setup, credential, config).deliveries) upstreamBody(delivery.payload);
+  };
+  await run();
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const start = process.cpuUsage();
+    await run();
+    const used = process.cpuUsage(start);
+    times.push((used.user + used.system) / 1000);
   }
+  return median(times);
 }
 
-async function memoryChild(file: string, coding: Coding, setup: string): Promise<void> {
-  const wire = new Uint8Array(readFileSync(file));
-  await relay(wire, coding, SETUPS["single parent"]); // load and compile everything first
-  (globalThis as { gc?: () => void }).gc?.();
-  const baseline = process.memoryUsage.rss();
-  await relay(wire, coding, SETUPS[setup as keyof typeof SETUPS]);
-  console.log(JSON.stringify({ baseline, peak: process.resourceUsage().maxRSS * 1024 }));
+/** The smallest of these V8 heaps a request completes in, or is refused in (413 up front). */
+const HEAPS_MIB = [16, 32, 64, 128];
+
+function smallestHeap(body: Uint8Array, format: OtlpFormat, setup: Tenant): string {
+  for (const heap of HEAPS_MIB) {
+    const run = runHeapCapped(body, format, setup, heap);
+    if (run.outcome === "completed") return `${heap} MiB`;
+    if (run.outcome === "refused") return `${heap} MiB (refused, ${run.status})`;
+  }
+  return "none: FAILED under 128 MiB";
+}
+
+/**
+ * The worst shapes (test/support/worst-shapes.ts) at the default body limit, beside an 8 MiB gateway
+ * batch: CPU per MiB in this process, and the smallest V8 heap each needs (a Worker's isolate has
+ * 128 MiB; the memory tests assert that each fits in it).
+ */
+export async function worstShapesBenchmark(): Promise<string> {
+  const limit = relayConfig({} as Env).maxDecompressedBytes;
+  const cases: Array<[string, Uint8Array, OtlpFormat]> = [
+    ["gateway batch, 8 MiB", gatewayBatch(8 * MiB), "protobuf"],
+    ...Object.entries(WORST_SHAPES).map(([name, shape]): [string, Uint8Array, OtlpFormat] => [
+      name,
+      worstRequest(shape, limit),
+      shape.format,
+    ]),
+  ];
+  const lines = ["| request | format | MiB | tenant | CPU ms/MiB | smallest heap it needs |", "|---|---|---:|---|---:|---|"];
+  for (const [name, body, format] of cases) {
+    for (const [setupName, setup] of Object.entries(SETUPS)) {
+      const heap = smallestHeap(body, format, setup);
+      const ms = heap.includes("refused") ? "—" : fmt(perMiB(await cpuMs(body, format, setup, 3), body));
+      lines.push(`| ${name} | ${format} | ${fmt(body.byteLength / MiB)} | ${setupName} | ${ms} | ${heap} |`);
+    }
+  }
+  return lines.join("\n");
+}
+
+function perMiB(ms: number, body: Uint8Array): number {
+  return ms / (body.byteLength / MiB);
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
@@ -167,30 +198,18 @@ export async function pipelineBenchmark(): Promise<string> {
     ["8 MiB", 8 * MiB, 7],
   ];
   const lines = ["| payload | request | tenant | mode | ms/MiB | MiB/s | × naive |", "|---|---|---|---|---:|---:|---:|"];
-  let eight: Uint8Array | undefined;
   for (const [label, target, rounds] of sizes) {
     const bytes = gatewayBatch(target);
-    if (target === 8 * MiB) eight = bytes;
     for (const row of await measure(label, bytes, rounds)) {
       lines.push(
         `| ${row.size} | ${row.coding === "gzip" ? "gzip" : "plain"} | ${row.setup || "—"} | ${row.mode} | ${fmt(row.msPerMiB, 2)} | ${fmt(row.mibPerSecond, 0)} | ${fmt(row.vsNaive, 2)} |`,
       );
     }
   }
-  lines.push("", "One 8 MiB request through the relay's pipeline, in a fresh Node process with V8's heap capped at 128 MiB:", "");
-  for (const coding of ["identity", "gzip"] as const) {
-    for (const setup of Object.keys(SETUPS)) {
-      const memory = peakMemory(eight!, coding, setup);
-      const what = `${coding === "gzip" ? "gzip" : "plain"}, ${setup}`;
-      lines.push(
-        memory
-          ? `- ${what}: completes; peak RSS ${fmt((memory.peak - memory.baseline) / MiB, 0)} MiB above the idle process`
-          : `- ${what}: FAILED under the 128 MiB heap cap`,
-      );
-    }
-  }
   return lines.join("\n");
 }
 
-if (process.argv[2] === "--memory") await memoryChild(process.argv[3]!, process.argv[4] as Coding, process.argv[5]!);
-else if (import.meta.filename === process.argv[1]) console.log(await pipelineBenchmark());
+if (import.meta.filename === process.argv[1]) {
+  console.log(await pipelineBenchmark());
+  console.log(`\n${await worstShapesBenchmark()}`);
+}

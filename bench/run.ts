@@ -1,11 +1,13 @@
 /** `npm run bench`: the pipeline benchmark, the cost of a request before trust, then the end-to-end load benchmark, as Markdown. */
 import { loadBenchmark } from "./load.js";
-import { pipelineBenchmark } from "./pipeline.js";
+import { pipelineBenchmark, worstShapesBenchmark } from "./pipeline.js";
 import { untrustedBenchmark } from "./untrusted.js";
 
 console.log(`# Benchmarks (${new Date().toISOString().slice(0, 10)}, Node ${process.version})\n`);
 console.log("## Pipeline: CPU per MiB, same process, modes interleaved, medians\n");
 console.log(await pipelineBenchmark());
+console.log("\n## The worst requests at the default limits: CPU per MiB, and memory under an isolate's heap\n");
+console.log(await worstShapesBenchmark());
 console.log("\n## Work before trust: the CPU of one hostile request with a key Braintrust has not accepted\n");
 console.log(await untrustedBenchmark());
 console.log("\n## End to end under wrangler dev\n");

@@ -39,7 +39,7 @@ export function prepareDeliveries(
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
     if (whole) return { deliveries: [whole], rejections };
-    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, dropped: 0 };
+    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false };
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections };
   }
   const processor = new SpanProcessor(tenant, body.bytes);

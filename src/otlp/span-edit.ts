@@ -38,7 +38,15 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
     });
     if (span.end > kept) pieces.push({ start: kept, end: span.end });
   }
-  for (const kv of added) pieces.push({ field: SPAN_ATTRIBUTES, pieces: [encodeKeyValue(kv)] });
+  // One buffer for all of them: a request may hold tens of thousands of edited spans, and each
+  // object kept per span counts.
+  if (added.length > 0)
+    pieces.push(
+      assemble(
+        NOTHING,
+        added.map((kv): Piece => ({ field: SPAN_ATTRIBUTES, pieces: [encodeKeyValue(kv)] })),
+      ),
+    );
   return pieces;
 }
 

@@ -22,8 +22,6 @@ export interface ProcessedSpans {
   batches: ParentBatch[];
   /** Whether any span differs from what arrived or was dropped, so the original bytes can no longer be sent. */
   changed: boolean;
-  /** Spans the tenant's filter dropped. */
-  dropped: number;
 }
 
 /**
@@ -50,7 +48,6 @@ export class SpanProcessor {
   private readonly scopes = new Map<IncomingScope, OutgoingScope>();
   private readonly resources = new Map<IncomingResource, OutgoingHeader>();
   private changed = false;
-  private dropped = 0;
 
   /** `source`: the request the spans' ranges are in. */
   constructor(
@@ -65,7 +62,6 @@ export class SpanProcessor {
     const trace = this.router?.observe(incoming);
     const { span, range } = incoming;
     if (this.tenant.drop_non_ai_spans && !isAiSpan(span)) {
-      this.dropped++;
       this.changed = true;
       return;
     }
@@ -84,7 +80,7 @@ export class SpanProcessor {
   }
 
   finish(): ProcessedSpans {
-    return { batches: this.batches(), changed: this.changed, dropped: this.dropped };
+    return { batches: this.batches(), changed: this.changed };
   }
 
   private batches(): ParentBatch[] {
