@@ -30,3 +30,6 @@ export default {
     return consumeDeliveries(batch, env);
   },
 } satisfies ExportedHandler<Env, DeliveryMessage>;
+
+// Durable Object classes are exported by the Worker's main module (wrangler.toml's durable_objects).
+export { TenantObject } from "./tenants/tenant-object.js";

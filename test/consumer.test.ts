@@ -8,7 +8,7 @@ import { sealSecret } from "../src/secrets/seal.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { consume } from "./support/queue.js";
-import { admin, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
+import { admin, asRecordedBeforeDurableObjects, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -370,6 +370,7 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
     const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
     const { incarnation: _, ...legacy } = value!;
     await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(legacy), { metadata });
+    await asRecordedBeforeDurableObjects(tenant.id);
     const rotated = await standin.issueKey();
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
     const trace = trueFoundryTrace();

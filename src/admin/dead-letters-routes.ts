@@ -6,9 +6,8 @@ import { enqueue } from "../deliver/queue.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
-import type { TenantStore } from "../tenants/store.js";
 import { jsonBody } from "./json-body.js";
-import { tenantStore } from "./tenant-path.js";
+import { authoritativeTenant } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -52,7 +51,7 @@ deadLettersRoutes.post("/replay", async (c) => {
   }
   const messages = (await Promise.all(ids.map((id) => store.replayMessage(id)))).filter((m): m is DeliveryMessage => m !== undefined);
   if (input.id && messages.length === 0) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
-  const owners = await ownersOf(tenantStore(c), messages);
+  const owners = await ownersOf(c.env, messages);
   const replayable = messages.filter((m) => isIncarnationOf(owners.get(m.tenant), m.incarnation));
   const orphaned = messages.filter((m) => !replayable.includes(m));
   const [orphan] = orphaned;
@@ -73,10 +72,10 @@ deadLettersRoutes.delete("/:id", async (c) => {
   return c.body(null, 204);
 });
 
-/** Each tenant the messages were kept for, as stored now (undefined once deleted), read once. */
-async function ownersOf(tenants: TenantStore, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {
+/** Each tenant the messages were kept for, as its Durable Object holds it now (undefined once deleted), read once. */
+async function ownersOf(env: Env, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {
   const ids = [...new Set(messages.map((m) => m.tenant))];
-  return new Map(await Promise.all(ids.map(async (id) => [id, await tenants.getFresh(id)] as const)));
+  return new Map(await Promise.all(ids.map(async (id) => [id, await authoritativeTenant(env, id)] as const)));
 }
 
 function deadLetterId(message: DeliveryMessage): string {

@@ -5,8 +5,20 @@ import { RelayError } from "../http/errors.js";
 import { TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 
+/** The KV replica: what ingest reads, and what the tenant list pages through. */
 export function tenantStore(c: Context<AppEnv>): TenantStore {
   return new TenantStore(c.env.TENANTS, relayConfig(c.env).tenantCacheTtlSeconds);
+}
+
+/** The Durable Object that owns the tenant's record and statistics. */
+export function tenantObject(env: Env, id: string) {
+  return env.TENANT_OBJECTS.getByName(id);
+}
+
+/** The tenant as its Durable Object holds it, the authoritative copy; undefined once deleted. */
+export async function authoritativeTenant(env: Env, id: string): Promise<Tenant | undefined> {
+  const stored = await tenantObject(env, id).read(id);
+  return stored && { ...stored, id };
 }
 
 /** The `:tenant` path parameter, validated: the admin API creates tenants, so a bad id is a 400. */
@@ -18,10 +30,19 @@ export function tenantIdParam(c: Context<AppEnv>): string {
   return id;
 }
 
-/** The tenant as stored now (past the caches, since the caller is about to change it), or 404. */
+/** The path's tenant as its Durable Object holds it, or 404. */
 export async function existingTenant(c: Context<AppEnv>): Promise<Tenant> {
   const id = tenantIdParam(c);
-  const tenant = await tenantStore(c).getFresh(id);
+  const tenant = await authoritativeTenant(c.env, id);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${id}`);
   return tenant;
+}
+
+/** Clears this isolate's cached copy after the tenant's Durable Object changed the record, so this isolate applies the change at once. */
+export function forgetCachedTenant(c: Context<AppEnv>, id: string): void {
+  tenantStore(c).forget(id);
+}
+
+export function noSuchTenant(id: string): RelayError {
+  return new RelayError("not_found", `no such tenant: ${id}`);
 }

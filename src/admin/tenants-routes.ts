@@ -6,9 +6,9 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { storedKeyContext } from "../tenants/credentials.js";
-import { parseOrReject, type StoredTenant, tenantInputSchema } from "../tenants/schema.js";
+import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
-import { existingTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { existingTenant, forgetCachedTenant, noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */
@@ -29,32 +29,14 @@ tenantsRoutes.get("/", async (c) => {
 
 tenantsRoutes.put("/:tenant", async (c) => {
   const id = tenantIdParam(c);
-  const input = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
-  const store = tenantStore(c);
-  const existing = await store.getFresh(id);
-  const apiKey = input.braintrust.api_key;
-  // Write-only key: a string replaces it, null removes it (passthrough), absent keeps it.
-  const sealed =
-    apiKey === null
-      ? undefined
-      : apiKey === undefined
-        ? existing?.api_key_sealed
-        : await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id));
-  const now = new Date().toISOString();
-  const { braintrust, ...config } = input;
-  const record: StoredTenant = {
-    ...config,
-    api_url: braintrust.api_url,
-    ...(sealed ? { api_key_sealed: sealed } : {}),
-    // Ingest tokens only mean something with a stored key to deliver with.
-    tokens: sealed ? (existing?.tokens ?? []) : [],
-    // Replacing keeps the incarnation, a missing one included: queued and dead-lettered spans stay deliverable.
-    incarnation: existing ? existing.incarnation : crypto.randomUUID(),
-    created_at: existing?.created_at ?? now,
-    updated_at: now,
-  };
-  await store.put(id, record);
-  return c.json(tenantView({ ...record, id }), existing ? 200 : 201);
+  const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
+  const apiKey = braintrust.api_key;
+  // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
+  // applies the change to the record as it is when the change's turn comes.
+  const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id)) : apiKey;
+  const { tenant, created } = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey });
+  forgetCachedTenant(c, id);
+  return c.json(tenantView({ ...tenant, id }), created ? 201 : 200);
 });
 
 tenantsRoutes.get("/:tenant", async (c) => c.json(tenantView(await existingTenant(c))));
@@ -68,6 +50,7 @@ tenantsRoutes.delete("/:tenant", async (c) => {
       `tenant ${tenant.id} has more dead letters than one call deletes: ${MAX_DEAD_LETTERS_DELETED_PER_CALL} were deleted, delete the tenant again for the rest`,
     );
   }
-  await tenantStore(c).delete(tenant.id);
+  if (!(await tenantObject(c.env, tenant.id).remove(tenant.id))) throw noSuchTenant(tenant.id);
+  forgetCachedTenant(c, tenant.id);
   return c.body(null, 204);
 });

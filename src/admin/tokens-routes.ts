@@ -1,37 +1,42 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { authModeOf } from "../tenants/schema.js";
-import { issueToken, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
-import { existingTenant, tenantStore } from "./tenant-path.js";
+import type { TokenRefusal } from "../tenants/changes.js";
+import { MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
+import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantObject } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/tokens`: issue and revoke ingest tokens. */
 export const tokensRoutes = new Hono<AppEnv>();
 
+function refusal(tenantId: string, reason: TokenRefusal): RelayError {
+  switch (reason) {
+    case "no_tenant":
+      return noSuchTenant(tenantId);
+    case "passthrough":
+      return new RelayError(
+        "conflict",
+        "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens",
+      );
+    case "full":
+      return new RelayError("conflict", `this tenant already has ${MAX_TOKENS_PER_TENANT} tokens: revoke one first`);
+  }
+}
+
 tokensRoutes.post("/:tenant/tokens", async (c) => {
-  const tenant = await existingTenant(c);
-  if (authModeOf(tenant) !== "stored_key") {
-    throw new RelayError(
-      "conflict",
-      "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens",
-    );
-  }
-  if (tenant.tokens.length >= MAX_TOKENS_PER_TENANT) {
-    throw new RelayError("conflict", `this tenant already has ${MAX_TOKENS_PER_TENANT} tokens: revoke one first`);
-  }
-  const now = new Date();
-  const { token, record } = await issueToken(now);
-  const { id, ...stored } = tenant;
-  await tenantStore(c).put(id, { ...stored, tokens: [...tenant.tokens, record], updated_at: now.toISOString() });
+  const id = tenantIdParam(c);
+  const issued = await tenantObject(c.env, id).addToken(id);
+  if ("refused" in issued) throw refusal(id, issued.refused);
+  forgetCachedTenant(c, id);
   // The only time the token is shown.
-  return c.json({ id: record.id, token, created_at: record.created_at }, 201);
+  return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at }, 201);
 });
 
 tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
-  const tenant = await existingTenant(c);
+  const id = tenantIdParam(c);
   const tokenId = c.req.param("id");
-  if (!tenant.tokens.some((t) => t.id === tokenId)) throw new RelayError("not_found", `tenant ${tenant.id} has no token ${tokenId}`);
-  const { id, ...stored } = tenant;
-  await tenantStore(c).put(id, { ...stored, tokens: tenant.tokens.filter((t) => t.id !== tokenId), updated_at: new Date().toISOString() });
+  const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId);
+  if (!revoked.tenant) throw noSuchTenant(id);
+  if (!revoked.found) throw new RelayError("not_found", `tenant ${id} has no token ${tokenId}`);
+  forgetCachedTenant(c, id);
   return c.body(null, 204);
 });

@@ -26,12 +26,16 @@ export type RelayEvent =
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
+  | { event: "stats_flush_failed"; tenant: string; error: string }
+  | { event: "tenant_replica_failed"; tenant: string; error: string }
   | { event: "unhandled_error"; error: string };
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "delivery_consumer_error",
   "durable_store_failed",
   "rate_limiter_failed",
+  "stats_flush_failed",
+  "tenant_replica_failed",
   "unhandled_error",
 ]);
 

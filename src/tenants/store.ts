@@ -42,7 +42,7 @@ export class TenantStore {
     return tenant;
   }
 
-  /** Reads past both caches, for the admin API's read-modify-write. */
+  /** Reads past both caches: for the tenant's Durable Object adopting a record written before it existed. */
   async getFresh(id: string): Promise<Tenant | undefined> {
     const raw = await this.kv.get(KEY_PREFIX + id, { type: "json" });
     return raw === null ? undefined : { ...parseStored(id, raw), id };
@@ -51,6 +51,11 @@ export class TenantStore {
   async put(id: string, tenant: StoredTenant): Promise<void> {
     const summary: Omit<TenantSummary, "id"> = { parent: tenant.parent, auth: authModeOf(tenant) };
     await this.kv.put(KEY_PREFIX + id, JSON.stringify(tenant), { metadata: summary });
+    isolateCache.delete(id);
+  }
+
+  /** Drops this isolate's cached copy, after the tenant's Durable Object changed the record. */
+  forget(id: string): void {
     isolateCache.delete(id);
   }
 

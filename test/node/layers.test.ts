@@ -14,6 +14,7 @@ const LAYERS: Array<{ name: string; paths: string[] }> = [
   { name: "OTLP vocabulary", paths: ["src/otlp/"] },
   { name: "HTTP errors", paths: ["src/http/"] },
   { name: "secrets", paths: ["src/secrets/"] },
+  { name: "statistics", paths: ["src/stats/"] },
   { name: "configuration", paths: ["src/tenants/", "src/env.ts"] },
   { name: "receive", paths: ["src/receive/"] },
   { name: "process", paths: ["src/process/"] },

@@ -1,4 +1,4 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index.js";
 import { standin } from "./standin.js";
@@ -71,6 +71,14 @@ export async function createTenantAgain(tenantId: string): Promise<string> {
 /** The incarnation in the tenant's KV record. */
 export async function incarnationOf(tenantId: string): Promise<string | undefined> {
   return ((await env.TENANTS.get(`tenant:${tenantId}`, "json")) as { incarnation?: string } | null)?.incarnation;
+}
+
+/**
+ * Empties the tenant's Durable Object, so that its record is whatever KV holds, as for a tenant made
+ * before tenants had one: a test that writes an older record to KV calls this after.
+ */
+export async function asRecordedBeforeDurableObjects(tenantId: string): Promise<void> {
+  await runInDurableObject(env.TENANT_OBJECTS.getByName(tenantId), (_object, state) => state.storage.deleteAll());
 }
 
 export async function issueToken(tenantId: string): Promise<string> {

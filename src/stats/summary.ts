@@ -1,0 +1,59 @@
+import type { Counts } from "./counts.js";
+import { latencyQuantile } from "./latency.js";
+
+/** Counts as the admin API shows them. */
+export interface StatsSummary {
+  requests: Record<string, number>;
+  /** Requests refused before their spans were read, by why (from their status). */
+  rejected_requests: { invalid: number; over_limit: number; unauthorised: number; rate_limited: number; unavailable: number };
+  spans: {
+    received: number;
+    accepted: number;
+    rejected: { invalid: number; refused_upstream: number };
+    delivered: number;
+    retried: number;
+    dead_lettered: number;
+    queued: number;
+    left_queue: number;
+  };
+  upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
+}
+
+/** Which statuses count as which refusal: see the README's table of ingest answers. */
+const REJECTION_OF_STATUS: Record<string, keyof StatsSummary["rejected_requests"]> = {
+  "400": "invalid",
+  "415": "invalid",
+  "413": "over_limit",
+  "401": "unauthorised",
+  "403": "unauthorised",
+  "429": "rate_limited",
+  "503": "unavailable",
+};
+
+export function summarise(counts: Counts): StatsSummary {
+  const rejected: StatsSummary["rejected_requests"] = { invalid: 0, over_limit: 0, unauthorised: 0, rate_limited: 0, unavailable: 0 };
+  for (const [status, n] of Object.entries(counts.requests)) {
+    const reason = REJECTION_OF_STATUS[status];
+    if (reason) rejected[reason] += n;
+  }
+  const spans = (counter: keyof Counts["spans"]) => counts.spans[counter] ?? 0;
+  return {
+    requests: counts.requests,
+    rejected_requests: rejected,
+    spans: {
+      received: spans("received"),
+      accepted: spans("accepted"),
+      rejected: { invalid: spans("rejected_invalid"), refused_upstream: spans("refused_upstream") },
+      delivered: spans("delivered"),
+      retried: spans("retried"),
+      dead_lettered: spans("dead_lettered"),
+      queued: spans("queued"),
+      left_queue: spans("left_queue"),
+    },
+    upstream: {
+      attempts: counts.upstreamAttempts,
+      errors: counts.upstreamErrors,
+      latency_ms: { p50: latencyQuantile(counts.latency, 0.5), p99: latencyQuantile(counts.latency, 0.99) },
+    },
+  };
+}

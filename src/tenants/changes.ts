@@ -1,0 +1,41 @@
+import type { StoredTenant, TokenRecord } from "./schema.js";
+import { MAX_TOKENS_PER_TENANT } from "./tokens.js";
+
+/** What a `PUT` asks for, with the key already sealed: applied to whatever record is current when its turn comes. */
+export interface TenantReplacement {
+  config: Omit<StoredTenant, "api_url" | "api_key_sealed" | "tokens" | "incarnation" | "created_at" | "updated_at">;
+  apiUrl: string;
+  /** A sealed key stores it, null removes it (passthrough), undefined keeps what is stored. */
+  sealedKey: string | null | undefined;
+}
+
+export function replaceTenant(existing: StoredTenant | undefined, change: TenantReplacement, now: string): StoredTenant {
+  const sealed = change.sealedKey === undefined ? existing?.api_key_sealed : (change.sealedKey ?? undefined);
+  return {
+    ...change.config,
+    api_url: change.apiUrl,
+    ...(sealed ? { api_key_sealed: sealed } : {}),
+    // Ingest tokens only mean something with a stored key to deliver with.
+    tokens: sealed ? (existing?.tokens ?? []) : [],
+    // Replacing keeps the incarnation, a missing one included: queued and dead-lettered spans stay deliverable.
+    incarnation: existing ? existing.incarnation : crypto.randomUUID(),
+    created_at: existing?.created_at ?? now,
+    updated_at: now,
+  };
+}
+
+/** Why a token cannot be added; the admin API turns each into its error. */
+export type TokenRefusal = "no_tenant" | "passthrough" | "full";
+
+export function withToken(tenant: StoredTenant | undefined, token: TokenRecord): StoredTenant | TokenRefusal {
+  if (!tenant) return "no_tenant";
+  if (!tenant.api_key_sealed) return "passthrough";
+  if (tenant.tokens.length >= MAX_TOKENS_PER_TENANT) return "full";
+  return { ...tenant, tokens: [...tenant.tokens, token], updated_at: token.created_at };
+}
+
+/** The tenant without the token, or undefined when it has no such token. */
+export function withoutToken(tenant: StoredTenant, tokenId: string, now: string): StoredTenant | undefined {
+  if (!tenant.tokens.some((t) => t.id === tokenId)) return undefined;
+  return { ...tenant, tokens: tenant.tokens.filter((t) => t.id !== tokenId), updated_at: now };
+}

@@ -1,0 +1,137 @@
+import { DurableObject } from "cloudflare:workers";
+import { relayConfig } from "../env.js";
+import { errorText, logEvent } from "../log/events.js";
+import type { StatsDelta } from "../stats/counts.js";
+import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
+import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken, withToken } from "./changes.js";
+import { KvReplica } from "./kv-replica.js";
+import { OneAtATime } from "./one-at-a-time.js";
+import type { StoredTenant } from "./schema.js";
+import { TenantStore } from "./store.js";
+import { issueToken } from "./tokens.js";
+
+/** Storage keys: the record, the tenant's id (for the alarm), and whether KV's record was adopted. */
+const RECORD = "tenant";
+const TENANT_ID_KEY = "id";
+const ADOPTED = "kv_adopted";
+/** How soon a KV write that failed is tried again; the alarm's own retries back off from there. */
+const REPLICA_RETRY_MS = 5_000;
+
+/**
+ * One per tenant (named by its id): the authoritative tenant record and the tenant's statistics.
+ * Every change is a read-modify-write run one at a time, so concurrent admin calls never lose each
+ * other's writes; the record is then copied to KV, the read replica ingest keeps using, so no
+ * ingest request ever waits on this object. A change is answered once KV has it; should KV fail,
+ * it is still stored here, and an alarm copies it until KV takes it.
+ */
+export class TenantObject extends DurableObject<Env> {
+  private readonly changes = new OneAtATime();
+  private readonly replica = new KvReplica(() => this.writeReplica());
+  private readonly stats = new TenantStatsStore(this.ctx.storage.sql);
+
+  /** The record as it is now; undefined when there is no such tenant. */
+  read(tenantId: string): Promise<StoredTenant | undefined> {
+    return this.changes.run(() => this.current(tenantId));
+  }
+
+  async replace(tenantId: string, change: TenantReplacement): Promise<{ tenant: StoredTenant; created: boolean }> {
+    const replaced = await this.changes.run(async () => {
+      const existing = await this.current(tenantId);
+      const tenant = replaceTenant(existing, change, new Date().toISOString());
+      await this.ctx.storage.put(RECORD, tenant);
+      return { tenant, created: existing === undefined };
+    });
+    await this.replicate(tenantId);
+    return replaced;
+  }
+
+  /** Deletes the record and the tenant's statistics; false when there was no such tenant. */
+  async remove(tenantId: string): Promise<boolean> {
+    const existed = await this.changes.run(async () => {
+      if (!(await this.current(tenantId))) return false;
+      await this.ctx.storage.delete(RECORD);
+      this.stats.clear();
+      return true;
+    });
+    if (existed) await this.replicate(tenantId);
+    return existed;
+  }
+
+  /** A new ingest token, the only time it exists in plaintext; or why none can be added. */
+  async addToken(tenantId: string): Promise<{ token: string; id: string; created_at: string } | { refused: TokenRefusal }> {
+    const issued = await this.changes.run(async () => {
+      const { token, record } = await issueToken(new Date());
+      const changed = withToken(await this.current(tenantId), record);
+      if (typeof changed === "string") return { refused: changed };
+      await this.ctx.storage.put(RECORD, changed);
+      return { token, id: record.id, created_at: record.created_at };
+    });
+    if (!("refused" in issued)) await this.replicate(tenantId);
+    return issued;
+  }
+
+  /** Revokes a token: whether the tenant exists, and whether it had the token. */
+  async revokeToken(tenantId: string, tokenId: string): Promise<{ tenant: boolean; found: boolean }> {
+    const outcome = await this.changes.run(async () => {
+      const tenant = await this.current(tenantId);
+      const changed = tenant && withoutToken(tenant, tokenId, new Date().toISOString());
+      if (changed) await this.ctx.storage.put(RECORD, changed);
+      return { tenant: tenant !== undefined, found: changed !== undefined };
+    });
+    if (outcome.found) await this.replicate(tenantId);
+    return outcome;
+  }
+
+  /** Counts an isolate gathered for this tenant (src/stats/flush.ts); dropped once the tenant is gone. */
+  recordStats(tenantId: string, delta: StatsDelta): Promise<void> {
+    return this.changes.run(async () => {
+      if (await this.current(tenantId)) this.stats.add(delta, Date.now());
+    });
+  }
+
+  statsReport(): TenantStatsReport {
+    return this.stats.report(Date.now());
+  }
+
+  /** Retries a KV write that failed; throwing makes Cloudflare retry the alarm, with backoff. */
+  override async alarm(): Promise<void> {
+    await this.replica.sync();
+  }
+
+  /**
+   * The stored record. The first time this object runs for a tenant made before tenants had one,
+   * it adopts the record from KV; after that, what it stores is the truth, so a deleted tenant's
+   * stale KV copy is never adopted back.
+   */
+  private async current(tenantId: string): Promise<StoredTenant | undefined> {
+    const stored = await this.ctx.storage.get<StoredTenant>(RECORD);
+    if (stored || (await this.ctx.storage.get<boolean>(ADOPTED))) return stored;
+    const fromKv = await this.kv().getFresh(tenantId);
+    const record: StoredTenant | undefined = fromKv && (({ id: _id, ...rest }) => rest)(fromKv);
+    await this.ctx.storage.put({ [TENANT_ID_KEY]: tenantId, [ADOPTED]: true, ...(record ? { [RECORD]: record } : {}) });
+    return record;
+  }
+
+  /** Copies the record to KV; a failure is logged and left to the alarm, since the change itself is stored. */
+  private async replicate(tenantId: string): Promise<void> {
+    try {
+      await this.replica.sync();
+    } catch (err) {
+      logEvent({ event: "tenant_replica_failed", tenant: tenantId, error: errorText(err) });
+      await this.ctx.storage.setAlarm(Date.now() + REPLICA_RETRY_MS);
+    }
+  }
+
+  /** Copies the record as stored now to KV: written, or deleted when there is none. */
+  private async writeReplica(): Promise<void> {
+    const tenantId = await this.ctx.storage.get<string>(TENANT_ID_KEY);
+    if (!tenantId) return;
+    const record = await this.ctx.storage.get<StoredTenant>(RECORD);
+    if (record) await this.kv().put(tenantId, record);
+    else await this.kv().delete(tenantId);
+  }
+
+  private kv(): TenantStore {
+    return new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds);
+  }
+}

@@ -1,0 +1,110 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { admin, asRecordedBeforeDurableObjects, createTenant, issueToken, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+const body = () => toProtobuf(trueFoundryTrace());
+
+interface TenantJson {
+  parent: string;
+  tokens: Array<{ id: string }>;
+  routes: unknown[];
+  redact: unknown;
+  drop_non_ai_spans: boolean;
+  translate: boolean;
+}
+
+async function tenantJson(id: string): Promise<TenantJson> {
+  const response = await admin("GET", `/tenants/${id}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as TenantJson;
+}
+
+/** The record ingest reads: the KV replica. */
+async function replicaOf(id: string): Promise<{ parent: string; tokens: Array<{ id: string }> } | null> {
+  return env.TENANTS.get(`tenant:${id}`, "json");
+}
+
+/** The token id inside a `tbr_<id>_<secret>` token. */
+const tokenIdOf = (token: string) => token.split("_")[1]!;
+
+describe("concurrent admin calls", () => {
+  it("stores every one of ten tokens issued at once, and every one of them works", async () => {
+    const tenant = await createTenant();
+
+    const answers = await Promise.all(Array.from({ length: 10 }, () => admin("POST", `/tenants/${tenant.id}/tokens`)));
+
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(201));
+    const tokens = await Promise.all(answers.map(async (a) => ((await a.json()) as { token: string }).token));
+    const stored = (await tenantJson(tenant.id)).tokens.map((t) => t.id).sort();
+    expect(stored).toEqual([tokenIdOf(tenant.bearer), ...tokens.map(tokenIdOf)].sort());
+    expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id).sort()).toEqual(stored);
+    for (const token of tokens) expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toHaveLength(10);
+  });
+
+  it("never brings back a token revoked while others were being issued", async () => {
+    const tenant = await createTenant();
+    const revoked = await Promise.all(Array.from({ length: 4 }, () => issueToken(tenant.id)));
+
+    const answers = await Promise.all([
+      ...revoked.map((token) => admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenIdOf(token)}`)),
+      ...Array.from({ length: 4 }, () => admin("POST", `/tenants/${tenant.id}/tokens`)),
+    ]);
+
+    expect(answers.map((a) => a.status)).toEqual([204, 204, 204, 204, 201, 201, 201, 201]);
+    const issued = await Promise.all(answers.slice(4).map(async (a) => ((await a.json()) as { token: string }).token));
+    const stored = (await tenantJson(tenant.id)).tokens.map((t) => t.id).sort();
+    expect(stored).toEqual([tokenIdOf(tenant.bearer), ...issued.map(tokenIdOf)].sort());
+    expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id).sort()).toEqual(stored);
+    for (const token of revoked) expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(401);
+    for (const token of issued) expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(200);
+  });
+
+  it("ends concurrent PUTs with one of the submitted records, whole, in the API and in KV alike", async () => {
+    const id = uniqueTenantId();
+    const submitted = Array.from({ length: 8 }, (_, i) => ({
+      parent: `project_name:p${i}`,
+      routes: [{ match: { field: "span_name", equals: `s${i}` }, parent: `experiment_id:e${i}` }],
+      redact: { keys: [{ pattern: `k${i}.*` }], values: [] },
+      drop_non_ai_spans: i % 2 === 0,
+      translate: i % 3 !== 0,
+    }));
+
+    const answers = await Promise.all(submitted.map((record) => admin("PUT", `/tenants/${id}`, record)));
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    const final = await tenantJson(id);
+    const winner = submitted.find((record) => record.parent === final.parent)!;
+    expect(final).toMatchObject(winner);
+    expect(await replicaOf(id)).toMatchObject(winner);
+  });
+
+  it("adopts a tenant written to KV before tenants had a Durable Object, tokens and all", async () => {
+    const tenant = await createTenant();
+    // As before this change: the record in KV, its Durable Object never run.
+    await asRecordedBeforeDurableObjects(tenant.id);
+
+    const before = await tenantJson(tenant.id);
+    const token = await issueToken(tenant.id);
+
+    expect(before.parent).toBe(tenant.parent);
+    expect(before.tokens.map((t) => t.id)).toEqual([tokenIdOf(tenant.bearer)]);
+    expect((await tenantJson(tenant.id)).tokens).toHaveLength(2);
+    expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(200);
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+  });
+
+  it("never adopts a deleted tenant's record back from KV", async () => {
+    const tenant = await createTenant();
+    const record = (await env.TENANTS.get(`tenant:${tenant.id}`))!;
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+
+    // A stale copy, as another location's KV may still show one for a while.
+    await env.TENANTS.put(`tenant:${tenant.id}`, record);
+
+    expect((await admin("GET", `/tenants/${tenant.id}`)).status).toBe(404);
+    expect((await admin("POST", `/tenants/${tenant.id}/tokens`)).status).toBe(404);
+  });
+});
