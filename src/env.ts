@@ -33,6 +33,8 @@ const RelayConfigSchema = z.object({
   UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"]).default("auto"),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
+  // A flush waits in the background of a request, which Cloudflare keeps running up to 30 s.
+  STATS_FLUSH_SECONDS: z.coerce.number().int().min(0).max(25).default(10),
 });
 
 /** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
@@ -58,6 +60,8 @@ export interface RelayConfig {
   defaultRateLimit: RequestRateLimit;
   /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else but a span over the upstream cap; `gzip`: compress everything. */
   upstreamCompression: "auto" | "gzip";
+  /** How long an isolate gathers statistics before writing them to each tenant's Durable Object (src/stats/flush.ts). */
+  statsFlushSeconds: number;
 }
 
 const parsed = new WeakMap<Env, RelayConfig>();
@@ -80,6 +84,7 @@ export function relayConfig(env: Env): RelayConfig {
     tenantCacheTtlSeconds: v.TENANT_CACHE_TTL_SECONDS,
     defaultRateLimit: { requests_per_second: v.RATE_LIMIT_REQUESTS_PER_SECOND, burst: v.RATE_LIMIT_BURST },
     upstreamCompression: v.UPSTREAM_COMPRESSION,
+    statsFlushSeconds: v.STATS_FLUSH_SECONDS,
     retry: {
       baseDelaySeconds: v.RETRY_BASE_DELAY_SECONDS,
       maxDelaySeconds: v.RETRY_MAX_DELAY_SECONDS,

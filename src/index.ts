@@ -7,6 +7,7 @@ import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { tracesRoute } from "./ingest/traces-route.js";
 import { otlpFormatOf } from "./otlp/format.js";
+import { flushStats } from "./stats/flush.js";
 
 const app = new Hono<AppEnv>();
 
@@ -26,8 +27,13 @@ app.onError((err, c) => errorResponse(c, asRelayError(err)));
 export default {
   fetch: app.fetch,
   async queue(batch, env) {
-    if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return consumeDeadLetterQueue(batch, env);
-    return consumeDeliveries(batch, env);
+    try {
+      if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return await consumeDeadLetterQueue(batch, env);
+      return await consumeDeliveries(batch, env);
+    } finally {
+      // No client waits on a batch: its counts go to the tenants' objects at once, and a failure there is only logged.
+      await flushStats(env);
+    }
   },
 } satisfies ExportedHandler<Env, DeliveryMessage>;
 

@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { requireAdmin } from "./require-admin.js";
+import { statsRoutes } from "./stats-routes.js";
 import { tenantsRoutes } from "./tenants-routes.js";
 import { tokensRoutes } from "./tokens-routes.js";
 
@@ -27,3 +28,4 @@ adminApp.use(
 adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
+adminApp.route("/", statsRoutes);

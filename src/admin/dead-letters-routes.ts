@@ -3,8 +3,11 @@ import { z } from "zod";
 import { DeadLetterStore } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
 import { enqueue } from "../deliver/queue.js";
+import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
+import { flushStatsLater } from "../stats/flush.js";
+import { countSpans } from "../stats/recorder.js";
 import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
 import { authoritativeTenant } from "./tenant-path.js";
@@ -63,6 +66,8 @@ deadLettersRoutes.post("/replay", async (c) => {
     );
   }
   await enqueue(c.env.DELIVERY_QUEUE, replayable);
+  for (const message of replayable) countSpans(message.tenant, "queued", message.spans);
+  flushStatsLater(c.env, c.executionCtx, relayConfig(c.env).statsFlushSeconds);
   return c.json({ replayed: replayable.map(deadLetterId), orphaned: orphaned.map(deadLetterId), cursor });
 });
 

@@ -1,5 +1,6 @@
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
+import { countSpans, countUpstreamAttempt } from "../stats/recorder.js";
 import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
@@ -23,7 +24,9 @@ export async function attemptDelivery(
 ): Promise<{ outcome: DeliveryOutcome; next: NextStep }> {
   const started = Date.now();
   const outcome = await postTraces(target, payload, options);
+  const latencyMs = Date.now() - started;
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
+  countAttempt(context, outcome, next, latencyMs);
   logEvent({
     event: "delivery_attempt",
     tenant: context.tenant,
@@ -34,10 +37,22 @@ export async function attemptDelivery(
     attempt: context.attempts,
     outcome: outcome.kind,
     upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
-    latency_ms: Date.now() - started,
+    latency_ms: latencyMs,
     next: next.step,
     ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
     ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
   });
   return { outcome, next };
+}
+
+/** The tenant's statistics: the attempt and its latency, and what became of its spans (dead letters count where they are kept). */
+function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number): void {
+  countUpstreamAttempt(
+    context.tenant,
+    latencyMs,
+    outcome.kind === "delivered" ? undefined : { status: outcome.status ?? null, reason: outcome.reason },
+  );
+  if (next.step === "done") countSpans(context.tenant, "delivered", context.spans);
+  if (next.step === "retry") countSpans(context.tenant, "retried", context.spans);
+  if (next.step === "refuse_client" || next.step === "reject") countSpans(context.tenant, "refused_upstream", context.spans);
 }

@@ -1,6 +1,7 @@
 import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { openSecret } from "../secrets/seal.js";
+import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { isIncarnationOf } from "../tenants/schema.js";
@@ -75,6 +76,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "done":
       await markDelivered(env.TENANTS, message.id);
       await releasePayload(env.PAYLOADS, message);
+      countSpans(message.tenant, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
     case "retry":
@@ -109,6 +111,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       });
       // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop.
       await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+      countSpans(message.tenant, "left_queue", message.spans);
       // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
       if (outcome.kind === "rejected" && outcome.status === 401) {
         await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
@@ -128,6 +131,7 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
   if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
   // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  countSpans(message.tenant, "left_queue", message.spans);
   logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
 }
 
@@ -135,6 +139,7 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
 async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
   await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  countSpans(message.tenant, "left_queue", message.spans);
 }
 
 /** Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead letters. */

@@ -1,4 +1,5 @@
 import { logEvent } from "../log/events.js";
+import { countSpans } from "../stats/recorder.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 
@@ -72,6 +73,7 @@ export class DeadLetterStore {
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
+    countSpans(message.tenant, "dead_lettered", message.spans);
     logEvent({
       event: "dead_letter",
       tenant: message.tenant,

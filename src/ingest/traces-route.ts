@@ -7,14 +7,18 @@ import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
+import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
+import { countRequests } from "./count-requests.js";
 import { prepareDeliveries } from "./prepare-deliveries.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
+
+tracesRoute.use("/:tenant/v1/traces", countRequests());
 
 tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenantId = requireTenantId(c.req.param("tenant"));
@@ -23,6 +27,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const config = relayConfig(c.env);
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
+  c.set("countedTenant", tenantId);
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env.ENCRYPTION_KEY);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
@@ -33,12 +38,19 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   } else takeUntrustedRequestToken(tenantId);
   const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
   const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
+  const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0);
+  countSpans(tenantId, "received", accepted + Number(rejections.rejectedSpans));
+  countSpans(tenantId, "accepted", accepted);
+  countSpans(tenantId, "rejected_invalid", Number(rejections.rejectedSpans));
   // Settled, not all(): the client is answered only once every delivery is accounted for, even
   // when one of them fails on a bug; work left running after the answer is not sure to finish.
   const settled = await Promise.allSettled(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
   const results = settled.map((s) => {
     if (s.status === "rejected") throw s.reason;
     return s.value;
+  });
+  results.forEach((r, i) => {
+    if (r.result === "queued") countSpans(tenantId, "queued", deliveries[i]!.spans);
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);

@@ -49,14 +49,14 @@ const FREE_TEXT_FIELDS: ReadonlySet<string> = new Set(["reason", "error"]);
  */
 const CREDENTIAL = /\b([Bb]earer\s+)[A-Za-z0-9._~+/=-]{16,}|\btbr_[0-9a-f]{16}_[A-Za-z0-9_-]{43}|(?<![A-Za-z0-9])sk-[A-Za-z0-9_-]{20,}/g;
 
-function scrub(text: string): string {
+export function scrubCredentials(text: string): string {
   return text.replace(CREDENTIAL, (_match, bearer: string | undefined) => `${bearer ?? ""}[redacted]`);
 }
 
 /** Writes one event as one JSON line, its free-text fields scrubbed of credentials. */
 export function logEvent(event: RelayEvent): void {
   const line = JSON.stringify(event, (key, value: unknown) =>
-    typeof value === "string" && FREE_TEXT_FIELDS.has(key) ? scrub(value) : value,
+    typeof value === "string" && FREE_TEXT_FIELDS.has(key) ? scrubCredentials(value) : value,
   );
   if (ERROR_EVENTS.has(event.event)) console.error(line);
   else console.log(line);

@@ -16,8 +16,8 @@ export interface TenantStatsReport {
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
   last_upstream_error: { at: string; status: number | null; reason: string } | null;
-  /** The last day, one entry per minute that counted anything, oldest first. */
-  per_minute: Array<{ minute: string } & StatsSummary>;
+  /** The last day, one entry per minute that counted anything, oldest first; left out of the all-tenants overview. */
+  per_minute?: Array<{ minute: string } & StatsSummary>;
 }
 
 /**
@@ -56,7 +56,7 @@ export class TenantStatsStore {
     this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", minuteOf(now) - KEPT_MINUTES * MINUTE_MS);
   }
 
-  report(now: number): TenantStatsReport {
+  report(now: number, perMinute: boolean): TenantStatsReport {
     const totals = this.totals();
     const current = minuteOf(now);
     const minutes = this.sql
@@ -81,7 +81,7 @@ export class TenantStatsStore {
       last_upstream_error: lastError
         ? { at: new Date(lastError.at).toISOString(), status: lastError.status, reason: lastError.reason }
         : null,
-      per_minute: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), ...summarise(m.counts) })),
+      ...(perMinute ? { per_minute: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), ...summarise(m.counts) })) } : {}),
     };
   }
 

@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app-env.js";
+import { parseOrReject } from "../tenants/schema.js";
+import { noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
+
+/** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
+export const statsRoutes = new Hono<AppEnv>();
+
+/**
+XX
+ * 50 subrequests (docs/cloudflare-limits.md); the KV list is one more.
+ */
+const MAX_TENANTS_PER_PAGE = 49;
+
+const ListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
+  cursor: z.string().min(1).optional(),
+});
+
+statsRoutes.get("/tenants/:tenant/stats", async (c) => {
+  const id = tenantIdParam(c);
+  const report = await tenantObject(c.env, id).statsReport(id, true);
+  if (!report) throw noSuchTenant(id);
+  return c.json({ tenant: id, ...report });
+});
+
+statsRoutes.get("/stats", async (c) => {
+  const query = parseOrReject(ListQuerySchema, c.req.query());
+  const page = await tenantStore(c).list(query.cursor, query.limit);
+  const reports = await Promise.all(
+    page.tenants.map(async ({ id }) => ({ tenant: id, report: await tenantObject(c.env, id).statsReport(id, false) })),
+  );
+  // A tenant deleted between the list and its object's answer is left out.
+  const tenants = reports.flatMap(({ tenant, report }) => (report ? [{ tenant, ...report }] : []));
+  return c.json({ tenants, cursor: page.cursor });
+});

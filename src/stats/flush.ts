@@ -1,0 +1,46 @@
+import { errorText, logEvent } from "../log/events.js";
+import { hasPendingCounts, restorePendingCounts, takePendingCounts } from "./recorder.js";
+
+/**
+ * When the delayed flush waiting in this isolate was armed: one carries everything counted until it
+ * runs. One that has not run long after its time (its request's background work was cut short) no
+ * longer holds off the next.
+ */
+let armedAt: number | undefined;
+const WAIT_UNTIL_LIMIT_MS = 30_000;
+
+/**
+ * Writes this isolate's counts to each tenant's Durable Object. A tenant whose object fails keeps
+ * its counts here for the next flush; nothing is thrown, so a failing stats store never fails
+ * whatever flushed.
+ */
+export async function flushStats(env: Env): Promise<void> {
+  const taken = takePendingCounts();
+  await Promise.all(
+    [...taken].map(async ([tenant, delta]) => {
+      try {
+        await env.TENANT_OBJECTS.getByName(tenant).recordStats(tenant, delta);
+      } catch (err) {
+        restorePendingCounts(tenant, delta);
+        logEvent({ event: "stats_flush_failed", tenant, error: errorText(err) });
+      }
+    }),
+  );
+}
+
+/**
+ * Flushes `delaySeconds` from now, in the background of the request that arms it (`waitUntil`, which
+ * Cloudflare keeps running up to 30 s after the response), so that one write per tenant carries
+ * every request this isolate answers meanwhile. Counts of an isolate evicted before then are lost.
+ */
+export function flushStatsLater(env: Env, ctx: Pick<ExecutionContext, "waitUntil">, delaySeconds: number): void {
+  const now = Date.now();
+  if (!hasPendingCounts() || (armedAt !== undefined && now - armedAt < delaySeconds * 1000 + WAIT_UNTIL_LIMIT_MS)) return;
+  armedAt = now;
+  ctx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, delaySeconds * 1000)).then(() => {
+      armedAt = undefined;
+      return flushStats(env);
+    }),
+  );
+}

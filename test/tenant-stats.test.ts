@@ -1,0 +1,155 @@
+import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { TenantStatsReport } from "../src/stats/store.js";
+import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
+
+async function statsOf(tenantId: string): Promise<Report> {
+  const response = await admin("GET", `/tenants/${tenantId}/stats`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as Report;
+}
+
+/** Polls the stats until `done` holds: counts are flushed after the response, off the request's path. */
+async function statsWhen(tenantId: string, done: (report: Report) => boolean, timeoutMs = 30_000): Promise<Report> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const report = await statsOf(tenantId);
+    if (done(report) || Date.now() > deadline) return report;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const requestCount = (report: Report) => Object.values(report.total.requests).reduce((sum, n) => sum + n, 0);
+
+/** Spans the stand-in received with the tenant's key, every request counted. */
+async function spansReceivedBy(tenant: TestTenant): Promise<number> {
+  return (await standin.received(tenant.apiKey)).reduce((sum, r) => sum + spansOf(r.request).length, 0);
+}
+
+describe("per-tenant statistics", () => {
+  it("count a mixed run as the stand-in received it and as the client was answered", async () => {
+    const tenant = await createTenant();
+    const delivered = trueFoundryTrace();
+    const retried = trueFoundryTrace();
+    const deadLettered = trueFoundryTrace();
+    const valid = spanWith("valid", []);
+    const invalid = { ...spanWith("zero span id", []), spanId: new Uint8Array(8) };
+
+    const answers = [await sendTraces(tenant, toProtobuf(delivered))];
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    answers.push(await sendTraces(tenant, toProtobuf(retried)));
+    await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
+    answers.push(await sendTraces(tenant, toProtobuf(deadLettered)));
+    answers.push(await sendTraces(tenant, toProtobuf(requestOf([valid, invalid]))));
+    answers.push(await sendTraces(tenant, toProtobuf(delivered), { bearer: "tbr_not-a-token" }));
+    answers.push(await sendTraces(tenant, new Uint8Array([0xff, 0xff, 0xff])));
+
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 401, 400]);
+    const rejectedAnswered = await Promise.all(
+      answers.slice(2, 4).map(async (a) => Number((await exportResponseOf(a)).partialSuccess?.rejectedSpans ?? 0n)),
+    );
+    expect(rejectedAnswered).toEqual([3, 1]);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(retried))).missing).toEqual([]);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3 && requestCount(r) === 6);
+
+    const attempts = await standin.attempts(tenant.apiKey);
+    expect(report.total.requests).toEqual({ "200": 4, "400": 1, "401": 1 });
+    expect(report.total.rejected_requests).toEqual({ invalid: 1, over_limit: 0, unauthorised: 1, rate_limited: 0, unavailable: 0 });
+    expect(report.total.spans).toEqual({
+      received: 3 + 3 + 3 + 2,
+      accepted: 3 + 3 + 3 + 1,
+      rejected: { invalid: 1, refused_upstream: 0 },
+      delivered: await spansReceivedBy(tenant),
+      retried: 3,
+      dead_lettered: 3,
+      queued: 3,
+      left_queue: 3,
+    });
+    expect(report.total.spans.delivered).toBe(3 + 3 + 1);
+    expect(report.waiting_in_queue).toBe(0);
+    expect(report.total.upstream.attempts).toBe(attempts.length);
+    expect(report.total.upstream.errors).toBe(attempts.filter((a) => a.status >= 300).length);
+    expect(report.total.upstream.latency_ms.p50).toEqual(expect.any(Number));
+    expect(report.total.upstream.latency_ms.p99).toBeGreaterThanOrEqual(report.total.upstream.latency_ms.p50!);
+    expect(report.last_upstream_error).toMatchObject({ status: 400, reason: expect.stringContaining("bad spans") });
+    // Everything happened within the last five minutes, and every minute of it is listed.
+    expect(report.last_5m).toEqual(report.total);
+    expect(report.per_minute.reduce((sum, m) => sum + (m.spans.received ?? 0), 0)).toBe(11);
+  });
+
+  it("survive a restart: they are kept in the tenant's Durable Object's storage, not in memory", async () => {
+    const tenant = await createTenant();
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    const before = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+
+    await evictDurableObject(env.TENANT_OBJECTS.getByName(tenant.id));
+
+    const after = await statsOf(tenant.id);
+    expect(after.total).toEqual(before.total);
+    expect(after.since).toBe(before.since);
+  });
+
+  it("never fail ingest when the stats store fails, and keep the counts for the next flush", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const unavailable = new Proxy(env.TENANT_OBJECTS, {
+      get(target, property) {
+        if (property === "getByName")
+          return () => ({ recordStats: () => Promise.reject(new Error("Durable Object storage is unavailable")) });
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+    const response = await sendTracesWith(tenant, toProtobuf(trace), { TENANT_OBJECTS: unavailable });
+
+    expect(response.status).toBe(200);
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    expect((await statsOf(tenant.id)).total.spans.delivered).toBe(0);
+    // The next flush, to a store that works again, carries them.
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 6);
+    expect(report.total.requests).toEqual({ "200": 2 });
+  });
+
+  it("list every tenant, one line each, and answer 404 for a tenant that does not exist", async () => {
+    const tenant = await createTenant();
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+
+    const lines: Array<{ tenant: string; total: { spans: { delivered: number } }; per_minute?: unknown }> = [];
+    let cursor: string | null = null;
+    do {
+      const page = (await (await admin("GET", `/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`)).json()) as {
+        tenants: typeof lines;
+        cursor: string | null;
+      };
+      lines.push(...page.tenants);
+      cursor = page.cursor;
+    } while (cursor);
+
+    const line = lines.find((l) => l.tenant === tenant.id);
+    expect(line?.total.spans.delivered).toBe(3);
+    expect(line?.per_minute).toBeUndefined();
+    expect((await admin("GET", "/tenants/no-such-tenant-here/stats")).status).toBe(404);
+    expect((await admin("GET", "/tenants/NOT_AN_ID/stats")).status).toBe(400);
+  });
+
+  it("are forgotten with their tenant, and never counted for a path that names no tenant", async () => {
+    const tenant = await createTenant();
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+
+    await admin("DELETE", `/tenants/${tenant.id}`);
+    await sendTraces({ id: "never-made-tenant", bearer: "x" }, toProtobuf(trueFoundryTrace()));
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent });
+
+    expect((await statsOf(tenant.id)).total.requests).toEqual({});
+    expect((await admin("GET", "/tenants/never-made-tenant/stats")).status).toBe(404);
+  });
+});
