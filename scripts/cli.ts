@@ -22,6 +22,7 @@ const FLAGS = {
   tenant: { type: "string" },
   id: { type: "string" },
   all: { type: "boolean", default: false },
+  window: { type: "string", default: "1h" },
 } as const;
 const GLOBAL_FLAGS = new Set(["url", "json", "help"]);
 
@@ -39,18 +40,24 @@ type Run = (admin: AdminClient, flags: Flags, ...args: string[]) => Promise<unkn
 
 interface Command {
   usage: string;
+  /** The words that name it: all before the first argument or flag. */
   name: string;
   args: string[];
+  /** Those of `args` shown in brackets, `[<tenant>]`. */
+  optional: Set<string>;
   flags: Set<string>;
   run: Run;
 }
 
 /** A command whose usage line is also its grammar: it takes exactly the <args> and --flags the line shows. */
 function commandOf(usage: string, run: Run): Command {
+  const words = usage.split(" ");
+  const firstNonName = words.findIndex((w) => !/^[a-z-]+$/.test(w));
   return {
     usage,
-    name: usage.split(" ", 2).join(" "),
+    name: words.slice(0, firstNonName < 0 ? words.length : firstNonName).join(" "),
     args: Array.from(usage.matchAll(/<([a-z-]+)>/g), (m) => m[1]!),
+    optional: new Set(Array.from(usage.matchAll(/\[<([a-z-]+)>\]/g), (m) => m[1]!)),
     flags: new Set(Array.from(usage.matchAll(/--([a-z-]+)/g), (m) => m[1]!)),
     run,
   };
@@ -86,7 +93,7 @@ async function allPages<T>(admin: AdminClient, path: string, field: string, quer
   const items: T[] = [];
   let cursor: string | null = null;
   do {
-    const search = new URLSearchParams({ ...query, limit: "1000", ...(cursor ? { cursor } : {}) });
+    const search = new URLSearchParams({ limit: "1000", ...query, ...(cursor ? { cursor } : {}) });
     const page = (await admin.call("GET", `${path}?${search}`)) as Record<string, unknown>;
     items.push(...(page[field] as T[]));
     cursor = page.cursor as string | null;
@@ -135,6 +142,66 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
       ),
     );
   return lines.join("\n");
+}
+
+/** The part of a tenant's statistics the tables show (src/stats/summary.ts has all of it). */
+interface StatsSummary {
+  requests: Record<string, number>;
+  spans: {
+    received: number;
+    accepted: number;
+    rejected: { invalid: number; refused_upstream: number };
+    delivered: number;
+    retried: number;
+    dead_lettered: number;
+  };
+  upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
+}
+const STATS_WINDOWS = { "5m": "last_5m", "1h": "last_1h", "24h": "last_24h", total: "total" } as const;
+type StatsWindow = keyof typeof STATS_WINDOWS;
+type TenantStats = {
+  tenant: string;
+  waiting_in_queue: number;
+  last_upstream_error: { at: string; status: number | null; reason: string } | null;
+} & Record<(typeof STATS_WINDOWS)[StatsWindow], StatsSummary>;
+
+const STATS_COLUMNS = ["REQUESTS", "RECEIVED", "ACCEPTED", "REJECTED", "DELIVERED", "RETRIED", "DEAD-LETTERED", "P50 MS", "P99 MS"];
+
+function statsColumns(summary: StatsSummary): Array<string | number> {
+  const { spans, upstream } = summary;
+  return [
+    Object.values(summary.requests).reduce((sum, n) => sum + n, 0),
+    spans.received,
+    spans.accepted,
+    spans.rejected.invalid + spans.rejected.refused_upstream,
+    spans.delivered,
+    spans.retried,
+    spans.dead_lettered,
+    upstream.latency_ms.p50 ?? "-",
+    upstream.latency_ms.p99 ?? "-",
+  ];
+}
+
+function statsWindow(flags: Flags): StatsWindow {
+  const window = flags.window ?? "1h";
+  if (!(window in STATS_WINDOWS)) throw new UsageError(`--window is one of ${Object.keys(STATS_WINDOWS).join(", ")}`);
+  return window as StatsWindow;
+}
+
+function lastErrorText(error: TenantStats["last_upstream_error"]): string {
+  return error ? `${error.at} ${error.status ?? "no answer"}: ${error.reason.slice(0, 80)}` : "none";
+}
+
+function tenantStatsOutput(stats: TenantStats): string {
+  const windows = Object.entries(STATS_WINDOWS).map(([name, field]) => [name, ...statsColumns(stats[field])]);
+  const byStatus = Object.entries(stats.total.requests).map(([status, n]) => `${status}: ${n}`);
+  return [
+    table(["WINDOW", ...STATS_COLUMNS], windows),
+    "",
+    `requests by status (total)  ${byStatus.join(", ") || "none"}`,
+    `spans waiting in the queue  ${stats.waiting_in_queue}`,
+    `last upstream error         ${lastErrorText(stats.last_upstream_error)}`,
+  ].join("\n");
 }
 
 const COMMANDS = [
@@ -198,6 +265,20 @@ const COMMANDS = [
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     return `replayed ${plural(replayed.length)}${orphaned.length > 0 ? `; ${plural(orphaned.length)} of deleted tenants not replayed (delete them)` : ""}`;
   }),
+  commandOf("stats [<tenant>] [--window 5m|1h|24h|total]", async (admin, flags, tenant) => {
+    const window = statsWindow(flags);
+    if (tenant) {
+      const stats = (await admin.call("GET", adminPath`/tenants/${tenant}/stats`)) as TenantStats;
+      return flags.json ? stats : tenantStatsOutput(stats);
+    }
+    // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
+    const all = await allPages<TenantStats>(admin, "/stats", "tenants", { limit: "49" });
+    if (flags.json) return all;
+    return table(
+      ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
+      all.map((stats) => [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)]),
+    );
+  }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`);
     return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
@@ -210,21 +291,22 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
   --url       the relay (default http://127.0.0.1:8787, the local dev server)
   --json      machine-readable output
+  --window    stats: the window the all-tenants table shows (default 1h)
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
   --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;
 
 /** The command the first two words name, with its arguments; a usage error for anything it does not take. */
 function chosenCommand({ positionals, tokens }: CommandLine): { command: Command; args: string[] } {
-  const [group, action, ...args] = positionals;
-  const command = COMMANDS.find((c) => c.name === `${group} ${action}`);
-  if (!command) throw new UsageError(group ? `unknown command: ${positionals.join(" ")}` : "no command given");
+  const command = COMMANDS.find((c) => c.name.split(" ").every((word, i) => positionals[i] === word));
+  if (!command) throw new UsageError(positionals.length > 0 ? `unknown command: ${positionals.join(" ")}` : "no command given");
+  const args = positionals.slice(command.name.split(" ").length);
   for (const token of tokens) {
     if (token.kind === "option" && !GLOBAL_FLAGS.has(token.name) && !command.flags.has(token.name))
       throw new UsageError(`${command.name} does not take ${token.rawName}`);
   }
   if (args.length > command.args.length)
     throw new UsageError(`too many arguments for ${command.name}: ${args.slice(command.args.length).join(" ")}`);
-  const missing = command.args.find((_, i) => !args[i]);
+  const missing = command.args.find((arg, i) => !args[i] && !command.optional.has(arg));
   if (missing) throw new UsageError(`missing <${missing}>`);
   return { command, args };
 }

@@ -13,7 +13,8 @@ const root = join(import.meta.dirname, "..", "..");
 let relay: RelayProcess;
 
 beforeAll(async () => {
-  relay = await startRelay();
+  // Statistics flushed right after each request, so the stats command sees them at once.
+  relay = await startRelay({ STATS_FLUSH_SECONDS: "0" });
 });
 
 afterAll(async () => {
@@ -96,6 +97,36 @@ describe("tfy-relay, against a running relay", () => {
     expect((await send()).status).toBe(401);
     expect(await cli(["tenants", "delete", "cli-tokens"])).toMatchObject({ code: 0, stdout: "deleted tenant cli-tokens\n" });
     expect((await cli(["tenants", "get", "cli-tokens"])).code).toBe(1);
+  });
+
+  it("prints a tenant's statistics, and every tenant's, as tables and as JSON", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-stats", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    const { token } = JSON.parse((await cli(["tokens", "issue", "cli-stats", "--json"])).stdout) as { token: string };
+    await fetch(`${relay.url}/t/cli-stats/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+      body: toProtobuf(trueFoundryTrace()).slice(),
+    });
+    const deadline = Date.now() + 30_000;
+    let stats: { total: { spans: { delivered: number } } } | undefined;
+    while (Date.now() < deadline) {
+      stats = JSON.parse((await cli(["stats", "cli-stats", "--json"])).stdout) as typeof stats;
+      if (stats?.total.spans.delivered === 3) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    expect(stats?.total.spans.delivered).toBe(3);
+    const one = await cli(["stats", "cli-stats"]);
+    expect(one.stdout).toMatch(
+      /^WINDOW\s+REQUESTS\s+RECEIVED\s+ACCEPTED\s+REJECTED\s+DELIVERED\s+RETRIED\s+DEAD-LETTERED\s+P50 MS\s+P99 MS\n5m\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s/,
+    );
+    expect(one.stdout).toContain("requests by status (total)  200: 1");
+    const all = await cli(["stats", "--window", "24h"]);
+    expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
+    expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);
+    expect(await cli(["stats", "--window", "week"])).toMatchObject({ code: 2 });
+    expect(await cli(["stats", "no-such-tenant"])).toMatchObject({ code: 1, stderr: "tfy-relay: no such tenant: no-such-tenant\n" });
   });
 
   it("lists, replays and deletes dead letters", async () => {
