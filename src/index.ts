@@ -6,10 +6,14 @@ import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { tracesRoute } from "./ingest/traces-route.js";
+import { requestIdOf, withRequestId } from "./log/request-id.js";
 import { otlpFormatOf } from "./otlp/format.js";
 import { flushStats } from "./stats/flush.js";
 
 const app = new Hono<AppEnv>();
+
+// First, so every log line and error body of the request carries its id.
+app.use("*", (c, next) => withRequestId(requestIdOf(c.req.raw.headers), next));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/t", tracesRoute);
@@ -26,14 +30,17 @@ app.onError((err, c) => errorResponse(c, asRelayError(err)));
 
 export default {
   fetch: app.fetch,
-  async queue(batch, env) {
-    try {
-      if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return await consumeDeadLetterQueue(batch, env);
-      return await consumeDeliveries(batch, env);
-    } finally {
-      // No client waits on a batch: its counts go to the tenants' objects at once, and a failure there is only logged.
-      await flushStats(env);
-    }
+  queue(batch, env) {
+    // A batch has no cf-ray: its log lines share an id of its own.
+    return withRequestId(`queue-${crypto.randomUUID()}`, async () => {
+      try {
+        if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return await consumeDeadLetterQueue(batch, env);
+        return await consumeDeliveries(batch, env);
+      } finally {
+        // No client waits on a batch: its counts go to the tenants' objects at once, and a failure there is only logged.
+        await flushStats(env);
+      }
+    });
   },
 } satisfies ExportedHandler<Env, DeliveryMessage>;
 

@@ -269,7 +269,15 @@ describe.concurrent("the delivery queue's consumer", () => {
 
     const events = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { event: string; tenant?: string });
     expect(events.filter((e) => e.event === "client_key_refused" && e.tenant === tenant.id)).toEqual([
-      { event: "client_key_refused", tenant: tenant.id, parent: tenant.parent, delivery_id: message.id, spans: 3, status: 401 },
+      {
+        event: "client_key_refused",
+        tenant: tenant.id,
+        parent: tenant.parent,
+        delivery_id: message.id,
+        spans: 3,
+        status: 401,
+        request_id: expect.stringMatching(/^queue-/),
+      },
     ]);
     expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
@@ -324,7 +332,13 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
       expect(await deadLettersOf(tenant.id)).toEqual([]);
       expect(await inR2(message.payload.r2Key)).toBe(false);
       expect(lines.map((line) => JSON.parse(line) as { delivery_id?: string }).filter((e) => e.delivery_id === message.id)).toEqual([
-        { event: "tenant_gone_discarded", tenant: tenant.id, delivery_id: message.id, spans: 3 },
+        {
+          event: "tenant_gone_discarded",
+          tenant: tenant.id,
+          delivery_id: message.id,
+          spans: 3,
+          request_id: expect.stringMatching(/^queue-/),
+        },
       ]);
     },
   );
@@ -474,6 +488,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         error: {
           code: "conflict",
           message: `dead letter ${id} was kept for tenant ${tenant.id}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+          request_id: expect.any(String),
         },
       });
       expect(replayTenants.status).toBe(200);

@@ -145,7 +145,9 @@ describe.concurrent("dead letters", () => {
     const nextOwnersKey = await createTenantAgain(tenant.id);
     const replayOne = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
     expect(replayOne.status).toBe(404);
-    expect(await replayOne.json()).toEqual({ error: { code: "not_found", message: `no such dead letter: ${deadLetter!.id}` } });
+    expect(await replayOne.json()).toEqual({
+      error: { code: "not_found", message: `no such dead letter: ${deadLetter!.id}`, request_id: expect.any(String) },
+    });
     expect(await (await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).json()).toEqual({
       replayed: [],
       orphaned: [],

@@ -42,7 +42,11 @@ describe("Hono's errors and the relay's are one family", () => {
     expect(overLimit.status).toBe(413);
     expect(overLimit.headers.get("content-type")).toBe("application/json");
     expect(await overLimit.json()).toEqual({
-      error: { code: "too_large", message: `admin request body is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes` },
+      error: {
+        code: "too_large",
+        message: `admin request body is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes`,
+        request_id: expect.any(String),
+      },
     });
   });
 

@@ -174,7 +174,9 @@ describe("admin API: authentication", () => {
         const response = await admin(method, path, method === "PUT" ? { parent: "project_id:p" } : undefined, token);
         expect(response.status).toBe(401);
         expect(response.headers.get("www-authenticate")).toBe('Bearer realm="relay"');
-        expect(await response.json()).toEqual({ error: { code: "unauthenticated", message: "missing or wrong admin token" } });
+        expect(await response.json()).toEqual({
+          error: { code: "unauthenticated", message: "missing or wrong admin token", request_id: expect.any(String) },
+        });
       }
     }
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();

@@ -1,8 +1,11 @@
-import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { AnySchema } from "@bufbuild/protobuf/wkt";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { errorText, logEvent } from "../log/events.js";
+import { currentRequestId } from "../log/request-id.js";
 import type { OtlpFormat } from "../otlp/format.js";
 
 /**
@@ -121,17 +124,43 @@ function errorHeaders(err: RelayError, contentType: string): Headers {
   return headers;
 }
 
-/** The admin API's error body: `{"error": {"code", "message", "field"?}}`. */
+/** The admin API's error body: `{"error": {"code", "message", "field"?, "request_id"?}}`. */
 export function adminErrorResponse(err: RelayError): Response {
-  const body = { error: { code: err.code, message: err.message, ...(err.options.field ? { field: err.options.field } : {}) } };
+  const requestId = currentRequestId();
+  const body = {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.options.field ? { field: err.options.field } : {}),
+      ...(requestId ? { request_id: requestId } : {}),
+    },
+  };
   return new Response(JSON.stringify(body), { status: err.status, headers: errorHeaders(err, "application/json") });
 }
 
-/** OTLP/HTTP failure: a google.rpc.Status in the request's own encoding. */
+/** google.rpc.RequestInfo, the detail Google's APIs name a request by (google/rpc/error_details.proto). */
+const REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo";
+
+/**
+ * OTLP/HTTP failure: a google.rpc.Status in the request's own encoding, with the request id as a
+ * RequestInfo detail. Its one field (request_id = 1) is written by hand: no other code needs the
+ * message, so its schema is not generated.
+ */
 export function otlpErrorResponse(err: RelayError, format: OtlpFormat): Response {
-  const status = create(StatusSchema, { code: ERRORS[err.code].grpc, message: err.message });
+  const code = ERRORS[err.code].grpc;
+  const requestId = currentRequestId();
   if (format === "protobuf") {
+    const details = requestId
+      ? [
+          create(AnySchema, {
+            typeUrl: REQUEST_INFO_TYPE,
+            value: new BinaryWriter().tag(1, WireType.LengthDelimited).string(requestId).finish(),
+          }),
+        ]
+      : [];
+    const status = create(StatusSchema, { code, message: err.message, details });
     return new Response(toBinary(StatusSchema, status), { status: err.status, headers: errorHeaders(err, "application/x-protobuf") });
   }
-  return new Response(JSON.stringify(toJson(StatusSchema, status)), { status: err.status, headers: errorHeaders(err, "application/json") });
+  const status = { code, message: err.message, ...(requestId ? { details: [{ "@type": REQUEST_INFO_TYPE, requestId }] } : {}) };
+  return new Response(JSON.stringify(status), { status: err.status, headers: errorHeaders(err, "application/json") });
 }

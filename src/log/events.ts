@@ -1,3 +1,5 @@
+import { currentRequestId } from "./request-id.js";
+
 /**
  * The relay's log lines: one JSON object per line, one event from a closed set. Workers Logs and
  * `wrangler tail` index the fields; the names and shapes below are what operators query, so they
@@ -53,9 +55,10 @@ export function scrubCredentials(text: string): string {
   return text.replace(CREDENTIAL, (_match, bearer: string | undefined) => `${bearer ?? ""}[redacted]`);
 }
 
-/** Writes one event as one JSON line, its free-text fields scrubbed of credentials. */
+/** Writes one event as one JSON line, with the id of the request or batch it belongs to, its free-text fields scrubbed of credentials. */
 export function logEvent(event: RelayEvent): void {
-  const line = JSON.stringify(event, (key, value: unknown) =>
+  const requestId = currentRequestId();
+  const line = JSON.stringify(requestId ? { ...event, request_id: requestId } : event, (key, value: unknown) =>
     typeof value === "string" && FREE_TEXT_FIELDS.has(key) ? scrubCredentials(value) : value,
   );
   if (ERROR_EVENTS.has(event.event)) console.error(line);

@@ -1,4 +1,4 @@
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index.js";
 import { standin } from "./standin.js";
@@ -78,7 +78,10 @@ export async function incarnationOf(tenantId: string): Promise<string | undefine
  * before tenants had one: a test that writes an older record to KV calls this after.
  */
 export async function asRecordedBeforeDurableObjects(tenantId: string): Promise<void> {
-  await runInDurableObject(env.TENANT_OBJECTS.getByName(tenantId), (_object, state) => state.storage.deleteAll());
+  const stub = env.TENANT_OBJECTS.getByName(tenantId);
+  await runInDurableObject(stub, (_object, state) => state.storage.deleteAll());
+  // Started again, as a first run would be, so it makes its tables anew.
+  await evictDurableObject(stub);
 }
 
 export async function issueToken(tenantId: string): Promise<string> {
