@@ -5,6 +5,15 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
+import {
+  lastErrorText,
+  STATS_COLUMNS,
+  STATS_WINDOWS,
+  type StatsWindow,
+  statsColumns,
+  type TenantStats,
+  tenantStatsOutput,
+} from "./lib/stats-table.js";
 import { table } from "./lib/table.js";
 
 class UsageError extends Error {}
@@ -144,64 +153,10 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
   return lines.join("\n");
 }
 
-/** The part of a tenant's statistics the tables show (src/stats/summary.ts has all of it). */
-interface StatsSummary {
-  requests: Record<string, number>;
-  spans: {
-    received: number;
-    accepted: number;
-    rejected: { invalid: number; refused_upstream: number };
-    delivered: number;
-    retried: number;
-    dead_lettered: number;
-  };
-  upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
-}
-const STATS_WINDOWS = { "5m": "last_5m", "1h": "last_1h", "24h": "last_24h", total: "total" } as const;
-type StatsWindow = keyof typeof STATS_WINDOWS;
-type TenantStats = {
-  tenant: string;
-  waiting_in_queue: number;
-  last_upstream_error: { at: string; status: number | null; reason: string } | null;
-} & Record<(typeof STATS_WINDOWS)[StatsWindow], StatsSummary>;
-
-const STATS_COLUMNS = ["REQUESTS", "RECEIVED", "ACCEPTED", "REJECTED", "DELIVERED", "RETRIED", "DEAD-LETTERED", "P50 MS", "P99 MS"];
-
-function statsColumns(summary: StatsSummary): Array<string | number> {
-  const { spans, upstream } = summary;
-  return [
-    Object.values(summary.requests).reduce((sum, n) => sum + n, 0),
-    spans.received,
-    spans.accepted,
-    spans.rejected.invalid + spans.rejected.refused_upstream,
-    spans.delivered,
-    spans.retried,
-    spans.dead_lettered,
-    upstream.latency_ms.p50 ?? "-",
-    upstream.latency_ms.p99 ?? "-",
-  ];
-}
-
 function statsWindow(flags: Flags): StatsWindow {
   const window = flags.window ?? "1h";
   if (!(window in STATS_WINDOWS)) throw new UsageError(`--window is one of ${Object.keys(STATS_WINDOWS).join(", ")}`);
   return window as StatsWindow;
-}
-
-function lastErrorText(error: TenantStats["last_upstream_error"]): string {
-  return error ? `${error.at} ${error.status ?? "no answer"}: ${error.reason.slice(0, 80)}` : "none";
-}
-
-function tenantStatsOutput(stats: TenantStats): string {
-  const windows = Object.entries(STATS_WINDOWS).map(([name, field]) => [name, ...statsColumns(stats[field])]);
-  const byStatus = Object.entries(stats.total.requests).map(([status, n]) => `${status}: ${n}`);
-  return [
-    table(["WINDOW", ...STATS_COLUMNS], windows),
-    "",
-    `requests by status (total)  ${byStatus.join(", ") || "none"}`,
-    `spans waiting in the queue  ${stats.waiting_in_queue}`,
-    `last upstream error         ${lastErrorText(stats.last_upstream_error)}`,
-  ].join("\n");
 }
 
 const COMMANDS = [

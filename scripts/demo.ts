@@ -14,6 +14,7 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from "@open
 import { hex } from "../src/encoding/bytes.js";
 import { BraintrustStandIn } from "./lib/braintrust-standin.js";
 import { recordGatewayTraces } from "./lib/gateway-traces.js";
+import { type TenantStats, tenantStatsOutput } from "./lib/stats-table.js";
 import { formatTraces } from "./lib/trace-tree.js";
 import { ADMIN_TOKEN, adminCall, startRelay } from "./lib/wrangler-dev.js";
 
@@ -31,7 +32,11 @@ const standin = new BraintrustStandIn({
 });
 const standinUrl = await standin.start();
 console.log(`Braintrust stand-in on ${standinUrl}; starting the relay under wrangler dev…`);
-const relay = await startRelay({ RETRY_BASE_DELAY_SECONDS: "1" }, options.port ? { port: Number(options.port) } : {});
+// Statistics flushed after every request, so the demo's own show at its end without waiting.
+const relay = await startRelay(
+  { RETRY_BASE_DELAY_SECONDS: "1", STATS_FLUSH_SECONDS: "0" },
+  options.port ? { port: Number(options.port) } : {},
+);
 const shutdown = async (code: number) => {
   await relay.stop();
   await standin.stop();
@@ -83,6 +88,19 @@ try {
   const deliveredCount = [...sent].filter((id) => delivered.has(id)).length;
   const retried = attempts.filter((a) => a.status !== 200).length;
   console.log(`\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, retried ${retried}, dead-lettered ${deadLetters.length}`);
+  console.log(
+    `\nThe relay's statistics for tenant "${TENANT}" (npx tfy-relay stats ${TENANT}):\n${tenantStatsOutput(await demoStats(deliveredCount))}`,
+  );
+
+  /** The demo tenant's statistics once they count every span delivered: they reach its Durable Object just after each request. */
+  async function demoStats(spansDelivered: number): Promise<TenantStats> {
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const stats = (await (await adminCall(relay, "GET", `/tenants/${TENANT}/stats`)).json()) as TenantStats;
+      if (stats.total.spans.delivered >= spansDelivered || Date.now() > until) return stats;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 
   if (options.keep) {
     console.log(`\nStill running (Ctrl-C to stop). Send your own spans:
