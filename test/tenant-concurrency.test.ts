@@ -1,5 +1,8 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { TenantObject } from "../src/tenants/tenant-object.js";
+import { failingBinding } from "./support/bindings.js";
 import { admin, asRecordedBeforeDurableObjects, createTenant, issueToken, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -79,6 +82,31 @@ describe("concurrent admin calls", () => {
     const winner = submitted.find((record) => record.parent === final.parent)!;
     expect(final).toMatchObject(winner);
     expect(await replicaOf(id)).toMatchObject(winner);
+  });
+
+  it("keeps a change KV refused in the tenant's object, and its alarm writes it to KV once KV takes it again", async () => {
+    const tenant = await createTenant();
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    // The object's own KV binding refuses writes, as KV does when it is unavailable or over its per-key rate.
+    const object = (instance: TenantObject) => instance as unknown as { env: Env };
+    await runInDurableObject(stub, (instance) => {
+      object(instance).env = { ...env, TENANTS: failingBinding(env.TENANTS, "put", "KV is unavailable") };
+    });
+
+    const issued = await admin("POST", `/tenants/${tenant.id}/tokens`);
+
+    expect(issued.status).toBe(201);
+    const { id: tokenId, token } = (await issued.json()) as { id: string; token: string };
+    expect((await tenantJson(tenant.id)).tokens.map((t) => t.id)).toContain(tokenId);
+    expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).not.toContain(tokenId);
+
+    await runInDurableObject(stub, (instance) => {
+      object(instance).env = env;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).toContain(tokenId);
+    expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(200);
   });
 
   it("adopts a tenant written to KV before tenants had a Durable Object, tokens and all", async () => {

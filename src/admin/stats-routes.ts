@@ -8,8 +8,8 @@ import { noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant
 export const statsRoutes = new Hono<AppEnv>();
 
 /**
-XX
- * 50 subrequests (docs/cloudflare-limits.md); the KV list is one more.
+ * One Durable Object call per tenant listed, and one KV list: 49 tenants a page keeps a call within
+ * the Workers Free plan's 50 subrequests (docs/cloudflare-limits.md).
  */
 const MAX_TENANTS_PER_PAGE = 49;
 

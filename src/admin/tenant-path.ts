@@ -34,7 +34,7 @@ export function tenantIdParam(c: Context<AppEnv>): string {
 export async function existingTenant(c: Context<AppEnv>): Promise<Tenant> {
   const id = tenantIdParam(c);
   const tenant = await authoritativeTenant(c.env, id);
-  if (!tenant) throw new RelayError("not_found", `no such tenant: ${id}`);
+  if (!tenant) throw noSuchTenant(id);
   return tenant;
 }
 

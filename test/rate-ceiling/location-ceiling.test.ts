@@ -67,6 +67,7 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
       event: "rate_limiter_failed",
       tenant: tenant.id,
       error: "rate limiter unavailable",
+      request_id: expect.any(String),
     });
   });
 

@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import { replaceTenant, type TenantReplacement, withoutToken, withToken } from "../../src/tenants/changes.js";
+import { KvReplica } from "../../src/tenants/kv-replica.js";
+import { OneAtATime } from "../../src/tenants/one-at-a-time.js";
+import { MAX_TOKENS_PER_TENANT } from "../../src/tenants/tokens.js";
+import { tenantRecord } from "../support/tenants.js";
+
+const NOW = "2026-12-01T15:00:00.000Z";
+const token = (id: string) => ({ id, sha256: "00", created_at: NOW });
+const { id: _id, ...stored } = tenantRecord({ api_key_sealed: "v1.sealed.key", tokens: [token("a")], incarnation: "inc-1" });
+const replacement = (sealedKey: TenantReplacement["sealedKey"]): TenantReplacement => ({
+  config: { ...tenantRecord(), parent: "project_name:next" },
+  apiUrl: "https://api-eu.braintrust.dev",
+  sealedKey,
+});
+
+describe("a tenant replaced", () => {
+  it("keeps its key, tokens, incarnation and creation time when the PUT leaves the key out", () => {
+    const replaced = replaceTenant(stored, replacement(undefined), NOW);
+    expect(replaced).toMatchObject({
+      parent: "project_name:next",
+      api_url: "https://api-eu.braintrust.dev",
+      api_key_sealed: "v1.sealed.key",
+      tokens: [token("a")],
+      incarnation: "inc-1",
+      created_at: stored.created_at,
+      updated_at: NOW,
+    });
+  });
+
+  it("drops the key and its tokens when the PUT removes the key", () => {
+    const replaced = replaceTenant(stored, replacement(null), NOW);
+    expect(replaced.api_key_sealed).toBeUndefined();
+    expect(replaced.tokens).toEqual([]);
+  });
+
+  it("is created with a new incarnation when there was none", () => {
+    const created = replaceTenant(undefined, replacement("v1.new.key"), NOW);
+    expect(created).toMatchObject({ api_key_sealed: "v1.new.key", tokens: [], created_at: NOW });
+    expect(created.incarnation).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("tokens", () => {
+  it("are added to a stored-key tenant, and refused to a missing, passthrough or full one", () => {
+    expect(withToken(stored, token("b"))).toMatchObject({ tokens: [token("a"), token("b")] });
+    expect(withToken(undefined, token("b"))).toBe("no_tenant");
+    expect(withToken({ ...stored, api_key_sealed: undefined }, token("b"))).toBe("passthrough");
+    const full = { ...stored, tokens: Array.from({ length: MAX_TOKENS_PER_TENANT }, (_, i) => token(`t${i}`)) };
+    expect(withToken(full, token("b"))).toBe("full");
+  });
+
+  it("are revoked by id, and a token the tenant does not have changes nothing", () => {
+    expect(withoutToken(stored, "a", NOW)).toMatchObject({ tokens: [], updated_at: NOW });
+    expect(withoutToken(stored, "zz", NOW)).toBeUndefined();
+  });
+});
+
+describe("one at a time", () => {
+  it("runs each piece of work after the one before has settled, failed ones included", async () => {
+    const queue = new OneAtATime();
+    const order: string[] = [];
+    const slow = queue.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push("first");
+      throw new Error("first failed");
+    });
+    const next = queue.run(async () => {
+      order.push("second");
+      return 2;
+    });
+    await expect(slow).rejects.toThrow("first failed");
+    expect(await next).toBe(2);
+    expect(order).toEqual(["first", "second"]);
+  });
+});
+
+describe("the KV replica", () => {
+  it("carries every change made before a sync in a write that started after it, sharing writes between changes", async () => {
+    let record = 0;
+    const written: number[] = [];
+    const replica = new KvReplica(async () => {
+      const copy = record;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      written.push(copy);
+    });
+
+    const change = () => {
+      record += 1;
+      const made = record;
+      return replica.sync().then(() => expect(Math.max(...written)).toBeGreaterThanOrEqual(made));
+    };
+
+    const before = Array.from({ length: 5 }, change);
+    // The first write is under way: these five wait for the next one, and share it.
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const during = Array.from({ length: 5 }, change);
+    await Promise.all([...before, ...during]);
+
+    expect(written).toEqual([5, 10]);
+  });
+
+  it("fails the syncs a failed write carried, and writes again for the next", async () => {
+    let fail = true;
+    const replica = new KvReplica(async () => {
+      if (fail) throw new Error("KV unavailable");
+    });
+    await expect(replica.sync()).rejects.toThrow("KV unavailable");
+    fail = false;
+    await expect(replica.sync()).resolves.toBeUndefined();
+  });
+});
