@@ -5,7 +5,7 @@ import type { StoredTenant } from "../tenants/schema.js";
 import { dropNonAiSpans } from "./filter.js";
 import { compileRedaction, maskValues, redactKeys } from "./redact.js";
 import { decideParents, groupByParent, type ParentBatch, routesTraces } from "./route.js";
-import { translateRequest } from "./translate.js";
+import { type SpanTranslation, translateRequest } from "./translate.js";
 
 export interface ProcessedSpans {
   /** One per Braintrust parent. */
@@ -14,7 +14,7 @@ export interface ProcessedSpans {
   changed: boolean;
   /** Attributes translation appended, per span: all that changed inside those spans, unless `rewritten`. */
   appended: Map<Span, KeyValue[]>;
-  /** Redaction changed attributes in place, so spans must be encoded anew rather than spliced. */
+  /** Redaction changed attributes in place, or translation removed some, so spans must be encoded anew rather than spliced. */
   rewritten: boolean;
   /** Spans the tenant's filter dropped. */
   dropped: number;
@@ -38,7 +38,11 @@ export function processSpans(request: ExportTraceServiceRequest, tenant: StoredT
   const dropped = tenant.drop_non_ai_spans ? dropNonAiSpans(request) : 0;
   const redaction = compileRedaction(tenant.redact);
   let rewritten = redaction ? redactKeys(request, redaction) : false;
-  const appended = tenant.translate ? translateRequest(request) : new Map<Span, KeyValue[]>();
+  const translated = tenant.translate
+    ? translateRequest(request, { keepSourceAttributes: tenant.keep_source_attributes })
+    : new Map<Span, SpanTranslation>();
+  const appended = new Map([...translated].filter(([, t]) => t.added.length > 0).map(([span, t]) => [span, t.added]));
+  rewritten = [...translated.values()].some((t) => t.removedKeys.size > 0) || rewritten;
   if (redaction) rewritten = maskValues(request, redaction) || rewritten;
   const changed = dropped > 0 || rewritten || appended.size > 0;
   return { batches: groupByParent(request, parents, tenant.parent), changed, appended, rewritten, dropped };

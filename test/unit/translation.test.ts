@@ -2,32 +2,43 @@ import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { leavesSpansAlone, processSpans } from "../../src/process/process-spans.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
-import { translateRequest } from "../../src/process/translate.js";
+import { translateRequest, translateSpan } from "../../src/process/translate.js";
 import { tenantRecord } from "../support/tenants.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
+
+const DROP = { keepSourceAttributes: false };
+const KEEP = { keepSourceAttributes: true };
 
 /** The braintrust.* attributes translation adds to one span with these attributes, JSON ones parsed. */
 function translated(attributes: KeyValue[], name = "span"): Record<string, unknown> {
   const span = spanWith(name, attributes);
-  translateRequest(requestOf([span]));
-  const added = Object.entries(attributesOf(span)).filter(
-    ([key]) => key.startsWith("braintrust.") && !attributes.some((a) => a.key === key),
+  const { added } = translateSpan(span, DROP);
+  return Object.fromEntries(
+    added
+      .map((a) => [a.key, attributesOf(spanWith("", [a]))[a.key]])
+      .map(([key, value]) => [key, typeof value === "string" ? JSON.parse(value) : value]),
   );
-  return Object.fromEntries(added.map(([key, value]) => [key, typeof value === "string" ? JSON.parse(value) : value]));
+}
+
+/** The keys a span with these attributes keeps after translation. */
+function keptKeys(attributes: KeyValue[], options = DROP): string[] {
+  const span = spanWith("span", attributes);
+  translateSpan(span, options);
+  return span.attributes.map((a) => a.key).filter((key) => !key.startsWith("braintrust."));
 }
 
 describe("span types", () => {
   it.each([
     ["Model", "llm"],
-    ["Completion", "llm"],
-    ["Embedding", "llm"],
     ["ChatCompletion", "task"],
+    ["Completion", "task"],
+    ["Embedding", "task"],
+    ["Rerank", "task"],
     ["AgentResponse", "task"],
     ["MCP", "tool"],
     ["Guardrail", "function"],
-    ["Rerank", "function"],
     ["SomethingNew", "task"],
-  ])("a %s span is a Braintrust %s span, named after the span", (tfyType, type) => {
+  ])("a %s span is a Braintrust %s span, named after the span: only the model call is an LLM span", (tfyType, type) => {
     expect(translated([attr("tfy.span_type", tfyType)], "the name")["braintrust.span_attributes"]).toEqual({ type, name: "the name" });
   });
 
@@ -48,23 +59,63 @@ describe("span types", () => {
 });
 
 describe("input and output", () => {
-  it("takes a chat payload's messages and choices", () => {
+  it("takes a chat payload's messages and choices; the rest of the request and response goes to metadata", () => {
     const result = translated([
-      attr("tfy.input", JSON.stringify({ model: "m", messages: [{ role: "user", content: "Hi" }] })),
-      attr("tfy.output", JSON.stringify({ id: "1", choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] })),
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          model: "openai-main/gpt-4o",
+          messages: [{ role: "user", content: "Hi" }],
+          temperature: 0.5,
+          tools: [{ type: "function" }],
+        }),
+      ),
+      attr(
+        "tfy.output",
+        JSON.stringify({ id: "1", model: "gpt-4o-2024-08-06", choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] }),
+      ),
     ]);
 
     expect(result["braintrust.input_json"]).toEqual([{ role: "user", content: "Hi" }]);
     expect(result["braintrust.output_json"]).toEqual([{ index: 0, message: { role: "assistant", content: "Hello" } }]);
+    expect(result["braintrust.metadata"]).toEqual({
+      temperature: 0.5,
+      tools: [{ type: "function" }],
+      model: "gpt-4o-2024-08-06",
+      gateway_model: "openai-main/gpt-4o",
+      response: { id: "1", model: "gpt-4o-2024-08-06" },
+    });
   });
 
-  it("takes the whole JSON when it has no such list, and text as a JSON string", () => {
-    const result = translated([
-      attr("tfy.input", JSON.stringify({ prompt: "Hi", messages: "not a list" })),
-      attr("tfy.output", "plain text"),
-    ]);
+  it("takes an embedding's input and data, a completion's prompt, a rerank's query and documents and its results", () => {
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ input: ["a"], dimensions: 3 })),
+        attr("tfy.output", JSON.stringify({ data: [{ embedding: [1] }] })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": ["a"],
+      "braintrust.output_json": [{ embedding: [1] }],
+      "braintrust.metadata": { dimensions: 3 },
+    });
+    expect(translated([attr("tfy.input", JSON.stringify({ prompt: "Once" }))])["braintrust.input_json"]).toBe("Once");
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ query: "q", documents: ["d"], top_n: 1 })),
+        attr("tfy.output", JSON.stringify({ results: [{ index: 0 }], choices: "not a list" })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": { query: "q", documents: ["d"] },
+      "braintrust.output_json": [{ index: 0 }],
+      "braintrust.metadata": { top_n: 1, response: { choices: "not a list" } },
+    });
+  });
 
-    expect(result["braintrust.input_json"]).toEqual({ prompt: "Hi", messages: "not a list" });
+  it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
+    const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
+
+    expect(result["braintrust.input_json"]).toEqual({ question: "Hi" });
     expect(result["braintrust.output_json"]).toBe("plain text");
   });
 
@@ -92,21 +143,75 @@ describe("input and output", () => {
     expect(result["braintrust.output_json"]).toEqual([{ content: "done", tool_calls: [{ name: "f" }], index: 0 }]);
   });
 
-  it("leaves out a payload that is JSON null, and translates the rest", () => {
-    const result = translated([attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")]);
+  it("leaves out a payload that is JSON null, keeping its attribute, and translates the rest", () => {
+    const attributes = [attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")];
 
-    expect(result).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
+    expect(translated(attributes)).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
   });
 
-  it("prefers tfy.input and tfy.output to Traceloop messages", () => {
-    const result = translated([
+  it("prefers tfy.input and tfy.output to Traceloop messages, and keeps the messages it did not use", () => {
+    const attributes = [
       attr("tfy.input", '{"messages":[]}'),
       attr("gen_ai.prompt.0.content", "old"),
       attr("gen_ai.completion.0.content", "old answer"),
-    ]);
+    ];
+
+    const result = translated(attributes);
 
     expect(result["braintrust.input_json"]).toEqual([]);
     expect(result["braintrust.output_json"]).toEqual([{ content: "old answer" }]);
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
+  });
+});
+
+describe("sources", () => {
+  const gateway = [
+    attr("tfy.span_type", "Model"),
+    attr("tfy.input", JSON.stringify({ messages: [], temperature: 1 })),
+    attr("tfy.output", JSON.stringify({ choices: [], id: "x" })),
+    attr("tfy.model.metric.input_tokens", 3),
+    attr("tfy.model.metric.latency_in_ms", 9),
+    attr("gen_ai.prompt.0.content", "unused"),
+  ];
+
+  it("are removed once restated: payloads, the Traceloop messages used, the metrics read; the rest stays", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys } = translateSpan(span, DROP);
+
+    expect([...removedKeys].sort()).toEqual(["tfy.input", "tfy.model.metric.input_tokens", "tfy.output"]);
+    expect(keptKeys(gateway)).toEqual(["tfy.span_type", "tfy.model.metric.latency_in_ms", "gen_ai.prompt.0.content"]);
+    expect(
+      keptKeys([attr("gen_ai.prompt.0.content", "q"), attr("gen_ai.completion.0.content", "a"), attr("gen_ai.usage.prompt_tokens", 1)]),
+    ).toEqual([]);
+  });
+
+  it("all stay when the tenant keeps source attributes", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys, added } = translateSpan(span, KEEP);
+
+    expect(removedKeys.size).toBe(0);
+    expect(span.attributes).toEqual([...gateway, ...added]);
+  });
+
+  it("stay when the span has its own braintrust.* attribute where they would go", () => {
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.input_json", "[]")])).toEqual(["tfy.input"]);
+    // The settings would have gone to metadata, which the span already has.
+    expect(keptKeys([attr("tfy.input", '{"messages":[],"top_p":1}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.input"]);
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.metadata", "{}")])).toEqual([]);
+    expect(keptKeys([attr("tfy.output", '{"choices":[],"id":"1"}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.output"]);
+    expect(keptKeys([attr("tfy.model.metric.output_tokens", 1), attr("braintrust.metrics", "{}")])).toEqual([
+      "tfy.model.metric.output_tokens",
+    ]);
+    expect(keptKeys([attr("gen_ai.completion.0.content", "a"), attr("braintrust.output_json", "[]")])).toEqual([
+      "gen_ai.completion.0.content",
+    ]);
+  });
+
+  it("go with every attribute of that key", () => {
+    const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b")]);
+    translateSpan(span, DROP);
+    expect(span.attributes.map((a) => a.key)).toEqual(["tfy.x", "braintrust.span_attributes", "braintrust.input_json"]);
   });
 });
 
@@ -115,27 +220,39 @@ describe("Traceloop messages", () => {
     expect(traceloopMessages([attr("gen_ai.system", "openai"), attr("gen_ai.prompt", "x")])).toBeUndefined();
   });
 
-  it("give only the side that is there", () => {
-    expect(traceloopMessages([attr("gen_ai.completion.0.content", "a")])).toEqual({ output: [{ content: "a" }] });
-    expect(traceloopMessages([attr("gen_ai.prompt.0.content", "q")])).toEqual({ input: [{ content: "q" }] });
+  it("give only the side that is there, with the keys they came from", () => {
+    expect(traceloopMessages([attr("gen_ai.completion.0.content", "a")])).toEqual({
+      output: { messages: [{ content: "a" }], keys: ["gen_ai.completion.0.content"] },
+    });
+    expect(traceloopMessages([attr("gen_ai.prompt.0.content", "q")])).toEqual({
+      input: { messages: [{ content: "q" }], keys: ["gen_ai.prompt.0.content"] },
+    });
   });
 });
 
 describe("metrics", () => {
-  it("reads tokens, cost and time to first token (in seconds) from tfy.model.metric.*", () => {
+  it("reads tokens, cached and reasoning tokens, cost and latencies (in seconds) from tfy.model.metric.*", () => {
     const result = translated([
       attr("tfy.model.metric.input_tokens", 14),
       attr("tfy.model.metric.output_tokens", 3),
+      attr("tfy.model.metric.cache_read_input_tokens", 8),
+      attr("tfy.model.metric.cache_write_input_tokens", 2),
+      attr("tfy.model.metric.reasoning_tokens", 1),
       attr("tfy.model.metric.cost_in_usd", 0.25),
       attr("tfy.model.metric.time_to_first_token_in_ms", 1250),
+      attr("tfy.model.metric.inter_token_latency_in_ms", 40),
     ]);
 
     expect(result["braintrust.metrics"]).toEqual({
       prompt_tokens: 14,
       completion_tokens: 3,
       tokens: 17,
+      prompt_cached_tokens: 8,
+      prompt_cache_creation_tokens: 2,
+      completion_reasoning_tokens: 1,
       estimated_cost: 0.25,
       time_to_first_token: 1.25,
+      inter_token_latency: 0.04,
     });
   });
 
@@ -144,7 +261,15 @@ describe("metrics", () => {
       prompt_tokens: 9,
       tokens: 9,
     });
+    expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.input_tokens", 9)])["braintrust.metrics"]).toEqual({
+      prompt_tokens: 9,
+      tokens: 9,
+    });
     expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.completion_tokens", 4)])["braintrust.metrics"]).toEqual({
+      completion_tokens: 4,
+      tokens: 4,
+    });
+    expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.output_tokens", 4)])["braintrust.metrics"]).toEqual({
       completion_tokens: 4,
       tokens: 4,
     });
@@ -157,85 +282,123 @@ describe("metrics", () => {
     ).toEqual({ completion_tokens: 2, tokens: 2 });
   });
 
+  it("read the response's usage on the span of a model call only, after the attributes", () => {
+    const output = JSON.stringify({
+      choices: [],
+      usage: {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
+    });
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", output), attr("tfy.model.metric.input_tokens", 11)])[
+        "braintrust.metrics"
+      ],
+    ).toEqual({
+      prompt_tokens: 11,
+      completion_tokens: 5,
+      tokens: 16,
+      prompt_cached_tokens: 4,
+      completion_reasoning_tokens: 2,
+    });
+    expect(translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.output", output)])).not.toHaveProperty("braintrust.metrics");
+  });
+
   it("are left out when there are none", () => {
     expect(translated([attr("tfy.span_type", "Model")])).not.toHaveProperty("braintrust.metrics");
   });
 });
 
-describe("metadata", () => {
-  it("gathers model, provider, streaming, request metadata, subject, conversation, prompt version and error", () => {
-    const result = translated([
-      attr("tfy.model.name", "gpt-4.1-mini"),
-      attr("tfy.request.model_name", "openai/gpt-4.1-mini"),
-      attr("tfy.model.fqn", "truefoundry:openai/gpt-4.1-mini"),
-      attr("tfy.model.streaming", true),
-      attr("tfy.request.metadata", JSON.stringify({ env: "prod" })),
-      attr("tfy.request.created_by_subject", "user:alice"),
-      attr("tfy.request.conversation_id", "conv-1"),
-      attr("tfy.prompt_version_fqn", "prompt:acme/greeting:3"),
-      attr("tfy.error_message", "rate limited"),
-    ]);
+describe("the model Braintrust prices by", () => {
+  const model = (attributes: KeyValue[], type = "Model") =>
+    (translated([attr("tfy.span_type", type), ...attributes])["braintrust.metadata"] as Record<string, unknown> | undefined)?.model;
 
-    expect(result["braintrust.metadata"]).toEqual({
-      model: "gpt-4.1-mini",
-      model_fqn: "truefoundry:openai/gpt-4.1-mini",
-      provider: "openai",
-      stream: true,
-      request_metadata: { env: "prod" },
-      subject: "user:alice",
-      conversation_id: "conv-1",
-      prompt_version: "prompt:acme/greeting:3",
-      error: "rate limited",
-    });
-  });
-
-  it("names the model from the request, then gen_ai.request.model; the provider from gen_ai.system, then the model's prefix", () => {
-    expect(translated([attr("tfy.request.model_name", "anthropic/claude")])["braintrust.metadata"]).toEqual({
-      model: "anthropic/claude",
-      provider: "anthropic",
-    });
-    expect(translated([attr("tfy.request.model_name", "no-slash")])["braintrust.metadata"]).toEqual({ model: "no-slash" });
+  it("is the response's model, else the request's without the provider account", () => {
     expect(
-      translated([attr("tfy.x", 1), attr("gen_ai.request.model", "gpt-4o"), attr("gen_ai.system", "openai")])["braintrust.metadata"],
-    ).toEqual({ model: "gpt-4o", provider: "openai" });
-    expect(translated([attr("tfy.request.model_name", "a/b"), attr("gen_ai.system", "azure")])["braintrust.metadata"]).toEqual({
-      model: "a/b",
-      provider: "azure",
+      model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":"gpt-4o-2024-08-06"}')]),
+    ).toBe("gpt-4o-2024-08-06");
+    expect(model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":7}')])).toBe("gpt-4o");
+    expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2"), attr("tfy.model.name", "x")])).toBe("anthropic.claude-v2");
+    expect(model([attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("tfy.model.name", "x")])).toBe("gpt-4o");
+    expect(model([attr("tfy.model.name", "gpt-4.1")])).toBe("gpt-4.1");
+    expect(model([attr("tfy.model.name", "odd/")])).toBe("odd/");
+    expect(model([attr("tfy.request.model_name", "")])).toBeUndefined();
+  });
+
+  it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "ChatCompletion")).toBe("gpt-4o");
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "Guardrail")).toBeUndefined();
+    expect(
+      translated([attr("tfy.span_type", "MCP"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')])["braintrust.metadata"],
+    ).toEqual({
+      gateway_model: "openai-main/gpt-4o",
     });
   });
 
-  it("are left out when there are none", () => {
-    expect(translated([attr("tfy.span_type", "Model")])).not.toHaveProperty("braintrust.metadata");
+  it("leaves TrueFoundry's name in the request to tfy.request.model_name when the span has it", () => {
+    expect(
+      translated([
+        attr("tfy.span_type", "ChatCompletion"),
+        attr("tfy.request.model_name", "openai-main/gpt-4o"),
+        attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'),
+      ])["braintrust.metadata"],
+    ).toEqual({ model: "gpt-4o" });
+  });
+});
+
+describe("metadata", () => {
+  it("restates no attribute that stays on the span, so nothing shows twice", () => {
+    expect(
+      translated([
+        attr("tfy.model.fqn", "truefoundry:openai/gpt-4.1-mini"),
+        attr("tfy.model.streaming", true),
+        attr("tfy.request.metadata", JSON.stringify({ env: "prod" })),
+        attr("tfy.request.created_by_subject", "user:alice"),
+        attr("tfy.error_message", "rate limited"),
+      ]),
+    ).not.toHaveProperty("braintrust.metadata");
   });
 });
 
 describe("tags", () => {
-  it("come from the request metadata's tags, a list of strings or one comma-separated string", () => {
+  it("come from the request metadata's tags, a comma-separated string or a list of strings", () => {
     const tags = (value: unknown) => translated([attr("tfy.request.metadata", JSON.stringify({ tags: value }))])["braintrust.tags"];
 
-    expect(tags(["a", 1, "b"])).toEqual(["a", "b"]);
     expect(tags(" a , b,,c ")).toEqual(["a", "b", "c"]);
+    expect(tags(["a", 1, "", "b"])).toEqual(["a", "b"]);
     expect(tags(7)).toBeUndefined();
     expect(tags([])).toBeUndefined();
     expect(translated([attr("tfy.request.metadata", "not json")])).not.toHaveProperty("braintrust.tags");
   });
+
+  it("are read from a key-value list and from flattened tfy.request.metadata.<key> attributes", () => {
+    expect(translated([attr("tfy.request.metadata", { env: "prod", tags: "a,b" })])["braintrust.tags"]).toEqual(["a", "b"]);
+    expect(
+      translated([attr("tfy.request.metadata.tags", "2024,b"), attr("tfy.request.metadata", '{"tags":"ignored"}')])["braintrust.tags"],
+    ).toEqual(["2024", "b"]);
+    expect(translated([attr("tfy.request.metadata.tags", ["x"])])["braintrust.tags"]).toEqual(["x"]);
+  });
 });
 
 describe("translating a request", () => {
-  it("leaves spans without tfy.* or Traceloop attributes alone, and reports what it added to the others", () => {
+  it("leaves spans without tfy.* or Traceloop attributes alone, and reports what it changed in the others", () => {
     const plain = spanWith("db.query", [attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     const gateway = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 1)]);
     const request = requestOf([plain, gateway]);
 
-    const appended = translateRequest(request);
+    const translations = translateRequest(request, DROP);
 
     expect(plain.attributes).toEqual([attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
-    expect([...appended.keys()]).toEqual([gateway]);
-    expect(appended.get(gateway)!.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
-    expect(gateway.attributes.slice(2)).toEqual(appended.get(gateway));
+    expect([...translations.keys()]).toEqual([gateway]);
+    const { added, removedKeys } = translations.get(gateway)!;
+    expect(added.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
+    expect([...removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
+    expect(gateway.attributes).toEqual([attr("tfy.span_type", "Model"), ...added]);
   });
 
-  it("keeps every braintrust.* attribute a span already has, as it is", () => {
+  it("keeps every braintrust.* attribute a span already has, as it is, and the sources with it", () => {
     const own = [
       attr("braintrust.span_attributes", "own"),
       attr("braintrust.input_json", "own"),
@@ -244,7 +407,7 @@ describe("translating a request", () => {
       attr("braintrust.metadata", "own"),
       attr("braintrust.tags", "own"),
     ];
-    const span = spanWith("Model: x", [
+    const attributes = [
       attr("tfy.span_type", "Model"),
       attr("tfy.input", "in"),
       attr("tfy.output", "out"),
@@ -252,17 +415,18 @@ describe("translating a request", () => {
       attr("tfy.model.name", "m"),
       attr("tfy.request.metadata", JSON.stringify({ tags: ["t"] })),
       ...own,
-    ]);
+    ];
+    const span = spanWith("Model: x", attributes);
 
-    expect(translateRequest(requestOf([span])).size).toBe(0);
-    expect(span.attributes.slice(6)).toEqual(own);
+    expect(translateRequest(requestOf([span]), DROP).size).toBe(0);
+    expect(span.attributes).toEqual(attributes);
   });
 
   it("translates every span of every resource and scope", () => {
     const request = requestOf([spanWith("a", [attr("tfy.span_type", "Model")])]);
     request.resourceSpans.push(...requestOf([spanWith("b", [attr("tfy.span_type", "MCP")])], "other").resourceSpans);
 
-    expect([...translateRequest(request).keys()].map((s) => s.name)).toEqual(["a", "b"]);
+    expect([...translateRequest(request, DROP).keys()].map((s) => s.name)).toEqual(["a", "b"]);
   });
 });
 
@@ -338,10 +502,20 @@ describe("processing a tenant's spans", () => {
     expect(removed).toMatchObject({ changed: true, rewritten: true });
   });
 
-  it("counts translated spans as changed, without rewriting them", () => {
+  it("counts translated spans as changed, without rewriting them when translation only added attributes", () => {
     const processed = processSpans(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model")])]), tenantRecord());
 
     expect(processed).toMatchObject({ changed: true, rewritten: false, dropped: 0 });
     expect(processed.appended.size).toBe(1);
+  });
+
+  it("rewrites spans translation removed sources from, unless the tenant keeps them", () => {
+    const span = () => spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')]);
+
+    expect(processSpans(requestOf([span()]), tenantRecord())).toMatchObject({ changed: true, rewritten: true });
+    expect(processSpans(requestOf([span()]), tenantRecord({ keep_source_attributes: true }))).toMatchObject({
+      changed: true,
+      rewritten: false,
+    });
   });
 });
