@@ -1,8 +1,8 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { numberAttribute } from "./attributes.js";
 
-/** Braintrust's metric, where it comes from (first attribute present wins), and the factor to Braintrust's unit. */
-const METRIC_SOURCES: Array<{ metric: string; keys: string[]; factor?: number }> = [
+/** Braintrust's metric, where it comes from (first attribute present wins), and what to divide by for Braintrust's unit. */
+const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number }> = [
   { metric: "prompt_tokens", keys: ["tfy.model.metric.input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"] },
   {
     metric: "completion_tokens",
@@ -16,8 +16,8 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; factor?: number }>
   { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"] },
   { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"] },
   // Braintrust's timings are in seconds; TrueFoundry's in milliseconds.
-  { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], factor: 1 / 1000 },
-  { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], factor: 1 / 1000 },
+  { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000 },
+  { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000 },
 ];
 
 export interface Metrics {
@@ -35,11 +35,11 @@ export interface Metrics {
 export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
   const values: Record<string, number> = {};
   const sources: string[] = [];
-  for (const { metric, keys, factor } of METRIC_SOURCES) {
+  for (const { metric, keys, divisor } of METRIC_SOURCES) {
     for (const key of keys) {
       const value = numberAttribute(attributes, key);
       if (value === undefined) continue;
-      values[metric] = factor === undefined ? value : value * factor;
+      values[metric] = divisor === undefined ? value : value / divisor;
       sources.push(key);
       break;
     }

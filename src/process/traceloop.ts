@@ -29,7 +29,7 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     const { messages, keys } = sides[side];
     const message = messages.get(Number(index)) ?? {};
     // Text stays text (a content of "42" is not the number 42); other values become JSON.
-    message[field] = attribute.value?.value.case === "stringValue" ? attribute.value.value.value : jsonOf(attribute.value);
+    place(message, field.split("."), attribute.value?.value.case === "stringValue" ? attribute.value.value.value : jsonOf(attribute.value));
     messages.set(Number(index), message);
     keys.push(attribute.key);
   }
@@ -42,4 +42,28 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     ...(sides.prompt.keys.length > 0 ? { input: ordered(sides.prompt) } : {}),
     ...(sides.completion.keys.length > 0 ? { output: ordered(sides.completion) } : {}),
   };
+}
+
+/**
+ * Sets a dotted field inside a message, numeric steps as list positions: `tool_calls.0.name`
+ * becomes `tool_calls: [{ name }]`, as a chat message holds it. A step that already holds a plain
+ * value keeps it, and the field goes in flat. Own properties only, so no key reaches a prototype.
+ */
+function place(message: Message, path: string[], value: unknown): void {
+  let node: Record<string, unknown> = message;
+  for (const [i, step] of path.slice(0, -1).entries()) {
+    const existing = Object.hasOwn(node, step) ? node[step] : undefined;
+    if (existing !== undefined && (typeof existing !== "object" || existing === null)) {
+      setOwn(node, path.slice(i).join("."), value);
+      return;
+    }
+    const child = existing ?? (/^\d+$/.test(path[i + 1]!) ? [] : {});
+    setOwn(node, step, child);
+    node = child as Record<string, unknown>;
+  }
+  setOwn(node, path.at(-1)!, value);
+}
+
+function setOwn(node: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -519,3 +519,30 @@ describe("processing a tenant's spans", () => {
     });
   });
 });
+
+describe("Traceloop message fields", () => {
+  it("nest dotted fields, numeric steps as list positions, as a chat message holds them", () => {
+    expect(
+      traceloopMessages([
+        attr("gen_ai.completion.0.tool_calls.0.name", "lookup"),
+        attr("gen_ai.completion.0.tool_calls.0.arguments", '{"city":"Tokyo"}'),
+        attr("gen_ai.completion.0.tool_calls.1.name", "other"),
+        attr("gen_ai.completion.0.content", "x"),
+        attr("gen_ai.completion.0.content.extra", "flat"),
+      ])?.output?.messages,
+    ).toEqual([
+      {
+        tool_calls: [{ name: "lookup", arguments: '{"city":"Tokyo"}' }, { name: "other" }],
+        content: "x",
+        "content.extra": "flat",
+      },
+    ]);
+  });
+
+  it("never reach a prototype", () => {
+    const messages = traceloopMessages([attr("gen_ai.prompt.0.__proto__.polluted", "yes"), attr("gen_ai.prompt.0.constructor", "c")])?.input
+      ?.messages;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(messages))).toEqual([{ ["__proto__"]: { polluted: "yes" }, constructor: "c" }]);
+  });
+});
