@@ -1,8 +1,11 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, it } from "vitest";
+import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../src/encoding/bytes.js";
 import { GATEWAY_SHAPES } from "./fixtures/gateway-shapes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { spanIdsOf, toOtlpJson, toProtobuf } from "./support/traces.js";
+import { spanIdsOf, spansOf, toOtlpJson, toProtobuf } from "./support/traces.js";
 
 /**
  * What a Braintrust user sees of each trace shape TrueFoundry's gateway sends, through the Worker
@@ -23,7 +26,13 @@ describe.concurrent("what Braintrust shows of each gateway shape", () => {
       });
 
       expect(response.status).toBe(200);
-      expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+      const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+      expect(arrival.missing).toEqual([]);
+      // Translation touches attributes only: every other field of every span arrives as it was sent.
+      const withoutAttributes = (span: Span) => toBinary(SpanSchema, create(SpanSchema, { ...span, attributes: [] }));
+      const sent = new Map(spansOf(trace).map((s) => [hex(s.spanId), withoutAttributes(s)]));
+      for (const span of arrival.requests.flatMap((r) => spansOf(r.request)))
+        expect(withoutAttributes(span)).toEqual(sent.get(hex(span.spanId)));
       const view = await standin.view(tenant.apiKey);
       expect(view.unlisted).toBe(0);
       await expect(`${JSON.stringify(view, null, 2)}\n`).toMatchFileSnapshot(`./fixtures/${shape}.view.json`);
