@@ -105,7 +105,10 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   if (outputWritten && !response) for (const key of traceloop?.output?.keys ?? []) restated.add(key);
   if (metricsWritten) for (const key of metrics.sources) restated.add(key);
 
-  const removedKeys = options.keepSourceAttributes ? new Set<string>() : restated;
+  // A key sent twice (OTLP forbids it, but it happens) had only one of its values restated: it stays.
+  const removedKeys = new Set(
+    options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
+  );
   if (removedKeys.size > 0) span.attributes = attributes.filter((a) => !removedKeys.has(a.key));
   span.attributes.push(...added);
   return { added, removedKeys };

@@ -208,10 +208,18 @@ describe("sources", () => {
     ]);
   });
 
-  it("go with every attribute of that key", () => {
-    const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b")]);
-    translateSpan(span, DROP);
-    expect(span.attributes.map((a) => a.key)).toEqual(["tfy.x", "braintrust.span_attributes", "braintrust.input_json"]);
+  it("stay when their key comes twice, since only one of the values was restated", () => {
+    const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b"), attr("tfy.output", "c")]);
+    const { removedKeys } = translateSpan(span, DROP);
+    expect([...removedKeys]).toEqual(["tfy.output"]);
+    expect(span.attributes.map((a) => a.key)).toEqual([
+      "tfy.input",
+      "tfy.x",
+      "tfy.input",
+      "braintrust.span_attributes",
+      "braintrust.input_json",
+      "braintrust.output_json",
+    ]);
   });
 });
 
