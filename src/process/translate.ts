@@ -91,8 +91,9 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   };
 
   write("braintrust.span_attributes", { type, name: span.name });
-  const inputWritten = write("braintrust.input_json", request?.input ?? traceloop?.input?.messages);
-  const outputWritten = write("braintrust.output_json", response?.output ?? traceloop?.output?.messages);
+  // The gateway's payload when there is one, else the Traceloop messages: each source restated whole or not at all.
+  const inputWritten = write("braintrust.input_json", request ? request.input : traceloop?.input?.messages);
+  const outputWritten = write("braintrust.output_json", response ? response.output : traceloop?.output?.messages);
   const metricsWritten = write("braintrust.metrics", Object.keys(metrics.values).length > 0 ? metrics.values : undefined);
   const metadataWritten = write("braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
   if (tags.length > 0 && !present.has("braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));

@@ -554,3 +554,12 @@ describe("Traceloop message fields", () => {
     expect(JSON.parse(JSON.stringify(messages))).toEqual([{ ["__proto__"]: { polluted: "yes" }, constructor: "c" }]);
   });
 });
+
+describe("a payload whose input field is null", () => {
+  it("is still the input, and the Traceloop messages stay beside it", () => {
+    const attributes = [attr("tfy.input", '{"messages":null,"top_p":1}'), attr("gen_ai.prompt.0.content", "old")];
+
+    expect(translated(attributes)["braintrust.input_json"]).toBeNull();
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
+  });
+});
