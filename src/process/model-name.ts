@@ -17,8 +17,11 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
   return requested === undefined ? undefined : withoutAccount(requested);
 }
 
-/** TrueFoundry names a model `<provider account>/<model>`; the provider knows only the part after the first slash. */
+/**
+ * TrueFoundry names a model `<provider account>/<model>`; the provider knows only the part after
+ * the first slash. A name without one (indexOf is -1) is whole; one ending in it has no other part.
+ */
 function withoutAccount(name: string): string {
   const slash = name.indexOf("/");
-  return slash >= 0 && slash < name.length - 1 ? name.slice(slash + 1) : name;
+  return slash < name.length - 1 ? name.slice(slash + 1) : name;
 }

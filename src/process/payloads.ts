@@ -8,7 +8,7 @@ type JsonObject = Record<string, unknown>;
  */
 const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents"];
 
-/** The part of a response body that is the model's output: chat or completion choices, embeddings, rerank results. */
+/** The part of a response body that is the model's output, first found first: chat or completion choices, embeddings, rerank results. */
 const OUTPUT_FIELDS = ["choices", "data", "results"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
@@ -33,42 +33,31 @@ export interface ResponsePayload {
 
 /** Undefined for an absent payload or JSON null, which has nothing to show. */
 export function requestPayload(text: string | undefined): RequestPayload | undefined {
-  const [json, fields] = split(text, INPUT_FIELDS);
-  if (json === undefined || json === null) return undefined;
-  if (!fields) return { input: json, settings: {}, model: modelOf(json) };
-  const { taken, rest } = fields;
+  const body = parsed(text);
+  if (!body) return undefined;
+  const taken: JsonObject = {};
+  const settings: JsonObject = {};
+  for (const [key, value] of Object.entries(body.object ?? {})) (INPUT_FIELDS.includes(key) ? taken : settings)[key] = value;
   const names = Object.keys(taken);
-  return { input: names.length === 1 ? taken[names[0]!] : taken, settings: rest, model: rest.model };
+  if (names.length === 0) return { input: body.json, settings: {}, model: body.object?.model };
+  return { input: names.length === 1 ? taken[names[0]!] : taken, settings, model: body.object?.model };
 }
 
 export function responsePayload(text: string | undefined): ResponsePayload | undefined {
-  const [json, fields] = split(text, OUTPUT_FIELDS);
-  if (json === undefined || json === null) return undefined;
-  if (!fields) return { output: json, rest: {}, model: modelOf(json) };
-  // One output list: the first of them the body has; any other stays with the rest.
-  const [name] = Object.keys(fields.taken);
-  const { [name!]: output, ...others } = fields.taken;
-  return { output, rest: { ...fields.rest, ...others }, model: fields.rest.model };
+  const body = parsed(text);
+  if (!body) return undefined;
+  const { object } = body;
+  const field = OUTPUT_FIELDS.find((name) => Array.isArray(object?.[name]));
+  if (!object || field === undefined) return { output: body.json, rest: {}, model: object?.model };
+  const { [field]: output, ...rest } = object;
+  return { output, rest, model: object.model };
 }
 
-function modelOf(json: unknown): unknown {
-  return typeof json === "object" && json !== null && !Array.isArray(json) ? (json as JsonObject).model : undefined;
-}
-
-/**
- * The payload as JSON (text that is not JSON stays text), and, for a JSON object holding any of
- * `wanted` (lists only where the field is a list of outputs), those fields apart from the rest.
- */
-function split(text: string | undefined, wanted: string[]): [unknown, { taken: JsonObject; rest: JsonObject } | undefined] {
-  if (text === undefined) return [undefined, undefined];
-  const parsed = parseJson(text);
-  const json = parsed === undefined ? text : parsed;
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return [json, undefined];
-  const taken: JsonObject = {};
-  const rest: JsonObject = {};
-  for (const [key, value] of Object.entries(json)) {
-    const isWanted = wanted.includes(key) && (wanted === INPUT_FIELDS || Array.isArray(value));
-    (isWanted ? taken : rest)[key] = value;
-  }
-  return Object.keys(taken).length > 0 ? [json, { taken, rest }] : [json, undefined];
+/** The payload as JSON (text that is not JSON stays text), and as an object when it is one. */
+function parsed(text: string | undefined): { json: unknown; object: JsonObject | undefined } | undefined {
+  if (text === undefined) return undefined;
+  const json = parseJson(text);
+  if (json === undefined) return { json: text, object: undefined };
+  if (json === null) return undefined;
+  return { json, object: typeof json === "object" && !Array.isArray(json) ? (json as JsonObject) : undefined };
 }

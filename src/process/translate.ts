@@ -55,7 +55,8 @@ export function translateRequest(request: ExportTraceServiceRequest, options: Tr
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const translation = translateSpan(span, options);
-        if (translation.added.length > 0 || translation.removedKeys.size > 0) translated.set(span, translation);
+        // Nothing is removed without something added in its place.
+        if (translation.added.length > 0) translated.set(span, translation);
       }
     }
   }
@@ -90,28 +91,36 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
     return true;
   };
 
+  // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
+  const input = request
+    ? { value: request.input, sources: ["tfy.input"], rest: request.settings }
+    : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
+  const output = response
+    ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
+    : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
+
   write("braintrust.span_attributes", { type, name: span.name });
-  // The gateway's payload when there is one, else the Traceloop messages: each source restated whole or not at all.
-  const inputWritten = write("braintrust.input_json", request ? request.input : traceloop?.input?.messages);
-  const outputWritten = write("braintrust.output_json", response ? response.output : traceloop?.output?.messages);
+  const inputWritten = write("braintrust.input_json", input?.value);
+  const outputWritten = write("braintrust.output_json", output?.value);
   const metricsWritten = write("braintrust.metrics", Object.keys(metrics.values).length > 0 ? metrics.values : undefined);
   const metadataWritten = write("braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
   if (tags.length > 0 && !present.has("braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
 
-  // A source goes only when all of it is in what was written: the body's settings in metadata too.
-  const restated = new Set<string>();
-  if (inputWritten && request && (metadataWritten || Object.keys(request.settings).length === 0)) restated.add("tfy.input");
-  if (inputWritten && !request) for (const key of traceloop?.input?.keys ?? []) restated.add(key);
-  if (outputWritten && response && (metadataWritten || Object.keys(response.rest).length === 0)) restated.add("tfy.output");
-  if (outputWritten && !response) for (const key of traceloop?.output?.keys ?? []) restated.add(key);
-  if (metricsWritten) for (const key of metrics.sources) restated.add(key);
+  // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
+  const restated = new Set<string>(metricsWritten ? metrics.sources : []);
+  for (const [payload, written] of [
+    [input, inputWritten],
+    [output, outputWritten],
+  ] as const) {
+    if (payload && written && (metadataWritten || Object.keys(payload.rest).length === 0))
+      for (const key of payload.sources) restated.add(key);
+  }
 
   // A key sent twice (OTLP forbids it, but it happens) had only one of its values restated: it stays.
   const removedKeys = new Set(
     options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
   );
-  if (removedKeys.size > 0) span.attributes = attributes.filter((a) => !removedKeys.has(a.key));
-  span.attributes.push(...added);
+  span.attributes = [...attributes.filter((a) => !removedKeys.has(a.key)), ...added];
   return { added, removedKeys };
 }
 
@@ -130,9 +139,7 @@ function metadataOf(
   const { model: requestModel, ...settings } = request?.settings ?? {};
   const model = callsModel ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model }) : undefined;
   const gatewayModel =
-    requestModel !== undefined && requestModel !== model && requestModel !== stringAttribute(attributes, "tfy.request.model_name")
-      ? requestModel
-      : undefined;
+    requestModel !== model && requestModel !== stringAttribute(attributes, "tfy.request.model_name") ? requestModel : undefined;
   return {
     ...settings,
     ...(model === undefined ? {} : { model }),

@@ -312,6 +312,21 @@ describe("metrics", () => {
       completion_reasoning_tokens: 2,
     });
     expect(translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.output", output)])).not.toHaveProperty("braintrust.metrics");
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":{"prompt_tokens":4}}')])["braintrust.metrics"],
+    ).toEqual({
+      prompt_tokens: 4,
+      tokens: 4,
+    });
+    expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":null}')])).not.toHaveProperty(
+      "braintrust.metrics",
+    );
+  });
+
+  it("read cache-creation tokens under either name TrueFoundry may use", () => {
+    expect(translated([attr("tfy.model.metric.cache_creation_input_tokens", 5)])["braintrust.metrics"]).toEqual({
+      prompt_cache_creation_tokens: 5,
+    });
   });
 
   it("are left out when there are none", () => {
@@ -342,6 +357,14 @@ describe("the model Braintrust prices by", () => {
       translated([attr("tfy.span_type", "MCP"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')])["braintrust.metadata"],
     ).toEqual({
       gateway_model: "openai-main/gpt-4o",
+    });
+  });
+
+  it("adds no gateway_model when the request named the provider's model itself", () => {
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.input", '{"model":"gpt-4o","messages":[]}')])["braintrust.metadata"],
+    ).toEqual({
+      model: "gpt-4o",
     });
   });
 
@@ -545,6 +568,18 @@ describe("Traceloop message fields", () => {
         "content.extra": "flat",
       },
     ]);
+  });
+
+  it("go in flat from where a plain value already sits, at any depth; only all-digit steps are list positions", () => {
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.0.a.b", "x"),
+        attr("gen_ai.prompt.0.a.b.c", "y"),
+        attr("gen_ai.prompt.0.list.10.v", 1),
+        attr("gen_ai.prompt.0.v1.x", 2),
+        attr("gen_ai.prompt.0.1v.x", 3),
+      ])?.input?.messages,
+    ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [...Array(10).fill(undefined), { v: 1 }], v1: { x: 2 }, "1v": { x: 3 } }]);
   });
 
   it("never reach a prototype", () => {
