@@ -41,7 +41,7 @@ export function processSpans(request: ExportTraceServiceRequest, tenant: StoredT
   const translated = tenant.translate
     ? translateRequest(request, { keepSourceAttributes: tenant.keep_source_attributes })
     : new Map<Span, SpanTranslation>();
-  const appended = new Map([...translated].filter(([, t]) => t.added.length > 0).map(([span, t]) => [span, t.added]));
+  const appended = new Map([...translated].map(([span, t]) => [span, t.added]));
   rewritten = [...translated.values()].some((t) => t.removedKeys.size > 0) || rewritten;
   if (redaction) rewritten = maskValues(request, redaction) || rewritten;
   const changed = dropped > 0 || rewritten || appended.size > 0;

@@ -576,10 +576,14 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.0.a.b", "x"),
         attr("gen_ai.prompt.0.a.b.c", "y"),
         attr("gen_ai.prompt.0.list.10.v", 1),
-        attr("gen_ai.prompt.0.v1.x", 2),
-        attr("gen_ai.prompt.0.1v.x", 3),
+        attr("gen_ai.prompt.0.w.v1", 2),
+        attr("gen_ai.prompt.0.z.1v", 3),
+        attr("gen_ai.prompt.0.role", "user"),
+        attr("gen_ai.prompt.0.role", "system"),
       ])?.input?.messages,
-    ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [...Array(10).fill(undefined), { v: 1 }], v1: { x: 2 }, "1v": { x: 3 } }]);
+    ).toEqual([
+      { a: { b: "x", "b.c": "y" }, list: [...Array(10).fill(undefined), { v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" },
+    ]);
   });
 
   it("never reach a prototype", () => {
