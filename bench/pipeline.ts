@@ -57,7 +57,8 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
   const body = await readBody(request(wire, coding), coding, config);
   const decoded = fromBinary(ExportTraceServiceRequestSchema, body.bytes);
   if (setup.translate)
-    for (const rs of decoded.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) translateSpan(span);
+    for (const rs of decoded.resourceSpans)
+      for (const ss of rs.scopeSpans) for (const span of ss.spans) translateSpan(span, { keepSourceAttributes: false });
   return gzip(toBinary(ExportTraceServiceRequestSchema, decoded)).byteLength;
 }
 

@@ -85,6 +85,7 @@ interface TenantView {
   tokens: Array<{ id: string; created_at: string }>;
   routes: unknown[];
   translate: boolean;
+  keep_source_attributes: boolean;
   updated_at: string;
 }
 interface DeadLetter {
@@ -138,6 +139,7 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["auth", tenant.auth],
         ["routes", tenant.routes.length],
         ["translate", String(tenant.translate)],
+        ["keep source attributes", String(tenant.keep_source_attributes)],
         ["updated", tenant.updated_at],
       ],
     ),

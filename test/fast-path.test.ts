@@ -61,7 +61,8 @@ function bothPaths(body: Uint8Array, settings: Record<string, unknown>): Array<[
         }))
         .filter((rs) => rs.scopeSpans.length > 0),
     });
-    if (tenant.translate) for (const span of spansOf(reference)) translateSpan(span);
+    if (tenant.translate)
+      for (const span of spansOf(reference)) translateSpan(span, { keepSourceAttributes: tenant.keep_source_attributes });
     return [d.parent, d.payload.protobuf, toBinary(ExportTraceServiceRequestSchema, reference)];
   });
 }
@@ -132,14 +133,18 @@ describe("the fast path", () => {
       drop_non_ai_spans: true,
       redact: { keys: [{ pattern: "secret.*" }] },
     };
+    // Options that only refine another one change nothing alone.
+    const refinements: Record<string, unknown> = { keep_source_attributes: true };
     // A new option in the schema must be added here, and to leavesSpansAlone if it changes spans.
     expect(
       Object.keys(ProcessingSchema.shape)
         .filter((key) => key !== "rate_limit")
         .sort(),
-    ).toEqual(Object.keys(options).sort());
+    ).toEqual([...Object.keys(options), ...Object.keys(refinements)].sort());
     for (const [key, value] of Object.entries(options))
       expect(leavesSpansAlone(tenantRecord({ translate: false, [key]: value })), key).toBe(false);
+    for (const [key, value] of Object.entries(refinements))
+      expect(leavesSpansAlone(tenantRecord({ translate: false, [key]: value })), key).toBe(true);
     expect(leavesSpansAlone(tenantRecord({ translate: false, redact: { values: ["emails"] } }))).toBe(false);
     expect(leavesSpansAlone(tenantRecord({ translate: false, rate_limit: { requests_per_second: 5, burst: 5 } }))).toBe(true);
   });

@@ -37,9 +37,9 @@ describe("an 8 MiB request", () => {
 
 describe("a single span over the upstream cap", () => {
   it("made so by translation, goes compressed on the first attempt and arrives whole", async () => {
-    const tenant = await createTenant();
-    // Translation restates the prompt as braintrust.input_json, so 4.6 MB of prompt makes a span of
-    // over 9 MB, which cannot be split; compressed, it is far under the cap.
+    // Translation restates the prompt as braintrust.input_json, and this tenant keeps the source, so
+    // 4.6 MB of prompt makes a span of over 9 MB, which cannot be split; compressed, it is far under the cap.
+    const tenant = await createTenant({ config: { keep_source_attributes: true } });
     const prompt = "The quick brown fox jumps over the lazy dog. ".repeat(110_000).slice(0, 4_600_000);
     const trace = trueFoundryTrace({ prompt });
     const [root] = spansOf(trace);

@@ -1,10 +1,10 @@
-import { toBinary } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, requestOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, attributesOf, requestOf, spanIdsOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {
   const received = await standin.received(tenant.apiKey);
@@ -15,7 +15,7 @@ const json = (value: unknown) => JSON.stringify(value);
 
 describe.concurrent("TrueFoundry → Braintrust translation", () => {
   it.each(["protobuf", "json"] as const)(
-    "turns a gateway trace (%s) into Braintrust's LLM span attributes, keeping the originals",
+    "turns a gateway trace (%s) into Braintrust's attributes, and sends no source it restated",
     async (format) => {
       const tenant = await createTenant();
       const trace = trueFoundryTrace();
@@ -38,14 +38,18 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
         json([{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }]),
       );
       expect(JSON.parse(root["braintrust.metadata"] as string)).toEqual({
-        model: "openai/gpt-4.1-mini",
-        provider: "openai",
-        request_metadata: { env: "prod", tags: ["checkout"] },
-        subject: "user:alice@example.com",
-        conversation_id: "conv-42",
+        stream: false,
+        model: "gpt-4.1-mini",
+        response: { id: "chatcmpl-1" },
       });
       expect(root["braintrust.tags"]).toEqual(["checkout"]);
-      expect(root["tfy.span_type"]).toBe("ChatCompletion");
+      expect(Object.keys(root).filter((key) => !key.startsWith("braintrust."))).toEqual([
+        "tfy.span_type",
+        "tfy.request.model_name",
+        "tfy.request.created_by_subject",
+        "tfy.request.metadata",
+        "tfy.request.conversation_id",
+      ]);
 
       const llm = attributesOf(spans.get("Model: openai/gpt-4.1-mini")!);
       expect(llm["braintrust.span_attributes"]).toBe(json({ type: "llm", name: "Model: openai/gpt-4.1-mini" }));
@@ -58,22 +62,34 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
         estimated_cost: 0.0000134,
         time_to_first_token: 0.23025,
       });
-      expect(JSON.parse(llm["braintrust.metadata"] as string)).toEqual({
-        model: "gpt-4.1-mini",
-        model_fqn: "truefoundry:openai/gpt-4.1-mini",
-        stream: false,
-      });
+      expect(JSON.parse(llm["braintrust.metadata"] as string)).toEqual({ model: "gpt-4.1-mini" });
+      expect(Object.keys(llm).filter((key) => key.startsWith("tfy.model.metric."))).toEqual(["tfy.model.metric.latency_in_ms"]);
+      expect(spans.get("Model: openai/gpt-4.1-mini")!.events).toEqual(spansOf(trace)[1]!.events);
 
       const http = spans.get("POST https://api.openai.com/v1/chat/completions")!;
       expect(toBinary(SpanSchema, http)).toEqual(toBinary(SpanSchema, spansOf(trace)[2]!));
     },
   );
 
+  it("keeps the source attributes beside their translation for a tenant that asks to", async () => {
+    const tenant = await createTenant({ config: { keep_source_attributes: true } });
+    const trace = trueFoundryTrace();
+
+    await sendTraces(tenant, toProtobuf(trace));
+
+    const spans = await deliveredSpans(tenant);
+    for (const sent of spansOf(trace)) {
+      const delivered = spans.get(sent.name)!;
+      expect(delivered.attributes.slice(0, sent.attributes.length)).toEqual(sent.attributes);
+    }
+    expect(attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!)).toHaveProperty("braintrust.input_json");
+  });
+
   it.each([
     ["MCP", "tool"],
     ["Guardrail", "function"],
-    ["Embedding", "llm"],
-    ["Completion", "llm"],
+    ["Embedding", "task"],
+    ["Completion", "task"],
     ["AgentResponse", "task"],
   ])("gives a %s span the Braintrust type %s", async (tfyType, type) => {
     const tenant = await createTenant();
@@ -82,7 +98,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     expect(attributesOf(span!)["braintrust.span_attributes"]).toBe(json({ type, name: `${tfyType}: x` }));
   });
 
-  it("records a streaming call's time to first token and a failed call's error", async () => {
+  it("records a streaming call's time to first token, and shows a failed call's span status as its error", async () => {
     const tenant = await createTenant();
     const streaming = spanWith("Model: claude", [
       attr("tfy.span_type", "Model"),
@@ -93,18 +109,24 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     const failed = spanWith("ChatCompletion: x", [
       attr("tfy.span_type", "ChatCompletion"),
       attr("tfy.error_message", "rate limited by provider"),
-      attr("tfy.prompt_version_fqn", "prompt:acme/greeting:3"),
     ]);
+    failed.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "rate limited by provider" });
 
     await sendTraces(tenant, toProtobuf(requestOf([streaming, failed])));
+    await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([streaming, failed])));
 
-    const spans = await deliveredSpans(tenant);
-    const model = attributesOf(spans.get("Model: claude")!);
-    expect(JSON.parse(model["braintrust.metrics"] as string)).toEqual({ completion_tokens: 40, tokens: 40, time_to_first_token: 1.25 });
-    expect(JSON.parse(model["braintrust.metadata"] as string)).toEqual({ stream: true });
-    expect(JSON.parse(attributesOf(spans.get("ChatCompletion: x")!)["braintrust.metadata"] as string)).toEqual({
-      prompt_version: "prompt:acme/greeting:3",
+    const view = await standin.view(tenant.apiKey);
+    const byName = new Map(view.traces.map((t) => [t.root, t.tree]));
+    expect(byName.get("Model: claude")).toMatchObject({
+      type: "llm",
+      metrics: { completion_tokens: 40, tokens: 40, time_to_first_token: 1.25 },
+      metadata: { "tfy.model.streaming": true, "tfy.span_type": "Model" },
+      error: null,
+    });
+    expect(byName.get("ChatCompletion: x")).toMatchObject({
+      type: "task",
       error: "rate limited by provider",
+      metadata: { "tfy.error_message": "rate limited by provider" },
     });
   });
 
@@ -133,8 +155,9 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
       ]),
     );
     expect(attributes["braintrust.output_json"]).toBe(json([{ role: "assistant", content: "Yes." }]));
-    expect(JSON.parse(attributes["braintrust.metadata"] as string)).toEqual({ model: "gpt-4o", provider: "openai" });
+    expect(JSON.parse(attributes["braintrust.metadata"] as string)).toEqual({ model: "gpt-4o" });
     expect(JSON.parse(attributes["braintrust.metrics"] as string)).toEqual({ prompt_tokens: 9, tokens: 9 });
+    expect(Object.keys(attributes).filter((key) => !key.startsWith("braintrust."))).toEqual(["gen_ai.system", "gen_ai.request.model"]);
   });
 
   it("leaves a span's own braintrust.* attributes as they are", async () => {

@@ -36,3 +36,38 @@ export interface Attempt {
   bytes: number;
   contentEncoding: string;
 }
+
+/**
+ * What a Braintrust user sees of the spans that arrived for a key (scripts/lib/braintrust-view.ts):
+ * the traces the Logs table lists, each span as Braintrust's span panel shows it.
+ */
+export interface BraintrustView {
+  traces: TraceView[];
+  /** Spans stored but in no listed trace: their trace has no root, or they never reach it. */
+  unlisted: number;
+}
+
+export interface TraceView {
+  /** The root's name, as the Logs table lists the trace. */
+  root: string;
+  /** Tags gathered over the whole trace, as Braintrust shows them on its row. */
+  tags: string[];
+  tree: SpanView;
+}
+
+export interface SpanView {
+  name: string;
+  /** `llm`, `task`, `tool`, `function`, …; null when the span does not say. */
+  type: string | null;
+  input?: unknown;
+  output?: unknown;
+  metadata: Record<string, unknown>;
+  metrics: Record<string, number>;
+  tags: string[];
+  error: string | null;
+  /** An explicit `estimated_cost` in dollars; else whether Braintrust can price the span by `metadata.model`. */
+  cost: number | "priced by model name" | null;
+  /** Metadata keys filled from two places (two attributes, or an attribute and `braintrust.metadata`): one hides the other. */
+  shownTwice?: string[];
+  children: SpanView[];
+}

@@ -10,6 +10,7 @@ import {
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type Attempt, BRAINTRUST_MAX_REQUEST_BYTES, type FaultStep, type ReceivedRequest } from "./braintrust-standin-contract.js";
+import { braintrustView } from "./braintrust-view.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
@@ -156,7 +157,11 @@ export class BraintrustStandIn {
     res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, response));
   }
 
-  /** `/_standin/keys` (POST issue, DELETE revoke), `/_standin/faults` (POST), `/_standin/received`, `/_standin/attempts`, `/_standin/listeners` (POST open, DELETE close). */
+  /**
+   * `/_standin/keys` (POST issue, DELETE revoke), `/_standin/faults` (POST), `/_standin/received`,
+   * `/_standin/view` (what Braintrust would show of it), `/_standin/attempts`, `/_standin/listeners`
+   * (POST open, DELETE close).
+   */
   private async control(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const body = await readAll(req);
     const key = url.searchParams.get("key") ?? "";
@@ -173,6 +178,12 @@ export class BraintrustStandIn {
       }
       case "GET /_standin/received":
         return json(res, 200, this.received.get(key) ?? []);
+      case "GET /_standin/view": {
+        const requests = (this.received.get(key) ?? []).map((r) =>
+          fromBinary(ExportTraceServiceRequestSchema, Buffer.from(r.body, "base64")),
+        );
+        return json(res, 200, braintrustView(requests));
+      }
       case "GET /_standin/attempts":
         return json(res, 200, this.attempts.get(key) ?? []);
       case "POST /_standin/listeners": {

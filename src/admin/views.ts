@@ -11,6 +11,7 @@ export function tenantView(tenant: Tenant) {
     routes: tenant.routes,
     parent_from_attribute: tenant.parent_from_attribute,
     translate: tenant.translate,
+    keep_source_attributes: tenant.keep_source_attributes,
     drop_non_ai_spans: tenant.drop_non_ai_spans,
     redact: tenant.redact,
     ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),

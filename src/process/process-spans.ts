@@ -9,7 +9,7 @@ import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter } from "./route.js";
-import { translateSpan } from "./translate.js";
+import { type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
@@ -43,6 +43,7 @@ export function leavesSpansAlone(tenant: StoredTenant): boolean {
 export class SpanProcessor {
   private readonly router: TraceRouter | undefined;
   private readonly redaction: CompiledRedaction | undefined;
+  private readonly translation: TranslationOptions | undefined;
   private readonly spans: OutgoingSpan[] = [];
   private readonly traces: string[] = [];
   private readonly scopes = new Map<IncomingScope, OutgoingScope>();
@@ -56,6 +57,7 @@ export class SpanProcessor {
   ) {
     this.router = routesTraces(tenant) ? new TraceRouter(tenant) : undefined;
     this.redaction = compileRedaction(tenant.redact);
+    this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
   }
 
   add(incoming: IncomingSpan): void {
@@ -67,7 +69,7 @@ export class SpanProcessor {
     }
     const redaction = this.redaction;
     let rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
-    const translation = this.tenant.translate ? translateSpan(span) : undefined;
+    const translation = this.translation ? translateSpan(span, this.translation) : undefined;
     if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
     const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
     let pieces: Piece[];

@@ -1,129 +1,133 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import {
-  findAttribute,
-  jsonOf,
-  numberAttribute,
-  parseJson,
-  scalarOf,
-  stringArrayKeyValue,
-  stringAttribute,
-  stringKeyValue,
-} from "./attributes.js";
+import { stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { metricsOf } from "./metrics.js";
+import { providerModelName } from "./model-name.js";
+import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
+import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 
 /**
- * TrueFoundry's tfy.* attributes, restated as the braintrust.* attributes Braintrust reads, so
- * gateway spans show as LLM spans with input, output, tokens and cost. Original attributes stay;
- * a braintrust.* attribute the span already has is left as it is.
+ * TrueFoundry's tfy.* attributes (and the older gateway's Traceloop-style gen_ai.* ones), restated
+ * as the braintrust.* attributes Braintrust reads, so a gateway span shows in Braintrust with its
+ * type, input, output, metrics, model and tags. What was restated is then removed, unless the
+ * tenant keeps source attributes: Braintrust shows every attribute it does not consume in the
+ * span's metadata, so a prompt kept as `tfy.input` would be shown, stored and billed twice.
+ * A braintrust.* attribute the span already has is left as it is, and its source then stays.
  * Both vocabularies, and how Braintrust shows the result: docs/truefoundry-spans.md and
  * docs/braintrust-otlp.md.
  */
-const SPAN_TYPES: Record<string, string> = {
-  Model: "llm",
-  Completion: "llm",
-  Embedding: "llm",
-  ChatCompletion: "task",
-  AgentResponse: "task",
-  MCP: "tool",
-  Guardrail: "function",
-  Rerank: "function",
-};
 
-/** What translation did to a span: attributes it appended, and the keys of attributes it took out. */
+export interface TranslationOptions {
+  /** Keep the attributes translation restated (payloads, Traceloop messages, metrics) beside their braintrust.* form. */
+  keepSourceAttributes: boolean;
+}
+
 export interface SpanTranslation {
+  /** braintrust.* attributes appended to span.attributes. */
   added: KeyValue[];
+  /** Keys of source attributes removed from span.attributes (every attribute with such a key was removed). */
   removedKeys: ReadonlySet<string>;
 }
 
-const NONE: ReadonlySet<string> = new Set();
+/**
+ * The gateway's request-level spans are tasks (a trace's root shows as one in Braintrust anyway);
+ * only the `Model` span is the model call, so a request shows one LLM span, not two.
+ */
+const SPAN_TYPES: Record<string, string> = {
+  Model: "llm",
+  ChatCompletion: "task",
+  Completion: "task",
+  Embedding: "task",
+  Rerank: "task",
+  AgentResponse: "task",
+  MCP: "tool",
+  Guardrail: "function",
+};
 
-/** Translates one span in place. */
-export function translateSpan(span: Span): SpanTranslation {
-  return { added: appendBraintrustAttributes(span), removedKeys: NONE };
-}
+const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
-/** Appends the braintrust.* attributes to the span and returns them (empty when none apply). */
-function appendBraintrustAttributes(span: Span): KeyValue[] {
+/**
+ * Appends the braintrust.* attributes to one span and removes the sources they restate. Reads
+ * nothing but the span, so spans can be translated one at a time.
+ */
+export function translateSpan(span: Span, options: TranslationOptions): SpanTranslation {
   const attributes = span.attributes;
-  const fromTrueFoundry = attributes.some((a) => a.key.startsWith("tfy."));
   const traceloop = traceloopMessages(attributes);
-  if (!fromTrueFoundry && !traceloop) return [];
+  if (!traceloop && !attributes.some((a) => a.key.startsWith("tfy."))) return UNTRANSLATED;
 
-  const added: KeyValue[] = [];
-  const add = (key: string, value: unknown) => {
-    if (value !== undefined && !findAttribute(attributes, key)) added.push(stringKeyValue(key, JSON.stringify(value)));
-  };
   const tfyType = stringAttribute(attributes, "tfy.span_type");
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
-  add("braintrust.span_attributes", { type: knownType ?? (traceloop ? "llm" : "task"), name: span.name });
-  add("braintrust.input_json", payloadOf(stringAttribute(attributes, "tfy.input"), "messages") ?? traceloop?.input);
-  add("braintrust.output_json", payloadOf(stringAttribute(attributes, "tfy.output"), "choices") ?? traceloop?.output);
-  const requestMetadata = jsonOf(findAttribute(attributes, "tfy.request.metadata"));
-  add("braintrust.metrics", nonEmpty(metricsOf(attributes)));
-  add("braintrust.metadata", nonEmpty(metadataOf(attributes, requestMetadata)));
-  const tags = tagsOf(requestMetadata);
-  if (tags.length > 0 && !findAttribute(attributes, "braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
-  attributes.push(...added);
-  return added;
+  const type = knownType ?? (traceloop ? "llm" : "task");
+  const request = requestPayload(stringAttribute(attributes, "tfy.input"));
+  const response = responsePayload(stringAttribute(attributes, "tfy.output"));
+  const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
+  const metadata = metadataOf(attributes, request, response, type === "llm" || type === "task");
+  const tags = requestTags(attributes);
+
+  const present = new Set(attributes.map((a) => a.key));
+  const added: KeyValue[] = [];
+  /** Appends the attribute unless the span has its own; says whether it did. */
+  const write = (key: string, value: unknown): boolean => {
+    if (value === undefined || present.has(key)) return false;
+    added.push(stringKeyValue(key, JSON.stringify(value)));
+    return true;
+  };
+
+  // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
+  const input = request
+    ? { value: request.input, sources: ["tfy.input"], rest: request.settings }
+    : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
+  const output = response
+    ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
+    : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
+
+  write("braintrust.span_attributes", { type, name: span.name });
+  const inputWritten = write("braintrust.input_json", input?.value);
+  const outputWritten = write("braintrust.output_json", output?.value);
+  const metricsWritten = write("braintrust.metrics", Object.keys(metrics.values).length > 0 ? metrics.values : undefined);
+  const metadataWritten = write("braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
+  if (tags.length > 0 && !present.has("braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
+
+  // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
+  const restated = new Set<string>(metricsWritten ? metrics.sources : []);
+  for (const [payload, written] of [
+    [input, inputWritten],
+    [output, outputWritten],
+  ] as const) {
+    if (payload && written && (metadataWritten || Object.keys(payload.rest).length === 0))
+      for (const key of payload.sources) restated.add(key);
+  }
+
+  // A key sent twice (OTLP forbids it, but it happens) had only one of its values restated: it stays.
+  const removedKeys = new Set(
+    options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
+  );
+  span.attributes = [...attributes.filter((a) => !removedKeys.has(a.key)), ...added];
+  return { added, removedKeys };
 }
 
 /**
- * A request or response payload as Braintrust renders it: the message list (or choices) of a chat
- * payload, else the whole JSON, else the text itself, which JSON.stringify keeps as a JSON string.
+ * The request's settings (the body apart from its input), as Braintrust's OpenAI wrappers log
+ * them; the model Braintrust prices by, on the spans of a request or a model call (a guardrail or
+ * a tool that sees the request is not a call to its model); TrueFoundry's name for the model when
+ * it is not that and not already on the span; and the response apart from its output.
  */
-function payloadOf(text: string | undefined, listField: string): unknown {
-  if (text === undefined) return undefined;
-  const json = parseJson(text);
-  if (json === undefined) return text;
-  if (typeof json === "object" && json !== null && Array.isArray((json as Record<string, unknown>)[listField]))
-    return (json as Record<string, unknown>)[listField];
-  return json;
-}
-
-function metricsOf(attributes: KeyValue[]): Record<string, number | undefined> {
-  const prompt = numberAttribute(attributes, "tfy.model.metric.input_tokens") ?? numberAttribute(attributes, "gen_ai.usage.prompt_tokens");
-  const completion =
-    numberAttribute(attributes, "tfy.model.metric.output_tokens") ?? numberAttribute(attributes, "gen_ai.usage.completion_tokens");
-  const firstTokenMs = numberAttribute(attributes, "tfy.model.metric.time_to_first_token_in_ms");
+function metadataOf(
+  attributes: KeyValue[],
+  request: RequestPayload | undefined,
+  response: ResponsePayload | undefined,
+  callsModel: boolean,
+): Record<string, unknown> {
+  const { model: requestModel, ...settings } = request?.settings ?? {};
+  const model = callsModel ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model }) : undefined;
+  const gatewayModel =
+    requestModel !== model && requestModel !== stringAttribute(attributes, "tfy.request.model_name") ? requestModel : undefined;
   return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    tokens: prompt === undefined && completion === undefined ? undefined : (prompt ?? 0) + (completion ?? 0),
-    estimated_cost: numberAttribute(attributes, "tfy.model.metric.cost_in_usd"),
-    time_to_first_token: firstTokenMs === undefined ? undefined : firstTokenMs / 1000,
+    ...settings,
+    ...(model === undefined ? {} : { model }),
+    ...(gatewayModel === undefined ? {} : { gateway_model: gatewayModel }),
+    ...(response && Object.keys(response.rest).length > 0 ? { response: response.rest } : {}),
   };
-}
-
-function metadataOf(attributes: KeyValue[], requestMetadata: unknown): Record<string, unknown> {
-  const requestModel = stringAttribute(attributes, "tfy.request.model_name");
-  return {
-    model: stringAttribute(attributes, "tfy.model.name") ?? requestModel ?? stringAttribute(attributes, "gen_ai.request.model"),
-    model_fqn: stringAttribute(attributes, "tfy.model.fqn"),
-    provider: stringAttribute(attributes, "gen_ai.system") ?? (requestModel?.includes("/") ? requestModel.split("/")[0] : undefined),
-    stream: scalarOf(findAttribute(attributes, "tfy.model.streaming")),
-    request_metadata: requestMetadata,
-    subject: stringAttribute(attributes, "tfy.request.created_by_subject"),
-    conversation_id: stringAttribute(attributes, "tfy.request.conversation_id"),
-    prompt_version: stringAttribute(attributes, "tfy.prompt_version_fqn"),
-    error: stringAttribute(attributes, "tfy.error_message"),
-  };
-}
-
-/** Tags from the request metadata: a list of strings, or one comma-separated string. */
-function tagsOf(metadata: unknown): string[] {
-  const tags = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>).tags : undefined;
-  if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string");
-  if (typeof tags === "string")
-    return tags
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean);
-  return [];
-}
-
-function nonEmpty<T extends Record<string, unknown>>(record: T): Partial<T> | undefined {
-  const defined = Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
-  return Object.keys(defined).length > 0 ? defined : undefined;
 }

@@ -102,6 +102,11 @@ export const ProcessingSchema = z.strictObject({
   parent_from_attribute: z.boolean().default(false),
   /** Add the braintrust.* attributes Braintrust reads to spans carrying tfy.* (or Traceloop gen_ai.prompt.*) attributes. */
   translate: z.boolean().default(true),
+  /**
+   * Keep the attributes translation restated (`tfy.input`, `tfy.output`, Traceloop messages, token
+   * and cost metrics) beside their braintrust.* form. Off: Braintrust would show and bill them twice.
+   */
+  keep_source_attributes: z.boolean().default(false),
   /** Drop spans that are not about AI, by Braintrust's own rule (roots always kept). */
   drop_non_ai_spans: z.boolean().default(false),
   redact: RedactSchema.default({ keys: [], values: [] }),

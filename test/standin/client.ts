@@ -3,7 +3,7 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { Attempt, FaultStep, ReceivedRequest } from "../../scripts/lib/braintrust-standin-contract.js";
+import type { Attempt, BraintrustView, FaultStep, ReceivedRequest } from "../../scripts/lib/braintrust-standin-contract.js";
 import { hex } from "../../src/encoding/bytes.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };
@@ -34,6 +34,11 @@ export function standinClient(url: string) {
         const bytes = Uint8Array.from(atob(r.body), (c) => c.charCodeAt(0));
         return { ...r, bytes, request: fromBinary(ExportTraceServiceRequestSchema, bytes) };
       });
+    },
+
+    /** What a Braintrust user would see of everything that arrived for `key`. */
+    async view(key: string): Promise<BraintrustView> {
+      return (await (await fetch(`${url}/_standin/view?key=${key}`)).json()) as BraintrustView;
     },
 
     async attempts(key: string): Promise<Attempt[]> {

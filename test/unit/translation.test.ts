@@ -7,28 +7,39 @@ import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
+const DROP = { keepSourceAttributes: false };
+const KEEP = { keepSourceAttributes: true };
+
 /** The braintrust.* attributes translation adds to one span with these attributes, JSON ones parsed. */
 function translated(attributes: KeyValue[], name = "span"): Record<string, unknown> {
   const span = spanWith(name, attributes);
-  translateSpan(span);
-  const added = Object.entries(attributesOf(span)).filter(
-    ([key]) => key.startsWith("braintrust.") && !attributes.some((a) => a.key === key),
+  const { added } = translateSpan(span, DROP);
+  return Object.fromEntries(
+    added
+      .map((a) => [a.key, attributesOf(spanWith("", [a]))[a.key]])
+      .map(([key, value]) => [key, typeof value === "string" ? JSON.parse(value) : value]),
   );
-  return Object.fromEntries(added.map(([key, value]) => [key, typeof value === "string" ? JSON.parse(value) : value]));
+}
+
+/** The keys a span with these attributes keeps after translation. */
+function keptKeys(attributes: KeyValue[], options = DROP): string[] {
+  const span = spanWith("span", attributes);
+  translateSpan(span, options);
+  return span.attributes.map((a) => a.key).filter((key) => !key.startsWith("braintrust."));
 }
 
 describe("span types", () => {
   it.each([
     ["Model", "llm"],
-    ["Completion", "llm"],
-    ["Embedding", "llm"],
     ["ChatCompletion", "task"],
+    ["Completion", "task"],
+    ["Embedding", "task"],
+    ["Rerank", "task"],
     ["AgentResponse", "task"],
     ["MCP", "tool"],
     ["Guardrail", "function"],
-    ["Rerank", "function"],
     ["SomethingNew", "task"],
-  ])("a %s span is a Braintrust %s span, named after the span", (tfyType, type) => {
+  ])("a %s span is a Braintrust %s span, named after the span: only the model call is an LLM span", (tfyType, type) => {
     expect(translated([attr("tfy.span_type", tfyType)], "the name")["braintrust.span_attributes"]).toEqual({ type, name: "the name" });
   });
 
@@ -49,23 +60,63 @@ describe("span types", () => {
 });
 
 describe("input and output", () => {
-  it("takes a chat payload's messages and choices", () => {
+  it("takes a chat payload's messages and choices; the rest of the request and response goes to metadata", () => {
     const result = translated([
-      attr("tfy.input", JSON.stringify({ model: "m", messages: [{ role: "user", content: "Hi" }] })),
-      attr("tfy.output", JSON.stringify({ id: "1", choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] })),
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          model: "openai-main/gpt-4o",
+          messages: [{ role: "user", content: "Hi" }],
+          temperature: 0.5,
+          tools: [{ type: "function" }],
+        }),
+      ),
+      attr(
+        "tfy.output",
+        JSON.stringify({ id: "1", model: "gpt-4o-2024-08-06", choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] }),
+      ),
     ]);
 
     expect(result["braintrust.input_json"]).toEqual([{ role: "user", content: "Hi" }]);
     expect(result["braintrust.output_json"]).toEqual([{ index: 0, message: { role: "assistant", content: "Hello" } }]);
+    expect(result["braintrust.metadata"]).toEqual({
+      temperature: 0.5,
+      tools: [{ type: "function" }],
+      model: "gpt-4o-2024-08-06",
+      gateway_model: "openai-main/gpt-4o",
+      response: { id: "1", model: "gpt-4o-2024-08-06" },
+    });
   });
 
-  it("takes the whole JSON when it has no such list, and text as a JSON string", () => {
-    const result = translated([
-      attr("tfy.input", JSON.stringify({ prompt: "Hi", messages: "not a list" })),
-      attr("tfy.output", "plain text"),
-    ]);
+  it("takes an embedding's input and data, a completion's prompt, a rerank's query and documents and its results", () => {
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ input: ["a"], dimensions: 3 })),
+        attr("tfy.output", JSON.stringify({ data: [{ embedding: [1] }] })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": ["a"],
+      "braintrust.output_json": [{ embedding: [1] }],
+      "braintrust.metadata": { dimensions: 3 },
+    });
+    expect(translated([attr("tfy.input", JSON.stringify({ prompt: "Once" }))])["braintrust.input_json"]).toBe("Once");
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ query: "q", documents: ["d"], top_n: 1 })),
+        attr("tfy.output", JSON.stringify({ results: [{ index: 0 }], choices: "not a list" })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": { query: "q", documents: ["d"] },
+      "braintrust.output_json": [{ index: 0 }],
+      "braintrust.metadata": { top_n: 1, response: { choices: "not a list" } },
+    });
+  });
 
-    expect(result["braintrust.input_json"]).toEqual({ prompt: "Hi", messages: "not a list" });
+  it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
+    const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
+
+    expect(result["braintrust.input_json"]).toEqual({ question: "Hi" });
     expect(result["braintrust.output_json"]).toBe("plain text");
   });
 
@@ -93,21 +144,83 @@ describe("input and output", () => {
     expect(result["braintrust.output_json"]).toEqual([{ content: "done", tool_calls: [{ name: "f" }], index: 0 }]);
   });
 
-  it("leaves out a payload that is JSON null, and translates the rest", () => {
-    const result = translated([attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")]);
+  it("leaves out a payload that is JSON null, keeping its attribute, and translates the rest", () => {
+    const attributes = [attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")];
 
-    expect(result).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
+    expect(translated(attributes)).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
   });
 
-  it("prefers tfy.input and tfy.output to Traceloop messages", () => {
-    const result = translated([
+  it("prefers tfy.input and tfy.output to Traceloop messages, and keeps the messages it did not use", () => {
+    const attributes = [
       attr("tfy.input", '{"messages":[]}'),
       attr("gen_ai.prompt.0.content", "old"),
       attr("gen_ai.completion.0.content", "old answer"),
-    ]);
+    ];
+
+    const result = translated(attributes);
 
     expect(result["braintrust.input_json"]).toEqual([]);
     expect(result["braintrust.output_json"]).toEqual([{ content: "old answer" }]);
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
+  });
+});
+
+describe("sources", () => {
+  const gateway = [
+    attr("tfy.span_type", "Model"),
+    attr("tfy.input", JSON.stringify({ messages: [], temperature: 1 })),
+    attr("tfy.output", JSON.stringify({ choices: [], id: "x" })),
+    attr("tfy.model.metric.input_tokens", 3),
+    attr("tfy.model.metric.latency_in_ms", 9),
+    attr("gen_ai.prompt.0.content", "unused"),
+  ];
+
+  it("are removed once restated: payloads, the Traceloop messages used, the metrics read; the rest stays", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys } = translateSpan(span, DROP);
+
+    expect([...removedKeys].sort()).toEqual(["tfy.input", "tfy.model.metric.input_tokens", "tfy.output"]);
+    expect(keptKeys(gateway)).toEqual(["tfy.span_type", "tfy.model.metric.latency_in_ms", "gen_ai.prompt.0.content"]);
+    expect(
+      keptKeys([attr("gen_ai.prompt.0.content", "q"), attr("gen_ai.completion.0.content", "a"), attr("gen_ai.usage.prompt_tokens", 1)]),
+    ).toEqual([]);
+  });
+
+  it("all stay when the tenant keeps source attributes", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys, added } = translateSpan(span, KEEP);
+
+    expect(removedKeys.size).toBe(0);
+    expect(span.attributes).toEqual([...gateway, ...added]);
+  });
+
+  it("stay when the span has its own braintrust.* attribute where they would go", () => {
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.input_json", "[]")])).toEqual(["tfy.input"]);
+    // The settings would have gone to metadata, which the span already has.
+    expect(keptKeys([attr("tfy.input", '{"messages":[],"top_p":1}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.input"]);
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.metadata", "{}")])).toEqual([]);
+    expect(keptKeys([attr("tfy.output", '{"choices":[],"id":"1"}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.output"]);
+    expect(keptKeys([attr("tfy.model.metric.output_tokens", 1), attr("braintrust.metrics", "{}")])).toEqual([
+      "tfy.model.metric.output_tokens",
+    ]);
+    expect(keptKeys([attr("gen_ai.completion.0.content", "a"), attr("braintrust.output_json", "[]")])).toEqual([
+      "gen_ai.completion.0.content",
+    ]);
+  });
+
+  it("stay when their key comes twice, since only one of the values was restated", () => {
+    const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b"), attr("tfy.output", "c")]);
+    const { removedKeys } = translateSpan(span, DROP);
+    expect([...removedKeys]).toEqual(["tfy.output"]);
+    expect(span.attributes.map((a) => a.key)).toEqual([
+      "tfy.input",
+      "tfy.x",
+      "tfy.input",
+      "braintrust.span_attributes",
+      "braintrust.input_json",
+      "braintrust.output_json",
+    ]);
   });
 });
 
@@ -116,27 +229,39 @@ describe("Traceloop messages", () => {
     expect(traceloopMessages([attr("gen_ai.system", "openai"), attr("gen_ai.prompt", "x")])).toBeUndefined();
   });
 
-  it("give only the side that is there", () => {
-    expect(traceloopMessages([attr("gen_ai.completion.0.content", "a")])).toEqual({ output: [{ content: "a" }] });
-    expect(traceloopMessages([attr("gen_ai.prompt.0.content", "q")])).toEqual({ input: [{ content: "q" }] });
+  it("give only the side that is there, with the keys they came from", () => {
+    expect(traceloopMessages([attr("gen_ai.completion.0.content", "a")])).toEqual({
+      output: { messages: [{ content: "a" }], keys: ["gen_ai.completion.0.content"] },
+    });
+    expect(traceloopMessages([attr("gen_ai.prompt.0.content", "q")])).toEqual({
+      input: { messages: [{ content: "q" }], keys: ["gen_ai.prompt.0.content"] },
+    });
   });
 });
 
 describe("metrics", () => {
-  it("reads tokens, cost and time to first token (in seconds) from tfy.model.metric.*", () => {
+  it("reads tokens, cached and reasoning tokens, cost and latencies (in seconds) from tfy.model.metric.*", () => {
     const result = translated([
       attr("tfy.model.metric.input_tokens", 14),
       attr("tfy.model.metric.output_tokens", 3),
+      attr("tfy.model.metric.cache_read_input_tokens", 8),
+      attr("tfy.model.metric.cache_write_input_tokens", 2),
+      attr("tfy.model.metric.reasoning_tokens", 1),
       attr("tfy.model.metric.cost_in_usd", 0.25),
       attr("tfy.model.metric.time_to_first_token_in_ms", 1250),
+      attr("tfy.model.metric.inter_token_latency_in_ms", 40),
     ]);
 
     expect(result["braintrust.metrics"]).toEqual({
       prompt_tokens: 14,
       completion_tokens: 3,
       tokens: 17,
+      prompt_cached_tokens: 8,
+      prompt_cache_creation_tokens: 2,
+      completion_reasoning_tokens: 1,
       estimated_cost: 0.25,
       time_to_first_token: 1.25,
+      inter_token_latency: 0.04,
     });
   });
 
@@ -145,7 +270,15 @@ describe("metrics", () => {
       prompt_tokens: 9,
       tokens: 9,
     });
+    expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.input_tokens", 9)])["braintrust.metrics"]).toEqual({
+      prompt_tokens: 9,
+      tokens: 9,
+    });
     expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.completion_tokens", 4)])["braintrust.metrics"]).toEqual({
+      completion_tokens: 4,
+      tokens: 4,
+    });
+    expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.output_tokens", 4)])["braintrust.metrics"]).toEqual({
       completion_tokens: 4,
       tokens: 4,
     });
@@ -158,84 +291,144 @@ describe("metrics", () => {
     ).toEqual({ completion_tokens: 2, tokens: 2 });
   });
 
+  it("read the response's usage on the span of a model call only, after the attributes", () => {
+    const output = JSON.stringify({
+      choices: [],
+      usage: {
+        prompt_tokens: 10,
+        completion_tokens: 5,
+        prompt_tokens_details: { cached_tokens: 4 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
+    });
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", output), attr("tfy.model.metric.input_tokens", 11)])[
+        "braintrust.metrics"
+      ],
+    ).toEqual({
+      prompt_tokens: 11,
+      completion_tokens: 5,
+      tokens: 16,
+      prompt_cached_tokens: 4,
+      completion_reasoning_tokens: 2,
+    });
+    expect(translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.output", output)])).not.toHaveProperty("braintrust.metrics");
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":{"prompt_tokens":4}}')])["braintrust.metrics"],
+    ).toEqual({
+      prompt_tokens: 4,
+      tokens: 4,
+    });
+    expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":null}')])).not.toHaveProperty(
+      "braintrust.metrics",
+    );
+  });
+
+  it("read cache-creation tokens under either name TrueFoundry may use", () => {
+    expect(translated([attr("tfy.model.metric.cache_creation_input_tokens", 5)])["braintrust.metrics"]).toEqual({
+      prompt_cache_creation_tokens: 5,
+    });
+  });
+
   it("are left out when there are none", () => {
     expect(translated([attr("tfy.span_type", "Model")])).not.toHaveProperty("braintrust.metrics");
   });
 });
 
-describe("metadata", () => {
-  it("gathers model, provider, streaming, request metadata, subject, conversation, prompt version and error", () => {
-    const result = translated([
-      attr("tfy.model.name", "gpt-4.1-mini"),
-      attr("tfy.request.model_name", "openai/gpt-4.1-mini"),
-      attr("tfy.model.fqn", "truefoundry:openai/gpt-4.1-mini"),
-      attr("tfy.model.streaming", true),
-      attr("tfy.request.metadata", JSON.stringify({ env: "prod" })),
-      attr("tfy.request.created_by_subject", "user:alice"),
-      attr("tfy.request.conversation_id", "conv-1"),
-      attr("tfy.prompt_version_fqn", "prompt:acme/greeting:3"),
-      attr("tfy.error_message", "rate limited"),
-    ]);
+describe("the model Braintrust prices by", () => {
+  const model = (attributes: KeyValue[], type = "Model") =>
+    (translated([attr("tfy.span_type", type), ...attributes])["braintrust.metadata"] as Record<string, unknown> | undefined)?.model;
 
-    expect(result["braintrust.metadata"]).toEqual({
-      model: "gpt-4.1-mini",
-      model_fqn: "truefoundry:openai/gpt-4.1-mini",
-      provider: "openai",
-      stream: true,
-      request_metadata: { env: "prod" },
-      subject: "user:alice",
-      conversation_id: "conv-1",
-      prompt_version: "prompt:acme/greeting:3",
-      error: "rate limited",
-    });
-  });
-
-  it("names the model from the request, then gen_ai.request.model; the provider from gen_ai.system, then the model's prefix", () => {
-    expect(translated([attr("tfy.request.model_name", "anthropic/claude")])["braintrust.metadata"]).toEqual({
-      model: "anthropic/claude",
-      provider: "anthropic",
-    });
-    expect(translated([attr("tfy.request.model_name", "no-slash")])["braintrust.metadata"]).toEqual({ model: "no-slash" });
+  it("is the response's model, else the request's without the provider account", () => {
     expect(
-      translated([attr("tfy.x", 1), attr("gen_ai.request.model", "gpt-4o"), attr("gen_ai.system", "openai")])["braintrust.metadata"],
-    ).toEqual({ model: "gpt-4o", provider: "openai" });
-    expect(translated([attr("tfy.request.model_name", "a/b"), attr("gen_ai.system", "azure")])["braintrust.metadata"]).toEqual({
-      model: "a/b",
-      provider: "azure",
+      model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":"gpt-4o-2024-08-06"}')]),
+    ).toBe("gpt-4o-2024-08-06");
+    expect(model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":7}')])).toBe("gpt-4o");
+    expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2"), attr("tfy.model.name", "x")])).toBe("anthropic.claude-v2");
+    expect(model([attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("tfy.model.name", "x")])).toBe("gpt-4o");
+    expect(model([attr("tfy.model.name", "gpt-4.1")])).toBe("gpt-4.1");
+    expect(model([attr("tfy.model.name", "odd/")])).toBe("odd/");
+    expect(model([attr("tfy.request.model_name", "")])).toBeUndefined();
+  });
+
+  it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "ChatCompletion")).toBe("gpt-4o");
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "Guardrail")).toBeUndefined();
+    expect(
+      translated([attr("tfy.span_type", "MCP"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')])["braintrust.metadata"],
+    ).toEqual({
+      gateway_model: "openai-main/gpt-4o",
     });
   });
 
-  it("are left out when there are none", () => {
-    expect(translated([attr("tfy.span_type", "Model")])).not.toHaveProperty("braintrust.metadata");
+  it("adds no gateway_model when the request named the provider's model itself", () => {
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.input", '{"model":"gpt-4o","messages":[]}')])["braintrust.metadata"],
+    ).toEqual({
+      model: "gpt-4o",
+    });
+  });
+
+  it("leaves TrueFoundry's name in the request to tfy.request.model_name when the span has it", () => {
+    expect(
+      translated([
+        attr("tfy.span_type", "ChatCompletion"),
+        attr("tfy.request.model_name", "openai-main/gpt-4o"),
+        attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'),
+      ])["braintrust.metadata"],
+    ).toEqual({ model: "gpt-4o" });
+  });
+});
+
+describe("metadata", () => {
+  it("restates no attribute that stays on the span, so nothing shows twice", () => {
+    expect(
+      translated([
+        attr("tfy.model.fqn", "truefoundry:openai/gpt-4.1-mini"),
+        attr("tfy.model.streaming", true),
+        attr("tfy.request.metadata", JSON.stringify({ env: "prod" })),
+        attr("tfy.request.created_by_subject", "user:alice"),
+        attr("tfy.error_message", "rate limited"),
+      ]),
+    ).not.toHaveProperty("braintrust.metadata");
   });
 });
 
 describe("tags", () => {
-  it("come from the request metadata's tags, a list of strings or one comma-separated string", () => {
+  it("come from the request metadata's tags, a comma-separated string or a list of strings", () => {
     const tags = (value: unknown) => translated([attr("tfy.request.metadata", JSON.stringify({ tags: value }))])["braintrust.tags"];
 
-    expect(tags(["a", 1, "b"])).toEqual(["a", "b"]);
     expect(tags(" a , b,,c ")).toEqual(["a", "b", "c"]);
+    expect(tags(["a", 1, "", "b"])).toEqual(["a", "b"]);
     expect(tags(7)).toBeUndefined();
     expect(tags([])).toBeUndefined();
     expect(translated([attr("tfy.request.metadata", "not json")])).not.toHaveProperty("braintrust.tags");
   });
+
+  it("are read from a key-value list and from flattened tfy.request.metadata.<key> attributes", () => {
+    expect(translated([attr("tfy.request.metadata", { env: "prod", tags: "a,b" })])["braintrust.tags"]).toEqual(["a", "b"]);
+    expect(
+      translated([attr("tfy.request.metadata.tags", "2024,b"), attr("tfy.request.metadata", '{"tags":"ignored"}')])["braintrust.tags"],
+    ).toEqual(["2024", "b"]);
+    expect(translated([attr("tfy.request.metadata.tags", ["x"])])["braintrust.tags"]).toEqual(["x"]);
+  });
 });
 
 describe("translating a span", () => {
-  it("leaves spans without tfy.* or Traceloop attributes alone, and reports what it added to the others", () => {
+  it("leaves spans without tfy.* or Traceloop attributes alone, and reports what it changed in the others", () => {
     const plain = spanWith("db.query", [attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     const gateway = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 1)]);
 
-    expect(translateSpan(plain).added).toEqual([]);
-    const { added } = translateSpan(gateway);
+    expect(translateSpan(plain, DROP).added).toEqual([]);
+    const { added, removedKeys } = translateSpan(gateway, DROP);
 
     expect(plain.attributes).toEqual([attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     expect(added.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
-    expect(gateway.attributes.slice(2)).toEqual(added);
+    expect([...removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
+    expect(gateway.attributes).toEqual([attr("tfy.span_type", "Model"), ...added]);
   });
 
-  it("keeps every braintrust.* attribute a span already has, as it is", () => {
+  it("keeps every braintrust.* attribute a span already has, as it is, and the sources with it", () => {
     const own = [
       attr("braintrust.span_attributes", "own"),
       attr("braintrust.input_json", "own"),
@@ -244,7 +437,7 @@ describe("translating a span", () => {
       attr("braintrust.metadata", "own"),
       attr("braintrust.tags", "own"),
     ];
-    const span = spanWith("Model: x", [
+    const attributes = [
       attr("tfy.span_type", "Model"),
       attr("tfy.input", "in"),
       attr("tfy.output", "out"),
@@ -252,10 +445,11 @@ describe("translating a span", () => {
       attr("tfy.model.name", "m"),
       attr("tfy.request.metadata", JSON.stringify({ tags: ["t"] })),
       ...own,
-    ]);
+    ];
+    const span = spanWith("Model: x", attributes);
 
-    expect(translateSpan(span).added).toEqual([]);
-    expect(span.attributes.slice(6)).toEqual(own);
+    expect(translateSpan(span, DROP)).toEqual({ added: [], removedKeys: new Set() });
+    expect(span.attributes).toEqual(attributes);
   });
 
   it("translates every span of every resource and scope", () => {
@@ -264,9 +458,9 @@ describe("translating a span", () => {
 
     const [sent] = relayed(request).requests;
 
-    expect(spansOf(sent!.request).map((s) => attributesOf(s)["braintrust.span_attributes"])).toEqual([
-      JSON.stringify({ type: "llm", name: "a" }),
-      JSON.stringify({ type: "tool", name: "b" }),
+    expect(spansOf(sent!.request).map((s) => JSON.parse(attributesOf(s)["braintrust.span_attributes"] as string).type)).toEqual([
+      "llm",
+      "tool",
     ]);
   });
 });
@@ -324,16 +518,76 @@ describe("processing a tenant's spans", () => {
     expect(attributes).not.toHaveProperty("tfy.output");
   });
 
-  it("sends translated spans as their original fields with the translation after them", () => {
-    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 3)]);
+  it("sends a translated span as its original fields, less the sources it restated, with the translation after them", () => {
+    const span = () => spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}'), attr("n", 1)]);
 
-    const [sent] = relayed(requestOf([span])).requests;
+    const [dropped] = relayed(requestOf([span()])).requests;
+    const [kept] = relayed(requestOf([span()]), { keep_source_attributes: true }).requests;
 
-    expect(spansOf(sent!.request)[0]!.attributes.map((a) => a.key)).toEqual([
+    expect(spansOf(dropped!.request)[0]!.attributes.map((a) => a.key)).toEqual([
       "tfy.span_type",
-      "tfy.model.metric.input_tokens",
+      "n",
       "braintrust.span_attributes",
-      "braintrust.metrics",
+      "braintrust.input_json",
     ]);
+    expect(spansOf(kept!.request)[0]!.attributes.map((a) => a.key)).toEqual([
+      "tfy.span_type",
+      "tfy.input",
+      "n",
+      "braintrust.span_attributes",
+      "braintrust.input_json",
+    ]);
+  });
+});
+
+describe("Traceloop message fields", () => {
+  it("nest dotted fields, numeric steps as list positions, as a chat message holds them", () => {
+    expect(
+      traceloopMessages([
+        attr("gen_ai.completion.0.tool_calls.0.name", "lookup"),
+        attr("gen_ai.completion.0.tool_calls.0.arguments", '{"city":"Tokyo"}'),
+        attr("gen_ai.completion.0.tool_calls.1.name", "other"),
+        attr("gen_ai.completion.0.content", "x"),
+        attr("gen_ai.completion.0.content.extra", "flat"),
+      ])?.output?.messages,
+    ).toEqual([
+      {
+        tool_calls: [{ name: "lookup", arguments: '{"city":"Tokyo"}' }, { name: "other" }],
+        content: "x",
+        "content.extra": "flat",
+      },
+    ]);
+  });
+
+  it("go in flat from where a plain value already sits, at any depth; only all-digit steps are list positions", () => {
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.0.a.b", "x"),
+        attr("gen_ai.prompt.0.a.b.c", "y"),
+        attr("gen_ai.prompt.0.list.10.v", 1),
+        attr("gen_ai.prompt.0.w.v1", 2),
+        attr("gen_ai.prompt.0.z.1v", 3),
+        attr("gen_ai.prompt.0.role", "user"),
+        attr("gen_ai.prompt.0.role", "system"),
+      ])?.input?.messages,
+    ).toEqual([
+      { a: { b: "x", "b.c": "y" }, list: [...Array(10).fill(undefined), { v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" },
+    ]);
+  });
+
+  it("never reach a prototype", () => {
+    const messages = traceloopMessages([attr("gen_ai.prompt.0.__proto__.polluted", "yes"), attr("gen_ai.prompt.0.constructor", "c")])?.input
+      ?.messages;
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(messages))).toEqual([{ ["__proto__"]: { polluted: "yes" }, constructor: "c" }]);
+  });
+});
+
+describe("a payload whose input field is null", () => {
+  it("is still the input, and the Traceloop messages stay beside it", () => {
+    const attributes = [attr("tfy.input", '{"messages":null,"top_p":1}'), attr("gen_ai.prompt.0.content", "old")];
+
+    expect(translated(attributes)["braintrust.input_json"]).toBeNull();
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
   });
 });

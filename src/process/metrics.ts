@@ -1,0 +1,68 @@
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { numberAttribute } from "./attributes.js";
+
+/** Braintrust's metric, where it comes from (first attribute present wins), and what to divide by for Braintrust's unit. */
+const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number }> = [
+  { metric: "prompt_tokens", keys: ["tfy.model.metric.input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"] },
+  {
+    metric: "completion_tokens",
+    keys: ["tfy.model.metric.output_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"],
+  },
+  { metric: "prompt_cached_tokens", keys: ["tfy.model.metric.cache_read_input_tokens"] },
+  {
+    metric: "prompt_cache_creation_tokens",
+    keys: ["tfy.model.metric.cache_write_input_tokens", "tfy.model.metric.cache_creation_input_tokens"],
+  },
+  { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"] },
+  { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"] },
+  // Braintrust's timings are in seconds; TrueFoundry's in milliseconds.
+  { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000 },
+  { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000 },
+];
+
+export interface Metrics {
+  values: Record<string, number>;
+  /** The attributes the values were read from: restated, so removable. */
+  sources: string[];
+}
+
+/**
+ * Braintrust's metrics from the span's attributes, and, for the span of a model call, from the
+ * provider's `usage` in its response (which also has the cached and reasoning token counts). A
+ * request's span carries the same response but no token metrics, so Braintrust does not count a
+ * call's tokens, or price it, twice.
+ */
+export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
+  const values: Record<string, number> = {};
+  const sources: string[] = [];
+  for (const { metric, keys, divisor } of METRIC_SOURCES) {
+    for (const key of keys) {
+      const value = numberAttribute(attributes, key);
+      if (value === undefined) continue;
+      values[metric] = divisor === undefined ? value : value / divisor;
+      sources.push(key);
+      break;
+    }
+  }
+  for (const [metric, value] of Object.entries(usageMetrics(usage))) {
+    if (value !== undefined && values[metric] === undefined) values[metric] = value;
+  }
+  if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
+    values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
+  return { values, sources };
+}
+
+/** OpenAI's usage object, as the providers behind the gateway return it. */
+function usageMetrics(usage: unknown): Record<string, number | undefined> {
+  const read = (...path: string[]) => {
+    let node = usage;
+    for (const step of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[step] : undefined;
+    return typeof node === "number" && Number.isFinite(node) ? node : undefined;
+  };
+  return {
+    prompt_tokens: read("prompt_tokens"),
+    completion_tokens: read("completion_tokens"),
+    prompt_cached_tokens: read("prompt_tokens_details", "cached_tokens"),
+    completion_reasoning_tokens: read("completion_tokens_details", "reasoning_tokens"),
+  };
+}

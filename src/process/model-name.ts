@@ -1,0 +1,27 @@
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { stringAttribute } from "./attributes.js";
+
+/**
+ * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
+ * provider's own name. The response says which model answered; otherwise the request's model,
+ * without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`).
+ */
+export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
+  if (typeof payloads.responseModel === "string" && payloads.responseModel) return payloads.responseModel;
+  const requested = [
+    payloads.requestModel,
+    stringAttribute(attributes, "tfy.request.model_name"),
+    stringAttribute(attributes, "gen_ai.request.model"),
+    stringAttribute(attributes, "tfy.model.name"),
+  ].find((name): name is string => typeof name === "string" && name !== "");
+  return requested === undefined ? undefined : withoutAccount(requested);
+}
+
+/**
+ * TrueFoundry names a model `<provider account>/<model>`; the provider knows only the part after
+ * the first slash. A name without one (indexOf is -1) is whole; one ending in it has no other part.
+ */
+function withoutAccount(name: string): string {
+  const slash = name.indexOf("/");
+  return slash < name.length - 1 ? name.slice(slash + 1) : name;
+}

@@ -1,0 +1,41 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { describe, it } from "vitest";
+import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../src/encoding/bytes.js";
+import { GATEWAY_SHAPES } from "./fixtures/gateway-shapes.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { spanIdsOf, spansOf, toOtlpJson, toProtobuf } from "./support/traces.js";
+
+/**
+ * What a Braintrust user sees of each trace shape TrueFoundry's gateway sends, through the Worker
+ * and the stand-in, in both encodings. The views are checked in (test/fixtures/<shape>.view.json):
+ * a change to what Braintrust shows fails here, and is accepted by updating the file on purpose
+ * (`npx vitest run --project worker test/gateway-views.test.ts -u`).
+ */
+describe.concurrent("what Braintrust shows of each gateway shape", () => {
+  for (const [shape, build] of Object.entries(GATEWAY_SHAPES)) {
+    // The test's own expect: file snapshots need to know their test, which concurrent tests share otherwise.
+    it.for(["protobuf", "json"] as const)(`${shape}, sent as %s`, async (format, { expect }) => {
+      const tenant = await createTenant();
+      const trace = build();
+      const body = format === "protobuf" ? toProtobuf(trace) : JSON.stringify(toOtlpJson(trace));
+
+      const response = await sendTraces(tenant, body, {
+        contentType: format === "protobuf" ? "application/x-protobuf" : "application/json",
+      });
+
+      expect(response.status).toBe(200);
+      const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+      expect(arrival.missing).toEqual([]);
+      // Translation touches attributes only: every other field of every span arrives as it was sent.
+      const withoutAttributes = (span: Span) => toBinary(SpanSchema, create(SpanSchema, { ...span, attributes: [] }));
+      const sent = new Map(spansOf(trace).map((s) => [hex(s.spanId), withoutAttributes(s)]));
+      for (const span of arrival.requests.flatMap((r) => spansOf(r.request)))
+        expect(withoutAttributes(span)).toEqual(sent.get(hex(span.spanId)));
+      const view = await standin.view(tenant.apiKey);
+      expect(view.unlisted).toBe(0);
+      await expect(`${JSON.stringify(view, null, 2)}\n`).toMatchFileSnapshot(`./fixtures/${shape}.view.json`);
+    });
+  }
+});

@@ -1,0 +1,200 @@
+import { clone, create, toBinary } from "@bufbuild/protobuf";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { type Span, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { braintrustView } from "../../scripts/lib/braintrust-view.js";
+import { relayed } from "../support/pipeline.js";
+import { type AttrValue, attr, requestOf, spansOf, spanWith } from "../support/traces.js";
+
+/** The attributes translation may remove: what it restates in braintrust.* attributes. */
+const SOURCE = /^(tfy\.input|tfy\.output|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
+
+const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
+const text = fc.string({ maxLength: 12 });
+const message = fc.record({ role: fc.constantFrom("system", "user", "assistant"), content: text });
+
+/** What a gateway span may carry, each attribute optional, keys unique as OTLP requires. */
+const gatewayAttributes: fc.Arbitrary<Record<string, AttrValue>> = fc.record(
+  {
+    "tfy.span_type": fc.constantFrom(
+      "ChatCompletion",
+      "Completion",
+      "Embedding",
+      "Rerank",
+      "Model",
+      "MCP",
+      "AgentResponse",
+      "Guardrail",
+      "New",
+    ),
+    "tfy.input": fc.oneof(
+      json(
+        fc.record(
+          {
+            model: fc.constantFrom("openai-main/gpt-4o", "gpt-4o", "x/"),
+            messages: fc.array(message, { maxLength: 3 }),
+            input: fc.array(text, { maxLength: 2 }),
+            temperature: fc.double({ noNaN: true, noDefaultInfinity: true }),
+            tools: fc.array(fc.record({ type: fc.constant("function") }), { maxLength: 1 }),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+      text,
+    ),
+    "tfy.output": fc.oneof(
+      json(
+        fc.record(
+          {
+            id: text,
+            model: fc.constantFrom("gpt-4o-2024-08-06", "claude-sonnet-4-5"),
+            choices: fc.array(fc.record({ index: fc.nat(3), message }), { maxLength: 2 }),
+            usage: fc.record({
+              prompt_tokens: fc.nat(),
+              completion_tokens: fc.nat(),
+              prompt_tokens_details: fc.record({ cached_tokens: fc.nat() }),
+            }),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+      text,
+    ),
+    "tfy.request.model_name": fc.constantFrom("openai-main/gpt-4o", "anthropic-main/claude-sonnet-4-5"),
+    "tfy.model.name": fc.constantFrom("gpt-4o", "claude-sonnet-4-5"),
+    "tfy.request.metadata": fc.oneof(
+      json(fc.record({ env: text, tags: text }, { requiredKeys: [] })),
+      fc.record({ env: text, tags: text }, { requiredKeys: [] }),
+    ),
+    "tfy.request.metadata.tags": text,
+    "tfy.model.metric.input_tokens": fc.nat(),
+    "tfy.model.metric.output_tokens": fc.nat(),
+    "tfy.model.metric.cost_in_usd": fc.double({ min: 0, max: 1, noNaN: true }),
+    "tfy.model.metric.time_to_first_token_in_ms": fc.double({ min: 0, max: 10_000, noNaN: true }),
+    "tfy.model.metric.latency_in_ms": fc.nat(),
+    "tfy.error_message": text,
+    "gen_ai.request.model": fc.constantFrom("openai-main/gpt-4o"),
+    "gen_ai.prompt.0.role": fc.constantFrom("system", "user"),
+    "gen_ai.prompt.0.content": text,
+    "gen_ai.prompt.1.content": text,
+    "gen_ai.completion.0.content": text,
+    "gen_ai.completion.0.tool_calls.0.name": text,
+    "gen_ai.usage.prompt_tokens": fc.nat(),
+    "http.response.status_code": fc.constantFrom(200, 429, 500),
+    "braintrust.metadata": json(fc.record({ own: text })),
+  },
+  { requiredKeys: [] },
+);
+
+/** Gateway attributes and others (namespaced, as OTel attribute names are), in any order. */
+const spanAttributes = fc
+  .tuple(gatewayAttributes, fc.dictionary(fc.stringMatching(/^[a-z]{1,6}\.[a-z_]{1,8}$/), fc.oneof(text, fc.integer(), fc.boolean())))
+  .chain(([gateway, others]) => fc.shuffledSubarray(Object.entries({ ...others, ...gateway }), { minLength: 0 }))
+  .map((entries) => entries.map(([key, value]) => attr(key, value)));
+
+const spans = fc.array(
+  fc.record({ attributes: spanAttributes, failed: fc.boolean(), root: fc.boolean() }).map(({ attributes, failed, root }) => {
+    const span = spanWith("span", attributes, root ? {} : { parentSpanId: new Uint8Array(8).fill(1) });
+    if (failed) span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "failed" };
+    return span;
+  }),
+  { minLength: 1, maxLength: 4 },
+);
+
+/** The span's fields other than its attributes, encoded. */
+function otherFields(span: Span): Uint8Array {
+  return toBinary(SpanSchema, create(SpanSchema, { ...clone(SpanSchema, span), attributes: [] }));
+}
+
+/** The spans as Braintrust receives them, after translation and a protobuf round trip. */
+function delivered(sent: Span[], config: Record<string, unknown> = {}): Span[] {
+  const [batch] = relayed(requestOf(sent.map((s) => clone(SpanSchema, s))), config).requests;
+  return spansOf(batch!.request);
+}
+
+/** Keys of the sources a default tenant's translation must have restated and removed from this span. */
+function mustGo(span: Span): RegExp[] {
+  const has = (key: string) => span.attributes.some((a) => a.key === key);
+  const payload = (key: string) => {
+    const value = span.attributes.find((a) => a.key === key)?.value?.value;
+    return value?.case === "stringValue" && value.value !== "null";
+  };
+  const gone: RegExp[] = [];
+  // Only gateway spans are translated: others carry nothing of TrueFoundry's, nor Traceloop's messages.
+  if (!span.attributes.some((a) => /^(tfy\.|gen_ai\.(prompt|completion)\.\d+\.)/.test(a.key))) return gone;
+  // The body's settings go to metadata, so a span with its own braintrust.metadata may keep its payloads.
+  const ownMetadata = has("braintrust.metadata");
+  if (payload("tfy.input") && !ownMetadata) gone.push(/^tfy\.input$/);
+  if (!has("tfy.input") && span.attributes.some((a) => a.key.startsWith("gen_ai.prompt."))) gone.push(/^gen_ai\.prompt\./);
+  if (payload("tfy.output") && !ownMetadata) gone.push(/^tfy\.output$/);
+  if (!has("tfy.output") && span.attributes.some((a) => a.key.startsWith("gen_ai.completion."))) gone.push(/^gen_ai\.completion\./);
+  // Of the attributes a metric may come from, the one it was read from: the first present, TrueFoundry's first.
+  for (const candidates of [
+    ["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"],
+    ["tfy.model.metric.output_tokens"],
+    ["tfy.model.metric.cost_in_usd"],
+    ["tfy.model.metric.time_to_first_token_in_ms"],
+  ]) {
+    const read = candidates.find(has);
+    if (read) gone.push(new RegExp(`^${read.replaceAll(".", "\\.")}$`));
+  }
+  return gone;
+}
+
+describe("translation, for any gateway span", () => {
+  it("changes no field but the attributes, removes only restated sources, and only adds braintrust.* attributes after the rest", () => {
+    fc.assert(
+      fc.property(spans, (sent) => {
+        for (const [i, out] of delivered(sent).entries()) {
+          const before = sent[i]!;
+          expect(otherFields(out)).toEqual(otherFields(before));
+          const afterKeys = new Set(out.attributes.map((a) => a.key));
+          const kept = before.attributes.filter((a) => afterKeys.has(a.key));
+          const removed = before.attributes.filter((a) => !afterKeys.has(a.key)).map((a) => a.key);
+          expect(removed.filter((key) => !SOURCE.test(key))).toEqual([]);
+          expect(out.attributes.slice(0, kept.length)).toEqual(kept);
+          expect(
+            out.attributes
+              .slice(kept.length)
+              .map((a) => a.key)
+              .filter((key) => !key.startsWith("braintrust.")),
+          ).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("shows no attribute twice in Braintrust: no key from two places, no restated source beside its translation", () => {
+    fc.assert(
+      fc.property(spans, (sent) => {
+        for (const [i, out] of delivered(sent).entries()) {
+          expect(new Set(out.attributes.map((a) => a.key)).size).toBe(out.attributes.length);
+          const [trace] = braintrustView([requestOf([create(SpanSchema, { ...out, parentSpanId: new Uint8Array() })])]).traces;
+          expect(trace!.tree.shownTwice).toBeUndefined();
+          const stillShown = Object.keys(trace!.tree.metadata).filter((key) => mustGo(sent[i]!).some((source) => source.test(key)));
+          expect(stillShown).toEqual([]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps every attribute as it came for a tenant that keeps source attributes", () => {
+    fc.assert(
+      fc.property(spans, (sent) => {
+        for (const [i, out] of delivered(sent, { keep_source_attributes: true }).entries()) {
+          const before = sent[i]!.attributes;
+          expect(out.attributes.slice(0, before.length)).toEqual(before);
+          expect(
+            out.attributes
+              .slice(before.length)
+              .map((a) => a.key)
+              .filter((key) => !key.startsWith("braintrust.")),
+          ).toEqual([]);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
