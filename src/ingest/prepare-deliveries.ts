@@ -4,7 +4,7 @@ import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import { outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, SpanProcessor } from "../process/process-spans.js";
+import { leavesSpansAlone, type ProcessedSpans, SpanProcessor, type TraceSpans } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -15,6 +15,11 @@ export interface PreparedRequest {
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;
+  /**
+   * A routing tenant's spans by trace instead of deliveries: where each trace goes is decided
+   * across requests (settle-traces.ts), then planned with `planSettled`.
+   */
+  traces?: { traces: TraceSpans[]; changed: boolean };
 }
 
 /**
@@ -45,9 +50,22 @@ export function prepareDeliveries(
   const processor = new SpanProcessor(tenant, body.bytes);
   const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
+  const byTrace = processor.finishByTrace();
+  if (byTrace) return { deliveries: [], rejections, traces: byTrace };
   const processed = processor.finish();
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
   };
+}
+
+/** The deliveries of a routing tenant's request once its traces are settled. */
+export function planSettled(
+  body: RequestBody,
+  format: OtlpFormat,
+  rejections: PartialSuccess,
+  processed: ProcessedSpans,
+  { tenant, credential, config }: { tenant: Tenant; credential: BraintrustCredential; config: RelayConfig },
+): Delivery[] {
+  return planDeliveries({ body, format, spansRejected: rejections.rejectedSpans > 0n, processed, tenant, credential, config });
 }

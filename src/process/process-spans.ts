@@ -8,12 +8,20 @@ import type { Piece } from "../otlp/wire.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
-import { routesTraces, TraceRouter } from "./route.js";
+import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
 import { type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
   parent: string;
+  spans: OutgoingSpan[];
+}
+
+/** One trace's spans in a request, with what the request says about its parent. */
+export interface TraceSpans {
+  /** The trace id, hex. */
+  trace: string;
+  verdict: TraceVerdict;
   spans: OutgoingSpan[];
 }
 
@@ -85,12 +93,29 @@ export class SpanProcessor {
     return { batches: this.batches(), changed: this.changed };
   }
 
+  /**
+   * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
+   * (deliver/trace-routes.ts); undefined for a tenant that does not route.
+   */
+  finishByTrace(): { traces: TraceSpans[]; changed: boolean } | undefined {
+    const router = this.router;
+    if (!router) return undefined;
+    const byTrace = new Map<string, OutgoingSpan[]>();
+    this.spans.forEach((span, i) => {
+      const trace = this.traces[i]!;
+      const spans = byTrace.get(trace);
+      if (spans) spans.push(span);
+      else byTrace.set(trace, [span]);
+    });
+    return { traces: [...byTrace].map(([trace, spans]) => ({ trace, verdict: router.verdictOf(trace), spans })), changed: this.changed };
+  }
+
   private batches(): ParentBatch[] {
     const router = this.router;
     if (!router) return this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
     const byParent = new Map<string, OutgoingSpan[]>();
     this.spans.forEach((span, i) => {
-      const parent = router.parentOf(this.traces[i]!);
+      const { parent } = router.verdictOf(this.traces[i]!);
       const batch = byParent.get(parent);
       if (batch) batch.push(span);
       else byParent.set(parent, [span]);

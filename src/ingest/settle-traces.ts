@@ -1,0 +1,113 @@
+import { clientKeyContext } from "../deliver/message.js";
+import {
+  MAX_WAITING_PIECE_BYTES,
+  type SettleRequest,
+  type TraceReport,
+  type TraceRoutes,
+  type TraceSettlement,
+} from "../deliver/trace-routes.js";
+import { RelayError } from "../http/errors.js";
+import { errorText, logEvent } from "../log/events.js";
+import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
+import type { ParentBatch, ProcessedSpans, TraceSpans } from "../process/process-spans.js";
+import { sealSecret } from "../secrets/seal.js";
+import type { BraintrustCredential } from "../tenants/credentials.js";
+import type { Tenant } from "../tenants/schema.js";
+
+/**
+ * A routing tenant's trace-routes objects per tenant: one per first hex digit of the trace id.
+ * Trace ids are random, so each object takes a sixteenth of the tenant's traces and waiting spans,
+ * and a request calls at most sixteen objects, all at once (README, "Routing by trace").
+ */
+export const TRACE_ROUTE_SHARDS = "0123456789abcdef";
+
+/** What the client is told to wait when the objects could not settle its traces. */
+const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
+
+export interface SettledTraces {
+  /** The spans to deliver now, one batch per parent. */
+  processed: ProcessedSpans;
+  /** Spans the objects keep until their trace is decided. */
+  waitingSpans: number;
+}
+
+export function traceRoutesObject(env: Env, tenantId: string, shard: string): DurableObjectStub<TraceRoutes> {
+  return env.TRACE_ROUTES.getByName(`${tenantId}:${shard}`);
+}
+
+/**
+ * Asks the tenant's trace-routes objects where each trace of the request goes, one call per object,
+ * in parallel. Undecided traces go with their bytes, so an object that keeps them has them
+ * durably before the client hears 2xx. A key Braintrust has not accepted yet keeps nothing
+ * (deliver/during-request.ts), so its undecided traces are decided by their default parent.
+ * Throws 503 with Retry-After when any object fails: the client keeps its spans and sends them again.
+ */
+export async function settleTraces(
+  env: Env,
+  source: Uint8Array,
+  traces: TraceSpans[],
+  changed: boolean,
+  tenant: Tenant,
+  credential: BraintrustCredential,
+): Promise<SettledTraces> {
+  const mayWait = credential.trusted;
+  const sealedClientKey =
+    mayWait && credential.mode === "passthrough" && traces.some((t) => !t.verdict.decided)
+      ? await sealSecret(credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id))
+      : undefined;
+  const byShard = new Map<string, TraceSpans[]>();
+  for (const trace of traces) {
+    const shard = trace.trace[0] ?? "0";
+    const group = byShard.get(shard);
+    if (group) group.push(trace);
+    else byShard.set(shard, [trace]);
+  }
+  const calls = [...byShard].map(async ([shard, group]) => {
+    const request: SettleRequest = {
+      tenant: tenant.id,
+      incarnation: tenant.incarnation,
+      defaultParent: tenant.parent,
+      sealedClientKey,
+      waitSeconds: tenant.trace_wait_seconds,
+      traces: group.map((t) => reportOf(t, source, mayWait)),
+    };
+    const settled = await traceRoutesObject(env, tenant.id, shard).settle(request);
+    return group.map((trace, i): [TraceSpans, TraceSettlement] => [trace, settled[i]!]);
+  });
+  let answers: Map<TraceSpans, TraceSettlement>;
+  try {
+    answers = new Map((await Promise.all(calls)).flat());
+  } catch (err) {
+    logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(err) });
+    throw new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
+      retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
+    });
+  }
+  return batchesOf(traces, answers, changed);
+}
+
+function reportOf({ trace, verdict, spans }: TraceSpans, source: Uint8Array, mayWait: boolean): TraceReport {
+  if (verdict.decided) return { trace, decided: verdict.parent };
+  if (!mayWait) return { trace };
+  const protobuf = assembleRequest(source, spans);
+  return protobuf.byteLength <= MAX_WAITING_PIECE_BYTES ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
+}
+
+/** The spans that go now, by parent, in the order their traces first came; what waits only counted. */
+function batchesOf(traces: TraceSpans[], answers: Map<TraceSpans, TraceSettlement>, changed: boolean): SettledTraces {
+  const byParent = new Map<string, OutgoingSpan[]>();
+  let waitingSpans = 0;
+  for (const trace of traces) {
+    const { spans } = trace;
+    const settlement = answers.get(trace)!;
+    if ("waiting" in settlement) {
+      waitingSpans += spans.length;
+      continue;
+    }
+    const batch = byParent.get(settlement.parent);
+    if (batch) batch.push(...spans);
+    else byParent.set(settlement.parent, [...spans]);
+  }
+  const batches: ParentBatch[] = [...byParent].map(([parent, spans]) => ({ parent, spans }));
+  return { processed: { batches, changed: changed || waitingSpans > 0 }, waitingSpans };
+}
