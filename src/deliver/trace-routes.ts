@@ -61,7 +61,8 @@ export class TraceRoutes extends DurableObject<Env> {
 
   async settle(request: SettleRequest): Promise<TraceSettlement[]> {
     const now = Date.now();
-    const settled = request.traces.map((report) => this.settleOne(request, report, now));
+    // All or nothing: a call that fails halfway leaves nothing behind for the client's retry to repeat.
+    const settled = this.ctx.storage.transactionSync(() => request.traces.map((report) => this.settleOne(request, report, now)));
     await this.scheduleAlarm(now);
     return settled;
   }

@@ -1,11 +1,6 @@
 import { clientKeyContext } from "../deliver/message.js";
-import {
-  MAX_WAITING_PIECE_BYTES,
-  type SettleRequest,
-  type TraceReport,
-  type TraceRoutes,
-  type TraceSettlement,
-} from "../deliver/trace-routes.js";
+import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
+import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceSettlement } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
@@ -13,13 +8,6 @@ import type { ParentBatch, ProcessedSpans, TraceSpans } from "../process/process
 import { sealSecret } from "../secrets/seal.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
-
-/**
- * A routing tenant's trace-routes objects per tenant: one per first hex digit of the trace id.
- * Trace ids are random, so each object takes a sixteenth of the tenant's traces and waiting spans,
- * and a request calls at most sixteen objects, all at once (README, "Routing by trace").
- */
-export const TRACE_ROUTE_SHARDS = "0123456789abcdef";
 
 /** What the client is told to wait when the objects could not settle its traces. */
 const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
@@ -29,10 +17,6 @@ export interface SettledTraces {
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided. */
   waitingSpans: number;
-}
-
-export function traceRoutesObject(env: Env, tenantId: string, shard: string): DurableObjectStub<TraceRoutes> {
-  return env.TRACE_ROUTES.getByName(`${tenantId}:${shard}`);
 }
 
 /**
@@ -57,7 +41,7 @@ export async function settleTraces(
       : undefined;
   const byShard = new Map<string, TraceSpans[]>();
   for (const trace of traces) {
-    const shard = trace.trace[0] ?? "0";
+    const shard = shardOf(trace.trace);
     const group = byShard.get(shard);
     if (group) group.push(trace);
     else byShard.set(shard, [trace]);
