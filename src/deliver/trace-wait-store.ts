@@ -32,8 +32,9 @@ interface TraceRow extends Record<string, SqlStorageValue> {
 export class TraceWaitStore {
   constructor(private readonly sql: SqlStorage) {
     // parent: null while the trace waits; decided_until: when a decided trace is forgotten; due_at: when a waiting one stops waiting.
+    // WITHOUT ROWID: the trace id is the table's only key, so a decision costs one billed row write, not two.
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0)",
+      "CREATE TABLE IF NOT EXISTS trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     );
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",

@@ -2,7 +2,7 @@ import type { Delivery } from "../deliver/message.js";
 import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
 import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
-import { outgoingSpansOf } from "../otlp/outgoing.js";
+import { type OutgoingSpan, outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { leavesSpansAlone, type ProcessedSpans, SpanProcessor, type TraceSpans } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
@@ -57,6 +57,31 @@ export function prepareDeliveries(
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
   };
+}
+
+/**
+ * A routing tenant's spans as batches, one per parent, in the order their traces first came:
+ * `parentOf` says where each trace goes, or undefined when its spans wait (then left out, so the
+ * request's own bytes can no longer be sent as they came). With each trace's own verdict, this is
+ * what the request would send were it the only one of its traces.
+ */
+export function batchesByParent(
+  traces: TraceSpans[],
+  parentOf: (trace: TraceSpans) => string | undefined,
+  changed: boolean,
+): ProcessedSpans {
+  const byParent = new Map<string, OutgoingSpan[]>();
+  let leftOut = false;
+  for (const trace of traces) {
+    const parent = parentOf(trace);
+    if (parent === undefined) leftOut = true;
+    else {
+      const batch = byParent.get(parent);
+      if (batch) batch.push(...trace.spans);
+      else byParent.set(parent, [...trace.spans]);
+    }
+  }
+  return { batches: [...byParent].map(([parent, spans]) => ({ parent, spans })), changed: changed || leftOut };
 }
 
 /** The deliveries of a routing tenant's request once its traces are settled. */

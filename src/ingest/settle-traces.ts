@@ -3,11 +3,12 @@ import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
 import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceSettlement } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
-import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
-import type { ParentBatch, ProcessedSpans, TraceSpans } from "../process/process-spans.js";
+import { assembleRequest } from "../otlp/outgoing.js";
+import type { ProcessedSpans, TraceSpans } from "../process/process-spans.js";
 import { sealSecret } from "../secrets/seal.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
+import { batchesByParent } from "./prepare-deliveries.js";
 
 /** What the client is told to wait when the objects could not settle its traces. */
 const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
@@ -67,7 +68,12 @@ export async function settleTraces(
       retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
     });
   }
-  return batchesOf(traces, answers, changed);
+  const parentOf = (trace: TraceSpans) => {
+    const settlement = answers.get(trace);
+    return settlement && "parent" in settlement ? settlement.parent : undefined;
+  };
+  const waitingSpans = traces.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? trace.spans.length : 0), 0);
+  return { processed: batchesByParent(traces, parentOf, changed), waitingSpans };
 }
 
 function reportOf({ trace, verdict, spans }: TraceSpans, source: Uint8Array, mayWait: boolean): TraceReport {
@@ -75,23 +81,4 @@ function reportOf({ trace, verdict, spans }: TraceSpans, source: Uint8Array, may
   if (!mayWait) return { trace };
   const protobuf = assembleRequest(source, spans);
   return protobuf.byteLength <= MAX_WAITING_PIECE_BYTES ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
-}
-
-/** The spans that go now, by parent, in the order their traces first came; what waits only counted. */
-function batchesOf(traces: TraceSpans[], answers: Map<TraceSpans, TraceSettlement>, changed: boolean): SettledTraces {
-  const byParent = new Map<string, OutgoingSpan[]>();
-  let waitingSpans = 0;
-  for (const trace of traces) {
-    const { spans } = trace;
-    const settlement = answers.get(trace)!;
-    if ("waiting" in settlement) {
-      waitingSpans += spans.length;
-      continue;
-    }
-    const batch = byParent.get(settlement.parent);
-    if (batch) batch.push(...spans);
-    else byParent.set(settlement.parent, [...spans]);
-  }
-  const batches: ParentBatch[] = [...byParent].map(([parent, spans]) => ({ parent, spans }));
-  return { processed: { batches, changed: changed || waitingSpans > 0 }, waitingSpans };
 }
