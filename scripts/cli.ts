@@ -161,6 +161,14 @@ function statsWindow(flags: Flags): StatsWindow {
   return window as StatsWindow;
 }
 
+/** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
+interface WaitingTraces {
+  tenant: string;
+  traces: number;
+  spans: number;
+  bytes: number;
+}
+
 const COMMANDS = [
   commandOf("tenants list", async (admin, flags) => {
     const tenants = await allPages<TenantSummary>(admin, "/tenants", "tenants");
@@ -235,6 +243,12 @@ const COMMANDS = [
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
       all.map((stats) => [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)]),
     );
+  }),
+  commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
+    const waiting = (await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`)) as WaitingTraces;
+    return flags.json
+      ? waiting
+      : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`);
