@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { viewsByParent } from "./support/parent-views.js";
 import { admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
@@ -136,6 +137,22 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "project_id:p-42": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const many = Array.from({ length: MAX_WAITING_SPANS_PER_TRACE + 1 }, (_, i) =>
+      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
+    );
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(many)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    // With an hour's wait, arriving at all means nothing waited; the whole trace is in one place.
+    expect(await viewsOnceArrived(tenant, [...many, trace.top])).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: many.length + 1 }], unlisted: 0 },
     });
   });
 

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { errorText, logEvent } from "../log/events.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
-import { TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
+import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /**
  * How long a decision is remembered: a day. Agent traces run for minutes, some for an hour, and an
@@ -20,8 +20,10 @@ export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
 
 /** How soon the alarm tries again when the queue did not take waiting spans. */
 const RELEASE_RETRY_MS = 30_000;
-/** Pieces handed to the queue per round of the alarm, so one round stays within its time. */
+/** Pieces read at a time while handing them to the queue. */
 const RELEASE_BATCH = 50;
+/** How often the alarm forgets decisions past their day, while the object remembers any. */
+const SWEEP_MS = 60 * 60 * 1000;
 
 /** One trace of an ingest request, as the request knows it. */
 export interface TraceReport {
@@ -61,9 +63,16 @@ export class TraceRoutes extends DurableObject<Env> {
 
   async settle(request: SettleRequest): Promise<TraceSettlement[]> {
     const now = Date.now();
+    let alarmAt = Number.POSITIVE_INFINITY;
     // All or nothing: a call that fails halfway leaves nothing behind for the client's retry to repeat.
-    const settled = this.ctx.storage.transactionSync(() => request.traces.map((report) => this.settleOne(request, report, now)));
-    await this.scheduleAlarm(now);
+    const settled = this.ctx.storage.transactionSync(() =>
+      request.traces.map((report) => {
+        const { settlement, workAt } = this.settleOne(request, report, now);
+        alarmAt = Math.min(alarmAt, workAt ?? now + SWEEP_MS);
+        return settlement;
+      }),
+    );
+    if (Number.isFinite(alarmAt)) await this.alarmBy(alarmAt);
     return settled;
   }
 
@@ -72,28 +81,38 @@ export class TraceRoutes extends DurableObject<Env> {
     return this.store.totals();
   }
 
-  /** Decides traces whose wait is over, hands spans of decided traces to the queue, forgets old decisions. */
+  /**
+   * Decides traces whose wait is over, hands spans of decided traces to the queue, and now and then
+   * forgets decisions past their day. A queue that refuses is tried again in 30 s, for as long as it
+   * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
+   */
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
-    let released = await this.release();
-    while (released === RELEASE_BATCH) released = await this.release();
+    const handedOver = await this.releaseAll();
     this.store.forgetExpired(now);
-    if (released < 0) await this.ctx.storage.setAlarm(now + RELEASE_RETRY_MS);
-    else await this.scheduleAlarm(Date.now());
+    if (!handedOver) return this.alarmBy(Date.now() + RELEASE_RETRY_MS);
+    const next = Math.min(
+      this.store.nextDue() ?? Number.POSITIVE_INFINITY,
+      this.store.remembersAny() ? now + SWEEP_MS : Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(next)) await this.alarmBy(next);
   }
 
-  private settleOne(request: SettleRequest, report: TraceReport, now: number): TraceSettlement {
+  /** Where the request's spans of one trace go, and when the alarm has work because of it (undefined: only the sweep). */
+  private settleOne(request: SettleRequest, report: TraceReport, now: number): { settlement: TraceSettlement; workAt?: number } {
     const known = this.store.trace(report.trace);
-    if (known?.parent) return { parent: known.parent };
+    if (known?.parent) return { settlement: { parent: known.parent } };
+    // Spans that waited for this decision leave at once.
+    const workAt = known && known.spans > 0 ? now : undefined;
     if (report.decided !== undefined) {
       this.store.decide(report.trace, report.decided, now + DECISION_TTL_MS);
-      return { parent: report.decided };
+      return { settlement: { parent: report.decided }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const waiting = report.waiting;
     if (!waiting || !this.hasRoomFor(waiting, known)) {
       this.store.decide(report.trace, request.defaultParent, now + DECISION_TTL_MS);
-      return { parent: request.defaultParent };
+      return { settlement: { parent: request.defaultParent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const piece = {
       trace: report.trace,
@@ -104,11 +123,12 @@ export class TraceRoutes extends DurableObject<Env> {
       spans: waiting.spans,
       receivedAt: now,
     };
-    this.store.wait(piece, request.defaultParent, now + request.waitSeconds * 1000);
-    return { waiting: true };
+    const dueAt = now + request.waitSeconds * 1000;
+    this.store.wait(piece, request.defaultParent, dueAt, known);
+    return { settlement: { waiting: true }, workAt: dueAt };
   }
 
-  private hasRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: { spans: number; bytes: number } | undefined): boolean {
+  private hasRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: StoredTrace | undefined): boolean {
     const bytes = waiting.protobuf.byteLength;
     if (bytes > MAX_WAITING_PIECE_BYTES) return false;
     if ((known?.spans ?? 0) + waiting.spans > MAX_WAITING_SPANS_PER_TRACE) return false;
@@ -118,32 +138,30 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * One batch of waiting spans whose trace is decided, each piece forgotten only once the queue
-   * took it: how many went, or -1 when the queue refused one (the alarm then tries again).
+   * Hands every waiting span of a decided trace to the queue, a batch at a time, each piece
+   * forgotten only once the queue took it; false when the queue refused one.
    */
-  private async release(): Promise<number> {
-    const batch = this.store.releasable(RELEASE_BATCH);
-    for (const { piece, parent } of batch) {
-      try {
-        await enqueueNew(
-          this.env.DELIVERY_QUEUE,
-          this.env.PAYLOADS,
-          await messagesFor(template(piece, parent), piece.protobuf, piece.spans, this.env.PAYLOADS),
-        );
-      } catch (err) {
-        logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, error: errorText(err) });
-        return -1;
+  private async releaseAll(): Promise<boolean> {
+    for (;;) {
+      const batch = this.store.releasable(RELEASE_BATCH);
+      for (const { piece, parent } of batch) {
+        try {
+          const messages = await messagesFor(template(piece, parent), piece.protobuf, piece.spans, this.env.PAYLOADS);
+          await enqueueNew(this.env.DELIVERY_QUEUE, this.env.PAYLOADS, messages);
+        } catch (err) {
+          logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, error: errorText(err) });
+          return false;
+        }
+        this.store.released(piece);
       }
-      this.store.released([piece]);
+      if (batch.length < RELEASE_BATCH) return true;
     }
-    return batch.length;
   }
 
-  private async scheduleAlarm(now: number): Promise<void> {
-    const next = this.store.nextWork(now);
-    if (next === undefined) return;
+  /** Sets the alarm to `at` unless it is already due sooner (a call may have asked for sooner while the alarm ran). */
+  private async alarmBy(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * One trace-routes object's SQLite storage (see trace-routes.ts): per trace, its decided parent or
- * the spans waiting for one. Every method is synchronous, so each call the object runs is applied
- * whole, with no other call in between.
+ * the spans waiting for one, and running totals of what waits. Every method is synchronous, so each
+ * call the object runs is applied whole, with no other call in between. Rows written are what
+ * SQLite storage bills for, so each step writes as few as it can, and no call scans the decisions.
  */
 
 /** What one ingest request left waiting of a trace, and what delivering it later needs. */
@@ -22,32 +23,38 @@ export interface WaitingTotals {
   bytes: number;
 }
 
-interface TraceRow extends Record<string, SqlStorageValue> {
+/** A trace as stored: `parent` null while it waits; `spans` and `bytes` of it still waiting here. */
+export interface StoredTrace {
   parent: string | null;
-  default_parent: string;
   spans: number;
   bytes: number;
 }
 
 export class TraceWaitStore {
   constructor(private readonly sql: SqlStorage) {
-    // parent: null while the trace waits; decided_until: when a decided trace is forgotten; due_at: when a waiting one stops waiting.
-    // WITHOUT ROWID: the trace id is the table's only key, so a decision costs one billed row write, not two.
+    // decided_until: when a decision is forgotten; due_at: when a waiting trace stops waiting, null
+    // once decided. WITHOUT ROWID: the trace id is the table, so a decision is one row written, not
+    // two; the partial index holds waiting traces only, so decisions cost no index write.
     sql.exec(
       "CREATE TABLE IF NOT EXISTS trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
     );
+    sql.exec("CREATE INDEX IF NOT EXISTS trace_routes_due ON trace_routes (due_at) WHERE due_at IS NOT NULL");
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
     );
-    sql.exec("CREATE INDEX IF NOT EXISTS waiting_pieces_by_trace ON waiting_pieces (trace)");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+    );
+    sql.exec("INSERT OR IGNORE INTO waiting_totals (id, traces, spans, bytes) VALUES (0, 0, 0, 0)");
   }
 
-  /** The trace's decided parent, or what waits of it; undefined when the object knows nothing of it. */
-  trace(trace: string): TraceRow | undefined {
-    return this.sql.exec<TraceRow>("SELECT parent, default_parent, spans, bytes FROM trace_routes WHERE trace = ?", trace).toArray()[0];
+  trace(trace: string): StoredTrace | undefined {
+    return this.sql
+      .exec<{ parent: string | null; spans: number; bytes: number }>("SELECT parent, spans, bytes FROM trace_routes WHERE trace = ?", trace)
+      .toArray()[0];
   }
 
-  /** Records the decision; spans still waiting stay until `release` has handed them to the queue. */
+  /** Records the decision; spans still waiting stay until `released` says the queue took them. */
   decide(trace: string, parent: string, decidedUntil: number): void {
     this.sql.exec(
       `INSERT INTO trace_routes (trace, parent, default_parent, decided_until) VALUES (?1, ?2, ?2, ?3)
@@ -58,8 +65,9 @@ export class TraceWaitStore {
     );
   }
 
-  /** Adds a request's part of an undecided trace; the wait runs from its first part. */
-  wait(piece: Omit<WaitingPiece, "id">, defaultParent: string, dueAt: number): void {
+  /** Adds a request's part of an undecided trace; its wait runs from its first part. */
+  wait(piece: Omit<WaitingPiece, "id">, defaultParent: string, dueAt: number, known: StoredTrace | undefined): void {
+    const bytes = piece.protobuf.byteLength;
     this.sql.exec(
       `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
        ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5`,
@@ -67,7 +75,7 @@ export class TraceWaitStore {
       defaultParent,
       dueAt,
       piece.spans,
-      piece.protobuf.byteLength,
+      bytes,
     );
     this.sql.exec(
       "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -79,15 +87,12 @@ export class TraceWaitStore {
       piece.spans,
       piece.receivedAt,
     );
+    this.addToTotals(known && known.spans > 0 ? 0 : 1, piece.spans, bytes);
   }
 
-  /** Traces whose wait is over: decided now by their default parent. */
+  /** Traces whose wait is over are decided by their default parent. */
   decideOverdue(now: number, decidedUntil: number): void {
-    this.sql.exec(
-      "UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE parent IS NULL AND due_at <= ?",
-      decidedUntil,
-      now,
-    );
+    this.sql.exec("UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE due_at <= ?", decidedUntil, now);
   }
 
   /** Spans of decided traces still here, with the parent each goes to, a bounded batch at a time. */
@@ -124,44 +129,45 @@ export class TraceWaitStore {
       }));
   }
 
-  /** Forgets pieces the queue has taken. */
-  released(pieces: WaitingPiece[]): void {
-    for (const piece of pieces) {
-      this.sql.exec("DELETE FROM waiting_pieces WHERE id = ?", piece.id);
-      this.sql.exec(
-        "UPDATE trace_routes SET spans = spans - ?, bytes = bytes - ? WHERE trace = ?",
+  /** Forgets a piece the queue has taken. */
+  released(piece: WaitingPiece): void {
+    const bytes = piece.protobuf.byteLength;
+    this.sql.exec("DELETE FROM waiting_pieces WHERE id = ?", piece.id);
+    const left = this.sql
+      .exec<{ spans: number }>(
+        "UPDATE trace_routes SET spans = spans - ?, bytes = bytes - ? WHERE trace = ? RETURNING spans",
         piece.spans,
-        piece.protobuf.byteLength,
+        bytes,
         piece.trace,
-      );
-    }
-  }
-
-  /** Forgets decisions past their time, once nothing of the trace waits. */
-  forgetExpired(now: number): void {
-    this.sql.exec("DELETE FROM trace_routes WHERE parent IS NOT NULL AND decided_until <= ? AND spans = 0", now);
-  }
-
-  /** What waits here, for bounds and for operators. */
-  totals(): WaitingTotals {
-    const row = this.sql
-      .exec<{ traces: number; spans: number | null; bytes: number | null }>(
-        "SELECT COUNT(*) AS traces, SUM(spans) AS spans, SUM(bytes) AS bytes FROM trace_routes WHERE spans > 0",
       )
       .one();
-    return { traces: row.traces, spans: row.spans ?? 0, bytes: row.bytes ?? 0 };
+    this.addToTotals(left.spans === 0 ? -1 : 0, -piece.spans, -bytes);
   }
 
-  /** When the alarm next has work: the earliest wait to end, decision to forget, or now when spans of decided traces are still here. */
-  nextWork(now: number): number | undefined {
-    if (
-      this.sql.exec("SELECT 1 FROM waiting_pieces p JOIN trace_routes t ON t.trace = p.trace WHERE t.parent IS NOT NULL LIMIT 1").toArray()
-        .length > 0
-    )
-      return now;
-    const row = this.sql
-      .exec<{ at: number | null }>("SELECT MIN(CASE WHEN parent IS NULL THEN due_at ELSE decided_until END) AS at FROM trace_routes")
+  /** Forgets decisions past their time, once nothing of the trace waits (a sweep, run by the alarm now and then). */
+  forgetExpired(now: number): void {
+    this.sql.exec("DELETE FROM trace_routes WHERE decided_until <= ? AND spans = 0", now);
+  }
+
+  totals(): WaitingTotals {
+    return this.sql
+      .exec<{ traces: number; spans: number; bytes: number }>("SELECT traces, spans, bytes FROM waiting_totals WHERE id = 0")
       .one();
-    return row.at ?? undefined;
+  }
+
+  /** When the earliest wait ends; undefined when nothing waits. */
+  nextDue(): number | undefined {
+    return (
+      this.sql.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM trace_routes WHERE due_at IS NOT NULL").one().at ?? undefined
+    );
+  }
+
+  /** Whether any trace, decided or waiting, is remembered here. */
+  remembersAny(): boolean {
+    return this.sql.exec("SELECT 1 FROM trace_routes LIMIT 1").toArray().length > 0;
+  }
+
+  private addToTotals(traces: number, spans: number, bytes: number): void {
+    this.sql.exec("UPDATE waiting_totals SET traces = traces + ?, spans = spans + ?, bytes = bytes + ? WHERE id = 0", traces, spans, bytes);
   }
 }
