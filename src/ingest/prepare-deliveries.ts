@@ -4,7 +4,7 @@ import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import { outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, SpanProcessor } from "../process/process-spans.js";
+import { leavesSpansAlone, type ProcessedSpans, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -15,6 +15,8 @@ export interface PreparedRequest {
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;
+  /** The model calls translation read, by model, for the tenant's statistics. */
+  usage: ProcessedSpans["usage"];
 }
 
 /**
@@ -38,9 +40,10 @@ export function prepareDeliveries(
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
-    if (whole) return { deliveries: [whole], rejections };
-    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false };
-    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections };
+    const usage = new Map();
+    if (whole) return { deliveries: [whole], rejections, usage };
+    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
+    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes);
   const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
@@ -49,5 +52,6 @@ export function prepareDeliveries(
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
+    usage: processed.usage,
   };
 }

@@ -7,7 +7,7 @@ import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
-import { countSpans } from "../stats/recorder.js";
+import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
@@ -37,7 +37,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
   const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
-  const { deliveries, rejections } = prepareDeliveries(body, format, tenant, credential, config);
+  const { deliveries, rejections, usage } = prepareDeliveries(body, format, tenant, credential, config);
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0);
   countSpans(tenantId, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(tenantId, "accepted", accepted);
@@ -54,7 +54,10 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
-  return otlpSuccessResponse(format, clientAnswer(results, rejections));
+  const answer = clientAnswer(results, rejections);
+  // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
+  countUsage(tenantId, usage);
+  return otlpSuccessResponse(format, answer);
 });
 
 /**
