@@ -4,6 +4,7 @@ import { stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attribut
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
+import { jsonText } from "./raw-json.js";
 import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -81,7 +82,7 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   /** Appends the attribute unless the span has its own; says whether it did. */
   const write = (key: string, value: unknown): boolean => {
     if (value === undefined || present.has(key)) return false;
-    added.push(stringKeyValue(key, JSON.stringify(value)));
+    added.push(stringKeyValue(key, jsonText(value)));
     return true;
   };
 
