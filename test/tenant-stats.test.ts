@@ -2,6 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TenantStatsReport } from "../src/stats/store.js";
+import { failingBinding } from "./support/bindings.js";
 import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -80,6 +81,30 @@ describe("per-tenant statistics", () => {
     // Everything happened within the last five minutes, and every minute of it is listed.
     expect(report.last_5m).toEqual(report.total);
     expect(report.per_minute.reduce((sum, m) => sum + (m.spans.received ?? 0), 0)).toBe(11);
+  });
+
+  it("add up the model calls of translated spans by model: the gateway's tokens and cost, each call once", async () => {
+    const tenant = await createTenant();
+    const traces = [trueFoundryTrace(), trueFoundryTrace()];
+    const plain = await createTenant({ config: { translate: false, drop_non_ai_spans: true } });
+
+    for (const trace of traces) expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    expect((await sendTraces(plain, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    // A request Braintrust did not take and the queue refused is sent again: its calls are not counted.
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const refused = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), {
+      DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable"),
+    });
+    expect(refused.status).toBe(503);
+
+    const report = await statsWhen(tenant.id, (r) => (r.total.llm_usage["gpt-4.1-mini"]?.calls ?? 0) >= 2);
+    expect(report.total.llm_usage).toEqual({
+      "gpt-4.1-mini": { calls: 2, prompt_tokens: 28, completion_tokens: 6, cost_usd: expect.closeTo(0.0000268, 12) },
+    });
+    expect(report.last_5m.llm_usage).toEqual(report.total.llm_usage);
+    // Spans only checked or filtered, never translated, are never read for usage.
+    const plainReport = await statsWhen(plain.id, (r) => requestCount(r) === 1);
+    expect(plainReport.total.llm_usage).toEqual({});
   });
 
   it("survive a restart: they are kept in the tenant's Durable Object's storage, not in memory", async () => {

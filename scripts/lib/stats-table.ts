@@ -12,6 +12,7 @@ interface StatsSummary {
     dead_lettered: number;
   };
   upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
+  llm_usage: Record<string, { calls: number; prompt_tokens: number; completion_tokens: number; cost_usd: number }>;
 }
 export const STATS_WINDOWS = { "5m": "last_5m", "1h": "last_1h", "24h": "last_24h", total: "total" } as const;
 export type StatsWindow = keyof typeof STATS_WINDOWS;
@@ -46,11 +47,22 @@ export function lastErrorText(error: TenantStats["last_upstream_error"]): string
 export function tenantStatsOutput(stats: TenantStats): string {
   const windows = Object.entries(STATS_WINDOWS).map(([name, field]) => [name, ...statsColumns(stats[field])]);
   const byStatus = Object.entries(stats.total.requests).map(([status, n]) => `${status}: ${n}`);
+  const usage = Object.entries(stats.last_24h.llm_usage).map(([model, u]) => [
+    model,
+    u.calls,
+    u.prompt_tokens,
+    u.completion_tokens,
+    u.cost_usd.toFixed(6),
+  ]);
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),
     "",
     `requests by status (total)  ${byStatus.join(", ") || "none"}`,
     `spans waiting in the queue  ${stats.waiting_in_queue}`,
     `last upstream error         ${lastErrorText(stats.last_upstream_error)}`,
+    "",
+    usage.length > 0
+      ? table(["MODEL (24H)", "CALLS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"], usage)
+      : "LLM usage (24h)             none counted (only translated spans are read for it)",
   ].join("\n");
 }

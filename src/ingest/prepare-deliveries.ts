@@ -4,7 +4,7 @@ import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import { type OutgoingSpan, outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, type ProcessedSpans, SpanProcessor, type TraceSpans } from "../process/process-spans.js";
+import { leavesSpansAlone, type ProcessedSpans, type RequestTraces, SpanProcessor, type TraceSpans } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -15,11 +15,13 @@ export interface PreparedRequest {
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;
+  /** The model calls translation read, by model, for the tenant's statistics. */
+  usage: ProcessedSpans["usage"];
   /**
    * A routing tenant's spans by trace instead of deliveries: where each trace goes is decided
    * across requests (settle-traces.ts), then planned with `planSettled`.
    */
-  traces?: { traces: TraceSpans[]; changed: boolean };
+  traces?: RequestTraces;
 }
 
 /**
@@ -43,19 +45,21 @@ export function prepareDeliveries(
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
-    if (whole) return { deliveries: [whole], rejections };
-    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false };
-    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections };
+    const usage = new Map();
+    if (whole) return { deliveries: [whole], rejections, usage };
+    const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
+    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes);
   const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
   const byTrace = processor.finishByTrace();
-  if (byTrace) return { deliveries: [], rejections, traces: byTrace };
+  if (byTrace) return { deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
   const processed = processor.finish();
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
+    usage: processed.usage,
   };
 }
 
@@ -66,9 +70,8 @@ export function prepareDeliveries(
  * what the request would send were it the only one of its traces.
  */
 export function batchesByParent(
-  traces: TraceSpans[],
+  { traces, changed, usage }: RequestTraces,
   parentOf: (trace: TraceSpans) => string | undefined,
-  changed: boolean,
 ): ProcessedSpans {
   const byParent = new Map<string, OutgoingSpan[]>();
   let leftOut = false;
@@ -81,7 +84,7 @@ export function batchesByParent(
       else byParent.set(parent, [...trace.spans]);
     }
   }
-  return { batches: [...byParent].map(([parent, spans]) => ({ parent, spans })), changed: changed || leftOut };
+  return { batches: [...byParent].map(([parent, spans]) => ({ parent, spans })), changed: changed || leftOut, usage };
 }
 
 /** The deliveries of a routing tenant's request once its traces are settled. */

@@ -4,7 +4,7 @@ import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type Tra
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest } from "../otlp/outgoing.js";
-import type { ProcessedSpans, TraceSpans } from "../process/process-spans.js";
+import type { ProcessedSpans, RequestTraces, TraceSpans } from "../process/process-spans.js";
 import { sealSecret } from "../secrets/seal.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -30,11 +30,11 @@ export interface SettledTraces {
 export async function settleTraces(
   env: Env,
   source: Uint8Array,
-  traces: TraceSpans[],
-  changed: boolean,
+  request: RequestTraces,
   tenant: Tenant,
   credential: BraintrustCredential,
 ): Promise<SettledTraces> {
+  const { traces } = request;
   const mayWait = credential.trusted;
   const sealedClientKey =
     mayWait && credential.mode === "passthrough" && traces.some((t) => !t.verdict.decided)
@@ -48,7 +48,7 @@ export async function settleTraces(
     else byShard.set(shard, [trace]);
   }
   const calls = [...byShard].map(async ([shard, group]) => {
-    const request: SettleRequest = {
+    const settle: SettleRequest = {
       tenant: tenant.id,
       incarnation: tenant.incarnation,
       defaultParent: tenant.parent,
@@ -56,7 +56,7 @@ export async function settleTraces(
       waitSeconds: tenant.trace_wait_seconds,
       traces: group.map((t) => reportOf(t, source, mayWait)),
     };
-    const settled = await traceRoutesObject(env, tenant.id, shard).settle(request);
+    const settled = await traceRoutesObject(env, tenant.id, shard).settle(settle);
     return group.map((trace, i): [TraceSpans, TraceSettlement] => [trace, settled[i]!]);
   });
   let answers: Map<TraceSpans, TraceSettlement>;
@@ -73,7 +73,7 @@ export async function settleTraces(
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
   const waitingSpans = traces.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? trace.spans.length : 0), 0);
-  return { processed: batchesByParent(traces, parentOf, changed), waitingSpans };
+  return { processed: batchesByParent(request, parentOf), waitingSpans };
 }
 
 function reportOf({ trace, verdict, spans }: TraceSpans, source: Uint8Array, mayWait: boolean): TraceReport {

@@ -7,7 +7,7 @@ import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
-import { countSpans } from "../stats/recorder.js";
+import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
@@ -39,11 +39,11 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   } else takeUntrustedRequestToken(tenantId);
   const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
-  const { rejections } = prepared;
+  const { rejections, usage } = prepared;
   let { deliveries } = prepared;
   let waiting = 0;
   if (prepared.traces) {
-    const settled = await settleTraces(c.env, body.bytes, prepared.traces.traces, prepared.traces.changed, tenant, credential);
+    const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
     deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
     waiting = settled.waitingSpans;
   }
@@ -63,7 +63,10 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
-  return otlpSuccessResponse(format, clientAnswer(results, rejections));
+  const answer = clientAnswer(results, rejections);
+  // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
+  countUsage(tenantId, usage);
+  return otlpSuccessResponse(format, answer);
 });
 
 /**

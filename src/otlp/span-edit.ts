@@ -11,15 +11,16 @@ const utf8Decoder = new TextDecoder();
 const NOTHING = new Uint8Array();
 
 /**
- * A KeyValue with a string value, written directly (key = 1, value = 2 → AnyValue.string_value = 1):
- * translated attributes are large JSON strings, and this encodes each one once, in place.
+ * A KeyValue's fields to write: a string value directly (key = 1, value = 2 → AnyValue.string_value
+ * = 1), since translated attributes are large JSON strings, encoded once, in place; others by
+ * protobuf-es.
  */
-export function encodeKeyValue(kv: KeyValue): Uint8Array {
-  if (kv.value?.value.case !== "stringValue") return toBinary(KeyValueSchema, kv);
-  return assemble(NOTHING, [
+function keyValuePieces(kv: KeyValue): Piece[] {
+  if (kv.value?.value.case !== "stringValue") return [toBinary(KeyValueSchema, kv)];
+  return [
     { field: 1, pieces: [utf8.encode(kv.key)] },
     { field: 2, pieces: [{ field: 1, pieces: [utf8.encode(kv.value.value.value)] }] },
-  ]);
+  ];
 }
 
 /**
@@ -44,7 +45,7 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
     pieces.push(
       assemble(
         NOTHING,
-        added.map((kv): Piece => ({ field: SPAN_ATTRIBUTES, pieces: [encodeKeyValue(kv)] })),
+        added.map((kv): Piece => ({ field: SPAN_ATTRIBUTES, pieces: keyValuePieces(kv) })),
       ),
     );
   return pieces;

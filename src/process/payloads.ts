@@ -1,4 +1,5 @@
 import { parseJson } from "./attributes.js";
+import { objectMembers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -33,31 +34,42 @@ export interface ResponsePayload {
 
 /** Undefined for an absent payload or JSON null, which has nothing to show. */
 export function requestPayload(text: string | undefined): RequestPayload | undefined {
-  const body = parsed(text);
-  if (!body) return undefined;
-  const taken: JsonObject = {};
-  const settings: JsonObject = {};
-  for (const [key, value] of Object.entries(body.object ?? {})) (INPUT_FIELDS.includes(key) ? taken : settings)[key] = value;
-  const names = Object.keys(taken);
-  if (names.length === 0) return { input: body.json, settings: {}, model: body.object?.model };
-  return { input: names.length === 1 ? taken[names[0]!] : taken, settings, model: body.object?.model };
+  if (text === undefined) return undefined;
+  const fields = fieldsOf(text);
+  if (!fields) return otherPayload(text, (json) => ({ input: json, settings: {}, model: undefined }));
+  const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
+  const settings = Object.fromEntries(
+    [...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, JSON.parse(raw)]),
+  );
+  if (taken.length === 0) return { input: new RawJson(text), settings: {}, model: settings.model };
+  const input = taken.length === 1 ? taken[0]![1] : `{${taken.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(",")}}`;
+  return { input: new RawJson(input), settings, model: settings.model };
 }
 
 export function responsePayload(text: string | undefined): ResponsePayload | undefined {
-  const body = parsed(text);
-  if (!body) return undefined;
-  const { object } = body;
-  const field = OUTPUT_FIELDS.find((name) => Array.isArray(object?.[name]));
-  if (!object || field === undefined) return { output: body.json, rest: {}, model: object?.model };
-  const { [field]: output, ...rest } = object;
-  return { output, rest, model: object.model };
+  if (text === undefined) return undefined;
+  const fields = fieldsOf(text);
+  if (!fields) return otherPayload(text, (json) => ({ output: json, rest: {}, model: undefined }));
+  const model = fields.has("model") ? JSON.parse(fields.get("model")!) : undefined;
+  const field = OUTPUT_FIELDS.find((name) => fields.get(name)?.startsWith("["));
+  if (field === undefined) return { output: new RawJson(text), rest: {}, model };
+  const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, JSON.parse(raw)]));
+  return { output: new RawJson(fields.get(field)!), rest, model };
 }
 
-/** The payload as JSON (text that is not JSON stays text), and as an object when it is one. */
-function parsed(text: string | undefined): { json: unknown; object: JsonObject | undefined } | undefined {
-  if (text === undefined) return undefined;
+/**
+ * A JSON object's fields as their own text, the last of a repeated key winning in the first one's
+ * place, as JSON.parse has it; undefined for anything else. The payload's big fields (messages,
+ * choices) are passed on as text; only the small ones are parsed.
+ */
+function fieldsOf(text: string): Map<string, string> | undefined {
+  const members = objectMembers(text);
+  return members && new Map(members);
+}
+
+/** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */
+function otherPayload<T>(text: string, payload: (json: unknown) => T): T | undefined {
   const json = parseJson(text);
-  if (json === undefined) return { json: text, object: undefined };
   if (json === null) return undefined;
-  return { json, object: typeof json === "object" && !Array.isArray(json) ? (json as JsonObject) : undefined };
+  return payload(json === undefined ? text : json);
 }

@@ -9,7 +9,7 @@ import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
-import { type TranslationOptions, translateSpan } from "./translate.js";
+import { type LlmUsage, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
@@ -30,6 +30,21 @@ export interface ProcessedSpans {
   batches: ParentBatch[];
   /** Whether any span differs from what arrived or was dropped, so the original bytes can no longer be sent. */
   changed: boolean;
+  /** The model calls among the spans translation read, by model. */
+  usage: Map<string, ModelUsage>;
+}
+
+/** A routing tenant's request by trace, before its traces are settled: `ProcessedSpans` but for the batches. */
+export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
+  traces: TraceSpans[];
+}
+
+/** Model calls and what they used, added up. */
+export interface ModelUsage {
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
 }
 
 /**
@@ -57,6 +72,7 @@ export class SpanProcessor {
   private readonly scopes = new Map<IncomingScope, OutgoingScope>();
   private readonly resources = new Map<IncomingResource, OutgoingHeader>();
   private changed = false;
+  private readonly usage = new Map<string, ModelUsage>();
 
   /** `source`: the request the spans' ranges are in. */
   constructor(
@@ -78,6 +94,7 @@ export class SpanProcessor {
     const redaction = this.redaction;
     let rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
     const translation = this.translation ? translateSpan(span, this.translation) : undefined;
+    if (translation?.usage) this.addUsage(translation.usage);
     if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
     const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
     let pieces: Piece[];
@@ -90,14 +107,23 @@ export class SpanProcessor {
   }
 
   finish(): ProcessedSpans {
-    return { batches: this.batches(), changed: this.changed };
+    return { batches: this.batches(), changed: this.changed, usage: this.usage };
+  }
+
+  private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
+    const sum = this.usage.get(model) ?? { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
+    sum.calls += 1;
+    sum.promptTokens += promptTokens;
+    sum.completionTokens += completionTokens;
+    sum.costUsd += costUsd;
+    this.usage.set(model, sum);
   }
 
   /**
    * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
    * (deliver/trace-routes.ts); undefined for a tenant that does not route.
    */
-  finishByTrace(): { traces: TraceSpans[]; changed: boolean } | undefined {
+  finishByTrace(): RequestTraces | undefined {
     const router = this.router;
     if (!router) return undefined;
     const byTrace = new Map<string, OutgoingSpan[]>();
@@ -107,7 +133,8 @@ export class SpanProcessor {
       if (spans) spans.push(span);
       else byTrace.set(trace, [span]);
     });
-    return { traces: [...byTrace].map(([trace, spans]) => ({ trace, verdict: router.verdictOf(trace), spans })), changed: this.changed };
+    const traces = [...byTrace].map(([trace, spans]) => ({ trace, verdict: router.verdictOf(trace), spans }));
+    return { traces, changed: this.changed, usage: this.usage };
   }
 
   private batches(): ParentBatch[] {

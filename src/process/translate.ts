@@ -4,6 +4,7 @@ import { stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attribut
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
+import { jsonText } from "./raw-json.js";
 import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -28,6 +29,16 @@ export interface SpanTranslation {
   added: KeyValue[];
   /** Keys of source attributes removed from span.attributes (every attribute with such a key was removed). */
   removedKeys: ReadonlySet<string>;
+  /** For the span of a model call: the model Braintrust prices by and what the call used, for the tenant's statistics. */
+  usage?: LlmUsage;
+}
+
+/** One model call's usage, as the gateway reported it; absent numbers are 0. */
+export interface LlmUsage {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
 }
 
 /**
@@ -71,7 +82,7 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   /** Appends the attribute unless the span has its own; says whether it did. */
   const write = (key: string, value: unknown): boolean => {
     if (value === undefined || present.has(key)) return false;
-    added.push(stringKeyValue(key, JSON.stringify(value)));
+    added.push(stringKeyValue(key, jsonText(value)));
     return true;
   };
 
@@ -105,7 +116,15 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
     options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
   );
   span.attributes = [...attributes.filter((a) => !removedKeys.has(a.key)), ...added];
-  return { added, removedKeys };
+  // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
+  const model = metadata.model;
+  if (type !== "llm" || typeof model !== "string") return { added, removedKeys };
+  const { prompt_tokens = 0, completion_tokens = 0, estimated_cost = 0 } = metrics.values;
+  return {
+    added,
+    removedKeys,
+    usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
+  };
 }
 
 /**

@@ -33,6 +33,15 @@ export interface Counts {
   upstreamErrors: number;
   /** Upstream latency histogram: bucket (see latency.ts) → attempts. */
   latency: Record<string, number>;
+  /** Model calls among the spans translation read, by the model Braintrust prices by; absent in counts made before it was kept. */
+  usage?: Record<string, ModelUsageCounts>;
+}
+
+export interface ModelUsageCounts {
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number;
 }
 
 export interface UpstreamError {
@@ -54,8 +63,10 @@ export function emptyCounts(): Counts {
   return { spans: {}, requests: {}, upstreamAttempts: 0, upstreamErrors: 0, latency: {} };
 }
 
-function addInto(into: Record<string, number>, from: Record<string, number | undefined>): void {
-  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + (n ?? 0);
+function addInto<T extends Record<string, number>>(into: T, from: Partial<Record<keyof T, number>>): T {
+  const sums = into as Record<string, number>;
+  for (const [key, n] of Object.entries(from)) sums[key] = (sums[key] ?? 0) + (n ?? 0);
+  return into;
 }
 
 /** Adds `from` into `into`, in place. */
@@ -65,6 +76,10 @@ export function addCounts(into: Counts, from: Counts): Counts {
   addInto(into.latency, from.latency);
   into.upstreamAttempts += from.upstreamAttempts;
   into.upstreamErrors += from.upstreamErrors;
+  for (const [model, usage] of Object.entries(from.usage ?? {})) {
+    into.usage ??= {};
+    into.usage[model] = addInto({ ...(into.usage[model] ?? { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }) }, usage);
+  }
   return into;
 }
 

@@ -45,6 +45,25 @@ export function countSpans(tenant: string, counter: SpanCounter, spans: number):
   counts.spans[counter] = (counts.spans[counter] ?? 0) + spans;
 }
 
+/** Model calls a request's spans record, by model. */
+export function countUsage(
+  tenant: string,
+  usage: ReadonlyMap<string, { calls: number; promptTokens: number; completionTokens: number; costUsd: number }>,
+): void {
+  if (usage.size === 0) return;
+  const counts = countsNow(tenant);
+  counts.usage ??= {};
+  for (const [model, { calls, promptTokens, completionTokens, costUsd }] of usage) {
+    const sum = counts.usage[model] ?? { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    counts.usage[model] = {
+      calls: sum.calls + calls,
+      prompt_tokens: sum.prompt_tokens + promptTokens,
+      completion_tokens: sum.completion_tokens + completionTokens,
+      cost_usd: sum.cost_usd + costUsd,
+    };
+  }
+}
+
 export function countRequest(tenant: string, status: number): void {
   const counts = countsNow(tenant);
   counts.requests[status] = (counts.requests[status] ?? 0) + 1;

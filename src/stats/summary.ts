@@ -1,4 +1,4 @@
-import type { Counts } from "./counts.js";
+import type { Counts, ModelUsageCounts } from "./counts.js";
 import { latencyQuantile } from "./latency.js";
 
 /** Counts as the admin API shows them. */
@@ -17,6 +17,8 @@ export interface StatsSummary {
     left_queue: number;
   };
   upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
+  /** Model calls in the spans the relay translated, by the model Braintrust prices by: the gateway's own token counts and cost. */
+  llm_usage: Record<string, ModelUsageCounts>;
 }
 
 /** Which statuses count as which refusal: see the README's table of ingest answers. */
@@ -55,5 +57,6 @@ export function summarise(counts: Counts): StatsSummary {
       errors: counts.upstreamErrors,
       latency_ms: { p50: latencyQuantile(counts.latency, 0.5), p99: latencyQuantile(counts.latency, 0.99) },
     },
+    llm_usage: counts.usage ?? {},
   };
 }

@@ -122,6 +122,9 @@ describe("tfy-relay, against a running relay", () => {
       /^WINDOW\s+REQUESTS\s+RECEIVED\s+ACCEPTED\s+REJECTED\s+DELIVERED\s+RETRIED\s+DEAD-LETTERED\s+P50 MS\s+P99 MS\n5m\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s/,
     );
     expect(one.stdout).toContain("requests by status (total)  200: 1");
+    expect(one.stdout).toMatch(
+      /\nMODEL \(24H\)\s+CALLS\s+PROMPT TOKENS\s+COMPLETION TOKENS\s+COST USD\ngpt-4\.1-mini\s+1\s+14\s+3\s+0\.000013\n?$/,
+    );
     const all = await cli(["stats", "--window", "24h"]);
     expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
     expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);

@@ -62,23 +62,7 @@ export function relayed(
 ): Relayed {
   const body = format === "protobuf" ? toProtobuf(request) : new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
   const config = relayConfig({} as Env);
-  const requestBody = { wire: body, coding: "identity", bytes: body } as const;
-  const tenant = tenantRecord(settings);
-  const prepared = prepareDeliveries(requestBody, format, tenant, CREDENTIAL, config);
-  // A routing tenant's traces as the request alone decides them: what goes out the first time a trace is seen whole.
-  const deliveries = prepared.traces
-    ? planSettled(
-        requestBody,
-        format,
-        prepared.rejections,
-        batchesByParent(prepared.traces.traces, (t) => t.verdict.parent, prepared.traces.changed),
-        {
-          tenant,
-          credential: CREDENTIAL,
-          config,
-        },
-      )
-    : prepared.deliveries;
+  const deliveries = deliveriesAlone({ wire: body, coding: "identity", bytes: body }, format, tenantRecord(settings), CREDENTIAL, config);
   return {
     requests: deliveries.map((d) => ({ parent: d.parent, request: fromBinary(ExportTraceServiceRequestSchema, d.payload.protobuf) })),
     deliveries,
@@ -99,6 +83,6 @@ export function deliveriesAlone(
 ): Delivery[] {
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
   if (!prepared.traces) return prepared.deliveries;
-  const processed = batchesByParent(prepared.traces.traces, (t) => t.verdict.parent, prepared.traces.changed);
+  const processed = batchesByParent(prepared.traces, (t) => t.verdict.parent);
   return planSettled(body, format, prepared.rejections, processed, { tenant, credential, config });
 }
