@@ -156,6 +156,22 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+    await viewsOnceArrived(tenant, trace.all);
+
+    let spans: Record<string, number> = {};
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && spans.left_queue !== 3; ) {
+      spans = ((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, number> } }).total
+        .spans;
+    }
+    expect(spans).toMatchObject({ accepted: 4, delivered: 4, queued: 3, left_queue: 3 });
+  });
+
   it("reports how many traces and spans wait, per tenant", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

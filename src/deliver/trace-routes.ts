@@ -1,5 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorText, logEvent } from "../log/events.js";
+import { flushStats } from "../stats/flush.js";
+import { countSpans } from "../stats/recorder.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
@@ -90,6 +92,9 @@ export class TraceRoutes extends DurableObject<Env> {
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
     const handedOver = await this.releaseAll();
+    // Released spans count as queued, as the consumer will count them leaving the queue; an alarm has
+    // no request to flush later, so they go to the tenant's statistics now (a failure there is only logged).
+    await flushStats(this.env);
     this.store.forgetExpired(now);
     if (!handedOver) return this.alarmBy(Date.now() + RELEASE_RETRY_MS);
     const next = Math.min(
@@ -153,6 +158,7 @@ export class TraceRoutes extends DurableObject<Env> {
           return false;
         }
         this.store.released(piece);
+        countSpans(piece.tenant, "queued", piece.spans);
       }
       if (batch.length < RELEASE_BATCH) return true;
     }
