@@ -168,6 +168,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     for (const deadline = Date.now() + 30_000; Date.now() < deadline && spans.left_queue !== 3; ) {
       spans = ((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, number> } }).total
         .spans;
+      await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(spans).toMatchObject({ accepted: 4, delivered: 4, queued: 3, left_queue: 3 });
   });
