@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
 import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
@@ -12,8 +13,8 @@ import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals
  */
 export const DECISION_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** SQLite-backed objects keep a row, so a BLOB, under 2 MB; a request's part of one trace larger than this does not wait. */
-export const MAX_WAITING_PIECE_BYTES = 1_900_000;
+/** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
+export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
 /** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its default parent). */
 export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
 export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
