@@ -84,6 +84,8 @@ interface TenantView {
   braintrust: { api_url: string };
   tokens: Array<{ id: string; created_at: string }>;
   routes: unknown[];
+  parent_from_attribute: boolean;
+  trace_wait_seconds: number;
   translate: boolean;
   keep_source_attributes: boolean;
   updated_at: string;
@@ -138,6 +140,8 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["braintrust", tenant.braintrust.api_url],
         ["auth", tenant.auth],
         ["routes", tenant.routes.length],
+        // Only a tenant that routes waits for a trace's deciding span (README, "Routing by trace").
+        ...(tenant.routes.length > 0 || tenant.parent_from_attribute ? [["trace wait (s)", tenant.trace_wait_seconds]] : []),
         ["translate", String(tenant.translate)],
         ["keep source attributes", String(tenant.keep_source_attributes)],
         ["updated", tenant.updated_at],
