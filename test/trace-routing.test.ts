@@ -173,6 +173,44 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(spans).toMatchObject({ accepted: 4, delivered: 4, queued: 3, left_queue: 3 });
   });
 
+  it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+    });
+    // A first request Braintrust accepts makes the key trusted, so the relay may keep spans sent with it.
+    const opener = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // The stand-in files what it received under the key it was sent with: the client's.
+    expect(await viewsOnceArrived(tenant, [...opener.all, ...trace.all])).toEqual({
+      "project_name:default": { traces: [{ root: opener.top.name, spans: 4 }], unlisted: 0 },
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust has not accepted yet keeps nothing waiting: its undecided trace is decided at once by the default parent", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+    });
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // Whole, in one place: the default parent, which the first request decided with what it knew.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
   it("reports how many traces and spans wait, per tenant", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
