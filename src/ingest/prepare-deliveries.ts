@@ -46,9 +46,10 @@ export function prepareDeliveries(
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes);
-  const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
-  const processed = processor.finish();
+  const processed = processor.finish(read.leftOutEmpty);
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
