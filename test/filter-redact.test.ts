@@ -132,6 +132,31 @@ describe.concurrent("redaction", () => {
     ]);
   });
 
+  it("sends nothing of a resource or scope without spans, which it never read, so never redacted", async () => {
+    const tenant = await createTenant({ config: { translate: false, redact: { keys: [{ pattern: "secret*" }], values: ["emails"] } } });
+    const request = requestOf([spanWith("plain", [attr("n", 1)])]);
+    // A resource with no spans, and a scope with no spans beside the one that has a span.
+    request.resourceSpans.unshift(
+      create(ExportTraceServiceRequestSchema, {
+        resourceSpans: [{ resource: { attributes: [attr("secret.token", "hunter2"), attr("owner", "bob@example.com")] } }],
+      }).resourceSpans[0]!,
+    );
+    request.resourceSpans[1]!.scopeSpans.unshift(
+      create(ExportTraceServiceRequestSchema, {
+        resourceSpans: [{ scopeSpans: [{ scope: { name: "empty", attributes: [attr("secret.k", "v")] } }] }],
+      }).resourceSpans[0]!.scopeSpans[0]!,
+    );
+    const body = toProtobuf(request);
+
+    expect((await sendTraces(tenant, body)).status).toBe(200);
+
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.bytes).not.toEqual(body);
+    const sent = JSON.stringify(toJson(ExportTraceServiceRequestSchema, received!.request));
+    for (const secret of ["hunter2", "bob@example.com", "secret.k"]) expect(sent).not.toContain(secret);
+    expect(spansOf(received!.request).map((s) => s.name)).toEqual(["plain"]);
+  });
+
   it("refuses an invalid pattern when the tenant is saved", async () => {
     const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern: "(" }] } });
 

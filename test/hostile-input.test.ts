@@ -6,7 +6,9 @@ import { MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
+import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
+
+const utf8 = (text: string) => [...new TextEncoder().encode(text)];
 
 /**
  * Whatever arrives, the relay answers with a 4xx that says why (or 200 for what is valid after
@@ -135,6 +137,38 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     await expectStillServing(tenant);
   });
 
+  it("a span with an unknown group field, as old encoders write them: delivered, translated", async () => {
+    const body = requestWithSpanFields([
+      ...lengthDelimited(9, [...lengthDelimited(1, utf8("tfy.span_type")), ...lengthDelimited(2, lengthDelimited(1, utf8("Model")))]),
+      // Field 100 as a group: start tag (wire type 3), a varint field inside, end tag (wire type 4).
+      ...varint((100 << 3) | 3),
+      ...varint((1 << 3) | 0),
+      7,
+      ...varint((100 << 3) | 4),
+    ]);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    const sent = fromBinary(ExportTraceServiceRequestSchema, body);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
+    expect(arrival.missing).toEqual([]);
+  });
+
+  it("a resource of more attributes than a span may hold: 413 naming the limit, nothing forwarded", async () => {
+    const attributes = new Array(MAX_MESSAGES_PER_SPAN).fill(lengthDelimited(1, [])).flat();
+    const resourceSpans = [...lengthDelimited(1, attributes), ...lengthDelimited(2, lengthDelimited(2, spanFields()))];
+    const before = await forwardedSoFar(tenant);
+
+    const response = await sendTraces(tenant, new Uint8Array(lengthDelimited(1, resourceSpans)));
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `a resource holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per resource`,
+    );
+    expect(await forwardedSoFar(tenant)).toBe(before);
+  });
+
   it("a span with as many attributes as a span may hold is delivered whole", async () => {
     const attributes = new Array(MAX_MESSAGES_PER_SPAN / 2).fill(lengthDelimited(9, lengthDelimited(1, [0x6b]))).flat();
     const body = requestWithSpanFields(attributes);
@@ -209,6 +243,10 @@ describe("hostile JSON", () => {
       }),
     ],
     ["resourceSpans that is not a list", '{"resourceSpans": {"scopeSpans": []}}'],
+    ["a key with a bad escape", '{"a\\qb": 1, "resourceSpans": []}'],
+    ["a key with an unfinished unicode escape", '{"\\u12": 1, "resourceSpans": []}'],
+    ["a key with a raw control character", '{"a\u0001b": 1, "resourceSpans": []}'],
+    ["resourceSpans that only starts like null", '{"resourceSpans": nullx}'],
   ])("%s: 400, nothing forwarded", async (_what, body) => {
     const before = await forwardedSoFar(tenant);
 

@@ -51,11 +51,12 @@ export function prepareDeliveries(
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes);
-  const validation = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
-  const byTrace = processor.finishByTrace();
+  const byTrace = processor.finishByTrace(read.leftOutEmpty);
   if (byTrace) return { deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
-  const processed = processor.finish();
+  const processed = processor.finish(read.leftOutEmpty);
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,

@@ -50,7 +50,7 @@ export function outgoingHeader(pieces: Piece[]): OutgoingHeader {
 /** The spans of a request as they came: every span, resource and scope a range of `bytes`. Throws what scanRequest throws. */
 export function outgoingSpansOf(bytes: Uint8Array): OutgoingSpan[] {
   const spans: OutgoingSpan[] = [];
-  for (const resource of scanRequest(bytes)) {
+  for (const resource of scanRequest(bytes).resources) {
     const resourceHeader = outgoingHeader(resource.header);
     for (const scope of resource.scopes) {
       const outgoingScope = { resource: resourceHeader, header: outgoingHeader(scope.header) };

@@ -9,6 +9,11 @@ export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
+/** Groups, a proto2 relic: OTLP has none, but an unknown field may be one, and decoders skip it. */
+const WIRE_START_GROUP = 3;
+const WIRE_END_GROUP = 4;
+/** protobuf-es's own limit on nesting, which bounds groups within groups too. */
+const MAX_GROUP_DEPTH = 100;
 
 /** A byte range [start, end) of the original request. */
 export interface Range {
@@ -51,6 +56,63 @@ function readVarint(bytes: Uint8Array, at: number): [value: number, next: number
   throw new WireError("a varint is cut short or longer than 10 bytes");
 }
 
+/** One field as read: number, wire type, where its value is, and where the field ends. */
+interface ReadField {
+  no: number;
+  wireType: number;
+  valueStart: number;
+  valueEnd: number;
+}
+
+/** The field whose tag is at `at`; a group is followed to its end tag. */
+function readField(bytes: Uint8Array, at: number, end: number, depth: number): ReadField {
+  const [tag, afterTag] = readVarint(bytes, at);
+  const no = Math.floor(tag / 8);
+  const wireType = tag & 7;
+  if (no === 0) throw new WireError("a field has number 0");
+  let valueStart = afterTag;
+  let valueEnd: number;
+  switch (wireType) {
+    case WIRE_VARINT:
+      valueEnd = readVarint(bytes, afterTag)[1];
+      break;
+    case WIRE_I64:
+      valueEnd = afterTag + 8;
+      break;
+    case WIRE_I32:
+      valueEnd = afterTag + 4;
+      break;
+    case WIRE_LEN: {
+      const [length, afterLength] = readVarint(bytes, afterTag);
+      valueStart = afterLength;
+      valueEnd = afterLength + length;
+      break;
+    }
+    case WIRE_START_GROUP:
+      valueEnd = afterGroup(bytes, afterTag, end, no, depth + 1);
+      break;
+    default:
+      throw new WireError(`field ${no} has wire type ${wireType}, which starts no field`);
+  }
+  if (valueEnd > end) throw new WireError(`field ${no} runs past the end of its message`);
+  return { no, wireType, valueStart, valueEnd };
+}
+
+/** Where the group of field `no` whose fields start at `at` ends: just past its end-group tag. */
+function afterGroup(bytes: Uint8Array, at: number, end: number, no: number, depth: number): number {
+  if (depth > MAX_GROUP_DEPTH) throw new WireError("groups nested too deep");
+  let next = at;
+  while (next < end) {
+    const [tag, afterTag] = readVarint(bytes, next);
+    if ((tag & 7) === WIRE_END_GROUP) {
+      if (Math.floor(tag / 8) !== no) throw new WireError(`group ${no} ends with the tag of another field`);
+      return afterTag;
+    }
+    next = readField(bytes, next, end, depth).valueEnd;
+  }
+  throw new WireError(`group ${no} runs past the end of its message`);
+}
+
 /** Calls `field` with each field of the message in [start, end): number, wire type, value range, whole field range. */
 export function eachField(
   bytes: Uint8Array,
@@ -60,45 +122,28 @@ export function eachField(
 ): void {
   let at = start;
   while (at < end) {
-    const fieldStart = at;
-    const [tag, afterTag] = readVarint(bytes, at);
-    const no = Math.floor(tag / 8);
-    const wireType = tag & 7;
-    let valueStart = afterTag;
-    let valueEnd: number;
-    switch (wireType) {
-      case WIRE_VARINT:
-        valueEnd = readVarint(bytes, afterTag)[1];
-        break;
-      case WIRE_I64:
-        valueEnd = afterTag + 8;
-        break;
-      case WIRE_I32:
-        valueEnd = afterTag + 4;
-        break;
-      case WIRE_LEN: {
-        const [length, afterLength] = readVarint(bytes, afterTag);
-        valueStart = afterLength;
-        valueEnd = afterLength + length;
-        break;
-      }
-      default:
-        throw new WireError(`field ${no} has wire type ${wireType}, which is not one of 0, 1, 2 and 5`);
-    }
-    if (no === 0) throw new WireError("a field has number 0");
-    if (valueEnd > end) throw new WireError(`field ${no} runs past the end of its message`);
-    field(no, wireType, { start: valueStart, end: valueEnd }, { start: fieldStart, end: valueEnd });
+    const { no, wireType, valueStart, valueEnd } = readField(bytes, at, end, 0);
+    field(no, wireType, { start: valueStart, end: valueEnd }, { start: at, end: valueEnd });
     at = valueEnd;
   }
 }
 
+export interface ScannedRequest {
+  /** Resources with at least one span, each with only its scopes that have spans. */
+  resources: ScannedResource[];
+  /** Whether a resource or scope without spans was left out: it has nothing to send, but its fields were never read. */
+  leftOutEmpty: boolean;
+}
+
 /**
  * Where every resource, scope and span of an ExportTraceServiceRequest sits, without decoding any
- * of them. Unknown top-level fields are skipped, as re-encoding the request would drop them; a
- * `resource_spans` field that is not length-delimited, or broken framing, is a WireError.
+ * of them. Resources and scopes without spans are left out, and unknown top-level fields skipped,
+ * as re-encoding the request would drop them; a `resource_spans` field that is not
+ * length-delimited, or broken framing, is a WireError.
  */
-export function scanRequest(bytes: Uint8Array, maxSpans = Number.POSITIVE_INFINITY): ScannedResource[] {
+export function scanRequest(bytes: Uint8Array, maxSpans = Number.POSITIVE_INFINITY): ScannedRequest {
   const resources: ScannedResource[] = [];
+  let leftOutEmpty = false;
   let spans = 0;
   eachField(bytes, 0, bytes.length, (no, wireType, value) => {
     if (no !== 1) return;
@@ -112,11 +157,13 @@ export function scanRequest(bytes: Uint8Array, maxSpans = Number.POSITIVE_INFINI
         if (++spans > maxSpans) throw new TooManySpans(maxSpans);
         scope.spans.push(sValue);
       });
-      resource.scopes.push(scope);
+      if (scope.spans.length > 0) resource.scopes.push(scope);
+      else leftOutEmpty = true;
     });
-    resources.push(resource);
+    if (resource.scopes.length > 0) resources.push(resource);
+    else leftOutEmpty = true;
   });
-  return resources;
+  return { resources, leftOutEmpty };
 }
 
 function varintSize(value: number): number {

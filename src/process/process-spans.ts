@@ -1,15 +1,15 @@
 import { clone, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader, piecesSize } from "../otlp/outgoing.js";
 import { editedSpanPieces } from "../otlp/span-edit.js";
-import type { Piece } from "../otlp/wire.js";
+import { type Piece, type Range, WireError } from "../otlp/wire.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
-import { type LlmUsage, type TranslationOptions, translateSpan } from "./translate.js";
+import { type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
@@ -69,8 +69,9 @@ export class SpanProcessor {
   private readonly translation: TranslationOptions | undefined;
   private readonly spans: OutgoingSpan[] = [];
   private readonly traces: string[] = [];
-  private readonly scopes = new Map<IncomingScope, OutgoingScope>();
-  private readonly resources = new Map<IncomingResource, OutgoingHeader>();
+  // Weak: a scope's decoded fields are let go once its spans have been read.
+  private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
+  private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
   private readonly usage = new Map<string, ModelUsage>();
 
@@ -99,15 +100,32 @@ export class SpanProcessor {
     const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
     let pieces: Piece[];
     if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span)];
-    else if (edited) pieces = editedSpanPieces(this.source, range, translation.removedKeys, translation.added);
+    else if (edited) pieces = this.editedPieces(span, range, translation);
     else pieces = [range];
     if (rewritten || edited) this.changed = true;
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: piecesSize(pieces) });
     if (trace !== undefined) this.traces.push(trace);
   }
 
-  finish(): ProcessedSpans {
-    return { batches: this.batches(), changed: this.changed, usage: this.usage };
+  /**
+   * `leftOutEmpty`: the request held resources or scopes without spans, never read, so never
+   * redacted: a tenant that redacts must not send the request's own bytes, which still carry them.
+   */
+  finish(leftOutEmpty: boolean): ProcessedSpans {
+    return { batches: this.batches(), changed: this.changedWith(leftOutEmpty), usage: this.usage };
+  }
+
+  /**
+   * The span's own bytes with the translation spliced in; encoded anew when its bytes are framed
+   * more loosely than the splice reads (protobuf-es takes a field overrunning a nested message).
+   */
+  private editedPieces(span: Span, range: Range, { removedKeys, added }: SpanTranslation): Piece[] {
+    try {
+      return editedSpanPieces(this.source, range, removedKeys, added);
+    } catch (err) {
+      if (err instanceof WireError) return [toBinary(SpanSchema, span)];
+      throw err;
+    }
   }
 
   private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
@@ -121,9 +139,9 @@ export class SpanProcessor {
 
   /**
    * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
-   * (deliver/trace-routes.ts); undefined for a tenant that does not route.
+   * (deliver/trace-routes.ts); undefined for a tenant that does not route. `leftOutEmpty` as for `finish`.
    */
-  finishByTrace(): RequestTraces | undefined {
+  finishByTrace(leftOutEmpty: boolean): RequestTraces | undefined {
     const router = this.router;
     if (!router) return undefined;
     const byTrace = new Map<string, OutgoingSpan[]>();
@@ -134,7 +152,11 @@ export class SpanProcessor {
       else byTrace.set(trace, [span]);
     });
     const traces = [...byTrace].map(([trace, spans]) => ({ trace, verdict: router.verdictOf(trace), spans }));
-    return { traces, changed: this.changed, usage: this.usage };
+    return { traces, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+  }
+
+  private changedWith(leftOutEmpty: boolean): boolean {
+    return this.changed || (leftOutEmpty && this.redaction !== undefined);
   }
 
   private batches(): ParentBatch[] {

@@ -27,28 +27,35 @@ const RESOURCE_LISTS = ["resourceSpans", "resource_spans"];
 const SCOPE_LISTS = ["scopeSpans", "scope_spans"];
 const SPAN_LISTS = ["spans"];
 
-export function scanJsonRequest(text: string): JsonResource[] {
+/**
+ * Resources, scopes and spans a request may hold in all: resources and scopes without spans cost
+ * the scan all the same, so they are bounded too (each span may come with its own resource and scope).
+ */
+const MAX_LIST_ELEMENTS = 3 * MAX_SPANS_PER_REQUEST;
+
+/**
+ * The request's resources, one at a time, each with its scopes and their spans; resources and
+ * scopes without spans are left out, as they have nothing to send.
+ */
+export function* scanJsonRequest(text: string): Generator<JsonResource> {
   const scanner = new Scanner(text);
   const start = scanner.skipSpace(0);
   if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
   const { members: top, end } = scanner.objectMembers(start);
   if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);
-  const resources: JsonResource[] = [];
-  let spans = 0;
   for (const resource of scanner.listOf(top, RESOURCE_LISTS)) {
     const { members } = scanner.objectMembers(resource.start);
-    const scopes = scanner.listOf(members, SCOPE_LISTS).map((scope): JsonScope => {
+    const scopes: JsonScope[] = [];
+    for (const scope of scanner.listOf(members, SCOPE_LISTS)) {
       const { members: scopeMembers } = scanner.objectMembers(scope.start);
-      const list = scanner.listOf(scopeMembers, SPAN_LISTS);
-      spans += list.length;
-      if (spans > MAX_SPANS_PER_REQUEST) throw tooManySpans();
+      const spans = scanner.listOf(scopeMembers, SPAN_LISTS, true);
+      if (spans.length === 0) continue;
       // A span's own braces are not counted, as the Span message is not in the protobuf count.
-      for (const span of list) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span");
-      return { members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans: list };
-    });
-    resources.push({ members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes });
+      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span");
+      scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans });
+    }
+    if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
   }
-  return resources;
 }
 
 /** A resource's or scope's own members, each checked like a span before anything parses it. */
@@ -83,7 +90,7 @@ class Scanner {
     for (;;) {
       if (this.text.charCodeAt(i) !== QUOTE) throw malformed(`expected a key at position ${i}`);
       const keyEnd = this.skipString(i);
-      const key = JSON.parse(this.text.slice(i, keyEnd)) as string;
+      const key = this.key(i, keyEnd);
       i = this.skipSpace(keyEnd);
       if (this.text.charCodeAt(i) !== 0x3a) throw malformed(`expected ":" at position ${i}`);
       const start = this.skipSpace(i + 1);
@@ -97,14 +104,39 @@ class Scanner {
     }
   }
 
-  /** The elements of the first of `names` that is present and not null, each an object; none when absent. */
-  listOf(members: Map<string, Range>, names: string[]): Range[] {
+  private elements = 0;
+  private spans = 0;
+
+  /**
+   * The elements of the first of `names` that is present and not null, each an object; none when
+   * absent. Counted as they are found, so a request over the limits is refused before its lists
+   * are held whole.
+   */
+  listOf(members: Map<string, Range>, names: string[], spans = false): Range[] {
     for (const name of names) {
       const value = members.get(name);
-      if (!value || this.text.startsWith("null", value.start)) continue;
-      return this.arrayOfObjects(value, name);
+      if (!value || this.text.slice(value.start, value.end) === "null") continue;
+      return this.arrayOfObjects(value, name, spans);
     }
     return [];
+  }
+
+  private count(spans: boolean): void {
+    if (spans && ++this.spans > MAX_SPANS_PER_REQUEST) throw tooManySpans();
+    if (++this.elements > MAX_LIST_ELEMENTS) {
+      throw new RelayError(
+        "too_large",
+        `request holds more than ${MAX_LIST_ELEMENTS} resources, scopes and spans in all, the limit per request: export smaller batches`,
+      );
+    }
+  }
+
+  private key(start: number, end: number): string {
+    try {
+      return JSON.parse(this.text.slice(start, end)) as string;
+    } catch (err) {
+      throw malformed(`the key at position ${start}: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -125,13 +157,14 @@ class Scanner {
     }
   }
 
-  private arrayOfObjects({ start, end }: Range, name: string): Range[] {
+  private arrayOfObjects({ start, end }: Range, name: string, spans: boolean): Range[] {
     const elements: Range[] = [];
     if (this.text.charCodeAt(start) !== 0x5b) throw new RelayError("malformed", `${name} must be an array of objects`);
     let i = this.skipSpace(start + 1);
     if (this.text.charCodeAt(i) === 0x5d) return elements;
     for (;;) {
       if (this.text.charCodeAt(i) !== 0x7b) throw new RelayError("malformed", `${name} must be an array of objects`);
+      this.count(spans);
       const elementEnd = this.skipValue(i);
       elements.push({ start: i, end: elementEnd });
       i = this.skipSpace(elementEnd);

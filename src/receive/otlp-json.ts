@@ -10,6 +10,7 @@ import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest } from "./json-layout.js";
+import { NESTING_LEFT } from "./request-limits.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -32,15 +33,15 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
   for (const resourceLayout of scanJsonRequest(text)) {
-    const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members));
+    const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {
-      const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members));
+      const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members), NESTING_LEFT.scope);
       const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
       for (const span of scopeLayout.spans) {
         const json = parse(text, span);
         if (!isObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
-        visit({ span: decode(SpanSchema, toProto3Span(json)), scope, range: undefined });
+        visit({ span: decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span), scope, range: undefined });
       }
     }
   }
@@ -58,9 +59,10 @@ function parseMembers(text: string, members: Map<string, Range>): JsonObject {
   return Object.fromEntries([...members].map(([key, range]) => [key, parse(text, range)]));
 }
 
-function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject): MessageShape<Desc> {
+/** `recursionLimit`: the nesting left below where the message sits, as for protobuf (request-limits.ts). */
+function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject, recursionLimit: number): MessageShape<Desc> {
   try {
-    return fromJson(desc, json as JsonValue, { ignoreUnknownFields: true });
+    return fromJson(desc, json as JsonValue, { ignoreUnknownFields: true, recursionLimit });
   } catch (err) {
     const words = (err instanceof Error ? err.message : String(err)).slice(0, 300);
     throw new RelayError("malformed", `request body is not a valid OTLP JSON ExportTraceServiceRequest: ${words}`);

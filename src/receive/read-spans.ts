@@ -5,11 +5,8 @@ import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import { assemble, type Piece, type Range, scanRequest, TooManySpans, WireError } from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
-import { checkMessageCount, MAX_NESTING, MAX_SPANS_PER_REQUEST, tooManySpans } from "./request-limits.js";
+import { checkMessageCount, MAX_SPANS_PER_REQUEST, NESTING_LEFT, tooManySpans } from "./request-limits.js";
 import { SpanRejections } from "./validate.js";
-
-/** Nesting left for a span's own fields: it sits under the request, its ResourceSpans and its ScopeSpans. */
-const SPAN_NESTING = MAX_NESTING - 3;
 
 /**
  * Reads a request one span at a time, handing each valid span to `visit` with its resource and
@@ -17,25 +14,36 @@ const SPAN_NESTING = MAX_NESTING - 3;
  * kept once `visit` returns, so memory follows the largest span, not the request. Every failure is
  * the client's (400, 413), with a message saying what is wrong.
  */
-export function readSpans(bytes: Uint8Array, format: OtlpFormat, visit: (incoming: IncomingSpan) => void): SpanRejections {
+export function readSpans(bytes: Uint8Array, format: OtlpFormat, visit: (incoming: IncomingSpan) => void): ReadSpans {
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
     if (rejections.admit(incoming.span)) visit(incoming);
   };
-  if (format === "json") readJsonSpans(bytes, admit);
-  else readProtobufSpans(bytes, admit);
-  return rejections;
+  if (format === "json") {
+    readJsonSpans(bytes, admit);
+    return { rejections, leftOutEmpty: false };
+  }
+  return { rejections, leftOutEmpty: readProtobufSpans(bytes, admit) };
 }
 
-function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): void {
-  let resources: ReturnType<typeof scanRequest>;
+export interface ReadSpans {
+  rejections: SpanRejections;
+  /**
+   * Whether the request held a resource or scope without spans, which was never read: the request's
+   * own bytes would still carry it, so they may be sent on only by a tenant that changes no header.
+   */
+  leftOutEmpty: boolean;
+}
+
+function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): boolean {
+  let request: ReturnType<typeof scanRequest>;
   try {
-    resources = scanRequest(bytes, MAX_SPANS_PER_REQUEST);
+    request = scanRequest(bytes, MAX_SPANS_PER_REQUEST);
   } catch (err) {
     if (err instanceof TooManySpans) throw tooManySpans();
     throw malformed(err);
   }
-  for (const scanned of resources) {
+  for (const scanned of request.resources) {
     const resource: IncomingResource = {
       resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource"),
       header: scanned.header,
@@ -45,23 +53,29 @@ function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) =>
       for (const range of spans) visit({ span: decodeSpan(bytes, range), scope, range });
     }
   }
+  return request.leftOutEmpty;
 }
 
 function decodeSpan(bytes: Uint8Array, range: Range) {
   guardWire(() => checkMessageCount(SpanSchema, bytes, range, "span"));
   try {
-    return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: SPAN_NESTING });
+    return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: NESTING_LEFT.span });
   } catch (err) {
     throw malformed(err);
   }
 }
 
 /** A ResourceSpans or ScopeSpans from its own fields, every one but its list. */
-function decodeHeader<Desc extends DescMessage>(desc: Desc, bytes: Uint8Array, header: Piece[], what: string): MessageShape<Desc> {
+function decodeHeader<Desc extends DescMessage>(
+  desc: Desc,
+  bytes: Uint8Array,
+  header: Piece[],
+  what: keyof typeof NESTING_LEFT,
+): MessageShape<Desc> {
   const own = assemble(bytes, header);
   guardWire(() => checkMessageCount(desc, own, { start: 0, end: own.byteLength }, what));
   try {
-    return fromBinary(desc, own, { recursionLimit: SPAN_NESTING });
+    return fromBinary(desc, own, { recursionLimit: NESTING_LEFT[what] });
   } catch (err) {
     throw malformed(err);
   }

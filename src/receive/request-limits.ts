@@ -13,8 +13,14 @@ import { eachField, type Range, WIRE_LEN } from "../otlp/wire.js";
 export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;
 
-/** protobuf-es's own limit on nesting; a span sits three levels into the request. */
+/** protobuf-es's own limit on nesting, counted from the request. */
 export const MAX_NESTING = 100;
+
+/**
+ * The nesting left for a message decoded on its own, so the limit holds as if the request were
+ * decoded whole: a ResourceSpans sits one level into the request, a ScopeSpans two, a Span three.
+ */
+export const NESTING_LEFT = { resource: MAX_NESTING - 1, scope: MAX_NESTING - 2, span: MAX_NESTING - 3 } as const;
 
 export function tooManySpans(): RelayError {
   return new RelayError(

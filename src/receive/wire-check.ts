@@ -1,5 +1,7 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 import { MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
@@ -30,6 +32,8 @@ interface MessageCheck {
   /** By field number; numbers past the end, or holes, are unknown fields (kept by protobuf-es). */
   fields: (FieldCheck | undefined)[];
   isSpan: boolean;
+  /** A resource or scope: the fields read-spans.ts counts as a header, this message among them. */
+  isHeader: boolean;
 }
 
 class Unvouched extends Error {}
@@ -39,7 +43,7 @@ const checks = new Map<DescMessage, MessageCheck>();
 function messageCheck(desc: DescMessage): MessageCheck {
   let check = checks.get(desc);
   if (check) return check;
-  check = { fields: [], isSpan: desc === SpanSchema };
+  check = { fields: [], isSpan: desc === SpanSchema, isHeader: desc === ResourceSchema || desc === InstrumentationScopeSchema };
   // Registered before its fields, so recursive types (AnyValue in ArrayValue) resolve to it.
   checks.set(desc, check);
   for (const field of desc.fields) check.fields[field.number] = fieldCheck(field);
@@ -118,8 +122,12 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 class Walker {
   spans = 0;
-  /** Messages inside the span being walked (read-spans.ts refuses more than the limit); -1 outside spans. */
-  private spanMessages = -1;
+  /**
+   * Messages in the span, resource or scope being walked, counted as read-spans.ts counts them to
+   * refuse more than the limit (a span's own message not among them, a resource's or scope's
+   * among them); -1 outside them.
+   */
+  private counted = -1;
   /** Where the last varint read ended. */
   private next = 0;
 
@@ -127,8 +135,9 @@ class Walker {
 
   message(check: MessageCheck, start: number, end: number, depth: number): void {
     if (depth > MAX_DEPTH) throw new Unvouched();
-    if (check.isSpan) this.spanMessages = 0;
-    else if (this.spanMessages >= 0 && ++this.spanMessages > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
+    if (check.isSpan) this.counted = 0;
+    else if (check.isHeader) this.counted = 1;
+    else if (this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
     const bytes = this.bytes;
     // A span's ids: the last occurrence of each counts, as in protobuf-es.
     let traceId = NO_BYTES;
@@ -173,8 +182,8 @@ class Walker {
     if (check.isSpan) {
       if (invalidSpanReason({ traceId, spanId, parentSpanId }) !== undefined) throw new Unvouched();
       this.spans++;
-      this.spanMessages = -1;
     }
+    if (check.isSpan || check.isHeader) this.counted = -1;
   }
 
   /** A tag or length: a varint of at most 5 bytes that fits in 32 bits, as protobuf-es reads both. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { relayConfig } from "../../src/env.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { runHeapCapped } from "../support/heap-capped.js";
-import { oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest } from "../support/worst-shapes.js";
+import { CONTAINER_SHAPES, oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest } from "../support/worst-shapes.js";
 
 /**
  * The worst shapes at the default limits, each through the relay's pipeline in a process whose heap
@@ -56,4 +56,17 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
       message: `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
     });
   });
+
+  it.each(Object.keys(CONTAINER_SHAPES).flatMap((shape) => [[shape, translating] as const, [shape, routingEverything] as const]))(
+    "of %s, completes or is refused with 413 (%o)",
+    (shape, settings) => {
+      const { format, body } = CONTAINER_SHAPES[shape]!;
+
+      const run = runHeapCapped(body(limit), format, settings);
+
+      expect(run.outcome === "completed" || (run.outcome === "refused" && run.status === 413), JSON.stringify(run).slice(0, 300)).toBe(
+        true,
+      );
+    },
+  );
 });

@@ -26,7 +26,7 @@ export function readRequest(bytes: Uint8Array, format: OtlpFormat): { request: E
   const request: ExportTraceServiceRequest = { $typeName: ExportTraceServiceRequestSchema.typeName, resourceSpans: [] };
   const resources = new Map<IncomingResource, ResourceSpans>();
   const scopes = new Map<IncomingScope, ScopeSpans>();
-  const rejections = readSpans(bytes, format, ({ span, scope }) => {
+  const { rejections } = readSpans(bytes, format, ({ span, scope }) => {
     let resourceSpans = resources.get(scope.resource);
     if (!resourceSpans) {
       resourceSpans = { ...scope.resource.resourceSpans, scopeSpans: [] };

@@ -29,13 +29,17 @@ export function deeplyNestedAnyValue(depth: number, through: "array" | "kvlist")
   return value;
 }
 
-/** ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span(valid ids) with `spanFields` appended. */
-export function requestWithSpanFields(spanFields: number[]): Uint8Array {
-  const span = [
+/** A Span's fields: valid random ids and the name "hostile", then `more`. */
+export function spanFields(more: number[] = []): number[] {
+  return [
     ...lengthDelimited(1, crypto.getRandomValues(new Uint8Array(16))),
     ...lengthDelimited(2, crypto.getRandomValues(new Uint8Array(8))),
     ...lengthDelimited(5, new TextEncoder().encode("hostile")),
-    ...spanFields,
+    ...more,
   ];
-  return new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, span))));
+}
+
+/** ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span(valid ids) with `more` appended. */
+export function requestWithSpanFields(more: number[]): Uint8Array {
+  return new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, spanFields(more)))));
 }

@@ -164,3 +164,67 @@ function jsonRequest(spans: Uint8Array[]): Uint8Array {
     utf8.encode("]}]}]}"),
   ]);
 }
+
+/**
+ * Requests whose weight is in resources and scopes rather than spans: empty ones by the million,
+ * or a resource of many attributes around every span. `limit`: the body's size, about.
+ */
+export const CONTAINER_SHAPES: Record<string, { format: OtlpFormat; body: (limit: number) => Uint8Array }> = {
+  "empty scopes, one span": {
+    format: "protobuf",
+    body: (limit) => field(1, concat([repeated([0x12, 0], (limit - 200) / 2), field(2, field(2, withIds(spanBytes([tfy]), 0)))])),
+  },
+  "empty resources, one span": {
+    format: "protobuf",
+    body: (limit) => concat([repeated([0x0a, 0], (limit - 200) / 2), protobufRequest([withIds(spanBytes([tfy]), 0)])]),
+  },
+  "a resource of 150 attributes around every span": {
+    format: "protobuf",
+    body: (limit) => {
+      const resource = field(1, emptyResourceAttributes(150));
+      const one = (i: number) => field(1, concat([resource, field(2, field(2, withIds(spanBytes([tfy]), i)))]));
+      return concat(Array.from({ length: Math.floor(limit / one(0).byteLength) }, (_, i) => one(i)));
+    },
+  },
+  "empty resources, JSON": {
+    format: "json",
+    body: (limit) =>
+      utf8.encode(
+        `{"resourceSpans":[${Array(Math.floor((limit - 100) / 3))
+          .fill("{}")
+          .join(",")}]}`,
+      ),
+  },
+  "empty spans, JSON": {
+    format: "json",
+    body: (limit) =>
+      utf8.encode(
+        `{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(Math.floor((limit - 100) / 3))
+          .fill("{}")
+          .join(",")}]}]}]}`,
+      ),
+  },
+  "a resource of 150 attributes around every span, JSON": {
+    format: "json",
+    body: (limit) => {
+      const resource = `"resource":{"attributes":[${Array(150).fill("{}").join(",")}]}`;
+      const one = (i: number) => {
+        const ids = withIds(spanBytes([tfy]), i);
+        return `{${resource},"scopeSpans":[{"spans":[{"traceId":"${hex(ids.subarray(2, 18))}","spanId":"${hex(ids.subarray(20, 28))}","name":"s"}]}]}`;
+      };
+      return utf8.encode(
+        `{"resourceSpans":[${Array.from({ length: Math.floor(limit / (one(0).length + 1)) }, (_, i) => one(i)).join(",")}]}`,
+      );
+    },
+  },
+};
+
+/** `bytes` repeated `times` times. */
+function repeated(bytes: number[], times: number): Uint8Array {
+  const out = new Uint8Array(Math.floor(times) * bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
+  return out;
+}
+
+/** `count` empty KeyValues as Resource.attributes fields (field 1). */
+const emptyResourceAttributes = (count: number) => repeated([0x0a, 0], count);
