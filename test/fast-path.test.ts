@@ -11,6 +11,7 @@ import { leavesSpansAlone } from "../src/process/process-spans.js";
 import { translateSpan } from "../src/process/translate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
+import { deliveriesAlone } from "./support/pipeline.js";
 import { tenantRecord } from "./support/tenants.js";
 import { attr, spansOf, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
@@ -100,17 +101,17 @@ describe("the fast path", () => {
 
   it("forwards, for a tenant that changes nothing, exactly what decoding would have: bytes, spans and rejections", () => {
     const checked = tenantRecord({ translate: false });
-    // A redaction that never applies makes the relay decode, and then change nothing all the same.
-    const decoding = tenantRecord({ translate: false, redact: { keys: [{ pattern: "no.such.key" }] } });
+    // A route that never matches makes the relay decode, and then change nothing all the same.
+    const decoding = tenantRecord({
+      translate: false,
+      routes: [{ match: { field: "span_name", equals: "no such span" }, parent: "project_name:never" }],
+    });
     expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
     const plan = (bytes: Uint8Array, tenant: Tenant) => {
-      const { deliveries, rejections } = prepareDeliveries(
-        { wire: bytes, coding: "identity", bytes },
-        "protobuf",
-        tenant,
-        CREDENTIAL,
-        relayConfig(env),
-      );
+      const body = { wire: bytes, coding: "identity", bytes } as const;
+      const { rejections } = prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
+      // A routing tenant's traces as the request alone decides them, as the first request of each trace goes.
+      const deliveries = deliveriesAlone(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
       return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };
     };
     fc.assert(

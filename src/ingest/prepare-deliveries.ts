@@ -4,7 +4,7 @@ import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
 import { type OutgoingSpan, outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, type ProcessedSpans, type RequestTraces, SpanProcessor, type TraceSpans } from "../process/process-spans.js";
+import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestTraces, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -65,24 +65,24 @@ export function prepareDeliveries(
 }
 
 /**
- * A routing tenant's spans as batches, one per parent, in the order their traces first came:
- * `parentOf` says where each trace goes, or undefined when its spans wait (then left out, so the
- * request's own bytes can no longer be sent as they came). With each trace's own verdict, this is
- * what the request would send were it the only one of its traces.
+ * A routing tenant's spans as batches, one per parent, in the order they arrived: `parentOf` says
+ * where each trace goes, or undefined when its spans wait (then left out, so the request's own
+ * bytes can no longer be sent as they came). With each trace's own verdict, this is what the
+ * request would send were it the only one of its traces.
  */
 export function batchesByParent(
-  { traces, changed, usage }: RequestTraces,
-  parentOf: (trace: TraceSpans) => string | undefined,
+  { spans, traceOf, changed, usage }: RequestTraces,
+  parentOf: (trace: RequestTrace) => string | undefined,
 ): ProcessedSpans {
   const byParent = new Map<string, OutgoingSpan[]>();
   let leftOut = false;
-  for (const trace of traces) {
-    const parent = parentOf(trace);
+  for (const [i, span] of spans.entries()) {
+    const parent = parentOf(traceOf[i]!);
     if (parent === undefined) leftOut = true;
     else {
       const batch = byParent.get(parent);
-      if (batch) batch.push(...trace.spans);
-      else byParent.set(parent, [...trace.spans]);
+      if (batch) batch.push(span);
+      else byParent.set(parent, [span]);
     }
   }
   return { batches: [...byParent].map(([parent, spans]) => ({ parent, spans })), changed: changed || leftOut, usage };

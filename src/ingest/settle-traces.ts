@@ -3,8 +3,8 @@ import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
 import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceSettlement } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
-import { assembleRequest } from "../otlp/outgoing.js";
-import type { ProcessedSpans, RequestTraces, TraceSpans } from "../process/process-spans.js";
+import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
+import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
 import { sealSecret } from "../secrets/seal.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -37,10 +37,11 @@ export async function settleTraces(
   const { traces } = request;
   const mayWait = credential.trusted;
   const sealedClientKey =
-    mayWait && credential.mode === "passthrough" && traces.some((t) => !t.verdict.decided)
+    mayWait && credential.mode === "passthrough" && traces.some((t) => !t.decided)
       ? await sealSecret(credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id))
       : undefined;
-  const byShard = new Map<string, TraceSpans[]>();
+  const undecided = undecidedSpans(request);
+  const byShard = new Map<string, RequestTrace[]>();
   for (const trace of traces) {
     const shard = shardOf(trace.trace);
     const group = byShard.get(shard);
@@ -54,12 +55,12 @@ export async function settleTraces(
       defaultParent: tenant.parent,
       sealedClientKey,
       waitSeconds: tenant.trace_wait_seconds,
-      traces: group.map((t) => reportOf(t, source, mayWait)),
+      traces: group.map((t) => reportOf(t, undecided.get(t), source, mayWait)),
     };
     const settled = await traceRoutesObject(env, tenant.id, shard).settle(settle);
-    return group.map((trace, i): [TraceSpans, TraceSettlement] => [trace, settled[i]!]);
+    return group.map((trace, i): [RequestTrace, TraceSettlement] => [trace, settled[i]!]);
   });
-  let answers: Map<TraceSpans, TraceSettlement>;
+  let answers: Map<RequestTrace, TraceSettlement>;
   try {
     answers = new Map((await Promise.all(calls)).flat());
   } catch (err) {
@@ -68,17 +69,35 @@ export async function settleTraces(
       retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
     });
   }
-  const parentOf = (trace: TraceSpans) => {
+  const parentOf = (trace: RequestTrace) => {
     const settlement = answers.get(trace);
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
-  const waitingSpans = traces.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? trace.spans.length : 0), 0);
+  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? 1 : 0), 0);
   return { processed: batchesByParent(request, parentOf), waitingSpans };
 }
 
-function reportOf({ trace, verdict, spans }: TraceSpans, source: Uint8Array, mayWait: boolean): TraceReport {
-  if (verdict.decided) return { trace, decided: verdict.parent };
-  if (!mayWait) return { trace };
+function reportOf(
+  { trace, decided, parent }: RequestTrace,
+  spans: OutgoingSpan[] | undefined,
+  source: Uint8Array,
+  mayWait: boolean,
+): TraceReport {
+  if (decided) return { trace, decided: parent };
+  if (!mayWait || !spans) return { trace };
   const protobuf = assembleRequest(source, spans);
   return protobuf.byteLength <= MAX_WAITING_PIECE_BYTES ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
+}
+
+/** The spans of each trace the request does not decide, in order: the only ones that may have to wait. */
+function undecidedSpans({ spans, traceOf }: RequestTraces): Map<RequestTrace, OutgoingSpan[]> {
+  const byTrace = new Map<RequestTrace, OutgoingSpan[]>();
+  spans.forEach((span, i) => {
+    const trace = traceOf[i]!;
+    if (trace.decided) return;
+    const list = byTrace.get(trace);
+    if (list) list.push(span);
+    else byTrace.set(trace, [span]);
+  });
+  return byTrace;
 }

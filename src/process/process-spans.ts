@@ -17,12 +17,10 @@ export interface ParentBatch {
   spans: OutgoingSpan[];
 }
 
-/** One trace's spans in a request, with what the request says about its parent. */
-export interface TraceSpans {
+/** One trace of a request, with what the request's spans say about its parent. */
+export interface RequestTrace extends TraceVerdict {
   /** The trace id, hex. */
   trace: string;
-  verdict: TraceVerdict;
-  spans: OutgoingSpan[];
 }
 
 export interface ProcessedSpans {
@@ -36,7 +34,14 @@ export interface ProcessedSpans {
 
 /** A routing tenant's request by trace, before its traces are settled: `ProcessedSpans` but for the batches. */
 export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
-  traces: TraceSpans[];
+  /** In order of first appearance. */
+  traces: RequestTrace[];
+  /**
+   * Every span in the order it arrived, and beside it its trace: batches keep that order, as
+   * `finish` does. No list per trace: a request may hold tens of thousands of one-span traces.
+   */
+  spans: OutgoingSpan[];
+  traceOf: RequestTrace[];
 }
 
 /** Model calls and what they used, added up. */
@@ -144,15 +149,16 @@ export class SpanProcessor {
   finishByTrace(leftOutEmpty: boolean): RequestTraces | undefined {
     const router = this.router;
     if (!router) return undefined;
-    const byTrace = new Map<string, OutgoingSpan[]>();
-    this.spans.forEach((span, i) => {
-      const trace = this.traces[i]!;
-      const spans = byTrace.get(trace);
-      if (spans) spans.push(span);
-      else byTrace.set(trace, [span]);
+    const byTrace = new Map<string, RequestTrace>();
+    const traceOf = this.traces.map((key) => {
+      let trace = byTrace.get(key);
+      if (!trace) {
+        trace = { trace: key, ...router.verdictOf(key) };
+        byTrace.set(key, trace);
+      }
+      return trace;
     });
-    const traces = [...byTrace].map(([trace, spans]) => ({ trace, verdict: router.verdictOf(trace), spans }));
-    return { traces, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+    return { traces: [...byTrace.values()], spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
 
   private changedWith(leftOutEmpty: boolean): boolean {

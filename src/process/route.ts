@@ -24,9 +24,8 @@ interface TraceEvidence {
   route: number;
   /** Whether a span without a parent came: the trace's top span, which ends, so is exported, last. */
   rootless: boolean;
-  /** The trace's span ids in this request, hex, and the parents of its entry spans. */
-  spanIds: Set<string>;
-  entryParents: string[];
+  /** The parents (see `idKey`) of the trace's entry spans with a parent; usually none. */
+  entryParents: number[] | undefined;
 }
 
 /** Where a trace goes, as far as one request's spans can tell. */
@@ -47,6 +46,12 @@ export interface TraceVerdict {
  */
 export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
+  /**
+   * Every span id of the request (see `idKey`), 8 bytes a span, for one request and not per trace,
+   * since a request may hold tens of thousands of one-span traces; sorted once, when first asked.
+   */
+  private readonly spanIds: number[] = [];
+  private sortedIds: Float64Array | undefined;
 
   constructor(private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">) {}
 
@@ -55,7 +60,7 @@ export class TraceRouter {
     const key = hex(span.traceId);
     let evidence = this.traces.get(key);
     if (!evidence) {
-      evidence = { fromAttribute: undefined, route: this.tenant.routes.length, rootless: false, spanIds: new Set(), entryParents: [] };
+      evidence = { fromAttribute: undefined, route: this.tenant.routes.length, rootless: false, entryParents: undefined };
       this.traces.set(key, evidence);
     }
     this.observeShape(evidence, span);
@@ -83,23 +88,53 @@ export class TraceRouter {
     if (!evidence) return { parent: this.tenant.parent, decided: false };
     const routed = evidence.fromAttribute ?? this.tenant.routes[evidence.route]?.parent;
     if (routed !== undefined) return { parent: routed, decided: true };
-    return { parent: this.tenant.parent, decided: hasTopSpan(evidence) };
+    return { parent: this.tenant.parent, decided: this.hasTopSpan(evidence) };
   }
 
   private observeShape(evidence: TraceEvidence, span: IncomingSpan["span"]): void {
-    evidence.spanIds.add(hex(span.spanId));
+    this.spanIds.push(idKey(span.spanId));
     if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
-    else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? ""))
-      evidence.entryParents.push(hex(span.parentSpanId));
+    else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
+      evidence.entryParents ??= [];
+      evidence.entryParents.push(idKey(span.parentSpanId));
+    }
+  }
+
+  /**
+   * The top span is a span with no parent, or an entry span whose parent is not among the request's
+   * spans of its trace: the caller's span, which the gateway never sends. A gateway span's own
+   * children end, so are exported, before it, so an entry span's gateway parent (an agent's
+   * AgentResponse over its MCP calls) would arrive with it or later; see the README for that case.
+   */
+  private hasTopSpan(evidence: TraceEvidence): boolean {
+    if (evidence.rootless) return true;
+    if (!evidence.entryParents) return false;
+    this.sortedIds ??= Float64Array.from(this.spanIds).sort();
+    const ids = this.sortedIds;
+    return evidence.entryParents.some((parent) => !contains(ids, parent));
   }
 }
 
 /**
- * The top span is a span with no parent, or an entry span whose parent is not among the request's
- * spans of its trace: the caller's span, which the gateway never sends. A gateway span's own
- * children end, so are exported, before it, so an entry span's gateway parent (an agent's
- * AgentResponse over its MCP calls) would arrive with it or later; see the README for that case.
+ * A span id as a number: its first 6 bytes, exact in a double. Ids are random, so two spans of one
+ * request sharing 48 bits is not worth the memory of telling them apart: it could only make an entry
+ * span's foreign parent look present, and its trace wait for its wait to end.
  */
-function hasTopSpan(evidence: TraceEvidence): boolean {
-  return evidence.rootless || evidence.entryParents.some((parent) => !evidence.spanIds.has(parent));
+function idKey(id: Uint8Array): number {
+  let key = 0;
+  for (let i = 0; i < 6; i++) key = key * 256 + (id[i] ?? 0);
+  return key;
+}
+
+function contains(sorted: Float64Array, key: number): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sorted[middle]!;
+    if (value === key) return true;
+    if (value < key) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }

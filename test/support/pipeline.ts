@@ -83,6 +83,6 @@ export function deliveriesAlone(
 ): Delivery[] {
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
   if (!prepared.traces) return prepared.deliveries;
-  const processed = batchesByParent(prepared.traces, (t) => t.verdict.parent);
+  const processed = batchesByParent(prepared.traces, (t) => t.parent);
   return planSettled(body, format, prepared.rejections, processed, { tenant, credential, config });
 }

@@ -15,7 +15,8 @@ function verdicts(spans: Span[], settings: Record<string, unknown> = {}) {
     bytes,
   );
   const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
-  return processor.finishByTrace(read.leftOutEmpty)?.traces.map((t) => ({ ...t.verdict, spans: t.spans.length }));
+  const byTrace = processor.finishByTrace(read.leftOutEmpty);
+  return byTrace?.traces.map((t) => ({ parent: t.parent, decided: t.decided, spans: byTrace.traceOf.filter((of) => of === t).length }));
 }
 
 const entry = (type: string, options: { traceId: Uint8Array; parentSpanId?: Uint8Array }, attributes = [attr("tfy.span_type", type)]) =>
