@@ -33,7 +33,8 @@ const headers = secureHeaders({
     frameAncestors: ["'none'"],
     baseUri: ["'none'"],
   },
-  referrerPolicy: "no-referrer",
+  // Not no-referrer: under it a browser sends `Origin: null` with a form, and the Origin check refuses it.
+  referrerPolicy: "same-origin",
 });
 for (const path of PAGES) consoleApp.use(path, headers);
 

@@ -13,7 +13,6 @@ export function Layout(props: PropsWithChildren<{ title: string; session?: Conso
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
         <title>{props.title} · tfy-relay console</title>
         <link rel="stylesheet" href={CONSOLE_PATHS.style} />
       </head>

@@ -4,19 +4,17 @@ import { MinuteChart } from "./chart.js";
 import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
 
 /** Spans and errors a minute over the last hour. */
-export function TrafficCharts(props: { stats: TenantStats; delivered?: boolean }) {
+export function TrafficCharts(props: { stats: TenantStats }) {
   return (
     <div class="charts">
       <figure>
         <MinuteChart label="spans received" values={lastHour(props.stats, spansReceived)} tone="traffic" />
         <figcaption>spans received / min</figcaption>
       </figure>
-      {props.delivered && (
-        <figure>
-          <MinuteChart label="spans delivered" values={lastHour(props.stats, spansDelivered)} tone="traffic" />
-          <figcaption>spans delivered / min</figcaption>
-        </figure>
-      )}
+      <figure>
+        <MinuteChart label="spans delivered" values={lastHour(props.stats, spansDelivered)} tone="traffic" />
+        <figcaption>spans delivered / min</figcaption>
+      </figure>
       <figure>
         <MinuteChart label="errors" values={lastHour(props.stats, errors)} tone="errors" />
         <figcaption>errors / min</figcaption>

@@ -126,7 +126,7 @@ export function TenantPage(props: { session: ConsoleSession; data: TenantPageDat
       )}
 
       <h2>Statistics</h2>
-      <TrafficCharts stats={stats} delivered />
+      <TrafficCharts stats={stats} />
       <WindowsTable stats={stats} />
       <dl class="facts">
         <dt>Requests by status (total)</dt>

@@ -1,9 +1,11 @@
 import type { TenantSummary } from "../tenants/store.js";
 import type { TenantStats } from "./answers.js";
+import { MinuteChart } from "./chart.js";
 import { Layout, Notice, PostForm } from "./layout.js";
+import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
-import { LastUpstreamError, LLM_USAGE_NOT_COUNTED, LlmUsageNote, TrafficCharts } from "./stats-parts.js";
+import { LastUpstreamError, LLM_USAGE_NOT_COUNTED, LlmUsageNote } from "./stats-parts.js";
 import { TenantForm } from "./tenant-form.js";
 
 export interface TenantRow {
@@ -29,7 +31,8 @@ export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[];
               <th>Tenant</th>
               <th>Parent</th>
               <th>Auth</th>
-              <th>Traffic, last hour</th>
+              <th>Spans / min, last hour</th>
+              <th>Errors / min</th>
               <th class="num">Dead letters</th>
               <th class="num">Waiting</th>
               <th>Last upstream error</th>
@@ -45,7 +48,10 @@ export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[];
                 <td class="mono parent">{tenant.parent}</td>
                 <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
                 <td>
-                  <TrafficCharts stats={stats} />
+                  <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
+                </td>
+                <td>
+                  <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
                 </td>
                 <td class="num dead-letter-count">
                   {deadLetters.count}
