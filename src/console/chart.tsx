@@ -17,6 +17,8 @@ export function MinuteChart(props: { label: string; values: number[]; tone: "tra
       viewBox={`0 0 ${WIDTH} ${HEIGHT}`}
       width={WIDTH}
       height={HEIGHT}
+      // Stretched as the stylesheet sizes it: the overview draws it narrower.
+      preserveAspectRatio="none"
       role="img"
       aria-label={summary}
       data-total={total}

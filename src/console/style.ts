@@ -19,6 +19,11 @@ th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--lin
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .02em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
+td.error { min-width: 200px; }
+table.tenants .chart { width: 120px; height: 32px; }
+.last-error time { display: block; color: var(--muted); font-size: 12px; }
+table.tenants td:first-child { white-space: nowrap; }
+table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 320px; }
 .chart rect { fill: var(--accent); }

@@ -45,7 +45,9 @@ export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[];
                 <td>
                   <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
                 </td>
-                <td class="mono parent">{tenant.parent}</td>
+                <td class="mono parent" title={tenant.parent}>
+                  {tenant.parent}
+                </td>
                 <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
                 <td>
                   <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
