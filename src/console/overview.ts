@@ -3,6 +3,7 @@ import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin } from "./admin-api.js";
 import type { DeadLetterList, TenantList, TenantStats } from "./answers.js";
 import type { ConsoleEnv } from "./console-env.js";
+import { CHART_MINUTES } from "./minute-series.js";
 import type { TenantRow } from "./tenants-page.js";
 
 /**
@@ -31,7 +32,7 @@ export async function tenantRows(c: Context<ConsoleEnv>, cursor: string | undefi
   const rows = await Promise.all(
     page.tenants.map(async (tenant): Promise<TenantRow | undefined> => {
       const [stats, deadLetters] = await Promise.all([
-        unlessDeleted(callAdmin<TenantStats>(c, "GET", adminPath`/tenants/${tenant.id}/stats`)),
+        unlessDeleted(callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${tenant.id}/stats`}?per_minute=${CHART_MINUTES}`)),
         callAdmin<DeadLetterList>(
           c,
           "GET",

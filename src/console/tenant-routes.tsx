@@ -4,6 +4,7 @@ import { adminPath, callAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { renderPage } from "./layout.js";
+import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, noticeOf } from "./notices.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -20,7 +21,7 @@ const DEAD_LETTERS_SHOWN = 100;
 async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<TenantPageData> {
   const [tenant, stats, deadLetters] = await Promise.all([
     callAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
-    callAdmin<TenantStats>(c, "GET", adminPath`/tenants/${id}/stats`),
+    callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
     callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
   ]);
   return { tenant, stats, deadLetters };
