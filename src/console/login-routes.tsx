@@ -31,7 +31,7 @@ loginRoutes.post("/login", async (c) => {
   if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
     return renderPage(c, <LoginPage error="That is not the admin token." />, 401);
   }
-  const { cookie } = await startSession(adminToken, Date.now());
+  const cookie = await startSession(adminToken, Date.now());
   setCookie(c, SESSION_COOKIE, cookie, { ...COOKIE_OPTIONS, maxAge: SESSION_SECONDS });
   return c.redirect(CONSOLE_PATHS.home, 303);
 });

@@ -1,3 +1,5 @@
+import { base64UrlDecode, base64UrlEncode } from "../encoding/bytes.js";
+
 /**
  * The console's sessions: a cookie signed with a key derived from ADMIN_TOKEN, so the relay keeps no
  * session state, and rotating the token ends every session at once. A session is short-lived and
@@ -28,44 +30,36 @@ async function sessionKey(adminToken: string): Promise<CryptoKey> {
   );
 }
 
-function base64url(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-  return Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+/** A signature as the cookie carries it, or undefined for text that is not base64url (atob would throw on it). */
+function signatureBytes(text: string): Uint8Array | undefined {
+  return /^[A-Za-z0-9_-]+$/.test(text) ? base64UrlDecode(text) : undefined;
 }
 
 async function sign(key: CryptoKey, message: string): Promise<string> {
-  return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(message)));
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message))));
 }
 
 async function csrfTokenOf(key: CryptoKey, nonce: string): Promise<string> {
   return sign(key, `csrf.${nonce}`);
 }
 
-/** A new session from `now`: the cookie's value and what it stands for. */
-export async function startSession(adminToken: string, now: number): Promise<{ cookie: string; session: ConsoleSession }> {
+/** A new session from `now`, as the cookie's value. */
+export async function startSession(adminToken: string, now: number): Promise<string> {
   const key = await sessionKey(adminToken);
   const expiresAt = now + SESSION_SECONDS * 1000;
-  const nonce = base64url(crypto.getRandomValues(new Uint8Array(16)).buffer);
+  const nonce = base64UrlEncode(crypto.getRandomValues(new Uint8Array(16)));
   const signature = await sign(key, `session.${expiresAt}.${nonce}`);
-  return { cookie: `${expiresAt}.${nonce}.${signature}`, session: { expiresAt, csrfToken: await csrfTokenOf(key, nonce) } };
+  return `${expiresAt}.${nonce}.${signature}`;
 }
 
 /** The session a cookie stands for, when the relay signed it with the current token and it has not expired. */
 export async function readSession(adminToken: string, cookie: string | undefined, now: number): Promise<ConsoleSession | undefined> {
   const [expires, nonce, signature, ...rest] = (cookie ?? "").split(".");
-  const expiresAt = Number(expires);
-  const signatureBytes = fromBase64url(signature ?? "");
-  if (rest.length > 0 || !nonce || !signatureBytes || !Number.isSafeInteger(expiresAt) || expiresAt <= now) return undefined;
+  const expiresAt = /^\d{1,15}$/.test(expires ?? "") ? Number(expires) : 0;
+  const signed = signatureBytes(signature ?? "");
+  if (rest.length > 0 || !nonce || !signed || expiresAt <= now) return undefined;
   const key = await sessionKey(adminToken);
   // verify compares in constant time.
-  if (!(await crypto.subtle.verify("HMAC", key, signatureBytes, encoder.encode(`session.${expiresAt}.${nonce}`)))) return undefined;
+  if (!(await crypto.subtle.verify("HMAC", key, signed, encoder.encode(`session.${expiresAt}.${nonce}`)))) return undefined;
   return { expiresAt, csrfToken: await csrfTokenOf(key, nonce) };
 }
