@@ -28,13 +28,13 @@ const headers = secureHeaders({
   contentSecurityPolicy: {
     defaultSrc: ["'none'"],
     styleSrc: ["'self'"],
-    imgSrc: ["'self'"],
     formAction: ["'self'"],
     frameAncestors: ["'none'"],
     baseUri: ["'none'"],
   },
   // Not no-referrer: under it a browser sends `Origin: null` with a form, and the Origin check refuses it.
   referrerPolicy: "same-origin",
+  xFrameOptions: "DENY",
 });
 for (const path of PAGES) consoleApp.use(path, headers);
 

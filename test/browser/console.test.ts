@@ -78,7 +78,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     expect(await context.cookies()).toEqual([]);
 
     await logIn(page);
-    expect(page.url()).not.toContain(ADMIN_TOKEN === "a" ? "token=" : ADMIN_TOKEN);
+    expect(page.url()).toBe(`${relay.url}/admin/`);
     const [cookie, ...others] = await context.cookies();
     expect(others).toEqual([]);
     expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: true, sameSite: "Strict", path: "/admin" });
@@ -222,6 +222,52 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("changes a tenant through its form, keeping its key unless told, makes it passthrough, and deletes it once its id is typed", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    await createTenant(page, { id: "console-edit", parent: "project_name:before", apiKey });
+    await issueToken(page);
+
+    const form = page.locator("form.tenant-form");
+    await form.locator("input[name=parent]").fill("experiment_id:after");
+    await form.locator("textarea[name=settings]").fill('{"translate": false, "rate_limit": {"requests_per_second": 5, "burst": 10}}');
+    await Promise.all([page.waitForURL(/done=saved/), form.locator("button[type=submit]").click()]);
+    const changed = (await (await adminCall(relay, "GET", "/tenants/console-edit")).json()) as Record<string, unknown>;
+    expect(changed).toMatchObject({
+      parent: "experiment_id:after",
+      auth: "stored_key",
+      translate: false,
+      rate_limit: { requests_per_second: 5, burst: 10 },
+      tokens: [expect.anything()],
+    });
+    // Not JSON: the admin API is not called, and the page says why.
+    await form.locator("textarea[name=settings]").fill("{routes: [");
+    await form.locator("button[type=submit]").click();
+    await expect(page.locator(".notice.error").textContent()).resolves.toContain("settings: must be a JSON object");
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
+    await form.locator("input[name=key][value=passthrough]").check();
+    await Promise.all([page.waitForURL(/done=saved/), form.locator("button[type=submit]").click()]);
+    await expect(adminCall(relay, "GET", "/tenants/console-edit").then((r) => r.json())).resolves.toMatchObject({
+      auth: "passthrough",
+      tokens: [],
+    });
+
+    const deletion = page.locator("form", { has: page.locator("input[name=confirm]") });
+    await deletion.locator("input[name=confirm]").fill("not-this-one");
+    await deletion.locator("button[type=submit]").click();
+    await expect(page.locator(".notice.error").textContent()).resolves.toContain("type the tenant id");
+    expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(200);
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
+    await deletion.locator("input[name=confirm]").fill("console-edit");
+    await Promise.all([page.waitForURL(`${relay.url}/admin/?done=deleted`), deletion.locator("button[type=submit]").click()]);
+    await expect(page.locator('tr[data-tenant="console-edit"]').count()).resolves.toBe(0);
+    expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(404);
+    await context.close();
+  });
+
   it("refuses a change sent from another origin, or without the page's CSRF token, even with the session cookie", async () => {
     const { context, page } = await newPage();
     await logIn(page);
@@ -247,8 +293,9 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
-  it("loaded nothing from anywhere but the relay", () => {
+  it("loaded nothing from anywhere but the relay, and never put a token in a URL", () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);
+    expect(requested.filter((url) => /token|tbr_/i.test(new URL(url).search))).toEqual([]);
   });
 });
