@@ -9,7 +9,7 @@ const DONE = {
   "dead-letter-deleted": "Dead letter deleted.",
 } as const;
 
-export type DoneCode = keyof typeof DONE;
+type DoneCode = keyof typeof DONE;
 
 /** The sentence for a page's `done` and `replayed`/`orphaned` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {

@@ -11,7 +11,7 @@ import type { TenantRow } from "./tenants-page.js";
  * in all, inside the Workers Free plan's 50 subrequests (docs/cloudflare-limits.md), as the admin
  * API's own statistics page is.
  */
-export const TENANTS_PER_PAGE = 24;
+const TENANTS_PER_PAGE = 24;
 
 /** Dead letters counted per tenant: one R2 list; more shows as "1000+". */
 const DEAD_LETTERS_COUNTED = 1000;

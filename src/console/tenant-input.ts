@@ -2,7 +2,7 @@ import { RelayError } from "../http/errors.js";
 import type { TenantView } from "./answers.js";
 
 /** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
-export type KeyChoice = "keep" | "store" | "passthrough";
+type KeyChoice = "keep" | "store" | "passthrough";
 
 type FormFields = Record<string, string | File | (string | File)[]>;
 
