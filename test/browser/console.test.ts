@@ -166,11 +166,15 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const sent = await sendGatewayTraces(relay.url, "console-dead", token);
 
     const row = page.locator('tr[data-tenant="console-dead"]');
+    // The dead letter is in R2 when the request is answered; the error's counts reach the tenant's object just after.
     await reloadUntil(
       page,
       "/admin/",
-      () => row.locator("td.dead-letter-count").textContent(),
-      (count) => count === "1",
+      async () => [
+        await row.locator("td.dead-letter-count").textContent(),
+        await row.locator("svg.chart.errors").getAttribute("data-total"),
+      ],
+      ([count, errors]) => count === "1" && errors !== "0",
     );
     await expect(row.locator("td.dead-letter-count").textContent()).resolves.toBe("1");
     await expect(row.locator("td.error").textContent()).resolves.toContain(hostileError);
