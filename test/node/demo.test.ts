@@ -5,8 +5,8 @@ import { expect, it } from "vitest";
 /** The demo as `npm run demo -- --keep` runs it (`tsx scripts/demo.ts`), until it says it is still running; stopped with Ctrl-C, as it says. */
 async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<number | null> }> {
   const root = join(import.meta.dirname, "..", "..");
-  // Its own process group, so Ctrl-C reaches the demo itself and not only a launcher in front of it.
-  const demo = spawn(join(root, "node_modules", ".bin", "tsx"), ["scripts/demo.ts", "--keep"], { cwd: root, detached: true });
+  // One process, tsx as a loader rather than a launcher in front of it, so Ctrl-C reaches the demo itself.
+  const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--keep"], { cwd: root });
   let stdout = "";
   demo.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   demo.stderr.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -18,7 +18,7 @@ async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<numb
   return {
     stdout,
     stop: () => {
-      if (demo.exitCode === null) process.kill(-demo.pid!, "SIGINT");
+      if (demo.exitCode === null) demo.kill("SIGINT");
       return exited;
     },
   };
