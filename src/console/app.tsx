@@ -10,6 +10,7 @@ import { checkChange, requireSession } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { loginRoutes, logout } from "./login-routes.js";
 import { CONSOLE_PATHS } from "./paths.js";
+import { statsRoutes } from "./stats-routes.js";
 import { tenantRoutes, tenantsOverview } from "./tenant-routes.js";
 
 /**
@@ -55,6 +56,7 @@ consoleApp.on("POST", "/admin/console/*", checkChange());
 consoleApp.post("/admin/console/logout", logout);
 consoleApp.get("/admin/", tenantsOverview);
 consoleApp.route("/admin/console/tenants", tenantRoutes);
+consoleApp.route("/admin/console/stats", statsRoutes);
 consoleApp.route("/admin/console/dead-letters", deadLetterRoutes);
 
 consoleApp.onError((err, c) => {

@@ -24,6 +24,7 @@ export function Layout(props: PropsWithChildren<{ title: string; session?: Conso
           {props.session && (
             <nav>
               <a href={CONSOLE_PATHS.home}>Tenants</a>
+              <a href={CONSOLE_PATHS.stats}>Statistics</a>
               <a href={CONSOLE_PATHS.deadLetters}>Dead letters</a>
               <PostForm action={CONSOLE_PATHS.logout} session={props.session} class="inline">
                 <button type="submit">Log out</button>

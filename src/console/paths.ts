@@ -12,6 +12,7 @@ export const CONSOLE_PATHS = {
   login: `${BASE}/login`,
   logout: `${BASE}/logout`,
   style: `${BASE}/style.css`,
+  stats: `${BASE}/stats`,
   deadLetters: `${BASE}/dead-letters`,
   replay: `${BASE}/dead-letters/replay`,
   tenants: `${BASE}/tenants`,

@@ -48,6 +48,7 @@ button.danger { color: var(--bad); border-color: var(--bad); }
 header.top button { background: transparent; color: #fff; border-color: #5b6575; }
 .muted { color: var(--muted); }
 .pager { margin-top: 10px; }
+.window { margin-left: 8px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; border: 1px solid var(--line); padding: 12px; margin: 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; }

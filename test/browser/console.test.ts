@@ -150,6 +150,20 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const hour = await page.locator('table.windows tr[data-window="1h"] td').allTextContents();
     expect(hour.slice(1, 6)).toEqual(["1", String(sent.spanIds.length), String(sent.spanIds.length), "0", String(sent.spanIds.length)]);
     await screenshot(page, "tenant");
+
+    // Every tenant over a window, as `tfy-relay stats --window 24h` prints them.
+    await page.click("nav a:text('Statistics')");
+    await Promise.all([page.waitForURL(/window=24h/), page.click("a.window:text('24h')")]);
+    const line = await page.locator('table.stats tr[data-tenant="console-traffic"] td').allTextContents();
+    expect(line.slice(0, 6)).toEqual([
+      "console-traffic",
+      "1",
+      String(sent.spanIds.length),
+      String(sent.spanIds.length),
+      "0",
+      String(sent.spanIds.length),
+    ]);
+    await screenshot(page, "stats");
     await context.close();
   });
 
