@@ -67,6 +67,17 @@ export default defineConfig({
         },
       },
       {
+        // The admin console in a real browser: Debian's Chromium driven by playwright-core, against wrangler's dev server.
+        test: {
+          name: "browser",
+          include: ["test/browser/*.test.ts"],
+          environment: "node",
+          globalSetup: [standin],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
         // The pipeline on the worst requests, each in a Node process whose heap is capped like an isolate's.
         test: {
           name: "memory",

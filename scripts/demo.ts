@@ -106,7 +106,8 @@ try {
     console.log(`\nStill running (Ctrl-C to stop). Send your own spans:
   endpoint  ${relay.url}/t/${TENANT}/v1/traces   (protobuf or JSON)
   header    Authorization: Bearer ${token}
-  admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}`);
+  admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}
+  console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})`);
     trace.disable();
   } else {
     await shutdown(deliveredCount === sent.size && deadLetters.length === 0 ? 0 : 1);

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { adminApp } from "./admin/app.js";
+import { consoleApp } from "./console/app.js";
 import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
 import type { DeliveryMessage } from "./deliver/message.js";
 import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
@@ -17,6 +18,8 @@ app.use("*", (c, next) => withRequestId(requestIdOf(c.req.raw.headers), next));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/t", tracesRoute);
+// The console first: its paths are ones the admin API does not have, and it has a session, not a bearer token.
+app.route("/", consoleApp);
 app.route("/admin", adminApp);
 
 // OTLP clients get google.rpc.Status in their own encoding; everyone else gets the admin API's JSON.

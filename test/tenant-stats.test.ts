@@ -1,6 +1,7 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { emptyCounts, MINUTE_MS, minuteOf } from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
 import { failingBinding } from "./support/bindings.js";
 import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
@@ -140,6 +141,31 @@ describe("per-tenant statistics", () => {
     await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
     const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 6);
     expect(report.total.requests).toEqual({ "200": 2 });
+  });
+
+  it("list a minute at a time for the last day, or for as many of the last minutes as asked (the console's hour)", async () => {
+    const tenant = await createTenant();
+    const now = minuteOf(Date.now());
+    const minutesAgo = (n: number) => String(now - n * MINUTE_MS);
+    const received = (spans: number) => ({ ...emptyCounts(), spans: { received: spans } });
+    // Counts from two hours ago and from now, as isolates flush them.
+    await env.TENANT_OBJECTS.getByName(tenant.id).recordStats(tenant.id, {
+      minutes: { [minutesAgo(120)]: received(5), [minutesAgo(0)]: received(2) },
+    });
+
+    const day = await statsOf(tenant.id);
+    const hourResponse = await admin("GET", `/tenants/${tenant.id}/stats?per_minute=60`);
+    const hour = (await hourResponse.json()) as Report;
+
+    expect(day.per_minute.map((m) => [m.minute, m.spans.received])).toEqual([
+      [new Date(now - 120 * MINUTE_MS).toISOString(), 5],
+      [new Date(now).toISOString(), 2],
+    ]);
+    expect(hour.per_minute.map((m) => [m.minute, m.spans.received])).toEqual([[new Date(now).toISOString(), 2]]);
+    // Only the listing is cut: the windows are the same.
+    expect(hour.last_24h).toEqual(day.last_24h);
+    expect((await admin("GET", `/tenants/${tenant.id}/stats?per_minute=0`)).status).toBe(400);
+    expect((await admin("GET", `/tenants/${tenant.id}/stats?per_minute=1441`)).status).toBe(400);
   });
 
   it("list every tenant, one line each, and answer 404 for a tenant that does not exist", async () => {

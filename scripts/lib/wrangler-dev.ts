@@ -34,6 +34,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Attempts at a port of our choosing: freePort's port is free when it looks, and another process starting meanwhile may take it first. */
+const PORT_ATTEMPTS = 3;
+
 /**
  * The relay under wrangler's dev server, started the way the README says, with its own local
  * KV/Queues/R2 state in a fresh folder.
@@ -42,7 +45,21 @@ export async function startRelay(
   extraVars: Record<string, string> = {},
   options: { port?: number; config?: string; logLevel?: string } = {},
 ): Promise<RelayProcess> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startRelayOn(options.port, extraVars, options);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRelayOn(await freePort(), extraVars, options);
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/Address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startRelayOn(
+  port: number,
+  extraVars: Record<string, string>,
+  options: { config?: string; logLevel?: string },
+): Promise<RelayProcess> {
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = localVars(extraVars);
   const args = [
@@ -79,7 +96,10 @@ export async function startRelay(
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+    }
     // Any HTTP answer means the server is up (the pass-through Worker has no /healthz).
     const healthy = await fetch(`${url}/healthz`).then(
       () => true,

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { requireAdmin } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
@@ -29,3 +29,7 @@ adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
 adminApp.route("/", statsRoutes);
+
+// The Worker's own handler answers the same for /admin; this one also answers the console, which calls
+// this app in-process (src/console/admin-api.ts) and reads the error body the CLI would.
+adminApp.onError((err) => adminErrorResponse(asRelayError(err)));

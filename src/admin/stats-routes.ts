@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { AppEnv } from "../http/app-env.js";
+import { KEPT_MINUTES } from "../stats/store.js";
 import { parseOrReject } from "../tenants/schema.js";
 import { existingTenant, noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
 
@@ -19,9 +20,15 @@ const ListQuerySchema = z.object({
   cursor: z.string().min(1).optional(),
 });
 
+/** `per_minute`: how many of the last minutes to list a minute at a time; the console's charts want an hour, not a day. */
+const TenantQuerySchema = z.object({
+  per_minute: z.coerce.number().int().min(1).max(KEPT_MINUTES).default(KEPT_MINUTES),
+});
+
 statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const id = tenantIdParam(c);
-  const report = await tenantObject(c.env, id).statsReport(id, true);
+  const query = parseOrReject(TenantQuerySchema, c.req.query());
+  const report = await tenantObject(c.env, id).statsReport(id, query.per_minute);
   if (!report) throw noSuchTenant(id);
   return c.json({ tenant: id, ...report });
 });
@@ -36,7 +43,7 @@ statsRoutes.get("/stats", async (c) => {
   const query = parseOrReject(ListQuerySchema, c.req.query());
   const page = await tenantStore(c).list(query.cursor, query.limit);
   const reports = await Promise.all(
-    page.tenants.map(async ({ id }) => ({ tenant: id, report: await tenantObject(c.env, id).statsReport(id, false) })),
+    page.tenants.map(async ({ id }) => ({ tenant: id, report: await tenantObject(c.env, id).statsReport(id, 0) })),
   );
   // A tenant deleted between the list and its object's answer is left out.
   const tenants = reports.flatMap(({ tenant, report }) => (report ? [{ tenant, ...report }] : []));

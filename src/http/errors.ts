@@ -59,6 +59,11 @@ const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> 
   internal: { status: 500, grpc: GRPC.INTERNAL },
 };
 
+/** Whether an admin API error body's `code` is one of the relay's, as the console reads them back. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(ERRORS, code);
+}
+
 export interface RelayErrorOptions {
   /** Seconds the client should wait before retrying (429 and 503). */
   retryAfterSeconds?: number;

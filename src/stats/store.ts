@@ -3,7 +3,7 @@ import { type StatsSummary, summarise } from "./summary.js";
 
 /** The windows the admin API reports, by name, in minutes. */
 const WINDOWS = { last_5m: 5, last_1h: 60, last_24h: 24 * 60 } as const;
-const KEPT_MINUTES = WINDOWS.last_24h;
+export const KEPT_MINUTES = WINDOWS.last_24h;
 
 export interface TenantStatsReport {
   as_of: string;
@@ -16,7 +16,7 @@ export interface TenantStatsReport {
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
   last_upstream_error: { at: string; status: number | null; reason: string } | null;
-  /** The last day, one entry per minute that counted anything, oldest first; left out of the all-tenants overview. */
+  /** The last day (or as many minutes as asked for), one entry per minute that counted anything, oldest first; left out of the all-tenants overview. */
   per_minute?: Array<{ minute: string } & StatsSummary>;
 }
 
@@ -56,7 +56,8 @@ export class TenantStatsStore {
     this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", minuteOf(now) - KEPT_MINUTES * MINUTE_MS);
   }
 
-  report(now: number, perMinute: boolean): TenantStatsReport {
+  /** `perMinuteFor`: how many of the last minutes `per_minute` lists (up to a day); 0 leaves it out. */
+  report(now: number, perMinuteFor: number): TenantStatsReport {
     const totals = this.totals();
     const current = minuteOf(now);
     const minutes = this.sql
@@ -81,7 +82,13 @@ export class TenantStatsStore {
       last_upstream_error: lastError
         ? { at: new Date(lastError.at).toISOString(), status: lastError.status, reason: lastError.reason }
         : null,
-      ...(perMinute ? { per_minute: minutes.map((m) => ({ minute: new Date(m.minute).toISOString(), ...summarise(m.counts) })) } : {}),
+      ...(perMinuteFor > 0
+        ? {
+            per_minute: minutes
+              .filter((m) => m.minute > current - perMinuteFor * MINUTE_MS)
+              .map((m) => ({ minute: new Date(m.minute).toISOString(), ...summarise(m.counts) })),
+          }
+        : {}),
     };
   }
 

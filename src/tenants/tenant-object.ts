@@ -90,8 +90,8 @@ export class TenantObject extends DurableObject<Env> {
   }
 
   /** The tenant's statistics, with its minutes of the last day when `perMinute`; undefined when there is no such tenant. */
-  statsReport(tenantId: string, perMinute: boolean): Promise<TenantStatsReport | undefined> {
-    return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinute) : undefined));
+  statsReport(tenantId: string, perMinuteFor: number): Promise<TenantStatsReport | undefined> {
+    return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinuteFor) : undefined));
   }
 
   /** Retries a KV write that failed; throwing makes Cloudflare retry the alarm, with backoff. */

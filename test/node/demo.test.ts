@@ -1,33 +1,61 @@
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { expect, it } from "vitest";
 
-it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so", async () => {
-  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
-    cwd: join(import.meta.dirname, "..", ".."),
-    timeout: 110_000,
-  });
+/** The demo as `npm run demo -- --keep` runs it (`tsx scripts/demo.ts`), until it says it is still running; stopped with Ctrl-C, as it says. */
+async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<number | null> }> {
+  const root = join(import.meta.dirname, "..", "..");
+  // One process, tsx as a loader rather than a launcher in front of it, so Ctrl-C reaches the demo itself.
+  const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--keep"], { cwd: root });
+  let stdout = "";
+  demo.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  demo.stderr.on("data", (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => demo.once("exit", resolve));
+  const deadline = Date.now() + 110_000;
+  while (!/^ {2}console {3}\S+/m.test(stdout) && demo.exitCode === null && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    stdout,
+    stop: () => {
+      if (demo.exitCode === null) demo.kill("SIGINT");
+      return exited;
+    },
+  };
+}
 
-  const summary = /^demo: sent (\d+) spans, delivered (\d+), retried (\d+), dead-lettered (\d+)$/m.exec(stdout);
-  expect(summary, stdout.slice(-2000)).not.toBeNull();
-  const [, sent, delivered, retried, deadLettered] = summary!.map(Number);
-  expect(sent).toBeGreaterThan(0);
-  expect(delivered).toBe(sent);
-  expect(retried).toBeGreaterThan(0);
-  expect(deadLettered).toBe(0);
-  expect(stdout).toContain("→ x-bt-parent: experiment_id:demo-evals");
-  // The statistics' all-time row: requests, received, accepted, rejected, delivered, retried, dead-lettered.
-  const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/m.exec(stdout);
-  expect(total, stdout.slice(-2000)).not.toBeNull();
-  const [, , received, accepted, rejected, statsDelivered, statsRetried, statsDeadLettered] = total!.map(Number);
-  expect({ received, accepted, rejected, delivered: statsDelivered, deadLettered: statsDeadLettered }).toEqual({
-    received: sent,
-    accepted: sent,
-    rejected: 0,
-    delivered: sent,
-    deadLettered: 0,
-  });
-  expect(statsRetried).toBeGreaterThan(0);
-  expect(stdout).toMatch(/Model: openai\/gpt-4\.1-mini {2}\d+ ms {2}\[llm\] {2}\d+ → 9 tokens {2}\$0\.000021/);
+it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so; --keep prints the console's address", async () => {
+  const { stdout, stop } = await runDemoKept();
+  try {
+    const summary = /^demo: sent (\d+) spans, delivered (\d+), retried (\d+), dead-lettered (\d+)$/m.exec(stdout);
+    expect(summary, stdout.slice(-2000)).not.toBeNull();
+    const [, sent, delivered, retried, deadLettered] = summary!.map(Number);
+    expect(sent).toBeGreaterThan(0);
+    expect(delivered).toBe(sent);
+    expect(retried).toBeGreaterThan(0);
+    expect(deadLettered).toBe(0);
+    expect(stdout).toContain("→ x-bt-parent: experiment_id:demo-evals");
+    // The statistics' all-time row: requests, received, accepted, rejected, delivered, retried, dead-lettered.
+    const total = /^total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s/m.exec(stdout);
+    expect(total, stdout.slice(-2000)).not.toBeNull();
+    const [, , received, accepted, rejected, statsDelivered, statsRetried, statsDeadLettered] = total!.map(Number);
+    expect({ received, accepted, rejected, delivered: statsDelivered, deadLettered: statsDeadLettered }).toEqual({
+      received: sent,
+      accepted: sent,
+      rejected: 0,
+      delivered: sent,
+      deadLettered: 0,
+    });
+    expect(statsRetried).toBeGreaterThan(0);
+    expect(stdout).toMatch(/Model: openai\/gpt-4\.1-mini {2}\d+ ms {2}\[llm\] {2}\d+ → 9 tokens {2}\$0\.000021/);
+
+    // The console's address answers with its login form.
+    const consoleUrl = /^ {2}console {3}(\S+)/m.exec(stdout)?.[1];
+    expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin\/$/);
+    const login = await fetch(consoleUrl!);
+    expect(login.url).toMatch(/\/admin\/console\/login$/);
+    expect(await login.text()).toContain('name="token"');
+  } finally {
+    expect(await stop()).toBe(0);
+  }
 });

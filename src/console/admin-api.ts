@@ -1,0 +1,37 @@
+import type { Context } from "hono";
+import { adminApp } from "../admin/app.js";
+import { isErrorCode, RelayError } from "../http/errors.js";
+import type { ConsoleEnv } from "./console-env.js";
+import { adminTokenOf } from "./guard.js";
+
+/**
+ * The admin API, called in-process with the admin token, exactly as the CLI calls it over HTTP: the
+ * console has no way of its own to change or read anything, so its every action is validated,
+ * stored and logged as the API's. A refusal comes back as the API's own error.
+ */
+export async function callAdmin<T>(c: Context<ConsoleEnv>, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await adminApp.request(
+    path,
+    {
+      method,
+      headers: { authorization: `Bearer ${adminTokenOf(c)}`, "content-type": "application/json" },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    },
+    c.env,
+    c.executionCtx,
+  );
+  if (response.status === 204) return undefined as T;
+  const answer: unknown = await response.json();
+  if (response.ok) return answer as T;
+  const error = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } }).error;
+  throw new RelayError(
+    isErrorCode(error?.code) ? error.code : "internal",
+    typeof error?.message === "string" ? error.message : `the admin API answered ${response.status}`,
+    typeof error?.field === "string" ? { field: error.field } : {},
+  );
+}
+
+/** An admin API path with each value as one encoded segment, as the CLI builds them. */
+export function adminPath(parts: TemplateStringsArray, ...segments: string[]): string {
+  return parts.reduce((path, part, i) => `${path}${encodeURIComponent(segments[i - 1]!)}${part}`);
+}

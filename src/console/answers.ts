@@ -1,0 +1,26 @@
+import type { tenantView } from "../admin/views.js";
+import type { DeadLetter } from "../deliver/dead-letters.js";
+import type { TenantStatsReport } from "../stats/store.js";
+import type { TenantSummary } from "../tenants/store.js";
+
+/** What the admin API answers, as its routes build it: the console reads nothing else. */
+export type TenantView = ReturnType<typeof tenantView>;
+export type TenantStats = { tenant: string } & TenantStatsReport;
+export interface TenantList {
+  tenants: TenantSummary[];
+  cursor: string | null;
+}
+export interface DeadLetterList {
+  dead_letters: DeadLetter[];
+  cursor: string | null;
+}
+export interface ReplayAnswer {
+  replayed: string[];
+  orphaned: string[];
+  cursor: string | null;
+}
+export interface IssuedToken {
+  id: string;
+  token: string;
+  created_at: string;
+}

@@ -1,0 +1,65 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { secureHeaders } from "hono/secure-headers";
+import { MAX_ADMIN_BODY_BYTES } from "../admin/app.js";
+import { asRelayError, RelayError } from "../http/errors.js";
+import type { ConsoleEnv } from "./console-env.js";
+import { deadLetterRoutes } from "./dead-letter-routes.js";
+import { ErrorPage } from "./error-page.js";
+import { checkChange, requireSession } from "./guard.js";
+import { renderPage } from "./layout.js";
+import { loginRoutes, logout } from "./login-routes.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import { statsRoutes } from "./stats-routes.js";
+import { tenantRoutes, tenantsOverview } from "./tenant-routes.js";
+
+/**
+ * The admin console, mounted ahead of the admin API: `/admin/` and `/admin/console/*`, paths the
+ * API does not have. Its pages read and change everything through the API itself
+ * (admin-api.ts). Middleware is registered for the console's paths only, so API calls never meet it.
+ */
+export const consoleApp = new Hono<ConsoleEnv>();
+
+// `/admin` alone is no API path either: the console is one slash away.
+consoleApp.get("/admin", (c) => c.redirect(CONSOLE_PATHS.home, 301));
+const PAGES = ["/admin/", "/admin/console/*"];
+
+// No script at all, styles only from the Worker, forms only to it, never framed.
+const headers = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    styleSrc: ["'self'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+    baseUri: ["'none'"],
+  },
+  // Not no-referrer: under it a browser sends `Origin: null` with a form, and the Origin check refuses it.
+  referrerPolicy: "same-origin",
+  xFrameOptions: "DENY",
+});
+for (const path of PAGES) consoleApp.use(path, headers);
+
+consoleApp.on(
+  "POST",
+  "/admin/console/*",
+  bodyLimit({
+    maxSize: MAX_ADMIN_BODY_BYTES,
+    onError: () => {
+      throw new RelayError("too_large", `the form is larger than the limit of ${MAX_ADMIN_BODY_BYTES} bytes`);
+    },
+  }),
+);
+// In order: what needs no session answers before the session check is reached.
+consoleApp.route("/admin/console", loginRoutes);
+for (const path of PAGES) consoleApp.use(path, requireSession());
+consoleApp.on("POST", "/admin/console/*", checkChange());
+consoleApp.post("/admin/console/logout", logout);
+consoleApp.get("/admin/", tenantsOverview);
+consoleApp.route("/admin/console/tenants", tenantRoutes);
+consoleApp.route("/admin/console/stats", statsRoutes);
+consoleApp.route("/admin/console/dead-letters", deadLetterRoutes);
+
+consoleApp.onError((err, c) => {
+  const error = asRelayError(err);
+  return renderPage(c, <ErrorPage status={error.status} message={error.message} session={c.get("session")} />, error.status);
+});

@@ -1,0 +1,56 @@
+import { type Context, Hono } from "hono";
+import { TENANT_ID } from "../tenants/schema.js";
+import { adminPath, callAdmin } from "./admin-api.js";
+import type { DeadLetterList, ReplayAnswer } from "./answers.js";
+import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { DeadLettersPage } from "./dead-letters-page.js";
+import { renderPage } from "./layout.js";
+import { donePath, noticeOf, replayedPath } from "./notices.js";
+import { CONSOLE_PATHS } from "./paths.js";
+
+/** The dead letters page and the replay and delete actions, wherever their forms are. */
+export const deadLetterRoutes = new Hono<ConsoleEnv>();
+
+/** As many as the admin API lists and replays in one call. */
+const PAGE = 1000;
+
+/** Back to the tenant page the form was on, or to the dead letters page; only ever a console page. */
+async function returnPath(c: Context<ConsoleEnv>): Promise<string> {
+  const tenant = (await c.req.parseBody()).return_to;
+  return typeof tenant === "string" && TENANT_ID.test(tenant) ? CONSOLE_PATHS.tenant(tenant) : CONSOLE_PATHS.deadLetters;
+}
+
+deadLetterRoutes.get("/", async (c) => {
+  const tenant = c.req.query("tenant");
+  const cursor = c.req.query("cursor");
+  const query = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
+  const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${query}`);
+  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} notice={noticeOf(c.req.query())} />);
+});
+
+// `dead-letters replay (--id ID | --tenant T | --all)`, every page of them, as the CLI does.
+deadLetterRoutes.post("/replay", async (c) => {
+  const form = await c.req.parseBody();
+  const target = typeof form.id === "string" ? { id: form.id } : typeof form.tenant === "string" ? { tenant: form.tenant } : {};
+  let replayed = 0;
+  let orphaned = 0;
+  let cursor: string | null = null;
+  do {
+    const page: ReplayAnswer = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", {
+      ...target,
+      limit: PAGE,
+      ...(cursor ? { cursor } : {}),
+    });
+    replayed += page.replayed.length;
+    orphaned += page.orphaned.length;
+    cursor = page.cursor;
+  } while (cursor);
+  const back = form.all === "true" ? CONSOLE_PATHS.home : await returnPath(c);
+  return c.redirect(replayedPath(back, replayed, orphaned), 303);
+});
+
+// `dead-letters delete <id>`.
+deadLetterRoutes.post("/:id/delete", async (c) => {
+  await callAdmin(c, "DELETE", adminPath`/dead-letters/${c.req.param("id")}`);
+  return c.redirect(donePath(await returnPath(c), "dead-letter-deleted"), 303);
+});

@@ -1,0 +1,49 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie } from "hono/cookie";
+import { RelayError } from "../http/errors.js";
+import { secretsEqual } from "../secrets/compare.js";
+import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import { readSession, SESSION_COOKIE } from "./session.js";
+
+/** The admin token, or a refusal saying how to enable the console. */
+export function adminTokenOf(c: Context<ConsoleEnv>): string {
+  const token = c.env.ADMIN_TOKEN;
+  if (!token) throw new RelayError("unauthenticated", "the console is disabled: set the ADMIN_TOKEN secret");
+  return token;
+}
+
+/** Pages need a live session: without one a page goes to the login form, a change is refused. */
+export function requireSession(): MiddlewareHandler<ConsoleEnv> {
+  return async function requireConsoleSession(c, next) {
+    const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
+    if (!session) {
+      if (c.req.method === "GET") return c.redirect(CONSOLE_PATHS.login, 303);
+      throw new RelayError("unauthenticated", "your console session has ended: log in again");
+    }
+    c.set("session", session);
+    await next();
+  };
+}
+
+/**
+ * Every change is a form POST from one of the console's own pages: the browser's Origin must be the
+ * relay's own (so no other site can submit it, whatever the cookie does), and the form must carry the
+ * session's CSRF token.
+ */
+export function requireSameOrigin(c: Context<ConsoleEnv>): void {
+  if (c.req.header("origin") !== new URL(c.req.url).origin) {
+    throw new RelayError("forbidden", "this form was not sent from the console's own page: open the console and send it from there");
+  }
+}
+
+export function checkChange(): MiddlewareHandler<ConsoleEnv> {
+  return async function checkConsoleChange(c, next) {
+    requireSameOrigin(c);
+    const presented = (await c.req.parseBody()).csrf;
+    if (typeof presented !== "string" || !(await secretsEqual(presented, sessionOf(c).csrfToken))) {
+      throw new RelayError("forbidden", "this form is from an older console session: reload the page and send it again");
+    }
+    await next();
+  };
+}

@@ -1,0 +1,67 @@
+import type { Context } from "hono";
+import type { Child, PropsWithChildren } from "hono/jsx";
+import type { HtmlEscapedString } from "hono/utils/html";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { ConsoleEnv } from "./console-env.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import type { ConsoleSession } from "./session.js";
+
+/** The frame of every console page. Text only goes in as JSX children and attributes, which escape it. */
+export function Layout(props: PropsWithChildren<{ title: string; session?: ConsoleSession | undefined }>) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>{props.title} · tfy-relay console</title>
+        <link rel="stylesheet" href={CONSOLE_PATHS.style} />
+      </head>
+      <body>
+        <header class="top">
+          <a class="brand" href={CONSOLE_PATHS.home}>
+            tfy-relay console
+          </a>
+          {props.session && (
+            <nav>
+              <a href={CONSOLE_PATHS.home}>Tenants</a>
+              <a href={CONSOLE_PATHS.stats}>Statistics</a>
+              <a href={CONSOLE_PATHS.deadLetters}>Dead letters</a>
+              <PostForm action={CONSOLE_PATHS.logout} session={props.session} class="inline">
+                <button type="submit">Log out</button>
+              </PostForm>
+            </nav>
+          )}
+        </header>
+        <main>{props.children}</main>
+      </body>
+    </html>
+  );
+}
+
+/** A form that changes something: POSTed, with the session's CSRF token. */
+export function PostForm(props: PropsWithChildren<{ action: string; session: ConsoleSession; class?: string }>) {
+  return (
+    <form method="post" action={props.action} class={props.class}>
+      <input type="hidden" name="csrf" value={props.session.csrfToken} />
+      {props.children}
+    </form>
+  );
+}
+
+export function Notice(props: { children: Child; tone?: "ok" | "error" }) {
+  return (
+    <p class={`notice ${props.tone ?? "ok"}`} role="status">
+      {props.children}
+    </p>
+  );
+}
+
+/** A page as the browser gets it: a document, never cached, since pages show tenants' settings and new tokens. */
+export async function renderPage(
+  c: Context<ConsoleEnv>,
+  page: HtmlEscapedString | Promise<HtmlEscapedString>,
+  status: ContentfulStatusCode = 200,
+): Promise<Response> {
+  c.header("cache-control", "no-store");
+  return c.html(`<!DOCTYPE html>${await page}`, status);
+}

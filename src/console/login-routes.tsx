@@ -1,0 +1,43 @@
+import { type Context, Hono } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { secretsEqual } from "../secrets/compare.js";
+import type { ConsoleEnv } from "./console-env.js";
+import { adminTokenOf, requireSameOrigin } from "./guard.js";
+import { renderPage } from "./layout.js";
+import { LoginPage } from "./login-page.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import { SESSION_COOKIE, SESSION_SECONDS, startSession } from "./session.js";
+import { CONSOLE_CSS } from "./style.js";
+
+/** What the console serves without a session: the login form and its stylesheet. */
+export const loginRoutes = new Hono<ConsoleEnv>();
+
+/** HttpOnly: no script reads it; Secure: never sent in clear; SameSite=Strict: no other site's link or form carries it. */
+const COOKIE_OPTIONS = { path: "/admin", httpOnly: true, secure: true, sameSite: "Strict" } as const;
+
+loginRoutes.get("/style.css", (c) => {
+  c.header("content-type", "text/css; charset=utf-8");
+  c.header("cache-control", "public, max-age=300");
+  return c.body(CONSOLE_CSS);
+});
+
+loginRoutes.get("/login", (c) => renderPage(c, <LoginPage />));
+
+loginRoutes.post("/login", async (c) => {
+  // A login from another site would put the operator in a session that site chose.
+  requireSameOrigin(c);
+  const adminToken = adminTokenOf(c);
+  const presented = (await c.req.parseBody()).token;
+  if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
+    return renderPage(c, <LoginPage error="That is not the admin token." />, 401);
+  }
+  const cookie = await startSession(adminToken, Date.now());
+  setCookie(c, SESSION_COOKIE, cookie, { ...COOKIE_OPTIONS, maxAge: SESSION_SECONDS });
+  return c.redirect(CONSOLE_PATHS.home, 303);
+});
+
+/** Registered behind the session and CSRF checks, so another site cannot log an operator out. */
+export function logout(c: Context<ConsoleEnv>): Response {
+  deleteCookie(c, SESSION_COOKIE, COOKIE_OPTIONS);
+  return c.redirect(CONSOLE_PATHS.login, 303);
+}

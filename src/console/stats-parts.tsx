@@ -1,0 +1,110 @@
+import { STATS_COLUMNS, STATS_WINDOWS, statsColumns } from "../stats/columns.js";
+import type { StatsSummary } from "../stats/summary.js";
+import type { TenantStats } from "./answers.js";
+import { MinuteChart } from "./chart.js";
+import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
+
+/** Spans and errors a minute over the last hour. */
+export function TrafficCharts(props: { stats: TenantStats }) {
+  return (
+    <div class="charts">
+      <figure>
+        <MinuteChart label="spans received" values={lastHour(props.stats, spansReceived)} tone="traffic" />
+        <figcaption>spans received / min</figcaption>
+      </figure>
+      <figure>
+        <MinuteChart label="spans delivered" values={lastHour(props.stats, spansDelivered)} tone="traffic" />
+        <figcaption>spans delivered / min</figcaption>
+      </figure>
+      <figure>
+        <MinuteChart label="errors" values={lastHour(props.stats, errors)} tone="errors" />
+        <figcaption>errors / min</figcaption>
+      </figure>
+    </div>
+  );
+}
+
+/** The CLI's `stats <tenant>` table: a row per window. */
+export function WindowsTable(props: { stats: TenantStats }) {
+  return (
+    <table class="windows">
+      <thead>
+        <tr>
+          <th>Window</th>
+          {STATS_COLUMNS.map((column) => (
+            <th class="num">{column.toLowerCase()}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {Object.entries(STATS_WINDOWS).map(([name, field]) => (
+          <tr data-window={name}>
+            <td>{name}</td>
+            {statsColumns(props.stats[field]).map((value) => (
+              <td class="num">{value}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function LastUpstreamError(props: { error: TenantStats["last_upstream_error"] }) {
+  if (!props.error) return <span class="muted">none</span>;
+  return (
+    <span class="last-error">
+      <time datetime={props.error.at}>{props.error.at}</time> {props.error.status ?? "no answer"}: {props.error.reason}
+    </span>
+  );
+}
+
+/** Model calls of the last 24 hours, all models together: what they cost and how many tokens they used. */
+export function LlmUsageSummary(props: { usage: StatsSummary["llm_usage"] }) {
+  const models = Object.values(props.usage);
+  if (models.length === 0) return <span class="muted">none counted</span>;
+  const cost = models.reduce((sum, m) => sum + m.cost_usd, 0);
+  const tokens = models.reduce((sum, m) => sum + m.prompt_tokens + m.completion_tokens, 0);
+  return (
+    <span class="llm-usage">
+      ${cost.toFixed(6)} · {tokens} tokens
+    </span>
+  );
+}
+
+/** The last 24 hours by model, as `tfy-relay stats` prints them, and what is counted at all. */
+export function LlmUsageTable(props: { usage: StatsSummary["llm_usage"] }) {
+  const models = Object.entries(props.usage);
+  return (
+    <>
+      {models.length > 0 && (
+        <table class="llm-usage">
+          <thead>
+            <tr>
+              <th>Model (24 h)</th>
+              <th class="num">Calls</th>
+              <th class="num">Prompt tokens</th>
+              <th class="num">Completion tokens</th>
+              <th class="num">Cost, USD</th>
+            </tr>
+          </thead>
+          <tbody>
+            {models.map(([model, usage]) => (
+              <tr>
+                <td class="mono">{model}</td>
+                <td class="num">{usage.calls}</td>
+                <td class="num">{usage.prompt_tokens}</td>
+                <td class="num">{usage.completion_tokens}</td>
+                <td class="num">{usage.cost_usd.toFixed(6)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="muted llm-note">
+        LLM usage counts the model calls in the spans the relay translates (the gateway's own tokens and cost); a tenant that does not
+        translate is not read for it.
+      </p>
+    </>
+  );
+}

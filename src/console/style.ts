@@ -1,0 +1,55 @@
+/**
+ * The console's one stylesheet, served by the Worker (`style-src 'self'`: no inline styles, no
+ * third-party assets). Charts are coloured here too: their SVG carries classes, not styles.
+ */
+export const CONSOLE_CSS = `
+:root { color-scheme: light; --ink: #1d2430; --muted: #5b6575; --line: #d9dee6; --bg: #f6f7f9; --accent: #2f5bd3; --bad: #c23b22; --ok: #1f7a4d; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: var(--bg); }
+header.top { display: flex; align-items: center; justify-content: space-between; padding: 10px 24px; background: #1d2430; color: #fff; }
+header.top a { color: #fff; text-decoration: none; margin-right: 18px; }
+header.top .brand { font-weight: 600; }
+header.top nav { display: flex; align-items: center; }
+main { padding: 20px 24px 48px; max-width: 1400px; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 28px 0 8px; }
+p.sub { color: var(--muted); margin: 0 0 16px; }
+table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
+th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
+th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .02em; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
+td.error { min-width: 200px; }
+table.tenants .chart { width: 120px; height: 32px; }
+.last-error time { display: block; color: var(--muted); font-size: 12px; }
+table.tenants td:first-child { white-space: nowrap; }
+table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
+pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 320px; }
+.chart rect { fill: var(--accent); }
+.chart.errors rect { fill: var(--bad); }
+.chart .baseline { stroke: var(--line); stroke-width: 1; }
+.charts { display: flex; gap: 28px; flex-wrap: wrap; }
+.charts figure { margin: 0; }
+.charts figcaption { color: var(--muted); font-size: 12px; }
+.notice { padding: 8px 12px; border-radius: 4px; background: #e6f4ec; border: 1px solid #b7dfc7; }
+.notice.error { background: #fbeae6; border-color: #efc1b6; color: #7a1f0d; }
+.token { display: block; padding: 10px; background: #fff; border: 2px dashed var(--ok); font-size: 14px; margin: 6px 0; user-select: all; }
+form.inline { display: inline; margin: 0; }
+form.card { background: #fff; border: 1px solid var(--line); padding: 14px; display: grid; gap: 10px; max-width: 760px; }
+form.card label { display: grid; gap: 4px; font-weight: 600; }
+form.card fieldset { border: 1px solid var(--line); }
+form.card .hint { font-weight: 400; color: var(--muted); font-size: 12px; }
+input[type=text], input[type=password], textarea { font: inherit; padding: 6px 8px; border: 1px solid #b9c0cc; border-radius: 3px; width: 100%; }
+textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; min-height: 160px; }
+button { font: inherit; padding: 5px 12px; border: 1px solid #9aa3b2; background: #fff; border-radius: 3px; cursor: pointer; }
+button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }
+button.danger { color: var(--bad); border-color: var(--bad); }
+header.top button { background: transparent; color: #fff; border-color: #5b6575; }
+.muted { color: var(--muted); }
+.pager { margin-top: 10px; }
+.window { margin-left: 8px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; border: 1px solid var(--line); padding: 12px; margin: 0; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; }
+`;

@@ -1,0 +1,59 @@
+import { RelayError } from "../http/errors.js";
+import type { TenantView } from "./answers.js";
+
+/** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
+type KeyChoice = "keep" | "store" | "passthrough";
+
+type FormFields = Record<string, string | File | (string | File)[]>;
+
+function text(form: FormFields, name: string): string {
+  const value = form[name];
+  return typeof value === "string" ? value.trim() : "";
+}
+
+/**
+ * The admin API's PUT body from the tenant form, built as the CLI builds it from `--config` and its
+ * flags: the settings JSON is the base, the parent, URL and key fields override it. The API
+ * validates all of it.
+ */
+export function tenantPutBody(form: FormFields): Record<string, unknown> {
+  let settings: unknown;
+  try {
+    settings = JSON.parse(text(form, "settings") || "{}");
+  } catch {
+    settings = undefined;
+  }
+  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+    throw new RelayError("invalid_field", 'settings: must be a JSON object, e.g. {} or {"routes": []}', { field: "settings" });
+  }
+  const body: Record<string, unknown> = { ...settings };
+  const braintrust: Record<string, unknown> = { ...(body.braintrust as Record<string, unknown> | undefined) };
+  if (text(form, "parent")) body.parent = text(form, "parent");
+  if (text(form, "api_url")) braintrust.api_url = text(form, "api_url");
+  const choice = text(form, "key") as KeyChoice;
+  if (choice === "passthrough") braintrust.api_key = null;
+  if (choice === "store") {
+    // Keys are never trimmed into something else: the API refuses one with spaces.
+    const key = typeof form.api_key === "string" ? form.api_key : "";
+    if (!key)
+      throw new RelayError("invalid_field", "braintrust.api_key: give the key to store, or choose another option", { field: "api_key" });
+    braintrust.api_key = key;
+  }
+  if (Object.keys(braintrust).length > 0) body.braintrust = braintrust;
+  return body;
+}
+
+/** The settings a tenant has besides its parent and Braintrust connection, as the form's JSON shows them. */
+export function settingsOf(tenant: TenantView): string {
+  const { routes, parent_from_attribute, translate, keep_source_attributes, drop_non_ai_spans, redact } = tenant;
+  const settings = {
+    routes,
+    parent_from_attribute,
+    translate,
+    keep_source_attributes,
+    drop_non_ai_spans,
+    redact,
+    ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),
+  };
+  return JSON.stringify(settings, null, 2);
+}

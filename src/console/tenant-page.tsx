@@ -1,0 +1,179 @@
+import type { DeadLetterList, IssuedToken, TenantStats, TenantView } from "./answers.js";
+import { DeadLettersTable } from "./dead-letters-table.js";
+import { Layout, Notice, PostForm } from "./layout.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import type { ConsoleSession } from "./session.js";
+import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
+import { TenantForm } from "./tenant-form.js";
+
+export interface TenantPageData {
+  tenant: TenantView;
+  stats: TenantStats;
+  deadLetters: DeadLetterList;
+}
+
+/** One tenant: its configuration (never its key), tokens, routes, statistics and dead letters, with every action on them. */
+export function TenantPage(props: { session: ConsoleSession; data: TenantPageData; issued?: IssuedToken; notice?: string | undefined }) {
+  const { tenant, stats, deadLetters } = props.data;
+  const { session } = props;
+  return (
+    <Layout title={tenant.id} session={session}>
+      <h1>{tenant.id}</h1>
+      <p class="sub">
+        Ingest endpoint: <code>/t/{tenant.id}/v1/traces</code>
+      </p>
+      {props.notice && <Notice>{props.notice}</Notice>}
+      {props.issued && (
+        <div class="issued">
+          <Notice>Token {props.issued.id} issued. It is shown only now: put it in the gateway's Authorization header (Bearer …).</Notice>
+          <code class="token">{props.issued.token}</code>
+        </div>
+      )}
+
+      <h2>Configuration</h2>
+      <dl class="facts">
+        <dt>Parent</dt>
+        <dd class="mono parent">{tenant.parent}</dd>
+        <dt>Braintrust</dt>
+        <dd class="mono">{tenant.braintrust.api_url}</dd>
+        <dt>Auth</dt>
+        <dd>
+          {tenant.auth === "stored_key"
+            ? "stored key (never shown); clients send ingest tokens"
+            : "passthrough: clients send their own key"}
+        </dd>
+        <dt>Translate</dt>
+        <dd>{String(tenant.translate)}</dd>
+        <dt>Keep source attributes</dt>
+        <dd>{String(tenant.keep_source_attributes)}</dd>
+        <dt>Drop non-AI spans</dt>
+        <dd>{String(tenant.drop_non_ai_spans)}</dd>
+        <dt>Parent from attribute</dt>
+        <dd>{String(tenant.parent_from_attribute)}</dd>
+        <dt>Rate limit</dt>
+        <dd>
+          {tenant.rate_limit ? `${tenant.rate_limit.requests_per_second}/s, burst ${tenant.rate_limit.burst}` : "the relay's default"}
+        </dd>
+        <dt>Created · updated</dt>
+        <dd>
+          {tenant.created_at} · {tenant.updated_at}
+        </dd>
+      </dl>
+
+      <h2>Routes</h2>
+      {tenant.routes.length === 0 ? (
+        <p class="muted">No routes: every trace goes to the parent.</p>
+      ) : (
+        <table class="routes">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Match</th>
+              <th>Parent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tenant.routes.map((route, i) => (
+              <tr>
+                <td>{i + 1}</td>
+                <td class="mono">{JSON.stringify(route.match)}</td>
+                <td class="mono">{route.parent}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      <h2>Tokens</h2>
+      {tenant.auth === "passthrough" ? (
+        <p class="muted">A passthrough tenant takes no ingest tokens: store a key below to use them.</p>
+      ) : (
+        <>
+          {tenant.tokens.length === 0 ? (
+            <p class="muted">No tokens.</p>
+          ) : (
+            <table class="tokens">
+              <thead>
+                <tr>
+                  <th>Token id</th>
+                  <th>Created</th>
+                  <th />
+                </tr>
+              </thead>
+              <tbody>
+                {tenant.tokens.map((token) => (
+                  <tr data-token={token.id}>
+                    <td class="mono">{token.id}</td>
+                    <td>{token.created_at}</td>
+                    <td>
+                      <PostForm action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)} session={session} class="inline">
+                        <button type="submit" class="danger">
+                          Revoke
+                        </button>
+                      </PostForm>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <p>
+            <PostForm action={CONSOLE_PATHS.tokens(tenant.id)} session={session} class="inline">
+              <button type="submit">Issue a token</button>
+            </PostForm>
+          </p>
+        </>
+      )}
+
+      <h2>Statistics</h2>
+      <TrafficCharts stats={stats} />
+      <WindowsTable stats={stats} />
+      <dl class="facts">
+        <dt>Requests by status (total)</dt>
+        <dd>
+          {Object.entries(stats.total.requests)
+            .map(([status, n]) => `${status}: ${n}`)
+            .join(", ") || "none"}
+        </dd>
+        <dt>Spans waiting in the queue</dt>
+        <dd class="waiting">{stats.waiting_in_queue}</dd>
+        <dt>Last upstream error</dt>
+        <dd class="error">
+          <LastUpstreamError error={stats.last_upstream_error} />
+        </dd>
+      </dl>
+      <LlmUsageTable usage={stats.last_24h.llm_usage} />
+
+      <h2>Dead letters</h2>
+      <DeadLettersTable session={session} deadLetters={deadLetters.dead_letters} tenant={tenant.id} />
+      {deadLetters.cursor && (
+        <p class="pager">
+          <a href={`${CONSOLE_PATHS.deadLetters}?${new URLSearchParams({ tenant: tenant.id })}`}>All of this tenant's dead letters →</a>
+        </p>
+      )}
+      {deadLetters.dead_letters.length > 0 && (
+        <PostForm action={CONSOLE_PATHS.replay} session={session}>
+          <input type="hidden" name="tenant" value={tenant.id} />
+          <input type="hidden" name="return_to" value={tenant.id} />
+          <button type="submit">Replay all of this tenant's dead letters</button>
+        </PostForm>
+      )}
+
+      <h2>Change</h2>
+      <TenantForm session={session} tenant={tenant} />
+
+      <h2>Delete</h2>
+      <PostForm action={CONSOLE_PATHS.deleteTenant(tenant.id)} session={session} class="card">
+        <label>
+          Type the tenant id to delete it, with its dead letters (its queued retries are dropped)
+          <input type="text" name="confirm" required autocomplete="off" />
+        </label>
+        <div>
+          <button type="submit" class="danger">
+            Delete tenant
+          </button>
+        </div>
+      </PostForm>
+    </Layout>
+  );
+}

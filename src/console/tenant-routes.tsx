@@ -1,0 +1,72 @@
+import { type Context, Hono } from "hono";
+import { RelayError } from "../http/errors.js";
+import { adminPath, callAdmin } from "./admin-api.js";
+import type { DeadLetterList, IssuedToken, TenantStats, TenantView } from "./answers.js";
+import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { renderPage } from "./layout.js";
+import { CHART_MINUTES } from "./minute-series.js";
+import { donePath, noticeOf } from "./notices.js";
+import { tenantRows } from "./overview.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import { tenantPutBody } from "./tenant-input.js";
+import { TenantPage, type TenantPageData } from "./tenant-page.js";
+import { TenantsPage } from "./tenants-page.js";
+
+/** `/admin/console/tenants`: a tenant's page and the actions on tenants: each action is one admin API call, as the CLI's command is. */
+export const tenantRoutes = new Hono<ConsoleEnv>();
+
+/** Dead letters a tenant page lists; the dead letters page pages through the rest. */
+const DEAD_LETTERS_SHOWN = 100;
+
+async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<TenantPageData> {
+  const [tenant, stats, deadLetters] = await Promise.all([
+    callAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
+    callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
+    callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
+  ]);
+  return { tenant, stats, deadLetters };
+}
+
+/** `/admin/`: every tenant at a glance. */
+export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response> {
+  const { rows, next } = await tenantRows(c, c.req.query("cursor"));
+  return renderPage(c, <TenantsPage session={sessionOf(c)} rows={rows} next={next} notice={noticeOf(c.req.query())} />);
+}
+
+tenantRoutes.get("/:tenant", async (c) => {
+  const data = await tenantPageData(c, c.req.param("tenant"));
+  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(c.req.query())} />);
+});
+
+// Create or replace: `tenants put`.
+tenantRoutes.post("/", async (c) => {
+  const form = await c.req.parseBody();
+  const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
+  const saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${id}`, tenantPutBody(form));
+  return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), "saved"), 303);
+});
+
+// `tokens issue`: the token is in this answer only, never in a URL, so the page is rendered here rather than redirected to.
+tenantRoutes.post("/:tenant/tokens", async (c) => {
+  const id = c.req.param("tenant");
+  const issued = await callAdmin<IssuedToken>(c, "POST", adminPath`/tenants/${id}/tokens`);
+  const data = await tenantPageData(c, id);
+  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} issued={issued} />, 201);
+});
+
+// `tokens revoke`.
+tenantRoutes.post("/:tenant/tokens/:token/revoke", async (c) => {
+  const id = c.req.param("tenant");
+  await callAdmin(c, "DELETE", adminPath`/tenants/${id}/tokens/${c.req.param("token")}`);
+  return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "revoked"), 303);
+});
+
+// `tenants delete`, once the operator typed the tenant's id.
+tenantRoutes.post("/:tenant/delete", async (c) => {
+  const id = c.req.param("tenant");
+  if ((await c.req.parseBody()).confirm !== id) {
+    throw new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
+  }
+  await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
+  return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);
+});

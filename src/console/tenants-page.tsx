@@ -1,0 +1,88 @@
+import type { TenantSummary } from "../tenants/store.js";
+import type { TenantStats } from "./answers.js";
+import { MinuteChart } from "./chart.js";
+import { Layout, Notice, PostForm } from "./layout.js";
+import { errors, lastHour, spansReceived } from "./minute-series.js";
+import { CONSOLE_PATHS } from "./paths.js";
+import type { ConsoleSession } from "./session.js";
+import { LastUpstreamError, LlmUsageSummary } from "./stats-parts.js";
+import { TenantForm } from "./tenant-form.js";
+
+export interface TenantRow {
+  tenant: TenantSummary;
+  stats: TenantStats;
+  /** Dead letters counted, and whether there are more than one page of them. */
+  deadLetters: { count: number; more: boolean };
+}
+
+/** Every tenant at a glance, a page at a time: is it healthy, and what waits for an operator. */
+export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[]; next: string | null; notice?: string | undefined }) {
+  return (
+    <Layout title="Tenants" session={props.session}>
+      <h1>Tenants</h1>
+      <p class="sub">Charts: the last hour, a bar a minute. Errors: refused requests and spans, and failed attempts to reach Braintrust.</p>
+      {props.notice && <Notice>{props.notice}</Notice>}
+      {props.rows.length === 0 ? (
+        <p class="muted">No tenants yet: create one below.</p>
+      ) : (
+        <table class="tenants">
+          <thead>
+            <tr>
+              <th>Tenant</th>
+              <th>Parent</th>
+              <th>Auth</th>
+              <th>Spans / min, last hour</th>
+              <th>Errors / min</th>
+              <th class="num">Dead letters</th>
+              <th class="num">Waiting</th>
+              <th>Last upstream error</th>
+              <th>LLM cost · tokens, 24 h</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rows.map(({ tenant, stats, deadLetters }) => (
+              <tr data-tenant={tenant.id}>
+                <td>
+                  <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
+                </td>
+                <td class="mono parent" title={tenant.parent}>
+                  {tenant.parent}
+                </td>
+                <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
+                <td>
+                  <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
+                </td>
+                <td>
+                  <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
+                </td>
+                <td class="num dead-letter-count">
+                  {deadLetters.count}
+                  {deadLetters.more ? "+" : ""}
+                </td>
+                <td class="num waiting">{stats.waiting_in_queue}</td>
+                <td class="error">
+                  <LastUpstreamError error={stats.last_upstream_error} />
+                </td>
+                <td>
+                  <LlmUsageSummary usage={stats.last_24h.llm_usage} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.next && (
+        <p class="pager">
+          <a href={`${CONSOLE_PATHS.home}?${new URLSearchParams({ cursor: props.next })}`}>Next tenants →</a>
+        </p>
+      )}
+      <h2>Replay every dead letter</h2>
+      <PostForm action={CONSOLE_PATHS.replay} session={props.session}>
+        <input type="hidden" name="all" value="true" />
+        <button type="submit">Replay all dead letters</button>
+      </PostForm>
+      <h2>New tenant</h2>
+      <TenantForm session={props.session} />
+    </Layout>
+  );
+}

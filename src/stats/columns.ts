@@ -1,0 +1,29 @@
+import type { StatsSummary } from "./summary.js";
+
+/** The windows a report sums, by the names the CLI and the console give them. */
+export const STATS_WINDOWS = { "5m": "last_5m", "1h": "last_1h", "24h": "last_24h", total: "total" } as const;
+export type StatsWindow = keyof typeof STATS_WINDOWS;
+
+/** The columns a summary shows as one row, in the CLI's tables and the console's alike. */
+export const STATS_COLUMNS = ["REQUESTS", "RECEIVED", "ACCEPTED", "REJECTED", "DELIVERED", "RETRIED", "DEAD-LETTERED", "P50 MS", "P99 MS"];
+
+/** The part of a summary the columns read. */
+export type SummaryColumnsInput = Pick<StatsSummary, "requests"> & {
+  spans: Pick<StatsSummary["spans"], "received" | "accepted" | "rejected" | "delivered" | "retried" | "dead_lettered">;
+  upstream: Pick<StatsSummary["upstream"], "latency_ms">;
+};
+
+export function statsColumns(summary: SummaryColumnsInput): Array<string | number> {
+  const { spans, upstream } = summary;
+  return [
+    Object.values(summary.requests).reduce((sum, n) => sum + n, 0),
+    spans.received,
+    spans.accepted,
+    spans.rejected.invalid + spans.rejected.refused_upstream,
+    spans.delivered,
+    spans.retried,
+    spans.dead_lettered,
+    upstream.latency_ms.p50 ?? "-",
+    upstream.latency_ms.p99 ?? "-",
+  ];
+}

@@ -1,0 +1,319 @@
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ADMIN_TOKEN, adminCall, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
+import { standinClient } from "../standin/client.js";
+import { launchChromium, screenshot } from "./browser.js";
+import { sendGatewayTraces } from "./spans.js";
+
+const standin = standinClient(inject("standinUrl"));
+let relay: RelayProcess;
+let browser: Browser;
+/** Every URL any page asked for: the console loads nothing from anywhere but the relay. */
+const requested: string[] = [];
+
+beforeAll(async () => {
+  // Statistics reach the tenant's object right after each request, so a page shows them at once.
+  [relay, browser] = await Promise.all([startRelay({ STATS_FLUSH_SECONDS: "0" }), launchChromium()]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await relay?.stop();
+});
+
+async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+  const page = await context.newPage();
+  page.on("request", (request) => requested.push(request.url()));
+  return { context, page };
+}
+
+async function logIn(page: Page): Promise<void> {
+  await page.goto(`${relay.url}/admin/`);
+  await page.fill("input[name=token]", ADMIN_TOKEN);
+  await Promise.all([page.waitForURL(`${relay.url}/admin/`), page.click("button:text('Log in')")]);
+}
+
+/** Through the console's new-tenant form, as an operator would. */
+async function createTenant(page: Page, tenant: { id: string; parent: string; apiKey: string }): Promise<void> {
+  await page.goto(`${relay.url}/admin/`);
+  const form = page.locator("form.tenant-form");
+  await form.locator("input[name=tenant]").fill(tenant.id);
+  await form.locator("input[name=parent]").fill(tenant.parent);
+  await form.locator("input[name=api_url]").fill(standin.url);
+  await form.locator("input[name=key][value=store]").check();
+  await form.locator("input[name=api_key]").fill(tenant.apiKey);
+  await Promise.all([page.waitForURL(/\/admin\/console\/tenants\//), form.locator("button[type=submit]").click()]);
+}
+
+async function issueToken(page: Page): Promise<{ id: string; token: string }> {
+  await Promise.all([page.waitForLoadState(), page.click("button:text('Issue a token')")]);
+  const token = (await page.locator("code.token").textContent()) ?? "";
+  const id = /^tbr_([0-9a-f]+)_/.exec(token)?.[1] ?? "";
+  return { id, token };
+}
+
+/** Reloads `path` until `read` gives what `done` wants, as an operator would refresh: counts arrive just after each request. */
+async function reloadUntil<T>(page: Page, path: string, read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await page.goto(`${relay.url}${path}`);
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+describe("the admin console in Chromium, against the relay under wrangler dev", () => {
+  it("logs in with the admin token in a form, into a short HttpOnly, Secure, SameSite=Strict session, and out again", async () => {
+    const { context, page } = await newPage();
+    const first = await page.goto(`${relay.url}/admin/`);
+    expect(page.url()).toBe(`${relay.url}/admin/console/login`);
+    expect(first?.headers()["content-security-policy"]).toContain("default-src 'none'");
+    await screenshot(page, "login");
+
+    await page.fill("input[name=token]", "not-the-token");
+    await page.click("button:text('Log in')");
+    await expect(page.locator(".notice.error").textContent()).resolves.toBe("That is not the admin token.");
+    expect(await context.cookies()).toEqual([]);
+
+    await logIn(page);
+    expect(page.url()).toBe(`${relay.url}/admin/`);
+    const [cookie, ...others] = await context.cookies();
+    expect(others).toEqual([]);
+    expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: true, sameSite: "Strict", path: "/admin" });
+    const minutesLeft = (cookie!.expires * 1000 - Date.now()) / 60_000;
+    expect(minutesLeft).toBeGreaterThan(25);
+    expect(minutesLeft).toBeLessThanOrEqual(30);
+    // Out of reach of any script on the page.
+    expect(await page.evaluate(() => document.cookie)).toBe("");
+
+    await Promise.all([page.waitForURL(`${relay.url}/admin/console/login`), page.click("button:text('Log out')")]);
+    expect(await context.cookies()).toEqual([]);
+    await page.goto(`${relay.url}/admin/`);
+    expect(page.url()).toBe(`${relay.url}/admin/console/login`);
+    await context.close();
+  });
+
+  it("creates a tenant, issues a token shown once that the relay then takes, and revokes it so the relay refuses it", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    await createTenant(page, { id: "console-tokens", parent: "project_name:console tokens", apiKey });
+    await expect(page.locator(".notice").first().textContent()).resolves.toBe("Tenant saved.");
+    expect(await page.content()).not.toContain(apiKey);
+
+    const issued = await issueToken(page);
+    expect(issued.token).toMatch(/^tbr_[0-9a-f]{16}_/);
+    await screenshot(page, "tenant-token-issued");
+    expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 200 });
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-tokens`);
+    expect(await page.content()).not.toContain(issued.token);
+    const row = page.locator(`tr[data-token="${issued.id}"]`);
+    await expect(row.count()).resolves.toBe(1);
+
+    await Promise.all([page.waitForURL(/done=revoked/), row.locator("button:text('Revoke')").click()]);
+    await expect(page.locator(`tr[data-token="${issued.id}"]`).count()).resolves.toBe(0);
+    expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 401 });
+    // The admin API holds what the console showed.
+    const tenant = (await (await adminCall(relay, "GET", "/tenants/console-tokens")).json()) as { tokens: unknown[]; auth: string };
+    expect(tenant).toMatchObject({ auth: "stored_key", tokens: [] });
+    await context.close();
+  });
+
+  it("shows spans sent with the real OpenTelemetry exporter in the counts and the charts", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    await createTenant(page, { id: "console-traffic", parent: "project_name:console traffic", apiKey });
+    const { token } = await issueToken(page);
+    const row = page.locator('tr[data-tenant="console-traffic"]');
+    const chartTotal = () => row.locator("svg.chart.traffic").getAttribute("data-total");
+    await page.goto(`${relay.url}/admin/`);
+    await expect(chartTotal()).resolves.toBe("0");
+    await expect(row.locator("svg.chart.traffic rect").count()).resolves.toBe(0);
+
+    const sent = await sendGatewayTraces(relay.url, "console-traffic", token);
+    expect(sent.status).toBe(200);
+
+    await expect(reloadUntil(page, "/admin/", chartTotal, (total) => total === String(sent.spanIds.length))).resolves.toBe(
+      String(sent.spanIds.length),
+    );
+    // The current minute's bar, drawn.
+    await expect(row.locator("svg.chart.traffic rect").count()).resolves.toBe(1);
+    await expect(row.locator("td.waiting").textContent()).resolves.toBe("0");
+    await screenshot(page, "tenants");
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-traffic`);
+    // The 1h row: requests, received, accepted, rejected, delivered.
+    const hour = await page.locator('table.windows tr[data-window="1h"] td').allTextContents();
+    expect(hour.slice(1, 6)).toEqual(["1", String(sent.spanIds.length), String(sent.spanIds.length), "0", String(sent.spanIds.length)]);
+    await screenshot(page, "tenant");
+
+    // Every tenant over a window, as `tfy-relay stats --window 24h` prints them.
+    await page.click("nav a:text('Statistics')");
+    await Promise.all([page.waitForURL(/window=24h/), page.click("a.window:text('24h')")]);
+    const line = await page.locator('table.stats tr[data-tenant="console-traffic"] td').allTextContents();
+    expect(line.slice(0, 6)).toEqual([
+      "console-traffic",
+      "1",
+      String(sent.spanIds.length),
+      String(sent.spanIds.length),
+      "0",
+      String(sent.spanIds.length),
+    ]);
+    await screenshot(page, "stats");
+    await context.close();
+  });
+
+  it("shows Braintrust's error and a tenant's parent with HTML in them as text, and replays and deletes the dead letter", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    const hostileParent = "project_name:<script>document.title='pwned'</script>";
+    await createTenant(page, { id: "console-dead", parent: hostileParent, apiKey });
+    const { token } = await issueToken(page);
+    const hostileError = `<b id="injected">bold</b><img src="x" onerror="document.title='pwned'">`;
+    // Braintrust refuses the spans for good: they become a dead letter, with its answer as the reason.
+    await standin.script(apiKey, [{ status: 400, body: hostileError }]);
+    const sent = await sendGatewayTraces(relay.url, "console-dead", token);
+
+    const row = page.locator('tr[data-tenant="console-dead"]');
+    // The dead letter is in R2 when the request is answered; the error's counts reach the tenant's object just after.
+    await reloadUntil(
+      page,
+      "/admin/",
+      async () => [
+        await row.locator("td.dead-letter-count").textContent(),
+        await row.locator("svg.chart.errors").getAttribute("data-total"),
+      ],
+      ([count, errors]) => count === "1" && errors !== "0",
+    );
+    await expect(row.locator("td.dead-letter-count").textContent()).resolves.toBe("1");
+    await expect(row.locator("td.error").textContent()).resolves.toContain(hostileError);
+    await expect(row.locator("td.parent").textContent()).resolves.toBe(hostileParent);
+    await screenshot(page, "tenants-dead-letter");
+    await expect(row.locator("svg.chart.errors").getAttribute("data-total")).resolves.not.toBe("0");
+    await expect(page.locator("#injected, script, img").count()).resolves.toBe(0);
+    expect(await page.title()).not.toBe("pwned");
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-dead`);
+    const deadLetter = page.locator("table.dead-letters tbody tr");
+    await expect(deadLetter.count()).resolves.toBe(1);
+    await expect(deadLetter.locator("td.reason").textContent()).resolves.toContain(hostileError);
+    await expect(page.locator("#injected, script, img").count()).resolves.toBe(0);
+    await screenshot(page, "tenant-dead-letter");
+
+    await Promise.all([page.waitForURL(/done=replayed/), deadLetter.locator("button:text('Replay')").click()]);
+    await expect(page.locator(".notice").first().textContent()).resolves.toBe("Replayed 1 dead letter onto the delivery queue.");
+    await expect(standin.waitForSpans(apiKey, sent.spanIds)).resolves.toMatchObject({ missing: [] });
+
+    // Delivered, the dead letter is gone.
+    await expect(
+      reloadUntil(
+        page,
+        "/admin/console/tenants/console-dead",
+        () => deadLetter.count(),
+        (n) => n === 0,
+      ),
+    ).resolves.toBe(0);
+
+    // One that is not worth replaying is deleted.
+    await standin.script(apiKey, [{ status: 400, body: "refused again" }]);
+    await sendGatewayTraces(relay.url, "console-dead", token);
+    await reloadUntil(
+      page,
+      "/admin/console/tenants/console-dead",
+      () => deadLetter.count(),
+      (n) => n === 1,
+    );
+    await Promise.all([page.waitForURL(/done=dead-letter-deleted/), deadLetter.locator("button:text('Delete')").click()]);
+    await expect(page.locator(".notice").first().textContent()).resolves.toBe("Dead letter deleted.");
+    await expect(deadLetter.count()).resolves.toBe(0);
+    await expect(adminCall(relay, "GET", "/dead-letters?tenant=console-dead").then((r) => r.json())).resolves.toMatchObject({
+      dead_letters: [],
+    });
+    await page.goto(`${relay.url}/admin/console/dead-letters`);
+    await screenshot(page, "dead-letters");
+    expect(await page.title()).not.toBe("pwned");
+    await context.close();
+  });
+
+  it("changes a tenant through its form, keeping its key unless told, makes it passthrough, and deletes it once its id is typed", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    await createTenant(page, { id: "console-edit", parent: "project_name:before", apiKey });
+    await issueToken(page);
+
+    const form = page.locator("form.tenant-form");
+    await form.locator("input[name=parent]").fill("experiment_id:after");
+    await form.locator("textarea[name=settings]").fill('{"translate": false, "rate_limit": {"requests_per_second": 5, "burst": 10}}');
+    await Promise.all([page.waitForURL(/done=saved/), form.locator("button[type=submit]").click()]);
+    const changed = (await (await adminCall(relay, "GET", "/tenants/console-edit")).json()) as Record<string, unknown>;
+    expect(changed).toMatchObject({
+      parent: "experiment_id:after",
+      auth: "stored_key",
+      translate: false,
+      rate_limit: { requests_per_second: 5, burst: 10 },
+      tokens: [expect.anything()],
+    });
+    // Not JSON: the admin API is not called, and the page says why.
+    await form.locator("textarea[name=settings]").fill("{routes: [");
+    await form.locator("button[type=submit]").click();
+    await expect(page.locator(".notice.error").textContent()).resolves.toContain("settings: must be a JSON object");
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
+    await form.locator("input[name=key][value=passthrough]").check();
+    await Promise.all([page.waitForURL(/done=saved/), form.locator("button[type=submit]").click()]);
+    await expect(adminCall(relay, "GET", "/tenants/console-edit").then((r) => r.json())).resolves.toMatchObject({
+      auth: "passthrough",
+      tokens: [],
+    });
+
+    const deletion = page.locator("form", { has: page.locator("input[name=confirm]") });
+    await deletion.locator("input[name=confirm]").fill("not-this-one");
+    await deletion.locator("button[type=submit]").click();
+    await expect(page.locator(".notice.error").textContent()).resolves.toContain("type the tenant id");
+    expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(200);
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
+    await deletion.locator("input[name=confirm]").fill("console-edit");
+    await Promise.all([page.waitForURL(`${relay.url}/admin/?done=deleted`), deletion.locator("button[type=submit]").click()]);
+    await expect(page.locator('tr[data-tenant="console-edit"]').count()).resolves.toBe(0);
+    expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(404);
+    await context.close();
+  });
+
+  it("refuses a change sent from another origin, or without the page's CSRF token, even with the session cookie", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    await createTenant(page, { id: "console-csrf", parent: "project_name:console csrf", apiKey });
+    const csrf = (await page.locator("input[name=csrf]").first().getAttribute("value")) ?? "";
+    const [cookie] = await context.cookies();
+    const issue = (origin: string, form: Record<string, string>) =>
+      fetch(`${relay.url}/admin/console/tenants/console-csrf/tokens`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie: `${cookie!.name}=${cookie!.value}`, origin, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form),
+      });
+
+    expect((await issue("https://evil.example", { csrf })).status).toBe(403);
+    expect((await issue(relay.url, {})).status).toBe(403);
+    expect((await issue(relay.url, { csrf: "forged" })).status).toBe(403);
+    const tenant = (await (await adminCall(relay, "GET", "/tenants/console-csrf")).json()) as { tokens: unknown[] };
+    expect(tenant.tokens).toEqual([]);
+    // The same request from the page's own origin with its token is what the console sends.
+    expect((await issue(relay.url, { csrf })).status).toBe(201);
+    await context.close();
+  });
+
+  it("loaded nothing from anywhere but the relay, and never put a token in a URL", () => {
+    expect(requested.length).toBeGreaterThan(10);
+    expect(requested.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);
+    expect(requested.filter((url) => /token|tbr_/i.test(new URL(url).search))).toEqual([]);
+  });
+});

@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { SESSION_COOKIE, startSession } from "../src/console/session.js";
+import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
+import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+const ORIGIN = "https://relay.test";
+
+function logIn(token: string, origin = ORIGIN): Promise<Response> {
+  return relayFetch("/admin/console/login", {
+    method: "POST",
+    redirect: "manual",
+    headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ token }),
+  });
+}
+
+describe("the console beside the admin API", () => {
+  it("leaves every admin API call as it was: JSON, bearer token, none of the console's headers", async () => {
+    const listed = await admin("GET", "/tenants");
+    const refused = await admin("GET", "/tenants", undefined, null);
+
+    expect(listed.status).toBe(200);
+    expect(listed.headers.get("content-type")).toBe("application/json");
+    expect(listed.headers.get("content-security-policy")).toBeNull();
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: { code: "unauthenticated" } });
+  });
+
+  it("opens for a session only, never for the API's bearer token, and serves its pages under a strict CSP", async () => {
+    const withBearer = await relayFetch("/admin/", { redirect: "manual", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const loginPage = await relayFetch("/admin/console/login");
+
+    expect(withBearer.status).toBe(303);
+    expect(withBearer.headers.get("location")).toBe("/admin/console/login");
+    expect(loginPage.headers.get("content-security-policy")).toBe(
+      "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    );
+    expect(loginPage.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {
+    const wrongToken = await logIn("not-the-token");
+    const otherSite = await logIn(ADMIN_TOKEN, "https://evil.example");
+    const loggedIn = await logIn(ADMIN_TOKEN);
+
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.headers.get("set-cookie")).toBeNull();
+    expect(otherSite.status).toBe(403);
+    expect(otherSite.headers.get("set-cookie")).toBeNull();
+    expect(loggedIn.status).toBe(303);
+    expect(loggedIn.headers.get("set-cookie")).toMatch(
+      /^tfy_relay_console=\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    const cookie = loggedIn.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
+  });
+
+  it("refuses a session signed under another admin token, or one that has expired", async () => {
+    const otherToken = await startSession("a-previous-admin-token", Date.now());
+    const expired = await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000);
+
+    for (const value of [otherToken, expired]) {
+      const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie: `tfy_relay_console=${value}` } });
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/admin/console/login");
+    }
+  });
+
+  it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
+    const tenant = await createTenant();
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const deadline = Date.now() + 30_000;
+    let page = "";
+    while (Date.now() < deadline && !page.includes("gpt-4.1-mini")) {
+      page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+      if (!page.includes("gpt-4.1-mini")) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    expect(page).toMatch(
+      /<td class="mono">gpt-4\.1-mini<\/td><td class="num">1<\/td><td class="num">14<\/td><td class="num">3<\/td><td class="num">0\.000013<\/td>/,
+    );
+    // The overview pages through tenants, 24 at a time: follow its "next" link to the tenant's row.
+    let path: string | undefined = "/admin/";
+    let overview = "";
+    while (path && !overview.includes(`data-tenant="${tenant.id}"`)) {
+      overview = await (await relayFetch(path, { headers: { cookie } })).text();
+      path = /href="(\/admin\/\?cursor=[^"]+)"/.exec(overview)?.[1]?.replaceAll("&amp;", "&");
+    }
+    const row = overview.slice(overview.indexOf(`data-tenant="${tenant.id}"`));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain("$0.000013 · 17 tokens");
+  });
+});
