@@ -11,6 +11,8 @@ export interface LoadRun {
   url: string;
   headers: Record<string, string>;
   body: Uint8Array;
+  /** When given, each request takes the next of these in turn instead of `body` (requests that must differ, such as new trace ids). */
+  bodies?: Uint8Array[];
   amount: number;
   connections: number;
 }
@@ -52,8 +54,21 @@ async function generate(run: LoadRun): Promise<LoadRunResult> {
   const started = performance.now();
   let finished = started;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const bodies = run.bodies?.map((b) => Buffer.from(b));
+    let next = 0;
+    const perRequest = bodies
+      ? { requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, body: bodies[next++ % bodies.length] }) }] }
+      : {};
     const instance = autocannon(
-      { url: run.url, method: "POST", headers: run.headers, body: Buffer.from(run.body), amount: run.amount, connections: run.connections },
+      {
+        url: run.url,
+        method: "POST",
+        headers: run.headers,
+        body: Buffer.from(run.body),
+        amount: run.amount,
+        connections: run.connections,
+        ...perRequest,
+      },
       (err, done) => (err ? reject(err) : resolve(done)),
     );
     instance.on("response", () => (finished = performance.now()));

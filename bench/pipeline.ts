@@ -2,7 +2,8 @@
  * The pipeline benchmark: for each payload size and tenant setup, the CPU cost per MiB of
  * (a) copying the bytes, (b) decoding them with protobuf-es, (c) a naive decode → process → encode
  * → gzip pipeline, and (d) the relay's own code (`prepareDeliveries` and the upstream body, exactly
- * what the ingest route runs before fetch), for plain and gzip requests. Modes are interleaved
+ * what the ingest route runs before fetch; a routing tenant's traces planned as the request decides
+ * them, without the call to its trace routes, which bench/load.ts measures), for plain and gzip requests. Modes are interleaved
  * round by round and the median kept, so the shared machine's noise hits all of them alike.
  */
 
@@ -11,12 +12,12 @@ import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/coll
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
-import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
 import { translateSpan } from "../src/process/translate.js";
 import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { runHeapCapped } from "../test/support/heap-capped.js";
+import { deliveriesAlone } from "../test/support/pipeline.js";
 import { tenantRecord } from "../test/support/tenants.js";
 import { WORST_SHAPES, worstRequest } from "../test/support/worst-shapes.js";
 import { median } from "./median.js";
@@ -65,7 +66,7 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
 /** (d): the relay's own code, up to the bytes handed to fetch. */
 async function relay(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
   const body = await readBody(request(wire, coding), coding, config);
-  const { deliveries } = prepareDeliveries(body, "protobuf", setup, credential, config);
+  const deliveries = deliveriesAlone(body, "protobuf", setup, credential, config);
   let sent = 0;
   for (const delivery of deliveries) sent += upstreamBody(delivery.payload).byteLength;
   return sent;
@@ -134,7 +135,7 @@ async function measure(label: string, bytes: Uint8Array, rounds: number): Promis
 async function cpuMs(wire: Uint8Array, format: OtlpFormat, setup: Tenant, rounds: number): Promise<number> {
   const run = async () => {
     const body = await readBody(request(wire, "identity"), "identity", config);
-    for (const delivery of prepareDeliveries(body, format, setup, credential, config).deliveries) upstreamBody(delivery.payload);
+    for (const delivery of deliveriesAlone(body, format, setup, credential, config)) upstreamBody(delivery.payload);
   };
   await run();
   const times: number[] = [];

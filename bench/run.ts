@@ -1,6 +1,7 @@
-/** `npm run bench`: the pipeline benchmark, the cost of a request before trust, then the end-to-end load benchmark, as Markdown. */
+/** `npm run bench`: the pipeline benchmark, the cost of a request before trust, then the end-to-end load benchmarks, as Markdown. */
 import { loadBenchmark } from "./load.js";
 import { pipelineBenchmark, worstShapesBenchmark } from "./pipeline.js";
+import { traceRoutesBenchmark } from "./trace-routes.js";
 import { untrustedBenchmark } from "./untrusted.js";
 
 console.log(`# Benchmarks (${new Date().toISOString().slice(0, 10)}, Node ${process.version})\n`);
@@ -12,3 +13,5 @@ console.log("\n## Work before trust: the CPU of one hostile request with a key B
 console.log(await untrustedBenchmark());
 console.log("\n## End to end under wrangler dev\n");
 console.log(await loadBenchmark());
+console.log("\n## Routing by trace: a routing tenant beside one that does not route, under wrangler dev\n");
+console.log(await traceRoutesBenchmark());

@@ -2,7 +2,8 @@
  * Work before trust: the most CPU one request with a passthrough key Braintrust has not accepted
  * can cost the relay at the body limit such requests get (UNTRUSTED_MAX_BODY_BYTES). Hostile bodies
  * built to be cheap to send and dear to process, gzip-compressed as an attacker would send them,
- * go through what the ingest route runs before the upstream fetch: readBody, prepareDeliveries and
+ * go through what the ingest route runs before the upstream fetch: readBody, prepareDeliveries (a
+ * routing tenant's traces planned as the request decides them, without its trace-routes call) and
  * the upstream body, for three tenant setups: the CPU time of one Node process (GC threads
  * included), the median of several rounds, each after a garbage collection.
  * The worst case is measured again at the full limit, once, for comparison.
@@ -19,10 +20,10 @@ import type { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { relayConfig } from "../src/env.js";
 import { RelayError } from "../src/http/errors.js";
-import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
 import { type BodyLimits, readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
+import { deliveriesAlone } from "../test/support/pipeline.js";
 import { tenantRecord } from "../test/support/tenants.js";
 import { randomId, toOtlpJson } from "../test/support/traces.js";
 import { median } from "./median.js";
@@ -129,7 +130,7 @@ async function ingest(c: Case, setup: Tenant, limits: BodyLimits): Promise<void>
   });
   try {
     const body = await readBody(request, "gzip", limits);
-    for (const delivery of prepareDeliveries(body, c.format, setup, credential, config).deliveries) upstreamBody(delivery.payload);
+    for (const delivery of deliveriesAlone(body, c.format, setup, credential, config)) upstreamBody(delivery.payload);
   } catch (err) {
     if (!(err instanceof RelayError)) throw err;
   }

@@ -84,6 +84,8 @@ interface TenantView {
   braintrust: { api_url: string };
   tokens: Array<{ id: string; created_at: string }>;
   routes: unknown[];
+  parent_from_attribute: boolean;
+  trace_wait_seconds: number;
   translate: boolean;
   keep_source_attributes: boolean;
   updated_at: string;
@@ -138,6 +140,8 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["braintrust", tenant.braintrust.api_url],
         ["auth", tenant.auth],
         ["routes", tenant.routes.length],
+        // Only a tenant that routes waits for a trace's deciding span (README, "Routing by trace").
+        ...(tenant.routes.length > 0 || tenant.parent_from_attribute ? [["trace wait (s)", tenant.trace_wait_seconds]] : []),
         ["translate", String(tenant.translate)],
         ["keep source attributes", String(tenant.keep_source_attributes)],
         ["updated", tenant.updated_at],
@@ -159,6 +163,14 @@ function statsWindow(flags: Flags): StatsWindow {
   const window = flags.window ?? "1h";
   if (!(window in STATS_WINDOWS)) throw new UsageError(`--window is one of ${Object.keys(STATS_WINDOWS).join(", ")}`);
   return window as StatsWindow;
+}
+
+/** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
+interface WaitingTraces {
+  tenant: string;
+  traces: number;
+  spans: number;
+  bytes: number;
 }
 
 const COMMANDS = [
@@ -235,6 +247,12 @@ const COMMANDS = [
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
       all.map((stats) => [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)]),
     );
+  }),
+  commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
+    const waiting = (await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`)) as WaitingTraces;
+    return flags.json
+      ? waiting
+      : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`);

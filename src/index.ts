@@ -48,4 +48,5 @@ export default {
 } satisfies ExportedHandler<Env, DeliveryMessage>;
 
 // Durable Object classes are exported by the Worker's main module (wrangler.toml's durable_objects).
+export { TraceRoutes } from "./deliver/trace-routes.js";
 export { TenantObject } from "./tenants/tenant-object.js";

@@ -11,6 +11,7 @@ import { leavesSpansAlone } from "../src/process/process-spans.js";
 import { translateSpan } from "../src/process/translate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
+import { deliveriesAlone } from "./support/pipeline.js";
 import { tenantRecord } from "./support/tenants.js";
 import { attr, spansOf, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
@@ -107,13 +108,10 @@ describe("the fast path", () => {
     });
     expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
     const plan = (bytes: Uint8Array, tenant: Tenant) => {
-      const { deliveries, rejections } = prepareDeliveries(
-        { wire: bytes, coding: "identity", bytes },
-        "protobuf",
-        tenant,
-        CREDENTIAL,
-        relayConfig(env),
-      );
+      const body = { wire: bytes, coding: "identity", bytes } as const;
+      const { rejections } = prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
+      // A routing tenant's traces as the request alone decides them, as the first request of each trace goes.
+      const deliveries = deliveriesAlone(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
       return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };
     };
     fc.assert(
@@ -134,7 +132,7 @@ describe("the fast path", () => {
       redact: { keys: [{ pattern: "secret.*" }] },
     };
     // Options that only refine another one change nothing alone.
-    const refinements: Record<string, unknown> = { keep_source_attributes: true };
+    const refinements: Record<string, unknown> = { keep_source_attributes: true, trace_wait_seconds: 60 };
     // A new option in the schema must be added here, and to leavesSpansAlone if it changes spans.
     expect(
       Object.keys(ProcessingSchema.shape)

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
+import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
 import { parseOrReject } from "../tenants/schema.js";
-import { noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
+import { existingTenant, noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();
@@ -30,6 +31,12 @@ statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const report = await tenantObject(c.env, id).statsReport(id, query.per_minute);
   if (!report) throw noSuchTenant(id);
   return c.json({ tenant: id, ...report });
+});
+
+/** Spans of the tenant's traces waiting for their parent to be decided (README, "Routing by trace"). */
+statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
+  const tenant = await existingTenant(c);
+  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant.id)) });
 });
 
 statsRoutes.get("/stats", async (c) => {

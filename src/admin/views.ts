@@ -10,6 +10,7 @@ export function tenantView(tenant: Tenant) {
     tokens: tenant.tokens.map(({ id, created_at }) => ({ id, created_at })),
     routes: tenant.routes,
     parent_from_attribute: tenant.parent_from_attribute,
+    trace_wait_seconds: tenant.trace_wait_seconds,
     translate: tenant.translate,
     keep_source_attributes: tenant.keep_source_attributes,
     drop_non_ai_spans: tenant.drop_non_ai_spans,

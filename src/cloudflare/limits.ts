@@ -14,3 +14,6 @@ export const MAX_QUEUE_MESSAGE_BYTES = 128_000;
 /** Queues: one `sendBatch` call. */
 export const MAX_QUEUE_BATCH_MESSAGES = 100;
 export const MAX_QUEUE_BATCH_BYTES = 256_000;
+
+/** Durable Objects with SQLite storage: one row, so any BLOB in it (2 MB, taken as 10^6 B). */
+export const MAX_DURABLE_OBJECT_ROW_BYTES = 2_000_000;

@@ -2,9 +2,9 @@ import type { Delivery } from "../deliver/message.js";
 import { planDeliveries, unchangedDelivery } from "../deliver/plan.js";
 import type { RelayConfig } from "../env.js";
 import type { OtlpFormat, RequestBody } from "../otlp/format.js";
-import { outgoingSpansOf } from "../otlp/outgoing.js";
+import { type OutgoingSpan, outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { leavesSpansAlone, type ProcessedSpans, SpanProcessor } from "../process/process-spans.js";
+import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestTraces, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
@@ -17,6 +17,11 @@ export interface PreparedRequest {
   rejections: PartialSuccess;
   /** The model calls translation read, by model, for the tenant's statistics. */
   usage: ProcessedSpans["usage"];
+  /**
+   * A routing tenant's spans by trace instead of deliveries: where each trace goes is decided
+   * across requests (settle-traces.ts), then planned with `planSettled`.
+   */
+  traces?: RequestTraces;
 }
 
 /**
@@ -49,10 +54,47 @@ export function prepareDeliveries(
   const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
+  const byTrace = processor.finishByTrace(read.leftOutEmpty);
+  if (byTrace) return { deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
   const processed = processor.finish(read.leftOutEmpty);
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
     usage: processed.usage,
   };
+}
+
+/**
+ * A routing tenant's spans as batches, one per parent, in the order they arrived: `parentOf` says
+ * where each trace goes, or undefined when its spans wait (then left out, so the request's own
+ * bytes can no longer be sent as they came). With each trace's own verdict, this is what the
+ * request would send were it the only one of its traces.
+ */
+export function batchesByParent(
+  { spans, traceOf, changed, usage }: RequestTraces,
+  parentOf: (trace: RequestTrace) => string | undefined,
+): ProcessedSpans {
+  const byParent = new Map<string, OutgoingSpan[]>();
+  let leftOut = false;
+  for (const [i, span] of spans.entries()) {
+    const parent = parentOf(traceOf[i]!);
+    if (parent === undefined) leftOut = true;
+    else {
+      const batch = byParent.get(parent);
+      if (batch) batch.push(span);
+      else byParent.set(parent, [span]);
+    }
+  }
+  return { batches: [...byParent].map(([parent, spans]) => ({ parent, spans })), changed: changed || leftOut, usage };
+}
+
+/** The deliveries of a routing tenant's request once its traces are settled. */
+export function planSettled(
+  body: RequestBody,
+  format: OtlpFormat,
+  rejections: PartialSuccess,
+  processed: ProcessedSpans,
+  { tenant, credential, config }: { tenant: Tenant; credential: BraintrustCredential; config: RelayConfig },
+): Delivery[] {
+  return planDeliveries({ body, format, spansRejected: rejections.rejectedSpans > 0n, processed, tenant, credential, config });
 }

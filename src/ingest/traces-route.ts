@@ -13,7 +13,8 @@ import { authenticateIngest } from "../tenants/credentials.js";
 import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
 import { countRequests } from "./count-requests.js";
-import { prepareDeliveries } from "./prepare-deliveries.js";
+import { planSettled, prepareDeliveries } from "./prepare-deliveries.js";
+import { settleTraces } from "./settle-traces.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
@@ -37,8 +38,16 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
   const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
-  const { deliveries, rejections, usage } = prepareDeliveries(body, format, tenant, credential, config);
-  const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0);
+  const prepared = prepareDeliveries(body, format, tenant, credential, config);
+  const { rejections, usage } = prepared;
+  let { deliveries } = prepared;
+  let waiting = 0;
+  if (prepared.traces) {
+    const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
+    deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
+    waiting = settled.waitingSpans;
+  }
+  const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
   countSpans(tenantId, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(tenantId, "accepted", accepted);
   countSpans(tenantId, "rejected_invalid", Number(rejections.rejectedSpans));

@@ -30,6 +30,8 @@ export type RelayEvent =
   | { event: "rate_limiter_failed"; tenant: string; error: string }
   | { event: "stats_flush_failed"; tenant: string; error: string }
   | { event: "tenant_replica_failed"; tenant: string; error: string }
+  | { event: "trace_routes_failed"; tenant: string; error: string }
+  | { event: "trace_release_failed"; tenant: string; trace: string; error: string }
   | { event: "unhandled_error"; error: string };
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
@@ -38,6 +40,8 @@ const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "rate_limiter_failed",
   "stats_flush_failed",
   "tenant_replica_failed",
+  "trace_routes_failed",
+  "trace_release_failed",
   "unhandled_error",
 ]);
 

@@ -8,13 +8,19 @@ import { type Piece, type Range, WireError } from "../otlp/wire.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
-import { routesTraces, TraceRouter } from "./route.js";
+import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
 import { type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
   parent: string;
   spans: OutgoingSpan[];
+}
+
+/** One trace of a request, with what the request's spans say about its parent. */
+export interface RequestTrace extends TraceVerdict {
+  /** The trace id, hex. */
+  trace: string;
 }
 
 export interface ProcessedSpans {
@@ -24,6 +30,18 @@ export interface ProcessedSpans {
   changed: boolean;
   /** The model calls among the spans translation read, by model. */
   usage: Map<string, ModelUsage>;
+}
+
+/** A routing tenant's request by trace, before its traces are settled: `ProcessedSpans` but for the batches. */
+export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
+  /** In order of first appearance. */
+  traces: RequestTrace[];
+  /**
+   * Every span in the order it arrived, and beside it its trace: batches keep that order, as
+   * `finish` does. No list per trace: a request may hold tens of thousands of one-span traces.
+   */
+  spans: OutgoingSpan[];
+  traceOf: RequestTrace[];
 }
 
 /** Model calls and what they used, added up. */
@@ -99,8 +117,7 @@ export class SpanProcessor {
    * redacted: a tenant that redacts must not send the request's own bytes, which still carry them.
    */
   finish(leftOutEmpty: boolean): ProcessedSpans {
-    const changed = this.changed || (leftOutEmpty && this.redaction !== undefined);
-    return { batches: this.batches(), changed, usage: this.usage };
+    return { batches: this.batches(), changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
 
   /**
@@ -125,12 +142,35 @@ export class SpanProcessor {
     this.usage.set(model, sum);
   }
 
+  /**
+   * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
+   * (deliver/trace-routes.ts); undefined for a tenant that does not route. `leftOutEmpty` as for `finish`.
+   */
+  finishByTrace(leftOutEmpty: boolean): RequestTraces | undefined {
+    const router = this.router;
+    if (!router) return undefined;
+    const byTrace = new Map<string, RequestTrace>();
+    const traceOf = this.traces.map((key) => {
+      let trace = byTrace.get(key);
+      if (!trace) {
+        trace = { trace: key, ...router.verdictOf(key) };
+        byTrace.set(key, trace);
+      }
+      return trace;
+    });
+    return { traces: [...byTrace.values()], spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+  }
+
+  private changedWith(leftOutEmpty: boolean): boolean {
+    return this.changed || (leftOutEmpty && this.redaction !== undefined);
+  }
+
   private batches(): ParentBatch[] {
     const router = this.router;
     if (!router) return this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
     const byParent = new Map<string, OutgoingSpan[]>();
     this.spans.forEach((span, i) => {
-      const parent = router.parentOf(this.traces[i]!);
+      const { parent } = router.verdictOf(this.traces[i]!);
       const batch = byParent.get(parent);
       if (batch) batch.push(span);
       else byParent.set(parent, [span]);

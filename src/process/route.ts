@@ -10,12 +10,32 @@ export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_
   return tenant.routes.length > 0 || tenant.parent_from_attribute;
 }
 
+/**
+ * The gateway's entry spans, one per gateway request (docs/truefoundry-spans.md). The gateway may
+ * continue a caller's W3C `traceparent`, so such a span can have a parent it never exports.
+ */
+const ENTRY_SPAN_TYPES = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse", "MCP"]);
+
 /** What a request's spans have said so far about where their trace goes. */
 interface TraceEvidence {
   /** The first valid `braintrust.parent` among the trace's spans, when the tenant allows it. */
   fromAttribute: string | undefined;
   /** The index of the first route any of the trace's spans matches; routes.length when none. */
   route: number;
+  /** Whether a span without a parent came: the trace's top span, which ends, so is exported, last. */
+  rootless: boolean;
+  /** The parents (see `idKey`) of the trace's entry spans with a parent; usually none. */
+  entryParents: number[] | undefined;
+}
+
+/** Where a trace goes, as far as one request's spans can tell. */
+export interface TraceVerdict {
+  parent: string;
+  /**
+   * Whether these spans settle it: a valid `braintrust.parent`, a matching route, or the trace's top
+   * span. When not, an earlier or later request of the same trace may still carry what decides it.
+   */
+  decided: boolean;
 }
 
 /**
@@ -26,17 +46,24 @@ interface TraceEvidence {
  */
 export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
+  /**
+   * Every span id of the request (see `idKey`), 8 bytes a span, for one request and not per trace,
+   * since a request may hold tens of thousands of one-span traces; sorted once, when first asked.
+   */
+  private readonly spanIds: number[] = [];
+  private sortedIds: Float64Array | undefined;
 
   constructor(private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">) {}
 
-  /** Takes in what the span says; returns its trace's key for `parentOf`. */
+  /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
   observe({ span, scope }: IncomingSpan): string {
     const key = hex(span.traceId);
     let evidence = this.traces.get(key);
     if (!evidence) {
-      evidence = { fromAttribute: undefined, route: this.tenant.routes.length };
+      evidence = { fromAttribute: undefined, route: this.tenant.routes.length, rootless: false, entryParents: undefined };
       this.traces.set(key, evidence);
     }
+    this.observeShape(evidence, span);
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
@@ -55,8 +82,59 @@ export class TraceRouter {
     return key;
   }
 
-  parentOf(trace: string): string {
+  /** Call once every span of the request has been observed: whether the top span is among them depends on all of them. */
+  verdictOf(trace: string): TraceVerdict {
     const evidence = this.traces.get(trace);
-    return evidence?.fromAttribute ?? (evidence && this.tenant.routes[evidence.route]?.parent) ?? this.tenant.parent;
+    if (!evidence) return { parent: this.tenant.parent, decided: false };
+    const routed = evidence.fromAttribute ?? this.tenant.routes[evidence.route]?.parent;
+    if (routed !== undefined) return { parent: routed, decided: true };
+    return { parent: this.tenant.parent, decided: this.hasTopSpan(evidence) };
   }
+
+  private observeShape(evidence: TraceEvidence, span: IncomingSpan["span"]): void {
+    this.spanIds.push(idKey(span.spanId));
+    if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
+    else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
+      evidence.entryParents ??= [];
+      evidence.entryParents.push(idKey(span.parentSpanId));
+    }
+  }
+
+  /**
+   * The top span is a span with no parent, or an entry span whose parent is not among the request's
+   * spans of its trace: the caller's span, which the gateway never sends. A gateway span's own
+   * children end, so are exported, before it, so an entry span's gateway parent (an agent's
+   * AgentResponse over its MCP calls) would arrive with it or later; see the README for that case.
+   */
+  private hasTopSpan(evidence: TraceEvidence): boolean {
+    if (evidence.rootless) return true;
+    if (!evidence.entryParents) return false;
+    this.sortedIds ??= Float64Array.from(this.spanIds).sort();
+    const ids = this.sortedIds;
+    return evidence.entryParents.some((parent) => !contains(ids, parent));
+  }
+}
+
+/**
+ * A span id as a number: its first 6 bytes, exact in a double. Ids are random, so two spans of one
+ * request sharing 48 bits is not worth the memory of telling them apart: it could only make an entry
+ * span's foreign parent look present, and its trace wait for its wait to end.
+ */
+function idKey(id: Uint8Array): number {
+  let key = 0;
+  for (let i = 0; i < 6; i++) key = key * 256 + (id[i] ?? 0);
+  return key;
+}
+
+function contains(sorted: Float64Array, key: number): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = sorted[middle]!;
+    if (value === key) return true;
+    if (value < key) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }

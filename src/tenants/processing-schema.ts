@@ -100,6 +100,11 @@ export const ProcessingSchema = z.strictObject({
   routes: z.array(RouteSchema).max(100).default([]),
   /** A span's own `braintrust.parent` attribute decides its trace's parent, ahead of routes. */
   parent_from_attribute: z.boolean().default(false),
+  /**
+   * How long spans of a trace nothing has decided yet (no route matched, no top span) wait for the
+   * span that decides it, before going to the default parent (README, "Routing by trace").
+   */
+  trace_wait_seconds: z.number().int().min(1).max(3600).default(600),
   /** Add the braintrust.* attributes Braintrust reads to spans carrying tfy.* (or Traceloop gen_ai.prompt.*) attributes. */
   translate: z.boolean().default(true),
   /**

@@ -132,6 +132,40 @@ describe("tfy-relay, against a running relay", () => {
     expect(await cli(["stats", "no-such-tenant"])).toMatchObject({ code: 1, stderr: "tfy-relay: no such tenant: no-such-tenant\n" });
   });
 
+  it("prints how many traces and spans of a routing tenant wait for their parent", async () => {
+    const apiKey = await standin.issueKey();
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const route = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:e" };
+    writeFileSync(config, JSON.stringify({ translate: false, routes: [route], trace_wait_seconds: 3600 }));
+    await cli(
+      ["tenants", "put", "cli-waiting", "--config", config, "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"],
+      {
+        K: apiKey,
+      },
+    );
+    const { token } = JSON.parse((await cli(["tokens", "issue", "cli-waiting", "--json"])).stdout) as { token: string };
+    // The trace's children without its top span: nothing decides where they go yet.
+    const children = trueFoundryTrace();
+    for (const rs of children.resourceSpans) for (const ss of rs.scopeSpans) ss.spans = ss.spans.filter((s) => s.parentSpanId.length > 0);
+    const sent = await fetch(`${relay.url}/t/cli-waiting/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+      body: toProtobuf(children).slice(),
+    });
+    expect(sent.status).toBe(200);
+
+    const table = await cli(["traces", "waiting", "cli-waiting"]);
+    const json = JSON.parse((await cli(["traces", "waiting", "cli-waiting", "--json"])).stdout) as unknown;
+
+    expect((await cli(["tenants", "get", "cli-waiting"])).stdout).toMatch(/\ntrace wait \(s\)\s+3600\n/);
+    expect(table.stdout).toMatch(/^cli-waiting: 1 traces, 2 spans \(\d+ bytes\) waiting for their parent to be decided\n$/);
+    expect(json).toMatchObject({ tenant: "cli-waiting", traces: 1, spans: 2 });
+    expect(await cli(["traces", "waiting", "no-such-tenant"])).toMatchObject({
+      code: 1,
+      stderr: "tfy-relay: no such tenant: no-such-tenant\n",
+    });
+  });
+
   it("lists, replays and deletes dead letters", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-dead", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });

@@ -1,7 +1,8 @@
 /**
  * The relay's pipeline on one request in a fresh Node process whose V8 heap is capped, at 128 MiB
  * as a Worker's isolate is unless told otherwise: what the ingest route runs before the upstream
- * fetch (readBody, prepareDeliveries, the upstream body). Shared by the memory tests and the
+ * fetch (readBody, prepareDeliveries, the upstream body; a routing tenant's traces planned as the
+ * request decides them, see deliveriesAlone). Shared by the memory tests and the
  * benchmark. A request that needs more heap than the cap kills the process, as it would the
  * isolate: "crashed".
  */
@@ -13,9 +14,9 @@ import { join } from "node:path";
 import { upstreamBody } from "../../src/deliver/braintrust.js";
 import { relayConfig } from "../../src/env.js";
 import { RelayError } from "../../src/http/errors.js";
-import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import { readBody } from "../../src/receive/body.js";
+import { deliveriesAlone } from "./pipeline.js";
 import { tenantRecord } from "./tenants.js";
 
 export type HeapCappedRun =
@@ -48,7 +49,7 @@ async function child(file: string, format: OtlpFormat, settings: Record<string, 
   try {
     const body = await readBody(request, "identity", config);
     let spans = 0;
-    for (const delivery of prepareDeliveries(body, format, tenantRecord(settings), credential, config).deliveries) {
+    for (const delivery of deliveriesAlone(body, format, tenantRecord(settings), credential, config)) {
       upstreamBody(delivery.payload);
       spans += delivery.spans;
     }

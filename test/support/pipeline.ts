@@ -5,12 +5,14 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { ResourceSpans, ScopeSpans } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { Delivery } from "../../src/deliver/message.js";
-import { relayConfig } from "../../src/env.js";
-import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
-import type { OtlpFormat } from "../../src/otlp/format.js";
+import { type RelayConfig, relayConfig } from "../../src/env.js";
+import { batchesByParent, planSettled, prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
+import type { OtlpFormat, RequestBody } from "../../src/otlp/format.js";
 import type { IncomingResource, IncomingScope } from "../../src/otlp/incoming.js";
 import { readSpans } from "../../src/receive/read-spans.js";
 import type { SpanRejections } from "../../src/receive/validate.js";
+import type { BraintrustCredential } from "../../src/tenants/credentials.js";
+import type { Tenant } from "../../src/tenants/schema.js";
 import { tenantRecord } from "./tenants.js";
 import { toOtlpJson, toProtobuf } from "./traces.js";
 
@@ -60,16 +62,27 @@ export function relayed(
 ): Relayed {
   const body = format === "protobuf" ? toProtobuf(request) : new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
   const config = relayConfig({} as Env);
-  const { deliveries } = prepareDeliveries(
-    { wire: body, coding: "identity", bytes: body },
-    format,
-    tenantRecord(settings),
-    CREDENTIAL,
-    config,
-  );
+  const deliveries = deliveriesAlone({ wire: body, coding: "identity", bytes: body }, format, tenantRecord(settings), CREDENTIAL, config);
   return {
     requests: deliveries.map((d) => ({ parent: d.parent, request: fromBinary(ExportTraceServiceRequestSchema, d.payload.protobuf) })),
     deliveries,
     body,
   };
+}
+
+/**
+ * `prepareDeliveries`, with a routing tenant's traces planned as the request alone decides them:
+ * what the relay sends the first time it sees a whole trace, with no call to its trace routes.
+ */
+export function deliveriesAlone(
+  body: RequestBody,
+  format: OtlpFormat,
+  tenant: Tenant,
+  credential: BraintrustCredential,
+  config: RelayConfig,
+): Delivery[] {
+  const prepared = prepareDeliveries(body, format, tenant, credential, config);
+  if (!prepared.traces) return prepared.deliveries;
+  const processed = batchesByParent(prepared.traces, (t) => t.parent);
+  return planSettled(body, format, prepared.rejections, processed, { tenant, credential, config });
 }

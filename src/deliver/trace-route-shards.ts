@@ -1,0 +1,29 @@
+import type { TraceRoutes } from "./trace-routes.js";
+import type { WaitingTotals } from "./trace-wait-store.js";
+
+/**
+ * A routing tenant's trace-routes objects: one per first hex digit of the trace id. Trace ids are
+ * random, so each object takes a sixteenth of the tenant's traces and waiting spans, and a request
+ * calls at most sixteen objects, all at once (README, "Routing by trace").
+ */
+export const TRACE_ROUTE_SHARDS = [..."0123456789abcdef"];
+
+/** The object deciding the traces of `tenantId` whose id (hex) starts with `shard`. */
+export function traceRoutesObject(env: Env, tenantId: string, shard: string): DurableObjectStub<TraceRoutes> {
+  return env.TRACE_ROUTES.getByName(`${tenantId}:${shard}`);
+}
+
+/** The shard of a trace id in hex. */
+export function shardOf(trace: string): string {
+  return trace[0] ?? "0";
+}
+
+/** What waits for the tenant across its objects, for operators. */
+export async function waitingTraces(env: Env, tenantId: string): Promise<WaitingTotals> {
+  const totals = await Promise.all(TRACE_ROUTE_SHARDS.map((shard) => traceRoutesObject(env, tenantId, shard).waiting()));
+  return totals.reduce((sum, t) => ({ traces: sum.traces + t.traces, spans: sum.spans + t.spans, bytes: sum.bytes + t.bytes }), {
+    traces: 0,
+    spans: 0,
+    bytes: 0,
+  });
+}

@@ -1,0 +1,187 @@
+import { DurableObject } from "cloudflare:workers";
+import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
+import { errorText, logEvent } from "../log/events.js";
+import { flushStats } from "../stats/flush.js";
+import { countSpans } from "../stats/recorder.js";
+import type { DeliveryMessage } from "./message.js";
+import { enqueueNew, messagesFor } from "./queue.js";
+import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
+
+/**
+ * How long a decision is remembered: a day. Agent traces run for minutes, some for an hour, and an
+ * exporter may send a span again much later; a decision is one small row, so a day costs nothing.
+ */
+export const DECISION_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
+export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
+/** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its default parent). */
+export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
+export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
+export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
+export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
+
+/** How soon the alarm tries again when the queue did not take waiting spans. */
+const RELEASE_RETRY_MS = 30_000;
+/** Pieces read at a time while handing them to the queue. */
+const RELEASE_BATCH = 50;
+/** How often the alarm forgets decisions past their day, while the object remembers any. */
+const SWEEP_MS = 60 * 60 * 1000;
+
+/** One trace of an ingest request, as the request knows it. */
+export interface TraceReport {
+  /** The trace id, hex. */
+  trace: string;
+  /** The parent the request's spans settle, when they do (see process/route.ts). */
+  decided?: string;
+  /** The trace's spans in the request, when they may wait; absent, an undecided trace is decided now by its default parent. */
+  waiting?: { protobuf: Uint8Array; spans: number };
+}
+
+/** What every trace of one call shares: whose spans, how to deliver them later, how long they may wait. */
+export interface SettleRequest {
+  tenant: string;
+  incarnation: string | undefined;
+  defaultParent: string;
+  /** Passthrough only: the client's key, sealed as queued messages carry it. */
+  sealedClientKey: string | undefined;
+  waitSeconds: number;
+  traces: TraceReport[];
+}
+
+/** Per trace, in the order asked: where the request's spans go, or that the object keeps them. */
+export type TraceSettlement = { parent: string } | { waiting: true };
+
+/**
+ * Where each trace of a routing tenant goes, decided once across all the requests that carry its
+ * spans (README, "Routing by trace"). One object per tenant and trace-id shard
+ * (ingest/settle-traces.ts). The first decisive evidence wins and is remembered for a day;
+ * spans of a trace not decided yet wait here, durably, until a span decides it or the wait
+ * ends, then leave through the delivery queue like any other spans. Calls only touch SQLite, so
+ * each is applied whole; the alarm, which awaits the queue, only hands over spans of traces
+ * already decided, which no call changes any more.
+ */
+export class TraceRoutes extends DurableObject<Env> {
+  private readonly store = new TraceWaitStore(this.ctx.storage.sql);
+
+  async settle(request: SettleRequest): Promise<TraceSettlement[]> {
+    const now = Date.now();
+    let alarmAt = Number.POSITIVE_INFINITY;
+    // All or nothing: a call that fails halfway leaves nothing behind for the client's retry to repeat.
+    const settled = this.ctx.storage.transactionSync(() =>
+      request.traces.map((report) => {
+        const { settlement, workAt } = this.settleOne(request, report, now);
+        alarmAt = Math.min(alarmAt, workAt ?? now + SWEEP_MS);
+        return settlement;
+      }),
+    );
+    if (Number.isFinite(alarmAt)) await this.alarmBy(alarmAt);
+    return settled;
+  }
+
+  /** What waits here, for operators. */
+  waiting(): WaitingTotals {
+    return this.store.totals();
+  }
+
+  /**
+   * Decides traces whose wait is over, hands spans of decided traces to the queue, and now and then
+   * forgets decisions past their day. A queue that refuses is tried again in 30 s, for as long as it
+   * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
+   */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.store.decideOverdue(now, now + DECISION_TTL_MS);
+    const handedOver = await this.releaseAll();
+    // Released spans count as queued, as the consumer will count them leaving the queue; an alarm has
+    // no request to flush later, so they go to the tenant's statistics now (a failure there is only logged).
+    await flushStats(this.env);
+    this.store.forgetExpired(now);
+    if (!handedOver) return this.alarmBy(Date.now() + RELEASE_RETRY_MS);
+    const next = Math.min(
+      this.store.nextDue() ?? Number.POSITIVE_INFINITY,
+      this.store.remembersAny() ? now + SWEEP_MS : Number.POSITIVE_INFINITY,
+    );
+    if (Number.isFinite(next)) await this.alarmBy(next);
+  }
+
+  /** Where the request's spans of one trace go, and when the alarm has work because of it (undefined: only the sweep). */
+  private settleOne(request: SettleRequest, report: TraceReport, now: number): { settlement: TraceSettlement; workAt?: number } {
+    const known = this.store.trace(report.trace);
+    if (known?.parent) return { settlement: { parent: known.parent } };
+    // Spans that waited for this decision leave at once.
+    const workAt = known && known.spans > 0 ? now : undefined;
+    if (report.decided !== undefined) {
+      this.store.decide(report.trace, report.decided, now + DECISION_TTL_MS);
+      return { settlement: { parent: report.decided }, ...(workAt !== undefined ? { workAt } : {}) };
+    }
+    const waiting = report.waiting;
+    if (!waiting || !this.hasRoomFor(waiting, known)) {
+      this.store.decide(report.trace, request.defaultParent, now + DECISION_TTL_MS);
+      return { settlement: { parent: request.defaultParent }, ...(workAt !== undefined ? { workAt } : {}) };
+    }
+    const piece = {
+      trace: report.trace,
+      tenant: request.tenant,
+      incarnation: request.incarnation,
+      sealedClientKey: request.sealedClientKey,
+      protobuf: waiting.protobuf,
+      spans: waiting.spans,
+      receivedAt: now,
+    };
+    const dueAt = now + request.waitSeconds * 1000;
+    this.store.wait(piece, request.defaultParent, dueAt, known);
+    return { settlement: { waiting: true }, workAt: dueAt };
+  }
+
+  private hasRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: StoredTrace | undefined): boolean {
+    const bytes = waiting.protobuf.byteLength;
+    if (bytes > MAX_WAITING_PIECE_BYTES) return false;
+    if ((known?.spans ?? 0) + waiting.spans > MAX_WAITING_SPANS_PER_TRACE) return false;
+    if ((known?.bytes ?? 0) + bytes > MAX_WAITING_BYTES_PER_TRACE) return false;
+    const totals = this.store.totals();
+    return totals.spans + waiting.spans <= MAX_WAITING_SPANS_PER_OBJECT && totals.bytes + bytes <= MAX_WAITING_BYTES_PER_OBJECT;
+  }
+
+  /**
+   * Hands every waiting span of a decided trace to the queue, a batch at a time, each piece
+   * forgotten only once the queue took it; false when the queue refused one.
+   */
+  private async releaseAll(): Promise<boolean> {
+    for (;;) {
+      const batch = this.store.releasable(RELEASE_BATCH);
+      for (const { piece, parent } of batch) {
+        try {
+          const messages = await messagesFor(template(piece, parent), piece.protobuf, piece.spans, this.env.PAYLOADS);
+          await enqueueNew(this.env.DELIVERY_QUEUE, this.env.PAYLOADS, messages);
+        } catch (err) {
+          logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, error: errorText(err) });
+          return false;
+        }
+        this.store.released(piece);
+        countSpans(piece.tenant, "queued", piece.spans);
+      }
+      if (batch.length < RELEASE_BATCH) return true;
+    }
+  }
+
+  /** Sets the alarm to `at` unless it is already due sooner (a call may have asked for sooner while the alarm ran). */
+  private async alarmBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+}
+
+/** A waiting piece as a queued delivery: no attempt made yet; its id stays the same however often the alarm runs. */
+function template(piece: WaitingPiece, parent: string): Omit<DeliveryMessage, "payload" | "spans" | "bytes"> {
+  return {
+    id: `trace-${piece.trace}-${piece.id}`,
+    tenant: piece.tenant,
+    ...(piece.incarnation ? { incarnation: piece.incarnation } : {}),
+    parent,
+    ...(piece.sealedClientKey ? { sealedClientKey: piece.sealedClientKey } : {}),
+    attempts: 0,
+    serverErrors: 0,
+    receivedAt: piece.receivedAt,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * One trace-routes object's SQLite storage (see trace-routes.ts): per trace, its decided parent or
+ * the spans waiting for one, and running totals of what waits. Every method is synchronous, so each
+ * call the object runs is applied whole, with no other call in between. Rows written are what
+ * SQLite storage bills for, so each step writes as few as it can, and no call scans the decisions.
+ */
+
+/** What one ingest request left waiting of a trace, and what delivering it later needs. */
+export interface WaitingPiece {
+  id: number;
+  trace: string;
+  tenant: string;
+  incarnation: string | undefined;
+  sealedClientKey: string | undefined;
+  protobuf: Uint8Array;
+  spans: number;
+  receivedAt: number;
+}
+
+export interface WaitingTotals {
+  traces: number;
+  spans: number;
+  bytes: number;
+}
+
+/** A trace as stored: `parent` null while it waits; `spans` and `bytes` of it still waiting here. */
+export interface StoredTrace {
+  parent: string | null;
+  spans: number;
+  bytes: number;
+}
+
+export class TraceWaitStore {
+  constructor(private readonly sql: SqlStorage) {
+    // decided_until: when a decision is forgotten; due_at: when a waiting trace stops waiting, null
+    // once decided. WITHOUT ROWID: the trace id is the table, so a decision is one row written, not
+    // two; the partial index holds waiting traces only, so decisions cost no index write.
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    );
+    sql.exec("CREATE INDEX IF NOT EXISTS trace_routes_due ON trace_routes (due_at) WHERE due_at IS NOT NULL");
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+    );
+    sql.exec(
+      "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+    );
+    sql.exec("INSERT OR IGNORE INTO waiting_totals (id, traces, spans, bytes) VALUES (0, 0, 0, 0)");
+  }
+
+  trace(trace: string): StoredTrace | undefined {
+    return this.sql
+      .exec<{ parent: string | null; spans: number; bytes: number }>("SELECT parent, spans, bytes FROM trace_routes WHERE trace = ?", trace)
+      .toArray()[0];
+  }
+
+  /** Records the decision; spans still waiting stay until `released` says the queue took them. */
+  decide(trace: string, parent: string, decidedUntil: number): void {
+    this.sql.exec(
+      `INSERT INTO trace_routes (trace, parent, default_parent, decided_until) VALUES (?1, ?2, ?2, ?3)
+       ON CONFLICT (trace) DO UPDATE SET parent = ?2, decided_until = ?3, due_at = NULL`,
+      trace,
+      parent,
+      decidedUntil,
+    );
+  }
+
+  /** Adds a request's part of an undecided trace; its wait runs from its first part. */
+  wait(piece: Omit<WaitingPiece, "id">, defaultParent: string, dueAt: number, known: StoredTrace | undefined): void {
+    const bytes = piece.protobuf.byteLength;
+    this.sql.exec(
+      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5`,
+      piece.trace,
+      defaultParent,
+      dueAt,
+      piece.spans,
+      bytes,
+    );
+    this.sql.exec(
+      "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      piece.trace,
+      piece.tenant,
+      piece.incarnation ?? null,
+      piece.sealedClientKey ?? null,
+      piece.protobuf,
+      piece.spans,
+      piece.receivedAt,
+    );
+    this.addToTotals(known && known.spans > 0 ? 0 : 1, piece.spans, bytes);
+  }
+
+  /** Traces whose wait is over are decided by their default parent. */
+  decideOverdue(now: number, decidedUntil: number): void {
+    this.sql.exec("UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE due_at <= ?", decidedUntil, now);
+  }
+
+  /** Spans of decided traces still here, with the parent each goes to, a bounded batch at a time. */
+  releasable(limit: number): Array<{ piece: WaitingPiece; parent: string }> {
+    return this.sql
+      .exec<{
+        id: number;
+        trace: string;
+        tenant: string;
+        incarnation: string | null;
+        sealed_client_key: string | null;
+        protobuf: ArrayBuffer;
+        spans: number;
+        received_at: number;
+        parent: string;
+      }>(
+        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.protobuf, p.spans, p.received_at, t.parent
+         FROM waiting_pieces p JOIN trace_routes t ON t.trace = p.trace WHERE t.parent IS NOT NULL ORDER BY p.id LIMIT ?`,
+        limit,
+      )
+      .toArray()
+      .map((row) => ({
+        parent: row.parent,
+        piece: {
+          id: row.id,
+          trace: row.trace,
+          tenant: row.tenant,
+          incarnation: row.incarnation ?? undefined,
+          sealedClientKey: row.sealed_client_key ?? undefined,
+          protobuf: new Uint8Array(row.protobuf),
+          spans: row.spans,
+          receivedAt: row.received_at,
+        },
+      }));
+  }
+
+  /** Forgets a piece the queue has taken. */
+  released(piece: WaitingPiece): void {
+    const bytes = piece.protobuf.byteLength;
+    this.sql.exec("DELETE FROM waiting_pieces WHERE id = ?", piece.id);
+    const left = this.sql
+      .exec<{ spans: number }>(
+        "UPDATE trace_routes SET spans = spans - ?, bytes = bytes - ? WHERE trace = ? RETURNING spans",
+        piece.spans,
+        bytes,
+        piece.trace,
+      )
+      .one();
+    this.addToTotals(left.spans === 0 ? -1 : 0, -piece.spans, -bytes);
+  }
+
+  /** Forgets decisions past their time, once nothing of the trace waits (a sweep, run by the alarm now and then). */
+  forgetExpired(now: number): void {
+    this.sql.exec("DELETE FROM trace_routes WHERE decided_until <= ? AND spans = 0", now);
+  }
+
+  totals(): WaitingTotals {
+    return this.sql
+      .exec<{ traces: number; spans: number; bytes: number }>("SELECT traces, spans, bytes FROM waiting_totals WHERE id = 0")
+      .one();
+  }
+
+  /** When the earliest wait ends; undefined when nothing waits. */
+  nextDue(): number | undefined {
+    return (
+      this.sql.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM trace_routes WHERE due_at IS NOT NULL").one().at ?? undefined
+    );
+  }
+
+  /** Whether any trace, decided or waiting, is remembered here. */
+  remembersAny(): boolean {
+    return this.sql.exec("SELECT 1 FROM trace_routes LIMIT 1").toArray().length > 0;
+  }
+
+  private addToTotals(traces: number, spans: number, bytes: number): void {
+    this.sql.exec("UPDATE waiting_totals SET traces = traces + ?, spans = spans + ?, bytes = bytes + ? WHERE id = 0", traces, spans, bytes);
+  }
+}

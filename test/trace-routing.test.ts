@@ -1,0 +1,224 @@
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
+import { hex } from "../src/encoding/bytes.js";
+import { viewsByParent } from "./support/parent-views.js";
+import { admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { attr, randomId, requestOf, spanWith, toProtobuf } from "./support/traces.js";
+
+const EVAL_ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
+
+/** A gateway chat completion as TrueFoundry exports it: the top span (with the request metadata) and, below it, a guardrail and the model call. */
+function gatewayTrace(metadata: Record<string, string>, options: { callerParent?: Uint8Array } = {}) {
+  const traceId = randomId(16);
+  const top = spanWith(
+    "ChatCompletion: openai/gpt-4.1-mini",
+    [attr("tfy.span_type", "ChatCompletion"), attr("tfy.request.metadata", JSON.stringify(metadata))],
+    { traceId, ...(options.callerParent ? { parentSpanId: options.callerParent } : {}) },
+  );
+  const model = spanWith("Model: gpt-4.1-mini", [attr("tfy.span_type", "Model")], { traceId, parentSpanId: top.spanId });
+  const guardrail = spanWith("Guardrail: pii", [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: top.spanId });
+  const call = spanWith("POST api.openai.com", [], { traceId, parentSpanId: model.spanId });
+  return { traceId, top, children: [guardrail, call, model], all: [guardrail, call, model, top] };
+}
+
+function routingTenant(config: Record<string, unknown> = {}): Promise<TestTenant> {
+  return createTenant({ parent: "project_name:default", config: { translate: false, routes: [EVAL_ROUTE], ...config } });
+}
+
+const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
+
+async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
+  const arrival = await standin.waitForSpans(tenant.apiKey, ids(spans));
+  expect(arrival.missing).toEqual([]);
+  expect(arrival.duplicates).toBe(0);
+  return viewsByParent(arrival.requests);
+}
+
+describe.concurrent("routing keeps a trace whole across requests", () => {
+  it("children exported first wait for the top span, then every span is at the routed parent: one whole trace in the experiment", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("spans whose top never comes go to the default parent once the wait is over", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 1 });
+    const trace = gatewayTrace({ env: "eval" });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    // The user sees them in the default project, hidden from Logs as Braintrust hides any rootless spans: none went elsewhere.
+    expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
+  });
+
+  it("a span arriving after the decision follows it, even when it matches no route itself", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const [guardrail, call, model] = trace.children;
+
+    await sendTraces(tenant, toProtobuf(requestOf([guardrail!, trace.top])));
+    await sendTraces(tenant, toProtobuf(requestOf([call!, model!])));
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("two requests of one trace at once both wait, and go with the top span", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const [guardrail, call, model] = trace.children;
+
+    const answers = await Promise.all([
+      sendTraces(tenant, toProtobuf(requestOf([guardrail!]))),
+      sendTraces(tenant, toProtobuf(requestOf([call!, model!]))),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual([200, 200]);
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a gateway top span whose parent is the caller's (continued traceparent) decides its trace: children arriving later follow it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "prod" }, { callerParent: randomId(8) });
+
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+
+    // With an hour's wait, arriving at all means nothing waited. The caller's span never comes, so
+    // Braintrust hides the trace whatever the relay does: what matters is that it is whole, in one place.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({ "project_name:default": { traces: [], unlisted: 4 } });
+  });
+
+  it("when the object cannot store waiting spans the client gets 503 with Retry-After, and its retry loses nothing", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant.id, hex(trace.traceId)[0]!);
+    await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
+
+    const refused = await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    // Started again, the object makes its tables anew; the client sends the same spans again.
+    await evictDurableObject(object);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a tenant that routes by braintrust.parent keeps a trace whole when only a late span carries it", async () => {
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: { translate: false, parent_from_attribute: true, trace_wait_seconds: 3600 },
+    });
+    const trace = gatewayTrace({});
+    trace.top.attributes.push(attr("braintrust.parent", "project_id:p-42"));
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_id:p-42": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const many = Array.from({ length: MAX_WAITING_SPANS_PER_TRACE + 1 }, (_, i) =>
+      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
+    );
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(many)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    // With an hour's wait, arriving at all means nothing waited; the whole trace is in one place.
+    expect(await viewsOnceArrived(tenant, [...many, trace.top])).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: many.length + 1 }], unlisted: 0 },
+    });
+  });
+
+  it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+    await viewsOnceArrived(tenant, trace.all);
+
+    let spans: Record<string, number> = {};
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && spans.left_queue !== 3; ) {
+      spans = ((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, number> } }).total
+        .spans;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(spans).toMatchObject({ accepted: 4, delivered: 4, queued: 3, left_queue: 3 });
+  });
+
+  it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+    });
+    // A first request Braintrust accepts makes the key trusted, so the relay may keep spans sent with it.
+    const opener = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // The stand-in files what it received under the key it was sent with: the client's.
+    expect(await viewsOnceArrived(tenant, [...opener.all, ...trace.all])).toEqual({
+      "project_name:default": { traces: [{ root: opener.top.name, spans: 4 }], unlisted: 0 },
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust has not accepted yet keeps nothing waiting: its undecided trace is decided at once by the default parent", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+    });
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // Whole, in one place: the default parent, which the first request decided with what it knew.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("reports how many traces and spans wait, per tenant", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+
+    const response = await admin("GET", `/tenants/${tenant.id}/waiting-traces`);
+
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ traces: 1, spans: 3 });
+  });
+});

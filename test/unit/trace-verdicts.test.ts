@@ -1,0 +1,79 @@
+import { describe, expect, it } from "vitest";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanProcessor } from "../../src/process/process-spans.js";
+import { readSpans } from "../../src/receive/read-spans.js";
+import { tenantRecord } from "../support/tenants.js";
+import { attr, randomId, requestOf, spanWith, toProtobuf } from "../support/traces.js";
+
+const ROUTED = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" };
+
+/** What one request's spans say of each trace (in order of first appearance), for a tenant with one route. */
+function verdicts(spans: Span[], settings: Record<string, unknown> = {}) {
+  const bytes = toProtobuf(requestOf(spans));
+  const processor = new SpanProcessor(
+    tenantRecord({ parent: "project_name:default", translate: false, routes: [ROUTED], ...settings }),
+    bytes,
+  );
+  const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
+  const byTrace = processor.finishByTrace(read.leftOutEmpty);
+  return byTrace?.traces.map((t) => ({ parent: t.parent, decided: t.decided, spans: byTrace.traceOf.filter((of) => of === t).length }));
+}
+
+const entry = (type: string, options: { traceId: Uint8Array; parentSpanId?: Uint8Array }, attributes = [attr("tfy.span_type", type)]) =>
+  spanWith(type, attributes, options);
+
+describe("what one request's spans decide about their trace", () => {
+  const traceId = randomId(16);
+  const top = entry("ChatCompletion", { traceId });
+  const model = entry("Model", { traceId, parentSpanId: top.spanId });
+
+  it("children alone decide nothing: their top span, which ends last, may still carry what routes the trace", () => {
+    expect(verdicts([model])).toEqual([{ parent: "project_name:default", decided: false, spans: 1 }]);
+  });
+
+  it("a matching route decides, wherever in the trace it matched", () => {
+    const routedChild = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("tfy.request.metadata", '{"env":"eval"}')]);
+    expect(verdicts([routedChild])).toEqual([{ parent: "experiment_id:evals", decided: true, spans: 1 }]);
+  });
+
+  it("the top span decides: with nothing matched, the default parent", () => {
+    expect(verdicts([model, top])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
+  });
+
+  it("a gateway entry span whose parent is not in the request is the top (the caller's traceparent continued)", () => {
+    const callerTrace = randomId(16);
+    for (const type of ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse", "MCP"])
+      expect(verdicts([entry(type, { traceId: callerTrace, parentSpanId: randomId(8) })]), type).toEqual([
+        { parent: "project_name:default", decided: true, spans: 1 },
+      ]);
+  });
+
+  it("an entry span under a span of the same request is not the top; a non-entry span with a foreign parent never is", () => {
+    const agentTrace = randomId(16);
+    const agent = entry("AgentResponse", { traceId: agentTrace });
+    const step = entry("Model", { traceId: agentTrace, parentSpanId: agent.spanId });
+    const mcp = entry("MCP", { traceId: agentTrace, parentSpanId: step.spanId });
+    expect(verdicts([mcp, step, entry("Guardrail", { traceId: agentTrace, parentSpanId: randomId(8) })])).toEqual([
+      { parent: "project_name:default", decided: false, spans: 3 },
+    ]);
+  });
+
+  it("an agent's MCP call exported before the agent's span is taken for the top (the README's stated limit)", () => {
+    const agentTrace = randomId(16);
+    const agent = entry("AgentResponse", { traceId: agentTrace });
+    expect(verdicts([entry("MCP", { traceId: agentTrace, parentSpanId: agent.spanId })])).toEqual([
+      { parent: "project_name:default", decided: true, spans: 1 },
+    ]);
+  });
+
+  it("a valid braintrust.parent decides when the tenant allows it", () => {
+    const carrying = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("braintrust.parent", "project_id:p-1")]);
+    expect(verdicts([carrying], { routes: [], parent_from_attribute: true })).toEqual([
+      { parent: "project_id:p-1", decided: true, spans: 1 },
+    ]);
+  });
+
+  it("a tenant that does not route gets no traces to settle", () => {
+    expect(verdicts([model], { routes: [] })).toBeUndefined();
+  });
+});
