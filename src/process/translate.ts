@@ -88,7 +88,7 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
 
   // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
   const input = request
-    ? { value: request.input, sources: ["tfy.input"], rest: request.settings }
+    ? { value: request.input, sources: ["tfy.input"], rest: settingsOnlyMetadataShows(request.settings, attributes) }
     : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
   const output = response
     ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
@@ -125,6 +125,15 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
     removedKeys,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/**
+ * The request's settings that nothing but metadata shows: its model is shown by
+ * `tfy.request.model_name` too when they are the same, so it needs no metadata of its own.
+ */
+function settingsOnlyMetadataShows(settings: Record<string, unknown>, attributes: KeyValue[]): Record<string, unknown> {
+  const { model, ...rest } = settings;
+  return model !== undefined && model === stringAttribute(attributes, "tfy.request.model_name") ? rest : settings;
 }
 
 /**

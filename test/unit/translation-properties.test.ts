@@ -161,7 +161,7 @@ describe("translation, for any gateway span", () => {
           ).toEqual([]);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 375910506 },
     );
   });
 
@@ -176,7 +176,7 @@ describe("translation, for any gateway span", () => {
           expect(stillShown).toEqual([]);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 300, seed: 375910506 },
     );
   });
 
@@ -194,7 +194,7 @@ describe("translation, for any gateway span", () => {
           ).toEqual([]);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 200, seed: 375910506 },
     );
   });
 });

@@ -187,6 +187,18 @@ describe("sources", () => {
     ).toEqual([]);
   });
 
+  it("go from a span that does not call the model when the body's only setting is the model tfy.request.model_name shows", () => {
+    const request = JSON.stringify({ model: "openai-main/gpt-4o", messages: [] });
+
+    expect(
+      keptKeys([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.span_type", "MCP"), attr("tfy.input", request)]),
+    ).toEqual(["tfy.request.model_name", "tfy.span_type"]);
+    // A model named differently from tfy.request.model_name is shown in metadata, and the body goes all the same.
+    const other = [attr("tfy.span_type", "MCP"), attr("tfy.request.model_name", "other"), attr("tfy.input", request)];
+    expect(keptKeys(other)).toEqual(["tfy.span_type", "tfy.request.model_name"]);
+    expect(translated(other)["braintrust.metadata"]).toEqual({ gateway_model: "openai-main/gpt-4o" });
+  });
+
   it("all stay when the tenant keeps source attributes", () => {
     const span = spanWith("span", gateway);
     const { removedKeys, added } = translateSpan(span, KEEP);
