@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
-import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
 
@@ -89,5 +89,22 @@ describe("the console beside the admin API", () => {
     }
     const row = overview.slice(overview.indexOf(`data-tenant="${tenant.id}"`));
     expect(row.slice(0, row.indexOf("</tr>"))).toContain("$0.000013 · 17 tokens");
+  });
+
+  it("shows a routing tenant's traces waiting for their parent, and none for a tenant that does not route", async () => {
+    const routing = await createTenant({
+      config: { routes: [{ match: { field: "attributes.env", equals: "eval" }, parent: "experiment_id:e" }] },
+    });
+    const plain = await createTenant();
+    // A child whose trace's top span has not come: its trace waits.
+    const child = spanWith("Model: x", [attr("tfy.span_type", "Model")], { parentSpanId: randomId(8) });
+    expect((await sendTraces(routing, toProtobuf(requestOf([child])))).status).toBe(200);
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+
+    const routingPage = await (await relayFetch(`/admin/console/tenants/${routing.id}`, { headers: { cookie } })).text();
+    const plainPage = await (await relayFetch(`/admin/console/tenants/${plain.id}`, { headers: { cookie } })).text();
+
+    expect(routingPage).toContain('<dd class="waiting-traces">1 traces, 1 spans (decided within 600 s at most)</dd>');
+    expect(plainPage).not.toContain("Traces waiting for their parent");
   });
 });

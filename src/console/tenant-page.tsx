@@ -1,4 +1,4 @@
-import type { DeadLetterList, IssuedToken, TenantStats, TenantView } from "./answers.js";
+import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable } from "./dead-letters-table.js";
 import { Layout, Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -10,11 +10,13 @@ export interface TenantPageData {
   tenant: TenantView;
   stats: TenantStats;
   deadLetters: DeadLetterList;
+  /** Traces waiting for their parent to be decided; only for a tenant that routes. */
+  waiting: WaitingTraces | undefined;
 }
 
 /** One tenant: its configuration (never its key), tokens, routes, statistics and dead letters, with every action on them. */
 export function TenantPage(props: { session: ConsoleSession; data: TenantPageData; issued?: IssuedToken; notice?: string | undefined }) {
-  const { tenant, stats, deadLetters } = props.data;
+  const { tenant, stats, deadLetters, waiting } = props.data;
   const { session } = props;
   return (
     <Layout title={tenant.id} session={session}>
@@ -137,6 +139,14 @@ export function TenantPage(props: { session: ConsoleSession; data: TenantPageDat
         </dd>
         <dt>Spans waiting in the queue</dt>
         <dd class="waiting">{stats.waiting_in_queue}</dd>
+        {waiting && (
+          <>
+            <dt>Traces waiting for their parent</dt>
+            <dd class="waiting-traces">
+              {waiting.traces} traces, {waiting.spans} spans (decided within {tenant.trace_wait_seconds} s at most)
+            </dd>
+          </>
+        )}
         <dt>Last upstream error</dt>
         <dd class="error">
           <LastUpstreamError error={stats.last_upstream_error} />

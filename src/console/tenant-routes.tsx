@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin } from "./admin-api.js";
-import type { DeadLetterList, IssuedToken, TenantStats, TenantView } from "./answers.js";
+import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
@@ -24,7 +24,10 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
     callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
     callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
   ]);
-  return { tenant, stats, deadLetters };
+  // Only a tenant that routes has traces waiting for their parent; asking costs a call to each of its objects.
+  const routes = tenant.routes.length > 0 || tenant.parent_from_attribute;
+  const waiting = routes ? await callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`) : undefined;
+  return { tenant, stats, deadLetters, waiting };
 }
 
 /** `/admin/`: every tenant at a glance. */
