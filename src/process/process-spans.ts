@@ -113,11 +113,14 @@ export class SpanProcessor {
   }
 
   /**
-   * `leftOutEmpty`: the request held resources or scopes without spans, never read, so never
-   * redacted: a tenant that redacts must not send the request's own bytes, which still carry them.
+   * The spans of a tenant that does not route, all to its parent (one that routes takes
+   * finishByTrace: where its traces go is decided across requests). `leftOutEmpty`: the request
+   * held resources or scopes without spans, never read, so never redacted: a tenant that redacts
+   * must not send the request's own bytes, which still carry them.
    */
   finish(leftOutEmpty: boolean): ProcessedSpans {
-    return { batches: this.batches(), changed: this.changedWith(leftOutEmpty), usage: this.usage };
+    const batches = this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
+    return { batches, changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
 
   /**
@@ -163,19 +166,6 @@ export class SpanProcessor {
 
   private changedWith(leftOutEmpty: boolean): boolean {
     return this.changed || (leftOutEmpty && this.redaction !== undefined);
-  }
-
-  private batches(): ParentBatch[] {
-    const router = this.router;
-    if (!router) return this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
-    const byParent = new Map<string, OutgoingSpan[]>();
-    this.spans.forEach((span, i) => {
-      const { parent } = router.verdictOf(this.traces[i]!);
-      const batch = byParent.get(parent);
-      if (batch) batch.push(span);
-      else byParent.set(parent, [span]);
-    });
-    return [...byParent].map(([parent, spans]) => ({ parent, spans }));
   }
 
   /** The scope's bytes on the way out, worked out once per scope. */
