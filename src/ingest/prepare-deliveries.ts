@@ -45,7 +45,7 @@ export function prepareDeliveries(
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
-    const usage = new Map();
+    const usage = {};
     if (whole) return { deliveries: [whole], rejections, usage };
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };

@@ -5,6 +5,7 @@ import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/inco
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader, piecesSize } from "../otlp/outgoing.js";
 import { editedSpanPieces } from "../otlp/span-edit.js";
 import { type Piece, type Range, WireError } from "../otlp/wire.js";
+import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
@@ -29,7 +30,7 @@ export interface ProcessedSpans {
   /** Whether any span differs from what arrived or was dropped, so the original bytes can no longer be sent. */
   changed: boolean;
   /** The model calls among the spans translation read, by model. */
-  usage: Map<string, ModelUsage>;
+  usage: Record<string, ModelUsageCounts>;
 }
 
 /** A routing tenant's request by trace, before its traces are settled: `ProcessedSpans` but for the batches. */
@@ -42,14 +43,6 @@ export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
    */
   spans: OutgoingSpan[];
   traceOf: RequestTrace[];
-}
-
-/** Model calls and what they used, added up. */
-export interface ModelUsage {
-  calls: number;
-  promptTokens: number;
-  completionTokens: number;
-  costUsd: number;
 }
 
 /**
@@ -78,7 +71,7 @@ export class SpanProcessor {
   private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
   private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
-  private readonly usage = new Map<string, ModelUsage>();
+  private readonly usage: Record<string, ModelUsageCounts> = {};
 
   /** `source`: the request the spans' ranges are in. */
   constructor(
@@ -137,12 +130,7 @@ export class SpanProcessor {
   }
 
   private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
-    const sum = this.usage.get(model) ?? { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 };
-    sum.calls += 1;
-    sum.promptTokens += promptTokens;
-    sum.completionTokens += completionTokens;
-    sum.costUsd += costUsd;
-    this.usage.set(model, sum);
+    addModelUsage(this.usage, model, { calls: 1, prompt_tokens: promptTokens, completion_tokens: completionTokens, cost_usd: costUsd });
   }
 
   /**

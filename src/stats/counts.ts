@@ -63,10 +63,23 @@ export function emptyCounts(): Counts {
   return { spans: {}, requests: {}, upstreamAttempts: 0, upstreamErrors: 0, latency: {} };
 }
 
-function addInto<T extends Record<string, number>>(into: T, from: Partial<Record<keyof T, number>>): T {
-  const sums = into as Record<string, number>;
-  for (const [key, n] of Object.entries(from)) sums[key] = (sums[key] ?? 0) + (n ?? 0);
-  return into;
+function addInto(into: Record<string, number>, from: Record<string, number | undefined>): void {
+  for (const [key, n] of Object.entries(from)) into[key] = (into[key] ?? 0) + (n ?? 0);
+}
+
+/**
+ * Adds one model's usage into usage by model, in place. A model name is the span's to choose, so it
+ * is set as an own property whatever it is: `__proto__` is a model like any other.
+ */
+export function addModelUsage(into: Record<string, ModelUsageCounts>, model: string, usage: ModelUsageCounts): void {
+  const sum = Object.hasOwn(into, model) ? into[model]! : { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+  const value: ModelUsageCounts = {
+    calls: sum.calls + usage.calls,
+    prompt_tokens: sum.prompt_tokens + usage.prompt_tokens,
+    completion_tokens: sum.completion_tokens + usage.completion_tokens,
+    cost_usd: sum.cost_usd + usage.cost_usd,
+  };
+  Object.defineProperty(into, model, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Adds `from` into `into`, in place. */
@@ -76,9 +89,10 @@ export function addCounts(into: Counts, from: Counts): Counts {
   addInto(into.latency, from.latency);
   into.upstreamAttempts += from.upstreamAttempts;
   into.upstreamErrors += from.upstreamErrors;
-  for (const [model, usage] of Object.entries(from.usage ?? {})) {
+  const models = Object.entries(from.usage ?? {});
+  if (models.length > 0) {
     into.usage ??= {};
-    into.usage[model] = addInto({ ...(into.usage[model] ?? { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 }) }, usage);
+    for (const [model, usage] of models) addModelUsage(into.usage, model, usage);
   }
   return into;
 }

@@ -1,9 +1,11 @@
 import { scrubCredentials } from "../log/events.js";
 import {
   addDelta,
+  addModelUsage,
   type Counts,
   emptyCounts,
   MINUTE_MS,
+  type ModelUsageCounts,
   minuteOf,
   type SpanCounter,
   type StatsDelta,
@@ -46,22 +48,12 @@ export function countSpans(tenant: string, counter: SpanCounter, spans: number):
 }
 
 /** Model calls a request's spans record, by model. */
-export function countUsage(
-  tenant: string,
-  usage: ReadonlyMap<string, { calls: number; promptTokens: number; completionTokens: number; costUsd: number }>,
-): void {
-  if (usage.size === 0) return;
+export function countUsage(tenant: string, usage: Record<string, ModelUsageCounts>): void {
+  const models = Object.entries(usage);
+  if (models.length === 0) return;
   const counts = countsNow(tenant);
   counts.usage ??= {};
-  for (const [model, { calls, promptTokens, completionTokens, costUsd }] of usage) {
-    const sum = counts.usage[model] ?? { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
-    counts.usage[model] = {
-      calls: sum.calls + calls,
-      prompt_tokens: sum.prompt_tokens + promptTokens,
-      completion_tokens: sum.completion_tokens + completionTokens,
-      cost_usd: sum.cost_usd + costUsd,
-    };
-  }
+  for (const [model, calls] of models) addModelUsage(counts.usage, model, calls);
 }
 
 export function countRequest(tenant: string, status: number): void {

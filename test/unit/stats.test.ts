@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addCounts, addDelta, type Counts, emptyCounts, minuteOf } from "../../src/stats/counts.js";
+import { addCounts, addDelta, addModelUsage, type Counts, emptyCounts, minuteOf } from "../../src/stats/counts.js";
 import { latencyBucket, latencyQuantile } from "../../src/stats/latency.js";
 import { summarise } from "../../src/stats/summary.js";
 
@@ -71,6 +71,37 @@ describe("counts", () => {
 
   it("round a time down to its minute", () => {
     expect(minuteOf(Date.UTC(2026, 11, 1, 15, 27, 59, 999))).toBe(Date.UTC(2026, 11, 1, 15, 27));
+  });
+});
+
+describe("LLM usage by model", () => {
+  const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
+
+  it("adds up per model, across counts made before usage was kept too", () => {
+    const into: Counts = { ...emptyCounts(), usage: { "gpt-4o": call } };
+    addCounts(into, { ...emptyCounts(), usage: { "gpt-4o": call, "claude-sonnet-4": call } });
+    addCounts(into, emptyCounts());
+
+    expect(into.usage).toEqual({
+      "gpt-4o": { calls: 2, prompt_tokens: 20, completion_tokens: 4, cost_usd: 1 },
+      "claude-sonnet-4": call,
+    });
+    expect(addCounts(emptyCounts(), emptyCounts()).usage).toBeUndefined();
+  });
+
+  it("takes any model name as a model, __proto__ and constructor included", () => {
+    const into: Record<string, typeof call> = {};
+    addModelUsage(into, "__proto__", call);
+    addModelUsage(into, "__proto__", call);
+    addModelUsage(into, "constructor", call);
+
+    expect(Object.getPrototypeOf(into)).toBe(Object.prototype);
+    expect(Object.keys(into)).toEqual(["__proto__", "constructor"]);
+    expect(JSON.parse(JSON.stringify(into))).toEqual(
+      JSON.parse(
+        '{"__proto__":{"calls":2,"prompt_tokens":20,"completion_tokens":4,"cost_usd":1},"constructor":{"calls":1,"prompt_tokens":10,"completion_tokens":2,"cost_usd":0.5}}',
+      ),
+    );
   });
 });
 
