@@ -1,4 +1,4 @@
-import { assemble, type Piece, scanRequest } from "./wire.js";
+import { assemble, type Piece, scanRequest, sizeOf } from "./wire.js";
 
 /**
  * Spans on their way out, as bytes: each span, and the fields of the resource and scope it was sent
@@ -31,20 +31,10 @@ const SCOPE_SPANS = 2;
 const SPANS = 2;
 
 /** A length-delimited field's tag plus a length prefix of up to 5 bytes. */
-export const FIELD_OVERHEAD = 6;
-
-export function piecesSize(pieces: readonly Piece[]): number {
-  let size = 0;
-  for (const piece of pieces) {
-    if (piece instanceof Uint8Array) size += piece.byteLength;
-    else if ("start" in piece) size += piece.end - piece.start;
-    else size += piecesSize(piece.pieces) + FIELD_OVERHEAD;
-  }
-  return size;
-}
+const FIELD_OVERHEAD = 6;
 
 export function outgoingHeader(pieces: Piece[]): OutgoingHeader {
-  return { pieces, size: piecesSize(pieces) };
+  return { pieces, size: sizeOf(pieces) };
 }
 
 /** The spans of a request as they came: every span, resource and scope a range of `bytes`. Throws what scanRequest throws. */

@@ -179,14 +179,15 @@ function isRange(piece: Piece): piece is Range {
   return "start" in piece;
 }
 
-function sizeOf(pieces: Piece[], sizes: Map<Piece, number>): number {
+/** The bytes the pieces make once assembled; `sizes` keeps each nested field's, for writing it. */
+export function sizeOf(pieces: readonly Piece[], sizes?: Map<Piece, number>): number {
   let size = 0;
   for (const piece of pieces) {
     if (piece instanceof Uint8Array) size += piece.byteLength;
     else if (isRange(piece)) size += piece.end - piece.start;
     else {
       const inner = sizeOf(piece.pieces, sizes);
-      sizes.set(piece, inner);
+      sizes?.set(piece, inner);
       size += varintSize(piece.field * 8 + WIRE_LEN) + varintSize(inner) + inner;
     }
   }

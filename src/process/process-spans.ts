@@ -2,9 +2,9 @@ import { clone, type DescMessage, type MessageShape, toBinary } from "@bufbuild/
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
-import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader, piecesSize } from "../otlp/outgoing.js";
+import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader } from "../otlp/outgoing.js";
 import { editedSpanPieces } from "../otlp/span-edit.js";
-import { type Piece, type Range, WireError } from "../otlp/wire.js";
+import { type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
@@ -101,7 +101,7 @@ export class SpanProcessor {
     else if (edited) pieces = this.editedPieces(span, range, translation);
     else pieces = [range];
     if (rewritten || edited) this.changed = true;
-    this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: piecesSize(pieces) });
+    this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: sizeOf(pieces) });
     if (trace !== undefined) this.traces.push(trace);
   }
 
