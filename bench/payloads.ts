@@ -16,10 +16,15 @@ export function gatewayBatch(targetBytes: number): Uint8Array {
   for (let i = 0; size < targetBytes; i++) {
     const trace = trueFoundryTrace({ prompt: `Summarise ticket #${i}: ${text(3000)}` });
     const [root, model] = spansOf(trace);
+    // A real-sized answer in place of the fixture's short one: one tfy.output, as the gateway sends it.
+    root!.attributes = root!.attributes.filter((a) => a.key !== "tfy.output");
     root!.attributes.push(
       attr(
         "tfy.output",
-        JSON.stringify({ choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }] }),
+        JSON.stringify({
+          id: `chatcmpl-${i}`,
+          choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }],
+        }),
       ),
     );
     if (i % 3 === 1) root!.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));

@@ -8,7 +8,7 @@ import { hex } from "../src/encoding/bytes.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../src/process/process-spans.js";
-import { translateSpan } from "../src/process/translate.js";
+import { applyTranslation, translateSpan } from "../src/process/translate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { deliveriesAlone } from "./support/pipeline.js";
@@ -63,7 +63,8 @@ function bothPaths(body: Uint8Array, settings: Record<string, unknown>): Array<[
         .filter((rs) => rs.scopeSpans.length > 0),
     });
     if (tenant.translate)
-      for (const span of spansOf(reference)) translateSpan(span, { keepSourceAttributes: tenant.keep_source_attributes });
+      for (const span of spansOf(reference))
+        applyTranslation(span, translateSpan(span, { keepSourceAttributes: tenant.keep_source_attributes }));
     return [d.parent, d.payload.protobuf, toBinary(ExportTraceServiceRequestSchema, reference)];
   });
 }

@@ -36,12 +36,13 @@ export function prepareDeliveries(
   credential: BraintrustCredential,
   config: RelayConfig,
 ): PreparedRequest {
-  // A tenant that changes nothing needs no decoded spans: when the wire check vouches that the
-  // decode would succeed and validation keep every span, the bytes go as they came, split by their
-  // ranges when over the upstream limit. A request without spans takes the full path, which
-  // answers it without sending anything.
-  const vouched = format === "protobuf" && leavesSpansAlone(tenant) ? vouchedSpanCount(body.bytes) : undefined;
-  if (vouched !== undefined && vouched > 0) {
+  // When the wire check vouches that the decode would succeed and validation keep every span, a
+  // tenant that changes nothing needs no decoded spans: the bytes go as they came, split by their
+  // ranges when over the upstream limit. Any other tenant's spans are then decoded only as far as
+  // its processing reads them. A request without spans takes the full path, which answers it
+  // without sending anything.
+  const vouched = format === "protobuf" ? vouchedSpanCount(body.bytes) : undefined;
+  if (vouched !== undefined && vouched > 0 && leavesSpansAlone(tenant)) {
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
@@ -51,7 +52,7 @@ export function prepareDeliveries(
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes);
-  const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming));
+  const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming), { vouched: vouched !== undefined });
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
   const byTrace = processor.finishByTrace(read.leftOutEmpty);

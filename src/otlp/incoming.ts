@@ -1,14 +1,16 @@
+import type { AnyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { Piece, Range } from "./wire.js";
 
 /**
- * A request's spans as they are read, one at a time: each decoded span with the resource and scope
- * it was sent under, decoded once per resource and scope, and where its bytes were in the request.
+ * A request's spans as they are read, one at a time: each span with the resource and scope it was
+ * sent under, and where its bytes were in the request. What is decoded is decoded once per span,
+ * resource and scope; from a request the wire check vouched for, only when something asks.
  */
 
 export interface IncomingResource {
   /** The resource's own fields, decoded; `scopeSpans` is always empty. */
-  resourceSpans: ResourceSpans;
+  readonly resourceSpans: ResourceSpans;
   /** Those fields as bytes: ranges of the request, or encoded anew (JSON input). */
   header: Piece[];
 }
@@ -16,12 +18,24 @@ export interface IncomingResource {
 export interface IncomingScope {
   resource: IncomingResource;
   /** The scope's own fields, decoded; `spans` is always empty. */
-  scopeSpans: ScopeSpans;
+  readonly scopeSpans: ScopeSpans;
   header: Piece[];
 }
 
+/**
+ * What routing, filtering and translation read of a span: its ids, name and attributes. A decoded
+ * Span is one; a span read from its bytes (see receive/span-fields.ts) is only these.
+ */
+export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpanId" | "name" | "attributes"> {
+  /** Long string values' UTF-8 as the request holds it, when the span was read from its bytes: used as it is, not encoded again. */
+  readonly stringBytes?: ReadonlyMap<AnyValue, Uint8Array>;
+}
+
 export interface IncomingSpan {
-  span: Span;
+  /** The whole span, decoded (on first use, for a span of a request the wire check vouched for). */
+  readonly span: Span;
+  /** Its ids, name and attributes: the decoded span once there is one, else read without decoding the rest. */
+  readonly fields: SpanFields;
   scope: IncomingScope;
   /** Where the span's bytes are in the request; none for JSON input. */
   range: Range | undefined;

@@ -1,61 +1,113 @@
-import { toBinary } from "@bufbuild/protobuf";
-import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { assemble, eachField, type Piece, type Range, WIRE_LEN } from "./wire.js";
+import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
-/** Field numbers: Span.attributes, KeyValue.key. */
+/** Field numbers: Span.attributes; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
 const SPAN_ATTRIBUTES = 9;
 const KEY_VALUE_KEY = 1;
+const KEY_VALUE_VALUE = 2;
+const STRING_VALUE = 1;
+const ARRAY_VALUE = 5;
+const ARRAY_VALUES = 1;
 
 const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
 const NOTHING = new Uint8Array();
 
 /**
- * A KeyValue's fields to write: a string value directly (key = 1, value = 2 → AnyValue.string_value
- * = 1), since translated attributes are large JSON strings, encoded once, in place; others by
- * protobuf-es.
+ * An attribute to write: JSON text as its UTF-8 (large ones are a payload's messages, the request's
+ * own bytes, never turned into a string), or a list of strings.
  */
-function keyValuePieces(kv: KeyValue): Piece[] {
-  if (kv.value?.value.case !== "stringValue") return [toBinary(KeyValueSchema, kv)];
-  return [
-    { field: 1, pieces: [utf8.encode(kv.key)] },
-    { field: 2, pieces: [{ field: 1, pieces: [utf8.encode(kv.value.value.value)] }] },
-  ];
+export type NewAttribute = { key: string; json: Uint8Array } | { key: string; strings: string[] };
+
+/**
+ * Keys already encoded, since encoding a short string costs more than copying it: translation
+ * writes the same few braintrust.* keys on every span. Bounded, whatever the caller writes.
+ */
+const encodedKeys = new Map<string, Uint8Array>();
+const MAX_ENCODED_KEYS = 64;
+
+function encodedKey(key: string): Uint8Array {
+  let encoded = encodedKeys.get(key);
+  if (!encoded) {
+    encoded = utf8.encode(key);
+    if (encodedKeys.size < MAX_ENCODED_KEYS) encodedKeys.set(key, encoded);
+  }
+  return encoded;
+}
+
+function keyValuePieces(attribute: NewAttribute): Piece[] {
+  const key: Piece = { field: KEY_VALUE_KEY, pieces: [encodedKey(attribute.key)] };
+  const value: Piece =
+    "json" in attribute
+      ? { field: STRING_VALUE, pieces: [attribute.json] }
+      : {
+          field: ARRAY_VALUE,
+          pieces: attribute.strings.map(
+            (s): Piece => ({ field: ARRAY_VALUES, pieces: [{ field: STRING_VALUE, pieces: [utf8.encode(s)] }] }),
+          ),
+        };
+  return [key, { field: KEY_VALUE_VALUE, pieces: [value] }];
 }
 
 /**
  * A span's bytes with attributes taken out and others added, made of the original bytes: every
  * field as it came but the attributes whose key is in `removedKeys`, then the new attributes.
  */
-export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: ReadonlySet<string>, added: KeyValue[]): Piece[] {
+export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: ReadonlySet<string>, added: NewAttribute[]): Piece[] {
   const pieces: Piece[] = [];
   if (removedKeys.size === 0) pieces.push(span);
   else {
+    const removed = [...removedKeys];
     let kept = span.start;
-    eachField(source, span.start, span.end, (no, wireType, value, whole) => {
-      if (no !== SPAN_ATTRIBUTES || wireType !== WIRE_LEN || !removedKeys.has(keyOf(source, value))) return;
-      if (whole.start > kept) pieces.push({ start: kept, end: whole.start });
-      kept = whole.end;
-    });
+    const field = new FieldCursor(source, span.start, span.end);
+    while (field.next()) {
+      if (field.no !== SPAN_ATTRIBUTES || field.wireType !== WIRE_LEN || !isKeyAmong(source, field.valueStart, field.valueEnd, removed))
+        continue;
+      if (field.fieldStart > kept) pieces.push({ start: kept, end: field.fieldStart });
+      kept = field.valueEnd;
+    }
     if (span.end > kept) pieces.push({ start: kept, end: span.end });
   }
-  // One buffer for all of them: a request may hold tens of thousands of edited spans, and each
-  // object kept per span counts.
-  if (added.length > 0)
-    pieces.push(
-      assemble(
-        NOTHING,
-        added.map((kv): Piece => ({ field: SPAN_ATTRIBUTES, pieces: keyValuePieces(kv) })),
-      ),
-    );
+  // Small attributes go into one buffer: a request may hold tens of thousands of edited spans, and
+  // each object kept per span counts. Large JSON (a payload's messages) is kept as it is, a view
+  // of the request's own bytes, and copied once, into the request that is sent.
+  let small: Piece[] = [];
+  for (const attribute of added) {
+    const field: Piece = { field: SPAN_ATTRIBUTES, pieces: keyValuePieces(attribute) };
+    if ("json" in attribute && attribute.json.byteLength > COPIED_UP_TO) {
+      if (small.length > 0) pieces.push(assemble(NOTHING, small));
+      small = [];
+      pieces.push(field);
+    } else small.push(field);
+  }
+  if (small.length > 0) pieces.push(assemble(NOTHING, small));
   return pieces;
 }
 
-/** The key of an encoded KeyValue (the last one, as a decoder reads it). */
-function keyOf(source: Uint8Array, keyValue: Range): string {
-  let key = "";
-  eachField(source, keyValue.start, keyValue.end, (no, wireType, value) => {
-    if (no === KEY_VALUE_KEY && wireType === WIRE_LEN) key = utf8Decoder.decode(source.subarray(value.start, value.end));
-  });
-  return key;
+/** JSON up to this many bytes is copied into the span's buffer of new attributes. */
+const COPIED_UP_TO = 256;
+
+/** Whether an encoded KeyValue's key (the last one, as a decoder reads it) is one of these. */
+function isKeyAmong(source: Uint8Array, start: number, end: number, keys: string[]): boolean {
+  const field = new FieldCursor(source, start, end);
+  let keyStart = 0;
+  let keyEnd = 0;
+  while (field.next()) {
+    if (field.no !== KEY_VALUE_KEY || field.wireType !== WIRE_LEN) continue;
+    keyStart = field.valueStart;
+    keyEnd = field.valueEnd;
+  }
+  return keys.some((key) => isUtf8Of(source, keyStart, keyEnd, key));
+}
+
+/** Whether the bytes are the key's UTF-8: compared in place for ASCII, the common case, encoded otherwise. */
+function isUtf8Of(source: Uint8Array, start: number, end: number, key: string): boolean {
+  if (key.length > end - start) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) {
+      const encoded = utf8.encode(key);
+      return encoded.byteLength === end - start && encoded.every((byte, j) => source[start + j] === byte);
+    }
+    if (source[start + i] !== c) return false;
+  }
+  return key.length === end - start;
 }

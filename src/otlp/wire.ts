@@ -44,6 +44,7 @@ export class TooManySpans extends Error {
   }
 }
 
+/** A varint's value and where it ends; for group tags, which only the rare group path reads. */
 function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
   let value = 0;
   let shift = 0;
@@ -56,46 +57,93 @@ function readVarint(bytes: Uint8Array, at: number): [value: number, next: number
   throw new WireError("a varint is cut short or longer than 10 bytes");
 }
 
-/** One field as read: number, wire type, where its value is, and where the field ends. */
-interface ReadField {
-  no: number;
-  wireType: number;
-  valueStart: number;
-  valueEnd: number;
-}
+/**
+ * The fields of the message in [start, end), read in place one at a time: `next()` moves to the
+ * next field and says whether there was one; the field is then the cursor's properties. A group is
+ * followed to its end tag. Allocates nothing per field, for the paths that read every span.
+ */
+export class FieldCursor {
+  no = 0;
+  wireType = 0;
+  /** Where the field starts, tag included. */
+  fieldStart = 0;
+  /** Where its value starts: after the length of a length-delimited field. */
+  valueStart = 0;
+  valueEnd = 0;
+  private at: number;
 
-/** The field whose tag is at `at`; a group is followed to its end tag. */
-function readField(bytes: Uint8Array, at: number, end: number, depth: number): ReadField {
-  const [tag, afterTag] = readVarint(bytes, at);
-  const no = Math.floor(tag / 8);
-  const wireType = tag & 7;
-  if (no === 0) throw new WireError("a field has number 0");
-  let valueStart = afterTag;
-  let valueEnd: number;
-  switch (wireType) {
-    case WIRE_VARINT:
-      valueEnd = readVarint(bytes, afterTag)[1];
-      break;
-    case WIRE_I64:
-      valueEnd = afterTag + 8;
-      break;
-    case WIRE_I32:
-      valueEnd = afterTag + 4;
-      break;
-    case WIRE_LEN: {
-      const [length, afterLength] = readVarint(bytes, afterTag);
-      valueStart = afterLength;
-      valueEnd = afterLength + length;
-      break;
-    }
-    case WIRE_START_GROUP:
-      valueEnd = afterGroup(bytes, afterTag, end, no, depth + 1);
-      break;
-    default:
-      throw new WireError(`field ${no} has wire type ${wireType}, which starts no field`);
+  constructor(
+    private readonly bytes: Uint8Array,
+    start: number,
+    private end: number,
+    private readonly depth = 0,
+  ) {
+    this.at = start;
   }
-  if (valueEnd > end) throw new WireError(`field ${no} runs past the end of its message`);
-  return { no, wireType, valueStart, valueEnd };
+
+  /** Moves to another message of the same bytes, so one cursor reads many. */
+  reset(start: number, end: number): this {
+    this.at = start;
+    this.end = end;
+    return this;
+  }
+
+  next(): boolean {
+    if (this.at >= this.end) return false;
+    this.fieldStart = this.at;
+    const tag = this.varint();
+    const no = Math.floor(tag / 8);
+    const wireType = tag & 7;
+    if (no === 0) throw new WireError("a field has number 0");
+    let valueStart = this.at;
+    let valueEnd: number;
+    switch (wireType) {
+      case WIRE_VARINT:
+        this.varint();
+        valueEnd = this.at;
+        break;
+      case WIRE_I64:
+        valueEnd = this.at + 8;
+        break;
+      case WIRE_I32:
+        valueEnd = this.at + 4;
+        break;
+      case WIRE_LEN: {
+        const length = this.varint();
+        valueStart = this.at;
+        valueEnd = this.at + length;
+        break;
+      }
+      case WIRE_START_GROUP:
+        valueEnd = afterGroup(this.bytes, this.at, this.end, no, this.depth + 1);
+        break;
+      default:
+        throw new WireError(`field ${no} has wire type ${wireType}, which starts no field`);
+    }
+    if (valueEnd > this.end) throw new WireError(`field ${no} runs past the end of its message`);
+    this.no = no;
+    this.wireType = wireType;
+    this.valueStart = valueStart;
+    this.valueEnd = valueEnd;
+    this.at = valueEnd;
+    return true;
+  }
+
+  private varint(): number {
+    const bytes = this.bytes;
+    let value = 0;
+    let shift = 0;
+    for (let i = this.at; i < bytes.length && shift < 64; i++) {
+      const byte = bytes[i]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) {
+        this.at = i + 1;
+        return value;
+      }
+      shift += 7;
+    }
+    throw new WireError("a varint is cut short or longer than 10 bytes");
+  }
 }
 
 /** Where the group of field `no` whose fields start at `at` ends: just past its end-group tag. */
@@ -108,7 +156,9 @@ function afterGroup(bytes: Uint8Array, at: number, end: number, no: number, dept
       if (Math.floor(tag / 8) !== no) throw new WireError(`group ${no} ends with the tag of another field`);
       return afterTag;
     }
-    next = readField(bytes, next, end, depth).valueEnd;
+    const field = new FieldCursor(bytes, next, end, depth);
+    field.next();
+    next = field.valueEnd;
   }
   throw new WireError(`group ${no} runs past the end of its message`);
 }
@@ -120,11 +170,14 @@ export function eachField(
   end: number,
   field: (no: number, wireType: number, value: Range, whole: Range) => void,
 ): void {
-  let at = start;
-  while (at < end) {
-    const { no, wireType, valueStart, valueEnd } = readField(bytes, at, end, 0);
-    field(no, wireType, { start: valueStart, end: valueEnd }, { start: at, end: valueEnd });
-    at = valueEnd;
+  const cursor = new FieldCursor(bytes, start, end);
+  while (cursor.next()) {
+    field(
+      cursor.no,
+      cursor.wireType,
+      { start: cursor.valueStart, end: cursor.valueEnd },
+      { start: cursor.fieldStart, end: cursor.valueEnd },
+    );
   }
 }
 
@@ -179,15 +232,21 @@ function isRange(piece: Piece): piece is Range {
   return "start" in piece;
 }
 
-/** The bytes the pieces make once assembled; `sizes` keeps each nested field's, for writing it. */
-export function sizeOf(pieces: readonly Piece[], sizes?: Map<Piece, number>): number {
+/** The bytes the pieces make once assembled. */
+export function sizeOf(pieces: readonly Piece[]): number {
+  return measure(pieces, undefined);
+}
+
+/** As sizeOf; `sizes` gets each nested field's size, in the order `assemble` writes them. */
+function measure(pieces: readonly Piece[], sizes: number[] | undefined): number {
   let size = 0;
   for (const piece of pieces) {
     if (piece instanceof Uint8Array) size += piece.byteLength;
     else if (isRange(piece)) size += piece.end - piece.start;
     else {
-      const inner = sizeOf(piece.pieces, sizes);
-      sizes?.set(piece, inner);
+      const slot = sizes?.push(0) ?? 0;
+      const inner = measure(piece.pieces, sizes);
+      if (sizes) sizes[slot - 1] = inner;
       size += varintSize(piece.field * 8 + WIRE_LEN) + varintSize(inner) + inner;
     }
   }
@@ -206,8 +265,9 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
 
 /** Assembles the pieces into one buffer: sizes first, then a single copy of every byte. */
 export function assemble(source: Uint8Array, pieces: Piece[]): Uint8Array {
-  const sizes = new Map<Piece, number>();
-  const out = new Uint8Array(sizeOf(pieces, sizes));
+  const sizes: number[] = [];
+  const out = new Uint8Array(measure(pieces, sizes));
+  let nested = 0;
   const write = (list: Piece[], at: number): number => {
     for (const piece of list) {
       if (piece instanceof Uint8Array) {
@@ -218,7 +278,7 @@ export function assemble(source: Uint8Array, pieces: Piece[]): Uint8Array {
         at += piece.end - piece.start;
       } else {
         at = writeVarint(out, at, piece.field * 8 + WIRE_LEN);
-        at = writeVarint(out, at, sizes.get(piece)!);
+        at = writeVarint(out, at, sizes[nested++]!);
         at = write(piece.pieces, at);
       }
     }

@@ -74,17 +74,18 @@ export function lookupDotted(attributes: KeyValue[], dottedKey: string): unknown
 }
 
 export function stringKeyValue(key: string, value: string): KeyValue {
-  return create(KeyValueSchema, { key, value: create(AnyValueSchema, { value: { case: "stringValue", value } }) });
+  return keyValue(key, create(AnyValueSchema, { value: { case: "stringValue", value } }));
 }
 
-export function stringArrayKeyValue(key: string, values: string[]): KeyValue {
-  return create(KeyValueSchema, {
-    key,
-    value: create(AnyValueSchema, {
-      value: {
-        case: "arrayValue",
-        value: { values: values.map((value) => create(AnyValueSchema, { value: { case: "stringValue", value } })) },
-      },
-    }),
+export function keyValue(key: string, value: AnyValue): KeyValue {
+  return create(KeyValueSchema, { key, value });
+}
+
+export function stringArrayValue(values: string[]): AnyValue {
+  return create(AnyValueSchema, {
+    value: {
+      case: "arrayValue",
+      value: { values: values.map((value) => create(AnyValueSchema, { value: { case: "stringValue", value } })) },
+    },
   });
 }

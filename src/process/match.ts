@@ -1,12 +1,12 @@
 import type { InstrumentationScope } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Resource } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { SpanFields } from "../otlp/incoming.js";
 import type { Condition, Match } from "../tenants/processing-schema.js";
 import { lookupDotted, type Scalar } from "./attributes.js";
 
 /** Everything a condition may look at for one span. */
 export interface SpanInContext {
-  span: Span;
+  span: SpanFields;
   scope?: InstrumentationScope;
   resource?: Resource;
 }

@@ -1,5 +1,5 @@
 import { parseJson } from "./attributes.js";
-import { objectMembers, RawJson } from "./raw-json.js";
+import { objectMembers, RawJson, textOf } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -32,43 +32,61 @@ export interface ResponsePayload {
   model: unknown;
 }
 
-/** Undefined for an absent payload or JSON null, which has nothing to show. */
-export function requestPayload(text: string | undefined): RequestPayload | undefined {
-  if (text === undefined) return undefined;
-  const fields = fieldsOf(text);
-  if (!fields) return otherPayload(text, (json) => ({ input: json, settings: {}, model: undefined }));
+const encoder = new TextEncoder();
+
+/** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
+export function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefined {
+  if (utf8 === undefined) return undefined;
+  const fields = fieldsOf(utf8);
+  if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
   const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
-  const settings = Object.fromEntries(
-    [...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, JSON.parse(raw)]),
-  );
-  if (taken.length === 0) return { input: new RawJson(text), settings: {}, model: settings.model };
-  const input = taken.length === 1 ? taken[0]![1] : `{${taken.map(([key, raw]) => `${JSON.stringify(key)}:${raw}`).join(",")}}`;
-  return { input: new RawJson(input), settings, model: settings.model };
+  const settings = Object.fromEntries([...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, parsed(raw)]));
+  if (taken.length === 0) return { input: new RawJson(utf8), settings: {}, model: settings.model };
+  return { input: new RawJson(taken.length === 1 ? taken[0]![1] : objectOf(taken)), settings, model: settings.model };
 }
 
-export function responsePayload(text: string | undefined): ResponsePayload | undefined {
-  if (text === undefined) return undefined;
-  const fields = fieldsOf(text);
-  if (!fields) return otherPayload(text, (json) => ({ output: json, rest: {}, model: undefined }));
-  const model = fields.has("model") ? JSON.parse(fields.get("model")!) : undefined;
-  const field = OUTPUT_FIELDS.find((name) => fields.get(name)?.startsWith("["));
-  if (field === undefined) return { output: new RawJson(text), rest: {}, model };
-  const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, JSON.parse(raw)]));
+export function responsePayload(utf8: Uint8Array | undefined): ResponsePayload | undefined {
+  if (utf8 === undefined) return undefined;
+  const fields = fieldsOf(utf8);
+  if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
+  const model = fields.has("model") ? parsed(fields.get("model")!) : undefined;
+  const field = OUTPUT_FIELDS.find((name) => fields.get(name)?.[0] === 0x5b);
+  if (field === undefined) return { output: new RawJson(utf8), rest: {}, model };
+  const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, parsed(raw)]));
   return { output: new RawJson(fields.get(field)!), rest, model };
 }
 
 /**
- * A JSON object's fields as their own text, the last of a repeated key winning in the first one's
+ * A JSON object's fields as their own bytes, the last of a repeated key winning in the first one's
  * place, as JSON.parse has it; undefined for anything else. The payload's big fields (messages,
- * choices) are passed on as text; only the small ones are parsed.
+ * choices) are passed on as bytes; only the small ones are parsed.
  */
-function fieldsOf(text: string): Map<string, string> | undefined {
-  const members = objectMembers(text);
+function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
+  const members = objectMembers(utf8);
   return members && new Map(members);
 }
 
+/** A member's JSON, valid by the time it is asked for. */
+function parsed(raw: Uint8Array): unknown {
+  return JSON.parse(textOf(raw));
+}
+
+/** A JSON object of these members, their values as they are. */
+function objectOf(members: Array<[string, Uint8Array]>): Uint8Array {
+  const parts = members.flatMap(([key, raw], i) => [encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(key)}:`), raw]);
+  parts.push(encoder.encode("}"));
+  const out = new Uint8Array(parts.reduce((size, part) => size + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}
+
 /** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */
-function otherPayload<T>(text: string, payload: (json: unknown) => T): T | undefined {
+function otherPayload<T>(utf8: Uint8Array, payload: (json: unknown) => T): T | undefined {
+  const text = textOf(utf8);
   const json = parseJson(text);
   if (json === null) return undefined;
   return payload(json === undefined ? text : json);

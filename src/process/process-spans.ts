@@ -10,7 +10,7 @@ import type { StoredTenant } from "../tenants/schema.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
-import { type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
+import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
@@ -85,20 +85,29 @@ export class SpanProcessor {
 
   add(incoming: IncomingSpan): void {
     const trace = this.router?.observe(incoming);
-    const { span, range } = incoming;
-    if (this.tenant.drop_non_ai_spans && !isAiSpan(span)) {
+    const { range } = incoming;
+    if (this.tenant.drop_non_ai_spans && !isAiSpan(incoming.fields)) {
       this.changed = true;
       return;
     }
-    const redaction = this.redaction;
-    let rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
-    const translation = this.translation ? translateSpan(span, this.translation) : undefined;
+    const { redaction, translation: options } = this;
+    let rewritten = false;
+    let translation: SpanTranslation | undefined;
+    // The decoded span, with all done to it, when redaction edits it or it came as JSON (encoded
+    // anew either way); otherwise the span is only read, and its fields are all that is decoded.
+    let span: Span | undefined;
+    if (redaction || range === undefined) {
+      span = incoming.span;
+      rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
+      translation = options && translateSpan(span, options);
+      if (translation) applyTranslation(span, translation);
+      if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
+    } else translation = options && translateSpan(incoming.fields, options);
     if (translation?.usage) this.addUsage(translation.usage);
-    if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
     const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
     let pieces: Piece[];
-    if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span)];
-    else if (edited) pieces = this.editedPieces(span, range, translation);
+    if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span ?? incoming.span)];
+    else if (translation && edited) pieces = this.editedPieces(incoming, range, translation, span);
     else pieces = [range];
     if (rewritten || edited) this.changed = true;
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: sizeOf(pieces) });
@@ -119,13 +128,17 @@ export class SpanProcessor {
   /**
    * The span's own bytes with the translation spliced in; encoded anew when its bytes are framed
    * more loosely than the splice reads (protobuf-es takes a field overrunning a nested message).
+   * `translated`: the decoded span with the translation applied, when there is one already.
    */
-  private editedPieces(span: Span, range: Range, { removedKeys, added }: SpanTranslation): Piece[] {
+  private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
     try {
-      return editedSpanPieces(this.source, range, removedKeys, added);
+      return editedSpanPieces(this.source, range, translation.removedKeys, translation.added);
     } catch (err) {
-      if (err instanceof WireError) return [toBinary(SpanSchema, span)];
-      throw err;
+      if (!(err instanceof WireError)) throw err;
+      if (translated) return [toBinary(SpanSchema, translated)];
+      const span = incoming.span;
+      applyTranslation(span, translation);
+      return [toBinary(SpanSchema, span)];
     }
   }
 
@@ -162,7 +175,14 @@ export class SpanProcessor {
     if (!outgoing) {
       outgoing = {
         resource: this.outgoingResource(scope.resource),
-        header: outgoingHeader(this.redacted(ScopeSpansSchema, scope.scopeSpans, scope.header, (c) => c.scope?.attributes)),
+        header: outgoingHeader(
+          this.redacted(
+            ScopeSpansSchema,
+            () => scope.scopeSpans,
+            scope.header,
+            (c) => c.scope?.attributes,
+          ),
+        ),
       };
       this.scopes.set(scope, outgoing);
     }
@@ -172,7 +192,14 @@ export class SpanProcessor {
   private outgoingResource(resource: IncomingResource): OutgoingHeader {
     let outgoing = this.resources.get(resource);
     if (!outgoing) {
-      outgoing = outgoingHeader(this.redacted(ResourceSpansSchema, resource.resourceSpans, resource.header, (c) => c.resource?.attributes));
+      outgoing = outgoingHeader(
+        this.redacted(
+          ResourceSpansSchema,
+          () => resource.resourceSpans,
+          resource.header,
+          (c) => c.resource?.attributes,
+        ),
+      );
       this.resources.set(resource, outgoing);
     }
     return outgoing;
@@ -180,17 +207,18 @@ export class SpanProcessor {
 
   /**
    * A resource's or scope's own fields with the tenant's redaction applied to a copy (routes read
-   * the original), encoded anew only when it changed something.
+   * the original), encoded anew only when it changed something. `message`: the decoded fields,
+   * asked for only by a tenant that redacts.
    */
   private redacted<Desc extends DescMessage>(
     desc: Desc,
-    message: MessageShape<Desc>,
+    message: () => MessageShape<Desc>,
     header: Piece[],
     attributesOf: (copy: MessageShape<Desc>) => KeyValue[] | undefined,
   ): Piece[] {
     const redaction = this.redaction;
     if (!redaction) return header;
-    const copy = clone(desc, message);
+    const copy = clone(desc, message());
     const lists = [attributesOf(copy) ?? []];
     const removed = redactKeys(lists, redaction);
     if (!(maskValues(lists, redaction) || removed)) return header;

@@ -1,28 +1,49 @@
 /**
- * JSON text that is passed on as it is. A payload's messages or choices are most of its bytes, and
- * translation only moves them from one attribute to another: taking their text as it stands, after
- * checking it is valid JSON, costs a fraction of parsing them into objects and writing them again.
+ * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
+ * only moves them from one attribute to another: checking their UTF-8 is valid JSON and copying it
+ * costs a fraction of decoding it to text, parsing it into objects and writing it out again.
  */
 export class RawJson {
-  constructor(readonly text: string) {}
+  constructor(readonly utf8: Uint8Array) {}
 }
 
-/** JSON text for a value: raw JSON as it is, anything else written by JSON.stringify. */
-export function jsonText(value: unknown): string {
-  return value instanceof RawJson ? value.text : JSON.stringify(value);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A value's JSON as UTF-8: raw JSON as it is, anything else written by JSON.stringify. */
+export function jsonUtf8(value: unknown): Uint8Array {
+  return value instanceof RawJson ? value.utf8 : utf8Of(JSON.stringify(value));
+}
+
+/** Text as UTF-8; ASCII, what JSON.stringify mostly writes, copied by hand, which for short text costs less than a call to encode. */
+function utf8Of(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
+/** UTF-8 as text; for the small parts of a payload that are parsed. */
+export function textOf(utf8: Uint8Array): string {
+  return decoder.decode(utf8);
 }
 
 /**
- * The members of a JSON object's text, each value as its own text, in order (a repeated key
- * comes twice: the caller keeps the last, as JSON.parse does); undefined when the text is not a
- * valid JSON object. Validates as strictly as JSON.parse and allocates only the result.
+ * The members of a JSON object, each value as its own bytes (views of `utf8`, not copies), in
+ * order (a repeated key comes twice: the caller keeps the last, as JSON.parse does); undefined
+ * when `utf8` is not a valid JSON object. `utf8` must be valid UTF-8, as encoded text and the
+ * strings of a request the wire check vouched for are. Validates as strictly as JSON.parse does
+ * the text, and allocates only the result.
  */
-export function objectMembers(text: string): Array<[key: string, value: string]> | undefined {
-  const reader = new Reader(text);
+export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint8Array]> | undefined {
+  const reader = new Reader(utf8);
   try {
     const members = reader.object();
     reader.space();
-    return reader.at === text.length ? members : undefined;
+    return reader.at === utf8.length ? members : undefined;
   } catch (err) {
     if (err instanceof Invalid) return undefined;
     throw err;
@@ -34,71 +55,90 @@ class Invalid extends Error {}
 /** Deeper than this, the caller's fallback (JSON.parse) decides; this reader recurses. */
 const MAX_DEPTH = 256;
 
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+const LITERALS = new Map([
+  [0x74, encoder.encode("true")],
+  [0x66, encoder.encode("false")],
+  [0x6e, encoder.encode("null")],
+]);
+
 class Reader {
   at = 0;
 
-  constructor(private readonly text: string) {}
+  constructor(private readonly bytes: Uint8Array) {}
 
-  object(): Array<[string, string]> {
+  object(): Array<[string, Uint8Array]> {
     this.space();
-    if (this.text.charCodeAt(this.at) !== 0x7b) throw new Invalid();
-    this.at++;
-    const members: Array<[string, string]> = [];
+    this.expect(OPEN_OBJECT);
+    const members: Array<[string, Uint8Array]> = [];
     this.space();
-    if (this.text.charCodeAt(this.at) === 0x7d) {
+    if (this.bytes[this.at] === CLOSE_OBJECT) {
       this.at++;
       return members;
     }
     for (;;) {
       this.space();
       const keyStart = this.at;
-      this.string();
-      const key = JSON.parse(this.text.slice(keyStart, this.at)) as string;
+      const escaped = this.string();
+      const key = escaped
+        ? (JSON.parse(textOf(this.bytes.subarray(keyStart, this.at))) as string)
+        : textOf(this.bytes.subarray(keyStart + 1, this.at - 1));
       this.space();
-      this.expect(0x3a);
+      this.expect(COLON);
       this.space();
       const valueStart = this.at;
       this.value(1);
-      members.push([key, this.text.slice(valueStart, this.at)]);
+      members.push([key, this.bytes.subarray(valueStart, this.at)]);
       this.space();
-      if (this.text.charCodeAt(this.at) === 0x7d) {
+      if (this.bytes[this.at] === CLOSE_OBJECT) {
         this.at++;
         return members;
       }
-      this.expect(0x2c);
+      this.expect(COMMA);
     }
   }
 
   space(): void {
-    const text = this.text;
-    while (this.at < text.length) {
-      const c = text.charCodeAt(this.at);
+    const bytes = this.bytes;
+    while (this.at < bytes.length) {
+      const c = bytes[this.at]!;
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
       this.at++;
     }
   }
 
   private expect(c: number): void {
-    if (this.text.charCodeAt(this.at) !== c) throw new Invalid();
+    if (this.bytes[this.at] !== c) throw new Invalid();
     this.at++;
   }
 
   private value(depth: number): void {
     if (depth > MAX_DEPTH) throw new Invalid();
-    const c = this.text.charCodeAt(this.at);
-    if (c === 0x22) this.string();
-    else if (c === 0x7b) this.container(0x7d, depth, true);
-    else if (c === 0x5b) this.container(0x5d, depth, false);
-    else if (c === 0x74) this.literal("true");
-    else if (c === 0x66) this.literal("false");
-    else if (c === 0x6e) this.literal("null");
+    const c = this.bytes[this.at];
+    if (c === QUOTE) this.string();
+    else if (c === OPEN_OBJECT) this.container(CLOSE_OBJECT, depth, true);
+    else if (c === OPEN_LIST) this.container(CLOSE_LIST, depth, false);
+    else if (c !== undefined && LITERALS.has(c)) this.literal(LITERALS.get(c)!);
     else this.number();
   }
 
   private container(close: number, depth: number, keyed: boolean): void {
     this.at++;
     this.space();
-    if (this.text.charCodeAt(this.at) === close) {
+    if (this.bytes[this.at] === close) {
       this.at++;
       return;
     }
@@ -107,48 +147,83 @@ class Reader {
       if (keyed) {
         this.string();
         this.space();
-        this.expect(0x3a);
+        this.expect(COLON);
         this.space();
       }
       this.value(depth + 1);
       this.space();
-      const c = this.text.charCodeAt(this.at);
-      this.at++;
+      const c = this.bytes[this.at++];
       if (c === close) return;
-      if (c !== 0x2c) throw new Invalid();
+      if (c !== COMMA) throw new Invalid();
     }
   }
 
-  private string(): void {
-    const text = this.text;
-    this.expect(0x22);
-    while (this.at < text.length) {
-      const c = text.charCodeAt(this.at++);
-      if (c === 0x22) return;
+  /** Reads a string; says whether it has escapes. Bytes from 0x80 up are parts of characters, which JSON allows in strings. */
+  private string(): boolean {
+    const bytes = this.bytes;
+    this.expect(QUOTE);
+    let escaped = false;
+    let at = this.at;
+    while (at < bytes.length) {
+      // Most bytes of a payload are the text of its strings: one table look-up each.
+      while (at < bytes.length && PLAIN_IN_STRING[bytes[at]!] === 1) at++;
+      if (at === bytes.length) break;
+      const c = bytes[at++]!;
+      if (c === QUOTE) {
+        this.at = at;
+        return escaped;
+      }
       if (c < 0x20) throw new Invalid();
-      if (c !== 0x5c) continue;
-      const escaped = text.charCodeAt(this.at++);
-      if (escaped === 0x75) {
-        if (!/^[0-9a-fA-F]{4}$/.test(text.slice(this.at, this.at + 4))) throw new Invalid();
-        this.at += 4;
-      } else if (!ESCAPES.has(escaped)) throw new Invalid();
+      if (c !== BACKSLASH) continue;
+      escaped = true;
+      const next = bytes[at++];
+      if (next === 0x75) {
+        for (let i = 0; i < 4; i++) if (!isHexDigit(bytes[at++])) throw new Invalid();
+      } else if (next === undefined || !ESCAPES.has(next)) throw new Invalid();
     }
     throw new Invalid();
   }
 
-  private literal(word: string): void {
-    if (!this.text.startsWith(word, this.at)) throw new Invalid();
-    this.at += word.length;
+  private literal(word: Uint8Array): void {
+    for (const c of word) this.expect(c);
   }
 
+  /** -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
   private number(): void {
-    NUMBER.lastIndex = this.at;
-    const match = NUMBER.exec(this.text);
-    if (!match) throw new Invalid();
-    this.at += match[0].length;
+    if (this.bytes[this.at] === MINUS) this.at++;
+    if (this.bytes[this.at] === ZERO) this.at++;
+    else this.digits();
+    if (this.bytes[this.at] === DOT) {
+      this.at++;
+      this.digits();
+    }
+    const e = this.bytes[this.at];
+    if (e === 0x65 || e === 0x45) {
+      this.at++;
+      const sign = this.bytes[this.at];
+      if (sign === PLUS || sign === MINUS) this.at++;
+      this.digits();
+    }
+  }
+
+  /** One digit or more. */
+  private digits(): void {
+    const start = this.at;
+    while (isDigit(this.bytes[this.at])) this.at++;
+    if (this.at === start) throw new Invalid();
   }
 }
 
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= ZERO && c <= NINE;
+}
+
+function isHexDigit(c: number | undefined): boolean {
+  return isDigit(c) || (c !== undefined && ((c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)));
+}
+
+/** 1 for the bytes a string may hold as they are: not `"`, `\` or a control character. */
+const PLAIN_IN_STRING = new Uint8Array(256).map((_, byte) => (byte >= 0x20 && byte !== QUOTE && byte !== BACKSLASH ? 1 : 0));
+
 /** `"`, `\`, `/`, b, f, n, r, t. */
 const ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);
-const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;

@@ -1,9 +1,9 @@
 import { hex } from "../encoding/bytes.js";
-import type { IncomingSpan } from "../otlp/incoming.js";
+import type { IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
-import { matches } from "./match.js";
+import { matches, type SpanInContext } from "./match.js";
 
 /** Whether the tenant sends any trace anywhere but its default parent. */
 export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_attribute">): boolean {
@@ -56,7 +56,7 @@ export class TraceRouter {
   constructor(private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">) {}
 
   /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
-  observe({ span, scope }: IncomingSpan): string {
+  observe({ fields: span, scope }: IncomingSpan): string {
     const key = hex(span.traceId);
     let evidence = this.traces.get(key);
     if (!evidence) {
@@ -72,7 +72,16 @@ export class TraceRouter {
         return key;
       }
     }
-    const target = { span, scope: scope.scopeSpans.scope, resource: scope.resource.resourceSpans.resource };
+    // Read only when a route asks for them: decoding a scope or resource is then paid once per request.
+    const target: SpanInContext = {
+      span,
+      get scope() {
+        return scope.scopeSpans.scope;
+      },
+      get resource() {
+        return scope.resource.resourceSpans.resource;
+      },
+    };
     for (let i = 0; i < evidence.route; i++) {
       if (matches(this.tenant.routes[i]!.match, target)) {
         evidence.route = i;
@@ -91,7 +100,7 @@ export class TraceRouter {
     return { parent: this.tenant.parent, decided: this.hasTopSpan(evidence) };
   }
 
-  private observeShape(evidence: TraceEvidence, span: IncomingSpan["span"]): void {
+  private observeShape(evidence: TraceEvidence, span: SpanFields): void {
     this.spanIds.push(idKey(span.spanId));
     if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
     else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {

@@ -1,10 +1,12 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { stringArrayKeyValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import type { SpanFields } from "../otlp/incoming.js";
+import type { NewAttribute } from "../otlp/span-edit.js";
+import { findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
-import { jsonText } from "./raw-json.js";
+import { jsonUtf8, textOf } from "./raw-json.js";
 import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -25,8 +27,8 @@ export interface TranslationOptions {
 }
 
 export interface SpanTranslation {
-  /** braintrust.* attributes appended to span.attributes. */
-  added: KeyValue[];
+  /** braintrust.* attributes to append to the span's attributes. */
+  added: NewAttribute[];
   /** Keys of source attributes removed from span.attributes (every attribute with such a key was removed). */
   removedKeys: ReadonlySet<string>;
   /** For the span of a model call: the model Braintrust prices by and what the call used, for the tenant's statistics. */
@@ -59,10 +61,11 @@ const SPAN_TYPES: Record<string, string> = {
 const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
 /**
- * Appends the braintrust.* attributes to one span and removes the sources they restate. Reads
- * nothing but the span, so spans can be translated one at a time.
+ * The braintrust.* attributes for one span, and the sources they restate, to be removed. Reads
+ * nothing but the span, so spans can be translated one at a time; changes nothing (see
+ * applyTranslation).
  */
-export function translateSpan(span: Span, options: TranslationOptions): SpanTranslation {
+export function translateSpan(span: SpanFields, options: TranslationOptions): SpanTranslation {
   const attributes = span.attributes;
   const traceloop = traceloopMessages(attributes);
   if (!traceloop && !attributes.some((a) => a.key.startsWith("tfy."))) return UNTRANSLATED;
@@ -71,18 +74,18 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
   const type = knownType ?? (traceloop ? "llm" : "task");
-  const request = requestPayload(stringAttribute(attributes, "tfy.input"));
-  const response = responsePayload(stringAttribute(attributes, "tfy.output"));
+  const request = requestPayload(payloadUtf8(span, "tfy.input"));
+  const response = responsePayload(payloadUtf8(span, "tfy.output"));
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
   const metadata = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const tags = requestTags(attributes);
 
   const present = new Set(attributes.map((a) => a.key));
-  const added: KeyValue[] = [];
+  const added: NewAttribute[] = [];
   /** Appends the attribute unless the span has its own; says whether it did. */
   const write = (key: string, value: unknown): boolean => {
     if (value === undefined || present.has(key)) return false;
-    added.push(stringKeyValue(key, jsonText(value)));
+    added.push({ key, json: jsonUtf8(value) });
     return true;
   };
 
@@ -99,7 +102,7 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   const outputWritten = write("braintrust.output_json", output?.value);
   const metricsWritten = write("braintrust.metrics", Object.keys(metrics.values).length > 0 ? metrics.values : undefined);
   const metadataWritten = write("braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
-  if (tags.length > 0 && !present.has("braintrust.tags")) added.push(stringArrayKeyValue("braintrust.tags", tags));
+  if (tags.length > 0 && !present.has("braintrust.tags")) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
   const restated = new Set<string>(metricsWritten ? metrics.sources : []);
@@ -115,7 +118,6 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
   const removedKeys = new Set(
     options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
   );
-  span.attributes = [...attributes.filter((a) => !removedKeys.has(a.key)), ...added];
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
   const model = metadata.model;
   if (type !== "llm" || typeof model !== "string") return { added, removedKeys };
@@ -126,6 +128,27 @@ export function translateSpan(span: Span, options: TranslationOptions): SpanTran
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
 }
+
+/** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended. */
+export function applyTranslation(span: Span, { added, removedKeys }: SpanTranslation): void {
+  span.attributes = [...span.attributes.filter((a) => !removedKeys.has(a.key)), ...added.map(addedKeyValue)];
+}
+
+/** An added attribute as protobuf-es holds one. */
+export function addedKeyValue(attribute: NewAttribute): KeyValue {
+  return "json" in attribute
+    ? stringKeyValue(attribute.key, textOf(attribute.json))
+    : keyValue(attribute.key, stringArrayValue(attribute.strings));
+}
+
+/** A payload attribute's text as UTF-8: the request's own bytes when the span was read from them. */
+function payloadUtf8(span: SpanFields, key: string): Uint8Array | undefined {
+  const value = findAttribute(span.attributes, key);
+  if (value?.value.case !== "stringValue") return undefined;
+  return span.stringBytes?.get(value) ?? encoder.encode(value.value.value);
+}
+
+const encoder = new TextEncoder();
 
 /**
  * The request's settings that nothing but metadata shows: its model is shown by

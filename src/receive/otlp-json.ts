@@ -41,7 +41,8 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
       for (const span of scopeLayout.spans) {
         const json = parse(text, span);
         if (!isObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
-        visit({ span: decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span), scope, range: undefined });
+        const decoded = decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span);
+        visit({ span: decoded, fields: decoded, scope, range: undefined });
       }
     }
   }

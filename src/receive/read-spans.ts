@@ -1,11 +1,19 @@
 import { type DescMessage, fromBinary, type MessageShape } from "@bufbuild/protobuf";
-import { ResourceSpansSchema, ScopeSpansSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import {
+  type ResourceSpans,
+  ResourceSpansSchema,
+  type ScopeSpans,
+  ScopeSpansSchema,
+  type Span,
+  SpanSchema,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
-import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
+import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { assemble, type Piece, type Range, scanRequest, TooManySpans, WireError } from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
 import { checkMessageCount, MAX_SPANS_PER_REQUEST, NESTING_LEFT, tooManySpans } from "./request-limits.js";
+import { readSpanFields } from "./span-fields.js";
 import { SpanRejections } from "./validate.js";
 
 /**
@@ -14,16 +22,30 @@ import { SpanRejections } from "./validate.js";
  * kept once `visit` returns, so memory follows the largest span, not the request. Every failure is
  * the client's (400, 413), with a message saying what is wrong.
  */
-export function readSpans(bytes: Uint8Array, format: OtlpFormat, visit: (incoming: IncomingSpan) => void): ReadSpans {
+export function readSpans(
+  bytes: Uint8Array,
+  format: OtlpFormat,
+  visit: (incoming: IncomingSpan) => void,
+  { vouched }: ReadOptions = { vouched: false },
+): ReadSpans {
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
-    if (rejections.admit(incoming.span)) visit(incoming);
+    if (rejections.admit(incoming.fields)) visit(incoming);
   };
   if (format === "json") {
     readJsonSpans(bytes, admit);
     return { rejections, leftOutEmpty: false };
   }
-  return { rejections, leftOutEmpty: readProtobufSpans(bytes, admit) };
+  return { rejections, leftOutEmpty: readProtobufSpans(bytes, admit, vouched) };
+}
+
+export interface ReadOptions {
+  /**
+   * Whether the wire check vouched for the bytes (receive/wire-check.ts): decoding cannot fail, so
+   * each span, resource and scope is decoded only when something asks for it, and a span's ids,
+   * name and attributes are read without decoding the rest.
+   */
+  vouched: boolean;
 }
 
 export interface ReadSpans {
@@ -35,7 +57,7 @@ export interface ReadSpans {
   leftOutEmpty: boolean;
 }
 
-function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): boolean {
+function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, vouched: boolean): boolean {
   let request: ReturnType<typeof scanRequest>;
   try {
     request = scanRequest(bytes, MAX_SPANS_PER_REQUEST);
@@ -44,19 +66,79 @@ function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) =>
     throw malformed(err);
   }
   for (const scanned of request.resources) {
-    const resource: IncomingResource = {
-      resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource"),
-      header: scanned.header,
-    };
+    const resource: IncomingResource = vouched
+      ? new VouchedResource(bytes, scanned.header)
+      : { resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource"), header: scanned.header };
     for (const { header, spans } of scanned.scopes) {
-      const scope = { resource, scopeSpans: decodeHeader(ScopeSpansSchema, bytes, header, "scope"), header };
-      for (const range of spans) visit({ span: decodeSpan(bytes, range), scope, range });
+      const scope: IncomingScope = vouched
+        ? new VouchedScope(bytes, header, resource)
+        : { resource, scopeSpans: decodeHeader(ScopeSpansSchema, bytes, header, "scope"), header };
+      for (const range of spans) {
+        if (vouched) visit(new VouchedSpan(bytes, range, scope));
+        else {
+          const span = decodeSpan(bytes, range);
+          visit({ span, fields: span, scope, range });
+        }
+      }
     }
   }
   return request.leftOutEmpty;
 }
 
-function decodeSpan(bytes: Uint8Array, range: Range) {
+/** A span of vouched bytes: its fields read when first asked for, the whole span decoded only if something needs more. */
+class VouchedSpan implements IncomingSpan {
+  private decoded: Span | undefined;
+  private read: SpanFields | undefined;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly range: Range,
+    readonly scope: IncomingScope,
+  ) {}
+
+  get span(): Span {
+    this.decoded ??= fromBinary(SpanSchema, this.bytes.subarray(this.range.start, this.range.end));
+    return this.decoded;
+  }
+
+  get fields(): SpanFields {
+    // Once decoded, the span is what processing changes (redaction), so it is what is read.
+    if (this.decoded) return this.decoded;
+    this.read ??= readSpanFields(this.bytes, this.range);
+    return this.read;
+  }
+}
+
+class VouchedResource implements IncomingResource {
+  private decoded: ResourceSpans | undefined;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly header: Piece[],
+  ) {}
+
+  get resourceSpans(): ResourceSpans {
+    this.decoded ??= fromBinary(ResourceSpansSchema, assemble(this.bytes, this.header));
+    return this.decoded;
+  }
+}
+
+class VouchedScope implements IncomingScope {
+  private decoded: ScopeSpans | undefined;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly header: Piece[],
+    readonly resource: IncomingResource,
+  ) {}
+
+  get scopeSpans(): ScopeSpans {
+    this.decoded ??= fromBinary(ScopeSpansSchema, assemble(this.bytes, this.header));
+    return this.decoded;
+  }
+}
+
+function decodeSpan(bytes: Uint8Array, range: Range): Span {
   guardWire(() => checkMessageCount(SpanSchema, bytes, range, "span"));
   try {
     return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: NESTING_LEFT.span });

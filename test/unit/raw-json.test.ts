@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { jsonText, objectMembers, RawJson } from "../../src/process/raw-json.js";
+import { jsonUtf8, objectMembers, RawJson, textOf } from "../../src/process/raw-json.js";
+
+const utf8 = new TextEncoder();
+
+/** The members of the text's UTF-8, each value as text. */
+function membersOf(text: string): Array<[string, string]> | undefined {
+  return objectMembers(utf8.encode(text))?.map(([key, value]) => [key, textOf(value)]);
+}
 
 /** What JSON.parse makes of the text: the object, or why not one. */
 function parsedObject(text: string): Record<string, unknown> | "not an object" {
@@ -25,7 +32,7 @@ describe("a JSON object's members as text", () => {
     fc.assert(
       fc.property(texts, (text) => {
         const expected = parsedObject(text);
-        const members = objectMembers(text);
+        const members = membersOf(text);
         if (expected === "not an object") expect(members).toBeUndefined();
         else expect(Object.fromEntries(members!.map(([key, raw]) => [key, JSON.parse(raw)]))).toEqual(expected);
       }),
@@ -34,25 +41,28 @@ describe("a JSON object's members as text", () => {
   });
 
   it("keep every member in order, a repeated key as often as it comes, each value's text as written", () => {
-    expect(objectMembers(' { "a" : [1, {"b": "}"}] , "a":2,"c":"\\u00e9\\n" } ')).toEqual([
+    expect(membersOf(' { "a" : [1, {"b": "}"}] , "a":2,"c":"\\u00e9\\n","é":"ü€😀" } ')).toEqual([
       ["a", '[1, {"b": "}"}]'],
       ["a", "2"],
       ["c", '"\\u00e9\\n"'],
+      ["é", '"ü€😀"'],
     ]);
   });
 
   it.each(['{"a":01}', '{"a":1.}', '{"a":"\\x"}', '{"a":"\\u12"}', '{"a":tru}', '{"a":1,}', '{"a" 1}', '{"a":1}x', "[1]", '"s"', ""])(
     "are not found in %j, which is not a valid JSON object",
     (text) => {
-      expect(objectMembers(text)).toBeUndefined();
+      expect(membersOf(text)).toBeUndefined();
     },
   );
 });
 
-describe("JSON text for a value", () => {
-  it("is raw JSON as it is, and anything else as JSON.stringify writes it", () => {
-    expect(jsonText(new RawJson('[ {"role": "user"} ]'))).toBe('[ {"role": "user"} ]');
-    expect(jsonText([{ role: "user" }])).toBe('[{"role":"user"}]');
-    expect(jsonText("text")).toBe('"text"');
+describe("JSON for a value, as UTF-8", () => {
+  it("is raw JSON's bytes as they are, and anything else as JSON.stringify writes it", () => {
+    const raw = utf8.encode('[ {"role": "user"} ]');
+    expect(jsonUtf8(new RawJson(raw))).toBe(raw);
+    expect(textOf(jsonUtf8([{ role: "user" }]))).toBe('[{"role":"user"}]');
+    expect(textOf(jsonUtf8("text"))).toBe('"text"');
+    expect(jsonUtf8({ é: "😀" })).toEqual(utf8.encode('{"é":"😀"}'));
   });
 });

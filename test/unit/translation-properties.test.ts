@@ -11,7 +11,9 @@ const SOURCE = /^(tfy\.input|tfy\.output|gen_ai\.(prompt|completion)\.\d+\..+|tf
 
 const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
 const text = fc.string({ maxLength: 12 });
-const message = fc.record({ role: fc.constantFrom("system", "user", "assistant"), content: text });
+// Long contents too, so payloads are read from the request's bytes as well as from decoded text (see receive/span-fields.ts).
+const content = fc.oneof(text, fc.string({ unit: "grapheme", minLength: 200, maxLength: 300 }));
+const message = fc.record({ role: fc.constantFrom("system", "user", "assistant"), content });
 
 /** What a gateway span may carry, each attribute optional, keys unique as OTLP requires. */
 const gatewayAttributes: fc.Arbitrary<Record<string, AttrValue>> = fc.record(

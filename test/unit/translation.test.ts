@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
-import { translateSpan } from "../../src/process/translate.js";
+import {
+  addedKeyValue,
+  applyTranslation,
+  type SpanTranslation,
+  type TranslationOptions,
+  translateSpan,
+} from "../../src/process/translate.js";
 import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
@@ -10,12 +17,20 @@ import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../s
 const DROP = { keepSourceAttributes: false };
 const KEEP = { keepSourceAttributes: true };
 
+/** translateSpan, applied to the span as the relay applies it to a decoded one. */
+function translateInPlace(span: Span, options: TranslationOptions): SpanTranslation {
+  const translation = translateSpan(span, options);
+  applyTranslation(span, translation);
+  return translation;
+}
+
 /** The braintrust.* attributes translation adds to one span with these attributes, JSON ones parsed. */
 function translated(attributes: KeyValue[], name = "span"): Record<string, unknown> {
   const span = spanWith(name, attributes);
   const { added } = translateSpan(span, DROP);
   return Object.fromEntries(
     added
+      .map(addedKeyValue)
       .map((a) => [a.key, attributesOf(spanWith("", [a]))[a.key]])
       .map(([key, value]) => [key, typeof value === "string" ? JSON.parse(value) : value]),
   );
@@ -24,7 +39,7 @@ function translated(attributes: KeyValue[], name = "span"): Record<string, unkno
 /** The keys a span with these attributes keeps after translation. */
 function keptKeys(attributes: KeyValue[], options = DROP): string[] {
   const span = spanWith("span", attributes);
-  translateSpan(span, options);
+  translateInPlace(span, options);
   return span.attributes.map((a) => a.key).filter((key) => !key.startsWith("braintrust."));
 }
 
@@ -178,7 +193,7 @@ describe("sources", () => {
 
   it("are removed once restated: payloads, the Traceloop messages used, the metrics read; the rest stays", () => {
     const span = spanWith("span", gateway);
-    const { removedKeys } = translateSpan(span, DROP);
+    const { removedKeys } = translateInPlace(span, DROP);
 
     expect([...removedKeys].sort()).toEqual(["tfy.input", "tfy.model.metric.input_tokens", "tfy.output"]);
     expect(keptKeys(gateway)).toEqual(["tfy.span_type", "tfy.model.metric.latency_in_ms", "gen_ai.prompt.0.content"]);
@@ -201,10 +216,10 @@ describe("sources", () => {
 
   it("all stay when the tenant keeps source attributes", () => {
     const span = spanWith("span", gateway);
-    const { removedKeys, added } = translateSpan(span, KEEP);
+    const { removedKeys, added } = translateInPlace(span, KEEP);
 
     expect(removedKeys.size).toBe(0);
-    expect(span.attributes).toEqual([...gateway, ...added]);
+    expect(span.attributes).toEqual([...gateway, ...added.map(addedKeyValue)]);
   });
 
   it("stay when the span has its own braintrust.* attribute where they would go", () => {
@@ -223,7 +238,7 @@ describe("sources", () => {
 
   it("stay when their key comes twice, since only one of the values was restated", () => {
     const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b"), attr("tfy.output", "c")]);
-    const { removedKeys } = translateSpan(span, DROP);
+    const { removedKeys } = translateInPlace(span, DROP);
     expect([...removedKeys]).toEqual(["tfy.output"]);
     expect(span.attributes.map((a) => a.key)).toEqual([
       "tfy.input",
@@ -431,13 +446,13 @@ describe("translating a span", () => {
     const plain = spanWith("db.query", [attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     const gateway = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.model.metric.input_tokens", 1)]);
 
-    expect(translateSpan(plain, DROP).added).toEqual([]);
-    const { added, removedKeys } = translateSpan(gateway, DROP);
+    expect(translateInPlace(plain, DROP).added).toEqual([]);
+    const { added, removedKeys } = translateInPlace(gateway, DROP);
 
     expect(plain.attributes).toEqual([attr("db.system", "postgresql"), attr("gen_ai.system", "x")]);
     expect(added.map((a) => a.key)).toEqual(["braintrust.span_attributes", "braintrust.metrics"]);
     expect([...removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
-    expect(gateway.attributes).toEqual([attr("tfy.span_type", "Model"), ...added]);
+    expect(gateway.attributes).toEqual([attr("tfy.span_type", "Model"), ...added.map(addedKeyValue)]);
   });
 
   it("keeps every braintrust.* attribute a span already has, as it is, and the sources with it", () => {
@@ -460,7 +475,7 @@ describe("translating a span", () => {
     ];
     const span = spanWith("Model: x", attributes);
 
-    expect(translateSpan(span, DROP)).toMatchObject({ added: [], removedKeys: new Set() });
+    expect(translateInPlace(span, DROP)).toMatchObject({ added: [], removedKeys: new Set() });
     expect(span.attributes).toEqual(attributes);
   });
 

@@ -1,0 +1,183 @@
+import { fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { SpanFields } from "../../src/otlp/incoming.js";
+import { scanRequest } from "../../src/otlp/wire.js";
+import { readSpanFields } from "../../src/receive/span-fields.js";
+import { vouchedSpanCount } from "../../src/receive/wire-check.js";
+import { type AttrValue, attr, randomId, requestOf, spanWith } from "../support/traces.js";
+
+/** An attribute as a reader sees it: key, value case, and the value (scalars as read, others as protobuf-es's JSON). */
+function seen({ key, value }: KeyValue): unknown[] {
+  const oneof = value?.value;
+  if (oneof === undefined || oneof.case === undefined) return [key, "empty"];
+  if (oneof.case === "arrayValue" || oneof.case === "kvlistValue" || oneof.case === "bytesValue")
+    return [key, oneof.case, toJson(AnyValueSchema, value as AnyValue)];
+  return [key, oneof.case, oneof.value];
+}
+
+function fieldsSeen(fields: SpanFields): unknown {
+  const { traceId, spanId, parentSpanId, name, attributes } = fields;
+  return { traceId: [...traceId], spanId: [...spanId], parentSpanId: [...parentSpanId], name, attributes: attributes.map(seen) };
+}
+
+/** Each span of a request the wire check vouches for: read from its bytes, and decoded whole by protobuf-es. */
+function bothReadings(request: Uint8Array): Array<{ read: SpanFields; decoded: Span }> {
+  expect(vouchedSpanCount(request)).toBeDefined();
+  return scanRequest(request).resources.flatMap((resource) =>
+    resource.scopes.flatMap((scope) =>
+      scope.spans.map((range) => ({
+        read: readSpanFields(request, range),
+        decoded: fromBinary(SpanSchema, request.subarray(range.start, range.end)),
+      })),
+    ),
+  );
+}
+
+const encoded = (spans: Span[]) => toBinary(ExportTraceServiceRequestSchema, requestOf(spans));
+
+const scalar: fc.Arbitrary<AttrValue> = fc.oneof(
+  fc.string({ maxLength: 20 }),
+  fc.string({ unit: "grapheme", minLength: 100, maxLength: 400 }),
+  fc.boolean(),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
+  // attr() makes an integer-valued number an int: kept within int64.
+  fc.double({ noNaN: true, min: -1e15, max: 1e15 }),
+);
+const value: fc.Arbitrary<AttrValue> = fc.oneof(
+  { weight: 4, arbitrary: scalar },
+  { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 5 }), scalar, { maxKeys: 3 }) },
+);
+
+describe("a span's fields read from its bytes", () => {
+  it("are what protobuf-es decodes: ids, name, and every attribute of any type, in order, a repeated key as often as it comes", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: "grapheme", maxLength: 30 }),
+        fc.array(fc.tuple(fc.constantFrom("tfy.input", "a.b", "é.ü", ""), value), { maxLength: 8 }),
+        (name, attributes) => {
+          const span = spanWith(
+            name,
+            attributes.map(([key, v]) => attr(key, v)),
+            { parentSpanId: randomId(8) },
+          );
+          for (const { read, decoded } of bothReadings(encoded([span]))) expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+        },
+      ),
+      { seed: 20261201, numRuns: 300 },
+    );
+  });
+
+  it("are what protobuf-es decodes when fields repeat, come out of order, are unknown or hold nothing", () => {
+    const keyValue = (write: (w: BinaryWriter) => void) => {
+      const w = new BinaryWriter();
+      write(w);
+      return w.finish();
+    };
+    const anyValueOf = (write: (w: BinaryWriter) => void) => keyValue(write);
+    const odd = [
+      // Value before key.
+      keyValue((w) =>
+        w
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("v")))
+          .tag(1, WireType.LengthDelimited)
+          .string("k"),
+      ),
+      // The key twice: the last one counts.
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("first")
+          .tag(1, WireType.LengthDelimited)
+          .string("second")
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(3, WireType.Varint).int64(-5n))),
+      ),
+      // Two values of the oneof: the last one counts.
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("k")
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("s").tag(2, WireType.Varint).bool(true))),
+      ),
+      // An unknown field in the value.
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("k")
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(4, WireType.Bit64).double(1.5).tag(9, WireType.Varint).uint32(1))),
+      ),
+      // No value; an empty value.
+      keyValue((w) => w.tag(1, WireType.LengthDelimited).string("k")),
+      keyValue((w) => w.tag(1, WireType.LengthDelimited).string("k").tag(2, WireType.LengthDelimited).bytes(new Uint8Array())),
+      // No key.
+      keyValue((w) => w.tag(2, WireType.LengthDelimited).bytes(anyValueOf((v) => v.tag(2, WireType.Varint).bool(false)))),
+      // Key and value, then the key again, then the value again: the last key counts, and the values merge.
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("k")
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("s")))
+          .tag(1, WireType.LengthDelimited)
+          .string("later"),
+      ),
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("k")
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("s")))
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(3, WireType.Varint).int64(7n))),
+      ),
+    ];
+    const span = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .bytes(randomId(16))
+      .tag(2, WireType.LengthDelimited)
+      .bytes(randomId(8))
+      .tag(5, WireType.LengthDelimited)
+      .string("first name")
+      .tag(5, WireType.LengthDelimited)
+      .string("last name")
+      .tag(2, WireType.LengthDelimited)
+      .bytes(randomId(8));
+    for (const kv of odd) span.tag(9, WireType.LengthDelimited).bytes(kv);
+    const request = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .bytes(
+        new BinaryWriter()
+          .tag(2, WireType.LengthDelimited)
+          .bytes(new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(span.finish()).finish())
+          .finish(),
+      )
+      .finish();
+
+    const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+    expect(read.attributes).toHaveLength(odd.length);
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+    expect(read.name).toBe("last name");
+  });
+
+  it("keep a long string's bytes, a view of the request's own, for translation to copy as they are", () => {
+    const payload = JSON.stringify({ messages: [{ role: "user", content: "ü ✓ ".repeat(100) }] });
+    const request = encoded([spanWith("span", [attr("tfy.input", payload), attr("short", "x")])]);
+
+    const [{ read }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+    const value = read.attributes[0]!.value!;
+    const bytes = read.stringBytes?.get(value);
+    expect(bytes?.buffer).toBe(request.buffer);
+    expect(new TextDecoder().decode(bytes)).toBe(payload);
+    expect(value.value.value).toBe(payload);
+    expect(read.stringBytes?.has(read.attributes[1]!.value!)).toBe(false);
+  });
+});
