@@ -56,10 +56,15 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
   if (removedKeys.size === 0) pieces.push(span);
   else {
     const removed = [...removedKeys];
+    const keyValue = new FieldCursor(source, 0, 0);
     let kept = span.start;
     const field = new FieldCursor(source, span.start, span.end);
     while (field.next()) {
-      if (field.no !== SPAN_ATTRIBUTES || field.wireType !== WIRE_LEN || !isKeyAmong(source, field.valueStart, field.valueEnd, removed))
+      if (
+        field.no !== SPAN_ATTRIBUTES ||
+        field.wireType !== WIRE_LEN ||
+        !isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), removed)
+      )
         continue;
       if (field.fieldStart > kept) pieces.push({ start: kept, end: field.fieldStart });
       kept = field.valueEnd;
@@ -85,17 +90,16 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
 /** JSON up to this many bytes is copied into the span's buffer of new attributes. */
 const COPIED_UP_TO = 256;
 
-/** Whether an encoded KeyValue's key (the last one, as a decoder reads it) is one of these. */
-function isKeyAmong(source: Uint8Array, start: number, end: number, keys: string[]): boolean {
-  const field = new FieldCursor(source, start, end);
+/** Whether the KeyValue the cursor is on has one of these keys (its last key, as a decoder reads it). */
+function isKeyAmong(keyValue: FieldCursor, keys: string[]): boolean {
   let keyStart = 0;
   let keyEnd = 0;
-  while (field.next()) {
-    if (field.no !== KEY_VALUE_KEY || field.wireType !== WIRE_LEN) continue;
-    keyStart = field.valueStart;
-    keyEnd = field.valueEnd;
+  while (keyValue.next()) {
+    if (keyValue.no !== KEY_VALUE_KEY || keyValue.wireType !== WIRE_LEN) continue;
+    keyStart = keyValue.valueStart;
+    keyEnd = keyValue.valueEnd;
   }
-  return keys.some((key) => isUtf8Of(source, keyStart, keyEnd, key));
+  return keys.some((key) => isUtf8Of(keyValue.bytes, keyStart, keyEnd, key));
 }
 
 /** Whether the bytes are the key's UTF-8: compared in place for ASCII, the common case, encoded otherwise. */

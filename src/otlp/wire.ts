@@ -73,7 +73,7 @@ export class FieldCursor {
   private at: number;
 
   constructor(
-    private readonly bytes: Uint8Array,
+    readonly bytes: Uint8Array,
     start: number,
     private end: number,
     private readonly depth = 0,
@@ -267,23 +267,33 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
 export function assemble(source: Uint8Array, pieces: Piece[]): Uint8Array {
   const sizes: number[] = [];
   const out = new Uint8Array(measure(pieces, sizes));
-  let nested = 0;
-  const write = (list: Piece[], at: number): number => {
-    for (const piece of list) {
-      if (piece instanceof Uint8Array) {
-        out.set(piece, at);
-        at += piece.byteLength;
-      } else if (isRange(piece)) {
-        out.set(source.subarray(piece.start, piece.end), at);
-        at += piece.end - piece.start;
-      } else {
-        at = writeVarint(out, at, piece.field * 8 + WIRE_LEN);
-        at = writeVarint(out, at, sizes[nested++]!);
-        at = write(piece.pieces, at);
-      }
-    }
-    return at;
-  };
-  write(pieces, 0);
+  write({ out, source, sizes, nested: 0 }, pieces, 0);
   return out;
+}
+
+/** An assembly under way: nested fields' sizes are taken in the order `measure` put them. */
+interface Assembly {
+  out: Uint8Array;
+  source: Uint8Array;
+  sizes: number[];
+  nested: number;
+}
+
+function write(assembly: Assembly, pieces: Piece[], start: number): number {
+  const { out, source } = assembly;
+  let at = start;
+  for (const piece of pieces) {
+    if (piece instanceof Uint8Array) {
+      out.set(piece, at);
+      at += piece.byteLength;
+    } else if (isRange(piece)) {
+      out.set(source.subarray(piece.start, piece.end), at);
+      at += piece.end - piece.start;
+    } else {
+      at = writeVarint(out, at, piece.field * 8 + WIRE_LEN);
+      at = writeVarint(out, at, assembly.sizes[assembly.nested++]!);
+      at = write(assembly, piece.pieces, at);
+    }
+  }
+  return at;
 }

@@ -54,15 +54,16 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
 
 /** OpenAI's usage object, as the providers behind the gateway return it. */
 function usageMetrics(usage: unknown): Record<string, number | undefined> {
-  const read = (...path: string[]) => {
-    let node = usage;
-    for (const step of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[step] : undefined;
-    return typeof node === "number" && Number.isFinite(node) ? node : undefined;
-  };
   return {
-    prompt_tokens: read("prompt_tokens"),
-    completion_tokens: read("completion_tokens"),
-    prompt_cached_tokens: read("prompt_tokens_details", "cached_tokens"),
-    completion_reasoning_tokens: read("completion_tokens_details", "reasoning_tokens"),
+    prompt_tokens: numberAt(usage, "prompt_tokens"),
+    completion_tokens: numberAt(usage, "completion_tokens"),
+    prompt_cached_tokens: numberAt(usage, "prompt_tokens_details", "cached_tokens"),
+    completion_reasoning_tokens: numberAt(usage, "completion_tokens_details", "reasoning_tokens"),
   };
+}
+
+function numberAt(json: unknown, ...path: string[]): number | undefined {
+  let node = json;
+  for (const step of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[step] : undefined;
+  return typeof node === "number" && Number.isFinite(node) ? node : undefined;
 }

@@ -23,6 +23,8 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     completion: { messages: new Map<number, Message>(), keys: [] as string[] },
   };
   for (const attribute of attributes) {
+    // Most keys are not Traceloop's: a prefix check first spares them the pattern.
+    if (!attribute.key.startsWith("gen_ai.")) continue;
     const match = INDEXED.exec(attribute.key);
     if (!match) continue;
     const [, side, index, field] = match as unknown as [string, "prompt" | "completion", string, string];

@@ -82,12 +82,6 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
 
   const present = new Set(attributes.map((a) => a.key));
   const added: NewAttribute[] = [];
-  /** Appends the attribute unless the span has its own; says whether it did. */
-  const write = (key: string, value: unknown): boolean => {
-    if (value === undefined || present.has(key)) return false;
-    added.push({ key, json: jsonUtf8(value) });
-    return true;
-  };
 
   // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
   const input = request
@@ -97,11 +91,16 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
 
-  write("braintrust.span_attributes", { type, name: span.name });
-  const inputWritten = write("braintrust.input_json", input?.value);
-  const outputWritten = write("braintrust.output_json", output?.value);
-  const metricsWritten = write("braintrust.metrics", Object.keys(metrics.values).length > 0 ? metrics.values : undefined);
-  const metadataWritten = write("braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
+  appendJson(added, present, "braintrust.span_attributes", { type, name: span.name });
+  const inputWritten = appendJson(added, present, "braintrust.input_json", input?.value);
+  const outputWritten = appendJson(added, present, "braintrust.output_json", output?.value);
+  const metricsWritten = appendJson(
+    added,
+    present,
+    "braintrust.metrics",
+    Object.keys(metrics.values).length > 0 ? metrics.values : undefined,
+  );
+  const metadataWritten = appendJson(added, present, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
   if (tags.length > 0 && !present.has("braintrust.tags")) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
@@ -127,6 +126,13 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     removedKeys,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/** Appends the attribute unless the span has its own; says whether it did. */
+function appendJson(added: NewAttribute[], present: ReadonlySet<string>, key: string, value: unknown): boolean {
+  if (value === undefined || present.has(key)) return false;
+  added.push({ key, json: jsonUtf8(value) });
+  return true;
 }
 
 /** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended. */
