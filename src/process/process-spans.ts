@@ -84,20 +84,20 @@ export class SpanProcessor {
   }
 
   add(incoming: IncomingSpan): void {
-    const trace = this.router?.observe(incoming);
     const { range } = incoming;
+    const { redaction, translation: options } = this;
+    // The decoded span, with all done to it, when redaction edits it or it came as JSON (encoded
+    // anew either way), decoded before anything reads it, so its fields are not read twice;
+    // otherwise the span is only read, and its fields are all that is decoded.
+    const span = redaction || range === undefined ? incoming.span : undefined;
+    const trace = this.router?.observe(incoming);
     if (this.tenant.drop_non_ai_spans && !isAiSpan(incoming.fields)) {
       this.changed = true;
       return;
     }
-    const { redaction, translation: options } = this;
     let rewritten = false;
     let translation: SpanTranslation | undefined;
-    // The decoded span, with all done to it, when redaction edits it or it came as JSON (encoded
-    // anew either way); otherwise the span is only read, and its fields are all that is decoded.
-    let span: Span | undefined;
-    if (redaction || range === undefined) {
-      span = incoming.span;
+    if (span) {
       rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
       translation = options && translateSpan(span, options);
       if (translation) applyTranslation(span, translation);

@@ -8,7 +8,8 @@ export class RawJson {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
+// A leading U+FEFF is text like any other, as protobuf-es and JSON.parse have it, not a mark to drop.
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** A value's JSON as UTF-8: raw JSON as it is, anything else written by JSON.stringify. */
 export function jsonUtf8(value: unknown): Uint8Array {

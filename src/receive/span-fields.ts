@@ -1,5 +1,4 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { SpanFields } from "../otlp/incoming.js";
@@ -28,7 +27,8 @@ const DOUBLE_VALUE = AnyValueSchema.field.doubleValue.number;
 /** Strings at least this long keep their bytes (see SpanFields.stringBytes): payloads, not names. */
 const LONG_STRING = 256;
 
-const utf8 = new TextDecoder();
+// As protobuf-es decodes strings: a leading U+FEFF is kept.
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const NO_BYTES = new Uint8Array(0);
 
 export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
@@ -44,8 +44,12 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
   while (field.next()) {
     if (field.wireType !== WIRE_LEN) continue;
     const { no, valueStart: start, valueEnd: end } = field;
-    if (no === ATTRIBUTES) fields.attributes.push(reader.keyValue(start, end));
-    else if (no === NAME) fields.name = utf8.decode(bytes.subarray(start, end));
+    if (no === ATTRIBUTES) {
+      const attribute = reader.keyValue(start, end);
+      // Attributes of shapes read one by one by protobuf-es are cheaper decoded with the whole span.
+      if (!attribute) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
+      fields.attributes.push(attribute);
+    } else if (no === NAME) fields.name = utf8.decode(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
@@ -54,11 +58,16 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
   return fields;
 }
 
-/** Reads a span's attributes with one cursor for all of them: a span may have hundreds. */
+/** A span with more attributes than this that the reader leaves to protobuf-es is decoded whole. */
+const MAX_DECODED_ATTRIBUTES = 32;
+
+/** Reads a span's attributes with one cursor for all of them: a span may have thousands. */
 class AttributeReader {
   readonly stringBytes = new Map<AnyValue, Uint8Array>();
   private readonly keyValueField: FieldCursor;
   private readonly valueField: FieldCursor;
+  private decodedCount = 0;
+  private view: DataView | undefined;
 
   constructor(private readonly bytes: Uint8Array) {
     this.keyValueField = new FieldCursor(bytes, 0, 0);
@@ -66,34 +75,39 @@ class AttributeReader {
   }
 
   /**
-   * A KeyValue: the common shape (a key, then one string, bool, int or double value, each once)
-   * read here; any other (a list, a repeated or unknown field, a missing part) decoded by
-   * protobuf-es, so the result is always what it would decode.
+   * A KeyValue: a key (the last, if repeated) and at most one value that is empty, a string, a bool,
+   * an int or a double, read here; one with a list, a repeated value (which merges) or a value with
+   * more than one field (the last member of the oneof wins) decoded by protobuf-es, so the result is
+   * always what it would decode. Undefined once too many were: the caller decodes the whole span.
    */
-  keyValue(start: number, end: number): KeyValue {
+  keyValue(start: number, end: number): KeyValue | undefined {
     const field = this.keyValueField.reset(start, end);
-    if (!field.next() || field.no !== KEY) return this.decoded(start, end);
-    const keyStart = field.valueStart;
-    const keyEnd = field.valueEnd;
-    if (!field.next() || field.no !== VALUE) return this.decoded(start, end);
-    const value = this.scalar(field.valueStart, field.valueEnd);
-    if (!value || field.next()) return this.decoded(start, end);
-    return { $typeName: KeyValueSchema.typeName, key: utf8.decode(this.bytes.subarray(keyStart, keyEnd)), value };
+    let key = "";
+    let value: AnyValue | undefined;
+    let values = 0;
+    while (field.next()) {
+      if (field.no === KEY) key = utf8.decode(this.bytes.subarray(field.valueStart, field.valueEnd));
+      else if (field.no === VALUE && ++values === 1) value = this.scalar(field.valueStart, field.valueEnd);
+      else if (field.no === VALUE) return this.decoded(start, end);
+    }
+    if (values === 1 && !value) return this.decoded(start, end);
+    return { $typeName: KeyValueSchema.typeName, key, value };
   }
 
-  private decoded(start: number, end: number): KeyValue {
+  private decoded(start: number, end: number): KeyValue | undefined {
+    if (++this.decodedCount > MAX_DECODED_ATTRIBUTES) return undefined;
     return fromBinary(KeyValueSchema, this.bytes.subarray(start, end));
   }
 
-  /** An AnyValue of exactly one string, bool, int or double field; undefined for any other. */
+  /** An AnyValue with no field, or one string, bool, int or double field; undefined for any other. */
   private scalar(start: number, end: number): AnyValue | undefined {
     const field = this.valueField.reset(start, end);
-    if (!field.next()) return undefined;
+    if (!field.next()) return { $typeName: AnyValueSchema.typeName, value: { case: undefined } };
     const { no, valueStart, valueEnd } = field;
     if (field.next()) return undefined;
-    const value = this.bytes.subarray(valueStart, valueEnd);
     switch (no) {
       case STRING_VALUE: {
+        const value = this.bytes.subarray(valueStart, valueEnd);
         if (value.byteLength < LONG_STRING)
           return { $typeName: AnyValueSchema.typeName, value: { case: "stringValue", value: utf8.decode(value) } };
         const read: AnyValue = { $typeName: AnyValueSchema.typeName, value: new LongString(value) };
@@ -101,15 +115,33 @@ class AttributeReader {
         return read;
       }
       case BOOL_VALUE:
-        return { $typeName: AnyValueSchema.typeName, value: { case: "boolValue", value: new BinaryReader(value).bool() } };
+        return {
+          $typeName: AnyValueSchema.typeName,
+          value: { case: "boolValue", value: int64At(this.bytes, valueStart, valueEnd) !== 0n },
+        };
       case INT_VALUE:
-        return { $typeName: AnyValueSchema.typeName, value: { case: "intValue", value: BigInt(new BinaryReader(value).int64()) } };
-      case DOUBLE_VALUE:
-        return { $typeName: AnyValueSchema.typeName, value: { case: "doubleValue", value: new BinaryReader(value).double() } };
+        return { $typeName: AnyValueSchema.typeName, value: { case: "intValue", value: int64At(this.bytes, valueStart, valueEnd) } };
+      case DOUBLE_VALUE: {
+        this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+        return { $typeName: AnyValueSchema.typeName, value: { case: "doubleValue", value: this.view.getFloat64(valueStart, true) } };
+      }
       default:
         return undefined;
     }
   }
+}
+
+/** A varint in [start, end) as int64 (two's complement, bits past 64 dropped), as protobuf-es reads one. */
+function int64At(bytes: Uint8Array, start: number, end: number): bigint {
+  // Up to 7 bytes hold 49 bits: exact as a number.
+  if (end - start <= 7) {
+    let value = 0;
+    for (let i = end - 1; i >= start; i--) value = value * 128 + (bytes[i]! & 0x7f);
+    return BigInt(value);
+  }
+  let value = 0n;
+  for (let i = end - 1; i >= start; i--) value = (value << 7n) | BigInt(bytes[i]! & 0x7f);
+  return BigInt.asIntN(64, value);
 }
 
 /**

@@ -12,6 +12,11 @@ export class SpanRejections {
   rejected = 0;
   private readonly reasons: string[] = [];
 
+  /** A span already known to be valid. */
+  accept(): void {
+    this.accepted++;
+  }
+
   /** Whether the span may go on; when not, it is counted and its reason kept for the message. */
   admit(span: Pick<Span, "name" | "traceId" | "spanId" | "parentSpanId">): boolean {
     const reason = invalidSpanReason(span);

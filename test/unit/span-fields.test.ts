@@ -40,9 +40,16 @@ function bothReadings(request: Uint8Array): Array<{ read: SpanFields; decoded: S
 
 const encoded = (spans: Span[]) => toBinary(ExportTraceServiceRequestSchema, requestOf(spans));
 
+/** Text that may start with U+FEFF, which a decoder must keep, as protobuf-es does. */
+const text = (constraints: fc.StringConstraints) =>
+  fc.oneof(
+    fc.string(constraints),
+    fc.string(constraints).map((s) => `\uFEFF${s}`),
+  );
+
 const scalar: fc.Arbitrary<AttrValue> = fc.oneof(
-  fc.string({ maxLength: 20 }),
-  fc.string({ unit: "grapheme", minLength: 100, maxLength: 400 }),
+  text({ maxLength: 20 }),
+  text({ unit: "grapheme", minLength: 100, maxLength: 400 }),
   fc.boolean(),
   fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }),
   // attr() makes an integer-valued number an int: kept within int64.
@@ -58,8 +65,8 @@ describe("a span's fields read from its bytes", () => {
   it("are what protobuf-es decodes: ids, name, and every attribute of any type, in order, a repeated key as often as it comes", () => {
     fc.assert(
       fc.property(
-        fc.string({ unit: "grapheme", maxLength: 30 }),
-        fc.array(fc.tuple(fc.constantFrom("tfy.input", "a.b", "é.ü", ""), value), { maxLength: 8 }),
+        text({ unit: "grapheme", maxLength: 30 }),
+        fc.array(fc.tuple(fc.constantFrom("tfy.input", "a.b", "é.ü", "", "\uFEFFtfy.output"), value), { maxLength: 8 }),
         (name, attributes) => {
           const span = spanWith(
             name,
@@ -166,6 +173,48 @@ describe("a span's fields read from its bytes", () => {
     expect(read.attributes).toHaveLength(odd.length);
     expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
     expect(read.name).toBe("last name");
+  });
+
+  it("are what protobuf-es decodes for a span of many list values, which is then decoded whole", () => {
+    const lists = Array.from({ length: 40 }, (_, i) => attr(`list.${i}`, [i, `item ${i}`]));
+    const span = spanWith("span", [attr("tfy.input", "x".repeat(300)), ...lists, attr("after", true)]);
+
+    const [{ read, decoded }] = bothReadings(encoded([span])) as [{ read: SpanFields; decoded: Span }];
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+    expect(read.attributes).toHaveLength(42);
+  });
+
+  it("read an int or bool varint as protobuf-es does: 64 bits, two's complement, bits past them dropped", () => {
+    // Ten-byte varints: -1, and one whose only set bit is past the 64th (0, false).
+    const minusOne = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    const past64 = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7e];
+    const keyValue = (field: number, varint: number[]) =>
+      new BinaryWriter()
+        .tag(1, WireType.LengthDelimited)
+        .string("k")
+        .tag(2, WireType.LengthDelimited)
+        .bytes(new Uint8Array([(field << 3) | WireType.Varint, ...varint]))
+        .finish();
+    const span = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .bytes(randomId(16))
+      .tag(2, WireType.LengthDelimited)
+      .bytes(randomId(8));
+    for (const kv of [keyValue(3, minusOne), keyValue(3, past64), keyValue(2, past64), keyValue(2, [0x02])])
+      span.tag(9, WireType.LengthDelimited).bytes(kv);
+    const request = new BinaryWriter()
+      .tag(1, WireType.LengthDelimited)
+      .bytes(
+        new BinaryWriter()
+          .tag(2, WireType.LengthDelimited)
+          .bytes(new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(span.finish()).finish())
+          .finish(),
+      )
+      .finish();
+
+    const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+    expect(read.attributes.map((a) => a.value?.value.value)).toEqual([-1n, 0n, false, true]);
   });
 
   it("keep a long string's bytes, a view of the request's own, for translation to copy as they are", () => {
