@@ -17,3 +17,14 @@ export function hex(bytes: Uint8Array): string {
   for (const byte of bytes) text += HEX_DIGITS[byte];
   return text;
 }
+
+/** The parts one after another, in one new buffer. */
+export function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((size, part) => size + part.byteLength, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.byteLength;
+  }
+  return out;
+}

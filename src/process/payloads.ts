@@ -1,3 +1,4 @@
+import { concat } from "../encoding/bytes.js";
 import { parseJson } from "./attributes.js";
 import { objectMembers, RawJson, textOf } from "./raw-json.js";
 
@@ -74,14 +75,7 @@ function parsed(raw: Uint8Array): unknown {
 /** A JSON object of these members, their values as they are. */
 function objectOf(members: Array<[string, Uint8Array]>): Uint8Array {
   const parts = members.flatMap(([key, raw], i) => [encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(key)}:`), raw]);
-  parts.push(encoder.encode("}"));
-  const out = new Uint8Array(parts.reduce((size, part) => size + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return concat([...parts, encoder.encode("}")]);
 }
 
 /** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */

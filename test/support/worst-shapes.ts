@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../../src/encoding/bytes.js";
+import { concat, hex } from "../../src/encoding/bytes.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 
@@ -130,16 +130,6 @@ function field(no: number, payload: Uint8Array): Uint8Array {
     prefix.push((v & 0x7f) | 0x80);
   }
   return concat([Uint8Array.from(prefix), payload]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /**

@@ -40,6 +40,17 @@ function bothReadings(request: Uint8Array): Array<{ read: SpanFields; decoded: S
 
 const encoded = (spans: Span[]) => toBinary(ExportTraceServiceRequestSchema, requestOf(spans));
 
+/** A request of one span written field by field: ids, then what `more` writes, then these encoded KeyValues as attributes. */
+function requestOfWrittenSpan(keyValues: Uint8Array[], more: (span: BinaryWriter) => BinaryWriter = (span) => span): Uint8Array {
+  const span = more(
+    new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(randomId(16)).tag(2, WireType.LengthDelimited).bytes(randomId(8)),
+  );
+  for (const kv of keyValues) span.tag(9, WireType.LengthDelimited).bytes(kv);
+  const scope = new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(span.finish()).finish();
+  const resource = new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(scope).finish();
+  return new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(resource).finish();
+}
+
 /** Text that may start with U+FEFF, which a decoder must keep, as protobuf-es does. */
 const text = (constraints: fc.StringConstraints) =>
   fc.oneof(
@@ -147,27 +158,16 @@ describe("a span's fields read from its bytes", () => {
           .bytes(anyValueOf((v) => v.tag(3, WireType.Varint).int64(7n))),
       ),
     ];
-    const span = new BinaryWriter()
-      .tag(1, WireType.LengthDelimited)
-      .bytes(randomId(16))
-      .tag(2, WireType.LengthDelimited)
-      .bytes(randomId(8))
-      .tag(5, WireType.LengthDelimited)
-      .string("first name")
-      .tag(5, WireType.LengthDelimited)
-      .string("last name")
-      .tag(2, WireType.LengthDelimited)
-      .bytes(randomId(8));
-    for (const kv of odd) span.tag(9, WireType.LengthDelimited).bytes(kv);
-    const request = new BinaryWriter()
-      .tag(1, WireType.LengthDelimited)
-      .bytes(
-        new BinaryWriter()
-          .tag(2, WireType.LengthDelimited)
-          .bytes(new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(span.finish()).finish())
-          .finish(),
-      )
-      .finish();
+    // The name twice (the last counts), and the span id again after it.
+    const request = requestOfWrittenSpan(odd, (span) =>
+      span
+        .tag(5, WireType.LengthDelimited)
+        .string("first name")
+        .tag(5, WireType.LengthDelimited)
+        .string("last name")
+        .tag(2, WireType.LengthDelimited)
+        .bytes(randomId(8)),
+    );
 
     const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
     expect(read.attributes).toHaveLength(odd.length);
@@ -195,22 +195,7 @@ describe("a span's fields read from its bytes", () => {
         .tag(2, WireType.LengthDelimited)
         .bytes(new Uint8Array([(field << 3) | WireType.Varint, ...varint]))
         .finish();
-    const span = new BinaryWriter()
-      .tag(1, WireType.LengthDelimited)
-      .bytes(randomId(16))
-      .tag(2, WireType.LengthDelimited)
-      .bytes(randomId(8));
-    for (const kv of [keyValue(3, minusOne), keyValue(3, past64), keyValue(2, past64), keyValue(2, [0x02])])
-      span.tag(9, WireType.LengthDelimited).bytes(kv);
-    const request = new BinaryWriter()
-      .tag(1, WireType.LengthDelimited)
-      .bytes(
-        new BinaryWriter()
-          .tag(2, WireType.LengthDelimited)
-          .bytes(new BinaryWriter().tag(2, WireType.LengthDelimited).bytes(span.finish()).finish())
-          .finish(),
-      )
-      .finish();
+    const request = requestOfWrittenSpan([keyValue(3, minusOne), keyValue(3, past64), keyValue(2, past64), keyValue(2, [0x02])]);
 
     const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
     expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
