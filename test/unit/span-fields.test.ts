@@ -1,10 +1,16 @@
-import { fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import {
+  type Span,
+  Span_EventSchema,
+  SpanSchema,
+  Status_StatusCode,
+  StatusSchema,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { SpanFields } from "../../src/otlp/incoming.js";
 import { scanRequest } from "../../src/otlp/wire.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
@@ -84,6 +90,10 @@ describe("a span's fields read from its bytes", () => {
             attributes.map(([key, v]) => attr(key, v)),
             { parentSpanId: randomId(8) },
           );
+          // The other length-delimited fields too, after the attributes, so none is taken for one that is read.
+          span.traceState = "vendor=1";
+          span.events = [create(Span_EventSchema, { name: "event", attributes: [attr("e", 1)] })];
+          span.status = create(StatusSchema, { message: "failed", code: Status_StatusCode.ERROR });
           for (const { read, decoded } of bothReadings(encoded([span]))) expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
         },
       ),
@@ -124,6 +134,16 @@ describe("a span's fields read from its bytes", () => {
           .string("k")
           .tag(2, WireType.LengthDelimited)
           .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("s").tag(2, WireType.Varint).bool(true))),
+      ),
+      // An unknown field in the KeyValue, between its key and value.
+      keyValue((w) =>
+        w
+          .tag(1, WireType.LengthDelimited)
+          .string("k")
+          .tag(7, WireType.LengthDelimited)
+          .bytes(new Uint8Array([0x0a, 0x01, 0x78]))
+          .tag(2, WireType.LengthDelimited)
+          .bytes(anyValueOf((v) => v.tag(1, WireType.LengthDelimited).string("s"))),
       ),
       // An unknown field in the value.
       keyValue((w) =>
