@@ -55,7 +55,6 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
   const pieces: Piece[] = [];
   if (removedKeys.size === 0) pieces.push(span);
   else {
-    const removed = [...removedKeys];
     const keyValue = new FieldCursor(source, 0, 0);
     let kept = span.start;
     const field = new FieldCursor(source, span.start, span.end);
@@ -63,7 +62,7 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
       if (
         field.no !== SPAN_ATTRIBUTES ||
         field.wireType !== WIRE_LEN ||
-        !isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), removed)
+        !isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), removedKeys)
       )
         continue;
       if (field.fieldStart > kept) pieces.push({ start: kept, end: field.fieldStart });
@@ -91,7 +90,7 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
 const COPIED_UP_TO = 256;
 
 /** Whether the KeyValue the cursor is on has one of these keys (its last key, as a decoder reads it). */
-function isKeyAmong(keyValue: FieldCursor, keys: string[]): boolean {
+function isKeyAmong(keyValue: FieldCursor, keys: ReadonlySet<string>): boolean {
   let keyStart = 0;
   let keyEnd = 0;
   while (keyValue.next()) {
@@ -99,7 +98,8 @@ function isKeyAmong(keyValue: FieldCursor, keys: string[]): boolean {
     keyStart = keyValue.valueStart;
     keyEnd = keyValue.valueEnd;
   }
-  return keys.some((key) => isUtf8Of(keyValue.bytes, keyStart, keyEnd, key));
+  for (const key of keys) if (isUtf8Of(keyValue.bytes, keyStart, keyEnd, key)) return true;
+  return false;
 }
 
 /** Whether the bytes are the key's UTF-8: compared in place for ASCII, the common case, encoded otherwise. */

@@ -44,19 +44,6 @@ export class TooManySpans extends Error {
   }
 }
 
-/** A varint's value and where it ends; for group tags, which only the rare group path reads. */
-function readVarint(bytes: Uint8Array, at: number): [value: number, next: number] {
-  let value = 0;
-  let shift = 0;
-  for (let i = at; i < bytes.length && shift < 64; i++) {
-    const byte = bytes[i]!;
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return [value, i + 1];
-    shift += 7;
-  }
-  throw new WireError("a varint is cut short or longer than 10 bytes");
-}
-
 /**
  * The fields of the message in [start, end), read in place one at a time: `next()` moves to the
  * next field and says whether there was one; the field is then the cursor's properties. A group is
@@ -71,12 +58,16 @@ export class FieldCursor {
   valueStart = 0;
   valueEnd = 0;
   private at: number;
+  /** Set once a group's body has come to its end-group tag. */
+  private groupEnded = false;
 
+  /** `group`: the field number of the group whose body this reads, which ends at its end-group tag. */
   constructor(
     readonly bytes: Uint8Array,
     start: number,
     private end: number,
     private readonly depth = 0,
+    private readonly group?: number,
   ) {
     this.at = start;
   }
@@ -94,6 +85,11 @@ export class FieldCursor {
     const tag = this.varint();
     const no = Math.floor(tag / 8);
     const wireType = tag & 7;
+    if (wireType === WIRE_END_GROUP && this.group !== undefined) {
+      if (no !== this.group) throw new WireError(`group ${this.group} ends with the tag of another field`);
+      this.groupEnded = true;
+      return false;
+    }
     if (no === 0) throw new WireError("a field has number 0");
     let valueStart = this.at;
     let valueEnd: number;
@@ -115,7 +111,7 @@ export class FieldCursor {
         break;
       }
       case WIRE_START_GROUP:
-        valueEnd = afterGroup(this.bytes, this.at, this.end, no, this.depth + 1);
+        valueEnd = this.afterGroup(no);
         break;
       default:
         throw new WireError(`field ${no} has wire type ${wireType}, which starts no field`);
@@ -127,6 +123,17 @@ export class FieldCursor {
     this.valueEnd = valueEnd;
     this.at = valueEnd;
     return true;
+  }
+
+  /** Where the group of field `no` whose body starts here ends: just past its end-group tag. */
+  private afterGroup(no: number): number {
+    if (this.depth + 1 > MAX_GROUP_DEPTH) throw new WireError("groups nested too deep");
+    const body = new FieldCursor(this.bytes, this.at, this.end, this.depth + 1, no);
+    while (body.next()) {
+      // Each field of the body is only skipped over.
+    }
+    if (!body.groupEnded) throw new WireError(`group ${no} runs past the end of its message`);
+    return body.at;
   }
 
   private varint(): number {
@@ -144,23 +151,6 @@ export class FieldCursor {
     }
     throw new WireError("a varint is cut short or longer than 10 bytes");
   }
-}
-
-/** Where the group of field `no` whose fields start at `at` ends: just past its end-group tag. */
-function afterGroup(bytes: Uint8Array, at: number, end: number, no: number, depth: number): number {
-  if (depth > MAX_GROUP_DEPTH) throw new WireError("groups nested too deep");
-  let next = at;
-  while (next < end) {
-    const [tag, afterTag] = readVarint(bytes, next);
-    if ((tag & 7) === WIRE_END_GROUP) {
-      if (Math.floor(tag / 8) !== no) throw new WireError(`group ${no} ends with the tag of another field`);
-      return afterTag;
-    }
-    const field = new FieldCursor(bytes, next, end, depth);
-    field.next();
-    next = field.valueEnd;
-  }
-  throw new WireError(`group ${no} runs past the end of its message`);
 }
 
 /** Calls `field` with each field of the message in [start, end): number, wire type, value range, whole field range. */

@@ -1,6 +1,6 @@
 import { concat } from "../encoding/bytes.js";
 import { parseJson } from "./attributes.js";
-import { objectMembers, RawJson, textOf } from "./raw-json.js";
+import { objectMembers, RawJson, textOf, utf8Of } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -32,8 +32,6 @@ export interface ResponsePayload {
   /** The body's `model`, wherever it went. */
   model: unknown;
 }
-
-const encoder = new TextEncoder();
 
 /** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
 export function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefined {
@@ -74,8 +72,8 @@ function parsed(raw: Uint8Array): unknown {
 
 /** A JSON object of these members, their values as they are. */
 function objectOf(members: Array<[string, Uint8Array]>): Uint8Array {
-  const parts = members.flatMap(([key, raw], i) => [encoder.encode(`${i === 0 ? "{" : ","}${JSON.stringify(key)}:`), raw]);
-  return concat([...parts, encoder.encode("}")]);
+  const parts = members.flatMap(([key, raw], i) => [utf8Of(`${i === 0 ? "{" : ","}${JSON.stringify(key)}:`), raw]);
+  return concat([...parts, utf8Of("}")]);
 }
 
 /** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */

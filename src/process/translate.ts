@@ -6,7 +6,7 @@ import { findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyVa
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
-import { jsonUtf8, textOf } from "./raw-json.js";
+import { jsonUtf8, textOf, utf8Of } from "./raw-json.js";
 import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -151,10 +151,8 @@ export function addedKeyValue(attribute: NewAttribute): KeyValue {
 function payloadUtf8(span: SpanFields, key: string): Uint8Array | undefined {
   const value = findAttribute(span.attributes, key);
   if (value?.value.case !== "stringValue") return undefined;
-  return span.stringBytes?.get(value) ?? encoder.encode(value.value.value);
+  return span.stringBytes?.get(value) ?? utf8Of(value.value.value);
 }
-
-const encoder = new TextEncoder();
 
 /**
  * The request's settings that nothing but metadata shows: its model is shown by
