@@ -30,9 +30,16 @@ async function sessionKey(adminToken: string): Promise<CryptoKey> {
   );
 }
 
-/** A signature as the cookie carries it, or undefined for text that is not base64url (atob would throw on it). */
+/**
+ * A signature as the cookie carries it, or undefined for text that is not base64url (atob would
+ * throw on it) or not the one way the relay writes those bytes: the last character of a 32-byte
+ * signature carries two unused bits, and decoding ignores them, so without this check four cookies
+ * would stand for each signature.
+ */
 function signatureBytes(text: string): Uint8Array | undefined {
-  return /^[A-Za-z0-9_-]+$/.test(text) ? base64UrlDecode(text) : undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  const bytes = base64UrlDecode(text);
+  return base64UrlEncode(bytes) === text ? bytes : undefined;
 }
 
 async function sign(key: CryptoKey, message: string): Promise<string> {

@@ -40,6 +40,19 @@ describe("console sessions", () => {
     expect(await readSession(TOKEN, undefined, NOW)).toBeUndefined();
   });
 
+  it("are refused when the signature is written another way that decodes to the same bytes", async () => {
+    const cookie = await startSession(TOKEN, NOW);
+    const [expires, nonce, signature] = cookie.split(".") as [string, string, string];
+    // 32 bytes take 43 characters; the last one's two low bits are unused, and atob ignores them.
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const last = alphabet.indexOf(signature.at(-1)!);
+    for (const unused of [1, 2, 3]) {
+      const rewritten = `${expires}.${nonce}.${signature.slice(0, -1)}${alphabet[last ^ unused]}`;
+      expect(await readSession(TOKEN, rewritten, NOW), rewritten).toBeUndefined();
+    }
+    expect(await readSession(TOKEN, cookie, NOW)).toBeDefined();
+  });
+
   it("each carry a CSRF token of their own, the same on every page of the session", async () => {
     const first = await startSession(TOKEN, NOW);
     const second = await startSession(TOKEN, NOW);
