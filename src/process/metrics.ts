@@ -44,25 +44,24 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
       break;
     }
   }
-  for (const [metric, value] of Object.entries(usageMetrics(usage))) {
-    if (value !== undefined && values[metric] === undefined) values[metric] = value;
+  for (const [metric, path] of USAGE_PATHS) {
+    const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
+    if (value !== undefined) values[metric] = value;
   }
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
   return { values, sources };
 }
 
-/** OpenAI's usage object, as the providers behind the gateway return it. */
-function usageMetrics(usage: unknown): Record<string, number | undefined> {
-  return {
-    prompt_tokens: numberAt(usage, "prompt_tokens"),
-    completion_tokens: numberAt(usage, "completion_tokens"),
-    prompt_cached_tokens: numberAt(usage, "prompt_tokens_details", "cached_tokens"),
-    completion_reasoning_tokens: numberAt(usage, "completion_tokens_details", "reasoning_tokens"),
-  };
-}
+/** Where OpenAI's usage object, as the providers behind the gateway return it, has each metric. */
+const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
+  ["prompt_tokens", ["prompt_tokens"]],
+  ["completion_tokens", ["completion_tokens"]],
+  ["prompt_cached_tokens", ["prompt_tokens_details", "cached_tokens"]],
+  ["completion_reasoning_tokens", ["completion_tokens_details", "reasoning_tokens"]],
+];
 
-function numberAt(json: unknown, ...path: string[]): number | undefined {
+function numberAt(json: unknown, path: string[]): number | undefined {
   let node = json;
   for (const step of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[step] : undefined;
   return typeof node === "number" && Number.isFinite(node) ? node : undefined;
