@@ -7,6 +7,13 @@ export function findAttribute(attributes: KeyValue[], key: string): AnyValue | u
   return attributes.find((a) => a.key === key)?.value;
 }
 
+/** How many attributes have the key: OTLP forbids a repeated key, but it happens. */
+export function countOf(attributes: KeyValue[], key: string): number {
+  let count = 0;
+  for (const attribute of attributes) if (attribute.key === key) count++;
+  return count;
+}
+
 /** Strings, numbers and booleans as themselves; 64-bit integers as numbers; anything else undefined. */
 export function scalarOf(value: AnyValue | undefined): Scalar | undefined {
   switch (value?.value.case) {

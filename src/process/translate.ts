@@ -2,7 +2,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import type { NewAttribute } from "../otlp/span-edit.js";
-import { findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
@@ -80,7 +80,6 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const metadata = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const tags = requestTags(attributes);
 
-  const present = new Set(attributes.map((a) => a.key));
   const added: NewAttribute[] = [];
 
   // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
@@ -91,17 +90,17 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
 
-  appendJson(added, present, "braintrust.span_attributes", { type, name: span.name });
-  const inputWritten = appendJson(added, present, "braintrust.input_json", input?.value);
-  const outputWritten = appendJson(added, present, "braintrust.output_json", output?.value);
+  appendJson(added, attributes, "braintrust.span_attributes", { type, name: span.name });
+  const inputWritten = appendJson(added, attributes, "braintrust.input_json", input?.value);
+  const outputWritten = appendJson(added, attributes, "braintrust.output_json", output?.value);
   const metricsWritten = appendJson(
     added,
-    present,
+    attributes,
     "braintrust.metrics",
     Object.keys(metrics.values).length > 0 ? metrics.values : undefined,
   );
-  const metadataWritten = appendJson(added, present, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
-  if (tags.length > 0 && !present.has("braintrust.tags")) added.push({ key: "braintrust.tags", strings: tags });
+  const metadataWritten = appendJson(added, attributes, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
+  if (tags.length > 0 && countOf(attributes, "braintrust.tags") === 0) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
   const restated = new Set<string>(metricsWritten ? metrics.sources : []);
@@ -114,9 +113,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   }
 
   // A key sent twice (OTLP forbids it, but it happens) had only one of its values restated: it stays.
-  const removedKeys = new Set(
-    options.keepSourceAttributes ? [] : [...restated].filter((key) => attributes.filter((a) => a.key === key).length === 1),
-  );
+  const removedKeys = new Set<string>();
+  if (!options.keepSourceAttributes) for (const key of restated) if (countOf(attributes, key) === 1) removedKeys.add(key);
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
   const model = metadata.model;
   if (type !== "llm" || typeof model !== "string") return { added, removedKeys };
@@ -129,8 +127,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
 }
 
 /** Appends the attribute unless the span has its own; says whether it did. */
-function appendJson(added: NewAttribute[], present: ReadonlySet<string>, key: string, value: unknown): boolean {
-  if (value === undefined || present.has(key)) return false;
+function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, value: unknown): boolean {
+  if (value === undefined || countOf(attributes, key) > 0) return false;
   added.push({ key, json: jsonUtf8(value) });
   return true;
 }
