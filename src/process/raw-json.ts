@@ -173,7 +173,16 @@ class Reader {
     let escaped = false;
     let at = this.at;
     while (at < bytes.length) {
-      // Most bytes of a payload are the text of its strings: one table look-up each.
+      // Most bytes of a payload are the text of its strings: one table look-up each, four to a step.
+      while (
+        at + 4 <= bytes.length &&
+        (PLAIN_IN_STRING[bytes[at]!]! &
+          PLAIN_IN_STRING[bytes[at + 1]!]! &
+          PLAIN_IN_STRING[bytes[at + 2]!]! &
+          PLAIN_IN_STRING[bytes[at + 3]!]!) ===
+          1
+      )
+        at += 4;
       while (at < bytes.length && PLAIN_IN_STRING[bytes[at]!] === 1) at++;
       if (at === bytes.length) break;
       const c = bytes[at++]!;
