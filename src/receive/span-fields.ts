@@ -54,7 +54,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
-  if (reader.stringBytes.size > 0) fields.stringBytes = reader.stringBytes;
+  if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
   return fields;
 }
 
@@ -63,7 +63,8 @@ const MAX_DECODED_ATTRIBUTES = 32;
 
 /** Reads a span's attributes with one cursor for all of them: a span may have thousands. */
 class AttributeReader {
-  readonly stringBytes = new Map<AnyValue, Uint8Array>();
+  /** Made for the first long string: most spans have none. */
+  stringBytes: Map<AnyValue, Uint8Array> | undefined;
   private readonly keyValueField: FieldCursor;
   private readonly valueField: FieldCursor;
   private decodedCount = 0;
@@ -111,6 +112,7 @@ class AttributeReader {
         if (value.byteLength < LONG_STRING)
           return { $typeName: AnyValueSchema.typeName, value: { case: "stringValue", value: utf8.decode(value) } };
         const read: AnyValue = { $typeName: AnyValueSchema.typeName, value: new LongString(value) };
+        this.stringBytes ??= new Map();
         this.stringBytes.set(read, value);
         return read;
       }
