@@ -10,6 +10,12 @@ export interface IndexedMessages {
   keys: string[];
 }
 
+/** One side's messages by index as they are read, and their keys. */
+interface Side {
+  messages: Map<number, Message>;
+  keys: string[];
+}
+
 const INDEXED = /^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$/;
 
 /**
@@ -18,16 +24,15 @@ const INDEXED = /^gen_ai\.(prompt|completion)\.(\d+)\.(.+)$/;
  * message lists. Undefined when the span has none.
  */
 export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMessages; output?: IndexedMessages } | undefined {
-  const sides = {
-    prompt: { messages: new Map<number, Message>(), keys: [] as string[] },
-    completion: { messages: new Map<number, Message>(), keys: [] as string[] },
-  };
+  // Made for the first Traceloop key: most spans have none.
+  let sides: Record<"prompt" | "completion", Side> | undefined;
   for (const attribute of attributes) {
     // Most keys are not Traceloop's: a prefix check first spares them the pattern.
     if (!attribute.key.startsWith("gen_ai.")) continue;
     const match = INDEXED.exec(attribute.key);
     if (!match) continue;
     const [, side, index, field] = match as unknown as [string, "prompt" | "completion", string, string];
+    sides ??= { prompt: { messages: new Map(), keys: [] }, completion: { messages: new Map(), keys: [] } };
     const { messages, keys } = sides[side];
     const message = messages.get(Number(index)) ?? {};
     // Text stays text (a content of "42" is not the number 42); other values become JSON.
@@ -35,8 +40,8 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     messages.set(Number(index), message);
     keys.push(attribute.key);
   }
-  if (sides.prompt.keys.length === 0 && sides.completion.keys.length === 0) return undefined;
-  const ordered = ({ messages, keys }: (typeof sides)["prompt"]): IndexedMessages => ({
+  if (!sides) return undefined;
+  const ordered = ({ messages, keys }: Side): IndexedMessages => ({
     messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => message),
     keys,
   });
