@@ -18,23 +18,23 @@ const NOTHING = new Uint8Array();
 export type NewAttribute = { key: string; json: Uint8Array } | { key: string; strings: string[] };
 
 /**
- * Keys already encoded, since encoding a short string costs more than copying it: translation
- * writes the same few braintrust.* keys on every span. Bounded, whatever the caller writes.
+ * KeyValue key fields (tag, length and key) already encoded, since encoding a short string costs
+ * more than copying it: translation writes the same few braintrust.* keys on every span. Bounded,
+ * whatever the caller writes.
  */
-const encodedKeys = new Map<string, Uint8Array>();
-const MAX_ENCODED_KEYS = 64;
+const keyFields = new Map<string, Uint8Array>();
+const MAX_KEY_FIELDS = 64;
 
-function encodedKey(key: string): Uint8Array {
-  let encoded = encodedKeys.get(key);
+function keyField(key: string): Uint8Array {
+  let encoded = keyFields.get(key);
   if (!encoded) {
-    encoded = utf8.encode(key);
-    if (encodedKeys.size < MAX_ENCODED_KEYS) encodedKeys.set(key, encoded);
+    encoded = assemble(NOTHING, [{ field: KEY_VALUE_KEY, pieces: [utf8.encode(key)] }]);
+    if (keyFields.size < MAX_KEY_FIELDS) keyFields.set(key, encoded);
   }
   return encoded;
 }
 
 function keyValuePieces(attribute: NewAttribute): Piece[] {
-  const key: Piece = { field: KEY_VALUE_KEY, pieces: [encodedKey(attribute.key)] };
   const value: Piece =
     "json" in attribute
       ? { field: STRING_VALUE, pieces: [attribute.json] }
@@ -44,7 +44,7 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
             (s): Piece => ({ field: ARRAY_VALUES, pieces: [{ field: STRING_VALUE, pieces: [utf8.encode(s)] }] }),
           ),
         };
-  return [key, { field: KEY_VALUE_VALUE, pieces: [value] }];
+  return [keyField(attribute.key), { field: KEY_VALUE_VALUE, pieces: [value] }];
 }
 
 /**
