@@ -28,3 +28,25 @@ export function concat(parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A new zeroed buffer of `size` bytes, a view of a slab shared with other small buffers: V8 keeps
+ * a typed array of more than 64 bytes off its heap, and a buffer of its own costs more than
+ * filling a few hundred bytes. No part of a slab is handed out twice; a slab is freed once no view
+ * of it is left, so a view kept long keeps the whole slab.
+ */
+export function slabBytes(size: number): Uint8Array {
+  if (size > MAX_SLAB_PIECE) return new Uint8Array(size);
+  if (slabUsed + size > slab.byteLength) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const bytes = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += size;
+  return bytes;
+}
+
+const SLAB_BYTES = 64 * 1024;
+const MAX_SLAB_PIECE = 4 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;

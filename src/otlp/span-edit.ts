@@ -1,3 +1,4 @@
+import { slabBytes } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
 /** Field numbers: Span.attributes; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
@@ -79,12 +80,12 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
   for (const attribute of added) {
     const field: Piece = { field: SPAN_ATTRIBUTES, pieces: keyValuePieces(attribute) };
     if ("json" in attribute && attribute.json.byteLength > COPIED_UP_TO) {
-      if (small.length > 0) pieces.push(assemble(NOTHING, small));
+      if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
       small = [];
       pieces.push(field);
     } else small.push(field);
   }
-  if (small.length > 0) pieces.push(assemble(NOTHING, small));
+  if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
   return pieces;
 }
 

@@ -253,12 +253,19 @@ function writeVarint(out: Uint8Array, at: number, value: number): number {
   return at;
 }
 
-/** Assembles the pieces into one buffer: sizes first, then a single copy of every byte. */
-export function assemble(source: Uint8Array, pieces: Piece[]): Uint8Array {
+/**
+ * Assembles the pieces into one buffer: sizes first, then a single copy of every byte.
+ * `allocate`: where the buffer comes from, a new zeroed one of the size asked for.
+ */
+export function assemble(source: Uint8Array, pieces: Piece[], allocate: (size: number) => Uint8Array = newBytes): Uint8Array {
   const sizes: number[] = [];
-  const out = new Uint8Array(measure(pieces, sizes));
+  const out = allocate(measure(pieces, sizes));
   write({ out, source, sizes, nested: 0 }, pieces, 0);
   return out;
+}
+
+function newBytes(size: number): Uint8Array {
+  return new Uint8Array(size);
 }
 
 /** An assembly under way: nested fields' sizes are taken in the order `measure` put them. */
