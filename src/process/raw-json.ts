@@ -1,3 +1,5 @@
+import { slabBytes } from "../encoding/bytes.js";
+
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
  * only moves them from one attribute to another: checking their UTF-8 is valid JSON and copying it
@@ -17,12 +19,13 @@ export function jsonUtf8(value: unknown): Uint8Array {
 }
 
 /**
- * Text as UTF-8. Short ASCII text (most of what JSON.stringify writes here) is copied by hand: a
- * call to encode costs about as much as copying a few hundred characters.
+ * Text as UTF-8. Short ASCII text (most of what JSON.stringify writes here) is copied by hand, into
+ * a slab: a call to encode, or a buffer of its own, costs about as much as copying a few hundred
+ * characters.
  */
 export function utf8Of(text: string): Uint8Array {
   if (text.length > COPIED_BY_HAND) return encoder.encode(text);
-  const out = new Uint8Array(text.length);
+  const out = slabBytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 0x80) return encoder.encode(text);
