@@ -103,18 +103,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   if (tags.length > 0 && countOf(attributes, "braintrust.tags") === 0) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
-  const restated = new Set<string>(metricsWritten ? metrics.sources : []);
-  for (const [payload, written] of [
-    [input, inputWritten],
-    [output, outputWritten],
-  ] as const) {
-    if (payload && written && (metadataWritten || Object.keys(payload.rest).length === 0))
-      for (const key of payload.sources) restated.add(key);
-  }
-
-  // A key sent twice (OTLP forbids it, but it happens) had only one of its values restated: it stays.
   const removedKeys = new Set<string>();
-  if (!options.keepSourceAttributes) for (const key of restated) if (countOf(attributes, key) === 1) removedKeys.add(key);
+  if (!options.keepSourceAttributes) {
+    if (metricsWritten) removeSentOnce(removedKeys, attributes, metrics.sources);
+    if (input && inputWritten && (metadataWritten || Object.keys(input.rest).length === 0))
+      removeSentOnce(removedKeys, attributes, input.sources);
+    if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
+      removeSentOnce(removedKeys, attributes, output.sources);
+  }
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
   const model = metadata.model;
   if (type !== "llm" || typeof model !== "string") return { added, removedKeys };
@@ -124,6 +120,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     removedKeys,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/**
+ * Adds the restated keys to those removed, but a key sent twice (OTLP forbids it, but it happens),
+ * which had only one of its values restated: it stays.
+ */
+function removeSentOnce(removedKeys: Set<string>, attributes: KeyValue[], restated: string[]): void {
+  for (const key of restated) if (countOf(attributes, key) === 1) removedKeys.add(key);
 }
 
 /** Appends the attribute unless the span has its own; says whether it did. */
