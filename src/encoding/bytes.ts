@@ -50,3 +50,23 @@ const SLAB_BYTES = 64 * 1024;
 const MAX_SLAB_PIECE = 4 * 1024;
 let slab = new Uint8Array(0);
 let slabUsed = 0;
+
+const encoder = new TextEncoder();
+
+/**
+ * Text as UTF-8. Short ASCII text (keys, tags, the JSON translation writes) is copied by hand, into
+ * a slab: a call to encode, or a buffer of its own, costs about as much as copying a few hundred
+ * characters.
+ */
+export function utf8Of(text: string): Uint8Array {
+  if (text.length > COPIED_BY_HAND) return encoder.encode(text);
+  const out = slabBytes(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(text);
+    out[i] = c;
+  }
+  return out;
+}
+
+const COPIED_BY_HAND = 256;

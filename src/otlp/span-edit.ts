@@ -1,4 +1,4 @@
-import { slabBytes } from "../encoding/bytes.js";
+import { slabBytes, utf8Of } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
 /** Field numbers: Span.attributes; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
@@ -9,7 +9,6 @@ const STRING_VALUE = 1;
 const ARRAY_VALUE = 5;
 const ARRAY_VALUES = 1;
 
-const utf8 = new TextEncoder();
 const NOTHING = new Uint8Array();
 
 /**
@@ -29,7 +28,7 @@ const MAX_KEY_FIELDS = 64;
 function keyField(key: string): Uint8Array {
   let encoded = keyFields.get(key);
   if (!encoded) {
-    encoded = assemble(NOTHING, [{ field: KEY_VALUE_KEY, pieces: [utf8.encode(key)] }]);
+    encoded = assemble(NOTHING, [{ field: KEY_VALUE_KEY, pieces: [utf8Of(key)] }]);
     if (keyFields.size < MAX_KEY_FIELDS) keyFields.set(key, encoded);
   }
   return encoded;
@@ -41,9 +40,7 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
       ? { field: STRING_VALUE, pieces: [attribute.json] }
       : {
           field: ARRAY_VALUE,
-          pieces: attribute.strings.map(
-            (s): Piece => ({ field: ARRAY_VALUES, pieces: [{ field: STRING_VALUE, pieces: [utf8.encode(s)] }] }),
-          ),
+          pieces: attribute.strings.map((s): Piece => ({ field: ARRAY_VALUES, pieces: [{ field: STRING_VALUE, pieces: [utf8Of(s)] }] })),
         };
   return [keyField(attribute.key), { field: KEY_VALUE_VALUE, pieces: [value] }];
 }
@@ -111,7 +108,7 @@ function isUtf8Of(source: Uint8Array, start: number, end: number, key: string): 
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c >= 0x80) {
-      const encoded = utf8.encode(key);
+      const encoded = utf8Of(key);
       return encoded.byteLength === end - start && encoded.every((byte, j) => source[start + j] === byte);
     }
     if (source[start + i] !== c) return false;

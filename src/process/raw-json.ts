@@ -1,4 +1,4 @@
-import { slabBytes } from "../encoding/bytes.js";
+import { utf8Of } from "../encoding/bytes.js";
 
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
@@ -17,24 +17,6 @@ const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 export function jsonUtf8(value: unknown): Uint8Array {
   return value instanceof RawJson ? value.utf8 : utf8Of(JSON.stringify(value));
 }
-
-/**
- * Text as UTF-8. Short ASCII text (most of what JSON.stringify writes here) is copied by hand, into
- * a slab: a call to encode, or a buffer of its own, costs about as much as copying a few hundred
- * characters.
- */
-export function utf8Of(text: string): Uint8Array {
-  if (text.length > COPIED_BY_HAND) return encoder.encode(text);
-  const out = slabBytes(text.length);
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0x80) return encoder.encode(text);
-    out[i] = c;
-  }
-  return out;
-}
-
-const COPIED_BY_HAND = 256;
 
 /** UTF-8 as text; for the small parts of a payload that are parsed. */
 export function textOf(utf8: Uint8Array): string {
