@@ -6,7 +6,9 @@
  *
  * The measured runs start both Workers through wrangler's API with the dev server's own logging
  * work switched off (see startQuietDevServer); a reference run under the `wrangler dev` CLI shows
- * what that work costs.
+ * what that work costs. The relay runs twice over: as it is, and with its per-location ceiling
+ * counted in memory (bench/local-ceiling/worker.ts), since the dev server's emulation of the
+ * rate-limiting binding costs the relay's thread as much as a batch's processing.
  */
 import { BraintrustStandIn } from "../scripts/lib/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
@@ -25,6 +27,7 @@ const RELAY_BINDINGS = {
   TENANT_RATE_CEILING: { type: "ratelimit", namespace_id: "7801", simple: { limit: 1_000_000, period: 10 } },
 } as const;
 const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
+const LOCAL_CEILING_ENTRYPOINT = "bench/local-ceiling/worker.ts";
 
 interface LoadResult {
   requestsPerSecond: number;
@@ -100,38 +103,48 @@ async function measured(generator: LoadGenerator, standinUrl: string, apiKey: st
     // Each configuration in a relay of its own, as the pass-through is: translation's garbage is
     // then collected in the runs that made it, not in the one-parent runs that share its isolate.
     const countAttempts = (line: string) => (attemptLines += line.includes('"event":"delivery_attempt"') ? 1 : 0);
-    const relay = await startQuietDevServer(RELAY_VARS, { onLogLine: countAttempts, bindings: RELAY_BINDINGS });
-    servers.push(relay);
-    const translatingRelay = await startQuietDevServer(RELAY_VARS, { onLogLine: countAttempts, bindings: RELAY_BINDINGS });
-    servers.push(translatingRelay);
+    const startRelay = async (entrypoint?: string) => {
+      const server = await startQuietDevServer(RELAY_VARS, { entrypoint, onLogLine: countAttempts, bindings: RELAY_BINDINGS });
+      servers.push(server);
+      return server;
+    };
+    const relay = await startRelay();
+    const translatingRelay = await startRelay();
+    const localCeilingRelay = await startRelay(LOCAL_CEILING_ENTRYPOINT);
+    const translatingLocalCeilingRelay = await startRelay(LOCAL_CEILING_ENTRYPOINT);
     const passthrough = await startQuietDevServer({ UPSTREAM: standinUrl }, { config: PASSTHROUGH_CONFIG });
     servers.push(passthrough);
     const targets = {
       fast: await relayTarget(relay, standinUrl, apiKey, false),
       translated: await relayTarget(translatingRelay, standinUrl, apiKey, true),
       passthrough: passthroughTarget(passthrough, apiKey),
+      fastLocalCeiling: await relayTarget(localCeilingRelay, standinUrl, apiKey, false),
+      translatedLocalCeiling: await relayTarget(translatingLocalCeilingRelay, standinUrl, apiKey, true),
     };
     const lines: string[] = [];
     for (const { label, body } of payloads) {
       for (const target of Object.values(targets)) await warmUp(generator, target, body);
-      const runs = { fast: [] as LoadResult[], translated: [] as LoadResult[], passthrough: [] as LoadResult[] };
-      // The pass-through runs between the two relay runs of its round, and the order flips every
-      // round, so each relay run sits beside its baseline and the machine's drift cancels out.
+      const names = Object.keys(targets) as (keyof typeof targets)[];
+      const runs = Object.fromEntries(names.map((name) => [name, [] as LoadResult[]])) as Record<keyof typeof targets, LoadResult[]>;
+      // The pass-through runs in the middle of its round, and the order flips every round, so each
+      // relay run sits near its baseline and the machine's drift cancels out.
       for (let round = 0; round < ROUNDS; round++) {
-        const order = round % 2 === 0 ? (["fast", "passthrough", "translated"] as const) : (["translated", "passthrough", "fast"] as const);
-        for (const name of order) runs[name].push(await load(generator, targets[name], body));
+        for (const name of round % 2 === 0 ? names : names.toReversed()) runs[name].push(await load(generator, targets[name], body));
       }
-      relayRequests += 2 * (WARM_UP_REQUESTS + ROUNDS * REQUESTS);
+      relayRequests += (names.length - 1) * (WARM_UP_REQUESTS + ROUNDS * REQUESTS);
       lines.push(
         `**${label}**`,
         "",
         ...TABLE_HEAD,
         row("relay, one parent (check on the wire, forward the original bytes)", runs.fast),
         row("relay, translation (decode, validate, translate, splice)", runs.translated),
+        row("relay, one parent, ceiling counted in memory", runs.fastLocalCeiling),
+        row("relay, translation, ceiling counted in memory", runs.translatedLocalCeiling),
         row("pass-through (bytes forwarded unchanged)", runs.passthrough),
         "",
-        `- relay / pass-through requests/s: **${ratio(runs.fast, runs.passthrough)}** one parent; ${ratio(runs.translated, runs.passthrough)} translation`,
-        `- pass-through / relay workerd CPU per request: ${cpuRatio(runs.fast, runs.passthrough)} one parent; ${cpuRatio(runs.translated, runs.passthrough)} translation`,
+        `- relay / pass-through requests/s: **${ratio(runs.fast, runs.passthrough)}** one parent; **${ratio(runs.translated, runs.passthrough)}** translation`,
+        `- the same, ceiling counted in memory: ${ratio(runs.fastLocalCeiling, runs.passthrough)} one parent; ${ratio(runs.translatedLocalCeiling, runs.passthrough)} translation`,
+        `- pass-through / relay workerd CPU per request: ${cpuRatio(runs.fast, runs.passthrough)} one parent; ${cpuRatio(runs.translated, runs.passthrough)} translation; in memory ${cpuRatio(runs.fastLocalCeiling, runs.passthrough)} and ${cpuRatio(runs.translatedLocalCeiling, runs.passthrough)}`,
         "",
       );
     }
@@ -181,7 +194,7 @@ export async function loadBenchmark(): Promise<string> {
     const payloads = [payload("One trace (3 spans)", gatewayBatch(1)), payload("A batch of 17 traces", gatewayBatch(100_000))];
     const batch = payloads[1]!;
     return [
-      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; in each round the pass-through runs between the two relay runs, and the order flips every round. Table figures are medians over rounds, ratios the median of each round's ratio to the pass-through run beside it. Both Workers run under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`):`,
+      `${REQUESTS} requests × ${ROUNDS} rounds per Worker, ${CONNECTIONS} connections, after ${WARM_UP_REQUESTS} warm-up requests each; in each round the pass-through runs in the middle of the four relay runs, and the order flips every round. Table figures are medians over rounds, ratios the median of each round's ratio to the pass-through run of that round. Every Worker runs under wrangler's dev server, started through its API without the DevTools inspector and with log lines counted instead of source-mapped (see \`startQuietDevServer\`). The relay runs as it is, and again with its per-location ceiling counted in memory (\`bench/local-ceiling/worker.ts\`): the dev server emulates Cloudflare's rate-limiting binding with a Durable Object call per request, on the relay's own workerd thread, where Cloudflare answers from counters on the Worker's machine:`,
       "",
       ...(await measured(generator, standinUrl, apiKey, payloads)),
       "",

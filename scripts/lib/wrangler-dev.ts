@@ -122,7 +122,7 @@ async function startRelayOn(
  */
 export async function startQuietDevServer(
   extraVars: Record<string, string>,
-  options: { config?: string; onLogLine?: (line: string) => void; bindings?: WorkerBindings } = {},
+  options: { config?: string; entrypoint?: string; onLogLine?: (line: string) => void; bindings?: WorkerBindings } = {},
 ): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "relay-state-"));
   const bindings: WorkerBindings = {
@@ -135,6 +135,7 @@ export async function startQuietDevServer(
   const { unstable_startWorker } = await import("wrangler");
   const worker = await unstable_startWorker({
     config: options.config ?? "wrangler.toml",
+    ...(options.entrypoint ? { entrypoint: options.entrypoint } : {}),
     bindings,
     dev: {
       server: { hostname: "127.0.0.1", port: await freePort() },
