@@ -1,6 +1,7 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { messagesFor } from "../src/deliver/queue.js";
 import worker from "../src/index.js";
 import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
 import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces } from "./support/relay.js";
@@ -71,6 +72,29 @@ describe("tenant isolation", () => {
     expect(await secretsEqual("token", "token ")).toBe(false);
     expect(await secretsEqual("", "x".repeat(10_000))).toBe(false);
     expect(await matchesDigest("anything", "not-a-digest")).toBe(false);
+  });
+
+  it("a queued message carries its own spans' bytes and nothing that sat beside them in memory", async () => {
+    const spans = toProtobuf(trueFoundryTrace());
+    const neighbour = new TextEncoder().encode("another tenant's prompt");
+    const memory = new Uint8Array(neighbour.byteLength + spans.byteLength + neighbour.byteLength);
+    memory.set(neighbour);
+    memory.set(spans, neighbour.byteLength);
+    memory.set(neighbour, neighbour.byteLength + spans.byteLength);
+    const template = { id: "d1", tenant: "acme", parent: "project_name:p", attempts: 1, serverErrors: 0, receivedAt: 0 };
+
+    const messages = await messagesFor(
+      template,
+      memory.subarray(neighbour.byteLength, neighbour.byteLength + spans.byteLength),
+      3,
+      env.PAYLOADS,
+    );
+
+    // What a queue send serialises: a typed array goes with its whole buffer.
+    const sent = structuredClone(messages);
+    expect(sent).toHaveLength(1);
+    const payload = sent[0]!.payload;
+    expect("inline" in payload && new Uint8Array(payload.inline.buffer)).toEqual(spans);
   });
 });
 

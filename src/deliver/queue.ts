@@ -1,4 +1,5 @@
 import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
+import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import type { DeliveryMessage } from "./message.js";
 import { releasePayload, spillPayload } from "./payloads.js";
@@ -21,7 +22,7 @@ export async function messagesFor(
   bucket: R2Bucket,
 ): Promise<DeliveryMessage[]> {
   if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
-    return [{ ...template, payload: { inline: protobuf }, spans, bytes: protobuf.byteLength }];
+    return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
   const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
   return Promise.all(
@@ -29,7 +30,7 @@ export async function messagesFor(
       const id = `${template.id}.${n}`;
       const payload =
         chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
-          ? { inline: chunk.protobuf }
+          ? { inline: ownedBytes(chunk.protobuf) }
           : { r2Key: await spillPayload(bucket, id, chunk.protobuf) };
       return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
     }),

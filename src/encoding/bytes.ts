@@ -33,7 +33,8 @@ export function concat(parts: Uint8Array[]): Uint8Array {
  * A new zeroed buffer of `size` bytes, a view of a slab shared with other small buffers: V8 keeps
  * a typed array of more than 64 bytes off its heap, and a buffer of its own costs more than
  * filling a few hundred bytes. No part of a slab is handed out twice; a slab is freed once no view
- * of it is left, so a view kept long keeps the whole slab.
+ * of it is left, so a view kept long keeps the whole slab. Such views stay inside one request's
+ * processing: what leaves it goes through `ownedBytes` or a fresh `assemble`.
  */
 export function slabBytes(size: number): Uint8Array {
   if (size > MAX_SLAB_PIECE) return new Uint8Array(size);
@@ -70,3 +71,13 @@ export function utf8Of(text: string): Uint8Array {
 }
 
 const COPIED_BY_HAND = 256;
+
+/**
+ * The bytes in a buffer of their own, copied only when they are a view of a larger one. A queue
+ * message or an RPC argument carries a typed array's whole buffer, so a view of a slab or of the
+ * request would carry other spans' bytes (another tenant's, for a slab) and count them against the
+ * message's size.
+ */
+export function ownedBytes(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
