@@ -1,5 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { messagesFor } from "../src/deliver/queue.js";
 import worker from "../src/index.js";
@@ -74,10 +75,13 @@ describe("tenant isolation", () => {
     expect(await matchesDigest("anything", "not-a-digest")).toBe(false);
   });
 
-  it("a queued message carries its own spans' bytes and nothing that sat beside them in memory", async () => {
+  it.each([
+    ["a typed array", (size: number) => new Uint8Array(size)],
+    ["a Buffer, whose slice() is a view", (size: number) => Buffer.alloc(size)],
+  ])("a queued message carries its own spans' bytes and nothing that sat beside them in %s", async (_, allocate) => {
     const spans = toProtobuf(trueFoundryTrace());
     const neighbour = new TextEncoder().encode("another tenant's prompt");
-    const memory = new Uint8Array(neighbour.byteLength + spans.byteLength + neighbour.byteLength);
+    const memory = allocate(neighbour.byteLength + spans.byteLength + neighbour.byteLength);
     memory.set(neighbour);
     memory.set(spans, neighbour.byteLength);
     memory.set(neighbour, neighbour.byteLength + spans.byteLength);

@@ -64,7 +64,11 @@ export function utf8Of(text: string): Uint8Array {
   const out = slabBytes(text.length);
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c >= 0x80) return encoder.encode(text);
+    if (c >= 0x80) {
+      // The slab's bytes back: nothing else took any since.
+      slabUsed -= text.length;
+      return encoder.encode(text);
+    }
     out[i] = c;
   }
   return out;
@@ -79,5 +83,6 @@ const COPIED_BY_HAND = 256;
  * message's size.
  */
 export function ownedBytes(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  // new Uint8Array, not slice(): a Buffer's slice is a view of the same memory.
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
