@@ -10,6 +10,9 @@ const ARRAY_VALUE = 5;
 const ARRAY_VALUES = 1;
 
 const NOTHING = new Uint8Array();
+// As protobuf-es decodes strings: a leading U+FEFF is kept.
+const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+const encoder = new TextEncoder();
 
 /**
  * An attribute to write: JSON text as its UTF-8 (large ones are a payload's messages, the request's
@@ -54,8 +57,9 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
   if (removedKeys.size === 0) pieces.push(span);
   else {
     const keyValue = new FieldCursor(source, 0, 0);
-    // Looked through once per attribute: an array, which a loop goes through without an iterator.
-    const keys = [...removedKeys];
+    // A few keys are compared in place, as an array, which a loop goes through without an iterator;
+    // many (thousands of Traceloop messages) are looked up, or the span would cost their product.
+    const keys = removedKeys.size <= FEW_KEYS ? [...removedKeys] : removedKeys;
     let kept = span.start;
     const field = new FieldCursor(source, span.start, span.end);
     while (field.next()) {
@@ -89,14 +93,21 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
 /** JSON up to this many bytes is copied into the span's buffer of new attributes. */
 const COPIED_UP_TO = 256;
 
+const FEW_KEYS = 8;
+
 /** Whether the KeyValue the cursor is on has one of these keys (its last key, as a decoder reads it). */
-function isKeyAmong(keyValue: FieldCursor, keys: readonly string[]): boolean {
+function isKeyAmong(keyValue: FieldCursor, keys: readonly string[] | ReadonlySet<string>): boolean {
   let keyStart = 0;
   let keyEnd = 0;
   while (keyValue.next()) {
     if (keyValue.no !== KEY_VALUE_KEY || keyValue.wireType !== WIRE_LEN) continue;
     keyStart = keyValue.valueStart;
     keyEnd = keyValue.valueEnd;
+  }
+  if ("has" in keys) {
+    // Decoded as protobuf-es decodes, then compared as bytes too, so that what matches is exactly what would.
+    const key = utf8.decode(keyValue.bytes.subarray(keyStart, keyEnd));
+    return keys.has(key) && isUtf8Of(keyValue.bytes, keyStart, keyEnd, key);
   }
   for (const key of keys) if (isUtf8Of(keyValue.bytes, keyStart, keyEnd, key)) return true;
   return false;
@@ -108,7 +119,7 @@ function isUtf8Of(source: Uint8Array, start: number, end: number, key: string): 
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c >= 0x80) {
-      const encoded = utf8Of(key);
+      const encoded = encoder.encode(key);
       return encoded.byteLength === end - start && encoded.every((byte, j) => source[start + j] === byte);
     }
     if (source[start + i] !== c) return false;

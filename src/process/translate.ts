@@ -101,7 +101,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     Object.keys(metrics.values).length > 0 ? metrics.values : undefined,
   );
   const metadataWritten = appendJson(added, attributes, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
-  if (tags.length > 0 && countOf(attributes, "braintrust.tags") === 0) added.push({ key: "braintrust.tags", strings: tags });
+  if (tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags")) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
   const removedKeys = new Set<string>();
@@ -125,15 +125,24 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
 
 /**
  * Adds the restated keys to those removed, but a key sent twice (OTLP forbids it, but it happens),
- * which had only one of its values restated: it stays.
+ * which had only one of its values restated: it stays. A few keys are counted in place; many (a
+ * span of thousands of Traceloop messages) all at once, or the span would cost their product.
  */
 function removeSentOnce(removedKeys: Set<string>, attributes: KeyValue[], restated: string[]): void {
-  for (const key of restated) if (countOf(attributes, key) === 1) removedKeys.add(key);
+  if (restated.length <= FEW_KEYS) {
+    for (const key of restated) if (countOf(attributes, key) === 1) removedKeys.add(key);
+    return;
+  }
+  const counts = new Map<string, number>();
+  for (const { key } of attributes) counts.set(key, (counts.get(key) ?? 0) + 1);
+  for (const key of restated) if (counts.get(key) === 1) removedKeys.add(key);
 }
+
+const FEW_KEYS = 8;
 
 /** Appends the attribute unless the span has its own; says whether it did. */
 function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, value: unknown): boolean {
-  if (value === undefined || countOf(attributes, key) > 0) return false;
+  if (value === undefined || attributes.some((a) => a.key === key)) return false;
   added.push({ key, json: jsonUtf8(value) });
   return true;
 }

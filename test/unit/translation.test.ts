@@ -159,6 +159,20 @@ describe("input and output", () => {
     expect(result["braintrust.output_json"]).toEqual([{ content: "done", tool_calls: [{ name: "f" }], index: 0 }]);
   });
 
+  it("restates a span of thousands of Traceloop messages whole, and keeps only the key sent twice", () => {
+    const attributes = Array.from({ length: 3000 }, (_, i) => attr(`gen_ai.prompt.${i}.content`, `message ${i}`));
+    attributes.push(attr("gen_ai.prompt.7.content", "sent twice"), attr("tfy.span_type", "Model"));
+
+    const [sent] = relayed(requestOf([spanWith("span", attributes)])).requests;
+
+    const kept = attributesOf(spansOf(sent!.request)[0]!);
+    expect(Object.keys(kept).filter((key) => key.startsWith("gen_ai."))).toEqual(["gen_ai.prompt.7.content"]);
+    const input = JSON.parse(kept["braintrust.input_json"] as string) as Array<{ content: string }>;
+    expect(input).toHaveLength(3000);
+    expect(input[2999]).toEqual({ content: "message 2999" });
+    expect(keptKeys(attributes).filter((key) => key.startsWith("gen_ai."))).toEqual(["gen_ai.prompt.7.content", "gen_ai.prompt.7.content"]);
+  });
+
   it("leaves out a payload that is JSON null, keeping its attribute, and translates the rest", () => {
     const attributes = [attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")];
 
