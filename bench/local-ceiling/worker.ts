@@ -3,10 +3,11 @@
  * per-location ceiling (TENANT_RATE_CEILING) counted in this isolate's memory instead.
  *
  * Under wrangler dev, Cloudflare's rate-limiting binding is emulated by a fetch to a Durable Object
- * for every `limit()` call, run on the same workerd thread as the relay: about 0.5 ms of CPU per
- * request on this project's machine, as much as the relay's own work on a 100 KB batch. Deployed, the
- * binding answers from counters kept on the machine the Worker runs on. These runs show the relay's
- * throughput without the emulator's cost; the runs of the unmodified relay beside them show it with.
+ * for every `limit()` call, run on the same workerd thread as the relay: 0.5 ms of CPU per request or
+ * more on this project's machine, as much as the relay's own work on a 100 KB batch. Deployed, the
+ * binding answers from counters cached on the machine the Worker runs on, a cheap call but not a
+ * free one, so these runs are a lower bound on what a deployed relay pays; the runs of the
+ * unmodified relay beside them show the emulator's cost.
  */
 import type { DeliveryMessage } from "../../src/deliver/message.js";
 import relay from "../../src/index.js";
