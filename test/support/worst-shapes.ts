@@ -86,6 +86,11 @@ export const WORST_SHAPES: Record<string, WorstShape> = {
       ),
     ]),
   },
+  /** Spans of as many Traceloop messages as a span may hold (each a KeyValue and its value): each one parsed, restated and removed. */
+  "many Traceloop messages": {
+    format: "protobuf",
+    span: spanBytes([tfy, ...Array.from({ length: MAX_MESSAGES_PER_SPAN / 2 - 2 }, (_, i) => kv(`gen_ai.prompt.${i}.content`, "hi"))]),
+  },
   /** The tiny attributes again, as JSON, whose parse holds the whole body at once. */
   "tiny attributes, JSON": { format: "json", span: spanBytes([tfy], emptyAttributes(MAX_MESSAGES_PER_SPAN - 2)) },
 };
