@@ -76,6 +76,14 @@ export function utf8Of(text: string): Uint8Array {
 
 const COPIED_BY_HAND = 256;
 
+// A leading U+FEFF is text like any other, as protobuf-es and JSON.parse have it, not a mark to drop.
+const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/** UTF-8 as text, as protobuf-es decodes a string. */
+export function textOf(utf8: Uint8Array): string {
+  return decoder.decode(utf8);
+}
+
 /**
  * The bytes in a buffer of their own, copied only when they are a view of a larger one. A queue
  * message or an RPC argument carries a typed array's whole buffer, so a view of a slab or of the

@@ -1,4 +1,4 @@
-import { slabBytes, utf8Of } from "../encoding/bytes.js";
+import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
 /** Field numbers: Span.attributes; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
@@ -10,9 +10,6 @@ const ARRAY_VALUE = 5;
 const ARRAY_VALUES = 1;
 
 const NOTHING = new Uint8Array();
-// As protobuf-es decodes strings: a leading U+FEFF is kept.
-const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-const encoder = new TextEncoder();
 
 /**
  * An attribute to write: JSON text as its UTF-8 (large ones are a payload's messages, the request's
@@ -106,7 +103,7 @@ function isKeyAmong(keyValue: FieldCursor, keys: readonly string[] | ReadonlySet
   }
   if ("has" in keys) {
     // Decoded as protobuf-es decodes, then compared as bytes too, so that what matches is exactly what would.
-    const key = utf8.decode(keyValue.bytes.subarray(keyStart, keyEnd));
+    const key = textOf(keyValue.bytes.subarray(keyStart, keyEnd));
     return keys.has(key) && isUtf8Of(keyValue.bytes, keyStart, keyEnd, key);
   }
   for (const key of keys) if (isUtf8Of(keyValue.bytes, keyStart, keyEnd, key)) return true;
@@ -119,7 +116,7 @@ function isUtf8Of(source: Uint8Array, start: number, end: number, key: string): 
   for (let i = 0; i < key.length; i++) {
     const c = key.charCodeAt(i);
     if (c >= 0x80) {
-      const encoded = encoder.encode(key);
+      const encoded = utf8Of(key);
       return encoded.byteLength === end - start && encoded.every((byte, j) => source[start + j] === byte);
     }
     if (source[start + i] !== c) return false;

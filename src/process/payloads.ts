@@ -1,6 +1,6 @@
-import { concat, utf8Of } from "../encoding/bytes.js";
+import { concat, textOf, utf8Of } from "../encoding/bytes.js";
 import { parseJson } from "./attributes.js";
-import { objectMembers, RawJson, textOf } from "./raw-json.js";
+import { objectMembers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 

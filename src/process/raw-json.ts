@@ -1,4 +1,4 @@
-import { utf8Of } from "../encoding/bytes.js";
+import { textOf, utf8Of } from "../encoding/bytes.js";
 
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
@@ -10,17 +10,10 @@ export class RawJson {
 }
 
 const encoder = new TextEncoder();
-// A leading U+FEFF is text like any other, as protobuf-es and JSON.parse have it, not a mark to drop.
-const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
 /** A value's JSON as UTF-8: raw JSON as it is, anything else written by JSON.stringify. */
 export function jsonUtf8(value: unknown): Uint8Array {
   return value instanceof RawJson ? value.utf8 : utf8Of(JSON.stringify(value));
-}
-
-/** UTF-8 as text; for the small parts of a payload that are parsed. */
-export function textOf(utf8: Uint8Array): string {
-  return decoder.decode(utf8);
 }
 
 /**

@@ -1,13 +1,13 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { utf8Of } from "../encoding/bytes.js";
+import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import type { NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
-import { jsonUtf8, textOf } from "./raw-json.js";
+import { jsonUtf8 } from "./raw-json.js";
 import { requestTags } from "./request-tags.js";
 import { traceloopMessages } from "./traceloop.js";
 

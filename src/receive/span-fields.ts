@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { FieldCursor, type Range, WIRE_LEN } from "../otlp/wire.js";
 
@@ -27,8 +28,6 @@ const DOUBLE_VALUE = AnyValueSchema.field.doubleValue.number;
 /** Strings at least this long keep their bytes (see SpanFields.stringBytes): payloads, not names. */
 const LONG_STRING = 256;
 
-// As protobuf-es decodes strings: a leading U+FEFF is kept.
-const utf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 const NO_BYTES = new Uint8Array(0);
 
 export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
@@ -49,7 +48,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // Attributes of shapes read one by one by protobuf-es are cheaper decoded with the whole span.
       if (!attribute) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.attributes.push(attribute);
-    } else if (no === NAME) fields.name = utf8.decode(bytes.subarray(start, end));
+    } else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
@@ -87,7 +86,7 @@ class AttributeReader {
     let value: AnyValue | undefined;
     let values = 0;
     while (field.next()) {
-      if (field.no === KEY) key = utf8.decode(this.bytes.subarray(field.valueStart, field.valueEnd));
+      if (field.no === KEY) key = textOf(this.bytes.subarray(field.valueStart, field.valueEnd));
       else if (field.no === VALUE && ++values === 1) value = this.scalar(field.valueStart, field.valueEnd);
       else if (field.no === VALUE) return this.decoded(start, end);
     }
@@ -110,7 +109,7 @@ class AttributeReader {
       case STRING_VALUE: {
         const value = this.bytes.subarray(valueStart, valueEnd);
         if (value.byteLength < LONG_STRING)
-          return { $typeName: AnyValueSchema.typeName, value: { case: "stringValue", value: utf8.decode(value) } };
+          return { $typeName: AnyValueSchema.typeName, value: { case: "stringValue", value: textOf(value) } };
         const read: AnyValue = { $typeName: AnyValueSchema.typeName, value: new LongString(value) };
         this.stringBytes ??= new Map();
         this.stringBytes.set(read, value);
@@ -158,7 +157,7 @@ class LongString {
   constructor(private readonly bytes: Uint8Array) {}
 
   get value(): string {
-    this.text ??= utf8.decode(this.bytes);
+    this.text ??= textOf(this.bytes);
     return this.text;
   }
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { jsonUtf8, objectMembers, RawJson, textOf } from "../../src/process/raw-json.js";
+import { textOf } from "../../src/encoding/bytes.js";
+import { jsonUtf8, objectMembers, RawJson } from "../../src/process/raw-json.js";
 
 const utf8 = new TextEncoder();
 
