@@ -75,6 +75,11 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
 
   it.each([
     ["not JSON", "{", /not valid JSON/],
+    [
+      "invalid JSON in a member no span is in",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"x"}]}]}],"extra":tru}`,
+      /not valid JSON/,
+    ],
     ["not an object", "[1,2]", /must be a JSON object/],
     [
       "a field of the wrong type",

@@ -1,6 +1,7 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
+import { objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
-import { objectMembers, RawJson } from "./raw-json.js";
+import { RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 

@@ -35,14 +35,21 @@ const MAX_LIST_ELEMENTS = 3 * MAX_SPANS_PER_REQUEST;
 
 /**
  * The request's resources, one at a time, each with its scopes and their spans; resources and
- * scopes without spans are left out, as they have nothing to send.
+ * scopes without spans are left out, as they have nothing to send. The request's structure is
+ * checked before this returns, so a body that is not a JSON object is refused with where it went
+ * wrong; what is not read (members the relay does not know, resources and scopes without spans)
+ * is checked no further than its brackets and strings.
  */
-export function* scanJsonRequest(text: string): Generator<JsonResource> {
+export function scanJsonRequest(text: string): Iterable<JsonResource> {
   const scanner = new Scanner(text);
   const start = scanner.skipSpace(0);
   if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
   const { members: top, end } = scanner.objectMembers(start);
   if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);
+  return resourcesOf(scanner, top);
+}
+
+function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<JsonResource> {
   for (const resource of scanner.listOf(top, RESOURCE_LISTS)) {
     const { members } = scanner.objectMembers(resource.start);
     const scopes: JsonScope[] = [];

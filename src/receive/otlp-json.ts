@@ -6,6 +6,7 @@ import {
   SpanSchema,
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { isJson } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -32,7 +33,10 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
   } catch {
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
-  for (const resourceLayout of scanJsonRequest(text)) {
+  const layout = scanJsonRequest(text);
+  // The layout reads only the structure of what no span needs; the body must be JSON all the same.
+  if (!isJson(withoutBom(bytes))) throw new RelayError("malformed", "request body is not valid JSON");
+  for (const resourceLayout of layout) {
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {
@@ -46,6 +50,11 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
       }
     }
   }
+}
+
+/** The body without a leading byte order mark, which the text it is read as does not have either. */
+function withoutBom(bytes: Uint8Array): Uint8Array {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 }
 
 function parse(text: string, { start, end }: Range): unknown {

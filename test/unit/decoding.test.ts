@@ -31,6 +31,11 @@ function jsonWithSpan(span: Record<string, unknown>): string {
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
+/** A scope, and a resource, of one valid span, as OTLP JSON text. */
+const SPANS_SCOPE = JSON.stringify({ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: "x" }] });
+const SPANS_RESOURCE = `{"scopeSpans":[${SPANS_SCOPE}]}`;
+const NOT_JSON = /^request body is not valid JSON$/;
+
 /** The request as the relay reads it, valid spans only. */
 const decoded = (bytes: Uint8Array, format: "protobuf" | "json") => readRequest(bytes, format).request;
 const readJson = (text: string) => readRequest(utf8(text), "json");
@@ -308,6 +313,11 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ["resourceSpans that is not a list", '{"resourceSpans":{}}', /^resourceSpans must be an array of objects$/],
     ["spans that are not a list", '{"resourceSpans":[{"scopeSpans":[{"spans":"x"}]}]}', /^spans must be an array of objects$/],
     ["a span that is not an object", '{"resourceSpans":[{"scopeSpans":[{"spans":[null, 7]}]}]}', /^spans must be an array of objects$/],
+    ["invalid JSON in a member it does not know", `{"resourceSpans":[${SPANS_RESOURCE}],"extra":[1,}}`, NOT_JSON],
+    ["invalid JSON in a bare word in a member it does not know", `{"extra":tru,"resourceSpans":[${SPANS_RESOURCE}]}`, NOT_JSON],
+    ["invalid JSON in a resource without spans", `{"resourceSpans":[${SPANS_RESOURCE},{"resource":{"attributes":[}]}]}`, NOT_JSON],
+    ["invalid JSON in a scope without spans", `{"resourceSpans":[{"scopeSpans":[{"scope":{"name":01}},${SPANS_SCOPE}]}]}`, NOT_JSON],
+    ["invalid JSON in the spelling of a list not read", `{"resourceSpans":[${SPANS_RESOURCE}],"resource_spans":[{"x":"\\q"}]}`, NOT_JSON],
   ])("refuses %s with 400", (_what, text, message) => {
     expect(refusal(() => readJson(text))).toEqual({ status: 400, message: expect.stringMatching(message) });
   });

@@ -1,0 +1,242 @@
+import { textOf } from "./bytes.js";
+
+/**
+ * JSON read as UTF-8, checked as strictly as JSON.parse checks text, without making a string of it
+ * or an object of what it holds: translation passes a payload's big members on as bytes, and the
+ * receiver checks a request's JSON before it parses any of it piece by piece.
+ */
+
+/**
+ * The members of a JSON object, each value as its own bytes (views of `utf8`, not copies), in
+ * order (a repeated key comes twice: the caller keeps the last, as JSON.parse does); undefined
+ * when `utf8` is not a valid JSON object. `utf8` must be valid UTF-8, as encoded text and the
+ * strings of a request the wire check vouched for are. Validates as strictly as JSON.parse does
+ * the text, and allocates only the result.
+ */
+export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint8Array]> | undefined {
+  const reader = new Reader(utf8);
+  try {
+    const members = reader.object();
+    reader.space();
+    return reader.at === utf8.length ? members : undefined;
+  } catch (err) {
+    if (err instanceof Invalid) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Whether `utf8` is one JSON value, with white space around it or none, as JSON.parse accepts its
+ * text. `utf8` must be valid UTF-8, as for objectMembers.
+ */
+export function isJson(utf8: Uint8Array): boolean {
+  const reader = new Reader(utf8);
+  try {
+    reader.wholeValue();
+    return true;
+  } catch (err) {
+    if (err instanceof Invalid) return false;
+    throw err;
+  }
+}
+
+class Invalid extends Error {}
+
+const encoder = new TextEncoder();
+
+/**
+ * Deeper than this is refused, as this reader recurses: translation then leaves the payload to
+ * JSON.parse; the receiver refuses requests nested deeper than this already.
+ */
+const MAX_DEPTH = 256;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+const LITERALS = new Map([
+  [0x74, encoder.encode("true")],
+  [0x66, encoder.encode("false")],
+  [0x6e, encoder.encode("null")],
+]);
+
+class Reader {
+  at = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  object(): Array<[string, Uint8Array]> {
+    this.space();
+    this.expect(OPEN_OBJECT);
+    const members: Array<[string, Uint8Array]> = [];
+    this.space();
+    if (this.bytes[this.at] === CLOSE_OBJECT) {
+      this.at++;
+      return members;
+    }
+    for (;;) {
+      this.space();
+      const keyStart = this.at;
+      const escaped = this.string();
+      const key = escaped
+        ? (JSON.parse(textOf(this.bytes.subarray(keyStart, this.at))) as string)
+        : textOf(this.bytes.subarray(keyStart + 1, this.at - 1));
+      this.space();
+      this.expect(COLON);
+      this.space();
+      const valueStart = this.at;
+      this.value(1);
+      members.push([key, this.bytes.subarray(valueStart, this.at)]);
+      this.space();
+      if (this.bytes[this.at] === CLOSE_OBJECT) {
+        this.at++;
+        return members;
+      }
+      this.expect(COMMA);
+    }
+  }
+
+  /** One value and nothing after it but white space. */
+  wholeValue(): void {
+    this.space();
+    this.value(1);
+    this.space();
+    if (this.at !== this.bytes.length) throw new Invalid();
+  }
+
+  space(): void {
+    const bytes = this.bytes;
+    while (this.at < bytes.length) {
+      const c = bytes[this.at]!;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
+      this.at++;
+    }
+  }
+
+  private expect(c: number): void {
+    if (this.bytes[this.at] !== c) throw new Invalid();
+    this.at++;
+  }
+
+  private value(depth: number): void {
+    if (depth > MAX_DEPTH) throw new Invalid();
+    const c = this.bytes[this.at];
+    const literal = c === undefined ? undefined : LITERALS.get(c);
+    if (c === QUOTE) this.string();
+    else if (c === OPEN_OBJECT) this.container(CLOSE_OBJECT, depth, true);
+    else if (c === OPEN_LIST) this.container(CLOSE_LIST, depth, false);
+    else if (literal) this.literal(literal);
+    else this.number();
+  }
+
+  private container(close: number, depth: number, keyed: boolean): void {
+    this.at++;
+    this.space();
+    if (this.bytes[this.at] === close) {
+      this.at++;
+      return;
+    }
+    for (;;) {
+      this.space();
+      if (keyed) {
+        this.string();
+        this.space();
+        this.expect(COLON);
+        this.space();
+      }
+      this.value(depth + 1);
+      this.space();
+      const c = this.bytes[this.at++];
+      if (c === close) return;
+      if (c !== COMMA) throw new Invalid();
+    }
+  }
+
+  /** Reads a string; says whether it has escapes. Bytes from 0x80 up are parts of characters, which JSON allows in strings. */
+  private string(): boolean {
+    const bytes = this.bytes;
+    this.expect(QUOTE);
+    let escaped = false;
+    let at = this.at;
+    while (at < bytes.length) {
+      // Most bytes of a payload are the text of its strings: one table look-up each, four to a step.
+      while (
+        at + 4 <= bytes.length &&
+        (PLAIN_IN_STRING[bytes[at]!]! &
+          PLAIN_IN_STRING[bytes[at + 1]!]! &
+          PLAIN_IN_STRING[bytes[at + 2]!]! &
+          PLAIN_IN_STRING[bytes[at + 3]!]!) ===
+          1
+      )
+        at += 4;
+      while (at < bytes.length && PLAIN_IN_STRING[bytes[at]!] === 1) at++;
+      if (at === bytes.length) break;
+      const c = bytes[at++]!;
+      if (c === QUOTE) {
+        this.at = at;
+        return escaped;
+      }
+      if (c < 0x20) throw new Invalid();
+      if (c !== BACKSLASH) continue;
+      escaped = true;
+      const next = bytes[at++];
+      if (next === 0x75) {
+        for (let i = 0; i < 4; i++) if (!isHexDigit(bytes[at++])) throw new Invalid();
+      } else if (next === undefined || !ESCAPES.has(next)) throw new Invalid();
+    }
+    throw new Invalid();
+  }
+
+  private literal(word: Uint8Array): void {
+    for (const c of word) this.expect(c);
+  }
+
+  /** -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
+  private number(): void {
+    if (this.bytes[this.at] === MINUS) this.at++;
+    if (this.bytes[this.at] === ZERO) this.at++;
+    else this.digits();
+    if (this.bytes[this.at] === DOT) {
+      this.at++;
+      this.digits();
+    }
+    const e = this.bytes[this.at];
+    if (e === 0x65 || e === 0x45) {
+      this.at++;
+      const sign = this.bytes[this.at];
+      if (sign === PLUS || sign === MINUS) this.at++;
+      this.digits();
+    }
+  }
+
+  /** One digit or more. */
+  private digits(): void {
+    const start = this.at;
+    while (isDigit(this.bytes[this.at])) this.at++;
+    if (this.at === start) throw new Invalid();
+  }
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= ZERO && c <= NINE;
+}
+
+function isHexDigit(c: number | undefined): boolean {
+  return isDigit(c) || (c !== undefined && ((c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)));
+}
+
+/** 1 for the bytes a string may hold as they are: not `"`, `\` or a control character. */
+const PLAIN_IN_STRING = new Uint8Array(256).map((_, byte) => (byte >= 0x20 && byte !== QUOTE && byte !== BACKSLASH ? 1 : 0));
+
+/** `"`, `\`, `/`, b, f, n, r, t. */
+const ESCAPES = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74]);

@@ -1,0 +1,88 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { textOf } from "../../src/encoding/bytes.js";
+import { isJson, objectMembers } from "../../src/encoding/json.js";
+
+const utf8 = new TextEncoder();
+
+/** The members of the text's UTF-8, each value as text. */
+function membersOf(text: string): Array<[string, string]> | undefined {
+  return objectMembers(utf8.encode(text))?.map(([key, value]) => [key, textOf(value)]);
+}
+
+/** Text as JSON.parse accepts it, and text that is often not: a cut, or a character changed. */
+const jsonishTexts = fc.oneof(
+  fc.json({ maxDepth: 4 }),
+  fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ a: v, b: [v] }, null, 2)),
+  fc
+    .tuple(fc.json({ maxDepth: 3 }), fc.nat(), fc.constantFrom("", "}", "]", ",", '"', "\\", "x", "1", " ", "\u0001", "\uFEFF"))
+    .map(([text, at, c]) => text.slice(0, at % (text.length + 1)) + c + text.slice((at % (text.length + 1)) + 1)),
+);
+
+/** What JSON.parse makes of the text: the object, or why not one. */
+function parsedObject(text: string): Record<string, unknown> | "not an object" {
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === "object" && json !== null && !Array.isArray(json) ? (json as Record<string, unknown>) : "not an object";
+  } catch {
+    return "not an object";
+  }
+}
+
+describe("a JSON object's members as text", () => {
+  it("are found exactly when JSON.parse reads an object, and each parses to what JSON.parse gives it", () => {
+    fc.assert(
+      fc.property(jsonishTexts, (text) => {
+        const expected = parsedObject(text);
+        const members = membersOf(text);
+        if (expected === "not an object") expect(members).toBeUndefined();
+        else expect(Object.fromEntries(members!.map(([key, raw]) => [key, JSON.parse(raw)]))).toEqual(expected);
+      }),
+      { seed: 42, numRuns: 2000 },
+    );
+  });
+
+  it("keep every member in order, a repeated key as often as it comes, each value's text as written", () => {
+    expect(membersOf(' { "a" : [1, {"b": "}"}] , "a":2,"c":"\\u00e9\\n","é":"ü€😀" } ')).toEqual([
+      ["a", '[1, {"b": "}"}]'],
+      ["a", "2"],
+      ["c", '"\\u00e9\\n"'],
+      ["é", '"ü€😀"'],
+    ]);
+    // U+FEFF is a character like any other, as JSON.parse has it: kept in a key, refused before the object.
+    expect(membersOf('{"\uFEFFmodel":"gpt"}')).toEqual([["\uFEFFmodel", '"gpt"']]);
+    expect(membersOf('\uFEFF{"model":"gpt"}')).toBeUndefined();
+  });
+
+  it.each(['{"a":01}', '{"a":1.}', '{"a":"\\x"}', '{"a":"\\u12"}', '{"a":tru}', '{"a":1,}', '{"a" 1}', '{"a":1}x', "[1]", '"s"', ""])(
+    "are not found in %j, which is not a valid JSON object",
+    (text) => {
+      expect(membersOf(text)).toBeUndefined();
+    },
+  );
+});
+
+describe("whether UTF-8 is JSON", () => {
+  it("is exactly whether JSON.parse reads its text", () => {
+    fc.assert(
+      fc.property(jsonishTexts, (text) => {
+        let parses = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          parses = false;
+        }
+        expect(isJson(utf8.encode(text))).toBe(parses);
+      }),
+      { seed: 42, numRuns: 2000 },
+    );
+  });
+
+  it.each(["[1,}", '{"a":[}', "tru", '{"a":1', "[1 2]", '"\\u00"', "01", "-", "1e", "[] []", ""])("refuses %j", (text) => {
+    expect(isJson(utf8.encode(text))).toBe(false);
+  });
+
+  it.each([' {"a": [1, -0.5e+3, true, false, null, "\\u00e9\\n"]} ', "0", '"é😀"', "[]"])("accepts %j", (text) => {
+    expect(isJson(utf8.encode(text))).toBe(true);
+  });
+});
