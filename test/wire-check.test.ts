@@ -133,6 +133,36 @@ describe("the wire check", () => {
     expect(vouchedSpanCount(bytes)).toBeUndefined();
   });
 
+  it("vouches for a long string exactly when protobuf-es's strict decoder takes its bytes", () => {
+    const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    // Text with a few bytes changed: overlong forms, surrogates, cut or stray continuation bytes.
+    const bytes = fc
+      .tuple(
+        fc.string({ unit: "binary", minLength: 40, maxLength: 200 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xbf, 0xc0, 0xc3, 0xed, 0xa0, 0xf4, 0xf5, 0xff)), { maxLength: 3 }),
+      )
+      .map(([text, changes]) => {
+        const utf8 = new TextEncoder().encode(text);
+        for (const [at, byte] of changes) utf8[at % utf8.length] = byte;
+        return utf8;
+      });
+    fc.assert(
+      fc.property(bytes, (value) => {
+        let decodes = true;
+        try {
+          strict.decode(value);
+        } catch {
+          decodes = false;
+        }
+        const request = requestWithSpanFields(
+          lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, value))]),
+        );
+        expect(vouchedSpanCount(request) !== undefined).toBe(decodes);
+      }),
+      { seed: 7, numRuns: 500 },
+    );
+  });
+
   it("counts every span of a TrueFoundry trace", () => {
     expect(vouchedSpanCount(toProtobuf(trueFoundryTrace()))).toBe(3);
   });
