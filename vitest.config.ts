@@ -16,7 +16,7 @@ function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; sim
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
       bindings: {
-        ADMIN_TOKEN: "test-admin-token",
+        ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
         ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         ALLOW_INSECURE_UPSTREAM: "true",
         UPSTREAM_TIMEOUT_MS: "2000",

@@ -8,7 +8,7 @@ import type { unstable_startWorker } from "wrangler";
 /** Bindings as wrangler's API takes them, over those of the Worker's config. */
 type WorkerBindings = NonNullable<Parameters<typeof unstable_startWorker>[0]["bindings"]>;
 
-export const ADMIN_TOKEN = "a";
+export const ADMIN_TOKEN = "dev-admin-token-0123456789abcdef";
 export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
 
 /** A Worker under wrangler's dev server: where it listens, and how to stop it. */

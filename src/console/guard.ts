@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
+import { configuredAdminToken } from "../admin/require-admin.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
@@ -8,9 +9,7 @@ import { readSession, SESSION_COOKIE } from "./session.js";
 
 /** The admin token, or a refusal saying how to enable the console. */
 export function adminTokenOf(c: Context<ConsoleEnv>): string {
-  const token = c.env.ADMIN_TOKEN;
-  if (!token) throw new RelayError("unauthenticated", "the console is disabled: set the ADMIN_TOKEN secret");
-  return token;
+  return configuredAdminToken(c.env, "the console");
 }
 
 /** Pages need a live session: without one a page goes to the login form, a change is refused. */

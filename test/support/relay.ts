@@ -3,7 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index.js";
 import { standin } from "./standin.js";
 
-export const ADMIN_TOKEN = "test-admin-token";
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 let counter = 0;
 /** A tenant id no other test uses. */

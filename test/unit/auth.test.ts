@@ -189,7 +189,7 @@ describe("stored keys", () => {
 });
 
 describe("the admin API's token check", () => {
-  const ADMIN_TOKEN = "test-admin-token";
+  const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
   function adminApp(): Hono<AppEnv> {
     const app = new Hono<AppEnv>();
@@ -233,5 +233,18 @@ describe("the admin API's token check", () => {
     };
     expect(await call(`Bearer ${ADMIN_TOKEN}`, null)).toEqual(disabled);
     expect(await call("Bearer ", "")).toEqual(disabled);
+  });
+
+  it("refuses everything, the right token too, while ADMIN_TOKEN is shorter than 32 characters", async () => {
+    const short = ADMIN_TOKEN.slice(0, 31);
+    const disabled = {
+      status: 401,
+      body: JSON.stringify({
+        code: "unauthenticated",
+        message: "the admin API is disabled: ADMIN_TOKEN is shorter than 32 characters; set a random one (openssl rand -base64 32)",
+      }),
+    };
+    expect(await call(`Bearer ${short}`, short)).toEqual(disabled);
+    expect(await call(`Bearer ${ADMIN_TOKEN.slice(0, 32)}`, ADMIN_TOKEN.slice(0, 32))).toEqual({ status: 200, body: "in" });
   });
 });
