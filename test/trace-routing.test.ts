@@ -124,6 +124,26 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("a retry after one object failed keeps once the spans another object had already taken", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const first = gatewayTrace({ env: "eval" });
+    let second = gatewayTrace({ env: "eval" });
+    while (hex(second.traceId)[0] === hex(first.traceId)[0]) second = gatewayTrace({ env: "eval" });
+    const broken = traceRoutesObject(env, tenant.id, hex(second.traceId)[0]!);
+    await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
+    const children = toProtobuf(requestOf([...first.children, ...second.children]));
+
+    expect((await sendTraces(tenant, children)).status).toBe(503);
+    await evictDurableObject(broken);
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+
+    expect(await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()).toMatchObject({ traces: 2, spans: 6 });
+    expect((await sendTraces(tenant, toProtobuf(requestOf([first.top, second.top])))).status).toBe(200);
+    const views = await viewsOnceArrived(tenant, [...first.all, ...second.all]);
+    expect(views["experiment_id:exp-eval"]?.traces).toHaveLength(2);
+    expect(Object.keys(views)).toEqual(["experiment_id:exp-eval"]);
+  });
+
   it("a tenant that routes by braintrust.parent keeps a trace whole when only a late span carries it", async () => {
     const tenant = await createTenant({
       parent: "project_name:default",

@@ -109,13 +109,16 @@ export class TraceRoutes extends DurableObject<Env> {
   private settleOne(request: SettleRequest, report: TraceReport, now: number): { settlement: TraceSettlement; workAt?: number } {
     const known = this.store.trace(report.trace);
     if (known?.parent) return { settlement: { parent: known.parent } };
+    const spansWait = known !== undefined && known.spans > 0;
     // Spans that waited for this decision leave at once.
-    const workAt = known && known.spans > 0 ? now : undefined;
+    const workAt = spansWait ? now : undefined;
     if (report.decided !== undefined) {
       this.store.decide(report.trace, report.decided, now + DECISION_TTL_MS);
       return { settlement: { parent: report.decided }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const waiting = report.waiting;
+    // Already here, from the same request sent again: kept once.
+    if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf)) return { settlement: { waiting: true } };
     if (!waiting || !this.hasRoomFor(waiting, known)) {
       this.store.decide(report.trace, request.defaultParent, now + DECISION_TTL_MS);
       return { settlement: { parent: request.defaultParent }, ...(workAt !== undefined ? { workAt } : {}) };

@@ -90,6 +90,15 @@ export class TraceWaitStore {
     this.addToTotals(known && known.spans > 0 ? 0 : 1, piece.spans, bytes);
   }
 
+  /**
+   * Whether these very bytes already wait for the trace: a client's retry of a request that an
+   * object of another shard failed brings them again. Not indexed: an index would add a row
+   * written to every piece, and this is asked only about traces that already wait.
+   */
+  holds(trace: string, protobuf: Uint8Array): boolean {
+    return this.sql.exec("SELECT 1 FROM waiting_pieces WHERE trace = ? AND protobuf = ? LIMIT 1", trace, protobuf).toArray().length > 0;
+  }
+
   /** Traces whose wait is over are decided by their default parent. */
   decideOverdue(now: number, decidedUntil: number): void {
     this.sql.exec("UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE due_at <= ?", decidedUntil, now);
