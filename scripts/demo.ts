@@ -86,8 +86,11 @@ try {
   const deadLetters = ((await (await adminCall(relay, "GET", `/dead-letters?tenant=${TENANT}`)).json()) as { dead_letters: unknown[] })
     .dead_letters;
   const deliveredCount = [...sent].filter((id) => delivered.has(id)).length;
-  const retried = attempts.filter((a) => a.status !== 200).length;
-  console.log(`\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, retried ${retried}, dead-lettered ${deadLetters.length}`);
+  // Counted in upstream attempts, as Braintrust saw them; the statistics below count retries in spans.
+  const failedAttempts = attempts.filter((a) => a.status !== 200).length;
+  console.log(
+    `\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, upstream attempts failed and retried ${failedAttempts}, dead-lettered ${deadLetters.length}`,
+  );
   console.log(
     `\nThe relay's statistics for tenant "${TENANT}" (npx tfy-relay stats ${TENANT}):\n${tenantStatsOutput(await demoStats(deliveredCount))}`,
   );

@@ -27,7 +27,9 @@ async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<numb
 it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so; --keep prints the console's address", async () => {
   const { stdout, stop } = await runDemoKept();
   try {
-    const summary = /^demo: sent (\d+) spans, delivered (\d+), retried (\d+), dead-lettered (\d+)$/m.exec(stdout);
+    const summary = /^demo: sent (\d+) spans, delivered (\d+), upstream attempts failed and retried (\d+), dead-lettered (\d+)$/m.exec(
+      stdout,
+    );
     expect(summary, stdout.slice(-2000)).not.toBeNull();
     const [, sent, delivered, retried, deadLettered] = summary!.map(Number);
     expect(sent).toBeGreaterThan(0);
