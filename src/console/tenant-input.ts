@@ -1,4 +1,5 @@
 import { RelayError } from "../http/errors.js";
+import { ProcessingSchema } from "../tenants/processing-schema.js";
 import type { TenantView } from "./answers.js";
 
 /** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
@@ -45,15 +46,12 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
 
 /** The settings a tenant has besides its parent and Braintrust connection, as the form's JSON shows them. */
 export function settingsOf(tenant: TenantView): string {
-  const { routes, parent_from_attribute, translate, keep_source_attributes, drop_non_ai_spans, redact } = tenant;
-  const settings = {
-    routes,
-    parent_from_attribute,
-    translate,
-    keep_source_attributes,
-    drop_non_ai_spans,
-    redact,
-    ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),
-  };
+  // Every field of the processing schema, so a setting added to it is never dropped by saving the form.
+  const view: Record<string, unknown> = tenant;
+  const settings = Object.fromEntries(
+    Object.keys(ProcessingSchema.shape)
+      .filter((field) => view[field] !== undefined)
+      .map((field) => [field, view[field]]),
+  );
   return JSON.stringify(settings, null, 2);
 }

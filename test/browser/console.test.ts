@@ -286,6 +286,32 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("saving a tenant's form unchanged changes none of its settings", async () => {
+    const settings = {
+      parent: "project_name:kept",
+      routes: [{ match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:kept-evals" }],
+      parent_from_attribute: true,
+      trace_wait_seconds: 30,
+      translate: false,
+      keep_source_attributes: true,
+      drop_non_ai_spans: true,
+      redact: { keys: [{ pattern: "tfy.prompt_variables", action: "remove", replacement: "[REDACTED]" }], values: ["emails"] },
+      rate_limit: { requests_per_second: 5, burst: 10 },
+    };
+    expect((await adminCall(relay, "PUT", "/tenants/console-unchanged", settings)).status).toBe(201);
+    const before = (await (await adminCall(relay, "GET", "/tenants/console-unchanged")).json()) as Record<string, unknown>;
+    const { context, page } = await newPage();
+    await logIn(page);
+
+    await page.goto(`${relay.url}/admin/console/tenants/console-unchanged`);
+    await Promise.all([page.waitForURL(/done=saved/), page.locator("form.tenant-form button[type=submit]").click()]);
+
+    const after = (await (await adminCall(relay, "GET", "/tenants/console-unchanged")).json()) as Record<string, unknown>;
+    expect({ ...after, updated_at: undefined }).toEqual({ ...before, updated_at: undefined });
+    expect(after).toMatchObject(settings);
+    await context.close();
+  });
+
   it("refuses a change sent from another origin, or without the page's CSRF token, even with the session cookie", async () => {
     const { context, page } = await newPage();
     await logIn(page);
