@@ -17,6 +17,8 @@ import {
 import { table } from "./lib/table.js";
 
 class UsageError extends Error {}
+/** Input the command line points to that cannot be used, such as a --config file: said in one line, exit 2 like a usage mistake. */
+class InputError extends Error {}
 
 /** Every command's flags in one parse, so `--tenant x` reads x as its value wherever it stands; chosenCommand refuses the ones a command does not take. */
 const FLAGS = {
@@ -113,20 +115,52 @@ async function allPages<T>(admin: AdminClient, path: string, field: string, quer
   return items;
 }
 
-function tenantBody(flags: Flags): Record<string, unknown> {
-  const body: Record<string, unknown> = flags.config ? (JSON.parse(readFileSync(flags.config, "utf8")) as Record<string, unknown>) : {};
+/**
+ * The PUT body. With --config the file is the whole tenant; without it, the tenant as it is now
+ * (nothing, for a new one), so the flags change only what they name. The flags override either.
+ */
+async function tenantBody(admin: AdminClient, id: string, flags: Flags): Promise<Record<string, unknown>> {
+  if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
+  const key = flags["api-key-env"] === undefined ? undefined : process.env[flags["api-key-env"]];
+  if (flags["api-key-env"] !== undefined && !key) throw new UsageError(`environment variable ${flags["api-key-env"]} is empty`);
+  const body = flags.config ? configFile(flags.config) : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   const braintrust = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (flags["api-url"]) braintrust.api_url = flags["api-url"];
-  if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
   if (flags.passthrough) braintrust.api_key = null;
-  if (flags["api-key-env"]) {
-    const key = process.env[flags["api-key-env"]];
-    if (!key) throw new UsageError(`environment variable ${flags["api-key-env"]} is empty`);
-    braintrust.api_key = key;
-  }
+  if (key) braintrust.api_key = key;
   if (Object.keys(braintrust).length > 0) body.braintrust = braintrust;
   return body;
+}
+
+/** A tenant as a PUT takes it: what the admin API shows of it but what it only shows. The key, never shown, is kept by leaving it out. */
+async function currentSettings(admin: AdminClient, id: string): Promise<Record<string, unknown>> {
+  let view: Record<string, unknown>;
+  try {
+    view = (await admin.call("GET", adminPath`/tenants/${id}`)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof AdminError && err.status === 404) return {};
+    throw err;
+  }
+  const { id: _id, auth: _auth, tokens: _tokens, created_at: _created, updated_at: _updated, ...settings } = view;
+  return settings;
+}
+
+function configFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new InputError(`cannot read --config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new InputError(`--config ${path} is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InputError(`--config ${path} must hold a JSON object`);
+  return json as Record<string, unknown>;
 }
 
 function tenantOutput(tenant: TenantView, flags: Flags): unknown {
@@ -188,7 +222,8 @@ const COMMANDS = [
   ),
   commandOf(
     "tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]",
-    async (admin, flags, id) => tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, tenantBody(flags))) as TenantView, flags),
+    async (admin, flags, id) =>
+      tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, await tenantBody(admin, id, flags))) as TenantView, flags),
   ),
   commandOf("tenants delete <tenant>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/tenants/${id}`);
@@ -299,6 +334,10 @@ try {
 } catch (err) {
   if (err instanceof UsageError) {
     console.error(`tfy-relay: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof InputError) {
+    console.error(`tfy-relay: ${err.message}`);
     process.exit(2);
   }
   if (err instanceof AdminError || err instanceof SyntaxError) {

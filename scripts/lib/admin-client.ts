@@ -1,6 +1,14 @@
 /** The relay's admin API from Node, with every failure turned into a message for the operator. */
 export class AdminError extends Error {
   override name = "AdminError";
+
+  /** `status`: the relay's answer, when it gave one. */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -54,8 +62,8 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       }
       if (response.ok) return json;
       const error = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
-      if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`);
-      throw new AdminError(error);
+      if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
+      throw new AdminError(error, response.status);
     },
   };
 }

@@ -79,6 +79,43 @@ describe("tfy-relay, against a running relay", () => {
     expect(list.stdout).toMatch(/\ncli-acme\s+project_name:cli\s+stored_key/);
   });
 
+  it("rotates a tenant's key with --api-key-env alone, keeping the rest of the tenant as it is", async () => {
+    const [oldKey, newKey] = [await standin.issueKey(), await standin.issueKey()];
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        routes: [{ match: { field: "span_name", prefix: "Model" }, parent: "project_name:models" }],
+        trace_wait_seconds: 30,
+        redact: { keys: [{ pattern: "tfy.prompt_variables" }], values: ["emails"] },
+        rate_limit: { requests_per_second: 5, burst: 10 },
+      }),
+    );
+    await cli(
+      ["tenants", "put", "cli-rotate", "--config", config, "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"],
+      {
+        K: oldKey,
+      },
+    );
+    const { token } = JSON.parse((await cli(["tokens", "issue", "cli-rotate", "--json"])).stdout) as { token: string };
+    const before = JSON.parse((await cli(["tenants", "get", "cli-rotate", "--json"])).stdout) as Record<string, unknown>;
+
+    const rotated = await cli(["tenants", "put", "cli-rotate", "--api-key-env", "K"], { K: newKey });
+    const after = JSON.parse((await cli(["tenants", "get", "cli-rotate", "--json"])).stdout) as Record<string, unknown>;
+    const sent = await fetch(`${relay.url}/t/cli-rotate/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+      body: toProtobuf(trueFoundryTrace()).slice(),
+    });
+
+    expect(rotated.code).toBe(0);
+    expect({ ...after, updated_at: undefined }).toEqual({ ...before, updated_at: undefined });
+    expect(after).toMatchObject({ trace_wait_seconds: 30, rate_limit: { requests_per_second: 5, burst: 10 }, auth: "stored_key" });
+    expect(sent.status).toBe(200);
+    expect(await standin.attempts(newKey)).not.toHaveLength(0);
+    expect(await standin.attempts(oldKey)).toHaveLength(0);
+  });
+
   it("issues a token that works, revokes it, and deletes the tenant", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-tokens", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
@@ -215,6 +252,20 @@ describe("tfy-relay, against a running relay", () => {
       ["tenants", "put", "cli-bad", "--parent", "workspace:x"],
       {},
       /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
+    ],
+    [
+      "a --config file that is not there",
+      2,
+      ["tenants", "put", "cli-bad", "--config", "/nonexistent/tenant.json"],
+      {},
+      /^tfy-relay: cannot read --config \/nonexistent\/tenant\.json: ENOENT\n$/,
+    ],
+    [
+      "a --config file that is not JSON",
+      2,
+      ["tenants", "put", "cli-bad", "--config", "README.md"],
+      {},
+      /^tfy-relay: --config README\.md is not JSON: /,
     ],
     ["an unknown command", 2, ["tenants", "explode"], {}, /^tfy-relay: unknown command: tenants explode\n\nusage:/],
     ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which, one of: --id ID, --tenant TENANT or --all/],
