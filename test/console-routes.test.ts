@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -36,6 +38,26 @@ describe("the console beside the admin API", () => {
       "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     expect(loginPage.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers a console path that is no page with its own 404 page, once logged in", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+
+    const loggedIn = await relayFetch("/admin/console/nothing", { headers: { cookie } });
+    const loggedOut = await relayFetch("/admin/console/nothing", { redirect: "manual" });
+
+    expect(loggedIn.status).toBe(404);
+    expect(loggedIn.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await loggedIn.text()).toContain("no such page in the console");
+    expect(loggedOut.status).toBe(303);
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+  });
+
+  it("says the console is disabled on its login page while ADMIN_TOKEN is shorter than 32 characters", async () => {
+    const page = await consoleApp.request("/admin/console/login", {}, { ...env, ADMIN_TOKEN: ADMIN_TOKEN.slice(0, 31) });
+
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain("the console is disabled: ADMIN_TOKEN is shorter than 32 characters");
   });
 
   it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {

@@ -125,6 +125,25 @@ describe("admin API: tenants", () => {
     expect((await admin("DELETE", `/tenants/${id}`)).status).toBe(404);
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
   });
+
+  it("answers a path or method that is no admin call with 404 naming it, and only behind the token", async () => {
+    for (const [method, path] of [
+      ["GET", "/nothing"],
+      ["PATCH", "/tenants/acme"],
+      ["POST", "/tenants"],
+    ] as const) {
+      const response = await admin(method, path);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual({
+        error: {
+          code: "not_found",
+          message: `no such admin API call: ${method} /admin${path} (the calls are listed in the README, "Admin API")`,
+          request_id: expect.any(String),
+        },
+      });
+      expect((await admin(method, path, undefined, null)).status).toBe(401);
+    }
+  });
 });
 
 describe("admin API: tokens", () => {

@@ -29,6 +29,13 @@ adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
 adminApp.route("/", statsRoutes);
+// Past every route: an admin path or method that is not a call, said as the admin API's own error.
+adminApp.all("*", (c) => {
+  throw new RelayError(
+    "not_found",
+    `no such admin API call: ${c.req.method} ${new URL(c.req.url).pathname} (the calls are listed in the README, "Admin API")`,
+  );
+});
 
 // The Worker's own handler answers the same for /admin; this one also answers the console, which calls
 // this app in-process (src/console/admin-api.ts) and reads the error body the CLI would.

@@ -58,6 +58,10 @@ consoleApp.get("/admin/", tenantsOverview);
 consoleApp.route("/admin/console/tenants", tenantRoutes);
 consoleApp.route("/admin/console/stats", statsRoutes);
 consoleApp.route("/admin/console/dead-letters", deadLetterRoutes);
+// Past every page: a console path that is none is the console's 404, not the admin API's bearer check.
+consoleApp.all("/admin/console/*", () => {
+  throw new RelayError("not_found", "no such page in the console");
+});
 
 consoleApp.onError((err, c) => {
   const error = asRelayError(err);

@@ -21,7 +21,11 @@ loginRoutes.get("/style.css", (c) => {
   return c.body(CONSOLE_CSS);
 });
 
-loginRoutes.get("/login", (c) => renderPage(c, <LoginPage />));
+loginRoutes.get("/login", (c) => {
+  // A console without a usable admin token says so at once, not after the form is filled in.
+  adminTokenOf(c);
+  return renderPage(c, <LoginPage />);
+});
 
 loginRoutes.post("/login", async (c) => {
   // A login from another site would put the operator in a session that site chose.
