@@ -70,6 +70,12 @@ describe("what the client is told once every delivery of its request has settled
     });
   });
 
+  it("says one span, not one spans", () => {
+    expect(clientAnswer([refused(1), queued], none).errorMessage).toBe(
+      "1 span for project_name:evals not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden",
+    );
+  });
+
   it("200 with nothing rejected when every delivery was delivered or queued, or there was none", () => {
     expect(clientAnswer([delivered, queued], none)).toEqual(none);
     expect(clientAnswer([], { rejectedSpans: 2n, errorMessage: "invalid ids" })).toEqual({

@@ -34,7 +34,7 @@ describe("OTLP/HTTP responses", () => {
     const partial = (await exportResponseOf(response)).partialSuccess;
     expect(partial?.rejectedSpans).toBe(2n);
     expect(partial?.errorMessage).toBe(
-      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 bytes',
+      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes',
     );
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));

@@ -202,7 +202,8 @@ class Scanner {
       const c = text.charCodeAt(i);
       if (c === QUOTE) i = this.skipString(i) - 1;
       else if (c === 0x7b || c === 0x5b) {
-        if (++depth > MAX_JSON_DEPTH) throw malformed(`values are nested deeper than ${MAX_JSON_DEPTH} levels`);
+        if (++depth > MAX_JSON_DEPTH)
+          throw malformed(`brackets are nested deeper than ${MAX_JSON_DEPTH} levels (messages nest 100 levels at most)`);
       } else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
     }
     throw malformed("unexpected end of the body");

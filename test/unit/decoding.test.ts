@@ -335,9 +335,9 @@ describe("validating span ids", () => {
   it.each([
     ["a short trace id", { traceId: randomId(8) }, "trace_id must be 16 bytes and not all zero, got 8 bytes"],
     ["a long trace id", { traceId: new Uint8Array(17).fill(1) }, "trace_id must be 16 bytes and not all zero, got 17 bytes"],
-    ["an all-zero trace id", { traceId: new Uint8Array(16) }, "trace_id must be 16 bytes and not all zero, got 16 bytes"],
+    ["an all-zero trace id", { traceId: new Uint8Array(16) }, "trace_id must be 16 bytes and not all zero, got 16 zero bytes"],
     ["a long span id", { spanId: randomId(16) }, "span_id must be 8 bytes and not all zero, got 16 bytes"],
-    ["an all-zero span id", { spanId: new Uint8Array(8) }, "span_id must be 8 bytes and not all zero, got 8 bytes"],
+    ["an all-zero span id", { spanId: new Uint8Array(8) }, "span_id must be 8 bytes and not all zero, got 8 zero bytes"],
     ["a 4-byte parent id", { parentSpanId: new Uint8Array(4) }, "parent_span_id must be empty or 8 bytes, got 4 bytes"],
     ["a 16-byte parent id", { parentSpanId: randomId(16) }, "parent_span_id must be empty or 8 bytes, got 16 bytes"],
   ])("refuses %s", (_what, ids, reason) => {
