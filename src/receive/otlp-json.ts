@@ -26,13 +26,14 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * The body is never parsed whole (see json-layout.ts).
  */
 export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): void {
-  if (bytes.byteLength === 0) return;
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
+  // An empty body is a request without spans, as an empty protobuf one is; white space is as empty.
+  if (/^[ \t\n\r]*$/.test(text)) return;
   const layout = scanJsonRequest(text);
   // The layout reads only the structure of what no span needs; the body must be JSON all the same.
   if (!isJson(withoutBom(bytes))) throw new RelayError("malformed", "request body is not valid JSON");

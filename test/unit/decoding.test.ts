@@ -132,8 +132,10 @@ describe("decoding OTLP JSON", () => {
     expect(decoded(utf8(JSON.stringify(toOtlpJson(trace))), "json")).toEqual(trace);
   });
 
-  it("reads an empty body as a request without spans", () => {
+  it("reads an empty body, or in JSON one of white space only, as a request without spans", () => {
     expect(decoded(new Uint8Array(), "json").resourceSpans).toEqual([]);
+    expect(decoded(utf8(" \r\n\t"), "json").resourceSpans).toEqual([]);
+    expect(refusal(() => readJson("\u00a0")).status).toBe(400);
   });
 
   it("skips a byte order mark, and refuses invalid UTF-8", () => {
