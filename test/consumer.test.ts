@@ -241,6 +241,19 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
+  it("sends a message that comes twice in its batch once, as a dead letter replayed twice does", async () => {
+    const tenant = await createTenant();
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(await consume(DELIVERIES, [message, { ...message }])).toEqual({
+      acked: [message.id, message.id],
+      retried: [],
+      threw: undefined,
+    });
+
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+  });
+
   it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
     const { tenant, message, key } = await spilledDelivery();
     await env.PAYLOADS.delete(key);

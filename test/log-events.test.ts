@@ -21,8 +21,10 @@ function loggedReason(reason: string): string {
 describe("the event log", () => {
   it("writes one JSON line with the event's fields as given", () => {
     const lines = captured("log");
-    logEvent({ event: "duplicate_delivery_skipped", tenant: "acme", delivery_id: "d-1", spans: 3 });
-    expect(lines).toEqual(['{"event":"duplicate_delivery_skipped","tenant":"acme","delivery_id":"d-1","spans":3}']);
+    logEvent({ event: "duplicate_delivery_skipped", tenant: "acme", delivery_id: "d-1", spans: 3, why: "its spans were delivered" });
+    expect(lines).toEqual([
+      '{"event":"duplicate_delivery_skipped","tenant":"acme","delivery_id":"d-1","spans":3,"why":"its spans were delivered"}',
+    ]);
   });
 
   it("writes failures of the relay itself to the error stream", () => {

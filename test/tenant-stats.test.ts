@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { emptyCounts, MINUTE_MS, minuteOf } from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
 import { failingBinding } from "./support/bindings.js";
+import { deadLettersOf } from "./support/dead-letters.js";
 import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -34,6 +35,22 @@ async function spansReceivedBy(tenant: TestTenant): Promise<number> {
 }
 
 describe("per-tenant statistics", () => {
+  it("counts a dead letter replayed twice as leaving the queue twice: it went once, and nothing stays waiting", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    const [deadLetter] = await deadLettersOf(tenant.id);
+
+    for (let i = 0; i < 2; i++) expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.duplicates).toBe(0);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 6);
+    expect(report.total.spans).toMatchObject({ queued: 6, left_queue: 6, delivered: 3 });
+    expect(report.waiting_in_queue).toBe(0);
+  });
+
   it("count a mixed run as the stand-in received it and as the client was answered", async () => {
     const tenant = await createTenant();
     const delivered = trueFoundryTrace();

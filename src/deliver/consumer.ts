@@ -19,8 +19,17 @@ const CONSUMER_FAILURE_DELAY_SECONDS = 30;
 /** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = relayConfig(env);
+  // A message twice in one batch (a dead letter replayed twice) would pass the delivered check
+  // twice, before either copy is marked: the first copy goes, the others are repeats.
+  const ids = new Set<string>();
   await Promise.all(
     batch.messages.map(async (queued) => {
+      if (ids.has(queued.body.id)) {
+        skipRepeat(queued.body, "repeat in its batch");
+        queued.ack();
+        return;
+      }
+      ids.add(queued.body.id);
       try {
         await deliverQueued(queued.body, env, config);
         queued.ack();
@@ -36,12 +45,15 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
 
 async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
   const protobuf = await loadPayload(env.PAYLOADS, message);
-  if (!protobuf || (await wasDelivered(env.TENANTS, message.id))) {
-    // Its payload was already released, or its marker says so: this is a repeat of a delivered
-    // message. A repeat whose R2 object is still there follows a delete that failed after delivery.
-    if (protobuf) await releasePayload(env.PAYLOADS, message);
-    logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
-    return;
+  if (!protobuf) {
+    // Released once delivered, or a replayed dead letter deleted since.
+    const replay = "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
+    return skipRepeat(message, replay ? "its dead letter was deleted" : "its spans were delivered");
+  }
+  if (await wasDelivered(env.TENANTS, message.id)) {
+    // A repeat whose R2 object is still there follows a delete that failed after delivery.
+    await releasePayload(env.PAYLOADS, message);
+    return skipRepeat(message, "its spans were delivered");
   }
   const deadLetter = (reason: string, attemptsMade = message.attempts) =>
     keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
@@ -118,6 +130,12 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       }
       return;
   }
+}
+
+/** A message not to send, counted as leaving the queue as every message it repeats was counted entering it. */
+function skipRepeat(message: DeliveryMessage, why: string): void {
+  countSpans(message.tenant, "left_queue", message.spans);
+  logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
 }
 
 /**

@@ -23,7 +23,7 @@ export type RelayEvent =
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
   | { event: "client_key_refused"; tenant: string; parent: string; delivery_id: string; spans: number; status: number }
-  | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number }
+  | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
