@@ -7,6 +7,7 @@ import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { tracesRoute } from "./ingest/traces-route.js";
+import { logEvent } from "./log/events.js";
 import { requestIdOf, withRequestId } from "./log/request-id.js";
 import { otlpFormatOf } from "./otlp/format.js";
 import { flushStats } from "./stats/flush.js";
@@ -22,11 +23,21 @@ app.route("/t", tracesRoute);
 app.route("/", consoleApp);
 app.route("/admin", adminApp);
 
-// OTLP clients get google.rpc.Status in their own encoding; everyone else gets the admin API's JSON.
+/**
+ * OTLP clients get google.rpc.Status in their own encoding, and the operator a line saying why (a
+ * gateway misconfigured shows nowhere else); everyone else gets the admin API's JSON.
+ */
 function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
-  if (c.req.path.startsWith("/t/")) return otlpErrorResponse(error, otlpFormatOf(c.req.header("content-type")) ?? "json");
+  if (c.req.path.startsWith("/t/")) {
+    const tenant = c.req.path.split("/")[2]?.slice(0, MAX_LOGGED_TENANT) ?? "";
+    logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
+    return otlpErrorResponse(error, otlpFormatOf(c.req.header("content-type")) ?? "json");
+  }
   return adminErrorResponse(error);
 }
+
+/** A path's tenant segment is the client's text: no more of it than a tenant id can be. */
+const MAX_LOGGED_TENANT = 64;
 
 app.notFound((c) => errorResponse(c, new RelayError("not_found", "no such route: traces go to POST /t/<tenant>/v1/traces")));
 app.onError((err, c) => errorResponse(c, asRelayError(err)));

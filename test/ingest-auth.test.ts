@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { admin, createTenant, issueToken, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -14,6 +14,36 @@ describe("ingest authentication", () => {
     expect(response.status).toBe(200);
     expect(await standin.received(tenant.apiKey)).toHaveLength(1);
     expect(await standin.attempts(tenant.bearer)).toHaveLength(0);
+  });
+
+  it("leaves the operator an ingest_refused line saying why, never the token sent", async () => {
+    const tenant = await createTenant();
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    let response: Response;
+    try {
+      response = await sendTraces(tenant, body(), { bearer: `${tenant.bearer}x` });
+    } finally {
+      log.mockRestore();
+    }
+
+    expect(response.status).toBe(401);
+    const refused = lines
+      .filter((line) => line.includes('"ingest_refused"') && line.includes(`"${tenant.id}"`))
+      .map((line) => JSON.parse(line));
+    expect(refused).toEqual([
+      {
+        event: "ingest_refused",
+        tenant: tenant.id,
+        status: 401,
+        code: "unauthenticated",
+        reason: (await rpcStatusOf(response)).message,
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(lines.join("\n")).not.toContain(tenant.bearer);
   });
 
   it("refuses a revoked token", async () => {

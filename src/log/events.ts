@@ -25,6 +25,7 @@ export type RelayEvent =
   | { event: "client_key_refused"; tenant: string; parent: string; delivery_id: string; spans: number; status: number }
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
+  | { event: "ingest_refused"; tenant: string; status: number; code: string; reason: string }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
