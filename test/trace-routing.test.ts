@@ -63,6 +63,23 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
   });
 
+  it("spans waiting when the tenant's parent changes go to the new default parent once the wait is over", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 2 });
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    const moved = await admin("PUT", `/tenants/${tenant.id}`, {
+      parent: "project_name:moved",
+      braintrust: { api_url: env.STANDIN_URL },
+      translate: false,
+      routes: [EVAL_ROUTE],
+      trace_wait_seconds: 2,
+    });
+
+    expect(moved.status).toBe(200);
+    expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:moved": { traces: [], unlisted: 3 } });
+  });
+
   it("a span arriving after the decision follows it, even when it matches no route itself", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

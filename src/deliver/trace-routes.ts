@@ -1,8 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
+import { relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
+import { isIncarnationOf } from "../tenants/schema.js";
+import { TenantStore } from "../tenants/store.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
@@ -90,6 +93,7 @@ export class TraceRoutes extends DurableObject<Env> {
    * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
    */
   override async alarm(): Promise<void> {
+    await this.followDefaultParent();
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
     const handedOver = await this.releaseAll();
@@ -103,6 +107,24 @@ export class TraceRoutes extends DurableObject<Env> {
       this.store.remembersAny() ? now + SWEEP_MS : Number.POSITIVE_INFINITY,
     );
     if (Number.isFinite(next)) await this.alarmBy(next);
+  }
+
+  /**
+   * Traces still waiting are to go, when their wait ends, to the tenant's default parent as it is
+   * now, not as it was when their first spans came: spans follow an operator who moves a tenant to
+   * another project. Read as ingest reads the tenant, so a change applies within the same time.
+   * Left as stored when the tenant is gone or was created again (its spans are dropped on delivery),
+   * or cannot be read now (logged; the stored default is the one the request had).
+   */
+  private async followDefaultParent(): Promise<void> {
+    const waiting = this.store.waitingTenant();
+    if (!waiting) return;
+    try {
+      const tenant = await new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds).get(waiting.tenant);
+      if (isIncarnationOf(tenant, waiting.incarnation)) this.store.setDefaultParent(tenant.parent);
+    } catch (err) {
+      logEvent({ event: "trace_routes_failed", tenant: waiting.tenant, error: errorText(err) });
+    }
   }
 
   /** Where the request's spans of one trace go, and when the alarm has work because of it (undefined: only the sweep). */

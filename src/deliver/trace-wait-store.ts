@@ -99,6 +99,19 @@ export class TraceWaitStore {
     return this.sql.exec("SELECT 1 FROM waiting_pieces WHERE trace = ? AND protobuf = ? LIMIT 1", trace, protobuf).toArray().length > 0;
   }
 
+  /** Whose spans wait here (an object serves one tenant), when any do. */
+  waitingTenant(): { tenant: string; incarnation: string | undefined } | undefined {
+    const row = this.sql
+      .exec<{ tenant: string; incarnation: string | null }>("SELECT tenant, incarnation FROM waiting_pieces LIMIT 1")
+      .toArray()[0];
+    return row && { tenant: row.tenant, incarnation: row.incarnation ?? undefined };
+  }
+
+  /** The default parent of every trace still waiting; rows already right are not written. */
+  setDefaultParent(parent: string): void {
+    this.sql.exec("UPDATE trace_routes SET default_parent = ?1 WHERE due_at IS NOT NULL AND default_parent != ?1", parent);
+  }
+
   /** Traces whose wait is over are decided by their default parent. */
   decideOverdue(now: number, decidedUntil: number): void {
     this.sql.exec("UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE due_at <= ?", decidedUntil, now);
