@@ -353,6 +353,11 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
           request_id: expect.stringMatching(/^queue-/),
         },
       ]);
+      // The tenant now under the id never had these spans queued: none leave its queue either.
+      if (nextOwnersKey) {
+        const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { left_queue: number } } };
+        expect(stats.total.spans.left_queue).toBe(0);
+      }
     },
   );
 

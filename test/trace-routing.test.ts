@@ -6,7 +6,7 @@ import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { viewsByParent } from "./support/parent-views.js";
-import { admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf } from "./support/traces.js";
 
@@ -31,6 +31,10 @@ function routingTenant(config: Record<string, unknown> = {}): Promise<TestTenant
 }
 
 const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
+
+async function waitingSpans(tenantId: string): Promise<number> {
+  return ((await (await admin("GET", `/tenants/${tenantId}/waiting-traces`)).json()) as { spans: number }).spans;
+}
 
 async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
   const arrival = await standin.waitForSpans(tenant.apiKey, ids(spans));
@@ -78,6 +82,21 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
     expect(moved.status).toBe(200);
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:moved": { traces: [], unlisted: 3 } });
+  });
+
+  it("spans that waited for a tenant deleted since are not counted as queued for the tenant created again under its id", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 1 });
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    await createTenantAgain(tenant.id);
+
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && (await waitingSpans(tenant.id)) > 0) await new Promise((r) => setTimeout(r, 200));
+
+    expect(await waitingSpans(tenant.id)).toBe(0);
+    const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { queued: number } } };
+    expect(stats.total.spans.queued).toBe(0);
   });
 
   it("a span arriving after the decision follows it, even when it matches no route itself", async () => {

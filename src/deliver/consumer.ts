@@ -149,7 +149,8 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
   if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
   // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  countSpans(message.tenant, "left_queue", message.spans);
+  // Not counted as leaving the queue: the tenant's statistics went with it, and one created again
+  // under its id would show less waiting than it has.
   logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
 }
 

@@ -4,7 +4,7 @@ import { relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
-import { isIncarnationOf } from "../tenants/schema.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
@@ -93,10 +93,13 @@ export class TraceRoutes extends DurableObject<Env> {
    * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
    */
   override async alarm(): Promise<void> {
-    await this.followDefaultParent();
+    const owner = await this.owner();
+    // Traces still waiting go, when their wait ends, to the tenant's default parent as it is now, not
+    // as it was when their first spans came: spans follow an operator who moves a tenant elsewhere.
+    if (owner?.tenant) this.store.setDefaultParent(owner.tenant.parent);
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
-    const handedOver = await this.releaseAll();
+    const handedOver = await this.releaseAll(owner);
     // Released spans count as queued, as the consumer will count them leaving the queue; an alarm has
     // no request to flush later, so they go to the tenant's statistics now (a failure there is only logged).
     await flushStats(this.env);
@@ -110,20 +113,18 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * Traces still waiting are to go, when their wait ends, to the tenant's default parent as it is
-   * now, not as it was when their first spans came: spans follow an operator who moves a tenant to
-   * another project. Read as ingest reads the tenant, so a change applies within the same time.
-   * Left as stored when the tenant is gone or was created again (its spans are dropped on delivery),
-   * or cannot be read now (logged; the stored default is the one the request had).
+   * The tenant whose spans wait here (an object serves one), as ingest reads it, so a change applies
+   * within the same time; `tenant` undefined once it is deleted. Undefined when nothing waits, or
+   * when it cannot be read (logged): waiting traces then keep the default parent they came with.
    */
-  private async followDefaultParent(): Promise<void> {
-    const waiting = this.store.waitingTenant();
-    if (!waiting) return;
+  private async owner(): Promise<{ tenant: Tenant | undefined } | undefined> {
+    const tenantId = this.store.waitingTenantId();
+    if (tenantId === undefined) return undefined;
     try {
-      const tenant = await new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds).get(waiting.tenant);
-      if (isIncarnationOf(tenant, waiting.incarnation)) this.store.setDefaultParent(tenant.parent);
+      return { tenant: await new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds).get(tenantId) };
     } catch (err) {
-      logEvent({ event: "trace_routes_failed", tenant: waiting.tenant, error: errorText(err) });
+      logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
+      return undefined;
     }
   }
 
@@ -172,7 +173,7 @@ export class TraceRoutes extends DurableObject<Env> {
    * Hands every waiting span of a decided trace to the queue, a batch at a time, each piece
    * forgotten only once the queue took it; false when the queue refused one.
    */
-  private async releaseAll(): Promise<boolean> {
+  private async releaseAll(owner: { tenant: Tenant | undefined } | undefined): Promise<boolean> {
     for (;;) {
       const batch = this.store.releasable(RELEASE_BATCH);
       for (const { piece, parent } of batch) {
@@ -184,7 +185,9 @@ export class TraceRoutes extends DurableObject<Env> {
           return false;
         }
         this.store.released(piece);
-        countSpans(piece.tenant, "queued", piece.spans);
+        // A deleted tenant's spans are dropped on delivery, uncounted: its statistics went with it, and
+        // a tenant created again under its id must not show them as waiting in the queue.
+        if (!owner || isIncarnationOf(owner.tenant, piece.incarnation)) countSpans(piece.tenant, "queued", piece.spans);
       }
       if (batch.length < RELEASE_BATCH) return true;
     }

@@ -100,11 +100,8 @@ export class TraceWaitStore {
   }
 
   /** Whose spans wait here (an object serves one tenant), when any do. */
-  waitingTenant(): { tenant: string; incarnation: string | undefined } | undefined {
-    const row = this.sql
-      .exec<{ tenant: string; incarnation: string | null }>("SELECT tenant, incarnation FROM waiting_pieces LIMIT 1")
-      .toArray()[0];
-    return row && { tenant: row.tenant, incarnation: row.incarnation ?? undefined };
+  waitingTenantId(): string | undefined {
+    return this.sql.exec<{ tenant: string }>("SELECT tenant FROM waiting_pieces LIMIT 1").toArray()[0]?.tenant;
   }
 
   /** The default parent of every trace still waiting; rows already right are not written. */
