@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ADMIN_TOKEN, admin, uniqueTenantId } from "./support/relay.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
@@ -124,6 +124,29 @@ describe("admin API: tenants", () => {
     expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
     expect((await admin("DELETE", `/tenants/${id}`)).status).toBe(404);
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+  });
+
+  it("leaves an admin_change line for each change made, none for reads or refusals, never the key", async () => {
+    const id = uniqueTenantId();
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    try {
+      await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+      await admin("GET", `/tenants/${id}`);
+      await admin("PUT", `/tenants/${id}`, { parent: "workspace:x" });
+      await admin("DELETE", `/tenants/${id}`);
+    } finally {
+      log.mockRestore();
+    }
+
+    const changes = lines.filter((line) => line.includes('"admin_change"') && line.includes(id)).map((line) => JSON.parse(line));
+    expect(changes).toEqual([
+      { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201, request_id: expect.any(String) },
+      { event: "admin_change", method: "DELETE", path: `/admin/tenants/${id}`, status: 204, request_id: expect.any(String) },
+    ]);
+    expect(lines.join("\n")).not.toContain(API_KEY);
   });
 
   it("answers a path or method that is no admin call with 404 naming it, and only behind the token", async () => {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { AppEnv } from "../http/app-env.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
+import { logEvent } from "../log/events.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { requireAdmin } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
@@ -25,6 +26,13 @@ adminApp.use(
     },
   }),
 );
+// Every change an admin made, console or CLI, for the operators who come after: what, and when.
+adminApp.use("*", async (c, next) => {
+  await next();
+  if (c.req.method !== "GET" && c.res.status < 400) {
+    logEvent({ event: "admin_change", method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status });
+  }
+});
 adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
