@@ -615,6 +615,19 @@ describe("a tenant's spans on their way out", () => {
     });
   });
 
+  it("keep every field but the restated attributes, however much their bytes look like an attribute", () => {
+    // Ids of valid fields, and a name that reads as a KeyValue of the key tfy.input.
+    const fieldsOnly = (length: number) => Uint8Array.from({ length }, (_, i) => (i % 2 === 0 ? 0x08 : 1));
+    const span = spanWith("\n\ttfy.input", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')], {
+      traceId: fieldsOnly(16),
+    });
+    span.spanId = fieldsOnly(8);
+
+    const [sent] = relayed(requestOf([span])).requests;
+
+    expect(spansOf(sent!.request)).toEqual([translatedCopy(span)]);
+  });
+
   it("are sent without the Traceloop messages restated, whatever script their keys are in", () => {
     // ü and U+0080, the first code point past ASCII; a few keys are compared as a list, more than eight as a set.
     for (const count of [2, 9]) {
