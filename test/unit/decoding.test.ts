@@ -238,6 +238,13 @@ describe("limits per request", () => {
     expect(refusal(() => decoded(json, "json"))).toEqual(tooMany);
   });
 
+  it("reads JSON of exactly as many spans as the limit", () => {
+    // Empty spans: read, and rejected for their ids, one by one.
+    const json = utf8(`{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(MAX_SPANS_PER_REQUEST).fill("{}").join(",")}]}]}]}`);
+
+    expect(readRequest(json, "json").rejections).toMatchObject({ accepted: 0, rejected: MAX_SPANS_PER_REQUEST });
+  });
+
   it("refuses JSON of more resources, scopes and spans in all than the limit with 413, even without spans", () => {
     const limit = 3 * MAX_SPANS_PER_REQUEST;
     const body = utf8(
@@ -267,10 +274,12 @@ describe("limits per request", () => {
     const scope = requestWithScopeFields(lengthDelimited(1, emptyAttributes(3)));
     const jsonAttributes = `[${Array(MAX_MESSAGES_PER_SPAN).fill("{}").join(",")}]`;
     const json = utf8(`{"resourceSpans":[{"resource":{"attributes":${jsonAttributes}},"scopeSpans":[${SPANS_SCOPE}]}]}`);
+    const jsonScope = utf8(`{"resourceSpans":[{"scopeSpans":[{"scope":{"attributes":${jsonAttributes}},${SPANS_SCOPE.slice(1)}]}]}`);
 
     expect(refusal(() => decoded(resource, "protobuf"))).toEqual(tooManyMessages("resource"));
     expect(refusal(() => decoded(scope, "protobuf"))).toEqual(tooManyMessages("scope"));
     expect(refusal(() => decoded(json, "json"))).toEqual(tooManyMessages("resource"));
+    expect(refusal(() => decoded(jsonScope, "json"))).toEqual(tooManyMessages("scope"));
   });
 
   it("counts the braces of JSON objects only, not those in strings, escaped quotes included", () => {
@@ -532,6 +541,10 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ["a key that is not JSON", '{"a\\q":1}', /^request body is not valid JSON: the key at position 1: .+/],
     ["a key without a colon", '{"resourceSpans" []}', /^request body is not valid JSON: expected ":" at position 17$/],
     ["members without a comma", '{"a":1 "b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a tab", '{"a":1\t"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a line feed", '{"a":1\n"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a carriage return", '{"a":1\r"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["a member closed by a bracket", '{"a":1]}', /^request body is not valid JSON: expected "," or "}" at position 6$/],
     ["a member without a value", '{"a":,"b":2}', /^request body is not valid JSON: expected a value at position 5$/],
     ["a member cut short", '{"a":1', /^request body is not valid JSON: expected "," or "}" at position 6$/],
     ["a value cut short", '{"a":', /^request body is not valid JSON: unexpected end of the body$/],

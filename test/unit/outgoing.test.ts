@@ -6,6 +6,7 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
+import { scanRequest, TooManySpans } from "../../src/otlp/wire.js";
 import { requestOf, spanIdsOf, spanWith, toProtobuf, variedRequest } from "../support/traces.js";
 
 const decode = (piece: RequestPiece) => fromBinary(ExportTraceServiceRequestSchema, piece.protobuf);
@@ -21,6 +22,16 @@ function placedSpans(request: ExportTraceServiceRequest): string[] {
 
 /** A request of `count` spans of one size under one resource and scope. */
 const evenRequest = (count: number) => toProtobuf(requestOf(Array.from({ length: count }, (_, i) => spanWith(`span ${i % 10}`, []))));
+
+describe("scanning a request", () => {
+  it("finds as many spans as the caller allows, and stops at the first one past", () => {
+    const bytes = evenRequest(3);
+
+    expect(scanRequest(bytes, 3).resources[0]!.scopes[0]!.spans).toHaveLength(3);
+    expect(() => scanRequest(bytes, 2)).toThrow(TooManySpans);
+    expect(() => scanRequest(bytes, 2)).toThrow("more than 2 spans");
+  });
+});
 
 describe("splitting a request by size", () => {
   it("keeps every span, in order, under its own resource and scope, each piece within the limit", () => {
