@@ -54,13 +54,18 @@ export interface Relayed {
 
 const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
 
-/** What the relay would send upstream for `request` from a tenant with these settings. */
+/** What the relay would send upstream for `request` (or these protobuf bytes, as they are) from a tenant with these settings. */
 export function relayed(
-  request: ExportTraceServiceRequest,
+  request: ExportTraceServiceRequest | Uint8Array,
   settings: Record<string, unknown> = {},
   format: OtlpFormat = "protobuf",
 ): Relayed {
-  const body = format === "protobuf" ? toProtobuf(request) : new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
+  const body =
+    request instanceof Uint8Array
+      ? request
+      : format === "protobuf"
+        ? toProtobuf(request)
+        : new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
   const config = relayConfig({} as Env);
   const deliveries = deliveriesAlone({ wire: body, coding: "identity", bytes: body }, format, tenantRecord(settings), CREDENTIAL, config);
   return {

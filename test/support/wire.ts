@@ -43,3 +43,13 @@ export function spanFields(more: number[] = []): number[] {
 export function requestWithSpanFields(more: number[]): Uint8Array {
   return new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, spanFields(more)))));
 }
+
+/** A group field (start-group tag, body, end-group tag), as proto2 encoders wrote them; `endNo`: the end tag's field, if another. */
+export function group(field: number, body: number[], endNo = field): number[] {
+  return [...varint((field << 3) | 3), ...body, ...varint((endNo << 3) | 4)];
+}
+
+/** A request of one resource and scope, the scope's own fields `scopeFields` before its one span. */
+export function requestWithScopeFields(scopeFields: number[]): Uint8Array {
+  return new Uint8Array(lengthDelimited(1, lengthDelimited(2, [...scopeFields, ...lengthDelimited(2, spanFields())])));
+}

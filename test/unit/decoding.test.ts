@@ -1,14 +1,26 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../../src/encoding/bytes.js";
+import { concat, hex } from "../../src/encoding/bytes.js";
 import { RelayError } from "../../src/http/errors.js";
 import { otlpFormatOf } from "../../src/otlp/format.js";
 import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-type.js";
+import { readSpans } from "../../src/receive/read-spans.js";
+import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { invalidSpanReason } from "../../src/receive/validate.js";
 import { readRequest } from "../support/pipeline.js";
 import { randomId, requestOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "../support/traces.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields } from "../support/wire.js";
+import {
+  deeplyNestedAnyValue,
+  group,
+  lengthDelimited,
+  requestWithScopeFields,
+  requestWithSpanFields,
+  spanFields,
+  varint,
+} from "../support/wire.js";
+import { requestOfSpans, WORST_SHAPES } from "../support/worst-shapes.js";
 
 const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";
 const SPAN_ID = "EEE19B7EC3C1B174";
@@ -121,6 +133,206 @@ describe("decoding protobuf", () => {
       status: 400,
       message:
         "request body is not a valid ExportTraceServiceRequest: cannot decode message opentelemetry.proto.common.v1.ArrayValue from binary: maximum recursion depth of 97 reached",
+    });
+  });
+  it("skips unknown fields of every wire type, groups within groups included, as protobuf-es does", () => {
+    const span = lengthDelimited(2, spanFields());
+    const body = new Uint8Array([
+      ...lengthDelimited(5, [0xff, 0xff]),
+      ...lengthDelimited(1, [
+        ...lengthDelimited(2, [...group(9, [...varint(8), 1, ...group(10, [])]), ...span]),
+        ...varint((12 << 3) | 1),
+        ...[1, 2, 3, 4, 5, 6, 7, 8],
+      ]),
+      ...varint((13 << 3) | 5),
+      ...[9, 9, 9, 9],
+    ]);
+    const whole = fromBinary(ExportTraceServiceRequestSchema, body);
+
+    const request = decoded(body, "protobuf");
+
+    expect(spansOf(request)).toHaveLength(1);
+    expect(request.resourceSpans[0]!.scopeSpans).toEqual(whole.resourceSpans[0]!.scopeSpans);
+    expect(request.resourceSpans[0]!.$unknown).toEqual(whole.resourceSpans[0]!.$unknown);
+  });
+
+  const prefix = "request body is not a valid ExportTraceServiceRequest: ";
+  const nestedGroups = (depth: number): number[] => (depth === 0 ? [] : group(9, nestedGroups(depth - 1)));
+  const tooLongVarint = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01];
+  it.each([
+    ["a group ended by another field's tag", requestWithScopeFields(group(9, [], 10)), "group 9 ends with the tag of another field"],
+    ["a group without its end", requestWithScopeFields(varint((9 << 3) | 3)), "group 9 runs past the end of its message"],
+    ["an end-group tag outside a group", requestWithScopeFields(varint((9 << 3) | 4)), "field 9 has wire type 4, which starts no field"],
+    ["groups nested 101 deep", requestWithScopeFields(nestedGroups(101)), "groups nested too deep"],
+    ["a field numbered 0", requestWithScopeFields([0x00, 1]), "a field has number 0"],
+    ["wire type 6", requestWithScopeFields([(9 << 3) | 6]), "field 9 has wire type 6, which starts no field"],
+    ["wire type 7", requestWithScopeFields([(9 << 3) | 7]), "field 9 has wire type 7, which starts no field"],
+    [
+      "a varint of 11 bytes",
+      requestWithScopeFields([...varint(7 << 3), ...tooLongVarint]),
+      "a varint is cut short or longer than 10 bytes",
+    ],
+    [
+      "a varint cut short",
+      new Uint8Array([...requestWithScopeFields([]), ...varint(7 << 3), 0x80]),
+      "a varint is cut short or longer than 10 bytes",
+    ],
+    [
+      "a fixed32 field cut short",
+      new Uint8Array([...requestWithScopeFields([]), ...varint((7 << 3) | 5), 1, 2, 3]),
+      "field 7 runs past the end of its message",
+    ],
+    [
+      "resource_spans that is not length-delimited",
+      new Uint8Array([...varint(1 << 3), 5, ...requestWithScopeFields([])]),
+      "field 1 (resource_spans) is not length-delimited",
+    ],
+  ])("answers %s with 400 saying so", (_what, body, words) => {
+    expect(refusal(() => decoded(body, "protobuf"))).toEqual({ status: 400, message: `${prefix}${words}` });
+  });
+
+  it("counts every span of bytes the wire check vouched for as accepted", () => {
+    const body = toProtobuf(trueFoundryTrace());
+    const names: string[] = [];
+
+    const { rejections } = readSpans(body, "protobuf", ({ fields }) => names.push(fields.name), { vouched: true });
+
+    expect(names).toHaveLength(3);
+    expect(rejections).toMatchObject({ accepted: 3, rejected: 0 });
+  });
+});
+
+describe("limits per request", () => {
+  const tinyAttributes = WORST_SHAPES["tiny attributes"]!;
+  /** A span of exactly as many messages as a span may hold, then `extra` more empty attributes. */
+  const fullSpan = (extra: number) => concat([tinyAttributes.span, new Uint8Array(2 * extra).map((_, i) => (i % 2 === 0 ? 0x4a : 0))]);
+  const tooManyMessages = (what: string) => ({
+    status: 413,
+    message: `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
+  });
+
+  it("refuses a request of more spans than the limit with 413 naming it, in protobuf and JSON", () => {
+    const tooMany = {
+      status: 413,
+      message: `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`,
+    };
+    // Empty spans: the count is checked before any span is read.
+    const protobuf = new Uint8Array(
+      lengthDelimited(
+        1,
+        lengthDelimited(
+          2,
+          Array(MAX_SPANS_PER_REQUEST + 1)
+            .fill([0x12, 0])
+            .flat(),
+        ),
+      ),
+    );
+    const json = utf8(
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(MAX_SPANS_PER_REQUEST + 1)
+        .fill("{}")
+        .join(",")}]}]}]}`,
+    );
+
+    expect(refusal(() => decoded(protobuf, "protobuf"))).toEqual(tooMany);
+    expect(refusal(() => decoded(json, "json"))).toEqual(tooMany);
+  });
+
+  it("reads JSON of exactly as many spans as the limit", () => {
+    // Empty spans: read, and rejected for their ids, one by one.
+    const json = utf8(`{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(MAX_SPANS_PER_REQUEST).fill("{}").join(",")}]}]}]}`);
+
+    expect(readRequest(json, "json").rejections).toMatchObject({ accepted: 0, rejected: MAX_SPANS_PER_REQUEST });
+  });
+
+  it("refuses JSON of more resources, scopes and spans in all than the limit with 413, even without spans", () => {
+    const limit = 3 * MAX_SPANS_PER_REQUEST;
+    const body = utf8(
+      `{"resourceSpans":[${Array(limit + 1)
+        .fill("{}")
+        .join(",")}]}`,
+    );
+
+    expect(refusal(() => decoded(body, "json"))).toEqual({
+      status: 413,
+      message: `request holds more than ${limit} resources, scopes and spans in all, the limit per request: export smaller batches`,
+    });
+  });
+
+  it("takes a span of exactly as many messages as a span may hold, and refuses one more with 413, in protobuf and JSON", () => {
+    for (const format of ["protobuf", "json"] as const) {
+      expect(spansOf(decoded(requestOfSpans({ format, span: fullSpan(0) }, 1), format))).toHaveLength(1);
+      expect(refusal(() => decoded(requestOfSpans({ format, span: fullSpan(1) }, 1), format))).toEqual(tooManyMessages("span"));
+    }
+  });
+
+  it("refuses a resource or scope of more messages than a span may hold with 413, in protobuf and JSON", () => {
+    const emptyAttributes = (field: number) => Array.from({ length: MAX_MESSAGES_PER_SPAN }, () => [...varint((field << 3) | 2), 0]).flat();
+    const span = lengthDelimited(2, spanFields());
+    // Resource.attributes (1) and InstrumentationScope.attributes (3): with the resource or scope itself, one message over.
+    const resource = new Uint8Array(lengthDelimited(1, [...lengthDelimited(1, emptyAttributes(1)), ...lengthDelimited(2, span)]));
+    const scope = requestWithScopeFields(lengthDelimited(1, emptyAttributes(3)));
+    const jsonAttributes = `[${Array(MAX_MESSAGES_PER_SPAN).fill("{}").join(",")}]`;
+    const json = utf8(`{"resourceSpans":[{"resource":{"attributes":${jsonAttributes}},"scopeSpans":[${SPANS_SCOPE}]}]}`);
+    const jsonScope = utf8(`{"resourceSpans":[{"scopeSpans":[{"scope":{"attributes":${jsonAttributes}},${SPANS_SCOPE.slice(1)}]}]}`);
+
+    expect(refusal(() => decoded(resource, "protobuf"))).toEqual(tooManyMessages("resource"));
+    expect(refusal(() => decoded(scope, "protobuf"))).toEqual(tooManyMessages("scope"));
+    expect(refusal(() => decoded(json, "json"))).toEqual(tooManyMessages("resource"));
+    expect(refusal(() => decoded(jsonScope, "json"))).toEqual(tooManyMessages("scope"));
+  });
+
+  it("counts the braces of JSON objects only, not those in strings, escaped quotes included", () => {
+    const name = `say \\"{\\" ${"{".repeat(MAX_MESSAGES_PER_SPAN + 1)}`;
+
+    const [span] = spansOf(
+      readJson(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"${name}"}]}]}]}`).request,
+    );
+
+    expect(span!.name).toBe(JSON.parse(`"${name}"`));
+  });
+
+  it("refuses nesting past 100 messages deep in a resource or scope, as a decoder of the whole request would", () => {
+    const keyValue = (depth: number) => [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(depth, "array"))];
+    const span = lengthDelimited(2, spanFields());
+    const inResource = (depth: number) =>
+      new Uint8Array(lengthDelimited(1, [...lengthDelimited(1, lengthDelimited(1, keyValue(depth))), ...lengthDelimited(2, span)]));
+    const inScope = (depth: number) => requestWithScopeFields(lengthDelimited(1, lengthDelimited(3, keyValue(depth))));
+
+    for (const body of [inResource(47), inScope(47)]) {
+      expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).not.toThrow();
+      expect(spansOf(decoded(body, "protobuf"))).toHaveLength(1);
+    }
+    for (const body of [inResource(48), inScope(48)]) {
+      expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).toThrow(/maximum recursion depth/);
+      expect(refusal(() => decoded(body, "protobuf"))).toMatchObject({
+        status: 400,
+        message: expect.stringMatching(/maximum recursion depth/),
+      });
+    }
+  });
+
+  it("answers broken framing inside a span too large to decode uncounted with 400 saying why", () => {
+    const body = requestWithSpanFields([
+      ...lengthDelimited(5, new Uint8Array(2 * MAX_MESSAGES_PER_SPAN)),
+      ...lengthDelimited(9, [0x0a, 0x7f]),
+    ]);
+
+    expect(refusal(() => decoded(body, "protobuf"))).toEqual({
+      status: 400,
+      message: "request body is not a valid ExportTraceServiceRequest: field 1 runs past the end of its message",
+    });
+  });
+
+  it("leaves messages deeper than the decoder goes to the decoder, however many there are", () => {
+    // An array of more values than a span may hold, 120 messages below the span: the decoder refuses it for its depth.
+    let value = lengthDelimited(5, Array.from({ length: MAX_MESSAGES_PER_SPAN + 1 }, () => lengthDelimited(1, [])).flat());
+    for (let level = 0; level < 60; level++) value = lengthDelimited(5, lengthDelimited(1, value));
+    const body = requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, value)]));
+
+    expect(refusal(() => decoded(body, "protobuf"))).toMatchObject({
+      status: 400,
+      message: expect.stringMatching(/^request body is not a valid ExportTraceServiceRequest: .*maximum recursion depth of 97 reached$/),
     });
   });
 });
@@ -320,8 +532,72 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ["invalid JSON in a resource without spans", `{"resourceSpans":[${SPANS_RESOURCE},{"resource":{"attributes":[}]}]}`, NOT_JSON],
     ["invalid JSON in a scope without spans", `{"resourceSpans":[{"scopeSpans":[{"scope":{"name":01}},${SPANS_SCOPE}]}]}`, NOT_JSON],
     ["invalid JSON in the spelling of a list not read", `{"resourceSpans":[${SPANS_RESOURCE}],"resource_spans":[{"x":"\\q"}]}`, NOT_JSON],
+    ["resourceSpans that is a string", '{"resourceSpans":"{}"}', /^resourceSpans must be an array of objects$/],
+    ["a resource that is not an object", '{"resourceSpans":[7]}', /^resourceSpans must be an array of objects$/],
+    [
+      "text after the request",
+      '{"resourceSpans":[]} x',
+      /^request body is not valid JSON: unexpected text after the request at position 20$/,
+    ],
+    ["a key without quotes", "{resourceSpans:[]}", /^request body is not valid JSON: expected a key at position 1$/],
+    ["a key that is not JSON", '{"a\\q":1}', /^request body is not valid JSON: the key at position 1: .+/],
+    ["a key without a colon", '{"resourceSpans" []}', /^request body is not valid JSON: expected ":" at position 17$/],
+    ["members without a comma", '{"a":1 "b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a tab", '{"a":1\t"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a line feed", '{"a":1\n"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["members apart by a carriage return", '{"a":1\r"b":2}', /^request body is not valid JSON: expected "," or "}" at position 7$/],
+    ["a member closed by a bracket", '{"a":1]}', /^request body is not valid JSON: expected "," or "}" at position 6$/],
+    ["a member without a value", '{"a":,"b":2}', /^request body is not valid JSON: expected a value at position 5$/],
+    ["a member cut short", '{"a":1', /^request body is not valid JSON: expected "," or "}" at position 6$/],
+    ["a value cut short", '{"a":', /^request body is not valid JSON: unexpected end of the body$/],
+    ["a list cut short", '{"a":[1,2', /^request body is not valid JSON: unexpected end of the body$/],
+    ["a string cut short", '{"a":"abc', /^request body is not valid JSON: unexpected end of the body inside a string$/],
   ])("refuses %s with 400", (_what, text, message) => {
     expect(refusal(() => readJson(text))).toEqual({ status: 400, message: expect.stringMatching(message) });
+  });
+});
+
+describe("the layout of OTLP JSON", () => {
+  it("reads JSON with spaces, tabs and line breaks between any tokens, and strings holding brackets, quotes and commas", () => {
+    const text = ` \r\n\t{ "resourceSpans" :\t[ {\r\n "scopeSpans" : [ { "spans" : [ { "traceId" : "${TRACE_ID}" , "spanId" : "${SPAN_ID}",
+      "name" : "a, b} ] \\" [{ x", "kind" : 2\t, "droppedAttributesCount" : 3\r\n, "flags" : 1\n} ] ,
+      "extra" : [ "]", "}", { "a" : "[" } ] } ] } ] , "x" : true } \n`;
+
+    const [span] = spansOf(readJson(text).request);
+
+    expect([span!.name, span!.kind, span!.droppedAttributesCount, span!.flags]).toEqual(['a, b} ] " [{ x', 2, 3, 1]);
+  });
+
+  it("reads an empty object, empty lists and empty scopes as a request without spans", () => {
+    for (const text of ["{}", " { } ", '{"resourceSpans":[]}', '{"resourceSpans":[{}]}', '{"resourceSpans":[{"scopeSpans":[{ }]}]}']) {
+      expect(readJson(text).request.resourceSpans).toEqual([]);
+    }
+  });
+
+  it("reads resources and scopes without spans no further than their brackets and strings", () => {
+    const text = `{"resourceSpans":[{"resource":{"attributes":5},"scopeSpans":[{"scope":{"name":5},"spans":[]}]},${SPANS_RESOURCE}]}`;
+
+    expect(spansOf(readJson(text).request)).toHaveLength(1);
+  });
+
+  it("counts resources and scopes against the limit of list elements, not of spans", () => {
+    const limit = 3 * MAX_SPANS_PER_REQUEST;
+
+    for (const count of [MAX_SPANS_PER_REQUEST + 1, limit]) {
+      const text = `{"resourceSpans":[${Array(count).fill("{}").join(",")}]}`;
+
+      expect(readJson(text).request.resourceSpans).toEqual([]);
+    }
+  });
+
+  it("takes values nested 200 levels deep where it does not read, and refuses deeper ones with 400", () => {
+    const nested = (depth: number) => `{"extra":${"[".repeat(depth)}${"]".repeat(depth)},"resourceSpans":[${SPANS_RESOURCE}]}`;
+
+    expect(spansOf(readJson(nested(200)).request)).toHaveLength(1);
+    expect(refusal(() => readJson(nested(201)))).toEqual({
+      status: 400,
+      message: "request body is not valid JSON: values are nested deeper than 200 levels",
+    });
   });
 });
 

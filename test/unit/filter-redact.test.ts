@@ -1,6 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { compileRedaction } from "../../src/process/redact.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
@@ -150,6 +153,29 @@ describe("redacting keys", () => {
     expect(untouched(request, { redact: { keys: [{ pattern: "b" }] } })).toBe(true);
     expect(untouched(request, { redact: { values: ["emails"] } })).toBe(true);
     expect(untouched(request, { redact: { keys: [{ pattern: "a" }] } })).toBe(false);
+  });
+
+  it("never sends the request's own bytes when they hold a resource or scope without spans, which redaction never read", () => {
+    const withEmpty = (where: "resource" | "scope") => {
+      const empty = { scope: { attributes: [attr("user", "bob@example.com")] }, spans: [] };
+      return create(ExportTraceServiceRequestSchema, {
+        resourceSpans: [
+          { scopeSpans: [{ spans: [spanWith("s", [attr("a", 1)])] }, ...(where === "scope" ? [empty] : [])] },
+          ...(where === "resource" ? [{ resource: { attributes: [attr("user", "bob@example.com")] }, scopeSpans: [] }] : []),
+        ],
+      });
+    };
+
+    for (const where of ["resource", "scope"] as const) {
+      const { deliveries, body } = relayed(withEmpty(where), { translate: false, redact: { values: ["emails"] } });
+
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0]!.payload.protobuf).not.toBe(body);
+      expect(new TextDecoder().decode(deliveries[0]!.payload.protobuf)).not.toContain("bob@example.com");
+      // A tenant that processes spans but does not redact sends them as they came.
+      const translating = relayed(withEmpty(where));
+      expect(translating.deliveries[0]!.payload.protobuf).toBe(translating.body);
+    }
   });
 });
 

@@ -1,6 +1,10 @@
+import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { relayConfig } from "../../src/env.js";
+import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
 import {
@@ -12,7 +16,8 @@ import {
 } from "../../src/process/translate.js";
 import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
-import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
+import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../support/traces.js";
+import { lengthDelimited, requestWithSpanFields } from "../support/wire.js";
 
 const DROP = { keepSourceAttributes: false };
 const KEEP = { keepSourceAttributes: true };
@@ -578,6 +583,132 @@ describe("processing a tenant's spans", () => {
       "braintrust.span_attributes",
       "braintrust.input_json",
     ]);
+  });
+});
+
+describe("a tenant's spans on their way out", () => {
+  /** The span as translation would leave it, decoded: what the relay must send whatever way it takes. */
+  const translatedCopy = (span: Span) => {
+    const copy = clone(SpanSchema, span);
+    translateInPlace(copy, DROP);
+    return copy;
+  };
+  const longPrompt = JSON.stringify({ messages: [{ role: "user", content: "x".repeat(400) }] });
+
+  it.each([
+    ["a short payload", '{"messages":[]}'],
+    ["a payload too long to copy among the new attributes", longPrompt],
+  ])("are sent as translation leaves them, from %s", (_what, input) => {
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", input),
+      attr("tfy.request.metadata", JSON.stringify({ env: "prod", tags: ["a", "b"] })),
+      attr("tfy.inputs", "only starts like a source"),
+    ]);
+
+    const [sent] = relayed(requestOf([span])).requests;
+
+    expect(spansOf(sent!.request)).toEqual([translatedCopy(span)]);
+    expect(attributesOf(spansOf(sent!.request)[0]!)).toMatchObject({
+      "braintrust.tags": ["a", "b"],
+      "tfy.inputs": "only starts like a source",
+    });
+  });
+
+  it("keep every field but the restated attributes, however much their bytes look like an attribute", () => {
+    // Ids of valid fields, and a name that reads as a KeyValue of the key tfy.input.
+    const fieldsOnly = (length: number) => Uint8Array.from({ length }, (_, i) => (i % 2 === 0 ? 0x08 : 1));
+    const span = spanWith("\n\ttfy.input", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')], {
+      traceId: fieldsOnly(16),
+    });
+    span.spanId = fieldsOnly(8);
+
+    const [sent] = relayed(requestOf([span])).requests;
+
+    expect(spansOf(sent!.request)).toEqual([translatedCopy(span)]);
+  });
+
+  it("are sent without the Traceloop messages restated, whatever script their keys are in", () => {
+    // U+0080, the first code point past ASCII, then ü; a few keys are compared as a list, more than eight as a set.
+    // Keys that come twice were not restated, and stay: they differ from a restated one only past its first non-ASCII character.
+    for (const count of [2, 9]) {
+      const messages = Array.from({ length: count }, (_, i) => attr(`gen_ai.prompt.${i}.inhalt_\u0080ü`, `hi ${i}`));
+      const twice = [attr("gen_ai.prompt.0.inhalt_\u0080ä", "twice"), attr("gen_ai.prompt.0.inhalt_\u0080üx", "twice")];
+      const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), ...messages, ...twice, ...twice, attr("n", 1)]);
+
+      const [sent] = relayed(requestOf([span])).requests;
+
+      expect(spansOf(sent!.request)).toEqual([translatedCopy(span)]);
+      expect(spansOf(sent!.request)[0]!.attributes.map((a) => a.key)).not.toContain("gen_ai.prompt.0.inhalt_\u0080ü");
+      for (const { key } of twice) expect(spansOf(sent!.request)[0]!.attributes.filter((a) => a.key === key)).toHaveLength(2);
+    }
+  });
+
+  it("are translated when they came as OTLP JSON, as when they came as protobuf", () => {
+    const request = trueFoundryTrace();
+
+    expect(relayed(request, {}, "json").requests).toEqual(relayed(request, {}, "protobuf").requests);
+    expect(spansOf(relayed(request, {}, "json").requests[0]!.request)).toEqual(spansOf(request).map(translatedCopy));
+  });
+
+  it("are encoded anew, translated, when their bytes are framed more loosely than the splice reads", () => {
+    const keyValue = (key: string, value: string) => lengthDelimited(9, toBinary(KeyValueSchema, attr(key, value)));
+    // A KeyValue two bytes long whose key runs one byte past it: protobuf-es reads it, the splice does not.
+    const body = requestWithSpanFields([
+      ...keyValue("tfy.span_type", "Model"),
+      ...keyValue("tfy.input", '{"messages":[]}'),
+      ...lengthDelimited(9, [0x0a, 0x01]),
+      0x6b,
+    ]);
+    const [span] = spansOf(fromBinary(ExportTraceServiceRequestSchema, body));
+
+    for (const settings of [{}, { redact: { values: ["emails"] } }]) {
+      const { requests } = relayed(body, settings);
+
+      expect(spansOf(requests[0]!.request)).toEqual([translatedCopy(span!)]);
+    }
+  });
+
+  it("leave each resource and scope once, with all their spans", () => {
+    const request = trueFoundryTrace();
+    const other = clone(ScopeSpansSchema, request.resourceSpans[0]!.scopeSpans[0]!);
+    other.scope!.name = "other";
+    request.resourceSpans[0]!.scopeSpans.push(other);
+
+    const [sent] = relayed(request).requests;
+
+    expect(sent!.request.resourceSpans).toHaveLength(1);
+    expect(sent!.request.resourceSpans[0]!.scopeSpans.map((s) => [s.scope?.name, s.spans.length])).toEqual([
+      ["tfy-llm-gateway", 3],
+      ["other", 3],
+    ]);
+  });
+
+  it("are the very bytes that came when translation finds nothing to restate", () => {
+    const { deliveries, body } = relayed(requestOf([spanWith("db.query", [attr("db.system", "postgresql")])]));
+
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.payload.protobuf).toBe(body);
+  });
+
+  it("send nothing when the request held none", () => {
+    expect(relayed(requestOf([])).deliveries).toEqual([]);
+    expect(relayed(requestOf([]), { translate: false }).deliveries).toEqual([]);
+  });
+
+  it("count the model calls translation read", () => {
+    const body = toProtobuf(trueFoundryTrace());
+    const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
+
+    const { usage } = prepareDeliveries(
+      { wire: body, coding: "identity", bytes: body },
+      "protobuf",
+      tenantRecord(),
+      credential,
+      relayConfig({} as Env),
+    );
+
+    expect(usage).toEqual({ "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 } });
   });
 });
 

@@ -1,0 +1,91 @@
+import { fromBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { hex } from "../../src/encoding/bytes.js";
+import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
+import { scanRequest, TooManySpans } from "../../src/otlp/wire.js";
+import { requestOf, spanIdsOf, spanWith, toProtobuf, variedRequest } from "../support/traces.js";
+
+const decode = (piece: RequestPiece) => fromBinary(ExportTraceServiceRequestSchema, piece.protobuf);
+
+/** Each span id with its resource's and scope's fields, as a receiver of the pieces sees them. */
+function placedSpans(request: ExportTraceServiceRequest): string[] {
+  return request.resourceSpans.flatMap(({ scopeSpans, ...resource }) =>
+    scopeSpans.flatMap(({ spans, ...scope }) =>
+      spans.map((span) => `${hex(span.spanId)} ${JSON.stringify({ resource, scope }, (_k, v) => (v instanceof Uint8Array ? hex(v) : v))}`),
+    ),
+  );
+}
+
+/** A request of `count` spans of one size under one resource and scope. */
+const evenRequest = (count: number) => toProtobuf(requestOf(Array.from({ length: count }, (_, i) => spanWith(`span ${i % 10}`, []))));
+
+describe("scanning a request", () => {
+  it("finds as many spans as the caller allows, and stops at the first one past", () => {
+    const bytes = evenRequest(3);
+
+    expect(scanRequest(bytes, 3).resources[0]!.scopes[0]!.spans).toHaveLength(3);
+    expect(() => scanRequest(bytes, 2)).toThrow(TooManySpans);
+    expect(() => scanRequest(bytes, 2)).toThrow("more than 2 spans");
+  });
+});
+
+describe("splitting a request by size", () => {
+  it("keeps every span, in order, under its own resource and scope, each piece within the limit", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const request = variedRequest(seed);
+      const bytes = toProtobuf(request);
+
+      for (const limit of [300, 1_000, 5_000]) {
+        const pieces = splitRequest(bytes, limit);
+
+        expect(pieces.flatMap((p) => placedSpans(decode(p)))).toEqual(placedSpans(fromBinary(ExportTraceServiceRequestSchema, bytes)));
+        for (const piece of pieces) {
+          expect(piece.spans).toBe(spanIdsOf(decode(piece)).length);
+          if (piece.spans > 1) expect(piece.protobuf.byteLength).toBeLessThanOrEqual(limit);
+        }
+      }
+    }
+  });
+
+  it("fills each piece up to the limit, counting its resource and scope once and each length prefix at its longest", () => {
+    const bytes = evenRequest(10);
+    const [span] = outgoingSpansOf(bytes);
+    // A length-delimited field: its tag and a length prefix of up to 5 bytes.
+    const field = (size: number) => size + 6;
+    const threeSpans = field(span!.scope.resource.size) + field(span!.scope.header.size) + 3 * field(span!.size);
+
+    expect(splitRequest(bytes, threeSpans).map((p) => p.spans)).toEqual([3, 3, 3, 1]);
+    expect(splitRequest(bytes, threeSpans - 1).map((p) => p.spans)).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  it("sends a span larger than the limit alone, and nothing for a request without spans", () => {
+    const bytes = evenRequest(3);
+
+    expect(splitRequest(bytes, 10).map((p) => spanIdsOf(decode(p)))).toEqual(
+      spanIdsOf(fromBinary(ExportTraceServiceRequestSchema, bytes)).map((id) => [id]),
+    );
+    expect(splitRequest(toProtobuf(requestOf([])), 1_000)).toEqual([]);
+  });
+});
+
+describe("halving a request", () => {
+  it("gives the first half the middle span, each half its spans' resource and scope", () => {
+    for (const count of [2, 3, 5]) {
+      const bytes = evenRequest(count);
+      const whole = placedSpans(fromBinary(ExportTraceServiceRequestSchema, bytes));
+
+      const halves = halveRequest(bytes)!;
+
+      expect(halves.map((h) => h.spans)).toEqual([Math.ceil(count / 2), Math.floor(count / 2)]);
+      expect(halves.map((h) => placedSpans(decode(h)))).toEqual([whole.slice(0, Math.ceil(count / 2)), whole.slice(Math.ceil(count / 2))]);
+    }
+  });
+
+  it("cannot halve a single span", () => {
+    expect(halveRequest(evenRequest(1))).toBeUndefined();
+  });
+});
