@@ -596,7 +596,7 @@ describe("the layout of OTLP JSON", () => {
     expect(spansOf(readJson(nested(200)).request)).toHaveLength(1);
     expect(refusal(() => readJson(nested(201)))).toEqual({
       status: 400,
-      message: "request body is not valid JSON: values are nested deeper than 200 levels",
+      message: "request body is not valid JSON: brackets are nested deeper than 200 levels (messages nest 100 levels at most)",
     });
   });
 });
