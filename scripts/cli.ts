@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
 import {
   lastErrorText,
@@ -133,7 +134,11 @@ async function tenantBody(admin: AdminClient, id: string, flags: Flags): Promise
   return body;
 }
 
-/** A tenant as a PUT takes it: what the admin API shows of it but what it only shows. The key, never shown, is kept by leaving it out. */
+/**
+ * A tenant as a PUT takes it: its parent, URL and every setting of the processing schema. The key,
+ * never shown, is kept by leaving it out. Nothing read between this GET and the PUT is guarded:
+ * a change made meanwhile by another admin is overwritten.
+ */
 async function currentSettings(admin: AdminClient, id: string): Promise<Record<string, unknown>> {
   let view: Record<string, unknown>;
   try {
@@ -142,8 +147,12 @@ async function currentSettings(admin: AdminClient, id: string): Promise<Record<s
     if (err instanceof AdminError && err.status === 404) return {};
     throw err;
   }
-  const { id: _id, auth: _auth, tokens: _tokens, created_at: _created, updated_at: _updated, ...settings } = view;
-  return settings;
+  const settings = Object.keys(ProcessingSchema.shape).filter((field) => view[field] !== undefined);
+  return {
+    ...Object.fromEntries(settings.map((field) => [field, view[field]])),
+    parent: view.parent,
+    braintrust: { api_url: (view.braintrust as { api_url: string }).api_url },
+  };
 }
 
 function configFile(path: string): Record<string, unknown> {

@@ -11,6 +11,7 @@ import { logEvent } from "./log/events.js";
 import { requestIdOf, withRequestId } from "./log/request-id.js";
 import { otlpFormatOf } from "./otlp/format.js";
 import { flushStats } from "./stats/flush.js";
+import { TENANT_ID } from "./tenants/schema.js";
 
 const app = new Hono<AppEnv>();
 
@@ -29,15 +30,23 @@ app.route("/admin", adminApp);
  */
 function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
   if (c.req.path.startsWith("/t/")) {
-    const tenant = c.req.path.split("/")[2]?.slice(0, MAX_LOGGED_TENANT) ?? "";
-    logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
+    logRefusal(c.req.path, error);
     return otlpErrorResponse(error, otlpFormatOf(c.req.header("content-type")) ?? "json");
   }
   return adminErrorResponse(error);
 }
 
-/** A path's tenant segment is the client's text: no more of it than a tenant id can be. */
-const MAX_LOGGED_TENANT = 64;
+/**
+ * The operator's line for a refused ingest request. Not for a client over its rate limit, which the
+ * statistics count by status: it would write a line per request it sends. The path's tenant segment
+ * is the client's text (a token pasted there by mistake, say): logged only when it is a tenant id.
+ */
+function logRefusal(path: string, error: RelayError): void {
+  if (error.code === "rate_limited") return;
+  const segment = path.split("/")[2] ?? "";
+  const tenant = TENANT_ID.test(segment) ? segment : "(not a tenant id)";
+  logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
+}
 
 app.notFound((c) => errorResponse(c, new RelayError("not_found", "no such route: traces go to POST /t/<tenant>/v1/traces")));
 app.onError((err, c) => errorResponse(c, asRelayError(err)));

@@ -254,6 +254,18 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
   });
 
+  it("counts a message Cloudflare redelivers after it was done as leaving the queue once", async () => {
+    const tenant = await createTenant();
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+
+    await consume(DELIVERIES, [message]);
+    expect(await consume(DELIVERIES, [{ ...message }])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+    const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { left_queue: number } } };
+    expect(stats.total.spans.left_queue).toBe(3);
+  });
+
   it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
     const { tenant, message, key } = await spilledDelivery();
     await env.PAYLOADS.delete(key);

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { admin, createTenant, issueToken, sendTraces } from "./support/relay.js";
+import { admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -44,6 +44,29 @@ describe("ingest authentication", () => {
       },
     ]);
     expect(lines.join("\n")).not.toContain(tenant.bearer);
+  });
+
+  it("logs a path segment that is no tenant id as such, not as the client wrote it", async () => {
+    const tenant = await createTenant();
+    const lines: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(" "));
+    });
+    let response: Response;
+    try {
+      response = await relayFetch(`/t/${tenant.bearer}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+        body: body(),
+      });
+    } finally {
+      log.mockRestore();
+    }
+
+    expect(response.status).toBe(404);
+    expect(lines.join("\n")).not.toContain(tenant.bearer);
+    const refused = lines.filter((line) => line.includes('"ingest_refused"')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(refused).toContainEqual(expect.objectContaining({ tenant: "(not a tenant id)", status: 404 }));
   });
 
   it("refuses a revoked token", async () => {

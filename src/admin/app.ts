@@ -27,10 +27,18 @@ adminApp.use(
   }),
 );
 // Every change an admin made, console or CLI, for the operators who come after: what, and when.
+// The console calls this app in-process, without the /admin its routes are mounted under.
+const CHANGES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 adminApp.use("*", async (c, next) => {
   await next();
-  if (c.req.method !== "GET" && c.res.status < 400) {
-    logEvent({ event: "admin_change", method: c.req.method, path: new URL(c.req.url).pathname, status: c.res.status });
+  if (CHANGES.has(c.req.method) && c.res.status < 400) {
+    const path = new URL(c.req.url).pathname;
+    logEvent({
+      event: "admin_change",
+      method: c.req.method,
+      path: path.startsWith("/admin/") ? path : `/admin${path}`,
+      status: c.res.status,
+    });
   }
 });
 adminApp.route("/tenants", tenantsRoutes);

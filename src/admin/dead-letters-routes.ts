@@ -8,9 +8,9 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
 import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
-import { authoritativeTenant } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();

@@ -3,8 +3,9 @@ import { z } from "zod";
 import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
+import { tenantObject } from "../tenants/authoritative.js";
 import { parseOrReject } from "../tenants/schema.js";
-import { existingTenant, noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
+import { existingTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();

@@ -2,23 +2,13 @@ import type { Context } from "hono";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
 import { TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 
 /** The KV replica: what ingest reads, and what the tenant list pages through. */
 export function tenantStore(c: Context<AppEnv>): TenantStore {
   return new TenantStore(c.env.TENANTS, relayConfig(c.env).tenantCacheTtlSeconds);
-}
-
-/** The Durable Object that owns the tenant's record and statistics. */
-export function tenantObject(env: Env, id: string) {
-  return env.TENANT_OBJECTS.getByName(id);
-}
-
-/** The tenant as its Durable Object holds it, the authoritative copy; undefined once deleted. */
-export async function authoritativeTenant(env: Env, id: string): Promise<Tenant | undefined> {
-  const stored = await tenantObject(env, id).read(id);
-  return stored && { ...stored, id };
 }
 
 /** The `:tenant` path parameter, validated: the admin API creates tenants, so a bad id is a 400. */

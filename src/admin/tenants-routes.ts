@@ -5,10 +5,11 @@ import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
+import { tenantObject } from "../tenants/authoritative.js";
 import { storedKeyContext } from "../tenants/credentials.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
-import { existingTenant, forgetCachedTenant, noSuchTenant, tenantIdParam, tenantObject, tenantStore } from "./tenant-path.js";
+import { existingTenant, forgetCachedTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */

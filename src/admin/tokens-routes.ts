@@ -1,9 +1,10 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
+import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
 import { MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
-import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantObject } from "./tenant-path.js";
+import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/tokens`: issue and revoke ingest tokens. */
 export const tokensRoutes = new Hono<AppEnv>();

@@ -47,8 +47,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf) {
     // Released once delivered, or a replayed dead letter deleted since.
-    const replay = "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
-    return skipRepeat(message, replay ? "its dead letter was deleted" : "its spans were delivered");
+    return skipRepeat(message, isReplay(message) ? "its dead letter was deleted" : "its spans were delivered");
   }
   if (await wasDelivered(env.TENANTS, message.id)) {
     // A repeat whose R2 object is still there follows a delete that failed after delivery.
@@ -132,10 +131,19 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   }
 }
 
-/** A message not to send, counted as leaving the queue as every message it repeats was counted entering it. */
+/**
+ * A message not to send. A replay was counted entering the queue when it was replayed, so it is
+ * counted leaving it; any other repeat (Cloudflare redelivering a message already done) was counted
+ * leaving when its first copy was done.
+ */
 function skipRepeat(message: DeliveryMessage, why: string): void {
-  countSpans(message.tenant, "left_queue", message.spans);
+  if (isReplay(message)) countSpans(message.tenant, "left_queue", message.spans);
   logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
+}
+
+/** A dead letter's spans sent again: the message carries the dead letter itself. */
+function isReplay(message: DeliveryMessage): boolean {
+  return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
 }
 
 /**

@@ -1,11 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
-import { relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
-import { TenantStore } from "../tenants/store.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
@@ -113,15 +112,16 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * The tenant whose spans wait here (an object serves one), as ingest reads it, so a change applies
-   * within the same time; `tenant` undefined once it is deleted. Undefined when nothing waits, or
-   * when it cannot be read (logged): waiting traces then keep the default parent they came with.
+   * The tenant whose spans wait here (an object serves one), from its own object, not KV's copy,
+   * which may still show one deleted and created again; `tenant` undefined once it is deleted.
+   * Undefined when nothing waits, or when it cannot be read (logged): waiting traces then keep the
+   * default parent they came with, and released spans are counted as queued.
    */
   private async owner(): Promise<{ tenant: Tenant | undefined } | undefined> {
     const tenantId = this.store.waitingTenantId();
     if (tenantId === undefined) return undefined;
     try {
-      return { tenant: await new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds).get(tenantId) };
+      return { tenant: await authoritativeTenant(this.env, tenantId) };
     } catch (err) {
       logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
       return undefined;

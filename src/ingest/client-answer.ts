@@ -31,24 +31,24 @@ function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResu
   if (result.result === "dead_lettered") {
     rejected += BigInt(result.deadLetter.spans);
     messages.push(
-      `${spansText(result.deadLetter.spans)} kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
+      `${spanCount(result.deadLetter.spans)} kept as dead letter ${result.deadLetter.id} for an operator to replay: ${result.deadLetter.reason}`,
     );
   }
   if (result.result === "rejected") {
     rejected += BigInt(result.spans);
     messages.push(
-      `${spansText(result.spans)} for ${result.parent} not kept, since Braintrust refused them and has not yet accepted the client's key: ${result.reason}`,
+      `${spanCount(result.spans)} for ${result.parent} not kept, since Braintrust refused them and has not yet accepted the client's key: ${result.reason}`,
     );
   }
   if (result.result === "refused") {
     rejected += BigInt(result.spans);
     messages.push(
-      `${spansText(result.spans)} for ${result.parent} not kept, since Braintrust refused the client's key: ${result.refusal.message}`,
+      `${spanCount(result.spans)} for ${result.parent} not kept, since Braintrust refused the client's key: ${result.refusal.message}`,
     );
   }
   return { rejectedSpans: rejected, errorMessage: messages.join("; ") };
 }
 
-function spansText(count: number): string {
+function spanCount(count: number): string {
   return count === 1 ? "1 span" : `${count} spans`;
 }

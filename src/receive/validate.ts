@@ -39,8 +39,8 @@ export class SpanRejections {
 
 /** Why a span's ids break OTLP's rules, or undefined when they are fine. */
 export function invalidSpanReason(span: Pick<Span, "traceId" | "spanId" | "parentSpanId">): string | undefined {
-  if (!isId(span.traceId, 16)) return `trace_id must be 16 bytes and not all zero, got ${what(span.traceId)}`;
-  if (!isId(span.spanId, 8)) return `span_id must be 8 bytes and not all zero, got ${what(span.spanId)}`;
+  if (!isId(span.traceId, 16)) return `trace_id must be 16 bytes and not all zero, got ${idLength(span.traceId)}`;
+  if (!isId(span.spanId, 8)) return `span_id must be 8 bytes and not all zero, got ${idLength(span.spanId)}`;
   if (span.parentSpanId.byteLength !== 0 && span.parentSpanId.byteLength !== 8) {
     return `parent_span_id must be empty or 8 bytes, got ${span.parentSpanId.byteLength} bytes`;
   }
@@ -48,7 +48,7 @@ export function invalidSpanReason(span: Pick<Span, "traceId" | "spanId" | "paren
 }
 
 /** An id as a refusal describes it: its length, and whether every byte is zero. */
-function what(id: Uint8Array): string {
+function idLength(id: Uint8Array): string {
   return id.byteLength > 0 && id.every((byte) => byte === 0) ? `${id.byteLength} zero bytes` : `${id.byteLength} bytes`;
 }
 
