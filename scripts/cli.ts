@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ProcessingSchema } from "../src/tenants/processing-schema.js";
+import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
 import {
   lastErrorText,
@@ -147,9 +147,8 @@ async function currentSettings(admin: AdminClient, id: string): Promise<Record<s
     if (err instanceof AdminError && err.status === 404) return {};
     throw err;
   }
-  const settings = Object.keys(ProcessingSchema.shape).filter((field) => view[field] !== undefined);
   return {
-    ...Object.fromEntries(settings.map((field) => [field, view[field]])),
+    ...processingSettingsOf(view),
     parent: view.parent,
     braintrust: { api_url: (view.braintrust as { api_url: string }).api_url },
   };

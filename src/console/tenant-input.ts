@@ -1,5 +1,5 @@
 import { RelayError } from "../http/errors.js";
-import { ProcessingSchema } from "../tenants/processing-schema.js";
+import { processingSettingsOf } from "../tenants/processing-schema.js";
 import type { TenantView } from "./answers.js";
 
 /** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
@@ -46,12 +46,5 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
 
 /** The settings a tenant has besides its parent and Braintrust connection, as the form's JSON shows them. */
 export function settingsOf(tenant: TenantView): string {
-  // Every field of the processing schema, so a setting added to it is never dropped by saving the form.
-  const view: Record<string, unknown> = tenant;
-  const settings = Object.fromEntries(
-    Object.keys(ProcessingSchema.shape)
-      .filter((field) => view[field] !== undefined)
-      .map((field) => [field, view[field]]),
-  );
-  return JSON.stringify(settings, null, 2);
+  return JSON.stringify(processingSettingsOf(tenant), null, 2);
 }

@@ -38,11 +38,13 @@ const MAX_LIST_ELEMENTS = 3 * MAX_SPANS_PER_REQUEST;
  * scopes without spans are left out, as they have nothing to send. The request's structure is
  * checked before this returns, so a body that is not a JSON object is refused with where it went
  * wrong; what is not read (members the relay does not know, resources and scopes without spans)
- * is checked no further than its brackets and strings.
+ * is checked no further than its brackets and strings. Undefined for a body of white space only,
+ * a request without spans as an empty one is.
  */
-export function scanJsonRequest(text: string): Iterable<JsonResource> {
+export function scanJsonRequest(text: string): Iterable<JsonResource> | undefined {
   const scanner = new Scanner(text);
   const start = scanner.skipSpace(0);
+  if (start === text.length) return undefined;
   if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
   const { members: top, end } = scanner.objectMembers(start);
   if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);

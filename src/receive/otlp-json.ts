@@ -32,9 +32,9 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
   } catch {
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
-  // An empty body is a request without spans, as an empty protobuf one is; white space is as empty.
-  if (isBlank(text)) return;
   const layout = scanJsonRequest(text);
+  // An empty body is a request without spans, as an empty protobuf one is; white space is as empty.
+  if (!layout) return;
   // The layout reads only the structure of what no span needs; the body must be JSON all the same.
   if (!isJson(withoutBom(bytes))) throw new RelayError("malformed", "request body is not valid JSON");
   for (const resourceLayout of layout) {
@@ -51,15 +51,6 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
       }
     }
   }
-}
-
-/** Whether the text is JSON white space only, or nothing. */
-function isBlank(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
-  }
-  return true;
 }
 
 /** The body without a leading byte order mark, which the text it is read as does not have either. */

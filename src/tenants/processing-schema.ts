@@ -118,3 +118,16 @@ export const ProcessingSchema = z.strictObject({
   /** This tenant's ingest rate limit; absent means the Worker's defaults (RATE_LIMIT_* vars). */
   rate_limit: RequestRateLimitSchema.optional(),
 });
+
+/**
+ * A tenant's processing settings as the admin API shows them (a tenant view, or any object holding
+ * them), by the schema's own fields: what a form or the CLI puts back unchanged, so a setting added
+ * to the schema is never dropped by saving.
+ */
+export function processingSettingsOf(view: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.keys(ProcessingSchema.shape)
+      .filter((field) => view[field] !== undefined)
+      .map((field) => [field, view[field]]),
+  );
+}
