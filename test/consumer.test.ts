@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DeadLetterStore, deadLetterKey } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import { clientKeyContext, type DeliveryMessage } from "../src/deliver/message.js";
@@ -7,6 +7,7 @@ import { spillPayload } from "../src/deliver/payloads.js";
 import { sealSecret } from "../src/secrets/seal.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
 import { admin, asRecordedBeforeDurableObjects, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -283,16 +284,9 @@ describe.concurrent("the delivery queue's consumer", () => {
     const sealedClientKey = await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id));
     const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, spans: spansOf(trace).length }), protobuf);
     await standin.revokeKey(tenant.apiKey);
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
 
-    try {
-      expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
-    } finally {
-      log.mockRestore();
-    }
-
-    const events = lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as { event: string; tenant?: string });
+    expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
     expect(events.filter((e) => e.event === "client_key_refused" && e.tenant === tenant.id)).toEqual([
       {
         event: "client_key_refused",
@@ -343,20 +337,14 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
         mode === "passthrough" ? await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id)) : undefined;
       const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, receivedAt: LONG_AGO }), protobuf);
       const nextOwnersKey = await deleteTenant(tenant.id, { recreate: fate !== "deleted" });
-      const lines: string[] = [];
-      const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+      const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
 
-      try {
-        expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
-      } finally {
-        log.mockRestore();
-      }
-
+      expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
       if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
       expect(await deadLettersOf(tenant.id)).toEqual([]);
       expect(await inR2(message.payload.r2Key)).toBe(false);
-      expect(lines.map((line) => JSON.parse(line) as { delivery_id?: string }).filter((e) => e.delivery_id === message.id)).toEqual([
+      expect(events.filter((e) => e.delivery_id === message.id)).toEqual([
         {
           event: "tenant_gone_discarded",
           tenant: tenant.id,

@@ -1,4 +1,5 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
+import { loggedWhile } from "./support/logs.js";
 import { admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -18,22 +19,11 @@ describe("ingest authentication", () => {
 
   it("leaves the operator an ingest_refused line saying why, never the token sent", async () => {
     const tenant = await createTenant();
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    });
-    let response: Response;
-    try {
-      response = await sendTraces(tenant, body(), { bearer: `${tenant.bearer}x` });
-    } finally {
-      log.mockRestore();
-    }
+
+    const { result: response, lines, events } = await loggedWhile(() => sendTraces(tenant, body(), { bearer: `${tenant.bearer}x` }));
 
     expect(response.status).toBe(401);
-    const refused = lines
-      .filter((line) => line.includes('"ingest_refused"') && line.includes(`"${tenant.id}"`))
-      .map((line) => JSON.parse(line));
-    expect(refused).toEqual([
+    expect(events.filter((e) => e.event === "ingest_refused" && e.tenant === tenant.id)).toEqual([
       {
         event: "ingest_refused",
         tenant: tenant.id,
@@ -48,25 +38,24 @@ describe("ingest authentication", () => {
 
   it("logs a path segment that is no tenant id as such, not as the client wrote it", async () => {
     const tenant = await createTenant();
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    });
-    let response: Response;
-    try {
-      response = await relayFetch(`/t/${tenant.bearer}/v1/traces`, {
+
+    const {
+      result: response,
+      lines,
+      events,
+    } = await loggedWhile(() =>
+      relayFetch(`/t/${tenant.bearer}/v1/traces`, {
         method: "POST",
         headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
         body: body(),
-      });
-    } finally {
-      log.mockRestore();
-    }
+      }),
+    );
 
     expect(response.status).toBe(404);
     expect(lines.join("\n")).not.toContain(tenant.bearer);
-    const refused = lines.filter((line) => line.includes('"ingest_refused"')).map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(refused).toContainEqual(expect.objectContaining({ tenant: "(not a tenant id)", status: 404 }));
+    expect(events.filter((e) => e.event === "ingest_refused")).toContainEqual(
+      expect.objectContaining({ tenant: "(not a tenant id)", status: 404 }),
+    );
   });
 
   it("refuses a revoked token", async () => {

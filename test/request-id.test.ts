@@ -1,6 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
+import { loggedWhile } from "./support/logs.js";
 import { admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -36,18 +37,10 @@ describe("request ids", () => {
   it("make one up when there is no cf-ray, and put it in every log line of the request", async () => {
     const tenant = await createTenant();
     await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-    try {
-      const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
-      expect(response.status).toBe(200);
-    } finally {
-      log.mockRestore();
-    }
+    const { result: response, events: logged } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
 
-    const events = lines
-      .map((line) => JSON.parse(line) as { event: string; tenant: string; request_id?: string })
-      .filter((e) => e.tenant === tenant.id);
+    expect(response.status).toBe(200);
+    const events = logged.filter((e) => e.tenant === tenant.id);
     expect(events.map((e) => e.event)).toEqual(["delivery_attempt", "dead_letter"]);
     expect(events[0]!.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(events[1]!.request_id).toBe(events[0]!.request_id);

@@ -1,7 +1,8 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
 import { admin, createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -42,19 +43,10 @@ describe.concurrent("retries through the delivery queue", () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
     await standin.script(tenant.apiKey, [{ delayMs: 2_500 }]);
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trace)));
 
-    try {
-      expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
-    } finally {
-      log.mockRestore();
-    }
-
-    const attempt = lines
-      .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .find((entry) => entry.tenant === tenant.id);
+    expect(response.status).toBe(200);
+    const attempt = events.find((entry) => entry.tenant === tenant.id);
     expect(attempt).toMatchObject({ event: "delivery_attempt", outcome: "retryable", next: "retry", upstream_status: null });
     expect(attempt?.reason).toMatch(/^Braintrust did not answer within \d+ ms$/);
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
+import { loggedWhile } from "./support/logs.js";
 import { ADMIN_TOKEN, admin, uniqueTenantId } from "./support/relay.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
@@ -129,25 +130,19 @@ describe("admin API: tenants", () => {
 
   it("leaves an admin_change line for each change made, console's too, none for reads or refusals, never the key", async () => {
     const id = uniqueTenantId();
-    const lines: string[] = [];
-    const log = vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => {
-      lines.push(args.map(String).join(" "));
-    });
-    try {
+
+    const { lines, events } = await loggedWhile(async () => {
       await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
       await admin("GET", `/tenants/${id}`);
       await admin("HEAD", `/tenants/${id}`);
       await admin("PUT", `/tenants/${id}`, { parent: "workspace:x" });
       // As the console calls the admin API: in-process, without the /admin the Worker mounts it under.
       await adminApp.request(`/tenants/${id}`, { method: "DELETE", headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }, env);
-    } finally {
-      log.mockRestore();
-    }
+    });
 
     // The request id comes from the request around the call; the in-process call here has none.
-    const changes = lines
-      .filter((line) => line.includes('"admin_change"') && line.includes(id))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
+    const changes = events
+      .filter((e) => e.event === "admin_change" && String(e.path).includes(id))
       .map(({ request_id: _id, ...change }) => change);
     expect(changes).toEqual([
       { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201 },
