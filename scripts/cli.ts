@@ -117,40 +117,52 @@ async function allPages<T>(admin: AdminClient, path: string, field: string, quer
 }
 
 /**
- * The PUT body. With --config the file is the whole tenant; without it, the tenant as it is now
- * (nothing, for a new one), so the flags change only what they name. The flags override either.
+ * The PUT, with the headers that guard it. With --config the file is the whole tenant, put as it
+ * is; without it, the tenant as it is now (nothing, for a new one), so the flags change only what
+ * they name, and the PUT goes ahead only if nothing changed the tenant since it was read
+ * (If-Match, or If-None-Match: * for a new one). The flags override either.
  */
-async function tenantBody(admin: AdminClient, id: string, flags: Flags): Promise<Record<string, unknown>> {
+async function tenantPut(
+  admin: AdminClient,
+  id: string,
+  flags: Flags,
+): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
   if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
   const key = flags["api-key-env"] === undefined ? undefined : process.env[flags["api-key-env"]];
   if (flags["api-key-env"] !== undefined && !key) throw new UsageError(`environment variable ${flags["api-key-env"]} is empty`);
-  const body = flags.config ? configFile(flags.config) : await currentSettings(admin, id);
+  const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   const braintrust = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (flags["api-url"]) braintrust.api_url = flags["api-url"];
   if (flags.passthrough) braintrust.api_key = null;
   if (key) braintrust.api_key = key;
   if (Object.keys(braintrust).length > 0) body.braintrust = braintrust;
-  return body;
+  return { body, headers };
 }
 
 /**
- * A tenant as a PUT takes it: its parent, URL and every setting of the processing schema. The key,
- * never shown, is kept by leaving it out. Nothing read between this GET and the PUT is guarded:
- * a change made meanwhile by another admin is overwritten.
+ * A tenant as a PUT takes it: its parent, URL and every setting of the processing schema, with the
+ * precondition that it is still so. The key, never shown, is kept by leaving it out.
  */
-async function currentSettings(admin: AdminClient, id: string): Promise<Record<string, unknown>> {
-  let view: Record<string, unknown>;
+async function currentSettings(
+  admin: AdminClient,
+  id: string,
+): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
+  let read: { body: unknown; etag: string | undefined };
   try {
-    view = (await admin.call("GET", adminPath`/tenants/${id}`)) as Record<string, unknown>;
+    read = await admin.read(adminPath`/tenants/${id}`);
   } catch (err) {
-    if (err instanceof AdminError && err.status === 404) return {};
+    if (err instanceof AdminError && err.status === 404) return { body: {}, headers: { "if-none-match": "*" } };
     throw err;
   }
+  const view = read.body as Record<string, unknown>;
   return {
-    ...processingSettingsOf(view),
-    parent: view.parent,
-    braintrust: { api_url: (view.braintrust as { api_url: string }).api_url },
+    body: {
+      ...processingSettingsOf(view),
+      parent: view.parent,
+      braintrust: { api_url: (view.braintrust as { api_url: string }).api_url },
+    },
+    headers: read.etag ? { "if-match": read.etag } : {},
   };
 }
 
@@ -230,8 +242,19 @@ const COMMANDS = [
   ),
   commandOf(
     "tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]",
-    async (admin, flags, id) =>
-      tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, await tenantBody(admin, id, flags))) as TenantView, flags),
+    async (admin, flags, id) => {
+      const { body, headers } = await tenantPut(admin, id, flags);
+      try {
+        return tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, body, headers)) as TenantView, flags);
+      } catch (err) {
+        if (err instanceof AdminError && err.status === 412)
+          throw new AdminError(
+            `tenant ${id} was changed (or created, or deleted) by someone else while this ran: nothing was changed; run the command again`,
+            412,
+          );
+        throw err;
+      }
+    },
   ),
   commandOf("tenants delete <tenant>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/tenants/${id}`);

@@ -129,4 +129,36 @@ describe("the console beside the admin API", () => {
     expect(routingPage).toContain('<dd class="waiting-traces">1 traces, 1 spans (decided within 600 s at most)</dd>');
     expect(plainPage).not.toContain("Traces waiting for their parent");
   });
+
+  it("saves a tenant's form only over the tenant it showed, and creates only a tenant that does not exist yet (412 otherwise)", async () => {
+    const tenant = await createTenant();
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    // As a browser posts it: the attribute's value with its HTML escapes undone.
+    const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
+    const hidden = (name: string) => hiddenIn(page, name);
+    const save = (fields: Record<string, string>) =>
+      relayFetch("/admin/console/tenants", {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf: hidden("csrf"), parent: "project_name:from-the-form", key: "keep", settings: "{}", ...fields }),
+      });
+    const parentNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { parent: string }).parent;
+    expect(hidden("revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
+
+    // Another operator saves first.
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:meanwhile" });
+    const stale = await save({ tenant: tenant.id, revision: hidden("revision") });
+    const created = await save({ tenant: tenant.id });
+
+    expect(stale.status).toBe(412);
+    expect(await stale.text()).toContain("was changed, or deleted, by someone else since this page was loaded: nothing was saved");
+    expect(created.status).toBe(412);
+    expect(await created.text()).toContain(`tenant ${tenant.id} already exists: nothing was saved`);
+    expect(await parentNow()).toBe("project_name:meanwhile");
+    const fresh = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    expect((await save({ tenant: tenant.id, revision: hiddenIn(fresh, "revision") })).status).toBe(303);
+    expect(await parentNow()).toBe("project_name:from-the-form");
+  });
 });

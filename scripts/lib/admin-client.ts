@@ -26,7 +26,10 @@ function pathSegment(value: string): string {
 }
 
 export interface AdminClient {
-  call(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** The answer's body. */
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<unknown>;
+  /** The answer's body and ETag, for a write conditional on what was read (If-Match). */
+  read(path: string): Promise<{ body: unknown; etag: string | undefined }>;
 }
 
 export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
@@ -39,31 +42,38 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
   }
   if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
   const origin = url.toString().replace(/\/+$/, "");
+  async function request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ body: unknown; etag: string | undefined }> {
+    let response: Response;
+    try {
+      response = await fetch(`${origin}/admin${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new AdminError(`cannot reach the relay at ${origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (response.status === 204) return { body: undefined, etag: undefined };
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      throw new AdminError(`${origin} answered ${response.status} with something that is not the relay's admin API`);
+    }
+    if (response.ok) return { body: json, etag: response.headers.get("etag") ?? undefined };
+    const error = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
+    if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
+    throw new AdminError(error, response.status);
+  }
   return {
-    async call(method, path, body) {
-      let response: Response;
-      try {
-        response = await fetch(`${origin}/admin${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new AdminError(`cannot reach the relay at ${origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-      }
-      if (response.status === 204) return undefined;
-      const text = await response.text();
-      let json: unknown;
-      try {
-        json = text ? JSON.parse(text) : undefined;
-      } catch {
-        throw new AdminError(`${origin} answered ${response.status} with something that is not the relay's admin API`);
-      }
-      if (response.ok) return json;
-      const error = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
-      if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
-      throw new AdminError(error, response.status);
-    },
+    call: async (method, path, body, headers) => (await request(method, path, body, headers)).body,
+    read: (path) => request("GET", path),
   };
 }

@@ -179,9 +179,15 @@ export class BraintrustStandIn {
       case "GET /_standin/received":
         return json(res, 200, this.received.get(key) ?? []);
       case "GET /_standin/view": {
-        const requests = (this.received.get(key) ?? []).map((r) =>
-          fromBinary(ExportTraceServiceRequestSchema, Buffer.from(r.body, "base64")),
-        );
+        // One parent's view, as Braintrust shows each project or experiment on its own: a trace split
+        // across parents is broken in both, so views of two parents are never merged into one.
+        const received = this.received.get(key) ?? [];
+        const parents = [...new Set(received.map((r) => r.parent))];
+        const parent = url.searchParams.get("parent") ?? (parents.length <= 1 ? parents[0] : undefined);
+        if (parent === undefined) return json(res, 409, { error: `spans went to ${parents.length} parents: ask for one with ?parent=` });
+        const requests = received
+          .filter((r) => r.parent === parent)
+          .map((r) => fromBinary(ExportTraceServiceRequestSchema, Buffer.from(r.body, "base64")));
         return json(res, 200, braintrustView(requests));
       }
       case "GET /_standin/attempts":

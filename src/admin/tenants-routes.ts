@@ -7,9 +7,12 @@ import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { storedKeyContext } from "../tenants/credentials.js";
+import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
+import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
-import { existingTenant, forgetCachedTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { entityTag, preconditionOf } from "./preconditions.js";
+import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */
@@ -28,30 +31,59 @@ tenantsRoutes.get("/", async (c) => {
   return c.json(await tenantStore(c).list(query.cursor, query.limit));
 });
 
+// Each write may be made conditional on what the writer last read, with If-Match (or, to create
+// only, If-None-Match: *) and the ETag of a GET or PUT: a read-modify-write then never overwrites
+// a change made in between, which it would not have seen.
 tenantsRoutes.put("/:tenant", async (c) => {
   const id = tenantIdParam(c);
+  const precondition = preconditionOf(c);
   const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
   const apiKey = braintrust.api_key;
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id)) : apiKey;
-  const { tenant, created } = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey });
+  const replaced = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey }, precondition);
+  if ("refused" in replaced) throw preconditionFailed(id, replaced);
   forgetCachedTenant(c, id);
-  return c.json(tenantView({ ...tenant, id }), created ? 201 : 200);
+  c.header("etag", entityTag(replaced.revision));
+  return c.json(tenantView({ ...replaced.tenant, id }), replaced.created ? 201 : 200);
 });
 
-tenantsRoutes.get("/:tenant", async (c) => c.json(tenantView(await existingTenant(c))));
+tenantsRoutes.get("/:tenant", async (c) => {
+  const id = tenantIdParam(c);
+  const read = await tenantObject(c.env, id).readRevision(id);
+  if (!read) throw noSuchTenant(id);
+  c.header("etag", entityTag(read.revision));
+  return c.json(tenantView({ ...read.tenant, id }));
+});
 
 tenantsRoutes.delete("/:tenant", async (c) => {
-  const tenant = await existingTenant(c);
+  const id = tenantIdParam(c);
+  const precondition = preconditionOf(c);
+  const object = tenantObject(c.env, id);
+  const read = await object.readRevision(id);
+  if (!read) throw noSuchTenant(id);
+  // Checked before the dead letters go too, and again, atomically, when the record does.
+  if (!preconditionHolds(precondition, read.revision))
+    throw preconditionFailed(id, { refused: "precondition_failed", revision: read.revision });
   // Its dead letters first, so a failure leaves the tenant there to delete again.
-  if (!(await new DeadLetterStore(c.env.PAYLOADS).deleteOfTenant(tenant.id, MAX_DEAD_LETTERS_DELETED_PER_CALL))) {
+  if (!(await new DeadLetterStore(c.env.PAYLOADS).deleteOfTenant(id, MAX_DEAD_LETTERS_DELETED_PER_CALL))) {
     throw new RelayError(
       "conflict",
-      `tenant ${tenant.id} has more dead letters than one call deletes: ${MAX_DEAD_LETTERS_DELETED_PER_CALL} were deleted, delete the tenant again for the rest`,
+      `tenant ${id} has more dead letters than one call deletes: ${MAX_DEAD_LETTERS_DELETED_PER_CALL} were deleted, delete the tenant again for the rest`,
     );
   }
-  if (!(await tenantObject(c.env, tenant.id).remove(tenant.id))) throw noSuchTenant(tenant.id);
-  forgetCachedTenant(c, tenant.id);
+  const removed = await object.remove(id, precondition);
+  if (typeof removed === "object") throw preconditionFailed(id, removed);
+  if (!removed) throw noSuchTenant(id);
+  forgetCachedTenant(c, id);
   return c.body(null, 204);
 });
+
+function preconditionFailed(id: string, { revision }: PreconditionFailed): RelayError {
+  const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;
+  return new RelayError(
+    "precondition_failed",
+    `tenant ${id} ${now}, which the request's If-Match or If-None-Match refuses: nothing was changed; read the tenant again and reapply the change`,
+  );
+}

@@ -7,13 +7,17 @@ import { settingsOf } from "./tenant-input.js";
 /**
  * Create a tenant, or replace one (the admin API's PUT): the CLI's `tenants put` with its flags as
  * fields and `--config` as the settings JSON. The stored key is never shown; it is kept unless replaced.
+ * A tenant's form carries the revision it shows (see tenant-routes.tsx).
  */
-export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView }) {
+export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView; revision?: string | undefined }) {
   const { tenant } = props;
   return (
     <PostForm action={CONSOLE_PATHS.tenants} session={props.session} class="card tenant-form">
       {tenant ? (
-        <input type="hidden" name="tenant" value={tenant.id} />
+        <>
+          <input type="hidden" name="tenant" value={tenant.id} />
+          <input type="hidden" name="revision" value={props.revision ?? ""} />
+        </>
       ) : (
         <label>
           Tenant id <span class="hint">1-64 characters of a-z, 0-9, - and _; the ingest path is /t/&lt;id&gt;/v1/traces</span>

@@ -8,6 +8,8 @@ import { TenantForm } from "./tenant-form.js";
 
 export interface TenantPageData {
   tenant: TenantView;
+  /** The tenant's ETag as read, so its form saves only over what it shows. */
+  revision: string | undefined;
   stats: TenantStats;
   deadLetters: DeadLetterList;
   /** Traces waiting for their parent to be decided; only for a tenant that routes. */
@@ -170,7 +172,7 @@ export function TenantPage(props: { session: ConsoleSession; data: TenantPageDat
       )}
 
       <h2>Change</h2>
-      <TenantForm session={session} tenant={tenant} />
+      <TenantForm session={session} tenant={tenant} revision={props.data.revision} />
 
       <h2>Delete</h2>
       <PostForm action={CONSOLE_PATHS.deleteTenant(tenant.id)} session={session} class="card">

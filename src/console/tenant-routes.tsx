@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { RelayError } from "../http/errors.js";
-import { adminPath, callAdmin } from "./admin-api.js";
+import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { renderPage } from "./layout.js";
@@ -19,15 +19,15 @@ export const tenantRoutes = new Hono<ConsoleEnv>();
 const DEAD_LETTERS_SHOWN = 100;
 
 async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<TenantPageData> {
-  const [tenant, stats, deadLetters] = await Promise.all([
-    callAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
+  const [{ body: tenant, etag: revision }, stats, deadLetters] = await Promise.all([
+    requestAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
     callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
     callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
   ]);
   // Only a tenant that routes has traces waiting for their parent; asking costs a call to each of its objects.
   const routes = tenant.routes.length > 0 || tenant.parent_from_attribute;
   const waiting = routes ? await callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`) : undefined;
-  return { tenant, stats, deadLetters, waiting };
+  return { tenant, revision, stats, deadLetters, waiting };
 }
 
 /** `/admin/`: every tenant at a glance. */
@@ -41,11 +41,26 @@ tenantRoutes.get("/:tenant", async (c) => {
   return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(c.req.query())} />);
 });
 
-// Create or replace: `tenants put`.
+// Create or replace: `tenants put`. A tenant's form saves only over the tenant it showed (its
+// revision, as If-Match), the new tenant form only a tenant that does not exist yet: an operator
+// never overwrites, unseen, a change made meanwhile by another.
 tenantRoutes.post("/", async (c) => {
   const form = await c.req.parseBody();
   const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
-  const saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${id}`, tenantPutBody(form));
+  const revision = typeof form.revision === "string" && form.revision ? form.revision : undefined;
+  const condition: Record<string, string> = revision ? { "if-match": revision } : { "if-none-match": "*" };
+  let saved: TenantView;
+  try {
+    saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${id}`, tenantPutBody(form), condition);
+  } catch (err) {
+    if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
+    throw new RelayError(
+      "precondition_failed",
+      revision
+        ? `tenant ${id} was changed, or deleted, by someone else since this page was loaded: nothing was saved; open the tenant again and redo the change`
+        : `tenant ${id} already exists: nothing was saved; open it from the list to change it`,
+    );
+  }
   return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), "saved"), 303);
 });
 

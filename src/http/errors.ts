@@ -21,6 +21,7 @@ export type ErrorCode =
   | "not_found"
   | "method_not_allowed"
   | "conflict"
+  | "precondition_failed"
   | "too_large"
   | "unsupported_media_type"
   | "rate_limited"
@@ -50,6 +51,7 @@ const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> 
   not_found: { status: 404, grpc: GRPC.NOT_FOUND },
   method_not_allowed: { status: 405, grpc: GRPC.UNIMPLEMENTED },
   conflict: { status: 409, grpc: GRPC.FAILED_PRECONDITION },
+  precondition_failed: { status: 412, grpc: GRPC.FAILED_PRECONDITION },
   too_large: { status: 413, grpc: GRPC.RESOURCE_EXHAUSTED },
   unsupported_media_type: { status: 415, grpc: GRPC.INVALID_ARGUMENT },
   rate_limited: { status: 429, grpc: GRPC.RESOURCE_EXHAUSTED },
@@ -101,6 +103,7 @@ const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
   404: "not_found",
   405: "method_not_allowed",
   409: "conflict",
+  412: "precondition_failed",
   413: "too_large",
   415: "unsupported_media_type",
   429: "rate_limited",

@@ -6,9 +6,16 @@ import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
 import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken, withToken } from "./changes.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
+import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
 import type { StoredTenant } from "./schema.js";
 import { TenantStore } from "./store.js";
 import { issueToken } from "./tokens.js";
+
+/** A conditional write refused: the record's revision now, none when there is no record. */
+export interface PreconditionFailed {
+  refused: "precondition_failed";
+  revision: string | undefined;
+}
 
 /** Storage keys: the record, the tenant's id (for the alarm), and whether KV's record was adopted. */
 const RECORD = "tenant";
@@ -34,27 +41,45 @@ export class TenantObject extends DurableObject<Env> {
     return this.changes.run(() => this.current(tenantId));
   }
 
-  async replace(tenantId: string, change: TenantReplacement): Promise<{ tenant: StoredTenant; created: boolean }> {
+  /** The record as it is now with its revision (see revision.ts); undefined when there is no such tenant. */
+  readRevision(tenantId: string): Promise<{ tenant: StoredTenant; revision: string } | undefined> {
+    return this.changes.run(async () => {
+      const tenant = await this.current(tenantId);
+      return tenant && { tenant, revision: await tenantRevision(tenant) };
+    });
+  }
+
+  /** Replaces the record, or creates it, when `precondition` holds for the record as it is when the change's turn comes. */
+  async replace(
+    tenantId: string,
+    change: TenantReplacement,
+    precondition: Precondition = {},
+  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string } | PreconditionFailed> {
     const replaced = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
+      const refused = await this.refusal(existing, precondition);
+      if (refused) return refused;
       const tenant = replaceTenant(existing, change, new Date().toISOString());
       await this.ctx.storage.put(RECORD, tenant);
-      return { tenant, created: existing === undefined };
+      return { tenant, created: existing === undefined, revision: await tenantRevision(tenant) };
     });
-    await this.replicate(tenantId);
+    if (!("refused" in replaced)) await this.replicate(tenantId);
     return replaced;
   }
 
-  /** Deletes the record and the tenant's statistics; false when there was no such tenant. */
-  async remove(tenantId: string): Promise<boolean> {
-    const existed = await this.changes.run(async () => {
-      if (!(await this.current(tenantId))) return false;
+  /** Deletes the record and the tenant's statistics, when `precondition` holds; false when there was no such tenant. */
+  async remove(tenantId: string, precondition: Precondition = {}): Promise<boolean | PreconditionFailed> {
+    const removed = await this.changes.run(async () => {
+      const existing = await this.current(tenantId);
+      const refused = await this.refusal(existing, precondition);
+      if (refused) return refused;
+      if (!existing) return false;
       await this.ctx.storage.delete(RECORD);
       this.stats.clear();
       return true;
     });
-    if (existed) await this.replicate(tenantId);
-    return existed;
+    if (removed === true) await this.replicate(tenantId);
+    return removed;
   }
 
   /** A new ingest token, the only time it exists in plaintext; or why none can be added. */
@@ -92,6 +117,13 @@ export class TenantObject extends DurableObject<Env> {
   /** The tenant's statistics, with its minutes of the last day when `perMinute`; undefined when there is no such tenant. */
   statsReport(tenantId: string, perMinuteFor: number): Promise<TenantStatsReport | undefined> {
     return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinuteFor) : undefined));
+  }
+
+  /** Why a write may not go ahead on the record as it is; undefined when it may. */
+  private async refusal(existing: StoredTenant | undefined, precondition: Precondition): Promise<PreconditionFailed | undefined> {
+    if (precondition.ifMatch === undefined && precondition.ifNoneMatch === undefined) return undefined;
+    const revision = existing && (await tenantRevision(existing));
+    return preconditionHolds(precondition, revision) ? undefined : { refused: "precondition_failed", revision };
   }
 
   /** Retries a KV write that failed; throwing makes Cloudflare retry the alarm, with backoff. */

@@ -36,9 +36,12 @@ export function standinClient(url: string) {
       });
     },
 
-    /** What a Braintrust user would see of everything that arrived for `key`. */
-    async view(key: string): Promise<BraintrustView> {
-      return (await (await fetch(`${url}/_standin/view?key=${key}`)).json()) as BraintrustView;
+    /** What a Braintrust user would see of what arrived for `key` under `parent` (when all went to one, that one). */
+    async view(key: string, parent?: string): Promise<BraintrustView> {
+      const query = new URLSearchParams({ key, ...(parent === undefined ? {} : { parent }) });
+      const response = await fetch(`${url}/_standin/view?${query}`);
+      if (!response.ok) throw new Error(`the stand-in has no view: ${await response.text()}`);
+      return (await response.json()) as BraintrustView;
     },
 
     async attempts(key: string): Promise<Attempt[]> {

@@ -15,8 +15,14 @@ export function relayFetch(path: string, init?: RequestInit): Promise<Response> 
   return exports.default.fetch(new Request(`https://relay.test${path}`, init));
 }
 
-export function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<Response> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+export function admin(
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = ADMIN_TOKEN,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   return relayFetch(`/admin${path}`, {
     method,

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { replaceTenant, type TenantReplacement, withoutToken, withToken } from "../../src/tenants/changes.js";
 import { KvReplica } from "../../src/tenants/kv-replica.js";
 import { OneAtATime } from "../../src/tenants/one-at-a-time.js";
+import { preconditionHolds, tenantRevision } from "../../src/tenants/revision.js";
 import { MAX_TOKENS_PER_TENANT } from "../../src/tenants/tokens.js";
 import { tenantRecord } from "../support/tenants.js";
 
@@ -108,5 +109,38 @@ describe("the KV replica", () => {
     await expect(replica.sync()).rejects.toThrow("KV unavailable");
     fail = false;
     await expect(replica.sync()).resolves.toBeUndefined();
+  });
+});
+
+describe("a write's preconditions on a tenant's revision", () => {
+  const cases: Array<[string, Parameters<typeof preconditionHolds>[0], string | undefined, boolean]> = [
+    ["no condition, a tenant", {}, "r1", true],
+    ["no condition, none", {}, undefined, true],
+    ["If-Match *, a tenant", { ifMatch: "*" }, "r1", true],
+    ["If-Match *, none", { ifMatch: "*" }, undefined, false],
+    ["If-Match its revision among others", { ifMatch: ["r0", "r1"] }, "r1", true],
+    ["If-Match another revision", { ifMatch: ["r0"] }, "r1", false],
+    ["If-Match no tag left (weak ones only)", { ifMatch: [] }, "r1", false],
+    ["If-Match a revision, none", { ifMatch: ["r1"] }, undefined, false],
+    ["If-None-Match *, none", { ifNoneMatch: "*" }, undefined, true],
+    ["If-None-Match *, a tenant", { ifNoneMatch: "*" }, "r1", false],
+    ["If-None-Match its revision", { ifNoneMatch: ["r1"] }, "r1", false],
+    ["If-None-Match another revision", { ifNoneMatch: ["r0"] }, "r1", true],
+    ["If-Match decides over If-None-Match", { ifMatch: ["r1"], ifNoneMatch: "*" }, "r1", true],
+  ];
+  it.each(cases)("%s", (_name, precondition, current, holds) => {
+    expect(preconditionHolds(precondition, current)).toBe(holds);
+  });
+
+  it("is a digest of the whole record: any field, the sealed key included, makes another", async () => {
+    const revision = await tenantRevision(stored);
+    expect(revision).toMatch(/^[0-9a-f]{32}$/);
+    expect(await tenantRevision({ ...stored })).toBe(revision);
+    for (const changed of [
+      { ...stored, api_key_sealed: "v1.other.key" },
+      { ...stored, updated_at: NOW },
+      { ...stored, tokens: [] },
+    ])
+      expect(await tenantRevision(changed)).not.toBe(revision);
   });
 });

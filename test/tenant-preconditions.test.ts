@@ -1,0 +1,127 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, admin, createTenant, uniqueTenantId } from "./support/relay.js";
+
+/** What the admin API's PUT takes for a tenant that sends to `parent`. */
+const tenantBody = (parent: string) => ({ parent, braintrust: { api_key: "sk-preconditions-0123456789" } });
+
+function conditional(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> {
+  return admin(method, path, body, ADMIN_TOKEN, headers);
+}
+
+async function etagOf(id: string): Promise<string> {
+  const read = await admin("GET", `/tenants/${id}`);
+  expect(read.status).toBe(200);
+  return read.headers.get("etag")!;
+}
+
+async function parentOf(id: string): Promise<string> {
+  return ((await (await admin("GET", `/tenants/${id}`)).json()) as { parent: string }).parent;
+}
+
+async function expectRefused(response: Response, id: string): Promise<void> {
+  expect(response.status).toBe(412);
+  const body = (await response.json()) as { error: { code: string; message: string } };
+  expect(body.error.code).toBe("precondition_failed");
+  expect(body.error.message).toContain(`tenant ${id}`);
+  expect(body.error.message).toContain("nothing was changed");
+}
+
+describe("admin API: conditional writes (ETag, If-Match, If-None-Match)", () => {
+  it("gives a strong ETag on GET and PUT that changes with every change, token issues included", async () => {
+    const tenant = await createTenant();
+    const first = await etagOf(tenant.id);
+
+    const put = await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:moved"));
+    const afterPut = await etagOf(tenant.id);
+    await admin("POST", `/tenants/${tenant.id}/tokens`);
+    const afterToken = await etagOf(tenant.id);
+
+    expect(first).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(put.headers.get("etag")).toBe(afterPut);
+    expect(new Set([first, afterPut, afterToken]).size).toBe(3);
+    expect(await etagOf(tenant.id)).toBe(afterToken);
+  });
+
+  it("replaces a tenant whose ETag matches If-Match, and refuses (412) one changed since, leaving it as it was", async () => {
+    const tenant = await createTenant();
+    const read = await etagOf(tenant.id);
+    const meanwhile = await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"));
+
+    const stale = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": read }, tenantBody("project_name:stale"));
+    await expectRefused(stale, tenant.id);
+    expect(await parentOf(tenant.id)).toBe("project_name:meanwhile");
+
+    const current = await conditional(
+      "PUT",
+      `/tenants/${tenant.id}`,
+      { "if-match": `"0000", ${meanwhile.headers.get("etag")}` },
+      tenantBody("project_name:current"),
+    );
+    expect(current.status).toBe(200);
+    expect(await parentOf(tenant.id)).toBe("project_name:current");
+    // KV, which ingest reads, took only the write that went ahead.
+    expect(((await env.TENANTS.get(`tenant:${tenant.id}`, "json")) as { parent: string }).parent).toBe("project_name:current");
+  });
+
+  it("lets exactly one of two writes made from the same read go ahead", async () => {
+    const tenant = await createTenant();
+    const read = await etagOf(tenant.id);
+
+    const answers = await Promise.all(
+      ["project_name:a", "project_name:b"].map((parent) =>
+        conditional("PUT", `/tenants/${tenant.id}`, { "if-match": read }, tenantBody(parent)),
+      ),
+    );
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 412]);
+    const winner = answers.find((a) => a.status === 200)!;
+    expect(await parentOf(tenant.id)).toBe(((await winner.json()) as { parent: string }).parent);
+  });
+
+  it("creates with If-None-Match: * only a tenant that does not exist yet", async () => {
+    const id = uniqueTenantId();
+    const created = await conditional("PUT", `/tenants/${id}`, { "if-none-match": "*" }, tenantBody("project_name:first"));
+    const again = await conditional("PUT", `/tenants/${id}`, { "if-none-match": "*" }, tenantBody("project_name:second"));
+
+    expect(created.status).toBe(201);
+    await expectRefused(again, id);
+    expect(await parentOf(id)).toBe("project_name:first");
+  });
+
+  it("refuses If-Match for a tenant that does not exist, and creates nothing", async () => {
+    const id = uniqueTenantId();
+    await expectRefused(await conditional("PUT", `/tenants/${id}`, { "if-match": "*" }, tenantBody("project_name:x")), id);
+    expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
+  });
+
+  it("never matches a weak tag in If-Match, which compares strongly", async () => {
+    const tenant = await createTenant();
+    const weak = `W/${await etagOf(tenant.id)}`;
+    await expectRefused(await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": weak }, tenantBody("project_name:x")), tenant.id);
+  });
+
+  it("deletes a tenant only when If-Match holds, and keeps it, dead letters and all, when it does not", async () => {
+    const tenant = await createTenant();
+    const read = await etagOf(tenant.id);
+    await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"));
+    await env.PAYLOADS.put(`dead-letters/${tenant.id}/0a1b`, new Uint8Array([1]));
+
+    await expectRefused(await conditional("DELETE", `/tenants/${tenant.id}`, { "if-match": read }), tenant.id);
+    expect(await parentOf(tenant.id)).toBe("project_name:meanwhile");
+    expect(await env.PAYLOADS.head(`dead-letters/${tenant.id}/0a1b`)).not.toBeNull();
+
+    const deleted = await conditional("DELETE", `/tenants/${tenant.id}`, { "if-match": await etagOf(tenant.id) });
+    expect(deleted.status).toBe(204);
+    expect((await admin("GET", `/tenants/${tenant.id}`)).status).toBe(404);
+  });
+
+  it.each(["abc", '"unterminated', '"a",', 'W/"a" "b"'])("answers 400 naming the header for If-Match %j", async (value) => {
+    const tenant = await createTenant();
+    const response = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": value }, tenantBody("project_name:x"));
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { field: string } }).error.field).toBe("If-Match");
+    expect(await parentOf(tenant.id)).toBe(tenant.parent);
+  });
+});
