@@ -37,7 +37,9 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
       expect(root["braintrust.output_json"]).toBe(
         json([{ index: 0, message: { role: "assistant", content: "Paris." }, finish_reason: "stop" }]),
       );
+      // The caller's metadata shows key by key, its tags as tags.
       expect(JSON.parse(root["braintrust.metadata"] as string)).toEqual({
+        env: "prod",
         stream: false,
         model: "gpt-4.1-mini",
         response: { id: "chatcmpl-1" },
@@ -47,7 +49,6 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
         "tfy.span_type",
         "tfy.request.model_name",
         "tfy.request.created_by_subject",
-        "tfy.request.metadata",
         "tfy.request.conversation_id",
       ]);
 
@@ -100,24 +101,30 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
   it("records a streaming call's time to first token, and shows a failed call's span status as its error", async () => {
     const tenant = await createTenant();
-    const streaming = spanWith("Model: claude", [
-      attr("tfy.span_type", "Model"),
-      attr("tfy.model.streaming", true),
-      attr("tfy.model.metric.time_to_first_token_in_ms", 1250),
-      attr("tfy.model.metric.output_tokens", 40),
-    ]);
+    // A root shows as a task in Braintrust's Logs, so the model call is the child of its request.
+    const request = spanWith("ChatCompletion: claude", [attr("tfy.span_type", "ChatCompletion")]);
+    const streaming = spanWith(
+      "Model: claude",
+      [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.model.streaming", true),
+        attr("tfy.model.metric.time_to_first_token_in_ms", 1250),
+        attr("tfy.model.metric.output_tokens", 40),
+      ],
+      { traceId: request.traceId, parentSpanId: request.spanId },
+    );
     const failed = spanWith("ChatCompletion: x", [
       attr("tfy.span_type", "ChatCompletion"),
       attr("tfy.error_message", "rate limited by provider"),
     ]);
     failed.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "rate limited by provider" });
 
-    await sendTraces(tenant, toProtobuf(requestOf([streaming, failed])));
-    await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([streaming, failed])));
+    await sendTraces(tenant, toProtobuf(requestOf([streaming, request, failed])));
+    await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([streaming, request, failed])));
 
     const view = await standin.view(tenant.apiKey);
     const byName = new Map(view.traces.map((t) => [t.root, t.tree]));
-    expect(byName.get("Model: claude")).toMatchObject({
+    expect(byName.get("ChatCompletion: claude")?.children[0]).toMatchObject({
       type: "llm",
       metrics: { completion_tokens: 40, tokens: 40, time_to_first_token: 1.25 },
       metadata: { "tfy.model.streaming": true, "tfy.span_type": "Model" },

@@ -9,6 +9,7 @@ import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-c
  * "How Braintrust shows spans"), written apart from the relay's translation so that tests check one
  * against the other:
  * - the Logs table lists only traces with a root span (no parent); spans that never reach it are unlisted;
+ * - a root span shows as a `task`, whatever its `braintrust.span_attributes` say;
  * - every `braintrust.*` attribute is consumed; `braintrust.input_json` / `output_json` only when they
  *   are strings holding JSON, else they stay in metadata;
  * - metadata is `braintrust.metadata` merged with every attribute Braintrust does not consume;
@@ -28,7 +29,8 @@ export function braintrustView(requests: ExportTraceServiceRequest[]): Braintrus
     return { ...spanView(span), children: below.map(render) };
   };
   for (const root of spans.filter((s) => s.parentSpanId.length === 0).sort(byStart)) {
-    const tree = render(root);
+    // Braintrust's Logs show a trace's root as a task, whatever type it was given.
+    const tree = { ...render(root), type: "task" };
     traces.push({ root: tree.name, tags: [...new Set(allTags(tree))], tree });
   }
   return { traces, unlisted: spans.length - listed };

@@ -39,21 +39,46 @@ export function requestPayload(utf8: Uint8Array | undefined): RequestPayload | u
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
-  const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
-  const settings = Object.fromEntries([...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, parsed(raw)]));
-  if (taken.length === 0) return { input: new RawJson(utf8), settings: {}, model: settings.model };
-  return { input: new RawJson(taken.length === 1 ? taken[0]![1] : objectOf(taken)), settings, model: settings.model };
+  const request = asRequest(fields);
+  if (!request) return { input: new RawJson(utf8), settings: {}, model: parsedField(fields, "model") };
+  return { ...request, model: request.settings.model };
 }
 
-export function responsePayload(utf8: Uint8Array | undefined): ResponsePayload | undefined {
+/**
+ * `request`: the span's request, when it has one. A response that is a request (a guardrail's
+ * output: the request it let through, changed or not) is split as one, and only the settings it
+ * changed are its rest: the request's metadata shows the others already.
+ */
+export function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
-  const model = fields.has("model") ? parsed(fields.get("model")!) : undefined;
   const field = OUTPUT_FIELDS.find((name) => fields.get(name)?.[0] === 0x5b);
-  if (field === undefined) return { output: new RawJson(utf8), rest: {}, model };
+  if (field === undefined) {
+    const passedOn = asRequest(fields);
+    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
+    const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
+    return { output: passedOn.input, rest: Object.fromEntries(changed), model: undefined };
+  }
   const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, parsed(raw)]));
-  return { output: new RawJson(fields.get(field)!), rest, model };
+  return { output: new RawJson(fields.get(field)!), rest, model: parsedField(fields, "model") };
+}
+
+/** A request body's input fields (one field's value alone) and the rest, parsed; undefined when it has no input field. */
+function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {
+  const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
+  if (taken.length === 0) return undefined;
+  const settings = Object.fromEntries([...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, parsed(raw)]));
+  return { input: new RawJson(taken.length === 1 ? taken[0]![1] : objectOf(taken)), settings };
+}
+
+function parsedField(fields: Map<string, Uint8Array>, key: string): unknown {
+  const raw = fields.get(key);
+  return raw === undefined ? undefined : parsed(raw);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -8,7 +8,7 @@ import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
 import { jsonUtf8 } from "./raw-json.js";
-import { requestTags } from "./request-tags.js";
+import { type RequestMetadata, requestMetadata } from "./request-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
 
 /**
@@ -69,23 +69,37 @@ const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 export function translateSpan(span: SpanFields, options: TranslationOptions): SpanTranslation {
   const attributes = span.attributes;
   const traceloop = traceloopMessages(attributes);
-  if (!traceloop && !attributes.some((a) => a.key.startsWith("tfy."))) return UNTRANSLATED;
+  // The older gateway's model call may carry its messages as events only, which Braintrust reads itself.
+  // A model call of the GenAI conventions names the model it asked for.
+  const genAiCall = traceloop !== undefined || attributes.some((a) => a.key === "gen_ai.request.model");
+  if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return UNTRANSLATED;
 
   const tfyType = stringAttribute(attributes, "tfy.span_type");
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
-  const type = knownType ?? (traceloop ? "llm" : "task");
+  const type = knownType ?? (genAiCall ? "llm" : "task");
   const request = requestPayload(payloadUtf8(span, "tfy.input"));
-  const response = responsePayload(payloadUtf8(span, "tfy.output"));
+  const response = responsePayload(payloadUtf8(span, "tfy.output"), request);
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
-  const metadata = metadataOf(attributes, request, response, type === "llm" || type === "task");
-  const tags = requestTags(attributes);
+  const caller = requestMetadata(attributes);
+  const tags = caller.tags;
+  const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
+  const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
+  const callerMetadata = callerMetadataShown(caller, tagsWritten);
+  // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows.
+  const callerHidden = Object.keys(callerMetadata).some((key) => Object.hasOwn(derived, key));
+  const metadata = { ...callerMetadata, ...derived };
 
   const added: NewAttribute[] = [];
 
   // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
+  // The gateway's short copy of the prompt goes with it: the whole prompt is the input.
   const input = request
-    ? { value: request.input, sources: ["tfy.input"], rest: settingsOnlyMetadataShows(request.settings, attributes) }
+    ? {
+        value: request.input,
+        sources: ["tfy.input", "tfy.input_short_hand"],
+        rest: settingsOnlyMetadataShows(request.settings, attributes),
+      }
     : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
   const output = response
     ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
@@ -101,7 +115,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     Object.keys(metrics.values).length > 0 ? metrics.values : undefined,
   );
   const metadataWritten = appendJson(added, attributes, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
-  if (tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags")) added.push({ key: "braintrust.tags", strings: tags });
+  if (tagsWritten) added.push({ key: "braintrust.tags", strings: tags });
 
   // A source goes only when all of it is in what was written: the rest of a payload in metadata too.
   const removedKeys = new Set<string>();
@@ -111,6 +125,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       removeSentOnce(removedKeys, attributes, input.sources);
     if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
       removeSentOnce(removedKeys, attributes, output.sources);
+    if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (Object.keys(callerMetadata).length === 0 && tagsWritten)))
+      removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
   const model = metadata.model;
@@ -164,6 +180,13 @@ function payloadUtf8(span: SpanFields, key: string): Uint8Array | undefined {
   const value = findAttribute(span.attributes, key);
   if (value?.value.case !== "stringValue") return undefined;
   return span.stringBytes?.get(value) ?? utf8Of(value.value.value);
+}
+
+/** The caller's metadata as the span's metadata shows it: its tags only as tags, when they are written as such. */
+function callerMetadataShown({ values }: RequestMetadata, tagsWritten: boolean): Record<string, unknown> {
+  if (!tagsWritten || !Object.hasOwn(values, "tags")) return values;
+  const { tags: _shownAsTags, ...rest } = values;
+  return rest;
 }
 
 /**

@@ -7,7 +7,8 @@ import { relayed } from "../support/pipeline.js";
 import { type AttrValue, attr, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */
-const SOURCE = /^(tfy\.input|tfy\.output|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
+const SOURCE =
+  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
 
 const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
 const text = fc.string({ maxLength: 12 });
@@ -62,6 +63,7 @@ const gatewayAttributes: fc.Arbitrary<Record<string, AttrValue>> = fc.record(
       ),
       text,
     ),
+    "tfy.input_short_hand": text,
     "tfy.request.model_name": fc.constantFrom("openai-main/gpt-4o", "anthropic-main/claude-sonnet-4-5"),
     "tfy.model.name": fc.constantFrom("gpt-4o", "claude-sonnet-4-5"),
     "tfy.request.metadata": fc.oneof(
@@ -122,14 +124,18 @@ function mustGo(span: Span): RegExp[] {
     return value?.case === "stringValue" && value.value !== "null";
   };
   const gone: RegExp[] = [];
-  // Only gateway spans are translated: others carry nothing of TrueFoundry's, nor Traceloop's messages.
-  if (!span.attributes.some((a) => /^(tfy\.|gen_ai\.(prompt|completion)\.\d+\.)/.test(a.key))) return gone;
+  // Only gateway spans are translated: others carry nothing of TrueFoundry's, nor a GenAI model call's.
+  if (!span.attributes.some((a) => /^(tfy\.|gen_ai\.(prompt|completion)\.\d+\.|gen_ai\.request\.model$)/.test(a.key))) return gone;
   // The body's settings go to metadata, so a span with its own braintrust.metadata may keep its payloads.
   const ownMetadata = has("braintrust.metadata");
-  if (payload("tfy.input") && !ownMetadata) gone.push(/^tfy\.input$/);
+  if (payload("tfy.input") && !ownMetadata) gone.push(/^tfy\.input$/, /^tfy\.input_short_hand$/);
   if (!has("tfy.input") && span.attributes.some((a) => a.key.startsWith("gen_ai.prompt."))) gone.push(/^gen_ai\.prompt\./);
   if (payload("tfy.output") && !ownMetadata) gone.push(/^tfy\.output$/);
   if (!has("tfy.output") && span.attributes.some((a) => a.key.startsWith("gen_ai.completion."))) gone.push(/^gen_ai\.completion\./);
+  // The caller's metadata, an object in any of its forms, shows as the span's metadata, key by key.
+  const whole = span.attributes.find((a) => a.key === "tfy.request.metadata")?.value?.value;
+  const wholeIsObject = whole?.case === "kvlistValue" || (whole?.case === "stringValue" && whole.value.startsWith("{"));
+  if ((wholeIsObject || has("tfy.request.metadata.tags")) && !ownMetadata) gone.push(/^tfy\.request\.metadata(\..+)?$/);
   // Of the attributes a metric may come from, the one it was read from: the first present, TrueFoundry's first.
   for (const candidates of [
     ["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"],

@@ -385,13 +385,20 @@ describe("the model Braintrust prices by", () => {
   const model = (attributes: KeyValue[], type = "Model") =>
     (translated([attr("tfy.span_type", type), ...attributes])["braintrust.metadata"] as Record<string, unknown> | undefined)?.model;
 
-  it("is the response's model, else the request's without the provider account", () => {
+  it("is the response's model, else the model called, else the request's without the provider account", () => {
     expect(
       model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":"gpt-4o-2024-08-06"}')]),
     ).toBe("gpt-4o-2024-08-06");
     expect(model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":7}')])).toBe("gpt-4o");
-    expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2"), attr("tfy.model.name", "x")])).toBe("anthropic.claude-v2");
-    expect(model([attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("tfy.model.name", "x")])).toBe("gpt-4o");
+    // A virtual model resolves to the model the gateway called.
+    expect(model([attr("tfy.input", '{"model":"routing/fast-chat","messages":[]}'), attr("tfy.model.name", "gpt-4o-mini")], "Model")).toBe(
+      "gpt-4o-mini",
+    );
+    expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2")])).toBe("anthropic.claude-v2");
+    expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2"), attr("gen_ai.request.model", "x/y")])).toBe(
+      "anthropic.claude-v2",
+    );
+    expect(model([attr("gen_ai.request.model", "openai-main/gpt-4o")])).toBe("gpt-4o");
     expect(model([attr("tfy.model.name", "gpt-4.1")])).toBe("gpt-4.1");
     expect(model([attr("tfy.model.name", "odd/")])).toBe("odd/");
     expect(model([attr("tfy.request.model_name", "")])).toBeUndefined();
@@ -432,7 +439,6 @@ describe("metadata", () => {
       translated([
         attr("tfy.model.fqn", "truefoundry:openai/gpt-4.1-mini"),
         attr("tfy.model.streaming", true),
-        attr("tfy.request.metadata", JSON.stringify({ env: "prod" })),
         attr("tfy.request.created_by_subject", "user:alice"),
         attr("tfy.error_message", "rate limited"),
       ]),
@@ -457,6 +463,93 @@ describe("tags", () => {
       translated([attr("tfy.request.metadata.tags", "2024,b"), attr("tfy.request.metadata", '{"tags":"ignored"}')])["braintrust.tags"],
     ).toEqual(["2024", "b"]);
     expect(translated([attr("tfy.request.metadata.tags", ["x"])])["braintrust.tags"]).toEqual(["x"]);
+  });
+});
+
+describe("the caller's request metadata", () => {
+  /** The keys removed from a span with these attributes, and the metadata Braintrust is given for it. */
+  const translatedWith = (attributes: KeyValue[]) => {
+    const span = spanWith("span", attributes);
+    const { removedKeys } = translateInPlace(span, DROP);
+    return { removed: [...removedKeys].sort(), metadata: translated(attributes)["braintrust.metadata"] };
+  };
+
+  it("shows key by key in the span's metadata, from JSON text, a key-value list or flattened attributes, tags only as tags", () => {
+    const json = translatedWith([attr("tfy.request.metadata", '{"env":"prod","tags":"a,b","__proto__":"x"}')]);
+    const list = translatedWith([attr("tfy.request.metadata", { env: "prod", tags: "a,b" })]);
+    const flattened = translatedWith([attr("tfy.request.metadata.env", "2024"), attr("tfy.request.metadata.tags", "a")]);
+
+    expect(json).toEqual({ removed: ["tfy.request.metadata"], metadata: JSON.parse('{"env":"prod","__proto__":"x"}') });
+    expect(list).toEqual({ removed: ["tfy.request.metadata"], metadata: { env: "prod" } });
+    // A flattened value is the header's text: "2024" stays a string.
+    expect(flattened).toEqual({ removed: ["tfy.request.metadata.env", "tfy.request.metadata.tags"], metadata: { env: "2024" } });
+  });
+
+  it("lets a flattened key win over the same key of a whole one", () => {
+    expect(
+      translatedWith([attr("tfy.request.metadata", '{"env":"staging","team":"a"}'), attr("tfy.request.metadata.env", "prod")]).metadata,
+    ).toEqual({ env: "prod", team: "a" });
+  });
+
+  it("keeps its attributes when a key of the relay's own would hide one of its keys, or when it is not an object", () => {
+    const hidden = translatedWith([
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","temperature":0.2,"messages":[]}'),
+      attr("tfy.request.metadata", '{"temperature":"warm"}'),
+    ]);
+    expect(hidden.removed).toEqual(["tfy.input"]);
+    expect(hidden.metadata).toEqual({ model: "gpt-4o", temperature: 0.2 });
+    expect(translatedWith([attr("tfy.request.metadata", "plain text")]).removed).toEqual([]);
+  });
+
+  it("keeps tags in metadata when the span has tags of its own, which win", () => {
+    expect(translatedWith([attr("tfy.request.metadata", '{"tags":"a"}'), attr("braintrust.tags", ["own"])]).metadata).toEqual({
+      tags: "a",
+    });
+  });
+});
+
+describe("a guardrail's output, the request it let through", () => {
+  it("shows the messages it passed on, and in metadata only the settings it changed", () => {
+    const added = translated([
+      attr("tfy.span_type", "Guardrail"),
+      attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[{"role":"user","content":"ana@x.io"}],"temperature":0.2,"seed":7}'),
+      attr("tfy.output", '{"model":"openai-main/gpt-4o","messages":[{"role":"user","content":"[EMAIL]"}],"temperature":0,"seed":7}'),
+    ]);
+
+    expect(added["braintrust.output_json"]).toEqual([{ role: "user", content: "[EMAIL]" }]);
+    expect(added["braintrust.metadata"]).toEqual({
+      gateway_model: "openai-main/gpt-4o",
+      temperature: 0.2,
+      seed: 7,
+      response: { temperature: 0 },
+    });
+  });
+});
+
+describe("the older gateway's model call, its messages as events only", () => {
+  it("is an LLM span priced by the provider's model name, with its usage as metrics", () => {
+    const attributes = [
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+      attr("gen_ai.usage.prompt_tokens", 18),
+      attr("gen_ai.usage.completion_tokens", 2),
+    ];
+    const added = translated(attributes, "chatCompletions");
+
+    expect(added["braintrust.span_attributes"]).toEqual({ type: "llm", name: "chatCompletions" });
+    expect(added["braintrust.metadata"]).toEqual({ model: "gpt-4o" });
+    expect(added["braintrust.metrics"]).toEqual({ prompt_tokens: 18, completion_tokens: 2, tokens: 20 });
+    // Braintrust reads the events' messages itself: no input or output of the relay's competes with them.
+    expect(added).not.toHaveProperty("braintrust.input_json");
+  });
+});
+
+describe("the gateway's short copy of the prompt", () => {
+  it("goes with the prompt, which is the input", () => {
+    const span = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
+    expect([...translateInPlace(span, DROP).removedKeys].sort()).toEqual(["tfy.input", "tfy.input_short_hand"]);
+    const kept = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
+    expect(translateInPlace(kept, KEEP).removedKeys.size).toBe(0);
   });
 });
 

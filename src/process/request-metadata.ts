@@ -1,0 +1,52 @@
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { jsonOf } from "./attributes.js";
+
+const WHOLE = "tfy.request.metadata";
+const FLATTENED = `${WHOLE}.`;
+
+/**
+ * The caller's request metadata (`X-TFY-METADATA`), which Braintrust shows as the span's metadata,
+ * key by key, as its own SDKs log a caller's metadata. How the gateway puts it on the span is not
+ * documented, so all three plausible forms are read: JSON text, a key-value list, or one
+ * `tfy.request.metadata.<key>` attribute per key (which wins over the same key of a whole one).
+ */
+export interface RequestMetadata {
+  values: Record<string, unknown>;
+  /** The attributes the values were read from; a whole one that is not an object is none. */
+  sources: string[];
+  /**
+   * TrueFoundry takes only string values, so tags come as one comma-separated string; a list is
+   * accepted too.
+   */
+  tags: string[];
+}
+
+export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
+  // A Map, then entries: a caller's key may be "__proto__".
+  const values = new Map<string, unknown>();
+  const sources: string[] = [];
+  for (const { key, value } of attributes) {
+    if (key !== WHOLE) continue;
+    const whole = jsonOf(value);
+    if (typeof whole !== "object" || whole === null || Array.isArray(whole)) continue;
+    for (const entry of Object.entries(whole)) values.set(...entry);
+    sources.push(key);
+  }
+  for (const { key, value } of attributes) {
+    if (!key.startsWith(FLATTENED)) continue;
+    // A flattened value is the header's string as it came: "2024" is text, not a number.
+    values.set(key.slice(FLATTENED.length), value?.value.case === "stringValue" ? value.value.value : jsonOf(value));
+    sources.push(key);
+  }
+  return { values: Object.fromEntries(values), sources, tags: tagsOf(values.get("tags")) };
+}
+
+function tagsOf(tags: unknown): string[] {
+  if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string" && t !== "");
+  if (typeof tags === "string")
+    return tags
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean);
+  return [];
+}
