@@ -48,7 +48,7 @@ function queuedMessage(tenant: TestTenant, protobuf: Uint8Array, overrides: Part
 
 /** The same message with its spans spilled to R2, as a message too large for the queue carries them. */
 async function spilled(message: DeliveryMessage, protobuf: Uint8Array): Promise<DeliveryMessage & { payload: { r2Key: string } }> {
-  return { ...message, payload: { r2Key: await spillPayload(env.PAYLOADS, message.id, protobuf) } };
+  return { ...message, payload: { r2Key: await spillPayload(env.PAYLOADS, message.tenant, message.id, protobuf) } };
 }
 
 async function inR2(key: string): Promise<boolean> {
@@ -72,7 +72,7 @@ describe.concurrent("the delivery queue's consumer", () => {
 
     const received = await standin.received(tenant.apiKey);
     expect(received.map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
-    expect(await wasDelivered(env.TENANTS, message.id)).toBe(true);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(true);
     expect(await inR2(key)).toBe(false);
   });
 
@@ -92,7 +92,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     ]);
     // The new message refers to the same spilled spans, so they must still be there.
     expect(await inR2(key)).toBe(true);
-    expect(await wasDelivered(env.TENANTS, message.id)).toBe(false);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(false);
     // The real queue brings the new message back to the real consumer.
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
@@ -147,7 +147,7 @@ describe.concurrent("the delivery queue's consumer", () => {
       threw: undefined,
     });
     expect(await inR2(key)).toBe(true);
-    expect(await wasDelivered(env.TENANTS, message.id)).toBe(false);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(false);
 
     // Cloudflare's redelivery, with KV back: at least once, so Braintrust sees the spans twice.
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
@@ -178,7 +178,7 @@ describe.concurrent("the delivery queue's consumer", () => {
       retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
       threw: undefined,
     });
-    expect(await wasDelivered(env.TENANTS, message.id)).toBe(true);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(true);
 
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
     expect(await standin.received(tenant.apiKey)).toHaveLength(1);
@@ -229,13 +229,13 @@ describe.concurrent("the delivery queue's consumer", () => {
     });
 
     expect(await inR2(key)).toBe(true);
-    expect(await env.PAYLOADS.list({ prefix: `spill/${message.id}.` })).toMatchObject({ objects: [] });
+    expect(await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).toMatchObject({ objects: [] });
   });
 
   it("acks a message already marked delivered without sending it again", async () => {
     const tenant = await createTenant();
     const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
-    await markDelivered(env.TENANTS, message.id);
+    await markDelivered(env.TENANTS, message);
 
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
 

@@ -4,7 +4,7 @@ import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { exportResponseOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe.concurrent("dead letters", () => {
   it("400 → dead letter (the client is told) → replay after the fix → delivered and removed", async () => {
@@ -39,6 +39,27 @@ describe.concurrent("dead letters", () => {
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("spans that waited for their trace, dead-lettered, are replayed and deleted by the id the API lists", async () => {
+    const route = { match: { field: "span_name", equals: "never-matches" }, parent: "experiment_id:never" };
+    const tenant = await createTenant({ config: { routes: [route], trace_wait_seconds: 1 } });
+    await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
+    // A child: it decides nothing, so it waits for its trace, and is then released to the queue.
+    const waited = requestOf([spanWith("waited", [attr("note", "x")], { parentSpanId: randomId(8) })]);
+    expect((await sendTraces(tenant, toProtobuf(waited))).status).toBe(200);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+
+    const byTenant = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
+
+    expect(await byTenant.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(waited))).missing).toEqual([]);
+    // Another, dead-lettered, then deleted by its id.
+    await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([spanWith("again", [], { parentSpanId: randomId(8) })])))).status).toBe(200);
+    const [again] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    expect((await admin("DELETE", `/dead-letters/${encodeURIComponent(again!.id)}`)).status).toBe(204);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
   it("401 with a stored key → dead letter → rotate the key → replay the tenant's → delivered", async () => {

@@ -37,8 +37,8 @@ async function sendWhileQueueRefuses(
   return { response, deliveryId: attempt!.delivery_id! };
 }
 
-async function spilledFor(deliveryId: string): Promise<string[]> {
-  return (await env.PAYLOADS.list({ prefix: `spill/${deliveryId}.` })).objects.map((o) => o.key).sort();
+async function spilledFor(tenant: string, deliveryId: string): Promise<string[]> {
+  return (await env.PAYLOADS.list({ prefix: `spill/${tenant}/${deliveryId}.` })).objects.map((o) => o.key).sort();
 }
 
 describe("when the queue itself refuses", () => {
@@ -64,7 +64,7 @@ describe("when the queue itself refuses", () => {
     );
 
     expect(response.status).toBe(503);
-    expect(await spilledFor(deliveryId)).toEqual([]);
+    expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
   });
 
   it("keeps the spilled spans of the batches the queue did take, and only those", async () => {
@@ -82,7 +82,7 @@ describe("when the queue itself refuses", () => {
     const takenKeys = queue.taken.flatMap((m) => ("r2Key" in m.payload ? [m.payload.r2Key] : [])).sort();
     expect(takenKeys.length).toBeGreaterThan(0);
     expect(takenKeys.length).toBeLessThan(40);
-    expect(await spilledFor(deliveryId)).toEqual(takenKeys);
+    expect(await spilledFor(tenant.id, deliveryId)).toEqual(takenKeys);
     await env.PAYLOADS.delete(takenKeys);
   });
 });

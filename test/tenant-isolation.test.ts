@@ -3,11 +3,12 @@ import { env } from "cloudflare:workers";
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { messagesFor } from "../src/deliver/queue.js";
+import { hex } from "../src/encoding/bytes.js";
 import worker from "../src/index.js";
 import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
-import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces } from "./support/relay.js";
+import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, randomId, requestOf, rpcStatusOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe("tenant isolation", () => {
   it.each([
@@ -99,6 +100,43 @@ describe("tenant isolation", () => {
     expect(sent).toHaveLength(1);
     const payload = sent[0]!.payload;
     expect("inline" in payload && new Uint8Array(payload.inline.buffer)).toEqual(spans);
+  });
+});
+
+/**
+ * Two routing tenants whose spans share a trace id (anyone who knows another tenant's trace id, or two
+ * tenants in one distributed trace): each one's waiting spans are released as its own deliveries,
+ * never taken for the other's, neither when small nor when spilled to R2.
+ */
+describe("tenant isolation: spans that waited for their trace", () => {
+  const neverMatches = { match: { field: "span_name", equals: "never-matches" }, parent: "experiment_id:never" };
+  const routingTenant = () => createTenant({ config: { translate: false, routes: [neverMatches], trace_wait_seconds: 1 } });
+  /** A child span: it decides nothing, so it waits for its trace. */
+  const child = (traceId: Uint8Array, name: string, note: string) =>
+    spanWith(name, [attr("note", note)], { traceId, parentSpanId: randomId(8) });
+  const namesAt = async (tenant: TestTenant) =>
+    (await standin.received(tenant.apiKey)).flatMap((r) => spansOf(r.request).map((span) => span.name));
+
+  it.each([
+    ["small", 1],
+    ["spilled to R2", 300_000],
+  ])("each tenant's own, %s, reach its own Braintrust only", async (_size, noteBytes) => {
+    const [a, b] = [await routingTenant(), await routingTenant()];
+    const traceId = randomId(16);
+    const spanA = child(traceId, "tenant A's span", "A".repeat(noteBytes));
+    const spanB = child(traceId, "tenant B's span", "B".repeat(noteBytes));
+
+    expect((await sendTraces(a, toProtobuf(requestOf([spanA])))).status).toBe(200);
+    expect((await sendTraces(b, toProtobuf(requestOf([spanB])))).status).toBe(200);
+
+    const arrivals = await Promise.all([
+      standin.waitForSpans(a.apiKey, [hex(spanA.spanId)], 20_000),
+      standin.waitForSpans(b.apiKey, [hex(spanB.spanId)], 20_000),
+    ]);
+    expect(arrivals.map((arrival) => arrival.missing)).toEqual([[], []]);
+    expect(await namesAt(a)).toEqual(["tenant A's span"]);
+    expect(await namesAt(b)).toEqual(["tenant B's span"]);
+    expect(spansOf(arrivals[1].requests[0]!.request)[0]!.attributes).toEqual(spanB.attributes);
   });
 });
 

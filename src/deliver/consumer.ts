@@ -9,7 +9,7 @@ import { TenantStore } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
-import { clientKeyContext, type DeliveryMessage } from "./message.js";
+import { clientKeyContext, type DeliveryMessage, deliveryIdentity } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
 import { enqueue, enqueueNew, halvesAsMessages } from "./queue.js";
 
@@ -21,15 +21,16 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   const config = relayConfig(env);
   // A message twice in one batch (a dead letter replayed twice) would pass the delivered check
   // twice, before either copy is marked: the first copy goes, the others are repeats.
-  const ids = new Set<string>();
+  const deliveries = new Set<string>();
   await Promise.all(
     batch.messages.map(async (queued) => {
-      if (ids.has(queued.body.id)) {
+      const identity = deliveryIdentity(queued.body);
+      if (deliveries.has(identity)) {
         skipRepeat(queued.body, "repeat in its batch");
         queued.ack();
         return;
       }
-      ids.add(queued.body.id);
+      deliveries.add(identity);
       try {
         await deliverQueued(queued.body, env, config);
         queued.ack();
@@ -49,7 +50,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     // Released once delivered, or a replayed dead letter deleted since.
     return skipRepeat(message, isReplay(message) ? "its dead letter was deleted" : "its spans were delivered");
   }
-  if (await wasDelivered(env.TENANTS, message.id)) {
+  if (await wasDelivered(env.TENANTS, message)) {
     // A repeat whose R2 object is still there follows a delete that failed after delivery.
     await releasePayload(env.PAYLOADS, message);
     return skipRepeat(message, "its spans were delivered");
@@ -85,7 +86,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
   switch (next.step) {
     case "done":
-      await markDelivered(env.TENANTS, message.id);
+      await markDelivered(env.TENANTS, message);
       await releasePayload(env.PAYLOADS, message);
       countSpans(message.tenant, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);

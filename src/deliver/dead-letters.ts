@@ -30,12 +30,18 @@ export function deadLetterKey(tenant: string, deliveryId: string): string {
   return `${tenantPrefix(tenant)}${deliveryId}`;
 }
 
+/**
+ * Delivery ids: a UUID, or a trace-routes object's id and row, each with `.<n>` per split; spans
+ * released by a trace-routes object before its ids were that had `trace-<trace id>-<row>`.
+ */
+const DELIVERY_ID = /^(trace-)?[0-9a-f][0-9a-f.-]{0,160}$/;
+
 /** A dead letter's id, `<tenant>:<delivery id>`, as its R2 key and delivery id; undefined for an id no dead letter can have. */
 function parseId(id: string): { key: string; deliveryId: string } | undefined {
   const separator = id.indexOf(":");
   const tenant = id.slice(0, separator);
   const deliveryId = id.slice(separator + 1);
-  if (separator < 0 || !TENANT_ID.test(tenant) || !/^[0-9a-f][0-9a-f.-]{0,100}$/.test(deliveryId)) return undefined;
+  if (separator < 0 || !TENANT_ID.test(tenant) || !DELIVERY_ID.test(deliveryId)) return undefined;
   return { key: deadLetterKey(tenant, deliveryId), deliveryId };
 }
 

@@ -45,6 +45,14 @@ export interface DeliveryMessage {
   receivedAt: number;
 }
 
+/**
+ * What makes a delivery the same one again (a retry, a redelivery, a replay): its tenant and id. An
+ * id alone is not enough: another tenant's delivery may have it.
+ */
+export function deliveryIdentity(message: Pick<DeliveryMessage, "tenant" | "id">): string {
+  return `${message.tenant}/${message.id}`;
+}
+
 /** Context the passthrough key is sealed under: it only opens as this tenant's queued key. */
 export function clientKeyContext(tenantId: string): string {
   return `queued-client-key:${tenantId}`;

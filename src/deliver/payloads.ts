@@ -3,8 +3,9 @@ import type { DeliveryMessage } from "./message.js";
 /** R2 keys: spans too large for a queue message wait under `spill/`, dead letters under `dead-letters/`. */
 export const SPILL_PREFIX = "spill/";
 
-export async function spillPayload(bucket: R2Bucket, pieceId: string, protobuf: Uint8Array): Promise<string> {
-  const key = `${SPILL_PREFIX}${pieceId}`;
+/** Under the tenant's own prefix, as dead letters are: no id another tenant's delivery can have names the same object. */
+export async function spillPayload(bucket: R2Bucket, tenant: string, pieceId: string, protobuf: Uint8Array): Promise<string> {
+  const key = `${SPILL_PREFIX}${tenant}/${pieceId}`;
   await bucket.put(key, protobuf);
   return key;
 }

@@ -31,7 +31,7 @@ export async function messagesFor(
       const payload =
         chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
           ? { inline: ownedBytes(chunk.protobuf) }
-          : { r2Key: await spillPayload(bucket, id, chunk.protobuf) };
+          : { r2Key: await spillPayload(bucket, template.tenant, id, chunk.protobuf) };
       return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
     }),
   );

@@ -178,7 +178,12 @@ export class TraceRoutes extends DurableObject<Env> {
       const batch = this.store.releasable(RELEASE_BATCH);
       for (const { piece, parent } of batch) {
         try {
-          const messages = await messagesFor(template(piece, parent), piece.protobuf, piece.spans, this.env.PAYLOADS);
+          const messages = await messagesFor(
+            template(this.ctx.id.toString(), piece, parent),
+            piece.protobuf,
+            piece.spans,
+            this.env.PAYLOADS,
+          );
           await enqueueNew(this.env.DELIVERY_QUEUE, this.env.PAYLOADS, messages);
         } catch (err) {
           logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, error: errorText(err) });
@@ -200,10 +205,14 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 }
 
-/** A waiting piece as a queued delivery: no attempt made yet; its id stays the same however often the alarm runs. */
-function template(piece: WaitingPiece, parent: string): Omit<DeliveryMessage, "payload" | "spans" | "bytes"> {
+/**
+ * A waiting piece as a queued delivery: no attempt made yet. Its id stays the same however often the
+ * alarm runs, and no other delivery has it: this object's id (one per tenant and shard) and the
+ * piece's row, which SQLite's AUTOINCREMENT never gives twice.
+ */
+function template(objectId: string, piece: WaitingPiece, parent: string): Omit<DeliveryMessage, "payload" | "spans" | "bytes"> {
   return {
-    id: `trace-${piece.trace}-${piece.id}`,
+    id: `${objectId}-${piece.id}`,
     tenant: piece.tenant,
     ...(piece.incarnation ? { incarnation: piece.incarnation } : {}),
     parent,
