@@ -5,7 +5,7 @@ import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/coll
 import { MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, requestOf, rpcStatusOf, spanIdsOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];
@@ -153,6 +153,24 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     const sent = fromBinary(ExportTraceServiceRequestSchema, body);
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
     expect(arrival.missing).toEqual([]);
+  });
+
+  it.each([
+    ["a list position of 2^32 - 2", "gen_ai.prompt.0.content.4294967294"],
+    ["a list position of five million", "gen_ai.prompt.0.content.5000000"],
+    ["a path of 50,000 steps", `gen_ai.prompt.0.${"a.".repeat(50_000)}end`],
+  ])("a Traceloop key with %s: delivered, its message a few bytes of JSON", async (_what, key) => {
+    const sent = requestOf([spanWith("llm call", [attr(key, "x")])]);
+
+    const response = await sendTraces(tenant, toProtobuf(sent));
+
+    expect(response.status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
+    expect(arrival.missing).toEqual([]);
+    const input = spansOf(arrival.requests.at(-1)!.request)[0]!.attributes.find((a) => a.key === "braintrust.input_json")?.value?.value;
+    const json = input?.case === "stringValue" ? input.value : undefined;
+    if (setup === "forwarding spans as they came") expect(json).toBeUndefined();
+    else expect(json!.length).toBeLessThan(key.length + 100);
   });
 
   it("a resource of more attributes than a span may hold: 413 naming the limit, nothing forwarded", async () => {

@@ -42,7 +42,7 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
   }
   if (!sides) return undefined;
   const ordered = ({ messages, keys }: Side): IndexedMessages => ({
-    messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => message),
+    messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => finished(message) as Message),
     keys,
   });
   return {
@@ -52,25 +52,59 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
 }
 
 /**
+ * A list being built from numbered steps: positions as given (`tool_calls.7`), made a list in their
+ * order once every field is in. Setting position 4294967294 of an array would make a list of that
+ * length, written as that many nulls.
+ */
+class Positions extends Map<string, unknown> {}
+
+/** How deep a dotted field nests; the rest of a longer path is one key (a path of thousands of steps would nest past any stack). */
+const MAX_NESTING = 8;
+
+/**
  * Sets a dotted field inside a message, numeric steps as list positions: `tool_calls.0.name`
- * becomes `tool_calls: [{ name }]`, as a chat message holds it. A step that already holds a plain
- * value keeps it, and the field goes in flat. Own properties only, so no key reaches a prototype.
+ * becomes `tool_calls: [{ name }]`, as a chat message holds it. A step that already holds a value
+ * other than an object keeps it, and the field goes in flat. Own properties only, so no key reaches
+ * a prototype.
  */
 function place(message: Message, path: string[], value: unknown): void {
-  let node: Record<string, unknown> = message;
-  for (const [i, step] of path.slice(0, -1).entries()) {
-    const existing = Object.hasOwn(node, step) ? node[step] : undefined;
-    if (existing !== undefined && (typeof existing !== "object" || existing === null)) {
-      setOwn(node, path.slice(i).join("."), value);
+  const steps = path.length > MAX_NESTING ? [...path.slice(0, MAX_NESTING - 1), path.slice(MAX_NESTING - 1).join(".")] : path;
+  let node: Message | Positions = message;
+  for (const [i, step] of steps.slice(0, -1).entries()) {
+    const existing = valueAt(node, step);
+    if (existing !== undefined && !(existing instanceof Positions || isObject(existing))) {
+      setAt(node, steps.slice(i).join("."), value);
       return;
     }
-    const child = existing ?? (/^\d+$/.test(path[i + 1]!) ? [] : {});
-    setOwn(node, step, child);
-    node = child as Record<string, unknown>;
+    const child: Message | Positions = existing ?? (/^\d+$/.test(steps[i + 1]!) ? new Positions() : {});
+    setAt(node, step, child);
+    node = child;
   }
-  setOwn(node, path.at(-1)!, value);
+  setAt(node, steps.at(-1)!, value);
 }
 
-function setOwn(node: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+function valueAt(node: Message | Positions, key: string): unknown {
+  if (node instanceof Positions) return node.get(key);
+  return Object.hasOwn(node, key) ? node[key] : undefined;
+}
+
+function setAt(node: Message | Positions, key: string, value: unknown): void {
+  if (node instanceof Positions) node.set(key, value);
+  else Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function isObject(value: unknown): value is Message {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The message with its positions made lists, in order (an object, when a field went in flat among them). */
+function finished(value: unknown): unknown {
+  if (value instanceof Positions) {
+    const entries = [...value].map(([key, child]) => [key, finished(child)] as const);
+    if (entries.every(([key]) => /^\d+$/.test(key))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, child]) => child);
+    return Object.fromEntries(entries);
+  }
+  if (!isObject(value)) return value;
+  for (const [key, child] of Object.entries(value)) if (child instanceof Positions || isObject(child)) setAt(value, key, finished(child));
+  return value;
 }

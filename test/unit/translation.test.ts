@@ -835,9 +835,22 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.0.role", "user"),
         attr("gen_ai.prompt.0.role", "system"),
       ])?.input?.messages,
-    ).toEqual([
-      { a: { b: "x", "b.c": "y" }, list: [...Array(10).fill(undefined), { v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" },
-    ]);
+    ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [{ v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" }]);
+  });
+
+  it("make lists of the positions given, in their order, however large, and nest at most 8 deep", () => {
+    const [message] = traceloopMessages([
+      attr("gen_ai.prompt.0.tool_calls.4294967294.name", "last"),
+      attr("gen_ai.prompt.0.tool_calls.7.name", "first"),
+      attr("gen_ai.prompt.0.list.5000000", "x"),
+      attr(`gen_ai.prompt.0.${"a.".repeat(100_000)}end`, "deep"),
+    ])!.input!.messages;
+
+    expect(message!.tool_calls).toEqual([{ name: "first" }, { name: "last" }]);
+    expect(message!.list).toEqual(["x"]);
+    let node = message!.a as Record<string, unknown>;
+    for (let depth = 2; depth < 8; depth++) node = node.a as Record<string, unknown>;
+    expect(node).toEqual({ [`${"a.".repeat(100_000 - 7)}end`]: "deep" });
   });
 
   it("never reach a prototype", () => {
