@@ -173,6 +173,19 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     else expect(json!.length).toBeLessThan(key.length + 100);
   });
 
+  it.each(["tfy.input", "tfy.output", "tfy.request.metadata"])(
+    "%s of JSON nested 100,000 deep: delivered, the text shown as text",
+    async (key) => {
+      const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`;
+      const sent = requestOf([spanWith("deep", [attr("tfy.span_type", "ChatCompletion"), attr(key, deep)])]);
+
+      const response = await sendTraces(tenant, toProtobuf(sent));
+
+      expect(response.status).toBe(200);
+      expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent))).missing).toEqual([]);
+    },
+  );
+
   it("a resource of more attributes than a span may hold: 413 naming the limit, nothing forwarded", async () => {
     const attributes = new Array(MAX_MESSAGES_PER_SPAN).fill(lengthDelimited(1, [])).flat();
     const resourceSpans = [...lengthDelimited(1, attributes), ...lengthDelimited(2, lengthDelimited(2, spanFields()))];

@@ -1,5 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { utf8Of } from "../encoding/bytes.js";
+import { isJson } from "../encoding/json.js";
 
 export type Scalar = string | number | boolean;
 
@@ -52,12 +54,12 @@ export function jsonOf(value: AnyValue | undefined): unknown {
   }
 }
 
+/**
+ * JSON text parsed; undefined for text that is not JSON, or that nests deeper than the relay reads
+ * JSON (encoding/json.ts): what is parsed may be written out again, and JSON.stringify recurses.
+ */
 export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
+  return isJson(utf8Of(text)) ? JSON.parse(text) : undefined;
 }
 
 /**

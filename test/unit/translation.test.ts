@@ -544,6 +544,15 @@ describe("the older gateway's model call, its messages as events only", () => {
   });
 });
 
+describe("a payload nested deeper than the relay reads JSON", () => {
+  it("shows as text: what is parsed is written out again, and that recurses", () => {
+    const deep = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const added = translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", deep), attr("tfy.request.metadata", deep)]);
+    expect(added["braintrust.input_json"]).toBe(deep);
+    expect(added["braintrust.metadata"]).toBeUndefined();
+  });
+});
+
 describe("the gateway's short copy of the prompt", () => {
   it("goes with the prompt, which is the input", () => {
     const span = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
