@@ -4,7 +4,7 @@ import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/coll
 import { Span_EventSchema, Span_LinkSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
+import { attr, attributesOf, randomId, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 async function deliveredByName(apiKey: string) {
   const received = await standin.received(apiKey);
@@ -104,6 +104,24 @@ describe.concurrent("redaction", () => {
       JSON.stringify([{ role: "user", content: "email [REDACTED], key [REDACTED], account ACCT-******" }]),
     );
     expect(delivered.status?.message).toBe("auth failed for [REDACTED]");
+  });
+
+  it("masks what Braintrust would show: text behind a JSON escape, the span's name and its events' names", async () => {
+    const tenant = await createTenant({ config: { redact: { values: ["emails"] } } });
+    const input = '{"model":"m","messages":[{"role":"user","content":"write to bob\\u0040example.com"}]}';
+    const span = spanWith("POST /users/carol@example.com", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", input)]);
+    span.events.push(create(Span_EventSchema, { name: "login frank@example.com", timeUnixNano: 1n }));
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
+    await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])));
+
+    const [sent] = (await deliveredByName(tenant.apiKey)).values();
+    const attributes = attributesOf(sent!);
+    // As Braintrust reads the JSON: parsed.
+    expect(JSON.parse(attributes["braintrust.input_json"] as string)).toEqual([{ role: "user", content: "write to [REDACTED]" }]);
+    expect(sent!.name).toBe("POST /users/[REDACTED]");
+    expect(JSON.parse(attributes["braintrust.span_attributes"] as string).name).toBe("POST /users/[REDACTED]");
+    expect(sent!.events[0]!.name).toBe("login [REDACTED]");
   });
 
   it("masks values inside arrays and key-value lists at any depth, and in resource, scope, event and link attributes", async () => {
