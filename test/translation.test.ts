@@ -99,7 +99,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     expect(attributesOf(span!)["braintrust.span_attributes"]).toBe(json({ type, name: `${tfyType}: x` }));
   });
 
-  it("records a streaming call's time to first token, and shows a failed call's span status as its error", async () => {
+  it("records a streaming call's time to first token, and shows a failed call's error, from its status or tfy.error_message", async () => {
     const tenant = await createTenant();
     // A root shows as a task in Braintrust's Logs, so the model call is the child of its request.
     const request = spanWith("ChatCompletion: claude", [attr("tfy.span_type", "ChatCompletion")]);
@@ -118,9 +118,12 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
       attr("tfy.error_message", "rate limited by provider"),
     ]);
     failed.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "rate limited by provider" });
+    // Failed by its attribute alone, its status left unset: the error comes from the attribute.
+    const unsetStatus = spanWith("ChatCompletion: y", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "timed out")]);
+    const sent = requestOf([streaming, request, failed, unsetStatus]);
 
-    await sendTraces(tenant, toProtobuf(requestOf([streaming, request, failed])));
-    await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([streaming, request, failed])));
+    await sendTraces(tenant, toProtobuf(sent));
+    await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
 
     const view = await standin.view(tenant.apiKey);
     const byName = new Map(view.traces.map((t) => [t.root, t.tree]));
@@ -130,11 +133,11 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
       metadata: { "tfy.model.streaming": true, "tfy.span_type": "Model" },
       error: null,
     });
-    expect(byName.get("ChatCompletion: x")).toMatchObject({
-      type: "task",
-      error: "rate limited by provider",
-      metadata: { "tfy.error_message": "rate limited by provider" },
-    });
+    // The message is the span's error, so it is not shown a second time in metadata.
+    expect(byName.get("ChatCompletion: x")).toMatchObject({ type: "task", error: "rate limited by provider" });
+    expect(byName.get("ChatCompletion: x")?.metadata).not.toHaveProperty("tfy.error_message");
+    expect(byName.get("ChatCompletion: y")).toMatchObject({ type: "task", error: "timed out" });
+    expect(byName.get("ChatCompletion: y")?.metadata).not.toHaveProperty("tfy.error_message");
   });
 
   it("turns Traceloop-style gen_ai.prompt/completion attributes into message lists", async () => {

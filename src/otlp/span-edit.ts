@@ -1,8 +1,11 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
-/** Field numbers: Span.attributes; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
+/** Field numbers: Span.attributes, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
 const SPAN_ATTRIBUTES = 9;
+const SPAN_STATUS = 15;
 const KEY_VALUE_KEY = 1;
 const KEY_VALUE_VALUE = 2;
 const STRING_VALUE = 1;
@@ -47,9 +50,17 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
 
 /**
  * A span's bytes with attributes taken out and others added, made of the original bytes: every
- * field as it came but the attributes whose key is in `removedKeys`, then the new attributes.
+ * field as it came but the attributes whose key is in `removedKeys`, then the new attributes, then,
+ * given an `error`, a status of ERROR with it as its message (a decoder merges a status sent twice,
+ * the later fields winning, so it replaces the span's own).
  */
-export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: ReadonlySet<string>, added: NewAttribute[]): Piece[] {
+export function editedSpanPieces(
+  source: Uint8Array,
+  span: Range,
+  removedKeys: ReadonlySet<string>,
+  added: NewAttribute[],
+  error?: string,
+): Piece[] {
   const pieces: Piece[] = [];
   if (removedKeys.size === 0) pieces.push(span);
   else {
@@ -84,6 +95,11 @@ export function editedSpanPieces(source: Uint8Array, span: Range, removedKeys: R
     } else small.push(field);
   }
   if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
+  if (error !== undefined)
+    pieces.push({
+      field: SPAN_STATUS,
+      pieces: [toBinary(StatusSchema, create(StatusSchema, { code: Status_StatusCode.ERROR, message: error }))],
+    });
   return pieces;
 }
 

@@ -104,7 +104,8 @@ export class SpanProcessor {
       if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
     } else translation = options && translateSpan(incoming.fields, options);
     if (translation?.usage) this.addUsage(translation.usage);
-    const edited = translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0);
+    const edited =
+      translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0 || translation.error !== undefined);
     let pieces: Piece[];
     if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span ?? incoming.span)];
     else if (translation && edited) pieces = this.editedPieces(incoming, range, translation, span);
@@ -132,7 +133,7 @@ export class SpanProcessor {
    */
   private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
     try {
-      return editedSpanPieces(this.source, range, translation.removedKeys, translation.added);
+      return editedSpanPieces(this.source, range, translation.removedKeys, translation.added, translation.error);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       if (translated) return [toBinary(SpanSchema, translated)];

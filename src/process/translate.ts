@@ -1,5 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import type { NewAttribute } from "../otlp/span-edit.js";
@@ -32,6 +33,11 @@ export interface SpanTranslation {
   added: NewAttribute[];
   /** Keys of source attributes removed from span.attributes (every attribute with such a key was removed). */
   removedKeys: ReadonlySet<string>;
+  /**
+   * The gateway's error message for a span that failed by its attributes but not by its status:
+   * its status becomes ERROR with this message, which Braintrust shows as the span's error.
+   */
+  error?: string;
   /** For the span of a model call: the model Braintrust prices by and what the call used, for the tenant's statistics. */
   usage?: LlmUsage;
 }
@@ -83,6 +89,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
+  const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
+  const failed = span.status?.code === Status_StatusCode.ERROR;
+  const error = errorMessage !== undefined && !failed ? errorMessage : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
@@ -125,16 +134,19 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       removeSentOnce(removedKeys, attributes, input.sources);
     if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
       removeSentOnce(removedKeys, attributes, output.sources);
+    // The span's error says it: set from it, or the status's own message is the same.
+    if (errorMessage !== undefined && (error !== undefined || span.status?.message === errorMessage))
+      removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
     if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (Object.keys(callerMetadata).length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
   const model = metadata.model;
-  if (type !== "llm" || typeof model !== "string") return { added, removedKeys };
+  const edits = { added, removedKeys, ...(error === undefined ? {} : { error }) };
+  if (type !== "llm" || typeof model !== "string") return edits;
   const { prompt_tokens = 0, completion_tokens = 0, estimated_cost = 0 } = metrics.values;
   return {
-    added,
-    removedKeys,
+    ...edits,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
 }
@@ -163,9 +175,10 @@ function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, 
   return true;
 }
 
-/** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended. */
-export function applyTranslation(span: Span, { added, removedKeys }: SpanTranslation): void {
+/** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended, its error set. */
+export function applyTranslation(span: Span, { added, removedKeys, error }: SpanTranslation): void {
   span.attributes = [...span.attributes.filter((a) => !removedKeys.has(a.key)), ...added.map(addedKeyValue)];
+  if (error !== undefined) span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: error });
 }
 
 /** An added attribute as protobuf-es holds one. */

@@ -1,12 +1,12 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { FieldCursor, type Range, WIRE_LEN } from "../otlp/wire.js";
 
 /**
- * A span's ids, name and attributes read straight from its bytes, for a request the wire check
+ * A span's ids, name, attributes and status read straight from its bytes, for a request the wire check
  * vouched for (so the bytes are well formed, each known field of its type, every string UTF-8).
  * Decoding the whole span with protobuf-es builds every event, link and value, and turns each
  * payload into a string that translation would only turn back into bytes. The fields come out as
@@ -18,6 +18,7 @@ const SPAN_ID = SpanSchema.field.spanId.number;
 const PARENT_SPAN_ID = SpanSchema.field.parentSpanId.number;
 const NAME = SpanSchema.field.name.number;
 const ATTRIBUTES = SpanSchema.field.attributes.number;
+const STATUS = SpanSchema.field.status.number;
 const KEY = KeyValueSchema.field.key.number;
 const VALUE = KeyValueSchema.field.value.number;
 const STRING_VALUE = AnyValueSchema.field.stringValue.number;
@@ -37,6 +38,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     parentSpanId: NO_BYTES,
     name: "",
     attributes: [],
+    status: undefined,
   };
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
@@ -48,6 +50,10 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // Attributes of shapes read one by one by protobuf-es are cheaper decoded with the whole span.
       if (!attribute) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.attributes.push(attribute);
+    } else if (no === STATUS) {
+      // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
+      if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
+      fields.status = fromBinary(StatusSchema, bytes.subarray(start, end));
     } else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);

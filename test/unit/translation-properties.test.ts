@@ -1,14 +1,14 @@
 import { clone, create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Span, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../support/pipeline.js";
 import { type AttrValue, attr, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */
 const SOURCE =
-  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
+  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.error_message|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
 
 const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
 const text = fc.string({ maxLength: 12 });
@@ -105,9 +105,16 @@ const spans = fc.array(
   { minLength: 1, maxLength: 4 },
 );
 
-/** The span's fields other than its attributes, encoded. */
+/** The span's fields other than its attributes and status, encoded. */
 function otherFields(span: Span): Uint8Array {
-  return toBinary(SpanSchema, create(SpanSchema, { ...clone(SpanSchema, span), attributes: [] }));
+  return toBinary(SpanSchema, create(SpanSchema, { ...clone(SpanSchema, span), attributes: [], status: undefined }));
+}
+
+/** The status a span must arrive with: its own, or, failed by tfy.error_message alone, ERROR with that message. */
+function expectedStatus(span: Span): Span["status"] {
+  const message = span.attributes.find((a) => a.key === "tfy.error_message")?.value?.value;
+  const failedByAttribute = message?.case === "stringValue" && message.value !== "" && span.status?.code !== Status_StatusCode.ERROR;
+  return failedByAttribute ? create(StatusSchema, { code: Status_StatusCode.ERROR, message: message.value }) : span.status;
 }
 
 /** The spans as Braintrust receives them, after translation and a protobuf round trip. */
@@ -132,6 +139,14 @@ function mustGo(span: Span): RegExp[] {
   if (!has("tfy.input") && span.attributes.some((a) => a.key.startsWith("gen_ai.prompt."))) gone.push(/^gen_ai\.prompt\./);
   if (payload("tfy.output") && !ownMetadata) gone.push(/^tfy\.output$/);
   if (!has("tfy.output") && span.attributes.some((a) => a.key.startsWith("gen_ai.completion."))) gone.push(/^gen_ai\.completion\./);
+  // The gateway's error message is the span's error, set from it or already the status's.
+  const error = span.attributes.find((a) => a.key === "tfy.error_message")?.value?.value;
+  if (
+    error?.case === "stringValue" &&
+    error.value !== "" &&
+    (span.status?.code !== Status_StatusCode.ERROR || span.status.message === error.value)
+  )
+    gone.push(/^tfy\.error_message$/);
   // The caller's metadata, an object in any of its forms, shows as the span's metadata, key by key.
   const whole = span.attributes.find((a) => a.key === "tfy.request.metadata")?.value?.value;
   const wholeIsObject = whole?.case === "kvlistValue" || (whole?.case === "stringValue" && whole.value.startsWith("{"));
@@ -156,6 +171,7 @@ describe("translation, for any gateway span", () => {
         for (const [i, out] of delivered(sent).entries()) {
           const before = sent[i]!;
           expect(otherFields(out)).toEqual(otherFields(before));
+          expect(out.status ?? create(StatusSchema)).toEqual(expectedStatus(before) ?? create(StatusSchema));
           const afterKeys = new Set(out.attributes.map((a) => a.key));
           const kept = before.attributes.filter((a) => afterKeys.has(a.key));
           const removed = before.attributes.filter((a) => !afterKeys.has(a.key)).map((a) => a.key);

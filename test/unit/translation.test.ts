@@ -2,7 +2,7 @@ import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ScopeSpansSchema, type Span, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
@@ -550,6 +550,29 @@ describe("a payload nested deeper than the relay reads JSON", () => {
     const added = translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", deep), attr("tfy.request.metadata", deep)]);
     expect(added["braintrust.input_json"]).toBe(deep);
     expect(added["braintrust.metadata"]).toBeUndefined();
+  });
+});
+
+describe("a span failed by tfy.error_message alone", () => {
+  it.each([
+    ["protobuf, spliced", "protobuf", {}],
+    ["JSON, encoded anew", "json", {}],
+    ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
+  ] as const)("arrives with status ERROR and the message, the attribute gone (%s)", (_path, format, settings) => {
+    const span = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "timed out")]);
+    const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "timed out" });
+    expect(out!.attributes.map((a) => a.key)).not.toContain("tfy.error_message");
+  });
+
+  it("keeps a status that is ERROR already, and the attribute when its message differs", () => {
+    const span = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "timed out")]);
+    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "504 from provider" };
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "504 from provider" });
+    expect(attributesOf(out!)["tfy.error_message"]).toBe("timed out");
   });
 });
 
