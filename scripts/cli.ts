@@ -91,6 +91,7 @@ interface TenantView {
   trace_wait_seconds: number;
   translate: boolean;
   keep_source_attributes: boolean;
+  keep_caller_parent: boolean;
   updated_at: string;
 }
 interface DeadLetter {
@@ -198,6 +199,7 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ...(tenant.routes.length > 0 || tenant.parent_from_attribute ? [["trace wait (s)", tenant.trace_wait_seconds]] : []),
         ["translate", String(tenant.translate)],
         ["keep source attributes", String(tenant.keep_source_attributes)],
+        ["keep callers' parents", String(tenant.keep_caller_parent)],
         ["updated", tenant.updated_at],
       ],
     ),

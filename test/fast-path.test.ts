@@ -3,7 +3,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../src/encoding/bytes.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
@@ -13,7 +13,7 @@ import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { deliveriesAlone } from "./support/pipeline.js";
 import { tenantRecord } from "./support/tenants.js";
-import { attr, spansOf, spanWith, variedRequest } from "./support/traces.js";
+import { attr, attributesOf, spansOf, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
 
 /** Canonical bytes of a decoded request: equal exactly when the requests are (unknown fields included). */
@@ -62,9 +62,15 @@ function bothPaths(body: Uint8Array, settings: Record<string, unknown>): Array<[
         }))
         .filter((rs) => rs.scopeSpans.length > 0),
     });
+    // A gateway request span whose parent is not in the request becomes its trace's root (README, keep_caller_parent).
+    const sentIds = new Set(spansOf(input).map((span) => hex(span.spanId)));
+    const requestSpan = (span: Span) =>
+      ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"].includes(attributesOf(span)["tfy.span_type"] as string);
     if (tenant.translate)
-      for (const span of spansOf(reference))
+      for (const span of spansOf(reference)) {
         applyTranslation(span, translateSpan(span, { keepSourceAttributes: tenant.keep_source_attributes }));
+        if (requestSpan(span) && span.parentSpanId.length > 0 && !sentIds.has(hex(span.parentSpanId))) span.parentSpanId = new Uint8Array();
+      }
     return [d.parent, d.payload.protobuf, toBinary(ExportTraceServiceRequestSchema, reference)];
   });
 }
@@ -133,7 +139,7 @@ describe("the fast path", () => {
       redact: { keys: [{ pattern: "secret.*" }] },
     };
     // Options that only refine another one change nothing alone.
-    const refinements: Record<string, unknown> = { keep_source_attributes: true, trace_wait_seconds: 60 };
+    const refinements: Record<string, unknown> = { keep_source_attributes: true, keep_caller_parent: true, trace_wait_seconds: 60 };
     // A new option in the schema must be added here, and to leavesSpansAlone if it changes spans.
     expect(
       Object.keys(ProcessingSchema.shape)

@@ -13,6 +13,7 @@ export function tenantView(tenant: Tenant) {
     trace_wait_seconds: tenant.trace_wait_seconds,
     translate: tenant.translate,
     keep_source_attributes: tenant.keep_source_attributes,
+    keep_caller_parent: tenant.keep_caller_parent,
     drop_non_ai_spans: tenant.drop_non_ai_spans,
     redact: tenant.redact,
     ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),

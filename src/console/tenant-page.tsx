@@ -50,6 +50,8 @@ export function TenantPage(props: { session: ConsoleSession; data: TenantPageDat
         <dd>{String(tenant.translate)}</dd>
         <dt>Keep source attributes</dt>
         <dd>{String(tenant.keep_source_attributes)}</dd>
+        <dt>Keep callers' parents</dt>
+        <dd>{String(tenant.keep_caller_parent)}</dd>
         <dt>Drop non-AI spans</dt>
         <dd>{String(tenant.drop_non_ai_spans)}</dd>
         <dt>Parent from attribute</dt>

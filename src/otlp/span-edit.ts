@@ -3,7 +3,8 @@ import { Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/t
 import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
-/** Field numbers: Span.attributes, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
+/** Field numbers: Span.parent_span_id, Span.attributes, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
+const SPAN_PARENT_SPAN_ID = 4;
 const SPAN_ATTRIBUTES = 9;
 const SPAN_STATUS = 15;
 const KEY_VALUE_KEY = 1;
@@ -48,21 +49,25 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
   return [keyField(attribute.key), { field: KEY_VALUE_VALUE, pieces: [value] }];
 }
 
+/** What to change of a span's own bytes. */
+export interface SpanEdit {
+  /** Attributes with these keys are left out. */
+  removedKeys: ReadonlySet<string>;
+  /** Appended after the span's attributes. */
+  added: NewAttribute[];
+  /** A status of ERROR with this message (a decoder merges a status sent twice, the later fields winning, so it replaces the span's own). */
+  error?: string;
+  /** Leaves out the span's parent_span_id: it becomes its trace's root. */
+  root?: boolean;
+}
+
 /**
- * A span's bytes with attributes taken out and others added, made of the original bytes: every
- * field as it came but the attributes whose key is in `removedKeys`, then the new attributes, then,
- * given an `error`, a status of ERROR with it as its message (a decoder merges a status sent twice,
- * the later fields winning, so it replaces the span's own).
+ * A span's bytes edited, made of the original bytes: every field as it came but those the edit
+ * leaves out, then the new attributes, then the new status.
  */
-export function editedSpanPieces(
-  source: Uint8Array,
-  span: Range,
-  removedKeys: ReadonlySet<string>,
-  added: NewAttribute[],
-  error?: string,
-): Piece[] {
+export function editedSpanPieces(source: Uint8Array, span: Range, { removedKeys, added, error, root }: SpanEdit): Piece[] {
   const pieces: Piece[] = [];
-  if (removedKeys.size === 0) pieces.push(span);
+  if (removedKeys.size === 0 && !root) pieces.push(span);
   else {
     const keyValue = new FieldCursor(source, 0, 0);
     // A few keys are compared in place, as an array, which a loop goes through without an iterator;
@@ -71,12 +76,11 @@ export function editedSpanPieces(
     let kept = span.start;
     const field = new FieldCursor(source, span.start, span.end);
     while (field.next()) {
-      if (
-        field.no !== SPAN_ATTRIBUTES ||
-        field.wireType !== WIRE_LEN ||
-        !isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), keys)
-      )
-        continue;
+      const leftOut =
+        field.no === SPAN_ATTRIBUTES
+          ? field.wireType === WIRE_LEN && removedKeys.size !== 0 && isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), keys)
+          : root === true && field.no === SPAN_PARENT_SPAN_ID;
+      if (!leftOut) continue;
       if (field.fieldStart > kept) pieces.push({ start: kept, end: field.fieldStart });
       kept = field.valueEnd;
     }

@@ -4,6 +4,7 @@ import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
 import { matches, type SpanInContext } from "./match.js";
+import { SpanIdSet } from "./span-ids.js";
 
 /** Whether the tenant sends any trace anywhere but its default parent. */
 export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_attribute">): boolean {
@@ -24,8 +25,8 @@ interface TraceEvidence {
   route: number;
   /** Whether a span without a parent came: the trace's top span, which ends, so is exported, last. */
   rootless: boolean;
-  /** The parents (see `idKey`) of the trace's entry spans with a parent; usually none. */
-  entryParents: number[] | undefined;
+  /** The parents of the trace's entry spans with a parent; usually none. */
+  entryParents: Uint8Array[] | undefined;
 }
 
 /** Where a trace goes, as far as one request's spans can tell. */
@@ -46,12 +47,7 @@ export interface TraceVerdict {
  */
 export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
-  /**
-   * Every span id of the request (see `idKey`), 8 bytes a span, for one request and not per trace,
-   * since a request may hold tens of thousands of one-span traces; sorted once, when first asked.
-   */
-  private readonly spanIds: number[] = [];
-  private sortedIds: Float64Array | undefined;
+  private readonly spanIds = new SpanIdSet();
 
   constructor(private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">) {}
 
@@ -101,11 +97,11 @@ export class TraceRouter {
   }
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {
-    this.spanIds.push(idKey(span.spanId));
+    this.spanIds.add(span.spanId);
     if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
     else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
       evidence.entryParents ??= [];
-      evidence.entryParents.push(idKey(span.parentSpanId));
+      evidence.entryParents.push(span.parentSpanId);
     }
   }
 
@@ -117,33 +113,6 @@ export class TraceRouter {
    */
   private hasTopSpan(evidence: TraceEvidence): boolean {
     if (evidence.rootless) return true;
-    if (!evidence.entryParents) return false;
-    this.sortedIds ??= Float64Array.from(this.spanIds).sort();
-    const ids = this.sortedIds;
-    return evidence.entryParents.some((parent) => !contains(ids, parent));
+    return evidence.entryParents?.some((parent) => !this.spanIds.has(parent)) ?? false;
   }
-}
-
-/**
- * A span id as a number: its first 6 bytes, exact in a double. Ids are random, so two spans of one
- * request sharing 48 bits is not worth the memory of telling them apart: it could only make an entry
- * span's foreign parent look present, and its trace wait for its wait to end.
- */
-function idKey(id: Uint8Array): number {
-  let key = 0;
-  for (let i = 0; i < 6; i++) key = key * 256 + (id[i] ?? 0);
-  return key;
-}
-
-function contains(sorted: Float64Array, key: number): boolean {
-  let low = 0;
-  let high = sorted.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const value = sorted[middle]!;
-    if (value === key) return true;
-    if (value < key) low = middle + 1;
-    else high = middle - 1;
-  }
-  return false;
 }

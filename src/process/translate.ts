@@ -65,7 +65,8 @@ const SPAN_TYPES: Record<string, string> = {
   Guardrail: "function",
 };
 
-const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
+/** A span translation leaves as it is. */
+export const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
 /**
  * The braintrust.* attributes for one span, and the sources they restate, to be removed. Reads

@@ -112,6 +112,12 @@ export const ProcessingSchema = z.strictObject({
    * and cost metrics) beside their braintrust.* form. Off: Braintrust would show and bill them twice.
    */
   keep_source_attributes: z.boolean().default(false),
+  /**
+   * Keep a gateway request span's parent when it is not among the request's spans (the caller's span,
+   * when the gateway continues a W3C traceparent). Off: translation makes such a span its trace's
+   * root, or Braintrust would hide the trace; on, for callers whose own spans reach the same parent.
+   */
+  keep_caller_parent: z.boolean().default(false),
   /** Drop spans that are not about AI, by Braintrust's own rule (roots always kept). */
   drop_non_ai_spans: z.boolean().default(false),
   redact: RedactSchema.default({ keys: [], values: [] }),

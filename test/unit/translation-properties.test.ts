@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
+import { hex } from "../../src/encoding/bytes.js";
 import { relayed } from "../support/pipeline.js";
 import { type AttrValue, attr, requestOf, spansOf, spanWith } from "../support/traces.js";
 
@@ -105,9 +106,21 @@ const spans = fc.array(
   { minLength: 1, maxLength: 4 },
 );
 
-/** The span's fields other than its attributes and status, encoded. */
+/** The span's fields other than its attributes, status and parent, encoded. */
 function otherFields(span: Span): Uint8Array {
-  return toBinary(SpanSchema, create(SpanSchema, { ...clone(SpanSchema, span), attributes: [], status: undefined }));
+  return toBinary(
+    SpanSchema,
+    create(SpanSchema, { ...clone(SpanSchema, span), attributes: [], status: undefined, parentSpanId: new Uint8Array() }),
+  );
+}
+
+/** The parent a span must arrive with: none for a gateway request's span whose parent is not among the request's spans (the caller's). */
+function expectedParent(span: Span, request: Span[]): Uint8Array {
+  const type = span.attributes.find((a) => a.key === "tfy.span_type")?.value?.value;
+  const requestSpan =
+    type?.case === "stringValue" && ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"].includes(type.value);
+  const parentSent = request.some((other) => hex(other.spanId) === hex(span.parentSpanId));
+  return requestSpan && span.parentSpanId.length > 0 && !parentSent ? new Uint8Array() : span.parentSpanId;
 }
 
 /** The status a span must arrive with: its own, or, failed by tfy.error_message alone, ERROR with that message. */
@@ -172,6 +185,7 @@ describe("translation, for any gateway span", () => {
           const before = sent[i]!;
           expect(otherFields(out)).toEqual(otherFields(before));
           expect(out.status ?? create(StatusSchema)).toEqual(expectedStatus(before) ?? create(StatusSchema));
+          expect(out.parentSpanId).toEqual(expectedParent(before, sent));
           const afterKeys = new Set(out.attributes.map((a) => a.key));
           const kept = before.attributes.filter((a) => afterKeys.has(a.key));
           const removed = before.attributes.filter((a) => !afterKeys.has(a.key)).map((a) => a.key);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ScopeSpansSchema, type Span, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
@@ -573,6 +574,39 @@ describe("a span failed by tfy.error_message alone", () => {
 
     expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "504 from provider" });
     expect(attributesOf(out!)["tfy.error_message"]).toBe("timed out");
+  });
+});
+
+describe("a gateway request continuing its caller's trace", () => {
+  /** A ChatCompletion whose parent is the caller's span (not sent unless `withCaller`), and its Model child. */
+  function continued(type = "ChatCompletion", withCaller = false): { sent: Span[] } {
+    const caller = spanWith("caller", []);
+    const request = spanWith(`${type}: x`, [attr("tfy.span_type", type)], { traceId: caller.traceId, parentSpanId: caller.spanId });
+    const model = spanWith("Model: x", [attr("tfy.span_type", "Model")], { traceId: caller.traceId, parentSpanId: request.spanId });
+    return { sent: withCaller ? [model, request, caller] : [model, request] };
+  }
+  const parentsOf = (sent: Span[], settings: Record<string, unknown> = {}, format: "protobuf" | "json" = "protobuf") =>
+    Object.fromEntries(
+      spansOf(relayed(requestOf(sent), settings, format).requests[0]!.request).map((span) => [span.name, hex(span.parentSpanId)]),
+    );
+
+  it.each([
+    ["protobuf, spliced", {}, "protobuf"],
+    ["JSON, encoded anew", {}, "json"],
+    ["redacted, encoded anew", { redact: { values: ["emails"] } }, "protobuf"],
+  ] as const)("makes the request span the root, since the caller's span never comes (%s)", (_path, settings, format) => {
+    const { sent } = continued();
+    const parents = parentsOf(sent, settings, format);
+    expect(parents["ChatCompletion: x"]).toBe("");
+    expect(parents["Model: x"]).toBe(hex(sent[1]!.spanId));
+  });
+
+  it("keeps the parent when it is among the request's spans, of an MCP span, and for a tenant that asks to", () => {
+    expect(parentsOf(continued("ChatCompletion", true).sent)["ChatCompletion: x"]).not.toBe("");
+    // An agent's tool call, exported before its AgentResponse.
+    expect(parentsOf(continued("MCP").sent)["MCP: x"]).not.toBe("");
+    expect(parentsOf(continued().sent, { keep_caller_parent: true })["ChatCompletion: x"]).not.toBe("");
+    expect(parentsOf(continued().sent, { translate: false })["ChatCompletion: x"]).not.toBe("");
   });
 });
 

@@ -1,0 +1,34 @@
+import type { SpanFields } from "../otlp/incoming.js";
+import { stringAttribute } from "./attributes.js";
+import { SpanIdSet } from "./span-ids.js";
+
+/**
+ * The gateway's request spans, each the top of its gateway request. MCP is not among them: an
+ * agent's tool calls are MCP spans under its AgentResponse, exported before it, when they end.
+ */
+const REQUEST_SPAN_TYPES = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
+
+/**
+ * The gateway may continue a caller's W3C `traceparent`: its request span then has the caller's span
+ * as its parent, which the gateway never exports, and Braintrust hides a trace without a root from its
+ * Logs. A request span whose parent is not among the request's spans is therefore made its trace's
+ * root (README, "keep_caller_parent"). Decided once every span of the request is seen.
+ */
+export class CallerParents {
+  private readonly ids = new SpanIdSet();
+  private readonly candidates: Array<{ at: number; parent: Uint8Array }> = [];
+
+  /** Takes in a span, `at` its place among the request's spans; says whether it may become a root. */
+  observe(span: SpanFields, at: number): boolean {
+    this.ids.add(span.spanId);
+    if (span.parentSpanId.byteLength === 0 || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? ""))
+      return false;
+    this.candidates.push({ at, parent: span.parentSpanId });
+    return true;
+  }
+
+  /** The places of the spans to make roots: those whose parent never came. */
+  orphans(): number[] {
+    return this.candidates.filter((candidate) => !this.ids.has(candidate.parent)).map((candidate) => candidate.at);
+  }
+}
