@@ -21,7 +21,11 @@ export interface RequestMetadata {
   tags: string[];
 }
 
+/** What most spans have: no metadata, read without making anything. */
+const NONE: RequestMetadata = Object.freeze({ values: Object.freeze({}), sources: [], tags: [] });
+
 export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
+  if (!attributes.some((a) => a.key.startsWith(WHOLE))) return NONE;
   // A Map, then entries: a caller's key may be "__proto__".
   const values = new Map<string, unknown>();
   const sources: string[] = [];
