@@ -53,12 +53,22 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
   return { values, sources };
 }
 
-/** Where OpenAI's usage object, as the providers behind the gateway return it, has each metric. */
+/**
+ * Where a response's usage object has each metric, first found first: OpenAI's chat completions, then
+ * Anthropic's messages and OpenAI's Responses API (input and output tokens, as Braintrust's Anthropic
+ * wrapper reads them).
+ */
 const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
   ["prompt_tokens", ["prompt_tokens"]],
+  ["prompt_tokens", ["input_tokens"]],
   ["completion_tokens", ["completion_tokens"]],
+  ["completion_tokens", ["output_tokens"]],
   ["prompt_cached_tokens", ["prompt_tokens_details", "cached_tokens"]],
+  ["prompt_cached_tokens", ["cache_read_input_tokens"]],
+  ["prompt_cached_tokens", ["input_tokens_details", "cached_tokens"]],
+  ["prompt_cache_creation_tokens", ["cache_creation_input_tokens"]],
   ["completion_reasoning_tokens", ["completion_tokens_details", "reasoning_tokens"]],
+  ["completion_reasoning_tokens", ["output_tokens_details", "reasoning_tokens"]],
 ];
 
 function numberAt(json: unknown, path: string[]): number | undefined {

@@ -11,8 +11,11 @@ type JsonObject = Record<string, unknown>;
  */
 const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents"];
 
-/** The part of a response body that is the model's output, first found first: chat or completion choices, embeddings, rerank results. */
-const OUTPUT_FIELDS = ["choices", "data", "results"];
+/**
+ * The part of a response body that is the model's output, first found first: chat or completion
+ * choices, embeddings, rerank results, an Anthropic message's content blocks, a Responses API output.
+ */
+const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
 export interface RequestPayload {
@@ -68,8 +71,29 @@ export function responsePayload(utf8: Uint8Array | undefined, request?: RequestP
 function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {
   const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
   if (taken.length === 0) return undefined;
-  const settings = Object.fromEntries([...fields].filter(([key]) => !INPUT_FIELDS.includes(key)).map(([key, raw]) => [key, parsed(raw)]));
-  return { input: new RawJson(taken.length === 1 ? taken[0]![1] : objectOf(taken)), settings };
+  const system = fields.get("system");
+  const [[firstKey, first]] = taken as [[string, Uint8Array]];
+  // An Anthropic request: its system prompt is the conversation's first message, as a chat shows it.
+  const anthropic = system !== undefined && taken.length === 1 && firstKey === "messages" && first[0] === OPEN_LIST;
+  const isInput = (key: string) => INPUT_FIELDS.includes(key) || (anthropic && key === "system");
+  const settings = Object.fromEntries([...fields].filter(([key]) => !isInput(key)).map(([key, raw]) => [key, parsed(raw)]));
+  if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
+  return { input: new RawJson(taken.length === 1 ? first : objectOf(taken)), settings };
+}
+
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
+
+/** A JSON list of messages with a system message of this content first; both are valid JSON already. */
+function withSystemMessage(system: Uint8Array, messages: Uint8Array): Uint8Array {
+  let first = 1;
+  while (
+    first < messages.length &&
+    (messages[first] === 0x20 || messages[first] === 0x0a || messages[first] === 0x0d || messages[first] === 0x09)
+  )
+    first++;
+  const rest = messages[first] === CLOSE_LIST ? [utf8Of("]")] : [utf8Of(","), messages.subarray(1)];
+  return concat([utf8Of('[{"role":"system","content":'), system, utf8Of("}"), ...rest]);
 }
 
 function parsedField(fields: Map<string, Uint8Array>, key: string): unknown {

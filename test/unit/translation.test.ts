@@ -610,6 +610,60 @@ describe("a gateway request continuing its caller's trace", () => {
   });
 });
 
+describe("an Anthropic or Responses API call", () => {
+  it("shows an Anthropic request's system prompt as the first message, and its answer's content blocks as output", () => {
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", '{"model":"claude-sonnet-4-5","system":"Be brief.","messages":[ {"role":"user","content":"Hi"}],"max_tokens":64}'),
+      attr(
+        "tfy.output",
+        '{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Hello."}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":8,"cache_creation_input_tokens":2}}',
+      ),
+    ]);
+
+    expect(added["braintrust.input_json"]).toEqual([
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hi" },
+    ]);
+    expect(added["braintrust.output_json"]).toEqual([{ type: "text", text: "Hello." }]);
+    expect(added["braintrust.metrics"]).toEqual({
+      prompt_tokens: 12,
+      completion_tokens: 3,
+      tokens: 15,
+      prompt_cached_tokens: 8,
+      prompt_cache_creation_tokens: 2,
+    });
+    expect(added["braintrust.metadata"]).toMatchObject({ max_tokens: 64, model: "claude-sonnet-4-5-20250929" });
+    expect(added["braintrust.metadata"]).not.toHaveProperty("system");
+  });
+
+  it("makes a system prompt with an empty message list the only message, and leaves one beside other input in metadata", () => {
+    expect(translated([attr("tfy.input", '{"system":"S","messages":[ ]}')])["braintrust.input_json"]).toEqual([
+      { role: "system", content: "S" },
+    ]);
+    expect(translated([attr("tfy.input", '{"system":"S","prompt":"P"}')])["braintrust.metadata"]).toEqual({ system: "S" });
+  });
+
+  it("reads a Responses API answer's output list and its input and output tokens", () => {
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.output",
+        '{"id":"resp_1","model":"gpt-4.1","output":[{"type":"message","content":[{"type":"output_text","text":"Hi"}]}],"usage":{"input_tokens":5,"output_tokens":2,"input_tokens_details":{"cached_tokens":1},"output_tokens_details":{"reasoning_tokens":0}}}',
+      ),
+    ]);
+
+    expect(added["braintrust.output_json"]).toEqual([{ type: "message", content: [{ type: "output_text", text: "Hi" }] }]);
+    expect(added["braintrust.metrics"]).toEqual({
+      prompt_tokens: 5,
+      completion_tokens: 2,
+      tokens: 7,
+      prompt_cached_tokens: 1,
+      completion_reasoning_tokens: 0,
+    });
+  });
+});
+
 describe("the gateway's short copy of the prompt", () => {
   it("goes with the prompt, which is the input", () => {
     const span = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
