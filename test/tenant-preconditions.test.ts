@@ -116,6 +116,26 @@ describe("admin API: conditional writes (ETag, If-Match, If-None-Match)", () => 
     expect((await admin("GET", `/tenants/${tenant.id}`)).status).toBe(404);
   });
 
+  it("says so when its tenant changed while its dead letters were being deleted: those are gone, the tenant is not", async () => {
+    const tenant = await createTenant();
+    const keys = Array.from({ length: 3500 }, (_, i) => `dead-letters/${tenant.id}/${i.toString(16).padStart(4, "0")}`);
+    for (let i = 0; i < keys.length; i += 100)
+      await Promise.all(keys.slice(i, i + 100).map((k) => env.PAYLOADS.put(k, new Uint8Array([1]))));
+    const read = await etagOf(tenant.id);
+
+    const deleting = conditional("DELETE", `/tenants/${tenant.id}`, { "if-match": read });
+    // Another admin changes the tenant once the DELETE has begun on its dead letters.
+    while ((await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/` })).objects.length === keys.length);
+    expect((await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"))).status).toBe(200);
+    const deleted = await deleting;
+
+    expect(deleted.status).toBe(412);
+    expect(((await deleted.json()) as { error: { message: string } }).error.message).toContain(
+      "its dead letters were deleted, the tenant was not",
+    );
+    expect(await parentOf(tenant.id)).toBe("project_name:meanwhile");
+  });
+
   it.each(["abc", '"unterminated', '"a",', 'W/"a" "b"'])("answers 400 naming the header for If-Match %j", async (value) => {
     const tenant = await createTenant();
     const response = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": value }, tenantBody("project_name:x"));

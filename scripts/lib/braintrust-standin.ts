@@ -183,7 +183,7 @@ export class BraintrustStandIn {
         // across parents is broken in both, so views of two parents are never merged into one.
         const received = this.received.get(key) ?? [];
         const parents = [...new Set(received.map((r) => r.parent))];
-        const parent = url.searchParams.get("parent") ?? (parents.length <= 1 ? parents[0] : undefined);
+        const parent = url.searchParams.get("parent") ?? (parents.length <= 1 ? (parents[0] ?? "") : undefined);
         if (parent === undefined) return json(res, 409, { error: `spans went to ${parents.length} parents: ask for one with ?parent=` });
         const requests = received
           .filter((r) => r.parent === parent)

@@ -74,16 +74,17 @@ tenantsRoutes.delete("/:tenant", async (c) => {
     );
   }
   const removed = await object.remove(id, precondition);
-  if (typeof removed === "object") throw preconditionFailed(id, removed);
+  // Changed while its dead letters were being deleted: those are gone, the tenant is not.
+  if (typeof removed === "object") throw preconditionFailed(id, removed, "its dead letters were deleted, the tenant was not");
   if (!removed) throw noSuchTenant(id);
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });
 
-function preconditionFailed(id: string, { revision }: PreconditionFailed): RelayError {
+function preconditionFailed(id: string, { revision }: PreconditionFailed, done = "nothing was changed"): RelayError {
   const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;
   return new RelayError(
     "precondition_failed",
-    `tenant ${id} ${now}, which the request's If-Match or If-None-Match refuses: nothing was changed; read the tenant again and reapply the change`,
+    `tenant ${id} ${now}, which the request's If-Match or If-None-Match refuses: ${done}; read the tenant again and reapply the change`,
   );
 }

@@ -107,6 +107,16 @@ export function editedSpanPieces(source: Uint8Array, span: Range, { removedKeys,
   return pieces;
 }
 
+const NO_KEYS: ReadonlySet<string> = new Set();
+
+/**
+ * A span's encoded bytes without its parent_span_id, so it is its trace's root. The bytes are the
+ * relay's own (a vouched range or protobuf-es's encoding), so their fields are well framed.
+ */
+export function spanAsRoot(span: Uint8Array): Uint8Array {
+  return assemble(span, editedSpanPieces(span, { start: 0, end: span.byteLength }, { removedKeys: NO_KEYS, added: [], root: true }));
+}
+
 /** JSON up to this many bytes is copied into the span's buffer of new attributes. */
 const COPIED_UP_TO = 256;
 

@@ -18,16 +18,20 @@ export class CallerParents {
   private readonly ids = new SpanIdSet();
   private readonly candidates: Array<{ at: number; parent: Uint8Array }> = [];
 
-  /** Takes in a span, `at` its place among the request's spans; says whether it may become a root. */
-  observe(span: SpanFields, at: number): boolean {
+  /** Takes in a span of the request; its parent when it is a request span with one, which may then become a root. */
+  observe(span: SpanFields): Uint8Array | undefined {
     this.ids.add(span.spanId);
     if (span.parentSpanId.byteLength === 0 || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? ""))
-      return false;
-    this.candidates.push({ at, parent: span.parentSpanId });
-    return true;
+      return undefined;
+    return span.parentSpanId;
   }
 
-  /** The places of the spans to make roots: those whose parent never came. */
+  /** A span `observe` named, sent: `at` its place among the spans sent. */
+  mayBecomeRoot(at: number, parent: Uint8Array): void {
+    this.candidates.push({ at, parent });
+  }
+
+  /** The places of the spans to make roots, once every span was observed: those whose parent never came. */
   orphans(): number[] {
     return this.candidates.filter((candidate) => !this.ids.has(candidate.parent)).map((candidate) => candidate.at);
   }

@@ -4,14 +4,15 @@ import { stringAttribute } from "./attributes.js";
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response says which model answered; otherwise the model the gateway
- * called (`tfy.model.name`, which a virtual or routed model such as `routing/fast-chat` resolves
- * to); otherwise the request's model, without TrueFoundry's provider-account prefix
- * (`openai-main/gpt-4o` → `gpt-4o`).
+ * called, `tfy.model.name`, the provider's name as it is (`meta-llama/Llama-3.3-70B-Instruct-Turbo`;
+ * a virtual or routed model such as `routing/fast-chat` resolves to it); otherwise the request's
+ * model, without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`).
  */
 export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
   if (typeof payloads.responseModel === "string" && payloads.responseModel) return payloads.responseModel;
+  const called = stringAttribute(attributes, "tfy.model.name");
+  if (called) return called;
   const requested = [
-    stringAttribute(attributes, "tfy.model.name"),
     payloads.requestModel,
     stringAttribute(attributes, "tfy.request.model_name"),
     stringAttribute(attributes, "gen_ai.request.model"),

@@ -3,31 +3,15 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader } from "../otlp/outgoing.js";
-import { editedSpanPieces, type SpanEdit } from "../otlp/span-edit.js";
-import { type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
+import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
+import { assemble, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
-import {
-  applyTranslation,
-  type LlmUsage,
-  type SpanTranslation,
-  type TranslationOptions,
-  translateSpan,
-  UNTRANSLATED,
-} from "./translate.js";
-
-/** A span as `add` processed it: what encoding it again takes. `range` is none once it must be encoded anew. */
-interface SpanAsProcessed {
-  incoming: IncomingSpan;
-  range: Range | undefined;
-  translation: SpanTranslation | undefined;
-  /** The decoded span, with all done to it, when there is one. */
-  span: Span | undefined;
-}
+import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
 export interface ParentBatch {
@@ -85,8 +69,6 @@ export class SpanProcessor {
   private readonly spans: OutgoingSpan[] = [];
   /** Made only for a translating tenant that does not keep callers' parents. */
   private readonly callerParents: CallerParents | undefined;
-  /** What encoding a span again needs, for a span that may become its trace's root; by its place in `spans`. */
-  private readonly mayBecomeRoots = new Map<number, SpanAsProcessed>();
   private readonly traces: string[] = [];
   // Weak: a scope's decoded fields are let go once its spans have been read.
   private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
@@ -113,8 +95,7 @@ export class SpanProcessor {
     // otherwise the span is only read, and its fields are all that is decoded.
     const span = redaction || range === undefined ? incoming.span : undefined;
     const trace = this.router?.observe(incoming);
-    const at = this.spans.length;
-    const mayBecomeRoot = this.callerParents?.observe(incoming.fields, at) ?? false;
+    const callerParent = this.callerParents?.observe(incoming.fields);
     if (this.tenant.drop_non_ai_spans && !isAiSpan(incoming.fields)) {
       this.changed = true;
       return;
@@ -137,23 +118,18 @@ export class SpanProcessor {
     if (rewritten || edited) this.changed = true;
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: sizeOf(pieces) });
     if (trace !== undefined) this.traces.push(trace);
-    if (mayBecomeRoot) this.mayBecomeRoots.set(at, { incoming, range: rewritten ? undefined : range, translation, span });
+    if (callerParent) this.callerParents?.mayBecomeRoot(this.spans.length - 1, callerParent);
   }
 
-  /** Makes roots of the request spans whose parent, the caller's, never came (see caller-parent.ts). */
+  /**
+   * Makes roots of the request spans whose parent, the caller's, never came (see caller-parent.ts),
+   * from their outgoing bytes: nothing else of them is kept until the request is read.
+   */
   private rootCallersChildren(): void {
     for (const at of this.callerParents?.orphans() ?? []) {
-      const processed = this.mayBecomeRoots.get(at);
-      // A span dropped by the filter has no place to change.
-      if (!processed) continue;
-      const { incoming, range, translation, span } = processed;
-      let pieces: Piece[];
-      if (span || range === undefined) {
-        const decoded = span ?? incoming.span;
-        decoded.parentSpanId = new Uint8Array();
-        pieces = [toBinary(SpanSchema, decoded)];
-      } else pieces = this.editedPieces(incoming, range, { ...(translation ?? UNTRANSLATED), root: true }, undefined);
-      this.spans[at] = { ...this.spans[at]!, pieces, size: sizeOf(pieces) };
+      const outgoing = this.spans[at]!;
+      const pieces = [spanAsRoot(assemble(this.source, outgoing.pieces))];
+      this.spans[at] = { ...outgoing, pieces, size: sizeOf(pieces) };
       this.changed = true;
     }
   }
@@ -175,12 +151,7 @@ export class SpanProcessor {
    * more loosely than the splice reads (protobuf-es takes a field overrunning a nested message).
    * `translated`: the decoded span with the translation applied, when there is one already.
    */
-  private editedPieces(
-    incoming: IncomingSpan,
-    range: Range,
-    translation: SpanTranslation & Pick<SpanEdit, "root">,
-    translated: Span | undefined,
-  ): Piece[] {
+  private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
     try {
       return editedSpanPieces(this.source, range, translation);
     } catch (err) {
@@ -188,7 +159,6 @@ export class SpanProcessor {
       if (translated) return [toBinary(SpanSchema, translated)];
       const span = incoming.span;
       applyTranslation(span, translation);
-      if (translation.root) span.parentSpanId = new Uint8Array();
       return [toBinary(SpanSchema, span)];
     }
   }

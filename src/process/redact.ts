@@ -1,8 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { utf8Of } from "../encoding/bytes.js";
+import { isJson } from "../encoding/json.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
-import { parseJson } from "./attributes.js";
 
 export interface CompiledRedaction {
   keys: Array<{ regex: RegExp; action: "remove" | "replace"; replacement: string }>;
@@ -64,22 +65,15 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
  * events' names and its status message. Runs after translation, so it reaches the translated JSON.
  * A value that is JSON is masked as Braintrust will read it too: an escape (`\u0040` for `@`) hides
- * text from a pattern, so JSON with escapes is also masked string by string, once parsed.
+ * text from a pattern, so each of its strings with an escape is also masked as it reads, and written
+ * again only when that found something; nothing else of the value changes.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
   const mask = (text: string): string => rules.values.reduce((acc, r) => acc.replace(r.regex, r.replacement), text);
   const maskText = (text: string): string => {
     const masked = mask(text);
-    const json = masked.includes("\\") ? parseJson(masked) : undefined;
-    if (json === undefined) return masked;
-    let escapedMatch = false;
-    const maskedJson = maskJson(json, (inner) => {
-      const maskedInner = mask(inner);
-      if (maskedInner !== inner) escapedMatch = true;
-      return maskedInner;
-    });
-    return escapedMatch ? JSON.stringify(maskedJson) : masked;
+    return masked.includes("\\") && isJson(utf8Of(masked)) ? maskEscapedStrings(masked, mask) : masked;
   };
   let changed = false;
   const masked = (text: string, how: (text: string) => string = mask): string => {
@@ -109,11 +103,31 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
   return changed;
 }
 
-/** Every string of parsed JSON masked, keys too (own properties only, so no key reaches a prototype). */
-function maskJson(json: unknown, mask: (text: string) => string): unknown {
-  if (typeof json === "string") return mask(json);
-  if (Array.isArray(json)) return json.map((item) => maskJson(item, mask));
-  if (typeof json === "object" && json !== null)
-    return Object.fromEntries(Object.entries(json).map(([key, value]) => [mask(key), maskJson(value, mask)]));
-  return json;
+/**
+ * Valid JSON text with each string literal that holds an escape masked as it reads (decoded), and
+ * written anew only when that changed it; everything else as it was, byte for byte.
+ */
+function maskEscapedStrings(json: string, mask: (text: string) => string): string {
+  let out = "";
+  let copiedTo = 0;
+  for (let at = 0; at < json.length; at++) {
+    if (json.charCodeAt(at) !== QUOTE) continue;
+    const start = at;
+    let escaped = false;
+    for (at++; json.charCodeAt(at) !== QUOTE; at++) {
+      if (json.charCodeAt(at) !== BACKSLASH) continue;
+      escaped = true;
+      at++;
+    }
+    if (!escaped) continue;
+    const text = JSON.parse(json.slice(start, at + 1)) as string;
+    const masked = mask(text);
+    if (masked === text) continue;
+    out += json.slice(copiedTo, start) + JSON.stringify(masked);
+    copiedTo = at + 1;
+  }
+  return copiedTo === 0 ? json : out + json.slice(copiedTo);
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;

@@ -65,8 +65,7 @@ const SPAN_TYPES: Record<string, string> = {
   Guardrail: "function",
 };
 
-/** A span translation leaves as it is. */
-export const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
+const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
 /**
  * The braintrust.* attributes for one span, and the sources they restate, to be removed. Reads
@@ -141,8 +140,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (Object.keys(callerMetadata).length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
-  // Only the model call's span, which alone is `llm`, so a call is counted once however many spans restate it.
-  const model = metadata.model;
+  // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
+  // restate it; by the model the relay found, never a caller's metadata key of that name.
+  const model = derived.model;
   const edits = { added, removedKeys, ...(error === undefined ? {} : { error }) };
   if (type !== "llm" || typeof model !== "string") return edits;
   const { prompt_tokens = 0, completion_tokens = 0, estimated_cost = 0 } = metrics.values;

@@ -16,7 +16,7 @@ const REVISION_BYTES = 16;
 /**
  * An admin write's HTTP preconditions (RFC 9110, section 13.1): `If-Match` holds when the record
  * exists and, unless it is `*`, its revision is one of the tags; `If-None-Match` holds when the
- * record does not exist or, unless it is `*`, its revision is none of them.
+ * record does not exist or, unless it is `*`, its revision is none of them. A write needs both.
  */
 export interface Precondition {
   ifMatch?: "*" | string[];
@@ -26,7 +26,7 @@ export interface Precondition {
 /** Whether a write may go ahead on the record whose revision is `current` (undefined: no record). */
 export function preconditionHolds(precondition: Precondition, current: string | undefined): boolean {
   const { ifMatch, ifNoneMatch } = precondition;
-  if (ifMatch !== undefined) return current !== undefined && (ifMatch === "*" || ifMatch.includes(current));
-  if (ifNoneMatch !== undefined) return current === undefined || (ifNoneMatch !== "*" && !ifNoneMatch.includes(current));
+  if (ifMatch !== undefined && !(current !== undefined && (ifMatch === "*" || ifMatch.includes(current)))) return false;
+  if (ifNoneMatch !== undefined && !(current === undefined || (ifNoneMatch !== "*" && !ifNoneMatch.includes(current)))) return false;
   return true;
 }

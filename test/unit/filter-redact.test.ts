@@ -192,6 +192,25 @@ describe("masking values", () => {
     );
   });
 
+  it("masks text behind a JSON escape and changes nothing else of the value, byte for byte", () => {
+    const text = '{"seed":12345678901234567890,"n":1.50, "to":"bob\\u0040example.com","line":"a\\nb"}';
+    const request = requestOf([spanWith("s", [attr("t", text)])]);
+
+    expect(attributesOf(spansOf(masked(request, ["emails"]))[0]!).t).toBe(
+      '{"seed":12345678901234567890,"n":1.50, "to":"[REDACTED]","line":"a\\nb"}',
+    );
+  });
+
+  it("masks a JSON value's strings alike whether or not another string of it has an escape", () => {
+    const card = [{ pattern: "^\\d{16}$", replacement: "[CARD]" }];
+    const plain = requestOf([spanWith("s", [attr("v", '{"card":"4111111111111111","note":"ab"}')])]);
+    const escaped = requestOf([spanWith("s", [attr("v", '{"card":"4111111111111111","note":"a\\nb"}')])]);
+    const cardOf = (request: ExportTraceServiceRequest) =>
+      (JSON.parse(attributesOf(spansOf(masked(request, card))[0]!).v as string) as { card: string }).card;
+
+    expect(cardOf(escaped)).toBe(cardOf(plain));
+  });
+
   it("applies custom patterns in order, each with its replacement", () => {
     const request = requestOf([spanWith("s", [attr("t", "ACCT-123456 ACCT-654321")])]);
 

@@ -126,7 +126,8 @@ describe("a write's preconditions on a tenant's revision", () => {
     ["If-None-Match *, a tenant", { ifNoneMatch: "*" }, "r1", false],
     ["If-None-Match its revision", { ifNoneMatch: ["r1"] }, "r1", false],
     ["If-None-Match another revision", { ifNoneMatch: ["r0"] }, "r1", true],
-    ["If-Match decides over If-None-Match", { ifMatch: ["r1"], ifNoneMatch: "*" }, "r1", true],
+    ["If-Match and If-None-Match, both must hold", { ifMatch: ["r1"], ifNoneMatch: "*" }, "r1", false],
+    ["If-Match and If-None-Match, both holding", { ifMatch: ["r1"], ifNoneMatch: ["r0"] }, "r1", true],
   ];
   it.each(cases)("%s", (_name, precondition, current, holds) => {
     expect(preconditionHolds(precondition, current)).toBe(holds);

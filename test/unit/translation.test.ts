@@ -395,6 +395,13 @@ describe("the model Braintrust prices by", () => {
     expect(model([attr("tfy.input", '{"model":"routing/fast-chat","messages":[]}'), attr("tfy.model.name", "gpt-4o-mini")], "Model")).toBe(
       "gpt-4o-mini",
     );
+    // tfy.model.name is the provider's name as it is, a slash of its own included.
+    expect(
+      model([
+        attr("tfy.request.model_name", "together-main/meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+        attr("tfy.model.name", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+      ]),
+    ).toBe("meta-llama/Llama-3.3-70B-Instruct-Turbo");
     expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2")])).toBe("anthropic.claude-v2");
     expect(model([attr("tfy.request.model_name", "bedrock/anthropic.claude-v2"), attr("gen_ai.request.model", "x/y")])).toBe(
       "anthropic.claude-v2",
@@ -599,6 +606,25 @@ describe("a gateway request continuing its caller's trace", () => {
     const parents = parentsOf(sent, settings, format);
     expect(parents["ChatCompletion: x"]).toBe("");
     expect(parents["Model: x"]).toBe(hex(sent[1]!.spanId));
+  });
+
+  it("makes a root of a span whose bytes the splice cannot read, translated once", () => {
+    const keyValue = (key: string, value: string) => lengthDelimited(9, toBinary(KeyValueSchema, attr(key, value)));
+    // A ChatCompletion whose parent (the caller's span) is not in the request, with one loosely framed attribute.
+    const body = requestWithSpanFields([
+      ...lengthDelimited(4, [1, 2, 3, 4, 5, 6, 7, 8]),
+      ...keyValue("tfy.span_type", "ChatCompletion"),
+      ...keyValue("tfy.input", '{"messages":[]}'),
+      ...lengthDelimited(9, [0x0a, 0x01]),
+      0x6b,
+    ]);
+
+    const [span] = spansOf(relayed(body).requests[0]!.request);
+
+    expect(span!.parentSpanId).toHaveLength(0);
+    const keys = span!.attributes.map((a) => a.key);
+    expect(keys.filter((key) => key.startsWith("braintrust."))).toEqual([...new Set(keys.filter((key) => key.startsWith("braintrust.")))]);
+    expect(keys).toContain("braintrust.input_json");
   });
 
   it("keeps the parent when it is among the request's spans, of an MCP span, and for a tenant that asks to", () => {
