@@ -96,8 +96,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
   // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows.
-  const callerHidden = Object.keys(callerMetadata).some((key) => Object.hasOwn(derived, key));
-  const metadata = { ...callerMetadata, ...derived };
+  const callerKeys = Object.keys(callerMetadata);
+  const callerHidden = callerKeys.some((key) => Object.hasOwn(derived, key));
+  const metadata = callerKeys.length === 0 ? derived : { ...callerMetadata, ...derived };
 
   const added: NewAttribute[] = [];
 
@@ -137,7 +138,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     // The span's error says it: set from it, or the status's own message is the same.
     if (errorMessage !== undefined && (error !== undefined || span.status?.message === errorMessage))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
-    if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (Object.keys(callerMetadata).length === 0 && tagsWritten)))
+    if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans

@@ -1,9 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { SpanSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
-import { FieldCursor, type Range, WIRE_LEN } from "../otlp/wire.js";
+import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 
 /**
  * A span's ids, name, attributes and status read straight from its bytes, for a request the wire check
@@ -53,7 +53,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     } else if (no === STATUS) {
       // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
-      fields.status = fromBinary(StatusSchema, bytes.subarray(start, end));
+      fields.status = statusAt(bytes, start, end);
     } else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
@@ -136,6 +136,22 @@ class AttributeReader {
         return undefined;
     }
   }
+}
+
+const STATUS_MESSAGE = StatusSchema.field.message.number;
+const STATUS_CODE = StatusSchema.field.code.number;
+
+/** A Status's code and message, the last of each as protobuf-es reads them; a span's status is read on every span that has one. */
+function statusAt(bytes: Uint8Array, start: number, end: number): Status {
+  const status: Status = { $typeName: StatusSchema.typeName, message: "", code: 0 };
+  const field = new FieldCursor(bytes, start, end);
+  while (field.next()) {
+    if (field.no === STATUS_MESSAGE && field.wireType === WIRE_LEN)
+      status.message = textOf(bytes.subarray(field.valueStart, field.valueEnd));
+    else if (field.no === STATUS_CODE && field.wireType === WIRE_VARINT)
+      status.code = Number(BigInt.asIntN(32, int64At(bytes, field.valueStart, field.valueEnd)));
+  }
+  return status;
 }
 
 /** A varint in [start, end) as int64 (two's complement, bits past 64 dropped), as protobuf-es reads one. */

@@ -27,8 +27,15 @@ function seen({ key, value }: KeyValue): unknown[] {
 }
 
 function fieldsSeen(fields: SpanFields): unknown {
-  const { traceId, spanId, parentSpanId, name, attributes } = fields;
-  return { traceId: [...traceId], spanId: [...spanId], parentSpanId: [...parentSpanId], name, attributes: attributes.map(seen) };
+  const { traceId, spanId, parentSpanId, name, attributes, status } = fields;
+  return {
+    traceId: [...traceId],
+    spanId: [...spanId],
+    parentSpanId: [...parentSpanId],
+    name,
+    attributes: attributes.map(seen),
+    status: status && { code: status.code, message: status.message },
+  };
 }
 
 /** Each span of a request the wire check vouches for: read from its bytes, and decoded whole by protobuf-es. */
@@ -220,6 +227,27 @@ describe("a span's fields read from its bytes", () => {
     const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
     expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
     expect(read.attributes.map((a) => a.value?.value.value)).toEqual([-1n, 0n, false, true]);
+  });
+
+  it("read a status as protobuf-es does: the last code and message, a negative code, a status sent twice merged", () => {
+    const status = (...fields: Array<(writer: BinaryWriter) => BinaryWriter>) =>
+      fields.reduce((writer, field) => field(writer), new BinaryWriter()).finish();
+    const code = (value: number) => (writer: BinaryWriter) => writer.tag(3, WireType.Varint).int32(value);
+    const message = (value: string) => (writer: BinaryWriter) => writer.tag(2, WireType.LengthDelimited).string(value);
+    const unknown = (writer: BinaryWriter) => writer.tag(9, WireType.Varint).int32(1);
+    const withStatuses = (...statuses: Uint8Array[]) =>
+      requestOfWrittenSpan([], (span) => statuses.reduce((writer, bytes) => writer.tag(15, WireType.LengthDelimited).bytes(bytes), span));
+
+    for (const request of [
+      withStatuses(status(code(2), message("failed"))),
+      withStatuses(status(message("first"), code(1), unknown, message("last"), code(2))),
+      withStatuses(status(code(-1))),
+      withStatuses(status(code(2), message("failed")), status(code(1))),
+      withStatuses(status()),
+    ]) {
+      const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+      expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+    }
   });
 
   it("keep a long string's bytes, a view of the request's own, for translation to copy as they are", () => {
