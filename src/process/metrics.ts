@@ -1,8 +1,11 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { numberAttribute } from "./attributes.js";
 
-/** Braintrust's metric, where it comes from (first attribute present wins), and what to divide by for Braintrust's unit. */
-const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number }> = [
+/**
+ * Braintrust's metric, where it comes from (first attribute present wins), what to divide by for
+ * Braintrust's unit, and whether a 0 means the gateway does not know it.
+ */
+const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; zeroIsUnknown?: boolean }> = [
   { metric: "prompt_tokens", keys: ["tfy.model.metric.input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"] },
   {
     metric: "completion_tokens",
@@ -14,7 +17,9 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number }
     keys: ["tfy.model.metric.cache_write_input_tokens", "tfy.model.metric.cache_creation_input_tokens"],
   },
   { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"] },
-  { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"] },
+  // TrueFoundry reports a cost of 0 for a model it has no price for; written, it would stop Braintrust
+  // pricing the call by its model name, so it is left as an attribute instead.
+  { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"], zeroIsUnknown: true },
   // Braintrust's timings are in seconds; TrueFoundry's in milliseconds.
   { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000 },
   { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000 },
@@ -35,10 +40,10 @@ export interface Metrics {
 export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
   const values: Record<string, number> = {};
   const sources: string[] = [];
-  for (const { metric, keys, divisor } of METRIC_SOURCES) {
+  for (const { metric, keys, divisor, zeroIsUnknown } of METRIC_SOURCES) {
     for (const key of keys) {
       const value = numberAttribute(attributes, key);
-      if (value === undefined) continue;
+      if (value === undefined || (zeroIsUnknown && value === 0)) continue;
       values[metric] = divisor === undefined ? value : value / divisor;
       sources.push(key);
       break;

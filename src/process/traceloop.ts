@@ -42,13 +42,30 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
   }
   if (!sides) return undefined;
   const ordered = ({ messages, keys }: Side): IndexedMessages => ({
-    messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => finished(message) as Message),
+    messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => withOpenAiToolCalls(finished(message) as Message)),
     keys,
   });
   return {
     ...(sides.prompt.keys.length > 0 ? { input: ordered(sides.prompt) } : {}),
     ...(sides.completion.keys.length > 0 ? { output: ordered(sides.completion) } : {}),
   };
+}
+
+/**
+ * Traceloop writes a tool call's fields flat (`tool_calls.0.name`, `.arguments`, `.id`); a chat
+ * message as Braintrust's LLM view reads it holds OpenAI's shape, `{id, type: "function", function:
+ * {name, arguments}}`. A call already in that shape, or not naming a function, stays as it is.
+ */
+function withOpenAiToolCalls(message: Message): Message {
+  const calls = message.tool_calls;
+  if (!Array.isArray(calls)) return message;
+  const openAi = calls.map((call: unknown) => {
+    if (!isObject(call) || typeof call.name !== "string" || call.function !== undefined) return call;
+    const { name, arguments: args, type = "function", ...rest } = call;
+    return { ...rest, type, function: { name, ...(args === undefined ? {} : { arguments: args }) } };
+  });
+  setAt(message, "tool_calls", openAi);
+  return message;
 }
 
 /**

@@ -168,12 +168,14 @@ function mustGo(span: Span): RegExp[] {
   for (const candidates of [
     ["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"],
     ["tfy.model.metric.output_tokens"],
-    ["tfy.model.metric.cost_in_usd"],
     ["tfy.model.metric.time_to_first_token_in_ms"],
   ]) {
     const read = candidates.find(has);
     if (read) gone.push(new RegExp(`^${read.replaceAll(".", "\\.")}$`));
   }
+  // A cost of 0 is TrueFoundry's "no price": it stays, so Braintrust prices the call by its model.
+  const cost = span.attributes.find((a) => a.key === "tfy.model.metric.cost_in_usd")?.value?.value;
+  if (cost?.case === "doubleValue" && cost.value !== 0) gone.push(/^tfy\.model\.metric\.cost_in_usd$/);
   return gone;
 }
 

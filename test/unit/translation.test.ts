@@ -162,7 +162,9 @@ describe("input and output", () => {
     ]);
 
     expect(result["braintrust.input_json"]).toEqual([{ role: "system" }, { content: "42", role: "user" }, { content: "eleventh" }]);
-    expect(result["braintrust.output_json"]).toEqual([{ content: "done", tool_calls: [{ name: "f" }], index: 0 }]);
+    expect(result["braintrust.output_json"]).toEqual([
+      { content: "done", tool_calls: [{ type: "function", function: { name: "f" } }], index: 0 },
+    ]);
   });
 
   it("restates a span of thousands of Traceloop messages whole, and keeps only the key sent twice", () => {
@@ -287,6 +289,18 @@ describe("Traceloop messages", () => {
 });
 
 describe("metrics", () => {
+  it("leave a cost of 0, TrueFoundry's 'no price', as an attribute, so Braintrust prices the call by its model", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.name", "gpt-4o"),
+      attr("tfy.model.metric.input_tokens", 5),
+      attr("tfy.model.metric.cost_in_usd", 0),
+    ];
+
+    expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 5, tokens: 5 });
+    expect([...translateInPlace(spanWith("Model: x", attributes), DROP).removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
+  });
+
   it("reads tokens, cached and reasoning tokens, cost and latencies (in seconds) from tfy.model.metric.*", () => {
     const result = translated([
       attr("tfy.model.metric.input_tokens", 14),
@@ -963,7 +977,11 @@ describe("Traceloop message fields", () => {
       ])?.output?.messages,
     ).toEqual([
       {
-        tool_calls: [{ name: "lookup", arguments: '{"city":"Tokyo"}' }, { name: "other" }],
+        // OpenAI's shape, as Braintrust's LLM view reads a tool call.
+        tool_calls: [
+          { type: "function", function: { name: "lookup", arguments: '{"city":"Tokyo"}' } },
+          { type: "function", function: { name: "other" } },
+        ],
         content: "x",
         "content.extra": "flat",
       },
@@ -984,6 +1002,22 @@ describe("Traceloop message fields", () => {
     ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [{ v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" }]);
   });
 
+  it("give tool calls OpenAI's shape, their id kept, and leave a call already in it, or naming no function, as it is", () => {
+    const [message] = traceloopMessages([
+      attr("gen_ai.completion.0.tool_calls.0.id", "call_1"),
+      attr("gen_ai.completion.0.tool_calls.0.name", "lookup"),
+      attr("gen_ai.completion.0.tool_calls.0.arguments", "{}"),
+      attr("gen_ai.completion.0.tool_calls.1.function.name", "already"),
+      attr("gen_ai.completion.0.tool_calls.2.note", "no name"),
+    ])!.output!.messages;
+
+    expect(message!.tool_calls).toEqual([
+      { id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } },
+      { function: { name: "already" } },
+      { note: "no name" },
+    ]);
+  });
+
   it("make lists of the positions given, in their order, however large, and nest at most 8 deep", () => {
     const [message] = traceloopMessages([
       attr("gen_ai.prompt.0.tool_calls.4294967294.name", "last"),
@@ -992,7 +1026,10 @@ describe("Traceloop message fields", () => {
       attr(`gen_ai.prompt.0.${"a.".repeat(100_000)}end`, "deep"),
     ])!.input!.messages;
 
-    expect(message!.tool_calls).toEqual([{ name: "first" }, { name: "last" }]);
+    expect(message!.tool_calls).toEqual([
+      { type: "function", function: { name: "first" } },
+      { type: "function", function: { name: "last" } },
+    ]);
     expect(message!.list).toEqual(["x"]);
     let node = message!.a as Record<string, unknown>;
     for (let depth = 2; depth < 8; depth++) node = node.a as Record<string, unknown>;
