@@ -186,6 +186,22 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     },
   );
 
+  it("a request span whose parent comes under another wire type, which protobuf-es reads: delivered, its trace's root", async () => {
+    const spanType = lengthDelimited(9, [
+      ...lengthDelimited(1, utf8("tfy.span_type")),
+      ...lengthDelimited(2, lengthDelimited(1, utf8("ChatCompletion"))),
+    ]);
+    const body = requestWithSpanFields([0x20, 0x08, 0x0f, 1, 2, 3, 4, 5, 6, 7, ...spanType]);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(fromBinary(ExportTraceServiceRequestSchema, body)));
+    expect(arrival.missing).toEqual([]);
+    const [span] = spansOf(arrival.requests.at(-1)!.request);
+    expect(span!.parentSpanId.length).toBe(setup === "forwarding spans as they came" ? 8 : 0);
+  });
+
   it("a resource of more attributes than a span may hold: 413 naming the limit, nothing forwarded", async () => {
     const attributes = new Array(MAX_MESSAGES_PER_SPAN).fill(lengthDelimited(1, [])).flat();
     const resourceSpans = [...lengthDelimited(1, attributes), ...lengthDelimited(2, lengthDelimited(2, spanFields()))];

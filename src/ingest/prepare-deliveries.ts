@@ -51,7 +51,7 @@ export function prepareDeliveries(
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
-  const processor = new SpanProcessor(tenant, body.bytes);
+  const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined);
   const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming), { vouched: vouched !== undefined });
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };

@@ -218,7 +218,7 @@ function varintSize(value: number): number {
 /** A message to write: pieces of the original (ranges), new bytes, and nested length-delimited fields. */
 export type Piece = Range | Uint8Array | { field: number; pieces: Piece[] };
 
-function isRange(piece: Piece): piece is Range {
+export function isRange(piece: Piece): piece is Range {
   return "start" in piece;
 }
 

@@ -49,6 +49,8 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
       break;
     }
   }
+  const anthropicPrompt = values.prompt_tokens === undefined ? anthropicPromptTokens(usage) : undefined;
+  if (anthropicPrompt !== undefined) values.prompt_tokens = anthropicPrompt;
   for (const [metric, path] of USAGE_PATHS) {
     const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
     if (value !== undefined) values[metric] = value;
@@ -59,9 +61,21 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
 }
 
 /**
+ * Anthropic's prompt tokens as Braintrust counts prompt tokens (OpenAI's, cached ones included):
+ * its `input_tokens` leave out the cache reads and writes, which Braintrust's Anthropic wrapper adds
+ * back. Undefined for usage without Anthropic's cache counts.
+ */
+function anthropicPromptTokens(usage: unknown): number | undefined {
+  const input = numberAt(usage, ["input_tokens"]);
+  const read = numberAt(usage, ["cache_read_input_tokens"]);
+  const written = numberAt(usage, ["cache_creation_input_tokens"]);
+  if (input === undefined || (read === undefined && written === undefined)) return undefined;
+  return input + (read ?? 0) + (written ?? 0);
+}
+
+/**
  * Where a response's usage object has each metric, first found first: OpenAI's chat completions, then
- * Anthropic's messages and OpenAI's Responses API (input and output tokens, as Braintrust's Anthropic
- * wrapper reads them).
+ * Anthropic's messages and OpenAI's Responses API.
  */
 const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
   ["prompt_tokens", ["prompt_tokens"]],

@@ -1,10 +1,10 @@
-import { clone, type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import { clone, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader } from "../otlp/outgoing.js";
 import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
-import { assemble, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
+import { assemble, isRange, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
@@ -76,10 +76,14 @@ export class SpanProcessor {
   private changed = false;
   private readonly usage: Record<string, ModelUsageCounts> = {};
 
-  /** `source`: the request the spans' ranges are in. */
+  /**
+   * `source`: the request the spans' ranges are in; `vouched`: whether the wire check vouched for it,
+   * so its ranges are framed as a field cursor reads them.
+   */
   constructor(
     private readonly tenant: StoredTenant,
     private readonly source: Uint8Array,
+    private readonly vouched = false,
   ) {
     this.router = routesTraces(tenant) ? new TraceRouter(tenant) : undefined;
     this.redaction = compileRedaction(tenant.redact);
@@ -123,12 +127,18 @@ export class SpanProcessor {
 
   /**
    * Makes roots of the request spans whose parent, the caller's, never came (see caller-parent.ts),
-   * from their outgoing bytes: nothing else of them is kept until the request is read.
+   * from their outgoing bytes: nothing else of them is kept until the request is read. Bytes the
+   * wire check did not vouch for may be framed more loosely than a field cursor reads them
+   * (protobuf-es takes a scalar under another wire type): they are decoded as protobuf-es reads them.
    */
   private rootCallersChildren(): void {
     for (const at of this.callerParents?.orphans() ?? []) {
       const outgoing = this.spans[at]!;
-      const pieces = [spanAsRoot(assemble(this.source, outgoing.pieces))];
+      const bytes = assemble(this.source, outgoing.pieces);
+      const readAsVouched = this.vouched || outgoing.pieces.every((piece) => !isRange(piece));
+      const pieces = [
+        readAsVouched ? spanAsRoot(bytes) : toBinary(SpanSchema, { ...fromBinary(SpanSchema, bytes), parentSpanId: new Uint8Array() }),
+      ];
       this.spans[at] = { ...outgoing, pieces, size: sizeOf(pieces) };
       this.changed = true;
     }

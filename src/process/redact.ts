@@ -64,17 +64,15 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
  * events' names and its status message. Runs after translation, so it reaches the translated JSON.
- * A value that is JSON is masked as Braintrust will read it too: an escape (`\u0040` for `@`) hides
- * text from a pattern, so each of its strings with an escape is also masked as it reads, and written
- * again only when that found something; nothing else of the value changes.
+ * A value that is JSON is masked as Braintrust will read it: string by string, each as it reads (an
+ * escape such as `\u0040` for `@` would hide text from a pattern, and a match must not take the `n`
+ * of a `\n`), and each scalar on its own; what changed is written anew as a JSON string, everything
+ * else stays as it came, so the value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
   const mask = (text: string): string => rules.values.reduce((acc, r) => acc.replace(r.regex, r.replacement), text);
-  const maskText = (text: string): string => {
-    const masked = mask(text);
-    return masked.includes("\\") && isJson(utf8Of(masked)) ? maskEscapedStrings(masked, mask) : masked;
-  };
+  const maskText = (text: string): string => (isJson(utf8Of(text)) ? maskJsonText(text, mask) : mask(text));
   let changed = false;
   const masked = (text: string, how: (text: string) => string = mask): string => {
     const result = how(text);
@@ -104,30 +102,42 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
 }
 
 /**
- * Valid JSON text with each string literal that holds an escape masked as it reads (decoded), and
- * written anew only when that changed it; everything else as it was, byte for byte.
+ * Valid JSON text with each string (keys too), decoded, and each other scalar masked on its own;
+ * what a mask changed is written as a JSON string, the rest byte for byte as it came.
  */
-function maskEscapedStrings(json: string, mask: (text: string) => string): string {
+function maskJsonText(json: string, mask: (text: string) => string): string {
   let out = "";
   let copiedTo = 0;
-  for (let at = 0; at < json.length; at++) {
-    if (json.charCodeAt(at) !== QUOTE) continue;
-    const start = at;
-    let escaped = false;
-    for (at++; json.charCodeAt(at) !== QUOTE; at++) {
-      if (json.charCodeAt(at) !== BACKSLASH) continue;
-      escaped = true;
-      at++;
-    }
-    if (!escaped) continue;
-    const text = JSON.parse(json.slice(start, at + 1)) as string;
+  const maskToken = (start: number, end: number, text: string) => {
     const masked = mask(text);
-    if (masked === text) continue;
+    if (masked === text) return;
     out += json.slice(copiedTo, start) + JSON.stringify(masked);
-    copiedTo = at + 1;
+    copiedTo = end;
+  };
+  for (let at = 0; at < json.length; ) {
+    const start = at;
+    if (json.charCodeAt(at) === QUOTE) {
+      let escaped = false;
+      for (at++; json.charCodeAt(at) !== QUOTE; at++) {
+        if (json.charCodeAt(at) !== BACKSLASH) continue;
+        escaped = true;
+        at++;
+      }
+      at++;
+      maskToken(start, at, escaped ? (JSON.parse(json.slice(start, at)) as string) : json.slice(start + 1, at - 1));
+    } else if (isScalarCharacter(json.charCodeAt(at))) {
+      while (at < json.length && isScalarCharacter(json.charCodeAt(at))) at++;
+      maskToken(start, at, json.slice(start, at));
+    } else at++;
   }
   return copiedTo === 0 ? json : out + json.slice(copiedTo);
 }
 
+/** A character of a number, `true`, `false` or `null`: none of JSON's structure or white space. */
+function isScalarCharacter(c: number): boolean {
+  return !STRUCTURE.has(c);
+}
+
+const STRUCTURE = new Set([...'{}[]:," \t\n\r'].map((c) => c.charCodeAt(0)));
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -201,6 +201,15 @@ describe("masking values", () => {
     );
   });
 
+  it("keeps a JSON value JSON when a match follows an escape, and masks numbers on their own", () => {
+    const text = JSON.stringify({ note: "Contact:\nbob@example.com", card: 4111111111111111 });
+    const request = requestOf([spanWith("s", [attr("t", text)])]);
+
+    const out = attributesOf(spansOf(masked(request, ["emails", { pattern: "^\\d{16}$", replacement: "[CARD]" }]))[0]!).t as string;
+
+    expect(JSON.parse(out)).toEqual({ note: "Contact:\n[REDACTED]", card: "[CARD]" });
+  });
+
   it("masks a JSON value's strings alike whether or not another string of it has an escape", () => {
     const card = [{ pattern: "^\\d{16}$", replacement: "[CARD]" }];
     const plain = requestOf([spanWith("s", [attr("v", '{"card":"4111111111111111","note":"ab"}')])]);

@@ -641,6 +641,22 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(keys).toContain("braintrust.input_json");
   });
 
+  it.each([
+    // protobuf-es takes a scalar under another wire type: a parent of 8 bytes, tagged as a varint.
+    ["bytes a field cursor cannot read", [0x0f, 1, 2, 3, 4, 5, 6, 7]],
+    // The same 8 bytes read by a field cursor as four fields of the span: none of them is the span's.
+    ["bytes a field cursor reads otherwise", [0x50, 0x01, 0x50, 0x01, 0x50, 0x01, 0x50, 0x01]],
+  ])("makes a root of a span whose parent is framed loosely, as protobuf-es reads it (%s)", (_what, parent) => {
+    const spanType = lengthDelimited(9, toBinary(KeyValueSchema, attr("tfy.span_type", "ChatCompletion")));
+    const body = requestWithSpanFields([0x20, 0x08, ...parent, ...spanType]);
+    expect(spansOf(fromBinary(ExportTraceServiceRequestSchema, body))[0]!.parentSpanId).toEqual(new Uint8Array(parent));
+
+    const [span] = spansOf(relayed(body).requests[0]!.request);
+
+    expect(span!.parentSpanId).toHaveLength(0);
+    expect(span!.droppedAttributesCount).toBe(0);
+  });
+
   it("keeps the parent when it is among the request's spans, of an MCP span, and for a tenant that asks to", () => {
     expect(parentsOf(continued("ChatCompletion", true).sent)["ChatCompletion: x"]).not.toBe("");
     // An agent's tool call, exported before its AgentResponse.
@@ -666,10 +682,11 @@ describe("an Anthropic or Responses API call", () => {
       { role: "user", content: "Hi" },
     ]);
     expect(added["braintrust.output_json"]).toEqual([{ type: "text", text: "Hello." }]);
+    // Anthropic's input_tokens leave out its cache reads and writes, which prompt tokens count.
     expect(added["braintrust.metrics"]).toEqual({
-      prompt_tokens: 12,
+      prompt_tokens: 22,
       completion_tokens: 3,
-      tokens: 15,
+      tokens: 25,
       prompt_cached_tokens: 8,
       prompt_cache_creation_tokens: 2,
     });
