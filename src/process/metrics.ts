@@ -63,13 +63,14 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
 /**
  * Anthropic's prompt tokens as Braintrust counts prompt tokens (OpenAI's, cached ones included):
  * its `input_tokens` leave out the cache reads and writes, which Braintrust's Anthropic wrapper adds
- * back. Undefined for usage without Anthropic's cache counts.
+ * back. Undefined for usage without Anthropic's cache counts, or with OpenAI's own prompt tokens.
  */
 function anthropicPromptTokens(usage: unknown): number | undefined {
   const input = numberAt(usage, ["input_tokens"]);
   const read = numberAt(usage, ["cache_read_input_tokens"]);
   const written = numberAt(usage, ["cache_creation_input_tokens"]);
-  if (input === undefined || (read === undefined && written === undefined)) return undefined;
+  if (input === undefined || (read === undefined && written === undefined) || numberAt(usage, ["prompt_tokens"]) !== undefined)
+    return undefined;
   return input + (read ?? 0) + (written ?? 0);
 }
 

@@ -64,15 +64,21 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
  * events' names and its status message. Runs after translation, so it reaches the translated JSON.
- * A value that is JSON is masked as Braintrust will read it: string by string, each as it reads (an
- * escape such as `\u0040` for `@` would hide text from a pattern, and a match must not take the `n`
- * of a `\n`), and each scalar on its own; what changed is written anew as a JSON string, everything
- * else stays as it came, so the value stays JSON.
+ * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
+ * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
+ * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
+ * of a `\n`), it is masked token by token instead. What changed is written anew as a JSON string,
+ * everything else stays as it came, so the value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
   const mask = (text: string): string => rules.values.reduce((acc, r) => acc.replace(r.regex, r.replacement), text);
-  const maskText = (text: string): string => (isJson(utf8Of(text)) ? maskJsonText(text, mask) : mask(text));
+  const maskText = (text: string): string => {
+    const asText = mask(text);
+    if (!JSON_CONTAINER.test(text)) return asText;
+    if (isJson(utf8Of(asText))) return asText.includes("\\") ? maskJsonTokens(asText, mask, "escaped strings") : asText;
+    return isJson(utf8Of(text)) ? maskJsonTokens(text, mask, "every token") : asText;
+  };
   let changed = false;
   const masked = (text: string, how: (text: string) => string = mask): string => {
     const result = how(text);
@@ -101,11 +107,15 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
   return changed;
 }
 
+/** Text that may be a JSON object or list: what else parses as JSON (a number, `null`) is masked as text. */
+const JSON_CONTAINER = /^[ \t\n\r]*[[{]/;
+
 /**
- * Valid JSON text with each string (keys too), decoded, and each other scalar masked on its own;
- * what a mask changed is written as a JSON string, the rest byte for byte as it came.
+ * Valid JSON text with each string that holds an escape, or each token (strings, keys too, and other
+ * scalars), masked on its own, strings decoded; what a mask changed is written as a JSON string, the
+ * rest byte for byte as it came.
  */
-function maskJsonText(json: string, mask: (text: string) => string): string {
+function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "escaped strings" | "every token"): string {
   let out = "";
   let copiedTo = 0;
   const maskToken = (start: number, end: number, text: string) => {
@@ -124,8 +134,9 @@ function maskJsonText(json: string, mask: (text: string) => string): string {
         at++;
       }
       at++;
-      maskToken(start, at, escaped ? (JSON.parse(json.slice(start, at)) as string) : json.slice(start + 1, at - 1));
-    } else if (isScalarCharacter(json.charCodeAt(at))) {
+      if (escaped) maskToken(start, at, JSON.parse(json.slice(start, at)) as string);
+      else if (tokens === "every token") maskToken(start, at, json.slice(start + 1, at - 1));
+    } else if (tokens === "every token" && isScalarCharacter(json.charCodeAt(at))) {
       while (at < json.length && isScalarCharacter(json.charCodeAt(at))) at++;
       maskToken(start, at, json.slice(start, at));
     } else at++;

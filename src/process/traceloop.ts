@@ -54,15 +54,18 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
 /**
  * Traceloop writes a tool call's fields flat (`tool_calls.0.name`, `.arguments`, `.id`); a chat
  * message as Braintrust's LLM view reads it holds OpenAI's shape, `{id, type: "function", function:
- * {name, arguments}}`. A call already in that shape, or not naming a function, stays as it is.
+ * {name, arguments}}`, its arguments as text. A call already in that shape, of another type than
+ * `function`, or not naming a function, stays as it is.
  */
 function withOpenAiToolCalls(message: Message): Message {
   const calls = message.tool_calls;
   if (!Array.isArray(calls)) return message;
   const openAi = calls.map((call: unknown) => {
     if (!isObject(call) || typeof call.name !== "string" || call.function !== undefined) return call;
-    const { name, arguments: args, type = "function", ...rest } = call;
-    return { ...rest, type, function: { name, ...(args === undefined ? {} : { arguments: args }) } };
+    if (call.type !== undefined && call.type !== "function") return call;
+    const { name, arguments: args, type: _function, ...rest } = call;
+    const text = args === undefined || typeof args === "string" ? args : JSON.stringify(args);
+    return { ...rest, type: "function", function: { name, ...(text === undefined ? {} : { arguments: text }) } };
   });
   setAt(message, "tool_calls", openAi);
   return message;

@@ -201,13 +201,31 @@ describe("masking values", () => {
     );
   });
 
-  it("keeps a JSON value JSON when a match follows an escape, and masks numbers on their own", () => {
-    const text = JSON.stringify({ note: "Contact:\nbob@example.com", card: 4111111111111111 });
+  it("keeps a JSON value JSON when a match follows an escape", () => {
+    const text = JSON.stringify({ note: "Contact:\nbob@example.com", id: 7 });
     const request = requestOf([spanWith("s", [attr("t", text)])]);
 
-    const out = attributesOf(spansOf(masked(request, ["emails", { pattern: "^\\d{16}$", replacement: "[CARD]" }]))[0]!).t as string;
+    const out = attributesOf(spansOf(masked(request, ["emails"]))[0]!).t as string;
 
-    expect(JSON.parse(out)).toEqual({ note: "Contact:\n[REDACTED]", card: "[CARD]" });
+    expect(JSON.parse(out)).toEqual({ note: "Contact:\n[REDACTED]", id: 7 });
+  });
+
+  it("masks a pattern spanning a JSON value's keys and values, and text that is a bare JSON scalar as text", () => {
+    const request = requestOf([
+      spanWith("s", [attr("json", '{"password":"hunter2","user":"ana"}'), attr("number", "4111111111111111"), attr("null", " null ")]),
+    ]);
+
+    const out = attributesOf(
+      spansOf(
+        masked(request, [
+          { pattern: '"password":"[^"]*"', replacement: '"password":"***"' },
+          { pattern: "^\\d{16}$", replacement: "[CARD]" },
+          { pattern: "null", replacement: "N/A" },
+        ]),
+      )[0]!,
+    );
+
+    expect(out).toMatchObject({ json: '{"password":"***","user":"ana"}', number: "[CARD]", null: " N/A " });
   });
 
   it("masks a JSON value's strings alike whether or not another string of it has an escape", () => {

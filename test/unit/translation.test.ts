@@ -701,6 +701,14 @@ describe("an Anthropic or Responses API call", () => {
     expect(translated([attr("tfy.input", '{"system":"S","prompt":"P"}')])["braintrust.metadata"]).toEqual({ system: "S" });
   });
 
+  it("takes a usage's own prompt_tokens over Anthropic's input and cache counts", () => {
+    const metrics = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.output", '{"content":[],"usage":{"prompt_tokens":100,"input_tokens":8,"cache_read_input_tokens":2}}'),
+    ])["braintrust.metrics"] as Record<string, number>;
+    expect(metrics.prompt_tokens).toBe(100);
+  });
+
   it("reads a Responses API answer's output list and its input and output tokens", () => {
     const added = translated([
       attr("tfy.span_type", "Model"),
@@ -1026,12 +1034,18 @@ describe("Traceloop message fields", () => {
       attr("gen_ai.completion.0.tool_calls.0.arguments", "{}"),
       attr("gen_ai.completion.0.tool_calls.1.function.name", "already"),
       attr("gen_ai.completion.0.tool_calls.2.note", "no name"),
+      attr("gen_ai.completion.0.tool_calls.3.name", "grep"),
+      attr("gen_ai.completion.0.tool_calls.3.type", "custom"),
+      attr("gen_ai.completion.0.tool_calls.4.name", "structured"),
+      attr("gen_ai.completion.0.tool_calls.4.arguments", { city: "Paris" }),
     ])!.output!.messages;
 
     expect(message!.tool_calls).toEqual([
       { id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } },
       { function: { name: "already" } },
       { note: "no name" },
+      { name: "grep", type: "custom" },
+      { type: "function", function: { name: "structured", arguments: '{"city":"Paris"}' } },
     ]);
   });
 
