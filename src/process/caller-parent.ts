@@ -1,12 +1,13 @@
 import type { SpanFields } from "../otlp/incoming.js";
 import { stringAttribute } from "./attributes.js";
-import { SpanIdSet } from "./span-ids.js";
+import type { SpanIdSet } from "./span-ids.js";
 
 /**
- * The gateway's request spans, each the top of its gateway request. MCP is not among them: an
- * agent's tool calls are MCP spans under its AgentResponse, exported before it, when they end.
+ * The gateway's request spans, each the top of its gateway request (docs/truefoundry-spans.md). MCP
+ * is not among them: an agent's tool calls are MCP spans under its AgentResponse, exported before
+ * it, when they end.
  */
-const REQUEST_SPAN_TYPES = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
+export const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
 
 /**
  * The gateway may continue a caller's W3C `traceparent`: its request span then has the caller's span
@@ -15,18 +16,19 @@ const REQUEST_SPAN_TYPES = new Set(["ChatCompletion", "Completion", "Embedding",
  * root (README, "keep_caller_parent"). Decided once every span of the request is seen.
  */
 export class CallerParents {
-  private readonly ids = new SpanIdSet();
   private readonly candidates: Array<{ at: number; parent: Uint8Array }> = [];
 
-  /** Takes in a span of the request; its parent when it is a request span with one, which may then become a root. */
-  observe(span: SpanFields): Uint8Array | undefined {
-    this.ids.add(span.spanId);
+  /** `ids`: the request's span ids, every one added before `orphans` is asked. */
+  constructor(private readonly ids: SpanIdSet) {}
+
+  /** A span of the request's parent, when it is a request span with one, which may then become a root. */
+  parentOf(span: SpanFields): Uint8Array | undefined {
     if (span.parentSpanId.byteLength === 0 || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? ""))
       return undefined;
     return span.parentSpanId;
   }
 
-  /** A span `observe` named, sent: `at` its place among the spans sent. */
+  /** A span `parentOf` named, sent: `at` its place among the spans sent. */
   mayBecomeRoot(at: number, parent: Uint8Array): void {
     this.candidates.push({ at, parent });
   }

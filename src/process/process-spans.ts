@@ -11,6 +11,7 @@ import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
 import { type CompiledRedaction, compileRedaction, maskValues, redactKeys, spanAttributeLists } from "./redact.js";
 import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
+import { SpanIdSet } from "./span-ids.js";
 import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
@@ -69,6 +70,8 @@ export class SpanProcessor {
   private readonly spans: OutgoingSpan[] = [];
   /** Made only for a translating tenant that does not keep callers' parents. */
   private readonly callerParents: CallerParents | undefined;
+  /** Every span id of the request, for the router and for callers' parents, whichever the tenant has. */
+  private readonly spanIds: SpanIdSet | undefined;
   private readonly traces: string[] = [];
   // Weak: a scope's decoded fields are let go once its spans have been read.
   private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
@@ -85,10 +88,14 @@ export class SpanProcessor {
     private readonly source: Uint8Array,
     private readonly vouched = false,
   ) {
-    this.router = routesTraces(tenant) ? new TraceRouter(tenant) : undefined;
+    const routes = routesTraces(tenant);
+    const rootsCallersChildren = tenant.translate && !tenant.keep_caller_parent;
+    const spanIds = routes || rootsCallersChildren ? new SpanIdSet() : undefined;
+    this.spanIds = spanIds;
+    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds) : undefined;
     this.redaction = compileRedaction(tenant.redact);
     this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
-    this.callerParents = tenant.translate && !tenant.keep_caller_parent ? new CallerParents() : undefined;
+    this.callerParents = spanIds && rootsCallersChildren ? new CallerParents(spanIds) : undefined;
   }
 
   add(incoming: IncomingSpan): void {
@@ -98,8 +105,9 @@ export class SpanProcessor {
     // anew either way), decoded before anything reads it, so its fields are not read twice;
     // otherwise the span is only read, and its fields are all that is decoded.
     const span = redaction || range === undefined ? incoming.span : undefined;
+    this.spanIds?.add(incoming.fields.spanId);
     const trace = this.router?.observe(incoming);
-    const callerParent = this.callerParents?.observe(incoming.fields);
+    const callerParent = this.callerParents?.parentOf(incoming.fields);
     if (this.tenant.drop_non_ai_spans && !isAiSpan(incoming.fields)) {
       this.changed = true;
       return;

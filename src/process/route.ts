@@ -3,8 +3,9 @@ import type { IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
+import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
-import { SpanIdSet } from "./span-ids.js";
+import type { SpanIdSet } from "./span-ids.js";
 
 /** Whether the tenant sends any trace anywhere but its default parent. */
 export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_attribute">): boolean {
@@ -12,10 +13,11 @@ export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_
 }
 
 /**
- * The gateway's entry spans, one per gateway request (docs/truefoundry-spans.md). The gateway may
- * continue a caller's W3C `traceparent`, so such a span can have a parent it never exports.
+ * The gateway's entry spans, one per gateway request: its request spans, and an MCP call, which may
+ * be a request of its own (docs/truefoundry-spans.md). The gateway may continue a caller's W3C
+ * `traceparent`, so such a span can have a parent it never exports.
  */
-const ENTRY_SPAN_TYPES = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse", "MCP"]);
+const ENTRY_SPAN_TYPES = new Set([...REQUEST_SPAN_TYPES, "MCP"]);
 
 /** What a request's spans have said so far about where their trace goes. */
 interface TraceEvidence {
@@ -47,9 +49,12 @@ export interface TraceVerdict {
  */
 export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
-  private readonly spanIds = new SpanIdSet();
 
-  constructor(private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">) {}
+  /** `spanIds`: the request's span ids, every one added before `verdictOf` is asked. */
+  constructor(
+    private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">,
+    private readonly spanIds: SpanIdSet,
+  ) {}
 
   /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
   observe({ fields: span, scope }: IncomingSpan): string {
@@ -97,7 +102,6 @@ export class TraceRouter {
   }
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {
-    this.spanIds.add(span.spanId);
     if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
     else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
       evidence.entryParents ??= [];
