@@ -40,6 +40,16 @@ export function isJson(utf8: Uint8Array): boolean {
   }
 }
 
+/** Where JSON's white space (space, tab, line feed, carriage return) from `at` ends. */
+export function afterSpace(utf8: Uint8Array, at: number): number {
+  while (at < utf8.length) {
+    const c = utf8[at]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return at;
+    at++;
+  }
+  return at;
+}
+
 class Invalid extends Error {}
 
 const encoder = new TextEncoder();
@@ -115,12 +125,7 @@ class Reader {
   }
 
   space(): void {
-    const bytes = this.bytes;
-    while (this.at < bytes.length) {
-      const c = bytes[this.at]!;
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
-      this.at++;
-    }
+    this.at = afterSpace(this.bytes, this.at);
   }
 
   private expect(c: number): void {

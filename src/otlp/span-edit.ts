@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Status, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
@@ -99,12 +99,13 @@ export function editedSpanPieces(source: Uint8Array, span: Range, { removedKeys,
     } else small.push(field);
   }
   if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
-  if (error !== undefined)
-    pieces.push({
-      field: SPAN_STATUS,
-      pieces: [toBinary(StatusSchema, create(StatusSchema, { code: Status_StatusCode.ERROR, message: error }))],
-    });
+  if (error !== undefined) pieces.push({ field: SPAN_STATUS, pieces: [toBinary(StatusSchema, errorStatus(error))] });
   return pieces;
+}
+
+/** A span status of ERROR with this message, which Braintrust shows as the span's error. */
+export function errorStatus(message: string): Status {
+  return create(StatusSchema, { code: Status_StatusCode.ERROR, message });
 }
 
 const NO_KEYS: ReadonlySet<string> = new Set();

@@ -1,5 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { objectMembers } from "../encoding/json.js";
+import { afterSpace, objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
@@ -86,13 +86,7 @@ const CLOSE_LIST = 0x5d;
 
 /** A JSON list of messages with a system message of this content first; both are valid JSON already. */
 function withSystemMessage(system: Uint8Array, messages: Uint8Array): Uint8Array {
-  let first = 1;
-  while (
-    first < messages.length &&
-    (messages[first] === 0x20 || messages[first] === 0x0a || messages[first] === 0x0d || messages[first] === 0x09)
-  )
-    first++;
-  const rest = messages[first] === CLOSE_LIST ? [utf8Of("]")] : [utf8Of(","), messages.subarray(1)];
+  const rest = messages[afterSpace(messages, 1)] === CLOSE_LIST ? [utf8Of("]")] : [utf8Of(","), messages.subarray(1)];
   return concat([utf8Of('[{"role":"system","content":'), system, utf8Of("}"), ...rest]);
 }
 

@@ -1,9 +1,8 @@
-import { create } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { type Span, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
-import type { NewAttribute } from "../otlp/span-edit.js";
+import { errorStatus, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
@@ -180,7 +179,7 @@ function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, 
 /** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended, its error set. */
 export function applyTranslation(span: Span, { added, removedKeys, error }: SpanTranslation): void {
   span.attributes = [...span.attributes.filter((a) => !removedKeys.has(a.key)), ...added.map(addedKeyValue)];
-  if (error !== undefined) span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: error });
+  if (error !== undefined) span.status = errorStatus(error);
 }
 
 /** An added attribute as protobuf-es holds one. */
