@@ -13,6 +13,7 @@
 import { BraintrustStandIn } from "../scripts/lib/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, type DevServer, startQuietDevServer, startRelay } from "../scripts/lib/wrangler-dev.js";
+import { RELAY_BINDINGS, RELAY_VARS } from "./lifted-limits.js";
 import { type LoadGenerator, startLoadGenerator } from "./load-generator.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
@@ -21,11 +22,6 @@ const REQUESTS = 500;
 const CONNECTIONS = 16;
 const ROUNDS = 14;
 const WARM_UP_REQUESTS = 300;
-const RELAY_VARS = { RATE_LIMIT_REQUESTS_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" };
-/** The per-location ceiling lifted too, so the benchmark measures the relay's work, never its 429s. */
-const RELAY_BINDINGS = {
-  TENANT_RATE_CEILING: { type: "ratelimit", namespace_id: "7801", simple: { limit: 1_000_000, period: 10 } },
-} as const;
 const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
 const LOCAL_CEILING_ENTRYPOINT = "bench/local-ceiling/worker.ts";
 

@@ -15,6 +15,7 @@ import { BraintrustStandIn } from "../scripts/lib/braintrust-standin.js";
 import { childWorkerdCpuMs } from "../scripts/lib/workerd-processes.js";
 import { adminCall, type DevServer, startQuietDevServer } from "../scripts/lib/wrangler-dev.js";
 import { spansOf, trueFoundryTrace } from "../test/support/traces.js";
+import { RELAY_BINDINGS, RELAY_VARS } from "./lifted-limits.js";
 import { type LoadGenerator, startLoadGenerator } from "./load-generator.js";
 import { median } from "./median.js";
 import { gzipped } from "./payloads.js";
@@ -24,10 +25,6 @@ const CONNECTIONS = 8;
 const ROUNDS = 5;
 const WARM_UP_REQUESTS = 100;
 const TRACES_PER_REQUEST = 10;
-const RELAY_VARS = { RATE_LIMIT_REQUESTS_PER_SECOND: "100000", RATE_LIMIT_BURST: "100000" };
-const RELAY_BINDINGS = {
-  TENANT_RATE_CEILING: { type: "ratelimit", namespace_id: "7801", simple: { limit: 1_000_000, period: 10 } },
-} as const;
 const ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" };
 
 interface Result {

@@ -76,6 +76,47 @@ describe.concurrent("redaction", () => {
     expect(attributes).not.toHaveProperty("tfy.input");
   });
 
+  it("reaches keys nested in key-value lists by their dotted path, as flattened attributes name them", async () => {
+    const tenant = await createTenant({
+      config: {
+        translate: false,
+        redact: {
+          keys: [
+            { pattern: "tfy.request.metadata.user_email" },
+            { pattern: "*.token", action: "replace", replacement: "[hidden]" },
+            { pattern: "calls.1.secret" },
+          ],
+        },
+      },
+    });
+    const span = spanWith("ChatCompletion: x", [
+      attr("tfy.request.metadata", { env: "prod", user_email: "bob@example.com", auth: { token: "hunter2", scheme: "bearer" } }),
+      attr("calls", [{ secret: "kept: not the second call" }, { secret: "s3cr3t", name: "two" }]),
+      attr("tfy.request.metadata.user_email", "bob@example.com"),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    expect((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
+      attr("tfy.request.metadata", { env: "prod", auth: { token: "[hidden]", scheme: "bearer" } }),
+      attr("calls", [{ secret: "kept: not the second call" }, { name: "two" }]),
+    ]);
+  });
+
+  it("removes a nested key before translation, so the caller's metadata shows without it", async () => {
+    const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.request.metadata.user_email" }] } } });
+    const span = spanWith("ChatCompletion: x", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.request.metadata", { env: "prod", user_email: "bob@example.com" }),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!);
+    expect(JSON.parse(attributes["braintrust.metadata"] as string)).toEqual({ env: "prod" });
+    expect(JSON.stringify(attributes)).not.toContain("bob@example.com");
+  });
+
   it("masks API keys, emails and custom patterns everywhere, the translated JSON included", async () => {
     const tenant = await createTenant({
       config: { redact: { values: ["api_keys", "emails", { pattern: "ACCT-\\d{6}", replacement: "ACCT-******" }] } },

@@ -121,7 +121,8 @@ export function spanAsRoot(span: Uint8Array): Uint8Array {
 /** JSON up to this many bytes is copied into the span's buffer of new attributes. */
 const COPIED_UP_TO = 256;
 
-const FEW_KEYS = 8;
+/** Up to this many keys are compared one by one, in place; more are looked up in a set. */
+export const FEW_KEYS = 8;
 
 /** Whether the KeyValue the cursor is on has one of these keys (its last key, as a decoder reads it). */
 function isKeyAmong(keyValue: FieldCursor, keys: readonly string[] | ReadonlySet<string>): boolean {

@@ -44,20 +44,36 @@ export function spanAttributeLists(span: Span): KeyValue[][] {
   return [span.attributes, ...span.events.map((e) => e.attributes), ...span.links.map((l) => l.attributes)];
 }
 
-/** Removes attributes whose key matches a glob, or replaces their value. Runs before translation, so nothing derived from them survives. */
+/**
+ * Removes attributes whose key matches a glob, or replaces their value. A key nested in a key-value
+ * list is matched by its dotted path, as flattened attributes name it (`tfy.request.metadata.email`,
+ * `a.list.0.key` in a list), so a rule reaches a value however the exporter nested it. Runs before
+ * translation, so nothing derived from them survives.
+ */
 export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boolean {
   if (rules.keys.length === 0) return false;
   let changed = false;
-  for (const list of lists) {
+  const redactList = (list: KeyValue[], prefix: string): void => {
     for (let i = list.length - 1; i >= 0; i--) {
       const attribute = list[i]!;
-      const rule = rules.keys.find((r) => r.regex.test(attribute.key));
-      if (!rule) continue;
+      const path = prefix + attribute.key;
+      const rule = rules.keys.find((r) => r.regex.test(path));
+      if (!rule) {
+        redactNested(attribute.value, `${path}.`);
+        continue;
+      }
       changed = true;
       if (rule.action === "remove") list.splice(i, 1);
       else attribute.value = create(AnyValueSchema, { value: { case: "stringValue", value: rule.replacement } });
     }
-  }
+  };
+  const redactNested = (value: AnyValue | undefined, prefix: string): void => {
+    if (value?.value.case === "kvlistValue") redactList(value.value.value.values, prefix);
+    else if (value?.value.case === "arrayValue") {
+      for (const [i, item] of value.value.value.values.entries()) redactNested(item, `${prefix}${i}.`);
+    }
+  };
+  for (const list of lists) redactList(list, "");
   return changed;
 }
 

@@ -2,7 +2,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
-import { errorStatus, type NewAttribute } from "../otlp/span-edit.js";
+import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
@@ -166,8 +166,6 @@ function removeSentOnce(removedKeys: Set<string>, attributes: KeyValue[], restat
   for (const { key } of attributes) counts.set(key, (counts.get(key) ?? 0) + 1);
   for (const key of restated) if (counts.get(key) === 1) removedKeys.add(key);
 }
-
-const FEW_KEYS = 8;
 
 /** Appends the attribute unless the span has its own; says whether it did. */
 function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, value: unknown): boolean {

@@ -72,7 +72,7 @@ function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) =>
   }
   for (const scanned of request.resources) {
     const resource: IncomingResource = vouched
-      ? new VouchedResource(bytes, scanned.header)
+      ? new VouchedResource(ResourceSpansSchema, bytes, scanned.header)
       : { resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource"), header: scanned.header };
     for (const { header, spans } of scanned.scopes) {
       const scope: IncomingScope = vouched
@@ -114,32 +114,39 @@ class VouchedSpan implements IncomingSpan {
   }
 }
 
-class VouchedResource implements IncomingResource {
-  private decoded: ResourceSpans | undefined;
+/** A resource's or scope's own fields from vouched bytes, decoded when first asked for: most tenants never read them. */
+class VouchedHeader<Desc extends DescMessage> {
+  private decoded: MessageShape<Desc> | undefined;
 
   constructor(
+    private readonly desc: Desc,
     private readonly bytes: Uint8Array,
     readonly header: Piece[],
   ) {}
 
-  get resourceSpans(): ResourceSpans {
-    this.decoded ??= fromBinary(ResourceSpansSchema, assemble(this.bytes, this.header));
+  protected get fields(): MessageShape<Desc> {
+    this.decoded ??= fromBinary(this.desc, assemble(this.bytes, this.header));
     return this.decoded;
   }
 }
 
-class VouchedScope implements IncomingScope {
-  private decoded: ScopeSpans | undefined;
+class VouchedResource extends VouchedHeader<typeof ResourceSpansSchema> implements IncomingResource {
+  get resourceSpans(): ResourceSpans {
+    return this.fields;
+  }
+}
 
+class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements IncomingScope {
   constructor(
-    private readonly bytes: Uint8Array,
-    readonly header: Piece[],
+    bytes: Uint8Array,
+    header: Piece[],
     readonly resource: IncomingResource,
-  ) {}
+  ) {
+    super(ScopeSpansSchema, bytes, header);
+  }
 
   get scopeSpans(): ScopeSpans {
-    this.decoded ??= fromBinary(ScopeSpansSchema, assemble(this.bytes, this.header));
-    return this.decoded;
+    return this.fields;
   }
 }
 
