@@ -103,6 +103,39 @@ describe.concurrent("redaction", () => {
     ]);
   });
 
+  it("reaches keys inside JSON an attribute holds as text, leaving the rest of it byte for byte", async () => {
+    const tenant = await createTenant({
+      config: {
+        translate: false,
+        redact: {
+          keys: [
+            { pattern: "tfy.request.metadata.user_email" },
+            { pattern: "*.token", action: "replace", replacement: "[hidden]" },
+            { pattern: "calls.1.secret" },
+          ],
+        },
+      },
+    });
+    const span = spanWith("ChatCompletion: x", [
+      attr(
+        "tfy.request.metadata",
+        '{"env": "prod", "user_email":"bob@example.com", "n": 12345678901234567890, "auth": {"token": "hunter2"}}',
+      ),
+      attr("calls", '[{"secret": "kept"}, {"secret": "s3cr3t", "name": "two"}]'),
+      attr("tfy.input", '{"user_email": "not under tfy.request.metadata", "token": 1}'),
+      attr("note", "{not json at all, user_email"),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    expect((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
+      attr("tfy.request.metadata", '{"env":"prod","n":12345678901234567890,"auth":{"token":"[hidden]"}}'),
+      attr("calls", '[{"secret": "kept"},{"name":"two"}]'),
+      attr("tfy.input", '{"user_email":"not under tfy.request.metadata","token":"[hidden]"}'),
+      attr("note", "{not json at all, user_email"),
+    ]);
+  });
+
   it("removes a nested key before translation, so the caller's metadata shows without it", async () => {
     const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.request.metadata.user_email" }] } } });
     const span = spanWith("ChatCompletion: x", [

@@ -1,4 +1,4 @@
-import { textOf } from "./bytes.js";
+import { concat, textOf, utf8Of } from "./bytes.js";
 
 /**
  * JSON read as UTF-8, checked as strictly as JSON.parse checks text, without making a string of it
@@ -25,6 +25,19 @@ export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint
   }
 }
 
+/** The items of a JSON list, each as its own bytes (views of `utf8`), in order; undefined when `utf8` is not a valid JSON list. As for objectMembers. */
+export function listItems(utf8: Uint8Array): Uint8Array[] | undefined {
+  const reader = new Reader(utf8);
+  try {
+    const items = reader.list();
+    reader.space();
+    return reader.at === utf8.length ? items : undefined;
+  } catch (err) {
+    if (err instanceof Invalid) return undefined;
+    throw err;
+  }
+}
+
 /**
  * Whether `utf8` is one JSON value, with white space around it or none, as JSON.parse accepts its
  * text. `utf8` must be valid UTF-8, as for objectMembers.
@@ -38,6 +51,17 @@ export function isJson(utf8: Uint8Array): boolean {
     if (err instanceof Invalid) return false;
     throw err;
   }
+}
+
+/** A JSON object of these members, each value's bytes as they are (valid JSON each), keys written anew. */
+export function jsonObject(members: ReadonlyArray<readonly [key: string, value: Uint8Array]>): Uint8Array {
+  const parts = members.flatMap(([key, value], i) => [utf8Of(`${i === 0 ? "" : ","}${JSON.stringify(key)}:`), value]);
+  return concat([utf8Of("{"), ...parts, utf8Of("}")]);
+}
+
+/** A JSON list of these items, each's bytes as they are (valid JSON each). */
+export function jsonList(items: readonly Uint8Array[]): Uint8Array {
+  return concat([utf8Of("["), ...items.flatMap((item, i) => (i === 0 ? [item] : [utf8Of(","), item])), utf8Of("]")]);
 }
 
 /** Where JSON's white space (space, tab, line feed, carriage return) from `at` ends. */
@@ -111,6 +135,29 @@ class Reader {
       if (this.bytes[this.at] === CLOSE_OBJECT) {
         this.at++;
         return members;
+      }
+      this.expect(COMMA);
+    }
+  }
+
+  list(): Uint8Array[] {
+    this.space();
+    this.expect(OPEN_LIST);
+    const items: Uint8Array[] = [];
+    this.space();
+    if (this.bytes[this.at] === CLOSE_LIST) {
+      this.at++;
+      return items;
+    }
+    for (;;) {
+      this.space();
+      const itemStart = this.at;
+      this.value(1);
+      items.push(this.bytes.subarray(itemStart, this.at));
+      this.space();
+      if (this.bytes[this.at] === CLOSE_LIST) {
+        this.at++;
+        return items;
       }
       this.expect(COMMA);
     }

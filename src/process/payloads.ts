@@ -1,5 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { afterSpace, objectMembers } from "../encoding/json.js";
+import { afterSpace, jsonObject, objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
@@ -78,7 +78,7 @@ function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings:
   const isInput = (key: string) => INPUT_FIELDS.includes(key) || (anthropic && key === "system");
   const settings = Object.fromEntries([...fields].filter(([key]) => !isInput(key)).map(([key, raw]) => [key, parsed(raw)]));
   if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
-  return { input: new RawJson(taken.length === 1 ? first : objectOf(taken)), settings };
+  return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
 }
 
 const OPEN_LIST = 0x5b;
@@ -112,12 +112,6 @@ function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
 /** A member's JSON, valid by the time it is asked for. */
 function parsed(raw: Uint8Array): unknown {
   return JSON.parse(textOf(raw));
-}
-
-/** A JSON object of these members, their values as they are. */
-function objectOf(members: Array<[string, Uint8Array]>): Uint8Array {
-  const parts = members.flatMap(([key, raw], i) => [utf8Of(`${i === 0 ? "{" : ","}${JSON.stringify(key)}:`), raw]);
-  return concat([...parts, utf8Of("}")]);
 }
 
 /** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */

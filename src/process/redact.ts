@@ -1,13 +1,22 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { utf8Of } from "../encoding/bytes.js";
-import { isJson } from "../encoding/json.js";
+import { textOf, utf8Of } from "../encoding/bytes.js";
+import { isJson, jsonList, jsonObject, listItems, objectMembers } from "../encoding/json.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
 
 export interface CompiledRedaction {
-  keys: Array<{ regex: RegExp; action: "remove" | "replace"; replacement: string }>;
+  keys: KeyRule[];
   values: Array<{ regex: RegExp; replacement: string }>;
+}
+
+interface KeyRule {
+  regex: RegExp;
+  /** The glob up to its first `*`, and whether it has one: which paths it may match below a key. */
+  literalPrefix: string;
+  wildcard: boolean;
+  action: "remove" | "replace";
+  replacement: string;
 }
 
 const compiled = new WeakMap<Redact, CompiledRedaction>();
@@ -27,7 +36,13 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
   let rules = compiled.get(redact);
   if (!rules) {
     rules = {
-      keys: redact.keys.map((k) => ({ regex: globToRegex(k.pattern), action: k.action, replacement: k.replacement })),
+      keys: redact.keys.map((k) => ({
+        regex: globToRegex(k.pattern),
+        literalPrefix: k.pattern.split("*")[0]!,
+        wildcard: k.pattern.includes("*"),
+        action: k.action,
+        replacement: k.replacement,
+      })),
       values: redact.values.map((v) =>
         typeof v === "string"
           ? { regex: new RegExp(BUILTIN_VALUE_PATTERNS[v], "g"), replacement: "[REDACTED]" }
@@ -46,9 +61,9 @@ export function spanAttributeLists(span: Span): KeyValue[][] {
 
 /**
  * Removes attributes whose key matches a glob, or replaces their value. A key nested in a key-value
- * list is matched by its dotted path, as flattened attributes name it (`tfy.request.metadata.email`,
- * `a.list.0.key` in a list), so a rule reaches a value however the exporter nested it. Runs before
- * translation, so nothing derived from them survives.
+ * list, or in a JSON object an attribute holds as text, is matched by its dotted path, as flattened
+ * attributes name it (`tfy.request.metadata.email`, `a.list.0.key` in a list), so a rule reaches a
+ * value however the exporter nested it. Runs before translation, so nothing derived from them survives.
  */
 export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boolean {
   if (rules.keys.length === 0) return false;
@@ -57,7 +72,7 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
     for (let i = list.length - 1; i >= 0; i--) {
       const attribute = list[i]!;
       const path = prefix + attribute.key;
-      const rule = rules.keys.find((r) => r.regex.test(path));
+      const rule = ruleFor(rules, path);
       if (!rule) {
         redactNested(attribute.value, `${path}.`);
         continue;
@@ -71,11 +86,67 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
     if (value?.value.case === "kvlistValue") redactList(value.value.value.values, prefix);
     else if (value?.value.case === "arrayValue") {
       for (const [i, item] of value.value.value.values.entries()) redactNested(item, `${prefix}${i}.`);
+    } else if (value?.value.case === "stringValue" && JSON_CONTAINER.test(value.value.value) && mayMatchBelow(rules, prefix)) {
+      const redacted = redactJsonKeys(utf8Of(value.value.value), prefix, rules, MAX_JSON_KEY_DEPTH);
+      if (redacted === undefined) return;
+      value.value.value = textOf(redacted);
+      changed = true;
     }
   };
   for (const list of lists) redactList(list, "");
   return changed;
 }
+
+function ruleFor(rules: CompiledRedaction, path: string): KeyRule | undefined {
+  return rules.keys.find((r) => r.regex.test(path));
+}
+
+/** Whether a rule may match a path that starts with `prefix`: what JSON text is scanned for. */
+function mayMatchBelow(rules: CompiledRedaction, prefix: string): boolean {
+  return rules.keys.some((r) => r.literalPrefix.startsWith(prefix) || (r.wildcard && prefix.startsWith(r.literalPrefix)));
+}
+
+/**
+ * JSON nested deeper than this is not searched for keys: each level is read again by the level
+ * above, so the depth bounds what a hostile value costs. Metadata and request bodies nest a few levels.
+ */
+const MAX_JSON_KEY_DEPTH = 8;
+
+/**
+ * A JSON object or list with its keys matched by dotted path below `prefix`, removed or their value
+ * replaced; what no rule touched keeps its bytes. Undefined when nothing matched, or for text that
+ * is not a JSON object or list.
+ */
+function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedaction, depthLeft: number): Uint8Array | undefined {
+  if (depthLeft === 0) return undefined;
+  const nested = (raw: Uint8Array, path: string) =>
+    raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST ? redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1) : undefined;
+  const members = utf8[0] === OPEN_LIST ? undefined : objectMembers(utf8);
+  if (members) {
+    let changed = false;
+    const kept: Array<[string, Uint8Array]> = [];
+    for (const [key, raw] of members) {
+      const path = prefix + key;
+      const rule = ruleFor(rules, path);
+      const value = rule ? (rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement))) : (nested(raw, path) ?? raw);
+      if (value !== raw) changed = true;
+      if (value !== undefined) kept.push([key, value]);
+    }
+    return changed ? jsonObject(kept) : undefined;
+  }
+  const items = listItems(utf8);
+  if (!items) return undefined;
+  let changed = false;
+  const redacted = items.map((raw, i) => {
+    const value = nested(raw, `${prefix}${i}`);
+    if (value !== undefined) changed = true;
+    return value ?? raw;
+  });
+  return changed ? jsonList(redacted) : undefined;
+}
+
+const OPEN_OBJECT = 0x7b;
+const OPEN_LIST = 0x5b;
 
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its

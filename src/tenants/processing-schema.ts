@@ -64,7 +64,7 @@ const RegexSchema = z
   }, "must be a valid regular expression");
 
 export const RedactSchema = z.strictObject({
-  /** Attribute keys by glob (`*` matches any run of characters), removed or their value replaced. */
+  /** Attribute keys by glob (`*` matches any run of characters; a key nested in a key-value list or JSON text by its dotted path), removed or their value replaced. */
   keys: z
     .array(
       z.strictObject({

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/encoding/bytes.js";
-import { isJson, objectMembers } from "../../src/encoding/json.js";
+import { isJson, jsonList, jsonObject, listItems, objectMembers } from "../../src/encoding/json.js";
 
 const utf8 = new TextEncoder();
 
@@ -60,6 +60,42 @@ describe("a JSON object's members as text", () => {
       expect(membersOf(text)).toBeUndefined();
     },
   );
+});
+
+describe("a JSON list's items as text", () => {
+  it("are found exactly when JSON.parse reads a list, each as written, and written back as JSON.parse reads them", () => {
+    fc.assert(
+      fc.property(jsonishTexts, (text) => {
+        const items = listItems(utf8.encode(text));
+        let expected: unknown;
+        try {
+          expected = JSON.parse(text);
+        } catch {
+          expected = undefined;
+        }
+        if (!Array.isArray(expected)) expect(items).toBeUndefined();
+        else {
+          expect(items!.map((raw) => JSON.parse(textOf(raw)))).toEqual(expected);
+          expect(JSON.parse(textOf(jsonList(items!)))).toEqual(expected);
+        }
+      }),
+      { seed: 42, numRuns: 2000 },
+    );
+  });
+
+  it("keep each item's text as written, and an object of members is written with its keys anew", () => {
+    expect(listItems(utf8.encode(' [ 1 , {"a": [2]} ,"\\n"] '))?.map(textOf)).toEqual(["1", '{"a": [2]}', '"\\n"']);
+    expect(textOf(jsonList([]))).toBe("[]");
+    expect(textOf(jsonObject([]))).toBe("{}");
+    expect(
+      textOf(
+        jsonObject([
+          ['a"b', utf8.encode("[1, 2]")],
+          ['a"b', utf8.encode("3")],
+        ]),
+      ),
+    ).toBe('{"a\\"b":[1, 2],"a\\"b":3}');
+  });
 });
 
 describe("whether UTF-8 is JSON", () => {
