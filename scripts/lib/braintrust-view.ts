@@ -14,7 +14,8 @@ import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-c
  *   are strings holding JSON, else they stay in metadata;
  * - metadata is `braintrust.metadata` merged with every attribute Braintrust does not consume;
  * - cost is an explicit `estimated_cost`, else "priced by model name" when `metadata.model` is a name
- *   from Braintrust's price list (a provider's model name), else none;
+ *   from Braintrust's price list (a provider's model name) and the span has token counts to price,
+ *   else none;
  * - the error is the span status's, when its code is ERROR.
  * Braintrust's own reading of `gen_ai.*` is not modelled: such attributes show in metadata here.
  */
@@ -93,11 +94,16 @@ function spanView(span: Span): Omit<SpanView, "children"> {
     cost:
       typeof metrics.estimated_cost === "number"
         ? metrics.estimated_cost
-        : typeof model === "string" && PRICED_MODEL.test(model)
+        : typeof model === "string" && PRICED_MODEL.test(model) && hasTokens(metrics)
           ? "priced by model name"
           : null,
     ...(shownTwice.size > 0 ? { shownTwice: [...shownTwice].sort() } : {}),
   };
+}
+
+/** Braintrust prices a call by its tokens: a span without token counts costs nothing, whatever its model. */
+function hasTokens(metrics: Record<string, unknown>): boolean {
+  return typeof metrics.prompt_tokens === "number" || typeof metrics.completion_tokens === "number";
 }
 
 function parseJson(text: string): { value: unknown } | undefined {

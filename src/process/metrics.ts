@@ -49,12 +49,19 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
       break;
     }
   }
-  const anthropicPrompt = values.prompt_tokens === undefined ? anthropicPromptTokens(usage) : undefined;
-  if (anthropicPrompt !== undefined) values.prompt_tokens = anthropicPrompt;
+  // The gateway's input tokens may be Anthropic's own, which leave its cache out: when they are the
+  // usage's, they are counted as Braintrust counts them.
+  const anthropicPrompt = anthropicPromptTokens(usage);
+  if (anthropicPrompt !== undefined && (values.prompt_tokens === undefined || values.prompt_tokens === numberAt(usage, ["input_tokens"])))
+    values.prompt_tokens = anthropicPrompt;
   for (const [metric, path] of USAGE_PATHS) {
     const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
     if (value !== undefined) values[metric] = value;
   }
+  // Fewer prompt tokens than cached ones leave the cache out, as Anthropic counts: priced by model,
+  // Braintrust would charge a negative count of uncached tokens.
+  const cache = (values.prompt_cached_tokens ?? 0) + (values.prompt_cache_creation_tokens ?? 0);
+  if (values.prompt_tokens !== undefined && values.prompt_tokens < cache) values.prompt_tokens += cache;
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
   return { values, sources };

@@ -6,18 +6,24 @@ import { stringAttribute } from "./attributes.js";
  * provider's own name. The response says which model answered; otherwise the model the gateway
  * called, `tfy.model.name`, the provider's name as it is (`meta-llama/Llama-3.3-70B-Instruct-Turbo`;
  * a virtual or routed model such as `routing/fast-chat` resolves to it); otherwise the request's
- * model, without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`).
+ * model, without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`). A
+ * response's or `tfy.model.name`'s own prefix goes too when it is the account the request named.
  */
 export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
-  if (typeof payloads.responseModel === "string" && payloads.responseModel) return payloads.responseModel;
-  const called = stringAttribute(attributes, "tfy.model.name");
-  if (called) return called;
   const requested = [
     payloads.requestModel,
     stringAttribute(attributes, "tfy.request.model_name"),
     stringAttribute(attributes, "gen_ai.request.model"),
-  ].find((name): name is string => typeof name === "string" && name !== "");
-  return requested === undefined ? undefined : withoutAccount(requested);
+  ].filter((name): name is string => typeof name === "string" && name !== "");
+  const accounts = requested.flatMap((name) => (name.indexOf("/") > 0 ? [name.slice(0, name.indexOf("/") + 1)] : []));
+  const outsideAccounts = (name: string) => {
+    const account = accounts.find((prefix) => name.startsWith(prefix) && name.length > prefix.length);
+    return account === undefined ? name : name.slice(account.length);
+  };
+  if (typeof payloads.responseModel === "string" && payloads.responseModel) return outsideAccounts(payloads.responseModel);
+  const called = stringAttribute(attributes, "tfy.model.name");
+  if (called) return outsideAccounts(called);
+  return requested[0] === undefined ? undefined : withoutAccount(requested[0]);
 }
 
 /**

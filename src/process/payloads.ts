@@ -1,5 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { afterSpace, jsonObject, objectMembers } from "../encoding/json.js";
+import { afterSpace, isJson, jsonObject, objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
@@ -37,8 +37,19 @@ export interface ResponsePayload {
   model: unknown;
 }
 
+export interface Payloads {
+  request: RequestPayload | undefined;
+  response: ResponsePayload | undefined;
+}
+
+/** A model call's request and response bodies (`tfy.input`, `tfy.output`, as UTF-8), split as Braintrust's wrappers log them. */
+export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined): Payloads {
+  const request = requestPayload(input);
+  return { request, response: responsePayload(output, request) };
+}
+
 /** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
-export function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefined {
+function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
@@ -52,7 +63,7 @@ export function requestPayload(utf8: Uint8Array | undefined): RequestPayload | u
  * output: the request it let through, changed or not) is split as one, and only the settings it
  * changed are its rest: the request's metadata shows the others already.
  */
-export function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload): ResponsePayload | undefined {
+function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
@@ -66,6 +77,24 @@ export function responsePayload(utf8: Uint8Array | undefined, request?: RequestP
   const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, parsed(raw)]));
   return { output: new RawJson(fields.get(field)!), rest, model: parsedField(fields, "model") };
 }
+
+/**
+ * A tool call's arguments and result (an MCP span's `tfy.input` and `tfy.output`) shown whole: a
+ * tool's `query` or `input` argument is not a model's input, and its other arguments are not
+ * settings. JSON as it is, other text as text; JSON null has nothing to show.
+ */
+export function toolPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined): Payloads {
+  const whole = (utf8: Uint8Array | undefined) =>
+    utf8 === undefined ? undefined : isJson(utf8) ? (utf8[afterSpace(utf8, 0)] === NULL ? undefined : new RawJson(utf8)) : textOf(utf8);
+  const args = whole(input);
+  const result = whole(output);
+  return {
+    request: args === undefined ? undefined : { input: args, settings: {}, model: undefined },
+    response: result === undefined ? undefined : { output: result, rest: {}, model: undefined },
+  };
+}
+
+const NULL = 0x6e;
 
 /** A request body's input fields (one field's value alone) and the rest, parsed; undefined when it has no input field. */
 function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {

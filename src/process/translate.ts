@@ -3,11 +3,11 @@ import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trac
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
-import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { countOf, findAttribute, keyValue, parseJson, scalarOf, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
-import { type RequestPayload, type ResponsePayload, requestPayload, responsePayload } from "./payloads.js";
-import { jsonUtf8 } from "./raw-json.js";
+import { callPayloads, type RequestPayload, type ResponsePayload, toolPayloads } from "./payloads.js";
+import { jsonUtf8, RawJson } from "./raw-json.js";
 import { type RequestMetadata, requestMetadata } from "./request-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -83,14 +83,16 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
   const type = knownType ?? (genAiCall ? "llm" : "task");
-  const request = requestPayload(payloadUtf8(span, "tfy.input"));
-  const response = responsePayload(payloadUtf8(span, "tfy.output"), request);
+  const payloads = type === "tool" ? toolPayloads : callPayloads;
+  const { request, response } = payloads(payloadUtf8(span, "tfy.input"), payloadUtf8(span, "tfy.output"));
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
-  const failed = span.status?.code === Status_StatusCode.ERROR;
-  const error = errorMessage !== undefined && !failed ? errorMessage : undefined;
+  // A status of ERROR with a message of its own is shown as it came; one without gets the gateway's.
+  const statusShowsError = span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response) : undefined);
+  const error = failure !== undefined && !statusShowsError ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
@@ -185,6 +187,22 @@ export function addedKeyValue(attribute: NewAttribute): KeyValue {
   return "json" in attribute
     ? stringKeyValue(attribute.key, textOf(attribute.json))
     : keyValue(attribute.key, stringArrayValue(attribute.strings));
+}
+
+/**
+ * Why a tool call failed, when it did by its result (MCP's `isError`) or by the gateway's flag
+ * without an error message: the result's text, which says why.
+ */
+function toolFailure(attributes: KeyValue[], response: ResponsePayload | undefined): string | undefined {
+  const result = response?.output instanceof RawJson ? parseJson(textOf(response.output.utf8)) : undefined;
+  const { isError, content } = typeof result === "object" && result !== null ? (result as { isError?: unknown; content?: unknown }) : {};
+  if (isError !== true && scalarOf(findAttribute(attributes, "tfy.mcp_server.is_tool_call_execution_error")) !== true) return undefined;
+  const texts = Array.isArray(content)
+    ? content.flatMap((part: { type?: unknown; text?: unknown } | null) =>
+        part?.type === "text" && typeof part.text === "string" ? [part.text] : [],
+      )
+    : [];
+  return texts.length > 0 ? texts.join("\n") : "the tool call failed";
 }
 
 /** A payload attribute's text as UTF-8: the request's own bytes when the span was read from them. */

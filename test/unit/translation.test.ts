@@ -228,10 +228,10 @@ describe("sources", () => {
     const request = JSON.stringify({ model: "openai-main/gpt-4o", messages: [] });
 
     expect(
-      keptKeys([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.span_type", "MCP"), attr("tfy.input", request)]),
+      keptKeys([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.span_type", "Guardrail"), attr("tfy.input", request)]),
     ).toEqual(["tfy.request.model_name", "tfy.span_type"]);
     // A model named differently from tfy.request.model_name is shown in metadata, and the body goes all the same.
-    const other = [attr("tfy.span_type", "MCP"), attr("tfy.request.model_name", "other"), attr("tfy.input", request)];
+    const other = [attr("tfy.span_type", "Guardrail"), attr("tfy.request.model_name", "other"), attr("tfy.input", request)];
     expect(keptKeys(other)).toEqual(["tfy.span_type", "tfy.request.model_name"]);
     expect(translated(other)["braintrust.metadata"]).toEqual({ gateway_model: "openai-main/gpt-4o" });
   });
@@ -426,11 +426,28 @@ describe("the model Braintrust prices by", () => {
     expect(model([attr("tfy.request.model_name", "")])).toBeUndefined();
   });
 
+  it("drops from the model called, or the response's, the provider account the request named", () => {
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.model.name", "openai-main/gpt-4o")])).toBe("gpt-4o");
+    expect(
+      model([
+        attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'),
+        attr("tfy.output", '{"model":"openai-main/gpt-4o-2024-08-06"}'),
+      ]),
+    ).toBe("gpt-4o-2024-08-06");
+    // Another prefix is the provider's own.
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.model.name", "meta-llama/Llama-3")])).toBe(
+      "meta-llama/Llama-3",
+    );
+    expect(model([attr("tfy.model.name", "openai-main/gpt-4o")])).toBe("openai-main/gpt-4o");
+  });
+
   it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "ChatCompletion")).toBe("gpt-4o");
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "Guardrail")).toBeUndefined();
     expect(
-      translated([attr("tfy.span_type", "MCP"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')])["braintrust.metadata"],
+      translated([attr("tfy.span_type", "Guardrail"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')])[
+        "braintrust.metadata"
+      ],
     ).toEqual({
       gateway_model: "openai-main/gpt-4o",
     });
@@ -596,6 +613,49 @@ describe("a span failed by tfy.error_message alone", () => {
     expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "504 from provider" });
     expect(attributesOf(out!)["tfy.error_message"]).toBe("timed out");
   });
+  it("gives a status that is ERROR without a message the gateway's message, and drops the attribute", () => {
+    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
+    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
+    expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
+  });
+});
+
+describe("an MCP tool call", () => {
+  const mcp = (input: string, output: string, ...more: KeyValue[]) =>
+    spanWith("MCP: search.docs", [attr("tfy.span_type", "MCP"), attr("tfy.input", input), attr("tfy.output", output), ...more]);
+
+  it("shows its arguments and result whole: a tool's query or model argument is not a model call's", () => {
+    const span = mcp('{"query":"refund policy","limit":5,"model":"x-small"}', '{"content":[{"type":"text","text":"30 days"}]}');
+    const out = attributesOf(spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!);
+
+    expect(JSON.parse(out["braintrust.input_json"] as string)).toEqual({ query: "refund policy", limit: 5, model: "x-small" });
+    expect(JSON.parse(out["braintrust.output_json"] as string)).toEqual({ content: [{ type: "text", text: "30 days" }] });
+    expect(out).not.toHaveProperty("braintrust.metadata");
+    expect(Object.keys(out)).not.toContain("tfy.input");
+  });
+
+  it.each([
+    [
+      "its result says isError",
+      '{"content":[{"type":"text","text":"boom"},{"type":"text","text":"again"}],"isError":true}',
+      [],
+      "boom\nagain",
+    ],
+    ["the gateway flags it", '"no such order"', [attr("tfy.mcp_server.is_tool_call_execution_error", true)], "the tool call failed"],
+  ])("fails with its result's text when %s", (_case, output, more, message) => {
+    const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
+  });
+
+  it("succeeds when neither says it failed", () => {
+    const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', '{"content":[],"isError":false}')])).requests[0]!.request);
+
+    expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
 });
 
 describe("a gateway request continuing its caller's trace", () => {
@@ -699,6 +759,27 @@ describe("an Anthropic or Responses API call", () => {
       { role: "system", content: "S" },
     ]);
     expect(translated([attr("tfy.input", '{"system":"S","prompt":"P"}')])["braintrust.metadata"]).toEqual({ system: "S" });
+  });
+
+  it("counts Anthropic's cache in the gateway's input tokens when they are Anthropic's own, or fewer than the cached ones", () => {
+    const usage =
+      '{"content":[],"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":100,"cache_creation_input_tokens":20}}';
+    const metrics = (attributes: ReturnType<typeof attr>[]) =>
+      translated([attr("tfy.span_type", "Model"), ...attributes])["braintrust.metrics"];
+
+    expect(
+      metrics([attr("tfy.model.metric.input_tokens", 10), attr("tfy.model.metric.output_tokens", 5), attr("tfy.output", usage)]),
+    ).toEqual({ prompt_tokens: 130, completion_tokens: 5, tokens: 135, prompt_cached_tokens: 100, prompt_cache_creation_tokens: 20 });
+    // The gateway counted the cache already: its count stands.
+    expect(metrics([attr("tfy.model.metric.input_tokens", 130), attr("tfy.output", usage)])).toMatchObject({ prompt_tokens: 130 });
+    // No response to compare with: fewer prompt tokens than cached ones cannot include them.
+    expect(
+      metrics([
+        attr("tfy.model.metric.input_tokens", 10),
+        attr("tfy.model.metric.cache_read_input_tokens", 100),
+        attr("tfy.model.metric.cache_write_input_tokens", 20),
+      ]),
+    ).toMatchObject({ prompt_tokens: 130, tokens: 130 });
   });
 
   it("takes a usage's own prompt_tokens over Anthropic's input and cache counts", () => {
