@@ -98,19 +98,22 @@ const NULL = 0x6e;
 
 /** A request body's input fields (one field's value alone) and the rest, parsed; undefined when it has no input field. */
 function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {
-  const taken = [...fields].filter(([key]) => INPUT_FIELDS.includes(key));
+  // A Responses API request's `prompt` object names a stored prompt template: a setting, not input.
+  const isInputField = (key: string, raw: Uint8Array) => INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
+  const taken = [...fields].filter(([key, raw]) => isInputField(key, raw));
   if (taken.length === 0) return undefined;
   const system = fields.get("system");
   const [[firstKey, first]] = taken as [[string, Uint8Array]];
   // An Anthropic request: its system prompt is the conversation's first message, as a chat shows it.
   const anthropic = system !== undefined && taken.length === 1 && firstKey === "messages" && first[0] === OPEN_LIST;
-  const isInput = (key: string) => INPUT_FIELDS.includes(key) || (anthropic && key === "system");
+  const isInput = (key: string) => taken.some(([name]) => name === key) || (anthropic && key === "system");
   const settings = Object.fromEntries([...fields].filter(([key]) => !isInput(key)).map(([key, raw]) => [key, parsed(raw)]));
   if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
   return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
 }
 
 const OPEN_LIST = 0x5b;
+const OPEN_OBJECT = 0x7b;
 const CLOSE_LIST = 0x5d;
 
 /** A JSON list of messages with a system message of this content first; both are valid JSON already. */

@@ -790,6 +790,21 @@ describe("an Anthropic or Responses API call", () => {
     expect(metrics.prompt_tokens).toBe(100);
   });
 
+  it("shows a Responses API request's input, and its stored prompt reference in metadata", () => {
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", '{"model":"gpt-4.1","prompt":{"id":"pmpt_1","version":"2","variables":{"city":"Paris"}},"input":"Weather?"}'),
+    ]);
+
+    expect(added["braintrust.input_json"]).toBe("Weather?");
+    expect(added["braintrust.metadata"]).toEqual({
+      model: "gpt-4.1",
+      prompt: { id: "pmpt_1", version: "2", variables: { city: "Paris" } },
+    });
+    // A completion's prompt is its input.
+    expect(translated([attr("tfy.input", '{"model":"x","prompt":["a","b"]}')])["braintrust.input_json"]).toEqual(["a", "b"]);
+  });
+
   it("reads a Responses API answer's output list and its input and output tokens", () => {
     const added = translated([
       attr("tfy.span_type", "Model"),
