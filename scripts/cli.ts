@@ -291,7 +291,6 @@ const COMMANDS = [
       const page = (await admin.call("POST", "/dead-letters/replay", {
         ...(flags.id ? { id: flags.id } : {}),
         ...(flags.tenant ? { tenant: flags.tenant } : {}),
-        limit: 1000,
         ...(cursor ? { cursor } : {}),
       })) as { replayed: string[]; orphaned: string[]; cursor: string | null };
       replayed.push(...page.replayed);

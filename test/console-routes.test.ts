@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
+import { deadLettersFor, waitForDeadLetters } from "./support/dead-letters.js";
 import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -128,6 +129,40 @@ describe("the console beside the admin API", () => {
 
     expect(routingPage).toContain('<dd class="waiting-traces">1 traces, 1 spans (decided within 600 s at most)</dd>');
     expect(plainPage).not.toContain("Traces waiting for their parent");
+  });
+
+  it("replays a tenant's backlog a page a press, each press going on from where the last stopped", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 41);
+    await waitForDeadLetters(tenant.id, (list) => list.length === 41);
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
+    const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replaceAll("&amp;", "&");
+    const press = async (html: string) => {
+      const cursor = hiddenIn(html, "cursor");
+      const answer = await relayFetch("/admin/console/dead-letters/replay", {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          csrf: hiddenIn(html, "csrf")!,
+          tenant: tenant.id,
+          return_to: tenant.id,
+          ...(cursor ? { cursor } : {}),
+        }),
+      });
+      expect(answer.status).toBe(303);
+      return pageAt(answer.headers.get("location")!);
+    };
+
+    const afterFirst = await press(await pageAt(`/admin/console/tenants/${tenant.id}`));
+    const afterSecond = await press(afterFirst);
+
+    expect(afterFirst).toContain("Replayed 40 dead letters onto the delivery queue. More are left: replay again to go on from there.");
+    expect(afterFirst).toContain("Replay the next dead letters");
+    expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue.");
+    expect(hiddenIn(afterSecond, "cursor")).toBeUndefined();
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
   it("saves a tenant's form only over the tenant it showed, and creates only a tenant that does not exist yet (412 otherwise)", async () => {

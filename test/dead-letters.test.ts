@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ReplayAnswer } from "../src/console/answers.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
-import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
+import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { admin, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -60,6 +61,24 @@ describe.concurrent("dead letters", () => {
     const [again] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
     expect((await admin("DELETE", `/dead-letters/${encodeURIComponent(again!.id)}`)).status).toBe(204);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("replays a backlog 40 a call, each call within a Worker's subrequests, going on from its cursor", async () => {
+    const tenant = await createTenant();
+    const traces = await deadLettersFor(tenant, 41);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 41)).toHaveLength(41);
+
+    expect((await admin("POST", "/dead-letters/replay", { tenant: tenant.id, limit: 41 })).status).toBe(400);
+    const first = (await (await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).json()) as ReplayAnswer;
+    const second = (await (
+      await admin("POST", "/dead-letters/replay", { tenant: tenant.id, cursor: first.cursor })
+    ).json()) as ReplayAnswer;
+
+    expect([first.replayed.length, second.replayed.length, second.cursor]).toEqual([40, 1, null]);
+    expect(new Set([...first.replayed, ...second.replayed]).size).toBe(41);
+    const arrival = await standin.waitForSpans(tenant.apiKey, traces.flatMap(spanIdsOf));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
   it("401 with a stored key → dead letter → rotate the key → replay the tenant's → delivered", async () => {
@@ -156,7 +175,7 @@ describe.concurrent("dead letters", () => {
 
   it("deleting a tenant deletes its dead letters: a tenant created again under its id, with another key and URL, never gets them", async () => {
     const tenant = await createTenant();
-    await deadLetterFor(tenant);
+    await deadLettersFor(tenant);
     const [deadLetter] = await deadLettersOf(tenant.id);
 
     expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
@@ -180,7 +199,8 @@ describe.concurrent("dead letters", () => {
   it("deletes a tenant's dead letters at most so many per call, and only that tenant's", async () => {
     const tenant = await createTenant();
     const other = await createTenant();
-    for (const owner of [tenant, tenant, tenant, other]) await deadLetterFor(owner);
+    await deadLettersFor(tenant, 3);
+    await deadLettersFor(other);
     const store = new DeadLetterStore(env.PAYLOADS);
 
     expect(await store.deleteOfTenant(tenant.id, 2)).toBe(false);
@@ -190,9 +210,3 @@ describe.concurrent("dead letters", () => {
     expect(await deadLettersOf(other.id)).toHaveLength(1);
   });
 });
-
-/** One trace for the tenant that Braintrust refuses (400), so it becomes a dead letter. */
-async function deadLetterFor(tenant: TestTenant): Promise<void> {
-  await standin.script(tenant.apiKey, [{ status: 400 }]);
-  expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-}

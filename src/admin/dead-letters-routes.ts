@@ -23,11 +23,18 @@ const ListQuerySchema = z.object({
   cursor: z.string().min(1).optional(),
 });
 
+/**
+ * Dead letters replayed a call at most: one R2 list, a call to each one's tenant object and one
+ * `sendBatch` make 42 subrequests at most, inside the Workers Free plan's 50 (docs/cloudflare-limits.md).
+ * A backlog after an outage is thousands: the caller goes on with the cursor, a call each page.
+ */
+export const MAX_REPLAY_PAGE = 40;
+
 /** Replay one dead letter by id, a tenant's, or all (`{}`), a page of up to `limit` per call. */
 const ReplaySchema = z.strictObject({
   id: z.string().min(1).optional(),
   tenant: tenantFilter,
-  limit: z.number().int().min(1).max(1000).default(100),
+  limit: z.number().int().min(1).max(MAX_REPLAY_PAGE).default(MAX_REPLAY_PAGE),
   cursor: z.string().min(1).optional(),
 });
 
@@ -39,21 +46,19 @@ deadLettersRoutes.get("/", async (c) => {
 deadLettersRoutes.post("/replay", async (c) => {
   const input = parseOrReject(ReplaySchema, await jsonBody(c));
   const store = new DeadLetterStore(c.env.PAYLOADS);
-  let ids: string[];
+  let messages: DeliveryMessage[];
   let cursor: string | null = null;
   if (input.id) {
-    ids = [input.id];
+    const message = await store.replayMessage(input.id);
+    if (!message) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
+    messages = [message];
   } else {
-    const page = await store.list({
+    ({ messages, cursor } = await store.replayPage({
       ...(input.tenant ? { tenant: input.tenant } : {}),
       ...(input.cursor ? { cursor: input.cursor } : {}),
       limit: input.limit,
-    });
-    ids = page.dead_letters.map((d) => d.id);
-    cursor = page.cursor;
+    }));
   }
-  const messages = (await Promise.all(ids.map((id) => store.replayMessage(id)))).filter((m): m is DeliveryMessage => m !== undefined);
-  if (input.id && messages.length === 0) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
   const owners = await ownersOf(c.env, messages);
   const replayable = messages.filter((m) => isIncarnationOf(owners.get(m.tenant), m.incarnation));
   const orphaned = messages.filter((m) => !replayable.includes(m));

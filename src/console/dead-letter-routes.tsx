@@ -11,7 +11,7 @@ import { CONSOLE_PATHS } from "./paths.js";
 /** The dead letters page and the replay and delete actions, wherever their forms are. */
 export const deadLetterRoutes = new Hono<ConsoleEnv>();
 
-/** As many as the admin API lists and replays in one call. */
+/** As many as the admin API lists in one call. */
 const PAGE = 1000;
 
 /** Back to the tenant page the form was on, or to the dead letters page; only ever a console page. */
@@ -28,25 +28,16 @@ deadLetterRoutes.get("/", async (c) => {
   return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} notice={noticeOf(c.req.query())} />);
 });
 
-// `dead-letters replay (--id ID | --tenant T | --all)`, every page of them, as the CLI does.
+// `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a
+// request's subrequests allow (MAX_REPLAY_PAGE). The page it returns to offers the next, from where
+// this one stopped, since replayed dead letters stay listed until their spans are delivered.
 deadLetterRoutes.post("/replay", async (c) => {
   const form = await c.req.parseBody();
   const target = typeof form.id === "string" ? { id: form.id } : typeof form.tenant === "string" ? { tenant: form.tenant } : {};
-  let replayed = 0;
-  let orphaned = 0;
-  let cursor: string | null = null;
-  do {
-    const page: ReplayAnswer = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", {
-      ...target,
-      limit: PAGE,
-      ...(cursor ? { cursor } : {}),
-    });
-    replayed += page.replayed.length;
-    orphaned += page.orphaned.length;
-    cursor = page.cursor;
-  } while (cursor);
+  const from = typeof form.cursor === "string" && form.cursor !== "" ? { cursor: form.cursor } : {};
+  const page = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", { ...target, ...from });
   const back = form.all === "true" ? CONSOLE_PATHS.home : await returnPath(c);
-  return c.redirect(replayedPath(back, replayed, orphaned), 303);
+  return c.redirect(replayedPath(back, page), 303);
 });
 
 // `dead-letters delete <id>`.

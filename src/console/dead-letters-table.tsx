@@ -53,3 +53,24 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
     </table>
   );
 }
+
+/**
+ * Replays a tenant's dead letters, or everyone's: a page a press (the CLI's `dead-letters replay
+ * --tenant` or `--all` loops the pages). `from`: where the last press stopped, when it left more.
+ */
+export function ReplayAllForm(props: { session: ConsoleSession; tenant?: string; from?: string | undefined; label: string }) {
+  return (
+    <PostForm action={CONSOLE_PATHS.replay} session={props.session}>
+      {props.tenant ? (
+        <>
+          <input type="hidden" name="tenant" value={props.tenant} />
+          <input type="hidden" name="return_to" value={props.tenant} />
+        </>
+      ) : (
+        <input type="hidden" name="all" value="true" />
+      )}
+      {props.from && <input type="hidden" name="cursor" value={props.from} />}
+      <button type="submit">{props.from ? "Replay the next dead letters" : props.label}</button>
+    </PostForm>
+  );
+}

@@ -17,7 +17,8 @@ export function noticeOf(query: Record<string, string>): string | undefined {
     const replayed = Number.parseInt(query.replayed ?? "", 10) || 0;
     const orphaned = Number.parseInt(query.orphaned ?? "", 10) || 0;
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
-    return `Replayed ${plural(replayed)} onto the delivery queue.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}`;
+    const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
+    return `Replayed ${plural(replayed)} onto the delivery queue.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
 }
@@ -26,6 +27,17 @@ export function donePath(path: string, code: DoneCode): string {
   return `${path}?done=${code}`;
 }
 
-export function replayedPath(path: string, replayed: number, orphaned: number): string {
-  return `${path}?${new URLSearchParams({ done: "replayed", replayed: String(replayed), orphaned: String(orphaned) })}`;
+/** Where a replay returns to: what it did, and where the next replay goes on from when more are left. */
+export function replayedPath(path: string, page: { replayed: string[]; orphaned: string[]; cursor: string | null }): string {
+  return `${path}?${new URLSearchParams({
+    done: "replayed",
+    replayed: String(page.replayed.length),
+    orphaned: String(page.orphaned.length),
+    ...(page.cursor ? { replay_from: page.cursor } : {}),
+  })}`;
+}
+
+/** Where the page's replay form goes on from, after a replay that left more. */
+export function replayCursorOf(query: Record<string, string>): string | undefined {
+  return query.done === "replayed" && query.replay_from ? query.replay_from : undefined;
 }

@@ -1,5 +1,5 @@
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
-import { DeadLettersTable } from "./dead-letters-table.js";
+import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
 import { Layout, Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
@@ -17,7 +17,14 @@ export interface TenantPageData {
 }
 
 /** One tenant: its configuration (never its key), tokens, routes, statistics and dead letters, with every action on them. */
-export function TenantPage(props: { session: ConsoleSession; data: TenantPageData; issued?: IssuedToken; notice?: string | undefined }) {
+export function TenantPage(props: {
+  session: ConsoleSession;
+  data: TenantPageData;
+  issued?: IssuedToken;
+  notice?: string | undefined;
+  /** Where "replay all" goes on from, after a replay that left more. */
+  replayFrom?: string | undefined;
+}) {
   const { tenant, stats, deadLetters, waiting } = props.data;
   const { session } = props;
   return (
@@ -166,11 +173,7 @@ export function TenantPage(props: { session: ConsoleSession; data: TenantPageDat
         </p>
       )}
       {deadLetters.dead_letters.length > 0 && (
-        <PostForm action={CONSOLE_PATHS.replay} session={session}>
-          <input type="hidden" name="tenant" value={tenant.id} />
-          <input type="hidden" name="return_to" value={tenant.id} />
-          <button type="submit">Replay all of this tenant's dead letters</button>
-        </PostForm>
+        <ReplayAllForm session={session} tenant={tenant.id} from={props.replayFrom} label="Replay all of this tenant's dead letters" />
       )}
 
       <h2>Change</h2>

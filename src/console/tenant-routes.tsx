@@ -5,7 +5,7 @@ import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTrace
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
-import { donePath, noticeOf } from "./notices.js";
+import { donePath, noticeOf, replayCursorOf } from "./notices.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { tenantPutBody } from "./tenant-input.js";
@@ -33,12 +33,17 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
 /** `/admin/`: every tenant at a glance. */
 export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response> {
   const { rows, next } = await tenantRows(c, c.req.query("cursor"));
-  return renderPage(c, <TenantsPage session={sessionOf(c)} rows={rows} next={next} notice={noticeOf(c.req.query())} />);
+  const query = c.req.query();
+  return renderPage(
+    c,
+    <TenantsPage session={sessionOf(c)} rows={rows} next={next} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />,
+  );
 }
 
 tenantRoutes.get("/:tenant", async (c) => {
   const data = await tenantPageData(c, c.req.param("tenant"));
-  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(c.req.query())} />);
+  const query = c.req.query();
+  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />);
 });
 
 // Create or replace: `tenants put`. A tenant's form saves only over the tenant it showed (its

@@ -1,7 +1,8 @@
 import type { TenantSummary } from "../tenants/store.js";
 import type { TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
-import { Layout, Notice, PostForm } from "./layout.js";
+import { ReplayAllForm } from "./dead-letters-table.js";
+import { Layout, Notice } from "./layout.js";
 import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
@@ -16,7 +17,14 @@ export interface TenantRow {
 }
 
 /** Every tenant at a glance, a page at a time: is it healthy, and what waits for an operator. */
-export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[]; next: string | null; notice?: string | undefined }) {
+export function TenantsPage(props: {
+  session: ConsoleSession;
+  rows: TenantRow[];
+  next: string | null;
+  notice?: string | undefined;
+  /** Where "replay all" goes on from, after a replay that left more. */
+  replayFrom?: string | undefined;
+}) {
   return (
     <Layout title="Tenants" session={props.session}>
       <h1>Tenants</h1>
@@ -77,10 +85,7 @@ export function TenantsPage(props: { session: ConsoleSession; rows: TenantRow[];
         </p>
       )}
       <h2>Replay every dead letter</h2>
-      <PostForm action={CONSOLE_PATHS.replay} session={props.session}>
-        <input type="hidden" name="all" value="true" />
-        <button type="submit">Replay all dead letters</button>
-      </PostForm>
+      <ReplayAllForm session={props.session} from={props.replayFrom} label="Replay all dead letters" />
       <h2>New tenant</h2>
       <TenantForm session={props.session} />
     </Layout>

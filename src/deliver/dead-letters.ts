@@ -60,6 +60,30 @@ function fromObject(key: string, meta: Record<string, string>): DeadLetter {
   };
 }
 
+function replayMessageOf(key: string, meta: Record<string, string>): DeliveryMessage {
+  const deadLetter = fromObject(key, meta);
+  return {
+    id: key.slice(key.lastIndexOf("/") + 1),
+    tenant: deadLetter.tenant,
+    ...(meta.incarnation ? { incarnation: meta.incarnation } : {}),
+    parent: deadLetter.parent,
+    ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
+    payload: { r2Key: key },
+    spans: deadLetter.spans,
+    bytes: deadLetter.bytes,
+    attempts: 0,
+    serverErrors: 0,
+    receivedAt: Date.parse(deadLetter.received_at) || Date.now(),
+  };
+}
+
+/** A page of one tenant's dead letters, or everyone's: continue from `cursor`. */
+interface PageOptions {
+  tenant?: string;
+  cursor?: string;
+  limit: number;
+}
+
 export class DeadLetterStore {
   constructor(private readonly bucket: R2Bucket) {}
 
@@ -92,40 +116,27 @@ export class DeadLetterStore {
     return fromObject(key, customMetadata);
   }
 
-  async list(options: { tenant?: string; cursor?: string; limit: number }): Promise<{ dead_letters: DeadLetter[]; cursor: string | null }> {
-    const page = await this.bucket.list({
-      prefix: options.tenant ? tenantPrefix(options.tenant) : PREFIX,
-      cursor: options.cursor,
-      limit: options.limit,
-      include: ["customMetadata"],
-    });
-    return {
-      dead_letters: page.objects.map((o) => fromObject(o.key, o.customMetadata ?? {})),
-      cursor: page.truncated ? page.cursor : null,
-    };
+  async list(options: PageOptions): Promise<{ dead_letters: DeadLetter[]; cursor: string | null }> {
+    const { objects, cursor } = await this.page(options);
+    return { dead_letters: objects.map((o) => fromObject(o.key, o.customMetadata ?? {})), cursor };
   }
 
   /** The message that sends a dead letter's spans again, with a fresh retry budget and the same idempotency key. */
   async replayMessage(id: string): Promise<DeliveryMessage | undefined> {
     const parsed = parseId(id);
     const head = parsed ? await this.bucket.head(parsed.key) : null;
-    if (!parsed || !head) return undefined;
-    const { key, deliveryId } = parsed;
-    const meta = head.customMetadata ?? {};
-    const deadLetter = fromObject(key, meta);
-    return {
-      id: deliveryId,
-      tenant: deadLetter.tenant,
-      ...(meta.incarnation ? { incarnation: meta.incarnation } : {}),
-      parent: deadLetter.parent,
-      ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
-      payload: { r2Key: key },
-      spans: deadLetter.spans,
-      bytes: deadLetter.bytes,
-      attempts: 0,
-      serverErrors: 0,
-      receivedAt: Date.parse(deadLetter.received_at) || Date.now(),
-    };
+    return parsed && head ? replayMessageOf(parsed.key, head.customMetadata ?? {}) : undefined;
+  }
+
+  /** A page of dead letters as the messages that replay them, from one R2 list (no call per dead letter). */
+  async replayPage(options: PageOptions): Promise<{ messages: DeliveryMessage[]; cursor: string | null }> {
+    const { objects, cursor } = await this.page(options);
+    return { messages: objects.map((o) => replayMessageOf(o.key, o.customMetadata ?? {})), cursor };
+  }
+
+  private async page({ tenant, cursor, limit }: PageOptions): Promise<{ objects: R2Object[]; cursor: string | null }> {
+    const page = await this.bucket.list({ prefix: tenant ? tenantPrefix(tenant) : PREFIX, cursor, limit, include: ["customMetadata"] });
+    return { objects: page.objects, cursor: page.truncated ? page.cursor : null };
   }
 
   async delete(id: string): Promise<boolean> {

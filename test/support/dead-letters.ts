@@ -1,5 +1,9 @@
+import { expect } from "vitest";
+import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { DeadLetter } from "../../src/deliver/dead-letters.js";
-import { admin } from "./relay.js";
+import { admin, sendTraces, type TestTenant } from "./relay.js";
+import { standin } from "./standin.js";
+import { toProtobuf, trueFoundryTrace } from "./traces.js";
 
 export type DeadLetterView = DeadLetter;
 
@@ -16,4 +20,15 @@ export async function waitForDeadLetters(tenantId: string, predicate: (list: Dea
     if (predicate(list) || Date.now() > deadline) return list;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** `count` traces for the tenant that Braintrust refuses (400), each a dead letter once the queue has tried it; the traces. */
+export async function deadLettersFor(tenant: TestTenant, count = 1): Promise<ExportTraceServiceRequest[]> {
+  const traces = Array.from({ length: count }, () => trueFoundryTrace());
+  await standin.script(
+    tenant.apiKey,
+    traces.map(() => ({ status: 400 })),
+  );
+  for (const trace of traces) expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+  return traces;
 }
