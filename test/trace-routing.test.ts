@@ -30,6 +30,23 @@ function routingTenant(config: Record<string, unknown> = {}): Promise<TestTenant
   return createTenant({ parent: "project_name:default", config: { translate: false, routes: [EVAL_ROUTE], ...config } });
 }
 
+function passthroughRoutingTenant(): Promise<TestTenant> {
+  return createTenant({
+    mode: "passthrough",
+    parent: "project_name:default",
+    config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+  });
+}
+
+/** Has Braintrust accept the tenant's key with a one-span trace at the default parent, so spans sent with it may wait; that trace's top span. */
+async function acceptKey(tenant: TestTenant): Promise<Span> {
+  const opener = spanWith("opener", []);
+  // Started first, so Braintrust's Logs list it first.
+  opener.startTimeUnixNano -= 1_000_000_000n;
+  expect((await sendTraces(tenant, toProtobuf(requestOf([opener])))).status).toBe(200);
+  return opener;
+}
+
 const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
 
 async function waitingSpans(tenantId: string): Promise<number> {
@@ -230,11 +247,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   });
 
   it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {
-    const tenant = await createTenant({
-      mode: "passthrough",
-      parent: "project_name:default",
-      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
-    });
+    const tenant = await passthroughRoutingTenant();
     // A first request Braintrust accepts makes the key trusted, so the relay may keep spans sent with it.
     const opener = gatewayTrace({ env: "prod" });
     expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
@@ -251,11 +264,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   });
 
   it("a key Braintrust has not accepted yet keeps nothing waiting: its undecided trace is decided at once by the default parent", async () => {
-    const tenant = await createTenant({
-      mode: "passthrough",
-      parent: "project_name:default",
-      config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
-    });
+    const tenant = await passthroughRoutingTenant();
     const trace = gatewayTrace({ env: "eval" });
 
     await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
@@ -264,6 +273,20 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     // Whole, in one place: the default parent, which the first request decided with what it knew.
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust accepts on its first request has that request's decision remembered: spans sent after it follow", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+
+    // The first request's key is not trusted yet; once Braintrust took its spans, its decision is stored.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    // With an hour's wait, the children arriving at all means they found the decision.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });
   });
 
@@ -276,5 +299,74 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ traces: 1, spans: 3 });
+  });
+});
+
+/**
+ * Any key-shaped bearer passes a passthrough tenant's authentication, and trace ids are not secret
+ * (they travel in `traceparent`): a request whose key Braintrust refuses must leave nothing behind
+ * that decides where anyone else's spans of a trace go.
+ */
+describe.concurrent("a passthrough key Braintrust refuses decides no trace", () => {
+  const stranger = (tenant: TestTenant) => ({ id: tenant.id, bearer: `sk-stranger-${crypto.randomUUID()}` });
+
+  it("a stranger's span that matches a route does not send the client's trace to that route's parent", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "prod" });
+    const claim = spanWith("evil", [attr("tfy.request.metadata", JSON.stringify({ env: "eval" }))], {
+      traceId: trace.traceId,
+      parentSpanId: randomId(8),
+    });
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([claim])))).status).toBe(401);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a stranger's undecided span neither pins the client's trace to the default parent nor releases the client's waiting spans", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = await acceptKey(tenant);
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    const child = spanWith("Guardrail: evil", [attr("tfy.span_type", "Guardrail")], {
+      traceId: trace.traceId,
+      parentSpanId: trace.top.spanId,
+    });
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([child])))).status).toBe(401);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [opener, ...trace.all])).toEqual({
+      "project_name:default": { traces: [{ root: opener.name, spans: 1 }], unlisted: 0 },
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a stranger's top span does not decide a trace whose spans wait for the client's", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = await acceptKey(tenant);
+    const trace = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    const top = spanWith("ChatCompletion: evil", [attr("tfy.span_type", "ChatCompletion")], { traceId: trace.traceId });
+    top.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([top])))).status).toBe(401);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [opener, ...trace.all])).toEqual({
+      "project_name:default": {
+        traces: [
+          { root: opener.name, spans: 1 },
+          { root: trace.top.name, spans: 4 },
+        ],
+        unlisted: 0,
+      },
+    });
   });
 });

@@ -81,6 +81,14 @@ export class TraceRoutes extends DurableObject<Env> {
     return settled;
   }
 
+  /**
+   * The parents already decided for these traces (null: none yet), in the order asked, changing
+   * nothing: all a request whose key Braintrust has not accepted may learn here (ingest/settle-traces.ts).
+   */
+  decisions(traces: string[]): Array<string | null> {
+    return traces.map((trace) => this.store.trace(trace)?.parent ?? null);
+  }
+
   /** What waits here, for operators. */
   waiting(): WaitingTotals {
     return this.store.totals();

@@ -1,6 +1,6 @@
 import { clientKeyContext } from "../deliver/message.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
-import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceSettlement } from "../deliver/trace-routes.js";
+import { MAX_WAITING_PIECE_BYTES, type TraceReport, type TraceRoutes } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
@@ -13,19 +13,33 @@ import { batchesByParent } from "./prepare-deliveries.js";
 /** What the client is told to wait when the objects could not settle its traces. */
 const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
 
+/** Where one request alone sends a trace no object had decided: stored only once Braintrust took spans sent with its key. */
+export interface ProvisionalDecision {
+  trace: string;
+  parent: string;
+}
+
 export interface SettledTraces {
   /** The spans to deliver now, one batch per parent. */
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided. */
   waitingSpans: number;
+  /** A key Braintrust has not accepted yet: the decisions for `rememberAccepted`. Empty for a trusted credential, whose traces the objects settled. */
+  provisional: ProvisionalDecision[];
 }
 
 /**
  * Asks the tenant's trace-routes objects where each trace of the request goes, one call per object,
  * in parallel. Undecided traces go with their bytes, so an object that keeps them has them
- * durably before the client hears 2xx. A key Braintrust has not accepted yet keeps nothing
- * (deliver/during-request.ts), so its undecided traces are decided by their default parent.
- * Throws 503 with Retry-After when any object fails: the client keeps its spans and sends them again.
+ * durably before the client hears 2xx. Throws 503 with Retry-After when any object fails: the
+ * client keeps its spans and sends them again.
+ *
+ * A key Braintrust has not accepted yet may be anyone's, and trace ids are not secret (they travel in
+ * `traceparent`), so its request only reads what the objects decided: its other traces go where it
+ * alone says (a route's parent, else the default parent) and nothing of them is stored, neither a
+ * decision nor waiting spans, until Braintrust has taken spans sent with the key (`rememberAccepted`).
+ * A stranger's refused request so leaves nothing behind, while a real client's first request in an
+ * isolate still decides its traces, a moment later, for the spans that follow.
  */
 export async function settleTraces(
   env: Env,
@@ -34,57 +48,105 @@ export async function settleTraces(
   tenant: Tenant,
   credential: BraintrustCredential,
 ): Promise<SettledTraces> {
+  if (!credential.trusted) return settleProvisionally(env, request, tenant);
   const { traces } = request;
-  const mayWait = credential.trusted;
   const sealedClientKey =
-    mayWait && credential.mode === "passthrough" && traces.some((t) => !t.decided)
+    credential.mode === "passthrough" && traces.some((t) => !t.decided)
       ? await sealSecret(credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id))
       : undefined;
   const undecided = undecidedSpans(request);
-  const byShard = new Map<string, RequestTrace[]>();
-  for (const trace of traces) {
-    const shard = shardOf(trace.trace);
-    const group = byShard.get(shard);
-    if (group) group.push(trace);
-    else byShard.set(shard, [trace]);
-  }
-  const calls = [...byShard].map(async ([shard, group]) => {
-    const settle: SettleRequest = {
+  const settlements = await askEachObject(env, tenant.id, traces, (object, group) =>
+    object.settle({
       tenant: tenant.id,
       incarnation: tenant.incarnation,
       defaultParent: tenant.parent,
       sealedClientKey,
       waitSeconds: tenant.trace_wait_seconds,
-      traces: group.map((t) => reportOf(t, undecided.get(t), source, mayWait)),
-    };
-    const settled = await traceRoutesObject(env, tenant.id, shard).settle(settle);
-    return group.map((trace, i): [RequestTrace, TraceSettlement] => [trace, settled[i]!]);
-  });
-  let answers: Map<RequestTrace, TraceSettlement>;
+      traces: group.map((t) => reportOf(t, undecided.get(t), source)),
+    }),
+  );
+  const parentOf = (trace: RequestTrace) => {
+    const settlement = settlements.get(trace);
+    return settlement && "parent" in settlement ? settlement.parent : undefined;
+  };
+  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? 1 : 0), 0);
+  return { processed: batchesByParent(request, parentOf), waitingSpans, provisional: [] };
+}
+
+/** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
+async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
+  const decided = await askEachObject(env, tenant.id, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
+  const provisional = request.traces.filter((t) => !decided.get(t)).map(({ trace, parent }) => ({ trace, parent }));
+  return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
+}
+
+/**
+ * Stores an untrusted request's decisions once Braintrust took its spans, for the parents it took
+ * them at (`taken`): from then on the trace's later spans, and any waiting, go there too, as if the
+ * key had been trusted from the start. Recorded after the delivery, so another request may have
+ * decided a trace in between (the first decision still wins; that trace is then split). A failure
+ * loses only the memory, not spans, which were delivered: it is logged, and the client answered as
+ * delivered.
+ */
+export async function rememberAccepted(
+  env: Env,
+  tenant: Tenant,
+  provisional: ProvisionalDecision[],
+  taken: ReadonlySet<string>,
+): Promise<void> {
+  const accepted = provisional.filter((d) => taken.has(d.parent));
+  const calls = [...byShard(accepted)].map(([shard, group]) =>
+    traceRoutesObject(env, tenant.id, shard).settle({
+      tenant: tenant.id,
+      incarnation: tenant.incarnation,
+      defaultParent: tenant.parent,
+      sealedClientKey: undefined,
+      waitSeconds: tenant.trace_wait_seconds,
+      traces: group.map(({ trace, parent }) => ({ trace, decided: parent })),
+    }),
+  );
   try {
-    answers = new Map((await Promise.all(calls)).flat());
+    await Promise.all(calls);
   } catch (err) {
     logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(err) });
+  }
+}
+
+/** One call per object the traces fall in, all at once; each answer beside its trace. */
+async function askEachObject<Answer>(
+  env: Env,
+  tenantId: string,
+  traces: RequestTrace[],
+  ask: (object: DurableObjectStub<TraceRoutes>, group: RequestTrace[]) => Promise<Answer[]>,
+): Promise<Map<RequestTrace, Answer>> {
+  const calls = [...byShard(traces)].map(async ([shard, group]) => {
+    const answers = await ask(traceRoutesObject(env, tenantId, shard), group);
+    return group.map((trace, i): [RequestTrace, Answer] => [trace, answers[i]!]);
+  });
+  try {
+    return new Map((await Promise.all(calls)).flat());
+  } catch (err) {
+    logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
     throw new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
       retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
     });
   }
-  const parentOf = (trace: RequestTrace) => {
-    const settlement = answers.get(trace);
-    return settlement && "parent" in settlement ? settlement.parent : undefined;
-  };
-  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? 1 : 0), 0);
-  return { processed: batchesByParent(request, parentOf), waitingSpans };
 }
 
-function reportOf(
-  { trace, decided, parent }: RequestTrace,
-  spans: OutgoingSpan[] | undefined,
-  source: Uint8Array,
-  mayWait: boolean,
-): TraceReport {
+function byShard<T extends { trace: string }>(traces: T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const trace of traces) {
+    const shard = shardOf(trace.trace);
+    const group = groups.get(shard);
+    if (group) group.push(trace);
+    else groups.set(shard, [trace]);
+  }
+  return groups;
+}
+
+function reportOf({ trace, decided, parent }: RequestTrace, spans: OutgoingSpan[] | undefined, source: Uint8Array): TraceReport {
   if (decided) return { trace, decided: parent };
-  if (!mayWait || !spans) return { trace };
+  if (!spans) return { trace };
   const protobuf = assembleRequest(source, spans);
   return protobuf.byteLength <= MAX_WAITING_PIECE_BYTES ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
 }

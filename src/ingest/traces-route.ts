@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
+import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
@@ -14,7 +15,7 @@ import { requireTenantId, TenantStore } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
 import { countRequests } from "./count-requests.js";
 import { planSettled, prepareDeliveries } from "./prepare-deliveries.js";
-import { settleTraces } from "./settle-traces.js";
+import { type ProvisionalDecision, rememberAccepted, settleTraces } from "./settle-traces.js";
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();
@@ -42,10 +43,12 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const { rejections, usage } = prepared;
   let { deliveries } = prepared;
   let waiting = 0;
+  let provisional: ProvisionalDecision[] = [];
   if (prepared.traces) {
     const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
     deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
     waiting = settled.waitingSpans;
+    provisional = settled.provisional;
   }
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
   countSpans(tenantId, "received", accepted + Number(rejections.rejectedSpans));
@@ -63,6 +66,8 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
+  // Only now may an untrusted request's traces be decided for the spans that follow: a key Braintrust refused decides nothing.
+  if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(deliveries, results));
   const answer = clientAnswer(results, rejections);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
   countUsage(tenantId, usage);
@@ -78,6 +83,11 @@ function braintrustVerdict(results: RequestDeliveryResult[]): boolean | undefine
   if (results.some((r) => r.result === "delivered")) return true;
   if (results.length > 0 && results.every((r) => r.result === "refused")) return false;
   return undefined;
+}
+
+/** The parents Braintrust took spans at, in any of the request's deliveries. */
+function parentsTaken(deliveries: Delivery[], results: RequestDeliveryResult[]): Set<string> {
+  return new Set(deliveries.filter((_, i) => results[i]!.result === "delivered").map((d) => d.parent));
 }
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
