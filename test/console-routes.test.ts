@@ -196,4 +196,29 @@ describe("the console beside the admin API", () => {
     expect((await save({ tenant: tenant.id, revision: hiddenIn(fresh, "revision") })).status).toBe(303);
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
+
+  it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const tenant = `console-${crypto.randomUUID().slice(0, 8)}`;
+    const match = `${'{"all":['.repeat(1_000)}{"field":"span_name","equals":"x"}${"]}".repeat(1_000)}`;
+
+    const refused = await relayFetch("/admin/console/tenants", {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        csrf,
+        tenant,
+        parent: "project_name:p",
+        key: "keep",
+        settings: `{"routes":[{"match":${match},"parent":"project_name:q"}]}`,
+      }),
+    });
+
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain("routes.0.match: may nest all and any at most 16 levels deep");
+    expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
 });

@@ -85,6 +85,27 @@ describe("admin API: tenants", () => {
     expect(json.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
   });
 
+  it("rejects a route match nested deeper than 16 levels of all and any with 400 naming the match, however deep", async () => {
+    const nested = (depth: number, list: "all" | "any") =>
+      `${`{"${list}":[`.repeat(depth)}{"field":"span_name","equals":"x"}${"]}".repeat(depth)}`;
+    const put = (match: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, `{"parent":"project_name:p","routes":[{"match":${match},"parent":"project_name:q"}]}`);
+
+    expect((await put(nested(16, "all"))).status).toBe(201);
+    for (const match of [nested(17, "any"), nested(1_000, "all"), nested(100_000, "any")]) {
+      const response = await put(match);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          code: "invalid_field",
+          message: "routes.0.match: may nest all and any at most 16 levels deep",
+          field: "routes.0.match",
+          request_id: expect.any(String),
+        },
+      });
+    }
+  });
+
   it("rejects a tenant id outside 1-64 of a-z 0-9 - _ with 400", async () => {
     for (const id of ["UPPER", "a".repeat(65), "dot.dot", "a%20b", "a:b"]) {
       const response = await admin("PUT", `/tenants/${id}`, { parent: "project_id:p" });

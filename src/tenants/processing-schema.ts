@@ -41,6 +41,43 @@ export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
   ]),
 );
 
+/**
+ * How deep `all` and `any` may nest in a match: past any condition a person writes, and short of
+ * the stack that `MatchSchema`, which recurses per level, and matching a span need.
+ */
+export const MAX_MATCH_NESTING = 16;
+
+/**
+ * The index of the first route in a tenant's input whose match nests deeper than
+ * `MAX_MATCH_NESTING`, if any: checked before `MatchSchema` would recurse into it.
+ */
+export function routeNestedTooDeep(input: unknown): number | undefined {
+  const routes = typeof input === "object" && input !== null ? (input as { routes?: unknown }).routes : undefined;
+  if (!Array.isArray(routes)) return undefined;
+  const index = routes.findIndex(
+    (route: unknown) => typeof route === "object" && route !== null && !withinMatchNesting((route as { match?: unknown }).match),
+  );
+  return index === -1 ? undefined : index;
+}
+
+/**
+ * Whether a match as given nests `all` and `any` at most `MAX_MATCH_NESTING` levels. Walked a level
+ * at a time rather than recursively, so a match of any depth is measured without running out of
+ * stack, and never past the bound.
+ */
+function withinMatchNesting(match: unknown): boolean {
+  let level: unknown[] = [match];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_MATCH_NESTING) return false;
+    level = level.flatMap((m) => {
+      if (typeof m !== "object" || m === null) return [];
+      const { all, any } = m as { all?: unknown; any?: unknown };
+      return [all, any].flatMap((list) => (Array.isArray(list) ? list : []));
+    });
+  }
+  return true;
+}
+
 export const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
 export type Route = z.infer<typeof RouteSchema>;
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RelayError } from "../http/errors.js";
 import { ParentSchema } from "./parent.js";
-import { ProcessingSchema } from "./processing-schema.js";
+import { MAX_MATCH_NESTING, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
 
 /** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
@@ -61,8 +61,27 @@ export function authModeOf(tenant: StoredTenant): AuthMode {
   return tenant.api_key_sealed ? "stored_key" : "passthrough";
 }
 
-/** The admin API's PUT body. `api_key`: a string stores it, `null` removes it, absent keeps what is stored. */
+/**
+ * The admin API's PUT body. `api_key`: a string stores it, `null` removes it, absent keeps what is
+ * stored. A route match nested too deep is refused before the schema reads it, since reading it
+ * recurses a level at a time; only here, so records stored before the bound still read.
+ */
 export function tenantInputSchema(allowInsecureUpstream: boolean) {
+  return z
+    .unknown()
+    .superRefine((input, ctx) => {
+      const route = routeNestedTooDeep(input);
+      if (route !== undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["routes", route, "match"],
+          message: `may nest all and any at most ${MAX_MATCH_NESTING} levels deep`,
+        });
+    })
+    .pipe(tenantFieldsSchema(allowInsecureUpstream));
+}
+
+function tenantFieldsSchema(allowInsecureUpstream: boolean) {
   return z.strictObject({
     ...ProcessingSchema.shape,
     parent: ParentSchema,
