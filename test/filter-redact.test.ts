@@ -136,6 +136,54 @@ describe.concurrent("redaction", () => {
     ]);
   });
 
+  it("reaches list items by position, keys with a line break, and JSON too deep to search, which it takes whole", async () => {
+    const tenant = await createTenant({
+      config: {
+        translate: false,
+        redact: {
+          keys: [
+            { pattern: "tags.1" },
+            { pattern: "meta.emails.0", action: "replace", replacement: "[hidden]" },
+            { pattern: "*email" },
+            { pattern: "deep.user_email" },
+          ],
+        },
+      },
+    });
+    const tooDeep = `${"[".repeat(300)}${"]".repeat(300)}`;
+    const span = spanWith("plain", [
+      attr("tags", ["a", "b", "c"]),
+      attr("meta", '{"emails": ["bob@example.com", "ann@example.com"], "user\\nemail": "eve@example.com"}'),
+      attr("deep", `{"user_email": "bob@example.com", "x": ${tooDeep}}`),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = (await deliveredByName(tenant.apiKey)).get("plain")!.attributes;
+    expect(attributes.slice(0, 2)).toEqual([attr("tags", ["a", "c"]), attr("meta", '{"emails":["[hidden]","ann@example.com"]}')]);
+    expect(attributes[2]!.key).toBe("deep");
+    expect(attributes[2]!.value?.value.case).toBeUndefined();
+  });
+
+  it("leaves translated metrics numbers, whatever a value pattern would match in them", async () => {
+    const tenant = await createTenant({ config: { redact: { values: [{ pattern: "\\d{7,}", replacement: "[NUM]" }] } } });
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.metric.cost_in_usd", 0.0000059),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 412.3456789),
+      attr("tfy.request.created_by_subject", "phone 5551234567"),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    expect(JSON.parse(attributes["braintrust.metrics"] as string)).toEqual({
+      estimated_cost: 0.0000059,
+      time_to_first_token: 0.4123456789,
+    });
+    expect(attributes["tfy.request.created_by_subject"]).toBe("phone [NUM]");
+  });
+
   it("removes a nested key before translation, so the caller's metadata shows without it", async () => {
     const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.request.metadata.user_email" }] } } });
     const span = spanWith("ChatCompletion: x", [

@@ -4,6 +4,7 @@ import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import { isJson, jsonList, jsonObject, listItems, objectMembers } from "../encoding/json.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
+import { parseJson } from "./attributes.js";
 
 export interface CompiledRedaction {
   keys: KeyRule[];
@@ -21,12 +22,14 @@ interface KeyRule {
 
 const compiled = new WeakMap<Redact, CompiledRedaction>();
 
+/** `*` matches any run of characters, line breaks too: a key a caller writes may hold one. */
 function globToRegex(glob: string): RegExp {
   return new RegExp(
     `^${glob
       .split("*")
       .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
       .join(".*")}$`,
+    "s",
   );
 }
 
@@ -62,34 +65,41 @@ export function spanAttributeLists(span: Span): KeyValue[][] {
 /**
  * Removes attributes whose key matches a glob, or replaces their value. A key nested in a key-value
  * list, or in a JSON object an attribute holds as text, is matched by its dotted path, as flattened
- * attributes name it (`tfy.request.metadata.email`, `a.list.0.key` in a list), so a rule reaches a
- * value however the exporter nested it. Runs before translation, so nothing derived from them survives.
+ * attributes name it (`tfy.request.metadata.email`; `a.list.0` a list's first item, `a.list.0.key` a
+ * key in it), so a rule reaches a value however the exporter nested it. Runs before translation, so
+ * nothing derived from them survives.
  */
 export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boolean {
   if (rules.keys.length === 0) return false;
   let changed = false;
+  const replaced = (rule: KeyRule) => create(AnyValueSchema, { value: { case: "stringValue", value: rule.replacement } });
   const redactList = (list: KeyValue[], prefix: string): void => {
     for (let i = list.length - 1; i >= 0; i--) {
       const attribute = list[i]!;
       const path = prefix + attribute.key;
       const rule = ruleFor(rules, path);
-      if (!rule) {
-        redactNested(attribute.value, `${path}.`);
-        continue;
-      }
-      changed = true;
-      if (rule.action === "remove") list.splice(i, 1);
-      else attribute.value = create(AnyValueSchema, { value: { case: "stringValue", value: rule.replacement } });
+      if (!rule) redactNested(attribute.value, path);
+      else if (rule.action === "remove") list.splice(i, 1);
+      else attribute.value = replaced(rule);
+      if (rule) changed = true;
     }
   };
-  const redactNested = (value: AnyValue | undefined, prefix: string): void => {
-    if (value?.value.case === "kvlistValue") redactList(value.value.value.values, prefix);
+  const redactNested = (value: AnyValue | undefined, path: string): void => {
+    if (value?.value.case === "kvlistValue") redactList(value.value.value.values, `${path}.`);
     else if (value?.value.case === "arrayValue") {
-      for (const [i, item] of value.value.value.values.entries()) redactNested(item, `${prefix}${i}.`);
-    } else if (value?.value.case === "stringValue" && JSON_CONTAINER.test(value.value.value) && mayMatchBelow(rules, prefix)) {
-      const redacted = redactJsonKeys(utf8Of(value.value.value), prefix, rules, MAX_JSON_KEY_DEPTH);
-      if (redacted === undefined) return;
-      value.value.value = textOf(redacted);
+      const items = value.value.value.values;
+      for (let i = items.length - 1; i >= 0; i--) {
+        const rule = ruleFor(rules, `${path}.${i}`);
+        if (!rule) redactNested(items[i], `${path}.${i}`);
+        else if (rule.action === "remove") items.splice(i, 1);
+        else items[i] = replaced(rule);
+        if (rule) changed = true;
+      }
+    } else if (value?.value.case === "stringValue" && JSON_CONTAINER.test(value.value.value)) {
+      const text = redactJsonText(value.value.value, path, rules);
+      if (text === undefined) return;
+      if (text === REMOVED) value.value = { case: undefined };
+      else value.value.value = text;
       changed = true;
     }
   };
@@ -101,9 +111,31 @@ function ruleFor(rules: CompiledRedaction, path: string): KeyRule | undefined {
   return rules.keys.find((r) => r.regex.test(path));
 }
 
-/** Whether a rule may match a path that starts with `prefix`: what JSON text is scanned for. */
-function mayMatchBelow(rules: CompiledRedaction, prefix: string): boolean {
-  return rules.keys.some((r) => r.literalPrefix.startsWith(prefix) || (r.wildcard && prefix.startsWith(r.literalPrefix)));
+/** The first rule that may match a path starting with `prefix`: JSON text is searched only when there is one. */
+function ruleReachingBelow(rules: CompiledRedaction, prefix: string): KeyRule | undefined {
+  return rules.keys.find((r) => r.literalPrefix.startsWith(prefix) || (r.wildcard && prefix.startsWith(r.literalPrefix)));
+}
+
+/** What redactJsonText gives for JSON a remove rule took whole. */
+const REMOVED = Symbol("removed");
+
+/**
+ * The JSON text at `path` with its keys redacted; undefined when nothing matched or it is not JSON.
+ * JSON nested deeper than the reader reads, which JSON.parse still takes, cannot be searched: the
+ * first rule that could reach into it takes it whole, rather than letting a key it should have
+ * hidden through.
+ */
+function redactJsonText(text: string, path: string, rules: CompiledRedaction): string | typeof REMOVED | undefined {
+  const reaching = ruleReachingBelow(rules, `${path}.`);
+  if (!reaching) return undefined;
+  const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH);
+  if (redacted !== undefined) return redacted === READ_NOTHING ? undefined : textOf(redacted);
+  try {
+    JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return reaching.action === "remove" ? REMOVED : JSON.stringify(reaching.replacement);
 }
 
 /**
@@ -112,37 +144,43 @@ function mayMatchBelow(rules: CompiledRedaction, prefix: string): boolean {
  */
 const MAX_JSON_KEY_DEPTH = 8;
 
+/** What redactJsonKeys gives for JSON it read and found nothing to change in. */
+const READ_NOTHING = new Uint8Array(0);
+
 /**
- * A JSON object or list with its keys matched by dotted path below `prefix`, removed or their value
- * replaced; what no rule touched keeps its bytes. Undefined when nothing matched, or for text that
- * is not a JSON object or list.
+ * A JSON object or list with its keys and items matched by dotted path below `prefix`, removed or
+ * their value replaced; what no rule touched keeps its bytes. READ_NOTHING when nothing matched;
+ * undefined for text this reader cannot read as a JSON object or list.
  */
 function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedaction, depthLeft: number): Uint8Array | undefined {
-  if (depthLeft === 0) return undefined;
-  const nested = (raw: Uint8Array, path: string) =>
-    raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST ? redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1) : undefined;
-  const members = utf8[0] === OPEN_LIST ? undefined : objectMembers(utf8);
-  if (members) {
-    let changed = false;
-    const kept: Array<[string, Uint8Array]> = [];
-    for (const [key, raw] of members) {
-      const path = prefix + key;
-      const rule = ruleFor(rules, path);
-      const value = rule ? (rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement))) : (nested(raw, path) ?? raw);
-      if (value !== raw) changed = true;
-      if (value !== undefined) kept.push([key, value]);
-    }
-    return changed ? jsonObject(kept) : undefined;
-  }
-  const items = listItems(utf8);
-  if (!items) return undefined;
+  // The level above read this value whole already: deeper than the bound is not read again.
+  if (depthLeft === 0) return READ_NOTHING;
+  const members = objectMembers(utf8);
+  const items = members ? undefined : listItems(utf8);
+  if (!members && !items) return undefined;
   let changed = false;
-  const redacted = items.map((raw, i) => {
-    const value = nested(raw, `${prefix}${i}`);
-    if (value !== undefined) changed = true;
-    return value ?? raw;
-  });
-  return changed ? jsonList(redacted) : undefined;
+  /** An entry's value as redacted: undefined when a rule removed it. */
+  const redactedValue = (raw: Uint8Array, path: string): Uint8Array | undefined => {
+    const rule = ruleFor(rules, path);
+    if (rule) {
+      changed = true;
+      return rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement));
+    }
+    if (raw[0] !== OPEN_OBJECT && raw[0] !== OPEN_LIST) return raw;
+    const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1);
+    if (nested === undefined || nested === READ_NOTHING) return raw;
+    changed = true;
+    return nested;
+  };
+  if (members) {
+    const kept = members.flatMap(([key, raw]): Array<[string, Uint8Array]> => {
+      const value = redactedValue(raw, prefix + key);
+      return value === undefined ? [] : [[key, value]];
+    });
+    return changed ? jsonObject(kept) : READ_NOTHING;
+  }
+  const kept = items!.flatMap((raw, i) => redactedValue(raw, `${prefix}${i}`) ?? []);
+  return changed ? jsonList(kept) : READ_NOTHING;
 }
 
 const OPEN_OBJECT = 0x7b;
@@ -185,13 +223,24 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
         break;
     }
   };
-  for (const list of lists) for (const attribute of list) maskValue(attribute.value);
+  for (const list of lists) for (const attribute of list) if (!isNumbersOnlyMetrics(attribute)) maskValue(attribute.value);
   if (span) {
     span.name = masked(span.name);
     for (const event of span.events) event.name = masked(event.name);
     if (span.status) span.status.message = masked(span.status.message);
   }
   return changed;
+}
+
+/**
+ * Metrics of numbers only, as translation writes them (from numeric attributes, which masking never
+ * touches, and a response's usage counts), are left alone: a digit pattern would turn a cost into a
+ * string, which Braintrust drops. Any other text in them is masked as elsewhere.
+ */
+function isNumbersOnlyMetrics({ key, value }: KeyValue): boolean {
+  if (key !== "braintrust.metrics" || value?.value.case !== "stringValue") return false;
+  const metrics = parseJson(value.value.value);
+  return typeof metrics === "object" && metrics !== null && Object.values(metrics).every((n) => typeof n === "number");
 }
 
 /** Text that may be a JSON object or list: what else parses as JSON (a number, `null`) is masked as text. */
