@@ -35,10 +35,14 @@ export function stringAttribute(attributes: KeyValue[], key: string): string | u
   return value?.value.case === "stringValue" ? value.value.value : undefined;
 }
 
+/** A number, or text that is one: an exporter may write every value as text. */
 export function numberAttribute(attributes: KeyValue[], key: string): number | undefined {
   const scalar = scalarOf(findAttribute(attributes, key));
-  return typeof scalar === "number" && Number.isFinite(scalar) ? scalar : undefined;
+  const value = typeof scalar === "string" && DECIMAL.test(scalar) ? Number(scalar) : scalar;
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
+
+const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
 /** JSON from an attribute's value: a JSON string parsed, a key-value list or array converted, scalars as they are. */
 export function jsonOf(value: AnyValue | undefined): unknown {

@@ -61,7 +61,8 @@ function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefine
 /**
  * `request`: the span's request, when it has one. A response that is a request (a guardrail's
  * output: the request it let through, changed or not) is split as one, and only the settings it
- * changed are its rest: the request's metadata shows the others already.
+ * changed are its rest, those it took out named in `removed_settings`: the request's metadata shows
+ * the others already.
  */
 function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
@@ -72,7 +73,10 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     const passedOn = asRequest(fields);
     if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
-    return { output: passedOn.input, rest: Object.fromEntries(changed), model: undefined };
+    // A setting it took out is a change too, which the request's metadata would not show.
+    const removed = Object.keys(request?.settings ?? {}).filter((key) => !Object.hasOwn(passedOn.settings, key));
+    const rest = Object.fromEntries(removed.length > 0 ? [...changed, ["removed_settings", removed]] : changed);
+    return { output: passedOn.input, rest, model: undefined };
   }
   const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, parsed(raw)]));
   return { output: new RawJson(fields.get(field)!), rest, model: parsedField(fields, "model") };

@@ -1,5 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { jsonOf } from "./attributes.js";
+import { jsonOf, parseJson } from "./attributes.js";
 
 const WHOLE = "tfy.request.metadata";
 const FLATTENED = `${WHOLE}.`;
@@ -45,12 +45,14 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   return { values: Object.fromEntries(values), sources, tags: tagsOf(values.get("tags")) };
 }
 
+/** Tags as a list, a comma-separated string, or a string holding a JSON list (a caller's `JSON.stringify(tags)`). */
 function tagsOf(tags: unknown): string[] {
   if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string" && t !== "");
-  if (typeof tags === "string")
-    return tags
-      .split(",")
-      .map((t) => t.trim())
-      .filter(Boolean);
-  return [];
+  if (typeof tags !== "string") return [];
+  const list = tags.trimStart().startsWith("[") ? parseJson(tags) : undefined;
+  if (Array.isArray(list)) return tagsOf(list);
+  return tags
+    .split(",")
+    .map((t) => t.trim())
+    .filter(Boolean);
 }

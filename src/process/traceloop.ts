@@ -1,5 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { jsonOf } from "./attributes.js";
+import { jsonOf, parseJson } from "./attributes.js";
 
 /** A chat message as Braintrust's LLM view shows it. */
 type Message = Record<string, unknown>;
@@ -36,7 +36,8 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     const { messages, keys } = sides[side];
     const message = messages.get(Number(index)) ?? {};
     // Text stays text (a content of "42" is not the number 42); other values become JSON.
-    place(message, field.split("."), attribute.value?.value.case === "stringValue" ? attribute.value.value.value : jsonOf(attribute.value));
+    const value = attribute.value?.value.case === "stringValue" ? textOrParts(field, attribute.value.value.value) : jsonOf(attribute.value);
+    place(message, field.split("."), value);
     messages.set(Number(index), message);
     keys.push(attribute.key);
   }
@@ -49,6 +50,16 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     ...(sides.prompt.keys.length > 0 ? { input: ordered(sides.prompt) } : {}),
     ...(sides.completion.keys.length > 0 ? { output: ordered(sides.completion) } : {}),
   };
+}
+
+/**
+ * A message's text; but a content that is a JSON list is OpenLLMetry's list of content parts (text,
+ * images) written as JSON, which Braintrust's LLM view shows as parts, not as one string.
+ */
+function textOrParts(field: string, text: string): unknown {
+  if (field !== "content" || !text.startsWith("[")) return text;
+  const parts = parseJson(text);
+  return Array.isArray(parts) ? parts : text;
 }
 
 /**

@@ -3,12 +3,13 @@ import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trac
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
-import { countOf, findAttribute, keyValue, parseJson, scalarOf, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, toolPayloads } from "./payloads.js";
-import { jsonUtf8, RawJson } from "./raw-json.js";
+import { jsonUtf8 } from "./raw-json.js";
 import { type RequestMetadata, requestMetadata } from "./request-metadata.js";
+import { toolFailure } from "./tool-failure.js";
 import { traceloopMessages } from "./traceloop.js";
 
 /**
@@ -91,7 +92,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
   // A status of ERROR with a message of its own is shown as it came; one without gets the gateway's.
   const statusShowsError = span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response) : undefined);
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : undefined);
   const error = failure !== undefined && !statusShowsError ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
@@ -187,22 +188,6 @@ export function addedKeyValue(attribute: NewAttribute): KeyValue {
   return "json" in attribute
     ? stringKeyValue(attribute.key, textOf(attribute.json))
     : keyValue(attribute.key, stringArrayValue(attribute.strings));
-}
-
-/**
- * Why a tool call failed, when it did by its result (MCP's `isError`) or by the gateway's flag
- * without an error message: the result's text, which says why.
- */
-function toolFailure(attributes: KeyValue[], response: ResponsePayload | undefined): string | undefined {
-  const result = response?.output instanceof RawJson ? parseJson(textOf(response.output.utf8)) : undefined;
-  const { isError, content } = typeof result === "object" && result !== null ? (result as { isError?: unknown; content?: unknown }) : {};
-  if (isError !== true && scalarOf(findAttribute(attributes, "tfy.mcp_server.is_tool_call_execution_error")) !== true) return undefined;
-  const texts = Array.isArray(content)
-    ? content.flatMap((part: { type?: unknown; text?: unknown } | null) =>
-        part?.type === "text" && typeof part.text === "string" ? [part.text] : [],
-      )
-    : [];
-  return texts.length > 0 ? texts.join("\n") : "the tool call failed";
 }
 
 /** A payload attribute's text as UTF-8: the request's own bytes when the span was read from them. */

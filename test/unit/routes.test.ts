@@ -132,12 +132,24 @@ describe("attribute values as conditions and translation read them", () => {
     expect(scalarOf(undefined)).toBeUndefined();
   });
 
-  it("reads a string attribute only when it is a string, a number attribute only when it is a finite number", () => {
-    const attributes = [attr("s", "5"), attr("n", 5), attr("inf", Number.POSITIVE_INFINITY), attr("nan", Number.NaN)];
+  it("reads a string attribute only when it is a string, a number attribute when it is a finite number or text that is one", () => {
+    const attributes = [
+      attr("s", "5"),
+      attr("n", 5),
+      attr("inf", Number.POSITIVE_INFINITY),
+      attr("nan", Number.NaN),
+      attr("text", "5 tokens"),
+      attr("hex", "0x5"),
+      attr("e", "-1.5e3"),
+    ];
     expect(stringAttribute(attributes, "s")).toBe("5");
     expect(stringAttribute(attributes, "n")).toBeUndefined();
     expect(numberAttribute(attributes, "n")).toBe(5);
-    expect(numberAttribute(attributes, "s")).toBeUndefined();
+    // An exporter may write every value as text.
+    expect(numberAttribute(attributes, "s")).toBe(5);
+    expect(numberAttribute(attributes, "e")).toBe(-1500);
+    expect(numberAttribute(attributes, "text")).toBeUndefined();
+    expect(numberAttribute(attributes, "hex")).toBeUndefined();
     expect(numberAttribute(attributes, "inf")).toBeUndefined();
     expect(numberAttribute(attributes, "nan")).toBeUndefined();
     expect(numberAttribute(attributes, "missing")).toBeUndefined();

@@ -326,6 +326,12 @@ describe("metrics", () => {
     });
   });
 
+  it("reads counts an exporter wrote as text", () => {
+    expect(
+      translated([attr("tfy.model.metric.input_tokens", "31"), attr("tfy.model.metric.cost_in_usd", "0.0004")])["braintrust.metrics"],
+    ).toEqual({ prompt_tokens: 31, tokens: 31, estimated_cost: 0.0004 });
+  });
+
   it("falls back to gen_ai.usage.*, and sums what there is", () => {
     expect(translated([attr("tfy.x", 1), attr("gen_ai.usage.prompt_tokens", 9)])["braintrust.metrics"]).toEqual({
       prompt_tokens: 9,
@@ -490,6 +496,9 @@ describe("tags", () => {
     const tags = (value: unknown) => translated([attr("tfy.request.metadata", JSON.stringify({ tags: value }))])["braintrust.tags"];
 
     expect(tags(" a , b,,c ")).toEqual(["a", "b", "c"]);
+    // A caller's JSON.stringify(tags) in a header that takes strings only.
+    expect(tags('["a", "b,c", 3]')).toEqual(["a", "b,c"]);
+    expect(tags("[a, b")).toEqual(["[a", "b"]);
     expect(tags(["a", 1, "", "b"])).toEqual(["a", "b"]);
     expect(tags(7)).toBeUndefined();
     expect(tags([])).toBeUndefined();
@@ -563,6 +572,16 @@ describe("a guardrail's output, the request it let through", () => {
       seed: 7,
       response: { temperature: 0 },
     });
+  });
+
+  it("names the settings it took out", () => {
+    const added = translated([
+      attr("tfy.span_type", "Guardrail"),
+      attr("tfy.input", '{"messages":[],"user":"ana@x.io","tools":[{"type":"function"}],"seed":7}'),
+      attr("tfy.output", '{"messages":[],"seed":7}'),
+    ]);
+
+    expect((added["braintrust.metadata"] as Record<string, unknown>).response).toEqual({ removed_settings: ["user", "tools"] });
   });
 });
 
@@ -644,17 +663,32 @@ describe("an MCP tool call", () => {
       [],
       "boom\nagain",
     ],
-    ["the gateway flags it", '"no such order"', [attr("tfy.mcp_server.is_tool_call_execution_error", true)], "the tool call failed"],
+    ["the gateway flags it", '"no such order"', [attr("tfy.mcp_server.is_tool_call_execution_error", true)], "no such order"],
+    ["the gateway's flag is text", '{"content":[]}', [attr("tfy.mcp_server.is_tool_call_execution_error", "true")], "the tool call failed"],
+    [
+      "it has a JSON-RPC error code",
+      '{"code":-32602,"message":"Invalid params: order must be a string"}',
+      [attr("tfy.mcp_server.error_code", -32602)],
+      "Invalid params: order must be a string",
+    ],
+    ["its error code is text", "", [attr("tfy.mcp_server.error_code", "-32601")], "the tool call failed with error -32601"],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
 
     expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
   });
 
-  it("succeeds when neither says it failed", () => {
-    const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', '{"content":[],"isError":false}')])).requests[0]!.request);
-
-    expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  it("succeeds when nothing says it failed: a result like an error is a result", () => {
+    for (const [output, more] of [
+      ['{"content":[],"isError":false}', []],
+      [
+        '{"code":404,"message":"not found"}',
+        [attr("tfy.mcp_server.error_code", 0), attr("tfy.mcp_server.is_tool_call_execution_error", false)],
+      ],
+    ] as const) {
+      const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
   });
 });
 
@@ -1087,6 +1121,21 @@ describe("a tenant's spans on their way out", () => {
 });
 
 describe("Traceloop message fields", () => {
+  it("take a content that is a JSON list as its content parts, other text as text", () => {
+    const parts = [
+      { type: "text", text: "What is in it?" },
+      { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+    ];
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.0.role", "user"),
+        attr("gen_ai.prompt.0.content", JSON.stringify(parts)),
+        attr("gen_ai.prompt.1.content", "[not json"),
+        attr("gen_ai.prompt.2.name", "[1]"),
+      ])?.input?.messages,
+    ).toEqual([{ role: "user", content: parts }, { content: "[not json" }, { name: "[1]" }]);
+  });
+
   it("nest dotted fields, numeric steps as list positions, as a chat message holds them", () => {
     expect(
       traceloopMessages([
