@@ -1,13 +1,13 @@
-import { evictDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { emptyCounts, MINUTE_MS, minuteOf } from "../src/stats/counts.js";
+import { type Counts, emptyCounts, MINUTE_MS, MODEL_NAME_LIMIT, MODELS_BY_NAME, minuteOf, OTHER_MODELS } from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
 import { failingBinding } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
 
@@ -123,6 +123,99 @@ describe("per-tenant statistics", () => {
     // Spans only checked or filtered, never translated, are never read for usage.
     const plainReport = await statsWhen(plain.id, (r) => requestCount(r) === 1);
     expect(plainReport.total.llm_usage).toEqual({});
+  });
+
+  it("keep counting, and stay small, when a tenant's spans make up thousands of long model names", async () => {
+    const tenant = await createTenant();
+    const modelCall = (model: string) =>
+      spanWith("Model", [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.model.name", model),
+        attr("tfy.model.metric.input_tokens", 10),
+        attr("tfy.model.metric.output_tokens", 2),
+        attr("tfy.model.metric.cost_in_usd", 0.001),
+      ]);
+    const real = ["gpt-4.1-mini", "claude-sonnet-4", "gemini-2.5-pro"];
+    const madeUp = 1_000;
+    for (let r = 0; r < 3; r++) {
+      const calls = Array.from({ length: madeUp }, (_, i) => modelCall(`m${r}-${i}-${"x".repeat(500)}`));
+      // The real models twice a request, among the made-up ones.
+      calls.splice(madeUp / 2, 0, ...real.flatMap((model) => [modelCall(model), modelCall(model)]));
+      expect((await sendTraces(tenant, toProtobuf(requestOf(calls)))).status).toBe(200);
+    }
+    const allCalls = 3 * (madeUp + 2 * real.length);
+    const callsIn = (r: Report) => Object.values(r.total.llm_usage).reduce((sum, u) => sum + u.calls, 0);
+    const report = await statsWhen(tenant.id, (r) => callsIn(r) === allCalls);
+
+    const usage = report.total.llm_usage;
+    expect(callsIn(report)).toBe(allCalls);
+    expect(Object.values(usage).reduce((sum, u) => sum + u.prompt_tokens, 0)).toBe(allCalls * 10);
+    expect(Object.values(usage).reduce((sum, u) => sum + u.cost_usd, 0)).toBeCloseTo(allCalls * 0.001, 9);
+    expect(Object.keys(usage)).toHaveLength(MODELS_BY_NAME + 1);
+    expect(usage[OTHER_MODELS]!.calls).toBeGreaterThanOrEqual(allCalls - MODELS_BY_NAME * 6);
+    for (const model of Object.keys(usage)) expect(model.length).toBeLessThanOrEqual(MODEL_NAME_LIMIT);
+    // The models used most keep their names, with every call of theirs.
+    for (const model of real)
+      expect(usage[model]).toEqual({ calls: 6, prompt_tokens: 60, completion_tokens: 12, cost_usd: expect.closeTo(0.006, 9) });
+    expect(report.last_5m.llm_usage).toEqual(usage);
+    // A day of such minutes is what bounds the answer; this one minute is a few tens of KB, where it was megabytes.
+    expect((await (await admin("GET", `/tenants/${tenant.id}/stats`)).text()).length).toBeLessThan(100_000);
+
+    // Later requests are counted, in the same bounded rows.
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const later = await statsWhen(tenant.id, (r) => requestCount(r) === 4 && callsIn(r) === allCalls + 1);
+    expect(later.total.llm_usage["gpt-4.1-mini"]).toEqual({
+      calls: 7,
+      prompt_tokens: 74,
+      completion_tokens: 15,
+      cost_usd: expect.closeTo(0.0060134, 9),
+    });
+  });
+
+  it("drop counts the tenant's object refuses itself, rather than send them again at every flush", async () => {
+    const tenant = await createTenant();
+    // Counts no isolate makes, which the real object throws on as it would on a row over SQLite's 2 MB:
+    // its own error, marked `remote`, the same at every try.
+    const refused = JSON.parse('{"spans":null}') as Counts;
+    const refusing = new Proxy(env.TENANT_OBJECTS, {
+      get(target, property) {
+        if (property === "getByName")
+          return (name: string) => ({
+            recordStats: (tenantId: string) =>
+              target.getByName(name).recordStats(tenantId, { minutes: { [String(minuteOf(Date.now()))]: refused } }),
+          });
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: refusing })).status).toBe(200);
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered >= 3);
+
+    expect(report.total.requests).toEqual({ "200": 1 });
+    expect(report.total.spans.delivered).toBe(3);
+  });
+
+  it("hold totals stored before usage was bounded to the bound, once read and written again", async () => {
+    const tenant = await createTenant();
+    const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.001 };
+    const usage = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`m${i}-${"x".repeat(500)}`, call]));
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    await stub.recordStats(tenant.id, { minutes: { [String(minuteOf(Date.now()))]: emptyCounts() } });
+    await runInDurableObject(stub, (_object, state) => {
+      state.storage.sql.exec("UPDATE stats_totals SET counts = ?", JSON.stringify({ ...emptyCounts(), usage }));
+    });
+
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    const report = await statsWhen(tenant.id, (r) => requestCount(r) === 1);
+
+    expect(Object.keys(report.total.llm_usage)).toHaveLength(MODELS_BY_NAME + 1);
+    expect(Object.values(report.total.llm_usage).reduce((sum, u) => sum + u.calls, 0)).toBe(3_000 + 1);
+    const stored = await runInDurableObject(stub, (_object, state) =>
+      state.storage.sql.exec<{ counts: string }>("SELECT counts FROM stats_totals").one(),
+    );
+    expect(stored.counts.length).toBeLessThan(20_000);
   });
 
   it("survive a restart: they are kept in the tenant's Durable Object's storage, not in memory", async () => {

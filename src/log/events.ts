@@ -30,7 +30,8 @@ export type RelayEvent =
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
-  | { event: "stats_flush_failed"; tenant: string; error: string }
+  /** `dropped`: the object refused the counts itself and would again, so they are not kept for the next flush. */
+  | { event: "stats_flush_failed"; tenant: string; error: string; dropped: boolean }
   | { event: "tenant_replica_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
   | { event: "trace_release_failed"; tenant: string; trace: string; error: string }

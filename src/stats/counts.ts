@@ -33,7 +33,7 @@ export interface Counts {
   upstreamErrors: number;
   /** Upstream latency histogram: bucket (see latency.ts) → attempts. */
   latency: Record<string, number>;
-  /** Model calls among the spans translation read, by the model Braintrust prices by; absent in counts made before it was kept. */
+  /** Model calls among the spans translation read, by the model Braintrust prices by (see addModelUsage); absent in counts made before it was kept. */
   usage?: Record<string, ModelUsageCounts>;
 }
 
@@ -68,10 +68,21 @@ function addInto(into: Record<string, number>, from: Record<string, number | und
 }
 
 /**
- * Adds one model's usage into usage by model, in place. A model name is the span's to choose, so it
- * is set as an own property whatever it is: `__proto__` is a model like any other.
+ * A model name is the span's to choose, so usage is kept by at most this many characters of it: a
+ * longer one is cut, ending in "…" so that it shows it was, and counts with every name it shares
+ * that start with. Real names (`openai-main/gpt-4.1-mini`, a Bedrock profile's ARN) are shorter.
  */
-export function addModelUsage(into: Record<string, ModelUsageCounts>, model: string, usage: ModelUsageCounts): void {
+export const MODEL_NAME_LIMIT = 128;
+/**
+ * How many models usage keeps by name in one map (a request's, a minute's, the totals); the rest
+ * count together under OTHER_MODELS. So a minute's row and the totals stay a few tens of KB, far from
+ * SQLite's 2 MB a value, however many names a tenant's spans make up.
+ */
+export const MODELS_BY_NAME = 50;
+export const OTHER_MODELS = "(other models)";
+
+/** Adds into one model's sum, set as an own property whatever the name: `__proto__` is a model like any other. */
+function addTo(into: Record<string, ModelUsageCounts>, model: string, usage: ModelUsageCounts): void {
   const sum = Object.hasOwn(into, model) ? into[model]! : { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
   const value: ModelUsageCounts = {
     calls: sum.calls + usage.calls,
@@ -80,6 +91,38 @@ export function addModelUsage(into: Record<string, ModelUsageCounts>, model: str
     cost_usd: sum.cost_usd + usage.cost_usd,
   };
   Object.defineProperty(into, model, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function modelNameKept(model: string): string {
+  if (model.length <= MODEL_NAME_LIMIT) return model;
+  const cut = model.slice(0, MODEL_NAME_LIMIT - 1);
+  // Never half a surrogate pair, which JSON would write as an escape of its own.
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+}
+
+/**
+ * Adds one model's usage into usage by model, in place, keeping at most MODELS_BY_NAME names. A
+ * model new to a full map, when it brings at least as many calls as the named one with the fewest,
+ * takes its place and that one joins OTHER_MODELS; else it joins OTHER_MODELS itself. So the models
+ * a tenant uses most, and last, keep their names (in the totals too, long after a burst of made-up
+ * names). What a model counted before it was named stays in OTHER_MODELS, and which models keep their
+ * names depends on the order counts add up in: the sums over all models are exact, a model's own
+ * share may be low.
+ */
+export function addModelUsage(into: Record<string, ModelUsageCounts>, model: string, usage: ModelUsageCounts): void {
+  addTo(into, keptUnder(into, modelNameKept(model), usage), usage);
+}
+
+/** The name usage of `model` adds up under in `into`: its own, once room is made for it, or OTHER_MODELS. */
+function keptUnder(into: Record<string, ModelUsageCounts>, model: string, usage: ModelUsageCounts): string {
+  if (Object.hasOwn(into, model) || model === OTHER_MODELS) return model;
+  const named = Object.keys(into).filter((m) => m !== OTHER_MODELS);
+  if (named.length < MODELS_BY_NAME) return model;
+  const fewest = named.reduce((least, m) => (into[m]!.calls < into[least]!.calls ? m : least));
+  if (usage.calls < into[fewest]!.calls) return OTHER_MODELS;
+  addTo(into, OTHER_MODELS, into[fewest]!);
+  delete into[fewest];
+  return model;
 }
 
 /** Adds `from` into `into`, in place. */

@@ -10,9 +10,18 @@ let armedAt: number | undefined;
 const WAIT_UNTIL_LIMIT_MS = 30_000;
 
 /**
- * Writes this isolate's counts to each tenant's Durable Object. A tenant whose object fails keeps
- * its counts here for the next flush; nothing is thrown, so a failing stats store never fails
- * whatever flushed.
+ * Whether the tenant's object threw this itself (`remote`, as Cloudflare marks such errors) rather
+ * than its platform failing to run it (unavailable, overloaded, reset): the object would then throw
+ * the same at every flush given the same counts, as it did for a row too large for SQLite.
+ */
+function failsAgain(err: unknown): boolean {
+  return err instanceof Error && Reflect.get(err, "remote") === true && Reflect.get(err, "retryable") !== true;
+}
+
+/**
+ * Writes this isolate's counts to each tenant's Durable Object. A tenant whose object could not
+ * take them keeps them here for the next flush, unless it refused them itself: those are dropped,
+ * not sent again forever. Nothing is thrown, so a failing stats store never fails whatever flushed.
  */
 export async function flushStats(env: Env): Promise<void> {
   const taken = takePendingCounts();
@@ -21,8 +30,9 @@ export async function flushStats(env: Env): Promise<void> {
       try {
         await env.TENANT_OBJECTS.getByName(tenant).recordStats(tenant, delta);
       } catch (err) {
-        restorePendingCounts(tenant, delta);
-        logEvent({ event: "stats_flush_failed", tenant, error: errorText(err) });
+        const dropped = failsAgain(err);
+        if (!dropped) restorePendingCounts(tenant, delta);
+        logEvent({ event: "stats_flush_failed", tenant, error: errorText(err), dropped });
       }
     }),
   );

@@ -23,8 +23,12 @@ const pending = new Map<string, StatsDelta>();
 /** An upstream's error body can be long; the start says what went wrong. */
 const MAX_REASON = 500;
 
-/** A flush that keeps failing gives back what it took; counts older than the longest window shown are dropped. */
-const KEPT_FOR_MS = 24 * 60 * MINUTE_MS;
+/**
+ * A flush that keeps failing gives back what it took, for an hour of minutes: each minute's counts
+ * are bounded (counts.ts), so an outage of the tenant's object keeps at most an hour of them in the
+ * isolate, which other tenants share, whatever the traffic; older minutes are dropped.
+ */
+const KEPT_FOR_MS = 60 * MINUTE_MS;
 
 function countsNow(tenant: string): Counts {
   let delta = pending.get(tenant);

@@ -21,6 +21,14 @@ export interface TenantStatsReport {
 }
 
 /**
+ * A stored row's counts, added up afresh: a row written before usage kept a bounded number of models
+ * (counts.ts), as large as SQLite's 2 MB, is then reported and written again within that bound.
+ */
+function countsOf(stored: string): Counts {
+  return addCounts(emptyCounts(), JSON.parse(stored) as Counts);
+}
+
+/**
  * One tenant's counts in its Durable Object's SQLite storage: a row per minute for the last day,
  * and totals since counting began. Each flush is applied in one synchronous step, which the
  * object runs alone, so no two flushes interleave.
@@ -42,7 +50,7 @@ export class TenantStatsStore {
       since = Math.min(since ?? minute, minute);
       addCounts(total, counts);
       const row = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_minutes WHERE minute = ?", minute).toArray()[0];
-      const merged = addCounts(row ? (JSON.parse(row.counts) as Counts) : emptyCounts(), counts);
+      const merged = addCounts(row ? countsOf(row.counts) : emptyCounts(), counts);
       this.sql.exec("INSERT OR REPLACE INTO stats_minutes (minute, counts) VALUES (?, ?)", minute, JSON.stringify(merged));
     }
     const lastError =
@@ -66,7 +74,7 @@ export class TenantStatsStore {
         current - KEPT_MINUTES * MINUTE_MS,
       )
       .toArray()
-      .map((row) => ({ minute: row.minute, counts: JSON.parse(row.counts) as Counts }));
+      .map((row) => ({ minute: row.minute, counts: countsOf(row.counts) }));
     const windowOf = (length: number) =>
       summarise(minutes.filter((m) => m.minute > current - length * MINUTE_MS).reduce((sum, m) => addCounts(sum, m.counts), emptyCounts()));
     const total = totals?.counts ?? emptyCounts();
@@ -105,7 +113,7 @@ export class TenantStatsStore {
     if (!row) return undefined;
     return {
       since: row.since,
-      counts: JSON.parse(row.counts) as Counts,
+      counts: countsOf(row.counts),
       lastError: row.last_error ? (JSON.parse(row.last_error) as UpstreamError) : undefined,
     };
   }

@@ -1,6 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { addCounts, addDelta, addModelUsage, type Counts, emptyCounts, minuteOf } from "../../src/stats/counts.js";
+import {
+  addCounts,
+  addDelta,
+  addModelUsage,
+  type Counts,
+  emptyCounts,
+  MINUTE_MS,
+  MODEL_NAME_LIMIT,
+  MODELS_BY_NAME,
+  type ModelUsageCounts,
+  minuteOf,
+  OTHER_MODELS,
+} from "../../src/stats/counts.js";
 import { latencyBucket, latencyQuantile } from "../../src/stats/latency.js";
+import { countUsage, restorePendingCounts, takePendingCounts } from "../../src/stats/recorder.js";
 import { summarise } from "../../src/stats/summary.js";
 
 /** A histogram of these latencies, as the recorder builds one. */
@@ -102,6 +115,106 @@ describe("LLM usage by model", () => {
         '{"__proto__":{"calls":2,"prompt_tokens":20,"completion_tokens":4,"cost_usd":1},"constructor":{"calls":1,"prompt_tokens":10,"completion_tokens":2,"cost_usd":0.5}}',
       ),
     );
+  });
+});
+
+describe("LLM usage by model, from spans that make names up", () => {
+  const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
+  const sumOf = (usage: Record<string, ModelUsageCounts>) =>
+    Object.values(usage).reduce(
+      (sum, u) => ({
+        calls: sum.calls + u.calls,
+        prompt_tokens: sum.prompt_tokens + u.prompt_tokens,
+        completion_tokens: sum.completion_tokens + u.completion_tokens,
+        cost_usd: sum.cost_usd + u.cost_usd,
+      }),
+      { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
+    );
+  const madeUp = (i: number) => `m${i}-${"x".repeat(2000)}`;
+
+  it("keeps a few models by name as they are, a name of the longest kept whole", () => {
+    const longest = "a".repeat(MODEL_NAME_LIMIT);
+    const into: Record<string, ModelUsageCounts> = {};
+    for (const model of ["gpt-4.1-mini", "claude-sonnet-4", longest, "gpt-4.1-mini"]) addModelUsage(into, model, call);
+
+    expect(into).toEqual({
+      "gpt-4.1-mini": { calls: 2, prompt_tokens: 20, completion_tokens: 4, cost_usd: 1 },
+      "claude-sonnet-4": call,
+      [longest]: call,
+    });
+  });
+
+  it("cuts a longer name to its first characters and an ellipsis, never between the halves of a character", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    addModelUsage(into, `${"a".repeat(200)}-one`, call);
+    addModelUsage(into, `${"a".repeat(200)}-two`, call);
+    addModelUsage(into, `${"b".repeat(MODEL_NAME_LIMIT - 2)}🙂🙂`, call);
+
+    expect(Object.keys(into)).toEqual([`${"a".repeat(MODEL_NAME_LIMIT - 1)}…`, `${"b".repeat(MODEL_NAME_LIMIT - 2)}…`]);
+    expect(into[`${"a".repeat(MODEL_NAME_LIMIT - 1)}…`]?.calls).toBe(2);
+  });
+
+  it("keeps at most 50 models by name and the rest together, every call still in the sums", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    for (let i = 0; i < 2_000; i++) addModelUsage(into, madeUp(i), call);
+
+    expect(Object.keys(into)).toHaveLength(MODELS_BY_NAME + 1);
+    expect(into[OTHER_MODELS]?.calls).toBe(2_000 - MODELS_BY_NAME);
+    expect(sumOf(into)).toEqual({ calls: 2_000, prompt_tokens: 20_000, completion_tokens: 4_000, cost_usd: 1_000 });
+    expect(JSON.stringify(into).length).toBeLessThan(15_000);
+  });
+
+  it("names a model used at least as much in place of the least used one, which joins the others", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    for (let i = 0; i < MODELS_BY_NAME; i++) addModelUsage(into, madeUp(i), { ...call, calls: 2 });
+    addModelUsage(into, madeUp(0), call);
+    addModelUsage(into, "rarely-used", call);
+    addModelUsage(into, "gpt-5", { ...call, calls: 3 });
+    addModelUsage(into, OTHER_MODELS, call);
+
+    const named = Object.keys(into).filter((m) => m !== OTHER_MODELS);
+    expect(named).toHaveLength(MODELS_BY_NAME);
+    expect(named).toContain("gpt-5");
+    expect(named).not.toContain("rarely-used");
+    // madeUp(1), the first of the fewest calls, made room: it, rarely-used and what was added as OTHER_MODELS count there.
+    expect(into[OTHER_MODELS]).toEqual({ calls: 2 + 1 + 1, prompt_tokens: 30, completion_tokens: 6, cost_usd: 1.5 });
+    expect(sumOf(into).calls).toBe(MODELS_BY_NAME * 2 + 1 + 1 + 3 + 1);
+  });
+
+  it("add up bounded across minutes, isolates and the totals alike", () => {
+    const minutes = Array.from({ length: 20 }, (_, m) => {
+      const usage: Record<string, ModelUsageCounts> = {};
+      for (let i = 0; i < 200; i++) addModelUsage(usage, madeUp(m * 200 + i), call);
+      return { ...emptyCounts(), usage };
+    });
+    const total = minutes.reduce((sum, counts) => addCounts(sum, counts), emptyCounts());
+
+    expect(Object.keys(total.usage ?? {})).toHaveLength(MODELS_BY_NAME + 1);
+    expect(sumOf(total.usage ?? {}).calls).toBe(20 * 200);
+  });
+});
+
+describe("an isolate's counts waiting for a flush", () => {
+  const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
+
+  it("stay bounded however many long model names requests bring", () => {
+    takePendingCounts();
+    for (let request = 0; request < 20; request++)
+      countUsage("acme", Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`m${request}-${i}-${"x".repeat(2000)}`, call])));
+
+    const pending = takePendingCounts();
+    expect(JSON.stringify([...pending]).length).toBeLessThan(15_000);
+    const usage = Object.values(pending.get("acme")!.minutes).flatMap((counts) => Object.values(counts.usage ?? {}));
+    expect(usage.reduce((sum, u) => sum + u.calls, 0)).toBe(20 * 500);
+  });
+
+  it("keep an hour of minutes a failing flush gives back, no more", () => {
+    takePendingCounts();
+    const now = minuteOf(Date.now());
+    const received = { ...emptyCounts(), spans: { received: 1 } };
+    restorePendingCounts("acme", { minutes: { [now - 90 * MINUTE_MS]: received, [now - 30 * MINUTE_MS]: received, [now]: received } });
+
+    expect(Object.keys(takePendingCounts().get("acme")!.minutes).map(Number)).toEqual([now - 30 * MINUTE_MS, now]);
   });
 });
 
