@@ -158,3 +158,51 @@ describe("a request to several parents: every delivery is accounted for, whateve
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 });
+
+/** An answer far past what an isolate (128 MB) could hold, streamed by the stand-in as it is read. */
+const HUGE_ANSWER_BYTES = 160 * 1024 * 1024;
+
+/** What the relay may have taken of it: what it reads, plus what the sockets between buffer. */
+const READ_AT_MOST_BYTES = 16 * 1024 * 1024;
+
+describe("an upstream's answer is read only as far as it is used", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("reads the start of a huge error body for the reason, and leaves the rest unread", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 400, headers: { "content-type": "text/plain" }, bodyBytes: HUGE_ANSWER_BYTES }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(response.status).toBe(200);
+    const reason = `Braintrust answered 400: ${"x".repeat(300)}…`;
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toMatch(new RegExp(`${reason}$`));
+    const [attempt] = await standin.attempts(tenant.apiKey);
+    expect(attempt!.answeredBytes).toBeLessThan(READ_AT_MOST_BYTES);
+    expect((await deadLettersOf(tenant.id)).map((d) => d.reason)).toEqual([reason]);
+  });
+
+  it("counts spans Braintrust took as delivered when its answer is too large to read, and logs that its partial success is unknown", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ bodyBytes: HUGE_ANSWER_BYTES }]);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const { response, attempts } = await sendWithQueue(tenant, toProtobuf(trace), queue);
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    expect(attempts).toMatchObject([
+      {
+        outcome: "delivered",
+        next: "done",
+        reason: "Braintrust's answer is over 65536 bytes and was not read, so any spans it rejected are not known",
+      },
+    ]);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    const [attempt] = await standin.attempts(tenant.apiKey);
+    expect(attempt!.answeredBytes).toBeLessThan(READ_AT_MOST_BYTES);
+    expect(queue.sent).toEqual([]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+});

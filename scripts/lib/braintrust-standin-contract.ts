@@ -14,6 +14,11 @@ export interface FaultStep {
   reset?: boolean;
   /** Answer 200 with this partial success. */
   partialSuccess?: { rejectedSpans: number; errorMessage: string };
+  /**
+   * Answer (the scripted status, or the success once the spans are accepted) with a body of this many
+   * bytes instead, streamed only as fast as the client reads it, so that a huge one costs no memory.
+   */
+  bodyBytes?: number;
 }
 
 /** A request that passed every check and was accepted. */
@@ -35,6 +40,8 @@ export interface Attempt {
   /** The body's size as it came over the wire, and its `content-encoding` ("" for none). */
   bytes: number;
   contentEncoding: string;
+  /** For a `bodyBytes` answer, how much of it was written so far: what the client read, give or take the socket's buffers. */
+  answeredBytes?: number;
 }
 
 /**

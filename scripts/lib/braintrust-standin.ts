@@ -81,8 +81,11 @@ export class BraintrustStandIn {
     const attempts = this.attempts.get(key) ?? [];
     this.attempts.set(key, attempts);
     const encoding = req.headers["content-encoding"] ?? "";
-    const attempted = (status: number) =>
-      attempts.push({ status, receivedAt: Date.now(), bytes: body.byteLength, contentEncoding: encoding });
+    const attempted = (status: number): Attempt => {
+      const attempt: Attempt = { status, receivedAt: Date.now(), bytes: body.byteLength, contentEncoding: encoding };
+      attempts.push(attempt);
+      return attempt;
+    };
     const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       attempted(status);
       return json(res, status, payload, headers);
@@ -96,10 +99,10 @@ export class BraintrustStandIn {
       return;
     }
     if (step?.status) {
-      attempted(step.status);
-      res
-        .writeHead(step.status, { "content-type": "application/json", ...step.headers })
-        .end(step.body ?? JSON.stringify({ error: "scripted failure" }));
+      const attempt = attempted(step.status);
+      res.writeHead(step.status, { "content-type": "application/json", ...step.headers });
+      if (step.bodyBytes !== undefined) return streamFiller(res, step.bodyBytes, attempt);
+      res.end(step.body ?? JSON.stringify({ error: "scripted failure" }));
       return;
     }
 
@@ -145,7 +148,9 @@ export class BraintrustStandIn {
       }
       this.options.onAccepted?.(received, request);
     }
-    attempted(200);
+    const attempt = attempted(200);
+    res.writeHead(200, { "content-type": "application/x-protobuf" });
+    if (step?.bodyBytes !== undefined) return streamFiller(res, step.bodyBytes, attempt);
     const response = create(ExportTraceServiceResponseSchema, {
       partialSuccess: step?.partialSuccess
         ? create(ExportTracePartialSuccessSchema, {
@@ -154,7 +159,7 @@ export class BraintrustStandIn {
           })
         : undefined,
     });
-    res.writeHead(200, { "content-type": "application/x-protobuf" }).end(toBinary(ExportTraceServiceResponseSchema, response));
+    res.end(toBinary(ExportTraceServiceResponseSchema, response));
   }
 
   /**
@@ -221,6 +226,30 @@ async function readAll(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * Writes `bytes` of filler a chunk at a time, each once the last has drained, and stops when the
+ * client goes away: a test can send an answer of any size without holding it, and `answeredBytes`
+ * shows how much of it the client took.
+ */
+async function streamFiller(res: ServerResponse, bytes: number, attempt: Attempt): Promise<void> {
+  const chunk = Buffer.alloc(64 * 1024, "x");
+  attempt.answeredBytes = 0;
+  while (attempt.answeredBytes < bytes && !res.destroyed) {
+    const piece = chunk.subarray(0, Math.min(chunk.byteLength, bytes - attempt.answeredBytes));
+    const drained = res.write(piece);
+    attempt.answeredBytes += piece.byteLength;
+    if (!drained)
+      await new Promise<void>((resolve) => {
+        const go = () => {
+          res.off("drain", go).off("close", go);
+          resolve();
+        };
+        res.on("drain", go).on("close", go);
+      });
+  }
+  res.end();
 }
 
 function json(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {

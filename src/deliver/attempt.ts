@@ -26,6 +26,7 @@ export async function attemptDelivery(
   const outcome = await postTraces(target, payload, options);
   const latencyMs = Date.now() - started;
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
+  const reason = outcome.kind === "delivered" ? outcome.unreadAnswer : outcome.reason;
   countAttempt(context, outcome, next, latencyMs);
   logEvent({
     event: "delivery_attempt",
@@ -40,7 +41,7 @@ export async function attemptDelivery(
     latency_ms: latencyMs,
     next: next.step,
     ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
-    ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
+    ...(reason === undefined ? {} : { reason }),
   });
   return { outcome, next };
 }

@@ -28,6 +28,17 @@ export interface SendOptions {
 
 const MAX_ERROR_TEXT = 300;
 
+/**
+ * How much of an upstream body is read; the rest is cancelled unread. The body comes from Braintrust
+ * or a tenant's own `api_url`, so nothing bounds it but this, and the isolate (128 MB) serves every
+ * tenant. An error body is shown only as its first MAX_ERROR_TEXT characters, so 4 KiB leaves room for
+ * what the one line leaves out. A success body is an ExportTraceServiceResponse, a count and a message
+ * meant for a person (OTLP receivers send a few hundred bytes): 64 KiB holds one many times over, and
+ * stays small beside the isolate even for many deliveries at once.
+ */
+const ERROR_BODY_BYTES = 4 * 1024;
+const SUCCESS_BODY_BYTES = 64 * 1024;
+
 /** Whether the payload goes upstream gzip-compressed. */
 export function sentCompressed(payload: OtlpPayload): boolean {
   return payload.gzipped !== undefined || payload.compress;
@@ -91,36 +102,90 @@ async function exchange(
     };
   }
   const outcome = classifyStatus(response.status, "", parseRetryAfter(response.headers.get("retry-after")));
-  if (outcome.kind === "delivered") {
-    const partialSuccess = await readPartialSuccess(response);
-    return partialSuccess ? { ...outcome, partialSuccess } : outcome;
-  }
+  if (outcome.kind === "delivered") return { ...outcome, ...(await readSuccessAnswer(response)) };
   return { ...outcome, reason: `Braintrust answered ${response.status}: ${await upstreamErrorText(response, target.apiKey)}` };
 }
 
-/** Braintrust's partial success, if it sent one; a success whose body cannot be read (or arrives too late) is still a success. */
-async function readPartialSuccess(response: Response): Promise<PartialSuccess | undefined> {
+/**
+ * Braintrust's partial success, if it sent one. A 2xx means the spans were taken, so an answer that
+ * cannot be read (too large, cut off, too late, not an ExportTraceServiceResponse) is still a delivery:
+ * what it may have rejected is unknown, which the attempt's log line says, and the client is told
+ * nothing it could act on.
+ */
+async function readSuccessAnswer(response: Response): Promise<{ partialSuccess?: PartialSuccess; unreadAnswer?: string }> {
+  const unread = (why: string) => ({ unreadAnswer: `Braintrust's answer ${why}, so any spans it rejected are not known` });
+  let body: BodyStart;
   try {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    if (bytes.byteLength === 0) return undefined;
+    body = await readStart(response.body, SUCCESS_BODY_BYTES);
+  } catch {
+    return unread("could not be read to its end");
+  }
+  if (!body.whole) return unread(`is over ${SUCCESS_BODY_BYTES} bytes and was not read`);
+  if (body.bytes.byteLength === 0) return {};
+  try {
     if (response.headers.get("content-type")?.includes("json")) {
-      const json = JSON.parse(new TextDecoder().decode(bytes)) as {
+      const json = JSON.parse(new TextDecoder().decode(body.bytes)) as {
         partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string };
       };
       const partial = json.partialSuccess;
-      if (!partial) return undefined;
-      return { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: partial.errorMessage ?? "" };
+      return partial
+        ? { partialSuccess: { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: partial.errorMessage ?? "" } }
+        : {};
     }
-    const partial = fromBinary(ExportTraceServiceResponseSchema, bytes).partialSuccess;
-    return partial && { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage };
+    const partial = fromBinary(ExportTraceServiceResponseSchema, body.bytes).partialSuccess;
+    return partial ? { partialSuccess: { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage } } : {};
   } catch {
-    return undefined;
+    return unread("is not an ExportTraceServiceResponse");
   }
+}
+
+/** The start of a body, and whether it is all of it. */
+interface BodyStart {
+  bytes: Uint8Array;
+  whole: boolean;
+}
+
+/**
+ * Reads at most `limit` bytes of a body, a chunk at a time, and cancels the rest unread: however
+ * large the body, the relay holds no more than the limit and one chunk. Throws when the body fails
+ * (the connection drops, the deadline passes).
+ */
+async function readStart(body: ReadableStream<Uint8Array> | null, limit: number): Promise<BodyStart> {
+  if (!body) return { bytes: new Uint8Array(), whole: true };
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return { bytes: concat(chunks, length), whole: true };
+    if (length + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - length));
+      // What is left is of no use; a cancel that fails leaves nothing to undo.
+      await reader.cancel().catch(() => undefined);
+      return { bytes: concat(chunks, limit), whole: false };
+    }
+    chunks.push(value);
+    length += value.byteLength;
+  }
+}
+
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
 async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
-  const text = (await response.text().catch(() => "(body unreadable)")).slice(0, 4096).replaceAll(apiKey, "[redacted]");
+  const start = await readStart(response.body, ERROR_BODY_BYTES).then(
+    (body) => new TextDecoder().decode(body.bytes),
+    () => "(body unreadable)",
+  );
+  const text = start.replaceAll(apiKey, "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine || "(empty body)";

@@ -7,7 +7,8 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
  * Braintrust's answers: docs/otlp-http.md and docs/braintrust-otlp.md.
  */
 export type DeliveryOutcome =
-  | { kind: "delivered"; status: number; partialSuccess?: PartialSuccess }
+  /** `unreadAnswer`: why Braintrust's answer was not read, so whatever partial success it held is unknown. */
+  | { kind: "delivered"; status: number; partialSuccess?: PartialSuccess; unreadAnswer?: string }
   | { kind: "retryable"; status?: number; retryAfterSeconds?: number; reason: string }
   | { kind: "rejected"; status: number; fault: RejectionFault; reason: string };
 
