@@ -4,17 +4,21 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { z } from "zod";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
-import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
 import {
-  lastErrorText,
-  STATS_COLUMNS,
-  STATS_WINDOWS,
-  type StatsWindow,
-  statsColumns,
-  type TenantStats,
-  tenantStatsOutput,
-} from "./lib/stats-table.js";
+  DeadLetterPage,
+  IssuedToken,
+  type Page,
+  ReplayAnswer,
+  StatsPage,
+  TenantPage,
+  TenantStatsAnswer,
+  TenantView,
+  WaitingTraces,
+} from "./lib/admin-answers.js";
+import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
+import { lastErrorText, STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns, tenantStatsOutput } from "./lib/stats-table.js";
 import { table } from "./lib/table.js";
 
 class UsageError extends Error {}
@@ -75,44 +79,18 @@ function commandOf(usage: string, run: Run): Command {
   };
 }
 
-interface TenantSummary {
-  id: string;
-  parent: string;
-  auth: string;
-}
-interface TenantView {
-  id: string;
-  parent: string;
-  auth: string;
-  braintrust: { api_url: string };
-  tokens: Array<{ id: string; created_at: string }>;
-  routes: unknown[];
-  parent_from_attribute: boolean;
-  trace_wait_seconds: number;
-  translate: boolean;
-  keep_source_attributes: boolean;
-  keep_caller_parent: boolean;
-  updated_at: string;
-}
-interface DeadLetter {
-  id: string;
-  tenant: string;
-  parent: string;
-  reason: string;
-  attempts: number;
-  spans: number;
-  dead_lettered_at: string;
-}
+/** A delete's answer: 204, nothing. */
+const NO_CONTENT = z.undefined();
 
 /** Every item of a listing, fetched a page of the most the admin API gives at a time. */
-async function allPages<T>(admin: AdminClient, path: string, field: string, query: Record<string, string> = {}): Promise<T[]> {
+async function allPages<T>(admin: AdminClient, path: string, answer: z.ZodType<Page<T>>, query: Record<string, string> = {}): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   do {
     const search = new URLSearchParams({ limit: "1000", ...query, ...(cursor ? { cursor } : {}) });
-    const page = (await admin.call("GET", `${path}?${search}`)) as Record<string, unknown>;
-    items.push(...(page[field] as T[]));
-    cursor = page.cursor as string | null;
+    const page: Page<T> = await admin.call("GET", `${path}?${search}`, answer);
+    items.push(...page.items);
+    cursor = page.cursor;
   } while (cursor);
   return items;
 }
@@ -149,19 +127,19 @@ async function currentSettings(
   admin: AdminClient,
   id: string,
 ): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
-  let read: { body: unknown; etag: string | undefined };
+  let read: { body: TenantView; etag: string | undefined };
   try {
-    read = await admin.read(adminPath`/tenants/${id}`);
+    read = await admin.read(adminPath`/tenants/${id}`, TenantView);
   } catch (err) {
     if (err instanceof AdminError && err.status === 404) return { body: {}, headers: { "if-none-match": "*" } };
     throw err;
   }
-  const view = read.body as Record<string, unknown>;
+  const view = read.body;
   return {
     body: {
       ...processingSettingsOf(view),
       parent: view.parent,
-      braintrust: { api_url: (view.braintrust as { api_url: string }).api_url },
+      braintrust: { api_url: view.braintrust.api_url },
     },
     headers: read.etag ? { "if-match": read.etag } : {},
   };
@@ -221,17 +199,9 @@ function statsWindow(flags: Flags): StatsWindow {
   return window as StatsWindow;
 }
 
-/** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
-interface WaitingTraces {
-  tenant: string;
-  traces: number;
-  spans: number;
-  bytes: number;
-}
-
 const COMMANDS = [
   commandOf("tenants list", async (admin, flags) => {
-    const tenants = await allPages<TenantSummary>(admin, "/tenants", "tenants");
+    const tenants = await allPages(admin, "/tenants", TenantPage);
     return flags.json
       ? tenants
       : table(
@@ -240,14 +210,14 @@ const COMMANDS = [
         );
   }),
   commandOf("tenants get <tenant>", async (admin, flags, id) =>
-    tenantOutput((await admin.call("GET", adminPath`/tenants/${id}`)) as TenantView, flags),
+    tenantOutput(await admin.call("GET", adminPath`/tenants/${id}`, TenantView), flags),
   ),
   commandOf(
     "tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]",
     async (admin, flags, id) => {
       const { body, headers } = await tenantPut(admin, id, flags);
       try {
-        return tenantOutput((await admin.call("PUT", adminPath`/tenants/${id}`, body, headers)) as TenantView, flags);
+        return tenantOutput(await admin.call("PUT", adminPath`/tenants/${id}`, TenantView, body, headers), flags);
       } catch (err) {
         if (err instanceof AdminError && err.status === 412)
           throw new AdminError(
@@ -259,21 +229,21 @@ const COMMANDS = [
     },
   ),
   commandOf("tenants delete <tenant>", async (admin, flags, id) => {
-    await admin.call("DELETE", adminPath`/tenants/${id}`);
+    await admin.call("DELETE", adminPath`/tenants/${id}`, NO_CONTENT);
     return flags.json ? { deleted: id } : `deleted tenant ${id}`;
   }),
   commandOf("tokens issue <tenant>", async (admin, flags, tenant) => {
-    const issued = (await admin.call("POST", adminPath`/tenants/${tenant}/tokens`)) as { id: string; token: string };
+    const issued = await admin.call("POST", adminPath`/tenants/${tenant}/tokens`, IssuedToken);
     return flags.json
       ? issued
       : `token ${issued.id} for ${tenant} (shown only now; put it in the gateway's Authorization header):\n${issued.token}`;
   }),
   commandOf("tokens revoke <tenant> <token-id>", async (admin, flags, tenant, tokenId) => {
-    await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`);
+    await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`, NO_CONTENT);
     return flags.json ? { revoked: tokenId } : `revoked token ${tokenId}`;
   }),
   commandOf("dead-letters list [--tenant TENANT]", async (admin, flags) => {
-    const list = await allPages<DeadLetter>(admin, "/dead-letters", "dead_letters", flags.tenant ? { tenant: flags.tenant } : {});
+    const list = await allPages(admin, "/dead-letters", DeadLetterPage, flags.tenant ? { tenant: flags.tenant } : {});
     return flags.json
       ? list
       : table(
@@ -288,11 +258,11 @@ const COMMANDS = [
     const orphaned: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = (await admin.call("POST", "/dead-letters/replay", {
+      const page: ReplayAnswer = await admin.call("POST", "/dead-letters/replay", ReplayAnswer, {
         ...(flags.id ? { id: flags.id } : {}),
         ...(flags.tenant ? { tenant: flags.tenant } : {}),
         ...(cursor ? { cursor } : {}),
-      })) as { replayed: string[]; orphaned: string[]; cursor: string | null };
+      });
       replayed.push(...page.replayed);
       orphaned.push(...page.orphaned);
       cursor = page.cursor;
@@ -304,11 +274,11 @@ const COMMANDS = [
   commandOf("stats [<tenant>] [--window 5m|1h|24h|total]", async (admin, flags, tenant) => {
     const window = statsWindow(flags);
     if (tenant) {
-      const stats = (await admin.call("GET", adminPath`/tenants/${tenant}/stats`)) as TenantStats;
+      const stats = await admin.call("GET", adminPath`/tenants/${tenant}/stats`, TenantStatsAnswer);
       return flags.json ? stats : tenantStatsOutput(stats);
     }
     // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
-    const all = await allPages<TenantStats>(admin, "/stats", "tenants", { limit: "49" });
+    const all = await allPages(admin, "/stats", StatsPage, { limit: "49" });
     if (flags.json) return all;
     return table(
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
@@ -316,13 +286,13 @@ const COMMANDS = [
     );
   }),
   commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
-    const waiting = (await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`)) as WaitingTraces;
+    const waiting = await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces);
     return flags.json
       ? waiting
       : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
-    await admin.call("DELETE", adminPath`/dead-letters/${id}`);
+    await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
     return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
   }),
 ];

@@ -1,3 +1,6 @@
+import type { z } from "zod";
+import { ErrorAnswer } from "./admin-answers.js";
+
 /** The relay's admin API from Node, with every failure turned into a message for the operator. */
 export class AdminError extends Error {
   override name = "AdminError";
@@ -26,10 +29,10 @@ function pathSegment(value: string): string {
 }
 
 export interface AdminClient {
-  /** The answer's body. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<unknown>;
+  /** The answer's body, once it has the shape `answer` gives. */
+  call<T>(method: string, path: string, answer: z.ZodType<T>, body?: unknown, headers?: Record<string, string>): Promise<T>;
   /** The answer's body and ETag, for a write conditional on what was read (If-Match). */
-  read(path: string): Promise<{ body: unknown; etag: string | undefined }>;
+  read<T>(path: string, answer: z.ZodType<T>): Promise<{ body: T; etag: string | undefined }>;
 }
 
 export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
@@ -42,38 +45,59 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
   }
   if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
   const origin = url.toString().replace(/\/+$/, "");
-  async function request(
+  async function request<T>(
     method: string,
     path: string,
+    answer: z.ZodType<T>,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<{ body: unknown; etag: string | undefined }> {
+  ): Promise<{ body: T; etag: string | undefined }> {
     let response: Response;
     try {
       response = await fetch(`${origin}/admin${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
+        // Followed, a 307 or 308 would send the body, a tenant's Braintrust key among it, wherever the
+        // Location says, another host or plain http; the token's header is all undici would hold back.
+        redirect: "manual",
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new AdminError(`cannot reach the relay at ${origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
     }
-    if (response.status === 204) return { body: undefined, etag: undefined };
+    if (response.status >= 300 && response.status < 400) {
+      await response.body?.cancel();
+      const location = response.headers.get("location");
+      throw new AdminError(
+        `${origin} answered ${response.status}, a redirect to ${location ?? "nowhere"}: the CLI does not follow redirects; point --url at the relay itself`,
+        response.status,
+      );
+    }
     const text = await response.text();
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw new AdminError(`${origin} answered ${response.status} with something that is not the relay's admin API`);
+      throw notTheAdminApi(response.status);
     }
-    if (response.ok) return { body: json, etag: response.headers.get("etag") ?? undefined };
-    const error = (json as { error?: { message?: string } } | undefined)?.error?.message ?? `HTTP ${response.status}`;
+    if (response.ok) {
+      const checked = answer.safeParse(json);
+      if (!checked.success) throw notTheAdminApi(response.status, checked.error);
+      return { body: checked.data, etag: response.headers.get("etag") ?? undefined };
+    }
+    const error = ErrorAnswer.safeParse(json).data?.error.message ?? `HTTP ${response.status}`;
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
     throw new AdminError(error, response.status);
   }
+  /** An answer that cannot be the relay's: not JSON, or JSON of another shape (the first difference named). */
+  function notTheAdminApi(status: number, shape?: z.ZodError): AdminError {
+    const [issue] = shape?.issues ?? [];
+    const difference = issue ? ` (${issue.path.join(".") || "the answer"}: ${issue.message})` : "";
+    return new AdminError(`${origin} answered ${status} with something that is not the relay's admin API${difference}`);
+  }
   return {
-    call: async (method, path, body, headers) => (await request(method, path, body, headers)).body,
-    read: (path) => request("GET", path),
+    call: async (method, path, answer, body, headers) => (await request(method, path, answer, body, headers)).body,
+    read: (path, answer) => request("GET", path, answer),
   };
 }

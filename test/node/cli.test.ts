@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -28,9 +30,9 @@ interface Run {
 }
 
 /** `npx tfy-relay …` as an operator runs it, from the project folder. */
-async function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+async function cli(args: string[], env: Record<string, string | undefined> = {}, url = relay.url): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)("npx", ["tfy-relay", "--url", relay.url, ...args], {
+    const { stdout, stderr } = await promisify(execFile)("npx", ["tfy-relay", "--url", url, ...args], {
       cwd: root,
       env: { ...process.env, RELAY_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
     });
@@ -334,6 +336,76 @@ describe("tfy-relay, against a running relay", () => {
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
       code: 1,
       stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort}: ECONNREFUSED\n`,
+    });
+  });
+});
+
+interface Received {
+  method: string;
+  path: string;
+  body: string;
+}
+
+/** A local server that is not the relay: it answers as `answer` says and keeps every request it got. */
+async function otherServer(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+  const received: Received[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    received.push({ method: req.method ?? "", path: req.url ?? "", body: Buffer.concat(chunks).toString("utf8") });
+    answer(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe("tfy-relay, against a server that is not the relay", () => {
+  it("follows no redirect, so a tenant's key in a PUT goes nowhere else, and says so in one line", async () => {
+    const elsewhere = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    const redirecting = await otherServer((req, res) => {
+      if (req.method === "GET")
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "no such tenant: acme" } }));
+      else res.writeHead(308, { location: `${elsewhere.url}/admin/tenants/acme` }).end();
+    });
+
+    const put = await cli(
+      ["tenants", "put", "acme", "--parent", "project_id:p", "--api-key-env", "CLI_TEST_KEY"],
+      {
+        CLI_TEST_KEY: "sk-SECRET-never-sent-elsewhere",
+      },
+      redirecting.url,
+    );
+    await Promise.all([elsewhere.close(), redirecting.close()]);
+
+    expect(redirecting.received.map((r) => r.method)).toEqual(["GET", "PUT"]);
+    expect(redirecting.received[1]!.body).toContain("sk-SECRET-never-sent-elsewhere");
+    expect(elsewhere.received).toEqual([]);
+    expect(put).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `tfy-relay: ${redirecting.url} answered 308, a redirect to ${elsewhere.url}/admin/tenants/acme: the CLI does not follow redirects; point --url at the relay itself\n`,
+    });
+  });
+
+  it("reports an answer of another shape in one line, rather than crashing on it", async () => {
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+
+    const get = await cli(["tenants", "get", "acme"], {}, server.url);
+    const put = await cli(["tenants", "put", "acme", "--parent", "project_id:p"], {}, server.url);
+    const list = await cli(["dead-letters", "list"], {}, server.url);
+    await server.close();
+
+    const notTheRelay = `tfy-relay: ${server.url} answered 200 with something that is not the relay's admin API`;
+    expect(get).toEqual({ code: 1, stdout: "", stderr: `${notTheRelay} (id: Invalid input: expected string, received undefined)\n` });
+    expect(put).toEqual(get);
+    expect(list).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `${notTheRelay} (dead_letters: Invalid input: expected array, received undefined)\n`,
     });
   });
 });

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import type { TenantStats } from "./stats-table.js";
+
+/**
+ * What the admin API answers, as far as the CLI reads it. `--url` can name any server, so an answer
+ * is checked before it is used: one of another shape is a clear error, never a crash halfway through
+ * printing it. Objects are loose, so `--json` prints everything the relay sent.
+ */
+
+const cursor = z.string().nullable();
+
+export const TenantSummary = z.looseObject({ id: z.string(), parent: z.string(), auth: z.string() });
+export type TenantSummary = z.infer<typeof TenantSummary>;
+
+export const TenantView = z.looseObject({
+  id: z.string(),
+  parent: z.string(),
+  auth: z.string(),
+  braintrust: z.looseObject({ api_url: z.string() }),
+  tokens: z.array(z.looseObject({ id: z.string(), created_at: z.string() })),
+  routes: z.array(z.unknown()),
+  parent_from_attribute: z.boolean(),
+  trace_wait_seconds: z.number(),
+  translate: z.boolean(),
+  keep_source_attributes: z.boolean(),
+  keep_caller_parent: z.boolean(),
+  updated_at: z.string(),
+});
+export type TenantView = z.infer<typeof TenantView>;
+
+export const DeadLetter = z.looseObject({
+  id: z.string(),
+  tenant: z.string(),
+  parent: z.string(),
+  reason: z.string(),
+  attempts: z.number(),
+  spans: z.number(),
+  dead_lettered_at: z.string(),
+});
+export type DeadLetter = z.infer<typeof DeadLetter>;
+
+export const IssuedToken = z.looseObject({ id: z.string(), token: z.string() });
+
+export const ReplayAnswer = z.looseObject({ replayed: z.array(z.string()), orphaned: z.array(z.string()), cursor });
+export type ReplayAnswer = z.infer<typeof ReplayAnswer>;
+
+/** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
+export const WaitingTraces = z.looseObject({ tenant: z.string(), traces: z.number(), spans: z.number(), bytes: z.number() });
+
+const count = z.number();
+const StatsSummary = z.looseObject({
+  requests: z.record(z.string(), count),
+  spans: z.looseObject({
+    received: count,
+    accepted: count,
+    rejected: z.looseObject({ invalid: count, refused_upstream: count }),
+    delivered: count,
+    retried: count,
+    dead_lettered: count,
+  }),
+  upstream: z.looseObject({ latency_ms: z.looseObject({ p50: count.nullable(), p99: count.nullable() }) }),
+  llm_usage: z.record(z.string(), z.looseObject({ calls: count, prompt_tokens: count, completion_tokens: count, cost_usd: count })),
+});
+
+export const TenantStatsAnswer: z.ZodType<TenantStats> = z.looseObject({
+  tenant: z.string(),
+  waiting_in_queue: count,
+  last_upstream_error: z.looseObject({ at: z.string(), status: count.nullable(), reason: z.string() }).nullable(),
+  last_5m: StatsSummary,
+  last_1h: StatsSummary,
+  last_24h: StatsSummary,
+  total: StatsSummary,
+});
+
+/** One page of a listing: its items, and where the next page starts. */
+export interface Page<T> {
+  items: T[];
+  cursor: string | null;
+}
+
+export const TenantPage: z.ZodType<Page<TenantSummary>> = z
+  .object({ tenants: z.array(TenantSummary), cursor })
+  .transform(({ tenants, cursor }) => ({ items: tenants, cursor }));
+export const DeadLetterPage: z.ZodType<Page<DeadLetter>> = z
+  .object({ dead_letters: z.array(DeadLetter), cursor })
+  .transform(({ dead_letters, cursor }) => ({ items: dead_letters, cursor }));
+export const StatsPage: z.ZodType<Page<TenantStats>> = z
+  .object({ tenants: z.array(TenantStatsAnswer), cursor })
+  .transform(({ tenants, cursor }) => ({ items: tenants, cursor }));
+
+/** A refusal's body (src/http/errors.ts). */
+export const ErrorAnswer = z.object({ error: z.object({ message: z.string() }) });
