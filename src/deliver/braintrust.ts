@@ -1,5 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { concat } from "../encoding/bytes.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl } from "../tenants/upstream-url.js";
 import { gzip } from "./gzip.js";
@@ -157,26 +158,16 @@ async function readStart(body: ReadableStream<Uint8Array> | null, limit: number)
   let length = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return { bytes: concat(chunks, length), whole: true };
+    if (done) return { bytes: concat(chunks), whole: true };
     if (length + value.byteLength > limit) {
       chunks.push(value.subarray(0, limit - length));
       // What is left is of no use; a cancel that fails leaves nothing to undo.
       await reader.cancel().catch(() => undefined);
-      return { bytes: concat(chunks, limit), whole: false };
+      return { bytes: concat(chunks), whole: false };
     }
     chunks.push(value);
     length += value.byteLength;
   }
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
 }
 
 /** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
