@@ -44,6 +44,13 @@ describe.concurrent("filtering non-AI spans", () => {
   });
 });
 
+/** Rules for keys below an attribute: a key in metadata, any `token`, a key in a list's second item. */
+const NESTED_KEY_RULES = [
+  { pattern: "tfy.request.metadata.user_email" },
+  { pattern: "*.token", action: "replace", replacement: "[hidden]" },
+  { pattern: "calls.1.secret" },
+];
+
 describe.concurrent("redaction", () => {
   it("removes keys by glob before translation, so nothing derived from them reaches Braintrust", async () => {
     const tenant = await createTenant({ config: { redact: { keys: [{ pattern: "tfy.input" }, { pattern: "gen_ai.prompt.*" }] } } });
@@ -77,18 +84,7 @@ describe.concurrent("redaction", () => {
   });
 
   it("reaches keys nested in key-value lists by their dotted path, as flattened attributes name them", async () => {
-    const tenant = await createTenant({
-      config: {
-        translate: false,
-        redact: {
-          keys: [
-            { pattern: "tfy.request.metadata.user_email" },
-            { pattern: "*.token", action: "replace", replacement: "[hidden]" },
-            { pattern: "calls.1.secret" },
-          ],
-        },
-      },
-    });
+    const tenant = await createTenant({ config: { translate: false, redact: { keys: NESTED_KEY_RULES } } });
     const span = spanWith("ChatCompletion: x", [
       attr("tfy.request.metadata", { env: "prod", user_email: "bob@example.com", auth: { token: "hunter2", scheme: "bearer" } }),
       attr("calls", [{ secret: "kept: not the second call" }, { secret: "s3cr3t", name: "two" }]),
@@ -104,18 +100,7 @@ describe.concurrent("redaction", () => {
   });
 
   it("reaches keys inside JSON an attribute holds as text, leaving the rest of it byte for byte", async () => {
-    const tenant = await createTenant({
-      config: {
-        translate: false,
-        redact: {
-          keys: [
-            { pattern: "tfy.request.metadata.user_email" },
-            { pattern: "*.token", action: "replace", replacement: "[hidden]" },
-            { pattern: "calls.1.secret" },
-          ],
-        },
-      },
-    });
+    const tenant = await createTenant({ config: { translate: false, redact: { keys: NESTED_KEY_RULES } } });
     const span = spanWith("ChatCompletion: x", [
       attr(
         "tfy.request.metadata",

@@ -14,24 +14,21 @@ import { concat, textOf, utf8Of } from "./bytes.js";
  * the text, and allocates only the result.
  */
 export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint8Array]> | undefined {
-  const reader = new Reader(utf8);
-  try {
-    const members = reader.object();
-    reader.space();
-    return reader.at === utf8.length ? members : undefined;
-  } catch (err) {
-    if (err instanceof Invalid) return undefined;
-    throw err;
-  }
+  return whole(utf8, (reader) => reader.object());
 }
 
 /** The items of a JSON list, each as its own bytes (views of `utf8`), in order; undefined when `utf8` is not a valid JSON list. As for objectMembers. */
 export function listItems(utf8: Uint8Array): Uint8Array[] | undefined {
+  return whole(utf8, (reader) => reader.list());
+}
+
+/** What `read` takes from `utf8` when that is all of it but white space; undefined for JSON not of that shape, or not JSON. */
+function whole<T>(utf8: Uint8Array, read: (reader: Reader) => T): T | undefined {
   const reader = new Reader(utf8);
   try {
-    const items = reader.list();
+    const value = read(reader);
     reader.space();
-    return reader.at === utf8.length ? items : undefined;
+    return reader.at === utf8.length ? value : undefined;
   } catch (err) {
     if (err instanceof Invalid) return undefined;
     throw err;
