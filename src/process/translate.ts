@@ -4,12 +4,12 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { answerError, toolFailure } from "./failure.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, toolPayloads } from "./payloads.js";
 import { jsonUtf8 } from "./raw-json.js";
 import { type RequestMetadata, requestMetadata } from "./request-metadata.js";
-import { toolFailure } from "./tool-failure.js";
 import { traceloopMessages } from "./traceloop.js";
 
 /**
@@ -92,7 +92,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
   // A status of ERROR with a message of its own is shown as it came; one without gets the gateway's.
   const statusShowsError = span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : undefined);
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerError(response?.output));
   const error = failure !== undefined && !statusShowsError ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");

@@ -642,6 +642,37 @@ describe("a span failed by tfy.error_message alone", () => {
   });
 });
 
+describe("a call whose recorded answer is an error body", () => {
+  it.each([
+    [
+      "OpenAI's",
+      '{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}',
+      "Rate limit reached for gpt-4o",
+    ],
+    ["Anthropic's", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', "Overloaded"],
+  ])("fails with %s message, a status of ERROR without one too", (_whose, output, message) => {
+    const unset = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
+    const failed = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
+    failed.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
+
+    for (const out of spansOf(relayed(requestOf([unset, failed])).requests[0]!.request))
+      expect(out.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
+  });
+
+  it("leaves an answer alone that is not one", () => {
+    for (const output of [
+      '{"choices":[{"message":{"content":"{\\"error\\":{\\"message\\":\\"x\\"}}"}}]}',
+      '{"error":null}',
+      '{"error":{"message":""}}',
+    ]) {
+      const [out] = spansOf(
+        relayed(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)])])).requests[0]!.request,
+      );
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
+  });
+});
+
 describe("an MCP tool call", () => {
   const mcp = (input: string, output: string, ...more: KeyValue[]) =>
     spanWith("MCP: search.docs", [attr("tfy.span_type", "MCP"), attr("tfy.input", input), attr("tfy.output", output), ...more]);

@@ -1,5 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf } from "../encoding/bytes.js";
+import { afterSpace } from "../encoding/json.js";
 import { findAttribute, parseJson, scalarOf } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
@@ -18,17 +19,36 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
   const isError = isObject(result) && result.isError === true;
   if (!isError && !rpcError && flag !== true && flag !== "true") return undefined;
   return (
-    errorMessage(result) ??
+    errorMessageOf(result) ??
     contentText(result) ??
     (typeof result === "string" && result !== "" ? result : undefined) ??
     (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
   );
 }
 
-function errorMessage(result: unknown): string | undefined {
+function errorMessageOf(result: unknown): string | undefined {
   if (!isObject(result)) return undefined;
-  if (isObject(result.error) && typeof result.error.message === "string") return result.error.message;
-  return typeof result.code === "number" && typeof result.message === "string" ? result.message : undefined;
+  return answerErrorOf(result) ?? (typeof result.code === "number" && typeof result.message === "string" ? result.message : undefined);
+}
+
+/**
+ * The message of an answer that is an error body, `{error: {message}}`, as OpenAI's and Anthropic's
+ * APIs answer a failed call (a JSON-RPC error too): a span whose recorded answer is one failed,
+ * whatever its status says.
+ */
+export function answerError(output: unknown): string | undefined {
+  // Only an object can be one: a payload's output list (most answers) is never parsed here.
+  if (output instanceof RawJson)
+    return output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT ? answerErrorOf(parseJson(textOf(output.utf8))) : undefined;
+  return answerErrorOf(output);
+}
+
+const OPEN_OBJECT = 0x7b;
+
+function answerErrorOf(result: unknown): string | undefined {
+  return isObject(result) && isObject(result.error) && typeof result.error.message === "string" && result.error.message !== ""
+    ? result.error.message
+    : undefined;
 }
 
 /** An MCP result's text parts, one to a line. */
