@@ -9,7 +9,6 @@ import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,
   IssuedToken,
-  type Page,
   ReplayAnswer,
   StatsPage,
   TenantPage,
@@ -83,13 +82,19 @@ function commandOf(usage: string, run: Run): Command {
 const NO_CONTENT = z.undefined();
 
 /** Every item of a listing, fetched a page of the most the admin API gives at a time. */
-async function allPages<T>(admin: AdminClient, path: string, answer: z.ZodType<Page<T>>, query: Record<string, string> = {}): Promise<T[]> {
+async function allPages<Page extends { cursor: string | null }, T>(
+  admin: AdminClient,
+  path: string,
+  answer: z.ZodType<Page>,
+  itemsOf: (page: Page) => T[],
+  query: Record<string, string> = {},
+): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | null = null;
   do {
     const search = new URLSearchParams({ limit: "1000", ...query, ...(cursor ? { cursor } : {}) });
-    const page: Page<T> = await admin.call("GET", `${path}?${search}`, answer);
-    items.push(...page.items);
+    const page: Page = await admin.call("GET", `${path}?${search}`, answer);
+    items.push(...itemsOf(page));
     cursor = page.cursor;
   } while (cursor);
   return items;
@@ -201,7 +206,7 @@ function statsWindow(flags: Flags): StatsWindow {
 
 const COMMANDS = [
   commandOf("tenants list", async (admin, flags) => {
-    const tenants = await allPages(admin, "/tenants", TenantPage);
+    const tenants = await allPages(admin, "/tenants", TenantPage, (page) => page.tenants);
     return flags.json
       ? tenants
       : table(
@@ -243,7 +248,13 @@ const COMMANDS = [
     return flags.json ? { revoked: tokenId } : `revoked token ${tokenId}`;
   }),
   commandOf("dead-letters list [--tenant TENANT]", async (admin, flags) => {
-    const list = await allPages(admin, "/dead-letters", DeadLetterPage, flags.tenant ? { tenant: flags.tenant } : {});
+    const list = await allPages(
+      admin,
+      "/dead-letters",
+      DeadLetterPage,
+      (page) => page.dead_letters,
+      flags.tenant ? { tenant: flags.tenant } : {},
+    );
     return flags.json
       ? list
       : table(
@@ -278,7 +289,7 @@ const COMMANDS = [
       return flags.json ? stats : tenantStatsOutput(stats);
     }
     // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
-    const all = await allPages(admin, "/stats", StatsPage, { limit: "49" });
+    const all = await allPages(admin, "/stats", StatsPage, (page) => page.tenants, { limit: "49" });
     if (flags.json) return all;
     return table(
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],

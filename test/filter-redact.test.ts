@@ -121,7 +121,7 @@ describe.concurrent("redaction", () => {
     ]);
   });
 
-  it("reaches list items by position, keys with a line break, and JSON too deep to search, which it takes whole", async () => {
+  it("reaches list items by position, keys with a line break, and takes JSON too deep to search whole", async () => {
     const tenant = await createTenant({
       config: {
         translate: false,
@@ -140,17 +140,21 @@ describe.concurrent("redaction", () => {
       attr("tags", ["a", "b", "c"]),
       attr("meta", '{"emails": ["bob@example.com", "ann@example.com"], "user\\nemail": "eve@example.com"}'),
       attr("deep", `{"user_email": "bob@example.com", "x": ${tooDeep}}`),
+      // Deeper than keys are searched (32 levels): what a rule could reach into is taken whole.
+      attr("nested", `{"a": ${'{"b": '.repeat(40)}{"password": "hunter2"}${"}".repeat(40)}}`),
     ]);
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
     const attributes = (await deliveredByName(tenant.apiKey)).get("plain")!.attributes;
     expect(attributes.slice(0, 2)).toEqual([attr("tags", ["a", "c"]), attr("meta", '{"emails":["[hidden]","ann@example.com"]}')]);
-    expect(attributes[2]!.key).toBe("deep");
-    expect(attributes[2]!.value?.value.case).toBeUndefined();
+    // The first rule that could reach below the 32nd level (`*email`, a removal) took what is there.
+    const nested = attributesOf(spanWith("", attributes)).nested as string;
+    expect(nested).toBe(`{"a":${'{"b":'.repeat(30)}{}${"}".repeat(30)}}`);
+    expect(attributes.map((a) => a.key)).toEqual(["tags", "meta", "nested"]);
   });
 
-  it("leaves translated metrics numbers, whatever a value pattern would match in them", async () => {
+  it("leaves metrics numbers, whatever a value pattern would match in them, masking only their names", async () => {
     const tenant = await createTenant({ config: { redact: { values: [{ pattern: "\\d{7,}", replacement: "[NUM]" }] } } });
     const span = spanWith("Model: x", [
       attr("tfy.span_type", "Model"),
@@ -159,14 +163,19 @@ describe.concurrent("redaction", () => {
       attr("tfy.request.created_by_subject", "phone 5551234567"),
     ]);
 
-    await sendTraces(tenant, toProtobuf(requestOf([span])));
+    // A caller's own metrics: their names are text like any other.
+    const callers = spanWith("caller's", [attr("braintrust.metrics", '{"calls by 5551234567": 1.2345678}')]);
 
-    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    await sendTraces(tenant, toProtobuf(requestOf([span, callers])));
+
+    const delivered = await deliveredByName(tenant.apiKey);
+    const attributes = attributesOf(delivered.get("Model: x")!);
     expect(JSON.parse(attributes["braintrust.metrics"] as string)).toEqual({
       estimated_cost: 0.0000059,
       time_to_first_token: 0.4123456789,
     });
     expect(attributes["tfy.request.created_by_subject"]).toBe("phone [NUM]");
+    expect(attributesOf(delivered.get("caller's")!)["braintrust.metrics"]).toBe('{"calls by [NUM]":1.2345678}');
   });
 
   it("removes a nested key before translation, so the caller's metadata shows without it", async () => {

@@ -72,21 +72,10 @@ export const TenantStatsAnswer: z.ZodType<TenantStats> = z.looseObject({
   total: StatsSummary,
 });
 
-/** One page of a listing: its items, and where the next page starts. */
-export interface Page<T> {
-  items: T[];
-  cursor: string | null;
-}
-
-export const TenantPage: z.ZodType<Page<TenantSummary>> = z
-  .object({ tenants: z.array(TenantSummary), cursor })
-  .transform(({ tenants, cursor }) => ({ items: tenants, cursor }));
-export const DeadLetterPage: z.ZodType<Page<DeadLetter>> = z
-  .object({ dead_letters: z.array(DeadLetter), cursor })
-  .transform(({ dead_letters, cursor }) => ({ items: dead_letters, cursor }));
-export const StatsPage: z.ZodType<Page<TenantStats>> = z
-  .object({ tenants: z.array(TenantStatsAnswer), cursor })
-  .transform(({ tenants, cursor }) => ({ items: tenants, cursor }));
+/** A page of each listing, and where the next page starts. */
+export const TenantPage = z.looseObject({ tenants: z.array(TenantSummary), cursor });
+export const DeadLetterPage = z.looseObject({ dead_letters: z.array(DeadLetter), cursor });
+export const StatsPage = z.looseObject({ tenants: z.array(TenantStatsAnswer), cursor });
 
 /** A refusal's body (src/http/errors.ts). */
 export const ErrorAnswer = z.object({ error: z.object({ message: z.string() }) });

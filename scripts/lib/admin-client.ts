@@ -84,7 +84,9 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     if (response.ok) {
       const checked = answer.safeParse(json);
       if (!checked.success) throw notTheAdminApi(response.status, checked.error);
-      return { body: checked.data, etag: response.headers.get("etag") ?? undefined };
+      // The answer as the relay sent it, now known to have its shape: what parsing makes is another
+      // object (keys in the schema's order, --json prints them; a model named `__proto__` lost).
+      return { body: json as T, etag: response.headers.get("etag") ?? undefined };
     }
     const error = ErrorAnswer.safeParse(json).data?.error.message ?? `HTTP ${response.status}`;
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);

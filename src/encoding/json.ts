@@ -61,6 +61,11 @@ export function jsonList(items: readonly Uint8Array[]): Uint8Array {
   return concat([utf8Of("["), ...items.flatMap((item, i) => (i === 0 ? [item] : [utf8Of(","), item])), utf8Of("]")]);
 }
 
+/** A parsed JSON value that is an object: not null, not a list. */
+export function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 /** Where JSON's white space (space, tab, line feed, carriage return) from `at` ends. */
 export function afterSpace(utf8: Uint8Array, at: number): number {
   while (at < utf8.length) {
@@ -85,10 +90,11 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
+/** The bytes that open and close JSON's objects and lists, as other readers of JSON bytes test for them. */
+export const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
-const OPEN_LIST = 0x5b;
-const CLOSE_LIST = 0x5d;
+export const OPEN_LIST = 0x5b;
+export const CLOSE_LIST = 0x5d;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;

@@ -1,5 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { afterSpace, isJson, jsonObject, objectMembers } from "../encoding/json.js";
+import { afterSpace, CLOSE_LIST, isJson, jsonObject, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
@@ -115,10 +115,6 @@ function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings:
   if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
   return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
 }
-
-const OPEN_LIST = 0x5b;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_LIST = 0x5d;
 
 /** A JSON list of messages with a system message of this content first; both are valid JSON already. */
 function withSystemMessage(system: Uint8Array, messages: Uint8Array): Uint8Array {

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { isJson, jsonList, jsonObject, listItems, objectMembers } from "../encoding/json.js";
+import { isJson, jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
 
@@ -78,30 +78,38 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
       const attribute = list[i]!;
       const path = prefix + attribute.key;
       const rule = ruleFor(rules, path);
-      if (!rule) redactNested(attribute.value, path);
-      else if (rule.action === "remove") list.splice(i, 1);
+      if (!rule) {
+        if (redactNested(attribute.value, path)) list.splice(i, 1);
+        continue;
+      }
+      changed = true;
+      if (rule.action === "remove") list.splice(i, 1);
       else attribute.value = replaced(rule);
-      if (rule) changed = true;
     }
   };
-  const redactNested = (value: AnyValue | undefined, path: string): void => {
+  /** Redacts what is below `path`; true when the value itself goes (JSON a remove rule took whole). */
+  const redactNested = (value: AnyValue | undefined, path: string): boolean => {
     if (value?.value.case === "kvlistValue") redactList(value.value.value.values, `${path}.`);
     else if (value?.value.case === "arrayValue") {
       const items = value.value.value.values;
       for (let i = items.length - 1; i >= 0; i--) {
         const rule = ruleFor(rules, `${path}.${i}`);
-        if (!rule) redactNested(items[i], `${path}.${i}`);
-        else if (rule.action === "remove") items.splice(i, 1);
+        if (!rule) {
+          if (redactNested(items[i], `${path}.${i}`)) items.splice(i, 1);
+          continue;
+        }
+        changed = true;
+        if (rule.action === "remove") items.splice(i, 1);
         else items[i] = replaced(rule);
-        if (rule) changed = true;
       }
     } else if (value?.value.case === "stringValue" && JSON_CONTAINER.test(value.value.value)) {
       const text = redactJsonText(value.value.value, path, rules);
-      if (text === undefined) return;
-      if (text === REMOVED) value.value = { case: undefined };
-      else value.value.value = text;
+      if (text === undefined) return false;
       changed = true;
+      if (text === REMOVED) return true;
+      value.value.value = text;
     }
+    return false;
   };
   for (const list of lists) redactList(list, "");
   return changed;
@@ -139,10 +147,12 @@ function redactJsonText(text: string, path: string, rules: CompiledRedaction): s
 }
 
 /**
- * JSON nested deeper than this is not searched for keys: each level is read again by the level
- * above, so the depth bounds what a hostile value costs. Metadata and request bodies nest a few levels.
+ * How deep JSON is searched for keys: each level is read again by the level above, so the depth
+ * bounds what a hostile value costs (a redacting tenant's request at most so many times over).
+ * Request bodies and metadata nest a few levels; a container deeper than this that a rule could
+ * reach into is taken whole by that rule.
  */
-const MAX_JSON_KEY_DEPTH = 8;
+const MAX_JSON_KEY_DEPTH = 32;
 
 /** What redactJsonKeys gives for JSON it read and found nothing to change in. */
 const READ_NOTHING = new Uint8Array(0);
@@ -153,20 +163,19 @@ const READ_NOTHING = new Uint8Array(0);
  * undefined for text this reader cannot read as a JSON object or list.
  */
 function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedaction, depthLeft: number): Uint8Array | undefined {
-  // The level above read this value whole already: deeper than the bound is not read again.
-  if (depthLeft === 0) return READ_NOTHING;
   const members = objectMembers(utf8);
   const items = members ? undefined : listItems(utf8);
   if (!members && !items) return undefined;
   let changed = false;
   /** An entry's value as redacted: undefined when a rule removed it. */
   const redactedValue = (raw: Uint8Array, path: string): Uint8Array | undefined => {
-    const rule = ruleFor(rules, path);
+    const container = raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST;
+    const rule = ruleFor(rules, path) ?? (container && depthLeft === 1 ? ruleReachingBelow(rules, `${path}.`) : undefined);
     if (rule) {
       changed = true;
       return rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement));
     }
-    if (raw[0] !== OPEN_OBJECT && raw[0] !== OPEN_LIST) return raw;
+    if (!container || depthLeft === 1) return raw;
     const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1);
     if (nested === undefined || nested === READ_NOTHING) return raw;
     changed = true;
@@ -182,9 +191,6 @@ function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedacti
   const kept = items!.flatMap((raw, i) => redactedValue(raw, `${prefix}${i}`) ?? []);
   return changed ? jsonList(kept) : READ_NOTHING;
 }
-
-const OPEN_OBJECT = 0x7b;
-const OPEN_LIST = 0x5b;
 
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
@@ -223,7 +229,16 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
         break;
     }
   };
-  for (const list of lists) for (const attribute of list) if (!isNumbersOnlyMetrics(attribute)) maskValue(attribute.value);
+  for (const list of lists) {
+    for (const attribute of list) {
+      const metrics = numbersOnlyMetrics(attribute);
+      if (!metrics) maskValue(attribute.value);
+      else if (metrics.some(([name]) => masked(name) !== name))
+        attribute.value = create(AnyValueSchema, {
+          value: { case: "stringValue", value: JSON.stringify(Object.fromEntries(metrics.map(([name, n]) => [mask(name), n]))) },
+        });
+    }
+  }
   if (span) {
     span.name = masked(span.name);
     for (const event of span.events) event.name = masked(event.name);
@@ -234,13 +249,15 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
 
 /**
  * Metrics of numbers only, as translation writes them (from numeric attributes, which masking never
- * touches, and a response's usage counts), are left alone: a digit pattern would turn a cost into a
- * string, which Braintrust drops. Any other text in them is masked as elsewhere.
+ * touches, and a response's usage counts), have only their names masked: a digit pattern would turn
+ * a cost into a string, which Braintrust drops. Undefined for any other attribute, masked as elsewhere.
  */
-function isNumbersOnlyMetrics({ key, value }: KeyValue): boolean {
-  if (key !== "braintrust.metrics" || value?.value.case !== "stringValue") return false;
+function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> | undefined {
+  if (key !== "braintrust.metrics" || value?.value.case !== "stringValue") return undefined;
   const metrics = parseJson(value.value.value);
-  return typeof metrics === "object" && metrics !== null && Object.values(metrics).every((n) => typeof n === "number");
+  if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) return undefined;
+  const entries = Object.entries(metrics);
+  return entries.every((entry): entry is [string, number] => typeof entry[1] === "number") ? entries : undefined;
 }
 
 /** Text that may be a JSON object or list: what else parses as JSON (a number, `null`) is masked as text. */

@@ -1,4 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { isJsonObject } from "../encoding/json.js";
 import { jsonOf, parseJson } from "./attributes.js";
 
 /** A chat message as Braintrust's LLM view shows it. */
@@ -53,13 +54,16 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
 }
 
 /**
- * A message's text; but a content that is a JSON list is OpenLLMetry's list of content parts (text,
- * images) written as JSON, which Braintrust's LLM view shows as parts, not as one string.
+ * A message's text; but a content that is a JSON list of content parts (each an object with its
+ * `type`: text, image_url…) is OpenLLMetry's list of parts written as JSON, which Braintrust's LLM
+ * view shows as parts, not as one string. Other text that reads as JSON (`[1, 2]`, a JSON-mode
+ * answer) stays text.
  */
 function textOrParts(field: string, text: string): unknown {
   if (field !== "content" || !text.startsWith("[")) return text;
   const parts = parseJson(text);
-  return Array.isArray(parts) ? parts : text;
+  const isParts = Array.isArray(parts) && parts.length > 0 && parts.every((part) => isJsonObject(part) && typeof part.type === "string");
+  return isParts ? parts : text;
 }
 
 /**
@@ -72,7 +76,7 @@ function withOpenAiToolCalls(message: Message): Message {
   const calls = message.tool_calls;
   if (!Array.isArray(calls)) return message;
   const openAi = calls.map((call: unknown) => {
-    if (!isObject(call) || typeof call.name !== "string" || call.function !== undefined) return call;
+    if (!isJsonObject(call) || typeof call.name !== "string" || call.function !== undefined) return call;
     if (call.type !== undefined && call.type !== "function") return call;
     const { name, arguments: args, type: _function, ...rest } = call;
     const text = args === undefined || typeof args === "string" ? args : JSON.stringify(args);
@@ -103,7 +107,7 @@ function place(message: Message, path: string[], value: unknown): void {
   let node: Message | Positions = message;
   for (const [i, step] of steps.slice(0, -1).entries()) {
     const existing = valueAt(node, step);
-    if (existing !== undefined && !(existing instanceof Positions || isObject(existing))) {
+    if (existing !== undefined && !(existing instanceof Positions || isJsonObject(existing))) {
       setAt(node, steps.slice(i).join("."), value);
       return;
     }
@@ -124,10 +128,6 @@ function setAt(node: Message | Positions, key: string, value: unknown): void {
   else Object.defineProperty(node, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function isObject(value: unknown): value is Message {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /** The message with its positions made lists, in order (an object, when a field went in flat among them). */
 function finished(value: unknown): unknown {
   if (value instanceof Positions) {
@@ -135,7 +135,8 @@ function finished(value: unknown): unknown {
     if (entries.every(([key]) => /^\d+$/.test(key))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, child]) => child);
     return Object.fromEntries(entries);
   }
-  if (!isObject(value)) return value;
-  for (const [key, child] of Object.entries(value)) if (child instanceof Positions || isObject(child)) setAt(value, key, finished(child));
+  if (!isJsonObject(value)) return value;
+  for (const [key, child] of Object.entries(value))
+    if (child instanceof Positions || isJsonObject(child)) setAt(value, key, finished(child));
   return value;
 }

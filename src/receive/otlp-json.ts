@@ -6,7 +6,7 @@ import {
   SpanSchema,
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { isJson } from "../encoding/json.js";
+import { isJson, isJsonObject } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -45,7 +45,7 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
       const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
       for (const span of scopeLayout.spans) {
         const json = parse(text, span);
-        if (!isObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
+        if (!isJsonObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
         const decoded = decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span);
         visit({ span: decoded, fields: decoded, scope, range: undefined });
       }
@@ -83,7 +83,7 @@ function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject, recursio
 function toProto3Span(span: JsonObject): JsonObject {
   hexIdsToBase64(span, "span");
   enumNameToNumber(span, "kind", Span_SpanKindSchema);
-  if (isObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
+  if (isJsonObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
   for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
   return span;
 }
@@ -102,15 +102,11 @@ function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverC
   return value;
 }
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function listField(parent: JsonObject, ...names: string[]): JsonObject[] {
   for (const name of names) {
     const value = parent[name];
     if (value === undefined || value === null) continue;
-    if (!Array.isArray(value) || !value.every(isObject)) throw new RelayError("malformed", `${name} must be an array of objects`);
+    if (!Array.isArray(value) || !value.every(isJsonObject)) throw new RelayError("malformed", `${name} must be an array of objects`);
     return value;
   }
   return [];

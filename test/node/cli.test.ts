@@ -391,6 +391,39 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("prints --json as the relay sent it: its keys in its order, a model named __proto__ kept", async () => {
+    const usage = { calls: 5, prompt_tokens: 50, completion_tokens: 5, cost_usd: 0.01 };
+    // The relay's order, not its schema's; and keys the CLI does not know.
+    const tenant = {
+      id: "acme",
+      parent: "project_id:p",
+      auth: "stored_key",
+      future_field: { kept: true },
+      braintrust: { api_url: "https://api.braintrust.dev" },
+      tokens: [],
+      routes: [],
+      parent_from_attribute: false,
+      trace_wait_seconds: 600,
+      translate: true,
+      keep_source_attributes: false,
+      keep_caller_parent: false,
+      updated_at: "2026-12-02T00:00:00.000Z",
+    };
+    const tenantsText = `{"tenants":[{"id":"acme","parent":"project_id:p","auth":"stored_key","usage":{"__proto__":${JSON.stringify(usage)},"gpt-4o":${JSON.stringify(usage)}}}],"cursor":null}`;
+    const server = await otherServer((req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(req.url?.startsWith("/admin/tenants?") ? tenantsText : JSON.stringify(tenant)),
+    );
+
+    const get = await cli(["tenants", "get", "acme", "--json"], {}, server.url);
+    const list = await cli(["tenants", "list", "--json"], {}, server.url);
+    await server.close();
+
+    expect(get.stdout).toBe(`${JSON.stringify(tenant, null, 2)}\n`);
+    expect(Object.keys(JSON.parse(list.stdout)[0].usage)).toEqual(["__proto__", "gpt-4o"]);
+  });
+
   it("reports an answer of another shape in one line, rather than crashing on it", async () => {
     const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
 

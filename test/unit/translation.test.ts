@@ -703,6 +703,7 @@ describe("an MCP tool call", () => {
       "Invalid params: order must be a string",
     ],
     ["its error code is text", "", [attr("tfy.mcp_server.error_code", "-32601")], "the tool call failed with error -32601"],
+    ["the flag's text is capitalised", '"boom"', [attr("tfy.mcp_server.is_tool_call_execution_error", "True")], "boom"],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
 
@@ -716,6 +717,8 @@ describe("an MCP tool call", () => {
         '{"code":404,"message":"not found"}',
         [attr("tfy.mcp_server.error_code", 0), attr("tfy.mcp_server.is_tool_call_execution_error", false)],
       ],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "0.0"), attr("tfy.mcp_server.is_tool_call_execution_error", "False")]],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "None")]],
     ] as const) {
       const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
@@ -1152,7 +1155,7 @@ describe("a tenant's spans on their way out", () => {
 });
 
 describe("Traceloop message fields", () => {
-  it("take a content that is a JSON list as its content parts, other text as text", () => {
+  it("take a content that is a JSON list of content parts as its parts, other text (JSON-looking too) as text", () => {
     const parts = [
       { type: "text", text: "What is in it?" },
       { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
@@ -1163,8 +1166,18 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.0.content", JSON.stringify(parts)),
         attr("gen_ai.prompt.1.content", "[not json"),
         attr("gen_ai.prompt.2.name", "[1]"),
+        attr("gen_ai.prompt.3.content", "[1, 2, 3]"),
+        attr("gen_ai.prompt.4.content", '["yes", "no"]'),
+        attr("gen_ai.prompt.5.content", "[]"),
       ])?.input?.messages,
-    ).toEqual([{ role: "user", content: parts }, { content: "[not json" }, { name: "[1]" }]);
+    ).toEqual([
+      { role: "user", content: parts },
+      { content: "[not json" },
+      { name: "[1]" },
+      { content: "[1, 2, 3]" },
+      { content: '["yes", "no"]' },
+      { content: "[]" },
+    ]);
   });
 
   it("nest dotted fields, numeric steps as list positions, as a chat message holds them", () => {
