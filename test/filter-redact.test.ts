@@ -164,7 +164,7 @@ describe.concurrent("redaction", () => {
     ]);
 
     // A caller's own metrics: their names are text like any other.
-    const callers = spanWith("caller's", [attr("braintrust.metrics", '{"calls by 5551234567": 1.2345678}')]);
+    const callers = spanWith("caller's", [attr("braintrust.metrics", '{"calls by 5551234567": 1.2345678, "calls by 5559999999": 2}')]);
 
     await sendTraces(tenant, toProtobuf(requestOf([span, callers])));
 
@@ -175,7 +175,8 @@ describe.concurrent("redaction", () => {
       time_to_first_token: 0.4123456789,
     });
     expect(attributes["tfy.request.created_by_subject"]).toBe("phone [NUM]");
-    expect(attributesOf(delivered.get("caller's")!)["braintrust.metrics"]).toBe('{"calls by [NUM]":1.2345678}');
+    // Two names masked into one stay two metrics.
+    expect(attributesOf(delivered.get("caller's")!)["braintrust.metrics"]).toBe('{"calls by [NUM]":1.2345678,"calls by [NUM] (2)":2}');
   });
 
   it("removes a nested key before translation, so the caller's metadata shows without it", async () => {

@@ -4,18 +4,21 @@ import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers } from "../encodin
 import { findAttribute, parseJson, scalarOf } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
+/** An `error_code` that says no error was raised, however it is written; any other code is an error. */
+const NO_ERROR_CODES = new Set(["", "0", "0.0", "none", "null", "false"]);
+
 /**
  * Why an MCP tool call failed, when its span says so only by its result or the gateway's MCP
  * attributes: a result with MCP's `isError`, the gateway's `is_tool_call_execution_error` flag (a
- * boolean, or its text), or a JSON-RPC `error_code` other than 0 (a number, or its text). The text
+ * boolean, or its text), or an `error_code` that is not 0 or none (a JSON-RPC number, or any text). The text
  * says why: the error's own message (`{error: {message}}` or `{code, message}`), else the result's
  * text parts, else the result when it is text. Undefined for a call that did not fail.
  */
 export function toolFailure(attributes: KeyValue[], output: unknown): string | undefined {
   const result = output instanceof RawJson ? parseJson(textOf(output.utf8)) : output;
   const flag = scalarOf(findAttribute(attributes, "tfy.mcp_server.is_tool_call_execution_error"));
-  const code = Number(scalarOf(findAttribute(attributes, "tfy.mcp_server.error_code")) ?? 0);
-  const rpcError = Number.isFinite(code) && code !== 0;
+  const code = scalarOf(findAttribute(attributes, "tfy.mcp_server.error_code"));
+  const rpcError = code !== undefined && !NO_ERROR_CODES.has(String(code).trim().toLowerCase());
   const isError = isJsonObject(result) && result.isError === true;
   if (!isError && !rpcError && String(flag).trim().toLowerCase() !== "true") return undefined;
   return (

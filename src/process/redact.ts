@@ -175,7 +175,8 @@ function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedacti
       changed = true;
       return rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement));
     }
-    if (!container || depthLeft === 1) return raw;
+    // Read again only where a rule could match: a rule naming its key reads one branch, not the whole.
+    if (!container || depthLeft === 1 || !ruleReachingBelow(rules, `${path}.`)) return raw;
     const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1);
     if (nested === undefined || nested === READ_NOTHING) return raw;
     changed = true;
@@ -235,7 +236,10 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
       if (!metrics) maskValue(attribute.value);
       else if (metrics.some(([name]) => masked(name) !== name))
         attribute.value = create(AnyValueSchema, {
-          value: { case: "stringValue", value: JSON.stringify(Object.fromEntries(metrics.map(([name, n]) => [mask(name), n]))) },
+          value: {
+            case: "stringValue",
+            value: JSON.stringify(Object.fromEntries(distinctNames(metrics.map(([name, n]) => [mask(name), n])))),
+          },
         });
     }
   }
@@ -258,6 +262,17 @@ function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> |
   if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) return undefined;
   const entries = Object.entries(metrics);
   return entries.every((entry): entry is [string, number] => typeof entry[1] === "number") ? entries : undefined;
+}
+
+/** Names masked into one are told apart (`name (2)`): no metric is lost to another's name. */
+function distinctNames(metrics: Array<[string, number]>): Array<[string, number]> {
+  const taken = new Set<string>();
+  return metrics.map(([name, n]) => {
+    let distinct = name;
+    for (let i = 2; taken.has(distinct); i++) distinct = `${name} (${i})`;
+    taken.add(distinct);
+    return [distinct, n];
+  });
 }
 
 /** Text that may be a JSON object or list: what else parses as JSON (a number, `null`) is masked as text. */

@@ -92,7 +92,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
   // A status of ERROR with a message of its own is shown as it came; one without gets the gateway's.
   const statusShowsError = span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerError(response?.output));
+  // An answer's error body is a provider's (a model call, a request); a guardrail's or an agent's own JSON may hold one that is not.
+  const answerFailure = type === "llm" || type === "task" ? answerError(response?.output) : undefined;
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure);
   const error = failure !== undefined && !statusShowsError ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");

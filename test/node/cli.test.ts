@@ -409,19 +409,28 @@ describe("tfy-relay, against a server that is not the relay", () => {
       keep_caller_parent: false,
       updated_at: "2026-12-02T00:00:00.000Z",
     };
-    const tenantsText = `{"tenants":[{"id":"acme","parent":"project_id:p","auth":"stored_key","usage":{"__proto__":${JSON.stringify(usage)},"gpt-4o":${JSON.stringify(usage)}}}],"cursor":null}`;
+    const summary = {
+      requests: { "200": 1 },
+      spans: { received: 3, accepted: 3, rejected: { invalid: 0, refused_upstream: 0 }, delivered: 3, retried: 0, dead_lettered: 0 },
+      upstream: { latency_ms: { p50: 5, p99: 9 } },
+      llm_usage: "USAGE",
+    };
+    const windows = JSON.stringify({ last_5m: summary, last_1h: summary, last_24h: summary, total: summary });
+    // A model named __proto__ is a model like any other, as the relay counts it.
+    const statsText = `{"tenant":"acme","waiting_in_queue":0,"last_upstream_error":null,${windows.slice(1, -1)}}`.replaceAll(
+      '"USAGE"',
+      `{"__proto__":${JSON.stringify(usage)},"gpt-4o":${JSON.stringify(usage)}}`,
+    );
     const server = await otherServer((req, res) =>
-      res
-        .writeHead(200, { "content-type": "application/json" })
-        .end(req.url?.startsWith("/admin/tenants?") ? tenantsText : JSON.stringify(tenant)),
+      res.writeHead(200, { "content-type": "application/json" }).end(req.url?.includes("/stats") ? statsText : JSON.stringify(tenant)),
     );
 
     const get = await cli(["tenants", "get", "acme", "--json"], {}, server.url);
-    const list = await cli(["tenants", "list", "--json"], {}, server.url);
+    const stats = await cli(["stats", "acme", "--json"], {}, server.url);
     await server.close();
 
     expect(get.stdout).toBe(`${JSON.stringify(tenant, null, 2)}\n`);
-    expect(Object.keys(JSON.parse(list.stdout)[0].usage)).toEqual(["__proto__", "gpt-4o"]);
+    expect(Object.keys(JSON.parse(stats.stdout).total.llm_usage)).toEqual(["__proto__", "gpt-4o"]);
   });
 
   it("reports an answer of another shape in one line, rather than crashing on it", async () => {

@@ -704,6 +704,7 @@ describe("an MCP tool call", () => {
     ],
     ["its error code is text", "", [attr("tfy.mcp_server.error_code", "-32601")], "the tool call failed with error -32601"],
     ["the flag's text is capitalised", '"boom"', [attr("tfy.mcp_server.is_tool_call_execution_error", "True")], "boom"],
+    ["its error code is a name", "", [attr("tfy.mcp_server.error_code", "TIMEOUT")], "the tool call failed with error TIMEOUT"],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
 
