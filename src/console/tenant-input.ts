@@ -1,3 +1,4 @@
+import { isJsonObject } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
 import type { TenantView } from "./answers.js";
@@ -24,7 +25,7 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
   } catch {
     settings = undefined;
   }
-  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) {
+  if (!isJsonObject(settings)) {
     throw new RelayError("invalid_field", 'settings: must be a JSON object, e.g. {} or {"routes": []}', { field: "settings" });
   }
   const body: Record<string, unknown> = { ...settings };

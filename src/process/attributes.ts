@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
-import { isJson } from "../encoding/json.js";
+import { isJson, isJsonObject } from "../encoding/json.js";
 
 export type Scalar = string | number | boolean;
 
@@ -79,7 +79,7 @@ export function lookupDotted(attributes: KeyValue[], dottedKey: string): unknown
     if (!holder) continue;
     let node = jsonOf(holder);
     for (const part of parts.slice(cut)) {
-      node = typeof node === "object" && node !== null && !Array.isArray(node) ? (node as Record<string, unknown>)[part] : undefined;
+      node = isJsonObject(node) ? node[part] : undefined;
     }
     return node;
   }

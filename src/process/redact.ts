@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { isJson, jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import { isJson, isJsonObject, jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
 
@@ -259,7 +259,7 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
 function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> | undefined {
   if (key !== "braintrust.metrics" || value?.value.case !== "stringValue") return undefined;
   const metrics = parseJson(value.value.value);
-  if (typeof metrics !== "object" || metrics === null || Array.isArray(metrics)) return undefined;
+  if (!isJsonObject(metrics)) return undefined;
   const entries = Object.entries(metrics);
   return entries.every((entry): entry is [string, number] => typeof entry[1] === "number") ? entries : undefined;
 }

@@ -1,4 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { isJsonObject } from "../encoding/json.js";
 import { jsonOf, parseJson } from "./attributes.js";
 
 const WHOLE = "tfy.request.metadata";
@@ -32,7 +33,7 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   for (const { key, value } of attributes) {
     if (key !== WHOLE) continue;
     const whole = jsonOf(value);
-    if (typeof whole !== "object" || whole === null || Array.isArray(whole)) continue;
+    if (!isJsonObject(whole)) continue;
     for (const entry of Object.entries(whole)) values.set(...entry);
     sources.push(key);
   }
