@@ -1,6 +1,6 @@
 import { clientKeyContext } from "../deliver/message.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
-import { MAX_WAITING_PIECE_BYTES, type TraceReport, type TraceRoutes } from "../deliver/trace-routes.js";
+import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceRoutes } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
@@ -56,14 +56,13 @@ export async function settleTraces(
       : undefined;
   const undecided = undecidedSpans(request);
   const settlements = await askEachObject(env, tenant.id, traces, (object, group) =>
-    object.settle({
-      tenant: tenant.id,
-      incarnation: tenant.incarnation,
-      defaultParent: tenant.parent,
-      sealedClientKey,
-      waitSeconds: tenant.trace_wait_seconds,
-      traces: group.map((t) => reportOf(t, undecided.get(t), source)),
-    }),
+    object.settle(
+      settleRequest(
+        tenant,
+        sealedClientKey,
+        group.map((t) => reportOf(t, undecided.get(t), source)),
+      ),
+    ),
   );
   const parentOf = (trace: RequestTrace) => {
     const settlement = settlements.get(trace);
@@ -71,6 +70,18 @@ export async function settleTraces(
   };
   const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? 1 : 0), 0);
   return { processed: batchesByParent(request, parentOf), waitingSpans, provisional: [] };
+}
+
+/** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
+function settleRequest(tenant: Tenant, sealedClientKey: string | undefined, traces: TraceReport[]): SettleRequest {
+  return {
+    tenant: tenant.id,
+    incarnation: tenant.incarnation,
+    defaultParent: tenant.parent,
+    sealedClientKey,
+    waitSeconds: tenant.trace_wait_seconds,
+    traces,
+  };
 }
 
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
@@ -96,14 +107,13 @@ export async function rememberAccepted(
 ): Promise<void> {
   const accepted = provisional.filter((d) => taken.has(d.parent));
   const calls = [...byShard(accepted)].map(([shard, group]) =>
-    traceRoutesObject(env, tenant.id, shard).settle({
-      tenant: tenant.id,
-      incarnation: tenant.incarnation,
-      defaultParent: tenant.parent,
-      sealedClientKey: undefined,
-      waitSeconds: tenant.trace_wait_seconds,
-      traces: group.map(({ trace, parent }) => ({ trace, decided: parent })),
-    }),
+    traceRoutesObject(env, tenant.id, shard).settle(
+      settleRequest(
+        tenant,
+        undefined,
+        group.map(({ trace, parent }) => ({ trace, decided: parent })),
+      ),
+    ),
   );
   try {
     await Promise.all(calls);
