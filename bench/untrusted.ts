@@ -85,6 +85,8 @@ const SHAPES: Record<string, (n: number) => ExportTraceServiceRequest> = {
     }),
   // Key-value lists nested 30 deep where routing and translation read (tfy.request.metadata).
   "deep values": (n) => oneScope(Array.from({ length: n }, () => span([tfy, { key: "tfy.request.metadata", value: nested(30) }]))),
+  // One word as long as the request: what a pattern tried from every character of it would read to its end each time.
+  "one long word": (n) => oneScope([span([tfy, { key: "note", value: text("a".repeat(n)) }])]),
   // A prompt that is a JSON array of empty objects: parsed and written again by translation.
   "prompt of tiny JSON objects": (n) => oneScope([span([tfy, { key: "tfy.input", value: text(`[${"{},".repeat(n)}{}]`) }])]),
 };

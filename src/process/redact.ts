@@ -3,13 +3,33 @@ import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentele
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject, jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
-import { BUILTIN_VALUE_PATTERNS, type Redact } from "../tenants/processing-schema.js";
+import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
 
 export interface CompiledRedaction {
   keys: KeyRule[];
-  values: Array<{ regex: RegExp; replacement: string }>;
+  values: ValueRule[];
 }
+
+/** `replacement` as String.prototype.replace takes it: text (`$&` and the like read), or a function of the match. */
+interface ValueRule {
+  regex: RegExp;
+  replacement: string | ((match: string) => string);
+}
+
+const REDACTED = "[REDACTED]";
+
+const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, ValueRule> = {
+  api_keys: { regex: /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g, replacement: REDACTED },
+  // An address's local part, then `@` and a domain. Written as that pattern, a search tries every
+  // character of a long run without an `@` and reads the run to its end each time: quadratic, a
+  // second for 40,000 letters. So every run is a match, and only one with an address is masked:
+  // each run is read once, and what is masked is what the plain pattern masks.
+  emails: {
+    regex: /[A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?/g,
+    replacement: (run) => (run.includes("@") ? REDACTED : run),
+  },
+};
 
 interface KeyRule {
   regex: RegExp;
@@ -47,9 +67,7 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
         replacement: k.replacement,
       })),
       values: redact.values.map((v) =>
-        typeof v === "string"
-          ? { regex: new RegExp(BUILTIN_VALUE_PATTERNS[v], "g"), replacement: "[REDACTED]" }
-          : { regex: new RegExp(v.pattern, "g"), replacement: v.replacement },
+        typeof v === "string" ? BUILTIN_VALUE_RULES[v] : { regex: new RegExp(v.pattern, "g"), replacement: v.replacement },
       ),
     };
     compiled.set(redact, rules);
@@ -204,7 +222,12 @@ function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedacti
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
-  const mask = (text: string): string => rules.values.reduce((acc, r) => acc.replace(r.regex, r.replacement), text);
+  const mask = (text: string): string =>
+    rules.values.reduce(
+      (acc, { regex, replacement }) =>
+        typeof replacement === "string" ? acc.replace(regex, replacement) : acc.replace(regex, replacement),
+      text,
+    );
   const maskText = (text: string): string => {
     const asText = mask(text);
     if (!JSON_CONTAINER.test(text)) return asText;

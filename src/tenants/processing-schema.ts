@@ -81,11 +81,9 @@ function withinMatchNesting(match: unknown): boolean {
 export const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
 export type Route = z.infer<typeof RouteSchema>;
 
-/** Built-in value patterns for redaction. */
-export const BUILTIN_VALUE_PATTERNS = {
-  api_keys: String.raw`\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*`,
-  emails: String.raw`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`,
-} as const;
+/** Built-in value patterns for redaction, by name (process/redact.ts says what each matches). */
+export const BUILTIN_VALUE_PATTERNS = ["api_keys", "emails"] as const;
+export type BuiltinValuePattern = (typeof BUILTIN_VALUE_PATTERNS)[number];
 
 const RegexSchema = z
   .string()
@@ -116,7 +114,7 @@ export const RedactSchema = z.strictObject({
   values: z
     .array(
       z.union([
-        z.enum(Object.keys(BUILTIN_VALUE_PATTERNS) as [keyof typeof BUILTIN_VALUE_PATTERNS]),
+        z.enum(BUILTIN_VALUE_PATTERNS),
         z.strictObject({ pattern: RegexSchema, replacement: z.string().max(100).default("[REDACTED]") }),
       ]),
     )

@@ -1,4 +1,5 @@
 import { create } from "@bufbuild/protobuf";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   type ExportTraceServiceRequest,
@@ -190,6 +191,24 @@ describe("masking values", () => {
     expect(attributesOf(spansOf(masked(request, ["api_keys", "emails"]))[0]!).t).toBe(
       "keys [REDACTED] and [REDACTED], [REDACTED], mail [REDACTED] and [REDACTED]; short sk-abc",
     );
+  });
+
+  it("masks every address the plain email pattern matches, and nothing else", () => {
+    const plain = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+    const texts = fc.string({ unit: fc.constantFrom("a", "B", "7", ".", "-", "_", "+", "@", " ", "!"), maxLength: 40 });
+    fc.assert(
+      fc.property(texts, (text) => {
+        const request = requestOf([spanWith("s", [attr("t", text)])]);
+        expect(attributesOf(spansOf(masked(request, ["emails"]))[0]!).t).toBe(text.replace(plain, "[REDACTED]"));
+      }),
+    );
+  });
+
+  it("masks an address after a run of a million characters that holds none", () => {
+    const text = `${"a.".repeat(500_000)} to bob@example.com`;
+    const request = requestOf([spanWith("s", [attr("t", text)])]);
+
+    expect(attributesOf(spansOf(masked(request, ["emails"]))[0]!).t).toBe(`${"a.".repeat(500_000)} to [REDACTED]`);
   });
 
   it("masks text behind a JSON escape and changes nothing else of the value, byte for byte", () => {
