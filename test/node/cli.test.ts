@@ -314,6 +314,45 @@ describe("tfy-relay, against a running relay", () => {
     expect(run.stderr).toMatch(message);
   });
 
+  it("puts nothing over a change made between its read and its write, and says so", async () => {
+    const admin = (path: string, init: RequestInit = {}) =>
+      fetch(`${relay.url}/admin${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers },
+      });
+    const created = await admin("/tenants/cli-race", { method: "PUT", body: JSON.stringify({ parent: "project_name:before" }) });
+    expect(created.status).toBe(201);
+    // Between the CLI's GET and its PUT, another operator changes the tenant.
+    const between = await otherServer(async (req, res, body) => {
+      if (req.method === "PUT") {
+        const theirs = await admin("/tenants/cli-race", { method: "PUT", body: JSON.stringify({ parent: "project_name:theirs" }) });
+        expect(theirs.status).toBe(200);
+      }
+      const headers = Object.fromEntries(
+        ["authorization", "content-type", "if-match", "if-none-match"].flatMap((name) => {
+          const value = req.headers[name];
+          return typeof value === "string" ? [[name, value]] : [];
+        }),
+      );
+      const answer = await fetch(`${relay.url}${req.url}`, { method: req.method, headers, ...(body ? { body } : {}) });
+      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "", etag: answer.headers.get("etag") ?? "" });
+      res.end(await answer.text());
+    });
+
+    const put = await cli(["tenants", "put", "cli-race", "--parent", "project_name:mine"], {}, between.url);
+    await between.close();
+    const now = await (await admin("/tenants/cli-race")).json();
+
+    expect(between.received.map((r) => r.method)).toEqual(["GET", "PUT"]);
+    expect(put).toEqual({
+      code: 1,
+      stdout: "",
+      stderr:
+        "tfy-relay: tenant cli-race was changed (or created, or deleted) by someone else while this ran: nothing was changed; run the command again\n",
+    });
+    expect(now).toMatchObject({ parent: "project_name:theirs" });
+  });
+
   it("revokes no token, and deletes nothing, for a token id that reads like a path", async () => {
     await cli(["tenants", "put", "cli-paths", "--parent", "project_id:p"]);
 
@@ -347,13 +386,14 @@ interface Received {
 }
 
 /** A local server that is not the relay: it answers as `answer` says and keeps every request it got. */
-async function otherServer(answer: (req: IncomingMessage, res: ServerResponse) => void) {
+async function otherServer(answer: (req: IncomingMessage, res: ServerResponse, body: string) => unknown) {
   const received: Received[] = [];
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    received.push({ method: req.method ?? "", path: req.url ?? "", body: Buffer.concat(chunks).toString("utf8") });
-    answer(req, res);
+    const body = Buffer.concat(chunks).toString("utf8");
+    received.push({ method: req.method ?? "", path: req.url ?? "", body });
+    await answer(req, res, body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
