@@ -1,0 +1,137 @@
+import { create } from "@bufbuild/protobuf";
+import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { utf8Of } from "../encoding/bytes.js";
+import { isJson, isJsonObject } from "../encoding/json.js";
+import { parseJson } from "./attributes.js";
+import { type CompiledRedaction, JSON_CONTAINER } from "./redact.js";
+
+/**
+ * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
+ * events' names and its status message. Runs after translation, so it reaches the translated JSON.
+ * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
+ * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
+ * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
+ * of a `\n`), it is masked token by token instead. What changed is written anew as a JSON string,
+ * everything else stays as it came, so the value stays JSON.
+ */
+export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
+  if (rules.values.length === 0) return false;
+  const mask = (text: string): string =>
+    rules.values.reduce(
+      (acc, { regex, replacement }) =>
+        typeof replacement === "string" ? acc.replace(regex, replacement) : acc.replace(regex, replacement),
+      text,
+    );
+  const maskText = (text: string): string => {
+    const asText = mask(text);
+    if (!JSON_CONTAINER.test(text)) return asText;
+    if (isJson(utf8Of(asText))) return asText.includes("\\") ? maskJsonTokens(asText, mask, "escaped strings") : asText;
+    return isJson(utf8Of(text)) ? maskJsonTokens(text, mask, "every token") : asText;
+  };
+  let changed = false;
+  const masked = (text: string, how: (text: string) => string = mask): string => {
+    const result = how(text);
+    if (result !== text) changed = true;
+    return result;
+  };
+  const maskValue = (value: AnyValue | undefined): void => {
+    switch (value?.value.case) {
+      case "stringValue":
+        value.value.value = masked(value.value.value, maskText);
+        break;
+      case "arrayValue":
+        value.value.value.values.forEach(maskValue);
+        break;
+      case "kvlistValue":
+        for (const kv of value.value.value.values) maskValue(kv.value);
+        break;
+    }
+  };
+  for (const list of lists) {
+    for (const attribute of list) {
+      const metrics = numbersOnlyMetrics(attribute);
+      if (!metrics) maskValue(attribute.value);
+      else if (metrics.some(([name]) => masked(name) !== name))
+        attribute.value = create(AnyValueSchema, {
+          value: {
+            case: "stringValue",
+            value: JSON.stringify(Object.fromEntries(distinctNames(metrics.map(([name, n]) => [mask(name), n])))),
+          },
+        });
+    }
+  }
+  if (span) {
+    span.name = masked(span.name);
+    for (const event of span.events) event.name = masked(event.name);
+    if (span.status) span.status.message = masked(span.status.message);
+  }
+  return changed;
+}
+
+/**
+ * Metrics of numbers only, as translation writes them (from numeric attributes, which masking never
+ * touches, and a response's usage counts), have only their names masked: a digit pattern would turn
+ * a cost into a string, which Braintrust drops. Undefined for any other attribute, masked as elsewhere.
+ */
+function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> | undefined {
+  if (key !== "braintrust.metrics" || value?.value.case !== "stringValue") return undefined;
+  const metrics = parseJson(value.value.value);
+  if (!isJsonObject(metrics)) return undefined;
+  const entries = Object.entries(metrics);
+  return entries.every((entry): entry is [string, number] => typeof entry[1] === "number") ? entries : undefined;
+}
+
+/** Names masked into one are told apart (`name (2)`): no metric is lost to another's name. */
+function distinctNames(metrics: Array<[string, number]>): Array<[string, number]> {
+  const taken = new Set<string>();
+  return metrics.map(([name, n]) => {
+    let distinct = name;
+    for (let i = 2; taken.has(distinct); i++) distinct = `${name} (${i})`;
+    taken.add(distinct);
+    return [distinct, n];
+  });
+}
+
+/**
+ * Valid JSON text with each string that holds an escape, or each token (strings, keys too, and other
+ * scalars), masked on its own, strings decoded; what a mask changed is written as a JSON string, the
+ * rest byte for byte as it came.
+ */
+function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "escaped strings" | "every token"): string {
+  let out = "";
+  let copiedTo = 0;
+  const maskToken = (start: number, end: number, text: string) => {
+    const masked = mask(text);
+    if (masked === text) return;
+    out += json.slice(copiedTo, start) + JSON.stringify(masked);
+    copiedTo = end;
+  };
+  for (let at = 0; at < json.length; ) {
+    const start = at;
+    if (json.charCodeAt(at) === QUOTE) {
+      let escaped = false;
+      for (at++; json.charCodeAt(at) !== QUOTE; at++) {
+        if (json.charCodeAt(at) !== BACKSLASH) continue;
+        escaped = true;
+        at++;
+      }
+      at++;
+      if (escaped) maskToken(start, at, JSON.parse(json.slice(start, at)) as string);
+      else if (tokens === "every token") maskToken(start, at, json.slice(start + 1, at - 1));
+    } else if (tokens === "every token" && isScalarCharacter(json.charCodeAt(at))) {
+      while (at < json.length && isScalarCharacter(json.charCodeAt(at))) at++;
+      maskToken(start, at, json.slice(start, at));
+    } else at++;
+  }
+  return copiedTo === 0 ? json : out + json.slice(copiedTo);
+}
+
+/** A character of a number, `true`, `false` or `null`: none of JSON's structure or white space. */
+function isScalarCharacter(c: number): boolean {
+  return !STRUCTURE.has(c);
+}
+
+const STRUCTURE = new Set([...'{}[]:," \t\n\r'].map((c) => c.charCodeAt(0)));
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
