@@ -281,7 +281,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const trace = trueFoundryTrace();
     const protobuf = toProtobuf(trace);
-    const sealedClientKey = await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id));
+    const sealedClientKey = await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id));
     const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, spans: spansOf(trace).length }), protobuf);
     await standin.revokeKey(tenant.apiKey);
     const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
@@ -306,7 +306,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key: an operator deletes it", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const protobuf = toProtobuf(trueFoundryTrace());
-    const sealedClientKey = await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id));
+    const sealedClientKey = await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id));
     const replay = queuedMessage(tenant, protobuf, { sealedClientKey });
     const key = deadLetterKey(tenant.id, replay.id);
     await env.PAYLOADS.put(key, protobuf);
@@ -333,8 +333,7 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
     async ({ mode, fate }) => {
       const tenant = await createTenant({ mode });
       const protobuf = toProtobuf(trueFoundryTrace());
-      const sealedClientKey =
-        mode === "passthrough" ? await sealSecret(tenant.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id)) : undefined;
+      const sealedClientKey = mode === "passthrough" ? await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id)) : undefined;
       const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, receivedAt: LONG_AGO }), protobuf);
       const nextOwnersKey = await deleteTenant(tenant.id, { recreate: fate !== "deleted" });
       const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));

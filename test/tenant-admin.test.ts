@@ -223,6 +223,43 @@ describe("admin API: tokens", () => {
   });
 });
 
+describe("admin API: sealing stored keys again", () => {
+  it("reads every tenant a page at a time and changes none whose key the current ENCRYPTION_KEY sealed", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const before = await admin("GET", `/tenants/${id}`);
+
+    const current: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await admin("POST", "/keys/reseal", { limit: 5, ...(cursor ? { cursor } : {}) });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { resealed: string[]; current: string[]; cursor: string | null };
+      expect(page.resealed).toEqual([]);
+      current.push(...page.current);
+      cursor = page.cursor;
+      pages++;
+    } while (cursor && pages < 1000);
+
+    expect(current).toContain(id);
+    expect((await admin("GET", `/tenants/${id}`)).headers.get("etag")).toBe(before.headers.get("etag"));
+  });
+
+  it("refuses a page over 20 tenants, or a body it does not know, with 400 naming the field", async () => {
+    for (const [body, field] of [
+      [{ limit: 21 }, "limit"],
+      [{ limit: 0 }, "limit"],
+      [{ tenant: "acme" }, "tenant"],
+      [[], "body"],
+    ] as const) {
+      const response = await admin("POST", "/keys/reseal", body);
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { field: string } }).error.field).toBe(field);
+    }
+  });
+});
+
 describe("admin API: authentication", () => {
   it("refuses calls without the admin token or with a wrong one, of any length or the right one", async () => {
     const id = uniqueTenantId();
@@ -235,6 +272,7 @@ describe("admin API: authentication", () => {
         ["GET", `/tenants/${id}`],
         ["DELETE", `/tenants/${id}`],
         ["POST", `/tenants/${id}/tokens`],
+        ["POST", "/keys/reseal"],
       ] as const) {
         const response = await admin(method, path, method === "PUT" ? { parent: "project_id:p" } : undefined, token);
         expect(response.status).toBe(401);

@@ -44,6 +44,16 @@ export const IssuedToken = z.looseObject({ id: z.string(), token: z.string() });
 export const ReplayAnswer = z.looseObject({ replayed: z.array(z.string()), orphaned: z.array(z.string()), cursor });
 export type ReplayAnswer = z.infer<typeof ReplayAnswer>;
 
+/** POST /admin/keys/reseal: a page of tenants by what sealing their key again came to (README, "Rotating ENCRYPTION_KEY"). */
+export const ResealAnswer = z.looseObject({
+  resealed: z.array(z.string()),
+  current: z.array(z.string()),
+  unreadable: z.array(z.string()),
+  changed: z.array(z.string()),
+  cursor,
+});
+export type ResealAnswer = z.infer<typeof ResealAnswer>;
+
 /** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
 export const WaitingTraces = z.looseObject({ tenant: z.string(), traces: z.number(), spans: z.number(), bytes: z.number() });
 

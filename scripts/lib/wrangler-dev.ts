@@ -43,7 +43,7 @@ const PORT_ATTEMPTS = 3;
  */
 export async function startRelay(
   extraVars: Record<string, string> = {},
-  options: { port?: number; config?: string; logLevel?: string } = {},
+  options: { port?: number; config?: string; logLevel?: string; state?: string } = {},
 ): Promise<RelayProcess> {
   if (options.port !== undefined) return startRelayOn(options.port, extraVars, options);
   for (let attempt = 1; ; attempt++) {
@@ -58,9 +58,9 @@ export async function startRelay(
 async function startRelayOn(
   port: number,
   extraVars: Record<string, string>,
-  options: { config?: string; logLevel?: string },
+  options: { config?: string; logLevel?: string; state?: string },
 ): Promise<RelayProcess> {
-  const state = mkdtempSync(join(tmpdir(), "relay-state-"));
+  const state = options.state ?? mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = localVars(extraVars);
   const args = [
     "wrangler",
@@ -92,7 +92,7 @@ async function startRelayOn(
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
       if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
     }
-    rmSync(state, { recursive: true, force: true });
+    if (!options.state) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
 import { logEvent } from "../log/events.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
+import { keysRoutes } from "./keys-routes.js";
 import { requireAdmin } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
 import { tenantsRoutes } from "./tenants-routes.js";
@@ -44,6 +45,7 @@ adminApp.use("*", async (c, next) => {
 adminApp.route("/tenants", tenantsRoutes);
 adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
+adminApp.route("/keys", keysRoutes);
 adminApp.route("/", statsRoutes);
 // Past every route: an admin path or method that is not a call, said as the admin API's own error.
 adminApp.all("*", (c) => {

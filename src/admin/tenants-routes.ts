@@ -41,7 +41,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const apiKey = braintrust.api_key;
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
-  const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env.ENCRYPTION_KEY, storedKeyContext(id)) : apiKey;
+  const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
   const replaced = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey }, precondition);
   if ("refused" in replaced) throw preconditionFailed(id, replaced);
   forgetCachedTenant(c, id);

@@ -61,8 +61,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenant = await tenants.get(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const apiKey = message.sealedClientKey
-    ? await openSecret(message.sealedClientKey, env.ENCRYPTION_KEY, clientKeyContext(message.tenant))
-    : await openStoredKey(tenant, env.ENCRYPTION_KEY);
+    ? await openSecret(message.sealedClientKey, env, clientKeyContext(message.tenant))
+    : await openStoredKey(tenant, env);
   if (!apiKey) return deadLetter("the tenant no longer has a stored API key to deliver with");
 
   const attempts = message.attempts + 1;

@@ -83,7 +83,7 @@ async function keepDurably(
     ...(delivery.incarnation ? { incarnation: delivery.incarnation } : {}),
     parent: delivery.parent,
     ...(delivery.credential.mode === "passthrough"
-      ? { sealedClientKey: await sealSecret(delivery.credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(delivery.tenantId)) }
+      ? { sealedClientKey: await sealSecret(delivery.credential.apiKey, env, clientKeyContext(delivery.tenantId)) }
       : {}),
     attempts: 1,
     serverErrors: next.step === "retry" ? next.serverErrors : 0,

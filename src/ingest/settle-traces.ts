@@ -52,7 +52,7 @@ export async function settleTraces(
   const { traces } = request;
   const sealedClientKey =
     credential.mode === "passthrough" && traces.some((t) => !t.decided)
-      ? await sealSecret(credential.apiKey, env.ENCRYPTION_KEY, clientKeyContext(tenant.id))
+      ? await sealSecret(credential.apiKey, env, clientKeyContext(tenant.id))
       : undefined;
   const undecided = undecidedSpans(request);
   const settlements = await askEachObject(env, tenant.id, traces, (object, group) =>

@@ -30,7 +30,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
   c.set("countedTenant", tenantId);
-  const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env.ENCRYPTION_KEY);
+  const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
   // requests get a small budget and body limit of their own instead.

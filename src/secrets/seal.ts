@@ -10,8 +10,27 @@ import { RelayError } from "../http/errors.js";
 const VERSION = "v1";
 const keys = new Map<string, Promise<CryptoKey>>();
 
-function importKey(encryptionKey: string | undefined): Promise<CryptoKey> {
-  if (!encryptionKey) throw new RelayError("misconfigured", "ENCRYPTION_KEY is not set: the relay cannot store or read API keys");
+/**
+ * The Worker's keys, as its env has them: new secrets are sealed under ENCRYPTION_KEY; during a
+ * rotation, ENCRYPTION_KEY_PREVIOUS still opens what it sealed (empty or absent: no rotation).
+ */
+export interface SealingKeys {
+  ENCRYPTION_KEY: string | undefined;
+  ENCRYPTION_KEY_PREVIOUS?: string | undefined;
+}
+
+/** Which of the keys opened a secret: one the previous key opened is to be sealed again. */
+export type SealedUnder = "current" | "previous";
+
+/** A sealed value that neither key opens, or that is no envelope: the relay's configuration, or the value, is wrong. */
+export class UnreadableSecret extends RelayError {
+  constructor(message: string) {
+    super("misconfigured", message);
+  }
+}
+
+function importKey(encryptionKey: string | undefined, name: string): Promise<CryptoKey> {
+  if (!encryptionKey) throw new RelayError("misconfigured", `${name} is not set: the relay cannot store or read API keys`);
   let key = keys.get(encryptionKey);
   if (!key) {
     let raw: Uint8Array;
@@ -20,15 +39,15 @@ function importKey(encryptionKey: string | undefined): Promise<CryptoKey> {
     } catch {
       raw = new Uint8Array();
     }
-    if (raw.byteLength !== 32) throw new RelayError("misconfigured", "ENCRYPTION_KEY must be 32 random bytes, base64-encoded");
+    if (raw.byteLength !== 32) throw new RelayError("misconfigured", `${name} must be 32 random bytes, base64-encoded`);
     key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
     keys.set(encryptionKey, key);
   }
   return key;
 }
 
-export async function sealSecret(plaintext: string, encryptionKey: string | undefined, context: string): Promise<string> {
-  const key = await importKey(encryptionKey);
+export async function sealSecret(plaintext: string, sealing: SealingKeys, context: string): Promise<string> {
+  const key = await importKey(sealing.ENCRYPTION_KEY, "ENCRYPTION_KEY");
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) },
@@ -38,10 +57,33 @@ export async function sealSecret(plaintext: string, encryptionKey: string | unde
   return `${VERSION}.${base64UrlEncode(iv)}.${base64UrlEncode(new Uint8Array(ciphertext))}`;
 }
 
-export async function openSecret(sealed: string, encryptionKey: string | undefined, context: string): Promise<string> {
-  const key = await importKey(encryptionKey);
+export async function openSecret(sealed: string, sealing: SealingKeys, context: string): Promise<string> {
+  return (await openSecretUnder(sealed, sealing, context)).plaintext;
+}
+
+/** The secret, and which key opened it: the current one is tried first, then the previous one, if any. */
+export async function openSecretUnder(
+  sealed: string,
+  sealing: SealingKeys,
+  context: string,
+): Promise<{ plaintext: string; under: SealedUnder }> {
+  const current = await importKey(sealing.ENCRYPTION_KEY, "ENCRYPTION_KEY");
   const [version, iv, ciphertext] = sealed.split(".");
-  if (version !== VERSION || !iv || !ciphertext) throw new RelayError("misconfigured", "a stored secret has an unknown format");
+  if (version !== VERSION || !iv || !ciphertext) throw new UnreadableSecret("a stored secret has an unknown format");
+  const underCurrent = await decrypted(current, iv, ciphertext, context);
+  if (underCurrent !== undefined) return { plaintext: underCurrent, under: "current" };
+  // Read only when the current key fails: a malformed previous key shows where it is needed, not in every request.
+  const previousKey = sealing.ENCRYPTION_KEY_PREVIOUS;
+  const underPrevious = previousKey
+    ? await decrypted(await importKey(previousKey, "ENCRYPTION_KEY_PREVIOUS"), iv, ciphertext, context)
+    : undefined;
+  if (underPrevious !== undefined) return { plaintext: underPrevious, under: "previous" };
+  const tried = previousKey ? "ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS" : "the current ENCRYPTION_KEY";
+  throw new UnreadableSecret(`a stored secret does not open with ${tried}`);
+}
+
+/** The plaintext, or undefined when the key does not open the secret (another key, context or forgery). */
+async function decrypted(key: CryptoKey, iv: string, ciphertext: string, context: string): Promise<string | undefined> {
   try {
     const plaintext = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: base64UrlDecode(iv), additionalData: new TextEncoder().encode(context) },
@@ -50,6 +92,6 @@ export async function openSecret(sealed: string, encryptionKey: string | undefin
     );
     return new TextDecoder().decode(plaintext);
   } catch {
-    throw new RelayError("misconfigured", "a stored secret does not open with the current ENCRYPTION_KEY");
+    return undefined;
   }
 }

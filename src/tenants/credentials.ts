@@ -1,6 +1,6 @@
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
-import { openSecret } from "../secrets/seal.js";
+import { openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
 import { isRelayToken, tokenIsValid } from "./tokens.js";
@@ -27,14 +27,14 @@ const openedKeys = new Map<string, Promise<string>>();
 const MAX_OPENED_KEYS = 1_000;
 
 /** The tenant's Braintrust key, opened; undefined for a passthrough tenant. */
-export function openStoredKey(tenant: Tenant, encryptionKey: string | undefined): Promise<string> | undefined {
+export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<string> | undefined {
   const sealed = tenant.api_key_sealed;
   if (!sealed) return undefined;
   const cacheKey = `${tenant.id}\n${sealed}`;
   let opened = openedKeys.get(cacheKey);
   if (!opened) {
     if (openedKeys.size >= MAX_OPENED_KEYS) openedKeys.clear();
-    opened = openSecret(sealed, encryptionKey, storedKeyContext(tenant.id));
+    opened = openSecret(sealed, sealing, storedKeyContext(tenant.id));
     opened.catch(() => openedKeys.delete(cacheKey));
     openedKeys.set(cacheKey, opened);
   }
@@ -61,12 +61,12 @@ function bearerOf(authorization: string | undefined): string {
 export async function authenticateIngest(
   tenant: Tenant,
   authorization: string | undefined,
-  encryptionKey: string | undefined,
+  sealing: SealingKeys,
 ): Promise<BraintrustCredential> {
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
     if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
-    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, encryptionKey))!, trusted: true };
+    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, sealing))!, trusted: true };
   }
   if (isRelayToken(bearer)) {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");

@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
+import { type CliRun, runCli } from "../support/cli.js";
 import { toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
 const standin = standinClient(inject("standinUrl"));
@@ -23,24 +24,9 @@ afterAll(async () => {
   await relay?.stop();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `npx tfy-relay …` as an operator runs it, from the project folder. */
-async function cli(args: string[], env: Record<string, string | undefined> = {}, url = relay.url): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("npx", ["tfy-relay", "--url", url, ...args], {
-      cwd: root,
-      env: { ...process.env, RELAY_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
+/** `npx tfy-relay …` against this file's relay, or `url`. */
+function cli(args: string[], env: Record<string, string | undefined> = {}, url = relay.url): Promise<CliRun> {
+  return runCli(url, args, env);
 }
 
 describe("tfy-relay, against a running relay", () => {
@@ -369,7 +355,7 @@ describe("tfy-relay, against a running relay", () => {
       promisify(execFile)("npx", ["tfy-relay", "--url", url, "tenants", "list"], {
         cwd: root,
         env: { ...process.env, RELAY_ADMIN_TOKEN: "x" },
-      }).catch((e: Run) => e);
+      }).catch((e: CliRun) => e);
 
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({

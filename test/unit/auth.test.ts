@@ -11,13 +11,13 @@ import { isRelayToken, issueToken, tokenIsValid } from "../../src/tenants/tokens
 import { refusal } from "../support/refusal.js";
 import { tenantRecord } from "../support/tenants.js";
 
-const ENCRYPTION_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+const SEALING = { ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" };
 const NOW = new Date("2026-11-27T10:00:00.000Z");
 
 /** A stored-key tenant with one issued token, sealed as the admin API seals it. */
 async function storedKeyTenant(id = "acme", apiKey = "sk-stored-key"): Promise<{ tenant: Tenant; token: string }> {
   const { token, record } = await issueToken(NOW);
-  const sealed = await sealSecret(apiKey, ENCRYPTION_KEY, storedKeyContext(id));
+  const sealed = await sealSecret(apiKey, SEALING, storedKeyContext(id));
   return { tenant: { ...tenantRecord({ api_key_sealed: sealed, tokens: [record] }), id }, token };
 }
 
@@ -90,7 +90,7 @@ describe("ingest authentication", () => {
   it("lets a stored-key tenant's token in, delivering with the stored key", async () => {
     const { tenant, token } = await storedKeyTenant();
 
-    expect(await authenticateIngest(tenant, `Bearer ${token}`, ENCRYPTION_KEY)).toEqual({
+    expect(await authenticateIngest(tenant, `Bearer ${token}`, SEALING)).toEqual({
       mode: "stored_key",
       apiKey: "sk-stored-key",
       trusted: true,
@@ -101,13 +101,13 @@ describe("ingest authentication", () => {
     const { tenant, token } = await storedKeyTenant();
     const invalid = { code: "unauthenticated", message: "invalid ingest token for this tenant" };
 
-    expect(await refusal(authenticateIngest(tenant, `Bearer ${sameShapeOtherSecret(token)}`, ENCRYPTION_KEY))).toEqual(invalid);
-    expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", ENCRYPTION_KEY))).toEqual(invalid);
-    expect(await refusal(authenticateIngest(tenant, undefined, ENCRYPTION_KEY))).toEqual({
+    expect(await refusal(authenticateIngest(tenant, `Bearer ${sameShapeOtherSecret(token)}`, SEALING))).toEqual(invalid);
+    expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", SEALING))).toEqual(invalid);
+    expect(await refusal(authenticateIngest(tenant, undefined, SEALING))).toEqual({
       code: "unauthenticated",
       message: "missing credentials: send Authorization: Bearer <token>",
     });
-    expect(await refusal(authenticateIngest(tenant, `Basic ${token}`, ENCRYPTION_KEY))).toMatchObject({
+    expect(await refusal(authenticateIngest(tenant, `Basic ${token}`, SEALING))).toMatchObject({
       message: "missing credentials: send Authorization: Bearer <token>",
     });
   });
@@ -116,49 +116,49 @@ describe("ingest authentication", () => {
     const tenant = tenantRecord();
 
     // Not trusted until Braintrust has accepted the key (tenants/accepted-keys.ts).
-    expect(await authenticateIngest(tenant, "Bearer sk-client-key", ENCRYPTION_KEY)).toEqual({
+    expect(await authenticateIngest(tenant, "Bearer sk-client-key", SEALING)).toEqual({
       mode: "passthrough",
       apiKey: "sk-client-key",
       trusted: false,
     });
-    expect(await refusal(authenticateIngest(tenant, "Bearer tbr_0123456789abcdef_x", ENCRYPTION_KEY))).toEqual({
+    expect(await refusal(authenticateIngest(tenant, "Bearer tbr_0123456789abcdef_x", SEALING))).toEqual({
       code: "unauthenticated",
       message: "this tenant forwards the client's own Braintrust API key: send that key, not a relay token",
     });
     for (const notAKey of ["sk-ключ", `sk-${"x".repeat(510)}`]) {
-      expect(await refusal(authenticateIngest(tenant, `Bearer ${notAKey}`, ENCRYPTION_KEY))).toEqual({
+      expect(await refusal(authenticateIngest(tenant, `Bearer ${notAKey}`, SEALING))).toEqual({
         code: "unauthenticated",
         message: "the bearer credential is not a valid API key",
       });
     }
-    expect(await authenticateIngest(tenant, `Bearer sk-${"x".repeat(509)}`, ENCRYPTION_KEY)).toMatchObject({ mode: "passthrough" });
+    expect(await authenticateIngest(tenant, `Bearer sk-${"x".repeat(509)}`, SEALING)).toMatchObject({ mode: "passthrough" });
   });
 });
 
 describe("stored keys", () => {
   it("are absent for a passthrough tenant", () => {
-    expect(openStoredKey(tenantRecord(), ENCRYPTION_KEY)).toBeUndefined();
+    expect(openStoredKey(tenantRecord(), SEALING)).toBeUndefined();
   });
 
   it("open from records sealed under tenant-api-key:<id>, as every stored record is", async () => {
-    const sealed = await sealSecret("sk-existing", ENCRYPTION_KEY, "tenant-api-key:legacy");
+    const sealed = await sealSecret("sk-existing", SEALING, "tenant-api-key:legacy");
 
     expect(storedKeyContext("legacy")).toBe("tenant-api-key:legacy");
-    expect(await openStoredKey({ ...tenantRecord({ api_key_sealed: sealed }), id: "legacy" }, ENCRYPTION_KEY)).toBe("sk-existing");
+    expect(await openStoredKey({ ...tenantRecord({ api_key_sealed: sealed }), id: "legacy" }, SEALING)).toBe("sk-existing");
   });
 
   it("are opened once per tenant and sealed value", async () => {
     const { tenant } = await storedKeyTenant("cached");
 
-    expect(openStoredKey(tenant, ENCRYPTION_KEY)).toBe(openStoredKey(tenant, ENCRYPTION_KEY));
+    expect(openStoredKey(tenant, SEALING)).toBe(openStoredKey(tenant, SEALING));
   });
 
   it("do not open in another tenant's record, even once opened in their own", async () => {
     const { tenant } = await storedKeyTenant("owner", "sk-owner");
     const thief = { ...tenantRecord({ api_key_sealed: tenant.api_key_sealed }), id: "thief" };
 
-    expect(await openStoredKey(tenant, ENCRYPTION_KEY)).toBe("sk-owner");
-    expect(await refusal(openStoredKey(thief, ENCRYPTION_KEY)!)).toMatchObject({ code: "misconfigured" });
+    expect(await openStoredKey(tenant, SEALING)).toBe("sk-owner");
+    expect(await refusal(openStoredKey(thief, SEALING)!)).toMatchObject({ code: "misconfigured" });
   });
 
   it("are kept opened up to 1,000 at a time in an isolate, which then starts afresh", async () => {
@@ -167,24 +167,26 @@ describe("stored keys", () => {
     const fresh = await import("../../src/tenants/credentials.js");
     const tenants = await Promise.all(
       Array.from({ length: 1_001 }, async (_, n) => ({
-        ...tenantRecord({ api_key_sealed: await sealSecret(`sk-${n}`, ENCRYPTION_KEY, storedKeyContext(`t${n}`)) }),
+        ...tenantRecord({ api_key_sealed: await sealSecret(`sk-${n}`, SEALING, storedKeyContext(`t${n}`)) }),
         id: `t${n}`,
       })),
     );
-    const first = fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY);
-    for (const tenant of tenants.slice(1, 1_000)) await fresh.openStoredKey(tenant, ENCRYPTION_KEY);
+    const first = fresh.openStoredKey(tenants[0]!, SEALING);
+    for (const tenant of tenants.slice(1, 1_000)) await fresh.openStoredKey(tenant, SEALING);
 
-    expect(fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).toBe(first);
-    expect(await fresh.openStoredKey(tenants[1_000]!, ENCRYPTION_KEY)).toBe("sk-1000");
-    expect(fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).not.toBe(first);
-    expect(await fresh.openStoredKey(tenants[0]!, ENCRYPTION_KEY)).toBe("sk-0");
+    expect(fresh.openStoredKey(tenants[0]!, SEALING)).toBe(first);
+    expect(await fresh.openStoredKey(tenants[1_000]!, SEALING)).toBe("sk-1000");
+    expect(fresh.openStoredKey(tenants[0]!, SEALING)).not.toBe(first);
+    expect(await fresh.openStoredKey(tenants[0]!, SEALING)).toBe("sk-0");
   });
 
   it("open once the right ENCRYPTION_KEY is set, after failing under a wrong one", async () => {
     const { tenant } = await storedKeyTenant("rotating", "sk-rotating");
 
-    expect(await refusal(openStoredKey(tenant, btoa("another key of exactly 32 bytes!"))!)).toMatchObject({ code: "misconfigured" });
-    expect(await openStoredKey(tenant, ENCRYPTION_KEY)).toBe("sk-rotating");
+    expect(await refusal(openStoredKey(tenant, { ENCRYPTION_KEY: btoa("another key of exactly 32 bytes!") })!)).toMatchObject({
+      code: "misconfigured",
+    });
+    expect(await openStoredKey(tenant, SEALING)).toBe("sk-rotating");
   });
 });
 

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
 import { matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
-import { openSecret, sealSecret } from "../../src/secrets/seal.js";
+import { openSecret, openSecretUnder, sealSecret } from "../../src/secrets/seal.js";
 import { refusal } from "../support/refusal.js";
 
-const KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-const OTHER_KEY = btoa("another key of exactly 32 bytes!");
+const KEY = { ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" };
+const OTHER_KEY = { ENCRYPTION_KEY: btoa("another key of exactly 32 bytes!") };
 
 describe("comparing secrets", () => {
   it("hashes with SHA-256, as lowercase hex", async () => {
@@ -60,7 +60,7 @@ describe("sealing secrets", () => {
     expect(first).not.toBe(second);
     expect(first).not.toContain("sk-secret");
     expect(await openSecret(first, KEY, "tenant-api-key:acme")).toBe("sk-secret");
-    expect(await openSecret(second, ` ${KEY}\n`, "tenant-api-key:acme")).toBe("sk-secret");
+    expect(await openSecret(second, { ENCRYPTION_KEY: ` ${KEY.ENCRYPTION_KEY}\n` }, "tenant-api-key:acme")).toBe("sk-secret");
   });
 
   it("does not open under another context, another key, or tampered with", async () => {
@@ -84,14 +84,39 @@ describe("sealing secrets", () => {
     }
   });
 
+  it("opens what the previous key sealed while a rotation lasts, and says which key opened it", async () => {
+    const rotating = { ENCRYPTION_KEY: OTHER_KEY.ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: KEY.ENCRYPTION_KEY };
+    const old = await sealSecret("sk-old", KEY, "c");
+    const fresh = await sealSecret("sk-new", rotating, "c");
+
+    expect(await openSecretUnder(old, rotating, "c")).toEqual({ plaintext: "sk-old", under: "previous" });
+    expect(await openSecretUnder(fresh, rotating, "c")).toEqual({ plaintext: "sk-new", under: "current" });
+    expect(await openSecret(fresh, OTHER_KEY, "c")).toBe("sk-new");
+    expect(await refusal(openSecret(old, rotating, "other context"))).toEqual({
+      code: "misconfigured",
+      message: "a stored secret does not open with ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS",
+    });
+  });
+
+  it("reads the previous key only for what the current one does not open, and names it when it is malformed", async () => {
+    const badPrevious = { ENCRYPTION_KEY: KEY.ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: "not a key" };
+    const sealed = await sealSecret("sk-secret", KEY, "c");
+
+    expect(await openSecret(sealed, badPrevious, "c")).toBe("sk-secret");
+    expect(await refusal(openSecret(await sealSecret("s", OTHER_KEY, "c"), badPrevious, "c"))).toEqual({
+      code: "misconfigured",
+      message: "ENCRYPTION_KEY_PREVIOUS must be 32 random bytes, base64-encoded",
+    });
+  });
+
   it("needs ENCRYPTION_KEY, 32 bytes of base64, to seal or open", async () => {
     const missing = { code: "misconfigured", message: "ENCRYPTION_KEY is not set: the relay cannot store or read API keys" };
     const wrongSize = { code: "misconfigured", message: "ENCRYPTION_KEY must be 32 random bytes, base64-encoded" };
 
-    expect(await refusal(sealSecret("s", undefined, "c"))).toEqual(missing);
-    expect(await refusal(openSecret("v1.a.b", "", "c"))).toEqual(missing);
-    expect(await refusal(sealSecret("s", btoa("31 bytes, one short of the key!"), "c"))).toEqual(wrongSize);
-    expect(await refusal(sealSecret("s", btoa("33 bytes, one more than the key!!"), "c"))).toEqual(wrongSize);
-    expect(await refusal(sealSecret("s", "not base64 at all!", "c"))).toEqual(wrongSize);
+    expect(await refusal(sealSecret("s", { ENCRYPTION_KEY: undefined }, "c"))).toEqual(missing);
+    expect(await refusal(openSecret("v1.a.b", { ENCRYPTION_KEY: "" }, "c"))).toEqual(missing);
+    expect(await refusal(sealSecret("s", { ENCRYPTION_KEY: btoa("31 bytes, one short of the key!") }, "c"))).toEqual(wrongSize);
+    expect(await refusal(sealSecret("s", { ENCRYPTION_KEY: btoa("33 bytes, one more than the key!!") }, "c"))).toEqual(wrongSize);
+    expect(await refusal(sealSecret("s", { ENCRYPTION_KEY: "not base64 at all!" }, "c"))).toEqual(wrongSize);
   });
 });

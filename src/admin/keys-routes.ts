@@ -1,0 +1,36 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { AppEnv } from "../http/app-env.js";
+import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
+import { parseOrReject } from "../tenants/schema.js";
+import { jsonBody } from "./json-body.js";
+import { tenantStore } from "./tenant-path.js";
+
+/** `/admin/keys`: what rotating ENCRYPTION_KEY needs (README, "Rotating ENCRYPTION_KEY"). */
+export const keysRoutes = new Hono<AppEnv>();
+
+/**
+ * Tenants a call seals again at most: one KV list, then a read and a write of each one's Durable
+ * Object make 41 subrequests, inside the Workers Free plan's 50. The caller goes on with the cursor.
+ */
+export const MAX_RESEAL_PAGE = 20;
+
+const ResealSchema = z.strictObject({
+  limit: z.number().int().min(1).max(MAX_RESEAL_PAGE).default(MAX_RESEAL_PAGE),
+  cursor: z.string().min(1).optional(),
+});
+
+/** Seals a page of tenants' stored keys again under ENCRYPTION_KEY: ids by outcome, and where to go on. */
+keysRoutes.post("/reseal", async (c) => {
+  const input = parseOrReject(ResealSchema, await jsonBody(c));
+  const page = await tenantStore(c).list(input.cursor, input.limit);
+  const outcomes = await Promise.all(page.tenants.map(async ({ id }) => ({ id, outcome: await resealStoredKey(c.env, id) })));
+  const idsWith = (outcome: ResealOutcome) => outcomes.filter((o) => o.outcome === outcome).map((o) => o.id);
+  return c.json({
+    resealed: idsWith("resealed"),
+    current: idsWith("current"),
+    unreadable: idsWith("unreadable"),
+    changed: idsWith("changed"),
+    cursor: page.cursor,
+  });
+});

@@ -1,0 +1,41 @@
+import { openSecretUnder, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
+import { tenantObject } from "./authoritative.js";
+import { storedKeyContext } from "./credentials.js";
+
+/**
+ * What sealing a tenant's stored key again under the current ENCRYPTION_KEY came to:
+ * - `resealed`: the previous key had sealed it; the current one now does;
+ * - `current`: the current key sealed it already;
+ * - `no_key`: the tenant is gone, or forwards its clients' keys;
+ * - `unreadable`: neither key opens it (its key must be put again);
+ * - `changed`: someone changed the tenant meanwhile; sealing it again is left to the next run.
+ */
+export type ResealOutcome = "resealed" | "current" | "no_key" | "unreadable" | "changed";
+
+/**
+ * Seals a tenant's stored key again under ENCRYPTION_KEY, so ENCRYPTION_KEY_PREVIOUS can be
+ * dropped. Opened and sealed here, in the Worker, as the admin API seals a key it is given; the
+ * record is written only if it is still the one read, so a key put meanwhile is never overwritten.
+ */
+export async function resealStoredKey(env: Env & SealingKeys, tenantId: string): Promise<ResealOutcome> {
+  const object = tenantObject(env, tenantId);
+  const read = await object.readRevision(tenantId);
+  const sealed = read?.tenant.api_key_sealed;
+  if (!read || !sealed) return "no_key";
+  let opened: Awaited<ReturnType<typeof openSecretUnder>>;
+  try {
+    opened = await openSecretUnder(sealed, env, storedKeyContext(tenantId));
+  } catch (err) {
+    // ENCRYPTION_KEY missing or malformed is thrown on: the operator's to fix, not this tenant's.
+    if (err instanceof UnreadableSecret) return "unreadable";
+    throw err;
+  }
+  if (opened.under === "current") return "current";
+  const { api_url, api_key_sealed, tokens, incarnation, created_at, updated_at, ...config } = read.tenant;
+  const replaced = await object.replace(
+    tenantId,
+    { config, apiUrl: api_url, sealedKey: await sealSecret(opened.plaintext, env, storedKeyContext(tenantId)) },
+    { ifMatch: [read.revision] },
+  );
+  return "refused" in replaced ? "changed" : "resealed";
+}

@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, inject, it } from "vitest";
+import { adminCall, ENCRYPTION_KEY, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
+import { standinClient } from "../standin/client.js";
+import { runCli } from "../support/cli.js";
+import { toProtobuf, trueFoundryTrace } from "../support/traces.js";
+
+const standin = standinClient(inject("standinUrl"));
+const NEXT_KEY = Buffer.alloc(32, 9).toString("base64");
+/** One relay's state (KV, Durable Objects, queues) across restarts with other keys, as a deploy keeps it. */
+const state = mkdtempSync(join(tmpdir(), "relay-rotation-"));
+let relay: RelayProcess | undefined;
+
+afterAll(async () => {
+  await relay?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+/** The relay restarted on the same state with these secrets. */
+async function restart(secrets: Record<string, string>): Promise<RelayProcess> {
+  await relay?.stop();
+  relay = await startRelay(secrets, { state });
+  return relay;
+}
+
+function sendTraces(url: string, token: string): Promise<Response> {
+  return fetch(`${url}/t/rotating/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+    body: toProtobuf(trueFoundryTrace()).slice(),
+  });
+}
+
+describe("rotating ENCRYPTION_KEY", () => {
+  it("keeps delivering with stored keys while the previous key is kept, seals them again, then needs only the new key", async () => {
+    const apiKey = await standin.issueKey();
+    const first = await restart({ ENCRYPTION_KEY });
+    const put = await adminCall(first, "PUT", "/tenants/rotating", {
+      parent: "project_name:rotating",
+      braintrust: { api_url: standin.url, api_key: apiKey },
+    });
+    expect(put.status).toBe(201);
+    const { token } = (await (await adminCall(first, "POST", "/tenants/rotating/tokens")).json()) as { token: string };
+
+    // The new key alone cannot open what the old one sealed.
+    const newKeyOnly = await restart({ ENCRYPTION_KEY: NEXT_KEY });
+    const refused = await sendTraces(newKeyOnly.url, token);
+    expect(refused.status).toBe(500);
+
+    // With the old key kept as the previous one, delivery goes on, and the keys are sealed again.
+    const rotating = await restart({ ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: ENCRYPTION_KEY });
+    expect((await sendTraces(rotating.url, token)).status).toBe(200);
+    const resealed = await runCli(rotating.url, ["keys", "reseal"]);
+    const again = await runCli(rotating.url, ["keys", "reseal", "--json"]);
+    expect(resealed).toEqual({ code: 0, stdout: "sealed again under ENCRYPTION_KEY: 1; already under it: 0\n", stderr: "" });
+    expect(JSON.parse(again.stdout)).toEqual({ resealed: [], current: ["rotating"], unreadable: [], changed: [] });
+
+    // The previous key dropped: the tenant, token and settings as they were, the key opened by the new one.
+    const rotated = await restart({ ENCRYPTION_KEY: NEXT_KEY });
+    expect((await sendTraces(rotated.url, token)).status).toBe(200);
+    expect(await standin.received(apiKey)).toHaveLength(2);
+    const tenant = (await (await adminCall(rotated, "GET", "/tenants/rotating")).json()) as Record<string, unknown>;
+    expect(tenant).toMatchObject({ parent: "project_name:rotating", auth: "stored_key", tokens: [expect.anything()] });
+    expect(JSON.stringify(tenant)).not.toContain(apiKey);
+
+    // A key sealed under neither is named, not skipped in silence.
+    const lost = await restart({ ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: Buffer.alloc(32, 1).toString("base64") });
+    expect(JSON.parse((await runCli(lost.url, ["keys", "reseal", "--json"])).stdout)).toEqual({
+      resealed: [],
+      current: [],
+      unreadable: ["rotating"],
+      changed: [],
+    });
+  });
+});
