@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
-import { findAttribute, parseJson, scalarOf } from "./attributes.js";
+import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
 import { RawJson } from "./raw-json.js";
 
 /** An `error_code` that says no error was raised, however it is written; any other code is an error. */
@@ -42,6 +42,16 @@ export function answerError(output: unknown): string | undefined {
       ? objectMembers(output.utf8)?.findLast(([key]) => key === "error")?.[1]
       : undefined;
   return error && error[0] === OPEN_OBJECT ? messageOf(parseJson(textOf(error))) : undefined;
+}
+
+/**
+ * Why a call answered with an HTTP error (`http.response.status_code` 400 to 599, as OpenTelemetry's
+ * HTTP conventions fail a client's span) failed, when nothing else on its span says: the gateway's
+ * network calls to a provider carry only the status code.
+ */
+export function httpFailure(attributes: KeyValue[]): string | undefined {
+  const code = numberAttribute(attributes, "http.response.status_code");
+  return code !== undefined && code >= 400 && code < 600 ? `the call failed with HTTP status ${code}` : undefined;
 }
 
 function errorMessageOf(result: unknown): string | undefined {

@@ -4,7 +4,7 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
-import { answerError, toolFailure } from "./failure.js";
+import { answerError, httpFailure, toolFailure } from "./failure.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, toolPayloads } from "./payloads.js";
@@ -78,7 +78,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // The older gateway's model call may carry its messages as events only, which Braintrust reads itself.
   // A model call of the GenAI conventions names the model it asked for.
   const genAiCall = traceloop !== undefined || attributes.some((a) => a.key === "gen_ai.request.model");
-  if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return UNTRANSLATED;
+  if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return failedOnly(span) ?? UNTRANSLATED;
 
   const tfyType = stringAttribute(attributes, "tfy.span_type");
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
@@ -90,12 +90,10 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
-  // A status of ERROR with a message of its own is shown as it came; one without gets the gateway's.
-  const statusShowsError = span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
   // An answer's error body is a provider's (a model call, a request); a guardrail's or an agent's own JSON may hold one that is not.
   const answerFailure = type === "llm" || type === "task" ? answerError(response?.output) : undefined;
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure);
-  const error = failure !== undefined && !statusShowsError ? failure : undefined;
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(attributes);
+  const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
@@ -155,6 +153,20 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ...edits,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/** A status of ERROR with a message of its own is shown as it came; one without gets the gateway's. */
+function statusShowsError(span: SpanFields): boolean {
+  return span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
+}
+
+/**
+ * A span the relay has nothing to restate from, such as the gateway's call to a provider, which
+ * still failed when it was answered with an HTTP error: it is shown failed, as its parents are.
+ */
+function failedOnly(span: SpanFields): SpanTranslation | undefined {
+  const error = httpFailure(span.attributes);
+  return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
 }
 
 /**

@@ -123,11 +123,19 @@ function expectedParent(span: Span, request: Span[]): Uint8Array {
   return requestSpan && span.parentSpanId.length > 0 && !parentSent ? new Uint8Array() : span.parentSpanId;
 }
 
-/** The status a span must arrive with: its own, or, failed by tfy.error_message alone, ERROR with that message. */
+/**
+ * The status a span must arrive with: its own, or, failed by its attributes alone, ERROR with
+ * tfy.error_message, else with the HTTP error it was answered with.
+ */
 function expectedStatus(span: Span): Span["status"] {
+  if (span.status?.code === Status_StatusCode.ERROR) return span.status;
   const message = span.attributes.find((a) => a.key === "tfy.error_message")?.value?.value;
-  const failedByAttribute = message?.case === "stringValue" && message.value !== "" && span.status?.code !== Status_StatusCode.ERROR;
-  return failedByAttribute ? create(StatusSchema, { code: Status_StatusCode.ERROR, message: message.value }) : span.status;
+  if (message?.case === "stringValue" && message.value !== "")
+    return create(StatusSchema, { code: Status_StatusCode.ERROR, message: message.value });
+  const code = span.attributes.find((a) => a.key === "http.response.status_code")?.value?.value;
+  if (code?.case === "intValue" && code.value >= 400n)
+    return create(StatusSchema, { code: Status_StatusCode.ERROR, message: `the call failed with HTTP status ${code.value}` });
+  return span.status;
 }
 
 /** The spans as Braintrust receives them, after translation and a protobuf round trip. */

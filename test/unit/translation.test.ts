@@ -673,6 +673,35 @@ describe("a call whose recorded answer is an error body", () => {
   });
 });
 
+describe("a call answered with an HTTP error", () => {
+  const call = (code: number | string, ...more: KeyValue[]) =>
+    spanWith("POST https://api.openai.com/v1/chat/completions", [attr("http.response.status_code", code), ...more]);
+
+  it.each([429, 500, "503"])("fails with its status code (%j), on the gateway's network call too, which has no tfy.* attribute", (code) => {
+    const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `the call failed with HTTP status ${code}` });
+    expect(out!.attributes).toContainEqual(attr("http.response.status_code", code));
+  });
+
+  it("keeps a status that is ERROR with a message, and a message the gateway gave", () => {
+    const failed = call(502);
+    failed.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "bad gateway" };
+    const said = call(429, attr("tfy.span_type", "Model"), attr("tfy.error_message", "Rate limit reached"));
+    const [first, second] = spansOf(relayed(requestOf([failed, said])).requests[0]!.request);
+
+    expect(first!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "bad gateway" });
+    expect(second!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Rate limit reached" });
+  });
+
+  it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
+    for (const code of [200, 204, 304, 399, 600, -500, "429 Too Many Requests"]) {
+      const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
+  });
+});
+
 describe("an MCP tool call", () => {
   const mcp = (input: string, output: string, ...more: KeyValue[]) =>
     spanWith("MCP: search.docs", [attr("tfy.span_type", "MCP"), attr("tfy.input", input), attr("tfy.output", output), ...more]);
