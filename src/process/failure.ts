@@ -2,6 +2,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import { textOf } from "../encoding/bytes.js";
 import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
+import type { ResponsePayload } from "./payloads.js";
 import { RawJson } from "./raw-json.js";
 
 /** An `error_code` that says no error was raised, however it is written; any other code is an error. */
@@ -31,11 +32,15 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
 
 /**
  * The message of an answer that is an error body, `{error: {message}}`, as OpenAI's and Anthropic's
- * APIs answer a failed call (a JSON-RPC error too): a span whose recorded answer is one failed,
- * whatever its status says. Only an object can be one, and only its `error` member is parsed: a
- * payload's output list (most answers) is never read here.
+ * APIs answer a failed call (a JSON-RPC error too), or that has one beside its output list, as a
+ * Responses API response that failed has: a span whose recorded answer is one failed, whatever its
+ * status says. Only an object can be one, and only its `error` member is parsed: a payload's output
+ * list (most answers) is never read here.
  */
-export function answerError(output: unknown): string | undefined {
+export function answerError(response: ResponsePayload | undefined): string | undefined {
+  // Beside an output list, the error is among the rest of the answer, parsed already.
+  if (response === undefined || Object.hasOwn(response.rest, "error")) return messageOf(response?.rest.error);
+  const output = response.output;
   if (!(output instanceof RawJson)) return messageOf(isJsonObject(output) ? output.error : undefined);
   const error =
     output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT

@@ -90,8 +90,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
-  // An answer's error body is a provider's (a model call, a request); a guardrail's or an agent's own JSON may hold one that is not.
-  const answerFailure = type === "llm" || type === "task" ? answerError(response?.output) : undefined;
+  // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
+  // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
+  const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
   const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(attributes);
   const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");

@@ -659,6 +659,24 @@ describe("a call whose recorded answer is an error body", () => {
       expect(out.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
   });
 
+  it("fails an answer with an error beside its output list, as an agent's or model's failed Responses API response has", () => {
+    const span = (type: string, output: string) => spanWith(`${type}: x`, [attr("tfy.span_type", type), attr("tfy.output", output)]);
+    const failed = '{"status":"failed","error":{"code":"server_error","message":"The model failed"},"output":[]}';
+    const [agent, model, answered] = spansOf(
+      relayed(
+        requestOf([
+          span("AgentResponse", failed),
+          span("Model", failed),
+          span("AgentResponse", '{"status":"completed","error":null,"output":[{"type":"message","content":[]}]}'),
+        ]),
+      ).requests[0]!.request,
+    );
+
+    expect(agent!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "The model failed" });
+    expect(model!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "The model failed" });
+    expect(answered!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
+
   it("leaves an answer alone that is not one", () => {
     for (const output of [
       '{"choices":[{"message":{"content":"{\\"error\\":{\\"message\\":\\"x\\"}}"}}]}',
