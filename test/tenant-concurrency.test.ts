@@ -109,6 +109,35 @@ describe("concurrent admin calls", () => {
     expect((await sendTraces({ id: tenant.id, bearer: token }, body())).status).toBe(200);
   });
 
+  it("keeps trying a write KV refuses, every 30 s past Cloudflare's six alarm retries, until KV takes it", async () => {
+    const tenant = await createTenant();
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    const object = (instance: TenantObject) => instance as unknown as { env: Env };
+    await runInDurableObject(stub, (instance) => {
+      object(instance).env = { ...env, TENANTS: failingBinding(env.TENANTS, "put", "KV is unavailable") };
+    });
+    const revoked = tenant.bearer;
+    const tokenId = (await tenantJson(tenant.id)).tokens[0]!.id;
+    expect((await admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenId}`)).status).toBe(204);
+
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const before = Date.now();
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      const next = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+      expect(next).toBeGreaterThanOrEqual(before + 30_000);
+    }
+    expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).toContain(tokenId);
+
+    await runInDurableObject(stub, (instance) => {
+      object(instance).env = env;
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect((await replicaOf(tenant.id))!.tokens).toEqual([]);
+    expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBeNull();
+    expect((await sendTraces({ id: tenant.id, bearer: revoked }, body())).status).toBe(401);
+  });
+
   it("adopts a tenant written to KV before tenants had a Durable Object, tokens and all", async () => {
     const tenant = await createTenant();
     // As before this change: the record in KV, its Durable Object never run.

@@ -21,8 +21,9 @@ export interface PreconditionFailed {
 const RECORD = "tenant";
 const TENANT_ID_KEY = "id";
 const ADOPTED = "kv_adopted";
-/** How soon a KV write that failed is tried again; the alarm's own retries back off from there. */
+/** How soon a KV write that failed is tried again, and then again while KV refuses it. */
 const REPLICA_RETRY_MS = 5_000;
+const REPLICA_RETRY_AGAIN_MS = 30_000;
 
 /**
  * One per tenant (named by its id): the authoritative tenant record and the tenant's statistics.
@@ -126,9 +127,19 @@ export class TenantObject extends DurableObject<Env> {
     return preconditionHolds(precondition, revision) ? undefined : { refused: "precondition_failed", revision };
   }
 
-  /** Retries a KV write that failed; throwing makes Cloudflare retry the alarm, with backoff. */
+  /**
+   * Retries a KV write that failed, every 30 s until KV takes it. Not by throwing: Cloudflare
+   * retries a throwing alarm six times, about two minutes, then drops it, and ingest would read
+   * the old record (a revoked token, a replaced key) until the tenant's next change.
+   */
   override async alarm(): Promise<void> {
-    await this.replica.sync();
+    try {
+      await this.replica.sync();
+    } catch (err) {
+      const tenantId = await this.ctx.storage.get<string>(TENANT_ID_KEY);
+      logEvent({ event: "tenant_replica_failed", tenant: tenantId ?? "", error: errorText(err) });
+      await this.ctx.storage.setAlarm(Date.now() + REPLICA_RETRY_AGAIN_MS);
+    }
   }
 
   /**
