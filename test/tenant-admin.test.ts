@@ -85,6 +85,16 @@ describe("admin API: tenants", () => {
     expect(json.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
   });
 
+  it("says a missing field is required, and a field of the wrong type what it got", async () => {
+    const missing = await admin("PUT", `/tenants/${uniqueTenantId()}`, { braintrust: {} });
+    const wrongType = await admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: 7 });
+
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toBe("parent: is required (string)");
+    expect(((await wrongType.json()) as { error: { message: string } }).error.message).toBe(
+      "parent: Invalid input: expected string, received number",
+    );
+  });
+
   it("rejects a route match nested deeper than 16 levels of all and any with 400 naming the match, however deep", async () => {
     const nested = (depth: number, list: "all" | "any") =>
       `${`{"${list}":[`.repeat(depth)}{"field":"span_name","equals":"x"}${"]}".repeat(depth)}`;

@@ -108,6 +108,21 @@ export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const path = [...(issue?.path ?? []), ...(issue?.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])].join(".");
-  const message = issue?.code === "unrecognized_keys" ? "is not a known field" : issue?.message;
+  const message =
+    issue?.code === "unrecognized_keys"
+      ? "is not a known field"
+      : issue?.code === "invalid_type" && valueAt(value, issue.path) === undefined
+        ? `is required (${issue.expected})`
+        : issue?.message;
   throw new RelayError("invalid_field", `${path || "body"}: ${message}`, { field: path || "body" });
+}
+
+/** What `value` holds at a zod issue's path; undefined where nothing is. */
+function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let at = value;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
 }
