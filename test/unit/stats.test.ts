@@ -82,6 +82,19 @@ describe("counts", () => {
     });
   });
 
+  it("show the upstream error of the delta merged in when it is as late or later, or the other has none", () => {
+    const givenBack = { at: 1_000, status: 503, reason: "busy" };
+    const sameMillisecond = { at: 1_000, status: 429, reason: "slow down" };
+    const later = { at: 2_000, status: 400, reason: "bad" };
+    const delta = (lastError?: typeof later) => ({ minutes: {}, ...(lastError ? { lastError } : {}) });
+
+    expect(addDelta(delta(givenBack), delta(later)).lastError).toEqual(later);
+    // What a failed flush gives back is merged into, and what was counted since merged in: on a tie, that came last.
+    expect(addDelta(delta(givenBack), delta(sameMillisecond)).lastError).toEqual(sameMillisecond);
+    expect(addDelta(delta(), delta(later)).lastError).toEqual(later);
+    expect(addDelta(delta(givenBack), delta()).lastError).toEqual(givenBack);
+  });
+
   it("round a time down to its minute", () => {
     expect(minuteOf(Date.UTC(2026, 11, 1, 15, 27, 59, 999))).toBe(Date.UTC(2026, 11, 1, 15, 27));
   });
@@ -131,6 +144,9 @@ describe("LLM usage by model, from spans that make names up", () => {
       { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 },
     );
   const madeUp = (i: number) => `m${i}-${"x".repeat(2000)}`;
+  /** The name a made-up model is kept by: its first characters and an ellipsis. */
+  const kept = (i: number) => `${madeUp(i).slice(0, MODEL_NAME_LIMIT - 1)}…`;
+  const keptNames = (n: number) => Array.from({ length: n }, (_, i) => kept(i));
 
   it("keeps a few models by name as they are, a name of the longest kept whole", () => {
     const longest = "a".repeat(MODEL_NAME_LIMIT);
@@ -154,12 +170,20 @@ describe("LLM usage by model, from spans that make names up", () => {
     expect(into[`${"a".repeat(MODEL_NAME_LIMIT - 1)}…`]?.calls).toBe(2);
   });
 
+  it("keeps a character of two halves whole where it ends right at the cut, or comes before it", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    addModelUsage(into, `${"c".repeat(MODEL_NAME_LIMIT - 3)}🙂${"c".repeat(10)}`, call);
+    addModelUsage(into, `🙂${"d".repeat(200)}`, call);
+
+    expect(Object.keys(into)).toEqual([`${"c".repeat(MODEL_NAME_LIMIT - 3)}🙂…`, `🙂${"d".repeat(MODEL_NAME_LIMIT - 3)}…`]);
+  });
+
   it("keeps at most 50 models by name and the rest together, every call still in the sums", () => {
     const into: Record<string, ModelUsageCounts> = {};
     for (let i = 0; i < 2_000; i++) addModelUsage(into, madeUp(i), call);
 
     expect(Object.keys(into)).toHaveLength(MODELS_BY_NAME + 1);
-    expect(into[OTHER_MODELS]?.calls).toBe(2_000 - MODELS_BY_NAME);
+    expect(into["(other models)"]?.calls).toBe(2_000 - MODELS_BY_NAME);
     expect(sumOf(into)).toEqual({ calls: 2_000, prompt_tokens: 20_000, completion_tokens: 4_000, cost_usd: 1_000 });
     expect(JSON.stringify(into).length).toBeLessThan(15_000);
   });
@@ -176,9 +200,45 @@ describe("LLM usage by model, from spans that make names up", () => {
     expect(named).toHaveLength(MODELS_BY_NAME);
     expect(named).toContain("gpt-5");
     expect(named).not.toContain("rarely-used");
+    expect(named).not.toContain(kept(1));
+    expect(named).toContain(kept(0));
+    expect(named).toContain(kept(MODELS_BY_NAME - 1));
     // madeUp(1), the first of the fewest calls, made room: it, rarely-used and what was added as OTHER_MODELS count there.
     expect(into[OTHER_MODELS]).toEqual({ calls: 2 + 1 + 1, prompt_tokens: 30, completion_tokens: 6, cost_usd: 1.5 });
     expect(sumOf(into).calls).toBe(MODELS_BY_NAME * 2 + 1 + 1 + 3 + 1);
+  });
+
+  it("keeps every name for a model used less than each named one, which joins the others", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    for (let i = 0; i < MODELS_BY_NAME; i++) addModelUsage(into, madeUp(i), { ...call, calls: 2 });
+    addModelUsage(into, "rarely-used", call);
+
+    expect(Object.keys(into)).toEqual([...keptNames(MODELS_BY_NAME), OTHER_MODELS]);
+    expect(into[OTHER_MODELS]).toEqual(call);
+  });
+
+  it("names the models used after a burst of names used once, each in place of the oldest of them", () => {
+    const into: Record<string, ModelUsageCounts> = {};
+    for (let i = 0; i < MODELS_BY_NAME; i++) addModelUsage(into, madeUp(i), call);
+    addModelUsage(into, "gpt-5", call);
+    addModelUsage(into, "claude-sonnet-4", call);
+
+    const named = Object.keys(into).filter((m) => m !== OTHER_MODELS);
+    expect(named).toHaveLength(MODELS_BY_NAME);
+    expect(named).toContain("gpt-5");
+    expect(named).toContain("claude-sonnet-4");
+    expect(named).not.toContain(kept(0));
+    expect(named).not.toContain(kept(1));
+    expect(into[OTHER_MODELS]?.calls).toBe(2);
+  });
+
+  it("adds another map's other models to its own, never in place of a named model", () => {
+    const total: Counts = { ...emptyCounts(), usage: {} };
+    for (let i = 0; i < MODELS_BY_NAME; i++) addModelUsage(total.usage!, madeUp(i), { ...call, calls: 2 });
+    addCounts(total, { ...emptyCounts(), usage: { [OTHER_MODELS]: { ...call, calls: 5 } } });
+
+    expect(Object.keys(total.usage!)).toEqual([...keptNames(MODELS_BY_NAME), OTHER_MODELS]);
+    expect(total.usage![OTHER_MODELS]?.calls).toBe(5);
   });
 
   it("add up bounded across minutes, isolates and the totals alike", () => {
