@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { compress, exportResponseOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { compress, exportResponseOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** A trace whose first span carries field 99, unknown to our schema, as a newer OTLP might send. */
 function traceWithUnknownField() {
@@ -106,6 +106,25 @@ describe("forwarding to Braintrust", () => {
     const partial = (await exportResponseOf(response)).partialSuccess;
     expect(partial?.rejectedSpans).toBe(2n);
     expect(partial?.errorMessage).toBe("Braintrust: 2 spans too old");
+  });
+
+  it("counts no more spans rejected than went upstream, and none below zero, whatever an upstream's partial success says", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const answer = (rejectedSpans: string) => ({
+      status: 200,
+      body: JSON.stringify({ partialSuccess: { rejectedSpans, errorMessage: "odd" } }),
+    });
+    // Past int64, which no protobuf answer could carry; and below zero.
+    await standin.script(tenant.apiKey, [answer("99999999999999999999"), answer("-5")]);
+
+    const past = await sendTraces(tenant, toProtobuf(trace));
+    const below = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(past.status).toBe(200);
+    expect((await exportResponseOf(past)).partialSuccess?.rejectedSpans).toBe(BigInt(spanIdsOf(trace).length));
+    expect(below.status).toBe(200);
+    expect((await exportResponseOf(below)).partialSuccess).toMatchObject({ rejectedSpans: 0n, errorMessage: "Braintrust: odd" });
   });
 
   it("answers an empty request with success and sends nothing upstream", async () => {
