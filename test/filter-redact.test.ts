@@ -298,4 +298,18 @@ describe.concurrent("redaction", () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { field: string } }).error.field).toBe("redact.values.0.pattern");
   });
+
+  it("refuses a pattern that matches empty text, which would put its replacement between every two characters", async () => {
+    for (const pattern of ["\\d*", "x?", "\\b", "(?<=@)"]) {
+      const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, {
+        parent: "project_id:p",
+        redact: { values: ["emails", { pattern: "ACCT-\\d{6}" }, { pattern }] },
+      });
+
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+        "redact.values.2.pattern: must not match empty text: it would put its replacement between characters",
+      );
+    }
+  });
 });

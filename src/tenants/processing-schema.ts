@@ -98,6 +98,20 @@ const RegexSchema = z
     }
   }, "must be a valid regular expression");
 
+/**
+ * Text a value pattern is tried on when a tenant is saved. A pattern that matches empty text (`\d*`,
+ * `x?`, `\b`) puts its replacement between characters of every string it masks, each such pattern
+ * multiplying a span by the replacement's length: a client's ordinary prompt could then fill an
+ * isolate that serves every tenant. A line break, space, letters, digits and punctuation give a
+ * pattern the places it could match nothing at.
+ */
+const EMPTY_MATCH_PROBE = "\n aZ0_@.-:/";
+
+/** Whether a value pattern matches empty text anywhere in the probe: what the admin API refuses to save. */
+export function matchesEmptyText(pattern: string): boolean {
+  return Array.from(EMPTY_MATCH_PROBE.matchAll(new RegExp(pattern, "g")), (match) => match[0]).includes("");
+}
+
 export const RedactSchema = z.strictObject({
   /** Attribute keys by glob (`*` matches any run of characters; a key nested in a key-value list or JSON text by its dotted path), removed or their value replaced. */
   keys: z

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { RelayError } from "../http/errors.js";
 import { ParentSchema } from "./parent.js";
-import { MAX_MATCH_NESTING, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
+import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
 
 /** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
@@ -64,7 +64,8 @@ export function authModeOf(tenant: StoredTenant): AuthMode {
 /**
  * The admin API's PUT body. `api_key`: a string stores it, `null` removes it, absent keeps what is
  * stored. A route match nested too deep is refused before the schema reads it, since reading it
- * recurses a level at a time; only here, so records stored before the bound still read.
+ * recurses a level at a time, and a value pattern that matches empty text once it is read; both
+ * only here, so records stored before the bounds still read.
  */
 export function tenantInputSchema(allowInsecureUpstream: boolean) {
   return z
@@ -82,24 +83,39 @@ export function tenantInputSchema(allowInsecureUpstream: boolean) {
 }
 
 function tenantFieldsSchema(allowInsecureUpstream: boolean) {
-  return z.strictObject({
-    ...ProcessingSchema.shape,
-    parent: ParentSchema,
-    braintrust: z
-      .strictObject({
-        api_url: z
-          .string()
-          .default(DEFAULT_API_URL)
-          .transform((raw, ctx) => {
-            const check = checkUpstreamUrl(raw, allowInsecureUpstream);
-            if (check.ok) return check.url;
-            ctx.addIssue({ code: "custom", message: check.reason });
-            return z.NEVER;
-          }),
-        api_key: ApiKeySchema.nullable().optional(),
-      })
-      .default({ api_url: DEFAULT_API_URL }),
-  });
+  return z
+    .strictObject({
+      ...ProcessingSchema.shape,
+      parent: ParentSchema,
+      braintrust: z
+        .strictObject({
+          api_url: z
+            .string()
+            .default(DEFAULT_API_URL)
+            .transform((raw, ctx) => {
+              const check = checkUpstreamUrl(raw, allowInsecureUpstream);
+              if (check.ok) return check.url;
+              ctx.addIssue({ code: "custom", message: check.reason });
+              return z.NEVER;
+            }),
+          api_key: ApiKeySchema.nullable().optional(),
+        })
+        .default({ api_url: DEFAULT_API_URL }),
+    })
+    .superRefine(
+      ({ redact }, ctx) => {
+        redact.values.forEach((value, i) => {
+          if (typeof value === "string" || !matchesEmptyText(value.pattern)) return;
+          ctx.addIssue({
+            code: "custom",
+            path: ["redact", "values", i, "pattern"],
+            message: "must not match empty text: it would put its replacement between characters",
+          });
+        });
+      },
+      // Only once the rest holds: a pattern that is no regular expression is refused already, and cannot be tried.
+      { when: (payload) => payload.issues.length === 0 },
+    );
 }
 
 /** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`. */
