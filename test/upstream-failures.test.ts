@@ -49,6 +49,21 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(message).not.toContain(tenant.apiKey);
     expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(tenant.apiKey);
   });
+
+  it("never keeps the start of a key that an echo puts across the end of what is read of the answer", async () => {
+    const tenant = await createTenant();
+    // Control characters run together into one space, so what follows them opens the reason; the
+    // key starts 4 KiB less one character in, so the read ends just before its last character.
+    const echo = `${"\u0000".repeat(4096 - (tenant.apiKey.length - 1))}${tenant.apiKey}`;
+    await standin.script(tenant.apiKey, [{ status: 400, body: echo }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    const almostTheKey = tenant.apiKey.slice(0, -1);
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).not.toContain(almostTheKey);
+    expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(almostTheKey);
+  });
 });
 
 type AttemptLine = Extract<RelayEvent, { event: "delivery_attempt" }>;

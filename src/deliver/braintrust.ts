@@ -173,7 +173,9 @@ async function readStart(body: ReadableStream<Uint8Array> | null, limit: number)
 /** The start of an error body, on one line, with the key scrubbed in case the upstream echoes it. */
 async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
   const start = await readStart(response.body, ERROR_BODY_BYTES).then(
-    (body) => new TextDecoder().decode(body.bytes),
+    // A body cut off may end in the start of an echoed key, which no search for the whole key finds:
+    // as many bytes as the key has go from its end too (the key is ASCII, a byte a character).
+    (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -apiKey.length)),
     () => "(body unreadable)",
   );
   const text = start.replaceAll(apiKey, "[redacted]");
