@@ -292,6 +292,21 @@ describe.concurrent("redaction", () => {
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(["plain"]);
   });
 
+  it("matches a glob of several stars against a key a client made long in time that grows with the key, not its square", async () => {
+    const tenant = await createTenant({ config: { translate: false, redact: { keys: [{ pattern: "*user*email*" }] } } });
+    // A key of 200,000 characters, with "user" everywhere and "email" nowhere.
+    const long = "user".repeat(50_000);
+    const trace = requestOf([spanWith("s", [attr(long, "kept"), attr("a.user.x.email", "hidden")])]);
+
+    const started = Date.now();
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(spansOf(received!.request)[0]!.attributes.map((a) => a.key)).toEqual([long]);
+  });
+
   it("refuses an invalid pattern when the tenant is saved", async () => {
     const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern: "(" }] } });
 

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import { jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
-import { type CompiledRedaction, JSON_CONTAINER, type KeyRule } from "./redact.js";
+import { type CompiledRedaction, globMatches, JSON_CONTAINER, type KeyRule } from "./redact.js";
 
 /**
  * Removes attributes whose key matches a glob, or replaces their value. A key nested in a key-value
@@ -58,7 +58,7 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
 }
 
 function ruleFor(rules: CompiledRedaction, path: string): KeyRule | undefined {
-  return rules.keys.find((r) => r.regex.test(path));
+  return rules.keys.find((r) => globMatches(r.parts, path));
 }
 
 /** The first rule that may match a path starting with `prefix`: JSON text is searched only when there is one. */

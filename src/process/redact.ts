@@ -33,7 +33,8 @@ const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, ValueRule> = {
 };
 
 export interface KeyRule {
-  regex: RegExp;
+  /** The glob's text between its `*`s, in order. */
+  parts: string[];
   /** The glob up to its first `*`, and whether it has one: which paths it may match below a key. */
   literalPrefix: string;
   wildcard: boolean;
@@ -43,15 +44,25 @@ export interface KeyRule {
 
 const compiled = new WeakMap<Redact, CompiledRedaction>();
 
-/** `*` matches any run of characters, line breaks too: a key a caller writes may hold one. */
-function globToRegex(glob: string): RegExp {
-  return new RegExp(
-    `^${glob
-      .split("*")
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-      .join(".*")}$`,
-    "s",
-  );
+/**
+ * Whether a path matches a glob: `*` matches any run of characters, line breaks too (a key a caller
+ * writes may hold one). The parts between the stars are found in order, each as early as it can
+ * be, the first at the start and the last at the end: time that grows with the path, where a
+ * regular expression of `.*`s backtracks over it again for every star, on a key the client chose.
+ */
+export function globMatches(parts: string[], path: string): boolean {
+  const first = parts[0]!;
+  if (parts.length === 1) return path === first;
+  const last = parts.at(-1)!;
+  const end = path.length - last.length;
+  if (end < first.length || !path.startsWith(first) || !path.endsWith(last)) return false;
+  let at = first.length;
+  for (const part of parts.slice(1, -1)) {
+    const found = path.indexOf(part, at);
+    if (found === -1 || found + part.length > end) return false;
+    at = found + part.length;
+  }
+  return true;
 }
 
 /** The tenant's rules, compiled once per tenant record; undefined when there are none. */
@@ -61,7 +72,7 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
   if (!rules) {
     rules = {
       keys: redact.keys.map((k) => ({
-        regex: globToRegex(k.pattern),
+        parts: k.pattern.split("*"),
         literalPrefix: k.pattern.split("*")[0]!,
         wildcard: k.pattern.includes("*"),
         action: k.action,
