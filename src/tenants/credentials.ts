@@ -48,7 +48,10 @@ export function storedKeyContext(tenantId: string): string {
 
 function bearerOf(authorization: string | undefined): string {
   const token = bearerToken(authorization);
-  if (!token) throw new RelayError("unauthenticated", "missing credentials: send Authorization: Bearer <token>");
+  if (!token) {
+    const what = authorization?.trim() ? "an Authorization header that is not one bearer token" : "missing credentials";
+    throw new RelayError("unauthenticated", `${what}: send Authorization: Bearer <token>`);
+  }
   return token;
 }
 

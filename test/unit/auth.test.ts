@@ -97,7 +97,7 @@ describe("ingest authentication", () => {
     });
   });
 
-  it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key, or nothing", async () => {
+  it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key, nothing, or a header of another shape", async () => {
     const { tenant, token } = await storedKeyTenant();
     const invalid = { code: "unauthenticated", message: "invalid ingest token for this tenant" };
 
@@ -107,9 +107,10 @@ describe("ingest authentication", () => {
       code: "unauthenticated",
       message: "missing credentials: send Authorization: Bearer <token>",
     });
-    expect(await refusal(authenticateIngest(tenant, `Basic ${token}`, SEALING))).toMatchObject({
-      message: "missing credentials: send Authorization: Bearer <token>",
-    });
+    for (const malformed of [`Basic ${token}`, `Bearer ${token} extra`, "Bearer"])
+      expect(await refusal(authenticateIngest(tenant, malformed, SEALING))).toMatchObject({
+        message: "an Authorization header that is not one bearer token: send Authorization: Bearer <token>",
+      });
   });
 
   it("passes a passthrough client's own key on, but never a relay token or something that is no key", async () => {
