@@ -79,7 +79,8 @@ export function lookupDotted(attributes: KeyValue[], dottedKey: string): unknown
     if (!holder) continue;
     let node = jsonOf(holder);
     for (const part of parts.slice(cut)) {
-      node = isJsonObject(node) ? node[part] : undefined;
+      // Own members only: `constructor` or `__proto__` is no member of a JSON object.
+      node = isJsonObject(node) && Object.hasOwn(node, part) ? node[part] : undefined;
     }
     return node;
   }

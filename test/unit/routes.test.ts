@@ -39,6 +39,10 @@ describe("route conditions", () => {
     [{ field: "attributes.tfy.request.metadata.missing", exists: true }, false],
     [{ field: "attributes.tfy.request.metadata.env", exists: true }, true],
     [{ field: "attributes.tfy.request.metadata.env", exists: false }, false],
+    // What every JavaScript object inherits is no member of the JSON: JSON text and key-value lists alike.
+    [{ field: "attributes.tfy.request.metadata.constructor", exists: true }, false],
+    [{ field: "attributes.tfy.request.metadata.__proto__", exists: true }, false],
+    [{ field: "attributes.tfy.request.user.toString", exists: true }, false],
     // A JSON null is as good as absent.
     [{ field: "attributes.tfy.request.metadata.gone", exists: true }, false],
     [{ field: "attributes.tfy.request.metadata.gone", exists: false }, true],
