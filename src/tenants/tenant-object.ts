@@ -133,13 +133,7 @@ export class TenantObject extends DurableObject<Env> {
    * the old record (a revoked token, a replaced key) until the tenant's next change.
    */
   override async alarm(): Promise<void> {
-    try {
-      await this.replica.sync();
-    } catch (err) {
-      const tenantId = await this.ctx.storage.get<string>(TENANT_ID_KEY);
-      logEvent({ event: "tenant_replica_failed", tenant: tenantId ?? "", error: errorText(err) });
-      await this.ctx.storage.setAlarm(Date.now() + REPLICA_RETRY_AGAIN_MS);
-    }
+    await this.replicate((await this.ctx.storage.get<string>(TENANT_ID_KEY)) ?? "", REPLICA_RETRY_AGAIN_MS);
   }
 
   /**
@@ -156,13 +150,13 @@ export class TenantObject extends DurableObject<Env> {
     return record;
   }
 
-  /** Copies the record to KV; a failure is logged and left to the alarm, since the change itself is stored. */
-  private async replicate(tenantId: string): Promise<void> {
+  /** Copies the record to KV; a failure is logged and left to the alarm, `retryInMs` later, since the change itself is stored. */
+  private async replicate(tenantId: string, retryInMs = REPLICA_RETRY_MS): Promise<void> {
     try {
       await this.replica.sync();
     } catch (err) {
       logEvent({ event: "tenant_replica_failed", tenant: tenantId, error: errorText(err) });
-      await this.ctx.storage.setAlarm(Date.now() + REPLICA_RETRY_MS);
+      await this.ctx.storage.setAlarm(Date.now() + retryInMs);
     }
   }
 
