@@ -26,7 +26,7 @@ export interface IncomingScope {
  * What routing, filtering and translation read of a span: its ids, name, attributes and status. A decoded
  * Span is one; a span read from its bytes (see receive/span-fields.ts) is only these.
  */
-export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpanId" | "name" | "attributes" | "status"> {
+export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpanId" | "name" | "kind" | "attributes" | "status"> {
   /** Long string values' UTF-8 as the request holds it, when the span was read from its bytes: used as it is, not encoded again. */
   readonly stringBytes?: ReadonlyMap<AnyValue, Uint8Array>;
 }

@@ -1,6 +1,8 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import type { SpanFields } from "../otlp/incoming.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
 import type { ResponsePayload } from "./payloads.js";
 import { RawJson } from "./raw-json.js";
@@ -50,13 +52,15 @@ export function answerError(response: ResponsePayload | undefined): string | und
 }
 
 /**
- * Why a call answered with an HTTP error (`http.response.status_code` 400 to 599, as OpenTelemetry's
- * HTTP conventions fail a client's span) failed, when nothing else on its span says: the gateway's
- * network calls to a provider carry only the status code.
+ * Why a call answered with an HTTP error failed, when nothing else on its span says: the gateway's
+ * network calls to a provider carry only the status code. As OpenTelemetry's HTTP conventions have
+ * it, 400 to 599 fails a call the span made; a server's span (the gateway answering its caller) fails
+ * only on 500 to 599, since a 4xx there is the caller's mistake, not the server's failure.
  */
-export function httpFailure(attributes: KeyValue[]): string | undefined {
+export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" | "kind">): string | undefined {
   const code = numberAttribute(attributes, "http.response.status_code");
-  return code !== undefined && code >= 400 && code < 600 ? `the call failed with HTTP status ${code}` : undefined;
+  if (code === undefined || !Number.isInteger(code) || code >= 600 || code < (kind === Span_SpanKind.SERVER ? 500 : 400)) return undefined;
+  return `the call failed with HTTP status ${code}`;
 }
 
 function errorMessageOf(result: unknown): string | undefined {

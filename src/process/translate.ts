@@ -93,7 +93,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
   // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
   const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(attributes);
+  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(span);
   const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
@@ -166,7 +166,7 @@ function statusShowsError(span: SpanFields): boolean {
  * still failed when it was answered with an HTTP error: it is shown failed, as its parents are.
  */
 function failedOnly(span: SpanFields): SpanTranslation | undefined {
-  const error = httpFailure(span.attributes);
+  const error = httpFailure(span);
   return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
 }
 

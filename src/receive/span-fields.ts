@@ -6,7 +6,7 @@ import type { SpanFields } from "../otlp/incoming.js";
 import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 
 /**
- * A span's ids, name, attributes and status read straight from its bytes, for a request the wire check
+ * A span's ids, name, kind, attributes and status read straight from its bytes, for a request the wire check
  * vouched for (so the bytes are well formed, each known field of its type, every string UTF-8).
  * Decoding the whole span with protobuf-es builds every event, link and value, and turns each
  * payload into a string that translation would only turn back into bytes. The fields come out as
@@ -17,6 +17,7 @@ const TRACE_ID = SpanSchema.field.traceId.number;
 const SPAN_ID = SpanSchema.field.spanId.number;
 const PARENT_SPAN_ID = SpanSchema.field.parentSpanId.number;
 const NAME = SpanSchema.field.name.number;
+const KIND = SpanSchema.field.kind.number;
 const ATTRIBUTES = SpanSchema.field.attributes.number;
 const STATUS = SpanSchema.field.status.number;
 const KEY = KeyValueSchema.field.key.number;
@@ -37,12 +38,15 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     spanId: NO_BYTES,
     parentSpanId: NO_BYTES,
     name: "",
+    kind: 0,
     attributes: [],
     status: undefined,
   };
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
   while (field.next()) {
+    if (field.no === KIND && field.wireType === WIRE_VARINT)
+      fields.kind = Number(BigInt.asIntN(32, int64At(bytes, field.valueStart, field.valueEnd)));
     if (field.wireType !== WIRE_LEN) continue;
     const { no, valueStart: start, valueEnd: end } = field;
     if (no === ATTRIBUTES) {

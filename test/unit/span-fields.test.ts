@@ -27,12 +27,13 @@ function seen({ key, value }: KeyValue): unknown[] {
 }
 
 function fieldsSeen(fields: SpanFields): unknown {
-  const { traceId, spanId, parentSpanId, name, attributes, status } = fields;
+  const { traceId, spanId, parentSpanId, name, kind, attributes, status } = fields;
   return {
     traceId: [...traceId],
     spanId: [...spanId],
     parentSpanId: [...parentSpanId],
     name,
+    kind,
     attributes: attributes.map(seen),
     status: status && { code: status.code, message: status.message },
   };
@@ -91,13 +92,16 @@ describe("a span's fields read from its bytes", () => {
       fc.property(
         text({ unit: "grapheme", maxLength: 30 }),
         fc.array(fc.tuple(fc.constantFrom("tfy.input", "a.b", "é.ü", "", "\uFEFFtfy.output"), value), { maxLength: 8 }),
-        (name, attributes) => {
+        // The five kinds, and numbers no kind has, which an enum keeps as they came.
+        fc.integer({ min: -3, max: 300 }),
+        (name, attributes, kind) => {
           const span = spanWith(
             name,
             attributes.map(([key, v]) => attr(key, v)),
             { parentSpanId: randomId(8) },
           );
           // The other length-delimited fields too, after the attributes, so none is taken for one that is read.
+          span.kind = kind;
           span.traceState = "vendor=1";
           span.events = [create(Span_EventSchema, { name: "event", attributes: [attr("e", 1)] })];
           span.status = create(StatusSchema, { message: "failed", code: Status_StatusCode.ERROR });

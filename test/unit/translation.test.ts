@@ -2,7 +2,13 @@ import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { ScopeSpansSchema, type Span, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import {
+  ScopeSpansSchema,
+  type Span,
+  Span_SpanKind,
+  SpanSchema,
+  Status_StatusCode,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
@@ -712,8 +718,18 @@ describe("a call answered with an HTTP error", () => {
     expect(second!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Rate limit reached" });
   });
 
+  it("fails a server's span only on 5xx: a 4xx it answered is its caller's mistake, as OpenTelemetry's HTTP conventions say", () => {
+    const served = (code: number) => Object.assign(call(code, attr("tfy.span_type", "ChatCompletion")), { kind: Span_SpanKind.SERVER });
+    const made = (code: number) => Object.assign(call(code), { kind: Span_SpanKind.CLIENT });
+    const [badRequest, unavailable, refused] = spansOf(relayed(requestOf([served(400), served(503), made(404)])).requests[0]!.request);
+
+    expect(badRequest!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    expect(unavailable!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 503" });
+    expect(refused!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 404" });
+  });
+
   it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
-    for (const code of [200, 204, 304, 399, 600, -500, "429 Too Many Requests"]) {
+    for (const code of [200, 204, 304, 399, 600, -500, 429.5, "429 Too Many Requests"]) {
       const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
     }
