@@ -20,9 +20,10 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; 
   // TrueFoundry reports a cost of 0 for a model it has no price for; written, it would stop Braintrust
   // pricing the call by its model name, so it is left as an attribute instead.
   { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"], zeroIsUnknown: true },
-  // Braintrust's timings are in seconds; TrueFoundry's in milliseconds.
-  { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000 },
-  { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000 },
+  // Braintrust's timings are in seconds; TrueFoundry's in milliseconds. No first token comes in no
+  // time: 0 is a timing the gateway did not take (a call that was not streamed), not one to show.
+  { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000, zeroIsUnknown: true },
+  { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000, zeroIsUnknown: true },
 ];
 
 export interface Metrics {

@@ -173,14 +173,13 @@ function mustGo(span: Span): RegExp[] {
   const wholeIsObject = whole?.case === "kvlistValue" || (whole?.case === "stringValue" && whole.value.startsWith("{"));
   if ((wholeIsObject || has("tfy.request.metadata.tags")) && !ownMetadata) gone.push(/^tfy\.request\.metadata(\..+)?$/);
   // Of the attributes a metric may come from, the one it was read from: the first present, TrueFoundry's first.
-  for (const candidates of [
-    ["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"],
-    ["tfy.model.metric.output_tokens"],
-    ["tfy.model.metric.time_to_first_token_in_ms"],
-  ]) {
+  for (const candidates of [["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"], ["tfy.model.metric.output_tokens"]]) {
     const read = candidates.find(has);
     if (read) gone.push(new RegExp(`^${read.replaceAll(".", "\\.")}$`));
   }
+  // A time to first token of 0 was not taken: it stays, as a cost of 0 does.
+  const firstToken = span.attributes.find((a) => a.key === "tfy.model.metric.time_to_first_token_in_ms")?.value?.value;
+  if (firstToken?.case === "doubleValue" && firstToken.value !== 0) gone.push(/^tfy\.model\.metric\.time_to_first_token_in_ms$/);
   // A cost of 0 is TrueFoundry's "no price": it stays, so Braintrust prices the call by its model.
   const cost = span.attributes.find((a) => a.key === "tfy.model.metric.cost_in_usd")?.value?.value;
   if (cost?.case === "doubleValue" && cost.value !== 0) gone.push(/^tfy\.model\.metric\.cost_in_usd$/);

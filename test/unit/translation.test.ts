@@ -332,6 +332,18 @@ describe("metrics", () => {
     });
   });
 
+  it("shows no time to first token, or between tokens, of 0: a timing the gateway did not take, for a call not streamed", () => {
+    const attributes = [
+      attr("tfy.model.metric.input_tokens", 14),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 0),
+      attr("tfy.model.metric.inter_token_latency_in_ms", 0),
+    ];
+
+    expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 14, tokens: 14 });
+    // Kept as the gateway sent them, so they still show in metadata.
+    expect([...translateSpan(spanWith("span", attributes), DROP).removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
+  });
+
   it("reads counts an exporter wrote as text", () => {
     expect(
       translated([attr("tfy.model.metric.input_tokens", "31"), attr("tfy.model.metric.cost_in_usd", "0.0004")])["braintrust.metrics"],
