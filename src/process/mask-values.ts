@@ -17,12 +17,7 @@ import { type CompiledRedaction, JSON_CONTAINER } from "./redact.js";
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
-  const mask = (text: string): string =>
-    rules.values.reduce(
-      (acc, { regex, replacement }) =>
-        typeof replacement === "string" ? acc.replace(regex, replacement) : acc.replace(regex, replacement),
-      text,
-    );
+  const mask = (text: string): string => rules.values.reduce((acc, maskOne) => maskOne(acc), text);
   const maskText = (text: string): string => {
     const asText = mask(text);
     if (!JSON_CONTAINER.test(text)) return asText;

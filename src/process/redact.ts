@@ -9,27 +9,21 @@ import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.j
 
 export interface CompiledRedaction {
   keys: KeyRule[];
-  values: ValueRule[];
-}
-
-/** `replacement` as String.prototype.replace takes it: text (`$&` and the like read), or a function of the match. */
-export interface ValueRule {
-  regex: RegExp;
-  replacement: string | ((match: string) => string);
+  /** Each value pattern as a function of the text: the text with what it matches masked. */
+  values: Array<(text: string) => string>;
 }
 
 const REDACTED = "[REDACTED]";
+const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
+// An address's local part, then `@` and a domain. Written as that pattern, a search tries every
+// character of a long run without an `@` and reads the run to its end each time: quadratic, a second
+// for 40,000 letters. So every run is a match, and only one with an address is masked: each run is
+// read once, and what is masked is what the plain pattern masks.
+const LOCAL_PART_RUNS = /[A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?/g;
 
-const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, ValueRule> = {
-  api_keys: { regex: /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g, replacement: REDACTED },
-  // An address's local part, then `@` and a domain. Written as that pattern, a search tries every
-  // character of a long run without an `@` and reads the run to its end each time: quadratic, a
-  // second for 40,000 letters. So every run is a match, and only one with an address is masked:
-  // each run is read once, and what is masked is what the plain pattern masks.
-  emails: {
-    regex: /[A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?/g,
-    replacement: (run) => (run.includes("@") ? REDACTED : run),
-  },
+const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, (text: string) => string> = {
+  api_keys: (text) => text.replace(API_KEYS, REDACTED),
+  emails: (text) => text.replace(LOCAL_PART_RUNS, (run) => (run.includes("@") ? REDACTED : run)),
 };
 
 export interface KeyRule {
@@ -65,6 +59,11 @@ export function globMatches(parts: string[], path: string): boolean {
   return true;
 }
 
+/** A tenant's own pattern: its replacement as String.prototype.replace reads one (`$&` is the match). */
+function maskingWith(regex: RegExp, replacement: string): (text: string) => string {
+  return (text) => text.replace(regex, replacement);
+}
+
 /** The tenant's rules, compiled once per tenant record; undefined when there are none. */
 export function compileRedaction(redact: Redact): CompiledRedaction | undefined {
   if (redact.keys.length === 0 && redact.values.length === 0) return undefined;
@@ -79,7 +78,7 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
         replacement: k.replacement,
       })),
       values: redact.values.map((v) =>
-        typeof v === "string" ? BUILTIN_VALUE_RULES[v] : { regex: new RegExp(v.pattern, "g"), replacement: v.replacement },
+        typeof v === "string" ? BUILTIN_VALUE_RULES[v] : maskingWith(new RegExp(v.pattern, "g"), v.replacement),
       ),
     };
     compiled.set(redact, rules);
