@@ -76,6 +76,21 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(key)).toBe(false);
   });
 
+  it("logs the spans Braintrust rejects in a partial success to a queued delivery, whose client was answered long before", async () => {
+    const { tenant, message } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ partialSuccess: { rejectedSpans: 2, errorMessage: "2 spans too old" } }]);
+
+    const { result, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
+
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    const attempt = events.find((e) => e.event === "delivery_attempt" && e.delivery_id === message.id);
+    expect(attempt).toMatchObject({
+      outcome: "delivered",
+      next: "done",
+      reason: `Braintrust rejected 2 of ${message.spans} spans: 2 spans too old`,
+    });
+  });
+
   it("on Braintrust's 503 re-enqueues the spans one attempt on with Braintrust's Retry-After, acks the original, and the new message is delivered", async () => {
     const { tenant, trace, message, key } = await spilledDelivery();
     await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "3" } }]);

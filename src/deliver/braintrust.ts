@@ -27,7 +27,7 @@ export interface SendOptions {
   allowInsecureUpstream: boolean;
 }
 
-const MAX_ERROR_TEXT = 300;
+export const MAX_ERROR_TEXT = 300;
 
 /**
  * How much of an upstream body is read; the rest is cancelled unread. The body comes from Braintrust
