@@ -127,6 +127,24 @@ describe("forwarding to Braintrust", () => {
     expect((await exportResponseOf(below)).partialSuccess).toMatchObject({ rejectedSpans: 0n, errorMessage: "Braintrust: odd" });
   });
 
+  it("never passes a stored key an upstream echoes in its partial success on to the client, and reads a message of another type as none", async () => {
+    const tenant = await createTenant();
+    const answer = (errorMessage: unknown) => ({
+      status: 200,
+      body: JSON.stringify({ partialSuccess: { rejectedSpans: "1", errorMessage } }),
+    });
+    await standin.script(tenant.apiKey, [answer(`key ${tenant.apiKey} refused\n${"x".repeat(1_000)}`), answer({ nested: true })]);
+
+    const echoed = await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())));
+    const odd = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(echoed.partialSuccess?.errorMessage).not.toContain(tenant.apiKey);
+    expect(echoed.partialSuccess?.errorMessage).toMatch(/^Braintrust: key \[redacted\] refused x+…$/);
+    expect(echoed.partialSuccess?.errorMessage.length).toBeLessThanOrEqual("Braintrust: ".length + 301);
+    expect(odd.status).toBe(200);
+    expect((await exportResponseOf(odd)).partialSuccess).toMatchObject({ rejectedSpans: 1n, errorMessage: "" });
+  });
+
   it("answers an empty request with success and sends nothing upstream", async () => {
     const tenant = await createTenant();
 

@@ -1,7 +1,7 @@
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
 import { countSpans, countUpstreamAttempt } from "../stats/recorder.js";
-import { MAX_ERROR_TEXT, type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
+import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 
@@ -26,8 +26,7 @@ export async function attemptDelivery(
   const outcome = await postTraces(target, payload, options);
   const latencyMs = Date.now() - started;
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
-  const reason =
-    outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome, context.spans, target.apiKey)) : outcome.reason;
+  const reason = outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome, context.spans)) : outcome.reason;
   countAttempt(context, outcome, next, latencyMs);
   logEvent({
     event: "delivery_attempt",
@@ -51,14 +50,13 @@ export async function attemptDelivery(
  * The spans Braintrust rejected in a 2xx answer: a waiting client hears of them, but a queued
  * delivery's client was answered long ago, so this log line is the only record they were not taken.
  */
-function partlyRejected(outcome: Extract<DeliveryOutcome, { kind: "delivered" }>, spans: number, apiKey: string): string | undefined {
+function partlyRejected(outcome: Extract<DeliveryOutcome, { kind: "delivered" }>, spans: number): string | undefined {
   const partial = outcome.partialSuccess;
   if (!partial || partial.rejectedSpans <= 0n) return undefined;
-  // The answer may come from a tenant's own api_url: its count is held to the spans sent, its message as an error body's is,
-  // key scrubbed, since keys are never logged.
+  // The answer may come from a tenant's own api_url: its count is held to the spans sent (its message
+  // is scrubbed and cut where it was read).
   const rejected = partial.rejectedSpans > BigInt(spans) ? spans : partial.rejectedSpans;
-  const why = partial.errorMessage.replaceAll(apiKey, "[redacted]").slice(0, MAX_ERROR_TEXT);
-  return `Braintrust rejected ${rejected} of ${spans} spans${why ? `: ${why}` : ""}`;
+  return `Braintrust rejected ${rejected} of ${spans} spans${partial.errorMessage ? `: ${partial.errorMessage}` : ""}`;
 }
 
 /** The tenant's statistics: the attempt and its latency, and what became of its spans (dead letters count where they are kept). */

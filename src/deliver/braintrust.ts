@@ -27,7 +27,7 @@ export interface SendOptions {
   allowInsecureUpstream: boolean;
 }
 
-export const MAX_ERROR_TEXT = 300;
+const MAX_ERROR_TEXT = 300;
 
 /**
  * How much of an upstream body is read; the rest is cancelled unread. The body comes from Braintrust
@@ -103,7 +103,7 @@ async function exchange(
     };
   }
   const outcome = classifyStatus(response.status, "", parseRetryAfter(response.headers.get("retry-after")));
-  if (outcome.kind === "delivered") return { ...outcome, ...(await readSuccessAnswer(response)) };
+  if (outcome.kind === "delivered") return { ...outcome, ...(await readSuccessAnswer(response, target.apiKey)) };
   return { ...outcome, reason: `Braintrust answered ${response.status}: ${await upstreamErrorText(response, target.apiKey)}` };
 }
 
@@ -113,7 +113,7 @@ async function exchange(
  * what it may have rejected is unknown, which the attempt's log line says, and the client is told
  * nothing it could act on.
  */
-async function readSuccessAnswer(response: Response): Promise<{ partialSuccess?: PartialSuccess; unreadAnswer?: string }> {
+async function readSuccessAnswer(response: Response, apiKey: string): Promise<{ partialSuccess?: PartialSuccess; unreadAnswer?: string }> {
   const unread = (why: string) => ({ unreadAnswer: `Braintrust's answer ${why}, so any spans it rejected are not known` });
   let body: BodyStart;
   try {
@@ -126,15 +126,18 @@ async function readSuccessAnswer(response: Response): Promise<{ partialSuccess?:
   try {
     if (response.headers.get("content-type")?.includes("json")) {
       const json = JSON.parse(new TextDecoder().decode(body.bytes)) as {
-        partialSuccess?: { rejectedSpans?: string | number; errorMessage?: string };
+        partialSuccess?: { rejectedSpans?: string | number; errorMessage?: unknown };
       };
       const partial = json.partialSuccess;
+      const message = typeof partial?.errorMessage === "string" ? partial.errorMessage : "";
       return partial
-        ? { partialSuccess: { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: partial.errorMessage ?? "" } }
+        ? { partialSuccess: { rejectedSpans: BigInt(partial.rejectedSpans ?? 0), errorMessage: upstreamText(message, apiKey) } }
         : {};
     }
     const partial = fromBinary(ExportTraceServiceResponseSchema, body.bytes).partialSuccess;
-    return partial ? { partialSuccess: { rejectedSpans: partial.rejectedSpans, errorMessage: partial.errorMessage } } : {};
+    return partial
+      ? { partialSuccess: { rejectedSpans: partial.rejectedSpans, errorMessage: upstreamText(partial.errorMessage, apiKey) } }
+      : {};
   } catch {
     return unread("is not an ExportTraceServiceResponse");
   }
@@ -178,8 +181,17 @@ async function upstreamErrorText(response: Response, apiKey: string): Promise<st
     (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -apiKey.length)),
     () => "(body unreadable)",
   );
-  const text = start.replaceAll(apiKey, "[redacted]");
+  return upstreamText(start, apiKey) || "(empty body)";
+}
+
+/**
+ * Text an upstream wrote (an error body, a partial success's message), as the relay passes it on to
+ * clients, logs and dead letters: the key scrubbed, in case the upstream (a tenant's own api_url)
+ * echoes it; on one line; at most MAX_ERROR_TEXT characters.
+ */
+function upstreamText(text: string, apiKey: string): string {
+  const scrubbed = text.replaceAll(apiKey, "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
-  const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
-  return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine || "(empty body)";
+  const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+  return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine;
 }
