@@ -1,5 +1,6 @@
 import type { RetryPolicy } from "../env.js";
 import { logEvent } from "../log/events.js";
+import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans, countUpstreamAttempt } from "../stats/recorder.js";
 import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
@@ -23,10 +24,11 @@ export async function attemptDelivery(
   policy: RetryPolicy,
 ): Promise<{ outcome: DeliveryOutcome; next: NextStep }> {
   const started = Date.now();
-  const outcome = await postTraces(target, payload, options);
+  const outcome = withinSpansSent(await postTraces(target, payload, options), context.spans);
   const latencyMs = Date.now() - started;
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
-  const reason = outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome, context.spans)) : outcome.reason;
+  const reason =
+    outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome.partialSuccess, context.spans)) : outcome.reason;
   countAttempt(context, outcome, next, latencyMs);
   logEvent({
     event: "delivery_attempt",
@@ -47,16 +49,25 @@ export async function attemptDelivery(
 }
 
 /**
+ * An upstream's partial success, its count held to the spans it was sent: the answer comes from
+ * Braintrust or a tenant's own `api_url`, and a count past them (past int64, or summed over a
+ * request's parents) or below zero is no count a client's answer or a log line could carry. Its
+ * message was scrubbed and cut where it was read.
+ */
+function withinSpansSent(outcome: DeliveryOutcome, spans: number): DeliveryOutcome {
+  if (outcome.kind !== "delivered" || !outcome.partialSuccess) return outcome;
+  const { rejectedSpans } = outcome.partialSuccess;
+  const rejected = rejectedSpans < 0n ? 0n : rejectedSpans > BigInt(spans) ? BigInt(spans) : rejectedSpans;
+  return { ...outcome, partialSuccess: { ...outcome.partialSuccess, rejectedSpans: rejected } };
+}
+
+/**
  * The spans Braintrust rejected in a 2xx answer: a waiting client hears of them, but a queued
  * delivery's client was answered long ago, so this log line is the only record they were not taken.
  */
-function partlyRejected(outcome: Extract<DeliveryOutcome, { kind: "delivered" }>, spans: number): string | undefined {
-  const partial = outcome.partialSuccess;
-  if (!partial || partial.rejectedSpans <= 0n) return undefined;
-  // The answer may come from a tenant's own api_url: its count is held to the spans sent (its message
-  // is scrubbed and cut where it was read).
-  const rejected = partial.rejectedSpans > BigInt(spans) ? spans : partial.rejectedSpans;
-  return `Braintrust rejected ${rejected} of ${spans} spans${partial.errorMessage ? `: ${partial.errorMessage}` : ""}`;
+function partlyRejected(partial: PartialSuccess | undefined, spans: number): string | undefined {
+  if (!partial || partial.rejectedSpans === 0n) return undefined;
+  return `Braintrust rejected ${partial.rejectedSpans} of ${spans} spans${partial.errorMessage ? `: ${partial.errorMessage}` : ""}`;
 }
 
 /** The tenant's statistics: the attempt and its latency, and what became of its spans (dead letters count where they are kept). */

@@ -51,9 +51,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
   if (next.step === "done")
     return {
       result: "delivered",
-      ...(outcome.kind === "delivered" && outcome.partialSuccess
-        ? { partialSuccess: withinSpansSent(outcome.partialSuccess, delivery.spans) }
-        : {}),
+      ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
     };
   if (next.step === "refuse_client")
     return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
@@ -110,16 +108,6 @@ async function keepDurably(
       return { result: "dead_lettered", deadLetter: await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, next.reason) };
     }
   }
-}
-
-/**
- * An upstream's partial success, its count held to the spans it was sent: the answer comes from
- * Braintrust or a tenant's own `api_url`, and a count past them (past int64, or summed over a
- * request's parents) or below zero is no count the client's answer could carry.
- */
-function withinSpansSent(partial: PartialSuccess, spans: number): PartialSuccess {
-  const rejected = partial.rejectedSpans < 0n ? 0n : partial.rejectedSpans > BigInt(spans) ? BigInt(spans) : partial.rejectedSpans;
-  return { ...partial, rejectedSpans: rejected };
 }
 
 function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
