@@ -4,7 +4,7 @@ import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
-import { type CompiledRedaction, JSON_CONTAINER } from "./redact.js";
+import { type CompiledRedaction, JSON_CONTAINER, REDACTED } from "./redact.js";
 
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
@@ -17,12 +17,24 @@ import { type CompiledRedaction, JSON_CONTAINER } from "./redact.js";
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
-  const mask = (text: string): string => rules.values.reduce((acc, maskOne) => maskOne(acc), text);
+  const mask = (text: string): string => {
+    const maxLength = grownAtMost(text);
+    let masked = text;
+    for (const maskOne of rules.values) {
+      const next = maskOne(masked, maxLength);
+      if (next === undefined) return REDACTED;
+      masked = next;
+    }
+    return masked;
+  };
   const maskText = (text: string): string => {
     const asText = mask(text);
     if (!JSON_CONTAINER.test(text)) return asText;
-    if (isJson(utf8Of(asText))) return asText.includes("\\") ? maskJsonTokens(asText, mask, "escaped strings") : asText;
-    return isJson(utf8Of(text)) ? maskJsonTokens(text, mask, "every token") : asText;
+    let asJson = asText;
+    if (isJson(utf8Of(asText))) {
+      if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings");
+    } else if (isJson(utf8Of(text))) asJson = maskJsonTokens(text, mask, "every token");
+    return asJson.length <= grownAtMost(text) ? asJson : REDACTED_JSON;
   };
   let changed = false;
   const masked = (text: string, how: (text: string) => string = mask): string => {
@@ -63,6 +75,21 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
   }
   return changed;
 }
+
+/**
+ * How long masking may make text: a replacement may be longer than what it replaces, but a pattern
+ * matching every character (`.`), or nothing between characters the check on saving a tenant does
+ * not try (a lookahead for CJK), would multiply a request's size in an isolate other tenants'
+ * requests share. Text masking would take past twice its length and a little is masked whole.
+ */
+function grownAtMost(text: string): number {
+  return 2 * text.length + GROWTH_ALLOWANCE;
+}
+
+/** Room for a replacement in short text: an address of five characters masked as `[REDACTED]`. */
+const GROWTH_ALLOWANCE = 16;
+/** A JSON value masked whole stays JSON. */
+const REDACTED_JSON = JSON.stringify(REDACTED);
 
 /**
  * Metrics of numbers only, as translation writes them (from numeric attributes, which masking never

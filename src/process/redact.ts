@@ -1,6 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.js";
+import { replaceWithin } from "./replace-within.js";
 
 /**
  * A tenant's redaction rules, compiled once per tenant record, which redact-keys.ts and
@@ -9,11 +10,18 @@ import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.j
 
 export interface CompiledRedaction {
   keys: KeyRule[];
-  /** Each value pattern as a function of the text: the text with what it matches masked. */
-  values: Array<(text: string) => string>;
+  /** Each value pattern, in order, as the text with what it matches masked: see ValueRule. */
+  values: ValueRule[];
 }
 
-const REDACTED = "[REDACTED]";
+/**
+ * A value pattern: the text with what it matches masked, or undefined when that would be longer than
+ * `maxLength` (the masked text is then masked whole).
+ */
+export type ValueRule = (text: string, maxLength: number) => string | undefined;
+
+/** What replaces a match by default, and what replaces text masked whole. */
+export const REDACTED = "[REDACTED]";
 const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
 // An address's local part, then `@` and a domain. Written as that pattern, a search tries every
 // character of a long run without an `@` and reads the run to its end each time: quadratic, a second
@@ -21,10 +29,20 @@ const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._
 // read once, and what is masked is what the plain pattern masks.
 const LOCAL_PART_RUNS = /[A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?/g;
 
-const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, (text: string) => string> = {
-  api_keys: (text) => text.replace(API_KEYS, REDACTED),
-  emails: (text) => text.replace(LOCAL_PART_RUNS, (run) => (run.includes("@") ? REDACTED : run)),
+// Each masks a match of at least six characters with ten: the text at most doubles, so it is
+// measured once it is masked.
+const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, ValueRule> = {
+  api_keys: (text, maxLength) => atMost(maxLength, text.replace(API_KEYS, REDACTED)),
+  emails: (text, maxLength) =>
+    atMost(
+      maxLength,
+      text.replace(LOCAL_PART_RUNS, (run) => (run.includes("@") ? REDACTED : run)),
+    ),
 };
+
+function atMost(maxLength: number, text: string): string | undefined {
+  return text.length <= maxLength ? text : undefined;
+}
 
 export interface KeyRule {
   /** The glob's text between its `*`s, in order. */
@@ -60,8 +78,8 @@ export function globMatches(parts: string[], path: string): boolean {
 }
 
 /** A tenant's own pattern: its replacement as String.prototype.replace reads one (`$&` is the match). */
-function maskingWith(regex: RegExp, replacement: string): (text: string) => string {
-  return (text) => text.replace(regex, replacement);
+function maskingWith(regex: RegExp, replacement: string): ValueRule {
+  return (text, maxLength) => replaceWithin(text, regex, replacement, maxLength);
 }
 
 /** The tenant's rules, compiled once per tenant record; undefined when there are none. */

@@ -309,3 +309,46 @@ describe("masking values", () => {
     expect(out.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes).toEqual([attr("owner", "[REDACTED]")]);
   });
 });
+
+describe("masking that would grow a value without bound", () => {
+  const masked = (request: ExportTraceServiceRequest, values: unknown[]) => sent(request, { redact: { values } });
+  const maskedText = (text: string, values: unknown[]) =>
+    attributesOf(spansOf(masked(requestOf([spanWith("s", [attr("t", text)])]), values))[0]!).t;
+
+  it("masks a value whole when the masked text would pass twice its length and 16 characters", () => {
+    const everyCharacter = [{ pattern: ".", replacement: "x".repeat(100) }];
+
+    expect(maskedText("a".repeat(1_000_000), everyCharacter)).toBe("[REDACTED]");
+    expect(maskedText("ab", everyCharacter)).toBe("[REDACTED]");
+    expect(maskedText("ab", [{ pattern: ".", replacement: "x".repeat(10) }])).toBe("x".repeat(20));
+    expect(maskedText("ab", [{ pattern: ".", replacement: "x".repeat(11) }])).toBe("[REDACTED]");
+  });
+
+  it("masks a JSON value's overgrown strings whole, or the whole value when its strings together overgrow it, keeping it JSON", () => {
+    const tenCharacters = [{ pattern: ".", replacement: "x".repeat(10) }];
+
+    expect(maskedText(JSON.stringify({ prompt: "a".repeat(1000) }), [{ pattern: "a", replacement: "[A]" }])).toBe(
+      '{"prompt":"[REDACTED]"}',
+    );
+    expect(maskedText('{"k":"v"}', tenCharacters)).toBe(`{"${"x".repeat(10)}":"${"x".repeat(10)}"}`);
+    const manyMembers = JSON.stringify(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, "v"])));
+    expect(maskedText(manyMembers, tenCharacters)).toBe('"[REDACTED]"');
+  });
+
+  it("bounds the text all the patterns make together, not only each one's", () => {
+    const doubling = { pattern: ".", replacement: "$&$&" };
+
+    expect(maskedText("abcd", [doubling])).toBe("aabbccdd");
+    expect(maskedText("a".repeat(100), [doubling, doubling])).toBe("[REDACTED]");
+  });
+
+  it("stops a replacement that repeats the text before each match, whose result would be quadratic", () => {
+    expect(maskedText("a".repeat(1_000_000), [{ pattern: "a", replacement: "$`" }])).toBe("[REDACTED]");
+  });
+
+  it("masks every address in a value of nothing but short addresses, which grows it by two thirds", () => {
+    const text = Array.from({ length: 10_000 }, () => "a@b.co").join(" ");
+
+    expect(maskedText(text, ["emails"])).toBe(Array.from({ length: 10_000 }, () => "[REDACTED]").join(" "));
+  });
+});

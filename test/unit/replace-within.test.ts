@@ -1,0 +1,27 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { replaceWithin } from "../../src/process/replace-within.js";
+
+const PATTERNS = [/a/g, /(a)(b)?/g, /(?<first>a)(?<second>b)?/g, /(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(b)?/g, /(?=b)/g, /x/g];
+
+describe("replacing within a length", () => {
+  it("reads the replacement as String.prototype.replace does, $-references included", () => {
+    const templates = fc.string({
+      unit: fc.constantFrom("$", "&", "`", "'", "<", ">", "0", "1", "2", "9", "first", "none", "-"),
+      maxLength: 12,
+    });
+    const texts = fc.string({ unit: fc.constantFrom("a", "b", "c"), maxLength: 30 });
+    fc.assert(
+      fc.property(fc.constantFrom(...PATTERNS), templates, texts, (pattern, template, text) => {
+        expect(replaceWithin(text, pattern, template, Number.POSITIVE_INFINITY)).toBe(text.replace(pattern, template));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("gives up once the text, as far as it is masked, grows past the length, and not before", () => {
+    expect(replaceWithin("aaaa", /a/g, "bb", 8)).toBe("bbbbbbbb");
+    expect(replaceWithin("aaaa", /a/g, "bb", 7)).toBeUndefined();
+    expect(replaceWithin("abab", /a|b/g, "", 4)).toBe("");
+  });
+});
