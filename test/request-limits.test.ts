@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf } from "./support/traces.js";
-import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES } from "./support/worst-shapes.js";
+import { attr, requestOf, rpcStatusOf, spanWith, toProtobuf } from "./support/traces.js";
+import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES, worstRequest } from "./support/worst-shapes.js";
 
 /** What a request may hold beyond its size: refused up front with 413 naming the limit, whatever the tenant does with spans. */
 const SETUPS = {
@@ -51,5 +51,39 @@ describe.each(Object.entries(SETUPS))("a tenant %s", (_setup, config) => {
       `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
     );
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+});
+
+describe("a tenant whose key rule lengthens every short value", () => {
+  const lengthening = { translate: false, redact: { keys: [{ pattern: "*", action: "replace", replacement: "x".repeat(100) }] } };
+
+  it("refuses a request its processing would more than double with 413, and forwards nothing", async () => {
+    const tenant = await createTenant({ config: lengthening });
+    const body = worstRequest(WORST_SHAPES["tiny attributes"]!, 2 * 1024 * 1024);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `request of ${body.byteLength} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
+    );
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("delivers a small request of such values: a request may grow by 1 MiB whatever its size", async () => {
+    const tenant = await createTenant({ config: lengthening });
+    const request = requestOf([
+      spanWith(
+        "s",
+        Array.from({ length: 2000 }, (_, i) => attr(`k${i}`, "")),
+      ),
+    ]);
+
+    const response = await sendTraces(tenant, toProtobuf(request));
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    const values = received!.request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.attributes.map((a) => a.value?.value.value);
+    expect(values).toEqual(Array.from({ length: 2000 }, () => "x".repeat(100)));
   });
 });

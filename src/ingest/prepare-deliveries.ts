@@ -6,7 +6,7 @@ import { type OutgoingSpan, outgoingSpansOf } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestTraces, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
-import { MAX_SPANS_PER_REQUEST, tooManySpans } from "../receive/request-limits.js";
+import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
 import { vouchedSpanCount } from "../receive/wire-check.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -52,7 +52,16 @@ export function prepareDeliveries(
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
   const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined);
-  const read = readSpans(body.bytes, format, (incoming) => processor.add(incoming), { vouched: vouched !== undefined });
+  let spans = 0;
+  const read = readSpans(
+    body.bytes,
+    format,
+    (incoming) => {
+      processor.add(incoming);
+      if (processor.outgoingBytes > maxOutgoingBytes(body.bytes.byteLength, ++spans)) throw grownTooLarge(body.bytes.byteLength);
+    },
+    { vouched: vouched !== undefined },
+  );
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
   const byTrace = processor.finishByTrace(read.leftOutEmpty);

@@ -80,6 +80,8 @@ export class SpanProcessor {
   private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
   private readonly usage: Record<string, ModelUsageCounts> = {};
+  /** The bytes of the spans kept so far, as they will leave. */
+  outgoingBytes = 0;
 
   /**
    * `source`: the request the spans' ranges are in; `vouched`: whether the wire check vouched for it,
@@ -130,7 +132,9 @@ export class SpanProcessor {
     else if (translation && edited) pieces = this.editedPieces(incoming, range, translation, span);
     else pieces = [range];
     if (rewritten || edited) this.changed = true;
-    this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size: sizeOf(pieces) });
+    const size = sizeOf(pieces);
+    this.outgoingBytes += size;
+    this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size });
     if (trace !== undefined) this.traces.push(trace);
     if (callerParent) this.callerParents?.mayBecomeRoot(this.spans.length - 1, callerParent);
   }

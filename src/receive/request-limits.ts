@@ -13,6 +13,24 @@ import { eachField, type Range, WIRE_LEN } from "../otlp/wire.js";
 export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;
 
+/**
+ * How many bytes a request's spans may take once processed: twice the request's own, 256 more per
+ * span and 1 MiB. Translation stays well within (it restates a payload at most once beside its
+ * source, and adds a few short attributes per span), but a tenant's key rule replacing every tiny
+ * attribute with 100 characters would make 16 MiB of them about 900 MB, in an isolate other
+ * tenants' requests share.
+ */
+export function maxOutgoingBytes(requestBytes: number, spans: number): number {
+  return 2 * requestBytes + 256 * spans + 1024 * 1024;
+}
+
+export function grownTooLarge(requestBytes: number): RelayError {
+  return new RelayError(
+    "too_large",
+    `request of ${requestBytes} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
+  );
+}
+
 /** protobuf-es's own limit on nesting, counted from the request. */
 export const MAX_NESTING = 100;
 
