@@ -1,11 +1,31 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { type Counts, emptyCounts, MINUTE_MS, MODEL_NAME_LIMIT, MODELS_BY_NAME, minuteOf, OTHER_MODELS } from "../src/stats/counts.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import {
+  type Counts,
+  emptyCounts,
+  MINUTE_MS,
+  MODEL_NAME_LIMIT,
+  MODELS_BY_NAME,
+  minuteOf,
+  OTHER_MODELS,
+  type StatsDelta,
+} from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
-import { failingBinding } from "./support/bindings.js";
+import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { consume } from "./support/queue.js";
+import {
+  admin,
+  asRecordedBeforeDurableObjects,
+  createTenant,
+  createTenantAgain,
+  issueToken,
+  sendTraces,
+  sendTracesWith,
+  type TestTenant,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -28,6 +48,25 @@ async function statsWhen(tenantId: string, done: (report: Report) => boolean, ti
 }
 
 const requestCount = (report: Report) => Object.values(report.total.requests).reduce((sum, n) => sum + n, 0);
+
+/** Tenant objects that refuse every flush, as when their storage is unavailable: the isolate keeps its counts for the next flush. */
+function unavailableStatsStore(): Env["TENANT_OBJECTS"] {
+  return new Proxy(env.TENANT_OBJECTS, {
+    get(target, property) {
+      if (property === "getByName")
+        return () => ({ recordStats: () => Promise.reject(new Error("Durable Object storage is unavailable")) });
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Deletes the tenant and creates another under its id, with its own key, URL and ingest token. */
+async function deleteAndCreateAgain(tenant: TestTenant): Promise<Pick<TestTenant, "id" | "apiKey" | "bearer">> {
+  expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+  const apiKey = await createTenantAgain(tenant.id);
+  return { id: tenant.id, apiKey, bearer: await issueToken(tenant.id) };
+}
 
 /** Spans the stand-in received with the tenant's key, every request counted. */
 async function spansReceivedBy(tenant: TestTenant): Promise<number> {
@@ -181,8 +220,8 @@ describe("per-tenant statistics", () => {
       get(target, property) {
         if (property === "getByName")
           return (name: string) => ({
-            recordStats: (tenantId: string) =>
-              target.getByName(name).recordStats(tenantId, { minutes: { [String(minuteOf(Date.now()))]: refused } }),
+            recordStats: (tenantId: string, delta: StatsDelta) =>
+              target.getByName(name).recordStats(tenantId, { ...delta, minutes: { [String(minuteOf(Date.now()))]: refused } }),
           });
         const value: unknown = Reflect.get(target, property);
         return typeof value === "function" ? value.bind(target) : value;
@@ -202,7 +241,7 @@ describe("per-tenant statistics", () => {
     const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.001 };
     const usage = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`m${i}-${"x".repeat(500)}`, call]));
     const stub = env.TENANT_OBJECTS.getByName(tenant.id);
-    await stub.recordStats(tenant.id, { minutes: { [String(minuteOf(Date.now()))]: emptyCounts() } });
+    await stub.recordStats(tenant.id, { incarnation: tenant.incarnation, minutes: { [String(minuteOf(Date.now()))]: emptyCounts() } });
     await runInDurableObject(stub, (_object, state) => {
       state.storage.sql.exec("UPDATE stats_totals SET counts = ?", JSON.stringify({ ...emptyCounts(), usage }));
     });
@@ -233,16 +272,8 @@ describe("per-tenant statistics", () => {
   it("never fail ingest when the stats store fails, and keep the counts for the next flush", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
-    const unavailable = new Proxy(env.TENANT_OBJECTS, {
-      get(target, property) {
-        if (property === "getByName")
-          return () => ({ recordStats: () => Promise.reject(new Error("Durable Object storage is unavailable")) });
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
 
-    const response = await sendTracesWith(tenant, toProtobuf(trace), { TENANT_OBJECTS: unavailable });
+    const response = await sendTracesWith(tenant, toProtobuf(trace), { TENANT_OBJECTS: unavailableStatsStore() });
 
     expect(response.status).toBe(200);
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
@@ -260,6 +291,7 @@ describe("per-tenant statistics", () => {
     const received = (spans: number) => ({ ...emptyCounts(), spans: { received: spans } });
     // Counts from two hours ago and from now, as isolates flush them.
     await env.TENANT_OBJECTS.getByName(tenant.id).recordStats(tenant.id, {
+      incarnation: tenant.incarnation,
       minutes: { [minutesAgo(120)]: received(5), [minutesAgo(0)]: received(2) },
     });
 
@@ -312,5 +344,65 @@ describe("per-tenant statistics", () => {
 
     expect((await statsOf(tenant.id)).total.requests).toEqual({});
     expect((await admin("GET", "/tenants/never-made-tenant/stats")).status).toBe(404);
+  });
+
+  it("start from nothing for a tenant created again under a deleted one's id, whatever the deleted one's isolates flush later", async () => {
+    const tenant = await createTenant();
+    // Counted, but not flushed before the delete: the isolate holds them for its next flush.
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: unavailableStatsStore() })).status).toBe(200);
+    const again = await deleteAndCreateAgain(tenant);
+
+    // This flush carries the deleted tenant's counts too.
+    expect((await sendTracesWith(again, toProtobuf(trueFoundryTrace()), {})).status).toBe(200);
+
+    const report = await statsOf(tenant.id);
+    expect(report.total.requests).toEqual({ "200": 1 });
+    expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3 });
+    expect(report.total.upstream.attempts).toBe(1);
+    expect(await spansReceivedBy({ ...tenant, apiKey: again.apiKey })).toBe(3);
+  });
+
+  it("show a tenant created again under a deleted one's id only its own spans waiting in the queue, before and after the deleted one's are dropped", async () => {
+    const tenant = await createTenant();
+    const queue = recordingQueue<DeliveryMessage>();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const unflushed = { TENANT_OBJECTS: unavailableStatsStore(), DELIVERY_QUEUE: queue };
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), unflushed)).status).toBe(200);
+    const again = await deleteAndCreateAgain(tenant);
+    await standin.script(again.apiKey, [{ status: 503 }]);
+    expect((await sendTracesWith(again, toProtobuf(trueFoundryTrace()), { DELIVERY_QUEUE: queue })).status).toBe(200);
+    const [deletedOnes, ownOnes] = queue.sent.map((sent) => sent.body);
+
+    const queued = await statsOf(tenant.id);
+    expect(queued.total.spans).toMatchObject({ accepted: 3, retried: 3, queued: 3, left_queue: 0 });
+    expect(queued.waiting_in_queue).toBe(3);
+
+    // The deleted tenant's spans come up long after the delete applied everywhere, and are dropped: its own left_queue must not hide the new tenant's.
+    const longAfter = { ...deletedOnes!, receivedAt: Date.now() - 10 * 60_000 };
+    expect(await consume("tfy-relay-deliveries", [longAfter])).toEqual({ acked: [longAfter.id], retried: [], threw: undefined });
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+    const dropped = await statsOf(tenant.id);
+    expect(dropped.total.spans.left_queue).toBe(0);
+    expect(dropped.waiting_in_queue).toBe(3);
+
+    // Its own spans are delivered from the queue: nothing stays waiting.
+    expect(await consume("tfy-relay-deliveries", [ownOnes!])).toEqual({ acked: [ownOnes!.id], retried: [], threw: undefined });
+    const delivered = await statsOf(tenant.id);
+    expect(delivered.total.spans).toMatchObject({ accepted: 3, delivered: 3, queued: 3, left_queue: 3 });
+    expect(delivered.waiting_in_queue).toBe(0);
+  });
+
+  it("keep counting for a tenant recorded before incarnations existed, which has none", async () => {
+    const tenant = await createTenant();
+    const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+    const { incarnation: _, ...legacy } = value!;
+    await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(legacy), { metadata });
+    await asRecordedBeforeDurableObjects(tenant.id);
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+    expect(report.total.requests).toEqual({ "200": 1 });
+    expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3 });
   });
 });

@@ -71,7 +71,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     );
   }
   await enqueue(c.env.DELIVERY_QUEUE, replayable);
-  for (const message of replayable) countSpans(message.tenant, "queued", message.spans);
+  for (const message of replayable) countSpans(message, "queued", message.spans);
   flushStatsLater(c.env, c.executionCtx, relayConfig(c.env).statsFlushSeconds);
   return c.json({ replayed: replayable.map(deadLetterId), orphaned: orphaned.map(deadLetterId), cursor });
 });

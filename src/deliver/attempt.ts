@@ -9,6 +9,8 @@ import type { DeliveryOutcome } from "./outcome.js";
 /** The attempt's state but for whether it went compressed, which the payload itself says. */
 export interface AttemptContext extends Omit<AttemptState, "compressed"> {
   tenant: string;
+  /** The incarnation the spans were accepted for, whose statistics count the attempt. */
+  incarnation: string | undefined;
   deliveryId: string;
 }
 
@@ -73,11 +75,11 @@ function partlyRejected(partial: PartialSuccess | undefined, spans: number): str
 /** The tenant's statistics: the attempt and its latency, and what became of its spans (dead letters count where they are kept). */
 function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number): void {
   countUpstreamAttempt(
-    context.tenant,
+    context,
     latencyMs,
     outcome.kind === "delivered" ? undefined : { status: outcome.status ?? null, reason: outcome.reason },
   );
-  if (next.step === "done") countSpans(context.tenant, "delivered", context.spans);
-  if (next.step === "retry") countSpans(context.tenant, "retried", context.spans);
-  if (next.step === "refuse_client" || next.step === "reject") countSpans(context.tenant, "refused_upstream", context.spans);
+  if (next.step === "done") countSpans(context, "delivered", context.spans);
+  if (next.step === "retry") countSpans(context, "retried", context.spans);
+  if (next.step === "refuse_client" || next.step === "reject") countSpans(context, "refused_upstream", context.spans);
 }

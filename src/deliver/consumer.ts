@@ -73,6 +73,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     { timeoutMs: config.queuedUpstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
     {
       tenant: message.tenant,
+      incarnation: message.incarnation,
       deliveryId: message.id,
       attempts,
       serverErrors: message.serverErrors,
@@ -88,7 +89,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "done":
       await markDelivered(env.TENANTS, message);
       await releasePayload(env.PAYLOADS, message);
-      countSpans(message.tenant, "left_queue", message.spans);
+      countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
     case "retry":
@@ -123,7 +124,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       });
       // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop.
       await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-      countSpans(message.tenant, "left_queue", message.spans);
+      countSpans(message, "left_queue", message.spans);
       // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
       if (outcome.kind === "rejected" && outcome.status === 401) {
         await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
@@ -138,7 +139,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
  * leaving when its first copy was done.
  */
 function skipRepeat(message: DeliveryMessage, why: string): void {
-  if (isReplay(message)) countSpans(message.tenant, "left_queue", message.spans);
+  if (isReplay(message)) countSpans(message, "left_queue", message.spans);
   logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
 }
 
@@ -158,8 +159,9 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
   if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
   // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  // Not counted as leaving the queue: the tenant's statistics went with it, and one created again
-  // under its id would show less waiting than it has.
+  // Counted for the incarnation they were queued for, as every count is: its statistics went with
+  // it, so the tenant's object drops the count, and one created again under the id never sees it.
+  countSpans(message, "left_queue", message.spans);
   logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
 }
 
@@ -167,7 +169,7 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
 async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
   await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  countSpans(message.tenant, "left_queue", message.spans);
+  countSpans(message, "left_queue", message.spans);
 }
 
 /** Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead letters. */

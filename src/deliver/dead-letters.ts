@@ -103,7 +103,7 @@ export class DeadLetterStore {
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
-    countSpans(message.tenant, "dead_lettered", message.spans);
+    countSpans(message, "dead_lettered", message.spans);
     logEvent({
       event: "dead_letter",
       tenant: message.tenant,

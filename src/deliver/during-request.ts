@@ -39,6 +39,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     { timeoutMs: config.upstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
     {
       tenant: delivery.tenantId,
+      incarnation: delivery.incarnation,
       deliveryId: delivery.id,
       attempts: 1,
       serverErrors: 0,

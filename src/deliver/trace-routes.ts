@@ -4,7 +4,7 @@ import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
-import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
+import type { Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueueNew, messagesFor } from "./queue.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
@@ -103,10 +103,10 @@ export class TraceRoutes extends DurableObject<Env> {
     const owner = await this.owner();
     // Traces still waiting go, when their wait ends, to the tenant's default parent as it is now, not
     // as it was when their first spans came: spans follow an operator who moves a tenant elsewhere.
-    if (owner?.tenant) this.store.setDefaultParent(owner.tenant.parent);
+    if (owner) this.store.setDefaultParent(owner.parent);
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
-    const handedOver = await this.releaseAll(owner);
+    const handedOver = await this.releaseAll();
     // Released spans count as queued, as the consumer will count them leaving the queue; an alarm has
     // no request to flush later, so they go to the tenant's statistics now (a failure there is only logged).
     await flushStats(this.env);
@@ -121,15 +121,15 @@ export class TraceRoutes extends DurableObject<Env> {
 
   /**
    * The tenant whose spans wait here (an object serves one), from its own object, not KV's copy,
-   * which may still show one deleted and created again; `tenant` undefined once it is deleted.
-   * Undefined when nothing waits, or when it cannot be read (logged): waiting traces then keep the
-   * default parent they came with, and released spans are counted as queued.
+   * which may still show one deleted and created again. Undefined when nothing waits, once it is
+   * deleted, or when it cannot be read (logged): waiting traces then keep the default parent they
+   * came with.
    */
-  private async owner(): Promise<{ tenant: Tenant | undefined } | undefined> {
+  private async owner(): Promise<Tenant | undefined> {
     const tenantId = this.store.waitingTenantId();
     if (tenantId === undefined) return undefined;
     try {
-      return { tenant: await authoritativeTenant(this.env, tenantId) };
+      return await authoritativeTenant(this.env, tenantId);
     } catch (err) {
       logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
       return undefined;
@@ -181,7 +181,7 @@ export class TraceRoutes extends DurableObject<Env> {
    * Hands every waiting span of a decided trace to the queue, a batch at a time, each piece
    * forgotten only once the queue took it; false when the queue refused one.
    */
-  private async releaseAll(owner: { tenant: Tenant | undefined } | undefined): Promise<boolean> {
+  private async releaseAll(): Promise<boolean> {
     for (;;) {
       const batch = this.store.releasable(RELEASE_BATCH);
       for (const { piece, parent } of batch) {
@@ -198,9 +198,9 @@ export class TraceRoutes extends DurableObject<Env> {
           return false;
         }
         this.store.released(piece);
-        // A deleted tenant's spans are dropped on delivery, uncounted: its statistics went with it, and
-        // a tenant created again under its id must not show them as waiting in the queue.
-        if (!owner || isIncarnationOf(owner.tenant, piece.incarnation)) countSpans(piece.tenant, "queued", piece.spans);
+        // For the incarnation the spans came for: once it is deleted, the tenant's object drops the
+        // count, so a tenant created again under its id never shows them as waiting in the queue.
+        countSpans(piece, "queued", piece.spans);
       }
       if (batch.length < RELEASE_BATCH) return true;
     }

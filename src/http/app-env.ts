@@ -2,7 +2,7 @@
 export interface AppEnv {
   Bindings: Env;
   Variables: {
-    /** Set by the ingest route once the path names a tenant that exists: only such requests are counted in its statistics. */
-    countedTenant?: string;
+    /** Set by the ingest route once the path names a tenant that exists: only such requests are counted, in the statistics of the incarnation read. */
+    countedTenant?: { tenant: string; incarnation: string | undefined };
   };
 }

@@ -29,7 +29,8 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const config = relayConfig(c.env);
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
-  c.set("countedTenant", tenantId);
+  const counted = { tenant: tenantId, incarnation: tenant.incarnation };
+  c.set("countedTenant", counted);
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
@@ -51,9 +52,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     provisional = settled.provisional;
   }
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
-  countSpans(tenantId, "received", accepted + Number(rejections.rejectedSpans));
-  countSpans(tenantId, "accepted", accepted);
-  countSpans(tenantId, "rejected_invalid", Number(rejections.rejectedSpans));
+  countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
+  countSpans(counted, "accepted", accepted);
+  countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
   // Settled, not all(): the client is answered only once every delivery is accounted for, even
   // when one of them fails on a bug; work left running after the answer is not sure to finish.
   const settled = await Promise.allSettled(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
@@ -62,7 +63,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     return s.value;
   });
   results.forEach((r, i) => {
-    if (r.result === "queued") countSpans(tenantId, "queued", deliveries[i]!.spans);
+    if (r.result === "queued") countSpans(counted, "queued", deliveries[i]!.spans);
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
@@ -70,7 +71,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(deliveries, results));
   const answer = clientAnswer(results, rejections);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
-  countUsage(tenantId, usage);
+  countUsage(counted, usage);
   return otlpSuccessResponse(format, answer);
 });
 

@@ -54,6 +54,11 @@ export interface UpstreamError {
 
 /** What an isolate hands a tenant's Durable Object at a flush: its counts by minute since the last one. */
 export interface StatsDelta {
+  /**
+   * The incarnation of the tenant (tenants/schema.ts) they were counted for; none for a tenant
+   * recorded before incarnations. The object drops counts for any other than the one it holds now.
+   */
+  incarnation?: string;
   /** Minute (ms since the epoch, rounded down to the minute) → counts in it. */
   minutes: Record<string, Counts>;
   lastError?: UpstreamError;

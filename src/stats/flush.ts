@@ -19,19 +19,21 @@ function failsAgain(err: unknown): boolean {
 }
 
 /**
- * Writes this isolate's counts to each tenant's Durable Object. A tenant whose object could not
- * take them keeps them here for the next flush, unless it refused them itself: those are dropped,
+ * Writes this isolate's counts to each tenant's Durable Object, a call per incarnation counted (one,
+ * but for a tenant deleted and created again since the last flush). Counts whose object could not
+ * take them are kept here for the next flush, unless it refused them itself: those are dropped,
  * not sent again forever. Nothing is thrown, so a failing stats store never fails whatever flushed.
  */
 export async function flushStats(env: Env): Promise<void> {
   const taken = takePendingCounts();
   await Promise.all(
-    [...taken].map(async ([tenant, delta]) => {
+    taken.map(async (counted) => {
+      const { tenant, delta } = counted;
       try {
         await env.TENANT_OBJECTS.getByName(tenant).recordStats(tenant, delta);
       } catch (err) {
         const dropped = failsAgain(err);
-        if (!dropped) restorePendingCounts(tenant, delta);
+        if (!dropped) restorePendingCounts(counted);
         logEvent({ event: "stats_flush_failed", tenant, error: errorText(err), dropped });
       }
     }),

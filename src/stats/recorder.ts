@@ -14,11 +14,34 @@ import {
 import { latencyBucket } from "./latency.js";
 
 /**
- * Counts gathered in this isolate since its last flush, by tenant. Counting is a few map updates
- * and never awaits, so it costs a request nothing it would notice; flush.ts takes them to each
- * tenant's Durable Object later, off the request path.
+ * Whose counts: a tenant, and its incarnation (tenants/schema.ts) the counted requests and spans
+ * were for, none for a tenant recorded before incarnations. A queue message or a waiting piece
+ * names its own.
  */
-const pending = new Map<string, StatsDelta>();
+export interface TenantIncarnation {
+  tenant: string;
+  incarnation?: string | undefined;
+}
+
+/** One incarnation's counts waiting for a flush, and the tenant whose Durable Object takes them. */
+export interface PendingCounts {
+  tenant: string;
+  delta: StatsDelta;
+}
+
+/**
+ * Counts gathered in this isolate since its last flush, by tenant and incarnation: a tenant deleted
+ * and created again under its id before the flush is another incarnation, whose counts never add up
+ * with its predecessor's. Counting is a few map updates and never awaits, so it costs a request
+ * nothing it would notice; flush.ts takes them to each tenant's Durable Object later, off the
+ * request path.
+ */
+const pending = new Map<string, PendingCounts>();
+
+/** The key of one incarnation's counts; an array, so no id can pass for another's. */
+function keyOf(tenant: string, incarnation: string | undefined): string {
+  return JSON.stringify([tenant, incarnation ?? null]);
+}
 
 /** An upstream's error body can be long; the start says what went wrong. */
 const MAX_REASON = 500;
@@ -30,12 +53,18 @@ const MAX_REASON = 500;
  */
 const KEPT_FOR_MS = 60 * MINUTE_MS;
 
-function countsNow(tenant: string): Counts {
-  let delta = pending.get(tenant);
-  if (!delta) {
-    delta = { minutes: {} };
-    pending.set(tenant, delta);
+function deltaOf({ tenant, incarnation }: TenantIncarnation): StatsDelta {
+  const key = keyOf(tenant, incarnation);
+  let counted = pending.get(key);
+  if (!counted) {
+    counted = { tenant, delta: { incarnation, minutes: {} } };
+    pending.set(key, counted);
   }
+  return counted.delta;
+}
+
+function countsNow(of: TenantIncarnation): Counts {
+  const delta = deltaOf(of);
   const minute = String(minuteOf(Date.now()));
   let counts = delta.minutes[minute];
   if (!counts) {
@@ -45,35 +74,35 @@ function countsNow(tenant: string): Counts {
   return counts;
 }
 
-export function countSpans(tenant: string, counter: SpanCounter, spans: number): void {
+export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: number): void {
   if (spans <= 0) return;
-  const counts = countsNow(tenant);
+  const counts = countsNow(of);
   counts.spans[counter] = (counts.spans[counter] ?? 0) + spans;
 }
 
 /** Model calls a request's spans record, by model. */
-export function countUsage(tenant: string, usage: Record<string, ModelUsageCounts>): void {
+export function countUsage(of: TenantIncarnation, usage: Record<string, ModelUsageCounts>): void {
   const models = Object.entries(usage);
   if (models.length === 0) return;
-  const counts = countsNow(tenant);
+  const counts = countsNow(of);
   counts.usage ??= {};
   for (const [model, calls] of models) addModelUsage(counts.usage, model, calls);
 }
 
-export function countRequest(tenant: string, status: number): void {
-  const counts = countsNow(tenant);
+export function countRequest(of: TenantIncarnation, status: number): void {
+  const counts = countsNow(of);
   counts.requests[status] = (counts.requests[status] ?? 0) + 1;
 }
 
 /** One attempt to deliver to Braintrust; `error` when it was not a 2xx. */
-export function countUpstreamAttempt(tenant: string, latencyMs: number, error?: Omit<UpstreamError, "at">): void {
-  const counts = countsNow(tenant);
+export function countUpstreamAttempt(of: TenantIncarnation, latencyMs: number, error?: Omit<UpstreamError, "at">): void {
+  const counts = countsNow(of);
   counts.upstreamAttempts += 1;
   const bucket = latencyBucket(latencyMs);
   counts.latency[bucket] = (counts.latency[bucket] ?? 0) + 1;
   if (error) {
     counts.upstreamErrors += 1;
-    pending.get(tenant)!.lastError = { status: error.status, reason: scrubCredentials(error.reason.slice(0, MAX_REASON)), at: Date.now() };
+    deltaOf(of).lastError = { status: error.status, reason: scrubCredentials(error.reason.slice(0, MAX_REASON)), at: Date.now() };
   }
 }
 
@@ -81,18 +110,22 @@ export function hasPendingCounts(): boolean {
   return pending.size > 0;
 }
 
-/** Everything counted so far, handed over and forgotten here. */
-export function takePendingCounts(): Map<string, StatsDelta> {
-  const taken = new Map(pending);
+/** Everything counted so far, one entry per tenant and incarnation, handed over and forgotten here. */
+export function takePendingCounts(): PendingCounts[] {
+  const taken = [...pending.values()];
   pending.clear();
   return taken;
 }
 
-/** A tenant's counts a flush could not deliver, back for the next one. */
-export function restorePendingCounts(tenant: string, delta: StatsDelta): void {
+/** An incarnation's counts a flush could not deliver, back for the next one. */
+export function restorePendingCounts({ tenant, delta }: PendingCounts): void {
   const oldest = minuteOf(Date.now()) - KEPT_FOR_MS;
-  const kept: StatsDelta = { minutes: Object.fromEntries(Object.entries(delta.minutes).filter(([minute]) => Number(minute) > oldest)) };
+  const kept: StatsDelta = {
+    incarnation: delta.incarnation,
+    minutes: Object.fromEntries(Object.entries(delta.minutes).filter(([minute]) => Number(minute) > oldest)),
+  };
   if (delta.lastError) kept.lastError = delta.lastError;
-  const current = pending.get(tenant);
-  pending.set(tenant, current ? addDelta(kept, current) : kept);
+  const key = keyOf(tenant, delta.incarnation);
+  const current = pending.get(key);
+  pending.set(key, { tenant, delta: current ? addDelta(kept, current.delta) : kept });
 }

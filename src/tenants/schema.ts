@@ -46,11 +46,12 @@ export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 export type Tenant = StoredTenant & { id: string };
 
 /**
- * Whether spans accepted for `incarnation` may be delivered with this tenant's key and URL: only
- * when the tenant is the one they were accepted for. A record without an incarnation (written
- * before they existed) matches only spans accepted without one, which is what it was given then.
+ * Whether spans accepted for `incarnation` may be delivered with this tenant's key and URL, and
+ * counts made for it added to its statistics: only when the tenant is the one they were for. A
+ * record without an incarnation (written before they existed) matches only spans and counts without
+ * one, which is what it was given then.
  */
-export function isIncarnationOf(tenant: Tenant | undefined, incarnation: string | undefined): tenant is Tenant {
+export function isIncarnationOf<T extends StoredTenant>(tenant: T | undefined, incarnation: string | undefined): tenant is T {
   return tenant !== undefined && tenant.incarnation === incarnation;
 }
 

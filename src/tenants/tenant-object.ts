@@ -7,7 +7,7 @@ import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken,
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
-import type { StoredTenant } from "./schema.js";
+import { isIncarnationOf, type StoredTenant } from "./schema.js";
 import { TenantStore } from "./store.js";
 import { issueToken } from "./tokens.js";
 
@@ -108,10 +108,14 @@ export class TenantObject extends DurableObject<Env> {
     return outcome;
   }
 
-  /** Counts an isolate gathered for this tenant (src/stats/flush.ts); dropped once the tenant is gone. */
+  /**
+   * Counts an isolate gathered for this tenant (src/stats/flush.ts); dropped once the tenant is gone,
+   * and when they were counted for another incarnation: deleting a tenant deletes its statistics, and
+   * one created again under its id starts from nothing, whatever its predecessor's isolates flush later.
+   */
   recordStats(tenantId: string, delta: StatsDelta): Promise<void> {
     return this.changes.run(async () => {
-      if (await this.current(tenantId)) this.stats.add(delta, Date.now());
+      if (isIncarnationOf(await this.current(tenantId), delta.incarnation)) this.stats.add(delta, Date.now());
     });
   }
 

@@ -13,7 +13,7 @@ import {
   OTHER_MODELS,
 } from "../../src/stats/counts.js";
 import { latencyBucket, latencyQuantile } from "../../src/stats/latency.js";
-import { countUsage, restorePendingCounts, takePendingCounts } from "../../src/stats/recorder.js";
+import { countRequest, countSpans, countUsage, restorePendingCounts, takePendingCounts } from "../../src/stats/recorder.js";
 import { summarise } from "../../src/stats/summary.js";
 
 /** A histogram of these latencies, as the recorder builds one. */
@@ -256,15 +256,16 @@ describe("LLM usage by model, from spans that make names up", () => {
 
 describe("an isolate's counts waiting for a flush", () => {
   const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
+  const acme = { tenant: "acme", incarnation: "incarnation-1" };
 
   it("stay bounded however many long model names requests bring", () => {
     takePendingCounts();
     for (let request = 0; request < 20; request++)
-      countUsage("acme", Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`m${request}-${i}-${"x".repeat(2000)}`, call])));
+      countUsage(acme, Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`m${request}-${i}-${"x".repeat(2000)}`, call])));
 
     const pending = takePendingCounts();
-    expect(JSON.stringify([...pending]).length).toBeLessThan(15_000);
-    const usage = Object.values(pending.get("acme")!.minutes).flatMap((counts) => Object.values(counts.usage ?? {}));
+    expect(JSON.stringify(pending).length).toBeLessThan(15_000);
+    const usage = pending.flatMap(({ delta }) => Object.values(delta.minutes).flatMap((counts) => Object.values(counts.usage ?? {})));
     expect(usage.reduce((sum, u) => sum + u.calls, 0)).toBe(20 * 500);
   });
 
@@ -272,9 +273,45 @@ describe("an isolate's counts waiting for a flush", () => {
     takePendingCounts();
     const now = minuteOf(Date.now());
     const received = { ...emptyCounts(), spans: { received: 1 } };
-    restorePendingCounts("acme", { minutes: { [now - 90 * MINUTE_MS]: received, [now - 30 * MINUTE_MS]: received, [now]: received } });
+    restorePendingCounts({
+      tenant: "acme",
+      delta: { minutes: { [now - 90 * MINUTE_MS]: received, [now - 30 * MINUTE_MS]: received, [now]: received } },
+    });
 
-    expect(Object.keys(takePendingCounts().get("acme")!.minutes).map(Number)).toEqual([now - 30 * MINUTE_MS, now]);
+    const [restored, ...others] = takePendingCounts();
+    expect(others).toEqual([]);
+    expect(Object.keys(restored!.delta.minutes).map(Number)).toEqual([now - 30 * MINUTE_MS, now]);
+  });
+
+  it("are kept apart by incarnation: a tenant deleted and created again under its id never adds up with its predecessor", () => {
+    takePendingCounts();
+    const again = { tenant: "acme", incarnation: "incarnation-2" };
+    const recordedBeforeIncarnations = { tenant: "acme" };
+    countSpans(acme, "queued", 3);
+    countRequest(acme, 200);
+    countSpans(again, "queued", 5);
+    countSpans(recordedBeforeIncarnations, "queued", 7);
+
+    const pending = takePendingCounts();
+    const queuedBy = (counts: typeof pending) =>
+      counts.map(({ tenant, delta }) => [
+        tenant,
+        delta.incarnation,
+        Object.values(delta.minutes).reduce((n, c) => n + (c.spans.queued ?? 0), 0),
+      ]);
+    expect(queuedBy(pending)).toEqual([
+      ["acme", "incarnation-1", 3],
+      ["acme", "incarnation-2", 5],
+      ["acme", undefined, 7],
+    ]);
+    // A flush that failed gives each back under its own incarnation, and later counts join the right one.
+    for (const counted of pending) restorePendingCounts(counted);
+    countSpans(again, "queued", 1);
+    expect(queuedBy(takePendingCounts())).toEqual([
+      ["acme", "incarnation-1", 3],
+      ["acme", "incarnation-2", 6],
+      ["acme", undefined, 7],
+    ]);
   });
 });
 
