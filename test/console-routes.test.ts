@@ -89,6 +89,20 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("sends a page to the login form, and refuses a form with 401, for a cookie whose signature no base64 decodes", async () => {
+    // 1 or 5 characters: base64 never ends a text one character past a multiple of 4, and atob throws on it.
+    for (const signature of ["A", "AAAAA"]) {
+      const cookie = `${SESSION_COOKIE}=${Date.now() + 60_000}.bm9uY2U.${signature}`;
+      const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie } });
+      const form = await relayFetch("/admin/console/logout", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
+
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/admin/console/login");
+      expect(form.status).toBe(401);
+      expect(await form.text()).toContain("your console session has ended: log in again");
+    }
+  });
+
   it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
     const tenant = await createTenant();
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);

@@ -31,13 +31,14 @@ async function sessionKey(adminToken: string): Promise<CryptoKey> {
 }
 
 /**
- * A signature as the cookie carries it, or undefined for text that is not base64url (atob would
- * throw on it) or not the one way the relay writes those bytes: the last character of a 32-byte
- * signature carries two unused bits, and decoding ignores them, so without this check four cookies
- * would stand for each signature.
+ * A signature as the cookie carries it, or undefined for text that is not the 43 base64url
+ * characters of 32 bytes (atob throws on some other lengths, and on other characters) or not the
+ * one way the relay writes those bytes: the last character of a 32-byte signature carries two
+ * unused bits, and decoding ignores them, so without this check four cookies would stand for each
+ * signature.
  */
 function signatureBytes(text: string): Uint8Array | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  if (!/^[A-Za-z0-9_-]{43}$/.test(text)) return undefined;
   const bytes = base64UrlDecode(text);
   return base64UrlEncode(bytes) === text ? bytes : undefined;
 }
