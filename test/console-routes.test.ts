@@ -103,6 +103,27 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("refuses a form whose body is not the form its Content-Type says with a 400 page, logging in or changing something", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    for (const contentType of ["multipart/form-data; boundary=b", "multipart/form-data"]) {
+      for (const [path, headers] of [
+        ["/admin/console/login", {}],
+        ["/admin/console/tenants", { cookie }],
+      ] as const) {
+        const response = await relayFetch(path, {
+          method: "POST",
+          redirect: "manual",
+          headers: { ...headers, origin: ORIGIN, "content-type": contentType },
+          body: "token=x",
+        });
+
+        expect(response.status).toBe(400);
+        expect(response.headers.get("set-cookie")).toBeNull();
+        expect(await response.text()).toContain("the form could not be read: its body is not the form its Content-Type says");
+      }
+    }
+  });
+
   it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
     const tenant = await createTenant();
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);

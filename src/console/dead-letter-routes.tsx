@@ -4,6 +4,7 @@ import { adminPath, callAdmin } from "./admin-api.js";
 import type { DeadLetterList, ReplayAnswer } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { DeadLettersPage } from "./dead-letters-page.js";
+import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
 import { donePath, noticeOf, replayedPath } from "./notices.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -16,7 +17,7 @@ const PAGE = 1000;
 
 /** Back to the tenant page the form was on, or to the dead letters page; only ever a console page. */
 async function returnPath(c: Context<ConsoleEnv>): Promise<string> {
-  const tenant = (await c.req.parseBody()).return_to;
+  const tenant = (await formOf(c)).return_to;
   return typeof tenant === "string" && TENANT_ID.test(tenant) ? CONSOLE_PATHS.tenant(tenant) : CONSOLE_PATHS.deadLetters;
 }
 
@@ -32,7 +33,7 @@ deadLetterRoutes.get("/", async (c) => {
 // request's subrequests allow (MAX_REPLAY_PAGE). The page it returns to offers the next, from where
 // this one stopped, since replayed dead letters stay listed until their spans are delivered.
 deadLetterRoutes.post("/replay", async (c) => {
-  const form = await c.req.parseBody();
+  const form = await formOf(c);
   const target = typeof form.id === "string" ? { id: form.id } : typeof form.tenant === "string" ? { tenant: form.tenant } : {};
   const from = typeof form.cursor === "string" && form.cursor !== "" ? { cursor: form.cursor } : {};
   const page = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", { ...target, ...from });

@@ -4,6 +4,7 @@ import { configuredAdminToken } from "../admin/require-admin.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { formOf } from "./form.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { readSession, SESSION_COOKIE } from "./session.js";
 
@@ -39,7 +40,7 @@ export function requireSameOrigin(c: Context<ConsoleEnv>): void {
 export function checkChange(): MiddlewareHandler<ConsoleEnv> {
   return async function checkConsoleChange(c, next) {
     requireSameOrigin(c);
-    const presented = (await c.req.parseBody()).csrf;
+    const presented = (await formOf(c)).csrf;
     if (typeof presented !== "string" || !(await secretsEqual(presented, sessionOf(c).csrfToken))) {
       throw new RelayError("forbidden", "this form is from an older console session: reload the page and send it again");
     }

@@ -2,6 +2,7 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { secretsEqual } from "../secrets/compare.js";
 import type { ConsoleEnv } from "./console-env.js";
+import { formOf } from "./form.js";
 import { adminTokenOf, requireSameOrigin } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { LoginPage } from "./login-page.js";
@@ -31,7 +32,7 @@ loginRoutes.post("/login", async (c) => {
   // A login from another site would put the operator in a session that site chose.
   requireSameOrigin(c);
   const adminToken = adminTokenOf(c);
-  const presented = (await c.req.parseBody()).token;
+  const presented = (await formOf(c)).token;
   if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
     return renderPage(c, <LoginPage error="That is not the admin token." />, 401);
   }

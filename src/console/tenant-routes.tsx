@@ -3,6 +3,7 @@ import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, noticeOf, replayCursorOf } from "./notices.js";
@@ -50,7 +51,7 @@ tenantRoutes.get("/:tenant", async (c) => {
 // revision, as If-Match), the new tenant form only a tenant that does not exist yet: an operator
 // never overwrites, unseen, a change made meanwhile by another.
 tenantRoutes.post("/", async (c) => {
-  const form = await c.req.parseBody();
+  const form = await formOf(c);
   const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
   const revision = typeof form.revision === "string" && form.revision ? form.revision : undefined;
   const condition: Record<string, string> = revision ? { "if-match": revision } : { "if-none-match": "*" };
@@ -87,7 +88,7 @@ tenantRoutes.post("/:tenant/tokens/:token/revoke", async (c) => {
 // `tenants delete`, once the operator typed the tenant's id.
 tenantRoutes.post("/:tenant/delete", async (c) => {
   const id = c.req.param("tenant");
-  if ((await c.req.parseBody()).confirm !== id) {
+  if ((await formOf(c)).confirm !== id) {
     throw new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
   }
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
