@@ -295,3 +295,62 @@ describe("admin API: authentication", () => {
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
   });
 });
+
+describe("admin API: list cursors", () => {
+  const refusal = {
+    error: {
+      code: "invalid_field",
+      message: "cursor: not one this list gave out: list again from the first page, without a cursor",
+      field: "cursor",
+      request_id: expect.any(String),
+    },
+  };
+
+  /** A page's cursor, of a list with more than one page. */
+  async function cursorOf(response: Response): Promise<string> {
+    expect(response.status).toBe(200);
+    const { cursor } = (await response.json()) as { cursor: string | null };
+    expect(cursor).toEqual(expect.any(String));
+    return cursor!;
+  }
+
+  // Production KV and R2 throw on a cursor they did not make (miniflare takes any, and lists nothing
+  // from it): without a check of its own, the relay would answer a client's typo with a 500.
+  it("refuses a cursor no list gave, a changed one, or another list's, with 400 naming the cursor, on every list", async () => {
+    const [a, b] = [uniqueTenantId(), uniqueTenantId()];
+    for (const id of [a, b]) await putTenant(id, { parent: "project_id:p" });
+    for (const key of ["0a", "0b"]) await env.PAYLOADS.put(`dead-letters/${a}/${key}`, new Uint8Array([1]));
+    const tenants = await cursorOf(await admin("GET", "/tenants?limit=1"));
+    const deadLetters = await cursorOf(await admin("GET", `/dead-letters?tenant=${a}&limit=1`));
+    const changed = `${tenants.slice(0, -1)}${tenants.endsWith("A") ? "B" : "A"}`;
+    const calls = (cursor: string) =>
+      [
+        admin("GET", `/tenants?cursor=${encodeURIComponent(cursor)}`),
+        admin("GET", `/stats?cursor=${encodeURIComponent(cursor)}`),
+        admin("POST", "/keys/reseal", { cursor }),
+        admin("GET", `/dead-letters?cursor=${encodeURIComponent(cursor)}`),
+        admin("POST", "/dead-letters/replay", { cursor }),
+      ] as const;
+
+    for (const cursor of ["garbage", ".", changed, `${deadLetters}x`]) {
+      for (const response of await Promise.all(calls(cursor))) {
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual(refusal);
+      }
+    }
+    // Another list's: the tenants' in the dead letters', one tenant's dead letters' in another's or in everyone's.
+    for (const response of [
+      await admin("GET", `/dead-letters?tenant=${a}&cursor=${encodeURIComponent(tenants)}`),
+      await admin("GET", `/tenants?cursor=${encodeURIComponent(deadLetters)}`),
+      await admin("GET", `/dead-letters?tenant=${b}&cursor=${encodeURIComponent(deadLetters)}`),
+      await admin("POST", "/dead-letters/replay", { cursor: deadLetters }),
+    ]) {
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual(refusal);
+    }
+    // Each list's own goes on from where its page stopped.
+    expect((await admin("GET", `/stats?limit=1&cursor=${encodeURIComponent(tenants)}`)).status).toBe(200);
+    const next = await admin("GET", `/dead-letters?tenant=${a}&limit=1&cursor=${encodeURIComponent(deadLetters)}`);
+    expect(((await next.json()) as { dead_letters: Array<{ id: string }> }).dead_letters.map((d) => d.id)).toEqual([`${a}:0b`]);
+  });
+});

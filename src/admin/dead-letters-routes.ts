@@ -10,6 +10,7 @@ import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
+import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
@@ -38,9 +39,16 @@ const ReplaySchema = z.strictObject({
   cursor: z.string().min(1).optional(),
 });
 
+/** Everyone's dead letters, or a tenant's: the list a cursor goes on with. */
+function listOf(tenant: string | undefined): CursorList {
+  return `dead-letters/${tenant ?? ""}`;
+}
+
 deadLettersRoutes.get("/", async (c) => {
   const query = parseOrReject(ListQuerySchema, c.req.query());
-  return c.json(await new DeadLetterStore(c.env.PAYLOADS).list(query));
+  const list = listOf(query.tenant);
+  const page = await new DeadLetterStore(c.env.PAYLOADS).list({ ...query, cursor: await storeCursor(c, list, query.cursor) });
+  return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) });
 });
 
 deadLettersRoutes.post("/replay", async (c) => {
@@ -53,11 +61,14 @@ deadLettersRoutes.post("/replay", async (c) => {
     if (!message) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
     messages = [message];
   } else {
-    ({ messages, cursor } = await store.replayPage({
+    const list = listOf(input.tenant);
+    const page = await store.replayPage({
       ...(input.tenant ? { tenant: input.tenant } : {}),
-      ...(input.cursor ? { cursor: input.cursor } : {}),
+      cursor: await storeCursor(c, list, input.cursor),
       limit: input.limit,
-    }));
+    });
+    messages = page.messages;
+    cursor = await givenCursor(c, list, page.cursor);
   }
   const owners = await ownersOf(c.env, messages);
   const replayable = messages.filter((m) => isIncarnationOf(owners.get(m.tenant), m.incarnation));

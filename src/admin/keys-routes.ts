@@ -4,7 +4,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
 import { parseOrReject } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
-import { tenantStore } from "./tenant-path.js";
+import { tenantPage } from "./tenant-path.js";
 
 /** `/admin/keys`: what rotating ENCRYPTION_KEY needs (README, "Rotating ENCRYPTION_KEY"). */
 export const keysRoutes = new Hono<AppEnv>();
@@ -23,7 +23,7 @@ const ResealSchema = z.strictObject({
 /** Seals a page of tenants' stored keys again under ENCRYPTION_KEY: ids by outcome, and where to go on. */
 keysRoutes.post("/reseal", async (c) => {
   const input = parseOrReject(ResealSchema, await jsonBody(c));
-  const page = await tenantStore(c).list(input.cursor, input.limit);
+  const page = await tenantPage(c, input.cursor, input.limit);
   const outcomes = await Promise.all(page.tenants.map(async ({ id }) => ({ id, outcome: await resealStoredKey(c.env, id) })));
   const idsWith = (outcome: ResealOutcome) => outcomes.filter((o) => o.outcome === outcome).map((o) => o.id);
   return c.json({

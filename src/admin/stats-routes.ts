@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { parseOrReject } from "../tenants/schema.js";
-import { existingTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();
@@ -42,7 +42,7 @@ statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
 
 statsRoutes.get("/stats", async (c) => {
   const query = parseOrReject(ListQuerySchema, c.req.query());
-  const page = await tenantStore(c).list(query.cursor, query.limit);
+  const page = await tenantPage(c, query.cursor, query.limit);
   const reports = await Promise.all(
     page.tenants.map(async ({ id }) => ({ tenant: id, report: await tenantObject(c.env, id).statsReport(id, 0) })),
   );

@@ -4,11 +4,22 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import { TENANT_ID, type Tenant } from "../tenants/schema.js";
-import { TenantStore } from "../tenants/store.js";
+import { TenantStore, type TenantSummary } from "../tenants/store.js";
+import { givenCursor, storeCursor } from "./cursors.js";
 
 /** The KV replica: what ingest reads, and what the tenant list pages through. */
 export function tenantStore(c: Context<AppEnv>): TenantStore {
   return new TenantStore(c.env.TENANTS, relayConfig(c.env).tenantCacheTtlSeconds);
+}
+
+/** A page of tenants from the KV replica, from a cursor the admin API gave out (cursors.ts), with the next. */
+export async function tenantPage(
+  c: Context<AppEnv>,
+  cursor: string | undefined,
+  limit: number,
+): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {
+  const page = await tenantStore(c).list(await storeCursor(c, "tenants", cursor), limit);
+  return { tenants: page.tenants, cursor: await givenCursor(c, "tenants", page.cursor) };
 }
 
 /** The `:tenant` path parameter, validated: the admin API creates tenants, so a bad id is a 400. */

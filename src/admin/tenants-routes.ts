@@ -12,7 +12,7 @@ import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
-import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantStore } from "./tenant-path.js";
+import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */
@@ -28,7 +28,7 @@ const ListQuerySchema = z.object({
 
 tenantsRoutes.get("/", async (c) => {
   const query = parseOrReject(ListQuerySchema, c.req.query());
-  return c.json(await tenantStore(c).list(query.cursor, query.limit));
+  return c.json(await tenantPage(c, query.cursor, query.limit));
 });
 
 // Each write may be made conditional on what the writer last read, with If-Match (or, to create

@@ -1,0 +1,55 @@
+import type { Context } from "hono";
+import { base64UrlEncode } from "../encoding/bytes.js";
+import type { AppEnv } from "../http/app-env.js";
+import { RelayError } from "../http/errors.js";
+import { secretsEqual } from "../secrets/compare.js";
+import { configuredAdminToken } from "./require-admin.js";
+
+/**
+ * The cursors the admin API's lists give out: the store's own (KV's or R2's, opaque) and an HMAC
+ * of it and of the list it goes on with. KV and R2 throw on a cursor they did not make (miniflare
+ * takes any), which would answer a mistyped or truncated cursor with a 500, and one list's cursor
+ * given to another is no cursor of it: a cursor the relay did not give out for this list is a 400,
+ * and no store sees it. The key is derived from ADMIN_TOKEN, so rotating the token voids cursors
+ * as it ends console sessions: a list starts again from its first page.
+ */
+
+/** The lists: every tenant (a page of them, their statistics, their keys resealed), and dead letters, everyone's or a tenant's. */
+export type CursorList = "tenants" | `dead-letters/${string}`;
+
+const encoder = new TextEncoder();
+
+/** HKDF from the admin token to an HMAC key used for nothing else. */
+async function cursorKey(adminToken: string): Promise<CryptoKey> {
+  const material = await crypto.subtle.importKey("raw", encoder.encode(adminToken), "HKDF", false, ["deriveKey"]);
+  return crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("tfy-relay list cursor v1") },
+    material,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+}
+
+async function tagOf(c: Context<AppEnv>, list: CursorList, cursor: string): Promise<string> {
+  const key = await cursorKey(configuredAdminToken(c.env, "the admin API"));
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${list}\n${cursor}`))));
+}
+
+/** A page's cursor as the admin API gives it out; null when the list is at its end. */
+export async function givenCursor(c: Context<AppEnv>, list: CursorList, cursor: string | null): Promise<string | null> {
+  return cursor === null ? null : `${cursor}.${await tagOf(c, list, cursor)}`;
+}
+
+/** The store's cursor inside one the admin API gave out for `list`; a 400 naming `cursor` for any other text. */
+export async function storeCursor(c: Context<AppEnv>, list: CursorList, given: string | undefined): Promise<string | undefined> {
+  if (given === undefined) return undefined;
+  const dot = given.lastIndexOf(".");
+  const cursor = given.slice(0, dot);
+  if (dot < 1 || !(await secretsEqual(given.slice(dot + 1), await tagOf(c, list, cursor)))) {
+    throw new RelayError("invalid_field", "cursor: not one this list gave out: list again from the first page, without a cursor", {
+      field: "cursor",
+    });
+  }
+  return cursor;
+}
