@@ -182,11 +182,11 @@ describe("admin API: tenants", () => {
     expect(lines.join("\n")).not.toContain(API_KEY);
   });
 
-  it("answers a path or method that is no admin call with 404 naming it, and only behind the token", async () => {
+  it("answers a path that is no admin call with 404 naming it, and only behind the token", async () => {
     for (const [method, path] of [
       ["GET", "/nothing"],
-      ["PATCH", "/tenants/acme"],
-      ["POST", "/tenants"],
+      ["GET", "/tenants/acme/"],
+      ["POST", "/tenants/acme/nothing"],
     ] as const) {
       const response = await admin(method, path);
       expect(response.status).toBe(404);
@@ -199,6 +199,38 @@ describe("admin API: tenants", () => {
       });
       expect((await admin(method, path, undefined, null)).status).toBe(401);
     }
+  });
+
+  it("answers a method a call's path does not take with 405 and the methods it does take, and only behind the token", async () => {
+    const id = uniqueTenantId();
+    for (const [method, path, allow] of [
+      ["PATCH", `/tenants/${id}`, "GET, HEAD, PUT, DELETE"],
+      ["POST", "/tenants", "GET, HEAD"],
+      ["GET", `/tenants/${id}/tokens`, "POST"],
+      ["PUT", `/tenants/${id}/tokens/0123456789abcdef`, "DELETE"],
+      ["DELETE", `/tenants/${id}/stats`, "GET, HEAD"],
+      ["POST", `/tenants/${id}/waiting-traces`, "GET, HEAD"],
+      ["POST", "/stats", "GET, HEAD"],
+      ["DELETE", "/dead-letters", "GET, HEAD"],
+      ["GET", "/dead-letters/replay", "POST"],
+      ["GET", `/dead-letters/${id}:0a1b`, "DELETE"],
+      ["GET", "/keys/reseal", "POST"],
+      ["OPTIONS", `/tenants/${id}`, "GET, HEAD, PUT, DELETE"],
+    ] as const) {
+      const response = await admin(method, path, method === "GET" ? undefined : {});
+      expect(response.status).toBe(405);
+      expect(response.headers.get("allow")).toBe(allow);
+      expect(await response.json()).toEqual({
+        error: {
+          code: "method_not_allowed",
+          message: `no such admin API call: ${method} /admin${path} (this path takes ${allow})`,
+          request_id: expect.any(String),
+        },
+      });
+      expect((await admin(method, path, undefined, null)).status).toBe(401);
+    }
+    // Nothing was created along the way.
+    expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
   });
 });
 

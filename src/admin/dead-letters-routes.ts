@@ -12,6 +12,7 @@ import { authoritativeTenant } from "../tenants/authoritative.js";
 import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
+import { otherMethods } from "./other-methods.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -92,6 +93,11 @@ deadLettersRoutes.delete("/:id", async (c) => {
   if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw new RelayError("not_found", `no such dead letter: ${id}`);
   return c.body(null, 204);
 });
+
+// `/replay` before `/:id`, which would take it for an id.
+deadLettersRoutes.all("/", otherMethods("GET, HEAD"));
+deadLettersRoutes.all("/replay", otherMethods("POST"));
+deadLettersRoutes.all("/:id", otherMethods("DELETE"));
 
 /** Each tenant the messages were kept for, as its Durable Object holds it now (undefined once deleted), read once. */
 async function ownersOf(env: Env, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {

@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
 import { parseOrReject } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
+import { otherMethods } from "./other-methods.js";
 import { tenantPage } from "./tenant-path.js";
 
 /** `/admin/keys`: what rotating ENCRYPTION_KEY needs (README, "Rotating ENCRYPTION_KEY"). */
@@ -34,3 +35,5 @@ keysRoutes.post("/reseal", async (c) => {
     cursor: page.cursor,
   });
 });
+
+keysRoutes.all("/reseal", otherMethods("POST"));

@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { parseOrReject } from "../tenants/schema.js";
+import { otherMethods } from "./other-methods.js";
 import { existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
@@ -50,3 +51,7 @@ statsRoutes.get("/stats", async (c) => {
   const tenants = reports.flatMap(({ tenant, report }) => (report ? [{ tenant, ...report }] : []));
   return c.json({ tenants, cursor: page.cursor });
 });
+
+statsRoutes.all("/tenants/:tenant/stats", otherMethods("GET, HEAD"));
+statsRoutes.all("/tenants/:tenant/waiting-traces", otherMethods("GET, HEAD"));
+statsRoutes.all("/stats", otherMethods("GET, HEAD"));

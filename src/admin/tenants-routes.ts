@@ -11,6 +11,7 @@ import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
+import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
@@ -80,6 +81,9 @@ tenantsRoutes.delete("/:tenant", async (c) => {
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });
+
+tenantsRoutes.all("/", otherMethods("GET, HEAD"));
+tenantsRoutes.all("/:tenant", otherMethods("GET, HEAD, PUT, DELETE"));
 
 function preconditionFailed(id: string, { revision }: PreconditionFailed, done = "nothing was changed"): RelayError {
   const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;

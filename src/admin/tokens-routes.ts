@@ -4,6 +4,7 @@ import { RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
 import { MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
+import { otherMethods } from "./other-methods.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/tokens`: issue and revoke ingest tokens. */
@@ -41,3 +42,6 @@ tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });
+
+tokensRoutes.all("/:tenant/tokens", otherMethods("POST"));
+tokensRoutes.all("/:tenant/tokens/:id", otherMethods("DELETE"));
