@@ -65,6 +65,8 @@ beforeAll(async () => {
     await keep(await admin("GET", path));
   }
   await keep(await admin("GET", "/tenants", undefined, `${ADMIN_TOKEN}-wrong`));
+  // A token pasted where its id goes, to revoke it.
+  await keep(await admin("DELETE", `/tenants/${stored.id}/tokens/${stored.bearer}`));
 
   expect((await standin.waitForSpans(stored.apiKey, spanIdsOf(retried))).missing).toEqual([]);
   expect((await standin.waitForSpans(passthrough.apiKey, spanIdsOf(passthroughRetried))).missing).toEqual([]);

@@ -259,6 +259,17 @@ describe("admin API: tokens", () => {
     const stored = uniqueTenantId();
     await putTenant(stored, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
     const { id } = (await (await admin("POST", `/tenants/${stored}/tokens`)).json()) as { id: string };
+    const { token } = (await (await admin("POST", `/tenants/${stored}/tokens`)).json()) as { token: string };
+    // The token pasted where its id goes: refused, and not sent back.
+    const pasted = await admin("DELETE", `/tenants/${stored}/tokens/${token}`);
+    expect(pasted.status).toBe(404);
+    expect(await pasted.json()).toEqual({
+      error: {
+        code: "not_found",
+        message: `tenant ${stored} has no token with that id: it is a token itself; a token's id is the 16 hex digits after tbr_`,
+        request_id: expect.any(String),
+      },
+    });
     expect((await admin("DELETE", `/tenants/${stored}/tokens/${id}`)).status).toBe(204);
     expect((await admin("DELETE", `/tenants/${stored}/tokens/${id}`)).status).toBe(404);
     expect((await admin("POST", "/tenants/no-such-tenant/tokens")).status).toBe(404);

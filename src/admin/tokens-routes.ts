@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
-import { MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
+import { isRelayToken, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
 import { otherMethods } from "./other-methods.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
@@ -24,6 +24,12 @@ function refusal(tenantId: string, reason: TokenRefusal): RelayError {
   }
 }
 
+/** Names the id it was given, unless that is a token pasted in its place: its secret is not sent back. */
+function noSuchToken(tenantId: string, tokenId: string): RelayError {
+  const given = isRelayToken(tokenId) ? "with that id: it is a token itself; a token's id is the 16 hex digits after tbr_" : tokenId;
+  return new RelayError("not_found", `tenant ${tenantId} has no token ${given}`);
+}
+
 tokensRoutes.post("/:tenant/tokens", async (c) => {
   const id = tenantIdParam(c);
   const issued = await tenantObject(c.env, id).addToken(id);
@@ -38,7 +44,7 @@ tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
   const tokenId = c.req.param("id");
   const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId);
   if (!revoked.tenant) throw noSuchTenant(id);
-  if (!revoked.found) throw new RelayError("not_found", `tenant ${id} has no token ${tokenId}`);
+  if (!revoked.found) throw noSuchToken(id, tokenId);
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });
