@@ -81,6 +81,29 @@ describe.concurrent("dead letters", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it("refuses a replay by id that also names a tenant, a page size or a cursor with 400, replaying nothing", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const other = await createTenant();
+
+    for (const extra of [{ tenant: other.id }, { tenant: tenant.id }, { limit: 1 }, { cursor: "c" }]) {
+      const response = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id, ...extra });
+
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          code: "invalid_field",
+          message: "id: names the one dead letter to replay: tenant, limit and cursor go without it",
+          field: "id",
+          request_id: expect.any(String),
+        },
+      });
+    }
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+  });
+
   it("401 with a stored key → dead letter → rotate the key → replay the tenant's → delivered", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();

@@ -32,13 +32,21 @@ const ListQuerySchema = z.object({
  */
 export const MAX_REPLAY_PAGE = 40;
 
-/** Replay one dead letter by id, a tenant's, or all (`{}`), a page of up to `limit` per call. */
-const ReplaySchema = z.strictObject({
-  id: z.string().min(1).optional(),
-  tenant: tenantFilter,
-  limit: z.number().int().min(1).max(MAX_REPLAY_PAGE).default(MAX_REPLAY_PAGE),
-  cursor: z.string().min(1).optional(),
-});
+/**
+ * Replay one dead letter by id, a tenant's, or all (`{}`), a page of up to `limit` per call. An id
+ * with any of the others is two requests in one, which the relay does not guess between.
+ */
+const ReplaySchema = z
+  .strictObject({
+    id: z.string().min(1).optional(),
+    tenant: tenantFilter,
+    limit: z.number().int().min(1).max(MAX_REPLAY_PAGE).optional(),
+    cursor: z.string().min(1).optional(),
+  })
+  .refine(({ id, tenant, limit, cursor }) => id === undefined || [tenant, limit, cursor].every((field) => field === undefined), {
+    path: ["id"],
+    message: "names the one dead letter to replay: tenant, limit and cursor go without it",
+  });
 
 /** Everyone's dead letters, or a tenant's: the list a cursor goes on with. */
 function listOf(tenant: string | undefined): CursorList {
@@ -66,7 +74,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     const page = await store.replayPage({
       ...(input.tenant ? { tenant: input.tenant } : {}),
       cursor: await storeCursor(c, list, input.cursor),
-      limit: input.limit,
+      limit: input.limit ?? MAX_REPLAY_PAGE,
     });
     messages = page.messages;
     cursor = await givenCursor(c, list, page.cursor);
