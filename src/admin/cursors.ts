@@ -3,6 +3,7 @@ import { base64UrlEncode } from "../encoding/bytes.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
+import { hmacKeyFor } from "../secrets/derive.js";
 import { configuredAdminToken } from "./require-admin.js";
 
 /**
@@ -19,20 +20,8 @@ export type CursorList = "tenants" | `dead-letters/${string}`;
 
 const encoder = new TextEncoder();
 
-/** HKDF from the admin token to an HMAC key used for nothing else. */
-async function cursorKey(adminToken: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey("raw", encoder.encode(adminToken), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("tfy-relay list cursor v1") },
-    material,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-}
-
 async function tagOf(c: Context<AppEnv>, list: CursorList, cursor: string): Promise<string> {
-  const key = await cursorKey(configuredAdminToken(c.env, "the admin API"));
+  const key = await hmacKeyFor(configuredAdminToken(c.env, "the admin API"), "tfy-relay list cursor v1", ["sign"]);
   return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${list}\n${cursor}`))));
 }
 

@@ -1,4 +1,5 @@
 import { base64UrlDecode, base64UrlEncode } from "../encoding/bytes.js";
+import { hmacKeyFor } from "../secrets/derive.js";
 
 /**
  * The console's sessions: a cookie signed with a key derived from ADMIN_TOKEN, so the relay keeps no
@@ -18,16 +19,8 @@ export interface ConsoleSession {
 
 const encoder = new TextEncoder();
 
-/** HKDF from the admin token to an HMAC key used for nothing else. */
-async function sessionKey(adminToken: string): Promise<CryptoKey> {
-  const material = await crypto.subtle.importKey("raw", encoder.encode(adminToken), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode("tfy-relay console session v1") },
-    material,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
+function sessionKey(adminToken: string): Promise<CryptoKey> {
+  return hmacKeyFor(adminToken, "tfy-relay console session v1", ["sign", "verify"]);
 }
 
 /**
