@@ -106,18 +106,19 @@ describe("per-tenant statistics", () => {
     answers.push(await sendTraces(tenant, toProtobuf(requestOf([valid, invalid]))));
     answers.push(await sendTraces(tenant, toProtobuf(delivered), { bearer: "tbr_not-a-token" }));
     answers.push(await sendTraces(tenant, new Uint8Array([0xff, 0xff, 0xff])));
+    answers.push(await sendTraces(tenant, toProtobuf(delivered), { contentType: "application/grpc" }));
 
-    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 401, 400]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 401, 400, 415]);
     const rejectedAnswered = await Promise.all(
       answers.slice(2, 4).map(async (a) => Number((await exportResponseOf(a)).partialSuccess?.rejectedSpans ?? 0n)),
     );
     expect(rejectedAnswered).toEqual([3, 1]);
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(retried))).missing).toEqual([]);
-    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3 && requestCount(r) === 6);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3 && requestCount(r) === 7);
 
     const attempts = await standin.attempts(tenant.apiKey);
-    expect(report.total.requests).toEqual({ "200": 4, "400": 1, "401": 1 });
-    expect(report.total.rejected_requests).toEqual({ invalid: 1, over_limit: 0, unauthorised: 1, rate_limited: 0, unavailable: 0 });
+    expect(report.total.requests).toEqual({ "200": 4, "400": 1, "401": 1, "415": 1 });
+    expect(report.total.rejected_requests).toEqual({ invalid: 2, over_limit: 0, unauthorised: 1, rate_limited: 0, unavailable: 0 });
     expect(report.total.spans).toEqual({
       received: 3 + 3 + 3 + 2,
       accepted: 3 + 3 + 3 + 1,

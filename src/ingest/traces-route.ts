@@ -24,13 +24,14 @@ tracesRoute.use("/:tenant/v1/traces", countRequests());
 
 tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenantId = requireTenantId(c.req.param("tenant"));
-  const format = requireOtlpFormat(c.req.header("content-type"));
-  const coding = contentCodingOf(c.req.header("content-encoding"));
   const config = relayConfig(c.env);
   const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
   if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
   const counted = { tenant: tenantId, incarnation: tenant.incarnation };
   c.set("countedTenant", counted);
+  // Once the tenant is found, so a gateway set to an encoding the relay does not take shows in its statistics.
+  const format = requireOtlpFormat(c.req.header("content-type"));
+  const coding = contentCodingOf(c.req.header("content-encoding"));
   const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
