@@ -329,9 +329,10 @@ const USAGE = `usage: tfy-relay [--url URL] [--json] <command>
 
 ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
-  --url       the relay (default http://127.0.0.1:8787, the local dev server)
+  --url       the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
   --json      machine-readable output
   --window    stats: the window the all-tenants table shows (default 1h)
+  RELAY_URL           the relay, when --url is not given (environment)
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
   --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;
 
