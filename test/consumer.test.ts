@@ -503,14 +503,42 @@ describe.concurrent("the dead-letter queue's consumer", () => {
   it.each([
     { fate: "was deleted", recreate: false },
     { fate: "was deleted and created again since", recreate: true },
+  ])("drops a message of a tenant that $fate, as the delivery consumer does: no dead letter, the drop logged", async ({ recreate }) => {
+    const tenant = await createTenant();
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const message = await spilled(queuedMessage(tenant, protobuf, { receivedAt: LONG_AGO }), protobuf);
+    const nextOwnersKey = await deleteTenant(tenant.id, { recreate });
+
+    const { result: consumed, events } = await loggedWhile(() => consume(DEAD_LETTERS, [message]));
+
+    expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await inR2(message.payload.r2Key)).toBe(false);
+    expect(events.filter((e) => e.delivery_id === message.id)).toEqual([
+      {
+        event: "tenant_gone_discarded",
+        tenant: tenant.id,
+        delivery_id: message.id,
+        spans: 3,
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
+  });
+
+  it.each([
+    { fate: "was deleted", recreate: false },
+    { fate: "was deleted and created again since", recreate: true },
   ])(
-    "keeps a message of a tenant that $fate, which replay then refuses (409) rather than send it with another tenant's key or URL",
+    "leaves a dead letter kept for a tenant that $fate (the consumer racing the delete) for an operator to delete: replay refuses it (409)",
     async ({ fate, recreate }) => {
       const tenant = await createTenant();
-      const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+      const protobuf = toProtobuf(trueFoundryTrace());
+      const message = queuedMessage(tenant, protobuf);
       const nextOwnersKey = await deleteTenant(tenant.id, { recreate });
+      await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, "Braintrust answered 400: archived");
 
-      expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
       const id = `${tenant.id}:${message.id}`;
       const replayOne = await admin("POST", "/dead-letters/replay", { id });
       const replayTenants = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
@@ -525,12 +553,21 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       });
       expect(replayTenants.status).toBe(200);
       expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], cursor: null });
-      expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id })]);
       expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(204);
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
       if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
     },
   );
+
+  it("keeps a message as a dead letter when its tenant cannot be read: storage failing is what brings messages here", async () => {
+    const tenant = await createTenant();
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+    const tenants = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable");
+
+    expect(await consume(DEAD_LETTERS, [message], { TENANTS: tenants })).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}` })]);
+  });
 
   it("throws when R2 cannot read a spilled message's spans, so Cloudflare redelivers it rather than treat it as delivered", async () => {
     const { tenant, message, key } = await spilledDelivery();

@@ -165,6 +165,19 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
   logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
 }
 
+/**
+ * Whether a message's tenant reads as deleted, or as another created since under its id. One that
+ * cannot be read is not: storage failing is what brings messages here, and a dead letter kept by
+ * mistake can be deleted, where spans dropped by mistake are gone.
+ */
+async function tenantReadsGone(tenants: TenantStore, message: DeliveryMessage): Promise<boolean> {
+  try {
+    return !isIncarnationOf(await tenants.get(message.tenant), message.incarnation);
+  } catch {
+    return false;
+  }
+}
+
 /** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */
 async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
   await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
@@ -172,18 +185,21 @@ async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Ui
   countSpans(message, "left_queue", message.spans);
 }
 
-/** Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead letters. */
+/**
+ * Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead
+ * letters; but those of a tenant deleted since go nowhere, as in the delivery consumer: a dead letter
+ * kept under its id could never be replayed, and would show among the dead letters of a tenant
+ * created again under it.
+ */
 export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+  const tenants = new TenantStore(env.TENANTS, relayConfig(env).tenantCacheTtlSeconds);
   for (const queued of batch.messages) {
     const message = queued.body;
-    const protobuf = await loadPayload(env.PAYLOADS, message);
-    if (protobuf) {
-      await keepAsDeadLetter(
-        env,
-        message,
-        protobuf,
-        `the delivery consumer failed on this message repeatedly${message.lastError ? `; last Braintrust error: ${message.lastError}` : ""}`,
-      );
+    if (await tenantReadsGone(tenants, message)) await discardOrWait(env, tenants, message);
+    else {
+      const protobuf = await loadPayload(env.PAYLOADS, message);
+      const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
+      if (protobuf) await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
     }
     queued.ack();
   }
