@@ -9,8 +9,9 @@ describe("console sessions", () => {
     const cookie = await startSession(TOKEN, NOW);
 
     expect(SESSION_SECONDS).toBe(30 * 60);
-    expect(await readSession(TOKEN, cookie, NOW)).toMatchObject({ expiresAt: NOW + SESSION_SECONDS * 1000 });
-    expect(await readSession(TOKEN, cookie, NOW + SESSION_SECONDS * 1000 - 1)).toBeDefined();
+    const session = await readSession(TOKEN, cookie, NOW);
+    expect(session).toEqual({ expiresAt: NOW + SESSION_SECONDS * 1000, csrfToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) });
+    expect(await readSession(TOKEN, cookie, NOW + SESSION_SECONDS * 1000 - 1)).toEqual(session);
     expect(await readSession(TOKEN, cookie, NOW + SESSION_SECONDS * 1000)).toBeUndefined();
   });
 
@@ -50,7 +51,7 @@ describe("console sessions", () => {
       const rewritten = `${expires}.${nonce}.${signature.slice(0, -1)}${alphabet[last ^ unused]}`;
       expect(await readSession(TOKEN, rewritten, NOW), rewritten).toBeUndefined();
     }
-    expect(await readSession(TOKEN, cookie, NOW)).toBeDefined();
+    expect(await readSession(TOKEN, cookie, NOW)).toMatchObject({ expiresAt: NOW + SESSION_SECONDS * 1000 });
   });
 
   it("each carry a CSRF token of their own, the same on every page of the session", async () => {

@@ -15,7 +15,7 @@ import type { SpanFields } from "../../src/otlp/incoming.js";
 import { scanRequest } from "../../src/otlp/wire.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
 import { vouchedSpanCount } from "../../src/receive/wire-check.js";
-import { type AttrValue, attr, randomId, requestOf, spanWith } from "../support/traces.js";
+import { type AttrValue, attr, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 /** An attribute as a reader sees it: key, value case, and the value (scalars as read, others as protobuf-es's JSON). */
 function seen({ key, value }: KeyValue): unknown[] {
@@ -41,8 +41,7 @@ function fieldsSeen(fields: SpanFields): unknown {
 
 /** Each span of a request the wire check vouches for: read from its bytes, and decoded whole by protobuf-es. */
 function bothReadings(request: Uint8Array): Array<{ read: SpanFields; decoded: Span }> {
-  expect(vouchedSpanCount(request)).toBeDefined();
-  return scanRequest(request).resources.flatMap((resource) =>
+  const readings = scanRequest(request).resources.flatMap((resource) =>
     resource.scopes.flatMap((scope) =>
       scope.spans.map((range) => ({
         read: readSpanFields(request, range),
@@ -50,6 +49,10 @@ function bothReadings(request: Uint8Array): Array<{ read: SpanFields; decoded: S
       })),
     ),
   );
+  // Every span of the request, each vouched for: none left out, none read from bytes the check refused.
+  expect(readings).toHaveLength(spansOf(fromBinary(ExportTraceServiceRequestSchema, request)).length);
+  expect(vouchedSpanCount(request)).toBe(readings.length);
+  return readings;
 }
 
 const encoded = (spans: Span[]) => toBinary(ExportTraceServiceRequestSchema, requestOf(spans));
