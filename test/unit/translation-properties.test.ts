@@ -141,7 +141,10 @@ function expectedStatus(span: Span): Span["status"] {
 /** The spans as Braintrust receives them, after translation and a protobuf round trip. */
 function delivered(sent: Span[], config: Record<string, unknown> = {}): Span[] {
   const [batch] = relayed(requestOf(sent.map((s) => clone(SpanSchema, s))), config).requests;
-  return spansOf(batch!.request);
+  const spans = spansOf(batch!.request);
+  // Every span sent, one for one, so the properties below are checked on each of them.
+  expect(spans.map((s) => hex(s.spanId))).toEqual(sent.map((s) => hex(s.spanId)));
+  return spans;
 }
 
 /** Keys of the sources a default tenant's translation must have restated and removed from this span. */

@@ -862,11 +862,16 @@ describe("a gateway request continuing its caller's trace", () => {
   });
 
   it("keeps the parent when it is among the request's spans, of an MCP span, and for a tenant that asks to", () => {
-    expect(parentsOf(continued("ChatCompletion", true).sent)["ChatCompletion: x"]).not.toBe("");
+    // The request span is sent[1]; its parent, the caller's span.
+    const callerOf = (sent: Span[]) => hex(sent[1]!.parentSpanId);
+    const withCaller = continued("ChatCompletion", true).sent;
+    expect(parentsOf(withCaller)["ChatCompletion: x"]).toBe(callerOf(withCaller));
     // An agent's tool call, exported before its AgentResponse.
-    expect(parentsOf(continued("MCP").sent)["MCP: x"]).not.toBe("");
-    expect(parentsOf(continued().sent, { keep_caller_parent: true })["ChatCompletion: x"]).not.toBe("");
-    expect(parentsOf(continued().sent, { translate: false })["ChatCompletion: x"]).not.toBe("");
+    const mcp = continued("MCP").sent;
+    expect(parentsOf(mcp)["MCP: x"]).toBe(callerOf(mcp));
+    const plain = continued().sent;
+    expect(parentsOf(plain, { keep_caller_parent: true })["ChatCompletion: x"]).toBe(callerOf(plain));
+    expect(parentsOf(plain, { translate: false })["ChatCompletion: x"]).toBe(callerOf(plain));
   });
 });
 
