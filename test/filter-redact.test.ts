@@ -292,17 +292,17 @@ describe.concurrent("redaction", () => {
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(["plain"]);
   });
 
-  it("matches a glob of several stars against a key a client made long in time that grows with the key, not its square", async () => {
-    const tenant = await createTenant({ config: { translate: false, redact: { keys: [{ pattern: "*user*email*" }] } } });
-    // A key of 200,000 characters, with "user" everywhere and "email" nowhere.
+  it("matches a glob of several stars against a key a client made long, without backtracking over it", async () => {
+    const tenant = await createTenant({ config: { translate: false, redact: { keys: [{ pattern: "*user*user*email*" }] } } });
+    // A key of 200,000 characters, with "user" everywhere and "email" nowhere. A regular expression of
+    // `.*`s backtracks over it for the cube of its length, hours, far past the test's timeout; the
+    // relay's match reads it once (src/process/redact.ts, globMatches). No clock: speed is the benchmarks'.
     const long = "user".repeat(50_000);
-    const trace = requestOf([spanWith("s", [attr(long, "kept"), attr("a.user.x.email", "hidden")])]);
+    const trace = requestOf([spanWith("s", [attr(long, "kept"), attr("a.user.x.user.email", "hidden")])]);
 
-    const started = Date.now();
     const response = await sendTraces(tenant, toProtobuf(trace));
 
     expect(response.status).toBe(200);
-    expect(Date.now() - started).toBeLessThan(2_000);
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request)[0]!.attributes.map((a) => a.key)).toEqual([long]);
   });
