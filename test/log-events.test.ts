@@ -31,7 +31,7 @@ describe("the event log", () => {
     const errors = captured("error");
     const logs = captured("log");
     logEvent({ event: "durable_store_failed", tenant: "acme", delivery_id: "d-1", error: "queue unavailable" });
-    expect(errors).toHaveLength(1);
+    expect(errors).toEqual(['{"event":"durable_store_failed","tenant":"acme","delivery_id":"d-1","error":"queue unavailable"}']);
     expect(logs).toEqual([]);
   });
 

@@ -187,6 +187,8 @@ describe("OTLP/HTTP responses", () => {
     const response = await sendTraces(tenant, body);
 
     expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe("request body is larger than the limit of 16777216 bytes");
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });
 
   it("takes a body of exactly the limit without a declared length, and refuses one byte more", async () => {

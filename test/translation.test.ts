@@ -83,7 +83,9 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
       const delivered = spans.get(sent.name)!;
       expect(delivered.attributes.slice(0, sent.attributes.length)).toEqual(sent.attributes);
     }
-    expect(attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!)).toHaveProperty("braintrust.input_json");
+    expect(attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!)["braintrust.input_json"]).toBe(
+      json([{ role: "user", content: "What is the capital of France?" }]),
+    );
   });
 
   it.each([
