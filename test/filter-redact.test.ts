@@ -327,4 +327,18 @@ describe.concurrent("redaction", () => {
       );
     }
   });
+
+  it("refuses a pattern repeating a group that itself repeats, and saves one whose repetitions are bounded", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: ["emails", { pattern }] } });
+
+    const nested = await save("token=(\\w+\\s?)+;");
+    const bounded = await save("(\\d{4}[- ]?){3}\\d{4}");
+
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as { error: { message: string } }).error.message).toBe(
+      "redact.values.1.pattern: must not repeat a group that itself repeats, as (a+)+ does: on text that almost matches, that takes time exponential in the text's length; repeat once (a+)",
+    );
+    expect(bounded.status).toBe(201);
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RelayError } from "../http/errors.js";
+import { repeatsNestedRepetition } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
@@ -106,12 +107,17 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
     .superRefine(
       ({ redact }, ctx) => {
         redact.values.forEach((value, i) => {
-          if (typeof value === "string" || !matchesEmptyText(value.pattern)) return;
-          ctx.addIssue({
-            code: "custom",
-            path: ["redact", "values", i, "pattern"],
-            message: "must not match empty text: it would put its replacement between characters",
-          });
+          if (typeof value === "string") return;
+          const path = ["redact", "values", i, "pattern"];
+          if (matchesEmptyText(value.pattern))
+            ctx.addIssue({ code: "custom", path, message: "must not match empty text: it would put its replacement between characters" });
+          else if (repeatsNestedRepetition(value.pattern))
+            ctx.addIssue({
+              code: "custom",
+              path,
+              message:
+                "must not repeat a group that itself repeats, as (a+)+ does: on text that almost matches, that takes time exponential in the text's length; repeat once (a+)",
+            });
         });
       },
       // Only once the rest holds: a pattern that is no regular expression is refused already, and cannot be tried.
