@@ -232,6 +232,27 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
+  it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const id = "X".repeat(512 * 1024);
+
+    const refused = await relayFetch(`/admin/console/tenants/${id}/delete`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, confirm: "acme" }),
+    });
+
+    expect(refused.status).toBe(400);
+    const page = await refused.text();
+    expect(/<p class="notice error" role="status">([^<]*)<\/p>/.exec(page)?.[1]).toBe(
+      "tenant: ids are 1-64 characters of a-z, 0-9, - and _",
+    );
+    expect(page).not.toContain("XXX");
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -209,7 +209,7 @@ describe.concurrent("dead letters", () => {
     const replayOne = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
     expect(replayOne.status).toBe(404);
     expect(await replayOne.json()).toEqual({
-      error: { code: "not_found", message: `no such dead letter: ${deadLetter!.id}`, request_id: expect.any(String) },
+      error: { code: "not_found", message: `no such dead letter: "${deadLetter!.id}"`, request_id: expect.any(String) },
     });
     expect(await (await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).json()).toEqual({
       replayed: [],

@@ -72,8 +72,9 @@ describe("admin API: tenants", () => {
     [{ parent: "project_id:p", braintrust: { api_url: "https://user:pw@api.braintrust.dev" } }, "braintrust.api_url"],
     [{ parent: "project_id:p", braintrust: { api_key: "" } }, "braintrust.api_key"],
     [{ parent: "project_id:p", braintrust: { api_key: "has space" } }, "braintrust.api_key"],
-    [{ parent: "project_id:p", braintrust: { apiKey: "typo" } }, "braintrust.apiKey"],
-    [{ parent: "project_id:p", extra: 1 }, "extra"],
+    // A field it does not know: named in the message, and the field is the object it is in.
+    [{ parent: "project_id:p", braintrust: { apiKey: "typo" } }, "braintrust"],
+    [{ parent: "project_id:p", extra: 1 }, "body"],
     ["not json", "body"],
   ])("rejects %j with 400 naming %s", async (body, field) => {
     const response = await admin("PUT", `/tenants/${uniqueTenantId()}`, body);
@@ -193,7 +194,7 @@ describe("admin API: tenants", () => {
       expect(await response.json()).toEqual({
         error: {
           code: "not_found",
-          message: `no such admin API call: ${method} /admin${path} (the calls are listed in the README, "Admin API")`,
+          message: `no such admin API call: "${method} /admin${path}" (the calls are listed in the README, "Admin API")`,
           request_id: expect.any(String),
         },
       });
@@ -223,7 +224,7 @@ describe("admin API: tenants", () => {
       expect(await response.json()).toEqual({
         error: {
           code: "method_not_allowed",
-          message: `no such admin API call: ${method} /admin${path} (this path takes ${allow})`,
+          message: `no such admin API call: "${method} /admin${path}" (this path takes ${allow})`,
           request_id: expect.any(String),
         },
       });
@@ -303,7 +304,7 @@ describe("admin API: sealing stored keys again", () => {
     for (const [body, field] of [
       [{ limit: 21 }, "limit"],
       [{ limit: 0 }, "limit"],
-      [{ tenant: "acme" }, "tenant"],
+      [{ tenant: "acme" }, "body"],
       [[], "body"],
     ] as const) {
       const response = await admin("POST", "/keys/reseal", body);
@@ -395,5 +396,66 @@ describe("admin API: list cursors", () => {
     expect((await admin("GET", `/stats?limit=1&cursor=${encodeURIComponent(tenants)}`)).status).toBe(200);
     const next = await admin("GET", `/dead-letters?tenant=${a}&limit=1&cursor=${encodeURIComponent(deadLetters)}`);
     expect(((await next.json()) as { dead_letters: Array<{ id: string }> }).dead_letters.map((d) => d.id)).toEqual([`${a}:0b`]);
+  });
+});
+
+describe("admin API: the caller's text in refusals", () => {
+  /** Half a MiB: a body holding it is inside the admin API's limit of 1 MiB. */
+  const LONG = 512 * 1024;
+  /** How a refusal quotes text of more than 256 characters: its first 256, JSON-quoted, and its length. */
+  const cut = (text: string) => `${JSON.stringify(text.slice(0, 256))}… (${text.length} characters)`;
+  const refusal = (code: string, message: string, field?: string) => ({
+    error: { code, message, ...(field ? { field } : {}), request_id: expect.any(String) },
+  });
+
+  it("quotes at most 256 characters of an id, a path or a field name, with its length, however much was sent", async () => {
+    const tenant = uniqueTenantId();
+    await putTenant(tenant, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const id = `${tenant}:${"0".repeat(LONG)}`;
+    const path = `/tenants/${tenant}/${"x".repeat(LONG)}`;
+    const key = "k".repeat(LONG);
+
+    for (const [response, status, expected] of [
+      [await admin("POST", "/dead-letters/replay", { id }), 404, refusal("not_found", `no such dead letter: ${cut(id)}`)],
+      [await admin("DELETE", `/dead-letters/${id}`), 404, refusal("not_found", `no such dead letter: ${cut(id)}`)],
+      [
+        await admin("DELETE", `/tenants/${tenant}/tokens/${"f".repeat(LONG)}`),
+        404,
+        refusal("not_found", `tenant ${tenant} has no token ${cut("f".repeat(LONG))}`),
+      ],
+      [
+        await admin("GET", path),
+        404,
+        refusal("not_found", `no such admin API call: ${cut(`GET /admin${path}`)} (the calls are listed in the README, "Admin API")`),
+      ],
+      [
+        await admin("PATCH", `/tenants/${"a".repeat(LONG)}`),
+        405,
+        refusal(
+          "method_not_allowed",
+          `no such admin API call: ${cut(`PATCH /admin/tenants/${"a".repeat(LONG)}`)} (this path takes GET, HEAD, PUT, DELETE)`,
+        ),
+      ],
+      [
+        await admin("PUT", `/tenants/${tenant}`, { parent: "project_id:p", braintrust: { [key]: 1 } }),
+        400,
+        refusal("invalid_field", `braintrust: ${cut(key)} is not a known field`, "braintrust"),
+      ],
+      [
+        await admin("GET", `/tenants/${"A".repeat(LONG)}`),
+        400,
+        refusal("invalid_field", "tenant: ids are 1-64 characters of a-z, 0-9, - and _", "tenant"),
+      ],
+    ] as const) {
+      expect(response.status).toBe(status);
+      expect(await response.json()).toEqual(expected);
+    }
+  });
+
+  it("quotes a short id whole, in JSON, so that blanks and control characters show", async () => {
+    const deleted = await admin("DELETE", `/dead-letters/${encodeURIComponent("a b\n")}`);
+
+    expect(deleted.status).toBe(404);
+    expect(await deleted.json()).toEqual(refusal("not_found", 'no such dead letter: "a b\\n"'));
   });
 });

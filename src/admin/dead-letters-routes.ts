@@ -5,7 +5,7 @@ import type { DeliveryMessage } from "../deliver/message.js";
 import { enqueue } from "../deliver/queue.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
@@ -67,7 +67,7 @@ deadLettersRoutes.post("/replay", async (c) => {
   let cursor: string | null = null;
   if (input.id) {
     const message = await store.replayMessage(input.id);
-    if (!message) throw new RelayError("not_found", `no such dead letter: ${input.id}`);
+    if (!message) throw noSuchDeadLetter(input.id);
     messages = [message];
   } else {
     const list = listOf(input.tenant);
@@ -87,7 +87,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     const fate = owners.get(orphan.tenant) ? "was deleted and created again since" : "was deleted";
     throw new RelayError(
       "conflict",
-      `dead letter ${input.id} was kept for tenant ${orphan.tenant}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+      `dead letter ${quoted(input.id)} was kept for tenant ${orphan.tenant}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
     );
   }
   await enqueue(c.env.DELIVERY_QUEUE, replayable);
@@ -98,7 +98,7 @@ deadLettersRoutes.post("/replay", async (c) => {
 
 deadLettersRoutes.delete("/:id", async (c) => {
   const id = c.req.param("id");
-  if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw new RelayError("not_found", `no such dead letter: ${id}`);
+  if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw noSuchDeadLetter(id);
   return c.body(null, 204);
 });
 
@@ -111,6 +111,10 @@ deadLettersRoutes.all("/:id", otherMethods("DELETE"));
 async function ownersOf(env: Env, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {
   const ids = [...new Set(messages.map((m) => m.tenant))];
   return new Map(await Promise.all(ids.map(async (id) => [id, await authoritativeTenant(env, id)] as const)));
+}
+
+function noSuchDeadLetter(id: string): RelayError {
+  return new RelayError("not_found", `no such dead letter: ${quoted(id)}`);
 }
 
 function deadLetterId(message: DeliveryMessage): string {

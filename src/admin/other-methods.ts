@@ -1,6 +1,11 @@
-import type { Handler } from "hono";
+import type { Context, Handler } from "hono";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
+
+/** The method and path asked for, as a refusal quotes them: the path is the caller's, of any length. */
+export function requestedCall(c: Context): string {
+  return quoted(`${c.req.method} ${new URL(c.req.url).pathname}`);
+}
 
 /**
  * Registered after a path's handlers: a method the path does not take is 405 with the methods it
@@ -9,10 +14,6 @@ import { RelayError } from "../http/errors.js";
  */
 export function otherMethods(allow: string): Handler<AppEnv> {
   return (c) => {
-    throw new RelayError(
-      "method_not_allowed",
-      `no such admin API call: ${c.req.method} ${new URL(c.req.url).pathname} (this path takes ${allow})`,
-      { allow },
-    );
+    throw new RelayError("method_not_allowed", `no such admin API call: ${requestedCall(c)} (this path takes ${allow})`, { allow });
   };
 }

@@ -24,7 +24,11 @@ export async function tenantPage(
 
 /** The `:tenant` path parameter, validated: the admin API creates tenants, so a bad id is a 400. */
 export function tenantIdParam(c: Context<AppEnv>): string {
-  const id = c.req.param("tenant") ?? "";
+  return checkedTenantId(c.req.param("tenant") ?? "");
+}
+
+/** A tenant id as the caller gave it, or a 400 saying the rule it fails, without repeating it. */
+export function checkedTenantId(id: string): string {
   if (!TENANT_ID.test(id)) {
     throw new RelayError("invalid_field", "tenant: ids are 1-64 characters of a-z, 0-9, - and _", { field: "tenant" });
   }

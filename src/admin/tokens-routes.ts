@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
 import { isRelayToken, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
@@ -26,7 +26,9 @@ function refusal(tenantId: string, reason: TokenRefusal): RelayError {
 
 /** Names the id it was given, unless that is a token pasted in its place: its secret is not sent back. */
 function noSuchToken(tenantId: string, tokenId: string): RelayError {
-  const given = isRelayToken(tokenId) ? "with that id: it is a token itself; a token's id is the 16 hex digits after tbr_" : tokenId;
+  const given = isRelayToken(tokenId)
+    ? "with that id: it is a token itself; a token's id is the 16 hex digits after tbr_"
+    : quoted(tokenId);
   return new RelayError("not_found", `tenant ${tenantId} has no token ${given}`);
 }
 

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { checkedTenantId } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -87,7 +88,8 @@ tenantRoutes.post("/:tenant/tokens/:token/revoke", async (c) => {
 
 // `tenants delete`, once the operator typed the tenant's id.
 tenantRoutes.post("/:tenant/delete", async (c) => {
-  const id = c.req.param("tenant");
+  // Checked before the confirmation's message names it; the admin API checks it again.
+  const id = checkedTenantId(c.req.param("tenant"));
   if ((await formOf(c)).confirm !== id) {
     throw new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
   }

@@ -66,6 +66,19 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERRORS, code);
 }
 
+/** Room for every id the relay gives out, whole: a dead letter's, the longest, is at most 232 characters. */
+const MAX_QUOTED_CHARS = 256;
+
+/**
+ * The caller's text as an error message quotes it: JSON-quoted, so blanks and control characters
+ * show, and cut to its first characters with its full length noted, so that a megabyte sent is not
+ * a megabyte answered (and logged). Every message that quotes what the caller sent goes through this.
+ */
+export function quoted(text: string): string {
+  if (text.length <= MAX_QUOTED_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}… (${text.length} characters)`;
+}
+
 export interface RelayErrorOptions {
   /** Seconds the client should wait before retrying (429 and 503). */
   retryAfterSeconds?: number;

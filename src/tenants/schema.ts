@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 import { repeatsNestedRepetition } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
@@ -130,10 +130,11 @@ export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = [...(issue?.path ?? []), ...(issue?.code === "unrecognized_keys" ? issue.keys.slice(0, 1) : [])].join(".");
+  // An unknown field's name is the caller's text, of any length: the message quotes it, and names the object it is in.
+  const path = (issue?.path ?? []).join(".");
   const message =
     issue?.code === "unrecognized_keys"
-      ? "is not a known field"
+      ? `${quoted(issue.keys[0] ?? "")} is not a known field`
       : issue?.code === "invalid_type" && valueAt(value, issue.path) === undefined
         ? `is required (${issue.expected})`
         : issue?.message;

@@ -291,8 +291,8 @@ describe("tfy-relay, against a running relay", () => {
     [["tenants", "get", "x?y"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "delete", "a#b"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "get", ".."], /^tfy-relay: ".." cannot be an id/],
-    [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: x\/\.\.\/y\n$/],
-    [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: x%2Fy\n$/],
+    [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: "x\/\.\.\/y"\n$/],
+    [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: "x%2Fy"\n$/],
     [["dead-letters", "list", "--tenant", "x#y"], /^tfy-relay: tenant: must be a tenant id\n$/],
   ] as const)("never lets the argument in %j reach another route or query", async (args, message) => {
     const run = await cli([...args]);
@@ -344,7 +344,7 @@ describe("tfy-relay, against a running relay", () => {
 
     expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths"])).toMatchObject({
       code: 1,
-      stderr: "tfy-relay: tenant cli-paths has no token ../../cli-paths\n",
+      stderr: 'tfy-relay: tenant cli-paths has no token "../../cli-paths"\n',
     });
     expect(await cli(["tenants", "get", "cli-paths"])).toMatchObject({ code: 0 });
   });
