@@ -459,3 +459,47 @@ describe("admin API: the caller's text in refusals", () => {
     expect(await deleted.json()).toEqual(refusal("not_found", 'no such dead letter: "a b\\n"'));
   });
 });
+
+describe("admin API: query parameters", () => {
+  const refusal = (field: string, message: string) => ({
+    error: { code: "invalid_field", message: `${field}: ${message}`, field, request_id: expect.any(String) },
+  });
+
+  it("takes a number in a query only as decimal digits, on every call that reads one", async () => {
+    const tenant = uniqueTenantId();
+    await putTenant(tenant, { parent: "project_id:p" });
+    const calls = [
+      ["/tenants?limit=", "limit"],
+      ["/stats?limit=", "limit"],
+      ["/dead-letters?limit=", "limit"],
+      [`/tenants/${tenant}/stats?per_minute=`, "per_minute"],
+    ] as const;
+
+    for (const [call, field] of calls) {
+      for (const value of ["0x10", "1e2", "%205", "5%20", "+5", "5.0", "-1", "", "five"]) {
+        const response = await admin("GET", `${call}${value}`);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual(refusal(field, "must be a whole number in decimal digits only"));
+      }
+      expect((await admin("GET", `${call}007`)).status).toBe(200);
+    }
+  });
+
+  it("refuses a parameter given twice with 400 naming it, not one of its values chosen", async () => {
+    const tenant = uniqueTenantId();
+    await putTenant(tenant, { parent: "project_id:p" });
+
+    for (const [call, field] of [
+      ["/tenants?limit=1&limit=2", "limit"],
+      ["/tenants?cursor=a&limit=1&cursor=a", "cursor"],
+      ["/stats?limit=1&limit=1", "limit"],
+      [`/dead-letters?tenant=${tenant}&tenant=${tenant}`, "tenant"],
+      [`/tenants/${tenant}/stats?per_minute=1&per_minute=2&per_minute=3`, "per_minute"],
+    ] as const) {
+      const response = await admin("GET", call);
+      const times = call.split(`${field}=`).length - 1;
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual(refusal(field, `given ${times} times: give it once`));
+    }
+  });
+});

@@ -13,6 +13,7 @@ import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenan
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
+import { parseQuery, queryInteger } from "./query.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -21,7 +22,7 @@ const tenantFilter = z.string().regex(TENANT_ID, "must be a tenant id").optional
 
 const ListQuerySchema = z.object({
   tenant: tenantFilter,
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: queryInteger(1, 1000).default(100),
   cursor: z.string().min(1).optional(),
 });
 
@@ -54,7 +55,7 @@ function listOf(tenant: string | undefined): CursorList {
 }
 
 deadLettersRoutes.get("/", async (c) => {
-  const query = parseOrReject(ListQuerySchema, c.req.query());
+  const query = parseQuery(c, ListQuerySchema);
   const list = listOf(query.tenant);
   const page = await new DeadLetterStore(c.env.PAYLOADS).list({ ...query, cursor: await storeCursor(c, list, query.cursor) });
   return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) });

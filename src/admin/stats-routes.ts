@@ -4,8 +4,8 @@ import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
-import { parseOrReject } from "../tenants/schema.js";
 import { otherMethods } from "./other-methods.js";
+import { parseQuery, queryInteger } from "./query.js";
 import { existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
@@ -18,18 +18,18 @@ export const statsRoutes = new Hono<AppEnv>();
 const MAX_TENANTS_PER_PAGE = 49;
 
 const ListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
+  limit: queryInteger(1, MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
   cursor: z.string().min(1).optional(),
 });
 
 /** `per_minute`: how many of the last minutes to list a minute at a time; the console's charts want an hour, not a day. */
 const TenantQuerySchema = z.object({
-  per_minute: z.coerce.number().int().min(1).max(KEPT_MINUTES).default(KEPT_MINUTES),
+  per_minute: queryInteger(1, KEPT_MINUTES).default(KEPT_MINUTES),
 });
 
 statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const id = tenantIdParam(c);
-  const query = parseOrReject(TenantQuerySchema, c.req.query());
+  const query = parseQuery(c, TenantQuerySchema);
   const report = await tenantObject(c.env, id).statsReport(id, query.per_minute);
   if (!report) throw noSuchTenant(id);
   return c.json({ tenant: id, ...report });
@@ -42,7 +42,7 @@ statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
 });
 
 statsRoutes.get("/stats", async (c) => {
-  const query = parseOrReject(ListQuerySchema, c.req.query());
+  const query = parseQuery(c, ListQuerySchema);
   const page = await tenantPage(c, query.cursor, query.limit);
   const reports = await Promise.all(
     page.tenants.map(async ({ id }) => ({ tenant: id, report: await tenantObject(c.env, id).statsReport(id, 0) })),

@@ -13,6 +13,7 @@ import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
+import { parseQuery, queryInteger } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
@@ -23,12 +24,12 @@ export const tenantsRoutes = new Hono<AppEnv>();
 const MAX_DEAD_LETTERS_DELETED_PER_CALL = 20_000;
 
 const ListQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  limit: queryInteger(1, 1000).default(100),
   cursor: z.string().min(1).optional(),
 });
 
 tenantsRoutes.get("/", async (c) => {
-  const query = parseOrReject(ListQuerySchema, c.req.query());
+  const query = parseQuery(c, ListQuerySchema);
   return c.json(await tenantPage(c, query.cursor, query.limit));
 });
 
