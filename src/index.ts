@@ -20,7 +20,7 @@ app.use("*", (c, next) => withRequestId(requestIdOf(c.req.raw.headers), next));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/t", tracesRoute);
-// The console first: its paths are ones the admin API does not have, and it has a session, not a bearer token.
+// The console first: its paths are ones the admin API does not have, and a browser there has a session, not a bearer token.
 app.route("/", consoleApp);
 app.route("/admin", adminApp);
 

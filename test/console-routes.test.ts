@@ -54,6 +54,69 @@ describe("the console beside the admin API", () => {
     expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
   });
 
+  it("answers a method no link or form sends as the admin API does: behind the token, 405 with Allow, in JSON", async () => {
+    const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const refusal = (code: string, message: string) => ({ error: { code, message, request_id: expect.any(String) } });
+    const paths = [
+      ["/admin/", "GET, HEAD"],
+      ["/admin/console/tenants/acme", "GET, HEAD"],
+      ["/admin/console/tenants/acme/tokens", "POST"],
+      ["/admin/console/dead-letters", "GET, HEAD"],
+      ["/admin/console/stats", "GET, HEAD"],
+      ["/admin/console/logout", "POST"],
+    ] as const;
+
+    for (const method of ["DELETE", "PUT", "PATCH", "OPTIONS"]) {
+      for (const [path, allow] of paths) {
+        const answer = await relayFetch(path, { method, headers: bearer });
+        expect(answer.status).toBe(405);
+        expect(answer.headers.get("allow")).toBe(allow);
+        expect(await answer.json()).toEqual(
+          refusal("method_not_allowed", `no such page in the console: "${method} ${path}" (this path takes ${allow})`),
+        );
+        // A session is a browser's: it does not stand for the token.
+        for (const headers of [{}, { cookie }] as Record<string, string>[]) {
+          const stranger = await relayFetch(path, { method, headers });
+          expect(stranger.status).toBe(401);
+          expect(await stranger.json()).toEqual(refusal("unauthenticated", "missing or wrong admin token"));
+        }
+      }
+      // What needs no session needs no token either.
+      const login = await relayFetch("/admin/console/login", { method });
+      expect(login.status).toBe(405);
+      expect(login.headers.get("allow")).toBe("GET, HEAD, POST");
+      const nothing = await relayFetch("/admin/console/nothing", { method, headers: bearer });
+      expect(nothing.status).toBe(404);
+      expect(await nothing.json()).toEqual(refusal("not_found", "no such page in the console"));
+    }
+  });
+
+  it("answers a GET on a path that only takes forms with a 405 page and Allow: POST, once logged in", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    for (const path of [
+      "/admin/console/logout",
+      "/admin/console/tenants",
+      "/admin/console/tenants/acme/tokens",
+      "/admin/console/tenants/acme/tokens/0123456789abcdef/revoke",
+      "/admin/console/tenants/acme/delete",
+      "/admin/console/dead-letters/replay",
+      "/admin/console/dead-letters/acme:0a/delete",
+    ]) {
+      const page = await relayFetch(path, { headers: { cookie } });
+      const loggedOut = await relayFetch(path, { redirect: "manual" });
+
+      expect(page.status).toBe(405);
+      expect(page.headers.get("allow")).toBe("POST");
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(/<p class="notice error" role="status">([^<]*)<\/p>/.exec(await page.text())?.[1]?.replaceAll("&quot;", '"')).toBe(
+        `no such page in the console: "GET ${path}" (this path takes POST)`,
+      );
+      expect(loggedOut.status).toBe(303);
+      expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+    }
+  });
+
   it("says the console is disabled on its login page while ADMIN_TOKEN is shorter than 32 characters", async () => {
     const page = await consoleApp.request("/admin/console/login", {}, { ...env, ADMIN_TOKEN: ADMIN_TOKEN.slice(0, 31) });
 

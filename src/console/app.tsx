@@ -2,13 +2,14 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { MAX_ADMIN_BODY_BYTES } from "../admin/app.js";
-import { asRelayError, RelayError } from "../http/errors.js";
+import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
 import { ErrorPage } from "./error-page.js";
-import { checkChange, requireSession } from "./guard.js";
+import { checkChange, fromBrowser, requireSession } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { loginRoutes, logout } from "./login-routes.js";
+import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { statsRoutes } from "./stats-routes.js";
 import { tenantRoutes, tenantsOverview } from "./tenant-routes.js";
@@ -54,7 +55,9 @@ consoleApp.route("/admin/console", loginRoutes);
 for (const path of PAGES) consoleApp.use(path, requireSession());
 consoleApp.on("POST", "/admin/console/*", checkChange());
 consoleApp.post("/admin/console/logout", logout);
+consoleApp.all("/admin/console/logout", otherConsoleMethods("POST"));
 consoleApp.get("/admin/", tenantsOverview);
+consoleApp.all("/admin/", otherConsoleMethods("GET, HEAD"));
 consoleApp.route("/admin/console/tenants", tenantRoutes);
 consoleApp.route("/admin/console/stats", statsRoutes);
 consoleApp.route("/admin/console/dead-letters", deadLetterRoutes);
@@ -65,5 +68,8 @@ consoleApp.all("/admin/console/*", () => {
 
 consoleApp.onError((err, c) => {
   const error = asRelayError(err);
+  // An API client's request (guard.ts) is answered as every other admin call is: in the admin API's JSON.
+  if (!fromBrowser(c)) return adminErrorResponse(error);
+  if (error.options.allow) c.header("allow", error.options.allow);
   return renderPage(c, <ErrorPage status={error.status} message={error.message} session={c.get("session")} />, error.status);
 });

@@ -7,6 +7,7 @@ import { DeadLettersPage } from "./dead-letters-page.js";
 import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
 import { donePath, noticeOf, replayedPath } from "./notices.js";
+import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
 
 /** The dead letters page and the replay and delete actions, wherever their forms are. */
@@ -46,3 +47,7 @@ deadLetterRoutes.post("/:id/delete", async (c) => {
   await callAdmin(c, "DELETE", adminPath`/dead-letters/${c.req.param("id")}`);
   return c.redirect(donePath(await returnPath(c), "dead-letter-deleted"), 303);
 });
+
+deadLetterRoutes.all("/", otherConsoleMethods("GET, HEAD"));
+deadLetterRoutes.all("/replay", otherConsoleMethods("POST"));
+deadLetterRoutes.all("/:id/delete", otherConsoleMethods("POST"));

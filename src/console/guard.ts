@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
-import { configuredAdminToken } from "../admin/require-admin.js";
+import { configuredAdminToken, requireAdmin } from "../admin/require-admin.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
@@ -13,9 +13,22 @@ export function adminTokenOf(c: Context<ConsoleEnv>): string {
   return configuredAdminToken(c.env, "the console");
 }
 
-/** Pages need a live session: without one a page goes to the login form, a change is refused. */
+/** The methods a link or a form sends (a HEAD is a GET without its page): any other is an API client's. */
+const BROWSER_METHODS = new Set(["GET", "HEAD", "POST"]);
+
+/** Whether the request is one a browser sends the console, answered with its pages. */
+export function fromBrowser(c: Context<ConsoleEnv>): boolean {
+  return BROWSER_METHODS.has(c.req.method);
+}
+
+/**
+ * Pages need a live session: without one a page goes to the login form, a change is refused. A
+ * method no link or form sends is an API client's: it needs the admin token, as every admin call does.
+ */
 export function requireSession(): MiddlewareHandler<ConsoleEnv> {
+  const requireToken = requireAdmin();
   return async function requireConsoleSession(c, next) {
+    if (!fromBrowser(c)) return requireToken(c, next);
     const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
     if (!session) {
       if (c.req.method === "GET") return c.redirect(CONSOLE_PATHS.login, 303);

@@ -6,6 +6,7 @@ import { formOf } from "./form.js";
 import { adminTokenOf, requireSameOrigin } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { LoginPage } from "./login-page.js";
+import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { SESSION_COOKIE, SESSION_SECONDS, startSession } from "./session.js";
 import { CONSOLE_CSS } from "./style.js";
@@ -40,6 +41,9 @@ loginRoutes.post("/login", async (c) => {
   setCookie(c, SESSION_COOKIE, cookie, { ...COOKIE_OPTIONS, maxAge: SESSION_SECONDS });
   return c.redirect(CONSOLE_PATHS.home, 303);
 });
+
+loginRoutes.all("/style.css", otherConsoleMethods("GET, HEAD"));
+loginRoutes.all("/login", otherConsoleMethods("GET, HEAD, POST"));
 
 /** Registered behind the session and CSRF checks, so another site cannot log an operator out. */
 export function logout(c: Context<ConsoleEnv>): Response {

@@ -5,6 +5,7 @@ import { callAdmin } from "./admin-api.js";
 import type { TenantStats } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { renderPage } from "./layout.js";
+import { otherConsoleMethods } from "./other-methods.js";
 import { StatsPage } from "./stats-page.js";
 
 /** `/admin/console/stats`: every tenant's statistics over a window, from the admin API's `/admin/stats`. */
@@ -28,3 +29,5 @@ statsRoutes.get("/", async (c) => {
   const page = await callAdmin<{ tenants: TenantStats[]; cursor: string | null }>(c, "GET", `/stats?${query}`);
   return renderPage(c, <StatsPage session={sessionOf(c)} window={window} tenants={page.tenants} next={page.cursor} />);
 });
+
+statsRoutes.all("/", otherConsoleMethods("GET, HEAD"));

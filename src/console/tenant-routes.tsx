@@ -8,6 +8,7 @@ import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, noticeOf, replayCursorOf } from "./notices.js";
+import { otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { tenantPutBody } from "./tenant-input.js";
@@ -96,3 +97,9 @@ tenantRoutes.post("/:tenant/delete", async (c) => {
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
   return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);
 });
+
+tenantRoutes.all("/", otherConsoleMethods("POST"));
+tenantRoutes.all("/:tenant", otherConsoleMethods("GET, HEAD"));
+tenantRoutes.all("/:tenant/tokens", otherConsoleMethods("POST"));
+tenantRoutes.all("/:tenant/tokens/:token/revoke", otherConsoleMethods("POST"));
+tenantRoutes.all("/:tenant/delete", otherConsoleMethods("POST"));
