@@ -345,4 +345,18 @@ describe("hostile headers", () => {
     );
     await expectStillServing(tenant);
   });
+
+  const longContentType = `text/${"x".repeat(8000)}`;
+  const longEncoding = `x-${"z".repeat(8000)}`;
+  it.each([
+    ["content type", longContentType, { contentType: longContentType }, "application/x-protobuf or application/json"],
+    ["content encoding", longEncoding, { contentEncoding: longEncoding }, "gzip, deflate or no encoding"],
+  ])("a long %s is quoted in the 415 in part, with its length, not whole", async (what, header, options, wanted) => {
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()), options);
+
+    expect(response.status).toBe(415);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `unsupported ${what} ${JSON.stringify(header.slice(0, 256))}… (${header.length} characters): send ${wanted}`,
+    );
+  });
 });
