@@ -17,23 +17,30 @@ import { type CompiledRedaction, JSON_CONTAINER, REDACTED } from "./redact.js";
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
-  const mask = (text: string): string => {
+  /** The text masked by every pattern, or undefined when that would grow it past grownAtMost. */
+  const maskWithin = (text: string): string | undefined => {
     const maxLength = grownAtMost(text);
     let masked = text;
     for (const maskOne of rules.values) {
       const next = maskOne(masked, maxLength);
-      if (next === undefined) return REDACTED;
+      if (next === undefined) return undefined;
       masked = next;
     }
     return masked;
   };
+  const mask = (text: string): string => maskWithin(text) ?? REDACTED;
   const maskText = (text: string): string => {
-    const asText = mask(text);
-    if (!JSON_CONTAINER.test(text)) return asText;
-    let asJson = asText;
-    if (isJson(utf8Of(asText))) {
+    const asText = maskWithin(text);
+    if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
+    let asJson = asText ?? REDACTED;
+    if (asText !== undefined && isJson(utf8Of(asText))) {
       if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings");
-    } else if (isJson(utf8Of(text))) asJson = maskJsonTokens(text, mask, "every token");
+    } else if (isJson(utf8Of(text))) {
+      asJson = maskJsonTokens(text, mask, "every token");
+      // Masked as text, it grew too much to say what a pattern took: one may have matched across a key
+      // and its value, which no token holds alone. Its tokens do only when no pattern finds anything more.
+      if (asText === undefined && maskWithin(asJson) !== asJson) return REDACTED_JSON;
+    }
     return asJson.length <= grownAtMost(text) ? asJson : REDACTED_JSON;
   };
   let changed = false;

@@ -330,9 +330,19 @@ describe("masking that would grow a value without bound", () => {
     expect(maskedText(JSON.stringify({ prompt: "a".repeat(1000) }), [{ pattern: "a", replacement: "[A]" }])).toBe(
       '{"prompt":"[REDACTED]"}',
     );
-    expect(maskedText('{"k":"v"}', tenCharacters)).toBe(`{"${"x".repeat(10)}":"${"x".repeat(10)}"}`);
+    // `.` matches its quotes and braces too, which its tokens do not hold: nothing of it is left to show.
+    expect(maskedText('{"k":"v"}', tenCharacters)).toBe('"[REDACTED]"');
     const manyMembers = JSON.stringify(Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, "v"])));
     expect(maskedText(manyMembers, tenCharacters)).toBe('"[REDACTED]"');
+  });
+
+  it("masks a JSON value whole when a pattern that grew it too much matched across a key and its value", () => {
+    const ssn = [{ pattern: '"ssn":"\\d+"', replacement: `"ssn":"[REDACTED: a social security number, removed by policy]"` }];
+
+    expect(maskedText('{"ssn":"123456789"}', ssn)).toBe('"[REDACTED]"');
+    expect(maskedText('{"ssn":"123456789","note":"long enough for the replacement to fit in twice its length"}', ssn)).toBe(
+      '{"ssn":"[REDACTED: a social security number, removed by policy]","note":"long enough for the replacement to fit in twice its length"}',
+    );
   });
 
   it("bounds the text all the patterns make together, not only each one's", () => {
