@@ -1,4 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -57,18 +59,37 @@ describe.each(Object.entries(SETUPS))("a tenant %s", (_setup, config) => {
 describe("a tenant whose key rule lengthens every short value", () => {
   const lengthening = { translate: false, redact: { keys: [{ pattern: "*", action: "replace", replacement: "x".repeat(100) }] } };
 
-  it("refuses a request its processing would more than double with 413, and forwards nothing", async () => {
-    const tenant = await createTenant({ config: lengthening });
-    const body = worstRequest(WORST_SHAPES["tiny attributes"]!, 2 * 1024 * 1024);
+  /** Requests of many tiny attributes, each of which the rule makes a value of 100 characters. */
+  const manyTinyAttributes = {
+    "in spans": () => worstRequest(WORST_SHAPES["tiny attributes"]!, 2 * 1024 * 1024),
+    "in resources and scopes": () => {
+      const attributes = Array.from({ length: 1000 }, (_, i) => attr(`k${i}`, ""));
+      return toProtobuf(
+        create(ExportTraceServiceRequestSchema, {
+          resourceSpans: Array.from({ length: 100 }, () => ({
+            resource: { attributes },
+            scopeSpans: [{ scope: { name: "s", attributes }, spans: [spanWith("s", [])] }],
+          })),
+        }),
+      );
+    },
+  };
 
-    const response = await sendTraces(tenant, body);
+  it.each(Object.entries(manyTinyAttributes))(
+    "refuses a request its processing would more than double, its values %s, with 413, and forwards nothing",
+    async (_where, request) => {
+      const tenant = await createTenant({ config: lengthening });
+      const body = request();
 
-    expect(response.status).toBe(413);
-    expect((await rpcStatusOf(response)).message).toBe(
-      `request of ${body.byteLength} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
-    );
-    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
-  });
+      const response = await sendTraces(tenant, body);
+
+      expect(response.status).toBe(413);
+      expect((await rpcStatusOf(response)).message).toBe(
+        `request of ${body.byteLength} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
+      );
+      expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    },
+  );
 
   it("delivers a small request of such values: a request may grow by 1 MiB whatever its size", async () => {
     const tenant = await createTenant({ config: lengthening });

@@ -80,7 +80,7 @@ export class SpanProcessor {
   private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
   private readonly usage: Record<string, ModelUsageCounts> = {};
-  /** The bytes of the spans kept so far, as they will leave. */
+  /** The bytes of the spans kept so far, and of the resources and scopes they go under, as they will leave. */
   outgoingBytes = 0;
 
   /**
@@ -230,6 +230,7 @@ export class SpanProcessor {
           ),
         ),
       };
+      this.outgoingBytes += outgoing.header.size;
       this.scopes.set(scope, outgoing);
     }
     return outgoing;
@@ -246,6 +247,7 @@ export class SpanProcessor {
           (c) => c.resource?.attributes,
         ),
       );
+      this.outgoingBytes += outgoing.size;
       this.resources.set(resource, outgoing);
     }
     return outgoing;

@@ -14,8 +14,8 @@ export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;
 
 /**
- * How many bytes a request's spans may take once processed: twice the request's own, 256 more per
- * span and 1 MiB. Translation stays well within (it restates a payload at most once beside its
+ * How many bytes a request's spans, with their resources and scopes, may take once processed: twice
+ * the request's own, 256 more per span and 1 MiB. Translation stays well within (it restates a payload at most once beside its
  * source, and adds a few short attributes per span), but a tenant's key rule replacing every tiny
  * attribute with 100 characters would make 16 MiB of them about 900 MB, in an isolate other
  * tenants' requests share.
