@@ -542,7 +542,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       expect(await replayOne.json()).toEqual({
         error: {
           code: "conflict",
-          message: `dead letter ${id} was kept for tenant ${tenant.id}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+          message: `dead letter ${JSON.stringify(id)} was kept for tenant ${tenant.id}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
           request_id: expect.any(String),
         },
       });

@@ -76,7 +76,7 @@ describe("a tenant whose key rule lengthens every short value", () => {
   };
 
   it.each(Object.entries(manyTinyAttributes))(
-    "refuses a request its processing would more than double, its values %s, with 413, and forwards nothing",
+    "refuses a request its processing would more than triple, its values %s, with 413, and forwards nothing",
     async (_where, request) => {
       const tenant = await createTenant({ config: lengthening });
       const body = request();
@@ -85,7 +85,7 @@ describe("a tenant whose key rule lengthens every short value", () => {
 
       expect(response.status).toBe(413);
       expect((await rpcStatusOf(response)).message).toBe(
-        `request of ${body.byteLength} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
+        `request of ${body.byteLength} bytes would more than triple in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
       );
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
     },

@@ -93,7 +93,7 @@ function grownAtMost(text: string): number {
   return 2 * text.length + GROWTH_ALLOWANCE;
 }
 
-/** Room for a replacement in short text: an address of five characters masked as `[REDACTED]`. */
+/** Room for a replacement in short text: an address of six characters masked as `[REDACTED]`. */
 const GROWTH_ALLOWANCE = 16;
 /** A JSON value masked whole stays JSON. */
 const REDACTED_JSON = JSON.stringify(REDACTED);

@@ -14,20 +14,20 @@ export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;
 
 /**
- * How many bytes a request's spans, with their resources and scopes, may take once processed: twice
- * the request's own, 256 more per span and 1 MiB. Translation stays well within (it restates a payload at most once beside its
- * source, and adds a few short attributes per span), but a tenant's key rule replacing every tiny
- * attribute with 100 characters would make 16 MiB of them about 900 MB, in an isolate other
- * tenants' requests share.
+ * How many bytes a request's spans, with their resources and scopes, may take once processed: three
+ * times the request's own, 256 more per span and 1 MiB. A tenant keeping source attributes has its
+ * payloads twice (translated beside their sources), and masking may lengthen them again (an address
+ * of six characters becomes `[REDACTED]`); but a key rule replacing every tiny attribute with 100
+ * characters would make 16 MiB of them about 900 MB, in an isolate other tenants' requests share.
  */
 export function maxOutgoingBytes(requestBytes: number, spans: number): number {
-  return 2 * requestBytes + 256 * spans + 1024 * 1024;
+  return 3 * requestBytes + 256 * spans + 1024 * 1024;
 }
 
 export function grownTooLarge(requestBytes: number): RelayError {
   return new RelayError(
     "too_large",
-    `request of ${requestBytes} bytes would more than double in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
+    `request of ${requestBytes} bytes would more than triple in the tenant's processing, past what one request may take (its redaction lengthens many short values); export smaller batches`,
   );
 }
 
