@@ -154,6 +154,26 @@ describe.concurrent("redaction", () => {
     expect(attributes.map((a) => a.key)).toEqual(["tags", "meta", "nested"]);
   });
 
+  it("takes whole a JSON container reached after 100,000 members and items of its value were read", async () => {
+    const tenant = await createTenant({
+      config: { translate: false, redact: { keys: [{ pattern: "*secret", action: "replace", replacement: "[hidden]" }] } },
+    });
+    const many = JSON.stringify(Object.fromEntries(Array.from({ length: 100_001 }, (_, i) => [`k${i}`, 1])));
+    const span = spanWith("plain", [
+      attr("whole", many),
+      attr("inside", `{"big": ${many}, "keep": "x", "secret": "s"}`),
+      attr("within", JSON.stringify({ big: Object.fromEntries(Array.from({ length: 99_990 }, (_, i) => [`k${i}`, 1])), secret: "s" })),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("plain")!);
+    expect(attributes.whole).toBe('"[hidden]"');
+    expect(attributes.inside).toBe('{"big":"[hidden]","keep":"x","secret":"[hidden]"}');
+    expect(JSON.parse(attributes.within as string)).toMatchObject({ secret: "[hidden]" });
+    expect(Object.keys(JSON.parse(attributes.within as string).big)).toHaveLength(99_990);
+  });
+
   it("leaves metrics numbers, whatever a value pattern would match in them, masking only their names", async () => {
     const tenant = await createTenant({ config: { redact: { values: [{ pattern: "\\d{7,}", replacement: "[NUM]" }] } } });
     const span = spanWith("Model: x", [

@@ -13,24 +13,47 @@ import { concat, textOf, utf8Of } from "./bytes.js";
  * strings of a request the wire check vouched for are. Validates as strictly as JSON.parse does
  * the text, and allocates only the result.
  */
-export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint8Array]> | undefined {
-  return whole(utf8, (reader) => reader.object());
+export function objectMembers(utf8: Uint8Array): Array<[key: string, value: Uint8Array]> | undefined;
+/** As above, with each member taken from `budget`: OVER_BUDGET once it would go below 0. */
+export function objectMembers(
+  utf8: Uint8Array,
+  budget: EntryBudget,
+): Array<[key: string, value: Uint8Array]> | undefined | typeof OVER_BUDGET;
+export function objectMembers(
+  utf8: Uint8Array,
+  budget?: EntryBudget,
+): Array<[key: string, value: Uint8Array]> | undefined | typeof OVER_BUDGET {
+  return whole(utf8, budget, (reader) => reader.object());
 }
 
 /** The items of a JSON list, each as its own bytes (views of `utf8`), in order; undefined when `utf8` is not a valid JSON list. As for objectMembers. */
-export function listItems(utf8: Uint8Array): Uint8Array[] | undefined {
-  return whole(utf8, (reader) => reader.list());
+export function listItems(utf8: Uint8Array): Uint8Array[] | undefined;
+export function listItems(utf8: Uint8Array, budget: EntryBudget): Uint8Array[] | undefined | typeof OVER_BUDGET;
+export function listItems(utf8: Uint8Array, budget?: EntryBudget): Uint8Array[] | undefined | typeof OVER_BUDGET {
+  return whole(utf8, budget, (reader) => reader.list());
 }
 
+/**
+ * How many more members and items a caller may have read, across every object and list it reads:
+ * each costs a few objects of heap, so a value of a million tiny members would otherwise take more
+ * memory than an isolate has.
+ */
+export interface EntryBudget {
+  left: number;
+}
+
+export const OVER_BUDGET = Symbol("over budget");
+
 /** What `read` takes from `utf8` when that is all of it but white space; undefined for JSON not of that shape, or not JSON. */
-function whole<T>(utf8: Uint8Array, read: (reader: Reader) => T): T | undefined {
-  const reader = new Reader(utf8);
+function whole<T>(utf8: Uint8Array, budget: EntryBudget | undefined, read: (reader: Reader) => T): T | undefined | typeof OVER_BUDGET {
+  const reader = new Reader(utf8, budget);
   try {
     const value = read(reader);
     reader.space();
     return reader.at === utf8.length ? value : undefined;
   } catch (err) {
     if (err instanceof Invalid) return undefined;
+    if (err === OVER_BUDGET) return OVER_BUDGET;
     throw err;
   }
 }
@@ -110,7 +133,15 @@ const LITERALS = new Map([
 class Reader {
   at = 0;
 
-  constructor(private readonly bytes: Uint8Array) {}
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly budget?: EntryBudget,
+  ) {}
+
+  /** Takes one entry from the budget, if there is one; stops the read once it is spent. */
+  private take(): void {
+    if (this.budget && --this.budget.left < 0) throw OVER_BUDGET;
+  }
 
   object(): Array<[string, Uint8Array]> {
     this.space();
@@ -133,6 +164,7 @@ class Reader {
       this.space();
       const valueStart = this.at;
       this.value(1);
+      this.take();
       members.push([key, this.bytes.subarray(valueStart, this.at)]);
       this.space();
       if (this.bytes[this.at] === CLOSE_OBJECT) {
@@ -156,6 +188,7 @@ class Reader {
       this.space();
       const itemStart = this.at;
       this.value(1);
+      this.take();
       items.push(this.bytes.subarray(itemStart, this.at));
       this.space();
       if (this.bytes[this.at] === CLOSE_LIST) {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import { type EntryBudget, jsonList, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, OVER_BUDGET, objectMembers } from "../encoding/json.js";
 import { type CompiledRedaction, globMatches, JSON_CONTAINER, type KeyRule } from "./redact.js";
 
 /**
@@ -78,7 +78,8 @@ const REMOVED = Symbol("removed");
 function redactJsonText(text: string, path: string, rules: CompiledRedaction): string | typeof REMOVED | undefined {
   const reaching = ruleReachingBelow(rules, `${path}.`);
   if (!reaching) return undefined;
-  const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH);
+  const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH, { left: MAX_JSON_ENTRIES });
+  if (redacted === OVER_BUDGET) return reaching.action === "remove" ? REMOVED : JSON.stringify(reaching.replacement);
   if (redacted !== undefined) return redacted === READ_NOTHING ? undefined : textOf(redacted);
   try {
     JSON.parse(text);
@@ -96,6 +97,14 @@ function redactJsonText(text: string, path: string, rules: CompiledRedaction): s
  */
 const MAX_JSON_KEY_DEPTH = 32;
 
+/**
+ * How many members and items of one value's JSON are read, at every depth: a container past it that
+ * a rule could reach into is taken whole by that rule, as one too deep is. A request body of a
+ * thousand messages reads some ten thousand; a million tiny members would take more heap than an
+ * isolate has.
+ */
+const MAX_JSON_ENTRIES = 100_000;
+
 /** What redactJsonKeys gives for JSON it read and found nothing to change in. */
 const READ_NOTHING = new Uint8Array(0);
 
@@ -104,25 +113,36 @@ const READ_NOTHING = new Uint8Array(0);
  * their value replaced; what no rule touched keeps its bytes. READ_NOTHING when nothing matched;
  * undefined for text this reader cannot read as a JSON object or list.
  */
-function redactJsonKeys(utf8: Uint8Array, prefix: string, rules: CompiledRedaction, depthLeft: number): Uint8Array | undefined {
-  const members = objectMembers(utf8);
-  const items = members ? undefined : listItems(utf8);
+function redactJsonKeys(
+  utf8: Uint8Array,
+  prefix: string,
+  rules: CompiledRedaction,
+  depthLeft: number,
+  budget: EntryBudget,
+): Uint8Array | undefined | typeof OVER_BUDGET {
+  const members = objectMembers(utf8, budget);
+  const items = members ? undefined : listItems(utf8, budget);
+  if (members === OVER_BUDGET || items === OVER_BUDGET) return OVER_BUDGET;
   if (!members && !items) return undefined;
   let changed = false;
   /** An entry's value as redacted: undefined when a rule removed it. */
   const redactedValue = (raw: Uint8Array, path: string): Uint8Array | undefined => {
     const container = raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST;
-    const rule = ruleFor(rules, path) ?? (container && depthLeft === 1 ? ruleReachingBelow(rules, `${path}.`) : undefined);
-    if (rule) {
-      changed = true;
-      return rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement));
-    }
+    const reachingBelow = container ? ruleReachingBelow(rules, `${path}.`) : undefined;
+    let rule = ruleFor(rules, path) ?? (depthLeft === 1 ? reachingBelow : undefined);
     // Read again only where a rule could match: a rule naming its key reads one branch, not the whole.
-    if (!container || depthLeft === 1 || !ruleReachingBelow(rules, `${path}.`)) return raw;
-    const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1);
-    if (nested === undefined || nested === READ_NOTHING) return raw;
+    if (!rule && reachingBelow) {
+      const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1, budget);
+      if (nested === undefined || nested === READ_NOTHING) return raw;
+      if (nested !== OVER_BUDGET) {
+        changed = true;
+        return nested;
+      }
+      rule = reachingBelow;
+    }
+    if (!rule) return raw;
     changed = true;
-    return nested;
+    return rule.action === "remove" ? undefined : utf8Of(JSON.stringify(rule.replacement));
   };
   if (members) {
     const kept = members.flatMap(([key, raw]): Array<[string, Uint8Array]> => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { relayConfig } from "../../src/env.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { type HeapCappedRun, runHeapCapped } from "../support/heap-capped.js";
+import { attr, requestOf, spanWith, toProtobuf } from "../support/traces.js";
 import { CONTAINER_SHAPES, oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest } from "../support/worst-shapes.js";
 
 /**
@@ -40,6 +41,16 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     expect(body.byteLength).toBeGreaterThan(limit - 64 * 1024);
 
     expect(runHeapCapped(body, "json", translating)).toMatchObject({ outcome: "completed" });
+  });
+
+  it("of one span whose attribute is JSON of 700,000 members, under a key rule reaching into JSON, completes", () => {
+    const members = Object.fromEntries(Array.from({ length: 700_000 }, (_, i) => [`k${i}`, "a@b.co"]));
+    const body = toProtobuf(requestOf([spanWith("s", [attr("v", JSON.stringify(members))])]));
+
+    expect(runHeapCapped(body, "protobuf", { translate: false, redact: { keys: [{ pattern: "*.other" }] } })).toMatchObject({
+      outcome: "completed",
+      spans: 1,
+    });
   });
 
   it("of more tiny spans than a request may hold, is refused with 413 before any is decoded", () => {
