@@ -4,7 +4,7 @@ import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
-import { type CompiledRedaction, JSON_CONTAINER, REDACTED } from "./redact.js";
+import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED } from "./redact.js";
 
 /**
  * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
@@ -34,9 +34,9 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
     if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
     let asJson = asText ?? REDACTED;
     if (asText !== undefined && isJson(utf8Of(asText))) {
-      if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings");
+      if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings") ?? REDACTED_JSON;
     } else if (isJson(utf8Of(text))) {
-      asJson = maskJsonTokens(text, mask, "every token");
+      asJson = maskJsonTokens(text, mask, "every token") ?? REDACTED_JSON;
       // Masked as text, it grew too much to say what a pattern took: one may have matched across a key
       // and its value, which no token holds alone. Its tokens do only when no pattern finds anything more.
       if (asText === undefined && maskWithin(asJson) !== asJson) return REDACTED_JSON;
@@ -127,12 +127,14 @@ function distinctNames(metrics: Array<[string, number]>): Array<[string, number]
  * scalars), masked on its own, strings decoded; what a mask changed is written as a JSON string, the
  * rest byte for byte as it came.
  */
-function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "escaped strings" | "every token"): string {
+function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "escaped strings" | "every token"): string | undefined {
   let out = "";
   let copiedTo = 0;
+  let changed = 0;
   const maskToken = (start: number, end: number, text: string) => {
     const masked = mask(text);
     if (masked === text) return;
+    changed++;
     out += json.slice(copiedTo, start) + JSON.stringify(masked);
     copiedTo = end;
   };
@@ -152,6 +154,7 @@ function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "e
       while (at < json.length && isScalarCharacter(json.charCodeAt(at))) at++;
       maskToken(start, at, json.slice(start, at));
     } else at++;
+    if (changed > MAX_MATCHES_PER_VALUE) return undefined;
   }
   return copiedTo === 0 ? json : out + json.slice(copiedTo);
 }

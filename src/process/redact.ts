@@ -1,6 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.js";
+import { maskEmails } from "./mask-emails.js";
 import { replaceWithin } from "./replace-within.js";
 
 /**
@@ -16,28 +17,25 @@ export interface CompiledRedaction {
 
 /**
  * A value pattern: the text with what it matches masked, or undefined when that would be longer than
- * `maxLength` (the masked text is then masked whole).
+ * `maxLength` or mask more than MAX_MATCHES_PER_VALUE matches (the text is then masked whole).
  */
 export type ValueRule = (text: string, maxLength: number) => string | undefined;
 
 /** What replaces a match by default, and what replaces text masked whole. */
 export const REDACTED = "[REDACTED]";
 const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
-// An address's local part, then `@` and a domain. Written as that pattern, a search tries every
-// character of a long run without an `@` and reads the run to its end each time: quadratic, a second
-// for 40,000 letters. So every run is a match, and only one with an address is masked: each run is
-// read once, and what is masked is what the plain pattern masks.
-const LOCAL_PART_RUNS = /[A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?/g;
+
+/**
+ * At most so many matches are masked in one value, which is then masked whole: each is a part of the
+ * text being built, and a value of a million short addresses would take more heap than an isolate has.
+ */
+export const MAX_MATCHES_PER_VALUE = 10_000;
 
 // Each masks a match of at least six characters with ten: the text at most doubles, so it is
-// measured once it is masked.
+// measured once it is masked. Native replacement keeps a match as two numbers, not a part.
 const BUILTIN_VALUE_RULES: Record<BuiltinValuePattern, ValueRule> = {
   api_keys: (text, maxLength) => atMost(maxLength, text.replace(API_KEYS, REDACTED)),
-  emails: (text, maxLength) =>
-    atMost(
-      maxLength,
-      text.replace(LOCAL_PART_RUNS, (run) => (run.includes("@") ? REDACTED : run)),
-    ),
+  emails: (text, maxLength) => maskEmails(text, REDACTED, maxLength, MAX_MATCHES_PER_VALUE),
 };
 
 function atMost(maxLength: number, text: string): string | undefined {
@@ -79,7 +77,7 @@ export function globMatches(parts: string[], path: string): boolean {
 
 /** A tenant's own pattern: its replacement as String.prototype.replace reads one (`$&` is the match). */
 function maskingWith(regex: RegExp, replacement: string): ValueRule {
-  return (text, maxLength) => replaceWithin(text, regex, replacement, maxLength);
+  return (text, maxLength) => replaceWithin(text, regex, replacement, maxLength, MAX_MATCHES_PER_VALUE);
 }
 
 /** The tenant's rules, compiled once per tenant record; undefined when there are none. */

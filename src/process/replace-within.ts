@@ -1,20 +1,21 @@
 /**
  * `text.replace(pattern, template)` for a global pattern, the template read as String.prototype.replace
  * reads one (`$&`, `$1`, `$<name>`, `$$`, `` $` ``, `$'`), or undefined once the text, as far as it is masked,
- * is longer than `maxLength`. A tenant's pattern matching every character, with a long replacement or one
+ * is longer than `maxLength` or more than `maxMatches` matches were replaced. A tenant's pattern matching every character, with a long replacement or one
  * repeating the text before each match, would otherwise build a string hundreds of times a request's
  * size, or past the longest string V8 can hold, in an isolate other tenants' requests share.
  */
-export function replaceWithin(text: string, pattern: RegExp, template: string, maxLength: number): string | undefined {
+export function replaceWithin(text: string, pattern: RegExp, template: string, maxLength: number, maxMatches: number): string | undefined {
   const literal = !template.includes("$");
   let length = text.length;
+  let matches = 0;
   try {
     return text.replace(pattern, (...args: unknown[]) => {
       const match = args[0] as string;
       const replacement = literal ? template : substitution(template, args);
       length += replacement.length - match.length;
       // Thrown, not flagged: the search stops here instead of going on through every match left.
-      if (length > maxLength) throw TOO_LONG;
+      if (length > maxLength || ++matches > maxMatches) throw TOO_LONG;
       return replacement;
     });
   } catch (err) {

@@ -53,6 +53,19 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     });
   });
 
+  it.each([
+    ["JSON of 830,000 addresses", () => JSON.stringify(Object.fromEntries(Array.from({ length: 830_000 }, (_, i) => [`k${i}`, "a@b.co"])))],
+    ["text of 830,000 addresses", () => "hello a@b.co world ".repeat(830_000)],
+    ["text of a million words and no address", () => "hello world abc ".repeat(1_000_000)],
+  ])("of one span whose attribute is %s, masking emails, completes", (_value, value) => {
+    const body = toProtobuf(requestOf([spanWith("s", [attr("v", value())])]));
+
+    expect(runHeapCapped(body, "protobuf", { translate: false, redact: { values: ["emails"] } })).toMatchObject({
+      outcome: "completed",
+      spans: 1,
+    });
+  });
+
   it("of more tiny spans than a request may hold, is refused with 413 before any is decoded", () => {
     const body = worstRequest(WORST_SHAPES["tiny spans"]!, limit);
 

@@ -361,4 +361,15 @@ describe("masking that would grow a value without bound", () => {
 
     expect(maskedText(text, ["emails"])).toBe(Array.from({ length: 10_000 }, () => "[REDACTED]").join(" "));
   });
+
+  it("masks a value whole once more than 10,000 matches would be masked in it, as text or JSON", () => {
+    const addresses = Array.from({ length: 10_001 }, () => "a@b.co").join(" ");
+    const members = JSON.stringify(Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`k${i}`, "a@b.co"])));
+    const digits = "1 ".repeat(10_001);
+
+    expect(maskedText(addresses, ["emails"])).toBe("[REDACTED]");
+    expect(maskedText(members, ["emails"])).toBe('"[REDACTED]"');
+    expect(maskedText(digits, [{ pattern: "\\d", replacement: "#" }])).toBe("[REDACTED]");
+    expect(maskedText("1 ".repeat(10_000), [{ pattern: "\\d", replacement: "#" }])).toBe("# ".repeat(10_000));
+  });
 });

@@ -13,15 +13,22 @@ describe("replacing within a length", () => {
     const texts = fc.string({ unit: fc.constantFrom("a", "b", "c"), maxLength: 30 });
     fc.assert(
       fc.property(fc.constantFrom(...PATTERNS), templates, texts, (pattern, template, text) => {
-        expect(replaceWithin(text, pattern, template, Number.POSITIVE_INFINITY)).toBe(text.replace(pattern, template));
+        expect(replaceWithin(text, pattern, template, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(
+          text.replace(pattern, template),
+        );
       }),
       { numRuns: 2000 },
     );
   });
 
   it("gives up once the text, as far as it is masked, grows past the length, and not before", () => {
-    expect(replaceWithin("aaaa", /a/g, "bb", 8)).toBe("bbbbbbbb");
-    expect(replaceWithin("aaaa", /a/g, "bb", 7)).toBeUndefined();
-    expect(replaceWithin("abab", /a|b/g, "", 4)).toBe("");
+    expect(replaceWithin("aaaa", /a/g, "bb", 8, 4)).toBe("bbbbbbbb");
+    expect(replaceWithin("aaaa", /a/g, "bb", 7, 4)).toBeUndefined();
+    expect(replaceWithin("abab", /a|b/g, "", 4, 4)).toBe("");
+  });
+
+  it("gives up once more matches than it may replace were found, and not before", () => {
+    expect(replaceWithin("a-a-a", /a/g, "b", 5, 3)).toBe("b-b-b");
+    expect(replaceWithin("a-a-a", /a/g, "b", 5, 2)).toBeUndefined();
   });
 });
