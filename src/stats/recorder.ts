@@ -63,8 +63,8 @@ function deltaOf({ tenant, incarnation }: TenantIncarnation): StatsDelta {
   return counted.delta;
 }
 
-function countsNow(of: TenantIncarnation): Counts {
-  const delta = deltaOf(of);
+/** The delta's counts of the current minute. */
+function countsNow(delta: StatsDelta): Counts {
   const minute = String(minuteOf(Date.now()));
   let counts = delta.minutes[minute];
   if (!counts) {
@@ -76,7 +76,7 @@ function countsNow(of: TenantIncarnation): Counts {
 
 export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: number): void {
   if (spans <= 0) return;
-  const counts = countsNow(of);
+  const counts = countsNow(deltaOf(of));
   counts.spans[counter] = (counts.spans[counter] ?? 0) + spans;
 }
 
@@ -84,25 +84,26 @@ export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: n
 export function countUsage(of: TenantIncarnation, usage: Record<string, ModelUsageCounts>): void {
   const models = Object.entries(usage);
   if (models.length === 0) return;
-  const counts = countsNow(of);
+  const counts = countsNow(deltaOf(of));
   counts.usage ??= {};
   for (const [model, calls] of models) addModelUsage(counts.usage, model, calls);
 }
 
 export function countRequest(of: TenantIncarnation, status: number): void {
-  const counts = countsNow(of);
+  const counts = countsNow(deltaOf(of));
   counts.requests[status] = (counts.requests[status] ?? 0) + 1;
 }
 
 /** One attempt to deliver to Braintrust; `error` when it was not a 2xx. */
 export function countUpstreamAttempt(of: TenantIncarnation, latencyMs: number, error?: Omit<UpstreamError, "at">): void {
-  const counts = countsNow(of);
+  const delta = deltaOf(of);
+  const counts = countsNow(delta);
   counts.upstreamAttempts += 1;
   const bucket = latencyBucket(latencyMs);
   counts.latency[bucket] = (counts.latency[bucket] ?? 0) + 1;
   if (error) {
     counts.upstreamErrors += 1;
-    deltaOf(of).lastError = { status: error.status, reason: scrubCredentials(error.reason.slice(0, MAX_REASON)), at: Date.now() };
+    delta.lastError = { status: error.status, reason: scrubCredentials(error.reason.slice(0, MAX_REASON)), at: Date.now() };
   }
 }
 
