@@ -1,8 +1,25 @@
 /**
  * An HMAC-SHA-256 key derived from a secret (HKDF-SHA-256) for one purpose, named in `purpose`, and
  * used for nothing else: what signs console sessions cannot sign list cursors, nor the reverse.
+ * Derived once per secret and purpose in an isolate, as seal.ts imports its keys once: a console
+ * page and an admin list each need one or two, on every request.
  */
-export async function hmacKeyFor(secret: string, purpose: string, usages: Array<"sign" | "verify">): Promise<CryptoKey> {
+export function hmacKeyFor(secret: string, purpose: string, usages: Array<"sign" | "verify">): Promise<CryptoKey> {
+  const cacheKey = JSON.stringify([secret, purpose, usages]);
+  let key = derived.get(cacheKey);
+  if (!key) {
+    key = derive(secret, purpose, usages);
+    // A secret rotated often would otherwise leave every key it had behind.
+    if (derived.size >= MAX_DERIVED) derived.clear();
+    derived.set(cacheKey, key);
+  }
+  return key;
+}
+
+const derived = new Map<string, Promise<CryptoKey>>();
+const MAX_DERIVED = 16;
+
+async function derive(secret: string, purpose: string, usages: Array<"sign" | "verify">): Promise<CryptoKey> {
   const encoder = new TextEncoder();
   const material = await crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
