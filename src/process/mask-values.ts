@@ -17,7 +17,7 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
   if (rules.values.length === 0) return false;
-  /** The text masked by every pattern, or undefined when that would grow it past grownAtMost. */
+  /** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
   const maskWithin = (text: string): string | undefined => {
     const maxLength = grownAtMost(text);
     let masked = text;
