@@ -32,6 +32,16 @@ async function replicaOf(id: string): Promise<{ parent: string; tokens: Array<{ 
 /** The token id inside a `tbr_<id>_<secret>` token. */
 const tokenIdOf = (token: string) => token.split("_")[1]!;
 
+/** The tenant object's own KV binding refuses writes, as KV does when it is unavailable or over its per-key rate. */
+const refusingWrites = failingBinding(env.TENANTS, "put", "KV is unavailable");
+
+/** Gives the tenant's object this KV binding in place of its own, until given back `env.TENANTS`. */
+async function withObjectKv(stub: DurableObjectStub<TenantObject>, tenants: KVNamespace): Promise<void> {
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as { env: Env }).env = { ...env, TENANTS: tenants };
+  });
+}
+
 describe("concurrent admin calls", () => {
   it("stores every one of ten tokens issued at once, and every one of them works", async () => {
     const tenant = await createTenant();
@@ -87,11 +97,7 @@ describe("concurrent admin calls", () => {
   it("keeps a change KV refused in the tenant's object, and its alarm writes it to KV once KV takes it again", async () => {
     const tenant = await createTenant();
     const stub = env.TENANT_OBJECTS.getByName(tenant.id);
-    // The object's own KV binding refuses writes, as KV does when it is unavailable or over its per-key rate.
-    const object = (instance: TenantObject) => instance as unknown as { env: Env };
-    await runInDurableObject(stub, (instance) => {
-      object(instance).env = { ...env, TENANTS: failingBinding(env.TENANTS, "put", "KV is unavailable") };
-    });
+    await withObjectKv(stub, refusingWrites);
 
     const issued = await admin("POST", `/tenants/${tenant.id}/tokens`);
 
@@ -100,9 +106,7 @@ describe("concurrent admin calls", () => {
     expect((await tenantJson(tenant.id)).tokens.map((t) => t.id)).toContain(tokenId);
     expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).not.toContain(tokenId);
 
-    await runInDurableObject(stub, (instance) => {
-      object(instance).env = env;
-    });
+    await withObjectKv(stub, env.TENANTS);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).toContain(tokenId);
@@ -112,10 +116,7 @@ describe("concurrent admin calls", () => {
   it("keeps trying a write KV refuses, every 30 s past Cloudflare's six alarm retries, until KV takes it", async () => {
     const tenant = await createTenant();
     const stub = env.TENANT_OBJECTS.getByName(tenant.id);
-    const object = (instance: TenantObject) => instance as unknown as { env: Env };
-    await runInDurableObject(stub, (instance) => {
-      object(instance).env = { ...env, TENANTS: failingBinding(env.TENANTS, "put", "KV is unavailable") };
-    });
+    await withObjectKv(stub, refusingWrites);
     const revoked = tenant.bearer;
     const tokenId = (await tenantJson(tenant.id)).tokens[0]!.id;
     expect((await admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenId}`)).status).toBe(204);
@@ -130,9 +131,7 @@ describe("concurrent admin calls", () => {
     }
     expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).toContain(tokenId);
 
-    await runInDurableObject(stub, (instance) => {
-      object(instance).env = env;
-    });
+    await withObjectKv(stub, env.TENANTS);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
 
     expect((await replicaOf(tenant.id))!.tokens).toEqual([]);
