@@ -1,9 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hex } from "../src/encoding/bytes.js";
 import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import {
+  attr,
   compress,
   exportResponseOf,
   otlpJsonOfSize,
@@ -11,12 +13,24 @@ import {
   rpcStatusOf,
   spanIdsOf,
   spansOf,
+  spanWith,
   toOtlpJson,
   toProtobuf,
   trueFoundryTrace,
 } from "./support/traces.js";
 
 const MiB = 1024 * 1024;
+
+/** Transport fidelity is about bytes, so these tenants leave spans untranslated. */
+const untranslated = { config: { translate: false } };
+
+/** Whether `part` occurs in `bytes` as it is, byte for byte. */
+function holds(bytes: Uint8Array, part: Uint8Array): boolean {
+  for (let at = 0; at + part.byteLength <= bytes.byteLength; at++) {
+    if (part.every((byte, i) => bytes[at + i] === byte)) return true;
+  }
+  return false;
+}
 
 describe("OTLP/HTTP responses", () => {
   it("rejects spans with bad ids one by one: 200 with partial_success, the rest delivered", async () => {
@@ -38,6 +52,65 @@ describe("OTLP/HTTP responses", () => {
     );
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));
+  });
+
+  describe("a span's links", () => {
+    /** A gateway trace with a span between its spans whose links are these. */
+    function traceWithLinkedSpan(links: { traceId: Uint8Array; spanId: Uint8Array }[]) {
+      const trace = trueFoundryTrace();
+      const linked = spanWith("batch consumer", [attr("messaging.batch.message_count", 2)]);
+      linked.links = links.map((ids) => create(Span_LinkSchema, { ...ids, attributes: [attr("messaging.message.id", "m-1")] }));
+      trace.resourceSpans[0]!.scopeSpans[0]!.spans.splice(1, 0, linked);
+      return trace;
+    }
+    const goodLink = { traceId: randomId(16), spanId: randomId(8) };
+    const badLink = { traceId: randomId(16).slice(0, 3), spanId: randomId(8) };
+    const rejection = 'rejected 1 of 4 spans: span "batch consumer": links[1].trace_id must be empty or 16 bytes, got 3 bytes';
+
+    it("rejects a span with a link id of the wrong length one by one: the other spans arrive byte for byte", async () => {
+      const tenant = await createTenant(untranslated);
+      const trace = traceWithLinkedSpan([goodLink, badLink]);
+
+      const response = await sendTraces(tenant, toProtobuf(trace));
+
+      expect(response.status).toBe(200);
+      expect((await exportResponseOf(response)).partialSuccess).toMatchObject({ rejectedSpans: 1n, errorMessage: rejection });
+      const [received, ...more] = await standin.received(tenant.apiKey);
+      expect(more).toEqual([]);
+      const good = spansOf(trace).filter((_, i) => i !== 1);
+      expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
+      for (const span of good) expect(holds(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+    });
+
+    it("rejects it for a tenant that translates, and in OTLP JSON, as hex of the wrong length", async () => {
+      const translating = await createTenant();
+      const trace = traceWithLinkedSpan([goodLink, badLink]);
+      const good = spanIdsOf(trace).filter((_, i) => i !== 1);
+
+      const protobuf = await sendTraces(translating, toProtobuf(trace));
+      const json = await sendTraces(translating, JSON.stringify(toOtlpJson(trace)), { contentType: "application/json" });
+
+      expect((await exportResponseOf(protobuf)).partialSuccess).toMatchObject({ rejectedSpans: 1n, errorMessage: rejection });
+      expect(await json.json()).toEqual({ partialSuccess: { rejectedSpans: "1", errorMessage: rejection } });
+      expect((await standin.received(translating.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([good, good]);
+    });
+
+    it("forwards links to an invalid context, with zero or empty ids, as they came: OpenTelemetry records them", async () => {
+      const tenant = await createTenant(untranslated);
+      const body = toProtobuf(
+        traceWithLinkedSpan([
+          { traceId: new Uint8Array(16), spanId: new Uint8Array(8) },
+          { traceId: new Uint8Array(), spanId: new Uint8Array() },
+        ]),
+      );
+
+      const response = await sendTraces(tenant, body);
+
+      expect(response.status).toBe(200);
+      expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+      const [received] = await standin.received(tenant.apiKey);
+      expect(received!.bytes).toEqual(body);
+    });
   });
 
   it("reports partial success in JSON for a JSON request", async () => {

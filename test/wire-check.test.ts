@@ -6,7 +6,7 @@ import { RelayError } from "../src/http/errors.js";
 import { vouchedSpanCount } from "../src/receive/wire-check.js";
 import { readRequest } from "./support/pipeline.js";
 import { spansOf, toProtobuf, trueFoundryTrace, variedRequest } from "./support/traces.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
+import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
 
 /** What the full path makes of the bytes: refused, or how many spans validation kept and rejected. */
 function fullPath(bytes: Uint8Array): "refused" | { accepted: number; rejected: number } {
@@ -125,12 +125,36 @@ describe("the wire check", () => {
     ["a trace id of 4 bytes", requestWithSpanFields(lengthDelimited(1, [1, 2, 3, 4]))],
     ["an all-zero span id", requestWithSpanFields(lengthDelimited(2, new Uint8Array(8)))],
     ["a parent span id of 3 bytes", requestWithSpanFields(lengthDelimited(4, [1, 2, 3]))],
+    ["a link's trace id of 3 bytes", requestWithSpanFields(lengthDelimited(13, lengthDelimited(1, [1, 2, 3])))],
+    ["a link's span id of 16 bytes", requestWithSpanFields(lengthDelimited(13, lengthDelimited(2, new Uint8Array(16).fill(7))))],
     [
       "an unknown group (protobuf-es takes it; the full decode decides)",
       requestWithSpanFields([...varint((80 << 3) | 3), ...varint((80 << 3) | 4)]),
     ],
   ])("leaves %s to the full decode", (_what, bytes) => {
     expect(vouchedSpanCount(bytes)).toBeUndefined();
+  });
+
+  it("vouches for links whose ids are empty or all zeros, as the full path keeps them, and for the last of an id given twice", () => {
+    const link = (fields: number[]) => lengthDelimited(13, fields);
+    const bytes = requestWithSpanFields([
+      ...link([...lengthDelimited(1, new Uint8Array(16)), ...lengthDelimited(2, new Uint8Array(8))]),
+      ...link([]),
+      ...link([...lengthDelimited(1, [1, 2, 3]), ...lengthDelimited(1, new Uint8Array(16).fill(9))]),
+    ]);
+
+    expect(vouchedSpanCount(bytes)).toBe(1);
+    expect(fullPath(bytes)).toEqual({ accepted: 1, rejected: 0 });
+  });
+
+  it("leaves a span with a link id of another length to the full path, which rejects that span alone", () => {
+    const badLink = spanFields(lengthDelimited(13, lengthDelimited(1, [1, 2, 3])));
+    const bytes = new Uint8Array(
+      lengthDelimited(1, lengthDelimited(2, [...lengthDelimited(2, spanFields()), ...lengthDelimited(2, badLink)])),
+    );
+
+    expect(vouchedSpanCount(bytes)).toBeUndefined();
+    expect(fullPath(bytes)).toEqual({ accepted: 1, rejected: 1 });
   });
 
   it("vouches for a long string exactly when protobuf-es's strict decoder takes its bytes", () => {

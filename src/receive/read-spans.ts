@@ -30,13 +30,14 @@ export function readSpans(
 ): ReadSpans {
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
-    if (rejections.admit(incoming.fields)) visit(incoming);
+    // Not vouched for, so decoded already: the whole span is checked, its links' ids too.
+    if (rejections.admit(incoming.span)) visit(incoming);
   };
   if (format === "json") {
     readJsonSpans(bytes, admit);
     return { rejections, leftOutEmpty: false };
   }
-  // The wire check validated every span's ids already: vouched spans are accepted unread.
+  // The wire check validated every span's and link's ids already: vouched spans are accepted unread.
   const accept = (incoming: IncomingSpan) => {
     rejections.accept();
     visit(incoming);

@@ -1,11 +1,11 @@
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { Span, Span_Link } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 
 const MAX_REASONS = 3;
 
 /**
- * OTLP requires a 16-byte trace id and an 8-byte span id, neither all zeros, and a parent id
- * that is empty or 8 bytes. Such spans are rejected one by one (OTLP partial success), so the
- * rest of the request still goes through.
+ * OTLP requires a 16-byte trace id and an 8-byte span id, neither all zeros, a parent id that is
+ * empty or 8 bytes, and links whose ids are empty or of those lengths. Spans that break this are
+ * rejected one by one (OTLP partial success), so the rest of the request still goes through.
  */
 export class SpanRejections {
   accepted = 0;
@@ -18,8 +18,8 @@ export class SpanRejections {
   }
 
   /** Whether the span may go on; when not, it is counted and its reason kept for the message. */
-  admit(span: Pick<Span, "name" | "traceId" | "spanId" | "parentSpanId">): boolean {
-    const reason = invalidSpanReason(span);
+  admit(span: Pick<Span, "name" | "traceId" | "spanId" | "parentSpanId" | "links">): boolean {
+    const reason = invalidSpanReason(span) ?? invalidLinksReason(span.links);
     if (reason === undefined) {
       this.accepted++;
       return true;
@@ -41,10 +41,33 @@ export class SpanRejections {
 export function invalidSpanReason(span: Pick<Span, "traceId" | "spanId" | "parentSpanId">): string | undefined {
   if (!isId(span.traceId, 16)) return `trace_id must be 16 bytes and not all zero, got ${idLength(span.traceId)}`;
   if (!isId(span.spanId, 8)) return `span_id must be 8 bytes and not all zero, got ${idLength(span.spanId)}`;
-  if (span.parentSpanId.byteLength !== 0 && span.parentSpanId.byteLength !== 8) {
+  if (!isEmptyOr(span.parentSpanId, 8)) {
     return `parent_span_id must be empty or 8 bytes, got ${span.parentSpanId.byteLength} bytes`;
   }
   return undefined;
+}
+
+/**
+ * Why a link's ids break OTLP's rules, or undefined when they are fine. All zeros are allowed:
+ * OpenTelemetry's API records a link to an invalid context when it carries attributes or trace
+ * state, SDKs export its ids as zero bytes, and the Collector writes them as empty.
+ */
+export function invalidLinkReason(link: Pick<Span_Link, "traceId" | "spanId">): string | undefined {
+  if (!isEmptyOr(link.traceId, 16)) return `trace_id must be empty or 16 bytes, got ${link.traceId.byteLength} bytes`;
+  if (!isEmptyOr(link.spanId, 8)) return `span_id must be empty or 8 bytes, got ${link.spanId.byteLength} bytes`;
+  return undefined;
+}
+
+function invalidLinksReason(links: readonly Pick<Span_Link, "traceId" | "spanId">[]): string | undefined {
+  for (const [i, link] of links.entries()) {
+    const reason = invalidLinkReason(link);
+    if (reason !== undefined) return `links[${i}].${reason}`;
+  }
+  return undefined;
+}
+
+function isEmptyOr(bytes: Uint8Array, length: number): boolean {
+  return bytes.byteLength === 0 || bytes.byteLength === length;
 }
 
 /** An id as a refusal describes it: its length, and whether every byte is zero. */

@@ -2,18 +2,18 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
-import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 import { MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
-import { invalidSpanReason } from "./validate.js";
+import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
 /**
  * Checks a protobuf ExportTraceServiceRequest without building it: every field has the wire type
- * the generated schema gives it, every length fits, every string is UTF-8, and every span's ids are
- * valid. It is deliberately stricter than the full path (read-spans.ts), so whatever it accepts,
- * that path decodes and keeps whole; anything it does not vouch for (groups, packed or map fields,
- * deep nesting, odd varints, an invalid span, a span over the limit of messages) takes the full
- * path, which gives the client its error.
+ * the generated schema gives it, every length fits, every string is UTF-8, and every span's and
+ * link's ids are valid. It is deliberately stricter than the full path (read-spans.ts), so whatever
+ * it accepts, that path decodes and keeps whole; anything it does not vouch for (groups, packed or
+ * map fields, deep nesting, odd varints, an invalid span or link, a span over the limit of
+ * messages) takes the full path, which gives the client its error.
  */
 
 /** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
@@ -32,6 +32,7 @@ interface MessageCheck {
   /** By field number; numbers past the end, or holes, are unknown fields (kept by protobuf-es). */
   fields: (FieldCheck | undefined)[];
   isSpan: boolean;
+  isLink: boolean;
   /** A resource or scope: the fields read-spans.ts counts as a header, this message among them. */
   isHeader: boolean;
 }
@@ -43,7 +44,12 @@ const checks = new Map<DescMessage, MessageCheck>();
 function messageCheck(desc: DescMessage): MessageCheck {
   let check = checks.get(desc);
   if (check) return check;
-  check = { fields: [], isSpan: desc === SpanSchema, isHeader: desc === ResourceSchema || desc === InstrumentationScopeSchema };
+  check = {
+    fields: [],
+    isSpan: desc === SpanSchema,
+    isLink: desc === Span_LinkSchema,
+    isHeader: desc === ResourceSchema || desc === InstrumentationScopeSchema,
+  };
   // Registered before its fields, so recursive types (AnyValue in ArrayValue) resolve to it.
   checks.set(desc, check);
   for (const field of desc.fields) check.fields[field.number] = fieldCheck(field);
@@ -118,6 +124,8 @@ export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
 const TRACE_ID = SpanSchema.field.traceId.number;
 const SPAN_ID = SpanSchema.field.spanId.number;
 const PARENT_SPAN_ID = SpanSchema.field.parentSpanId.number;
+const LINK_TRACE_ID = Span_LinkSchema.field.traceId.number;
+const LINK_SPAN_ID = Span_LinkSchema.field.spanId.number;
 const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 class Walker {
@@ -139,7 +147,7 @@ class Walker {
     else if (check.isHeader) this.counted = 1;
     else if (this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
     const bytes = this.bytes;
-    // A span's ids: the last occurrence of each counts, as in protobuf-es.
+    // A span's or link's ids: the last occurrence of each counts, as in protobuf-es.
     let traceId = NO_BYTES;
     let spanId = NO_BYTES;
     let parentSpanId = NO_BYTES;
@@ -163,6 +171,9 @@ class Walker {
           if (no === TRACE_ID) traceId = bytes.subarray(at - length, at);
           else if (no === SPAN_ID) spanId = bytes.subarray(at - length, at);
           else if (no === PARENT_SPAN_ID) parentSpanId = bytes.subarray(at - length, at);
+        } else if (check.isLink) {
+          if (no === LINK_TRACE_ID) traceId = bytes.subarray(at - length, at);
+          else if (no === LINK_SPAN_ID) spanId = bytes.subarray(at - length, at);
         }
       } else if (wireType === WIRE_VARINT) {
         // Up to 10 bytes, as protobuf-es reads any varint.
@@ -182,7 +193,7 @@ class Walker {
     if (check.isSpan) {
       if (invalidSpanReason({ traceId, spanId, parentSpanId }) !== undefined) throw new Unvouched();
       this.spans++;
-    }
+    } else if (check.isLink && invalidLinkReason({ traceId, spanId }) !== undefined) throw new Unvouched();
     if (check.isSpan || check.isHeader) this.counted = -1;
   }
 

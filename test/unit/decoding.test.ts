@@ -1,14 +1,14 @@
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_LinkSchema, Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { concat, hex } from "../../src/encoding/bytes.js";
 import { RelayError } from "../../src/http/errors.js";
 import { otlpFormatOf } from "../../src/otlp/format.js";
 import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-type.js";
 import { readSpans } from "../../src/receive/read-spans.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
-import { invalidSpanReason } from "../../src/receive/validate.js";
+import { invalidLinkReason, invalidSpanReason } from "../../src/receive/validate.js";
 import { readRequest } from "../support/pipeline.js";
 import { randomId, requestOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "../support/traces.js";
 import {
@@ -620,6 +620,31 @@ describe("validating span ids", () => {
     ["a 16-byte parent id", { parentSpanId: randomId(16) }, "parent_span_id must be empty or 8 bytes, got 16 bytes"],
   ])("refuses %s", (_what, ids, reason) => {
     expect(invalidSpanReason({ ...valid, ...ids })).toBe(reason);
+  });
+
+  it("accepts links whose ids are empty, all zeros or of the right length, and refuses other lengths", () => {
+    const link = (traceId: Uint8Array, spanId: Uint8Array) => ({ traceId, spanId });
+
+    expect(invalidLinkReason(link(randomId(16), randomId(8)))).toBeUndefined();
+    expect(invalidLinkReason(link(new Uint8Array(16), new Uint8Array(8)))).toBeUndefined();
+    expect(invalidLinkReason(link(new Uint8Array(), new Uint8Array()))).toBeUndefined();
+    expect(invalidLinkReason(link(randomId(8), randomId(8)))).toBe("trace_id must be empty or 16 bytes, got 8 bytes");
+    expect(invalidLinkReason(link(new Uint8Array(17), randomId(8)))).toBe("trace_id must be empty or 16 bytes, got 17 bytes");
+    expect(invalidLinkReason(link(randomId(16), randomId(16)))).toBe("span_id must be empty or 8 bytes, got 16 bytes");
+    expect(invalidLinkReason(link(randomId(16), new Uint8Array(7)))).toBe("span_id must be empty or 8 bytes, got 7 bytes");
+  });
+
+  it("rejects a span for a bad link among good ones, naming the link", () => {
+    const linked = spanWith("linked", []);
+    linked.links = [
+      create(Span_LinkSchema, { traceId: randomId(16), spanId: randomId(8) }),
+      create(Span_LinkSchema, { traceId: randomId(16), spanId: new Uint8Array(3) }),
+    ];
+
+    const { request, rejections } = readRequest(toProtobuf(requestOf([spanWith("ok", []), linked])), "protobuf");
+
+    expect(spansOf(request).map((s) => s.name)).toEqual(["ok"]);
+    expect(rejections.message).toBe('rejected 1 of 2 spans: span "linked": links[1].span_id must be empty or 8 bytes, got 3 bytes');
   });
 
   it("takes rejected spans out one by one, and says why for the first three", () => {
