@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sealClientKey } from "../src/deliver/client-key.js";
 import { DeadLetterStore, deadLetterKey } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
-import { clientKeyContext, type DeliveryMessage } from "../src/deliver/message.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
 import { sealSecret } from "../src/secrets/seal.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
-import { deadLettersOf } from "./support/dead-letters.js";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
 import { admin, asRecordedBeforeDurableObjects, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
@@ -307,8 +308,8 @@ describe.concurrent("the delivery queue's consumer", () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const trace = trueFoundryTrace();
     const protobuf = toProtobuf(trace);
-    const sealedClientKey = await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id));
-    const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, spans: spansOf(trace).length }), protobuf);
+    const clientKey = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
+    const message = await spilled(queuedMessage(tenant, protobuf, { ...clientKey, spans: spansOf(trace).length }), protobuf);
     await standin.revokeKey(tenant.apiKey);
     const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
 
@@ -332,8 +333,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key: an operator deletes it", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const protobuf = toProtobuf(trueFoundryTrace());
-    const sealedClientKey = await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id));
-    const replay = queuedMessage(tenant, protobuf, { sealedClientKey });
+    const replay = queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
     const key = deadLetterKey(tenant.id, replay.id);
     await env.PAYLOADS.put(key, protobuf);
     await standin.revokeKey(tenant.apiKey);
@@ -348,6 +348,65 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 });
 
+describe.concurrent("a passthrough client's queued key", () => {
+  /** A passthrough tenant, a trace queued with the client's key for the tenant's api_url, and a PUT that then moved the tenant to the stand-in's self-hosted path. */
+  async function queuedThenMoved() {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    const clientKey = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
+    const message = queuedMessage(tenant, toProtobuf(trace), clientKey);
+    const moved = `${standin.url}/self-hosted`;
+    expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: moved } })).status).toBe(200);
+    return { tenant, trace, clientKey, message, moved };
+  }
+
+  it("is not sent to an api_url an admin changed to since: the spans become a dead letter saying why, and a replay sends them once api_url is back", async () => {
+    const { tenant, trace, message, moved } = await queuedThenMoved();
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    const reason = `the tenant's api_url changed to ${moved} after the client's Braintrust key was sent for ${standin.url}, and the key goes nowhere else: replay once api_url is ${standin.url} again, or delete`;
+    const [deadLetter, ...more] = await deadLettersOf(tenant.id);
+    expect(more).toEqual([]);
+    expect(deadLetter).toMatchObject({ id: `${tenant.id}:${message.id}`, reason, attempts: 1, spans: 3 });
+
+    // Replayed while the tenant is still elsewhere: a dead letter again, nothing sent.
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    const again = await waitForDeadLetters(tenant.id, ([d]) => d !== undefined && d.dead_lettered_at !== deadLetter!.dead_lettered_at);
+    expect(again).toEqual([expect.objectContaining({ id: deadLetter!.id, reason, attempts: 0 })]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+
+    expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url } })).status).toBe(200);
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(arrival.requests.map((r) => r.path)).toEqual(["/otel/v1/traces"]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("does not open for the tenant's new api_url even when the message is made to claim it: nothing is sent", async () => {
+    const { tenant, message, moved } = await queuedThenMoved();
+
+    const consumed = await consume(DELIVERIES, [{ ...message, clientKeyApiUrl: moved }]);
+
+    expect(consumed).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("goes to the tenant's api_url when a relay queued it before keys were bound to one, as it went then", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    // Sealed as those relays sealed a queued key: bound to the tenant alone.
+    const sealedClientKey = await sealSecret(tenant.apiKey, env, `queued-client-key:${tenant.id}`);
+    const message = queuedMessage(tenant, toProtobuf(trace), { sealedClientKey });
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+  });
+});
+
 // One test at a time: some watch console.log, which concurrent tests would share.
 describe("the delivery queue's consumer, for a tenant deleted since the spans were accepted", () => {
   it.each([
@@ -359,8 +418,8 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
     async ({ mode, fate }) => {
       const tenant = await createTenant({ mode });
       const protobuf = toProtobuf(trueFoundryTrace());
-      const sealedClientKey = mode === "passthrough" ? await sealSecret(tenant.apiKey, env, clientKeyContext(tenant.id)) : undefined;
-      const message = await spilled(queuedMessage(tenant, protobuf, { sealedClientKey, receivedAt: LONG_AGO }), protobuf);
+      const clientKey = mode === "passthrough" ? await sealClientKey(tenant.apiKey, env, tenant.id, standin.url) : {};
+      const message = await spilled(queuedMessage(tenant, protobuf, { ...clientKey, receivedAt: LONG_AGO }), protobuf);
       const nextOwnersKey = await deleteTenant(tenant.id, { recreate: fate !== "deleted" });
       const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
 

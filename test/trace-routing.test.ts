@@ -5,10 +5,11 @@ import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
+import { waitForDeadLetters } from "./support/dead-letters.js";
 import { viewsByParent } from "./support/parent-views.js";
 import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "./support/traces.js";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 const EVAL_ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
 
@@ -177,6 +178,27 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("an object whose table of waiting spans predates their key's api_url gains the column, and its spans wait and go as before", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant.id, hex(trace.traceId)[0]!);
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec("DROP TABLE waiting_pieces");
+      state.storage.sql.exec(
+        "CREATE TABLE waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+      );
+    });
+    await evictDurableObject(object);
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
   it("a retry after one object failed keeps once the spans another object had already taken", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const first = gatewayTrace({ env: "eval" });
@@ -261,6 +283,39 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       "project_name:default": { traces: [{ root: opener.top.name, spans: 4 }], unlisted: 0 },
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });
+  });
+
+  it("a passthrough client's waiting spans are not sent to an api_url the tenant moved to while they waited: they become a dead letter", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    const moved = `${standin.url}/self-hosted`;
+    const put = await admin("PUT", `/tenants/${tenant.id}`, {
+      parent: "project_name:default",
+      translate: false,
+      routes: [EVAL_ROUTE],
+      trace_wait_seconds: 3600,
+      braintrust: { api_url: moved },
+    });
+    expect(put.status).toBe(200);
+
+    // The top span, sent now, goes where the tenant points now; its waiting children stay bound to where theirs was sent.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    const [deadLetter, ...more] = await waitForDeadLetters(tenant.id, (list) => list.length > 0);
+    expect(more).toEqual([]);
+    expect(deadLetter).toMatchObject({
+      parent: "experiment_id:exp-eval",
+      spans: 3,
+      reason: `the tenant's api_url changed to ${moved} after the client's Braintrust key was sent for ${standin.url}, and the key goes nowhere else: replay once api_url is ${standin.url} again, or delete`,
+    });
+    expect((await standin.received(tenant.apiKey)).map((r) => [r.path, ids(spansOf(r.request))])).toEqual([
+      ["/otel/v1/traces", ids(opener.all)],
+      ["/self-hosted/otel/v1/traces", ids([trace.top])],
+    ]);
   });
 
   it("a key Braintrust has not accepted yet keeps nothing waiting: its undecided trace is decided at once by the default parent", async () => {

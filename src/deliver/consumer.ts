@@ -1,15 +1,15 @@
 import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
-import { openSecret } from "../secrets/seal.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
-import { isIncarnationOf } from "../tenants/schema.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import { TenantStore } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
+import { openClientKey } from "./client-key.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
-import { clientKeyContext, type DeliveryMessage, deliveryIdentity } from "./message.js";
+import { type DeliveryMessage, deliveryIdentity } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
 import { enqueue, enqueueNew, halvesAsMessages } from "./queue.js";
 
@@ -60,10 +60,9 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenants = new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds);
   const tenant = await tenants.get(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
-  const apiKey = message.sealedClientKey
-    ? await openSecret(message.sealedClientKey, env, clientKeyContext(message.tenant))
-    : await openStoredKey(tenant, env);
-  if (!apiKey) return deadLetter("the tenant no longer has a stored API key to deliver with");
+  const key = await deliveryKey(message, tenant, env);
+  if ("undeliverable" in key) return deadLetter(key.undeliverable);
+  const { apiKey } = key;
 
   const attempts = message.attempts + 1;
   const { outcome, next } = await attemptDelivery(
@@ -131,6 +130,24 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       }
       return;
   }
+}
+
+/**
+ * The key to deliver with: the client's, only to the api_url it was sent for (an admin who moved the
+ * tenant elsewhere may have had reason to leave that host), else the tenant's stored one; or why
+ * there is none.
+ */
+async function deliveryKey(message: DeliveryMessage, tenant: Tenant, env: Env): Promise<{ apiKey: string } | { undeliverable: string }> {
+  const { sealedClientKey, clientKeyApiUrl } = message;
+  if (!sealedClientKey) {
+    const stored = await openStoredKey(tenant, env);
+    return stored ? { apiKey: stored } : { undeliverable: "the tenant no longer has a stored API key to deliver with" };
+  }
+  const opened = await openClientKey({ sealedClientKey, clientKeyApiUrl }, env, message.tenant, tenant.api_url);
+  if ("apiKey" in opened) return opened;
+  return {
+    undeliverable: `the tenant's api_url changed to ${tenant.api_url} after the client's Braintrust key was sent for ${opened.sentFor}, and the key goes nowhere else: replay once api_url is ${opened.sentFor} again, or delete`,
+  };
 }
 
 /**

@@ -68,6 +68,7 @@ function replayMessageOf(key: string, meta: Record<string, string>): DeliveryMes
     ...(meta.incarnation ? { incarnation: meta.incarnation } : {}),
     parent: deadLetter.parent,
     ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
+    ...(meta.client_key_api_url ? { clientKeyApiUrl: meta.client_key_api_url } : {}),
     payload: { r2Key: key },
     spans: deadLetter.spans,
     bytes: deadLetter.bytes,
@@ -87,7 +88,7 @@ interface PageOptions {
 export class DeadLetterStore {
   constructor(private readonly bucket: R2Bucket) {}
 
-  /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, for a replay. */
+  /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, with its api_url, for a replay. */
   async put(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<DeadLetter> {
     const key = deadLetterKey(message.tenant, message.id);
     const keptReason = reason.slice(0, MAX_REASON);
@@ -101,6 +102,7 @@ export class DeadLetterStore {
       dead_lettered_at: new Date().toISOString(),
       ...(message.incarnation ? { incarnation: message.incarnation } : {}),
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
+      ...(message.clientKeyApiUrl ? { client_key_api_url: message.clientKeyApiUrl } : {}),
     };
     await this.bucket.put(key, protobuf, { customMetadata });
     countSpans(message, "dead_lettered", message.spans);

@@ -2,10 +2,10 @@ import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { sealSecret } from "../secrets/seal.js";
 import { attemptDelivery } from "./attempt.js";
+import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
-import { clientKeyContext, type Delivery, type DeliveryMessage } from "./message.js";
+import type { Delivery, DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
@@ -84,7 +84,7 @@ async function keepDurably(
     ...(delivery.incarnation ? { incarnation: delivery.incarnation } : {}),
     parent: delivery.parent,
     ...(delivery.credential.mode === "passthrough"
-      ? { sealedClientKey: await sealSecret(delivery.credential.apiKey, env, clientKeyContext(delivery.tenantId)) }
+      ? await sealClientKey(delivery.credential.apiKey, env, delivery.tenantId, delivery.apiUrl)
       : {}),
     attempts: 1,
     serverErrors: next.step === "retry" ? next.serverErrors : 0,

@@ -30,8 +30,10 @@ export interface DeliveryMessage {
   /** The incarnation of the tenant the spans were accepted for; none when its record had none. */
   incarnation?: string;
   parent: string;
-  /** Passthrough only: the client's Braintrust key, sealed. Stored keys are read at delivery time, so a rotated key unblocks retries. */
+  /** Passthrough only: the client's Braintrust key, sealed (client-key.ts). Stored keys are read at delivery time, so a rotated key unblocks retries. */
   sealedClientKey?: string;
+  /** With it: the api_url the key was sent for, the only one it goes to; none when an older relay queued it. */
+  clientKeyApiUrl?: string;
   /** The ExportTraceServiceRequest, inline, or where it was put in R2 (spilled or dead-lettered). */
   payload: { inline: Uint8Array } | { r2Key: string };
   spans: number;
@@ -51,9 +53,4 @@ export interface DeliveryMessage {
  */
 export function deliveryIdentity(message: Pick<DeliveryMessage, "tenant" | "id">): string {
   return `${message.tenant}/${message.id}`;
-}
-
-/** Context the passthrough key is sealed under: it only opens as this tenant's queued key. */
-export function clientKeyContext(tenantId: string): string {
-  return `queued-client-key:${tenantId}`;
 }

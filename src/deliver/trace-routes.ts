@@ -45,8 +45,9 @@ export interface SettleRequest {
   tenant: string;
   incarnation: string | undefined;
   defaultParent: string;
-  /** Passthrough only: the client's key, sealed as queued messages carry it. */
+  /** Passthrough only: the client's key, sealed and bound to its api_url as queued messages carry it (client-key.ts). */
   sealedClientKey: string | undefined;
+  clientKeyApiUrl: string | undefined;
   waitSeconds: number;
   traces: TraceReport[];
 }
@@ -159,6 +160,7 @@ export class TraceRoutes extends DurableObject<Env> {
       tenant: request.tenant,
       incarnation: request.incarnation,
       sealedClientKey: request.sealedClientKey,
+      clientKeyApiUrl: request.clientKeyApiUrl,
       protobuf: waiting.protobuf,
       spans: waiting.spans,
       receivedAt: now,
@@ -225,6 +227,7 @@ function template(objectId: string, piece: WaitingPiece, parent: string): Omit<D
     ...(piece.incarnation ? { incarnation: piece.incarnation } : {}),
     parent,
     ...(piece.sealedClientKey ? { sealedClientKey: piece.sealedClientKey } : {}),
+    ...(piece.clientKeyApiUrl ? { clientKeyApiUrl: piece.clientKeyApiUrl } : {}),
     attempts: 0,
     serverErrors: 0,
     receivedAt: piece.receivedAt,

@@ -12,6 +12,7 @@ export interface WaitingPiece {
   tenant: string;
   incarnation: string | undefined;
   sealedClientKey: string | undefined;
+  clientKeyApiUrl: string | undefined;
   protobuf: Uint8Array;
   spans: number;
   receivedAt: number;
@@ -40,8 +41,12 @@ export class TraceWaitStore {
     );
     sql.exec("CREATE INDEX IF NOT EXISTS trace_routes_due ON trace_routes (due_at) WHERE due_at IS NOT NULL");
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL, client_key_api_url TEXT)",
     );
+    // An object made before a client's key was bound to its api_url gains the column; its pieces have none.
+    if (sql.exec("SELECT 1 FROM pragma_table_info('waiting_pieces') WHERE name = 'client_key_api_url'").toArray().length === 0) {
+      sql.exec("ALTER TABLE waiting_pieces ADD COLUMN client_key_api_url TEXT");
+    }
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );
@@ -78,11 +83,12 @@ export class TraceWaitStore {
       bytes,
     );
     this.sql.exec(
-      "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       piece.trace,
       piece.tenant,
       piece.incarnation ?? null,
       piece.sealedClientKey ?? null,
+      piece.clientKeyApiUrl ?? null,
       piece.protobuf,
       piece.spans,
       piece.receivedAt,
@@ -123,12 +129,13 @@ export class TraceWaitStore {
         tenant: string;
         incarnation: string | null;
         sealed_client_key: string | null;
+        client_key_api_url: string | null;
         protobuf: ArrayBuffer;
         spans: number;
         received_at: number;
         parent: string;
       }>(
-        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.protobuf, p.spans, p.received_at, t.parent
+        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.client_key_api_url, p.protobuf, p.spans, p.received_at, t.parent
          FROM waiting_pieces p JOIN trace_routes t ON t.trace = p.trace WHERE t.parent IS NOT NULL ORDER BY p.id LIMIT ?`,
         limit,
       )
@@ -141,6 +148,7 @@ export class TraceWaitStore {
           tenant: row.tenant,
           incarnation: row.incarnation ?? undefined,
           sealedClientKey: row.sealed_client_key ?? undefined,
+          clientKeyApiUrl: row.client_key_api_url ?? undefined,
           protobuf: new Uint8Array(row.protobuf),
           spans: row.spans,
           receivedAt: row.received_at,

@@ -1,11 +1,10 @@
-import { clientKeyContext } from "../deliver/message.js";
+import { type QueuedClientKey, sealClientKey } from "../deliver/client-key.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
 import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceRoutes } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
-import { sealSecret } from "../secrets/seal.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
@@ -50,16 +49,16 @@ export async function settleTraces(
 ): Promise<SettledTraces> {
   if (!credential.trusted) return settleProvisionally(env, request, tenant);
   const { traces } = request;
-  const sealedClientKey =
+  const clientKey =
     credential.mode === "passthrough" && traces.some((t) => !t.decided)
-      ? await sealSecret(credential.apiKey, env, clientKeyContext(tenant.id))
+      ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
   const undecided = undecidedSpans(request);
   const settlements = await askEachObject(env, tenant.id, traces, (object, group) =>
     object.settle(
       settleRequest(
         tenant,
-        sealedClientKey,
+        clientKey,
         group.map((t) => reportOf(t, undecided.get(t), source)),
       ),
     ),
@@ -73,12 +72,13 @@ export async function settleTraces(
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
-function settleRequest(tenant: Tenant, sealedClientKey: string | undefined, traces: TraceReport[]): SettleRequest {
+function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, traces: TraceReport[]): SettleRequest {
   return {
     tenant: tenant.id,
     incarnation: tenant.incarnation,
     defaultParent: tenant.parent,
-    sealedClientKey,
+    sealedClientKey: clientKey?.sealedClientKey,
+    clientKeyApiUrl: clientKey?.clientKeyApiUrl,
     waitSeconds: tenant.trace_wait_seconds,
     traces,
   };

@@ -1,0 +1,41 @@
+import { openSecret, type SealingKeys, sealSecret } from "../secrets/seal.js";
+
+/**
+ * A passthrough client's Braintrust key while its spans wait for a later attempt (queued, waiting
+ * for their trace's parent, dead-lettered): sealed, and bound to the tenant and to the api_url the
+ * client sent it for. An admin may change the tenant's api_url meanwhile; the client never sent its
+ * key there, so it does not go there (README, "Delivery").
+ */
+export interface QueuedClientKey {
+  sealedClientKey: string;
+  /** The tenant's api_url when the key was accepted: the only one the sealed key opens for. */
+  clientKeyApiUrl: string;
+}
+
+/** What a waiting delivery holds of a client's key: no api_url when an older relay queued it. */
+type HeldClientKey = Pick<QueuedClientKey, "sealedClientKey"> & Partial<Pick<QueuedClientKey, "clientKeyApiUrl">>;
+
+export async function sealClientKey(apiKey: string, sealing: SealingKeys, tenantId: string, apiUrl: string): Promise<QueuedClientKey> {
+  return { sealedClientKey: await sealSecret(apiKey, sealing, contextOf(tenantId, apiUrl)), clientKeyApiUrl: apiUrl };
+}
+
+/**
+ * The client's key, when `apiUrl`, the tenant's now, is the one it was sent for; else that one, for
+ * the dead letter's reason. A key an older relay sealed says nothing of its api_url: it goes to the
+ * tenant's, as it did then.
+ */
+export async function openClientKey(
+  held: HeldClientKey,
+  sealing: SealingKeys,
+  tenantId: string,
+  apiUrl: string,
+): Promise<{ apiKey: string } | { sentFor: string }> {
+  const sentFor = held.clientKeyApiUrl;
+  if (sentFor !== undefined && sentFor !== apiUrl) return { sentFor };
+  return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, sentFor)) };
+}
+
+/** A tenant id has no `:`, so the api_url after it cannot be read as part of another tenant's context. */
+function contextOf(tenantId: string, apiUrl: string | undefined): string {
+  return apiUrl === undefined ? `queued-client-key:${tenantId}` : `queued-client-key:${tenantId}:${apiUrl}`;
+}
