@@ -9,6 +9,7 @@ import { checkUpstreamUrl } from "./upstream-url.js";
 export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
 
 export const DEFAULT_API_URL = "https://api.braintrust.dev";
+const MAX_API_URL_LENGTH = 2048;
 
 /** Braintrust API keys go into an Authorization header: one token of printable ASCII. */
 export const ApiKeySchema = z
@@ -91,8 +92,11 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
       parent: ParentSchema,
       braintrust: z
         .strictObject({
+          // Bounded so a dead letter's R2 metadata (8 KB), which names it beside the parent, a
+          // sealed client key and the reason, always fits.
           api_url: z
             .string()
+            .max(MAX_API_URL_LENGTH)
             .default(DEFAULT_API_URL)
             .transform((raw, ctx) => {
               const check = checkUpstreamUrl(raw, allowInsecureUpstream);
