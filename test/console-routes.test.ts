@@ -295,6 +295,38 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
+  it("offers as the Braintrust key's choices only those that differ: passthrough once, and as removing a key only where one is stored", async () => {
+    const stored = await createTenant();
+    const passthrough = await createTenant({ mode: "passthrough" });
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const keyChoices = async (path: string) => {
+      const html = await (await relayFetch(path, { headers: { cookie } })).text();
+      const fieldset = html.slice(html.indexOf("<legend>Braintrust API key</legend>"), html.indexOf("</fieldset>"));
+      return Array.from(fieldset.matchAll(/<label>(.*?)<\/label>/gs), ([, label]) => {
+        const value = /value="(\w+)"/.exec(label!)![1]!;
+        const text = label!
+          .replace(/<[^>]*>/g, "")
+          .replace(/\s+/g, " ")
+          .trim();
+        return `${value}: ${text}`;
+      });
+    };
+
+    expect(await keyChoices("/admin/")).toEqual([
+      "passthrough: passthrough: clients send their own key",
+      "store: store this key (write-only), clients use ingest tokens",
+    ]);
+    expect(await keyChoices(`/admin/console/tenants/${stored.id}`)).toEqual([
+      "keep: keep as it is (a key is stored; it is never shown)",
+      "passthrough: passthrough: clients send their own key (removes the stored key and its tokens)",
+      "store: store this key (write-only), clients use ingest tokens",
+    ]);
+    expect(await keyChoices(`/admin/console/tenants/${passthrough.id}`)).toEqual([
+      "keep: keep as it is (passthrough: clients send their own key)",
+      "store: store this key (write-only), clients use ingest tokens",
+    ]);
+  });
+
   it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -38,16 +38,19 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
           <label>
             <span>
               <input type="radio" name="key" value="keep" checked /> keep as it is (
-              {tenant.auth === "stored_key" ? "a key is stored; it is never shown" : "passthrough"})
+              {tenant.auth === "stored_key" ? "a key is stored; it is never shown" : "passthrough: clients send their own key"})
             </span>
           </label>
         )}
-        <label>
-          <span>
-            <input type="radio" name="key" value="passthrough" checked={!tenant} /> passthrough: clients send their own key (removes a
-            stored key and its tokens)
-          </span>
-        </label>
+        {/* For a passthrough tenant, keeping it as it is is already passthrough: one choice, not two. */}
+        {tenant?.auth !== "passthrough" && (
+          <label>
+            <span>
+              <input type="radio" name="key" value="passthrough" checked={!tenant} /> passthrough: clients send their own key
+              {tenant && " (removes the stored key and its tokens)"}
+            </span>
+          </label>
+        )}
         <label>
           <span>
             <input type="radio" name="key" value="store" /> store this key (write-only), clients use ingest tokens
