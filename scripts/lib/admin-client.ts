@@ -64,7 +64,8 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new AdminError(`cannot reach the relay at ${origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+      const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new AdminError(`cannot reach the relay at ${origin} (${why}): is it running? Give its address with --url or RELAY_URL`);
     }
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();

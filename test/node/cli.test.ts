@@ -360,7 +360,7 @@ describe("tfy-relay, against a running relay", () => {
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
       code: 1,
-      stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort}: ECONNREFUSED\n`,
+      stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort} (ECONNREFUSED): is it running? Give its address with --url or RELAY_URL\n`,
     });
   });
 });
