@@ -110,6 +110,7 @@ try {
   endpoint  ${relay.url}/t/${TENANT}/v1/traces   (protobuf or JSON)
   header    Authorization: Bearer ${token}
   admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}
+  cli       RELAY_URL=${relay.url} RELAY_ADMIN_TOKEN=${ADMIN_TOKEN} npx tfy-relay stats ${TENANT}
   console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})`);
     trace.disable();
   } else {

@@ -1,10 +1,12 @@
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..", "..");
 
 /** The demo as `npm run demo -- --keep` runs it (`tsx scripts/demo.ts`), until it says it is still running; stopped with Ctrl-C, as it says. */
 async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<number | null> }> {
-  const root = join(import.meta.dirname, "..", "..");
   // One process, tsx as a loader rather than a launcher in front of it, so Ctrl-C reaches the demo itself.
   const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--keep"], { cwd: root });
   let stdout = "";
@@ -24,7 +26,7 @@ async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<numb
   };
 }
 
-it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so; --keep prints the console's address", async () => {
+it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so; --keep prints the console's address and a CLI line that reaches it", async () => {
   const { stdout, stop } = await runDemoKept();
   try {
     const summary = /^demo: sent (\d+) spans, delivered (\d+), upstream attempts failed and retried (\d+), dead-lettered (\d+)$/m.exec(
@@ -60,6 +62,16 @@ it("npm run demo ends by reporting every sent span delivered, after visible retr
     const login = await fetch(consoleUrl!);
     expect(login.url).toMatch(/\/admin\/console\/login$/);
     expect(await login.text()).toContain('name="token"');
+
+    // The CLI line, run as printed, reaches this relay, not the dev server's default port.
+    const cli = /^ {2}cli {7}RELAY_URL=(\S+) RELAY_ADMIN_TOKEN=(\S+) npx (tfy-relay stats demo)$/m.exec(stdout);
+    expect(cli, stdout.slice(-2000)).not.toBeNull();
+    const [, relayUrl, adminToken, command] = cli!;
+    const { stdout: stats } = await promisify(execFile)("npx", command!.split(" "), {
+      cwd: root,
+      env: { ...process.env, RELAY_URL: relayUrl, RELAY_ADMIN_TOKEN: adminToken },
+    });
+    expect(stats).toMatch(new RegExp(`^total\\s+3\\s+${sent}\\s+${sent}\\s+0\\s+${sent}\\s`, "m"));
   } finally {
     expect(await stop()).toBe(0);
   }
