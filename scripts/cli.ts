@@ -117,6 +117,8 @@ async function tenantPut(
   if (flags["api-key-env"] !== undefined && !key) throw new UsageError(`environment variable ${flags["api-key-env"]} is empty`);
   const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
+  if (headers["if-none-match"] && body.parent === undefined)
+    throw new UsageError(`tenant ${id} does not exist yet: give --parent (project_id:…, project_name:… or experiment_id:…) to create it`);
   const braintrust = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (flags["api-url"]) braintrust.api_url = flags["api-url"];
   if (flags.passthrough) braintrust.api_key = null;

@@ -242,6 +242,13 @@ describe("tfy-relay, against a running relay", () => {
       /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
     ],
     [
+      "a new tenant without --parent",
+      2,
+      ["tenants", "put", "cli-no-parent", "--passthrough"],
+      {},
+      /^tfy-relay: tenant cli-no-parent does not exist yet: give --parent \(project_id:…, project_name:… or experiment_id:…\) to create it\n\nusage:/,
+    ],
+    [
       "a --config file that is not there",
       2,
       ["tenants", "put", "cli-bad", "--config", "/nonexistent/tenant.json"],
