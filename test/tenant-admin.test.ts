@@ -253,10 +253,14 @@ describe("admin API: tokens", () => {
     expect(raw).not.toContain(issued.token.slice(`tbr_${issued.id}_`.length));
   });
 
-  it("refuses tokens for a passthrough tenant (409) and revokes by id (204, then 404)", async () => {
+  it("refuses tokens for a passthrough tenant (409, saying how to take them) and revokes by id (204, then 404)", async () => {
     const passthrough = uniqueTenantId();
     await putTenant(passthrough, { parent: "project_id:p" });
-    expect((await admin("POST", `/tenants/${passthrough}/tokens`)).status).toBe(409);
+    const refused = await admin("POST", `/tenants/${passthrough}/tokens`);
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+      "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens; store a key (braintrust.api_key) to issue them",
+    );
 
     const stored = uniqueTenantId();
     await putTenant(stored, { parent: "project_id:p", braintrust: { api_key: API_KEY } });

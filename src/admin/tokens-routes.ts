@@ -17,7 +17,7 @@ function refusal(tenantId: string, reason: TokenRefusal): RelayError {
     case "passthrough":
       return new RelayError(
         "conflict",
-        "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens",
+        "this tenant has no stored API key: its clients send their own Braintrust key, so it takes no ingest tokens; store a key (braintrust.api_key) to issue them",
       );
     case "full":
       return new RelayError("conflict", `this tenant already has ${MAX_TOKENS_PER_TENANT} tokens: revoke one first`);
