@@ -285,21 +285,9 @@ const COMMANDS = [
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     return `replayed ${plural(replayed.length)}${orphaned.length > 0 ? `; ${plural(orphaned.length)} of deleted tenants not replayed (delete them)` : ""}`;
   }),
-  commandOf("keys reseal", async (admin, flags) => {
-    const outcomes = { resealed: [] as string[], current: [] as string[], unreadable: [] as string[], changed: [] as string[] };
-    let cursor: string | null = null;
-    do {
-      const page: ResealAnswer = await admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {});
-      for (const outcome of ["resealed", "current", "unreadable", "changed"] as const) outcomes[outcome].push(...page[outcome]);
-      cursor = page.cursor;
-    } while (cursor);
-    if (flags.json) return outcomes;
-    const { resealed, current, unreadable, changed } = outcomes;
-    return [
-      `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
-      ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
-      ...(changed.length > 0 ? [`changed while this ran (run it again): ${changed.join(", ")}`] : []),
-    ].join("\n");
+  commandOf("dead-letters delete <id>", async (admin, flags, id) => {
+    await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
+    return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
   }),
   commandOf("stats [<tenant>] [--window 5m|1h|24h|total]", async (admin, flags, tenant) => {
     const window = statsWindow(flags);
@@ -321,9 +309,21 @@ const COMMANDS = [
       ? waiting
       : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
-  commandOf("dead-letters delete <id>", async (admin, flags, id) => {
-    await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
-    return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
+  commandOf("keys reseal", async (admin, flags) => {
+    const outcomes = { resealed: [] as string[], current: [] as string[], unreadable: [] as string[], changed: [] as string[] };
+    let cursor: string | null = null;
+    do {
+      const page: ResealAnswer = await admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {});
+      for (const outcome of ["resealed", "current", "unreadable", "changed"] as const) outcomes[outcome].push(...page[outcome]);
+      cursor = page.cursor;
+    } while (cursor);
+    if (flags.json) return outcomes;
+    const { resealed, current, unreadable, changed } = outcomes;
+    return [
+      `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
+      ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
+      ...(changed.length > 0 ? [`changed while this ran (run it again): ${changed.join(", ")}`] : []),
+    ].join("\n");
   }),
 ];
 

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -354,6 +354,29 @@ describe("tfy-relay, against a running relay", () => {
       stderr: 'tfy-relay: tenant cli-paths has no token "../../cli-paths"\n',
     });
     expect(await cli(["tenants", "get", "cli-paths"])).toMatchObject({ code: 0 });
+  });
+
+  it("lists its commands in --help as the README's table does, in its order", async () => {
+    // A command's name: its words up to the first argument or flag, as the CLI reads it.
+    const names = (usages: string[]) =>
+      usages.map((usage) => {
+        const words = usage.split(" ");
+        const end = words.findIndex((word) => !/^[a-z-]+$/.test(word));
+        return words.slice(0, end < 0 ? words.length : end).join(" ");
+      });
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const table = readme.slice(readme.indexOf("### The `tfy-relay` CLI"), readme.indexOf("## Configuring TrueFoundry"));
+    const documented = Array.from(table.matchAll(/^\| (`.*?) +\|/gm), ([, cell]) =>
+      Array.from(cell!.matchAll(/`([^`]+)`/g), ([, usage]) => usage!),
+    ).flat();
+    const help = await cli(["--help"]);
+    const listed = help.stdout
+      .split("\n\n")[1]!
+      .split("\n")
+      .map((line) => line.trim());
+
+    expect(names(documented).length).toBeGreaterThan(10);
+    expect(names(listed)).toEqual(names(documented));
   });
 
   it("reports a bad or unreachable URL", async () => {
