@@ -295,6 +295,15 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
+  it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
+    const tenant = await createTenant();
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+
+    expect(page).toContain(`Ingest endpoint: <code class="ingest-url">https://relay.test/t/${tenant.id}/v1/traces</code>`);
+  });
+
   it("offers as the Braintrust key's choices only those that differ: passthrough once, and as removing a key only where one is stored", async () => {
     const stored = await createTenant();
     const passthrough = await createTenant({ mode: "passthrough" });

@@ -14,6 +14,8 @@ export interface TenantPageData {
   deadLetters: DeadLetterList;
   /** Traces waiting for their parent to be decided; only for a tenant that routes. */
   waiting: WaitingTraces | undefined;
+  /** The full URL the gateway's Traces endpoint takes, at the address the console was opened on. */
+  ingestUrl: string;
 }
 
 /** One tenant: its configuration (never its key), tokens, routes, statistics and dead letters, with every action on them. */
@@ -25,13 +27,13 @@ export function TenantPage(props: {
   /** Where "replay all" goes on from, after a replay that left more. */
   replayFrom?: string | undefined;
 }) {
-  const { tenant, stats, deadLetters, waiting } = props.data;
+  const { tenant, stats, deadLetters, waiting, ingestUrl } = props.data;
   const { session } = props;
   return (
     <Layout title={tenant.id} session={session}>
       <h1>{tenant.id}</h1>
       <p class="sub">
-        Ingest endpoint: <code>/t/{tenant.id}/v1/traces</code>
+        Ingest endpoint: <code class="ingest-url">{ingestUrl}</code>
       </p>
       {props.notice && <Notice>{props.notice}</Notice>}
       {props.issued && (

@@ -30,7 +30,7 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
   // Only a tenant that routes has traces waiting for their parent; asking costs a call to each of its objects.
   const routes = tenant.routes.length > 0 || tenant.parent_from_attribute;
   const waiting = routes ? await callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`) : undefined;
-  return { tenant, revision, stats, deadLetters, waiting };
+  return { tenant, revision, stats, deadLetters, waiting, ingestUrl: `${new URL(c.req.url).origin}/t/${tenant.id}/v1/traces` };
 }
 
 /** `/admin/`: every tenant at a glance. */
