@@ -68,7 +68,13 @@ export async function authenticateIngest(
 ): Promise<BraintrustCredential> {
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
-    if (!(await tokenIsValid(tenant, bearer))) throw new RelayError("unauthenticated", "invalid ingest token for this tenant");
+    if (!(await tokenIsValid(tenant, bearer))) {
+      // Anything but a relay token is most often a Braintrust key, from a gateway set up as for Braintrust itself.
+      const message = isRelayToken(bearer)
+        ? "invalid ingest token for this tenant"
+        : "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: send that token";
+      throw new RelayError("unauthenticated", message);
+    }
     return { mode: "stored_key", apiKey: (await openStoredKey(tenant, sealing))!, trusted: true };
   }
   if (isRelayToken(bearer)) {

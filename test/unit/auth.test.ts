@@ -97,12 +97,15 @@ describe("ingest authentication", () => {
     });
   });
 
-  it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key, nothing, or a header of another shape", async () => {
+  it("refuses a stored-key tenant a wrong token of the right shape, a Braintrust key (saying it takes a token instead), nothing, or a header of another shape", async () => {
     const { tenant, token } = await storedKeyTenant();
     const invalid = { code: "unauthenticated", message: "invalid ingest token for this tenant" };
 
     expect(await refusal(authenticateIngest(tenant, `Bearer ${sameShapeOtherSecret(token)}`, SEALING))).toEqual(invalid);
-    expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", SEALING))).toEqual(invalid);
+    expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", SEALING))).toEqual({
+      code: "unauthenticated",
+      message: "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: send that token",
+    });
     expect(await refusal(authenticateIngest(tenant, undefined, SEALING))).toEqual({
       code: "unauthenticated",
       message: "missing credentials: send Authorization: Bearer <token>",
