@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { deadLettersFor, waitForDeadLetters } from "./support/dead-letters.js";
-import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
@@ -39,6 +39,27 @@ describe("the console beside the admin API", () => {
       "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     expect(loginPage.headers.get("cache-control")).toBe("no-store");
+  });
+
+  it("answers a HEAD of a page as its GET, without the body: the login form without a session, the page with one", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const noTenant = `/admin/console/tenants/${uniqueTenantId()}`;
+    for (const path of ["/admin/", noTenant, "/admin/console/stats", "/admin/console/dead-letters"]) {
+      for (const [headers, status] of [
+        [{}, 303],
+        [{ cookie }, path === noTenant ? 404 : 200],
+      ] as const) {
+        const get = await relayFetch(path, { redirect: "manual", headers });
+        const head = await relayFetch(path, { method: "HEAD", redirect: "manual", headers });
+
+        expect(get.status).toBe(status);
+        expect(head.status).toBe(status);
+        expect([...head.headers]).toEqual([...get.headers]);
+        expect(await head.text()).toBe("");
+      }
+    }
+    const loggedOut = await relayFetch("/admin/", { method: "HEAD", redirect: "manual" });
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
   });
 
   it("answers a console path that is no page with its own 404 page, once logged in", async () => {

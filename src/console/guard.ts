@@ -16,6 +16,9 @@ export function adminTokenOf(c: Context<ConsoleEnv>): string {
 /** The methods a link or a form sends (a HEAD is a GET without its page): any other is an API client's. */
 const BROWSER_METHODS = new Set(["GET", "HEAD", "POST"]);
 
+/** Reading a page: a HEAD is answered as its GET is, the same status and headers, without the body (RFC 9110, 9.3.2). */
+const PAGE_READS = new Set(["GET", "HEAD"]);
+
 /** Whether the request is one a browser sends the console, answered with its pages. */
 export function fromBrowser(c: Context<ConsoleEnv>): boolean {
   return BROWSER_METHODS.has(c.req.method);
@@ -31,7 +34,7 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
     if (!fromBrowser(c)) return requireToken(c, next);
     const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
     if (!session) {
-      if (c.req.method === "GET") return c.redirect(CONSOLE_PATHS.login, 303);
+      if (PAGE_READS.has(c.req.method)) return c.redirect(CONSOLE_PATHS.login, 303);
       throw new RelayError("unauthenticated", "your console session has ended: log in again");
     }
     c.set("session", session);
