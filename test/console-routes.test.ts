@@ -80,6 +80,7 @@ describe("the console beside the admin API", () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const refusal = (code: string, message: string) => ({ error: { code, message, request_id: expect.any(String) } });
     const paths = [
+      ["/admin", "GET, HEAD"],
       ["/admin/", "GET, HEAD"],
       ["/admin/console/tenants/acme", "GET, HEAD"],
       ["/admin/console/tenants/acme/tokens", "POST"],
@@ -136,6 +137,23 @@ describe("the console beside the admin API", () => {
       expect(loggedOut.status).toBe(303);
       expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
     }
+  });
+
+  it("sends a GET of /admin on to /admin/, and answers a form posted there as /admin/ does: 405 page, or 401 without a session", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+
+    const get = await relayFetch("/admin", { redirect: "manual" });
+    const posted = await relayFetch("/admin", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
+    const loggedOut = await relayFetch("/admin", { method: "POST", redirect: "manual", headers: { origin: ORIGIN } });
+
+    expect(get.status).toBe(301);
+    expect(get.headers.get("location")).toBe("/admin/");
+    expect(posted.status).toBe(405);
+    expect(posted.headers.get("allow")).toBe("GET, HEAD");
+    expect(posted.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await posted.text()).toContain("no such page in the console");
+    expect(loggedOut.status).toBe(401);
+    expect(await loggedOut.text()).toContain("your console session has ended: log in again");
   });
 
   it("says the console is disabled on its login page while ADMIN_TOKEN is shorter than 32 characters", async () => {

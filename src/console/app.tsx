@@ -21,9 +21,10 @@ import { tenantRoutes, tenantsOverview } from "./tenant-routes.js";
  */
 export const consoleApp = new Hono<ConsoleEnv>();
 
-// `/admin` alone is no API path either: the console is one slash away.
+// `/admin` alone is no API path either: the console is one slash away. Any other method is
+// answered as `/admin/`'s are, by the 405 below, behind the session or the admin token.
 consoleApp.get("/admin", (c) => c.redirect(CONSOLE_PATHS.home, 301));
-const PAGES = ["/admin/", "/admin/console/*"];
+const PAGES = ["/admin", "/admin/", "/admin/console/*"];
 
 // No script at all, styles only from the Worker, forms only to it, never framed.
 const headers = secureHeaders({
@@ -56,6 +57,7 @@ for (const path of PAGES) consoleApp.use(path, requireSession());
 consoleApp.on("POST", "/admin/console/*", checkChange());
 consoleApp.post("/admin/console/logout", logout);
 consoleApp.all("/admin/console/logout", otherConsoleMethods("POST"));
+consoleApp.all("/admin", otherConsoleMethods("GET, HEAD"));
 consoleApp.get("/admin/", tenantsOverview);
 consoleApp.all("/admin/", otherConsoleMethods("GET, HEAD"));
 consoleApp.route("/admin/console/tenants", tenantRoutes);
