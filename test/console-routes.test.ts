@@ -80,22 +80,22 @@ describe("the console beside the admin API", () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const refusal = (code: string, message: string) => ({ error: { code, message, request_id: expect.any(String) } });
     const paths = [
-      ["/admin", "GET, HEAD"],
-      ["/admin/", "GET, HEAD"],
-      ["/admin/console/tenants/acme", "GET, HEAD"],
-      ["/admin/console/tenants/acme/tokens", "POST"],
-      ["/admin/console/dead-letters", "GET, HEAD"],
-      ["/admin/console/stats", "GET, HEAD"],
-      ["/admin/console/logout", "POST"],
+      ["/admin", "/admin", "GET, HEAD"],
+      ["/admin/", "/admin/", "GET, HEAD"],
+      ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant", "GET, HEAD"],
+      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens", "POST"],
+      ["/admin/console/dead-letters", "/admin/console/dead-letters", "GET, HEAD"],
+      ["/admin/console/stats", "/admin/console/stats", "GET, HEAD"],
+      ["/admin/console/logout", "/admin/console/logout", "POST"],
     ] as const;
 
     for (const method of ["DELETE", "PUT", "PATCH", "OPTIONS"]) {
-      for (const [path, allow] of paths) {
+      for (const [path, route, allow] of paths) {
         const answer = await relayFetch(path, { method, headers: bearer });
         expect(answer.status).toBe(405);
         expect(answer.headers.get("allow")).toBe(allow);
         expect(await answer.json()).toEqual(
-          refusal("method_not_allowed", `no such page in the console: "${method} ${path}" (this path takes ${allow})`),
+          refusal("method_not_allowed", `no such page in the console: ${method} ${route} (this path takes ${allow})`),
         );
         // A session is a browser's: it does not stand for the token.
         for (const headers of [{}, { cookie }] as Record<string, string>[]) {
@@ -116,15 +116,15 @@ describe("the console beside the admin API", () => {
 
   it("answers a GET on a path that only takes forms with a 405 page and Allow: POST, once logged in", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
-    for (const path of [
-      "/admin/console/logout",
-      "/admin/console/tenants",
-      "/admin/console/tenants/acme/tokens",
-      "/admin/console/tenants/acme/tokens/0123456789abcdef/revoke",
-      "/admin/console/tenants/acme/delete",
-      "/admin/console/dead-letters/replay",
-      "/admin/console/dead-letters/acme:0a/delete",
-    ]) {
+    for (const [path, route] of [
+      ["/admin/console/logout", "/admin/console/logout"],
+      ["/admin/console/tenants", "/admin/console/tenants"],
+      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens"],
+      ["/admin/console/tenants/acme/tokens/0123456789abcdef/revoke", "/admin/console/tenants/:tenant/tokens/:token/revoke"],
+      ["/admin/console/tenants/acme/delete", "/admin/console/tenants/:tenant/delete"],
+      ["/admin/console/dead-letters/replay", "/admin/console/dead-letters/replay"],
+      ["/admin/console/dead-letters/acme:0a/delete", "/admin/console/dead-letters/:id/delete"],
+    ] as const) {
       const page = await relayFetch(path, { headers: { cookie } });
       const loggedOut = await relayFetch(path, { redirect: "manual" });
 
@@ -132,7 +132,7 @@ describe("the console beside the admin API", () => {
       expect(page.headers.get("allow")).toBe("POST");
       expect(page.headers.get("content-type")).toMatch(/^text\/html/);
       expect(/<p class="notice error" role="status">([^<]*)<\/p>/.exec(await page.text())?.[1]?.replaceAll("&quot;", '"')).toBe(
-        `no such page in the console: "GET ${path}" (this path takes POST)`,
+        `no such page in the console: GET ${route} (this path takes POST)`,
       );
       expect(loggedOut.status).toBe(303);
       expect(loggedOut.headers.get("location")).toBe("/admin/console/login");

@@ -5,7 +5,6 @@ import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js"
 import { logEvent } from "../log/events.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { keysRoutes } from "./keys-routes.js";
-import { requestedCall } from "./other-methods.js";
 import { requireAdmin } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
 import { tenantsRoutes } from "./tenants-routes.js";
@@ -48,9 +47,10 @@ adminApp.route("/tenants", tokensRoutes);
 adminApp.route("/dead-letters", deadLettersRoutes);
 adminApp.route("/keys", keysRoutes);
 adminApp.route("/", statsRoutes);
-// Past every route: an admin path or method that is not a call, said as the admin API's own error.
-adminApp.all("*", (c) => {
-  throw new RelayError("not_found", `no such admin API call: ${requestedCall(c)} (the calls are listed in the README, "Admin API")`);
+// Past every route: an admin path that is no call, said as the admin API's own error. Not quoted
+// back: a path is the caller's text, and may hold a token pasted there by mistake.
+adminApp.all("*", () => {
+  throw new RelayError("not_found", `no admin API call has this path (the calls are listed in the README, "Admin API")`);
 });
 
 // The Worker's own handler answers the same for /admin; this one also answers the console, which calls

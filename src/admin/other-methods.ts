@@ -1,10 +1,6 @@
-import type { Context, Env, Handler } from "hono";
-import { quoted, RelayError } from "../http/errors.js";
-
-/** The method and path asked for, as a refusal quotes them: the path is the caller's, of any length. */
-export function requestedCall(c: Context): string {
-  return quoted(`${c.req.method} ${new URL(c.req.url).pathname}`);
-}
+import type { Env, Handler } from "hono";
+import { RelayError } from "../http/errors.js";
+import { calledRoute } from "./called-route.js";
 
 /**
  * Registered after a path's handlers: a method the path does not take is 405 with the methods it
@@ -13,6 +9,6 @@ export function requestedCall(c: Context): string {
  */
 export function otherMethods<E extends Env>(allow: string, what = "admin API call"): Handler<E> {
   return (c) => {
-    throw new RelayError("method_not_allowed", `no such ${what}: ${requestedCall(c)} (this path takes ${allow})`, { allow });
+    throw new RelayError("method_not_allowed", `no such ${what}: ${calledRoute(c)} (this path takes ${allow})`, { allow });
   };
 }
