@@ -414,20 +414,11 @@ describe("admin API: the caller's text in refusals", () => {
     error: { code, message, ...(field ? { field } : {}), request_id: expect.any(String) },
   });
 
-  it("quotes at most 256 characters of an id or a field name, with its length, however much was sent", async () => {
+  it("quotes at most 256 characters of a field name, with its length, however much was sent", async () => {
     const tenant = uniqueTenantId();
-    await putTenant(tenant, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
-    const id = `${tenant}:${"0".repeat(LONG)}`;
     const key = "k".repeat(LONG);
 
     for (const [response, status, expected] of [
-      [await admin("POST", "/dead-letters/replay", { id }), 404, refusal("not_found", `no such dead letter: ${cut(id)}`)],
-      [await admin("DELETE", `/dead-letters/${id}`), 404, refusal("not_found", `no such dead letter: ${cut(id)}`)],
-      [
-        await admin("DELETE", `/tenants/${tenant}/tokens/${"f".repeat(LONG)}`),
-        404,
-        refusal("not_found", `tenant ${tenant} has no token ${cut("f".repeat(LONG))}`),
-      ],
       [
         await admin("PUT", `/tenants/${tenant}`, { parent: "project_id:p", braintrust: { [key]: 1 } }),
         400,
@@ -440,6 +431,34 @@ describe("admin API: the caller's text in refusals", () => {
       ],
     ] as const) {
       expect(response.status).toBe(status);
+      expect(await response.json()).toEqual(expected);
+    }
+  });
+
+  it("quotes an id of more than 24 characters only when it has an id's shape: else its length, for it may be a secret", async () => {
+    const tenant = uniqueTenantId();
+    await putTenant(tenant, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const deadLetter = `${tenant}:${"0a".repeat(80)}`;
+    const tokenId = "0123456789abcdef";
+    const noDeadLetter = (length: number) =>
+      refusal("not_found", `no such dead letter: an id of ${length} characters, none a dead letter can have (<tenant>:<delivery id>)`);
+    const noToken = (length: number) =>
+      refusal("not_found", `tenant ${tenant} has no token with an id of ${length} characters: a token's id is 16 hex digits`);
+
+    for (const [response, expected] of [
+      [await admin("DELETE", `/dead-letters/${deadLetter}`), refusal("not_found", `no such dead letter: ${JSON.stringify(deadLetter)}`)],
+      [
+        await admin("POST", "/dead-letters/replay", { id: deadLetter }),
+        refusal("not_found", `no such dead letter: ${JSON.stringify(deadLetter)}`),
+      ],
+      [await admin("DELETE", `/tenants/${tenant}/tokens/${tokenId}`), refusal("not_found", `tenant ${tenant} has no token "${tokenId}"`)],
+      [await admin("DELETE", `/dead-letters/${ADMIN_TOKEN}`), noDeadLetter(ADMIN_TOKEN.length)],
+      [await admin("POST", "/dead-letters/replay", { id: API_KEY }), noDeadLetter(API_KEY.length)],
+      [await admin("DELETE", `/dead-letters/${tenant}:${"0".repeat(LONG)}`), noDeadLetter(tenant.length + 1 + LONG)],
+      [await admin("DELETE", `/tenants/${tenant}/tokens/${ADMIN_TOKEN}`), noToken(ADMIN_TOKEN.length)],
+      [await admin("DELETE", `/tenants/${tenant}/tokens/${"f".repeat(LONG)}`), noToken(LONG)],
+    ] as const) {
+      expect(response.status).toBe(404);
       expect(await response.json()).toEqual(expected);
     }
   });

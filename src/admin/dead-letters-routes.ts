@@ -1,11 +1,11 @@
 import { Hono } from "hono";
 import { z } from "zod";
-import { DeadLetterStore } from "../deliver/dead-letters.js";
+import { DeadLetterStore, isDeadLetterId } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
 import { enqueue } from "../deliver/queue.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
-import { quoted, RelayError } from "../http/errors.js";
+import { quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
@@ -115,7 +115,9 @@ async function ownersOf(env: Env, messages: DeliveryMessage[]): Promise<Map<stri
 }
 
 function noSuchDeadLetter(id: string): RelayError {
-  return new RelayError("not_found", `no such dead letter: ${quoted(id)}`);
+  const given =
+    quotedUnlessSecret(id, isDeadLetterId(id)) ?? `an id of ${id.length} characters, none a dead letter can have (<tenant>:<delivery id>)`;
+  return new RelayError("not_found", `no such dead letter: ${given}`);
 }
 
 function deadLetterId(message: DeliveryMessage): string {

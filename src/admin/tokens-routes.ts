@@ -1,9 +1,9 @@
 import { Hono } from "hono";
 import type { AppEnv } from "../http/app-env.js";
-import { quoted, RelayError } from "../http/errors.js";
+import { quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
-import { isRelayToken, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
+import { isRelayToken, isTokenId, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
 import { otherMethods } from "./other-methods.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
@@ -24,11 +24,11 @@ function refusal(tenantId: string, reason: TokenRefusal): RelayError {
   }
 }
 
-/** Names the id it was given, unless that is a token pasted in its place: its secret is not sent back. */
+/** Names the id it was given, unless that may be a secret pasted in its place (a token, a key): that is not sent back. */
 function noSuchToken(tenantId: string, tokenId: string): RelayError {
   const given = isRelayToken(tokenId)
     ? "with that id: it is a token itself; a token's id is the 16 hex digits after tbr_"
-    : quoted(tokenId);
+    : (quotedUnlessSecret(tokenId, isTokenId(tokenId)) ?? `with an id of ${tokenId.length} characters: a token's id is 16 hex digits`);
   return new RelayError("not_found", `tenant ${tenantId} has no token ${given}`);
 }
 

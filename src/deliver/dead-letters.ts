@@ -45,6 +45,11 @@ function parseId(id: string): { key: string; deliveryId: string } | undefined {
   return { key: deadLetterKey(tenant, deliveryId), deliveryId };
 }
 
+/** Whether `id` has the shape of a dead letter's id, whether or not one has it. */
+export function isDeadLetterId(id: string): boolean {
+  return parseId(id) !== undefined;
+}
+
 function fromObject(key: string, meta: Record<string, string>): DeadLetter {
   const [tenant = "", deliveryId = ""] = key.slice(PREFIX.length).split("/");
   return {

@@ -79,6 +79,22 @@ export function quoted(text: string): string {
   return `${JSON.stringify(text.slice(0, MAX_QUOTED_CHARS))}… (${text.length} characters)`;
 }
 
+/**
+ * Caller text this short is quoted back whatever it holds: every secret the relay handles is longer
+ * (an admin token is 32 characters at least, an ingest token 64, API keys dozens),
+ * and a typo's few characters are what its sender needs to see.
+ */
+const MAX_UNSHAPED_QUOTED_CHARS = 24;
+
+/**
+ * Caller text meant as an id or a name, quoted as `quoted` does when it has the shape of one
+ * (`shaped`) or is too short to be a secret; undefined otherwise, for the message to give its length
+ * instead: a token or key pasted in the wrong place would come back in the answer, and in whatever logs it.
+ */
+export function quotedUnlessSecret(text: string, shaped: boolean): string | undefined {
+  return shaped || text.length <= MAX_UNSHAPED_QUOTED_CHARS ? quoted(text) : undefined;
+}
+
 export interface RelayErrorOptions {
   /** Seconds the client should wait before retrying (429 and 503). */
   retryAfterSeconds?: number;

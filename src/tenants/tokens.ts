@@ -8,6 +8,7 @@ import type { StoredTenant, TokenRecord } from "./schema.js";
  * stored, only the SHA-256 of the whole token. A fast hash suffices for random secrets this long.
  */
 const TOKEN = /^tbr_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
+const TOKEN_ID = /^[0-9a-f]{16}$/;
 const PREFIX = "tbr_";
 
 /** At most this many live tokens per tenant, so a tenant record stays small. */
@@ -22,6 +23,11 @@ export async function issueToken(now: Date): Promise<{ token: string; record: To
 /** True for anything shaped like a relay token, so it is never mistaken for a Braintrust key and sent on. */
 export function isRelayToken(bearer: string): boolean {
   return bearer.startsWith(PREFIX);
+}
+
+/** Whether `id` has the shape of a token's id, whether or not a token has it. */
+export function isTokenId(id: string): boolean {
+  return TOKEN_ID.test(id);
 }
 
 export async function tokenIsValid(tenant: StoredTenant, token: string): Promise<boolean> {
