@@ -533,4 +533,59 @@ describe("admin API: query parameters", () => {
       expect(await response.json()).toEqual(refusal(field, `given ${times} times: give it once`));
     }
   });
+
+  it("refuses a parameter its call does not take with 400 naming it and what the call takes, on every call, changing nothing", async () => {
+    const tenant = uniqueTenantId();
+    await putTenant(tenant, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const tokenId = ((await (await admin("POST", `/tenants/${tenant}/tokens`)).json()) as { id: string }).id;
+    const created = uniqueTenantId();
+    const calls = [
+      ["GET", "/tenants", "/tenants", "limit, cursor"],
+      ["PUT", `/tenants/${created}`, "/tenants/:tenant", "none"],
+      ["GET", `/tenants/${tenant}`, "/tenants/:tenant", "none"],
+      ["DELETE", `/tenants/${tenant}`, "/tenants/:tenant", "none"],
+      ["POST", `/tenants/${tenant}/tokens`, "/tenants/:tenant/tokens", "none"],
+      ["DELETE", `/tenants/${tenant}/tokens/${tokenId}`, "/tenants/:tenant/tokens/:id", "none"],
+      ["GET", `/tenants/${tenant}/stats`, "/tenants/:tenant/stats", "per_minute"],
+      ["GET", `/tenants/${tenant}/waiting-traces`, "/tenants/:tenant/waiting-traces", "none"],
+      ["GET", "/stats", "/stats", "limit, cursor"],
+      ["GET", "/dead-letters", "/dead-letters", "tenant, limit, cursor"],
+      // A replay of everyone's dead letters, had the misplaced tenant been left unread.
+      ["POST", "/dead-letters/replay", "/dead-letters/replay", "none", "tenant"],
+      ["DELETE", `/dead-letters/${tenant}:0a`, "/dead-letters/:id", "none"],
+      ["POST", "/keys/reseal", "/keys/reseal", "none"],
+    ] as const;
+
+    for (const [method, path, route, takes, parameter = "tenat"] of calls) {
+      const body = method === "GET" ? undefined : method === "PUT" ? { parent: "project_id:p" } : {};
+      const response = await admin(method, `${path}?${parameter}=${tenant}`, body);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        error: {
+          code: "invalid_field",
+          message: `"${parameter}": not a query parameter of ${method} /admin${route}, which takes ${takes}`,
+          field: parameter,
+          request_id: expect.any(String),
+        },
+      });
+    }
+    expect((await admin("GET", `/tenants/${created}`)).status).toBe(404);
+    const kept = (await (await admin("GET", `/tenants/${tenant}`)).json()) as { tokens: Array<{ id: string }> };
+    expect(kept.tokens.map((t) => t.id)).toEqual([tokenId]);
+  });
+
+  it("names a parameter of more than 24 characters by its length only: it may be a secret pasted into the URL", async () => {
+    const response = await admin("GET", `/dead-letters?${ADMIN_TOKEN}`);
+    const text = await response.text();
+
+    expect(response.status).toBe(400);
+    expect(JSON.parse(text)).toEqual({
+      error: {
+        code: "invalid_field",
+        message: `a query parameter of ${ADMIN_TOKEN.length} characters: not one of GET /admin/dead-letters, which takes tenant, limit, cursor`,
+        request_id: expect.any(String),
+      },
+    });
+    expect(text).not.toContain(ADMIN_TOKEN);
+  });
 });

@@ -13,7 +13,7 @@ import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenan
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
-import { parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -62,6 +62,7 @@ deadLettersRoutes.get("/", async (c) => {
 });
 
 deadLettersRoutes.post("/replay", async (c) => {
+  parseQuery(c, NO_QUERY);
   const input = parseOrReject(ReplaySchema, await jsonBody(c));
   const store = new DeadLetterStore(c.env.PAYLOADS);
   let messages: DeliveryMessage[];
@@ -98,6 +99,7 @@ deadLettersRoutes.post("/replay", async (c) => {
 });
 
 deadLettersRoutes.delete("/:id", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = c.req.param("id");
   if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw noSuchDeadLetter(id);
   return c.body(null, 204);

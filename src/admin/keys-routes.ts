@@ -5,6 +5,7 @@ import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
 import { parseOrReject } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
+import { NO_QUERY, parseQuery } from "./query.js";
 import { tenantPage } from "./tenant-path.js";
 
 /** `/admin/keys`: what rotating ENCRYPTION_KEY needs (README, "Rotating ENCRYPTION_KEY"). */
@@ -23,6 +24,7 @@ const ResealSchema = z.strictObject({
 
 /** Seals a page of tenants' stored keys again under ENCRYPTION_KEY: ids by outcome, and where to go on. */
 keysRoutes.post("/reseal", async (c) => {
+  parseQuery(c, NO_QUERY);
   const input = parseOrReject(ResealSchema, await jsonBody(c));
   const page = await tenantPage(c, input.cursor, input.limit);
   const outcomes = await Promise.all(page.tenants.map(async ({ id }) => ({ id, outcome: await resealStoredKey(c.env, id) })));

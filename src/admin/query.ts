@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { parseOrReject } from "../tenants/schema.js";
+import { calledRoute } from "./called-route.js";
 
 /**
  * A whole number in a query parameter, `min` to `max`: decimal digits and nothing else. `Number`
@@ -16,18 +16,37 @@ export function queryInteger(min: number, max: number) {
     .pipe(z.number().min(min).max(max));
 }
 
+/** The query of a call that reads none: any parameter given is refused. */
+export const NO_QUERY = z.object({});
+
 /**
- * An admin call's query parameters, as `schema` reads them. One it takes given more than once is a
- * 400 naming it: which of the values was meant is not the relay's to guess. Others are not read.
+ * The request's query, one value for each parameter given, every one among `names`. A parameter
+ * given twice is a 400 naming it: which of the values was meant is not the relay's to guess. So is
+ * one not among `names`: left unread, a misspelt `tenant` would widen a list, or a bulk replay, to
+ * every tenant's.
  */
-export function parseQuery<Schema extends z.ZodObject>(c: Context<AppEnv>, schema: Schema): z.output<Schema> {
+export function singleValuedQuery(c: Context, names: readonly string[]): Record<string, string> {
   const query: Record<string, string> = {};
-  for (const name of Object.keys(schema.shape)) {
-    const [value, ...more] = c.req.queries(name) ?? [];
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (!names.includes(name)) throw unknownParameter(c, name, names);
+    const [value = "", ...more] = values;
     if (more.length > 0) {
       throw new RelayError("invalid_field", `${name}: given ${more.length + 1} times: give it once`, { field: name });
     }
-    if (value !== undefined) query[name] = value;
+    query[name] = value;
   }
-  return parseOrReject(schema, query);
+  return query;
+}
+
+function unknownParameter(c: Context, name: string, names: readonly string[]): RelayError {
+  const given = quotedUnlessSecret(name, false);
+  const takes = `${calledRoute(c)}, which takes ${names.length > 0 ? names.join(", ") : "none"}`;
+  return given
+    ? new RelayError("invalid_field", `${given}: not a query parameter of ${takes}`, { field: name })
+    : new RelayError("invalid_field", `a query parameter of ${name.length} characters: not one of ${takes}`);
+}
+
+/** An admin call's query parameters, as `schema` reads them; any other, or one given twice, is a 400 naming it. */
+export function parseQuery<Schema extends z.ZodObject>(c: Context, schema: Schema): z.output<Schema> {
+  return parseOrReject(schema, singleValuedQuery(c, Object.keys(schema.shape)));
 }

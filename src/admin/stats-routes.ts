@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { otherMethods } from "./other-methods.js";
-import { parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
 import { existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
@@ -37,6 +37,7 @@ statsRoutes.get("/tenants/:tenant/stats", async (c) => {
 
 /** Spans of the tenant's traces waiting for their parent to be decided (README, "Routing by trace"). */
 statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
+  parseQuery(c, NO_QUERY);
   const tenant = await existingTenant(c);
   return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant.id)) });
 });

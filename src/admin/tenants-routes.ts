@@ -13,7 +13,7 @@ import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
-import { parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
@@ -37,6 +37,7 @@ tenantsRoutes.get("/", async (c) => {
 // only, If-None-Match: *) and the ETag of a GET or PUT: a read-modify-write then never overwrites
 // a change made in between, which it would not have seen.
 tenantsRoutes.put("/:tenant", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const precondition = preconditionOf(c);
   const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
@@ -52,6 +53,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
 });
 
 tenantsRoutes.get("/:tenant", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const read = await tenantObject(c.env, id).readRevision(id);
   if (!read) throw noSuchTenant(id);
@@ -60,6 +62,7 @@ tenantsRoutes.get("/:tenant", async (c) => {
 });
 
 tenantsRoutes.delete("/:tenant", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const precondition = preconditionOf(c);
   const object = tenantObject(c.env, id);

@@ -5,6 +5,7 @@ import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
 import { isRelayToken, isTokenId, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
 import { otherMethods } from "./other-methods.js";
+import { NO_QUERY, parseQuery } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/tokens`: issue and revoke ingest tokens. */
@@ -33,6 +34,7 @@ function noSuchToken(tenantId: string, tokenId: string): RelayError {
 }
 
 tokensRoutes.post("/:tenant/tokens", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const issued = await tenantObject(c.env, id).addToken(id);
   if ("refused" in issued) throw refusal(id, issued.refused);
@@ -42,6 +44,7 @@ tokensRoutes.post("/:tenant/tokens", async (c) => {
 });
 
 tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
+  parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const tokenId = c.req.param("id");
   const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId);
