@@ -8,6 +8,11 @@ import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } fro
 
 const ORIGIN = "https://relay.test";
 
+/** The refusal an error page shows, as the admin API words it. */
+function refusalShown(html: string): string | undefined {
+  return /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1]?.replaceAll("&quot;", '"');
+}
+
 function logIn(token: string, origin = ORIGIN): Promise<Response> {
   return relayFetch("/admin/console/login", {
     method: "POST",
@@ -131,9 +136,7 @@ describe("the console beside the admin API", () => {
       expect(page.status).toBe(405);
       expect(page.headers.get("allow")).toBe("POST");
       expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-      expect(/<p class="notice error" role="status">([^<]*)<\/p>/.exec(await page.text())?.[1]?.replaceAll("&quot;", '"')).toBe(
-        `no such page in the console: GET ${route} (this path takes POST)`,
-      );
+      expect(refusalShown(await page.text())).toBe(`no such page in the console: GET ${route} (this path takes POST)`);
       expect(loggedOut.status).toBe(303);
       expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
     }
@@ -154,6 +157,35 @@ describe("the console beside the admin API", () => {
     expect(await posted.text()).toContain("no such page in the console");
     expect(loggedOut.status).toBe(401);
     expect(await loggedOut.text()).toContain("your console session has ended: log in again");
+  });
+
+  it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const notices = "done, replayed, orphaned, replay_from";
+    for (const [path, message] of [
+      ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
+      ["/admin/console/stats?window=1h&window=24h", "window: given 2 times: give it once"],
+      ["/admin/console/dead-letters?tenant=a&tenant=b&tenant=c", "tenant: given 3 times: give it once"],
+      ["/admin/console/tenants/acme?done=saved&done=deleted", "done: given 2 times: give it once"],
+      // Left unread, it would list every tenant's dead letters as if they were acme's.
+      [
+        "/admin/console/dead-letters?tenat=acme",
+        `"tenat": not a query parameter of GET /admin/console/dead-letters, which takes tenant, cursor, ${notices}`,
+      ],
+      ["/admin/?window=1h", `"window": not a query parameter of GET /admin/, which takes cursor, ${notices}`],
+      ["/admin/console/stats?tenant=acme", `"tenant": not a query parameter of GET /admin/console/stats, which takes window, cursor`],
+      [
+        "/admin/console/tenants/acme?cursor=x",
+        `"cursor": not a query parameter of GET /admin/console/tenants/:tenant, which takes ${notices}`,
+      ],
+      ["/admin/console/login?next=%2Fadmin%2F", `"next": not a query parameter of GET /admin/console/login, which takes none`],
+    ] as const) {
+      const page = await relayFetch(path, { headers: { cookie } });
+
+      expect(page.status).toBe(400);
+      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(refusalShown(await page.text())).toBe(message);
+    }
   });
 
   it("says the console is disabled on its login page while ADMIN_TOKEN is shorter than 32 characters", async () => {
@@ -390,9 +422,7 @@ describe("the console beside the admin API", () => {
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
-    expect(/<p class="notice error" role="status">([^<]*)<\/p>/.exec(page)?.[1]).toBe(
-      "tenant: ids are 1-64 characters of a-z, 0-9, - and _",
-    );
+    expect(refusalShown(page)).toBe("tenant: ids are 1-64 characters of a-z, 0-9, - and _");
     expect(page).not.toContain("XXX");
   });
 

@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { singleValuedQuery } from "../admin/query.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import { adminPath, callAdmin } from "./admin-api.js";
 import type { DeadLetterList, ReplayAnswer } from "./answers.js";
@@ -6,7 +7,7 @@ import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { DeadLettersPage } from "./dead-letters-page.js";
 import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
-import { donePath, noticeOf, replayedPath } from "./notices.js";
+import { donePath, NOTICE_PARAMETERS, noticeOf, replayedPath } from "./notices.js";
 import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
 
@@ -23,11 +24,11 @@ async function returnPath(c: Context<ConsoleEnv>): Promise<string> {
 }
 
 deadLetterRoutes.get("/", async (c) => {
-  const tenant = c.req.query("tenant");
-  const cursor = c.req.query("cursor");
-  const query = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
-  const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${query}`);
-  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} notice={noticeOf(c.req.query())} />);
+  const query = singleValuedQuery(c, ["tenant", "cursor", ...NOTICE_PARAMETERS]);
+  const { tenant, cursor } = query;
+  const search = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
+  const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${search}`);
+  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} notice={noticeOf(query)} />);
 });
 
 // `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a

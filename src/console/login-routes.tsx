@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import { singleValuedQuery } from "../admin/query.js";
 import { secretsEqual } from "../secrets/compare.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { formOf } from "./form.js";
@@ -24,6 +25,8 @@ loginRoutes.get("/style.css", (c) => {
 });
 
 loginRoutes.get("/login", (c) => {
+  // It reads no query: any parameter is refused, as every page refuses one it does not read.
+  singleValuedQuery(c, []);
   // A console without a usable admin token says so at once, not after the form is filled in.
   adminTokenOf(c);
   return renderPage(c, <LoginPage />);

@@ -11,6 +11,9 @@ const DONE = {
 
 type DoneCode = keyof typeof DONE;
 
+/** The query parameters a page a change returns to reads: what the change did. */
+export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replay_from"] as const;
+
 /** The sentence for a page's `done` and `replayed`/`orphaned` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {
   if (query.done === "replayed") {

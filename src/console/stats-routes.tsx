@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { singleValuedQuery } from "../admin/query.js";
 import { RelayError } from "../http/errors.js";
 import { STATS_WINDOWS, type StatsWindow } from "../stats/columns.js";
 import { callAdmin } from "./admin-api.js";
@@ -23,10 +24,10 @@ function windowOf(text: string | undefined): StatsWindow {
 }
 
 statsRoutes.get("/", async (c) => {
-  const window = windowOf(c.req.query("window"));
-  const cursor = c.req.query("cursor");
-  const query = new URLSearchParams({ limit: String(TENANTS_PER_PAGE), ...(cursor ? { cursor } : {}) });
-  const page = await callAdmin<{ tenants: TenantStats[]; cursor: string | null }>(c, "GET", `/stats?${query}`);
+  const { window: windowName, cursor } = singleValuedQuery(c, ["window", "cursor"]);
+  const window = windowOf(windowName);
+  const search = new URLSearchParams({ limit: String(TENANTS_PER_PAGE), ...(cursor ? { cursor } : {}) });
+  const page = await callAdmin<{ tenants: TenantStats[]; cursor: string | null }>(c, "GET", `/stats?${search}`);
   return renderPage(c, <StatsPage session={sessionOf(c)} window={window} tenants={page.tenants} next={page.cursor} />);
 });
 

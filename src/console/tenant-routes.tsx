@@ -1,4 +1,5 @@
 import { type Context, Hono } from "hono";
+import { singleValuedQuery } from "../admin/query.js";
 import { checkedTenantId } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
@@ -7,7 +8,7 @@ import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { formOf } from "./form.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
-import { donePath, noticeOf, replayCursorOf } from "./notices.js";
+import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices.js";
 import { otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -35,8 +36,8 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
 
 /** `/admin/`: every tenant at a glance. */
 export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response> {
-  const { rows, next } = await tenantRows(c, c.req.query("cursor"));
-  const query = c.req.query();
+  const query = singleValuedQuery(c, ["cursor", ...NOTICE_PARAMETERS]);
+  const { rows, next } = await tenantRows(c, query.cursor);
   return renderPage(
     c,
     <TenantsPage session={sessionOf(c)} rows={rows} next={next} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />,
@@ -44,8 +45,8 @@ export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response>
 }
 
 tenantRoutes.get("/:tenant", async (c) => {
+  const query = singleValuedQuery(c, NOTICE_PARAMETERS);
   const data = await tenantPageData(c, c.req.param("tenant"));
-  const query = c.req.query();
   return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />);
 });
 
