@@ -426,6 +426,25 @@ describe("the console beside the admin API", () => {
     expect(page).not.toContain("XXX");
   });
 
+  it("masks the admin token where a page's refusal would name it: pasted as a tenant id, which it can look like", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+
+    const page = await relayFetch(`/admin/console/tenants/${ADMIN_TOKEN}`, { headers: { cookie } });
+    const deletion = await relayFetch(`/admin/console/tenants/${ADMIN_TOKEN}/delete`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, confirm: "acme" }),
+    });
+
+    expect(page.status).toBe(404);
+    expect(refusalShown(await page.text())).toBe("no such tenant: [the admin token]");
+    expect(deletion.status).toBe(400);
+    expect(refusalShown(await deletion.text())).toBe("confirm: type the tenant id, [the admin token], to delete the tenant");
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

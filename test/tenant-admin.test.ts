@@ -483,6 +483,19 @@ describe("admin API: the caller's text in refusals", () => {
     }
   });
 
+  it("masks the admin token wherever a refusal would name it: pasted as a tenant id, which it can look like", async () => {
+    for (const [method, path] of [
+      ["GET", `/tenants/${ADMIN_TOKEN}`],
+      ["DELETE", `/tenants/${ADMIN_TOKEN}`],
+      ["GET", `/tenants/${ADMIN_TOKEN}/stats`],
+      ["POST", `/tenants/${ADMIN_TOKEN}/tokens`],
+    ] as const) {
+      const response = await admin(method, path);
+      expect(response.status).toBe(404);
+      expect(await response.json()).toEqual(refusal("not_found", "no such tenant: [the admin token]"));
+    }
+  });
+
   it("quotes a short id whole, in JSON, so that blanks and control characters show", async () => {
     const deleted = await admin("DELETE", `/dead-letters/${encodeURIComponent("a b\n")}`);
 

@@ -5,7 +5,7 @@ import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js"
 import { logEvent } from "../log/events.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { keysRoutes } from "./keys-routes.js";
-import { requireAdmin } from "./require-admin.js";
+import { requireAdmin, withAdminTokenMasked } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
 import { tenantsRoutes } from "./tenants-routes.js";
 import { tokensRoutes } from "./tokens-routes.js";
@@ -55,4 +55,4 @@ adminApp.all("*", () => {
 
 // The Worker's own handler answers the same for /admin; this one also answers the console, which calls
 // this app in-process (src/console/admin-api.ts) and reads the error body the CLI would.
-adminApp.onError((err) => adminErrorResponse(asRelayError(err)));
+adminApp.onError((err, c) => adminErrorResponse(withAdminTokenMasked(asRelayError(err), c.env)));

@@ -24,6 +24,17 @@ export function configuredAdminToken(env: { ADMIN_TOKEN?: string }, what: string
   return token;
 }
 
+/**
+ * A refusal with the admin token masked wherever the caller's text put it: a token pasted into a
+ * path by mistake (a hex one has a tenant id's shape, and is named as one) never comes back in the
+ * answer, nor in whatever logs it. A token too short to be taken disables the API, and is not looked for.
+ */
+export function withAdminTokenMasked(error: RelayError, env: { ADMIN_TOKEN?: string }): RelayError {
+  const token = env.ADMIN_TOKEN;
+  if (!token || token.length < MIN_ADMIN_TOKEN_CHARS || !error.message.includes(token)) return error;
+  return new RelayError(error.code, error.message.replaceAll(token, "[the admin token]"), error.options);
+}
+
 /** Admin calls carry `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
   return async function requireAdminToken(c, next) {

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { MAX_ADMIN_BODY_BYTES } from "../admin/app.js";
+import { withAdminTokenMasked } from "../admin/require-admin.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
@@ -69,7 +70,7 @@ consoleApp.all("/admin/console/*", () => {
 });
 
 consoleApp.onError((err, c) => {
-  const error = asRelayError(err);
+  const error = withAdminTokenMasked(asRelayError(err), c.env);
   // An API client's request (guard.ts) is answered as every other admin call is: in the admin API's JSON.
   if (!fromBrowser(c)) return adminErrorResponse(error);
   if (error.options.allow) c.header("allow", error.options.allow);
