@@ -25,8 +25,15 @@ tracesRoute.use("/:tenant/v1/traces", countRequests());
 tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenantId = requireTenantId(c.req.param("tenant"));
   const config = relayConfig(c.env);
-  const tenant = await new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds).get(tenantId);
-  if (!tenant) throw new RelayError("not_found", `no such tenant: ${tenantId}`);
+  const tenants = new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds);
+  const tenant = await tenants.get(tenantId);
+  // KV caches a miss as it caches a record, so a tenant created a moment ago is still a miss here for a while.
+  if (!tenant) {
+    throw new RelayError(
+      "not_found",
+      `no such tenant: ${tenantId} (a tenant just created is seen everywhere within ${tenants.changeAppliesWithinSeconds} s)`,
+    );
+  }
   const counted = { tenant: tenantId, incarnation: tenant.incarnation };
   c.set("countedTenant", counted);
   // Once the tenant is found, so a gateway set to an encoding the relay does not take shows in its statistics.
