@@ -1,0 +1,68 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { resealStoredKey } from "../src/tenants/reseal.js";
+import type { TenantObject } from "../src/tenants/tenant-object.js";
+import { admin, createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+/** ENCRYPTION_KEY rotated: a new key, and the test's own as the previous one. */
+const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));
+const rotating = { ...env, ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY };
+
+/** A trace sent by the relay once the previous key is gone, ENCRYPTION_KEY alone opening keys: the key it reached Braintrust with. */
+async function deliveredWithNextKeyOnly(tenant: TestTenant, apiKey: string): Promise<void> {
+  const trace = trueFoundryTrace();
+  expect((await sendTracesWith(tenant, toProtobuf(trace), { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "" })).status).toBe(200);
+  expect((await standin.waitForSpans(apiKey, spanIdsOf(trace))).missing).toEqual([]);
+}
+
+/**
+ * TENANT_OBJECTS whose stubs run `meanwhile` once the tenant's record has been read with its
+ * revision, before whatever read it goes on: another admin's change landing in between.
+ */
+function changingAfterRead(meanwhile: () => Promise<void>): DurableObjectNamespace<TenantObject> {
+  const namespace = env.TENANT_OBJECTS;
+  return new Proxy(namespace, {
+    get(target, property) {
+      if (property !== "getByName") return Reflect.get(target, property);
+      return (name: string) => {
+        const stub = target.getByName(name);
+        return new Proxy(stub, {
+          get(object, method) {
+            if (method !== "readRevision") return Reflect.get(object, method);
+            return async (tenantId: string) => {
+              const read = await object.readRevision(tenantId);
+              await meanwhile();
+              return read;
+            };
+          },
+        });
+      };
+    },
+  });
+}
+
+// `keys reseal` a tenant at a time, as `POST /admin/keys/reseal` does each of its page: the route
+// pages through every tenant, and other test files' tenants must keep the test's key.
+describe("keys reseal", () => {
+  it("names a tenant whose key was put while it was being sealed again as changed, and keeps the key put", async () => {
+    const tenant = await createTenant();
+    const putMeanwhile = await standin.issueKey();
+    const changeKey = async () => {
+      const put = await admin("PUT", `/tenants/${tenant.id}`, {
+        parent: tenant.parent,
+        braintrust: { api_url: env.STANDIN_URL, api_key: putMeanwhile },
+      });
+      expect(put.status).toBe(200);
+    };
+
+    expect(await resealStoredKey({ ...rotating, TENANT_OBJECTS: changingAfterRead(changeKey) }, tenant.id)).toBe("changed");
+
+    // Run again, it seals the key that was put, not the one it had read.
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("resealed");
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("current");
+    await deliveredWithNextKeyOnly(tenant, putMeanwhile);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+});
