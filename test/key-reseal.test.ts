@@ -2,13 +2,19 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resealStoredKey } from "../src/tenants/reseal.js";
 import type { TenantObject } from "../src/tenants/tenant-object.js";
-import { admin, createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { failingBinding } from "./support/bindings.js";
+import { admin, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** ENCRYPTION_KEY rotated: a new key, and the test's own as the previous one. */
 const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));
 const rotating = { ...env, ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY };
+
+/** The tenant's stored key as KV's copy of its record, the one ingest reads, has it sealed. */
+async function sealedInKv(tenantId: string): Promise<string | undefined> {
+  return ((await env.TENANTS.get(`tenant:${tenantId}`, "json")) as { api_key_sealed?: string } | null)?.api_key_sealed;
+}
 
 /** A trace sent by the relay once the previous key is gone, ENCRYPTION_KEY alone opening keys: the key it reached Braintrust with. */
 async function deliveredWithNextKeyOnly(tenant: TestTenant, apiKey: string): Promise<void> {
@@ -64,5 +70,26 @@ describe("keys reseal", () => {
     expect(await resealStoredKey(rotating, tenant.id)).toBe("current");
     await deliveredWithNextKeyOnly(tenant, putMeanwhile);
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("writes a key sealed again to KV on the next run while KV's copy is behind, never counting it sealed until KV has it", async () => {
+    const tenant = await createTenant();
+    const sealedBefore = await sealedInKv(tenant.id);
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    await withObjectKv(stub, failingBinding(env.TENANTS, "put", "KV is unavailable"));
+
+    // Sealed again in the tenant's object, the truth; KV, its copy, refuses the write.
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("resealed");
+    expect(await sealedInKv(tenant.id)).toBe(sealedBefore);
+    // Run again while KV still refuses: not current, since ingest reads what only the previous key opens.
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("replica_behind");
+    expect(await sealedInKv(tenant.id)).toBe(sealedBefore);
+
+    // KV back: the next run writes the object's record to it, then finds both sealed under the new key.
+    await withObjectKv(stub, env.TENANTS);
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("resealed");
+    expect(await sealedInKv(tenant.id)).not.toBe(sealedBefore);
+    expect(await resealStoredKey(rotating, tenant.id)).toBe("current");
+    await deliveredWithNextKeyOnly(tenant, tenant.apiKey);
   });
 });

@@ -1,9 +1,16 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TenantObject } from "../src/tenants/tenant-object.js";
 import { failingBinding } from "./support/bindings.js";
-import { admin, asRecordedBeforeDurableObjects, createTenant, issueToken, sendTraces, uniqueTenantId } from "./support/relay.js";
+import {
+  admin,
+  asRecordedBeforeDurableObjects,
+  createTenant,
+  issueToken,
+  sendTraces,
+  uniqueTenantId,
+  withObjectKv,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -34,13 +41,6 @@ const tokenIdOf = (token: string) => token.split("_")[1]!;
 
 /** The tenant object's own KV binding refuses writes, as KV does when it is unavailable or over its per-key rate. */
 const refusingWrites = failingBinding(env.TENANTS, "put", "KV is unavailable");
-
-/** Gives the tenant's object this KV binding in place of its own, until given back `env.TENANTS`. */
-async function withObjectKv(stub: DurableObjectStub<TenantObject>, tenants: KVNamespace): Promise<void> {
-  await runInDurableObject(stub, (instance) => {
-    (instance as unknown as { env: Env }).env = { ...env, TENANTS: tenants };
-  });
-}
 
 describe("concurrent admin calls", () => {
   it("stores every one of ten tokens issued at once, and every one of them works", async () => {

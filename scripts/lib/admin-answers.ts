@@ -50,6 +50,7 @@ export const ResealAnswer = z.looseObject({
   current: z.array(z.string()),
   unreadable: z.array(z.string()),
   changed: z.array(z.string()),
+  replica_behind: z.array(z.string()),
   cursor,
 });
 export type ResealAnswer = z.infer<typeof ResealAnswer>;

@@ -12,8 +12,9 @@ import { tenantPage } from "./tenant-path.js";
 export const keysRoutes = new Hono<AppEnv>();
 
 /**
- * Tenants a call seals again at most: one KV list, then a read and a write of each one's Durable
- * Object make 41 subrequests, inside the Workers Free plan's 50. The caller goes on with the cursor.
+ * Tenants a call seals again at most: one KV list, then two calls to each one's Durable Object (a
+ * read, then a write, or a check of KV's copy, which the object makes) make 41 subrequests, inside
+ * the Workers Free plan's 50. The caller goes on with the cursor.
  */
 export const MAX_RESEAL_PAGE = 20;
 
@@ -34,6 +35,7 @@ keysRoutes.post("/reseal", async (c) => {
     current: idsWith("current"),
     unreadable: idsWith("unreadable"),
     changed: idsWith("changed"),
+    replica_behind: idsWith("replica_behind"),
     cursor: page.cursor,
   });
 });

@@ -4,13 +4,16 @@ import { storedKeyContext } from "./credentials.js";
 
 /**
  * What sealing a tenant's stored key again under the current ENCRYPTION_KEY came to:
- * - `resealed`: the previous key had sealed it; the current one now does;
- * - `current`: the current key sealed it already;
+ * - `resealed`: the previous key had sealed it; the current one now does (or KV's copy, which was
+ *   behind the tenant's object, now has it as the object does);
+ * - `current`: the current key sealed it already, in the tenant's object and in KV's copy alike;
+ * - `replica_behind`: the current key sealed it in the tenant's object, but KV, whose copy ingest
+ *   reads, refused it again: that copy may still be as the previous key sealed it;
  * - `no_key`: the tenant is gone, or forwards its clients' keys;
  * - `unreadable`: neither key opens it (its key must be put again);
  * - `changed`: someone changed the tenant meanwhile; sealing it again is left to the next run.
  */
-export type ResealOutcome = "resealed" | "current" | "no_key" | "unreadable" | "changed";
+export type ResealOutcome = "resealed" | "current" | "replica_behind" | "no_key" | "unreadable" | "changed";
 
 /**
  * Seals a tenant's stored key again under ENCRYPTION_KEY, so ENCRYPTION_KEY_PREVIOUS can be
@@ -30,7 +33,12 @@ export async function resealStoredKey(env: Env & SealingKeys, tenantId: string):
     if (err instanceof UnreadableSecret) return "unreadable";
     throw err;
   }
-  if (opened.under === "current") return "current";
+  if (opened.under === "current") {
+    // The object is the truth, but ingest reads KV's copy, which a refused write leaves behind until
+    // the object's alarm gets through: the previous key may go only once KV holds the key sealed again.
+    const replica = await object.replicateSealedKey(tenantId);
+    return replica === "held" ? "current" : replica === "written" ? "resealed" : "replica_behind";
+  }
   const { api_url, api_key_sealed, tokens, incarnation, created_at, updated_at, ...config } = read.tenant;
   const replaced = await object.replace(
     tenantId,

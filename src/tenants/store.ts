@@ -48,6 +48,12 @@ export class TenantStore {
     return raw === null ? undefined : { ...parseStored(id, raw), id };
   }
 
+  /** Whether KV's copy of the record carries the key sealed as `sealed` (undefined: no key), read past both caches. */
+  async holdsSealedKey(id: string, sealed: string | undefined): Promise<boolean> {
+    const raw = await this.kv.get<{ api_key_sealed?: unknown }>(KEY_PREFIX + id, "json");
+    return raw?.api_key_sealed === sealed;
+  }
+
   async put(id: string, tenant: StoredTenant): Promise<void> {
     const summary: Omit<TenantSummary, "id"> = { parent: tenant.parent, auth: authModeOf(tenant) };
     await this.kv.put(KEY_PREFIX + id, JSON.stringify(tenant), { metadata: summary });

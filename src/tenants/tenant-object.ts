@@ -124,6 +124,17 @@ export class TenantObject extends DurableObject<Env> {
     return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinuteFor) : undefined));
   }
 
+  /**
+   * Writes the record to KV again unless KV's copy carries the stored key as sealed here: a write KV
+   * refused leaves that copy behind until the alarm's retry gets through. `held`, `written` now, or
+   * `refused` again.
+   */
+  async replicateSealedKey(tenantId: string): Promise<"held" | "written" | "refused"> {
+    const held = await this.changes.run(async () => this.kv().holdsSealedKey(tenantId, (await this.current(tenantId))?.api_key_sealed));
+    if (held) return "held";
+    return (await this.replicate(tenantId)) ? "written" : "refused";
+  }
+
   /** Why a write may not go ahead on the record as it is; undefined when it may. */
   private async refusal(existing: StoredTenant | undefined, precondition: Precondition): Promise<PreconditionFailed | undefined> {
     if (precondition.ifMatch === undefined && precondition.ifNoneMatch === undefined) return undefined;
@@ -154,13 +165,18 @@ export class TenantObject extends DurableObject<Env> {
     return record;
   }
 
-  /** Copies the record to KV; a failure is logged and left to the alarm, `retryInMs` later, since the change itself is stored. */
-  private async replicate(tenantId: string, retryInMs = REPLICA_RETRY_MS): Promise<void> {
+  /**
+   * Copies the record to KV: whether KV took it. A failure is logged and left to the alarm,
+   * `retryInMs` later, since the change itself is stored.
+   */
+  private async replicate(tenantId: string, retryInMs = REPLICA_RETRY_MS): Promise<boolean> {
     try {
       await this.replica.sync();
+      return true;
     } catch (err) {
       logEvent({ event: "tenant_replica_failed", tenant: tenantId, error: errorText(err) });
       await this.ctx.storage.setAlarm(Date.now() + retryInMs);
+      return false;
     }
   }
 

@@ -55,7 +55,7 @@ describe("rotating ENCRYPTION_KEY", () => {
     const resealed = await runCli(rotating.url, ["keys", "reseal"]);
     const again = await runCli(rotating.url, ["keys", "reseal", "--json"]);
     expect(resealed).toEqual({ code: 0, stdout: "sealed again under ENCRYPTION_KEY: 1; already under it: 0\n", stderr: "" });
-    expect(JSON.parse(again.stdout)).toEqual({ resealed: [], current: ["rotating"], unreadable: [], changed: [] });
+    expect(JSON.parse(again.stdout)).toEqual({ resealed: [], current: ["rotating"], unreadable: [], changed: [], replica_behind: [] });
 
     // The previous key dropped: the tenant, token and settings as they were, the key opened by the new one.
     const rotated = await restart({ ENCRYPTION_KEY: NEXT_KEY });
@@ -72,6 +72,7 @@ describe("rotating ENCRYPTION_KEY", () => {
       current: [],
       unreadable: ["rotating"],
       changed: [],
+      replica_behind: [],
     });
   });
 });

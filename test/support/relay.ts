@@ -1,6 +1,7 @@
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../../src/index.js";
+import type { TenantObject } from "../../src/tenants/tenant-object.js";
 import { standin } from "./standin.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
@@ -88,6 +89,13 @@ export async function asRecordedBeforeDurableObjects(tenantId: string): Promise<
   await runInDurableObject(stub, (_object, state) => state.storage.deleteAll());
   // Started again, as a first run would be, so it makes its tables anew.
   await evictDurableObject(stub);
+}
+
+/** Gives the tenant's object this KV binding in place of its own, until given back `env.TENANTS`. */
+export async function withObjectKv(stub: DurableObjectStub<TenantObject>, tenants: KVNamespace): Promise<void> {
+  await runInDurableObject(stub, (instance) => {
+    (instance as unknown as { env: Env }).env = { ...env, TENANTS: tenants };
+  });
 }
 
 export async function issueToken(tenantId: string): Promise<string> {
