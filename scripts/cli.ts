@@ -270,6 +270,7 @@ const COMMANDS = [
     if (targets !== 1) throw new UsageError("say which, one of: --id ID, --tenant TENANT or --all");
     const replayed: string[] = [];
     const orphaned: string[] = [];
+    const replaying: string[] = [];
     let cursor: string | null = null;
     do {
       const page: ReplayAnswer = await admin.call("POST", "/dead-letters/replay", ReplayAnswer, {
@@ -279,11 +280,16 @@ const COMMANDS = [
       });
       replayed.push(...page.replayed);
       orphaned.push(...page.orphaned);
+      replaying.push(...page.replaying);
       cursor = page.cursor;
     } while (cursor);
-    if (flags.json) return { replayed, orphaned };
+    if (flags.json) return { replayed, orphaned, replaying };
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
-    return `replayed ${plural(replayed.length)}${orphaned.length > 0 ? `; ${plural(orphaned.length)} of deleted tenants not replayed (delete them)` : ""}`;
+    return [
+      `replayed ${plural(replayed.length)}`,
+      ...(orphaned.length > 0 ? [`${plural(orphaned.length)} of deleted tenants not replayed (delete them)`] : []),
+      ...(replaying.length > 0 ? [`${plural(replaying.length)} already being replayed, left to that replay`] : []),
+    ].join("; ");
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);

@@ -2,8 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
-import { deadLettersFor, waitForDeadLetters } from "./support/dead-letters.js";
-import { ADMIN_TOKEN, admin, createTenant, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { recordingQueue } from "./support/bindings.js";
+import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { ADMIN_TOKEN, admin, adminWith, createTenant, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
@@ -332,6 +333,30 @@ describe("the console beside the admin API", () => {
     expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue.");
     expect(hiddenIn(afterSecond, "cursor")).toBeUndefined();
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("says which dead letters a press left to a replay already under way, and replays none of them again", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    // Replayed already, by the CLI say, and not yet delivered: its message waits on a queue that never delivers it.
+    expect((await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(
+      200,
+    );
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+
+    const answer = await relayFetch("/admin/console/dead-letters/replay", {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf: /name="csrf" value="([^"]*)"/.exec(page)![1]!, tenant: tenant.id, return_to: tenant.id }),
+    });
+
+    expect(answer.status).toBe(303);
+    const after = await (await relayFetch(answer.headers.get("location")!, { headers: { cookie } })).text();
+    expect(after).toContain("Replayed 0 dead letters onto the delivery queue. 1 dead letter already being replayed, left to that replay.");
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
   });
 
   it("saves a tenant's form only over the tenant it showed, and creates only a tenant that does not exist yet (412 otherwise)", async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealClientKey } from "../src/deliver/client-key.js";
-import { DeadLetterStore, deadLetterKey } from "../src/deliver/dead-letters.js";
+import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
@@ -10,7 +10,15 @@ import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
-import { admin, asRecordedBeforeDurableObjects, createTenant, createTenantAgain, incarnationOf, type TestTenant } from "./support/relay.js";
+import {
+  admin,
+  adminWith,
+  asRecordedBeforeDurableObjects,
+  createTenant,
+  createTenantAgain,
+  incarnationOf,
+  type TestTenant,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -330,21 +338,25 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(message.payload.r2Key)).toBe(false);
   });
 
-  it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key: an operator deletes it", async () => {
+  it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key, no longer being replayed: an operator deletes it, or replays it again", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const protobuf = toProtobuf(trueFoundryTrace());
-    const replay = queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
-    const key = deadLetterKey(tenant.id, replay.id);
-    await env.PAYLOADS.put(key, protobuf);
+    const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
+      queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
+      protobuf,
+      "archived",
+    );
+    const queue = recordingQueue<DeliveryMessage>();
+    expect((await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id })).status).toBe(200);
+    const [replay] = queue.sent.map((m) => m.body);
     await standin.revokeKey(tenant.apiKey);
 
-    expect(await consume(DELIVERIES, [{ ...replay, payload: { r2Key: key } }])).toEqual({
-      acked: [replay.id],
-      retried: [],
-      threw: undefined,
-    });
+    expect(await consume(DELIVERIES, [replay!])).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
 
-    expect(await inR2(key)).toBe(true);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+    const again = await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter.id });
+    expect(await again.json()).toEqual({ replayed: [deadLetter.id], orphaned: [], replaying: [], cursor: null });
   });
 });
 
@@ -530,7 +542,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     const original = queuedMessage(tenant, protobuf);
     const store = new DeadLetterStore(env.PAYLOADS);
     const deadLetter = await store.put(original, protobuf, "Braintrust answered 400: archived");
-    const replay = (await store.replayMessage(deadLetter.id))!;
+    const replay = (await store.replay(deadLetter.id))!.message;
 
     expect(await consume(DEAD_LETTERS, [{ ...replay, lastError: "Braintrust answered 503: busy" }])).toEqual({
       acked: [replay.id],
@@ -606,7 +618,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         },
       });
       expect(replayTenants.status).toBe(200);
-      expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], cursor: null });
+      expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], replaying: [], cursor: null });
       expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(204);
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
       if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);

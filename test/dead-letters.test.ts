@@ -1,9 +1,13 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ReplayAnswer } from "../src/console/answers.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { REPLAY_CLAIM_MS } from "../src/tenants/dead-letter-claims.js";
+import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { admin, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
+import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -35,7 +39,7 @@ describe.concurrent("dead letters", () => {
     const replay = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
 
     expect(replay.status).toBe(200);
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
@@ -53,7 +57,7 @@ describe.concurrent("dead letters", () => {
 
     const byTenant = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
 
-    expect(await byTenant.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
+    expect(await byTenant.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(waited))).missing).toEqual([]);
     // Another, dead-lettered, then deleted by its id.
     await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
@@ -77,6 +81,117 @@ describe.concurrent("dead letters", () => {
     expect([first.replayed.length, second.replayed.length, second.cursor]).toEqual([40, 1, null]);
     expect(new Set([...first.replayed, ...second.replayed]).size).toBe(41);
     const arrival = await standin.waitForSpans(tenant.apiKey, traces.flatMap(spanIdsOf));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("sends a dead letter replayed twice at once once: one replay claims it and queues it, the other is answered 409", async () => {
+    const tenant = await createTenant();
+    const [trace] = await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const answers = await Promise.all(
+      [0, 1].map(async () => {
+        const response = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter!.id });
+        return { status: response.status, body: await response.json() };
+      }),
+    );
+
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+    expect(answers.find((a) => a.status === 200)!.body).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(answers.find((a) => a.status === 409)!.body).toEqual({
+      error: {
+        code: "conflict",
+        message: expect.stringMatching(
+          new RegExp(
+            `^dead letter "${deadLetter!.id}" is being replayed already, since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z: its spans are on the delivery queue, and it goes once they are delivered, or stays with the new reason should they fail again$`,
+          ),
+        ),
+        request_id: expect.any(String),
+      },
+    });
+    expect(queue.sent.map((m) => `${m.body.tenant}:${m.body.id}`)).toEqual([deadLetter!.id]);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+    // The 400 that made the dead letter, and the replay's one delivery.
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([400, 200]);
+  });
+
+  it("replays a tenant's dead letters but one another replay has on the queue, which it names as replaying and leaves be", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 2);
+    const [first, second] = await waitForDeadLetters(tenant.id, (list) => list.length === 2);
+    // A replay whose message stays on a queue that never delivers it: its claim holds.
+    const held = recordingQueue<DeliveryMessage>();
+    expect((await adminWith({ DELIVERY_QUEUE: held }, "POST", "/dead-letters/replay", { id: first!.id })).status).toBe(200);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const byTenant = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { tenant: tenant.id });
+
+    expect(byTenant.status).toBe(200);
+    expect(await byTenant.json()).toEqual({ replayed: [second!.id], orphaned: [], replaying: [first!.id], cursor: null });
+    expect(queue.sent.map((m) => `${m.body.tenant}:${m.body.id}`)).toEqual([second!.id]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 1)).toEqual([first]);
+  });
+
+  it("replays a dead letter its replay kept again, with the same spans, at once: the claim was on the dead letter as it was", async () => {
+    const tenant = await createTenant();
+    const [trace] = await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    await standin.script(tenant.apiKey, [{ status: 400, body: "still archived" }]);
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    const [keptAgain] = await waitForDeadLetters(tenant.id, ([kept]) => kept?.reason === "Braintrust answered 400: still archived");
+    expect(keptAgain).toMatchObject({ id: deadLetter!.id, attempts: 1 });
+
+    const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+  });
+
+  it("lets a dead letter whose replay never reached Braintrust be replayed again once its claim is a day old", async () => {
+    const tenant = await createTenant();
+    const [trace] = await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    // Claimed, and its message lost: the queue it went to never delivers.
+    expect((await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(
+      200,
+    );
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(409);
+
+    await runInDurableObject(env.TENANT_OBJECTS.getByName(tenant.id), (_object, state) => {
+      state.storage.sql.exec("UPDATE dead_letter_claims SET claimed_at = claimed_at - ?", REPLAY_CLAIM_MS);
+    });
+    const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+  });
+
+  it("answers 503 for a replay the queue refuses and leaves its dead letter as it was, to be replayed, once, by the next", async () => {
+    const tenant = await createTenant();
+    const [trace] = await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const refusing = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503 Service Unavailable");
+
+    const refused = await adminWith({ DELIVERY_QUEUE: refusing }, "POST", "/dead-letters/replay", { id: deadLetter!.id });
+
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toEqual({
+      error: {
+        code: "unavailable",
+        message: "the delivery queue refused 1 dead letter: it stays as it was, to replay again",
+        request_id: expect.any(String),
+      },
+    });
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+    const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
@@ -119,7 +234,7 @@ describe.concurrent("dead letters", () => {
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
     const replay = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
 
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
     expect((await standin.waitForSpans(rotated, spanIdsOf(trace))).missing).toEqual([]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
@@ -214,6 +329,7 @@ describe.concurrent("dead letters", () => {
     expect(await (await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).json()).toEqual({
       replayed: [],
       orphaned: [],
+      replaying: [],
       cursor: null,
     });
     expect(await standin.attempts(nextOwnersKey)).toEqual([]);

@@ -18,6 +18,7 @@ import { deadLettersOf } from "./support/dead-letters.js";
 import { consume } from "./support/queue.js";
 import {
   admin,
+  adminWith,
   asRecordedBeforeDurableObjects,
   createTenant,
   createTenantAgain,
@@ -74,20 +75,41 @@ async function spansReceivedBy(tenant: TestTenant): Promise<number> {
 }
 
 describe("per-tenant statistics", () => {
-  it("counts a dead letter replayed twice as leaving the queue twice: it went once, and nothing stays waiting", async () => {
+  it("counts a dead letter replayed twice while its first replay is under way as queued once: the second is refused", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
     await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
     const [deadLetter] = await deadLettersOf(tenant.id);
 
-    for (let i = 0; i < 2; i++) expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    const answers = [];
+    for (let i = 0; i < 2; i++) answers.push((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status);
 
+    expect(answers).toEqual([200, 409]);
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.duplicates).toBe(0);
-    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 6);
-    expect(report.total.spans).toMatchObject({ queued: 6, left_queue: 6, delivered: 3 });
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
+    expect(report.total.spans).toMatchObject({ queued: 3, left_queue: 3, delivered: 3 });
     expect(report.waiting_in_queue).toBe(0);
+  });
+
+  it("counts a replay whose dead letter was deleted before it came up as leaving the queue: nothing stays waiting", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const [deadLetter] = await deadLettersOf(tenant.id);
+    const queue = recordingQueue<DeliveryMessage>();
+    expect((await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    expect((await admin("DELETE", `/dead-letters/${deadLetter!.id}`)).status).toBe(204);
+
+    const [replay, ...others] = queue.sent.map((m) => m.body);
+    expect(others).toEqual([]);
+    expect(await consume("tfy-relay-deliveries", [replay!])).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
+    expect(report.total.spans).toMatchObject({ queued: 3, left_queue: 3, delivered: 0 });
+    expect(report.waiting_in_queue).toBe(0);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
   });
 
   it("count a mixed run as the stand-in received it and as the client was answered", async () => {

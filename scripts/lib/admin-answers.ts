@@ -41,7 +41,12 @@ export type DeadLetter = z.infer<typeof DeadLetter>;
 
 export const IssuedToken = z.looseObject({ id: z.string(), token: z.string() });
 
-export const ReplayAnswer = z.looseObject({ replayed: z.array(z.string()), orphaned: z.array(z.string()), cursor });
+export const ReplayAnswer = z.looseObject({
+  replayed: z.array(z.string()),
+  orphaned: z.array(z.string()),
+  replaying: z.array(z.string()),
+  cursor,
+});
 export type ReplayAnswer = z.infer<typeof ReplayAnswer>;
 
 /** POST /admin/keys/reseal: a page of tenants by what sealing their key again came to (README, "Rotating ENCRYPTION_KEY"). */

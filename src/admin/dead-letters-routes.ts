@@ -1,15 +1,16 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { DeadLetterStore, isDeadLetterId } from "../deliver/dead-letters.js";
+import { DeadLetterStore, isDeadLetterId, type Replay } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
-import { enqueue } from "../deliver/queue.js";
+import { EnqueueFailed, enqueue } from "../deliver/queue.js";
+import { claimReplays, releaseReplays } from "../deliver/replay-claims.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
-import { authoritativeTenant } from "../tenants/authoritative.js";
-import { isIncarnationOf, parseOrReject, TENANT_ID, type Tenant } from "../tenants/schema.js";
+import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
+import { parseOrReject, TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
@@ -27,9 +28,10 @@ const ListQuerySchema = z.object({
 });
 
 /**
- * Dead letters replayed a call at most: one R2 list, a call to each one's tenant object and one
- * `sendBatch` make 42 subrequests at most, inside the Workers Free plan's 50 (docs/cloudflare-limits.md).
- * A backlog after an outage is thousands: the caller goes on with the cursor, a call each page.
+ * Dead letters replayed a call at most: one R2 list, a call to each one's tenant object (which
+ * checks the owner and claims them) and two `sendBatch` make 43 subrequests at most, inside the
+ * Workers Free plan's 50 (docs/cloudflare-limits.md). A backlog after an outage is thousands: the
+ * caller goes on with the cursor, a call each page.
  */
 export const MAX_REPLAY_PAGE = 40;
 
@@ -65,12 +67,12 @@ deadLettersRoutes.post("/replay", async (c) => {
   parseQuery(c, NO_QUERY);
   const input = parseOrReject(ReplaySchema, await jsonBody(c));
   const store = new DeadLetterStore(c.env.PAYLOADS);
-  let messages: DeliveryMessage[];
+  let replays: Replay[];
   let cursor: string | null = null;
   if (input.id) {
-    const message = await store.replayMessage(input.id);
-    if (!message) throw noSuchDeadLetter(input.id);
-    messages = [message];
+    const replay = await store.replay(input.id);
+    if (!replay) throw noSuchDeadLetter(input.id);
+    replays = [replay];
   } else {
     const list = listOf(input.tenant);
     const page = await store.replayPage({
@@ -78,24 +80,21 @@ deadLettersRoutes.post("/replay", async (c) => {
       cursor: await storeCursor(c, list, input.cursor),
       limit: input.limit ?? MAX_REPLAY_PAGE,
     });
-    messages = page.messages;
+    replays = page.replays;
     cursor = await givenCursor(c, list, page.cursor);
   }
-  const owners = await ownersOf(c.env, messages);
-  const replayable = messages.filter((m) => isIncarnationOf(owners.get(m.tenant), m.incarnation));
-  const orphaned = messages.filter((m) => !replayable.includes(m));
-  const [orphan] = orphaned;
-  if (input.id && orphan) {
-    const fate = owners.get(orphan.tenant) ? "was deleted and created again since" : "was deleted";
-    throw new RelayError(
-      "conflict",
-      `dead letter ${quoted(input.id)} was kept for tenant ${orphan.tenant}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
-    );
-  }
-  await enqueue(c.env.DELIVERY_QUEUE, replayable);
-  for (const message of replayable) countSpans(message, "queued", message.spans);
-  flushStatsLater(c.env, c.executionCtx, relayConfig(c.env).statsFlushSeconds);
-  return c.json({ replayed: replayable.map(deadLetterId), orphaned: orphaned.map(deadLetterId), cursor });
+  const claims = await claimReplays(c.env, replays);
+  const withOutcome = (outcome: DeadLetterClaim["outcome"]) =>
+    replays.filter((replay) => claims.get(replay)?.outcome === outcome).map(({ message }) => message);
+  if (input.id) refuseUnclaimed(input.id, replays[0]!, claims.get(replays[0]!));
+  const claimed = withOutcome("claimed");
+  await enqueueClaimed(c, claimed);
+  return c.json({
+    replayed: claimed.map(deadLetterId),
+    orphaned: withOutcome("orphaned").map(deadLetterId),
+    replaying: withOutcome("replaying").map(deadLetterId),
+    cursor,
+  });
 });
 
 deadLettersRoutes.delete("/:id", async (c) => {
@@ -110,10 +109,48 @@ deadLettersRoutes.all("/", otherMethods("GET, HEAD"));
 deadLettersRoutes.all("/replay", otherMethods("POST"));
 deadLettersRoutes.all("/:id", otherMethods("DELETE"));
 
-/** Each tenant the messages were kept for, as its Durable Object holds it now (undefined once deleted), read once. */
-async function ownersOf(env: Env, messages: DeliveryMessage[]): Promise<Map<string, Tenant | undefined>> {
-  const ids = [...new Set(messages.map((m) => m.tenant))];
-  return new Map(await Promise.all(ids.map(async (id) => [id, await authoritativeTenant(env, id)] as const)));
+/** A replay by id of a dead letter it did not claim: 409, saying why. */
+function refuseUnclaimed(id: string, { message }: Replay, claim: DeadLetterClaim | undefined): void {
+  if (claim?.outcome === "orphaned") {
+    const fate = claim.tenant === "created_again" ? "was deleted and created again since" : "was deleted";
+    throw new RelayError(
+      "conflict",
+      `dead letter ${quoted(id)} was kept for tenant ${message.tenant}, which ${fate}: it is not replayed, so that its spans never go out with another tenant's key or URL; delete it`,
+    );
+  }
+  if (claim?.outcome === "replaying") {
+    throw new RelayError(
+      "conflict",
+      `dead letter ${quoted(id)} is being replayed already, since ${claim.since}: its spans are on the delivery queue, and it goes once they are delivered, or stays with the new reason should they fail again`,
+    );
+  }
+}
+
+/**
+ * Queues the replays this call claimed, and counts them there. Those of a batch the queue refused
+ * let go of their claims, their dead letters left as they were, so that the next replay sends them;
+ * those it took keep theirs, so that they do not go twice.
+ */
+async function enqueueClaimed(c: Context<AppEnv>, messages: DeliveryMessage[]): Promise<void> {
+  let unsent: DeliveryMessage[] = [];
+  try {
+    await enqueue(c.env.DELIVERY_QUEUE, messages);
+  } catch (err) {
+    if (!(err instanceof EnqueueFailed)) throw err;
+    unsent = err.unsent;
+    await releaseReplays(c.env, unsent);
+  }
+  for (const message of messages) if (!unsent.includes(message)) countSpans(message, "queued", message.spans);
+  flushStatsLater(c.env, c.executionCtx, relayConfig(c.env).statsFlushSeconds);
+  const refused = unsent.length;
+  if (refused > 0) {
+    const of = refused < messages.length ? ` of ${messages.length} (the others are replayed)` : "";
+    const stay = refused === 1 ? "it stays as it was" : "they stay as they were";
+    throw new RelayError(
+      "unavailable",
+      `the delivery queue refused ${refused} dead letter${refused === 1 ? "" : "s"}${of}: ${stay}, to replay again`,
+    );
+  }
 }
 
 function noSuchDeadLetter(id: string): RelayError {

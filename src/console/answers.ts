@@ -20,6 +20,7 @@ export interface DeadLetterList {
 export interface ReplayAnswer {
   replayed: string[];
   orphaned: string[];
+  replaying: string[];
   cursor: string | null;
 }
 export interface IssuedToken {

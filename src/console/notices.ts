@@ -1,3 +1,5 @@
+import type { ReplayAnswer } from "./answers.js";
+
 /**
  * What a change did, said on the page it returns to (`?done=<code>`): from a closed set of
  * sentences, so a link cannot make the console say anything else.
@@ -12,16 +14,17 @@ const DONE = {
 type DoneCode = keyof typeof DONE;
 
 /** The query parameters a page a change returns to reads: what the change did. */
-export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replay_from"] as const;
+export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "replay_from"] as const;
 
-/** The sentence for a page's `done` and `replayed`/`orphaned` query, if it names one. */
+/** The sentence for a page's `done` and `replayed`/`orphaned`/`replaying` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {
   if (query.done === "replayed") {
     const replayed = Number.parseInt(query.replayed ?? "", 10) || 0;
     const orphaned = Number.parseInt(query.orphaned ?? "", 10) || 0;
+    const replaying = Number.parseInt(query.replaying ?? "", 10) || 0;
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
-    return `Replayed ${plural(replayed)} onto the delivery queue.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${more}`;
+    return `Replayed ${plural(replayed)} onto the delivery queue.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${plural(replaying)} already being replayed, left to that replay.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
 }
@@ -31,11 +34,12 @@ export function donePath(path: string, code: DoneCode): string {
 }
 
 /** Where a replay returns to: what it did, and where the next replay goes on from when more are left. */
-export function replayedPath(path: string, page: { replayed: string[]; orphaned: string[]; cursor: string | null }): string {
+export function replayedPath(path: string, page: ReplayAnswer): string {
   return `${path}?${new URLSearchParams({
     done: "replayed",
     replayed: String(page.replayed.length),
     orphaned: String(page.orphaned.length),
+    replaying: String(page.replaying.length),
     ...(page.cursor ? { replay_from: page.cursor } : {}),
   })}`;
 }

@@ -12,6 +12,7 @@ import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
 import { enqueue, enqueueNew, halvesAsMessages } from "./queue.js";
+import { releaseReplays } from "./replay-claims.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
@@ -19,8 +20,9 @@ const CONSUMER_FAILURE_DELAY_SECONDS = 30;
 /** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = relayConfig(env);
-  // A message twice in one batch (a dead letter replayed twice) would pass the delivered check
-  // twice, before either copy is marked: the first copy goes, the others are repeats.
+  // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
+  // would pass the delivered check twice, before either copy is marked: the first copy goes, the
+  // others are repeats.
   const deliveries = new Set<string>();
   await Promise.all(
     batch.messages.map(async (queued) => {
@@ -121,8 +123,10 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         spans: message.spans,
         status: outcome.kind === "rejected" ? outcome.status : 0,
       });
-      // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop.
+      // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop,
+      // and is no longer being replayed.
       await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+      if (isReplay(message)) await releaseReplays(env, [message]);
       countSpans(message, "left_queue", message.spans);
       // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
       if (outcome.kind === "rejected" && outcome.status === 401) {

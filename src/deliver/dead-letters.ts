@@ -83,6 +83,19 @@ function replayMessageOf(key: string, meta: Record<string, string>): DeliveryMes
   };
 }
 
+/**
+ * A dead letter as a replay sends it: the message, and the version of its R2 object the message was
+ * read from, which the replay claims (replay-claims.ts).
+ */
+export interface Replay {
+  message: DeliveryMessage;
+  version: string;
+}
+
+function replayOf(object: R2Object): Replay {
+  return { message: replayMessageOf(object.key, object.customMetadata ?? {}), version: object.version };
+}
+
 /** A page of one tenant's dead letters, or everyone's: continue from `cursor`. */
 interface PageOptions {
   tenant?: string;
@@ -129,16 +142,16 @@ export class DeadLetterStore {
   }
 
   /** The message that sends a dead letter's spans again, with a fresh retry budget and the same idempotency key. */
-  async replayMessage(id: string): Promise<DeliveryMessage | undefined> {
-    const parsed = parseId(id);
-    const head = parsed ? await this.bucket.head(parsed.key) : null;
-    return parsed && head ? replayMessageOf(parsed.key, head.customMetadata ?? {}) : undefined;
+  async replay(id: string): Promise<Replay | undefined> {
+    const key = parseId(id)?.key;
+    const head = key ? await this.bucket.head(key) : null;
+    return head ? replayOf(head) : undefined;
   }
 
   /** A page of dead letters as the messages that replay them, from one R2 list (no call per dead letter). */
-  async replayPage(options: PageOptions): Promise<{ messages: DeliveryMessage[]; cursor: string | null }> {
+  async replayPage(options: PageOptions): Promise<{ replays: Replay[]; cursor: string | null }> {
     const { objects, cursor } = await this.page(options);
-    return { messages: objects.map((o) => replayMessageOf(o.key, o.customMetadata ?? {})), cursor };
+    return { replays: objects.map(replayOf), cursor };
   }
 
   private async page({ tenant, cursor, limit }: PageOptions): Promise<{ objects: R2Object[]; cursor: string | null }> {

@@ -4,6 +4,7 @@ import { errorText, logEvent } from "../log/events.js";
 import type { StatsDelta } from "../stats/counts.js";
 import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
 import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken, withToken } from "./changes.js";
+import { type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
@@ -26,7 +27,8 @@ const REPLICA_RETRY_MS = 5_000;
 const REPLICA_RETRY_AGAIN_MS = 30_000;
 
 /**
- * One per tenant (named by its id): the authoritative tenant record and the tenant's statistics.
+ * One per tenant (named by its id): the authoritative tenant record, the tenant's statistics, and
+ * the claims replays hold on its dead letters.
  * Every change is a read-modify-write run one at a time, so concurrent admin calls never lose each
  * other's writes; the record is then copied to KV, the read replica ingest keeps using, so no
  * ingest request ever waits on this object. A change is answered once KV has it; should KV fail,
@@ -36,6 +38,7 @@ export class TenantObject extends DurableObject<Env> {
   private readonly changes = new OneAtATime();
   private readonly replica = new KvReplica(() => this.writeReplica());
   private readonly stats = new TenantStatsStore(this.ctx.storage.sql);
+  private readonly deadLetterClaims = new DeadLetterClaims(this.ctx.storage.sql);
 
   /** The record as it is now; undefined when there is no such tenant. */
   read(tenantId: string): Promise<StoredTenant | undefined> {
@@ -68,7 +71,7 @@ export class TenantObject extends DurableObject<Env> {
     return replaced;
   }
 
-  /** Deletes the record and the tenant's statistics, when `precondition` holds; false when there was no such tenant. */
+  /** Deletes the record, the tenant's statistics and its replays' claims, when `precondition` holds; false when there was no such tenant. */
   async remove(tenantId: string, precondition: Precondition = {}): Promise<boolean | PreconditionFailed> {
     const removed = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
@@ -77,6 +80,7 @@ export class TenantObject extends DurableObject<Env> {
       if (!existing) return false;
       await this.ctx.storage.delete(RECORD);
       this.stats.clear();
+      this.deadLetterClaims.clear();
       return true;
     });
     if (removed === true) await this.replicate(tenantId);
@@ -122,6 +126,19 @@ export class TenantObject extends DurableObject<Env> {
   /** The tenant's statistics, with its minutes of the last day when `perMinute`; undefined when there is no such tenant. */
   statsReport(tenantId: string, perMinuteFor: number): Promise<TenantStatsReport | undefined> {
     return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinuteFor) : undefined));
+  }
+
+  /**
+   * Claims the tenant's dead letters for a replay (dead-letter-claims.ts), in the same turn as it
+   * reads whose they are: of two replays of one dead letter, from whichever isolates, one claims it.
+   */
+  claimDeadLetters(tenantId: string, deadLetters: DeadLetterToClaim[]): Promise<DeadLetterClaim[]> {
+    return this.changes.run(async () => this.deadLetterClaims.claim(await this.current(tenantId), deadLetters, Date.now()));
+  }
+
+  /** Lets go of replays' claims on these dead letters (by delivery id), when the replays left them as they were. */
+  releaseDeadLetters(deliveryIds: string[]): Promise<void> {
+    return this.changes.run(async () => this.deadLetterClaims.release(deliveryIds));
   }
 
   /**

@@ -1,0 +1,31 @@
+import { tenantObject } from "../tenants/authoritative.js";
+import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
+import type { Replay } from "./dead-letters.js";
+import type { DeliveryMessage } from "./message.js";
+
+/**
+ * Claims dead letters for a replay before it sends any: each at its tenant's Durable Object, one
+ * call per tenant, the call that also says whether the dead letter is still its tenant's. The
+ * object runs one call at a time, wherever the replays come from (the API, the console, the CLI,
+ * any location), so of two replays of one dead letter exactly one claims it and queues its spans.
+ * R2's conditional writes would decide as surely, but an object's metadata changes only by writing
+ * its spans again, one call per dead letter on top of the list: more than a page's subrequests allow.
+ */
+export async function claimReplays(env: Env, replays: Replay[]): Promise<Map<Replay, DeadLetterClaim>> {
+  const calls = [...Map.groupBy(replays, (replay) => replay.message.tenant)].map(async ([tenant, group]) => {
+    const deadLetters = group.map(({ message, version }) => ({ deliveryId: message.id, version, incarnation: message.incarnation }));
+    const claims = await tenantObject(env, tenant).claimDeadLetters(tenant, deadLetters);
+    return group.map((replay, i): [Replay, DeadLetterClaim] => [replay, claims[i]!]);
+  });
+  return new Map((await Promise.all(calls)).flat());
+}
+
+/**
+ * Lets go of the claims of replays that left their dead letters as they were, so the next replay
+ * sends them. Each tenant's are let go on their own: one object failing keeps only its own claims,
+ * which then lapse within REPLAY_CLAIM_MS.
+ */
+export async function releaseReplays(env: Env, messages: DeliveryMessage[]): Promise<void> {
+  const byTenant = Map.groupBy(messages, (message) => message.tenant);
+  await Promise.allSettled([...byTenant].map(([tenant, group]) => tenantObject(env, tenant).releaseDeadLetters(group.map((m) => m.id))));
+}
