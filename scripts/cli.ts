@@ -316,19 +316,29 @@ const COMMANDS = [
       : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
   commandOf("keys reseal", async (admin, flags) => {
-    const outcomes = { resealed: [] as string[], current: [] as string[], unreadable: [] as string[], changed: [] as string[] };
+    const outcomes = {
+      resealed: [] as string[],
+      current: [] as string[],
+      unreadable: [] as string[],
+      changed: [] as string[],
+      replica_behind: [] as string[],
+    };
     let cursor: string | null = null;
     do {
       const page: ResealAnswer = await admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {});
-      for (const outcome of ["resealed", "current", "unreadable", "changed"] as const) outcomes[outcome].push(...page[outcome]);
+      for (const outcome of ["resealed", "current", "unreadable", "changed", "replica_behind"] as const)
+        outcomes[outcome].push(...page[outcome]);
       cursor = page.cursor;
     } while (cursor);
     if (flags.json) return outcomes;
-    const { resealed, current, unreadable, changed } = outcomes;
+    const { resealed, current, unreadable, changed, replica_behind } = outcomes;
     return [
       `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
       ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
       ...(changed.length > 0 ? [`changed while this ran (run it again): ${changed.join(", ")}`] : []),
+      ...(replica_behind.length > 0
+        ? [`sealed again, but KV refused the copy ingest reads (run it again): ${replica_behind.join(", ")}`]
+        : []),
     ].join("\n");
   }),
 ];

@@ -162,7 +162,7 @@ describe("the console beside the admin API", () => {
 
   it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
-    const notices = "done, replayed, orphaned, replay_from";
+    const notices = "done, replayed, orphaned, replaying, replay_from";
     for (const [path, message] of [
       ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
       ["/admin/console/stats?window=1h&window=24h", "window: given 2 times: give it once"],
