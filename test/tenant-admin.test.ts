@@ -72,6 +72,8 @@ describe("admin API: tenants", () => {
     [{ parent: "project_id:p", braintrust: { api_url: "not a url" } }, "braintrust.api_url"],
     [{ parent: "project_id:p", braintrust: { api_url: "https://user:pw@api.braintrust.dev" } }, "braintrust.api_url"],
     [{ parent: "project_id:p", braintrust: { api_url: `https://api.braintrust.dev/${"a".repeat(2048)}` } }, "braintrust.api_url"],
+    // 327 characters as sent, 2,727 as the relay keeps it: each € is %E2%82%AC once the URL is read.
+    [{ parent: "project_id:p", braintrust: { api_url: `https://api.braintrust.dev/${"€".repeat(300)}` } }, "braintrust.api_url"],
     [{ parent: "project_id:p", braintrust: { api_key: "" } }, "braintrust.api_key"],
     [{ parent: "project_id:p", braintrust: { api_key: "has space" } }, "braintrust.api_key"],
     // A field it does not know: named in the message, and the field is the object it is in.

@@ -92,18 +92,19 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
       parent: ParentSchema,
       braintrust: z
         .strictObject({
-          // Bounded so a dead letter's R2 metadata (8 KB), which names it beside the parent, a
-          // sealed client key and the reason, always fits.
           api_url: z
             .string()
-            .max(MAX_API_URL_LENGTH)
             .default(DEFAULT_API_URL)
             .transform((raw, ctx) => {
               const check = checkUpstreamUrl(raw, allowInsecureUpstream);
               if (check.ok) return check.url;
               ctx.addIssue({ code: "custom", message: check.reason });
               return z.NEVER;
-            }),
+            })
+            // Bounded so a dead letter's R2 metadata (8 KB), which names it beside the parent, a
+            // sealed client key and the reason, always fits: as kept, once read as a URL, which
+            // percent-encodes a path, so a character sent may be nine kept.
+            .pipe(z.string().max(MAX_API_URL_LENGTH)),
           api_key: ApiKeySchema.nullable().optional(),
         })
         .default({ api_url: DEFAULT_API_URL }),
