@@ -4,8 +4,9 @@ import { describe, expect, it } from "vitest";
 import type { ReplayAnswer } from "../src/console/answers.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import { claimReplays } from "../src/deliver/replay-claims.js";
 import { REPLAY_CLAIM_MS } from "../src/tenants/dead-letter-claims.js";
-import { failingBinding, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -169,6 +170,25 @@ describe.concurrent("dead letters", () => {
 
     expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+  });
+
+  it("lets go of the claims a replay made at every other tenant's object when one tenant's fails, so the next replay sends their dead letters", async () => {
+    const [claimed, failing] = [await createTenant(), await createTenant()];
+    const [trace] = await deadLettersFor(claimed);
+    await deadLettersFor(failing);
+    const [claimedLetter] = await waitForDeadLetters(claimed.id, (list) => list.length === 1);
+    const [failingLetter] = await waitForDeadLetters(failing.id, (list) => list.length === 1);
+    const store = new DeadLetterStore(env.PAYLOADS);
+    const replays = [(await store.replay(claimedLetter!.id))!, (await store.replay(failingLetter!.id))!];
+    const objects = failingObject(env.TENANT_OBJECTS, failing.id, "claimDeadLetters", "Durable Object reset because its code was updated.");
+
+    // A replay of everyone's dead letters claims each tenant's at its object; one object fails, and nothing is queued.
+    await expect(claimReplays({ ...env, TENANT_OBJECTS: objects }, replays)).rejects.toThrow("Durable Object reset");
+
+    const again = await admin("POST", "/dead-letters/replay", { id: claimedLetter!.id });
+    expect(await again.json()).toEqual({ replayed: [claimedLetter!.id], orphaned: [], replaying: [], cursor: null });
+    const arrival = await standin.waitForSpans(claimed.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
   });
 

@@ -17,7 +17,19 @@ export async function claimReplays(env: Env, replays: Replay[]): Promise<Map<Rep
     const claims = await tenantObject(env, tenant).claimDeadLetters(tenant, deadLetters);
     return group.map((replay, i): [Replay, DeadLetterClaim] => [replay, claims[i]!]);
   });
-  return new Map((await Promise.all(calls)).flat());
+  const settled = await Promise.allSettled(calls);
+  const claims = settled.flatMap((call) => (call.status === "fulfilled" ? call.value : []));
+  const failed = settled.find((call) => call.status === "rejected");
+  if (failed) {
+    // Nothing is queued when one tenant's object fails: the claims the others made are let go, or
+    // their dead letters would read as being replayed, by no one, until the claims lapsed.
+    await releaseReplays(
+      env,
+      claims.filter(([, claim]) => claim.outcome === "claimed").map(([{ message }]) => message),
+    );
+    throw failed.reason;
+  }
+  return new Map(claims);
 }
 
 /**

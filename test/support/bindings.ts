@@ -43,3 +43,26 @@ export function recordingQueue<Body>(delegate?: Queue<Body>): Queue<Body> & { se
     metrics: async () => (delegate ? delegate.metrics() : held.metadata.metrics),
   };
 }
+
+/**
+ * A Durable Object namespace that is the real one except that one object's `method` throws, as a
+ * call does when the object is reset (a deploy, an overload) partway: the others answer as ever.
+ */
+export function failingObject<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  name: string,
+  method: string,
+  error: string,
+): DurableObjectNamespace<T> {
+  return new Proxy(namespace, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property !== "getByName") return value.bind(target);
+      return (asked: string) => {
+        const stub = target.getByName(asked);
+        return asked === name ? failingBinding(stub, method as keyof typeof stub & string, error) : stub;
+      };
+    },
+  });
+}
