@@ -417,6 +417,25 @@ describe.concurrent("a passthrough client's queued key", () => {
 
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
+  it("goes to the tenant's api_url when the key was sealed for it but came without it, as an older trace-routes object keeps it", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    const { sealedClientKey } = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
+    const message = queuedMessage(tenant, toProtobuf(trace), { sealedClientKey });
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+  });
+
+  it("does not open, without its api_url, a key sealed for one the tenant has left: nothing is sent", async () => {
+    const { tenant, clientKey, message } = await queuedThenMoved();
+
+    const consumed = await consume(DELIVERIES, [{ ...message, sealedClientKey: clientKey.sealedClientKey, clientKeyApiUrl: undefined }]);
+
+    expect(consumed).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
 });
 
 // One test at a time: some watch console.log, which concurrent tests would share.

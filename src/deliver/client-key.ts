@@ -1,4 +1,4 @@
-import { openSecret, type SealingKeys, sealSecret } from "../secrets/seal.js";
+import { openSecret, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
 
 /**
  * A passthrough client's Braintrust key while its spans wait for a later attempt (queued, waiting
@@ -21,8 +21,10 @@ export async function sealClientKey(apiKey: string, sealing: SealingKeys, tenant
 
 /**
  * The client's key, when `apiUrl`, the tenant's now, is the one it was sent for; else that one, for
- * the dead letter's reason. A key an older relay sealed says nothing of its api_url: it goes to the
- * tenant's, as it did then.
+ * the dead letter's reason. A key held without its api_url was sealed by an older relay, which sent
+ * it to the tenant's api_url, as this does; or by this one and kept by a trace-routes object still
+ * running older code while a deploy rolls out, which dropped the api_url beside it: such a key opens
+ * only under the api_url it was sealed for, so it is tried under the tenant's.
  */
 export async function openClientKey(
   held: HeldClientKey,
@@ -32,7 +34,13 @@ export async function openClientKey(
 ): Promise<{ apiKey: string } | { sentFor: string }> {
   const sentFor = held.clientKeyApiUrl;
   if (sentFor !== undefined && sentFor !== apiUrl) return { sentFor };
-  return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, sentFor)) };
+  if (sentFor !== undefined) return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, sentFor)) };
+  try {
+    return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, undefined)) };
+  } catch (err) {
+    if (!(err instanceof UnreadableSecret)) throw err;
+    return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, apiUrl)) };
+  }
 }
 
 /** A tenant id has no `:`, so the api_url after it cannot be read as part of another tenant's context. */
