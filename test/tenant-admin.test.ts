@@ -498,6 +498,14 @@ describe("admin API: the caller's text in refusals", () => {
     }
   });
 
+  it("refuses the admin token as a new tenant's id, which would put it in KV keys, ingest URLs and logs", async () => {
+    const response = await admin("PUT", `/tenants/${ADMIN_TOKEN}`, { parent: "project_id:p1" });
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual(refusal("invalid_field", "tenant: the admin token cannot be a tenant id", "tenant"));
+    expect(await env.TENANTS.get(`tenant:${ADMIN_TOKEN}`)).toBeNull();
+  });
+
   it("quotes a short id whole, in JSON, so that blanks and control characters show", async () => {
     const deleted = await admin("DELETE", `/dead-letters/${encodeURIComponent("a b\n")}`);
 

@@ -39,6 +39,8 @@ tenantsRoutes.get("/", async (c) => {
 tenantsRoutes.put("/:tenant", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
+  // A hex admin token has a tenant id's shape; as one it would sit in KV keys, ingest URLs and logs.
+  if (id === c.env.ADMIN_TOKEN) throw new RelayError("invalid_field", "tenant: the admin token cannot be a tenant id", { field: "tenant" });
   const precondition = preconditionOf(c);
   const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
   const apiKey = braintrust.api_key;
