@@ -612,6 +612,7 @@ describe("validating span ids", () => {
 
   it.each([
     ["a short trace id", { traceId: randomId(8) }, "trace_id must be 16 bytes and not all zero, got 8 bytes"],
+    ["a short trace id with a zero byte", { traceId: onlyLastByte(8) }, "trace_id must be 16 bytes and not all zero, got 8 bytes"],
     ["a long trace id", { traceId: new Uint8Array(17).fill(1) }, "trace_id must be 16 bytes and not all zero, got 17 bytes"],
     ["an all-zero trace id", { traceId: new Uint8Array(16) }, "trace_id must be 16 bytes and not all zero, got 16 zero bytes"],
     ["a long span id", { spanId: randomId(16) }, "span_id must be 8 bytes and not all zero, got 16 bytes"],
