@@ -12,7 +12,7 @@ import {
   OTHER_MODELS,
   type StatsDelta,
 } from "../src/stats/counts.js";
-import type { TenantStatsReport } from "../src/stats/store.js";
+import { KEPT_MINUTES, type TenantStatsReport, TenantStatsStore } from "../src/stats/store.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { consume } from "./support/queue.js";
@@ -26,6 +26,7 @@ import {
   sendTraces,
   sendTracesWith,
   type TestTenant,
+  uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -232,6 +233,134 @@ describe("per-tenant statistics", () => {
       completion_tokens: 15,
       cost_usd: expect.closeTo(0.0060134, 9),
     });
+  });
+
+  it("stay small for a day of minutes that each name 50 made-up models: per_minute lists no usage, and the day is summed by the hour", async () => {
+    const tenant = await createTenant();
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.001 };
+    // Names as long as are kept, of a character JSON writes in six: the largest a minute's row gets, some 42 KB.
+    const madeUp = (minute: number): Counts => ({
+      ...emptyCounts(),
+      spans: { received: 1 },
+      usage: Object.fromEntries(
+        Array.from({ length: MODELS_BY_NAME }, (_, i) => [`${minute}-${i}-`.padEnd(MODEL_NAME_LIMIT, "\u0001"), call]),
+      ),
+    });
+    // Every minute of the day but its first, so that the minute turning while the test runs leaves them all in it.
+    const minutes = KEPT_MINUTES - 1;
+    const now = minuteOf(Date.now());
+    for (let from = 0; from < minutes; from += 60) {
+      const hour = Array.from({ length: Math.min(60, minutes - from) }, (_, i) => from + i);
+      await stub.recordStats(tenant.id, {
+        incarnation: tenant.incarnation,
+        minutes: Object.fromEntries(hour.map((ago) => [String(now - ago * MINUTE_MS), madeUp(ago)])),
+      });
+    }
+
+    const response = await admin("GET", `/tenants/${tenant.id}/stats`);
+    const text = await response.text();
+    const report = JSON.parse(text) as Report;
+
+    expect(report.per_minute).toHaveLength(minutes);
+    expect(report.per_minute.filter((m) => "llm_usage" in m)).toEqual([]);
+    expect(report.per_minute.reduce((sum, m) => sum + m.spans.received, 0)).toBe(minutes);
+    // Summing the day's minutes, usage and all, answered some 60 MB.
+    expect(text.length).toBeLessThan(1_000_000);
+    const usage = report.last_24h.llm_usage;
+    expect(Object.keys(usage)).toHaveLength(MODELS_BY_NAME + 1);
+    expect(Object.values(usage).reduce((sum, u) => sum + u.calls, 0)).toBe(minutes * MODELS_BY_NAME);
+    expect(report.last_24h.spans).toEqual(report.total.spans);
+  });
+
+  it("add up the last day to the minute: its whole hours from their rows, the minutes before the first of them from theirs", async () => {
+    const counted = (n: number): Counts => ({
+      ...emptyCounts(),
+      spans: { received: n },
+      usage: { "gpt-4.1-mini": { calls: n, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } },
+    });
+    const at = (day: number, hour: number, minute: number) => Date.UTC(2026, 11, day, hour, minute);
+    const now = at(2, 10, 17) + 30_000;
+    const reports = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const store = new TenantStatsStore(state.storage.sql);
+      const minutes: Array<[minute: number, received: number]> = [
+        [at(1, 10, 17), 1], // a day before now's minute: not in the day
+        [at(1, 10, 18), 2], // the day's first minute
+        [at(1, 10, 59), 4], // the last before its first whole hour
+        [at(1, 11, 0), 8], // its first whole hour
+        [at(2, 3, 30), 16],
+        [at(2, 9, 17), 32], // an hour before now's minute: not in the last hour
+        [at(2, 9, 18), 64],
+        [at(2, 10, 12), 128],
+        [at(2, 10, 13), 256],
+        [at(2, 10, 17), 512],
+      ];
+      store.add({ minutes: Object.fromEntries(minutes.map(([minute, n]) => [String(minute), counted(n)])) }, now);
+      // As now, then once the day starts on the hour, and a minute later.
+      const reports = [now, at(2, 10, 59), at(2, 11, 0)].map((time) => store.report(time, KEPT_MINUTES));
+      // A whole hour is read from its row alone, never from its minutes', which might name 50 models each.
+      state.storage.sql.exec("DELETE FROM stats_minutes WHERE minute >= ? AND minute <= ?", at(1, 11, 0), at(2, 9, 17));
+      return [...reports, store.report(now, KEPT_MINUTES)];
+    });
+    const [report, onTheHour, pastTheHour, hoursAlone] = reports.map((r) => ({
+      day: r.last_24h.spans.received,
+      calls: r.last_24h.llm_usage["gpt-4.1-mini"]?.calls,
+      hour: r.last_1h.spans.received,
+      five: r.last_5m.spans.received,
+      listed: r.per_minute?.map((m) => m.spans.received),
+    }));
+
+    expect(report).toEqual({ day: 1022, calls: 1022, hour: 960, five: 768, listed: [2, 4, 8, 16, 32, 64, 128, 256, 512] });
+    expect(reports[0]!.total.spans.received).toBe(1023);
+    expect(onTheHour).toMatchObject({ day: 1016, calls: 1016, listed: [8, 16, 32, 64, 128, 256, 512] });
+    expect(pastTheHour).toMatchObject({ day: 1008, calls: 1008, listed: [16, 32, 64, 128, 256, 512] });
+    expect(hoursAlone).toMatchObject({ day: 1022, calls: 1022, listed: [2, 4, 64, 128, 256, 512] });
+  });
+
+  it("sum a day kept before hours were, once upgraded: each hour from its minutes, and a minute's usage kept apart once written again", async () => {
+    const counted = (n: number): Counts => ({
+      ...emptyCounts(),
+      spans: { received: n },
+      usage: { "gpt-4.1-mini": { calls: n, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } },
+    });
+    const now = Date.UTC(2026, 11, 2, 10, 17, 30);
+    const current = minuteOf(now);
+    const { before, after, row } = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const sql = state.storage.sql;
+      // The minutes as the relay kept them before: usage among their counts, and no hours.
+      sql.exec("DROP TABLE stats_minutes");
+      sql.exec("DROP TABLE stats_hours");
+      sql.exec("CREATE TABLE stats_minutes (minute INTEGER PRIMARY KEY, counts TEXT NOT NULL)");
+      const legacy: Array<[minutesAgo: number, received: number]> = [
+        [1000, 1],
+        [180, 2],
+        [0, 4],
+      ];
+      for (const [ago, n] of legacy)
+        sql.exec("INSERT INTO stats_minutes (minute, counts) VALUES (?, ?)", current - ago * MINUTE_MS, JSON.stringify(counted(n)));
+
+      const store = new TenantStatsStore(sql);
+      const before = store.report(now, KEPT_MINUTES);
+      store.add({ minutes: { [String(current)]: counted(8) } }, now);
+      const after = store.report(now, KEPT_MINUTES);
+      return {
+        before,
+        after,
+        row: sql.exec<{ counts: string; usage: string }>("SELECT counts, usage FROM stats_minutes WHERE minute = ?", current).one(),
+      };
+    });
+
+    expect(before.last_24h.spans.received).toBe(7);
+    expect(before.last_24h.llm_usage["gpt-4.1-mini"]?.calls).toBe(7);
+    expect(before.per_minute?.map((m) => [m.spans.received, "llm_usage" in m])).toEqual([
+      [1, false],
+      [2, false],
+      [4, false],
+    ]);
+    expect(after.last_24h.llm_usage["gpt-4.1-mini"]?.calls).toBe(15);
+    expect(after.last_5m.llm_usage["gpt-4.1-mini"]?.calls).toBe(12);
+    expect(JSON.parse(row.counts)).not.toHaveProperty("usage");
+    expect(JSON.parse(row.usage)).toEqual({ "gpt-4.1-mini": { calls: 12, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } });
   });
 
   it("drop counts the tenant's object refuses itself, rather than send them again at every flush", async () => {

@@ -79,7 +79,7 @@ function addInto(into: Record<string, number>, from: Record<string, number | und
  */
 export const MODEL_NAME_LIMIT = 128;
 /**
- * How many models usage keeps by name in one map (a request's, a minute's, the totals); the rest
+ * How many models usage keeps by name in one map (a request's, a minute's, an hour's, the totals); the rest
  * count together under OTHER_MODELS. So a minute's row and the totals stay a few tens of KB, far from
  * SQLite's 2 MB a value, however many names a tenant's spans make up.
  */

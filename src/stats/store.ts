@@ -1,9 +1,10 @@
 import { addCounts, type Counts, emptyCounts, MINUTE_MS, minuteOf, type StatsDelta, type UpstreamError } from "./counts.js";
-import { type StatsSummary, summarise } from "./summary.js";
+import { type StatsSummary, summarise, summariseTraffic, type TrafficSummary } from "./summary.js";
 
 /** The windows the admin API reports, by name, in minutes. */
 const WINDOWS = { last_5m: 5, last_1h: 60, last_24h: 24 * 60 } as const;
 export const KEPT_MINUTES = WINDOWS.last_24h;
+const HOUR_MS = 60 * MINUTE_MS;
 
 export interface TenantStatsReport {
   as_of: string;
@@ -16,42 +17,77 @@ export interface TenantStatsReport {
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
   last_upstream_error: { at: string; status: number | null; reason: string } | null;
-  /** The last day (or as many minutes as asked for), one entry per minute that counted anything, oldest first; left out of the all-tenants overview. */
-  per_minute?: Array<{ minute: string } & StatsSummary>;
+  /**
+   * The last day (or as many minutes as asked for), one entry per minute that counted anything, oldest
+   * first, without usage by model, which the windows sum; left out of the all-tenants overview.
+   */
+  per_minute?: Array<{ minute: string } & TrafficSummary>;
 }
 
 /**
  * A stored row's counts, added up afresh: a row written before usage kept a bounded number of models
- * (counts.ts), as large as SQLite's 2 MB, is then reported and written again within that bound.
+ * (counts.ts), as large as SQLite's 2 MB, is then reported and written again within that bound. A
+ * minute's row keeps its usage by model in a column of its own (`usage`), so that listing the minute's
+ * traffic leaves it unread; a row written before then keeps it among its counts.
  */
-function countsOf(stored: string): Counts {
-  return addCounts(emptyCounts(), JSON.parse(stored) as Counts);
+function countsOf(stored: string, usage: string | null = null): Counts {
+  const counts = JSON.parse(stored) as Counts;
+  return addCounts(emptyCounts(), usage === null ? counts : { ...counts, usage: JSON.parse(usage) as Counts["usage"] });
+}
+
+function hourOf(minute: number): number {
+  return minute - (minute % HOUR_MS);
 }
 
 /**
- * One tenant's counts in its Durable Object's SQLite storage: a row per minute for the last day,
- * and totals since counting began. Each flush is applied in one synchronous step, which the
- * object runs alone, so no two flushes interleave.
+ * The rows that hold the day `last_24h` adds up, as of minute `current`: the minutes after `after`
+ * and before `firstHour` each from its minute's row, the whole hours from `firstHour` on each from its
+ * hour's row. So a read sums at most 59 minute rows and 24 hour rows for the day, where its 1,440
+ * minute rows might each name 50 models.
+ */
+function dayOf(current: number): { after: number; firstHour: number } {
+  const after = current - KEPT_MINUTES * MINUTE_MS;
+  return { after, firstHour: Math.ceil((after + MINUTE_MS) / HOUR_MS) * HOUR_MS };
+}
+
+/** Adds counts up in order; a fresh sum. */
+function sumOf(counts: Counts[]): Counts {
+  return counts.reduce((sum, c) => addCounts(sum, c), emptyCounts());
+}
+
+/**
+ * One tenant's counts in its Durable Object's SQLite storage: a row per minute and a row per hour for
+ * the last day, and totals since counting began. Each flush is applied in one synchronous step, which
+ * the object runs alone, so no two flushes interleave, and an hour's row is always the sum of its
+ * minutes'.
  */
 export class TenantStatsStore {
   constructor(private readonly sql: SqlStorage) {
-    sql.exec("CREATE TABLE IF NOT EXISTS stats_minutes (minute INTEGER PRIMARY KEY, counts TEXT NOT NULL)");
+    sql.exec("CREATE TABLE IF NOT EXISTS stats_minutes (minute INTEGER PRIMARY KEY, counts TEXT NOT NULL, usage TEXT)");
+    sql.exec("CREATE TABLE IF NOT EXISTS stats_hours (hour INTEGER PRIMARY KEY, counts TEXT NOT NULL)");
     sql.exec(
       "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
     );
+    const columns = sql.exec<{ name: string }>("PRAGMA table_info(stats_minutes)").toArray();
+    if (!columns.some((column) => column.name === "usage")) this.addHoursToMinutes();
   }
 
   add(delta: StatsDelta, now: number): void {
     const totals = this.totals();
     let since = totals?.since;
     const total = totals?.counts ?? emptyCounts();
+    const hours = new Map<number, Counts>();
     for (const [minuteText, counts] of Object.entries(delta.minutes)) {
       const minute = Number(minuteText);
       since = Math.min(since ?? minute, minute);
       addCounts(total, counts);
-      const row = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_minutes WHERE minute = ?", minute).toArray()[0];
+      this.addToMinute(minute, counts);
+      hours.set(hourOf(minute), addCounts(hours.get(hourOf(minute)) ?? emptyCounts(), counts));
+    }
+    for (const [hour, counts] of hours) {
+      const row = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", hour).toArray()[0];
       const merged = addCounts(row ? countsOf(row.counts) : emptyCounts(), counts);
-      this.sql.exec("INSERT OR REPLACE INTO stats_minutes (minute, counts) VALUES (?, ?)", minute, JSON.stringify(merged));
+      this.sql.exec("INSERT OR REPLACE INTO stats_hours (hour, counts) VALUES (?, ?)", hour, JSON.stringify(merged));
     }
     const lastError =
       !totals?.lastError || (delta.lastError && delta.lastError.at >= totals.lastError.at) ? delta.lastError : totals.lastError;
@@ -61,22 +97,18 @@ export class TenantStatsStore {
       JSON.stringify(total),
       lastError ? JSON.stringify(lastError) : null,
     );
-    this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", minuteOf(now) - KEPT_MINUTES * MINUTE_MS);
+    const day = dayOf(minuteOf(now));
+    this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", day.after);
+    this.sql.exec("DELETE FROM stats_hours WHERE hour < ?", day.firstHour);
   }
 
   /** `perMinuteFor`: how many of the last minutes `per_minute` lists (up to a day); 0 leaves it out. */
   report(now: number, perMinuteFor: number): TenantStatsReport {
     const totals = this.totals();
     const current = minuteOf(now);
-    const minutes = this.sql
-      .exec<{ minute: number; counts: string }>(
-        "SELECT minute, counts FROM stats_minutes WHERE minute > ? ORDER BY minute",
-        current - KEPT_MINUTES * MINUTE_MS,
-      )
-      .toArray()
-      .map((row) => ({ minute: row.minute, counts: countsOf(row.counts) }));
+    const lastHour = this.minutes(current - WINDOWS.last_1h * MINUTE_MS);
     const windowOf = (length: number) =>
-      summarise(minutes.filter((m) => m.minute > current - length * MINUTE_MS).reduce((sum, m) => addCounts(sum, m.counts), emptyCounts()));
+      summarise(sumOf(lastHour.filter((m) => m.minute > current - length * MINUTE_MS).map((m) => m.counts)));
     const total = totals?.counts ?? emptyCounts();
     const lastError = totals?.lastError;
     return {
@@ -85,25 +117,76 @@ export class TenantStatsStore {
       total: summarise(total),
       last_5m: windowOf(WINDOWS.last_5m),
       last_1h: windowOf(WINDOWS.last_1h),
-      last_24h: windowOf(WINDOWS.last_24h),
+      last_24h: summarise(this.day(current)),
       waiting_in_queue: Math.max(0, (total.spans.queued ?? 0) - (total.spans.left_queue ?? 0)),
       last_upstream_error: lastError
         ? { at: new Date(lastError.at).toISOString(), status: lastError.status, reason: lastError.reason }
         : null,
-      ...(perMinuteFor > 0
-        ? {
-            per_minute: minutes
-              .filter((m) => m.minute > current - perMinuteFor * MINUTE_MS)
-              .map((m) => ({ minute: new Date(m.minute).toISOString(), ...summarise(m.counts) })),
-          }
-        : {}),
+      ...(perMinuteFor > 0 ? { per_minute: this.traffic(current - perMinuteFor * MINUTE_MS) } : {}),
     };
   }
 
   /** Forgets everything: the tenant was deleted. */
   clear(): void {
     this.sql.exec("DELETE FROM stats_minutes");
+    this.sql.exec("DELETE FROM stats_hours");
     this.sql.exec("DELETE FROM stats_totals");
+  }
+
+  private addToMinute(minute: number, counts: Counts): void {
+    const row = this.sql
+      .exec<{ counts: string; usage: string | null }>("SELECT counts, usage FROM stats_minutes WHERE minute = ?", minute)
+      .toArray()[0];
+    const { usage, ...traffic } = addCounts(row ? countsOf(row.counts, row.usage) : emptyCounts(), counts);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO stats_minutes (minute, counts, usage) VALUES (?, ?, ?)",
+      minute,
+      JSON.stringify(traffic),
+      usage ? JSON.stringify(usage) : null,
+    );
+  }
+
+  /** The minutes after `after` and before `before`, oldest first, usage by model included. */
+  private minutes(after: number, before = Number.MAX_SAFE_INTEGER): Array<{ minute: number; counts: Counts }> {
+    return this.sql
+      .exec<{ minute: number; counts: string; usage: string | null }>(
+        "SELECT minute, counts, usage FROM stats_minutes WHERE minute > ? AND minute < ? ORDER BY minute",
+        after,
+        before,
+      )
+      .toArray()
+      .map((row) => ({ minute: row.minute, counts: countsOf(row.counts, row.usage) }));
+  }
+
+  /** The last day's counts: its whole hours' rows, and the minutes' before the first of them. */
+  private day(current: number): Counts {
+    const { after, firstHour } = dayOf(current);
+    const hours = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour >= ?", firstHour).toArray();
+    return sumOf([...this.minutes(after, firstHour).map((m) => m.counts), ...hours.map((row) => countsOf(row.counts))]);
+  }
+
+  /** The minutes after `after` as `per_minute` lists them, their usage left unread: it is the bulk of a minute's row. */
+  private traffic(after: number): Array<{ minute: string } & TrafficSummary> {
+    return this.sql
+      .exec<{ minute: number; counts: string }>("SELECT minute, counts FROM stats_minutes WHERE minute > ? ORDER BY minute", after)
+      .toArray()
+      .map((row) => ({ minute: new Date(row.minute).toISOString(), ...summariseTraffic(countsOf(row.counts)) }));
+  }
+
+  /**
+   * Upgrades a store kept before hours were, whose minutes held their usage among their other counts
+   * (as they keep it until they are next written): it gets the column a minute's usage goes to, and
+   * a row for each hour of the minutes it has, summed from them this once.
+   */
+  private addHoursToMinutes(): void {
+    this.sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
+    const hours = Map.groupBy(this.minutes(0), (m) => hourOf(m.minute));
+    for (const [hour, minutes] of hours)
+      this.sql.exec(
+        "INSERT OR REPLACE INTO stats_hours (hour, counts) VALUES (?, ?)",
+        hour,
+        JSON.stringify(sumOf(minutes.map((m) => m.counts))),
+      );
   }
 
   private totals(): { since: number; counts: Counts; lastError: UpstreamError | undefined } | undefined {

@@ -1,8 +1,8 @@
 import type { Counts, ModelUsageCounts } from "./counts.js";
 import { latencyQuantile } from "./latency.js";
 
-/** Counts as the admin API shows them. */
-export interface StatsSummary {
+/** A minute's counts as `per_minute` lists them: the traffic, without usage by model. */
+export interface TrafficSummary {
   requests: Record<string, number>;
   /** Requests refused before their spans were read, by why (from their status). */
   rejected_requests: { invalid: number; over_limit: number; unauthorised: number; rate_limited: number; unavailable: number };
@@ -17,6 +17,10 @@ export interface StatsSummary {
     left_queue: number;
   };
   upstream: { attempts: number; errors: number; latency_ms: { p50: number | null; p99: number | null } };
+}
+
+/** Counts over a window as the admin API shows them. */
+export interface StatsSummary extends TrafficSummary {
   /** Model calls in the spans the relay translated, by the model Braintrust prices by: the gateway's own token counts and cost. */
   llm_usage: Record<string, ModelUsageCounts>;
 }
@@ -33,6 +37,11 @@ const REJECTION_OF_STATUS: Record<string, keyof StatsSummary["rejected_requests"
 };
 
 export function summarise(counts: Counts): StatsSummary {
+  return { ...summariseTraffic(counts), llm_usage: counts.usage ?? {} };
+}
+
+/** The traffic of `counts`, leaving out any usage by model. */
+export function summariseTraffic(counts: Counts): TrafficSummary {
   const rejected: StatsSummary["rejected_requests"] = { invalid: 0, over_limit: 0, unauthorised: 0, rate_limited: 0, unavailable: 0 };
   for (const [status, n] of Object.entries(counts.requests)) {
     const reason = REJECTION_OF_STATUS[status];
@@ -57,6 +66,5 @@ export function summarise(counts: Counts): StatsSummary {
       errors: counts.upstreamErrors,
       latency_ms: { p50: latencyQuantile(counts.latency, 0.5), p99: latencyQuantile(counts.latency, 0.99) },
     },
-    llm_usage: counts.usage ?? {},
   };
 }
