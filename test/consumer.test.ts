@@ -358,6 +358,37 @@ describe.concurrent("the delivery queue's consumer", () => {
     const again = await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter.id });
     expect(await again.json()).toEqual({ replayed: [deadLetter.id], orphaned: [], replaying: [], cursor: null });
   });
+
+  it("lets a refused replay go of its own claim only: an older replay's message delivered again leaves a later replay's dead letter claimed", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
+      queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
+      protobuf,
+      "archived",
+    );
+    /** A replay by id whose message stays here, for the test to hand the consumer. */
+    const replay = async () => {
+      const queue = recordingQueue<DeliveryMessage>();
+      const response = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id });
+      return { status: response.status, message: queue.sent[0]?.body };
+    };
+    const older = (await replay()).message!;
+    await standin.revokeKey(tenant.apiKey);
+    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
+    const later = await replay();
+    expect(later.status).toBe(200);
+
+    // Cloudflare delivers the older replay's message again (at least once), and Braintrust refuses its key again.
+    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
+
+    expect((await replay()).status).toBe(409);
+    // The later replay's own message, refused, lets its claim go.
+    expect(await consume(DELIVERIES, [later.message!])).toEqual({ acked: [later.message!.id], retried: [], threw: undefined });
+    expect((await replay()).status).toBe(200);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401, 401]);
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+  });
 });
 
 describe.concurrent("a passthrough client's queued key", () => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { DeadLetterStore, isDeadLetterId, type Replay } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
 import { EnqueueFailed, enqueue } from "../deliver/queue.js";
-import { claimReplays, releaseReplays } from "../deliver/replay-claims.js";
+import { claimedMessages, claimReplays, releaseReplays } from "../deliver/replay-claims.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
@@ -87,7 +87,7 @@ deadLettersRoutes.post("/replay", async (c) => {
   const withOutcome = (outcome: DeadLetterClaim["outcome"]) =>
     replays.filter((replay) => claims.get(replay)?.outcome === outcome).map(({ message }) => message);
   if (input.id) refuseUnclaimed(input.id, replays[0]!, claims.get(replays[0]!));
-  const claimed = withOutcome("claimed");
+  const claimed = claimedMessages(replays, claims);
   await enqueueClaimed(c, claimed);
   return c.json({
     replayed: claimed.map(deadLetterId),

@@ -45,6 +45,8 @@ export interface DeliveryMessage {
   lastError?: string;
   /** When the relay received the spans (ms since the epoch). */
   receivedAt: number;
+  /** A replayed dead letter's: the claim its replay made on it (tenants/dead-letter-claims.ts), the only one it lets go of. */
+  replayClaim?: string;
 }
 
 /**

@@ -23,21 +23,30 @@ export async function claimReplays(env: Env, replays: Replay[]): Promise<Map<Rep
   if (failed) {
     // Nothing is queued when one tenant's object fails: the claims the others made are let go, or
     // their dead letters would read as being replayed, by no one, until the claims lapsed.
-    await releaseReplays(
-      env,
-      claims.filter(([, claim]) => claim.outcome === "claimed").map(([{ message }]) => message),
-    );
+    await releaseReplays(env, claimedMessages(replays, new Map(claims)));
     throw failed.reason;
   }
   return new Map(claims);
 }
 
+/** The messages of the replays that claimed their dead letters, in the replays' order, each carrying its claim. */
+export function claimedMessages(replays: Replay[], claims: Map<Replay, DeadLetterClaim>): DeliveryMessage[] {
+  return replays.flatMap((replay) => {
+    const claim = claims.get(replay);
+    return claim?.outcome === "claimed" ? [{ ...replay.message, replayClaim: claim.claim }] : [];
+  });
+}
+
 /**
- * Lets go of the claims of replays that left their dead letters as they were, so the next replay
- * sends them. Each tenant's are let go on their own: one object failing keeps only its own claims,
- * which then lapse within REPLAY_CLAIM_MS.
+ * Lets go of the claims these replays' messages carry, their dead letters left as they were, so the
+ * next replay sends them; a claim made since by another replay holds. Each tenant's are let go on
+ * their own: one object failing keeps only its own claims, which then lapse within REPLAY_CLAIM_MS.
  */
 export async function releaseReplays(env: Env, messages: DeliveryMessage[]): Promise<void> {
   const byTenant = Map.groupBy(messages, (message) => message.tenant);
-  await Promise.allSettled([...byTenant].map(([tenant, group]) => tenantObject(env, tenant).releaseDeadLetters(group.map((m) => m.id))));
+  await Promise.allSettled(
+    [...byTenant].map(([tenant, group]) =>
+      tenantObject(env, tenant).releaseDeadLetters(group.map((m) => ({ deliveryId: m.id, claim: m.replayClaim }))),
+    ),
+  );
 }

@@ -1,3 +1,4 @@
+import { hasColumn } from "../cloudflare/sql-columns.js";
 import { addCounts, type Counts, emptyCounts, MINUTE_MS, minuteOf, type StatsDelta, type UpstreamError } from "./counts.js";
 import { type StatsSummary, summarise, summariseTraffic, type TrafficSummary } from "./summary.js";
 
@@ -68,8 +69,7 @@ export class TenantStatsStore {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
     );
-    const columns = sql.exec<{ name: string }>("PRAGMA table_info(stats_minutes)").toArray();
-    if (!columns.some((column) => column.name === "usage")) this.addHoursToMinutes();
+    if (!hasColumn(sql, "stats_minutes", "usage")) this.addHoursToMinutes();
   }
 
   add(delta: StatsDelta, now: number): void {

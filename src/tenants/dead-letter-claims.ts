@@ -1,3 +1,4 @@
+import { hasColumn } from "../cloudflare/sql-columns.js";
 import { isIncarnationOf, type StoredTenant } from "./schema.js";
 
 /**
@@ -17,11 +18,18 @@ export interface DeadLetterToClaim {
 
 /** What a replay's claim on one dead letter came to. */
 export type DeadLetterClaim =
-  | { outcome: "claimed" }
+  /** `claim` names this claim; the replay's message carries it, and lets go of this claim only. */
+  | { outcome: "claimed"; claim: string }
   /** Another replay claimed it, at `since`, and has not ended: its spans are on their way. */
   | { outcome: "replaying"; since: string }
   /** Kept for a tenant deleted since (and maybe created again): never replayed, never claimed. */
   | { outcome: "orphaned"; tenant: "deleted" | "created_again" };
+
+/** A claim a replay's message lets go of: its dead letter, and which claim on it (none for one made before claims were named). */
+export interface ClaimMade {
+  deliveryId: string;
+  claim: string | undefined;
+}
 
 /**
  * A tenant's dead letters that a replay has claimed, in its Durable Object's SQLite storage, so
@@ -29,13 +37,18 @@ export type DeadLetterClaim =
  * as R2 held it when it was claimed (its version): once its replay ends, by delivering (the dead
  * letter is deleted) or by failing again (it is written anew, another version), the claim no longer
  * holds, without anyone letting it go. Only a replay that ends leaving the dead letter as it was
- * (the queue refused it, Braintrust refused its passthrough key) lets its claim go itself.
+ * (the queue refused it, Braintrust refused its passthrough key) lets its claim go itself: that claim
+ * only, by its name. Cloudflare may deliver an older replay's message again after a later replay
+ * claimed the same dead letter anew (the older one having let go), and that copy, refused again,
+ * must not free the dead letter for a third replay while the later one's spans are on their way.
  */
 export class DeadLetterClaims {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS dead_letter_claims (delivery_id TEXT PRIMARY KEY, version TEXT NOT NULL, claimed_at INTEGER NOT NULL)",
+      "CREATE TABLE IF NOT EXISTS dead_letter_claims (delivery_id TEXT PRIMARY KEY, version TEXT NOT NULL, claimed_at INTEGER NOT NULL, claim TEXT)",
     );
+    // Claims made before they were named keep none, which only messages queued then, carrying none, let go of.
+    if (!hasColumn(sql, "dead_letter_claims", "claim")) sql.exec("ALTER TABLE dead_letter_claims ADD COLUMN claim TEXT");
   }
 
   /**
@@ -53,19 +66,22 @@ export class DeadLetterClaims {
         )
         .toArray()[0];
       if (held?.version === version) return { outcome: "replaying", since: new Date(held.claimed_at).toISOString() };
+      const claim = crypto.randomUUID();
       this.sql.exec(
-        "INSERT OR REPLACE INTO dead_letter_claims (delivery_id, version, claimed_at) VALUES (?, ?, ?)",
+        "INSERT OR REPLACE INTO dead_letter_claims (delivery_id, version, claimed_at, claim) VALUES (?, ?, ?, ?)",
         deliveryId,
         version,
         now,
+        claim,
       );
-      return { outcome: "claimed" };
+      return { outcome: "claimed", claim };
     });
   }
 
-  /** Lets the claims on these dead letters go: each may be replayed again at once. */
-  release(deliveryIds: string[]): void {
-    for (const deliveryId of deliveryIds) this.sql.exec("DELETE FROM dead_letter_claims WHERE delivery_id = ?", deliveryId);
+  /** Lets these claims go, those that still hold: each one's dead letter may be replayed again at once. */
+  release(claims: ClaimMade[]): void {
+    for (const { deliveryId, claim } of claims)
+      this.sql.exec("DELETE FROM dead_letter_claims WHERE delivery_id = ? AND claim IS ?", deliveryId, claim ?? null);
   }
 
   /** Forgets every claim: the tenant is deleted, and its dead letters with it. */

@@ -4,7 +4,7 @@ import { errorText, logEvent } from "../log/events.js";
 import type { StatsDelta } from "../stats/counts.js";
 import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
 import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken, withToken } from "./changes.js";
-import { type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
+import { type ClaimMade, type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
@@ -136,9 +136,9 @@ export class TenantObject extends DurableObject<Env> {
     return this.changes.run(async () => this.deadLetterClaims.claim(await this.current(tenantId), deadLetters, Date.now()));
   }
 
-  /** Lets go of replays' claims on these dead letters (by delivery id), when the replays left them as they were. */
-  releaseDeadLetters(deliveryIds: string[]): Promise<void> {
-    return this.changes.run(async () => this.deadLetterClaims.release(deliveryIds));
+  /** Lets go of these claims replays made, when the replays left their dead letters as they were. */
+  releaseDeadLetters(claims: ClaimMade[]): Promise<void> {
+    return this.changes.run(async () => this.deadLetterClaims.release(claims));
   }
 
   /**
