@@ -82,11 +82,18 @@ describe("per-tenant statistics", () => {
     await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
     const [deadLetter] = await deadLettersOf(tenant.id);
+    // The first replay's message waits here, under way, until the second replay has been answered.
+    const queue = recordingQueue<DeliveryMessage>();
 
-    const answers = [];
-    for (let i = 0; i < 2; i++) answers.push((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status);
+    const answers = [
+      (await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status,
+      (await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status,
+    ];
 
     expect(answers).toEqual([200, 409]);
+    const [replay, ...others] = queue.sent.map((m) => m.body);
+    expect(others).toEqual([]);
+    expect(await consume("tfy-relay-deliveries", [replay!])).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.duplicates).toBe(0);
     const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
