@@ -324,6 +324,40 @@ describe("per-tenant statistics", () => {
     expect(hoursAlone).toMatchObject({ day: 1022, calls: 1022, listed: [2, 4, 64, 128, 256, 512] });
   });
 
+  it("keep an hour's row only once a read has summed the hour whole, and keep it its minutes' sum when a late flush lands in it", async () => {
+    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
+    const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
+    const now = at(10, 17) + 30_000;
+    const { rowsAfterFlush, rowAfterRead, rowsAfterRead, rowAfterLateFlush, day } = await runInDurableObject(
+      env.TENANT_OBJECTS.getByName(uniqueTenantId()),
+      (_object, state) => {
+        const sql = state.storage.sql;
+        const store = new TenantStatsStore(sql);
+        const hourRow = () => sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", at(3, 0)).toArray()[0];
+        store.add({ minutes: { [String(at(3, 30))]: counted(16), [String(at(10, 5))]: counted(2) } }, now);
+        const rowsAfterFlush = sql.exec<{ n: number }>("SELECT count(*) AS n FROM stats_hours").one().n;
+        store.report(now, 0);
+        const rowAfterRead = hourRow();
+        const rowsAfterRead = sql.exec<{ n: number }>("SELECT count(*) AS n FROM stats_hours").one().n;
+        store.add({ minutes: { [String(at(3, 45))]: counted(1) } }, now);
+        return {
+          rowsAfterFlush,
+          rowAfterRead,
+          rowsAfterRead,
+          rowAfterLateFlush: hourRow(),
+          day: store.report(now, 0).last_24h.spans.received,
+        };
+      },
+    );
+
+    expect(rowsAfterFlush).toBe(0);
+    // The passed hour with minutes; not the hours without, nor the hour under way.
+    expect(rowsAfterRead).toBe(1);
+    expect((JSON.parse(rowAfterRead!.counts) as Counts).spans).toEqual({ received: 16 });
+    expect((JSON.parse(rowAfterLateFlush!.counts) as Counts).spans).toEqual({ received: 17 });
+    expect(day).toBe(19);
+  });
+
   it("sum a day kept before hours were, once upgraded: each hour from its minutes, and a minute's usage kept apart once written again", async () => {
     const counted = (n: number): Counts => ({
       ...emptyCounts(),

@@ -69,7 +69,7 @@ export class TenantStatsStore {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
     );
-    if (!hasColumn(sql, "stats_minutes", "usage")) this.addHoursToMinutes();
+    if (!hasColumn(sql, "stats_minutes", "usage")) this.addUsageColumn();
   }
 
   add(delta: StatsDelta, now: number): void {
@@ -84,10 +84,12 @@ export class TenantStatsStore {
       this.addToMinute(minute, counts);
       hours.set(hourOf(minute), addCounts(hours.get(hourOf(minute)) ?? emptyCounts(), counts));
     }
+    // An hour gets its row once a read sums it whole (day()); a late flush into it keeps that row its minutes' sum.
     for (const [hour, counts] of hours) {
       const row = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", hour).toArray()[0];
-      const merged = addCounts(row ? countsOf(row.counts) : emptyCounts(), counts);
-      this.sql.exec("INSERT OR REPLACE INTO stats_hours (hour, counts) VALUES (?, ?)", hour, JSON.stringify(merged));
+      if (!row) continue;
+      const merged = addCounts(countsOf(row.counts), counts);
+      this.sql.exec("UPDATE stats_hours SET counts = ? WHERE hour = ?", JSON.stringify(merged), hour);
     }
     const lastError =
       !totals?.lastError || (delta.lastError && delta.lastError.at >= totals.lastError.at) ? delta.lastError : totals.lastError;
@@ -158,11 +160,29 @@ export class TenantStatsStore {
       .map((row) => ({ minute: row.minute, counts: countsOf(row.counts, row.usage) }));
   }
 
-  /** The last day's counts: its whole hours' rows, and the minutes' before the first of them. */
+  /**
+   * The last day's counts: the minutes before its first whole hour, then each hour's, from its row
+   * when it has one, else from its minutes; an hour that has passed then keeps that sum as its row,
+   * so the next read takes one row where it took sixty (an hour without minutes keeps none). The hour
+   * under way is summed from its minutes.
+   */
   private day(current: number): Counts {
     const { after, firstHour } = dayOf(current);
-    const hours = this.sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour >= ?", firstHour).toArray();
-    return sumOf([...this.minutes(after, firstHour).map((m) => m.counts), ...hours.map((row) => countsOf(row.counts))]);
+    const rows = this.sql.exec<{ hour: number; counts: string }>("SELECT hour, counts FROM stats_hours WHERE hour >= ?", firstHour);
+    const kept = new Map(rows.toArray().map((row) => [row.hour, countsOf(row.counts)]));
+    const sums = this.minutes(after, firstHour).map((m) => m.counts);
+    for (let hour = firstHour; hour <= current; hour += HOUR_MS) {
+      let counts = kept.get(hour);
+      if (!counts) {
+        const minutes = this.minutes(hour - MINUTE_MS, hour + HOUR_MS);
+        counts = sumOf(minutes.map((m) => m.counts));
+        if (minutes.length > 0 && hour + HOUR_MS <= current) {
+          this.sql.exec("INSERT INTO stats_hours (hour, counts) VALUES (?, ?)", hour, JSON.stringify(counts));
+        }
+      }
+      sums.push(counts);
+    }
+    return sumOf(sums);
   }
 
   /** The minutes after `after` as `per_minute` lists them, their usage left unread: it is the bulk of a minute's row. */
@@ -174,19 +194,11 @@ export class TenantStatsStore {
   }
 
   /**
-   * Upgrades a store kept before hours were, whose minutes held their usage among their other counts
-   * (as they keep it until they are next written): it gets the column a minute's usage goes to, and
-   * a row for each hour of the minutes it has, summed from them this once.
+   * Upgrades a store kept before a minute's usage had a column of its own: its minutes keep their
+   * usage among their other counts until they are next written, and countsOf reads both.
    */
-  private addHoursToMinutes(): void {
+  private addUsageColumn(): void {
     this.sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
-    const hours = Map.groupBy(this.minutes(0), (m) => hourOf(m.minute));
-    for (const [hour, minutes] of hours)
-      this.sql.exec(
-        "INSERT OR REPLACE INTO stats_hours (hour, counts) VALUES (?, ?)",
-        hour,
-        JSON.stringify(sumOf(minutes.map((m) => m.counts))),
-      );
   }
 
   private totals(): { since: number; counts: Counts; lastError: UpstreamError | undefined } | undefined {
