@@ -91,6 +91,21 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
       JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, kind: "SPAN_KIND_BOGUS" }] }] }] }),
       /SPAN_KIND_BOGUS" is not a SpanKind name/,
     ],
+    [
+      "a list of spans given twice in one scope, whose first list JSON.parse would drop",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"a"}],"spans":[{"traceId":"${TRACE_ID}","spanId":"${PARENT_ID}","name":"b"}]}]}]}`,
+      /the key "spans" at position \d+ is given twice in one object/,
+    ],
+    [
+      "resource spans under both their names",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"a"}]}]}],"resource_spans":[{"scope_spans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${PARENT_ID}","name":"b"}]}]}]}`,
+      /gives both "resourceSpans" and "resource_spans"/,
+    ],
+    [
+      "a span's attributes given twice",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"a","attributes":[{"key":"x","value":{"stringValue":"1"}}],"attributes":[{"key":"y","value":{"stringValue":"2"}}]}]}]}]}`,
+      /the key "attributes" at position \d+ is given twice in one object/,
+    ],
   ])("answers %s with 400 and a google.rpc.Status saying why", async (_what, body, message) => {
     const tenant = await createTenant();
 

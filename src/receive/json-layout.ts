@@ -1,4 +1,4 @@
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST, tooManySpans } from "./request-limits.js";
 
@@ -60,7 +60,7 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
       const spans = scanner.listOf(scopeMembers, SPAN_LISTS, true);
       if (spans.length === 0) continue;
       // A span's own braces are not counted, as the Span message is not in the protobuf count.
-      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span");
+      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span", true);
       scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans });
     }
     if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
@@ -78,7 +78,20 @@ function malformed(message: string): RelayError {
   return new RelayError("malformed", `request body is not valid JSON: ${message}`);
 }
 
+/**
+ * JSON.parse keeps the last of a key given twice, so the first list of spans (or attributes, events,
+ * …) would be dropped without a word, and the request answered 200. OTLP JSON is proto3's, where a
+ * field is given once (protobuf-es refuses one given under both its names): refused, never half read.
+ */
+function givenTwice(key: string, at: number): RelayError {
+  return new RelayError(
+    "malformed",
+    `request body is not valid OTLP JSON: the key ${quoted(key)} at position ${at} is given twice in one object, where each field is given once`,
+  );
+}
+
 const QUOTE = 0x22;
+const COLON = 0x3a;
 
 function isDelimiter(c: number): boolean {
   return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -89,8 +102,8 @@ class Scanner {
   constructor(private readonly text: string) {}
 
   /**
-   * The members of the object at `at`, by key (the last of duplicates, as JSON.parse keeps), each
-   * value's range; and where the object ends.
+   * The members of the object at `at`, by key, each value's range; and where the object ends. A key
+   * given twice is refused.
    */
   objectMembers(at: number): { members: Map<string, Range>; end: number } {
     const members = new Map<string, Range>();
@@ -100,8 +113,9 @@ class Scanner {
       if (this.text.charCodeAt(i) !== QUOTE) throw malformed(`expected a key at position ${i}`);
       const keyEnd = this.skipString(i);
       const key = this.key(i, keyEnd);
+      if (members.has(key)) throw givenTwice(key, i);
       i = this.skipSpace(keyEnd);
-      if (this.text.charCodeAt(i) !== 0x3a) throw malformed(`expected ":" at position ${i}`);
+      if (this.text.charCodeAt(i) !== COLON) throw malformed(`expected ":" at position ${i}`);
       const start = this.skipSpace(i + 1);
       const end = this.skipValue(start);
       members.set(key, { start, end });
@@ -119,15 +133,22 @@ class Scanner {
   /**
    * The elements of the first of `names` that is present and not null, each an object; none when
    * absent. Counted as they are found, so a request over the limits is refused before its lists
-   * are held whole.
+   * are held whole. A list given under both its names is refused, as protobuf-es refuses any field
+   * so given: the other list would go unread.
    */
   listOf(members: Map<string, Range>, names: string[], spans = false): Range[] {
-    for (const name of names) {
+    const given = names.filter((name) => {
       const value = members.get(name);
-      if (!value || this.text.slice(value.start, value.end) === "null") continue;
-      return this.arrayOfObjects(value, name, spans);
+      return value !== undefined && this.text.slice(value.start, value.end) !== "null";
+    });
+    if (given.length > 1) {
+      throw new RelayError(
+        "malformed",
+        `request body is not valid OTLP JSON: one object gives both ${given.map((name) => quoted(name)).join(" and ")}, two names of one field`,
+      );
     }
-    return [];
+    const [name] = given;
+    return name === undefined ? [] : this.arrayOfObjects(members.get(name)!, name, spans);
   }
 
   private count(spans: boolean): void {
@@ -150,19 +171,38 @@ class Scanner {
 
   /**
    * Refuses a span (or a resource's or scope's member) holding more objects (attributes, values,
-   * events, links) than the limit, before it is parsed.
+   * events, links) than the limit, or an object giving a key twice, before it is parsed.
+   * `insideObject`: the range starts inside an object (a span's, after its opening brace).
    */
-  checkObjects({ start, end }: Range, what: string): void {
+  checkObjects({ start, end }: Range, what: string, insideObject = false): void {
     let objects = 0;
+    // The keys of each object the walk is in, innermost last: null for an object before its first
+    // key (most of a hostile span's are empty, and need no set), undefined for a list.
+    const open: Array<Set<string> | null | undefined> = insideObject ? [null] : [];
     for (let i = start; i < end; i++) {
       const c = this.text.charCodeAt(i);
-      if (c === QUOTE) i = this.skipString(i) - 1;
-      else if (c === 0x7b && ++objects > MAX_MESSAGES_PER_SPAN) {
-        throw new RelayError(
-          "too_large",
-          `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
-        );
-      }
+      if (c === QUOTE) {
+        const after = this.skipString(i);
+        const keys = open[open.length - 1];
+        // In an object, a string followed by a colon is a key.
+        if (keys !== undefined && this.text.charCodeAt(this.skipSpace(after)) === COLON) {
+          const raw = this.text.slice(i + 1, after - 1);
+          const key = raw.includes("\\") ? this.key(i, after) : raw;
+          if (keys === null) open[open.length - 1] = new Set([key]);
+          else if (keys.has(key)) throw givenTwice(key, i);
+          else keys.add(key);
+        }
+        i = after - 1;
+      } else if (c === 0x7b) {
+        if (++objects > MAX_MESSAGES_PER_SPAN) {
+          throw new RelayError(
+            "too_large",
+            `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
+          );
+        }
+        open.push(null);
+      } else if (c === 0x5b) open.push(undefined);
+      else if (c === 0x7d || c === 0x5d) open.pop();
     }
   }
 

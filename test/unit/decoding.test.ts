@@ -495,20 +495,44 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ]);
   });
 
-  it("reads the lowerCamelCase list when both spellings are there, and leaves the other alone", () => {
-    const { request } = readJson(
-      JSON.stringify({
-        resource_spans: [{ scope_spans: [{ spans: [{ traceId: "not hex, never read" }] }] }],
-        resourceSpans: [
-          {
-            scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID }] }],
-            scope_spans: [{ spans: [{ spanId: "not hex, never read" }] }],
-          },
-        ],
-      }),
-    );
+  it.each([
+    [
+      "resource spans",
+      { resource_spans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID }] }] }], resourceSpans: [] },
+      /^request body is not valid OTLP JSON: one object gives both "resourceSpans" and "resource_spans", two names of one field$/,
+    ],
+    [
+      "scope spans",
+      { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID }] }], scope_spans: [] }] },
+      /^request body is not valid OTLP JSON: one object gives both "scopeSpans" and "scope_spans", two names of one field$/,
+    ],
+  ])("refuses %s under both spellings with 400, rather than leave one list unread", (_what, request, message) => {
+    expect(refusal(() => readJson(JSON.stringify(request)))).toEqual({ status: 400, message: expect.stringMatching(message) });
+  });
 
-    expect(spansOf(request).map((s) => hex(s.spanId))).toEqual([SPAN_ID.toLowerCase()]);
+  it.each([
+    ["the request", `{"resourceSpans":[],"resourceSpans":[${SPANS_RESOURCE}]}`, "resourceSpans", 20],
+    ["a scope", `{"resourceSpans":[{"scopeSpans":[{"spans":[],"spans":[]}]}]}`, "spans", 45],
+    ["a span", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"a","na\u006de":"b"}]}]}]}`, "name", 55],
+    ["a value in a span", `{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"key":"a","key":"b"}]}]}]}]}`, "key", 69],
+    [
+      "a resource's attribute",
+      `{"resourceSpans":[{"resource":{"attributes":[{"key":"a","key":"b"}]},"scopeSpans":[${SPANS_SCOPE}]}]}`,
+      "key",
+      56,
+    ],
+  ])("refuses a key given twice in %s with 400 naming it, rather than read its last value alone", (_what, text, key, at) => {
+    expect(refusal(() => readJson(text))).toEqual({
+      status: 400,
+      message: `request body is not valid OTLP JSON: the key "${key}" at position ${at} is given twice in one object, where each field is given once`,
+    });
+  });
+
+  it("takes the same key in objects side by side, or one inside the other", () => {
+    const text = `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[
+      {"key":"a","value":{"kvlistValue":{"values":[{"key":"a","value":{"stringValue":"key"}}]}}},{"key":"b"}]}]}]}]}`;
+
+    expect(spansOf(readJson(text).request)[0]!.attributes.map((a) => a.key)).toEqual(["a", "b"]);
   });
 
   it("reads a null list as an absent one, and the other spelling then", () => {
