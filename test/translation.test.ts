@@ -172,6 +172,23 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     expect(Object.keys(attributes).filter((key) => !key.startsWith("braintrust."))).toEqual(["gen_ai.system", "gen_ai.request.model"]);
   });
 
+  it("shows the request's settings and the rest of the response digit for digit, integers past 2^53 too", async () => {
+    const tenant = await createTenant();
+    const span = spanWith("ChatCompletion: x", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","seed":12345678901234567890,"temperature":0.5,"messages":[{"role":"user","content":"Hi"}]}'),
+      attr("tfy.output", '{"id":"r1","created":-9223372036854775808,"choices":[{"message":{"role":"assistant","content":"Hello"}}]}'),
+    ]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([span])));
+
+    const attributes = attributesOf([...(await deliveredSpans(tenant)).values()][0]!);
+    expect(attributes["braintrust.metadata"]).toBe(
+      '{"seed":12345678901234567890,"temperature":0.5,"model":"gpt-4o","response":{"id":"r1","created":-9223372036854775808}}',
+    );
+    expect(Object.keys(attributes).filter((key) => key.startsWith("tfy."))).toEqual(["tfy.span_type"]);
+  });
+
   it("leaves a span's own braintrust.* attributes as they are", async () => {
     const tenant = await createTenant();
     const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("braintrust.span_attributes", json({ type: "score" }))]);

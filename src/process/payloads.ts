@@ -1,7 +1,7 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
 import { afterSpace, CLOSE_LIST, isJson, jsonObject, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
-import { RawJson } from "./raw-json.js";
+import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
 
@@ -141,9 +141,9 @@ function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
   return members && new Map(members);
 }
 
-/** A member's JSON, valid by the time it is asked for. */
+/** A member's JSON, valid by the time it is asked for, its long integers digit for digit: settings and the rest go to metadata. */
 function parsed(raw: Uint8Array): unknown {
-  return JSON.parse(textOf(raw));
+  return parseKeepingIntegers(textOf(raw));
 }
 
 /** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */

@@ -13,3 +13,27 @@ export class RawJson {
 export function jsonUtf8(value: unknown): Uint8Array {
   return value instanceof RawJson ? value.utf8 : utf8Of(JSON.stringify(value));
 }
+
+interface ReviverContext {
+  source?: string;
+}
+
+/** JSON.rawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */
+type JsonWithRawText = JSON & { rawJSON(text: string): unknown };
+
+/**
+ * JSON text parsed to be written out again by JSON.stringify, its integers past 2^53 kept as their
+ * text: as doubles they would lose digits (a request's `seed` of 12345678901234567890 shown as
+ * 12345678901234567000), and the attribute they came from is then removed, so nothing would show
+ * the number the caller sent.
+ */
+export function parseKeepingIntegers(text: string): unknown {
+  return JSON.parse(text, keepIntegerText);
+}
+
+function keepIntegerText(_key: string, value: unknown, context?: ReviverContext): unknown {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)) {
+    return (JSON as JsonWithRawText).rawJSON(context.source);
+  }
+  return value;
+}
