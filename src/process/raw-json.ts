@@ -28,8 +28,12 @@ type JsonWithRawText = JSON & { rawJSON(text: string): unknown };
  * the number the caller sent.
  */
 export function parseKeepingIntegers(text: string): unknown {
-  return JSON.parse(text, keepIntegerText);
+  // A reviver costs a call per value: only text with an integer that long pays it.
+  return UNSAFE_INTEGER_DIGITS.test(text) ? JSON.parse(text, keepIntegerText) : JSON.parse(text);
 }
+
+/** Every integer past 2^53 has at least 16 digits. */
+const UNSAFE_INTEGER_DIGITS = /\d{16}/;
 
 function keepIntegerText(_key: string, value: unknown, context?: ReviverContext): unknown {
   if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)) {
