@@ -358,6 +358,19 @@ describe("per-tenant statistics", () => {
     expect(day).toBe(19);
   });
 
+  it("count in the day a minute of the next hour an isolate's clock, ahead of the object's, counted in, as they count it in the last hour", async () => {
+    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
+    const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
+    const now = at(10, 59) + 50_000;
+    const report = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const store = new TenantStatsStore(state.storage.sql);
+      store.add({ minutes: { [String(at(9, 30))]: counted(1), [String(at(10, 30))]: counted(2), [String(at(11, 0))]: counted(4) } }, now);
+      return store.report(now, 0);
+    });
+
+    expect([report.last_5m, report.last_1h, report.last_24h, report.total].map((s) => s.spans.received)).toEqual([4, 6, 7, 7]);
+  });
+
   it("sum a day kept before hours were, once upgraded: each hour from its minutes, and a minute's usage kept apart once written again", async () => {
     const counted = (n: number): Counts => ({
       ...emptyCounts(),

@@ -164,7 +164,7 @@ export class TenantStatsStore {
    * The last day's counts: the minutes before its first whole hour, then each hour's, from its row
    * when it has one, else from its minutes; an hour that has passed then keeps that sum as its row,
    * so the next read takes one row where it took sixty (an hour without minutes keeps none). The hour
-   * under way is summed from its minutes.
+   * under way is summed from its minutes and any after it.
    */
   private day(current: number): Counts {
     const { after, firstHour } = dayOf(current);
@@ -174,9 +174,11 @@ export class TenantStatsStore {
     for (let hour = firstHour; hour <= current; hour += HOUR_MS) {
       let counts = kept.get(hour);
       if (!counts) {
-        const minutes = this.minutes(hour - MINUTE_MS, hour + HOUR_MS);
+        const passed = hour + HOUR_MS <= current;
+        // The hour under way takes the minutes after it too, as last_1h does: those an isolate's clock, ahead of this object's, counted in.
+        const minutes = this.minutes(hour - MINUTE_MS, passed ? hour + HOUR_MS : undefined);
         counts = sumOf(minutes.map((m) => m.counts));
-        if (minutes.length > 0 && hour + HOUR_MS <= current) {
+        if (minutes.length > 0 && passed) {
           this.sql.exec("INSERT INTO stats_hours (hour, counts) VALUES (?, ?)", hour, JSON.stringify(counts));
         }
       }
