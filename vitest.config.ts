@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { unstable_readConfig } from "wrangler";
+import { defaultVars } from "./scripts/lib/default-vars.js";
 
 const standin = "./test/standin/global-setup.ts";
 
@@ -16,6 +17,8 @@ function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; sim
     wrangler: { configPath: "./wrangler.toml" },
     miniflare: {
       bindings: {
+        // Every var at its default first, so a developer's own .dev.vars, which wrangler reads too, changes nothing here.
+        ...defaultVars(),
         ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
         ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         ALLOW_INSECURE_UPSTREAM: "true",

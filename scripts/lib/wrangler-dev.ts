@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { unstable_startWorker } from "wrangler";
+import { defaultVars } from "./default-vars.js";
 
 /** Bindings as wrangler's API takes them, over those of the Worker's config. */
 type WorkerBindings = NonNullable<Parameters<typeof unstable_startWorker>[0]["bindings"]>;
@@ -157,7 +158,7 @@ export async function startQuietDevServer(
 }
 
 function localVars(extraVars: Record<string, string>): Record<string, string> {
-  return { ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
+  return { ...defaultVars(), ADMIN_TOKEN, ENCRYPTION_KEY, ALLOW_INSECURE_UPSTREAM: "true", ...extraVars };
 }
 
 export async function adminCall(relay: DevServer, method: string, path: string, body?: unknown): Promise<Response> {
