@@ -1,3 +1,5 @@
+import { hasColumn } from "../cloudflare/sql-columns.js";
+
 /**
  * One trace-routes object's SQLite storage (see trace-routes.ts): per trace, its decided parent or
  * the spans waiting for one, and running totals of what waits. Every method is synchronous, so each
@@ -44,9 +46,7 @@ export class TraceWaitStore {
       "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL, client_key_api_url TEXT)",
     );
     // An object made before a client's key was bound to its api_url gains the column; its pieces have none.
-    if (sql.exec("SELECT 1 FROM pragma_table_info('waiting_pieces') WHERE name = 'client_key_api_url'").toArray().length === 0) {
-      sql.exec("ALTER TABLE waiting_pieces ADD COLUMN client_key_api_url TEXT");
-    }
+    if (!hasColumn(sql, "waiting_pieces", "client_key_api_url")) sql.exec("ALTER TABLE waiting_pieces ADD COLUMN client_key_api_url TEXT");
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );

@@ -41,10 +41,10 @@ function hourOf(minute: number): number {
 }
 
 /**
- * The rows that hold the day `last_24h` adds up, as of minute `current`: the minutes after `after`
- * and before `firstHour` each from its minute's row, the whole hours from `firstHour` on each from its
- * hour's row. So a read sums at most 59 minute rows and 24 hour rows for the day, where its 1,440
- * minute rows might each name 50 models.
+ * Where the day `last_24h` adds up starts, as of minute `current`: the minutes after `after` and
+ * before `firstHour` are read from their minutes' rows, the hours from `firstHour` on by the hour (see
+ * `day`). So a read past the first sums at most 59 minute rows, 23 hour rows and the hour under way,
+ * where the day's 1,440 minute rows might each name 50 models.
  */
 function dayOf(current: number): { after: number; firstHour: number } {
   const after = current - KEPT_MINUTES * MINUTE_MS;
@@ -57,10 +57,10 @@ function sumOf(counts: Counts[]): Counts {
 }
 
 /**
- * One tenant's counts in its Durable Object's SQLite storage: a row per minute and a row per hour for
- * the last day, and totals since counting began. Each flush is applied in one synchronous step, which
- * the object runs alone, so no two flushes interleave, and an hour's row is always the sum of its
- * minutes'.
+ * One tenant's counts in its Durable Object's SQLite storage: a row per minute for the last day, a
+ * row per passed hour of it that a read has summed, and totals since counting began. Each flush is
+ * applied in one synchronous step, which the object runs alone, so no two flushes interleave, and an
+ * hour's row is always the sum of its minutes'.
  */
 export class TenantStatsStore {
   constructor(private readonly sql: SqlStorage) {
@@ -69,7 +69,9 @@ export class TenantStatsStore {
     sql.exec(
       "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
     );
-    if (!hasColumn(sql, "stats_minutes", "usage")) this.addUsageColumn();
+    // A store kept before a minute's usage had a column of its own: its minutes keep their usage among
+    // their other counts until they are next written, and countsOf reads both.
+    if (!hasColumn(sql, "stats_minutes", "usage")) sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
   }
 
   add(delta: StatsDelta, now: number): void {
@@ -193,14 +195,6 @@ export class TenantStatsStore {
       .exec<{ minute: number; counts: string }>("SELECT minute, counts FROM stats_minutes WHERE minute > ? ORDER BY minute", after)
       .toArray()
       .map((row) => ({ minute: new Date(row.minute).toISOString(), ...summariseTraffic(countsOf(row.counts)) }));
-  }
-
-  /**
-   * Upgrades a store kept before a minute's usage had a column of its own: its minutes keep their
-   * usage among their other counts until they are next written, and countsOf reads both.
-   */
-  private addUsageColumn(): void {
-    this.sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
   }
 
   private totals(): { since: number; counts: Counts; lastError: UpstreamError | undefined } | undefined {
