@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ReplayAnswer } from "../src/console/answers.js";
@@ -171,31 +171,6 @@ describe.concurrent("dead letters", () => {
     expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
-  });
-
-  it("lets a message queued before claims were named go of a claim made then, and of no claim named since", async () => {
-    const tenant = await createTenant();
-    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
-    await runInDurableObject(stub, (_object, state) => {
-      const sql = state.storage.sql;
-      // The claims as the relay kept them before they were named.
-      sql.exec("DROP TABLE dead_letter_claims");
-      sql.exec("CREATE TABLE dead_letter_claims (delivery_id TEXT PRIMARY KEY, version TEXT NOT NULL, claimed_at INTEGER NOT NULL)");
-      sql.exec("INSERT INTO dead_letter_claims (delivery_id, version, claimed_at) VALUES ('before', 'v1', ?)", Date.now());
-    });
-    await evictDurableObject(stub);
-
-    const held = await runInDurableObject(stub, async (object, state) => {
-      const [since] = await object.claimDeadLetters(tenant.id, [{ deliveryId: "since", version: "v1", incarnation: tenant.incarnation }]);
-      expect(since).toEqual({ outcome: "claimed", claim: expect.any(String) });
-      await object.releaseDeadLetters([
-        { deliveryId: "before", claim: undefined },
-        { deliveryId: "since", claim: undefined },
-      ]);
-      return state.storage.sql.exec<{ delivery_id: string }>("SELECT delivery_id FROM dead_letter_claims").toArray();
-    });
-
-    expect(held).toEqual([{ delivery_id: "since" }]);
   });
 
   it("lets go of the claims a replay made at every other tenant's object when one tenant's fails, so the next replay sends their dead letters", async () => {

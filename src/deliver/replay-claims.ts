@@ -43,10 +43,14 @@ export function claimedMessages(replays: Replay[], claims: Map<Replay, DeadLette
  * their own: one object failing keeps only its own claims, which then lapse within REPLAY_CLAIM_MS.
  */
 export async function releaseReplays(env: Env, messages: DeliveryMessage[]): Promise<void> {
-  const byTenant = Map.groupBy(messages, (message) => message.tenant);
+  // A replay queued before replays claimed their dead letters carries no claim, and holds none.
+  const claims = messages.flatMap(({ tenant, id, replayClaim }) =>
+    replayClaim === undefined ? [] : [{ tenant, deliveryId: id, claim: replayClaim }],
+  );
+  const byTenant = Map.groupBy(claims, (claim) => claim.tenant);
   await Promise.allSettled(
     [...byTenant].map(([tenant, group]) =>
-      tenantObject(env, tenant).releaseDeadLetters(group.map((m) => ({ deliveryId: m.id, claim: m.replayClaim }))),
+      tenantObject(env, tenant).releaseDeadLetters(group.map(({ deliveryId, claim }) => ({ deliveryId, claim }))),
     ),
   );
 }

@@ -1,4 +1,3 @@
-import { hasColumn } from "../cloudflare/sql-columns.js";
 import { isIncarnationOf, type StoredTenant } from "./schema.js";
 
 /**
@@ -25,10 +24,10 @@ export type DeadLetterClaim =
   /** Kept for a tenant deleted since (and maybe created again): never replayed, never claimed. */
   | { outcome: "orphaned"; tenant: "deleted" | "created_again" };
 
-/** A claim a replay's message lets go of: its dead letter, and which claim on it (none for one made before claims were named). */
+/** A claim a replay's message lets go of: its dead letter, and which claim on it. */
 export interface ClaimMade {
   deliveryId: string;
-  claim: string | undefined;
+  claim: string;
 }
 
 /**
@@ -45,10 +44,8 @@ export interface ClaimMade {
 export class DeadLetterClaims {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS dead_letter_claims (delivery_id TEXT PRIMARY KEY, version TEXT NOT NULL, claimed_at INTEGER NOT NULL, claim TEXT)",
+      "CREATE TABLE IF NOT EXISTS dead_letter_claims (delivery_id TEXT PRIMARY KEY, version TEXT NOT NULL, claimed_at INTEGER NOT NULL, claim TEXT NOT NULL)",
     );
-    // Claims made before they were named keep none, which only messages queued then, carrying none, let go of.
-    if (!hasColumn(sql, "dead_letter_claims", "claim")) sql.exec("ALTER TABLE dead_letter_claims ADD COLUMN claim TEXT");
   }
 
   /**
@@ -81,7 +78,7 @@ export class DeadLetterClaims {
   /** Lets these claims go, those that still hold: each one's dead letter may be replayed again at once. */
   release(claims: ClaimMade[]): void {
     for (const { deliveryId, claim } of claims)
-      this.sql.exec("DELETE FROM dead_letter_claims WHERE delivery_id = ? AND claim IS ?", deliveryId, claim ?? null);
+      this.sql.exec("DELETE FROM dead_letter_claims WHERE delivery_id = ? AND claim = ?", deliveryId, claim);
   }
 
   /** Forgets every claim: the tenant is deleted, and its dead letters with it. */
