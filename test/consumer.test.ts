@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sealClientKey } from "../src/deliver/client-key.js";
-import { DeadLetterStore } from "../src/deliver/dead-letters.js";
+import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { spillPayload } from "../src/deliver/payloads.js";
@@ -53,6 +53,18 @@ function queuedMessage(tenant: TestTenant, protobuf: Uint8Array, overrides: Part
     receivedAt: Date.now(),
     ...overrides,
   };
+}
+
+/** A passthrough tenant, and a dead letter of its spans holding its client's key, sealed as the queue carries it. */
+async function passthroughDeadLetter(): Promise<{ tenant: TestTenant; deadLetter: DeadLetter }> {
+  const tenant = await createTenant({ mode: "passthrough" });
+  const protobuf = toProtobuf(trueFoundryTrace());
+  const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
+    queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
+    protobuf,
+    "archived",
+  );
+  return { tenant, deadLetter };
 }
 
 /** The same message with its spans spilled to R2, as a message too large for the queue carries them. */
@@ -339,13 +351,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key, no longer being replayed: an operator deletes it, or replays it again", async () => {
-    const tenant = await createTenant({ mode: "passthrough" });
-    const protobuf = toProtobuf(trueFoundryTrace());
-    const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
-      queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
-      protobuf,
-      "archived",
-    );
+    const { tenant, deadLetter } = await passthroughDeadLetter();
     const queue = recordingQueue<DeliveryMessage>();
     expect((await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id })).status).toBe(200);
     const [replay] = queue.sent.map((m) => m.body);
@@ -360,13 +366,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("lets a refused replay go of its own claim only: an older replay's message delivered again leaves a later replay's dead letter claimed", async () => {
-    const tenant = await createTenant({ mode: "passthrough" });
-    const protobuf = toProtobuf(trueFoundryTrace());
-    const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
-      queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
-      protobuf,
-      "archived",
-    );
+    const { tenant, deadLetter } = await passthroughDeadLetter();
     /** A replay by id whose message stays here, for the test to hand the consumer. */
     const replay = async () => {
       const queue = recordingQueue<DeliveryMessage>();
