@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import { defaultVars } from "../../scripts/lib/default-vars.js";
+import { relayConfig } from "../../src/env.js";
+
+/** Vars as a Worker gets them: text, whatever wrangler.toml or `--var` wrote. */
+function configOf(vars: Record<string, string>) {
+  return relayConfig(vars as unknown as Env);
+}
+
+/** Each numeric var's bounds as the README's Configuration table gives them. */
+const BOUNDS: Array<[name: string, min: number, max: number]> = [
+  ["MAX_REQUEST_BYTES", 1, 100 * 1024 * 1024],
+  ["MAX_DECOMPRESSED_BYTES", 1, 64 * 1024 * 1024],
+  ["UPSTREAM_TIMEOUT_MS", 1, 60_000],
+  ["QUEUED_UPSTREAM_TIMEOUT_MS", 1, 300_000],
+  ["RETRY_BASE_DELAY_SECONDS", 1, 3600],
+  ["RETRY_MAX_DELAY_SECONDS", 1, 43_200],
+  ["MAX_RETRIES", 1, 1000],
+  ["MAX_SERVER_ERROR_RETRIES", 0, 1000],
+  ["RATE_LIMIT_REQUESTS_PER_SECOND", 1, 100_000],
+  ["RATE_LIMIT_BURST", 1, 1_000_000],
+  ["TENANT_CACHE_TTL_SECONDS", 60, 3600],
+  ["STATS_FLUSH_SECONDS", 0, 25],
+];
+
+describe("the Worker's vars", () => {
+  it("default to what .dev.vars.example lists, as the README's table does", () => {
+    expect(configOf(defaultVars())).toEqual(configOf({}));
+  });
+
+  it.each(BOUNDS)("%s takes %i to %i, and refuses a value past either, naming it", (name, min, max) => {
+    expect(() => configOf({ [name]: String(min) })).not.toThrow();
+    expect(() => configOf({ [name]: String(max) })).not.toThrow();
+    expect(() => configOf({ [name]: String(min - 1) })).toThrow(`invalid Worker var ${name}`);
+    expect(() => configOf({ [name]: String(max + 1) })).toThrow(`invalid Worker var ${name}`);
+    expect(() => configOf({ [name]: `${min}.5` })).toThrow(`invalid Worker var ${name}`);
+  });
+
+  it("take only the words the README shows", () => {
+    expect(configOf({ UPSTREAM_COMPRESSION: "gzip", ALLOW_INSECURE_UPSTREAM: "true" })).toMatchObject({
+      upstreamCompression: "gzip",
+      allowInsecureUpstream: true,
+    });
+    expect(() => configOf({ UPSTREAM_COMPRESSION: "zstd" })).toThrow("invalid Worker var UPSTREAM_COMPRESSION");
+    expect(() => configOf({ ALLOW_INSECURE_UPSTREAM: "yes" })).toThrow("invalid Worker var ALLOW_INSECURE_UPSTREAM");
+  });
+});
