@@ -36,15 +36,22 @@ export interface AdminClient {
 }
 
 export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
-  let url: URL;
-  try {
-    url = new URL(baseUrl);
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
-  } catch {
-    throw new AdminError(`--url ${JSON.stringify(baseUrl)} is not an http(s) URL`);
+  /**
+   * The relay's origin and the token, checked at the first call rather than when the client is
+   * made: a command's own usage mistake (a bad --window, no replay target) is then the one told,
+   * with exit code 2, whatever RELAY_URL and RELAY_ADMIN_TOKEN hold.
+   */
+  function target(): { origin: string; token: string } {
+    let url: URL;
+    try {
+      url = new URL(baseUrl);
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+    } catch {
+      throw new AdminError(`--url ${JSON.stringify(baseUrl)} is not an http(s) URL`);
+    }
+    if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
+    return { origin: url.toString().replace(/\/+$/, ""), token };
   }
-  if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
-  const origin = url.toString().replace(/\/+$/, "");
   async function request<T>(
     method: string,
     path: string,
@@ -52,11 +59,12 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<{ body: T; etag: string | undefined }> {
+    const { origin, token: adminToken } = target();
     let response: Response;
     try {
       response = await fetch(`${origin}/admin${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json", ...headers },
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         // Followed, a 307 or 308 would send the body, a tenant's Braintrust key among it, wherever the
         // Location says, another host or plain http; the token's header is all undici would hold back.
@@ -80,11 +88,11 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
-      throw notTheAdminApi(response.status);
+      throw notTheAdminApi(origin, response.status);
     }
     if (response.ok) {
       const checked = answer.safeParse(json);
-      if (!checked.success) throw notTheAdminApi(response.status, checked.error);
+      if (!checked.success) throw notTheAdminApi(origin, response.status, checked.error);
       // The answer as the relay sent it, now known to have its shape: what parsing makes is another
       // object (keys in the schema's order, --json prints them; a model named `__proto__` lost).
       return { body: json as T, etag: response.headers.get("etag") ?? undefined };
@@ -94,7 +102,7 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     throw new AdminError(error, response.status);
   }
   /** An answer that cannot be the relay's: not JSON, or JSON of another shape (the first difference named). */
-  function notTheAdminApi(status: number, shape?: z.ZodError): AdminError {
+  function notTheAdminApi(origin: string, status: number, shape?: z.ZodError): AdminError {
     const [issue] = shape?.issues ?? [];
     const difference = issue ? ` (${issue.path.join(".") || "the answer"}: ${issue.message})` : "";
     return new AdminError(`${origin} answered ${status} with something that is not the relay's admin API${difference}`);

@@ -287,6 +287,20 @@ describe("tfy-relay, against a running relay", () => {
       /^tfy-relay: tokens issue does not take --parent\n\nusage:/,
     ],
     ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
+    [
+      "a usage mistake, not the admin token it would need",
+      2,
+      ["stats", "--window", "2h"],
+      { RELAY_ADMIN_TOKEN: undefined },
+      /^tfy-relay: --window is one of 5m, 1h, 24h, total\n\nusage:/,
+    ],
+    [
+      "replay without a target, not the admin token it would need",
+      2,
+      ["dead-letters", "replay"],
+      { RELAY_ADMIN_TOKEN: undefined },
+      /^tfy-relay: say which, one of: --id ID, --tenant TENANT or --all/,
+    ],
   ] as const)("reports %s clearly and exits %i", async (_what, code, args, env, message) => {
     const run = await cli([...args], env);
     expect(run.code).toBe(code);
