@@ -25,7 +25,6 @@ export type ErrorCode =
   | "too_large"
   | "unsupported_media_type"
   | "rate_limited"
-  | "upstream_rejected"
   | "unavailable"
   | "misconfigured"
   | "internal";
@@ -55,7 +54,6 @@ const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> 
   too_large: { status: 413, grpc: GRPC.RESOURCE_EXHAUSTED },
   unsupported_media_type: { status: 415, grpc: GRPC.INVALID_ARGUMENT },
   rate_limited: { status: 429, grpc: GRPC.RESOURCE_EXHAUSTED },
-  upstream_rejected: { status: 502, grpc: GRPC.UNAVAILABLE },
   unavailable: { status: 503, grpc: GRPC.UNAVAILABLE },
   misconfigured: { status: 500, grpc: GRPC.INTERNAL },
   internal: { status: 500, grpc: GRPC.INTERNAL },
