@@ -7,6 +7,8 @@ export const DEFAULT_DEAD_LETTER_QUEUE = "tfy-relay-dead-letters";
 
 const MiB = 1024 * 1024;
 
+const MAX_TENANT_CACHE_TTL_SECONDS = 3600;
+
 const positiveInt = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
 
 /**
@@ -16,7 +18,7 @@ const positiveInt = (fallback: number, max: number) => z.coerce.number().int().p
  */
 const RelayConfigSchema = z.object({
   ALLOW_INSECURE_UPSTREAM: z
-    .enum(["true", "false", ""])
+    .enum(["true", "false"])
     .default("false")
     .transform((v) => v === "true"),
   MAX_REQUEST_BYTES: positiveInt(16 * MiB, MAX_WORKER_REQUEST_BYTES),
@@ -32,7 +34,7 @@ const RelayConfigSchema = z.object({
   RATE_LIMIT_BURST: positiveInt(200, 1_000_000),
   UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"]).default("auto"),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
-  TENANT_CACHE_TTL_SECONDS: positiveInt(60, 3600).refine((s) => s >= 60, "must be at least 60"),
+  TENANT_CACHE_TTL_SECONDS: positiveInt(60, MAX_TENANT_CACHE_TTL_SECONDS).refine((s) => s >= 60, "must be at least 60"),
   // A flush waits in the background of a request, which Cloudflare keeps running up to 30 s.
   STATS_FLUSH_SECONDS: z.coerce.number().int().min(0).max(25).default(10),
 });
@@ -66,10 +68,19 @@ export interface RelayConfig {
 
 const parsed = new WeakMap<Env, RelayConfig>();
 
+/**
+ * The relay's vars that hold something: one left empty (`MAX_RETRIES=` in .dev.vars, `""` in
+ * wrangler.toml) takes its default, as one left out does, rather than reading as 0 or as no word.
+ */
+function setVars(env: Env): Record<string, unknown> {
+  const vars = env as unknown as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(RelayConfigSchema.shape).flatMap((name) => (vars[name] === "" ? [] : [[name, vars[name]]])));
+}
+
 export function relayConfig(env: Env): RelayConfig {
   const cached = parsed.get(env);
   if (cached) return cached;
-  const result = RelayConfigSchema.safeParse(env);
+  const result = RelayConfigSchema.safeParse(setVars(env));
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new RelayError("misconfigured", `invalid Worker var ${issue?.path.join(".")}: ${issue?.message}`);
@@ -94,4 +105,15 @@ export function relayConfig(env: Env): RelayConfig {
   };
   parsed.set(env, config);
   return config;
+}
+
+/**
+ * TENANT_CACHE_TTL_SECONDS even while another var is invalid, for the dead-letter queue's consumer:
+ * it keeps the spans the delivery consumer could not work on, an invalid var among the causes, so
+ * it must not fail on one too. Itself invalid, the longest it may be: a consumer that waits longest
+ * before it calls a tenant gone never drops the spans of one its location has not yet seen.
+ */
+export function tenantCacheTtlSeconds(env: Env): number {
+  const ttl = RelayConfigSchema.shape.TENANT_CACHE_TTL_SECONDS.safeParse(setVars(env).TENANT_CACHE_TTL_SECONDS);
+  return ttl.success ? ttl.data : MAX_TENANT_CACHE_TTL_SECONDS;
 }

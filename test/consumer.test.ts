@@ -575,6 +575,29 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
+  it.each([
+    { vars: "another var", invalid: { MAX_RETRIES: "0" } },
+    { vars: "its tenant cache's TTL", invalid: { MAX_RETRIES: "0", TENANT_CACHE_TTL_SECONDS: "5" } },
+  ])(
+    "keeps the dead letter while $vars is invalid, which fails the delivery consumer: the spans wait for the var's fix",
+    async ({ invalid }) => {
+      const tenant = await createTenant();
+      const protobuf = toProtobuf(trueFoundryTrace());
+      const message = queuedMessage(tenant, protobuf);
+      const vars = invalid as Partial<typeof env>;
+
+      expect(await consume(DELIVERIES, [message], vars)).toEqual({
+        acked: [],
+        retried: [],
+        threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: Too small: expected number to be >0" }),
+      });
+      expect(await consume(DEAD_LETTERS, [message], vars)).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+      const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${message.id}`);
+      expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
+    },
+  );
+
   it("moves a spilled message's spans into its dead letter and removes the spill object", async () => {
     const { tenant, protobuf, message, key } = await spilledDelivery();
 

@@ -1,4 +1,4 @@
-import { type RelayConfig, relayConfig } from "../env.js";
+import { type RelayConfig, relayConfig, tenantCacheTtlSeconds } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
@@ -213,7 +213,7 @@ async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Ui
  * created again under it.
  */
 export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
-  const tenants = new TenantStore(env.TENANTS, relayConfig(env).tenantCacheTtlSeconds);
+  const tenants = new TenantStore(env.TENANTS, tenantCacheTtlSeconds(env));
   for (const queued of batch.messages) {
     const message = queued.body;
     if (await tenantReadsGone(tenants, message)) await discardOrWait(env, tenants, message);

@@ -36,6 +36,15 @@ describe("the Worker's vars", () => {
     expect(() => configOf({ [name]: `${min}.5` })).toThrow(`invalid Worker var ${name}`);
   });
 
+  it("left empty, take their defaults, as left out", () => {
+    const empty = Object.fromEntries(Object.keys(defaultVars()).map((name) => [name, ""]));
+    expect(configOf(empty)).toEqual(configOf({}));
+    expect(configOf({ MAX_SERVER_ERROR_RETRIES: "", STATS_FLUSH_SECONDS: "" })).toMatchObject({
+      retry: { maxServerErrorRetries: 3 },
+      statsFlushSeconds: 10,
+    });
+  });
+
   it("take only the words the README shows", () => {
     expect(configOf({ UPSTREAM_COMPRESSION: "gzip", ALLOW_INSECURE_UPSTREAM: "true" })).toMatchObject({
       upstreamCompression: "gzip",
