@@ -2,12 +2,12 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { viewsByParent } from "./support/parent-views.js";
-import { admin, createTenant, createTenantAgain, sendTraces, type TestTenant } from "./support/relay.js";
+import { admin, createTenant, createTenantAgain, incarnationOf, issueToken, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
@@ -46,6 +46,21 @@ async function acceptKey(tenant: TestTenant): Promise<Span> {
   opener.startTimeUnixNano -= 1_000_000_000n;
   expect((await sendTraces(tenant, toProtobuf(requestOf([opener])))).status).toBe(200);
   return opener;
+}
+
+/** A routing tenant under an id whose tenant was deleted, as another owner would make it: its own key, URL, default parent and a short wait. */
+async function createRoutingTenantAgain(tenantId: string): Promise<TestTenant> {
+  const apiKey = await standin.issueKey();
+  const parent = "project_name:the-next-owner";
+  const response = await admin("PUT", `/tenants/${tenantId}`, {
+    parent,
+    braintrust: { api_url: `${env.STANDIN_URL}/self-hosted/`, api_key: apiKey },
+    translate: false,
+    routes: [EVAL_ROUTE],
+    trace_wait_seconds: 1,
+  });
+  expect(response.status).toBe(201);
+  return { id: tenantId, parent, apiKey, bearer: await issueToken(tenantId), incarnation: await incarnationOf(tenantId) };
 }
 
 const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
@@ -109,12 +124,42 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
     await createTenantAgain(tenant.id);
 
+    // The deleted tenant's objects, which the admin API no longer reads: the tenant created again has its own.
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && (await waitingSpans(tenant.id)) > 0) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (await waitingTraces(env, tenant)).spans > 0) await new Promise((r) => setTimeout(r, 200));
 
-    expect(await waitingSpans(tenant.id)).toBe(0);
+    expect((await waitingTraces(env, tenant)).spans).toBe(0);
     const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { queued: number } } };
     expect(stats.total.spans.queued).toBe(0);
+  });
+
+  it("a trace decided for a tenant deleted since decides nothing for the tenant created again under its id, whose spans wait and go by its own routes", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect(await viewsOnceArrived(tenant, [trace.top])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 1 }], unlisted: 0 },
+    });
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    const next = await createRoutingTenantAgain(tenant.id);
+
+    expect((await sendTraces(next, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    // The next owner's routes send nothing of theirs to the experiment: its spans wait for a top span, then go to its default parent.
+    expect(await viewsOnceArrived(next, trace.children)).toEqual({ "project_name:the-next-owner": { traces: [], unlisted: 3 } });
+  });
+
+  it("spans waiting for a tenant deleted since do not stand for the same bytes sent to the tenant created again under its id", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const children = toProtobuf(requestOf(trace.children));
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    const next = await createRoutingTenantAgain(tenant.id);
+
+    expect((await sendTraces(next, children)).status).toBe(200);
+
+    expect(await viewsOnceArrived(next, trace.children)).toEqual({ "project_name:the-next-owner": { traces: [], unlisted: 3 } });
   });
 
   it("a span arriving after the decision follows it, even when it matches no route itself", async () => {
@@ -162,7 +207,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("when the object cannot store waiting spans the client gets 503 with Retry-After, and its retry loses nothing", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant.id, hex(trace.traceId)[0]!);
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
     await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
 
     const refused = await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
@@ -181,7 +226,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("an object whose table of waiting spans predates their key's api_url gains the column, and its spans wait and go as before", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant.id, hex(trace.traceId)[0]!);
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
     await runInDurableObject(object, (_instance, state) => {
       state.storage.sql.exec("DROP TABLE waiting_pieces");
       state.storage.sql.exec(
@@ -204,7 +249,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const first = gatewayTrace({ env: "eval" });
     let second = gatewayTrace({ env: "eval" });
     while (hex(second.traceId)[0] === hex(first.traceId)[0]) second = gatewayTrace({ env: "eval" });
-    const broken = traceRoutesObject(env, tenant.id, hex(second.traceId)[0]!);
+    const broken = traceRoutesObject(env, tenant, hex(second.traceId)[0]!);
     await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
     const children = toProtobuf(requestOf([...first.children, ...second.children]));
 

@@ -39,7 +39,7 @@ statsRoutes.get("/tenants/:tenant/stats", async (c) => {
 statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
   parseQuery(c, NO_QUERY);
   const tenant = await existingTenant(c);
-  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant.id)) });
+  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant)) });
 });
 
 statsRoutes.get("/stats", async (c) => {

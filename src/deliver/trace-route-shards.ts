@@ -1,3 +1,4 @@
+import type { Tenant } from "../tenants/schema.js";
 import type { TraceRoutes } from "./trace-routes.js";
 import type { WaitingTotals } from "./trace-wait-store.js";
 
@@ -8,9 +9,19 @@ import type { WaitingTotals } from "./trace-wait-store.js";
  */
 export const TRACE_ROUTE_SHARDS = [..."0123456789abcdef"];
 
-/** The object deciding the traces of `tenantId` whose id (hex) starts with `shard`. */
-export function traceRoutesObject(env: Env, tenantId: string, shard: string): DurableObjectStub<TraceRoutes> {
-  return env.TRACE_ROUTES.getByName(`${tenantId}:${shard}`);
+/** Whose traces an object decides: a tenant, and the incarnation of it (tenants/schema.ts). */
+export type TraceRoutesOwner = Pick<Tenant, "id" | "incarnation">;
+
+/**
+ * The object deciding the traces of `tenant` whose id (hex) starts with `shard`. One per incarnation:
+ * a tenant deleted and created again under its id starts with objects of its own, so the decisions
+ * the deleted one made (kept a day) never send the next owner's spans to its parents, and spans it
+ * left waiting never pass for the same bytes sent by the next owner, which were then kept nowhere. A
+ * record without an incarnation keeps the name objects had before there were any.
+ */
+export function traceRoutesObject(env: Env, tenant: TraceRoutesOwner, shard: string): DurableObjectStub<TraceRoutes> {
+  const name = tenant.incarnation === undefined ? `${tenant.id}:${shard}` : `${tenant.id}:${tenant.incarnation}:${shard}`;
+  return env.TRACE_ROUTES.getByName(name);
 }
 
 /** The shard of a trace id in hex. */
@@ -19,8 +30,8 @@ export function shardOf(trace: string): string {
 }
 
 /** What waits for the tenant across its objects, for operators. */
-export async function waitingTraces(env: Env, tenantId: string): Promise<WaitingTotals> {
-  const totals = await Promise.all(TRACE_ROUTE_SHARDS.map((shard) => traceRoutesObject(env, tenantId, shard).waiting()));
+export async function waitingTraces(env: Env, tenant: TraceRoutesOwner): Promise<WaitingTotals> {
+  const totals = await Promise.all(TRACE_ROUTE_SHARDS.map((shard) => traceRoutesObject(env, tenant, shard).waiting()));
   return totals.reduce((sum, t) => ({ traces: sum.traces + t.traces, spans: sum.spans + t.spans, bytes: sum.bytes + t.bytes }), {
     traces: 0,
     spans: 0,

@@ -54,7 +54,7 @@ export async function settleTraces(
       ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
   const undecided = undecidedSpans(request);
-  const settlements = await askEachObject(env, tenant.id, traces, (object, group) =>
+  const settlements = await askEachObject(env, tenant, traces, (object, group) =>
     object.settle(
       settleRequest(
         tenant,
@@ -86,7 +86,7 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
-  const decided = await askEachObject(env, tenant.id, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
+  const decided = await askEachObject(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
   const provisional = request.traces.filter((t) => !decided.get(t)).map(({ trace, parent }) => ({ trace, parent }));
   return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
 }
@@ -107,7 +107,7 @@ export async function rememberAccepted(
 ): Promise<void> {
   const accepted = provisional.filter((d) => taken.has(d.parent));
   const calls = [...byShard(accepted)].map(([shard, group]) =>
-    traceRoutesObject(env, tenant.id, shard).settle(
+    traceRoutesObject(env, tenant, shard).settle(
       settleRequest(
         tenant,
         undefined,
@@ -125,18 +125,18 @@ export async function rememberAccepted(
 /** One call per object the traces fall in, all at once; each answer beside its trace. */
 async function askEachObject<Answer>(
   env: Env,
-  tenantId: string,
+  tenant: Tenant,
   traces: RequestTrace[],
   ask: (object: DurableObjectStub<TraceRoutes>, group: RequestTrace[]) => Promise<Answer[]>,
 ): Promise<Map<RequestTrace, Answer>> {
   const calls = [...byShard(traces)].map(async ([shard, group]) => {
-    const answers = await ask(traceRoutesObject(env, tenantId, shard), group);
+    const answers = await ask(traceRoutesObject(env, tenant, shard), group);
     return group.map((trace, i): [RequestTrace, Answer] => [trace, answers[i]!]);
   });
   try {
     return new Map((await Promise.all(calls)).flat());
   } catch (err) {
-    logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
+    logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(err) });
     throw new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
       retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
     });
