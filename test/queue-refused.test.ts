@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import { failingBinding } from "./support/bindings.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -22,15 +23,24 @@ function refusingQueue(accepted = 0): Queue<DeliveryMessage> & { taken: Delivery
 }
 
 /** Sends `body` while Braintrust answers 503 and the queue is `queue`; returns the response and the delivery's id. */
-async function sendWhileQueueRefuses(
+function sendWhileQueueRefuses(
   tenant: TestTenant,
   body: Uint8Array,
   queue: Queue<DeliveryMessage>,
 ): Promise<{ response: Response; deliveryId: string }> {
+  return sendWhileBraintrustRetries(tenant, body, { DELIVERY_QUEUE: queue });
+}
+
+/** Sends `body` while Braintrust answers 503, with `bindings` in place of the test's own; returns the response and the delivery's id. */
+async function sendWhileBraintrustRetries(
+  tenant: TestTenant,
+  body: Uint8Array,
+  bindings: Partial<Env>,
+): Promise<{ response: Response; deliveryId: string }> {
   await standin.script(tenant.apiKey, [{ status: 503 }]);
   const lines: string[] = [];
   vi.spyOn(console, "log").mockImplementation((line: unknown) => void lines.push(String(line)));
-  const response = await sendTracesWith(tenant, body, { DELIVERY_QUEUE: queue });
+  const response = await sendTracesWith(tenant, body, bindings);
   const attempt = lines
     .map((line) => JSON.parse(line) as { event?: string; delivery_id?: string })
     .find((l) => l.event === "delivery_attempt");
@@ -84,5 +94,24 @@ describe("when the queue itself refuses", () => {
     expect(takenKeys.length).toBeLessThan(40);
     expect(await spilledFor(tenant.id, deliveryId)).toEqual(takenKeys);
     await env.PAYLOADS.delete(takenKeys);
+  });
+});
+
+describe("when R2 refuses one of a delivery's spilled spans", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("answers 503 and leaves nothing in R2: the spans it did spill are removed again, as no message refers to them", async () => {
+    const tenant = await createTenant();
+    const bucket = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".1"));
+
+    const { response, deliveryId } = await sendWhileBraintrustRetries(
+      tenant,
+      toProtobuf(largeRequest({ largeSpans: 3, largeSpanBytes: 150_000, smallTraces: 0 })),
+      { PAYLOADS: bucket },
+    );
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("10");
+    expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
   });
 });

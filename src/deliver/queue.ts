@@ -25,8 +25,8 @@ export async function messagesFor(
     return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
   const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
-  return Promise.all(
-    chunks.map(async (chunk, n) => {
+  const made = await Promise.allSettled(
+    chunks.map(async (chunk, n): Promise<DeliveryMessage> => {
       const id = `${template.id}.${n}`;
       const payload =
         chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
@@ -35,6 +35,15 @@ export async function messagesFor(
       return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
     }),
   );
+  const messages = made.flatMap((m) => (m.status === "fulfilled" ? [m.value] : []));
+  const failed = made.find((m) => m.status === "rejected");
+  if (failed) {
+    // No message will refer to the spans spilled beside the one R2 refused: whoever sends again (a
+    // client told to retry, under a new delivery id) spills them anew, so they would stay forever.
+    await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
+    throw failed.reason;
+  }
+  return messages;
 }
 
 /** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
