@@ -7,7 +7,16 @@ import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { viewsByParent } from "./support/parent-views.js";
-import { admin, createTenant, createTenantAgain, incarnationOf, issueToken, sendTraces, type TestTenant } from "./support/relay.js";
+import {
+  admin,
+  createTenant,
+  createTenantAgain,
+  incarnationOf,
+  issueToken,
+  sendTraces,
+  sendTracesWith,
+  type TestTenant,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
@@ -294,6 +303,26 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, [...many, trace.top])).toEqual({
       "project_name:default": { traces: [{ root: trace.top.name, spans: many.length + 1 }], unlisted: 0 },
     });
+  });
+
+  it("one request's parts in one object wait up to what the object may hold, within Workers RPC's 32 MiB; the parts past it are decided by the default parent", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    // 19 traces of one shard, a 1.8 MB part each: 34.2 MB of waiting spans in one call, were they all to wait.
+    const children = Array.from({ length: 19 }, (_, i) => {
+      const traceId = randomId(16);
+      traceId[0] = 0x0a;
+      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail"), attr("tfy.output", "x".repeat(1_800_000))], {
+        traceId,
+        parentSpanId: randomId(8),
+      });
+    });
+    const lifted = { MAX_REQUEST_BYTES: String(64 * 1024 * 1024), MAX_DECOMPRESSED_BYTES: String(64 * 1024 * 1024) };
+
+    expect((await sendTracesWith(tenant, toProtobuf(requestOf(children)), lifted as Partial<Env>)).status).toBe(200);
+
+    expect(await waitingSpans(tenant.id)).toBe(17);
+    const decided = children.slice(17);
+    expect(await viewsOnceArrived(tenant, decided)).toEqual({ "project_name:default": { traces: [], unlisted: decided.length } });
   });
 
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {

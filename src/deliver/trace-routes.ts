@@ -21,6 +21,7 @@ export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
 export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
 export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
 export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
+/** Under Workers RPC's 32 MiB by 1.5 MB, for the rest of a call that carries this much (ingest/settle-traces.ts). */
 export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
 
 /** How soon the alarm tries again when the queue did not take waiting spans. */

@@ -1,6 +1,12 @@
 import { type QueuedClientKey, sealClientKey } from "../deliver/client-key.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
-import { MAX_WAITING_PIECE_BYTES, type SettleRequest, type TraceReport, type TraceRoutes } from "../deliver/trace-routes.js";
+import {
+  MAX_WAITING_BYTES_PER_OBJECT,
+  MAX_WAITING_PIECE_BYTES,
+  type SettleRequest,
+  type TraceReport,
+  type TraceRoutes,
+} from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
@@ -55,13 +61,7 @@ export async function settleTraces(
       : undefined;
   const undecided = undecidedSpans(request);
   const settlements = await askEachObject(env, tenant, traces, (object, group) =>
-    object.settle(
-      settleRequest(
-        tenant,
-        clientKey,
-        group.map((t) => reportOf(t, undecided.get(t), source)),
-      ),
-    ),
+    object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source))),
   );
   const parentOf = (trace: RequestTrace) => {
     const settlement = settlements.get(trace);
@@ -154,11 +154,31 @@ function byShard<T extends { trace: string }>(traces: T[]): Map<string, T[]> {
   return groups;
 }
 
-function reportOf({ trace, decided, parent }: RequestTrace, spans: OutgoingSpan[] | undefined, source: Uint8Array): TraceReport {
+/**
+ * One object's traces as its call reports them, their waiting spans no more bytes in all than the
+ * object may hold, which keeps the call under Workers RPC's limit: a request of more, with the
+ * body limits raised, would otherwise fail on every retry. Past that, a trace's part reports no
+ * spans to wait, so it is decided at once by what is known, as a part too large to wait is.
+ */
+function reportsOf(group: RequestTrace[], undecided: Map<RequestTrace, OutgoingSpan[]>, source: Uint8Array): TraceReport[] {
+  let room = MAX_WAITING_BYTES_PER_OBJECT;
+  return group.map((trace) => {
+    const report = reportOf(trace, undecided.get(trace), source, room);
+    room -= report.waiting?.protobuf.byteLength ?? 0;
+    return report;
+  });
+}
+
+function reportOf(
+  { trace, decided, parent }: RequestTrace,
+  spans: OutgoingSpan[] | undefined,
+  source: Uint8Array,
+  room: number,
+): TraceReport {
   if (decided) return { trace, decided: parent };
   if (!spans) return { trace };
   const protobuf = assembleRequest(source, spans);
-  return protobuf.byteLength <= MAX_WAITING_PIECE_BYTES ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
+  return protobuf.byteLength <= Math.min(MAX_WAITING_PIECE_BYTES, room) ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
 }
 
 /** The spans of each trace the request does not decide, in order: the only ones that may have to wait. */
