@@ -100,6 +100,28 @@ describe("admin API: tenants", () => {
     );
   });
 
+  it("refuses a parent KV could not list with 400 (a tenant's KV metadata holds its parent as JSON, in 1024 bytes), and takes the longest parent that fits", async () => {
+    const fits = `project_name:a${'"'.repeat(488)}`;
+    const tooLong = `project_name:${'"'.repeat(489)}`;
+
+    const refused = await admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: tooLong });
+    const id = uniqueTenantId();
+    const taken = await admin("PUT", `/tenants/${id}`, { parent: fits });
+
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      error: {
+        code: "invalid_field",
+        field: "parent",
+        message: 'parent: must be at most 992 characters as JSON writes it, each " and \\ counted twice',
+        request_id: expect.any(String),
+      },
+    });
+    expect(taken.status).toBe(201);
+    const listed = (await (await admin("GET", "/tenants?limit=1000")).json()) as { tenants: Array<{ id: string; parent: string }> };
+    expect(listed.tenants.find((t) => t.id === id)?.parent).toBe(fits);
+  });
+
   it("rejects a route match nested deeper than 16 levels of all and any with 400 naming the match, however deep", async () => {
     const nested = (depth: number, list: "all" | "any") =>
       `${`{"${list}":[`.repeat(depth)}{"field":"span_name","equals":"x"}${"]}".repeat(depth)}`;

@@ -11,6 +11,13 @@ export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
 export const DEFAULT_API_URL = "https://api.braintrust.dev";
 const MAX_API_URL_LENGTH = 2048;
 
+/**
+ * A tenant's parent is also kept in its KV metadata, for the list (tenants/store.ts), which KV
+ * holds to 1024 bytes of JSON: `{"parent":…,"auth":"passthrough"}` leaves the parent 992. Past it,
+ * the record could never reach KV, and the tenant, created with a 201, would serve nothing.
+ */
+const MAX_PARENT_JSON_CHARS = 992;
+
 /** Braintrust API keys go into an Authorization header: one token of printable ASCII. */
 export const ApiKeySchema = z
   .string()
@@ -89,7 +96,10 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
   return z
     .strictObject({
       ...ProcessingSchema.shape,
-      parent: ParentSchema,
+      parent: ParentSchema.refine(
+        (parent) => JSON.stringify(parent).length <= MAX_PARENT_JSON_CHARS,
+        `must be at most ${MAX_PARENT_JSON_CHARS} characters as JSON writes it, each " and \\ counted twice`,
+      ),
       braintrust: z
         .strictObject({
           api_url: z
