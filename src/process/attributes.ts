@@ -59,6 +59,24 @@ export function jsonOf(value: AnyValue | undefined): unknown {
 }
 
 /**
+ * An attribute's value as it was given: text as text at any depth, never read as JSON, lists and
+ * key-value lists converted, scalars as they are. For values that are a caller's text, such as
+ * request metadata, where "2.10" or "2024" is not a number.
+ */
+export function givenOf(value: AnyValue | undefined): unknown {
+  switch (value?.value.case) {
+    case "stringValue":
+      return value.value.value;
+    case "kvlistValue":
+      return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, givenOf(kv.value)]));
+    case "arrayValue":
+      return value.value.value.values.map(givenOf);
+    default:
+      return scalarOf(value);
+  }
+}
+
+/**
  * JSON text parsed; undefined for text that is not JSON, or that nests deeper than the relay reads
  * JSON (encoding/json.ts): what is parsed may be written out again, and JSON.stringify recurses.
  */

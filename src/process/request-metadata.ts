@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { isJsonObject } from "../encoding/json.js";
-import { jsonOf, parseJson } from "./attributes.js";
+import { givenOf, parseJson } from "./attributes.js";
 
 const WHOLE = "tfy.request.metadata";
 const FLATTENED = `${WHOLE}.`;
@@ -32,7 +32,8 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   const sources: string[] = [];
   for (const { key, value } of attributes) {
     if (key !== WHOLE) continue;
-    const whole = jsonOf(value);
+    // JSON text is parsed; a key-value list's values are the header's text, as a flattened one's are.
+    const whole = value?.value.case === "stringValue" ? parseJson(value.value.value) : givenOf(value);
     if (!isJsonObject(whole)) continue;
     for (const entry of Object.entries(whole)) values.set(...entry);
     sources.push(key);
@@ -40,7 +41,7 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   for (const { key, value } of attributes) {
     if (!key.startsWith(FLATTENED)) continue;
     // A flattened value is the header's string as it came: "2024" is text, not a number.
-    values.set(key.slice(FLATTENED.length), value?.value.case === "stringValue" ? value.value.value : jsonOf(value));
+    values.set(key.slice(FLATTENED.length), givenOf(value));
     sources.push(key);
   }
   return { values: Object.fromEntries(values), sources, tags: tagsOf(values.get("tags")) };

@@ -530,6 +530,11 @@ describe("tags", () => {
     ).toEqual(["2024", "b"]);
     expect(translated([attr("tfy.request.metadata.tags", ["x"])])["braintrust.tags"]).toEqual(["x"]);
   });
+
+  it("keep a tag that reads as JSON, in a list of a key-value list or of a flattened attribute: a tag is text", () => {
+    expect(translated([attr("tfy.request.metadata", { tags: ["2024", "true", "q3"] })])["braintrust.tags"]).toEqual(["2024", "true", "q3"]);
+    expect(translated([attr("tfy.request.metadata.tags", ["2024", "q3"])])["braintrust.tags"]).toEqual(["2024", "q3"]);
+  });
 });
 
 describe("the caller's request metadata", () => {
@@ -549,6 +554,17 @@ describe("the caller's request metadata", () => {
     expect(list).toEqual({ removed: ["tfy.request.metadata"], metadata: { env: "prod" } });
     // A flattened value is the header's text: "2024" stays a string.
     expect(flattened).toEqual({ removed: ["tfy.request.metadata.env", "tfy.request.metadata.tags"], metadata: { env: "2024" } });
+  });
+
+  it("shows a key-value list's text as text, as the header sent it, however much it reads as JSON", () => {
+    const list = translatedWith([
+      attr("tfy.request.metadata", { release: "2.10", flag: "true", order: "12345678901234567890", nested: { ids: ["007"] } }),
+    ]);
+    expect(list).toEqual({
+      removed: ["tfy.request.metadata"],
+      metadata: { release: "2.10", flag: "true", order: "12345678901234567890", nested: { ids: ["007"] } },
+    });
+    expect(translatedWith([attr("tfy.request.metadata.ids", ["1.50", "2"])]).metadata).toEqual({ ids: ["1.50", "2"] });
   });
 
   it("lets a flattened key win over the same key of a whole one", () => {
