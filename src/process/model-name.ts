@@ -3,11 +3,12 @@ import { stringAttribute } from "./attributes.js";
 
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
- * provider's own name. The response says which model answered; otherwise the model the gateway
- * called, `tfy.model.name`, the provider's name as it is (`meta-llama/Llama-3.3-70B-Instruct-Turbo`;
- * a virtual or routed model such as `routing/fast-chat` resolves to it); otherwise the request's
- * model, without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`). A
- * response's or `tfy.model.name`'s own prefix goes too when it is the account the request named.
+ * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
+ * answered; otherwise the model the gateway called, `tfy.model.name`, the provider's name as it is
+ * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
+ * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
+ * (`openai-main/gpt-4o` → `gpt-4o`). A response's or `tfy.model.name`'s own prefix goes too when it
+ * is the account the request named.
  */
 export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
   const requested = [
@@ -20,7 +21,12 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
     const account = accounts.find((prefix) => name.startsWith(prefix) && name.length > prefix.length);
     return account === undefined ? name : name.slice(account.length);
   };
-  if (typeof payloads.responseModel === "string" && payloads.responseModel) return outsideAccounts(payloads.responseModel);
+  // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
+  const answered =
+    typeof payloads.responseModel === "string" && payloads.responseModel
+      ? payloads.responseModel
+      : stringAttribute(attributes, "gen_ai.response.model");
+  if (answered) return outsideAccounts(answered);
   const called = stringAttribute(attributes, "tfy.model.name");
   if (called) return outsideAccounts(called);
   return requested[0] === undefined ? undefined : withoutAccount(requested[0]);

@@ -450,6 +450,19 @@ describe("the model Braintrust prices by", () => {
     expect(model([attr("tfy.request.model_name", "")])).toBeUndefined();
   });
 
+  it("is the model a GenAI span says answered, gen_ai.response.model, over the one it asked for: a virtual model's name prices as nothing", () => {
+    const genAi = (attributes: KeyValue[]) => (translated(attributes)["braintrust.metadata"] as Record<string, unknown> | undefined)?.model;
+    expect(genAi([attr("gen_ai.request.model", "routing/fast-chat"), attr("gen_ai.response.model", "gpt-4o-mini-2024-07-18")])).toBe(
+      "gpt-4o-mini-2024-07-18",
+    );
+    expect(
+      genAi([attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.response.model", "openai-main/gpt-4o-2024-08-06")]),
+    ).toBe("gpt-4o-2024-08-06");
+    expect(genAi([attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.response.model", "")])).toBe("gpt-4o");
+    // The response's own model, in tfy.output, says it first.
+    expect(model([attr("tfy.output", '{"model":"gpt-4o-2024-08-06"}'), attr("gen_ai.response.model", "gpt-4o")])).toBe("gpt-4o-2024-08-06");
+  });
+
   it("drops from the model called, or the response's, the provider account the request named", () => {
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.model.name", "openai-main/gpt-4o")])).toBe("gpt-4o");
     expect(
