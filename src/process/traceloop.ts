@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { isJsonObject } from "../encoding/json.js";
-import { jsonOf, parseJson } from "./attributes.js";
+import { givenOf, parseJson } from "./attributes.js";
 
 /** A chat message as Braintrust's LLM view shows it. */
 type Message = Record<string, unknown>;
@@ -36,8 +36,9 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     sides ??= { prompt: { messages: new Map(), keys: [] }, completion: { messages: new Map(), keys: [] } };
     const { messages, keys } = sides[side];
     const message = messages.get(Number(index)) ?? {};
-    // Text stays text (a content of "42" is not the number 42); other values become JSON.
-    const value = attribute.value?.value.case === "stringValue" ? textOrParts(field, attribute.value.value.value) : jsonOf(attribute.value);
+    // Text stays text (a content of "42" is not the number 42), in a list or key-value list too; other values become JSON.
+    const value =
+      attribute.value?.value.case === "stringValue" ? textOrParts(field, attribute.value.value.value) : givenOf(attribute.value);
     place(message, field.split("."), value);
     messages.set(Number(index), message);
     keys.push(attribute.key);

@@ -173,6 +173,22 @@ describe("input and output", () => {
     ]);
   });
 
+  it("keeps text as text inside a Traceloop value that is a list or key-value list, as it does a value that is text", () => {
+    const result = translated([
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.tool_calls", [{ id: "12345678901234567890", name: "2024", arguments: '{"year":2024}' }]),
+      attr("gen_ai.prompt.0.content", ["1.10", "true"]),
+    ]);
+
+    expect(result["braintrust.input_json"]).toEqual([{ content: ["1.10", "true"] }]);
+    expect(result["braintrust.output_json"]).toEqual([
+      {
+        role: "assistant",
+        tool_calls: [{ id: "12345678901234567890", type: "function", function: { name: "2024", arguments: '{"year":2024}' } }],
+      },
+    ]);
+  });
+
   it("restates a span of thousands of Traceloop messages whole, and keeps only the key sent twice", () => {
     const attributes = Array.from({ length: 3000 }, (_, i) => attr(`gen_ai.prompt.${i}.content`, `message ${i}`));
     attributes.push(attr("gen_ai.prompt.7.content", "sent twice"), attr("tfy.span_type", "Model"));
