@@ -109,11 +109,11 @@ const encoder = new TextEncoder();
  */
 const MAX_DEPTH = 256;
 
-const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
-/** The bytes that open and close JSON's objects and lists, as other readers of JSON bytes test for them. */
+/** The bytes that open and close JSON's strings, objects and lists, as other readers of JSON bytes test for them. */
+export const QUOTE = 0x22;
 export const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
 export const OPEN_LIST = 0x5b;

@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
-import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers, QUOTE } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
 import type { ResponsePayload } from "./payloads.js";
@@ -33,22 +33,40 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
 }
 
 /**
- * The message of an answer that is an error body, `{error: {message}}`, as OpenAI's and Anthropic's
- * APIs answer a failed call (a JSON-RPC error too), or that has one beside its output list, as a
- * Responses API response that failed has: a span whose recorded answer is one failed, whatever its
- * status says. Only an object can be one, and only its `error` member is parsed: a payload's output
- * list (most answers) is never read here.
+ * The message of an answer that is an error body: `{error: {message}}`, as OpenAI's and Anthropic's
+ * APIs answer a failed call (a JSON-RPC error too); `{object: "error", message}`, as OpenAI-compatible
+ * servers (vLLM, Mistral's API) do; `{error: "…"}`, as Ollama and TGI do; or an error object beside
+ * an output list, as a Responses API response that failed has. A span whose recorded answer is one
+ * failed, whatever its status says. Only an object can be one, and only its `error`, `object` and
+ * `message` members are parsed: a payload's output list (most answers) is never read here.
  */
 export function answerError(response: ResponsePayload | undefined): string | undefined {
+  if (response === undefined) return undefined;
   // Beside an output list, the error is among the rest of the answer, parsed already.
-  if (response === undefined || Object.hasOwn(response.rest, "error")) return messageOf(response?.rest.error);
+  if (Object.hasOwn(response.rest, "error")) return errorBodyMessage(response.rest);
   const output = response.output;
-  if (!(output instanceof RawJson)) return messageOf(isJsonObject(output) ? output.error : undefined);
-  const error =
-    output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT
-      ? objectMembers(output.utf8)?.findLast(([key]) => key === "error")?.[1]
-      : undefined;
-  return error && error[0] === OPEN_OBJECT ? messageOf(parseJson(textOf(error))) : undefined;
+  if (!(output instanceof RawJson)) return isJsonObject(output) ? errorBodyMessage(output) : undefined;
+  const members = output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT ? objectMembers(output.utf8) : undefined;
+  if (members === undefined) return undefined;
+  // The last of a repeated key wins, as in JSON.parse. A member is parsed only when it can make an error
+  // body: an answer's own `message` (a Cohere chat answer's is the answer) is not read.
+  const member = (key: string, opens: number[]) => {
+    const raw = members.findLast(([name]) => name === key)?.[1];
+    return raw !== undefined && opens.includes(raw[0]!) ? parseJson(textOf(raw)) : undefined;
+  };
+  const object = member("object", [QUOTE]);
+  return errorBodyMessage({
+    error: member("error", [OPEN_OBJECT, QUOTE]),
+    object,
+    message: object === "error" ? member("message", [QUOTE]) : undefined,
+  });
+}
+
+/** An error body's message, in any of the shapes answerError reads; undefined for a body that is no error. */
+function errorBodyMessage(body: Record<string, unknown>): string | undefined {
+  if (typeof body.error === "string" && body.error !== "") return body.error;
+  if (body.object === "error" && typeof body.message === "string" && body.message !== "") return body.message;
+  return messageOf(body.error);
 }
 
 /**

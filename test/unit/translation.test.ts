@@ -713,6 +713,16 @@ describe("a call whose recorded answer is an error body", () => {
       "Rate limit reached for gpt-4o",
     ],
     ["Anthropic's", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', "Overloaded"],
+    [
+      "vLLM's or Mistral's (an OpenAI-compatible server's `object: error`)",
+      '{"object":"error","message":"This model\'s maximum context length is 8192 tokens","type":"BadRequestError","param":null,"code":400}',
+      "This model's maximum context length is 8192 tokens",
+    ],
+    [
+      "Ollama's or TGI's (an `error` that is text)",
+      '{"error":"model \'llama3\' not found","error_type":"not_found"}',
+      "model 'llama3' not found",
+    ],
   ])("fails with %s message, a status of ERROR without one too", (_whose, output, message) => {
     const unset = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
     const failed = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
@@ -745,6 +755,11 @@ describe("a call whose recorded answer is an error body", () => {
       '{"choices":[{"message":{"content":"{\\"error\\":{\\"message\\":\\"x\\"}}"}}]}',
       '{"error":null}',
       '{"error":{"message":""}}',
+      '{"error":""}',
+      '{"object":"chat.completion","message":"not an error"}',
+      '{"object":"error"}',
+      '{"object":"error","message":""}',
+      '{"choices":[],"error":null,"message":"not an error"}',
     ]) {
       const [out] = spansOf(
         relayed(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)])])).requests[0]!.request,
