@@ -44,11 +44,17 @@ export function numberAttribute(attributes: KeyValue[], key: string): number | u
 
 const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
 
-/** JSON from an attribute's value: a JSON string parsed, a key-value list or array converted, scalars as they are. */
+/**
+ * JSON from an attribute's value, for a dotted key to reach into: text holding a JSON object or list
+ * parsed, a key-value list or array converted, at any depth; other text stays text, as it was sent
+ * ("1.10" is not the number 1.1, nor an id of 20 digits a rounded number), scalars as they are.
+ */
 export function jsonOf(value: AnyValue | undefined): unknown {
   switch (value?.value.case) {
-    case "stringValue":
-      return parseJson(value.value.value) ?? value.value.value;
+    case "stringValue": {
+      const json = parseJson(value.value.value);
+      return typeof json === "object" && json !== null ? json : value.value.value;
+    }
     case "kvlistValue":
       return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, jsonOf(kv.value)]));
     case "arrayValue":

@@ -32,9 +32,13 @@ function conditionHolds(condition: Condition, value: unknown): boolean {
   return false;
 }
 
-/** Equal as the same type, except that a number and its decimal text are equal (`"200"` and `200`). */
+/**
+ * Equal as the same type, except that a number and its decimal text are equal (`"200"` and `200`),
+ * and a boolean asked for matches its text (a caller's metadata is text: `"true"`).
+ */
 function sameScalar(value: unknown, expected: Scalar): boolean {
   if (value === expected) return true;
+  if (typeof expected === "boolean") return value === String(expected);
   if (typeof expected === "number" && typeof value === "string") return value.trim() !== "" && Number(value) === expected;
   if (typeof expected === "string" && typeof value === "number") return String(value) === expected;
   return false;

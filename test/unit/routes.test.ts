@@ -108,6 +108,30 @@ describe("route conditions", () => {
     expect(matches(match, target)).toBe(expected);
   });
 
+  it("compares text that reads as a JSON number or boolean as the text it is: a caller's release 1.10 or id of 20 digits", () => {
+    const texts = {
+      span: spanWith("ChatCompletion: gpt", [
+        attr("tfy.request.metadata.release", "1.10"),
+        attr("tfy.request.metadata.customer", "12345678901234567890"),
+        attr("tfy.request.metadata", { region: "2024", flag: "true" }),
+      ]),
+    };
+    const holds = (match: Match) => matches(match, texts);
+
+    expect(holds({ field: "attributes.tfy.request.metadata.release", equals: "1.10" })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.release", prefix: "1.1" })).toBe(true);
+    // Still the number it spells.
+    expect(holds({ field: "attributes.tfy.request.metadata.release", equals: 1.1 })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.customer", equals: "12345678901234567890" })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.customer", equals: "12345678901234567891" })).toBe(false);
+    expect(holds({ field: "attributes.tfy.request.metadata.customer", prefix: "1234" })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.region", prefix: "20" })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.flag", equals: "true" })).toBe(true);
+    // A boolean still matches its text, as it did when such text was read as JSON.
+    expect(holds({ field: "attributes.tfy.request.metadata.flag", equals: true })).toBe(true);
+    expect(holds({ field: "attributes.tfy.request.metadata.flag", equals: false })).toBe(false);
+  });
+
   it("reads an attribute's own dotted key before descending into JSON", () => {
     const dotted = spanWith("x", [attr("a", JSON.stringify({ b: "nested" })), attr("a.b", "direct")]);
     expect(matches({ field: "attributes.a.b", equals: "direct" }, { span: dotted })).toBe(true);
@@ -159,9 +183,12 @@ describe("attribute values as conditions and translation read them", () => {
     expect(numberAttribute(attributes, "missing")).toBeUndefined();
   });
 
-  it("turns a value into JSON: JSON text parsed, other text kept, arrays and key-value lists converted at any depth", () => {
+  it("turns a value into JSON: JSON text of an object or list parsed, other text kept, arrays and key-value lists converted at any depth", () => {
     expect(jsonOf(attr("j", '{"a":[1,"x"]}').value)).toEqual({ a: [1, "x"] });
     expect(jsonOf(attr("t", "not json").value)).toBe("not json");
+    expect(jsonOf(attr("n", "1.10").value)).toBe("1.10");
+    expect(jsonOf(attr("z", "null").value)).toBe("null");
+    expect(jsonOf(anyValue({ a: ["true", '{"b":1}'] }))).toEqual({ a: ["true", { b: 1 }] });
     expect(jsonOf(anyValue({ a: [1, { b: "x" }], c: true }))).toEqual({ a: [1, { b: "x" }], c: true });
     expect(jsonOf(undefined)).toBeUndefined();
   });
