@@ -47,12 +47,20 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   return { values: Object.fromEntries(values), sources, tags: tagsOf(values.get("tags")) };
 }
 
-/** Tags as a list, a comma-separated string, or a string holding a JSON list (a caller's `JSON.stringify(tags)`). */
+/**
+ * Tags as a list, a comma-separated string, or a string holding a JSON list (a caller's `JSON.stringify(tags)`),
+ * each once: Braintrust documents tags only as a list of strings, and a label shown twice on one span
+ * (`"prod,checkout,prod"`) says nothing more than once.
+ */
 function tagsOf(tags: unknown): string[] {
+  return [...new Set(tagList(tags))];
+}
+
+function tagList(tags: unknown): string[] {
   if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string" && t !== "");
   if (typeof tags !== "string") return [];
   const list = tags.trimStart().startsWith("[") ? parseJson(tags) : undefined;
-  if (Array.isArray(list)) return tagsOf(list);
+  if (Array.isArray(list)) return tagList(list);
   return tags
     .split(",")
     .map((t) => t.trim())

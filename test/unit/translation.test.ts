@@ -543,6 +543,9 @@ describe("tags", () => {
     const tags = (value: unknown) => translated([attr("tfy.request.metadata", JSON.stringify({ tags: value }))])["braintrust.tags"];
 
     expect(tags(" a , b,,c ")).toEqual(["a", "b", "c"]);
+    // A tag given twice is one tag.
+    expect(tags("a, b, a")).toEqual(["a", "b"]);
+    expect(tags(["a", "a"])).toEqual(["a"]);
     // A caller's JSON.stringify(tags) in a header that takes strings only.
     expect(tags('["a", "b,c", 3]')).toEqual(["a", "b,c"]);
     expect(tags("[a, b")).toEqual(["[a", "b"]);
