@@ -98,10 +98,11 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
-  // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows.
+  // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows,
+  // and its other keys show there alone, not twice.
   const callerKeys = Object.keys(callerMetadata);
   const callerHidden = callerKeys.some((key) => Object.hasOwn(derived, key));
-  const metadata = callerKeys.length === 0 ? derived : { ...callerMetadata, ...derived };
+  const metadata = callerKeys.length === 0 || callerHidden ? derived : { ...callerMetadata, ...derived };
 
   const added: NewAttribute[] = [];
 

@@ -605,11 +605,11 @@ describe("the caller's request metadata", () => {
     ).toEqual({ env: "prod", team: "a" });
   });
 
-  it("keeps its attributes when a key of the relay's own would hide one of its keys, or when it is not an object", () => {
+  it("keeps its attributes, and only them, when a key of the relay's own would hide one of its keys, or when it is not an object", () => {
     const hidden = translatedWith([
       attr("tfy.span_type", "ChatCompletion"),
       attr("tfy.input", '{"model":"gpt-4o","temperature":0.2,"messages":[]}'),
-      attr("tfy.request.metadata", '{"temperature":"warm"}'),
+      attr("tfy.request.metadata", '{"temperature":"warm","env":"prod"}'),
     ]);
     expect(hidden.removed).toEqual(["tfy.input"]);
     expect(hidden.metadata).toEqual({ model: "gpt-4o", temperature: 0.2 });
