@@ -8,6 +8,7 @@ import { claimReplays } from "../src/deliver/replay-claims.js";
 import { REPLAY_CLAIM_MS } from "../src/tenants/dead-letter-claims.js";
 import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -355,6 +356,59 @@ describe.concurrent("dead letters", () => {
     expect(await standin.attempts(nextOwnersKey)).toEqual([]);
   });
 
+  it("counts the dead letters and spans an admin replays or deletes in the admin_change line, a tenant's deleted with it too", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 4);
+    const [first, second] = await waitForDeadLetters(tenant.id, (list) => list.length === 4);
+
+    const { events } = await loggedWhile(async () => {
+      expect((await admin("DELETE", `/dead-letters/${encodeURIComponent(first!.id)}`)).status).toBe(204);
+      expect((await admin("POST", "/dead-letters/replay", { id: second!.id })).status).toBe(200);
+      // The replay may still be on the queue: its dead letter goes with the tenant's others, or once delivered.
+      expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    });
+
+    const changes = events
+      .filter((e) => e.event === "admin_change" && e.tenant === tenant.id)
+      .map(({ request_id: _id, ...change }) => change);
+    expect(changes.slice(0, 2)).toEqual([
+      {
+        event: "admin_change",
+        method: "DELETE",
+        path: `/admin/dead-letters/${encodeURIComponent(first!.id)}`,
+        status: 204,
+        tenant: tenant.id,
+        dead_letters: 1,
+        spans: 3,
+      },
+      {
+        event: "admin_change",
+        method: "POST",
+        path: "/admin/dead-letters/replay",
+        status: 200,
+        tenant: tenant.id,
+        dead_letters: 1,
+        spans: 3,
+      },
+    ]);
+    expect(changes[2]).toMatchObject({ method: "DELETE", path: `/admin/tenants/${tenant.id}`, status: 204, tenant: tenant.id });
+    expect([2, 3]).toContain(changes[2]!.dead_letters);
+    expect(changes[2]!.spans).toBe(Number(changes[2]!.dead_letters) * 3);
+  });
+
+  it("leaves no admin_change line for a replay the queue refused whole: nothing was changed", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const refusing = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503 Service Unavailable");
+
+    const { events } = await loggedWhile(async () => {
+      expect((await adminWith({ DELIVERY_QUEUE: refusing }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(503);
+    });
+
+    expect(events.filter((e) => e.event === "admin_change" && e.tenant === tenant.id)).toEqual([]);
+  });
+
   it("deletes a tenant's dead letters at most so many per call, and only that tenant's", async () => {
     const tenant = await createTenant();
     const other = await createTenant();
@@ -362,9 +416,9 @@ describe.concurrent("dead letters", () => {
     await deadLettersFor(other);
     const store = new DeadLetterStore(env.PAYLOADS);
 
-    expect(await store.deleteOfTenant(tenant.id, 2)).toBe(false);
+    expect(await store.deleteOfTenant(tenant.id, 2)).toEqual({ done: false, deadLetters: 2, spans: 6 });
     expect(await deadLettersOf(tenant.id)).toHaveLength(1);
-    expect(await store.deleteOfTenant(tenant.id, 2)).toBe(true);
+    expect(await store.deleteOfTenant(tenant.id, 2)).toEqual({ done: true, deadLetters: 1, spans: 3 });
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     expect(await deadLettersOf(other.id)).toHaveLength(1);
   });

@@ -203,8 +203,8 @@ describe("admin API: tenants", () => {
       .filter((e) => e.event === "admin_change" && String(e.path).includes(id))
       .map(({ request_id: _id, ...change }) => change);
     expect(changes).toEqual([
-      { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201 },
-      { event: "admin_change", method: "DELETE", path: `/admin/tenants/${id}`, status: 204 },
+      { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201, tenant: id },
+      { event: "admin_change", method: "DELETE", path: `/admin/tenants/${id}`, status: 204, tenant: id, dead_letters: 0, spans: 0 },
     ]);
     expect(lines.join("\n")).not.toContain(API_KEY);
   });
@@ -276,6 +276,35 @@ describe("admin API: tokens", () => {
     const raw = (await env.TENANTS.get(`tenant:${id}`))!;
     expect(raw).not.toContain(issued.token);
     expect(raw).not.toContain(issued.token.slice(`tbr_${issued.id}_`.length));
+  });
+
+  it("names the token issued or revoked in its admin_change line by its id, never the token", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+
+    const {
+      result: issued,
+      lines,
+      events,
+    } = await loggedWhile(async () => {
+      const issued = (await (await admin("POST", `/tenants/${id}/tokens`)).json()) as { id: string; token: string };
+      expect((await admin("DELETE", `/tenants/${id}/tokens/${issued.id}`)).status).toBe(204);
+      return issued;
+    });
+
+    const changes = events.filter((e) => e.event === "admin_change" && e.tenant === id).map(({ request_id: _id, ...change }) => change);
+    expect(changes).toEqual([
+      { event: "admin_change", method: "POST", path: `/admin/tenants/${id}/tokens`, status: 201, tenant: id, token_id: issued.id },
+      {
+        event: "admin_change",
+        method: "DELETE",
+        path: `/admin/tenants/${id}/tokens/${issued.id}`,
+        status: 204,
+        tenant: id,
+        token_id: issued.id,
+      },
+    ]);
+    expect(lines.join("\n")).not.toContain(issued.token);
   });
 
   it("refuses tokens for a passthrough tenant (409, saying how to take them) and revokes by id (204, then 404)", async () => {

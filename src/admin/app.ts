@@ -27,18 +27,22 @@ adminApp.use(
     },
   }),
 );
-// Every change an admin made, console or CLI, for the operators who come after: what, and when.
-// The console calls this app in-process, without the /admin its routes are mounted under.
+// Every change an admin made, console or CLI, for the operators who come after: what, and when,
+// with what the route says it did (adminChange): a call refused after it had deleted or replayed
+// dead letters is a change too. The console calls this app in-process, without the /admin its
+// routes are mounted under.
 const CHANGES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 adminApp.use("*", async (c, next) => {
   await next();
-  if (CHANGES.has(c.req.method) && c.res.status < 400) {
+  const detail = c.get("adminChange");
+  if (CHANGES.has(c.req.method) && (c.res.status < 400 || detail !== undefined)) {
     const path = new URL(c.req.url).pathname;
     logEvent({
       event: "admin_change",
       method: c.req.method,
       path: path.startsWith("/admin/") ? path : `/admin${path}`,
       status: c.res.status,
+      ...detail,
     });
   }
 });

@@ -88,7 +88,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     replays.filter((replay) => claims.get(replay)?.outcome === outcome).map(({ message }) => message);
   if (input.id) refuseUnclaimed(input.id, replays[0]!, claims.get(replays[0]!));
   const claimed = claimedMessages(replays, claims);
-  await enqueueClaimed(c, claimed);
+  await enqueueClaimed(c, claimed, input.tenant ?? (input.id ? replays[0]!.message.tenant : undefined));
   return c.json({
     replayed: claimed.map(deadLetterId),
     orphaned: withOutcome("orphaned").map(deadLetterId),
@@ -100,7 +100,10 @@ deadLettersRoutes.post("/replay", async (c) => {
 deadLettersRoutes.delete("/:id", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = c.req.param("id");
-  if (!(await new DeadLetterStore(c.env.PAYLOADS).delete(id))) throw noSuchDeadLetter(id);
+  const deleted = await new DeadLetterStore(c.env.PAYLOADS).delete(id);
+  if (!deleted) throw noSuchDeadLetter(id);
+  // Its spans are gone for good: the line says how many.
+  c.set("adminChange", { tenant: deleted.tenant, dead_letters: 1, spans: deleted.spans });
   return c.body(null, 204);
 });
 
@@ -127,11 +130,12 @@ function refuseUnclaimed(id: string, { message }: Replay, claim: DeadLetterClaim
 }
 
 /**
- * Queues the replays this call claimed, and counts them there. Those of a batch the queue refused
+ * Queues the replays this call claimed, and counts them there, and in the call's admin_change line
+ * with the tenant they were asked for (none for everyone's). Those of a batch the queue refused
  * let go of their claims, their dead letters left as they were, so that the next replay sends them;
  * those it took keep theirs, so that they do not go twice.
  */
-async function enqueueClaimed(c: Context<AppEnv>, messages: DeliveryMessage[]): Promise<void> {
+async function enqueueClaimed(c: Context<AppEnv>, messages: DeliveryMessage[], tenant: string | undefined): Promise<void> {
   let unsent: DeliveryMessage[] = [];
   try {
     await enqueue(c.env.DELIVERY_QUEUE, messages);
@@ -140,7 +144,16 @@ async function enqueueClaimed(c: Context<AppEnv>, messages: DeliveryMessage[]): 
     unsent = err.unsent;
     await releaseReplays(c.env, unsent);
   }
-  for (const message of messages) if (!unsent.includes(message)) countSpans(message, "queued", message.spans);
+  const sent = messages.filter((message) => !unsent.includes(message));
+  for (const message of sent) countSpans(message, "queued", message.spans);
+  // What went back on the queue, for the admin_change line, even when the queue refused some of them (a 503).
+  if (sent.length > 0 || unsent.length === 0) {
+    c.set("adminChange", {
+      ...(tenant ? { tenant } : {}),
+      dead_letters: sent.length,
+      spans: sent.reduce((sum, message) => sum + message.spans, 0),
+    });
+  }
   flushStatsLater(c.env, c.executionCtx, relayConfig(c.env).statsFlushSeconds);
   const refused = unsent.length;
   if (refused > 0) {

@@ -49,6 +49,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
   const replaced = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey }, precondition);
   if ("refused" in replaced) throw preconditionFailed(id, replaced);
+  c.set("adminChange", { tenant: id });
   forgetCachedTenant(c, id);
   c.header("etag", entityTag(replaced.revision));
   return c.json(tenantView({ ...replaced.tenant, id }), replaced.created ? 201 : 200);
@@ -74,7 +75,11 @@ tenantsRoutes.delete("/:tenant", async (c) => {
   if (!preconditionHolds(precondition, read.revision))
     throw preconditionFailed(id, { refused: "precondition_failed", revision: read.revision });
   // Its dead letters first, so a failure leaves the tenant there to delete again.
-  if (!(await new DeadLetterStore(c.env.PAYLOADS).deleteOfTenant(id, MAX_DEAD_LETTERS_DELETED_PER_CALL))) {
+  const deleted = await new DeadLetterStore(c.env.PAYLOADS).deleteOfTenant(id, MAX_DEAD_LETTERS_DELETED_PER_CALL);
+  // Their spans are gone for good, whatever the call answers next: the admin_change line counts them.
+  const change = { tenant: id, dead_letters: deleted.deadLetters, spans: deleted.spans };
+  if (deleted.deadLetters > 0) c.set("adminChange", change);
+  if (!deleted.done) {
     throw new RelayError(
       "conflict",
       `tenant ${id} has more dead letters than one call deletes: ${MAX_DEAD_LETTERS_DELETED_PER_CALL} were deleted, delete the tenant again for the rest`,
@@ -84,6 +89,7 @@ tenantsRoutes.delete("/:tenant", async (c) => {
   // Changed while its dead letters were being deleted: those are gone, the tenant is not.
   if (typeof removed === "object") throw preconditionFailed(id, removed, "its dead letters were deleted, the tenant was not");
   if (!removed) throw noSuchTenant(id);
+  c.set("adminChange", change);
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });

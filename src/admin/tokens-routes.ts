@@ -38,6 +38,8 @@ tokensRoutes.post("/:tenant/tokens", async (c) => {
   const id = tenantIdParam(c);
   const issued = await tenantObject(c.env, id).addToken(id);
   if ("refused" in issued) throw refusal(id, issued.refused);
+  // Its id, never the token: the id is what a later revoke names.
+  c.set("adminChange", { tenant: id, token_id: issued.id });
   forgetCachedTenant(c, id);
   // The only time the token is shown.
   return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at }, 201);
@@ -50,6 +52,7 @@ tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
   const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId);
   if (!revoked.tenant) throw noSuchTenant(id);
   if (!revoked.found) throw noSuchToken(id, tokenId);
+  c.set("adminChange", { tenant: id, token_id: tokenId });
   forgetCachedTenant(c, id);
   return c.body(null, 204);
 });

@@ -159,24 +159,33 @@ export class DeadLetterStore {
     return { objects: page.objects, cursor: page.truncated ? page.cursor : null };
   }
 
-  async delete(id: string): Promise<boolean> {
+  /** The dead letter deleted, for the spans it held; undefined when there was none with this id. */
+  async delete(id: string): Promise<DeadLetter | undefined> {
     const key = parseId(id)?.key;
-    if (!key || !(await this.bucket.head(key))) return false;
-    await this.bucket.delete(key);
-    return true;
+    const head = key ? await this.bucket.head(key) : null;
+    if (!head) return undefined;
+    await this.bucket.delete(head.key);
+    return fromObject(head.key, head.customMetadata ?? {});
   }
 
   /**
-   * Deletes up to `atMost` of a tenant's dead letters, one list and one delete call per page;
-   * true when none are left. Each page lists from the start: the one before it is gone.
+   * Deletes up to `atMost` of a tenant's dead letters, one list and one delete call per page: how
+   * many, with their spans, and whether none are left. Each page lists from the start: the one
+   * before it is gone.
    */
-  async deleteOfTenant(tenant: string, atMost: number): Promise<boolean> {
-    for (let deleted = 0; deleted < atMost; ) {
-      const page = await this.bucket.list({ prefix: tenantPrefix(tenant), limit: Math.min(MAX_PAGE, atMost - deleted) });
+  async deleteOfTenant(tenant: string, atMost: number): Promise<{ done: boolean; deadLetters: number; spans: number }> {
+    const deleted = { done: false, deadLetters: 0, spans: 0 };
+    while (deleted.deadLetters < atMost) {
+      const page = await this.bucket.list({
+        prefix: tenantPrefix(tenant),
+        limit: Math.min(MAX_PAGE, atMost - deleted.deadLetters),
+        include: ["customMetadata"],
+      });
       if (page.objects.length > 0) await this.bucket.delete(page.objects.map((o) => o.key));
-      if (!page.truncated) return true;
-      deleted += page.objects.length;
+      deleted.deadLetters += page.objects.length;
+      for (const object of page.objects) deleted.spans += fromObject(object.key, object.customMetadata ?? {}).spans;
+      if (!page.truncated) return { ...deleted, done: true };
     }
-    return false;
+    return deleted;
   }
 }

@@ -4,5 +4,18 @@ export interface AppEnv {
   Variables: {
     /** Set by the ingest route once the path names a tenant that exists: only such requests are counted, in the statistics of the incarnation read. */
     countedTenant?: { tenant: string; incarnation: string | undefined };
+    /** Set by an admin route that changed something: what its `admin_change` line says beyond the call itself (admin/app.ts). */
+    adminChange?: AdminChangeDetail;
   };
+}
+
+/**
+ * What an admin change did, for its `admin_change` line: the tenant it was of, the token it issued,
+ * and the dead letters (and their spans) it replayed or deleted, which the path alone does not say.
+ */
+export interface AdminChangeDetail {
+  tenant?: string;
+  token_id?: string;
+  dead_letters?: number;
+  spans?: number;
 }

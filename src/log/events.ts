@@ -26,7 +26,20 @@ export type RelayEvent =
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "ingest_refused"; tenant: string; status: number; code: string; reason: string }
-  | { event: "admin_change"; method: string; path: string; status: number }
+  /**
+   * Also for a call that failed once it had changed something (dead letters deleted or replayed
+   * before a 409, 412 or 503): `dead_letters` and `spans` are what it deleted or replayed.
+   */
+  | {
+      event: "admin_change";
+      method: string;
+      path: string;
+      status: number;
+      tenant?: string;
+      token_id?: string;
+      dead_letters?: number;
+      spans?: number;
+    }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
