@@ -2,6 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../src/encoding/bytes.js";
+import { loggedWhile } from "./support/logs.js";
 import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import {
@@ -42,14 +43,18 @@ describe("OTLP/HTTP responses", () => {
       create(SpanSchema, { traceId: randomId(16), spanId: new Uint8Array(8), name: "zero span id" }),
     );
 
-    const response = await sendTraces(tenant, toProtobuf(trace));
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trace)));
 
     expect(response.status).toBe(200);
     const partial = (await exportResponseOf(response)).partialSuccess;
+    const reason =
+      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes';
     expect(partial?.rejectedSpans).toBe(2n);
-    expect(partial?.errorMessage).toBe(
-      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes',
-    );
+    expect(partial?.errorMessage).toBe(reason);
+    // The operator's record of them: one line for the request, not one per span.
+    expect(events.filter((e) => e.event === "ingest_spans_rejected" && e.tenant === tenant.id)).toEqual([
+      { event: "ingest_spans_rejected", tenant: tenant.id, spans: 2, reason, request_id: expect.any(String) },
+    ]);
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));
   });

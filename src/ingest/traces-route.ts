@@ -4,6 +4,7 @@ import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
+import { logEvent } from "../log/events.js";
 import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
@@ -63,6 +64,15 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
+  // The client is told in its partial_success, which no operator sees: one line per request, with why.
+  if (rejections.rejectedSpans > 0n) {
+    logEvent({
+      event: "ingest_spans_rejected",
+      tenant: tenantId,
+      spans: Number(rejections.rejectedSpans),
+      reason: rejections.errorMessage,
+    });
+  }
   // Settled, not all(): the client is answered only once every delivery is accounted for, even
   // when one of them fails on a bug; work left running after the answer is not sure to finish.
   const settled = await Promise.allSettled(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));

@@ -26,6 +26,8 @@ export type RelayEvent =
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "ingest_refused"; tenant: string; status: number; code: string; reason: string }
+  /** Spans of a request answered 200 that the relay itself refused (OTLP's rules broken), as the client's partial_success says. */
+  | { event: "ingest_spans_rejected"; tenant: string; spans: number; reason: string }
   /**
    * Also for a call that failed once it had changed something (dead letters deleted or replayed
    * before a 409, 412 or 503): `dead_letters` and `spans` are what it deleted or replayed.
