@@ -638,9 +638,23 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       String(key).startsWith(`dead-letters/${failing.tenant.id}/`),
     );
 
-    const consumed = await consume(DEAD_LETTERS, [before.message, failing.message, after.message], { PAYLOADS: payloads });
+    const {
+      result: consumed,
+      events,
+      errors,
+    } = await loggedWhile(() => consume(DEAD_LETTERS, [before.message, failing.message, after.message], { PAYLOADS: payloads }));
 
     expect(consumed).toEqual({ acked: [before.message.id], retried: [], threw: new Error("R2 PUT failed: 503 Service Unavailable") });
+    expect(errors.filter((e) => e.delivery_id === failing.message.id)).toEqual([
+      {
+        event: "delivery_consumer_error",
+        tenant: failing.tenant.id,
+        delivery_id: failing.message.id,
+        error: "R2 PUT failed: 503 Service Unavailable",
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
+    expect(events.filter((e) => e.delivery_id === after.message.id)).toEqual([]);
     expect(await deadLettersOf(before.tenant.id)).toHaveLength(1);
     expect(await deadLettersOf(failing.tenant.id)).toEqual([]);
     expect(await inR2(failing.key)).toBe(true);
@@ -726,8 +740,19 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     const { tenant, message, key } = await spilledDelivery();
     await env.PAYLOADS.delete(key);
 
-    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    const { result: consumed, events } = await loggedWhile(() => consume(DEAD_LETTERS, [message]));
 
+    expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(events.filter((e) => e.delivery_id === message.id)).toEqual([
+      {
+        event: "duplicate_delivery_skipped",
+        tenant: tenant.id,
+        delivery_id: message.id,
+        spans: message.spans,
+        why: "its spans were delivered",
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
   });
 });

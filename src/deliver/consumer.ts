@@ -48,10 +48,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
 
 async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
   const protobuf = await loadPayload(env.PAYLOADS, message);
-  if (!protobuf) {
-    // Released once delivered, or a replayed dead letter deleted since.
-    return skipRepeat(message, isReplay(message) ? "its dead letter was deleted" : "its spans were delivered");
-  }
+  if (!protobuf) return skipGone(message);
   if (await wasDelivered(env.TENANTS, message)) {
     // A repeat whose R2 object is still there follows a delete that failed after delivery.
     await releasePayload(env.PAYLOADS, message);
@@ -164,6 +161,11 @@ function skipRepeat(message: DeliveryMessage, why: string): void {
   logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
 }
 
+/** A message whose spans are gone from R2: released once delivered, or a replayed dead letter deleted since. */
+function skipGone(message: DeliveryMessage): void {
+  skipRepeat(message, isReplay(message) ? "its dead letter was deleted" : "its spans were delivered");
+}
+
 /** A dead letter's spans sent again: the message carries the dead letter itself. */
 function isReplay(message: DeliveryMessage): boolean {
   return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
@@ -216,12 +218,22 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage
   const tenants = new TenantStore(env.TENANTS, tenantCacheTtlSeconds(env));
   for (const queued of batch.messages) {
     const message = queued.body;
-    if (await tenantReadsGone(tenants, message)) await discardOrWait(env, tenants, message);
-    else {
-      const protobuf = await loadPayload(env.PAYLOADS, message);
-      const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
-      if (protobuf) await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
+    try {
+      await keepOrDiscard(env, tenants, message);
+    } catch (err) {
+      // Cloudflare redelivers this message and the rest of the batch (those before it stay acked),
+      // 15 min later, for a day (wrangler.toml), then drops them: each failure is a line.
+      logEvent({ event: "delivery_consumer_error", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
+      throw err;
     }
     queued.ack();
   }
+}
+
+async function keepOrDiscard(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
+  if (await tenantReadsGone(tenants, message)) return discardOrWait(env, tenants, message);
+  const protobuf = await loadPayload(env.PAYLOADS, message);
+  if (!protobuf) return skipGone(message);
+  const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
+  await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
 }
