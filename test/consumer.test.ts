@@ -119,6 +119,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(attempt).toMatchObject({
       outcome: "delivered",
       next: "done",
+      rejected_spans: 2,
       reason: `Braintrust rejected 2 of ${message.spans} spans: 2 spans too old`,
     });
   });

@@ -31,6 +31,7 @@ export async function attemptDelivery(
   const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
   const reason =
     outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome.partialSuccess, context.spans)) : outcome.reason;
+  const rejectedSpans = outcome.kind === "delivered" ? Number(outcome.partialSuccess?.rejectedSpans ?? 0n) : 0;
   countAttempt(context, outcome, next, latencyMs);
   logEvent({
     event: "delivery_attempt",
@@ -45,6 +46,7 @@ export async function attemptDelivery(
     latency_ms: latencyMs,
     next: next.step,
     ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),
+    ...(rejectedSpans > 0 ? { rejected_spans: rejectedSpans } : {}),
     ...(reason === undefined ? {} : { reason }),
   });
   return { outcome, next };

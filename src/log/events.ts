@@ -19,6 +19,8 @@ export type RelayEvent =
       latency_ms: number;
       next: "done" | "retry" | "split" | "dead_letter" | "refuse_client" | "hand_back" | "reject";
       retry_in_s?: number;
+      /** Of `spans`, those Braintrust rejected in a delivered attempt's partial success; absent when none. */
+      rejected_spans?: number;
       reason?: string;
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
