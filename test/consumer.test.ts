@@ -587,11 +587,22 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       const message = queuedMessage(tenant, protobuf);
       const vars = invalid as Partial<typeof env>;
 
-      expect(await consume(DELIVERIES, [message], vars)).toEqual({
+      const { result: consumed, errors } = await loggedWhile(() => consume(DELIVERIES, [message], vars));
+      expect(consumed).toEqual({
         acked: [],
         retried: [],
         threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: Too small: expected number to be >0" }),
       });
+      // No client hears of the invalid var: the line for each message of the batch is where it shows.
+      expect(errors.filter((e) => e.delivery_id === message.id)).toEqual([
+        {
+          event: "delivery_consumer_error",
+          tenant: tenant.id,
+          delivery_id: message.id,
+          error: "RelayError: invalid Worker var MAX_RETRIES: Too small: expected number to be >0",
+          request_id: expect.stringMatching(/^queue-/),
+        },
+      ]);
       expect(await consume(DEAD_LETTERS, [message], vars)).toEqual({ acked: [message.id], retried: [], threw: undefined });
 
       const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${message.id}`);

@@ -19,7 +19,7 @@ const CONSUMER_FAILURE_DELAY_SECONDS = 30;
 
 /** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
-  const config = relayConfig(env);
+  const config = configOrLogged(batch, env);
   // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
   // would pass the delivered check twice, before either copy is marked: the first copy goes, the
   // others are repeats.
@@ -44,6 +44,22 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       }
     }),
   );
+}
+
+/**
+ * The relay's vars, or, when one is invalid, a line for each message of the batch before the throw
+ * hands them all back: Cloudflare retries them, then moves them to the dead-letter queue, and
+ * nothing else would say why (no client is there to be answered 500).
+ */
+function configOrLogged(batch: MessageBatch<DeliveryMessage>, env: Env): RelayConfig {
+  try {
+    return relayConfig(env);
+  } catch (err) {
+    for (const { body } of batch.messages) {
+      logEvent({ event: "delivery_consumer_error", tenant: body.tenant, delivery_id: body.id, error: errorText(err) });
+    }
+    throw err;
+  }
 }
 
 async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
