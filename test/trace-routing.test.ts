@@ -1,11 +1,13 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
+import { failingBinding } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { viewsByParent } from "./support/parent-views.js";
 import {
   admin,
@@ -227,6 +229,45 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     await evictDurableObject(object);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a decided trace's spans the queue refuses wait, with a trace_release_failed line, and go once it takes them", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    // The object's own env: its alarm hands the spans to a queue that refuses them.
+    const objectEnv = await runInDurableObject(object, (instance) => {
+      const real = Reflect.get(instance, "env") as Env;
+      Reflect.set(instance, "env", {
+        ...real,
+        DELIVERY_QUEUE: failingBinding(real.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503"),
+      });
+      return real;
+    });
+
+    const { errors } = await loggedWhile(async () => {
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+      await runDurableObjectAlarm(object);
+    });
+
+    const released = errors.filter((e) => e.event === "trace_release_failed" && e.tenant === tenant.id);
+    expect(released.length).toBeGreaterThan(0);
+    for (const line of released) {
+      expect(line).toEqual({
+        event: "trace_release_failed",
+        tenant: tenant.id,
+        trace: hex(trace.traceId),
+        spans: 3,
+        error: "the queue refused 1 messages: Queue sendBatch failed: 503",
+      });
+    }
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    await runInDurableObject(object, (instance) => void Reflect.set(instance, "env", objectEnv));
+    await runDurableObjectAlarm(object);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });

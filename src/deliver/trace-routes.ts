@@ -197,7 +197,7 @@ export class TraceRoutes extends DurableObject<Env> {
           );
           await enqueueNew(this.env.DELIVERY_QUEUE, this.env.PAYLOADS, messages);
         } catch (err) {
-          logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, error: errorText(err) });
+          logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, spans: piece.spans, error: errorText(err) });
           return false;
         }
         this.store.released(piece);

@@ -51,7 +51,8 @@ export type RelayEvent =
   | { event: "stats_flush_failed"; tenant: string; error: string; dropped: boolean }
   | { event: "tenant_replica_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
-  | { event: "trace_release_failed"; tenant: string; trace: string; error: string }
+  /** `spans`: of the piece the queue refused, the first of its trace's; the others wait too. */
+  | { event: "trace_release_failed"; tenant: string; trace: string; spans: number; error: string }
   | { event: "unhandled_error"; error: string };
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
