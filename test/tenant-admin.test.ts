@@ -203,8 +203,28 @@ describe("admin API: tenants", () => {
       .filter((e) => e.event === "admin_change" && String(e.path).includes(id))
       .map(({ request_id: _id, ...change }) => change);
     expect(changes).toEqual([
-      { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201, tenant: id },
+      { event: "admin_change", method: "PUT", path: `/admin/tenants/${id}`, status: 201, tenant: id, stored_key: "set" },
       { event: "admin_change", method: "DELETE", path: `/admin/tenants/${id}`, status: 204, tenant: id, dead_letters: 0, spans: 0 },
+    ]);
+    expect(lines.join("\n")).not.toContain(API_KEY);
+  });
+
+  it("says in a PUT's admin_change line whether it stored the tenant's key or removed it, nothing when it kept it", async () => {
+    const id = uniqueTenantId();
+
+    const { lines, events } = await loggedWhile(async () => {
+      await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+      await putTenant(id, { parent: "project_id:q" });
+      await putTenant(id, { parent: "project_id:q", braintrust: { api_key: null } });
+    });
+
+    const changes = events
+      .filter((e) => e.event === "admin_change" && e.tenant === id)
+      .map(({ status, stored_key }) => ({ status, stored_key }));
+    expect(changes).toEqual([
+      { status: 201, stored_key: "set" },
+      { status: 200, stored_key: undefined },
+      { status: 200, stored_key: "removed" },
     ]);
     expect(lines.join("\n")).not.toContain(API_KEY);
   });

@@ -49,7 +49,8 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
   const replaced = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey }, precondition);
   if ("refused" in replaced) throw preconditionFailed(id, replaced);
-  c.set("adminChange", { tenant: id });
+  // Whether the call put a stored key or removed it: the key itself, sealed or not, never.
+  c.set("adminChange", { tenant: id, ...(apiKey === undefined ? {} : { stored_key: apiKey === null ? "removed" : "set" }) });
   forgetCachedTenant(c, id);
   c.header("etag", entityTag(replaced.revision));
   return c.json(tenantView({ ...replaced.tenant, id }), replaced.created ? 201 : 200);

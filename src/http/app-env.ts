@@ -15,6 +15,8 @@ export interface AppEnv {
  */
 export interface AdminChangeDetail {
   tenant?: string;
+  /** A tenant's PUT that carried `braintrust.api_key`: a key stored (new or the same), or removed. */
+  stored_key?: "set" | "removed";
   token_id?: string;
   dead_letters?: number;
   spans?: number;

@@ -40,6 +40,7 @@ export type RelayEvent =
       path: string;
       status: number;
       tenant?: string;
+      stored_key?: "set" | "removed";
       token_id?: string;
       dead_letters?: number;
       spans?: number;
