@@ -396,6 +396,50 @@ describe.concurrent("dead letters", () => {
     expect(changes[2]!.spans).toBe(Number(changes[2]!.dead_letters) * 3);
   });
 
+  it("logs a tenant's deletion refused with 412 once its dead letters were deleted as the admin change it was, with their count", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 2);
+    await waitForDeadLetters(tenant.id, (list) => list.length === 2);
+    const etag = (await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag")!;
+    // Another admin changes the tenant while its dead letters are being deleted: the record is not deleted.
+    const objects = new Proxy(env.TENANT_OBJECTS, {
+      get(target, property) {
+        if (property !== "getByName") return Reflect.get(target, property);
+        return (name: string) => {
+          const stub = target.getByName(name);
+          return new Proxy(stub, {
+            get(object, method) {
+              if (method !== "remove") return Reflect.get(object, method);
+              return async (...args: Parameters<typeof object.remove>) => {
+                expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:changed" })).status).toBe(200);
+                return object.remove(...args);
+              };
+            },
+          });
+        };
+      },
+    });
+
+    const { result: refused, events } = await loggedWhile(() =>
+      adminWith({ TENANT_OBJECTS: objects }, "DELETE", `/tenants/${tenant.id}`, undefined, { "if-match": etag }),
+    );
+
+    expect(refused.status).toBe(412);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    const changes = events.filter((e) => e.event === "admin_change" && e.method === "DELETE" && e.tenant === tenant.id);
+    expect(changes.map(({ request_id: _id, ...change }) => change)).toEqual([
+      {
+        event: "admin_change",
+        method: "DELETE",
+        path: `/admin/tenants/${tenant.id}`,
+        status: 412,
+        tenant: tenant.id,
+        dead_letters: 2,
+        spans: 6,
+      },
+    ]);
+  });
+
   it("leaves no admin_change line for a replay the queue refused whole: nothing was changed", async () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant);

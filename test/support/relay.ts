@@ -33,11 +33,17 @@ export function admin(
 }
 
 /** The admin call `admin` makes with the admin token, answered by the Worker with `bindings` in place of the test's own. */
-export async function adminWith(bindings: Partial<Env>, method: string, path: string, body?: unknown): Promise<Response> {
+export async function adminWith(
+  bindings: Partial<Env>,
+  method: string,
+  path: string,
+  body?: unknown,
+  extraHeaders: Record<string, string> = {},
+): Promise<Response> {
   const ctx = createExecutionContext();
   const request = new Request(`https://relay.test/admin${path}`, {
     method,
-    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` },
+    headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}`, ...extraHeaders },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const response = await worker.fetch(request, { ...env, ...bindings }, ctx);
