@@ -11,46 +11,48 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
   if (props.deadLetters.length === 0) return <p class="muted">No dead letters.</p>;
   const back = props.tenant ? <input type="hidden" name="return_to" value={props.tenant} /> : null;
   return (
-    <table class="dead-letters">
-      <thead>
-        <tr>
-          <th>Id</th>
-          {!props.tenant && <th>Tenant</th>}
-          <th class="num">Spans</th>
-          <th class="num">Attempts</th>
-          <th>Dead-lettered</th>
-          <th>Reason</th>
-          <th />
-        </tr>
-      </thead>
-      <tbody>
-        {props.deadLetters.map((d) => (
-          <tr data-dead-letter={d.id}>
-            <td class="mono">{d.id}</td>
-            {!props.tenant && <td>{d.tenant}</td>}
-            <td class="num">{d.spans}</td>
-            <td class="num">{d.attempts}</td>
-            <td>
-              <time datetime={d.dead_lettered_at}>{d.dead_lettered_at}</time>
-            </td>
-            <td class="error reason">{d.reason}</td>
-            <td>
-              <PostForm action={CONSOLE_PATHS.replay} session={props.session} class="inline">
-                <input type="hidden" name="id" value={d.id} />
-                {back}
-                <button type="submit">Replay</button>
-              </PostForm>{" "}
-              <PostForm action={CONSOLE_PATHS.deleteDeadLetter(d.id)} session={props.session} class="inline">
-                {back}
-                <button type="submit" class="danger">
-                  Delete
-                </button>
-              </PostForm>
-            </td>
+    <div class="scroll">
+      <table class="dead-letters">
+        <thead>
+          <tr>
+            <th>Id</th>
+            {!props.tenant && <th>Tenant</th>}
+            <th class="num">Spans</th>
+            <th class="num">Attempts</th>
+            <th>Dead-lettered</th>
+            <th>Reason</th>
+            <th />
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {props.deadLetters.map((d) => (
+            <tr data-dead-letter={d.id}>
+              <td class="mono">{d.id}</td>
+              {!props.tenant && <td>{d.tenant}</td>}
+              <td class="num">{d.spans}</td>
+              <td class="num">{d.attempts}</td>
+              <td>
+                <time datetime={d.dead_lettered_at}>{d.dead_lettered_at}</time>
+              </td>
+              <td class="error reason">{d.reason}</td>
+              <td>
+                <PostForm action={CONSOLE_PATHS.replay} session={props.session} class="inline">
+                  <input type="hidden" name="id" value={d.id} />
+                  {back}
+                  <button type="submit">Replay</button>
+                </PostForm>{" "}
+                <PostForm action={CONSOLE_PATHS.deleteDeadLetter(d.id)} session={props.session} class="inline">
+                  {back}
+                  <button type="submit" class="danger">
+                    Delete
+                  </button>
+                </PostForm>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

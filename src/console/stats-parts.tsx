@@ -27,26 +27,28 @@ export function TrafficCharts(props: { stats: TenantStats }) {
 /** The CLI's `stats <tenant>` table: a row per window. */
 export function WindowsTable(props: { stats: TenantStats }) {
   return (
-    <table class="windows">
-      <thead>
-        <tr>
-          <th>Window</th>
-          {STATS_COLUMNS.map((column) => (
-            <th class="num">{column.toLowerCase()}</th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {Object.entries(STATS_WINDOWS).map(([name, field]) => (
-          <tr data-window={name}>
-            <td>{name}</td>
-            {statsColumns(props.stats[field]).map((value) => (
-              <td class="num">{value}</td>
+    <div class="scroll">
+      <table class="windows">
+        <thead>
+          <tr>
+            <th>Window</th>
+            {STATS_COLUMNS.map((column) => (
+              <th class="num">{column.toLowerCase()}</th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {Object.entries(STATS_WINDOWS).map(([name, field]) => (
+            <tr data-window={name}>
+              <td>{name}</td>
+              {statsColumns(props.stats[field]).map((value) => (
+                <td class="num">{value}</td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -78,28 +80,30 @@ export function LlmUsageTable(props: { usage: StatsSummary["llm_usage"] }) {
   return (
     <>
       {models.length > 0 && (
-        <table class="llm-usage">
-          <thead>
-            <tr>
-              <th>Model (24 h)</th>
-              <th class="num">Calls</th>
-              <th class="num">Prompt tokens</th>
-              <th class="num">Completion tokens</th>
-              <th class="num">Cost, USD</th>
-            </tr>
-          </thead>
-          <tbody>
-            {models.map(([model, usage]) => (
+        <div class="scroll">
+          <table class="llm-usage">
+            <thead>
               <tr>
-                <td class="mono">{model}</td>
-                <td class="num">{usage.calls}</td>
-                <td class="num">{usage.prompt_tokens}</td>
-                <td class="num">{usage.completion_tokens}</td>
-                <td class="num">{usage.cost_usd.toFixed(6)}</td>
+                <th>Model (24 h)</th>
+                <th class="num">Calls</th>
+                <th class="num">Prompt tokens</th>
+                <th class="num">Completion tokens</th>
+                <th class="num">Cost, USD</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {models.map(([model, usage]) => (
+                <tr>
+                  <td class="mono">{model}</td>
+                  <td class="num">{usage.calls}</td>
+                  <td class="num">{usage.prompt_tokens}</td>
+                  <td class="num">{usage.completion_tokens}</td>
+                  <td class="num">{usage.cost_usd.toFixed(6)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <p class="muted llm-note">
         LLM usage counts the model calls in the spans the relay translates (the gateway's own tokens and cost); a tenant that does not

@@ -6,14 +6,17 @@ export const CONSOLE_CSS = `
 :root { color-scheme: light; --ink: #1d2430; --muted: #5b6575; --line: #d9dee6; --bg: #f6f7f9; --accent: #2f5bd3; --bad: #c23b22; --ok: #1f7a4d; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--ink); background: var(--bg); }
-header.top { display: flex; align-items: center; justify-content: space-between; padding: 10px 24px; background: #1d2430; color: #fff; }
+header.top { display: flex; flex-wrap: wrap; gap: 6px 18px; align-items: center; justify-content: space-between; padding: 10px 24px; background: #1d2430; color: #fff; }
 header.top a { color: #fff; text-decoration: none; margin-right: 18px; }
 header.top .brand { font-weight: 600; }
-header.top nav { display: flex; align-items: center; }
+header.top nav { display: flex; flex-wrap: wrap; align-items: center; row-gap: 6px; }
 main { padding: 20px 24px 48px; max-width: 1400px; }
-h1 { font-size: 20px; margin: 0 0 4px; }
+h1 { font-size: 20px; margin: 0 0 4px; overflow-wrap: anywhere; }
 h2 { font-size: 16px; margin: 28px 0 8px; }
 p.sub { color: var(--muted); margin: 0 0 16px; }
+/* A table wider than the window scrolls in its own box: the page never scrolls sideways. */
+.scroll { overflow-x: auto; max-width: 100%; }
+.scroll td.mono { min-width: 12em; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .02em; }
@@ -22,7 +25,7 @@ td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
 td.error { min-width: 200px; }
 table.tenants .chart { width: 120px; height: 32px; }
 .last-error time { display: block; color: var(--muted); font-size: 12px; }
-table.tenants td:first-child { white-space: nowrap; }
+table.tenants td:first-child { min-width: 9em; max-width: 220px; overflow-wrap: anywhere; }
 table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 320px; }

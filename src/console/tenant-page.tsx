@@ -79,24 +79,26 @@ export function TenantPage(props: {
       {tenant.routes.length === 0 ? (
         <p class="muted">No routes: every trace goes to the parent.</p>
       ) : (
-        <table class="routes">
-          <thead>
-            <tr>
-              <th>#</th>
-              <th>Match</th>
-              <th>Parent</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tenant.routes.map((route, i) => (
+        <div class="scroll">
+          <table class="routes">
+            <thead>
               <tr>
-                <td>{i + 1}</td>
-                <td class="mono">{JSON.stringify(route.match)}</td>
-                <td class="mono">{route.parent}</td>
+                <th>#</th>
+                <th>Match</th>
+                <th>Parent</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {tenant.routes.map((route, i) => (
+                <tr>
+                  <td>{i + 1}</td>
+                  <td class="mono">{JSON.stringify(route.match)}</td>
+                  <td class="mono">{route.parent}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
 
       <h2>Tokens</h2>
@@ -107,30 +109,32 @@ export function TenantPage(props: {
           {tenant.tokens.length === 0 ? (
             <p class="muted">No tokens.</p>
           ) : (
-            <table class="tokens">
-              <thead>
-                <tr>
-                  <th>Token id</th>
-                  <th>Created</th>
-                  <th />
-                </tr>
-              </thead>
-              <tbody>
-                {tenant.tokens.map((token) => (
-                  <tr data-token={token.id}>
-                    <td class="mono">{token.id}</td>
-                    <td>{token.created_at}</td>
-                    <td>
-                      <PostForm action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)} session={session} class="inline">
-                        <button type="submit" class="danger">
-                          Revoke
-                        </button>
-                      </PostForm>
-                    </td>
+            <div class="scroll">
+              <table class="tokens">
+                <thead>
+                  <tr>
+                    <th>Token id</th>
+                    <th>Created</th>
+                    <th />
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {tenant.tokens.map((token) => (
+                    <tr data-token={token.id}>
+                      <td class="mono">{token.id}</td>
+                      <td>{token.created_at}</td>
+                      <td>
+                        <PostForm action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)} session={session} class="inline">
+                          <button type="submit" class="danger">
+                            Revoke
+                          </button>
+                        </PostForm>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           )}
           <p>
             <PostForm action={CONSOLE_PATHS.tokens(tenant.id)} session={session} class="inline">

@@ -33,51 +33,53 @@ export function TenantsPage(props: {
       {props.rows.length === 0 ? (
         <p class="muted">No tenants yet: create one below.</p>
       ) : (
-        <table class="tenants">
-          <thead>
-            <tr>
-              <th>Tenant</th>
-              <th>Parent</th>
-              <th>Auth</th>
-              <th>Spans / min, last hour</th>
-              <th>Errors / min</th>
-              <th class="num">Dead letters</th>
-              <th class="num">Waiting</th>
-              <th>Last upstream error</th>
-              <th>LLM cost · tokens, 24 h</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.rows.map(({ tenant, stats, deadLetters }) => (
-              <tr data-tenant={tenant.id}>
-                <td>
-                  <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
-                </td>
-                <td class="mono parent" title={tenant.parent}>
-                  {tenant.parent}
-                </td>
-                <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
-                <td>
-                  <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
-                </td>
-                <td>
-                  <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
-                </td>
-                <td class="num dead-letter-count">
-                  {deadLetters.count}
-                  {deadLetters.more ? "+" : ""}
-                </td>
-                <td class="num waiting">{stats.waiting_in_queue}</td>
-                <td class="error">
-                  <LastUpstreamError error={stats.last_upstream_error} />
-                </td>
-                <td>
-                  <LlmUsageSummary usage={stats.last_24h.llm_usage} />
-                </td>
+        <div class="scroll">
+          <table class="tenants">
+            <thead>
+              <tr>
+                <th>Tenant</th>
+                <th>Parent</th>
+                <th>Auth</th>
+                <th>Spans / min, last hour</th>
+                <th>Errors / min</th>
+                <th class="num">Dead letters</th>
+                <th class="num">Waiting</th>
+                <th>Last upstream error</th>
+                <th>LLM cost · tokens, 24 h</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {props.rows.map(({ tenant, stats, deadLetters }) => (
+                <tr data-tenant={tenant.id}>
+                  <td>
+                    <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
+                  </td>
+                  <td class="mono parent" title={tenant.parent}>
+                    {tenant.parent}
+                  </td>
+                  <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
+                  <td>
+                    <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
+                  </td>
+                  <td>
+                    <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
+                  </td>
+                  <td class="num dead-letter-count">
+                    {deadLetters.count}
+                    {deadLetters.more ? "+" : ""}
+                  </td>
+                  <td class="num waiting">{stats.waiting_in_queue}</td>
+                  <td class="error">
+                    <LastUpstreamError error={stats.last_upstream_error} />
+                  </td>
+                  <td>
+                    <LlmUsageSummary usage={stats.last_24h.llm_usage} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {props.next && (
         <p class="pager">

@@ -339,6 +339,38 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("keeps every page within the window, on a desktop and on a phone, with a 64-character tenant id and a long route", async () => {
+    const id = `console-wide-${"x".repeat(51)}`;
+    const apiKey = await standin.issueKey();
+    const settings = {
+      parent: `project_name:${"a long project name ".repeat(20).trim()}`,
+      braintrust: { api_url: standin.url, api_key: apiKey },
+      routes: [
+        { match: { field: "attributes.tfy.request.metadata.team", equals: "x".repeat(120) }, parent: `experiment_id:${"e".repeat(80)}` },
+      ],
+    };
+    expect((await adminCall(relay, "PUT", `/tenants/${id}`, settings)).status).toBe(201);
+    expect((await adminCall(relay, "POST", `/tenants/${id}/tokens`)).status).toBe(201);
+    for (const width of [1280, 390]) {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      const page = await context.newPage();
+      await logIn(page);
+      for (const [name, path] of [
+        ["tenants", "/admin/"],
+        ["tenant", `/admin/console/tenants/${id}`],
+        ["stats", "/admin/console/stats"],
+        ["dead-letters", "/admin/console/dead-letters"],
+      ] as const) {
+        await page.goto(`${relay.url}${path}`);
+        await screenshot(page, `${name}-${width}`);
+        // The page itself never scrolls sideways: a wide table scrolls in its own box, the header spans the window.
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect({ page: name, width, overflow }).toEqual({ page: name, width, overflow: 0 });
+      }
+      await context.close();
+    }
+  });
+
   it("loaded nothing from anywhere but the relay, and never put a token in a URL", () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);
