@@ -1,5 +1,5 @@
 import type { DeadLetter } from "../deliver/dead-letters.js";
-import { PostForm } from "./layout.js";
+import { ConfirmForm, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
@@ -41,12 +41,15 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
                   {back}
                   <button type="submit">Replay</button>
                 </PostForm>{" "}
-                <PostForm action={CONSOLE_PATHS.deleteDeadLetter(d.id)} session={props.session} class="inline">
+                <ConfirmForm
+                  action={CONSOLE_PATHS.deleteDeadLetter(d.id)}
+                  session={props.session}
+                  open="Delete…"
+                  warning={`Its ${d.spans} spans are gone for good.`}
+                  confirm="Delete dead letter"
+                >
                   {back}
-                  <button type="submit" class="danger">
-                    Delete
-                  </button>
-                </PostForm>
+                </ConfirmForm>
               </td>
             </tr>
           ))}

@@ -48,6 +48,27 @@ export function PostForm(props: PropsWithChildren<{ action: string; session: Con
   );
 }
 
+/**
+ * An action that cannot be undone, behind a second press: the first opens it and says what it does,
+ * the second (the form's button) does it. A <details>, so it needs no script.
+ */
+export function ConfirmForm(
+  props: PropsWithChildren<{ action: string; session: ConsoleSession; open: string; warning: string; confirm: string }>,
+) {
+  return (
+    <details class="confirm">
+      <summary>{props.open}</summary>
+      <PostForm action={props.action} session={props.session} class="confirm">
+        {props.children}
+        <span class="warning">{props.warning}</span>{" "}
+        <button type="submit" class="danger">
+          {props.confirm}
+        </button>
+      </PostForm>
+    </details>
+  );
+}
+
 export function Notice(props: { children: Child; tone?: "ok" | "error" }) {
   return (
     <p class={`notice ${props.tone ?? "ok"}`} role="status">

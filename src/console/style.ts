@@ -48,6 +48,12 @@ textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-siz
 button { font: inherit; padding: 5px 12px; border: 1px solid #9aa3b2; background: #fff; border-radius: 3px; cursor: pointer; }
 button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }
 button.danger { color: var(--bad); border-color: var(--bad); }
+details.confirm { display: inline-block; vertical-align: top; }
+details.confirm > summary { display: inline-block; list-style: none; padding: 5px 12px; border: 1px solid var(--bad); border-radius: 3px; background: #fff; color: var(--bad); cursor: pointer; }
+details.confirm > summary::-webkit-details-marker { display: none; }
+details.confirm[open] > summary { background: #fbeae6; }
+form.confirm { display: block; margin: 6px 0 0; }
+form.confirm .warning { color: var(--muted); font-size: 12px; }
 header.top button { background: transparent; color: #fff; border-color: #5b6575; }
 .muted { color: var(--muted); }
 .pager { margin-top: 10px; }

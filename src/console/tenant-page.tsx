@@ -1,6 +1,6 @@
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
-import { Layout, Notice, PostForm } from "./layout.js";
+import { ConfirmForm, Layout, Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
@@ -124,11 +124,13 @@ export function TenantPage(props: {
                       <td class="mono">{token.id}</td>
                       <td>{token.created_at}</td>
                       <td>
-                        <PostForm action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)} session={session} class="inline">
-                          <button type="submit" class="danger">
-                            Revoke
-                          </button>
-                        </PostForm>
+                        <ConfirmForm
+                          action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)}
+                          session={session}
+                          open="Revoke…"
+                          warning="Requests with this token are refused from then on."
+                          confirm={`Revoke ${token.id}`}
+                        />
                       </td>
                     </tr>
                   ))}

@@ -113,7 +113,13 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const row = page.locator(`tr[data-token="${issued.id}"]`);
     await expect(row.count()).resolves.toBe(1);
 
-    await Promise.all([page.waitForURL(/done=revoked/), row.locator("button:text('Revoke')").click()]);
+    // Revoking takes two presses: the first only opens the confirmation, and says what revoking does.
+    await expect(row.locator("button:visible").count()).resolves.toBe(0);
+    await row.locator("summary:text('Revoke')").click();
+    await expect(row.locator(".warning").textContent()).resolves.toBe("Requests with this token are refused from then on.");
+    expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 200 });
+    await screenshot(page, "tenant-token-revoke-confirm");
+    await Promise.all([page.waitForURL(/done=revoked/), row.locator(`button:text('Revoke ${issued.id}')`).click()]);
     await expect(page.locator(`tr[data-token="${issued.id}"]`).count()).resolves.toBe(0);
     expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 401 });
     // The admin API holds what the console showed.
@@ -229,7 +235,12 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
       () => deadLetter.count(),
       (n) => n === 1,
     );
-    await Promise.all([page.waitForURL(/done=dead-letter-deleted/), deadLetter.locator("button:text('Delete')").click()]);
+    // Deleting takes two presses: the first only opens the confirmation, and says what is lost.
+    await expect(deadLetter.locator("button.danger:visible").count()).resolves.toBe(0);
+    await deadLetter.locator("summary:text('Delete')").click();
+    await expect(deadLetter.locator(".warning").textContent()).resolves.toMatch(/^Its \d+ spans are gone for good\.$/);
+    await expect(deadLetter.count()).resolves.toBe(1);
+    await Promise.all([page.waitForURL(/done=dead-letter-deleted/), deadLetter.locator("button:text('Delete dead letter')").click()]);
     await expect(page.locator(".notice").first().textContent()).resolves.toBe("Dead letter deleted.");
     await expect(deadLetter.count()).resolves.toBe(0);
     await expect(adminCall(relay, "GET", "/dead-letters?tenant=console-dead").then((r) => r.json())).resolves.toMatchObject({
