@@ -407,9 +407,13 @@ describe("the console beside the admin API", () => {
     const keyChoices = async (path: string) => {
       const html = await (await relayFetch(path, { headers: { cookie } })).text();
       const fieldset = html.slice(html.indexOf("<legend>Braintrust API key</legend>"), html.indexOf("</fieldset>"));
-      return Array.from(fieldset.matchAll(/<label>(.*?)<\/label>/gs), ([, label]) => {
-        const value = /value="(\w+)"/.exec(label!)![1]!;
-        const text = label!
+      // The choices are the radio buttons' labels; the key's own field has a label of its own.
+      const choices = Array.from(fieldset.matchAll(/<label>(.*?)<\/label>/gs), ([, label]) => label!).filter((label) =>
+        label.includes('type="radio"'),
+      );
+      return choices.map((label) => {
+        const value = /value="(\w+)"/.exec(label)![1]!;
+        const text = label
           .replace(/<[^>]*>/g, "")
           .replace(/\s+/g, " ")
           .trim();

@@ -55,6 +55,10 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
           <span>
             <input type="radio" name="key" value="store" /> store this key (write-only), clients use ingest tokens
           </span>
+        </label>
+        {/* Its own label: a label names only its first field, so inside the radio's it had none. */}
+        <label>
+          <span class="hint">Braintrust API key to store</span>
           <input type="password" name="api_key" autocomplete="new-password" />
         </label>
       </fieldset>

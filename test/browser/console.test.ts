@@ -42,7 +42,8 @@ async function createTenant(page: Page, tenant: { id: string; parent: string; ap
   await form.locator("input[name=parent]").fill(tenant.parent);
   await form.locator("input[name=api_url]").fill(standin.url);
   await form.locator("input[name=key][value=store]").check();
-  await form.locator("input[name=api_key]").fill(tenant.apiKey);
+  // By its label, as a screen reader names the field.
+  await form.getByLabel("Braintrust API key to store", { exact: true }).fill(tenant.apiKey);
   await Promise.all([page.waitForURL(/\/admin\/console\/tenants\//), form.locator("button[type=submit]").click()]);
 }
 
