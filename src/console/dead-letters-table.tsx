@@ -1,3 +1,4 @@
+import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { DeadLetter } from "../deliver/dead-letters.js";
 import { ConfirmForm, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -61,21 +62,38 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
 
 /**
  * Replays a tenant's dead letters, or everyone's: a page a press (the CLI's `dead-letters replay
- * --tenant` or `--all` loops the pages). `from`: where the last press stopped, when it left more.
+ * --tenant` or `--all` loops the pages), behind a second press that says what it does. `from`: where
+ * the last press stopped, when it left more; going on from there is one press, the replay being asked for.
  */
 export function ReplayAllForm(props: { session: ConsoleSession; tenant?: string; from?: string | undefined; label: string }) {
+  const target = props.tenant ? (
+    <>
+      <input type="hidden" name="tenant" value={props.tenant} />
+      <input type="hidden" name="return_to" value={props.tenant} />
+    </>
+  ) : (
+    <input type="hidden" name="all" value="true" />
+  );
+  if (props.from) {
+    return (
+      <PostForm action={CONSOLE_PATHS.replay} session={props.session}>
+        {target}
+        <input type="hidden" name="cursor" value={props.from} />
+        <button type="submit">Replay the next dead letters</button>
+      </PostForm>
+    );
+  }
+  const whose = props.tenant ? "this tenant's dead letters" : "every tenant's dead letters";
   return (
-    <PostForm action={CONSOLE_PATHS.replay} session={props.session}>
-      {props.tenant ? (
-        <>
-          <input type="hidden" name="tenant" value={props.tenant} />
-          <input type="hidden" name="return_to" value={props.tenant} />
-        </>
-      ) : (
-        <input type="hidden" name="all" value="true" />
-      )}
-      {props.from && <input type="hidden" name="cursor" value={props.from} />}
-      <button type="submit">{props.from ? "Replay the next dead letters" : props.label}</button>
-    </PostForm>
+    <ConfirmForm
+      action={CONSOLE_PATHS.replay}
+      session={props.session}
+      tone="plain"
+      open={`${props.label}…`}
+      warning={`Puts ${whose} back on the delivery queue, ${MAX_REPLAY_PAGE} a press; spans Braintrust still refuses come back as dead letters.`}
+      confirm={props.label}
+    >
+      {target}
+    </ConfirmForm>
   );
 }

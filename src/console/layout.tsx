@@ -53,15 +53,24 @@ export function PostForm(props: PropsWithChildren<{ action: string; session: Con
  * the second (the form's button) does it. A <details>, so it needs no script.
  */
 export function ConfirmForm(
-  props: PropsWithChildren<{ action: string; session: ConsoleSession; open: string; warning: string; confirm: string }>,
+  props: PropsWithChildren<{
+    action: string;
+    session: ConsoleSession;
+    open: string;
+    warning: string;
+    confirm: string;
+    /** plain: an action to do with care rather than a loss, such as a replay of many dead letters. */
+    tone?: "danger" | "plain";
+  }>,
 ) {
+  const tone = props.tone ?? "danger";
   return (
-    <details class="confirm">
+    <details class={`confirm ${tone}`}>
       <summary>{props.open}</summary>
       <PostForm action={props.action} session={props.session} class="confirm">
         {props.children}
         <span class="warning">{props.warning}</span>{" "}
-        <button type="submit" class="danger">
+        <button type="submit" class={tone === "danger" ? "danger" : "primary"}>
           {props.confirm}
         </button>
       </PostForm>

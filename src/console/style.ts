@@ -52,6 +52,8 @@ details.confirm { display: inline-block; vertical-align: top; }
 details.confirm > summary { display: inline-block; list-style: none; padding: 5px 12px; border: 1px solid var(--bad); border-radius: 3px; background: #fff; color: var(--bad); cursor: pointer; }
 details.confirm > summary::-webkit-details-marker { display: none; }
 details.confirm[open] > summary { background: #fbeae6; }
+details.confirm.plain > summary { border-color: #9aa3b2; color: var(--ink); }
+details.confirm.plain[open] > summary { background: #e9edf3; }
 form.confirm { display: block; margin: 6px 0 0; }
 form.confirm .warning { color: var(--muted); font-size: 12px; }
 header.top button { background: transparent; color: #fff; border-color: #5b6575; }

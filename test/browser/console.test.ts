@@ -253,6 +253,22 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("asks again before replaying every tenant's dead letters, saying what a replay does", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const replayAll = page.locator("details.confirm", { has: page.locator("summary:text('Replay all dead letters')") });
+    await expect(page.locator("button:visible:text('Replay all dead letters')").count()).resolves.toBe(0);
+
+    await replayAll.locator("summary").click();
+    await expect(replayAll.locator(".warning").textContent()).resolves.toBe(
+      "Puts every tenant's dead letters back on the delivery queue, 40 a press; spans Braintrust still refuses come back as dead letters.",
+    );
+    await screenshot(page, "tenants-replay-all-confirm");
+    await Promise.all([page.waitForURL(/done=replayed/), replayAll.locator("button:text('Replay all dead letters')").click()]);
+    await expect(page.locator(".notice").first().textContent()).resolves.toMatch(/^Replayed \d+ dead letters? onto the delivery queue\./);
+    await context.close();
+  });
+
   it("changes a tenant through its form, keeping its key unless told, makes it passthrough, and deletes it once its id is typed", async () => {
     const { context, page } = await newPage();
     await logIn(page);
