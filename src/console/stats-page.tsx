@@ -24,34 +24,40 @@ export function StatsPage(props: { session: ConsoleSession; window: StatsWindow;
           ),
         )}
       </p>
-      <div class="scroll">
-        <table class="stats">
-          <thead>
-            <tr>
-              <th>Tenant</th>
-              {STATS_COLUMNS.map((column) => (
-                <th class="num">{column.toLowerCase()}</th>
-              ))}
-              <th>Last upstream error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {props.tenants.map((stats) => (
-              <tr data-tenant={stats.tenant}>
-                <td>
-                  <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
-                </td>
-                {statsColumns(stats[field]).map((value) => (
-                  <td class="num">{value}</td>
+      {props.tenants.length === 0 ? (
+        <p class="muted">
+          No tenants yet: <a href={CONSOLE_PATHS.home}>create one</a> on the tenants page.
+        </p>
+      ) : (
+        <div class="scroll">
+          <table class="stats">
+            <thead>
+              <tr>
+                <th>Tenant</th>
+                {STATS_COLUMNS.map((column) => (
+                  <th class="num">{column.toLowerCase()}</th>
                 ))}
-                <td class="error">
-                  <LastUpstreamError error={stats.last_upstream_error} />
-                </td>
+                <th>Last upstream error</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {props.tenants.map((stats) => (
+                <tr data-tenant={stats.tenant}>
+                  <td>
+                    <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
+                  </td>
+                  {statsColumns(stats[field]).map((value) => (
+                    <td class="num">{value}</td>
+                  ))}
+                  <td class="error">
+                    <LastUpstreamError error={stats.last_upstream_error} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
       {props.next && (
         <p class="pager">
           <a href={link({ window: props.window, cursor: props.next })}>Next tenants →</a>

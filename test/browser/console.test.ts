@@ -80,6 +80,12 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
 
     await logIn(page);
     expect(page.url()).toBe(`${relay.url}/admin/`);
+    // The first test: no tenant exists yet, and the pages say so rather than show an empty table.
+    await expect(page.locator("main p.muted").first().textContent()).resolves.toBe("No tenants yet: create one below.");
+    await Promise.all([page.waitForURL(/\/admin\/console\/stats/), page.click("nav a:text('Statistics')")]);
+    await expect(page.locator("table.stats").count()).resolves.toBe(0);
+    await expect(page.locator("main p.muted").textContent()).resolves.toBe("No tenants yet: create one on the tenants page.");
+    await Promise.all([page.waitForURL(`${relay.url}/admin/`), page.click("main a:text('create one')")]);
     const [cookie, ...others] = await context.cookies();
     expect(others).toEqual([]);
     expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: true, sameSite: "Strict", path: "/admin" });
