@@ -1,6 +1,6 @@
 import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { DeadLetter } from "../deliver/dead-letters.js";
-import { ConfirmForm, PostForm } from "./layout.js";
+import { ConfirmForm, PostForm, Time } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
@@ -33,7 +33,7 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
               <td class="num">{d.spans}</td>
               <td class="num">{d.attempts}</td>
               <td>
-                <time datetime={d.dead_lettered_at}>{d.dead_lettered_at}</time>
+                <Time at={d.dead_lettered_at} />
               </td>
               <td class="error reason">{d.reason}</td>
               <td>

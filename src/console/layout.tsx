@@ -78,6 +78,16 @@ export function ConfirmForm(
   );
 }
 
+/**
+ * A moment the relay recorded (an ISO 8601 string, in UTC), as an operator reads it: to the second,
+ * saying its zone, where the raw form's trailing Z and milliseconds read as noise. The machine form stays in `datetime`.
+ */
+export function Time(props: { at: string }) {
+  const at = new Date(props.at);
+  const shown = Number.isNaN(at.getTime()) ? props.at : `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  return <time datetime={props.at}>{shown}</time>;
+}
+
 export function Notice(props: { children: Child; tone?: "ok" | "error" }) {
   return (
     <p class={`notice ${props.tone ?? "ok"}`} role="status">

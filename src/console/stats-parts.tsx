@@ -2,6 +2,7 @@ import { STATS_COLUMNS, STATS_WINDOWS, statsColumns } from "../stats/columns.js"
 import type { StatsSummary } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
+import { Time } from "./layout.js";
 import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
 
 /** Spans and errors a minute over the last hour. */
@@ -56,7 +57,7 @@ export function LastUpstreamError(props: { error: TenantStats["last_upstream_err
   if (!props.error) return <span class="muted">none</span>;
   return (
     <span class="last-error">
-      <time datetime={props.error.at}>{props.error.at}</time> {props.error.status ?? "no answer"}: {props.error.reason}
+      <Time at={props.error.at} /> {props.error.status ?? "no answer"}: {props.error.reason}
     </span>
   );
 }

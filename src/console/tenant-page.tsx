@@ -1,6 +1,6 @@
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
-import { ConfirmForm, Layout, Notice, PostForm } from "./layout.js";
+import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
@@ -71,7 +71,7 @@ export function TenantPage(props: {
         </dd>
         <dt>Created · updated</dt>
         <dd>
-          {tenant.created_at} · {tenant.updated_at}
+          <Time at={tenant.created_at} /> · <Time at={tenant.updated_at} />
         </dd>
       </dl>
 
@@ -122,7 +122,9 @@ export function TenantPage(props: {
                   {tenant.tokens.map((token) => (
                     <tr data-token={token.id}>
                       <td class="mono">{token.id}</td>
-                      <td>{token.created_at}</td>
+                      <td>
+                        <Time at={token.created_at} />
+                      </td>
                       <td>
                         <ConfirmForm
                           action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)}

@@ -119,6 +119,10 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     expect(await page.content()).not.toContain(issued.token);
     const row = page.locator(`tr[data-token="${issued.id}"]`);
     await expect(row.count()).resolves.toBe(1);
+    // When it was issued, in UTC and saying so; the exact moment stays in the element's datetime.
+    const created = row.locator("time");
+    await expect(created.textContent()).resolves.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await expect(created.getAttribute("datetime")).resolves.toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
     // Revoking takes two presses: the first only opens the confirmation, and says what revoking does.
     await expect(row.locator("button:visible").count()).resolves.toBe(0);
@@ -216,6 +220,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const deadLetter = page.locator("table.dead-letters tbody tr");
     await expect(deadLetter.count()).resolves.toBe(1);
     await expect(deadLetter.locator("td.reason").textContent()).resolves.toContain(hostileError);
+    await expect(deadLetter.locator("time").textContent()).resolves.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     await expect(page.locator("#injected, script, img").count()).resolves.toBe(0);
     await screenshot(page, "tenant-dead-letter");
 
