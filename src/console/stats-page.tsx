@@ -3,7 +3,7 @@ import type { TenantStats } from "./answers.js";
 import { Layout } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
-import { LastUpstreamError } from "./stats-parts.js";
+import { LastUpstreamError, StatsCaption } from "./stats-parts.js";
 
 /** Every tenant's statistics over one window, a line each: the CLI's `stats --window`. */
 export function StatsPage(props: { session: ConsoleSession; window: StatsWindow; tenants: TenantStats[]; next: string | null }) {
@@ -31,6 +31,7 @@ export function StatsPage(props: { session: ConsoleSession; window: StatsWindow;
       ) : (
         <div class="scroll">
           <table class="stats">
+            <StatsCaption />
             <thead>
               <tr>
                 <th>Tenant</th>

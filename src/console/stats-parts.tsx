@@ -25,11 +25,21 @@ export function TrafficCharts(props: { stats: TenantStats }) {
   );
 }
 
+/** What the statistics tables' numbers count, which their headings (the CLI's) leave unsaid. */
+export function StatsCaption() {
+  return (
+    <caption>
+      Requests, then spans: received, accepted, rejected, delivered, retried, dead-lettered. p50 and p99: Braintrust's answer time, in ms.
+    </caption>
+  );
+}
+
 /** The CLI's `stats <tenant>` table: a row per window. */
 export function WindowsTable(props: { stats: TenantStats }) {
   return (
     <div class="scroll">
       <table class="windows">
+        <StatsCaption />
         <thead>
           <tr>
             <th>Window</th>

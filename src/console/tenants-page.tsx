@@ -43,7 +43,7 @@ export function TenantsPage(props: {
                 <th>Spans / min, last hour</th>
                 <th>Errors / min</th>
                 <th class="num">Dead letters</th>
-                <th class="num">Waiting</th>
+                <th class="num">Spans queued</th>
                 <th>Last upstream error</th>
                 <th>LLM cost · tokens, 24 h</th>
               </tr>

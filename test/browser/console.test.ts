@@ -160,10 +160,15 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     // The current minute's bar, drawn.
     await expect(row.locator("svg.chart.traffic rect").count()).resolves.toBe(1);
     await expect(row.locator("td.waiting").textContent()).resolves.toBe("0");
+    // Each number says what it counts.
+    await expect(page.locator("table.tenants th.num").allTextContents()).resolves.toEqual(["Dead letters", "Spans queued"]);
     await screenshot(page, "tenants");
 
     await page.goto(`${relay.url}/admin/console/tenants/console-traffic`);
     // The 1h row: requests, received, accepted, rejected, delivered.
+    await expect(page.locator("table.windows caption").textContent()).resolves.toBe(
+      "Requests, then spans: received, accepted, rejected, delivered, retried, dead-lettered. p50 and p99: Braintrust's answer time, in ms.",
+    );
     const hour = await page.locator('table.windows tr[data-window="1h"] td').allTextContents();
     expect(hour.slice(1, 6)).toEqual(["1", String(sent.spanIds.length), String(sent.spanIds.length), "0", String(sent.spanIds.length)]);
     await screenshot(page, "tenant");
@@ -171,6 +176,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     // Every tenant over a window, as `tfy-relay stats --window 24h` prints them.
     await page.click("nav a:text('Statistics')");
     await Promise.all([page.waitForURL(/window=24h/), page.click("a.window:text('24h')")]);
+    await expect(page.locator("table.stats caption").textContent()).resolves.toMatch(/^Requests, then spans: .* in ms\.$/);
     const line = await page.locator('table.stats tr[data-tenant="console-traffic"] td').allTextContents();
     expect(line.slice(0, 6)).toEqual([
       "console-traffic",
