@@ -1,18 +1,49 @@
 import type { TenantView } from "./answers.js";
-import { PostForm } from "./layout.js";
+import { Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { settingsOf } from "./tenant-input.js";
+
+/** The form's own controls that a refusal can name; anything else the API names is in the settings JSON. */
+type Control = "tenant" | "parent" | "api_url" | "api_key" | "settings";
+
+/** What was sent, shown again with the refusal beside the field at fault. The key to store is never shown again. */
+export interface RefusedForm {
+  entered: Partial<Record<"tenant" | "parent" | "api_url" | "key" | "settings", string>>;
+  /** The field as the admin API names it (`parent`, `braintrust.api_url`, `routes.0.parent`, …) and its message. */
+  error: { field: string; message: string };
+}
+
+function controlOf(field: string): Control {
+  if (field === "tenant" || field === "parent") return field;
+  if (field === "braintrust.api_url") return "api_url";
+  if (field === "braintrust.api_key" || field === "api_key") return "api_key";
+  return "settings";
+}
 
 /**
  * Create a tenant, or replace one (the admin API's PUT): the CLI's `tenants put` with its flags as
  * fields and `--config` as the settings JSON. The stored key is never shown; it is kept unless replaced.
  * A tenant's form carries the revision it shows (see tenant-routes.tsx).
  */
-export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView; revision?: string | undefined }) {
+export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView; revision?: string | undefined; refused?: RefusedForm }) {
   const { tenant } = props;
+  const entered = props.refused?.entered ?? {};
+  const error = props.refused?.error;
+  // A refusal of a field this form has no control for (a tenant's own id) is said at the top of the form.
+  const at = error && (controlOf(error.field) === "tenant" && tenant ? undefined : controlOf(error.field));
+  /** The attributes tying a control to its refusal, and the refusal itself, beside the control. */
+  const invalid = (control: Control) => (at === control ? { "aria-invalid": "true", "aria-describedby": `error-${control}` } : {});
+  const FieldError = (p: { control: Control }) =>
+    at === p.control ? (
+      <span class="field-error" id={`error-${p.control}`}>
+        {error?.message}
+      </span>
+    ) : null;
+  const key = entered.key ?? (tenant ? "keep" : "passthrough");
   return (
     <PostForm action={CONSOLE_PATHS.tenants} session={props.session} class="card tenant-form">
+      {error && !at && <Notice tone="error">{error.message}</Notice>}
       {tenant ? (
         <>
           <input type="hidden" name="tenant" value={tenant.id} />
@@ -21,23 +52,47 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
       ) : (
         <label>
           Tenant id <span class="hint">1-64 characters of a-z, 0-9, - and _; the ingest path is /t/&lt;id&gt;/v1/traces</span>
-          <input type="text" name="tenant" required pattern="[a-z0-9_\-]{1,64}" autocomplete="off" />
+          <input
+            type="text"
+            name="tenant"
+            required
+            pattern="[a-z0-9_\-]{1,64}"
+            autocomplete="off"
+            value={entered.tenant ?? ""}
+            {...invalid("tenant")}
+          />
+          <FieldError control="tenant" />
         </label>
       )}
       <label>
         Parent <span class="hint">project_name:…, project_id:… or experiment_id:…</span>
-        <input type="text" name="parent" required value={tenant?.parent ?? ""} autocomplete="off" />
+        <input
+          type="text"
+          name="parent"
+          required
+          value={entered.parent ?? tenant?.parent ?? ""}
+          autocomplete="off"
+          {...invalid("parent")}
+        />
+        <FieldError control="parent" />
       </label>
       <label>
         Braintrust API URL <span class="hint">empty: https://api.braintrust.dev</span>
-        <input type="text" name="api_url" value={tenant?.braintrust.api_url ?? ""} autocomplete="off" />
+        <input
+          type="text"
+          name="api_url"
+          value={entered.api_url ?? tenant?.braintrust.api_url ?? ""}
+          autocomplete="off"
+          {...invalid("api_url")}
+        />
+        <FieldError control="api_url" />
       </label>
       <fieldset>
         <legend>Braintrust API key</legend>
         {tenant && (
           <label>
             <span>
-              <input type="radio" name="key" value="keep" checked /> keep as it is (
+              <input type="radio" name="key" value="keep" checked={key === "keep"} /> keep as it is (
               {tenant.auth === "stored_key" ? "a key is stored; it is never shown" : "passthrough: clients send their own key"})
             </span>
           </label>
@@ -46,28 +101,30 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
         {tenant?.auth !== "passthrough" && (
           <label>
             <span>
-              <input type="radio" name="key" value="passthrough" checked={!tenant} /> passthrough: clients send their own key
+              <input type="radio" name="key" value="passthrough" checked={key === "passthrough"} /> passthrough: clients send their own key
               {tenant && " (removes the stored key and its tokens)"}
             </span>
           </label>
         )}
         <label>
           <span>
-            <input type="radio" name="key" value="store" /> store this key (write-only), clients use ingest tokens
+            <input type="radio" name="key" value="store" checked={key === "store"} /> store this key (write-only), clients use ingest tokens
           </span>
         </label>
         {/* Its own label: a label names only its first field, so inside the radio's it had none. */}
         <label>
           <span class="hint">Braintrust API key to store</span>
-          <input type="password" name="api_key" autocomplete="new-password" />
+          <input type="password" name="api_key" autocomplete="new-password" {...invalid("api_key")} />
+          <FieldError control="api_key" />
         </label>
       </fieldset>
       <label>
         Settings{" "}
         <span class="hint">JSON: routes, translate, redact, rate_limit, … (README: Routes, translation, filtering and redaction)</span>
-        <textarea name="settings" spellcheck={false}>
-          {tenant ? settingsOf(tenant) : "{}"}
+        <textarea name="settings" spellcheck={false} {...invalid("settings")}>
+          {entered.settings ?? (tenant ? settingsOf(tenant) : "{}")}
         </textarea>
+        <FieldError control="settings" />
       </label>
       <div>
         <button type="submit" class="primary">

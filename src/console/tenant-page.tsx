@@ -4,7 +4,7 @@ import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
-import { TenantForm } from "./tenant-form.js";
+import { type RefusedForm, TenantForm } from "./tenant-form.js";
 
 export interface TenantPageData {
   tenant: TenantView;
@@ -26,6 +26,8 @@ export function TenantPage(props: {
   notice?: string | undefined;
   /** Where "replay all" goes on from, after a replay that left more. */
   replayFrom?: string | undefined;
+  /** The form as sent, when the admin API refused it. */
+  refused?: RefusedForm;
 }) {
   const { tenant, stats, deadLetters, waiting, ingestUrl } = props.data;
   const { session } = props;
@@ -36,6 +38,11 @@ export function TenantPage(props: {
         Ingest endpoint: <code class="ingest-url">{ingestUrl}</code>
       </p>
       {props.notice && <Notice>{props.notice}</Notice>}
+      {props.refused && (
+        <Notice tone="error">
+          Not saved: {props.refused.error.message}. <a href="#change">Change it below</a>.
+        </Notice>
+      )}
       {props.issued && (
         <div class="issued">
           <Notice>Token {props.issued.id} issued. It is shown only now: put it in the gateway's Authorization header (Bearer …).</Notice>
@@ -186,8 +193,8 @@ export function TenantPage(props: {
         <ReplayAllForm session={session} tenant={tenant.id} from={props.replayFrom} label="Replay all of this tenant's dead letters" />
       )}
 
-      <h2>Change</h2>
-      <TenantForm session={session} tenant={tenant} revision={props.data.revision} />
+      <h2 id="change">Change</h2>
+      <TenantForm session={session} tenant={tenant} revision={props.data.revision} {...(props.refused ? { refused: props.refused } : {})} />
 
       <h2>Delete</h2>
       <PostForm action={CONSOLE_PATHS.deleteTenant(tenant.id)} session={session} class="card">

@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { singleValuedQuery } from "../admin/query.js";
+import { withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
@@ -12,6 +13,7 @@ import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices
 import { otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
+import type { RefusedForm } from "./tenant-form.js";
 import { tenantPutBody } from "./tenant-input.js";
 import { TenantPage, type TenantPageData } from "./tenant-page.js";
 import { TenantsPage } from "./tenants-page.js";
@@ -62,6 +64,7 @@ tenantRoutes.post("/", async (c) => {
   try {
     saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${id}`, tenantPutBody(form), condition);
   } catch (err) {
+    if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, revision, err);
     if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
     throw new RelayError(
       "precondition_failed",
@@ -72,6 +75,34 @@ tenantRoutes.post("/", async (c) => {
   }
   return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), "saved"), 303);
 });
+
+/**
+ * A tenant form the admin API refused, shown again as sent with the refusal beside its field: on the
+ * tenant's page, still saving over the revision it showed, or on the tenants page for a new one.
+ */
+async function formRefused(
+  c: Context<ConsoleEnv>,
+  form: Awaited<ReturnType<typeof formOf>>,
+  revision: string | undefined,
+  err: RelayError,
+): Promise<Response> {
+  const adminToken = c.env.ADMIN_TOKEN ?? "";
+  const entered: RefusedForm["entered"] = {};
+  for (const name of ["tenant", "parent", "api_url", "key", "settings"] as const) {
+    const value = form[name];
+    // The admin token is never written into a page, not even where an operator typed it.
+    if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = value;
+  }
+  const masked = withAdminTokenMasked(err, c.env);
+  const refused: RefusedForm = { entered, error: { field: masked.options.field ?? "settings", message: masked.message } };
+  const session = sessionOf(c);
+  if (revision && typeof form.tenant === "string") {
+    const data = await tenantPageData(c, form.tenant);
+    return renderPage(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, 400);
+  }
+  const { rows, next } = await tenantRows(c, undefined);
+  return renderPage(c, <TenantsPage session={session} rows={rows} next={next} refused={refused} />, 400);
+}
 
 // `tokens issue`: the token is in this answer only, never in a URL, so the page is rendered here rather than redirected to.
 tenantRoutes.post("/:tenant/tokens", async (c) => {

@@ -7,7 +7,7 @@ import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageSummary } from "./stats-parts.js";
-import { TenantForm } from "./tenant-form.js";
+import { type RefusedForm, TenantForm } from "./tenant-form.js";
 
 export interface TenantRow {
   tenant: TenantSummary;
@@ -24,12 +24,19 @@ export function TenantsPage(props: {
   notice?: string | undefined;
   /** Where "replay all" goes on from, after a replay that left more. */
   replayFrom?: string | undefined;
+  /** The new-tenant form as sent, when the admin API refused it. */
+  refused?: RefusedForm;
 }) {
   return (
     <Layout title="Tenants" session={props.session}>
       <h1>Tenants</h1>
       <p class="sub">Charts: the last hour, a bar a minute. Errors: refused requests and spans, and failed attempts to reach Braintrust.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
+      {props.refused && (
+        <Notice tone="error">
+          Not created: {props.refused.error.message}. <a href="#new-tenant">Change it below</a>.
+        </Notice>
+      )}
       {props.rows.length === 0 ? (
         <p class="muted">No tenants yet: create one below.</p>
       ) : (
@@ -88,8 +95,8 @@ export function TenantsPage(props: {
       )}
       <h2>Replay every dead letter</h2>
       <ReplayAllForm session={props.session} from={props.replayFrom} label="Replay all dead letters" />
-      <h2>New tenant</h2>
-      <TenantForm session={props.session} />
+      <h2 id="new-tenant">New tenant</h2>
+      <TenantForm session={props.session} {...(props.refused ? { refused: props.refused } : {})} />
     </Layout>
   );
 }

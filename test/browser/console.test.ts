@@ -309,6 +309,14 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await form.locator("textarea[name=settings]").fill("{routes: [");
     await form.locator("button[type=submit]").click();
     await expect(page.locator(".notice.error").textContent()).resolves.toContain("settings: must be a JSON object");
+    // Beside the field at fault, with what was typed there kept.
+    const settingsField = form.locator("textarea[name=settings]");
+    await expect(settingsField.inputValue()).resolves.toBe("{routes: [");
+    await expect(settingsField.getAttribute("aria-invalid")).resolves.toBe("true");
+    await expect(page.locator(`#${await settingsField.getAttribute("aria-describedby")}`).textContent()).resolves.toContain(
+      "settings: must be a JSON object",
+    );
+    await screenshot(page, "tenant-settings-refused");
 
     await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
     await form.locator("input[name=key][value=passthrough]").check();
@@ -329,6 +337,30 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await Promise.all([page.waitForURL(`${relay.url}/admin/?done=deleted`), deletion.locator("button[type=submit]").click()]);
     await expect(page.locator('tr[data-tenant="console-edit"]').count()).resolves.toBe(0);
     expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(404);
+    await context.close();
+  });
+
+  it("shows a new tenant the admin API refuses again as typed, the refusal beside the field at fault, the key not echoed", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const form = page.locator("form.tenant-form");
+    await form.locator("input[name=tenant]").fill("console-refused");
+    await form.locator("input[name=parent]").fill("not-a-parent");
+    await form.locator("input[name=key][value=store]").check();
+    await form.getByLabel("Braintrust API key to store", { exact: true }).fill("sk-typed-key");
+    await form.locator("button[type=submit]").click();
+
+    const parent = form.locator("input[name=parent]");
+    await expect(parent.getAttribute("aria-invalid")).resolves.toBe("true");
+    const beside = page.locator(`#${await parent.getAttribute("aria-describedby")}`);
+    await expect(beside.textContent()).resolves.toMatch(/^parent: /);
+    await expect(page.locator(".notice.error").textContent()).resolves.toMatch(/^Not created: parent: /);
+    await expect(parent.inputValue()).resolves.toBe("not-a-parent");
+    await expect(form.locator("input[name=tenant]").inputValue()).resolves.toBe("console-refused");
+    await expect(form.locator("input[name=key][value=store]").isChecked()).resolves.toBe(true);
+    expect(await page.content()).not.toContain("sk-typed-key");
+    await screenshot(page, "tenants-new-refused");
+    expect((await adminCall(relay, "GET", "/tenants/console-refused")).status).toBe(404);
     await context.close();
   });
 
