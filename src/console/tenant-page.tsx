@@ -28,6 +28,8 @@ export function TenantPage(props: {
   replayFrom?: string | undefined;
   /** The form as sent, when the admin API refused it. */
   refused?: RefusedForm;
+  /** Why a deletion was refused: the id typed to confirm it was not the tenant's. */
+  deleteRefused?: string;
 }) {
   const { tenant, stats, deadLetters, waiting, ingestUrl } = props.data;
   const { session } = props;
@@ -41,6 +43,11 @@ export function TenantPage(props: {
       {props.refused && (
         <Notice tone="error">
           Not saved: {props.refused.error.message}. <a href="#change">Change it below</a>.
+        </Notice>
+      )}
+      {props.deleteRefused && (
+        <Notice tone="error">
+          Not deleted: {props.deleteRefused}. <a href="#delete">Delete it below</a>.
         </Notice>
       )}
       {props.issued && (
@@ -196,11 +203,22 @@ export function TenantPage(props: {
       <h2 id="change">Change</h2>
       <TenantForm session={session} tenant={tenant} revision={props.data.revision} {...(props.refused ? { refused: props.refused } : {})} />
 
-      <h2>Delete</h2>
+      <h2 id="delete">Delete</h2>
       <PostForm action={CONSOLE_PATHS.deleteTenant(tenant.id)} session={session} class="card">
         <label>
           Type the tenant id to delete it, with its dead letters (its queued retries are dropped)
-          <input type="text" name="confirm" required autocomplete="off" />
+          <input
+            type="text"
+            name="confirm"
+            required
+            autocomplete="off"
+            {...(props.deleteRefused ? { "aria-invalid": "true", "aria-describedby": "error-confirm" } : {})}
+          />
+          {props.deleteRefused && (
+            <span class="field-error" id="error-confirm">
+              {props.deleteRefused}
+            </span>
+          )}
         </label>
         <div>
           <button type="submit" class="danger">

@@ -124,7 +124,12 @@ tenantRoutes.post("/:tenant/delete", async (c) => {
   // Checked before the confirmation's message names it; the admin API checks it again.
   const id = checkedTenantId(c.req.param("tenant"));
   if ((await formOf(c)).confirm !== id) {
-    throw new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
+    const refusal = new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
+    // Said beside the field, on the tenant's page, when there is one: nothing else changed.
+    const data = await tenantPageData(c, id).catch(() => {
+      throw refusal;
+    });
+    return renderPage(c, <TenantPage session={sessionOf(c)} data={data} deleteRefused={refusal.message} />, 400);
   }
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
   return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);

@@ -330,6 +330,12 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await deletion.locator("input[name=confirm]").fill("not-this-one");
     await deletion.locator("button[type=submit]").click();
     await expect(page.locator(".notice.error").textContent()).resolves.toContain("type the tenant id");
+    // On the tenant's page, beside the field.
+    const confirm = deletion.locator("input[name=confirm]");
+    await expect(confirm.getAttribute("aria-invalid")).resolves.toBe("true");
+    await expect(page.locator(`#${await confirm.getAttribute("aria-describedby")}`).textContent()).resolves.toBe(
+      "confirm: type the tenant id, console-edit, to delete the tenant",
+    );
     expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(200);
 
     await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
