@@ -6,7 +6,7 @@ import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { claimReplays } from "../src/deliver/replay-claims.js";
 import { REPLAY_CLAIM_MS } from "../src/tenants/dead-letter-claims.js";
-import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
@@ -402,22 +402,8 @@ describe.concurrent("dead letters", () => {
     await waitForDeadLetters(tenant.id, (list) => list.length === 2);
     const etag = (await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag")!;
     // Another admin changes the tenant while its dead letters are being deleted: the record is not deleted.
-    const objects = new Proxy(env.TENANT_OBJECTS, {
-      get(target, property) {
-        if (property !== "getByName") return Reflect.get(target, property);
-        return (name: string) => {
-          const stub = target.getByName(name);
-          return new Proxy(stub, {
-            get(object, method) {
-              if (method !== "remove") return Reflect.get(object, method);
-              return async (...args: Parameters<typeof object.remove>) => {
-                expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:changed" })).status).toBe(200);
-                return object.remove(...args);
-              };
-            },
-          });
-        };
-      },
+    const objects = meddlingObjects(env.TENANT_OBJECTS, "remove", "before", async () => {
+      expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:changed" })).status).toBe(200);
     });
 
     const { result: refused, events } = await loggedWhile(() =>

@@ -1,8 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resealStoredKey } from "../src/tenants/reseal.js";
-import type { TenantObject } from "../src/tenants/tenant-object.js";
-import { failingBinding } from "./support/bindings.js";
+import { failingBinding, meddlingObjects } from "./support/bindings.js";
 import { admin, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -23,32 +22,6 @@ async function deliveredWithNextKeyOnly(tenant: TestTenant, apiKey: string): Pro
   expect((await standin.waitForSpans(apiKey, spanIdsOf(trace))).missing).toEqual([]);
 }
 
-/**
- * TENANT_OBJECTS whose stubs run `meanwhile` once the tenant's record has been read with its
- * revision, before whatever read it goes on: another admin's change landing in between.
- */
-function changingAfterRead(meanwhile: () => Promise<void>): DurableObjectNamespace<TenantObject> {
-  const namespace = env.TENANT_OBJECTS;
-  return new Proxy(namespace, {
-    get(target, property) {
-      if (property !== "getByName") return Reflect.get(target, property);
-      return (name: string) => {
-        const stub = target.getByName(name);
-        return new Proxy(stub, {
-          get(object, method) {
-            if (method !== "readRevision") return Reflect.get(object, method);
-            return async (tenantId: string) => {
-              const read = await object.readRevision(tenantId);
-              await meanwhile();
-              return read;
-            };
-          },
-        });
-      };
-    },
-  });
-}
-
 // `keys reseal` a tenant at a time, as `POST /admin/keys/reseal` does each of its page: the route
 // pages through every tenant, and other test files' tenants must keep the test's key.
 describe("keys reseal", () => {
@@ -63,7 +36,12 @@ describe("keys reseal", () => {
       expect(put.status).toBe(200);
     };
 
-    expect(await resealStoredKey({ ...rotating, TENANT_OBJECTS: changingAfterRead(changeKey) }, tenant.id)).toBe("changed");
+    expect(
+      await resealStoredKey(
+        { ...rotating, TENANT_OBJECTS: meddlingObjects(env.TENANT_OBJECTS, "readRevision", "after", changeKey) },
+        tenant.id,
+      ),
+    ).toBe("changed");
 
     // Run again, it seals the key that was put, not the one it had read.
     expect(await resealStoredKey(rotating, tenant.id)).toBe("resealed");

@@ -66,3 +66,39 @@ export function failingObject<T extends Rpc.DurableObjectBranded | undefined>(
     },
   });
 }
+
+/**
+ * A Durable Object namespace that is the real one except that each object's `method` lets
+ * `meanwhile` run at one moment of the call: before the object is reached, or once it has answered
+ * and before its caller reads the answer. Another admin's change landing there, say.
+ */
+export function meddlingObjects<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  method: string,
+  at: "before" | "after",
+  meanwhile: () => Promise<void>,
+): DurableObjectNamespace<T> {
+  return new Proxy(namespace, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property !== "getByName") return value.bind(target);
+      return (name: string) => {
+        const stub = target.getByName(name);
+        return new Proxy(stub, {
+          get(object, key) {
+            if (key !== method) return Reflect.get(object, key);
+            // Called as a method of the stub: an RPC stub's members answer every property, `apply` too.
+            const methods = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+            return async (...args: unknown[]) => {
+              if (at === "before") await meanwhile();
+              const answer = await methods[method]!(...args);
+              if (at === "after") await meanwhile();
+              return answer;
+            };
+          },
+        });
+      };
+    },
+  });
+}
