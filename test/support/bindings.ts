@@ -54,17 +54,9 @@ export function failingObject<T extends Rpc.DurableObjectBranded | undefined>(
   method: string,
   error: string,
 ): DurableObjectNamespace<T> {
-  return new Proxy(namespace, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (typeof value !== "function") return value;
-      if (property !== "getByName") return value.bind(target);
-      return (asked: string) => {
-        const stub = target.getByName(asked);
-        return asked === name ? failingBinding(stub, method as keyof typeof stub & string, error) : stub;
-      };
-    },
-  });
+  return wrappingStubs(namespace, (stub, asked) =>
+    asked === name ? failingBinding(stub, method as keyof typeof stub & string, error) : stub,
+  );
 }
 
 /**
@@ -78,27 +70,36 @@ export function meddlingObjects<T extends Rpc.DurableObjectBranded | undefined>(
   at: "before" | "after",
   meanwhile: () => Promise<void>,
 ): DurableObjectNamespace<T> {
+  return wrappingStubs(
+    namespace,
+    (stub) =>
+      new Proxy(stub, {
+        get(object, key) {
+          if (key !== method) return Reflect.get(object, key);
+          // Called as a method of the stub: an RPC stub's members answer every property, `apply` too.
+          const methods = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+          return async (...args: unknown[]) => {
+            if (at === "before") await meanwhile();
+            const answer = await methods[method]!(...args);
+            if (at === "after") await meanwhile();
+            return answer;
+          };
+        },
+      }),
+  );
+}
+
+/** A Durable Object namespace that is the real one, each stub it gives out passed through `wrap` first. */
+function wrappingStubs<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  wrap: (stub: DurableObjectStub<T>, name: string) => DurableObjectStub<T>,
+): DurableObjectNamespace<T> {
   return new Proxy(namespace, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== "function") return value;
       if (property !== "getByName") return value.bind(target);
-      return (name: string) => {
-        const stub = target.getByName(name);
-        return new Proxy(stub, {
-          get(object, key) {
-            if (key !== method) return Reflect.get(object, key);
-            // Called as a method of the stub: an RPC stub's members answer every property, `apply` too.
-            const methods = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-            return async (...args: unknown[]) => {
-              if (at === "before") await meanwhile();
-              const answer = await methods[method]!(...args);
-              if (at === "after") await meanwhile();
-              return answer;
-            };
-          },
-        });
-      };
+      return (name: string) => wrap(target.getByName(name), name);
     },
   });
 }
