@@ -474,6 +474,51 @@ describe("the console beside the admin API", () => {
     expect(refusalShown(await deletion.text())).toBe("confirm: type the tenant id, [the admin token], to delete the tenant");
   });
 
+  it("shows a refused tenant form again without the Braintrust key, wherever it was typed: the settings JSON, the API URL's user:password@", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const tenant = uniqueTenantId("console");
+    const inSettings = `sk-${"s".repeat(40)}`;
+    const inUrl = `sk-${"u".repeat(40)}`;
+
+    const send = (fields: Record<string, string>) =>
+      relayFetch("/admin/console/tenants", {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf, tenant, key: "keep", settings: "{}", ...fields }),
+      });
+
+    const refused = await send({
+      parent: "not-a-parent",
+      api_url: `https://braintrust:${inUrl}@braintrust.example.com/api`,
+      settings: `{\n  "translate": false,\n  "braintrust": {"api_key": "${inSettings}"}\n}`,
+    });
+    // Refused for the credentials, or for a URL that does not parse past them.
+    const urls = await Promise.all(
+      [
+        `https://braintrust:${inUrl}@braintrust.example.com`,
+        `https:braintrust:${inUrl}@braintrust.example.com`,
+        `https://b:${inUrl}@not a host`,
+      ].map(async (url) => (await send({ parent: "project_name:p", api_url: url })).text()),
+    );
+
+    expect(refused.status).toBe(400);
+    const page = await refused.text();
+    expect(page).toContain("parent: must be");
+    expect(page).not.toContain(inSettings);
+    expect(page).not.toContain(inUrl);
+    // The rest as typed, so only the key is typed again.
+    expect(page).toContain("&quot;translate&quot;: false");
+    expect(page).toContain('value="https://braintrust.example.com/api"');
+    for (const url of urls) {
+      expect(url).toContain("braintrust.api_url: must");
+      expect(url).not.toContain(inUrl);
+    }
+    expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

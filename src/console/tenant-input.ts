@@ -49,3 +49,24 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
 export function settingsOf(tenant: TenantView): string {
   return JSON.stringify(processingSettingsOf(tenant), null, 2);
 }
+
+/** A settings JSON's `"api_key": "…"`: the key's string as typed, escapes and all. */
+const API_KEY_IN_JSON = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * A URL's `user:password@`, as a URL parser finds it (after the scheme and any slashes, before the
+ * host), whether or not the rest of the text parses: a URL refused for its host keeps its credentials too.
+ */
+const URL_CREDENTIALS = /^(\s*[A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/\\?#]*@/;
+
+/**
+ * A refused form's text field as the page shows it again: as typed, without a Braintrust key typed
+ * into it. The settings JSON's `"api_key"` is emptied where it stands, the rest of the text as it was
+ * (sent again so, it is refused beside the key's field until the key is typed again); an API URL's
+ * credentials are left out.
+ */
+export function shownAgain(name: "settings" | "api_url" | "tenant" | "parent" | "key", value: string): string {
+  if (name === "settings") return value.replace(API_KEY_IN_JSON, '$1""');
+  if (name === "api_url") return value.replace(URL_CREDENTIALS, "$1");
+  return value;
+}

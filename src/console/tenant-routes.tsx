@@ -14,7 +14,7 @@ import { otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { RefusedForm } from "./tenant-form.js";
-import { tenantPutBody } from "./tenant-input.js";
+import { shownAgain, tenantPutBody } from "./tenant-input.js";
 import { TenantPage, type TenantPageData } from "./tenant-page.js";
 import { TenantsPage } from "./tenants-page.js";
 
@@ -90,8 +90,8 @@ async function formRefused(
   const entered: RefusedForm["entered"] = {};
   for (const name of ["tenant", "parent", "api_url", "key", "settings"] as const) {
     const value = form[name];
-    // The admin token is never written into a page, not even where an operator typed it.
-    if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = value;
+    // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
+    if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = shownAgain(name, value);
   }
   const masked = withAdminTokenMasked(err, c.env);
   const refused: RefusedForm = { entered, error: { field: masked.options.field ?? "settings", message: masked.message } };
