@@ -503,6 +503,8 @@ describe("the console beside the admin API", () => {
         `https://b:${inUrl}@not a host`,
       ].map(async (url) => (await send({ parent: "project_name:p", api_url: url })).text()),
     );
+    // Its closing quote forgotten, as a key pasted in can be: no longer JSON.
+    const unclosed = await (await send({ parent: "project_name:p", settings: `{"braintrust": {"api_key": "${inSettings}}}` })).text();
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
@@ -512,6 +514,8 @@ describe("the console beside the admin API", () => {
     // The rest as typed, so only the key is typed again.
     expect(page).toContain("&quot;translate&quot;: false");
     expect(page).toContain('value="https://braintrust.example.com/api"');
+    expect(unclosed).toContain("settings: must be a JSON object");
+    expect(unclosed).not.toContain(inSettings);
     for (const url of urls) {
       expect(url).toContain("braintrust.api_url: must");
       expect(url).not.toContain(inUrl);

@@ -50,8 +50,11 @@ export function settingsOf(tenant: TenantView): string {
   return JSON.stringify(processingSettingsOf(tenant), null, 2);
 }
 
-/** A settings JSON's `"api_key": "…"`: the key's string as typed, escapes and all. */
-const API_KEY_IN_JSON = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+/**
+ * A settings JSON's `"api_key": "…"`: the key's string as typed, escapes and all, or, its closing
+ * quote forgotten (JSON the form refuses), the rest of the text.
+ */
+const API_KEY_IN_JSON = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/g;
 
 /**
  * A URL's `user:password@`, as a URL parser finds it (after the scheme and any slashes, before the
