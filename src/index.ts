@@ -57,7 +57,8 @@ export default {
     // A batch has no cf-ray: its log lines share an id of its own.
     return withRequestId(`queue-${crypto.randomUUID()}`, async () => {
       try {
-        if (batch.queue === (env.DEAD_LETTER_QUEUE ?? DEFAULT_DEAD_LETTER_QUEUE)) return await consumeDeadLetterQueue(batch, env);
+        // Left empty, as every var, it takes its default (env.ts): `""` would consume that queue's batches as deliveries.
+        if (batch.queue === (env.DEAD_LETTER_QUEUE || DEFAULT_DEAD_LETTER_QUEUE)) return await consumeDeadLetterQueue(batch, env);
         return await consumeDeliveries(batch, env);
       } finally {
         // No client waits on a batch: its counts go to the tenants' objects at once, and a failure there is only logged.

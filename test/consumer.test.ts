@@ -576,6 +576,21 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
+  it("is the default queue's while DEAD_LETTER_QUEUE is left empty, as a var left empty takes its default: its batches are kept as dead letters, not delivered", async () => {
+    const tenant = await createTenant();
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const message = queuedMessage(tenant, protobuf, { attempts: 6 });
+
+    expect(await consume(DEAD_LETTERS, [message], { DEAD_LETTER_QUEUE: "" } as Partial<typeof env>)).toEqual({
+      acked: [message.id],
+      retried: [],
+      threw: undefined,
+    });
+
+    expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}`, attempts: 6 })]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
   it.each([
     { vars: "another var", invalid: { MAX_RETRIES: "0" } },
     { vars: "its tenant cache's TTL", invalid: { MAX_RETRIES: "0", TENANT_CACHE_TTL_SECONDS: "5" } },
