@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding } from "./support/bindings.js";
+import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -113,5 +114,25 @@ describe("when R2 refuses one of a delivery's spilled spans", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("10");
     expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
+  });
+});
+
+describe("when R2 refuses one of the spilled spans of a delivery Braintrust found too large", () => {
+  it("answers 503 and leaves nothing in R2: the other half's spilled spans are removed too, as no message refers to them", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    // A gateway trace's three spans and nine large ones halve into six and six, each half with large spans to spill: one of the second half's fails.
+    const bucket = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".1.0"));
+
+    const { result: response, events } = await loggedWhile(() =>
+      sendTracesWith(tenant, toProtobuf(largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 })), { PAYLOADS: bucket }),
+    );
+
+    expect(response.status).toBe(503);
+    const attempt = events.find((e) => e.event === "delivery_attempt" && e.tenant === tenant.id);
+    expect(attempt).toMatchObject({ outcome: "rejected", next: "split" });
+    // The first half's puts may still be under way when the second's fails: what is left shows once they are done.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await spilledFor(tenant.id, String(attempt!.delivery_id))).toEqual([]);
   });
 });

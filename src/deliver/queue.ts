@@ -25,25 +25,17 @@ export async function messagesFor(
     return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
   const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
-  const made = await Promise.allSettled(
-    chunks.map(async (chunk, n): Promise<DeliveryMessage> => {
+  return allMadeOrReleased(
+    bucket,
+    chunks.map(async (chunk, n): Promise<DeliveryMessage[]> => {
       const id = `${template.id}.${n}`;
       const payload =
         chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
           ? { inline: ownedBytes(chunk.protobuf) }
           : { r2Key: await spillPayload(bucket, template.tenant, id, chunk.protobuf) };
-      return { ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength };
+      return [{ ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength }];
     }),
   );
-  const messages = made.flatMap((m) => (m.status === "fulfilled" ? [m.value] : []));
-  const failed = made.find((m) => m.status === "rejected");
-  if (failed) {
-    // No message will refer to the spans spilled beside the one R2 refused: whoever sends again (a
-    // client told to retry, under a new delivery id) spills them anew, so they would stay forever.
-    await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
-    throw failed.reason;
-  }
-  return messages;
 }
 
 /** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
@@ -53,10 +45,25 @@ export async function halvesAsMessages(
   bucket: R2Bucket,
 ): Promise<DeliveryMessage[]> {
   const halves = halveRequest(protobuf) ?? [];
-  const pieces = await Promise.all(
+  // A half whose spill R2 refused removes its own; the other half's are removed here.
+  return allMadeOrReleased(
+    bucket,
     halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket)),
   );
-  return pieces.flat();
+}
+
+/**
+ * The messages once every part is made; when one failed (R2 refused a spill), the spans the others
+ * spilled are removed before its error goes on: no message will refer to them, and whoever sends
+ * again (a client told to retry, under a new delivery id) spills them anew, so they would stay forever.
+ */
+async function allMadeOrReleased(bucket: R2Bucket, parts: Promise<DeliveryMessage[]>[]): Promise<DeliveryMessage[]> {
+  const made = await Promise.allSettled(parts);
+  const messages = made.flatMap((part) => (part.status === "fulfilled" ? part.value : []));
+  const failed = made.find((part) => part.status === "rejected");
+  if (!failed) return messages;
+  await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
+  throw failed.reason;
 }
 
 function estimatedSize(message: DeliveryMessage): number {
