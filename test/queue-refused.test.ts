@@ -1,11 +1,13 @@
 import { env } from "cloudflare:workers";
+import { create } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { largeRequest, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { largeRequest, randomId, rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** A queue that takes the first `accepted` batches, then refuses every send, as Cloudflare's does when it is unavailable or over its rate limit. */
 function refusingQueue(accepted = 0): Queue<DeliveryMessage> & { taken: DeliveryMessage[] } {
@@ -63,6 +65,23 @@ describe("when the queue itself refuses", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("10");
     expect((await rpcStatusOf(response)).message).toBe("Braintrust did not take the spans and the relay could not queue them: retry later");
+  });
+
+  it("writes no ingest_spans_rejected line for spans with bad ids in the request it answers 503: the client sends them again, and that answer is the one to log", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    trace.resourceSpans[0]!.scopeSpans[0]!.spans.push(
+      create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "short trace id" }),
+    );
+
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+
+    const { result: response, events } = await loggedWhile(() =>
+      sendTracesWith(tenant, toProtobuf(trace), { DELIVERY_QUEUE: refusingQueue() }),
+    );
+
+    expect(response.status).toBe(503);
+    expect(events.filter((e) => e.event === "ingest_spans_rejected" && e.tenant === tenant.id)).toEqual([]);
   });
 
   it("leaves nothing in R2: the spans it spilled for the queue are removed again", async () => {

@@ -64,15 +64,6 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
-  // The client is told in its partial_success, which no operator sees: one line per request, with why.
-  if (rejections.rejectedSpans > 0n) {
-    logEvent({
-      event: "ingest_spans_rejected",
-      tenant: tenantId,
-      spans: Number(rejections.rejectedSpans),
-      reason: rejections.errorMessage,
-    });
-  }
   // Settled, not all(): the client is answered only once every delivery is accounted for, even
   // when one of them fails on a bug; work left running after the answer is not sure to finish.
   const settled = await Promise.allSettled(deliveries.map((delivery) => deliverDuringRequest(c.env, config, delivery)));
@@ -90,6 +81,16 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const answer = clientAnswer(results, rejections);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
   countUsage(counted, usage);
+  // The client is told in its partial_success, which no operator sees: one line per request answered 200,
+  // with why. Not before: a request answered 503 is sent again, and its line would be written twice.
+  if (rejections.rejectedSpans > 0n) {
+    logEvent({
+      event: "ingest_spans_rejected",
+      tenant: tenantId,
+      spans: Number(rejections.rejectedSpans),
+      reason: rejections.errorMessage,
+    });
+  }
   return otlpSuccessResponse(format, answer);
 });
 
