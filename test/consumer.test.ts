@@ -20,7 +20,7 @@ import {
   type TestTenant,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { largeRequest, spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** The queues of wrangler.toml: the Worker's queue() tells them apart by name. */
 const DELIVERIES = "tfy-relay-deliveries";
@@ -278,6 +278,33 @@ describe.concurrent("the delivery queue's consumer", () => {
 
     expect(await inR2(key)).toBe(true);
     expect(await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).toMatchObject({ objects: [] });
+  });
+
+  it("keeps the spills of the halves a first split queued when the message comes again and R2 refuses a spill of its second split: those halves still read them", async () => {
+    const tenant = await createTenant();
+    const request = largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 });
+    const protobuf = toProtobuf(request);
+    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    await standin.script(tenant.apiKey, [{ status: 413 }, { status: 413 }]);
+    // The first split is queued, but the message's own spill cannot be removed: Cloudflare brings the message again.
+    const firstSplit = recordingQueue<DeliveryMessage>();
+    const undeletable = failingBinding(env.PAYLOADS, "delete", "R2 delete failed: unavailable", (key) => key === message.payload.r2Key);
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: firstSplit, PAYLOADS: undeletable })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
+    const readByQueued = firstSplit.sent.flatMap(({ body }) => ("r2Key" in body.payload ? [body.payload.r2Key] : []));
+    expect(readByQueued.length).toBeGreaterThan(1);
+
+    const refusing = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".1.0"));
+    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: recordingQueue<DeliveryMessage>(), PAYLOADS: refusing })).toEqual({
+      acked: [],
+      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      threw: undefined,
+    });
+
+    for (const key of readByQueued) expect(await inR2(key)).toBe(true);
   });
 
   it("acks a message already marked delivered without sending it again", async () => {

@@ -104,6 +104,7 @@ describe("tenant isolation", () => {
       memory.subarray(neighbour.byteLength, neighbour.byteLength + spans.byteLength),
       3,
       env.PAYLOADS,
+      "fresh",
     );
 
     // What a queue send serialises: a typed array goes with its whole buffer.

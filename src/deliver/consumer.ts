@@ -11,7 +11,7 @@ import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
 import { loadPayload, releasePayload } from "./payloads.js";
-import { enqueue, enqueueNew, halvesAsMessages } from "./queue.js";
+import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
@@ -114,10 +114,10 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       );
       return;
     case "split":
-      await enqueueNew(
+      // The halves' ids are the message's own, made again should it come back: their spills are kept on failure.
+      await enqueue(
         env.DELIVERY_QUEUE,
-        env.PAYLOADS,
-        await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS),
+        await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
       );
       await releasePayload(env.PAYLOADS, message);
       return;

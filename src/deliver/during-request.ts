@@ -97,12 +97,12 @@ async function keepDurably(
       await enqueueNew(
         env.DELIVERY_QUEUE,
         env.PAYLOADS,
-        await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS),
+        await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS, "fresh"),
         next.delaySeconds,
       );
       return { result: "queued" };
     case "split":
-      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS));
+      await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS, "fresh"));
       return { result: "queued" };
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };

@@ -11,6 +11,16 @@ export const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHE
 const BATCH_BYTES_BUDGET = MAX_QUEUE_BATCH_BYTES - 6_000;
 
 /**
+ * Whose delivery ids a send's messages carry, which says whether its spills may be removed when the
+ * send fails. `fresh`: made for this send (a request's random id), so a spill no message refers to
+ * is nobody's, and would stay forever. `repeated`: made again by every attempt at the same work (a
+ * queued message's halves, a waiting piece released), so a spill's key may be one a message queued
+ * by an earlier attempt still reads: removed, its spans would be lost; kept, the next attempt writes
+ * it again.
+ */
+export type DeliveryIds = "fresh" | "repeated";
+
+/**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
  * scope kept, from the bytes, nothing decoded), with any single span too large for a message
  * spilled to R2 and referenced.
@@ -20,13 +30,15 @@ export async function messagesFor(
   protobuf: Uint8Array,
   spans: number,
   bucket: R2Bucket,
+  ids: DeliveryIds,
 ): Promise<DeliveryMessage[]> {
   if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
     return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
   const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
-  return allMadeOrReleased(
+  return allMade(
     bucket,
+    ids,
     chunks.map(async (chunk, n): Promise<DeliveryMessage[]> => {
       const id = `${template.id}.${n}`;
       const payload =
@@ -43,26 +55,29 @@ export async function halvesAsMessages(
   template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
   protobuf: Uint8Array,
   bucket: R2Bucket,
+  ids: DeliveryIds,
 ): Promise<DeliveryMessage[]> {
   const halves = halveRequest(protobuf) ?? [];
   // A half whose spill R2 refused removes its own; the other half's are removed here.
-  return allMadeOrReleased(
+  return allMade(
     bucket,
-    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket)),
+    ids,
+    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, ids)),
   );
 }
 
 /**
  * The messages once every part is made; when one failed (R2 refused a spill), the spans the others
- * spilled are removed before its error goes on: no message will refer to them, and whoever sends
- * again (a client told to retry, under a new delivery id) spills them anew, so they would stay forever.
+ * spilled under fresh ids are removed before its error goes on: no message will refer to them, and
+ * whoever sends again (a client told to retry, under a new delivery id) spills them anew, so they
+ * would stay forever.
  */
-async function allMadeOrReleased(bucket: R2Bucket, parts: Promise<DeliveryMessage[]>[]): Promise<DeliveryMessage[]> {
+async function allMade(bucket: R2Bucket, ids: DeliveryIds, parts: Promise<DeliveryMessage[]>[]): Promise<DeliveryMessage[]> {
   const made = await Promise.allSettled(parts);
   const messages = made.flatMap((part) => (part.status === "fulfilled" ? part.value : []));
   const failed = made.find((part) => part.status === "rejected");
   if (!failed) return messages;
-  await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
+  if (ids === "fresh") await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
   throw failed.reason;
 }
 
@@ -106,10 +121,10 @@ export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryM
 }
 
 /**
- * Sends messages made for this send (by messagesFor or halvesAsMessages), whose spilled R2 objects
- * nothing else refers to. When the queue refuses, the objects of the messages it did not take are
- * removed before the error goes on: nothing would ever read them, and the spans are still with
- * whoever sends again (the client told to retry, or the queued message the consumer failed on).
+ * Sends messages made for this send under fresh ids (by messagesFor or halvesAsMessages), whose
+ * spilled R2 objects nothing else refers to. When the queue refuses, the objects of the messages it
+ * did not take are removed before the error goes on: nothing would ever read them, and the spans are
+ * still with the client told to retry. Messages of repeated ids go by `enqueue`, their spills kept.
  */
 export async function enqueueNew(
   queue: Queue<DeliveryMessage>,

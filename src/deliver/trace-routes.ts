@@ -6,7 +6,7 @@ import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
-import { enqueueNew, messagesFor } from "./queue.js";
+import { enqueue, messagesFor } from "./queue.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /**
@@ -189,13 +189,15 @@ export class TraceRoutes extends DurableObject<Env> {
       const batch = this.store.releasable(RELEASE_BATCH);
       for (const { piece, parent } of batch) {
         try {
+          // A piece's ids are made again by every release of it, one interrupted after the queue took it too.
           const messages = await messagesFor(
             template(this.ctx.id.toString(), piece, parent),
             piece.protobuf,
             piece.spans,
             this.env.PAYLOADS,
+            "repeated",
           );
-          await enqueueNew(this.env.DELIVERY_QUEUE, this.env.PAYLOADS, messages);
+          await enqueue(this.env.DELIVERY_QUEUE, messages);
         } catch (err) {
           logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, spans: piece.spans, error: errorText(err) });
           return false;
