@@ -49,6 +49,10 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     } catch {
       throw new AdminError(`--url ${JSON.stringify(baseUrl)} is not an http(s) URL`);
     }
+    // Said without the URL: a user:password in it would be printed; a query would end up before /admin.
+    if (url.username || url.password || url.search || url.hash) {
+      throw new AdminError("--url must be the relay's address alone, without a user name, password, query or fragment");
+    }
     if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
     return { origin: url.toString().replace(/\/+$/, ""), token };
   }

@@ -402,6 +402,12 @@ describe("tfy-relay, against a running relay", () => {
       }).catch((e: CliRun) => e);
 
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
+    const alone = "tfy-relay: --url must be the relay's address alone, without a user name, password, query or fragment\n";
+    for (const url of ["https://admin:s3cret@relay.example", "https://relay.example/?region=eu", "https://relay.example/#x"]) {
+      const refused = await run(url);
+      expect(refused).toMatchObject({ code: 1, stderr: alone });
+      expect((refused as CliRun).stderr).not.toContain("s3cret");
+    }
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
       code: 1,
       stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort} (ECONNREFUSED): is it running? Give its address with --url or RELAY_URL\n`,
