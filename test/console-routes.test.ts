@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
-import { recordingQueue } from "./support/bindings.js";
+import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { ADMIN_TOKEN, admin, adminWith, createTenant, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, adminWith, createTenant, relayFetch, relayFetchWith, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
@@ -453,6 +453,25 @@ describe("the console beside the admin API", () => {
     const page = await refused.text();
     expect(refusalShown(page)).toBe("tenant: ids are 1-64 characters of a-z, 0-9, - and _");
     expect(page).not.toContain("XXX");
+  });
+
+  it("says why a tenant's page cannot be shown when a deletion's confirmation is mistyped and the page fails for another reason", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const tenant = await createTenant();
+    const payloads = failingBinding(env.PAYLOADS, "list", "R2 list failed: unavailable");
+
+    const refused = await relayFetchWith({ PAYLOADS: payloads }, `/admin/console/tenants/${tenant.id}/delete`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, confirm: "not-the-id" }),
+    });
+
+    expect(refused.status).toBe(500);
+    expect(refusalShown(await refused.text())).not.toContain("type the tenant id");
+    expect((await admin("GET", `/tenants/${tenant.id}`)).status).toBe(200);
   });
 
   it("masks the admin token where a page's refusal would name it: pasted as a tenant id, which it can look like", async () => {

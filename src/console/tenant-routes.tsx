@@ -125,9 +125,10 @@ tenantRoutes.post("/:tenant/delete", async (c) => {
   const id = checkedTenantId(c.req.param("tenant"));
   if ((await formOf(c)).confirm !== id) {
     const refusal = new RelayError("invalid_field", `confirm: type the tenant id, ${id}, to delete the tenant`, { field: "confirm" });
-    // Said beside the field, on the tenant's page, when there is one: nothing else changed.
-    const data = await tenantPageData(c, id).catch(() => {
-      throw refusal;
+    // Said beside the field, on the tenant's page, when there is one: nothing else changed. A page
+    // that fails for another reason (storage down) says that reason.
+    const data = await tenantPageData(c, id).catch((err: unknown) => {
+      throw err instanceof RelayError && err.code === "not_found" ? refusal : err;
     });
     return renderPage(c, <TenantPage session={sessionOf(c)} data={data} deleteRefused={refusal.message} />, 400);
   }

@@ -40,13 +40,17 @@ export async function adminWith(
   body?: unknown,
   extraHeaders: Record<string, string> = {},
 ): Promise<Response> {
-  const ctx = createExecutionContext();
-  const request = new Request(`https://relay.test/admin${path}`, {
+  return relayFetchWith(bindings, `/admin${path}`, {
     method,
     headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}`, ...extraHeaders },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const response = await worker.fetch(request, { ...env, ...bindings }, ctx);
+}
+
+/** What `relayFetch` gets, answered by the Worker with `bindings` in place of the test's own. */
+export async function relayFetchWith(bindings: Partial<Env>, path: string, init?: RequestInit): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(new Request(`https://relay.test${path}`, init), { ...env, ...bindings }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
