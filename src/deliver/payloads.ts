@@ -21,3 +21,8 @@ export async function loadPayload(bucket: R2Bucket, message: DeliveryMessage): P
 export async function releasePayload(bucket: R2Bucket, message: DeliveryMessage, keep?: string): Promise<void> {
   if ("r2Key" in message.payload && message.payload.r2Key !== keep) await bucket.delete(message.payload.r2Key);
 }
+
+/** Removes the R2 objects of messages that will never be sent: each tried, one failing not stopping the others. */
+export async function releasePayloads(bucket: R2Bucket, messages: DeliveryMessage[]): Promise<void> {
+  await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
+}

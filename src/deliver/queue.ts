@@ -1,8 +1,9 @@
 import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECONDS, MAX_QUEUE_MESSAGE_BYTES } from "../cloudflare/limits.js";
 import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
+import { allOrUndone } from "./all-or-undone.js";
 import type { DeliveryMessage } from "./message.js";
-import { releasePayload, spillPayload } from "./payloads.js";
+import { releasePayloads, spillPayload } from "./payloads.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
@@ -36,9 +37,7 @@ export async function messagesFor(
     return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
   const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
-  return allMade(
-    bucket,
-    ids,
+  return allOrUndone(
     chunks.map(async (chunk, n): Promise<DeliveryMessage[]> => {
       const id = `${template.id}.${n}`;
       const payload =
@@ -47,6 +46,7 @@ export async function messagesFor(
           : { r2Key: await spillPayload(bucket, template.tenant, id, chunk.protobuf) };
       return [{ ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength }];
     }),
+    spillsUndone(bucket, ids),
   );
 }
 
@@ -58,27 +58,22 @@ export async function halvesAsMessages(
   ids: DeliveryIds,
 ): Promise<DeliveryMessage[]> {
   const halves = halveRequest(protobuf) ?? [];
-  // A half whose spill R2 refused removes its own; the other half's are removed here.
-  return allMade(
-    bucket,
-    ids,
+  // A half whose spill R2 refused undoes its own; the other half's are undone here.
+  return allOrUndone(
     halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, ids)),
+    spillsUndone(bucket, ids),
   );
 }
 
 /**
- * The messages once every part is made; when one failed (R2 refused a spill), the spans the others
- * spilled under fresh ids are removed before its error goes on: no message will refer to them, and
- * whoever sends again (a client told to retry, under a new delivery id) spills them anew, so they
- * would stay forever.
+ * What undoes the messages made before R2 refused a spill: under fresh ids, their spills are removed,
+ * as no message will refer to them and whoever sends again (a client told to retry, under a new
+ * delivery id) spills them anew, so they would stay forever; under repeated ids, nothing (DeliveryIds).
  */
-async function allMade(bucket: R2Bucket, ids: DeliveryIds, parts: Promise<DeliveryMessage[]>[]): Promise<DeliveryMessage[]> {
-  const made = await Promise.allSettled(parts);
-  const messages = made.flatMap((part) => (part.status === "fulfilled" ? part.value : []));
-  const failed = made.find((part) => part.status === "rejected");
-  if (!failed) return messages;
-  if (ids === "fresh") await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
-  throw failed.reason;
+function spillsUndone(bucket: R2Bucket, ids: DeliveryIds): (made: DeliveryMessage[]) => Promise<void> {
+  return async (made) => {
+    if (ids === "fresh") await releasePayloads(bucket, made);
+  };
 }
 
 function estimatedSize(message: DeliveryMessage): number {
@@ -135,7 +130,7 @@ export async function enqueueNew(
   try {
     await enqueue(queue, messages, delaySeconds);
   } catch (err) {
-    if (err instanceof EnqueueFailed) await Promise.allSettled(err.unsent.map((message) => releasePayload(bucket, message)));
+    if (err instanceof EnqueueFailed) await releasePayloads(bucket, err.unsent);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { tenantObject } from "../tenants/authoritative.js";
 import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
+import { allOrUndone } from "./all-or-undone.js";
 import type { Replay } from "./dead-letters.js";
 import type { DeliveryMessage } from "./message.js";
 
@@ -17,15 +18,9 @@ export async function claimReplays(env: Env, replays: Replay[]): Promise<Map<Rep
     const claims = await tenantObject(env, tenant).claimDeadLetters(tenant, deadLetters);
     return group.map((replay, i): [Replay, DeadLetterClaim] => [replay, claims[i]!]);
   });
-  const settled = await Promise.allSettled(calls);
-  const claims = settled.flatMap((call) => (call.status === "fulfilled" ? call.value : []));
-  const failed = settled.find((call) => call.status === "rejected");
-  if (failed) {
-    // Nothing is queued when one tenant's object fails: the claims the others made are let go, or
-    // their dead letters would read as being replayed, by no one, until the claims lapsed.
-    await releaseReplays(env, claimedMessages(replays, new Map(claims)));
-    throw failed.reason;
-  }
+  // Nothing is queued when one tenant's object fails: the claims the others made are let go, or
+  // their dead letters would read as being replayed, by no one, until the claims lapsed.
+  const claims = await allOrUndone(calls, (made) => releaseReplays(env, claimedMessages(replays, new Map(made))));
   return new Map(claims);
 }
 
