@@ -2,14 +2,14 @@ import type { TenantView } from "./answers.js";
 import { Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
-import { settingsOf } from "./tenant-input.js";
+import { type EnteredField, settingsOf } from "./tenant-input.js";
 
 /** The form's own controls that a refusal can name; anything else the API names is in the settings JSON. */
 type Control = "tenant" | "parent" | "api_url" | "api_key" | "settings";
 
 /** What was sent, shown again with the refusal beside the field at fault. The key to store is never shown again. */
 export interface RefusedForm {
-  entered: Partial<Record<"tenant" | "parent" | "api_url" | "key" | "settings", string>>;
+  entered: Partial<Record<EnteredField, string>>;
   /** The field as the admin API names it (`parent`, `braintrust.api_url`, `routes.0.parent`, …) and its message. */
   error: { field: string; message: string };
 }

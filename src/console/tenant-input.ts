@@ -50,6 +50,10 @@ export function settingsOf(tenant: TenantView): string {
   return JSON.stringify(processingSettingsOf(tenant), null, 2);
 }
 
+/** The tenant form's text fields a refused form shows again as sent (the key to store is not among them). */
+export const ENTERED_FIELDS = ["tenant", "parent", "api_url", "key", "settings"] as const;
+export type EnteredField = (typeof ENTERED_FIELDS)[number];
+
 /**
  * A settings JSON's `"api_key": "…"`: the key's string as typed, escapes and all, or, its closing
  * quote forgotten (JSON the form refuses), the rest of the text.
@@ -68,7 +72,7 @@ const URL_CREDENTIALS = /^(\s*[A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/\\?#]*@/;
  * (sent again so, it is refused beside the key's field until the key is typed again); an API URL's
  * credentials are left out.
  */
-export function shownAgain(name: "settings" | "api_url" | "tenant" | "parent" | "key", value: string): string {
+export function shownAgain(name: EnteredField, value: string): string {
   if (name === "settings") return value.replace(API_KEY_IN_JSON, '$1""');
   if (name === "api_url") return value.replace(URL_CREDENTIALS, "$1");
   return value;

@@ -14,7 +14,7 @@ import { otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { RefusedForm } from "./tenant-form.js";
-import { shownAgain, tenantPutBody } from "./tenant-input.js";
+import { ENTERED_FIELDS, shownAgain, tenantPutBody } from "./tenant-input.js";
 import { TenantPage, type TenantPageData } from "./tenant-page.js";
 import { TenantsPage } from "./tenants-page.js";
 
@@ -88,7 +88,7 @@ async function formRefused(
 ): Promise<Response> {
   const adminToken = c.env.ADMIN_TOKEN ?? "";
   const entered: RefusedForm["entered"] = {};
-  for (const name of ["tenant", "parent", "api_url", "key", "settings"] as const) {
+  for (const name of ENTERED_FIELDS) {
     const value = form[name];
     // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
     if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = shownAgain(name, value);
