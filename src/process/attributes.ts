@@ -50,18 +50,10 @@ const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
  * ("1.10" is not the number 1.1, nor an id of 20 digits a rounded number), scalars as they are.
  */
 export function jsonOf(value: AnyValue | undefined): unknown {
-  switch (value?.value.case) {
-    case "stringValue": {
-      const json = parseJson(value.value.value);
-      return typeof json === "object" && json !== null ? json : value.value.value;
-    }
-    case "kvlistValue":
-      return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, jsonOf(kv.value)]));
-    case "arrayValue":
-      return value.value.value.values.map(jsonOf);
-    default:
-      return scalarOf(value);
-  }
+  return convertedValue(value, (text) => {
+    const json = parseJson(text);
+    return typeof json === "object" && json !== null ? json : text;
+  });
 }
 
 /**
@@ -70,13 +62,18 @@ export function jsonOf(value: AnyValue | undefined): unknown {
  * request metadata, where "2.10" or "2024" is not a number.
  */
 export function givenOf(value: AnyValue | undefined): unknown {
+  return convertedValue(value, (text) => text);
+}
+
+/** A value with its lists and key-value lists converted, at any depth, each text read by `textValue`, scalars as they are. */
+function convertedValue(value: AnyValue | undefined, textValue: (text: string) => unknown): unknown {
   switch (value?.value.case) {
     case "stringValue":
-      return value.value.value;
+      return textValue(value.value.value);
     case "kvlistValue":
-      return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, givenOf(kv.value)]));
+      return Object.fromEntries(value.value.value.values.map((kv) => [kv.key, convertedValue(kv.value, textValue)]));
     case "arrayValue":
-      return value.value.value.values.map(givenOf);
+      return value.value.value.values.map((item) => convertedValue(item, textValue));
     default:
       return scalarOf(value);
   }
