@@ -101,7 +101,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
   switch (next.step) {
     case "done":
-      await markDelivered(env.TENANTS, message);
+      await markDeliveredOrLog(env.TENANTS, message);
       await releasePayload(env.PAYLOADS, message);
       countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
@@ -146,6 +146,19 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
       }
       return;
+  }
+}
+
+/**
+ * Braintrust took the spans, so the message is done even when KV will not write its marker (an
+ * outage, or the Free plan's 1,000 writes a day): the missing marker only leaves a later repeat
+ * unskipped, where handing the message back would send the spans again for certain.
+ */
+async function markDeliveredOrLog(kv: KVNamespace, message: DeliveryMessage): Promise<void> {
+  try {
+    await markDelivered(kv, message);
+  } catch (err) {
+    logEvent({ event: "delivered_marker_failed", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
   }
 }
 

@@ -45,6 +45,7 @@ export type RelayEvent =
       dead_letters?: number;
       spans?: number;
     }
+  | { event: "delivered_marker_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
@@ -57,6 +58,7 @@ export type RelayEvent =
   | { event: "unhandled_error"; error: string };
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
+  "delivered_marker_failed",
   "delivery_consumer_error",
   "durable_store_failed",
   "rate_limiter_failed",
