@@ -35,18 +35,13 @@ const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
 
 /**
  * The upstream requests for `body`, per parent, twice: as the relay makes them (the body itself,
- * or copied byte ranges of it) and as a plain reference makes them: the body decoded whole, each
- * delivered span translated in memory when the tenant translates, and the request encoded anew.
+ * or copied byte ranges of it; a routing tenant's traces as the request alone decides them) and as a
+ * plain reference makes them: the body decoded whole, each delivered span translated in memory when
+ * the tenant translates, and the request encoded anew.
  */
 function bothPaths(body: Uint8Array, settings: Record<string, unknown>): Array<[string, Uint8Array, Uint8Array]> {
   const tenant = tenantRecord(settings);
-  const { deliveries } = prepareDeliveries(
-    { wire: body, coding: "identity", bytes: body },
-    "protobuf",
-    tenant,
-    CREDENTIAL,
-    relayConfig(env),
-  );
+  const deliveries = deliveriesAlone({ wire: body, coding: "identity", bytes: body }, "protobuf", tenant, CREDENTIAL, relayConfig(env));
   return deliveries.map((d) => {
     // Untouched: the body itself, empty scopes and all.
     if (d.payload.protobuf === body) return [d.parent, body, body];
