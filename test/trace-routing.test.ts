@@ -215,6 +215,23 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({ "project_name:default": { traces: [], unlisted: 4 } });
   });
 
+  it("a top span sent with a parent of zeros, which is none, decides its trace: the children waiting for it go with it, one trace listed", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traceId = randomId(16);
+    // A converter's root: not a gateway entry span, so only its parent says it is the top; no route matches it.
+    const top = spanWith("HTTP POST /chat", [], { traceId, parentSpanId: new Uint8Array(8) });
+    const model = spanWith("Model: gpt-4.1-mini", [attr("tfy.span_type", "Model")], { traceId, parentSpanId: top.spanId });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([model])))).status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([top])))).status).toBe(200);
+
+    // With an hour's wait, arriving at all means the top span decided the trace; listed, as it goes without that parent.
+    expect(await viewsOnceArrived(tenant, [model, top])).toEqual({
+      "project_name:default": { traces: [{ root: top.name, spans: 2 }], unlisted: 0 },
+    });
+  });
+
   it("when the object cannot store waiting spans the client gets 503 with Retry-After, and its retry loses nothing", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

@@ -147,6 +147,16 @@ describe("the wire check", () => {
     expect(fullPath(bytes)).toEqual({ accepted: 1, rejected: 0 });
   });
 
+  it("leaves a root sent with a parent of zeros to the full path, which keeps it (and sends it without one); a parent of one byte set is a parent", () => {
+    const zeros = requestWithSpanFields(lengthDelimited(4, new Uint8Array(8)));
+    const lastSet = requestWithSpanFields(lengthDelimited(4, [0, 0, 0, 0, 0, 0, 0, 1]));
+    // Given twice, the last counts, as for the other ids.
+    const zerosLast = requestWithSpanFields([...lengthDelimited(4, new Uint8Array(8).fill(1)), ...lengthDelimited(4, new Uint8Array(8))]);
+
+    expect([vouchedSpanCount(zeros), vouchedSpanCount(lastSet), vouchedSpanCount(zerosLast)]).toEqual([undefined, 1, undefined]);
+    expect(fullPath(zeros)).toEqual({ accepted: 1, rejected: 0 });
+  });
+
   it("leaves a span with a link id of another length to the full path, which rejects that span alone", () => {
     const badLink = spanFields(lengthDelimited(13, lengthDelimited(1, [1, 2, 3])));
     const bytes = new Uint8Array(

@@ -36,11 +36,11 @@ export function prepareDeliveries(
   credential: BraintrustCredential,
   config: RelayConfig,
 ): PreparedRequest {
-  // When the wire check vouches that the decode would succeed and validation keep every span, a
-  // tenant that changes nothing needs no decoded spans: the bytes go as they came, split by their
-  // ranges when over the upstream limit. Any other tenant's spans are then decoded only as far as
-  // its processing reads them. A request without spans takes the full path, which answers it
-  // without sending anything.
+  // When the wire check vouches that the decode would succeed, validation keep every span and no
+  // root needs its parent of zeros left out, a tenant that changes nothing needs no decoded spans:
+  // the bytes go as they came, split by their ranges when over the upstream limit. Any other
+  // tenant's spans are then decoded only as far as its processing reads them. A request without
+  // spans takes the full path, which answers it without sending anything.
   const vouched = format === "protobuf" ? vouchedSpanCount(body.bytes) : undefined;
   if (vouched !== undefined && vouched > 0 && leavesSpansAlone(tenant)) {
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();

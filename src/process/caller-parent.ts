@@ -1,4 +1,5 @@
 import type { SpanFields } from "../otlp/incoming.js";
+import { isRoot } from "../otlp/root.js";
 import { stringAttribute } from "./attributes.js";
 import type { SpanIdSet } from "./span-ids.js";
 
@@ -23,8 +24,7 @@ export class CallerParents {
 
   /** A span of the request's parent, when it is a request span with one, which may then become a root. */
   parentOf(span: SpanFields): Uint8Array | undefined {
-    if (span.parentSpanId.byteLength === 0 || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? ""))
-      return undefined;
+    if (isRoot(span) || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) return undefined;
     return span.parentSpanId;
   }
 

@@ -1,4 +1,5 @@
 import type { SpanFields } from "../otlp/incoming.js";
+import { isRoot } from "../otlp/root.js";
 
 /**
  * Braintrust's SDK rule for AI spans: roots, and spans whose name or any attribute key starts with
@@ -9,7 +10,7 @@ const AI_PREFIXES = ["gen_ai.", "braintrust.", "llm.", "ai.", "traceloop.", "tfy
 const NOT_BY_THEMSELVES = new Set(["braintrust.parent", "braintrust.org", "braintrust.app_url"]);
 
 export function isAiSpan(span: SpanFields): boolean {
-  if (span.parentSpanId.byteLength === 0) return true;
+  if (isRoot(span)) return true;
   if (AI_PREFIXES.some((p) => span.name.startsWith(p))) return true;
   return span.attributes.some((a) => !NOT_BY_THEMSELVES.has(a.key) && AI_PREFIXES.some((p) => a.key.startsWith(p)));
 }

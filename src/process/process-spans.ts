@@ -3,6 +3,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader } from "../otlp/outgoing.js";
+import { hasZeroParent } from "../otlp/root.js";
 import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
 import { assemble, isRange, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
@@ -72,6 +73,8 @@ export class SpanProcessor {
   private readonly spans: OutgoingSpan[] = [];
   /** Made only for a translating tenant that does not keep callers' parents. */
   private readonly callerParents: CallerParents | undefined;
+  /** The places among the spans sent of roots that came with a parent_span_id of zeros (see makeRoots). */
+  private readonly zeroParents: number[] = [];
   /** Every span id of the request, for the router and for callers' parents, whichever the tenant has. */
   private readonly spanIds: SpanIdSet | undefined;
   private readonly traces: string[] = [];
@@ -137,16 +140,18 @@ export class SpanProcessor {
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size });
     if (trace !== undefined) this.traces.push(trace);
     if (callerParent) this.callerParents?.mayBecomeRoot(this.spans.length - 1, callerParent);
+    if (hasZeroParent(incoming.fields)) this.zeroParents.push(this.spans.length - 1);
   }
 
   /**
-   * Makes roots of the request spans whose parent, the caller's, never came (see caller-parent.ts),
-   * from their outgoing bytes: nothing else of them is kept until the request is read. Bytes the
-   * wire check did not vouch for may be framed more loosely than a field cursor reads them
-   * (protobuf-es takes a scalar under another wire type): they are decoded as protobuf-es reads them.
+   * Makes roots, their parent_span_id left out, of the roots sent with one of zeros and of the request
+   * spans whose parent, the caller's, never came (see caller-parent.ts), from their outgoing bytes:
+   * nothing else of them is kept until the request is read. Bytes the wire check did not vouch for
+   * may be framed more loosely than a field cursor reads them (protobuf-es takes a scalar under
+   * another wire type): they are decoded as protobuf-es reads them.
    */
-  private rootCallersChildren(): void {
-    for (const at of this.callerParents?.orphans() ?? []) {
+  private makeRoots(): void {
+    for (const at of [...this.zeroParents, ...(this.callerParents?.orphans() ?? [])]) {
       const outgoing = this.spans[at]!;
       const bytes = assemble(this.source, outgoing.pieces);
       const readAsVouched = this.vouched || outgoing.pieces.every((piece) => !isRange(piece));
@@ -165,7 +170,7 @@ export class SpanProcessor {
    * must not send the request's own bytes, which still carry them.
    */
   finish(leftOutEmpty: boolean): ProcessedSpans {
-    this.rootCallersChildren();
+    this.makeRoots();
     const batches = this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
     return { batches, changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
@@ -198,7 +203,7 @@ export class SpanProcessor {
   finishByTrace(leftOutEmpty: boolean): RequestTraces | undefined {
     const router = this.router;
     if (!router) return undefined;
-    this.rootCallersChildren();
+    this.makeRoots();
     const byTrace = new Map<string, RequestTrace>();
     const traceOf = this.traces.map((key) => {
       let trace = byTrace.get(key);

@@ -1,5 +1,6 @@
 import { hex } from "../encoding/bytes.js";
 import type { IncomingSpan, SpanFields } from "../otlp/incoming.js";
+import { isRoot } from "../otlp/root.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
@@ -102,7 +103,7 @@ export class TraceRouter {
   }
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {
-    if (span.parentSpanId.byteLength === 0) evidence.rootless = true;
+    if (isRoot(span)) evidence.rootless = true;
     else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
       evidence.entryParents ??= [];
       evidence.entryParents.push(span.parentSpanId);
@@ -110,10 +111,11 @@ export class TraceRouter {
   }
 
   /**
-   * The top span is a span with no parent, or an entry span whose parent is not among the request's
-   * spans of its trace: the caller's span, which the gateway never sends. A gateway span's own
-   * children end, so are exported, before it, so an entry span's gateway parent (an agent's
-   * AgentResponse over its MCP calls) would arrive with it or later; see the README for that case.
+   * The top span is a span with no parent (its id empty or all zeros), or an entry span whose parent
+   * is not among the request's spans of its trace: the caller's span, which the gateway never sends.
+   * A gateway span's own children end, so are exported, before it, so an entry span's gateway parent
+   * (an agent's AgentResponse over its MCP calls) would arrive with it or later; see the README for
+   * that case.
    */
   private hasTopSpan(evidence: TraceEvidence): boolean {
     if (evidence.rootless) return true;

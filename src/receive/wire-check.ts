@@ -3,6 +3,7 @@ import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/c
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { hasZeroParent } from "../otlp/root.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 import { MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
@@ -13,7 +14,9 @@ import { invalidLinkReason, invalidSpanReason } from "./validate.js";
  * link's ids are valid. It is deliberately stricter than the full path (read-spans.ts), so whatever
  * it accepts, that path decodes and keeps whole; anything it does not vouch for (groups, packed or
  * map fields, deep nesting, odd varints, an invalid span or link, a span over the limit of
- * messages) takes the full path, which gives the client its error.
+ * messages) takes the full path, which gives the client its error. So does a root sent with a
+ * parent_span_id of zeros (otlp/root.ts): it must not go on as it came, and that path sends it
+ * without one.
  */
 
 /** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
@@ -107,8 +110,8 @@ function wireTypeOf(scalar: ScalarType): number {
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * The number of spans in `bytes` when it is a well-formed request whose spans all pass validation;
- * undefined when only the full decode can say.
+ * The number of spans in `bytes` when it is a well-formed request whose spans all pass validation,
+ * none a root with a parent of zeros; undefined when only the full decode can say.
  */
 export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
   const walker = new Walker(bytes);
@@ -191,7 +194,8 @@ class Walker {
       if (at > end) throw new Unvouched();
     }
     if (check.isSpan) {
-      if (invalidSpanReason({ traceId, spanId, parentSpanId }) !== undefined) throw new Unvouched();
+      const ids = { traceId, spanId, parentSpanId };
+      if (invalidSpanReason(ids) !== undefined || hasZeroParent(ids)) throw new Unvouched();
       this.spans++;
     } else if (check.isLink && invalidLinkReason({ traceId, spanId }) !== undefined) throw new Unvouched();
     if (check.isSpan || check.isHeader) this.counted = -1;

@@ -47,15 +47,16 @@ describe("dropping non-AI spans", () => {
     },
   );
 
-  it("always keeps roots, and does not count braintrust.parent, .org or .app_url alone", () => {
+  it("always keeps roots (a parent of zeros is none), and does not count braintrust.parent, .org or .app_url alone", () => {
     const request = requestOf([
       spanWith("redis GET", []),
+      spanWith("redis DEL", [], { parentSpanId: new Uint8Array(8) }),
       child("routed only", [attr("braintrust.parent", "project_id:p"), attr("braintrust.org", "o"), attr("braintrust.app_url", "u")]),
       child("routed and scored", [attr("braintrust.parent", "project_id:p"), attr("braintrust.scores", "{}")]),
       child("redis SET", [attr("db.system", "redis")]),
     ]);
 
-    expect(spansOf(sent(request, { drop_non_ai_spans: true })).map((s) => s.name)).toEqual(["redis GET", "routed and scored"]);
+    expect(spansOf(sent(request, { drop_non_ai_spans: true })).map((s) => s.name)).toEqual(["redis GET", "redis DEL", "routed and scored"]);
   });
 });
 

@@ -40,6 +40,13 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([model, top])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
   });
 
+  it("a span sent with a parent of zeros is the top, of whatever type: a parent of zeros is none", () => {
+    const converted = randomId(16);
+    const root = entry("HTTP GET", { traceId: converted, parentSpanId: new Uint8Array(8) }, []);
+    const child = entry("Model", { traceId: converted, parentSpanId: root.spanId });
+    expect(verdicts([child, root])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
+  });
+
   it("a gateway entry span whose parent is not in the request is the top (the caller's traceparent continued)", () => {
     const callerTrace = randomId(16);
     for (const type of ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse", "MCP"])

@@ -98,11 +98,17 @@ const spanAttributes = fc
   .map((entries) => entries.map(([key, value]) => attr(key, value)));
 
 const spans = fc.array(
-  fc.record({ attributes: spanAttributes, failed: fc.boolean(), root: fc.boolean() }).map(({ attributes, failed, root }) => {
-    const span = spanWith("span", attributes, root ? {} : { parentSpanId: new Uint8Array(8).fill(1) });
-    if (failed) span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "failed" };
-    return span;
-  }),
+  fc
+    .record({ attributes: spanAttributes, failed: fc.boolean(), parent: fc.constantFrom("none", "zeros", "some") })
+    .map(({ attributes, failed, parent }) => {
+      const span = spanWith(
+        "span",
+        attributes,
+        parent === "none" ? {} : { parentSpanId: new Uint8Array(8).fill(parent === "zeros" ? 0 : 1) },
+      );
+      if (failed) span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "failed" };
+      return span;
+    }),
   { minLength: 1, maxLength: 4 },
 );
 
@@ -114,8 +120,12 @@ function otherFields(span: Span): Uint8Array {
   );
 }
 
-/** The parent a span must arrive with: none for a gateway request's span whose parent is not among the request's spans (the caller's). */
+/**
+ * The parent a span must arrive with: none for one of zeros, and for a gateway request's span whose
+ * parent is not among the request's spans (the caller's).
+ */
 function expectedParent(span: Span, request: Span[]): Uint8Array {
+  if (span.parentSpanId.every((byte) => byte === 0)) return new Uint8Array();
   const type = span.attributes.find((a) => a.key === "tfy.span_type")?.value?.value;
   const requestSpan =
     type?.case === "stringValue" && ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"].includes(type.value);
