@@ -6,7 +6,8 @@ import type { ConsoleSession } from "./session.js";
 
 /**
  * Dead letters with their reasons, each with replay and delete (the CLI's `dead-letters replay --id`
- * and `dead-letters delete`). `tenant` is the tenant page they are shown on, where each form returns.
+ * and `dead-letters delete`). `tenant` is the tenant page they are shown on, where each form returns;
+ * elsewhere each names its tenant, a link to the tenant's page (a deleted tenant's answers that it is no more).
  */
 export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: DeadLetter[]; tenant?: string }) {
   if (props.deadLetters.length === 0) return <p class="muted">No dead letters.</p>;
@@ -29,7 +30,11 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
           {props.deadLetters.map((d) => (
             <tr data-dead-letter={d.id}>
               <td class="mono">{d.id}</td>
-              {!props.tenant && <td>{d.tenant}</td>}
+              {!props.tenant && (
+                <td>
+                  <a href={CONSOLE_PATHS.tenant(d.tenant)}>{d.tenant}</a>
+                </td>
+              )}
               <td class="num">{d.spans}</td>
               <td class="num">{d.attempts}</td>
               <td>

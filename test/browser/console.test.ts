@@ -229,6 +229,14 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await expect(deadLetter.locator("time").textContent()).resolves.toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     await expect(page.locator("#injected, script, img").count()).resolves.toBe(0);
     await screenshot(page, "tenant-dead-letter");
+    // Everyone's dead letters name each one's tenant, a link to its page.
+    const id = await deadLetter.getAttribute("data-dead-letter");
+    await page.goto(`${relay.url}/admin/console/dead-letters`);
+    const listed = page.locator(`table.dead-letters tr[data-dead-letter="${id}"]`);
+    await Promise.all([
+      page.waitForURL(`${relay.url}/admin/console/tenants/console-dead`),
+      listed.getByRole("link", { name: "console-dead", exact: true }).click(),
+    ]);
 
     await Promise.all([page.waitForURL(/done=replayed/), deadLetter.locator("button:text('Replay')").click()]);
     await expect(page.locator(".notice").first().textContent()).resolves.toBe("Replayed 1 dead letter onto the delivery queue.");
