@@ -391,6 +391,47 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
+  it("says a later page with nothing on it is empty, with a link back to the first page, not that there is nothing at all", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cursorOf = async (path: string) => ((await (await admin("GET", path)).json()) as { cursor: string | null }).cursor!;
+    const emptyPage = (html: string) =>
+      /<p class="muted empty-page">(.*?)<\/p>/s
+        .exec(html)?.[1]
+        ?.replace(/<a href="([^"]*)">/, "[$1]")
+        .replaceAll("</a>", "")
+        .replaceAll("&amp;", "&");
+    const pageAt = async (path: string, query: Record<string, string>) =>
+      (await relayFetch(`${path}?${new URLSearchParams(query)}`, { headers: { cookie } })).text();
+    // Two tenants after every other: the page after the first of them is the second's, which then goes.
+    const run = crypto.randomUUID().slice(0, 8);
+    const [kept, gone] = [`zzzz-${run}-a`, `zzzz-${run}-b`];
+    for (const id of [kept, gone]) expect((await admin("PUT", `/tenants/${id}`, { parent: "project_id:p" })).status).toBe(201);
+    const listed = ((await (await admin("GET", "/tenants?limit=1000")).json()) as { tenants: { id: string }[] }).tenants;
+    const tenantsAfterKept = await cursorOf(`/tenants?limit=${listed.findIndex(({ id }) => id === kept) + 1}`);
+    expect((await admin("DELETE", `/tenants/${gone}`)).status).toBe(204);
+    // A tenant's second dead letter, deleted once its page's cursor was given.
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 2);
+    const [, second] = await waitForDeadLetters(tenant.id, (list) => list.length === 2);
+    const deadLettersAfterFirst = await cursorOf(`/dead-letters?tenant=${tenant.id}&limit=1`);
+    expect((await admin("DELETE", `/dead-letters/${encodeURIComponent(second!.id)}`)).status).toBe(204);
+
+    const tenants = await pageAt("/admin/", { cursor: tenantsAfterKept });
+    const stats = await pageAt("/admin/console/stats", { window: "24h", cursor: tenantsAfterKept });
+    const deadLetters = await pageAt("/admin/console/dead-letters", { tenant: tenant.id, cursor: deadLettersAfterFirst });
+
+    expect(emptyPage(tenants)).toBe("No tenants on this page. [/admin/]Back to the first page.");
+    expect(tenants).not.toContain("No tenants yet");
+    expect(emptyPage(stats)).toBe("No tenants on this page. [/admin/console/stats?window=24h]Back to the first page.");
+    expect(stats).not.toContain("No tenants yet");
+    expect(emptyPage(deadLetters)).toBe(
+      `No dead letters on this page. [/admin/console/dead-letters?tenant=${tenant.id}]Back to the first page.`,
+    );
+    expect(deadLetters).not.toContain("No dead letters.");
+    // The first pages are not later pages.
+    expect(emptyPage(await pageAt("/admin/console/dead-letters", { tenant: uniqueTenantId() }))).toBeUndefined();
+  });
+
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;

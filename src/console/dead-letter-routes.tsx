@@ -28,7 +28,10 @@ deadLetterRoutes.get("/", async (c) => {
   const { tenant, cursor } = query;
   const search = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${search}`);
-  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} notice={noticeOf(query)} />);
+  return renderPage(
+    c,
+    <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} later={cursor !== undefined} notice={noticeOf(query)} />,
+  );
 });
 
 // `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a

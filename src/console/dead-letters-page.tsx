@@ -1,6 +1,6 @@
 import type { DeadLetterList } from "./answers.js";
 import { DeadLettersTable } from "./dead-letters-table.js";
-import { Layout, Notice } from "./layout.js";
+import { EmptyLaterPage, Layout, Notice } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
@@ -9,18 +9,26 @@ export function DeadLettersPage(props: {
   session: ConsoleSession;
   list: DeadLetterList;
   tenant?: string | undefined;
+  /** Whether this is a page past the first (a cursor was followed). */
+  later: boolean;
   notice?: string | undefined;
 }) {
-  const next = props.list.cursor && new URLSearchParams({ ...(props.tenant ? { tenant: props.tenant } : {}), cursor: props.list.cursor });
+  const whose: Record<string, string> = props.tenant ? { tenant: props.tenant } : {};
+  const link = (query: Record<string, string>) =>
+    Object.keys(query).length > 0 ? `${CONSOLE_PATHS.deadLetters}?${new URLSearchParams(query)}` : CONSOLE_PATHS.deadLetters;
   return (
     <Layout title="Dead letters" session={props.session}>
       <h1>Dead letters{props.tenant ? ` of ${props.tenant}` : ""}</h1>
       <p class="sub">Deliveries no retry could complete, kept with their spans until replayed or deleted.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
-      <DeadLettersTable session={props.session} deadLetters={props.list.dead_letters} />
-      {next && (
+      {props.list.dead_letters.length === 0 && props.later ? (
+        <EmptyLaterPage what="dead letters" first={link(whose)} />
+      ) : (
+        <DeadLettersTable session={props.session} deadLetters={props.list.dead_letters} />
+      )}
+      {props.list.cursor && (
         <p class="pager">
-          <a href={`${CONSOLE_PATHS.deadLetters}?${next}`}>Next dead letters →</a>
+          <a href={link({ ...whose, cursor: props.list.cursor })}>Next dead letters →</a>
         </p>
       )}
     </Layout>

@@ -88,6 +88,19 @@ export function Time(props: { at: string }) {
   return <time datetime={props.at}>{shown}</time>;
 }
 
+/**
+ * A later page of a list that has nothing on it: the list ended on the page before (a store's cursor
+ * can stop just short of its end), or what was on it went since its link was made. Not "none yet":
+ * the list may be long; the way back is to its first page.
+ */
+export function EmptyLaterPage(props: { what: string; first: string }) {
+  return (
+    <p class="muted empty-page">
+      No {props.what} on this page. <a href={props.first}>Back to the first page</a>.
+    </p>
+  );
+}
+
 export function Notice(props: { children: Child; tone?: "ok" | "error" }) {
   return (
     <p class={`notice ${props.tone ?? "ok"}`} role="status">

@@ -1,12 +1,19 @@
 import { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns } from "../stats/columns.js";
 import type { TenantStats } from "./answers.js";
-import { Layout } from "./layout.js";
+import { EmptyLaterPage, Layout } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, StatsCaption } from "./stats-parts.js";
 
 /** Every tenant's statistics over one window, a line each: the CLI's `stats --window`. */
-export function StatsPage(props: { session: ConsoleSession; window: StatsWindow; tenants: TenantStats[]; next: string | null }) {
+export function StatsPage(props: {
+  session: ConsoleSession;
+  window: StatsWindow;
+  tenants: TenantStats[];
+  /** Whether this is a page past the first (a cursor was followed). */
+  later: boolean;
+  next: string | null;
+}) {
   const field = STATS_WINDOWS[props.window];
   const link = (query: Record<string, string>) => `${CONSOLE_PATHS.stats}?${new URLSearchParams(query)}`;
   return (
@@ -24,7 +31,9 @@ export function StatsPage(props: { session: ConsoleSession; window: StatsWindow;
           ),
         )}
       </p>
-      {props.tenants.length === 0 ? (
+      {props.tenants.length === 0 && props.later ? (
+        <EmptyLaterPage what="tenants" first={link({ window: props.window })} />
+      ) : props.tenants.length === 0 ? (
         <p class="muted">
           No tenants yet: <a href={CONSOLE_PATHS.home}>create one</a> on the tenants page.
         </p>

@@ -28,7 +28,10 @@ statsRoutes.get("/", async (c) => {
   const window = windowOf(windowName);
   const search = new URLSearchParams({ limit: String(TENANTS_PER_PAGE), ...(cursor ? { cursor } : {}) });
   const page = await callAdmin<{ tenants: TenantStats[]; cursor: string | null }>(c, "GET", `/stats?${search}`);
-  return renderPage(c, <StatsPage session={sessionOf(c)} window={window} tenants={page.tenants} next={page.cursor} />);
+  return renderPage(
+    c,
+    <StatsPage session={sessionOf(c)} window={window} tenants={page.tenants} later={cursor !== undefined} next={page.cursor} />,
+  );
 });
 
 statsRoutes.all("/", otherConsoleMethods("GET, HEAD"));

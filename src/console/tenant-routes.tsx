@@ -42,7 +42,14 @@ export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response>
   const { rows, next } = await tenantRows(c, query.cursor);
   return renderPage(
     c,
-    <TenantsPage session={sessionOf(c)} rows={rows} next={next} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />,
+    <TenantsPage
+      session={sessionOf(c)}
+      rows={rows}
+      later={query.cursor !== undefined}
+      next={next}
+      notice={noticeOf(query)}
+      replayFrom={replayCursorOf(query)}
+    />,
   );
 }
 
@@ -101,7 +108,7 @@ async function formRefused(
     return renderPage(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, 400);
   }
   const { rows, next } = await tenantRows(c, undefined);
-  return renderPage(c, <TenantsPage session={session} rows={rows} next={next} refused={refused} />, 400);
+  return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, 400);
 }
 
 // `tokens issue`: the token is in this answer only, never in a URL, so the page is rendered here rather than redirected to.

@@ -2,7 +2,7 @@ import type { TenantSummary } from "../tenants/store.js";
 import type { TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
 import { ReplayAllForm } from "./dead-letters-table.js";
-import { Layout, Notice } from "./layout.js";
+import { EmptyLaterPage, Layout, Notice } from "./layout.js";
 import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
@@ -20,6 +20,8 @@ export interface TenantRow {
 export function TenantsPage(props: {
   session: ConsoleSession;
   rows: TenantRow[];
+  /** Whether this is a page past the first (a cursor was followed). */
+  later: boolean;
   next: string | null;
   notice?: string | undefined;
   /** Where "replay all" goes on from, after a replay that left more. */
@@ -38,7 +40,11 @@ export function TenantsPage(props: {
         </Notice>
       )}
       {props.rows.length === 0 ? (
-        <p class="muted">No tenants yet: create one below.</p>
+        props.later ? (
+          <EmptyLaterPage what="tenants" first={CONSOLE_PATHS.home} />
+        ) : (
+          <p class="muted">No tenants yet: create one below.</p>
+        )
       ) : (
         <div class="scroll">
           <table class="tenants">
