@@ -432,6 +432,38 @@ describe("the console beside the admin API", () => {
     expect(emptyPage(await pageAt("/admin/console/dead-letters", { tenant: uniqueTenantId() }))).toBeUndefined();
   });
 
+  it("says a refusal of what the form has no field for once, at the top of the page, beside none of the form's fields", async () => {
+    const tenant = await createTenant();
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
+
+    // The revision the form saves over goes as If-Match: one the API cannot read is refused as that header.
+    const refused = await relayFetch("/admin/console/tenants", {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        csrf,
+        tenant: tenant.id,
+        revision: "not-a-revision",
+        parent: tenant.parent,
+        key: "keep",
+        settings: "{}",
+      }),
+    });
+
+    expect(refused.status).toBe(400);
+    const html = await refused.text();
+    expect(html.match(/If-Match: must be/g)).toHaveLength(1);
+    // With no link down to a field to change.
+    expect(refusalShown(html)).toBe(
+      'Not saved: If-Match: must be * or a list of entity tags such as "5f1c…", as an ETag header gives them.',
+    );
+    expect(html).not.toContain("aria-invalid");
+    expect(html).not.toContain('class="field-error"');
+  });
+
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;

@@ -7,6 +7,9 @@ import { type EnteredField, settingsOf } from "./tenant-input.js";
 /** The form's own controls that a refusal can name; anything else the API names is in the settings JSON. */
 type Control = "tenant" | "parent" | "api_url" | "api_key" | "settings";
 
+/** The headers of a save's condition (src/admin/preconditions.ts), which the admin API names as the field at fault. */
+const PRECONDITIONS = new Set(["If-Match", "If-None-Match"]);
+
 /** What was sent, shown again with the refusal beside the field at fault. The key to store is never shown again. */
 export interface RefusedForm {
   entered: Partial<Record<EnteredField, string>>;
@@ -14,11 +17,37 @@ export interface RefusedForm {
   error: { field: string; message: string };
 }
 
-function controlOf(field: string): Control {
-  if (field === "tenant" || field === "parent") return field;
+/**
+ * The control of the form a refused field is typed in, if it has one: a tenant's own form has no
+ * field for its id, and the revision it saves over goes as a request header (If-Match), typed
+ * nowhere. Those are said at the top of the page only; anything else is the settings JSON's.
+ */
+function controlOf(field: string, tenant: TenantView | undefined): Control | undefined {
+  if (field === "tenant") return tenant ? undefined : "tenant";
+  if (field === "parent") return field;
   if (field === "braintrust.api_url") return "api_url";
   if (field === "braintrust.api_key" || field === "api_key") return "api_key";
+  if (PRECONDITIONS.has(field)) return undefined;
   return "settings";
+}
+
+/**
+ * A refused form, said at the top of its page: what was not done and why, and a link down to the form
+ * (the heading `below` names) when a field of it is at fault, beside which the form says it again.
+ */
+export function RefusedNotice(props: { refused: RefusedForm; tenant?: TenantView; below: string }) {
+  const { field, message } = props.refused.error;
+  return (
+    <Notice tone="error">
+      {props.tenant ? "Not saved" : "Not created"}: {message}.
+      {controlOf(field, props.tenant) && (
+        <>
+          {" "}
+          <a href={`#${props.below}`}>Change it below</a>.
+        </>
+      )}
+    </Notice>
+  );
 }
 
 /**
@@ -30,8 +59,8 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
   const { tenant } = props;
   const entered = props.refused?.entered ?? {};
   const error = props.refused?.error;
-  // A refusal of a field this form has no control for (a tenant's own id) is said at the top of the form.
-  const at = error && (controlOf(error.field) === "tenant" && tenant ? undefined : controlOf(error.field));
+  // The page says the refusal at its top (RefusedNotice); here, beside the field at fault, if the form has one.
+  const at = error && controlOf(error.field, tenant);
   /** The attributes tying a control to its refusal, and the refusal itself, beside the control. */
   const invalid = (control: Control) => (at === control ? { "aria-invalid": "true", "aria-describedby": `error-${control}` } : {});
   const FieldError = (p: { control: Control }) =>
@@ -43,7 +72,6 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
   const key = entered.key ?? (tenant ? "keep" : "passthrough");
   return (
     <PostForm action={CONSOLE_PATHS.tenants} session={props.session} class="card tenant-form">
-      {error && !at && <Notice tone="error">{error.message}</Notice>}
       {tenant ? (
         <>
           <input type="hidden" name="tenant" value={tenant.id} />

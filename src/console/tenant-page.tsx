@@ -4,7 +4,7 @@ import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
-import { type RefusedForm, TenantForm } from "./tenant-form.js";
+import { type RefusedForm, RefusedNotice, TenantForm } from "./tenant-form.js";
 
 export interface TenantPageData {
   tenant: TenantView;
@@ -40,11 +40,7 @@ export function TenantPage(props: {
         Ingest endpoint: <code class="ingest-url">{ingestUrl}</code>
       </p>
       {props.notice && <Notice>{props.notice}</Notice>}
-      {props.refused && (
-        <Notice tone="error">
-          Not saved: {props.refused.error.message}. <a href="#change">Change it below</a>.
-        </Notice>
-      )}
+      {props.refused && <RefusedNotice refused={props.refused} tenant={tenant} below="change" />}
       {props.deleteRefused && (
         <Notice tone="error">
           Not deleted: {props.deleteRefused}. <a href="#delete">Delete it below</a>.

@@ -7,7 +7,7 @@ import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageSummary } from "./stats-parts.js";
-import { type RefusedForm, TenantForm } from "./tenant-form.js";
+import { type RefusedForm, RefusedNotice, TenantForm } from "./tenant-form.js";
 
 export interface TenantRow {
   tenant: TenantSummary;
@@ -34,11 +34,7 @@ export function TenantsPage(props: {
       <h1>Tenants</h1>
       <p class="sub">Charts: the last hour, a bar a minute. Errors: refused requests and spans, and failed attempts to reach Braintrust.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
-      {props.refused && (
-        <Notice tone="error">
-          Not created: {props.refused.error.message}. <a href="#new-tenant">Change it below</a>.
-        </Notice>
-      )}
+      {props.refused && <RefusedNotice refused={props.refused} below="new-tenant" />}
       {props.rows.length === 0 ? (
         props.later ? (
           <EmptyLaterPage what="tenants" first={CONSOLE_PATHS.home} />
