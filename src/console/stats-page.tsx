@@ -3,7 +3,7 @@ import type { TenantStats } from "./answers.js";
 import { EmptyLaterPage, Layout } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
-import { LastUpstreamError, StatsCaption } from "./stats-parts.js";
+import { LastUpstreamError, StatsTable } from "./stats-parts.js";
 
 /** Every tenant's statistics over one window, a line each: the CLI's `stats --window`. */
 export function StatsPage(props: {
@@ -38,35 +38,32 @@ export function StatsPage(props: {
           No tenants yet: <a href={CONSOLE_PATHS.home}>create one</a> on the tenants page.
         </p>
       ) : (
-        <div class="scroll">
-          <table class="stats">
-            <StatsCaption />
-            <thead>
-              <tr>
-                <th>Tenant</th>
-                {STATS_COLUMNS.map((column) => (
-                  <th class="num">{column.toLowerCase()}</th>
-                ))}
-                <th>Last upstream error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.tenants.map((stats) => (
-                <tr data-tenant={stats.tenant}>
-                  <td>
-                    <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
-                  </td>
-                  {statsColumns(stats[field]).map((value) => (
-                    <td class="num">{value}</td>
-                  ))}
-                  <td class="error">
-                    <LastUpstreamError error={stats.last_upstream_error} />
-                  </td>
-                </tr>
+        <StatsTable class="stats">
+          <thead>
+            <tr>
+              <th>Tenant</th>
+              {STATS_COLUMNS.map((column) => (
+                <th class="num">{column.toLowerCase()}</th>
               ))}
-            </tbody>
-          </table>
-        </div>
+              <th>Last upstream error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.tenants.map((stats) => (
+              <tr data-tenant={stats.tenant}>
+                <td>
+                  <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
+                </td>
+                {statsColumns(stats[field]).map((value) => (
+                  <td class="num">{value}</td>
+                ))}
+                <td class="error">
+                  <LastUpstreamError error={stats.last_upstream_error} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </StatsTable>
       )}
       {props.next && (
         <p class="pager">

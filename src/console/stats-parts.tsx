@@ -1,3 +1,4 @@
+import type { PropsWithChildren } from "hono/jsx";
 import { STATS_COLUMNS, STATS_WINDOWS, statsColumns } from "../stats/columns.js";
 import type { StatsSummary } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
@@ -25,41 +26,50 @@ export function TrafficCharts(props: { stats: TenantStats }) {
   );
 }
 
-/** What the statistics tables' numbers count, which their headings (the CLI's) leave unsaid. */
-export function StatsCaption() {
+/**
+ * A table of the CLI's statistics columns, with what its numbers count, which the headings (the
+ * CLI's) leave unsaid: said above the table's scroll box rather than as its caption, which is as
+ * wide as the table and so ran out of a phone's window; it describes the table for screen readers.
+ * Each page has one such table.
+ */
+export function StatsTable(props: PropsWithChildren<{ class: string }>) {
   return (
-    <caption>
-      Requests, then spans: received, accepted, rejected, delivered, retried, dead-lettered. p50 and p99: Braintrust's answer time, in ms.
-    </caption>
+    <>
+      <p class="caption" id="stats-columns">
+        Requests, then spans: received, accepted, rejected, delivered, retried, dead-lettered. p50 and p99: Braintrust's answer time, in ms.
+      </p>
+      <div class="scroll">
+        <table class={props.class} aria-describedby="stats-columns">
+          {props.children}
+        </table>
+      </div>
+    </>
   );
 }
 
 /** The CLI's `stats <tenant>` table: a row per window. */
 export function WindowsTable(props: { stats: TenantStats }) {
   return (
-    <div class="scroll">
-      <table class="windows">
-        <StatsCaption />
-        <thead>
-          <tr>
-            <th>Window</th>
-            {STATS_COLUMNS.map((column) => (
-              <th class="num">{column.toLowerCase()}</th>
+    <StatsTable class="windows">
+      <thead>
+        <tr>
+          <th>Window</th>
+          {STATS_COLUMNS.map((column) => (
+            <th class="num">{column.toLowerCase()}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {Object.entries(STATS_WINDOWS).map(([name, field]) => (
+          <tr data-window={name}>
+            <td>{name}</td>
+            {statsColumns(props.stats[field]).map((value) => (
+              <td class="num">{value}</td>
             ))}
           </tr>
-        </thead>
-        <tbody>
-          {Object.entries(STATS_WINDOWS).map(([name, field]) => (
-            <tr data-window={name}>
-              <td>{name}</td>
-              {statsColumns(props.stats[field]).map((value) => (
-                <td class="num">{value}</td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+        ))}
+      </tbody>
+    </StatsTable>
   );
 }
 

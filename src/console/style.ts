@@ -19,7 +19,7 @@ p.sub { color: var(--muted); margin: 0 0 16px; }
 .scroll td.mono { min-width: 12em; }
 table { border-collapse: collapse; background: #fff; border: 1px solid var(--line); width: 100%; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: middle; }
-caption { caption-side: top; text-align: left; color: var(--muted); font-size: 12px; padding: 0 0 4px; }
+p.caption { color: var(--muted); font-size: 12px; margin: 8px 0 4px; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .02em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
