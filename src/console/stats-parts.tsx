@@ -12,15 +12,15 @@ export function TrafficCharts(props: { stats: TenantStats }) {
     <div class="charts">
       <figure>
         <MinuteChart label="spans received" values={lastHour(props.stats, spansReceived)} tone="traffic" />
-        <figcaption>spans received / min</figcaption>
+        <figcaption>spans received / min, last hour</figcaption>
       </figure>
       <figure>
         <MinuteChart label="spans delivered" values={lastHour(props.stats, spansDelivered)} tone="traffic" />
-        <figcaption>spans delivered / min</figcaption>
+        <figcaption>spans delivered / min, last hour</figcaption>
       </figure>
       <figure>
         <MinuteChart label="errors" values={lastHour(props.stats, errors)} tone="errors" />
-        <figcaption>errors / min</figcaption>
+        <figcaption>errors / min, last hour</figcaption>
       </figure>
     </div>
   );

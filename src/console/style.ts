@@ -33,6 +33,10 @@ pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: 
 .chart rect { fill: var(--accent); }
 .chart.errors rect { fill: var(--bad); }
 .chart .baseline { stroke: var(--line); stroke-width: 1; }
+.chart .max { stroke: var(--line); stroke-width: 1; stroke-dasharray: 3 2; }
+/* The scale, left of the bars: the busiest minute's number level with the top line, 0 with the baseline. */
+.minute-chart { display: inline-flex; align-items: stretch; gap: 4px; vertical-align: middle; }
+.minute-chart .scale { display: flex; flex-direction: column; justify-content: space-between; min-width: 2ch; font-size: 10px; line-height: 1; color: var(--muted); text-align: right; font-variant-numeric: tabular-nums; }
 .charts { display: flex; gap: 28px; flex-wrap: wrap; }
 .charts figure { margin: 0; }
 .charts figcaption { color: var(--muted); font-size: 12px; }

@@ -159,6 +159,11 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     );
     // The current minute's bar, drawn.
     await expect(row.locator("svg.chart.traffic rect").count()).resolves.toBe(1);
+    // Its scale: the busiest minute's number at the top, 0 at the baseline; an hour without errors has no top.
+    const scale = (tone: string) => row.locator(".minute-chart", { has: page.locator(`svg.chart.${tone}`) }).locator(".scale");
+    await expect(scale("traffic").locator(".max").textContent()).resolves.toBe(String(sent.spanIds.length));
+    await expect(scale("traffic").locator(".zero").textContent()).resolves.toBe("0");
+    await expect(scale("errors").innerText()).resolves.toBe("0");
     await expect(row.locator("td.waiting").textContent()).resolves.toBe("0");
     // Each number says what it counts.
     await expect(page.locator("table.tenants th.num").allTextContents()).resolves.toEqual(["Dead letters", "Spans queued"]);
@@ -170,6 +175,10 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await expect(described("table.windows")).resolves.toBe(
       "Requests, then spans: received, accepted, rejected, delivered, retried, dead-lettered. p50 and p99: Braintrust's answer time, in ms.",
     );
+    // Each chart says its unit, and its scale what the tallest bar stands for.
+    const received = page.locator(".charts figure", { has: page.locator("svg.chart.traffic[aria-label^='spans received']") });
+    await expect(received.locator("figcaption").textContent()).resolves.toBe("spans received / min, last hour");
+    await expect(received.locator(".scale .max").textContent()).resolves.toBe(String(sent.spanIds.length));
     const hour = await page.locator('table.windows tr[data-window="1h"] td').allTextContents();
     expect(hour.slice(1, 6)).toEqual(["1", String(sent.spanIds.length), String(sent.spanIds.length), "0", String(sent.spanIds.length)]);
     await screenshot(page, "tenant");
