@@ -464,6 +464,50 @@ describe("the console beside the admin API", () => {
     expect(html).not.toContain('class="field-error"');
   });
 
+  it("issues a token with a form answered by a redirect to the tenant's page, which shows it once: a reload issues and shows no other", async () => {
+    const tenant = await createTenant();
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const tenantPage = `/admin/console/tenants/${tenant.id}`;
+    const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
+    const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+    const before = await tokensNow();
+    const tokenIn = (html: string) => /<code class="token">([^<]*)<\/code>/.exec(html)?.[1];
+
+    const posted = await relayFetch(`${tenantPage}/tokens`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf }),
+    });
+    expect(posted.status).toBe(303);
+    expect(posted.headers.get("location")).toBe(`${tenantPage}?done=issued`);
+    const handed = posted.headers.get("set-cookie")!;
+    expect(handed).toMatch(
+      new RegExp(`^tfy_relay_issued_token=v1\\.[\\w-]+\\.[\\w-]+; Max-Age=60; Path=${tenantPage}; HttpOnly; Secure; SameSite=Strict$`),
+    );
+    const withHanded = `${cookie}; ${handed.split(";")[0]}`;
+
+    const shown = await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: withHanded } });
+    const token = tokenIn(await shown.text());
+    const reloaded = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie } })).text();
+    // The same cookie, copied to another session: it opens for the session it was handed to only.
+    const otherSession = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const elsewhere = await (await relayFetch(tenantPage, { headers: { cookie: `${otherSession}; ${handed.split(";")[0]}` } })).text();
+
+    expect(shown.status).toBe(200);
+    expect(token).toMatch(/^tbr_[0-9a-f]{16}_/);
+    expect(handed).not.toContain(token);
+    // Shown, the cookie is dropped: the browser sends it no more.
+    expect(shown.headers.get("set-cookie")).toMatch(new RegExp(`^tfy_relay_issued_token=; Max-Age=0; Path=${tenantPage}; `));
+    expect(tokenIn(reloaded)).toBeUndefined();
+    expect(reloaded).toContain("Token issued. It was shown once, when this page first opened after issuing it, and is not shown again");
+    expect(tokenIn(elsewhere)).toBeUndefined();
+    const after = await tokensNow();
+    expect(after).toHaveLength(before.length + 1);
+    expect(token).toContain(`tbr_${after.find(({ id }) => !before.some((b) => b.id === id))!.id}_`);
+    expect((await sendTraces({ id: tenant.id, bearer: token! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;

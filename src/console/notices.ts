@@ -7,6 +7,9 @@ import type { ReplayAnswer } from "./answers.js";
 const DONE = {
   saved: "Tenant saved.",
   deleted: "Tenant deleted, with its dead letters; its queued retries are dropped.",
+  // Said where the token is no longer shown: a reload of the page that showed it.
+  issued:
+    "Token issued. It was shown once, when this page first opened after issuing it, and is not shown again: if it was not kept, revoke it and issue another.",
   revoked: "Token revoked: requests with it are refused from now on (within the time a change takes to apply).",
   "dead-letter-deleted": "Dead letter deleted.",
 } as const;

@@ -7,6 +7,7 @@ import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { formOf } from "./form.js";
+import { handOverIssuedToken, takeIssuedToken } from "./issued-token.js";
 import { renderPage } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices.js";
@@ -56,7 +57,17 @@ export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response>
 tenantRoutes.get("/:tenant", async (c) => {
   const query = singleValuedQuery(c, NOTICE_PARAMETERS);
   const data = await tenantPageData(c, c.req.param("tenant"));
-  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} notice={noticeOf(query)} replayFrom={replayCursorOf(query)} />);
+  // Taken once the page can be shown: a page that failed leaves the token to its reload.
+  const issued = await takeIssuedToken(c, data.tenant.id);
+  return renderPage(
+    c,
+    <TenantPage
+      session={sessionOf(c)}
+      data={data}
+      {...(issued ? { issued } : { notice: noticeOf(query) })}
+      replayFrom={replayCursorOf(query)}
+    />,
+  );
 });
 
 // Create or replace: `tenants put`. A tenant's form saves only over the tenant it showed (its
@@ -111,12 +122,12 @@ async function formRefused(
   return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, 400);
 }
 
-// `tokens issue`: the token is in this answer only, never in a URL, so the page is rendered here rather than redirected to.
+// `tokens issue`, then the tenant's page, which shows the token once (issued-token.ts): a reload of it issues no other.
 tenantRoutes.post("/:tenant/tokens", async (c) => {
   const id = c.req.param("tenant");
   const issued = await callAdmin<IssuedToken>(c, "POST", adminPath`/tenants/${id}/tokens`);
-  const data = await tenantPageData(c, id);
-  return renderPage(c, <TenantPage session={sessionOf(c)} data={data} issued={issued} />, 201);
+  await handOverIssuedToken(c, id, issued);
+  return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "issued"), 303);
 });
 
 // `tokens revoke`.

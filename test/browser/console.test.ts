@@ -48,7 +48,7 @@ async function createTenant(page: Page, tenant: { id: string; parent: string; ap
 }
 
 async function issueToken(page: Page): Promise<{ id: string; token: string }> {
-  await Promise.all([page.waitForLoadState(), page.click("button:text('Issue a token')")]);
+  await Promise.all([page.waitForURL(/done=issued/), page.click("button:text('Issue a token')")]);
   const token = (await page.locator("code.token").textContent()) ?? "";
   const id = /^tbr_([0-9a-f]+)_/.exec(token)?.[1] ?? "";
   return { id, token };
@@ -114,6 +114,14 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     expect(issued.token).toMatch(/^tbr_[0-9a-f]{16}_/);
     await screenshot(page, "tenant-token-issued");
     expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 200 });
+
+    // A reload of the page that showed the token shows it no more, and issues no other.
+    await page.reload();
+    expect(await page.content()).not.toContain(issued.token);
+    await expect(page.locator(".notice").first().textContent()).resolves.toMatch(/^Token issued\. It was shown once, .* issue another\.$/);
+    await screenshot(page, "tenant-token-reloaded");
+    const tokens = async () => ((await (await adminCall(relay, "GET", "/tenants/console-tokens")).json()) as { tokens: unknown[] }).tokens;
+    await expect(tokens()).resolves.toHaveLength(1);
 
     await page.goto(`${relay.url}/admin/console/tenants/console-tokens`);
     expect(await page.content()).not.toContain(issued.token);
@@ -436,7 +444,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const tenant = (await (await adminCall(relay, "GET", "/tenants/console-csrf")).json()) as { tokens: unknown[] };
     expect(tenant.tokens).toEqual([]);
     // The same request from the page's own origin with its token is what the console sends.
-    expect((await issue(relay.url, { csrf })).status).toBe(201);
+    expect((await issue(relay.url, { csrf })).status).toBe(303);
     await context.close();
   });
 
