@@ -45,6 +45,10 @@ describe("the Worker's vars", () => {
     });
   });
 
+  it("given to the tests', the demo's and the benchmark's Workers, hold no ENCRYPTION_KEY_PREVIOUS, which a .dev.vars trying a rotation would lend them", () => {
+    expect(defaultVars()).toMatchObject({ ENCRYPTION_KEY_PREVIOUS: "" });
+  });
+
   it("take only the words the README shows", () => {
     expect(configOf({ UPSTREAM_COMPRESSION: "gzip", ALLOW_INSECURE_UPSTREAM: "true" })).toMatchObject({
       upstreamCompression: "gzip",
