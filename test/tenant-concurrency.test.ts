@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { failingBinding } from "./support/bindings.js";
+import { loggedWhile } from "./support/logs.js";
 import {
   admin,
   asRecordedBeforeDurableObjects,
@@ -137,6 +138,28 @@ describe("concurrent admin calls", () => {
     expect((await replicaOf(tenant.id))!.tokens).toEqual([]);
     expect(await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm())).toBeNull();
     expect((await sendTraces({ id: tenant.id, bearer: revoked }, body())).status).toBe(401);
+  });
+
+  it("logs a tenant_replica_failed line when the object's storage fails under its alarm, and throws, for Cloudflare to run it again", async () => {
+    const tenant = await createTenant();
+    const stub = env.TENANT_OBJECTS.getByName(tenant.id);
+    // A change KV refused, so the alarm is set.
+    await withObjectKv(stub, refusingWrites);
+    expect((await admin("POST", `/tenants/${tenant.id}/tokens`)).status).toBe(201);
+    await withObjectKv(stub, env.TENANTS);
+    // The object's own storage, as its alarm meets it, refuses every read.
+    await runInDurableObject(stub, (instance, state) => {
+      const storage = failingBinding(state.storage, "get", "Durable Object storage is unavailable");
+      Reflect.set(instance, "ctx", new Proxy(state, { get: (target, key) => (key === "storage" ? storage : Reflect.get(target, key)) }));
+    });
+
+    const { result: thrown, lines, errors } = await loggedWhile(() => runDurableObjectAlarm(stub).catch((err: unknown) => err));
+
+    expect(thrown).toEqual(new Error("Durable Object storage is unavailable"));
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      { event: "tenant_replica_failed", tenant: tenant.id, error: "Durable Object storage is unavailable" },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
   });
 
   it("adopts a tenant written to KV before tenants had a Durable Object, tokens and all", async () => {

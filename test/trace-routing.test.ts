@@ -290,6 +290,23 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("an alarm whose object's storage fails writes a trace_routes_failed line, without the client's key, and throws, for Cloudflare to run it again", async () => {
+    const tenant = await passthroughRoutingTenant();
+    await acceptKey(tenant);
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
+
+    const { result: thrown, lines, errors } = await loggedWhile(() => runDurableObjectAlarm(object).catch((err: unknown) => err));
+
+    const failure = "no such table: waiting_pieces: SQLITE_ERROR";
+    expect(thrown).toEqual(new Error(failure));
+    // An alarm has no request: no request_id.
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([{ event: "trace_routes_failed", tenant: tenant.id, error: failure }]);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
+  });
+
   it("an object whose table of waiting spans predates their key's api_url gains the column, and its spans wait and go as before", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

@@ -1,5 +1,5 @@
-import type { Tenant } from "../tenants/schema.js";
 import type { TraceRoutes } from "./trace-routes.js";
+import { type TraceRoutesOwner, traceRoutesName } from "./trace-routes-name.js";
 import type { WaitingTotals } from "./trace-wait-store.js";
 
 /**
@@ -9,19 +9,9 @@ import type { WaitingTotals } from "./trace-wait-store.js";
  */
 export const TRACE_ROUTE_SHARDS = [..."0123456789abcdef"];
 
-/** Whose traces an object decides: a tenant, and the incarnation of it (tenants/schema.ts). */
-export type TraceRoutesOwner = Pick<Tenant, "id" | "incarnation">;
-
-/**
- * The object deciding the traces of `tenant` whose id (hex) starts with `shard`. One per incarnation:
- * a tenant deleted and created again under its id starts with objects of its own, so the decisions
- * the deleted one made (kept a day) never send the next owner's spans to its parents, and spans it
- * left waiting never pass for the same bytes sent by the next owner, which were then kept nowhere. A
- * record without an incarnation keeps the name objects had before there were any.
- */
+/** The object deciding the traces of `tenant` whose id (hex) starts with `shard` (named as trace-routes-name.ts says). */
 export function traceRoutesObject(env: Env, tenant: TraceRoutesOwner, shard: string): DurableObjectStub<TraceRoutes> {
-  const name = tenant.incarnation === undefined ? `${tenant.id}:${shard}` : `${tenant.id}:${tenant.incarnation}:${shard}`;
-  return env.TRACE_ROUTES.getByName(name);
+  return env.TRACE_ROUTES.getByName(traceRoutesName(tenant, shard));
 }
 
 /** The shard of a trace id in hex. */

@@ -7,6 +7,7 @@ import { authoritativeTenant } from "../tenants/authoritative.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueue, messagesFor } from "./queue.js";
+import { tenantOfObject } from "./trace-routes-name.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /**
@@ -100,8 +101,19 @@ export class TraceRoutes extends DurableObject<Env> {
    * Decides traces whose wait is over, hands spans of decided traces to the queue, and now and then
    * forgets decisions past their day. A queue that refuses is tried again in 30 s, for as long as it
    * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
+   * Anything else that fails (the object's own storage) is logged and thrown, so that Cloudflare
+   * runs the alarm again.
    */
   override async alarm(): Promise<void> {
+    try {
+      await this.decideAndRelease();
+    } catch (err) {
+      logEvent({ event: "trace_routes_failed", tenant: this.tenantId(), error: errorText(err) });
+      throw err;
+    }
+  }
+
+  private async decideAndRelease(): Promise<void> {
     const owner = await this.owner();
     // Traces still waiting go, when their wait ends, to the tenant's default parent as it is now, not
     // as it was when their first spans came: spans follow an operator who moves a tenant elsewhere.
@@ -119,6 +131,15 @@ export class TraceRoutes extends DurableObject<Env> {
       this.store.remembersAny() ? now + SWEEP_MS : Number.POSITIVE_INFINITY,
     );
     if (Number.isFinite(next)) await this.alarmBy(next);
+  }
+
+  /**
+   * Whose traces these are, as the object's name says: Cloudflare gives an object reached by name
+   * (as the relay reaches every one) that name, in its alarm too; "(unknown)" stands for none.
+   */
+  private tenantId(): string {
+    const name = this.ctx.id.name;
+    return name === undefined ? "(unknown)" : tenantOfObject(name);
   }
 
   /**

@@ -162,10 +162,18 @@ export class TenantObject extends DurableObject<Env> {
   /**
    * Retries a KV write that failed, every 30 s until KV takes it. Not by throwing: Cloudflare
    * retries a throwing alarm six times, about two minutes, then drops it, and ingest would read
-   * the old record (a revoked token, a replaced key) until the tenant's next change.
+   * the old record (a revoked token, a replaced key) until the tenant's next change. The object's
+   * own storage failing (reading the record, setting the next alarm) is logged and thrown all the
+   * same: only Cloudflare's retries run the alarm again then.
    */
   override async alarm(): Promise<void> {
-    await this.replicate((await this.ctx.storage.get<string>(TENANT_ID_KEY)) ?? "", REPLICA_RETRY_AGAIN_MS);
+    try {
+      await this.replicate((await this.ctx.storage.get<string>(TENANT_ID_KEY)) ?? "", REPLICA_RETRY_AGAIN_MS);
+    } catch (err) {
+      // Named by its tenant's id (tenantObject), a name Cloudflare gives the object in its alarm too, and unread from the storage that failed.
+      logEvent({ event: "tenant_replica_failed", tenant: this.ctx.id.name ?? "(unknown)", error: errorText(err) });
+      throw err;
+    }
   }
 
   /**

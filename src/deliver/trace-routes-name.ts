@@ -1,0 +1,20 @@
+import type { Tenant } from "../tenants/schema.js";
+
+/** Whose traces an object decides: a tenant, and the incarnation of it (tenants/schema.ts). */
+export type TraceRoutesOwner = Pick<Tenant, "id" | "incarnation">;
+
+/**
+ * The name of the object deciding the traces of `tenant` whose id (hex) starts with `shard`. One per
+ * incarnation: a tenant deleted and created again under its id starts with objects of its own, so
+ * the decisions the deleted one made (kept a day) never send the next owner's spans to its parents,
+ * and spans it left waiting never pass for the same bytes sent by the next owner, which were then
+ * kept nowhere. A record without an incarnation keeps the name objects had before there were any.
+ */
+export function traceRoutesName(tenant: TraceRoutesOwner, shard: string): string {
+  return tenant.incarnation === undefined ? `${tenant.id}:${shard}` : `${tenant.id}:${tenant.incarnation}:${shard}`;
+}
+
+/** The tenant whose trace-routes object has this name: tenant ids hold no ":". */
+export function tenantOfObject(name: string): string {
+  return name.slice(0, name.indexOf(":"));
+}
