@@ -14,9 +14,11 @@ export function failingBinding<T extends object, M extends keyof T & string>(
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== "function") return value;
-      const real = value as (...args: unknown[]) => unknown;
-      if (property !== method) return real.bind(target);
-      return (...args: unknown[]) => (when(...args) ? Promise.reject(new Error(error)) : real.apply(target, args));
+      // Called through Reflect.apply, not the function's own bind or apply: a Durable Object stub's
+      // members answer those as calls of the object's (see meddlingObjects).
+      const real = (...args: unknown[]) => Reflect.apply(value, target, args);
+      if (property !== method) return real;
+      return (...args: unknown[]) => (when(...args) ? Promise.reject(new Error(error)) : real(...args));
     },
   });
 }
