@@ -100,10 +100,16 @@ describe("concurrent admin calls", () => {
     const stub = env.TENANT_OBJECTS.getByName(tenant.id);
     await withObjectKv(stub, refusingWrites);
 
-    const issued = await admin("POST", `/tenants/${tenant.id}/tokens`);
+    const { result: issued, lines, errors } = await loggedWhile(() => admin("POST", `/tenants/${tenant.id}/tokens`));
 
     expect(issued.status).toBe(201);
     const { id: tokenId, token } = (await issued.json()) as { id: string; token: string };
+    // Written by the object, which is told no request id.
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      { event: "tenant_replica_failed", tenant: tenant.id, error: "KV is unavailable" },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(token);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
     expect((await tenantJson(tenant.id)).tokens.map((t) => t.id)).toContain(tokenId);
     expect((await replicaOf(tenant.id))!.tokens.map((t) => t.id)).not.toContain(tokenId);
 
@@ -124,7 +130,11 @@ describe("concurrent admin calls", () => {
 
     for (let attempt = 0; attempt < 8; attempt++) {
       const before = Date.now();
-      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      const { result: ran, errors } = await loggedWhile(() => runDurableObjectAlarm(stub));
+      expect(ran).toBe(true);
+      expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+        { event: "tenant_replica_failed", tenant: tenant.id, error: "KV is unavailable" },
+      ]);
       const next = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
       // 30 s from when the alarm ran: not sooner, and not later.
       expect(next).toBeGreaterThanOrEqual(before + 30_000);

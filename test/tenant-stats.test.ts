@@ -13,8 +13,9 @@ import {
   type StatsDelta,
 } from "../src/stats/counts.js";
 import { KEPT_MINUTES, type TenantStatsReport, TenantStatsStore } from "../src/stats/store.js";
-import { failingBinding, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
 import {
   admin,
@@ -51,16 +52,9 @@ async function statsWhen(tenantId: string, done: (report: Report) => boolean, ti
 
 const requestCount = (report: Report) => Object.values(report.total.requests).reduce((sum, n) => sum + n, 0);
 
-/** Tenant objects that refuse every flush, as when their storage is unavailable: the isolate keeps its counts for the next flush. */
-function unavailableStatsStore(): Env["TENANT_OBJECTS"] {
-  return new Proxy(env.TENANT_OBJECTS, {
-    get(target, property) {
-      if (property === "getByName")
-        return () => ({ recordStats: () => Promise.reject(new Error("Durable Object storage is unavailable")) });
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+/** The tenant's object refusing every flush, as when its storage is unavailable: the isolate keeps its counts for the next flush. */
+function unavailableStatsStore(tenantId: string): Env["TENANT_OBJECTS"] {
+  return failingObject(env.TENANT_OBJECTS, tenantId, "recordStats", "Durable Object storage is unavailable");
 }
 
 /** Deletes the tenant and creates another under its id, with its own key, URL and ingest token. */
@@ -434,7 +428,19 @@ describe("per-tenant statistics", () => {
       },
     });
 
-    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: refusing })).status).toBe(200);
+    const { result: response, errors } = await loggedWhile(() =>
+      sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: refusing }),
+    );
+    expect(response.status).toBe(200);
+    expect(errors.filter((e) => e.event === "stats_flush_failed" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "stats_flush_failed",
+        tenant: tenant.id,
+        error: "TypeError: Cannot convert undefined or null to object",
+        dropped: true,
+        request_id: expect.any(String),
+      },
+    ]);
     await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
     const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered >= 3);
 
@@ -479,9 +485,21 @@ describe("per-tenant statistics", () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
 
-    const response = await sendTracesWith(tenant, toProtobuf(trace), { TENANT_OBJECTS: unavailableStatsStore() });
+    const unavailable = { TENANT_OBJECTS: unavailableStatsStore(tenant.id) };
+    const { result: response, lines, errors } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(trace), unavailable));
 
     expect(response.status).toBe(200);
+    expect(errors.filter((e) => e.event === "stats_flush_failed" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "stats_flush_failed",
+        tenant: tenant.id,
+        error: "Durable Object storage is unavailable",
+        dropped: false,
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.bearer);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
     expect((await statsOf(tenant.id)).total.spans.delivered).toBe(0);
     // The next flush, to a store that works again, carries them.
@@ -555,7 +573,8 @@ describe("per-tenant statistics", () => {
   it("start from nothing for a tenant created again under a deleted one's id, whatever the deleted one's isolates flush later", async () => {
     const tenant = await createTenant();
     // Counted, but not flushed before the delete: the isolate holds them for its next flush.
-    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: unavailableStatsStore() })).status).toBe(200);
+    const unavailable = { TENANT_OBJECTS: unavailableStatsStore(tenant.id) };
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), unavailable)).status).toBe(200);
     const again = await deleteAndCreateAgain(tenant);
 
     // This flush carries the deleted tenant's counts too.
@@ -572,7 +591,7 @@ describe("per-tenant statistics", () => {
     const tenant = await createTenant();
     const queue = recordingQueue<DeliveryMessage>();
     await standin.script(tenant.apiKey, [{ status: 503 }]);
-    const unflushed = { TENANT_OBJECTS: unavailableStatsStore(), DELIVERY_QUEUE: queue };
+    const unflushed = { TENANT_OBJECTS: unavailableStatsStore(tenant.id), DELIVERY_QUEUE: queue };
     expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), unflushed)).status).toBe(200);
     const again = await deleteAndCreateAgain(tenant);
     await standin.script(again.apiKey, [{ status: 503 }]);

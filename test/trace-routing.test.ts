@@ -5,7 +5,7 @@ import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
-import { failingBinding } from "./support/bindings.js";
+import { failingBinding, failingObject } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { viewsByParent } from "./support/parent-views.js";
@@ -238,10 +238,18 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
     await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
 
-    const refused = await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    const { result: refused, errors } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(trace.children))));
 
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBe("10");
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_routes_failed",
+        tenant: tenant.id,
+        error: "no such table: waiting_pieces: SQLITE_ERROR",
+        request_id: expect.any(String),
+      },
+    ]);
     // Started again, the object makes its tables anew; the client sends the same spans again.
     await evictDurableObject(object);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
@@ -285,6 +293,33 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await waitingSpans(tenant.id)).toBe(3);
     await runInDurableObject(object, (instance) => void Reflect.set(instance, "env", objectEnv));
     await runDurableObjectAlarm(object);
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("an alarm that cannot read the tenant from its object writes a trace_routes_failed line and goes on: the spans wait, and go once their trace is decided", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    // The object's own env: its alarm reads the tenant from a tenant object reset mid-call.
+    const objectEnv = await runInDurableObject(object, (instance) => {
+      const real = Reflect.get(instance, "env") as Env;
+      const reset = failingObject(real.TENANT_OBJECTS, tenant.id, "read", "Durable Object reset because its code was updated.");
+      Reflect.set(instance, "env", { ...real, TENANT_OBJECTS: reset });
+      return real;
+    });
+
+    const { result: ran, errors } = await loggedWhile(() => runDurableObjectAlarm(object));
+
+    expect(ran).toBe(true);
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      { event: "trace_routes_failed", tenant: tenant.id, error: "Durable Object reset because its code was updated." },
+    ]);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    await runInDurableObject(object, (instance) => void Reflect.set(instance, "env", objectEnv));
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });
@@ -491,6 +526,29 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     // With an hour's wait, the children arriving at all means they found the decision.
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+    const { name } = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const reset = { TRACE_ROUTES: failingObject(env.TRACE_ROUTES, name!, "settle", "Durable Object reset because its code was updated.") };
+
+    const { result: response, lines, errors } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(requestOf([trace.top])), reset));
+
+    expect(response.status).toBe(200);
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_routes_failed",
+        tenant: tenant.id,
+        error: "Durable Object reset because its code was updated.",
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
+    expect(await viewsOnceArrived(tenant, [trace.top])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 1 }], unlisted: 0 },
     });
   });
 
