@@ -125,12 +125,33 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("on Braintrust's 503 re-enqueues the spans one attempt on with Braintrust's Retry-After, acks the original, and the new message is delivered", async () => {
-    const { tenant, trace, message, key } = await spilledDelivery();
+    const { tenant, trace, protobuf, message, key } = await spilledDelivery();
     await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "3" } }]);
     const queue = recordingQueue(env.DELIVERY_QUEUE);
 
-    expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    const { result, lines, events } = await loggedWhile(() => consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue }));
 
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(events.filter((e) => e.delivery_id === message.id)).toEqual([
+      {
+        event: "delivery_attempt",
+        tenant: tenant.id,
+        parent: tenant.parent,
+        delivery_id: message.id,
+        spans: message.spans,
+        bytes: protobuf.byteLength,
+        // Its first attempt was made while the client waited.
+        attempt: 2,
+        outcome: "retryable",
+        upstream_status: 503,
+        latency_ms: expect.any(Number),
+        next: "retry",
+        retry_in_s: 3,
+        reason: 'Braintrust answered 503: {"error":"scripted failure"}',
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
+    expect(lines.join("\n")).not.toContain(tenant.apiKey);
     expect(queue.sent).toEqual([
       {
         body: { ...message, attempts: 2, serverErrors: 0, lastError: expect.stringMatching(/^Braintrust answered 503: /) },
@@ -589,8 +610,24 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     const tenant = await createTenant();
     const protobuf = toProtobuf(trueFoundryTrace());
     const message = queuedMessage(tenant, protobuf, { attempts: 4, lastError: "Braintrust answered 503: busy" });
+    const reason = "the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy";
 
-    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    const { result, lines, events } = await loggedWhile(() => consume(DEAD_LETTERS, [message]));
+
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(events.filter((e) => e.delivery_id === message.id)).toEqual([
+      {
+        event: "dead_letter",
+        tenant: tenant.id,
+        parent: tenant.parent,
+        delivery_id: message.id,
+        spans: 3,
+        attempts: 4,
+        reason,
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
+    expect(lines.join("\n")).not.toContain(tenant.apiKey);
 
     const object = await env.PAYLOADS.get(`dead-letters/${tenant.id}/${message.id}`);
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
@@ -600,7 +637,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         parent: tenant.parent,
         attempts: 4,
         spans: 3,
-        reason: "the delivery consumer failed on this message repeatedly; last Braintrust error: Braintrust answered 503: busy",
+        reason,
       }),
     ]);
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);

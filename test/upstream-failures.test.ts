@@ -169,7 +169,17 @@ describe("a request to several parents: every delivery is accounted for, whateve
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("10");
     expect(attempts.map((a) => a.next).sort()).toEqual(["refuse_client", "retry"]);
-    expect(logged.filter((event) => event.event === "durable_store_failed")).toHaveLength(1);
+    const unqueued = attempts.find((a) => a.next === "retry")!;
+    expect(logged.filter((event) => event.event === "durable_store_failed")).toEqual([
+      {
+        event: "durable_store_failed",
+        tenant: tenant.id,
+        delivery_id: unqueued.delivery_id,
+        error: "the queue refused 1 messages: Queue sendBatch failed: queue unavailable",
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify(logged)).not.toContain(tenant.apiKey);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 });
