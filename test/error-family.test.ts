@@ -1,8 +1,11 @@
+import { env } from "cloudflare:workers";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import { MAX_ADMIN_BODY_BYTES } from "../src/admin/app.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../src/http/errors.js";
-import { admin, uniqueTenantId } from "./support/relay.js";
+import { failingObject } from "./support/bindings.js";
+import { loggedWhile } from "./support/logs.js";
+import { ADMIN_TOKEN, admin, adminWith, createTenant, uniqueTenantId } from "./support/relay.js";
 
 describe("Hono's errors and the relay's are one family", () => {
   it("a relay error is a Hono HTTPException with the status its code stands for", () => {
@@ -30,6 +33,23 @@ describe("Hono's errors and the relay's are one family", () => {
       status: 500,
       message: "internal error",
     });
+  });
+
+  it("an admin call a platform failure ends is answered 500 without its details, which an unhandled_error line keeps", async () => {
+    const tenant = await createTenant();
+    const reset = {
+      TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, tenant.id, "statsReport", "Durable Object reset because its code was updated."),
+    };
+
+    const { result: response, lines, errors } = await loggedWhile(() => adminWith(reset, "GET", `/tenants/${tenant.id}/stats`));
+
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { error: { request_id: string } };
+    expect(body).toEqual({ error: { code: "internal", message: "internal error", request_id: expect.any(String) } });
+    expect(errors.filter((e) => e.request_id === body.error.request_id)).toEqual([
+      { event: "unhandled_error", error: "Durable Object reset because its code was updated.", request_id: body.error.request_id },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(ADMIN_TOKEN);
   });
 
   it("the admin API's body limit answers 413 in the admin API's own error shape, past the limit only", async () => {
