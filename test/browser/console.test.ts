@@ -171,7 +171,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const scale = (tone: string) => row.locator(".minute-chart", { has: page.locator(`svg.chart.${tone}`) }).locator(".scale");
     await expect(scale("traffic").locator(".max").textContent()).resolves.toBe(String(sent.spanIds.length));
     await expect(scale("traffic").locator(".zero").textContent()).resolves.toBe("0");
-    await expect(scale("errors").innerText()).resolves.toBe("0");
+    await expect(scale("errors").textContent()).resolves.toBe("0");
     await expect(row.locator("td.waiting").textContent()).resolves.toBe("0");
     // Each number says what it counts.
     await expect(page.locator("table.tenants th.num").allTextContents()).resolves.toEqual(["Dead letters", "Spans queued"]);
