@@ -19,19 +19,12 @@ import {
   toProtobuf,
   trueFoundryTrace,
 } from "./support/traces.js";
+import { holdsBytes } from "./support/wire.js";
 
 const MiB = 1024 * 1024;
 
 /** Transport fidelity is about bytes, so these tenants leave spans untranslated. */
 const untranslated = { config: { translate: false } };
-
-/** Whether `part` occurs in `bytes` as it is, byte for byte. */
-function holds(bytes: Uint8Array, part: Uint8Array): boolean {
-  for (let at = 0; at + part.byteLength <= bytes.byteLength; at++) {
-    if (part.every((byte, i) => bytes[at + i] === byte)) return true;
-  }
-  return false;
-}
 
 describe("OTLP/HTTP responses", () => {
   it("rejects spans with bad ids one by one: 200 with partial_success, the rest delivered", async () => {
@@ -84,7 +77,7 @@ describe("OTLP/HTTP responses", () => {
       expect(more).toEqual([]);
       const good = spansOf(trace).filter((_, i) => i !== 1);
       expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
-      for (const span of good) expect(holds(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+      for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
     });
 
     it("rejects it for a tenant that translates, and in OTLP JSON, as hex of the wrong length", async () => {

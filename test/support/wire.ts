@@ -53,3 +53,11 @@ export function group(field: number, body: number[], endNo = field): number[] {
 export function requestWithScopeFields(scopeFields: number[]): Uint8Array {
   return new Uint8Array(lengthDelimited(1, lengthDelimited(2, [...scopeFields, ...lengthDelimited(2, spanFields())])));
 }
+
+/** Whether `part` occurs in `bytes` as it is, byte for byte: a span's own bytes inside a request, say. */
+export function holdsBytes(bytes: Uint8Array, part: Uint8Array): boolean {
+  for (let at = 0; at + part.byteLength <= bytes.byteLength; at++) {
+    if (part.every((byte, i) => bytes[at + i] === byte)) return true;
+  }
+  return false;
+}
