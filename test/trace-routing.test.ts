@@ -18,6 +18,7 @@ import {
   sendTraces,
   sendTracesWith,
   type TestTenant,
+  withObjectBindings,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
@@ -264,15 +265,8 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const trace = gatewayTrace({ env: "eval" });
     const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
-    // The object's own env: its alarm hands the spans to a queue that refuses them.
-    const objectEnv = await runInDurableObject(object, (instance) => {
-      const real = Reflect.get(instance, "env") as Env;
-      Reflect.set(instance, "env", {
-        ...real,
-        DELIVERY_QUEUE: failingBinding(real.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503"),
-      });
-      return real;
-    });
+    // The object's own bindings: its alarm hands the spans to a queue that refuses them.
+    await withObjectBindings(object, { DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503") });
 
     const { errors } = await loggedWhile(async () => {
       expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
@@ -291,7 +285,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       });
     }
     expect(await waitingSpans(tenant.id)).toBe(3);
-    await runInDurableObject(object, (instance) => void Reflect.set(instance, "env", objectEnv));
+    await withObjectBindings(object, {});
     await runDurableObjectAlarm(object);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
@@ -303,13 +297,9 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const trace = gatewayTrace({ env: "eval" });
     const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
-    // The object's own env: its alarm reads the tenant from a tenant object reset mid-call.
-    const objectEnv = await runInDurableObject(object, (instance) => {
-      const real = Reflect.get(instance, "env") as Env;
-      const reset = failingObject(real.TENANT_OBJECTS, tenant.id, "read", "Durable Object reset because its code was updated.");
-      Reflect.set(instance, "env", { ...real, TENANT_OBJECTS: reset });
-      return real;
-    });
+    // The object's own bindings: its alarm reads the tenant from a tenant object reset mid-call.
+    const reset = failingObject(env.TENANT_OBJECTS, tenant.id, "read", "Durable Object reset because its code was updated.");
+    await withObjectBindings(object, { TENANT_OBJECTS: reset });
 
     const { result: ran, errors } = await loggedWhile(() => runDurableObjectAlarm(object));
 
@@ -318,7 +308,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       { event: "trace_routes_failed", tenant: tenant.id, error: "Durable Object reset because its code was updated." },
     ]);
     expect(await waitingSpans(tenant.id)).toBe(3);
-    await runInDurableObject(object, (instance) => void Reflect.set(instance, "env", objectEnv));
+    await withObjectBindings(object, {});
     expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },

@@ -1,5 +1,6 @@
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import worker from "../../src/index.js";
 import type { TenantObject } from "../../src/tenants/tenant-object.js";
 import { standin } from "./standin.js";
@@ -114,11 +115,22 @@ export async function asRecordedBeforeDurableObjects(tenantId: string): Promise<
   await evictDurableObject(stub);
 }
 
-/** Gives the tenant's object this KV binding in place of its own, until given back `env.TENANTS`. */
-export async function withObjectKv(stub: DurableObjectStub<TenantObject>, tenants: KVNamespace): Promise<void> {
+/**
+ * Gives a Durable Object these bindings in place of its own, the others as ever, until given others
+ * (`{}`: its own again): its calls and alarms meet them.
+ */
+export async function withObjectBindings<T extends TenantObject | TraceRoutes>(
+  stub: DurableObjectStub<T>,
+  bindings: Partial<Env>,
+): Promise<void> {
   await runInDurableObject(stub, (instance) => {
-    (instance as unknown as { env: Env }).env = { ...env, TENANTS: tenants };
+    (instance as unknown as { env: Env }).env = { ...env, ...bindings };
   });
+}
+
+/** Gives the tenant's object this KV binding in place of its own, until given back `env.TENANTS`. */
+export function withObjectKv(stub: DurableObjectStub<TenantObject>, tenants: KVNamespace): Promise<void> {
+  return withObjectBindings(stub, { TENANTS: tenants });
 }
 
 export async function issueToken(tenantId: string): Promise<string> {
