@@ -493,6 +493,9 @@ describe("the console beside the admin API", () => {
     // The same cookie, copied to another session: it opens for the session it was handed to only.
     const otherSession = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const elsewhere = await (await relayFetch(tenantPage, { headers: { cookie: `${otherSession}; ${handed.split(";")[0]}` } })).text();
+    // And sent to another tenant's page in the same session, as its path keeps a browser from doing: it opens for its own tenant only.
+    const otherTenant = await createTenant();
+    const otherPage = await (await relayFetch(`/admin/console/tenants/${otherTenant.id}`, { headers: { cookie: withHanded } })).text();
 
     expect(shown.status).toBe(200);
     expect(token).toMatch(/^tbr_[0-9a-f]{16}_/);
@@ -502,6 +505,7 @@ describe("the console beside the admin API", () => {
     expect(tokenIn(reloaded)).toBeUndefined();
     expect(reloaded).toContain("Token issued. It was shown once, when this page first opened after issuing it, and is not shown again");
     expect(tokenIn(elsewhere)).toBeUndefined();
+    expect(tokenIn(otherPage)).toBeUndefined();
     const after = await tokensNow();
     expect(after).toHaveLength(before.length + 1);
     expect(token).toContain(`tbr_${after.find(({ id }) => !before.some((b) => b.id === id))!.id}_`);
