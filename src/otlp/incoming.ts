@@ -29,6 +29,12 @@ export interface IncomingScope {
 export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpanId" | "name" | "kind" | "attributes" | "status"> {
   /** Long string values' UTF-8 as the request holds it, when the span was read from its bytes: used as it is, not encoded again. */
   readonly stringBytes?: ReadonlyMap<AnyValue, Uint8Array>;
+  /**
+   * Where each attribute's field is in the request, tag included, in the order of `attributes`, when
+   * the span was read from its bytes: an edit leaves out the attributes it removes without reading
+   * the span again.
+   */
+  readonly attributeFields?: readonly Range[];
 }
 
 export interface IncomingSpan {

@@ -1,6 +1,8 @@
 import { create, toBinary } from "@bufbuild/protobuf";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Status, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
+import type { SpanFields } from "./incoming.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
 /** Field numbers: Span.parent_span_id, Span.attributes, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
@@ -63,29 +65,12 @@ export interface SpanEdit {
 
 /**
  * A span's bytes edited, made of the original bytes: every field as it came but those the edit
- * leaves out, then the new attributes, then the new status.
+ * leaves out, then the new attributes, then the new status. `read`: the span's fields, when they
+ * say where its attributes are (SpanFields.attributeFields), so the span's bytes are not read again.
  */
-export function editedSpanPieces(source: Uint8Array, span: Range, { removedKeys, added, error, root }: SpanEdit): Piece[] {
-  const pieces: Piece[] = [];
-  if (removedKeys.size === 0 && !root) pieces.push(span);
-  else {
-    const keyValue = new FieldCursor(source, 0, 0);
-    // A few keys are compared in place, as an array, which a loop goes through without an iterator;
-    // many (thousands of Traceloop messages) are looked up, or the span would cost their product.
-    const keys = removedKeys.size <= FEW_KEYS ? [...removedKeys] : removedKeys;
-    let kept = span.start;
-    const field = new FieldCursor(source, span.start, span.end);
-    while (field.next()) {
-      const leftOut =
-        field.no === SPAN_ATTRIBUTES
-          ? field.wireType === WIRE_LEN && removedKeys.size !== 0 && isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), keys)
-          : root === true && field.no === SPAN_PARENT_SPAN_ID;
-      if (!leftOut) continue;
-      if (field.fieldStart > kept) pieces.push({ start: kept, end: field.fieldStart });
-      kept = field.valueEnd;
-    }
-    if (span.end > kept) pieces.push({ start: kept, end: span.end });
-  }
+export function editedSpanPieces(source: Uint8Array, span: Range, edit: SpanEdit, read?: SpanFields): Piece[] {
+  const { added, error } = edit;
+  const pieces = keptPieces(source, span, edit, read);
   // Small attributes go into one buffer: a request may hold tens of thousands of edited spans, and
   // each object kept per span counts. Large JSON (a payload's messages) is kept as it is, a view
   // of the request's own bytes, and copied once, into the request that is sent.
@@ -102,6 +87,53 @@ export function editedSpanPieces(source: Uint8Array, span: Range, { removedKeys,
   if (error !== undefined) pieces.push({ field: SPAN_STATUS, pieces: [toBinary(StatusSchema, errorStatus(error))] });
   return pieces;
 }
+
+/** The span's bytes but the fields the edit leaves out, as ranges of them. */
+function keptPieces(source: Uint8Array, span: Range, edit: SpanEdit, read: SpanFields | undefined): Piece[] {
+  const { removedKeys, root } = edit;
+  if (removedKeys.size === 0 && !root) return [span];
+  // A few keys are compared in place, as an array, which a loop goes through without an iterator or
+  // hashing a key; many (thousands of Traceloop messages) are looked up, or the span would cost their product.
+  const keys = removedKeys.size <= FEW_KEYS ? [...removedKeys] : removedKeys;
+  const leftOut =
+    read?.attributeFields && !root ? removedAsRead(read.attributes, read.attributeFields, keys) : leftOutFields(source, span, edit, keys);
+  const pieces: Piece[] = [];
+  let kept = span.start;
+  for (const field of leftOut) {
+    if (field.start > kept) pieces.push({ start: kept, end: field.start });
+    kept = field.end;
+  }
+  if (span.end > kept) pieces.push({ start: kept, end: span.end });
+  return pieces;
+}
+
+/** The fields of the attributes with a removed key, where reading the span found them. */
+function removedAsRead(attributes: readonly KeyValue[], fields: readonly Range[], keys: RemovedKeys): Range[] {
+  const removed: Range[] = [];
+  for (let i = 0; i < attributes.length; i++) {
+    const key = attributes[i]!.key;
+    if ("has" in keys ? keys.has(key) : keys.includes(key)) removed.push(fields[i]!);
+  }
+  return removed;
+}
+
+/** The span's fields the edit leaves out, found by reading its bytes. */
+function leftOutFields(source: Uint8Array, span: Range, { removedKeys, root }: SpanEdit, keys: RemovedKeys): Range[] {
+  const leftOut: Range[] = [];
+  const keyValue = new FieldCursor(source, 0, 0);
+  const field = new FieldCursor(source, span.start, span.end);
+  while (field.next()) {
+    const isLeftOut =
+      field.no === SPAN_ATTRIBUTES
+        ? field.wireType === WIRE_LEN && removedKeys.size !== 0 && isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), keys)
+        : root === true && field.no === SPAN_PARENT_SPAN_ID;
+    if (isLeftOut) leftOut.push({ start: field.fieldStart, end: field.valueEnd });
+  }
+  return leftOut;
+}
+
+/** The keys an edit removes: a few as an array, many as a set. */
+type RemovedKeys = readonly string[] | ReadonlySet<string>;
 
 /** A span status of ERROR with this message, which Braintrust shows as the span's error. */
 export function errorStatus(message: string): Status {
@@ -125,7 +157,7 @@ const COPIED_UP_TO = 256;
 export const FEW_KEYS = 8;
 
 /** Whether the KeyValue the cursor is on has one of these keys (its last key, as a decoder reads it). */
-function isKeyAmong(keyValue: FieldCursor, keys: readonly string[] | ReadonlySet<string>): boolean {
+function isKeyAmong(keyValue: FieldCursor, keys: RemovedKeys): boolean {
   let keyStart = 0;
   let keyEnd = 0;
   while (keyValue.next()) {

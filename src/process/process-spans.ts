@@ -182,7 +182,7 @@ export class SpanProcessor {
    */
   private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
     try {
-      return editedSpanPieces(this.source, range, translation);
+      return editedSpanPieces(this.source, range, translation, incoming.fields);
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
       if (translated) return [toBinary(SpanSchema, translated)];

@@ -42,6 +42,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     attributes: [],
     status: undefined,
   };
+  const attributeFields: Range[] = [];
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
   while (field.next()) {
@@ -54,6 +55,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // Attributes of shapes read one by one by protobuf-es are cheaper decoded with the whole span.
       if (!attribute) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.attributes.push(attribute);
+      attributeFields.push({ start: field.fieldStart, end });
     } else if (no === STATUS) {
       // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
@@ -64,6 +66,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
   if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
+  fields.attributeFields = attributeFields;
   return fields;
 }
 
