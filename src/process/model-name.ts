@@ -11,25 +11,38 @@ import { stringAttribute } from "./attributes.js";
  * is the account the request named.
  */
 export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
-  const requested = [
-    payloads.requestModel,
-    stringAttribute(attributes, "tfy.request.model_name"),
-    stringAttribute(attributes, "gen_ai.request.model"),
-  ].filter((name): name is string => typeof name === "string" && name !== "");
-  const accounts = requested.flatMap((name) => (name.indexOf("/") > 0 ? [name.slice(0, name.indexOf("/") + 1)] : []));
-  const outsideAccounts = (name: string) => {
-    const account = accounts.find((prefix) => name.startsWith(prefix) && name.length > prefix.length);
-    return account === undefined ? name : name.slice(account.length);
-  };
+  // Looked up once, no list or closure made: this runs on every model call's and request's span.
+  const requested: Requested = [
+    nameOf(payloads.requestModel),
+    nameOf(stringAttribute(attributes, "tfy.request.model_name")),
+    nameOf(stringAttribute(attributes, "gen_ai.request.model")),
+  ];
   // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
-  const answered =
-    typeof payloads.responseModel === "string" && payloads.responseModel
-      ? payloads.responseModel
-      : stringAttribute(attributes, "gen_ai.response.model");
-  if (answered) return outsideAccounts(answered);
+  const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
+  if (answered) return outsideAccounts(answered, requested);
   const called = stringAttribute(attributes, "tfy.model.name");
-  if (called) return outsideAccounts(called);
-  return requested[0] === undefined ? undefined : withoutAccount(requested[0]);
+  if (called) return outsideAccounts(called, requested);
+  const first = requested[0] ?? requested[1] ?? requested[2];
+  return first === undefined ? undefined : withoutAccount(first);
+}
+
+/** The names the request asked for, in order of precedence: the request body's, TrueFoundry's, the GenAI conventions'. */
+type Requested = [string | undefined, string | undefined, string | undefined];
+
+/** A name, or undefined for anything but a string that is not empty. */
+function nameOf(name: unknown): string | undefined {
+  return typeof name === "string" && name !== "" ? name : undefined;
+}
+
+/** The name without the first requested name's account (`openai-main/`) it starts with, when it has more after it. */
+function outsideAccounts(name: string, requested: Requested): string {
+  for (const asked of requested) {
+    if (asked === undefined) continue;
+    // Where the model's own name starts: 1 past the slash, 0 without one; an account is never empty.
+    const model = asked.indexOf("/") + 1;
+    if (model > 1 && name.length > model && name.startsWith(asked.slice(0, model))) return name.slice(model);
+  }
+  return name;
 }
 
 /**

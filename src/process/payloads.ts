@@ -55,7 +55,7 @@ function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefine
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
   const request = asRequest(fields);
   if (!request) return { input: new RawJson(utf8), settings: {}, model: parsedField(fields, "model") };
-  return { ...request, model: request.settings.model };
+  return { input: request.input, settings: request.settings, model: request.settings.model };
 }
 
 /**
@@ -68,7 +68,7 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
-  const field = OUTPUT_FIELDS.find((name) => fields.get(name)?.[0] === 0x5b);
+  const field = outputField(fields);
   if (field === undefined) {
     const passedOn = asRequest(fields);
     if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
@@ -78,8 +78,15 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     const rest = Object.fromEntries(removed.length > 0 ? [...changed, ["removed_settings", removed]] : changed);
     return { output: passedOn.input, rest, model: undefined };
   }
-  const rest = Object.fromEntries([...fields].filter(([key]) => key !== field).map(([key, raw]) => [key, parsed(raw)]));
-  return { output: new RawJson(fields.get(field)!), rest, model: parsedField(fields, "model") };
+  const rest = parsedMembers(fields, (key) => key === field);
+  // The model is among the rest, parsed once.
+  return { output: new RawJson(fields.get(field)!), rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+}
+
+/** The first of OUTPUT_FIELDS that is a list. */
+function outputField(fields: Map<string, Uint8Array>): string | undefined {
+  for (const name of OUTPUT_FIELDS) if (fields.get(name)?.[0] === OPEN_LIST) return name;
+  return undefined;
 }
 
 /**
@@ -102,18 +109,29 @@ const NULL = 0x6e;
 
 /** A request body's input fields (one field's value alone) and the rest, parsed; undefined when it has no input field. */
 function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {
-  // A Responses API request's `prompt` object names a stored prompt template: a setting, not input.
-  const isInputField = (key: string, raw: Uint8Array) => INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
-  const taken = [...fields].filter(([key, raw]) => isInputField(key, raw));
+  const taken: Array<[string, Uint8Array]> = [];
+  for (const member of fields) if (isInputField(member[0], member[1])) taken.push(member);
   if (taken.length === 0) return undefined;
   const system = fields.get("system");
-  const [[firstKey, first]] = taken as [[string, Uint8Array]];
+  const [firstKey, first] = taken[0]!;
   // An Anthropic request: its system prompt is the conversation's first message, as a chat shows it.
   const anthropic = system !== undefined && taken.length === 1 && firstKey === "messages" && first[0] === OPEN_LIST;
-  const isInput = (key: string) => taken.some(([name]) => name === key) || (anthropic && key === "system");
-  const settings = Object.fromEntries([...fields].filter(([key]) => !isInput(key)).map(([key, raw]) => [key, parsed(raw)]));
+  const settings = parsedMembers(fields, (key, raw) => isInputField(key, raw) || (anthropic && key === "system"));
   if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
   return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
+}
+
+/** Whether a request body's member is input. A Responses API request's `prompt` object names a stored prompt template: a setting, not input. */
+function isInputField(key: string, raw: Uint8Array): boolean {
+  return INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
+}
+
+/** The members but those left out, each parsed, in order. */
+function parsedMembers(fields: Map<string, Uint8Array>, isLeftOut: (key: string, raw: Uint8Array) => boolean): JsonObject {
+  const members: Array<[string, unknown]> = [];
+  for (const [key, raw] of fields) if (!isLeftOut(key, raw)) members.push([key, parsed(raw)]);
+  // Not assigned one by one: a member may be "__proto__".
+  return Object.fromEntries(members);
 }
 
 /** A JSON list of messages with a system message of this content first; both are valid JSON already. */
