@@ -512,6 +512,27 @@ describe("the console beside the admin API", () => {
     expect((await sendTraces({ id: tenant.id, bearer: token! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
   });
 
+  it("revokes a token it could not hand to the tenant's page, ENCRYPTION_KEY missing, so no token stays issued unseen", async () => {
+    const tenant = await createTenant();
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const tenantPage = `/admin/console/tenants/${tenant.id}`;
+    const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
+    const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+    const before = await tokensNow();
+
+    const posted = await relayFetchWith({ ENCRYPTION_KEY: undefined }, `${tenantPage}/tokens`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf }),
+    });
+
+    expect(posted.status).toBe(500);
+    expect(posted.headers.get("set-cookie") ?? "").not.toContain("tfy_relay_issued_token");
+    expect(await posted.text()).not.toMatch(/tbr_[0-9a-f]{16}_/);
+    expect(await tokensNow()).toEqual(before);
+  });
+
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;

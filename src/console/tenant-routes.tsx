@@ -126,7 +126,14 @@ async function formRefused(
 tenantRoutes.post("/:tenant/tokens", async (c) => {
   const id = c.req.param("tenant");
   const issued = await callAdmin<IssuedToken>(c, "POST", adminPath`/tenants/${id}/tokens`);
-  await handOverIssuedToken(c, id, issued);
+  try {
+    await handOverIssuedToken(c, id, issued);
+  } catch (err) {
+    // Not handed over (ENCRYPTION_KEY missing or malformed), the token would never be shown, yet take
+    // the tenant's spans: revoked before the failure is told, so nothing unseen stays issued.
+    await callAdmin(c, "DELETE", adminPath`/tenants/${id}/tokens/${issued.id}`);
+    throw err;
+  }
   return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "issued"), 303);
 });
 
