@@ -14,6 +14,16 @@ function refusalShown(html: string): string | undefined {
   return /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1]?.replaceAll("&quot;", '"');
 }
 
+/** A tenant, a console session, the tenant's page and its form's CSRF token, and a reader of the tenant's tokens. */
+async function tenantPageInSession() {
+  const tenant = await createTenant();
+  const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+  const tenantPage = `/admin/console/tenants/${tenant.id}`;
+  const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
+  const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+  return { tenant, cookie, tenantPage, csrf, tokensNow };
+}
+
 function logIn(token: string, origin = ORIGIN): Promise<Response> {
   return relayFetch("/admin/console/login", {
     method: "POST",
@@ -465,11 +475,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("issues a token with a form answered by a redirect to the tenant's page, which shows it once: a reload issues and shows no other", async () => {
-    const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
-    const tenantPage = `/admin/console/tenants/${tenant.id}`;
-    const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
-    const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+    const { tenant, cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();
     const tokenIn = (html: string) => /<code class="token">([^<]*)<\/code>/.exec(html)?.[1];
 
@@ -513,11 +519,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("revokes a token it could not hand to the tenant's page, ENCRYPTION_KEY missing, so no token stays issued unseen", async () => {
-    const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
-    const tenantPage = `/admin/console/tenants/${tenant.id}`;
-    const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
-    const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
+    const { cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();
 
     const posted = await relayFetchWith({ ENCRYPTION_KEY: undefined }, `${tenantPage}/tokens`, {
