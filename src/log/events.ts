@@ -40,6 +40,7 @@ export type RelayEvent =
       path: string;
       status: number;
       tenant?: string;
+      /** A tenant's PUT that carried `braintrust.api_key`: a key stored (new or the same), or removed. */
       stored_key?: "set" | "removed";
       token_id?: string;
       dead_letters?: number;
@@ -56,6 +57,12 @@ export type RelayEvent =
   /** `spans`: of the piece the queue refused, the first of its trace's; the others wait too. */
   | { event: "trace_release_failed"; tenant: string; trace: string; spans: number; error: string }
   | { event: "unhandled_error"; error: string };
+
+/**
+ * What an admin route says its change did, beyond the call itself (admin/app.ts writes the line):
+ * the tenant it was of, the token it issued, the dead letters (and their spans) it replayed or deleted.
+ */
+export type AdminChangeDetail = Omit<Extract<RelayEvent, { event: "admin_change" }>, "event" | "method" | "path" | "status">;
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "delivered_marker_failed",
