@@ -38,7 +38,7 @@ const FLAGS = {
   tenant: { type: "string" },
   id: { type: "string" },
   all: { type: "boolean", default: false },
-  window: { type: "string", default: "1h" },
+  window: { type: "string" },
 } as const;
 const GLOBAL_FLAGS = new Set(["url", "json", "help"]);
 
@@ -203,7 +203,7 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
 
 function statsWindow(flags: Flags): StatsWindow {
   const window = flags.window ?? "1h";
-  if (!(window in STATS_WINDOWS)) throw new UsageError(`--window is one of ${Object.keys(STATS_WINDOWS).join(", ")}`);
+  if (!Object.hasOwn(STATS_WINDOWS, window)) throw new UsageError(`--window is one of ${Object.keys(STATS_WINDOWS).join(", ")}`);
   return window as StatsWindow;
 }
 
@@ -299,7 +299,8 @@ const COMMANDS = [
     const window = statsWindow(flags);
     if (tenant) {
       const stats = await admin.call("GET", adminPath`/tenants/${tenant}/stats`, TenantStatsAnswer);
-      return flags.json ? stats : tenantStatsOutput(stats);
+      // A tenant's table has a row per window; one named keeps that row alone.
+      return flags.json ? stats : tenantStatsOutput(stats, flags.window === undefined ? undefined : window);
     }
     // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
     const all = await allPages(admin, "/stats", StatsPage, (page) => page.tenants, { limit: "49" });
@@ -349,7 +350,7 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
   --url       the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
   --json      machine-readable output
-  --window    stats: the window the all-tenants table shows (default 1h)
+  --window    stats: the window the all-tenants table shows (default 1h), or the one row a tenant's shows
   RELAY_URL           the relay, when --url is not given (environment)
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
   --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;

@@ -14,9 +14,11 @@ export function lastErrorText(error: TenantStats["last_upstream_error"]): string
   return error ? `${error.at} ${error.status ?? "no answer"}: ${error.reason.slice(0, 80)}` : "none";
 }
 
-/** One tenant's statistics for people: a row per window, then what a row cannot show. */
-export function tenantStatsOutput(stats: TenantStats): string {
-  const windows = Object.entries(STATS_WINDOWS).map(([name, field]) => [name, ...statsColumns(stats[field])]);
+/** One tenant's statistics for people: a row per window (or only `window`'s), then what a row cannot show. */
+export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): string {
+  const windows = Object.entries(STATS_WINDOWS)
+    .filter(([name]) => window === undefined || name === window)
+    .map(([name, field]) => [name, ...statsColumns(stats[field])]);
   const byStatus = Object.entries(stats.total.requests).map(([status, n]) => `${status}: ${n}`);
   const usage = Object.entries(stats.last_24h.llm_usage).map(([model, u]) => [
     model,

@@ -150,10 +150,14 @@ describe("tfy-relay, against a running relay", () => {
     expect(one.stdout).toMatch(
       /\nMODEL \(24H\)\s+CALLS\s+PROMPT TOKENS\s+COMPLETION TOKENS\s+COST USD\ngpt-4\.1-mini\s+1\s+14\s+3\s+0\.000013\n?$/,
     );
+    const lastHour = await cli(["stats", "cli-stats", "--window", "1h"]);
+    expect(lastHour.stdout).toMatch(/^WINDOW\s+REQUESTS.*\n1h\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s[^\n]*\n\nrequests by status/);
     const all = await cli(["stats", "--window", "24h"]);
     expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
     expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);
     expect(await cli(["stats", "--window", "week"])).toMatchObject({ code: 2 });
+    // A name every object has is no window either.
+    expect(await cli(["stats", "cli-stats", "--window", "toString"])).toMatchObject({ code: 2 });
     expect(await cli(["stats", "no-such-tenant"])).toMatchObject({ code: 1, stderr: "tfy-relay: no such tenant: no-such-tenant\n" });
   });
 
