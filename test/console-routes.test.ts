@@ -4,7 +4,17 @@ import { consoleApp } from "../src/console/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
-import { ADMIN_TOKEN, admin, adminWith, createTenant, relayFetch, relayFetchWith, sendTraces, uniqueTenantId } from "./support/relay.js";
+import {
+  ADMIN_TOKEN,
+  admin,
+  adminWith,
+  createTenant,
+  relayFetch,
+  relayFetchWith,
+  sendTraces,
+  sendTracesWith,
+  uniqueTenantId,
+} from "./support/relay.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
@@ -22,6 +32,18 @@ async function tenantPageInSession() {
   const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
   const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
   return { tenant, cookie, tenantPage, csrf, tokensNow };
+}
+
+/** A tenant's row on the overview, which pages through tenants 24 at a time: its "next" links are followed to the row. */
+async function overviewRow(tenantId: string, cookie: string): Promise<string> {
+  let path: string | undefined = "/admin/";
+  let overview = "";
+  while (path && !overview.includes(`data-tenant="${tenantId}"`)) {
+    overview = await (await relayFetch(path, { headers: { cookie } })).text();
+    path = /href="(\/admin\/\?cursor=[^"]+)"/.exec(overview)?.[1]?.replaceAll("&amp;", "&");
+  }
+  const row = overview.slice(overview.indexOf(`data-tenant="${tenantId}"`));
+  return row.slice(0, row.indexOf("</tr>"));
 }
 
 function logIn(token: string, origin = ORIGIN): Promise<Response> {
@@ -283,15 +305,27 @@ describe("the console beside the admin API", () => {
     expect(page).toMatch(
       /<td class="mono">gpt-4\.1-mini<\/td><td class="num">1<\/td><td class="num">14<\/td><td class="num">3<\/td><td class="num">0\.000013<\/td>/,
     );
-    // The overview pages through tenants, 24 at a time: follow its "next" link to the tenant's row.
-    let path: string | undefined = "/admin/";
-    let overview = "";
-    while (path && !overview.includes(`data-tenant="${tenant.id}"`)) {
-      overview = await (await relayFetch(path, { headers: { cookie } })).text();
-      path = /href="(\/admin\/\?cursor=[^"]+)"/.exec(overview)?.[1]?.replaceAll("&amp;", "&");
+    expect(await overviewRow(tenant.id, cookie)).toContain("$0.000013 · 17 tokens");
+  });
+
+  it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {
+    const tenant = await createTenant();
+    // ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS: the tenant's stored key opens no more.
+    const otherKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+    for (let i = 0; i < 3; i++) {
+      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(500);
     }
-    const row = overview.slice(overview.indexOf(`data-tenant="${tenant.id}"`));
-    expect(row.slice(0, row.indexOf("</tr>"))).toContain("$0.000013 · 17 tokens");
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const errorsShown = (html: string) => /<svg class="chart errors"[^>]*data-total="(\d+)"/.exec(html)?.[1];
+    const deadline = Date.now() + 30_000;
+    let page = "";
+    while (Date.now() < deadline && errorsShown(page) !== "3") {
+      page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+      if (errorsShown(page) !== "3") await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    expect(errorsShown(page)).toBe("3");
+    expect(errorsShown(await overviewRow(tenant.id, cookie))).toBe("3");
   });
 
   it("shows a routing tenant's traces waiting for their parent, and none for a tenant that does not route", async () => {

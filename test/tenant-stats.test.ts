@@ -142,7 +142,14 @@ describe("per-tenant statistics", () => {
 
     const attempts = await standin.attempts(tenant.apiKey);
     expect(report.total.requests).toEqual({ "200": 4, "400": 1, "401": 1, "415": 1 });
-    expect(report.total.rejected_requests).toEqual({ invalid: 2, over_limit: 0, unauthorised: 1, rate_limited: 0, unavailable: 0 });
+    expect(report.total.rejected_requests).toEqual({
+      invalid: 2,
+      over_limit: 0,
+      unauthorised: 1,
+      rate_limited: 0,
+      unavailable: 0,
+      failed: 0,
+    });
     expect(report.total.spans).toEqual({
       received: 3 + 3 + 3 + 2,
       accepted: 3 + 3 + 3 + 1,

@@ -5,7 +5,14 @@ import { latencyQuantile } from "./latency.js";
 export interface TrafficSummary {
   requests: Record<string, number>;
   /** Requests refused before their spans were read, by why (from their status). */
-  rejected_requests: { invalid: number; over_limit: number; unauthorised: number; rate_limited: number; unavailable: number };
+  rejected_requests: {
+    invalid: number;
+    over_limit: number;
+    unauthorised: number;
+    rate_limited: number;
+    unavailable: number;
+    failed: number;
+  };
   spans: {
     received: number;
     accepted: number;
@@ -34,6 +41,7 @@ const REJECTION_OF_STATUS: Record<string, keyof StatsSummary["rejected_requests"
   "403": "unauthorised",
   "429": "rate_limited",
   "503": "unavailable",
+  "500": "failed",
 };
 
 export function summarise(counts: Counts): StatsSummary {
@@ -42,7 +50,14 @@ export function summarise(counts: Counts): StatsSummary {
 
 /** The traffic of `counts`, leaving out any usage by model. */
 export function summariseTraffic(counts: Counts): TrafficSummary {
-  const rejected: StatsSummary["rejected_requests"] = { invalid: 0, over_limit: 0, unauthorised: 0, rate_limited: 0, unavailable: 0 };
+  const rejected: StatsSummary["rejected_requests"] = {
+    invalid: 0,
+    over_limit: 0,
+    unauthorised: 0,
+    rate_limited: 0,
+    unavailable: 0,
+    failed: 0,
+  };
   for (const [status, n] of Object.entries(counts.requests)) {
     const reason = REJECTION_OF_STATUS[status];
     if (reason) rejected[reason] += n;

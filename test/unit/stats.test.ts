@@ -316,12 +316,12 @@ describe("an isolate's counts waiting for a flush", () => {
 });
 
 describe("a summary", () => {
-  it("groups refused requests by why, from their status", () => {
+  it("groups refused and failed requests by why, from their status", () => {
     const summary = summarise({
       ...emptyCounts(),
       requests: { "200": 5, "400": 1, "415": 1, "413": 2, "401": 3, "403": 1, "429": 4, "503": 1, "500": 1 },
     });
-    expect(summary.rejected_requests).toEqual({ invalid: 2, over_limit: 2, unauthorised: 4, rate_limited: 4, unavailable: 1 });
+    expect(summary.rejected_requests).toEqual({ invalid: 2, over_limit: 2, unauthorised: 4, rate_limited: 4, unavailable: 1, failed: 1 });
   });
 
   it("shows every span counter, zero when nothing was counted", () => {
