@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { adminApp } from "./admin/app.js";
+import { ADMIN_TOKEN_SHOWN_AS, adminTokenMasked, withAdminTokenMasked } from "./admin/require-admin.js";
 import { consoleApp } from "./console/app.js";
 import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
 import type { DeliveryMessage } from "./deliver/message.js";
@@ -30,8 +31,10 @@ app.route("/admin", adminApp);
  */
 function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
   if (c.req.path.startsWith("/t/")) {
-    logRefusal(c.req.path, error);
-    return otlpErrorResponse(error, otlpFormatOf(c.req.header("content-type")) ?? "json");
+    // The path's tenant is the client's text: the admin token pasted there (a hex one has a tenant id's shape) is named by neither.
+    const masked = withAdminTokenMasked(error, c.env);
+    logRefusal(adminTokenMasked(c.req.path, c.env), masked);
+    return otlpErrorResponse(masked, otlpFormatOf(c.req.header("content-type")) ?? "json");
   }
   return adminErrorResponse(error);
 }
@@ -39,12 +42,13 @@ function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
 /**
  * The operator's line for a refused ingest request. Not for a client over its rate limit, which the
  * statistics count by status: it would write a line per request it sends. The path's tenant segment
- * is the client's text (a token pasted there by mistake, say): logged only when it is a tenant id.
+ * is the client's text (a token pasted there by mistake, say): logged only when it is a tenant id,
+ * the admin token only masked.
  */
 function logRefusal(path: string, error: RelayError): void {
   if (error.code === "rate_limited") return;
   const segment = path.split("/")[2] ?? "";
-  const tenant = TENANT_ID.test(segment) ? segment : "(not a tenant id)";
+  const tenant = TENANT_ID.test(segment) || segment === ADMIN_TOKEN_SHOWN_AS ? segment : "(not a tenant id)";
   logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loggedWhile } from "./support/logs.js";
-import { admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -55,6 +55,27 @@ describe("ingest authentication", () => {
     expect(lines.join("\n")).not.toContain(tenant.bearer);
     expect(events.filter((e) => e.event === "ingest_refused")).toContainEqual(
       expect.objectContaining({ tenant: "(not a tenant id)", status: 404 }),
+    );
+  });
+
+  it("names the admin token pasted as a tenant id (a hex one has an id's shape) neither in its refusal nor in its log line", async () => {
+    const {
+      result: response,
+      lines,
+      events,
+    } = await loggedWhile(() =>
+      relayFetch(`/t/${ADMIN_TOKEN}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-some-key" },
+        body: "{}",
+      }),
+    );
+
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ message: expect.stringMatching(/^no such tenant: \[the admin token\] /) });
+    expect(lines.join("\n")).not.toContain(ADMIN_TOKEN);
+    expect(events.filter((e) => e.event === "ingest_refused")).toContainEqual(
+      expect.objectContaining({ tenant: "[the admin token]", status: 404 }),
     );
   });
 

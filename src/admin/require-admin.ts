@@ -30,10 +30,19 @@ export function configuredAdminToken(env: { ADMIN_TOKEN?: string }, what: string
  * answer, nor in whatever logs it. A token too short to be taken disables the API, and is not looked for.
  */
 export function withAdminTokenMasked(error: RelayError, env: { ADMIN_TOKEN?: string }): RelayError {
-  const token = env.ADMIN_TOKEN;
-  if (!token || token.length < MIN_ADMIN_TOKEN_CHARS || !error.message.includes(token)) return error;
-  return new RelayError(error.code, error.message.replaceAll(token, "[the admin token]"), error.options);
+  const message = adminTokenMasked(error.message, env);
+  return message === error.message ? error : new RelayError(error.code, message, error.options);
 }
+
+/** The text with the admin token, wherever it is in it, shown as `[the admin token]`. */
+export function adminTokenMasked(text: string, env: { ADMIN_TOKEN?: string }): string {
+  const token = env.ADMIN_TOKEN;
+  if (!token || token.length < MIN_ADMIN_TOKEN_CHARS || !text.includes(token)) return text;
+  return text.replaceAll(token, ADMIN_TOKEN_SHOWN_AS);
+}
+
+/** What the admin token is shown as where a caller's text had it. */
+export const ADMIN_TOKEN_SHOWN_AS = "[the admin token]";
 
 /** Admin calls carry `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
 export function requireAdmin(): MiddlewareHandler<AppEnv> {
