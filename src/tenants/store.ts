@@ -18,6 +18,8 @@ const KEY_PREFIX = "tenant:";
 const ISOLATE_CACHE_MS = 5_000;
 const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
+/** When a client refused for a failed KV read should try again. */
+const KV_FAILED_RETRY_AFTER_SECONDS = 10;
 /** KV's own propagation to every location: usually within 60 s (docs/cloudflare-limits.md). */
 const KV_PROPAGATION_SECONDS = 60;
 
@@ -32,10 +34,23 @@ export class TenantStore {
     return ISOLATE_CACHE_MS / 1000 + this.cacheTtlSeconds + KV_PROPAGATION_SECONDS;
   }
 
+  /**
+   * Should KV fail, the copy this isolate last read serves on, however old: a gateway is not sure to
+   * send its spans again, and its tenant's record changes far less often than KV has a bad minute.
+   * Without one, the read is refused as retryable (503).
+   */
   async get(id: string): Promise<Tenant | undefined> {
     const cached = isolateCache.get(id);
     if (cached && cached.expiresAt > Date.now()) return cached.tenant;
-    const raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
+    let raw: unknown;
+    try {
+      raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
+    } catch {
+      if (cached) return cached.tenant;
+      throw new RelayError("unavailable", "the relay could not read the tenant's configuration (Workers KV failed): retry later", {
+        retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
+      });
+    }
     const tenant = raw === null ? undefined : { ...parseStored(id, raw), id };
     if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) isolateCache.clear();
     isolateCache.set(id, { tenant, expiresAt: Date.now() + ISOLATE_CACHE_MS });

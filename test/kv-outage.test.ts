@@ -1,0 +1,44 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { failingBinding } from "./support/bindings.js";
+import { loggedWhile } from "./support/logs.js";
+import { createTenant, sendTracesWith } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { rpcStatusOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+/** Workers KV failing every read, as in an outage. */
+const failingKv = () => ({ TENANTS: failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable") });
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe("a tenant's record while Workers KV fails", () => {
+  it("refuses the request as one to send again (503, Retry-After) when the isolate has never read the tenant, forwarding nothing", async () => {
+    const tenant = await createTenant();
+
+    const { result: response, events } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), failingKv()));
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("10");
+    expect((await rpcStatusOf(response)).message).toBe(
+      "the relay could not read the tenant's configuration (Workers KV failed): retry later",
+    );
+    expect(events).toContainEqual(expect.objectContaining({ event: "ingest_refused", tenant: tenant.id, status: 503 }));
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("delivers with the copy of the tenant the isolate read last, however old, so a gateway's spans are not lost to a bad minute of KV's", async () => {
+    const tenant = await createTenant();
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), {})).status).toBe(200);
+    // Past the isolate's few seconds of caching: the record is read from KV again, which fails.
+    const later = Date.now() + 60_000;
+    vi.spyOn(Date, "now").mockReturnValue(later);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTracesWith(tenant, toProtobuf(trace), failingKv());
+
+    expect(response.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+});
