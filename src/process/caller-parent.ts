@@ -8,7 +8,17 @@ import type { SpanIdSet } from "./span-ids.js";
  * is not among them: an agent's tool calls are MCP spans under its AgentResponse, exported before
  * it, when they end.
  */
-export const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
+const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
+
+/** The older gateway's one span per request, in the GenAI conventions, has this name and no `tfy.span_type`. */
+const GENAI_REQUEST_SPAN_NAME = "chatCompletions";
+
+/** Whether the span is the top of its gateway request: a request span of either shape the gateway exports. */
+export function isRequestSpan(span: SpanFields): boolean {
+  const type = stringAttribute(span.attributes, "tfy.span_type");
+  if (type !== undefined) return REQUEST_SPAN_TYPES.has(type);
+  return span.name === GENAI_REQUEST_SPAN_NAME && span.attributes.some((a) => a.key === "gen_ai.request.model");
+}
 
 /**
  * The gateway may continue a caller's W3C `traceparent`: its request span then has the caller's span
@@ -24,7 +34,7 @@ export class CallerParents {
 
   /** A span of the request's parent, when it is a request span with one, which may then become a root. */
   parentOf(span: SpanFields): Uint8Array | undefined {
-    if (isRoot(span) || !REQUEST_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) return undefined;
+    if (isRoot(span) || !isRequestSpan(span)) return undefined;
     return span.parentSpanId;
   }
 

@@ -4,7 +4,7 @@ import { isRoot } from "../otlp/root.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
-import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
+import { isRequestSpan } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
 import type { SpanIdSet } from "./span-ids.js";
 
@@ -18,7 +18,9 @@ export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_
  * be a request of its own (docs/truefoundry-spans.md). The gateway may continue a caller's W3C
  * `traceparent`, so such a span can have a parent it never exports.
  */
-const ENTRY_SPAN_TYPES = new Set([...REQUEST_SPAN_TYPES, "MCP"]);
+function isEntrySpan(span: SpanFields): boolean {
+  return isRequestSpan(span) || stringAttribute(span.attributes, "tfy.span_type") === "MCP";
+}
 
 /** What a request's spans have said so far about where their trace goes. */
 interface TraceEvidence {
@@ -104,7 +106,7 @@ export class TraceRouter {
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {
     if (isRoot(span)) evidence.rootless = true;
-    else if (ENTRY_SPAN_TYPES.has(stringAttribute(span.attributes, "tfy.span_type") ?? "")) {
+    else if (isEntrySpan(span)) {
       evidence.entryParents ??= [];
       evidence.entryParents.push(span.parentSpanId);
     }

@@ -55,6 +55,13 @@ describe("what one request's spans decide about their trace", () => {
       ]);
   });
 
+  it("the older gateway's chatCompletions span whose parent is not in the request is the top; another GenAI span is not", () => {
+    const older = (name: string) =>
+      entry(name, { traceId: randomId(16), parentSpanId: randomId(8) }, [attr("gen_ai.request.model", "openai-main/gpt-4o")]);
+    expect(verdicts([older("chatCompletions")])).toEqual([{ parent: "project_name:default", decided: true, spans: 1 }]);
+    expect(verdicts([older("openai.chat")])).toEqual([{ parent: "project_name:default", decided: false, spans: 1 }]);
+  });
+
   it("an entry span under a span of the same request is not the top; a non-entry span with a foreign parent never is", () => {
     const agentTrace = randomId(16);
     const agent = entry("AgentResponse", { traceId: agentTrace });

@@ -889,6 +889,18 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(parents["Model: x"]).toBe(hex(sent[1]!.spanId));
   });
 
+  it("makes the older gateway's chatCompletions span the root, as its request span; not a GenAI span of another name", () => {
+    const olderSpan = (name: string) =>
+      spanWith(name, [attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.prompt.0.content", "Hi")], {
+        parentSpanId: randomId(8),
+      });
+    const older = olderSpan("chatCompletions");
+    const other = olderSpan("openai.chat");
+
+    expect(parentsOf([older])).toEqual({ chatCompletions: "" });
+    expect(parentsOf([other])).toEqual({ "openai.chat": hex(other.parentSpanId) });
+  });
+
   it("makes a root of a span whose bytes the splice cannot read, translated once", () => {
     const keyValue = (key: string, value: string) => lengthDelimited(9, toBinary(KeyValueSchema, attr(key, value)));
     // A ChatCompletion whose parent (the caller's span) is not in the request, with one loosely framed attribute.
