@@ -24,14 +24,16 @@ function refusalShown(html: string): string | undefined {
   return /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1]?.replaceAll("&quot;", '"');
 }
 
-/** A tenant, a console session, the tenant's page and its form's CSRF token, and a reader of the tenant's tokens. */
+/** A tenant, a console session, the tenant's page, its forms' CSRF token and its token form's issue key, and a reader of the tenant's tokens. */
 async function tenantPageInSession() {
   const tenant = await createTenant();
   const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
   const tenantPage = `/admin/console/tenants/${tenant.id}`;
-  const csrf = /name="csrf" value="([^"]*)"/.exec(await (await relayFetch(tenantPage, { headers: { cookie } })).text())![1]!;
+  const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
+  const issueKey = /name="issue_key" value="([^"]*)"/.exec(page)![1]!;
   const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
-  return { tenant, cookie, tenantPage, csrf, tokensNow };
+  return { tenant, cookie, tenantPage, csrf, issueKey, tokensNow };
 }
 
 /** A tenant's row on the overview, which pages through tenants 24 at a time: its "next" links are followed to the row. */
@@ -550,6 +552,32 @@ describe("the console beside the admin API", () => {
     expect(after).toHaveLength(before.length + 1);
     expect(token).toContain(`tbr_${after.find(({ id }) => !before.some((b) => b.id === id))!.id}_`);
     expect((await sendTraces({ id: tenant.id, bearer: token! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+
+  it("issues one token for a form sent twice (a double click): the second press replaces the first's, and the page shows it", async () => {
+    const { tenant, cookie, tenantPage, csrf, issueKey, tokensNow } = await tenantPageInSession();
+    const before = await tokensNow();
+    const press = () =>
+      relayFetch(`${tenantPage}/tokens`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf, issue_key: issueKey }),
+      });
+
+    // The browser sends both presses with the cookies it had, and follows the last answer.
+    const [first, second] = [await press(), await press()];
+    const handed = second.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: `${cookie}; ${handed}` } })).text();
+
+    expect([first.status, second.status]).toEqual([303, 303]);
+    const shown = /<code class="token">(tbr_([0-9a-f]{16})_[^<]*)<\/code>/.exec(page);
+    const issued = (await tokensNow()).filter(({ id }) => !before.some((b) => b.id === id));
+    expect(issued.map((t) => t.id)).toEqual([shown?.[2]]);
+    expect((await sendTraces({ id: tenant.id, bearer: shown![1]! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    // Each showing of the page has a key of its own: pressed from a page opened again, the form issues another token.
+    const again = /name="issue_key" value="([^"]*)"/.exec(page)![1];
+    expect(again).not.toBe(issueKey);
   });
 
   it("revokes a token it could not hand to the tenant's page, ENCRYPTION_KEY missing, so no token stays issued unseen", async () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, relayFetch, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
 
@@ -296,6 +297,56 @@ describe("admin API: tokens", () => {
     const raw = (await env.TENANTS.get(`tenant:${id}`))!;
     expect(raw).not.toContain(issued.token);
     expect(raw).not.toContain(issued.token.slice(`tbr_${issued.id}_`.length));
+  });
+
+  it("replaces the token issued under the same issue key, so an issue sent twice leaves one token: the last answer's", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const unkeyed = (await (await admin("POST", `/tenants/${id}/tokens`)).json()) as { id: string };
+    const issue = async (issueKey: string) => {
+      const response = await admin("POST", `/tenants/${id}/tokens`, { issue_key: issueKey });
+      expect(response.status).toBe(201);
+      return (await response.json()) as { id: string; token: string; replaced?: string };
+    };
+
+    const { result, events } = await loggedWhile(async () => {
+      const first = await issue("form-0123456789abcdef");
+      const second = await issue("form-0123456789abcdef");
+      return { first, second, other: await issue("form-fedcba9876543210") };
+    });
+
+    const { first, second, other } = result;
+    expect(first.replaced).toBeUndefined();
+    expect(second.replaced).toBe(first.id);
+    expect(other.replaced).toBeUndefined();
+    const tenant = (await (await admin("GET", `/tenants/${id}`)).json()) as { tokens: { id: string }[] };
+    expect(tenant.tokens.map((t) => t.id)).toEqual([unkeyed.id, second.id, other.id]);
+    expect(events.filter((e) => e.event === "admin_change" && e.tenant === id).map((e) => [e.token_id, e.replaced_token_id])).toEqual([
+      [first.id, undefined],
+      [second.id, first.id],
+      [other.id, undefined],
+    ]);
+    expect((await sendTraces({ id, bearer: first.token }, toProtobuf(trueFoundryTrace()))).status).toBe(401);
+    expect((await sendTraces({ id, bearer: second.token }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+
+  it("refuses an issue key that is not 16 to 64 characters of letters, digits, _ and -, and a body of other fields, naming the field", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+
+    const short = await admin("POST", `/tenants/${id}/tokens`, { issue_key: "short" });
+    const unknown = await admin("POST", `/tenants/${id}/tokens`, { issue: "form-0123456789abcdef" });
+
+    expect(short.status).toBe(400);
+    expect(await short.json()).toMatchObject({
+      error: { code: "invalid_field", message: "issue_key: must be 16 to 64 characters of A-Z, a-z, 0-9, _ and -", field: "issue_key" },
+    });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toMatchObject({
+      error: { code: "invalid_field", message: 'body: "issue" is not a known field', field: "body" },
+    });
+    const tenant = (await (await admin("GET", `/tenants/${id}`)).json()) as { tokens: unknown[] };
+    expect(tenant.tokens).toEqual([]);
   });
 
   it("names the token issued or revoked in its admin_change line by its id, never the token", async () => {

@@ -10,3 +10,14 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
     throw new RelayError("invalid_field", "body: must be a JSON object", { field: "body" });
   }
 }
+
+/** An admin call's JSON body where one may be left out: none at all (not even white space) reads as `{}`. */
+export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
+  const text = await c.req.text();
+  if (text.trim() === "") return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RelayError("invalid_field", "body: must be a JSON object, or none", { field: "body" });
+  }
+}

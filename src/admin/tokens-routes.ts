@@ -1,9 +1,12 @@
 import { Hono } from "hono";
+import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
 import { quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
+import { parseOrReject } from "../tenants/schema.js";
 import { isRelayToken, isTokenId, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
+import { optionalJsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, parseQuery } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
@@ -33,16 +36,34 @@ function noSuchToken(tenantId: string, tokenId: string): RelayError {
   return new RelayError("not_found", `tenant ${tenantId} has no token ${given}`);
 }
 
+/**
+ * An issue's body, which may be left out. `issue_key`: a key the caller makes up for this issue;
+ * issuing again under it replaces the token it issued, so an issue sent twice (a form pressed twice,
+ * a call retried after its answer was lost) leaves one token, the one in the last answer.
+ */
+const IssueSchema = z.strictObject({
+  issue_key: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{16,64}$/, "must be 16 to 64 characters of A-Z, a-z, 0-9, _ and -")
+    .optional(),
+});
+
 tokensRoutes.post("/:tenant/tokens", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
-  const issued = await tenantObject(c.env, id).addToken(id);
+  const { issue_key: issueKey } = parseOrReject(IssueSchema, await optionalJsonBody(c));
+  const issued = await tenantObject(c.env, id).addToken(id, issueKey);
   if ("refused" in issued) throw refusal(id, issued.refused);
+  const replaced = issued.replaced === undefined ? {} : { replaced: issued.replaced };
   // Its id, never the token: the id is what a later revoke names.
-  c.set("adminChange", { tenant: id, token_id: issued.id });
+  c.set("adminChange", {
+    tenant: id,
+    token_id: issued.id,
+    ...(issued.replaced === undefined ? {} : { replaced_token_id: issued.replaced }),
+  });
   forgetCachedTenant(c, id);
   // The only time the token is shown.
-  return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at }, 201);
+  return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at, ...replaced }, 201);
 });
 
 tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {

@@ -152,6 +152,8 @@ export function TenantPage(props: {
           )}
           <p>
             <PostForm action={CONSOLE_PATHS.tokens(tenant.id)} session={session} class="inline">
+              {/* A key of this page's own: pressed twice, the form replaces the token its first press issued. */}
+              <input type="hidden" name="issue_key" value={crypto.randomUUID()} />
               <button type="submit">Issue a token</button>
             </PostForm>
           </p>

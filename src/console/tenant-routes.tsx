@@ -122,10 +122,13 @@ async function formRefused(
   return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, 400);
 }
 
-// `tokens issue`, then the tenant's page, which shows the token once (issued-token.ts): a reload of it issues no other.
+// `tokens issue`, then the tenant's page, which shows the token once (issued-token.ts): a reload of it issues no other,
+// and the form sent twice (a double click) issues one, the second replacing the first under the page's issue key.
 tenantRoutes.post("/:tenant/tokens", async (c) => {
   const id = c.req.param("tenant");
-  const issued = await callAdmin<IssuedToken>(c, "POST", adminPath`/tenants/${id}/tokens`);
+  const { issue_key } = await formOf(c);
+  const body = typeof issue_key === "string" ? { issue_key } : undefined;
+  const issued = await callAdmin<IssuedToken>(c, "POST", adminPath`/tenants/${id}/tokens`, body);
   try {
     await handOverIssuedToken(c, id, issued);
   } catch (err) {

@@ -43,6 +43,8 @@ export type RelayEvent =
       /** A tenant's PUT that carried `braintrust.api_key`: a key stored (new or the same), or removed. */
       stored_key?: "set" | "removed";
       token_id?: string;
+      /** A token issued under the issue key of an earlier one, which it replaced (revoked). */
+      replaced_token_id?: string;
       dead_letters?: number;
       spans?: number;
     }

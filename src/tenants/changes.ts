@@ -27,11 +27,18 @@ export function replaceTenant(existing: StoredTenant | undefined, change: Tenant
 /** Why a token cannot be added; the admin API turns each into its error. */
 export type TokenRefusal = "no_tenant" | "passthrough" | "full";
 
-export function withToken(tenant: StoredTenant | undefined, token: TokenRecord): StoredTenant | TokenRefusal {
+export function withToken(
+  tenant: StoredTenant | undefined,
+  token: TokenRecord,
+): { tenant: StoredTenant; replaced: string | undefined } | TokenRefusal {
   if (!tenant) return "no_tenant";
   if (!tenant.api_key_sealed) return "passthrough";
-  if (tenant.tokens.length >= MAX_TOKENS_PER_TENANT) return "full";
-  return { ...tenant, tokens: [...tenant.tokens, token], updated_at: token.created_at };
+  // A token issued under the same key is replaced: its issue was sent twice (a form pressed twice, a
+  // call retried after its answer was lost), and only the last answer reaches the one who asked.
+  const replaced = token.issue_key === undefined ? undefined : tenant.tokens.find((t) => t.issue_key === token.issue_key);
+  const kept = replaced ? tenant.tokens.filter((t) => t !== replaced) : tenant.tokens;
+  if (kept.length >= MAX_TOKENS_PER_TENANT) return "full";
+  return { tenant: { ...tenant, tokens: [...kept, token], updated_at: token.created_at }, replaced: replaced?.id };
 }
 
 /** The tenant without the token, or undefined when it has no such token. */

@@ -30,6 +30,8 @@ const TokenRecordSchema = z.object({
   /** SHA-256 of the whole token, hex; the token itself is never stored. */
   sha256: z.string(),
   created_at: z.string(),
+  /** The issue key the token was issued under, if any: issuing under it again replaces the token (see withToken). */
+  issue_key: z.string().optional(),
 });
 
 /** A tenant as kept in KV under `tenant:<id>`. */

@@ -87,14 +87,20 @@ export class TenantObject extends DurableObject<Env> {
     return removed;
   }
 
-  /** A new ingest token, the only time it exists in plaintext; or why none can be added. */
-  async addToken(tenantId: string): Promise<{ token: string; id: string; created_at: string } | { refused: TokenRefusal }> {
+  /**
+   * A new ingest token, the only time it exists in plaintext; or why none can be added. Under an
+   * `issueKey`, it replaces the token issued under the same key, named as `replaced`.
+   */
+  async addToken(
+    tenantId: string,
+    issueKey?: string,
+  ): Promise<{ token: string; id: string; created_at: string; replaced: string | undefined } | { refused: TokenRefusal }> {
     const issued = await this.changes.run(async () => {
-      const { token, record } = await issueToken(new Date());
+      const { token, record } = await issueToken(new Date(), issueKey);
       const changed = withToken(await this.current(tenantId), record);
       if (typeof changed === "string") return { refused: changed };
-      await this.ctx.storage.put(RECORD, changed);
-      return { token, id: record.id, created_at: record.created_at };
+      await this.ctx.storage.put(RECORD, changed.tenant);
+      return { token, id: record.id, created_at: record.created_at, replaced: changed.replaced };
     });
     if (!("refused" in issued)) await this.replicate(tenantId);
     return issued;

@@ -14,10 +14,12 @@ const PREFIX = "tbr_";
 /** At most this many live tokens per tenant, so a tenant record stays small. */
 export const MAX_TOKENS_PER_TENANT = 20;
 
-export async function issueToken(now: Date): Promise<{ token: string; record: TokenRecord }> {
+/** A new token and its record; `issueKey`: the key it is issued under, if any (see withToken). */
+export async function issueToken(now: Date, issueKey?: string): Promise<{ token: string; record: TokenRecord }> {
   const id = hex(crypto.getRandomValues(new Uint8Array(8)));
   const token = `${PREFIX}${id}_${base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)))}`;
-  return { token, record: { id, sha256: await sha256Hex(token), created_at: now.toISOString() } };
+  const record: TokenRecord = { id, sha256: await sha256Hex(token), created_at: now.toISOString() };
+  return { token, record: issueKey === undefined ? record : { ...record, issue_key: issueKey } };
 }
 
 /** True for anything shaped like a relay token, so it is never mistaken for a Braintrust key and sent on. */

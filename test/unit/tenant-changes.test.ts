@@ -44,11 +44,26 @@ describe("a tenant replaced", () => {
 
 describe("tokens", () => {
   it("are added to a stored-key tenant, and refused to a missing, passthrough or full one", () => {
-    expect(withToken(stored, token("b"))).toMatchObject({ tokens: [token("a"), token("b")] });
+    expect(withToken(stored, token("b"))).toMatchObject({ tenant: { tokens: [token("a"), token("b")] }, replaced: undefined });
     expect(withToken(undefined, token("b"))).toBe("no_tenant");
     expect(withToken({ ...stored, api_key_sealed: undefined }, token("b"))).toBe("passthrough");
     const full = { ...stored, tokens: Array.from({ length: MAX_TOKENS_PER_TENANT }, (_, i) => token(`t${i}`)) };
     expect(withToken(full, token("b"))).toBe("full");
+  });
+
+  it("replace the token issued under the same issue key, even at the most a tenant takes; another key's or none stays", () => {
+    const keyed = (id: string, issueKey: string) => ({ ...token(id), issue_key: issueKey });
+    const tenant = { ...stored, tokens: [token("a"), keyed("k1", "form-one-0123456789"), keyed("k2", "form-two-0123456789")] };
+    expect(withToken(tenant, keyed("k3", "form-one-0123456789"))).toMatchObject({
+      tenant: { tokens: [token("a"), keyed("k2", "form-two-0123456789"), keyed("k3", "form-one-0123456789")] },
+      replaced: "k1",
+    });
+    const full = {
+      ...stored,
+      tokens: [...Array.from({ length: MAX_TOKENS_PER_TENANT - 1 }, (_, i) => token(`t${i}`)), keyed("k1", "x".repeat(16))],
+    };
+    expect(withToken(full, keyed("k2", "x".repeat(16)))).toMatchObject({ replaced: "k1" });
+    expect(withToken(full, keyed("k2", "y".repeat(16)))).toBe("full");
   });
 
   it("are revoked by id, and a token the tenant does not have changes nothing", () => {
