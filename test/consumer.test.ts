@@ -419,12 +419,7 @@ describe.concurrent("the delivery queue's consumer", () => {
 
   it("lets a refused replay go of its own claim only: an older replay's message delivered again leaves a later replay's dead letter claimed", async () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
-    /** A replay by id whose message stays here, for the test to hand the consumer. */
-    const replay = async () => {
-      const queue = recordingQueue<DeliveryMessage>();
-      const response = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id });
-      return { status: response.status, message: queue.sent[0]?.body };
-    };
+    const replay = () => replayHeld(deadLetter);
     const older = (await replay()).message!;
     await standin.revokeKey(tenant.apiKey);
     expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
@@ -441,7 +436,53 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401, 401]);
     expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
   });
+
+  it("lets go of a later replay's claim when its message came in one batch with an older replay's copy, which was sent instead and refused", async () => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const older = (await replayHeld(deadLetter)).message!;
+    await standin.revokeKey(tenant.apiKey);
+    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
+    const later = await replayHeld(deadLetter);
+    expect(later.status).toBe(200);
+
+    // Cloudflare delivers the older replay's message again, in one batch with the later replay's.
+    expect(await consume(DELIVERIES, [older, later.message!])).toEqual({ acked: [older.id, older.id], retried: [], threw: undefined });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401]);
+    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+    // Nothing of the dead letter is on the queue: the next replay sends it, not a 409 for a day.
+    expect((await replayHeld(deadLetter)).status).toBe(200);
+  });
+
+  it("keeps the halves of a replay Braintrust split (413) as dead letters of their own when it then refuses their passthrough key: no span is dropped", async () => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const { message: replay } = await replayHeld(deadLetter);
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const queue = recordingQueue<DeliveryMessage>();
+    expect(await consume(DELIVERIES, [replay!], { DELIVERY_QUEUE: queue })).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
+    const halves = queue.sent.map((m) => m.body);
+    expect(halves.map((h) => h.id)).toEqual([`${replay!.id}.0`, `${replay!.id}.1`]);
+    await standin.revokeKey(tenant.apiKey);
+
+    expect(await consume(DELIVERIES, halves)).toEqual({ acked: halves.map((h) => h.id), retried: [], threw: undefined });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413, 401, 401]);
+    const kept = await deadLettersOf(tenant.id);
+    expect(kept.map((d) => d.id).toSorted()).toEqual([`${deadLetter.id}.0`, `${deadLetter.id}.1`]);
+    expect(kept.reduce((sum, d) => sum + d.spans, 0)).toBe(deadLetter.spans);
+    expect(kept.map((d) => d.reason)).toEqual([
+      expect.stringMatching(/^Braintrust refused the client's API key: /),
+      expect.stringMatching(/^Braintrust refused the client's API key: /),
+    ]);
+  });
 });
+
+/** A replay by id whose message stays here, for the test to hand the consumer. */
+async function replayHeld(deadLetter: DeadLetter): Promise<{ status: number; message: DeliveryMessage | undefined }> {
+  const queue = recordingQueue<DeliveryMessage>();
+  const response = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id });
+  return { status: response.status, message: queue.sent[0]?.body };
+}
 
 describe.concurrent("a passthrough client's queued key", () => {
   /** A passthrough tenant, a trace queued with the client's key for the tenant's api_url, and a PUT that then moved the tenant to the stand-in's self-hosted path. */

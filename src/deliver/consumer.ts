@@ -23,16 +23,19 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
   // would pass the delivered check twice, before either copy is marked: the first copy goes, the
   // others are repeats.
-  const deliveries = new Set<string>();
+  // Each delivery's first copy, with the repeats skipped for it.
+  const repeatsOf = new Map<string, DeliveryMessage[]>();
   await Promise.all(
     batch.messages.map(async (queued) => {
       const identity = deliveryIdentity(queued.body);
-      if (deliveries.has(identity)) {
+      const repeats = repeatsOf.get(identity);
+      if (repeats) {
+        repeats.push(queued.body);
         skipRepeat(queued.body, "repeat in its batch");
         queued.ack();
         return;
       }
-      deliveries.add(identity);
+      repeatsOf.set(identity, []);
       try {
         await deliverQueued(queued.body, env, config);
         queued.ack();
@@ -42,6 +45,10 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
         logEvent({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: errorText(err) });
         queued.retry({ delaySeconds: CONSUMER_FAILURE_DELAY_SECONDS });
       }
+      // A repeat from a later replay of a dead letter carries that replay's claim, which nothing else
+      // would let go of: held, it would refuse every replay of the dead letter until it lapsed.
+      const otherClaims = repeatsOf.get(identity)!.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
+      if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
     }),
   );
 }
@@ -127,6 +134,13 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "reject":
       return deadLetter(next.reason, attempts);
     case "refuse_client":
+      // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
+      if (outcome.kind === "rejected" && outcome.status === 401) {
+        await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
+      }
+      // A piece of a replay split on its way: its dead letter went with the split, so it becomes one
+      // itself, as the whole would have stayed one.
+      if (isPieceOfReplay(message)) return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
       // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.
       logEvent({
         event: "client_key_refused",
@@ -141,10 +155,6 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
       if (isReplay(message)) await releaseReplays(env, [message]);
       countSpans(message, "left_queue", message.spans);
-      // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
-      if (outcome.kind === "rejected" && outcome.status === 401) {
-        await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
-      }
       return;
   }
 }
@@ -198,6 +208,11 @@ function skipGone(message: DeliveryMessage): void {
 /** A dead letter's spans sent again: the message carries the dead letter itself. */
 function isReplay(message: DeliveryMessage): boolean {
   return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
+}
+
+/** A piece of a replayed dead letter that Braintrust had split: it carries the replay's claim (as every piece of a message carries its fields), not the dead letter. */
+function isPieceOfReplay(message: DeliveryMessage): boolean {
+  return message.replayClaim !== undefined && !isReplay(message);
 }
 
 /**
