@@ -48,6 +48,17 @@ async function overviewRow(tenantId: string, cookie: string): Promise<string> {
   return row.slice(0, row.indexOf("</tr>"));
 }
 
+/** A console form posted as a browser in the session `cookie` posts it, from the console's origin; the answer's redirect is not followed. */
+function postForm(path: string, cookie: string, fields: Record<string, string>, bindings?: Partial<Env>): Promise<Response> {
+  const init: RequestInit = {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields),
+  };
+  return bindings ? relayFetchWith(bindings, path, init) : relayFetch(path, init);
+}
+
 function logIn(token: string, origin = ORIGIN): Promise<Response> {
   return relayFetch("/admin/console/login", {
     method: "POST",
@@ -356,16 +367,11 @@ describe("the console beside the admin API", () => {
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replaceAll("&amp;", "&");
     const press = async (html: string) => {
       const cursor = hiddenIn(html, "cursor");
-      const answer = await relayFetch("/admin/console/dead-letters/replay", {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          csrf: hiddenIn(html, "csrf")!,
-          tenant: tenant.id,
-          return_to: tenant.id,
-          ...(cursor ? { cursor } : {}),
-        }),
+      const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
+        csrf: hiddenIn(html, "csrf")!,
+        tenant: tenant.id,
+        return_to: tenant.id,
+        ...(cursor ? { cursor } : {}),
       });
       expect(answer.status).toBe(303);
       return pageAt(answer.headers.get("location")!);
@@ -392,11 +398,10 @@ describe("the console beside the admin API", () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
-    const answer = await relayFetch("/admin/console/dead-letters/replay", {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf: /name="csrf" value="([^"]*)"/.exec(page)![1]!, tenant: tenant.id, return_to: tenant.id }),
+    const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
+      csrf: /name="csrf" value="([^"]*)"/.exec(page)![1]!,
+      tenant: tenant.id,
+      return_to: tenant.id,
     });
 
     expect(answer.status).toBe(303);
@@ -413,11 +418,12 @@ describe("the console beside the admin API", () => {
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
     const hidden = (name: string) => hiddenIn(page, name);
     const save = (fields: Record<string, string>) =>
-      relayFetch("/admin/console/tenants", {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ csrf: hidden("csrf"), parent: "project_name:from-the-form", key: "keep", settings: "{}", ...fields }),
+      postForm("/admin/console/tenants", cookie, {
+        csrf: hidden("csrf"),
+        parent: "project_name:from-the-form",
+        key: "keep",
+        settings: "{}",
+        ...fields,
       });
     const parentNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { parent: string }).parent;
     expect(hidden("revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
@@ -485,18 +491,13 @@ describe("the console beside the admin API", () => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
 
     // The revision the form saves over goes as If-Match: one the API cannot read is refused as that header.
-    const refused = await relayFetch("/admin/console/tenants", {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        csrf,
-        tenant: tenant.id,
-        revision: "not-a-revision",
-        parent: tenant.parent,
-        key: "keep",
-        settings: "{}",
-      }),
+    const refused = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant: tenant.id,
+      revision: "not-a-revision",
+      parent: tenant.parent,
+      key: "keep",
+      settings: "{}",
     });
 
     expect(refused.status).toBe(400);
@@ -515,12 +516,7 @@ describe("the console beside the admin API", () => {
     const before = await tokensNow();
     const tokenIn = (html: string) => /<code class="token">([^<]*)<\/code>/.exec(html)?.[1];
 
-    const posted = await relayFetch(`${tenantPage}/tokens`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf }),
-    });
+    const posted = await postForm(`${tenantPage}/tokens`, cookie, { csrf });
     expect(posted.status).toBe(303);
     expect(posted.headers.get("location")).toBe(`${tenantPage}?done=issued`);
     const handed = posted.headers.get("set-cookie")!;
@@ -557,13 +553,7 @@ describe("the console beside the admin API", () => {
   it("issues one token for a form sent twice (a double click): the second press replaces the first's, and the page shows it", async () => {
     const { tenant, cookie, tenantPage, csrf, issueKey, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();
-    const press = () =>
-      relayFetch(`${tenantPage}/tokens`, {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ csrf, issue_key: issueKey }),
-      });
+    const press = () => postForm(`${tenantPage}/tokens`, cookie, { csrf, issue_key: issueKey });
 
     // The browser sends both presses with the cookies it had, and follows the last answer.
     const [first, second] = [await press(), await press()];
@@ -584,12 +574,7 @@ describe("the console beside the admin API", () => {
     const { cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();
 
-    const posted = await relayFetchWith({ ENCRYPTION_KEY: undefined }, `${tenantPage}/tokens`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf }),
-    });
+    const posted = await postForm(`${tenantPage}/tokens`, cookie, { csrf }, { ENCRYPTION_KEY: undefined });
 
     expect(posted.status).toBe(500);
     expect(posted.headers.get("set-cookie") ?? "").not.toContain("tfy_relay_issued_token");
@@ -648,12 +633,7 @@ describe("the console beside the admin API", () => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const id = "X".repeat(512 * 1024);
 
-    const refused = await relayFetch(`/admin/console/tenants/${id}/delete`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf, confirm: "acme" }),
-    });
+    const refused = await postForm(`/admin/console/tenants/${id}/delete`, cookie, { csrf, confirm: "acme" });
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
@@ -668,12 +648,12 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     const payloads = failingBinding(env.PAYLOADS, "list", "R2 list failed: unavailable");
 
-    const refused = await relayFetchWith({ PAYLOADS: payloads }, `/admin/console/tenants/${tenant.id}/delete`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf, confirm: "not-the-id" }),
-    });
+    const refused = await postForm(
+      `/admin/console/tenants/${tenant.id}/delete`,
+      cookie,
+      { csrf, confirm: "not-the-id" },
+      { PAYLOADS: payloads },
+    );
 
     expect(refused.status).toBe(500);
     expect(refusalShown(await refused.text())).not.toContain("type the tenant id");
@@ -686,12 +666,7 @@ describe("the console beside the admin API", () => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
 
     const page = await relayFetch(`/admin/console/tenants/${ADMIN_TOKEN}`, { headers: { cookie } });
-    const deletion = await relayFetch(`/admin/console/tenants/${ADMIN_TOKEN}/delete`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrf, confirm: "acme" }),
-    });
+    const deletion = await postForm(`/admin/console/tenants/${ADMIN_TOKEN}/delete`, cookie, { csrf, confirm: "acme" });
 
     expect(page.status).toBe(404);
     expect(refusalShown(await page.text())).toBe("no such tenant: [the admin token]");
@@ -708,12 +683,7 @@ describe("the console beside the admin API", () => {
     const inUrl = `sk-${"u".repeat(40)}`;
 
     const send = (fields: Record<string, string>) =>
-      relayFetch("/admin/console/tenants", {
-        method: "POST",
-        redirect: "manual",
-        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ csrf, tenant, key: "keep", settings: "{}", ...fields }),
-      });
+      postForm("/admin/console/tenants", cookie, { csrf, tenant, key: "keep", settings: "{}", ...fields });
 
     const refused = await send({
       parent: "not-a-parent",
@@ -755,17 +725,12 @@ describe("the console beside the admin API", () => {
     const tenant = `console-${crypto.randomUUID().slice(0, 8)}`;
     const match = `${'{"all":['.repeat(1_000)}{"field":"span_name","equals":"x"}${"]}".repeat(1_000)}`;
 
-    const refused = await relayFetch("/admin/console/tenants", {
-      method: "POST",
-      redirect: "manual",
-      headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        csrf,
-        tenant,
-        parent: "project_name:p",
-        key: "keep",
-        settings: `{"routes":[{"match":${match},"parent":"project_name:q"}]}`,
-      }),
+    const refused = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant,
+      parent: "project_name:p",
+      key: "keep",
+      settings: `{"routes":[{"match":${match},"parent":"project_name:q"}]}`,
     });
 
     expect(refused.status).toBe(400);
