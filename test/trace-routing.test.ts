@@ -389,6 +389,27 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("a route matched only by a span drop_non_ai_spans drops decides its trace, whatever request that span came in alone", async () => {
+    const anthropic = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: { translate: false, drop_non_ai_spans: true, routes: [anthropic], trace_wait_seconds: 3600 },
+    });
+    const trace = gatewayTrace({});
+    // The provider call, as the gateway exports it: an HTTP client span without tfy.* attributes, so dropped.
+    const [guardrail, call, model] = trace.children;
+    call!.name = "POST https://api.anthropic.com/v1/messages";
+
+    // The gateway's exporter batched the call apart from the rest of its trace.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([call!])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!, model!])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [guardrail!, model!, trace.top])).toEqual({
+      "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+    });
+  });
+
   it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

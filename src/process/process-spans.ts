@@ -213,7 +213,17 @@ export class SpanProcessor {
       }
       return trace;
     });
-    return { traces: [...byTrace.values()], spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+    // A trace none of whose spans here were kept (drop_non_ai_spans) may still have been decided by
+    // them, a route matching a provider call's span: the decision goes to its object all the same,
+    // for the trace's spans that come before or after.
+    const decidedUnsent: RequestTrace[] = [];
+    for (const key of router.observedTraces()) {
+      if (byTrace.has(key)) continue;
+      const verdict = router.verdictOf(key);
+      if (verdict.decided) decidedUnsent.push({ trace: key, ...verdict });
+    }
+    const traces = [...byTrace.values(), ...decidedUnsent];
+    return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
 
   private changedWith(leftOutEmpty: boolean): boolean {

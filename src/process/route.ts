@@ -95,6 +95,11 @@ export class TraceRouter {
     return key;
   }
 
+  /** The traces of every span observed, kept or not, in order of first appearance. */
+  observedTraces(): Iterable<string> {
+    return this.traces.keys();
+  }
+
   /** Call once every span of the request has been observed: whether the top span is among them depends on all of them. */
   verdictOf(trace: string): TraceVerdict {
     const evidence = this.traces.get(trace);
