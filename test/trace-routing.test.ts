@@ -5,7 +5,7 @@ import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
-import { failingBinding, failingObject } from "./support/bindings.js";
+import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { viewsByParent } from "./support/parent-views.js";
@@ -351,6 +351,31 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });
+  });
+
+  it("a retry of spans an object kept, whose call then failed before it set its alarm (503), sets the alarm by the trace's due time", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 2 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const children = toProtobuf(requestOf(trace.children));
+    const failedAfter = {
+      TRACE_ROUTES: meddlingObjects(env.TRACE_ROUTES, "settle", "after", async () => {
+        // What a call whose alarm write failed leaves: its spans committed, no alarm.
+        await runInDurableObject(object, (_instance, state) => state.storage.deleteAlarm());
+        throw new Error("Durable Object storage operation exceeded timeout which caused object to be reset.");
+      }),
+    };
+
+    expect((await sendTracesWith(tenant, children, failedAfter)).status).toBe(503);
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+
+    const alarmIn = await runInDurableObject(
+      object,
+      async (_instance, state) => ((await state.storage.getAlarm()) ?? Infinity) - Date.now(),
+    );
+    expect(alarmIn).toBeLessThanOrEqual(2_000);
+    // The top span never comes: once the wait is over, the children go to the default parent, once.
+    expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
   });
 
   it("a retry after one object failed keeps once the spans another object had already taken", async () => {

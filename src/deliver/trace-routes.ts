@@ -171,8 +171,10 @@ export class TraceRoutes extends DurableObject<Env> {
       return { settlement: { parent: report.decided }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const waiting = report.waiting;
-    // Already here, from the same request sent again: kept once.
-    if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf)) return { settlement: { waiting: true } };
+    // Already here, from the same request sent again: kept once. Its due time is asked for again: the
+    // call that kept it may have failed to set the alarm after it committed, and was answered 503.
+    if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf))
+      return { settlement: { waiting: true }, ...(known.due_at === null ? {} : { workAt: known.due_at }) };
     if (!waiting || !this.hasRoomFor(waiting, known)) {
       this.store.decide(report.trace, request.defaultParent, now + DECISION_TTL_MS);
       return { settlement: { parent: request.defaultParent }, ...(workAt !== undefined ? { workAt } : {}) };
@@ -187,7 +189,8 @@ export class TraceRoutes extends DurableObject<Env> {
       spans: waiting.spans,
       receivedAt: now,
     };
-    const dueAt = now + request.waitSeconds * 1000;
+    // The wait runs from the trace's first part.
+    const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
     this.store.wait(piece, request.defaultParent, dueAt, known);
     return { settlement: { waiting: true }, workAt: dueAt };
   }

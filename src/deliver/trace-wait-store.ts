@@ -26,12 +26,17 @@ export interface WaitingTotals {
   bytes: number;
 }
 
-/** A trace as stored: `parent` null while it waits; `spans` and `bytes` of it still waiting here. */
-export interface StoredTrace {
+/**
+ * A trace as stored: `parent` null while it waits; `spans` and `bytes` of it still waiting here. A
+ * type, not an interface: SQL rows are read as records of column values.
+ */
+export type StoredTrace = {
   parent: string | null;
   spans: number;
   bytes: number;
-}
+  /** When a waiting trace stops waiting; null once decided. */
+  due_at: number | null;
+};
 
 export class TraceWaitStore {
   constructor(private readonly sql: SqlStorage) {
@@ -54,9 +59,7 @@ export class TraceWaitStore {
   }
 
   trace(trace: string): StoredTrace | undefined {
-    return this.sql
-      .exec<{ parent: string | null; spans: number; bytes: number }>("SELECT parent, spans, bytes FROM trace_routes WHERE trace = ?", trace)
-      .toArray()[0];
+    return this.sql.exec<StoredTrace>("SELECT parent, spans, bytes, due_at FROM trace_routes WHERE trace = ?", trace).toArray()[0];
   }
 
   /** Records the decision; spans still waiting stay until `released` says the queue took them. */
