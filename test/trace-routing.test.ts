@@ -75,6 +75,19 @@ async function createRoutingTenantAgain(tenantId: string): Promise<TestTenant> {
   return { id: tenantId, parent, apiKey, bearer: await issueToken(tenantId), incarnation: await incarnationOf(tenantId) };
 }
 
+/** The tenant replaced without routes (its key and URL kept); the admin API's view of it. */
+async function putWithoutRoutes(tenant: TestTenant): Promise<{ routed_until?: string }> {
+  const put = await admin("PUT", `/tenants/${tenant.id}`, {
+    parent: tenant.parent,
+    braintrust: { api_url: env.STANDIN_URL },
+    translate: false,
+    routes: [],
+    trace_wait_seconds: 3600,
+  });
+  expect(put.status).toBe(200);
+  return (await put.json()) as { routed_until?: string };
+}
+
 const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
 
 async function waitingSpans(tenantId: string): Promise<number> {
@@ -376,6 +389,34 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(alarmIn).toBeLessThanOrEqual(2_000);
     // The top span never comes: once the wait is over, the children go to the default parent, once.
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
+  });
+
+  it("routes removed after a trace was decided: its later spans still follow the decision, one trace in the experiment", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const [guardrail, call, model] = trace.children;
+    expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!, trace.top])))).status).toBe(200);
+
+    expect((await putWithoutRoutes(tenant)).routed_until).toBeDefined();
+    expect((await sendTraces(tenant, toProtobuf(requestOf([call!, model!])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("routes removed while children wait: they go with their top span when it comes, not at the end of their wait", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+
+    await putWithoutRoutes(tenant);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
   });
 
   it("a retry after one object failed keeps once the spans another object had already taken", async () => {

@@ -1,3 +1,4 @@
+import { routesTraces } from "../tenants/routing.js";
 import { authModeOf, type Tenant } from "../tenants/schema.js";
 
 /** A tenant as the admin API shows it: everything but secrets and token hashes. */
@@ -17,6 +18,8 @@ export function tenantView(tenant: Tenant) {
     drop_non_ai_spans: tenant.drop_non_ai_spans,
     redact: tenant.redact,
     ...(tenant.rate_limit ? { rate_limit: tenant.rate_limit } : {}),
+    // Read-only: until when a tenant that stopped routing still sends its traces through its trace-routes objects.
+    ...(routesTraces(tenant) && tenant.routed_until ? { routed_until: tenant.routed_until } : {}),
     created_at: tenant.created_at,
     updated_at: tenant.updated_at,
   };

@@ -31,8 +31,8 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
     callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
     callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
   ]);
-  // Only a tenant that routes has traces waiting for their parent; asking costs a call to each of its objects.
-  const routes = tenant.routes.length > 0 || tenant.parent_from_attribute;
+  // Only a tenant that routes (or stopped a day ago at most) has traces waiting for their parent; asking costs a call to each of its objects.
+  const routes = tenant.routes.length > 0 || tenant.parent_from_attribute || tenant.routed_until !== undefined;
   const waiting = routes ? await callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`) : undefined;
   return { tenant, revision, stats, deadLetters, waiting, ingestUrl: `${new URL(c.req.url).origin}/t/${tenant.id}/v1/traces` };
 }

@@ -4,17 +4,12 @@ import { errorText, logEvent } from "../log/events.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
+import { DECISION_TTL_MS } from "../tenants/routing.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 import { enqueue, messagesFor } from "./queue.js";
 import { tenantOfObject } from "./trace-routes-name.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
-
-/**
- * How long a decision is remembered: a day. Agent traces run for minutes, some for an hour, and an
- * exporter may send a span again much later; a decision is one small row, so a day costs nothing.
- */
-export const DECISION_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
 export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;

@@ -7,13 +7,14 @@ import { hasZeroParent } from "../otlp/root.js";
 import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
 import { assemble, isRange, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
+import { routesTraces } from "../tenants/routing.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
 import { maskValues } from "./mask-values.js";
 import { type CompiledRedaction, compileRedaction, spanAttributeLists } from "./redact.js";
 import { redactKeys } from "./redact-keys.js";
-import { routesTraces, TraceRouter, type TraceVerdict } from "./route.js";
+import { TraceRouter, type TraceVerdict } from "./route.js";
 import { SpanIdSet } from "./span-ids.js";
 import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 

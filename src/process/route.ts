@@ -8,11 +8,6 @@ import { isRequestSpan } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
 import type { SpanIdSet } from "./span-ids.js";
 
-/** Whether the tenant sends any trace anywhere but its default parent. */
-export function routesTraces(tenant: Pick<StoredTenant, "routes" | "parent_from_attribute">): boolean {
-  return tenant.routes.length > 0 || tenant.parent_from_attribute;
-}
-
 /**
  * The gateway's entry spans, one per gateway request: its request spans, and an MCP call, which may
  * be a request of its own (docs/truefoundry-spans.md). The gateway may continue a caller's W3C

@@ -1,9 +1,10 @@
+import { routedUntil } from "./routing.js";
 import type { StoredTenant, TokenRecord } from "./schema.js";
 import { MAX_TOKENS_PER_TENANT } from "./tokens.js";
 
 /** What a `PUT` asks for, with the key already sealed: applied to whatever record is current when its turn comes. */
 export interface TenantReplacement {
-  config: Omit<StoredTenant, "api_url" | "api_key_sealed" | "tokens" | "incarnation" | "created_at" | "updated_at">;
+  config: Omit<StoredTenant, "api_url" | "api_key_sealed" | "tokens" | "incarnation" | "routed_until" | "created_at" | "updated_at">;
   apiUrl: string;
   /** A sealed key stores it, null removes it (passthrough), undefined keeps what is stored. */
   sealedKey: string | null | undefined;
@@ -11,10 +12,12 @@ export interface TenantReplacement {
 
 export function replaceTenant(existing: StoredTenant | undefined, change: TenantReplacement, now: string): StoredTenant {
   const sealed = change.sealedKey === undefined ? existing?.api_key_sealed : (change.sealedKey ?? undefined);
+  const routed = routedUntil(existing, change.config, Date.parse(now));
   return {
     ...change.config,
     api_url: change.apiUrl,
     ...(sealed ? { api_key_sealed: sealed } : {}),
+    ...(routed ? { routed_until: routed } : {}),
     // Ingest tokens only mean something with a stored key to deliver with.
     tokens: sealed ? (existing?.tokens ?? []) : [],
     // Replacing keeps the incarnation, a missing one included: queued and dead-lettered spans stay deliverable.

@@ -48,6 +48,8 @@ export const StoredTenantSchema = z.object({
    * never go out with the new one's key or URL. Records written before incarnations have none.
    */
   incarnation: z.string().optional(),
+  /** Set when the tenant stops routing: until then its traces still go through its trace-routes objects (routing.ts). */
+  routed_until: z.string().optional(),
   created_at: z.string(),
   updated_at: z.string(),
 });

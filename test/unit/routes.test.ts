@@ -5,8 +5,8 @@ import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
 import { matches } from "../../src/process/match.js";
-import { routesTraces } from "../../src/process/route.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
+import { routedUntil, routesTraces } from "../../src/tenants/routing.js";
 import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { anyValue, attr, randomId, requestOf, spansOf, spanWith } from "../support/traces.js";
@@ -235,6 +235,24 @@ describe("deciding each trace's parent", () => {
   it("counts routes or parent_from_attribute, either alone, as routing", () => {
     expect(routesTraces(tenantRecord({ routes: [evalRoute] }))).toBe(true);
     expect(routesTraces(tenantRecord({ parent_from_attribute: true }))).toBe(true);
+  });
+
+  it("goes on routing for a day after routing is turned off, however often the tenant changes in that day, and no longer", () => {
+    const now = Date.parse("2026-12-01T12:00:00Z");
+    const routing = tenantRecord({ routes: [evalRoute] });
+    const off = { routes: [], parent_from_attribute: false };
+    const until = routedUntil(routing, off, now);
+    expect(until).toBe("2026-12-02T12:00:00.000Z");
+    const stopped = { ...tenantRecord(), routed_until: until };
+    expect(routesTraces(stopped, now + 1000)).toBe(true);
+    // Changed again an hour later, still without routes: the day runs from when routing stopped.
+    expect(routedUntil(stopped, off, now + 3_600_000)).toBe(until);
+    expect(routesTraces(stopped, Date.parse(until!) + 1)).toBe(false);
+    expect(routedUntil(stopped, off, Date.parse(until!) + 1)).toBeUndefined();
+    // Routing again needs no day of its own; a tenant created without routes never had one.
+    expect(routedUntil(stopped, { routes: [evalRoute], parent_from_attribute: false }, now)).toBeUndefined();
+    expect(routedUntil(undefined, off, now)).toBeUndefined();
+    expect(routedUntil(tenantRecord(), off, now)).toBeUndefined();
   });
 
   it("sends each trace whole where any of its spans says, the first matching route winning", () => {
