@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { utf8Of } from "../encoding/bytes.js";
+import { base64Encode, utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
+import { exactInteger, parseKeepingIntegers } from "./raw-json.js";
 
 export type Scalar = string | number | boolean;
 
@@ -51,8 +52,8 @@ const DECIMAL = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
  */
 export function jsonOf(value: AnyValue | undefined): unknown {
   return convertedValue(value, (text) => {
-    const json = parseJson(text);
-    return typeof json === "object" && json !== null ? json : text;
+    const opens = text.trimStart()[0];
+    return opens === "{" || opens === "[" ? (parseJson(text) ?? text) : text;
   });
 }
 
@@ -75,16 +76,37 @@ function convertedValue(value: AnyValue | undefined, textValue: (text: string) =
     case "arrayValue":
       return value.value.value.values.map((item) => convertedValue(item, textValue));
     default:
+      return restatedScalar(value);
+  }
+}
+
+/**
+ * A scalar as JSON restates it exactly, the way OTLP/JSON writes what JSON's numbers cannot hold:
+ * an integer past 2^53 digit for digit, NaN and the infinities as text, bytes as base64. What is
+ * restated replaces the attribute it came from, so nothing else would show the value sent.
+ */
+function restatedScalar(value: AnyValue | undefined): unknown {
+  switch (value?.value.case) {
+    case "intValue": {
+      const integer = value.value.value;
+      return Number.isSafeInteger(Number(integer)) ? Number(integer) : exactInteger(integer.toString());
+    }
+    case "doubleValue":
+      return Number.isFinite(value.value.value) ? value.value.value : String(value.value.value);
+    case "bytesValue":
+      return base64Encode(value.value.value);
+    default:
       return scalarOf(value);
   }
 }
 
 /**
- * JSON text parsed; undefined for text that is not JSON, or that nests deeper than the relay reads
- * JSON (encoding/json.ts): what is parsed may be written out again, and JSON.stringify recurses.
+ * JSON text parsed, its integers past 2^53 kept digit for digit; undefined for text that is not
+ * JSON, or that nests deeper than the relay reads JSON (encoding/json.ts): what is parsed may be
+ * written out again, and JSON.stringify recurses.
  */
 export function parseJson(text: string): unknown {
-  return isJson(utf8Of(text)) ? JSON.parse(text) : undefined;
+  return isJson(utf8Of(text)) ? parseKeepingIntegers(text) : undefined;
 }
 
 /**

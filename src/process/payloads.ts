@@ -1,6 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
 import { afterSpace, CLOSE_LIST, isJson, jsonObject, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
-import { parseJson } from "./attributes.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
@@ -95,10 +94,8 @@ function outputField(fields: Map<string, Uint8Array>): string | undefined {
  * settings. JSON as it is, other text as text; JSON null has nothing to show.
  */
 export function toolPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined): Payloads {
-  const whole = (utf8: Uint8Array | undefined) =>
-    utf8 === undefined ? undefined : isJson(utf8) ? (utf8[afterSpace(utf8, 0)] === NULL ? undefined : new RawJson(utf8)) : textOf(utf8);
-  const args = whole(input);
-  const result = whole(output);
+  const args = input && whole(input);
+  const result = output && whole(output);
   return {
     request: args === undefined ? undefined : { input: args, settings: {}, model: undefined },
     response: result === undefined ? undefined : { output: result, rest: {}, model: undefined },
@@ -164,10 +161,14 @@ function parsed(raw: Uint8Array): unknown {
   return parseKeepingIntegers(textOf(raw));
 }
 
-/** A payload that is not a JSON object: other JSON as it is, text that is not JSON as text; JSON null has nothing to show. */
+/** A payload that is not a JSON object, shown whole. */
 function otherPayload<T>(utf8: Uint8Array, payload: (json: unknown) => T): T | undefined {
-  const text = textOf(utf8);
-  const json = parseJson(text);
-  if (json === null) return undefined;
-  return payload(json === undefined ? text : json);
+  const shown = whole(utf8);
+  return shown === undefined ? undefined : payload(shown);
+}
+
+/** A payload shown whole: JSON as it is, byte for byte, text that is not JSON as text; JSON null has nothing to show. */
+function whole(utf8: Uint8Array): RawJson | string | undefined {
+  if (!isJson(utf8)) return textOf(utf8);
+  return utf8[afterSpace(utf8, 0)] === NULL ? undefined : new RawJson(utf8);
 }

@@ -37,7 +37,12 @@ const UNSAFE_INTEGER_DIGITS = /\d{16}/;
 
 function keepIntegerText(_key: string, value: unknown, context?: ReviverContext): unknown {
   if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)) {
-    return (JSON as JsonWithRawText).rawJSON(context.source);
+    return exactInteger(context.source);
   }
   return value;
+}
+
+/** An integer JSON.stringify writes out as these digits, where a number past 2^53 would lose some. */
+export function exactInteger(digits: string): unknown {
+  return (JSON as JsonWithRawText).rawJSON(digits);
 }

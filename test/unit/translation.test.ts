@@ -1,4 +1,4 @@
-import { clone, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { clone, create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
@@ -152,6 +152,16 @@ describe("input and output", () => {
 
     expect(result["braintrust.input_json"]).toEqual([1, 2]);
     expect(result["braintrust.output_json"]).toBe(42);
+  });
+
+  it("passes a payload that is JSON but no object on byte for byte: its integers past 2^53 keep every digit", () => {
+    const span = spanWith("span", [attr("tfy.input", " [12345678901234567890, 1.50]"), attr("tfy.output", "12345678901234567891")]);
+    translateInPlace(span, DROP);
+
+    expect(attributesOf(span)).toMatchObject({
+      "braintrust.input_json": " [12345678901234567890, 1.50]",
+      "braintrust.output_json": "12345678901234567891",
+    });
   });
 
   it("falls back to Traceloop messages, in index order, text kept as text and other values as JSON", () => {
@@ -576,6 +586,36 @@ describe("the caller's request metadata", () => {
     const { removedKeys } = translateInPlace(span, DROP);
     return { removed: [...removedKeys].sort(), metadata: translated(attributes)["braintrust.metadata"] };
   };
+
+  it("restates every value exactly, as OTLP/JSON writes what JSON's numbers cannot hold, since its attribute is then removed", () => {
+    /** The metadata's JSON text as sent to Braintrust, and whether the sources went. */
+    const sent = (attributes: KeyValue[]) => {
+      const span = spanWith("span", attributes);
+      translateInPlace(span, DROP);
+      return { metadata: attributesOf(span)["braintrust.metadata"], sourcesLeft: keptKeys(attributes).filter((k) => k.startsWith("tfy.")) };
+    };
+    const bytes = create(KeyValueSchema, { key: "blob", value: { value: { case: "bytesValue", value: new Uint8Array([1, 2, 250]) } } });
+
+    expect(
+      sent([attr("tfy.request.metadata", { order_id: 9007199254740993n, blob: "x", score: Number.POSITIVE_INFINITY, nan: Number.NaN })]),
+    ).toEqual({
+      metadata: '{"order_id":9007199254740993,"blob":"x","score":"Infinity","nan":"NaN"}',
+      sourcesLeft: [],
+    });
+    expect(
+      sent([
+        create(KeyValueSchema, { key: "tfy.request.metadata", value: { value: { case: "kvlistValue", value: { values: [bytes] } } } }),
+      ]),
+    ).toEqual({
+      metadata: '{"blob":"AQL6"}',
+      sourcesLeft: [],
+    });
+    expect(sent([attr("tfy.request.metadata.order_id", 9223372036854775807n), attr("tfy.request.metadata.small", -12n)])).toEqual({
+      metadata: '{"order_id":9223372036854775807,"small":-12}',
+      sourcesLeft: [],
+    });
+    expect(sent([attr("tfy.request.metadata", '{"order_id":12345678901234567890}')]).metadata).toBe('{"order_id":12345678901234567890}');
+  });
 
   it("shows key by key in the span's metadata, from JSON text, a key-value list or flattened attributes, tags only as tags", () => {
     const json = translatedWith([attr("tfy.request.metadata", '{"env":"prod","tags":"a,b","__proto__":"x"}')]);
