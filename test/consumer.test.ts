@@ -474,6 +474,9 @@ describe.concurrent("the delivery queue's consumer", () => {
       expect.stringMatching(/^Braintrust refused the client's API key: /),
       expect.stringMatching(/^Braintrust refused the client's API key: /),
     ]);
+    // Counted where the replay ended, as dead letters, not also as refused.
+    const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, unknown> } };
+    expect(stats.total.spans).toMatchObject({ dead_lettered: 3 + 3, rejected: { invalid: 0, refused_upstream: 0 } });
   });
 });
 

@@ -30,7 +30,17 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, exportResponseOf, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import {
+  attr,
+  exportResponseOf,
+  largeRequest,
+  requestOf,
+  spanIdsOf,
+  spansOf,
+  spanWith,
+  toProtobuf,
+  trueFoundryTrace,
+} from "./support/traces.js";
 
 type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
 
@@ -636,5 +646,76 @@ describe("per-tenant statistics", () => {
     const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
     expect(report.total.requests).toEqual({ "200": 1 });
     expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3 });
+  });
+});
+
+const DELIVERIES = "tfy-relay-deliveries";
+
+describe("statistics that follow the spans through failures", () => {
+  /** A queue that takes the first `taken` batches, holding them (delivering nothing), and refuses the rest. */
+  function queueRefusingAfter(taken: number) {
+    const held = recordingQueue<DeliveryMessage>();
+    let batches = 0;
+    const queue: Queue<DeliveryMessage> = {
+      ...held,
+      sendBatch: async (messages, options) => {
+        if (++batches > taken) throw new Error("Queue sendBatch failed: queue unavailable");
+        return held.sendBatch(messages, options);
+      },
+    };
+    return { queue, held: held.sent };
+  }
+
+  it("counts as queued what the queue took of a retry before it refused the rest (503): waiting_in_queue shows those spans until they leave", async () => {
+    const tenant = await createTenant();
+    // Some 400 KB of spans: a retry of several queue batches.
+    const big = requestOf(Array.from({ length: 100 }, () => spansOf(trueFoundryTrace({ prompt: "x".repeat(3000) }))).flat());
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const { queue, held } = queueRefusingAfter(1);
+
+    expect((await sendTracesWith(tenant, toProtobuf(big), { DELIVERY_QUEUE: queue })).status).toBe(503);
+
+    const onQueue = held.map((m) => m.body);
+    const spansOnQueue = onQueue.reduce((sum, m) => sum + m.spans, 0);
+    expect(spansOnQueue).toBeGreaterThan(0);
+    expect(spansOnQueue).toBeLessThan(300);
+    const afterRequest = await statsOf(tenant.id);
+    expect(afterRequest.waiting_in_queue).toBe(spansOnQueue);
+    // Nothing of it is a retry scheduled: the client was told to send it all again.
+    expect(afterRequest.total.spans).toMatchObject({ queued: spansOnQueue, retried: 0 });
+    expect((await consume(DELIVERIES, onQueue)).acked).toHaveLength(onQueue.length);
+    expect((await statsOf(tenant.id)).waiting_in_queue).toBe(0);
+  });
+
+  it("counts no retry the queue refused: Braintrust answered 503, the queue refused the retry, the client was answered 503", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const refusing = { DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable") };
+
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), refusing)).status).toBe(503);
+
+    expect((await statsOf(tenant.id)).total.spans).toMatchObject({ queued: 0, retried: 0 });
+  });
+
+  it("counts a delivered message as leaving the queue once when R2 fails to let go of its spilled spans, and it comes again", async () => {
+    const tenant = await createTenant();
+    // One span too large for a queue message: its delivery is spilled to R2.
+    const big = largeRequest({ largeSpans: 1, largeSpanBytes: 200_000, smallTraces: 0 });
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const held = recordingQueue<DeliveryMessage>();
+    expect((await sendTracesWith(tenant, toProtobuf(big), { DELIVERY_QUEUE: held })).status).toBe(200);
+    const messages = held.sent.map((m) => m.body);
+    expect(messages.some((m) => "r2Key" in m.payload)).toBe(true);
+    let failures = 1;
+    const flakyR2 = { PAYLOADS: failingBinding(env.PAYLOADS, "delete", "R2 delete failed: internal error", () => failures-- > 0) };
+
+    const first = await consume(DELIVERIES, messages, flakyR2);
+    const comesAgain = messages.filter((m) => first.retried.some((r) => r.id === m.id));
+    expect(comesAgain).toHaveLength(1);
+    expect((await consume(DELIVERIES, comesAgain)).acked).toEqual([comesAgain[0]!.id]);
+
+    const report = await statsOf(tenant.id);
+    expect(report.total.spans.left_queue).toBe(report.total.spans.queued);
+    expect(report.waiting_in_queue).toBe(0);
   });
 });

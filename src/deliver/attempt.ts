@@ -74,7 +74,10 @@ function partlyRejected(partial: PartialSuccess | undefined, spans: number): str
   return `Braintrust rejected ${partial.rejectedSpans} of ${spans} spans${partial.errorMessage ? `: ${partial.errorMessage}` : ""}`;
 }
 
-/** The tenant's statistics: the attempt and its latency, and what became of its spans (dead letters count where they are kept). */
+/**
+ * The tenant's statistics: the attempt and its latency, and what became of its spans. Retries count
+ * once queued, refusals of a client's key where the spans are dropped, dead letters where they are kept.
+ */
 function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number): void {
   countUpstreamAttempt(
     context,
@@ -82,6 +85,5 @@ function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: N
     outcome.kind === "delivered" ? undefined : { status: outcome.status ?? null, reason: outcome.reason },
   );
   if (next.step === "done") countSpans(context, "delivered", context.spans);
-  if (next.step === "retry") countSpans(context, "retried", context.spans);
-  if (next.step === "refuse_client" || next.step === "reject") countSpans(context, "refused_upstream", context.spans);
+  if (next.step === "reject") countSpans(context, "refused_upstream", context.spans);
 }

@@ -109,8 +109,9 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   switch (next.step) {
     case "done":
       await markDeliveredOrLog(env.TENANTS, message);
-      await releasePayload(env.PAYLOADS, message);
+      // Counted before R2 lets go of the spans: should that fail, the message comes again and is skipped as delivered.
       countSpans(message, "left_queue", message.spans);
+      await releasePayload(env.PAYLOADS, message);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
     case "retry":
@@ -119,6 +120,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }],
         next.delaySeconds,
       );
+      countSpans(message, "retried", message.spans);
       return;
     case "split":
       // The halves' ids are the message's own, made again should it come back: their spills are kept on failure.
@@ -141,6 +143,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       // A piece of a replay split on its way: its dead letter went with the split, so it becomes one
       // itself, as the whole would have stayed one.
       if (isPieceOfReplay(message)) return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
+      countSpans(message, "refused_upstream", message.spans);
       // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.
       logEvent({
         event: "client_key_refused",

@@ -2,13 +2,14 @@ import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
+import { countSpans } from "../stats/recorder.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import type { Delivery, DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
-import { enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
+import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
 
 /** What became of one delivery by the time the client is answered: every one ends as exactly one of these. */
 export type RequestDeliveryResult =
@@ -54,14 +55,19 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
       result: "delivered",
       ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
     };
-  if (next.step === "refuse_client")
+  const counted = { tenant: delivery.tenantId, incarnation: delivery.incarnation };
+  if (next.step === "refuse_client") {
+    countSpans(counted, "refused_upstream", delivery.spans);
     return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
+  }
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
+    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
+    if (err instanceof EnqueueFailed) countSpans(counted, "queued", spansOf(err.queued));
     logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
     return {
       result: "not_kept",
@@ -100,6 +106,7 @@ async function keepDurably(
         await messagesFor(template, protobuf, delivery.spans, env.PAYLOADS, "fresh"),
         next.delaySeconds,
       );
+      countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "retried", delivery.spans);
       return { result: "queued" };
     case "split":
       await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS, "fresh"));
@@ -121,4 +128,8 @@ function handedBack({ reason, retryAfterSeconds }: Extract<NextStep, { step: "ha
   return new RelayError("unavailable", `Braintrust has not yet accepted this API key and did not take the spans (${reason}): retry later`, {
     retryAfterSeconds,
   });
+}
+
+function spansOf(messages: DeliveryMessage[]): number {
+  return messages.reduce((sum, message) => sum + message.spans, 0);
 }

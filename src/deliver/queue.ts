@@ -83,6 +83,8 @@ function estimatedSize(message: DeliveryMessage): number {
 /** The queue refused a batch: `unsent` are the messages of that batch and of every one after it. */
 export class EnqueueFailed extends Error {
   constructor(
+    /** The messages the queue took before it refused: on their way all the same. */
+    readonly queued: DeliveryMessage[],
     readonly unsent: DeliveryMessage[],
     cause: unknown,
   ) {
@@ -100,7 +102,7 @@ export async function enqueue(queue: Queue<DeliveryMessage>, messages: DeliveryM
     try {
       await queue.sendBatch(batch);
     } catch (cause) {
-      throw new EnqueueFailed(messages.slice(sent), cause);
+      throw new EnqueueFailed(messages.slice(0, sent), messages.slice(sent), cause);
     }
     sent += batch.length;
     batch = [];
