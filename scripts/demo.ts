@@ -42,7 +42,8 @@ const shutdown = async (code: number) => {
   await standin.stop();
   process.exit(code);
 };
-process.on("SIGINT", () => void shutdown(0));
+// However the demo is stopped (Ctrl-C, kill, its terminal closed), the relay's wrangler and workerd go with it.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 try {
   const apiKey = standin.issueKey();
