@@ -269,12 +269,21 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("answers a log-out of a session that has ended with the login form, not a refusal", async () => {
+    const expired = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)}`;
+
+    const loggedOut = await postForm("/admin/console/logout", expired, { csrf: "from-the-page-it-was-on" });
+
+    expect(loggedOut.status).toBe(303);
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+  });
+
   it("sends a page to the login form, and refuses a form with 401, for a cookie whose signature no base64 decodes", async () => {
     // 1 or 5 characters: base64 never ends a text one character past a multiple of 4, and atob throws on it.
     for (const signature of ["A", "AAAAA"]) {
       const cookie = `${SESSION_COOKIE}=${Date.now() + 60_000}.bm9uY2U.${signature}`;
       const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie } });
-      const form = await relayFetch("/admin/console/logout", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
+      const form = await relayFetch("/admin/console/tenants", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
 
       expect(page.status).toBe(303);
       expect(page.headers.get("location")).toBe("/admin/console/login");
@@ -387,6 +396,37 @@ describe("the console beside the admin API", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it("returns a dead letter's delete or replay on the dead letters page to that page as it was filtered, its rows' controls named by id", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant, 3);
+    const [first, second, third] = await waitForDeadLetters(tenant.id, (list) => list.length === 3);
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const listPath = `/admin/console/dead-letters?tenant=${tenant.id}`;
+    const page = await (await relayFetch(listPath, { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
+
+    expect(page).toContain(`<input type="hidden" name="return_list" value="${listPath}"/>`);
+    expect(page).toContain(`aria-label="Replay dead letter ${first!.id}"`);
+    expect(page).toContain(`aria-label="Delete… ${second!.id}"`);
+    expect(page).toContain(`aria-label="Delete dead letter ${second!.id}"`);
+    const deleted = await postForm(`/admin/console/dead-letters/${encodeURIComponent(first!.id)}/delete`, cookie, {
+      csrf,
+      return_list: listPath,
+    });
+    const replayed = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, id: second!.id, return_list: listPath });
+    // A path that is no dead letters page returns to the dead letters page.
+    const elsewhere = await postForm(`/admin/console/dead-letters/${encodeURIComponent(third!.id)}/delete`, cookie, {
+      csrf,
+      return_list: "https://elsewhere.test/",
+    });
+
+    expect(deleted.headers.get("location")).toBe(`${listPath}&done=dead-letter-deleted`);
+    expect(replayed.headers.get("location")).toMatch(new RegExp(`^${listPath.replace("?", "\\?")}&done=replayed&replayed=1&`));
+    expect(elsewhere.headers.get("location")).toBe("/admin/console/dead-letters?done=dead-letter-deleted");
+    const after = await (await relayFetch(deleted.headers.get("location")!, { headers: { cookie } })).text();
+    expect(after).toContain(`<h1>Dead letters of ${tenant.id}</h1>`);
+  });
+
   it("says which dead letters a press left to a replay already under way, and replays none of them again", async () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant);
@@ -436,7 +476,14 @@ describe("the console beside the admin API", () => {
     expect(stale.status).toBe(412);
     expect(await stale.text()).toContain("was changed, or deleted, by someone else since this page was loaded: nothing was saved");
     expect(created.status).toBe(412);
-    expect(await created.text()).toContain(`tenant ${tenant.id} already exists: nothing was saved`);
+    // The new tenant's form again, as it was typed, the refusal beside the id.
+    const createdPage = await created.text();
+    const taken = `tenant: ${tenant.id} already exists: nothing was saved; choose another id, or open it from the list to change it`;
+    expect(createdPage).toContain(`<p class="notice error" role="status">Not created: ${taken}. <a href="#new-tenant">`);
+    expect(createdPage).toContain(
+      `value="${tenant.id}" aria-invalid="true" aria-describedby="error-tenant"/><span class="field-error" id="error-tenant">${taken}</span>`,
+    );
+    expect(createdPage).toContain('name="parent" required="" value="project_name:from-the-form"');
     expect(await parentNow()).toBe("project_name:meanwhile");
     const fresh = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     expect((await save({ tenant: tenant.id, revision: hiddenIn(fresh, "revision") })).status).toBe(303);
@@ -482,6 +529,39 @@ describe("the console beside the admin API", () => {
     expect(deadLetters).not.toContain("No dead letters.");
     // The first pages are not later pages.
     expect(emptyPage(await pageAt("/admin/console/dead-letters", { tenant: uniqueTenantId() }))).toBeUndefined();
+  });
+
+  it("shows an unknown key of the settings JSON beside the settings, the form's field for the body it makes", async () => {
+    const { tenant, cookie, tenantPage } = await tenantPageInSession();
+    const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
+    const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)![1]!.replaceAll("&quot;", '"');
+
+    const refused = await postForm("/admin/console/tenants", cookie, {
+      csrf: hidden("csrf"),
+      tenant: tenant.id,
+      revision: hidden("revision"),
+      parent: tenant.parent,
+      key: "keep",
+      settings: '{"route": []}',
+    });
+
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(
+      '<span class="field-error" id="error-settings">settings: &quot;route&quot; is not a known field</span>',
+    );
+  });
+
+  it("says a tenant that stopped routing still sends the traces decided before to their parents, until when", async () => {
+    const tenant = await createTenant({ config: { routes: [{ match: { field: "span_name", equals: "x" }, parent: "project_name:x" }] } });
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const put = await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, routes: [] });
+    const { routed_until } = (await put.json()) as { routed_until: string };
+
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+
+    expect(page).toContain("No routes. Routing stopped: until");
+    expect(page).toContain(`datetime="${routed_until}"`);
+    expect(page).toContain("waiting for their trace");
   });
 
   it("says a refusal of what the form has no field for once, at the top of the page, beside none of the form's fields", async () => {

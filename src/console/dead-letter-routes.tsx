@@ -17,10 +17,20 @@ export const deadLetterRoutes = new Hono<ConsoleEnv>();
 /** As many as the admin API lists in one call. */
 const PAGE = 1000;
 
-/** Back to the tenant page the form was on, or to the dead letters page; only ever a console page. */
+/**
+ * Back to the page the form was on: a tenant's page, or the dead letters page as it was filtered
+ * and paged; only ever a console page.
+ */
 async function returnPath(c: Context<ConsoleEnv>): Promise<string> {
-  const tenant = (await formOf(c)).return_to;
-  return typeof tenant === "string" && TENANT_ID.test(tenant) ? CONSOLE_PATHS.tenant(tenant) : CONSOLE_PATHS.deadLetters;
+  const { return_to: tenant, return_list: list } = await formOf(c);
+  if (typeof tenant === "string" && TENANT_ID.test(tenant)) return CONSOLE_PATHS.tenant(tenant);
+  if (typeof list === "string" && isDeadLettersList(list)) return list;
+  return CONSOLE_PATHS.deadLetters;
+}
+
+/** The dead letters page with a query of URL characters only (the page refuses parameters it does not read). */
+function isDeadLettersList(path: string): boolean {
+  return path === CONSOLE_PATHS.deadLetters || (path.startsWith(`${CONSOLE_PATHS.deadLetters}?`) && /^[\x21-\x7e]+$/.test(path));
 }
 
 deadLetterRoutes.get("/", async (c) => {
@@ -28,10 +38,7 @@ deadLetterRoutes.get("/", async (c) => {
   const { tenant, cursor } = query;
   const search = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${search}`);
-  return renderPage(
-    c,
-    <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} later={cursor !== undefined} notice={noticeOf(query)} />,
-  );
+  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} cursor={cursor} notice={noticeOf(query)} />);
 });
 
 // `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a

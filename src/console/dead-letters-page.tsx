@@ -9,11 +9,12 @@ export function DeadLettersPage(props: {
   session: ConsoleSession;
   list: DeadLetterList;
   tenant?: string | undefined;
-  /** Whether this is a page past the first (a cursor was followed). */
-  later: boolean;
+  /** The cursor followed to this page, past the first. */
+  cursor?: string | undefined;
   notice?: string | undefined;
 }) {
   const whose: Record<string, string> = props.tenant ? { tenant: props.tenant } : {};
+  const later = props.cursor !== undefined;
   const link = (query: Record<string, string>) =>
     Object.keys(query).length > 0 ? `${CONSOLE_PATHS.deadLetters}?${new URLSearchParams(query)}` : CONSOLE_PATHS.deadLetters;
   return (
@@ -21,10 +22,14 @@ export function DeadLettersPage(props: {
       <h1>Dead letters{props.tenant ? ` of ${props.tenant}` : ""}</h1>
       <p class="sub">Deliveries no retry could complete, kept with their spans until replayed or deleted.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
-      {props.list.dead_letters.length === 0 && props.later ? (
+      {props.list.dead_letters.length === 0 && later ? (
         <EmptyLaterPage what="dead letters" first={link(whose)} />
       ) : (
-        <DeadLettersTable session={props.session} deadLetters={props.list.dead_letters} />
+        <DeadLettersTable
+          session={props.session}
+          deadLetters={props.list.dead_letters}
+          returnList={link({ ...whose, ...(props.cursor ? { cursor: props.cursor } : {}) })}
+        />
       )}
       {props.list.cursor && (
         <p class="pager">

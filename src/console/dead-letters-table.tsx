@@ -7,11 +7,16 @@ import type { ConsoleSession } from "./session.js";
 /**
  * Dead letters with their reasons, each with replay and delete (the CLI's `dead-letters replay --id`
  * and `dead-letters delete`). `tenant` is the tenant page they are shown on, where each form returns;
- * elsewhere each names its tenant, a link to the tenant's page (a deleted tenant's answers that it is no more).
+ * elsewhere each names its tenant, a link to the tenant's page (a deleted tenant's answers that it is
+ * no more), and each form returns to `returnList`, the dead letters page as it is filtered and paged.
  */
-export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: DeadLetter[]; tenant?: string }) {
+export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: DeadLetter[]; tenant?: string; returnList?: string }) {
   if (props.deadLetters.length === 0) return <p class="muted">No dead letters.</p>;
-  const back = props.tenant ? <input type="hidden" name="return_to" value={props.tenant} /> : null;
+  const back = props.tenant ? (
+    <input type="hidden" name="return_to" value={props.tenant} />
+  ) : props.returnList ? (
+    <input type="hidden" name="return_list" value={props.returnList} />
+  ) : null;
   return (
     <div class="scroll">
       <table class="dead-letters">
@@ -45,7 +50,9 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
                 <PostForm action={CONSOLE_PATHS.replay} session={props.session} class="inline">
                   <input type="hidden" name="id" value={d.id} />
                   {back}
-                  <button type="submit">Replay</button>
+                  <button type="submit" aria-label={`Replay dead letter ${d.id}`}>
+                    Replay
+                  </button>
                 </PostForm>{" "}
                 <ConfirmForm
                   action={CONSOLE_PATHS.deleteDeadLetter(d.id)}
@@ -53,6 +60,7 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
                   open="Delete…"
                   warning={`Its ${d.spans} spans are gone for good.`}
                   confirm="Delete dead letter"
+                  name={d.id}
                 >
                   {back}
                 </ConfirmForm>

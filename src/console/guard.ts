@@ -34,7 +34,8 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
     if (!fromBrowser(c)) return requireToken(c, next);
     const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
     if (!session) {
-      if (PAGE_READS.has(c.req.method)) return c.redirect(CONSOLE_PATHS.login, 303);
+      // Logging out of a session that has ended already is done: the login form, not a refusal.
+      if (PAGE_READS.has(c.req.method) || c.req.path === CONSOLE_PATHS.logout) return c.redirect(CONSOLE_PATHS.login, 303);
       throw new RelayError("unauthenticated", "your console session has ended: log in again");
     }
     c.set("session", session);

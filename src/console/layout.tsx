@@ -61,16 +61,19 @@ export function ConfirmForm(
     confirm: string;
     /** plain: an action to do with care rather than a loss, such as a replay of many dead letters. */
     tone?: "danger" | "plain";
+    /** What it acts on, for a row's form: its controls are named after it, so a screen reader tells the rows apart. */
+    name?: string;
   }>,
 ) {
   const tone = props.tone ?? "danger";
+  const named = (label: string) => (props.name === undefined || label.includes(props.name) ? undefined : `${label} ${props.name}`);
   return (
     <details class={`confirm ${tone}`}>
-      <summary>{props.open}</summary>
+      <summary aria-label={named(props.open)}>{props.open}</summary>
       <PostForm action={props.action} session={props.session} class="confirm">
         {props.children}
         <span class="warning">{props.warning}</span>{" "}
-        <button type="submit" class={tone === "danger" ? "danger" : "primary"}>
+        <button type="submit" class={tone === "danger" ? "danger" : "primary"} aria-label={named(props.confirm)}>
           {props.confirm}
         </button>
       </PostForm>

@@ -33,18 +33,26 @@ export function noticeOf(query: Record<string, string>): string | undefined {
 }
 
 export function donePath(path: string, code: DoneCode): string {
-  return `${path}?done=${code}`;
+  return withQuery(path, `done=${code}`);
+}
+
+/** The path with these parameters added to the query it may have already (a filtered, paged list). */
+function withQuery(path: string, query: string): string {
+  return `${path}${path.includes("?") ? "&" : "?"}${query}`;
 }
 
 /** Where a replay returns to: what it did, and where the next replay goes on from when more are left. */
 export function replayedPath(path: string, page: ReplayAnswer): string {
-  return `${path}?${new URLSearchParams({
-    done: "replayed",
-    replayed: String(page.replayed.length),
-    orphaned: String(page.orphaned.length),
-    replaying: String(page.replaying.length),
-    ...(page.cursor ? { replay_from: page.cursor } : {}),
-  })}`;
+  return withQuery(
+    path,
+    `${new URLSearchParams({
+      done: "replayed",
+      replayed: String(page.replayed.length),
+      orphaned: String(page.orphaned.length),
+      replaying: String(page.replaying.length),
+      ...(page.cursor ? { replay_from: page.cursor } : {}),
+    })}`,
+  );
 }
 
 /** Where the page's replay form goes on from, after a replay that left more. */

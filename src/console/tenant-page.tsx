@@ -86,7 +86,12 @@ export function TenantPage(props: {
       </dl>
 
       <h2>Routes</h2>
-      {tenant.routes.length === 0 ? (
+      {tenant.routes.length === 0 && tenant.routed_until ? (
+        <p class="muted">
+          No routes. Routing stopped: until <Time at={tenant.routed_until} />, a trace decided before still goes to the parent it was
+          decided for, and spans waiting for their trace go with it.
+        </p>
+      ) : tenant.routes.length === 0 ? (
         <p class="muted">No routes: every trace goes to the parent.</p>
       ) : (
         <div class="scroll">
@@ -142,6 +147,7 @@ export function TenantPage(props: {
                           open="Revoke…"
                           warning="Requests with this token are refused from then on."
                           confirm={`Revoke ${token.id}`}
+                          name={token.id}
                         />
                       </td>
                     </tr>

@@ -84,19 +84,23 @@ tenantRoutes.post("/", async (c) => {
   } catch (err) {
     if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, revision, err);
     if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
+    // A new tenant's id taken: the form is shown again as typed, the refusal beside the id.
+    if (!revision) {
+      const taken = `tenant: ${id} already exists: nothing was saved; choose another id, or open it from the list to change it`;
+      return formRefused(c, form, revision, new RelayError("precondition_failed", taken, { field: "tenant" }));
+    }
     throw new RelayError(
       "precondition_failed",
-      revision
-        ? `tenant ${id} was changed, or deleted, by someone else since this page was loaded: nothing was saved; open the tenant again and redo the change`
-        : `tenant ${id} already exists: nothing was saved; open it from the list to change it`,
+      `tenant ${id} was changed, or deleted, by someone else since this page was loaded: nothing was saved; open the tenant again and redo the change`,
     );
   }
   return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), "saved"), 303);
 });
 
 /**
- * A tenant form the admin API refused, shown again as sent with the refusal beside its field: on the
- * tenant's page, still saving over the revision it showed, or on the tenants page for a new one.
+ * A tenant form the admin API refused, shown again as sent with the refusal beside its field, with the
+ * refusal's status: on the tenant's page, still saving over the revision it showed, or on the tenants
+ * page for a new one.
  */
 async function formRefused(
   c: Context<ConsoleEnv>,
@@ -112,14 +116,16 @@ async function formRefused(
     if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = shownAgain(name, value);
   }
   const masked = withAdminTokenMasked(err, c.env);
-  const refused: RefusedForm = { entered, error: { field: masked.options.field ?? "settings", message: masked.message } };
+  // The settings JSON is the PUT's body: what the API names `body` (an unknown top-level key, say) is the settings field's.
+  const field = masked.options.field === undefined || masked.options.field === "body" ? "settings" : masked.options.field;
+  const refused: RefusedForm = { entered, error: { field, message: masked.message.replace(/^body: /, "settings: ") } };
   const session = sessionOf(c);
   if (revision && typeof form.tenant === "string") {
     const data = await tenantPageData(c, form.tenant);
-    return renderPage(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, 400);
+    return renderPage(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, err.status);
   }
   const { rows, next } = await tenantRows(c, undefined);
-  return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, 400);
+  return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, err.status);
 }
 
 // `tokens issue`, then the tenant's page, which shows the token once (issued-token.ts): a reload of it issues no other,
