@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
-import { createTenant, sendTracesWith } from "./support/relay.js";
+import { createTenant, sendTracesWith, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { rpcStatusOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -40,5 +40,16 @@ describe("a tenant's record while Workers KV fails", () => {
 
     expect(response.status).toBe(200);
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+
+  it("refuses as one to send again (503), not as no such tenant (404), a tenant the isolate last read as missing: it may exist since", async () => {
+    const tenant = { id: uniqueTenantId(), bearer: "tbr_whatever" };
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), {})).status).toBe(404);
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
+
+    const response = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), failingKv());
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("10");
   });
 });

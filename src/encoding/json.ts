@@ -84,10 +84,13 @@ export function jsonList(items: readonly Uint8Array[]): Uint8Array {
   return concat([utf8Of("["), ...items.flatMap((item, i) => (i === 0 ? [item] : [utf8Of(","), item])), utf8Of("]")]);
 }
 
-/** A parsed JSON value that is an object: not null, not a list. */
+/** A parsed JSON value that is an object: not null, not a list, not a number kept as its digits (JSON.rawJSON). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !(JSON as JsonWithRawCheck).isRawJSON(value);
 }
+
+/** JSON.isRawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */
+type JsonWithRawCheck = JSON & { isRawJSON(value: unknown): boolean };
 
 /** Where JSON's white space (space, tab, line feed, carriage return) from `at` ends. */
 export function afterSpace(utf8: Uint8Array, at: number): number {

@@ -35,9 +35,10 @@ export class TenantStore {
   }
 
   /**
-   * Should KV fail, the copy this isolate last read serves on, however old: a gateway is not sure to
-   * send its spans again, and its tenant's record changes far less often than KV has a bad minute.
-   * Without one, the read is refused as retryable (503).
+   * Should KV fail, the copy this isolate last read of the tenant serves on, however old: a gateway is
+   * not sure to send its spans again, and its tenant's record changes far less often than KV has a
+   * bad minute. Without one (or with the tenant last read as missing), the read is refused as
+   * retryable (503).
    */
   async get(id: string): Promise<Tenant | undefined> {
     const cached = isolateCache.get(id);
@@ -46,7 +47,8 @@ export class TenantStore {
     try {
       raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
     } catch {
-      if (cached) return cached.tenant;
+      // Not a tenant cached as missing: it may have been created since, and a 404 is final to an exporter.
+      if (cached?.tenant) return cached.tenant;
       throw new RelayError("unavailable", "the relay could not read the tenant's configuration (Workers KV failed): retry later", {
         retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
       });

@@ -615,6 +615,11 @@ describe("the caller's request metadata", () => {
       sourcesLeft: [],
     });
     expect(sent([attr("tfy.request.metadata", '{"order_id":12345678901234567890}')]).metadata).toBe('{"order_id":12345678901234567890}');
+    // A whole metadata that is a number, however long, is no metadata: it stays as it came.
+    expect(sent([attr("tfy.request.metadata", "12345678901234567890")])).toEqual({
+      metadata: undefined,
+      sourcesLeft: ["tfy.request.metadata"],
+    });
   });
 
   it("shows key by key in the span's metadata, from JSON text, a key-value list or flattened attributes, tags only as tags", () => {
