@@ -650,6 +650,20 @@ describe("the console beside the admin API", () => {
     expect(again).not.toBe(issueKey);
   });
 
+  it("shows no token a second press of the same form replaced, when the presses crossed on the way, and says so", async () => {
+    const { cookie, tenantPage, csrf, issueKey } = await tenantPageInSession();
+    const press = () => postForm(`${tenantPage}/tokens`, cookie, { csrf, issue_key: issueKey });
+
+    // The press the browser follows reached the relay first; the one before it, later, replaced its token.
+    const followed = await press();
+    await press();
+    const handed = followed.headers.get("set-cookie")!.split(";")[0]!;
+    const page = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: `${cookie}; ${handed}` } })).text();
+
+    expect(page).not.toContain('<code class="token">');
+    expect(page).toContain("The token this press issued was replaced by another press of the same form");
+  });
+
   it("revokes a token it could not hand to the tenant's page, ENCRYPTION_KEY missing, so no token stays issued unseen", async () => {
     const { cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();

@@ -22,6 +22,10 @@ import { TenantsPage } from "./tenants-page.js";
 /** `/admin/console/tenants`: a tenant's page and the actions on tenants: each action is one admin API call, as the CLI's command is. */
 export const tenantRoutes = new Hono<ConsoleEnv>();
 
+/** What the page says instead of a token a second press of its form replaced before the page was shown. */
+const REPLACED_NOTICE =
+  "The token this press issued was replaced by another press of the same form, which reached the relay later: its token is the newest in the list, never shown. Revoke it and issue again.";
+
 /** Dead letters a tenant page lists; the dead letters page pages through the rest. */
 const DEAD_LETTERS_SHOWN = 100;
 
@@ -58,15 +62,13 @@ tenantRoutes.get("/:tenant", async (c) => {
   const query = singleValuedQuery(c, NOTICE_PARAMETERS);
   const data = await tenantPageData(c, c.req.param("tenant"));
   // Taken once the page can be shown: a page that failed leaves the token to its reload.
-  const issued = await takeIssuedToken(c, data.tenant.id);
+  const handed = await takeIssuedToken(c, data.tenant.id);
+  // Two presses of one form that crossed on the way: the one this page answers was replaced by the other.
+  const issued = handed && data.tenant.tokens.some((t) => t.id === handed.id) ? handed : undefined;
+  const notice = handed && !issued ? REPLACED_NOTICE : noticeOf(query);
   return renderPage(
     c,
-    <TenantPage
-      session={sessionOf(c)}
-      data={data}
-      {...(issued ? { issued } : { notice: noticeOf(query) })}
-      replayFrom={replayCursorOf(query)}
-    />,
+    <TenantPage session={sessionOf(c)} data={data} {...(issued ? { issued } : { notice })} replayFrom={replayCursorOf(query)} />,
   );
 });
 
