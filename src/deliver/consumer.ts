@@ -35,7 +35,8 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
         queued.ack();
         return;
       }
-      repeatsOf.set(identity, []);
+      const skipped: DeliveryMessage[] = [];
+      repeatsOf.set(identity, skipped);
       try {
         await deliverQueued(queued.body, env, config);
         queued.ack();
@@ -47,7 +48,7 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
       }
       // A repeat from a later replay of a dead letter carries that replay's claim, which nothing else
       // would let go of: held, it would refuse every replay of the dead letter until it lapsed.
-      const otherClaims = repeatsOf.get(identity)!.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
+      const otherClaims = skipped.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
       if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
     }),
   );
