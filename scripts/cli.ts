@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,
@@ -167,7 +168,9 @@ function configFile(path: string): Record<string, unknown> {
     throw new InputError(`--config ${path} is not JSON: ${(err as Error).message}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InputError(`--config ${path} must hold a JSON object`);
-  return json as Record<string, unknown>;
+  const config = { ...(json as Record<string, unknown>) };
+  for (const field of VIEW_ONLY_FIELDS) delete config[field];
+  return config;
 }
 
 function tenantOutput(tenant: TenantView, flags: Flags): unknown {

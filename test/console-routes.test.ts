@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
+import { CONSOLE_PATHS } from "../src/console/paths.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
@@ -18,6 +19,18 @@ import {
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
+
+/**
+ * Every path a console form posts to, as the console's routes name them, login aside (it has no
+ * session to check against yet): each must check the form came from the console's own page.
+ */
+const FORM_PATHS = [
+  ...new Set(
+    consoleApp.routes
+      .filter((route) => route.method === "POST" && !route.path.endsWith("*") && route.path !== CONSOLE_PATHS.login)
+      .map((route) => route.path.replace(":tenant", "acme").replace(":token", "0123456789abcdef").replace(":id", "acme:0a")),
+  ),
+];
 
 /** The refusal an error page shows, as the admin API words it. */
 function refusalShown(html: string): string | undefined {
@@ -163,6 +176,63 @@ describe("the console beside the admin API", () => {
       expect(nothing.status).toBe(404);
       expect(await nothing.json()).toEqual(refusal("not_found", "no such page in the console"));
     }
+  });
+
+  it("answers a POST with the admin token as an API client's, in JSON: 405 on a page, 403 on a form, which only the console's pages send", async () => {
+    const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    for (const [path, route] of [
+      ["/admin", "/admin"],
+      ["/admin/", "/admin/"],
+      ["/admin/console/stats", "/admin/console/stats"],
+      ["/admin/console/dead-letters", "/admin/console/dead-letters"],
+      ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant"],
+    ] as const) {
+      const answer = await relayFetch(path, { method: "POST", headers: bearer });
+      expect(answer.status).toBe(405);
+      expect(answer.headers.get("allow")).toBe("GET, HEAD");
+      expect(await answer.json()).toEqual({
+        error: {
+          code: "method_not_allowed",
+          message: `no such page in the console: POST ${route} (this path takes GET, HEAD)`,
+          request_id: expect.any(String),
+        },
+      });
+    }
+    for (const path of FORM_PATHS) {
+      const answer = await relayFetch(path, { method: "POST", headers: bearer });
+      expect(answer.status).toBe(403);
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    }
+    const wrongToken = await relayFetch("/admin/console/stats", { method: "POST", headers: { authorization: "Bearer wrong" } });
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.headers.get("content-type")).toMatch(/^application\/json/);
+  });
+
+  it("refuses every form without the session's CSRF token, even from its own origin with the session cookie, and answers a form posted to a page with its 405", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const post = (path: string) =>
+      relayFetch(path, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: "csrf=forged&confirm=acme",
+      });
+    expect(FORM_PATHS).toHaveLength(7);
+    for (const path of FORM_PATHS) {
+      const refused = await post(path);
+      expect(refused.status).toBe(403);
+      expect(refusalShown(await refused.text())).toBe("this form is from an older console session: reload the page and send it again");
+    }
+    const page = await post("/admin/console/stats");
+    expect(page.status).toBe(405);
+    expect(page.headers.get("allow")).toBe("GET, HEAD");
+    // A proxy's Basic login in front of the console makes the browser send it with every form: still a browser's.
+    const behindProxy = await relayFetch("/admin/console/stats", {
+      method: "POST",
+      headers: { cookie, origin: ORIGIN, authorization: "Basic dXNlcjpwYXNz" },
+    });
+    expect(behindProxy.status).toBe(405);
+    expect(behindProxy.headers.get("content-type")).toMatch(/^text\/html/);
   });
 
   it("answers a GET on a path that only takes forms with a 405 page and Allow: POST, once logged in", async () => {
@@ -733,6 +803,20 @@ describe("the console beside the admin API", () => {
     const page = await refused.text();
     expect(refusalShown(page)).toBe("tenant: ids are 1-64 characters of a-z, 0-9, - and _");
     expect(page).not.toContain("XXX");
+  });
+
+  it("sends with a refusal's page the headers its status calls for: WWW-Authenticate with a 401, Retry-After with a 503", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const wrongToken = await logIn("not-the-token");
+    const storageDown = await relayFetchWith({ TENANTS: failingBinding(env.TENANTS, "list", "KV list failed: unavailable") }, "/admin/", {
+      headers: { cookie },
+    });
+
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.headers.get("www-authenticate")).toBe('Bearer realm="relay"');
+    expect(storageDown.status).toBe(503);
+    expect(storageDown.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(Number(storageDown.headers.get("retry-after"))).toBeGreaterThan(0);
   });
 
   it("says why a tenant's page cannot be shown when a deletion's confirmation is mistyped and the page fails for another reason", async () => {

@@ -144,6 +144,25 @@ describe("admin API: tenants", () => {
     }
   });
 
+  it("rejects a route comparing with an integer past 2^53 written as a number, which JSON has rounded, and takes it as text", async () => {
+    const put = (value: string) =>
+      admin(
+        "PUT",
+        `/tenants/${uniqueTenantId()}`,
+        `{"parent":"project_name:p","routes":[{"match":{"field":"attributes.customer","one_of":["a",${value}]},"parent":"project_name:q"}]}`,
+      );
+
+    const refused = await put("12345678901234567890");
+    expect(refused.status).toBe(400);
+    const { error } = (await refused.json()) as { error: { code: string; field: string; message: string } };
+    expect(error.code).toBe("invalid_field");
+    expect(error.field).toBe("routes.0.match.one_of.1");
+    expect(error.message).toContain("an integer past 2^53 loses digits as a JSON number: write it as a string");
+    expect((await put('"12345678901234567890"')).status).toBe(201);
+    expect((await put("9007199254740991")).status).toBe(201);
+    expect((await put("2.5")).status).toBe(201);
+  });
+
   it("rejects a tenant id outside 1-64 of a-z 0-9 - _ with 400", async () => {
     for (const id of ["UPPER", "a".repeat(65), "dot.dot", "a%20b", "a:b"]) {
       const response = await admin("PUT", `/tenants/${id}`, { parent: "project_id:p" });

@@ -49,12 +49,13 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     } catch {
       throw new AdminError(`--url ${JSON.stringify(baseUrl)} is not an http(s) URL`);
     }
-    // Said without the URL: a user:password in it would be printed; a query would end up before /admin.
-    if (url.username || url.password || url.search || url.hash) {
-      throw new AdminError("--url must be the relay's address alone, without a user name, password, query or fragment");
+    // Said without the URL: a user:password in it would be printed; a path or query would end up
+    // before /admin, where the Worker serves nothing (it answers at its origin's root).
+    if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+      throw new AdminError("--url must be the relay's address alone, without a path, user name, password, query or fragment");
     }
     if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
-    return { origin: url.toString().replace(/\/+$/, ""), token };
+    return { origin: url.origin, token };
   }
   async function request<T>(
     method: string,

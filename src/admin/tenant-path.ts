@@ -1,16 +1,10 @@
 import type { Context } from "hono";
-import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import { TENANT_ID, type Tenant } from "../tenants/schema.js";
-import { TenantStore, type TenantSummary } from "../tenants/store.js";
+import { type TenantSummary, tenantStoreOf } from "../tenants/store.js";
 import { givenCursor, storeCursor } from "./cursors.js";
-
-/** The KV replica: what ingest reads, and what the tenant list pages through. */
-export function tenantStore(c: Context<AppEnv>): TenantStore {
-  return new TenantStore(c.env.TENANTS, relayConfig(c.env).tenantCacheTtlSeconds);
-}
 
 /** A page of tenants from the KV replica, from a cursor the admin API gave out (cursors.ts), with the next. */
 export async function tenantPage(
@@ -18,7 +12,7 @@ export async function tenantPage(
   cursor: string | undefined,
   limit: number,
 ): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {
-  const page = await tenantStore(c).list(await storeCursor(c, "tenants", cursor), limit);
+  const page = await tenantStoreOf(c.env).list(await storeCursor(c, "tenants", cursor), limit);
   return { tenants: page.tenants, cursor: await givenCursor(c, "tenants", page.cursor) };
 }
 
@@ -45,7 +39,7 @@ export async function existingTenant(c: Context<AppEnv>): Promise<Tenant> {
 
 /** Clears this isolate's cached copy after the tenant's Durable Object changed the record, so this isolate applies the change at once. */
 export function forgetCachedTenant(c: Context<AppEnv>, id: string): void {
-  tenantStore(c).forget(id);
+  tenantStoreOf(c.env).forget(id);
 }
 
 export function noSuchTenant(id: string): RelayError {

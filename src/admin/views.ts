@@ -1,6 +1,12 @@
 import { routesTraces } from "../tenants/routing.js";
 import { authModeOf, type Tenant } from "../tenants/schema.js";
 
+/**
+ * What a tenant view shows that a PUT does not take: the CLI leaves them out of a --config file, so
+ * a view saved with `tenants get --json`, edited, can be put back as it is.
+ */
+export const VIEW_ONLY_FIELDS = ["id", "auth", "tokens", "routed_until", "created_at", "updated_at"] as const;
+
 /** A tenant as the admin API shows it: everything but secrets and token hashes. */
 export function tenantView(tenant: Tenant) {
   return {

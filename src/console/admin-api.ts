@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { adminApp } from "../admin/app.js";
 import { isErrorCode, RelayError } from "../http/errors.js";
+import { parseRetryAfter } from "../http/retry-after.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { adminTokenOf } from "./guard.js";
 
@@ -41,10 +42,16 @@ export async function requestAdmin<T>(
   const answer: unknown = await response.json();
   if (response.ok) return { body: answer as T, etag: response.headers.get("etag") ?? undefined };
   const error = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } }).error;
+  // The page that shows the refusal says when to try again, as the API's answer did. (Not its Allow:
+  // that names the API's methods, not the page's.)
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
   throw new RelayError(
     isErrorCode(error?.code) ? error.code : "internal",
     typeof error?.message === "string" ? error.message : `the admin API answered ${response.status}`,
-    typeof error?.field === "string" ? { field: error.field } : {},
+    {
+      ...(typeof error?.field === "string" ? { field: error.field } : {}),
+      ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+    },
   );
 }
 

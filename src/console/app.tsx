@@ -8,7 +8,7 @@ import type { ConsoleEnv } from "./console-env.js";
 import { deadLetterRoutes } from "./dead-letter-routes.js";
 import { ErrorPage } from "./error-page.js";
 import { checkChange, fromBrowser, requireSession } from "./guard.js";
-import { renderPage } from "./layout.js";
+import { renderRefusal } from "./layout.js";
 import { loginRoutes, logout } from "./login-routes.js";
 import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -55,8 +55,7 @@ consoleApp.on(
 // In order: what needs no session answers before the session check is reached.
 consoleApp.route("/admin/console", loginRoutes);
 for (const path of PAGES) consoleApp.use(path, requireSession());
-consoleApp.on("POST", "/admin/console/*", checkChange());
-consoleApp.post("/admin/console/logout", logout);
+consoleApp.post("/admin/console/logout", checkChange(), logout);
 consoleApp.all("/admin/console/logout", otherConsoleMethods("POST"));
 consoleApp.all("/admin", otherConsoleMethods("GET, HEAD"));
 consoleApp.get("/admin/", tenantsOverview);
@@ -73,6 +72,5 @@ consoleApp.onError((err, c) => {
   const error = withAdminTokenMasked(asRelayError(err), c.env);
   // An API client's request (guard.ts) is answered as every other admin call is: in the admin API's JSON.
   if (!fromBrowser(c)) return adminErrorResponse(error);
-  if (error.options.allow) c.header("allow", error.options.allow);
-  return renderPage(c, <ErrorPage status={error.status} message={error.message} session={c.get("session")} />, error.status);
+  return renderRefusal(c, <ErrorPage status={error.status} message={error.message} session={c.get("session")} />, error);
 });

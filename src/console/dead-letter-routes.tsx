@@ -6,6 +6,7 @@ import type { DeadLetterList, ReplayAnswer } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { DeadLettersPage } from "./dead-letters-page.js";
 import { formOf } from "./form.js";
+import { checkChange } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayedPath } from "./notices.js";
 import { otherConsoleMethods } from "./other-methods.js";
@@ -44,7 +45,7 @@ deadLetterRoutes.get("/", async (c) => {
 // `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a
 // request's subrequests allow (MAX_REPLAY_PAGE). The page it returns to offers the next, from where
 // this one stopped, since replayed dead letters stay listed until their spans are delivered.
-deadLetterRoutes.post("/replay", async (c) => {
+deadLetterRoutes.post("/replay", checkChange(), async (c) => {
   const form = await formOf(c);
   const target = typeof form.id === "string" ? { id: form.id } : typeof form.tenant === "string" ? { tenant: form.tenant } : {};
   const from = typeof form.cursor === "string" && form.cursor !== "" ? { cursor: form.cursor } : {};
@@ -54,7 +55,7 @@ deadLetterRoutes.post("/replay", async (c) => {
 });
 
 // `dead-letters delete <id>`.
-deadLetterRoutes.post("/:id/delete", async (c) => {
+deadLetterRoutes.post("/:id/delete", checkChange(), async (c) => {
   await callAdmin(c, "DELETE", adminPath`/dead-letters/${c.req.param("id")}`);
   return c.redirect(donePath(await returnPath(c), "dead-letter-deleted"), 303);
 });

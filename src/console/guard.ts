@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { configuredAdminToken, requireAdmin } from "../admin/require-admin.js";
+import { namesBearer } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
@@ -13,20 +14,21 @@ export function adminTokenOf(c: Context<ConsoleEnv>): string {
   return configuredAdminToken(c.env, "the console");
 }
 
-/** The methods a link or a form sends (a HEAD is a GET without its page): any other is an API client's. */
-const BROWSER_METHODS = new Set(["GET", "HEAD", "POST"]);
-
 /** Reading a page: a HEAD is answered as its GET is, the same status and headers, without the body (RFC 9110, 9.3.2). */
 const PAGE_READS = new Set(["GET", "HEAD"]);
 
-/** Whether the request is one a browser sends the console, answered with its pages. */
+/**
+ * Whether the request is one a browser sends the console, answered with its pages: a link's GET (a
+ * HEAD is a GET without its page) or a form's POST. A POST with a Bearer token is an API client's, as
+ * any other method is: a browser sends none (Basic, a proxy's login in front of the console, it may).
+ */
 export function fromBrowser(c: Context<ConsoleEnv>): boolean {
-  return BROWSER_METHODS.has(c.req.method);
+  return PAGE_READS.has(c.req.method) || (c.req.method === "POST" && !namesBearer(c.req.header("authorization")));
 }
 
 /**
- * Pages need a live session: without one a page goes to the login form, a change is refused. A
- * method no link or form sends is an API client's: it needs the admin token, as every admin call does.
+ * Pages need a live session: without one a page goes to the login form, a change is refused. An API
+ * client's request (fromBrowser) needs the admin token, as every admin call does.
  */
 export function requireSession(): MiddlewareHandler<ConsoleEnv> {
   const requireToken = requireAdmin();
@@ -46,7 +48,7 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
 /**
  * Every change is a form POST from one of the console's own pages: the browser's Origin must be the
  * relay's own (so no other site can submit it, whatever the cookie does), and the form must carry the
- * session's CSRF token.
+ * session's CSRF token. Checked on each form's route, so a POST to a page that takes none is its 405.
  */
 export function requireSameOrigin(c: Context<ConsoleEnv>): void {
   if (c.req.header("origin") !== new URL(c.req.url).origin) {

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { Child, PropsWithChildren } from "hono/jsx";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { errorHeaders, type RelayError } from "../http/errors.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
@@ -120,4 +121,14 @@ export async function renderPage(
 ): Promise<Response> {
   c.header("cache-control", "no-store");
   return c.html(`<!DOCTYPE html>${await page}`, status);
+}
+
+/** A page that shows a refusal: its status, with the headers that status calls for (Retry-After, WWW-Authenticate, Allow). */
+export function renderRefusal(
+  c: Context<ConsoleEnv>,
+  page: HtmlEscapedString | Promise<HtmlEscapedString>,
+  refusal: RelayError,
+): Promise<Response> {
+  for (const [name, value] of errorHeaders(refusal)) c.header(name, value);
+  return renderPage(c, page, refusal.status);
 }

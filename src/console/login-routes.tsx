@@ -1,11 +1,12 @@
 import { type Context, Hono } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
 import { singleValuedQuery } from "../admin/query.js";
+import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { formOf } from "./form.js";
 import { adminTokenOf, requireSameOrigin } from "./guard.js";
-import { renderPage } from "./layout.js";
+import { renderPage, renderRefusal } from "./layout.js";
 import { LoginPage } from "./login-page.js";
 import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -38,7 +39,8 @@ loginRoutes.post("/login", async (c) => {
   const adminToken = adminTokenOf(c);
   const presented = (await formOf(c)).token;
   if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
-    return renderPage(c, <LoginPage error="That is not the admin token." />, 401);
+    const refusal = new RelayError("unauthenticated", "That is not the admin token.");
+    return renderRefusal(c, <LoginPage error={refusal.message} />, refusal);
   }
   const cookie = await startSession(adminToken, Date.now());
   setCookie(c, SESSION_COOKIE, cookie, { ...COOKIE_OPTIONS, maxAge: SESSION_SECONDS });

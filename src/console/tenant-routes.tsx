@@ -7,8 +7,9 @@ import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { formOf } from "./form.js";
+import { checkChange } from "./guard.js";
 import { handOverIssuedToken, takeIssuedToken } from "./issued-token.js";
-import { renderPage } from "./layout.js";
+import { renderPage, renderRefusal } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices.js";
 import { otherConsoleMethods } from "./other-methods.js";
@@ -75,7 +76,7 @@ tenantRoutes.get("/:tenant", async (c) => {
 // Create or replace: `tenants put`. A tenant's form saves only over the tenant it showed (its
 // revision, as If-Match), the new tenant form only a tenant that does not exist yet: an operator
 // never overwrites, unseen, a change made meanwhile by another.
-tenantRoutes.post("/", async (c) => {
+tenantRoutes.post("/", checkChange(), async (c) => {
   const form = await formOf(c);
   const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
   const revision = typeof form.revision === "string" && form.revision ? form.revision : undefined;
@@ -124,15 +125,15 @@ async function formRefused(
   const session = sessionOf(c);
   if (revision && typeof form.tenant === "string") {
     const data = await tenantPageData(c, form.tenant);
-    return renderPage(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, err.status);
+    return renderRefusal(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, masked);
   }
   const { rows, next } = await tenantRows(c, undefined);
-  return renderPage(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, err.status);
+  return renderRefusal(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, masked);
 }
 
 // `tokens issue`, then the tenant's page, which shows the token once (issued-token.ts): a reload of it issues no other,
 // and the form sent twice (a double click) issues one, the second replacing the first under the page's issue key.
-tenantRoutes.post("/:tenant/tokens", async (c) => {
+tenantRoutes.post("/:tenant/tokens", checkChange(), async (c) => {
   const id = c.req.param("tenant");
   const { issue_key } = await formOf(c);
   const body = typeof issue_key === "string" ? { issue_key } : undefined;
@@ -149,14 +150,14 @@ tenantRoutes.post("/:tenant/tokens", async (c) => {
 });
 
 // `tokens revoke`.
-tenantRoutes.post("/:tenant/tokens/:token/revoke", async (c) => {
+tenantRoutes.post("/:tenant/tokens/:token/revoke", checkChange(), async (c) => {
   const id = c.req.param("tenant");
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}/tokens/${c.req.param("token")}`);
   return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "revoked"), 303);
 });
 
 // `tenants delete`, once the operator typed the tenant's id.
-tenantRoutes.post("/:tenant/delete", async (c) => {
+tenantRoutes.post("/:tenant/delete", checkChange(), async (c) => {
   // Checked before the confirmation's message names it; the admin API checks it again.
   const id = checkedTenantId(c.req.param("tenant"));
   if ((await formOf(c)).confirm !== id) {
@@ -166,7 +167,7 @@ tenantRoutes.post("/:tenant/delete", async (c) => {
     const data = await tenantPageData(c, id).catch((err: unknown) => {
       throw err instanceof RelayError && err.code === "not_found" ? refusal : err;
     });
-    return renderPage(c, <TenantPage session={sessionOf(c)} data={data} deleteRefused={refusal.message} />, 400);
+    return renderRefusal(c, <TenantPage session={sessionOf(c)} data={data} deleteRefused={refusal.message} />, refusal);
   }
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
   return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);

@@ -1,10 +1,11 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { concat } from "../encoding/bytes.js";
+import { parseRetryAfter } from "../http/retry-after.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl } from "../tenants/upstream-url.js";
 import { gzip } from "./gzip.js";
-import { classifyStatus, type DeliveryOutcome, parseRetryAfter } from "./outcome.js";
+import { classifyStatus, type DeliveryOutcome } from "./outcome.js";
 
 /** Where one upstream request goes: one Braintrust base URL, one key, one parent. */
 export interface UpstreamTarget {
@@ -102,9 +103,10 @@ async function exchange(
       reason: `Braintrust answered with a redirect (${response.status}), which the relay does not follow`,
     };
   }
-  const outcome = classifyStatus(response.status, "", parseRetryAfter(response.headers.get("retry-after")));
-  if (outcome.kind === "delivered") return { ...outcome, ...(await readSuccessAnswer(response, target.apiKey)) };
-  return { ...outcome, reason: `Braintrust answered ${response.status}: ${await upstreamErrorText(response, target.apiKey)}` };
+  // A 2xx's body is its partial success, read below; any other's is why.
+  const reason = response.ok ? "" : `Braintrust answered ${response.status}: ${await upstreamErrorText(response, target.apiKey)}`;
+  const outcome = classifyStatus(response.status, reason, parseRetryAfter(response.headers.get("retry-after")));
+  return outcome.kind === "delivered" ? { ...outcome, ...(await readSuccessAnswer(response, target.apiKey)) } : outcome;
 }
 
 /**

@@ -4,7 +4,7 @@ import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
-import { TenantStore } from "../tenants/store.js";
+import { TenantStore, tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { openClientKey } from "./client-key.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
@@ -80,7 +80,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   }
   const deadLetter = (reason: string, attemptsMade = message.attempts) =>
     keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
-  const tenants = new TenantStore(env.TENANTS, config.tenantCacheTtlSeconds);
+  const tenants = tenantStoreOf(env);
   const tenant = await tenants.get(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const key = await deliveryKey(message, tenant, env);

@@ -57,7 +57,9 @@ export async function halvesAsMessages(
   bucket: R2Bucket,
   ids: DeliveryIds,
 ): Promise<DeliveryMessage[]> {
-  const halves = halveRequest(protobuf) ?? [];
+  const halves = halveRequest(protobuf);
+  // The next step splits only requests of two spans or more (next-step.ts): no halves would lose the spans.
+  if (!halves) throw new Error("a request of one span cannot be halved");
   // A half whose spill R2 refused undoes its own; the other half's are undone here.
   return allOrUndone(
     halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, ids)),

@@ -86,7 +86,26 @@ export function jsonList(items: readonly Uint8Array[]): Uint8Array {
 
 /** A parsed JSON value that is an object: not null, not a list, not a number kept as its digits (JSON.rawJSON). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) && !(JSON as JsonWithRawCheck).isRawJSON(value);
+  return typeof value === "object" && value !== null && !Array.isArray(value) && rawJsonText(value) === undefined;
+}
+
+/** The text of a value JSON.rawJSON made (a number kept as its digits), or undefined for any other value. */
+export function rawJsonText(value: unknown): string | undefined {
+  return (JSON as JsonWithRawCheck).isRawJSON(value) ? (value as { rawJSON: string }).rawJSON : undefined;
+}
+
+/** What JSON.parse hands a reviver besides the value: its source text (workerd and Node 22 have it; TypeScript's lib not yet). */
+export interface ReviverContext {
+  source?: string;
+}
+
+/**
+ * For a JSON.parse reviver: the digits of an integer past 2^53, which as the double JSON.parse made
+ * of it has lost some; undefined for any other value.
+ */
+export function unsafeIntegerDigits(value: unknown, context: ReviverContext | undefined): string | undefined {
+  const source = context?.source;
+  return typeof value === "number" && !Number.isSafeInteger(value) && source !== undefined && /^-?\d+$/.test(source) ? source : undefined;
 }
 
 /** JSON.isRawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */

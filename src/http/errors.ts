@@ -151,8 +151,9 @@ export function asRelayError(err: unknown): RelayError {
   return new RelayError("internal", "internal error");
 }
 
-function errorHeaders(err: RelayError, contentType: string): Headers {
-  const headers = new Headers({ "content-type": contentType });
+/** The headers a refusal's status calls for (Retry-After, WWW-Authenticate, Allow), and its body's type when it has one here. */
+export function errorHeaders(err: RelayError, contentType?: string): Headers {
+  const headers = new Headers(contentType ? { "content-type": contentType } : {});
   if (err.options.retryAfterSeconds !== undefined) headers.set("retry-after", String(Math.ceil(err.options.retryAfterSeconds)));
   if (err.code === "unauthenticated") headers.set("www-authenticate", 'Bearer realm="relay"');
   if (err.options.allow) headers.set("allow", err.options.allow);

@@ -12,7 +12,7 @@ import { otlpSuccessResponse } from "../receive/respond.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
-import { requireTenantId, TenantStore } from "../tenants/store.js";
+import { requireTenantId, tenantStoreOf } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
 import { countRequests } from "./count-requests.js";
 import { planSettled, prepareDeliveries } from "./prepare-deliveries.js";
@@ -26,7 +26,7 @@ tracesRoute.use("/:tenant/v1/traces", countRequests());
 tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const tenantId = requireTenantId(c.req.param("tenant"));
   const config = relayConfig(c.env);
-  const tenants = new TenantStore(c.env.TENANTS, config.tenantCacheTtlSeconds);
+  const tenants = tenantStoreOf(c.env);
   const tenant = await tenants.get(tenantId);
   // KV caches a miss as it caches a record, so a tenant created a moment ago is still a miss here for a while.
   if (!tenant) {

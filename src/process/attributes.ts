@@ -112,15 +112,17 @@ export function parseJson(text: string): unknown {
 /**
  * A dotted key, read the way routing conditions read it: the attribute of that exact key, or else
  * the longest key that is a prefix of it and holds a JSON object or key-value list, descended into.
+ * `json` reads an attribute's value as {@link jsonOf} does; a caller looking up many keys in one
+ * span passes one that remembers, so a large JSON value is parsed once.
  */
-export function lookupDotted(attributes: KeyValue[], dottedKey: string): unknown {
+export function lookupDotted(attributes: KeyValue[], dottedKey: string, json: (value: AnyValue) => unknown = jsonOf): unknown {
   const exact = findAttribute(attributes, dottedKey);
-  if (exact) return jsonOf(exact);
+  if (exact) return json(exact);
   const parts = dottedKey.split(".");
   for (let cut = parts.length - 1; cut > 0; cut--) {
     const holder = findAttribute(attributes, parts.slice(0, cut).join("."));
     if (!holder) continue;
-    let node = jsonOf(holder);
+    let node = json(holder);
     for (const part of parts.slice(cut)) {
       // Own members only: `constructor` or `__proto__` is no member of a JSON object.
       node = isJsonObject(node) && Object.hasOwn(node, part) ? node[part] : undefined;

@@ -1,14 +1,20 @@
-import type { InstrumentationScope } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { AnyValue, InstrumentationScope } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Resource } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
+import { rawJsonText } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import type { Condition, Match } from "../tenants/processing-schema.js";
-import { lookupDotted, type Scalar } from "./attributes.js";
+import { jsonOf, lookupDotted, type Scalar } from "./attributes.js";
 
 /** Everything a condition may look at for one span. */
 export interface SpanInContext {
   span: SpanFields;
   scope?: InstrumentationScope;
   resource?: Resource;
+  /**
+   * Each attribute value a condition read, as JSON: a hundred routes of fifty conditions on one
+   * attribute holding megabytes of JSON then parse it once, not five thousand times.
+   */
+  json?: Map<AnyValue, unknown>;
 }
 
 export function matches(match: Match, target: SpanInContext): boolean {
@@ -17,11 +23,16 @@ export function matches(match: Match, target: SpanInContext): boolean {
   return conditionHolds(match, fieldValue(match.field, target));
 }
 
-function fieldValue(field: string, { span, scope, resource }: SpanInContext): unknown {
-  if (field === "span_name") return span.name;
-  if (field === "scope_name") return scope?.name;
-  if (field.startsWith("resource.")) return lookupDotted(resource?.attributes ?? [], field.slice("resource.".length));
-  return lookupDotted(span.attributes, field.slice("attributes.".length));
+function fieldValue(field: string, target: SpanInContext): unknown {
+  if (field === "span_name") return target.span.name;
+  if (field === "scope_name") return target.scope?.name;
+  const json = (value: AnyValue) => {
+    target.json ??= new Map();
+    if (!target.json.has(value)) target.json.set(value, jsonOf(value));
+    return target.json.get(value);
+  };
+  if (field.startsWith("resource.")) return lookupDotted(target.resource?.attributes ?? [], field.slice("resource.".length), json);
+  return lookupDotted(target.span.attributes, field.slice("attributes.".length), json);
 }
 
 function conditionHolds(condition: Condition, value: unknown): boolean {
@@ -34,10 +45,14 @@ function conditionHolds(condition: Condition, value: unknown): boolean {
 
 /**
  * Equal as the same type, except that a number and its decimal text are equal (`"200"` and `200`),
- * and a boolean asked for matches its text (a caller's metadata is text: `"true"`).
+ * a boolean asked for matches its text (a caller's metadata is text: `"true"`), and an integer past
+ * 2^53, kept as its digits, equals those digits as text (a route's number is never one: the admin
+ * API refuses it).
  */
 function sameScalar(value: unknown, expected: Scalar): boolean {
   if (value === expected) return true;
+  const digits = rawJsonText(value);
+  if (digits !== undefined) return digits === expected;
   if (typeof expected === "boolean") return value === String(expected);
   if (typeof expected === "number" && typeof value === "string") return value.trim() !== "" && Number(value) === expected;
   if (typeof expected === "string" && typeof value === "number") return String(value) === expected;

@@ -1,4 +1,5 @@
 import { utf8Of } from "../encoding/bytes.js";
+import { type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
 
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
@@ -12,10 +13,6 @@ export class RawJson {
 /** A value's JSON as UTF-8: raw JSON as it is, anything else written by JSON.stringify. */
 export function jsonUtf8(value: unknown): Uint8Array {
   return value instanceof RawJson ? value.utf8 : utf8Of(JSON.stringify(value));
-}
-
-interface ReviverContext {
-  source?: string;
 }
 
 /** JSON.rawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */
@@ -36,10 +33,8 @@ export function parseKeepingIntegers(text: string): unknown {
 const UNSAFE_INTEGER_DIGITS = /\d{16}/;
 
 function keepIntegerText(_key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source !== undefined && /^-?\d+$/.test(context.source)) {
-    return exactInteger(context.source);
-  }
-  return value;
+  const digits = unsafeIntegerDigits(value, context);
+  return digits === undefined ? value : exactInteger(digits);
 }
 
 /** An integer JSON.stringify writes out as these digits, where a number past 2^53 would lose some. */

@@ -6,7 +6,7 @@ import {
   SpanSchema,
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { isJson, isJsonObject } from "../encoding/json.js";
+import { isJson, isJsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -90,16 +90,9 @@ function toProto3Span(span: JsonObject): JsonObject {
 
 type JsonObject = Record<string, unknown>;
 
-interface ReviverContext {
-  source?: string;
-}
-
 /** A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. */
 function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === "number" && !Number.isSafeInteger(value) && context?.source && /^-?\d+$/.test(context.source)) {
-    return context.source;
-  }
-  return value;
+  return unsafeIntegerDigits(value, context) ?? value;
 }
 
 function listField(parent: JsonObject, ...names: string[]): JsonObject[] {

@@ -78,8 +78,29 @@ function withinMatchNesting(match: unknown): boolean {
   return true;
 }
 
-export const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
-export type Route = z.infer<typeof RouteSchema>;
+/**
+ * Where routes compare with an integer past 2^53 written as a number: JSON.parse has already rounded
+ * it, and the rounded number would match other ids. Refused when a tenant is saved (schema.ts), so a
+ * record stored before the refusal still reads.
+ */
+export function roundedRouteNumbers(routes: ReadonlyArray<{ match: Match }>): Array<Array<string | number>> {
+  const found: Array<Array<string | number>> = [];
+  const rounded = (value: unknown) => typeof value === "number" && Number.isInteger(value) && !Number.isSafeInteger(value);
+  // Recursive: the schema has bounded the nesting (MAX_MATCH_NESTING) before this reads a match.
+  const walk = (match: Match, path: Array<string | number>): void => {
+    if ("all" in match || "any" in match) {
+      const [key, list] = "all" in match ? ["all", match.all] : ["any", match.any];
+      for (const [i, inner] of list.entries()) walk(inner, [...path, key, i]);
+      return;
+    }
+    if (rounded(match.equals)) found.push([...path, "equals"]);
+    for (const [i, value] of (match.one_of ?? []).entries()) if (rounded(value)) found.push([...path, "one_of", i]);
+  };
+  for (const [i, route] of routes.entries()) walk(route.match, ["routes", i, "match"]);
+  return found;
+}
+
+const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
 
 /** Built-in value patterns for redaction, by name (process/redact.ts says what each matches). */
 export const BUILTIN_VALUE_PATTERNS = ["api_keys", "emails"] as const;

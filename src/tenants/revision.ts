@@ -1,4 +1,5 @@
 import { hex } from "../encoding/bytes.js";
+import { sha256 } from "../secrets/compare.js";
 import type { StoredTenant } from "./schema.js";
 
 /**
@@ -7,8 +8,7 @@ import type { StoredTenant } from "./schema.js";
  * by that object, from its own copy, so reads and conditional writes compare the same bytes.
  */
 export async function tenantRevision(record: StoredTenant): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(record)));
-  return hex(new Uint8Array(digest, 0, REVISION_BYTES));
+  return hex((await sha256(JSON.stringify(record))).subarray(0, REVISION_BYTES));
 }
 
 const REVISION_BYTES = 16;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { quoted, RelayError } from "../http/errors.js";
 import { repeatsNestedRepetition } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
-import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, routeNestedTooDeep } from "./processing-schema.js";
+import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
 
 /** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
@@ -124,7 +124,9 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
         .default({ api_url: DEFAULT_API_URL }),
     })
     .superRefine(
-      ({ redact }, ctx) => {
+      ({ redact, routes }, ctx) => {
+        for (const path of roundedRouteNumbers(routes))
+          ctx.addIssue({ code: "custom", path, message: "an integer past 2^53 loses digits as a JSON number: write it as a string" });
         redact.values.forEach((value, i) => {
           if (typeof value === "string") return;
           const path = ["redact", "values", i, "pattern"];

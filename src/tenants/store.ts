@@ -1,3 +1,4 @@
+import { relayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, type Tenant } from "./schema.js";
 
@@ -22,6 +23,11 @@ const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: nu
 const KV_FAILED_RETRY_AFTER_SECONDS = 10;
 /** KV's own propagation to every location: usually within 60 s (docs/cloudflare-limits.md). */
 const KV_PROPAGATION_SECONDS = 60;
+
+/** The KV replica of the Worker's tenants, read through both caches as TENANT_CACHE_TTL_SECONDS says. */
+export function tenantStoreOf(env: Env): TenantStore {
+  return new TenantStore(env.TENANTS, relayConfig(env).tenantCacheTtlSeconds);
+}
 
 export class TenantStore {
   constructor(
@@ -88,7 +94,14 @@ export class TenantStore {
   }
 
   async list(cursor: string | undefined, limit: number): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {
-    const page = await this.kv.list<Omit<TenantSummary, "id">>({ prefix: KEY_PREFIX, cursor, limit });
+    let page: KVNamespaceListResult<Omit<TenantSummary, "id">>;
+    try {
+      page = await this.kv.list<Omit<TenantSummary, "id">>({ prefix: KEY_PREFIX, cursor, limit });
+    } catch {
+      throw new RelayError("unavailable", "the relay could not list its tenants (Workers KV failed): retry later", {
+        retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
+      });
+    }
     const tenants = page.keys.map((key) => ({
       id: key.name.slice(KEY_PREFIX.length),
       parent: key.metadata?.parent ?? "",

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { StatsDelta } from "../stats/counts.js";
 import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
@@ -9,7 +8,7 @@ import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
 import { isIncarnationOf, type StoredTenant } from "./schema.js";
-import { TenantStore } from "./store.js";
+import { type TenantStore, tenantStoreOf } from "./store.js";
 import { issueToken } from "./tokens.js";
 
 /** A conditional write refused: the record's revision now, none when there is no record. */
@@ -221,6 +220,6 @@ export class TenantObject extends DurableObject<Env> {
   }
 
   private kv(): TenantStore {
-    return new TenantStore(this.env.TENANTS, relayConfig(this.env).tenantCacheTtlSeconds);
+    return tenantStoreOf(this.env);
   }
 }

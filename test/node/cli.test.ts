@@ -104,6 +104,22 @@ describe("tfy-relay, against a running relay", () => {
     expect(await standin.attempts(oldKey)).toHaveLength(0);
   });
 
+  it("puts back, with --config, a tenant that tenants get --json saved and a user edited, keeping its tokens and key", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-saved", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    await cli(["tokens", "issue", "cli-saved"]);
+    const saved = JSON.parse((await cli(["tenants", "get", "cli-saved", "--json"])).stdout) as Record<string, unknown>;
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    writeFileSync(config, JSON.stringify({ ...saved, trace_wait_seconds: 45 }));
+
+    const put = await cli(["tenants", "put", "cli-saved", "--config", config]);
+    const after = JSON.parse((await cli(["tenants", "get", "cli-saved", "--json"])).stdout) as Record<string, unknown>;
+
+    expect(put).toMatchObject({ code: 0, stderr: "" });
+    expect({ ...after, updated_at: undefined }).toEqual({ ...saved, trace_wait_seconds: 45, updated_at: undefined });
+    expect(after).toMatchObject({ auth: "stored_key", tokens: [{ id: expect.any(String) }] });
+  });
+
   it("issues a token that works, revokes it, and deletes the tenant", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-tokens", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
@@ -406,8 +422,14 @@ describe("tfy-relay, against a running relay", () => {
       }).catch((e: CliRun) => e);
 
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
-    const alone = "tfy-relay: --url must be the relay's address alone, without a user name, password, query or fragment\n";
-    for (const url of ["https://admin:s3cret@relay.example", "https://relay.example/?region=eu", "https://relay.example/#x"]) {
+    const alone = "tfy-relay: --url must be the relay's address alone, without a path, user name, password, query or fragment\n";
+    for (const url of [
+      "https://admin:s3cret@relay.example",
+      "https://relay.example/?region=eu",
+      "https://relay.example/#x",
+      "http://127.0.0.1:8811/admin/",
+      "https://relay.example/relay",
+    ]) {
       const refused = await run(url);
       expect(refused).toMatchObject({ code: 1, stderr: alone });
       expect((refused as CliRun).stderr).not.toContain("s3cret");

@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
 import { requireAdmin } from "../../src/admin/require-admin.js";
 import type { AppEnv } from "../../src/http/app-env.js";
-import { bearerToken } from "../../src/http/bearer.js";
+import { bearerToken, namesBearer } from "../../src/http/bearer.js";
 import { RelayError } from "../../src/http/errors.js";
 import { sealSecret } from "../../src/secrets/seal.js";
 import { authenticateIngest, openStoredKey, storedKeyContext } from "../../src/tenants/credentials.js";
@@ -42,6 +42,19 @@ describe("bearer credentials", () => {
     [undefined, undefined],
   ])("%j → %s", (header, token) => {
     expect(bearerToken(header)).toBe(token);
+  });
+
+  it.each([
+    ["Bearer abc", true],
+    ["bearer", true],
+    ["Bearer ", true],
+    ["BEARER\tabc def", true],
+    ["Bearerabc", false],
+    ["Basic dXNlcjpwYXNz", false],
+    [" Bearer abc", false],
+    [undefined, false],
+  ])("%j names the Bearer scheme: %s", (header, named) => {
+    expect(namesBearer(header)).toBe(named);
   });
 });
 

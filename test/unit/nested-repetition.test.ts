@@ -2,12 +2,40 @@ import { describe, expect, it } from "vitest";
 import { repeatsNestedRepetition } from "../../src/tenants/nested-repetition.js";
 
 describe("a pattern repeating a repetition", () => {
-  it.each(["(a+)+", "(a*)*", "(\\w+\\s?)+$", "((ab)*c)+", "(?:x+y?)*z", "(?<word>[a-z]+ )+", "(a+|b){2,}", "(a+?)+?", "((a+))+"])(
-    "is found in %s",
-    (pattern) => {
-      expect(repeatsNestedRepetition(pattern)).toBe(true);
-    },
-  );
+  it.each([
+    "(a+)+",
+    "(a*)*",
+    "(\\w+\\s?)+$",
+    "((ab)*c)+",
+    "(?:x+y?)*z",
+    "(?<word>[a-z]+ )+",
+    "(a+|b){2,}",
+    "(a+?)+?",
+    "((a+))+",
+    "(\\w+\\s?){1,1000}",
+    "(\\w{1,64}\\s?)+",
+    "([a-z0-9]{1,64}\\.?)+@",
+    "(a{2,})+",
+    "(x|y+){11}",
+    "(a+){2}",
+    "(a+){3}",
+    "(\\w+\\s?){10}$",
+    "((\\w+\\s?){3}){3}",
+    "(\\w{1,8}){10}",
+    "(\\w{1,64}\\s?){10}",
+    // `?` varies a group's length as much as `{0,1}` does: a run of letters splits into ones and twos in exponentially many ways.
+    "(\\w\\w?)+$",
+    "(a?)+",
+    // Ways multiply up through the groups that hold them.
+    "((\\d{1,3}\\.){3})+",
+    // A `)` in a class closes no group, even one escaped `]` into.
+    "([)]|a+)+",
+    "([\\])]|a+)+",
+    // Past the budget of 100,000 ways by one power.
+    "(a{1,10}){6}",
+  ])("is found in %s", (pattern) => {
+    expect(repeatsNestedRepetition(pattern)).toBe(true);
+  });
 
   it.each([
     "ACCT-\\d{6}",
@@ -18,9 +46,17 @@ describe("a pattern repeating a repetition", () => {
     "[(a+)]+",
     "(?=a+)b",
     "a{2}(b{3})+",
-    "(a?)+",
-    "(a+){3}",
     "x{,5}+",
+    "(\\d{1,3}\\.){3}\\d{1,3}",
+    "([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}",
+    "(ab{2})+",
+    "(a{3,3})*",
+    "([0-9a-f]{0,4}:){2,7}",
+    "(a+)?",
+    "((a+)?)?",
+    "(\\w{1,2}){2}",
+    "a+b+c+",
+    "(a{1,10}){5}",
   ])("is not claimed of %s", (pattern) => {
     expect(repeatsNestedRepetition(pattern)).toBe(false);
   });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { replaceWithin } from "../../src/process/replace-within.js";
 
-const PATTERNS = [/a/g, /(a)(b)?/g, /(?<first>a)(?<second>b)?/g, /(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(b)?/g, /(?=b)/g, /x/g];
+const PATTERNS = [/a/g, /(a)(b)?/g, /(?<first>a)(?<second>b)?/g, /(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(b)?/g, /x/g];
 
 describe("replacing within a length", () => {
   it("reads the replacement as String.prototype.replace does, $-references included", () => {
@@ -19,6 +19,13 @@ describe("replacing within a length", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("leaves a match of empty text as it is", () => {
+    expect(replaceWithin("abab", /(?=b)/g, "X", 100, 100)).toBe("abab");
+    expect(replaceWithin("abab", /(?<=a)/g, "X", 100, 100)).toBe("abab");
+    expect(replaceWithin("abba", /b*/g, "X", 100, 100)).toBe("aXa");
+    expect(replaceWithin("e".repeat(200), /(?=e)/g, "[REDACTED]", 1000, 100)).toBe("e".repeat(200));
   });
 
   it("gives up once the text, as far as it is masked, grows past the length, and not before", () => {

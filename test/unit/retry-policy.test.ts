@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { type AttemptState, nextStep } from "../../src/deliver/next-step.js";
 import type { DeliveryOutcome } from "../../src/deliver/outcome.js";
-import { classifyStatus, parseRetryAfter } from "../../src/deliver/outcome.js";
+import { classifyStatus } from "../../src/deliver/outcome.js";
 import { retryDelaySeconds } from "../../src/deliver/retry-policy.js";
 import type { RetryPolicy } from "../../src/env.js";
+import { parseRetryAfter } from "../../src/http/retry-after.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
 const state: AttemptState = { attempts: 1, serverErrors: 0, spans: 3, mode: "stored_key", trusted: true, compressed: true };

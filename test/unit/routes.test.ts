@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
-import { matches } from "../../src/process/match.js";
+import { matches, type SpanInContext } from "../../src/process/match.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
 import { routedUntil, routesTraces } from "../../src/tenants/routing.js";
 import { relayed } from "../support/pipeline.js";
@@ -130,6 +130,39 @@ describe("route conditions", () => {
     // A boolean still matches its text, as it did when such text was read as JSON.
     expect(holds({ field: "attributes.tfy.request.metadata.flag", equals: true })).toBe(true);
     expect(holds({ field: "attributes.tfy.request.metadata.flag", equals: false })).toBe(false);
+  });
+
+  it("compares an integer past 2^53, sent as a 64-bit integer or a JSON number, digit for digit with a route's text", () => {
+    const integers = {
+      span: spanWith("x", [attr("customer", 12345678901234567890n), attr("tfy.request.metadata", '{"customer":12345678901234567890}')]),
+    };
+    for (const field of ["attributes.customer", "attributes.tfy.request.metadata.customer"]) {
+      expect(matches({ field, equals: "12345678901234567890" }, integers)).toBe(true);
+      expect(matches({ field, one_of: ["1", "12345678901234567890"] }, integers)).toBe(true);
+      // The double both round to is another id.
+      expect(matches({ field, equals: "12345678901234567000" }, integers)).toBe(false);
+      expect(matches({ field, equals: 12345678901234567000 }, integers)).toBe(false);
+      expect(matches({ field, exists: true }, integers)).toBe(true);
+    }
+  });
+
+  it("still reads a tenant stored with a route number past 2^53, which the admin API took before it refused one", () => {
+    const routes = JSON.parse('[{"match":{"field":"attributes.customer","equals":12345678901234567890},"parent":"project_name:q"}]');
+
+    expect(tenantRecord({ routes }).routes).toEqual(routes);
+  });
+
+  it("parses an attribute's JSON once for every condition of every route that reads it", () => {
+    const big: SpanInContext = { span: spanWith("x", [attr("tfy.request.metadata", JSON.stringify({ a: "1", b: "2", c: "3" }))]) };
+    const conditions: Match[] = ["a", "b", "c", "d"].map((key) => ({ field: `attributes.tfy.request.metadata.${key}`, exists: true }));
+    const parse = vi.spyOn(JSON, "parse");
+    try {
+      expect(matches({ all: conditions }, big)).toBe(false);
+      expect(matches({ any: conditions }, big)).toBe(true);
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it("reads an attribute's own dotted key before descending into JSON", () => {

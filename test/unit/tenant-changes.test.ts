@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { tenantView, VIEW_ONLY_FIELDS } from "../../src/admin/views.js";
 import { replaceTenant, type TenantReplacement, withoutToken, withToken } from "../../src/tenants/changes.js";
 import { KvReplica } from "../../src/tenants/kv-replica.js";
 import { OneAtATime } from "../../src/tenants/one-at-a-time.js";
 import { preconditionHolds, tenantRevision } from "../../src/tenants/revision.js";
+import { tenantInputSchema } from "../../src/tenants/schema.js";
 import { MAX_TOKENS_PER_TENANT } from "../../src/tenants/tokens.js";
 import { tenantRecord } from "../support/tenants.js";
 
@@ -158,5 +160,27 @@ describe("a write's preconditions on a tenant's revision", () => {
       { ...stored, tokens: [] },
     ])
       expect(await tenantRevision(changed)).not.toBe(revision);
+  });
+});
+
+describe("a tenant's view", () => {
+  it("is, its read-only fields left out, a PUT the admin API takes as it is; and those fields a PUT does not take", () => {
+    const tenant = tenantRecord({
+      api_key_sealed: "v1.sealed.key",
+      tokens: [token("a")],
+      routes: [{ match: { field: "span_name", prefix: "Model" }, parent: "project_name:models" }],
+      routed_until: NOW,
+      rate_limit: { requests_per_second: 5, burst: 10 },
+      redact: { keys: [{ pattern: "tfy.prompt_variables" }], values: ["emails"] },
+    });
+    const view: Record<string, unknown> = { ...tenantView(tenant) };
+    for (const field of VIEW_ONLY_FIELDS) expect(view).toHaveProperty(field);
+    const put = Object.fromEntries(Object.entries(view).filter(([field]) => !(VIEW_ONLY_FIELDS as readonly string[]).includes(field)));
+
+    const taken = tenantInputSchema(false).safeParse(put);
+    expect(taken.success).toBe(true);
+    // Put back, it is the tenant it was.
+    expect(tenantView({ ...tenant, ...taken.data, api_url: taken.data!.braintrust.api_url })).toEqual(view);
+    for (const field of VIEW_ONLY_FIELDS) expect(tenantInputSchema(false).safeParse({ ...put, [field]: view[field] }).success).toBe(false);
   });
 });
