@@ -595,6 +595,35 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
     },
   );
 
+  it.each([
+    [DELIVERIES, "hands the message back in 30 s"],
+    [DEAD_LETTERS, "keeps the message as a dead letter"],
+  ] as const)(
+    "never reads a tenant as gone from the copy this isolate last read when KV fails: %s %s, though the tenant was created again since",
+    async (queue, _outcome) => {
+      const tenant = await createTenant();
+      // This isolate reads the tenant as it is now, delivering a first message.
+      expect((await consume(DELIVERIES, [queuedMessage(tenant, toProtobuf(trueFoundryTrace()))])).acked).toHaveLength(1);
+      // Deleted and created again elsewhere (its Durable Object, another isolate): KV has a new incarnation, this isolate's copy the old.
+      const incarnation = crypto.randomUUID();
+      const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+      await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify({ ...value, incarnation }), { metadata });
+      // Past the isolate's own 5 s: the next read goes to KV, which fails it.
+      await new Promise((resolve) => setTimeout(resolve, 5_500));
+      const failing = failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable", (key) => key === `tenant:${tenant.id}`);
+      const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), { incarnation, receivedAt: LONG_AGO });
+
+      const { result, events } = await loggedWhile(() => consume(queue, [message], { TENANTS: failing }));
+
+      expect(events.map((e) => e.event)).not.toContain("tenant_gone_discarded");
+      if (queue === DELIVERIES)
+        expect(result).toEqual({ acked: [], retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }], threw: undefined });
+      else expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}` })]);
+      expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+    },
+    30_000,
+  );
+
   it("puts a message back, unsent, when it is younger than a tenant change takes to apply: the tenant may only be too new for this location", async () => {
     const tenant = await createTenant();
     // As if this location still read the tenant that was under this id before the message's.

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ISOLATE_CACHE_MAX_ENTRIES, tenantStoreOf } from "../src/tenants/store.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTracesWith, uniqueTenantId } from "./support/relay.js";
@@ -34,6 +35,28 @@ describe("a tenant's record while Workers KV fails", () => {
     // Past the isolate's few seconds of caching: the record is read from KV again, which fails.
     const later = Date.now() + 60_000;
     vi.spyOn(Date, "now").mockReturnValue(later);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTracesWith(tenant, toProtobuf(trace), failingKv());
+
+    expect(response.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+
+  it("keeps the copy that serves while KV fails however many ids no tenant has were asked for since: anyone can ask", async () => {
+    const tenant = await createTenant();
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), {})).status).toBe(200);
+    // KV answering "no such key" for a flood of made-up ids at once, as it would, only faster.
+    const kv = new Proxy(env.TENANTS, {
+      get: (target, property) =>
+        property === "get"
+          ? (key: string, options: unknown) =>
+              key.startsWith("tenant:no-such-") ? Promise.resolve(null) : target.get(key, options as KVNamespaceGetOptions<"json">)
+          : Reflect.get(target, property),
+    });
+    const store = tenantStoreOf({ ...env, TENANTS: kv });
+    for (let i = 0; i <= ISOLATE_CACHE_MAX_ENTRIES; i++) expect(await store.get(`no-such-${i}`)).toBeUndefined();
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 60_000);
     const trace = trueFoundryTrace();
 
     const response = await sendTracesWith(tenant, toProtobuf(trace), failingKv());

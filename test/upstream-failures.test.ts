@@ -4,7 +4,8 @@ import type { DeliveryMessage } from "../src/deliver/message.js";
 import type { RelayEvent } from "../src/log/events.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { loggedWhile } from "./support/logs.js";
+import { admin, createTenant, issueToken, sendTraces, sendTracesWith, type TestTenant, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -48,6 +49,35 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(message).toContain("bad request from key [redacted]");
     expect(message).not.toContain(tenant.apiKey);
     expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(tenant.apiKey);
+  });
+
+  it('never passes on or keeps a key an upstream echoes JSON-escaped or percent-encoded, as a key holding " / or \\ is written there', async () => {
+    const id = uniqueTenantId();
+    const key = `sk-"relay"/\\-${crypto.randomUUID().replaceAll("-", "")}`;
+    const created = await admin("PUT", `/tenants/${id}`, {
+      parent: `project_name:${id}`,
+      braintrust: { api_url: env.STANDIN_URL, api_key: key },
+    });
+    expect(created.status).toBe(201);
+    const escaped = JSON.stringify(key).slice(1, -1);
+    // As JSON writes it (`\"` and `\\`), once more with `\/` for `/`, and in a URL.
+    const echo = `{"error":"invalid API key ${escaped}","again":"${escaped.replaceAll("/", "\\/")}","url":"?key=${encodeURIComponent(key)}"}`;
+    await standin.script(key, [{ status: 400, body: echo }]);
+
+    const tenant = { id, bearer: await issueToken(id) };
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
+
+    const message = (await exportResponseOf(response)).partialSuccess?.errorMessage ?? "";
+    expect(message).toContain(
+      'Braintrust answered 400: {"error":"invalid API key [redacted]","again":"[redacted]","url":"?key=[redacted]"}',
+    );
+    const deadLetters = await deadLettersOf(id);
+    expect(deadLetters).toHaveLength(1);
+    const lines = events.filter((e) => e.tenant === id).map((e) => Object.values(e).join(" "));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const kept of [deadLetters[0]!.reason, ...lines])
+      for (const form of [key, escaped, escaped.replaceAll("/", "\\/"), encodeURIComponent(key)]) expect(kept).not.toContain(form);
   });
 
   it("never keeps the start of a key that an echo puts across the end of what is read of the answer", async () => {

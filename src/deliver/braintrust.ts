@@ -179,11 +179,22 @@ async function readStart(body: ReadableStream<Uint8Array> | null, limit: number)
 async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
   const start = await readStart(response.body, ERROR_BODY_BYTES).then(
     // A body cut off may end in the start of an echoed key, which no search for the whole key finds:
-    // as many bytes as the key has go from its end too (the key is ASCII, a byte a character).
-    (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -apiKey.length)),
+    // as many bytes as its longest written form has go from its end too (ASCII, a byte a character).
+    (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -writtenForms(apiKey)[0]!.length)),
     () => "(body unreadable)",
   );
   return upstreamText(start, apiKey) || "(empty body)";
+}
+
+/**
+ * The key as an upstream may echo it: as it is, inside a JSON string (a key may hold `"` or `\`, and
+ * `/` may be written `\/`), or percent-encoded in a URL. Longest first, so a form holding another is
+ * scrubbed whole.
+ */
+function writtenForms(apiKey: string): string[] {
+  const json = JSON.stringify(apiKey).slice(1, -1);
+  const forms = new Set([apiKey, json, json.replaceAll("/", "\\/"), encodeURIComponent(apiKey)]);
+  return [...forms].sort((a, b) => b.length - a.length);
 }
 
 /**
@@ -192,7 +203,7 @@ async function upstreamErrorText(response: Response, apiKey: string): Promise<st
  * echoes it; on one line; at most MAX_ERROR_TEXT characters.
  */
 function upstreamText(text: string, apiKey: string): string {
-  const scrubbed = text.replaceAll(apiKey, "[redacted]");
+  const scrubbed = writtenForms(apiKey).reduce((scrubbing, form) => scrubbing.replaceAll(form, "[redacted]"), text);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine;

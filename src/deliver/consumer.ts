@@ -81,7 +81,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const deadLetter = (reason: string, attemptsMade = message.attempts) =>
     keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
   const tenants = tenantStoreOf(env);
-  const tenant = await tenants.get(message.tenant);
+  const tenant = await tenants.getCurrent(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const key = await deliveryKey(message, tenant, env);
   if ("undeliverable" in key) return deadLetter(key.undeliverable);
@@ -243,7 +243,7 @@ async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMe
  */
 async function tenantReadsGone(tenants: TenantStore, message: DeliveryMessage): Promise<boolean> {
   try {
-    return !isIncarnationOf(await tenants.get(message.tenant), message.incarnation);
+    return !isIncarnationOf(await tenants.getCurrent(message.tenant), message.incarnation);
   } catch {
     return false;
   }

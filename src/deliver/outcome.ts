@@ -20,7 +20,12 @@ export type DeliveryOutcome =
  */
 export type RejectionFault = "data" | "credentials" | "too_large" | "config";
 
-const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+/**
+ * OTLP's, Braintrust's intermittent 500, and the 520-524 Cloudflare answers with when the server
+ * behind it did not (down, unreachable, timed out): Braintrust's API, or a self-hosted one, behind
+ * Cloudflare shows a bad minute as these.
+ */
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
 
 export function classifyStatus(status: number, reason: string, retryAfterSeconds?: number): DeliveryOutcome {
   if (status >= 200 && status < 300) return { kind: "delivered", status };

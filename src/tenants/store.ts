@@ -17,7 +17,7 @@ const KEY_PREFIX = "tenant:";
  * the isolate's entry; other isolates see a change once both caches expire.
  */
 const ISOLATE_CACHE_MS = 5_000;
-const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
+export const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
 /** When a client refused for a failed KV read should try again. */
 const KV_FAILED_RETRY_AFTER_SECONDS = 10;
@@ -41,12 +41,25 @@ export class TenantStore {
   }
 
   /**
-   * Should KV fail, the copy this isolate last read of the tenant serves on, however old: a gateway is
-   * not sure to send its spans again, and its tenant's record changes far less often than KV has a
-   * bad minute. Without one (or with the tenant last read as missing), the read is refused as
-   * retryable (503).
+   * For an ingest request. Should KV fail, the copy this isolate last read of the tenant serves on,
+   * however old: a gateway is not sure to send its spans again, and its tenant's record changes far
+   * less often than KV has a bad minute. Without one (or with the tenant last read as missing), the
+   * read is refused as retryable (503).
    */
-  async get(id: string): Promise<Tenant | undefined> {
+  get(id: string): Promise<Tenant | undefined> {
+    return this.read(id, true);
+  }
+
+  /**
+   * For a queued message, which can wait: as `get`, but should KV fail the read is refused however
+   * recently the tenant was read. An old copy would deliver with a key rotated since, or read a
+   * tenant created again since under the id as gone and drop its spans.
+   */
+  getCurrent(id: string): Promise<Tenant | undefined> {
+    return this.read(id, false);
+  }
+
+  private async read(id: string, lastReadServesOnFailure: boolean): Promise<Tenant | undefined> {
     const cached = isolateCache.get(id);
     if (cached && cached.expiresAt > Date.now()) return cached.tenant;
     let raw: unknown;
@@ -54,13 +67,13 @@ export class TenantStore {
       raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
     } catch {
       // Not a tenant cached as missing: it may have been created since, and a 404 is final to an exporter.
-      if (cached?.tenant) return cached.tenant;
+      if (lastReadServesOnFailure && cached?.tenant) return cached.tenant;
       throw new RelayError("unavailable", "the relay could not read the tenant's configuration (Workers KV failed): retry later", {
         retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
       });
     }
     const tenant = raw === null ? undefined : { ...parseStored(id, raw), id };
-    if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) isolateCache.clear();
+    if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) makeRoom();
     isolateCache.set(id, { tenant, expiresAt: Date.now() + ISOLATE_CACHE_MS });
     return tenant;
   }
@@ -109,6 +122,16 @@ export class TenantStore {
     }));
     return { tenants, cursor: page.list_complete ? null : page.cursor };
   }
+}
+
+/**
+ * Room in a full isolate cache: misses go first. Anyone can ask for ids no tenant has, before any
+ * credential is checked; were the tenants' copies cleared with them, a flood of such requests would
+ * leave every tenant of the isolate without the copy that serves it while KV fails.
+ */
+function makeRoom(): void {
+  for (const [id, entry] of isolateCache) if (!entry.tenant) isolateCache.delete(id);
+  if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) isolateCache.clear();
 }
 
 function parseStored(id: string, raw: unknown): StoredTenant {
