@@ -5,6 +5,7 @@ import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../gen/o
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { attr, attributesOf, requestOf, spanIdsOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
 
 async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {
   const received = await standin.received(tenant.apiKey);
@@ -213,6 +214,28 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
     const spans = await deliveredSpans(tenant);
     expect(spans.get("Model: x")!.$unknown).toEqual(translated.$unknown);
     expect(toBinary(SpanSchema, spans.get("db.query")!)).toEqual(toBinary(SpanSchema, plain));
+  });
+
+  it("shows once, as the input, a prompt a span's bytes hide where protobuf-es reads it but a field cursor skips it", async () => {
+    const tenant = await createTenant();
+    const utf8 = (text: string) => new TextEncoder().encode(text);
+    const stringAttribute = (key: string, value: string) =>
+      lengthDelimited(9, [...lengthDelimited(1, utf8(key)), ...lengthDelimited(2, lengthDelimited(1, utf8(value)))]);
+    const prompt = stringAttribute("tfy.input", json({ messages: [{ role: "user", content: "hi" }] }));
+    // Span.kind (6) sent length-delimited: the wire check does not vouch for it, and protobuf-es reads
+    // the length as the kind and the bytes after it as the span's own fields, the prompt among them.
+    const body = requestWithSpanFields([
+      ...varint((6 << 3) | 2),
+      ...varint(prompt.length),
+      ...prompt,
+      ...stringAttribute("tfy.span_type", "ChatCompletion"),
+    ]);
+
+    expect((await sendTraces(tenant, body)).status).toBe(200);
+
+    const [trace] = (await standin.view(tenant.apiKey)).traces;
+    expect(trace!.tree.input).toEqual([{ role: "user", content: "hi" }]);
+    expect(trace!.tree.metadata).not.toHaveProperty("tfy.input");
   });
 
   it("is off when the tenant says translate: false: spans arrive as they were sent", async () => {

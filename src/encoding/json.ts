@@ -101,12 +101,36 @@ export interface ReviverContext {
 
 /**
  * For a JSON.parse reviver: the digits of an integer past 2^53, which as the double JSON.parse made
- * of it has lost some; undefined for any other value.
+ * of it has lost some, however its text writes it (`9007199254740993`, `9007199254740993.0`,
+ * `9.007199254740993e15`); undefined for any other value, a fraction among them.
  */
 export function unsafeIntegerDigits(value: unknown, context: ReviverContext | undefined): string | undefined {
   const source = context?.source;
-  return typeof value === "number" && !Number.isSafeInteger(value) && source !== undefined && /^-?\d+$/.test(source) ? source : undefined;
+  if (typeof value !== "number" || !(Math.abs(value) > Number.MAX_SAFE_INTEGER) || source === undefined) return undefined;
+  return /^-?\d+$/.test(source) ? source : integerDigitsOf(source);
 }
+
+/**
+ * The integer a JSON number's text in decimal or exponent form writes, as digits; undefined for a
+ * fraction, or one longer than any 64-bit integer by far (`1e999999999` would be a billion digits).
+ */
+function integerDigitsOf(source: string): string | undefined {
+  const number = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(source);
+  if (!number) return undefined;
+  const [, sign, whole, fraction = "", exponent = "0"] = number as unknown as [string, string, string, string?, string?];
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent);
+  if (point > MAX_INTEGER_DIGITS || point < 0) return undefined;
+  if (/[1-9]/.test(digits.slice(point))) return undefined;
+  const integer = digits
+    .slice(0, point)
+    .padEnd(point, "0")
+    .replace(/^0+(?=\d)/, "");
+  return `${sign}${integer}`;
+}
+
+/** Past any integer OTLP holds (20 digits) and any a payload sensibly writes. */
+const MAX_INTEGER_DIGITS = 400;
 
 /** JSON.isRawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */
 type JsonWithRawCheck = JSON & { isRawJSON(value: unknown): boolean };

@@ -177,20 +177,24 @@ export class SpanProcessor {
   }
 
   /**
-   * The span's own bytes with the translation spliced in; encoded anew when its bytes are framed
-   * more loosely than the splice reads (protobuf-es takes a field overrunning a nested message).
-   * `translated`: the decoded span with the translation applied, when there is one already.
+   * The span's own bytes with the translation spliced in; encoded anew when the wire check did not
+   * vouch for them. Such bytes may be framed otherwise than the splice reads them (protobuf-es takes
+   * a field overrunning a nested message, or a scalar under another wire type, and reads on inside
+   * it), so the splice could miss a source attribute the translation read, and send it beside its
+   * translation. `translated`: the decoded span with the translation applied, when there is one already.
    */
   private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
-    try {
-      return editedSpanPieces(this.source, range, translation, incoming.fields);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      if (translated) return [toBinary(SpanSchema, translated)];
-      const span = incoming.span;
-      applyTranslation(span, translation);
-      return [toBinary(SpanSchema, span)];
+    if (this.vouched) {
+      try {
+        return editedSpanPieces(this.source, range, translation, incoming.fields);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+      }
     }
+    if (translated) return [toBinary(SpanSchema, translated)];
+    const span = incoming.span;
+    applyTranslation(span, translation);
+    return [toBinary(SpanSchema, span)];
   }
 
   private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {

@@ -11,9 +11,13 @@ export interface IndexedMessages {
   keys: string[];
 }
 
-/** One side's messages by index as they are read, and their keys. */
+/**
+ * One side's messages by index as they are read, and their keys. By the index as written: `0` and
+ * `00`, or two indices past 2^53 that round to one number, are two messages, each shown, rather
+ * than one where a field of the one overwrites the other's.
+ */
 interface Side {
-  messages: Map<number, Message>;
+  messages: Map<string, Message>;
   keys: string[];
 }
 
@@ -35,23 +39,37 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     const [, side, index, field] = match as unknown as [string, "prompt" | "completion", string, string];
     sides ??= { prompt: { messages: new Map(), keys: [] }, completion: { messages: new Map(), keys: [] } };
     const { messages, keys } = sides[side];
-    const message = messages.get(Number(index)) ?? {};
+    const message = messages.get(index) ?? {};
     // Text stays text (a content of "42" is not the number 42), in a list or key-value list too; other values become JSON.
     const value =
       attribute.value?.value.case === "stringValue" ? textOrParts(field, attribute.value.value.value) : givenOf(attribute.value);
     place(message, field.split("."), value);
-    messages.set(Number(index), message);
+    messages.set(index, message);
     keys.push(attribute.key);
   }
   if (!sides) return undefined;
   const ordered = ({ messages, keys }: Side): IndexedMessages => ({
-    messages: [...messages.entries()].sort(([a], [b]) => a - b).map(([, message]) => withOpenAiToolCalls(finished(message) as Message)),
+    messages: [...messages.entries()]
+      .sort(([a], [b]) => byIndex(a, b))
+      .map(([, message]) => withOpenAiToolCalls(finished(message) as Message)),
     keys,
   });
   return {
     ...(sides.prompt.keys.length > 0 ? { input: ordered(sides.prompt) } : {}),
     ...(sides.completion.keys.length > 0 ? { output: ordered(sides.completion) } : {}),
   };
+}
+
+/** Indices in order of the numbers they write, exactly (past 2^53 too); one number's spellings by their text. */
+function byIndex(a: string, b: string): number {
+  const [x, y] = [a.replace(LEADING_ZEROS, ""), b.replace(LEADING_ZEROS, "")];
+  return x.length - y.length || compareText(x, y) || compareText(a, b);
+}
+
+const LEADING_ZEROS = /^0+(?=\d)/;
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
@@ -100,8 +118,9 @@ const MAX_NESTING = 8;
 /**
  * Sets a dotted field inside a message, numeric steps as list positions: `tool_calls.0.name`
  * becomes `tool_calls: [{ name }]`, as a chat message holds it. A step that already holds a value
- * other than an object keeps it, and the field goes in flat. Own properties only, so no key reaches
- * a prototype.
+ * other than an object keeps it, and the field goes in flat; a field whose step already holds an
+ * object (`content.note` came before `content`) puts that object's fields flat, so either order
+ * shows both. Own properties only, so no key reaches a prototype.
  */
 function place(message: Message, path: string[], value: unknown): void {
   const steps = path.length > MAX_NESTING ? [...path.slice(0, MAX_NESTING - 1), path.slice(MAX_NESTING - 1).join(".")] : path;
@@ -116,7 +135,19 @@ function place(message: Message, path: string[], value: unknown): void {
     setAt(node, step, child);
     node = child;
   }
-  setAt(node, steps.at(-1)!, value);
+  const last = steps.at(-1)!;
+  const existing = valueAt(node, last);
+  if (existing instanceof Positions || isJsonObject(existing)) putFlat(node, last, existing);
+  setAt(node, last, value);
+}
+
+/** The fields of `value`, at any depth, set on `node` under their dotted paths from `prefix`. */
+function putFlat(node: Message | Positions, prefix: string, value: Message | Positions): void {
+  const entries = value instanceof Positions ? [...value] : Object.entries(value);
+  for (const [key, child] of entries) {
+    if (child instanceof Positions || isJsonObject(child)) putFlat(node, `${prefix}.${key}`, child);
+    else setAt(node, `${prefix}.${key}`, child);
+  }
 }
 
 function valueAt(node: Message | Positions, key: string): unknown {

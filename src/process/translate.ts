@@ -97,6 +97,10 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
+  // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
+  // the request's attribute, which then stays.
+  const settings = request?.settings ?? {};
+  const settingHidden = Object.keys(settings).some((key) => key !== "model" && derived[key] !== settings[key]);
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
   // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows,
   // and its other keys show there alone, not twice.
@@ -135,7 +139,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const removedKeys = new Set<string>();
   if (!options.keepSourceAttributes) {
     if (metricsWritten) removeSentOnce(removedKeys, attributes, metrics.sources);
-    if (input && inputWritten && (metadataWritten || Object.keys(input.rest).length === 0))
+    if (input && inputWritten && !settingHidden && (metadataWritten || Object.keys(input.rest).length === 0))
       removeSentOnce(removedKeys, attributes, input.sources);
     if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
       removeSentOnce(removedKeys, attributes, output.sources);

@@ -478,6 +478,21 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ]);
   });
 
+  it("keeps every digit of integers past 2^53 written with a fraction of zeros or an exponent, as the Collector does", () => {
+    const [span] = spansOf(
+      readJson(
+        `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","startTimeUnixNano":1.764000000123456789e18,"endTimeUnixNano":9007199254740993.0,"attributes":[{"key":"seed","value":{"intValue":90071992547409930e-1}},{"key":"neg","value":{"intValue":-9.007199254740993E+15}}]}]}]}]}`,
+      ).request,
+    );
+
+    expect([span!.startTimeUnixNano, span!.endTimeUnixNano, ...span!.attributes.map((a) => a.value?.value.value)]).toEqual([
+      1764000000123456789n,
+      9007199254740993n,
+      9007199254740993n,
+      -9007199254740993n,
+    ]);
+  });
+
   it("reads a request written all in snake_case", () => {
     const text = JSON.stringify({
       resource_spans: [

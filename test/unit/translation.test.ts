@@ -685,6 +685,18 @@ describe("a guardrail's output, the request it let through", () => {
     });
   });
 
+  it("keeps the request's attribute when a setting has the name of a key of the relay's own, which hides it in metadata", () => {
+    const attributes = [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"messages":[],"response":"the setting","seed":7}'),
+      attr("tfy.output", '{"id":"chatcmpl-1","choices":[]}'),
+    ];
+
+    expect(translated(attributes)["braintrust.metadata"]).toEqual({ seed: 7, response: { id: "chatcmpl-1" } });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input"]);
+    expect(keptKeys([attributes[0]!, attr("tfy.input", '{"messages":[],"seed":7}'), attributes[2]!])).toEqual(["tfy.span_type"]);
+  });
+
   it("names the settings it took out", () => {
     const added = translated([
       attr("tfy.span_type", "Guardrail"),
@@ -1415,6 +1427,28 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.0.role", "system"),
       ])?.input?.messages,
     ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [{ v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" }]);
+  });
+
+  it("show every field whichever comes first, a field below a value or the value itself", () => {
+    const below = attr("gen_ai.prompt.0.content.note", "kept");
+    const content = attr("gen_ai.prompt.0.content", "hello");
+    const deeper = attr("gen_ai.prompt.0.content.parts.0.text", "also kept");
+    const shown = { content: "hello", "content.note": "kept", "content.parts.0.text": "also kept" };
+
+    expect(traceloopMessages([content, below, deeper])?.input?.messages).toEqual([shown]);
+    expect(traceloopMessages([below, deeper, content])?.input?.messages).toEqual([shown]);
+  });
+
+  it("keep as two messages one index written two ways, or two indices past 2^53 that round to one number, in the order of their numbers", () => {
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.2.content", "third"),
+        attr("gen_ai.prompt.00.content", "second"),
+        attr("gen_ai.prompt.0.content", "first"),
+        attr("gen_ai.prompt.9007199254740993.content", "fifth"),
+        attr("gen_ai.prompt.9007199254740992.content", "fourth"),
+      ])?.input?.messages.map((message) => message.content),
+    ).toEqual(["first", "second", "third", "fourth", "fifth"]);
   });
 
   it("give tool calls OpenAI's shape, their id kept, and leave a call already in it, or naming no function, as it is", () => {
