@@ -9,6 +9,17 @@ import { admin, createTenant, issueToken, sendTraces, sendTracesWith, type TestT
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
+/** A stored-key tenant whose Braintrust key is `key`, and a token of it. */
+async function tenantWithKey(key: string): Promise<{ id: string; bearer: string }> {
+  const id = uniqueTenantId();
+  const created = await admin("PUT", `/tenants/${id}`, {
+    parent: `project_name:${id}`,
+    braintrust: { api_url: env.STANDIN_URL, api_key: key },
+  });
+  expect(created.status).toBe(201);
+  return { id, bearer: await issueToken(id) };
+}
+
 describe.concurrent("what the client is told when Braintrust refuses", () => {
   it("returns Braintrust's 401 and 403 to a passthrough client, whose key it is, and keeps nothing", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
@@ -51,33 +62,52 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(tenant.apiKey);
   });
 
-  it('never passes on or keeps a key an upstream echoes JSON-escaped or percent-encoded, as a key holding " / or \\ is written there', async () => {
-    const id = uniqueTenantId();
-    const key = `sk-"relay"/\\-${crypto.randomUUID().replaceAll("-", "")}`;
-    const created = await admin("PUT", `/tenants/${id}`, {
-      parent: `project_name:${id}`,
-      braintrust: { api_url: env.STANDIN_URL, api_key: key },
-    });
-    expect(created.status).toBe(201);
-    const escaped = JSON.stringify(key).slice(1, -1);
-    // As JSON writes it (`\"` and `\\`), once more with `\/` for `/`, and in a URL.
-    const echo = `{"error":"invalid API key ${escaped}","again":"${escaped.replaceAll("/", "\\/")}","url":"?key=${encodeURIComponent(key)}"}`;
-    await standin.script(key, [{ status: 400, body: echo }]);
-
-    const tenant = { id, bearer: await issueToken(id) };
+  it("never passes on or keeps a key an upstream echoes escaped or encoded, however its encoder writes the key's \" / \\ or <", async () => {
+    const secret = crypto.randomUUID().replaceAll("-", "");
+    const key = `sk-"relay"/\\<-${secret}`;
+    const tenant = await tenantWithKey(key);
+    const json = JSON.stringify(key).slice(1, -1);
+    const forms = {
+      json,
+      slashes: json.replaceAll("/", "\\/"),
+      // Go's encoding/json writes < as \u003c; Python's urllib.parse.quote keeps /; some encoders write hex in lower case.
+      go: json.replaceAll("<", "\\u003c"),
+      url: encodeURIComponent(key),
+      python: encodeURIComponent(key).replaceAll("%2F", "/"),
+      lower: encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase()),
+    };
+    await standin.script(key, [
+      {
+        status: 400,
+        body: Object.entries(forms)
+          .map(([name, form]) => `${name}: ${form}`)
+          .join("\n"),
+      },
+    ]);
 
     const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
 
     const message = (await exportResponseOf(response)).partialSuccess?.errorMessage ?? "";
-    expect(message).toContain(
-      'Braintrust answered 400: {"error":"invalid API key [redacted]","again":"[redacted]","url":"?key=[redacted]"}',
-    );
-    const deadLetters = await deadLettersOf(id);
+    const redacted = Object.keys(forms).map((name) => `${name}: [redacted]`);
+    expect(message).toContain(`Braintrust answered 400: ${redacted.join(" ")}`);
+    const deadLetters = await deadLettersOf(tenant.id);
     expect(deadLetters).toHaveLength(1);
-    const lines = events.filter((e) => e.tenant === id).map((e) => Object.values(e).join(" "));
+    const lines = events.filter((e) => e.tenant === tenant.id).map((e) => Object.values(e).join(" "));
     expect(lines.length).toBeGreaterThan(0);
-    for (const kept of [deadLetters[0]!.reason, ...lines])
-      for (const form of [key, escaped, escaped.replaceAll("/", "\\/"), encodeURIComponent(key)]) expect(kept).not.toContain(form);
+    for (const kept of [message, deadLetters[0]!.reason, ...lines]) expect(kept).not.toContain(secret);
+  });
+
+  it("never keeps the start of a JSON-escaped key the 4 KiB read of the answer cuts", async () => {
+    const secret = crypto.randomUUID().replaceAll("-", "");
+    const key = `sk-${secret}${'"'.repeat(20)}`;
+    const escaped = JSON.stringify(key).slice(1, -1);
+    const tenant = await tenantWithKey(key);
+    await standin.script(key, [{ status: 400, body: `${"\u0000".repeat(4096 - (escaped.length - 1))}${escaped}` }]);
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).not.toContain(secret.slice(0, 8));
+    expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(secret.slice(0, 8));
   });
 
   it("never keeps the start of a key that an echo puts across the end of what is read of the answer", async () => {

@@ -179,23 +179,32 @@ async function readStart(body: ReadableStream<Uint8Array> | null, limit: number)
 async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
   const start = await readStart(response.body, ERROR_BODY_BYTES).then(
     // A body cut off may end in the start of an echoed key, which no search for the whole key finds:
-    // as many bytes as its longest written form has go from its end too (ASCII, a byte a character).
-    (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -writtenForms(apiKey)[0]!.length)),
+    // as many bytes as its longest echo can take go from its end too (`\u00XX`, six a character).
+    (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -MAX_ECHO_BYTES_PER_CHARACTER * apiKey.length)),
     () => "(body unreadable)",
   );
   return upstreamText(start, apiKey) || "(empty body)";
 }
 
 /**
- * The key as an upstream may echo it: as it is, inside a JSON string (a key may hold `"` or `\`, and
- * `/` may be written `\/`), or percent-encoded in a URL. Longest first, so a form holding another is
- * scrubbed whole.
+ * The key as an upstream may echo it, each character as it is, JSON-escaped (`\"`, `\/`, `\u00XX`)
+ * or percent-encoded (`%XX`), hex in either case: encoders differ in which characters they escape
+ * (Go's JSON writes `<` as `\u003c`, Python's quote keeps `/`), so no list of whole forms covers them.
  */
-function writtenForms(apiKey: string): string[] {
-  const json = JSON.stringify(apiKey).slice(1, -1);
-  const forms = new Set([apiKey, json, json.replaceAll("/", "\\/"), encodeURIComponent(apiKey)]);
-  return [...forms].sort((a, b) => b.length - a.length);
+function echoedKey(apiKey: string): RegExp {
+  const pattern = [...apiKey]
+    .map((c) => {
+      const code = c.charCodeAt(0).toString(16).padStart(2, "0");
+      const hex = code.replace(/[a-f]/g, (h) => `[${h}${h.toUpperCase()}]`);
+      const short = '"\\/'.includes(c) ? `|\\\\\\x${code}` : "";
+      return `(?:\\x${code}|%${hex}|\\\\u00${hex}${short})`;
+    })
+    .join("");
+  return new RegExp(pattern, "g");
 }
+
+/** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
+const MAX_ECHO_BYTES_PER_CHARACTER = 6;
 
 /**
  * Text an upstream wrote (an error body, a partial success's message), as the relay passes it on to
@@ -203,7 +212,7 @@ function writtenForms(apiKey: string): string[] {
  * echoes it; on one line; at most MAX_ERROR_TEXT characters.
  */
 function upstreamText(text: string, apiKey: string): string {
-  const scrubbed = writtenForms(apiKey).reduce((scrubbing, form) => scrubbing.replaceAll(form, "[redacted]"), text);
+  const scrubbed = text.replace(echoedKey(apiKey), "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine;

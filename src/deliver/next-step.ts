@@ -35,6 +35,13 @@ export interface AttemptState {
   trusted: boolean;
 }
 
+/**
+ * Answers of a server that failed on the request rather than being away: Braintrust's own 500, and
+ * Cloudflare's 520 (its origin's answer was empty or unreadable, a crash). Usually brief, but one that
+ * persists is a bug, so only MAX_SERVER_ERROR_RETRIES of them are retried.
+ */
+const SERVER_ERRORS = new Set([500, 520]);
+
 export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
   // Junk keys are never queued or dead-lettered: a key Braintrust never accepted earns no durable work.
   if (!state.trusted && outcome.kind === "retryable") {
@@ -45,9 +52,9 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
     case "delivered":
       return { step: "done" };
     case "retryable": {
-      const serverErrors = state.serverErrors + (outcome.status === 500 ? 1 : 0);
+      const serverErrors = state.serverErrors + (SERVER_ERRORS.has(outcome.status ?? 0) ? 1 : 0);
       if (serverErrors > policy.maxServerErrorRetries) {
-        return { step: "dead_letter", reason: `Braintrust kept answering 500 (${serverErrors} times): ${outcome.reason}` };
+        return { step: "dead_letter", reason: `Braintrust kept failing with 500 or 520 (${serverErrors} times): ${outcome.reason}` };
       }
       const retry = state.attempts;
       if (retry > policy.maxRetries) return { step: "dead_letter", reason: `gave up after ${state.attempts} attempts: ${outcome.reason}` };

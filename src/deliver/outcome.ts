@@ -2,7 +2,8 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 
 /**
  * What one attempt to deliver to Braintrust came to, classified once, here. Retryable follows
- * OTLP (429, 502, 503, 504) plus Braintrust's intermittent 500s, timeouts and connection errors;
+ * OTLP (429, 502, 503, 504), plus 408, Braintrust's intermittent 500s, Cloudflare's 520-524,
+ * timeouts and connection errors;
  * a rejection says whose fault it is, which decides what the client is told. The rules and
  * Braintrust's answers: docs/otlp-http.md and docs/braintrust-otlp.md.
  */

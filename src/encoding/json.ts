@@ -112,7 +112,7 @@ export function unsafeIntegerDigits(value: unknown, context: ReviverContext | un
 
 /**
  * The integer a JSON number's text in decimal or exponent form writes, as digits; undefined for a
- * fraction, or one longer than any 64-bit integer by far (`1e999999999` would be a billion digits).
+ * fraction, or one longer than any 64-bit integer.
  */
 function integerDigitsOf(source: string): string | undefined {
   const number = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(source);
@@ -129,8 +129,12 @@ function integerDigitsOf(source: string): string | undefined {
   return `${sign}${integer}`;
 }
 
-/** Past any integer OTLP holds (20 digits) and any a payload sensibly writes. */
-const MAX_INTEGER_DIGITS = 400;
+/**
+ * The longest 64-bit integer (18446744073709551615), so any OTLP holds. A longer one in a payload is
+ * left a double, as JSON.stringify writes it (`1e+21`): written out digit by digit, `1e399` would be
+ * 400 bytes from 5, and a list of them would take more memory than an isolate has.
+ */
+const MAX_INTEGER_DIGITS = 20;
 
 /** JSON.isRawJSON, of JSON.parse's source text access (workerd and Node 22 have it; TypeScript's lib not yet). */
 type JsonWithRawCheck = JSON & { isRawJSON(value: unknown): boolean };

@@ -142,7 +142,8 @@ function parsedField(fields: Map<string, Uint8Array>, key: string): unknown {
   return raw === undefined ? undefined : parsed(raw);
 }
 
-function sameJson(a: unknown, b: unknown): boolean {
+/** Whether two values are the same JSON (b present). */
+export function sameJson(a: unknown, b: unknown): boolean {
   return b !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
 

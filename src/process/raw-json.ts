@@ -22,12 +22,20 @@ type JsonWithRawText = JSON & { rawJSON(text: string): unknown };
  * JSON text parsed to be written out again by JSON.stringify, its integers past 2^53 kept as their
  * text: as doubles they would lose digits (a request's `seed` of 12345678901234567890 shown as
  * 12345678901234567000), and the attribute they came from is then removed, so nothing would show
- * the number the caller sent.
+ * the number the caller sent. Not past MAX_REVIVED_CHARS, where such integers are rounded.
  */
 export function parseKeepingIntegers(text: string): unknown {
   // A reviver costs a call per value: only text with an integer that long pays it.
-  return UNSAFE_INTEGER_DIGITS.test(text) ? JSON.parse(text, keepIntegerText) : JSON.parse(text);
+  const revive = text.length <= MAX_REVIVED_CHARS && UNSAFE_INTEGER_DIGITS.test(text);
+  return revive ? JSON.parse(text, keepIntegerText) : JSON.parse(text);
 }
+
+/**
+ * The longest text parsed keeping its integers' digits. A reviver with source text access holds
+ * several times the text in memory while it runs: a 16 MiB list of small numbers took more than the
+ * 128 MiB an isolate has, 8 MiB did not.
+ */
+const MAX_REVIVED_CHARS = 4 * 1024 * 1024;
 
 /** Every integer past 2^53 has at least 16 digits. */
 const UNSAFE_INTEGER_DIGITS = /\d{16}/;

@@ -49,9 +49,7 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
   }
   if (!sides) return undefined;
   const ordered = ({ messages, keys }: Side): IndexedMessages => ({
-    messages: [...messages.entries()]
-      .sort(([a], [b]) => byIndex(a, b))
-      .map(([, message]) => withOpenAiToolCalls(finished(message) as Message)),
+    messages: inIndexOrder(messages).map((message) => withOpenAiToolCalls(finished(message) as Message)),
     keys,
   });
   return {
@@ -60,10 +58,14 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
   };
 }
 
-/** Indices in order of the numbers they write, exactly (past 2^53 too); one number's spellings by their text. */
-function byIndex(a: string, b: string): number {
-  const [x, y] = [a.replace(LEADING_ZEROS, ""), b.replace(LEADING_ZEROS, "")];
-  return x.length - y.length || compareText(x, y) || compareText(a, b);
+/**
+ * The values of entries keyed by all-digit indices, in order of the numbers the keys write, exactly
+ * (past 2^53 too); one number's spellings (`0`, `00`) by their text.
+ */
+function inIndexOrder<T>(entries: Iterable<readonly [string, T]>): T[] {
+  const keyed = [...entries].map(([index, value]) => ({ number: index.replace(LEADING_ZEROS, ""), index, value }));
+  keyed.sort((a, b) => a.number.length - b.number.length || compareText(a.number, b.number) || compareText(a.index, b.index));
+  return keyed.map(({ value }) => value);
 }
 
 const LEADING_ZEROS = /^0+(?=\d)/;
@@ -164,7 +166,7 @@ function setAt(node: Message | Positions, key: string, value: unknown): void {
 function finished(value: unknown): unknown {
   if (value instanceof Positions) {
     const entries = [...value].map(([key, child]) => [key, finished(child)] as const);
-    if (entries.every(([key]) => /^\d+$/.test(key))) return entries.sort(([a], [b]) => Number(a) - Number(b)).map(([, child]) => child);
+    if (entries.every(([key]) => /^\d+$/.test(key))) return inIndexOrder(entries);
     return Object.fromEntries(entries);
   }
   if (!isJsonObject(value)) return value;

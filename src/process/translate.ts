@@ -7,7 +7,7 @@ import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, st
 import { answerError, httpFailure, toolFailure } from "./failure.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
-import { callPayloads, type RequestPayload, type ResponsePayload, toolPayloads } from "./payloads.js";
+import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
 import { jsonUtf8 } from "./raw-json.js";
 import { type RequestMetadata, requestMetadata } from "./request-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
@@ -100,7 +100,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
   // the request's attribute, which then stays.
   const settings = request?.settings ?? {};
-  const settingHidden = Object.keys(settings).some((key) => key !== "model" && derived[key] !== settings[key]);
+  const settingHidden = Object.keys(settings).some(
+    (key) => key !== "model" && derived[key] !== settings[key] && !sameJson(settings[key], derived[key]),
+  );
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
   // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows,
   // and its other keys show there alone, not twice.

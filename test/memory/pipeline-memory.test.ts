@@ -66,6 +66,20 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     });
   });
 
+  it.each(["1e399", "1"])(
+    "of one span whose request settings are numbers (%s) filling the body limit beside an integer past 2^53, completes",
+    (number) => {
+      // The integer makes the settings parsed keeping such integers' digits; `1e399` written out in full would be 400 bytes.
+      const numbers = Array(Math.floor((limit - 64 * 1024) / (number.length + 1)))
+        .fill(number)
+        .join(",");
+      const input = `{"messages":[{"role":"user","content":"hi"}],"logit_bias":[12345678901234567890,${numbers}]}`;
+      const body = toProtobuf(requestOf([spanWith("s", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", input)])]));
+
+      expect(runHeapCapped(body, "protobuf", translating)).toMatchObject({ outcome: "completed", spans: 1 });
+    },
+  );
+
   it("of more tiny spans than a request may hold, is refused with 413 before any is decoded", () => {
     const body = worstRequest(WORST_SHAPES["tiny spans"]!, limit);
 

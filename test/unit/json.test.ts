@@ -1,7 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/encoding/bytes.js";
-import { isJson, jsonList, jsonObject, listItems, objectMembers } from "../../src/encoding/json.js";
+import {
+  isJson,
+  jsonList,
+  jsonObject,
+  listItems,
+  objectMembers,
+  type ReviverContext,
+  unsafeIntegerDigits,
+} from "../../src/encoding/json.js";
 
 const utf8 = new TextEncoder();
 
@@ -120,5 +128,36 @@ describe("whether UTF-8 is JSON", () => {
 
   it.each([' {"a": [1, -0.5e+3, true, false, null, "\\u00e9\\n"]} ', "0", '"é😀"', "[]"])("accepts %j", (text) => {
     expect(isJson(utf8.encode(text))).toBe(true);
+  });
+});
+
+describe("the digits of an integer past 2^53, for a JSON.parse reviver", () => {
+  const read = (text: string) =>
+    JSON.parse(text, (_key: string, value: unknown, context?: ReviverContext) => unsafeIntegerDigits(value, context) ?? value);
+
+  it("are the integer's however its text writes it, and none for a fraction, a smaller number or one past 64 bits", () => {
+    expect(
+      read(
+        "[9007199254740993, -9007199254740993, 9007199254740993.000, 9.007199254740993E+015, 90071992547409930e-1, 18446744073709551615, 1.8446744073709551615e19]",
+      ),
+    ).toEqual([
+      "9007199254740993",
+      "-9007199254740993",
+      "9007199254740993",
+      "9007199254740993",
+      "9007199254740993",
+      "18446744073709551615",
+      "18446744073709551615",
+    ]);
+    // Past 64 bits, a payload's number stays the double JSON.stringify writes (`1e+21`): `1e399` written
+    // out would be 400 bytes from 5, and `1e999999999` a billion.
+    expect(read("[9007199254740993.5, 12.0, 1e21, 1e399, 1e999999999, -0.0e30]")).toEqual([
+      9007199254740994,
+      12,
+      1e21,
+      Number.POSITIVE_INFINITY,
+      Number.POSITIVE_INFINITY,
+      -0,
+    ]);
   });
 });

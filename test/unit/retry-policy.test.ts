@@ -192,12 +192,17 @@ describe("what follows an attempt", () => {
     });
   });
 
-  it("says how many 500s it took when it gives up on them", () => {
+  it("says how many 500s it took when it gives up on them, counting Cloudflare's 520 (an origin's crash) among them", () => {
     const serverError: DeliveryOutcome = { kind: "retryable", status: 500, reason: "Braintrust answered 500" };
     expect(nextStep(serverError, { ...state, serverErrors: 3 }, policy)).toEqual({
       step: "dead_letter",
-      reason: "Braintrust kept answering 500 (4 times): Braintrust answered 500",
+      reason: "Braintrust kept failing with 500 or 520 (4 times): Braintrust answered 500",
     });
+    const crashed: DeliveryOutcome = { kind: "retryable", status: 520, reason: "Braintrust answered 520" };
+    expect(nextStep(crashed, { ...state, serverErrors: 3 }, policy)).toMatchObject({ step: "dead_letter" });
+    expect(nextStep(crashed, { ...state, serverErrors: 0 }, policy)).toMatchObject({ step: "retry", serverErrors: 1 });
+    const away: DeliveryOutcome = { kind: "retryable", status: 522, reason: "Braintrust answered 522" };
+    expect(nextStep(away, { ...state, serverErrors: 3 }, policy)).toMatchObject({ step: "retry", serverErrors: 3 });
     expect(nextStep(serverError, { ...state, serverErrors: 0 }, { ...policy, maxServerErrorRetries: 0 })).toMatchObject({
       step: "dead_letter",
     });

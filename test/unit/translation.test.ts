@@ -695,6 +695,10 @@ describe("a guardrail's output, the request it let through", () => {
     expect(translated(attributes)["braintrust.metadata"]).toEqual({ seed: 7, response: { id: "chatcmpl-1" } });
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input"]);
     expect(keptKeys([attributes[0]!, attr("tfy.input", '{"messages":[],"seed":7}'), attributes[2]!])).toEqual(["tfy.span_type"]);
+    // The same JSON shows once, whoever wrote it.
+    expect(keptKeys([attributes[0]!, attr("tfy.input", '{"messages":[],"response":{"id":"chatcmpl-1"}}'), attributes[2]!])).toEqual([
+      "tfy.span_type",
+    ]);
   });
 
   it("names the settings it took out", () => {
@@ -1449,6 +1453,11 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.9007199254740992.content", "fourth"),
       ])?.input?.messages.map((message) => message.content),
     ).toEqual(["first", "second", "third", "fourth", "fifth"]);
+    const [message] = traceloopMessages([
+      attr("gen_ai.completion.0.tool_calls.9007199254740993.name", "second"),
+      attr("gen_ai.completion.0.tool_calls.9007199254740992.name", "first"),
+    ])!.output!.messages;
+    expect((message!.tool_calls as Array<{ function: { name: string } }>).map((call) => call.function.name)).toEqual(["first", "second"]);
   });
 
   it("give tool calls OpenAI's shape, their id kept, and leave a call already in it, or naming no function, as it is", () => {
