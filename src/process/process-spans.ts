@@ -64,8 +64,9 @@ export function leavesSpansAlone(tenant: StoredTenant): boolean {
  * values. Routes are decided on the spans as they arrived; keys are redacted before translation,
  * so nothing is derived from them; values are masked after it, so the translated JSON is masked
  * too. Each span leaves as bytes (see otlp/outgoing.ts): the original range when nothing changed,
- * the original fields with translated attributes spliced in, or, once redaction has changed it, when
- * it came as JSON, or when a translated span's bytes were not vouched for by the wire check, encoded anew. No I/O; the decoded span is not kept.
+ * the original fields with translated attributes spliced in, or encoded anew: once redaction has
+ * changed it, when it came as JSON, or when the wire check did not vouch for a translated span's
+ * bytes. No I/O; the decoded span is not kept.
  */
 export class SpanProcessor {
   private readonly router: TraceRouter | undefined;
