@@ -37,8 +37,12 @@ export function parseKeepingIntegers(text: string): unknown {
  */
 const MAX_REVIVED_CHARS = 4 * 1024 * 1024;
 
-/** Every integer past 2^53 has at least 16 digits. */
-const UNSAFE_INTEGER_DIGITS = /\d{16}/;
+/**
+ * A number of 16 significant digits, a point among them or not (`9.007199254740993e15`). An integer
+ * past 2^53 written with fewer (`1e17`, `123456789012345e6`) parses to a double JSON.stringify
+ * writes with the same digits: any 15 survive the round trip.
+ */
+const UNSAFE_INTEGER_DIGITS = /\d(?:\.?\d){15}/;
 
 function keepIntegerText(_key: string, value: unknown, context?: ReviverContext): unknown {
   const digits = unsafeIntegerDigits(value, context);

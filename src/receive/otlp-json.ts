@@ -90,9 +90,15 @@ function toProto3Span(span: JsonObject): JsonObject {
 
 type JsonObject = Record<string, unknown>;
 
-/** A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. */
+/**
+ * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. One that
+ * is no integer (`9007199254740993.5`) goes as its text too, which an integer field refuses, as the
+ * Collector does, where its double would have been rounded to one; a double field reads it as a number.
+ */
 function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverContext): unknown {
-  return unsafeIntegerDigits(value, context) ?? value;
+  const digits = unsafeIntegerDigits(value, context);
+  if (digits !== undefined) return digits;
+  return typeof value === "number" && Math.abs(value) > Number.MAX_SAFE_INTEGER && context?.source !== undefined ? context.source : value;
 }
 
 function listField(parent: JsonObject, ...names: string[]): JsonObject[] {

@@ -493,6 +493,19 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ]);
   });
 
+  it("refuses an integer field given a number past 2^53 with a fraction, rather than rounding it, and reads a double field's as the nearest double", () => {
+    const span = (value: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[{"key":"n","value":${value}}]}]}]}]}`;
+
+    expect(refusal(() => readJson(span('{"intValue":9007199254740993.5}')))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid OTLP JSON ExportTraceServiceRequest: cannot decode field opentelemetry.proto.common.v1.AnyValue.int_value from JSON: expected bigint (int64): 9007199254740993.5 out of range",
+    });
+    const [read] = spansOf(readJson(span('{"doubleValue":9007199254740993.5}')).request);
+    expect(read!.attributes[0]!.value?.value).toEqual({ case: "doubleValue", value: 9007199254740994 });
+  });
+
   it("reads a request written all in snake_case", () => {
     const text = JSON.stringify({
       resource_spans: [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/encoding/bytes.js";
-import { jsonUtf8, RawJson } from "../../src/process/raw-json.js";
+import { jsonUtf8, parseKeepingIntegers, RawJson } from "../../src/process/raw-json.js";
 
 const utf8 = new TextEncoder();
 
@@ -11,5 +11,19 @@ describe("JSON for a value, as UTF-8", () => {
     expect(textOf(jsonUtf8([{ role: "user" }]))).toBe('[{"role":"user"}]');
     expect(textOf(jsonUtf8("text"))).toBe('"text"');
     expect(jsonUtf8({ é: "😀" })).toEqual(utf8.encode('{"é":"😀"}'));
+  });
+});
+
+describe("JSON parsed to be written out again", () => {
+  // Each alone: one integer that long in a text has all of its numbers read digit by digit.
+  it.each([
+    ["9007199254740993", "9007199254740993"],
+    ["9.007199254740993e15", "9007199254740993"],
+    ["90071992547409930e-1", "9007199254740993"],
+    ["-9007199254740993.0", "-9007199254740993"],
+    ["1e17", "100000000000000000"],
+    ["123456789012345e6", "123456789012345000000"],
+  ])("keeps every digit of an integer past 2^53 written %s", (written, digits) => {
+    expect(JSON.stringify(parseKeepingIntegers(`{"seed":${written}}`))).toBe(`{"seed":${digits}}`);
   });
 });
