@@ -1,25 +1,32 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { numberAttribute } from "./attributes.js";
+import { findAttribute, givenOf, numberAttribute } from "./attributes.js";
 
 /**
  * Braintrust's metric, where it comes from (first attribute present wins), what to divide by for
- * Braintrust's unit, and whether a 0 means the gateway does not know it.
+ * Braintrust's unit, whether a 0 means the gateway does not know it, and whether it is what a
+ * model call used (tokens, cost), which Braintrust sums over a trace.
  */
-const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; zeroIsUnknown?: boolean }> = [
-  { metric: "prompt_tokens", keys: ["tfy.model.metric.input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"] },
+const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; zeroIsUnknown?: boolean; used?: boolean }> = [
+  {
+    metric: "prompt_tokens",
+    keys: ["tfy.model.metric.input_tokens", "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"],
+    used: true,
+  },
   {
     metric: "completion_tokens",
     keys: ["tfy.model.metric.output_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"],
+    used: true,
   },
-  { metric: "prompt_cached_tokens", keys: ["tfy.model.metric.cache_read_input_tokens"] },
+  { metric: "prompt_cached_tokens", keys: ["tfy.model.metric.cache_read_input_tokens"], used: true },
   {
     metric: "prompt_cache_creation_tokens",
     keys: ["tfy.model.metric.cache_write_input_tokens", "tfy.model.metric.cache_creation_input_tokens"],
+    used: true,
   },
-  { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"] },
+  { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"], used: true },
   // TrueFoundry reports a cost of 0 for a model it has no price for; written, it would stop Braintrust
   // pricing the call by its model name, so it is left as an attribute instead.
-  { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"], zeroIsUnknown: true },
+  { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"], zeroIsUnknown: true, used: true },
   // Braintrust's timings are in seconds; TrueFoundry's in milliseconds. No first token comes in no
   // time: 0 is a timing the gateway did not take (a call that was not streamed), not one to show.
   { metric: "time_to_first_token", keys: ["tfy.model.metric.time_to_first_token_in_ms"], divisor: 1000, zeroIsUnknown: true },
@@ -28,26 +35,38 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; 
 
 export interface Metrics {
   values: Record<string, number>;
-  /** The attributes the values were read from: restated, so removable. */
+  /** The attributes the values were read from, and aliases saying the same: restated, so removable. */
   sources: string[];
+  /**
+   * On a request's span, what a model call used (tokens, cost) by the attribute that says it, as it
+   * says it: for metadata, not metrics (see metricsOf).
+   */
+  usedElsewhere: Record<string, unknown>;
 }
 
 /**
  * Braintrust's metrics from the span's attributes, and, for the span of a model call, from the
- * provider's `usage` in its response (which also has the cached and reasoning token counts). A
- * request's span carries the same response but no token metrics, so Braintrust does not count a
- * call's tokens, or price it, twice.
+ * provider's `usage` in its response (which also has the cached and reasoning token counts).
+ * `request`: the span is a request's, whose model calls are spans of their own: what they used is
+ * not its metrics, so Braintrust does not count a call's tokens, or price it, twice. An attribute
+ * saying so (the GenAI conventions' `gen_ai.usage.*`, which Braintrust reads itself) goes to
+ * metadata instead, where nothing sums it.
  */
-export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
+export function metricsOf(attributes: KeyValue[], usage: unknown, request: boolean): Metrics {
   const values: Record<string, number> = {};
   const sources: string[] = [];
-  for (const { metric, keys, divisor, zeroIsUnknown } of METRIC_SOURCES) {
+  const usedElsewhere: Record<string, unknown> = {};
+  for (const { metric, keys, divisor, zeroIsUnknown, used } of METRIC_SOURCES) {
+    let read: number | undefined;
     for (const key of keys) {
       const value = numberAttribute(attributes, key);
       if (value === undefined || (zeroIsUnknown && value === 0)) continue;
-      values[metric] = divisor === undefined ? value : value / divisor;
-      sources.push(key);
-      break;
+      if (request && used) usedElsewhere[key] = givenOf(findAttribute(attributes, key));
+      else if (read === undefined) {
+        read = value;
+        values[metric] = divisor === undefined ? value : value / divisor;
+        sources.push(key);
+      } else if (value === read) sources.push(key);
     }
   }
   // The gateway's input tokens may be Anthropic's own, which leave its cache out: when they are the
@@ -65,7 +84,7 @@ export function metricsOf(attributes: KeyValue[], usage: unknown): Metrics {
   if (values.prompt_tokens !== undefined && values.prompt_tokens < cache) values.prompt_tokens += cache;
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
-  return { values, sources };
+  return { values, sources, usedElsewhere };
 }
 
 /**

@@ -65,6 +65,14 @@ const SPAN_TYPES: Record<string, string> = {
   Guardrail: "function",
 };
 
+/**
+ * The GenAI conventions' copies of a request's input and a response's output, which a gateway may
+ * write beside tfy.input and tfy.output: restated with them, so not stored, or read by Braintrust,
+ * a second time.
+ */
+const GENAI_INPUT = ["gen_ai.input.messages", "gen_ai.system_instructions"];
+const GENAI_OUTPUT = ["gen_ai.output.messages"];
+
 const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
 /**
@@ -86,7 +94,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const type = knownType ?? (genAiCall ? "llm" : "task");
   const payloads = type === "tool" ? toolPayloads : callPayloads;
   const { request, response } = payloads(payloadUtf8(span, "tfy.input"), payloadUtf8(span, "tfy.output"));
-  const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined);
+  // A request's own span: its model calls are the spans under it (a known type that is a task is one).
+  const requestSpan = knownType === "task";
+  const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
@@ -96,7 +106,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(span);
   const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
-  const derived = metadataOf(attributes, request, response, type === "llm" || type === "task");
+  // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
+  const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
+  const derived = { ...metadataOf(attributes, request, response, type === "llm" || type === "task"), ...usedElsewhere };
   // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
   // the request's attribute, which then stays.
   const settings = request?.settings ?? {};
@@ -107,7 +119,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows,
   // and its other keys show there alone, not twice.
   const callerKeys = Object.keys(callerMetadata);
-  const callerHidden = callerKeys.some((key) => Object.hasOwn(derived, key));
+  const callerHidden = callerKeys.some((key) => Object.hasOwn(derived, key) && !sameJson(callerMetadata[key], derived[key]));
   const metadata = callerKeys.length === 0 || callerHidden ? derived : { ...callerMetadata, ...derived };
 
   const added: NewAttribute[] = [];
@@ -117,12 +129,12 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const input = request
     ? {
         value: request.input,
-        sources: ["tfy.input", "tfy.input_short_hand"],
+        sources: ["tfy.input", "tfy.input_short_hand", ...GENAI_INPUT],
         rest: settingsOnlyMetadataShows(request.settings, attributes),
       }
     : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
   const output = response
-    ? { value: response.output, sources: ["tfy.output"], rest: response.rest }
+    ? { value: response.output, sources: ["tfy.output", ...GENAI_OUTPUT], rest: response.rest }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
 
   appendJson(added, attributes, "braintrust.span_attributes", { type, name: span.name });
@@ -141,6 +153,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const removedKeys = new Set<string>();
   if (!options.keepSourceAttributes) {
     if (metricsWritten) removeSentOnce(removedKeys, attributes, metrics.sources);
+    if (metadataWritten) removeSentOnce(removedKeys, attributes, Object.keys(usedElsewhere));
     if (input && inputWritten && !settingHidden && (metadataWritten || Object.keys(input.rest).length === 0))
       removeSentOnce(removedKeys, attributes, input.sources);
     if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))

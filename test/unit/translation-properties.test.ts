@@ -120,15 +120,30 @@ function otherFields(span: Span): Uint8Array {
   );
 }
 
+/** The metrics that say what a model call used, which Braintrust sums over a trace. */
+const USED = new Set([
+  "prompt_tokens",
+  "completion_tokens",
+  "tokens",
+  "prompt_cached_tokens",
+  "prompt_cache_creation_tokens",
+  "completion_reasoning_tokens",
+  "estimated_cost",
+]);
+
+/** Whether the span is a gateway request's own, whose model calls are its Model spans. */
+function isRequestSpan(span: Span): boolean {
+  const type = span.attributes.find((a) => a.key === "tfy.span_type")?.value?.value;
+  return type?.case === "stringValue" && ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"].includes(type.value);
+}
+
 /**
  * The parent a span must arrive with: none for one of zeros, and for a gateway request's span whose
  * parent is not among the request's spans (the caller's).
  */
 function expectedParent(span: Span, request: Span[]): Uint8Array {
   if (span.parentSpanId.every((byte) => byte === 0)) return new Uint8Array();
-  const type = span.attributes.find((a) => a.key === "tfy.span_type")?.value?.value;
-  const requestSpan =
-    type?.case === "stringValue" && ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"].includes(type.value);
+  const requestSpan = isRequestSpan(span);
   const parentSent = request.some((other) => hex(other.spanId) === hex(span.parentSpanId));
   return requestSpan && span.parentSpanId.length > 0 && !parentSent ? new Uint8Array() : span.parentSpanId;
 }
@@ -185,8 +200,12 @@ function mustGo(span: Span): RegExp[] {
   const whole = span.attributes.find((a) => a.key === "tfy.request.metadata")?.value?.value;
   const wholeIsObject = whole?.case === "kvlistValue" || (whole?.case === "stringValue" && whole.value.startsWith("{"));
   if ((wholeIsObject || has("tfy.request.metadata.tags")) && !ownMetadata) gone.push(/^tfy\.request\.metadata(\..+)?$/);
-  // Of the attributes a metric may come from, the one it was read from: the first present, TrueFoundry's first.
-  for (const candidates of [["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"], ["tfy.model.metric.output_tokens"]]) {
+  // Of the attributes a metric may come from, the one it was read from: the first present, TrueFoundry's
+  // first. What a model call used is a metric of its own span, not its request's, which shows it as metadata.
+  const candidateLists = isRequestSpan(span)
+    ? []
+    : [["tfy.model.metric.input_tokens", "gen_ai.usage.prompt_tokens"], ["tfy.model.metric.output_tokens"]];
+  for (const candidates of candidateLists) {
     const read = candidates.find(has);
     if (read) gone.push(new RegExp(`^${read.replaceAll(".", "\\.")}$`));
   }
@@ -195,7 +214,7 @@ function mustGo(span: Span): RegExp[] {
   if (firstToken?.case === "doubleValue" && firstToken.value !== 0) gone.push(/^tfy\.model\.metric\.time_to_first_token_in_ms$/);
   // A cost of 0 is TrueFoundry's "no price": it stays, so Braintrust prices the call by its model.
   const cost = span.attributes.find((a) => a.key === "tfy.model.metric.cost_in_usd")?.value?.value;
-  if (cost?.case === "doubleValue" && cost.value !== 0) gone.push(/^tfy\.model\.metric\.cost_in_usd$/);
+  if (cost?.case === "doubleValue" && cost.value !== 0 && !isRequestSpan(span)) gone.push(/^tfy\.model\.metric\.cost_in_usd$/);
   return gone;
 }
 
@@ -234,6 +253,8 @@ describe("translation, for any gateway span", () => {
           expect(trace!.tree.shownTwice).toBeUndefined();
           const stillShown = Object.keys(trace!.tree.metadata).filter((key) => mustGo(sent[i]!).some((source) => source.test(key)));
           expect(stillShown).toEqual([]);
+          // A model call's tokens and cost are counted on its own span only, never again on its request's.
+          if (isRequestSpan(sent[i]!)) expect(Object.keys(trace!.tree.metrics).filter((key) => USED.has(key))).toEqual([]);
         }
       }),
       { numRuns: 300, seed: 375910506 },

@@ -268,6 +268,26 @@ describe("sources", () => {
     expect(translated(other)["braintrust.metadata"]).toEqual({ gateway_model: "openai-main/gpt-4o" });
   });
 
+  it("include the GenAI conventions' copies of the request and the response a gateway may write beside its own", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
+      attr("tfy.output", JSON.stringify({ choices: [] })),
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }])),
+      attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "be brief" }])),
+      attr("gen_ai.output.messages", "[]"),
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+    ];
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.request.model"]);
+    expect(keptKeys(attributes, KEEP)).toEqual(attributes.map((a) => a.key));
+    // Without the gateway's payload they are what Braintrust reads itself, and stay.
+    expect(keptKeys([attr("tfy.span_type", "Model"), attr("gen_ai.input.messages", "[]"), attr("gen_ai.output.messages", "[]")])).toEqual([
+      "tfy.span_type",
+      "gen_ai.input.messages",
+      "gen_ai.output.messages",
+    ]);
+  });
+
   it("all stay when the tenant keeps source attributes", () => {
     const span = spanWith("span", gateway);
     const { removedKeys, added } = translateInPlace(span, KEEP);
@@ -433,6 +453,51 @@ describe("metrics", () => {
     expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":null}')])).not.toHaveProperty(
       "braintrust.metrics",
     );
+  });
+
+  it("are a model call's, not its request's: a request's span shows what its call used in metadata, where nothing sums it", () => {
+    const used = [
+      attr("tfy.model.metric.input_tokens", 14),
+      attr("gen_ai.usage.output_tokens", 2),
+      attr("tfy.model.metric.cost_in_usd", 0.0002),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 400),
+    ];
+    for (const type of ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]) {
+      const attributes = [attr("tfy.span_type", type), ...used];
+      const added = translated(attributes);
+      expect(added["braintrust.metrics"]).toEqual({ time_to_first_token: 0.4 });
+      expect(added["braintrust.metadata"]).toEqual({
+        "tfy.model.metric.input_tokens": 14,
+        "gen_ai.usage.output_tokens": 2,
+        "tfy.model.metric.cost_in_usd": 0.0002,
+      });
+      expect(keptKeys(attributes)).toEqual(["tfy.span_type"]);
+      // Kept, the attributes show them, and metadata does not again.
+      const kept = spanWith("span", attributes);
+      translateInPlace(kept, KEEP);
+      expect(attributesOf(kept)["braintrust.metadata"]).toBeUndefined();
+    }
+    // The model call's own span counts them; so does a span of another or no type.
+    for (const type of ["Model", "Guardrail", "MCP", "Mystery"]) {
+      expect(translated([attr("tfy.span_type", type), ...used])["braintrust.metrics"]).toEqual({
+        prompt_tokens: 14,
+        completion_tokens: 2,
+        tokens: 16,
+        estimated_cost: 0.0002,
+        time_to_first_token: 0.4,
+      });
+    }
+  });
+
+  it("take the attributes that say the same as the one read with it, and leave one that says otherwise", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.metric.input_tokens", 14),
+      attr("gen_ai.usage.input_tokens", 14),
+      attr("gen_ai.usage.prompt_tokens", 15),
+    ];
+    expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 14, tokens: 14 });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.usage.prompt_tokens"]);
   });
 
   it("read cache-creation tokens under either name TrueFoundry may use", () => {
@@ -659,6 +724,16 @@ describe("the caller's request metadata", () => {
     expect(hidden.removed).toEqual(["tfy.input"]);
     expect(hidden.metadata).toEqual({ model: "gpt-4o", temperature: 0.2 });
     expect(translatedWith([attr("tfy.request.metadata", "plain text")]).removed).toEqual([]);
+  });
+
+  it("shows key by key when a key it shares with the request says the same", () => {
+    const same = translatedWith([
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","user":"u-42","messages":[]}'),
+      attr("tfy.request.metadata", '{"user":"u-42","env":"prod"}'),
+    ]);
+    expect(same.removed).toEqual(["tfy.input", "tfy.request.metadata"]);
+    expect(same.metadata).toEqual({ user: "u-42", env: "prod", model: "gpt-4o" });
   });
 
   it("keeps tags in metadata when the span has tags of its own, which win", () => {
