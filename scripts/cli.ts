@@ -265,7 +265,8 @@ const COMMANDS = [
       ? list
       : table(
           ["ID", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"],
-          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, d.reason.slice(0, 80)]),
+          // The whole reason, last and on one line: an upstream's own words, which tell one refusal from another, come at its end.
+          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, d.reason.replace(/\s+/g, " ")]),
         );
   }),
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {

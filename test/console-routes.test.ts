@@ -311,6 +311,16 @@ describe("the console beside the admin API", () => {
     expect(await page.text()).toContain("the console is disabled: ADMIN_TOKEN is shorter than 32 characters");
   });
 
+  it("says on its login page, reached over plain http elsewhere than localhost, that the browser will drop the session's cookie", async () => {
+    const warned = async (url: string) =>
+      (await consoleApp.request(url, {}, env)).text().then((page) => page.includes("This page came over plain http"));
+
+    expect(await warned("http://devbox.test:8787/admin/console/login")).toBe(true);
+    expect(await warned("http://10.0.0.7/admin/console/login")).toBe(true);
+    for (const url of ["https://relay.test", "http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "http://app.localhost"])
+      expect(await warned(`${url}/admin/console/login`)).toBe(false);
+  });
+
   it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {
     const wrongToken = await logIn("not-the-token");
     const otherSite = await logIn(ADMIN_TOKEN, "https://evil.example");
@@ -459,9 +469,11 @@ describe("the console beside the admin API", () => {
     const afterFirst = await press(await pageAt(`/admin/console/tenants/${tenant.id}`));
     const afterSecond = await press(afterFirst);
 
-    expect(afterFirst).toContain("Replayed 40 dead letters onto the delivery queue. More are left: replay again to go on from there.");
+    expect(afterFirst).toContain(
+      "Replayed 40 dead letters onto the delivery queue; each stays listed until delivered. More are left: replay again to go on from there.",
+    );
     expect(afterFirst).toContain("Replay the next dead letters");
-    expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue.");
+    expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue; it stays listed until delivered.");
     expect(hiddenIn(afterSecond, "cursor")).toBeUndefined();
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });

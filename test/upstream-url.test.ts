@@ -63,6 +63,16 @@ describe("Braintrust base URLs", () => {
     expect(check.ok ? "" : check.reason).toContain(reason);
   });
 
+  it("says how to allow http and local addresses, for local development, and not for other schemes", () => {
+    const hint = "(http and local addresses are allowed only where ALLOW_INSECURE_UPSTREAM is true, for local development)";
+    expect(checkUpstreamUrl("http://127.0.0.1:8787", false)).toEqual({ ok: false, reason: `must use https ${hint}` });
+    expect(checkUpstreamUrl("https://127.0.0.1:8787", false)).toEqual({
+      ok: false,
+      reason: `must be a public host: 127.0.0.1 is a private, loopback or reserved address ${hint}`,
+    });
+    expect(checkUpstreamUrl("ftp://api.braintrust.dev", false)).toEqual({ ok: false, reason: "must use https" });
+  });
+
   it("allows http and loopback only with ALLOW_INSECURE_UPSTREAM", () => {
     expect(checkUpstreamUrl("http://127.0.0.1:8787/", true)).toEqual({ ok: true, url: "http://127.0.0.1:8787" });
     expect(checkUpstreamUrl("http://localhost:8787", true)).toEqual({ ok: true, url: "http://localhost:8787" });

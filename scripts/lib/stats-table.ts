@@ -36,6 +36,6 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     "",
     usage.length > 0
       ? table(["MODEL (24H)", "CALLS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"], usage)
-      : "LLM usage (24h)             none counted (only translated spans are read for it)",
+      : "LLM usage (24h)             none: no model call's span arrived (only a translating tenant's are counted)",
   ].join("\n");
 }

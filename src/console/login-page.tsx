@@ -2,13 +2,23 @@ import { Layout, Notice } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import { SESSION_SECONDS } from "./session.js";
 
-/** The admin token goes in a form field, POSTed: never in a URL, where logs and history would keep it. */
-export function LoginPage(props: { error?: string }) {
+/**
+ * The admin token goes in a form field, POSTed: never in a URL, where logs and history would keep it.
+ * `plainHttp`: the page was reached over http at a host other than localhost, where a browser drops
+ * the session's Secure cookie, and a login would lead back here without a word.
+ */
+export function LoginPage(props: { error?: string; plainHttp?: boolean }) {
   return (
     <Layout title="Log in">
       <h1>Log in</h1>
       <p class="sub">With the relay's admin token (the ADMIN_TOKEN secret). The session lasts {SESSION_SECONDS / 60} minutes.</p>
       {props.error && <Notice tone="error">{props.error}</Notice>}
+      {props.plainHttp && (
+        <Notice tone="error">
+          This page came over plain http: browsers keep the console's session cookie only over https or at localhost, so a login here leads
+          back to this form. Open the console over https, or at http://localhost or http://127.0.0.1.
+        </Notice>
+      )}
       <form method="post" action={CONSOLE_PATHS.login} class="card login">
         <label>
           Admin token

@@ -30,7 +30,7 @@ loginRoutes.get("/login", (c) => {
   singleValuedQuery(c, []);
   // A console without a usable admin token says so at once, not after the form is filled in.
   adminTokenOf(c);
-  return renderPage(c, <LoginPage />);
+  return renderPage(c, <LoginPage plainHttp={dropsSecureCookie(c.req.url)} />);
 });
 
 loginRoutes.post("/login", async (c) => {
@@ -40,12 +40,22 @@ loginRoutes.post("/login", async (c) => {
   const presented = (await formOf(c)).token;
   if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
     const refusal = new RelayError("unauthenticated", "That is not the admin token.");
-    return renderRefusal(c, <LoginPage error={refusal.message} />, refusal);
+    return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsSecureCookie(c.req.url)} />, refusal);
   }
   const cookie = await startSession(adminToken, Date.now());
   setCookie(c, SESSION_COOKIE, cookie, { ...COOKIE_OPTIONS, maxAge: SESSION_SECONDS });
   return c.redirect(CONSOLE_PATHS.home, 303);
 });
+
+/**
+ * Whether a browser drops the Secure cookie a response to this URL sets: one sent over http is kept
+ * only from localhost, which browsers treat as a secure context.
+ */
+function dropsSecureCookie(url: string): boolean {
+  const { protocol, hostname } = new URL(url);
+  if (protocol !== "http:") return false;
+  return !(hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname));
+}
 
 loginRoutes.all("/style.css", otherConsoleMethods("GET, HEAD"));
 loginRoutes.all("/login", otherConsoleMethods("GET, HEAD, POST"));

@@ -27,7 +27,9 @@ export function noticeOf(query: Record<string, string>): string | undefined {
     const replaying = Number.parseInt(query.replaying ?? "", 10) || 0;
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
-    return `Replayed ${plural(replayed)} onto the delivery queue.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${plural(replaying)} already being replayed, left to that replay.` : ""}${more}`;
+    // The page is drawn before the queue delivers them: said so, a row still listed is not taken for a replay that failed.
+    const listed = replayed === 0 ? "" : replayed === 1 ? "; it stays listed until delivered" : "; each stays listed until delivered";
+    return `Replayed ${plural(replayed)} onto the delivery queue${listed}.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${plural(replaying)} already being replayed, left to that replay.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
 }

@@ -7,6 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { afterSpace, OPEN_OBJECT } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
@@ -28,6 +29,9 @@ export function readSpans(
   visit: (incoming: IncomingSpan) => void,
   { vouched }: ReadOptions = { vouched: false },
 ): ReadSpans {
+  // No OTLP body starts as gzip does (in protobuf 0x1f is field 3 of wire type 7, which does not exist).
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b)
+    throw new RelayError("malformed", "request body is gzip-compressed, but came without Content-Encoding: gzip");
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
     // Not vouched for, so decoded already: the whole span is checked, its links' ids too.
@@ -42,7 +46,18 @@ export function readSpans(
     rejections.accept();
     visit(incoming);
   };
-  return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched) };
+  try {
+    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched) };
+  } catch (err) {
+    throw looksLikeJson(bytes) && err instanceof RelayError && err.code === "malformed"
+      ? new RelayError("malformed", `${err.message} (the body looks like JSON: send JSON as application/json)`)
+      : err;
+  }
+}
+
+/** Whether the body opens as a JSON object would, after any white space. */
+function looksLikeJson(bytes: Uint8Array): boolean {
+  return bytes[afterSpace(bytes, 0)] === OPEN_OBJECT;
 }
 
 export interface ReadOptions {

@@ -6,6 +6,9 @@
  */
 export type UpstreamUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
 
+/** What an operator trying the relay against a local stand-in needs to know. */
+const LOCAL_ONLY = " (http and local addresses are allowed only where ALLOW_INSECURE_UPSTREAM is true, for local development)";
+
 export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamUrlCheck {
   let url: URL;
   try {
@@ -14,13 +17,13 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
     return { ok: false, reason: "must be an absolute URL such as https://api.braintrust.dev" };
   }
   if (url.protocol !== "https:" && !(allowInsecure && url.protocol === "http:")) {
-    return { ok: false, reason: "must use https" };
+    return { ok: false, reason: `must use https${url.protocol === "http:" ? LOCAL_ONLY : ""}` };
   }
   if (url.username || url.password) return { ok: false, reason: "must not carry credentials" };
   if (url.search || url.hash) return { ok: false, reason: "must not have a query or fragment" };
   if (!allowInsecure) {
     const problem = nonPublicHostReason(url.hostname);
-    if (problem) return { ok: false, reason: `must be a public host: ${problem}` };
+    if (problem) return { ok: false, reason: `must be a public host: ${problem}${LOCAL_ONLY}` };
   }
   return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, "")}` };
 }

@@ -212,11 +212,12 @@ describe("tfy-relay, against a running relay", () => {
   });
 
   it("lists, replays and deletes dead letters", async () => {
+    const ARCHIVED = '{"error": "Project archived",\n "detail": "restore it to send spans"}';
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-dead", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
     const { token } = JSON.parse((await cli(["tokens", "issue", "cli-dead", "--json"])).stdout) as { token: string };
     for (let i = 0; i < 2; i++) {
-      await standin.script(apiKey, [{ status: 400, body: "project archived" }]);
+      await standin.script(apiKey, [{ status: 400, body: ARCHIVED }]);
       await fetch(`${relay.url}/t/cli-dead/v1/traces`, {
         method: "POST",
         headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
@@ -226,9 +227,14 @@ describe("tfy-relay, against a running relay", () => {
 
     const list = await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"]);
     const [first, second] = JSON.parse(list.stdout) as Array<{ id: string; reason: string }>;
-    expect(first!.reason).toBe("Braintrust answered 400: project archived");
-    expect((await cli(["dead-letters", "list", "--tenant", "cli-dead"])).stdout).toMatch(
-      /^ID\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON\n/,
+    expect(first!.reason).toBe(`Braintrust answered 400: ${ARCHIVED.replace("\n", " ")}`);
+    // The whole reason, on its row: what tells one refusal from another is at its end.
+    const rows = (await cli(["dead-letters", "list", "--tenant", "cli-dead"])).stdout.split("\n");
+    expect(rows[0]).toMatch(/^ID\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON$/);
+    expect(rows[1]).toMatch(
+      new RegExp(
+        `^${first!.id}\\s+3\\s+1\\s+\\S+\\s+Braintrust answered 400: \\{"error": "Project archived", "detail": "restore it to send spans"\\}$`,
+      ),
     );
     expect(await cli(["dead-letters", "delete", second!.id])).toMatchObject({ code: 0 });
     expect(await cli(["dead-letters", "replay", "--tenant", "cli-dead"])).toMatchObject({ code: 0, stdout: "replayed 1 dead letter\n" });

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
@@ -118,6 +119,19 @@ describe("decoding protobuf", () => {
     expect(refusal(() => decoded(body.slice(0, 10), "protobuf"))).toEqual({
       status: 400,
       message: "request body is not a valid ExportTraceServiceRequest: field 1 runs past the end of its message",
+    });
+  });
+
+  it("names a body's content coding or type when it was sent as another: gzip without Content-Encoding, JSON as protobuf", () => {
+    const gzipped = gzipSync(toProtobuf(trueFoundryTrace()));
+    for (const format of ["protobuf", "json"] as const)
+      expect(refusal(() => decoded(gzipped, format))).toEqual({
+        status: 400,
+        message: "request body is gzip-compressed, but came without Content-Encoding: gzip",
+      });
+    expect(refusal(() => decoded(utf8(` \n${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
+      status: 400,
+      message: expect.stringMatching(/ \(the body looks like JSON: send JSON as application\/json\)$/),
     });
   });
 
