@@ -35,6 +35,11 @@ export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpa
    * the span again.
    */
   readonly attributeFields?: readonly Range[];
+  /**
+   * The span's events: a decoded span's; of one read from its bytes only when its status is ERROR
+   * without a message, where an `exception` event may say why (receive/span-fields.ts).
+   */
+  readonly events?: Span["events"];
 }
 
 export interface IncomingSpan {

@@ -1,5 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_SpanKind, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers, QUOTE } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
@@ -79,6 +79,25 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
   const code = numberAttribute(attributes, "http.response.status_code");
   if (code === undefined || !Number.isInteger(code) || code >= 600 || code < (kind === Span_SpanKind.SERVER ? 500 : 400)) return undefined;
   return `the call failed with HTTP status ${code}`;
+}
+
+/**
+ * Why a span failed as OpenTelemetry's SDKs record it: a status of ERROR without a message, and an
+ * `exception` event (recordException) with the exception's type and message. The last such event
+ * says it, as the exception that ended the span; undefined for a span whose status says more, or that
+ * did not fail: an exception event alone may be one that was handled.
+ */
+export function exceptionFailure({ status, events }: Pick<SpanFields, "status" | "events">): string | undefined {
+  if (status?.code !== Status_StatusCode.ERROR || status.message !== "" || !events) return undefined;
+  const exception = events.findLast((event) => event.name === "exception");
+  if (!exception) return undefined;
+  const text = (key: string) => {
+    const value = scalarOf(findAttribute(exception.attributes, key));
+    return value === undefined || value === "" ? undefined : String(value);
+  };
+  const type = text("exception.type");
+  const message = text("exception.message");
+  return type && message ? `${type}: ${message}` : (message ?? type);
 }
 
 function errorMessageOf(result: unknown): string | undefined {

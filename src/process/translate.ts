@@ -4,7 +4,7 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
-import { answerError, httpFailure, toolFailure } from "./failure.js";
+import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
@@ -103,7 +103,11 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
   // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
   const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
-  const failure = errorMessage ?? (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ?? httpFailure(span);
+  const failure =
+    errorMessage ??
+    (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
+    exceptionFailure(span) ??
+    httpFailure(span);
   const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
@@ -183,10 +187,11 @@ function statusShowsError(span: SpanFields): boolean {
 
 /**
  * A span the relay has nothing to restate from, such as the gateway's call to a provider, which
- * still failed when it was answered with an HTTP error: it is shown failed, as its parents are.
+ * still failed when it was answered with an HTTP error: it is shown failed, as its parents are; or
+ * one failed without a message whose exception event says why.
  */
 function failedOnly(span: SpanFields): SpanTranslation | undefined {
-  const error = httpFailure(span);
+  const error = exceptionFailure(span) ?? httpFailure(span);
   return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
 }
 

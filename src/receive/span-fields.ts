@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanSchema, type Status, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
@@ -19,6 +19,7 @@ const PARENT_SPAN_ID = SpanSchema.field.parentSpanId.number;
 const NAME = SpanSchema.field.name.number;
 const KIND = SpanSchema.field.kind.number;
 const ATTRIBUTES = SpanSchema.field.attributes.number;
+const EVENTS = SpanSchema.field.events.number;
 const STATUS = SpanSchema.field.status.number;
 const KEY = KeyValueSchema.field.key.number;
 const VALUE = KeyValueSchema.field.value.number;
@@ -43,6 +44,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     status: undefined,
   };
   const attributeFields: Range[] = [];
+  let hasEvents = false;
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
   while (field.next()) {
@@ -60,11 +62,16 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.status = statusAt(bytes, start, end);
-    } else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
+    } else if (no === EVENTS) hasEvents = true;
+    else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
+  // A failure without a message may say why in an exception event (process/failure.ts): rare, so the
+  // whole span is decoded for it rather than every span's events read.
+  if (hasEvents && fields.status?.code === Status_StatusCode.ERROR && fields.status.message === "")
+    return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
   if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
   fields.attributeFields = attributeFields;
   return fields;

@@ -5,9 +5,11 @@ import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/com
 import {
   ScopeSpansSchema,
   type Span,
+  Span_EventSchema,
   Span_SpanKind,
   SpanSchema,
   Status_StatusCode,
+  StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
@@ -841,6 +843,57 @@ describe("a span failed by tfy.error_message alone", () => {
 
     expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
     expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
+  });
+});
+
+describe("a span failed without a message, as OpenTelemetry's SDKs record an exception", () => {
+  /** A span with status ERROR and no message, and these events, each `exception` with these attributes. */
+  const failedWith = (attributes: KeyValue[], ...exceptions: Array<Record<string, string>>) => {
+    const span = spanWith("ChatCompletion: x", attributes);
+    span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "" });
+    span.events = [
+      create(Span_EventSchema, { name: "gen_ai.user.message", attributes: [attr("content", "hi")] }),
+      ...exceptions.map((event) =>
+        create(Span_EventSchema, { name: "exception", attributes: Object.entries(event).map(([k, v]) => attr(k, v)) }),
+      ),
+    ];
+    return span;
+  };
+  const timedOut = { "exception.type": "ProviderTimeoutError", "exception.message": "openai-main timed out after 60s" };
+
+  it.each([
+    ["protobuf, spliced", "protobuf", {}],
+    ["JSON, encoded anew", "json", {}],
+    ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
+  ] as const)("shows the last exception's type and message as the span's error (%s)", (_path, format, settings) => {
+    const span = failedWith([attr("tfy.span_type", "ChatCompletion")], { "exception.message": "an earlier one" }, timedOut);
+    const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "ProviderTimeoutError: openai-main timed out after 60s" });
+    expect(out!.events).toEqual(span.events);
+  });
+
+  it("does so on a span that is not the gateway's too, and with the type or the message alone", () => {
+    const statusOf = (span: Span) => spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status;
+
+    expect(statusOf(failedWith([attr("app", "x")], timedOut))?.message).toBe("ProviderTimeoutError: openai-main timed out after 60s");
+    expect(statusOf(failedWith([], { "exception.message": "boom" }))?.message).toBe("boom");
+    expect(statusOf(failedWith([], { "exception.type": "KeyError" }))?.message).toBe("KeyError");
+  });
+
+  it("leaves a status with a message, a span that did not fail, and what the gateway says first, as they are", () => {
+    const statusOf = (span: Span) => spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status;
+    const withMessage = failedWith([], timedOut);
+    withMessage.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "its own" });
+    const handled = failedWith([], timedOut);
+    handled.status = create(StatusSchema, { code: Status_StatusCode.OK });
+
+    expect(statusOf(withMessage)?.message).toBe("its own");
+    expect(statusOf(handled)).toEqual(create(StatusSchema, { code: Status_StatusCode.OK }));
+    expect(statusOf(failedWith([], {}))?.message).toBe("");
+    expect(
+      statusOf(failedWith([attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")], timedOut))?.message,
+    ).toBe("Provider returned 500");
   });
 });
 
