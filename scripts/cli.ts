@@ -20,7 +20,7 @@ import {
 } from "./lib/admin-answers.js";
 import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
 import { lastErrorText, STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns, tenantStatsOutput } from "./lib/stats-table.js";
-import { table } from "./lib/table.js";
+import { oneLine, table } from "./lib/table.js";
 
 class UsageError extends Error {}
 /** Input the command line points to that cannot be used, such as a --config file: said in one line, exit 2 like a usage mistake. */
@@ -265,8 +265,7 @@ const COMMANDS = [
       ? list
       : table(
           ["ID", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"],
-          // The whole reason, last and on one line: an upstream's own words, which tell one refusal from another, come at its end.
-          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, d.reason.replace(/\s+/g, " ")]),
+          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, oneLine(d.reason)]),
         );
   }),
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {

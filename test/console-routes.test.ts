@@ -319,6 +319,39 @@ describe("the console beside the admin API", () => {
     expect(await warned("http://10.0.0.7/admin/console/login")).toBe(true);
     for (const url of ["https://relay.test", "http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "http://app.localhost"])
       expect(await warned(`${url}/admin/console/login`)).toBe(false);
+    // The refusal of a wrong token says it too, since a right one would not have helped.
+    const refused = await consoleApp.request(
+      "http://devbox.test:8787/admin/console/login",
+      {
+        method: "POST",
+        headers: { origin: "http://devbox.test:8787", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: "not-the-token" }),
+      },
+      env,
+    );
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain("This page came over plain http");
+  });
+
+  it("sets the session cookie Secure but at localhost over http, where Safari would drop a Secure one", async () => {
+    const cookieAt = async (origin: string) => {
+      const loggedIn = await consoleApp.request(
+        `${origin}/admin/console/login`,
+        {
+          method: "POST",
+          headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token: ADMIN_TOKEN }),
+        },
+        env,
+      );
+      expect(loggedIn.status).toBe(303);
+      return loggedIn.headers.get("set-cookie")!;
+    };
+
+    expect(await cookieAt("http://127.0.0.1:8787")).toMatch(/; Path=\/admin; HttpOnly; SameSite=Strict$/);
+    expect(await cookieAt("http://localhost:8787")).not.toMatch(/Secure/);
+    expect(await cookieAt("https://relay.test")).toMatch(/; HttpOnly; Secure; SameSite=Strict$/);
+    expect(await cookieAt("http://devbox.test:8787")).toMatch(/; Secure;/);
   });
 
   it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {

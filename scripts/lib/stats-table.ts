@@ -1,6 +1,6 @@
 import { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, type SummaryColumnsInput, statsColumns } from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
-import { table } from "./table.js";
+import { oneLine, table } from "./table.js";
 
 export type TenantStats = {
   tenant: string;
@@ -11,7 +11,7 @@ export type TenantStats = {
 export { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns };
 
 export function lastErrorText(error: TenantStats["last_upstream_error"]): string {
-  return error ? `${error.at} ${error.status ?? "no answer"}: ${error.reason.slice(0, 80)}` : "none";
+  return error ? `${error.at} ${error.status ?? "no answer"}: ${oneLine(error.reason)}` : "none";
 }
 
 /** One tenant's statistics for people: a row per window (or only `window`'s), then what a row cannot show. */

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { openSecret, sealSecret, UnreadableSecret } from "../secrets/seal.js";
 import type { IssuedToken } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { consoleCookie } from "./cookies.js";
 import { CONSOLE_PATHS } from "./paths.js";
 
 /**
@@ -19,8 +20,8 @@ const ISSUED_COOKIE = "tfy_relay_issued_token";
 /** The redirect is followed at once: a minute leaves room for a slow network, not for later. */
 const ISSUED_SECONDS = 60;
 
-function cookieOptions(tenant: string) {
-  return { path: CONSOLE_PATHS.tenant(tenant), httpOnly: true, secure: true, sameSite: "Strict" } as const;
+function cookieOptions(c: Context<ConsoleEnv>, tenant: string) {
+  return consoleCookie(c.req.url, CONSOLE_PATHS.tenant(tenant));
 }
 
 /** What the seal is bound to: this tenant's page in this session (its CSRF token is the session's own). */
@@ -32,14 +33,14 @@ function sealContext(c: Context<ConsoleEnv>, tenant: string): string {
 export async function handOverIssuedToken(c: Context<ConsoleEnv>, tenant: string, issued: IssuedToken): Promise<void> {
   const until = Date.now() + ISSUED_SECONDS * 1000;
   const sealed = await sealSecret(JSON.stringify({ ...issued, until }), c.env, sealContext(c, tenant));
-  setCookie(c, ISSUED_COOKIE, sealed, { ...cookieOptions(tenant), maxAge: ISSUED_SECONDS });
+  setCookie(c, ISSUED_COOKIE, sealed, { ...cookieOptions(c, tenant), maxAge: ISSUED_SECONDS });
 }
 
 /** The token handed to the tenant's page, once: the cookie is dropped whether or not it opens. */
 export async function takeIssuedToken(c: Context<ConsoleEnv>, tenant: string): Promise<IssuedToken | undefined> {
   const sealed = getCookie(c, ISSUED_COOKIE);
   if (sealed === undefined) return undefined;
-  deleteCookie(c, ISSUED_COOKIE, cookieOptions(tenant));
+  deleteCookie(c, ISSUED_COOKIE, cookieOptions(c, tenant));
   let opened: string;
   try {
     opened = await openSecret(sealed, c.env, sealContext(c, tenant));

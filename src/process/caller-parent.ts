@@ -8,7 +8,7 @@ import type { SpanIdSet } from "./span-ids.js";
  * is not among them: an agent's tool calls are MCP spans under its AgentResponse, exported before
  * it, when they end.
  */
-const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
+export const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
 
 /** The older gateway's one span per request, in the GenAI conventions, has this name and no `tfy.span_type`. */
 const GENAI_REQUEST_SPAN_NAME = "chatCompletions";

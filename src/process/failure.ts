@@ -1,8 +1,9 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { Span_SpanKind, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers, QUOTE } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
+import { failedWithoutMessage } from "../otlp/status.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
 import type { ResponsePayload } from "./payloads.js";
 import { RawJson } from "./raw-json.js";
@@ -88,7 +89,7 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
  * did not fail: an exception event alone may be one that was handled.
  */
 export function exceptionFailure({ status, events }: Pick<SpanFields, "status" | "events">): string | undefined {
-  if (status?.code !== Status_StatusCode.ERROR || status.message !== "" || !events) return undefined;
+  if (!failedWithoutMessage(status) || !events) return undefined;
   const exception = events.findLast((event) => event.name === "exception");
   if (!exception) return undefined;
   const text = (key: string) => {

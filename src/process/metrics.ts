@@ -1,5 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { findAttribute, givenOf, numberAttribute } from "./attributes.js";
+import { countOf, findAttribute, givenOf, numberAttribute } from "./attributes.js";
 
 /**
  * Braintrust's metric, where it comes from (first attribute present wins), what to divide by for
@@ -47,12 +47,12 @@ export interface Metrics {
 /**
  * Braintrust's metrics from the span's attributes, and, for the span of a model call, from the
  * provider's `usage` in its response (which also has the cached and reasoning token counts).
- * `request`: the span is a request's, whose model calls are spans of their own: what they used is
+ * `ofRequestSpan`: the span is a request's, whose model calls are spans of their own: what they used is
  * not its metrics, so Braintrust does not count a call's tokens, or price it, twice. An attribute
  * saying so (the GenAI conventions' `gen_ai.usage.*`, which Braintrust reads itself) goes to
  * metadata instead, where nothing sums it.
  */
-export function metricsOf(attributes: KeyValue[], usage: unknown, request: boolean): Metrics {
+export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan: boolean): Metrics {
   const values: Record<string, number> = {};
   const sources: string[] = [];
   const usedElsewhere: Record<string, unknown> = {};
@@ -61,8 +61,10 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, request: boole
     for (const key of keys) {
       const value = numberAttribute(attributes, key);
       if (value === undefined || (zeroIsUnknown && value === 0)) continue;
-      if (request && used) usedElsewhere[key] = givenOf(findAttribute(attributes, key));
-      else if (read === undefined) {
+      if (ofRequestSpan && used) {
+        // A key sent twice stays, both of its values: moving one would show the key twice.
+        if (countOf(attributes, key) === 1) usedElsewhere[key] = givenOf(findAttribute(attributes, key));
+      } else if (read === undefined) {
         read = value;
         values[metric] = divisor === undefined ? value : value / divisor;
         sources.push(key);

@@ -4,7 +4,9 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
+import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies } from "./genai-copies.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
@@ -65,14 +67,6 @@ const SPAN_TYPES: Record<string, string> = {
   Guardrail: "function",
 };
 
-/**
- * The GenAI conventions' copies of a request's input and a response's output, which a gateway may
- * write beside tfy.input and tfy.output: restated with them, so not stored, or read by Braintrust,
- * a second time.
- */
-const GENAI_INPUT = ["gen_ai.input.messages", "gen_ai.system_instructions"];
-const GENAI_OUTPUT = ["gen_ai.output.messages"];
-
 const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
 
 /**
@@ -93,9 +87,11 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
   const type = knownType ?? (genAiCall ? "llm" : "task");
   const payloads = type === "tool" ? toolPayloads : callPayloads;
-  const { request, response } = payloads(payloadUtf8(span, "tfy.input"), payloadUtf8(span, "tfy.output"));
-  // A request's own span: its model calls are the spans under it (a known type that is a task is one).
-  const requestSpan = knownType === "task";
+  const inputUtf8 = payloadUtf8(span, "tfy.input");
+  const outputUtf8 = payloadUtf8(span, "tfy.output");
+  const { request, response } = payloads(inputUtf8, outputUtf8);
+  // A request's own span: its model calls are the spans under it.
+  const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
@@ -133,12 +129,16 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const input = request
     ? {
         value: request.input,
-        sources: ["tfy.input", "tfy.input_short_hand", ...GENAI_INPUT],
+        sources: ["tfy.input", "tfy.input_short_hand", ...restatedCopies(attributes, GENAI_INPUT_COPIES, inputUtf8)],
         rest: settingsOnlyMetadataShows(request.settings, attributes),
       }
     : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
   const output = response
-    ? { value: response.output, sources: ["tfy.output", ...GENAI_OUTPUT], rest: response.rest }
+    ? {
+        value: response.output,
+        sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8)],
+        rest: response.rest,
+      }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
 
   appendJson(added, attributes, "braintrust.span_attributes", { type, name: span.name });

@@ -7,7 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { afterSpace, OPEN_OBJECT } from "../encoding/json.js";
+import { OPEN_OBJECT } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
@@ -55,9 +55,14 @@ export function readSpans(
   }
 }
 
-/** Whether the body opens as a JSON object would, after any white space. */
+/**
+ * Whether the body opens as a JSON object would, after a byte order mark or spaces. Not after a line
+ * feed: 0x0a is also the tag every protobuf request opens with, and a broken one is not JSON.
+ */
 function looksLikeJson(bytes: Uint8Array): boolean {
-  return bytes[afterSpace(bytes, 0)] === OPEN_OBJECT;
+  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d) at++;
+  return bytes[at] === OPEN_OBJECT;
 }
 
 export interface ReadOptions {

@@ -1,8 +1,9 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { SpanSchema, type Status, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
+import { failedWithoutMessage } from "../otlp/status.js";
 import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 
 /**
@@ -70,8 +71,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
   }
   // A failure without a message may say why in an exception event (process/failure.ts): rare, so the
   // whole span is decoded for it rather than every span's events read.
-  if (hasEvents && fields.status?.code === Status_StatusCode.ERROR && fields.status.message === "")
-    return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
+  if (hasEvents && failedWithoutMessage(fields.status)) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
   if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
   fields.attributeFields = attributeFields;
   return fields;

@@ -66,7 +66,7 @@ async function reloadUntil<T>(page: Page, path: string, read: () => Promise<T>, 
 }
 
 describe("the admin console in Chromium, against the relay under wrangler dev", () => {
-  it("logs in with the admin token in a form, into a short HttpOnly, Secure, SameSite=Strict session, and out again", async () => {
+  it("logs in with the admin token in a form, into a short HttpOnly, SameSite=Strict session, and out again", async () => {
     const { context, page } = await newPage();
     const first = await page.goto(`${relay.url}/admin/`);
     expect(page.url()).toBe(`${relay.url}/admin/console/login`);
@@ -88,7 +88,8 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await Promise.all([page.waitForURL(`${relay.url}/admin/`), page.click("main a:text('create one')")]);
     const [cookie, ...others] = await context.cookies();
     expect(others).toEqual([]);
-    expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: true, sameSite: "Strict", path: "/admin" });
+    // Secure everywhere but here, at localhost over http, where Safari would drop it (console-routes.test.ts checks the rest).
+    expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: false, sameSite: "Strict", path: "/admin" });
     const minutesLeft = (cookie!.expires * 1000 - Date.now()) / 60_000;
     expect(minutesLeft).toBeGreaterThan(25);
     expect(minutesLeft).toBeLessThanOrEqual(30);

@@ -129,10 +129,15 @@ describe("decoding protobuf", () => {
         status: 400,
         message: "request body is gzip-compressed, but came without Content-Encoding: gzip",
       });
-    expect(refusal(() => decoded(utf8(` \n${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
+    expect(refusal(() => decoded(utf8(` \t${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
       status: 400,
       message: expect.stringMatching(/ \(the body looks like JSON: send JSON as application\/json\)$/),
     });
+    expect(refusal(() => decoded(utf8(`\uFEFF${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf")).message).toMatch(
+      /\(the body looks like JSON: send JSON as application\/json\)$/,
+    );
+    // A line feed is also the tag a protobuf request opens with: a broken one gets no word of JSON.
+    expect(refusal(() => decoded(new Uint8Array([0x0a, 0x7b, 0x01]), "protobuf")).message).not.toMatch(/JSON/);
   });
 
   it("refuses nesting past 100 messages deep with 400 saying so", () => {

@@ -270,14 +270,25 @@ describe("sources", () => {
     expect(translated(other)["braintrust.metadata"]).toEqual({ gateway_model: "openai-main/gpt-4o" });
   });
 
-  it("include the GenAI conventions' copies of the request and the response a gateway may write beside its own", () => {
+  it("include the GenAI conventions' copies of the request and the response a gateway may write beside its own, when they say nothing more", () => {
     const attributes = [
       attr("tfy.span_type", "Model"),
-      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
-      attr("tfy.output", JSON.stringify({ choices: [] })),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          messages: [
+            { role: "system", content: "be brief" },
+            { role: "user", content: "hi" },
+          ],
+        }),
+      ),
+      attr("tfy.output", JSON.stringify({ choices: [{ message: { role: "assistant", content: "Hello." }, finish_reason: "stop" }] })),
       attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }])),
       attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "be brief" }])),
-      attr("gen_ai.output.messages", "[]"),
+      attr(
+        "gen_ai.output.messages",
+        JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Hello." }], finish_reason: "stop" }]),
+      ),
       attr("gen_ai.request.model", "openai-main/gpt-4o"),
     ];
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.request.model"]);
@@ -288,6 +299,18 @@ describe("sources", () => {
       "gen_ai.input.messages",
       "gen_ai.output.messages",
     ]);
+  });
+
+  it("keep a GenAI copy that says more than the payload: instructions the gateway added, a stream's text before it broke", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
+      attr("tfy.output", JSON.stringify({ error: { message: "stream interrupted" } })),
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }])),
+      attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "You are the support agent." }])),
+      attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Your refund was" }] }])),
+    ];
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.system_instructions", "gen_ai.output.messages"]);
   });
 
   it("all stay when the tenant keeps source attributes", () => {
@@ -479,6 +502,10 @@ describe("metrics", () => {
       translateInPlace(kept, KEEP);
       expect(attributesOf(kept)["braintrust.metadata"]).toBeUndefined();
     }
+    // Sent twice, a key stays, both of its values, and is not shown again in metadata.
+    const twice = [attr("tfy.span_type", "ChatCompletion"), attr("gen_ai.usage.input_tokens", 14), attr("gen_ai.usage.input_tokens", 15)];
+    expect(translated(twice)).not.toHaveProperty("braintrust.metadata");
+    expect(keptKeys(twice)).toEqual(["tfy.span_type", "gen_ai.usage.input_tokens", "gen_ai.usage.input_tokens"]);
     // The model call's own span counts them; so does a span of another or no type.
     for (const type of ["Model", "Guardrail", "MCP", "Mystery"]) {
       expect(translated([attr("tfy.span_type", type), ...used])["braintrust.metrics"]).toEqual({

@@ -1,0 +1,20 @@
+/**
+ * The attributes of every cookie the console sets. HttpOnly: no script reads it; Secure: never sent
+ * in clear; SameSite=Strict: no other site's link or form carries it. Not Secure only at localhost
+ * over http, where nothing leaves the machine: Safari drops a Secure cookie there, as every browser
+ * does elsewhere over http.
+ */
+export function consoleCookie(url: string, path: string) {
+  const { protocol, hostname } = new URL(url);
+  return { path, httpOnly: true, secure: protocol !== "http:" || !isLoopback(hostname), sameSite: "Strict" } as const;
+}
+
+/** Whether a browser drops the cookies a response to this URL sets: Secure ones, over http. */
+export function dropsConsoleCookies(url: string): boolean {
+  return new URL(url).protocol === "http:" && consoleCookie(url, "/").secure;
+}
+
+/** localhost, by name or address: the machine itself. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
