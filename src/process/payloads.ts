@@ -1,5 +1,5 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { afterSpace, CLOSE_LIST, isJson, jsonObject, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import { afterSpace, CLOSE_LIST, isJson, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
@@ -78,8 +78,28 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     return { output: passedOn.input, rest, model: undefined };
   }
   const rest = parsedMembers(fields, (key) => key === field);
+  const list = fields.get(field)!;
   // The model is among the rest, parsed once.
-  return { output: new RawJson(fields.get(field)!), rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+  return { output: embeddingsShown(field, list) ?? new RawJson(list), rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+}
+
+/**
+ * An embedding response's vectors as Braintrust's OpenAI wrapper logs them: their length, not the
+ * numbers (a vector of 1536 is some 30 KB of JSON, stored and billed for each input, and read by
+ * no one). Undefined for a list that is not of embeddings.
+ */
+function embeddingsShown(field: string, list: Uint8Array): { embedding_length: number } | undefined {
+  if (field !== "data") return undefined;
+  const first = listItems(list)?.[0];
+  const members = first?.[afterSpace(first, 0)] === OPEN_OBJECT ? objectMembers(first) : undefined;
+  const embedding = members?.findLast(([key]) => key === "embedding")?.[1];
+  if (embedding === undefined) return undefined;
+  if (embedding[0] === OPEN_LIST) return { embedding_length: listItems(embedding)?.length ?? 0 };
+  // encoding_format "base64": the vector's float32s, four bytes each, three bytes to four characters.
+  const base64 = parsed(embedding);
+  if (typeof base64 !== "string") return undefined;
+  const padding = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0;
+  return { embedding_length: Math.floor(((base64.length / 4) * 3 - padding) / 4) };
 }
 
 /** The first of OUTPUT_FIELDS that is a list. */

@@ -126,7 +126,7 @@ describe("input and output", () => {
       ]),
     ).toMatchObject({
       "braintrust.input_json": ["a"],
-      "braintrust.output_json": [{ embedding: [1] }],
+      "braintrust.output_json": { embedding_length: 1 },
       "braintrust.metadata": { dimensions: 3 },
     });
     expect(translated([attr("tfy.input", JSON.stringify({ prompt: "Once" }))])["braintrust.input_json"]).toBe("Once");
@@ -140,6 +140,24 @@ describe("input and output", () => {
       "braintrust.output_json": [{ index: 0 }],
       "braintrust.metadata": { top_n: 1, response: { choices: "not a list" } },
     });
+  });
+
+  it("shows an embedding's vectors as their length, as Braintrust's OpenAI wrapper logs them, in floats or base64", () => {
+    const output = (data: unknown) => translated([attr("tfy.output", JSON.stringify({ object: "list", data, model: "m" }))]);
+    const vector = Array.from({ length: 1536 }, (_, i) => i / 1536);
+    const base64 = Buffer.from(new Float32Array(vector).buffer).toString("base64");
+
+    expect(output([{ object: "embedding", index: 0, embedding: vector }, { embedding: [1] }])).toMatchObject({
+      "braintrust.output_json": { embedding_length: 1536 },
+      "braintrust.metadata": { response: { object: "list", model: "m" } },
+    });
+    expect(output([{ embedding: base64 }])["braintrust.output_json"]).toEqual({ embedding_length: 1536 });
+    expect(output([{ embedding: Buffer.from(new Float32Array(7).buffer).toString("base64") }])["braintrust.output_json"]).toEqual({
+      embedding_length: 7,
+    });
+    // A data list of anything else shows as it is.
+    expect(output([{ url: "https://images.example/1.png" }])["braintrust.output_json"]).toEqual([{ url: "https://images.example/1.png" }]);
+    expect(output([])["braintrust.output_json"]).toEqual([]);
   });
 
   it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
