@@ -329,6 +329,29 @@ describe("sources", () => {
       attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Your refund was" }] }])),
     ];
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.system_instructions", "gen_ai.output.messages"]);
+    // Text the payload writes with other escapes is not found, and its copy stays: shown twice, never lost.
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"role":"user","content":"caf\\u00e9"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"café"}]'),
+      ]),
+    ).toEqual(["gen_ai.input.messages"]);
+  });
+
+  it("keep a GenAI copy longer than the relay reads, beside the payload it may restate", () => {
+    const long = "x".repeat(1024 * 1024);
+    const attributes = [
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: long }] })),
+      attr("gen_ai.input.messages", JSON.stringify([{ content: long }])),
+    ];
+    expect(keptKeys(attributes)).toEqual(["gen_ai.input.messages"]);
+    const shorter = long.slice(100);
+    expect(
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: shorter }] })),
+        attr("gen_ai.input.messages", JSON.stringify([{ content: shorter }])),
+      ]),
+    ).toEqual([]);
   });
 
   it("all stay when the tenant keeps source attributes", () => {
