@@ -33,6 +33,33 @@ export function listItems(utf8: Uint8Array, budget?: EntryBudget): Uint8Array[] 
   return whole(utf8, budget, (reader) => reader.list());
 }
 
+/** A list's first item as its own bytes, the rest only checked; undefined when `utf8` is not a valid JSON list, or is empty. */
+export function firstListItem(utf8: Uint8Array): Uint8Array | undefined {
+  return whole(utf8, undefined, (reader) => reader.firstItem()) as Uint8Array | undefined;
+}
+
+/** How many items a JSON list holds, counted without keeping them; undefined when `utf8` is not a valid JSON list. */
+export function listLength(utf8: Uint8Array): number | undefined {
+  return whole(utf8, undefined, (reader) => reader.listLength()) as number | undefined;
+}
+
+/**
+ * Every scalar a JSON value holds as a value, at any depth (not its keys), as a token: a string
+ * `"s"` and its text, a number `"n"` and the number it reads as, `true` and `false` as themselves.
+ * Only each string is kept, and only while `visit` runs. False when `utf8` is not valid JSON.
+ */
+export function forEachScalar(utf8: Uint8Array, visit: (token: string) => void): boolean {
+  return whole(utf8, undefined, (reader) => reader.scalars(visit, 1)) !== undefined;
+}
+
+/** A JSON scalar's token, as forEachScalar gives it, for a parsed value; undefined for null, objects and lists. */
+export function scalarToken(value: unknown): string | undefined {
+  if (typeof value === "string") return `s${value}`;
+  if (typeof value === "number") return `n${value}`;
+  if (typeof value === "boolean") return String(value);
+  return undefined;
+}
+
 /**
  * How many more members and items a caller may have read, across every object and list it reads:
  * each costs a few objects of heap, so a value of a million tiny members would otherwise take more
@@ -247,6 +274,88 @@ class Reader {
       }
       this.expect(COMMA);
     }
+  }
+
+  firstItem(): Uint8Array | undefined {
+    this.space();
+    this.expect(OPEN_LIST);
+    this.space();
+    if (this.bytes[this.at] === CLOSE_LIST) {
+      this.at++;
+      return undefined;
+    }
+    let first: Uint8Array | undefined;
+    for (;;) {
+      this.space();
+      const start = this.at;
+      this.value(1);
+      first ??= this.bytes.subarray(start, this.at);
+      this.space();
+      const c = this.bytes[this.at++];
+      if (c === CLOSE_LIST) return first;
+      if (c !== COMMA) throw new Invalid();
+    }
+  }
+
+  listLength(): number {
+    this.space();
+    this.expect(OPEN_LIST);
+    this.space();
+    if (this.bytes[this.at] === CLOSE_LIST) {
+      this.at++;
+      return 0;
+    }
+    for (let count = 1; ; count++) {
+      this.space();
+      this.value(1);
+      this.space();
+      const c = this.bytes[this.at++];
+      if (c === CLOSE_LIST) return count;
+      if (c !== COMMA) throw new Invalid();
+    }
+  }
+
+  scalars(visit: (token: string) => void, depth: number): true {
+    if (depth > MAX_DEPTH) throw new Invalid();
+    this.space();
+    const c = this.bytes[this.at];
+    const start = this.at;
+    if (c === QUOTE) {
+      const escaped = this.string();
+      const raw = this.bytes.subarray(start, this.at);
+      visit(`s${escaped ? (JSON.parse(textOf(raw)) as string) : textOf(raw.subarray(1, -1))}`);
+    } else if (c === OPEN_OBJECT || c === OPEN_LIST) {
+      const keyed = c === OPEN_OBJECT;
+      const close = keyed ? CLOSE_OBJECT : CLOSE_LIST;
+      this.at++;
+      this.space();
+      if (this.bytes[this.at] === close) {
+        this.at++;
+        return true;
+      }
+      for (;;) {
+        this.space();
+        if (keyed) {
+          this.string();
+          this.space();
+          this.expect(COLON);
+        }
+        this.scalars(visit, depth + 1);
+        this.space();
+        const next = this.bytes[this.at++];
+        if (next === close) return true;
+        if (next !== COMMA) throw new Invalid();
+      }
+    } else {
+      this.value(depth);
+      if (c !== 0x6e)
+        visit(
+          c === 0x74 || c === 0x66
+            ? textOf(this.bytes.subarray(start, this.at))
+            : `n${Number(textOf(this.bytes.subarray(start, this.at)))}`,
+        );
+    }
+    return true;
   }
 
   /** One value and nothing after it but white space. */

@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { textOf } from "../encoding/bytes.js";
-import { isJsonObject } from "../encoding/json.js";
+import { utf8Of } from "../encoding/bytes.js";
+import { forEachScalar, isJson, isJsonObject, OPEN_LIST, OPEN_OBJECT, scalarToken } from "../encoding/json.js";
 import { countOf, parseJson, stringAttribute } from "./attributes.js";
 
 /**
@@ -11,34 +11,46 @@ export const GENAI_INPUT_COPIES = ["gen_ai.input.messages", "gen_ai.system_instr
 export const GENAI_OUTPUT_COPIES = ["gen_ai.output.messages"];
 
 /**
- * Keys whose values are the conventions' own vocabulary (a role, a part's type), not the payload's
- * words: a chat message's text part is `{type: "text", content}` there and a string in the payload.
+ * Keys whose values are the conventions' own vocabulary (a role, a part's type, a finish reason, an
+ * image's modality and media type), not the payload's words: a chat message's text part is
+ * `{type: "text", content}` there and a string in the payload, a tool call finishes as `tool_call`
+ * there and `tool_calls` in OpenAI's answer.
  */
-const VOCABULARY_KEYS = new Set(["role", "type"]);
+const VOCABULARY_KEYS = new Set(["role", "type", "finish_reason", "modality", "mime_type"]);
 
 /**
- * Of these copies, those the payload (`tfy.input` or `tfy.output` as UTF-8) says all of: every text
- * in the copy is a string of the payload too, so the copy is the same messages again, and goes with
- * the payload. A copy saying anything more (system instructions the gateway added, the part of a
- * stream that broke before its answer was recorded) stays, so it still shows; so does one the relay
- * does not read (below). Only a span that has a copy pays for reading its payload.
+ * Of these copies, those the payload (`tfy.input` or `tfy.output` as UTF-8) says all of: every
+ * value in the copy (text, number, true or false) is a value of the payload too, so the copy is the
+ * same messages again, and goes with the payload. A copy saying anything more (system instructions
+ * the gateway added, the part of a stream that broke before its answer was recorded) stays, so it
+ * still shows; so does one longer than the relay reads. The payload is read once, value by value,
+ * never parsed whole, and only for a span that has a copy: its cost is its length, whatever it holds.
  */
 export function restatedCopies(attributes: KeyValue[], keys: readonly string[], payload: Uint8Array | undefined): string[] {
-  const copies = keys.filter((key) => countOf(attributes, key) === 1 && stringAttribute(attributes, key) !== undefined);
-  if (copies.length === 0 || payload === undefined) return [];
-  // Each text is looked for as the JSON string it is, quotes and all: the payload is never parsed,
-  // so a payload of a million tiny objects costs no more than its text.
-  const said = textOf(payload);
-  let searchLeft = MAX_SEARCHED_CHARS;
-  return copies.filter((key) => {
-    const text = stringAttribute(attributes, key)!;
-    const copy = text.length <= MAX_COPY_CHARS ? parseJson(text) : undefined;
-    if (copy === undefined) return false;
-    const texts = new Set<string>();
-    textsOf(copy, texts);
-    searchLeft -= texts.size * said.length;
-    return searchLeft >= 0 && [...texts].every((t) => said.includes(JSON.stringify(t)));
-  });
+  const copies = new Map<string, Set<string>>();
+  for (const key of keys) {
+    const text = countOf(attributes, key) === 1 ? stringAttribute(attributes, key) : undefined;
+    const copy = text !== undefined && text.length <= MAX_COPY_CHARS ? parseJson(text) : undefined;
+    if (copy === undefined) continue;
+    const values = new Set<string>();
+    valuesOf(copy, values);
+    copies.set(key, values);
+  }
+  if (copies.size === 0 || payload === undefined) return [];
+  const unsaid = new Set([...copies.values()].flatMap((values) => [...values]));
+  const said = (token: string) => {
+    unsaid.delete(token);
+    // A tool call's arguments are a JSON string in the payload (OpenAI's), an object in the copy: its values are said too.
+    if (token.length > 2 && (token.charCodeAt(1) === OPEN_OBJECT || token.charCodeAt(1) === OPEN_LIST)) {
+      const nested = utf8Of(token.slice(1));
+      if (isJson(nested)) forEachScalar(nested, (inner) => unsaid.delete(inner));
+    }
+    // An image is a data URL in the payload, its base64 alone in the copy.
+    const base64 = token.startsWith("sdata:") ? token.indexOf(";base64,") : -1;
+    if (base64 > 0) unsaid.delete(`s${token.slice(base64 + ";base64,".length)}`);
+  };
+  if (!forEachScalar(payload, said)) return [];
+  return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
 }
 
 /**
@@ -47,13 +59,12 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
  */
 const MAX_COPY_CHARS = 1024 * 1024;
 
-/** How much payload text the search for a span's copies may go through: a copy of many texts beside a large payload stays. */
-const MAX_SEARCHED_CHARS = 256 * 1024 * 1024;
-
-/** Every string in a JSON value, but a vocabulary key's, added to `into`. */
-function textsOf(value: unknown, into: Set<string>): void {
-  if (typeof value === "string") into.add(value);
-  else if (Array.isArray(value)) for (const item of value) textsOf(item, into);
+/** Every scalar value in a JSON value, as forEachScalar tokens, but a vocabulary key's. */
+function valuesOf(value: unknown, into: Set<string>): void {
+  const token = scalarToken(value);
+  if (token !== undefined) into.add(token);
+  else if (Array.isArray(value)) for (const item of value) valuesOf(item, into);
   else if (isJsonObject(value))
-    for (const [key, member] of Object.entries(value)) if (!(VOCABULARY_KEYS.has(key) && typeof member === "string")) textsOf(member, into);
+    for (const [key, member] of Object.entries(value))
+      if (!(VOCABULARY_KEYS.has(key) && typeof member === "string")) valuesOf(member, into);
 }

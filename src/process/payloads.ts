@@ -1,5 +1,16 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { afterSpace, CLOSE_LIST, isJson, jsonObject, listItems, OPEN_LIST, OPEN_OBJECT, objectMembers } from "../encoding/json.js";
+import {
+  afterSpace,
+  CLOSE_LIST,
+  firstListItem,
+  isJson,
+  jsonObject,
+  listLength,
+  OPEN_LIST,
+  OPEN_OBJECT,
+  objectMembers,
+  QUOTE,
+} from "../encoding/json.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;
@@ -86,21 +97,34 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
 /**
  * An embedding response's vectors as Braintrust's OpenAI wrapper logs them: their length, not the
  * numbers (a vector of 1536 is some 30 KB of JSON, stored and billed for each input, and read by
- * no one). Undefined for a list that is not of embeddings.
+ * no one). The first item says it, as the wrapper reads it: a list of numbers, or base64 in an
+ * item OpenAI marks `"object": "embedding"`. Undefined for a list that is not of embeddings. Only
+ * the first item is kept, and the numbers are counted, not kept: a list may be megabytes.
  */
 function embeddingsShown(field: string, list: Uint8Array): { embedding_length: number } | undefined {
   if (field !== "data") return undefined;
-  const first = listItems(list)?.[0];
+  const first = firstListItem(list);
   const members = first?.[afterSpace(first, 0)] === OPEN_OBJECT ? objectMembers(first) : undefined;
-  const embedding = members?.findLast(([key]) => key === "embedding")?.[1];
-  if (embedding === undefined) return undefined;
-  if (embedding[0] === OPEN_LIST) return { embedding_length: listItems(embedding)?.length ?? 0 };
+  const member = (key: string) => members?.findLast(([name]) => name === key)?.[1];
+  const embedding = member("embedding");
+  if (embedding?.[0] === OPEN_LIST) {
+    const number = firstListItem(embedding)?.[0];
+    const ofNumbers = number === undefined || number === MINUS || (number >= DIGIT_0 && number <= DIGIT_9);
+    return ofNumbers ? { embedding_length: listLength(embedding) ?? 0 } : undefined;
+  }
+  const object = member("object");
+  if (embedding?.[0] !== QUOTE || object === undefined || parsed(object) !== "embedding") return undefined;
   // encoding_format "base64": the vector's float32s, four bytes each, three bytes to four characters.
   const base64 = parsed(embedding);
-  if (typeof base64 !== "string") return undefined;
+  if (typeof base64 !== "string" || !BASE64.test(base64)) return undefined;
   const padding = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0;
   return { embedding_length: Math.floor(((base64.length / 4) * 3 - padding) / 4) };
 }
+
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The first of OUTPUT_FIELDS that is a list. */
 function outputField(fields: Map<string, Uint8Array>): string | undefined {

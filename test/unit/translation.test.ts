@@ -151,11 +151,19 @@ describe("input and output", () => {
       "braintrust.output_json": { embedding_length: 1536 },
       "braintrust.metadata": { response: { object: "list", model: "m" } },
     });
-    expect(output([{ embedding: base64 }])["braintrust.output_json"]).toEqual({ embedding_length: 1536 });
-    expect(output([{ embedding: Buffer.from(new Float32Array(7).buffer).toString("base64") }])["braintrust.output_json"]).toEqual({
-      embedding_length: 7,
-    });
-    // A data list of anything else shows as it is.
+    expect(output([{ object: "embedding", embedding: base64 }])["braintrust.output_json"]).toEqual({ embedding_length: 1536 });
+    expect(
+      output([{ object: "embedding", embedding: Buffer.from(new Float32Array(7).buffer).toString("base64") }])["braintrust.output_json"],
+    ).toEqual({ embedding_length: 7 });
+    // A data list of anything else shows as it is: items with an `embedding` that is no vector among them.
+    for (const data of [
+      [{ embedding: "a caption, not base64!" }],
+      [{ embedding: base64 }],
+      [{ embedding: ["a"] }],
+      [{ embedding: null }],
+      [7],
+    ])
+      expect(output(data)["braintrust.output_json"]).toEqual(data);
     expect(output([{ url: "https://images.example/1.png" }])["braintrust.output_json"]).toEqual([{ url: "https://images.example/1.png" }]);
     expect(output([])["braintrust.output_json"]).toEqual([]);
   });
@@ -329,13 +337,86 @@ describe("sources", () => {
       attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Your refund was" }] }])),
     ];
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.system_instructions", "gen_ai.output.messages"]);
-    // Text the payload writes with other escapes is not found, and its copy stays: shown twice, never lost.
+    // Values are compared as they read, however the payload escapes them; a payload's key is no value of it.
     expect(
       keptKeys([
         attr("tfy.input", '{"messages":[{"role":"user","content":"caf\\u00e9"}]}'),
         attr("gen_ai.input.messages", '[{"content":"café"}]'),
       ]),
+    ).toEqual([]);
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[],"temperature":1}'), attr("gen_ai.system_instructions", '[{"content":"temperature"}]')]),
+    ).toEqual(["gen_ai.system_instructions"]);
+    // So is a number the payload does not hold, and text found only inside a longer one.
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[{"content":"hi there"}]}'), attr("gen_ai.input.messages", '[{"content":"hi"}]')]),
     ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[{"content":"hi"}],"n":1}'), attr("gen_ai.input.messages", '[{"content":"hi","n":2}]')]),
+    ).toEqual(["gen_ai.input.messages"]);
+  });
+
+  it("include a GenAI copy of a tool call or an image, written in the conventions' own shapes", () => {
+    const toolCall = [
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.output",
+        JSON.stringify({
+          choices: [
+            {
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","days":3}' } }],
+              },
+              finish_reason: "tool_calls",
+            },
+          ],
+        }),
+      ),
+      attr(
+        "gen_ai.output.messages",
+        JSON.stringify([
+          {
+            role: "assistant",
+            parts: [{ type: "tool_call", id: "call_1", name: "get_weather", arguments: { city: "Paris", days: 3 } }],
+            finish_reason: "tool_call",
+          },
+        ]),
+      ),
+    ];
+    const png = "iVBORw0KGgo".repeat(100);
+    const image = [
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } },
+              ],
+            },
+          ],
+        }),
+      ),
+      attr(
+        "gen_ai.input.messages",
+        JSON.stringify([
+          {
+            role: "user",
+            parts: [
+              { type: "text", content: "What is this?" },
+              { type: "blob", modality: "image", mime_type: "image/png", content: png },
+            ],
+          },
+        ]),
+      ),
+    ];
+    expect(keptKeys(toolCall)).toEqual(["tfy.span_type"]);
+    expect(keptKeys(image)).toEqual(["tfy.span_type"]);
   });
 
   it("keep a GenAI copy longer than the relay reads, beside the payload it may restate", () => {
