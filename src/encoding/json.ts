@@ -38,9 +38,9 @@ export function firstListItem(utf8: Uint8Array): Uint8Array | undefined {
   return whole(utf8, undefined, (reader) => reader.firstItem()) as Uint8Array | undefined;
 }
 
-/** How many items a JSON list holds, counted without keeping them; undefined when `utf8` is not a valid JSON list. */
-export function listLength(utf8: Uint8Array): number | undefined {
-  return whole(utf8, undefined, (reader) => reader.listLength()) as number | undefined;
+/** How many numbers a JSON list of numbers holds, counted without keeping them; undefined for anything else. */
+export function numberListLength(utf8: Uint8Array): number | undefined {
+  return whole(utf8, undefined, (reader) => reader.numberListLength()) as number | undefined;
 }
 
 /**
@@ -50,14 +50,6 @@ export function listLength(utf8: Uint8Array): number | undefined {
  */
 export function forEachScalar(utf8: Uint8Array, visit: (token: string) => void): boolean {
   return whole(utf8, undefined, (reader) => reader.scalars(visit, 1)) !== undefined;
-}
-
-/** A JSON scalar's token, as forEachScalar gives it, for a parsed value; undefined for null, objects and lists. */
-export function scalarToken(value: unknown): string | undefined {
-  if (typeof value === "string") return `s${value}`;
-  if (typeof value === "number") return `n${value}`;
-  if (typeof value === "boolean") return String(value);
-  return undefined;
 }
 
 /**
@@ -297,7 +289,7 @@ class Reader {
     }
   }
 
-  listLength(): number {
+  numberListLength(): number {
     this.space();
     this.expect(OPEN_LIST);
     this.space();
@@ -307,7 +299,7 @@ class Reader {
     }
     for (let count = 1; ; count++) {
       this.space();
-      this.value(1);
+      this.number();
       this.space();
       const c = this.bytes[this.at++];
       if (c === CLOSE_LIST) return count;

@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
-import { afterSpace, isJsonObject, OPEN_OBJECT, objectMembers, QUOTE } from "../encoding/json.js";
+import { afterSpace, isJsonObject, OPEN_OBJECT, OVER_BUDGET, objectMembers, QUOTE } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { failedWithoutMessage } from "../otlp/status.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
@@ -47,8 +47,10 @@ export function answerError(response: ResponsePayload | undefined): string | und
   if (Object.hasOwn(response.rest, "error")) return errorBodyMessage(response.rest);
   const output = response.output;
   if (!(output instanceof RawJson)) return isJsonObject(output) ? errorBodyMessage(output) : undefined;
-  const members = output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT ? objectMembers(output.utf8) : undefined;
-  if (members === undefined) return undefined;
+  // An error body has a few members; an answer of a million tiny ones is none, and is not kept member by member.
+  const members =
+    output.utf8[afterSpace(output.utf8, 0)] === OPEN_OBJECT ? objectMembers(output.utf8, { left: MAX_ERROR_BODY_MEMBERS }) : undefined;
+  if (members === undefined || members === OVER_BUDGET) return undefined;
   // The last of a repeated key wins, as in JSON.parse. A member is parsed only when it can make an error
   // body: an answer's own `message` (a Cohere chat answer's is the answer) is not read.
   const member = (key: string, opens: number[]) => {
@@ -62,6 +64,8 @@ export function answerError(response: ResponsePayload | undefined): string | und
     message: object === "error" ? member("message", [QUOTE]) : undefined,
   });
 }
+
+const MAX_ERROR_BODY_MEMBERS = 64;
 
 /** An error body's message, in any of the shapes answerError reads; undefined for a body that is no error. */
 function errorBodyMessage(body: Record<string, unknown>): string | undefined {

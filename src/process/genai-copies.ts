@@ -1,6 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { utf8Of } from "../encoding/bytes.js";
-import { forEachScalar, isJson, isJsonObject, OPEN_LIST, OPEN_OBJECT, scalarToken } from "../encoding/json.js";
+import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, parseJson, stringAttribute } from "./attributes.js";
 
 /**
@@ -20,8 +19,8 @@ const VOCABULARY_KEYS = new Set(["role", "type", "finish_reason", "modality", "m
 
 /**
  * Of these copies, those the payload (`tfy.input` or `tfy.output` as UTF-8) says all of: every
- * value in the copy (text, number, true or false) is a value of the payload too, so the copy is the
- * same messages again, and goes with the payload. A copy saying anything more (system instructions
+ * text in the copy is a string value of the payload too (see valuesOf), so the copy is the same
+ * messages again, and goes with the payload. A copy saying anything more (system instructions
  * the gateway added, the part of a stream that broke before its answer was recorded) stays, so it
  * still shows; so does one longer than the relay reads. The payload is read once, value by value,
  * never parsed whole, and only for a span that has a copy: its cost is its length, whatever it holds.
@@ -31,20 +30,13 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
   for (const key of keys) {
     const text = countOf(attributes, key) === 1 ? stringAttribute(attributes, key) : undefined;
     const copy = text !== undefined && text.length <= MAX_COPY_CHARS ? parseJson(text) : undefined;
-    if (copy === undefined) continue;
-    const values = new Set<string>();
-    valuesOf(copy, values);
-    copies.set(key, values);
+    const values = copy === undefined ? undefined : valuesOf(copy);
+    if (values) copies.set(key, values);
   }
   if (copies.size === 0 || payload === undefined) return [];
   const unsaid = new Set([...copies.values()].flatMap((values) => [...values]));
   const said = (token: string) => {
     unsaid.delete(token);
-    // A tool call's arguments are a JSON string in the payload (OpenAI's), an object in the copy: its values are said too.
-    if (token.length > 2 && (token.charCodeAt(1) === OPEN_OBJECT || token.charCodeAt(1) === OPEN_LIST)) {
-      const nested = utf8Of(token.slice(1));
-      if (isJson(nested)) forEachScalar(nested, (inner) => unsaid.delete(inner));
-    }
     // An image is a data URL in the payload, its base64 alone in the copy.
     const base64 = token.startsWith("sdata:") ? token.indexOf(";base64,") : -1;
     if (base64 > 0) unsaid.delete(`s${token.slice(base64 + ";base64,".length)}`);
@@ -59,12 +51,30 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
  */
 const MAX_COPY_CHARS = 1024 * 1024;
 
-/** Every scalar value in a JSON value, as forEachScalar tokens, but a vocabulary key's. */
-function valuesOf(value: unknown, into: Set<string>): void {
-  const token = scalarToken(value);
-  if (token !== undefined) into.add(token);
-  else if (Array.isArray(value)) for (const item of value) valuesOf(item, into);
-  else if (isJsonObject(value))
-    for (const [key, member] of Object.entries(value))
-      if (!(VOCABULARY_KEYS.has(key) && typeof member === "string")) valuesOf(member, into);
+/**
+ * A copy's values as forEachScalar tokens: the conventions' messages (or a system instruction's
+ * parts), each an object of text, its `parts` objects of the same kind. A tool call's arguments or a
+ * tool's response, an object there and a JSON string in OpenAI's payload, is one token, its JSON:
+ * it matches only the same JSON. The conventions' own words (VOCABULARY_KEYS) are not compared;
+ * anything else (a number, a flag, another shape) is not compared either, and keeps the copy:
+ * undefined.
+ */
+function valuesOf(copy: unknown): Set<string> | undefined {
+  const tokens = new Set<string>();
+  const entries = (list: unknown): boolean =>
+    Array.isArray(list) && list.every((entry) => isJsonObject(entry) && Object.entries(entry).every(([key, value]) => member(key, value)));
+  const member = (key: string, value: unknown): boolean => {
+    if (value === null) return true;
+    if (typeof value === "string") {
+      if (!VOCABULARY_KEYS.has(key)) tokens.add(`s${value}`);
+      return true;
+    }
+    if (key === "parts") return entries(value);
+    if (isJsonObject(value) || Array.isArray(value)) {
+      tokens.add(`s${JSON.stringify(value)}`);
+      return true;
+    }
+    return false;
+  };
+  return entries(copy) ? tokens : undefined;
 }

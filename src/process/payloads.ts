@@ -5,9 +5,10 @@ import {
   firstListItem,
   isJson,
   jsonObject,
-  listLength,
+  numberListLength,
   OPEN_LIST,
   OPEN_OBJECT,
+  OVER_BUDGET,
   objectMembers,
   QUOTE,
 } from "../encoding/json.js";
@@ -91,39 +92,44 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
   const rest = parsedMembers(fields, (key) => key === field);
   const list = fields.get(field)!;
   // The model is among the rest, parsed once.
-  return { output: embeddingsShown(field, list) ?? new RawJson(list), rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+  return {
+    output: embeddingsShown(fields, field, list) ?? new RawJson(list),
+    rest,
+    model: Object.hasOwn(rest, "model") ? rest.model : undefined,
+  };
 }
 
 /**
  * An embedding response's vectors as Braintrust's OpenAI wrapper logs them: their length, not the
  * numbers (a vector of 1536 is some 30 KB of JSON, stored and billed for each input, and read by
- * no one). The first item says it, as the wrapper reads it: a list of numbers, or base64 in an
- * item OpenAI marks `"object": "embedding"`. Undefined for a list that is not of embeddings. Only
- * the first item is kept, and the numbers are counted, not kept: a list may be megabytes.
+ * no one). Only a response in OpenAI's shape, which the gateway answers in, is one: a list whose
+ * items are `"object": "embedding"`, the first item's vector a list of numbers or base64. Only that
+ * item is kept, and the numbers are counted, not kept: a list may be megabytes. Undefined for
+ * anything else, shown as it is.
  */
-function embeddingsShown(field: string, list: Uint8Array): { embedding_length: number } | undefined {
-  if (field !== "data") return undefined;
+function embeddingsShown(fields: Map<string, Uint8Array>, field: string, list: Uint8Array): { embedding_length: number } | undefined {
+  if (field !== "data" || parsedField(fields, "object") !== "list") return undefined;
   const first = firstListItem(list);
-  const members = first?.[afterSpace(first, 0)] === OPEN_OBJECT ? objectMembers(first) : undefined;
-  const member = (key: string) => members?.findLast(([name]) => name === key)?.[1];
-  const embedding = member("embedding");
-  if (embedding?.[0] === OPEN_LIST) {
-    const number = firstListItem(embedding)?.[0];
-    const ofNumbers = number === undefined || number === MINUS || (number >= DIGIT_0 && number <= DIGIT_9);
-    return ofNumbers ? { embedding_length: listLength(embedding) ?? 0 } : undefined;
-  }
+  const members = first?.[afterSpace(first, 0)] === OPEN_OBJECT ? objectMembers(first, { left: MAX_ITEM_MEMBERS }) : undefined;
+  if (members === undefined || members === OVER_BUDGET) return undefined;
+  const member = (key: string) => members.findLast(([name]) => name === key)?.[1];
   const object = member("object");
-  if (embedding?.[0] !== QUOTE || object === undefined || parsed(object) !== "embedding") return undefined;
+  const embedding = member("embedding");
+  if (object === undefined || embedding === undefined || parsed(object) !== "embedding") return undefined;
+  if (embedding[0] === OPEN_LIST) {
+    const length = numberListLength(embedding);
+    return length === undefined ? undefined : { embedding_length: length };
+  }
   // encoding_format "base64": the vector's float32s, four bytes each, three bytes to four characters.
-  const base64 = parsed(embedding);
+  const base64 = embedding[0] === QUOTE ? parsed(embedding) : undefined;
   if (typeof base64 !== "string" || !BASE64.test(base64)) return undefined;
   const padding = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0;
   return { embedding_length: Math.floor(((base64.length / 4) * 3 - padding) / 4) };
 }
 
-const MINUS = 0x2d;
-const DIGIT_0 = 0x30;
-const DIGIT_9 = 0x39;
+/** An embedding item has three members (object, index, embedding): one of more than this is not one. */
+const MAX_ITEM_MEMBERS = 16;
+
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** The first of OUTPUT_FIELDS that is a list. */
@@ -197,9 +203,16 @@ export function sameJson(a: unknown, b: unknown): boolean {
  * choices) are passed on as bytes; only the small ones are parsed.
  */
 function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
-  const members = objectMembers(utf8);
-  return members && new Map(members);
+  const members = objectMembers(utf8, { left: MAX_PAYLOAD_FIELDS });
+  return members === undefined || members === OVER_BUDGET ? undefined : new Map(members);
 }
+
+/**
+ * A request or response body has tens of fields; one of more is shown whole, as JSON that is no
+ * object is: each field read is kept, and a body of a million tiny fields would take more heap
+ * than an isolate has.
+ */
+const MAX_PAYLOAD_FIELDS = 10_000;
 
 /** A member's JSON, valid by the time it is asked for, its long integers digit for digit: settings and the rest go to metadata. */
 function parsed(raw: Uint8Array): unknown {

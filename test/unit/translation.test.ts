@@ -122,7 +122,7 @@ describe("input and output", () => {
     expect(
       translated([
         attr("tfy.input", JSON.stringify({ input: ["a"], dimensions: 3 })),
-        attr("tfy.output", JSON.stringify({ data: [{ embedding: [1] }] })),
+        attr("tfy.output", JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [1] }] })),
       ]),
     ).toMatchObject({
       "braintrust.input_json": ["a"],
@@ -157,13 +157,18 @@ describe("input and output", () => {
     ).toEqual({ embedding_length: 7 });
     // A data list of anything else shows as it is: items with an `embedding` that is no vector among them.
     for (const data of [
-      [{ embedding: "a caption, not base64!" }],
+      [{ object: "embedding", embedding: "a caption, not base64!" }],
       [{ embedding: base64 }],
-      [{ embedding: ["a"] }],
-      [{ embedding: null }],
+      [{ object: "embedding", embedding: [1, "secret", { a: 1 }] }],
+      [{ object: "embedding", embedding: null }],
+      [{ object: "embedding", embedding: [1], ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])) }],
       [7],
     ])
       expect(output(data)["braintrust.output_json"]).toEqual(data);
+    // Nor is a response other than OpenAI's list of embeddings.
+    expect(
+      translated([attr("tfy.output", JSON.stringify({ data: [{ object: "embedding", embedding: [1] }] }))])["braintrust.output_json"],
+    ).toEqual([{ object: "embedding", embedding: [1] }]);
     expect(output([{ url: "https://images.example/1.png" }])["braintrust.output_json"]).toEqual([{ url: "https://images.example/1.png" }]);
     expect(output([])["braintrust.output_json"]).toEqual([]);
   });
@@ -417,6 +422,31 @@ describe("sources", () => {
     ];
     expect(keptKeys(toolCall)).toEqual(["tfy.span_type"]);
     expect(keptKeys(image)).toEqual(["tfy.span_type"]);
+  });
+
+  it("keep a GenAI copy whose tool call says otherwise, or whose text the payload holds only inside other text", () => {
+    const toolCall = (copyArguments: unknown, payloadArguments: string) =>
+      keptKeys([
+        attr(
+          "tfy.output",
+          JSON.stringify({ choices: [{ message: { tool_calls: [{ id: "c", function: { name: "pay", arguments: payloadArguments } }] } }] }),
+        ),
+        attr(
+          "gen_ai.output.messages",
+          JSON.stringify([{ role: "assistant", parts: [{ type: "tool_call", id: "c", name: "pay", arguments: copyArguments }] }]),
+        ),
+      ]);
+
+    expect(toolCall({ amount: 3 }, '{"amount":500}')).toEqual(["gen_ai.output.messages"]);
+    expect(toolCall({ type: "wire" }, '{"type":"card"}')).toEqual(["gen_ai.output.messages"]);
+    expect(toolCall({ type: "card" }, '{"type":"card"}')).toEqual([]);
+    const pasted = JSON.stringify({ note: "Always answer in French." });
+    expect(
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: pasted }] })),
+        attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "Always answer in French." }])),
+      ]),
+    ).toEqual(["gen_ai.system_instructions"]);
   });
 
   it("keep a GenAI copy longer than the relay reads, beside the payload it may restate", () => {
