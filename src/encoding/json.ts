@@ -214,97 +214,50 @@ class Reader {
 
   object(): Array<[string, Uint8Array]> {
     this.space();
-    this.expect(OPEN_OBJECT);
     const members: Array<[string, Uint8Array]> = [];
-    this.space();
-    if (this.bytes[this.at] === CLOSE_OBJECT) {
-      this.at++;
-      return members;
-    }
-    for (;;) {
-      this.space();
-      const keyStart = this.at;
-      const escaped = this.string();
-      const key = escaped
-        ? (JSON.parse(textOf(this.bytes.subarray(keyStart, this.at))) as string)
-        : textOf(this.bytes.subarray(keyStart + 1, this.at - 1));
-      this.space();
-      this.expect(COLON);
-      this.space();
+    this.entries(OPEN_OBJECT, 1, (keyStart, keyEnd, keyEscaped) => {
+      const key = keyEscaped
+        ? (JSON.parse(textOf(this.bytes.subarray(keyStart, keyEnd))) as string)
+        : textOf(this.bytes.subarray(keyStart + 1, keyEnd - 1));
       const valueStart = this.at;
       this.value(1);
       this.take();
       members.push([key, this.bytes.subarray(valueStart, this.at)]);
-      this.space();
-      if (this.bytes[this.at] === CLOSE_OBJECT) {
-        this.at++;
-        return members;
-      }
-      this.expect(COMMA);
-    }
+    });
+    return members;
   }
 
   list(): Uint8Array[] {
     this.space();
-    this.expect(OPEN_LIST);
     const items: Uint8Array[] = [];
-    this.space();
-    if (this.bytes[this.at] === CLOSE_LIST) {
-      this.at++;
-      return items;
-    }
-    for (;;) {
-      this.space();
+    this.entries(OPEN_LIST, 1, () => {
       const itemStart = this.at;
       this.value(1);
       this.take();
       items.push(this.bytes.subarray(itemStart, this.at));
-      this.space();
-      if (this.bytes[this.at] === CLOSE_LIST) {
-        this.at++;
-        return items;
-      }
-      this.expect(COMMA);
-    }
+    });
+    return items;
   }
 
   firstItem(): Uint8Array | undefined {
     this.space();
-    this.expect(OPEN_LIST);
-    this.space();
-    if (this.bytes[this.at] === CLOSE_LIST) {
-      this.at++;
-      return undefined;
-    }
     let first: Uint8Array | undefined;
-    for (;;) {
-      this.space();
+    this.entries(OPEN_LIST, 1, () => {
       const start = this.at;
       this.value(1);
       first ??= this.bytes.subarray(start, this.at);
-      this.space();
-      const c = this.bytes[this.at++];
-      if (c === CLOSE_LIST) return first;
-      if (c !== COMMA) throw new Invalid();
-    }
+    });
+    return first;
   }
 
   numberListLength(): number {
     this.space();
-    this.expect(OPEN_LIST);
-    this.space();
-    if (this.bytes[this.at] === CLOSE_LIST) {
-      this.at++;
-      return 0;
-    }
-    for (let count = 1; ; count++) {
-      this.space();
+    let count = 0;
+    this.entries(OPEN_LIST, 1, () => {
       this.number();
-      this.space();
-      const c = this.bytes[this.at++];
-      if (c === CLOSE_LIST) return count;
-      if (c !== COMMA) throw new Invalid();
-    }
+      count++;
+    });
+    return count;
   }
 
   scalars(visit: (token: string) => void, depth: number): true {
@@ -316,29 +269,8 @@ class Reader {
       const escaped = this.string();
       const raw = this.bytes.subarray(start, this.at);
       visit(`s${escaped ? (JSON.parse(textOf(raw)) as string) : textOf(raw.subarray(1, -1))}`);
-    } else if (c === OPEN_OBJECT || c === OPEN_LIST) {
-      const keyed = c === OPEN_OBJECT;
-      const close = keyed ? CLOSE_OBJECT : CLOSE_LIST;
-      this.at++;
-      this.space();
-      if (this.bytes[this.at] === close) {
-        this.at++;
-        return true;
-      }
-      for (;;) {
-        this.space();
-        if (keyed) {
-          this.string();
-          this.space();
-          this.expect(COLON);
-        }
-        this.scalars(visit, depth + 1);
-        this.space();
-        const next = this.bytes[this.at++];
-        if (next === close) return true;
-        if (next !== COMMA) throw new Invalid();
-      }
-    } else {
+    } else if (c === OPEN_OBJECT || c === OPEN_LIST) this.entries(c, depth, () => this.scalars(visit, depth + 1));
+    else {
       this.value(depth);
       if (c !== 0x6e)
         visit(
@@ -372,14 +304,22 @@ class Reader {
     const c = this.bytes[this.at];
     const literal = c === undefined ? undefined : LITERALS.get(c);
     if (c === QUOTE) this.string();
-    else if (c === OPEN_OBJECT) this.container(CLOSE_OBJECT, depth, true);
-    else if (c === OPEN_LIST) this.container(CLOSE_LIST, depth, false);
+    else if (c === OPEN_OBJECT || c === OPEN_LIST) this.entries(c, depth);
     else if (literal) this.literal(literal);
     else this.number();
   }
 
-  private container(close: number, depth: number, keyed: boolean): void {
-    this.at++;
+  /**
+   * Reads the object or list that opens with `open` at the reader, `depth` deep, handing each entry to
+   * `entry` with the reader at its value, for `entry` to read: an object's key read first, its bytes
+   * [keyStart, keyEnd) and whether they have escapes given. Without `entry` each value is only read,
+   * as checking JSON does, on every payload: no function is made per object or list there. Every
+   * object and list is read by this loop.
+   */
+  private entries(open: number, depth: number, entry?: (keyStart: number, keyEnd: number, keyEscaped: boolean) => void): void {
+    const keyed = open === OPEN_OBJECT;
+    const close = keyed ? CLOSE_OBJECT : CLOSE_LIST;
+    this.expect(open);
     this.space();
     if (this.bytes[this.at] === close) {
       this.at++;
@@ -387,13 +327,16 @@ class Reader {
     }
     for (;;) {
       this.space();
+      const keyStart = this.at;
+      const keyEscaped = keyed && this.string();
+      const keyEnd = this.at;
       if (keyed) {
-        this.string();
         this.space();
         this.expect(COLON);
         this.space();
       }
-      this.value(depth + 1);
+      if (entry) entry(keyStart, keyEnd, keyEscaped);
+      else this.value(depth + 1);
       this.space();
       const c = this.bytes[this.at++];
       if (c === close) return;
