@@ -52,10 +52,30 @@ function tooLarge(what: string, limit: number, { appliesTo }: BodyLimits): Relay
 async function readWire(request: Request, declaredLength: number | undefined, limits: BodyLimits): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   if (declaredLength === undefined || !Number.isSafeInteger(declaredLength)) return readLimited(request.body, limits);
-  const wire = new Uint8Array(await request.arrayBuffer());
+  const wire = new Uint8Array(await untilEndedEarly(request.arrayBuffer()));
   // Checked again once read: the limit holds whatever framed the body.
   if (wire.byteLength > limits.maxRequestBytes) throw tooLarge("request body", limits.maxRequestBytes, limits);
+  // Bytes short of the declared length are a body cut off: a protobuf body cut between two fields
+  // decodes as a smaller request, whose client would hear 200 for spans that never came.
+  if (wire.byteLength < declaredLength)
+    throw endedEarly(`after ${wire.byteLength} of the ${declaredLength} bytes its Content-Length declares`);
   return wire;
+}
+
+/**
+ * A body whose upload failed midway (the client's connection reset, a proxy cutting it off) is the
+ * client's failure, not the relay's: a 400, not a 500 and a log line filed as a relay bug.
+ */
+async function untilEndedEarly<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch {
+    throw endedEarly("before it was read whole: the upload failed");
+  }
+}
+
+function endedEarly(when: string): RelayError {
+  return new RelayError("malformed", `request body ended ${when}`);
 }
 
 async function readLimited(stream: ReadableStream<Uint8Array>, limits: BodyLimits): Promise<Uint8Array> {
@@ -63,7 +83,7 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limits: BodyLimit
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await untilEndedEarly(reader.read());
     if (done) break;
     total += value.byteLength;
     if (total > limits.maxRequestBytes) {
