@@ -113,6 +113,20 @@ describe("ingest authentication", () => {
     expect((await rpcStatusOf(response)).message).toMatch(/send that key, not a relay token/);
     expect(await standin.attempts(stored.bearer)).toHaveLength(0);
   });
+
+  it("refuses the admin token on a passthrough tenant instead of sending it upstream, and names it nowhere", async () => {
+    const passthrough = await createTenant({ mode: "passthrough" });
+
+    const { result: response, lines } = await loggedWhile(() => sendTraces({ id: passthrough.id, bearer: ADMIN_TOKEN }, body()));
+
+    expect(response.status).toBe(401);
+    const message = (await rpcStatusOf(response)).message;
+    expect(message).toBe(
+      "the relay's admin token is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+    );
+    expect(await standin.attempts(ADMIN_TOKEN)).toHaveLength(0);
+    expect(lines.join("\n")).not.toContain(ADMIN_TOKEN);
+  });
 });
 
 describe("tenant changes", () => {

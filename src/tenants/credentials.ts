@@ -1,5 +1,6 @@
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
+import { secretsEqual } from "../secrets/compare.js";
 import { openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
@@ -58,13 +59,14 @@ function bearerOf(authorization: string | undefined): string {
 /**
  * Stored-key tenants authenticate with an ingest token and deliver with the stored key.
  * Passthrough tenants send their own Braintrust key, which goes upstream as is and is checked by
- * Braintrust; a relay token sent to a passthrough tenant is refused here rather than leaked upstream.
+ * Braintrust; a relay token or the admin token sent to a passthrough tenant is refused here rather
+ * than leaked upstream.
  * Any key-shaped bearer passes here, so a passthrough key is trusted only once Braintrust accepted it.
  */
 export async function authenticateIngest(
   tenant: Tenant,
   authorization: string | undefined,
-  sealing: SealingKeys,
+  env: SealingKeys & { ADMIN_TOKEN?: string },
 ): Promise<BraintrustCredential> {
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
@@ -75,10 +77,18 @@ export async function authenticateIngest(
         : "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: send that token";
       throw new RelayError("unauthenticated", message);
     }
-    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, sealing))!, trusted: true };
+    return { mode: "stored_key", apiKey: (await openStoredKey(tenant, env))!, trusted: true };
   }
   if (isRelayToken(bearer)) {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
+  }
+  // A gateway set up with the wrong variable, or an operator trying the endpoint: the relay's master
+  // credential would land in the logs of the tenant's api_url, which may be anyone's.
+  if (env.ADMIN_TOKEN && (await secretsEqual(bearer, env.ADMIN_TOKEN))) {
+    throw new RelayError(
+      "unauthenticated",
+      "the relay's admin token is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+    );
   }
   if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
   return {
