@@ -919,10 +919,16 @@ describe("the console beside the admin API", () => {
         `https://braintrust:${inUrl}@braintrust.example.com`,
         `https:braintrust:${inUrl}@braintrust.example.com`,
         `https://b:${inUrl}@not a host`,
+        // What a URL parser drops before reading: a tab or a line break anywhere, a control character first.
+        `ht\ttps://braintrust:${inUrl}@braintrust.example.com`,
+        `https:\n//braintrust:${inUrl}@braintrust.example.com`,
+        `\u0001https://braintrust:${inUrl}@braintrust.example.com`,
       ].map(async (url) => (await send({ parent: "project_name:p", api_url: url })).text()),
     );
     // Its closing quote forgotten, as a key pasted in can be: no longer JSON.
     const unclosed = await (await send({ parent: "project_name:p", settings: `{"braintrust": {"api_key": "${inSettings}}}` })).text();
+    // A name JSON.parse reads as api_key.
+    const escaped = await (await send({ parent: "not-a-parent", settings: `{"braintrust": {"api\\u005fkey": "${inSettings}"}}` })).text();
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
@@ -934,6 +940,8 @@ describe("the console beside the admin API", () => {
     expect(page).toContain('value="https://braintrust.example.com/api"');
     expect(unclosed).toContain("settings: must be a JSON object");
     expect(unclosed).not.toContain(inSettings);
+    expect(escaped).toContain("parent: must be");
+    expect(escaped).not.toContain(inSettings);
     for (const url of urls) {
       expect(url).toContain("braintrust.api_url: must");
       expect(url).not.toContain(inUrl);

@@ -55,10 +55,19 @@ export const ENTERED_FIELDS = ["tenant", "parent", "api_url", "key", "settings"]
 export type EnteredField = (typeof ENTERED_FIELDS)[number];
 
 /**
- * A settings JSON's `"api_key": "…"`: the key's string as typed, escapes and all, or, its closing
- * quote forgotten (JSON the form refuses), the rest of the text.
+ * A settings JSON member whose value is a string: its name (group 2, as typed, escapes and all) and
+ * the string, or, its closing quote forgotten (JSON the form refuses), the rest of the text.
  */
-const API_KEY_IN_JSON = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/g;
+const STRING_MEMBER = /("((?:[^"\\]|\\.)*)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/g;
+
+/** A member name as JSON.parse reads it (`api\u005fkey` is `api_key`), or undefined for one that does not parse. */
+function memberName(typed: string): string | undefined {
+  try {
+    return JSON.parse(`"${typed}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * A URL's `user:password@`, as a URL parser finds it (after the scheme and any slashes, before the
@@ -67,13 +76,28 @@ const API_KEY_IN_JSON = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/g;
 const URL_CREDENTIALS = /^(\s*[A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/\\?#]*@/;
 
 /**
+ * What a URL parser drops of the text before reading it: tabs and line breaks anywhere, and
+ * control characters and spaces at either end; a key hidden from URL_CREDENTIALS by them is read
+ * as credentials all the same.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
+const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
+
+/**
  * A refused form's text field as the page shows it again: as typed, without a Braintrust key typed
  * into it. The settings JSON's `"api_key"` is emptied where it stands, the rest of the text as it was
  * (sent again so, it is refused beside the key's field until the key is typed again); an API URL's
  * credentials are left out.
  */
 export function shownAgain(name: EnteredField, value: string): string {
-  if (name === "settings") return value.replace(API_KEY_IN_JSON, '$1""');
-  if (name === "api_url") return value.replace(URL_CREDENTIALS, "$1");
+  if (name === "settings") {
+    return value.replace(STRING_MEMBER, (member, start: string, typed: string) =>
+      memberName(typed) === "api_key" ? `${start}""` : member,
+    );
+  }
+  if (name === "api_url") {
+    const read = value.replace(URL_IGNORED, "");
+    return URL_CREDENTIALS.test(read) ? read.replace(URL_CREDENTIALS, "$1") : value;
+  }
   return value;
 }
