@@ -5,6 +5,7 @@ import { CONSOLE_PATHS } from "../src/console/paths.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import {
   ADMIN_TOKEN,
   admin,
@@ -834,6 +835,51 @@ describe("the console beside the admin API", () => {
       "keep: keep as it is (passthrough: clients send their own key)",
       "store: store this key (write-only), clients use ingest tokens",
     ]);
+  });
+
+  it("refuses a new tenant's id that a URL path would resolve (. or ..) with the id rule, beside the id", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+
+    for (const id of [".", ".."]) {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: id,
+        parent: "project_name:p",
+        key: "keep",
+        settings: "{}",
+      });
+
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toContain(
+        '<span class="field-error" id="error-tenant">tenant: ids are 1-64 characters of a-z, 0-9, - and _</span>',
+      );
+    }
+  });
+
+  it("refuses a tenant form whose revision no header can carry with a 400 page, never as the relay's failure", async () => {
+    const { cookie, csrf, tenant } = await tenantPageInSession();
+
+    for (const revision of ['"abc"\r\nx-injected: 1', '"abc"\n', '"abc"\u0000']) {
+      const { result: refused, errors } = await loggedWhile(() =>
+        postForm("/admin/console/tenants", cookie, {
+          csrf,
+          tenant: tenant.id,
+          revision,
+          parent: "project_name:p",
+          key: "keep",
+          settings: "{}",
+        }),
+      );
+
+      expect(refused.status).toBe(400);
+      expect(refusalShown(await refused.text())).toBe(
+        "revision: must be the tenant revision the page gave, sent back as it came: open the tenant again",
+      );
+      expect(errors).toEqual([]);
+    }
+    expect(((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { parent: string }).parent).toBe(tenant.parent);
   });
 
   it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {

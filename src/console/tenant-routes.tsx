@@ -80,10 +80,15 @@ tenantRoutes.post("/", checkChange(), async (c) => {
   const form = await formOf(c);
   const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
   const revision = typeof form.revision === "string" && form.revision ? form.revision : undefined;
+  // The page wrote an ETag there; one no header can carry was not, and must not fail the call as the relay's bug.
+  if (revision !== undefined && /[\r\n\0]/.test(revision)) {
+    throw new RelayError("malformed", "revision: must be the tenant revision the page gave, sent back as it came: open the tenant again");
+  }
   const condition: Record<string, string> = revision ? { "if-match": revision } : { "if-none-match": "*" };
   let saved: TenantView;
   try {
-    saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${id}`, tenantPutBody(form), condition);
+    // Checked as the API checks it before the call: "." and ".." would not reach it, a URL resolving them.
+    saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${checkedTenantId(id)}`, tenantPutBody(form), condition);
   } catch (err) {
     if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, revision, err);
     if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
