@@ -9,6 +9,10 @@ describe("Braintrust base URLs", () => {
     ["https://BRAINTRUST.example.com:8443", "https://braintrust.example.com:8443"],
     ["https://8.8.8.8", "https://8.8.8.8"],
     ["https://[2606:4700::1111]", "https://[2606:4700::1111]"],
+    // Just outside the reserved ranges of 2000::/3: ORCHIDv2 is reachable, the others end a bit before.
+    ["https://[2001:20::1]", "https://[2001:20::1]"],
+    ["https://[2001:2:1::1]", "https://[2001:2:1::1]"],
+    ["https://[3fff:1000::1]", "https://[3fff:1000::1]"],
     ["https://api.braintrust.dev.", "https://api.braintrust.dev."],
   ])("accepts %s as %s", (raw, normalized) => {
     expect(checkUpstreamUrl(raw, false)).toEqual({ ok: true, url: normalized });
@@ -54,6 +58,11 @@ describe("Braintrust base URLs", () => {
     ["https://[fd00::1]", "not a global IPv6 address"],
     ["https://[64:ff9b::a9fe:a9fe]", "not a global IPv6 address"],
     ["https://[2002:a9fe:a9fe::1]", "not a global IPv6 address"],
+    ["https://[2001:db8::1]", "not a global IPv6 address"],
+    ["https://[3fff::1]", "not a global IPv6 address"],
+    ["https://[3fff:fff:ffff::1]", "not a global IPv6 address"],
+    ["https://[2001:2::1]", "not a global IPv6 address"],
+    ["https://[2001:1f::1]", "not a global IPv6 address"],
     ["https://user:secret@api.braintrust.dev", "must not carry credentials"],
     ["https://api.braintrust.dev/?x=1", "must not have a query or fragment"],
     ["api.braintrust.dev", "must be an absolute URL"],

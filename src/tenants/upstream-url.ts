@@ -75,16 +75,18 @@ function publicIpv4(octets: number[]): boolean {
 
 /**
  * Only global unicast (2000::/3) is public. That one rule also refuses loopback, unspecified,
- * link-local, unique-local, multicast, IPv4-mapped and IPv4-compatible forms, and NAT64; the
- * documentation, Teredo and 6to4 ranges inside 2000::/3 are refused as well, since the last two
- * embed an IPv4 address that may be private.
+ * link-local, unique-local, multicast, IPv4-mapped and IPv4-compatible forms, and NAT64. Inside
+ * 2000::/3, IANA's ranges that are not globally reachable are refused as well: documentation
+ * (2001:db8::/32, 3fff::/20), benchmarking (2001:2::/48), ORCHID (2001:10::/28), and Teredo and
+ * 6to4, which embed an IPv4 address that may be private.
  */
 function publicIpv6(address: string): boolean {
   const groups = parseIpv6(address);
   if (!groups) return false;
-  const [g0 = 0, g1 = 0] = groups;
+  const [g0 = 0, g1 = 0, g2 = 0] = groups;
   if ((g0 & 0xe000) !== 0x2000) return false;
-  if (g0 === 0x2001 && (g1 === 0x0db8 || g1 === 0)) return false;
+  if (g0 === 0x2001 && (g1 === 0x0db8 || g1 === 0 || (g1 === 0x0002 && g2 === 0) || (g1 & 0xfff0) === 0x0010)) return false;
+  if (g0 === 0x3fff && (g1 & 0xf000) === 0) return false;
   return g0 !== 0x2002;
 }
 
