@@ -165,7 +165,11 @@ function configFile(path: string): Record<string, unknown> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new InputError(`--config ${path} is not JSON: ${(err as Error).message}`);
+    // V8 says where, or quotes the text around the error instead, which may be a key pasted without its quotes.
+    const where = /at position \d+ \(line \d+ column \d+\)$/.test((err as Error).message)
+      ? (err as Error).message
+      : `the text around the error is not shown, as it may hold a key (\`jq . ${path}\` shows where)`;
+    throw new InputError(`--config ${path} is not JSON: ${where}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InputError(`--config ${path} must hold a JSON object`);
   const config = { ...(json as Record<string, unknown>) };
@@ -358,17 +362,25 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
   --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;
 
+/**
+ * Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was
+ * meant, or pasted in the wrong place): a word of 20 characters or more without a space.
+ */
+function repeated(args: string[]): string {
+  return args.map((arg) => (/^\S{20,}$/.test(arg) ? "(an argument not repeated: it may be a key)" : arg)).join(" ");
+}
+
 /** The command the first two words name, with its arguments; a usage error for anything it does not take. */
 function chosenCommand({ positionals, tokens }: CommandLine): { command: Command; args: string[] } {
   const command = COMMANDS.find((c) => c.name.split(" ").every((word, i) => positionals[i] === word));
-  if (!command) throw new UsageError(positionals.length > 0 ? `unknown command: ${positionals.join(" ")}` : "no command given");
+  if (!command) throw new UsageError(positionals.length > 0 ? `unknown command: ${repeated(positionals)}` : "no command given");
   const args = positionals.slice(command.name.split(" ").length);
   for (const token of tokens) {
     if (token.kind === "option" && !GLOBAL_FLAGS.has(token.name) && !command.flags.has(token.name))
       throw new UsageError(`${command.name} does not take ${token.rawName}`);
   }
   if (args.length > command.args.length)
-    throw new UsageError(`too many arguments for ${command.name}: ${args.slice(command.args.length).join(" ")}`);
+    throw new UsageError(`too many arguments for ${command.name}: ${repeated(args.slice(command.args.length))}`);
   const missing = command.args.find((arg, i) => !args[i] && !command.optional.has(arg));
   if (missing) throw new UsageError(`missing <${missing}>`);
   return { command, args };

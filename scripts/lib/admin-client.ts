@@ -47,7 +47,10 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       url = new URL(baseUrl);
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
     } catch {
-      throw new AdminError(`--url ${JSON.stringify(baseUrl)} is not an http(s) URL`);
+      // Shown unless it has an @: a user:password before one would be printed.
+      throw new AdminError(
+        `--url ${baseUrl.includes("@") ? "(not shown: it has an @, and may hold a password)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
+      );
     }
     // Said without the URL: a user:password in it would be printed; a path or query would end up
     // before /admin, where the Worker serves nothing (it answers at its origin's root).

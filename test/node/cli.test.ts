@@ -289,6 +289,13 @@ describe("tfy-relay, against a running relay", () => {
       /^tfy-relay: --config README\.md is not JSON: /,
     ],
     ["an unknown command", 2, ["tenants", "explode"], {}, /^tfy-relay: unknown command: tenants explode\n\nusage:/],
+    [
+      "an unknown command with a key in it, not repeated",
+      2,
+      ["tenants", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],
+      {},
+      /^tfy-relay: unknown command: tenants \(an argument not repeated: it may be a key\)\n\nusage:/,
+    ],
     ["replay without a target", 2, ["dead-letters", "replay"], {}, /^tfy-relay: say which, one of: --id ID, --tenant TENANT or --all/],
     [
       "replay with two targets",
@@ -313,6 +320,13 @@ describe("tfy-relay, against a running relay", () => {
       /^tfy-relay: tokens issue does not take --parent\n\nusage:/,
     ],
     ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
+    [
+      "a key typed as an argument too many, not repeated",
+      2,
+      ["tenants", "put", "acme", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "extra"],
+      {},
+      /^tfy-relay: too many arguments for tenants put: \(an argument not repeated: it may be a key\) extra\n\nusage:/,
+    ],
     [
       "a usage mistake, not the admin token it would need",
       2,
@@ -419,6 +433,25 @@ describe("tfy-relay, against a running relay", () => {
     expect(names(listed)).toEqual(names(documented));
   });
 
+  it("refuses a --config file that is not JSON saying where, without the text around a key pasted in it", async () => {
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const env = { RELAY_ADMIN_TOKEN: "x" };
+    // Its quotes forgotten, as a key pasted in can be: V8's message would quote it.
+    writeFileSync(config, '{"parent": "project_name:p", "braintrust": {"api_key": sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ}}');
+    const pasted = await runCli("http://127.0.0.1:1", ["tenants", "put", "acme", "--config", config], env);
+    writeFileSync(config, '{"parent": "project_name:p",}');
+    const trailingComma = await runCli("http://127.0.0.1:1", ["tenants", "put", "acme", "--config", config], env);
+
+    expect(pasted).toMatchObject({
+      code: 2,
+      stderr: `tfy-relay: --config ${config} is not JSON: the text around the error is not shown, as it may hold a key (\`jq . ${config}\` shows where)\n`,
+    });
+    expect(trailingComma).toMatchObject({
+      code: 2,
+      stderr: `tfy-relay: --config ${config} is not JSON: Expected double-quoted property name in JSON at position 28 (line 1 column 29)\n`,
+    });
+  });
+
   it("reports a bad or unreachable URL", async () => {
     const closedPort = await freePort();
     const run = (url: string) =>
@@ -428,6 +461,16 @@ describe("tfy-relay, against a running relay", () => {
       }).catch((e: CliRun) => e);
 
     expect(await run("not a url")).toMatchObject({ code: 1, stderr: 'tfy-relay: --url "not a url" is not an http(s) URL\n' });
+    for (const url of [
+      "ftp://admin:s3cret@relay.example",
+      "https://admin:s3cret@relay.example:99999",
+      "htps//admin:s3cret@relay.example",
+    ]) {
+      expect(await run(url)).toMatchObject({
+        code: 1,
+        stderr: "tfy-relay: --url (not shown: it has an @, and may hold a password) is not an http(s) URL\n",
+      });
+    }
     const alone = "tfy-relay: --url must be the relay's address alone, without a path, user name, password, query or fragment\n";
     for (const url of [
       "https://admin:s3cret@relay.example",
