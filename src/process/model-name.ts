@@ -4,7 +4,7 @@ import { stringAttribute } from "./attributes.js";
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
- * answered; otherwise the model the gateway called, `tfy.model.name`, the provider's name as it is
+ * answered, unless it only repeats the name the request gave, account and all; otherwise the model the gateway called, `tfy.model.name`, the provider's name as it is
  * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
  * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
  * (`openai-main/gpt-4o` → `gpt-4o`). A response's or `tfy.model.name`'s own prefix goes too when it
@@ -19,8 +19,8 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
   ];
   // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
   const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
-  if (answered) return outsideAccounts(answered, requested);
   const called = stringAttribute(attributes, "tfy.model.name");
+  if (answered && !(called && echoesAccount(answered, requested))) return outsideAccounts(answered, requested);
   if (called) return outsideAccounts(called, requested);
   const first = requested[0] ?? requested[1] ?? requested[2];
   return first === undefined ? undefined : withoutAccount(first);
@@ -28,6 +28,15 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
 
 /** The names the request asked for, in order of precedence: the request body's, TrueFoundry's, the GenAI conventions'. */
 type Requested = [string | undefined, string | undefined, string | undefined];
+
+/**
+ * Whether a response's model is a name the request gave with its account (`routing/fast-chat`,
+ * `bedrock-main/anthropic.claude-3-5-sonnet`): the gateway repeating its own name, which no provider
+ * answers with, where the model it called names the provider's.
+ */
+function echoesAccount(answered: string, requested: Requested): boolean {
+  return requested.some((asked) => asked === answered && asked.indexOf("/") > 0);
+}
 
 /** A name, or undefined for anything but a string that is not empty. */
 function nameOf(name: unknown): string | undefined {

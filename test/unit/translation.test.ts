@@ -750,6 +750,29 @@ describe("the model Braintrust prices by", () => {
     expect(model([attr("tfy.model.name", "openai-main/gpt-4o")])).toBe("openai-main/gpt-4o");
   });
 
+  it("is the model called where the response only repeats the name the request gave, account and all: no provider answers so", () => {
+    const echoed = (asked: string, called: string | undefined) =>
+      model([
+        attr("tfy.input", `{"model":"${asked}","messages":[]}`),
+        attr("tfy.output", `{"model":"${asked}","choices":[]}`),
+        ...(called === undefined ? [] : [attr("tfy.model.name", called)]),
+      ]);
+    expect(echoed("routing/fast-chat", "gpt-4o-mini")).toBe("gpt-4o-mini");
+    expect(echoed("bedrock-main/anthropic.claude-3-5-sonnet", "anthropic.claude-3-5-sonnet-20240620-v1:0")).toBe(
+      "anthropic.claude-3-5-sonnet-20240620-v1:0",
+    );
+    expect(
+      model([
+        attr("tfy.request.model_name", "routing/fast-chat"),
+        attr("gen_ai.response.model", "routing/fast-chat"),
+        attr("tfy.model.name", "gpt-4o-mini"),
+      ]),
+    ).toBe("gpt-4o-mini");
+    // Without the model called, the echo without its account; a name without one is the provider's own.
+    expect(echoed("openai-main/gpt-4o", undefined)).toBe("gpt-4o");
+    expect(echoed("gpt-4o", "gpt-4o-deployment")).toBe("gpt-4o");
+  });
+
   it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "ChatCompletion")).toBe("gpt-4o");
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "Guardrail")).toBeUndefined();
