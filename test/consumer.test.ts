@@ -376,68 +376,42 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
-  it("drops the spans of a passthrough key Braintrust refuses, with a client_key_refused line: no one could replay them with that key", async () => {
+  it("keeps the spans of a passthrough key Braintrust refuses from the queue as a dead letter, which a replay delivers once Braintrust takes the key again", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const trace = trueFoundryTrace();
     const protobuf = toProtobuf(trace);
     const clientKey = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
     const message = await spilled(queuedMessage(tenant, protobuf, { ...clientKey, spans: spansOf(trace).length }), protobuf);
-    await standin.revokeKey(tenant.apiKey);
-    const { result: consumed, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
+    // Refused for this parent only, for now: the client heard 200 for these spans.
+    await standin.script(tenant.apiKey, [{ status: 403 }]);
 
-    expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
-    expect(events.filter((e) => e.event === "client_key_refused" && e.tenant === tenant.id)).toEqual([
-      {
-        event: "client_key_refused",
-        tenant: tenant.id,
-        parent: tenant.parent,
-        delivery_id: message.id,
-        spans: 3,
-        status: 401,
-        request_id: expect.stringMatching(/^queue-/),
-      },
-    ]);
-    expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
-    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const [deadLetter] = await deadLettersOf(tenant.id);
+    expect(deadLetter).toMatchObject({ parent: tenant.parent, spans: 3, attempts: message.attempts + 1 });
+    expect(deadLetter!.reason).toMatch(/^Braintrust refused the client's API key: Braintrust answered 403/);
     expect(await inR2(message.payload.r2Key)).toBe(false);
+    const { message: replay } = await replayHeld(deadLetter!);
+    expect(await consume(DELIVERIES, [replay!])).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
-  it("leaves a replayed dead letter in place when Braintrust refuses its passthrough key, no longer being replayed: an operator deletes it, or replays it again", async () => {
+  it("keeps a replayed dead letter, with the new reason, when Braintrust refuses its passthrough key again: free to replay again, or to delete", async () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
-    const queue = recordingQueue<DeliveryMessage>();
-    expect((await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { id: deadLetter.id })).status).toBe(200);
-    const [replay] = queue.sent.map((m) => m.body);
+    const { message: replay } = await replayHeld(deadLetter);
     await standin.revokeKey(tenant.apiKey);
 
     expect(await consume(DELIVERIES, [replay!])).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
 
     expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
-    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
-    const again = await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter.id });
-    expect(await again.json()).toEqual({ replayed: [deadLetter.id], orphaned: [], replaying: [], cursor: null });
+    const [kept] = await deadLettersOf(tenant.id);
+    expect(kept).toMatchObject({ id: deadLetter.id, spans: deadLetter.spans, received_at: deadLetter.received_at });
+    expect(kept!.reason).toMatch(/^Braintrust refused the client's API key: Braintrust answered 401/);
+    expect((await replayHeld(deadLetter)).status).toBe(200);
   });
 
-  it("lets a refused replay go of its own claim only: an older replay's message delivered again leaves a later replay's dead letter claimed", async () => {
-    const { tenant, deadLetter } = await passthroughDeadLetter();
-    const replay = () => replayHeld(deadLetter);
-    const older = (await replay()).message!;
-    await standin.revokeKey(tenant.apiKey);
-    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
-    const later = await replay();
-    expect(later.status).toBe(200);
-
-    // Cloudflare delivers the older replay's message again (at least once), and Braintrust refuses its key again.
-    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
-
-    expect((await replay()).status).toBe(409);
-    // The later replay's own message, refused, lets its claim go.
-    expect(await consume(DELIVERIES, [later.message!])).toEqual({ acked: [later.message!.id], retried: [], threw: undefined });
-    expect((await replay()).status).toBe(200);
-    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401, 401]);
-    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
-  });
-
-  it("lets go of a later replay's claim when its message came in one batch with an older replay's copy, which was sent instead and refused", async () => {
+  it("keeps the dead letter, refused again, when an older replay's copy came in one batch with a later replay's and was sent instead", async () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
     const older = (await replayHeld(deadLetter)).message!;
     await standin.revokeKey(tenant.apiKey);
@@ -449,7 +423,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await consume(DELIVERIES, [older, later.message!])).toEqual({ acked: [older.id, older.id], retried: [], threw: undefined });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401]);
-    expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
+    expect((await deadLettersOf(tenant.id)).map((d) => d.id)).toEqual([deadLetter.id]);
     // Nothing of the dead letter is on the queue: the next replay sends it, not a 409 for a day.
     expect((await replayHeld(deadLetter)).status).toBe(200);
   });

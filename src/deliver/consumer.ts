@@ -141,25 +141,10 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       if (outcome.kind === "rejected" && outcome.status === 401) {
         await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
       }
-      // A piece of a replay split on its way: its dead letter went with the split, so it becomes one
-      // itself, as the whole would have stayed one.
-      if (isPieceOfReplay(message)) return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
-      countSpans(message, "refused_upstream", message.spans);
-      // A dead letter could only be replayed with the key Braintrust refuses: the spans are dropped, and counted in the log.
-      logEvent({
-        event: "client_key_refused",
-        tenant: message.tenant,
-        parent: message.parent,
-        delivery_id: message.id,
-        spans: message.spans,
-        status: outcome.kind === "rejected" ? outcome.status : 0,
-      });
-      // A replay keeps its dead letter, for an operator to delete: it is not this consumer's to drop,
-      // and is no longer being replayed.
-      await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-      if (isReplay(message)) await releaseReplays(env, [message]);
-      countSpans(message, "left_queue", message.spans);
-      return;
+      // Kept, as a stored key's spans are: the client heard 200 for them, and a refusal from the
+      // queue is not always the key's end (a 403 for this parent only, or from Braintrust's gateway
+      // for something else; the key's rights given back). A replay sends them with the same key.
+      return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
   }
 }
 
@@ -212,11 +197,6 @@ function skipGone(message: DeliveryMessage): void {
 /** A dead letter's spans sent again: the message carries the dead letter itself. */
 function isReplay(message: DeliveryMessage): boolean {
   return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
-}
-
-/** A piece of a replayed dead letter that Braintrust had split: it carries the replay's claim (as every piece of a message carries its fields), not the dead letter. */
-function isPieceOfReplay(message: DeliveryMessage): boolean {
-  return message.replayClaim !== undefined && !isReplay(message);
 }
 
 /**

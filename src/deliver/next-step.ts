@@ -10,7 +10,7 @@ export type NextStep =
   | { step: "dead_letter"; reason: string }
   /**
    * Braintrust refuses a passthrough client's key: only the client can fix that. A waiting client
-   * is told; spans from the queue are dropped, as nobody could replay them with that key.
+   * is told; spans from the queue, whose client heard 200 long ago, become a dead letter.
    */
   | { step: "refuse_client" }
   /** Not taken, for a passthrough key Braintrust has not accepted yet: nothing is kept; the client keeps its spans and retries. */

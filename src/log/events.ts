@@ -24,7 +24,6 @@ export type RelayEvent =
       reason?: string;
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
-  | { event: "client_key_refused"; tenant: string; parent: string; delivery_id: string; spans: number; status: number }
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "ingest_refused"; tenant: string; status: number; code: string; reason: string }
