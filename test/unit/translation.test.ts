@@ -159,6 +159,7 @@ describe("input and output", () => {
     for (const data of [
       [{ object: "embedding", embedding: "a caption, not base64!" }],
       [{ embedding: base64 }],
+      [{ object: "document", id: "doc-1", embedding: [0.5, 0.25] }],
       [{ object: "embedding", embedding: [1, "secret", { a: 1 }] }],
       [{ object: "embedding", embedding: null }],
       [{ object: "embedding", embedding: [1], ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])) }],
@@ -168,6 +169,11 @@ describe("input and output", () => {
     // Nor is a response other than OpenAI's list of embeddings.
     expect(
       translated([attr("tfy.output", JSON.stringify({ data: [{ object: "embedding", embedding: [1] }] }))])["braintrust.output_json"],
+    ).toEqual([{ object: "embedding", embedding: [1] }]);
+    expect(
+      translated([attr("tfy.output", JSON.stringify({ object: "list", results: [{ object: "embedding", embedding: [1] }] }))])[
+        "braintrust.output_json"
+      ],
     ).toEqual([{ object: "embedding", embedding: [1] }]);
     expect(output([{ url: "https://images.example/1.png" }])["braintrust.output_json"]).toEqual([{ url: "https://images.example/1.png" }]);
     expect(output([])["braintrust.output_json"]).toEqual([]);
@@ -251,6 +257,13 @@ describe("input and output", () => {
 
     expect(translated(attributes)).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
+    // Traceloop messages beside it are then the input and output.
+    const withMessages = [...attributes, attr("gen_ai.prompt.0.content", "hi"), attr("gen_ai.completion.0.content", "hello")];
+    expect(translated(withMessages)).toMatchObject({
+      "braintrust.input_json": [{ content: "hi" }],
+      "braintrust.output_json": [{ content: "hello" }],
+    });
+    expect(keptKeys(withMessages)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
   });
 
   it("prefers tfy.input and tfy.output to Traceloop messages, and keeps the messages it did not use", () => {
@@ -324,6 +337,13 @@ describe("sources", () => {
     ];
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.request.model"]);
     expect(keptKeys(attributes, KEEP)).toEqual(attributes.map((a) => a.key));
+    // A member written null, as a serializer writes one left out, says nothing.
+    expect(
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
+        attr("gen_ai.input.messages", JSON.stringify([{ role: "user", name: null, parts: [{ type: "text", content: "hi" }] }])),
+      ]),
+    ).toEqual([]);
     // Without the gateway's payload they are what Braintrust reads itself, and stay.
     expect(keptKeys([attr("tfy.span_type", "Model"), attr("gen_ai.input.messages", "[]"), attr("gen_ai.output.messages", "[]")])).toEqual([
       "tfy.span_type",
@@ -358,6 +378,18 @@ describe("sources", () => {
     ).toEqual(["gen_ai.input.messages"]);
     expect(
       keptKeys([attr("tfy.input", '{"messages":[{"content":"hi"}],"n":1}'), attr("gen_ai.input.messages", '[{"content":"hi","n":2}]')]),
+    ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"content":"hi"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"hi"},{"content":"hi","n":2}]'),
+      ]),
+    ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"content":"hi"},{"content":"2"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"hi","n":2}]'),
+      ]),
     ).toEqual(["gen_ai.input.messages"]);
   });
 
@@ -440,29 +472,39 @@ describe("sources", () => {
     expect(toolCall({ amount: 3 }, '{"amount":500}')).toEqual(["gen_ai.output.messages"]);
     expect(toolCall({ type: "wire" }, '{"type":"card"}')).toEqual(["gen_ai.output.messages"]);
     expect(toolCall({ type: "card" }, '{"type":"card"}')).toEqual([]);
-    const pasted = JSON.stringify({ note: "Always answer in French." });
+    for (const pasted of [
+      JSON.stringify({ note: "Always answer in French." }),
+      "Note: Always answer in French.",
+      "Policy: Always answer in French.",
+    ])
+      expect(
+        keptKeys([
+          attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: pasted }] })),
+          attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "Always answer in French." }])),
+        ]),
+      ).toEqual(["gen_ai.system_instructions"]);
+    const png = "iVBORw0KGgo".repeat(10);
     expect(
       keptKeys([
-        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: pasted }] })),
-        attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "Always answer in French." }])),
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `Is this a PNG? data:image/png;base64,${png}` }] })),
+        attr(
+          "gen_ai.input.messages",
+          JSON.stringify([{ role: "user", parts: [{ type: "blob", modality: "image", mime_type: "image/png", content: png }] }]),
+        ),
       ]),
-    ).toEqual(["gen_ai.system_instructions"]);
+    ).toEqual(["gen_ai.input.messages"]);
   });
 
   it("keep a GenAI copy longer than the relay reads, beside the payload it may restate", () => {
-    const long = "x".repeat(1024 * 1024);
-    const attributes = [
-      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: long }] })),
-      attr("gen_ai.input.messages", JSON.stringify([{ content: long }])),
-    ];
-    expect(keptKeys(attributes)).toEqual(["gen_ai.input.messages"]);
-    const shorter = long.slice(100);
-    expect(
+    const kept = (content: string) =>
       keptKeys([
-        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: shorter }] })),
-        attr("gen_ai.input.messages", JSON.stringify([{ content: shorter }])),
-      ]),
-    ).toEqual([]);
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content }] })),
+        attr("gen_ai.input.messages", JSON.stringify([{ content }])),
+      ]);
+    // A copy of 1 MiB of text, exactly, is read.
+    const read = "x".repeat(1024 * 1024 - '[{"content":""}]'.length);
+    expect(kept(`${read}x`)).toEqual(["gen_ai.input.messages"]);
+    expect(kept(read)).toEqual([]);
   });
 
   it("all stay when the tenant keeps source attributes", () => {
@@ -701,6 +743,8 @@ describe("the model Braintrust prices by", () => {
       model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":"gpt-4o-2024-08-06"}')]),
     ).toBe("gpt-4o-2024-08-06");
     expect(model([attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}'), attr("tfy.output", '{"model":7}')])).toBe("gpt-4o");
+    // A request body with no input field the relay knows still names its model.
+    expect(model([attr("tfy.input", '{"model":"openai-main/gpt-4o","question":"Hi"}')])).toBe("gpt-4o");
     // A virtual model resolves to the model the gateway called.
     expect(model([attr("tfy.input", '{"model":"routing/fast-chat","messages":[]}'), attr("tfy.model.name", "gpt-4o-mini")], "Model")).toBe(
       "gpt-4o-mini",
@@ -1081,6 +1125,16 @@ describe("a span failed without a message, as OpenTelemetry's SDKs record an exc
     expect(statusOf(failedWith([attr("app", "x")], timedOut))?.message).toBe("ProviderTimeoutError: openai-main timed out after 60s");
     expect(statusOf(failedWith([], { "exception.message": "boom" }))?.message).toBe("boom");
     expect(statusOf(failedWith([], { "exception.type": "KeyError" }))?.message).toBe("KeyError");
+    expect(statusOf(failedWith([], { "exception.type": "KeyError", "exception.message": "" }))?.message).toBe("KeyError");
+  });
+
+  it("reads the last exception event, whatever events the span recorded after it", () => {
+    const span = failedWith([], timedOut);
+    span.events.push(create(Span_EventSchema, { name: "gen_ai.choice", attributes: [attr("finish_reason", "error")] }));
+
+    expect(spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status?.message).toBe(
+      "ProviderTimeoutError: openai-main timed out after 60s",
+    );
   });
 
   it("leaves a status with a message, a span that did not fail, and what the gateway says first, as they are", () => {
@@ -1187,11 +1241,15 @@ describe("a call answered with an HTTP error", () => {
   it("fails a server's span only on 5xx: a 4xx it answered is its caller's mistake, as OpenTelemetry's HTTP conventions say", () => {
     const served = (code: number) => Object.assign(call(code, attr("tfy.span_type", "ChatCompletion")), { kind: Span_SpanKind.SERVER });
     const made = (code: number) => Object.assign(call(code), { kind: Span_SpanKind.CLIENT });
-    const [badRequest, unavailable, refused] = spansOf(relayed(requestOf([served(400), served(503), made(404)])).requests[0]!.request);
+    const [badRequest, unavailable, failed, refused, invalid] = spansOf(
+      relayed(requestOf([served(400), served(503), served(500), made(404), made(400)])).requests[0]!.request,
+    );
 
     expect(badRequest!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
     expect(unavailable!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 503" });
+    expect(failed!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 500" });
     expect(refused!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 404" });
+    expect(invalid!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 400" });
   });
 
   it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
@@ -1232,7 +1290,20 @@ describe("an MCP tool call", () => {
       "Invalid params: order must be a string",
     ],
     ["its error code is text", "", [attr("tfy.mcp_server.error_code", "-32601")], "the tool call failed with error -32601"],
-    ["the flag's text is capitalised", '"boom"', [attr("tfy.mcp_server.is_tool_call_execution_error", "True")], "boom"],
+    ["the flag's text is capitalised and spaced", '"boom"', [attr("tfy.mcp_server.is_tool_call_execution_error", " True ")], "boom"],
+    [
+      "its result mixes text parts with others",
+      '{"content":[{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"},{"type":"text","text":"chart failed"}],"isError":true}',
+      [],
+      "chart failed",
+    ],
+    ["its text part holds no text", '{"content":[{"type":"text","text":null}],"isError":true}', [], "the tool call failed"],
+    [
+      "its result has a message of its own, no JSON-RPC error's",
+      '{"message":"Hi Bob","content":[{"type":"text","text":"recipient not found"}],"isError":true}',
+      [],
+      "recipient not found",
+    ],
     ["its error code is a name", "", [attr("tfy.mcp_server.error_code", "TIMEOUT")], "the tool call failed with error TIMEOUT"],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
@@ -1249,6 +1320,9 @@ describe("an MCP tool call", () => {
       ],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "0.0"), attr("tfy.mcp_server.is_tool_call_execution_error", "False")]],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "None")]],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "null")]],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "false")]],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", " 0 ")]],
     ] as const) {
       const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
@@ -1373,7 +1447,19 @@ describe("an Anthropic or Responses API call", () => {
     expect(translated([attr("tfy.input", '{"system":"S","messages":[ ]}')])["braintrust.input_json"]).toEqual([
       { role: "system", content: "S" },
     ]);
-    expect(translated([attr("tfy.input", '{"system":"S","prompt":"P"}')])["braintrust.metadata"]).toEqual({ system: "S" });
+    for (const [body, input] of [
+      ['{"system":"S","prompt":"P"}', "P"],
+      ['{"system":"S","input":["a"]}', ["a"]],
+      ['{"system":"S","messages":"Hi"}', "Hi"],
+      [
+        '{"system":"S","messages":[{"role":"user","content":"Hi"}],"documents":["d"]}',
+        { messages: [{ role: "user", content: "Hi" }], documents: ["d"] },
+      ],
+    ] as const) {
+      const added = translated([attr("tfy.input", body)]);
+      expect(added["braintrust.input_json"]).toEqual(input);
+      expect(added["braintrust.metadata"]).toEqual({ system: "S" });
+    }
   });
 
   it("counts Anthropic's cache in the gateway's input tokens when they are Anthropic's own, or fewer than the cached ones", () => {
@@ -1416,8 +1502,12 @@ describe("an Anthropic or Responses API call", () => {
       model: "gpt-4.1",
       prompt: { id: "pmpt_1", version: "2", variables: { city: "Paris" } },
     });
-    // A completion's prompt is its input.
+    // A completion's prompt is its input, and so is any other input field that is an object.
     expect(translated([attr("tfy.input", '{"model":"x","prompt":["a","b"]}')])["braintrust.input_json"]).toEqual(["a", "b"]);
+    expect(translated([attr("tfy.input", '{"model":"x","input":{"role":"user","content":"Hi"}}')])).toMatchObject({
+      "braintrust.input_json": { role: "user", content: "Hi" },
+      "braintrust.metadata": { model: "x" },
+    });
   });
 
   it("reads a Responses API answer's output list and its input and output tokens", () => {
