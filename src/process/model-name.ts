@@ -4,7 +4,8 @@ import { stringAttribute } from "./attributes.js";
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
- * answered, unless it only repeats the name the request gave, account and all; otherwise the model the gateway called, `tfy.model.name`, the provider's name as it is
+ * answered, unless it only repeats the name the request gave, account and all; otherwise the model
+ * the gateway called, `tfy.model.name`, the provider's name as it is
  * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
  * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
  * (`openai-main/gpt-4o` → `gpt-4o`). A response's or `tfy.model.name`'s own prefix goes too when it

@@ -36,10 +36,9 @@ export interface ClaimMade {
  * as R2 held it when it was claimed (its version): once its replay ends, by delivering (the dead
  * letter is deleted) or by failing again (it is written anew, another version), the claim no longer
  * holds, without anyone letting it go. Only a replay that ends leaving the dead letter as it was
- * (the queue refused it, or its message was skipped as a repeat of another in its batch) lets its
- * claim go itself: that claim only, by its name. Cloudflare may deliver an older replay's message again after a later replay
- * claimed the same dead letter anew (the older one having let go), and that copy, refused again,
- * must not free the dead letter for a third replay while the later one's spans are on their way.
+ * (the queue refused it, or its message was skipped as a repeat of another copy in its batch) lets
+ * its claim go itself: that claim only, by its name, so a claim another replay made since holds
+ * while that replay's spans are on their way.
  */
 export class DeadLetterClaims {
   constructor(private readonly sql: SqlStorage) {
