@@ -34,7 +34,8 @@ function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
     // The path's tenant is the client's text: the admin token pasted there (a hex one has a tenant id's shape) is named by neither.
     const masked = withAdminTokenMasked(error, c.env);
     logRefusal(adminTokenMasked(c.req.path, c.env), masked);
-    return otlpErrorResponse(masked, otlpFormatOf(c.req.header("content-type")) ?? "json");
+    const contentType = c.req.header("content-type");
+    return otlpErrorResponse(masked, otlpFormatOf(contentType) ?? "json", contentType);
   }
   return adminErrorResponse(error);
 }

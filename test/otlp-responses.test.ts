@@ -138,6 +138,21 @@ describe("OTLP/HTTP responses", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });
 
+  it("answers in the request's own content type: application/protobuf, as some clients name protobuf, success or failure", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+    const send = (bytes: Uint8Array, contentType: string) => sendTraces(tenant, bytes, { contentType });
+
+    const delivered = await send(body, "application/protobuf");
+    const refused = await send(body.slice(0, body.byteLength - 7), "application/protobuf; charset=binary");
+    const registered = await send(body, "application/x-protobuf");
+
+    expect([delivered.status, delivered.headers.get("content-type")]).toEqual([200, "application/protobuf"]);
+    expect([refused.status, refused.headers.get("content-type")]).toEqual([400, "application/protobuf"]);
+    expect((await rpcStatusOf(refused)).message).toMatch(/^request body is not a valid ExportTraceServiceRequest/);
+    expect([registered.status, registered.headers.get("content-type")]).toEqual([200, "application/x-protobuf"]);
+  });
+
   it("answers a body that ends early with 400 saying so", async () => {
     const tenant = await createTenant();
     const body = toProtobuf(trueFoundryTrace());

@@ -6,7 +6,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { errorText, logEvent } from "../log/events.js";
 import { currentRequestId } from "../log/request-id.js";
-import type { OtlpFormat } from "../otlp/format.js";
+import { type OtlpFormat, otlpResponseType } from "../otlp/format.js";
 
 /**
  * Every error the relay answers with. The code decides the HTTP status, the google.rpc code an
@@ -182,7 +182,7 @@ const REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo";
  * RequestInfo detail. Its one field (request_id = 1) is written by hand: no other code needs the
  * message, so its schema is not generated.
  */
-export function otlpErrorResponse(err: RelayError, format: OtlpFormat): Response {
+export function otlpErrorResponse(err: RelayError, format: OtlpFormat, requestContentType: string | undefined): Response {
   const code = ERRORS[err.code].grpc;
   const requestId = currentRequestId();
   if (format === "protobuf") {
@@ -195,7 +195,10 @@ export function otlpErrorResponse(err: RelayError, format: OtlpFormat): Response
         ]
       : [];
     const status = create(StatusSchema, { code, message: err.message, details });
-    return new Response(toBinary(StatusSchema, status), { status: err.status, headers: errorHeaders(err, "application/x-protobuf") });
+    return new Response(toBinary(StatusSchema, status), {
+      status: err.status,
+      headers: errorHeaders(err, otlpResponseType(format, requestContentType)),
+    });
   }
   const status = { code, message: err.message, ...(requestId ? { details: [{ "@type": REQUEST_INFO_TYPE, requestId }] } : {}) };
   return new Response(JSON.stringify(status), { status: err.status, headers: errorHeaders(err, "application/json") });

@@ -91,7 +91,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
       reason: rejections.errorMessage,
     });
   }
-  return otlpSuccessResponse(format, answer);
+  return otlpSuccessResponse(format, c.req.header("content-type"), answer);
 });
 
 /**

@@ -15,8 +15,22 @@ export interface RequestBody {
 
 /** `undefined` for a content type OTLP/HTTP does not define. */
 export function otlpFormatOf(contentType: string | undefined): OtlpFormat | undefined {
-  const mediaType = contentType?.split(";")[0]?.trim().toLowerCase();
+  const mediaType = mediaTypeOf(contentType);
   if (mediaType === "application/x-protobuf" || mediaType === "application/protobuf") return "protobuf";
   if (mediaType === "application/json") return "json";
   return undefined;
+}
+
+/**
+ * A response's Content-Type: OTLP/HTTP has the server answer in the request's own, so a protobuf
+ * request sent as `application/protobuf` is answered so; `application/x-protobuf`, the name OTLP
+ * registers, otherwise.
+ */
+export function otlpResponseType(format: OtlpFormat, requestContentType: string | undefined): string {
+  if (format === "json") return "application/json";
+  return mediaTypeOf(requestContentType) === "application/protobuf" ? "application/protobuf" : "application/x-protobuf";
+}
+
+function mediaTypeOf(contentType: string | undefined): string | undefined {
+  return contentType?.split(";")[0]?.trim().toLowerCase();
 }

@@ -3,18 +3,21 @@ import {
   ExportTracePartialSuccessSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { OtlpFormat } from "../otlp/format.js";
+import { type OtlpFormat, otlpResponseType } from "../otlp/format.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 
-/** 200 with ExportTraceServiceResponse in the request's encoding; partial_success only when something was rejected. */
-export function otlpSuccessResponse(format: OtlpFormat, partial?: PartialSuccess): Response {
+/**
+ * 200 with ExportTraceServiceResponse in the request's encoding and content type; partial_success
+ * only when something was rejected.
+ */
+export function otlpSuccessResponse(format: OtlpFormat, requestContentType: string | undefined, partial?: PartialSuccess): Response {
   const response = create(ExportTraceServiceResponseSchema, {
     partialSuccess:
       partial && (partial.rejectedSpans > 0n || partial.errorMessage) ? create(ExportTracePartialSuccessSchema, partial) : undefined,
   });
   if (format === "protobuf") {
     return new Response(toBinary(ExportTraceServiceResponseSchema, response), {
-      headers: { "content-type": "application/x-protobuf" },
+      headers: { "content-type": otlpResponseType(format, requestContentType) },
     });
   }
   return new Response(JSON.stringify(toJson(ExportTraceServiceResponseSchema, response)), {

@@ -9,6 +9,7 @@ import {
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
+import { otlpFormatOf } from "../../src/otlp/format.js";
 
 export function randomId(bytes: 8 | 16): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(bytes));
@@ -168,7 +169,7 @@ export async function compress(bytes: Uint8Array | string, format: "gzip" | "def
 
 /** The google.rpc.Status of an OTLP error response, in whichever encoding it came. */
 export async function rpcStatusOf(response: Response): Promise<{ code: number; message: string }> {
-  if (response.headers.get("content-type") === "application/x-protobuf") {
+  if (otlpFormatOf(response.headers.get("content-type") ?? undefined) === "protobuf") {
     const status = fromBinary(StatusSchema, new Uint8Array(await response.arrayBuffer()));
     return { code: status.code, message: status.message };
   }
