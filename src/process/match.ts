@@ -15,6 +15,12 @@ export interface SpanInContext {
    * attribute holding megabytes of JSON then parse it once, not five thousand times.
    */
   json?: Map<AnyValue, unknown>;
+  /**
+   * The `resource.*` fields read so far, shared by every span of the resource: a resource's value is
+   * the same for each of its spans, and read for each it would cost the request its resource's size
+   * times its spans (a megabyte of JSON over thousands of tiny spans).
+   */
+  resourceFields?: Map<string, unknown>;
 }
 
 export function matches(match: Match, target: SpanInContext): boolean {
@@ -31,7 +37,13 @@ function fieldValue(field: string, target: SpanInContext): unknown {
     if (!target.json.has(value)) target.json.set(value, jsonOf(value));
     return target.json.get(value);
   };
-  if (field.startsWith("resource.")) return lookupDotted(target.resource?.attributes ?? [], field.slice("resource.".length), json);
+  if (field.startsWith("resource.")) {
+    const known = target.resourceFields;
+    if (known?.has(field)) return known.get(field);
+    const value = lookupDotted(target.resource?.attributes ?? [], field.slice("resource.".length), json);
+    known?.set(field, value);
+    return value;
+  }
   return lookupDotted(target.span.attributes, field.slice("attributes.".length), json);
 }
 

@@ -1,5 +1,5 @@
 import { hex } from "../encoding/bytes.js";
-import type { IncomingSpan, SpanFields } from "../otlp/incoming.js";
+import type { IncomingResource, IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
@@ -47,6 +47,8 @@ export interface TraceVerdict {
  */
 export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
+  // Weak: a resource's fields are let go once its spans have been read.
+  private readonly resourceFields = new WeakMap<IncomingResource, Map<string, unknown>>();
 
   /** `spanIds`: the request's span ids, every one added before `verdictOf` is asked. */
   constructor(
@@ -72,8 +74,14 @@ export class TraceRouter {
       }
     }
     // Read only when a route asks for them: decoding a scope or resource is then paid once per request.
+    let resourceFields = this.resourceFields.get(scope.resource);
+    if (!resourceFields) {
+      resourceFields = new Map();
+      this.resourceFields.set(scope.resource, resourceFields);
+    }
     const target: SpanInContext = {
       span,
+      resourceFields,
       get scope() {
         return scope.scopeSpans.scope;
       },
