@@ -15,7 +15,7 @@ import { braintrustView } from "./braintrust-view.js";
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
  * has issued and may revoke (401 otherwise), exactly one valid `x-bt-parent` (400), protobuf or
- * JSON (415), a 10 MB request limit (413), bodies that must decode (400), and a protobuf
+ * JSON (415), gzip or no content coding (415), a 10 MB request limit (413), bodies that must decode (400), and a protobuf
  * ExportTraceServiceResponse on success. Tests script failures per API key and read back what
  * arrived through a small control API under `/_standin/`.
  */
@@ -113,6 +113,8 @@ export class BraintrustStandIn {
     const contentType = req.headers["content-type"] ?? "";
     if (contentType !== "application/x-protobuf" && contentType !== "application/json")
       return answer(415, { error: "Unsupported content type" });
+    // OTLP/HTTP receivers decode gzip or nothing: a body labelled with any other coding would not be read as sent.
+    if (encoding !== "" && encoding !== "gzip") return answer(415, { error: "Unsupported content encoding" });
     if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
     let decoded: Buffer;
     try {

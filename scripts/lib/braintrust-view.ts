@@ -10,8 +10,10 @@ import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-c
  * against the other:
  * - the Logs table lists only traces with a root span (no parent); spans that never reach it are unlisted;
  * - a root span shows as a `task`, whatever its `braintrust.span_attributes` say;
- * - every `braintrust.*` attribute is consumed; `braintrust.input_json` / `output_json` only when they
- *   are strings holding JSON, else they stay in metadata;
+ * - the `braintrust.*` attributes Braintrust maps are consumed; `braintrust.input_json` / `output_json`
+ *   only when they are strings holding JSON, `braintrust.tags` only when a list, else they stay in
+ *   metadata; `braintrust.metadata.<key>` is `metadata.<key>`; any other `braintrust.*` key (one
+ *   misspelt) stays in metadata as it came;
  * - metadata is `braintrust.metadata` merged with every attribute Braintrust does not consume;
  * - cost is an explicit `estimated_cost`, else "priced by model name" when `metadata.model` is a name
  *   from Braintrust's price list (a provider's model name) and the span has token counts to price,
@@ -46,20 +48,80 @@ function allTags(span: SpanView): string[] {
 }
 
 /**
- * Braintrust's price list, as far as the stand-in plays it: provider model names of the families
- * it prices. A TrueFoundry name (`openai-main/gpt-4o`) or a display name is in none of them.
+ * Braintrust's price list, as far as the stand-in plays it: exact provider model names, as Braintrust
+ * looks a model up by its exact name. A TrueFoundry name (`openai-main/gpt-4o`), a display or
+ * deployment name (`gpt-4o-prod`), a name with something left over, all price as nothing. A subset:
+ * a name missing here shows no cost where Braintrust may show one, the strict direction.
  */
-const PRICED_MODEL = /^(gpt-|chatgpt-|o\d|text-embedding-|claude-|gemini-|command|rerank-|mistral-|llama)[a-z0-9.:-]*$/;
+const PRICED_MODELS = new Set([
+  "gpt-4o",
+  "gpt-4o-2024-05-13",
+  "gpt-4o-2024-08-06",
+  "gpt-4o-2024-11-20",
+  "gpt-4o-mini",
+  "gpt-4o-mini-2024-07-18",
+  "gpt-4.1",
+  "gpt-4.1-2025-04-14",
+  "gpt-4.1-mini",
+  "gpt-4.1-nano",
+  "gpt-4-turbo",
+  "gpt-3.5-turbo",
+  "o1",
+  "o1-mini",
+  "o3",
+  "o3-mini",
+  "o4-mini",
+  "text-embedding-3-small",
+  "text-embedding-3-large",
+  "text-embedding-ada-002",
+  "claude-3-haiku-20240307",
+  "claude-3-opus-20240229",
+  "claude-3-5-sonnet-20240620",
+  "claude-3-5-sonnet-20241022",
+  "claude-3-5-haiku-20241022",
+  "claude-3-7-sonnet-20250219",
+  "claude-sonnet-4-20250514",
+  "claude-opus-4-20250514",
+  "claude-sonnet-4-5",
+  "gemini-1.5-pro",
+  "gemini-1.5-flash",
+  "gemini-2.0-flash",
+  "gemini-2.5-pro",
+  "gemini-2.5-flash",
+]);
+
+/** The `braintrust.*` attributes Braintrust maps onto a span's fields (docs/braintrust-otlp.md); any other stays in metadata. */
+const MAPPED = new Set(
+  [
+    "span_attributes",
+    "input",
+    "input_json",
+    "output",
+    "output_json",
+    "expected",
+    "expected_json",
+    "scores",
+    "context_json",
+    "origin",
+    "metadata",
+    "metrics",
+    "tags",
+    "parent",
+  ].map((name) => `braintrust.${name}`),
+);
+const METADATA_KEY = "braintrust.metadata.";
 
 function spanView(span: Span): Omit<SpanView, "children"> {
-  const consumed = span.attributes.filter((a) => a.key.startsWith("braintrust."));
+  const consumed = span.attributes.filter((a) => MAPPED.has(a.key));
   const kept = new Map<string, unknown>();
   const shownTwice = new Set<string>();
   const show = (key: string, value: unknown) => {
     if (kept.has(key)) shownTwice.add(key);
     kept.set(key, value);
   };
-  for (const a of span.attributes.filter((a) => !a.key.startsWith("braintrust."))) show(a.key, plain(a.value));
+  for (const a of span.attributes.filter((a) => !MAPPED.has(a.key))) {
+    show(a.key.startsWith(METADATA_KEY) ? a.key.slice(METADATA_KEY.length) : a.key, plain(a.value));
+  }
 
   const jsonText = (key: string): { value: unknown } | undefined => {
     const attribute = consumed.find((a) => a.key === key);
@@ -78,8 +140,11 @@ function spanView(span: Span): Omit<SpanView, "children"> {
   const metrics = Object.fromEntries(
     Object.entries(objectOf(jsonText("braintrust.metrics"))).filter((e): e is [string, number] => typeof e[1] === "number"),
   );
-  const tagsValue = plain(consumed.find((a) => a.key === "braintrust.tags")?.value);
+  const tagsAttribute = consumed.find((a) => a.key === "braintrust.tags");
+  const tagsValue = plain(tagsAttribute?.value);
   const tags = Array.isArray(tagsValue) ? tagsValue.filter((t): t is string => typeof t === "string") : [];
+  // Not a list: Braintrust keeps it as metadata.
+  if (tagsAttribute && !Array.isArray(tagsValue)) show(tagsAttribute.key, tagsValue);
   const model = kept.get("model");
 
   return {
@@ -94,7 +159,7 @@ function spanView(span: Span): Omit<SpanView, "children"> {
     cost:
       typeof metrics.estimated_cost === "number"
         ? metrics.estimated_cost
-        : typeof model === "string" && PRICED_MODEL.test(model) && hasTokens(metrics)
+        : typeof model === "string" && PRICED_MODELS.has(model) && hasTokens(metrics)
           ? "priced by model name"
           : null,
     ...(shownTwice.size > 0 ? { shownTwice: [...shownTwice].sort() } : {}),

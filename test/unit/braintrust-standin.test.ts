@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BraintrustStandIn } from "../../scripts/lib/braintrust-standin.js";
+import { braintrustView } from "../../scripts/lib/braintrust-view.js";
+import { attr, requestOf, spanWith, toProtobuf } from "../support/traces.js";
+
+/** The stand-in's view is one parent's, as each Braintrust project or experiment shows its own. */
+describe("the Braintrust stand-in's view", () => {
+  const standin = new BraintrustStandIn();
+  let url = "";
+  beforeAll(async () => {
+    url = await standin.start();
+  });
+  afterAll(() => standin.stop());
+
+  const newKey = async () => ((await (await fetch(`${url}/_standin/keys`, { method: "POST" })).json()) as { key: string }).key;
+  const send = (key: string, parent: string, name: string) =>
+    fetch(`${url}/otel/v1/traces`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "x-bt-parent": parent, "content-type": "application/x-protobuf" },
+      body: toProtobuf(requestOf([spanWith(name, [])])),
+    });
+  const view = (key: string, parent?: string) =>
+    fetch(`${url}/_standin/view?${new URLSearchParams({ key, ...(parent ? { parent } : {}) })}`);
+
+  it("is empty for a key that has received nothing", async () => {
+    const response = await view(await newKey());
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ traces: [], unlisted: 0 });
+  });
+
+  it("never merges two parents: it asks which, and shows each apart", async () => {
+    const key = await newKey();
+    expect((await send(key, "project_name:a", "in a")).status).toBe(200);
+    expect((await send(key, "project_name:b", "in b")).status).toBe(200);
+
+    expect((await view(key)).status).toBe(409);
+    const a = (await (await view(key, "project_name:a")).json()) as { traces: Array<{ root: string }> };
+    expect(a.traces.map((t) => t.root)).toEqual(["in a"]);
+  });
+});
+
+/** The view's reading of `braintrust.*` attributes: only those Braintrust maps are consumed. */
+describe("the Braintrust stand-in's view of braintrust.* attributes", () => {
+  const viewOf = (attributes: Parameters<typeof spanWith>[1]) =>
+    braintrustView([requestOf([spanWith("span", attributes)])]).traces[0]!.tree;
+
+  it("shows braintrust.metadata.<key> as metadata.<key>, as Braintrust maps it", () => {
+    expect(viewOf([attr("braintrust.metadata.run_output", "the answer")]).metadata).toEqual({ run_output: "the answer" });
+  });
+
+  it("keeps in metadata a braintrust.* key Braintrust does not map, so a misspelt one is seen", () => {
+    const span = viewOf([attr("braintrust.output_jsno", '["x"]')]);
+    expect(span.metadata).toEqual({ "braintrust.output_jsno": '["x"]' });
+    expect(span).not.toHaveProperty("output");
+  });
+
+  it("keeps in metadata braintrust.tags that are no list, and takes a list as the tags", () => {
+    expect(viewOf([attr("braintrust.tags", '["prod"]')])).toMatchObject({ tags: [], metadata: { "braintrust.tags": '["prod"]' } });
+    expect(viewOf([attr("braintrust.tags", ["prod"])])).toMatchObject({ tags: ["prod"], metadata: {} });
+  });
+});
+
+describe("the Braintrust stand-in's view of cost", () => {
+  const costOf = (model: string) =>
+    braintrustView([
+      requestOf([
+        spanWith("call", [
+          attr("braintrust.metadata", JSON.stringify({ model })),
+          attr("braintrust.metrics", JSON.stringify({ prompt_tokens: 10, completion_tokens: 2 })),
+        ]),
+      ]),
+    ]).traces[0]!.tree.cost;
+
+  it("prices a span by its model's exact name only, as Braintrust looks it up", () => {
+    expect(costOf("gpt-4o-mini")).toBe("priced by model name");
+    expect(costOf("claude-sonnet-4-5")).toBe("priced by model name");
+    for (const name of ["gpt-4o-prod", "claude-sonnet", "gpt-4o-mini-openai-main", "openai-main/gpt-4o", "GPT-4o"]) {
+      expect(costOf(name)).toBeNull();
+    }
+  });
+});
+
+describe("the Braintrust stand-in's contract", () => {
+  const standin = new BraintrustStandIn();
+  let url = "";
+  beforeAll(async () => {
+    url = await standin.start();
+  });
+  afterAll(() => standin.stop());
+
+  it("refuses a body labelled with a content coding other than gzip, which it would not read as sent", async () => {
+    const key = ((await (await fetch(`${url}/_standin/keys`, { method: "POST" })).json()) as { key: string }).key;
+    const send = (encoding: string) =>
+      fetch(`${url}/otel/v1/traces`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${key}`,
+          "x-bt-parent": "project_name:p",
+          "content-type": "application/x-protobuf",
+          "content-encoding": encoding,
+        },
+        body: toProtobuf(requestOf([spanWith("s", [])])),
+      });
+
+    for (const encoding of ["deflate", "br", "GZIP"]) expect((await send(encoding)).status).toBe(415);
+  });
+});
