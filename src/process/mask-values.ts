@@ -7,8 +7,8 @@ import { parseJson } from "./attributes.js";
 import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED } from "./redact.js";
 
 /**
- * Masks matching text in every string value (nested ones too) and, for a span, in its name, its
- * events' names and its status message. Runs after translation, so it reaches the translated JSON.
+ * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and,
+ * for a span, in its name, its events' names and its status message. Runs after translation, so it reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
  * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
@@ -58,7 +58,11 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
         value.value.value.values.forEach(maskValue);
         break;
       case "kvlistValue":
-        for (const kv of value.value.value.values) maskValue(kv.value);
+        // Its keys too, as a JSON object's are masked: a map's keys may be a caller's text (an address as a key).
+        for (const kv of value.value.value.values) {
+          kv.key = masked(kv.key);
+          maskValue(kv.value);
+        }
         break;
     }
   };
