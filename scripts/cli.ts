@@ -102,6 +102,8 @@ async function allPages<Page extends { cursor: string | null }, T>(
   return items;
 }
 
+const ENVIRONMENT_VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 /**
  * The PUT, with the headers that guard it. With --config the file is the whole tenant, put as it
  * is; without it, the tenant as it is now (nothing, for a new one), so the flags change only what
@@ -114,8 +116,12 @@ async function tenantPut(
   flags: Flags,
 ): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
   if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
-  const key = flags["api-key-env"] === undefined ? undefined : process.env[flags["api-key-env"]];
-  if (flags["api-key-env"] !== undefined && !key) throw new UsageError(`environment variable ${flags["api-key-env"]} is empty`);
+  const keyVariable = flags["api-key-env"];
+  // The likely slip is the key itself (`--api-key-env $BRAINTRUST_API_KEY`): refused without repeating it.
+  if (keyVariable !== undefined && !ENVIRONMENT_VARIABLE.test(keyVariable))
+    throw new UsageError("--api-key-env takes the name of an environment variable (letters, digits and _), not its value");
+  const key = keyVariable === undefined ? undefined : process.env[keyVariable];
+  if (keyVariable !== undefined && !key) throw new UsageError(`environment variable ${keyVariable} is empty`);
   const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   if (headers["if-none-match"] && body.parent === undefined)

@@ -47,9 +47,10 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       url = new URL(baseUrl);
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
     } catch {
-      // Shown unless it has an @: a user:password before one would be printed.
+      // Shown unless it may hold a secret: a user:password before an @, or a token given in its place.
+      const mayHoldSecret = baseUrl.includes("@") || (!baseUrl.includes("://") && /^\S{20,}$/.test(baseUrl));
       throw new AdminError(
-        `--url ${baseUrl.includes("@") ? "(not shown: it has an @, and may hold a password)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
+        `--url ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
       );
     }
     // Said without the URL: a user:password in it would be printed; a path or query would end up

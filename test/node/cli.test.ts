@@ -321,6 +321,13 @@ describe("tfy-relay, against a running relay", () => {
     ],
     ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
     [
+      "a key given to --api-key-env, not repeated",
+      2,
+      ["tenants", "put", "acme", "--api-key-env", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],
+      {},
+      /^tfy-relay: --api-key-env takes the name of an environment variable \(letters, digits and _\), not its value\n\nusage:/,
+    ],
+    [
       "a key typed as an argument too many, not repeated",
       2,
       ["tenants", "put", "acme", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", "extra"],
@@ -465,10 +472,11 @@ describe("tfy-relay, against a running relay", () => {
       "ftp://admin:s3cret@relay.example",
       "https://admin:s3cret@relay.example:99999",
       "htps//admin:s3cret@relay.example",
+      "3f9c2a7b1e8d4c6a9b0e2f4d6c8a1b3e",
     ]) {
       expect(await run(url)).toMatchObject({
         code: 1,
-        stderr: "tfy-relay: --url (not shown: it has an @, and may hold a password) is not an http(s) URL\n",
+        stderr: "tfy-relay: --url (not shown: it may hold a password or token) is not an http(s) URL\n",
       });
     }
     const alone = "tfy-relay: --url must be the relay's address alone, without a path, user name, password, query or fragment\n";
