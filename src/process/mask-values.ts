@@ -57,13 +57,18 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
       case "arrayValue":
         value.value.value.values.forEach(maskValue);
         break;
-      case "kvlistValue":
-        // Its keys too, as a JSON object's are masked: a map's keys may be a caller's text (an address as a key).
+      case "kvlistValue": {
+        // Its keys too, as a JSON object's are masked: a map's keys may be a caller's text (an address
+        // as a key). Keys masked into one are told apart, or Braintrust's object would keep one value.
+        const taken = new Set<string>();
         for (const kv of value.value.value.values) {
-          kv.key = masked(kv.key);
+          const key = masked(kv.key);
+          if (key === kv.key) taken.add(key);
+          else kv.key = distinctName(key, taken);
           maskValue(kv.value);
         }
         break;
+      }
     }
   };
   for (const list of lists) {
@@ -118,12 +123,15 @@ function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> |
 /** Names masked into one are told apart (`name (2)`): no metric is lost to another's name. */
 function distinctNames(metrics: Array<[string, number]>): Array<[string, number]> {
   const taken = new Set<string>();
-  return metrics.map(([name, n]) => {
-    let distinct = name;
-    for (let i = 2; taken.has(distinct); i++) distinct = `${name} (${i})`;
-    taken.add(distinct);
-    return [distinct, n];
-  });
+  return metrics.map(([name, n]) => [distinctName(name, taken), n]);
+}
+
+/** The name, or `name (2)`, `name (3)`, … when one of `taken` has it; taken too from then on. */
+function distinctName(name: string, taken: Set<string>): string {
+  let distinct = name;
+  for (let i = 2; taken.has(distinct); i++) distinct = `${name} (${i})`;
+  taken.add(distinct);
+  return distinct;
 }
 
 /**
