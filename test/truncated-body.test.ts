@@ -50,7 +50,9 @@ describe("a request body that ends early", () => {
     );
 
     expect(response.status).toBe(400);
-    expect((await rpcStatusOf(response)).message).toBe("request body ended before it was read whole: the upload failed");
+    expect((await rpcStatusOf(response)).message).toBe(
+      "request body ended before it was read whole: the upload failed (connection reset by peer)",
+    );
     expect(errors).toEqual([]);
     expect(await standin.received(tenant.apiKey)).toEqual([]);
   });

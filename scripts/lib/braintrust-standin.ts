@@ -114,11 +114,13 @@ export class BraintrustStandIn {
     if (contentType !== "application/x-protobuf" && contentType !== "application/json")
       return answer(415, { error: "Unsupported content type" });
     // OTLP/HTTP receivers decode gzip or nothing: a body labelled with any other coding would not be read as sent.
-    if (encoding !== "" && encoding !== "gzip") return answer(415, { error: "Unsupported content encoding" });
+    // Coding names are case-insensitive (RFC 9110, section 8.4.1).
+    const coding = encoding.toLowerCase();
+    if (coding !== "" && coding !== "gzip") return answer(415, { error: "Unsupported content encoding" });
     if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
     let decoded: Buffer;
     try {
-      decoded = encoding === "gzip" ? gunzipSync(body) : body;
+      decoded = coding === "gzip" ? gunzipSync(body) : body;
     } catch {
       return answer(400, { error: "Invalid gzip body" });
     }

@@ -64,13 +64,14 @@ async function readWire(request: Request, declaredLength: number | undefined, li
 
 /**
  * A body whose upload failed midway (the client's connection reset, a proxy cutting it off) is the
- * client's failure, not the relay's: a 400, not a 500 and a log line filed as a relay bug.
+ * client's failure, not the relay's: a 400, not a 500 and a log line filed as a relay bug. The
+ * runtime's reason goes with it, so a failure of the relay's own (a body read twice) still says so.
  */
 async function untilEndedEarly<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
-  } catch {
-    throw endedEarly("before it was read whole: the upload failed");
+  } catch (err) {
+    throw endedEarly(`before it was read whole: the upload failed (${err instanceof Error ? err.message : String(err)})`);
   }
 }
 

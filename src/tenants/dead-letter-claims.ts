@@ -38,7 +38,9 @@ export interface ClaimMade {
  * holds, without anyone letting it go. Only a replay that ends leaving the dead letter as it was
  * (the queue refused it, or its message was skipped as a repeat of another copy in its batch) lets
  * its claim go itself: that claim only, by its name, so a claim another replay made since holds
- * while that replay's spans are on their way.
+ * while that replay's spans are on their way. A copy of an older replay's message that Cloudflare
+ * delivers again and that fails writes the dead letter anew, ending such a claim too: a third replay
+ * may then send beside the later one, and the delivered marker skips whichever comes second.
  */
 export class DeadLetterClaims {
   constructor(private readonly sql: SqlStorage) {

@@ -76,9 +76,9 @@ function publicIpv4(octets: number[]): boolean {
 /**
  * Only global unicast (2000::/3) is public. That one rule also refuses loopback, unspecified,
  * link-local, unique-local, multicast, IPv4-mapped and IPv4-compatible forms, and NAT64. Inside
- * 2000::/3, IANA's ranges that are not globally reachable are refused as well: documentation
- * (2001:db8::/32, 3fff::/20), benchmarking (2001:2::/48), ORCHID (2001:10::/28), and Teredo and
- * 6to4, which embed an IPv4 address that may be private.
+ * 2000::/3, these special-purpose ranges IANA marks not globally reachable are refused as well:
+ * documentation (2001:db8::/32, 3fff::/20), benchmarking (2001:2::/48), ORCHID (2001:10::/28), and
+ * Teredo and 6to4, which embed an IPv4 address that may be private.
  */
 function publicIpv6(address: string): boolean {
   const groups = parseIpv6(address);
