@@ -60,13 +60,14 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
       case "kvlistValue": {
         // Its keys too, as a JSON object's are masked: a map's keys may be a caller's text (an address
         // as a key). Keys masked into one are told apart, or Braintrust's object would keep one value.
-        const taken = new Set<string>();
-        for (const kv of value.value.value.values) {
-          const key = masked(kv.key);
-          if (key === kv.key) taken.add(key);
-          else kv.key = distinctName(key, taken);
+        // A key masking left alone keeps its name wherever it stands in the list.
+        const entries = value.value.value.values;
+        const keys = entries.map((kv) => masked(kv.key));
+        const taken = new Set(entries.filter((kv, i) => keys[i] === kv.key).map((kv) => kv.key));
+        entries.forEach((kv, i) => {
+          if (keys[i] !== kv.key) kv.key = distinctName(keys[i]!, taken);
           maskValue(kv.value);
-        }
+        });
         break;
       }
     }

@@ -314,6 +314,14 @@ describe("masking values", () => {
     expect(out.resourceSpans[0]!.resource!.attributes.at(-1)).toEqual(attr("owner", "[REDACTED]"));
     expect(out.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes).toEqual([attr("owner", "[REDACTED]")]);
   });
+
+  it("tells apart every key of a key-value list masked into one, and from a key that was already the mask", () => {
+    const span = spanWith("s", [attr("map", { "a@example.com": 1, "[REDACTED]": "as sent", "b@example.com": 2, "c@example.com": 3 })]);
+
+    expect(spansOf(masked(requestOf([span]), ["emails"]))[0]!.attributes).toEqual([
+      attr("map", { "[REDACTED] (2)": 1, "[REDACTED]": "as sent", "[REDACTED] (3)": 2, "[REDACTED] (4)": 3 }),
+    ]);
+  });
 });
 
 describe("masking that would grow a value without bound", () => {

@@ -72,6 +72,13 @@ describe("what one request's spans decide about their trace", () => {
     ]);
   });
 
+  it("a continued caller's agent with its MCP call in one request: the agent's foreign parent makes it the top", () => {
+    const callerTrace = randomId(16);
+    const agent = entry("AgentResponse", { traceId: callerTrace, parentSpanId: randomId(8) });
+    const mcp = entry("MCP", { traceId: callerTrace, parentSpanId: agent.spanId });
+    expect(verdicts([mcp, agent])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
+  });
+
   it("an agent's MCP call exported before the agent's span is taken for the top (the README's stated limit)", () => {
     const agentTrace = randomId(16);
     const agent = entry("AgentResponse", { traceId: agentTrace });

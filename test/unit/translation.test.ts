@@ -792,6 +792,11 @@ describe("the model Braintrust prices by", () => {
       "meta-llama/Llama-3",
     );
     expect(model([attr("tfy.model.name", "openai-main/gpt-4o")])).toBe("openai-main/gpt-4o");
+    // The account alone goes, whatever model follows it; a name that is the account alone, or an empty one, stays whole.
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.model.name", "openai-main/gpt-4.1")])).toBe("gpt-4.1");
+    expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.model.name", "openai-main/")])).toBe("openai-main/");
+    expect(model([attr("tfy.request.model_name", "/gpt-4o"), attr("tfy.model.name", "/gpt-4o-mini")])).toBe("/gpt-4o-mini");
+    expect(model([attr("tfy.request.model_name", "openai-main/")])).toBe("openai-main/");
   });
 
   it("is the model called where the response only repeats the name the request gave, account and all: no provider answers so", () => {
@@ -815,6 +820,8 @@ describe("the model Braintrust prices by", () => {
     // Without the model called, the echo without its account; a name without one is the provider's own.
     expect(echoed("openai-main/gpt-4o", undefined)).toBe("gpt-4o");
     expect(echoed("gpt-4o", "gpt-4o-deployment")).toBe("gpt-4o");
+    // An empty account is none: a name starting with a slash is no echo of one.
+    expect(echoed("/fast-chat", "gpt-4o-mini")).toBe("/fast-chat");
   });
 
   it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
