@@ -15,8 +15,8 @@ import { braintrustView } from "./braintrust-view.js";
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
  * has issued and may revoke (401 otherwise), exactly one valid `x-bt-parent` (400), protobuf or
- * JSON (415), gzip or no content coding (415), a 10 MB request limit (413), bodies that must decode (400), and a protobuf
- * ExportTraceServiceResponse on success. Tests script failures per API key and read back what
+ * JSON (415), gzip or no content coding (415), a 10 MB request limit (413), bodies that must decode
+ * (400), and a protobuf ExportTraceServiceResponse on success. Tests script failures per API key and read back what
  * arrived through a small control API under `/_standin/`.
  */
 const TRACE_PATHS = new Set(["/otel/v1/traces", "/self-hosted/otel/v1/traces"]);

@@ -8,7 +8,8 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED
 
 /**
  * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and,
- * for a span, in its name, its events' names and its status message. Runs after translation, so it reaches the translated JSON.
+ * for a span, in its name, its events' names and its status message. Runs after translation, so it
+ * reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
  * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`

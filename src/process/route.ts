@@ -73,12 +73,12 @@ export class TraceRouter {
         return key;
       }
     }
-    // Read only when a route asks for them: decoding a scope or resource is then paid once per request.
     let resourceFields = this.resourceFields.get(scope.resource);
     if (!resourceFields) {
       resourceFields = new Map();
       this.resourceFields.set(scope.resource, resourceFields);
     }
+    // Read only when a route asks for them: decoding a scope or resource is then paid once per request.
     const target: SpanInContext = {
       span,
       resourceFields,
