@@ -76,5 +76,10 @@ export interface SpanView {
   cost: number | "priced by model name" | null;
   /** Metadata keys filled from two places (two attributes, or an attribute and `braintrust.metadata`): one hides the other. */
   shownTwice?: string[];
+  /**
+   * The GenAI conventions' message events (`gen_ai.user.message`, …), each its name and attributes:
+   * Braintrust reads them as messages itself, so beside an input or output they show the conversation again.
+   */
+  messageEvents?: Array<{ name: string; attributes: Record<string, unknown> }>;
   children: SpanView[];
 }

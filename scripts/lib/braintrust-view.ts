@@ -18,8 +18,9 @@ import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-c
  * - cost is an explicit `estimated_cost`, else "priced by model name" when `metadata.model` is a name
  *   from Braintrust's price list (a provider's model name) and the span has token counts to price,
  *   else none;
- * - the error is the span status's, when its code is ERROR.
- * Braintrust's own reading of `gen_ai.*` is not modelled: such attributes show in metadata here.
+ * - the error is the span status's, when its code is ERROR;
+ * - GenAI message events are listed as such: Braintrust reads them as messages of their own.
+ * Braintrust's own reading of `gen_ai.*` attributes is not modelled: they show in metadata here.
  */
 export function braintrustView(requests: ExportTraceServiceRequest[]): BraintrustView {
   const spans = requests.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
@@ -110,6 +111,8 @@ const MAPPED = new Set(
   ].map((name) => `braintrust.${name}`),
 );
 const METADATA_KEY = "braintrust.metadata.";
+/** The GenAI conventions' message events, in their older span-event form (`gen_ai.choice` for an answer). */
+const MESSAGE_EVENTS = /^gen_ai\.((system|user|assistant|tool)\.message|choice)$/;
 
 function spanView(span: Span): Omit<SpanView, "children"> {
   const consumed = span.attributes.filter((a) => MAPPED.has(a.key));
@@ -146,6 +149,9 @@ function spanView(span: Span): Omit<SpanView, "children"> {
   // Not a list: Braintrust keeps it as metadata.
   if (tagsAttribute && !Array.isArray(tagsValue)) show(tagsAttribute.key, tagsValue);
   const model = kept.get("model");
+  const messageEvents = span.events
+    .filter((event) => MESSAGE_EVENTS.test(event.name))
+    .map((event) => ({ name: event.name, attributes: Object.fromEntries(event.attributes.map((a) => [a.key, plain(a.value)])) }));
 
   return {
     name: typeof spanAttributes.name === "string" ? spanAttributes.name : span.name,
@@ -163,6 +169,7 @@ function spanView(span: Span): Omit<SpanView, "children"> {
           ? "priced by model name"
           : null,
     ...(shownTwice.size > 0 ? { shownTwice: [...shownTwice].sort() } : {}),
+    ...(messageEvents.length > 0 ? { messageEvents } : {}),
   };
 }
 

@@ -5,9 +5,10 @@ import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "./incoming.js";
 import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
 
-/** Field numbers: Span.parent_span_id, Span.attributes, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
+/** Field numbers: Span.parent_span_id, Span.attributes, Span.events, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
 const SPAN_PARENT_SPAN_ID = 4;
 const SPAN_ATTRIBUTES = 9;
+const SPAN_EVENTS = 11;
 const SPAN_STATUS = 15;
 const KEY_VALUE_KEY = 1;
 const KEY_VALUE_VALUE = 2;
@@ -55,6 +56,8 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
 export interface SpanEdit {
   /** Attributes with these keys are left out. */
   removedKeys: ReadonlySet<string>;
+  /** Events left out, by their place among the span's events (as a decoder lists them). */
+  removedEvents?: ReadonlySet<number>;
   /** Appended after the span's attributes. */
   added: NewAttribute[];
   /** A status of ERROR with this message (a decoder merges a status sent twice, the later fields winning, so it replaces the span's own). */
@@ -91,12 +94,15 @@ export function editedSpanPieces(source: Uint8Array, span: Range, edit: SpanEdit
 /** The span's bytes but the fields the edit leaves out, as ranges of them. */
 function keptPieces(source: Uint8Array, span: Range, edit: SpanEdit, read: SpanFields | undefined): Piece[] {
   const { removedKeys, root } = edit;
-  if (removedKeys.size === 0 && !root) return [span];
+  const removesEvents = (edit.removedEvents?.size ?? 0) > 0;
+  if (removedKeys.size === 0 && !root && !removesEvents) return [span];
   // A few keys are compared in place, as an array, which a loop goes through without an iterator or
   // hashing a key; many (thousands of Traceloop messages) are looked up, or the span would cost their product.
   const keys = removedKeys.size <= FEW_KEYS ? [...removedKeys] : removedKeys;
   const leftOut =
-    read?.attributeFields && !root ? removedAsRead(read.attributes, read.attributeFields, keys) : leftOutFields(source, span, edit, keys);
+    read?.attributeFields && !root && !removesEvents
+      ? removedAsRead(read.attributes, read.attributeFields, keys)
+      : leftOutFields(source, span, edit, keys);
   const pieces: Piece[] = [];
   let kept = span.start;
   for (const field of leftOut) {
@@ -118,15 +124,18 @@ function removedAsRead(attributes: readonly KeyValue[], fields: readonly Range[]
 }
 
 /** The span's fields the edit leaves out, found by reading its bytes. */
-function leftOutFields(source: Uint8Array, span: Range, { removedKeys, root }: SpanEdit, keys: RemovedKeys): Range[] {
+function leftOutFields(source: Uint8Array, span: Range, { removedKeys, removedEvents, root }: SpanEdit, keys: RemovedKeys): Range[] {
   const leftOut: Range[] = [];
   const keyValue = new FieldCursor(source, 0, 0);
   const field = new FieldCursor(source, span.start, span.end);
+  let event = 0;
   while (field.next()) {
     const isLeftOut =
       field.no === SPAN_ATTRIBUTES
         ? field.wireType === WIRE_LEN && removedKeys.size !== 0 && isKeyAmong(keyValue.reset(field.valueStart, field.valueEnd), keys)
-        : root === true && field.no === SPAN_PARENT_SPAN_ID;
+        : field.no === SPAN_EVENTS
+          ? field.wireType === WIRE_LEN && removedEvents?.has(event++) === true
+          : root === true && field.no === SPAN_PARENT_SPAN_ID;
     if (isLeftOut) leftOut.push({ start: field.fieldStart, end: field.valueEnd });
   }
   return leftOut;

@@ -1,6 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
-import { countOf, parseJson, stringAttribute } from "./attributes.js";
+import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
 
 /**
  * The GenAI conventions' copies of a request's input and a response's output, which a gateway may
@@ -77,4 +78,50 @@ function valuesOf(copy: unknown): Set<string> | undefined {
     return false;
   };
   return entries(copy) ? tokens : undefined;
+}
+
+/**
+ * The GenAI conventions' message events, in the form the older gateway sent them beside its indexed
+ * messages: span events holding a message's fields as attributes. Braintrust reads them as messages
+ * itself (docs/braintrust-otlp.md).
+ */
+const MESSAGE_EVENTS = new Set([
+  "gen_ai.system.message",
+  "gen_ai.user.message",
+  "gen_ai.assistant.message",
+  "gen_ai.tool.message",
+  "gen_ai.choice",
+]);
+
+/** An event's own words, not the conversation's: its vocabulary, and a choice's place in the list. */
+const EVENT_VOCABULARY = new Set([...VOCABULARY_KEYS, "index"]);
+
+/**
+ * The places, among the span's events, of the message events that say nothing but what `said`
+ * holds (the messages the relay wrote as input or output, the span's own attributes): every text in
+ * such an event is a text there. Sent beside the relay's input and output, Braintrust would show,
+ * store and bill the conversation twice; an event saying anything more (a message the indexed
+ * attributes lack, a number) stays.
+ */
+export function restatedMessageEvents(events: readonly Span_Event[], said: unknown): Set<number> {
+  const restated = new Set<number>();
+  if (!events.some((event) => MESSAGE_EVENTS.has(event.name))) return restated;
+  const texts = new Set<string>();
+  const collect = (value: unknown): void => {
+    if (typeof value === "string") texts.add(value);
+    else if (Array.isArray(value)) value.forEach(collect);
+    else if (isJsonObject(value)) Object.values(value).forEach(collect);
+  };
+  collect(said);
+  const isSaid = (key: string, value: unknown): boolean => {
+    if (EVENT_VOCABULARY.has(key) || value === null) return true;
+    if (typeof value === "string") return texts.has(value);
+    if (Array.isArray(value)) return value.every((item) => isSaid("", item));
+    if (isJsonObject(value)) return Object.entries(value).every(([member, item]) => isSaid(member, item));
+    return false;
+  };
+  events.forEach((event, at) => {
+    if (MESSAGE_EVENTS.has(event.name) && event.attributes.every((a) => isSaid(a.key, givenOf(a.value)))) restated.add(at);
+  });
+  return restated;
 }

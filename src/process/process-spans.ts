@@ -131,7 +131,11 @@ export class SpanProcessor {
     } else translation = options && translateSpan(incoming.fields, options);
     if (translation?.usage) this.addUsage(translation.usage);
     const edited =
-      translation !== undefined && (translation.added.length > 0 || translation.removedKeys.size > 0 || translation.error !== undefined);
+      translation !== undefined &&
+      (translation.added.length > 0 ||
+        translation.removedKeys.size > 0 ||
+        translation.removedEvents !== undefined ||
+        translation.error !== undefined);
     let pieces: Piece[];
     if (range === undefined || rewritten) pieces = [toBinary(SpanSchema, span ?? incoming.span)];
     else if (translation && edited) pieces = this.editedPieces(incoming, range, translation, span);

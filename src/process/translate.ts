@@ -6,7 +6,7 @@ import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
-import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies } from "./genai-copies.js";
+import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies, restatedMessageEvents } from "./genai-copies.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
@@ -35,6 +35,8 @@ export interface SpanTranslation {
   added: NewAttribute[];
   /** Keys of source attributes removed from span.attributes (every attribute with such a key was removed). */
   removedKeys: ReadonlySet<string>;
+  /** The places, among span.events, of message events that restate what the input and output show, removed. */
+  removedEvents?: ReadonlySet<number>;
   /**
    * The gateway's error message for a span that failed by its attributes but not by its status:
    * its status becomes ERROR with this message, which Braintrust shows as the span's error.
@@ -168,10 +170,25 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
+  // The older gateway's message events restate its indexed messages, which Braintrust would show
+  // beside the input and output written from them.
+  const movedMessages = [
+    ...(inputWritten && !request ? (traceloop?.input?.messages ?? []) : []),
+    ...(outputWritten && !response ? (traceloop?.output?.messages ?? []) : []),
+  ];
+  const removedEvents =
+    options.keepSourceAttributes || movedMessages.length === 0 || !span.events?.length
+      ? undefined
+      : restatedMessageEvents(span.events, [movedMessages, stringAttribute(attributes, "gen_ai.system")]);
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
   const model = derived.model;
-  const edits = { added, removedKeys, ...(error === undefined ? {} : { error }) };
+  const edits = {
+    added,
+    removedKeys,
+    ...(removedEvents?.size ? { removedEvents } : {}),
+    ...(error === undefined ? {} : { error }),
+  };
   if (type !== "llm" || typeof model !== "string") return edits;
   const { prompt_tokens = 0, completion_tokens = 0, estimated_cost = 0 } = metrics.values;
   return {
@@ -217,9 +234,10 @@ function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, 
   return true;
 }
 
-/** A decoded span with the translation applied: the restated sources removed, the braintrust.* attributes appended, its error set. */
-export function applyTranslation(span: Span, { added, removedKeys, error }: SpanTranslation): void {
+/** A decoded span with the translation applied: the restated sources (attributes and events) removed, the braintrust.* attributes appended, its error set. */
+export function applyTranslation(span: Span, { added, removedKeys, removedEvents, error }: SpanTranslation): void {
   span.attributes = [...span.attributes.filter((a) => !removedKeys.has(a.key)), ...added.map(addedKeyValue)];
+  if (removedEvents) span.events = span.events.filter((_, at) => !removedEvents.has(at));
   if (error !== undefined) span.status = errorStatus(error);
 }
 

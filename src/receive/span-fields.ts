@@ -69,12 +69,19 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
-  // A failure without a message may say why in an exception event (process/failure.ts): rare, so the
-  // whole span is decoded for it rather than every span's events read.
-  if (hasEvents && failedWithoutMessage(fields.status)) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
+  // A failure without a message may say why in an exception event (process/failure.ts), and the
+  // older gateway's message events may restate its indexed messages (process/genai-copies.ts): rare,
+  // so the whole span is decoded for them rather than every span's events read.
+  if (hasEvents && (failedWithoutMessage(fields.status) || fields.attributes.some(isIndexedMessage)))
+    return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
   if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
   fields.attributeFields = attributeFields;
   return fields;
+}
+
+/** A Traceloop-style indexed message attribute (`gen_ai.prompt.0.content`), as the older gateway wrote them. */
+function isIndexedMessage({ key }: KeyValue): boolean {
+  return key.startsWith("gen_ai.prompt.") || key.startsWith("gen_ai.completion.");
 }
 
 /** A span with more attributes than this that the reader leaves to protobuf-es is decoded whole. */

@@ -1,4 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Span_EventSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { BraintrustStandIn } from "../../scripts/lib/braintrust-standin.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { attr, requestOf, spanWith, toProtobuf } from "../support/traces.js";
@@ -64,6 +66,20 @@ describe("the Braintrust stand-in's view of braintrust.* attributes", () => {
   it("keeps in metadata braintrust.tags that are no list, and takes a list as the tags", () => {
     expect(viewOf([attr("braintrust.tags", '["prod"]')])).toMatchObject({ tags: [], metadata: { "braintrust.tags": '["prod"]' } });
     expect(viewOf([attr("braintrust.tags", ["prod"])])).toMatchObject({ tags: ["prod"], metadata: {} });
+  });
+});
+
+describe("the Braintrust stand-in's view of GenAI message events", () => {
+  it("lists the message events Braintrust reads as messages, and no other event", () => {
+    const span = spanWith("chatCompletions", []);
+    span.events = ["gen_ai.user.message", "gen_ai.choice", "exception", "gen_ai.user.message.extra"].map((name) =>
+      create(Span_EventSchema, { name, attributes: [attr("content", name)] }),
+    );
+    expect(braintrustView([requestOf([span])]).traces[0]!.tree.messageEvents).toEqual([
+      { name: "gen_ai.user.message", attributes: { content: "gen_ai.user.message" } },
+      { name: "gen_ai.choice", attributes: { content: "gen_ai.choice" } },
+    ]);
+    expect(braintrustView([requestOf([spanWith("call", [])])]).traces[0]!.tree).not.toHaveProperty("messageEvents");
   });
 });
 

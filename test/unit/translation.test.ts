@@ -1056,6 +1056,65 @@ describe("the older gateway's model call, its messages as events only", () => {
     expect(added["braintrust.metrics"]).toEqual({ prompt_tokens: 18, completion_tokens: 2, tokens: 20 });
     // Braintrust reads the events' messages itself: no input or output of the relay's competes with them.
     expect(added).not.toHaveProperty("braintrust.input_json");
+    const span = spanWith("chatCompletions", attributes);
+    span.events = [create(Span_EventSchema, { name: "gen_ai.user.message", attributes: [attr("content", "hi")] })];
+    expect(spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.events).toEqual(span.events);
+  });
+});
+
+describe("the older gateway's model call, its messages indexed and as events", () => {
+  const event = (name: string, attributes: KeyValue[]) => create(Span_EventSchema, { name, timeUnixNano: 5n, attributes });
+  const older = () => {
+    const span = spanWith("chatCompletions", [
+      attr("gen_ai.system", "openai"),
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of Japan?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+      attr("gen_ai.completion.0.tool_calls.0.name", "lookup_city"),
+    ]);
+    span.events = [
+      event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("gen_ai.system", "openai")]),
+      event("retry", [attr("content", "Capital of Japan?")]),
+      event("gen_ai.choice", [
+        attr("index", 0),
+        attr("finish_reason", "stop"),
+        attr("message", { content: "Tokyo.", tool_calls: [{ name: "lookup_city" }] }),
+      ]),
+      event("gen_ai.assistant.message", [attr("content", "Osaka.")]),
+      event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("attempt", 2)]),
+    ];
+    return span;
+  };
+
+  it.each([
+    ["protobuf, spliced", "protobuf", {}],
+    ["JSON, encoded anew", "json", {}],
+    ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
+  ] as const)("sends without the message events that say only what its input and output show (%s)", (_path, format, settings) => {
+    const span = older();
+    const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
+
+    // Braintrust reads message events as messages itself: those restating the indexed messages would show them twice.
+    // An event that is not a message's, and one saying more (another answer, a number), arrive as they came.
+    expect(out!.events).toEqual([span.events[1], span.events[3], span.events[4]]);
+    expect(attributesOf(out!)["braintrust.input_json"]).toBe(JSON.stringify([{ role: "user", content: "Capital of Japan?" }]));
+  });
+
+  it("keeps them for a tenant that keeps source attributes, and beside messages it did not write", () => {
+    const kept = older();
+    expect(translateSpan(kept, KEEP).removedEvents).toBeUndefined();
+
+    // The span's own input: the indexed prompt stays, and so does what restates it.
+    const own = older();
+    own.attributes.push(attr("braintrust.input_json", "[]"), attr("braintrust.output_json", "[]"));
+    expect(translateSpan(own, DROP).removedEvents).toBeUndefined();
+
+    // An answer's event, restating what only the output shows, stays beside a prompt the span wrote itself.
+    const ownInput = older();
+    ownInput.attributes.push(attr("braintrust.input_json", "[]"));
+    expect([...(translateSpan(ownInput, DROP).removedEvents ?? [])]).toEqual([2]);
   });
 });
 
