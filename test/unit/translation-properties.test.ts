@@ -1,7 +1,13 @@
 import { clone, create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import {
+  type Span,
+  Span_EventSchema,
+  SpanSchema,
+  Status_StatusCode,
+  StatusSchema,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { relayed } from "../support/pipeline.js";
@@ -97,27 +103,54 @@ const spanAttributes = fc
   .chain(([gateway, others]) => fc.shuffledSubarray(Object.entries({ ...others, ...gateway }), { minLength: 0 }))
   .map((entries) => entries.map(([key, value]) => attr(key, value)));
 
+/** The GenAI conventions' message events, which translation may remove when they restate the messages it writes. */
+const MESSAGE_EVENTS = new Set(["gen_ai.user.message", "gen_ai.choice"]);
+
+/** Events as the older gateway records them beside its indexed messages: a message's text again, or another. */
+const events = fc.array(
+  fc.record({
+    name: fc.constantFrom(...MESSAGE_EVENTS, "retry"),
+    echoes: fc.constantFrom("gen_ai.prompt.0.content", "gen_ai.prompt.1.content", "gen_ai.completion.0.content", undefined),
+    content: text,
+  }),
+  { maxLength: 3 },
+);
+
 const spans = fc.array(
   fc
-    .record({ attributes: spanAttributes, failed: fc.boolean(), parent: fc.constantFrom("none", "zeros", "some") })
-    .map(({ attributes, failed, parent }) => {
+    .record({ attributes: spanAttributes, events, failed: fc.boolean(), parent: fc.constantFrom("none", "zeros", "some") })
+    .map(({ attributes, events, failed, parent }) => {
       const span = spanWith(
         "span",
         attributes,
         parent === "none" ? {} : { parentSpanId: new Uint8Array(8).fill(parent === "zeros" ? 0 : 1) },
       );
+      span.events = events.map(({ name, echoes, content }) => {
+        const echoed = attributes.find((a) => a.key === echoes)?.value;
+        return create(Span_EventSchema, {
+          name,
+          attributes: [echoed ? { ...echoed, key: "content", value: echoed } : attr("content", content)],
+        });
+      });
       if (failed) span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "failed" };
       return span;
     }),
   { minLength: 1, maxLength: 4 },
 );
 
-/** The span's fields other than its attributes, status and parent, encoded. */
+/** The span's fields other than its attributes, events, status and parent, encoded. */
 function otherFields(span: Span): Uint8Array {
   return toBinary(
     SpanSchema,
-    create(SpanSchema, { ...clone(SpanSchema, span), attributes: [], status: undefined, parentSpanId: new Uint8Array() }),
+    create(SpanSchema, { ...clone(SpanSchema, span), attributes: [], events: [], status: undefined, parentSpanId: new Uint8Array() }),
   );
+}
+
+/** Every text in a value, at any depth: what a message event may restate. */
+function textsOf(value: unknown, texts = new Set<string>()): Set<string> {
+  if (typeof value === "string") texts.add(value);
+  else if (typeof value === "object" && value !== null) for (const item of Object.values(value)) textsOf(item, texts);
+  return texts;
 }
 
 /** The metrics that say what a model call used, which Braintrust sums over a trace. */
@@ -244,7 +277,7 @@ describe("translation, for any gateway span", () => {
     );
   });
 
-  it("shows no attribute twice in Braintrust: no key from two places, no restated source beside its translation", () => {
+  it("shows nothing twice in Braintrust: no key from two places, no restated source or message event beside its translation", () => {
     fc.assert(
       fc.property(spans, (sent) => {
         for (const [i, out] of delivered(sent).entries()) {
@@ -253,6 +286,16 @@ describe("translation, for any gateway span", () => {
           expect(trace!.tree.shownTwice).toBeUndefined();
           const stillShown = Object.keys(trace!.tree.metadata).filter((key) => mustGo(sent[i]!).some((source) => source.test(key)));
           expect(stillShown).toEqual([]);
+          // A message event saying a text of the indexed messages shown beside it is that message again, and
+          // goes; every other event arrives (the gateway's own payloads, tfy.input and tfy.output, come
+          // without message events).
+          const has = (key: string) => sent[i]!.attributes.some((a) => a.key === key);
+          const shown = textsOf([has("tfy.input") ? [] : trace!.tree.input, has("tfy.output") ? [] : trace!.tree.output]);
+          const restates = (event: Span["events"][number]) => {
+            const content = event.attributes[0]?.value?.value;
+            return MESSAGE_EVENTS.has(event.name) && content?.case === "stringValue" && shown.has(content.value);
+          };
+          expect(out.events).toEqual(sent[i]!.events.filter((event) => !restates(event)));
           // A model call's tokens and cost are counted on its own span only, never again on its request's.
           if (isRequestSpan(sent[i]!)) expect(Object.keys(trace!.tree.metrics).filter((key) => USED.has(key))).toEqual([]);
         }
@@ -267,6 +310,7 @@ describe("translation, for any gateway span", () => {
         for (const [i, out] of delivered(sent, { keep_source_attributes: true }).entries()) {
           const before = sent[i]!.attributes;
           expect(out.attributes.slice(0, before.length)).toEqual(before);
+          expect(out.events).toEqual(sent[i]!.events);
           expect(
             out.attributes
               .slice(before.length)
