@@ -36,9 +36,8 @@ export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpa
    */
   readonly attributeFields?: readonly Range[];
   /**
-   * The span's events: a decoded span's; of one read from its bytes only when its status is ERROR
-   * without a message, where an `exception` event may say why, or when it has indexed GenAI
-   * messages, which its message events may restate (receive/span-fields.ts).
+   * The span's events: a decoded span's; of one read from its bytes, decoded when first read
+   * (receive/span-fields.ts).
    */
   readonly events?: Span["events"];
 }

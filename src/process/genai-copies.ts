@@ -2,6 +2,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
+import { sameJson } from "./payloads.js";
 
 /**
  * The GenAI conventions' copies of a request's input and a response's output, which a gateway may
@@ -82,46 +83,87 @@ function valuesOf(copy: unknown): Set<string> | undefined {
 
 /**
  * The GenAI conventions' message events, in the form the older gateway sent them beside its indexed
- * messages: span events holding a message's fields as attributes. Braintrust reads them as messages
- * itself (docs/braintrust-otlp.md).
+ * messages: span events holding one message's fields as attributes, the role in the event's name, an
+ * answer as a `gen_ai.choice` with its index, finish reason and message. Braintrust reads them as
+ * messages itself (docs/braintrust-otlp.md).
  */
-const MESSAGE_EVENTS = new Set([
-  "gen_ai.system.message",
-  "gen_ai.user.message",
-  "gen_ai.assistant.message",
-  "gen_ai.tool.message",
-  "gen_ai.choice",
-]);
+const EVENT_ROLES: Record<string, string> = {
+  "gen_ai.system.message": "system",
+  "gen_ai.user.message": "user",
+  "gen_ai.assistant.message": "assistant",
+  "gen_ai.tool.message": "tool",
+};
+const CHOICE_EVENT = "gen_ai.choice";
 
-/** An event's own words, not the conversation's: its vocabulary, and a choice's place in the list. */
-const EVENT_VOCABULARY = new Set([...VOCABULARY_KEYS, "index"]);
+/** A message as the relay writes it into input or output. */
+type Message = Record<string, unknown>;
+
+/** How many messages past the last one matched an event may skip to find its own (one without an event: a system prompt). */
+const MESSAGES_SKIPPED = 8;
 
 /**
- * The places, among the span's events, of the message events that say nothing but what `said`
- * holds (the messages the relay wrote as input or output, the span's own attributes): every text in
- * such an event is a text there. Sent beside the relay's input and output, Braintrust would show,
- * store and bill the conversation twice; an event saying anything more (a message the indexed
- * attributes lack, a number) stays.
+ * The places, among the span's events, of the message events that restate a message the relay wrote
+ * as input or output: each event is matched, in order, with one message of its role, every field it
+ * holds that message's (a tool message's `id` its `tool_call_id`, a choice's index its place among the
+ * answers, `gen_ai.system` the span's provider). Sent beside that input and output, Braintrust would
+ * show, store and bill the message twice. An event that matches no message (one the indexed
+ * attributes lack, a second answer, a finish reason the output does not say) stays.
  */
-export function restatedMessageEvents(events: readonly Span_Event[], said: unknown): Set<number> {
+export function restatedMessageEvents(
+  events: readonly Span_Event[],
+  written: { input: readonly Message[]; output: readonly Message[] },
+  system: string | undefined,
+): Set<number> {
   const restated = new Set<number>();
-  if (!events.some((event) => MESSAGE_EVENTS.has(event.name))) return restated;
-  const texts = new Set<string>();
-  const collect = (value: unknown): void => {
-    if (typeof value === "string") texts.add(value);
-    else if (Array.isArray(value)) value.forEach(collect);
-    else if (isJsonObject(value)) Object.values(value).forEach(collect);
-  };
-  collect(said);
-  const isSaid = (key: string, value: unknown): boolean => {
-    if (EVENT_VOCABULARY.has(key) || value === null) return true;
-    if (typeof value === "string") return texts.has(value);
-    if (Array.isArray(value)) return value.every((item) => isSaid("", item));
-    if (isJsonObject(value)) return Object.entries(value).every(([member, item]) => isSaid(member, item));
-    return false;
-  };
+  const messages = [...written.input, ...written.output];
+  const matched = new Set<number>();
+  let next = 0;
+  let choices = 0;
   events.forEach((event, at) => {
-    if (MESSAGE_EVENTS.has(event.name) && event.attributes.every((a) => isSaid(a.key, givenOf(a.value)))) restated.add(at);
+    const role = Object.hasOwn(EVENT_ROLES, event.name) ? EVENT_ROLES[event.name] : undefined;
+    if (role === undefined && event.name !== CHOICE_EVENT) return;
+    const fields: Record<string, unknown> = {};
+    for (const attribute of event.attributes) fields[attribute.key] = givenOf(attribute.value);
+    const { "gen_ai.system": provider, ...said } = fields;
+    if (provider !== undefined && provider !== system) return;
+    if (role === undefined) {
+      // An answer: the one at its index, its message's fields and finish reason that answer's.
+      const { index = choices, finish_reason, message = {}, ...rest } = said;
+      choices++;
+      const place = typeof index === "number" && Number.isInteger(index) ? written.input.length + index : -1;
+      const answer = place >= written.input.length ? messages[place] : undefined;
+      const saidOfAnswer = {
+        ...(isJsonObject(message) ? message : { message }),
+        ...rest,
+        ...(finish_reason === undefined ? {} : { finish_reason }),
+      };
+      if (answer && !matched.has(place) && restates(saidOfAnswer, answer, "assistant")) {
+        matched.add(place);
+        restated.add(at);
+      }
+      return;
+    }
+    for (let place = next, skipped = 0; place < messages.length && skipped <= MESSAGES_SKIPPED; place++) {
+      if (matched.has(place)) continue;
+      if (restates(said, messages[place]!, role)) {
+        matched.add(place);
+        restated.add(at);
+        while (matched.has(next)) next++;
+        return;
+      }
+      skipped++;
+    }
   });
   return restated;
+}
+
+/** Whether every field an event says is the message's, the message being of the event's role. */
+function restates(said: Record<string, unknown>, message: Message, role: string): boolean {
+  if (message.role !== role) return false;
+  return Object.entries(said).every(([key, value]) => {
+    if (key === "role") return value === role;
+    // A tool message's event names the call it answers by `id`, OpenAI's message by `tool_call_id`.
+    const own = key === "id" && role === "tool" ? message.tool_call_id : message[key];
+    return typeof value === "string" ? value === own : sameJson(value, own);
+  });
 }

@@ -172,14 +172,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show
   // beside the input and output written from them.
-  const movedMessages = [
-    ...(inputWritten && !request ? (traceloop?.input?.messages ?? []) : []),
-    ...(outputWritten && !response ? (traceloop?.output?.messages ?? []) : []),
-  ];
+  const written = {
+    input: (inputWritten && !request && traceloop?.input?.messages) || [],
+    output: (outputWritten && !response && traceloop?.output?.messages) || [],
+  };
   const removedEvents =
-    options.keepSourceAttributes || movedMessages.length === 0 || !span.events?.length
+    options.keepSourceAttributes || written.input.length + written.output.length === 0 || !span.events?.length
       ? undefined
-      : restatedMessageEvents(span.events, [movedMessages, stringAttribute(attributes, "gen_ai.system")]);
+      : restatedMessageEvents(span.events, written, stringAttribute(attributes, "gen_ai.system"));
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
   const model = derived.model;

@@ -1,9 +1,8 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, Span_EventSchema, SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
-import { failedWithoutMessage } from "../otlp/status.js";
 import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 
 /**
@@ -45,7 +44,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
     status: undefined,
   };
   const attributeFields: Range[] = [];
-  let hasEvents = false;
+  const eventFields: Range[] = [];
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
   while (field.next()) {
@@ -63,25 +62,24 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.status = statusAt(bytes, start, end);
-    } else if (no === EVENTS) hasEvents = true;
+    } else if (no === EVENTS) eventFields.push({ start, end });
     else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
-  // A failure without a message may say why in an exception event (process/failure.ts), and the
-  // older gateway's message events may restate its indexed messages (process/genai-copies.ts): rare,
-  // so the whole span is decoded for them rather than every span's events read.
-  if (hasEvents && (failedWithoutMessage(fields.status) || fields.attributes.some(isIndexedMessage)))
-    return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
   if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
   fields.attributeFields = attributeFields;
+  // Decoded when something reads them (an exception event saying why a span failed, message events
+  // restating indexed messages: process/failure.ts, genai-copies.ts), which few spans need.
+  if (eventFields.length > 0) {
+    let events: Span["events"] | undefined;
+    Object.defineProperty(fields, "events", {
+      enumerable: true,
+      get: () => (events ??= eventFields.map(({ start, end }) => fromBinary(Span_EventSchema, bytes.subarray(start, end)))),
+    });
+  }
   return fields;
-}
-
-/** A Traceloop-style indexed message attribute (`gen_ai.prompt.0.content`), as the older gateway wrote them. */
-function isIndexedMessage({ key }: KeyValue): boolean {
-  return key.startsWith("gen_ai.prompt.") || key.startsWith("gen_ai.completion.");
 }
 
 /** A span with more attributes than this that the reader leaves to protobuf-es is decoded whole. */

@@ -11,7 +11,7 @@ import {
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { relayed } from "../support/pipeline.js";
-import { type AttrValue, attr, requestOf, spansOf, spanWith } from "../support/traces.js";
+import { type AttrValue, attr, attributesOf, requestOf, spansOf, spanWith } from "../support/traces.js";
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */
 const SOURCE =
@@ -103,13 +103,19 @@ const spanAttributes = fc
   .chain(([gateway, others]) => fc.shuffledSubarray(Object.entries({ ...others, ...gateway }), { minLength: 0 }))
   .map((entries) => entries.map(([key, value]) => attr(key, value)));
 
-/** The GenAI conventions' message events, which translation may remove when they restate the messages it writes. */
-const MESSAGE_EVENTS = new Set(["gen_ai.user.message", "gen_ai.choice"]);
+/** The roles of the GenAI conventions' message events; a `gen_ai.choice` is an answer. */
+const EVENT_ROLES: Record<string, string> = { "gen_ai.system.message": "system", "gen_ai.user.message": "user" };
+
+/** A message event with this text, as the older gateway records one: a message of the role its name says, or an answer. */
+function messageEvent(name: string, content: string): Span["events"][number] {
+  const attributes = name === "gen_ai.choice" ? [attr("index", 0), attr("message", { content })] : [attr("content", content)];
+  return create(Span_EventSchema, { name, attributes });
+}
 
 /** Events as the older gateway records them beside its indexed messages: a message's text again, or another. */
 const events = fc.array(
   fc.record({
-    name: fc.constantFrom(...MESSAGE_EVENTS, "retry"),
+    name: fc.constantFrom(...Object.keys(EVENT_ROLES), "gen_ai.choice", "retry"),
     echoes: fc.constantFrom("gen_ai.prompt.0.content", "gen_ai.prompt.1.content", "gen_ai.completion.0.content", undefined),
     content: text,
   }),
@@ -126,11 +132,8 @@ const spans = fc.array(
         parent === "none" ? {} : { parentSpanId: new Uint8Array(8).fill(parent === "zeros" ? 0 : 1) },
       );
       span.events = events.map(({ name, echoes, content }) => {
-        const echoed = attributes.find((a) => a.key === echoes)?.value;
-        return create(Span_EventSchema, {
-          name,
-          attributes: [echoed ? { ...echoed, key: "content", value: echoed } : attr("content", content)],
-        });
+        const echoed = attributes.find((a) => a.key === echoes)?.value?.value;
+        return messageEvent(name, echoed?.case === "stringValue" ? echoed.value : content);
       });
       if (failed) span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "failed" };
       return span;
@@ -146,11 +149,31 @@ function otherFields(span: Span): Uint8Array {
   );
 }
 
-/** Every text in a value, at any depth: what a message event may restate. */
-function textsOf(value: unknown, texts = new Set<string>()): Set<string> {
-  if (typeof value === "string") texts.add(value);
-  else if (typeof value === "object" && value !== null) for (const item of Object.values(value)) textsOf(item, texts);
-  return texts;
+/**
+ * Whether the event is a message of the input or output shown: a message event of its role with its
+ * text, or an answer that is the first output message's.
+ */
+function isShownMessage(event: Span["events"][number], input: unknown, output: unknown): boolean {
+  const messages = (list: unknown) => (Array.isArray(list) ? (list as Array<Record<string, unknown>>) : []);
+  const said = attributesOf(create(SpanSchema, { attributes: event.attributes }));
+  if (event.name === "gen_ai.choice") {
+    const [answer] = messages(output);
+    return answer?.role === "assistant" && answer.content === (said.message as Record<string, unknown>).content;
+  }
+  const role = EVENT_ROLES[event.name];
+  return [...messages(input), ...messages(output)].some((message) => message.role === role && message.content === said.content);
+}
+
+/** The events of `all` that `kept` leaves out, when it is `all` with some left out, in order; else undefined. */
+function leftOut(all: Span["events"], kept: Span["events"]): Span["events"] | undefined {
+  const encoded = (event: Span["events"][number]) => hex(toBinary(Span_EventSchema, event));
+  const left: Span["events"] = [];
+  let at = 0;
+  for (const event of all) {
+    if (at < kept.length && encoded(event) === encoded(kept[at]!)) at++;
+    else left.push(event);
+  }
+  return at === kept.length ? left : undefined;
 }
 
 /** The metrics that say what a model call used, which Braintrust sums over a trace. */
@@ -286,21 +309,41 @@ describe("translation, for any gateway span", () => {
           expect(trace!.tree.shownTwice).toBeUndefined();
           const stillShown = Object.keys(trace!.tree.metadata).filter((key) => mustGo(sent[i]!).some((source) => source.test(key)));
           expect(stillShown).toEqual([]);
-          // A message event saying a text of the indexed messages shown beside it is that message again, and
-          // goes; every other event arrives (the gateway's own payloads, tfy.input and tfy.output, come
-          // without message events).
-          const has = (key: string) => sent[i]!.attributes.some((a) => a.key === key);
-          const shown = textsOf([has("tfy.input") ? [] : trace!.tree.input, has("tfy.output") ? [] : trace!.tree.output]);
-          const restates = (event: Span["events"][number]) => {
-            const content = event.attributes[0]?.value?.value;
-            return MESSAGE_EVENTS.has(event.name) && content?.case === "stringValue" && shown.has(content.value);
-          };
-          expect(out.events).toEqual(sent[i]!.events.filter((event) => !restates(event)));
+          // Events go only as messages shown beside them, as input or output: nothing they said is lost.
+          const left = leftOut(sent[i]!.events, out.events);
+          expect(left?.filter((event) => !isShownMessage(event, trace!.tree.input, trace!.tree.output))).toEqual([]);
           // A model call's tokens and cost are counted on its own span only, never again on its request's.
           if (isRequestSpan(sent[i]!)) expect(Object.keys(trace!.tree.metrics).filter((key) => USED.has(key))).toEqual([]);
         }
       }),
       { numRuns: 300, seed: 375910506 },
+    );
+  });
+
+  it("sends a conversation recorded both as indexed messages and as message events once, as input and output", () => {
+    const words = fc.stringMatching(/^[\w ]{0,12}$/);
+    const conversation = fc.record({
+      prompt: fc.array(fc.record({ role: fc.constantFrom(...Object.values(EVENT_ROLES)), content: words }), { minLength: 1, maxLength: 4 }),
+      answer: words,
+    });
+    fc.assert(
+      fc.property(conversation, ({ prompt, answer }) => {
+        const span = spanWith("chatCompletions", [
+          attr("gen_ai.request.model", "openai-main/gpt-4o"),
+          ...prompt.flatMap(({ role, content }, i) => [attr(`gen_ai.prompt.${i}.role`, role), attr(`gen_ai.prompt.${i}.content`, content)]),
+          attr("gen_ai.completion.0.role", "assistant"),
+          attr("gen_ai.completion.0.content", answer),
+        ]);
+        span.events = [
+          ...prompt.map(({ role, content }) => messageEvent(`gen_ai.${role}.message`, content)),
+          messageEvent("gen_ai.choice", answer),
+        ];
+        const [out] = delivered([span]);
+        const [trace] = braintrustView([requestOf([out!])]).traces;
+        expect(out!.events).toEqual([]);
+        expect(trace!.tree).toMatchObject({ input: prompt, output: [{ role: "assistant", content: answer }] });
+      }),
+      { numRuns: 200, seed: 375910506 },
     );
   });
 

@@ -26,7 +26,7 @@ import {
 import { relayed } from "../support/pipeline.js";
 import { tenantRecord } from "../support/tenants.js";
 import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../support/traces.js";
-import { lengthDelimited, requestWithSpanFields } from "../support/wire.js";
+import { group, lengthDelimited, requestWithSpanFields } from "../support/wire.js";
 
 const DROP = { keepSourceAttributes: false };
 const KEEP = { keepSourceAttributes: true };
@@ -1064,6 +1064,13 @@ describe("the older gateway's model call, its messages as events only", () => {
 
 describe("the older gateway's model call, its messages indexed and as events", () => {
   const event = (name: string, attributes: KeyValue[]) => create(Span_EventSchema, { name, timeUnixNano: 5n, attributes });
+  const answer = (index: number, content: string, more: KeyValue[] = []) =>
+    event("gen_ai.choice", [
+      attr("index", index),
+      attr("finish_reason", "stop"),
+      attr("message", { content, tool_calls: [{ type: "function", function: { name: "lookup_city" } }] }),
+      ...more,
+    ]);
   const older = () => {
     const span = spanWith("chatCompletions", [
       attr("gen_ai.system", "openai"),
@@ -1072,34 +1079,60 @@ describe("the older gateway's model call, its messages indexed and as events", (
       attr("gen_ai.prompt.0.content", "Capital of Japan?"),
       attr("gen_ai.completion.0.role", "assistant"),
       attr("gen_ai.completion.0.content", "Tokyo."),
+      attr("gen_ai.completion.0.finish_reason", "stop"),
       attr("gen_ai.completion.0.tool_calls.0.name", "lookup_city"),
+      // Redaction masks it, so the span is encoded anew on that path.
+      attr("enduser.contact", "jo@example.com"),
     ]);
     span.events = [
       event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("gen_ai.system", "openai")]),
       event("retry", [attr("content", "Capital of Japan?")]),
-      event("gen_ai.choice", [
-        attr("index", 0),
-        attr("finish_reason", "stop"),
-        attr("message", { content: "Tokyo.", tool_calls: [{ name: "lookup_city" }] }),
-      ]),
+      answer(0, "Tokyo."),
+      // Messages the indexed attributes lack, though their texts are there: another answer, a user's turn, a second choice.
       event("gen_ai.assistant.message", [attr("content", "Osaka.")]),
+      event("gen_ai.user.message", [attr("content", "Tokyo.")]),
+      answer(1, "Tokyo."),
       event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("attempt", 2)]),
     ];
     return span;
   };
+  const restatedGo = (span: Span) => span.events.filter((_, at) => at !== 0 && at !== 2);
 
   it.each([
     ["protobuf, spliced", "protobuf", {}],
     ["JSON, encoded anew", "json", {}],
     ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
-  ] as const)("sends without the message events that say only what its input and output show (%s)", (_path, format, settings) => {
+  ] as const)("sends without the message events that restate a message its input or output shows (%s)", (_path, format, settings) => {
     const span = older();
     const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
 
     // Braintrust reads message events as messages itself: those restating the indexed messages would show them twice.
-    // An event that is not a message's, and one saying more (another answer, a number), arrive as they came.
-    expect(out!.events).toEqual([span.events[1], span.events[3], span.events[4]]);
+    // An event that is not a message's, and one saying more (another message, a number), arrive as they came.
+    expect(out!.events).toEqual(restatedGo(span));
     expect(attributesOf(out!)["braintrust.input_json"]).toBe(JSON.stringify([{ role: "user", content: "Capital of Japan?" }]));
+  });
+
+  it("does the same with bytes the wire check does not vouch for", () => {
+    const span = older();
+    const unvouched = new Uint8Array(
+      lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, [...toBinary(SpanSchema, span), ...group(100, [])]))),
+    );
+    expect(spansOf(relayed(unvouched).requests[0]!.request)[0]!.events).toEqual(restatedGo(span));
+  });
+
+  it("keeps an event saying anything the message does not: a finish reason, a role, another provider", () => {
+    const eventsOf = (...events: Span["events"]) => {
+      const span = older();
+      span.attributes = span.attributes.filter((a) => a.key !== "gen_ai.completion.0.finish_reason");
+      span.events = events;
+      return translateSpan(span, DROP).removedEvents;
+    };
+    expect(eventsOf(answer(0, "Tokyo."))).toBeUndefined();
+    expect(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("role", { note: "first" })]))).toBeUndefined();
+    expect(
+      eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("gen_ai.system", "anthropic")])),
+    ).toBeUndefined();
+    expect([...(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("role", "user")])) ?? [])]).toEqual([0]);
   });
 
   it("keeps them for a tenant that keeps source attributes, and beside messages it did not write", () => {
@@ -1111,7 +1144,7 @@ describe("the older gateway's model call, its messages indexed and as events", (
     own.attributes.push(attr("braintrust.input_json", "[]"), attr("braintrust.output_json", "[]"));
     expect(translateSpan(own, DROP).removedEvents).toBeUndefined();
 
-    // An answer's event, restating what only the output shows, stays beside a prompt the span wrote itself.
+    // An answer's event, restating what only the output shows, goes beside a prompt the span wrote itself.
     const ownInput = older();
     ownInput.attributes.push(attr("braintrust.input_json", "[]"));
     expect([...(translateSpan(ownInput, DROP).removedEvents ?? [])]).toEqual([2]);
