@@ -36,7 +36,11 @@ console.log(`Braintrust stand-in on ${standinUrl}; starting the relay under wran
 const relay = await startRelay(
   { RETRY_BASE_DELAY_SECONDS: "1", STATS_FLUSH_SECONDS: "0" },
   options.port ? { port: Number(options.port) } : {},
-);
+).catch(async (err: unknown) => {
+  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
+  await standin.stop();
+  process.exit(1);
+});
 const shutdown = async (code: number) => {
   await relay.stop();
   await standin.stop();
@@ -112,7 +116,8 @@ try {
   header    Authorization: Bearer ${token}
   admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}
   cli       RELAY_URL=${relay.url} RELAY_ADMIN_TOKEN=${ADMIN_TOKEN} npx tfy-relay stats ${TENANT}
-  console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})`);
+  console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})
+  stand-in  ${standinUrl}   (a key for a tenant of your own: POST /_standin/keys; what it received: GET /_standin/view?key=…)`);
     trace.disable();
   } else {
     await shutdown(deliveredCount === sent.size && deadLetters.length === 0 ? 0 : 1);

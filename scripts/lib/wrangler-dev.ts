@@ -35,6 +35,21 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Refuses a port something already listens on: wrangler would fail to bind it, but its dev server
+ * answering there (another demo's, say) would pass for this one's and be used in its place.
+ */
+async function ensurePortFree(port: number): Promise<void> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (err) =>
+      reject(new Error(`Address already in use: port ${port} is taken (${err.message}); choose another --port`)),
+    );
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 /** Attempts at a port of our choosing: freePort's port is free when it looks, and another process starting meanwhile may take it first. */
 const PORT_ATTEMPTS = 3;
 
@@ -61,6 +76,7 @@ async function startRelayOn(
   extraVars: Record<string, string>,
   options: { config?: string; logLevel?: string; state?: string },
 ): Promise<RelayProcess> {
+  await ensurePortFree(port);
   const state = options.state ?? mkdtempSync(join(tmpdir(), "relay-state-"));
   const vars = localVars(extraVars);
   const args = [
@@ -86,20 +102,30 @@ async function startRelayOn(
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
+  // A child killed by a signal keeps exitCode null: signalCode says it is gone.
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, name);
+    } catch (err) {
+      // The group ended between the check and the signal.
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+    }
+  };
   const stop = async () => {
-    if (child.exitCode === null && child.pid) {
+    if (running() && child.pid) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
-      process.kill(-child.pid, "SIGTERM");
+      signal("SIGTERM");
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5_000))]);
-      if (child.exitCode === null) process.kill(-child.pid, "SIGKILL");
+      if (running()) signal("SIGKILL");
     }
     if (!options.state) rmSync(state, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
+    if (!running()) {
       await stop();
-      throw new Error(`wrangler dev exited with ${child.exitCode}:\n${output}`);
+      throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}:\n${output}`);
     }
     // Any HTTP answer means the server is up (the pass-through Worker has no /healthz).
     const healthy = await fetch(`${url}/healthz`).then(
