@@ -47,6 +47,11 @@ function parseCommandLine(args: string[]) {
   try {
     return parseArgs({ args, options: FLAGS, allowPositionals: true, tokens: true });
   } catch (err) {
+    // Node's own words for an unknown option quote it unevenly, and repeat whatever was typed.
+    if ((err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const option = /'([^']*)'/.exec((err as Error).message)?.[1] ?? "";
+      throw new UsageError(`unknown option ${repeated([option])} (an argument starting with '-' goes after '--')`);
+    }
     throw new UsageError((err as Error).message);
   }
 }

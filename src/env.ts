@@ -9,7 +9,13 @@ const MiB = 1024 * 1024;
 
 const MAX_TENANT_CACHE_TTL_SECONDS = 3600;
 
-const positiveInt = (fallback: number, max: number) => z.coerce.number().int().positive().max(max).default(fallback);
+/** A var holding a whole number from `min` to `max`, `fallback` when unset; refused in words an operator reads as the fix. */
+function wholeNumber(min: number, max: number, fallback: number) {
+  const rule = `must be a whole number from ${min} to ${max}`;
+  return z.coerce.number({ error: rule }).int(rule).min(min, rule).max(max, rule).default(fallback);
+}
+
+const positiveInt = (fallback: number, max: number) => wholeNumber(1, max, fallback);
 
 /**
  * Vars, parsed once per isolate. Defaults leave room inside the 128 MB isolate for a decoded
@@ -29,14 +35,14 @@ const RelayConfigSchema = z.object({
   RETRY_BASE_DELAY_SECONDS: positiveInt(5, 3600),
   RETRY_MAX_DELAY_SECONDS: positiveInt(1800, MAX_QUEUE_DELAY_SECONDS),
   MAX_RETRIES: positiveInt(20, 1000),
-  MAX_SERVER_ERROR_RETRIES: z.coerce.number().int().min(0).max(1000).default(3),
+  MAX_SERVER_ERROR_RETRIES: wholeNumber(0, 1000, 3),
   RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt(100, 100_000),
   RATE_LIMIT_BURST: positiveInt(200, 1_000_000),
   UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"]).default("auto"),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
-  TENANT_CACHE_TTL_SECONDS: positiveInt(60, MAX_TENANT_CACHE_TTL_SECONDS).refine((s) => s >= 60, "must be at least 60"),
+  TENANT_CACHE_TTL_SECONDS: wholeNumber(60, MAX_TENANT_CACHE_TTL_SECONDS, 60),
   // A flush waits in the background of a request, which Cloudflare keeps running up to 30 s.
-  STATS_FLUSH_SECONDS: z.coerce.number().int().min(0).max(25).default(10),
+  STATS_FLUSH_SECONDS: wholeNumber(0, 25, 10),
 });
 
 /** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */

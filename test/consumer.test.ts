@@ -721,7 +721,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       expect(consumed).toEqual({
         acked: [],
         retried: [],
-        threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: Too small: expected number to be >0" }),
+        threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000" }),
       });
       // No client hears of the invalid var: the line for each message of the batch is where it shows.
       expect(errors.filter((e) => e.delivery_id === message.id)).toEqual([
@@ -729,7 +729,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
           event: "delivery_consumer_error",
           tenant: tenant.id,
           delivery_id: message.id,
-          error: "RelayError: invalid Worker var MAX_RETRIES: Too small: expected number to be >0",
+          error: "RelayError: invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000",
           request_id: expect.stringMatching(/^queue-/),
         },
       ]);

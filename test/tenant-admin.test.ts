@@ -680,6 +680,20 @@ describe("admin API: query parameters", () => {
     }
   });
 
+  it("refuses a number in a query past its bounds, naming them", async () => {
+    for (const [call, field, max] of [
+      ["/tenants?limit=", "limit", 1000],
+      ["/stats?limit=", "limit", 49],
+      ["/dead-letters?limit=", "limit", 1000],
+    ] as const) {
+      for (const value of [0, max + 1]) {
+        const response = await admin("GET", `${call}${value}`);
+        expect(response.status).toBe(400);
+        expect(await response.json()).toEqual(refusal(field, `must be from 1 to ${max}`));
+      }
+    }
+  });
+
   it("refuses a parameter given twice with 400 naming it, not one of its values chosen", async () => {
     const tenant = uniqueTenantId();
     await putTenant(tenant, { parent: "project_id:p" });

@@ -17,7 +17,9 @@ function json(text: string | undefined): Record<string, unknown> {
 
 /** One line per span: name, duration, and what Braintrust will show (type, tokens, cost). */
 function describe(span: Span): string {
-  const ms = Number((span.endTimeUnixNano - span.startTimeUnixNano) / 1_000_000n);
+  // A span sent without an end (or ending before it starts) has no duration to show.
+  const ended = span.endTimeUnixNano >= span.startTimeUnixNano && span.endTimeUnixNano > 0n;
+  const ms = ended ? Number((span.endTimeUnixNano - span.startTimeUnixNano) / 1_000_000n) : "?";
   const type = json(attribute(span, "braintrust.span_attributes")).type;
   const metrics = json(attribute(span, "braintrust.metrics"));
   const parts = [`${span.name}  ${ms} ms`];

@@ -9,11 +9,12 @@ import { calledRoute } from "./called-route.js";
  * also reads `0x10`, `1e2` and ` 5`, spellings no caller means as a page size.
  */
 export function queryInteger(min: number, max: number) {
+  const range = `must be from ${min} to ${max}`;
   return z
     .string()
     .regex(/^[0-9]+$/, "must be a whole number in decimal digits only")
     .transform(Number)
-    .pipe(z.number().min(min).max(max));
+    .pipe(z.number().min(min, range).max(max, range));
 }
 
 /** The query of a call that reads none: any parameter given is refused. */

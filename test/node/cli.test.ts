@@ -321,6 +321,20 @@ describe("tfy-relay, against a running relay", () => {
     ],
     ["an argument too many", 2, ["tenants", "get", "acme", "extra"], {}, /^tfy-relay: too many arguments for tenants get: extra\n\nusage:/],
     [
+      "an option no command takes",
+      2,
+      ["tenants", "list", "--frobnicate"],
+      {},
+      /^tfy-relay: unknown option --frobnicate \(an argument starting with '-' goes after '--'\)\n\nusage:/,
+    ],
+    [
+      "an option no command takes, a key in it, not repeated",
+      2,
+      ["tenants", "list", "--sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],
+      {},
+      /^tfy-relay: unknown option \(an argument not repeated: it may be a key\) /,
+    ],
+    [
       "a key given to --api-key-env, not repeated",
       2,
       ["tenants", "put", "acme", "--api-key-env", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],

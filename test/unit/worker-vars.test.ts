@@ -31,9 +31,11 @@ describe("the Worker's vars", () => {
   it.each(BOUNDS)("%s takes %i to %i, and refuses a value past either, naming it", (name, min, max) => {
     expect(() => configOf({ [name]: String(min) })).not.toThrow();
     expect(() => configOf({ [name]: String(max) })).not.toThrow();
-    expect(() => configOf({ [name]: String(min - 1) })).toThrow(`invalid Worker var ${name}`);
-    expect(() => configOf({ [name]: String(max + 1) })).toThrow(`invalid Worker var ${name}`);
-    expect(() => configOf({ [name]: `${min}.5` })).toThrow(`invalid Worker var ${name}`);
+    const refusal = `invalid Worker var ${name}: must be a whole number from ${min} to ${max}`;
+    expect(() => configOf({ [name]: String(min - 1) })).toThrow(refusal);
+    expect(() => configOf({ [name]: String(max + 1) })).toThrow(refusal);
+    expect(() => configOf({ [name]: `${min}.5` })).toThrow(refusal);
+    expect(() => configOf({ [name]: "abc" })).toThrow(refusal);
   });
 
   it("left empty, take their defaults, as left out", () => {
