@@ -161,7 +161,6 @@ export function restatedMessageEvents(
 function restates(said: Record<string, unknown>, message: Message, role: string): boolean {
   if (message.role !== role) return false;
   return Object.entries(said).every(([key, value]) => {
-    if (key === "role") return value === role;
     // A tool message's event names the call it answers by `id`, OpenAI's message by `tool_call_id`.
     const own = key === "id" && role === "tool" ? message.tool_call_id : message[key];
     return typeof value === "string" ? value === own : sameJson(value, own);

@@ -1135,6 +1135,60 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect([...(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("role", "user")])) ?? [])]).toEqual([0]);
   });
 
+  /** The places of the events removed from a span of these indexed messages and events. */
+  const removedOf = (attributes: KeyValue[], events: Span["events"]) => {
+    const span = spanWith("chatCompletions", [attr("gen_ai.request.model", "openai-main/gpt-4o"), ...attributes]);
+    span.events = events;
+    return [...(translateSpan(span, DROP).removedEvents ?? [])];
+  };
+  const said = (content: string) => [attr("content", content)];
+
+  it("matches an assistant's and a tool's message by role, a tool's by the call it answers", () => {
+    const prompt = [
+      attr("gen_ai.prompt.0.role", "assistant"),
+      attr("gen_ai.prompt.0.content", "Looking it up."),
+      attr("gen_ai.prompt.1.role", "tool"),
+      attr("gen_ai.prompt.1.content", "Tokyo"),
+      attr("gen_ai.prompt.1.tool_call_id", "call_1"),
+    ];
+    const tool = (id: string) => event("gen_ai.tool.message", [attr("content", "Tokyo"), attr("id", id)]);
+    expect(removedOf(prompt, [event("gen_ai.assistant.message", said("Looking it up.")), tool("call_1")])).toEqual([0, 1]);
+    expect(removedOf(prompt, [tool("call_2"), event("gen_ai.user.message", said("Looking it up."))])).toEqual([]);
+  });
+
+  it("matches each message once, an event not a message's never, an answer by a whole-number index", () => {
+    const indexed = [
+      attr("gen_ai.prompt.0.role", "assistant"),
+      attr("gen_ai.prompt.0.content", "Tokyo."),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+    ];
+    const choice = (index: number | string) => event("gen_ai.choice", [attr("index", index), attr("message", { content: "Tokyo." })]);
+    expect(removedOf(indexed, [choice(0), choice(0)])).toEqual([0]);
+    expect(removedOf(indexed, [choice("0"), choice(-1), choice(0.5)])).toEqual([]);
+    const assistant = event("gen_ai.assistant.message", said("Tokyo."));
+    expect(removedOf(indexed, [assistant, assistant, assistant])).toEqual([0, 1]);
+    expect(removedOf(indexed, [event("retry", said("Tokyo."))])).toEqual([]);
+  });
+
+  it("looks a few messages past the last one matched for an event's own, no further", () => {
+    const prompt = Array.from({ length: 10 }, (_, i) => [
+      attr(`gen_ai.prompt.${i}.role`, "user"),
+      attr(`gen_ai.prompt.${i}.content`, `turn ${i}`),
+    ]).flat();
+    expect(removedOf(prompt, [event("gen_ai.user.message", said("turn 8"))])).toEqual([0]);
+    expect(removedOf(prompt, [event("gen_ai.user.message", said("turn 9"))])).toEqual([]);
+  });
+
+  it("removes restating events from a span whose indexed attributes stay, each key sent twice", () => {
+    const sentTwice = [attr("gen_ai.prompt.0.role", "user"), attr("gen_ai.prompt.0.content", "Capital of Japan?")];
+    const span = spanWith("chatCompletions", [attr("gen_ai.request.model", "openai-main/gpt-4o"), ...sentTwice, ...sentTwice]);
+    span.events = [event("gen_ai.user.message", said("Capital of Japan?")), event("retry", [])];
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+    expect(out!.events).toEqual([span.events[1]]);
+    expect(out!.attributes.filter((a) => a.key.startsWith("gen_ai.prompt."))).toEqual([...sentTwice, ...sentTwice]);
+  });
+
   it("keeps them for a tenant that keeps source attributes, and beside messages it did not write", () => {
     const kept = older();
     expect(translateSpan(kept, KEEP).removedEvents).toBeUndefined();
