@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import {
@@ -21,7 +22,7 @@ import {
 /**
  * A passthrough tenant takes any key-shaped bearer, and only Braintrust can say whether it is a
  * key. Until Braintrust has accepted a key, its requests draw on a small budget of their own, are
- * held to 1 MiB of body, and nothing of theirs is kept. Accepted keys are remembered per isolate,
+ * held to 1 MiB of body unless Braintrust, asked first, says it takes the key, and nothing of theirs is kept. Accepted keys are remembered per isolate,
  * and the tests share one: each test uses keys of its own.
  */
 const body = () => toProtobuf(trueFoundryTrace());
@@ -30,6 +31,18 @@ const body = () => toProtobuf(trueFoundryTrace());
 async function largeGzipBody() {
   const request = largeRequest({ largeSpans: 6, largeSpanBytes: 200_000, smallTraces: 0 });
   return { request, gzipped: await compress(toProtobuf(request), "gzip") };
+}
+
+/** The bytes as a body without a declared length, in chunks of 256 KiB, as a streaming client sends them. */
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.byteLength) return controller.close();
+      controller.enqueue(bytes.slice(at, at + 256 * 1024));
+      at += 256 * 1024;
+    },
+  });
 }
 
 /** Ingest through the Worker with a queue that records what is sent to it. */
@@ -59,22 +72,97 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     expect((await sendTraces(tenant, body())).status).toBe(200);
   });
 
-  it("are held to 1 MiB of body, a 413 that names the limit; once Braintrust accepts the key, the same body goes through", async () => {
+  it("with a body over 1 MiB, are checked with Braintrust first, with an export of no spans; a key it takes gets the whole body read and delivered", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const { request, gzipped } = await largeGzipBody();
 
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, gzipped, { contentEncoding: "gzip" }));
+
+    expect(response.status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    // The empty export first, then the spans.
+    expect((await standin.attempts(tenant.apiKey)).map(({ status, bytes }) => ({ status, bytes }))).toEqual([
+      { status: 200, bytes: 0 },
+      { status: 200, bytes: expect.any(Number) },
+    ]);
+    expect(events.filter((e) => e.event === "client_key_checked" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "client_key_checked",
+        tenant: tenant.id,
+        parent: tenant.parent,
+        outcome: "delivered",
+        upstream_status: 200,
+        latency_ms: expect.any(Number),
+        request_id: expect.any(String),
+      },
+    ]);
+    // Trusted from then on: the next large body is read without asking again.
+    expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(200);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(3);
+  });
+
+  it.each([
+    ["declared by Content-Length", "declared"],
+    ["streamed without a length", "streamed"],
+  ] as const)("with a body over 1 MiB on the wire, %s, are checked before the rest is read", async (_, framing) => {
+    const tenant = await createTenant({ mode: "passthrough", config: { translate: false } });
+    const request = largeRequest({ largeSpans: 6, largeSpanBytes: 200_000, smallTraces: 0 });
+    const protobuf = toProtobuf(request);
+    const sent = framing === "declared" ? protobuf : streamOf(protobuf);
+
+    const response = await sendTraces(tenant, sent);
+
+    expect(response.status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(request))).missing).toEqual([]);
+    expect((await standin.attempts(tenant.apiKey))[0]).toMatchObject({ status: 200, bytes: 0 });
+  });
+
+  it("with a body over 1 MiB and a key Braintrust refuses, hear its 401 and nothing of the body is read or sent", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const { gzipped } = await largeGzipBody();
+
+    const refused = await sendTraces(tenant, gzipped, { contentEncoding: "gzip", bearer: `sk-stranger-${crypto.randomUUID()}` });
+
+    expect(refused.status).toBe(401);
+    expect((await rpcStatusOf(refused)).message).toBe('Braintrust answered 401: {"error":"Invalid API key"}');
+  });
+
+  it.each([
+    ["answers 503", { status: 503 }],
+    ["drops the connection", { reset: true }],
+  ])(
+    "with a body over 1 MiB, when Braintrust %s to the check: 503 with Retry-After, nothing kept, and the next try goes through",
+    async (_, fault) => {
+      const tenant = await createTenant({ mode: "passthrough" });
+      const { request, gzipped } = await largeGzipBody();
+      await standin.script(tenant.apiKey, [fault]);
+
+      const handedBack = await sendTraces(tenant, gzipped, { contentEncoding: "gzip" });
+
+      expect(handedBack.status).toBe(503);
+      expect(Number(handedBack.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect((await rpcStatusOf(handedBack)).message).toMatch(
+        /^the body is over what an API key Braintrust has not yet accepted may send, and Braintrust, asked whether it takes the key, did not answer \(.+\): retry later$/,
+      );
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+      expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(200);
+      expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(request))).missing).toEqual([]);
+    },
+  );
+
+  it("with a body over 1 MiB, when Braintrust refuses the empty export itself, a 413 that names the limit", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const { gzipped } = await largeGzipBody();
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"no spans"}' }]);
+
     const refused = await sendTraces(tenant, gzipped, { contentEncoding: "gzip" });
-    expect((await sendTraces(tenant, body())).status).toBe(200);
-    const accepted = await sendTraces(tenant, gzipped, { contentEncoding: "gzip" });
 
     expect(refused.status).toBe(413);
     expect((await rpcStatusOf(refused)).message).toBe(
       "decompressed request body is larger than the limit of 1048576 bytes for an API key Braintrust has not yet accepted",
     );
-    expect(accepted.status).toBe(200);
-    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request));
-    expect(arrival.missing).toEqual([]);
-    expect(arrival.duplicates).toBe(0);
   });
 
   it.each([
@@ -104,14 +192,17 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
   });
 
-  it("a key Braintrust refuses is forgotten: its next request is held to the small limits again", async () => {
+  it("a key Braintrust refuses is forgotten: its next large body is checked with Braintrust again", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const { gzipped } = await largeGzipBody();
     expect((await sendTraces(tenant, body())).status).toBe(200);
     await standin.script(tenant.apiKey, [{ status: 403, body: "Forbidden" }]);
 
     expect((await sendTraces(tenant, body())).status).toBe(403);
-    expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(413);
+    // Asked again before the large body is read: Braintrust's refusal is the answer.
+    await standin.script(tenant.apiKey, [{ status: 403, body: "Forbidden" }]);
+    expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(403);
+    expect((await standin.attempts(tenant.apiKey)).at(-1)).toMatchObject({ status: 403, bytes: 0 });
   });
 
   it("a key refused for one routed parent but accepted for another stays accepted: the 403 was about that parent", async () => {

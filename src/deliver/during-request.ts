@@ -118,7 +118,8 @@ async function keepDurably(
   }
 }
 
-function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
+/** Braintrust's refusal of a passthrough client's key, as the client hears it: its 401 or 403, with Braintrust's reason. */
+export function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
   const status = outcome.kind === "rejected" ? outcome.status : 401;
   return new RelayError(status === 403 ? "forbidden" : "unauthenticated", outcome.kind === "delivered" ? "" : outcome.reason);
 }

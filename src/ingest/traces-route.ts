@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { braintrustTakesKey } from "../deliver/client-key-check.js";
 import { deliverDuringRequest, type RequestDeliveryResult } from "../deliver/during-request.js";
 import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
@@ -40,7 +41,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   // Once the tenant is found, so a gateway set to an encoding the relay does not take shows in its statistics.
   const format = requireOtlpFormat(c.req.header("content-type"));
   const coding = contentCodingOf(c.req.header("content-encoding"));
-  const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
+  let credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
   // requests get a small budget and body limit of their own instead.
@@ -48,7 +49,16 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
-  const body = await readBody(c.req.raw, coding, credential.trusted ? config : untrustedBodyLimits(config));
+  // A larger body from a key not yet accepted waits while Braintrust is asked whether it takes the
+  // key; taken, the key is trusted from here on, as after a delivery.
+  const offered = { tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey };
+  const body = credential.trusted
+    ? await readBody(c.req.raw, coding, config)
+    : await readBody(c.req.raw, coding, untrustedBodyLimits(config), async () => {
+        if (!(await braintrustTakesKey(offered, tenant.parent, config))) return undefined;
+        credential = { ...credential, trusted: true };
+        return config;
+      });
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
   const { rejections, usage } = prepared;
   let { deliveries } = prepared;

@@ -24,6 +24,16 @@ export type RelayEvent =
       reason?: string;
     }
   | { event: "dead_letter"; tenant: string; parent: string; delivery_id: string; spans: number; attempts: number; reason: string }
+  /** Braintrust asked, with an export of no spans, whether it takes a passthrough key before a body larger than such a key may send is read. */
+  | {
+      event: "client_key_checked";
+      tenant: string;
+      parent: string;
+      outcome: "delivered" | "retryable" | "rejected";
+      upstream_status: number | null;
+      latency_ms: number;
+      reason?: string;
+    }
   | { event: "duplicate_delivery_skipped"; tenant: string; delivery_id: string; spans: number; why: string }
   | { event: "tenant_gone_discarded"; tenant: string; delivery_id: string; spans: number }
   | { event: "ingest_refused"; tenant: string; status: number; code: string; reason: string }

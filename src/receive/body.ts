@@ -27,16 +27,51 @@ export function untrustedBodyLimits(limits: BodyLimits): BodyLimits {
 }
 
 /**
- * Reads and decompresses a request body without ever holding more than the limits allow: the
- * read stops at the first byte past a limit, so a gzip bomb costs no more than the limit.
+ * Limits that may be raised once: when a body is over them, `raise` is asked for larger ones it may
+ * be read under (for a passthrough key, once Braintrust has said it takes it); none keeps the 413.
  */
-export async function readBody(request: Request, coding: ContentCoding, limits: BodyLimits): Promise<RequestBody> {
+class RaisableLimits {
+  private raised = false;
+
+  constructor(
+    public current: BodyLimits,
+    private readonly raise?: () => Promise<BodyLimits | undefined>,
+  ) {}
+
+  /** Over the limit `pick` reads: the raised limits, when there are any, else the refusal. */
+  async beyond(what: string, pick: (limits: BodyLimits) => number): Promise<BodyLimits> {
+    const larger = this.raised || !this.raise ? undefined : await this.raise();
+    this.raised = true;
+    if (!larger) throw tooLarge(what, pick(this.current), this.current);
+    this.current = larger;
+    return larger;
+  }
+}
+
+const wireLimit = (limits: BodyLimits) => limits.maxRequestBytes;
+const decompressedLimit = (limits: BodyLimits) => limits.maxDecompressedBytes;
+
+/**
+ * Reads and decompresses a request body without ever holding more than the limits allow: the
+ * read stops at the first byte past a limit, so a gzip bomb costs no more than the limit. `raise`:
+ * asked once, when the body is over `limits`, for larger ones (see RaisableLimits); a body declared
+ * larger is not read before it answers.
+ */
+export async function readBody(
+  request: Request,
+  coding: ContentCoding,
+  limits: BodyLimits,
+  raise?: () => Promise<BodyLimits | undefined>,
+): Promise<RequestBody> {
+  const raisable = new RaisableLimits(limits, raise);
   const declared = request.headers.get("content-length");
   const declaredLength = declared === null ? undefined : Number(declared);
-  if (declaredLength !== undefined && declaredLength > limits.maxRequestBytes)
-    throw tooLarge("request body", limits.maxRequestBytes, limits);
-  const wire = await readWire(request, declaredLength, limits);
-  const bytes = coding === "identity" ? wire : decompress(wire, coding, limits);
+  if (declaredLength !== undefined && declaredLength > raisable.current.maxRequestBytes) {
+    const raised = await raisable.beyond("request body", wireLimit);
+    if (declaredLength > raised.maxRequestBytes) throw tooLarge("request body", raised.maxRequestBytes, raised);
+  }
+  const wire = await readWire(request, declaredLength, raisable);
+  const bytes = coding === "identity" ? wire : await decompressWithin(wire, coding, raisable);
   return { wire, coding, bytes };
 }
 
@@ -49,12 +84,12 @@ function tooLarge(what: string, limit: number, { appliesTo }: BodyLimits): Relay
  * workerd reads it in one native call; chunk by chunk through a stream reader costs several times
  * the CPU. A body without one is read chunk by chunk and stopped at the first byte past the limit.
  */
-async function readWire(request: Request, declaredLength: number | undefined, limits: BodyLimits): Promise<Uint8Array> {
+async function readWire(request: Request, declaredLength: number | undefined, limits: RaisableLimits): Promise<Uint8Array> {
   if (!request.body) return new Uint8Array();
   if (declaredLength === undefined || !Number.isSafeInteger(declaredLength)) return readLimited(request.body, limits);
   const wire = new Uint8Array(await untilEndedEarly(request.arrayBuffer()));
   // Checked again once read: the limit holds whatever framed the body.
-  if (wire.byteLength > limits.maxRequestBytes) throw tooLarge("request body", limits.maxRequestBytes, limits);
+  if (wire.byteLength > limits.current.maxRequestBytes) throw tooLarge("request body", limits.current.maxRequestBytes, limits.current);
   // Bytes short of the declared length are a body cut off: a protobuf body cut between two fields
   // decodes as a smaller request, whose client would hear 200 for spans that never came.
   if (wire.byteLength < declaredLength)
@@ -79,7 +114,7 @@ function endedEarly(when: string): RelayError {
   return new RelayError("malformed", `request body ended ${when}`);
 }
 
-async function readLimited(stream: ReadableStream<Uint8Array>, limits: BodyLimits): Promise<Uint8Array> {
+async function readLimited(stream: ReadableStream<Uint8Array>, limits: RaisableLimits): Promise<Uint8Array> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -87,9 +122,16 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limits: BodyLimit
     const { done, value } = await untilEndedEarly(reader.read());
     if (done) break;
     total += value.byteLength;
-    if (total > limits.maxRequestBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge("request body", limits.maxRequestBytes, limits);
+    if (total > limits.current.maxRequestBytes) {
+      // Raised, the read goes on where it stopped; refused, the rest is never read.
+      const raised = await limits.beyond("request body", wireLimit).catch(async (refusal: unknown) => {
+        await reader.cancel().catch(() => undefined);
+        throw refusal;
+      });
+      if (total > raised.maxRequestBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge("request body", raised.maxRequestBytes, raised);
+      }
     }
     chunks.push(value);
   }
@@ -113,18 +155,32 @@ function isZlibWrapped(bytes: Uint8Array): boolean {
   return (cmf & 0x0f) === 8 && ((cmf << 8) | flg) % 31 === 0;
 }
 
+/** The body decompressed within the limit, raised once if it is over it (see RaisableLimits). */
+async function decompressWithin(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limits: RaisableLimits): Promise<Uint8Array> {
+  const inflated = decompress(wire, coding, limits.current.maxDecompressedBytes);
+  if (inflated) return inflated;
+  const raised = await limits.beyond("decompressed request body", decompressedLimit);
+  return (
+    decompress(wire, coding, raised.maxDecompressedBytes) ?? throwTooLarge("decompressed request body", raised.maxDecompressedBytes, raised)
+  );
+}
+
+function throwTooLarge(what: string, limit: number, limits: BodyLimits): never {
+  throw tooLarge(what, limit, limits);
+}
+
 /**
  * workerd's native zlib in one synchronous call: about half the CPU of a DecompressionStream on its
  * own, and far less under load, where the stream's per-chunk promises interleave with other
- * requests. `maxOutputLength` stops at the limit.
+ * requests. `maxOutputLength` stops at the limit: undefined when the body is over it.
  */
-function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limits: BodyLimits): Uint8Array {
+function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, maxBytes: number): Uint8Array | undefined {
   const inflate = coding === "gzip" ? gunzipSync : isZlibWrapped(wire) ? inflateSync : inflateRawSync;
   try {
-    const inflated = inflate(wire, { maxOutputLength: limits.maxDecompressedBytes });
+    const inflated = inflate(wire, { maxOutputLength: maxBytes });
     return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
   } catch (err) {
-    if (err instanceof RangeError) throw tooLarge("decompressed request body", limits.maxDecompressedBytes, limits);
+    if (err instanceof RangeError) return undefined;
     throw new RelayError("malformed", `request body is not valid ${coding} data`);
   }
 }

@@ -188,3 +188,60 @@ describe("the body limits of a passthrough key Braintrust has not yet accepted",
     expect((await readBody(declared(counting(MiB)), "identity", limits)).bytes.byteLength).toBe(MiB);
   });
 });
+
+describe("limits raised once, when the body is over them", () => {
+  const RAISED = { maxRequestBytes: 10_000, maxDecompressedBytes: 10_000 };
+  /** A raise that grants `limits` (none: keeps the refusal), counting its calls. */
+  const raising = (limits: typeof RAISED | undefined) => {
+    const calls: number[] = [];
+    return {
+      calls,
+      raise: async () => {
+        calls.push(calls.length);
+        return limits;
+      },
+    };
+  };
+
+  it("asks before reading a body declared larger, then reads it whole", async () => {
+    const body = counting(5_000);
+    const { calls, raise } = raising(RAISED);
+    expect((await readBody(declared(body), "identity", LIMITS, raise)).bytes).toEqual(body);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("reads on where it stopped, without a declared length", async () => {
+    const body = counting(300);
+    const stream = streamed([body.slice(0, 80), body.slice(80, 160), body.slice(160)]);
+    const { calls, raise } = raising(RAISED);
+    expect((await readBody(stream.request, "identity", LIMITS, raise)).bytes).toEqual(body);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("decompresses again under the raised limit", async () => {
+    const body = counting(5_000);
+    const { calls, raise } = raising(RAISED);
+    expect((await readBody(declared(gzipSync(body)), "gzip", COMPRESSED_LIMITS, raise)).bytes).toEqual(body);
+    expect(calls).toHaveLength(1);
+  });
+
+  it("keeps the refusal when none are given, past the raised ones too, and asks once", async () => {
+    expect(await refusal(readBody(declared(counting(101)), "identity", LIMITS, raising(undefined).raise))).toEqual(overWire);
+    const stream = streamed([counting(60), counting(41), counting(50), counting(50)]);
+    expect(await refusal(readBody(stream.request, "identity", LIMITS, raising(undefined).raise))).toEqual(overWire);
+    expect(stream.read()).toBeLessThanOrEqual(3);
+    expect(stream.cancelled()).toBe(true);
+
+    const { calls, raise } = raising(RAISED);
+    expect(await refusal(readBody(declared(counting(10_001)), "identity", LIMITS, raise))).toEqual({
+      status: 413,
+      message: "request body is larger than the limit of 10000 bytes",
+    });
+    const bomb = raising(RAISED);
+    expect(await refusal(readBody(declared(gzipSync(new Uint8Array(20_000))), "gzip", COMPRESSED_LIMITS, bomb.raise))).toEqual({
+      status: 413,
+      message: "decompressed request body is larger than the limit of 10000 bytes",
+    });
+    expect([calls.length, bomb.calls.length]).toEqual([1, 1]);
+  });
+});
