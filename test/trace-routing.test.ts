@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
-import { MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
+import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
@@ -510,6 +510,34 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await waitingSpans(tenant.id)).toBe(17);
     const decided = children.slice(17);
     expect(await viewsOnceArrived(tenant, decided)).toEqual({ "project_name:default": { traces: [], unlisted: decided.length } });
+  });
+
+  it("one request's parts across all its objects wait up to what one object may hold in all: a large resource is not copied once a trace past it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    // 640 undecided traces over the 16 objects under one 100 KB resource: 64 MB of parts, were each to wait with its copy.
+    const children = Array.from({ length: 640 }, (_, i) => {
+      const traceId = randomId(16);
+      traceId[0] = (i % 16) * 16;
+      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: randomId(8) });
+    });
+    const request = requestOf(children);
+    request.resourceSpans[0]!.resource!.attributes.push(attr("k8s.pod.annotations", "a".repeat(100_000)));
+    const body = toProtobuf(request);
+    expect(body.byteLength).toBeLessThan(200_000);
+
+    expect((await sendTraces(tenant, body)).status).toBe(200);
+
+    const waiting = (await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()) as { spans: number; bytes: number };
+    expect(waiting.bytes).toBeLessThanOrEqual(MAX_WAITING_BYTES_PER_OBJECT);
+    expect(waiting.spans).toBeGreaterThan(0);
+    // The rest were decided by the default parent at once: every span waits or arrives, once.
+    const sent = new Set(ids(children));
+    await expect
+      .poll(async () => {
+        const arrived = (await standin.received(tenant.apiKey)).flatMap((r) => spansOf(r.request)).map((span) => hex(span.spanId));
+        return { arrived: arrived.length, all: arrived.every((id) => sent.has(id)), once: new Set(arrived).size === arrived.length };
+      })
+      .toEqual({ arrived: children.length - waiting.spans, all: true, once: true });
   });
 
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {

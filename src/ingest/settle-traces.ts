@@ -9,7 +9,7 @@ import {
 } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
-import { assembleRequest, type OutgoingSpan } from "../otlp/outgoing.js";
+import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -60,8 +60,12 @@ export async function settleTraces(
       ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
   const undecided = undecidedSpans(request);
+  // One room for all the request's objects: each trace's part is a copy of its spans with their
+  // resource and scope, so a request of many traces under a large resource would otherwise copy it
+  // once a trace, many times the request's own size.
+  const room = { bytes: MAX_WAITING_BYTES_PER_OBJECT };
   const settlements = await askEachObject(env, tenant, traces, (object, group) =>
-    object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source))),
+    object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source, room))),
   );
   const parentOf = (trace: RequestTrace) => {
     const settlement = settlements.get(trace);
@@ -155,16 +159,22 @@ function byShard<T extends { trace: string }>(traces: T[]): Map<string, T[]> {
 }
 
 /**
- * One object's traces as its call reports them, their waiting spans no more bytes in all than the
- * object may hold, which keeps the call under Workers RPC's limit: a request of more, with the
- * body limits raised, would otherwise fail on every retry. Past that, a trace's part reports no
- * spans to wait, so it is decided at once by what is known, as a part too large to wait is.
+ * One object's traces as its call reports them, their waiting spans, with every other object's of the
+ * request, no more bytes in all than one object may hold: that keeps each call under Workers RPC's
+ * limit (a request of more, with the body limits raised, would otherwise fail on every retry) and the
+ * copies under the isolate's memory. Past that, a trace's part reports no spans to wait, so it is
+ * decided at once by what is known, as a part too large to wait is. A part's size is bounded before
+ * it is assembled, so one that does not fit is never built.
  */
-function reportsOf(group: RequestTrace[], undecided: Map<RequestTrace, OutgoingSpan[]>, source: Uint8Array): TraceReport[] {
-  let room = MAX_WAITING_BYTES_PER_OBJECT;
+function reportsOf(
+  group: RequestTrace[],
+  undecided: Map<RequestTrace, OutgoingSpan[]>,
+  source: Uint8Array,
+  room: { bytes: number },
+): TraceReport[] {
   return group.map((trace) => {
-    const report = reportOf(trace, undecided.get(trace), source, room);
-    room -= report.waiting?.protobuf.byteLength ?? 0;
+    const report = reportOf(trace, undecided.get(trace), source, room.bytes);
+    room.bytes -= report.waiting?.protobuf.byteLength ?? 0;
     return report;
   });
 }
@@ -176,9 +186,8 @@ function reportOf(
   room: number,
 ): TraceReport {
   if (decided) return { trace, decided: parent };
-  if (!spans) return { trace };
-  const protobuf = assembleRequest(source, spans);
-  return protobuf.byteLength <= Math.min(MAX_WAITING_PIECE_BYTES, room) ? { trace, waiting: { protobuf, spans: spans.length } } : { trace };
+  if (!spans || sizeBound(spans) > Math.min(MAX_WAITING_PIECE_BYTES, room)) return { trace };
+  return { trace, waiting: { protobuf: assembleRequest(source, spans), spans: spans.length } };
 }
 
 /** The spans of each trace the request does not decide, in order: the only ones that may have to wait. */

@@ -50,6 +50,19 @@ export function outgoingSpansOf(bytes: Uint8Array): OutgoingSpan[] {
   return spans;
 }
 
+/** The most bytes a request of these spans takes (length prefixes counted at their longest), known before it is assembled. */
+export function sizeBound(spans: readonly OutgoingSpan[]): number {
+  const scopes = new Set<OutgoingScope>();
+  const resources = new Set<OutgoingHeader>();
+  let size = 0;
+  for (const span of spans) {
+    size += addedSize(span, scopes, resources);
+    scopes.add(span.scope);
+    resources.add(span.scope.resource);
+  }
+  return size;
+}
+
 /** What a span adds to a request: its bytes, and its scope's and resource's the first time the request needs them. */
 function addedSize(span: OutgoingSpan, scopes: Set<OutgoingScope>, resources: Set<OutgoingHeader>): number {
   let size = span.size + FIELD_OVERHEAD;
