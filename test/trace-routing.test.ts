@@ -455,6 +455,80 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  describe("routes weighed across requests: the first route any span of the trace matches wins, however the exporter batched it", () => {
+    const CHILD_ROUTE = { match: { field: "span_name", prefix: "Model:" }, parent: "project_name:models" };
+
+    it.each([
+      ["children first", (t: ReturnType<typeof gatewayTrace>) => [t.children, [t.top]]],
+      ["top span first", (t: ReturnType<typeof gatewayTrace>) => [[t.top], t.children]],
+      ["in one request", (t: ReturnType<typeof gatewayTrace>) => [t.all]],
+    ])("a child matching the second route, the top span the first (%s): the trace goes by the first", async (_, batches) => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+
+      for (const spans of batches(trace)) expect((await sendTraces(tenant, toProtobuf(requestOf(spans)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child matching the second route waits for the top span, and goes by that route when the top matches none", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("spans whose top never comes go by the best route they matched once the wait is over", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 1 });
+      const trace = gatewayTrace({ env: "prod" });
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:models": { traces: [], unlisted: 3 } });
+    });
+
+    it("a late top span's braintrust.parent wins over a route an earlier child matched, as the attribute goes ahead of routes", async () => {
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE], parent_from_attribute: true, trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({});
+      trace.top.attributes.push(attr("braintrust.parent", "project_id:p-42"));
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_id:p-42": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("an object whose table of traces predates candidates gains the columns, and its traces wait and go as before", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      await runInDurableObject(object, (_instance, state) => {
+        state.storage.sql.exec("DROP TABLE trace_routes");
+        state.storage.sql.exec(
+          "CREATE TABLE trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+        );
+      });
+      await evictDurableObject(object);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+  });
+
   it("a route matched only by a span drop_non_ai_spans drops decides its trace, whatever request that span came in alone", async () => {
     const anthropic = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
     const tenant = await createTenant({

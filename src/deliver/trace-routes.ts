@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
 import { errorText, logEvent } from "../log/events.js";
+import type { TraceCandidate } from "../process/route.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
@@ -13,7 +14,7 @@ import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals
 
 /** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
 export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
-/** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its default parent). */
+/** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its best candidate, else its default parent). */
 export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
 export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
 export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
@@ -31,8 +32,10 @@ const SWEEP_MS = 60 * 60 * 1000;
 export interface TraceReport {
   /** The trace id, hex. */
   trace: string;
-  /** The parent the request's spans settle, when they do (see process/route.ts). */
+  /** The parent the request's spans settle, when they do (see process/route.ts); a better candidate the object knows still wins. */
   decided?: string;
+  /** What the request's spans say for a parent other than the default, settled or not. */
+  candidate?: TraceCandidate;
   /** The trace's spans in the request, when they may wait; absent, an undecided trace is decided now by its default parent. */
   waiting?: { protobuf: Uint8Array; spans: number };
 }
@@ -161,9 +164,12 @@ export class TraceRoutes extends DurableObject<Env> {
     const spansWait = known !== undefined && known.spans > 0;
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;
+    // What any request of the trace said for a parent: the best wins, whichever request settles it.
+    const best = betterCandidate(storedCandidate(known), report.candidate);
     if (report.decided !== undefined) {
-      this.store.decide(report.trace, report.decided, now + DECISION_TTL_MS);
-      return { settlement: { parent: report.decided }, ...(workAt !== undefined ? { workAt } : {}) };
+      const parent = best?.parent ?? report.decided;
+      this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
+      return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const waiting = report.waiting;
     // Already here, from the same request sent again: kept once. Its due time is asked for again: the
@@ -171,8 +177,9 @@ export class TraceRoutes extends DurableObject<Env> {
     if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf))
       return { settlement: { waiting: true }, ...(known.due_at === null ? {} : { workAt: known.due_at }) };
     if (!waiting || !this.hasRoomFor(waiting, known)) {
-      this.store.decide(report.trace, request.defaultParent, now + DECISION_TTL_MS);
-      return { settlement: { parent: request.defaultParent }, ...(workAt !== undefined ? { workAt } : {}) };
+      const parent = best?.parent ?? request.defaultParent;
+      this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
+      return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const piece = {
       trace: report.trace,
@@ -186,7 +193,7 @@ export class TraceRoutes extends DurableObject<Env> {
     };
     // The wait runs from the trace's first part.
     const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
-    this.store.wait(piece, request.defaultParent, dueAt, known);
+    this.store.wait(piece, request.defaultParent, dueAt, known, best);
     return { settlement: { waiting: true }, workAt: dueAt };
   }
 
@@ -235,6 +242,17 @@ export class TraceRoutes extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
+}
+
+/** The candidate a waiting trace's earlier requests left, if any. */
+function storedCandidate(known: StoredTrace | undefined): TraceCandidate | undefined {
+  return known?.candidate != null && known.candidate_rank != null ? { parent: known.candidate, rank: known.candidate_rank } : undefined;
+}
+
+/** The lower rank; on a tie the one seen first, as the first `braintrust.parent` wins. */
+function betterCandidate(first: TraceCandidate | undefined, later: TraceCandidate | undefined): TraceCandidate | undefined {
+  if (!first || !later) return first ?? later;
+  return later.rank < first.rank ? later : first;
 }
 
 /**

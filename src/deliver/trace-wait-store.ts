@@ -1,4 +1,5 @@
 import { hasColumn } from "../cloudflare/sql-columns.js";
+import type { TraceCandidate } from "../process/route.js";
 
 /**
  * One trace-routes object's SQLite storage (see trace-routes.ts): per trace, its decided parent or
@@ -36,6 +37,9 @@ export type StoredTrace = {
   bytes: number;
   /** When a waiting trace stops waiting; null once decided. */
   due_at: number | null;
+  /** The best parent a waiting trace's spans named so far, and its rank (process/route.ts): its parent when its wait ends. */
+  candidate: string | null;
+  candidate_rank: number | null;
 };
 
 export class TraceWaitStore {
@@ -52,6 +56,11 @@ export class TraceWaitStore {
     );
     // An object made before a client's key was bound to its api_url gains the column; its pieces have none.
     if (!hasColumn(sql, "waiting_pieces", "client_key_api_url")) sql.exec("ALTER TABLE waiting_pieces ADD COLUMN client_key_api_url TEXT");
+    // One made before waiting traces kept the best parent their spans named gains the columns; its traces have none.
+    if (!hasColumn(sql, "trace_routes", "candidate")) {
+      sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate TEXT");
+      sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate_rank INTEGER");
+    }
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );
@@ -59,7 +68,9 @@ export class TraceWaitStore {
   }
 
   trace(trace: string): StoredTrace | undefined {
-    return this.sql.exec<StoredTrace>("SELECT parent, spans, bytes, due_at FROM trace_routes WHERE trace = ?", trace).toArray()[0];
+    return this.sql
+      .exec<StoredTrace>("SELECT parent, spans, bytes, due_at, candidate, candidate_rank FROM trace_routes WHERE trace = ?", trace)
+      .toArray()[0];
   }
 
   /** Records the decision; spans still waiting stay until `released` says the queue took them. */
@@ -73,17 +84,28 @@ export class TraceWaitStore {
     );
   }
 
-  /** Adds a request's part of an undecided trace; its wait runs from its first part. */
-  wait(piece: Omit<WaitingPiece, "id">, defaultParent: string, dueAt: number, known: StoredTrace | undefined): void {
+  /**
+   * Adds a request's part of an undecided trace; its wait runs from its first part. `best`: the best
+   * candidate the trace's requests named, this one's included (the caller weighs them).
+   */
+  wait(
+    piece: Omit<WaitingPiece, "id">,
+    defaultParent: string,
+    dueAt: number,
+    known: StoredTrace | undefined,
+    best: TraceCandidate | undefined,
+  ): void {
     const bytes = piece.protobuf.byteLength;
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5`,
+      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
       piece.trace,
       defaultParent,
       dueAt,
       piece.spans,
       bytes,
+      best?.parent ?? null,
+      best?.rank ?? null,
     );
     this.sql.exec(
       "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -118,9 +140,13 @@ export class TraceWaitStore {
     this.sql.exec("UPDATE trace_routes SET default_parent = ?1 WHERE due_at IS NOT NULL AND default_parent != ?1", parent);
   }
 
-  /** Traces whose wait is over are decided by their default parent. */
+  /** Traces whose wait is over are decided by the best parent their spans named, else their default parent. */
   decideOverdue(now: number, decidedUntil: number): void {
-    this.sql.exec("UPDATE trace_routes SET parent = default_parent, decided_until = ?, due_at = NULL WHERE due_at <= ?", decidedUntil, now);
+    this.sql.exec(
+      "UPDATE trace_routes SET parent = COALESCE(candidate, default_parent), decided_until = ?, due_at = NULL WHERE due_at <= ?",
+      decidedUntil,
+      now,
+    );
   }
 
   /** Spans of decided traces still here, with the parent each goes to, a bounded batch at a time. */

@@ -11,6 +11,7 @@ import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
+import type { TraceCandidate } from "../process/route.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
@@ -22,6 +23,7 @@ const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
 export interface ProvisionalDecision {
   trace: string;
   parent: string;
+  candidate?: TraceCandidate;
 }
 
 export interface SettledTraces {
@@ -91,7 +93,9 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
   const decided = await askEachObject(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
-  const provisional = request.traces.filter((t) => !decided.get(t)).map(({ trace, parent }) => ({ trace, parent }));
+  const provisional = request.traces
+    .filter((t) => !decided.get(t))
+    .map(({ trace, parent, candidate }) => ({ trace, parent, ...(candidate ? { candidate } : {}) }));
   return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
 }
 
@@ -115,7 +119,7 @@ export async function rememberAccepted(
       settleRequest(
         tenant,
         undefined,
-        group.map(({ trace, parent }) => ({ trace, decided: parent })),
+        group.map(({ trace, parent, candidate }) => ({ trace, decided: parent, ...(candidate ? { candidate } : {}) })),
       ),
     ),
   );
@@ -180,14 +184,15 @@ function reportsOf(
 }
 
 function reportOf(
-  { trace, decided, parent }: RequestTrace,
+  { trace, decided, parent, candidate }: RequestTrace,
   spans: OutgoingSpan[] | undefined,
   source: Uint8Array,
   room: number,
 ): TraceReport {
-  if (decided) return { trace, decided: parent };
-  if (!spans || sizeBound(spans) > Math.min(MAX_WAITING_PIECE_BYTES, room)) return { trace };
-  return { trace, waiting: { protobuf: assembleRequest(source, spans), spans: spans.length } };
+  const said = { trace, ...(candidate ? { candidate } : {}) };
+  if (decided) return { ...said, decided: parent };
+  if (!spans || sizeBound(spans) > Math.min(MAX_WAITING_PIECE_BYTES, room)) return said;
+  return { ...said, waiting: { protobuf: assembleRequest(source, spans), spans: spans.length } };
 }
 
 /** The spans of each trace the request does not decide, in order: the only ones that may have to wait. */

@@ -225,12 +225,13 @@ export class SpanProcessor {
     });
     // A trace none of whose spans here were kept (drop_non_ai_spans) may still have been decided by
     // them, a route matching a provider call's span: the decision goes to its object all the same,
-    // for the trace's spans that come before or after.
+    // for the trace's spans that come before or after. With no spans to wait, a route they match
+    // decides it, with what its object knows.
     const decidedUnsent: RequestTrace[] = [];
     for (const key of router.observedTraces()) {
       if (byTrace.has(key)) continue;
       const verdict = router.verdictOf(key);
-      if (verdict.decided) decidedUnsent.push({ trace: key, ...verdict });
+      if (verdict.decided || verdict.candidate) decidedUnsent.push({ trace: key, ...verdict, decided: true });
     }
     const traces = [...byTrace.values(), ...decidedUnsent];
     return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };

@@ -17,6 +17,9 @@ function isEntrySpan(span: SpanFields): boolean {
   return isRequestSpan(span) || stringAttribute(span.attributes, "tfy.span_type") === "MCP";
 }
 
+/** A `braintrust.parent`'s rank: ahead of every route. */
+const ATTRIBUTE_RANK = -1;
+
 /** What a request's spans have said so far about where their trace goes. */
 interface TraceEvidence {
   /** The first valid `braintrust.parent` among the trace's spans, when the tenant allows it. */
@@ -29,14 +32,28 @@ interface TraceEvidence {
   entryParents: Uint8Array[] | undefined;
 }
 
+/**
+ * What a request's spans say for a parent other than the default: a `braintrust.parent` (rank -1,
+ * ahead of every route) or the first route they match (its place among the routes). Across requests
+ * the lowest rank wins, the first seen on a tie (deliver/trace-routes.ts).
+ */
+export interface TraceCandidate {
+  parent: string;
+  rank: number;
+}
+
 /** Where a trace goes, as far as one request's spans can tell. */
 export interface TraceVerdict {
   parent: string;
   /**
-   * Whether these spans settle it: a valid `braintrust.parent`, a matching route, or the trace's top
-   * span. When not, an earlier or later request of the same trace may still carry what decides it.
+   * Whether these spans settle it, with what came before them: a valid `braintrust.parent`, a match of
+   * the first route when no attribute could come ahead of it, or the trace's top span (its children
+   * end, so are exported, before it). When not, an earlier or later request of the same trace may
+   * still carry what beats them: a child matching the second route must not decide a trace whose top
+   * span, exported later, matches the first.
    */
   decided: boolean;
+  candidate?: TraceCandidate;
 }
 
 /**
@@ -107,9 +124,14 @@ export class TraceRouter {
   verdictOf(trace: string): TraceVerdict {
     const evidence = this.traces.get(trace);
     if (!evidence) return { parent: this.tenant.parent, decided: false };
-    const routed = evidence.fromAttribute ?? this.tenant.routes[evidence.route]?.parent;
-    if (routed !== undefined) return { parent: routed, decided: true };
-    return { parent: this.tenant.parent, decided: this.hasTopSpan(evidence) };
+    if (evidence.fromAttribute !== undefined) {
+      return { parent: evidence.fromAttribute, decided: true, candidate: { parent: evidence.fromAttribute, rank: ATTRIBUTE_RANK } };
+    }
+    const route = this.tenant.routes[evidence.route];
+    const unbeatable = evidence.route === 0 && !this.tenant.parent_from_attribute;
+    const decided = unbeatable || this.hasTopSpan(evidence);
+    if (!route) return { parent: this.tenant.parent, decided };
+    return { parent: route.parent, decided, candidate: { parent: route.parent, rank: evidence.route } };
   }
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {

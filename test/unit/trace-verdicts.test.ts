@@ -31,9 +31,18 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([model])).toEqual([{ parent: "project_name:default", decided: false, spans: 1 }]);
   });
 
-  it("a matching route decides, wherever in the trace it matched", () => {
+  it("a match of the first route decides, wherever in the trace it matched: nothing could come ahead of it", () => {
     const routedChild = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("tfy.request.metadata", '{"env":"eval"}')]);
     expect(verdicts([routedChild])).toEqual([{ parent: "experiment_id:evals", decided: true, spans: 1 }]);
+  });
+
+  it("a child's match of a later route, or of the first when a braintrust.parent may come ahead of it, names a candidate only", () => {
+    const routedChild = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("tfy.request.metadata", '{"env":"eval"}')]);
+    const second = { routes: [{ match: { field: "span_name", equals: "never" }, parent: "project_name:first" }, ROUTED] };
+    expect(verdicts([routedChild], second)).toEqual([{ parent: "experiment_id:evals", decided: false, spans: 1 }]);
+    expect(verdicts([routedChild], { parent_from_attribute: true })).toEqual([{ parent: "experiment_id:evals", decided: false, spans: 1 }]);
+    // With the top span, the request decides; its object still weighs what earlier requests named.
+    expect(verdicts([routedChild, top], second)).toEqual([{ parent: "experiment_id:evals", decided: true, spans: 2 }]);
   });
 
   it("the top span decides: with nothing matched, the default parent", () => {
