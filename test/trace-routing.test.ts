@@ -557,7 +557,18 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
     );
 
-    expect((await sendTraces(tenant, toProtobuf(requestOf(many)))).status).toBe(200);
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(many))));
+    expect(response.status).toBe(200);
+    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(trace.traceId),
+        parent: "project_name:default",
+        spans: many.length,
+        reason: `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`,
+      },
+    ]);
     expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
 
     // With an hour's wait, arriving at all means nothing waited; the whole trace is in one place.
@@ -599,7 +610,8 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const body = toProtobuf(request);
     expect(body.byteLength).toBeLessThan(200_000);
 
-    expect((await sendTraces(tenant, body)).status).toBe(200);
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, body));
+    expect(response.status).toBe(200);
 
     const waiting = (await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()) as { spans: number; bytes: number };
     expect(waiting.bytes).toBeLessThanOrEqual(MAX_WAITING_BYTES_PER_OBJECT);
@@ -612,6 +624,14 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
         return { arrived: arrived.length, all: arrived.every((id) => sent.has(id)), once: new Set(arrived).size === arrived.length };
       })
       .toEqual({ arrived: children.length - waiting.spans, all: true, once: true });
+    // Each trace decided before it could wait is said, with the bound it met.
+    const early = events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id);
+    expect(early).toHaveLength(children.length - waiting.spans);
+    expect(early[0]).toMatchObject({
+      parent: "project_name:default",
+      spans: 1,
+      reason: "the request's parts to wait are over 32000000 bytes in all",
+    });
   });
 
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {

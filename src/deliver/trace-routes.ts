@@ -36,8 +36,10 @@ export interface TraceReport {
   decided?: string;
   /** What the request's spans say for a parent other than the default, settled or not. */
   candidate?: TraceCandidate;
-  /** The trace's spans in the request, when they may wait; absent, an undecided trace is decided now by its default parent. */
+  /** The trace's spans in the request, when they may wait; absent, an undecided trace is decided now by what is known. */
   waiting?: { protobuf: Uint8Array; spans: number };
+  /** The trace's spans in the request that may not wait, and why: the decision made for them is logged. */
+  unwaited?: { spans: number; reason: string };
 }
 
 /** What every trace of one call shares: whose spans, how to deliver them later, how long they may wait. */
@@ -176,9 +178,13 @@ export class TraceRoutes extends DurableObject<Env> {
     // call that kept it may have failed to set the alarm after it committed, and was answered 503.
     if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf))
       return { settlement: { waiting: true }, ...(known.due_at === null ? {} : { workAt: known.due_at }) };
-    if (!waiting || !this.hasRoomFor(waiting, known)) {
+    const noRoom = waiting ? this.noRoomFor(waiting, known) : undefined;
+    if (!waiting || noRoom !== undefined) {
       const parent = best?.parent ?? request.defaultParent;
       this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
+      // Decided before its top span could say otherwise: an operator may see the trace at a parent its routes did not mean.
+      const unwaited = waiting && noRoom !== undefined ? { spans: waiting.spans, reason: noRoom } : report.unwaited;
+      if (unwaited) logEvent({ event: "trace_decided_early", tenant: request.tenant, trace: report.trace, parent, ...unwaited });
       return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     const piece = {
@@ -197,13 +203,18 @@ export class TraceRoutes extends DurableObject<Env> {
     return { settlement: { waiting: true }, workAt: dueAt };
   }
 
-  private hasRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: StoredTrace | undefined): boolean {
+  /** Why these spans may not wait here, past which bound; undefined when they may. */
+  private noRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: StoredTrace | undefined): string | undefined {
     const bytes = waiting.protobuf.byteLength;
-    if (bytes > MAX_WAITING_PIECE_BYTES) return false;
-    if ((known?.spans ?? 0) + waiting.spans > MAX_WAITING_SPANS_PER_TRACE) return false;
-    if ((known?.bytes ?? 0) + bytes > MAX_WAITING_BYTES_PER_TRACE) return false;
+    if (bytes > MAX_WAITING_PIECE_BYTES) return `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes`;
+    if ((known?.spans ?? 0) + waiting.spans > MAX_WAITING_SPANS_PER_TRACE)
+      return `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`;
+    if ((known?.bytes ?? 0) + bytes > MAX_WAITING_BYTES_PER_TRACE) return `over ${MAX_WAITING_BYTES_PER_TRACE} bytes of it would wait`;
     const totals = this.store.totals();
-    return totals.spans + waiting.spans <= MAX_WAITING_SPANS_PER_OBJECT && totals.bytes + bytes <= MAX_WAITING_BYTES_PER_OBJECT;
+    if (totals.spans + waiting.spans > MAX_WAITING_SPANS_PER_OBJECT)
+      return `over ${MAX_WAITING_SPANS_PER_OBJECT} spans would wait in its object, its tenant's traces of one sixteenth`;
+    if (totals.bytes + bytes > MAX_WAITING_BYTES_PER_OBJECT) return `over ${MAX_WAITING_BYTES_PER_OBJECT} bytes would wait in its object`;
+    return undefined;
   }
 
   /**

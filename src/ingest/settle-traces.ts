@@ -191,7 +191,15 @@ function reportOf(
 ): TraceReport {
   const said = { trace, ...(candidate ? { candidate } : {}) };
   if (decided) return { ...said, decided: parent };
-  if (!spans || sizeBound(spans) > Math.min(MAX_WAITING_PIECE_BYTES, room)) return said;
+  if (!spans) return said;
+  const size = sizeBound(spans);
+  if (size > MAX_WAITING_PIECE_BYTES)
+    return { ...said, unwaited: { spans: spans.length, reason: `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes` } };
+  if (size > room)
+    return {
+      ...said,
+      unwaited: { spans: spans.length, reason: `the request's parts to wait are over ${MAX_WAITING_BYTES_PER_OBJECT} bytes in all` },
+    };
   return { ...said, waiting: { protobuf: assembleRequest(source, spans), spans: spans.length } };
 }
 

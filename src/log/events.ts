@@ -65,6 +65,8 @@ export type RelayEvent =
   | { event: "stats_flush_failed"; tenant: string; error: string; dropped: boolean }
   | { event: "tenant_replica_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
+  /** A trace decided when spans of it could not wait for the span that might have decided it otherwise. */
+  | { event: "trace_decided_early"; tenant: string; trace: string; parent: string; spans: number; reason: string }
   /** `spans`: of the piece the queue refused, the first of its trace's; the others wait too. */
   | { event: "trace_release_failed"; tenant: string; trace: string; spans: number; error: string }
   | { event: "unhandled_error"; error: string };
