@@ -3,6 +3,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { concat } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
@@ -60,6 +61,24 @@ describe("forwarding to Braintrust", () => {
     expect(received!.bytes).toEqual(body);
     // The client's own gzip bytes go on as they are; nothing else is compressed again.
     expect(received!.contentEncoding).toBe(format === "gzip" ? "gzip" : "");
+  });
+
+  it.each([
+    ["zero bytes after its gzip member", async (body: Uint8Array) => concat([await compress(body, "gzip"), new Uint8Array(16)])],
+    [
+      "two gzip members",
+      async (body: Uint8Array) => concat([await compress(body.subarray(0, 100), "gzip"), await compress(body.subarray(100), "gzip")]),
+    ],
+  ])("sends a gzip body with %s on as the spans it holds, not as it came: stricter decoders refuse such bytes", async (_, encode) => {
+    const tenant = await createTenant(untranslated);
+    const body = toProtobuf(trueFoundryTrace());
+
+    const response = await sendTraces(tenant, await encode(body), { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.bytes).toEqual(body);
+    expect(received!.contentEncoding).toBe("");
   });
 
   it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {

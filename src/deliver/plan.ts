@@ -4,6 +4,7 @@ import { assembleRequest, chunkBySize } from "../otlp/outgoing.js";
 import type { ProcessedSpans } from "../process/process-spans.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
+import { isWholeGzipOf } from "./gzip.js";
 import type { Delivery } from "./message.js";
 
 /** Braintrust takes at most 10 MB per request and answers more with 413; this leaves room for estimates. */
@@ -59,7 +60,10 @@ export function unchangedDelivery(
 ): Delivery | undefined {
   if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
   const compress = compressesEncoded(config, body.bytes);
-  const payload = body.coding === "gzip" ? { protobuf: body.bytes, compress, gzipped: body.wire } : { protobuf: body.bytes, compress };
+  const payload =
+    body.coding === "gzip" && isWholeGzipOf(body.wire, body.bytes.byteLength)
+      ? { protobuf: body.bytes, compress, gzipped: body.wire }
+      : { protobuf: body.bytes, compress };
   return { ...addressedTo(tenant, credential), id: crypto.randomUUID(), parent, payload, spans };
 }
 
