@@ -27,13 +27,16 @@ app.route("/admin", adminApp);
 
 /**
  * OTLP clients get google.rpc.Status in their own encoding, and the operator a line saying why (a
- * gateway misconfigured shows nowhere else); everyone else gets the admin API's JSON.
+ * gateway misconfigured shows nowhere else); everyone else gets the admin API's JSON. An exporter
+ * pointed at the relay's root (`OTEL_EXPORTER_OTLP_ENDPOINT`) posts to `/v1/traces`: an OTLP client
+ * too, told where its tenant's path is in its own encoding.
  */
 function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
-  if (c.req.path.startsWith("/t/")) {
+  const ingest = c.req.path.startsWith("/t/");
+  if (ingest || c.req.path.endsWith("/v1/traces")) {
     // The path's tenant is the client's text: the admin token pasted there (a hex one has a tenant id's shape) is named by neither.
     const masked = withAdminTokenMasked(error, c.env);
-    logRefusal(adminTokenMasked(c.req.path, c.env), masked);
+    if (ingest) logRefusal(adminTokenMasked(c.req.path, c.env), masked);
     const contentType = c.req.header("content-type");
     return otlpErrorResponse(masked, otlpFormatOf(contentType) ?? "json", contentType);
   }

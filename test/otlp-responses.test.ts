@@ -215,6 +215,18 @@ describe("OTLP/HTTP responses", () => {
     }
   });
 
+  it("answers an exporter pointed at the relay's root (POST /v1/traces) in its own encoding, with where its tenant's path is", async () => {
+    for (const [contentType, read] of [
+      ["application/x-protobuf", rpcStatusOf],
+      ["application/json", async (r: Response) => (await r.json()) as { code: number; message: string }],
+    ] as const) {
+      const response = await relayFetch("/v1/traces", { method: "POST", headers: { "content-type": contentType }, body: "" });
+      expect(response.status).toBe(404);
+      expect(response.headers.get("content-type")).toBe(contentType);
+      expect(await read(response)).toMatchObject({ code: 5, message: "no such route: traces go to POST /t/<tenant>/v1/traces" });
+    }
+  });
+
   it("answers other methods with 405 and Allow: POST", async () => {
     const tenant = await createTenant();
 
