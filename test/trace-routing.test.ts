@@ -5,7 +5,7 @@ import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
-import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
+import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { viewsByParent } from "./support/parent-views.js";
@@ -632,6 +632,59 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       spans: 1,
       reason: "the request's parts to wait are over 32000000 bytes in all",
     });
+  });
+
+  it("hands the waiting parts of many decided traces to the queue in a few sends, not one awaited send a part", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traces = Array.from({ length: 100 }, () => {
+      const trace = gatewayTrace({ env: "eval" });
+      trace.traceId[0] = 0x30;
+      return trace;
+    });
+    const object = traceRoutesObject(env, tenant, "3");
+    expect(await sendTraces(tenant, toProtobuf(requestOf(traces.flatMap((t) => t.children))))).toMatchObject({ status: 200 });
+    const queue = recordingQueue(env.DELIVERY_QUEUE);
+    await withObjectBindings(object, { DELIVERY_QUEUE: queue });
+
+    expect(await sendTraces(tenant, toProtobuf(requestOf(traces.map((t) => t.top))))).toMatchObject({ status: 200 });
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids(traces.flatMap((t) => t.all)));
+    await withObjectBindings(object, {});
+    expect(arrival.missing).toEqual([]);
+    // 100 parts, read 50 at a time, each 50 in as few sends as the queue's limits on a send allow.
+    expect(queue.batches.reduce((sum, n) => sum + n, 0)).toBe(100);
+    expect(queue.batches.length).toBeLessThanOrEqual(4);
+  });
+
+  it("a queue that takes one send of decided parts and refuses the next: the parts it took leave, the rest wait and go later, each once", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traces = Array.from({ length: 100 }, () => {
+      const trace = gatewayTrace({ env: "eval" });
+      trace.traceId[0] = 0x40;
+      return trace;
+    });
+    const object = traceRoutesObject(env, tenant, "4");
+    expect(await sendTraces(tenant, toProtobuf(requestOf(traces.flatMap((t) => t.children))))).toMatchObject({ status: 200 });
+    let sends = 0;
+    await withObjectBindings(object, {
+      DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503", () => ++sends > 1),
+    });
+
+    await loggedWhile(async () => {
+      expect(await sendTraces(tenant, toProtobuf(requestOf(traces.map((t) => t.top))))).toMatchObject({ status: 200 });
+      await runDurableObjectAlarm(object);
+    });
+
+    const waiting = await waitingSpans(tenant.id);
+    expect(waiting).toBeGreaterThan(0);
+    expect(waiting).toBeLessThan(300);
+    expect(waiting % 3).toBe(0);
+    await withObjectBindings(object, {});
+    await runDurableObjectAlarm(object);
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids(traces.flatMap((t) => t.all)));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(await waitingSpans(tenant.id)).toBe(0);
   });
 
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {

@@ -8,7 +8,7 @@ import { authoritativeTenant } from "../tenants/authoritative.js";
 import { DECISION_TTL_MS } from "../tenants/routing.js";
 import type { Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
-import { enqueue, messagesFor } from "./queue.js";
+import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
 import { tenantOfObject } from "./trace-routes-name.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
@@ -218,25 +218,46 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * Hands every waiting span of a decided trace to the queue, a batch at a time, each piece
-   * forgotten only once the queue took it; false when the queue refused one.
+   * Hands every waiting span of a decided trace to the queue, a batch of pieces at a time in as few
+   * sends as the queue's limits allow (one awaited send a piece would bound how fast a busy tenant's
+   * decided traces can leave), each piece forgotten only once the queue took all of its messages;
+   * false when the queue refused some.
    */
   private async releaseAll(): Promise<boolean> {
     for (;;) {
       const batch = this.store.releasable(RELEASE_BATCH);
+      const messages: DeliveryMessage[] = [];
+      const ends: number[] = [];
       for (const { piece, parent } of batch) {
         try {
           // A piece's ids are made again by every release of it, one interrupted after the queue took it too.
-          const messages = await messagesFor(
-            template(this.ctx.id.toString(), piece, parent),
-            piece.protobuf,
-            piece.spans,
-            this.env.PAYLOADS,
-            "repeated",
+          messages.push(
+            ...(await messagesFor(
+              template(this.ctx.id.toString(), piece, parent),
+              piece.protobuf,
+              piece.spans,
+              this.env.PAYLOADS,
+              "repeated",
+            )),
           );
-          await enqueue(this.env.DELIVERY_QUEUE, messages);
         } catch (err) {
-          logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, spans: piece.spans, error: errorText(err) });
+          this.releaseFailed(piece, err);
+          return false;
+        }
+        ends.push(messages.length);
+      }
+      let taken = messages.length;
+      let failure: unknown;
+      try {
+        await enqueue(this.env.DELIVERY_QUEUE, messages);
+      } catch (err) {
+        if (!(err instanceof EnqueueFailed)) throw err;
+        taken = err.queued.length;
+        failure = err;
+      }
+      for (const [i, { piece }] of batch.entries()) {
+        if (ends[i]! > taken) {
+          this.releaseFailed(piece, failure);
           return false;
         }
         this.store.released(piece);
@@ -246,6 +267,10 @@ export class TraceRoutes extends DurableObject<Env> {
       }
       if (batch.length < RELEASE_BATCH) return true;
     }
+  }
+
+  private releaseFailed(piece: WaitingPiece, err: unknown): void {
+    logEvent({ event: "trace_release_failed", tenant: piece.tenant, trace: piece.trace, spans: piece.spans, error: errorText(err) });
   }
 
   /** Sets the alarm to `at` unless it is already due sooner (a call may have asked for sooner while the alarm ran). */

@@ -28,11 +28,14 @@ export function failingBinding<T extends object, M extends keyof T & string>(
  * test reads what was (re-)enqueued rather than timing it. With `delegate` (the real queue) the
  * messages go on to it; without, they stay here, never delivered.
  */
-export function recordingQueue<Body>(delegate?: Queue<Body>): Queue<Body> & { sent: MessageSendRequest<Body>[] } {
+export function recordingQueue<Body>(delegate?: Queue<Body>): Queue<Body> & { sent: MessageSendRequest<Body>[]; batches: number[] } {
   const sent: MessageSendRequest<Body>[] = [];
+  /** The number of messages of each sendBatch call, in order. */
+  const batches: number[] = [];
   const held = { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
   return {
     sent,
+    batches,
     send: async (body, options) => {
       sent.push({ body, ...options });
       return delegate ? delegate.send(body, options) : held;
@@ -40,6 +43,7 @@ export function recordingQueue<Body>(delegate?: Queue<Body>): Queue<Body> & { se
     sendBatch: async (messages, options) => {
       const list = [...messages].map((m) => ({ delaySeconds: options?.delaySeconds, ...m }));
       sent.push(...list);
+      batches.push(list.length);
       return delegate ? delegate.sendBatch(list, options) : held;
     },
     metrics: async () => (delegate ? delegate.metrics() : held.metadata.metrics),
