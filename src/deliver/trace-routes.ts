@@ -114,10 +114,14 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   private async decideAndRelease(): Promise<void> {
-    const owner = await this.owner();
     // Traces still waiting go, when their wait ends, to the tenant's default parent as it is now, not
     // as it was when their first spans came: spans follow an operator who moves a tenant elsewhere.
-    if (owner) this.store.setDefaultParent(owner.parent);
+    // Asked of the tenant's object only when a wait is over: most runs only release or sweep.
+    const due = this.store.nextDue();
+    if (due !== undefined && due <= Date.now()) {
+      const owner = await this.owner();
+      if (owner) this.store.setDefaultParent(owner.parent);
+    }
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
     const handedOver = await this.releaseAll();
