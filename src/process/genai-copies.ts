@@ -122,8 +122,8 @@ export function restatedMessageEvents(
   events.forEach((event, at) => {
     const role = Object.hasOwn(EVENT_ROLES, event.name) ? EVENT_ROLES[event.name] : undefined;
     if (role === undefined && event.name !== CHOICE_EVENT) return;
-    const fields: Record<string, unknown> = {};
-    for (const attribute of event.attributes) fields[attribute.key] = givenOf(attribute.value);
+    // Own properties, whatever the keys (`__proto__` included): the later of a key sent twice.
+    const fields: Record<string, unknown> = Object.fromEntries(event.attributes.map((a) => [a.key, givenOf(a.value)]));
     const { "gen_ai.system": provider, ...said } = fields;
     if (provider !== undefined && provider !== system) return;
     if (role === undefined) {
@@ -162,7 +162,8 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
   if (message.role !== role) return false;
   return Object.entries(said).every(([key, value]) => {
     // A tool message's event names the call it answers by `id`, OpenAI's message by `tool_call_id`.
-    const own = key === "id" && role === "tool" ? message.tool_call_id : message[key];
+    const field = key === "id" && role === "tool" ? "tool_call_id" : key;
+    const own = Object.hasOwn(message, field) ? message[field] : undefined;
     return typeof value === "string" ? value === own : sameJson(value, own);
   });
 }

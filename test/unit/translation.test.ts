@@ -1133,6 +1133,9 @@ describe("the older gateway's model call, its messages indexed and as events", (
       eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("gen_ai.system", "anthropic")])),
     ).toBeUndefined();
     expect([...(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr("role", "user")])) ?? [])]).toEqual([0]);
+    // Keys an object inherits are fields the message does not hold.
+    for (const key of ["__proto__", "constructor", "toString"])
+      expect(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr(key, { role: "user" })]))).toBeUndefined();
   });
 
   /** The places of the events removed from a span of these indexed messages and events. */
