@@ -7,6 +7,7 @@ import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import {
+  attr,
   compress,
   exportResponseOf,
   largeRequest,
@@ -151,6 +152,44 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
       expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(request))).missing).toEqual([]);
     },
   );
+
+  it("declaring a body over the tenant's full limit, get 413 without the relay asking Braintrust anything", async () => {
+    const tenant = await createTenant({ mode: "passthrough", config: { translate: false } });
+
+    const response = await sendTraces(tenant, new Uint8Array(17 * 1024 * 1024));
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe("request body is larger than the limit of 16777216 bytes");
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
+  it("with a body over 1 MiB that Braintrust's answer to no spans lets be read, earn no trust from that answer: a key it then refuses decides no trace", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: {
+        translate: false,
+        routes: [{ match: { field: "span_name", equals: "claim" }, parent: "experiment_id:claimed" }],
+        trace_wait_seconds: 3600,
+      },
+    });
+    const trace = trueFoundryTrace();
+    const [top, ...children] = spansOf(trace);
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(children)))).status).toBe(200);
+    // An upstream that answers an export of no spans before it looks at the key, and refuses spans.
+    const stranger = `sk-stranger-${crypto.randomUUID()}`;
+    await standin.script(stranger, [{ status: 200, body: "{}" }]);
+    const claim = spanWith("claim", [], { traceId: top!.traceId });
+    const filler = spanWith("filler", [attr("note", "x".repeat(1_200_000))]);
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([claim, filler])), { bearer: stranger })).status).toBe(401);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([top!])))).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(new Set(arrival.requests.map((r) => r.parent))).toEqual(new Set([tenant.parent]));
+  });
 
   it("with a body over 1 MiB, when Braintrust refuses the empty export itself, a 413 that names the limit", async () => {
     const tenant = await createTenant({ mode: "passthrough" });

@@ -524,6 +524,29 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       });
     });
 
+    it("a decision stored after its spans were delivered (a key accepted on that delivery) is kept, whatever candidate the object holds: the trace stays whole", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 },
+      });
+      // The key accepted: the trace's children, matching the second route, wait with that candidate.
+      const opener = await acceptKey(tenant);
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+      // The key forgotten, as in an isolate that never saw it accepted: a 403 for another parent's spans.
+      await standin.script(tenant.apiKey, [{ status: 403, body: "Forbidden" }]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([spanWith("other", [])])))).status).toBe(403);
+
+      // The top span, matching no route, is delivered at once where it alone says, and that decision stored after.
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      const views = await viewsOnceArrived(tenant, [opener, ...trace.all]);
+      expect(views["project_name:models"]).toBeUndefined();
+      expect(views["project_name:default"]?.traces).toContainEqual({ root: trace.top.name, spans: 4 });
+    });
+
     it("an object whose table of traces predates candidates gains the columns, and its traces wait and go as before", async () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });

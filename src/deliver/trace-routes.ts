@@ -34,6 +34,8 @@ export interface TraceReport {
   trace: string;
   /** The parent the request's spans settle, when they do (see process/route.ts); a better candidate the object knows still wins. */
   decided?: string;
+  /** `decided` is where the request's spans already went (a key Braintrust accepted on delivery): stored as it is. */
+  delivered?: true;
   /** What the request's spans say for a parent other than the default, settled or not. */
   candidate?: TraceCandidate;
   /** The trace's spans in the request, when they may wait; absent, an undecided trace is decided now by what is known. */
@@ -173,7 +175,8 @@ export class TraceRoutes extends DurableObject<Env> {
     // What any request of the trace said for a parent: the best wins, whichever request settles it.
     const best = betterCandidate(storedCandidate(known), report.candidate);
     if (report.decided !== undefined) {
-      const parent = best?.parent ?? report.decided;
+      // Spans already delivered at a parent decide for it: another would split the trace.
+      const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
       this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
       return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }

@@ -11,7 +11,6 @@ import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
-import type { TraceCandidate } from "../process/route.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
@@ -23,7 +22,6 @@ const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
 export interface ProvisionalDecision {
   trace: string;
   parent: string;
-  candidate?: TraceCandidate;
 }
 
 export interface SettledTraces {
@@ -93,9 +91,7 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
   const decided = await askEachObject(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
-  const provisional = request.traces
-    .filter((t) => !decided.get(t))
-    .map(({ trace, parent, candidate }) => ({ trace, parent, ...(candidate ? { candidate } : {}) }));
+  const provisional = request.traces.filter((t) => !decided.get(t)).map(({ trace, parent }) => ({ trace, parent }));
   return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
 }
 
@@ -119,7 +115,7 @@ export async function rememberAccepted(
       settleRequest(
         tenant,
         undefined,
-        group.map(({ trace, parent, candidate }) => ({ trace, decided: parent, ...(candidate ? { candidate } : {}) })),
+        group.map(({ trace, parent }) => ({ trace, decided: parent, delivered: true })),
       ),
     ),
   );

@@ -41,7 +41,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   // Once the tenant is found, so a gateway set to an encoding the relay does not take shows in its statistics.
   const format = requireOtlpFormat(c.req.header("content-type"));
   const coding = contentCodingOf(c.req.header("content-encoding"));
-  let credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
+  const credential = await authenticateIngest(tenant, c.req.header("authorization"), c.env);
   // After authentication, so strangers cannot spend a tenant's budget; the isolate's bucket first,
   // since it costs no call. A passthrough key Braintrust has not accepted yet may be anyone's: its
   // requests get a small budget and body limit of their own instead.
@@ -50,14 +50,13 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
   // A larger body from a key not yet accepted waits while Braintrust is asked whether it takes the
-  // key; taken, the key is trusted from here on, as after a delivery.
+  // key; taken, the body is read whole, and the request is still one of a key not yet trusted.
   const offered = { tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey };
   const body = credential.trusted
     ? await readBody(c.req.raw, coding, config)
-    : await readBody(c.req.raw, coding, untrustedBodyLimits(config), async () => {
-        if (!(await braintrustTakesKey(offered, tenant.parent, config))) return undefined;
-        credential = { ...credential, trusted: true };
-        return config;
+    : await readBody(c.req.raw, coding, untrustedBodyLimits(config), {
+        limits: config,
+        ask: () => braintrustTakesKey(offered, tenant.parent, config),
       });
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
   const { rejections, usage } = prepared;

@@ -27,24 +27,36 @@ export function untrustedBodyLimits(limits: BodyLimits): BodyLimits {
 }
 
 /**
- * Limits that may be raised once: when a body is over them, `raise` is asked for larger ones it may
- * be read under (for a passthrough key, once Braintrust has said it takes it); none keeps the 413.
+ * Larger limits a body over the first ones may be read under, once `ask` says so (for a passthrough
+ * key, once Braintrust has answered that it takes it). Asked at most once, and never for a body
+ * known to be over these too.
  */
+export interface LargerLimits {
+  limits: BodyLimits;
+  ask: () => Promise<boolean>;
+}
+
+/** The limits a body is read under: the first ones, then the larger ones once they are granted. */
 class RaisableLimits {
-  private raised = false;
+  private asked = false;
 
   constructor(
     public current: BodyLimits,
-    private readonly raise?: () => Promise<BodyLimits | undefined>,
+    private readonly larger?: LargerLimits,
   ) {}
 
-  /** Over the limit `pick` reads: the raised limits, when there are any, else the refusal. */
-  async beyond(what: string, pick: (limits: BodyLimits) => number): Promise<BodyLimits> {
-    const larger = this.raised || !this.raise ? undefined : await this.raise();
-    this.raised = true;
-    if (!larger) throw tooLarge(what, pick(this.current), this.current);
-    this.current = larger;
-    return larger;
+  /**
+   * Over the limit `pick` reads, at `size` bytes when known: the larger limits, once granted, else
+   * the refusal. A size over the larger limits too is refused by them, without asking.
+   */
+  async beyond(what: string, pick: (limits: BodyLimits) => number, size?: number): Promise<BodyLimits> {
+    const larger = this.larger;
+    if (larger && size !== undefined && size > pick(larger.limits)) throw tooLarge(what, pick(larger.limits), larger.limits);
+    const granted = larger !== undefined && !this.asked && (await larger.ask());
+    this.asked = true;
+    if (!granted) throw tooLarge(what, pick(this.current), this.current);
+    this.current = larger.limits;
+    return larger.limits;
   }
 }
 
@@ -53,23 +65,16 @@ const decompressedLimit = (limits: BodyLimits) => limits.maxDecompressedBytes;
 
 /**
  * Reads and decompresses a request body without ever holding more than the limits allow: the
- * read stops at the first byte past a limit, so a gzip bomb costs no more than the limit. `raise`:
- * asked once, when the body is over `limits`, for larger ones (see RaisableLimits); a body declared
- * larger is not read before it answers.
+ * read stops at the first byte past a limit, so a gzip bomb costs no more than the limit. `larger`:
+ * asked for once, when the body is over `limits` (see LargerLimits); a body declared larger is not
+ * read before the answer.
  */
-export async function readBody(
-  request: Request,
-  coding: ContentCoding,
-  limits: BodyLimits,
-  raise?: () => Promise<BodyLimits | undefined>,
-): Promise<RequestBody> {
-  const raisable = new RaisableLimits(limits, raise);
+export async function readBody(request: Request, coding: ContentCoding, limits: BodyLimits, larger?: LargerLimits): Promise<RequestBody> {
+  const raisable = new RaisableLimits(limits, larger);
   const declared = request.headers.get("content-length");
   const declaredLength = declared === null ? undefined : Number(declared);
-  if (declaredLength !== undefined && declaredLength > raisable.current.maxRequestBytes) {
-    const raised = await raisable.beyond("request body", wireLimit);
-    if (declaredLength > raised.maxRequestBytes) throw tooLarge("request body", raised.maxRequestBytes, raised);
-  }
+  if (declaredLength !== undefined && declaredLength > raisable.current.maxRequestBytes)
+    await raisable.beyond("request body", wireLimit, declaredLength);
   const wire = await readWire(request, declaredLength, raisable);
   const bytes = coding === "identity" ? wire : await decompressWithin(wire, coding, raisable);
   return { wire, coding, bytes };
@@ -124,14 +129,10 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limits: RaisableL
     total += value.byteLength;
     if (total > limits.current.maxRequestBytes) {
       // Raised, the read goes on where it stopped; refused, the rest is never read.
-      const raised = await limits.beyond("request body", wireLimit).catch(async (refusal: unknown) => {
+      await limits.beyond("request body", wireLimit, total).catch(async (refusal: unknown) => {
         await reader.cancel().catch(() => undefined);
         throw refusal;
       });
-      if (total > raised.maxRequestBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge("request body", raised.maxRequestBytes, raised);
-      }
     }
     chunks.push(value);
   }
@@ -160,13 +161,9 @@ async function decompressWithin(wire: Uint8Array, coding: Exclude<ContentCoding,
   const inflated = decompress(wire, coding, limits.current.maxDecompressedBytes);
   if (inflated) return inflated;
   const raised = await limits.beyond("decompressed request body", decompressedLimit);
-  return (
-    decompress(wire, coding, raised.maxDecompressedBytes) ?? throwTooLarge("decompressed request body", raised.maxDecompressedBytes, raised)
-  );
-}
-
-function throwTooLarge(what: string, limit: number, limits: BodyLimits): never {
-  throw tooLarge(what, limit, limits);
+  const whole = decompress(wire, coding, raised.maxDecompressedBytes);
+  if (!whole) throw tooLarge("decompressed request body", raised.maxDecompressedBytes, raised);
+  return whole;
 }
 
 /**

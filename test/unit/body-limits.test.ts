@@ -189,23 +189,26 @@ describe("the body limits of a passthrough key Braintrust has not yet accepted",
   });
 });
 
-describe("limits raised once, when the body is over them", () => {
+describe("larger limits, asked for once when the body is over the first ones", () => {
   const RAISED = { maxRequestBytes: 10_000, maxDecompressedBytes: 10_000 };
-  /** A raise that grants `limits` (none: keeps the refusal), counting its calls. */
-  const raising = (limits: typeof RAISED | undefined) => {
+  /** Larger limits whose `ask` answers `grants`, counting its calls. */
+  const larger = (grants: boolean) => {
     const calls: number[] = [];
     return {
       calls,
-      raise: async () => {
-        calls.push(calls.length);
-        return limits;
+      larger: {
+        limits: RAISED,
+        ask: async () => {
+          calls.push(calls.length);
+          return grants;
+        },
       },
     };
   };
 
   it("asks before reading a body declared larger, then reads it whole", async () => {
     const body = counting(5_000);
-    const { calls, raise } = raising(RAISED);
+    const { calls, larger: raise } = larger(true);
     expect((await readBody(declared(body), "identity", LIMITS, raise)).bytes).toEqual(body);
     expect(calls).toHaveLength(1);
   });
@@ -213,35 +216,42 @@ describe("limits raised once, when the body is over them", () => {
   it("reads on where it stopped, without a declared length", async () => {
     const body = counting(300);
     const stream = streamed([body.slice(0, 80), body.slice(80, 160), body.slice(160)]);
-    const { calls, raise } = raising(RAISED);
+    const { calls, larger: raise } = larger(true);
     expect((await readBody(stream.request, "identity", LIMITS, raise)).bytes).toEqual(body);
     expect(calls).toHaveLength(1);
   });
 
-  it("decompresses again under the raised limit", async () => {
+  it("decompresses again under the larger limit", async () => {
     const body = counting(5_000);
-    const { calls, raise } = raising(RAISED);
+    const { calls, larger: raise } = larger(true);
     expect((await readBody(declared(gzipSync(body)), "gzip", COMPRESSED_LIMITS, raise)).bytes).toEqual(body);
     expect(calls).toHaveLength(1);
   });
 
-  it("keeps the refusal when none are given, past the raised ones too, and asks once", async () => {
-    expect(await refusal(readBody(declared(counting(101)), "identity", LIMITS, raising(undefined).raise))).toEqual(overWire);
+  it("keeps the refusal when they are not granted, and asks once", async () => {
+    const declaredOver = larger(false);
+    expect(await refusal(readBody(declared(counting(101)), "identity", LIMITS, declaredOver.larger))).toEqual(overWire);
     const stream = streamed([counting(60), counting(41), counting(50), counting(50)]);
-    expect(await refusal(readBody(stream.request, "identity", LIMITS, raising(undefined).raise))).toEqual(overWire);
+    const streamedOver = larger(false);
+    expect(await refusal(readBody(stream.request, "identity", LIMITS, streamedOver.larger))).toEqual(overWire);
     expect(stream.read()).toBeLessThanOrEqual(3);
     expect(stream.cancelled()).toBe(true);
+    expect([declaredOver.calls.length, streamedOver.calls.length]).toEqual([1, 1]);
+  });
 
-    const { calls, raise } = raising(RAISED);
-    expect(await refusal(readBody(declared(counting(10_001)), "identity", LIMITS, raise))).toEqual({
-      status: 413,
-      message: "request body is larger than the limit of 10000 bytes",
-    });
-    const bomb = raising(RAISED);
-    expect(await refusal(readBody(declared(gzipSync(new Uint8Array(20_000))), "gzip", COMPRESSED_LIMITS, bomb.raise))).toEqual({
+  it("refuses a body over the larger limits too by them, without asking when its size says so", async () => {
+    const overLarger = { status: 413, message: "request body is larger than the limit of 10000 bytes" };
+    const declaredOver = larger(true);
+    expect(await refusal(readBody(declared(counting(10_001)), "identity", LIMITS, declaredOver.larger))).toEqual(overLarger);
+    const streamedOver = larger(true);
+    expect(await refusal(readBody(streamed([counting(10_001)]).request, "identity", LIMITS, streamedOver.larger))).toEqual(overLarger);
+    expect([declaredOver.calls.length, streamedOver.calls.length]).toEqual([0, 0]);
+    // Decompressed, the size is known only by inflating: asked, then refused by the larger limit.
+    const bomb = larger(true);
+    expect(await refusal(readBody(declared(gzipSync(new Uint8Array(20_000))), "gzip", COMPRESSED_LIMITS, bomb.larger))).toEqual({
       status: 413,
       message: "decompressed request body is larger than the limit of 10000 bytes",
     });
-    expect([calls.length, bomb.calls.length]).toEqual([1, 1]);
+    expect(bomb.calls).toHaveLength(1);
   });
 });
