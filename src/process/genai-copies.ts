@@ -104,10 +104,13 @@ const MESSAGES_SKIPPED = 8;
 /**
  * The places, among the span's events, of the message events that restate a message the relay wrote
  * as input or output: each event is matched, in order, with one message of its role, every field it
- * holds that message's (a tool message's `id` its `tool_call_id`, a choice's index its place among the
- * answers, `gen_ai.system` the span's provider). Sent beside that input and output, Braintrust would
- * show, store and bill the message twice. An event that matches no message (one the indexed
- * attributes lack, a second answer, a finish reason the output does not say) stays.
+ * holds that message's (a tool message's `id` its `tool_call_id`, `gen_ai.system` the span's
+ * provider); a `gen_ai.choice` with the answer at its index, its message's fields, finish reason and
+ * any other field that answer's. A span that records its answers as choices has only its input's
+ * turns as role events; one without, its answer as an assistant's message too. Sent beside that input
+ * and output, Braintrust would show, store and bill the message twice. An event that matches no
+ * message (one the indexed attributes lack, a second answer, a finish reason the output does not say,
+ * a field given twice or both in and beside a choice's message) stays.
  */
 export function restatedMessageEvents(
   events: readonly Span_Event[],
@@ -115,40 +118,40 @@ export function restatedMessageEvents(
   system: string | undefined,
 ): Set<number> {
   const restated = new Set<number>();
-  const messages = [...written.input, ...written.output];
-  const matched = new Set<number>();
+  const answersAsChoices = events.some((event) => event.name === CHOICE_EVENT);
+  const turns = answersAsChoices ? written.input : [...written.input, ...written.output];
+  const matchedTurns = new Set<number>();
+  const matchedAnswers = new Set<number>();
   let next = 0;
   let choices = 0;
   events.forEach((event, at) => {
     const role = Object.hasOwn(EVENT_ROLES, event.name) ? EVENT_ROLES[event.name] : undefined;
     if (role === undefined && event.name !== CHOICE_EVENT) return;
-    // Own properties, whatever the keys (`__proto__` included): the later of a key sent twice.
+    const keys = event.attributes.map((a) => a.key);
+    if (new Set(keys).size !== keys.length) return;
+    // Own properties, whatever the keys (`__proto__` included).
     const fields: Record<string, unknown> = Object.fromEntries(event.attributes.map((a) => [a.key, givenOf(a.value)]));
     const { "gen_ai.system": provider, ...said } = fields;
     if (provider !== undefined && provider !== system) return;
     if (role === undefined) {
-      // An answer: the one at its index, its message's fields and finish reason that answer's.
-      const { index = choices, finish_reason, message = {}, ...rest } = said;
+      const { index = choices, message = {}, ...rest } = said;
       choices++;
-      const place = typeof index === "number" && Number.isInteger(index) ? written.input.length + index : -1;
-      const answer = place >= written.input.length ? messages[place] : undefined;
-      const saidOfAnswer = {
-        ...(isJsonObject(message) ? message : { message }),
-        ...rest,
-        ...(finish_reason === undefined ? {} : { finish_reason }),
-      };
-      if (answer && !matched.has(place) && restates(saidOfAnswer, answer, "assistant")) {
-        matched.add(place);
+      const answer = typeof index === "number" && Number.isInteger(index) && index >= 0 ? written.output[index] : undefined;
+      const inMessage = isJsonObject(message) ? message : { message };
+      // A field both in the message and beside it says two things: which one the answer holds is not for the relay to pick.
+      if (!answer || matchedAnswers.has(index as number) || Object.keys(rest).some((key) => Object.hasOwn(inMessage, key))) return;
+      if (restates({ ...inMessage, ...rest }, answer, "assistant")) {
+        matchedAnswers.add(index as number);
         restated.add(at);
       }
       return;
     }
-    for (let place = next, skipped = 0; place < messages.length && skipped <= MESSAGES_SKIPPED; place++) {
-      if (matched.has(place)) continue;
-      if (restates(said, messages[place]!, role)) {
-        matched.add(place);
+    for (let place = next, skipped = 0; place < turns.length && skipped <= MESSAGES_SKIPPED; place++) {
+      if (matchedTurns.has(place)) continue;
+      if (restates(said, turns[place]!, role)) {
+        matchedTurns.add(place);
         restated.add(at);
-        while (matched.has(next)) next++;
+        while (matchedTurns.has(next)) next++;
         return;
       }
       skipped++;

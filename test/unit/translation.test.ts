@@ -1174,6 +1174,38 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(indexed, [event("retry", said("Tokyo."))])).toEqual([]);
   });
 
+  it("keeps a choice or an event that says two things of one field, and takes an assistant's turn for the answer only in a span without choices", () => {
+    const indexed = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of Japan?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+      attr("gen_ai.completion.0.finish_reason", "stop"),
+    ];
+    const choice = (...more: KeyValue[]) => event("gen_ai.choice", [attr("index", 0), ...more]);
+    expect(removedOf(indexed, [choice(attr("finish_reason", "stop"), attr("message", { content: "Tokyo." }))])).toEqual([0]);
+    // Its message says one content, a field of its own another; its finish reason twice, differently.
+    expect(removedOf(indexed, [choice(attr("message", { content: "Osaka." }), attr("content", "Tokyo."))])).toEqual([]);
+    expect(
+      removedOf(indexed, [choice(attr("finish_reason", "stop"), attr("message", { content: "Tokyo.", finish_reason: "length" }))]),
+    ).toEqual([]);
+    // A key sent twice: the first value no message holds.
+    expect(
+      removedOf(indexed, [event("gen_ai.user.message", [attr("content", "my card is 4111"), attr("content", "Capital of Japan?")])]),
+    ).toEqual([]);
+    // With choices, an assistant's event is a turn of the history, which the indexed prompt lacks: not the answer.
+    const turn = event("gen_ai.assistant.message", said("Tokyo."));
+    expect(
+      removedOf(indexed, [
+        event("gen_ai.user.message", said("Capital of Japan?")),
+        turn,
+        choice(attr("message", { content: "Tokyo." }), attr("finish_reason", "stop")),
+      ]),
+    ).toEqual([0, 2]);
+    // Without, it is how the span records its answer.
+    expect(removedOf(indexed, [event("gen_ai.user.message", said("Capital of Japan?")), turn])).toEqual([0, 1]);
+  });
+
   it("looks a few messages past the last one matched for an event's own, no further", () => {
     const prompt = Array.from({ length: 10 }, (_, i) => [
       attr(`gen_ai.prompt.${i}.role`, "user"),
