@@ -33,7 +33,7 @@ app.route("/admin", adminApp);
  */
 function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
   const ingest = c.req.path.startsWith("/t/");
-  if (ingest || c.req.path.endsWith("/v1/traces")) {
+  if (ingest || (c.req.path.endsWith("/v1/traces") && !c.req.path.startsWith("/admin/"))) {
     // The path's tenant is the client's text: the admin token pasted there (a hex one has a tenant id's shape) is named by neither.
     const masked = withAdminTokenMasked(error, c.env);
     if (ingest) logRefusal(adminTokenMasked(c.req.path, c.env), masked);

@@ -726,6 +726,31 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await waitingSpans(tenant.id)).toBe(0);
   });
 
+  it("a decided part whose payload R2 cannot store waits; the parts read before it in the same batch still go", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const small = gatewayTrace({ env: "eval" });
+    const big = gatewayTrace({ env: "eval" });
+    // The same object, the big part after the small one's; too large for a queue message, so its payload goes to R2.
+    big.top.traceId[0] = small.traceId[0]!;
+    for (const span of big.children) span.traceId = big.top.traceId;
+    big.children[2]!.attributes.push(attr("note", "x".repeat(200_000)));
+    const object = traceRoutesObject(env, tenant, hex(small.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(small.children)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(big.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(6);
+    await withObjectBindings(object, { PAYLOADS: failingBinding(env.PAYLOADS, "put", "R2 put failed: 503") });
+
+    await loggedWhile(async () => {
+      expect((await sendTraces(tenant, toProtobuf(requestOf([small.top, big.top])))).status).toBe(200);
+      await runDurableObjectAlarm(object);
+    });
+
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    await withObjectBindings(object, {});
+    await runDurableObjectAlarm(object);
+    expect((await standin.waitForSpans(tenant.apiKey, ids([...small.all, ...big.all]))).missing).toEqual([]);
+  });
+
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

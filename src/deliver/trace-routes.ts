@@ -74,14 +74,18 @@ export class TraceRoutes extends DurableObject<Env> {
   async settle(request: SettleRequest): Promise<TraceSettlement[]> {
     const now = Date.now();
     let alarmAt = Number.POSITIVE_INFINITY;
+    const early: EarlyDecision[] = [];
     // All or nothing: a call that fails halfway leaves nothing behind for the client's retry to repeat.
     const settled = this.ctx.storage.transactionSync(() =>
       request.traces.map((report) => {
-        const { settlement, workAt } = this.settleOne(request, report, now);
+        const { settlement, workAt, decidedEarly } = this.settleOne(request, report, now);
         alarmAt = Math.min(alarmAt, workAt ?? now + SWEEP_MS);
+        if (decidedEarly) early.push(decidedEarly);
         return settlement;
       }),
     );
+    // Once the decisions are stored: a call rolled back would have its retry say them again.
+    for (const decision of early) logEvent({ event: "trace_decided_early", tenant: request.tenant, ...decision });
     if (Number.isFinite(alarmAt)) await this.alarmBy(alarmAt);
     return settled;
   }
@@ -166,7 +170,11 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /** Where the request's spans of one trace go, and when the alarm has work because of it (undefined: only the sweep). */
-  private settleOne(request: SettleRequest, report: TraceReport, now: number): { settlement: TraceSettlement; workAt?: number } {
+  private settleOne(
+    request: SettleRequest,
+    report: TraceReport,
+    now: number,
+  ): { settlement: TraceSettlement; workAt?: number; decidedEarly?: EarlyDecision } {
     const known = this.store.trace(report.trace);
     if (known?.parent) return { settlement: { parent: known.parent } };
     const spansWait = known !== undefined && known.spans > 0;
@@ -191,8 +199,11 @@ export class TraceRoutes extends DurableObject<Env> {
       this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
       // Decided before its top span could say otherwise: an operator may see the trace at a parent its routes did not mean.
       const unwaited = waiting && noRoom !== undefined ? { spans: waiting.spans, reason: noRoom } : report.unwaited;
-      if (unwaited) logEvent({ event: "trace_decided_early", tenant: request.tenant, trace: report.trace, parent, ...unwaited });
-      return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
+      return {
+        settlement: { parent },
+        ...(workAt !== undefined ? { workAt } : {}),
+        ...(unwaited ? { decidedEarly: { trace: report.trace, parent, ...unwaited } } : {}),
+      };
     }
     const piece = {
       trace: report.trace,
@@ -235,26 +246,27 @@ export class TraceRoutes extends DurableObject<Env> {
       const batch = this.store.releasable(RELEASE_BATCH);
       const messages: DeliveryMessage[] = [];
       const ends: number[] = [];
-      for (const { piece, parent } of batch) {
+      // A piece whose messages cannot be made (its payload not stored in R2) stops the batch there; those before it still go.
+      let unmade: { at: number; error: unknown } | undefined;
+      for (const [at, { piece, parent }] of batch.entries()) {
         try {
           // A piece's ids are made again by every release of it, one interrupted after the queue took it too.
-          messages.push(
-            ...(await messagesFor(
-              template(this.ctx.id.toString(), piece, parent),
-              piece.protobuf,
-              piece.spans,
-              this.env.PAYLOADS,
-              "repeated",
-            )),
+          const made = await messagesFor(
+            template(this.ctx.id.toString(), piece, parent),
+            piece.protobuf,
+            piece.spans,
+            this.env.PAYLOADS,
+            "repeated",
           );
-        } catch (err) {
-          this.releaseFailed(piece, err);
-          return false;
+          messages.push(...made);
+        } catch (error) {
+          unmade = { at, error };
+          break;
         }
         ends.push(messages.length);
       }
       let taken = messages.length;
-      let failure: unknown;
+      let failure = unmade?.error;
       try {
         await enqueue(this.env.DELIVERY_QUEUE, messages);
       } catch (err) {
@@ -263,7 +275,7 @@ export class TraceRoutes extends DurableObject<Env> {
         failure = err;
       }
       for (const [i, { piece }] of batch.entries()) {
-        if (ends[i]! > taken) {
+        if (i === unmade?.at || ends[i]! > taken) {
           this.releaseFailed(piece, failure);
           return false;
         }
@@ -285,6 +297,14 @@ export class TraceRoutes extends DurableObject<Env> {
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
+}
+
+/** A trace decided while spans of it could not wait, for its `trace_decided_early` line. */
+interface EarlyDecision {
+  trace: string;
+  parent: string;
+  spans: number;
+  reason: string;
 }
 
 /** The candidate a waiting trace's earlier requests left, if any. */
