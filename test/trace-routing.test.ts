@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
-import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
+import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE, type TraceRoutes } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
@@ -92,6 +92,15 @@ const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
 
 async function waitingSpans(tenantId: string): Promise<number> {
   return ((await (await admin("GET", `/tenants/${tenantId}/waiting-traces`)).json()) as { spans: number }).spans;
+}
+
+/** Gives the object one of its tables as an older relay made it (`create`), empty, and starts it again, as a deploy does. */
+async function withTableAsBefore(object: DurableObjectStub<TraceRoutes>, table: string, create: string): Promise<void> {
+  await runInDurableObject(object, (_instance, state) => {
+    state.storage.sql.exec(`DROP TABLE ${table}`);
+    state.storage.sql.exec(create);
+  });
+  await evictDurableObject(object);
 }
 
 async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
@@ -365,13 +374,11 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
     const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
-    await runInDurableObject(object, (_instance, state) => {
-      state.storage.sql.exec("DROP TABLE waiting_pieces");
-      state.storage.sql.exec(
-        "CREATE TABLE waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
-      );
-    });
-    await evictDurableObject(object);
+    await withTableAsBefore(
+      object,
+      "waiting_pieces",
+      "CREATE TABLE waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+    );
 
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     expect(await waitingSpans(tenant.id)).toBe(3);
@@ -551,13 +558,11 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });
       const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
-      await runInDurableObject(object, (_instance, state) => {
-        state.storage.sql.exec("DROP TABLE trace_routes");
-        state.storage.sql.exec(
-          "CREATE TABLE trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
-        );
-      });
-      await evictDurableObject(object);
+      await withTableAsBefore(
+        object,
+        "trace_routes",
+        "CREATE TABLE trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+      );
 
       expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
       expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
