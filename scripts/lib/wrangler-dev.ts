@@ -27,12 +27,20 @@ export interface RelayProcess extends DevServer {
 /** Keeps wrangler off the network: no metrics, and the placeholder `Request.cf` instead of fetching one. */
 const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 
-export async function freePort(): Promise<number> {
+/** Listens on `port` of loopback (0: any free one) and lets go at once; the port it got. Throws when the port is taken. */
+async function probePort(port: number): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const bound = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return bound;
+}
+
+export function freePort(): Promise<number> {
+  return probePort(0);
 }
 
 /**
@@ -40,14 +48,9 @@ export async function freePort(): Promise<number> {
  * answering there (another demo's, say) would pass for this one's and be used in its place.
  */
 async function ensurePortFree(port: number): Promise<void> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err) =>
-      reject(new Error(`Address already in use: port ${port} is taken (${err.message}); choose another --port`)),
-    );
-    server.listen(port, "127.0.0.1", resolve);
+  await probePort(port).catch((err: Error) => {
+    throw new Error(`Address already in use: port ${port} is taken (${err.message}); choose another --port`);
   });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** Attempts at a port of our choosing: freePort's port is free when it looks, and another process starting meanwhile may take it first. */

@@ -14,6 +14,11 @@ import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals
 
 /** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
 export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
+/** Why a request's part of a trace of this many bytes may not wait, as one row; undefined when it may. */
+export function partOverRow(bytes: number): string | undefined {
+  return bytes > MAX_WAITING_PIECE_BYTES ? `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes` : undefined;
+}
+
 /** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its best candidate, else its default parent). */
 export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
 export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
@@ -224,7 +229,8 @@ export class TraceRoutes extends DurableObject<Env> {
   /** Why these spans may not wait here, past which bound; undefined when they may. */
   private noRoomFor(waiting: NonNullable<TraceReport["waiting"]>, known: StoredTrace | undefined): string | undefined {
     const bytes = waiting.protobuf.byteLength;
-    if (bytes > MAX_WAITING_PIECE_BYTES) return `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes`;
+    const overRow = partOverRow(bytes);
+    if (overRow !== undefined) return overRow;
     if ((known?.spans ?? 0) + waiting.spans > MAX_WAITING_SPANS_PER_TRACE)
       return `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`;
     if ((known?.bytes ?? 0) + bytes > MAX_WAITING_BYTES_PER_TRACE) return `over ${MAX_WAITING_BYTES_PER_TRACE} bytes of it would wait`;

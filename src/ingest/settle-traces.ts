@@ -2,7 +2,7 @@ import { type QueuedClientKey, sealClientKey } from "../deliver/client-key.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
 import {
   MAX_WAITING_BYTES_PER_OBJECT,
-  MAX_WAITING_PIECE_BYTES,
+  partOverRow,
   type SettleRequest,
   type TraceReport,
   type TraceRoutes,
@@ -189,13 +189,9 @@ function reportOf(
   if (decided) return { ...said, decided: parent };
   if (!spans) return said;
   const size = sizeBound(spans);
-  if (size > MAX_WAITING_PIECE_BYTES)
-    return { ...said, unwaited: { spans: spans.length, reason: `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes` } };
-  if (size > room)
-    return {
-      ...said,
-      unwaited: { spans: spans.length, reason: `the request's parts to wait are over ${MAX_WAITING_BYTES_PER_OBJECT} bytes in all` },
-    };
+  const overRoom = size > room ? `the request's parts to wait are over ${MAX_WAITING_BYTES_PER_OBJECT} bytes in all` : undefined;
+  const reason = partOverRow(size) ?? overRoom;
+  if (reason !== undefined) return { ...said, unwaited: { spans: spans.length, reason } };
   return { ...said, waiting: { protobuf: assembleRequest(source, spans), spans: spans.length } };
 }
 

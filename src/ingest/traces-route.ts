@@ -49,9 +49,10 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     takeRequestToken(tenantId, tenant.rate_limit ?? config.defaultRateLimit);
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
+  // The key as offered to this tenant's Braintrust, for what Braintrust says of it.
+  const offered = { tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey };
   // A larger body from a key not yet accepted waits while Braintrust is asked whether it takes the
   // key; taken, the body is read whole, and the request is still one of a key not yet trusted.
-  const offered = { tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey };
   const body = credential.trusted
     ? await readBody(c.req.raw, coding, config)
     : await readBody(c.req.raw, coding, untrustedBodyLimits(config), {
@@ -84,7 +85,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     if (r.result === "queued") countSpans(counted, "queued", deliveries[i]!.spans);
   });
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
-  if (verdict !== undefined) await recordBraintrustVerdict({ tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey }, verdict);
+  if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);
   // Only now may an untrusted request's traces be decided for the spans that follow: a key Braintrust refused decides nothing.
   if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(deliveries, results));
   const answer = clientAnswer(results, rejections);
