@@ -594,6 +594,41 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  describe("a route matched only by a span drop_non_ai_spans drops, sent alone, is weighed as any other", () => {
+    const ANTHROPIC_ROUTE = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+
+    function tracePartedByExporter(env: string) {
+      const trace = gatewayTrace({ env });
+      const [guardrail, call, model] = trace.children;
+      call!.name = "POST https://api.anthropic.com/v1/messages";
+      return { trace, call: call!, kept: [guardrail!, model!, trace.top] };
+    }
+
+    it("the top span, matching the first route, comes later: the trace goes by the first route", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 });
+      const { trace, call, kept } = tracePartedByExporter("eval");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept.slice(0, 2))))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(2);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("the top span never comes: the spans that waited go by the dropped span's route once the wait is over", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
+      const { call, kept } = tracePartedByExporter("prod");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept.slice(0, 2))))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept.slice(0, 2))).toEqual({ "project_name:anthropic": { traces: [], unlisted: 2 } });
+    });
+  });
+
   it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

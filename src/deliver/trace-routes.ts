@@ -47,6 +47,8 @@ export interface TraceReport {
   waiting?: { protobuf: Uint8Array; spans: number };
   /** The trace's spans in the request that may not wait, and why: the decision made for them is logged. */
   unwaited?: { spans: number; reason: string };
+  /** The request has none of the trace's spans, only what its dropped spans said: an undecided trace keeps its candidate and waits on. */
+  spanless?: true;
 }
 
 /** What every trace of one call shares: whose spans, how to deliver them later, how long they may wait. */
@@ -192,6 +194,11 @@ export class TraceRoutes extends DurableObject<Env> {
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
       this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
       return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
+    }
+    if (report.spanless) {
+      // Nothing of it to deliver: its later spans weigh this candidate, and it is forgotten with the decisions of its day.
+      if (best) this.store.remember(report.trace, request.defaultParent, best, now + DECISION_TTL_MS);
+      return { settlement: { waiting: true } };
     }
     const waiting = report.waiting;
     // Already here, from the same request sent again: kept once. Its due time is asked for again: the

@@ -85,6 +85,22 @@ export class TraceWaitStore {
   }
 
   /**
+   * Keeps the best candidate of an undecided trace none of whose spans wait yet (its spans so far
+   * were dropped), until `forgetAt` unless spans come to wait for it.
+   */
+  remember(trace: string, defaultParent: string, best: TraceCandidate, forgetAt: number): void {
+    this.sql.exec(
+      `INSERT INTO trace_routes (trace, default_parent, decided_until, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5)
+       ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5`,
+      trace,
+      defaultParent,
+      forgetAt,
+      best.parent,
+      best.rank,
+    );
+  }
+
+  /**
    * Adds a request's part of an undecided trace; its wait runs from its first part. `best`: the best
    * candidate the trace's requests named, this one's included (the caller weighs them).
    */
@@ -98,7 +114,7 @@ export class TraceWaitStore {
     const bytes = piece.protobuf.byteLength;
     this.sql.exec(
       `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, due_at = ?3, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
       piece.trace,
       defaultParent,
       dueAt,

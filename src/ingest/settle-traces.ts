@@ -187,7 +187,8 @@ function reportOf(
 ): TraceReport {
   const said = { trace, ...(candidate ? { candidate } : {}) };
   if (decided) return { ...said, decided: parent };
-  if (!spans) return said;
+  // None of its spans kept (drop_non_ai_spans): what they said still counts.
+  if (!spans) return { ...said, spanless: true };
   const size = sizeBound(spans);
   const overRoom = size > room ? `the request's parts to wait are over ${MAX_WAITING_BYTES_PER_OBJECT} bytes in all` : undefined;
   const reason = partOverRow(size) ?? overRoom;

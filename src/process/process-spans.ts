@@ -224,16 +224,15 @@ export class SpanProcessor {
       return trace;
     });
     // A trace none of whose spans here were kept (drop_non_ai_spans) may still have been decided by
-    // them, a route matching a provider call's span: the decision goes to its object all the same,
-    // for the trace's spans that come before or after. With no spans to wait, a route they match
-    // decides it, with what its object knows.
-    const decidedUnsent: RequestTrace[] = [];
+    // them, or matched a route (a provider call's span): that goes to its object all the same, for
+    // the trace's spans that come before or after, as a decision or as a candidate its top span may beat.
+    const spanless: RequestTrace[] = [];
     for (const key of router.observedTraces()) {
       if (byTrace.has(key)) continue;
       const verdict = router.verdictOf(key);
-      if (verdict.decided || verdict.candidate) decidedUnsent.push({ trace: key, ...verdict, decided: true });
+      if (verdict.decided || verdict.candidate) spanless.push({ trace: key, ...verdict });
     }
-    const traces = [...byTrace.values(), ...decidedUnsent];
+    const traces = [...byTrace.values(), ...spanless];
     return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
   }
 
