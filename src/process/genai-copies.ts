@@ -37,15 +37,23 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
   }
   if (copies.size === 0 || payload === undefined) return [];
   const unsaid = new Set([...copies.values()].flatMap((values) => [...values]));
+  const copiesJson = [...unsaid].some((token) => JSON_TEXT.test(token));
   const said = (token: string) => {
     unsaid.delete(token);
     // An image is a data URL in the payload, its base64 alone in the copy.
     const base64 = token.startsWith("sdata:") ? token.indexOf(";base64,") : -1;
     if (base64 > 0) unsaid.delete(`s${token.slice(base64 + ";base64,".length)}`);
+    // Tool-call arguments or a tool's result, JSON text in the payload as the model wrote it (spaces
+    // and all), an object in the copy: the same JSON, whatever its spacing.
+    const json = copiesJson && JSON_TEXT.test(token) ? parseJson(token.slice(1)) : undefined;
+    if (json !== undefined) unsaid.delete(`s${JSON.stringify(json)}`);
   };
   if (!forEachScalar(payload, said)) return [];
   return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
 }
+
+/** A string token whose text may be a JSON object or list. */
+const JSON_TEXT = /^s\s*[[{]/;
 
 /**
  * The longest copy read: parsed, its objects take several times its text. A longer one stays, shown
