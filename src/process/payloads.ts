@@ -36,6 +36,8 @@ export interface RequestPayload {
   settings: JsonObject;
   /** The body's `model`, wherever it went. */
   model: unknown;
+  /** A system prompt shown in the input as its first message (`system`, `instructions`), by its member's name, as JSON. */
+  systemPrompt?: { key: string; json: Uint8Array };
 }
 
 /** A response body (`tfy.output`) split the same way. */
@@ -66,7 +68,7 @@ function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefine
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
   const request = asRequest(fields);
   if (!request) return { input: new RawJson(utf8), settings: {}, model: parsedField(fields, "model") };
-  return { input: request.input, settings: request.settings, model: request.settings.model };
+  return { ...request, model: request.settings.model };
 }
 
 /**
@@ -89,7 +91,10 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     const rest = Object.fromEntries(removed.length > 0 ? [...changed, ["removed_settings", removed]] : changed);
     return { output: passedOn.input, rest, model: undefined };
   }
-  const rest = parsedMembers(fields, (key) => key === field);
+  const rest = withoutEchoes(
+    parsedMembers(fields, (key) => key === field),
+    request,
+  );
   const list = fields.get(field)!;
   // The model is among the rest, parsed once.
   return {
@@ -97,6 +102,21 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     rest,
     model: Object.hasOwn(rest, "model") ? rest.model : undefined,
   };
+}
+
+/**
+ * The rest of a response but the request's settings it repeats as they were asked for (a Responses
+ * API response echoes `instructions`, `tools`, `temperature`, …): the request's metadata and input
+ * show them already. Its `model` stays, the model that answered.
+ */
+function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): JsonObject {
+  if (!request) return rest;
+  const { settings, systemPrompt } = request;
+  const echoed = (key: string, value: unknown) =>
+    key !== "model" &&
+    ((Object.hasOwn(settings, key) && sameJson(value, settings[key])) ||
+      (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json))));
+  return Object.fromEntries(Object.entries(rest).filter(([key, value]) => !echoed(key, value)));
 }
 
 /**
@@ -154,18 +174,33 @@ export function toolPayloads(input: Uint8Array | undefined, output: Uint8Array |
 
 const NULL = 0x6e;
 
-/** A request body's input fields (one field's value alone) and the rest, parsed; undefined when it has no input field. */
-function asRequest(fields: Map<string, Uint8Array>): { input: RawJson; settings: JsonObject } | undefined {
+/**
+ * A request body's input fields (one field's value alone) and the rest, parsed; undefined when it
+ * has no input field. A system prompt beside the input is the conversation's first message, as a
+ * chat shows it: an Anthropic request's `system` beside its messages, a Responses API request's
+ * `instructions` beside its input (a user's message when it is text), as Braintrust's wrapper of
+ * `responses.create` logs them.
+ */
+function asRequest(fields: Map<string, Uint8Array>): Omit<RequestPayload, "model"> | undefined {
   const taken: Array<[string, Uint8Array]> = [];
   for (const member of fields) if (isInputField(member[0], member[1])) taken.push(member);
   if (taken.length === 0) return undefined;
-  const system = fields.get("system");
   const [firstKey, first] = taken[0]!;
-  // An Anthropic request: its system prompt is the conversation's first message, as a chat shows it.
-  const anthropic = system !== undefined && taken.length === 1 && firstKey === "messages" && first[0] === OPEN_LIST;
-  const settings = parsedMembers(fields, (key, raw) => isInputField(key, raw) || (anthropic && key === "system"));
-  if (anthropic) return { input: new RawJson(withSystemMessage(system, first)), settings };
-  return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
+  const system = taken.length === 1 ? systemPromptOf(fields, firstKey, first) : undefined;
+  const settings = parsedMembers(fields, (key, raw) => isInputField(key, raw) || key === system?.key);
+  if (!system) return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
+  const messages = first[0] === QUOTE ? concat([utf8Of('[{"role":"user","content":'), first, utf8Of("}]")]) : first;
+  return { input: new RawJson(withSystemMessage(system.json, messages)), settings, systemPrompt: system };
+}
+
+/** The member holding the system prompt of a request whose one input field is `inputKey`, when it has one. */
+function systemPromptOf(fields: Map<string, Uint8Array>, inputKey: string, input: Uint8Array): RequestPayload["systemPrompt"] {
+  const system = fields.get("system");
+  if (inputKey === "messages" && input[0] === OPEN_LIST && system !== undefined) return { key: "system", json: system };
+  const instructions = fields.get("instructions");
+  const inputShown = input[0] === OPEN_LIST || input[0] === QUOTE;
+  if (inputKey === "input" && inputShown && instructions?.[0] === QUOTE) return { key: "instructions", json: instructions };
+  return undefined;
 }
 
 /** Whether a request body's member is input. A Responses API request's `prompt` object names a stored prompt template: a setting, not input. */

@@ -1682,6 +1682,55 @@ describe("an Anthropic or Responses API call", () => {
     expect(metrics.prompt_tokens).toBe(100);
   });
 
+  it("shows a Responses API request's instructions as the first message of its input, stored once though its response echoes them", () => {
+    const tools = [{ type: "function", name: "calc", parameters: { type: "object" } }];
+    const response = (echoes: Record<string, unknown>) =>
+      JSON.stringify({
+        id: "resp_1",
+        object: "response",
+        model: "o4-mini-2025-04-16",
+        ...echoes,
+        output: [{ type: "message", role: "assistant", content: [{ type: "output_text", text: "4" }] }],
+      });
+    const attributes = (input: string, output: string) => [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", input),
+      attr("tfy.output", output),
+    ];
+    const call = (input: string, output: string) => translated(attributes(input, output));
+
+    const asked = JSON.stringify({ model: "o4-mini", instructions: "Be terse.", input: "2+2?", tools, temperature: 0.2 });
+    const answered = response({ instructions: "Be terse.", tools, temperature: 0.2, top_p: 1 });
+    const text = call(asked, answered);
+    expect(text["braintrust.input_json"]).toEqual([
+      { role: "system", content: "Be terse." },
+      { role: "user", content: "2+2?" },
+    ]);
+    // What the response only repeats shows once, as the request's; what it adds (a default the request left out) and its model stay.
+    expect(text["braintrust.metadata"]).toEqual({
+      tools,
+      temperature: 0.2,
+      model: "o4-mini-2025-04-16",
+      gateway_model: "o4-mini",
+      response: { id: "resp_1", object: "response", model: "o4-mini-2025-04-16", top_p: 1 },
+    });
+    expect(keptKeys(attributes(asked, answered))).toEqual(["tfy.span_type"]);
+
+    const items = call(
+      '{"instructions":"Be terse.","input":[{"role":"user","content":[{"type":"input_text","text":"2+2?"}]}]}',
+      response({ instructions: "Be verbose.", temperature: 1 }),
+    );
+    expect(items["braintrust.input_json"]).toEqual([
+      { role: "system", content: "Be terse." },
+      { role: "user", content: [{ type: "input_text", text: "2+2?" }] },
+    ]);
+    // An echo that differs from what was asked is the response's own.
+    expect(items["braintrust.metadata"]).toMatchObject({ response: { instructions: "Be verbose.", temperature: 1 } });
+    // Instructions of no text, or beside input that is no message, stay settings.
+    for (const body of ['{"instructions":null,"input":"2+2?"}', '{"instructions":"Be terse.","input":{"role":"user"}}'])
+      expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toHaveProperty("instructions");
+  });
+
   it("shows a Responses API request's input, and its stored prompt reference in metadata", () => {
     const added = translated([
       attr("tfy.span_type", "Model"),
