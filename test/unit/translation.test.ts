@@ -1496,6 +1496,12 @@ describe("an MCP tool call", () => {
       "recipient not found",
     ],
     ["its error code is a name", "", [attr("tfy.mcp_server.error_code", "TIMEOUT")], "the tool call failed with error TIMEOUT"],
+    [
+      "its result is a JSON-RPC error response, the gateway saying nothing",
+      '{"jsonrpc":"2.0","id":7,"error":{"code":-32602,"message":"Unknown tool: refund"}}',
+      [],
+      "Unknown tool: refund",
+    ],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
 
@@ -1514,6 +1520,9 @@ describe("an MCP tool call", () => {
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "null")]],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "false")]],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", " 0 ")]],
+      // A tool's own result naming an error, not a JSON-RPC response that is one.
+      ['{"error":{"message":"none found"},"orders":[]}', []],
+      ['{"jsonrpc":"2.0","id":7,"result":{"content":[]},"error":null}', []],
     ] as const) {
       const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
