@@ -4,7 +4,8 @@ import { stringAttribute } from "./attributes.js";
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
- * answered, unless it only repeats the name the request gave, account and all; otherwise the model
+ * answered, unless it only repeats the name the request gave, account and all, or is the model the
+ * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call); otherwise the model
  * the gateway called, `tfy.model.name`, the provider's name as it is
  * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
  * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
@@ -21,7 +22,8 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
   // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
   const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
   const called = stringAttribute(attributes, "tfy.model.name");
-  if (answered && !(called && echoesAccount(answered, requested))) return outsideAccounts(answered, requested);
+  if (answered && !(called && (echoesAccount(answered, requested) || answered.endsWith(`/${called}`))))
+    return outsideAccounts(answered, requested);
   if (called) return outsideAccounts(called, requested);
   const first = requested[0] ?? requested[1] ?? requested[2];
   return first === undefined ? undefined : withoutAccount(first);

@@ -827,6 +827,19 @@ describe("the model Braintrust prices by", () => {
     expect(echoed("/fast-chat", "gpt-4o-mini")).toBe("/fast-chat");
   });
 
+  it("is the model called where the response names it under an account the request did not name (a virtual model's call)", () => {
+    const answered = (response: string, called: string) =>
+      model([
+        attr("tfy.input", '{"model":"routing/fast-chat","messages":[]}'),
+        attr("tfy.output", `{"model":"${response}","choices":[]}`),
+        attr("tfy.model.name", called),
+      ]);
+    expect(answered("openai-main/gpt-4o", "gpt-4o")).toBe("gpt-4o");
+    expect(answered("together-main/meta-llama/Llama-3.3-70B", "meta-llama/Llama-3.3-70B")).toBe("meta-llama/Llama-3.3-70B");
+    // The provider's own answer, a snapshot of the model called, is what answered.
+    expect(answered("gpt-4o-2024-08-06", "gpt-4o")).toBe("gpt-4o-2024-08-06");
+  });
+
   it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "ChatCompletion")).toBe("gpt-4o");
     expect(model([attr("tfy.request.model_name", "openai-main/gpt-4o")], "Guardrail")).toBeUndefined();
