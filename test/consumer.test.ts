@@ -529,6 +529,47 @@ describe.concurrent("a passthrough client's queued key", () => {
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
 
+  describe("sealed before an ENCRYPTION_KEY rotation (README, Rotating ENCRYPTION_KEY)", () => {
+    const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+    const rotating = { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY };
+    const rotated = { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "" };
+
+    async function queuedUnderOldKey() {
+      const tenant = await createTenant({ mode: "passthrough" });
+      const trace = trueFoundryTrace();
+      const message = queuedMessage(tenant, toProtobuf(trace), await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
+      return { tenant, trace, message };
+    }
+
+    it("goes on sealed under the new key in the dead letter a refusal leaves during the rotation: replayed after it, it is delivered", async () => {
+      const { tenant, trace, message } = await queuedUnderOldKey();
+      await standin.script(tenant.apiKey, [{ status: 403 }]);
+      expect(await consume(DELIVERIES, [message], rotating)).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      const [deadLetter] = await deadLettersOf(tenant.id);
+
+      // The rotation over: only the new key opens anything.
+      const replay = (await new DeadLetterStore(env.PAYLOADS).replay(deadLetter!.id))!.message;
+      expect(await consume(DELIVERIES, [replay], rotated)).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+
+      expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+    });
+
+    it("goes on sealed under the new key in the retry a 503 queues during the rotation, which is delivered after it", async () => {
+      const { tenant, trace, message } = await queuedUnderOldKey();
+      await standin.script(tenant.apiKey, [{ status: 503 }]);
+      const queue = recordingQueue<DeliveryMessage>();
+      expect(await consume(DELIVERIES, [message], { ...rotating, DELIVERY_QUEUE: queue })).toMatchObject({ acked: [message.id] });
+      const [retry] = queue.sent.map((sent) => sent.body);
+      expect(retry?.sealedClientKey).not.toBe(message.sealedClientKey);
+      expect(retry?.clientKeyApiUrl).toBe(standin.url);
+
+      expect(await consume(DELIVERIES, [retry!], rotated)).toEqual({ acked: [retry!.id], retried: [], threw: undefined });
+
+      expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    });
+  });
+
   it("does not open, without its api_url, a key sealed for one the tenant has left: nothing is sent", async () => {
     const { tenant, clientKey, message } = await queuedThenMoved();
 
@@ -749,6 +790,20 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(new Uint8Array(await object!.arrayBuffer())).toEqual(protobuf);
     expect(object!.customMetadata?.reason).toBe("the delivery consumer failed on this message repeatedly");
     expect(await inR2(key)).toBe(false);
+  });
+
+  it("drops, released, a message whose spans Braintrust took before R2 refused to let go of them: no dead letter to send them again", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+    const noDeletes = { PAYLOADS: failingBinding(env.PAYLOADS, "delete", "R2 delete unavailable") };
+    // Delivered and marked, then Cloudflare's redeliveries each fail the same delete, and the message moves on.
+    expect((await consume(DELIVERIES, [message], noDeletes)).retried).toEqual([{ id: message.id, delaySeconds: CONSUMER_RETRY }]);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(true);
+
+    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await inR2(key)).toBe(false);
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
 
   it("keeps a replayed dead letter that failed again where it is, with the new reason", async () => {

@@ -1,4 +1,4 @@
-import { openSecret, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
+import { openSecretUnder, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
 
 /**
  * A passthrough client's Braintrust key while its spans wait for a later attempt (queued, waiting
@@ -25,21 +25,31 @@ export async function sealClientKey(apiKey: string, sealing: SealingKeys, tenant
  * it to the tenant's api_url, as this does; or by this one and kept by a trace-routes object still
  * running older code while a deploy rolls out, which dropped the api_url beside it: such a key opens
  * only under the api_url it was sealed for, so it is tried under the tenant's.
+ *
+ * `resealed`: the key sealed again under the current ENCRYPTION_KEY, when only ENCRYPTION_KEY_PREVIOUS
+ * opened it, for whatever holds the spans next (a retry, a dead letter): a rotation may end before they leave.
  */
 export async function openClientKey(
   held: HeldClientKey,
   sealing: SealingKeys,
   tenantId: string,
   apiUrl: string,
-): Promise<{ apiKey: string } | { sentFor: string }> {
+): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { sentFor: string }> {
   const sentFor = held.clientKeyApiUrl;
   if (sentFor !== undefined && sentFor !== apiUrl) return { sentFor };
-  if (sentFor !== undefined) return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, sentFor)) };
+  const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor ?? apiUrl, sentFor === undefined);
+  if (opened.under === "current") return { apiKey: opened.plaintext };
+  return { apiKey: opened.plaintext, resealed: await sealClientKey(opened.plaintext, sealing, tenantId, sentFor ?? apiUrl) };
+}
+
+/** The key, opened under its api_url's context or, for a key an older relay sealed (`legacy`), first under none. */
+async function openUnderEither(sealed: string, sealing: SealingKeys, tenantId: string, apiUrl: string, legacy: boolean) {
+  if (!legacy) return openSecretUnder(sealed, sealing, contextOf(tenantId, apiUrl));
   try {
-    return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, undefined)) };
+    return await openSecretUnder(sealed, sealing, contextOf(tenantId, undefined));
   } catch (err) {
     if (!(err instanceof UnreadableSecret)) throw err;
-    return { apiKey: await openSecret(held.sealedClientKey, sealing, contextOf(tenantId, apiUrl)) };
+    return openSecretUnder(sealed, sealing, contextOf(tenantId, apiUrl));
   }
 }
 

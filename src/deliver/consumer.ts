@@ -6,7 +6,7 @@ import { openStoredKey } from "../tenants/credentials.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import { TenantStore, tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
-import { openClientKey } from "./client-key.js";
+import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
@@ -73,19 +73,16 @@ function configOrLogged(batch: MessageBatch<DeliveryMessage>, env: Env): RelayCo
 async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayConfig): Promise<void> {
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf) return skipGone(message);
-  if (await wasDelivered(env.TENANTS, message)) {
-    // A repeat whose R2 object is still there follows a delete that failed after delivery.
-    await releasePayload(env.PAYLOADS, message);
-    return skipRepeat(message, "its spans were delivered");
-  }
-  const deadLetter = (reason: string, attemptsMade = message.attempts) =>
-    keepAsDeadLetter(env, { ...message, attempts: attemptsMade }, protobuf, reason);
+  if (await wasDelivered(env.TENANTS, message)) return skipDelivered(env, message);
   const tenants = tenantStoreOf(env);
   const tenant = await tenants.getCurrent(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const key = await deliveryKey(message, tenant, env);
-  if ("undeliverable" in key) return deadLetter(key.undeliverable);
+  if ("undeliverable" in key) return keepAsDeadLetter(env, message, protobuf, key.undeliverable);
   const { apiKey } = key;
+  // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
+  const held = key.resealed ? { ...message, ...key.resealed } : message;
+  const deadLetter = (reason: string, attemptsMade: number) => keepAsDeadLetter(env, { ...held, attempts: attemptsMade }, protobuf, reason);
 
   const attempts = message.attempts + 1;
   const { outcome, next } = await attemptDelivery(
@@ -118,7 +115,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "retry":
       await enqueue(
         env.DELIVERY_QUEUE,
-        [{ ...message, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }],
+        [{ ...held, attempts, serverErrors: next.serverErrors, ...(lastError ? { lastError } : {}) }],
         next.delaySeconds,
       );
       countSpans(message, "retried", message.spans);
@@ -127,7 +124,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       // The halves' ids are the message's own, made again should it come back: their spills are kept on failure.
       await enqueue(
         env.DELIVERY_QUEUE,
-        await halvesAsMessages({ ...message, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
+        await halvesAsMessages({ ...held, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
       );
       await releasePayload(env.PAYLOADS, message);
       return;
@@ -166,7 +163,11 @@ async function markDeliveredOrLog(kv: KVNamespace, message: DeliveryMessage): Pr
  * tenant elsewhere may have had reason to leave that host), else the tenant's stored one; or why
  * there is none.
  */
-async function deliveryKey(message: DeliveryMessage, tenant: Tenant, env: Env): Promise<{ apiKey: string } | { undeliverable: string }> {
+async function deliveryKey(
+  message: DeliveryMessage,
+  tenant: Tenant,
+  env: Env,
+): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { undeliverable: string }> {
   const { sealedClientKey, clientKeyApiUrl } = message;
   if (!sealedClientKey) {
     const stored = await openStoredKey(tenant, env);
@@ -187,6 +188,16 @@ async function deliveryKey(message: DeliveryMessage, tenant: Tenant, env: Env): 
 function skipRepeat(message: DeliveryMessage, why: string): void {
   if (isReplay(message)) countSpans(message, "left_queue", message.spans);
   logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
+}
+
+/**
+ * A message whose spans Braintrust took already, let go of: a repeat whose R2 object is still there
+ * follows a delete that failed after delivery (each time, for a message that reached the
+ * dead-letter queue so).
+ */
+async function skipDelivered(env: Env, message: DeliveryMessage): Promise<void> {
+  await releasePayload(env.PAYLOADS, message);
+  skipRepeat(message, "its spans were delivered");
 }
 
 /** A message whose spans are gone from R2: released once delivered, or a replayed dead letter deleted since. */
@@ -262,6 +273,10 @@ async function keepOrDiscard(env: Env, tenants: TenantStore, message: DeliveryMe
   if (await tenantReadsGone(tenants, message)) return discardOrWait(env, tenants, message);
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf) return skipGone(message);
+  // Not kept as a dead letter, which a replay would send again once the marker is gone. Storage
+  // failing is what brings most messages here: a marker KV cannot read keeps the dead letter, whose
+  // replay reads it again.
+  if (await wasDelivered(env.TENANTS, message).catch(() => false)) return skipDelivered(env, message);
   const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
   await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
 }
