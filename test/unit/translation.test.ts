@@ -1739,7 +1739,7 @@ describe("an Anthropic or Responses API call", () => {
     expect(keptKeys(attributes(asked, answered))).toEqual(["tfy.span_type"]);
 
     const items = call(
-      '{"instructions":"Be terse.","input":[{"role":"user","content":[{"type":"input_text","text":"2+2?"}]}]}',
+      '{"instructions":"Be terse.","input":[{"role":"user","content":[{"type":"input_text","text":"2+2?"}]}],"temperature":0.2}',
       response({ instructions: "Be verbose.", temperature: 1 }),
     );
     expect(items["braintrust.input_json"]).toEqual([
@@ -1748,8 +1748,13 @@ describe("an Anthropic or Responses API call", () => {
     ]);
     // An echo that differs from what was asked is the response's own.
     expect(items["braintrust.metadata"]).toMatchObject({ response: { instructions: "Be verbose.", temperature: 1 } });
-    // Instructions of no text, or beside input that is no message, stay settings.
-    for (const body of ['{"instructions":null,"input":"2+2?"}', '{"instructions":"Be terse.","input":{"role":"user"}}'])
+    // Instructions of no text, beside input that is no message, or beside another API's input, stay settings.
+    for (const body of [
+      '{"instructions":null,"input":"2+2?"}',
+      '{"instructions":"Be terse.","input":{"role":"user"}}',
+      '{"instructions":"Be terse.","prompt":"2+2?"}',
+      '{"instructions":"Be terse.","messages":[{"role":"user","content":"2+2?"}]}',
+    ])
       expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toHaveProperty("instructions");
   });
 
