@@ -555,18 +555,23 @@ describe.concurrent("a passthrough client's queued key", () => {
       expect(await deadLettersOf(tenant.id)).toEqual([]);
     });
 
-    it("goes on sealed under the new key in the retry a 503 queues during the rotation, which is delivered after it", async () => {
+    it.each([
+      ["the retry a 503", 503, 1],
+      ["the halves a 413", 413, 2],
+    ])("goes on sealed under the new key in %s queues during the rotation, delivered after it", async (_, status, messages) => {
       const { tenant, trace, message } = await queuedUnderOldKey();
-      await standin.script(tenant.apiKey, [{ status: 503 }]);
+      await standin.script(tenant.apiKey, [{ status }]);
       const queue = recordingQueue<DeliveryMessage>();
       expect(await consume(DELIVERIES, [message], { ...rotating, DELIVERY_QUEUE: queue })).toMatchObject({ acked: [message.id] });
-      const [retry] = queue.sent.map((sent) => sent.body);
-      expect(retry?.sealedClientKey).not.toBe(message.sealedClientKey);
-      expect(retry?.clientKeyApiUrl).toBe(standin.url);
+      const queued = queue.sent.map((sent) => sent.body);
+      expect(queued).toHaveLength(messages);
+      expect(queued.map((next) => next.sealedClientKey)).not.toContain(message.sealedClientKey);
+      expect(queued.map((next) => next.clientKeyApiUrl)).toEqual(queued.map(() => standin.url));
 
-      expect(await consume(DELIVERIES, [retry!], rotated)).toEqual({ acked: [retry!.id], retried: [], threw: undefined });
+      expect(await consume(DELIVERIES, queued, rotated)).toEqual({ acked: queued.map((next) => next.id), retried: [], threw: undefined });
 
-      expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+      expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
     });
   });
 
