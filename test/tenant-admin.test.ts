@@ -302,6 +302,16 @@ describe("admin API: tenants", () => {
 });
 
 describe("admin API: tokens", () => {
+  it("answers with Cache-Control: no-store, the issued token's answer and refusals alike: no cache keeps a token", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const issued = await admin("POST", `/tenants/${id}/tokens`);
+    expect(issued.status).toBe(201);
+    expect(issued.headers.get("cache-control")).toBe("no-store");
+    for (const answer of [await admin("GET", `/tenants/${id}`), await admin("GET", "/tenants/no-such-tenant")])
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+  });
+
   it("issues a token once (201) and lists only its id afterwards", async () => {
     const id = uniqueTenantId();
     await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });

@@ -16,6 +16,11 @@ export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 /** Everything under /admin, behind the admin token. */
 export const adminApp = new Hono<AppEnv>();
 
+// No answer is kept by a cache, refusals included: an issued token's is the one place it is ever in plaintext.
+adminApp.use("*", async (c, next) => {
+  await next();
+  c.header("cache-control", "no-store");
+});
 // The token first, so strangers never make the relay read a body.
 adminApp.use(
   "*",
