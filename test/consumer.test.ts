@@ -274,6 +274,28 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(key)).toBe(true);
   });
 
+  it.each([
+    ["its redelivery", DELIVERIES],
+    ["the dead-letter queue", DEAD_LETTERS],
+  ])(
+    "retries a message kept as a dead letter when R2 cannot remove its spilled spans; %s sends nothing, keeps the dead letter as it was and removes them",
+    async (_, queue) => {
+      const { tenant, message, key } = await spilledDelivery();
+      await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+      const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
+      expect((await consume(DELIVERIES, [message], { PAYLOADS: payloads })).retried).toEqual([
+        { id: message.id, delaySeconds: CONSUMER_RETRY },
+      ]);
+      const [kept] = await deadLettersOf(tenant.id);
+
+      expect(await consume(queue, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+      expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([400]);
+      expect(await deadLettersOf(tenant.id)).toEqual([kept]);
+      expect(await inR2(key)).toBe(false);
+    },
+  );
+
   it("retries a message Braintrust asked to be retried (503) when the queue refuses the new message, keeping its spans", async () => {
     const { tenant, message, key } = await spilledDelivery();
     await standin.script(tenant.apiKey, [{ status: 503 }]);

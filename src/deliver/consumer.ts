@@ -74,6 +74,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf) return skipGone(message);
   if (await wasDelivered(env.TENANTS, message)) return skipDelivered(env, message);
+  if (await keptAsDeadLetter(env.PAYLOADS, message)) return finishDeadLetter(env, message);
   const tenants = tenantStoreOf(env);
   const tenant = await tenants.getCurrent(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
@@ -243,8 +244,24 @@ async function tenantReadsGone(tenants: TenantStore, message: DeliveryMessage): 
 /** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */
 async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
   await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
+  await finishDeadLetter(env, message);
+}
+
+/** A dead letter kept: the message's spilled spans are let go of, and it leaves the queue. */
+async function finishDeadLetter(env: Env, message: DeliveryMessage): Promise<void> {
   await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
   countSpans(message, "left_queue", message.spans);
+}
+
+/**
+ * Whether a message with spans spilled apart from a dead letter (not a replay, which carries its dead
+ * letter) was kept as one already: R2 then failed to let go of the spill, and the message came again.
+ * Sent again, Braintrust might take spans a dead letter also holds, which a replay would send twice.
+ */
+async function keptAsDeadLetter(bucket: R2Bucket, message: DeliveryMessage): Promise<boolean> {
+  const kept = deadLetterKey(message.tenant, message.id);
+  if (!("r2Key" in message.payload) || message.payload.r2Key === kept) return false;
+  return (await bucket.head(kept)) !== null;
 }
 
 /**
@@ -277,6 +294,8 @@ async function keepOrDiscard(env: Env, tenants: TenantStore, message: DeliveryMe
   // failing is what brings most messages here: a marker KV cannot read keeps the dead letter, whose
   // replay reads it again.
   if (await wasDelivered(env.TENANTS, message).catch(() => false)) return skipDelivered(env, message);
+  // Its dead letter, with the reason it was kept for, stays as it is.
+  if (await keptAsDeadLetter(env.PAYLOADS, message)) return finishDeadLetter(env, message);
   const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
   await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
 }
