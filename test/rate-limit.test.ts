@@ -21,6 +21,16 @@ describe("per-tenant rate limits", () => {
     expect((await sendTraces(quiet, body())).status).toBe(200);
   });
 
+  it("names a wait of at most a day, in whole seconds, for a limit of a tiny fraction of a request a second", async () => {
+    const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 1e-300, burst: 1 } } });
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const limited = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("86400");
+  });
+
   it("does not let unauthenticated requests spend a tenant's budget", async () => {
     const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 0.5, burst: 1 } } });
 

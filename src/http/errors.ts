@@ -151,10 +151,17 @@ export function asRelayError(err: unknown): RelayError {
   return new RelayError("internal", "internal error");
 }
 
+/**
+ * The longest wait a refusal names: a tenant's rate limit may be a tiny fraction of a request a
+ * second, whose wait JavaScript would write as `1e+300`, which is no delay-seconds a client can read.
+ */
+const MAX_RETRY_AFTER_SECONDS = 86_400;
+
 /** The headers a refusal's status calls for (Retry-After, WWW-Authenticate, Allow), and its body's type when it has one here. */
 export function errorHeaders(err: RelayError, contentType?: string): Headers {
   const headers = new Headers(contentType ? { "content-type": contentType } : {});
-  if (err.options.retryAfterSeconds !== undefined) headers.set("retry-after", String(Math.ceil(err.options.retryAfterSeconds)));
+  if (err.options.retryAfterSeconds !== undefined)
+    headers.set("retry-after", String(Math.min(Math.ceil(err.options.retryAfterSeconds), MAX_RETRY_AFTER_SECONDS)));
   if (err.code === "unauthenticated") headers.set("www-authenticate", 'Bearer realm="relay"');
   if (err.options.allow) headers.set("allow", err.options.allow);
   return headers;
