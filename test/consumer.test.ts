@@ -388,6 +388,24 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(stats.total.spans.left_queue).toBe(3);
   });
 
+  it("counts a replay delivered once as leaving the queue once when R2 could not remove its dead letter and it came again", async () => {
+    const tenant = await createTenant();
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const store = new DeadLetterStore(env.PAYLOADS);
+    const replay = (await store.replay((await store.put(queuedMessage(tenant, protobuf), protobuf, "archived")).id))!.message;
+    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
+    expect((await consume(DELIVERIES, [replay], { PAYLOADS: payloads })).retried).toEqual([
+      { id: replay.id, delaySeconds: CONSUMER_RETRY },
+    ]);
+
+    expect(await consume(DELIVERIES, [replay])).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { left_queue: number } } };
+    expect(stats.total.spans.left_queue).toBe(3);
+  });
+
   it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
     const { tenant, message, key } = await spilledDelivery();
     await env.PAYLOADS.delete(key);

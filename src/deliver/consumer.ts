@@ -108,9 +108,11 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   switch (next.step) {
     case "done":
       await markDeliveredOrLog(env.TENANTS, message);
-      // Counted before R2 lets go of the spans: should that fail, the message comes again and is skipped as delivered.
-      countSpans(message, "left_queue", message.spans);
+      // Counted once, however R2's letting go of the spans goes: should it fail, the message comes again
+      // and is skipped as delivered, which counts a replay leaving (see skipRepeat), and no other.
+      if (!isReplay(message)) countSpans(message, "left_queue", message.spans);
       await releasePayload(env.PAYLOADS, message);
+      if (isReplay(message)) countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
     case "retry":
