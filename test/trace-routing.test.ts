@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE, type TraceRoutes } from "../src/deliver/trace-routes.js";
@@ -615,6 +615,42 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
       expect(await viewsOnceArrived(tenant, kept)).toEqual({
         "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("a key Braintrust has not accepted yet: its request's other spans taken, the dropped span's route is still only a candidate", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 },
+      });
+      // Another trace of the same request goes, whole, to the second route's parent, which Braintrust takes.
+      const opener = tracePartedByExporter("prod");
+      const { trace, call, kept } = tracePartedByExporter("eval");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([...opener.trace.all, call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, [...opener.kept, ...kept])).toEqual({
+        "project_name:anthropic": { traces: [{ root: opener.trace.top.name, spans: 3 }], unlisted: 0 },
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
+      const { trace, call, kept } = tracePartedByExporter("eval");
+      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:anthropic"]), {
+        timeout: 10_000,
+        interval: 200,
+      });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
       });
     });
 

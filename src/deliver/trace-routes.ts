@@ -195,10 +195,13 @@ export class TraceRoutes extends DurableObject<Env> {
       this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
       return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
+    // The wait runs from the trace's first part.
+    const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
     if (report.spanless) {
-      // Nothing of it to deliver: its later spans weigh this candidate, and it is forgotten with the decisions of its day.
-      if (best) this.store.remember(report.trace, request.defaultParent, best, now + DECISION_TTL_MS);
-      return { settlement: { waiting: true } };
+      // Nothing of it to deliver: its later spans weigh this candidate until the wait is over.
+      if (!best) return { settlement: { waiting: true } };
+      this.store.remember(report.trace, request.defaultParent, best, dueAt);
+      return { settlement: { waiting: true }, workAt: dueAt };
     }
     const waiting = report.waiting;
     // Already here, from the same request sent again: kept once. Its due time is asked for again: the
@@ -227,8 +230,6 @@ export class TraceRoutes extends DurableObject<Env> {
       spans: waiting.spans,
       receivedAt: now,
     };
-    // The wait runs from the trace's first part.
-    const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
     this.store.wait(piece, request.defaultParent, dueAt, known, best);
     return { settlement: { waiting: true }, workAt: dueAt };
   }

@@ -86,15 +86,16 @@ export class TraceWaitStore {
 
   /**
    * Keeps the best candidate of an undecided trace none of whose spans wait yet (its spans so far
-   * were dropped), until `forgetAt` unless spans come to wait for it.
+   * were dropped): it waits, without spans, as a trace with spans does, and is decided by what is
+   * known when its wait is over. Older code reads such a row as a waiting trace too.
    */
-  remember(trace: string, defaultParent: string, best: TraceCandidate, forgetAt: number): void {
+  remember(trace: string, defaultParent: string, best: TraceCandidate, dueAt: number): void {
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, decided_until, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5)
+      `INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5)
        ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5`,
       trace,
       defaultParent,
-      forgetAt,
+      dueAt,
       best.parent,
       best.rank,
     );

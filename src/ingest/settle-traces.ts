@@ -91,7 +91,11 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
   const decided = await askEachObject(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
-  const provisional = request.traces.filter((t) => !decided.get(t)).map(({ trace, parent }) => ({ trace, parent }));
+  // A trace whose spans here were all dropped went nowhere: what they said decides it only if it settled it.
+  const sent = new Set(request.traceOf);
+  const provisional = request.traces
+    .filter((t) => !decided.get(t) && (t.decided || sent.has(t)))
+    .map(({ trace, parent }) => ({ trace, parent }));
   return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
 }
 

@@ -25,7 +25,8 @@ const VOCABULARY_KEYS = new Set(["role", "type", "finish_reason", "modality", "m
  * messages again, and goes with the payload. A copy saying anything more (system instructions
  * the gateway added, the part of a stream that broke before its answer was recorded) stays, so it
  * still shows; so does one longer than the relay reads. The payload is read once, value by value,
- * never parsed whole, and only for a span that has a copy: its cost is its length, whatever it holds.
+ * never parsed whole (only its strings that may be JSON, when a copy holds objects), and only for a
+ * span that has a copy: its cost is its length, whatever it holds.
  */
 export function restatedCopies(attributes: KeyValue[], keys: readonly string[], payload: Uint8Array | undefined): string[] {
   const copies = new Map<string, Set<string>>();
