@@ -115,7 +115,7 @@ export class TraceWaitStore {
     const bytes = piece.protobuf.byteLength;
     this.sql.exec(
       `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, due_at = ?3, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
       piece.trace,
       defaultParent,
       dueAt,
