@@ -136,7 +136,28 @@ describe("admin API: conditional writes (ETag, If-Match, If-None-Match)", () => 
     expect(await parentOf(tenant.id)).toBe("project_name:meanwhile");
   });
 
-  it.each(["abc", '"unterminated', '"a",', 'W/"a" "b"'])("answers 400 naming the header for If-Match %j", async (value) => {
+  it("reads empty list elements as RFC 9110 has them: ignored, and a list of nothing else is no condition", async () => {
+    const tenant = await createTenant();
+    const current = await etagOf(tenant.id);
+
+    const stale = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": ' ,"0000", ,' }, tenantBody("project_name:stale"));
+    const matched = await conditional(
+      "PUT",
+      `/tenants/${tenant.id}`,
+      { "if-match": `,"0000", ,${current},` },
+      tenantBody("project_name:matched"),
+    );
+    const parentMatched = await parentOf(tenant.id);
+    const unconditional = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": " , ," }, tenantBody("project_name:any"));
+
+    await expectRefused(stale, tenant.id);
+    expect(matched.status).toBe(200);
+    expect(parentMatched).toBe("project_name:matched");
+    expect(unconditional.status).toBe(200);
+    expect(await parentOf(tenant.id)).toBe("project_name:any");
+  });
+
+  it.each(["abc", '"unterminated', 'W/"a" "b"', '"a" x', '"a";"b"'])("answers 400 naming the header for If-Match %j", async (value) => {
     const tenant = await createTenant();
     const response = await conditional("PUT", `/tenants/${tenant.id}`, { "if-match": value }, tenantBody("project_name:x"));
 
