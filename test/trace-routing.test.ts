@@ -844,6 +844,29 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(spans).toMatchObject({ accepted: 4, delivered: 4, queued: 3, left_queue: 3 });
   });
 
+  it("counts spans of an export sent again while they wait as received and accepted once: they are kept, and delivered, once", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const children = toProtobuf(requestOf(trace.children));
+
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+    // The exporter's own timeout ran out before the 200 reached it: the same export comes again.
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids(trace.all));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+
+    let spans: Record<string, number> = {};
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline && spans.left_queue !== 3; ) {
+      spans = ((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, number> } }).total
+        .spans;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    // accepted = delivered + dead_lettered + refused_upstream + waiting_in_queue (README, "How to read the numbers").
+    expect(spans).toMatchObject({ received: 4, accepted: 4, delivered: 4, queued: 3, left_queue: 3, dead_lettered: 0 });
+  });
+
   it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {
     const tenant = await passthroughRoutingTenant();
     // A first request Braintrust accepts makes the key trusted, so the relay may keep spans sent with it.

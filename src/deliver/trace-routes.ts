@@ -63,8 +63,11 @@ export interface SettleRequest {
   traces: TraceReport[];
 }
 
-/** Per trace, in the order asked: where the request's spans go, or that the object keeps them. */
-export type TraceSettlement = { parent: string } | { waiting: true };
+/**
+ * Per trace, in the order asked: where the request's spans go, or that the object keeps them
+ * (`again`: kept already, from the same request sent before).
+ */
+export type TraceSettlement = { parent: string } | { waiting: true; again?: true };
 
 /**
  * Where each trace of a routing tenant goes, decided once across all the requests that carry its
@@ -207,7 +210,7 @@ export class TraceRoutes extends DurableObject<Env> {
     // Already here, from the same request sent again: kept once. Its due time is asked for again: the
     // call that kept it may have failed to set the alarm after it committed, and was answered 503.
     if (waiting && spansWait && this.store.holds(report.trace, waiting.protobuf))
-      return { settlement: { waiting: true }, ...(known.due_at === null ? {} : { workAt: known.due_at }) };
+      return { settlement: { waiting: true, again: true }, ...(known.due_at === null ? {} : { workAt: known.due_at }) };
     const noRoom = waiting ? this.noRoomFor(waiting, known) : undefined;
     if (!waiting || noRoom !== undefined) {
       const parent = best?.parent ?? request.defaultParent;

@@ -27,7 +27,7 @@ export interface ProvisionalDecision {
 export interface SettledTraces {
   /** The spans to deliver now, one batch per parent. */
   processed: ProcessedSpans;
-  /** Spans the objects keep until their trace is decided. */
+  /** Spans the objects keep until their trace is decided, but those they kept already, from the request sent before. */
   waitingSpans: number;
   /** A key Braintrust has not accepted yet: the decisions for `rememberAccepted`. Empty for a trusted credential, whose traces the objects settled. */
   provisional: ProvisionalDecision[];
@@ -71,7 +71,12 @@ export async function settleTraces(
     const settlement = settlements.get(trace);
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
-  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (parentOf(trace) === undefined ? 1 : 0), 0);
+  // Kept once however often the request comes, so counted accepted once: the first time.
+  const keptNow = (trace: RequestTrace) => {
+    const settlement = settlements.get(trace);
+    return settlement !== undefined && "waiting" in settlement && !settlement.again;
+  };
+  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (keptNow(trace) ? 1 : 0), 0);
   return { processed: batchesByParent(request, parentOf), waitingSpans, provisional: [] };
 }
 
