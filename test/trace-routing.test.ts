@@ -124,6 +124,23 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("Braintrust down for the first attempts: the top span's and the waiting spans' deliveries go through the queue, and meet at the routed parent", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    await standin.script(tenant.apiKey, [{ status: 503 }, { status: 503 }, { status: 503 }]);
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids(trace.all), 50_000);
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(viewsByParent(arrival.requests)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+    expect((await standin.attempts(tenant.apiKey)).filter((a) => a.status === 503)).toHaveLength(3);
+  });
+
   it("spans whose top never comes go to the default parent once the wait is over", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 1 });
     const trace = gatewayTrace({ env: "eval" });
