@@ -106,7 +106,10 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       // object (keys in the schema's order, --json prints them; a model named `__proto__` lost).
       return { body: json as T, etag: response.headers.get("etag") ?? undefined };
     }
-    const error = ErrorAnswer.safeParse(json).data?.error.message ?? `HTTP ${response.status}`;
+    // A refusal the relay did not write (a proxy's, another service's at that address) is not named as the relay's.
+    const refusal = ErrorAnswer.safeParse(json);
+    if (!refusal.success) throw notTheAdminApi(origin, response.status, refusal.error);
+    const error = refusal.data.error.message;
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
     throw new AdminError(error, response.status);
   }

@@ -623,4 +623,26 @@ describe("tfy-relay, against a server that is not the relay", () => {
       stderr: `${notTheRelay} (dead_letters: Invalid input: expected array, received undefined)\n`,
     });
   });
+
+  it("reports a refusal of another shape as an answer that is not the relay's, not as the relay's refusal", async () => {
+    const server = await otherServer((req, res) =>
+      res.writeHead(req.url?.includes("/stats") ? 401 : 403, { "content-type": "application/json" }).end('{"message":"Forbidden"}'),
+    );
+
+    const get = await cli(["tenants", "get", "acme"], {}, server.url);
+    const stats = await cli(["stats", "acme"], {}, server.url);
+    await server.close();
+
+    const notTheRelay = (status: number) => `tfy-relay: ${server.url} answered ${status} with something that is not the relay's admin API`;
+    expect(get).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `${notTheRelay(403)} (error: Invalid input: expected object, received undefined)\n`,
+    });
+    expect(stats).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: `${notTheRelay(401)} (error: Invalid input: expected object, received undefined)\n`,
+    });
+  });
 });
