@@ -97,7 +97,7 @@ try {
     `\ndemo: sent ${sent.size} spans, delivered ${deliveredCount}, upstream attempts failed and retried ${failedAttempts}, dead-lettered ${deadLetters.length}`,
   );
   console.log(
-    `\nThe relay's statistics for tenant "${TENANT}" (npx tfy-relay stats ${TENANT}):\n${tenantStatsOutput(await demoStats(deliveredCount))}`,
+    `\nThe relay's statistics for tenant "${TENANT}" (as tfy-relay stats ${TENANT} prints them):\n${tenantStatsOutput(await demoStats(deliveredCount))}`,
   );
 
   /** The demo tenant's statistics once they count every span delivered: they reach its Durable Object just after each request. */
