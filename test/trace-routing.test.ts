@@ -75,18 +75,25 @@ async function createRoutingTenantAgain(tenantId: string): Promise<TestTenant> {
   return { id: tenantId, parent, apiKey, bearer: await issueToken(tenantId), incarnation: await incarnationOf(tenantId) };
 }
 
-/** The tenant replaced without routes (its key and URL kept); the admin API's view of it. */
-async function putWithoutRoutes(tenant: TestTenant): Promise<{ routed_until?: string }> {
+/** The tenant replaced with these routes (its key and URL kept); the admin API's view of it. */
+async function putWithRoutes(
+  tenant: TestTenant,
+  routes: unknown[],
+  config: Record<string, unknown> = {},
+): Promise<{ routed_until?: string }> {
   const put = await admin("PUT", `/tenants/${tenant.id}`, {
     parent: tenant.parent,
     braintrust: { api_url: env.STANDIN_URL },
     translate: false,
-    routes: [],
+    routes,
     trace_wait_seconds: 3600,
+    ...config,
   });
   expect(put.status).toBe(200);
   return (await put.json()) as { routed_until?: string };
 }
+
+const putWithoutRoutes = (tenant: TestTenant) => putWithRoutes(tenant, []);
 
 const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
 
@@ -569,6 +576,54 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       const views = await viewsOnceArrived(tenant, [opener, ...trace.all]);
       expect(views["project_name:models"]).toBeUndefined();
       expect(views["project_name:default"]?.traces).toContainEqual({ root: trace.top.name, spans: 4 });
+    });
+
+    it.each([
+      ["the route removed", [EVAL_ROUTE]],
+      ["routing turned off", []],
+    ])("a child that matched a route waits, then %s: its top span, matching none, decides for the default parent", async (_, routes) => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, routes);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched the first route waits, then the routes change order: the trace goes by the route now first", async () => {
+      // braintrust.parent allowed, so a match of the first route does not decide at once: the child waits with it.
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE, EVAL_ROUTE], parent_from_attribute: true, trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, [EVAL_ROUTE, CHILD_ROUTE], { parent_from_attribute: true });
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      await putWithRoutes(tenant, [EVAL_ROUTE]);
+
+      // Its wait over now, rather than in an hour.
+      await runInDurableObject(object, (_instance, state) => {
+        state.storage.sql.exec("UPDATE trace_routes SET due_at = ? WHERE trace = ?", Date.now() - 1, hex(trace.traceId));
+      });
+      await runDurableObjectAlarm(object);
+
+      expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
     });
 
     it("an object whose table of traces predates candidates gains the columns, and its traces wait and go as before", async () => {

@@ -60,6 +60,12 @@ export interface SettleRequest {
   sealedClientKey: string | undefined;
   clientKeyApiUrl: string | undefined;
   waitSeconds: number;
+  /**
+   * The parents of the tenant's routes, in their order, as the request read them: a candidate a
+   * waiting span named is weighed by the routes as they are now. Absent from a Worker deployed before
+   * it, whose candidates are weighed as they were named.
+   */
+  routeParents?: string[];
   traces: TraceReport[];
 }
 
@@ -136,7 +142,11 @@ export class TraceRoutes extends DurableObject<Env> {
     const due = this.store.nextDue();
     if (due !== undefined && due <= Date.now()) {
       const owner = await this.owner();
-      if (owner) this.store.setDefaultParent(owner.parent);
+      if (owner) {
+        this.store.setDefaultParent(owner.parent);
+        // Likewise by its routes as they are now: a candidate of a route removed since is no longer one.
+        this.store.forgetCandidatesOutside(owner.routes.map((route) => route.parent));
+      }
     }
     const now = Date.now();
     this.store.decideOverdue(now, now + DECISION_TTL_MS);
@@ -191,7 +201,7 @@ export class TraceRoutes extends DurableObject<Env> {
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;
     // What any request of the trace said for a parent: the best wins, whichever request settles it.
-    const best = betterCandidate(storedCandidate(known), report.candidate);
+    const best = betterCandidate(currentCandidate(known, request.routeParents), report.candidate);
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
@@ -327,6 +337,18 @@ interface EarlyDecision {
 /** The candidate a waiting trace's earlier requests left, if any. */
 function storedCandidate(known: StoredTrace | undefined): TraceCandidate | undefined {
   return known?.candidate != null && known.candidate_rank != null ? { parent: known.candidate, rank: known.candidate_rank } : undefined;
+}
+
+/**
+ * A waiting trace's candidate as the tenant's routes rank it now: changing routes applies to decisions
+ * not made yet, so a candidate whose route was removed since names nothing, and one whose route
+ * moved ranks where a route to its parent stands now (routes to one parent send spans to the same place).
+ */
+function currentCandidate(known: StoredTrace | undefined, routeParents: string[] | undefined): TraceCandidate | undefined {
+  const stored = storedCandidate(known);
+  if (!stored || routeParents === undefined || routeParents[stored.rank] === stored.parent) return stored;
+  const rank = routeParents.indexOf(stored.parent);
+  return rank < 0 ? undefined : { parent: stored.parent, rank };
 }
 
 /** The lower rank; on a tie the one seen first, as the first `braintrust.parent` wins. */

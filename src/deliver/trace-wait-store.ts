@@ -157,6 +157,14 @@ export class TraceWaitStore {
     this.sql.exec("UPDATE trace_routes SET default_parent = ?1 WHERE due_at IS NOT NULL AND default_parent != ?1", parent);
   }
 
+  /** Forgets the candidates of waiting traces that no route's parent names; rows already right are not written. */
+  forgetCandidatesOutside(routeParents: string[]): void {
+    this.sql.exec(
+      "UPDATE trace_routes SET candidate = NULL, candidate_rank = NULL WHERE due_at IS NOT NULL AND candidate IS NOT NULL AND candidate NOT IN (SELECT value FROM json_each(?))",
+      JSON.stringify(routeParents),
+    );
+  }
+
   /** Traces whose wait is over are decided by the best parent their spans named, else their default parent. */
   decideOverdue(now: number, decidedUntil: number): void {
     this.sql.exec(

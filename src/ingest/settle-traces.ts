@@ -89,6 +89,7 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
     sealedClientKey: clientKey?.sealedClientKey,
     clientKeyApiUrl: clientKey?.clientKeyApiUrl,
     waitSeconds: tenant.trace_wait_seconds,
+    routeParents: tenant.routes.map((route) => route.parent),
     traces,
   };
 }
