@@ -17,6 +17,7 @@ import {
   sendTracesWith,
   uniqueTenantId,
 } from "./support/relay.js";
+import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
@@ -50,14 +51,20 @@ async function tenantPageInSession() {
   return { tenant, cookie, tenantPage, csrf, issueKey, tokensNow };
 }
 
-/** A tenant's row on the overview, which pages through tenants 24 at a time: its "next" links are followed to the row. */
-async function overviewRow(tenantId: string, cookie: string): Promise<string> {
+/** The overview's page that lists a tenant: it pages through tenants 24 at a time, so its "next" links are followed to the tenant. */
+async function overviewPageOf(tenantId: string, cookie: string): Promise<string> {
   let path: string | undefined = "/admin/";
   let overview = "";
   while (path && !overview.includes(`data-tenant="${tenantId}"`)) {
     overview = await (await relayFetch(path, { headers: { cookie } })).text();
     path = /href="(\/admin\/\?cursor=[^"]+)"/.exec(overview)?.[1]?.replaceAll("&amp;", "&");
   }
+  return overview;
+}
+
+/** A tenant's row on the overview. */
+async function overviewRow(tenantId: string, cookie: string): Promise<string> {
+  const overview = await overviewPageOf(tenantId, cookie);
   const row = overview.slice(overview.indexOf(`data-tenant="${tenantId}"`));
   return row.slice(0, row.indexOf("</tr>"));
 }
@@ -442,6 +449,34 @@ describe("the console beside the admin API", () => {
       /<td class="mono">gpt-4\.1-mini<\/td><td class="num">1<\/td><td class="num">14<\/td><td class="num">3<\/td><td class="num">0\.000013<\/td>/,
     );
     expect(await overviewRow(tenant.id, cookie)).toContain("$0.000013 · 17 tokens");
+  });
+
+  it("says on the overview which tenants need attention and why, above the table: Braintrust refusing now; a tenant delivering is ok", async () => {
+    const healthy = await createTenant();
+    const failing = await createTenant();
+    // Down for every attempt the test can see: the queue's retries fail too.
+    await standin.script(
+      failing.apiKey,
+      Array.from({ length: 10 }, () => ({ status: 503 })),
+    );
+    expect((await sendTraces(healthy, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    expect((await sendTraces(failing, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const deadline = Date.now() + 30_000;
+    let row = "";
+    while (Date.now() < deadline && !row.includes("Braintrust took nothing")) {
+      row = await overviewRow(failing.id, cookie);
+      if (!row.includes("Braintrust took nothing")) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    expect(row).toMatch(/<li class="bad">Braintrust took nothing in 5 min: \d+ attempts? failed<\/li>/);
+    expect(row).toContain('<li class="watch">');
+    expect(await overviewRow(healthy.id, cookie)).toContain('<span class="health ok">ok</span>');
+    const page = await overviewPageOf(failing.id, cookie);
+    const attention = /<p class="attention">([\s\S]*?)<\/p>/.exec(page)?.[1] ?? "";
+    expect(attention).toMatch(/tenants? on this page needs? attention/);
+    expect(attention).toContain(`<a href="/admin/console/tenants/${failing.id}">${failing.id}</a>`);
+    expect(attention).not.toContain(`>${healthy.id}</a>`);
   });
 
   it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {

@@ -58,7 +58,7 @@ export function StatsPage(props: {
                   <td class="num">{value}</td>
                 ))}
                 <td class="error">
-                  <LastUpstreamError error={stats.last_upstream_error} />
+                  <LastUpstreamError stats={stats} />
                 </td>
               </tr>
             ))}

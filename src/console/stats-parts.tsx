@@ -3,6 +3,7 @@ import { STATS_COLUMNS, STATS_WINDOWS, statsColumns } from "../stats/columns.js"
 import type { StatsSummary } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
+import { upstreamErrorPassed } from "./health.js";
 import { Time } from "./layout.js";
 import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
 
@@ -73,11 +74,15 @@ export function WindowsTable(props: { stats: TenantStats }) {
   );
 }
 
-export function LastUpstreamError(props: { error: TenantStats["last_upstream_error"] }) {
-  if (!props.error) return <span class="muted">none</span>;
+export function LastUpstreamError(props: { stats: TenantStats }) {
+  const error = props.stats.last_upstream_error;
+  if (!error) return <span class="muted">none</span>;
+  // One the tenant's deliveries got past is shown muted: not an alarm, only what happened last.
+  const passed = upstreamErrorPassed(props.stats);
   return (
-    <span class="last-error">
-      <Time at={props.error.at} /> {props.error.status ?? "no answer"}: {props.error.reason}
+    <span class={passed ? "last-error past" : "last-error"}>
+      <Time at={error.at} /> {passed ? `(${passed}) ` : ""}
+      {error.status ?? "no answer"}: {error.reason}
     </span>
   );
 }

@@ -24,8 +24,16 @@ th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: upp
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
 td.error { min-width: 200px; }
-table.tenants .chart { width: 120px; height: 32px; }
+table.tenants .chart { width: 100px; height: 32px; }
 .last-error time { display: block; color: var(--muted); font-size: 12px; }
+.last-error.past { color: var(--muted); }
+ul.health { margin: 0; padding: 0; list-style: none; min-width: 11em; font-size: 13px; }
+ul.health li.bad { color: var(--bad); }
+ul.health li.watch { color: var(--muted); }
+.health.ok { color: var(--ok); font-weight: 600; }
+/* Not a notice: a notice says what an action did; this is the state of the tenants. */
+p.attention { padding: 8px 12px; border-radius: 4px; background: #fbeae6; border: 1px solid #efc1b6; color: #7a1f0d; }
+p.attention a { color: inherit; font-weight: 600; }
 table.tenants td:first-child { min-width: 9em; max-width: 220px; overflow-wrap: anywhere; }
 table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }

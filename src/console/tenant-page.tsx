@@ -188,7 +188,7 @@ export function TenantPage(props: {
         )}
         <dt>Last upstream error</dt>
         <dd class="error">
-          <LastUpstreamError error={stats.last_upstream_error} />
+          <LastUpstreamError stats={stats} />
         </dd>
       </dl>
       <LlmUsageTable usage={stats.last_24h.llm_usage} />

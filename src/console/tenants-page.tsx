@@ -2,6 +2,7 @@ import type { TenantSummary } from "../tenants/store.js";
 import type { TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
 import { ReplayAllForm } from "./dead-letters-table.js";
+import { type Concern, concernsOf, type DeadLetterCount } from "./health.js";
 import { EmptyLaterPage, Layout, Notice } from "./layout.js";
 import { errors, lastHour, spansReceived } from "./minute-series.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -13,7 +14,37 @@ export interface TenantRow {
   tenant: TenantSummary;
   stats: TenantStats;
   /** Dead letters counted, and whether there are more than one page of them. */
-  deadLetters: { count: number; more: boolean };
+  deadLetters: DeadLetterCount;
+}
+
+/** A tenant's health: "ok", or what an operator should look at, worst first. */
+function Health(props: { concerns: Concern[] }) {
+  if (props.concerns.length === 0) return <span class="health ok">ok</span>;
+  return (
+    <ul class="health">
+      {props.concerns.map((concern) => (
+        <li class={concern.level}>{concern.text}</li>
+      ))}
+    </ul>
+  );
+}
+
+/** The page's tenants something is wrong with, named above the table, where a glance starts. */
+function NeedAttention(props: { rows: Array<TenantRow & { concerns: Concern[] }> }) {
+  const failing = props.rows.filter((row) => row.concerns.some((concern) => concern.level === "bad"));
+  if (failing.length === 0) return null;
+  return (
+    <p class="attention">
+      {failing.length === 1 ? "1 tenant on this page needs" : `${failing.length} tenants on this page need`} attention:{" "}
+      {failing.map((row, i) => (
+        <>
+          {i > 0 && ", "}
+          <a href={CONSOLE_PATHS.tenant(row.tenant.id)}>{row.tenant.id}</a>
+        </>
+      ))}
+      .
+    </p>
+  );
 }
 
 /** Every tenant at a glance, a page at a time: is it healthy, and what waits for an operator. */
@@ -29,13 +60,15 @@ export function TenantsPage(props: {
   /** The new-tenant form as sent, when the admin API refused it. */
   refused?: RefusedForm;
 }) {
+  const rows = props.rows.map((row) => ({ ...row, concerns: concernsOf(row.stats, row.deadLetters) }));
   return (
     <Layout title="Tenants" session={props.session}>
       <h1>Tenants</h1>
       <p class="sub">Charts: the last hour, a bar a minute. Errors: refused requests and spans, and failed attempts to reach Braintrust.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
       {props.refused && <RefusedNotice refused={props.refused} below="new-tenant" />}
-      {props.rows.length === 0 ? (
+      <NeedAttention rows={rows} />
+      {rows.length === 0 ? (
         props.later ? (
           <EmptyLaterPage what="tenants" first={CONSOLE_PATHS.home} />
         ) : (
@@ -47,6 +80,7 @@ export function TenantsPage(props: {
             <thead>
               <tr>
                 <th>Tenant</th>
+                <th>Health</th>
                 <th>Parent</th>
                 <th>Auth</th>
                 <th>Spans / min, last hour</th>
@@ -58,10 +92,13 @@ export function TenantsPage(props: {
               </tr>
             </thead>
             <tbody>
-              {props.rows.map(({ tenant, stats, deadLetters }) => (
+              {rows.map(({ tenant, stats, deadLetters, concerns }) => (
                 <tr data-tenant={tenant.id}>
                   <td>
                     <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
+                  </td>
+                  <td>
+                    <Health concerns={concerns} />
                   </td>
                   <td class="mono parent" title={tenant.parent}>
                     {tenant.parent}
@@ -79,7 +116,7 @@ export function TenantsPage(props: {
                   </td>
                   <td class="num waiting">{stats.waiting_in_queue}</td>
                   <td class="error">
-                    <LastUpstreamError error={stats.last_upstream_error} />
+                    <LastUpstreamError stats={stats} />
                   </td>
                   <td>
                     <LlmUsageSummary usage={stats.last_24h.llm_usage} />

@@ -1,0 +1,54 @@
+import { minuteOf } from "../stats/counts.js";
+import type { TenantStats } from "./answers.js";
+
+/** Something about a tenant an operator should look at: `bad` loses or holds back spans now, `watch` may be passing. */
+export interface Concern {
+  level: "bad" | "watch";
+  text: string;
+}
+
+/** Dead letters counted for a tenant, and whether there are more than were counted. */
+export interface DeadLetterCount {
+  count: number;
+  more: boolean;
+}
+
+/**
+ * What an operator should look at for a tenant, worst first; none when it is healthy. "Now" is the
+ * last 5 minutes: a tenant whose last upstream error is an hour old, its spans delivered since, has
+ * none, where the error alone would look the same as one failing at this moment.
+ */
+export function concernsOf(stats: TenantStats, deadLetters: DeadLetterCount): Concern[] {
+  const now = stats.last_5m;
+  const concerns: Concern[] = [];
+  if (now.upstream.errors > 0 && now.spans.delivered === 0) {
+    concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${plural(now.upstream.errors, "attempt")} failed` });
+  }
+  const refused = Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0);
+  if (refused > 0) concerns.push({ level: "bad", text: `${plural(refused, "request")} refused in 5 min` });
+  if (deadLetters.count > 0) {
+    const counted = deadLetters.more ? `${deadLetters.count}+ dead letters` : plural(deadLetters.count, "dead letter");
+    concerns.push({ level: "bad", text: `${counted} to replay or delete` });
+  }
+  // Spans wait in the queue for a retry, or a routing tenant's for a moment on their way out.
+  if (stats.waiting_in_queue > 0) concerns.push({ level: "watch", text: `${plural(stats.waiting_in_queue, "span")} in the queue` });
+  return concerns;
+}
+
+/**
+ * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
+ * delivered in a minute after the error's (known from `per_minute`, which the overview and a tenant's
+ * page read). Undefined while it may still be going on.
+ */
+export function upstreamErrorPassed(stats: TenantStats): string | undefined {
+  const error = stats.last_upstream_error;
+  if (!error) return undefined;
+  if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
+  const errorMinute = new Date(minuteOf(Date.parse(error.at))).toISOString();
+  if (stats.per_minute?.some((m) => m.minute > errorMinute && m.spans.delivered > 0)) return "spans delivered since";
+  return undefined;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import type { TenantStats } from "../../src/console/answers.js";
+import { concernsOf } from "../../src/console/health.js";
+import { LastUpstreamError } from "../../src/console/stats-parts.js";
+import { type Counts, emptyCounts } from "../../src/stats/counts.js";
+import { summarise } from "../../src/stats/summary.js";
+
+/**
+ * A tenant's statistics: its last 5 minutes, its last hour (the last 5 minutes' counts within it), what
+ * is queued, its last upstream error and the minutes that delivered a span.
+ */
+function statsOf(
+  last5m: Partial<Counts>,
+  options: { earlierInTheHour?: Partial<Counts>; queued?: number; lastError?: string; deliveredIn?: string[] } = {},
+): TenantStats {
+  const now = { ...emptyCounts(), ...last5m };
+  const earlier = { ...emptyCounts(), ...options.earlierInTheHour };
+  const hour: Counts = {
+    ...emptyCounts(),
+    spans: { ...now.spans },
+    requests: { ...now.requests },
+    upstreamAttempts: now.upstreamAttempts + earlier.upstreamAttempts,
+    upstreamErrors: now.upstreamErrors + earlier.upstreamErrors,
+  };
+  return {
+    tenant: "acme",
+    as_of: "2026-12-03T12:00:00.000Z",
+    since: "2026-12-01T00:00:00.000Z",
+    total: summarise(hour),
+    last_5m: summarise(now),
+    last_1h: summarise(hour),
+    last_24h: summarise(hour),
+    waiting_in_queue: options.queued ?? 0,
+    last_upstream_error: options.lastError ? { at: options.lastError, status: 503, reason: "Braintrust answered 503" } : null,
+    per_minute: (options.deliveredIn ?? []).map((minute) => ({ minute, ...summarise({ ...emptyCounts(), spans: { delivered: 1 } }) })),
+  };
+}
+
+const noDeadLetters = { count: 0, more: false };
+
+describe("a tenant's health on the console's overview", () => {
+  it("is ok for a tenant delivering, however many errors it had before the last 5 minutes", () => {
+    expect(
+      concernsOf(
+        statsOf({ spans: { delivered: 30 }, upstreamAttempts: 3 }, { earlierInTheHour: { upstreamAttempts: 9, upstreamErrors: 9 } }),
+        noDeadLetters,
+      ),
+    ).toEqual([]);
+  });
+
+  it("says Braintrust took nothing when every attempt of the last 5 minutes failed, but not when some delivered", () => {
+    expect(concernsOf(statsOf({ upstreamAttempts: 4, upstreamErrors: 4 }), noDeadLetters)).toEqual([
+      { level: "bad", text: "Braintrust took nothing in 5 min: 4 attempts failed" },
+    ]);
+    expect(concernsOf(statsOf({ spans: { delivered: 1 }, upstreamAttempts: 4, upstreamErrors: 3 }), noDeadLetters)).toEqual([]);
+  });
+
+  it("names refused requests, dead letters and spans in the queue, worst first", () => {
+    const stats = statsOf({ requests: { "200": 5, "401": 2, "429": 1 }, spans: { delivered: 5 } }, { queued: 1 });
+
+    expect(concernsOf(stats, { count: 1000, more: true })).toEqual([
+      { level: "bad", text: "3 requests refused in 5 min" },
+      { level: "bad", text: "1000+ dead letters to replay or delete" },
+      { level: "watch", text: "1 span in the queue" },
+    ]);
+  });
+
+  it("shows a last upstream error muted, saying why, once the last hour had none or spans were delivered in a later minute", async () => {
+    const at = "2026-12-03T11:58:30.000Z";
+    const shown = async (stats: TenantStats) => String(await LastUpstreamError({ stats }));
+    const failed = { upstreamAttempts: 1, upstreamErrors: 1 };
+
+    const current = await shown(statsOf(failed, { lastError: at, deliveredIn: ["2026-12-03T11:58:00.000Z"] }));
+    const deliveredSince = await shown(statsOf(failed, { lastError: at, deliveredIn: ["2026-12-03T11:59:00.000Z"] }));
+    const longAgo = await shown(statsOf({ spans: { delivered: 3 }, upstreamAttempts: 1 }, { lastError: "2026-12-03T09:00:00.000Z" }));
+
+    // Delivered in the error's own minute says nothing of which came first.
+    expect(current).toContain('<span class="last-error">');
+    expect(current).not.toContain("(");
+    expect(deliveredSince).toContain('<span class="last-error past">');
+    expect(deliveredSince).toContain("(spans delivered since) 503: Braintrust answered 503");
+    expect(longAgo).toContain('<span class="last-error past">');
+    expect(longAgo).toContain("(none in the last hour) 503: Braintrust answered 503");
+  });
+});
