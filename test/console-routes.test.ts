@@ -641,6 +641,22 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
+  it("shows a replay's notice only for counts a replay can give: a link with others gets none", async () => {
+    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const notice = async (query: Record<string, string>) =>
+      /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(
+        await (await relayFetch(`/admin/?${new URLSearchParams({ done: "replayed", ...query })}`, { headers: { cookie } })).text(),
+      )?.[1];
+
+    expect(await notice({ replayed: "40", orphaned: "0", replaying: "2" })).toBe(
+      "Replayed 40 dead letters onto the delivery queue; each stays listed until delivered. 2 dead letters already being replayed, left to that replay.",
+    );
+    for (const replayed of ["41", "99999999999999999999", "-5", "1e2", "3 "]) {
+      expect(await notice({ replayed, orphaned: "0", replaying: "0" }), replayed).toBeUndefined();
+    }
+    expect(await notice({ replayed: "1", orphaned: "100", replaying: "0" })).toBeUndefined();
+  });
+
   it("says a later page with nothing on it is empty, with a link back to the first page, not that there is nothing at all", async () => {
     const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
     const cursorOf = async (path: string) => ((await (await admin("GET", path)).json()) as { cursor: string | null }).cursor!;

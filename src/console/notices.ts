@@ -1,3 +1,4 @@
+import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { ReplayAnswer } from "./answers.js";
 
 /**
@@ -5,6 +6,7 @@ import type { ReplayAnswer } from "./answers.js";
  * sentences, so a link cannot make the console say anything else.
  */
 const DONE = {
+  created: "Tenant created.",
   saved: "Tenant saved.",
   deleted: "Tenant deleted, with its dead letters; its queued retries are dropped.",
   // Said where the token is no longer shown: a reload of the page that showed it.
@@ -22,9 +24,10 @@ export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "
 /** The sentence for a page's `done` and `replayed`/`orphaned`/`replaying` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {
   if (query.done === "replayed") {
-    const replayed = Number.parseInt(query.replayed ?? "", 10) || 0;
-    const orphaned = Number.parseInt(query.orphaned ?? "", 10) || 0;
-    const replaying = Number.parseInt(query.replaying ?? "", 10) || 0;
+    const replayed = replayCount(query.replayed);
+    const orphaned = replayCount(query.orphaned);
+    const replaying = replayCount(query.replaying);
+    if (replayed === undefined || orphaned === undefined || replaying === undefined) return undefined;
     const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
     // The page is drawn before the queue delivers them: said so, a row still listed is not taken for a replay that failed.
@@ -32,6 +35,16 @@ export function noticeOf(query: Record<string, string>): string | undefined {
     return `Replayed ${plural(replayed)} onto the delivery queue${listed}.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${plural(replaying)} already being replayed, left to that replay.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
+}
+
+/**
+ * A count of a replay's answer, as the link to its page carries it (none when absent); undefined for
+ * one no replay gives, a link made up, which gets no notice: a replay takes at most a page.
+ */
+function replayCount(given: string | undefined): number | undefined {
+  if (given === undefined) return 0;
+  const count = /^\d{1,3}$/.test(given) ? Number(given) : Number.NaN;
+  return count <= MAX_REPLAY_PAGE ? count : undefined;
 }
 
 export function donePath(path: string, code: DoneCode): string {

@@ -58,7 +58,7 @@ form.card fieldset { border: 1px solid var(--line); }
 form.card .field-error { font-weight: 400; color: #7a1f0d; font-size: 13px; }
 form.card [aria-invalid=true] { border-color: var(--bad); outline: 1px solid var(--bad); }
 form.card .hint { font-weight: 400; color: var(--muted); font-size: 12px; }
-input[type=text], input[type=password], textarea { font: inherit; padding: 6px 8px; border: 1px solid #b9c0cc; border-radius: 3px; width: 100%; }
+input[type=text], input[type=password], textarea { font: inherit; font-weight: 400; padding: 6px 8px; border: 1px solid #b9c0cc; border-radius: 3px; width: 100%; }
 textarea { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; min-height: 160px; }
 button { font: inherit; padding: 5px 12px; border: 1px solid #9aa3b2; background: #fff; border-radius: 3px; cursor: pointer; }
 button.primary { background: var(--accent); color: #fff; border-color: var(--accent); }

@@ -102,7 +102,8 @@ tenantRoutes.post("/", checkChange(), async (c) => {
       `tenant ${id} was changed, or deleted, by someone else since this page was loaded: nothing was saved; open the tenant again and redo the change`,
     );
   }
-  return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), "saved"), 303);
+  // The new tenant form's condition (If-None-Match) held: the tenant did not exist before.
+  return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), revision ? "saved" : "created"), 303);
 });
 
 /**

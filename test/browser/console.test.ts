@@ -108,7 +108,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await logIn(page);
     const apiKey = await standin.issueKey();
     await createTenant(page, { id: "console-tokens", parent: "project_name:console tokens", apiKey });
-    await expect(page.locator(".notice").first().textContent()).resolves.toBe("Tenant saved.");
+    await expect(page.locator(".notice").first().textContent()).resolves.toBe("Tenant created.");
     expect(await page.content()).not.toContain(apiKey);
 
     const issued = await issueToken(page);
