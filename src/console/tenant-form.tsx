@@ -144,6 +144,10 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
           <span class="hint">Braintrust API key to store</span>
           <input type="password" name="api_key" autocomplete="new-password" {...invalid("api_key")} />
           <FieldError control="api_key" />
+          {/* The key typed is never sent back: said, so the next press does not go without it. */}
+          {props.refused && key === "store" && at !== "api_key" && (
+            <span class="field-error key-again">Not shown again, for safety: type the key again before saving.</span>
+          )}
         </label>
       </fieldset>
       <label>

@@ -395,6 +395,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await expect(parent.inputValue()).resolves.toBe("not-a-parent");
     await expect(form.locator("input[name=tenant]").inputValue()).resolves.toBe("console-refused");
     await expect(form.locator("input[name=key][value=store]").isChecked()).resolves.toBe(true);
+    await expect(form.locator(".key-again").textContent()).resolves.toBe("Not shown again, for safety: type the key again before saving.");
     expect(await page.content()).not.toContain("sk-typed-key");
     await screenshot(page, "tenants-new-refused");
     expect((await adminCall(relay, "GET", "/tenants/console-refused")).status).toBe(404);
