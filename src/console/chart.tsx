@@ -1,4 +1,5 @@
 import { CHART_MINUTES } from "./minute-series.js";
+import { countText } from "./numbers.js";
 
 const WIDTH = CHART_MINUTES * 3;
 const HEIGHT = 32;
@@ -19,7 +20,7 @@ export function MinuteChart(props: { label: string; values: number[]; tone: "tra
   return (
     <span class="minute-chart">
       <span class="scale" aria-hidden="true">
-        <span class="max">{max > 0 ? max : ""}</span>
+        <span class="max">{max > 0 ? countText(max) : ""}</span>
         <span class="zero">0</span>
       </span>
       <svg

@@ -1,6 +1,7 @@
 import { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns } from "../stats/columns.js";
 import type { TenantStats } from "./answers.js";
 import { EmptyLaterPage, Layout } from "./layout.js";
+import { cellText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, StatsTable } from "./stats-parts.js";
@@ -55,7 +56,7 @@ export function StatsPage(props: {
                   <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
                 </td>
                 {statsColumns(stats[field]).map((value) => (
-                  <td class="num">{value}</td>
+                  <td class="num">{cellText(value)}</td>
                 ))}
                 <td class="error">
                   <LastUpstreamError stats={stats} />

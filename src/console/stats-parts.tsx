@@ -6,6 +6,7 @@ import { MinuteChart } from "./chart.js";
 import { upstreamErrorPassed } from "./health.js";
 import { Time } from "./layout.js";
 import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
+import { cellText, countText, dollarsText } from "./numbers.js";
 
 /** Spans and errors a minute over the last hour. */
 export function TrafficCharts(props: { stats: TenantStats }) {
@@ -65,7 +66,7 @@ export function WindowsTable(props: { stats: TenantStats }) {
           <tr data-window={name}>
             <td>{name}</td>
             {statsColumns(props.stats[field]).map((value) => (
-              <td class="num">{value}</td>
+              <td class="num">{cellText(value)}</td>
             ))}
           </tr>
         ))}
@@ -95,7 +96,7 @@ export function LlmUsageSummary(props: { usage: StatsSummary["llm_usage"] }) {
   const tokens = models.reduce((sum, m) => sum + m.prompt_tokens + m.completion_tokens, 0);
   return (
     <span class="llm-usage">
-      ${cost.toFixed(6)} · {tokens} tokens
+      ${dollarsText(cost)} · {countText(tokens)} tokens
     </span>
   );
 }
@@ -121,10 +122,10 @@ export function LlmUsageTable(props: { usage: StatsSummary["llm_usage"] }) {
               {models.map(([model, usage]) => (
                 <tr>
                   <td class="mono">{model}</td>
-                  <td class="num">{usage.calls}</td>
-                  <td class="num">{usage.prompt_tokens}</td>
-                  <td class="num">{usage.completion_tokens}</td>
-                  <td class="num">{usage.cost_usd.toFixed(6)}</td>
+                  <td class="num">{countText(usage.calls)}</td>
+                  <td class="num">{countText(usage.prompt_tokens)}</td>
+                  <td class="num">{countText(usage.completion_tokens)}</td>
+                  <td class="num">{dollarsText(usage.cost_usd)}</td>
                 </tr>
               ))}
             </tbody>

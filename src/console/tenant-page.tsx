@@ -1,6 +1,7 @@
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
 import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
+import { countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
@@ -177,12 +178,12 @@ export function TenantPage(props: {
             .join(", ") || "none"}
         </dd>
         <dt>Spans waiting in the queue</dt>
-        <dd class="waiting">{stats.waiting_in_queue}</dd>
+        <dd class="waiting">{countText(stats.waiting_in_queue)}</dd>
         {waiting && (
           <>
             <dt>Traces waiting for their parent</dt>
             <dd class="waiting-traces">
-              {waiting.traces} traces, {waiting.spans} spans (decided within {tenant.trace_wait_seconds} s at most)
+              {countText(waiting.traces)} traces, {countText(waiting.spans)} spans (decided within {tenant.trace_wait_seconds} s at most)
             </dd>
           </>
         )}

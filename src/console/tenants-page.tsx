@@ -5,6 +5,7 @@ import { ReplayAllForm } from "./dead-letters-table.js";
 import { type Concern, concernsOf, type DeadLetterCount } from "./health.js";
 import { EmptyLaterPage, Layout, Notice } from "./layout.js";
 import { errors, lastHour, spansReceived } from "./minute-series.js";
+import { countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageSummary } from "./stats-parts.js";
@@ -111,10 +112,10 @@ export function TenantsPage(props: {
                     <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
                   </td>
                   <td class="num dead-letter-count">
-                    {deadLetters.count}
+                    {countText(deadLetters.count)}
                     {deadLetters.more ? "+" : ""}
                   </td>
-                  <td class="num waiting">{stats.waiting_in_queue}</td>
+                  <td class="num waiting">{countText(stats.waiting_in_queue)}</td>
                   <td class="error">
                     <LastUpstreamError stats={stats} />
                   </td>

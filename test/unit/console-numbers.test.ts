@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { cellText, countText, dollarsText } from "../../src/console/numbers.js";
+import { LlmUsageSummary } from "../../src/console/stats-parts.js";
+
+describe("numbers on the console", () => {
+  it("group counts by thousands, and leave a statistics cell that is no count as it is", () => {
+    expect([countText(0), countText(999), countText(12_015), countText(48_211_930)]).toEqual(["0", "999", "12,015", "48,211,930"]);
+    expect([cellText(1_000), cellText("-")]).toEqual(["1,000", "-"]);
+  });
+
+  it("show dollars to the cent from one up, and to six places below, where one call's cost lies", () => {
+    expect([dollarsText(1234.567891), dollarsText(1), dollarsText(0.999999), dollarsText(0.000126), dollarsText(0)]).toEqual([
+      "1,234.57",
+      "1.00",
+      "0.999999",
+      "0.000126",
+      "0.000000",
+    ]);
+  });
+
+  it("read so in the overview's LLM usage", async () => {
+    const usage = { "gpt-4o": { calls: 3, prompt_tokens: 40_000_000, completion_tokens: 8_211_930, cost_usd: 1234.567891 } };
+
+    expect(String(await LlmUsageSummary({ usage }))).toContain("$1,234.57 · 48,211,930 tokens");
+  });
+});
