@@ -229,7 +229,10 @@ describe("the console beside the admin API", () => {
     for (const path of FORM_PATHS) {
       const refused = await post(path);
       expect(refused.status).toBe(403);
-      expect(refusalShown(await refused.text())).toBe("this form is from an older console session: reload the page and send it again");
+      const html = await refused.text();
+      expect(refusalShown(html)).toBe("this form is from an older console session: reload the page and send it again");
+      // A form: what it asked for was not done.
+      expect(html).toContain("<h1>Not done (403)</h1>");
     }
     const page = await post("/admin/console/stats");
     expect(page.status).toBe(405);
@@ -260,6 +263,8 @@ describe("the console beside the admin API", () => {
       expect(page.status).toBe(405);
       expect(page.headers.get("allow")).toBe("POST");
       expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+      // A link or an address typed: nothing was sent to be done.
+      expect(await page.clone().text()).toContain("<h1>Cannot show this page (405)</h1>");
       expect(refusalShown(await page.text())).toBe(`no such page in the console: GET ${route} (this path takes POST)`);
       expect(loggedOut.status).toBe(303);
       expect(loggedOut.headers.get("location")).toBe("/admin/console/login");

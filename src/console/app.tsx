@@ -72,5 +72,6 @@ consoleApp.onError((err, c) => {
   const error = withAdminTokenMasked(asRelayError(err), c.env);
   // An API client's request (guard.ts) is answered as every other admin call is: in the admin API's JSON.
   if (!fromBrowser(c)) return adminErrorResponse(error);
-  return renderRefusal(c, <ErrorPage status={error.status} message={error.message} session={c.get("session")} />, error);
+  const changed = c.req.method !== "GET" && c.req.method !== "HEAD";
+  return renderRefusal(c, <ErrorPage status={error.status} message={error.message} changed={changed} session={c.get("session")} />, error);
 });
