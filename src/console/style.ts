@@ -36,6 +36,17 @@ p.attention { padding: 8px 12px; border-radius: 4px; background: #fbeae6; border
 p.attention a { color: inherit; font-weight: 600; }
 table.tenants td:first-child { min-width: 9em; max-width: 220px; overflow-wrap: anywhere; }
 table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+/* On a phone, a tenant a card, each value under its heading: health first, none of it scrolled out of sight. */
+@media (max-width: 640px) {
+  table.tenants thead { display: none; }
+  table.tenants, table.tenants tbody, table.tenants tr, table.tenants td { display: block; width: 100%; }
+  table.tenants tr { border-bottom: 2px solid var(--line); padding: 6px 0; }
+  table.tenants td { border: 0; padding: 3px 10px; text-align: left; max-width: none; min-width: 0; }
+  table.tenants td:first-child { font-weight: 600; max-width: none; }
+  table.tenants td.parent { white-space: normal; overflow-wrap: anywhere; }
+  table.tenants td[data-label] { display: grid; grid-template-columns: 8em minmax(0, 1fr); gap: 8px; align-items: center; }
+  table.tenants td[data-label]::before { content: attr(data-label); color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .02em; }
+}
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 320px; }
 .chart rect { fill: var(--accent); }

@@ -18,6 +18,19 @@ export interface TenantRow {
   deadLetters: DeadLetterCount;
 }
 
+/** The overview's columns past the tenant's id, as their headings and, on a phone's card, their labels say them. */
+const HEADINGS = {
+  health: "Health",
+  parent: "Parent",
+  auth: "Auth",
+  traffic: "Spans / min, last hour",
+  errors: "Errors / min",
+  deadLetters: "Dead letters",
+  queued: "Spans queued",
+  lastError: "Last upstream error",
+  usage: "LLM cost · tokens, 24 h",
+} as const;
+
 /** A tenant's health: "ok", or what an operator should look at, worst first. */
 function Health(props: { concerns: Concern[] }) {
   if (props.concerns.length === 0) return <span class="health ok">ok</span>;
@@ -81,15 +94,15 @@ export function TenantsPage(props: {
             <thead>
               <tr>
                 <th>Tenant</th>
-                <th>Health</th>
-                <th>Parent</th>
-                <th>Auth</th>
-                <th>Spans / min, last hour</th>
-                <th>Errors / min</th>
-                <th class="num">Dead letters</th>
-                <th class="num">Spans queued</th>
-                <th>Last upstream error</th>
-                <th>LLM cost · tokens, 24 h</th>
+                <th>{HEADINGS.health}</th>
+                <th>{HEADINGS.parent}</th>
+                <th>{HEADINGS.auth}</th>
+                <th>{HEADINGS.traffic}</th>
+                <th>{HEADINGS.errors}</th>
+                <th class="num">{HEADINGS.deadLetters}</th>
+                <th class="num">{HEADINGS.queued}</th>
+                <th>{HEADINGS.lastError}</th>
+                <th>{HEADINGS.usage}</th>
               </tr>
             </thead>
             <tbody>
@@ -98,28 +111,30 @@ export function TenantsPage(props: {
                   <td>
                     <a href={CONSOLE_PATHS.tenant(tenant.id)}>{tenant.id}</a>
                   </td>
-                  <td>
+                  <td data-label={HEADINGS.health}>
                     <Health concerns={concerns} />
                   </td>
-                  <td class="mono parent" title={tenant.parent}>
+                  <td class="mono parent" title={tenant.parent} data-label={HEADINGS.parent}>
                     {tenant.parent}
                   </td>
-                  <td>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
-                  <td>
+                  <td data-label={HEADINGS.auth}>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
+                  <td data-label={HEADINGS.traffic}>
                     <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
                   </td>
-                  <td>
+                  <td data-label={HEADINGS.errors}>
                     <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
                   </td>
-                  <td class="num dead-letter-count">
+                  <td class="num dead-letter-count" data-label={HEADINGS.deadLetters}>
                     {countText(deadLetters.count)}
                     {deadLetters.more ? "+" : ""}
                   </td>
-                  <td class="num waiting">{countText(stats.waiting_in_queue)}</td>
-                  <td class="error">
+                  <td class="num waiting" data-label={HEADINGS.queued}>
+                    {countText(stats.waiting_in_queue)}
+                  </td>
+                  <td class="error" data-label={HEADINGS.lastError}>
                     <LastUpstreamError stats={stats} />
                   </td>
-                  <td>
+                  <td data-label={HEADINGS.usage}>
                     <LlmUsageSummary usage={stats.last_24h.llm_usage} />
                   </td>
                 </tr>
