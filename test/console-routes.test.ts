@@ -307,7 +307,7 @@ describe("the console beside the admin API", () => {
         "/admin/console/tenants/acme?cursor=x",
         `"cursor": not a query parameter of GET /admin/console/tenants/:tenant, which takes ${notices}`,
       ],
-      ["/admin/console/login?next=%2Fadmin%2F", `"next": not a query parameter of GET /admin/console/login, which takes none`],
+      ["/admin/console/login?return_to=%2Fadmin%2F", `"return_to": not a query parameter of GET /admin/console/login, which takes next`],
     ] as const) {
       const page = await relayFetch(path, { headers: { cookie } });
 
@@ -382,6 +382,49 @@ describe("the console beside the admin API", () => {
     );
     const cookie = loggedIn.headers.get("set-cookie")!.split(";")[0]!;
     expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
+  });
+
+  it("opens the page a link gave once logged in, a console page only: never another site's, nor a form's path", async () => {
+    const tenant = await createTenant();
+    const page = `/admin/console/tenants/${tenant.id}?window=1h`;
+
+    const linked = await relayFetch(page, { redirect: "manual" });
+    expect(linked.status).toBe(303);
+    const login = linked.headers.get("location")!;
+    expect(login).toBe(`/admin/console/login?${new URLSearchParams({ next: page })}`);
+    const form = await (await relayFetch(login)).text();
+    expect(form).toContain(`<input type="hidden" name="next" value="${page}"/>`);
+    const wrong = await relayFetch("/admin/console/login", {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: "not-the-token", next: page }),
+    });
+    expect(await wrong.text()).toContain(`<input type="hidden" name="next" value="${page}"/>`);
+    const loggedIn = await relayFetch("/admin/console/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN, next: page }),
+    });
+    expect(loggedIn.status).toBe(303);
+    expect(loggedIn.headers.get("location")).toBe(page);
+
+    for (const next of [
+      "https://elsewhere.test/admin/console/stats",
+      "//elsewhere.test/admin/console/stats",
+      "/admin/console/stats/../../../t/acme/v1/traces",
+      "/admin/console/tenants/acme/delete",
+      "/admin/console/login",
+    ]) {
+      const answer = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next }),
+      });
+      expect(answer.headers.get("location"), next).toBe("/admin/");
+      expect(await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next })}`)).text(), next).not.toContain('name="next"');
+    }
   });
 
   it("refuses a session signed under another admin token, or one that has expired", async () => {

@@ -6,7 +6,7 @@ import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { formOf } from "./form.js";
-import { CONSOLE_PATHS } from "./paths.js";
+import { CONSOLE_PATHS, loginPath, pageAfterLogin } from "./paths.js";
 import { readSession, SESSION_COOKIE } from "./session.js";
 
 /** The admin token, or a refusal saying how to enable the console. */
@@ -37,7 +37,12 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
     const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
     if (!session) {
       // Logging out of a session that has ended already is done: the login form, not a refusal.
-      if (PAGE_READS.has(c.req.method) || c.req.path === CONSOLE_PATHS.logout) return c.redirect(CONSOLE_PATHS.login, 303);
+      // A page a link opened is opened once logged in (an alert's link, a session that ended).
+      if (PAGE_READS.has(c.req.method)) {
+        const { pathname, search } = new URL(c.req.url);
+        return c.redirect(loginPath(pageAfterLogin(pathname + search)), 303);
+      }
+      if (c.req.path === CONSOLE_PATHS.logout) return c.redirect(CONSOLE_PATHS.login, 303);
       throw new RelayError("unauthenticated", "your console session has ended: log in again");
     }
     c.set("session", session);

@@ -7,7 +7,7 @@ import { SESSION_SECONDS } from "./session.js";
  * `plainHttp`: the page was reached over http at a host other than localhost, where a browser drops
  * the session's Secure cookie, and a login would lead back here without a word.
  */
-export function LoginPage(props: { error?: string; plainHttp?: boolean }) {
+export function LoginPage(props: { error?: string; plainHttp?: boolean; next?: string | undefined }) {
   return (
     <Layout title="Log in">
       <h1>Log in</h1>
@@ -20,6 +20,7 @@ export function LoginPage(props: { error?: string; plainHttp?: boolean }) {
         </Notice>
       )}
       <form method="post" action={CONSOLE_PATHS.login} class="card login">
+        {props.next && <input type="hidden" name="next" value={props.next} />}
         <label>
           Admin token
           <input type="password" name="token" required autocomplete="current-password" autofocus />

@@ -10,7 +10,7 @@ import { adminTokenOf, requireSameOrigin } from "./guard.js";
 import { renderPage, renderRefusal } from "./layout.js";
 import { LoginPage } from "./login-page.js";
 import { otherConsoleMethods } from "./other-methods.js";
-import { CONSOLE_PATHS } from "./paths.js";
+import { CONSOLE_PATHS, pageAfterLogin } from "./paths.js";
 import { SESSION_COOKIE, SESSION_SECONDS, startSession } from "./session.js";
 import { CONSOLE_CSS } from "./style.js";
 
@@ -27,25 +27,26 @@ loginRoutes.get("/style.css", (c) => {
 });
 
 loginRoutes.get("/login", (c) => {
-  // It reads no query: any parameter is refused, as every page refuses one it does not read.
-  singleValuedQuery(c, []);
+  // It reads only the page to open once logged in: any other parameter is refused, as every page refuses one it does not read.
+  const { next } = singleValuedQuery(c, ["next"]);
   // A console without a usable admin token says so at once, not after the form is filled in.
   adminTokenOf(c);
-  return renderPage(c, <LoginPage plainHttp={dropsConsoleCookies(c.req.url)} />);
+  return renderPage(c, <LoginPage plainHttp={dropsConsoleCookies(c.req.url)} next={pageAfterLogin(next)} />);
 });
 
 loginRoutes.post("/login", async (c) => {
   // A login from another site would put the operator in a session that site chose.
   requireSameOrigin(c);
   const adminToken = adminTokenOf(c);
-  const presented = (await formOf(c)).token;
-  if (typeof presented !== "string" || !(await secretsEqual(presented, adminToken))) {
+  const form = await formOf(c);
+  const next = pageAfterLogin(form.next);
+  if (typeof form.token !== "string" || !(await secretsEqual(form.token, adminToken))) {
     const refusal = new RelayError("unauthenticated", "That is not the admin token.");
-    return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsConsoleCookies(c.req.url)} />, refusal);
+    return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsConsoleCookies(c.req.url)} next={next} />, refusal);
   }
   const cookie = await startSession(adminToken, Date.now());
   setCookie(c, SESSION_COOKIE, cookie, { ...sessionCookie(c.req.url), maxAge: SESSION_SECONDS });
-  return c.redirect(CONSOLE_PATHS.home, 303);
+  return c.redirect(next ?? CONSOLE_PATHS.home, 303);
 });
 
 loginRoutes.all("/style.css", otherConsoleMethods("GET, HEAD"));

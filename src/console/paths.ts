@@ -22,3 +22,23 @@ export const CONSOLE_PATHS = {
   revokeToken: (id: string, tokenId: string) => `${BASE}/tenants/${segment(id)}/tokens/${segment(tokenId)}/revoke`,
   deleteDeadLetter: (id: string) => `${BASE}/dead-letters/${segment(id)}/delete`,
 } as const;
+
+/** The pages a link may open, past the overview: a tenant's, the statistics, the dead letters. */
+const LINKED_PAGE = new RegExp(`^(?:${BASE}/tenants/[^/]+|${BASE}/stats|${BASE}/dead-letters)$`);
+
+/**
+ * The page to open once logged in, from the address a link gave (`/admin/console/tenants/acme`, with
+ * its query): only one of the console's own pages, never another site's, so a link to the login form
+ * cannot send an operator anywhere else; undefined for the overview, where a login goes anyway.
+ */
+export function pageAfterLogin(address: unknown): string | undefined {
+  if (typeof address !== "string" || !address.startsWith("/") || address.length > 2048) return undefined;
+  const url = new URL(address, "https://console.invalid");
+  if (url.origin !== "https://console.invalid" || !LINKED_PAGE.test(url.pathname)) return undefined;
+  return `${url.pathname}${url.search}`;
+}
+
+/** The login form, set to open `page` (pageAfterLogin) once logged in. */
+export function loginPath(page: string | undefined): string {
+  return page === undefined ? CONSOLE_PATHS.login : `${CONSOLE_PATHS.login}?${new URLSearchParams({ next: page })}`;
+}
