@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
-import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE, type TraceRoutes } from "../src/deliver/trace-routes.js";
+import type { TraceRoutes } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
@@ -20,28 +20,9 @@ import {
   type TestTenant,
   withObjectBindings,
 } from "./support/relay.js";
+import { alarmIn, EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
-
-const EVAL_ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
-
-/** A gateway chat completion as TrueFoundry exports it: the top span (with the request metadata) and, below it, a guardrail and the model call. */
-function gatewayTrace(metadata: Record<string, string>, options: { callerParent?: Uint8Array } = {}) {
-  const traceId = randomId(16);
-  const top = spanWith(
-    "ChatCompletion: openai/gpt-4.1-mini",
-    [attr("tfy.span_type", "ChatCompletion"), attr("tfy.request.metadata", JSON.stringify(metadata))],
-    { traceId, ...(options.callerParent ? { parentSpanId: options.callerParent } : {}) },
-  );
-  const model = spanWith("Model: gpt-4.1-mini", [attr("tfy.span_type", "Model")], { traceId, parentSpanId: top.spanId });
-  const guardrail = spanWith("Guardrail: pii", [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: top.spanId });
-  const call = spanWith("POST api.openai.com", [], { traceId, parentSpanId: model.spanId });
-  return { traceId, top, children: [guardrail, call, model], all: [guardrail, call, model, top] };
-}
-
-function routingTenant(config: Record<string, unknown> = {}): Promise<TestTenant> {
-  return createTenant({ parent: "project_name:default", config: { translate: false, routes: [EVAL_ROUTE], ...config } });
-}
 
 function passthroughRoutingTenant(): Promise<TestTenant> {
   return createTenant({
@@ -95,12 +76,6 @@ async function putWithRoutes(
 
 const putWithoutRoutes = (tenant: TestTenant) => putWithRoutes(tenant, []);
 
-const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
-
-async function waitingSpans(tenantId: string): Promise<number> {
-  return ((await (await admin("GET", `/tenants/${tenantId}/waiting-traces`)).json()) as { spans: number }).spans;
-}
-
 /** Gives the object one of its tables as an older relay made it (`create`), empty, and starts it again, as a deploy does. */
 async function withTableAsBefore(object: DurableObjectStub<TraceRoutes>, table: string, create: string): Promise<void> {
   await runInDurableObject(object, (_instance, state) => {
@@ -108,13 +83,6 @@ async function withTableAsBefore(object: DurableObjectStub<TraceRoutes>, table: 
     state.storage.sql.exec(create);
   });
   await evictDurableObject(object);
-}
-
-async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
-  const arrival = await standin.waitForSpans(tenant.apiKey, ids(spans));
-  expect(arrival.missing).toEqual([]);
-  expect(arrival.duplicates).toBe(0);
-  return viewsByParent(arrival.requests);
 }
 
 describe.concurrent("routing keeps a trace whole across requests", () => {
@@ -262,6 +230,26 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({ "project_name:default": { traces: [], unlisted: 4 } });
   });
 
+  it("an agent run whose top span's parent is the caller's, sent whole, decides its trace at once, though its MCP calls' parent came", async () => {
+    // braintrust.parent allowed, so the first route's match alone does not decide: the top span must.
+    const tenant = await routingTenant({ parent_from_attribute: true, trace_wait_seconds: 3600 });
+    const traceId = randomId(16);
+    const agent = spanWith(
+      "AgentResponse: support-agent",
+      [attr("tfy.span_type", "AgentResponse"), attr("tfy.request.metadata", JSON.stringify({ env: "eval" }))],
+      { traceId, parentSpanId: randomId(8) },
+    );
+    const tools = ["lookup", "refund"].map((tool) =>
+      spanWith(`MCP: orders/${tool}`, [attr("tfy.span_type", "MCP")], { traceId, parentSpanId: agent.spanId }),
+    );
+    const all = [...tools, agent];
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(all)))).status).toBe(200);
+
+    // With an hour's wait, arriving at all means nothing waited; the caller's span never comes, so no root is listed.
+    expect(await viewsOnceArrived(tenant, all)).toEqual({ "experiment_id:exp-eval": { traces: [], unlisted: 3 } });
+  });
+
   it("a top span sent with a parent of zeros, which is none, decides its trace: the children waiting for it go with it, one trace listed", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const traceId = randomId(16);
@@ -331,6 +319,9 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       });
     }
     expect(await waitingSpans(tenant.id)).toBe(3);
+    // Tried again in 30 s, with no other request needed.
+    expect(await alarmIn(object)).toBeGreaterThan(20_000);
+    expect(await alarmIn(object)).toBeLessThanOrEqual(30_000);
     await withObjectBindings(object, {});
     await runDurableObjectAlarm(object);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
@@ -429,11 +420,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect((await sendTracesWith(tenant, children, failedAfter)).status).toBe(503);
     expect((await sendTraces(tenant, children)).status).toBe(200);
 
-    const alarmIn = await runInDurableObject(
-      object,
-      async (_instance, state) => ((await state.storage.getAlarm()) ?? Infinity) - Date.now(),
-    );
-    expect(alarmIn).toBeLessThanOrEqual(2_000);
+    expect(await alarmIn(object)).toBeLessThanOrEqual(2_000);
     // The top span never comes: once the wait is over, the children go to the default parent, once.
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
   });
@@ -610,6 +597,37 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       });
     });
 
+    it("a child that matched the second route waits, then that route is moved first: it wins over the top span's route, now second", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, [CHILD_ROUTE, EVAL_ROUTE]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("two routes to one parent: a child matching the later one ranks there, behind the top span's route between them", async () => {
+      const guardrails = { match: { field: "span_name", prefix: "Guardrail:" }, parent: CHILD_ROUTE.parent };
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE, EVAL_ROUTE, guardrails], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      const [guardrail, call, model] = trace.children;
+      expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!])))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(1);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+      // Decided: the model call, which matches the first route, follows the decision.
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call!, model!])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });
@@ -737,90 +755,6 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
-  it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
-    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
-    const trace = gatewayTrace({ env: "eval" });
-    const many = Array.from({ length: MAX_WAITING_SPANS_PER_TRACE + 1 }, (_, i) =>
-      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
-    );
-
-    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(many))));
-    expect(response.status).toBe(200);
-    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
-      {
-        event: "trace_decided_early",
-        tenant: tenant.id,
-        trace: hex(trace.traceId),
-        parent: "project_name:default",
-        spans: many.length,
-        reason: `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`,
-      },
-    ]);
-    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
-
-    // With an hour's wait, arriving at all means nothing waited; the whole trace is in one place.
-    expect(await viewsOnceArrived(tenant, [...many, trace.top])).toEqual({
-      "project_name:default": { traces: [{ root: trace.top.name, spans: many.length + 1 }], unlisted: 0 },
-    });
-  });
-
-  it("one request's parts in one object wait up to what the object may hold, within Workers RPC's 32 MiB; the parts past it are decided by the default parent", async () => {
-    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
-    // 19 traces of one shard, a 1.8 MB part each: 34.2 MB of waiting spans in one call, were they all to wait.
-    const children = Array.from({ length: 19 }, (_, i) => {
-      const traceId = randomId(16);
-      traceId[0] = 0x0a;
-      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail"), attr("tfy.output", "x".repeat(1_800_000))], {
-        traceId,
-        parentSpanId: randomId(8),
-      });
-    });
-    const lifted = { MAX_REQUEST_BYTES: String(64 * 1024 * 1024), MAX_DECOMPRESSED_BYTES: String(64 * 1024 * 1024) };
-
-    expect((await sendTracesWith(tenant, toProtobuf(requestOf(children)), lifted as Partial<Env>)).status).toBe(200);
-
-    expect(await waitingSpans(tenant.id)).toBe(17);
-    const decided = children.slice(17);
-    expect(await viewsOnceArrived(tenant, decided)).toEqual({ "project_name:default": { traces: [], unlisted: decided.length } });
-  });
-
-  it("one request's parts across all its objects wait up to what one object may hold in all: a large resource is not copied once a trace past it", async () => {
-    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
-    // 640 undecided traces over the 16 objects under one 100 KB resource: 64 MB of parts, were each to wait with its copy.
-    const children = Array.from({ length: 640 }, (_, i) => {
-      const traceId = randomId(16);
-      traceId[0] = (i % 16) * 16;
-      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: randomId(8) });
-    });
-    const request = requestOf(children);
-    request.resourceSpans[0]!.resource!.attributes.push(attr("k8s.pod.annotations", "a".repeat(100_000)));
-    const body = toProtobuf(request);
-    expect(body.byteLength).toBeLessThan(200_000);
-
-    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, body));
-    expect(response.status).toBe(200);
-
-    const waiting = (await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()) as { spans: number; bytes: number };
-    expect(waiting.bytes).toBeLessThanOrEqual(MAX_WAITING_BYTES_PER_OBJECT);
-    expect(waiting.spans).toBeGreaterThan(0);
-    // The rest were decided by the default parent at once: every span waits or arrives, once.
-    const sent = new Set(ids(children));
-    await expect
-      .poll(async () => {
-        const arrived = (await standin.received(tenant.apiKey)).flatMap((r) => spansOf(r.request)).map((span) => hex(span.spanId));
-        return { arrived: arrived.length, all: arrived.every((id) => sent.has(id)), once: new Set(arrived).size === arrived.length };
-      })
-      .toEqual({ arrived: children.length - waiting.spans, all: true, once: true });
-    // Each trace decided before it could wait is said, with the bound it met.
-    const early = events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id);
-    expect(early).toHaveLength(children.length - waiting.spans);
-    expect(early[0]).toMatchObject({
-      parent: "project_name:default",
-      spans: 1,
-      reason: "the request's parts to wait are over 32000000 bytes in all",
-    });
-  });
-
   it("hands the waiting parts of many decided traces to the queue in a few sends, not one awaited send a part", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const traces = Array.from({ length: 100 }, () => {
@@ -894,6 +828,9 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
 
     expect(await waitingSpans(tenant.id)).toBe(3);
+    // Tried again in 30 s, with no other request needed.
+    expect(await alarmIn(object)).toBeGreaterThan(20_000);
+    expect(await alarmIn(object)).toBeLessThanOrEqual(30_000);
     await withObjectBindings(object, {});
     await runDurableObjectAlarm(object);
     expect((await standin.waitForSpans(tenant.apiKey, ids([...small.all, ...big.all]))).missing).toEqual([]);

@@ -1,0 +1,54 @@
+import { runInDurableObject } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
+import { hex } from "../../src/encoding/bytes.js";
+import { viewsByParent } from "./parent-views.js";
+import { admin, createTenant, type TestTenant } from "./relay.js";
+import { standin } from "./standin.js";
+import { attr, randomId, spanWith } from "./traces.js";
+
+/** Routing by trace: the tenants, traces and readings the tests of its decisions, waits and bounds share. */
+
+export const EVAL_ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
+
+/** A gateway chat completion as TrueFoundry exports it: the top span (with the request metadata) and, below it, a guardrail and the model call. */
+export function gatewayTrace(metadata: Record<string, string>, options: { callerParent?: Uint8Array } = {}) {
+  const traceId = randomId(16);
+  const top = spanWith(
+    "ChatCompletion: openai/gpt-4.1-mini",
+    [attr("tfy.span_type", "ChatCompletion"), attr("tfy.request.metadata", JSON.stringify(metadata))],
+    { traceId, ...(options.callerParent ? { parentSpanId: options.callerParent } : {}) },
+  );
+  const model = spanWith("Model: gpt-4.1-mini", [attr("tfy.span_type", "Model")], { traceId, parentSpanId: top.spanId });
+  const guardrail = spanWith("Guardrail: pii", [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: top.spanId });
+  const call = spanWith("POST api.openai.com", [], { traceId, parentSpanId: model.spanId });
+  return { traceId, top, children: [guardrail, call, model], all: [guardrail, call, model, top] };
+}
+
+export function routingTenant(config: Record<string, unknown> = {}): Promise<TestTenant> {
+  return createTenant({ parent: "project_name:default", config: { translate: false, routes: [EVAL_ROUTE], ...config } });
+}
+
+export const ids = (spans: Span[]) => spans.map((s) => hex(s.spanId));
+
+/** How many of the tenant's spans wait for their traces' decisions, as the admin API reports it. */
+export async function waitingSpans(tenantId: string): Promise<number> {
+  return ((await (await admin("GET", `/tenants/${tenantId}/waiting-traces`)).json()) as { spans: number }).spans;
+}
+
+/** Each parent's view once every one of `spans` arrived, each once. */
+export async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
+  const arrival = await standin.waitForSpans(tenant.apiKey, ids(spans));
+  expect(arrival.missing).toEqual([]);
+  expect(arrival.duplicates).toBe(0);
+  return viewsByParent(arrival.requests);
+}
+
+/** How long until the object's alarm, in ms; undefined when none is set. */
+export function alarmIn(object: DurableObjectStub<TraceRoutes>): Promise<number | undefined> {
+  return runInDurableObject(object, async (_instance, state) => {
+    const at = await state.storage.getAlarm();
+    return at === null ? undefined : at - Date.now();
+  });
+}

@@ -1,0 +1,76 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { hex } from "../src/encoding/bytes.js";
+import { sendTraces } from "./support/relay.js";
+import { alarmIn, gatewayTrace, routingTenant, waitingSpans } from "./support/routing.js";
+import { requestOf, toProtobuf } from "./support/traces.js";
+
+/**
+ * A trace-routes object's alarm does all its later work: it ends waits, hands decided spans to the
+ * queue and forgets decisions past their day. Nothing else runs it, so when it is set is what these
+ * tests prove: an object left without its alarm keeps spans, or decisions, for ever.
+ */
+
+const HOUR = 60 * 60 * 1000;
+
+/** Two traces of one shard, so of one object. */
+function tracesOfOneObject(metadata: Record<string, string>) {
+  const traces = [gatewayTrace(metadata), gatewayTrace(metadata)];
+  for (const trace of traces) trace.traceId[0] = 0x7e;
+  return traces;
+}
+
+describe.concurrent("the trace-routes object's alarm", () => {
+  it("an object that only decides, with nothing waiting, forgets its decisions after their day: its alarm is set to sweep them", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.all)))).status).toBe(200);
+    expect(await object.decisions([hex(trace.traceId)])).toEqual(["experiment_id:exp-eval"]);
+    const sweep = await alarmIn(object);
+    expect(sweep).toBeGreaterThan(HOUR - 60_000);
+    expect(sweep).toBeLessThanOrEqual(HOUR);
+
+    // The decision's day over by the time the sweep runs.
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec("UPDATE trace_routes SET decided_until = ? WHERE trace = ?", Date.now() - 1, hex(trace.traceId));
+    });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await object.decisions([hex(trace.traceId)])).toEqual([null]);
+  });
+
+  it("a trace decided at once does not put off the end of another trace's wait: the alarm only ever moves earlier", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 60 });
+    const [waiting, whole] = tracesOfOneObject({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(waiting!.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(waiting!.children)))).status).toBe(200);
+    expect(await alarmIn(object)).toBeLessThanOrEqual(60_000);
+
+    // Decided in this request: all it asks of the alarm is the sweep, an hour away.
+    expect((await sendTraces(tenant, toProtobuf(requestOf(whole!.all)))).status).toBe(200);
+
+    expect(await alarmIn(object)).toBeLessThanOrEqual(60_000);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+  });
+
+  it("a later part of a trace whose alarm was lost sets it by the trace's wait, which runs from its first part", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 60 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const [guardrail, call, model] = trace.children;
+    expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!])))).status).toBe(200);
+    // What a call whose alarm write failed after it committed leaves (its client answered 503): no alarm.
+    const dueAt = await runInDurableObject(object, async (_instance, state) => {
+      await state.storage.deleteAlarm();
+      return state.storage.sql.exec<{ due_at: number }>("SELECT due_at FROM trace_routes WHERE trace = ?", hex(trace.traceId)).one().due_at;
+    });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([call!, model!])))).status).toBe(200);
+
+    expect(await runInDurableObject(object, (_instance, state) => state.storage.getAlarm())).toBe(dueAt);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+  });
+});

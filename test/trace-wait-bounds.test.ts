@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
+import { hex } from "../src/encoding/bytes.js";
+import { loggedWhile } from "./support/logs.js";
+import { admin, sendTraces, sendTracesWith } from "./support/relay.js";
+import { EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
+import { standin } from "./support/standin.js";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
+
+/**
+ * What may wait for a trace's decision is bounded, per trace and per trace-routes object, so that
+ * one tenant's undecided traces cannot fill an object's storage or a call's 32 MiB. Spans past a
+ * bound do not wait: their trace is decided then by what is known, and the line says so.
+ */
+
+const CHILD_ROUTE = { match: { field: "span_name", prefix: "Model:" }, parent: "project_name:models" };
+
+/** `count` guardrail spans under the trace's top span. */
+function guardrails(trace: ReturnType<typeof gatewayTrace>, count: number, label = "Guardrail") {
+  return Array.from({ length: count }, (_, i) =>
+    spanWith(`${label} ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
+  );
+}
+
+describe.concurrent("bounds on what waits for a trace's decision", () => {
+  it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const many = Array.from({ length: MAX_WAITING_SPANS_PER_TRACE + 1 }, (_, i) =>
+      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
+    );
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(many))));
+    expect(response.status).toBe(200);
+    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(trace.traceId),
+        parent: "project_name:default",
+        spans: many.length,
+        reason: `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`,
+      },
+    ]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    // With an hour's wait, arriving at all means nothing waited; the whole trace is in one place.
+    expect(await viewsOnceArrived(tenant, [...many, trace.top])).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: many.length + 1 }], unlisted: 0 },
+    });
+  });
+
+  it("one request's parts in one object wait up to what the object may hold, within Workers RPC's 32 MiB; the parts past it are decided by the default parent", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    // 19 traces of one shard, a 1.8 MB part each: 34.2 MB of waiting spans in one call, were they all to wait.
+    const children = Array.from({ length: 19 }, (_, i) => {
+      const traceId = randomId(16);
+      traceId[0] = 0x0a;
+      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail"), attr("tfy.output", "x".repeat(1_800_000))], {
+        traceId,
+        parentSpanId: randomId(8),
+      });
+    });
+    const lifted = { MAX_REQUEST_BYTES: String(64 * 1024 * 1024), MAX_DECOMPRESSED_BYTES: String(64 * 1024 * 1024) };
+
+    expect((await sendTracesWith(tenant, toProtobuf(requestOf(children)), lifted as Partial<Env>)).status).toBe(200);
+
+    expect(await waitingSpans(tenant.id)).toBe(17);
+    const decided = children.slice(17);
+    expect(await viewsOnceArrived(tenant, decided)).toEqual({ "project_name:default": { traces: [], unlisted: decided.length } });
+  });
+
+  it("one request's parts across all its objects wait up to what one object may hold in all: a large resource is not copied once a trace past it", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    // 640 undecided traces over the 16 objects under one 100 KB resource: 64 MB of parts, were each to wait with its copy.
+    const children = Array.from({ length: 640 }, (_, i) => {
+      const traceId = randomId(16);
+      traceId[0] = (i % 16) * 16;
+      return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: randomId(8) });
+    });
+    const request = requestOf(children);
+    request.resourceSpans[0]!.resource!.attributes.push(attr("k8s.pod.annotations", "a".repeat(100_000)));
+    const body = toProtobuf(request);
+    expect(body.byteLength).toBeLessThan(200_000);
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, body));
+    expect(response.status).toBe(200);
+
+    const waiting = (await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()) as { spans: number; bytes: number };
+    expect(waiting.bytes).toBeLessThanOrEqual(MAX_WAITING_BYTES_PER_OBJECT);
+    expect(waiting.spans).toBeGreaterThan(0);
+    // The rest were decided by the default parent at once: every span waits or arrives, once.
+    const sent = new Set(ids(children));
+    await expect
+      .poll(async () => {
+        const arrived = (await standin.received(tenant.apiKey)).flatMap((r) => spansOf(r.request)).map((span) => hex(span.spanId));
+        return { arrived: arrived.length, all: arrived.every((id) => sent.has(id)), once: new Set(arrived).size === arrived.length };
+      })
+      .toEqual({ arrived: children.length - waiting.spans, all: true, once: true });
+    // Each trace decided before it could wait is said, with the bound it met.
+    const early = events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id);
+    expect(early).toHaveLength(children.length - waiting.spans);
+    expect(early[0]).toMatchObject({
+      parent: "project_name:default",
+      spans: 1,
+      reason: "the request's parts to wait are over 32000000 bytes in all",
+    });
+  });
+
+  it("a trace whose parts, each under the bound, pass it together is decided then by the best route its waiting spans matched", async () => {
+    const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "prod" });
+    const more = guardrails(trace, MAX_WAITING_SPANS_PER_TRACE - 1);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(more))));
+    expect(response.status).toBe(200);
+    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(trace.traceId),
+        parent: "project_name:models",
+        spans: more.length,
+        reason: `over ${MAX_WAITING_SPANS_PER_TRACE} of its spans would wait`,
+      },
+    ]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [...trace.all, ...more])).toEqual({
+      "project_name:models": { traces: [{ root: trace.top.name, spans: trace.all.length + more.length }], unlisted: 0 },
+    });
+  });
+
+  it("traces of one object wait up to the spans the object may hold; a trace past it is decided then, and the others still wait", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const perTrace = MAX_WAITING_SPANS_PER_TRACE - 1;
+    const fitting = Math.floor(MAX_WAITING_SPANS_PER_OBJECT / perTrace);
+    // Traces of one shard, so of one object, each just under the bound per trace.
+    const traces = Array.from({ length: fitting + 1 }, () => {
+      const trace = gatewayTrace({ env: "eval" });
+      trace.traceId[0] = 0x5c;
+      return { trace, spans: guardrails(trace, perTrace) };
+    });
+    for (const { spans } of traces.slice(0, fitting)) expect((await sendTraces(tenant, toProtobuf(requestOf(spans)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(fitting * perTrace);
+
+    const last = traces.at(-1)!;
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(last.spans))));
+    expect(response.status).toBe(200);
+    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(last.trace.traceId),
+        parent: "project_name:default",
+        spans: perTrace,
+        reason: `over ${MAX_WAITING_SPANS_PER_OBJECT} spans would wait in its object, its tenant's traces of one sixteenth`,
+      },
+    ]);
+    expect(await waitingSpans(tenant.id)).toBe(fitting * perTrace);
+    expect(await viewsOnceArrived(tenant, last.spans)).toEqual({ "project_name:default": { traces: [], unlisted: perTrace } });
+  });
+});

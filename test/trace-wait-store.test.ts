@@ -1,0 +1,170 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { TraceWaitStore, type WaitingPiece } from "../src/deliver/trace-wait-store.js";
+import { hex } from "../src/encoding/bytes.js";
+import { DECISION_TTL_MS } from "../src/tenants/routing.js";
+import { uniqueTenantId } from "./support/relay.js";
+import { randomId } from "./support/traces.js";
+
+/**
+ * The trace-routes object's SQLite store, driven directly on a real object's storage. Through the
+ * relay, the orders of calls these tests make (a trace decided while its spans wait, a candidate
+ * named by a request whose spans were all dropped, a tenant's parent changed between two parts of
+ * a trace) need requests and waits timed against each other; here each step is one call, and what
+ * the store keeps after it is read back exactly.
+ */
+
+const TENANT = "store-tenant";
+const DEFAULT_PARENT = "project_name:default";
+const NOW = 1_750_000_000_000;
+const DUE = NOW + 30_000;
+
+/** A request's part of a trace as the object keeps it: `spans` spans in `bytes` bytes. */
+function part(trace: string, spans: number, bytes: number): Omit<WaitingPiece, "id"> {
+  return {
+    trace,
+    tenant: TENANT,
+    incarnation: "incarnation-1",
+    sealedClientKey: undefined,
+    clientKeyApiUrl: undefined,
+    protobuf: crypto.getRandomValues(new Uint8Array(bytes)),
+    spans,
+    receivedAt: NOW,
+  };
+}
+
+/** Runs `body` on the store of a trace-routes object no other test uses. */
+function onFreshStore(body: (store: TraceWaitStore) => void): Promise<void> {
+  const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
+  return runInDurableObject(object, (_instance, state) => body(new TraceWaitStore(state.storage.sql)));
+}
+
+/** Where each piece ready to leave goes, as trace, spans and parent. */
+function departures(store: TraceWaitStore): Array<{ trace: string; spans: number; parent: string }> {
+  return store.releasable(50).map(({ piece, parent }) => ({ trace: piece.trace, spans: piece.spans, parent }));
+}
+
+describe("trace wait store", () => {
+  it("a trace decided while its spans wait is not decided again when its wait ends", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      store.wait(part(trace, 2, 40), DEFAULT_PARENT, DUE, undefined, undefined);
+      // Its top span came and named its parent.
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+
+      expect(store.nextDue()).toBeUndefined();
+      store.decideOverdue(DUE + 1, DUE + 1 + DECISION_TTL_MS);
+
+      expect(store.trace(trace)).toEqual({
+        parent: "project_name:from-top-span",
+        spans: 2,
+        bytes: 40,
+        due_at: null,
+        candidate: null,
+        candidate_rank: null,
+      });
+      expect(departures(store)).toEqual([{ trace, spans: 2, parent: "project_name:from-top-span" }]);
+    });
+  });
+
+  it("a waiting trace goes, when its wait ends, to the better candidate a later request named without spans", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      store.wait(part(trace, 3, 60), DEFAULT_PARENT, DUE, undefined, { parent: "experiment_id:exp-second", rank: 1 });
+      // A later request's spans of the trace were all dropped, but named a route ranked first.
+      store.remember(trace, DEFAULT_PARENT, { parent: "experiment_id:exp-first", rank: 0 }, DUE);
+
+      expect(store.trace(trace)).toEqual({
+        parent: null,
+        spans: 3,
+        bytes: 60,
+        due_at: DUE,
+        candidate: "experiment_id:exp-first",
+        candidate_rank: 0,
+      });
+      store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
+
+      expect(store.trace(trace)?.parent).toBe("experiment_id:exp-first");
+      expect(departures(store)).toEqual([{ trace, spans: 3, parent: "experiment_id:exp-first" }]);
+    });
+  });
+
+  it("a trace first known only by a candidate counts as one waiting trace once its spans wait, and as none once they leave", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      const candidate = { parent: "experiment_id:exp-eval", rank: 0 };
+      store.remember(trace, DEFAULT_PARENT, candidate, DUE);
+      expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
+
+      store.wait(part(trace, 3, 30), DEFAULT_PARENT, DUE, store.trace(trace), candidate);
+      expect(store.totals()).toEqual({ traces: 1, spans: 3, bytes: 30 });
+
+      store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
+      for (const { piece } of store.releasable(50)) store.released(piece);
+      expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
+    });
+  });
+
+  it("a trace counts as waiting until its last part leaves, and other waiting traces stay counted exactly", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      const other = hex(randomId(16));
+      store.wait(part(trace, 2, 20), DEFAULT_PARENT, DUE, undefined, undefined);
+      store.wait(part(trace, 3, 30), DEFAULT_PARENT, DUE, store.trace(trace), undefined);
+      store.wait(part(other, 1, 5), DEFAULT_PARENT, DUE + 1_000, undefined, undefined);
+      expect(store.totals()).toEqual({ traces: 2, spans: 6, bytes: 55 });
+
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+      const [first, second] = store.releasable(50);
+      expect([first?.piece.spans, second?.piece.spans]).toEqual([2, 3]);
+
+      store.released(first!.piece);
+      expect(store.totals()).toEqual({ traces: 2, spans: 4, bytes: 35 });
+      store.released(second!.piece);
+      expect(store.totals()).toEqual({ traces: 1, spans: 1, bytes: 5 });
+      expect(store.trace(trace)).toMatchObject({ spans: 0, bytes: 0 });
+
+      store.decide(other, DEFAULT_PARENT, NOW + DECISION_TTL_MS);
+      const [last] = store.releasable(50);
+      store.released(last!.piece);
+      expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
+    });
+  });
+
+  it("a decided trace whose spans have not left yet is kept past its decision's day, so they still leave for its parent", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      const waiting = part(trace, 2, 20);
+      store.wait(waiting, DEFAULT_PARENT, DUE, undefined, undefined);
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+
+      // The queue refused the spans all day.
+      store.forgetExpired(NOW + DECISION_TTL_MS + 1);
+
+      const ready = store.releasable(50);
+      expect(ready).toEqual([{ piece: { ...waiting, id: expect.any(Number) }, parent: "project_name:from-top-span" }]);
+      // Once they left, the decision past its day is forgotten.
+      store.released(ready[0]!.piece);
+      store.forgetExpired(NOW + DECISION_TTL_MS + 2);
+      expect(store.trace(trace)).toBeUndefined();
+      expect(store.remembersAny()).toBe(false);
+    });
+  });
+
+  it("a waiting trace whose tenant's parent changed between its parts goes to the latest parent when its wait ends", async () => {
+    await onFreshStore((store) => {
+      const trace = hex(randomId(16));
+      store.wait(part(trace, 1, 10), "project_name:before", DUE, undefined, undefined);
+      store.wait(part(trace, 2, 20), "project_name:after", DUE, store.trace(trace), undefined);
+
+      store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
+
+      expect(departures(store)).toEqual([
+        { trace, spans: 1, parent: "project_name:after" },
+        { trace, spans: 2, parent: "project_name:after" },
+      ]);
+    });
+  });
+});
