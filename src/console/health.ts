@@ -1,5 +1,6 @@
 import { minuteOf } from "../stats/counts.js";
 import type { TenantStats } from "./answers.js";
+import { countOf } from "./numbers.js";
 
 /** Something about a tenant an operator should look at: `bad` loses or holds back spans now, `watch` may be passing. */
 export interface Concern {
@@ -22,16 +23,16 @@ export function concernsOf(stats: TenantStats, deadLetters: DeadLetterCount): Co
   const now = stats.last_5m;
   const concerns: Concern[] = [];
   if (now.upstream.errors > 0 && now.spans.delivered === 0) {
-    concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${plural(now.upstream.errors, "attempt")} failed` });
+    concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${countOf(now.upstream.errors, "attempt")} failed` });
   }
   const refused = Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0);
-  if (refused > 0) concerns.push({ level: "bad", text: `${plural(refused, "request")} refused in 5 min` });
+  if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
   if (deadLetters.count > 0) {
-    const counted = deadLetters.more ? `${deadLetters.count}+ dead letters` : plural(deadLetters.count, "dead letter");
+    const counted = deadLetters.more ? `${deadLetters.count}+ dead letters` : countOf(deadLetters.count, "dead letter");
     concerns.push({ level: "bad", text: `${counted} to replay or delete` });
   }
   // Spans wait in the queue for a retry, or a routing tenant's for a moment on their way out.
-  if (stats.waiting_in_queue > 0) concerns.push({ level: "watch", text: `${plural(stats.waiting_in_queue, "span")} in the queue` });
+  if (stats.waiting_in_queue > 0) concerns.push({ level: "watch", text: `${countOf(stats.waiting_in_queue, "span")} in the queue` });
   return concerns;
 }
 
@@ -47,8 +48,4 @@ export function upstreamErrorPassed(stats: TenantStats): string | undefined {
   const errorMinute = new Date(minuteOf(Date.parse(error.at))).toISOString();
   if (stats.per_minute?.some((m) => m.minute > errorMinute && m.spans.delivered > 0)) return "spans delivered since";
   return undefined;
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -1,5 +1,6 @@
 import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { ReplayAnswer } from "./answers.js";
+import { countOf } from "./numbers.js";
 
 /**
  * What a change did, said on the page it returns to (`?done=<code>`): from a closed set of
@@ -28,11 +29,10 @@ export function noticeOf(query: Record<string, string>): string | undefined {
     const orphaned = replayCount(query.orphaned);
     const replaying = replayCount(query.replaying);
     if (replayed === undefined || orphaned === undefined || replaying === undefined) return undefined;
-    const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
     // The page is drawn before the queue delivers them: said so, a row still listed is not taken for a replay that failed.
     const listed = replayed === 0 ? "" : replayed === 1 ? "; it stays listed until delivered" : "; each stays listed until delivered";
-    return `Replayed ${plural(replayed)} onto the delivery queue${listed}.${orphaned > 0 ? ` ${plural(orphaned)} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${plural(replaying)} already being replayed, left to that replay.` : ""}${more}`;
+    return `Replayed ${countOf(replayed, "dead letter")} onto the delivery queue${listed}.${orphaned > 0 ? ` ${countOf(orphaned, "dead letter")} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${countOf(replaying, "dead letter")} already being replayed, left to that replay.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
 }

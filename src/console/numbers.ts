@@ -7,6 +7,11 @@ export function countText(n: number): string {
   return COUNT.format(n);
 }
 
+/** A count of a noun, in words: "1 dead letter", "12,015 spans". */
+export function countOf(n: number, noun: string): string {
+  return `${countText(n)} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** A statistics cell: a count grouped, anything else (a "-" for no latency) as it is. */
 export function cellText(value: string | number): string {
   return typeof value === "number" ? countText(value) : value;
