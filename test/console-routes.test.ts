@@ -42,7 +42,7 @@ function refusalShown(html: string): string | undefined {
 /** A tenant, a console session, the tenant's page, its forms' CSRF token and its token form's issue key, and a reader of the tenant's tokens. */
 async function tenantPageInSession() {
   const tenant = await createTenant();
-  const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+  const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
   const tenantPage = `/admin/console/tenants/${tenant.id}`;
   const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
   const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
@@ -114,7 +114,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a HEAD of a page as its GET, without the body: the login form without a session, the page with one", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const noTenant = `/admin/console/tenants/${uniqueTenantId()}`;
     for (const path of ["/admin/", noTenant, "/admin/console/stats", "/admin/console/dead-letters"]) {
       for (const [headers, status] of [
@@ -135,7 +135,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a console path that is no page with its own 404 page, once logged in", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
 
     const loggedIn = await relayFetch("/admin/console/nothing", { headers: { cookie } });
     const loggedOut = await relayFetch("/admin/console/nothing", { redirect: "manual" });
@@ -149,7 +149,7 @@ describe("the console beside the admin API", () => {
 
   it("answers a method no link or form sends as the admin API does: behind the token, 405 with Allow, in JSON", async () => {
     const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const refusal = (code: string, message: string) => ({ error: { code, message, request_id: expect.any(String) } });
     const paths = [
       ["/admin", "/admin", "GET, HEAD"],
@@ -217,7 +217,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses every form without the session's CSRF token, even from its own origin with the session cookie, and answers a form posted to a page with its 405", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const post = (path: string) =>
       relayFetch(path, {
         method: "POST",
@@ -247,7 +247,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a GET on a path that only takes forms with a 405 page and Allow: POST, once logged in", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     for (const [path, route] of [
       ["/admin/console/logout", "/admin/console/logout"],
       ["/admin/console/tenants", "/admin/console/tenants"],
@@ -272,7 +272,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("sends a GET of /admin on to /admin/, and answers a form posted there as /admin/ does: 405 page, or 401 without a session", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
 
     const get = await relayFetch("/admin", { redirect: "manual" });
     const posted = await relayFetch("/admin", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
@@ -289,7 +289,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const notices = "done, replayed, orphaned, replaying, replay_from";
     for (const [path, message] of [
       ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
@@ -378,10 +378,34 @@ describe("the console beside the admin API", () => {
     expect(otherSite.headers.get("set-cookie")).toBeNull();
     expect(loggedIn.status).toBe(303);
     expect(loggedIn.headers.get("set-cookie")).toMatch(
-      /^tfy_relay_console=\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/,
+      /^tfy_relay_console=\d+\.\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/,
     );
     const cookie = loggedIn.headers.get("set-cookie")!.split(";")[0]!;
     expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
+  });
+
+  it("keeps a session in use going: a page read 20 minutes into it renews its cookie for 30 more, the same session; logging out does not", async () => {
+    const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
+
+    const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
+
+    expect(page.status).toBe(200);
+    const renewed = page.headers.get("set-cookie")!;
+    expect(renewed).toMatch(/^tfy_relay_console=\d+\.\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/);
+    const cookie = renewed.split(";")[0]!;
+    // Its login time and nonce kept: the CSRF token of the pages already open is the session's still.
+    expect(cookie.split(".").slice(1, 3)).toEqual(started.split(".").slice(1, 3));
+    const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())![1]!;
+    // The renewed cookie and the page's CSRF token go together; logged out with the cookie as it was before
+    // the renewal, the session is dropped, not renewed.
+    for (const session of [cookie, `${SESSION_COOKIE}=${started}`]) {
+      const loggedOut = await postForm("/admin/console/logout", session, { csrf });
+      expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+      expect(loggedOut.headers.getSetCookie()).toEqual(["tfy_relay_console=; Max-Age=0; Path=/admin; HttpOnly; Secure; SameSite=Strict"]);
+    }
+    // A session not a minute old is not set again.
+    const fresh = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    expect((await relayFetch("/admin/", { headers: { cookie: fresh } })).headers.get("set-cookie")).toBeNull();
   });
 
   it("opens the page a link gave once logged in, a console page only: never another site's, nor a form's path", async () => {
@@ -428,8 +452,8 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a session signed under another admin token, or one that has expired", async () => {
-    const otherToken = await startSession("a-previous-admin-token", Date.now());
-    const expired = await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000);
+    const otherToken = (await startSession("a-previous-admin-token", Date.now())).value;
+    const expired = (await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value;
 
     for (const value of [otherToken, expired]) {
       const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie: `tfy_relay_console=${value}` } });
@@ -439,7 +463,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a log-out of a session that has ended with the login form, not a refusal", async () => {
-    const expired = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)}`;
+    const expired = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value}`;
 
     const loggedOut = await postForm("/admin/console/logout", expired, { csrf: "from-the-page-it-was-on" });
 
@@ -462,7 +486,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a form whose body is not the form its Content-Type says with a 400 page, logging in or changing something", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     for (const contentType of ["multipart/form-data; boundary=b", "multipart/form-data"]) {
       for (const [path, headers] of [
         ["/admin/console/login", {}],
@@ -485,7 +509,7 @@ describe("the console beside the admin API", () => {
   it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
     const tenant = await createTenant();
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const deadline = Date.now() + 30_000;
     let page = "";
     while (Date.now() < deadline && !page.includes("gpt-4.1-mini")) {
@@ -509,7 +533,7 @@ describe("the console beside the admin API", () => {
     );
     expect((await sendTraces(healthy, toProtobuf(trueFoundryTrace()))).status).toBe(200);
     expect((await sendTraces(failing, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const deadline = Date.now() + 30_000;
     let row = "";
     while (Date.now() < deadline && !row.includes("Braintrust took nothing")) {
@@ -534,7 +558,7 @@ describe("the console beside the admin API", () => {
     for (let i = 0; i < 3; i++) {
       expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(500);
     }
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const errorsShown = (html: string) => /<svg class="chart errors"[^>]*data-total="(\d+)"/.exec(html)?.[1];
     const deadline = Date.now() + 30_000;
     let page = "";
@@ -555,7 +579,7 @@ describe("the console beside the admin API", () => {
     // A child whose trace's top span has not come: its trace waits.
     const child = spanWith("Model: x", [attr("tfy.span_type", "Model")], { parentSpanId: randomId(8) });
     expect((await sendTraces(routing, toProtobuf(requestOf([child])))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
 
     const routingPage = await (await relayFetch(`/admin/console/tenants/${routing.id}`, { headers: { cookie } })).text();
     const plainPage = await (await relayFetch(`/admin/console/tenants/${plain.id}`, { headers: { cookie } })).text();
@@ -568,7 +592,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant, 41);
     await waitForDeadLetters(tenant.id, (list) => list.length === 41);
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replaceAll("&amp;", "&");
     const press = async (html: string) => {
@@ -599,7 +623,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant, 3);
     const [first, second, third] = await waitForDeadLetters(tenant.id, (list) => list.length === 3);
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const listPath = `/admin/console/dead-letters?tenant=${tenant.id}`;
     const page = await (await relayFetch(listPath, { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
@@ -634,7 +658,7 @@ describe("the console beside the admin API", () => {
     expect((await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(
       200,
     );
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
     const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
@@ -651,7 +675,7 @@ describe("the console beside the admin API", () => {
 
   it("saves a tenant's form only over the tenant it showed, and creates only a tenant that does not exist yet (412 otherwise)", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     // As a browser posts it: the attribute's value with its HTML escapes undone.
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
@@ -690,7 +714,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("shows a replay's notice only for counts a replay can give: a link with others gets none", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const notice = async (query: Record<string, string>) =>
       /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(
         await (await relayFetch(`/admin/?${new URLSearchParams({ done: "replayed", ...query })}`, { headers: { cookie } })).text(),
@@ -706,7 +730,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("says a later page with nothing on it is empty, with a link back to the first page, not that there is nothing at all", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const cursorOf = async (path: string) => ((await (await admin("GET", path)).json()) as { cursor: string | null }).cursor!;
     const emptyPage = (html: string) =>
       /<p class="muted empty-page">(.*?)<\/p>/s
@@ -768,7 +792,7 @@ describe("the console beside the admin API", () => {
 
   it("says a tenant that stopped routing still sends the traces decided before to their parents, until when", async () => {
     const tenant = await createTenant({ config: { routes: [{ match: { field: "span_name", equals: "x" }, parent: "project_name:x" }] } });
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const put = await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, routes: [] });
     const { routed_until } = (await put.json()) as { routed_until: string };
 
@@ -781,7 +805,7 @@ describe("the console beside the admin API", () => {
 
   it("says a refusal of what the form has no field for once, at the top of the page, beside none of the form's fields", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
 
@@ -824,7 +848,7 @@ describe("the console beside the admin API", () => {
     const token = tokenIn(await shown.text());
     const reloaded = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie } })).text();
     // The same cookie, copied to another session: it opens for the session it was handed to only.
-    const otherSession = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const otherSession = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const elsewhere = await (await relayFetch(tenantPage, { headers: { cookie: `${otherSession}; ${handed.split(";")[0]}` } })).text();
     // And sent to another tenant's page in the same session, as its path keeps a browser from doing: it opens for its own tenant only.
     const otherTenant = await createTenant();
@@ -893,7 +917,7 @@ describe("the console beside the admin API", () => {
 
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
 
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
@@ -903,7 +927,7 @@ describe("the console beside the admin API", () => {
   it("offers as the Braintrust key's choices only those that differ: passthrough once, and as removing a key only where one is stored", async () => {
     const stored = await createTenant();
     const passthrough = await createTenant({ mode: "passthrough" });
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const keyChoices = async (path: string) => {
       const html = await (await relayFetch(path, { headers: { cookie } })).text();
       const fieldset = html.slice(html.indexOf("<legend>Braintrust API key</legend>"), html.indexOf("</fieldset>"));
@@ -937,7 +961,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a new tenant's id that a URL path would resolve (. or ..) with the id rule, beside the id", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
 
@@ -982,7 +1006,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const id = "X".repeat(512 * 1024);
@@ -996,7 +1020,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("sends with a refusal's page the headers its status calls for: WWW-Authenticate with a 401, Retry-After with a 503", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const wrongToken = await logIn("not-the-token");
     const storageDown = await relayFetchWith({ TENANTS: failingBinding(env.TENANTS, "list", "KV list failed: unavailable") }, "/admin/", {
       headers: { cookie },
@@ -1010,7 +1034,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("says why a tenant's page cannot be shown when a deletion's confirmation is mistyped and the page fails for another reason", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = await createTenant();
@@ -1029,7 +1053,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("masks the admin token where a page's refusal would name it: pasted as a tenant id, which it can look like", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
 
@@ -1043,7 +1067,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("shows a refused tenant form again without the Braintrust key, wherever it was typed: the settings JSON, the API URL's user:password@", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = uniqueTenantId("console");
@@ -1095,7 +1119,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = `console-${crypto.randomUUID().slice(0, 8)}`;

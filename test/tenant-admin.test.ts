@@ -617,7 +617,7 @@ describe("admin API: the caller's text in refusals", () => {
   });
 
   it("never repeats the path of a 404 or a 405, API's or console's, so a token pasted into one does not come back", async () => {
-    const cookie = `${SESSION_COOKIE}=${await startSession(ADMIN_TOKEN, Date.now())}`;
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
     for (const pasted of [ADMIN_TOKEN, `tbr_0123456789abcdef_${"A".repeat(43)}`]) {
       for (const [path, method, headers, status] of [

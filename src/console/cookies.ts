@@ -1,3 +1,7 @@
+import type { Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import { SESSION_COOKIE, type SessionCookie } from "./session.js";
+
 /**
  * The attributes of every cookie the console sets. HttpOnly: no script reads it; Secure: never sent
  * in clear; SameSite=Strict: no other site's link or form carries it. Not Secure only at localhost
@@ -17,4 +21,17 @@ export function dropsConsoleCookies(url: string): boolean {
 /** localhost, by name or address: the machine itself. */
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** The session's cookie, for the whole console. */
+function sessionCookieAttributes(url: string) {
+  return consoleCookie(url, "/admin");
+}
+
+export function setSessionCookie(c: Context, cookie: SessionCookie): void {
+  setCookie(c, SESSION_COOKIE, cookie.value, { ...sessionCookieAttributes(c.req.url), maxAge: cookie.maxAgeSeconds });
+}
+
+export function dropSessionCookie(c: Context): void {
+  deleteCookie(c, SESSION_COOKIE, sessionCookieAttributes(c.req.url));
 }

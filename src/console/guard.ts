@@ -5,9 +5,10 @@ import { namesBearer } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
+import { setSessionCookie } from "./cookies.js";
 import { formOf } from "./form.js";
 import { CONSOLE_PATHS, loginPath, pageAfterLogin } from "./paths.js";
-import { readSession, SESSION_COOKIE } from "./session.js";
+import { readSession, renewedSession, SESSION_COOKIE } from "./session.js";
 
 /** The admin token, or a refusal saying how to enable the console. */
 export function adminTokenOf(c: Context<ConsoleEnv>): string {
@@ -46,6 +47,11 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
       throw new RelayError("unauthenticated", "your console session has ended: log in again");
     }
     c.set("session", session);
+    // In use, it lasts on (not past its login's SESSION_MAX_SECONDS); logging out drops it instead.
+    if (c.req.path !== CONSOLE_PATHS.logout) {
+      const renewed = await renewedSession(adminTokenOf(c), session, Date.now());
+      if (renewed) setSessionCookie(c, renewed);
+    }
     await next();
   };
 }

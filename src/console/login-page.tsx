@@ -1,6 +1,6 @@
 import { Layout, Notice } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
-import { SESSION_SECONDS } from "./session.js";
+import { SESSION_MAX_SECONDS, SESSION_SECONDS } from "./session.js";
 
 /**
  * The admin token goes in a form field, POSTed: never in a URL, where logs and history would keep it.
@@ -11,7 +11,10 @@ export function LoginPage(props: { error?: string; plainHttp?: boolean; next?: s
   return (
     <Layout title="Log in">
       <h1>Log in</h1>
-      <p class="sub">With the relay's admin token (the ADMIN_TOKEN secret). The session lasts {SESSION_SECONDS / 60} minutes.</p>
+      <p class="sub">
+        With the relay's admin token (the ADMIN_TOKEN secret). The session ends after {SESSION_SECONDS / 60} minutes unused, and{" "}
+        {SESSION_MAX_SECONDS / 3600} hours after logging in.
+      </p>
       {props.error && <Notice tone="error">{props.error}</Notice>}
       {props.plainHttp && (
         <Notice tone="error">

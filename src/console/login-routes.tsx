@@ -1,24 +1,20 @@
 import { type Context, Hono } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
 import { singleValuedQuery } from "../admin/query.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import type { ConsoleEnv } from "./console-env.js";
-import { consoleCookie, dropsConsoleCookies } from "./cookies.js";
+import { dropSessionCookie, dropsConsoleCookies, setSessionCookie } from "./cookies.js";
 import { formOf } from "./form.js";
 import { adminTokenOf, requireSameOrigin } from "./guard.js";
 import { renderPage, renderRefusal } from "./layout.js";
 import { LoginPage } from "./login-page.js";
 import { otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS, pageAfterLogin } from "./paths.js";
-import { SESSION_COOKIE, SESSION_SECONDS, startSession } from "./session.js";
+import { startSession } from "./session.js";
 import { CONSOLE_CSS } from "./style.js";
 
 /** What the console serves without a session: the login form and its stylesheet. */
 export const loginRoutes = new Hono<ConsoleEnv>();
-
-/** The session's cookie, for the whole console. */
-const sessionCookie = (url: string) => consoleCookie(url, "/admin");
 
 loginRoutes.get("/style.css", (c) => {
   c.header("content-type", "text/css; charset=utf-8");
@@ -44,8 +40,7 @@ loginRoutes.post("/login", async (c) => {
     const refusal = new RelayError("unauthenticated", "That is not the admin token.");
     return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsConsoleCookies(c.req.url)} next={next} />, refusal);
   }
-  const cookie = await startSession(adminToken, Date.now());
-  setCookie(c, SESSION_COOKIE, cookie, { ...sessionCookie(c.req.url), maxAge: SESSION_SECONDS });
+  setSessionCookie(c, await startSession(adminToken, Date.now()));
   return c.redirect(next ?? CONSOLE_PATHS.home, 303);
 });
 
@@ -54,6 +49,6 @@ loginRoutes.all("/login", otherConsoleMethods("GET, HEAD, POST"));
 
 /** Registered behind the session and CSRF checks, so another site cannot log an operator out. */
 export function logout(c: Context<ConsoleEnv>): Response {
-  deleteCookie(c, SESSION_COOKIE, sessionCookie(c.req.url));
+  dropSessionCookie(c);
   return c.redirect(CONSOLE_PATHS.login, 303);
 }
