@@ -155,7 +155,7 @@ describe("the console beside the admin API", () => {
       ["/admin", "/admin", "GET, HEAD"],
       ["/admin/", "/admin/", "GET, HEAD"],
       ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant", "GET, HEAD"],
-      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens", "POST"],
+      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens", "GET, HEAD, POST"],
       ["/admin/console/dead-letters", "/admin/console/dead-letters", "GET, HEAD"],
       ["/admin/console/stats", "/admin/console/stats", "GET, HEAD"],
       ["/admin/console/logout", "/admin/console/logout", "POST"],
@@ -246,29 +246,38 @@ describe("the console beside the admin API", () => {
     expect(behindProxy.headers.get("content-type")).toMatch(/^text\/html/);
   });
 
-  it("answers a GET on a path that only takes forms with a 405 page and Allow: POST, once logged in", async () => {
+  it("sends a GET of a form's address, which a refused form's page shows, reloaded or copied, to the page the form is on", async () => {
     const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
-    for (const [path, route] of [
-      ["/admin/console/logout", "/admin/console/logout"],
-      ["/admin/console/tenants", "/admin/console/tenants"],
-      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens"],
-      ["/admin/console/tenants/acme/tokens/0123456789abcdef/revoke", "/admin/console/tenants/:tenant/tokens/:token/revoke"],
-      ["/admin/console/tenants/acme/delete", "/admin/console/tenants/:tenant/delete"],
-      ["/admin/console/dead-letters/replay", "/admin/console/dead-letters/replay"],
-      ["/admin/console/dead-letters/acme:0a/delete", "/admin/console/dead-letters/:id/delete"],
+    for (const [path, formPage] of [
+      ["/admin/console/tenants", "/admin/"],
+      ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/acme"],
+      ["/admin/console/tenants/acme/tokens/0123456789abcdef/revoke", "/admin/console/tenants/acme"],
+      ["/admin/console/tenants/acme/delete", "/admin/console/tenants/acme"],
+      ["/admin/console/dead-letters/replay", "/admin/console/dead-letters"],
+      ["/admin/console/dead-letters/acme:0a/delete", "/admin/console/dead-letters"],
     ] as const) {
-      const page = await relayFetch(path, { headers: { cookie } });
+      for (const method of ["GET", "HEAD"]) {
+        const page = await relayFetch(path, { method, redirect: "manual", headers: { cookie } });
+        expect(page.status, `${method} ${path}`).toBe(303);
+        expect(page.headers.get("location")).toBe(formPage);
+      }
       const loggedOut = await relayFetch(path, { redirect: "manual" });
-
-      expect(page.status).toBe(405);
-      expect(page.headers.get("allow")).toBe("POST");
-      expect(page.headers.get("content-type")).toMatch(/^text\/html/);
-      // A link or an address typed: nothing was sent to be done.
-      expect(await page.clone().text()).toContain("<h1>Cannot show this page (405)</h1>");
-      expect(refusalShown(await page.text())).toBe(`no such page in the console: GET ${route} (this path takes POST)`);
       expect(loggedOut.status).toBe(303);
       expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
     }
+  });
+
+  it("answers a GET of the log-out form's address with a 405 page and Allow: POST: a link does not log out", async () => {
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+
+    const page = await relayFetch("/admin/console/logout", { headers: { cookie } });
+
+    expect(page.status).toBe(405);
+    expect(page.headers.get("allow")).toBe("POST");
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    // A link or an address typed: nothing was sent to be done.
+    expect(await page.clone().text()).toContain("<h1>Cannot show this page (405)</h1>");
+    expect(refusalShown(await page.text())).toBe("no such page in the console: GET /admin/console/logout (this path takes POST)");
   });
 
   it("sends a GET of /admin on to /admin/, and answers a form posted there as /admin/ does: 405 page, or 401 without a session", async () => {

@@ -9,7 +9,7 @@ import { formOf } from "./form.js";
 import { checkChange } from "./guard.js";
 import { renderPage } from "./layout.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayedPath } from "./notices.js";
-import { otherConsoleMethods } from "./other-methods.js";
+import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
 
 /** The dead letters page and the replay and delete actions, wherever their forms are. */
@@ -60,6 +60,9 @@ deadLetterRoutes.post("/:id/delete", checkChange(), async (c) => {
   return c.redirect(donePath(await returnPath(c), "dead-letter-deleted"), 303);
 });
 
+const deadLettersPage = formPageOf(() => CONSOLE_PATHS.deadLetters);
+deadLetterRoutes.get("/replay", deadLettersPage);
+deadLetterRoutes.get("/:id/delete", deadLettersPage);
 deadLetterRoutes.all("/", otherConsoleMethods("GET, HEAD"));
-deadLetterRoutes.all("/replay", otherConsoleMethods("POST"));
-deadLetterRoutes.all("/:id/delete", otherConsoleMethods("POST"));
+deadLetterRoutes.all("/replay", otherConsoleMethods("GET, HEAD, POST"));
+deadLetterRoutes.all("/:id/delete", otherConsoleMethods("GET, HEAD, POST"));

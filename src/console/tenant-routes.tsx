@@ -12,7 +12,7 @@ import { handOverIssuedToken, takeIssuedToken } from "./issued-token.js";
 import { renderPage, renderRefusal } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices.js";
-import { otherConsoleMethods } from "./other-methods.js";
+import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { RefusedForm } from "./tenant-form.js";
@@ -179,8 +179,16 @@ tenantRoutes.post("/:tenant/delete", checkChange(), async (c) => {
   return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);
 });
 
-tenantRoutes.all("/", otherConsoleMethods("POST"));
+const tenantPage = formPageOf((c) => CONSOLE_PATHS.tenant(c.req.param("tenant") ?? ""));
+tenantRoutes.get(
+  "/",
+  formPageOf(() => CONSOLE_PATHS.home),
+);
+tenantRoutes.get("/:tenant/tokens", tenantPage);
+tenantRoutes.get("/:tenant/tokens/:token/revoke", tenantPage);
+tenantRoutes.get("/:tenant/delete", tenantPage);
+tenantRoutes.all("/", otherConsoleMethods("GET, HEAD, POST"));
 tenantRoutes.all("/:tenant", otherConsoleMethods("GET, HEAD"));
-tenantRoutes.all("/:tenant/tokens", otherConsoleMethods("POST"));
-tenantRoutes.all("/:tenant/tokens/:token/revoke", otherConsoleMethods("POST"));
-tenantRoutes.all("/:tenant/delete", otherConsoleMethods("POST"));
+tenantRoutes.all("/:tenant/tokens", otherConsoleMethods("GET, HEAD, POST"));
+tenantRoutes.all("/:tenant/tokens/:token/revoke", otherConsoleMethods("GET, HEAD, POST"));
+tenantRoutes.all("/:tenant/delete", otherConsoleMethods("GET, HEAD, POST"));
