@@ -628,6 +628,29 @@ describe("the console beside the admin API", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it("lists dead letters with the parent their spans were for, and narrows the list to the tenant its form names", async () => {
+    const [tenant, other] = await Promise.all([createTenant({ parent: "project_name:billing" }), createTenant()]);
+    await Promise.all([deadLettersFor(tenant), deadLettersFor(other)]);
+    const [letter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    await waitForDeadLetters(other.id, (list) => list.length === 1);
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
+
+    // The form as a browser sends it: a GET of the page with the tenant typed in, or left empty.
+    const narrowed = await pageAt(`/admin/console/dead-letters?tenant=${tenant.id}`);
+    const emptied = await pageAt("/admin/console/dead-letters?tenant=");
+
+    expect(narrowed).toContain(`<h1>Dead letters of ${tenant.id}</h1>`);
+    expect(narrowed).toContain(`name="tenant" pattern="[a-z0-9_\\-]{1,64}" autocomplete="off" value="${tenant.id}"`);
+    expect(narrowed).toContain('<a href="/admin/console/dead-letters">All tenants</a>');
+    const row = narrowed.slice(narrowed.indexOf(`data-dead-letter="${letter!.id}"`));
+    expect(row.slice(0, row.indexOf("</tr>"))).toContain('<td class="mono">project_name:billing</td>');
+    expect(narrowed).not.toContain(`data-dead-letter="${other.id}:`);
+    expect(emptied).toContain("<h1>Dead letters</h1>");
+    expect(emptied).toContain('<form method="get" action="/admin/console/dead-letters" class="filter">');
+    expect(emptied).not.toContain("All tenants");
+  });
+
   it("returns a dead letter's delete or replay on the dead letters page to that page as it was filtered, its rows' controls named by id", async () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant, 3);

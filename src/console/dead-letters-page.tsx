@@ -22,6 +22,18 @@ export function DeadLettersPage(props: {
       <h1>Dead letters{props.tenant ? ` of ${props.tenant}` : ""}</h1>
       <p class="sub">Deliveries no retry could complete, kept with their spans until replayed or deleted.</p>
       {props.notice && <Notice>{props.notice}</Notice>}
+      <form method="get" action={CONSOLE_PATHS.deadLetters} class="filter">
+        <label>
+          Tenant <input type="text" name="tenant" pattern="[a-z0-9_\-]{1,64}" autocomplete="off" value={props.tenant ?? ""} />
+        </label>{" "}
+        <button type="submit">Show its dead letters</button>
+        {props.tenant && (
+          <>
+            {" "}
+            <a href={CONSOLE_PATHS.deadLetters}>All tenants</a>
+          </>
+        )}
+      </form>
       {props.list.dead_letters.length === 0 && later ? (
         <EmptyLaterPage what="dead letters" first={link(whose)} />
       ) : (

@@ -1,11 +1,12 @@
 import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { DeadLetter } from "../deliver/dead-letters.js";
 import { ConfirmForm, PostForm, Time } from "./layout.js";
+import { countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
 /**
- * Dead letters with their reasons, each with replay and delete (the CLI's `dead-letters replay --id`
+ * Dead letters with the parent their spans were for and why they failed, each with replay and delete (the CLI's `dead-letters replay --id`
  * and `dead-letters delete`). `tenant` is the tenant page they are shown on, where each form returns;
  * elsewhere each names its tenant, a link to the tenant's page (a deleted tenant's answers that it is
  * no more), and each form returns to `returnList`, the dead letters page as it is filtered and paged.
@@ -24,6 +25,7 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
           <tr>
             <th>Id</th>
             {!props.tenant && <th>Tenant</th>}
+            <th>Parent</th>
             <th class="num">Spans</th>
             <th class="num">Attempts</th>
             <th>Dead-lettered</th>
@@ -40,7 +42,8 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
                   <a href={CONSOLE_PATHS.tenant(d.tenant)}>{d.tenant}</a>
                 </td>
               )}
-              <td class="num">{d.spans}</td>
+              <td class="mono">{d.parent}</td>
+              <td class="num">{countText(d.spans)}</td>
               <td class="num">{d.attempts}</td>
               <td>
                 <Time at={d.dead_lettered_at} />

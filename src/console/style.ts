@@ -85,6 +85,8 @@ form.confirm .warning { color: var(--muted); font-size: 12px; }
 header.top button { background: transparent; color: #fff; border-color: #5b6575; }
 .muted { color: var(--muted); }
 .pager { margin-top: 10px; }
+form.filter { margin: 0 0 12px; }
+form.filter input[type=text] { width: 16em; }
 .window { margin-left: 8px; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 16px; background: #fff; border: 1px solid var(--line); padding: 12px; margin: 0; }
 dl.facts dt { color: var(--muted); }
