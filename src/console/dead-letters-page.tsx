@@ -18,7 +18,7 @@ export function DeadLettersPage(props: {
   const link = (query: Record<string, string>) =>
     Object.keys(query).length > 0 ? `${CONSOLE_PATHS.deadLetters}?${new URLSearchParams(query)}` : CONSOLE_PATHS.deadLetters;
   return (
-    <Layout title="Dead letters" session={props.session}>
+    <Layout title="Dead letters" session={props.session} section="dead letters">
       <h1>Dead letters{props.tenant ? ` of ${props.tenant}` : ""}</h1>
       <p class="sub">Deliveries no retry could complete, kept with their spans until replayed or deleted.</p>
       {props.notice && <Notice>{props.notice}</Notice>}

@@ -8,7 +8,11 @@ import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
 /** The frame of every console page. Text only goes in as JSX children and attributes, which escape it. */
-export function Layout(props: PropsWithChildren<{ title: string; session?: ConsoleSession | undefined }>) {
+/** The pages the header links to, each marked as the current page on itself. */
+type Section = "tenants" | "stats" | "dead letters";
+
+export function Layout(props: PropsWithChildren<{ title: string; session?: ConsoleSession | undefined; section?: Section }>) {
+  const current = (section: Section) => (props.section === section ? { "aria-current": "page" as const } : {});
   return (
     <html lang="en">
       <head>
@@ -18,22 +22,31 @@ export function Layout(props: PropsWithChildren<{ title: string; session?: Conso
         <link rel="stylesheet" href={CONSOLE_PATHS.style} />
       </head>
       <body>
+        <a class="skip" href="#content">
+          Skip to the page
+        </a>
         <header class="top">
           <a class="brand" href={CONSOLE_PATHS.home}>
             tfy-relay console
           </a>
           {props.session && (
             <nav>
-              <a href={CONSOLE_PATHS.home}>Tenants</a>
-              <a href={CONSOLE_PATHS.stats}>Statistics</a>
-              <a href={CONSOLE_PATHS.deadLetters}>Dead letters</a>
+              <a href={CONSOLE_PATHS.home} {...current("tenants")}>
+                Tenants
+              </a>
+              <a href={CONSOLE_PATHS.stats} {...current("stats")}>
+                Statistics
+              </a>
+              <a href={CONSOLE_PATHS.deadLetters} {...current("dead letters")}>
+                Dead letters
+              </a>
               <PostForm action={CONSOLE_PATHS.logout} session={props.session} class="inline">
                 <button type="submit">Log out</button>
               </PostForm>
             </nav>
           )}
         </header>
-        <main>{props.children}</main>
+        <main id="content">{props.children}</main>
       </body>
     </html>
   );

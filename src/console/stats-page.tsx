@@ -18,7 +18,7 @@ export function StatsPage(props: {
   const field = STATS_WINDOWS[props.window];
   const link = (query: Record<string, string>) => `${CONSOLE_PATHS.stats}?${new URLSearchParams(query)}`;
   return (
-    <Layout title="Statistics" session={props.session}>
+    <Layout title="Statistics" session={props.session} section="stats">
       <h1>Statistics</h1>
       <p class="sub">
         Window:

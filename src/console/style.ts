@@ -9,6 +9,10 @@ body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-ser
 header.top { display: flex; flex-wrap: wrap; gap: 6px 18px; align-items: center; justify-content: space-between; padding: 10px 24px; background: #1d2430; color: #fff; }
 header.top a { color: #fff; text-decoration: none; margin-right: 18px; }
 header.top .brand { font-weight: 600; }
+header.top nav a[aria-current=page] { text-decoration: underline; text-underline-offset: 6px; text-decoration-thickness: 2px; }
+/* Out of sight until a keyboard reaches it, first on the page. */
+.skip { position: absolute; left: -10000px; top: 8px; }
+.skip:focus { left: 8px; z-index: 1; padding: 6px 10px; background: #fff; color: var(--ink); }
 header.top nav { display: flex; flex-wrap: wrap; align-items: center; row-gap: 6px; }
 main { padding: 20px 24px 48px; max-width: 1400px; }
 h1 { font-size: 20px; margin: 0 0 4px; overflow-wrap: anywhere; }

@@ -76,7 +76,7 @@ export function TenantsPage(props: {
 }) {
   const rows = props.rows.map((row) => ({ ...row, concerns: concernsOf(row.stats, row.deadLetters) }));
   return (
-    <Layout title="Tenants" session={props.session}>
+    <Layout title="Tenants" session={props.session} section="tenants">
       <h1>Tenants</h1>
       <p class="sub">Charts: the last hour, a bar a minute. Errors: refused requests and spans, and failed attempts to reach Braintrust.</p>
       {props.notice && <Notice>{props.notice}</Notice>}

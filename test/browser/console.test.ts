@@ -103,6 +103,28 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("takes a keyboard past the header with its first Tab, and marks in the header the page it is on", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+
+    await page.keyboard.press("Tab");
+    const skip = page.locator("a.skip");
+    await expect(skip.evaluate((link) => link === document.activeElement)).resolves.toBe(true);
+    const box = await skip.boundingBox();
+    expect(box && box.x >= 0 && box.y >= 0 && box.width > 0).toBe(true);
+    await page.keyboard.press("Enter");
+    expect(page.url()).toBe(`${relay.url}/admin/#content`);
+    await expect(page.locator("nav a[aria-current=page]").allTextContents()).resolves.toEqual(["Tenants"]);
+    for (const [link, path] of [
+      ["Statistics", "/admin/console/stats"],
+      ["Dead letters", "/admin/console/dead-letters"],
+    ]) {
+      await Promise.all([page.waitForURL(`${relay.url}${path}`), page.click(`nav a:text('${link}')`)]);
+      await expect(page.locator("nav a[aria-current=page]").allTextContents()).resolves.toEqual([link]);
+    }
+    await context.close();
+  });
+
   it("creates a tenant, issues a token shown once that the relay then takes, and revokes it so the relay refuses it", async () => {
     const { context, page } = await newPage();
     await logIn(page);
