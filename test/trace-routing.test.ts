@@ -953,6 +953,22 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("a key Braintrust accepts at one parent and refuses at another has its request's decision remembered only where it took the spans", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const taken = gatewayTrace({ env: "prod" });
+    const refused = gatewayTrace({ env: "eval" });
+    // The key may write to the default project, not to the experiment.
+    await standin.script(tenant.apiKey, [{ parent: EVAL_ROUTE.parent, status: 403, body: "Forbidden" }]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([...taken.all, ...refused.all])));
+
+    const decisions = await Promise.all(
+      [taken, refused].map(async ({ traceId }) => (await traceRoutesObject(env, tenant, hex(traceId)[0]!).decisions([hex(traceId)]))[0]),
+    );
+    expect(decisions).toEqual(["project_name:default", null]);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 403]);
+  });
+
   it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {
     const tenant = await passthroughRoutingTenant();
     const trace = gatewayTrace({ env: "eval" });

@@ -5,6 +5,8 @@ export const BRAINTRUST_MAX_REQUEST_BYTES = 10_000_000;
 
 /** One scripted answer, used once, for the next request carrying the key. */
 export interface FaultStep {
+  /** Only for a request to this parent (its x-bt-parent), as Braintrust refuses a project a key may not write to; others pass it by. */
+  parent?: string;
   status?: number;
   headers?: Record<string, string>;
   body?: string;

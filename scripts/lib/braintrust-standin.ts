@@ -70,6 +70,13 @@ export class BraintrustStandIn {
     return key;
   }
 
+  /** The first step scripted for the key that applies to a request to `parent`, taken off its list. */
+  private nextFault(key: string, parent: string | string[] | undefined): FaultStep | undefined {
+    const steps = this.faults.get(key) ?? [];
+    const at = steps.findIndex((step) => step.parent === undefined || step.parent === parent);
+    return at < 0 ? undefined : steps.splice(at, 1)[0];
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://standin");
     if (url.pathname.startsWith("/_standin/")) return this.control(req, res, url);
@@ -91,7 +98,7 @@ export class BraintrustStandIn {
       return json(res, status, payload, headers);
     };
 
-    const step = this.faults.get(key)?.shift();
+    const step = this.nextFault(key, req.headers["x-bt-parent"]);
     if (step?.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
     if (step?.reset) {
       attempted(0);

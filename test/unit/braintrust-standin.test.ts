@@ -40,6 +40,16 @@ describe("the Braintrust stand-in", () => {
     expect(a.traces.map((t) => t.root)).toEqual(["in a"]);
   });
 
+  it("answers a failure scripted for one parent only to requests for that parent, as Braintrust refuses a project the key may not write to", async () => {
+    const key = await newKey();
+    const steps = [{ parent: "project_name:locked", status: 403, body: "Forbidden" }];
+    await fetch(`${url}/_standin/faults?key=${key}`, { method: "POST", body: JSON.stringify(steps) });
+
+    expect((await send(key, "project_name:open", "passes")).status).toBe(200);
+    expect((await send(key, "project_name:locked", "refused")).status).toBe(403);
+    expect((await send(key, "project_name:locked", "once only")).status).toBe(200);
+  });
+
   it("refuses a body labelled with a content coding other than gzip, which it would not read as sent", async () => {
     const key = await newKey();
     for (const coding of ["deflate", "br", "gzip, br"]) {
