@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { singleValuedQuery } from "../admin/query.js";
-import { withAdminTokenMasked } from "../admin/require-admin.js";
-import { checkedTenantId } from "../admin/tenant-path.js";
+import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
+import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
 import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -179,7 +179,15 @@ tenantRoutes.post("/:tenant/delete", checkChange(), async (c) => {
   return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);
 });
 
-const tenantPage = formPageOf((c) => CONSOLE_PATHS.tenant(c.req.param("tenant") ?? ""));
+/**
+ * The page of the path's tenant, which its forms are on. The admin token has a tenant id's shape and is
+ * no tenant's: pasted there, it is answered as the tenant page would answer it, never repeated in a Location.
+ */
+const tenantPage = formPageOf((c) => {
+  const id = checkedTenantId(c.req.param("tenant") ?? "");
+  if (adminTokenMasked(id, c.env) !== id) throw noSuchTenant(id);
+  return CONSOLE_PATHS.tenant(id);
+});
 tenantRoutes.get(
   "/",
   formPageOf(() => CONSOLE_PATHS.home),

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { quoted, RelayError } from "../http/errors.js";
+import { RelayError } from "../http/errors.js";
+import { fieldErrors } from "./issue-text.js";
 import { repeatsNestedRepetition } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
@@ -146,28 +147,11 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
     );
 }
 
-/** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`. */
+/** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`, in fieldErrors' words. */
 export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: fieldErrors });
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  // An unknown field's name is the caller's text, of any length: the message quotes it, and names the object it is in.
   const path = (issue?.path ?? []).join(".");
-  const message =
-    issue?.code === "unrecognized_keys"
-      ? `${quoted(issue.keys[0] ?? "")} is not a known field`
-      : issue?.code === "invalid_type" && valueAt(value, issue.path) === undefined
-        ? `is required (${issue.expected})`
-        : issue?.message;
-  throw new RelayError("invalid_field", `${path || "body"}: ${message}`, { field: path || "body" });
-}
-
-/** What `value` holds at a zod issue's path; undefined where nothing is. */
-function valueAt(value: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let at = value;
-  for (const key of path) {
-    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return undefined;
-    at = (at as Record<PropertyKey, unknown>)[key];
-  }
-  return at;
+  throw new RelayError("invalid_field", `${path || "body"}: ${issue?.message ?? "is not valid"}`, { field: path || "body" });
 }

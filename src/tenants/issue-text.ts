@@ -1,0 +1,51 @@
+import type { z } from "zod";
+import { quoted } from "../http/errors.js";
+
+/**
+ * What a field's value must be, in an operator's words rather than zod's ("must be true or false, not
+ * a string" for "Invalid input: expected boolean, received string"), as the error map of a parse: a
+ * message the schema words itself comes first. A string sent is never repeated: it may be a secret
+ * pasted in the wrong field. Issues it has no words for keep zod's (undefined).
+ */
+export const fieldErrors: z.core.$ZodErrorMap = (issue) => {
+  switch (issue.code) {
+    case "unrecognized_keys":
+      // An unknown field's name is the caller's text, of any length: quoted, at most so long.
+      return `${quoted(issue.keys[0] ?? "")} is not a known field`;
+    case "invalid_type":
+      if (issue.input === undefined) return `is required (${issue.expected})`;
+      return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${sent(issue.input)}`;
+    case "too_small":
+      return bound(issue.origin, issue.inclusive ? "at least" : "more than", issue.minimum);
+    case "too_big":
+      return bound(issue.origin, issue.inclusive ? "at most" : "less than", issue.maximum);
+    case "invalid_value":
+      return `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    default:
+      return undefined;
+  }
+};
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  boolean: "true or false",
+  number: "a number",
+  int: "a whole number",
+  array: "a list",
+  object: "an object",
+};
+
+/** What the caller sent, as its type; a number or boolean as itself. */
+function sent(value: unknown): string {
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  return typeof value === "string" ? "a string" : "an object";
+}
+
+function bound(origin: string, relation: string, limit: number | bigint): string {
+  const one = limit === 1 || limit === 1n;
+  if (origin === "string") return `must be ${relation} ${limit} ${one ? "character" : "characters"} long`;
+  if (origin === "array" || origin === "set") return `must hold ${relation} ${limit} ${one ? "entry" : "entries"}`;
+  return `must be ${relation} ${limit}`;
+}
