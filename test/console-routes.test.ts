@@ -393,7 +393,7 @@ describe("the console beside the admin API", () => {
     expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
   });
 
-  it("keeps a session in use going: a page read 20 minutes into it renews its cookie for 30 more, the same session; logging out does not", async () => {
+  it("keeps a session in use going: a page read 20 minutes into it renews its cookie for 30 more, the same session", async () => {
     const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
 
     const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
@@ -405,16 +405,49 @@ describe("the console beside the admin API", () => {
     // Its login time and nonce kept: the CSRF token of the pages already open is the session's still.
     expect(cookie.split(".").slice(1, 3)).toEqual(started.split(".").slice(1, 3));
     const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())![1]!;
-    // The renewed cookie and the page's CSRF token go together; logged out with the cookie as it was before
-    // the renewal, the session is dropped, not renewed.
-    for (const session of [cookie, `${SESSION_COOKIE}=${started}`]) {
-      const loggedOut = await postForm("/admin/console/logout", session, { csrf });
-      expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
-      expect(loggedOut.headers.getSetCookie()).toEqual(["tfy_relay_console=; Max-Age=0; Path=/admin; HttpOnly; Secure; SameSite=Strict"]);
-    }
+    const tenant = await createTenant();
+    const sent = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, tenant: tenant.id, return_to: tenant.id });
+    expect(sent.status).toBe(303);
     // A session not a minute old is not set again.
     const fresh = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
     expect((await relayFetch("/admin/", { headers: { cookie: fresh } })).headers.get("set-cookie")).toBeNull();
+  });
+
+  it("renews a session only by what it got done: not by a refused form, nor by a page that failed", async () => {
+    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value}`;
+
+    const forged = await postForm("/admin/console/dead-letters/replay", cookie, { csrf: "not-the-session's", id: "acme:0a" });
+    const otherSite = await relayFetch("/admin/console/dead-letters/replay", {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      body: "id=acme%3A0a",
+    });
+    const missing = await relayFetch("/admin/console/tenants/no-such-tenant", { headers: { cookie } });
+
+    for (const refused of [forged, otherSite, missing]) {
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      expect(refused.headers.get("set-cookie")).toBeNull();
+    }
+  });
+
+  it("ends a session on log-out: its cookie, renewed or as it was before, copied or crossed by a page read, opens nothing after", async () => {
+    const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
+    const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
+    const renewed = page.headers.get("set-cookie")!.split(";")[0]!;
+    const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())![1]!;
+
+    const loggedOut = await postForm("/admin/console/logout", renewed, { csrf });
+
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+    expect(loggedOut.headers.getSetCookie()).toEqual(["tfy_relay_console=; Max-Age=0; Path=/admin; HttpOnly; Secure; SameSite=Strict"]);
+    for (const cookie of [renewed, `${SESSION_COOKIE}=${started}`]) {
+      const after = await relayFetch("/admin/", { redirect: "manual", headers: { cookie } });
+      expect(after.status).toBe(303);
+      expect(after.headers.get("location")).toBe("/admin/console/login");
+      expect(after.headers.get("set-cookie")).toBeNull();
+      const form = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, id: "acme:0a" });
+      expect(form.status).toBe(401);
+    }
   });
 
   it("opens the page a link gave once logged in, a console page only: never another site's, nor a form's path", async () => {

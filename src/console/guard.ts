@@ -6,6 +6,7 @@ import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { setSessionCookie } from "./cookies.js";
+import { hasEnded } from "./ended-sessions.js";
 import { formOf } from "./form.js";
 import { CONSOLE_PATHS, loginPath, pageAfterLogin } from "./paths.js";
 import { readSession, renewedSession, SESSION_COOKIE } from "./session.js";
@@ -35,7 +36,8 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
   const requireToken = requireAdmin();
   return async function requireConsoleSession(c, next) {
     if (!fromBrowser(c)) return requireToken(c, next);
-    const session = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
+    const read = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
+    const session = read && !(await hasEnded(c.env.TENANTS, read)) ? read : undefined;
     if (!session) {
       // Logging out of a session that has ended already is done: the login form, not a refusal.
       // A page a link opened is opened once logged in (an alert's link, a session that ended).
@@ -47,12 +49,14 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
       throw new RelayError("unauthenticated", "your console session has ended: log in again");
     }
     c.set("session", session);
-    // In use, it lasts on (not past its login's SESSION_MAX_SECONDS); logging out drops it instead.
-    if (c.req.path !== CONSOLE_PATHS.logout) {
+    await next();
+    // In use, it lasts on (not past its login's SESSION_MAX_SECONDS): renewed by what was done, never
+    // by a request refused (a form from another site, a CSRF token that is not the session's) or a
+    // page that failed; logging out ends it instead.
+    if (c.res.status < 400 && c.req.path !== CONSOLE_PATHS.logout) {
       const renewed = await renewedSession(adminTokenOf(c), session, Date.now());
       if (renewed) setSessionCookie(c, renewed);
     }
-    await next();
   };
 }
 

@@ -12,7 +12,7 @@ export function LoginPage(props: { error?: string; plainHttp?: boolean; next?: s
     <Layout title="Log in">
       <h1>Log in</h1>
       <p class="sub">
-        With the relay's admin token (the ADMIN_TOKEN secret). The session ends after {SESSION_SECONDS / 60} minutes unused, and{" "}
+        With the relay's admin token (the ADMIN_TOKEN secret). The session ends after about {SESSION_SECONDS / 60} minutes unused, and{" "}
         {SESSION_MAX_SECONDS / 3600} hours after logging in.
       </p>
       {props.error && <Notice tone="error">{props.error}</Notice>}

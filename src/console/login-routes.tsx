@@ -2,8 +2,9 @@ import { type Context, Hono } from "hono";
 import { singleValuedQuery } from "../admin/query.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
-import type { ConsoleEnv } from "./console-env.js";
+import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { dropSessionCookie, dropsConsoleCookies, setSessionCookie } from "./cookies.js";
+import { endSession } from "./ended-sessions.js";
 import { formOf } from "./form.js";
 import { adminTokenOf, requireSameOrigin } from "./guard.js";
 import { renderPage, renderRefusal } from "./layout.js";
@@ -48,7 +49,8 @@ loginRoutes.all("/style.css", otherConsoleMethods("GET, HEAD"));
 loginRoutes.all("/login", otherConsoleMethods("GET, HEAD, POST"));
 
 /** Registered behind the session and CSRF checks, so another site cannot log an operator out. */
-export function logout(c: Context<ConsoleEnv>): Response {
+export async function logout(c: Context<ConsoleEnv>): Promise<Response> {
+  await endSession(c.env.TENANTS, sessionOf(c), Date.now());
   dropSessionCookie(c);
   return c.redirect(CONSOLE_PATHS.login, 303);
 }

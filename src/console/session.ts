@@ -91,7 +91,7 @@ export async function readSession(adminToken: string, cookie: string | undefined
   return { expiresAt, startedAt, nonce, csrfToken: await csrfTokenOf(key, nonce) };
 }
 
-/** A time in ms as the cookie writes it; 0, long past, for anything else. */
+/** A time in ms as the cookie writes it, no other spelling of it (leading zeros); 0, long past, for anything else. */
 function timeOf(text: string | undefined): number {
-  return /^\d{1,15}$/.test(text ?? "") ? Number(text) : 0;
+  return /^[1-9]\d{0,14}$/.test(text ?? "") ? Number(text) : 0;
 }

@@ -75,6 +75,9 @@ describe("console sessions", () => {
       `${expires}.${started}.${nonce}x.${signature}`,
       `${expires}.${started}.${nonce}.${flipped}`,
       `${expires}.${started}.${nonce}.${signature}.extra`,
+      // Another spelling of the same times: the cookie the relay wrote is the only one.
+      `0${expires}.${started}.${nonce}.${signature}`,
+      `${expires}.00${started}.${nonce}.${signature}`,
       `${expires}.${nonce}.${signature}`,
       `${expires}.${started}.${nonce}`,
       ` ${expires}.${started}.${nonce}.${signature}`,
