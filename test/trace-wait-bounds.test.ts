@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
-import { admin, sendTraces, sendTracesWith } from "./support/relay.js";
+import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
@@ -22,17 +23,20 @@ function guardrails(trace: ReturnType<typeof gatewayTrace>, count: number, label
   );
 }
 
+/** Sends the spans, answered 200, and gives the trace_decided_early lines the request wrote for the tenant. */
+async function decidedEarlyWhileSending(tenant: TestTenant, spans: Span[]) {
+  const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(spans))));
+  expect(response.status).toBe(200);
+  return events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id);
+}
+
 describe.concurrent("bounds on what waits for a trace's decision", () => {
   it("a trace with more spans than may wait is decided by what is known, the default parent, and later spans follow it", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const many = Array.from({ length: MAX_WAITING_SPANS_PER_TRACE + 1 }, (_, i) =>
-      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
-    );
+    const many = guardrails(trace, MAX_WAITING_SPANS_PER_TRACE + 1);
 
-    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(many))));
-    expect(response.status).toBe(200);
-    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+    expect(await decidedEarlyWhileSending(tenant, many)).toEqual([
       {
         event: "trace_decided_early",
         tenant: tenant.id,
@@ -114,9 +118,7 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     expect(await waitingSpans(tenant.id)).toBe(3);
 
-    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(more))));
-    expect(response.status).toBe(200);
-    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+    expect(await decidedEarlyWhileSending(tenant, more)).toEqual([
       {
         event: "trace_decided_early",
         tenant: tenant.id,
@@ -147,9 +149,7 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     expect(await waitingSpans(tenant.id)).toBe(fitting * perTrace);
 
     const last = traces.at(-1)!;
-    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(last.spans))));
-    expect(response.status).toBe(200);
-    expect(events.filter((e) => e.event === "trace_decided_early" && e.tenant === tenant.id)).toEqual([
+    expect(await decidedEarlyWhileSending(tenant, last.spans)).toEqual([
       {
         event: "trace_decided_early",
         tenant: tenant.id,
