@@ -6,10 +6,11 @@ import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
 /**
- * Dead letters with the parent their spans were for and why they failed, each with replay and delete (the CLI's `dead-letters replay --id`
- * and `dead-letters delete`). `tenant` is the tenant page they are shown on, where each form returns;
- * elsewhere each names its tenant, a link to the tenant's page (a deleted tenant's answers that it is
- * no more), and each form returns to `returnList`, the dead letters page as it is filtered and paged.
+ * Dead letters with the parent their spans were for and why they failed, each with replay and delete
+ * (the CLI's `dead-letters replay --id` and `dead-letters delete`). `tenant` is the tenant page they
+ * are shown on, where each form returns; elsewhere each names its tenant, a link to the tenant's page
+ * (a deleted tenant's answers that it is no more), and each form returns to `returnList`, the dead
+ * letters page as it is filtered and paged.
  */
 export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: DeadLetter[]; tenant?: string; returnList?: string }) {
   if (props.deadLetters.length === 0) return <p class="muted">No dead letters.</p>;

@@ -7,10 +7,10 @@ import type { ConsoleEnv } from "./console-env.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
-/** The frame of every console page. Text only goes in as JSX children and attributes, which escape it. */
 /** The pages the header links to, each marked as the current page on itself. */
 type Section = "tenants" | "stats" | "dead letters";
 
+/** The frame of every console page. Text only goes in as JSX children and attributes, which escape it. */
 export function Layout(props: PropsWithChildren<{ title: string; session?: ConsoleSession | undefined; section?: Section }>) {
   const current = (section: Section) => (props.section === section ? { "aria-current": "page" as const } : {});
   return (

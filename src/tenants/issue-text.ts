@@ -20,7 +20,7 @@ export const fieldErrors: z.core.$ZodErrorMap = (issue) => {
     case "too_big":
       return bound(issue.origin, issue.inclusive ? "at most" : "less than", issue.maximum);
     case "invalid_value":
-      return `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+      return `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => (typeof v === "bigint" ? String(v) : JSON.stringify(v))).join(", ")}`;
     default:
       return undefined;
   }
