@@ -104,6 +104,10 @@ describe("admin API: tenants", () => {
       { parent: "project_name:p", routes: [{ match: { field: "span_name", one_of: [] }, parent: "project_name:q" }] },
       "routes.0.match.one_of: must hold at least 1 entry",
     ],
+    [
+      { parent: "project_name:p", redact: { keys: [{ pattern: "authorization", action: "hide" }] } },
+      'redact.keys.0.action: must be one of "remove", "replace"',
+    ],
     // A string sent is never repeated: it may be a key pasted into the wrong field.
     [{ parent: "project_name:p", braintrust: { api_key: "" } }, "braintrust.api_key: must be at least 1 character long"],
   ])("says what a field must be, in words, and what it got unless that was text: %j", async (body, message) => {
