@@ -19,7 +19,9 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
   const windows = Object.entries(STATS_WINDOWS)
     .filter(([name]) => window === undefined || name === window)
     .map(([name, field]) => [name, ...statsColumns(stats[field])]);
-  const byStatus = Object.entries(stats.total.requests).map(([status, n]) => `${status}: ${n}`);
+  // The window named, else all the tenant's requests so far.
+  const statusWindow = window ?? "total";
+  const byStatus = Object.entries(stats[STATS_WINDOWS[statusWindow]].requests).map(([status, n]) => `${status}: ${n}`);
   const usage = Object.entries(stats.last_24h.llm_usage).map(([model, u]) => [
     model,
     u.calls,
@@ -30,7 +32,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),
     "",
-    `requests by status (total)  ${byStatus.join(", ") || "none"}`,
+    `${`requests by status (${statusWindow})`.padEnd(28)}${byStatus.join(", ") || "none"}`,
     `spans waiting in the queue  ${stats.waiting_in_queue}`,
     `last upstream error         ${lastErrorText(stats.last_upstream_error)}`,
     "",

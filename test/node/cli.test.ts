@@ -167,7 +167,9 @@ describe("tfy-relay, against a running relay", () => {
       /\nMODEL \(24H\)\s+CALLS\s+PROMPT TOKENS\s+COMPLETION TOKENS\s+COST USD\ngpt-4\.1-mini\s+1\s+14\s+3\s+0\.000013\n?$/,
     );
     const lastHour = await cli(["stats", "cli-stats", "--window", "1h"]);
-    expect(lastHour.stdout).toMatch(/^WINDOW\s+REQUESTS.*\n1h\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s[^\n]*\n\nrequests by status/);
+    expect(lastHour.stdout).toMatch(
+      /^WINDOW\s+REQUESTS.*\n1h\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s[^\n]*\n\nrequests by status \(1h\) {5}200: 1\n/,
+    );
     const all = await cli(["stats", "--window", "24h"]);
     expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
     expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);
