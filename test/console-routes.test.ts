@@ -10,6 +10,7 @@ import {
   ADMIN_TOKEN,
   admin,
   adminWith,
+  consoleSessionCookie,
   createTenant,
   relayFetch,
   relayFetchWith,
@@ -42,7 +43,7 @@ function refusalShown(html: string): string | undefined {
 /** A tenant, a console session, the tenant's page, its forms' CSRF token and its token form's issue key, and a reader of the tenant's tokens. */
 async function tenantPageInSession() {
   const tenant = await createTenant();
-  const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+  const cookie = await consoleSessionCookie();
   const tenantPage = `/admin/console/tenants/${tenant.id}`;
   const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
   const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
@@ -114,7 +115,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a HEAD of a page as its GET, without the body: the login form without a session, the page with one", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const noTenant = `/admin/console/tenants/${uniqueTenantId()}`;
     for (const path of ["/admin/", noTenant, "/admin/console/stats", "/admin/console/dead-letters"]) {
       for (const [headers, status] of [
@@ -135,7 +136,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a console path that is no page with its own 404 page, once logged in", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
 
     const loggedIn = await relayFetch("/admin/console/nothing", { headers: { cookie } });
     const loggedOut = await relayFetch("/admin/console/nothing", { redirect: "manual" });
@@ -149,7 +150,7 @@ describe("the console beside the admin API", () => {
 
   it("answers a method no link or form sends as the admin API does: behind the token, 405 with Allow, in JSON", async () => {
     const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const refusal = (code: string, message: string) => ({ error: { code, message, request_id: expect.any(String) } });
     const paths = [
       ["/admin", "/admin", "GET, HEAD"],
@@ -217,7 +218,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses every form without the session's CSRF token, even from its own origin with the session cookie, and answers a form posted to a page with its 405", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const post = (path: string) =>
       relayFetch(path, {
         method: "POST",
@@ -247,7 +248,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("sends a GET of a form's address, which a refused form's page shows, reloaded or copied, to the page the form is on", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     for (const [path, formPage] of [
       ["/admin/console/tenants", "/admin/"],
       ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/acme"],
@@ -268,7 +269,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a GET of the log-out form's address with a 405 page and Allow: POST: a link does not log out", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
 
     const page = await relayFetch("/admin/console/logout", { headers: { cookie } });
 
@@ -281,7 +282,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("sends a GET of /admin on to /admin/, and answers a form posted there as /admin/ does: 405 page, or 401 without a session", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
 
     const get = await relayFetch("/admin", { redirect: "manual" });
     const posted = await relayFetch("/admin", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
@@ -298,7 +299,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const notices = "done, replayed, orphaned, replaying, replay_from";
     for (const [path, message] of [
       ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
@@ -409,12 +410,12 @@ describe("the console beside the admin API", () => {
     const sent = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, tenant: tenant.id, return_to: tenant.id });
     expect(sent.status).toBe(303);
     // A session not a minute old is not set again.
-    const fresh = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const fresh = await consoleSessionCookie();
     expect((await relayFetch("/admin/", { headers: { cookie: fresh } })).headers.get("set-cookie")).toBeNull();
   });
 
   it("renews a session only by what it got done: not by a refused form, nor by a page that failed", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value}`;
+    const cookie = await consoleSessionCookie(Date.now() - 20 * 60_000);
 
     const forged = await postForm("/admin/console/dead-letters/replay", cookie, { csrf: "not-the-session's", id: "acme:0a" });
     const otherSite = await relayFetch("/admin/console/dead-letters/replay", {
@@ -505,7 +506,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("answers a log-out of a session that has ended with the login form, not a refusal", async () => {
-    const expired = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value}`;
+    const expired = await consoleSessionCookie(Date.now() - 31 * 60_000);
 
     const loggedOut = await postForm("/admin/console/logout", expired, { csrf: "from-the-page-it-was-on" });
 
@@ -528,7 +529,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a form whose body is not the form its Content-Type says with a 400 page, logging in or changing something", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     for (const contentType of ["multipart/form-data; boundary=b", "multipart/form-data"]) {
       for (const [path, headers] of [
         ["/admin/console/login", {}],
@@ -551,7 +552,7 @@ describe("the console beside the admin API", () => {
   it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
     const tenant = await createTenant();
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const deadline = Date.now() + 30_000;
     let page = "";
     while (Date.now() < deadline && !page.includes("gpt-4.1-mini")) {
@@ -575,7 +576,7 @@ describe("the console beside the admin API", () => {
     );
     expect((await sendTraces(healthy, toProtobuf(trueFoundryTrace()))).status).toBe(200);
     expect((await sendTraces(failing, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const deadline = Date.now() + 30_000;
     let row = "";
     while (Date.now() < deadline && !row.includes("Braintrust took nothing")) {
@@ -600,7 +601,7 @@ describe("the console beside the admin API", () => {
     for (let i = 0; i < 3; i++) {
       expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(500);
     }
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const errorsShown = (html: string) => /<svg class="chart errors"[^>]*data-total="(\d+)"/.exec(html)?.[1];
     const deadline = Date.now() + 30_000;
     let page = "";
@@ -621,7 +622,7 @@ describe("the console beside the admin API", () => {
     // A child whose trace's top span has not come: its trace waits.
     const child = spanWith("Model: x", [attr("tfy.span_type", "Model")], { parentSpanId: randomId(8) });
     expect((await sendTraces(routing, toProtobuf(requestOf([child])))).status).toBe(200);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
 
     const routingPage = await (await relayFetch(`/admin/console/tenants/${routing.id}`, { headers: { cookie } })).text();
     const plainPage = await (await relayFetch(`/admin/console/tenants/${plain.id}`, { headers: { cookie } })).text();
@@ -634,7 +635,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant, 41);
     await waitForDeadLetters(tenant.id, (list) => list.length === 41);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replaceAll("&amp;", "&");
     const press = async (html: string) => {
@@ -666,7 +667,7 @@ describe("the console beside the admin API", () => {
     await Promise.all([deadLettersFor(tenant), deadLettersFor(other)]);
     const [letter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
     await waitForDeadLetters(other.id, (list) => list.length === 1);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
 
     // The form as a browser sends it: a GET of the page with the tenant typed in, or left empty.
@@ -688,7 +689,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant, 3);
     const [first, second, third] = await waitForDeadLetters(tenant.id, (list) => list.length === 3);
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const listPath = `/admin/console/dead-letters?tenant=${tenant.id}`;
     const page = await (await relayFetch(listPath, { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
@@ -723,7 +724,7 @@ describe("the console beside the admin API", () => {
     expect((await adminWith({ DELIVERY_QUEUE: recordingQueue() }, "POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(
       200,
     );
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
     const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
@@ -740,7 +741,7 @@ describe("the console beside the admin API", () => {
 
   it("saves a tenant's form only over the tenant it showed, and creates only a tenant that does not exist yet (412 otherwise)", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     // As a browser posts it: the attribute's value with its HTML escapes undone.
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
@@ -779,7 +780,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("shows a replay's notice only for counts a replay can give: a link with others gets none", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const notice = async (query: Record<string, string>) =>
       /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(
         await (await relayFetch(`/admin/?${new URLSearchParams({ done: "replayed", ...query })}`, { headers: { cookie } })).text(),
@@ -795,7 +796,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("says a later page with nothing on it is empty, with a link back to the first page, not that there is nothing at all", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const cursorOf = async (path: string) => ((await (await admin("GET", path)).json()) as { cursor: string | null }).cursor!;
     const emptyPage = (html: string) =>
       /<p class="muted empty-page">(.*?)<\/p>/s
@@ -857,7 +858,7 @@ describe("the console beside the admin API", () => {
 
   it("says a tenant that stopped routing still sends the traces decided before to their parents, until when", async () => {
     const tenant = await createTenant({ config: { routes: [{ match: { field: "span_name", equals: "x" }, parent: "project_name:x" }] } });
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const put = await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, routes: [] });
     const { routed_until } = (await put.json()) as { routed_until: string };
 
@@ -870,7 +871,7 @@ describe("the console beside the admin API", () => {
 
   it("says a refusal of what the form has no field for once, at the top of the page, beside none of the form's fields", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
 
@@ -913,7 +914,7 @@ describe("the console beside the admin API", () => {
     const token = tokenIn(await shown.text());
     const reloaded = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie } })).text();
     // The same cookie, copied to another session: it opens for the session it was handed to only.
-    const otherSession = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const otherSession = await consoleSessionCookie();
     const elsewhere = await (await relayFetch(tenantPage, { headers: { cookie: `${otherSession}; ${handed.split(";")[0]}` } })).text();
     // And sent to another tenant's page in the same session, as its path keeps a browser from doing: it opens for its own tenant only.
     const otherTenant = await createTenant();
@@ -982,7 +983,7 @@ describe("the console beside the admin API", () => {
 
   it("shows a tenant's ingest endpoint as the full URL the gateway's Traces endpoint takes, at the console's own address", async () => {
     const tenant = await createTenant();
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
 
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
@@ -992,7 +993,7 @@ describe("the console beside the admin API", () => {
   it("offers as the Braintrust key's choices only those that differ: passthrough once, and as removing a key only where one is stored", async () => {
     const stored = await createTenant();
     const passthrough = await createTenant({ mode: "passthrough" });
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const keyChoices = async (path: string) => {
       const html = await (await relayFetch(path, { headers: { cookie } })).text();
       const fieldset = html.slice(html.indexOf("<legend>Braintrust API key</legend>"), html.indexOf("</fieldset>"));
@@ -1026,7 +1027,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a new tenant's id that a URL path would resolve (. or ..) with the id rule, beside the id", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
 
@@ -1071,7 +1072,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const id = "X".repeat(512 * 1024);
@@ -1085,7 +1086,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("sends with a refusal's page the headers its status calls for: WWW-Authenticate with a 401, Retry-After with a 503", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const wrongToken = await logIn("not-the-token");
     const storageDown = await relayFetchWith({ TENANTS: failingBinding(env.TENANTS, "list", "KV list failed: unavailable") }, "/admin/", {
       headers: { cookie },
@@ -1099,7 +1100,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("says why a tenant's page cannot be shown when a deletion's confirmation is mistyped and the page fails for another reason", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = await createTenant();
@@ -1118,7 +1119,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("masks the admin token where a page's refusal would name it: pasted as a tenant id, which it can look like", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
 
@@ -1132,7 +1133,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("shows a refused tenant form again without the Braintrust key, wherever it was typed: the settings JSON, the API URL's user:password@", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = uniqueTenantId("console");
@@ -1184,7 +1185,7 @@ describe("the console beside the admin API", () => {
   });
 
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
     const tenant = `console-${crypto.randomUUID().slice(0, 8)}`;

@@ -1,9 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
-import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, consoleSessionCookie, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
@@ -633,7 +632,7 @@ describe("admin API: the caller's text in refusals", () => {
   });
 
   it("never repeats the path of a 404 or a 405, API's or console's, so a token pasted into one does not come back", async () => {
-    const cookie = `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, Date.now())).value}`;
+    const cookie = await consoleSessionCookie();
     const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
     for (const pasted of [ADMIN_TOKEN, `tbr_0123456789abcdef_${"A".repeat(43)}`]) {
       for (const [path, method, headers, status] of [

@@ -1,11 +1,17 @@
 import { createExecutionContext, evictDurableObject, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { SESSION_COOKIE, startSession } from "../../src/console/session.js";
 import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import worker from "../../src/index.js";
 import type { TenantObject } from "../../src/tenants/tenant-object.js";
 import { standin } from "./standin.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
+
+/** A console session's Cookie header, for a session logged in at `startedAt`, as the login form starts one. */
+export async function consoleSessionCookie(startedAt = Date.now()): Promise<string> {
+  return `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, startedAt)).value}`;
+}
 
 let counter = 0;
 /** A tenant id no other test uses. */
