@@ -36,7 +36,8 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
   const requireToken = requireAdmin();
   return async function requireConsoleSession(c, next) {
     if (!fromBrowser(c)) return requireToken(c, next);
-    const read = await readSession(adminTokenOf(c), getCookie(c, SESSION_COOKIE), Date.now());
+    const adminToken = adminTokenOf(c);
+    const read = await readSession(adminToken, getCookie(c, SESSION_COOKIE), Date.now());
     const session = read && !(await hasEnded(c.env.TENANTS, read)) ? read : undefined;
     if (!session) {
       // Logging out of a session that has ended already is done: the login form, not a refusal.
@@ -54,7 +55,7 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
     // by a request refused (a form from another site, a CSRF token that is not the session's) or a
     // page that failed; logging out ends it instead.
     if (c.res.status < 400 && c.req.path !== CONSOLE_PATHS.logout) {
-      const renewed = await renewedSession(adminTokenOf(c), session, Date.now());
+      const renewed = await renewedSession(adminToken, session, Date.now());
       if (renewed) setSessionCookie(c, renewed);
     }
   };
