@@ -32,12 +32,17 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),
     "",
-    `${`requests by status (${statusWindow})`.padEnd(28)}${byStatus.join(", ") || "none"}`,
-    `spans waiting in the queue  ${stats.waiting_in_queue}`,
-    `last upstream error         ${lastErrorText(stats.last_upstream_error)}`,
+    labelled(`requests by status (${statusWindow})`, byStatus.join(", ") || "none"),
+    labelled("spans waiting in the queue", String(stats.waiting_in_queue)),
+    labelled("last upstream error", lastErrorText(stats.last_upstream_error)),
     "",
     usage.length > 0
       ? table(["MODEL (24H)", "CALLS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"], usage)
-      : "LLM usage (24h)             none: no model call's span arrived (only a translating tenant's are counted)",
+      : labelled("LLM usage (24h)", "none: no model call's span arrived (only a translating tenant's are counted)"),
   ].join("\n");
+}
+
+/** A line of a tenant's statistics below its table: the label, then the value, values aligned. */
+function labelled(label: string, value: string): string {
+  return `${label.padEnd(28)}${value}`;
 }
