@@ -155,7 +155,7 @@ describe("the console beside the admin API", () => {
     const paths = [
       ["/admin", "/admin", "GET, HEAD"],
       ["/admin/", "/admin/", "GET, HEAD"],
-      ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant", "GET, HEAD"],
+      ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant", "GET, HEAD, POST"],
       ["/admin/console/tenants/acme/tokens", "/admin/console/tenants/:tenant/tokens", "GET, HEAD, POST"],
       ["/admin/console/dead-letters", "/admin/console/dead-letters", "GET, HEAD"],
       ["/admin/console/stats", "/admin/console/stats", "GET, HEAD"],
@@ -194,7 +194,6 @@ describe("the console beside the admin API", () => {
       ["/admin/", "/admin/"],
       ["/admin/console/stats", "/admin/console/stats"],
       ["/admin/console/dead-letters", "/admin/console/dead-letters"],
-      ["/admin/console/tenants/acme", "/admin/console/tenants/:tenant"],
     ] as const) {
       const answer = await relayFetch(path, { method: "POST", headers: bearer });
       expect(answer.status).toBe(405);
@@ -226,7 +225,7 @@ describe("the console beside the admin API", () => {
         headers: { cookie, origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
         body: "csrf=forged&confirm=acme",
       });
-    expect(FORM_PATHS).toHaveLength(7);
+    expect(FORM_PATHS).toHaveLength(8);
     for (const path of FORM_PATHS) {
       const refused = await post(path);
       expect(refused.status).toBe(403);
@@ -746,21 +745,23 @@ describe("the console beside the admin API", () => {
     // As a browser posts it: the attribute's value with its HTML escapes undone.
     const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
     const hidden = (name: string) => hiddenIn(page, name);
-    const save = (fields: Record<string, string>) =>
-      postForm("/admin/console/tenants", cookie, {
-        csrf: hidden("csrf"),
-        parent: "project_name:from-the-form",
-        key: "keep",
-        settings: "{}",
-        ...fields,
-      });
+    const form = (fields: Record<string, string>) => ({
+      csrf: hidden("csrf"),
+      parent: "project_name:from-the-form",
+      key: "keep",
+      settings: "{}",
+      ...fields,
+    });
+    // Its own form goes to the tenant's address; the new tenant form to the tenants'.
+    const save = (revision: string) => postForm(`/admin/console/tenants/${tenant.id}`, cookie, form({ revision }));
+    const create = () => postForm("/admin/console/tenants", cookie, form({ tenant: tenant.id }));
     const parentNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { parent: string }).parent;
     expect(hidden("revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
 
     // Another operator saves first.
     await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:meanwhile" });
-    const stale = await save({ tenant: tenant.id, revision: hidden("revision") });
-    const created = await save({ tenant: tenant.id });
+    const stale = await save(hidden("revision"));
+    const created = await create();
 
     expect(stale.status).toBe(412);
     expect(await stale.text()).toContain("was changed, or deleted, by someone else since this page was loaded: nothing was saved");
@@ -775,7 +776,7 @@ describe("the console beside the admin API", () => {
     expect(createdPage).toContain('name="parent" required="" value="project_name:from-the-form"');
     expect(await parentNow()).toBe("project_name:meanwhile");
     const fresh = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
-    expect((await save({ tenant: tenant.id, revision: hiddenIn(fresh, "revision") })).status).toBe(303);
+    expect((await save(hiddenIn(fresh, "revision"))).status).toBe(303);
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
@@ -841,9 +842,8 @@ describe("the console beside the admin API", () => {
     const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
     const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)![1]!.replaceAll("&quot;", '"');
 
-    const refused = await postForm("/admin/console/tenants", cookie, {
+    const refused = await postForm(tenantPage, cookie, {
       csrf: hidden("csrf"),
-      tenant: tenant.id,
       revision: hidden("revision"),
       parent: tenant.parent,
       key: "keep",
@@ -876,9 +876,8 @@ describe("the console beside the admin API", () => {
     const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
 
     // The revision the form saves over goes as If-Match: one the API cannot read is refused as that header.
-    const refused = await postForm("/admin/console/tenants", cookie, {
+    const refused = await postForm(`/admin/console/tenants/${tenant.id}`, cookie, {
       csrf,
-      tenant: tenant.id,
       revision: "not-a-revision",
       parent: tenant.parent,
       key: "keep",
@@ -1047,14 +1046,31 @@ describe("the console beside the admin API", () => {
     }
   });
 
-  it("refuses a tenant form whose revision no header can carry with a 400 page, never as the relay's failure", async () => {
-    const { cookie, csrf, tenant } = await tenantPageInSession();
+  it("never repeats the admin token pasted into a tenant form's address: the API refuses it as an id, masked", async () => {
+    const { cookie, csrf } = await tenantPageInSession();
 
-    for (const revision of ['"abc"\r\nx-injected: 1', '"abc"\n', '"abc"\u0000']) {
+    const refused = await postForm(`/admin/console/tenants/${ADMIN_TOKEN}`, cookie, {
+      csrf,
+      revision: '"abc"',
+      parent: "project_name:p",
+      key: "keep",
+      settings: "{}",
+    });
+
+    expect(refused.status).toBe(404);
+    const html = await refused.text();
+    expect(refusalShown(html)).toBe("no such tenant: [the admin token]");
+    expect(html).not.toContain(ADMIN_TOKEN);
+    expect(await env.TENANTS.get(`tenant:${ADMIN_TOKEN}`)).toBeNull();
+  });
+
+  it("refuses a tenant form whose revision is missing or no header can carry with a 400 page, never as the relay's failure", async () => {
+    const { cookie, csrf, tenant, tenantPage } = await tenantPageInSession();
+
+    for (const revision of ['"abc"\r\nx-injected: 1', '"abc"\n', '"abc"\u0000', ""]) {
       const { result: refused, errors } = await loggedWhile(() =>
-        postForm("/admin/console/tenants", cookie, {
+        postForm(tenantPage, cookie, {
           csrf,
-          tenant: tenant.id,
           revision,
           parent: "project_name:p",
           key: "keep",

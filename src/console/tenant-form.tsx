@@ -53,7 +53,7 @@ export function RefusedNotice(props: { refused: RefusedForm; tenant?: TenantView
 /**
  * Create a tenant, or replace one (the admin API's PUT): the CLI's `tenants put` with its flags as
  * fields and `--config` as the settings JSON. The stored key is never shown; it is kept unless replaced.
- * A tenant's form carries the revision it shows (see tenant-routes.tsx).
+ * A tenant's form carries the revision it shows, and goes to the tenant's address (see tenant-routes.tsx).
  */
 export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView; revision?: string | undefined; refused?: RefusedForm }) {
   const { tenant } = props;
@@ -71,12 +71,10 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
     ) : null;
   const key = entered.key ?? (tenant ? "keep" : "passthrough");
   return (
-    <PostForm action={CONSOLE_PATHS.tenants} session={props.session} class="card tenant-form">
+    // A tenant's form is sent to the tenant's own address, which a refusal's page then has, and a reload opens.
+    <PostForm action={tenant ? CONSOLE_PATHS.tenant(tenant.id) : CONSOLE_PATHS.tenants} session={props.session} class="card tenant-form">
       {tenant ? (
-        <>
-          <input type="hidden" name="tenant" value={tenant.id} />
-          <input type="hidden" name="revision" value={props.revision ?? ""} />
-        </>
+        <input type="hidden" name="revision" value={props.revision ?? ""} />
       ) : (
         <label>
           Tenant id <span class="hint">1-64 characters of a-z, 0-9, - and _; the ingest path is /t/&lt;id&gt;/v1/traces</span>

@@ -73,29 +73,38 @@ tenantRoutes.get("/:tenant", async (c) => {
   );
 });
 
-// Create or replace: `tenants put`. A tenant's form saves only over the tenant it showed (its
-// revision, as If-Match), the new tenant form only a tenant that does not exist yet: an operator
-// never overwrites, unseen, a change made meanwhile by another.
+// `tenants put`: the new tenant form creates only a tenant that does not exist yet (If-None-Match), a
+// tenant's own form, sent to its address, saves only over the tenant it showed (its revision, as
+// If-Match): an operator never overwrites, unseen, a change made meanwhile by another.
 tenantRoutes.post("/", checkChange(), async (c) => {
   const form = await formOf(c);
-  const id = typeof form.tenant === "string" ? form.tenant.trim() : "";
-  const revision = typeof form.revision === "string" && form.revision ? form.revision : undefined;
-  // The page wrote an ETag there; one no header can carry was not, and must not fail the call as the relay's bug.
-  if (revision !== undefined && /[\r\n\0]/.test(revision)) {
+  return saveTenant(c, form, typeof form.tenant === "string" ? form.tenant.trim() : "", undefined);
+});
+
+tenantRoutes.post("/:tenant", checkChange(), async (c) => {
+  const form = await formOf(c);
+  // The page wrote an ETag there; one missing, or one no header can carry, was not, and must not fail the call as the relay's bug.
+  const revision = typeof form.revision === "string" ? form.revision : "";
+  if (!revision || /[\r\n\0]/.test(revision)) {
     throw new RelayError("malformed", "revision: must be the tenant revision the page gave, sent back as it came: open the tenant again");
   }
+  return saveTenant(c, form, c.req.param("tenant"), revision);
+});
+
+/** The tenant form's PUT, on the condition `revision` makes; the tenant's page once saved, the form again with a refusal beside its field. */
+async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revision: string | undefined): Promise<Response> {
   const condition: Record<string, string> = revision ? { "if-match": revision } : { "if-none-match": "*" };
   let saved: TenantView;
   try {
     // Checked as the API checks it before the call: "." and ".." would not reach it, a URL resolving them.
     saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${checkedTenantId(id)}`, tenantPutBody(form), condition);
   } catch (err) {
-    if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, revision, err);
+    if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, id, revision, err);
     if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
     // A new tenant's id taken: the form is shown again as typed, the refusal beside the id.
     if (!revision) {
       const taken = `tenant: ${id} already exists: nothing was saved; choose another id, or open it from the list to change it`;
-      return formRefused(c, form, revision, new RelayError("precondition_failed", taken, { field: "tenant" }));
+      return formRefused(c, form, id, revision, new RelayError("precondition_failed", taken, { field: "tenant" }));
     }
     throw new RelayError(
       "precondition_failed",
@@ -104,7 +113,9 @@ tenantRoutes.post("/", checkChange(), async (c) => {
   }
   // The new tenant form's condition (If-None-Match) held: the tenant did not exist before.
   return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), revision ? "saved" : "created"), 303);
-});
+}
+
+type Form = Awaited<ReturnType<typeof formOf>>;
 
 /**
  * A tenant form the admin API refused, shown again as sent with the refusal beside its field, with the
@@ -113,7 +124,8 @@ tenantRoutes.post("/", checkChange(), async (c) => {
  */
 async function formRefused(
   c: Context<ConsoleEnv>,
-  form: Awaited<ReturnType<typeof formOf>>,
+  form: Form,
+  id: string,
   revision: string | undefined,
   err: RelayError,
 ): Promise<Response> {
@@ -129,8 +141,8 @@ async function formRefused(
   const field = masked.options.field === undefined || masked.options.field === "body" ? "settings" : masked.options.field;
   const refused: RefusedForm = { entered, error: { field, message: masked.message.replace(/^body: /, "settings: ") } };
   const session = sessionOf(c);
-  if (revision && typeof form.tenant === "string") {
-    const data = await tenantPageData(c, form.tenant);
+  if (revision) {
+    const data = await tenantPageData(c, id);
     return renderRefusal(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, masked);
   }
   const { rows, next } = await tenantRows(c, undefined);
@@ -196,7 +208,7 @@ tenantRoutes.get("/:tenant/tokens", tenantPage);
 tenantRoutes.get("/:tenant/tokens/:token/revoke", tenantPage);
 tenantRoutes.get("/:tenant/delete", tenantPage);
 tenantRoutes.all("/", otherConsoleMethods("GET, HEAD, POST"));
-tenantRoutes.all("/:tenant", otherConsoleMethods("GET, HEAD"));
+tenantRoutes.all("/:tenant", otherConsoleMethods("GET, HEAD, POST"));
 tenantRoutes.all("/:tenant/tokens", otherConsoleMethods("GET, HEAD, POST"));
 tenantRoutes.all("/:tenant/tokens/:token/revoke", otherConsoleMethods("GET, HEAD, POST"));
 tenantRoutes.all("/:tenant/delete", otherConsoleMethods("GET, HEAD, POST"));

@@ -425,6 +425,33 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await context.close();
   });
 
+  it("keeps a refused edit at the tenant's address, which opened again shows the tenant's page as it is", async () => {
+    expect((await adminCall(relay, "PUT", "/tenants/console-reload", { parent: "project_name:reload" })).status).toBe(201);
+    const { context, page } = await newPage();
+    await logIn(page);
+    const tenantPage = `${relay.url}/admin/console/tenants/console-reload`;
+    await page.goto(tenantPage);
+    const form = page.locator("form.tenant-form");
+    await form.locator("input[name=parent]").fill("not-a-parent");
+
+    const [refused] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === "POST"),
+      form.locator("button[type=submit]").click(),
+    ]);
+    await page.waitForLoadState();
+
+    expect(refused.status()).toBe(400);
+    expect(page.url()).toBe(tenantPage);
+    await expect(page.locator(".notice.error").textContent()).resolves.toMatch(/^Not saved: parent: /);
+    // The address opened again, as a copied link or Enter in the address bar does.
+    await page.goto(page.url());
+    expect(page.url()).toBe(tenantPage);
+    await expect(page.locator("h1").textContent()).resolves.toContain("console-reload");
+    await expect(form.locator("input[name=parent]").inputValue()).resolves.toBe("project_name:reload");
+    await expect(page.locator(".notice.error").count()).resolves.toBe(0);
+    await context.close();
+  });
+
   it("saving a tenant's form unchanged changes none of its settings", async () => {
     const settings = {
       parent: "project_name:kept",
