@@ -11,7 +11,7 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
   }
 }
 
-/** An admin call's JSON body where one may be left out: none at all (not even white space) reads as `{}`. */
+/** An admin call's JSON body where one may be left out: none, or only white space, reads as `{}`. */
 export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const text = await c.req.text();
   if (text.trim() === "") return {};
