@@ -493,6 +493,30 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("never carries the admin token, pasted into a page's address, on to the login form and back: the overview opens instead", async () => {
+    const hex = [...ADMIN_TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    for (const page of [
+      `/admin/console/tenants/${ADMIN_TOKEN}`,
+      `/admin/console/tenants/${hex}`,
+      `/admin/console/dead-letters?tenant=${ADMIN_TOKEN}`,
+      `/admin/console/stats?window=${hex}`,
+    ]) {
+      const linked = await relayFetch(page, { redirect: "manual" });
+      const login = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next: page }),
+      });
+
+      expect(linked.status, page).toBe(303);
+      expect(linked.headers.get("location"), page).toBe("/admin/console/login");
+      expect(await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next: page })}`)).text()).not.toContain('name="next"');
+      expect(login.status, page).toBe(303);
+      expect(login.headers.get("location"), page).toBe("/admin/");
+    }
+  });
+
   it("refuses a session signed under another admin token, or one that has expired", async () => {
     const otherToken = (await startSession("a-previous-admin-token", Date.now())).value;
     const expired = (await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value;

@@ -44,7 +44,7 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
       // A page a link opened is opened once logged in (an alert's link, a session that ended).
       if (PAGE_READS.has(c.req.method)) {
         const { pathname, search } = new URL(c.req.url);
-        return c.redirect(loginPath(pageAfterLogin(pathname + search)), 303);
+        return c.redirect(loginPath(pageAfterLogin(pathname + search, c.env)), 303);
       }
       if (c.req.path === CONSOLE_PATHS.logout) return c.redirect(CONSOLE_PATHS.login, 303);
       throw new RelayError("unauthenticated", "your console session has ended: log in again");

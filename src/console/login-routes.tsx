@@ -28,7 +28,7 @@ loginRoutes.get("/login", (c) => {
   const { next } = singleValuedQuery(c, ["next"]);
   // A console without a usable admin token says so at once, not after the form is filled in.
   adminTokenOf(c);
-  return renderPage(c, <LoginPage plainHttp={dropsConsoleCookies(c.req.url)} next={pageAfterLogin(next)} />);
+  return renderPage(c, <LoginPage plainHttp={dropsConsoleCookies(c.req.url)} next={pageAfterLogin(next, c.env)} />);
 });
 
 loginRoutes.post("/login", async (c) => {
@@ -36,7 +36,7 @@ loginRoutes.post("/login", async (c) => {
   requireSameOrigin(c);
   const adminToken = adminTokenOf(c);
   const form = await formOf(c);
-  const next = pageAfterLogin(form.next);
+  const next = pageAfterLogin(form.next, c.env);
   if (typeof form.token !== "string" || !(await secretsEqual(form.token, adminToken))) {
     const refusal = new RelayError("unauthenticated", "That is not the admin token.");
     return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsConsoleCookies(c.req.url)} next={next} />, refusal);

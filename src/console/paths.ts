@@ -1,3 +1,5 @@
+import { adminTokenMasked } from "../admin/require-admin.js";
+
 /**
  * Where the console's pages and forms live: `/admin/` itself, and everything else under
  * `/admin/console/`, so no console path is ever an admin API path.
@@ -29,13 +31,25 @@ const LINKED_PAGE = new RegExp(`^(?:${BASE}/tenants/[^/]+|${BASE}/stats|${BASE}/
 /**
  * The page to open once logged in, from the address a link gave (`/admin/console/tenants/acme`, with
  * its query): only one of the console's own pages, never another site's, so a link to the login form
- * cannot send an operator anywhere else; undefined for the overview, where a login goes anyway.
+ * cannot send an operator anywhere else; undefined for the overview, where a login goes anyway. Nor
+ * an address holding the admin token (pasted as a tenant id, which it can look like), as it is or
+ * percent-encoded: it would be repeated in the login form's page and in two Locations.
  */
-export function pageAfterLogin(address: unknown): string | undefined {
+export function pageAfterLogin(address: unknown, env: { ADMIN_TOKEN?: string }): string | undefined {
   if (typeof address !== "string" || !address.startsWith("/") || address.length > 2048) return undefined;
   const url = new URL(address, "https://console.invalid");
   if (url.origin !== "https://console.invalid" || !LINKED_PAGE.test(url.pathname)) return undefined;
-  return `${url.pathname}${url.search}`;
+  const page = `${url.pathname}${url.search}`;
+  return [page, decodedAddress(page)].some((text) => adminTokenMasked(text, env) !== text) ? undefined : page;
+}
+
+/** An address with its percent-escapes undone, `+` as a query writes a space; as it is where an escape is malformed. */
+function decodedAddress(address: string): string {
+  try {
+    return decodeURIComponent(address.replaceAll("+", " "));
+  } catch {
+    return address;
+  }
 }
 
 /** The login form, set to open `page` (pageAfterLogin) once logged in. */
