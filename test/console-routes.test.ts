@@ -1224,6 +1224,57 @@ describe("the console beside the admin API", () => {
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
   });
 
+  it("reads a refused form's settings string by string, so no string's text hides a key from being emptied; withholds what it cannot read for sure", async () => {
+    const cookie = await consoleSessionCookie();
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const key = `sk-${"k".repeat(40)}`;
+    const textarea = (html: string) => /<textarea name="settings"[^>]*>([^<]*)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"');
+    const withheld = "Not shown again, for safety, as it may hold a key: type the settings again.";
+    // A parent the API refuses: every form here is refused, whatever its settings.
+    const send = async (settings: string) => {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: uniqueTenantId(),
+        parent: "not-a-parent",
+        key: "keep",
+        settings,
+      });
+      expect(refused.status).toBe(400);
+      const html = await refused.text();
+      expect(html).not.toContain(key);
+      return { settings: textarea(html), withheld: html.includes(withheld) };
+    };
+
+    // A string whose text reads as the end of one member and the start of another.
+    expect(await send(`{"braintrust": {"x": [": "], "api_key": "${key}"}}`)).toEqual({
+      settings: '{"braintrust": {"x": [": "], "api_key": ""}}',
+      withheld: false,
+    });
+    expect(await send(`{"x": "\\\\", "api_key": "${key}", "y": "\\\\"}`)).toEqual({
+      settings: '{"x": "\\\\", "api_key": "", "y": "\\\\"}',
+      withheld: false,
+    });
+    // A key that is passthrough's null hides nothing.
+    expect(await send('{"braintrust": {"api_key": null}, "x": 1}')).toEqual({
+      settings: '{"braintrust": {"api_key": null}, "x": 1}',
+      withheld: false,
+    });
+    // No string to empty: a key in a list or an object, or a key sent twice, one of them no string.
+    for (const settings of [
+      `{"braintrust": {"api_key": ["${key}"]}}`,
+      `{"braintrust": {"api_key": {"k": "${key}"}}}`,
+      `{"braintrust": {"api_key": {"k": "${key}"}, "api_key": "x"}}`,
+    ]) {
+      expect(await send(settings), settings).toEqual({ settings: "{}", withheld: true });
+    }
+    // Not JSON: where its strings start is anyone's guess once it names an api_key, or could (an escape).
+    for (const settings of [`{"x": "a, "api_key": "${key}"}`, `{"x": "a, "api\\u005fkey": "${key}"}`]) {
+      expect(await send(settings), settings).toEqual({ settings: "{}", withheld: true });
+    }
+    expect(await send('{"routes": [}')).toEqual({ settings: '{"routes": [}', withheld: false });
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

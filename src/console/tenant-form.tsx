@@ -155,6 +155,10 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
           {entered.settings ?? (tenant ? settingsOf(tenant) : "{}")}
         </textarea>
         <FieldError control="settings" />
+        {/* Withheld (tenant-routes.tsx): said, so the next press does not go with other settings than meant. */}
+        {props.refused && entered.settings === undefined && (
+          <span class="field-error settings-again">Not shown again, for safety, as it may hold a key: type the settings again.</span>
+        )}
       </label>
       <div>
         <button type="submit" class="primary">

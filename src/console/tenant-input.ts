@@ -54,18 +54,70 @@ export function settingsOf(tenant: TenantView): string {
 export const ENTERED_FIELDS = ["tenant", "parent", "api_url", "key", "settings"] as const;
 export type EnteredField = (typeof ENTERED_FIELDS)[number];
 
-/**
- * A settings JSON member whose value is a string: its name (group 2, as typed, escapes and all) and
- * the string, or, its closing quote forgotten (JSON the form refuses), the rest of the text.
- */
-const STRING_MEMBER = /("((?:[^"\\]|\\.)*)"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)/g;
-
 /** A member name as JSON.parse reads it (`api\u005fkey` is `api_key`), or undefined for one that does not parse. */
 function memberName(typed: string): string | undefined {
   try {
     return JSON.parse(`"${typed}"`) as string;
   } catch {
     return undefined;
+  }
+}
+
+/** A string of the text: from its opening quote to just past its closing one, or to the end when it has none. */
+interface StringAt {
+  start: number;
+  end: number;
+}
+
+/** The text's strings, read from its start, each escape skipped: a string's own text is never read as a member. */
+function stringsOf(text: string): StringAt[] {
+  const strings: StringAt[] = [];
+  for (let at = text.indexOf('"'); at !== -1; ) {
+    let end = at + 1;
+    while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+    end = Math.min(end + 1, text.length);
+    strings.push({ start: at, end });
+    at = text.indexOf('"', end);
+  }
+  return strings;
+}
+
+/**
+ * The settings JSON with each `"api_key"` member's string emptied where it stands, the rest as typed;
+ * undefined when that cannot be done for sure: text that does not parse and could name an `api_key`
+ * (a `\u` escape spells any name) has no sure reading of where its strings start, and a key that is
+ * no string has no string to empty. None of such text is shown again.
+ */
+function settingsShownAgain(text: string): string | undefined {
+  if (!parses(text)) return /api_key|\\u/.test(text) ? undefined : text;
+  const strings = stringsOf(text);
+  let shown = "";
+  let copied = 0;
+  for (let i = 0; i < strings.length; i++) {
+    const name = strings[i]!;
+    MEMBER_COLON.lastIndex = name.end;
+    const colon = MEMBER_COLON.exec(text);
+    if (!colon || memberName(text.slice(name.start + 1, name.end - 1)) !== "api_key") continue;
+    const valueAt = name.end + colon[0].length;
+    if (text.startsWith("null", valueAt)) continue;
+    const value = strings[i + 1];
+    if (value?.start !== valueAt) return undefined;
+    shown += `${text.slice(copied, value.start)}""`;
+    copied = value.end;
+    i++;
+  }
+  return shown + text.slice(copied);
+}
+
+/** What follows a member's name, up to its value. */
+const MEMBER_COLON = /\s*:\s*/y;
+
+function parses(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -85,16 +137,12 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
 
 /**
  * A refused form's text field as the page shows it again: as typed, without a Braintrust key typed
- * into it. The settings JSON's `"api_key"` is emptied where it stands, the rest of the text as it was
- * (sent again so, it is refused beside the key's field until the key is typed again); an API URL's
- * credentials are left out.
+ * into it; undefined when it cannot be shown so. The settings JSON's `"api_key"` is emptied where it
+ * stands, the rest of the text as it was (sent again so, it is refused beside the key's field until
+ * the key is typed again); an API URL's credentials are left out.
  */
-export function shownAgain(name: EnteredField, value: string): string {
-  if (name === "settings") {
-    return value.replace(STRING_MEMBER, (member, start: string, typed: string) =>
-      memberName(typed) === "api_key" ? `${start}""` : member,
-    );
-  }
+export function shownAgain(name: EnteredField, value: string): string | undefined {
+  if (name === "settings") return settingsShownAgain(value);
   if (name === "api_url") {
     const read = value.replace(URL_IGNORED, "");
     return URL_CREDENTIALS.test(read) ? read.replace(URL_CREDENTIALS, "$1") : value;

@@ -134,7 +134,8 @@ async function formRefused(
   for (const name of ENTERED_FIELDS) {
     const value = form[name];
     // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
-    if (typeof value === "string" && !(adminToken && value.includes(adminToken))) entered[name] = shownAgain(name, value);
+    const shown = typeof value === "string" && !(adminToken && value.includes(adminToken)) ? shownAgain(name, value) : undefined;
+    if (shown !== undefined) entered[name] = shown;
   }
   const masked = withAdminTokenMasked(err, c.env);
   // The settings JSON is the PUT's body: what the API names `body` (an unknown top-level key, say) is the settings field's.
