@@ -63,11 +63,34 @@ describe("forwarding to Braintrust", () => {
     expect(received!.contentEncoding).toBe(format === "gzip" ? "gzip" : "");
   });
 
+  it("forwards a gzip member whose header carries the optional fields (an extra field, a file name, a comment) as it came", async () => {
+    const tenant = await createTenant(untranslated);
+    const body = toProtobuf(trueFoundryTrace());
+    const member = await compress(body, "gzip");
+    const extra = [4, 0, 0x41, 0x42, 2, 0];
+    const header = [...member.subarray(0, 10)];
+    header[3] = 0x04 | 0x08 | 0x10;
+    const named = concat([new Uint8Array([...header, ...extra]), new TextEncoder().encode("spans.pb\0a comment\0"), member.subarray(10)]);
+
+    const response = await sendTraces(tenant, named, { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(200);
+    const [received] = await standin.received(tenant.apiKey);
+    expect(received!.bytes).toEqual(body);
+    // Only the client's own bytes go compressed (UPSTREAM_COMPRESSION auto), and these are theirs, every one.
+    expect(await standin.attempts(tenant.apiKey)).toMatchObject([{ status: 200, contentEncoding: "gzip", bytes: named.byteLength }]);
+  });
+
   it.each([
     ["zero bytes after its gzip member", async (body: Uint8Array) => concat([await compress(body, "gzip"), new Uint8Array(16)])],
     [
       "two gzip members",
       async (body: Uint8Array) => concat([await compress(body.subarray(0, 100), "gzip"), await compress(body.subarray(100), "gzip")]),
+    ],
+    // The last member's size field is then the whole body's, as a lone member's is.
+    [
+      "an empty gzip member before it",
+      async (body: Uint8Array) => concat([await compress(new Uint8Array(), "gzip"), await compress(body, "gzip")]),
     ],
   ])("sends a gzip body with %s on as the spans it holds, not as it came: stricter decoders refuse such bytes", async (_, encode) => {
     const tenant = await createTenant(untranslated);

@@ -1,4 +1,4 @@
-import { gzipSync } from "node:zlib";
+import { constants, gzipSync, inflateRawSync } from "node:zlib";
 
 /** workerd's native zlib in one call: far less CPU than a CompressionStream's chunk-by-chunk promises. */
 export function gzip(bytes: Uint8Array): Uint8Array {
@@ -10,13 +10,60 @@ export function gzip(bytes: Uint8Array): Uint8Array {
 const MIN_GZIP_BYTES = 20;
 
 /**
- * Whether `wire` is one gzip member holding exactly `inflatedLength` bytes and nothing after it: its
- * trailer's size field (RFC 1952's ISIZE, the length mod 2^32, in the last 4 bytes) is theirs. zlib
- * reads past a member (zero padding, a second member) where stricter decoders refuse, so a body with
- * anything after its member is not forwarded as it came, but compressed anew.
+ * Whether `wire` is one gzip member holding exactly `inflatedLength` bytes and nothing after it, so
+ * it may be forwarded as it came. zlib reads on past a member (zero padding, a second member) where
+ * stricter decoders refuse, or stop; such a body's spans are sent as a changed body's are. The
+ * trailer's size field (RFC 1952's ISIZE, the length mod 2^32, in the last 4 bytes) of a body far
+ * under 4 GiB is the whole body's only for one member, or for one after members that hold nothing,
+ * in which a decoder reading one member would find no spans: the first member must hold bytes too.
  */
 export function isWholeGzipOf(wire: Uint8Array, inflatedLength: number): boolean {
   if (wire.byteLength < MIN_GZIP_BYTES) return false;
   const size = new DataView(wire.buffer, wire.byteOffset, wire.byteLength).getUint32(wire.byteLength - 4, true);
-  return size === inflatedLength % 2 ** 32;
+  return size === inflatedLength % 2 ** 32 && firstMemberHoldsBytes(wire);
+}
+
+/**
+ * Whether the first member of a gzip body, one zlib read whole, holds any bytes: its deflate data's
+ * first bytes are inflated, enough for any block's header (a dynamic one's is under 300 bytes) and
+ * what follows it. False too for a member that opens with empty blocks for longer than that, which is
+ * then compressed anew, as one holding nothing is.
+ */
+function firstMemberHoldsBytes(wire: Uint8Array): boolean {
+  const start = deflateStart(wire);
+  if (start === undefined) return false;
+  try {
+    const opening = inflateRawSync(wire.subarray(start, start + OPENING_BYTES), {
+      finishFlush: constants.Z_SYNC_FLUSH,
+      maxOutputLength: MAX_OPENING_OUTPUT,
+    });
+    return opening.byteLength > 0;
+  } catch (err) {
+    // More than asked for: it holds bytes.
+    return err instanceof RangeError;
+  }
+}
+
+const OPENING_BYTES = 1024;
+/** What most openings inflate to within (an exception costs more than the inflating); more is a RangeError. */
+const MAX_OPENING_OUTPUT = 64 * 1024;
+
+const FHCRC = 0x02;
+const FEXTRA = 0x04;
+const FNAME = 0x08;
+const FCOMMENT = 0x10;
+
+/** Where a gzip member's deflate data starts: after its header and the optional fields its flags name (RFC 1952 §2.3). */
+function deflateStart(wire: Uint8Array): number | undefined {
+  const flags = wire[3]!;
+  let at = 10;
+  if (flags & FEXTRA) at += 2 + (wire[at]! | (wire[at + 1]! << 8));
+  for (const field of [FNAME, FCOMMENT]) {
+    if (!(flags & field)) continue;
+    const end = wire.indexOf(0, at);
+    if (end === -1) return undefined;
+    at = end + 1;
+  }
+  if (flags & FHCRC) at += 2;
+  return at < wire.byteLength ? at : undefined;
 }
