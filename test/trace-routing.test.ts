@@ -159,6 +159,23 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(stats.total.spans.queued).toBe(0);
   });
 
+  it("traces that waited for a tenant deleted since keep the parent they came with: the tenant created again under its id is not their owner", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    await createTenantAgain(tenant.id);
+
+    // The deleted tenant's wait over now, rather than in an hour.
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec("UPDATE trace_routes SET due_at = ? WHERE trace = ?", Date.now() - 1, hex(trace.traceId));
+    });
+    await runDurableObjectAlarm(object);
+
+    expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:default"]);
+  });
+
   it("a trace decided for a tenant deleted since decides nothing for the tenant created again under its id, whose spans wait and go by its own routes", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });

@@ -18,3 +18,9 @@ export function traceRoutesName(tenant: TraceRoutesOwner, shard: string): string
 export function tenantOfObject(name: string): string {
   return name.slice(0, name.indexOf(":"));
 }
+
+/** The incarnation of the tenant whose trace-routes object has this name; undefined for a name made before there were any. */
+export function incarnationOfObject(name: string): string | undefined {
+  const parts = name.split(":");
+  return parts.length === 3 ? parts[1] : undefined;
+}

@@ -6,10 +6,10 @@ import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import { DECISION_TTL_MS } from "../tenants/routing.js";
-import type { Tenant } from "../tenants/schema.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage } from "./message.js";
 import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
-import { tenantOfObject } from "./trace-routes-name.js";
+import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
@@ -173,16 +173,18 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * The tenant whose spans wait here (an object serves one), from its own object, not KV's copy,
-   * which may still show one deleted and created again. Undefined when nothing waits, once it is
-   * deleted, or when it cannot be read (logged): waiting traces then keep the default parent they
-   * came with.
+   * The tenant whose spans wait here (an object serves one incarnation of one), from its own object,
+   * not KV's copy, which may still show one deleted and created again. Undefined when nothing waits,
+   * once it is deleted (created again, it is another incarnation, with objects of its own), or when
+   * it cannot be read (logged): waiting traces then keep the default parent they came with.
    */
   private async owner(): Promise<Tenant | undefined> {
     const tenantId = this.store.waitingTenantId();
     if (tenantId === undefined) return undefined;
+    const name = this.ctx.id.name;
     try {
-      return await authoritativeTenant(this.env, tenantId);
+      const tenant = await authoritativeTenant(this.env, tenantId);
+      return isIncarnationOf(tenant, name === undefined ? undefined : incarnationOfObject(name)) ? tenant : undefined;
     } catch (err) {
       logEvent({ event: "trace_routes_failed", tenant: tenantId, error: errorText(err) });
       return undefined;
