@@ -93,9 +93,10 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
  * says it, as the exception that ended the span; undefined for a span whose status says more, or that
  * did not fail: an exception event alone may be one that was handled.
  */
-export function exceptionFailure({ status, events }: Pick<SpanFields, "status" | "events">): string | undefined {
-  if (!failedWithoutMessage(status) || !events) return undefined;
-  const exception = events.findLast((event) => event.name === "exception");
+export function exceptionFailure(span: Pick<SpanFields, "status" | "events">): string | undefined {
+  // Read only then: a span read from its bytes decodes its events when they are first read.
+  if (!failedWithoutMessage(span.status)) return undefined;
+  const exception = span.events?.findLast((event) => event.name === "exception");
   if (!exception) return undefined;
   const text = (key: string) => {
     const value = scalarOf(findAttribute(exception.attributes, key));
