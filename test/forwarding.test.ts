@@ -87,6 +87,15 @@ describe("forwarding to Braintrust", () => {
       "two gzip members",
       async (body: Uint8Array) => concat([await compress(body.subarray(0, 100), "gzip"), await compress(body.subarray(100), "gzip")]),
     ],
+    // zlib leaves what follows the data unread; a size field of the body's length at the end passes for the member's.
+    [
+      "zero bytes and the body's length after its gzip member",
+      async (body: Uint8Array) => {
+        const size = new Uint8Array(4);
+        new DataView(size.buffer).setUint32(0, body.byteLength, true);
+        return concat([await compress(body, "gzip"), new Uint8Array(8), size]);
+      },
+    ],
     // The last member's size field is then the whole body's, as a lone member's is.
     [
       "an empty gzip member before it",

@@ -1,4 +1,5 @@
 import { constants, gzipSync, inflateRawSync } from "node:zlib";
+import type { RequestBody } from "../otlp/format.js";
 
 /** workerd's native zlib in one call: far less CPU than a CompressionStream's chunk-by-chunk promises. */
 export function gzip(bytes: Uint8Array): Uint8Array {
@@ -10,17 +11,18 @@ export function gzip(bytes: Uint8Array): Uint8Array {
 const MIN_GZIP_BYTES = 20;
 
 /**
- * Whether `wire` is one gzip member holding exactly `inflatedLength` bytes and nothing after it, so
- * it may be forwarded as it came. zlib reads on past a member (zero padding, a second member) where
- * stricter decoders refuse, or stop; such a body's spans are sent as a changed body's are. The
- * trailer's size field (RFC 1952's ISIZE, the length mod 2^32, in the last 4 bytes) of a body far
- * under 4 GiB is the whole body's only for one member, or for one after members that hold nothing,
- * in which a decoder reading one member would find no spans: the first member must hold bytes too.
+ * Whether a gzip body is one gzip member holding exactly its decompressed bytes and nothing after
+ * it, so it may be forwarded as it came. zlib reads on past a member (a second member), or stops and
+ * leaves what follows unread (zero padding), where stricter decoders refuse, or read one member only;
+ * such a body's spans are sent as a changed body's are. zlib read all of it, then, and the trailer's
+ * size field (RFC 1952's ISIZE, the length mod 2^32, in the last 4 bytes) of a body far under 4 GiB
+ * is the whole body's only for one member, or for one after members that hold nothing, in which a
+ * decoder reading one member would find no spans: the first member must hold bytes too.
  */
-export function isWholeGzipOf(wire: Uint8Array, inflatedLength: number): boolean {
-  if (wire.byteLength < MIN_GZIP_BYTES) return false;
+export function isWholeGzipOf({ wire, bytes, inflatedFrom }: RequestBody): boolean {
+  if (wire.byteLength < MIN_GZIP_BYTES || inflatedFrom !== wire.byteLength) return false;
   const size = new DataView(wire.buffer, wire.byteOffset, wire.byteLength).getUint32(wire.byteLength - 4, true);
-  return size === inflatedLength % 2 ** 32 && firstMemberHoldsBytes(wire);
+  return size === bytes.byteLength % 2 ** 32 && firstMemberHoldsBytes(wire);
 }
 
 /**

@@ -61,7 +61,7 @@ export function unchangedDelivery(
   if (body.bytes.byteLength > MAX_UPSTREAM_REQUEST_BYTES) return undefined;
   const compress = compressesEncoded(config, body.bytes);
   const payload =
-    body.coding === "gzip" && isWholeGzipOf(body.wire, body.bytes.byteLength)
+    body.coding === "gzip" && isWholeGzipOf(body)
       ? { protobuf: body.bytes, compress, gzipped: body.wire }
       : { protobuf: body.bytes, compress };
   return { ...addressedTo(tenant, credential), id: crypto.randomUUID(), parent, payload, spans };

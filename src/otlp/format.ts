@@ -11,6 +11,11 @@ export interface RequestBody {
   coding: ContentCoding;
   /** The decompressed body: the OTLP message itself. */
   bytes: Uint8Array;
+  /**
+   * How many bytes of `wire` the decompression read, when it was compressed: zlib stops at the end
+   * of the compressed data and leaves what follows (zero padding, say) unread.
+   */
+  inflatedFrom?: number;
 }
 
 /** `undefined` for a content type OTLP/HTTP does not define. */

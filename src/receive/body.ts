@@ -76,8 +76,8 @@ export async function readBody(request: Request, coding: ContentCoding, limits: 
   if (declaredLength !== undefined && declaredLength > raisable.current.maxRequestBytes)
     await raisable.beyond("request body", wireLimit, declaredLength);
   const wire = await readWire(request, declaredLength, raisable);
-  const bytes = coding === "identity" ? wire : await decompressWithin(wire, coding, raisable);
-  return { wire, coding, bytes };
+  if (coding === "identity") return { wire, coding, bytes: wire };
+  return { wire, coding, ...(await decompressWithin(wire, coding, raisable)) };
 }
 
 function tooLarge(what: string, limit: number, { appliesTo }: BodyLimits): RelayError {
@@ -150,6 +150,14 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
+type Inflated = Required<Pick<RequestBody, "bytes" | "inflatedFrom">>;
+
+/** What zlib's synchronous calls answer when asked for `info`. */
+interface InflatedWithInfo {
+  buffer: Uint8Array;
+  engine: { bytesWritten: number };
+}
+
 /** HTTP's `deflate` is zlib-wrapped (RFC 9110 §8.4.1.2), but some clients send raw deflate. */
 function isZlibWrapped(bytes: Uint8Array): boolean {
   const [cmf = 0, flg = 0] = bytes;
@@ -157,7 +165,7 @@ function isZlibWrapped(bytes: Uint8Array): boolean {
 }
 
 /** The body decompressed within the limit, raised once if it is over it (see RaisableLimits). */
-async function decompressWithin(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limits: RaisableLimits): Promise<Uint8Array> {
+async function decompressWithin(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, limits: RaisableLimits): Promise<Inflated> {
   const inflated = decompress(wire, coding, limits.current.maxDecompressedBytes);
   if (inflated) return inflated;
   const raised = await limits.beyond("decompressed request body", decompressedLimit);
@@ -171,11 +179,12 @@ async function decompressWithin(wire: Uint8Array, coding: Exclude<ContentCoding,
  * own, and far less under load, where the stream's per-chunk promises interleave with other
  * requests. `maxOutputLength` stops at the limit: undefined when the body is over it.
  */
-function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, maxBytes: number): Uint8Array | undefined {
+function decompress(wire: Uint8Array, coding: Exclude<ContentCoding, "identity">, maxBytes: number): Inflated | undefined {
   const inflate = coding === "gzip" ? gunzipSync : isZlibWrapped(wire) ? inflateSync : inflateRawSync;
   try {
-    const inflated = inflate(wire, { maxOutputLength: maxBytes });
-    return new Uint8Array(inflated.buffer, inflated.byteOffset, inflated.byteLength);
+    // With `info`, zlib answers with its engine too, which counts the bytes it read.
+    const { buffer, engine } = inflate(wire, { maxOutputLength: maxBytes, info: true }) as unknown as InflatedWithInfo;
+    return { bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength), inflatedFrom: engine.bytesWritten };
   } catch (err) {
     if (err instanceof RangeError) return undefined;
     throw new RelayError("malformed", `request body is not valid ${coding} data`);
