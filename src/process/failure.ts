@@ -13,22 +13,25 @@ const NO_ERROR_CODES = new Set(["", "0", "0.0", "none", "null", "false"]);
 
 /**
  * Why an MCP tool call failed, when its span says so only by its result or the gateway's MCP
- * attributes: a result with MCP's `isError`, a JSON-RPC response that is an error (the server
- * refused the call: an unknown tool, bad arguments), the gateway's `is_tool_call_execution_error` flag (a
- * boolean, or its text), or an `error_code` that is not 0 or none (a JSON-RPC number, or any text). The text
- * says why: the error's own message (`{error: {message}}` or `{code, message}`), else the result's
- * text parts, else the result when it is text. Undefined for a call that did not fail.
+ * attributes: a result with MCP's `isError` (as it is, or as the `result` of the JSON-RPC response
+ * that carried it), a JSON-RPC response that is an error (the server refused the call: an unknown
+ * tool, bad arguments), the gateway's `is_tool_call_execution_error` flag (a boolean, or its text), or
+ * an `error_code` that is not 0 or none (a JSON-RPC number, or any text). The text says why: the
+ * error's own message (`{error: {message}}` or `{code, message}`), else the result's text parts, else
+ * the result when it is text. Undefined for a call that did not fail.
  */
 export function toolFailure(attributes: KeyValue[], output: unknown): string | undefined {
   const result = output instanceof RawJson ? parseJson(textOf(output.utf8)) : output;
   const flag = scalarOf(findAttribute(attributes, "tfy.mcp_server.is_tool_call_execution_error"));
   const code = scalarOf(findAttribute(attributes, "tfy.mcp_server.error_code"));
   const rpcError = code !== undefined && !NO_ERROR_CODES.has(String(code).trim().toLowerCase());
-  const isError = isJsonObject(result) && (result.isError === true || (result.jsonrpc === "2.0" && isJsonObject(result.error)));
+  const response = isJsonObject(result) && result.jsonrpc === "2.0";
+  const toolResult = response && isJsonObject(result.result) ? result.result : result;
+  const isError = (isJsonObject(toolResult) && toolResult.isError === true) || (response && isJsonObject(result.error));
   if (!isError && !rpcError && String(flag).trim().toLowerCase() !== "true") return undefined;
   return (
     errorMessageOf(result) ??
-    contentText(result) ??
+    contentText(toolResult) ??
     (typeof result === "string" && result !== "" ? result : undefined) ??
     (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
   );

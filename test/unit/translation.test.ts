@@ -1515,6 +1515,12 @@ describe("an MCP tool call", () => {
       [],
       "Unknown tool: refund",
     ],
+    [
+      "its result says isError inside the JSON-RPC response that carried it",
+      '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"order already shipped"}],"isError":true}}',
+      [],
+      "order already shipped",
+    ],
   ])("fails with its result's text when %s", (_case, output, more, message) => {
     const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
 
@@ -1536,6 +1542,7 @@ describe("an MCP tool call", () => {
       // A tool's own result naming an error, not a JSON-RPC response that is one.
       ['{"error":{"message":"none found"},"orders":[]}', []],
       ['{"jsonrpc":"2.0","id":7,"result":{"content":[]},"error":null}', []],
+      ['{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"done"}],"isError":false}}', []],
     ] as const) {
       const [out] = spansOf(relayed(requestOf([mcp('{"order":1}', output, ...more)])).requests[0]!.request);
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
