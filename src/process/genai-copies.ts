@@ -176,6 +176,8 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
     // A tool message's event names the call it answers by `id`, OpenAI's message by `tool_call_id`.
     const field = key === "id" && role === "tool" ? "tool_call_id" : key;
     const own = Object.hasOwn(message, field) ? message[field] : undefined;
-    return typeof value === "string" ? value === own : sameJson(value, own);
+    if (typeof value !== "string") return sameJson(value, own);
+    // Content parts the indexed attribute held as JSON text are the message's as parts (traceloop.ts); its event holds that text.
+    return value === own || (Array.isArray(own) && sameJson(parseJson(value), own));
   });
 }

@@ -1154,6 +1154,30 @@ describe("the older gateway's model call, its messages indexed and as events", (
       expect(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr(key, { role: "user" })]))).toBeUndefined();
   });
 
+  it("sends without an event restating a message of content parts, which it holds as the indexed attribute's JSON text", () => {
+    const parts = JSON.stringify([
+      { type: "text", text: "Describe this image" },
+      { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+    ]);
+    const span = spanWith("chatCompletions", [
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", parts),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "A cat."),
+    ]);
+    span.events = [
+      event("gen_ai.user.message", [attr("content", parts)]),
+      event("gen_ai.assistant.message", [attr("content", "A cat.")]),
+      // The same parts again (spaced otherwise): the one message they restate has its event already.
+      event("gen_ai.user.message", [attr("content", JSON.stringify(JSON.parse(parts), null, 1))]),
+      // Other parts.
+      event("gen_ai.user.message", [attr("content", JSON.stringify([{ type: "text", text: "Describe this image" }]))]),
+    ];
+
+    expect([...(translateSpan(span, DROP).removedEvents ?? [])]).toEqual([0, 1]);
+  });
+
   /** The places of the events removed from a span of these indexed messages and events. */
   const removedOf = (attributes: KeyValue[], events: Span["events"]) => {
     const span = spanWith("chatCompletions", [attr("gen_ai.request.model", "openai-main/gpt-4o"), ...attributes]);
