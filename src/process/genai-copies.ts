@@ -3,6 +3,7 @@ import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
 import { sameJson } from "./payloads.js";
+import type { IndexedMessages } from "./traceloop.js";
 
 /**
  * The GenAI conventions' copies of a request's input and a response's output, which a gateway may
@@ -36,8 +37,36 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
     const values = copy === undefined ? undefined : valuesOf(copy);
     if (values) copies.set(key, values);
   }
-  if (copies.size === 0 || payload === undefined) return [];
-  const unsaid = new Set([...copies.values()].flatMap((values) => [...values]));
+  const unsaid = copies.size === 0 ? undefined : unsaidBy(payload, [...copies.values()]);
+  if (unsaid === undefined) return [];
+  return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
+}
+
+/**
+ * Whether the older export's indexed messages (traceloop.ts), sent beside the payload they were
+ * read from, are all the payload says again, as restatedCopies reads a copy: every text in them a
+ * string value of the payload. A message holding anything but text, lists and objects (a number)
+ * is not compared, and stays.
+ */
+export function restatesIndexed(indexed: IndexedMessages, payload: Uint8Array | undefined): boolean {
+  const values = new Set<string>();
+  const add = (value: unknown, key?: string): boolean => {
+    if (value === null) return true;
+    if (typeof value === "string") {
+      if (key === undefined || !VOCABULARY_KEYS.has(key)) values.add(`s${value}`);
+      return true;
+    }
+    if (Array.isArray(value)) return value.every((item) => add(item));
+    return isJsonObject(value) && Object.entries(value).every(([field, child]) => add(child, field));
+  };
+  if (!indexed.messages.every((message) => add(message))) return false;
+  return unsaidBy(payload, [values])?.size === 0;
+}
+
+/** Of the copies' values, those the payload does not say; undefined when there is no payload, or it is not JSON. */
+function unsaidBy(payload: Uint8Array | undefined, copies: ReadonlyArray<Set<string>>): Set<string> | undefined {
+  if (payload === undefined) return undefined;
+  const unsaid = new Set(copies.flatMap((values) => [...values]));
   const copiesJson = [...unsaid].some((token) => JSON_TEXT.test(token));
   const said = (token: string) => {
     unsaid.delete(token);
@@ -49,8 +78,7 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
     const json = copiesJson && JSON_TEXT.test(token) ? parseJson(token.slice(1)) : undefined;
     if (json !== undefined) unsaid.delete(`s${JSON.stringify(json)}`);
   };
-  if (!forEachScalar(payload, said)) return [];
-  return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
+  return forEachScalar(payload, said) ? unsaid : undefined;
 }
 
 /** A string token whose text may be a JSON object or list. */

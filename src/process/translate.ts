@@ -6,7 +6,7 @@ import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
-import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies, restatedMessageEvents } from "./genai-copies.js";
+import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies, restatedMessageEvents, restatesIndexed } from "./genai-copies.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
@@ -127,18 +127,26 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const added: NewAttribute[] = [];
 
   // Each payload with the attributes it came from: the gateway's when there is one, else Traceloop's.
-  // The gateway's short copy of the prompt goes with it: the whole prompt is the input.
+  // The gateway's short copy of the prompt goes with it: the whole prompt is the input; so do the
+  // older export's indexed messages, sent beside it, when they say it again.
+  const indexedInput = request && traceloop?.input && restatesIndexed(traceloop.input, inputUtf8) ? traceloop.input : undefined;
+  const indexedOutput = response && traceloop?.output && restatesIndexed(traceloop.output, outputUtf8) ? traceloop.output : undefined;
   const input = request
     ? {
         value: request.input,
-        sources: ["tfy.input", "tfy.input_short_hand", ...restatedCopies(attributes, GENAI_INPUT_COPIES, inputUtf8)],
+        sources: [
+          "tfy.input",
+          "tfy.input_short_hand",
+          ...restatedCopies(attributes, GENAI_INPUT_COPIES, inputUtf8),
+          ...(indexedInput?.keys ?? []),
+        ],
         rest: settingsOnlyMetadataShows(request.settings, attributes),
       }
     : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
   const output = response
     ? {
         value: response.output,
-        sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8)],
+        sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8), ...(indexedOutput?.keys ?? [])],
         rest: response.rest,
       }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
@@ -171,10 +179,10 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show
-  // beside the input and output written from them.
+  // beside the input and output written from them, or from the payload they say again.
   const written = {
-    input: (inputWritten && !request && traceloop?.input?.messages) || [],
-    output: (outputWritten && !response && traceloop?.output?.messages) || [],
+    input: (inputWritten && (request ? indexedInput : traceloop?.input)?.messages) || [],
+    output: (outputWritten && (response ? indexedOutput : traceloop?.output)?.messages) || [],
   };
   const removedEvents =
     options.keepSourceAttributes || written.input.length + written.output.length === 0 || !span.events?.length

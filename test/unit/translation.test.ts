@@ -1114,6 +1114,61 @@ describe("the older gateway's model call, its messages indexed and as events", (
   };
   const restatedGo = (span: Span) => span.events.filter((_, at) => at !== 0 && at !== 2);
 
+  it("sends without its indexed messages, and the events restating them, beside a gateway payload they say again", () => {
+    const payloads = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "openai-main/gpt-4o", messages: [{ role: "user", content: "Capital of France?" }] })),
+      attr(
+        "tfy.output",
+        JSON.stringify({
+          choices: [
+            {
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: '{"city":"Paris"}' } }],
+              },
+              finish_reason: "tool_calls",
+            },
+          ],
+        }),
+      ),
+    ];
+    const indexed = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of France?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.finish_reason", "tool_calls"),
+      attr("gen_ai.completion.0.tool_calls.0.id", "call_1"),
+      attr("gen_ai.completion.0.tool_calls.0.name", "lookup"),
+      attr("gen_ai.completion.0.tool_calls.0.arguments", '{"city":"Paris"}'),
+    ];
+    const span = spanWith("ChatCompletion", [...payloads, ...indexed]);
+    span.events = [event("gen_ai.user.message", [attr("content", "Capital of France?")]), event("first_token", [attr("index", 0)])];
+
+    const translation = translateSpan(span, DROP);
+
+    expect(keptKeys([...payloads, ...indexed])).toEqual(["tfy.span_type"]);
+    expect([...(translation.removedEvents ?? [])]).toEqual([0]);
+    // Each side on its own: a prompt saying more than the payload stays, and so do its events; the answer goes.
+    const more = [...payloads, ...indexed, attr("gen_ai.prompt.1.role", "user"), attr("gen_ai.prompt.1.content", "And of Spain?")];
+    expect(keptKeys(more)).toEqual([
+      "tfy.span_type",
+      "gen_ai.prompt.0.role",
+      "gen_ai.prompt.0.content",
+      "gen_ai.prompt.1.role",
+      "gen_ai.prompt.1.content",
+    ]);
+    expect(translateSpan({ ...span, attributes: more }, DROP).removedEvents).toBeUndefined();
+    // As is one holding a number, which is not compared.
+    expect(keptKeys([...payloads, attr("gen_ai.prompt.0.content", "Capital of France?"), attr("gen_ai.prompt.0.n", 2)])).toEqual([
+      "tfy.span_type",
+      "gen_ai.prompt.0.content",
+      "gen_ai.prompt.0.n",
+    ]);
+    expect(keptKeys([...payloads, ...indexed], KEEP)).toEqual([...payloads, ...indexed].map((a) => a.key));
+  });
+
   it.each([
     ["protobuf, spliced", "protobuf", {}],
     ["JSON, encoded anew", "json", {}],
