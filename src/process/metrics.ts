@@ -86,7 +86,24 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
   if (values.prompt_tokens !== undefined && values.prompt_tokens < cache) values.prompt_tokens += cache;
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
+  if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
+  else if (values.tokens !== undefined && numberAttribute(attributes, TOTAL_TOKENS) === values.tokens) sources.push(TOTAL_TOKENS);
   return { values, sources, usedElsewhere };
+}
+
+/** The GenAI conventions' count of a call's tokens in all, which Braintrust's `tokens` metric restates. */
+const TOTAL_TOKENS = "gen_ai.usage.total_tokens";
+
+/**
+ * Every other `gen_ai.usage.*` a request's span says (its total, its cache counts), as it says it:
+ * Braintrust reads them itself, and would count the call's tokens on the request's span beside its
+ * `Model` span. A key sent twice stays, as in metricsOf.
+ */
+function moveUsage(attributes: KeyValue[], usedElsewhere: Record<string, unknown>): void {
+  for (const { key, value } of attributes) {
+    if (key.startsWith("gen_ai.usage.") && !Object.hasOwn(usedElsewhere, key) && countOf(attributes, key) === 1)
+      usedElsewhere[key] = givenOf(value);
+  }
 }
 
 /**

@@ -703,6 +703,17 @@ describe("metrics", () => {
     const twice = [attr("tfy.span_type", "ChatCompletion"), attr("gen_ai.usage.input_tokens", 14), attr("gen_ai.usage.input_tokens", 15)];
     expect(translated(twice)).not.toHaveProperty("braintrust.metadata");
     expect(keptKeys(twice)).toEqual(["tfy.span_type", "gen_ai.usage.input_tokens", "gen_ai.usage.input_tokens"]);
+    // Every other count of the call's the conventions give goes with them: Braintrust reads gen_ai.usage.* itself.
+    const others = [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("gen_ai.usage.total_tokens", 16),
+      attr("gen_ai.usage.cache_read.input_tokens", "3"),
+    ];
+    expect(translated(others)["braintrust.metadata"]).toEqual({
+      "gen_ai.usage.total_tokens": 16,
+      "gen_ai.usage.cache_read.input_tokens": "3",
+    });
+    expect(keptKeys(others)).toEqual(["tfy.span_type"]);
     // The model call's own span counts them; so does a span of another or no type.
     for (const type of ["Model", "Guardrail", "MCP", "Mystery"]) {
       expect(translated([attr("tfy.span_type", type), ...used])["braintrust.metrics"]).toEqual({
@@ -724,6 +735,16 @@ describe("metrics", () => {
     ];
     expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 14, tokens: 14 });
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.usage.prompt_tokens"]);
+    // The conventions' total is the tokens metric when it is their sum.
+    const total = (value: number | string) => [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.metric.input_tokens", 14),
+      attr("tfy.model.metric.output_tokens", 2),
+      attr("gen_ai.usage.total_tokens", value),
+    ];
+    expect(keptKeys(total(16))).toEqual(["tfy.span_type"]);
+    expect(keptKeys(total("16"))).toEqual(["tfy.span_type"]);
+    expect(keptKeys(total(17))).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
   });
 
   it("read cache-creation tokens under either name TrueFoundry may use", () => {
