@@ -28,8 +28,8 @@ export function isWholeGzipOf({ wire, bytes, inflatedFrom }: RequestBody): boole
 /**
  * Whether the first member of a gzip body, one zlib read whole, holds any bytes: its deflate data's
  * first bytes are inflated, enough for any block's header (a dynamic one's is under 300 bytes) and
- * what follows it. False too for a member that opens with empty blocks for longer than that, which is
- * then compressed anew, as one holding nothing is.
+ * what follows it. False too for a member that opens with empty blocks for longer than that, whose
+ * spans then go as those of one holding nothing do.
  */
 function firstMemberHoldsBytes(wire: Uint8Array): boolean {
   const start = deflateStart(wire);
