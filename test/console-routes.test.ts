@@ -167,6 +167,8 @@ describe("the console beside the admin API", () => {
         const answer = await relayFetch(path, { method, headers: bearer });
         expect(answer.status).toBe(405);
         expect(answer.headers.get("allow")).toBe(allow);
+        // As every admin answer: no cache keeps it.
+        expect(answer.headers.get("cache-control")).toBe("no-store");
         expect(await answer.json()).toEqual(
           refusal("method_not_allowed", `no such page in the console: ${method} ${route} (this path takes ${allow})`),
         );
@@ -174,6 +176,7 @@ describe("the console beside the admin API", () => {
         for (const headers of [{}, { cookie }] as Record<string, string>[]) {
           const stranger = await relayFetch(path, { method, headers });
           expect(stranger.status).toBe(401);
+          expect(stranger.headers.get("cache-control")).toBe("no-store");
           expect(await stranger.json()).toEqual(refusal("unauthenticated", "missing or wrong admin token"));
         }
       }

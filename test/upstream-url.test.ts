@@ -38,6 +38,9 @@ describe("Braintrust base URLs", () => {
     ["https://router.home.arpa", "local name"],
     ["https://api.braintrust.dev/#x", "must not have a query or fragment"],
     ["https://intranet", "not a fully qualified name"],
+    // A key pasted as the host: not repeated.
+    ["https://sk-0123456789abcdefghijklmnopqrstuv", "must be a public host: a name of 35 characters is not a fully qualified name"],
+    ["https://[2001:0db8:0000:0000:0000:0000:0000:0001]", "[2001:db8::1] is not a global IPv6 address"],
     ["https://127.0.0.1", "private, loopback or reserved"],
     ["https://127.1", "private, loopback or reserved"],
     ["https://2130706433", "private, loopback or reserved"],

@@ -90,7 +90,12 @@ const MAX_UNSHAPED_QUOTED_CHARS = 24;
  * instead: a token or key pasted in the wrong place would come back in the answer, and in whatever logs it.
  */
 export function quotedUnlessSecret(text: string, shaped: boolean): string | undefined {
-  return shaped || text.length <= MAX_UNSHAPED_QUOTED_CHARS ? quoted(text) : undefined;
+  return repeatable(text, shaped) ? quoted(text) : undefined;
+}
+
+/** Whether caller text may be repeated in an answer, as quotedUnlessSecret has it. */
+export function repeatable(text: string, shaped: boolean): boolean {
+  return shaped || text.length <= MAX_UNSHAPED_QUOTED_CHARS;
 }
 
 export interface RelayErrorOptions {
@@ -167,7 +172,10 @@ export function errorHeaders(err: RelayError, contentType?: string): Headers {
   return headers;
 }
 
-/** The admin API's error body: `{"error": {"code", "message", "field"?, "request_id"?}}`. */
+/**
+ * The admin API's error body: `{"error": {"code", "message", "field"?, "request_id"?}}`, kept by no
+ * cache, as every admin answer is, wherever under /admin it is answered (the console's paths too).
+ */
 export function adminErrorResponse(err: RelayError): Response {
   const requestId = currentRequestId();
   const body = {
@@ -178,7 +186,9 @@ export function adminErrorResponse(err: RelayError): Response {
       ...(requestId ? { request_id: requestId } : {}),
     },
   };
-  return new Response(JSON.stringify(body), { status: err.status, headers: errorHeaders(err, "application/json") });
+  const headers = errorHeaders(err, "application/json");
+  headers.set("cache-control", "no-store");
+  return new Response(JSON.stringify(body), { status: err.status, headers });
 }
 
 /** google.rpc.RequestInfo, the detail Google's APIs name a request by (google/rpc/error_details.proto). */
