@@ -302,11 +302,10 @@ const COMMANDS = [
       cursor = page.cursor;
     } while (cursor);
     if (flags.json) return { replayed, orphaned, replaying };
-    const plural = (n: number) => `${n} dead letter${n === 1 ? "" : "s"}`;
     return [
-      `replayed ${plural(replayed.length)}`,
-      ...(orphaned.length > 0 ? [`${plural(orphaned.length)} of deleted tenants not replayed (delete them)`] : []),
-      ...(replaying.length > 0 ? [`${plural(replaying.length)} already being replayed, left to that replay`] : []),
+      `replayed ${counted(replayed.length, "dead letter")}`,
+      ...(orphaned.length > 0 ? [`${counted(orphaned.length, "dead letter")} of deleted tenants not replayed (delete them)`] : []),
+      ...(replaying.length > 0 ? [`${counted(replaying.length, "dead letter")} already being replayed, left to that replay`] : []),
     ].join("; ");
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
@@ -332,7 +331,7 @@ const COMMANDS = [
     const waiting = await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces);
     return flags.json
       ? waiting
-      : `${tenant}: ${waiting.traces} traces, ${waiting.spans} spans (${waiting.bytes} bytes) waiting for their parent to be decided`;
+      : `${tenant}: ${counted(waiting.traces, "trace")}, ${counted(waiting.spans, "span")} (${waiting.bytes} bytes) waiting for their parent to be decided`;
   }),
   commandOf("keys reseal", async (admin, flags) => {
     const outcomes = {
@@ -377,6 +376,11 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
  * Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was
  * meant, or pasted in the wrong place): a word of 20 characters or more without a space.
  */
+/** A count of a noun, in words: "1 trace", "2 spans". */
+function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function repeated(args: string[]): string {
   return args.map((arg) => (/^\S{20,}$/.test(arg) ? "(an argument not repeated: it may be a key)" : arg)).join(" ");
 }

@@ -653,7 +653,7 @@ describe("the console beside the admin API", () => {
     const routingPage = await (await relayFetch(`/admin/console/tenants/${routing.id}`, { headers: { cookie } })).text();
     const plainPage = await (await relayFetch(`/admin/console/tenants/${plain.id}`, { headers: { cookie } })).text();
 
-    expect(routingPage).toContain('<dd class="waiting-traces">1 traces, 1 spans (decided within 600 s at most)</dd>');
+    expect(routingPage).toContain('<dd class="waiting-traces">1 trace, 1 span (decided within 600 s at most)</dd>');
     expect(plainPage).not.toContain("Traces waiting for their parent");
   });
 
@@ -881,6 +881,20 @@ describe("the console beside the admin API", () => {
     expect(await refused.text()).toContain(
       '<span class="field-error" id="error-settings">settings: &quot;route&quot; is not a known field</span>',
     );
+  });
+
+  it("names every column of a tenant's tables, and keeps its token form out of a paragraph, where HTML lets no form be", async () => {
+    const { tenant, cookie, tenantPage } = await tenantPageInSession();
+    await deadLettersFor(tenant, 1);
+    await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+
+    const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
+
+    expect(page).toContain('<th>Created</th><th><span class="hidden-name">Revoke</span></th>');
+    expect(page).toContain('<th>Reason</th><th><span class="hidden-name">Replay or delete</span></th>');
+    expect(page).not.toMatch(/<th\s*\/>|<th><\/th>/);
+    expect(page).toContain('<div class="issue"><form method="post" action="');
+    expect(page).not.toMatch(/<p>\s*<form/);
   });
 
   it("says a tenant that stopped routing still sends the traces decided before to their parents, until when", async () => {

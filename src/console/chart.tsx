@@ -16,7 +16,7 @@ const TOP = 2;
 export function MinuteChart(props: { label: string; values: number[]; tone: "traffic" | "errors" }) {
   const max = Math.max(0, ...props.values);
   const total = props.values.reduce((sum, n) => sum + n, 0);
-  const summary = `${props.label}: ${total} in the last hour, at most ${max} in a minute`;
+  const summary = `${props.label}: ${countText(total)} in the last hour, at most ${countText(max)} in a minute`;
   return (
     <span class="minute-chart">
       <span class="scale" aria-hidden="true">

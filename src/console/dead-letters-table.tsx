@@ -1,7 +1,7 @@
 import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
 import type { DeadLetter } from "../deliver/dead-letters.js";
 import { ConfirmForm, PostForm, Time } from "./layout.js";
-import { countText } from "./numbers.js";
+import { countOf, countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 
@@ -31,7 +31,9 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
             <th class="num">Attempts</th>
             <th>Dead-lettered</th>
             <th>Reason</th>
-            <th />
+            <th>
+              <span class="hidden-name">Replay or delete</span>
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -45,7 +47,7 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
               )}
               <td class="mono">{d.parent}</td>
               <td class="num">{countText(d.spans)}</td>
-              <td class="num">{d.attempts}</td>
+              <td class="num">{countText(d.attempts)}</td>
               <td>
                 <Time at={d.dead_lettered_at} />
               </td>
@@ -62,7 +64,7 @@ export function DeadLettersTable(props: { session: ConsoleSession; deadLetters: 
                   action={CONSOLE_PATHS.deleteDeadLetter(d.id)}
                   session={props.session}
                   open="Delete…"
-                  warning={`Its ${d.spans} spans are gone for good.`}
+                  warning={`Its spans (${countOf(d.spans, "span")}) are gone for good.`}
                   confirm="Delete dead letter"
                   name={d.id}
                 >

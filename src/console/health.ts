@@ -1,6 +1,6 @@
 import { minuteOf } from "../stats/counts.js";
 import type { TenantStats } from "./answers.js";
-import { countOf } from "./numbers.js";
+import { countOf, countText } from "./numbers.js";
 
 /** Something about a tenant an operator should look at: `bad` loses or holds back spans now, `watch` may be passing. */
 export interface Concern {
@@ -28,7 +28,7 @@ export function concernsOf(stats: TenantStats, deadLetters: DeadLetterCount): Co
   const refused = Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0);
   if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
   if (deadLetters.count > 0) {
-    const counted = deadLetters.more ? `${deadLetters.count}+ dead letters` : countOf(deadLetters.count, "dead letter");
+    const counted = deadLetters.more ? `${countText(deadLetters.count)}+ dead letters` : countOf(deadLetters.count, "dead letter");
     concerns.push({ level: "bad", text: `${counted} to replay or delete` });
   }
   // Spans wait in the queue for a retry, or a routing tenant's for a moment on their way out.

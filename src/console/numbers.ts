@@ -18,5 +18,8 @@ export function cellText(value: string | number): string {
 }
 
 export function dollarsText(usd: number): string {
-  return usd >= 1 ? DOLLARS.format(usd) : usd.toFixed(6);
+  const places = usd.toFixed(6);
+  // Chosen once rounded: 0.9999996 is a dollar, and a cost too small for six places is still no 0.
+  if (Number(places) >= 1) return DOLLARS.format(usd);
+  return usd > 0 && Number(places) === 0 ? "<0.000001" : places;
 }

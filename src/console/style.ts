@@ -12,6 +12,7 @@ header.top .brand { font-weight: 600; }
 header.top nav a[aria-current=page] { text-decoration: underline; text-underline-offset: 6px; text-decoration-thickness: 2px; }
 /* Out of sight until a keyboard reaches it, first on the page. */
 .skip { position: absolute; left: -10000px; top: 8px; }
+.hidden-name { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .skip:focus { left: 8px; z-index: 1; padding: 6px 10px; background: #fff; color: var(--ink); }
 header.top nav { display: flex; flex-wrap: wrap; align-items: center; row-gap: 6px; }
 main { padding: 20px 24px 48px; max-width: 1400px; }
@@ -67,6 +68,7 @@ pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: 
 .notice.error { background: #fbeae6; border-color: #efc1b6; color: #7a1f0d; }
 .token { display: block; padding: 10px; background: #fff; border: 2px dashed var(--ok); font-size: 14px; margin: 6px 0; user-select: all; }
 form.inline { display: inline; margin: 0; }
+.issue { margin: 1em 0; }
 form.card { background: #fff; border: 1px solid var(--line); padding: 14px; display: grid; gap: 10px; max-width: 760px; }
 form.card label { display: grid; gap: 4px; font-weight: 600; }
 form.card fieldset { border: 1px solid var(--line); }

@@ -1,7 +1,7 @@
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
 import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
-import { countText } from "./numbers.js";
+import { countOf, countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { ConsoleSession } from "./session.js";
 import { LastUpstreamError, LlmUsageTable, TrafficCharts, WindowsTable } from "./stats-parts.js";
@@ -131,7 +131,9 @@ export function TenantPage(props: {
                   <tr>
                     <th>Token id</th>
                     <th>Created</th>
-                    <th />
+                    <th>
+                      <span class="hidden-name">Revoke</span>
+                    </th>
                   </tr>
                 </thead>
                 <tbody>
@@ -157,13 +159,14 @@ export function TenantPage(props: {
               </table>
             </div>
           )}
-          <p>
+          {/* Not in a <p>, which a form may not sit in: the browser would close it before the form. */}
+          <div class="issue">
             <PostForm action={CONSOLE_PATHS.tokens(tenant.id)} session={session} class="inline">
               {/* A key of this page's own: pressed twice, the form replaces the token its first press issued. */}
               <input type="hidden" name="issue_key" value={crypto.randomUUID()} />
               <button type="submit">Issue a token</button>
             </PostForm>
-          </p>
+          </div>
         </>
       )}
 
@@ -174,7 +177,7 @@ export function TenantPage(props: {
         <dt>Requests by status (total)</dt>
         <dd>
           {Object.entries(stats.total.requests)
-            .map(([status, n]) => `${status}: ${n}`)
+            .map(([status, n]) => `${status}: ${countText(n)}`)
             .join(", ") || "none"}
         </dd>
         <dt>Spans waiting in the queue</dt>
@@ -183,7 +186,7 @@ export function TenantPage(props: {
           <>
             <dt>Traces waiting for their parent</dt>
             <dd class="waiting-traces">
-              {countText(waiting.traces)} traces, {countText(waiting.spans)} spans (decided within {tenant.trace_wait_seconds} s at most)
+              {countOf(waiting.traces, "trace")}, {countOf(waiting.spans, "span")} (decided within {tenant.trace_wait_seconds} s at most)
             </dd>
           </>
         )}

@@ -205,7 +205,7 @@ describe("tfy-relay, against a running relay", () => {
     const json = JSON.parse((await cli(["traces", "waiting", "cli-waiting", "--json"])).stdout) as unknown;
 
     expect((await cli(["tenants", "get", "cli-waiting"])).stdout).toMatch(/\ntrace wait \(s\)\s+3600\n/);
-    expect(table.stdout).toMatch(/^cli-waiting: 1 traces, 2 spans \(\d+ bytes\) waiting for their parent to be decided\n$/);
+    expect(table.stdout).toMatch(/^cli-waiting: 1 trace, 2 spans \(\d+ bytes\) waiting for their parent to be decided\n$/);
     expect(json).toMatchObject({ tenant: "cli-waiting", traces: 1, spans: 2 });
     expect(await cli(["traces", "waiting", "no-such-tenant"])).toMatchObject({
       code: 1,

@@ -60,7 +60,7 @@ describe("a tenant's health on the console's overview", () => {
 
     expect(concernsOf(stats, { count: 1000, more: true })).toEqual([
       { level: "bad", text: "3 requests refused in 5 min" },
-      { level: "bad", text: "1000+ dead letters to replay or delete" },
+      { level: "bad", text: "1,000+ dead letters to replay or delete" },
       { level: "watch", text: "1 span in the queue" },
     ]);
   });

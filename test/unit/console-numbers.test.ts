@@ -16,6 +16,8 @@ describe("numbers on the console", () => {
       "0.000126",
       "0.000000",
     ]);
+    // Chosen once rounded: what six places round to a dollar is one, and a cost they round to nothing is still some.
+    expect([dollarsText(0.9999996), dollarsText(0.0000004)]).toEqual(["1.00", "<0.000001"]);
   });
 
   it("read so in the overview's LLM usage", async () => {
