@@ -148,7 +148,7 @@ export function TenantPage(props: {
                           action={CONSOLE_PATHS.revokeToken(tenant.id, token.id)}
                           session={session}
                           open="Revoke…"
-                          warning="Requests with this token are refused from then on."
+                          warning="Requests with this token are refused from then on (within the time a change takes to apply)."
                           confirm={`Revoke ${token.id}`}
                           name={token.id}
                         />

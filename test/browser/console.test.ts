@@ -159,7 +159,9 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     // Revoking takes two presses: the first only opens the confirmation, and says what revoking does.
     await expect(row.locator("button:visible").count()).resolves.toBe(0);
     await row.locator("summary:text('Revoke')").click();
-    await expect(row.locator(".warning").textContent()).resolves.toBe("Requests with this token are refused from then on.");
+    await expect(row.locator(".warning").textContent()).resolves.toBe(
+      "Requests with this token are refused from then on (within the time a change takes to apply).",
+    );
     expect(await sendGatewayTraces(relay.url, "console-tokens", issued.token)).toMatchObject({ status: 200 });
     await screenshot(page, "tenant-token-revoke-confirm");
     await Promise.all([page.waitForURL(/done=revoked/), row.locator(`button:text('Revoke ${issued.id}')`).click()]);
