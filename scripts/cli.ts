@@ -28,7 +28,8 @@ class InputError extends Error {}
 
 /** Every command's flags in one parse, so `--tenant x` reads x as its value wherever it stands; chosenCommand refuses the ones a command does not take. */
 const FLAGS = {
-  url: { type: "string", default: process.env.RELAY_URL ?? "http://127.0.0.1:8787" },
+  // An empty RELAY_URL, as a shell leaves one set to nothing, is none.
+  url: { type: "string", default: process.env.RELAY_URL || "http://127.0.0.1:8787" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
   config: { type: "string" },
@@ -44,6 +45,15 @@ const FLAGS = {
 const GLOBAL_FLAGS = new Set(["url", "json", "help"]);
 
 function parseCommandLine(args: string[]) {
+  const parsed = parsedArgs(args);
+  // An empty value (an unset $TENANT) is no value: read as none, `--tenant ""` would replay every tenant's dead letters.
+  for (const token of parsed.tokens) {
+    if (token.kind === "option" && token.value === "") throw new UsageError(`--${token.name} needs a value, not an empty one`);
+  }
+  return parsed;
+}
+
+function parsedArgs(args: string[]) {
   try {
     return parseArgs({ args, options: FLAGS, allowPositionals: true, tokens: true });
   } catch (err) {
@@ -52,7 +62,8 @@ function parseCommandLine(args: string[]) {
       const option = /'([^']*)'/.exec((err as Error).message)?.[1] ?? "";
       throw new UsageError(`unknown option ${repeated([option])} (an argument starting with '-' goes after '--')`);
     }
-    throw new UsageError((err as Error).message);
+    // Node's words, which may run to several lines: the first says what is wrong.
+    throw new UsageError((err as Error).message.split("\n")[0]!);
   }
 }
 

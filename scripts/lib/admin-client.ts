@@ -1,6 +1,9 @@
 import type { z } from "zod";
 import { ErrorAnswer } from "./admin-answers.js";
 
+/** What an HTTP header's value may hold (RFC 9110's field-vchar, spaces and tabs), which fetch checks. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
 /** The relay's admin API from Node, with every failure turned into a message for the operator. */
 export class AdminError extends Error {
   override name = "AdminError";
@@ -59,6 +62,9 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       throw new AdminError("--url must be the relay's address alone, without a path, user name, password, query or fragment");
     }
     if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
+    // fetch would refuse the header with the token in its words, and the CLI print them.
+    if (!HEADER_VALUE.test(token))
+      throw new AdminError("RELAY_ADMIN_TOKEN holds a character no HTTP header can carry, such as a line break");
     return { origin: url.origin, token };
   }
   async function request<T>(
@@ -92,7 +98,12 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
         response.status,
       );
     }
-    const text = await response.text();
+    let text: string;
+    try {
+      text = await response.text();
+    } catch {
+      throw new AdminError(`the connection to the relay at ${origin} broke while its answer was read: try again`);
+    }
     let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;

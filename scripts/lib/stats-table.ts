@@ -1,6 +1,6 @@
 import { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, type SummaryColumnsInput, statsColumns } from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
-import { oneLine, table } from "./table.js";
+import { oneLine, shownText, table } from "./table.js";
 
 export type TenantStats = {
   tenant: string;
@@ -23,7 +23,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
   const statusWindow = window ?? "total";
   const byStatus = Object.entries(stats[STATS_WINDOWS[statusWindow]].requests).map(([status, n]) => `${status}: ${n}`);
   const usage = Object.entries(stats.last_24h.llm_usage).map(([model, u]) => [
-    model,
+    shownText(model),
     u.calls,
     u.prompt_tokens,
     u.completion_tokens,

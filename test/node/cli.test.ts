@@ -539,6 +539,60 @@ async function otherServer(answer: (req: IncomingMessage, res: ServerResponse, b
 }
 
 describe("tfy-relay, against a server that is not the relay", () => {
+  it('takes an empty value for no value at all: `--tenant ""` (an unset $TENANT) is a usage mistake, never every tenant', async () => {
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    try {
+      for (const args of [
+        ["dead-letters", "replay", "--tenant", ""],
+        ["dead-letters", "replay", "--id="],
+        ["dead-letters", "list", "--tenant", ""],
+        ["tenants", "put", "acme", "--parent", ""],
+      ]) {
+        const run = await runCli(server.url, args);
+        const flag = args.find((a) => a.startsWith("--"))!.replace("=", "");
+        expect(run, args.join(" ")).toMatchObject({
+          code: 2,
+          stderr: expect.stringMatching(new RegExp(`^tfy-relay: ${flag} needs a value, not an empty one\n`)),
+        });
+      }
+      expect(server.received).toEqual([]);
+      // Node's own refusal, which runs to several lines, in its first.
+      const ambiguous = await runCli(server.url, ["dead-letters", "replay", "--tenant", "--all"]);
+      expect(ambiguous.code).toBe(2);
+      expect(ambiguous.stderr.split("\n").slice(0, 3)).toEqual([
+        "tfy-relay: Option '--tenant' argument is ambiguous.",
+        "",
+        "usage: tfy-relay [--url URL] [--json] <command>",
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("says in one line, never with the token, that RELAY_ADMIN_TOKEN holds what no header can carry, and that an answer broke off", async () => {
+    const token = "dev-admin-token-0123456789abcdef";
+    const broken = await otherServer(async (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": "100" });
+      res.write('{"tenants": [');
+      // Broken once the answer's head is on its way: the client is reading its body.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      res.socket?.destroy();
+    });
+    try {
+      const badToken = await runCli(broken.url, ["tenants", "list"], { RELAY_ADMIN_TOKEN: `${token}\nx` });
+      expect(badToken).toMatchObject({
+        code: 1,
+        stderr: "tfy-relay: RELAY_ADMIN_TOKEN holds a character no HTTP header can carry, such as a line break\n",
+      });
+      expect(await runCli(broken.url, ["tenants", "list"])).toMatchObject({
+        code: 1,
+        stderr: `tfy-relay: the connection to the relay at ${broken.url} broke while its answer was read: try again\n`,
+      });
+    } finally {
+      await broken.close();
+    }
+  });
+
   it("follows no redirect, so a tenant's key in a PUT goes nowhere else, and says so in one line", async () => {
     const elsewhere = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
     const redirecting = await otherServer((req, res) => {

@@ -9,5 +9,9 @@ describe("the CLI's tables", () => {
       '2026-12-03T09:00:00.000Z 400: Braintrust answered 400: {"error": "Project archived", "detail": "restore it to send spans before 2026-12-31"}',
     );
     expect(lastErrorText(null)).toBe("none");
+    // Nor a terminal's control codes: the words are an upstream's.
+    expect(lastErrorText({ at: "2026-12-03T09:00:00.000Z", status: 400, reason: "\u001b[31mred\u001b[0m" })).toBe(
+      "2026-12-03T09:00:00.000Z 400: \ufffd[31mred\ufffd[0m",
+    );
   });
 });
