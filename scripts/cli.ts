@@ -383,15 +383,15 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
   --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;
 
-/**
- * Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was
- * meant, or pasted in the wrong place): a word of 20 characters or more without a space.
- */
 /** A count of a noun, in words: "1 trace", "2 spans". */
 function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
+/**
+ * Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was
+ * meant, or pasted in the wrong place): a word of 20 characters or more without a space.
+ */
 function repeated(args: string[]): string {
   return args.map((arg) => (/^\S{20,}$/.test(arg) ? "(an argument not repeated: it may be a key)" : arg)).join(" ");
 }

@@ -12,8 +12,9 @@ header.top .brand { font-weight: 600; }
 header.top nav a[aria-current=page] { text-decoration: underline; text-underline-offset: 6px; text-decoration-thickness: 2px; }
 /* Out of sight until a keyboard reaches it, first on the page. */
 .skip { position: absolute; left: -10000px; top: 8px; }
-.hidden-name { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 .skip:focus { left: 8px; z-index: 1; padding: 6px 10px; background: #fff; color: var(--ink); }
+/* A name screen readers read, such as an action column's, which sighted users take from its buttons. */
+.hidden-name { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 header.top nav { display: flex; flex-wrap: wrap; align-items: center; row-gap: 6px; }
 main { padding: 20px 24px 48px; max-width: 1400px; }
 h1 { font-size: 20px; margin: 0 0 4px; overflow-wrap: anywhere; }
