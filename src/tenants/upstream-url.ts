@@ -31,16 +31,27 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
 }
 
 function nonPublicHostReason(hostname: string): string | undefined {
+  const problem = nonPublicHostProblem(hostname);
+  return problem && `${hostShown(hostname)} ${problem}`;
+}
+
+/**
+ * The host as a refusal names it. A key pasted as the host (https://sk-…/) is not repeated: a long
+ * name that is no dotted name or IPv6 address is given by its length.
+ */
+function hostShown(hostname: string): string {
+  return repeatable(hostname, /^\[|\./.test(hostname)) ? hostname : `a name of ${hostname.length} characters`;
+}
+
+function nonPublicHostProblem(hostname: string): string | undefined {
   // Trailing dots name the same host ("localhost.." is localhost), so every one goes before the checks.
   const host = hostname.replace(/\.+$/, "").toLowerCase();
-  // A key pasted as the host (https://sk-…/) is not repeated: a long name that is no dotted name or IPv6 address is given by its length.
-  const named = repeatable(hostname, /^\[|\./.test(hostname)) ? hostname : `a name of ${hostname.length} characters`;
-  if (host === "" || host.split(".").includes("")) return `${named} is not a valid host name`;
-  if (host.startsWith("[")) return publicIpv6(host.slice(1, -1)) ? undefined : `${named} is not a global IPv6 address`;
+  if (host === "" || host.split(".").includes("")) return "is not a valid host name";
+  if (host.startsWith("[")) return publicIpv6(host.slice(1, -1)) ? undefined : "is not a global IPv6 address";
   const v4 = parseIpv4(host);
-  if (v4) return publicIpv4(v4) ? undefined : `${named} is a private, loopback or reserved address`;
-  if (/(^|\.)(localhost|local|internal|localdomain|home\.arpa|lan)$/.test(host)) return `${named} is a local name`;
-  if (!host.includes(".")) return `${named} is not a fully qualified name`;
+  if (v4) return publicIpv4(v4) ? undefined : "is a private, loopback or reserved address";
+  if (/(^|\.)(localhost|local|internal|localdomain|home\.arpa|lan)$/.test(host)) return "is a local name";
+  if (!host.includes(".")) return "is not a fully qualified name";
   return undefined;
 }
 
