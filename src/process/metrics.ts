@@ -97,12 +97,19 @@ const TOTAL_TOKENS = "gen_ai.usage.total_tokens";
 /**
  * Every other `gen_ai.usage.*` a request's span says (its total, its cache counts), as it says it:
  * Braintrust reads them itself, and would count the call's tokens on the request's span beside its
- * `Model` span. A key sent twice stays, as in metricsOf.
+ * `Model` span. A key sent twice stays, as in metricsOf. Counted in one pass: a span may hold
+ * thousands of such keys, and counting each on its own would cost their product.
  */
 function moveUsage(attributes: KeyValue[], usedElsewhere: Record<string, unknown>): void {
+  const usage = new Map<string, { value: KeyValue["value"]; count: number }>();
   for (const { key, value } of attributes) {
-    if (key.startsWith("gen_ai.usage.") && !Object.hasOwn(usedElsewhere, key) && countOf(attributes, key) === 1)
-      usedElsewhere[key] = givenOf(value);
+    if (!key.startsWith("gen_ai.usage.")) continue;
+    const seen = usage.get(key);
+    if (seen) seen.count++;
+    else usage.set(key, { value, count: 1 });
+  }
+  for (const [key, { value, count }] of usage) {
+    if (count === 1 && !Object.hasOwn(usedElsewhere, key)) usedElsewhere[key] = givenOf(value);
   }
 }
 

@@ -26,6 +26,7 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     ["deep values", routingEverything],
     ["many small prompts", translating],
     ["many Traceloop messages", translating],
+    ["many usage counts", translating],
   ])("%s, fills the body limit and completes (%o)", (shape, settings) => {
     const body = worstRequest(WORST_SHAPES[shape]!, limit);
     const run = runHeapCapped(body, "protobuf", settings);

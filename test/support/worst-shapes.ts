@@ -91,6 +91,14 @@ export const WORST_SHAPES: Record<string, WorstShape> = {
     format: "protobuf",
     span: spanBytes([tfy, ...Array.from({ length: MAX_MESSAGES_PER_SPAN / 2 - 2 }, (_, i) => kv(`gen_ai.prompt.${i}.content`, "hi"))]),
   },
+  /** A request's spans of as many GenAI usage counts as a span may hold: each one counted and moved to metadata. */
+  "many usage counts": {
+    format: "protobuf",
+    span: spanBytes([
+      kv("tfy.span_type", "ChatCompletion"),
+      ...Array.from({ length: MAX_MESSAGES_PER_SPAN / 2 - 2 }, (_, i) => kv(`gen_ai.usage.c${i}`, "1")),
+    ]),
+  },
   /** The tiny attributes again, as JSON, whose parse holds the whole body at once. */
   "tiny attributes, JSON": { format: "json", span: spanBytes([tfy], emptyAttributes(MAX_MESSAGES_PER_SPAN - 2)) },
 };
