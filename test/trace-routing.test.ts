@@ -4,7 +4,9 @@ import { describe, expect, it, vi } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import type { TraceRoutes } from "../src/deliver/trace-routes.js";
+import { TraceWaitStore } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
+import { DECISION_TTL_MS } from "../src/tenants/routing.js";
 import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
@@ -293,7 +295,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const { result: refused, errors } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(trace.children))));
 
     expect(refused.status).toBe(503);
-    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(refused.headers.get("retry-after")).toBe("2");
     expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
       {
         event: "trace_routes_failed",
@@ -440,6 +442,25 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await alarmIn(object)).toBeLessThanOrEqual(2_000);
     // The top span never comes: once the wait is over, the children go to the default parent, once.
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
+  });
+
+  it("a retry of the top span whose call decided the trace and then failed before it set its alarm (503) sends the spans that waited for it at once", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    // What the top span's first call leaves when its decision committed and its alarm write then
+    // failed: the trace decided, its children still here, the alarm at the end of their hour.
+    await runInDurableObject(object, (_instance, state) =>
+      new TraceWaitStore(state.storage.sql).decide(hex(trace.traceId), EVAL_ROUTE.parent, Date.now() + DECISION_TTL_MS),
+    );
+    expect(await alarmIn(object)).toBeGreaterThan(3_500_000);
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
   });
 
   it("routes removed after a trace was decided: its later spans still follow the decision, one trace in the experiment", async () => {
@@ -758,6 +779,25 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
       expect(await viewsOnceArrived(tenant, kept)).toEqual({
         "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("its route removed while the trace waits, in an object where no spans wait: it names nothing once the wait is over", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 2 });
+      const { trace, call, kept } = tracePartedByExporter("prod");
+      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(0);
+      await putWithRoutes(tenant, [EVAL_ROUTE], { drop_non_ai_spans: true, trace_wait_seconds: 2 });
+
+      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:default"]), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "project_name:default": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
       });
     });
 

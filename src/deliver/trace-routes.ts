@@ -173,15 +173,17 @@ export class TraceRoutes extends DurableObject<Env> {
   }
 
   /**
-   * The tenant whose spans wait here (an object serves one incarnation of one), from its own object,
-   * not KV's copy, which may still show one deleted and created again. Undefined when nothing waits,
-   * once it is deleted (created again, it is another incarnation, with objects of its own), or when
-   * it cannot be read (logged): waiting traces then keep the default parent they came with.
+   * The tenant this object serves (one incarnation of one), from its own object, not KV's copy, which
+   * may still show one deleted and created again. Named by a waiting piece, else by the object's name:
+   * a trace whose spans were all dropped waits with its candidate alone, which is weighed by the
+   * routes as they are now all the same. Undefined when nothing names it, once it is deleted (created
+   * again, it is another incarnation, with objects of its own), or when it cannot be read (logged):
+   * waiting traces then keep the default parent and candidates they came with.
    */
   private async owner(): Promise<Tenant | undefined> {
-    const tenantId = this.store.waitingTenantId();
-    if (tenantId === undefined) return undefined;
     const name = this.ctx.id.name;
+    const tenantId = this.store.waitingTenantId() ?? (name === undefined ? undefined : tenantOfObject(name));
+    if (tenantId === undefined) return undefined;
     try {
       const tenant = await authoritativeTenant(this.env, tenantId);
       return isIncarnationOf(tenant, name === undefined ? undefined : incarnationOfObject(name)) ? tenant : undefined;
@@ -198,7 +200,9 @@ export class TraceRoutes extends DurableObject<Env> {
     now: number,
   ): { settlement: TraceSettlement; workAt?: number; decidedEarly?: EarlyDecision } {
     const known = this.store.trace(report.trace);
-    if (known?.parent) return { settlement: { parent: known.parent } };
+    // Spans still here of a trace decided already leave at once: the call that decided it may have
+    // committed and then failed to set the alarm (answered 503), and this is its retry.
+    if (known?.parent) return { settlement: { parent: known.parent }, ...(known.spans > 0 ? { workAt: now } : {}) };
     const spansWait = known !== undefined && known.spans > 0;
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;
