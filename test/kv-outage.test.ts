@@ -21,7 +21,7 @@ describe("a tenant's record while Workers KV fails", () => {
     const { result: response, events } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), failingKv()));
 
     expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("10");
+    expect(response.headers.get("retry-after")).toBe("2");
     expect((await rpcStatusOf(response)).message).toBe(
       "the relay could not read the tenant's configuration (Workers KV failed): retry later",
     );
@@ -73,6 +73,6 @@ describe("a tenant's record while Workers KV fails", () => {
     const response = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), failingKv());
 
     expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("10");
+    expect(response.headers.get("retry-after")).toBe("2");
   });
 });

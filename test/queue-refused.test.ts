@@ -63,7 +63,7 @@ describe("when the queue itself refuses", () => {
     const { response } = await sendWhileQueueRefuses(tenant, toProtobuf(trueFoundryTrace()), refusingQueue());
 
     expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("10");
+    expect(response.headers.get("retry-after")).toBe("2");
     expect((await rpcStatusOf(response)).message).toBe("Braintrust did not take the spans and the relay could not queue them: retry later");
   });
 
@@ -131,7 +131,7 @@ describe("when R2 refuses one of a delivery's spilled spans", () => {
     );
 
     expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("10");
+    expect(response.headers.get("retry-after")).toBe("2");
     expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
   });
 });

@@ -227,7 +227,7 @@ describe("a request to several parents: every delivery is accounted for, whateve
     const { response, attempts, logged } = await sendWithQueue(tenant, body, queue);
 
     expect(response.status).toBe(503);
-    expect(response.headers.get("retry-after")).toBe("10");
+    expect(response.headers.get("retry-after")).toBe("2");
     expect(attempts.map((a) => a.next).sort()).toEqual(["refuse_client", "retry"]);
     const unqueued = attempts.find((a) => a.next === "retry")!;
     expect(logged.filter((event) => event.event === "durable_store_failed")).toEqual([

@@ -1,5 +1,6 @@
 import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
+import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
@@ -22,9 +23,6 @@ export type RequestDeliveryResult =
   | { result: "rejected"; spans: number; parent: string; reason: string }
   /** Neither delivered nor kept: the client has to send the spans again. */
   | { result: "not_kept"; error: RelayError };
-
-/** What the client is told to wait when the relay cannot even queue its spans. */
-const QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS = 10;
 
 /**
  * The first attempt happens while the client waits. Whatever it does not deliver is kept durably
@@ -72,7 +70,7 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     return {
       result: "not_kept",
       error: new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
-        retryAfterSeconds: QUEUE_UNAVAILABLE_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
       }),
     };
   }

@@ -8,15 +8,13 @@ import {
   type TraceRoutes,
 } from "../deliver/trace-routes.js";
 import { RelayError } from "../http/errors.js";
+import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
-
-/** What the client is told to wait when the objects could not settle its traces. */
-const TRACE_ROUTES_RETRY_AFTER_SECONDS = 10;
 
 /** Where one request alone sends a trace no object had decided: stored only once Braintrust took spans sent with its key. */
 export interface ProvisionalDecision {
@@ -152,7 +150,7 @@ async function askEachObject<Answer>(
   } catch (err) {
     logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(err) });
     throw new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
-      retryAfterSeconds: TRACE_ROUTES_RETRY_AFTER_SECONDS,
+      retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
     });
   }
 }

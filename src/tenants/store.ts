@@ -1,5 +1,6 @@
 import { relayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
+import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, type Tenant } from "./schema.js";
 
 /** What `list` shows per tenant, kept as KV metadata so a page of tenants is one KV call. */
@@ -19,8 +20,6 @@ const KEY_PREFIX = "tenant:";
 const ISOLATE_CACHE_MS = 5_000;
 export const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
-/** When a client refused for a failed KV read should try again. */
-const KV_FAILED_RETRY_AFTER_SECONDS = 10;
 /** KV's own propagation to every location: usually within 60 s (docs/cloudflare-limits.md). */
 const KV_PROPAGATION_SECONDS = 60;
 
@@ -69,7 +68,7 @@ export class TenantStore {
       // Not a tenant cached as missing: it may have been created since, and a 404 is final to an exporter.
       if (lastReadServesOnFailure && cached?.tenant) return cached.tenant;
       throw new RelayError("unavailable", "the relay could not read the tenant's configuration (Workers KV failed): retry later", {
-        retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
       });
     }
     const tenant = raw === null ? undefined : { ...parseStored(id, raw), id };
@@ -112,7 +111,7 @@ export class TenantStore {
       page = await this.kv.list<Omit<TenantSummary, "id">>({ prefix: KEY_PREFIX, cursor, limit });
     } catch {
       throw new RelayError("unavailable", "the relay could not list its tenants (Workers KV failed): retry later", {
-        retryAfterSeconds: KV_FAILED_RETRY_AFTER_SECONDS,
+        retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
       });
     }
     const tenants = page.keys.map((key) => ({

@@ -1,0 +1,81 @@
+import { env } from "cloudflare:workers";
+import { getSharedConfigurationDefaults } from "@opentelemetry/otlp-exporter-base";
+import { describe, expect, it } from "vitest";
+// The OpenTelemetry JS exporters' own retry loop and status rules, which the package does not export.
+// @ts-expect-error: the exporters' dist files come without declarations
+import * as exporterRules from "../node_modules/@opentelemetry/otlp-exporter-base/dist/is-export-retryable.mjs";
+// @ts-expect-error: as above
+import * as exporterRetries from "../node_modules/@opentelemetry/otlp-exporter-base/dist/retrying-transport.mjs";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { failingBinding } from "./support/bindings.js";
+import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+
+type ExportResponse = { status: "success" } | { status: "retryable"; retryInMillis?: number } | { status: "failure"; error: Error };
+
+interface Transport {
+  send(data: Uint8Array, timeoutMillis: number): Promise<ExportResponse>;
+  shutdown(): void;
+}
+
+const retrying = exporterRetries.createRetryingTransport as (options: { transport: Transport }) => Transport;
+const retryable = exporterRules.isExportHTTPErrorRetryable as (status: number) => boolean;
+const retryInMillis = exporterRules.parseRetryAfterToMills as (header: string | null) => number | undefined;
+
+/**
+ * The JS exporters' transport as their Node one reads an answer (http-transport-utils): 2xx a
+ * success, 429/502/503/504 retryable after Retry-After, anything else a failure. Each attempt is
+ * answered by the relay with the bindings `bindingsFor(attempt)` gives.
+ */
+function relayTransport(tenant: TestTenant, bindingsFor: (attempt: number) => Partial<Env>): Transport & { answers: number[] } {
+  const answers: number[] = [];
+  return {
+    answers,
+    async send(data) {
+      const response = await sendTracesWith(tenant, data, bindingsFor(answers.length + 1));
+      answers.push(response.status);
+      await response.arrayBuffer();
+      if (response.status <= 299) return { status: "success" };
+      if (retryable(response.status)) return { status: "retryable", retryInMillis: retryInMillis(response.headers.get("retry-after")) };
+      return { status: "failure", error: new Error(String(response.status)) };
+    },
+    shutdown() {},
+  };
+}
+
+/** A queue refusing every send, as Cloudflare's does when it is unavailable. */
+const refusingQueue = {
+  send: () => Promise.reject(new Error("Queue send failed: queue unavailable")),
+  sendBatch: () => Promise.reject(new Error("Queue sendBatch failed: queue unavailable")),
+  metrics: () => Promise.reject(new Error("queue unavailable")),
+} as unknown as Queue<DeliveryMessage>;
+
+describe("a refusal the relay asks the client to send again, as the OpenTelemetry JS exporters retry it", () => {
+  it.each([
+    {
+      cause: "Workers KV failing the tenant's read for a moment",
+      before: async () => {},
+      failing: () => ({ TENANTS: failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable") }),
+    },
+    {
+      cause: "Braintrust answering 503 while the queue refuses the spans",
+      before: (tenant: TestTenant) => standin.script(tenant.apiKey, [{ status: 503 }]),
+      failing: () => ({ DELIVERY_QUEUE: refusingQueue }),
+    },
+  ])("is sent again, and delivered, within the exporter's default timeout: $cause", async ({ before, failing }) => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await before(tenant);
+    const transport = relayTransport(tenant, (attempt) => (attempt === 1 ? failing() : {}));
+
+    // OTEL_EXPORTER_OTLP_TIMEOUT's default, 10 s, as the exporters take it.
+    const result = await retrying({ transport }).send(toProtobuf(trace), getSharedConfigurationDefaults().timeoutMillis);
+
+    // 503 "retry later" first; with a Retry-After as long as the whole export timeout, the exporter
+    // does not send it again at all, and the spans are lost.
+    expect(transport.answers).toEqual([503, 200]);
+    expect(result.status).toBe("success");
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
+});
