@@ -64,6 +64,7 @@ export class TenantObject extends DurableObject<Env> {
       if (refused) return refused;
       const tenant = replaceTenant(existing, change, new Date().toISOString());
       await this.ctx.storage.put(RECORD, tenant);
+      await this.replicateLater();
       return { tenant, created: existing === undefined, revision: await tenantRevision(tenant) };
     });
     if (!("refused" in replaced)) await this.replicate(tenantId);
@@ -78,6 +79,7 @@ export class TenantObject extends DurableObject<Env> {
       if (refused) return refused;
       if (!existing) return false;
       await this.ctx.storage.delete(RECORD);
+      await this.replicateLater();
       this.stats.clear();
       this.deadLetterClaims.clear();
       return true;
@@ -99,6 +101,7 @@ export class TenantObject extends DurableObject<Env> {
       const changed = withToken(await this.current(tenantId), record);
       if (typeof changed === "string") return { refused: changed };
       await this.ctx.storage.put(RECORD, changed.tenant);
+      await this.replicateLater();
       return { token, id: record.id, created_at: record.created_at, replaced: changed.replaced };
     });
     if (!("refused" in issued)) await this.replicate(tenantId);
@@ -110,7 +113,10 @@ export class TenantObject extends DurableObject<Env> {
     const outcome = await this.changes.run(async () => {
       const tenant = await this.current(tenantId);
       const changed = tenant && withoutToken(tenant, tokenId, new Date().toISOString());
-      if (changed) await this.ctx.storage.put(RECORD, changed);
+      if (changed) {
+        await this.ctx.storage.put(RECORD, changed);
+        await this.replicateLater();
+      }
       return { tenant: tenant !== undefined, found: changed !== undefined };
     });
     if (outcome.found) await this.replicate(tenantId);
@@ -155,6 +161,17 @@ export class TenantObject extends DurableObject<Env> {
     const held = await this.changes.run(async () => this.kv().holdsSealedKey(tenantId, (await this.current(tenantId))?.api_key_sealed));
     if (held) return "held";
     return (await this.replicate(tenantId)) ? "written" : "refused";
+  }
+
+  /**
+   * Has the alarm copy the record to KV shortly, set in the same storage turn as a change, so the
+   * change reaches KV even should this object be reset (a deploy, Cloudflare moving it) before its own
+   * KV write: nothing else would make it, since the record says the change is done, and the caller,
+   * answered with an error, finds nothing left to change when it tries again. Once KV has taken the
+   * change, the alarm writes it once more, a write per burst of changes.
+   */
+  private async replicateLater(): Promise<void> {
+    await this.ctx.storage.setAlarm(Date.now() + REPLICA_RETRY_MS);
   }
 
   /** Why a write may not go ahead on the record as it is; undefined when it may. */
