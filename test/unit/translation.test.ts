@@ -530,6 +530,21 @@ describe("sources", () => {
     expect(keptKeys([attr("gen_ai.completion.0.content", "a"), attr("braintrust.output_json", "[]")])).toEqual([
       "gen_ai.completion.0.content",
     ]);
+    // What a request's span says its call used would have gone to metadata, which the span already has.
+    expect(
+      keptKeys([attr("tfy.span_type", "ChatCompletion"), attr("tfy.model.metric.input_tokens", 14), attr("braintrust.metadata", "{}")]),
+    ).toEqual(["tfy.span_type", "tfy.model.metric.input_tokens"]);
+    // So would the caller's keys but its tags, though the tags are written as tags.
+    expect(keptKeys([attr("tfy.request.metadata", '{"tags":"a","env":"prod"}'), attr("braintrust.metadata", "{}")])).toEqual([
+      "tfy.request.metadata",
+    ]);
+    // So would the body's model, which tfy.request.model_name does not show.
+    const model = [attr("tfy.span_type", "Guardrail"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')];
+    expect(keptKeys([...model, attr("braintrust.metadata", "{}")])).toEqual(["tfy.span_type", "tfy.input"]);
+    expect(keptKeys([...model, attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("braintrust.metadata", "{}")])).toEqual([
+      "tfy.span_type",
+      "tfy.request.model_name",
+    ]);
   });
 
   it("stay when their key comes twice, since only one of the values was restated", () => {
@@ -747,6 +762,33 @@ describe("metrics", () => {
     expect(keptKeys(total(17))).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
   });
 
+  it("take a prompt all read from the cache as it is: its cached tokens are counted in it", () => {
+    expect(
+      translated([
+        attr("tfy.span_type", "Model"),
+        attr("tfy.model.metric.input_tokens", 1024),
+        attr("tfy.model.metric.cache_read_input_tokens", 1024),
+      ])["braintrust.metrics"],
+    ).toEqual({ prompt_tokens: 1024, tokens: 1024, prompt_cached_tokens: 1024 });
+  });
+
+  it("show a request's cache and reasoning tokens in metadata too: they are its model call's", () => {
+    const attributes = [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.model.metric.cache_read_input_tokens", 3),
+      attr("tfy.model.metric.cache_write_input_tokens", 2),
+      attr("tfy.model.metric.reasoning_tokens", 4),
+    ];
+    const added = translated(attributes);
+    expect(added).not.toHaveProperty("braintrust.metrics");
+    expect(added["braintrust.metadata"]).toEqual({
+      "tfy.model.metric.cache_read_input_tokens": 3,
+      "tfy.model.metric.cache_write_input_tokens": 2,
+      "tfy.model.metric.reasoning_tokens": 4,
+    });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type"]);
+  });
+
   it("read cache-creation tokens under either name TrueFoundry may use", () => {
     expect(translated([attr("tfy.model.metric.cache_creation_input_tokens", 5)])["braintrust.metrics"]).toEqual({
       prompt_cache_creation_tokens: 5,
@@ -915,6 +957,8 @@ describe("tags", () => {
     expect(tags(["a", "a"])).toEqual(["a"]);
     // A caller's JSON.stringify(tags) in a header that takes strings only.
     expect(tags('["a", "b,c", 3]')).toEqual(["a", "b,c"]);
+    // Space before the list, as a header value written by hand may have, is no part of a tag.
+    expect(tags(' \t["prod", "checkout"]')).toEqual(["prod", "checkout"]);
     expect(tags("[a, b")).toEqual(["[a", "b"]);
     expect(tags(["a", 1, "", "b"])).toEqual(["a", "b"]);
     expect(tags(7)).toBeUndefined();
@@ -1394,6 +1438,22 @@ describe("a span failed by tfy.error_message alone", () => {
     expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
     expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
   });
+
+  it("drops the attribute when the status's own message says the same, and keeps one that is no message", () => {
+    const same = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
+    same.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "Provider returned 500" };
+    // Empty or a number, it says no error, and stays in metadata as it came.
+    const empty = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "")]);
+    const code = spanWith("Model: z", [attr("tfy.span_type", "Model"), attr("tfy.error_message", 500)]);
+    const [sameOut, emptyOut, codeOut] = spansOf(relayed(requestOf([same, empty, code])).requests[0]!.request);
+
+    expect(sameOut!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
+    expect(attributesOf(sameOut!)).not.toHaveProperty("tfy.error_message");
+    expect(attributesOf(emptyOut!)["tfy.error_message"]).toBe("");
+    expect(emptyOut!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    expect(attributesOf(codeOut!)["tfy.error_message"]).toBe(500n);
+    expect(codeOut!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
 });
 
 describe("a span failed without a message, as OpenTelemetry's SDKs record an exception", () => {
@@ -1517,6 +1577,17 @@ describe("a call whose recorded answer is an error body", () => {
         relayed(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)])])).requests[0]!.request,
       );
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
+  });
+
+  it("is read on a model call or a request only: a guardrail's output is its own JSON, however much it reads as an error body", () => {
+    for (const output of ['{"error":{"message":"PII found"}}', '{"error":"PII found"}', '{"object":"error","message":"PII found"}']) {
+      const [out] = spansOf(
+        relayed(requestOf([spanWith("Guardrail: pii", [attr("tfy.span_type", "Guardrail"), attr("tfy.output", output)])])).requests[0]!
+          .request,
+      );
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+      expect(attributesOf(out!)["braintrust.output_json"]).toBe(output);
     }
   });
 });
@@ -1801,6 +1872,25 @@ describe("an Anthropic or Responses API call", () => {
         attr("tfy.model.metric.cache_write_input_tokens", 20),
       ]),
     ).toMatchObject({ prompt_tokens: 130, tokens: 130 });
+  });
+
+  it("counts Anthropic's cache in its prompt tokens however many uncached ones there are, reads or writes alone, and lets another count of the gateway's stand", () => {
+    const metrics = (usage: Record<string, number>, ...attributes: KeyValue[]) =>
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify({ content: [], usage })), ...attributes])[
+        "braintrust.metrics"
+      ] as Record<string, number>;
+
+    // More uncached tokens than cached ones: nothing else says the cache is left out.
+    expect(metrics({ input_tokens: 2000, cache_read_input_tokens: 1000 })).toMatchObject({ prompt_tokens: 3000, tokens: 3000 });
+    expect(metrics({ input_tokens: 2000, cache_creation_input_tokens: 500 })).toMatchObject({ prompt_tokens: 2500, tokens: 2500 });
+    // The gateway's input tokens are the response's own.
+    expect(metrics({ input_tokens: 2000, cache_read_input_tokens: 1000 }, attr("tfy.model.metric.input_tokens", 2000))).toMatchObject({
+      prompt_tokens: 3000,
+    });
+    // A count of its own, as many as the cache or more, stands.
+    expect(metrics({ input_tokens: 2000, cache_read_input_tokens: 1000 }, attr("tfy.model.metric.input_tokens", 3100))).toMatchObject({
+      prompt_tokens: 3100,
+    });
   });
 
   it("takes a usage's own prompt_tokens over Anthropic's input and cache counts", () => {
