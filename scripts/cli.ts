@@ -331,11 +331,22 @@ const COMMANDS = [
       return flags.json ? stats : tenantStatsOutput(stats, flags.window === undefined ? undefined : window);
     }
     // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
-    const all = await allPages(admin, "/stats", StatsPage, (page) => page.tenants, { limit: "49" });
+    // A tenant whose object did not answer is a line of its own, never left out in silence.
+    const all = await allPages(
+      admin,
+      "/stats",
+      StatsPage,
+      (page) => [...page.tenants, ...page.unavailable.map((tenant) => ({ tenant, unavailable: true as const }))],
+      { limit: "49" },
+    );
     if (flags.json) return all;
     return table(
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
-      all.map((stats) => [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)]),
+      all.map((stats) =>
+        "unavailable" in stats
+          ? [stats.tenant, ...STATS_COLUMNS.map(() => "?"), "statistics unavailable: its Durable Object did not answer (run it again)"]
+          : [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)],
+      ),
     );
   }),
   commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
@@ -351,16 +362,17 @@ const COMMANDS = [
       unreadable: [] as string[],
       changed: [] as string[],
       replica_behind: [] as string[],
+      failed: [] as string[],
     };
     let cursor: string | null = null;
     do {
       const page: ResealAnswer = await admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {});
-      for (const outcome of ["resealed", "current", "unreadable", "changed", "replica_behind"] as const)
+      for (const outcome of ["resealed", "current", "unreadable", "changed", "replica_behind", "failed"] as const)
         outcomes[outcome].push(...page[outcome]);
       cursor = page.cursor;
     } while (cursor);
     if (flags.json) return outcomes;
-    const { resealed, current, unreadable, changed, replica_behind } = outcomes;
+    const { resealed, current, unreadable, changed, replica_behind, failed } = outcomes;
     return [
       `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
       ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
@@ -368,6 +380,7 @@ const COMMANDS = [
       ...(replica_behind.length > 0
         ? [`sealed again, but KV refused the copy ingest reads (run it again): ${replica_behind.join(", ")}`]
         : []),
+      ...(failed.length > 0 ? [`their Durable Object did not answer (run it again): ${failed.join(", ")}`] : []),
     ].join("\n");
   }),
 ];

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
 import { CONSOLE_PATHS } from "../src/console/paths.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
-import { failingBinding, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -53,19 +53,19 @@ async function tenantPageInSession() {
 }
 
 /** The overview's page that lists a tenant: it pages through tenants 24 at a time, so its "next" links are followed to the tenant. */
-async function overviewPageOf(tenantId: string, cookie: string): Promise<string> {
+async function overviewPageOf(tenantId: string, cookie: string, bindings: Partial<Env> = {}): Promise<string> {
   let path: string | undefined = "/admin/";
   let overview = "";
   while (path && !overview.includes(`data-tenant="${tenantId}"`)) {
-    overview = await (await relayFetch(path, { headers: { cookie } })).text();
+    overview = await (await relayFetchWith(bindings, path, { headers: { cookie } })).text();
     path = /href="(\/admin\/\?cursor=[^"]+)"/.exec(overview)?.[1]?.replaceAll("&amp;", "&");
   }
   return overview;
 }
 
 /** A tenant's row on the overview. */
-async function overviewRow(tenantId: string, cookie: string): Promise<string> {
-  const overview = await overviewPageOf(tenantId, cookie);
+async function overviewRow(tenantId: string, cookie: string, bindings: Partial<Env> = {}): Promise<string> {
+  const overview = await overviewPageOf(tenantId, cookie, bindings);
   const row = overview.slice(overview.indexOf(`data-tenant="${tenantId}"`));
   return row.slice(0, row.indexOf("</tr>"));
 }
@@ -618,6 +618,19 @@ describe("the console beside the admin API", () => {
     expect(attention).toMatch(/tenants? on this page needs? attention/);
     expect(attention).toContain(`<a href="/admin/console/tenants/${failing.id}">${failing.id}</a>`);
     expect(attention).not.toContain(`>${healthy.id}</a>`);
+  });
+
+  it("shows a tenant whose object cannot answer for its statistics as needing attention, and every other tenant as usual", async () => {
+    const healthy = await createTenant();
+    const overloaded = await createTenant();
+    const cookie = await consoleSessionCookie();
+    const bindings = { TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, overloaded.id, "statsReport", "Durable Object is overloaded") };
+
+    const row = await overviewRow(overloaded.id, cookie, bindings);
+
+    expect(row).toContain('<li class="bad">statistics unavailable: its Durable Object did not answer</li>');
+    expect(row).toContain('<span class="muted">unknown</span>');
+    expect(await overviewRow(healthy.id, cookie, bindings)).toContain('<span class="health ok">ok</span>');
   });
 
   it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {

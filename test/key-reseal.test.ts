@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { resealStoredKey } from "../src/tenants/reseal.js";
-import { failingBinding, meddlingObjects } from "./support/bindings.js";
-import { admin, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
+import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
+import { admin, adminWith, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
@@ -69,5 +69,25 @@ describe("keys reseal", () => {
     expect(await sealedInKv(tenant.id)).not.toBe(sealedBefore);
     expect(await resealStoredKey(rotating, tenant.id)).toBe("current");
     await deliveredWithNextKeyOnly(tenant, tenant.apiKey);
+  });
+
+  // The route itself, every page: run with ENCRYPTION_KEY unchanged, it seals nothing again, so other files' tenants keep their key.
+  it("names a tenant whose object does not answer as failed and still gives the page's cursor: one tenant does not stop a rotation", async () => {
+    const healthy = await createTenant();
+    const overloaded = await createTenant();
+    const bindings = { TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, overloaded.id, "readRevision", "Durable Object is overloaded") };
+
+    const outcomes = new Map<string, string>();
+    let cursor: string | null = null;
+    do {
+      const response = await adminWith(bindings, "POST", "/keys/reseal", cursor ? { cursor } : {});
+      expect(response.status).toBe(200);
+      const { cursor: next, ...page } = (await response.json()) as Record<string, string[]> & { cursor: string | null };
+      for (const [outcome, ids] of Object.entries(page)) for (const id of ids) outcomes.set(id, outcome);
+      cursor = next;
+    } while (cursor);
+
+    expect(outcomes.get(overloaded.id)).toBe("failed");
+    expect(outcomes.get(healthy.id)).toBe("current");
   });
 });

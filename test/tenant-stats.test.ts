@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import { STATS_COLUMNS, statsColumns } from "../src/stats/columns.js";
 import {
   type Counts,
   emptyCounts,
@@ -77,6 +78,24 @@ async function deleteAndCreateAgain(tenant: TestTenant): Promise<Pick<TestTenant
 /** Spans the stand-in received with the tenant's key, every request counted. */
 async function spansReceivedBy(tenant: TestTenant): Promise<number> {
   return (await standin.received(tenant.apiKey)).reduce((sum, r) => sum + spansOf(r.request).length, 0);
+}
+
+type StatsLine = { tenant: string; total: { spans: { delivered: number } }; per_minute?: unknown };
+
+/** `GET /admin/stats`, every page, each answered 200: the tenants it lists and those it names unavailable. */
+async function everyTenantsStats(bindings: Partial<Env> = {}): Promise<{ lines: StatsLine[]; unavailable: string[] }> {
+  const lines: StatsLine[] = [];
+  const unavailable: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const response = await adminWith(bindings, "GET", `/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
+    expect(response.status).toBe(200);
+    const page = (await response.json()) as { tenants: StatsLine[]; unavailable: string[]; cursor: string | null };
+    lines.push(...page.tenants);
+    unavailable.push(...page.unavailable);
+    cursor = page.cursor;
+  } while (cursor);
+  return { lines, unavailable };
 }
 
 describe("per-tenant statistics", () => {
@@ -163,7 +182,7 @@ describe("per-tenant statistics", () => {
     expect(report.total.spans).toEqual({
       received: 3 + 3 + 3 + 2,
       accepted: 3 + 3 + 3 + 1,
-      rejected: { invalid: 1, refused_upstream: 0 },
+      rejected: { invalid: 1, refused_upstream: 0, by_braintrust: 0 },
       delivered: await spansReceivedBy(tenant),
       retried: 3,
       dead_lettered: 3,
@@ -556,22 +575,28 @@ describe("per-tenant statistics", () => {
     await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
     await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
 
-    const lines: Array<{ tenant: string; total: { spans: { delivered: number } }; per_minute?: unknown }> = [];
-    let cursor: string | null = null;
-    do {
-      const page = (await (await admin("GET", `/stats${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`)).json()) as {
-        tenants: typeof lines;
-        cursor: string | null;
-      };
-      lines.push(...page.tenants);
-      cursor = page.cursor;
-    } while (cursor);
+    const { lines } = await everyTenantsStats();
 
     const line = lines.find((l) => l.tenant === tenant.id);
     expect(line?.total.spans.delivered).toBe(3);
     expect(line?.per_minute).toBeUndefined();
     expect((await admin("GET", "/tenants/no-such-tenant-here/stats")).status).toBe(404);
     expect((await admin("GET", "/tenants/NOT_AN_ID/stats")).status).toBe(400);
+  });
+
+  it("list the other tenants when one tenant's object cannot answer, and name it unavailable: one tenant does not take every tenant's page down", async () => {
+    const healthy = await createTenant();
+    const overloaded = await createTenant();
+    await sendTraces(healthy, toProtobuf(trueFoundryTrace()));
+    await statsWhen(healthy.id, (r) => r.total.spans.delivered === 3);
+
+    const { lines, unavailable } = await everyTenantsStats({
+      TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, overloaded.id, "statsReport", "Durable Object is overloaded"),
+    });
+
+    expect(lines.find((l) => l.tenant === healthy.id)?.total.spans.delivered).toBe(3);
+    expect(lines.map((l) => l.tenant)).not.toContain(overloaded.id);
+    expect(unavailable).toEqual([overloaded.id]);
   });
 
   it("are forgotten with their tenant, and never counted for a path that names no tenant", async () => {
@@ -685,6 +710,37 @@ describe("statistics that follow the spans through failures", () => {
     expect(afterRequest.total.spans).toMatchObject({ queued: spansOnQueue, retried: 0 });
     expect((await consume(DELIVERIES, onQueue)).acked).toHaveLength(onQueue.length);
     expect((await statsOf(tenant.id)).waiting_in_queue).toBe(0);
+  });
+
+  it("counts the spans a 2xx's partial success rejected as rejected by Braintrust, not delivered, whether the client waited or the queue sent them", async () => {
+    const tenant = await createTenant();
+    const rejectTwo = { partialSuccess: { rejectedSpans: 2, errorMessage: "2 spans too old" } };
+    await standin.script(tenant.apiKey, [rejectTwo]);
+    const answered = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    expect((await exportResponseOf(answered)).partialSuccess?.rejectedSpans).toBe(2n);
+    const queue = recordingQueue<DeliveryMessage>();
+    await standin.script(tenant.apiKey, [{ status: 503 }, rejectTwo]);
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { DELIVERY_QUEUE: queue })).status).toBe(200);
+    expect(
+      (
+        await consume(
+          DELIVERIES,
+          queue.sent.map((m) => m.body),
+        )
+      ).acked,
+    ).toHaveLength(1);
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
+    expect(report.total.spans).toMatchObject({
+      accepted: 6,
+      delivered: 2,
+      rejected: { invalid: 0, refused_upstream: 0, by_braintrust: 4 },
+    });
+    expect(Object.fromEntries(STATS_COLUMNS.map((name, i) => [name, statsColumns(report.total)[i]]))).toMatchObject({
+      ACCEPTED: 6,
+      REJECTED: 4,
+      DELIVERED: 2,
+    });
   });
 
   it("counts no retry the queue refused: Braintrust answered 503, the queue refused the retry, the client was answered 503", async () => {

@@ -56,6 +56,8 @@ export const ResealAnswer = z.looseObject({
   unreadable: z.array(z.string()),
   changed: z.array(z.string()),
   replica_behind: z.array(z.string()),
+  // A relay from before tenants whose object did not answer were named leaves it out.
+  failed: z.array(z.string()).default([]),
   cursor,
 });
 export type ResealAnswer = z.infer<typeof ResealAnswer>;
@@ -69,7 +71,8 @@ const StatsSummary = z.looseObject({
   spans: z.looseObject({
     received: count,
     accepted: count,
-    rejected: z.looseObject({ invalid: count, refused_upstream: count }),
+    // A relay from before Braintrust's partial rejections were counted leaves by_braintrust out.
+    rejected: z.looseObject({ invalid: count, refused_upstream: count, by_braintrust: count.default(0) }),
     delivered: count,
     retried: count,
     dead_lettered: count,
@@ -91,7 +94,12 @@ export const TenantStatsAnswer: z.ZodType<TenantStats> = z.looseObject({
 /** A page of each listing, and where the next page starts. */
 export const TenantPage = z.looseObject({ tenants: z.array(TenantSummary), cursor });
 export const DeadLetterPage = z.looseObject({ dead_letters: z.array(DeadLetter), cursor });
-export const StatsPage = z.looseObject({ tenants: z.array(TenantStatsAnswer), cursor });
+export const StatsPage = z.looseObject({
+  tenants: z.array(TenantStatsAnswer),
+  // Tenants whose object did not answer; a relay from before they were named leaves it out.
+  unavailable: z.array(z.string()).default([]),
+  cursor,
+});
 
 /** A refusal's body (src/http/errors.ts). */
 export const ErrorAnswer = z.object({ error: z.object({ message: z.string() }) });

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
+import { errorText, logEvent } from "../log/events.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
 import { parseOrReject } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
@@ -28,14 +29,23 @@ keysRoutes.post("/reseal", async (c) => {
   parseQuery(c, NO_QUERY);
   const input = parseOrReject(ResealSchema, await jsonBody(c));
   const page = await tenantPage(c, input.cursor, input.limit);
-  const outcomes = await Promise.all(page.tenants.map(async ({ id }) => ({ id, outcome: await resealStoredKey(c.env, id) })));
-  const idsWith = (outcome: ResealOutcome) => outcomes.filter((o) => o.outcome === outcome).map((o) => o.id);
+  // Each tenant on its own: one whose object does not answer (overloaded, reset by a deploy) is named
+  // under `failed`, to run again, and the page still answers with its cursor, so a rotation gets past it.
+  const settled = await Promise.allSettled(page.tenants.map(({ id }) => resealStoredKey(c.env, id)));
+  const outcomes = settled.map((result, i) => {
+    const id = page.tenants[i]!.id;
+    if (result.status === "fulfilled") return { id, outcome: result.value };
+    logEvent({ event: "key_reseal_failed", tenant: id, error: errorText(result.reason) });
+    return { id, outcome: "failed" as const };
+  });
+  const idsWith = (outcome: ResealOutcome | "failed") => outcomes.filter((o) => o.outcome === outcome).map((o) => o.id);
   return c.json({
     resealed: idsWith("resealed"),
     current: idsWith("current"),
     unreadable: idsWith("unreadable"),
     changed: idsWith("changed"),
     replica_behind: idsWith("replica_behind"),
+    failed: idsWith("failed"),
     cursor: page.cursor,
   });
 });

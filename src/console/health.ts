@@ -17,22 +17,28 @@ export interface DeadLetterCount {
 /**
  * What an operator should look at for a tenant, worst first; none when it is healthy. "Now" is the
  * last 5 minutes: a tenant whose last upstream error is an hour old, its spans delivered since, has
- * none, where the error alone would look the same as one failing at this moment.
+ * none, where the error alone would look the same as one failing at this moment. `stats`: undefined
+ * when the tenant's object did not answer for them.
  */
-export function concernsOf(stats: TenantStats, deadLetters: DeadLetterCount): Concern[] {
-  const now = stats.last_5m;
+export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLetterCount): Concern[] {
   const concerns: Concern[] = [];
-  if (now.upstream.errors > 0 && now.spans.delivered === 0) {
+  const now = stats?.last_5m;
+  if (!now) concerns.push({ level: "bad", text: "statistics unavailable: its Durable Object did not answer" });
+  if (now && now.upstream.errors > 0 && now.spans.delivered === 0) {
     concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${countOf(now.upstream.errors, "attempt")} failed` });
   }
-  const refused = Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0);
+  const refused = now ? Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0) : 0;
   if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
+  // Braintrust answered 2xx but kept them not: a partial success, which nothing retries.
+  const rejected = now?.spans.rejected.by_braintrust ?? 0;
+  if (rejected > 0) concerns.push({ level: "bad", text: `${countOf(rejected, "span")} rejected by Braintrust in 5 min` });
   if (deadLetters.count > 0) {
     const counted = deadLetters.more ? `${countText(deadLetters.count)}+ dead letters` : countOf(deadLetters.count, "dead letter");
     concerns.push({ level: "bad", text: `${counted} to replay or delete` });
   }
   // Spans wait in the queue for a retry, or a routing tenant's for a moment on their way out.
-  if (stats.waiting_in_queue > 0) concerns.push({ level: "watch", text: `${countOf(stats.waiting_in_queue, "span")} in the queue` });
+  if (stats && stats.waiting_in_queue > 0)
+    concerns.push({ level: "watch", text: `${countOf(stats.waiting_in_queue, "span")} in the queue` });
   return concerns;
 }
 

@@ -19,5 +19,7 @@ export const spansDelivered = (s: TrafficSummary) => s.spans.delivered;
 /** What went wrong in a minute: requests refused before their spans were read, spans refused one by one, and failed attempts upstream. */
 export function errors(s: TrafficSummary): number {
   const refusedRequests = Object.values(s.rejected_requests).reduce((sum, n) => sum + n, 0);
-  return refusedRequests + s.spans.rejected.invalid + s.spans.rejected.refused_upstream + s.upstream.errors;
+  return (
+    refusedRequests + s.spans.rejected.invalid + s.spans.rejected.refused_upstream + s.spans.rejected.by_braintrust + s.upstream.errors
+  );
 }

@@ -16,13 +16,16 @@ const TENANTS_PER_PAGE = 24;
 /** Dead letters counted per tenant: one R2 list; more shows as "1000+". */
 const DEAD_LETTERS_COUNTED = 1000;
 
-/** A tenant's answer, or undefined when it was deleted while the page was being put together. */
-async function unlessDeleted<T>(answer: Promise<T>): Promise<T | undefined> {
+/**
+ * A tenant's statistics; "deleted" when it was deleted while the page was being put together, and
+ * undefined when its object did not answer (overloaded, reset by a deploy; the admin API logs why):
+ * one tenant's trouble does not take every tenant's page down.
+ */
+async function statsOf(c: Context<ConsoleEnv>, tenantId: string): Promise<TenantStats | "deleted" | undefined> {
   try {
-    return await answer;
+    return await callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${tenantId}/stats`}?per_minute=${CHART_MINUTES}`);
   } catch (err) {
-    if (err instanceof RelayError && err.code === "not_found") return undefined;
-    throw err;
+    return err instanceof RelayError && err.code === "not_found" ? "deleted" : undefined;
   }
 }
 
@@ -32,14 +35,14 @@ export async function tenantRows(c: Context<ConsoleEnv>, cursor: string | undefi
   const rows = await Promise.all(
     page.tenants.map(async (tenant): Promise<TenantRow | undefined> => {
       const [stats, deadLetters] = await Promise.all([
-        unlessDeleted(callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${tenant.id}/stats`}?per_minute=${CHART_MINUTES}`)),
+        statsOf(c, tenant.id),
         callAdmin<DeadLetterList>(
           c,
           "GET",
           `/dead-letters?${new URLSearchParams({ tenant: tenant.id, limit: String(DEAD_LETTERS_COUNTED) })}`,
         ),
       ]);
-      if (!stats) return undefined;
+      if (stats === "deleted") return undefined;
       return { tenant, stats, deadLetters: { count: deadLetters.dead_letters.length, more: deadLetters.cursor !== null } };
     }),
   );

@@ -13,7 +13,8 @@ import { type RefusedForm, RefusedNotice, TenantForm } from "./tenant-form.js";
 
 export interface TenantRow {
   tenant: TenantSummary;
-  stats: TenantStats;
+  /** Undefined when the tenant's object did not answer for them: the row shows none, and says so. */
+  stats: TenantStats | undefined;
   /** Dead letters counted, and whether there are more than one page of them. */
   deadLetters: DeadLetterCount;
 }
@@ -30,6 +31,11 @@ const HEADINGS = {
   lastError: "Last upstream error",
   usage: "LLM cost · tokens, 24 h",
 } as const;
+
+/** A statistic the tenant's object did not answer for. */
+function Unknown() {
+  return <span class="muted">unknown</span>;
+}
 
 /** A tenant's health: "ok", or what an operator should look at, worst first. */
 function Health(props: { concerns: Concern[] }) {
@@ -119,24 +125,22 @@ export function TenantsPage(props: {
                   </td>
                   <td data-label={HEADINGS.auth}>{tenant.auth === "stored_key" ? "stored key" : "passthrough"}</td>
                   <td data-label={HEADINGS.traffic}>
-                    <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" />
+                    {stats ? <MinuteChart label="spans received" values={lastHour(stats, spansReceived)} tone="traffic" /> : <Unknown />}
                   </td>
                   <td data-label={HEADINGS.errors}>
-                    <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" />
+                    {stats ? <MinuteChart label="errors" values={lastHour(stats, errors)} tone="errors" /> : <Unknown />}
                   </td>
                   <td class="num dead-letter-count" data-label={HEADINGS.deadLetters}>
                     {countText(deadLetters.count)}
                     {deadLetters.more ? "+" : ""}
                   </td>
                   <td class="num waiting" data-label={HEADINGS.queued}>
-                    {countText(stats.waiting_in_queue)}
+                    {stats ? countText(stats.waiting_in_queue) : <Unknown />}
                   </td>
                   <td class="error" data-label={HEADINGS.lastError}>
-                    <LastUpstreamError stats={stats} />
+                    {stats ? <LastUpstreamError stats={stats} /> : <Unknown />}
                   </td>
-                  <td data-label={HEADINGS.usage}>
-                    <LlmUsageSummary usage={stats.last_24h.llm_usage} />
-                  </td>
+                  <td data-label={HEADINGS.usage}>{stats ? <LlmUsageSummary usage={stats.last_24h.llm_usage} /> : <Unknown />}</td>
                 </tr>
               ))}
             </tbody>

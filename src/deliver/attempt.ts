@@ -84,6 +84,11 @@ function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: N
     latencyMs,
     outcome.kind === "delivered" ? undefined : { status: outcome.status ?? null, reason: outcome.reason },
   );
-  if (next.step === "done") countSpans(context, "delivered", context.spans);
+  if (next.step === "done") {
+    // What the 2xx's partial success rejected (held to the spans sent) Braintrust did not keep: the client was told so, if it waited.
+    const rejected = outcome.kind === "delivered" ? Number(outcome.partialSuccess?.rejectedSpans ?? 0n) : 0;
+    countSpans(context, "delivered", context.spans - rejected);
+    countSpans(context, "rejected_by_braintrust", rejected);
+  }
   if (next.step === "reject") countSpans(context, "refused_upstream", context.spans);
 }

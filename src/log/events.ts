@@ -64,6 +64,10 @@ export type RelayEvent =
   /** `dropped`: the object refused the counts itself and would again, so they are not kept for the next flush. */
   | { event: "stats_flush_failed"; tenant: string; error: string; dropped: boolean }
   | { event: "tenant_replica_failed"; tenant: string; error: string }
+  /** A tenant's object did not answer for its statistics: the all-tenants page names it under `unavailable`. */
+  | { event: "stats_read_failed"; tenant: string; error: string }
+  /** A tenant's key could not be sealed again (its object did not answer): `keys reseal` names it under `failed`, to run again. */
+  | { event: "key_reseal_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
   /** A trace decided when spans of it could not wait for the span that might have decided it otherwise. */
   | { event: "trace_decided_early"; tenant: string; trace: string; parent: string; spans: number; reason: string }
@@ -83,6 +87,8 @@ const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "durable_store_failed",
   "rate_limiter_failed",
   "stats_flush_failed",
+  "stats_read_failed",
+  "key_reseal_failed",
   "tenant_replica_failed",
   "trace_routes_failed",
   "trace_release_failed",

@@ -19,7 +19,7 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
     Object.values(summary.requests).reduce((sum, n) => sum + n, 0),
     spans.received,
     spans.accepted,
-    spans.rejected.invalid + spans.rejected.refused_upstream,
+    spans.rejected.invalid + spans.rejected.refused_upstream + spans.rejected.by_braintrust,
     spans.delivered,
     spans.retried,
     spans.dead_lettered,

@@ -11,8 +11,10 @@ export const SPAN_COUNTERS = [
   "rejected_invalid",
   /** Braintrust refused them with the client's own key, or refused them for a key it had not accepted yet: not kept. */
   "refused_upstream",
-  /** Braintrust answered 2xx for them. */
+  /** Braintrust answered 2xx for them, and did not reject them in that answer's partial success. */
   "delivered",
+  /** Braintrust answered 2xx but rejected them in its partial success: not kept by Braintrust, and not retried. */
+  "rejected_by_braintrust",
   /** Scheduled for another attempt (a span retried three times counts three times). */
   "retried",
   /** Kept in R2 as a dead letter. */

@@ -16,7 +16,7 @@ export interface TrafficSummary {
   spans: {
     received: number;
     accepted: number;
-    rejected: { invalid: number; refused_upstream: number };
+    rejected: { invalid: number; refused_upstream: number; by_braintrust: number };
     delivered: number;
     retried: number;
     dead_lettered: number;
@@ -69,7 +69,11 @@ export function summariseTraffic(counts: Counts): TrafficSummary {
     spans: {
       received: spans("received"),
       accepted: spans("accepted"),
-      rejected: { invalid: spans("rejected_invalid"), refused_upstream: spans("refused_upstream") },
+      rejected: {
+        invalid: spans("rejected_invalid"),
+        refused_upstream: spans("refused_upstream"),
+        by_braintrust: spans("rejected_by_braintrust"),
+      },
       delivered: spans("delivered"),
       retried: spans("retried"),
       dead_lettered: spans("dead_lettered"),

@@ -662,6 +662,19 @@ describe("tfy-relay, against a server that is not the relay", () => {
     expect(Object.keys(JSON.parse(stats.stdout).total.llm_usage)).toEqual(["__proto__", "gpt-4o"]);
   });
 
+  it("names a tenant whose statistics the relay could not read on a line of its own, in the table and in --json", async () => {
+    // The relay's page when one tenant's Durable Object did not answer, which no local relay can be made to give.
+    const page = { tenants: [], unavailable: ["acme"], cursor: null };
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(page)));
+
+    const shown = await cli(["stats"], {}, server.url);
+    const json = await cli(["stats", "--json"], {}, server.url);
+    await server.close();
+
+    expect(shown.stdout).toMatch(/\nacme(\s+\?){9}\s+statistics unavailable: its Durable Object did not answer \(run it again\)\n/);
+    expect(JSON.parse(json.stdout)).toEqual([{ tenant: "acme", unavailable: true }]);
+  });
+
   it("reports an answer of another shape in one line, rather than crashing on it", async () => {
     const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
 

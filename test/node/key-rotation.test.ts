@@ -55,7 +55,14 @@ describe("rotating ENCRYPTION_KEY", () => {
     const resealed = await runCli(rotating.url, ["keys", "reseal"]);
     const again = await runCli(rotating.url, ["keys", "reseal", "--json"]);
     expect(resealed).toEqual({ code: 0, stdout: "sealed again under ENCRYPTION_KEY: 1; already under it: 0\n", stderr: "" });
-    expect(JSON.parse(again.stdout)).toEqual({ resealed: [], current: ["rotating"], unreadable: [], changed: [], replica_behind: [] });
+    expect(JSON.parse(again.stdout)).toEqual({
+      resealed: [],
+      current: ["rotating"],
+      unreadable: [],
+      changed: [],
+      replica_behind: [],
+      failed: [],
+    });
 
     // The previous key dropped: the tenant, token and settings as they were, the key opened by the new one.
     const rotated = await restart({ ENCRYPTION_KEY: NEXT_KEY });
@@ -73,6 +80,7 @@ describe("rotating ENCRYPTION_KEY", () => {
       unreadable: ["rotating"],
       changed: [],
       replica_behind: [],
+      failed: [],
     });
   });
 });

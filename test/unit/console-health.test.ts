@@ -65,6 +65,16 @@ describe("a tenant's health on the console's overview", () => {
     ]);
   });
 
+  it("names spans Braintrust rejected in a partial success, and statistics the tenant's object did not answer for", () => {
+    expect(concernsOf(statsOf({ spans: { delivered: 1, rejected_by_braintrust: 2 } }), noDeadLetters)).toEqual([
+      { level: "bad", text: "2 spans rejected by Braintrust in 5 min" },
+    ]);
+    expect(concernsOf(undefined, { count: 1, more: false })).toEqual([
+      { level: "bad", text: "statistics unavailable: its Durable Object did not answer" },
+      { level: "bad", text: "1 dead letter to replay or delete" },
+    ]);
+  });
+
   it("shows a last upstream error muted, saying why, once the last hour had none or spans were delivered in a later minute", async () => {
     const at = "2026-12-03T11:58:30.000Z";
     const shown = async (stats: TenantStats) => String(await LastUpstreamError({ stats }));

@@ -328,7 +328,7 @@ describe("a summary", () => {
     expect(summarise(emptyCounts()).spans).toEqual({
       received: 0,
       accepted: 0,
-      rejected: { invalid: 0, refused_upstream: 0 },
+      rejected: { invalid: 0, refused_upstream: 0, by_braintrust: 0 },
       delivered: 0,
       retried: 0,
       dead_lettered: 0,
