@@ -179,7 +179,7 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf(children)))).status).toBe(200);
     // An upstream that answers an export of no spans before it looks at the key, and refuses spans.
     const stranger = `sk-stranger-${crypto.randomUUID()}`;
-    await standin.script(stranger, [{ status: 200, body: "{}" }]);
+    await standin.script(stranger, [{ beforeChecks: true, status: 200, body: "{}" }]);
     const claim = spanWith("claim", [], { traceId: top!.traceId });
     const filler = spanWith("filler", [attr("note", "x".repeat(1_200_000))]);
 

@@ -76,8 +76,10 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
       python: encodeURIComponent(key).replaceAll("%2F", "/"),
       lower: encodeURIComponent(key).replace(/%[0-9A-F]{2}/g, (percent) => percent.toLowerCase()),
     };
+    // A key the stand-in never issued: Braintrust's 400 is answered before it is checked.
     await standin.script(key, [
       {
+        beforeChecks: true,
         status: 400,
         body: Object.entries(forms)
           .map(([name, form]) => `${name}: ${form}`)
@@ -102,7 +104,7 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     const key = `sk-${secret}${'"'.repeat(20)}`;
     const escaped = JSON.stringify(key).slice(1, -1);
     const tenant = await tenantWithKey(key);
-    await standin.script(key, [{ status: 400, body: `${"\u0000".repeat(4096 - (escaped.length - 1))}${escaped}` }]);
+    await standin.script(key, [{ beforeChecks: true, status: 400, body: `${"\u0000".repeat(4096 - (escaped.length - 1))}${escaped}` }]);
 
     const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
 

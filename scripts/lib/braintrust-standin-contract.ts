@@ -10,6 +10,12 @@ export interface FaultStep {
   status?: number;
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * Answer the scripted status before the key, the parent and the body are checked, as an upstream
+   * that does not look at them first; by default a scripted status answers only a request that
+   * passed every check.
+   */
+  beforeChecks?: boolean;
   /** Wait this long before answering. */
   delayMs?: number;
   /** Destroy the connection without answering. */

@@ -93,11 +93,6 @@ export class BraintrustStandIn {
       attempts.push(attempt);
       return attempt;
     };
-    const answer = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
-      attempted(status);
-      return json(res, status, payload, headers);
-    };
-
     const step = this.nextFault(key, req.headers["x-bt-parent"]);
     if (step?.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
     if (step?.reset) {
@@ -105,33 +100,41 @@ export class BraintrustStandIn {
       req.socket.destroy();
       return;
     }
-    if (step?.status) {
-      const attempt = attempted(step.status);
-      res.writeHead(step.status, { "content-type": "application/json", ...step.headers });
-      if (step.bodyBytes !== undefined) return streamFiller(res, step.bodyBytes, attempt);
-      res.end(step.body ?? JSON.stringify({ error: "scripted failure" }));
-      return;
-    }
+    const scripted = (status: number) => {
+      const attempt = attempted(status);
+      res.writeHead(status, { "content-type": "application/json", ...step?.headers });
+      if (step?.bodyBytes !== undefined) return streamFiller(res, step.bodyBytes, attempt);
+      res.end(step?.body ?? JSON.stringify({ error: "scripted failure" }));
+    };
+    if (step?.status && step.beforeChecks) return scripted(step.status);
+    // What is scripted (but the wait) is for a request Braintrust would take: one the checks refuse leaves it to the next.
+    const refuse = (status: number, payload: unknown) => {
+      if (step) this.faults.get(key)?.unshift({ ...step, delayMs: 0 });
+      attempted(status);
+      return json(res, status, payload);
+    };
 
-    if (!this.keys.has(key)) return answer(401, { error: "Invalid API key" });
+    // Every check Braintrust makes comes before a scripted failure: a request it would refuse for good
+    // is refused, so a relay that sends one fails its test whatever outage the test scripts.
+    if (!this.keys.has(key)) return refuse(401, { error: "Invalid API key" });
     const parent = req.headers["x-bt-parent"];
     if (typeof parent !== "string" || !PARENT.test(parent))
-      return answer(400, { error: "x-bt-parent must be project_id:, project_name: or experiment_id:" });
+      return refuse(400, { error: "x-bt-parent must be project_id:, project_name: or experiment_id:" });
     const contentType = req.headers["content-type"] ?? "";
     if (contentType !== "application/x-protobuf" && contentType !== "application/json")
-      return answer(415, { error: "Unsupported content type" });
+      return refuse(415, { error: "Unsupported content type" });
     // OTLP/HTTP receivers decode gzip or nothing: a body labelled with any other coding would not be read as sent.
     // Coding names are case-insensitive (RFC 9110, section 8.4.1).
     const coding = encoding.toLowerCase();
-    if (coding !== "" && coding !== "gzip") return answer(415, { error: "Unsupported content encoding" });
-    if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
+    if (coding !== "" && coding !== "gzip") return refuse(415, { error: "Unsupported content encoding" });
+    if (body.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return refuse(413, { error: "Request too large" });
     let decoded: Buffer;
     try {
       decoded = coding === "gzip" ? gunzipSync(body) : body;
     } catch {
-      return answer(400, { error: "Invalid gzip body" });
+      return refuse(400, { error: "Invalid gzip body" });
     }
-    if (decoded.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return answer(413, { error: "Request too large" });
+    if (decoded.byteLength > BRAINTRUST_MAX_REQUEST_BYTES) return refuse(413, { error: "Request too large" });
     let request: ExportTraceServiceRequest;
     try {
       request =
@@ -139,8 +142,9 @@ export class BraintrustStandIn {
           ? fromBinary(ExportTraceServiceRequestSchema, decoded)
           : fromJson(ExportTraceServiceRequestSchema, JSON.parse(decoded.toString("utf8")), { ignoreUnknownFields: true });
     } catch {
-      return answer(400, { error: "Invalid OTLP request" });
+      return refuse(400, { error: "Invalid OTLP request" });
     }
+    if (step?.status) return scripted(step.status);
 
     if (this.options.record !== false || this.options.onAccepted) {
       const received: ReceivedRequest = {

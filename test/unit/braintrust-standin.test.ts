@@ -50,6 +50,20 @@ describe("the Braintrust stand-in", () => {
     expect((await send(key, "project_name:locked", "once only")).status).toBe(200);
   });
 
+  it("checks a request before it answers a scripted failure: one Braintrust would refuse for good is refused, and the failure waits", async () => {
+    const key = await newKey();
+    const script = (steps: unknown[]) => fetch(`${url}/_standin/faults?key=${key}`, { method: "POST", body: JSON.stringify(steps) });
+    await script([{ status: 503 }]);
+
+    // A body labelled gzip that is not: the relay sending one would fail its test, whatever outage it scripts.
+    expect((await send(key, "project_name:p", "s", { "content-encoding": "gzip" })).status).toBe(400);
+    expect((await send(key, "not a parent", "s")).status).toBe(400);
+    expect((await send(key, "project_name:p", "s")).status).toBe(503);
+    // An upstream scripted to answer first answers whatever it is sent.
+    await script([{ status: 503, beforeChecks: true }]);
+    expect((await send(key, "not a parent", "s")).status).toBe(503);
+  });
+
   it("refuses a body labelled with a content coding other than gzip, which it would not read as sent", async () => {
     const key = await newKey();
     for (const coding of ["deflate", "br", "gzip, br"]) {
