@@ -444,7 +444,30 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
   });
 
-  it("a retry of the top span whose call decided the trace and then failed before it set its alarm (503) sends the spans that waited for it at once", async () => {
+  it("a later request of a decided trace whose spans the queue refused does not run the release again at once", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    await withObjectBindings(object, { DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503") });
+    await loggedWhile(async () => {
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+      await runDurableObjectAlarm(object);
+    });
+    expect(await alarmIn(object)).toBeGreaterThan(10_000);
+
+    // The top span sent again (an exporter's retry), while the queue still refuses.
+    const { errors } = await loggedWhile(async () => {
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    });
+
+    expect(errors.filter((e) => e.event === "trace_release_failed" && e.tenant === tenant.id)).toEqual([]);
+    expect(await alarmIn(object)).toBeGreaterThan(10_000);
+    await withObjectBindings(object, {});
+  });
+
+  it("a retry of the top span whose call decided the trace and then failed before it set its alarm (503) sends the spans that waited for it within 30 s", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
     const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
@@ -458,6 +481,9 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
 
     expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
 
+    // Not at once, as spans the queue refused wait as long; the alarm, run now, sends them.
+    expect(await alarmIn(object)).toBeLessThanOrEqual(30_000);
+    await runDurableObjectAlarm(object);
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });

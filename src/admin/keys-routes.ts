@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
+import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
 import { parseOrReject } from "../tenants/schema.js";
@@ -32,6 +33,10 @@ keysRoutes.post("/reseal", async (c) => {
   // Each tenant on its own: one whose object does not answer (overloaded, reset by a deploy) is named
   // under `failed`, to run again, and the page still answers with its cursor, so a rotation gets past it.
   const settled = await Promise.allSettled(page.tenants.map(({ id }) => resealStoredKey(c.env, id)));
+  // The relay's own refusal (ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS malformed) is the operator's to
+  // fix, for every tenant alike: answered as before, never as tenants whose object did not answer.
+  const misconfigured = settled.find((result) => result.status === "rejected" && result.reason instanceof RelayError);
+  if (misconfigured?.status === "rejected") throw misconfigured.reason;
   const outcomes = settled.map((result, i) => {
     const id = page.tenants[i]!.id;
     if (result.status === "fulfilled") return { id, outcome: result.value };

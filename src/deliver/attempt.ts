@@ -32,7 +32,7 @@ export async function attemptDelivery(
   const reason =
     outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome.partialSuccess, context.spans)) : outcome.reason;
   const rejectedSpans = outcome.kind === "delivered" ? Number(outcome.partialSuccess?.rejectedSpans ?? 0n) : 0;
-  countAttempt(context, outcome, next, latencyMs);
+  countAttempt(context, outcome, next, latencyMs, rejectedSpans);
   logEvent({
     event: "delivery_attempt",
     tenant: context.tenant,
@@ -75,10 +75,11 @@ function partlyRejected(partial: PartialSuccess | undefined, spans: number): str
 }
 
 /**
- * The tenant's statistics: the attempt and its latency, and what became of its spans. Retries count
+ * The tenant's statistics: the attempt and its latency, and what became of its spans (`rejected` of
+ * them by a delivered answer's partial success). Retries count
  * once queued, refusals of a client's key where the spans are dropped, dead letters where they are kept.
  */
-function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number): void {
+function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number, rejected: number): void {
   countUpstreamAttempt(
     context,
     latencyMs,
@@ -86,7 +87,6 @@ function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: N
   );
   if (next.step === "done") {
     // What the 2xx's partial success rejected (held to the spans sent) Braintrust did not keep: the client was told so, if it waited.
-    const rejected = outcome.kind === "delivered" ? Number(outcome.partialSuccess?.rejectedSpans ?? 0n) : 0;
     countSpans(context, "delivered", context.spans - rejected);
     countSpans(context, "rejected_by_braintrust", rejected);
   }

@@ -200,9 +200,10 @@ export class TraceRoutes extends DurableObject<Env> {
     now: number,
   ): { settlement: TraceSettlement; workAt?: number; decidedEarly?: EarlyDecision } {
     const known = this.store.trace(report.trace);
-    // Spans still here of a trace decided already leave at once: the call that decided it may have
-    // committed and then failed to set the alarm (answered 503), and this is its retry.
-    if (known?.parent) return { settlement: { parent: known.parent }, ...(known.spans > 0 ? { workAt: now } : {}) };
+    // Spans still here of a trace decided already leave within a release's retry: the call that decided
+    // it may have committed and then failed to set the alarm (answered 503), and this is its retry. Not
+    // at once: spans the queue refused wait as long, and each later span of the trace would send again.
+    if (known?.parent) return { settlement: { parent: known.parent }, ...(known.spans > 0 ? { workAt: now + RELEASE_RETRY_MS } : {}) };
     const spansWait = known !== undefined && known.spans > 0;
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;

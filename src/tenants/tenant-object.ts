@@ -182,7 +182,8 @@ export class TenantObject extends DurableObject<Env> {
   }
 
   /**
-   * Retries a KV write that failed, every 30 s until KV takes it. Not by throwing: Cloudflare
+   * Copies the record to KV after each change (`replicateLater`), and retries a KV write that failed,
+   * every 30 s until KV takes it. Not by throwing: Cloudflare
    * retries a throwing alarm six times, about two minutes, then drops it, and ingest would read
    * the old record (a revoked token, a replaced key) until the tenant's next change. The object's
    * own storage failing (reading the record, setting the next alarm) is logged and thrown all the
