@@ -1232,6 +1232,26 @@ describe("the older gateway's model call, its messages indexed and as events", (
       "gen_ai.prompt.0.n",
     ]);
     expect(keptKeys([...payloads, ...indexed], KEEP)).toEqual([...payloads, ...indexed].map((a) => a.key));
+    // So is one whose list holds a number in any of its items.
+    const numbered = JSON.stringify([
+      { type: "text", text: "Capital of France?" },
+      { type: "text", text: "Capital of France?", n: 2 },
+    ]);
+    expect(keptKeys([...payloads, attr("gen_ai.prompt.0.content", numbered)])).toEqual(["tfy.span_type", "gen_ai.prompt.0.content"]);
+    // A null says nothing, and a role is the conventions' word: an Anthropic request's system prompt is no message of its payload.
+    const parts = [
+      { type: "text", text: "Describe it" },
+      { type: "image_url", image_url: { url: "https://example.com/cat.png", detail: null } },
+    ];
+    const anthropic = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "claude-sonnet-4-5", system: "Be brief.", messages: [{ role: "user", content: parts }] })),
+      attr("gen_ai.prompt.0.role", "system"),
+      attr("gen_ai.prompt.0.content", "Be brief."),
+      attr("gen_ai.prompt.1.role", "user"),
+      attr("gen_ai.prompt.1.content", JSON.stringify(parts)),
+    ];
+    expect(keptKeys(anthropic)).toEqual(["tfy.span_type"]);
   });
 
   it.each([
@@ -1346,6 +1366,8 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(indexed, [choice(attr("finish_reason", "stop"), attr("message", { content: "Tokyo." }))])).toEqual([0]);
     // Its message says one content, a field of its own another; its finish reason twice, differently.
     expect(removedOf(indexed, [choice(attr("message", { content: "Osaka." }), attr("content", "Tokyo."))])).toEqual([]);
+    // A message that is no object is a field the answer does not hold.
+    expect(removedOf(indexed, [choice(attr("finish_reason", "stop"), attr("message", "Osaka."))])).toEqual([]);
     expect(
       removedOf(indexed, [choice(attr("finish_reason", "stop"), attr("message", { content: "Tokyo.", finish_reason: "length" }))]),
     ).toEqual([]);
@@ -1710,6 +1732,9 @@ describe("an MCP tool call", () => {
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "null")]],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", "false")]],
       ['{"content":[]}', [attr("tfy.mcp_server.error_code", " 0 ")]],
+      // An empty code, or one of spaces only, names no error.
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "")]],
+      ['{"content":[]}', [attr("tfy.mcp_server.error_code", "  ")]],
       // A tool's own result naming an error, not a JSON-RPC response that is one.
       ['{"error":{"message":"none found"},"orders":[]}', []],
       ['{"jsonrpc":"2.0","id":7,"result":{"content":[]},"error":null}', []],
@@ -2270,6 +2295,8 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.3.content", "[1, 2, 3]"),
         attr("gen_ai.prompt.4.content", '["yes", "no"]'),
         attr("gen_ai.prompt.5.content", "[]"),
+        attr("gen_ai.prompt.6.name", '[{"type":"text","text":"x"}]'),
+        attr("gen_ai.prompt.7.content", '[{"type":"text","text":"a"},{"text":"b"}]'),
       ])?.input?.messages,
     ).toEqual([
       { role: "user", content: parts },
@@ -2278,6 +2305,8 @@ describe("Traceloop message fields", () => {
       { content: "[1, 2, 3]" },
       { content: '["yes", "no"]' },
       { content: "[]" },
+      { name: '[{"type":"text","text":"x"}]' },
+      { content: '[{"type":"text","text":"a"},{"text":"b"}]' },
     ]);
   });
 
@@ -2315,6 +2344,18 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.0.role", "system"),
       ])?.input?.messages,
     ).toEqual([{ a: { b: "x", "b.c": "y" }, list: [{ v: 1 }], w: { v1: 2 }, z: { "1v": 3 }, role: "system" }]);
+    // Positions among which a field went in that is no position make an object; positions below an object, a list.
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.0.l.0", "a"),
+        attr("gen_ai.prompt.0.l.note", "b"),
+        attr("gen_ai.prompt.0.x.0", "c"),
+        attr("gen_ai.prompt.0.x.1v", "d"),
+        attr("gen_ai.prompt.0.y.0", "e"),
+        attr("gen_ai.prompt.0.y.v1", "f"),
+        attr("gen_ai.prompt.0.o.list.0", "g"),
+      ])?.input?.messages,
+    ).toEqual([{ l: { 0: "a", note: "b" }, x: { 0: "c", "1v": "d" }, y: { 0: "e", v1: "f" }, o: { list: ["g"] } }]);
   });
 
   it("show every field whichever comes first, a field below a value or the value itself", () => {
@@ -2337,6 +2378,17 @@ describe("Traceloop message fields", () => {
         attr("gen_ai.prompt.9007199254740992.content", "fourth"),
       ])?.input?.messages.map((message) => message.content),
     ).toEqual(["first", "second", "third", "fourth", "fifth"]);
+    // Only leading zeros are dropped, whichever order the two spellings of one index come in.
+    expect(
+      traceloopMessages([
+        attr("gen_ai.prompt.100.content", "100"),
+        attr("gen_ai.prompt.20.content", "20"),
+        attr("gen_ai.prompt.2.content", "2"),
+        attr("gen_ai.prompt.01.content", "01"),
+        attr("gen_ai.prompt.0.content", "0"),
+        attr("gen_ai.prompt.00.content", "00"),
+      ])?.input?.messages.map((message) => message.content),
+    ).toEqual(["0", "00", "01", "2", "20", "100"]);
     const [message] = traceloopMessages([
       attr("gen_ai.completion.0.tool_calls.9007199254740993.name", "second"),
       attr("gen_ai.completion.0.tool_calls.9007199254740992.name", "first"),
@@ -2355,6 +2407,8 @@ describe("Traceloop message fields", () => {
       attr("gen_ai.completion.0.tool_calls.3.type", "custom"),
       attr("gen_ai.completion.0.tool_calls.4.name", "structured"),
       attr("gen_ai.completion.0.tool_calls.4.arguments", { city: "Paris" }),
+      attr("gen_ai.completion.0.tool_calls.5.type", "function"),
+      attr("gen_ai.completion.0.tool_calls.5.name", "typed"),
     ])!.output!.messages;
 
     expect(message!.tool_calls).toEqual([
@@ -2363,6 +2417,7 @@ describe("Traceloop message fields", () => {
       { note: "no name" },
       { name: "grep", type: "custom" },
       { type: "function", function: { name: "structured", arguments: '{"city":"Paris"}' } },
+      { type: "function", function: { name: "typed" } },
     ]);
   });
 
