@@ -2,12 +2,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { AppEnv } from "../http/app-env.js";
-import { errorText, logEvent } from "../log/events.js";
-import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
+import { KEPT_MINUTES } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
-import { existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
+import { eachTenantOnItsOwn, existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();
@@ -46,18 +45,11 @@ statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
 statsRoutes.get("/stats", async (c) => {
   const query = parseQuery(c, ListQuerySchema);
   const page = await tenantPage(c, query.cursor, query.limit);
-  const reports = await Promise.allSettled(page.tenants.map(({ id }) => tenantObject(c.env, id).statsReport(id, 0)));
-  // A tenant deleted between the list and its object's answer is left out; one whose object did not
-  // answer (overloaded, reset by a deploy) is named under `unavailable`, and the others' are shown.
-  const tenants: Array<{ tenant: string } & TenantStatsReport> = [];
-  const unavailable: string[] = [];
-  reports.forEach((settled, i) => {
-    const tenant = page.tenants[i]!.id;
-    if (settled.status === "rejected") {
-      unavailable.push(tenant);
-      logEvent({ event: "stats_read_failed", tenant, error: errorText(settled.reason) });
-    } else if (settled.value) tenants.push({ tenant, ...settled.value });
-  });
+  // One whose object did not answer is named under `unavailable`, and the others' are shown; a tenant
+  // deleted between the list and its object's answer is left out.
+  const reports = await eachTenantOnItsOwn(page.tenants, (id) => tenantObject(c.env, id).statsReport(id, 0), "stats_read_failed");
+  const tenants = reports.answered.flatMap(({ tenant, answer }) => (answer ? [{ tenant, ...answer }] : []));
+  const unavailable = reports.failed;
   return c.json({ tenants, unavailable, cursor: page.cursor });
 });
 
