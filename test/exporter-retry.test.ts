@@ -6,7 +6,6 @@ import { describe, expect, it } from "vitest";
 import * as exporterRules from "../node_modules/@opentelemetry/otlp-exporter-base/dist/is-export-retryable.mjs";
 // @ts-expect-error: as above
 import * as exporterRetries from "../node_modules/@opentelemetry/otlp-exporter-base/dist/retrying-transport.mjs";
-import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding } from "./support/bindings.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -44,13 +43,6 @@ function relayTransport(tenant: TestTenant, bindingsFor: (attempt: number) => Pa
   };
 }
 
-/** A queue refusing every send, as Cloudflare's does when it is unavailable. */
-const refusingQueue = {
-  send: () => Promise.reject(new Error("Queue send failed: queue unavailable")),
-  sendBatch: () => Promise.reject(new Error("Queue sendBatch failed: queue unavailable")),
-  metrics: () => Promise.reject(new Error("queue unavailable")),
-} as unknown as Queue<DeliveryMessage>;
-
 describe("a refusal the relay asks the client to send again, as the OpenTelemetry JS exporters retry it", () => {
   it.each([
     {
@@ -61,7 +53,7 @@ describe("a refusal the relay asks the client to send again, as the OpenTelemetr
     {
       cause: "Braintrust answering 503 while the queue refuses the spans",
       before: (tenant: TestTenant) => standin.script(tenant.apiKey, [{ status: 503 }]),
-      failing: () => ({ DELIVERY_QUEUE: refusingQueue }),
+      failing: () => ({ DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable") }),
     },
   ])("is sent again, and delivered, within the exporter's default timeout: $cause", async ({ before, failing }) => {
     const tenant = await createTenant();
