@@ -300,6 +300,7 @@ const COMMANDS = [
     const replayed: string[] = [];
     const orphaned: string[] = [];
     const replaying: string[] = [];
+    const unavailable: string[] = [];
     let cursor: string | null = null;
     do {
       const page: ReplayAnswer = await admin.call("POST", "/dead-letters/replay", ReplayAnswer, {
@@ -310,13 +311,20 @@ const COMMANDS = [
       replayed.push(...page.replayed);
       orphaned.push(...page.orphaned);
       replaying.push(...page.replaying);
+      unavailable.push(...page.unavailable);
       cursor = page.cursor;
     } while (cursor);
-    if (flags.json) return { replayed, orphaned, replaying };
+    if (flags.json) return { replayed, orphaned, replaying, unavailable };
     return [
       `replayed ${counted(replayed.length, "dead letter")}`,
       ...(orphaned.length > 0 ? [`${counted(orphaned.length, "dead letter")} of deleted tenants not replayed (delete them)`] : []),
       ...(replaying.length > 0 ? [`${counted(replaying.length, "dead letter")} already being replayed, left to that replay`] : []),
+      // Named, so that a tenant whose object was down is replayed again by id or tenant, not forgotten.
+      ...(unavailable.length > 0
+        ? [
+            `${counted(unavailable.length, "dead letter")} not replayed, their tenant's Durable Object did not answer (replay again): ${unavailable.join(", ")}`,
+          ]
+        : []),
     ].join("; ");
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {

@@ -302,7 +302,7 @@ describe("the console beside the admin API", () => {
 
   it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
     const cookie = await consoleSessionCookie();
-    const notices = "done, replayed, orphaned, replaying, replay_from";
+    const notices = "done, replayed, orphaned, replaying, unavailable, replay_from";
     for (const [path, message] of [
       ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
       ["/admin/console/stats?window=1h&window=24h", "window: given 2 times: give it once"],
@@ -834,6 +834,10 @@ describe("the console beside the admin API", () => {
       expect(await notice({ replayed, orphaned: "0", replaying: "0" }), replayed).toBeUndefined();
     }
     expect(await notice({ replayed: "1", orphaned: "100", replaying: "0" })).toBeUndefined();
+    expect(await notice({ replayed: "3", orphaned: "0", replaying: "0", unavailable: "2" })).toBe(
+      "Replayed 3 dead letters onto the delivery queue; each stays listed until delivered. 2 dead letters not replayed: the Durable Objects of their tenants did not answer; replay them again.",
+    );
+    expect(await notice({ replayed: "3", orphaned: "0", replaying: "0", unavailable: "41" })).toBeUndefined();
   });
 
   it("says a later page with nothing on it is empty, with a link back to the first page, not that there is nothing at all", async () => {

@@ -947,7 +947,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         },
       });
       expect(replayTenants.status).toBe(200);
-      expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], replaying: [], cursor: null });
+      expect(await replayTenants.json()).toEqual({ replayed: [], orphaned: [id], replaying: [], unavailable: [], cursor: null });
       expect((await admin("DELETE", `/dead-letters/${id}`)).status).toBe(204);
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
       if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);

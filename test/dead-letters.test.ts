@@ -4,9 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { ReplayAnswer } from "../src/console/answers.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import { claimReplays } from "../src/deliver/replay-claims.js";
 import { REPLAY_CLAIM_MS } from "../src/tenants/dead-letter-claims.js";
-import { failingBinding, failingObject, meddlingObjects, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, listingOnly, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
@@ -41,7 +40,7 @@ describe.concurrent("dead letters", () => {
     const replay = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
 
     expect(replay.status).toBe(200);
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
@@ -59,7 +58,7 @@ describe.concurrent("dead letters", () => {
 
     const byTenant = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
 
-    expect(await byTenant.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await byTenant.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(waited))).missing).toEqual([]);
     // Another, dead-lettered, then deleted by its id.
     await standin.script(tenant.apiKey, [{ status: 400, body: "bad spans" }]);
@@ -101,7 +100,13 @@ describe.concurrent("dead letters", () => {
     );
 
     expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
-    expect(answers.find((a) => a.status === 200)!.body).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(answers.find((a) => a.status === 200)!.body).toEqual({
+      replayed: [deadLetter!.id],
+      orphaned: [],
+      replaying: [],
+      unavailable: [],
+      cursor: null,
+    });
     expect(answers.find((a) => a.status === 409)!.body).toEqual({
       error: {
         code: "conflict",
@@ -133,7 +138,7 @@ describe.concurrent("dead letters", () => {
     const byTenant = await adminWith({ DELIVERY_QUEUE: queue }, "POST", "/dead-letters/replay", { tenant: tenant.id });
 
     expect(byTenant.status).toBe(200);
-    expect(await byTenant.json()).toEqual({ replayed: [second!.id], orphaned: [], replaying: [first!.id], cursor: null });
+    expect(await byTenant.json()).toEqual({ replayed: [second!.id], orphaned: [], replaying: [first!.id], unavailable: [], cursor: null });
     expect(queue.sent.map((m) => `${m.body.tenant}:${m.body.id}`)).toEqual([second!.id]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 1)).toEqual([first]);
   });
@@ -149,7 +154,7 @@ describe.concurrent("dead letters", () => {
 
     const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
 
-    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
   });
@@ -169,27 +174,72 @@ describe.concurrent("dead letters", () => {
     });
     const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
 
-    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
   });
 
-  it("lets go of the claims a replay made at every other tenant's object when one tenant's fails, so the next replay sends their dead letters", async () => {
+  it("replays everyone's dead letters but those of a tenant whose object fails, which it names unavailable and leaves for the next replay", async () => {
     const [claimed, failing] = [await createTenant(), await createTenant()];
     const [trace] = await deadLettersFor(claimed);
-    await deadLettersFor(failing);
+    const [failingTrace] = await deadLettersFor(failing);
     const [claimedLetter] = await waitForDeadLetters(claimed.id, (list) => list.length === 1);
     const [failingLetter] = await waitForDeadLetters(failing.id, (list) => list.length === 1);
-    const store = new DeadLetterStore(env.PAYLOADS);
-    const replays = [(await store.replay(claimedLetter!.id))!, (await store.replay(failingLetter!.id))!];
+    // Everyone's dead letters, as this test's tenants alone make them, whatever the tests beside it keep.
+    const everyone = listingOnly(env.PAYLOADS, "dead-letters/", [`dead-letters/${claimed.id}/`, `dead-letters/${failing.id}/`]);
     const objects = failingObject(env.TENANT_OBJECTS, failing.id, "claimDeadLetters", "Durable Object reset because its code was updated.");
 
-    // A replay of everyone's dead letters claims each tenant's at its object; one object fails, and nothing is queued.
-    await expect(claimReplays({ ...env, TENANT_OBJECTS: objects }, replays)).rejects.toThrow("Durable Object reset");
+    const { result: replay, errors } = await loggedWhile(() =>
+      adminWith({ PAYLOADS: everyone, TENANT_OBJECTS: objects }, "POST", "/dead-letters/replay", {}),
+    );
 
-    const again = await admin("POST", "/dead-letters/replay", { id: claimedLetter!.id });
-    expect(await again.json()).toEqual({ replayed: [claimedLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({
+      replayed: [claimedLetter!.id],
+      orphaned: [],
+      replaying: [],
+      unavailable: [failingLetter!.id],
+      cursor: null,
+    });
+    expect(errors.filter((e) => e.event === "replay_claim_failed")).toEqual([
+      {
+        event: "replay_claim_failed",
+        tenant: failing.id,
+        error: expect.stringContaining("Durable Object reset"),
+        request_id: expect.any(String),
+      },
+    ]);
     const arrival = await standin.waitForSpans(claimed.apiKey, spanIdsOf(trace!));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(await deadLettersOf(failing.id)).toEqual([failingLetter]);
+    const again = await admin("POST", "/dead-letters/replay", { tenant: failing.id });
+    expect(await again.json()).toEqual({ replayed: [failingLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
+    const sentLater = await standin.waitForSpans(failing.apiKey, spanIdsOf(failingTrace!));
+    expect([sentLater.missing, sentLater.duplicates]).toEqual([[], 0]);
+  });
+
+  it("answers 503 for a replay whose every tenant's object fails, and replays nothing: the next replay sends its dead letters", async () => {
+    const tenant = await createTenant();
+    const [trace] = await deadLettersFor(tenant);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const objects = failingObject(env.TENANT_OBJECTS, tenant.id, "claimDeadLetters", "Durable Object reset because its code was updated.");
+
+    for (const target of [{ tenant: tenant.id }, { id: deadLetter!.id }]) {
+      const refused = await adminWith({ TENANT_OBJECTS: objects }, "POST", "/dead-letters/replay", target);
+
+      expect(refused.status).toBe(503);
+      expect(await refused.json()).toEqual({
+        error: {
+          code: "unavailable",
+          message: `tenant ${tenant.id}'s Durable Object did not answer to claim its dead letters: nothing was replayed, to replay again`,
+          request_id: expect.any(String),
+        },
+      });
+    }
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
+    const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
   });
 
@@ -211,7 +261,7 @@ describe.concurrent("dead letters", () => {
     });
     expect(await deadLettersOf(tenant.id)).toEqual([deadLetter]);
     const again = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });
-    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await again.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace!));
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
@@ -255,7 +305,7 @@ describe.concurrent("dead letters", () => {
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
     const replay = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
 
-    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], cursor: null });
+    expect(await replay.json()).toEqual({ replayed: [deadLetter!.id], orphaned: [], replaying: [], unavailable: [], cursor: null });
     expect((await standin.waitForSpans(rotated, spanIdsOf(trace))).missing).toEqual([]);
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
@@ -351,6 +401,7 @@ describe.concurrent("dead letters", () => {
       replayed: [],
       orphaned: [],
       replaying: [],
+      unavailable: [],
       cursor: null,
     });
     expect(await standin.attempts(nextOwnersKey)).toEqual([]);

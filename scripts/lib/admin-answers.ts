@@ -45,6 +45,8 @@ export const ReplayAnswer = z.looseObject({
   replayed: z.array(z.string()),
   orphaned: z.array(z.string()),
   replaying: z.array(z.string()),
+  // A relay from before tenants whose object did not answer were named leaves it out.
+  unavailable: z.array(z.string()).default([]),
   cursor,
 });
 export type ReplayAnswer = z.infer<typeof ReplayAnswer>;

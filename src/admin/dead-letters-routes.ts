@@ -3,7 +3,7 @@ import { z } from "zod";
 import { DeadLetterStore, isDeadLetterId, type Replay } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
 import { EnqueueFailed, enqueue } from "../deliver/queue.js";
-import { claimedMessages, claimReplays, releaseReplays } from "../deliver/replay-claims.js";
+import { claimedMessages, claimTenantReplays, releaseReplays } from "../deliver/replay-claims.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
@@ -15,6 +15,7 @@ import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
+import { eachTenantOnItsOwn } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -83,7 +84,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     replays = page.replays;
     cursor = await givenCursor(c, list, page.cursor);
   }
-  const claims = await claimReplays(c.env, replays);
+  const { claims, unavailable } = await claimReplays(c.env, replays);
   const withOutcome = (outcome: DeadLetterClaim["outcome"]) =>
     replays.filter((replay) => claims.get(replay)?.outcome === outcome).map(({ message }) => message);
   if (input.id) refuseUnclaimed(input.id, replays[0]!, claims.get(replays[0]!));
@@ -93,6 +94,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     replayed: claimed.map(deadLetterId),
     orphaned: withOutcome("orphaned").map(deadLetterId),
     replaying: withOutcome("replaying").map(deadLetterId),
+    unavailable: unavailable.map(deadLetterId),
     cursor,
   });
 });
@@ -111,6 +113,35 @@ deadLettersRoutes.delete("/:id", async (c) => {
 deadLettersRoutes.all("/", otherMethods("GET, HEAD"));
 deadLettersRoutes.all("/replay", otherMethods("POST"));
 deadLettersRoutes.all("/:id", otherMethods("DELETE"));
+
+/**
+ * Claims the replays at their tenants' objects, each tenant on its own: on a page of everyone's dead
+ * letters, a tenant whose object does not answer (overloaded, reset by a deploy) has its dead letters
+ * named `unavailable`, left as they were for a later replay, and the others' go on. A replay in which
+ * no object answered (one of a tenant's dead letters, or all) replays nothing: a 503, to try again.
+ */
+async function claimReplays(
+  env: Env,
+  replays: Replay[],
+): Promise<{ claims: Map<Replay, DeadLetterClaim>; unavailable: DeliveryMessage[] }> {
+  const byTenant = Map.groupBy(replays, (replay) => replay.message.tenant);
+  const { answered, failed } = await eachTenantOnItsOwn(
+    [...byTenant.keys()],
+    (tenant) => claimTenantReplays(env, tenant, byTenant.get(tenant)!),
+    "replay_claim_failed",
+  );
+  if (answered.length === 0 && failed.length > 0) {
+    const whose =
+      failed.length === 1
+        ? `tenant ${failed[0]}'s Durable Object did not answer to claim its dead letters`
+        : `the Durable Objects of tenants ${failed.join(", ")} did not answer to claim their dead letters`;
+    throw new RelayError("unavailable", `${whose}: nothing was replayed, to replay again`);
+  }
+  return {
+    claims: new Map(answered.flatMap(({ answer }) => answer)),
+    unavailable: failed.flatMap((tenant) => byTenant.get(tenant)!.map(({ message }) => message)),
+  };
+}
 
 /** A replay by id of a dead letter it did not claim: 409, saying why. */
 function refuseUnclaimed(id: string, { message }: Replay, claim: DeadLetterClaim | undefined): void {

@@ -30,7 +30,11 @@ keysRoutes.post("/reseal", async (c) => {
   const page = await tenantPage(c, input.cursor, input.limit);
   // A tenant whose object does not answer is named under `failed`, to run again, and the page still
   // answers with its cursor, so a rotation gets past it.
-  const { answered, failed } = await eachTenantOnItsOwn(page.tenants, (id) => resealStoredKey(c.env, id), "key_reseal_failed");
+  const { answered, failed } = await eachTenantOnItsOwn(
+    page.tenants.map(({ id }) => id),
+    (id) => resealStoredKey(c.env, id),
+    "key_reseal_failed",
+  );
   const idsWith = (outcome: ResealOutcome) => answered.filter((o) => o.answer === outcome).map((o) => o.tenant);
   return c.json({
     resealed: idsWith("resealed"),

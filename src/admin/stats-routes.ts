@@ -47,7 +47,11 @@ statsRoutes.get("/stats", async (c) => {
   const page = await tenantPage(c, query.cursor, query.limit);
   // One whose object did not answer is named under `unavailable`, and the others' are shown; a tenant
   // deleted between the list and its object's answer is left out.
-  const reports = await eachTenantOnItsOwn(page.tenants, (id) => tenantObject(c.env, id).statsReport(id, 0), "stats_read_failed");
+  const reports = await eachTenantOnItsOwn(
+    page.tenants.map(({ id }) => id),
+    (id) => tenantObject(c.env, id).statsReport(id, 0),
+    "stats_read_failed",
+  );
   const tenants = reports.answered.flatMap(({ tenant, answer }) => (answer ? [{ tenant, ...answer }] : []));
   const unavailable = reports.failed;
   return c.json({ tenants, unavailable, cursor: page.cursor });

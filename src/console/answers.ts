@@ -21,6 +21,8 @@ export interface ReplayAnswer {
   replayed: string[];
   orphaned: string[];
   replaying: string[];
+  /** Of tenants whose Durable Object did not answer, left as they were. */
+  unavailable: string[];
   cursor: string | null;
 }
 export interface IssuedToken {

@@ -20,19 +20,20 @@ const DONE = {
 type DoneCode = keyof typeof DONE;
 
 /** The query parameters a page a change returns to reads: what the change did. */
-export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "replay_from"] as const;
+export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "unavailable", "replay_from"] as const;
 
-/** The sentence for a page's `done` and `replayed`/`orphaned`/`replaying` query, if it names one. */
+/** The sentence for a page's `done` and `replayed`/`orphaned`/`replaying`/`unavailable` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {
   if (query.done === "replayed") {
     const replayed = replayCount(query.replayed);
     const orphaned = replayCount(query.orphaned);
     const replaying = replayCount(query.replaying);
-    if (replayed === undefined || orphaned === undefined || replaying === undefined) return undefined;
+    const unavailable = replayCount(query.unavailable);
+    if (replayed === undefined || orphaned === undefined || replaying === undefined || unavailable === undefined) return undefined;
     const more = replayCursorOf(query) ? " More are left: replay again to go on from there." : "";
     // The page is drawn before the queue delivers them: said so, a row still listed is not taken for a replay that failed.
     const listed = replayed === 0 ? "" : replayed === 1 ? "; it stays listed until delivered" : "; each stays listed until delivered";
-    return `Replayed ${countOf(replayed, "dead letter")} onto the delivery queue${listed}.${orphaned > 0 ? ` ${countOf(orphaned, "dead letter")} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${countOf(replaying, "dead letter")} already being replayed, left to that replay.` : ""}${more}`;
+    return `Replayed ${countOf(replayed, "dead letter")} onto the delivery queue${listed}.${orphaned > 0 ? ` ${countOf(orphaned, "dead letter")} of deleted tenants not replayed: delete them.` : ""}${replaying > 0 ? ` ${countOf(replaying, "dead letter")} already being replayed, left to that replay.` : ""}${unavailable > 0 ? ` ${countOf(unavailable, "dead letter")} not replayed: the Durable Objects of their tenants did not answer; replay them again.` : ""}${more}`;
   }
   return query.done && Object.hasOwn(DONE, query.done) ? DONE[query.done as DoneCode] : undefined;
 }
@@ -65,6 +66,7 @@ export function replayedPath(path: string, page: ReplayAnswer): string {
       replayed: String(page.replayed.length),
       orphaned: String(page.orphaned.length),
       replaying: String(page.replaying.length),
+      ...(page.unavailable.length > 0 ? { unavailable: String(page.unavailable.length) } : {}),
       ...(page.cursor ? { replay_from: page.cursor } : {}),
     })}`,
   );

@@ -1,27 +1,20 @@
 import { tenantObject } from "../tenants/authoritative.js";
 import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
-import { allOrUndone } from "./all-or-undone.js";
 import type { Replay } from "./dead-letters.js";
 import type { DeliveryMessage } from "./message.js";
 
 /**
- * Claims dead letters for a replay before it sends any: each at its tenant's Durable Object, one
- * call per tenant, the call that also says whether the dead letter is still its tenant's. The
- * object runs one call at a time, wherever the replays come from (the API, the console, the CLI,
- * any location), so of two replays of one dead letter exactly one claims it and queues its spans.
- * R2's conditional writes would decide as surely, but an object's metadata changes only by writing
- * its spans again, one call per dead letter on top of the list: more than a page's subrequests allow.
+ * Claims a tenant's dead letters for a replay before it sends any, at the tenant's Durable Object,
+ * in the call that also says whether each is still the tenant's. The object runs one call at a
+ * time, wherever the replays come from (the API, the console, the CLI, any location), so of two
+ * replays of one dead letter exactly one claims it and queues its spans. R2's conditional writes
+ * would decide as surely, but an object's metadata changes only by writing its spans again, one
+ * call per dead letter on top of the list: more than a page's subrequests allow.
  */
-export async function claimReplays(env: Env, replays: Replay[]): Promise<Map<Replay, DeadLetterClaim>> {
-  const calls = [...Map.groupBy(replays, (replay) => replay.message.tenant)].map(async ([tenant, group]) => {
-    const deadLetters = group.map(({ message, version }) => ({ deliveryId: message.id, version, incarnation: message.incarnation }));
-    const claims = await tenantObject(env, tenant).claimDeadLetters(tenant, deadLetters);
-    return group.map((replay, i): [Replay, DeadLetterClaim] => [replay, claims[i]!]);
-  });
-  // Nothing is queued when one tenant's object fails: the claims the others made are let go, or
-  // their dead letters would read as being replayed, by no one, until the claims lapsed.
-  const claims = await allOrUndone(calls, (made) => releaseReplays(env, claimedMessages(replays, new Map(made))));
-  return new Map(claims);
+export async function claimTenantReplays(env: Env, tenant: string, replays: Replay[]): Promise<Array<[Replay, DeadLetterClaim]>> {
+  const deadLetters = replays.map(({ message, version }) => ({ deliveryId: message.id, version, incarnation: message.incarnation }));
+  const claims = await tenantObject(env, tenant).claimDeadLetters(tenant, deadLetters);
+  return replays.map((replay, i) => [replay, claims[i]!]);
 }
 
 /** The messages of the replays that claimed their dead letters, in the replays' order, each carrying its claim. */

@@ -68,6 +68,8 @@ export type RelayEvent =
   | { event: "stats_read_failed"; tenant: string; error: string }
   /** A tenant's key could not be sealed again (its object did not answer): `keys reseal` names it under `failed`, to run again. */
   | { event: "key_reseal_failed"; tenant: string; error: string }
+  /** A tenant's object did not answer to claim its dead letters on a replay of everyone's: the page names them under `unavailable`. */
+  | { event: "replay_claim_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
   /** A trace decided when spans of it could not wait for the span that might have decided it otherwise. */
   | { event: "trace_decided_early"; tenant: string; trace: string; parent: string; spans: number; reason: string }
@@ -89,6 +91,7 @@ const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "stats_flush_failed",
   "stats_read_failed",
   "key_reseal_failed",
+  "replay_claim_failed",
   "tenant_replica_failed",
   "trace_routes_failed",
   "trace_release_failed",

@@ -24,6 +24,26 @@ export function failingBinding<T extends object, M extends keyof T & string>(
 }
 
 /**
+ * An R2 bucket that is the real one but lists `prefix` as holding only what is under `within`, in
+ * one page: a test's call over every tenant's objects then sees its own tenants', not those of the
+ * tests running beside it.
+ */
+export function listingOnly(bucket: R2Bucket, prefix: string, within: string[]): R2Bucket {
+  return new Proxy(bucket, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      if (property !== "list") return (...args: unknown[]) => Reflect.apply(value, target, args);
+      return async (options?: R2ListOptions): Promise<R2Objects> => {
+        if (options?.prefix !== prefix) return target.list(options);
+        const pages = await Promise.all(within.map((under) => target.list({ ...options, prefix: under })));
+        return { objects: pages.flatMap((page) => page.objects), truncated: false, delimitedPrefixes: [] };
+      };
+    },
+  });
+}
+
+/**
  * A queue that remembers each message it is asked to hold, with the delay it was sent with, so a
  * test reads what was (re-)enqueued rather than timing it. With `delegate` (the real queue) the
  * messages go on to it; without, they stay here, never delivered.
