@@ -1,8 +1,10 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { textOf } from "../encoding/bytes.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
-import { sameJson } from "./payloads.js";
+import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
+import { RawJson } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 
 /**
@@ -132,6 +134,11 @@ const EVENT_ROLES: Record<string, string> = {
 };
 const CHOICE_EVENT = "gen_ai.choice";
 
+/** Whether a span event is one of those message events. */
+export function isMessageEvent({ name }: Span_Event): boolean {
+  return Object.hasOwn(EVENT_ROLES, name) || name === CHOICE_EVENT;
+}
+
 /** A message as the relay writes it into input or output. */
 type Message = Record<string, unknown>;
 
@@ -207,5 +214,69 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
     if (typeof value !== "string") return sameJson(value, own);
     // Content parts the indexed attribute held as JSON text are the message's as parts (traceloop.ts); its event holds that text.
     return value === own || (Array.isArray(own) && sameJson(parseJson(value), own));
+  });
+}
+
+/**
+ * The GenAI conventions' request attributes a gateway writes beside its payload that say again what
+ * the span's metadata shows from it: a `gen_ai.request.<setting>` with the request's own value of
+ * that setting, `gen_ai.request.model` naming the model the request body named, shown as `model` or
+ * `gateway_model` or by `tfy.request.model_name`, `gen_ai.response.model` naming the response's
+ * model, shown as `model` or in `response`. Kept, each would show a second time in metadata.
+ */
+export function genAiRestated(
+  attributes: KeyValue[],
+  request: RequestPayload,
+  response: ResponsePayload | undefined,
+  metadata: Record<string, unknown>,
+): string[] {
+  const restated: string[] = [];
+  const shownModels = [metadata.model, metadata.gateway_model, stringAttribute(attributes, "tfy.request.model_name")];
+  const shownResponse = metadata.response as Record<string, unknown> | undefined;
+  for (const { key, value } of attributes) {
+    if (!key.startsWith("gen_ai.re")) continue;
+    const given = givenOf(value);
+    if (key === "gen_ai.request.model") {
+      if (typeof given === "string" && given === request.model && shownModels.includes(given)) restated.push(key);
+    } else if (key === "gen_ai.response.model") {
+      const answered = response?.model;
+      if (typeof given === "string" && given === answered && (metadata.model === given || shownResponse?.model === given))
+        restated.push(key);
+    } else if (key.startsWith("gen_ai.request.")) {
+      const setting = key.slice("gen_ai.request.".length);
+      if (Object.hasOwn(request.settings, setting) && sameJson(given, request.settings[setting]) && sameJson(given, metadata[setting]))
+        restated.push(key);
+    }
+  }
+  return restated;
+}
+
+/** A payload's list of chat messages (objects with a role), parsed; undefined for anything else. */
+export function payloadMessages(value: unknown): Array<Record<string, unknown>> | undefined {
+  const list = matchable(value);
+  if (!Array.isArray(list) || !list.every((m) => isJsonObject(m) && typeof m.role === "string")) return undefined;
+  return list as Array<Record<string, unknown>>;
+}
+
+/**
+ * A payload's part parsed, to be matched with message events; undefined past MAX_MATCHED_BYTES. The
+ * part is passed on as bytes otherwise: parsed, a list of a million tiny objects would take more
+ * heap than an isolate has, and a prompt that long keeps its events.
+ */
+function matchable(value: unknown): unknown {
+  if (!(value instanceof RawJson)) return value;
+  // Valid JSON already: payloads.ts checked it.
+  return value.utf8.byteLength <= MAX_MATCHED_BYTES ? JSON.parse(textOf(value.utf8)) : undefined;
+}
+
+const MAX_MATCHED_BYTES = 1024 * 1024;
+
+/** A chat answer's choices as the messages a `gen_ai.choice` event restates: each choice's message with its finish reason. */
+export function answerMessages(value: unknown): Array<Record<string, unknown>> | undefined {
+  const list = matchable(value);
+  if (!Array.isArray(list) || !list.every((c) => isJsonObject(c) && isJsonObject(c.message))) return undefined;
+  return list.map((choice) => {
+    const { message, finish_reason } = choice as { message: Record<string, unknown>; finish_reason?: unknown };
+    return finish_reason === undefined || finish_reason === null ? message : { ...message, finish_reason };
   });
 }

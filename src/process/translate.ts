@@ -6,7 +6,17 @@ import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
-import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedCopies, restatedMessageEvents, restatesIndexed } from "./genai-copies.js";
+import {
+  answerMessages,
+  GENAI_INPUT_COPIES,
+  GENAI_OUTPUT_COPIES,
+  genAiRestated,
+  isMessageEvent,
+  payloadMessages,
+  restatedCopies,
+  restatedMessageEvents,
+  restatesIndexed,
+} from "./genai-copies.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
@@ -106,7 +116,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
     exceptionFailure(span) ??
     httpFailure(span);
-  const error = failure !== undefined && !statusShowsError(span) ? failure : undefined;
+  const error = !statusShowsError(span) ? failure : errorMessage === undefined ? undefined : beside(span.status!.message, errorMessage);
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
   const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
@@ -172,17 +182,31 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       removeSentOnce(removedKeys, attributes, input.sources);
     if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
       removeSentOnce(removedKeys, attributes, output.sources);
-    // The span's error says it: set from it, or the status's own message is the same.
-    if (errorMessage !== undefined && (error !== undefined || span.status?.message === errorMessage))
+    // The span's error says it: set from it, or the status's own message says it already.
+    if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
+    if (metadataWritten && request) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
     if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show
   // beside the input and output written from them, or from the payload they say again.
+  // A side without indexed messages: the payload's own messages, which its events may restate as well
+  // (a gateway writing its payload and the conventions' events), parsed only for a span with such events.
+  const hasEvents = !options.keepSourceAttributes && span.events?.some(isMessageEvent) === true;
   const written = {
-    input: (inputWritten && (request ? indexedInput : traceloop?.input)?.messages) || [],
-    output: (outputWritten && (response ? indexedOutput : traceloop?.output)?.messages) || [],
+    input:
+      (inputWritten &&
+        (request
+          ? (indexedInput?.messages ?? (hasEvents && !traceloop?.input ? payloadMessages(request.input) : undefined))
+          : traceloop?.input?.messages)) ||
+      [],
+    output:
+      (outputWritten &&
+        (response
+          ? (indexedOutput?.messages ?? (hasEvents && !traceloop?.output ? answerMessages(response.output) : undefined))
+          : traceloop?.output?.messages)) ||
+      [],
   };
   const removedEvents =
     options.keepSourceAttributes || written.input.length + written.output.length === 0 || !span.events?.length
@@ -205,9 +229,20 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   };
 }
 
-/** A status of ERROR with a message of its own is shown as it came; one without gets the gateway's. */
+/** A status of ERROR with a message of its own is shown as it came, or with the gateway's beside it; one without gets the gateway's. */
 function statusShowsError(span: SpanFields): boolean {
   return span.status?.code === Status_StatusCode.ERROR && span.status.message !== "";
+}
+
+/**
+ * The error of a status whose own message does not say what the gateway's does (`400` beside "This
+ * model's maximum context length is 128000 tokens"): both, the status's first, so Braintrust's error
+ * shows why the call failed, not a bare code with the reason among the metadata. Undefined when the
+ * status's message says it already; the gateway's alone when it holds the status's.
+ */
+function beside(statusMessage: string, gatewayMessage: string): string | undefined {
+  if (statusMessage.includes(gatewayMessage)) return undefined;
+  return gatewayMessage.includes(statusMessage) ? gatewayMessage : `${statusMessage}: ${gatewayMessage}`;
 }
 
 /**

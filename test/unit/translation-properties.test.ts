@@ -15,7 +15,7 @@ import { type AttrValue, attr, attributesOf, requestOf, spansOf, spanWith } from
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */
 const SOURCE =
-  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.error_message|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+)$/;
+  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.error_message|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+|gen_ai\.request\.\w+|gen_ai\.response\.model)$/;
 
 const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
 const text = fc.string({ maxLength: 12 });
@@ -209,8 +209,16 @@ function expectedParent(span: Span, request: Span[]): Uint8Array {
  * tfy.error_message, else with the HTTP error it was answered with.
  */
 function expectedStatus(span: Span): Span["status"] {
-  if (span.status?.code === Status_StatusCode.ERROR) return span.status;
   const message = span.attributes.find((a) => a.key === "tfy.error_message")?.value?.value;
+  if (span.status?.code === Status_StatusCode.ERROR) {
+    // A status message that does not say the gateway's has it beside it.
+    const own = span.status.message;
+    if (own === "" || message?.case !== "stringValue" || message.value === "" || own.includes(message.value)) return span.status;
+    return create(StatusSchema, {
+      code: Status_StatusCode.ERROR,
+      message: message.value.includes(own) ? message.value : `${own}: ${message.value}`,
+    });
+  }
   if (message?.case === "stringValue" && message.value !== "")
     return create(StatusSchema, { code: Status_StatusCode.ERROR, message: message.value });
   const code = span.attributes.find((a) => a.key === "http.response.status_code")?.value?.value;

@@ -1444,13 +1444,21 @@ describe("a span failed by tfy.error_message alone", () => {
     expect(out!.attributes.map((a) => a.key)).not.toContain("tfy.error_message");
   });
 
-  it("keeps a status that is ERROR already, and the attribute when its message differs", () => {
-    const span = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "timed out")]);
-    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "504 from provider" };
-    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+  it("puts the gateway's message beside a status message of ERROR that does not say it, and drops the attribute", () => {
+    const failed = (status: string, gateway: string) => {
+      const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", gateway)]);
+      span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: status });
+      return span;
+    };
+    const reason = "This model's maximum context length is 128000 tokens";
+    const spans = [failed("400", reason), failed("400", `400 Bad Request: ${reason}`), failed(`provider said: ${reason}`, reason)];
+    const [bare, inGateway, inStatus] = spansOf(relayed(requestOf(spans)).requests[0]!.request);
 
-    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "504 from provider" });
-    expect(attributesOf(out!)["tfy.error_message"]).toBe("timed out");
+    // The view's error is the status's message: a bare code would leave the reason among the metadata.
+    expect(bare!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `400: ${reason}` });
+    expect(inGateway!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `400 Bad Request: ${reason}` });
+    expect(inStatus!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `provider said: ${reason}` });
+    for (const out of [bare, inGateway, inStatus]) expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
   });
   it("gives a status that is ERROR without a message the gateway's message, and drops the attribute", () => {
     const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);

@@ -1,0 +1,103 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { type Span, Span_EventSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
+import { braintrustView } from "../../scripts/lib/braintrust-view.js";
+import { relayed } from "../support/pipeline.js";
+import { attr, requestOf, spanWith } from "../support/traces.js";
+
+/**
+ * A gateway that writes the GenAI conventions beside its own payload says each thing twice: what
+ * the payload shows in Braintrust (input, output, metadata) goes once, not again as message events
+ * or `gen_ai.request.*` keys in metadata. Checked on the view Braintrust renders.
+ */
+
+const json = (value: unknown) => JSON.stringify(value);
+const event = (name: string, attributes: KeyValue[]) => create(Span_EventSchema, { name, timeUnixNano: 5n, attributes });
+
+/** The one span the relay sends for this span, as Braintrust shows it. */
+function viewOf(span: Span, settings: Record<string, unknown> = {}): SpanView & { messageEvents?: Array<{ name: string }> } {
+  return braintrustView(relayed(requestOf([span]), settings).requests.map((r) => r.request)).traces[0]!.tree;
+}
+
+/** A model call with its payload, and the conventions' message events restating it. */
+function callWithEvents(): Span {
+  const span = spanWith("Model: openai-main/gpt-4o", [
+    attr("tfy.span_type", "Model"),
+    attr("gen_ai.system", "openai"),
+    attr("tfy.model.name", "gpt-4o"),
+    attr(
+      "tfy.input",
+      json({
+        model: "openai-main/gpt-4o",
+        messages: [
+          { role: "system", content: "Answer with a city." },
+          { role: "user", content: "Capital of Japan?" },
+        ],
+      }),
+    ),
+    attr("tfy.output", json({ choices: [{ index: 0, message: { role: "assistant", content: "Tokyo." }, finish_reason: "stop" }] })),
+  ]);
+  span.events = [
+    event("gen_ai.system.message", [attr("content", "Answer with a city.")]),
+    event("gen_ai.user.message", [attr("content", "Capital of Japan?")]),
+    event("gen_ai.choice", [attr("index", 0), attr("finish_reason", "stop"), attr("message", { role: "assistant", content: "Tokyo." })]),
+  ];
+  return span;
+}
+
+describe("message events beside the gateway's payload, without indexed messages", () => {
+  it("go when they restate the payload's messages and choices: the conversation shows once", () => {
+    const view = viewOf(callWithEvents());
+
+    expect(view.input).toEqual([
+      { role: "system", content: "Answer with a city." },
+      { role: "user", content: "Capital of Japan?" },
+    ]);
+    expect(view.output).toEqual([{ index: 0, message: { role: "assistant", content: "Tokyo." }, finish_reason: "stop" }]);
+    expect(view.messageEvents).toBeUndefined();
+  });
+
+  it("stay when they say more than the payload, and all of them for a tenant keeping sources", () => {
+    const more = callWithEvents();
+    more.events.push(event("gen_ai.user.message", [attr("content", "And of France?")]));
+    more.events[2] = event("gen_ai.choice", [attr("index", 0), attr("finish_reason", "length"), attr("message", { content: "Tokyo." })]);
+    const names = (view: ReturnType<typeof viewOf>) => view.messageEvents?.map((e) => e.name);
+
+    expect(names(viewOf(more))).toEqual(["gen_ai.choice", "gen_ai.user.message"]);
+    expect(names(viewOf(callWithEvents(), { keep_source_attributes: true }))).toEqual([
+      "gen_ai.system.message",
+      "gen_ai.user.message",
+      "gen_ai.choice",
+    ]);
+  });
+});
+
+describe("the conventions' request attributes beside the gateway's payload", () => {
+  it("show each setting and model once in metadata: as the payload says them", () => {
+    const view = viewOf(
+      spanWith("Model: openai-main/gpt-4o", [
+        attr("tfy.span_type", "Model"),
+        attr("gen_ai.operation.name", "chat"),
+        attr("gen_ai.request.model", "openai-main/gpt-4o"),
+        attr("gen_ai.request.temperature", 0.2),
+        attr("gen_ai.request.max_tokens", 64),
+        attr("gen_ai.response.model", "gpt-4o-2024-08-06"),
+        attr("tfy.input", json({ model: "openai-main/gpt-4o", temperature: 0.2, messages: [{ role: "user", content: "hi" }] })),
+        attr("tfy.output", json({ model: "gpt-4o-2024-08-06", choices: [] })),
+      ]),
+    );
+
+    expect(view.metadata).toEqual({
+      "gen_ai.operation.name": "chat",
+      // Not in the body: the conventions alone say it.
+      "gen_ai.request.max_tokens": 64,
+      gateway_model: "openai-main/gpt-4o",
+      model: "gpt-4o-2024-08-06",
+      response: { model: "gpt-4o-2024-08-06" },
+      temperature: 0.2,
+      "tfy.span_type": "Model",
+    });
+  });
+});
