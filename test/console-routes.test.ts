@@ -520,6 +520,32 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("never carries what a change did through the login form: a link from another site confirms no revocation or replay nobody made", async () => {
+    const tenant = await createTenant();
+    for (const [page, kept] of [
+      [`/admin/console/tenants/${tenant.id}?done=revoked`, `/admin/console/tenants/${tenant.id}`],
+      [
+        "/admin/console/dead-letters?tenant=acme&done=replayed&replayed=40&unavailable=2&replay_from=c",
+        "/admin/console/dead-letters?tenant=acme",
+      ],
+    ] as const) {
+      const form = await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next: page })}`)).text();
+      const next = /name="next" value="([^"]*)"/.exec(form)?.[1]?.replaceAll("&amp;", "&");
+      const login = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next: next ?? page }),
+      });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const landing = await (await relayFetch(login.headers.get("location")!, { headers: { cookie } })).text();
+
+      expect(next, page).toBe(kept);
+      expect(login.headers.get("location"), page).toBe(kept);
+      expect(landing, page).not.toContain('class="notice ok"');
+    }
+  });
+
   it("refuses a session signed under another admin token, or one that has expired", async () => {
     const otherToken = (await startSession("a-previous-admin-token", Date.now())).value;
     const expired = (await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value;

@@ -1,4 +1,5 @@
 import { adminTokenMasked } from "../admin/require-admin.js";
+import { NOTICE_PARAMETERS } from "./notices.js";
 
 /**
  * Where the console's pages and forms live: `/admin/` itself, and everything else under
@@ -33,12 +34,16 @@ const LINKED_PAGE = new RegExp(`^(?:${BASE}/tenants/[^/]+|${BASE}/stats|${BASE}/
  * its query): only one of the console's own pages, never another site's, so a link to the login form
  * cannot send an operator anywhere else; undefined for the overview, where a login goes anyway. Nor
  * an address holding the admin token (pasted as a tenant id, which it can look like), as it is or
- * percent-encoded: it would be repeated in the login form's page and in two Locations.
+ * percent-encoded: it would be repeated in the login form's page and in two Locations. What a change
+ * did (`done=revoked`, a replay's counts) is left out: only the change's own redirect says it, so a
+ * link from another site, which comes without the session's cookie (SameSite=Strict) and so through
+ * this form, cannot have the console confirm a revocation, a deletion or a replay nobody made.
  */
 export function pageAfterLogin(address: unknown, env: { ADMIN_TOKEN?: string }): string | undefined {
   if (typeof address !== "string" || !address.startsWith("/") || address.length > 2048) return undefined;
   const url = new URL(address, "https://console.invalid");
   if (url.origin !== "https://console.invalid" || !LINKED_PAGE.test(url.pathname)) return undefined;
+  for (const name of NOTICE_PARAMETERS) url.searchParams.delete(name);
   const page = `${url.pathname}${url.search}`;
   return [page, decodedAddress(page)].some((text) => adminTokenMasked(text, env) !== text) ? undefined : page;
 }
