@@ -1397,6 +1397,52 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(prompt, [event("gen_ai.user.message", said("turn 9"))])).toEqual([]);
   });
 
+  it("matches choices without an index to the answers in the order they come", () => {
+    const indexed = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "A city in Japan?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+      attr("gen_ai.completion.1.role", "assistant"),
+      attr("gen_ai.completion.1.content", "Kyoto."),
+    ];
+    const choice = (content: string) => event("gen_ai.choice", [attr("message", { content })]);
+    expect(removedOf(indexed, [choice("Tokyo."), choice("Kyoto.")])).toEqual([0, 1]);
+    // The second is the second answer's, not the first's again.
+    expect(removedOf(indexed, [choice("Tokyo."), choice("Tokyo.")])).toEqual([0]);
+  });
+
+  it("matches a message once, also one an event found past a message it skipped", () => {
+    const prompt = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of Japan?"),
+      attr("gen_ai.prompt.1.role", "user"),
+      attr("gen_ai.prompt.1.content", "And of France?"),
+    ];
+    const france = event("gen_ai.user.message", said("And of France?"));
+    expect(removedOf(prompt, [france, france])).toEqual([0]);
+  });
+
+  it("reads an event's `id` as the call a tool's message answers, and as the message's own `id` for any other role", () => {
+    const user = (field: string) => [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Hi"),
+      attr(`gen_ai.prompt.0.${field}`, "msg_1"),
+    ];
+    const withId = event("gen_ai.user.message", [attr("content", "Hi"), attr("id", "msg_1")]);
+    expect(removedOf(user("id"), [withId])).toEqual([0]);
+    expect(removedOf(user("tool_call_id"), [withId])).toEqual([]);
+  });
+
+  it("keeps an event whose text is not the content parts its message holds", () => {
+    const prompt = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", JSON.stringify([{ type: "text", text: "Describe this image" }])),
+    ];
+    expect(removedOf(prompt, [event("gen_ai.user.message", said("Describe this image"))])).toEqual([]);
+    expect(removedOf(prompt, [event("gen_ai.user.message", said("Something else"))])).toEqual([]);
+  });
+
   it("removes restating events from a span whose indexed attributes stay, each key sent twice", () => {
     const sentTwice = [attr("gen_ai.prompt.0.role", "user"), attr("gen_ai.prompt.0.content", "Capital of Japan?")];
     const span = spanWith("chatCompletions", [attr("gen_ai.request.model", "openai-main/gpt-4o"), ...sentTwice, ...sentTwice]);
