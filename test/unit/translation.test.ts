@@ -762,6 +762,17 @@ describe("metrics", () => {
     expect(keptKeys(total(17))).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
   });
 
+  it("keep the conventions' total beside metrics without a token count, when it is not a number", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.metric.time_to_first_token_in_ms", 250),
+      attr("gen_ai.usage.total_tokens", "unknown"),
+    ];
+    expect(translated(attributes)["braintrust.metrics"]).toEqual({ time_to_first_token: 0.25 });
+    // No tokens metric restates it: it is the span's own word, shown as the gateway sent it.
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
+  });
+
   it("take a prompt all read from the cache as it is: its cached tokens are counted in it", () => {
     expect(
       translated([
