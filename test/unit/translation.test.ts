@@ -1454,6 +1454,13 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(prompt, [event("gen_ai.user.message", said("Something else"))])).toEqual([]);
   });
 
+  it("keeps an event with a field of no value, which its message does not hold", () => {
+    const prompt = [attr("gen_ai.prompt.0.role", "user"), attr("gen_ai.prompt.0.content", "Capital of Japan?")];
+    const empty = create(KeyValueSchema, { key: "attempt" });
+    expect(removedOf(prompt, [event("gen_ai.user.message", [...said("Capital of Japan?"), empty])])).toEqual([]);
+    expect(removedOf(prompt, [event("gen_ai.user.message", said("Capital of Japan?"))])).toEqual([0]);
+  });
+
   it("removes restating events from a span whose indexed attributes stay, each key sent twice", () => {
     const sentTwice = [attr("gen_ai.prompt.0.role", "user"), attr("gen_ai.prompt.0.content", "Capital of Japan?")];
     const span = spanWith("chatCompletions", [attr("gen_ai.request.model", "openai-main/gpt-4o"), ...sentTwice, ...sentTwice]);
