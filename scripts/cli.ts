@@ -319,10 +319,10 @@ const COMMANDS = [
       `replayed ${counted(replayed.length, "dead letter")}`,
       ...(orphaned.length > 0 ? [`${counted(orphaned.length, "dead letter")} of deleted tenants not replayed (delete them)`] : []),
       ...(replaying.length > 0 ? [`${counted(replaying.length, "dead letter")} already being replayed, left to that replay`] : []),
-      // Named, so that a tenant whose object was down is replayed again by id or tenant, not forgotten.
+      // Named by tenant, so that one whose object was down is replayed again with --tenant, not forgotten.
       ...(unavailable.length > 0
         ? [
-            `${counted(unavailable.length, "dead letter")} not replayed, their tenant's Durable Object did not answer (replay again): ${unavailable.join(", ")}`,
+            `${counted(unavailable.length, "dead letter")} not replayed, their tenant's Durable Object did not answer (replay again with --tenant): ${[...new Set(unavailable.map((id) => id.split(":")[0]))].join(", ")}`,
           ]
         : []),
     ].join("; ");

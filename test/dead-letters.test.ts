@@ -218,7 +218,34 @@ describe.concurrent("dead letters", () => {
     expect([sentLater.missing, sentLater.duplicates]).toEqual([[], 0]);
   });
 
-  it("answers 503 for a replay whose every tenant's object fails, and replays nothing: the next replay sends its dead letters", async () => {
+  it("goes on past a page of everyone's dead letters that holds only a tenant whose object fails, naming them unavailable", async () => {
+    // R2 lists by key, `dead-letters/<tenant>/…`: a tenant with a page's worth of dead letters fills pages of everyone's alone.
+    const failing = await createTenant();
+    await deadLettersFor(failing);
+    const [failingLetter] = await waitForDeadLetters(failing.id, (list) => list.length === 1);
+    const onlyFailing = listingOnly(env.PAYLOADS, "dead-letters/", [`dead-letters/${failing.id}/`]);
+    // As a backlog has it: more of everyone's dead letters after this page.
+    const more = new Proxy(onlyFailing, {
+      get: (target, property) =>
+        property === "list"
+          ? async (options?: R2ListOptions) => ({ ...(await target.list(options)), truncated: true, cursor: "further" })
+          : Reflect.get(target, property),
+    });
+    const objects = failingObject(env.TENANT_OBJECTS, failing.id, "claimDeadLetters", "Durable Object reset because its code was updated.");
+
+    const replay = await adminWith({ PAYLOADS: more, TENANT_OBJECTS: objects }, "POST", "/dead-letters/replay", {});
+
+    expect(replay.status).toBe(200);
+    expect(await replay.json()).toEqual({
+      replayed: [],
+      orphaned: [],
+      replaying: [],
+      unavailable: [failingLetter!.id],
+      cursor: expect.any(String),
+    });
+  });
+
+  it("answers 503 for a replay by tenant or id whose tenant's object fails, and replays nothing: the next replay sends its dead letters", async () => {
     const tenant = await createTenant();
     const [trace] = await deadLettersFor(tenant);
     const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);

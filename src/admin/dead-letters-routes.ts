@@ -84,7 +84,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     replays = page.replays;
     cursor = await givenCursor(c, list, page.cursor);
   }
-  const { claims, unavailable } = await claimReplays(c.env, replays);
+  const { claims, unavailable } = await claimReplays(c.env, replays, input.id === undefined && input.tenant === undefined);
   const withOutcome = (outcome: DeadLetterClaim["outcome"]) =>
     replays.filter((replay) => claims.get(replay)?.outcome === outcome).map(({ message }) => message);
   if (input.id) refuseUnclaimed(input.id, replays[0]!, claims.get(replays[0]!));
@@ -117,12 +117,15 @@ deadLettersRoutes.all("/:id", otherMethods("DELETE"));
 /**
  * Claims the replays at their tenants' objects, each tenant on its own: on a page of everyone's dead
  * letters, a tenant whose object does not answer (overloaded, reset by a deploy) has its dead letters
- * named `unavailable`, left as they were for a later replay, and the others' go on. A replay in which
- * no object answered (one of a tenant's dead letters, or all) replays nothing: a 503, to try again.
+ * named `unavailable`, left as they were for a later replay, and the others' go on, with the cursor,
+ * even when the page held that tenant's alone (R2 lists by tenant, so a backlog fills pages with one
+ * tenant's): a 503 would give no cursor, and every page after it would wait for that object. A replay
+ * of one tenant's (by id or tenant) in which its object did not answer replays nothing: a 503, to try again.
  */
 async function claimReplays(
   env: Env,
   replays: Replay[],
+  everyones: boolean,
 ): Promise<{ claims: Map<Replay, DeadLetterClaim>; unavailable: DeliveryMessage[] }> {
   const byTenant = Map.groupBy(replays, (replay) => replay.message.tenant);
   const { answered, failed } = await eachTenantOnItsOwn(
@@ -130,12 +133,11 @@ async function claimReplays(
     (tenant) => claimTenantReplays(env, tenant, byTenant.get(tenant)!),
     "replay_claim_failed",
   );
-  if (answered.length === 0 && failed.length > 0) {
-    const whose =
-      failed.length === 1
-        ? `tenant ${failed[0]}'s Durable Object did not answer to claim its dead letters`
-        : `the Durable Objects of tenants ${failed.join(", ")} did not answer to claim their dead letters`;
-    throw new RelayError("unavailable", `${whose}: nothing was replayed, to replay again`);
+  if (!everyones && failed.length > 0) {
+    throw new RelayError(
+      "unavailable",
+      `tenant ${failed[0]}'s Durable Object did not answer to claim its dead letters: nothing was replayed, to replay again`,
+    );
   }
   return {
     claims: new Map(answered.flatMap(({ answer }) => answer)),

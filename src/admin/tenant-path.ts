@@ -20,8 +20,9 @@ export async function tenantPage(
 /**
  * `work` for each tenant of a page, each on its own: one whose call throws (its object overloaded,
  * reset by a deploy) is logged as `failure` and named apart, so one tenant's trouble does not take
- * every tenant's page down (a page of tenants, or of everyone's dead letters). The relay's own refusal (a RelayError, such as ENCRYPTION_KEY_PREVIOUS
- * malformed) is the operator's to fix, for every tenant alike: it is thrown, as it was made.
+ * every tenant's page down (a page of tenants, or of everyone's dead letters). The relay's own
+ * refusal (a RelayError, such as ENCRYPTION_KEY_PREVIOUS malformed) is the operator's to fix, for
+ * every tenant alike: it is thrown, as it was made.
  */
 export async function eachTenantOnItsOwn<T>(
   tenants: readonly string[],

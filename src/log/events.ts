@@ -68,7 +68,7 @@ export type RelayEvent =
   | { event: "stats_read_failed"; tenant: string; error: string }
   /** A tenant's key could not be sealed again (its object did not answer): `keys reseal` names it under `failed`, to run again. */
   | { event: "key_reseal_failed"; tenant: string; error: string }
-  /** A tenant's object did not answer to claim its dead letters on a replay of everyone's: the page names them under `unavailable`. */
+  /** A tenant's object did not answer to claim its dead letters: a page of everyone's names them under `unavailable`; a replay by id or tenant is a 503. */
   | { event: "replay_claim_failed"; tenant: string; error: string }
   | { event: "trace_routes_failed"; tenant: string; error: string }
   /** A trace decided when spans of it could not wait for the span that might have decided it otherwise. */

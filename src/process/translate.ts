@@ -242,7 +242,17 @@ function statusShowsError(span: SpanFields): boolean {
  */
 function beside(statusMessage: string, gatewayMessage: string): string | undefined {
   if (statusMessage.includes(gatewayMessage)) return undefined;
-  return gatewayMessage.includes(statusMessage) ? gatewayMessage : `${statusMessage}: ${gatewayMessage}`;
+  return holdsAsWords(gatewayMessage, statusMessage) ? gatewayMessage : `${statusMessage}: ${gatewayMessage}`;
+}
+
+/**
+ * Whether `text` holds `part` where it first occurs as words of its own: "400" is not in "4000
+ * tokens", which would lose the code. A later occurrence is not looked for: both are shown then.
+ */
+function holdsAsWords(text: string, part: string): boolean {
+  const at = text.indexOf(part);
+  const joined = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && /\w/.test(a) && /\w/.test(b);
+  return at >= 0 && !joined(text[at - 1], part[0]) && !joined(part.at(-1), text[at + part.length]);
 }
 
 /**

@@ -214,10 +214,12 @@ function expectedStatus(span: Span): Span["status"] {
     // A status message that does not say the gateway's has it beside it.
     const own = span.status.message;
     if (own === "" || message?.case !== "stringValue" || message.value === "" || own.includes(message.value)) return span.status;
-    return create(StatusSchema, {
-      code: Status_StatusCode.ERROR,
-      message: message.value.includes(own) ? message.value : `${own}: ${message.value}`,
-    });
+    // The gateway's alone when it holds the status's as words of its own where it first has it (a code inside "4000 tokens" is not).
+    const gateway = message.value;
+    const at = gateway.indexOf(own);
+    const wordAt = (i: number) => /\w/.test(gateway[i] ?? "");
+    const holds = at >= 0 && !(wordAt(at - 1) && /\w/.test(own[0]!)) && !(wordAt(at + own.length) && /\w/.test(own.at(-1)!));
+    return create(StatusSchema, { code: Status_StatusCode.ERROR, message: holds ? gateway : `${own}: ${gateway}` });
   }
   if (message?.case === "stringValue" && message.value !== "")
     return create(StatusSchema, { code: Status_StatusCode.ERROR, message: message.value });

@@ -1524,6 +1524,20 @@ describe("a span failed by tfy.error_message alone", () => {
     expect(inStatus!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `provider said: ${reason}` });
     for (const out of [bare, inGateway, inStatus]) expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
   });
+
+  it("keeps a status's code beside a gateway message that has its digits only inside another number", () => {
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.error_message", "This model's maximum context length is 4000 tokens"),
+    ]);
+    span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "400" });
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({
+      code: Status_StatusCode.ERROR,
+      message: "400: This model's maximum context length is 4000 tokens",
+    });
+  });
   it("gives a status that is ERROR without a message the gateway's message, and drops the attribute", () => {
     const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
     span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
