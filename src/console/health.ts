@@ -1,4 +1,5 @@
 import { minuteOf } from "../stats/counts.js";
+import { requestsRefused } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { countOf, countText } from "./numbers.js";
 
@@ -27,7 +28,7 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   if (now && now.upstream.errors > 0 && now.spans.delivered === 0) {
     concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${countOf(now.upstream.errors, "attempt")} failed` });
   }
-  const refused = now ? Object.values(now.rejected_requests).reduce((sum, n) => sum + n, 0) : 0;
+  const refused = now ? requestsRefused(now) : 0;
   if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
   // Braintrust answered 2xx but kept them not: a partial success, which nothing retries.
   const rejected = now?.spans.rejected.by_braintrust ?? 0;

@@ -1,5 +1,5 @@
 import type { TenantStatsReport } from "../stats/store.js";
-import type { TrafficSummary } from "../stats/summary.js";
+import { requestsRefused, spansRejected, type TrafficSummary } from "../stats/summary.js";
 
 const MINUTE_MS = 60_000;
 /** The charts show the last hour, a bar a minute, the current minute last. */
@@ -18,8 +18,5 @@ export const spansDelivered = (s: TrafficSummary) => s.spans.delivered;
 
 /** What went wrong in a minute: requests refused before their spans were read, spans refused one by one, and failed attempts upstream. */
 export function errors(s: TrafficSummary): number {
-  const refusedRequests = Object.values(s.rejected_requests).reduce((sum, n) => sum + n, 0);
-  return (
-    refusedRequests + s.spans.rejected.invalid + s.spans.rejected.refused_upstream + s.spans.rejected.by_braintrust + s.upstream.errors
-  );
+  return requestsRefused(s) + spansRejected(s.spans) + s.upstream.errors;
 }

@@ -1,4 +1,4 @@
-import type { StatsSummary } from "./summary.js";
+import { type StatsSummary, spansRejected } from "./summary.js";
 
 /** The windows a report sums, by the names the CLI and the console give them. */
 export const STATS_WINDOWS = { "5m": "last_5m", "1h": "last_1h", "24h": "last_24h", total: "total" } as const;
@@ -19,7 +19,7 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
     Object.values(summary.requests).reduce((sum, n) => sum + n, 0),
     spans.received,
     spans.accepted,
-    spans.rejected.invalid + spans.rejected.refused_upstream + spans.rejected.by_braintrust,
+    spansRejected(spans),
     spans.delivered,
     spans.retried,
     spans.dead_lettered,

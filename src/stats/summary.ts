@@ -44,6 +44,16 @@ const REJECTION_OF_STATUS: Record<string, keyof StatsSummary["rejected_requests"
   "500": "failed",
 };
 
+/** Requests refused before their spans were read, whatever the status: the console's health and errors chart alike. */
+export function requestsRefused({ rejected_requests }: Pick<TrafficSummary, "rejected_requests">): number {
+  return Object.values(rejected_requests).reduce((sum, n) => sum + n, 0);
+}
+
+/** Spans refused every way (invalid, by Braintrust for good, or in its 2xx's partial success): the REJECTED column and the errors chart alike. */
+export function spansRejected({ rejected }: Pick<TrafficSummary["spans"], "rejected">): number {
+  return rejected.invalid + rejected.refused_upstream + rejected.by_braintrust;
+}
+
 export function summarise(counts: Counts): StatsSummary {
   return { ...summariseTraffic(counts), llm_usage: counts.usage ?? {} };
 }
