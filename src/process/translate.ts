@@ -192,26 +192,27 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // The older gateway's message events restate its indexed messages, which Braintrust would show
   // beside the input and output written from them, or from the payload they say again.
   // A side without indexed messages: the payload's own messages, which its events may restate as well
-  // (a gateway writing its payload and the conventions' events), parsed only for a span with such events.
-  const hasEvents = !options.keepSourceAttributes && span.events?.some(isMessageEvent) === true;
-  const written = {
+  // (a gateway writing its payload and the conventions' events). Nothing of this is read, nor a
+  // payload parsed, for a span without such events, or a tenant keeping sources.
+  const messageEvents = options.keepSourceAttributes ? undefined : span.events?.some(isMessageEvent) ? span.events : undefined;
+  const written = messageEvents && {
     input:
       (inputWritten &&
         (request
-          ? (indexedInput?.messages ?? (hasEvents && !traceloop?.input ? payloadMessages(request.input) : undefined))
+          ? (indexedInput?.messages ?? (traceloop?.input ? undefined : payloadMessages(request.input)))
           : traceloop?.input?.messages)) ||
       [],
     output:
       (outputWritten &&
         (response
-          ? (indexedOutput?.messages ?? (hasEvents && !traceloop?.output ? answerMessages(response.output) : undefined))
+          ? (indexedOutput?.messages ?? (traceloop?.output ? undefined : answerMessages(response.output)))
           : traceloop?.output?.messages)) ||
       [],
   };
   const removedEvents =
-    options.keepSourceAttributes || written.input.length + written.output.length === 0 || !span.events?.length
-      ? undefined
-      : restatedMessageEvents(span.events, written, stringAttribute(attributes, "gen_ai.system"));
+    messageEvents && written && written.input.length + written.output.length > 0
+      ? restatedMessageEvents(messageEvents, written, stringAttribute(attributes, "gen_ai.system"))
+      : undefined;
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
   const model = derived.model;
