@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
+import { noticeOf } from "../src/console/notices.js";
 import { CONSOLE_PATHS } from "../src/console/paths.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
 import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
@@ -22,6 +23,8 @@ import { standin } from "./support/standin.js";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
+/** The signature a change's redirect adds to its notice (src/console/notice-signature.ts). */
+const SIGNED = "notice_signature=[\\w-]{43}";
 
 /**
  * Every path a console form posts to, as the console's routes name them, login aside (it has no
@@ -302,7 +305,7 @@ describe("the console beside the admin API", () => {
 
   it("answers a page's query parameter given twice, or one it does not read, with a 400 page naming it, as the admin API does", async () => {
     const cookie = await consoleSessionCookie();
-    const notices = "done, replayed, orphaned, replaying, unavailable, replay_from";
+    const notices = "done, replayed, orphaned, replaying, unavailable, replay_from, notice_signature";
     for (const [path, message] of [
       ["/admin/?cursor=a&cursor=b", "cursor: given 2 times: give it once"],
       ["/admin/console/stats?window=1h&window=24h", "window: given 2 times: give it once"],
@@ -546,6 +549,38 @@ describe("the console beside the admin API", () => {
     }
   });
 
+  it("says what a change did only in the session that made it: a link someone else made, opened in a logged-in console, says nothing", async () => {
+    const { tenant, cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
+    const [token] = await tokensNow();
+    const noticeOn = async (path: string, session: string) =>
+      /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(await (await relayFetch(path, { headers: { cookie: session } })).text())?.[1];
+
+    const revoked = (await postForm(`${tenantPage}/tokens/${token!.id}/revoke`, cookie, { csrf })).headers.get("location")!;
+    const signature = new URL(revoked, ORIGIN).searchParams.get("notice_signature")!;
+    // Another operator's session (or an attacker's own, logged in with a token of their own) has another nonce.
+    const otherSession = await consoleSessionCookie();
+    const otherTenant = await createTenant();
+    const otherPage = `/admin/console/tenants/${otherTenant.id}`;
+
+    expect(await noticeOn(revoked, cookie)).toMatch(/^Token revoked/);
+    // Pasted into the address bar of a logged-in console, where the browser sends its cookie.
+    expect(await noticeOn(`${tenantPage}?done=revoked`, cookie)).toBeUndefined();
+    expect(await noticeOn(revoked, otherSession)).toBeUndefined();
+    // The session's own signature, on another page or for another notice.
+    expect(await noticeOn(`${otherPage}?done=revoked&notice_signature=${signature}`, cookie)).toBeUndefined();
+    expect(await noticeOn(`${tenantPage}?done=deleted&notice_signature=${signature}`, cookie)).toBeUndefined();
+    expect(await noticeOn(`${tenantPage}?done=revoked&notice_signature=${signature.slice(0, -1)}A`, cookie)).toBeUndefined();
+    expect(tenant.id).not.toBe(otherTenant.id);
+  });
+
+  it("carries where the next replay goes on from only in the session whose replay left it", async () => {
+    const cookie = await consoleSessionCookie();
+    const replayFormFrom = async (path: string) =>
+      /name="cursor" value="([^"]*)"/.exec(await (await relayFetch(path, { headers: { cookie } })).text())?.[1];
+
+    expect(await replayFormFrom("/admin/?done=replayed&replayed=100&replay_from=made-up")).toBeUndefined();
+  });
+
   it("refuses a session signed under another admin token, or one that has expired", async () => {
     const otherToken = (await startSession("a-previous-admin-token", Date.now())).value;
     const expired = (await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value;
@@ -774,9 +809,9 @@ describe("the console beside the admin API", () => {
       return_list: "https://elsewhere.test/",
     });
 
-    expect(deleted.headers.get("location")).toBe(`${listPath}&done=dead-letter-deleted`);
-    expect(replayed.headers.get("location")).toMatch(new RegExp(`^${listPath.replace("?", "\\?")}&done=replayed&replayed=1&`));
-    expect(elsewhere.headers.get("location")).toBe("/admin/console/dead-letters?done=dead-letter-deleted");
+    expect(deleted.headers.get("location")).toMatch(new RegExp(`^${listPath.replace("?", "\\?")}&done=dead-letter-deleted&${SIGNED}$`));
+    expect(replayed.headers.get("location")).toMatch(new RegExp(`^${listPath.replace("?", "\\?")}&done=replayed&replayed=1&.*&${SIGNED}$`));
+    expect(elsewhere.headers.get("location")).toMatch(new RegExp(`^/admin/console/dead-letters\\?done=dead-letter-deleted&${SIGNED}$`));
     const after = await (await relayFetch(deleted.headers.get("location")!, { headers: { cookie } })).text();
     expect(after).toContain(`<h1>Dead letters of ${tenant.id}</h1>`);
   });
@@ -846,12 +881,8 @@ describe("the console beside the admin API", () => {
     expect(await parentNow()).toBe("project_name:from-the-form");
   });
 
-  it("shows a replay's notice only for counts a replay can give: a link with others gets none", async () => {
-    const cookie = await consoleSessionCookie();
-    const notice = async (query: Record<string, string>) =>
-      /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(
-        await (await relayFetch(`/admin/?${new URLSearchParams({ done: "replayed", ...query })}`, { headers: { cookie } })).text(),
-      )?.[1];
+  it("words a replay's notice only for counts a replay can give, should a signed link carry others", async () => {
+    const notice = async (query: Record<string, string>) => noticeOf({ done: "replayed", ...query });
 
     expect(await notice({ replayed: "40", orphaned: "0", replaying: "2" })).toBe(
       "Replayed 40 dead letters onto the delivery queue; each stays listed until delivered. 2 dead letters already being replayed, left to that replay.",
@@ -986,16 +1017,17 @@ describe("the console beside the admin API", () => {
 
     const posted = await postForm(`${tenantPage}/tokens`, cookie, { csrf });
     expect(posted.status).toBe(303);
-    expect(posted.headers.get("location")).toBe(`${tenantPage}?done=issued`);
+    const issuedPage = posted.headers.get("location")!;
+    expect(issuedPage).toMatch(new RegExp(`^${tenantPage}\\?done=issued&${SIGNED}$`));
     const handed = posted.headers.get("set-cookie")!;
     expect(handed).toMatch(
       new RegExp(`^tfy_relay_issued_token=v1\\.[\\w-]+\\.[\\w-]+; Max-Age=60; Path=${tenantPage}; HttpOnly; Secure; SameSite=Strict$`),
     );
     const withHanded = `${cookie}; ${handed.split(";")[0]}`;
 
-    const shown = await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: withHanded } });
+    const shown = await relayFetch(issuedPage, { headers: { cookie: withHanded } });
     const token = tokenIn(await shown.text());
-    const reloaded = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie } })).text();
+    const reloaded = await (await relayFetch(issuedPage, { headers: { cookie } })).text();
     // The same cookie, copied to another session: it opens for the session it was handed to only.
     const otherSession = await consoleSessionCookie();
     const elsewhere = await (await relayFetch(tenantPage, { headers: { cookie: `${otherSession}; ${handed.split(";")[0]}` } })).text();
@@ -1026,7 +1058,7 @@ describe("the console beside the admin API", () => {
     // The browser sends both presses with the cookies it had, and follows the last answer.
     const [first, second] = [await press(), await press()];
     const handed = second.headers.get("set-cookie")!.split(";")[0]!;
-    const page = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: `${cookie}; ${handed}` } })).text();
+    const page = await (await relayFetch(second.headers.get("location")!, { headers: { cookie: `${cookie}; ${handed}` } })).text();
 
     expect([first.status, second.status]).toEqual([303, 303]);
     const shown = /<code class="token">(tbr_([0-9a-f]{16})_[^<]*)<\/code>/.exec(page);
@@ -1046,7 +1078,7 @@ describe("the console beside the admin API", () => {
     const followed = await press();
     await press();
     const handed = followed.headers.get("set-cookie")!.split(";")[0]!;
-    const page = await (await relayFetch(`${tenantPage}?done=issued`, { headers: { cookie: `${cookie}; ${handed}` } })).text();
+    const page = await (await relayFetch(followed.headers.get("location")!, { headers: { cookie: `${cookie}; ${handed}` } })).text();
 
     expect(page).not.toContain('<code class="token">');
     expect(page).toContain("The token this press issued was replaced by another press of the same form");

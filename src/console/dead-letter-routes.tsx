@@ -8,6 +8,7 @@ import { DeadLettersPage } from "./dead-letters-page.js";
 import { formOf } from "./form.js";
 import { checkChange } from "./guard.js";
 import { renderPage } from "./layout.js";
+import { signedForSession, signedNoticeOnly } from "./notice-signature.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayedPath } from "./notices.js";
 import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -39,7 +40,16 @@ deadLetterRoutes.get("/", async (c) => {
   const { tenant, cursor } = query;
   const search = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${search}`);
-  return renderPage(c, <DeadLettersPage session={sessionOf(c)} list={list} tenant={tenant} cursor={cursor} notice={noticeOf(query)} />);
+  return renderPage(
+    c,
+    <DeadLettersPage
+      session={sessionOf(c)}
+      list={list}
+      tenant={tenant}
+      cursor={cursor}
+      notice={noticeOf(await signedNoticeOnly(c, query))}
+    />,
+  );
 });
 
 // `dead-letters replay (--id ID | --tenant T | --all)`, a page a press: one admin call is all a
@@ -51,13 +61,13 @@ deadLetterRoutes.post("/replay", checkChange(), async (c) => {
   const from = typeof form.cursor === "string" && form.cursor !== "" ? { cursor: form.cursor } : {};
   const page = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", { ...target, ...from });
   const back = form.all === "true" ? CONSOLE_PATHS.home : await returnPath(c);
-  return c.redirect(replayedPath(back, page), 303);
+  return c.redirect(await signedForSession(c, replayedPath(back, page)), 303);
 });
 
 // `dead-letters delete <id>`.
 deadLetterRoutes.post("/:id/delete", checkChange(), async (c) => {
   await callAdmin(c, "DELETE", adminPath`/dead-letters/${c.req.param("id")}`);
-  return c.redirect(donePath(await returnPath(c), "dead-letter-deleted"), 303);
+  return c.redirect(await signedForSession(c, donePath(await returnPath(c), "dead-letter-deleted")), 303);
 });
 
 const deadLettersPage = formPageOf(() => CONSOLE_PATHS.deadLetters);

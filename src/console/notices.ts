@@ -19,8 +19,11 @@ const DONE = {
 
 type DoneCode = keyof typeof DONE;
 
-/** The query parameters a page a change returns to reads: what the change did. */
-export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "unavailable", "replay_from"] as const;
+/** The parameter that proves the session that made the change signed the others (notice-signature.ts). */
+export const NOTICE_SIGNATURE = "notice_signature";
+
+/** The query parameters a page a change returns to reads: what the change did, and its signature. */
+export const NOTICE_PARAMETERS = ["done", "replayed", "orphaned", "replaying", "unavailable", "replay_from", NOTICE_SIGNATURE] as const;
 
 /** The sentence for a page's `done` and `replayed`/`orphaned`/`replaying`/`unavailable` query, if it names one. */
 export function noticeOf(query: Record<string, string>): string | undefined {

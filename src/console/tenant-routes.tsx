@@ -11,6 +11,7 @@ import { checkChange } from "./guard.js";
 import { handOverIssuedToken, takeIssuedToken } from "./issued-token.js";
 import { renderPage, renderRefusal } from "./layout.js";
 import { CHART_MINUTES } from "./minute-series.js";
+import { signedForSession, signedNoticeOnly } from "./notice-signature.js";
 import { donePath, NOTICE_PARAMETERS, noticeOf, replayCursorOf } from "./notices.js";
 import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
@@ -44,7 +45,7 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
 
 /** `/admin/`: every tenant at a glance. */
 export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response> {
-  const query = singleValuedQuery(c, ["cursor", ...NOTICE_PARAMETERS]);
+  const query = await signedNoticeOnly(c, singleValuedQuery(c, ["cursor", ...NOTICE_PARAMETERS]));
   const { rows, next } = await tenantRows(c, query.cursor);
   return renderPage(
     c,
@@ -60,7 +61,7 @@ export async function tenantsOverview(c: Context<ConsoleEnv>): Promise<Response>
 }
 
 tenantRoutes.get("/:tenant", async (c) => {
-  const query = singleValuedQuery(c, NOTICE_PARAMETERS);
+  const query = await signedNoticeOnly(c, singleValuedQuery(c, NOTICE_PARAMETERS));
   const data = await tenantPageData(c, c.req.param("tenant"));
   // Taken once the page can be shown: a page that failed leaves the token to its reload.
   const handed = await takeIssuedToken(c, data.tenant.id);
@@ -112,7 +113,7 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
     );
   }
   // The new tenant form's condition (If-None-Match) held: the tenant did not exist before.
-  return c.redirect(donePath(CONSOLE_PATHS.tenant(saved.id), revision ? "saved" : "created"), 303);
+  return c.redirect(await signedForSession(c, donePath(CONSOLE_PATHS.tenant(saved.id), revision ? "saved" : "created")), 303);
 }
 
 type Form = Awaited<ReturnType<typeof formOf>>;
@@ -165,14 +166,14 @@ tenantRoutes.post("/:tenant/tokens", checkChange(), async (c) => {
     await callAdmin(c, "DELETE", adminPath`/tenants/${id}/tokens/${issued.id}`);
     throw err;
   }
-  return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "issued"), 303);
+  return c.redirect(await signedForSession(c, donePath(CONSOLE_PATHS.tenant(id), "issued")), 303);
 });
 
 // `tokens revoke`.
 tenantRoutes.post("/:tenant/tokens/:token/revoke", checkChange(), async (c) => {
   const id = c.req.param("tenant");
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}/tokens/${c.req.param("token")}`);
-  return c.redirect(donePath(CONSOLE_PATHS.tenant(id), "revoked"), 303);
+  return c.redirect(await signedForSession(c, donePath(CONSOLE_PATHS.tenant(id), "revoked")), 303);
 });
 
 // `tenants delete`, once the operator typed the tenant's id.
@@ -189,7 +190,7 @@ tenantRoutes.post("/:tenant/delete", checkChange(), async (c) => {
     return renderRefusal(c, <TenantPage session={sessionOf(c)} data={data} deleteRefused={refusal.message} />, refusal);
   }
   await callAdmin(c, "DELETE", adminPath`/tenants/${id}`);
-  return c.redirect(donePath(CONSOLE_PATHS.home, "deleted"), 303);
+  return c.redirect(await signedForSession(c, donePath(CONSOLE_PATHS.home, "deleted")), 303);
 });
 
 /**

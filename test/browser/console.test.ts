@@ -396,7 +396,10 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
 
     await page.goto(`${relay.url}/admin/console/tenants/console-edit`);
     await deletion.locator("input[name=confirm]").fill("console-edit");
-    await Promise.all([page.waitForURL(`${relay.url}/admin/?done=deleted`), deletion.locator("button[type=submit]").click()]);
+    await Promise.all([
+      page.waitForURL(new RegExp(`^${relay.url}/admin/\\?done=deleted&notice_signature=[\\w-]{43}$`)),
+      deletion.locator("button[type=submit]").click(),
+    ]);
     await expect(page.locator('tr[data-tenant="console-edit"]').count()).resolves.toBe(0);
     expect((await adminCall(relay, "GET", "/tenants/console-edit")).status).toBe(404);
     await context.close();
