@@ -85,6 +85,31 @@ describe("Braintrust base URLs", () => {
     expect(checkUpstreamUrl("ftp://api.braintrust.dev", false)).toEqual({ ok: false, reason: "must use https" });
   });
 
+  it.each([
+    "https://api.braintrust.dev/otel/v1/traces",
+    "https://api.braintrust.dev/otel/v1/traces/",
+    "https://api.braintrust.dev/OTEL/V1/TRACES",
+    "https://api.braintrust.dev/otel",
+    "https://braintrust.example.com/self-hosted/api/otel/v1",
+  ])("refuses %s, which the relay would add its endpoint's path to again, and says what to give instead", (raw) => {
+    expect(checkUpstreamUrl(raw, false)).toEqual({
+      ok: false,
+      reason:
+        "must be Braintrust's base URL, without /otel/v1/traces, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev/otel/v1/traces",
+    });
+  });
+
+  it("takes a base URL whose path only mentions OTLP as a part of a name", () => {
+    expect(checkUpstreamUrl("https://braintrust.example.com/hotel", false)).toEqual({
+      ok: true,
+      url: "https://braintrust.example.com/hotel",
+    });
+    expect(checkUpstreamUrl("https://braintrust.example.com/otel-proxy", false)).toEqual({
+      ok: true,
+      url: "https://braintrust.example.com/otel-proxy",
+    });
+  });
+
   it("allows http and loopback only with ALLOW_INSECURE_UPSTREAM", () => {
     expect(checkUpstreamUrl("http://127.0.0.1:8787/", true)).toEqual({ ok: true, url: "http://127.0.0.1:8787" });
     expect(checkUpstreamUrl("http://localhost:8787", true)).toEqual({ ok: true, url: "http://localhost:8787" });

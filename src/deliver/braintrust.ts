@@ -3,7 +3,7 @@ import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/
 import { concat } from "../encoding/bytes.js";
 import { parseRetryAfter } from "../http/retry-after.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
-import { checkUpstreamUrl } from "../tenants/upstream-url.js";
+import { checkUpstreamUrl, OTLP_PATH } from "../tenants/upstream-url.js";
 import { gzip } from "./gzip.js";
 import { classifyStatus, type DeliveryOutcome } from "./outcome.js";
 
@@ -62,7 +62,7 @@ export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, o
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new DOMException("upstream timeout", "TimeoutError")), options.timeoutMs);
   try {
-    return await exchange(`${url.url}/otel/v1/traces`, target, payload, options.timeoutMs, deadline.signal);
+    return await exchange(`${url.url}${OTLP_PATH}`, target, payload, options.timeoutMs, deadline.signal);
   } finally {
     clearTimeout(timer);
   }

@@ -27,8 +27,23 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
     const problem = nonPublicHostReason(url.hostname);
     if (problem) return { ok: false, reason: `must be a public host: ${problem}${LOCAL_ONLY}` };
   }
-  return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, "")}` };
+  const path = url.pathname.replace(/\/+$/, "");
+  // The URL Braintrust's docs (and TrueFoundry's own Braintrust export) give is the endpoint's: with
+  // the relay's own suffix added again, Braintrust answers 403, which reads as a key refused.
+  if (OTLP_SUFFIX.test(path)) {
+    return {
+      ok: false,
+      reason: `must be Braintrust's base URL, without ${OTLP_PATH}, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev${OTLP_PATH}`,
+    };
+  }
+  return { ok: true, url: `${url.origin}${path}` };
 }
+
+/** Where Braintrust takes OTLP traces, under its base URL. */
+export const OTLP_PATH = "/otel/v1/traces";
+
+/** A path that ends in Braintrust's OTLP endpoint, or in the part of it that names OTLP. */
+const OTLP_SUFFIX = /\/otel(\/v1(\/traces)?)?$/i;
 
 function nonPublicHostReason(hostname: string): string | undefined {
   const problem = nonPublicHostProblem(hostname);
