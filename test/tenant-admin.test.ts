@@ -17,7 +17,7 @@ describe("admin API: tenants", () => {
     const id = uniqueTenantId();
 
     const created = await putTenant(id, { parent: "project_name:My Project", braintrust: { api_key: API_KEY } });
-    const replaced = await putTenant(id, { parent: "experiment_id:exp-1", braintrust: { api_url: "https://api-eu.braintrust.dev/" } });
+    const replaced = await putTenant(id, { parent: "experiment_id:exp-1", braintrust: { api_url: "https://api.braintrust.dev/" } });
     const read = await admin("GET", `/tenants/${id}`);
 
     expect(created.response.status).toBe(201);
@@ -34,12 +34,54 @@ describe("admin API: tenants", () => {
     expect(body).toMatchObject({
       id,
       parent: "experiment_id:exp-1",
-      braintrust: { api_url: "https://api-eu.braintrust.dev" },
+      braintrust: { api_url: "https://api.braintrust.dev" },
       auth: "stored_key",
     });
     expect(body.created_at).toBe(created.json.created_at);
     for (const text of [JSON.stringify(created.json), JSON.stringify(replaced.json), JSON.stringify(body)])
       expect(text).not.toContain(API_KEY);
+  });
+
+  it("keeps the stored key with the api_url it was given for: a PUT leaving both out keeps both, one giving another URL must give the key again", async () => {
+    const id = uniqueTenantId();
+    const EU = "https://api-eu.braintrust.dev";
+    expect((await putTenant(id, { parent: "project_id:eu", braintrust: { api_url: EU, api_key: API_KEY } })).response.status).toBe(201);
+
+    const parentOnly = await putTenant(id, { parent: "project_id:eu-2" });
+    const elsewhere = await putTenant(id, { parent: "project_id:us", braintrust: { api_url: "https://api.braintrust.dev" } });
+    const unchanged = await admin("GET", `/tenants/${id}`);
+
+    expect(parentOnly.response.status).toBe(200);
+    expect(parentOnly.json).toMatchObject({ parent: "project_id:eu-2", braintrust: { api_url: EU }, auth: "stored_key" });
+    expect(elsewhere.response.status).toBe(400);
+    expect(elsewhere.json).toMatchObject({
+      error: {
+        code: "invalid_field",
+        message: `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or null to make the tenant passthrough`,
+        field: "braintrust.api_key",
+      },
+    });
+    expect(await unchanged.json()).toMatchObject({ parent: "project_id:eu-2", braintrust: { api_url: EU }, auth: "stored_key" });
+    // The same URL, with a slash, keeps the key; given again, the key goes to another URL; null leaves none to send.
+    expect((await putTenant(id, { parent: "project_id:eu", braintrust: { api_url: `${EU}/` } })).json).toMatchObject({
+      braintrust: { api_url: EU },
+      auth: "stored_key",
+    });
+    expect(
+      (await putTenant(id, { parent: "project_id:us", braintrust: { api_url: "https://api.braintrust.dev", api_key: API_KEY } })).json,
+    ).toMatchObject({
+      braintrust: { api_url: "https://api.braintrust.dev" },
+      auth: "stored_key",
+    });
+    expect((await putTenant(id, { parent: "project_id:eu", braintrust: { api_url: EU, api_key: null } })).json).toMatchObject({
+      braintrust: { api_url: EU },
+      auth: "passthrough",
+    });
+    // A passthrough tenant's URL is kept when left out too; a new tenant's is the default.
+    expect((await putTenant(id, { parent: "project_id:eu" })).json).toMatchObject({ braintrust: { api_url: EU }, auth: "passthrough" });
+    expect((await putTenant(uniqueTenantId(), { parent: "project_id:new" })).json).toMatchObject({
+      braintrust: { api_url: "https://api.braintrust.dev" },
+    });
   });
 
   it("stores the API key sealed, not in plaintext, in KV", async () => {

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { DeadLetterStore } from "../deliver/dead-letters.js";
+import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
@@ -42,13 +43,20 @@ tenantsRoutes.put("/:tenant", async (c) => {
   // A hex admin token has a tenant id's shape; as one it would sit in KV keys, ingest URLs and logs.
   if (id === c.env.ADMIN_TOKEN) throw new RelayError("invalid_field", "tenant: the admin token cannot be a tenant id", { field: "tenant" });
   const precondition = preconditionOf(c);
-  const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), await jsonBody(c));
+  const body = await jsonBody(c);
+  const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), body);
+  // Left out, the URL stays the tenant's, as the key does: the schema's default is a new tenant's.
+  const urlGiven = isJsonObject(body) && isJsonObject(body.braintrust) && Object.hasOwn(body.braintrust, "api_url");
   const apiKey = braintrust.api_key;
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
-  const replaced = await tenantObject(c.env, id).replace(id, { config, apiUrl: braintrust.api_url, sealedKey }, precondition);
-  if ("refused" in replaced) throw preconditionFailed(id, replaced);
+  const replaced = await tenantObject(c.env, id).replace(
+    id,
+    { config, apiUrl: urlGiven ? braintrust.api_url : undefined, sealedKey },
+    precondition,
+  );
+  if ("refused" in replaced) throw replaced.refused === "key_for_another_url" ? keyForAnotherUrl(id) : preconditionFailed(id, replaced);
   // Whether the call put a stored key or removed it: the key itself, sealed or not, never.
   c.set("adminChange", { tenant: id, ...(apiKey === undefined ? {} : { stored_key: apiKey === null ? "removed" : "set" }) });
   forgetCachedTenant(c, id);
@@ -97,6 +105,14 @@ tenantsRoutes.delete("/:tenant", async (c) => {
 
 tenantsRoutes.all("/", otherMethods("GET, HEAD"));
 tenantsRoutes.all("/:tenant", otherMethods("GET, HEAD, PUT, DELETE"));
+
+function keyForAnotherUrl(id: string): RelayError {
+  return new RelayError(
+    "invalid_field",
+    `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or null to make the tenant passthrough`,
+    { field: "braintrust.api_key" },
+  );
+}
 
 function preconditionFailed(id: string, { revision }: PreconditionFailed, done = "nothing was changed"): RelayError {
   const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;

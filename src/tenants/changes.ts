@@ -1,11 +1,12 @@
 import { routedUntil } from "./routing.js";
-import type { StoredTenant, TokenRecord } from "./schema.js";
+import { DEFAULT_API_URL, type StoredTenant, type TokenRecord } from "./schema.js";
 import { MAX_TOKENS_PER_TENANT } from "./tokens.js";
 
 /** What a `PUT` asks for, with the key already sealed: applied to whatever record is current when its turn comes. */
 export interface TenantReplacement {
   config: Omit<StoredTenant, "api_url" | "api_key_sealed" | "tokens" | "incarnation" | "routed_until" | "created_at" | "updated_at">;
-  apiUrl: string;
+  /** The Braintrust base URL; undefined keeps the tenant's, as a stored key is kept, the default for a new tenant. */
+  apiUrl: string | undefined;
   /** A sealed key stores it, null removes it (passthrough), undefined keeps what is stored. */
   sealedKey: string | null | undefined;
 }
@@ -15,7 +16,7 @@ export function replaceTenant(existing: StoredTenant | undefined, change: Tenant
   const routed = routedUntil(existing, change.config, Date.parse(now));
   return {
     ...change.config,
-    api_url: change.apiUrl,
+    api_url: change.apiUrl ?? existing?.api_url ?? DEFAULT_API_URL,
     ...(sealed ? { api_key_sealed: sealed } : {}),
     ...(routed ? { routed_until: routed } : {}),
     // Ingest tokens only mean something with a stored key to deliver with.

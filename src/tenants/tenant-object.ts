@@ -17,6 +17,15 @@ export interface PreconditionFailed {
   revision: string | undefined;
 }
 
+/**
+ * A `PUT` that gives another `api_url` and keeps the stored key: the key was given for one Braintrust
+ * deployment (an EU or self-hosted one's is no key for the US service, a mistyped host's no one's),
+ * so it goes to another only when given again.
+ */
+export interface KeyForAnotherUrl {
+  refused: "key_for_another_url";
+}
+
 /** Storage keys: the record, the tenant's id (for the alarm), and whether KV's record was adopted. */
 const RECORD = "tenant";
 const TENANT_ID_KEY = "id";
@@ -57,11 +66,14 @@ export class TenantObject extends DurableObject<Env> {
     tenantId: string,
     change: TenantReplacement,
     precondition: Precondition = {},
-  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string } | PreconditionFailed> {
+  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string } | PreconditionFailed | KeyForAnotherUrl> {
     const replaced = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
       const refused = await this.refusal(existing, precondition);
       if (refused) return refused;
+      const keyKept = existing?.api_key_sealed !== undefined && change.sealedKey === undefined;
+      if (keyKept && change.apiUrl !== undefined && !sameUrl(existing.api_url, change.apiUrl))
+        return { refused: "key_for_another_url" } as const;
       const tenant = replaceTenant(existing, change, new Date().toISOString());
       await this.ctx.storage.put(RECORD, tenant);
       await this.replicateLater();
@@ -240,4 +252,9 @@ export class TenantObject extends DurableObject<Env> {
   private kv(): TenantStore {
     return tenantStoreOf(this.env);
   }
+}
+
+/** Whether two Braintrust base URLs are the same, a record's from before URLs lost their trailing slash included. */
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
