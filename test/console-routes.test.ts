@@ -4,6 +4,7 @@ import { consoleApp } from "../src/console/app.js";
 import { noticeOf } from "../src/console/notices.js";
 import { CONSOLE_PATHS } from "../src/console/paths.js";
 import { SESSION_COOKIE, startSession } from "../src/console/session.js";
+import { hex } from "../src/encoding/bytes.js";
 import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
@@ -20,9 +21,12 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
+/** The refusal of a form whose settings give a key while its key field keeps the stored one, as a page escapes it. */
+const KEPT_KEY_IN_SETTINGS =
+  "settings: braintrust.api_key: &quot;keep as it is&quot; keeps the stored key, so the settings cannot give one: take it out, or choose &quot;store this key&quot; or &quot;passthrough&quot;";
 /** The signature a change's redirect adds to its notice (src/console/notice-signature.ts). */
 const SIGNED = "notice_signature=[\\w-]{43}";
 
@@ -1299,7 +1303,7 @@ describe("the console beside the admin API", () => {
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
-    expect(page).toContain("parent: must be");
+    expect(page).toContain(KEPT_KEY_IN_SETTINGS);
     expect(page).not.toContain(inSettings);
     expect(page).not.toContain(inUrl);
     // The rest as typed, so only the key is typed again.
@@ -1307,13 +1311,44 @@ describe("the console beside the admin API", () => {
     expect(page).toContain('value="https://braintrust.example.com/api"');
     expect(unclosed).toContain("settings: must be a JSON object");
     expect(unclosed).not.toContain(inSettings);
-    expect(escaped).toContain("parent: must be");
+    expect(escaped).toContain(KEPT_KEY_IN_SETTINGS);
     expect(escaped).not.toContain(inSettings);
     for (const url of urls) {
       expect(url).toContain("braintrust.api_url: must");
       expect(url).not.toContain(inUrl);
     }
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
+
+  it("keeps the stored key when the key field says so, refusing settings that give one (a pasted PUT body), and changes nothing", async () => {
+    const { tenant, cookie, tenantPage, csrf } = await tenantPageInSession();
+    const read = await admin("GET", `/tenants/${tenant.id}`);
+    const before = await read.json();
+    const revision = read.headers.get("etag")!;
+    const save = (settings: string) =>
+      postForm(tenantPage, cookie, { csrf, revision, parent: tenant.parent, api_url: standin.url, key: "keep", settings });
+
+    for (const settings of [`{"braintrust": {"api_key": "sk-${"p".repeat(40)}"}}`, '{"braintrust": {"api_key": null}}']) {
+      const refused = await save(settings);
+      expect(refused.status, settings).toBe(400);
+      expect(await refused.text(), settings).toContain(`<span class="field-error" id="error-settings">${KEPT_KEY_IN_SETTINGS}</span>`);
+    }
+    const kept = await save('{"translate": false}');
+
+    expect(kept.status).toBe(303);
+    const after = (await (await admin("GET", `/tenants/${tenant.id}`)).json()) as Record<string, unknown>;
+    expect(after).toMatchObject({ auth: "stored_key", translate: false, tokens: (before as { tokens: unknown }).tokens });
+    // Delivered with the key stored before: it is the stand-in's, which a key from the settings would not be.
+    const trace = trueFoundryTrace();
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    expect(
+      (
+        await standin.waitForSpans(
+          tenant.apiKey,
+          spansOf(trace).map((span) => hex(span.spanId)),
+        )
+      ).missing,
+    ).toEqual([]);
   });
 
   it("reads a refused form's settings string by string, so no string's text hides a key from being emptied; withholds what it cannot read for sure", async () => {

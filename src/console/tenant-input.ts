@@ -33,6 +33,15 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
   if (text(form, "parent")) body.parent = text(form, "parent");
   if (text(form, "api_url")) braintrust.api_url = text(form, "api_url");
   const choice = text(form, "key") as KeyChoice;
+  // The settings are the base the fields override, but a key they give would override "keep": a
+  // pasted PUT body would replace the stored key, or drop it, under a choice that says it stays.
+  if (choice === "keep" && Object.hasOwn(braintrust, "api_key")) {
+    throw new RelayError(
+      "invalid_field",
+      'settings: braintrust.api_key: "keep as it is" keeps the stored key, so the settings cannot give one: take it out, or choose "store this key" or "passthrough"',
+      { field: "settings" },
+    );
+  }
   if (choice === "passthrough") braintrust.api_key = null;
   if (choice === "store") {
     // Keys are never trimmed into something else: the API refuses one with spaces.
