@@ -7,7 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { OPEN_OBJECT } from "../encoding/json.js";
+import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
@@ -38,7 +38,13 @@ export function readSpans(
     if (rejections.admit(incoming.span)) visit(incoming);
   };
   if (format === "json") {
-    readJsonSpans(bytes, admit);
+    try {
+      readJsonSpans(bytes, admit);
+    } catch (err) {
+      throw looksLikeProtobuf(bytes) && err instanceof RelayError && err.code === "malformed"
+        ? new RelayError("malformed", `${err.message} (the body looks like protobuf: send protobuf as application/x-protobuf)`)
+        : err;
+    }
     return { rejections, leftOutEmpty: false };
   }
   // The wire check validated every span's and link's ids already: vouched spans are accepted unread.
@@ -63,6 +69,16 @@ function looksLikeJson(bytes: Uint8Array): boolean {
   let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d) at++;
   return bytes[at] === OPEN_OBJECT;
+}
+
+/**
+ * Whether the body opens as a protobuf request does, with the tag of its first resource's spans (a
+ * line feed), and is no JSON opening with one: a JSON object or list is the first thing after its spaces.
+ */
+function looksLikeProtobuf(bytes: Uint8Array): boolean {
+  let at = 0;
+  while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d || bytes[at] === 0x0a) at++;
+  return bytes[0] === 0x0a && bytes[at] !== OPEN_OBJECT && bytes[at] !== OPEN_LIST;
 }
 
 export interface ReadOptions {

@@ -140,6 +140,16 @@ describe("decoding protobuf", () => {
     expect(refusal(() => decoded(new Uint8Array([0x0a, 0x7b, 0x01]), "protobuf")).message).not.toMatch(/JSON/);
   });
 
+  it("names protobuf sent as JSON (a gateway's encoding set to json, a client sending protobuf), and not JSON opening with a line feed", () => {
+    const protobuf = toProtobuf(trueFoundryTrace());
+    expect(refusal(() => decoded(protobuf, "json"))).toEqual({
+      status: 400,
+      message: expect.stringMatching(/ \(the body looks like protobuf: send protobuf as application\/x-protobuf\)$/),
+    });
+    for (const json of ['\n{"resourceSpans": [}', "\n\n[1]", "\n\r\n{"])
+      expect(refusal(() => decoded(utf8(json), "json")).message, json).not.toMatch(/protobuf/);
+  });
+
   it("refuses nesting past 100 messages deep with 400 saying so", () => {
     // Each level of an array attribute value is two messages: AnyValue and ArrayValue.
     const nested = (depth: number) =>
