@@ -853,6 +853,7 @@ describe("the console beside the admin API", () => {
     const form = (fields: Record<string, string>) => ({
       csrf: hidden("csrf"),
       parent: "project_name:from-the-form",
+      api_url: standin.url,
       key: "keep",
       settings: "{}",
       ...fields,
@@ -1277,7 +1278,7 @@ describe("the console beside the admin API", () => {
     const inUrl = `sk-${"u".repeat(40)}`;
 
     const send = (fields: Record<string, string>) =>
-      postForm("/admin/console/tenants", cookie, { csrf, tenant, key: "keep", settings: "{}", ...fields });
+      postForm("/admin/console/tenants", cookie, { csrf, tenant, key: "passthrough", settings: "{}", ...fields });
 
     const refused = await send({
       parent: "not-a-parent",
@@ -1303,7 +1304,7 @@ describe("the console beside the admin API", () => {
 
     expect(refused.status).toBe(400);
     const page = await refused.text();
-    expect(page).toContain(KEPT_KEY_IN_SETTINGS);
+    expect(page).toContain("parent: must be");
     expect(page).not.toContain(inSettings);
     expect(page).not.toContain(inUrl);
     // The rest as typed, so only the key is typed again.
@@ -1311,7 +1312,7 @@ describe("the console beside the admin API", () => {
     expect(page).toContain('value="https://braintrust.example.com/api"');
     expect(unclosed).toContain("settings: must be a JSON object");
     expect(unclosed).not.toContain(inSettings);
-    expect(escaped).toContain(KEPT_KEY_IN_SETTINGS);
+    expect(escaped).toContain("parent: must be");
     expect(escaped).not.toContain(inSettings);
     for (const url of urls) {
       expect(url).toContain("braintrust.api_url: must");
@@ -1351,6 +1352,38 @@ describe("the console beside the admin API", () => {
     ).toEqual([]);
   });
 
+  it("saves an emptied API URL field as the default its hint names, which a stored key follows only when given again", async () => {
+    const EU = "https://api-eu.braintrust.dev";
+    const passthrough = await createTenant({ mode: "passthrough", apiUrl: EU });
+    const stored = await createTenant();
+    const cookie = await consoleSessionCookie();
+    const save = async (tenant: { id: string; parent: string }) => {
+      const path = `/admin/console/tenants/${tenant.id}`;
+      const page = await (await relayFetch(path, { headers: { cookie } })).text();
+      expect(page).toContain('<span class="hint">empty: https://api.braintrust.dev</span>');
+      const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)![1]!.replaceAll("&quot;", '"');
+      return postForm(path, cookie, {
+        csrf: hidden("csrf"),
+        revision: hidden("revision"),
+        parent: tenant.parent,
+        api_url: "",
+        key: "keep",
+        settings: "{}",
+      });
+    };
+    const urlOf = async (id: string) =>
+      ((await (await admin("GET", `/tenants/${id}`)).json()) as { braintrust: { api_url: string } }).braintrust.api_url;
+
+    const moved = await save(passthrough);
+    const refused = await save(stored);
+
+    expect(moved.status).toBe(303);
+    expect(await urlOf(passthrough.id)).toBe("https://api.braintrust.dev");
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(`stored key was given for its api_url, not the one this PUT gives`);
+    expect(await urlOf(stored.id)).toBe(standin.url);
+  });
+
   it("reads a refused form's settings string by string, so no string's text hides a key from being emptied; withholds what it cannot read for sure", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
@@ -1364,7 +1397,7 @@ describe("the console beside the admin API", () => {
         csrf,
         tenant: uniqueTenantId(),
         parent: "not-a-parent",
-        key: "keep",
+        key: "passthrough",
         settings,
       });
       expect(refused.status).toBe(400);

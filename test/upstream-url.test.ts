@@ -89,8 +89,12 @@ describe("Braintrust base URLs", () => {
     "https://api.braintrust.dev/otel/v1/traces",
     "https://api.braintrust.dev/otel/v1/traces/",
     "https://api.braintrust.dev/OTEL/V1/TRACES",
-    "https://api.braintrust.dev/otel",
-    "https://braintrust.example.com/self-hosted/api/otel/v1",
+    "https://braintrust.example.com/self-hosted/api/otel/v1/traces",
+    // Spelled otherwise, as a server may read it all the same.
+    "https://api.braintrust.dev/%6Ftel/v1/traces",
+    "https://api.braintrust.dev/otel/v1/%74races",
+    "https://api.braintrust.dev/otel//v1/traces",
+    "https://api.braintrust.dev/otel/v1//traces//",
   ])("refuses %s, which the relay would add its endpoint's path to again, and says what to give instead", (raw) => {
     expect(checkUpstreamUrl(raw, false)).toEqual({
       ok: false,
@@ -103,6 +107,11 @@ describe("Braintrust base URLs", () => {
     expect(checkUpstreamUrl("https://braintrust.example.com/hotel", false)).toEqual({
       ok: true,
       url: "https://braintrust.example.com/hotel",
+    });
+    // A gateway mounted under /otel is a base URL like any other.
+    expect(checkUpstreamUrl("https://braintrust.example.com/otel/v1", false)).toEqual({
+      ok: true,
+      url: "https://braintrust.example.com/otel/v1",
     });
     expect(checkUpstreamUrl("https://braintrust.example.com/otel-proxy", false)).toEqual({
       ok: true,

@@ -1,3 +1,4 @@
+import { DEFAULT_API_URL } from "../tenants/schema.js";
 import type { TenantView } from "./answers.js";
 import { Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -103,7 +104,7 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
         <FieldError control="parent" />
       </label>
       <label>
-        Braintrust API URL <span class="hint">empty: https://api.braintrust.dev</span>
+        Braintrust API URL <span class="hint">empty: {DEFAULT_API_URL}</span>
         <input
           type="text"
           name="api_url"

@@ -1,6 +1,7 @@
 import { isJsonObject } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
+import { DEFAULT_API_URL } from "../tenants/schema.js";
 import type { TenantView } from "./answers.js";
 
 /** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
@@ -31,7 +32,8 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
   const body: Record<string, unknown> = { ...settings };
   const braintrust: Record<string, unknown> = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (text(form, "parent")) body.parent = text(form, "parent");
-  if (text(form, "api_url")) braintrust.api_url = text(form, "api_url");
+  // Empty, as the form's hint says, is the default: left out, the API would keep the tenant's URL.
+  braintrust.api_url = text(form, "api_url") || braintrust.api_url || DEFAULT_API_URL;
   const choice = text(form, "key") as KeyChoice;
   // The settings are the base the fields override, but a key they give would override "keep": a
   // pasted PUT body would replace the stored key, or drop it, under a choice that says it stays.

@@ -7,7 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json.js";
+import { OPEN_OBJECT } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
@@ -72,14 +72,28 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 }
 
 /**
- * Whether the body opens as a protobuf request does, with the tag of its first resource's spans (a
- * line feed), and is no JSON opening with one: a JSON object or list is the first thing after its spaces.
+ * Whether the body is framed as a protobuf request is: nothing but resource spans (tag 0x0a, which is
+ * also JSON's line feed), each as long as its length says, the last ending with the body. JSON
+ * opening with a line feed would have to hold exactly such lengths by chance.
  */
 function looksLikeProtobuf(bytes: Uint8Array): boolean {
   let at = 0;
-  while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d || bytes[at] === 0x0a) at++;
-  return bytes[0] === 0x0a && bytes[at] !== OPEN_OBJECT && bytes[at] !== OPEN_LIST;
+  while (at < bytes.length) {
+    if (bytes[at++] !== RESOURCE_SPANS_TAG) return false;
+    let length = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      if (byte === undefined || shift > 28) return false;
+      length += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) break;
+    }
+    at += length;
+  }
+  return at === bytes.length && bytes.length > 0;
 }
+
+/** ExportTraceServiceRequest's field 1, resource_spans, length-delimited. */
+const RESOURCE_SPANS_TAG = 0x0a;
 
 export interface ReadOptions {
   /**

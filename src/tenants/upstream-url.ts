@@ -30,7 +30,7 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
   const path = url.pathname.replace(/\/+$/, "");
   // The URL Braintrust's docs (and TrueFoundry's own Braintrust export) give is the endpoint's: with
   // the relay's own suffix added again, Braintrust answers 403, which reads as a key refused.
-  if (OTLP_SUFFIX.test(path)) {
+  if (OTLP_SUFFIX.test(pathAsServed(path))) {
     return {
       ok: false,
       reason: `must be Braintrust's base URL, without ${OTLP_PATH}, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev${OTLP_PATH}`,
@@ -42,8 +42,19 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
 /** Where Braintrust takes OTLP traces, under its base URL. */
 export const OTLP_PATH = "/otel/v1/traces";
 
-/** A path that ends in Braintrust's OTLP endpoint, or in the part of it that names OTLP. */
-const OTLP_SUFFIX = /\/otel(\/v1(\/traces)?)?$/i;
+/** A path that ends in Braintrust's OTLP endpoint. */
+const OTLP_SUFFIX = /\/otel\/v1\/traces$/i;
+
+/** A path as a server may read it: its escapes decoded (`%6Ftel`) and runs of slashes as one. */
+function pathAsServed(path: string): string {
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A stray `%` decodes nothing: the path as it is.
+  }
+  return decoded.replace(/\/+/g, "/").replace(/\/$/, "");
+}
 
 function nonPublicHostReason(hostname: string): string | undefined {
   const problem = nonPublicHostProblem(hostname);

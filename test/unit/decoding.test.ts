@@ -146,7 +146,12 @@ describe("decoding protobuf", () => {
       status: 400,
       message: expect.stringMatching(/ \(the body looks like protobuf: send protobuf as application\/x-protobuf\)$/),
     });
-    for (const json of ['\n{"resourceSpans": [}', "\n\n[1]", "\n\r\n{"])
+    // Whatever the first resource's length, a line feed or a brace to JSON.
+    for (const length of [91, 123]) {
+      const framed = new Uint8Array([0x0a, length, ...new Uint8Array(length).fill(0x0a)]);
+      expect(refusal(() => decoded(framed, "json")).message, String(length)).toMatch(/looks like protobuf/);
+    }
+    for (const json of ['\n{"resourceSpans": [}', "\n\n[1]", "\n\r\n{", "\nnull"])
       expect(refusal(() => decoded(utf8(json), "json")).message, json).not.toMatch(/protobuf/);
   });
 
