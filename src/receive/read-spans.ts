@@ -11,7 +11,7 @@ import { OPEN_OBJECT } from "../encoding/json.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
-import { assemble, type Piece, type Range, scanRequest, TooManySpans, WireError } from "../otlp/wire.js";
+import { assemble, FieldCursor, type Piece, type Range, scanRequest, TooManySpans, WireError } from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
 import { checkMessageCount, MAX_SPANS_PER_REQUEST, NESTING_LEFT, tooManySpans } from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
@@ -72,27 +72,24 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 }
 
 /**
- * Whether the body is framed as a protobuf request is: nothing but resource spans (tag 0x0a, which is
+ * Whether the body is framed as a protobuf request is: nothing but resource spans (their tag 0x0a is
  * also JSON's line feed), each as long as its length says, the last ending with the body. JSON
  * opening with a line feed would have to hold exactly such lengths by chance.
  */
 function looksLikeProtobuf(bytes: Uint8Array): boolean {
-  let at = 0;
-  while (at < bytes.length) {
-    if (bytes[at++] !== RESOURCE_SPANS_TAG) return false;
-    let length = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
-      if (byte === undefined || shift > 28) return false;
-      length += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
-    at += length;
+  // Most JSON opens with a brace: not read as fields at all.
+  if (bytes[0] !== RESOURCE_SPANS_TAG) return false;
+  const field = new FieldCursor(bytes, 0, bytes.length);
+  try {
+    while (field.next()) if (bytes[field.fieldStart] !== RESOURCE_SPANS_TAG) return false;
+    return true;
+  } catch (err) {
+    if (err instanceof WireError) return false;
+    throw err;
   }
-  return at === bytes.length && bytes.length > 0;
 }
 
-/** ExportTraceServiceRequest's field 1, resource_spans, length-delimited. */
+/** ExportTraceServiceRequest's field 1, resource_spans, length-delimited, as its one-byte tag. */
 const RESOURCE_SPANS_TAG = 0x0a;
 
 export interface ReadOptions {

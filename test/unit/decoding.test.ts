@@ -147,10 +147,13 @@ describe("decoding protobuf", () => {
       message: expect.stringMatching(/ \(the body looks like protobuf: send protobuf as application\/x-protobuf\)$/),
     });
     // Whatever the first resource's length, a line feed or a brace to JSON.
-    for (const length of [91, 123]) {
-      const framed = new Uint8Array([0x0a, length, ...new Uint8Array(length).fill(0x0a)]);
+    for (const length of [91, 123, 128]) {
+      const lengthBytes = length < 0x80 ? [length] : [(length & 0x7f) | 0x80, length >> 7];
+      const framed = new Uint8Array([0x0a, ...lengthBytes, ...new Uint8Array(length).fill(0x0a)]);
       expect(refusal(() => decoded(framed, "json")).message, String(length)).toMatch(/looks like protobuf/);
     }
+    // Framed as fields, but not all resource spans: no request.
+    expect(refusal(() => decoded(new Uint8Array([0x0a, 0x01, 0x20, 0x12, 0x01, 0x20]), "json")).message).not.toMatch(/protobuf/);
     for (const json of ['\n{"resourceSpans": [}', "\n\n[1]", "\n\r\n{", "\nnull"])
       expect(refusal(() => decoded(utf8(json), "json")).message, json).not.toMatch(/protobuf/);
   });
