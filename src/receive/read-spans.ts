@@ -41,9 +41,7 @@ export function readSpans(
     try {
       readJsonSpans(bytes, admit);
     } catch (err) {
-      throw looksLikeProtobuf(bytes) && err instanceof RelayError && err.code === "malformed"
-        ? new RelayError("malformed", `${err.message} (the body looks like protobuf: send protobuf as application/x-protobuf)`)
-        : err;
+      throw hinted(err, looksLikeProtobuf(bytes), "the body looks like protobuf: send protobuf as application/x-protobuf");
     }
     return { rejections, leftOutEmpty: false };
   }
@@ -55,10 +53,15 @@ export function readSpans(
   try {
     return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched) };
   } catch (err) {
-    throw looksLikeJson(bytes) && err instanceof RelayError && err.code === "malformed"
-      ? new RelayError("malformed", `${err.message} (the body looks like JSON: send JSON as application/json)`)
-      : err;
+    throw hinted(err, looksLikeJson(bytes), "the body looks like JSON: send JSON as application/json");
   }
+}
+
+/** A refusal of a malformed body, with a word on the other format when the body looks like it. */
+function hinted(err: unknown, looksLikeTheOther: boolean, hint: string): unknown {
+  return looksLikeTheOther && err instanceof RelayError && err.code === "malformed"
+    ? new RelayError("malformed", `${err.message} (${hint})`)
+    : err;
 }
 
 /**
