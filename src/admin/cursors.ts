@@ -1,9 +1,8 @@
 import type { Context } from "hono";
-import { base64UrlEncode } from "../encoding/bytes.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
-import { hmacKeyFor } from "../secrets/derive.js";
+import { hmacTag } from "../secrets/derive.js";
 import { configuredAdminToken } from "./require-admin.js";
 
 /**
@@ -18,11 +17,8 @@ import { configuredAdminToken } from "./require-admin.js";
 /** The lists: every tenant (a page of them, their statistics, their keys resealed), and dead letters, everyone's or a tenant's. */
 export type CursorList = "tenants" | `dead-letters/${string}`;
 
-const encoder = new TextEncoder();
-
-async function tagOf(c: Context<AppEnv>, list: CursorList, cursor: string): Promise<string> {
-  const key = await hmacKeyFor(configuredAdminToken(c.env, "the admin API"), "tfy-relay list cursor v1", ["sign"]);
-  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`${list}\n${cursor}`))));
+function tagOf(c: Context<AppEnv>, list: CursorList, cursor: string): Promise<string> {
+  return hmacTag(configuredAdminToken(c.env, "the admin API"), "tfy-relay list cursor v1", `${list}\n${cursor}`);
 }
 
 /** A page's cursor as the admin API gives it out; null when the list is at its end. */

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
-import { base64UrlEncode } from "../encoding/bytes.js";
 import { secretsEqual } from "../secrets/compare.js";
-import { hmacKeyFor } from "../secrets/derive.js";
+import { hmacTag } from "../secrets/derive.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { adminTokenOf } from "./guard.js";
 import { NOTICE_PARAMETERS, NOTICE_SIGNATURE } from "./notices.js";
@@ -32,9 +31,7 @@ export async function signedNoticeOnly(c: Context<ConsoleEnv>, query: Record<str
 
 const ANY_ORIGIN = "https://console.invalid";
 
-async function noticeSignature(c: Context<ConsoleEnv>, pathname: string, parameters: URLSearchParams): Promise<string> {
-  const key = await hmacKeyFor(adminTokenOf(c), "tfy-relay console notice v1", ["sign"]);
+function noticeSignature(c: Context<ConsoleEnv>, pathname: string, parameters: URLSearchParams): Promise<string> {
   const signed = NOTICE_PARAMETERS.filter((name) => name !== NOTICE_SIGNATURE).map((name) => parameters.get(name));
-  const message = JSON.stringify([sessionOf(c).nonce, pathname, ...signed]);
-  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))));
+  return hmacTag(adminTokenOf(c), "tfy-relay console notice v1", JSON.stringify([sessionOf(c).nonce, pathname, ...signed]));
 }

@@ -1,3 +1,5 @@
+import { base64UrlEncode } from "../encoding/bytes.js";
+
 /**
  * An HMAC-SHA-256 key derived from a secret (HKDF-SHA-256) for one purpose, named in `purpose`, and
  * used for nothing else: what signs console sessions cannot sign list cursors, nor the reverse.
@@ -14,6 +16,15 @@ export function hmacKeyFor(secret: string, purpose: string, usages: Array<"sign"
     derived.set(cacheKey, key);
   }
   return key;
+}
+
+/**
+ * The HMAC of `message` under the key derived from `secret` for `purpose`, in base64url: a tag a
+ * cursor or a link carries, checked by making it again and comparing with secretsEqual.
+ */
+export async function hmacTag(secret: string, purpose: string, message: string): Promise<string> {
+  const key = await hmacKeyFor(secret, purpose, ["sign"]);
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))));
 }
 
 const derived = new Map<string, Promise<CryptoKey>>();
