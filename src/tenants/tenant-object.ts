@@ -72,8 +72,8 @@ export class TenantObject extends DurableObject<Env> {
       const refused = await this.refusal(existing, precondition);
       if (refused) return refused;
       const keyKept = existing?.api_key_sealed !== undefined && change.sealedKey === undefined;
-      if (keyKept && change.apiUrl !== undefined && !sameUrl(existing.api_url, change.apiUrl))
-        return { refused: "key_for_another_url" } as const;
+      // Both URLs are as checkUpstreamUrl writes them, as every stored one has been: one spelling each.
+      if (keyKept && change.apiUrl !== undefined && existing.api_url !== change.apiUrl) return { refused: "key_for_another_url" } as const;
       const tenant = replaceTenant(existing, change, new Date().toISOString());
       await this.ctx.storage.put(RECORD, tenant);
       await this.replicateLater();
@@ -252,9 +252,4 @@ export class TenantObject extends DurableObject<Env> {
   private kv(): TenantStore {
     return tenantStoreOf(this.env);
   }
-}
-
-/** Whether two Braintrust base URLs are the same, a record's from before URLs lost their trailing slash included. */
-function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
 }
