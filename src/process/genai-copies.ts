@@ -148,8 +148,8 @@ const MESSAGES_SKIPPED = 8;
 /**
  * The places, among the span's events, of the message events that restate a message the relay wrote
  * as input or output: each event is matched, in order, with one message of its role, every field it
- * holds that message's (a tool message's `id` its `tool_call_id`, `gen_ai.system` the span's
- * provider); a `gen_ai.choice` with the answer at its index, its message's fields, finish reason and
+ * holds that message's (a tool message's `id` its `tool_call_id`, `gen_ai.system` `system`, the
+ * span's provider); a `gen_ai.choice` with the answer at its index, its message's fields, finish reason and
  * any other field that answer's. A span that records its answers as choices has only its input's
  * turns as role events; one without, its answer as an assistant's message too. Sent beside that input
  * and output, Braintrust would show, store and bill the message twice. An event that matches no
@@ -178,13 +178,19 @@ export function restatedMessageEvents(
     const { "gen_ai.system": provider, ...said } = fields;
     if (provider !== undefined && provider !== system) return;
     if (role === undefined) {
-      const { index = choices, message = {}, ...rest } = said;
+      const { index = choices, ...fields } = said;
       choices++;
       const answer = typeof index === "number" && Number.isInteger(index) && index >= 0 ? written.output[index] : undefined;
-      const inMessage = isJsonObject(message) ? message : { message };
+      const choice = choiceOf(fields);
       // A field both in the message and beside it says two things: which one the answer holds is not for the relay to pick.
-      if (!answer || matchedAnswers.has(index as number) || Object.keys(rest).some((key) => Object.hasOwn(inMessage, key))) return;
-      if (restates({ ...inMessage, ...rest }, answer, "assistant")) {
+      if (
+        !choice ||
+        !answer ||
+        matchedAnswers.has(index as number) ||
+        Object.keys(choice.rest).some((key) => Object.hasOwn(choice.message, key))
+      )
+        return;
+      if (restates({ ...choice.message, ...choice.rest }, answer, "assistant")) {
         matchedAnswers.add(index as number);
         restated.add(at);
       }
@@ -202,6 +208,41 @@ export function restatedMessageEvents(
     }
   });
   return restated;
+}
+
+/** The flattened form of a choice's message fields (`message.content`). */
+const MESSAGE_FIELD = "message.";
+
+/**
+ * A `gen_ai.choice` event's message and the fields beside it. The message comes as a key-value list,
+ * as JSON text, or flattened into `message.<field>` attributes: OpenTelemetry's SDKs hold only
+ * scalars and lists of them in an event's attributes, so theirs write one of the last two. Undefined
+ * for a message given both whole and flattened, which says two things.
+ */
+function choiceOf(fields: Record<string, unknown>): { message: Message; rest: Message } | undefined {
+  const { message, ...beside } = fields;
+  const flattened = Object.keys(beside).filter((key) => key.startsWith(MESSAGE_FIELD));
+  if (flattened.length > 0) {
+    if (message !== undefined) return undefined;
+    const rest = Object.fromEntries(Object.entries(beside).filter(([key]) => !key.startsWith(MESSAGE_FIELD)));
+    return { message: Object.fromEntries(flattened.map((key) => [key.slice(MESSAGE_FIELD.length), beside[key]])), rest };
+  }
+  const whole = typeof message === "string" ? (parseJson(message) ?? message) : (message ?? {});
+  return { message: isJsonObject(whole) ? whole : { message }, rest: beside };
+}
+
+/**
+ * The provider the span's message events name (`gen_ai.system`, which the conventions put on each
+ * of them), when they all name the same one; undefined when none names one or they differ.
+ */
+export function eventsProvider(events: readonly Span_Event[]): string | undefined {
+  const named = new Set<unknown>();
+  for (const event of events) {
+    if (!isMessageEvent(event)) continue;
+    for (const { key, value } of event.attributes) if (key === "gen_ai.system") named.add(givenOf(value));
+  }
+  const [provider] = named;
+  return named.size === 1 && typeof provider === "string" ? provider : undefined;
 }
 
 /** Whether every field an event says is the message's, the message being of the event's role. */

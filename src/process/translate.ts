@@ -8,6 +8,7 @@ import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
 import {
   answerMessages,
+  eventsProvider,
   GENAI_INPUT_COPIES,
   GENAI_OUTPUT_COPIES,
   genAiRestated,
@@ -209,10 +210,15 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
           : traceloop?.output?.messages)) ||
       [],
   };
+  // A span that names no provider has it from its events, which name it each; the attribute then says it once they go.
+  const spanProvider = messageEvents && stringAttribute(attributes, "gen_ai.system");
+  const provider = messageEvents && (spanProvider ?? eventsProvider(messageEvents));
   const removedEvents =
     messageEvents && written && written.input.length + written.output.length > 0
-      ? restatedMessageEvents(messageEvents, written, stringAttribute(attributes, "gen_ai.system"))
+      ? restatedMessageEvents(messageEvents, written, provider)
       : undefined;
+  if (removedEvents?.size && spanProvider === undefined && provider !== undefined && !attributes.some((a) => a.key === "gen_ai.system"))
+    added.push({ key: "gen_ai.system", json: utf8Of(provider) });
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
   const model = derived.model;

@@ -74,6 +74,56 @@ describe("message events beside the gateway's payload, without indexed messages"
   });
 });
 
+describe("message events as OpenTelemetry's SDKs write them: scalar attributes only", () => {
+  const answer = { role: "assistant", content: "Tokyo." };
+  const withChoice = (choice: KeyValue[], provider?: string) => {
+    const span = callWithEvents();
+    const named = (attributes: KeyValue[]) => (provider === undefined ? attributes : [attr("gen_ai.system", provider), ...attributes]);
+    span.events = [
+      event("gen_ai.system.message", named([attr("content", "Answer with a city.")])),
+      event("gen_ai.user.message", named([attr("content", "Capital of Japan?")])),
+      event("gen_ai.choice", named([attr("index", 0), attr("finish_reason", "stop"), ...choice])),
+    ];
+    return span;
+  };
+  const names = (view: ReturnType<typeof viewOf>) => view.messageEvents?.map((e) => e.name);
+
+  it("a choice's message as JSON text, or flattened into message.* attributes, goes as the key-value list does", () => {
+    expect(names(viewOf(withChoice([attr("message", json(answer))])))).toBeUndefined();
+    expect(names(viewOf(withChoice([attr("message.role", "assistant"), attr("message.content", "Tokyo.")])))).toBeUndefined();
+  });
+
+  it("a choice saying more than the answer, or its message twice, stays", () => {
+    expect(names(viewOf(withChoice([attr("message", json({ ...answer, content: "Kyoto." }))])))).toEqual(["gen_ai.choice"]);
+    expect(names(viewOf(withChoice([attr("message", "Tokyo.")])))).toEqual(["gen_ai.choice"]);
+    expect(names(viewOf(withChoice([attr("message", json(answer)), attr("message.content", "Tokyo.")])))).toEqual(["gen_ai.choice"]);
+  });
+
+  it("events naming the provider on a span that names none go, and the provider shows once in metadata", () => {
+    const span = withChoice([attr("message", json(answer))], "openai");
+    span.attributes = span.attributes.filter((a) => a.key !== "gen_ai.system");
+    const view = viewOf(span);
+
+    expect(names(view)).toBeUndefined();
+    expect(view.metadata["gen_ai.system"]).toBe("openai");
+  });
+
+  it("events naming another provider than the span's, or two providers, stay", () => {
+    expect(names(viewOf(withChoice([attr("message", json(answer))], "anthropic")))).toEqual([
+      "gen_ai.system.message",
+      "gen_ai.user.message",
+      "gen_ai.choice",
+    ]);
+    const two = withChoice([attr("message", json(answer))], "openai");
+    two.attributes = two.attributes.filter((a) => a.key !== "gen_ai.system");
+    two.events[0] = event("gen_ai.system.message", [attr("gen_ai.system", "azure"), attr("content", "Answer with a city.")]);
+    const view = viewOf(two);
+
+    expect(names(view)).toEqual(["gen_ai.system.message", "gen_ai.user.message", "gen_ai.choice"]);
+    expect(view.metadata["gen_ai.system"]).toBeUndefined();
+  });
+});
+
 describe("the conventions' request attributes beside the gateway's payload", () => {
   it("show each setting and model once in metadata: as the payload says them", () => {
     const view = viewOf(
