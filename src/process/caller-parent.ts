@@ -1,3 +1,4 @@
+import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
 import { stringAttribute } from "./attributes.js";
@@ -6,17 +7,21 @@ import type { SpanIdSet } from "./span-ids.js";
 /**
  * The gateway's request spans, each the top of its gateway request (docs/truefoundry-spans.md). MCP
  * is not among them: an agent's tool calls are MCP spans under its AgentResponse, exported before
- * it, when they end.
+ * it, when they end (a direct call is told apart by its kind, see isRequestSpan).
  */
 export const REQUEST_SPAN_TYPES: ReadonlySet<string> = new Set(["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"]);
 
 /** The older gateway's one span per request, in the GenAI conventions, has this name and no `tfy.span_type`. */
 const GENAI_REQUEST_SPAN_NAME = "chatCompletions";
 
-/** Whether the span is the top of its gateway request: a request span of either shape the gateway exports. */
+/**
+ * Whether the span is the top of its gateway request: a request span of either shape the gateway
+ * exports, or an MCP call the gateway served as a request of its own, a span of kind SERVER (what
+ * OpenTelemetry calls a request a service receives; an agent's tool call is not one).
+ */
 export function isRequestSpan(span: SpanFields): boolean {
   const type = stringAttribute(span.attributes, "tfy.span_type");
-  if (type !== undefined) return REQUEST_SPAN_TYPES.has(type);
+  if (type !== undefined) return REQUEST_SPAN_TYPES.has(type) || (type === "MCP" && span.kind === Span_SpanKind.SERVER);
   return span.name === GENAI_REQUEST_SPAN_NAME && span.attributes.some((a) => a.key === "gen_ai.request.model");
 }
 

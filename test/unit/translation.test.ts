@@ -1903,13 +1903,23 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(span!.droppedAttributesCount).toBe(0);
   });
 
-  it("keeps the parent when it is among the request's spans, of an MCP span, and for a tenant that asks to", () => {
+  it("makes a direct MCP call the root: an MCP span of kind SERVER, a request the gateway served", () => {
+    const { sent } = continued("MCP");
+    sent[1]!.kind = Span_SpanKind.SERVER;
+    expect(parentsOf(sent)["MCP: x"]).toBe("");
+    expect(parentsOf(sent, {}, "json")["MCP: x"]).toBe("");
+    expect(parentsOf(sent, { keep_caller_parent: true })["MCP: x"]).toBe(hex(sent[1]!.parentSpanId));
+  });
+
+  it("keeps the parent when it is among the request's spans, of an agent's MCP call, and for a tenant that asks to", () => {
     // The request span is sent[1]; its parent, the caller's span.
     const callerOf = (sent: Span[]) => hex(sent[1]!.parentSpanId);
     const withCaller = continued("ChatCompletion", true).sent;
     expect(parentsOf(withCaller)["ChatCompletion: x"]).toBe(callerOf(withCaller));
     // An agent's tool call, exported before its AgentResponse.
     const mcp = continued("MCP").sent;
+    expect(parentsOf(mcp)["MCP: x"]).toBe(callerOf(mcp));
+    mcp[1]!.kind = Span_SpanKind.CLIENT;
     expect(parentsOf(mcp)["MCP: x"]).toBe(callerOf(mcp));
     const plain = continued().sent;
     expect(parentsOf(plain, { keep_caller_parent: true })["ChatCompletion: x"]).toBe(callerOf(plain));
