@@ -183,11 +183,11 @@ const NULL = 0x6e;
  */
 function asRequest(fields: Map<string, Uint8Array>): Omit<RequestPayload, "model"> | undefined {
   const taken: Array<[string, Uint8Array]> = [];
-  for (const member of fields) if (isInputField(member[0], member[1])) taken.push(member);
+  for (const member of fields) if (isInputField(fields, member[0], member[1])) taken.push(member);
   if (taken.length === 0) return undefined;
   const [firstKey, first] = taken[0]!;
   const system = taken.length === 1 ? systemPromptOf(fields, firstKey, first) : undefined;
-  const settings = parsedMembers(fields, (key, raw) => isInputField(key, raw) || key === system?.key);
+  const settings = parsedMembers(fields, (key, raw) => isInputField(fields, key, raw) || key === system?.key);
   if (!system) return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
   const messages = first[0] === QUOTE ? concat([utf8Of('[{"role":"user","content":'), first, utf8Of("}]")]) : first;
   return { input: new RawJson(withSystemMessage(system.json, messages)), settings, systemPrompt: system };
@@ -203,8 +203,14 @@ function systemPromptOf(fields: Map<string, Uint8Array>, inputKey: string, input
   return undefined;
 }
 
-/** Whether a request body's member is input. A Responses API request's `prompt` object names a stored prompt template: a setting, not input. */
-function isInputField(key: string, raw: Uint8Array): boolean {
+/**
+ * Whether a request body's member is input. A Responses API request's `prompt` object names a
+ * stored prompt template: a setting, not input. A `query` is a rerank's only beside its
+ * `documents`: alone it is a tool's argument (a guardrail over an MCP call sees the call's
+ * arguments), shown whole with the rest.
+ */
+function isInputField(fields: Map<string, Uint8Array>, key: string, raw: Uint8Array): boolean {
+  if (key === "query") return fields.has("documents");
   return INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
 }
 

@@ -1757,6 +1757,20 @@ describe("an MCP tool call", () => {
     expect(Object.keys(out)).not.toContain("tfy.input");
   });
 
+  it("shows a guardrail over the call with the arguments whole too: a query without documents is no rerank's", () => {
+    const args = { query: "SELECT * FROM users WHERE email='ana@example.com'", database: "prod", model: "orders-v2" };
+    const guardrail = spanWith("Guardrail: pii", [
+      attr("tfy.span_type", "Guardrail"),
+      attr("tfy.input", JSON.stringify(args)),
+      attr("tfy.output", JSON.stringify({ ...args, query: "SELECT * FROM users WHERE email='[EMAIL]'" })),
+    ]);
+    const out = attributesOf(spansOf(relayed(requestOf([guardrail])).requests[0]!.request)[0]!);
+
+    expect(JSON.parse(out["braintrust.input_json"] as string)).toEqual(args);
+    expect(JSON.parse(out["braintrust.output_json"] as string)).toEqual({ ...args, query: "SELECT * FROM users WHERE email='[EMAIL]'" });
+    expect(out).not.toHaveProperty("braintrust.metadata");
+  });
+
   it.each([
     [
       "its result says isError",
