@@ -20,6 +20,10 @@ const app = new Hono<AppEnv>();
 app.use("*", (c, next) => withRequestId(requestIdOf(c.req.raw.headers), next));
 
 app.get("/healthz", (c) => c.json({ ok: true }));
+// A monitor set up with another method hears that the path is right and the method is not.
+app.all("/healthz", (c) => {
+  throw new RelayError("method_not_allowed", `no such route: ${c.req.method} /healthz (this path takes GET, HEAD)`, { allow: "GET, HEAD" });
+});
 app.route("/t", tracesRoute);
 // The console first: its paths are ones the admin API does not have, and a browser there has a session, not a bearer token.
 app.route("/", consoleApp);
