@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { VIEW_ONLY_FIELDS } from "../src/admin/views.js";
+import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,
@@ -194,6 +195,8 @@ function configFile(path: string): Record<string, unknown> {
     throw new InputError(`--config ${path} is not JSON: ${where}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InputError(`--config ${path} must hold a JSON object`);
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) throw new InputError(`--config ${path}: ${repeated}: ${GIVEN_TWICE}`);
   const config = { ...(json as Record<string, unknown>) };
   for (const field of VIEW_ONLY_FIELDS) delete config[field];
   return config;

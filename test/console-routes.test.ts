@@ -1269,6 +1269,27 @@ describe("the console beside the admin API", () => {
     expect(refusalShown(await deletion.text())).toBe("confirm: type the tenant id, [the admin token], to delete the tenant");
   });
 
+  it("refuses settings that give a key twice in one object, naming it, as the admin API refuses such a body", async () => {
+    const cookie = await consoleSessionCookie();
+    const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
+    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const tenant = uniqueTenantId("console");
+
+    const refused = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant,
+      parent: "project_name:p",
+      key: "passthrough",
+      settings: '{"translate": false, "translate": true}',
+    });
+
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(
+      '<span class="field-error" id="error-settings">settings: translate: given twice in one object, where only the last would be read</span>',
+    );
+    expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
+
   it("shows a refused tenant form again without the Braintrust key, wherever it was typed: the settings JSON, the API URL's user:password@", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -133,6 +133,47 @@ describe("admin API: tenants", () => {
   });
 
   it.each([
+    ['{"parent":"project_name:a","braintrust":{"api_key":"sk-new-0123456789"},"braintrust":{}}', "braintrust"],
+    ['{"parent":"project_name:a","parent":"project_name:b"}', "parent"],
+    [
+      '{"parent":"project_name:a","routes":[{"match":{"field":"span_name","equals":"x"},"parent":"project_name:b"},{"match":{"field":"a","fi\\u0065ld":"b"},"parent":"project_name:c"}]}',
+      "routes.1.match.field",
+    ],
+  ])("refuses a key given twice in one object, which JSON.parse would read as its last alone: %s", async (body, field) => {
+    const id = uniqueTenantId();
+    const refused = await admin("PUT", `/tenants/${id}`, body);
+
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { code: "invalid_field", field, message: `${field}: given twice in one object, where only the last would be read` },
+    });
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+    // The same key in different objects, or as a value, is no repeat.
+    const accepted = await admin(
+      "PUT",
+      `/tenants/${id}`,
+      '{"parent":"project_name:a","redact":{"keys":[{"pattern":"parent"},{"pattern":"parent"}]}}',
+    );
+    expect(accepted.status).toBe(201);
+  });
+
+  it.each(["gzip", "br", "deflate"])("refuses a body sent with content encoding %s with 415, not as JSON read wrong", async (coding) => {
+    const id = uniqueTenantId();
+    const refused = await admin("PUT", `/tenants/${id}`, { parent: "project_name:a" }, ADMIN_TOKEN, { "content-encoding": coding });
+
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: "unsupported_media_type",
+        message: `unsupported content encoding "${coding}": the admin API reads bodies as sent, without a content encoding`,
+      },
+    });
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+    const identity = await admin("PUT", `/tenants/${id}`, { parent: "project_name:a" }, ADMIN_TOKEN, { "content-encoding": "identity" });
+    expect(identity.status).toBe(201);
+  });
+
+  it.each([
     [{ braintrust: {} }, "parent: is required (string)"],
     [{ parent: 7 }, "parent: must be a string, not 7"],
     [{ parent: "project_name:p", translate: "yes" }, "translate: must be true or false, not a string"],

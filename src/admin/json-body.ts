@@ -1,23 +1,48 @@
 import type { Context } from "hono";
+import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 
 /** An admin call's JSON body, or a 400 naming `body`: a schema then says what in it is wrong. */
 export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
-  try {
-    return await c.req.json();
-  } catch {
-    throw new RelayError("invalid_field", "body: must be a JSON object", { field: "body" });
-  }
+  return parsedBody(await bodyText(c), "body: must be a JSON object");
 }
 
 /** An admin call's JSON body where one may be left out: none, or only white space, reads as `{}`. */
 export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
-  const text = await c.req.text();
-  if (text.trim() === "") return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new RelayError("invalid_field", "body: must be a JSON object, or none", { field: "body" });
+  const text = await bodyText(c);
+  return text.trim() === "" ? {} : parsedBody(text, "body: must be a JSON object, or none");
+}
+
+/**
+ * The body as text. One sent with a content coding (RFC 9110, section 8.4) is refused with 415, not
+ * read as if it had none: the admin API takes none, and gzip read as JSON would be called malformed.
+ */
+async function bodyText(c: Context<AppEnv>): Promise<string> {
+  const coding = c.req.header("content-encoding")?.trim().toLowerCase();
+  if (coding !== undefined && coding !== "" && coding !== "identity") {
+    throw new RelayError(
+      "unsupported_media_type",
+      `unsupported content encoding ${quoted(coding)}: the admin API reads bodies as sent, without a content encoding`,
+    );
   }
+  return c.req.text();
+}
+
+/**
+ * The parsed body. A key given twice in one object is refused, naming it: JSON.parse keeps its last
+ * value without a word, so a `braintrust` given twice would drop the key rotation in the first.
+ */
+function parsedBody(text: string, malformed: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new RelayError("invalid_field", malformed, { field: "body" });
+  }
+  const repeated = repeatedKey(text);
+  if (repeated !== undefined) {
+    throw new RelayError("invalid_field", `${repeated}: ${GIVEN_TWICE}`, { field: repeated });
+  }
+  return body;
 }

@@ -475,6 +475,21 @@ describe("tfy-relay, against a running relay", () => {
     });
   });
 
+  it("refuses a --config file that gives a key twice in one object, which JSON.parse would read as its last alone", async () => {
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    writeFileSync(
+      config,
+      '{"parent": "project_name:p", "routes": [{"match": {"field": "a", "equals": "b", "equals": "c"}, "parent": "project_name:q"}]}',
+    );
+
+    const refused = await runCli("http://127.0.0.1:1", ["tenants", "put", "acme", "--config", config], { RELAY_ADMIN_TOKEN: "x" });
+
+    expect(refused).toMatchObject({
+      code: 2,
+      stderr: `tfy-relay: --config ${config}: routes.0.match.equals: given twice in one object, where only the last would be read\n`,
+    });
+  });
+
   it("reports a bad or unreachable URL", async () => {
     const closedPort = await freePort();
     const run = (url: string) =>

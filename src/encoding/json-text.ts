@@ -1,0 +1,59 @@
+/**
+ * JSON text as people write it (an admin call's body, the console's settings, a CLI config file):
+ * checks that JSON.parse, which keeps a key's last value without a word, does not make.
+ */
+
+/** What a key given twice is told: a change in its first value would be dropped without a word. */
+export const GIVEN_TWICE = "given twice in one object, where only the last would be read";
+
+/**
+ * Where the first key an object of this JSON gives twice is (`routes.0.match.field`); undefined
+ * when none is. `text` is valid JSON (JSON.parse took it), so a string an object holds followed by
+ * a colon is a key. One pass without recursion, whatever the nesting.
+ */
+export function repeatedKey(text: string): string | undefined {
+  // Each open object with its keys so far and the member being read; each open list with the item being read.
+  const open: Array<{ keys: Set<string>; at: string } | { index: number }> = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const inner = open.at(-1);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      if (inner && "keys" in inner && text.charCodeAt(afterWhiteSpace(text, end)) === COLON) {
+        const key = JSON.parse(text.slice(i, end)) as string;
+        if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key].join(".");
+        inner.keys.add(key);
+        inner.at = key;
+      }
+      i = end - 1;
+    } else if (c === OPEN_OBJECT) open.push({ keys: new Set(), at: "" });
+    else if (c === OPEN_LIST) open.push({ index: 0 });
+    else if (c === CLOSE_OBJECT || c === CLOSE_LIST) open.pop();
+    else if (c === COMMA && inner && "index" in inner) inner.index++;
+  }
+  return undefined;
+}
+
+/** Where the string starting at `at` ends, past its closing quote. */
+function stringEnd(text: string, at: number): number {
+  for (let i = at + 1; ; i++) {
+    const c = text.charCodeAt(i);
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i + 1;
+  }
+}
+
+function afterWhiteSpace(text: string, at: number): number {
+  let i = at;
+  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
+  return i;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_LIST = 0x5b;
+const CLOSE_LIST = 0x5d;
