@@ -192,6 +192,25 @@ describe("admin API: tenants", () => {
     ],
     // A string sent is never repeated: it may be a key pasted into the wrong field.
     [{ parent: "project_name:p", braintrust: { api_key: "" } }, "braintrust.api_key: must be at least 1 character long"],
+    // Where a field takes one of several kinds of value, each is named.
+    [{ parent: "project_name:p", redact: { values: ["phones"] } }, 'redact.values.0: must be "api_keys", "emails" or an object, not a string'],
+    [{ parent: "project_name:p", redact: { values: [5] } }, 'redact.values.0: must be "api_keys", "emails" or an object, not 5'],
+    [
+      { parent: "project_name:p", routes: [{ match: {}, parent: "project_name:q" }] },
+      'routes.0.match: must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}',
+    ],
+    [
+      { parent: "project_name:p", routes: [{ match: { all: 5 }, parent: "project_name:q" }] },
+      'routes.0.match: must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}',
+    ],
+    [
+      { parent: "project_name:p", routes: [{ match: { field: "span_name", equals: [1] }, parent: "project_name:q" }] },
+      "routes.0.match: equals: must be a string, a number or true or false, not a list",
+    ],
+    [
+      { parent: "project_name:p", routes: [{ match: { field: "span_name" }, parent: "project_name:q" }] },
+      "routes.0.match: needs exactly one of equals, one_of, prefix, exists",
+    ],
   ])("says what a field must be, in words, and what it got unless that was text: %j", async (body, message) => {
     const refused = await admin("PUT", `/tenants/${uniqueTenantId()}`, body);
 

@@ -20,11 +20,34 @@ export const fieldErrors: z.core.$ZodErrorMap = (issue) => {
     case "too_big":
       return bound(issue.origin, issue.inclusive ? "at most" : "less than", issue.maximum);
     case "invalid_value":
-      return `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map((v) => (typeof v === "bigint" ? String(v) : JSON.stringify(v))).join(", ")}`;
+      return `must be ${issue.values.length === 1 ? "" : "one of "}${issue.values.map(valueText).join(", ")}`;
+    case "invalid_union": {
+      const kinds = issue.errors.map(refusedKinds);
+      if (kinds.some((kind) => kind === undefined)) return undefined;
+      const named = kinds.flat();
+      return `must be ${named.slice(0, -1).join(", ")} or ${named.at(-1)}, not ${sent(issue.input)}`;
+    }
     default:
       return undefined;
   }
 };
+
+/**
+ * What a union's option takes, when it refused the value as a whole (its type, or a value not among
+ * its own): `a number`, `"emails"`; undefined when it refused a part of it, whose words are the
+ * schema's own message.
+ */
+function refusedKinds(issues: readonly z.core.$ZodIssue[]): string[] | undefined {
+  const [issue] = issues;
+  if (issues.length !== 1 || issue!.path.length > 0) return undefined;
+  if (issue!.code === "invalid_type") return [EXPECTED[issue!.expected] ?? issue!.expected];
+  if (issue!.code === "invalid_value") return issue!.values.map(valueText);
+  return undefined;
+}
+
+function valueText(value: unknown): string {
+  return typeof value === "bigint" ? String(value) : JSON.stringify(value);
+}
 
 const EXPECTED: Record<string, string> = {
   string: "a string",

@@ -34,12 +34,30 @@ export type Condition = z.infer<typeof ConditionSchema>;
 export type Match = Condition | { all: Match[] } | { any: Match[] };
 
 export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
-  z.union([
-    z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }),
-    z.strictObject({ any: z.array(MatchSchema).min(1).max(50) }),
-    ConditionSchema,
-  ]),
+  z.union(
+    [
+      z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }),
+      z.strictObject({ any: z.array(MatchSchema).min(1).max(50) }),
+      ConditionSchema,
+    ],
+    { error: matchRefused },
+  ),
 );
+
+/**
+ * Why a match was refused: a condition's own refusal when it is one (it names a `field`), in the
+ * words of the field it is about; else what a match must be. Without this, zod's union says only
+ * "Invalid input".
+ */
+function matchRefused(issue: z.core.$ZodRawIssue): string {
+  const input = issue.input;
+  const condition =
+    issue.code === "invalid_union" && typeof input === "object" && input !== null && "field" in input
+      ? issue.errors.at(-1)?.[0]
+      : undefined;
+  if (condition) return condition.path.length > 0 ? `${condition.path.join(".")}: ${condition.message}` : condition.message;
+  return 'must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}';
+}
 
 /**
  * How deep `all` and `any` may nest in a match: past any condition a person writes, and short of

@@ -17,16 +17,12 @@ describe("repeatedKey: a key JSON.parse would read as its last value alone", () 
     expect(repeatedKey(text)).toBe(place);
   });
 
-  it.each([
-    '{"a": 1, "b": {"a": 2}}',
-    '[{"a": 1}, {"a": 2}]',
-    '{"a": ["a", "a"], "s": "\\\\", "t": "x"}',
-    '"a"',
-    "[]",
-    "{}",
-  ])("finds none in %s", (text) => {
-    expect(repeatedKey(text)).toBeUndefined();
-  });
+  it.each(['{"a": 1, "b": {"a": 2}}', '[{"a": 1}, {"a": 2}]', '{"a": ["a", "a"], "s": "\\\\", "t": "x"}', '"a"', "[]", "{}"])(
+    "finds none in %s",
+    (text) => {
+      expect(repeatedKey(text)).toBeUndefined();
+    },
+  );
 
   it("reads deep nesting in one pass, without recursion", () => {
     const deep = `${'{"a":'.repeat(100_000)}{"b":1,"b":2}${"}".repeat(100_000)}`;
