@@ -264,7 +264,7 @@ describe.concurrent("redaction", () => {
     expect(sent!.events[0]!.name).toBe("login [REDACTED]");
   });
 
-  it("masks values inside arrays and key-value lists at any depth, and in resource, scope, event and link attributes", async () => {
+  it("masks values inside arrays and key-value lists at any depth, and in resource, scope, event and link attributes and their own text fields", async () => {
     const tenant = await createTenant({ config: { translate: false, redact: { values: ["emails"] } } });
     const span = spanWith("tool call", [
       attr("recipients", ["ann@example.com", "plain", ["bob@example.com"]]),
@@ -277,6 +277,14 @@ describe.concurrent("redaction", () => {
     const request = requestOf([span]);
     request.resourceSpans[0]!.resource!.attributes.push(attr("owners", ["gus@example.com"]));
     request.resourceSpans[0]!.scopeSpans[0]!.scope!.attributes.push(attr("contact", { email: "hal@example.com" }));
+    // Every other string field that reaches Braintrust: a scope's name and version, schema URLs, trace states.
+    const scopeSpans = request.resourceSpans[0]!.scopeSpans[0]!;
+    scopeSpans.scope!.name = "agent of ida@example.com";
+    scopeSpans.scope!.version = "jo@example.com";
+    scopeSpans.schemaUrl = "https://schemas.example/kim@example.com";
+    request.resourceSpans[0]!.schemaUrl = "https://schemas.example/lee@example.com";
+    span.traceState = "vendor=max@example.com";
+    span.links[0]!.traceState = "vendor=ned@example.com";
 
     expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
 
@@ -287,6 +295,13 @@ describe.concurrent("redaction", () => {
     expect(delivered!.attributes).toEqual([
       attr("recipients", ["[REDACTED]", "plain", ["[REDACTED]"]]),
       attr("request", { to: "[REDACTED]", headers: { cc: ["[REDACTED]"] }, count: 2 }),
+    ]);
+    const sentScope = received!.request.resourceSpans[0]!.scopeSpans[0]!;
+    expect([sentScope.scope!.name, sentScope.scope!.version, delivered!.traceState, delivered!.links[0]!.traceState]).toEqual([
+      "agent of [REDACTED]",
+      "[REDACTED]",
+      "vendor=[REDACTED]",
+      "vendor=[REDACTED]",
     ]);
   });
 

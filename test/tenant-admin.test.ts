@@ -193,7 +193,10 @@ describe("admin API: tenants", () => {
     // A string sent is never repeated: it may be a key pasted into the wrong field.
     [{ parent: "project_name:p", braintrust: { api_key: "" } }, "braintrust.api_key: must be at least 1 character long"],
     // Where a field takes one of several kinds of value, each is named.
-    [{ parent: "project_name:p", redact: { values: ["phones"] } }, 'redact.values.0: must be "api_keys", "emails" or an object, not a string'],
+    [
+      { parent: "project_name:p", redact: { values: ["phones"] } },
+      'redact.values.0: must be "api_keys", "emails" or an object, not a string',
+    ],
     [{ parent: "project_name:p", redact: { values: [5] } }, 'redact.values.0: must be "api_keys", "emails" or an object, not 5'],
     [
       { parent: "project_name:p", routes: [{ match: {}, parent: "project_name:q" }] },

@@ -1,14 +1,14 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
 import { parseJson } from "./attributes.js";
 import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED } from "./redact.js";
 
 /**
- * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and,
- * for a span, in its name, its events' names and its status message. Runs after translation, so it
+ * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and
+ * in the message's own text fields (`ownTexts`: a span's name, a scope's version, …). Runs after translation, so it
  * reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
@@ -16,7 +16,7 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED
  * of a `\n`), it is masked token by token instead. What changed is written anew as a JSON string,
  * everything else stays as it came, so the value stays JSON.
  */
-export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?: Span): boolean {
+export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts?: OwnTexts): boolean {
   if (rules.values.length === 0) return false;
   /** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
   const maskWithin = (text: string): string | undefined => {
@@ -86,12 +86,40 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, span?:
         });
     }
   }
-  if (span) {
-    span.name = masked(span.name);
-    for (const event of span.events) event.name = masked(event.name);
-    if (span.status) span.status.message = masked(span.status.message);
-  }
+  ownTexts?.((text) => masked(text));
   return changed;
+}
+
+/** A message's own text fields, beside its attributes, each set to what `mask` makes of it. */
+export type OwnTexts = (mask: (text: string) => string) => void;
+
+/** A span's: its name, its and its links' trace states, its events' names and its status message. */
+export function spanTexts(span: Span): OwnTexts {
+  return (mask) => {
+    span.name = mask(span.name);
+    span.traceState = mask(span.traceState);
+    for (const event of span.events) event.name = mask(event.name);
+    for (const link of span.links) link.traceState = mask(link.traceState);
+    if (span.status) span.status.message = mask(span.status.message);
+  };
+}
+
+/** A resource's: its schema URL. */
+export function resourceTexts(resourceSpans: ResourceSpans): OwnTexts {
+  return (mask) => {
+    resourceSpans.schemaUrl = mask(resourceSpans.schemaUrl);
+  };
+}
+
+/** A scope's: its name, version and schema URL. */
+export function scopeTexts(scopeSpans: ScopeSpans): OwnTexts {
+  return (mask) => {
+    if (scopeSpans.scope) {
+      scopeSpans.scope.name = mask(scopeSpans.scope.name);
+      scopeSpans.scope.version = mask(scopeSpans.scope.version);
+    }
+    scopeSpans.schemaUrl = mask(scopeSpans.schemaUrl);
+  };
 }
 
 /**

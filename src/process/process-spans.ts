@@ -11,7 +11,7 @@ import { routesTraces } from "../tenants/routing.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
-import { maskValues } from "./mask-values.js";
+import { maskValues, type OwnTexts, resourceTexts, scopeTexts, spanTexts } from "./mask-values.js";
 import { type CompiledRedaction, compileRedaction, spanAttributeLists } from "./redact.js";
 import { redactKeys } from "./redact-keys.js";
 import { TraceRouter, type TraceVerdict } from "./route.js";
@@ -127,7 +127,7 @@ export class SpanProcessor {
       rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
       translation = options && translateSpan(span, options);
       if (translation) applyTranslation(span, translation);
-      if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, span) || rewritten;
+      if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, spanTexts(span)) || rewritten;
     } else translation = options && translateSpan(incoming.fields, options);
     if (translation?.usage) this.addUsage(translation.usage);
     const edited =
@@ -252,6 +252,7 @@ export class SpanProcessor {
             () => scope.scopeSpans,
             scope.header,
             (c) => c.scope?.attributes,
+            scopeTexts,
           ),
         ),
       };
@@ -270,6 +271,7 @@ export class SpanProcessor {
           () => resource.resourceSpans,
           resource.header,
           (c) => c.resource?.attributes,
+          resourceTexts,
         ),
       );
       this.outgoingBytes += outgoing.size;
@@ -288,13 +290,14 @@ export class SpanProcessor {
     message: () => MessageShape<Desc>,
     header: Piece[],
     attributesOf: (copy: MessageShape<Desc>) => KeyValue[] | undefined,
+    textsOf: (copy: MessageShape<Desc>) => OwnTexts,
   ): Piece[] {
     const redaction = this.redaction;
     if (!redaction) return header;
     const copy = clone(desc, message());
     const lists = [attributesOf(copy) ?? []];
     const removed = redactKeys(lists, redaction);
-    if (!(maskValues(lists, redaction) || removed)) return header;
+    if (!(maskValues(lists, redaction, textsOf(copy)) || removed)) return header;
     this.changed = true;
     return [toBinary(desc, copy)];
   }
