@@ -870,7 +870,14 @@ describe("the console beside the admin API", () => {
     const created = await create();
 
     expect(stale.status).toBe(412);
-    expect(await stale.text()).toContain("was changed, or deleted, by someone else since this page was loaded: nothing was saved");
+    // The tenant's page again, the tenant as it is now, the form as it was sent, saving over what the page now shows.
+    const stalePage = await stale.text();
+    const changed = `tenant ${tenant.id} was changed by someone else since this page was loaded: nothing was saved; the page shows the tenant as it is now and the form what you sent: check it and save again to replace the change`;
+    expect(stalePage).toContain(`<p class="notice error" role="status">Not saved: ${changed}.</p>`);
+    expect(stalePage).toContain("project_name:meanwhile");
+    expect(stalePage).toContain('name="parent" required="" value="project_name:from-the-form"');
+    expect(hiddenIn(stalePage, "revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
+    expect(await parentNow()).toBe("project_name:meanwhile");
     expect(created.status).toBe(412);
     // The new tenant's form again, as it was typed, the refusal beside the id.
     const createdPage = await created.text();
@@ -881,9 +888,15 @@ describe("the console beside the admin API", () => {
     );
     expect(createdPage).toContain('name="parent" required="" value="project_name:from-the-form"');
     expect(await parentNow()).toBe("project_name:meanwhile");
-    const fresh = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
-    expect((await save(hiddenIn(fresh, "revision"))).status).toBe(303);
+    expect((await save(hiddenIn(stalePage, "revision"))).status).toBe(303);
     expect(await parentNow()).toBe("project_name:from-the-form");
+
+    // Deleted meanwhile: no page to show the form on.
+    const before = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    await admin("DELETE", `/tenants/${tenant.id}`);
+    const gone = await save(hiddenIn(before, "revision"));
+    expect(gone.status).toBe(404);
+    expect(await gone.text()).toContain(`tenant ${tenant.id} was deleted by someone else since this page was loaded: nothing was saved`);
   });
 
   it("words a replay's notice only for counts a replay can give, should a signed link carry others", async () => {

@@ -107,10 +107,9 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
       const taken = `tenant: ${id} already exists: nothing was saved; choose another id, or open it from the list to change it`;
       return formRefused(c, form, id, revision, new RelayError("precondition_failed", taken, { field: "tenant" }));
     }
-    throw new RelayError(
-      "precondition_failed",
-      `tenant ${id} was changed, or deleted, by someone else since this page was loaded: nothing was saved; open the tenant again and redo the change`,
-    );
+    // Changed meanwhile (a token issued counts): the form is shown again as sent, on the tenant as it is now.
+    const changed = `tenant ${id} was changed by someone else since this page was loaded: nothing was saved; the page shows the tenant as it is now and the form what you sent: check it and save again to replace the change`;
+    return formRefused(c, form, id, revision, new RelayError("precondition_failed", changed, { field: "If-Match" }), "as it is now");
   }
   // The new tenant form's condition (If-None-Match) held: the tenant did not exist before.
   return c.redirect(await signedForSession(c, donePath(CONSOLE_PATHS.tenant(saved.id), revision ? "saved" : "created")), 303);
@@ -120,8 +119,9 @@ type Form = Awaited<ReturnType<typeof formOf>>;
 
 /**
  * A tenant form the admin API refused, shown again as sent with the refusal beside its field, with the
- * refusal's status: on the tenant's page, still saving over the revision it showed, or on the tenants
- * page for a new one.
+ * refusal's status: on the tenant's page, still saving over the revision it showed (or, `over` the
+ * tenant "as it is now", the revision it has now, when that changed meanwhile), or on the tenants
+ * page for a new one. A tenant deleted meanwhile has no page: that is said alone.
  */
 async function formRefused(
   c: Context<ConsoleEnv>,
@@ -129,6 +129,7 @@ async function formRefused(
   id: string,
   revision: string | undefined,
   err: RelayError,
+  over: "as shown" | "as it is now" = "as shown",
 ): Promise<Response> {
   const adminToken = c.env.ADMIN_TOKEN ?? "";
   const entered: RefusedForm["entered"] = {};
@@ -144,8 +145,17 @@ async function formRefused(
   const refused: RefusedForm = { entered, error: { field, message: masked.message.replace(/^body: /, "settings: ") } };
   const session = sessionOf(c);
   if (revision) {
-    const data = await tenantPageData(c, id);
-    return renderRefusal(c, <TenantPage session={session} data={{ ...data, revision }} refused={refused} />, masked);
+    const data = await tenantPageData(c, id).catch((cause: unknown) => {
+      if (cause instanceof RelayError && cause.code === "not_found" && over === "as it is now") {
+        throw new RelayError("not_found", `tenant ${id} was deleted by someone else since this page was loaded: nothing was saved`);
+      }
+      throw cause;
+    });
+    return renderRefusal(
+      c,
+      <TenantPage session={session} data={over === "as shown" ? { ...data, revision } : data} refused={refused} />,
+      masked,
+    );
   }
   const { rows, next } = await tenantRows(c, undefined);
   return renderRefusal(c, <TenantsPage session={session} rows={rows} later={false} next={next} refused={refused} />, masked);
