@@ -27,6 +27,9 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   if (!now) concerns.push({ level: "bad", text: "statistics unavailable: its Durable Object did not answer" });
   if (now && now.upstream.errors > 0 && now.spans.delivered === 0) {
     concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${countOf(now.upstream.errors, "attempt")} failed` });
+  } else if (stats && now && now.spans.delivered === 0 && stats.waiting_in_queue > 0 && failingStill(stats)) {
+    // Backoff puts an outage's retries more than 5 minutes apart: between them a quiet tenant has no attempt to count.
+    concerns.push({ level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" });
   }
   const refused = now ? requestsRefused(now) : 0;
   if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
@@ -41,6 +44,11 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   if (stats && stats.waiting_in_queue > 0)
     concerns.push({ level: "watch", text: `${countOf(stats.waiting_in_queue, "span")} in the queue` });
   return concerns;
+}
+
+/** Whether the tenant's last upstream error may still be going on: one in the last hour, no span delivered after it. */
+function failingStill(stats: TenantStats): boolean {
+  return stats.last_upstream_error ? upstreamErrorPassed(stats) === undefined : false;
 }
 
 /**

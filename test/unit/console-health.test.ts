@@ -55,6 +55,26 @@ describe("a tenant's health on the console's overview", () => {
     expect(concernsOf(statsOf({ spans: { delivered: 1 }, upstreamAttempts: 4, upstreamErrors: 3 }), noDeadLetters)).toEqual([]);
   });
 
+  it("says so too between an outage's retries, which backoff puts more than 5 minutes apart: spans wait, the last attempt failed", () => {
+    const at = "2026-12-03T11:50:00.000Z";
+    const between = statsOf({}, { earlierInTheHour: { upstreamAttempts: 9, upstreamErrors: 9 }, queued: 4, lastError: at });
+
+    expect(concernsOf(between, noDeadLetters)).toEqual([
+      { level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" },
+      { level: "watch", text: "4 spans in the queue" },
+    ]);
+    // Delivered since the error, an hour without one, or nothing waiting: spans that merely wait.
+    const deliveredSince = statsOf(
+      {},
+      { earlierInTheHour: { upstreamErrors: 1 }, queued: 4, lastError: at, deliveredIn: ["2026-12-03T11:52:00.000Z"] },
+    );
+    const longAgo = statsOf({}, { queued: 4, lastError: "2026-12-03T09:00:00.000Z" });
+    const nothingWaits = statsOf({}, { earlierInTheHour: { upstreamErrors: 1 }, lastError: at });
+    expect(concernsOf(deliveredSince, noDeadLetters)).toEqual([{ level: "watch", text: "4 spans in the queue" }]);
+    expect(concernsOf(longAgo, noDeadLetters)).toEqual([{ level: "watch", text: "4 spans in the queue" }]);
+    expect(concernsOf(nothingWaits, noDeadLetters)).toEqual([]);
+  });
+
   it("names refused requests, dead letters and spans in the queue, worst first", () => {
     const stats = statsOf({ requests: { "200": 5, "401": 2, "429": 1 }, spans: { delivered: 5 } }, { queued: 1 });
 
