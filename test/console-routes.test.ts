@@ -1282,6 +1282,17 @@ describe("the console beside the admin API", () => {
     expect(refusalShown(await deletion.text())).toBe("confirm: type the tenant id, [the admin token], to delete the tenant");
   });
 
+  it("never writes the admin token into the dead letters page, typed into its tenant filter: no tenant has it", async () => {
+    const cookie = await consoleSessionCookie();
+
+    const filtered = await relayFetch(`/admin/console/dead-letters?tenant=${ADMIN_TOKEN}`, { headers: { cookie } });
+
+    expect(filtered.status).toBe(404);
+    const page = await filtered.text();
+    expect(refusalShown(page)).toBe("no such tenant: [the admin token]");
+    expect(page).not.toContain(ADMIN_TOKEN);
+  });
+
   it("refuses settings that give a key twice in one object, naming it, as the admin API refuses such a body", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -1,5 +1,7 @@
 import { type Context, Hono } from "hono";
 import { singleValuedQuery } from "../admin/query.js";
+import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
+import { RelayError } from "../http/errors.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import { adminPath, callAdmin } from "./admin-api.js";
 import type { DeadLetterList, ReplayAnswer } from "./answers.js";
@@ -38,6 +40,10 @@ function isDeadLettersList(path: string): boolean {
 deadLetterRoutes.get("/", async (c) => {
   const query = singleValuedQuery(c, ["tenant", "cursor", ...NOTICE_PARAMETERS]);
   const { tenant, cursor } = query;
+  // The filter is written into the page and its links: the admin token never is, not even where an operator typed it, and is no tenant's.
+  if (tenant && adminTokenMasked(tenant, c.env) !== tenant) {
+    throw withAdminTokenMasked(new RelayError("not_found", `no such tenant: ${tenant}`), c.env);
+  }
   const search = new URLSearchParams({ limit: String(PAGE), ...(tenant ? { tenant } : {}), ...(cursor ? { cursor } : {}) });
   const list = await callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${search}`);
   return renderPage(
