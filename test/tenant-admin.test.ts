@@ -57,7 +57,7 @@ describe("admin API: tenants", () => {
     expect(elsewhere.json).toMatchObject({
       error: {
         code: "invalid_field",
-        message: `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or null to make the tenant passthrough`,
+        message: `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
         field: "braintrust.api_key",
       },
     });

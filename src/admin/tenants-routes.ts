@@ -109,7 +109,7 @@ tenantsRoutes.all("/:tenant", otherMethods("GET, HEAD, PUT, DELETE"));
 function keyForAnotherUrl(id: string): RelayError {
   return new RelayError(
     "invalid_field",
-    `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or null to make the tenant passthrough`,
+    `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
     { field: "braintrust.api_key" },
   );
 }
