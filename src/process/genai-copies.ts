@@ -149,8 +149,8 @@ const MESSAGES_SKIPPED = 8;
  * The places, among the span's events, of the message events that restate a message the relay wrote
  * as input or output: each event is matched, in order, with one message of its role, every field it
  * holds that message's (a tool message's `id` its `tool_call_id`, `gen_ai.system` `system`, the
- * span's provider); a `gen_ai.choice` with the answer at its index, its message's fields, finish reason and
- * any other field that answer's. A span that records its answers as choices has only its input's
+ * span's provider); a `gen_ai.choice` with the answer at its index, its message's fields, finish
+ * reason and any other field that answer's. A span that records its answers as choices has only its input's
  * turns as role events; one without, its answer as an assistant's message too. Sent beside that input
  * and output, Braintrust would show, store and bill the message twice. An event that matches no
  * message (one the indexed attributes lack, a second answer, a finish reason the output does not say,
@@ -178,10 +178,10 @@ export function restatedMessageEvents(
     const { "gen_ai.system": provider, ...said } = fields;
     if (provider !== undefined && provider !== system) return;
     if (role === undefined) {
-      const { index = choices, ...fields } = said;
+      const { index = choices, ...answered } = said;
       choices++;
       const answer = typeof index === "number" && Number.isInteger(index) && index >= 0 ? written.output[index] : undefined;
-      const choice = choiceOf(fields);
+      const choice = choiceOf(answered);
       // A field both in the message and beside it says two things: which one the answer holds is not for the relay to pick.
       if (
         !choice ||

@@ -8,8 +8,8 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED
 
 /**
  * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and
- * in the message's own text fields (`ownTexts`: a span's name, a scope's version, …). Runs after translation, so it
- * reaches the translated JSON.
+ * in the message's own text fields (`ownTexts`: a span's name, a scope's version, …). Runs after
+ * translation, so it reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
  * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`

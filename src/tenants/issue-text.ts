@@ -38,10 +38,10 @@ export const fieldErrors: z.core.$ZodErrorMap = (issue) => {
  * schema's own message.
  */
 function refusedKinds(issues: readonly z.core.$ZodIssue[]): string[] | undefined {
-  const [issue] = issues;
-  if (issues.length !== 1 || issue!.path.length > 0) return undefined;
-  if (issue!.code === "invalid_type") return [EXPECTED[issue!.expected] ?? issue!.expected];
-  if (issue!.code === "invalid_value") return issue!.values.map(valueText);
+  const issue = issues.length === 1 ? issues[0]! : undefined;
+  if (issue === undefined || issue.path.length > 0) return undefined;
+  if (issue.code === "invalid_type") return [EXPECTED[issue.expected] ?? issue.expected];
+  if (issue.code === "invalid_value") return issue.values.map(valueText);
   return undefined;
 }
 

@@ -53,7 +53,7 @@ function matchRefused(issue: z.core.$ZodRawIssue): string {
   const input = issue.input;
   const condition =
     issue.code === "invalid_union" && typeof input === "object" && input !== null && "field" in input
-      ? issue.errors.at(-1)?.[0]
+      ? issue.errors.at(-1)?.[0] // ConditionSchema's, the union's last option
       : undefined;
   if (condition) return condition.path.length > 0 ? `${condition.path.join(".")}: ${condition.message}` : condition.message;
   return 'must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}';
