@@ -865,7 +865,7 @@ describe("the console beside the admin API", () => {
     expect(hidden("revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
 
     // Another operator saves first.
-    await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:meanwhile" });
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:meanwhile", redact: { keys: [{ pattern: "x-secret" }] } });
     const stale = await save(hidden("revision"));
     const created = await create();
 
@@ -876,6 +876,11 @@ describe("the console beside the admin API", () => {
     expect(stalePage).toContain(`<p class="notice error" role="status">Not saved: ${changed}.</p>`);
     expect(stalePage).toContain("project_name:meanwhile");
     expect(stalePage).toContain('name="parent" required="" value="project_name:from-the-form"');
+    // The settings made meanwhile, which the page shows nowhere else, beside the form's.
+    const settingsNow = /<details open="" class="settings-now"><summary>[^<]*<\/summary><pre>([^<]*)<\/pre>/.exec(stalePage)?.[1];
+    expect(JSON.parse(settingsNow!.replaceAll("&quot;", '"')).redact.keys).toEqual([
+      { pattern: "x-secret", action: "remove", replacement: "[REDACTED]" },
+    ]);
     expect(hiddenIn(stalePage, "revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
     expect(await parentNow()).toBe("project_name:meanwhile");
     expect(created.status).toBe(412);

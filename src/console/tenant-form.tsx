@@ -161,6 +161,13 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
           <span class="field-error settings-again">Not shown again, for safety, as it may hold a key: type the settings again.</span>
         )}
       </label>
+      {/* Refused for a change made meanwhile: the settings it made, which the page shows nowhere else, beside what was sent. */}
+      {tenant && error?.field === "If-Match" && (
+        <details open class="settings-now">
+          <summary>The settings as they are now</summary>
+          <pre>{settingsOf(tenant)}</pre>
+        </details>
+      )}
       <div>
         <button type="submit" class="primary">
           {tenant ? "Save tenant" : "Create tenant"}
