@@ -79,6 +79,11 @@ export class SpanProcessor {
   private readonly zeroParents: number[] = [];
   /** Every span id of the request, for the router and for callers' parents, whichever the tenant has. */
   private readonly spanIds: SpanIdSet | undefined;
+  /**
+   * The ids of the spans sent, for callers' parents, where the filter drops some: a span whose parent
+   * it dropped is left without one in Braintrust, as one whose parent never came.
+   */
+  private readonly sentIds: SpanIdSet | undefined;
   private readonly traces: string[] = [];
   // Weak: a scope's decoded fields are let go once its spans have been read.
   private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
@@ -104,7 +109,9 @@ export class SpanProcessor {
     this.router = spanIds && routes ? new TraceRouter(tenant, spanIds) : undefined;
     this.redaction = compileRedaction(tenant.redact);
     this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
-    this.callerParents = spanIds && rootsCallersChildren ? new CallerParents(spanIds) : undefined;
+    this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;
+    const parentsSent = this.sentIds ?? spanIds;
+    this.callerParents = parentsSent && rootsCallersChildren ? new CallerParents(parentsSent) : undefined;
   }
 
   add(incoming: IncomingSpan): void {
@@ -121,6 +128,7 @@ export class SpanProcessor {
       this.changed = true;
       return;
     }
+    this.sentIds?.add(incoming.fields.spanId);
     let rewritten = false;
     let translation: SpanTranslation | undefined;
     if (span) {

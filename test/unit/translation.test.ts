@@ -1917,6 +1917,26 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(span!.droppedAttributesCount).toBe(0);
   });
 
+  it("makes the request span the root when the filter drops its parent, the caller's HTTP span sent in the same request", () => {
+    const agent = spanWith("agent run", []);
+    const call = spanWith("POST https://gateway/api/llm", [attr("http.request.method", "POST")], {
+      traceId: agent.traceId,
+      parentSpanId: agent.spanId,
+    });
+    const request = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion")], {
+      traceId: agent.traceId,
+      parentSpanId: call.spanId,
+    });
+    const model = spanWith("Model: x", [attr("tfy.span_type", "Model")], { traceId: agent.traceId, parentSpanId: request.spanId });
+    const sent = [model, request, call, agent];
+
+    const parents = parentsOf(sent, { drop_non_ai_spans: true });
+
+    expect(parents).toEqual({ "agent run": "", "ChatCompletion: x": "", "Model: x": hex(request.spanId) });
+    // Sent, the caller's span keeps the gateway's spans under it.
+    expect(parentsOf(sent)["ChatCompletion: x"]).toBe(hex(call.spanId));
+  });
+
   it("makes a direct MCP call the root: an MCP span of kind SERVER, a request the gateway served", () => {
     const { sent } = continued("MCP");
     sent[1]!.kind = Span_SpanKind.SERVER;
