@@ -202,9 +202,10 @@ describe("admin API: tenants", () => {
       { parent: "project_name:p", routes: [{ match: {}, parent: "project_name:q" }] },
       'routes.0.match: must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}',
     ],
+    [{ parent: "project_name:p", routes: [{ match: { all: 5 }, parent: "project_name:q" }] }, "routes.0.match: all: must be a list, not 5"],
     [
-      { parent: "project_name:p", routes: [{ match: { all: 5 }, parent: "project_name:q" }] },
-      'routes.0.match: must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}',
+      { parent: "project_name:p", routes: [{ match: { any: [{ all: [{ field: "span_name", prefix: 5 }] }] }, parent: "project_name:q" }] },
+      "routes.0.match: any.0: all.0: prefix: must be a string, not 5",
     ],
     [
       { parent: "project_name:p", routes: [{ match: { field: "span_name", equals: [1] }, parent: "project_name:q" }] },

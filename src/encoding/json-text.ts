@@ -21,7 +21,7 @@ export function repeatedKey(text: string): string | undefined {
       const end = stringEnd(text, i);
       if (inner && "keys" in inner && text.charCodeAt(afterWhiteSpace(text, end)) === COLON) {
         const key = JSON.parse(text.slice(i, end)) as string;
-        if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key].join(".");
+        if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key].map(named).join(".");
         inner.keys.add(key);
         inner.at = key;
       }
@@ -32,6 +32,11 @@ export function repeatedKey(text: string): string | undefined {
     else if (c === COMMA && inner && "index" in inner) inner.index++;
   }
   return undefined;
+}
+
+/** A place's step as a message names it: an empty key as `""`, which would otherwise name nothing. */
+function named(step: string): string {
+  return step === "" ? '""' : step;
 }
 
 /** Where the string starting at `at` ends, past its closing quote. */

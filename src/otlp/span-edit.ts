@@ -19,10 +19,10 @@ const ARRAY_VALUES = 1;
 const NOTHING = new Uint8Array();
 
 /**
- * An attribute to write: JSON text as its UTF-8 (large ones are a payload's messages, the request's
- * own bytes, never turned into a string), or a list of strings.
+ * An attribute to write: a string as its UTF-8 (mostly JSON text, large ones a payload's messages,
+ * the request's own bytes, never turned into a string), or a list of strings.
  */
-export type NewAttribute = { key: string; json: Uint8Array } | { key: string; strings: string[] };
+export type NewAttribute = { key: string; utf8: Uint8Array } | { key: string; strings: string[] };
 
 /**
  * KeyValue key fields (tag, length and key) already encoded, since encoding a short string costs
@@ -43,8 +43,8 @@ function keyField(key: string): Uint8Array {
 
 function keyValuePieces(attribute: NewAttribute): Piece[] {
   const value: Piece =
-    "json" in attribute
-      ? { field: STRING_VALUE, pieces: [attribute.json] }
+    "utf8" in attribute
+      ? { field: STRING_VALUE, pieces: [attribute.utf8] }
       : {
           field: ARRAY_VALUE,
           pieces: attribute.strings.map((s): Piece => ({ field: ARRAY_VALUES, pieces: [{ field: STRING_VALUE, pieces: [utf8Of(s)] }] })),
@@ -80,7 +80,7 @@ export function editedSpanPieces(source: Uint8Array, span: Range, edit: SpanEdit
   let small: Piece[] = [];
   for (const attribute of added) {
     const field: Piece = { field: SPAN_ATTRIBUTES, pieces: keyValuePieces(attribute) };
-    if ("json" in attribute && attribute.json.byteLength > COPIED_UP_TO) {
+    if ("utf8" in attribute && attribute.utf8.byteLength > COPIED_UP_TO) {
       if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
       small = [];
       pieces.push(field);

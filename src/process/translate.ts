@@ -218,7 +218,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       ? restatedMessageEvents(messageEvents, written, provider)
       : undefined;
   if (removedEvents?.size && spanProvider === undefined && provider !== undefined && !attributes.some((a) => a.key === "gen_ai.system"))
-    added.push({ key: "gen_ai.system", json: utf8Of(provider) });
+    added.push({ key: "gen_ai.system", utf8: utf8Of(provider) });
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
   const model = derived.model;
@@ -290,7 +290,7 @@ function removeSentOnce(removedKeys: Set<string>, attributes: KeyValue[], restat
 /** Appends the attribute unless the span has its own; says whether it did. */
 function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, value: unknown): boolean {
   if (value === undefined || attributes.some((a) => a.key === key)) return false;
-  added.push({ key, json: jsonUtf8(value) });
+  added.push({ key, utf8: jsonUtf8(value) });
   return true;
 }
 
@@ -303,8 +303,8 @@ export function applyTranslation(span: Span, { added, removedKeys, removedEvents
 
 /** An added attribute as protobuf-es holds one. */
 export function addedKeyValue(attribute: NewAttribute): KeyValue {
-  return "json" in attribute
-    ? stringKeyValue(attribute.key, textOf(attribute.json))
+  return "utf8" in attribute
+    ? stringKeyValue(attribute.key, textOf(attribute.utf8))
     : keyValue(attribute.key, stringArrayValue(attribute.strings));
 }
 

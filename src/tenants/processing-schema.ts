@@ -45,17 +45,18 @@ export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
 );
 
 /**
- * Why a match was refused: a condition's own refusal when it is one (it names a `field`), in the
- * words of the field it is about; else what a match must be. Without this, zod's union says only
- * "Invalid input".
+ * Why a match was refused: the refusal of the shape its key chooses (`all`, `any`, or a condition's
+ * `field`), in the words of the field it is about, however deep; else what a match must be.
+ * Without this, zod's union says only "Invalid input".
  */
 function matchRefused(issue: z.core.$ZodRawIssue): string {
   const input = issue.input;
-  const condition =
-    issue.code === "invalid_union" && typeof input === "object" && input !== null && "field" in input
-      ? issue.errors.at(-1)?.[0] // ConditionSchema's, the union's last option
-      : undefined;
-  if (condition) return condition.path.length > 0 ? `${condition.path.join(".")}: ${condition.message}` : condition.message;
+  if (issue.code === "invalid_union" && typeof input === "object" && input !== null && !Array.isArray(input)) {
+    // The union's options in order: all, any, a condition.
+    const option = "all" in input ? 0 : "any" in input ? 1 : "field" in input ? 2 : undefined;
+    const first = option === undefined ? undefined : issue.errors[option]?.[0];
+    if (first) return first.path.length > 0 ? `${first.path.join(".")}: ${first.message}` : first.message;
+  }
   return 'must be a condition, {"field": …} with one of "equals", "one_of", "prefix", "exists", or {"all": [matches]} or {"any": [matches]}';
 }
 

@@ -12,6 +12,7 @@ describe("repeatedKey: a key JSON.parse would read as its last value alone", () 
     // A string value that looks like a key, quotes and colons in it, is not one.
     ['{"a": "\\"a\\": 1", "b": {"a": ":"}, "b": 0}', "b"],
     ['{"a" \n :\t1, "a":2}', "a"],
+    ['{"": {"": 1, "": 2}}', '"".""'],
   ])("finds it in %s at %s", (text, place) => {
     expect(JSON.parse(text)).toBeDefined();
     expect(repeatedKey(text)).toBe(place);
