@@ -66,7 +66,7 @@ export interface RelayConfig {
   retry: RetryPolicy;
   /** Per tenant, unless its record says otherwise. */
   defaultRateLimit: RequestRateLimit;
-  /** `auto`: forward the client's own gzip bytes when they did not change, compress nothing else but a span over the upstream cap; `gzip`: compress everything. */
+  /** The attempt made while the client waits (retries from the queue are always compressed). `auto`: forward the client's own gzip bytes when they did not change, compress nothing else but a span over the upstream cap; `gzip`: compress everything. */
   upstreamCompression: "auto" | "gzip";
   /** How long an isolate gathers statistics before writing them to each tenant's Durable Object (src/stats/flush.ts). */
   statsFlushSeconds: number;
