@@ -332,12 +332,13 @@ describe.concurrent("the delivery queue's consumer", () => {
     const protobuf = toProtobuf(request);
     const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
     await standin.script(tenant.apiKey, [{ status: 413 }, { status: 413 }]);
-    // The first split is queued, but the message's own spill cannot be removed: Cloudflare brings the message again.
+    // The first split is queued, the message's own spill left behind: done all the same, but a queue
+    // delivers at least once, and Cloudflare may bring it again.
     const firstSplit = recordingQueue<DeliveryMessage>();
     const undeletable = failingBinding(env.PAYLOADS, "delete", "R2 delete failed: unavailable", (key) => key === message.payload.r2Key);
     expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: firstSplit, PAYLOADS: undeletable })).toEqual({
-      acked: [],
-      retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
+      acked: [message.id],
+      retried: [],
       threw: undefined,
     });
     const readByQueued = firstSplit.sent.flatMap(({ body }) => ("r2Key" in body.payload ? [body.payload.r2Key] : []));
@@ -351,6 +352,29 @@ describe.concurrent("the delivery queue's consumer", () => {
     });
 
     for (const key of readByQueued) expect(await inR2(key)).toBe(true);
+  });
+
+  it("finishes a message it split (413) when R2 will not delete its spill, logging it: handed back, it would be split and its spans sent again", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const halves = recordingQueue<DeliveryMessage>();
+    const undeletable = failingBinding(env.PAYLOADS, "delete", "R2 delete failed: unavailable", (k) => k === key);
+
+    const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [message], { DELIVERY_QUEUE: halves, PAYLOADS: undeletable }));
+
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => e.delivery_id === message.id)).toEqual([
+      {
+        event: "split_release_failed",
+        tenant: tenant.id,
+        delivery_id: message.id,
+        error: "R2 delete failed: unavailable",
+        request_id: expect.stringMatching(/^queue-/),
+      },
+    ]);
+    // Every span is in the halves queued, once.
+    expect(halves.sent.reduce((sum, { body }) => sum + body.spans, 0)).toBe(spansOf(trace).length);
+    expect(await inR2(key)).toBe(true);
   });
 
   it("acks a message already marked delivered without sending it again", async () => {

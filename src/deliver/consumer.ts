@@ -129,7 +129,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         env.DELIVERY_QUEUE,
         await halvesAsMessages({ ...held, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
       );
-      await releasePayload(env.PAYLOADS, message);
+      await releaseSplitOrLog(env.PAYLOADS, message);
       return;
     case "dead_letter":
     // Never, as queued spans are trusted; were it to happen, there is no client to hand them back to.
@@ -145,6 +145,19 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       // queue is not always the key's end (a 403 for this parent only, or from Braintrust's gateway
       // for something else; the key's rights given back). A replay sends them with the same key.
       return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
+  }
+}
+
+/**
+ * The halves are queued and hold the spans, so the message is done even when R2 will not let go of
+ * its spill (a replay's: its dead letter, still listed): handed back, it would be split and its spans
+ * sent again, with nothing to tell it was split already.
+ */
+async function releaseSplitOrLog(bucket: R2Bucket, message: DeliveryMessage): Promise<void> {
+  try {
+    await releasePayload(bucket, message);
+  } catch (err) {
+    logEvent({ event: "split_release_failed", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
   }
 }
 

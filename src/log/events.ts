@@ -58,6 +58,8 @@ export type RelayEvent =
       spans?: number;
     }
   | { event: "delivered_marker_failed"; tenant: string; delivery_id: string; error: string }
+  /** A message split in two for Braintrust's size cap whose own spill R2 would not delete: left behind, the halves queued. */
+  | { event: "split_release_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
@@ -85,6 +87,7 @@ export type AdminChangeDetail = Omit<Extract<RelayEvent, { event: "admin_change"
 
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "delivered_marker_failed",
+  "split_release_failed",
   "delivery_consumer_error",
   "durable_store_failed",
   "rate_limiter_failed",
