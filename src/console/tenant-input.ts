@@ -1,5 +1,5 @@
 import { isJsonObject } from "../encoding/json.js";
-import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
+import { GIVEN_TWICE, repeatedKey, stringEnd } from "../encoding/json-text.js";
 import { RelayError } from "../http/errors.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
 import { DEFAULT_API_URL } from "../tenants/schema.js";
@@ -21,16 +21,17 @@ function text(form: FormFields, name: string): string {
  * validates all of it.
  */
 export function tenantPutBody(form: FormFields): Record<string, unknown> {
+  const settingsText = text(form, "settings") || "{}";
   let settings: unknown;
   try {
-    settings = JSON.parse(text(form, "settings") || "{}");
+    settings = JSON.parse(settingsText);
   } catch {
     settings = undefined;
   }
   if (!isJsonObject(settings)) {
     throw new RelayError("invalid_field", 'settings: must be a JSON object, e.g. {} or {"routes": []}', { field: "settings" });
   }
-  const repeated = repeatedKey(text(form, "settings") || "{}");
+  const repeated = repeatedKey(settingsText);
   if (repeated !== undefined) throw new RelayError("invalid_field", `settings: ${repeated}: ${GIVEN_TWICE}`, { field: "settings" });
   const body: Record<string, unknown> = { ...settings };
   const braintrust: Record<string, unknown> = { ...(body.braintrust as Record<string, unknown> | undefined) };
@@ -87,9 +88,7 @@ interface StringAt {
 function stringsOf(text: string): StringAt[] {
   const strings: StringAt[] = [];
   for (let at = text.indexOf('"'); at !== -1; ) {
-    let end = at + 1;
-    while (end < text.length && text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
-    end = Math.min(end + 1, text.length);
+    const end = stringEnd(text, at);
     strings.push({ start: at, end });
     at = text.indexOf('"', end);
   }

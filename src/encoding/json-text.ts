@@ -39,13 +39,14 @@ function named(step: string): string {
   return step === "" ? '""' : step;
 }
 
-/** Where the string starting at `at` ends, past its closing quote. */
-function stringEnd(text: string, at: number): number {
-  for (let i = at + 1; ; i++) {
+/** Where the string starting at `at` ends, past its closing quote; the text's end for one never closed. */
+export function stringEnd(text: string, at: number): number {
+  for (let i = at + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === BACKSLASH) i++;
     else if (c === QUOTE) return i + 1;
   }
+  return text.length;
 }
 
 function afterWhiteSpace(text: string, at: number): number {

@@ -30,7 +30,7 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
   const path = url.pathname.replace(/\/+$/, "");
   // The URL Braintrust's docs (and TrueFoundry's own Braintrust export) give is the endpoint's: with
   // the relay's own suffix added again, Braintrust answers 403, which reads as a key refused.
-  if (OTLP_SUFFIX.test(pathAsServed(path))) {
+  if (pathAsServed(path).toLowerCase().endsWith(OTLP_PATH)) {
     return {
       ok: false,
       reason: `must be Braintrust's base URL, without ${OTLP_PATH}, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev${OTLP_PATH}`,
@@ -39,11 +39,8 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
   return { ok: true, url: `${url.origin}${path}` };
 }
 
-/** Where Braintrust takes OTLP traces, under its base URL. */
+/** Where Braintrust takes OTLP traces, under its base URL (in lower case, as a path is compared with it). */
 export const OTLP_PATH = "/otel/v1/traces";
-
-/** A path that ends in Braintrust's OTLP endpoint. */
-const OTLP_SUFFIX = /\/otel\/v1\/traces$/i;
 
 /** A path as a server may read it: its escapes decoded (`%6Ftel`) and runs of slashes as one. */
 function pathAsServed(path: string): string {
