@@ -88,7 +88,7 @@ interface StringAt {
 function stringsOf(text: string): StringAt[] {
   const strings: StringAt[] = [];
   for (let at = text.indexOf('"'); at !== -1; ) {
-    const end = stringEnd(text, at);
+    const end = stringEnd(text, at) ?? text.length;
     strings.push({ start: at, end });
     at = text.indexOf('"', end);
   }

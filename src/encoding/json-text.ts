@@ -1,6 +1,7 @@
 /**
- * JSON text as people write it (an admin call's body, the console's settings, a CLI config file):
- * checks that JSON.parse, which keeps a key's last value without a word, does not make.
+ * JSON read as text, where JSON.parse is not enough: its strings and white space stepped over (the
+ * ingest's OTLP JSON layout, the console's settings shown again), and the check JSON.parse does not
+ * make, that no key is given twice (an admin call's body, the console's settings, a CLI config file).
  */
 
 /** What a key given twice is told: a change in its first value would be dropped without a word. */
@@ -18,7 +19,8 @@ export function repeatedKey(text: string): string | undefined {
     const c = text.charCodeAt(i);
     const inner = open.at(-1);
     if (c === QUOTE) {
-      const end = stringEnd(text, i);
+      // Valid JSON closes every string.
+      const end = stringEnd(text, i)!;
       if (inner && "keys" in inner && text.charCodeAt(afterWhiteSpace(text, end)) === COLON) {
         const key = JSON.parse(text.slice(i, end)) as string;
         if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key].map(named).join(".");
@@ -39,19 +41,23 @@ function named(step: string): string {
   return step === "" ? '""' : step;
 }
 
-/** Where the string starting at `at` ends, past its closing quote; the text's end for one never closed. */
-export function stringEnd(text: string, at: number): number {
+/** Where the string whose opening quote is at `at` ends, just past its closing quote; undefined for one never closed. */
+export function stringEnd(text: string, at: number): number | undefined {
   for (let i = at + 1; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === BACKSLASH) i++;
     else if (c === QUOTE) return i + 1;
   }
-  return text.length;
+  return undefined;
 }
 
-function afterWhiteSpace(text: string, at: number): number {
+/** Where JSON's white space (space, line feed, carriage return, tab) from `at` ends. */
+export function afterWhiteSpace(text: string, at: number): number {
   let i = at;
-  while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+  }
   return i;
 }
 

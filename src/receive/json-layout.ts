@@ -1,3 +1,4 @@
+import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST, tooManySpans } from "./request-limits.js";
@@ -96,7 +97,6 @@ const COLON = 0x3a;
 function isDelimiter(c: number): boolean {
   return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
-const BACKSLASH = 0x5c;
 
 class Scanner {
   constructor(private readonly text: string) {}
@@ -253,21 +253,12 @@ class Scanner {
 
   /** The end of the string whose opening quote is at `at` (just past its closing quote). */
   private skipString(at: number): number {
-    const text = this.text;
-    for (let i = at + 1; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) return i + 1;
-    }
-    throw malformed("unexpected end of the body inside a string");
+    const end = stringEnd(this.text, at);
+    if (end === undefined) throw malformed("unexpected end of the body inside a string");
+    return end;
   }
 
   skipSpace(at: number): number {
-    let i = at;
-    for (; i < this.text.length; i++) {
-      const c = this.text.charCodeAt(i);
-      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    }
-    return i;
+    return afterWhiteSpace(this.text, at);
   }
 }
