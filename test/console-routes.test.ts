@@ -573,7 +573,9 @@ describe("the console beside the admin API", () => {
     // The session's own signature, on another page or for another notice.
     expect(await noticeOn(`${otherPage}?done=revoked&notice_signature=${signature}`, cookie)).toBeUndefined();
     expect(await noticeOn(`${tenantPage}?done=deleted&notice_signature=${signature}`, cookie)).toBeUndefined();
-    expect(await noticeOn(`${tenantPage}?done=revoked&notice_signature=${signature.slice(0, -1)}A`, cookie)).toBeUndefined();
+    expect(
+      await noticeOn(`${tenantPage}?done=revoked&notice_signature=${signature.slice(0, -1)}${signature.endsWith("A") ? "B" : "A"}`, cookie),
+    ).toBeUndefined();
     expect(tenant.id).not.toBe(otherTenant.id);
   });
 
