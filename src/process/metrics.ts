@@ -1,4 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { isJsonObject } from "../encoding/json.js";
 import { countOf, findAttribute, givenOf, numberAttribute } from "./attributes.js";
 
 /**
@@ -143,6 +144,39 @@ const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
   ["completion_reasoning_tokens", ["completion_tokens_details", "reasoning_tokens"]],
   ["completion_reasoning_tokens", ["output_tokens_details", "reasoning_tokens"]],
 ];
+
+/**
+ * A response's usage without the counts the span's metrics show as they are (OpenAI's
+ * `prompt_tokens` or `total_tokens`, a detail's cached or reasoning tokens), so metadata does not
+ * show a count a second time; a count the metrics show otherwise stays (Anthropic's `input_tokens`
+ * beside a `prompt_tokens` that adds its cache). Undefined when nothing is left.
+ */
+export function usageBesideMetrics(usage: unknown, values: Record<string, number>): unknown {
+  if (!isJsonObject(usage)) return usage;
+  const shown = [...USAGE_PATHS, TOTAL_IN_USAGE]
+    .filter(([metric, path]) => values[metric] !== undefined && numberAt(usage, path) === values[metric])
+    .map(([, path]) => path);
+  return shown.length === 0 ? usage : withoutPaths(usage, shown);
+}
+
+/** The usage's count of a call's tokens in all, which the `tokens` metric says. */
+const TOTAL_IN_USAGE: [metric: string, path: string[]] = ["tokens", ["total_tokens"]];
+
+/** The object without the members at these paths (each to a number), nor an object they leave empty; undefined when empty. */
+function withoutPaths(json: Record<string, unknown>, paths: string[][]): Record<string, unknown> | undefined {
+  const left = Object.entries(json).flatMap(([key, value]): Array<[string, unknown]> => {
+    const below = paths.filter((path) => path[0] === key);
+    if (below.length === 0) return [[key, value]];
+    if (below.some((path) => path.length === 1) || !isJsonObject(value)) return [];
+    const inner = withoutPaths(
+      value,
+      below.map((path) => path.slice(1)),
+    );
+    return inner === undefined ? [] : [[key, inner]];
+  });
+  // Not assigned one by one: a member may be "__proto__".
+  return left.length > 0 ? Object.fromEntries(left) : undefined;
+}
 
 function numberAt(json: unknown, path: string[]): number | undefined {
   let node = json;

@@ -18,7 +18,7 @@ import {
   restatedMessageEvents,
   restatesIndexed,
 } from "./genai-copies.js";
-import { metricsOf } from "./metrics.js";
+import { metricsOf, usageBesideMetrics } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type RequestPayload, type ResponsePayload, sameJson, toolPayloads } from "./payloads.js";
 import { jsonUtf8 } from "./raw-json.js";
@@ -106,6 +106,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // A request's own span: its model calls are the spans under it.
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
+  // Written only when the span has no metrics of its own, as every braintrust.* attribute.
+  const metricsShown = Object.keys(metrics.values).length > 0 && !attributes.some((a) => a.key === "braintrust.metrics");
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
@@ -121,7 +123,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
   const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
-  const derived = { ...metadataOf(attributes, request, response, type === "llm" || type === "task"), ...usedElsewhere };
+  const model =
+    type === "llm" || type === "task"
+      ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model })
+      : undefined;
+  // What the rest of a response leaves out must show elsewhere: its model as metadata's, written unless the span has its own.
+  const modelShown = attributes.some((a) => a.key === "braintrust.metadata") ? undefined : model;
+  const responseRest = response && responseRestShown(response.rest, modelShown, metricsShown ? metrics.values : undefined);
+  const derived = { ...metadataOf(attributes, request, responseRest, model), ...usedElsewhere };
   // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
   // the request's attribute, which then stays.
   const settings = request?.settings ?? {};
@@ -158,19 +167,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ? {
         value: response.output,
         sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8), ...(indexedOutput?.keys ?? [])],
-        rest: response.rest,
+        rest: responseRest ?? {},
       }
     : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
 
   appendJson(added, attributes, "braintrust.span_attributes", { type, name: span.name });
   const inputWritten = appendJson(added, attributes, "braintrust.input_json", input?.value);
   const outputWritten = appendJson(added, attributes, "braintrust.output_json", output?.value);
-  const metricsWritten = appendJson(
-    added,
-    attributes,
-    "braintrust.metrics",
-    Object.keys(metrics.values).length > 0 ? metrics.values : undefined,
-  );
+  const metricsWritten = appendJson(added, attributes, "braintrust.metrics", metricsShown ? metrics.values : undefined);
   const metadataWritten = appendJson(added, attributes, "braintrust.metadata", Object.keys(metadata).length > 0 ? metadata : undefined);
   if (tagsWritten) added.push({ key: "braintrust.tags", strings: tags });
 
@@ -221,7 +225,6 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     added.push({ key: "gen_ai.system", utf8: utf8Of(provider) });
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
-  const model = derived.model;
   const edits = {
     added,
     removedKeys,
@@ -333,24 +336,42 @@ function settingsOnlyMetadataShows(settings: Record<string, unknown>, attributes
 
 /**
  * The request's settings (the body apart from its input), as Braintrust's OpenAI wrappers log
- * them; the model Braintrust prices by, on the spans of a request or a model call (a guardrail or
- * a tool that sees the request is not a call to its model); TrueFoundry's name for the model when
- * it is not that and not already on the span; and the response apart from its output.
+ * them; `model`, the model Braintrust prices by, on the spans of a request or a model call (a
+ * guardrail or a tool that sees the request is not a call to its model); TrueFoundry's name for
+ * the model when it is not that and not already on the span; and the response apart from its output.
  */
 function metadataOf(
   attributes: KeyValue[],
   request: RequestPayload | undefined,
-  response: ResponsePayload | undefined,
-  callsModel: boolean,
+  responseRest: ResponsePayload["rest"] | undefined,
+  model: string | undefined,
 ): Record<string, unknown> {
   const { model: requestModel, ...settings } = request?.settings ?? {};
-  const model = callsModel ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model }) : undefined;
   const gatewayModel =
     requestModel !== model && requestModel !== stringAttribute(attributes, "tfy.request.model_name") ? requestModel : undefined;
   return {
     ...settings,
     ...(model === undefined ? {} : { model }),
     ...(gatewayModel === undefined ? {} : { gateway_model: gatewayModel }),
-    ...(response && Object.keys(response.rest).length > 0 ? { response: response.rest } : {}),
+    ...(responseRest && Object.keys(responseRest).length > 0 ? { response: responseRest } : {}),
   };
+}
+
+/**
+ * The rest of a response as metadata shows it, without what the span shows elsewhere: the model
+ * that answered when it is `model` (metadata's), and the counts of its usage that `metrics` (those
+ * written) show as they are.
+ */
+function responseRestShown(
+  rest: ResponsePayload["rest"],
+  model: string | undefined,
+  metrics: Record<string, number> | undefined,
+): ResponsePayload["rest"] {
+  const shown = Object.entries(rest).flatMap(([key, value]): Array<[string, unknown]> => {
+    if (key === "model") return value === model ? [] : [[key, value]];
+    if (key !== "usage" || metrics === undefined) return [[key, value]];
+    const left = usageBesideMetrics(value, metrics);
+    return left === undefined ? [] : [[key, left]];
+  });
+  return Object.fromEntries(shown);
 }

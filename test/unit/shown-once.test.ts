@@ -145,7 +145,6 @@ describe("the conventions' request attributes beside the gateway's payload", () 
       "gen_ai.request.max_tokens": 64,
       gateway_model: "openai-main/gpt-4o",
       model: "gpt-4o-2024-08-06",
-      response: { model: "gpt-4o-2024-08-06" },
       temperature: 0.2,
       "tfy.span_type": "Model",
     });

@@ -114,7 +114,8 @@ describe("input and output", () => {
       tools: [{ type: "function" }],
       model: "gpt-4o-2024-08-06",
       gateway_model: "openai-main/gpt-4o",
-      response: { id: "1", model: "gpt-4o-2024-08-06" },
+      // The model that answered is metadata's model: not said twice.
+      response: { id: "1" },
     });
   });
 
@@ -149,7 +150,7 @@ describe("input and output", () => {
 
     expect(output([{ object: "embedding", index: 0, embedding: vector }, { embedding: [1] }])).toMatchObject({
       "braintrust.output_json": { embedding_length: 1536 },
-      "braintrust.metadata": { response: { object: "list", model: "m" } },
+      "braintrust.metadata": { model: "m", response: { object: "list" } },
     });
     expect(output([{ object: "embedding", embedding: base64 }])["braintrust.output_json"]).toEqual({ embedding_length: 1536 });
     expect(
@@ -690,6 +691,31 @@ describe("metrics", () => {
     expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", '{"choices":[],"usage":null}')])).not.toHaveProperty(
       "braintrust.metrics",
     );
+  });
+
+  it("leave out of the response's metadata the counts the metrics show, and only those", () => {
+    const usage = {
+      prompt_tokens: 10,
+      completion_tokens: 5,
+      total_tokens: 15,
+      prompt_tokens_details: { cached_tokens: 4, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 2 },
+    };
+    const output = JSON.stringify({ id: "c1", choices: [], usage });
+    const metadataOf = (...attributes: KeyValue[]) =>
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", output), ...attributes])["braintrust.metadata"];
+
+    expect(metadataOf()).toEqual({ response: { id: "c1", usage: { prompt_tokens_details: { audio_tokens: 0 } } } });
+    // A count the metrics say otherwise (the gateway's own) stays as the response said it, the total with it.
+    expect(metadataOf(attr("tfy.model.metric.input_tokens", 11))).toEqual({
+      response: { id: "c1", usage: { prompt_tokens: 10, total_tokens: 15, prompt_tokens_details: { audio_tokens: 0 } } },
+    });
+    // A span with metrics of its own shows none of the relay's: the usage stays whole.
+    expect(metadataOf(attr("braintrust.metrics", '{"tokens":1}'))).toEqual({ response: { id: "c1", usage } });
+    // A request's span shows no metrics of its call's: its response's usage is where they show.
+    expect(translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.output", output)])["braintrust.metadata"]).toEqual({
+      response: { id: "c1", usage },
+    });
   });
 
   it("are a model call's, not its request's: a request's span shows what its call used in metadata, where nothing sums it", () => {
@@ -1987,6 +2013,14 @@ describe("an Anthropic or Responses API call", () => {
     });
     expect(added["braintrust.metadata"]).toMatchObject({ max_tokens: 64, model: "claude-sonnet-4-5-20250929" });
     expect(added["braintrust.metadata"]).not.toHaveProperty("system");
+    // The metrics show every count but Anthropic's input_tokens, which they show with the cache added.
+    expect((added["braintrust.metadata"] as { response: unknown }).response).toEqual({
+      id: "msg_1",
+      type: "message",
+      role: "assistant",
+      stop_reason: "end_turn",
+      usage: { input_tokens: 12 },
+    });
   });
 
   it("makes a system prompt with an empty message list the only message, and leaves one beside other input in metadata", () => {
@@ -2080,13 +2114,13 @@ describe("an Anthropic or Responses API call", () => {
       { role: "system", content: "Be terse." },
       { role: "user", content: "2+2?" },
     ]);
-    // What the response only repeats shows once, as the request's; what it adds (a default the request left out) and its model stay.
+    // What the response only repeats shows once, as the request's (its model as metadata's); what it adds (a default the request left out) stays.
     expect(text["braintrust.metadata"]).toEqual({
       tools,
       temperature: 0.2,
       model: "o4-mini-2025-04-16",
       gateway_model: "o4-mini",
-      response: { id: "resp_1", object: "response", model: "o4-mini-2025-04-16", top_p: 1 },
+      response: { id: "resp_1", object: "response", top_p: 1 },
     });
     expect(keptKeys(attributes(asked, answered))).toEqual(["tfy.span_type"]);
 
