@@ -4,12 +4,14 @@ import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
+import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import type { Delivery, DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
+import { releasePayloads } from "./payloads.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
 
 /** What became of one delivery by the time the client is answered: every one ends as exactly one of these. */
@@ -67,13 +69,76 @@ export async function deliverDuringRequest(env: Env, config: RelayConfig, delive
     // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
     if (err instanceof EnqueueFailed) countSpans(counted, "queued", spansOf(err.queued));
     logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
-    return {
-      result: "not_kept",
-      error: new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
-        retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
-      }),
-    };
+    return { result: "not_kept", error: notKept() };
   }
+}
+
+function notKept(): RelayError {
+  return new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
+    retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
+  });
+}
+
+/**
+ * The most deliveries of one request attempted while the client waits. A request of a tenant that
+ * routes may go to a hundred parents (any number, with `parent_from_attribute`), and a Worker has 50
+ * subrequests a request on the Free plan (docs/cloudflare-limits.md): an attempt is one, and one that
+ * fails adds its queue send. Past the limit both would fail, and the client, told 503, would send the
+ * whole request again, its delivered spans with it, for ever. So the deliveries past this many are
+ * queued without an attempt, together, in as few queue calls as the queue's batch limits allow.
+ */
+export const MAX_ATTEMPTS_DURING_REQUEST = 16;
+
+/**
+ * Deliveries queued without an attempt (see MAX_ATTEMPTS_DURING_REQUEST): the queue's consumer makes
+ * their first. Only for a credential the relay trusts: spans of a key Braintrust has not accepted are
+ * never kept. All are queued, or none is kept and each is `not_kept`.
+ */
+export async function queueUnattempted(env: Env, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
+  try {
+    const messages = await allOrUndone(
+      deliveries.map(async (delivery) =>
+        messagesFor(await messageTemplate(env, delivery, undefined), delivery.payload.protobuf, delivery.spans, env.PAYLOADS, "fresh"),
+      ),
+      (made) => releasePayloads(env.PAYLOADS, made),
+    );
+    await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, messages);
+    return deliveries.map(() => ({ result: "queued" }));
+  } catch (err) {
+    if (err instanceof RelayError) throw err;
+    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
+    if (err instanceof EnqueueFailed) {
+      for (const message of err.queued) countSpans({ tenant: message.tenant, incarnation: message.incarnation }, "queued", message.spans);
+    }
+    for (const delivery of deliveries) {
+      logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
+    }
+    return deliveries.map(() => ({ result: "not_kept", error: notKept() }));
+  }
+}
+
+/**
+ * A queue message's fields but its spans, for a delivery. `attempted`: what the attempt made while
+ * the client waited said, or undefined when none was made.
+ */
+async function messageTemplate(
+  env: Env,
+  delivery: Delivery,
+  attempted: { serverErrors: number; lastError?: string } | undefined,
+): Promise<Omit<DeliveryMessage, "payload" | "spans" | "bytes">> {
+  return {
+    id: delivery.id,
+    tenant: delivery.tenantId,
+    ...(delivery.incarnation ? { incarnation: delivery.incarnation } : {}),
+    parent: delivery.parent,
+    ...(delivery.credential.mode === "passthrough"
+      ? await sealClientKey(delivery.credential.apiKey, env, delivery.tenantId, delivery.apiUrl)
+      : {}),
+    attempts: attempted ? 1 : 0,
+    serverErrors: attempted?.serverErrors ?? 0,
+    ...(attempted?.lastError === undefined ? {} : { lastError: attempted.lastError }),
+    receivedAt: Date.now(),
+  };
 }
 
 async function keepDurably(
@@ -82,19 +147,10 @@ async function keepDurably(
   next: Exclude<NextStep, { step: "done" | "refuse_client" | "hand_back" | "reject" }>,
   outcome: DeliveryOutcome,
 ): Promise<RequestDeliveryResult> {
-  const template: Omit<DeliveryMessage, "payload" | "spans" | "bytes"> = {
-    id: delivery.id,
-    tenant: delivery.tenantId,
-    ...(delivery.incarnation ? { incarnation: delivery.incarnation } : {}),
-    parent: delivery.parent,
-    ...(delivery.credential.mode === "passthrough"
-      ? await sealClientKey(delivery.credential.apiKey, env, delivery.tenantId, delivery.apiUrl)
-      : {}),
-    attempts: 1,
+  const template = await messageTemplate(env, delivery, {
     serverErrors: next.step === "retry" ? next.serverErrors : 0,
     ...(outcome.kind === "delivered" ? {} : { lastError: outcome.reason }),
-    receivedAt: Date.now(),
-  };
+  });
   const { protobuf } = delivery.payload;
   switch (next.step) {
     case "retry":

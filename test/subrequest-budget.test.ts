@@ -1,0 +1,52 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { failingBinding, recordingQueue } from "./support/bindings.js";
+import { createTenant, sendTracesWith } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { attr, requestOf, spanIdsOf, spanWith, toProtobuf } from "./support/traces.js";
+
+/** One root span per parent, each its own trace, naming its parent as Braintrust's SDKs do. */
+function spansToParents(count: number) {
+  const parents = Array.from({ length: count }, (_, i) => `project_name:p-${String(i).padStart(2, "0")}`);
+  const spans = parents.map((parent) => spanWith(`call for ${parent}`, [attr("braintrust.parent", parent)]));
+  return { parents, spans, request: requestOf(spans) };
+}
+
+describe("a request to more parents than its subrequests allow attempts", () => {
+  it("attempts the first parents while the client waits and queues the rest unattempted, in one batch: each span arrives once", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const queued = 4;
+    const { parents, spans, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + queued);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+    const whileWaiting = await standin.received(tenant.apiKey);
+
+    expect(response.status).toBe(200);
+    expect(whileWaiting.map((r) => r.parent).sort()).toEqual(parents.slice(0, MAX_ATTEMPTS_DURING_REQUEST));
+    // No attempt made: the queue's consumer makes the first, straight away.
+    expect(queue.sent.map(({ body, delaySeconds }) => [body.parent, body.attempts, body.spans, delaySeconds ?? 0])).toEqual(
+      parents.slice(MAX_ATTEMPTS_DURING_REQUEST).map((parent) => [parent, 0, 1, 0]),
+    );
+    expect(queue.batches).toEqual([queued]);
+    const { missing, duplicates, requests } = await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf(spans)));
+    expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
+    expect(requests.map((r) => r.parent).sort()).toEqual(parents);
+  });
+
+  it("answers 503, and keeps nothing it could not queue, when the queue refuses the unattempted deliveries", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const { parents, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 2);
+    const refusing = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: refusing });
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).not.toBeNull();
+    expect(await response.text()).toContain("could not queue them");
+    // The attempted ones arrived; the client sends the whole request again, as for any 503 after a partial delivery.
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents.slice(0, MAX_ATTEMPTS_DURING_REQUEST));
+  });
+});
