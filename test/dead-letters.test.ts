@@ -201,7 +201,9 @@ describe.concurrent("dead letters", () => {
       unavailable: [failingLetter!.id],
       cursor: null,
     });
-    expect(errors.filter((e) => e.event === "replay_claim_failed")).toEqual([
+    // The tests beside this one make such lines for their own tenants meanwhile: this test's tenants' alone.
+    const ours = [claimed.id, failing.id];
+    expect(errors.filter((e) => e.event === "replay_claim_failed" && ours.includes(String(e.tenant)))).toEqual([
       {
         event: "replay_claim_failed",
         tenant: failing.id,

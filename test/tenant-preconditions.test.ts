@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, admin, createTenant, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, adminWith, createTenant, uniqueTenantId } from "./support/relay.js";
 
 /** What the admin API's PUT takes for a tenant that sends to `parent`. */
 const tenantBody = (parent: string) => ({ parent, braintrust: { api_key: "sk-preconditions-0123456789" } });
@@ -118,16 +118,29 @@ describe("admin API: conditional writes (ETag, If-Match, If-None-Match)", () => 
 
   it("says so when its tenant changed while its dead letters were being deleted: those are gone, the tenant is not", async () => {
     const tenant = await createTenant();
-    const keys = Array.from({ length: 3500 }, (_, i) => `dead-letters/${tenant.id}/${i.toString(16).padStart(4, "0")}`);
+    // More than the 1000 a page of them holds: the change comes between two pages.
+    const keys = Array.from({ length: 1500 }, (_, i) => `dead-letters/${tenant.id}/${i.toString(16).padStart(4, "0")}`);
     for (let i = 0; i < keys.length; i += 100)
       await Promise.all(keys.slice(i, i + 100).map((k) => env.PAYLOADS.put(k, new Uint8Array([1]))));
     const read = await etagOf(tenant.id);
+    // Another admin changes the tenant once the DELETE has deleted its first page of dead letters: made
+    // to happen then, rather than raced for, which the DELETE's first check of If-Match could lose.
+    let meanwhile: Promise<Response> | undefined;
+    const payloads = new Proxy(env.PAYLOADS, {
+      get(target, property) {
+        if (property === "delete")
+          return async (deletedKeys: string | string[]) => {
+            await target.delete(deletedKeys);
+            meanwhile ??= admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"));
+            await meanwhile;
+          };
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
 
-    const deleting = conditional("DELETE", `/tenants/${tenant.id}`, { "if-match": read });
-    // Another admin changes the tenant once the DELETE has begun on its dead letters.
-    while ((await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/` })).objects.length === keys.length);
-    expect((await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"))).status).toBe(200);
-    const deleted = await deleting;
+    const deleted = await adminWith({ PAYLOADS: payloads }, "DELETE", `/tenants/${tenant.id}`, undefined, { "if-match": read });
+    expect((await meanwhile)?.status).toBe(200);
 
     expect(deleted.status).toBe(412);
     expect(((await deleted.json()) as { error: { message: string } }).error.message).toContain(

@@ -491,7 +491,6 @@ describe("tfy-relay, against a running relay", () => {
   });
 
   it("reports a bad or unreachable URL", async () => {
-    const closedPort = await freePort();
     const run = (url: string) =>
       promisify(execFile)("npx", ["tfy-relay", "--url", url, "tenants", "list"], {
         cwd: root,
@@ -522,6 +521,8 @@ describe("tfy-relay, against a running relay", () => {
       expect(refused).toMatchObject({ code: 1, stderr: alone });
       expect((refused as CliRun).stderr).not.toContain("s3cret");
     }
+    // Found free just before it is tried: any other process starting meanwhile may take a port found free earlier.
+    const closedPort = await freePort();
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
       code: 1,
       stderr: `tfy-relay: cannot reach the relay at http://127.0.0.1:${closedPort} (ECONNREFUSED): is it running? Give its address with --url or RELAY_URL\n`,
