@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
-import { createTenant, sendTracesWith } from "./support/relay.js";
+import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, requestOf, spanIdsOf, spanWith, toProtobuf } from "./support/traces.js";
+import { attr, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** One root span per parent, each its own trace, naming its parent as Braintrust's SDKs do. */
 function spansToParents(count: number) {
@@ -35,6 +35,24 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
     expect(requests.map((r) => r.parent).sort()).toEqual(parents);
   });
+
+  for (const count of [3, MAX_ATTEMPTS_DURING_REQUEST + 4]) {
+    it(`answers Braintrust's 401 and keeps nothing for a passthrough key it has revoked since accepting it, sent to ${count} parents`, async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, parent_from_attribute: true },
+      });
+      expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+      await standin.revokeKey(tenant.apiKey);
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith(tenant, toProtobuf(spansToParents(count).request), { DELIVERY_QUEUE: queue });
+
+      expect(response.status).toBe(401);
+      expect(queue.sent).toEqual([]);
+    });
+  }
 
   it("answers 503, and keeps nothing it could not queue, when the queue refuses the unattempted deliveries", async () => {
     const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });

@@ -4,6 +4,7 @@ import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
+import type { BraintrustCredential } from "../tenants/credentials.js";
 import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
@@ -27,13 +28,57 @@ export type RequestDeliveryResult =
   | { result: "not_kept"; error: RelayError };
 
 /**
+ * Every delivery of a request, each result in its delivery's place: the first MAX_ATTEMPTS_DURING_REQUEST
+ * attempted while the client waits, the others queued unattempted, for a credential the relay trusts
+ * (all are attempted for any other, whose spans are never kept). Settled, not all(): the client is
+ * answered only once every delivery is accounted for, even when one of them fails on a bug; work
+ * left running after the answer is not sure to finish.
+ */
+export async function deliverAll(
+  env: Env,
+  config: RelayConfig,
+  deliveries: Delivery[],
+  credential: Pick<BraintrustCredential, "mode" | "trusted">,
+): Promise<RequestDeliveryResult[]> {
+  const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
+  const unattempted = deliveries.slice(attempted.length);
+  const attempts = Promise.allSettled(attempted.map((delivery) => deliverDuringRequest(env, config, delivery)));
+  // A client's key is Braintrust's to refuse, whoever accepted it before: refused for every parent
+  // attempted, it is refused for the others too and nothing of them is kept, as for fewer parents.
+  const rest =
+    credential.mode === "passthrough" && unattempted.length > 0
+      ? attempts.then((settled) => {
+          const refusal = refusedForAll(settled);
+          return refusal ? unattempted.map((delivery) => refusedAs(delivery, refusal)) : queueUnattempted(env, unattempted);
+        })
+      : queueUnattempted(env, unattempted);
+  const settled = [...(await attempts), ...(await Promise.allSettled([rest]))];
+  return settled.flatMap((s) => {
+    if (s.status === "rejected") throw s.reason;
+    return s.value;
+  });
+}
+
+/** Braintrust's refusal of the client's key when it refused it for every delivery attempted. */
+function refusedForAll(settled: PromiseSettledResult<RequestDeliveryResult>[]): RelayError | undefined {
+  const refusals = settled.flatMap((s) => (s.status === "fulfilled" && s.value.result === "refused" ? [s.value.refusal] : []));
+  return refusals.length === settled.length ? refusals[0] : undefined;
+}
+
+/** A delivery not attempted, refused as the client's key was for the others. */
+function refusedAs(delivery: Delivery, refusal: RelayError): RequestDeliveryResult {
+  countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "refused_upstream", delivery.spans);
+  return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal };
+}
+
+/**
  * The first attempt happens while the client waits. Whatever it does not deliver is kept durably
  * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, or the relay
  * does not trust the credential yet, the result says so, and the client will get 503 and keep its
  * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
  * siblings short.
  */
-export async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
+async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
   const { outcome, next } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
     delivery.payload,
@@ -85,7 +130,8 @@ function notKept(): RelayError {
  * subrequests a request on the Free plan (docs/cloudflare-limits.md): an attempt is one, and one that
  * fails adds its queue send. Past the limit both would fail, and the client, told 503, would send the
  * whole request again, its delivered spans with it, for ever. So the deliveries past this many are
- * queued without an attempt, together, in as few queue calls as the queue's batch limits allow.
+ * queued without an attempt, together, in as few queue calls as the queue's batch limits allow: a
+ * call takes 256 KB, and on the Free plan 10 ms of CPU keep a request to about 1.5 MiB.
  */
 export const MAX_ATTEMPTS_DURING_REQUEST = 16;
 
@@ -94,7 +140,7 @@ export const MAX_ATTEMPTS_DURING_REQUEST = 16;
  * their first. Only for a credential the relay trusts: spans of a key Braintrust has not accepted are
  * never kept. All are queued, or none is kept and each is `not_kept`.
  */
-export async function queueUnattempted(env: Env, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
+async function queueUnattempted(env: Env, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
   try {
     const messages = await allOrUndone(
       deliveries.map(async (delivery) =>

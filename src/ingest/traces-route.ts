@@ -1,11 +1,6 @@
 import { Hono } from "hono";
 import { braintrustTakesKey } from "../deliver/client-key-check.js";
-import {
-  deliverDuringRequest,
-  MAX_ATTEMPTS_DURING_REQUEST,
-  queueUnattempted,
-  type RequestDeliveryResult,
-} from "../deliver/during-request.js";
+import { deliverAll, type RequestDeliveryResult } from "../deliver/during-request.js";
 import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
@@ -79,18 +74,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
-  // Settled, not all(): the client is answered only once every delivery is accounted for, even
-  // when one of them fails on a bug; work left running after the answer is not sure to finish.
-  // Those past the attempts a request's subrequests allow are queued unattempted, after the others.
-  const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
-  const settled = await Promise.allSettled([
-    ...attempted.map((delivery) => deliverDuringRequest(c.env, config, delivery)),
-    queueUnattempted(c.env, deliveries.slice(attempted.length)),
-  ]);
-  const results = settled.flatMap((s) => {
-    if (s.status === "rejected") throw s.reason;
-    return s.value;
-  });
+  const results = await deliverAll(c.env, config, deliveries, credential);
   results.forEach((r, i) => {
     if (r.result === "queued") countSpans(counted, "queued", deliveries[i]!.spans);
   });
