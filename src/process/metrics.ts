@@ -167,7 +167,8 @@ function withoutPaths(json: Record<string, unknown>, paths: string[][]): Record<
   const left = Object.entries(json).flatMap(([key, value]): Array<[string, unknown]> => {
     const below = paths.filter((path) => path[0] === key);
     if (below.length === 0) return [[key, value]];
-    if (below.some((path) => path.length === 1) || !isJsonObject(value)) return [];
+    // A path's end is a number: a member that is no object is one the metrics show.
+    if (!isJsonObject(value)) return [];
     const inner = withoutPaths(
       value,
       below.map((path) => path.slice(1)),

@@ -712,6 +712,22 @@ describe("metrics", () => {
     });
     // A span with metrics of its own shows none of the relay's: the usage stays whole.
     expect(metadataOf(attr("braintrust.metrics", '{"tokens":1}'))).toEqual({ response: { id: "c1", usage } });
+    // Only the usage: another member saying the same count is the response's own.
+    const beside = JSON.stringify({ choices: [], usage: { prompt_tokens: 10 }, meta: { prompt_tokens: 10 }, other_usage: {} });
+    expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", beside)])["braintrust.metadata"]).toEqual({
+      response: { meta: { prompt_tokens: 10 }, other_usage: {} },
+    });
+    // What says nothing the metrics say stays as it came, empty objects too.
+    const metadataBeside = (usage: string) =>
+      translated([
+        attr("tfy.span_type", "Model"),
+        attr("tfy.output", `{"choices":[],"usage":${usage}}`),
+        attr("tfy.model.metric.input_tokens", 3),
+      ])["braintrust.metadata"];
+    expect(metadataBeside("{}")).toEqual({ response: { usage: {} } });
+    expect(metadataBeside('{"prompt_tokens":3,"prompt_tokens_details":{}}')).toEqual({
+      response: { usage: { prompt_tokens_details: {} } },
+    });
     // A request's span shows no metrics of its call's: its response's usage is where they show.
     expect(translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.output", output)])["braintrust.metadata"]).toEqual({
       response: { id: "c1", usage },
@@ -938,6 +954,25 @@ describe("the model Braintrust prices by", () => {
     expect(answered("together-main/meta-llama/Llama-3.3-70B", "meta-llama/Llama-3.3-70B")).toBe("meta-llama/Llama-3.3-70B");
     // The provider's own answer, a snapshot of the model called, is what answered.
     expect(answered("gpt-4o-2024-08-06", "gpt-4o")).toBe("gpt-4o-2024-08-06");
+  });
+
+  it("leaves the response's model out of metadata.response only where metadata.model says it", () => {
+    const response = (...attributes: KeyValue[]) =>
+      (
+        translated([attr("tfy.output", '{"model":"openai-main/gpt-4o","choices":[]}'), ...attributes])["braintrust.metadata"] as Record<
+          string,
+          unknown
+        >
+      )?.response;
+
+    expect(response(attr("tfy.span_type", "Model"))).toBeUndefined();
+    // The name it answered with is not the one Braintrust prices by, nor is a guardrail's a model call.
+    expect(response(attr("tfy.span_type", "Model"), attr("tfy.model.name", "gpt-4o"))).toEqual({ model: "openai-main/gpt-4o" });
+    expect(response(attr("tfy.span_type", "Guardrail"))).toEqual({ model: "openai-main/gpt-4o" });
+    // A span with metadata of its own shows none of the relay's: the payload stays, model and all.
+    expect(
+      keptKeys([attr("tfy.span_type", "Model"), attr("tfy.output", '{"model":"gpt-4o","choices":[]}'), attr("braintrust.metadata", "{}")]),
+    ).toContain("tfy.output");
   });
 
   it("is on requests and model calls only, not on guardrails or tools, where the request's model is TrueFoundry's name", () => {
