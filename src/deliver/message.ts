@@ -38,7 +38,10 @@ export interface DeliveryMessage {
   payload: { inline: Uint8Array } | { r2Key: string };
   spans: number;
   bytes: number;
-  /** Delivery attempts so far, the one made during the ingest request included. */
+  /**
+   * Delivery attempts so far, the one made during the ingest request included; 0 for spans queued
+   * without one (a waiting trace's released, a replayed dead letter, a request's past its first parents).
+   */
   attempts: number;
   /** Of those, how many Braintrust answered with a 500. */
   serverErrors: number;
