@@ -54,9 +54,22 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     });
   }
 
-  it("answers 503, and keeps nothing it could not queue, when the queue refuses the unattempted deliveries", async () => {
+  it("attempts the others after all when the queue takes none of them, so Braintrust up is enough for a 200", async () => {
     const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
     const { parents, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 2);
+    const refusing = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: refusing });
+
+    expect(response.status).toBe(200);
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents);
+  });
+
+  it("answers 503 when neither the queue nor Braintrust takes one of the others: the client sends the whole request again", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const { parents, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 2);
+    const last = parents.at(-1)!;
+    await standin.script(tenant.apiKey, [{ parent: last, status: 503 }]);
     const refusing = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
 
     const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: refusing });
@@ -64,7 +77,6 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).not.toBeNull();
     expect(await response.text()).toContain("could not queue them");
-    // The attempted ones arrived; the client sends the whole request again, as for any 503 after a partial delivery.
-    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents.slice(0, MAX_ATTEMPTS_DURING_REQUEST));
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents.filter((parent) => parent !== last));
   });
 });

@@ -42,17 +42,22 @@ export async function deliverAll(
 ): Promise<RequestDeliveryResult[]> {
   const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
   const unattempted = deliveries.slice(attempted.length);
-  const attempts = Promise.allSettled(attempted.map((delivery) => deliverDuringRequest(env, config, delivery)));
+  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery));
   // A client's key is Braintrust's to refuse, whoever accepted it before: refused for every parent
   // attempted, it is refused for the others too and nothing of them is kept, as for fewer parents.
   const rest =
     credential.mode === "passthrough" && unattempted.length > 0
-      ? attempts.then((settled) => {
+      ? Promise.allSettled(attempts).then((settled) => {
           const refusal = refusedForAll(settled);
-          return refusal ? unattempted.map((delivery) => refusedAs(delivery, refusal)) : queueUnattempted(env, unattempted);
+          return refusal ? unattempted.map((delivery) => refusedAs(delivery, refusal)) : queueUnattempted(env, config, unattempted);
         })
-      : queueUnattempted(env, unattempted);
-  const settled = [...(await attempts), ...(await Promise.allSettled([rest]))];
+      : queueUnattempted(env, config, unattempted);
+  return allSettledResults([...attempts, rest]);
+}
+
+/** The results in order, once all have settled; one that failed on a bug fails the request, but only then. */
+async function allSettledResults(results: Promise<RequestDeliveryResult | RequestDeliveryResult[]>[]): Promise<RequestDeliveryResult[]> {
+  const settled = await Promise.allSettled(results);
   return settled.flatMap((s) => {
     if (s.status === "rejected") throw s.reason;
     return s.value;
@@ -138,9 +143,10 @@ export const MAX_ATTEMPTS_DURING_REQUEST = 16;
 /**
  * Deliveries queued without an attempt (see MAX_ATTEMPTS_DURING_REQUEST): the queue's consumer makes
  * their first. Only for a credential the relay trusts: spans of a key Braintrust has not accepted are
- * never kept. All are queued, or none is kept and each is `not_kept`.
+ * never kept. All are queued; or, when the queue takes none, each is attempted now; or, when it took
+ * some but not all, none counts as kept and each is `not_kept`.
  */
-async function queueUnattempted(env: Env, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
+async function queueUnattempted(env: Env, config: RelayConfig, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
   try {
     const messages = await allOrUndone(
       deliveries.map(async (delivery) =>
@@ -152,10 +158,13 @@ async function queueUnattempted(env: Env, deliveries: Delivery[]): Promise<Reque
     return deliveries.map(() => ({ result: "queued" }));
   } catch (err) {
     if (err instanceof RelayError) throw err;
-    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
-    if (err instanceof EnqueueFailed) {
-      for (const message of err.queued) countSpans({ tenant: message.tenant, incarnation: message.incarnation }, "queued", message.spans);
+    // Taking none of them (down, or out of the day's operations), the queue should not cost spans
+    // Braintrust would take: each is attempted after all, as with fewer parents, subrequests permitting.
+    if (!(err instanceof EnqueueFailed) || err.queued.length === 0) {
+      return allSettledResults(deliveries.map((delivery) => deliverDuringRequest(env, config, delivery)));
     }
+    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
+    for (const message of err.queued) countSpans({ tenant: message.tenant, incarnation: message.incarnation }, "queued", message.spans);
     for (const delivery of deliveries) {
       logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
     }
