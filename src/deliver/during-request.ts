@@ -105,28 +105,31 @@ async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Del
       result: "delivered",
       ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
     };
-  const counted = { tenant: delivery.tenantId, incarnation: delivery.incarnation };
-  if (next.step === "refuse_client") {
-    countSpans(counted, "refused_upstream", delivery.spans);
-    return { result: "refused", spans: delivery.spans, parent: delivery.parent, refusal: clientKeyRefused(outcome) };
-  }
+  if (next.step === "refuse_client") return refusedAs(delivery, clientKeyRefused(outcome));
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
-    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
-    if (err instanceof EnqueueFailed) countSpans(counted, "queued", spansOf(err.queued));
-    logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
-    return { result: "not_kept", error: notKept() };
+    countQueuedBefore(err);
+    return notKept(delivery, err);
   }
 }
 
-function notKept(): RelayError {
-  return new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
+/** A delivery neither delivered nor kept, after `err`: the client is told to send its spans again. */
+function notKept(delivery: Delivery, err: unknown): RequestDeliveryResult {
+  logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
+  const error = new RelayError("unavailable", "Braintrust did not take the spans and the relay could not queue them: retry later", {
     retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
   });
+  return { result: "not_kept", error };
+}
+
+/** What the queue took before it refused the rest is on its way, and is counted leaving the queue. */
+function countQueuedBefore(err: unknown): void {
+  if (!(err instanceof EnqueueFailed)) return;
+  for (const message of err.queued) countSpans({ tenant: message.tenant, incarnation: message.incarnation }, "queued", message.spans);
 }
 
 /**
@@ -163,12 +166,8 @@ async function queueUnattempted(env: Env, config: RelayConfig, deliveries: Deliv
     if (!(err instanceof EnqueueFailed) || err.queued.length === 0) {
       return allSettledResults(deliveries.map((delivery) => deliverDuringRequest(env, config, delivery)));
     }
-    // What the queue took before it refused the rest is on its way, and is counted leaving the queue.
-    for (const message of err.queued) countSpans({ tenant: message.tenant, incarnation: message.incarnation }, "queued", message.spans);
-    for (const delivery of deliveries) {
-      logEvent({ event: "durable_store_failed", tenant: delivery.tenantId, delivery_id: delivery.id, error: errorText(err) });
-    }
-    return deliveries.map(() => ({ result: "not_kept", error: notKept() }));
+    countQueuedBefore(err);
+    return deliveries.map((delivery) => notKept(delivery, err));
   }
 }
 
@@ -238,8 +237,4 @@ function handedBack({ reason, retryAfterSeconds }: Extract<NextStep, { step: "ha
   return new RelayError("unavailable", `Braintrust has not yet accepted this API key and did not take the spans (${reason}): retry later`, {
     retryAfterSeconds,
   });
-}
-
-function spansOf(messages: DeliveryMessage[]): number {
-  return messages.reduce((sum, message) => sum + message.spans, 0);
 }
