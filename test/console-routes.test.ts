@@ -42,6 +42,21 @@ const FORM_PATHS = [
   ),
 ];
 
+/** What a page's escaping writes for each character it escapes in an attribute (hono's `escapeToBuffer`). */
+const ESCAPED: Record<string, string> = { "&amp;": "&", "&quot;": '"', "&#39;": "'", "&lt;": "<", "&gt;": ">" };
+
+/** A form field's value on a page, as a browser would post it: the page's escaping undone. */
+function fieldIn(html: string, name: string): string | undefined {
+  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&(amp|quot|#39|lt|gt);/g, (entity) => ESCAPED[entity]!);
+}
+
+/** The CSRF token a console page's forms carry. */
+function csrfIn(html: string): string {
+  const csrf = fieldIn(html, "csrf");
+  if (csrf === undefined) throw new Error("the page has no form with a CSRF token");
+  return csrf;
+}
+
 /** The refusal an error page shows, as the admin API words it. */
 function refusalShown(html: string): string | undefined {
   return /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1]?.replaceAll("&quot;", '"');
@@ -53,8 +68,8 @@ async function tenantPageInSession() {
   const cookie = await consoleSessionCookie();
   const tenantPage = `/admin/console/tenants/${tenant.id}`;
   const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
-  const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
-  const issueKey = /name="issue_key" value="([^"]*)"/.exec(page)![1]!;
+  const csrf = csrfIn(page);
+  const issueKey = fieldIn(page, "issue_key")!;
   const tokensNow = async () => ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
   return { tenant, cookie, tenantPage, csrf, issueKey, tokensNow };
 }
@@ -414,7 +429,7 @@ describe("the console beside the admin API", () => {
     const cookie = renewed.split(";")[0]!;
     // Its login time and nonce kept: the CSRF token of the pages already open is the session's still.
     expect(cookie.split(".").slice(1, 3)).toEqual(started.split(".").slice(1, 3));
-    const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())![1]!;
+    const csrf = csrfIn(await page.text());
     const tenant = await createTenant();
     const sent = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, tenant: tenant.id, return_to: tenant.id });
     expect(sent.status).toBe(303);
@@ -444,7 +459,7 @@ describe("the console beside the admin API", () => {
     const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
     const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
     const renewed = page.headers.get("set-cookie")!.split(";")[0]!;
-    const csrf = /name="csrf" value="([^"]*)"/.exec(await page.text())![1]!;
+    const csrf = csrfIn(await page.text());
 
     const loggedOut = await postForm("/admin/console/logout", renewed, { csrf });
 
@@ -537,7 +552,7 @@ describe("the console beside the admin API", () => {
       ],
     ] as const) {
       const form = await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next: page })}`)).text();
-      const next = /name="next" value="([^"]*)"/.exec(form)?.[1]?.replaceAll("&amp;", "&");
+      const next = fieldIn(form, "next");
       const login = await relayFetch("/admin/console/login", {
         method: "POST",
         redirect: "manual",
@@ -581,8 +596,7 @@ describe("the console beside the admin API", () => {
 
   it("carries where the next replay goes on from only in the session whose replay left it", async () => {
     const cookie = await consoleSessionCookie();
-    const replayFormFrom = async (path: string) =>
-      /name="cursor" value="([^"]*)"/.exec(await (await relayFetch(path, { headers: { cookie } })).text())?.[1];
+    const replayFormFrom = async (path: string) => fieldIn(await (await relayFetch(path, { headers: { cookie } })).text(), "cursor");
 
     expect(await replayFormFrom("/admin/?done=replayed&replayed=100&replay_from=made-up")).toBeUndefined();
   });
@@ -743,11 +757,10 @@ describe("the console beside the admin API", () => {
     await waitForDeadLetters(tenant.id, (list) => list.length === 41);
     const cookie = await consoleSessionCookie();
     const pageAt = async (path: string) => (await relayFetch(path, { headers: { cookie } })).text();
-    const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replaceAll("&amp;", "&");
     const press = async (html: string) => {
-      const cursor = hiddenIn(html, "cursor");
+      const cursor = fieldIn(html, "cursor");
       const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
-        csrf: hiddenIn(html, "csrf")!,
+        csrf: csrfIn(html),
         tenant: tenant.id,
         return_to: tenant.id,
         ...(cursor ? { cursor } : {}),
@@ -764,7 +777,7 @@ describe("the console beside the admin API", () => {
     );
     expect(afterFirst).toContain("Replay the next dead letters");
     expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue; it stays listed until delivered.");
-    expect(hiddenIn(afterSecond, "cursor")).toBeUndefined();
+    expect(fieldIn(afterSecond, "cursor")).toBeUndefined();
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
@@ -798,7 +811,7 @@ describe("the console beside the admin API", () => {
     const cookie = await consoleSessionCookie();
     const listPath = `/admin/console/dead-letters?tenant=${tenant.id}`;
     const page = await (await relayFetch(listPath, { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
+    const csrf = csrfIn(page);
 
     expect(page).toContain(`<input type="hidden" name="return_list" value="${listPath}"/>`);
     expect(page).toContain(`aria-label="Replay dead letter ${first!.id}"`);
@@ -834,7 +847,7 @@ describe("the console beside the admin API", () => {
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
 
     const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
-      csrf: /name="csrf" value="([^"]*)"/.exec(page)![1]!,
+      csrf: csrfIn(page),
       tenant: tenant.id,
       return_to: tenant.id,
     });
@@ -849,9 +862,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     const cookie = await consoleSessionCookie();
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
-    // As a browser posts it: the attribute's value with its HTML escapes undone.
-    const hiddenIn = (html: string, name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)![1]!.replaceAll("&quot;", '"');
-    const hidden = (name: string) => hiddenIn(page, name);
+    const hidden = (name: string) => fieldIn(page, name)!;
     const form = (fields: Record<string, string>) => ({
       csrf: hidden("csrf"),
       parent: "project_name:from-the-form",
@@ -883,7 +894,7 @@ describe("the console beside the admin API", () => {
     expect(JSON.parse(settingsNow!.replaceAll("&quot;", '"')).redact.keys).toEqual([
       { pattern: "x-secret", action: "remove", replacement: "[REDACTED]" },
     ]);
-    expect(hiddenIn(stalePage, "revision")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
+    expect(fieldIn(stalePage, "revision")!).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
     expect(await parentNow()).toBe("project_name:meanwhile");
     expect(created.status).toBe(412);
     // The new tenant's form again, as it was typed, the refusal beside the id.
@@ -895,13 +906,13 @@ describe("the console beside the admin API", () => {
     );
     expect(createdPage).toContain('name="parent" required="" value="project_name:from-the-form"');
     expect(await parentNow()).toBe("project_name:meanwhile");
-    expect((await save(hiddenIn(stalePage, "revision"))).status).toBe(303);
+    expect((await save(fieldIn(stalePage, "revision")!)).status).toBe(303);
     expect(await parentNow()).toBe("project_name:from-the-form");
 
     // Deleted meanwhile: no page to show the form on.
     const before = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
     await admin("DELETE", `/tenants/${tenant.id}`);
-    const gone = await save(hiddenIn(before, "revision"));
+    const gone = await save(fieldIn(before, "revision")!);
     expect(gone.status).toBe(404);
     expect(await gone.text()).toContain(`tenant ${tenant.id} was deleted by someone else since this page was loaded: nothing was saved`);
   });
@@ -966,7 +977,7 @@ describe("the console beside the admin API", () => {
   it("shows an unknown key of the settings JSON beside the settings, the form's field for the body it makes", async () => {
     const { tenant, cookie, tenantPage } = await tenantPageInSession();
     const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
-    const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)![1]!.replaceAll("&quot;", '"');
+    const hidden = (name: string) => fieldIn(page, name)!;
 
     const refused = await postForm(tenantPage, cookie, {
       csrf: hidden("csrf"),
@@ -1013,7 +1024,7 @@ describe("the console beside the admin API", () => {
     const tenant = await createTenant();
     const cookie = await consoleSessionCookie();
     const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(page)![1]!;
+    const csrf = csrfIn(page);
 
     // The revision the form saves over goes as If-Match: one the API cannot read is refused as that header.
     const refused = await postForm(`/admin/console/tenants/${tenant.id}`, cookie, {
@@ -1091,7 +1102,7 @@ describe("the console beside the admin API", () => {
     expect(issued.map((t) => t.id)).toEqual([shown?.[2]]);
     expect((await sendTraces({ id: tenant.id, bearer: shown![1]! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
     // Each showing of the page has a key of its own: pressed from a page opened again, the form issues another token.
-    const again = /name="issue_key" value="([^"]*)"/.exec(page)![1];
+    const again = fieldIn(page, "issue_key");
     expect(again).not.toBe(issueKey);
   });
 
@@ -1169,7 +1180,7 @@ describe("the console beside the admin API", () => {
   it("refuses a new tenant's id that a URL path would resolve (. or ..) with the id rule, beside the id", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
 
     for (const id of [".", ".."]) {
       const refused = await postForm("/admin/console/tenants", cookie, {
@@ -1231,7 +1242,7 @@ describe("the console beside the admin API", () => {
   it("refuses to delete a tenant whose id breaks the id rule with the rule, not the id, however long it is", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const id = "X".repeat(512 * 1024);
 
     const refused = await postForm(`/admin/console/tenants/${id}/delete`, cookie, { csrf, confirm: "acme" });
@@ -1259,7 +1270,7 @@ describe("the console beside the admin API", () => {
   it("says why a tenant's page cannot be shown when a deletion's confirmation is mistyped and the page fails for another reason", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const tenant = await createTenant();
     const payloads = failingBinding(env.PAYLOADS, "list", "R2 list failed: unavailable");
 
@@ -1278,7 +1289,7 @@ describe("the console beside the admin API", () => {
   it("masks the admin token where a page's refusal would name it: pasted as a tenant id, which it can look like", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
 
     const page = await relayFetch(`/admin/console/tenants/${ADMIN_TOKEN}`, { headers: { cookie } });
     const deletion = await postForm(`/admin/console/tenants/${ADMIN_TOKEN}/delete`, cookie, { csrf, confirm: "acme" });
@@ -1303,7 +1314,7 @@ describe("the console beside the admin API", () => {
   it("refuses settings that give a key twice in one object, naming it, as the admin API refuses such a body", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const tenant = uniqueTenantId("console");
 
     const refused = await postForm("/admin/console/tenants", cookie, {
@@ -1324,7 +1335,7 @@ describe("the console beside the admin API", () => {
   it("shows a refused tenant form again without the Braintrust key, wherever it was typed: the settings JSON, the API URL's user:password@", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const tenant = uniqueTenantId("console");
     const inSettings = `sk-${"s".repeat(40)}`;
     const inUrl = `sk-${"u".repeat(40)}`;
@@ -1413,7 +1424,7 @@ describe("the console beside the admin API", () => {
       const path = `/admin/console/tenants/${tenant.id}`;
       const page = await (await relayFetch(path, { headers: { cookie } })).text();
       expect(page).toContain('<span class="hint">empty: https://api.braintrust.dev</span>');
-      const hidden = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(page)![1]!.replaceAll("&quot;", '"');
+      const hidden = (name: string) => fieldIn(page, name)!;
       return postForm(path, cookie, {
         csrf: hidden("csrf"),
         revision: hidden("revision"),
@@ -1439,7 +1450,7 @@ describe("the console beside the admin API", () => {
   it("reads a refused form's settings string by string, so no string's text hides a key from being emptied; withholds what it cannot read for sure", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const key = `sk-${"k".repeat(40)}`;
     const textarea = (html: string) => /<textarea name="settings"[^>]*>([^<]*)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"');
     const withheld = "Not shown again, for safety, as it may hold a key: type the settings again.";
@@ -1490,7 +1501,7 @@ describe("the console beside the admin API", () => {
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
-    const csrf = /name="csrf" value="([^"]*)"/.exec(home)![1]!;
+    const csrf = csrfIn(home);
     const tenant = `console-${crypto.randomUUID().slice(0, 8)}`;
     const match = `${'{"all":['.repeat(1_000)}{"field":"span_name","equals":"x"}${"]}".repeat(1_000)}`;
 
