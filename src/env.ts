@@ -45,14 +45,14 @@ const RelayConfigSchema = z.object({
   STATS_FLUSH_SECONDS: wholeNumber(0, 25, 10),
 });
 
-/** How the queue consumer retries, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
+/** How a failed attempt is followed up, while the client waits and in the queue consumer, as data (vars RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS, MAX_RETRIES, MAX_SERVER_ERROR_RETRIES). */
 export interface RetryPolicy {
   baseDelaySeconds: number;
   /** Cap on the computed backoff; a longer Retry-After from Braintrust still wins, up to 12 h. */
   maxDelaySeconds: number;
   /** Retries after the first attempt before the spans become a dead letter. */
   maxRetries: number;
-  /** Braintrust's 500s are usually intermittent, but a persistent one is a bug retries will not fix. */
+  /** Server errors (500, and Cloudflare's 520) are usually intermittent, but a persistent one is a bug retries will not fix. */
   maxServerErrorRetries: number;
 }
 

@@ -25,7 +25,7 @@ export type NextStep =
 export interface AttemptState {
   /** Attempts made, this one included. */
   attempts: number;
-  /** 500s before this attempt. */
+  /** Server errors (SERVER_ERRORS: 500, 520) before this attempt. */
   serverErrors: number;
   spans: number;
   mode: "stored_key" | "passthrough";

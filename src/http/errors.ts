@@ -121,11 +121,6 @@ export class RelayError extends HTTPException {
   ) {
     super(ERRORS[code].status, { message });
   }
-
-  /** OTLP/HTTP: only 429, 502, 503 and 504 may be retried. */
-  get retryable(): boolean {
-    return [429, 502, 503, 504].includes(this.status);
-  }
 }
 
 /** The code of a client error Hono or a middleware throws; a status with no code of its own is a bad request. */

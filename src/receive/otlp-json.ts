@@ -7,7 +7,7 @@ import {
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { isJson, isJsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
-import { RelayError } from "../http/errors.js";
+import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest } from "./json-layout.js";
@@ -123,11 +123,21 @@ function hexIdsToBase64(target: JsonObject, what: string): void {
       const value = target[name];
       if (value === undefined || value === null) continue;
       if (typeof value !== "string" || value.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value)) {
-        throw new RelayError("malformed", `${what} ${name} must be a hex string, got ${JSON.stringify(value).slice(0, 80)}`);
+        throw new RelayError(
+          "malformed",
+          `${what} ${name} must be a hex string, got ${typeof value === "string" ? quoted(value) : jsonKind(value)}`,
+        );
       }
       target[name] = hexToBase64(value);
     }
   }
+}
+
+/** What a JSON value that is not a string is, as a refusal names it without quoting all of it back. */
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return "an object";
+  return String(value);
 }
 
 function hexToBase64(hex: string): string {
@@ -140,6 +150,6 @@ function enumNameToNumber(target: JsonObject, field: string, schema: DescEnum): 
   const value = target[field];
   if (typeof value !== "string") return;
   const known = schema.values.find((v) => v.name === value);
-  if (!known) throw new RelayError("malformed", `${field} ${JSON.stringify(value.slice(0, 64))} is not a ${schema.name} name`);
+  if (!known) throw new RelayError("malformed", `${field} ${quoted(value)} is not a ${schema.name} name`);
   target[field] = known.number;
 }

@@ -1,4 +1,5 @@
 import type { Span, Span_Link } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { quoted } from "../http/errors.js";
 
 const MAX_REASONS = 3;
 
@@ -25,7 +26,7 @@ export class SpanRejections {
       return true;
     }
     this.rejected++;
-    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${JSON.stringify(span.name.slice(0, 64))}: ${reason}`);
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${quoted(span.name)}: ${reason}`);
     return false;
   }
 

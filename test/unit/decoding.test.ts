@@ -467,14 +467,25 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     });
   });
 
+  it("names an id that is a JSON object or array by its kind, without quoting it back", () => {
+    expect(refusal(() => readJson(jsonWithSpan({ traceId: { a: "x".repeat(1000) } })))).toEqual({
+      status: 400,
+      message: "span traceId must be a hex string, got an object",
+    });
+    expect(refusal(() => readJson(jsonWithSpan({ spanId: ["0a"] })))).toEqual({
+      status: 400,
+      message: "span spanId must be a hex string, got an array",
+    });
+  });
+
   it("names links and snake_case fields in its refusals, and shortens what it quotes", () => {
     expect(refusal(() => readJson(jsonWithSpan({ links: [{ span_id: "xyz!" }] })))).toEqual({
       status: 400,
       message: 'link span_id must be a hex string, got "xyz!"',
     });
-    expect(refusal(() => readJson(jsonWithSpan({ traceId: "g".repeat(200) })))).toEqual({
+    expect(refusal(() => readJson(jsonWithSpan({ traceId: "g".repeat(300) })))).toEqual({
       status: 400,
-      message: `span traceId must be a hex string, got ${JSON.stringify("g".repeat(200)).slice(0, 80)}`,
+      message: `span traceId must be a hex string, got "${"g".repeat(256)}"… (300 characters)`,
     });
   });
 
@@ -495,9 +506,9 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
       status: 400,
       message: 'code "OK" is not a StatusCode name',
     });
-    expect(refusal(() => readJson(jsonWithSpan({ kind: "K".repeat(100) })))).toEqual({
+    expect(refusal(() => readJson(jsonWithSpan({ kind: "K".repeat(300) })))).toEqual({
       status: 400,
-      message: `kind ${JSON.stringify("K".repeat(64))} is not a SpanKind name`,
+      message: `kind "${"K".repeat(256)}"… (300 characters) is not a SpanKind name`,
     });
   });
 
@@ -752,10 +763,10 @@ describe("validating span ids", () => {
   });
 
   it("names a span by the start of its name, and says nothing when nothing was rejected", () => {
-    const long = create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "n".repeat(100) });
+    const long = create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "n".repeat(300) });
 
     expect(readRequest(toProtobuf(requestOf([long])), "protobuf").rejections.message).toBe(
-      `rejected 1 of 1 spans: span "${"n".repeat(64)}": trace_id must be 16 bytes and not all zero, got 8 bytes`,
+      `rejected 1 of 1 spans: span "${"n".repeat(256)}"… (300 characters): trace_id must be 16 bytes and not all zero, got 8 bytes`,
     );
     expect(readRequest(toProtobuf(requestOf([spanWith("ok", [])])), "protobuf").rejections).toMatchObject({
       accepted: 1,
