@@ -5,8 +5,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { adminPath } from "../src/admin/api-path.js";
 import { VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
+import { RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,
@@ -19,7 +21,7 @@ import {
   TenantView,
   WaitingTraces,
 } from "./lib/admin-answers.js";
-import { type AdminClient, AdminError, adminClient, adminPath } from "./lib/admin-client.js";
+import { type AdminClient, AdminError, adminClient } from "./lib/admin-client.js";
 import { lastErrorText, STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns, tenantStatsOutput } from "./lib/stats-table.js";
 import { oneLine, table } from "./lib/table.js";
 
@@ -455,7 +457,7 @@ try {
     console.error(`tfy-relay: ${err.message}`);
     process.exit(2);
   }
-  if (err instanceof AdminError || err instanceof SyntaxError) {
+  if (err instanceof AdminError || err instanceof RelayError || err instanceof SyntaxError) {
     console.error(`tfy-relay: ${err.message}`);
     process.exit(1);
   }

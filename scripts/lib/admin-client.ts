@@ -17,20 +17,6 @@ export class AdminError extends Error {
   }
 }
 
-/**
- * An admin API path with each interpolated value as one encoded segment, so an id like `a/b`, `x?y`
- * or `x/../y` reaches the route it was typed for, never another.
- */
-export function adminPath(parts: TemplateStringsArray, ...segments: string[]): string {
-  return parts.reduce((path, part, i) => `${path}${pathSegment(segments[i - 1]!)}${part}`);
-}
-
-function pathSegment(value: string): string {
-  // URLs resolve "." and ".." segments, encoded or not, before the relay sees them: no id can be one.
-  if (value === "." || value === "..") throw new AdminError(`${JSON.stringify(value)} cannot be an id: a URL path resolves it`);
-  return encodeURIComponent(value);
-}
-
 export interface AdminClient {
   /** The answer's body, once it has the shape `answer` gives. */
   call<T>(method: string, path: string, answer: z.ZodType<T>, body?: unknown, headers?: Record<string, string>): Promise<T>;

@@ -54,8 +54,3 @@ export async function requestAdmin<T>(
     },
   );
 }
-
-/** An admin API path with each value as one encoded segment, as the CLI builds them. */
-export function adminPath(parts: TemplateStringsArray, ...segments: string[]): string {
-  return parts.reduce((path, part, i) => `${path}${encodeURIComponent(segments[i - 1]!)}${part}`);
-}

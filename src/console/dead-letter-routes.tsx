@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
+import { adminPath } from "../admin/api-path.js";
 import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { RelayError } from "../http/errors.js";
 import { TENANT_ID } from "../tenants/schema.js";
-import { adminPath, callAdmin } from "./admin-api.js";
+import { callAdmin } from "./admin-api.js";
 import type { DeadLetterList, ReplayAnswer } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { DeadLettersPage } from "./dead-letters-page.js";

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
+import { adminPath } from "../admin/api-path.js";
 import { RelayError } from "../http/errors.js";
-import { adminPath, callAdmin } from "./admin-api.js";
+import { callAdmin } from "./admin-api.js";
 import type { DeadLetterList, TenantList, TenantStats } from "./answers.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { CHART_MINUTES } from "./minute-series.js";

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
+import { adminPath } from "../admin/api-path.js";
 import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
-import { adminPath, callAdmin, requestAdmin } from "./admin-api.js";
+import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
 import { formOf } from "./form.js";
