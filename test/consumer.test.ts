@@ -4,7 +4,7 @@ import { sealClientKey } from "../src/deliver/client-key.js";
 import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import { spillPayload } from "../src/deliver/payloads.js";
+import { spillPayload } from "../src/deliver/spill.js";
 import { sealSecret } from "../src/secrets/seal.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";

@@ -10,9 +10,9 @@ import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
-import { loadPayload, releasePayload } from "./payloads.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
+import { loadPayload, releasePayload } from "./spill.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;

@@ -12,8 +12,8 @@ import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import type { Delivery, DeliveryMessage } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
-import { releasePayloads } from "./payloads.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
+import { releasePayloads } from "./spill.js";
 
 /** What became of one delivery by the time the client is answered: every one ends as exactly one of these. */
 export type RequestDeliveryResult =

@@ -3,7 +3,7 @@ import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import { allOrUndone } from "./all-or-undone.js";
 import type { DeliveryMessage } from "./message.js";
-import { releasePayloads, spillPayload } from "./payloads.js";
+import { releasePayloads, spillPayload } from "./spill.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
