@@ -23,6 +23,13 @@ export function hex(bytes: Uint8Array): string {
   return text;
 }
 
+/** Hex digits as bytes; the caller has checked they are pairs of hex digits. */
+export function fromHex(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
+  return bytes;
+}
+
 /** The parts one after another, in one new buffer. */
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((size, part) => size + part.byteLength, 0));

@@ -1,4 +1,5 @@
 import { gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
+import { concat } from "../encoding/bytes.js";
 import { RelayError } from "../http/errors.js";
 import type { ContentCoding, RequestBody } from "../otlp/format.js";
 
@@ -136,18 +137,7 @@ async function readLimited(stream: ReadableStream<Uint8Array>, limits: RaisableL
     }
     chunks.push(value);
   }
-  return concat(chunks, total);
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]) return chunks[0];
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0]! : concat(chunks);
 }
 
 type Inflated = Required<Pick<RequestBody, "bytes" | "inflatedFrom">>;

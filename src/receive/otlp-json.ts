@@ -6,6 +6,7 @@ import {
   SpanSchema,
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { base64Encode, fromHex } from "../encoding/bytes.js";
 import { isJson, isJsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
@@ -128,7 +129,7 @@ function hexIdsToBase64(target: JsonObject, what: string): void {
           `${what} ${name} must be a hex string, got ${typeof value === "string" ? quoted(value) : jsonKind(value)}`,
         );
       }
-      target[name] = hexToBase64(value);
+      target[name] = base64Encode(fromHex(value));
     }
   }
 }
@@ -138,12 +139,6 @@ function jsonKind(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   return String(value);
-}
-
-function hexToBase64(hex: string): string {
-  let binary = "";
-  for (let i = 0; i < hex.length; i += 2) binary += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
-  return btoa(binary);
 }
 
 function enumNameToNumber(target: JsonObject, field: string, schema: DescEnum): void {

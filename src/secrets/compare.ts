@@ -1,4 +1,4 @@
-import { hex } from "../encoding/bytes.js";
+import { fromHex, hex } from "../encoding/bytes.js";
 
 export async function sha256(text: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -17,10 +17,11 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(ha, hb);
 }
 
+const SHA256_HEX = /^[0-9a-f]{64}$/i;
+
 /** Same, where one side is already a stored SHA-256 hex digest. */
 export async function matchesDigest(secret: string, digestHex: string): Promise<boolean> {
   const candidate = await sha256(secret);
-  const stored = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) stored[i] = parseInt(digestHex.slice(i * 2, i * 2 + 2), 16) || 0;
-  return crypto.subtle.timingSafeEqual(candidate, stored);
+  // A digest not of the shape sha256Hex writes matches nothing (timingSafeEqual throws on lengths that differ).
+  return SHA256_HEX.test(digestHex) && crypto.subtle.timingSafeEqual(candidate, fromHex(digestHex));
 }

@@ -28,6 +28,8 @@ describe("comparing secrets", () => {
     expect(await matchesDigest("tbr_secret", `${digest.slice(0, -2)}00`)).toBe(false);
     expect(await matchesDigest("tbr_secret", "zz".repeat(32))).toBe(false);
     expect(await matchesDigest("tbr_secret", "")).toBe(false);
+    expect(await matchesDigest("tbr_secret", `${digest}00`)).toBe(false);
+    expect(await matchesDigest("tbr_secret", digest.slice(0, -1))).toBe(false);
   });
 });
 
