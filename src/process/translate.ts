@@ -138,11 +138,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     (key) => key !== "model" && derived[key] !== settings[key] && !sameJson(settings[key], derived[key]),
   );
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
-  // The relay's own keys win; a caller's key they would hide keeps its attributes, so it still shows,
-  // and its other keys show there alone, not twice.
   const callerKeys = Object.keys(callerMetadata);
-  const callerHidden = callerKeys.some((key) => Object.hasOwn(derived, key) && !sameJson(callerMetadata[key], derived[key]));
-  const metadata = callerKeys.length === 0 || callerHidden ? derived : { ...callerMetadata, ...derived };
+  const metadata = callerKeys.length === 0 ? derived : withCallerMetadata(derived, callerMetadata, callerKeys);
 
   const added: NewAttribute[] = [];
 
@@ -191,7 +188,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
     if (metadataWritten && request) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
-    if (caller.sources.length > 0 && !callerHidden && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
+    if (caller.sources.length > 0 && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show
@@ -323,6 +320,25 @@ function callerMetadataShown({ values }: RequestMetadata, tagsWritten: boolean):
   if (!tagsWritten || !Object.hasOwn(values, "tags")) return values;
   const { tags: _shownAsTags, ...rest } = values;
   return rest;
+}
+
+/**
+ * The span's metadata with the caller's keys beside the relay's own, which win: a caller's key one of
+ * them would hide with another value (`user`, a request's setting too) shows under the name its
+ * flattened attribute has (`tfy.request.metadata.user`), so each of the caller's keys shows, once.
+ */
+function withCallerMetadata(
+  derived: Record<string, unknown>,
+  caller: Record<string, unknown>,
+  callerKeys: string[],
+): Record<string, unknown> {
+  const metadata = { ...caller, ...derived };
+  for (const key of callerKeys) {
+    if (!Object.hasOwn(derived, key) || sameJson(caller[key], derived[key])) continue;
+    const apart = `tfy.request.metadata.${key}`;
+    if (!Object.hasOwn(derived, apart)) metadata[apart] = caller[key];
+  }
+  return metadata;
 }
 
 /**

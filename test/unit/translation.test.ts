@@ -1123,14 +1123,32 @@ describe("the caller's request metadata", () => {
     ).toEqual({ env: "prod", team: "a" });
   });
 
-  it("keeps its attributes, and only them, when a key of the relay's own would hide one of its keys, or when it is not an object", () => {
+  it("shows a key the relay's own would hide under its flattened name, and its other keys key by key", () => {
     const hidden = translatedWith([
       attr("tfy.span_type", "ChatCompletion"),
-      attr("tfy.input", '{"model":"gpt-4o","temperature":0.2,"messages":[]}'),
-      attr("tfy.request.metadata", '{"temperature":"warm","env":"prod"}'),
+      attr("tfy.input", '{"model":"gpt-4o","temperature":0.2,"user":"cust-42","messages":[]}'),
+      attr("tfy.request.metadata", '{"temperature":"warm","env":"prod","user":"ana"}'),
     ]);
-    expect(hidden.removed).toEqual(["tfy.input"]);
-    expect(hidden.metadata).toEqual({ model: "gpt-4o", temperature: 0.2 });
+    expect(hidden.removed).toEqual(["tfy.input", "tfy.request.metadata"]);
+    expect(hidden.metadata).toEqual({
+      env: "prod",
+      model: "gpt-4o",
+      temperature: 0.2,
+      user: "cust-42",
+      "tfy.request.metadata.temperature": "warm",
+      "tfy.request.metadata.user": "ana",
+    });
+    const flattened = translatedWith([
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","messages":[]}'),
+      attr("tfy.request.metadata.model", "mine"),
+      attr("tfy.request.metadata.env", "prod"),
+    ]);
+    expect(flattened.removed).toEqual(["tfy.input", "tfy.request.metadata.env", "tfy.request.metadata.model"]);
+    expect(flattened.metadata).toEqual({ env: "prod", model: "gpt-4o", "tfy.request.metadata.model": "mine" });
+  });
+
+  it("keeps its attribute when it is not an object", () => {
     expect(translatedWith([attr("tfy.request.metadata", "plain text")]).removed).toEqual([]);
   });
 
