@@ -91,6 +91,20 @@ describe("redacting keys", () => {
     expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["other"]);
   });
 
+  it("keeps prompts out with the README's one rule: the request body and the gateway's short copy of it", () => {
+    const request = requestOf([
+      spanWith("ChatCompletion", [
+        attr("tfy.input", '{"model":"gpt-4o","messages":[{"role":"user","content":"card 4111"}]}'),
+        attr("tfy.input_short_hand", "card 4111"),
+        attr("tfy.output", '{"choices":[]}'),
+      ]),
+    ]);
+
+    const out = sent(request, { redact: { keys: [{ pattern: "tfy.input*" }] } });
+
+    expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["tfy.output"]);
+  });
+
   it("replaces a value with the first matching rule's replacement when asked to", () => {
     const request = requestOf([spanWith("s", [attr("tfy.input", "secret"), attr("other", 1)])]);
 
