@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { textOf } from "../encoding/bytes.js";
+import { textOf, utf8Of } from "../encoding/bytes.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
 import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
@@ -42,6 +42,16 @@ export function restatedCopies(attributes: KeyValue[], keys: readonly string[], 
   const unsaid = copies.size === 0 ? undefined : unsaidBy(payload, [...copies.values()]);
   if (unsaid === undefined) return [];
   return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
+}
+
+/**
+ * Of these copies, those the older export's indexed messages (traceloop.ts) say all of, as
+ * restatedCopies reads a copy against a payload: where there is no payload, the input or output
+ * shown is the indexed messages, and a copy of them would show the conversation twice.
+ */
+export function restatedByIndexed(attributes: KeyValue[], keys: readonly string[], indexed: IndexedMessages): string[] {
+  if (!attributes.some((a) => keys.includes(a.key))) return [];
+  return restatedCopies(attributes, keys, utf8Of(JSON.stringify(indexed.messages)));
 }
 
 /**

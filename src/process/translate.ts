@@ -14,6 +14,7 @@ import {
   genAiRestated,
   isMessageEvent,
   payloadMessages,
+  restatedByIndexed,
   restatedCopies,
   restatedMessageEvents,
   restatesIndexed,
@@ -159,14 +160,22 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
         ],
         rest: settingsOnlyMetadataShows(request.settings, attributes),
       }
-    : traceloop?.input && { value: traceloop.input.messages, sources: traceloop.input.keys, rest: {} };
+    : traceloop?.input && {
+        value: traceloop.input.messages,
+        sources: [...traceloop.input.keys, ...restatedByIndexed(attributes, GENAI_INPUT_COPIES, traceloop.input)],
+        rest: {},
+      };
   const output = response
     ? {
         value: response.output,
         sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8), ...(indexedOutput?.keys ?? [])],
         rest: responseRest ?? {},
       }
-    : traceloop?.output && { value: traceloop.output.messages, sources: traceloop.output.keys, rest: {} };
+    : traceloop?.output && {
+        value: traceloop.output.messages,
+        sources: [...traceloop.output.keys, ...restatedByIndexed(attributes, GENAI_OUTPUT_COPIES, traceloop.output)],
+        rest: {},
+      };
 
   appendJson(added, attributes, "braintrust.span_attributes", { type, name: span.name });
   const inputWritten = appendJson(added, attributes, "braintrust.input_json", input?.value);

@@ -394,6 +394,26 @@ describe("sources", () => {
     ).toEqual(["gen_ai.input.messages"]);
   });
 
+  it("go with the older export's indexed messages where there is no payload, when those say all of them", () => {
+    const indexed = [
+      attr("gen_ai.request.model", "gpt-4o"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of Japan?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+    ];
+    const inputCopy = attr(
+      "gen_ai.input.messages",
+      JSON.stringify([{ role: "user", parts: [{ type: "text", content: "Capital of Japan?" }] }]),
+    );
+    const outputCopy = (text: string) =>
+      attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: text }] }]));
+
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Tokyo.")])).toEqual(["gen_ai.request.model"]);
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Kyoto, once.")])).toEqual(["gen_ai.request.model", "gen_ai.output.messages"]);
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Tokyo.")], KEEP)).toHaveLength(7);
+  });
+
   it("include a GenAI copy of a tool call or an image, written in the conventions' own shapes", () => {
     const toolCall = [
       attr("tfy.span_type", "Model"),
