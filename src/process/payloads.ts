@@ -4,6 +4,7 @@ import {
   CLOSE_LIST,
   firstListItem,
   isJson,
+  isJsonObject,
   jsonObject,
   numberListLength,
   OPEN_LIST,
@@ -114,9 +115,23 @@ function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): J
   const { settings, systemPrompt } = request;
   const echoed = (key: string, value: unknown) =>
     key !== "model" &&
-    ((Object.hasOwn(settings, key) && sameJson(value, settings[key])) ||
+    ((Object.hasOwn(settings, key) && echoes(value, settings[key])) ||
       (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json))));
   return Object.fromEntries(Object.entries(rest).filter(([key, value]) => !echoed(key, value)));
+}
+
+/**
+ * Whether a response's value repeats what the request asked, as an API echoes a setting: all of
+ * it, with the defaults the API filled in beside it (OpenAI's Responses API answers a tool with its
+ * `strict` and `description: null`, a text format with its `verbosity`). A value it changed, or a
+ * list of other items, is the response's own.
+ */
+function echoes(answered: unknown, asked: unknown): boolean {
+  if (Array.isArray(asked))
+    return Array.isArray(answered) && answered.length === asked.length && asked.every((item, i) => echoes(answered[i], item));
+  if (isJsonObject(asked))
+    return isJsonObject(answered) && Object.keys(asked).every((key) => Object.hasOwn(answered, key) && echoes(answered[key], asked[key]));
+  return sameJson(answered, asked);
 }
 
 /**

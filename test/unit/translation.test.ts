@@ -2207,6 +2207,29 @@ describe("an Anthropic or Responses API call", () => {
     ]);
     // An echo that differs from what was asked is the response's own.
     expect(items["braintrust.metadata"]).toMatchObject({ response: { instructions: "Be verbose.", temperature: 1 } });
+
+    // An echo with the defaults the API filled in (OpenAI answers a tool with `strict`, a format with `verbosity`) repeats the request.
+    const format = { type: "json_schema", name: "answer", schema: { type: "object" } };
+    const withDefaults = call(
+      JSON.stringify({ input: "2+2?", tools, text: { format }, reasoning: { effort: "low" } }),
+      response({
+        tools: [{ ...tools[0], description: null, strict: true }],
+        text: { format: { ...format, description: null, strict: true }, verbosity: "medium" },
+        reasoning: { effort: "low", summary: null },
+      }),
+    );
+    expect((withDefaults["braintrust.metadata"] as { response: unknown }).response).toEqual({ id: "resp_1", object: "response" });
+    // Not one with other items, or a value the request set otherwise.
+    const other = call(
+      JSON.stringify({ input: "2+2?", tools, reasoning: { effort: "low" } }),
+      response({ tools: [...tools, { type: "web_search" }], reasoning: { effort: "high" } }),
+    );
+    expect((other["braintrust.metadata"] as { response: unknown }).response).toEqual({
+      id: "resp_1",
+      object: "response",
+      tools: [...tools, { type: "web_search" }],
+      reasoning: { effort: "high" },
+    });
     // Instructions of no text, beside input that is no message, or beside another API's input, stay settings.
     for (const body of [
       '{"instructions":null,"input":"2+2?"}',
