@@ -273,7 +273,10 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
  * the span's metadata shows from it: a `gen_ai.request.<setting>` with the request's own value of
  * that setting, `gen_ai.request.model` naming the model the request body named, shown as `model` or
  * `gateway_model` or by `tfy.request.model_name`, `gen_ai.response.model` naming the response's
- * model, shown as `model` or in `response`. Kept, each would show a second time in metadata.
+ * model, shown as `model` or in `response`, `gen_ai.response.id` the response's id shown in
+ * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output,
+ * and `gen_ai.conversation.id` the `tfy.request.conversation_id` beside it. Kept, each would show a
+ * second time.
  */
 export function genAiRestated(
   attributes: KeyValue[],
@@ -285,9 +288,23 @@ export function genAiRestated(
   const shownModels = [metadata.model, metadata.gateway_model, stringAttribute(attributes, "tfy.request.model_name")];
   const shownResponse = metadata.response as Record<string, unknown> | undefined;
   for (const { key, value } of attributes) {
-    if (!key.startsWith("gen_ai.re")) continue;
+    if (!key.startsWith("gen_ai.re") && key !== "gen_ai.conversation.id") continue;
     const given = givenOf(value);
-    if (key === "gen_ai.request.model") {
+    if (key === "gen_ai.conversation.id") {
+      if (typeof given === "string" && given === stringAttribute(attributes, "tfy.request.conversation_id")) restated.push(key);
+    } else if (key === "gen_ai.response.id") {
+      if (typeof given === "string" && given === shownResponse?.id) restated.push(key);
+    } else if (key === "gen_ai.response.finish_reasons") {
+      const answer = Array.isArray(given) && response ? answerMessages(response.output) : undefined;
+      if (
+        answer &&
+        sameJson(
+          given,
+          answer.map((message) => message.finish_reason),
+        )
+      )
+        restated.push(key);
+    } else if (key === "gen_ai.request.model") {
       if (typeof given === "string" && given === request.model && shownModels.includes(given)) restated.push(key);
     } else if (key === "gen_ai.response.model") {
       const answered = response?.model;

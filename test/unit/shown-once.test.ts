@@ -149,4 +149,27 @@ describe("the conventions' request attributes beside the gateway's payload", () 
       "tfy.span_type": "Model",
     });
   });
+
+  it("show the response's id, its finish reasons and the conversation once: as the payload and the gateway say them", () => {
+    const attributes = (finishReasons: string[]) => [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.request.conversation_id", "conv-7"),
+      attr("gen_ai.conversation.id", "conv-7"),
+      attr("gen_ai.response.id", "chatcmpl-1"),
+      attr("gen_ai.response.finish_reasons", finishReasons),
+      attr("tfy.input", json({ messages: [{ role: "user", content: "hi" }] })),
+      attr(
+        "tfy.output",
+        json({ id: "chatcmpl-1", choices: [{ message: { role: "assistant", content: "Hello." }, finish_reason: "stop" }] }),
+      ),
+    ];
+
+    expect(viewOf(spanWith("Model: gpt-4o", attributes(["stop"]))).metadata).toEqual({
+      response: { id: "chatcmpl-1" },
+      "tfy.request.conversation_id": "conv-7",
+      "tfy.span_type": "Model",
+    });
+    // Finish reasons the output does not say stay.
+    expect(viewOf(spanWith("Model: gpt-4o", attributes(["length"]))).metadata["gen_ai.response.finish_reasons"]).toEqual(["length"]);
+  });
 });
