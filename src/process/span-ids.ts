@@ -4,8 +4,8 @@
  * once, when first asked.
  */
 export class SpanIdSet {
-  private readonly keys: number[] = [];
-  private sorted: Float64Array | undefined;
+  private readonly keys: bigint[] = [];
+  private sorted: BigUint64Array | undefined;
 
   add(id: Uint8Array): void {
     this.keys.push(idKey(id));
@@ -13,23 +13,27 @@ export class SpanIdSet {
   }
 
   has(id: Uint8Array): boolean {
-    this.sorted ??= Float64Array.from(this.keys).sort();
+    this.sorted ??= BigUint64Array.from(this.keys).sort();
     return contains(this.sorted, idKey(id));
   }
 }
 
 /**
- * A span id as a number: its first 6 bytes, exact in a double. Ids are random, so two spans of one
- * request sharing 48 bits is not worth the memory of telling them apart: it could only make a
- * parent that is not there look present.
+ * A span id as a number, all 8 of its bytes: ids are meant to be random, but a tracer that counts
+ * them, or stamps a time in their first bytes, makes ids alike but for their last, and a parent
+ * that is not there must never look present (its trace would then have no root in Braintrust).
+ * Validation lets through only ids of 8 bytes, or none; a shorter one is read as zeros after it.
  */
-function idKey(id: Uint8Array): number {
-  let key = 0;
-  for (let i = 0; i < 6; i++) key = key * 256 + (id[i] ?? 0);
-  return key;
+function idKey(id: Uint8Array): bigint {
+  return (BigInt(word(id, 0)) << 32n) | BigInt(word(id, 4));
 }
 
-function contains(sorted: Float64Array, key: number): boolean {
+/** Four bytes from `at`, big-endian, unsigned. */
+function word(id: Uint8Array, at: number): number {
+  return (((id[at] ?? 0) << 24) | ((id[at + 1] ?? 0) << 16) | ((id[at + 2] ?? 0) << 8) | (id[at + 3] ?? 0)) >>> 0;
+}
+
+function contains(sorted: BigUint64Array, key: bigint): boolean {
   let low = 0;
   let high = sorted.length - 1;
   while (low <= high) {

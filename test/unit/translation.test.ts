@@ -1969,6 +1969,14 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(parents["Model: x"]).toBe(hex(sent[1]!.spanId));
   });
 
+  it("tells the caller's span from a sent span whose id differs from it in the last byte alone, as a counting tracer's do", () => {
+    const { sent } = continued();
+    const callerId = sent[1]!.parentSpanId;
+    // The Model span's id is the caller's but for its last byte.
+    sent[0]!.spanId = Uint8Array.from([...callerId.subarray(0, 7), callerId[7]! ^ 1]);
+    expect(parentsOf(sent)["ChatCompletion: x"]).toBe("");
+  });
+
   it("makes the older gateway's chatCompletions span the root, as its request span; not a GenAI span of another name", () => {
     const olderSpan = (name: string) =>
       spanWith(name, [attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.prompt.0.content", "Hi")], {
