@@ -1,3 +1,5 @@
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
+
 /**
  * JSON read as text, where JSON.parse is not enough: its strings and white space stepped over (the
  * ingest's OTLP JSON layout, the console's settings shown again), and the check JSON.parse does not
@@ -60,12 +62,3 @@ export function afterWhiteSpace(text: string, at: number): number {
   }
   return i;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-const OPEN_LIST = 0x5b;
-const CLOSE_LIST = 0x5d;

@@ -1,4 +1,5 @@
 import { concat, textOf, utf8Of } from "./bytes.js";
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
 
 /**
  * JSON read as UTF-8, checked as strictly as JSON.parse checks text, without making a string of it
@@ -178,15 +179,6 @@ const encoder = new TextEncoder();
  */
 const MAX_DEPTH = 256;
 
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
-/** The bytes that open and close JSON's strings, objects and lists, as other readers of JSON bytes test for them. */
-export const QUOTE = 0x22;
-export const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-export const OPEN_LIST = 0x5b;
-export const CLOSE_LIST = 0x5d;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;

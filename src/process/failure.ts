@@ -1,7 +1,8 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
-import { afterSpace, isJsonObject, OPEN_OBJECT, OVER_BUDGET, objectMembers, QUOTE } from "../encoding/json.js";
+import { afterSpace, isJsonObject, OVER_BUDGET, objectMembers } from "../encoding/json.js";
+import { OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { failedWithoutMessage } from "../otlp/status.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";

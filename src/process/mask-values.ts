@@ -3,6 +3,7 @@ import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentele
 import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
+import { BACKSLASH, QUOTE } from "../encoding/json-characters.js";
 import { parseJson } from "./attributes.js";
 import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED } from "./redact.js";
 
@@ -207,5 +208,3 @@ function isScalarCharacter(c: number): boolean {
 }
 
 const STRUCTURE = new Set([...'{}[]:," \t\n\r'].map((c) => c.charCodeAt(0)));
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;

@@ -1,18 +1,15 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
 import {
   afterSpace,
-  CLOSE_LIST,
   firstListItem,
   isJson,
   isJsonObject,
   jsonObject,
   numberListLength,
-  OPEN_LIST,
-  OPEN_OBJECT,
   OVER_BUDGET,
   objectMembers,
-  QUOTE,
 } from "../encoding/json.js";
+import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 type JsonObject = Record<string, unknown>;

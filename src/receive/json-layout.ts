@@ -1,3 +1,4 @@
+import { COLON, QUOTE } from "../encoding/json-characters.js";
 import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
@@ -90,9 +91,6 @@ function givenTwice(key: string, at: number): RelayError {
     `request body is not valid OTLP JSON: the key ${quoted(key)} at position ${at} is given twice in one object, where each field is given once`,
   );
 }
-
-const QUOTE = 0x22;
-const COLON = 0x3a;
 
 function isDelimiter(c: number): boolean {
   return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;

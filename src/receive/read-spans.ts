@@ -7,7 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { OPEN_OBJECT } from "../encoding/json.js";
+import { OPEN_OBJECT } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";

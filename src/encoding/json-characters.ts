@@ -1,0 +1,13 @@
+/**
+ * The characters of JSON's structure, as the readers of JSON bytes (json.ts) and of JSON text
+ * (json-text.ts) test for them: each is one byte in UTF-8 and one code unit in a string, of the
+ * same value.
+ */
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const COLON = 0x3a;
+export const COMMA = 0x2c;
+export const OPEN_OBJECT = 0x7b;
+export const CLOSE_OBJECT = 0x7d;
+export const OPEN_LIST = 0x5b;
+export const CLOSE_LIST = 0x5d;
