@@ -117,7 +117,8 @@ describe("ingest authentication", () => {
     expect(await refusal(authenticateIngest(tenant, `Bearer ${sameShapeOtherSecret(token)}`, SEALING))).toEqual(invalid);
     expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", SEALING))).toEqual({
       code: "unauthenticated",
-      message: "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: send that token",
+      message:
+        "this tenant takes an ingest token the relay issued (tbr_…), and what was sent is none (its Braintrust API key is kept by the relay, not sent by clients): send that token",
     });
     expect(await refusal(authenticateIngest(tenant, undefined, SEALING))).toEqual({
       code: "unauthenticated",
