@@ -18,7 +18,8 @@ import { type TenantStats, tenantStatsOutput } from "./lib/stats-table.js";
 import { formatTraces } from "./lib/trace-tree.js";
 import { ADMIN_TOKEN, adminCall, startRelay } from "./lib/wrangler-dev.js";
 
-const { values: options } = parseArgs({ options: { keep: { type: "boolean", default: false }, port: { type: "string" } } });
+const USAGE = "usage: npm run demo -- [--keep] [--port <1-65535>]";
+const options = demoOptions();
 const TENANT = "demo";
 const ROUNDS = 3;
 const FAILURES = 2;
@@ -35,7 +36,7 @@ console.log(`Braintrust stand-in on ${standinUrl}; starting the relay under wran
 // Statistics flushed after every request, so the demo's own show at its end without waiting.
 const relay = await startRelay(
   { RETRY_BASE_DELAY_SECONDS: "1", STATS_FLUSH_SECONDS: "0" },
-  options.port ? { port: Number(options.port) } : {},
+  options.port === undefined ? {} : { port: options.port },
 ).catch(async (err: unknown) => {
   console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
   await standin.stop();
@@ -125,4 +126,18 @@ try {
 } catch (err) {
   console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}\n${relay.output().slice(-2000)}`);
   await shutdown(1);
+}
+
+/** The demo's options, or its usage and exit 2 for any it does not take, as the CLI answers its own mistakes. */
+function demoOptions(): { keep: boolean; port?: number } {
+  try {
+    const { values } = parseArgs({ options: { keep: { type: "boolean", default: false }, port: { type: "string" } } });
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535))
+      throw new Error(`--port must be a port number, not ${JSON.stringify(values.port)}`);
+    return { keep: values.keep, ...(port === undefined ? {} : { port }) };
+  } catch (err) {
+    console.error(`demo: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+    process.exit(2);
+  }
 }

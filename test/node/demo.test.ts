@@ -76,3 +76,16 @@ it("npm run demo ends by reporting every sent span delivered, after visible retr
     expect(await stop()).toBe(0);
   }
 });
+
+it.each([
+  [["--bogus"], "demo: Unknown option '--bogus'"],
+  [["--port", "abc"], 'demo: --port must be a port number, not "abc"'],
+  [["--port", "70000"], 'demo: --port must be a port number, not "70000"'],
+])("npm run demo %j refuses the option with its usage, before starting anything", async (args, message) => {
+  const run = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], { cwd: root }).then(
+    () => ({ code: 0, stderr: "" }),
+    (err: { code: number; stderr: string }) => err,
+  );
+  expect(run.code).toBe(2);
+  expect(run.stderr).toBe(`${message}\nusage: npm run demo -- [--keep] [--port <1-65535>]\n`);
+});
