@@ -22,7 +22,15 @@ import {
   WaitingTraces,
 } from "./lib/admin-answers.js";
 import { type AdminClient, AdminError, adminClient } from "./lib/admin-client.js";
-import { lastErrorText, STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns, tenantStatsOutput } from "./lib/stats-table.js";
+import {
+  lastErrorText,
+  STATS_COLUMNS,
+  STATS_WINDOWS,
+  type StatsWindow,
+  statsColumns,
+  type TenantStats,
+  tenantStatsOutput,
+} from "./lib/stats-table.js";
 import { oneLine, table } from "./lib/table.js";
 
 class UsageError extends Error {}
@@ -340,8 +348,9 @@ const COMMANDS = [
     const window = statsWindow(flags);
     if (tenant) {
       const stats = await admin.call("GET", adminPath`/tenants/${tenant}/stats`, TenantStatsAnswer);
-      // A tenant's table has a row per window; one named keeps that row alone.
-      return flags.json ? stats : tenantStatsOutput(stats, flags.window === undefined ? undefined : window);
+      // A tenant's table has a row per window; one named keeps that row alone, in JSON too.
+      if (flags.json) return flags.window === undefined ? stats : windowOnly(stats, window);
+      return tenantStatsOutput(stats, flags.window === undefined ? undefined : window);
     }
     // The admin API lists at most 49 tenants' statistics a page, one call to each tenant's object.
     // A tenant whose object did not answer is a line of its own, never left out in silence.
@@ -352,7 +361,8 @@ const COMMANDS = [
       (page) => [...page.tenants, ...page.unavailable.map((tenant) => ({ tenant, unavailable: true as const }))],
       { limit: "49" },
     );
-    if (flags.json) return all;
+    if (flags.json)
+      return flags.window === undefined ? all : all.map((stats) => ("unavailable" in stats ? stats : windowOnly(stats, window)));
     return table(
       ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
       all.map((stats) =>
@@ -384,8 +394,10 @@ const COMMANDS = [
         outcomes[outcome].push(...page[outcome]);
       cursor = page.cursor;
     } while (cursor);
-    if (flags.json) return outcomes;
     const { resealed, current, unreadable, changed, replica_behind, failed } = outcomes;
+    // Exit 1 while a tenant is left for another run or for a person, so a script rotating the key stops before dropping the old one.
+    if (unreadable.length + changed.length + replica_behind.length + failed.length > 0) process.exitCode = 1;
+    if (flags.json) return outcomes;
     return [
       `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
       ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
@@ -436,6 +448,12 @@ function chosenCommand({ positionals, tokens }: CommandLine): { command: Command
   const missing = command.args.find((arg, i) => !args[i] && !command.optional.has(arg));
   if (missing) throw new UsageError(`missing <${missing}>`);
   return { command, args };
+}
+
+/** A tenant's statistics with one window's summary, the other windows' left out, as `--window` asks. */
+function windowOnly(stats: TenantStats, window: StatsWindow): Record<string, unknown> {
+  const others = new Set<string>(Object.entries(STATS_WINDOWS).flatMap(([name, key]) => (name === window ? [] : [key])));
+  return Object.fromEntries(Object.entries(stats).filter(([key]) => !others.has(key)));
 }
 
 try {

@@ -170,6 +170,13 @@ describe("tfy-relay, against a running relay", () => {
     expect(lastHour.stdout).toMatch(
       /^WINDOW\s+REQUESTS.*\n1h\s+1\s+3\s+3\s+0\s+3\s+0\s+0\s[^\n]*\n\nrequests by status \(1h\) {5}200: 1\n/,
     );
+    // In JSON too, the window named alone.
+    const lastHourJson = JSON.parse((await cli(["stats", "cli-stats", "--window", "1h", "--json"])).stdout) as Record<string, unknown>;
+    expect(Object.keys(lastHourJson).filter((key) => /^(last_(5m|1h|24h)|total)$/.test(key))).toEqual(["last_1h"]);
+    expect(lastHourJson).toMatchObject({ tenant: "cli-stats", last_1h: { spans: { delivered: 3 } } });
+    const allJson = JSON.parse((await cli(["stats", "--window", "total", "--json"])).stdout) as Record<string, unknown>[];
+    const mine = allJson.find((stats) => stats.tenant === "cli-stats")!;
+    expect(Object.keys(mine).filter((key) => /^(last_(5m|1h|24h)|total)$/.test(key))).toEqual(["total"]);
     const all = await cli(["stats", "--window", "24h"]);
     expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
     expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);
