@@ -228,6 +228,13 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["translate", String(tenant.translate)],
         ["keep source attributes", String(tenant.keep_source_attributes)],
         ["keep callers' parents", String(tenant.keep_caller_parent)],
+        ["drop non-AI spans", String(tenant.drop_non_ai_spans)],
+        ["parent from attribute", String(tenant.parent_from_attribute)],
+        ["redact", `${counted(tenant.redact.keys.length, "key rule")}, ${counted(tenant.redact.values.length, "value rule")}`],
+        [
+          "rate limit",
+          tenant.rate_limit ? `${tenant.rate_limit.requests_per_second}/s, burst ${tenant.rate_limit.burst}` : "the relay's default",
+        ],
         ["updated", tenant.updated_at],
       ],
     ),

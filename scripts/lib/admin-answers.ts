@@ -24,6 +24,9 @@ export const TenantView = z.looseObject({
   translate: z.boolean(),
   keep_source_attributes: z.boolean(),
   keep_caller_parent: z.boolean(),
+  drop_non_ai_spans: z.boolean(),
+  redact: z.looseObject({ keys: z.array(z.unknown()), values: z.array(z.unknown()) }),
+  rate_limit: z.looseObject({ requests_per_second: z.number(), burst: z.number() }).optional(),
   updated_at: z.string(),
 });
 export type TenantView = z.infer<typeof TenantView>;

@@ -33,7 +33,15 @@ describe("tfy-relay, against a running relay", () => {
   it("puts, gets and lists tenants, as tables and as JSON", async () => {
     const apiKey = await standin.issueKey();
     const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
-    writeFileSync(config, JSON.stringify({ routes: [{ match: { field: "span_name", prefix: "Model" }, parent: "project_name:models" }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        routes: [{ match: { field: "span_name", prefix: "Model" }, parent: "project_name:models" }],
+        drop_non_ai_spans: true,
+        redact: { keys: [{ pattern: "tfy.input*" }], values: ["emails", "api_keys"] },
+        rate_limit: { requests_per_second: 5, burst: 10 },
+      }),
+    );
 
     const put = await cli(
       [
@@ -57,6 +65,9 @@ describe("tfy-relay, against a running relay", () => {
     expect(put).toMatchObject({ code: 0 });
     expect(put.stdout).toMatch(/^FIELD\s+VALUE\ntenant\s+cli-acme\nparent\s+project_name:cli\n/);
     expect(put.stdout).not.toContain(apiKey);
+    // Every setting that changes what the tenant's spans become shows in the table, not in --json alone.
+    expect(put.stdout).toMatch(/\ndrop non-AI spans\s+true\nparent from attribute\s+false\n/);
+    expect(put.stdout).toMatch(/\nredact\s+1 key rule, 2 value rules\nrate limit\s+5\/s, burst 10\n/);
     expect(JSON.parse(get.stdout)).toMatchObject({
       id: "cli-acme",
       parent: "project_name:cli",
@@ -659,6 +670,8 @@ describe("tfy-relay, against a server that is not the relay", () => {
       translate: true,
       keep_source_attributes: false,
       keep_caller_parent: false,
+      drop_non_ai_spans: false,
+      redact: { keys: [], values: [] },
       updated_at: "2026-12-02T00:00:00.000Z",
     };
     const summary = {
