@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { attr, spansOf, trueFoundryTrace } from "../test/support/traces.js";
+import { attr, spansOf, trueFoundryTrace } from "../scripts/lib/traces.js";
 
 /**
  * Gateway traffic as TrueFoundry exports it, batched to about `targetBytes`: ChatCompletion → Model

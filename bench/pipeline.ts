@@ -15,6 +15,10 @@
 
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { runHeapCapped } from "../scripts/lib/heap-capped.js";
+import { deliveriesAlone } from "../scripts/lib/pipeline.js";
+import { tenantRecord } from "../scripts/lib/tenants.js";
+import { WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
@@ -22,10 +26,6 @@ import type { OtlpFormat } from "../src/otlp/format.js";
 import { translateSpan } from "../src/process/translate.js";
 import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
-import { runHeapCapped } from "../test/support/heap-capped.js";
-import { deliveriesAlone } from "../test/support/pipeline.js";
-import { tenantRecord } from "../test/support/tenants.js";
-import { WORST_SHAPES, worstRequest } from "../test/support/worst-shapes.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
 
@@ -167,7 +167,7 @@ function smallestHeap(body: Uint8Array, format: OtlpFormat, setup: Tenant): stri
 }
 
 /**
- * The worst shapes (test/support/worst-shapes.ts) at the default body limit, beside an 8 MiB gateway
+ * The worst shapes (scripts/lib/worst-shapes.ts) at the default body limit, beside an 8 MiB gateway
  * batch: CPU per MiB in this process, and the smallest V8 heap each needs (a Worker's isolate has
  * 128 MiB; the memory tests assert that each fits in it).
  */

@@ -17,15 +17,15 @@ import {
 } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { AnyValueSchema, KeyValueSchema } from "../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { deliveriesAlone } from "../scripts/lib/pipeline.js";
+import { tenantRecord } from "../scripts/lib/tenants.js";
+import { randomId, toOtlpJson } from "../scripts/lib/traces.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { relayConfig } from "../src/env.js";
 import { RelayError } from "../src/http/errors.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
 import { type BodyLimits, readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
-import { deliveriesAlone } from "../test/support/pipeline.js";
-import { tenantRecord } from "../test/support/tenants.js";
-import { randomId, toOtlpJson } from "../test/support/traces.js";
 import { median } from "./median.js";
 
 const MiB = 1024 * 1024;

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { consoleApp } from "../src/console/app.js";
 import { noticeOf } from "../src/console/notices.js";
 import { CONSOLE_PATHS } from "../src/console/paths.js";
@@ -21,7 +22,6 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const ORIGIN = "https://relay.test";
 /** The refusal of a form whose settings give a key while its key field keeps the stored one, as a page escapes it. */

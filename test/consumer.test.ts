@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { largeRequest, spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { sealClientKey } from "../src/deliver/client-key.js";
 import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
@@ -20,7 +21,6 @@ import {
   type TestTenant,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { largeRequest, spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** The queues of wrangler.toml: the Worker's queue() tells them apart by name. */
 const DELIVERIES = "tfy-relay-deliveries";

@@ -2,9 +2,9 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { attr, attributesOf, randomId, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, randomId, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 async function deliveredByName(apiKey: string) {
   const received = await standin.received(apiKey);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { loggedWhile } from "./support/logs.js";
 import { ADMIN_TOKEN, admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const body = () => toProtobuf(trueFoundryTrace());
 

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { resealStoredKey } from "../src/tenants/reseal.js";
 import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
 import { admin, adminWith, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** ENCRYPTION_KEY rotated: a new key, and the test's own as the previous one. */
 const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));

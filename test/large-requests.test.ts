@@ -1,10 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
-import { MAX_UPSTREAM_REQUEST_BYTES } from "../src/deliver/plan.js";
-import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, sendTraces } from "./support/relay.js";
-import { largestUncompressedRequest, standin } from "./support/standin.js";
 import {
   attributesOf,
   compress,
@@ -14,7 +10,11 @@ import {
   spansOf,
   toProtobuf,
   trueFoundryTrace,
-} from "./support/traces.js";
+} from "../scripts/lib/traces.js";
+import { MAX_UPSTREAM_REQUEST_BYTES } from "../src/deliver/plan.js";
+import { deadLettersOf } from "./support/dead-letters.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { largestUncompressedRequest, standin } from "./support/standin.js";
 
 describe("an 8 MiB request", () => {
   it("with translation on, is delivered whole, split under Braintrust's 10 MB", async () => {

@@ -1,10 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../src/encoding/bytes.js";
-import { loggedWhile } from "./support/logs.js";
-import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
-import { standin } from "./support/standin.js";
 import {
   attr,
   compress,
@@ -18,7 +14,11 @@ import {
   toOtlpJson,
   toProtobuf,
   trueFoundryTrace,
-} from "./support/traces.js";
+} from "../scripts/lib/traces.js";
+import { hex } from "../src/encoding/bytes.js";
+import { loggedWhile } from "./support/logs.js";
+import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
 import { holdsBytes } from "./support/wire.js";
 
 const MiB = 1024 * 1024;

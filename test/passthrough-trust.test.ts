@@ -1,11 +1,5 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { DeliveryMessage } from "../src/deliver/message.js";
-import { recordingQueue } from "./support/bindings.js";
-import { deadLettersOf } from "./support/dead-letters.js";
-import { loggedWhile } from "./support/logs.js";
-import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
-import { standin } from "./support/standin.js";
 import {
   attr,
   compress,
@@ -18,7 +12,13 @@ import {
   spanWith,
   toProtobuf,
   trueFoundryTrace,
-} from "./support/traces.js";
+} from "../scripts/lib/traces.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
+import { recordingQueue } from "./support/bindings.js";
+import { deadLettersOf } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
+import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { standin } from "./support/standin.js";
 
 /**
  * A passthrough tenant takes any key-shaped bearer, and only Braintrust can say whether it is a

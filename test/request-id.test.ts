@@ -1,10 +1,10 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const REQUEST_INFO = "type.googleapis.com/google.rpc.RequestInfo";
 

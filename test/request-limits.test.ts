@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { attr, requestOf, rpcStatusOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, requestOf, rpcStatusOf, spanWith, toProtobuf } from "./support/traces.js";
-import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES, worstRequest } from "./support/worst-shapes.js";
 
 /** What a request may hold beyond its size: refused up front with 413 naming the limit, whatever the tenant does with spans. */
 const SETUPS = {

@@ -1,11 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { attr, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 /** One root span per parent, each its own trace, naming its parent as Braintrust's SDKs do. */
 function spansToParents(count: number) {

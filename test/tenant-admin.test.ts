@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { adminApp } from "../src/admin/app.js";
 import { loggedWhile } from "./support/logs.js";
 import { ADMIN_TOKEN, admin, consoleSessionCookie, relayFetch, sendTraces, uniqueTenantId } from "./support/relay.js";
-import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const API_KEY = "sk-admin-test-0123456789abcdef";
 

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -13,7 +14,6 @@ import {
   withObjectKv,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 const body = () => toProtobuf(trueFoundryTrace());
 

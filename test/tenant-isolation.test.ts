@@ -2,13 +2,13 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
+import { attr, randomId, requestOf, rpcStatusOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { messagesFor } from "../src/deliver/queue.js";
 import { hex } from "../src/encoding/bytes.js";
 import worker from "../src/index.js";
 import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
 import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, randomId, requestOf, rpcStatusOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 
 describe("tenant isolation", () => {
   it.each([

@@ -1,6 +1,17 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import {
+  attr,
+  exportResponseOf,
+  largeRequest,
+  requestOf,
+  spanIdsOf,
+  spansOf,
+  spanWith,
+  toProtobuf,
+  trueFoundryTrace,
+} from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { STATS_COLUMNS, statsColumns } from "../src/stats/columns.js";
 import {
@@ -31,17 +42,6 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import {
-  attr,
-  exportResponseOf,
-  largeRequest,
-  requestOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "./support/traces.js";
 
 type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
 

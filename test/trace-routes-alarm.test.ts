@@ -1,11 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { requestOf, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { sendTraces } from "./support/relay.js";
 import { alarmIn, gatewayTrace, routingTenant, waitingSpans } from "./support/routing.js";
-import { requestOf, toProtobuf } from "./support/traces.js";
 
 /**
  * A trace-routes object's alarm does all its later work: it ends waits, hands decided spans to the

@@ -2,6 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import type { TraceRoutes } from "../src/deliver/trace-routes.js";
 import { TraceWaitStore } from "../src/deliver/trace-wait-store.js";
@@ -24,7 +25,6 @@ import {
 } from "./support/relay.js";
 import { alarmIn, EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
-import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "./support/traces.js";
 
 function passthroughRoutingTenant(): Promise<TestTenant> {
   return createTenant({

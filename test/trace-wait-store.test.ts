@@ -1,12 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { randomId } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { TraceWaitStore, type WaitingPiece } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
 import { DECISION_TTL_MS } from "../src/tenants/routing.js";
 import { uniqueTenantId } from "./support/relay.js";
-import { randomId } from "./support/traces.js";
 
 /**
  * The trace-routes object's SQLite store, driven directly on a real object's storage. Through the

@@ -2,9 +2,19 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import {
+  attr,
+  attributesOf,
+  requestOf,
+  spanIdsOf,
+  spansOf,
+  spanWith,
+  toOtlpJson,
+  toProtobuf,
+  trueFoundryTrace,
+} from "../scripts/lib/traces.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { attr, attributesOf, requestOf, spanIdsOf, spansOf, spanWith, toOtlpJson, toProtobuf, trueFoundryTrace } from "./support/traces.js";
 import { lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
 
 async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {

@@ -2,10 +2,10 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { readRequest } from "../scripts/lib/pipeline.js";
+import { spansOf, toProtobuf, trueFoundryTrace, variedRequest } from "../scripts/lib/traces.js";
 import { RelayError } from "../src/http/errors.js";
 import { vouchedSpanCount } from "../src/receive/wire-check.js";
-import { readRequest } from "./support/pipeline.js";
-import { spansOf, toProtobuf, trueFoundryTrace, variedRequest } from "./support/traces.js";
 import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
 
 /** What the full path makes of the bytes: refused, or how many spans validation kept and rejected. */

@@ -6,9 +6,6 @@ import {
   ExportTraceServiceRequestSchema,
 } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { viewsByParent } from "./support/parent-views.js";
-import { createTenant, sendTraces } from "./support/relay.js";
-import { standin } from "./support/standin.js";
 import {
   attributesOf,
   exportResponseOf,
@@ -18,7 +15,10 @@ import {
   toOtlpJson,
   toProtobuf,
   trueFoundryTrace,
-} from "./support/traces.js";
+} from "../scripts/lib/traces.js";
+import { viewsByParent } from "./support/parent-views.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
 import { holdsBytes } from "./support/wire.js";
 
 /**

@@ -2,11 +2,11 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { AnyValueSchema, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
+import { worstRequest } from "../../scripts/lib/worst-shapes.js";
 import { concat } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
 import { MAX_MESSAGES_PER_SPAN } from "../../src/receive/request-limits.js";
-import { runHeapCapped } from "../support/heap-capped.js";
-import { worstRequest } from "../support/worst-shapes.js";
 
 /**
  * "tiny attributes" (which completes under 128 MiB, pipeline-memory.test.ts), but each span a gateway

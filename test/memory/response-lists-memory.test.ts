@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { runHeapCapped } from "../support/heap-capped.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../support/traces.js";
+import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
+import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
 
 const MiB = 1024 * 1024;
 const bodyWith = (output: string) => toProtobuf(requestOf([spanWith("s", [attr("tfy.output", output)])]));

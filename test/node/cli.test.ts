@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
 import { type CliRun, runCli } from "../support/cli.js";
-import { toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
 const standin = standinClient(inject("standinUrl"));
 const root = join(import.meta.dirname, "..", "..");

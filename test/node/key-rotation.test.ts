@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { adminCall, ENCRYPTION_KEY, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
 import { runCli } from "../support/cli.js";
-import { toProtobuf, trueFoundryTrace } from "../support/traces.js";
 
 const standin = standinClient(inject("standinUrl"));
 const NEXT_KEY = Buffer.alloc(32, 9).toString("base64");

@@ -1,9 +1,9 @@
 import { expect } from "vitest";
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import type { DeadLetter } from "../../src/deliver/dead-letters.js";
 import { admin, sendTraces, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
-import { toProtobuf, trueFoundryTrace } from "./traces.js";
 
 export type DeadLetterView = DeadLetter;
 

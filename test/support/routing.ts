@@ -1,12 +1,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { attr, randomId, spanWith } from "../../scripts/lib/traces.js";
 import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { viewsByParent } from "./parent-views.js";
 import { admin, createTenant, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
-import { attr, randomId, spanWith } from "./traces.js";
 
 /** Routing by trace: the tenants, traces and readings the tests of its decisions, waits and bounds share. */
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { describe, expect, it, vi } from "vitest";
+import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { requireAdmin } from "../../src/admin/require-admin.js";
 import type { AppEnv } from "../../src/http/app-env.js";
 import { bearerToken, namesBearer } from "../../src/http/bearer.js";
@@ -9,7 +10,6 @@ import { authenticateIngest, openStoredKey, storedKeyContext } from "../../src/t
 import type { Tenant } from "../../src/tenants/schema.js";
 import { isRelayToken, issueToken, tokenIsValid } from "../../src/tenants/tokens.js";
 import { refusal } from "../support/refusal.js";
-import { tenantRecord } from "../support/tenants.js";
 
 const SEALING = { ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" };
 const NOW = new Date("2026-11-27T10:00:00.000Z");

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { tenantView, VIEW_ONLY_FIELDS } from "../../src/admin/views.js";
 import { replaceTenant, type TenantReplacement, withoutToken, withToken } from "../../src/tenants/changes.js";
 import { KvReplica } from "../../src/tenants/kv-replica.js";
@@ -6,7 +7,6 @@ import { OneAtATime } from "../../src/tenants/one-at-a-time.js";
 import { preconditionHolds, tenantRevision } from "../../src/tenants/revision.js";
 import { tenantInputSchema } from "../../src/tenants/schema.js";
 import { MAX_TOKENS_PER_TENANT } from "../../src/tenants/tokens.js";
-import { tenantRecord } from "../support/tenants.js";
 
 const NOW = "2026-12-01T15:00:00.000Z";
 const token = (id: string) => ({ id, sha256: "00", created_at: NOW });

@@ -11,6 +11,9 @@ import {
   Status_StatusCode,
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { relayed } from "../../scripts/lib/pipeline.js";
+import { tenantRecord } from "../../scripts/lib/tenants.js";
+import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
@@ -23,9 +26,6 @@ import {
   type TranslationOptions,
   translateSpan,
 } from "../../src/process/translate.js";
-import { relayed } from "../support/pipeline.js";
-import { tenantRecord } from "../support/tenants.js";
-import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../support/traces.js";
 import { group, lengthDelimited, requestWithSpanFields } from "../support/wire.js";
 
 const DROP = { keepSourceAttributes: false };
