@@ -7,7 +7,8 @@ import { messagesFor } from "../src/deliver/queue.js";
 import { hex } from "../src/encoding/bytes.js";
 import worker from "../src/index.js";
 import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
-import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces, type TestTenant } from "./support/relay.js";
+import { loggedWhile } from "./support/logs.js";
+import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 
 describe("tenant isolation", () => {
@@ -178,5 +179,20 @@ describe("upstream URLs when ALLOW_INSECURE_UPSTREAM is off", () => {
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: { field: string } }).error.field).toBe("braintrust.api_url");
     expect(await env.TENANTS.get("tenant:url-check")).toBeNull();
+  });
+
+  it("sends nothing to a URL a tenant was saved with under looser settings, and logs that no answer came rather than a status", async () => {
+    // Saved with the stand-in's http://127.0.0.1 URL, which the tests' own settings allow.
+    const tenant = await createTenant();
+
+    const { result: response, events } = await loggedWhile(() =>
+      sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ALLOW_INSECURE_UPSTREAM: "false" }),
+    );
+
+    expect(response.status).toBe(200);
+    const attempt = events.find((e) => e.event === "delivery_attempt" && e.tenant === tenant.id);
+    expect(attempt).toMatchObject({ outcome: "rejected", upstream_status: null });
+    expect(attempt?.reason).toMatch(/^the tenant's Braintrust URL is not allowed: /);
+    expect(await standin.received(tenant.apiKey)).toEqual([]);
   });
 });

@@ -42,7 +42,7 @@ export async function attemptDelivery(
     bytes: payload.protobuf.byteLength,
     attempt: context.attempts,
     outcome: outcome.kind,
-    upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
+    upstream_status: outcome.status ?? null,
     latency_ms: latencyMs,
     next: next.step,
     ...(next.step === "retry" ? { retry_in_s: next.delaySeconds } : {}),

@@ -56,7 +56,7 @@ export async function postTraces(target: UpstreamTarget, payload: OtlpPayload, o
   // The URL was checked when the tenant was saved; checking again here keeps a record written
   // under looser settings from sending a key somewhere it should not go.
   const url = checkUpstreamUrl(target.apiUrl, options.allowInsecureUpstream);
-  if (!url.ok) return { kind: "rejected", status: 0, fault: "config", reason: `the tenant's Braintrust URL is not allowed: ${url.reason}` };
+  if (!url.ok) return { kind: "rejected", fault: "config", reason: `the tenant's Braintrust URL is not allowed: ${url.reason}` };
   // A timer of our own, cleared when the exchange ends: AbortSignal.timeout's stays armed after the
   // answer and fires later anyway, which cost about 1 ms of CPU per request under load.
   const deadline = new AbortController();

@@ -35,7 +35,7 @@ export async function braintrustTakesKey(key: OfferedKey, parent: string, config
     tenant: key.tenantId,
     parent,
     outcome: outcome.kind,
-    upstream_status: outcome.kind === "retryable" ? (outcome.status ?? null) : outcome.status,
+    upstream_status: outcome.status ?? null,
     latency_ms: Date.now() - started,
     ...(outcome.kind === "delivered" ? {} : { reason: outcome.reason }),
   });

@@ -228,7 +228,7 @@ async function keepDurably(
 
 /** Braintrust's refusal of a passthrough client's key, as the client hears it: its 401 or 403, with Braintrust's reason. */
 export function clientKeyRefused(outcome: DeliveryOutcome): RelayError {
-  const status = outcome.kind === "rejected" ? outcome.status : 401;
+  const status = outcome.kind === "rejected" ? (outcome.status ?? 401) : 401;
   return new RelayError(status === 403 ? "forbidden" : "unauthenticated", outcome.kind === "delivered" ? "" : outcome.reason);
 }
 

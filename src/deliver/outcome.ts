@@ -11,7 +11,8 @@ export type DeliveryOutcome =
   /** `unreadAnswer`: why Braintrust's answer was not read, so whatever partial success it held is unknown. */
   | { kind: "delivered"; status: number; partialSuccess?: PartialSuccess; unreadAnswer?: string }
   | { kind: "retryable"; status?: number; retryAfterSeconds?: number; reason: string }
-  | { kind: "rejected"; status: number; fault: RejectionFault; reason: string };
+  /** No `status` when the relay refused to send at all (the tenant's URL is not allowed). */
+  | { kind: "rejected"; status?: number; fault: RejectionFault; reason: string };
 
 /**
  * - `data`: Braintrust refused the spans themselves (400, other 4xx).
