@@ -9,7 +9,7 @@ import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
-import type { Delivery, DeliveryMessage } from "./message.js";
+import type { Delivery, DeliveryMessage, MessageTemplate } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
@@ -179,7 +179,7 @@ async function messageTemplate(
   env: Env,
   delivery: Delivery,
   attempted: { serverErrors: number; lastError?: string } | undefined,
-): Promise<Omit<DeliveryMessage, "payload" | "spans" | "bytes">> {
+): Promise<MessageTemplate> {
   return {
     id: delivery.id,
     tenant: delivery.tenantId,

@@ -43,7 +43,7 @@ export interface DeliveryMessage {
    * without one (a waiting trace's released, a replayed dead letter, a request's past its first parents).
    */
   attempts: number;
-  /** Of those, how many Braintrust answered with a 500. */
+  /** Of those, how many Braintrust answered with a server error (500, or Cloudflare's 520). */
   serverErrors: number;
   lastError?: string;
   /** When the relay received the spans (ms since the epoch). */
@@ -51,6 +51,9 @@ export interface DeliveryMessage {
   /** A replayed dead letter's: the claim its replay made on it (tenants/dead-letter-claims.ts), the only one it lets go of. */
   replayClaim?: string;
 }
+
+/** A message's fields but its spans: what every piece of one delivery shares, whatever spans it carries. */
+export type MessageTemplate = Omit<DeliveryMessage, "payload" | "spans" | "bytes">;
 
 /**
  * What makes a delivery the same one again (a retry, a redelivery, a replay): its tenant and id. An

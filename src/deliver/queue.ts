@@ -2,7 +2,7 @@ import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECOND
 import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import { allOrUndone } from "./all-or-undone.js";
-import type { DeliveryMessage } from "./message.js";
+import type { DeliveryMessage, MessageTemplate } from "./message.js";
 import { releasePayloads, spillPayload } from "./spill.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
@@ -27,7 +27,7 @@ export type DeliveryIds = "fresh" | "repeated";
  * spilled to R2 and referenced.
  */
 export async function messagesFor(
-  template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
+  template: MessageTemplate,
   protobuf: Uint8Array,
   spans: number,
   bucket: R2Bucket,
@@ -52,7 +52,7 @@ export async function messagesFor(
 
 /** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
 export async function halvesAsMessages(
-  template: Omit<DeliveryMessage, "payload" | "spans" | "bytes">,
+  template: MessageTemplate,
   protobuf: Uint8Array,
   bucket: R2Bucket,
   ids: DeliveryIds,

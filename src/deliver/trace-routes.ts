@@ -7,7 +7,7 @@ import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
 import { DECISION_TTL_MS } from "../tenants/routing.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
-import type { DeliveryMessage } from "./message.js";
+import type { DeliveryMessage, MessageTemplate } from "./message.js";
 import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
 import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
 import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
@@ -369,7 +369,7 @@ function betterCandidate(first: TraceCandidate | undefined, later: TraceCandidat
  * alarm runs, and no other delivery has it: this object's id (one per tenant and shard) and the
  * piece's row, which SQLite's AUTOINCREMENT never gives twice.
  */
-function template(objectId: string, piece: WaitingPiece, parent: string): Omit<DeliveryMessage, "payload" | "spans" | "bytes"> {
+function template(objectId: string, piece: WaitingPiece, parent: string): MessageTemplate {
   return {
     id: `${objectId}-${piece.id}`,
     tenant: piece.tenant,

@@ -104,8 +104,11 @@ export function jsonList(items: readonly Uint8Array[]): Uint8Array {
   return concat([utf8Of("["), ...items.flatMap((item, i) => (i === 0 ? [item] : [utf8Of(","), item])), utf8Of("]")]);
 }
 
+/** A JSON object as JSON.parse makes one: its members by key. */
+export type JsonObject = Record<string, unknown>;
+
 /** A parsed JSON value that is an object: not null, not a list, not a number kept as its digits (JSON.rawJSON). */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
+export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value) && rawJsonText(value) === undefined;
 }
 

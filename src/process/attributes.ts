@@ -10,6 +10,11 @@ export function findAttribute(attributes: KeyValue[], key: string): AnyValue | u
   return attributes.find((a) => a.key === key)?.value;
 }
 
+/** Whether an attribute has the key, whatever its value (none included). */
+export function hasAttribute(attributes: KeyValue[], key: string): boolean {
+  return attributes.some((a) => a.key === key);
+}
+
 /** How many attributes have the key: OTLP forbids a repeated key, but it happens. */
 export function countOf(attributes: KeyValue[], key: string): number {
   let count = 0;

@@ -1,7 +1,7 @@
 import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
-import { stringAttribute } from "./attributes.js";
+import { hasAttribute, stringAttribute } from "./attributes.js";
 import type { SpanIdSet } from "./span-ids.js";
 
 /**
@@ -22,7 +22,7 @@ const GENAI_REQUEST_SPAN_NAME = "chatCompletions";
 export function isRequestSpan(span: SpanFields): boolean {
   const type = stringAttribute(span.attributes, "tfy.span_type");
   if (type !== undefined) return REQUEST_SPAN_TYPES.has(type) || (type === "MCP" && span.kind === Span_SpanKind.SERVER);
-  return span.name === GENAI_REQUEST_SPAN_NAME && span.attributes.some((a) => a.key === "gen_ai.request.model");
+  return span.name === GENAI_REQUEST_SPAN_NAME && hasAttribute(span.attributes, "gen_ai.request.model");
 }
 
 /**

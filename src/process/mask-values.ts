@@ -4,8 +4,9 @@ import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/pr
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
 import { BACKSLASH, QUOTE } from "../encoding/json-characters.js";
+import { REDACTED } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
-import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, REDACTED } from "./redact.js";
+import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from "./redact.js";
 
 /**
  * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and

@@ -4,6 +4,7 @@ import {
   firstListItem,
   isJson,
   isJsonObject,
+  type JsonObject,
   jsonObject,
   numberListLength,
   OVER_BUDGET,
@@ -11,8 +12,6 @@ import {
 } from "../encoding/json.js";
 import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
-
-type JsonObject = Record<string, unknown>;
 
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a

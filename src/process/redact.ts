@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import type { BuiltinValuePattern, Redact } from "../tenants/processing-schema.js";
+import { type BuiltinValuePattern, REDACTED, type Redact } from "../tenants/processing-schema.js";
 import { maskEmails } from "./mask-emails.js";
 import { replaceWithin } from "./replace-within.js";
 
@@ -21,8 +21,6 @@ export interface CompiledRedaction {
  */
 export type ValueRule = (text: string, maxLength: number) => string | undefined;
 
-/** What replaces a match by default, and what replaces text masked whole. */
-export const REDACTED = "[REDACTED]";
 const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
 
 /**

@@ -3,7 +3,7 @@ import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trac
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
-import { countOf, findAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
+import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
 import {
@@ -93,7 +93,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const traceloop = traceloopMessages(attributes);
   // The older gateway's model call may carry its messages as events only, which Braintrust reads itself.
   // A model call of the GenAI conventions names the model it asked for.
-  const genAiCall = traceloop !== undefined || attributes.some((a) => a.key === "gen_ai.request.model");
+  const genAiCall = traceloop !== undefined || hasAttribute(attributes, "gen_ai.request.model");
   if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return failedOnly(span) ?? UNTRANSLATED;
 
   const tfyType = stringAttribute(attributes, "tfy.span_type");
@@ -108,7 +108,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
-  const metricsShown = Object.keys(metrics.values).length > 0 && !attributes.some((a) => a.key === "braintrust.metrics");
+  const metricsShown = Object.keys(metrics.values).length > 0 && !hasAttribute(attributes, "braintrust.metrics");
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
@@ -121,7 +121,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     exceptionFailure(span) ??
     httpFailure(span);
   const error = !statusShowsError(span) ? failure : errorMessage === undefined ? undefined : beside(span.status!.message, errorMessage);
-  const tagsWritten = tags.length > 0 && !attributes.some((a) => a.key === "braintrust.tags");
+  const tagsWritten = tags.length > 0 && !hasAttribute(attributes, "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
   const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
   const model =
@@ -129,7 +129,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model })
       : undefined;
   // What the rest of a response leaves out must show elsewhere: its model as metadata's, written unless the span has its own.
-  const modelShown = attributes.some((a) => a.key === "braintrust.metadata") ? undefined : model;
+  const modelShown = hasAttribute(attributes, "braintrust.metadata") ? undefined : model;
   const responseRest = response && responseRestShown(response.rest, modelShown, metricsShown ? metrics.values : undefined);
   const derived = { ...metadataOf(attributes, request, responseRest, model), ...usedElsewhere };
   // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
@@ -227,7 +227,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     messageEvents && written && written.input.length + written.output.length > 0
       ? restatedMessageEvents(messageEvents, written, provider)
       : undefined;
-  if (removedEvents?.size && spanProvider === undefined && provider !== undefined && !attributes.some((a) => a.key === "gen_ai.system"))
+  if (removedEvents?.size && spanProvider === undefined && provider !== undefined && !hasAttribute(attributes, "gen_ai.system"))
     added.push({ key: "gen_ai.system", utf8: utf8Of(provider) });
   // Only the model call's span, which alone is `llm`, so a call is counted once however many spans
   // restate it; by the model the relay found, never a caller's metadata key of that name.
@@ -298,7 +298,7 @@ function removeSentOnce(removedKeys: Set<string>, attributes: KeyValue[], restat
 
 /** Appends the attribute unless the span has its own; says whether it did. */
 function appendJson(added: NewAttribute[], attributes: KeyValue[], key: string, value: unknown): boolean {
-  if (value === undefined || attributes.some((a) => a.key === key)) return false;
+  if (value === undefined || hasAttribute(attributes, key)) return false;
   added.push({ key, utf8: jsonUtf8(value) });
   return true;
 }

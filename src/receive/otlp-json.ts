@@ -7,7 +7,7 @@ import {
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { base64Encode, fromHex } from "../encoding/bytes.js";
-import { isJson, isJsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
+import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -88,8 +88,6 @@ function toProto3Span(span: JsonObject): JsonObject {
   for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
   return span;
 }
-
-type JsonObject = Record<string, unknown>;
 
 /**
  * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. One that

@@ -152,6 +152,9 @@ export function matchesEmptyText(pattern: string): boolean {
   return Array.from(EMPTY_MATCH_PROBE.matchAll(new RegExp(pattern, "g")), (match) => match[0]).includes("");
 }
 
+/** What replaces what a rule matches, unless the rule says otherwise, and text masked whole. */
+export const REDACTED = "[REDACTED]";
+
 export const RedactSchema = z.strictObject({
   /** Attribute keys by glob (`*` matches any run of characters; a key nested in a key-value list or JSON text by its dotted path), removed or their value replaced. */
   keys: z
@@ -159,7 +162,7 @@ export const RedactSchema = z.strictObject({
       z.strictObject({
         pattern: z.string().min(1).max(256),
         action: z.enum(["remove", "replace"]).default("remove"),
-        replacement: z.string().max(100).default("[REDACTED]"),
+        replacement: z.string().max(100).default(REDACTED),
       }),
     )
     .max(100)
@@ -169,7 +172,7 @@ export const RedactSchema = z.strictObject({
     .array(
       z.union([
         z.enum(BUILTIN_VALUE_PATTERNS),
-        z.strictObject({ pattern: RegexSchema, replacement: z.string().max(100).default("[REDACTED]") }),
+        z.strictObject({ pattern: RegexSchema, replacement: z.string().max(100).default(REDACTED) }),
       ]),
     )
     .max(50)
