@@ -6,11 +6,6 @@ import { attr, attributesOf, randomId, requestOf, spanIdsOf, spansOf, spanWith, 
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 
-async function deliveredByName(apiKey: string) {
-  const received = await standin.received(apiKey);
-  return new Map(received.flatMap((r) => spansOf(r.request)).map((s) => [s.name, s]));
-}
-
 describe.concurrent("filtering non-AI spans", () => {
   it("keeps roots and AI spans by Braintrust's rule (tfy. included), drops the rest", async () => {
     const tenant = await createTenant({ config: { drop_non_ai_spans: true, translate: false } });
@@ -30,7 +25,12 @@ describe.concurrent("filtering non-AI spans", () => {
     const response = await sendTraces(tenant, toProtobuf(requestOf(spans)));
 
     expect(response.status).toBe(200);
-    expect([...(await deliveredByName(tenant.apiKey)).keys()].sort()).toEqual(["HTTP POST /chat", "Model: gpt", "embed", "gen_ai.chat"]);
+    expect([...(await standin.spansByName(tenant.apiKey)).keys()].sort()).toEqual([
+      "HTTP POST /chat",
+      "Model: gpt",
+      "embed",
+      "gen_ai.chat",
+    ]);
   });
 
   it("is off by default", async () => {
@@ -40,7 +40,7 @@ describe.concurrent("filtering non-AI spans", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([root, spanWith("redis GET", [], { traceId, parentSpanId: root.spanId })])));
 
-    expect((await deliveredByName(tenant.apiKey)).size).toBe(2);
+    expect((await standin.spansByName(tenant.apiKey)).size).toBe(2);
   });
 });
 
@@ -63,7 +63,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    const attributes = attributesOf((await standin.spansByName(tenant.apiKey)).get("Model: x")!);
     expect(Object.keys(attributes).sort()).toEqual(["braintrust.output_json", "braintrust.span_attributes", "tfy.span_type"]);
     expect(JSON.stringify(attributes)).not.toContain("secret plan");
   });
@@ -78,7 +78,7 @@ describe.concurrent("redaction", () => {
       toProtobuf(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.input", '{"messages":[]}')])])),
     );
 
-    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("Model: x")!);
+    const attributes = attributesOf((await standin.spansByName(tenant.apiKey)).get("Model: x")!);
     expect(attributes["braintrust.input_json"]).toBe('"[hidden]"');
     expect(attributes).not.toHaveProperty("tfy.input");
   });
@@ -93,7 +93,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    expect((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
+    expect((await standin.spansByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
       attr("tfy.request.metadata", { env: "prod", auth: { token: "[hidden]", scheme: "bearer" } }),
       attr("calls", [{ secret: "kept: not the second call" }, { name: "two" }]),
     ]);
@@ -113,7 +113,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    expect((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
+    expect((await standin.spansByName(tenant.apiKey)).get("ChatCompletion: x")!.attributes).toEqual([
       attr("tfy.request.metadata", '{"env":"prod","n":12345678901234567890,"auth":{"token":"[hidden]"}}'),
       attr("calls", '[{"secret": "kept"},{"name":"two"}]'),
       attr("tfy.input", '{"user_email":"not under tfy.request.metadata","token":"[hidden]"}'),
@@ -146,7 +146,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = (await deliveredByName(tenant.apiKey)).get("plain")!.attributes;
+    const attributes = (await standin.spansByName(tenant.apiKey)).get("plain")!.attributes;
     expect(attributes.slice(0, 2)).toEqual([attr("tags", ["a", "c"]), attr("meta", '{"emails":["[hidden]","ann@example.com"]}')]);
     // The first rule that could reach below the 32nd level (`*email`, a removal) took what is there.
     const nested = attributesOf(spanWith("", attributes)).nested as string;
@@ -170,7 +170,7 @@ describe.concurrent("redaction", () => {
     // Megabytes to redact and send: on a loaded machine the first attempt can time out, and the queue delivers them.
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent))).missing).toEqual([]);
 
-    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("plain")!);
+    const attributes = attributesOf((await standin.spansByName(tenant.apiKey)).get("plain")!);
     expect(attributes.whole).toBe('"[hidden]"');
     expect(attributes.inside).toBe('{"big":"[hidden]","keep":"x","secret":"[hidden]"}');
     expect(JSON.parse(attributes.within as string)).toMatchObject({ secret: "[hidden]" });
@@ -191,7 +191,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span, callers])));
 
-    const delivered = await deliveredByName(tenant.apiKey);
+    const delivered = await standin.spansByName(tenant.apiKey);
     const attributes = attributesOf(delivered.get("Model: x")!);
     expect(JSON.parse(attributes["braintrust.metrics"] as string)).toEqual({
       estimated_cost: 0.0000059,
@@ -211,7 +211,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = attributesOf((await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!);
+    const attributes = attributesOf((await standin.spansByName(tenant.apiKey)).get("ChatCompletion: x")!);
     expect(JSON.parse(attributes["braintrust.metadata"] as string)).toEqual({ env: "prod" });
     expect(JSON.stringify(attributes)).not.toContain("bob@example.com");
   });
@@ -237,7 +237,7 @@ describe.concurrent("redaction", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const delivered = (await deliveredByName(tenant.apiKey)).get("ChatCompletion: x")!;
+    const delivered = (await standin.spansByName(tenant.apiKey)).get("ChatCompletion: x")!;
     const text = JSON.stringify(attributesOf(delivered)) + delivered.status?.message;
     for (const secret of ["bob@example.com", secretKey, "ACCT-123456", "abcdefghijklmnopqrstuvwxyz"]) expect(text).not.toContain(secret);
     expect(attributesOf(delivered)["braintrust.input_json"]).toBe(
@@ -255,7 +255,7 @@ describe.concurrent("redaction", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
     await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])));
 
-    const [sent] = (await deliveredByName(tenant.apiKey)).values();
+    const [sent] = (await standin.spansByName(tenant.apiKey)).values();
     const attributes = attributesOf(sent!);
     // As Braintrust reads the JSON: parsed.
     expect(JSON.parse(attributes["braintrust.input_json"] as string)).toEqual([{ role: "user", content: "write to [REDACTED]" }]);

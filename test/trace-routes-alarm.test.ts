@@ -1,11 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { requestOf, toProtobuf } from "../scripts/lib/traces.js";
-import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { sendTraces } from "./support/relay.js";
-import { alarmIn, gatewayTrace, routingTenant, waitingSpans } from "./support/routing.js";
+import { alarmIn, gatewayTrace, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
 
 /**
  * A trace-routes object's alarm does all its later work: it ends waits, hands decided spans to the
@@ -26,7 +24,7 @@ describe.concurrent("the trace-routes object's alarm", () => {
   it("an object that only decides, with nothing waiting, forgets its decisions after their day: its alarm is set to sweep them", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
 
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.all)))).status).toBe(200);
     expect(await object.decisions([hex(trace.traceId)])).toEqual(["experiment_id:exp-eval"]);
@@ -45,7 +43,7 @@ describe.concurrent("the trace-routes object's alarm", () => {
   it("a trace decided at once does not put off the end of another trace's wait: the alarm only ever moves earlier", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 60 });
     const [waiting, whole] = tracesOfOneObject({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(waiting!.traceId)[0]!);
+    const object = traceRoutesOf(tenant, waiting!.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(waiting!.children)))).status).toBe(200);
     expect(await alarmIn(object)).toBeLessThanOrEqual(60_000);
 
@@ -59,7 +57,7 @@ describe.concurrent("the trace-routes object's alarm", () => {
   it("a later part of a trace whose alarm was lost sets it by the trace's wait, which runs from its first part", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 60 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     const [guardrail, call, model] = trace.children;
     expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!])))).status).toBe(200);
     // What a call whose alarm write failed after it committed leaves (its client answered 503): no alarm.

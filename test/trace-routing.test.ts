@@ -23,7 +23,7 @@ import {
   type TestTenant,
   withObjectBindings,
 } from "./support/relay.js";
-import { alarmIn, EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
+import { alarmIn, EVAL_ROUTE, gatewayTrace, ids, routingTenant, traceRoutesOf, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 
 function passthroughRoutingTenant(): Promise<TestTenant> {
@@ -164,7 +164,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("traces that waited for a tenant deleted since keep the parent they came with: the tenant created again under its id is not their owner", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
     await createTenantAgain(tenant.id);
@@ -289,7 +289,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("when the object cannot store waiting spans the client gets 503 with Retry-After, and its retry loses nothing", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
 
     const { result: refused, errors } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(trace.children))));
@@ -316,7 +316,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("a decided trace's spans the queue refuses wait, with a trace_release_failed line, and go once it takes them", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     // The object's own bindings: its alarm hands the spans to a queue that refuses them.
     await withObjectBindings(object, { DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503") });
@@ -351,7 +351,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("an alarm that cannot read the tenant from its object writes a trace_routes_failed line and goes on: traces whose wait is over go to the default parent they came with", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 1 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     // The object's own bindings: its alarm reads the tenant from a tenant object reset mid-call.
     const reset = failingObject(env.TENANT_OBJECTS, tenant.id, "read", "Durable Object reset because its code was updated.");
     await withObjectBindings(object, { TENANT_OBJECTS: reset });
@@ -375,7 +375,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("an alarm with no wait over does not ask the tenant's object for the tenant", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     const reset = failingObject(env.TENANT_OBJECTS, tenant.id, "read", "Durable Object reset because its code was updated.");
     await withObjectBindings(object, { TENANT_OBJECTS: reset });
@@ -392,7 +392,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     await acceptKey(tenant);
     const trace = gatewayTrace({ env: "eval" });
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
 
     const { result: thrown, lines, errors } = await loggedWhile(() => runDurableObjectAlarm(object).catch((err: unknown) => err));
@@ -407,7 +407,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("an object whose table of waiting spans predates their key's api_url gains the column, and its spans wait and go as before", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     await withTableAsBefore(
       object,
       "waiting_pieces",
@@ -426,7 +426,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("a retry of spans an object kept, whose call then failed before it set its alarm (503), sets the alarm by the trace's due time", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 2 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     const children = toProtobuf(requestOf(trace.children));
     const failedAfter = {
       TRACE_ROUTES: meddlingObjects(env.TRACE_ROUTES, "settle", "after", async () => {
@@ -447,7 +447,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("a later request of a decided trace whose spans the queue refused does not run the release again at once", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     await withObjectBindings(object, { DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: 503") });
     await loggedWhile(async () => {
@@ -470,7 +470,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("a retry of the top span whose call decided the trace and then failed before it set its alarm (503) sends the spans that waited for it within 30 s", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
-    const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const object = traceRoutesOf(tenant, trace.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     // What the top span's first call leaves when its decision committed and its alarm write then
     // failed: the trace decided, its children still here, the alarm at the end of their hour.
@@ -522,7 +522,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const first = gatewayTrace({ env: "eval" });
     let second = gatewayTrace({ env: "eval" });
     while (hex(second.traceId)[0] === hex(first.traceId)[0]) second = gatewayTrace({ env: "eval" });
-    const broken = traceRoutesObject(env, tenant, hex(second.traceId)[0]!);
+    const broken = traceRoutesOf(tenant, second.traceId);
     await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
     const children = toProtobuf(requestOf([...first.children, ...second.children]));
 
@@ -695,7 +695,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });
-      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      const object = traceRoutesOf(tenant, trace.traceId);
       expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
       await putWithRoutes(tenant, [EVAL_ROUTE]);
 
@@ -711,7 +711,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     it("an object whose table of traces predates candidates gains the columns, and its traces wait and go as before", async () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });
-      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      const object = traceRoutesOf(tenant, trace.traceId);
       await withTableAsBefore(
         object,
         "trace_routes",
@@ -794,7 +794,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
       const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
       const { trace, call, kept } = tracePartedByExporter("eval");
-      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      const object = traceRoutesOf(tenant, trace.traceId);
 
       expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
       await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:anthropic"]), {
@@ -811,7 +811,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     it("its route removed while the trace waits, in an object where no spans wait: it names nothing once the wait is over", async () => {
       const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 2 });
       const { trace, call, kept } = tracePartedByExporter("prod");
-      const object = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+      const object = traceRoutesOf(tenant, trace.traceId);
 
       expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
       expect(await waitingSpans(tenant.id)).toBe(0);
@@ -899,7 +899,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     big.top.traceId[0] = small.traceId[0]!;
     for (const span of big.children) span.traceId = big.top.traceId;
     big.children[2]!.attributes.push(attr("note", "x".repeat(200_000)));
-    const object = traceRoutesObject(env, tenant, hex(small.traceId)[0]!);
+    const object = traceRoutesOf(tenant, small.traceId);
     expect((await sendTraces(tenant, toProtobuf(requestOf(small.children)))).status).toBe(200);
     expect((await sendTraces(tenant, toProtobuf(requestOf(big.children)))).status).toBe(200);
     expect(await waitingSpans(tenant.id)).toBe(6);
@@ -1055,7 +1055,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
   it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {
     const tenant = await passthroughRoutingTenant();
     const trace = gatewayTrace({ env: "eval" });
-    const { name } = traceRoutesObject(env, tenant, hex(trace.traceId)[0]!);
+    const { name } = traceRoutesOf(tenant, trace.traceId);
     const reset = { TRACE_ROUTES: failingObject(env.TRACE_ROUTES, name!, "settle", "Durable Object reset because its code was updated.") };
 
     const { result: response, lines, errors } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(requestOf([trace.top])), reset));

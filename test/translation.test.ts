@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { type Span, SpanSchema, Status_StatusCode, StatusSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { SpanSchema, Status_StatusCode, StatusSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import {
   attr,
   attributesOf,
@@ -13,14 +13,9 @@ import {
   toProtobuf,
   trueFoundryTrace,
 } from "../scripts/lib/traces.js";
-import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
-
-async function deliveredSpans(tenant: TestTenant): Promise<Map<string, Span>> {
-  const received = await standin.received(tenant.apiKey);
-  return new Map(received.flatMap((r) => spansOf(r.request)).map((s) => [s.name, s]));
-}
 
 const json = (value: unknown) => JSON.stringify(value);
 
@@ -41,7 +36,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
         200,
       );
 
-      const spans = await deliveredSpans(tenant);
+      const spans = await standin.spansByName(tenant.apiKey);
       const root = attributesOf(spans.get("ChatCompletion: openai/gpt-4.1-mini")!);
       expect(root["braintrust.span_attributes"]).toBe(json({ type: "task", name: "ChatCompletion: openai/gpt-4.1-mini" }));
       expect(root["braintrust.input_json"]).toBe(json([{ role: "user", content: "What is the capital of France?" }]));
@@ -89,7 +84,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     await sendTraces(tenant, toProtobuf(trace));
 
-    const spans = await deliveredSpans(tenant);
+    const spans = await standin.spansByName(tenant.apiKey);
     for (const sent of spansOf(trace)) {
       const delivered = spans.get(sent.name)!;
       expect(delivered.attributes.slice(0, sent.attributes.length)).toEqual(sent.attributes);
@@ -108,7 +103,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
   ])("gives a %s span the Braintrust type %s", async (tfyType, type) => {
     const tenant = await createTenant();
     await sendTraces(tenant, toProtobuf(requestOf([spanWith(`${tfyType}: x`, [attr("tfy.span_type", tfyType)])])));
-    const [span] = (await deliveredSpans(tenant)).values();
+    const [span] = (await standin.spansByName(tenant.apiKey)).values();
     expect(attributesOf(span!)["braintrust.span_attributes"]).toBe(json({ type, name: `${tfyType}: x` }));
   });
 
@@ -169,7 +164,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = attributesOf([...(await deliveredSpans(tenant)).values()][0]!);
+    const attributes = attributesOf([...(await standin.spansByName(tenant.apiKey)).values()][0]!);
     expect(attributes["braintrust.span_attributes"]).toBe(json({ type: "llm", name: "openai.chat" }));
     expect(attributes["braintrust.input_json"]).toBe(
       json([
@@ -193,7 +188,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = attributesOf([...(await deliveredSpans(tenant)).values()][0]!);
+    const attributes = attributesOf([...(await standin.spansByName(tenant.apiKey)).values()][0]!);
     expect(attributes["braintrust.metadata"]).toBe(
       '{"seed":12345678901234567890,"temperature":0.5,"model":"gpt-4o","response":{"id":"r1","created":-9223372036854775808}}',
     );
@@ -206,7 +201,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([span])));
 
-    const attributes = [...(await deliveredSpans(tenant)).values()][0]!.attributes;
+    const attributes = [...(await standin.spansByName(tenant.apiKey)).values()][0]!.attributes;
     expect(attributes.filter((a) => a.key === "braintrust.span_attributes").map((a) => a.value?.value.value)).toEqual([
       json({ type: "score" }),
     ]);
@@ -221,7 +216,7 @@ describe.concurrent("TrueFoundry → Braintrust translation", () => {
 
     await sendTraces(tenant, toProtobuf(requestOf([translated, plain])));
 
-    const spans = await deliveredSpans(tenant);
+    const spans = await standin.spansByName(tenant.apiKey);
     expect(spans.get("Model: x")!.$unknown).toEqual(translated.$unknown);
     expect(toBinary(SpanSchema, spans.get("db.query")!)).toEqual(toBinary(SpanSchema, plain));
   });

@@ -3,7 +3,9 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { Attempt, BraintrustView, FaultStep, ReceivedRequest } from "../../scripts/lib/braintrust-standin-contract.js";
+import { spansOf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 
 export type DeliveredRequest = ReceivedRequest & { bytes: Uint8Array; request: ExportTraceServiceRequest };
@@ -34,6 +36,16 @@ export function standinClient(url: string) {
         const bytes = Uint8Array.from(atob(r.body), (c) => c.charCodeAt(0));
         return { ...r, bytes, request: fromBinary(ExportTraceServiceRequestSchema, bytes) };
       });
+    },
+
+    /** Every span accepted for `key`, in the order the requests arrived. */
+    async spans(key: string): Promise<Span[]> {
+      return (await this.received(key)).flatMap((r) => spansOf(r.request));
+    },
+
+    /** The same by name, for tests whose spans each have a name of their own. */
+    async spansByName(key: string): Promise<Map<string, Span>> {
+      return new Map((await this.spans(key)).map((span) => [span.name, span]));
     },
 
     /** What a Braintrust user would see of what arrived for `key` under `parent` (when all went to one, that one). */

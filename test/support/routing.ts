@@ -1,7 +1,9 @@
 import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spanWith } from "../../scripts/lib/traces.js";
+import { shardOf, traceRoutesObject } from "../../src/deliver/trace-route-shards.js";
 import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { viewsByParent } from "./parent-views.js";
@@ -11,6 +13,11 @@ import { standin } from "./standin.js";
 /** Routing by trace: the tenants, traces and readings the tests of its decisions, waits and bounds share. */
 
 export const EVAL_ROUTE = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" };
+
+/** The object deciding a trace of the tenant's, found as the relay finds it: by the shard of the trace's id. */
+export function traceRoutesOf(tenant: TestTenant, traceId: Uint8Array) {
+  return traceRoutesObject(env, tenant, shardOf(hex(traceId)));
+}
 
 /** A gateway chat completion as TrueFoundry exports it: the top span (with the request metadata) and, below it, a guardrail and the model call. */
 export function gatewayTrace(metadata: Record<string, string>, options: { callerParent?: Uint8Array } = {}) {
