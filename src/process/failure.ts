@@ -1,8 +1,9 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
-import { afterSpace, isJsonObject, OVER_BUDGET, objectMembers } from "../encoding/json.js";
+import { isJsonObject, objectMembers } from "../encoding/json.js";
 import { OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
+import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { failedWithoutMessage } from "../otlp/status.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";

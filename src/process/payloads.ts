@@ -1,16 +1,7 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import {
-  afterSpace,
-  firstListItem,
-  isJson,
-  isJsonObject,
-  type JsonObject,
-  jsonObject,
-  numberListLength,
-  OVER_BUDGET,
-  objectMembers,
-} from "../encoding/json.js";
+import { firstListItem, isJson, isJsonObject, type JsonObject, jsonObject, numberListLength, objectMembers } from "../encoding/json.js";
 import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
+import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import { parseKeepingIntegers, RawJson } from "./raw-json.js";
 
 /**

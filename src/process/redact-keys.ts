@@ -1,8 +1,9 @@
 import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { type EntryBudget, jsonList, jsonObject, listItems, OVER_BUDGET, objectMembers } from "../encoding/json.js";
+import { jsonList, jsonObject, listItems, objectMembers } from "../encoding/json.js";
 import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json-characters.js";
+import { type EntryBudget, OVER_BUDGET } from "../encoding/json-reader.js";
 import { type CompiledRedaction, globMatches, JSON_CONTAINER, type KeyRule } from "./redact.js";
 
 /**
