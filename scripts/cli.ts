@@ -421,12 +421,20 @@ const USAGE = `usage: tfy-relay [--url URL] [--json] <command>
 
 ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
-  --url       the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
-  --json      machine-readable output
-  --window    stats: the window the all-tenants table shows (default 1h), or the one row a tenant's shows
+  --url URL           the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
+  --json              machine-readable output
+  --config FILE       tenants put: the whole tenant as JSON (what tenants get --json prints will do); it
+                      replaces the tenant: routes, redaction and the rest left out take their defaults
+  --parent PARENT     tenants put: project_id:…, project_name:… or experiment_id:…
+  --api-url URL       tenants put: the Braintrust base URL (default https://api.braintrust.dev)
+  --api-key-env VAR   tenants put: store the Braintrust API key read from environment variable VAR
+  --passthrough       tenants put: store no key; clients send their own Braintrust key
+  --id ID             dead-letters replay: that dead letter
+  --tenant TENANT     dead-letters list and replay: that tenant's dead letters
+  --all               dead-letters replay: every tenant's dead letters
+  --window WINDOW     stats: the window the all-tenants table shows (default 1h), or the one row a tenant's shows
   RELAY_URL           the relay, when --url is not given (environment)
-  RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)
-  --api-key-env VAR   read the tenant's Braintrust API key from environment variable VAR`;
+  RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)`;
 
 /** A count of a noun, in words: "1 trace", "2 spans". */
 function counted(n: number, noun: string): string {

@@ -472,6 +472,22 @@ describe("tfy-relay, against a running relay", () => {
 
     expect(names(documented).length).toBeGreaterThan(10);
     expect(names(listed)).toEqual(names(documented));
+
+    // And says what each flag does, beside the command that takes it.
+    const explained = Array.from(help.stdout.matchAll(/^ {2}(--[a-z-]+) /gm), ([, flag]) => flag);
+    expect(explained).toEqual([
+      "--url",
+      "--json",
+      "--config",
+      "--parent",
+      "--api-url",
+      "--api-key-env",
+      "--passthrough",
+      "--id",
+      "--tenant",
+      "--all",
+      "--window",
+    ]);
   });
 
   it("refuses a --config file that is not JSON saying where, without the text around a key pasted in it", async () => {
