@@ -109,17 +109,25 @@ function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): J
 
 /**
  * Whether a response's value repeats what the request asked, as an API echoes a setting: all of
- * it, with the defaults the API filled in beside it (OpenAI's Responses API answers a tool with its
- * `strict` and `description: null`, a text format with its `verbosity`). A value it changed, or a
- * list of other items, is the response's own.
+ * it, with no more beside it than the API fills in for what was left out (OpenAI's Responses API
+ * answers a tool with `strict` and `description: null`, a text format with its `verbosity`). A
+ * value it changed, a list of other items, or a member that says something the request did not (a
+ * stored prompt's `version`, the `effort` chosen for `reasoning: {}`) is the response's own.
  */
 function echoes(answered: unknown, asked: unknown): boolean {
   if (Array.isArray(asked))
     return Array.isArray(answered) && answered.length === asked.length && asked.every((item, i) => echoes(answered[i], item));
-  if (isJsonObject(asked))
-    return isJsonObject(answered) && Object.keys(asked).every((key) => Object.hasOwn(answered, key) && echoes(answered[key], asked[key]));
-  return sameJson(answered, asked);
+  if (!isJsonObject(asked)) return sameJson(answered, asked);
+  if (!isJsonObject(answered)) return false;
+  for (const key of Object.keys(answered)) {
+    const filledIn = answered[key] === null || FILLED_IN.has(key);
+    if (Object.hasOwn(asked, key) ? !echoes(answered[key], asked[key]) : !filledIn) return false;
+  }
+  return Object.keys(asked).every((key) => Object.hasOwn(answered, key));
 }
+
+/** Members OpenAI's Responses API adds, set to their defaults, to the settings it echoes. */
+const FILLED_IN = new Set(["strict", "verbosity"]);
 
 /**
  * An embedding response's vectors as Braintrust's OpenAI wrapper logs them: their length, not the

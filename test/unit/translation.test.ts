@@ -2227,6 +2227,17 @@ describe("an Anthropic or Responses API call", () => {
       }),
     );
     expect((withDefaults["braintrust.metadata"] as { response: unknown }).response).toEqual({ id: "resp_1", object: "response" });
+    // Not one saying more than the request did: a stored prompt's version, the effort chosen for reasoning left to the API.
+    const more = call(
+      JSON.stringify({ input: "2+2?", prompt: { id: "pmpt_1" }, reasoning: {} }),
+      response({ prompt: { id: "pmpt_1", version: "7", variables: null }, reasoning: { effort: "high", summary: null } }),
+    );
+    expect((more["braintrust.metadata"] as { response: unknown }).response).toEqual({
+      id: "resp_1",
+      object: "response",
+      prompt: { id: "pmpt_1", version: "7", variables: null },
+      reasoning: { effort: "high", summary: null },
+    });
     // Not one with other items, or a value the request set otherwise.
     const other = call(
       JSON.stringify({ input: "2+2?", tools, reasoning: { effort: "low" } }),
