@@ -7,7 +7,7 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, attributesOf, randomId, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr, attributesOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
 import { compileRedaction } from "../../src/process/redact.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
 
@@ -91,18 +91,35 @@ describe("redacting keys", () => {
     expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["other"]);
   });
 
-  it("keeps prompts out with the README's one rule: the request body and the gateway's short copy of it", () => {
-    const request = requestOf([
-      spanWith("ChatCompletion", [
-        attr("tfy.input", '{"model":"gpt-4o","messages":[{"role":"user","content":"card 4111"}]}'),
-        attr("tfy.input_short_hand", "card 4111"),
-        attr("tfy.output", '{"choices":[]}'),
-      ]),
+  it("keeps prompts out, translated or not, with the README's rules: every place either gateway shape puts one", () => {
+    const prompt = "card 4111";
+    const current = spanWith("ChatCompletion", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: prompt }] })),
+      attr("tfy.input_short_hand", prompt),
+      attr("tfy.output", '{"choices":[]}'),
     ]);
+    const older = spanWith("chatCompletions", [
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", prompt),
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: prompt }] }])),
+      attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: prompt }])),
+      attr("gen_ai.completion.0.content", "Noted."),
+    ]);
+    older.events = [create(Span_EventSchema, { name: "gen_ai.user.message", attributes: [attr("content", prompt)] })];
+    const keys = ["tfy.input*", "gen_ai.prompt.*", "gen_ai.input.messages", "gen_ai.system_instructions", "content"];
+    const redact = { keys: keys.map((pattern) => ({ pattern })) };
 
-    const out = sent(request, { redact: { keys: [{ pattern: "tfy.input*" }] } });
-
-    expect(Object.keys(attributesOf(spansOf(out)[0]!))).toEqual(["tfy.output"]);
+    // Every string of a request is its UTF-8 in the bytes sent.
+    const sentText = (settings: Record<string, unknown>) =>
+      relayed(requestOf([current, older]), settings)
+        .requests.map((r) => new TextDecoder().decode(toProtobuf(r.request)))
+        .join();
+    expect(sentText({ translate: false, redact })).not.toContain(prompt);
+    expect(sentText({ translate: true, redact })).not.toContain(prompt);
+    // Without the rules, it is there: the checks above can fail.
+    expect(sentText({ translate: true })).toContain(prompt);
   });
 
   it("replaces a value with the first matching rule's replacement when asked to", () => {
