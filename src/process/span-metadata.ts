@@ -21,19 +21,23 @@ export function callerMetadataShown({ values }: RequestMetadata, tagsWritten: bo
  * The span's metadata with the caller's keys beside the relay's own, which win: a caller's key one of
  * them would hide with another value (`user`, a request's setting too) shows under the name its
  * flattened attribute has (`tfy.request.metadata.user`), so each of the caller's keys shows, once.
+ * `allShown` is false when even that name is the relay's (a request body's field of that name):
+ * the caller's attributes then stay, so its value still shows.
  */
 export function withCallerMetadata(
   derived: Record<string, unknown>,
   caller: Record<string, unknown>,
   callerKeys: string[],
-): Record<string, unknown> {
+): { metadata: Record<string, unknown>; allShown: boolean } {
   const metadata = { ...caller, ...derived };
+  let allShown = true;
   for (const key of callerKeys) {
     if (!Object.hasOwn(derived, key) || sameJson(caller[key], derived[key])) continue;
     const apart = `tfy.request.metadata.${key}`;
     if (!Object.hasOwn(derived, apart)) metadata[apart] = caller[key];
+    else if (!sameJson(caller[key], derived[apart])) allShown = false;
   }
-  return metadata;
+  return { metadata, allShown };
 }
 
 /**

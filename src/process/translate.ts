@@ -141,7 +141,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   );
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
   const callerKeys = Object.keys(callerMetadata);
-  const metadata = callerKeys.length === 0 ? derived : withCallerMetadata(derived, callerMetadata, callerKeys);
+  const { metadata, allShown: callerShown } =
+    callerKeys.length === 0 ? { metadata: derived, allShown: true } : withCallerMetadata(derived, callerMetadata, callerKeys);
 
   const added: NewAttribute[] = [];
 
@@ -198,7 +199,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
     if (metadataWritten && request) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
-    if (caller.sources.length > 0 && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
+    if (caller.sources.length > 0 && callerShown && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show

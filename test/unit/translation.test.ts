@@ -1166,6 +1166,14 @@ describe("the caller's request metadata", () => {
     ]);
     expect(flattened.removed).toEqual(["tfy.input", "tfy.request.metadata.env", "tfy.request.metadata.model"]);
     expect(flattened.metadata).toEqual({ env: "prod", model: "gpt-4o", "tfy.request.metadata.model": "mine" });
+
+    // A body field with that very name too: the caller's attribute stays, so its value still shows.
+    const taken = translatedWith([
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","user":"cust-42","tfy.request.metadata.user":"x","messages":[]}'),
+      attr("tfy.request.metadata", '{"user":"ana"}'),
+    ]);
+    expect(taken.removed).not.toContain("tfy.request.metadata");
   });
 
   it("keeps its attribute when it is not an object", () => {
