@@ -425,6 +425,7 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   --json              machine-readable output
   --config FILE       tenants put: the whole tenant as JSON (what tenants get --json prints will do); it
                       replaces the tenant: routes, redaction and the rest left out take their defaults
+                      (but api_url and the key, which stay the tenant's), and the flags override it
   --parent PARENT     tenants put: project_id:…, project_name:… or experiment_id:…
   --api-url URL       tenants put: the Braintrust base URL (default https://api.braintrust.dev)
   --api-key-env VAR   tenants put: store the Braintrust API key read from environment variable VAR
@@ -432,7 +433,8 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   --id ID             dead-letters replay: that dead letter
   --tenant TENANT     dead-letters list and replay: that tenant's dead letters
   --all               dead-letters replay: every tenant's dead letters
-  --window WINDOW     stats: the window the all-tenants table shows (default 1h), or the one row a tenant's shows
+  --window WINDOW     stats: the window the all-tenants table shows (default 1h), or the one row a tenant's
+                      shows; with --json, that window's figures alone
   RELAY_URL           the relay, when --url is not given (environment)
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)`;
 

@@ -132,8 +132,9 @@ try {
 function demoOptions(): { keep: boolean; port?: number } {
   try {
     const { values } = parseArgs({ options: { keep: { type: "boolean", default: false }, port: { type: "string" } } });
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535))
+    // Digits only: Number() would read "0x1F90" or "1e3" as a port too.
+    const port = values.port === undefined ? undefined : /^\d{1,5}$/.test(values.port) ? Number(values.port) : Number.NaN;
+    if (port !== undefined && !(port >= 1 && port <= 65_535))
       throw new Error(`--port must be a port number, not ${JSON.stringify(values.port)}`);
     return { keep: values.keep, ...(port === undefined ? {} : { port }) };
   } catch (err) {

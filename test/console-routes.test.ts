@@ -45,9 +45,15 @@ const FORM_PATHS = [
 /** What a page's escaping writes for each character it escapes in an attribute (hono's `escapeToBuffer`). */
 const ESCAPED: Record<string, string> = { "&amp;": "&", "&quot;": '"', "&#39;": "'", "&lt;": "<", "&gt;": ">" };
 
-/** A form field's value on a page, as a browser would post it: the page's escaping undone. */
+/** Text as a page shows it: the page's escaping undone. */
+function unescaped(html: string): string {
+  return html.replace(/&(amp|quot|#39|lt|gt);/g, (entity) => ESCAPED[entity]!);
+}
+
+/** A form field's value on a page, as a browser would post it. */
 function fieldIn(html: string, name: string): string | undefined {
-  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1]?.replace(/&(amp|quot|#39|lt|gt);/g, (entity) => ESCAPED[entity]!);
+  const value = new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1];
+  return value === undefined ? undefined : unescaped(value);
 }
 
 /** The CSRF token a console page's forms carry. */
@@ -59,7 +65,8 @@ function csrfIn(html: string): string {
 
 /** The refusal an error page shows, as the admin API words it. */
 function refusalShown(html: string): string | undefined {
-  return /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1]?.replaceAll("&quot;", '"');
+  const shown = /<p class="notice error" role="status">([^<]*)<\/p>/.exec(html)?.[1];
+  return shown === undefined ? undefined : unescaped(shown);
 }
 
 /** A tenant, a console session, the tenant's page, its forms' CSRF token and its token form's issue key, and a reader of the tenant's tokens. */

@@ -81,6 +81,7 @@ it.each([
   [["--bogus"], "demo: Unknown option '--bogus'"],
   [["--port", "abc"], 'demo: --port must be a port number, not "abc"'],
   [["--port", "70000"], 'demo: --port must be a port number, not "70000"'],
+  [["--port", "0x1F90"], 'demo: --port must be a port number, not "0x1F90"'],
 ])("npm run demo %j refuses the option with its usage, before starting anything", async (args, message) => {
   const run = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/demo.ts", ...args], { cwd: root }).then(
     () => ({ code: 0, stderr: "" }),
