@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { adminPath } from "../src/admin/api-path.js";
-import { VIEW_ONLY_FIELDS } from "../src/admin/views.js";
+import { rateLimitText, VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
 import { RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
@@ -231,10 +231,7 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["drop non-AI spans", String(tenant.drop_non_ai_spans)],
         ["parent from attribute", String(tenant.parent_from_attribute)],
         ["redact", `${counted(tenant.redact.keys.length, "key rule")}, ${counted(tenant.redact.values.length, "value rule")}`],
-        [
-          "rate limit",
-          tenant.rate_limit ? `${tenant.rate_limit.requests_per_second}/s, burst ${tenant.rate_limit.burst}` : "the relay's default",
-        ],
+        ["rate limit", rateLimitText(tenant.rate_limit)],
         ["updated", tenant.updated_at],
       ],
     ),

@@ -1,3 +1,4 @@
+import type { RequestRateLimit } from "../tenants/processing-schema.js";
 import { routesTraces } from "../tenants/routing.js";
 import { authModeOf, type Tenant } from "../tenants/schema.js";
 
@@ -6,6 +7,11 @@ import { authModeOf, type Tenant } from "../tenants/schema.js";
  * a view saved with `tenants get --json`, edited, can be put back as it is.
  */
 export const VIEW_ONLY_FIELDS = ["id", "auth", "tokens", "routed_until", "created_at", "updated_at"] as const;
+
+/** A tenant's own rate limit in words, as the console's tenant page and the CLI's table show it. */
+export function rateLimitText(rateLimit: RequestRateLimit | undefined): string {
+  return rateLimit ? `${rateLimit.requests_per_second}/s, burst ${rateLimit.burst}` : "the relay's default";
+}
 
 /** A tenant as the admin API shows it: everything but secrets and token hashes. */
 export function tenantView(tenant: Tenant) {

@@ -1,3 +1,4 @@
+import { rateLimitText } from "../admin/views.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
 import { ConfirmForm, Layout, Notice, PostForm, Time } from "./layout.js";
@@ -77,9 +78,7 @@ export function TenantPage(props: {
         <dt>Parent from attribute</dt>
         <dd>{String(tenant.parent_from_attribute)}</dd>
         <dt>Rate limit</dt>
-        <dd>
-          {tenant.rate_limit ? `${tenant.rate_limit.requests_per_second}/s, burst ${tenant.rate_limit.burst}` : "the relay's default"}
-        </dd>
+        <dd>{rateLimitText(tenant.rate_limit)}</dd>
         <dt>Created · updated</dt>
         <dd>
           <Time at={tenant.created_at} /> · <Time at={tenant.updated_at} />
