@@ -1,0 +1,261 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import {
+  type Span,
+  Span_EventSchema,
+  Span_SpanKind,
+  Status_StatusCode,
+  StatusSchema,
+} from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { relayed } from "../../scripts/lib/pipeline.js";
+import { attr, attributesOf, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+
+/** How a failed span shows its error. */
+describe("a span failed by tfy.error_message alone", () => {
+  it.each([
+    ["protobuf, spliced", "protobuf", {}],
+    ["JSON, encoded anew", "json", {}],
+    ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
+  ] as const)("arrives with status ERROR and the message, the attribute gone (%s)", (_path, format, settings) => {
+    const span = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion"), attr("tfy.error_message", "timed out")]);
+    const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "timed out" });
+    expect(out!.attributes.map((a) => a.key)).not.toContain("tfy.error_message");
+  });
+
+  it("puts the gateway's message beside a status message of ERROR that does not say it, and drops the attribute", () => {
+    const failed = (status: string, gateway: string) => {
+      const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", gateway)]);
+      span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: status });
+      return span;
+    };
+    const reason = "This model's maximum context length is 128000 tokens";
+    const spans = [failed("400", reason), failed("400", `400 Bad Request: ${reason}`), failed(`provider said: ${reason}`, reason)];
+    const [bare, inGateway, inStatus] = spansOf(relayed(requestOf(spans)).requests[0]!.request);
+
+    // The view's error is the status's message: a bare code would leave the reason among the metadata.
+    expect(bare!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `400: ${reason}` });
+    expect(inGateway!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `400 Bad Request: ${reason}` });
+    expect(inStatus!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `provider said: ${reason}` });
+    for (const out of [bare, inGateway, inStatus]) expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
+  });
+
+  it("keeps a status's code beside a gateway message that has its digits only inside another number", () => {
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.error_message", "This model's maximum context length is 4000 tokens"),
+    ]);
+    span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "400" });
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({
+      code: Status_StatusCode.ERROR,
+      message: "400: This model's maximum context length is 4000 tokens",
+    });
+  });
+  it("gives a status that is ERROR without a message the gateway's message, and drops the attribute", () => {
+    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
+    span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
+    expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
+  });
+
+  it("drops the attribute when the status's own message says the same, and keeps one that is no message", () => {
+    const same = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
+    same.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "Provider returned 500" };
+    // Empty or a number, it says no error, and stays in metadata as it came.
+    const empty = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "")]);
+    const code = spanWith("Model: z", [attr("tfy.span_type", "Model"), attr("tfy.error_message", 500)]);
+    const [sameOut, emptyOut, codeOut] = spansOf(relayed(requestOf([same, empty, code])).requests[0]!.request);
+
+    expect(sameOut!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Provider returned 500" });
+    expect(attributesOf(sameOut!)).not.toHaveProperty("tfy.error_message");
+    expect(attributesOf(emptyOut!)["tfy.error_message"]).toBe("");
+    expect(emptyOut!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    expect(attributesOf(codeOut!)["tfy.error_message"]).toBe(500n);
+    expect(codeOut!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
+});
+
+describe("a span failed without a message, as OpenTelemetry's SDKs record an exception", () => {
+  /** A span with status ERROR and no message, and these events, each `exception` with these attributes. */
+  const failedWith = (attributes: KeyValue[], ...exceptions: Array<Record<string, string>>) => {
+    const span = spanWith("ChatCompletion: x", attributes);
+    span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "" });
+    span.events = [
+      create(Span_EventSchema, { name: "gen_ai.user.message", attributes: [attr("content", "hi")] }),
+      ...exceptions.map((event) =>
+        create(Span_EventSchema, { name: "exception", attributes: Object.entries(event).map(([k, v]) => attr(k, v)) }),
+      ),
+    ];
+    return span;
+  };
+  const timedOut = { "exception.type": "ProviderTimeoutError", "exception.message": "openai-main timed out after 60s" };
+
+  it.each([
+    ["protobuf, spliced", "protobuf", {}],
+    ["JSON, encoded anew", "json", {}],
+    ["redacted, encoded anew", "protobuf", { redact: { values: ["emails"] } }],
+  ] as const)("shows the last exception's type and message as the span's error (%s)", (_path, format, settings) => {
+    const span = failedWith([attr("tfy.span_type", "ChatCompletion")], { "exception.message": "an earlier one" }, timedOut);
+    const [out] = spansOf(relayed(requestOf([span]), settings, format).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "ProviderTimeoutError: openai-main timed out after 60s" });
+    expect(out!.events).toEqual(span.events);
+  });
+
+  it("does so on a span that is not the gateway's too, and with the type or the message alone", () => {
+    const statusOf = (span: Span) => spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status;
+
+    expect(statusOf(failedWith([attr("app", "x")], timedOut))?.message).toBe("ProviderTimeoutError: openai-main timed out after 60s");
+    expect(statusOf(failedWith([], { "exception.message": "boom" }))?.message).toBe("boom");
+    expect(statusOf(failedWith([], { "exception.type": "KeyError" }))?.message).toBe("KeyError");
+    expect(statusOf(failedWith([], { "exception.type": "KeyError", "exception.message": "" }))?.message).toBe("KeyError");
+  });
+
+  it("reads the last exception event, whatever events the span recorded after it", () => {
+    const span = failedWith([], timedOut);
+    span.events.push(create(Span_EventSchema, { name: "gen_ai.choice", attributes: [attr("finish_reason", "error")] }));
+
+    expect(spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status?.message).toBe(
+      "ProviderTimeoutError: openai-main timed out after 60s",
+    );
+  });
+
+  it("leaves a status with a message, a span that did not fail, and what the gateway says first, as they are", () => {
+    const statusOf = (span: Span) => spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status;
+    const withMessage = failedWith([], timedOut);
+    withMessage.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "its own" });
+    const handled = failedWith([], timedOut);
+    handled.status = create(StatusSchema, { code: Status_StatusCode.OK });
+
+    expect(statusOf(withMessage)?.message).toBe("its own");
+    expect(statusOf(handled)).toEqual(create(StatusSchema, { code: Status_StatusCode.OK }));
+    expect(statusOf(failedWith([], {}))?.message).toBe("");
+    expect(
+      statusOf(failedWith([attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")], timedOut))?.message,
+    ).toBe("Provider returned 500");
+  });
+});
+
+describe("a call whose recorded answer is an error body", () => {
+  it.each([
+    [
+      "OpenAI's",
+      '{"error":{"message":"Rate limit reached for gpt-4o","type":"requests","code":"rate_limit_exceeded"}}',
+      "Rate limit reached for gpt-4o",
+    ],
+    ["Anthropic's", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}', "Overloaded"],
+    [
+      "vLLM's or Mistral's (an OpenAI-compatible server's `object: error`)",
+      '{"object":"error","message":"This model\'s maximum context length is 8192 tokens","type":"BadRequestError","param":null,"code":400}',
+      "This model's maximum context length is 8192 tokens",
+    ],
+    [
+      "Ollama's or TGI's (an `error` that is text)",
+      '{"error":"model \'llama3\' not found","error_type":"not_found"}',
+      "model 'llama3' not found",
+    ],
+  ])("fails with %s message, a status of ERROR without one too", (_whose, output, message) => {
+    const unset = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
+    const failed = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
+    failed.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
+
+    for (const out of spansOf(relayed(requestOf([unset, failed])).requests[0]!.request))
+      expect(out.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
+  });
+
+  it("fails an answer with an error beside its output list, as an agent's or model's failed Responses API response has", () => {
+    const span = (type: string, output: string) => spanWith(`${type}: x`, [attr("tfy.span_type", type), attr("tfy.output", output)]);
+    const failed = '{"status":"failed","error":{"code":"server_error","message":"The model failed"},"output":[]}';
+    const [agent, model, answered] = spansOf(
+      relayed(
+        requestOf([
+          span("AgentResponse", failed),
+          span("Model", failed),
+          span("AgentResponse", '{"status":"completed","error":null,"output":[{"type":"message","content":[]}]}'),
+        ]),
+      ).requests[0]!.request,
+    );
+
+    expect(agent!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "The model failed" });
+    expect(model!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "The model failed" });
+    expect(answered!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
+
+  it("leaves an answer alone that is not one", () => {
+    for (const output of [
+      '{"choices":[{"message":{"content":"{\\"error\\":{\\"message\\":\\"x\\"}}"}}]}',
+      '{"error":null}',
+      '{"error":{"message":""}}',
+      '{"error":""}',
+      '{"object":"chat.completion","message":"not an error"}',
+      '{"object":"error"}',
+      '{"object":"error","message":""}',
+      '{"choices":[],"error":null,"message":"not an error"}',
+    ]) {
+      const [out] = spansOf(
+        relayed(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)])])).requests[0]!.request,
+      );
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
+  });
+
+  it("is read on a model call or a request only: a guardrail's output is its own JSON, however much it reads as an error body", () => {
+    for (const output of ['{"error":{"message":"PII found"}}', '{"error":"PII found"}', '{"object":"error","message":"PII found"}']) {
+      const [out] = spansOf(
+        relayed(requestOf([spanWith("Guardrail: pii", [attr("tfy.span_type", "Guardrail"), attr("tfy.output", output)])])).requests[0]!
+          .request,
+      );
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+      expect(attributesOf(out!)["braintrust.output_json"]).toBe(output);
+    }
+  });
+});
+
+describe("a call answered with an HTTP error", () => {
+  const call = (code: number | string, ...more: KeyValue[]) =>
+    spanWith("POST https://api.openai.com/v1/chat/completions", [attr("http.response.status_code", code), ...more]);
+
+  it.each([429, 500, "503"])("fails with its status code (%j), on the gateway's network call too, which has no tfy.* attribute", (code) => {
+    const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: `the call failed with HTTP status ${code}` });
+    expect(out!.attributes).toContainEqual(attr("http.response.status_code", code));
+  });
+
+  it("keeps a status that is ERROR with a message, and a message the gateway gave", () => {
+    const failed = call(502);
+    failed.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "bad gateway" };
+    const said = call(429, attr("tfy.span_type", "Model"), attr("tfy.error_message", "Rate limit reached"));
+    const [first, second] = spansOf(relayed(requestOf([failed, said])).requests[0]!.request);
+
+    expect(first!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "bad gateway" });
+    expect(second!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "Rate limit reached" });
+  });
+
+  it("fails a server's span only on 5xx: a 4xx it answered is its caller's mistake, as OpenTelemetry's HTTP conventions say", () => {
+    const served = (code: number) => Object.assign(call(code, attr("tfy.span_type", "ChatCompletion")), { kind: Span_SpanKind.SERVER });
+    const made = (code: number) => Object.assign(call(code), { kind: Span_SpanKind.CLIENT });
+    const [badRequest, unavailable, failed, refused, invalid] = spansOf(
+      relayed(requestOf([served(400), served(503), served(500), made(404), made(400)])).requests[0]!.request,
+    );
+
+    expect(badRequest!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    expect(unavailable!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 503" });
+    expect(failed!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 500" });
+    expect(refused!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 404" });
+    expect(invalid!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 400" });
+  });
+
+  it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
+    for (const code of [200, 204, 304, 399, 600, -500, 429.5, "429 Too Many Requests"]) {
+      const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
+      expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    }
+  });
+});

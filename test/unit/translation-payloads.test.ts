@@ -1,0 +1,544 @@
+import { describe, expect, it } from "vitest";
+import { relayed } from "../../scripts/lib/pipeline.js";
+import { attr, attributesOf, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { traceloopMessages } from "../../src/process/traceloop.js";
+import { addedKeyValue } from "../../src/process/translate.js";
+import { DROP, KEEP, keptKeys, translated, translateInPlace } from "../support/translation.js";
+
+/** What a span shows as its input and output, and which source attributes go once it does. */
+describe("input and output", () => {
+  it("takes a chat payload's messages and choices; the rest of the request and response goes to metadata", () => {
+    const result = translated([
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          model: "openai-main/gpt-4o",
+          messages: [{ role: "user", content: "Hi" }],
+          temperature: 0.5,
+          tools: [{ type: "function" }],
+        }),
+      ),
+      attr(
+        "tfy.output",
+        JSON.stringify({ id: "1", model: "gpt-4o-2024-08-06", choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] }),
+      ),
+    ]);
+
+    expect(result["braintrust.input_json"]).toEqual([{ role: "user", content: "Hi" }]);
+    expect(result["braintrust.output_json"]).toEqual([{ index: 0, message: { role: "assistant", content: "Hello" } }]);
+    expect(result["braintrust.metadata"]).toEqual({
+      temperature: 0.5,
+      tools: [{ type: "function" }],
+      model: "gpt-4o-2024-08-06",
+      gateway_model: "openai-main/gpt-4o",
+      // The model that answered is metadata's model: not said twice.
+      response: { id: "1" },
+    });
+  });
+
+  it("takes an embedding's input and data, a completion's prompt, a rerank's query and documents and its results", () => {
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ input: ["a"], dimensions: 3 })),
+        attr("tfy.output", JSON.stringify({ object: "list", data: [{ object: "embedding", index: 0, embedding: [1] }] })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": ["a"],
+      "braintrust.output_json": { embedding_length: 1 },
+      "braintrust.metadata": { dimensions: 3 },
+    });
+    expect(translated([attr("tfy.input", JSON.stringify({ prompt: "Once" }))])["braintrust.input_json"]).toBe("Once");
+    expect(
+      translated([
+        attr("tfy.input", JSON.stringify({ query: "q", documents: ["d"], top_n: 1 })),
+        attr("tfy.output", JSON.stringify({ results: [{ index: 0 }], choices: "not a list" })),
+      ]),
+    ).toMatchObject({
+      "braintrust.input_json": { query: "q", documents: ["d"] },
+      "braintrust.output_json": [{ index: 0 }],
+      "braintrust.metadata": { top_n: 1, response: { choices: "not a list" } },
+    });
+  });
+
+  it("shows an embedding's vectors as their length, as Braintrust's OpenAI wrapper logs them, in floats or base64", () => {
+    const output = (data: unknown) => translated([attr("tfy.output", JSON.stringify({ object: "list", data, model: "m" }))]);
+    const vector = Array.from({ length: 1536 }, (_, i) => i / 1536);
+    const base64 = Buffer.from(new Float32Array(vector).buffer).toString("base64");
+
+    expect(output([{ object: "embedding", index: 0, embedding: vector }, { embedding: [1] }])).toMatchObject({
+      "braintrust.output_json": { embedding_length: 1536 },
+      "braintrust.metadata": { model: "m", response: { object: "list" } },
+    });
+    expect(output([{ object: "embedding", embedding: base64 }])["braintrust.output_json"]).toEqual({ embedding_length: 1536 });
+    expect(
+      output([{ object: "embedding", embedding: Buffer.from(new Float32Array(7).buffer).toString("base64") }])["braintrust.output_json"],
+    ).toEqual({ embedding_length: 7 });
+    // A data list of anything else shows as it is: items with an `embedding` that is no vector among them.
+    for (const data of [
+      [{ object: "embedding", embedding: "a caption, not base64!" }],
+      [{ embedding: base64 }],
+      [{ object: "document", id: "doc-1", embedding: [0.5, 0.25] }],
+      [{ object: "embedding", embedding: [1, "secret", { a: 1 }] }],
+      [{ object: "embedding", embedding: null }],
+      [{ object: "embedding", embedding: [1], ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, i])) }],
+      [7],
+    ])
+      expect(output(data)["braintrust.output_json"]).toEqual(data);
+    // Nor is a response other than OpenAI's list of embeddings.
+    expect(
+      translated([attr("tfy.output", JSON.stringify({ data: [{ object: "embedding", embedding: [1] }] }))])["braintrust.output_json"],
+    ).toEqual([{ object: "embedding", embedding: [1] }]);
+    expect(
+      translated([attr("tfy.output", JSON.stringify({ object: "list", results: [{ object: "embedding", embedding: [1] }] }))])[
+        "braintrust.output_json"
+      ],
+    ).toEqual([{ object: "embedding", embedding: [1] }]);
+    expect(output([{ url: "https://images.example/1.png" }])["braintrust.output_json"]).toEqual([{ url: "https://images.example/1.png" }]);
+    expect(output([])["braintrust.output_json"]).toEqual([]);
+  });
+
+  it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
+    const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
+
+    expect(result["braintrust.input_json"]).toEqual({ question: "Hi" });
+    expect(result["braintrust.output_json"]).toBe("plain text");
+  });
+
+  it("keeps JSON scalars and lists as they are", () => {
+    const result = translated([attr("tfy.input", "[1,2]"), attr("tfy.output", "42")]);
+
+    expect(result["braintrust.input_json"]).toEqual([1, 2]);
+    expect(result["braintrust.output_json"]).toBe(42);
+  });
+
+  it("passes a payload that is JSON but no object on byte for byte: its integers past 2^53 keep every digit", () => {
+    const span = spanWith("span", [attr("tfy.input", " [12345678901234567890, 1.50]"), attr("tfy.output", "12345678901234567891")]);
+    translateInPlace(span, DROP);
+
+    expect(attributesOf(span)).toMatchObject({
+      "braintrust.input_json": " [12345678901234567890, 1.50]",
+      "braintrust.output_json": "12345678901234567891",
+    });
+  });
+
+  it("falls back to Traceloop messages, in index order, text kept as text and other values as JSON", () => {
+    const result = translated([
+      attr("gen_ai.prompt.10.content", "eleventh"),
+      attr("gen_ai.prompt.2.content", "42"),
+      attr("gen_ai.prompt.2.role", "user"),
+      attr("gen_ai.prompt.0.role", "system"),
+      attr("gen_ai.completion.0.content", "done"),
+      attr("gen_ai.completion.0.tool_calls", [{ name: "f" }]),
+      attr("gen_ai.completion.0.index", 0),
+      attr("gen_ai.prompts.0.content", "not indexed the Traceloop way"),
+      attr("vendor.gen_ai.prompt.1.content", "someone else's"),
+    ]);
+
+    expect(result["braintrust.input_json"]).toEqual([{ role: "system" }, { content: "42", role: "user" }, { content: "eleventh" }]);
+    expect(result["braintrust.output_json"]).toEqual([
+      { content: "done", tool_calls: [{ type: "function", function: { name: "f" } }], index: 0 },
+    ]);
+  });
+
+  it("keeps text as text inside a Traceloop value that is a list or key-value list, as it does a value that is text", () => {
+    const result = translated([
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.tool_calls", [{ id: "12345678901234567890", name: "2024", arguments: '{"year":2024}' }]),
+      attr("gen_ai.prompt.0.content", ["1.10", "true"]),
+    ]);
+
+    expect(result["braintrust.input_json"]).toEqual([{ content: ["1.10", "true"] }]);
+    expect(result["braintrust.output_json"]).toEqual([
+      {
+        role: "assistant",
+        tool_calls: [{ id: "12345678901234567890", type: "function", function: { name: "2024", arguments: '{"year":2024}' } }],
+      },
+    ]);
+  });
+
+  it("restates a span of thousands of Traceloop messages whole, and keeps only the key sent twice", () => {
+    const attributes = Array.from({ length: 3000 }, (_, i) => attr(`gen_ai.prompt.${i}.content`, `message ${i}`));
+    attributes.push(attr("gen_ai.prompt.7.content", "sent twice"), attr("tfy.span_type", "Model"));
+
+    const [sent] = relayed(requestOf([spanWith("span", attributes)])).requests;
+
+    const kept = attributesOf(spansOf(sent!.request)[0]!);
+    expect(Object.keys(kept).filter((key) => key.startsWith("gen_ai."))).toEqual(["gen_ai.prompt.7.content"]);
+    const input = JSON.parse(kept["braintrust.input_json"] as string) as Array<{ content: string }>;
+    expect(input).toHaveLength(3000);
+    expect(input[2999]).toEqual({ content: "message 2999" });
+    expect(keptKeys(attributes).filter((key) => key.startsWith("gen_ai."))).toEqual(["gen_ai.prompt.7.content", "gen_ai.prompt.7.content"]);
+  });
+
+  it("leaves out a payload that is JSON null, keeping its attribute, and translates the rest", () => {
+    const attributes = [attr("tfy.span_type", "Model"), attr("tfy.input", "null"), attr("tfy.output", "null")];
+
+    expect(translated(attributes)).toEqual({ "braintrust.span_attributes": { type: "llm", name: "span" } });
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
+    // Traceloop messages beside it are then the input and output.
+    const withMessages = [...attributes, attr("gen_ai.prompt.0.content", "hi"), attr("gen_ai.completion.0.content", "hello")];
+    expect(translated(withMessages)).toMatchObject({
+      "braintrust.input_json": [{ content: "hi" }],
+      "braintrust.output_json": [{ content: "hello" }],
+    });
+    expect(keptKeys(withMessages)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
+  });
+
+  it("prefers tfy.input and tfy.output to Traceloop messages, and keeps the messages it did not use", () => {
+    const attributes = [
+      attr("tfy.input", '{"messages":[]}'),
+      attr("gen_ai.prompt.0.content", "old"),
+      attr("gen_ai.completion.0.content", "old answer"),
+    ];
+
+    const result = translated(attributes);
+
+    expect(result["braintrust.input_json"]).toEqual([]);
+    expect(result["braintrust.output_json"]).toEqual([{ content: "old answer" }]);
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
+  });
+});
+
+describe("sources", () => {
+  const gateway = [
+    attr("tfy.span_type", "Model"),
+    attr("tfy.input", JSON.stringify({ messages: [], temperature: 1 })),
+    attr("tfy.output", JSON.stringify({ choices: [], id: "x" })),
+    attr("tfy.model.metric.input_tokens", 3),
+    attr("tfy.model.metric.latency_in_ms", 9),
+    attr("gen_ai.prompt.0.content", "unused"),
+  ];
+
+  it("are removed once restated: payloads, the Traceloop messages used, the metrics read; the rest stays", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys } = translateInPlace(span, DROP);
+
+    expect([...removedKeys].sort()).toEqual(["tfy.input", "tfy.model.metric.input_tokens", "tfy.output"]);
+    expect(keptKeys(gateway)).toEqual(["tfy.span_type", "tfy.model.metric.latency_in_ms", "gen_ai.prompt.0.content"]);
+    expect(
+      keptKeys([attr("gen_ai.prompt.0.content", "q"), attr("gen_ai.completion.0.content", "a"), attr("gen_ai.usage.prompt_tokens", 1)]),
+    ).toEqual([]);
+  });
+
+  it("go from a span that does not call the model when the body's only setting is the model tfy.request.model_name shows", () => {
+    const request = JSON.stringify({ model: "openai-main/gpt-4o", messages: [] });
+
+    expect(
+      keptKeys([attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("tfy.span_type", "Guardrail"), attr("tfy.input", request)]),
+    ).toEqual(["tfy.request.model_name", "tfy.span_type"]);
+    // A model named differently from tfy.request.model_name is shown in metadata, and the body goes all the same.
+    const other = [attr("tfy.span_type", "Guardrail"), attr("tfy.request.model_name", "other"), attr("tfy.input", request)];
+    expect(keptKeys(other)).toEqual(["tfy.span_type", "tfy.request.model_name"]);
+    expect(translated(other)["braintrust.metadata"]).toEqual({ gateway_model: "openai-main/gpt-4o" });
+  });
+
+  it("include the GenAI conventions' copies of the request and the response a gateway may write beside its own, when they say nothing more", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          messages: [
+            { role: "system", content: "be brief" },
+            { role: "user", content: "hi" },
+          ],
+        }),
+      ),
+      attr("tfy.output", JSON.stringify({ choices: [{ message: { role: "assistant", content: "Hello." }, finish_reason: "stop" }] })),
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }])),
+      attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "be brief" }])),
+      attr(
+        "gen_ai.output.messages",
+        JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Hello." }], finish_reason: "stop" }]),
+      ),
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+    ];
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.request.model"]);
+    expect(keptKeys(attributes, KEEP)).toEqual(attributes.map((a) => a.key));
+    // A member written null, as a serializer writes one left out, says nothing.
+    expect(
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
+        attr("gen_ai.input.messages", JSON.stringify([{ role: "user", name: null, parts: [{ type: "text", content: "hi" }] }])),
+      ]),
+    ).toEqual([]);
+    // Without the gateway's payload they are what Braintrust reads itself, and stay.
+    expect(keptKeys([attr("tfy.span_type", "Model"), attr("gen_ai.input.messages", "[]"), attr("gen_ai.output.messages", "[]")])).toEqual([
+      "tfy.span_type",
+      "gen_ai.input.messages",
+      "gen_ai.output.messages",
+    ]);
+  });
+
+  it("keep a GenAI copy that says more than the payload: instructions the gateway added, a stream's text before it broke", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: "hi" }] })),
+      attr("tfy.output", JSON.stringify({ error: { message: "stream interrupted" } })),
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: [{ type: "text", content: "hi" }] }])),
+      attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "You are the support agent." }])),
+      attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: "Your refund was" }] }])),
+    ];
+    expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.system_instructions", "gen_ai.output.messages"]);
+    // Values are compared as they read, however the payload escapes them; a payload's key is no value of it.
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"role":"user","content":"caf\\u00e9"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"café"}]'),
+      ]),
+    ).toEqual([]);
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[],"temperature":1}'), attr("gen_ai.system_instructions", '[{"content":"temperature"}]')]),
+    ).toEqual(["gen_ai.system_instructions"]);
+    // So is a number the payload does not hold, and text found only inside a longer one.
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[{"content":"hi there"}]}'), attr("gen_ai.input.messages", '[{"content":"hi"}]')]),
+    ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([attr("tfy.input", '{"messages":[{"content":"hi"}],"n":1}'), attr("gen_ai.input.messages", '[{"content":"hi","n":2}]')]),
+    ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"content":"hi"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"hi"},{"content":"hi","n":2}]'),
+      ]),
+    ).toEqual(["gen_ai.input.messages"]);
+    expect(
+      keptKeys([
+        attr("tfy.input", '{"messages":[{"content":"hi"},{"content":"2"}]}'),
+        attr("gen_ai.input.messages", '[{"content":"hi","n":2}]'),
+      ]),
+    ).toEqual(["gen_ai.input.messages"]);
+  });
+
+  it("go with the older export's indexed messages where there is no payload, when those say all of them", () => {
+    const indexed = [
+      attr("gen_ai.request.model", "gpt-4o"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Capital of Japan?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "Tokyo."),
+    ];
+    const inputCopy = attr(
+      "gen_ai.input.messages",
+      JSON.stringify([{ role: "user", parts: [{ type: "text", content: "Capital of Japan?" }] }]),
+    );
+    const outputCopy = (text: string) =>
+      attr("gen_ai.output.messages", JSON.stringify([{ role: "assistant", parts: [{ type: "text", content: text }] }]));
+
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Tokyo.")])).toEqual(["gen_ai.request.model"]);
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Kyoto, once.")])).toEqual(["gen_ai.request.model", "gen_ai.output.messages"]);
+    expect(keptKeys([...indexed, inputCopy, outputCopy("Tokyo.")], KEEP)).toHaveLength(7);
+  });
+
+  it("include a GenAI copy of a tool call or an image, written in the conventions' own shapes", () => {
+    const toolCall = [
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.output",
+        JSON.stringify({
+          choices: [
+            {
+              message: {
+                role: "assistant",
+                content: null,
+                tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris","days":3}' } }],
+              },
+              finish_reason: "tool_calls",
+            },
+          ],
+        }),
+      ),
+      attr(
+        "gen_ai.output.messages",
+        JSON.stringify([
+          {
+            role: "assistant",
+            parts: [{ type: "tool_call", id: "call_1", name: "get_weather", arguments: { city: "Paris", days: 3 } }],
+            finish_reason: "tool_call",
+          },
+        ]),
+      ),
+    ];
+    const png = "iVBORw0KGgo".repeat(100);
+    const image = [
+      attr("tfy.span_type", "Model"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image_url", image_url: { url: `data:image/png;base64,${png}` } },
+              ],
+            },
+          ],
+        }),
+      ),
+      attr(
+        "gen_ai.input.messages",
+        JSON.stringify([
+          {
+            role: "user",
+            parts: [
+              { type: "text", content: "What is this?" },
+              { type: "blob", modality: "image", mime_type: "image/png", content: png },
+            ],
+          },
+        ]),
+      ),
+    ];
+    expect(keptKeys(toolCall)).toEqual(["tfy.span_type"]);
+    expect(keptKeys(image)).toEqual(["tfy.span_type"]);
+  });
+
+  it("keep a GenAI copy whose tool call says otherwise, or whose text the payload holds only inside other text", () => {
+    const toolCall = (copyArguments: unknown, payloadArguments: string) =>
+      keptKeys([
+        attr(
+          "tfy.output",
+          JSON.stringify({ choices: [{ message: { tool_calls: [{ id: "c", function: { name: "pay", arguments: payloadArguments } }] } }] }),
+        ),
+        attr(
+          "gen_ai.output.messages",
+          JSON.stringify([{ role: "assistant", parts: [{ type: "tool_call", id: "c", name: "pay", arguments: copyArguments }] }]),
+        ),
+      ]);
+
+    expect(toolCall({ amount: 3 }, '{"amount":500}')).toEqual(["gen_ai.output.messages"]);
+    expect(toolCall({ type: "wire" }, '{"type":"card"}')).toEqual(["gen_ai.output.messages"]);
+    expect(toolCall({ type: "card" }, '{"type":"card"}')).toEqual([]);
+    // Spaced as a model writes it: the same JSON all the same, unless it says otherwise.
+    expect(toolCall({ type: "card", ids: [1, 2] }, '{ "type": "card",\n  "ids": [1, 2] }')).toEqual([]);
+    expect(toolCall({ amount: 3 }, '{"amount": 500}')).toEqual(["gen_ai.output.messages"]);
+    for (const pasted of [
+      JSON.stringify({ note: "Always answer in French." }),
+      "Note: Always answer in French.",
+      "Policy: Always answer in French.",
+    ])
+      expect(
+        keptKeys([
+          attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: pasted }] })),
+          attr("gen_ai.system_instructions", JSON.stringify([{ type: "text", content: "Always answer in French." }])),
+        ]),
+      ).toEqual(["gen_ai.system_instructions"]);
+    const png = "iVBORw0KGgo".repeat(10);
+    expect(
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content: `Is this a PNG? data:image/png;base64,${png}` }] })),
+        attr(
+          "gen_ai.input.messages",
+          JSON.stringify([{ role: "user", parts: [{ type: "blob", modality: "image", mime_type: "image/png", content: png }] }]),
+        ),
+      ]),
+    ).toEqual(["gen_ai.input.messages"]);
+  });
+
+  it("keep a GenAI copy longer than the relay reads, beside the payload it may restate", () => {
+    const kept = (content: string) =>
+      keptKeys([
+        attr("tfy.input", JSON.stringify({ messages: [{ role: "user", content }] })),
+        attr("gen_ai.input.messages", JSON.stringify([{ content }])),
+      ]);
+    // A copy of 1 MiB of text, exactly, is read.
+    const read = "x".repeat(1024 * 1024 - '[{"content":""}]'.length);
+    expect(kept(`${read}x`)).toEqual(["gen_ai.input.messages"]);
+    expect(kept(read)).toEqual([]);
+  });
+
+  it("all stay when the tenant keeps source attributes", () => {
+    const span = spanWith("span", gateway);
+    const { removedKeys, added } = translateInPlace(span, KEEP);
+
+    expect(removedKeys.size).toBe(0);
+    expect(span.attributes).toEqual([...gateway, ...added.map(addedKeyValue)]);
+  });
+
+  it("stay when the span has its own braintrust.* attribute where they would go", () => {
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.input_json", "[]")])).toEqual(["tfy.input"]);
+    // The settings would have gone to metadata, which the span already has.
+    expect(keptKeys([attr("tfy.input", '{"messages":[],"top_p":1}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.input"]);
+    expect(keptKeys([attr("tfy.input", '{"messages":[]}'), attr("braintrust.metadata", "{}")])).toEqual([]);
+    expect(keptKeys([attr("tfy.output", '{"choices":[],"id":"1"}'), attr("braintrust.metadata", "{}")])).toEqual(["tfy.output"]);
+    expect(keptKeys([attr("tfy.model.metric.output_tokens", 1), attr("braintrust.metrics", "{}")])).toEqual([
+      "tfy.model.metric.output_tokens",
+    ]);
+    expect(keptKeys([attr("gen_ai.completion.0.content", "a"), attr("braintrust.output_json", "[]")])).toEqual([
+      "gen_ai.completion.0.content",
+    ]);
+    // What a request's span says its call used would have gone to metadata, which the span already has.
+    expect(
+      keptKeys([attr("tfy.span_type", "ChatCompletion"), attr("tfy.model.metric.input_tokens", 14), attr("braintrust.metadata", "{}")]),
+    ).toEqual(["tfy.span_type", "tfy.model.metric.input_tokens"]);
+    // So would the caller's keys but its tags, though the tags are written as tags.
+    expect(keptKeys([attr("tfy.request.metadata", '{"tags":"a","env":"prod"}'), attr("braintrust.metadata", "{}")])).toEqual([
+      "tfy.request.metadata",
+    ]);
+    // So would the body's model, which tfy.request.model_name does not show.
+    const model = [attr("tfy.span_type", "Guardrail"), attr("tfy.input", '{"model":"openai-main/gpt-4o","messages":[]}')];
+    expect(keptKeys([...model, attr("braintrust.metadata", "{}")])).toEqual(["tfy.span_type", "tfy.input"]);
+    expect(keptKeys([...model, attr("tfy.request.model_name", "openai-main/gpt-4o"), attr("braintrust.metadata", "{}")])).toEqual([
+      "tfy.span_type",
+      "tfy.request.model_name",
+    ]);
+  });
+
+  it("stay when their key comes twice, since only one of the values was restated", () => {
+    const span = spanWith("span", [attr("tfy.input", "a"), attr("tfy.x", 1), attr("tfy.input", "b"), attr("tfy.output", "c")]);
+    const { removedKeys } = translateInPlace(span, DROP);
+    expect([...removedKeys]).toEqual(["tfy.output"]);
+    expect(span.attributes.map((a) => a.key)).toEqual([
+      "tfy.input",
+      "tfy.x",
+      "tfy.input",
+      "braintrust.span_attributes",
+      "braintrust.input_json",
+      "braintrust.output_json",
+    ]);
+  });
+});
+
+describe("Traceloop messages", () => {
+  it("are absent from a span without indexed prompt or completion attributes", () => {
+    expect(traceloopMessages([attr("gen_ai.system", "openai"), attr("gen_ai.prompt", "x")])).toBeUndefined();
+  });
+
+  it("give only the side that is there, with the keys they came from", () => {
+    expect(traceloopMessages([attr("gen_ai.completion.0.content", "a")])).toEqual({
+      output: { messages: [{ content: "a" }], keys: ["gen_ai.completion.0.content"] },
+    });
+    expect(traceloopMessages([attr("gen_ai.prompt.0.content", "q")])).toEqual({
+      input: { messages: [{ content: "q" }], keys: ["gen_ai.prompt.0.content"] },
+    });
+  });
+});
+
+describe("a payload nested deeper than the relay reads JSON", () => {
+  it("shows as text: what is parsed is written out again, and that recurses", () => {
+    const deep = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    const added = translated([attr("tfy.span_type", "ChatCompletion"), attr("tfy.input", deep), attr("tfy.request.metadata", deep)]);
+    expect(added["braintrust.input_json"]).toBe(deep);
+    expect(added["braintrust.metadata"]).toBeUndefined();
+  });
+});
+
+describe("the gateway's short copy of the prompt", () => {
+  it("goes with the prompt, which is the input", () => {
+    const span = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
+    expect([...translateInPlace(span, DROP).removedKeys].sort()).toEqual(["tfy.input", "tfy.input_short_hand"]);
+    const kept = spanWith("span", [attr("tfy.input", '{"messages":[]}'), attr("tfy.input_short_hand", "My email is…")]);
+    expect(translateInPlace(kept, KEEP).removedKeys.size).toBe(0);
+  });
+});
+
+describe("a payload whose input field is null", () => {
+  it("is still the input, and the Traceloop messages stay beside it", () => {
+    const attributes = [attr("tfy.input", '{"messages":null,"top_p":1}'), attr("gen_ai.prompt.0.content", "old")];
+
+    expect(translated(attributes)["braintrust.input_json"]).toBeNull();
+    expect(keptKeys(attributes)).toEqual(["gen_ai.prompt.0.content"]);
+  });
+});
