@@ -88,7 +88,7 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     await Promise.all([page.waitForURL(`${relay.url}/admin/`), page.click("main a:text('create one')")]);
     const [cookie, ...others] = await context.cookies();
     expect(others).toEqual([]);
-    // Secure everywhere but here, at localhost over http, where Safari would drop it (console-routes.test.ts checks the rest).
+    // Secure everywhere but here, at localhost over http, where Safari would drop it (console-sessions.test.ts checks the rest).
     expect(cookie).toMatchObject({ name: "tfy_relay_console", httpOnly: true, secure: false, sameSite: "Strict", path: "/admin" });
     const minutesLeft = (cookie!.expires * 1000 - Date.now()) / 60_000;
     expect(minutesLeft).toBeGreaterThan(25);

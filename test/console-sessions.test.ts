@@ -1,0 +1,314 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { consoleApp } from "../src/console/app.js";
+import { SESSION_COOKIE, startSession } from "../src/console/session.js";
+import { csrfIn, fieldIn, logIn, ORIGIN, postForm, tenantPageInSession } from "./support/console.js";
+import { ADMIN_TOKEN, consoleSessionCookie, createTenant, relayFetch } from "./support/relay.js";
+
+/** Logging in, the session's cookie, its renewal and end, and what a link carries through the login form. */
+describe("the console's login and sessions", () => {
+  it("says the console is disabled on its login page while ADMIN_TOKEN is shorter than 32 characters", async () => {
+    const page = await consoleApp.request("/admin/console/login", {}, { ...env, ADMIN_TOKEN: ADMIN_TOKEN.slice(0, 31) });
+
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain("the console is disabled: ADMIN_TOKEN is shorter than 32 characters");
+  });
+
+  it("says on its login page, reached over plain http elsewhere than localhost, that the browser will drop the session's cookie", async () => {
+    const warned = async (url: string) =>
+      (await consoleApp.request(url, {}, env)).text().then((page) => page.includes("This page came over plain http"));
+
+    expect(await warned("http://devbox.test:8787/admin/console/login")).toBe(true);
+    expect(await warned("http://10.0.0.7/admin/console/login")).toBe(true);
+    for (const url of ["https://relay.test", "http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "http://app.localhost"])
+      expect(await warned(`${url}/admin/console/login`)).toBe(false);
+    // The refusal of a wrong token says it too, since a right one would not have helped.
+    const refused = await consoleApp.request(
+      "http://devbox.test:8787/admin/console/login",
+      {
+        method: "POST",
+        headers: { origin: "http://devbox.test:8787", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: "not-the-token" }),
+      },
+      env,
+    );
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain("This page came over plain http");
+  });
+
+  it("sets the session cookie Secure but at localhost over http, where Safari would drop a Secure one", async () => {
+    const cookieAt = async (origin: string) => {
+      const loggedIn = await consoleApp.request(
+        `${origin}/admin/console/login`,
+        {
+          method: "POST",
+          headers: { origin, "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ token: ADMIN_TOKEN }),
+        },
+        env,
+      );
+      expect(loggedIn.status).toBe(303);
+      return loggedIn.headers.get("set-cookie")!;
+    };
+
+    expect(await cookieAt("http://127.0.0.1:8787")).toMatch(/; Path=\/admin; HttpOnly; SameSite=Strict$/);
+    expect(await cookieAt("http://localhost:8787")).not.toMatch(/Secure/);
+    expect(await cookieAt("https://relay.test")).toMatch(/; HttpOnly; Secure; SameSite=Strict$/);
+    expect(await cookieAt("http://devbox.test:8787")).toMatch(/; Secure;/);
+  });
+
+  it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {
+    const wrongToken = await logIn("not-the-token");
+    const otherSite = await logIn(ADMIN_TOKEN, "https://evil.example");
+    const loggedIn = await logIn(ADMIN_TOKEN);
+
+    expect(wrongToken.status).toBe(401);
+    expect(wrongToken.headers.get("set-cookie")).toBeNull();
+    expect(otherSite.status).toBe(403);
+    expect(otherSite.headers.get("set-cookie")).toBeNull();
+    expect(loggedIn.status).toBe(303);
+    expect(loggedIn.headers.get("set-cookie")).toMatch(
+      /^tfy_relay_console=\d+\.\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    const cookie = loggedIn.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
+  });
+
+  it("keeps a session in use going: a page read 20 minutes into it renews its cookie for 30 more, the same session", async () => {
+    const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
+
+    const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
+
+    expect(page.status).toBe(200);
+    const renewed = page.headers.get("set-cookie")!;
+    expect(renewed).toMatch(/^tfy_relay_console=\d+\.\d+\.[\w-]+\.[\w-]+; Max-Age=1800; Path=\/admin; HttpOnly; Secure; SameSite=Strict$/);
+    const cookie = renewed.split(";")[0]!;
+    // Its login time and nonce kept: the CSRF token of the pages already open is the session's still.
+    expect(cookie.split(".").slice(1, 3)).toEqual(started.split(".").slice(1, 3));
+    const csrf = csrfIn(await page.text());
+    const tenant = await createTenant();
+    const sent = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, tenant: tenant.id, return_to: tenant.id });
+    expect(sent.status).toBe(303);
+    // A session not a minute old is not set again.
+    const fresh = await consoleSessionCookie();
+    expect((await relayFetch("/admin/", { headers: { cookie: fresh } })).headers.get("set-cookie")).toBeNull();
+  });
+
+  it("renews a session only by what it got done: not by a refused form, nor by a page that failed", async () => {
+    const cookie = await consoleSessionCookie(Date.now() - 20 * 60_000);
+
+    const forged = await postForm("/admin/console/dead-letters/replay", cookie, { csrf: "not-the-session's", id: "acme:0a" });
+    const otherSite = await relayFetch("/admin/console/dead-letters/replay", {
+      method: "POST",
+      headers: { cookie, origin: "https://evil.example", "content-type": "application/x-www-form-urlencoded" },
+      body: "id=acme%3A0a",
+    });
+    const missing = await relayFetch("/admin/console/tenants/no-such-tenant", { headers: { cookie } });
+
+    for (const refused of [forged, otherSite, missing]) {
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      expect(refused.headers.get("set-cookie")).toBeNull();
+    }
+  });
+
+  it("ends a session on log-out: its cookie, renewed or as it was before, copied or crossed by a page read, opens nothing after", async () => {
+    const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
+    const page = await relayFetch("/admin/", { headers: { cookie: `${SESSION_COOKIE}=${started}` } });
+    const renewed = page.headers.get("set-cookie")!.split(";")[0]!;
+    const csrf = csrfIn(await page.text());
+
+    const loggedOut = await postForm("/admin/console/logout", renewed, { csrf });
+
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+    expect(loggedOut.headers.getSetCookie()).toEqual(["tfy_relay_console=; Max-Age=0; Path=/admin; HttpOnly; Secure; SameSite=Strict"]);
+    for (const cookie of [renewed, `${SESSION_COOKIE}=${started}`]) {
+      const after = await relayFetch("/admin/", { redirect: "manual", headers: { cookie } });
+      expect(after.status).toBe(303);
+      expect(after.headers.get("location")).toBe("/admin/console/login");
+      expect(after.headers.get("set-cookie")).toBeNull();
+      const form = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, id: "acme:0a" });
+      expect(form.status).toBe(401);
+    }
+  });
+
+  it("opens the page a link gave once logged in, a console page only: never another site's, nor a form's path", async () => {
+    const tenant = await createTenant();
+    const page = `/admin/console/tenants/${tenant.id}?window=1h`;
+
+    const linked = await relayFetch(page, { redirect: "manual" });
+    expect(linked.status).toBe(303);
+    const login = linked.headers.get("location")!;
+    expect(login).toBe(`/admin/console/login?${new URLSearchParams({ next: page })}`);
+    const form = await (await relayFetch(login)).text();
+    expect(form).toContain(`<input type="hidden" name="next" value="${page}"/>`);
+    const wrong = await relayFetch("/admin/console/login", {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: "not-the-token", next: page }),
+    });
+    expect(await wrong.text()).toContain(`<input type="hidden" name="next" value="${page}"/>`);
+    const loggedIn = await relayFetch("/admin/console/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: ADMIN_TOKEN, next: page }),
+    });
+    expect(loggedIn.status).toBe(303);
+    expect(loggedIn.headers.get("location")).toBe(page);
+
+    for (const next of [
+      "https://elsewhere.test/admin/console/stats",
+      "//elsewhere.test/admin/console/stats",
+      "/admin/console/stats/../../../t/acme/v1/traces",
+      "/admin/console/tenants/acme/delete",
+      "/admin/console/login",
+    ]) {
+      const answer = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next }),
+      });
+      expect(answer.headers.get("location"), next).toBe("/admin/");
+      expect(await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next })}`)).text(), next).not.toContain('name="next"');
+    }
+  });
+
+  it("never carries the admin token, pasted into a page's address, on to the login form and back: the overview opens instead", async () => {
+    const hex = [...ADMIN_TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    for (const page of [
+      `/admin/console/tenants/${ADMIN_TOKEN}`,
+      `/admin/console/tenants/${hex}`,
+      `/admin/console/dead-letters?tenant=${ADMIN_TOKEN}`,
+      `/admin/console/stats?window=${hex}`,
+    ]) {
+      const linked = await relayFetch(page, { redirect: "manual" });
+      const login = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next: page }),
+      });
+
+      expect(linked.status, page).toBe(303);
+      expect(linked.headers.get("location"), page).toBe("/admin/console/login");
+      expect(await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next: page })}`)).text()).not.toContain('name="next"');
+      expect(login.status, page).toBe(303);
+      expect(login.headers.get("location"), page).toBe("/admin/");
+    }
+  });
+
+  it("never carries what a change did through the login form: a link from another site confirms no revocation or replay nobody made", async () => {
+    const tenant = await createTenant();
+    for (const [page, kept] of [
+      [`/admin/console/tenants/${tenant.id}?done=revoked`, `/admin/console/tenants/${tenant.id}`],
+      [
+        "/admin/console/dead-letters?tenant=acme&done=replayed&replayed=40&unavailable=2&replay_from=c",
+        "/admin/console/dead-letters?tenant=acme",
+      ],
+    ] as const) {
+      const form = await (await relayFetch(`/admin/console/login?${new URLSearchParams({ next: page })}`)).text();
+      const next = fieldIn(form, "next");
+      const login = await relayFetch("/admin/console/login", {
+        method: "POST",
+        redirect: "manual",
+        headers: { origin: ORIGIN, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: ADMIN_TOKEN, next: next ?? page }),
+      });
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      const landing = await (await relayFetch(login.headers.get("location")!, { headers: { cookie } })).text();
+
+      expect(next, page).toBe(kept);
+      expect(login.headers.get("location"), page).toBe(kept);
+      expect(landing, page).not.toContain('class="notice ok"');
+    }
+  });
+
+  it("says what a change did only in the session that made it: a link someone else made, opened in a logged-in console, says nothing", async () => {
+    const { tenant, cookie, tenantPage, csrf, tokensNow } = await tenantPageInSession();
+    const [token] = await tokensNow();
+    const noticeOn = async (path: string, session: string) =>
+      /<p class="notice ok" role="status">([^<]*)<\/p>/.exec(await (await relayFetch(path, { headers: { cookie: session } })).text())?.[1];
+
+    const revoked = (await postForm(`${tenantPage}/tokens/${token!.id}/revoke`, cookie, { csrf })).headers.get("location")!;
+    const signature = new URL(revoked, ORIGIN).searchParams.get("notice_signature")!;
+    // Another operator's session (or an attacker's own, logged in with a token of their own) has another nonce.
+    const otherSession = await consoleSessionCookie();
+    const otherTenant = await createTenant();
+    const otherPage = `/admin/console/tenants/${otherTenant.id}`;
+
+    expect(await noticeOn(revoked, cookie)).toMatch(/^Token revoked/);
+    // Pasted into the address bar of a logged-in console, where the browser sends its cookie.
+    expect(await noticeOn(`${tenantPage}?done=revoked`, cookie)).toBeUndefined();
+    expect(await noticeOn(revoked, otherSession)).toBeUndefined();
+    // The session's own signature, on another page or for another notice.
+    expect(await noticeOn(`${otherPage}?done=revoked&notice_signature=${signature}`, cookie)).toBeUndefined();
+    expect(await noticeOn(`${tenantPage}?done=deleted&notice_signature=${signature}`, cookie)).toBeUndefined();
+    expect(
+      await noticeOn(`${tenantPage}?done=revoked&notice_signature=${signature.slice(0, -1)}${signature.endsWith("A") ? "B" : "A"}`, cookie),
+    ).toBeUndefined();
+    expect(tenant.id).not.toBe(otherTenant.id);
+  });
+
+  it("carries where the next replay goes on from only in the session whose replay left it", async () => {
+    const cookie = await consoleSessionCookie();
+    const replayFormFrom = async (path: string) => fieldIn(await (await relayFetch(path, { headers: { cookie } })).text(), "cursor");
+
+    expect(await replayFormFrom("/admin/?done=replayed&replayed=100&replay_from=made-up")).toBeUndefined();
+  });
+
+  it("refuses a session signed under another admin token, or one that has expired", async () => {
+    const otherToken = (await startSession("a-previous-admin-token", Date.now())).value;
+    const expired = (await startSession(ADMIN_TOKEN, Date.now() - 31 * 60_000)).value;
+
+    for (const value of [otherToken, expired]) {
+      const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie: `tfy_relay_console=${value}` } });
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/admin/console/login");
+    }
+  });
+
+  it("answers a log-out of a session that has ended with the login form, not a refusal", async () => {
+    const expired = await consoleSessionCookie(Date.now() - 31 * 60_000);
+
+    const loggedOut = await postForm("/admin/console/logout", expired, { csrf: "from-the-page-it-was-on" });
+
+    expect(loggedOut.status).toBe(303);
+    expect(loggedOut.headers.get("location")).toBe("/admin/console/login");
+  });
+
+  it("sends a page to the login form, and refuses a form with 401, for a cookie whose signature no base64 decodes", async () => {
+    // 1 or 5 characters: base64 never ends a text one character past a multiple of 4, and atob throws on it.
+    for (const signature of ["A", "AAAAA"]) {
+      const cookie = `${SESSION_COOKIE}=${Date.now() + 60_000}.bm9uY2U.${signature}`;
+      const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie } });
+      const form = await relayFetch("/admin/console/tenants", { method: "POST", redirect: "manual", headers: { cookie, origin: ORIGIN } });
+
+      expect(page.status).toBe(303);
+      expect(page.headers.get("location")).toBe("/admin/console/login");
+      expect(form.status).toBe(401);
+      expect(await form.text()).toContain("your console session has ended: log in again");
+    }
+  });
+
+  it("refuses a form whose body is not the form its Content-Type says with a 400 page, logging in or changing something", async () => {
+    const cookie = await consoleSessionCookie();
+    for (const contentType of ["multipart/form-data; boundary=b", "multipart/form-data"]) {
+      for (const [path, headers] of [
+        ["/admin/console/login", {}],
+        ["/admin/console/tenants", { cookie }],
+      ] as const) {
+        const response = await relayFetch(path, {
+          method: "POST",
+          redirect: "manual",
+          headers: { ...headers, origin: ORIGIN, "content-type": contentType },
+          body: "token=x",
+        });
+
+        expect(response.status).toBe(400);
+        expect(response.headers.get("set-cookie")).toBeNull();
+        expect(await response.text()).toContain("the form could not be read: its body is not the form its Content-Type says");
+      }
+    }
+  });
+});
