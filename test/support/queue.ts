@@ -1,7 +1,14 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { spansOf, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
+import { sealClientKey } from "../../src/deliver/client-key.js";
+import { type DeadLetter, DeadLetterStore } from "../../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../../src/deliver/message.js";
+import { spillPayload } from "../../src/deliver/spill.js";
 import worker from "../../src/index.js";
+import { admin, createTenant, createTenantAgain, type TestTenant } from "./relay.js";
+import { standin } from "./standin.js";
 
 export interface Consumed {
   /** Messages acknowledged one by one: Cloudflare forgets them. */
@@ -44,4 +51,78 @@ export async function consume(queue: string, messages: DeliveryMessage[], bindin
     retried: result.retryMessages.map(({ msgId }) => ({ id: msgId, delaySeconds: delays.get(msgId) })),
     threw,
   };
+}
+
+/** The queues of wrangler.toml: the Worker's queue() tells them apart by name. */
+export const DELIVERIES = "tfy-relay-deliveries";
+export const DEAD_LETTERS = "tfy-relay-dead-letters";
+
+/** What the consumer's failure path asks of Cloudflare (CONSUMER_FAILURE_DELAY_SECONDS). */
+export const CONSUMER_RETRY = 30;
+
+/** When a message queued long enough for any tenant change to have applied everywhere was accepted. */
+export const LONG_AGO = Date.now() - 10 * 60_000;
+
+/** Deletes the tenant, and creates another under its id when asked: then the new owner's key. */
+export async function deleteTenant(tenantId: string, { recreate }: { recreate: boolean }): Promise<string | undefined> {
+  expect((await admin("DELETE", `/tenants/${tenantId}`)).status).toBe(204);
+  return recreate ? createTenantAgain(tenantId) : undefined;
+}
+
+/** A queued message with a gateway trace for `tenant`, as the ingest route makes it after a first failed attempt. */
+export function queuedMessage(tenant: TestTenant, protobuf: Uint8Array, overrides: Partial<DeliveryMessage> = {}): DeliveryMessage {
+  return {
+    id: crypto.randomUUID(),
+    tenant: tenant.id,
+    incarnation: tenant.incarnation,
+    parent: tenant.parent,
+    payload: { inline: protobuf },
+    spans: 3,
+    bytes: protobuf.byteLength,
+    attempts: 1,
+    serverErrors: 0,
+    receivedAt: Date.now(),
+    ...overrides,
+  };
+}
+
+/** A passthrough tenant, and a dead letter of its spans holding its client's key, sealed as the queue carries it. */
+export async function passthroughDeadLetter(): Promise<{ tenant: TestTenant; deadLetter: DeadLetter }> {
+  const tenant = await createTenant({ mode: "passthrough" });
+  const protobuf = toProtobuf(trueFoundryTrace());
+  const deadLetter = await new DeadLetterStore(env.PAYLOADS).put(
+    queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url)),
+    protobuf,
+    "archived",
+  );
+  return { tenant, deadLetter };
+}
+
+/** The same message with its spans spilled to R2, as a message too large for the queue carries them. */
+export async function spilled(message: DeliveryMessage, protobuf: Uint8Array): Promise<DeliveryMessage & { payload: { r2Key: string } }> {
+  return { ...message, payload: { r2Key: await spillPayload(env.PAYLOADS, message.tenant, message.id, protobuf) } };
+}
+
+/** The line a consumer writes for a message of a tenant gone since, which it drops. */
+export function discardedLine(message: DeliveryMessage) {
+  return {
+    event: "tenant_gone_discarded",
+    tenant: message.tenant,
+    delivery_id: message.id,
+    spans: message.spans,
+    request_id: expect.stringMatching(/^queue-/),
+  };
+}
+
+export async function inR2(key: string): Promise<boolean> {
+  return (await env.PAYLOADS.head(key)) !== null;
+}
+
+/** A tenant, one of its traces, and a message carrying that trace spilled to R2. */
+export async function spilledDelivery() {
+  const tenant = await createTenant();
+  const trace = trueFoundryTrace();
+  const protobuf = toProtobuf(trace);
+  const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(trace).length }), protobuf);
+  return { tenant, trace, protobuf, message, key: message.payload.r2Key };
 }
