@@ -1,13 +1,13 @@
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { attr, randomId, spanWith } from "../../scripts/lib/traces.js";
+import { attr, randomId, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
 import { shardOf, traceRoutesObject } from "../../src/deliver/trace-route-shards.js";
 import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { viewsByParent } from "./parent-views.js";
-import { admin, createTenant, type TestTenant } from "./relay.js";
+import { admin, createTenant, sendTraces, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
 
 /** Routing by trace: the tenants, traces and readings the tests of its decisions, waits and bounds share. */
@@ -58,4 +58,51 @@ export function alarmIn(object: DurableObjectStub<TraceRoutes>): Promise<number 
     const at = await state.storage.getAlarm();
     return at === null ? undefined : at - Date.now();
   });
+}
+
+/** A passthrough tenant that routes eval traces to the experiment and keeps traces waiting an hour. */
+export function passthroughRoutingTenant(): Promise<TestTenant> {
+  return createTenant({
+    mode: "passthrough",
+    parent: "project_name:default",
+    config: { translate: false, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+  });
+}
+
+/** Has Braintrust accept the tenant's key with a one-span trace at the default parent, so spans sent with it may wait; that trace's top span. */
+export async function acceptKey(tenant: TestTenant): Promise<Span> {
+  const opener = spanWith("opener", []);
+  // Started first, so Braintrust's Logs list it first.
+  opener.startTimeUnixNano -= 1_000_000_000n;
+  expect((await sendTraces(tenant, toProtobuf(requestOf([opener])))).status).toBe(200);
+  return opener;
+}
+
+/** The tenant replaced with these routes (its key and URL kept); the admin API's view of it. */
+export async function putWithRoutes(
+  tenant: TestTenant,
+  routes: unknown[],
+  config: Record<string, unknown> = {},
+): Promise<{ routed_until?: string }> {
+  const put = await admin("PUT", `/tenants/${tenant.id}`, {
+    parent: tenant.parent,
+    braintrust: { api_url: env.STANDIN_URL },
+    translate: false,
+    routes,
+    trace_wait_seconds: 3600,
+    ...config,
+  });
+  expect(put.status).toBe(200);
+  return (await put.json()) as { routed_until?: string };
+}
+
+export const putWithoutRoutes = (tenant: TestTenant) => putWithRoutes(tenant, []);
+
+/** Gives the object one of its tables as an older relay made it (`create`), empty, and starts it again, as a deploy does. */
+export async function withTableAsBefore(object: DurableObjectStub<TraceRoutes>, table: string, create: string): Promise<void> {
+  await runInDurableObject(object, (_instance, state) => {
+    state.storage.sql.exec(`DROP TABLE ${table}`);
+    state.storage.sql.exec(create);
+  });
+  await evictDurableObject(object);
 }

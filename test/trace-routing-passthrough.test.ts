@@ -1,0 +1,207 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { hex } from "../src/encoding/bytes.js";
+import { failingObject } from "./support/bindings.js";
+import { waitForDeadLetters } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
+import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import {
+  acceptKey,
+  EVAL_ROUTE,
+  gatewayTrace,
+  ids,
+  passthroughRoutingTenant,
+  traceRoutesOf,
+  viewsOnceArrived,
+  waitingSpans,
+} from "./support/routing.js";
+import { standin } from "./support/standin.js";
+
+describe.concurrent("a passthrough client's trace, decided once Braintrust accepts its key", () => {
+  it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {
+    const tenant = await passthroughRoutingTenant();
+    // A first request Braintrust accepts makes the key trusted, so the relay may keep spans sent with it.
+    const opener = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // The stand-in files what it received under the key it was sent with: the client's.
+    expect(await viewsOnceArrived(tenant, [...opener.all, ...trace.all])).toEqual({
+      "project_name:default": { traces: [{ root: opener.top.name, spans: 4 }], unlisted: 0 },
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a passthrough client's waiting spans are not sent to an api_url the tenant moved to while they waited: they become a dead letter", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    const moved = `${standin.url}/self-hosted`;
+    const put = await admin("PUT", `/tenants/${tenant.id}`, {
+      parent: "project_name:default",
+      translate: false,
+      routes: [EVAL_ROUTE],
+      trace_wait_seconds: 3600,
+      braintrust: { api_url: moved },
+    });
+    expect(put.status).toBe(200);
+
+    // The top span, sent now, goes where the tenant points now; its waiting children stay bound to where theirs was sent.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    const [deadLetter, ...more] = await waitForDeadLetters(tenant.id, (list) => list.length > 0);
+    expect(more).toEqual([]);
+    expect(deadLetter).toMatchObject({
+      parent: "experiment_id:exp-eval",
+      spans: 3,
+      reason: `the tenant's api_url changed to ${moved} after the client's Braintrust key was sent for ${standin.url}, and the key goes nowhere else: replay once api_url is ${standin.url} again, or delete`,
+    });
+    expect((await standin.received(tenant.apiKey)).map((r) => [r.path, ids(spansOf(r.request))])).toEqual([
+      ["/otel/v1/traces", ids(opener.all)],
+      ["/self-hosted/otel/v1/traces", ids([trace.top])],
+    ]);
+  });
+
+  it("a key Braintrust has not accepted yet keeps nothing waiting: its undecided trace is decided at once by the default parent", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+
+    await sendTraces(tenant, toProtobuf(requestOf(trace.children)));
+    await sendTraces(tenant, toProtobuf(requestOf([trace.top])));
+
+    // Whole, in one place: the default parent, which the first request decided with what it knew.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust accepts on its first request has that request's decision remembered: spans sent after it follow", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+
+    // The first request's key is not trusted yet; once Braintrust took its spans, its decision is stored.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    // With an hour's wait, the children arriving at all means they found the decision.
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a key Braintrust accepts at one parent and refuses at another has its request's decision remembered only where it took the spans", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const taken = gatewayTrace({ env: "prod" });
+    const refused = gatewayTrace({ env: "eval" });
+    // The key may write to the default project, not to the experiment.
+    await standin.script(tenant.apiKey, [{ parent: EVAL_ROUTE.parent, status: 403, body: "Forbidden" }]);
+
+    await sendTraces(tenant, toProtobuf(requestOf([...taken.all, ...refused.all])));
+
+    const decisions = await Promise.all(
+      [taken, refused].map(async ({ traceId }) => (await traceRoutesObject(env, tenant, hex(traceId)[0]!).decisions([hex(traceId)]))[0]),
+    );
+    expect(decisions).toEqual(["project_name:default", null]);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 403]);
+  });
+
+  it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+    const { name } = traceRoutesOf(tenant, trace.traceId);
+    const reset = { TRACE_ROUTES: failingObject(env.TRACE_ROUTES, name!, "settle", "Durable Object reset because its code was updated.") };
+
+    const { result: response, lines, errors } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(requestOf([trace.top])), reset));
+
+    expect(response.status).toBe(200);
+    expect(errors.filter((e) => e.tenant === tenant.id)).toEqual([
+      {
+        event: "trace_routes_failed",
+        tenant: tenant.id,
+        error: "Durable Object reset because its code was updated.",
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify([lines, errors])).not.toContain(tenant.apiKey);
+    expect(await viewsOnceArrived(tenant, [trace.top])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 1 }], unlisted: 0 },
+    });
+  });
+});
+
+/**
+ * Any key-shaped bearer passes a passthrough tenant's authentication, and trace ids are not secret
+ * (they travel in `traceparent`): a request whose key Braintrust refuses must leave nothing behind
+ * that decides where anyone else's spans of a trace go.
+ */
+describe.concurrent("a passthrough key Braintrust refuses decides no trace", () => {
+  const stranger = (tenant: TestTenant) => ({ id: tenant.id, bearer: `sk-stranger-${crypto.randomUUID()}` });
+
+  it("a stranger's span that matches a route does not send the client's trace to that route's parent", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "prod" });
+    const claim = spanWith("evil", [attr("tfy.request.metadata", JSON.stringify({ env: "eval" }))], {
+      traceId: trace.traceId,
+      parentSpanId: randomId(8),
+    });
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([claim])))).status).toBe(401);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a stranger's undecided span neither pins the client's trace to the default parent nor releases the client's waiting spans", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = await acceptKey(tenant);
+    const trace = gatewayTrace({ env: "eval" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    const child = spanWith("Guardrail: evil", [attr("tfy.span_type", "Guardrail")], {
+      traceId: trace.traceId,
+      parentSpanId: trace.top.spanId,
+    });
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([child])))).status).toBe(401);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [opener, ...trace.all])).toEqual({
+      "project_name:default": { traces: [{ root: opener.name, spans: 1 }], unlisted: 0 },
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a stranger's top span does not decide a trace whose spans wait for the client's", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = await acceptKey(tenant);
+    const trace = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    const top = spanWith("ChatCompletion: evil", [attr("tfy.span_type", "ChatCompletion")], { traceId: trace.traceId });
+    top.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([top])))).status).toBe(401);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [opener, ...trace.all])).toEqual({
+      "project_name:default": {
+        traces: [
+          { root: opener.name, spans: 1 },
+          { root: trace.top.name, spans: 4 },
+        ],
+        unlisted: 0,
+      },
+    });
+  });
+});

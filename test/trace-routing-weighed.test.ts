@@ -1,0 +1,304 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { attr, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { hex } from "../src/encoding/bytes.js";
+import { createTenant, sendTraces } from "./support/relay.js";
+import {
+  acceptKey,
+  EVAL_ROUTE,
+  gatewayTrace,
+  putWithRoutes,
+  routingTenant,
+  traceRoutesOf,
+  viewsOnceArrived,
+  waitingSpans,
+  withTableAsBefore,
+} from "./support/routing.js";
+import { standin } from "./support/standin.js";
+
+describe.concurrent("routing weighs every span of a trace, in whatever request it came", () => {
+  describe("routes weighed across requests: the first route any span of the trace matches wins, however the exporter batched it", () => {
+    const CHILD_ROUTE = { match: { field: "span_name", prefix: "Model:" }, parent: "project_name:models" };
+
+    it.each([
+      ["children first", (t: ReturnType<typeof gatewayTrace>) => [t.children, [t.top]]],
+      ["top span first", (t: ReturnType<typeof gatewayTrace>) => [[t.top], t.children]],
+      ["in one request", (t: ReturnType<typeof gatewayTrace>) => [t.all]],
+    ])("a child matching the second route, the top span the first (%s): the trace goes by the first", async (_, batches) => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+
+      for (const spans of batches(trace)) expect((await sendTraces(tenant, toProtobuf(requestOf(spans)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child matching the second route waits for the top span, and goes by that route when the top matches none", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("spans whose top never comes go by the best route they matched once the wait is over", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 1 });
+      const trace = gatewayTrace({ env: "prod" });
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:models": { traces: [], unlisted: 3 } });
+    });
+
+    it("a late top span's braintrust.parent wins over a route an earlier child matched, as the attribute goes ahead of routes", async () => {
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE], parent_from_attribute: true, trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({});
+      trace.top.attributes.push(attr("braintrust.parent", "project_id:p-42"));
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_id:p-42": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a decision stored after its spans were delivered (a key accepted on that delivery) is kept, whatever candidate the object holds: the trace stays whole", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 },
+      });
+      // The key accepted: the trace's children, matching the second route, wait with that candidate.
+      const opener = await acceptKey(tenant);
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+      // The key forgotten, as in an isolate that never saw it accepted: a 403 for another parent's spans.
+      await standin.script(tenant.apiKey, [{ status: 403, body: "Forbidden" }]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([spanWith("other", [])])))).status).toBe(403);
+
+      // The top span, matching no route, is delivered at once where it alone says, and that decision stored after.
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      const views = await viewsOnceArrived(tenant, [opener, ...trace.all]);
+      expect(views["project_name:models"]).toBeUndefined();
+      expect(views["project_name:default"]?.traces).toContainEqual({ root: trace.top.name, spans: 4 });
+    });
+
+    it.each([
+      ["the route removed", [EVAL_ROUTE]],
+      ["routing turned off", []],
+    ])("a child that matched a route waits, then %s: its top span, matching none, decides for the default parent", async (_, routes) => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, routes);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched the first route waits, then the routes change order: the trace goes by the route now first", async () => {
+      // braintrust.parent allowed, so a match of the first route does not decide at once: the child waits with it.
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE, EVAL_ROUTE], parent_from_attribute: true, trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, [EVAL_ROUTE, CHILD_ROUTE], { parent_from_attribute: true });
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched the second route waits, then that route is moved first: it wins over the top span's route, now second", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, [CHILD_ROUTE, EVAL_ROUTE]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("two routes to one parent: a child matching the later one ranks there, behind the top span's route between them", async () => {
+      const guardrails = { match: { field: "span_name", prefix: "Guardrail:" }, parent: CHILD_ROUTE.parent };
+      const tenant = await routingTenant({ routes: [CHILD_ROUTE, EVAL_ROUTE, guardrails], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "eval" });
+      const [guardrail, call, model] = trace.children;
+      expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!])))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(1);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+      // Decided: the model call, which matches the first route, follows the decision.
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call!, model!])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      const object = traceRoutesOf(tenant, trace.traceId);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      await putWithRoutes(tenant, [EVAL_ROUTE]);
+
+      // Its wait over now, rather than in an hour.
+      await runInDurableObject(object, (_instance, state) => {
+        state.storage.sql.exec("UPDATE trace_routes SET due_at = ? WHERE trace = ?", Date.now() - 1, hex(trace.traceId));
+      });
+      await runDurableObjectAlarm(object);
+
+      expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
+    });
+
+    it("an object whose table of traces predates candidates gains the columns, and its traces wait and go as before", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      const object = traceRoutesOf(tenant, trace.traceId);
+      await withTableAsBefore(
+        object,
+        "trace_routes",
+        "CREATE TABLE trace_routes (trace TEXT PRIMARY KEY, parent TEXT, default_parent TEXT NOT NULL, due_at INTEGER, decided_until INTEGER, spans INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+      );
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+  });
+
+  it("a route matched only by a span drop_non_ai_spans drops decides its trace, whatever request that span came in alone", async () => {
+    const anthropic = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: { translate: false, drop_non_ai_spans: true, routes: [anthropic], trace_wait_seconds: 3600 },
+    });
+    const trace = gatewayTrace({});
+    // The provider call, as the gateway exports it: an HTTP client span without tfy.* attributes, so dropped.
+    const [guardrail, call, model] = trace.children;
+    call!.name = "POST https://api.anthropic.com/v1/messages";
+
+    // The gateway's exporter batched the call apart from the rest of its trace.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([call!])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!, model!])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [guardrail!, model!, trace.top])).toEqual({
+      "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+    });
+  });
+
+  describe("a route matched only by a span drop_non_ai_spans drops, sent alone, is weighed as any other", () => {
+    const ANTHROPIC_ROUTE = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+
+    function tracePartedByExporter(env: string) {
+      const trace = gatewayTrace({ env });
+      const [guardrail, call, model] = trace.children;
+      call!.name = "POST https://api.anthropic.com/v1/messages";
+      return { trace, call: call!, kept: [guardrail!, model!, trace.top] };
+    }
+
+    it("the top span, matching the first route, comes later: the trace goes by the first route", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 });
+      const { trace, call, kept } = tracePartedByExporter("eval");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept.slice(0, 2))))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(2);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("a key Braintrust has not accepted yet: its request's other spans taken, the dropped span's route is still only a candidate", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 },
+      });
+      // Another trace of the same request goes, whole, to the second route's parent, which Braintrust takes.
+      const opener = tracePartedByExporter("prod");
+      const { trace, call, kept } = tracePartedByExporter("eval");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([...opener.trace.all, call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, [...opener.kept, ...kept])).toEqual({
+        "project_name:anthropic": { traces: [{ root: opener.trace.top.name, spans: 3 }], unlisted: 0 },
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
+      const { trace, call, kept } = tracePartedByExporter("eval");
+      const object = traceRoutesOf(tenant, trace.traceId);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:anthropic"]), {
+        timeout: 10_000,
+        interval: 200,
+      });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("its route removed while the trace waits, in an object where no spans wait: it names nothing once the wait is over", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 2 });
+      const { trace, call, kept } = tracePartedByExporter("prod");
+      const object = traceRoutesOf(tenant, trace.traceId);
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(0);
+      await putWithRoutes(tenant, [EVAL_ROUTE], { drop_non_ai_spans: true, trace_wait_seconds: 2 });
+
+      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:default"]), {
+        timeout: 15_000,
+        interval: 200,
+      });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+      expect(await viewsOnceArrived(tenant, kept)).toEqual({
+        "project_name:default": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
+    it("the top span never comes: the spans that waited go by the dropped span's route once the wait is over", async () => {
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
+      const { call, kept } = tracePartedByExporter("prod");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept.slice(0, 2))))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, kept.slice(0, 2))).toEqual({ "project_name:anthropic": { traces: [], unlisted: 2 } });
+    });
+  });
+});
