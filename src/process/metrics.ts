@@ -72,19 +72,18 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
       } else if (value === read) sources.push(key);
     }
   }
-  // The gateway's input tokens may be Anthropic's own, which leave its cache out: when they are the
-  // usage's, they are counted as Braintrust counts them.
-  const anthropicPrompt = anthropicPromptTokens(usage);
-  if (anthropicPrompt !== undefined && (values.prompt_tokens === undefined || values.prompt_tokens === numberAt(usage, ["input_tokens"])))
-    values.prompt_tokens = anthropicPrompt;
+  // The gateway's input tokens may be Anthropic's own, which leave its cache out, or count part of
+  // it: when they are the usage's, with or without the reads or the writes, they are counted as
+  // Braintrust counts them.
+  const anthropic = anthropicPromptTokens(usage);
+  if (anthropic !== undefined && (values.prompt_tokens === undefined || anthropic.partial.includes(values.prompt_tokens)))
+    values.prompt_tokens = anthropic.all;
   for (const [metric, path] of USAGE_PATHS) {
     const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
     if (value !== undefined) values[metric] = value;
   }
-  // Fewer prompt tokens than cached ones leave the cache out, as Anthropic counts: priced by model,
-  // Braintrust would charge a negative count of uncached tokens.
-  const cache = (values.prompt_cached_tokens ?? 0) + (values.prompt_cache_creation_tokens ?? 0);
-  if (values.prompt_tokens !== undefined && values.prompt_tokens < cache) values.prompt_tokens += cache;
+  if (values.prompt_tokens !== undefined)
+    values.prompt_tokens = withCache(values.prompt_tokens, values, numberAt(usage, ["prompt_tokens"]));
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
   if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
@@ -117,15 +116,28 @@ function moveUsage(attributes: KeyValue[], usedElsewhere: Record<string, unknown
 /**
  * Anthropic's prompt tokens as Braintrust counts prompt tokens (OpenAI's, cached ones included):
  * its `input_tokens` leave out the cache reads and writes, which Braintrust's Anthropic wrapper adds
- * back. Undefined for usage without Anthropic's cache counts, or with OpenAI's own prompt tokens.
+ * back (`all`); `partial`, the counts that leave out the cache or part of it. Undefined for usage
+ * without Anthropic's cache counts, or with OpenAI's own prompt tokens.
  */
-function anthropicPromptTokens(usage: unknown): number | undefined {
+function anthropicPromptTokens(usage: unknown): { all: number; partial: number[] } | undefined {
   const input = numberAt(usage, ["input_tokens"]);
-  const read = numberAt(usage, ["cache_read_input_tokens"]);
-  const written = numberAt(usage, ["cache_creation_input_tokens"]);
-  if (input === undefined || (read === undefined && written === undefined) || numberAt(usage, ["prompt_tokens"]) !== undefined)
-    return undefined;
-  return input + (read ?? 0) + (written ?? 0);
+  const read = numberAt(usage, ["cache_read_input_tokens"]) ?? 0;
+  const written = numberAt(usage, ["cache_creation_input_tokens"]) ?? 0;
+  if (input === undefined || (read === 0 && written === 0) || numberAt(usage, ["prompt_tokens"]) !== undefined) return undefined;
+  return { all: input + read + written, partial: [input, input + read, input + written] };
+}
+
+/**
+ * The prompt tokens with the cache a count of fewer than the cached ones leaves out: priced by
+ * model, Braintrust would charge a negative count of uncached tokens. Fewer than the reads leave out
+ * the whole cache, as Anthropic counts. A usage's own OpenAI-style `prompt_tokens` hold the reads
+ * (OpenAI's `cached_tokens`), so only cache writes beside them can be missing.
+ */
+function withCache(prompt: number, values: Record<string, number>, openAiPrompt: number | undefined): number {
+  const read = values.prompt_cached_tokens ?? 0;
+  const written = values.prompt_cache_creation_tokens ?? 0;
+  if (prompt >= read + written) return prompt;
+  return prompt >= read && prompt === openAiPrompt ? prompt + written : prompt + read + written;
 }
 
 /**

@@ -164,7 +164,7 @@ describe("an Anthropic or Responses API call", () => {
     }
   });
 
-  it("counts Anthropic's cache in the gateway's input tokens when they are Anthropic's own, or fewer than the cached ones", () => {
+  it("counts Anthropic's cache in the gateway's input tokens when they are Anthropic's own, leave part of the cache out, or are fewer than the cached ones", () => {
     const usage =
       '{"content":[],"usage":{"input_tokens":10,"output_tokens":5,"cache_read_input_tokens":100,"cache_creation_input_tokens":20}}';
     const metrics = (attributes: ReturnType<typeof attr>[]) =>
@@ -175,6 +175,9 @@ describe("an Anthropic or Responses API call", () => {
     ).toEqual({ prompt_tokens: 130, completion_tokens: 5, tokens: 135, prompt_cached_tokens: 100, prompt_cache_creation_tokens: 20 });
     // The gateway counted the cache already: its count stands.
     expect(metrics([attr("tfy.model.metric.input_tokens", 130), attr("tfy.output", usage)])).toMatchObject({ prompt_tokens: 130 });
+    // The gateway counted the reads, or the writes, alone: the response says what the rest is.
+    for (const partial of [110, 30])
+      expect(metrics([attr("tfy.model.metric.input_tokens", partial), attr("tfy.output", usage)])).toMatchObject({ prompt_tokens: 130 });
     // No response to compare with: fewer prompt tokens than cached ones cannot include them.
     expect(
       metrics([
@@ -202,6 +205,16 @@ describe("an Anthropic or Responses API call", () => {
     expect(metrics({ input_tokens: 2000, cache_read_input_tokens: 1000 }, attr("tfy.model.metric.input_tokens", 3100))).toMatchObject({
       prompt_tokens: 3100,
     });
+  });
+
+  it("adds to a usage's own prompt_tokens, which hold the cache reads as OpenAI's do, only the cache writes beside them", () => {
+    const metrics = (usage: Record<string, unknown>) =>
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify({ choices: [], usage }))])["braintrust.metrics"];
+    const cached = { prompt_tokens_details: { cached_tokens: 3000 }, cache_creation_input_tokens: 1500 };
+    expect(metrics({ prompt_tokens: 3010, ...cached })).toMatchObject({ prompt_tokens: 4510 });
+    expect(metrics({ prompt_tokens: 4510, ...cached })).toMatchObject({ prompt_tokens: 4510 });
+    // Fewer than the reads cannot hold them: the whole cache is left out, as Anthropic counts.
+    expect(metrics({ prompt_tokens: 10, ...cached })).toMatchObject({ prompt_tokens: 4510 });
   });
 
   it("takes a usage's own prompt_tokens over Anthropic's input and cache counts", () => {
