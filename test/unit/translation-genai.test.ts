@@ -226,6 +226,26 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(prompt, [tool("call_2"), event("gen_ai.user.message", said("Looking it up."))])).toEqual([]);
   });
 
+  it("matches a tool call or content part whose fields an event lists in another order: JSON's members have none", () => {
+    const prompt = [
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", '[{"type":"text","text":"Weather in Paris?"}]'),
+      attr("gen_ai.prompt.1.role", "assistant"),
+      attr("gen_ai.prompt.1.tool_calls.0.id", "call_1"),
+      attr("gen_ai.prompt.1.tool_calls.0.name", "get_weather"),
+      attr("gen_ai.prompt.1.tool_calls.0.arguments", '{"city":"Paris"}'),
+    ];
+    const toolCall = { function: { arguments: '{"city":"Paris"}', name: "get_weather" }, type: "function", id: "call_1" };
+    const events = [
+      event("gen_ai.user.message", [attr("content", [{ text: "Weather in Paris?", type: "text" }])]),
+      event("gen_ai.assistant.message", [attr("tool_calls", [toolCall])]),
+    ];
+    expect(removedOf(prompt, events)).toEqual([0, 1]);
+    // Another argument is another call, in any order.
+    const other = { ...toolCall, function: { name: "get_weather", arguments: '{"city":"Lyon"}' } };
+    expect(removedOf(prompt, [event("gen_ai.assistant.message", [attr("tool_calls", [other])])])).toEqual([]);
+  });
+
   it("matches each message once, an event not a message's never, an answer by a whole-number index", () => {
     const indexed = [
       attr("gen_ai.prompt.0.role", "assistant"),
