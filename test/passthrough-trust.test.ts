@@ -132,6 +132,7 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
 
   it.each([
     ["answers 503", { status: 503 }],
+    ["answers 530 (its Cloudflare Tunnel down)", { status: 530 }],
     ["drops the connection", { reset: true }],
   ])(
     "with a body over 1 MiB, when Braintrust %s to the check: 503 with Retry-After, nothing kept, and the next try goes through",
@@ -206,6 +207,7 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
 
   it.each([
     ["answers 503", { status: 503 }],
+    ["answers 530 (its Cloudflare Tunnel down)", { status: 530 }],
     ["drops the connection", { reset: true }],
   ])("Braintrust %s: 503 with Retry-After and nothing kept; once it accepted the key, its spans are queued", async (_, fault) => {
     const tenant = await createTenant({ mode: "passthrough" });

@@ -2,7 +2,7 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 
 /**
  * What one attempt to deliver to Braintrust came to, classified once, here. Retryable follows
- * OTLP (429, 502, 503, 504), plus 408, Braintrust's intermittent 500s, Cloudflare's 520-524,
+ * OTLP (429, 502, 503, 504), plus 408, Braintrust's intermittent 500s, Cloudflare's 520-524 and 530,
  * timeouts and connection errors;
  * a rejection says whose fault it is, which decides what the client is told. The rules and
  * Braintrust's answers: docs/otlp-http.md and docs/braintrust-otlp.md.
@@ -24,10 +24,12 @@ export type RejectionFault = "data" | "credentials" | "too_large" | "config";
 
 /**
  * OTLP's, Braintrust's intermittent 500, and the 520-524 Cloudflare answers with when the server
- * behind it did not (down, unreachable, timed out): Braintrust's API, or a self-hosted one, behind
- * Cloudflare shows a bad minute as these.
+ * behind it did not (down, unreachable, timed out), with 530, its answer when it could not reach
+ * that server at all (a Cloudflare Tunnel reconnecting, error 1033): Braintrust's API, or a
+ * self-hosted one, behind Cloudflare shows a bad minute as these. Refused, a passthrough key's
+ * first spans would be answered as rejected, and lost.
  */
-const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524]);
+const RETRYABLE_STATUSES = new Set([408, 429, 500, 502, 503, 504, 520, 521, 522, 523, 524, 530]);
 
 export function classifyStatus(status: number, reason: string, retryAfterSeconds?: number): DeliveryOutcome {
   if (status >= 200 && status < 300) return { kind: "delivered", status };

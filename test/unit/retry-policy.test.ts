@@ -71,7 +71,7 @@ describe("classifying Braintrust's answers", () => {
     [522, "retryable"],
     [524, "retryable"],
     [525, "rejected"],
-    [530, "rejected"],
+    [530, "retryable"],
     [400, "rejected"],
     [401, "rejected"],
     [403, "rejected"],
