@@ -37,6 +37,31 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(key)).toBe(false);
   });
 
+  it("holds at most 24 MiB of spans at once: a batch of large messages goes a few at a time, every one delivered", async () => {
+    const tenant = await createTenant();
+    const requests = [0, 1, 2].map(() => largeRequest({ largeSpans: 1, largeSpanBytes: 9_000_000, smallTraces: 0 }));
+    const messages = await Promise.all(
+      requests.map((request) => {
+        const protobuf = toProtobuf(request);
+        return spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+      }),
+    );
+    // Each answered a while after it arrives, so deliveries made together are under way together.
+    await standin.script(
+      tenant.apiKey,
+      messages.map(() => ({ delayMs: 300 })),
+    );
+
+    expect(await consume(DELIVERIES, messages)).toEqual({ acked: messages.map((m) => m.id), retried: [], threw: undefined });
+
+    const attempts = await standin.attempts(tenant.apiKey);
+    expect(attempts.map((a) => a.status)).toEqual([200, 200, 200]);
+    const underWayAtOnce = attempts.map((a) => attempts.filter((b) => b.arrivedAt < a.receivedAt && a.arrivedAt < b.receivedAt).length);
+    // 27 MB in all: two at once, then the third.
+    expect(Math.max(...underWayAtOnce)).toBe(2);
+    expect((await standin.waitForSpans(tenant.apiKey, requests.flatMap(spanIdsOf))).missing).toEqual([]);
+  });
+
   it("logs the spans Braintrust rejects in a partial success to a queued delivery, whose client was answered long before", async () => {
     const { tenant, message } = await spilledDelivery();
     await standin.script(tenant.apiKey, [{ partialSuccess: { rejectedSpans: 2, errorMessage: "2 spans too old" } }]);

@@ -44,6 +44,9 @@ export interface ReceivedRequest {
 /** Every request seen for a key, answered or not, for retry assertions. */
 export interface Attempt {
   status: number;
+  /** When its body had arrived, before any scripted wait: with `receivedAt`, when it was under way. */
+  arrivedAt: number;
+  /** When it was answered. */
   receivedAt: number;
   /** The body's size as it came over the wire, and its `content-encoding` ("" for none). */
   bytes: number;

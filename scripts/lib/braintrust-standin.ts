@@ -81,6 +81,7 @@ export class BraintrustStandIn {
     const url = new URL(req.url ?? "/", "http://standin");
     if (url.pathname.startsWith("/_standin/")) return this.control(req, res, url);
     const body = await readAll(req);
+    const arrivedAt = Date.now();
     if (!TRACE_PATHS.has(url.pathname)) return json(res, 403, { error: "Forbidden" });
     if (req.method !== "POST") return json(res, 405, { error: "Method not allowed" });
 
@@ -89,7 +90,7 @@ export class BraintrustStandIn {
     this.attempts.set(key, attempts);
     const encoding = req.headers["content-encoding"] ?? "";
     const attempted = (status: number): Attempt => {
-      const attempt: Attempt = { status, receivedAt: Date.now(), bytes: body.byteLength, contentEncoding: encoding };
+      const attempt: Attempt = { status, arrivedAt, receivedAt: Date.now(), bytes: body.byteLength, contentEncoding: encoding };
       attempts.push(attempt);
       return attempt;
     };

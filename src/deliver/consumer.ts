@@ -17,41 +17,76 @@ import { loadPayload, releasePayload } from "./spill.js";
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
 
+/**
+ * Bytes of spans a batch's deliveries hold at once. Each holds its spans, their gzip and the request
+ * made of them: ten replayed dead letters of 9 MB at once would pass an isolate's 128 MB, and the
+ * batch, failing whole each time it came back, would never be delivered. Past it, deliveries wait
+ * for those before them to finish; one larger than it goes alone.
+ */
+const MAX_BYTES_AT_ONCE = 24 * 1024 * 1024;
+
 /** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
 export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
   const config = configOrLogged(batch, env);
   // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
   // would pass the delivered check twice, before either copy is marked: the first copy goes, the
-  // others are repeats.
-  // Each delivery's first copy, with the repeats skipped for it.
+  // others are repeats, each skipped for it.
+  const firsts: Array<{ queued: Message<DeliveryMessage>; repeats: DeliveryMessage[] }> = [];
   const repeatsOf = new Map<string, DeliveryMessage[]>();
-  await Promise.all(
-    batch.messages.map(async (queued) => {
-      const identity = deliveryIdentity(queued.body);
-      const repeats = repeatsOf.get(identity);
-      if (repeats) {
-        repeats.push(queued.body);
-        skipRepeat(queued.body, "repeat in its batch");
-        queued.ack();
-        return;
-      }
-      const skipped: DeliveryMessage[] = [];
-      repeatsOf.set(identity, skipped);
-      try {
-        await deliverQueued(queued.body, env, config);
-        queued.ack();
-      } catch (err) {
-        // KV, R2 or the queue itself failed: Cloudflare redelivers the message as it is, and after
-        // the consumer's max_retries moves it to the dead-letter queue (consumeDeadLetterQueue).
-        logEvent({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: errorText(err) });
-        queued.retry({ delaySeconds: CONSUMER_FAILURE_DELAY_SECONDS });
-      }
-      // A repeat from a later replay of a dead letter carries that replay's claim, which nothing else
-      // would let go of: held, it would refuse every replay of the dead letter until it lapsed.
-      const otherClaims = skipped.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
-      if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
-    }),
-  );
+  for (const queued of batch.messages) {
+    const identity = deliveryIdentity(queued.body);
+    const repeats = repeatsOf.get(identity);
+    if (repeats) {
+      repeats.push(queued.body);
+      skipRepeat(queued.body, "repeat in its batch");
+      queued.ack();
+      continue;
+    }
+    const first = { queued, repeats: [] };
+    repeatsOf.set(identity, first.repeats);
+    firsts.push(first);
+  }
+  for (const group of inGroupsOfBytes(firsts, ({ queued }) => queued.body.bytes, MAX_BYTES_AT_ONCE))
+    await Promise.all(group.map(({ queued, repeats }) => deliverFirstCopy(queued, repeats, env, config)));
+}
+
+async function deliverFirstCopy(
+  queued: Message<DeliveryMessage>,
+  repeats: DeliveryMessage[],
+  env: Env,
+  config: RelayConfig,
+): Promise<void> {
+  try {
+    await deliverQueued(queued.body, env, config);
+    queued.ack();
+  } catch (err) {
+    // KV, R2 or the queue itself failed: Cloudflare redelivers the message as it is, and after
+    // the consumer's max_retries moves it to the dead-letter queue (consumeDeadLetterQueue).
+    logEvent({ event: "delivery_consumer_error", tenant: queued.body.tenant, delivery_id: queued.body.id, error: errorText(err) });
+    queued.retry({ delaySeconds: CONSUMER_FAILURE_DELAY_SECONDS });
+  }
+  // A repeat from a later replay of a dead letter carries that replay's claim, which nothing else
+  // would let go of: held, it would refuse every replay of the dead letter until it lapsed.
+  const otherClaims = repeats.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
+  if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
+}
+
+/** The items in order, in groups of at most `limit` bytes together; an item larger than it alone. */
+function inGroupsOfBytes<T>(items: T[], bytesOf: (item: T) => number, limit: number): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (group.length > 0 && bytes + bytesOf(item) > limit) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(item);
+    bytes += bytesOf(item);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }
 
 /**
