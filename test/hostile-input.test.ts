@@ -361,12 +361,10 @@ describe("hostile headers", () => {
   it.each([
     ["content type", longContentType, { contentType: longContentType }, "application/x-protobuf or application/json"],
     ["content encoding", longEncoding, { contentEncoding: longEncoding }, "gzip, deflate or no encoding"],
-  ])("a long %s is quoted in the 415 in part, with its length, not whole", async (what, header, options, wanted) => {
+  ])("a long %s is named in the 415 by its length, not repeated", async (what, header, options, wanted) => {
     const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()), options);
 
     expect(response.status).toBe(415);
-    expect((await rpcStatusOf(response)).message).toBe(
-      `unsupported ${what} ${JSON.stringify(header.slice(0, 256))}… (${header.length} characters): send ${wanted}`,
-    );
+    expect((await rpcStatusOf(response)).message).toBe(`unsupported ${what} of ${header.length} characters: send ${wanted}`);
   });
 });

@@ -93,6 +93,16 @@ export function quotedUnlessSecret(text: string, shaped: boolean): string | unde
   return repeatable(text, shaped) ? quoted(text) : undefined;
 }
 
+/**
+ * A header's value the caller sent (a Content-Type, a Content-Encoding), as a refusal names it after
+ * the header's name: quoted when each of its words is short, as media types, codings and their
+ * parameters are; else `of N characters`, since a key or token pasted there would come back.
+ */
+export function headerValueQuoted(value: string): string {
+  const shaped = value.split(/[\s,;/=]+/).every((word) => word.length <= MAX_UNSHAPED_QUOTED_CHARS);
+  return quotedUnlessSecret(value, shaped) ?? `of ${value.length} characters`;
+}
+
 /** Whether caller text may be repeated in an answer, as quotedUnlessSecret has it. */
 export function repeatable(text: string, shaped: boolean): boolean {
   return shaped || text.length <= MAX_UNSHAPED_QUOTED_CHARS;

@@ -80,6 +80,19 @@ describe("content types and encodings", () => {
     });
   });
 
+  it("names a content type or encoding holding a word longer than a media type's only by its length: a key pasted there does not come back", () => {
+    const key = "sk-Zq8PmR2xVbN7kLwT4yHcJ6dFgS9aE3uQ1oIpK5nMvXzB0rWt";
+    expect(refusal(() => requireOtlpFormat(`application/json, ${key}`)).message).toBe(
+      `unsupported content type of ${key.length + 18} characters: send application/x-protobuf or application/json`,
+    );
+    expect(refusal(() => contentCodingOf(key)).message).toBe(
+      `unsupported content encoding of ${key.length} characters: send gzip, deflate or no encoding`,
+    );
+    expect(refusal(() => requireOtlpFormat("application/x-www-form-urlencoded; charset=utf-8")).message).toMatch(
+      /^unsupported content type "application\/x-www-form-urlencoded; charset=utf-8": /,
+    );
+  });
+
   it.each([
     [undefined, "identity"],
     ["", "identity"],
