@@ -123,6 +123,14 @@ export function unsafeIntegerDigits(value: unknown, context: ReviverContext | un
 }
 
 /**
+ * Whether a JSON number's text writes a whole number of at most 64 bits' digits (`12`, `12.0`,
+ * `1.2e1`), where its double may be whole though the text is not (`1.0000000000000000001`, `1e-400`).
+ */
+export function writesWholeNumber(source: string): boolean {
+  return /^-?\d+$/.test(source) || integerDigitsOf(source) !== undefined;
+}
+
+/**
  * The integer a JSON number's text in decimal or exponent form writes, as digits; undefined for a
  * fraction, or one longer than any 64-bit integer.
  */

@@ -7,7 +7,7 @@ import {
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { base64Encode, fromHex } from "../encoding/bytes.js";
-import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
+import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits, writesWholeNumber } from "../encoding/json.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -63,6 +63,7 @@ function parse(text: string, { start, end }: Range): unknown {
   try {
     return JSON.parse(text.slice(start, end), keepLargeIntegersExact);
   } catch (err) {
+    if (err instanceof RelayError) throw err;
     throw new RelayError("malformed", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
@@ -90,15 +91,45 @@ function toProto3Span(span: JsonObject): JsonObject {
 }
 
 /**
- * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. One that
- * is no integer (`9007199254740993.5`) goes as its text too, which an integer field refuses, as the
- * Collector does, where its double would have been rounded to one; a double field reads it as a number.
+ * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. A fraction
+ * whose double is whole (`9007199254740993.5`, `1.0000000000000000001`, `1e-400`) goes as its text
+ * too, which an integer field refuses, as the Collector does, where its double would have been
+ * rounded to one; a double field reads it as a number. An integer given as a string must be decimal
+ * digits: protobuf-es would read `0x10` as 16, `0b101` as 5 and ` 7 ` as 7.
  */
-function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverContext): unknown {
+function keepLargeIntegersExact(key: string, value: unknown, context?: ReviverContext): unknown {
+  if (typeof value === "string") {
+    if (INTEGER_MEMBERS.has(key) && !/^-?\d+$/.test(value))
+      throw new RelayError("malformed", `${key} must be an integer in decimal digits, got ${quoted(value)}`);
+    // A lone surrogate's escape (`"\ud83d"`, an emoji an SDK cut in half) is JSON, but no text
+    // protobuf-es takes: read as U+FFFD, as the Collector reads it, the batch is kept.
+    return value.isWellFormed() ? value : value.toWellFormed();
+  }
+  if (typeof value !== "number" || context?.source === undefined) return value;
   const digits = unsafeIntegerDigits(value, context);
   if (digits !== undefined) return digits;
-  return typeof value === "number" && Math.abs(value) > Number.MAX_SAFE_INTEGER && context?.source !== undefined ? context.source : value;
+  const rounded = Math.abs(value) > Number.MAX_SAFE_INTEGER || (Number.isInteger(value) && !writesWholeNumber(context.source));
+  return rounded ? context.source : value;
 }
+
+/** The integer members a span's JSON may hold, under both their names: times, counts of what was dropped, flags, `intValue`. */
+const INTEGER_MEMBERS = new Set([
+  "startTimeUnixNano",
+  "start_time_unix_nano",
+  "endTimeUnixNano",
+  "end_time_unix_nano",
+  "timeUnixNano",
+  "time_unix_nano",
+  "intValue",
+  "int_value",
+  "droppedAttributesCount",
+  "dropped_attributes_count",
+  "droppedEventsCount",
+  "dropped_events_count",
+  "droppedLinksCount",
+  "dropped_links_count",
+  "flags",
+]);
 
 function listField(parent: JsonObject, ...names: string[]): JsonObject[] {
   for (const name of names) {

@@ -567,6 +567,50 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     expect(read!.attributes[0]!.value?.value).toEqual({ case: "doubleValue", value: 9007199254740994 });
   });
 
+  it("refuses an integer given as a string of anything but decimal digits, and a fraction its double rounds to a whole number", () => {
+    const span = (member: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}",${member}}]}]}]}`;
+    const attribute = (value: string) => span(`"attributes":[{"key":"n","value":${value}}]`);
+
+    for (const text of ["0x10", "0b101", "0o17", " 7 ", "\t12\n", "1e3", "+5"]) {
+      expect(refusal(() => readJson(span(`"startTimeUnixNano":${JSON.stringify(text)}`)))).toEqual({
+        status: 400,
+        message: `startTimeUnixNano must be an integer in decimal digits, got ${JSON.stringify(text)}`,
+      });
+    }
+    expect(refusal(() => readJson(attribute('{"int_value":"0x10"}'))).message).toBe(
+      'int_value must be an integer in decimal digits, got "0x10"',
+    );
+    expect(refusal(() => readJson(span('"dropped_attributes_count":"0x10"'))).status).toBe(400);
+    for (const number of ["1e-400", "1.0000000000000000001"]) {
+      expect(refusal(() => readJson(attribute(`{"intValue":${number}}`))).message).toMatch(/AnyValue\.int_value from JSON/);
+    }
+    // Whole numbers in any spelling, and a double field's fractions, read as before.
+    const [read] = spansOf(
+      readJson(
+        span(
+          '"startTimeUnixNano":"-0","endTimeUnixNano":"007","attributes":[{"key":"d","value":{"doubleValue":1e-400}},{"key":"w","value":{"intValue":1.0e1}}]',
+        ),
+      ).request,
+    );
+    expect([read!.startTimeUnixNano, read!.endTimeUnixNano, ...read!.attributes.map((a) => a.value?.value.value)]).toEqual([
+      0n,
+      7n,
+      0,
+      10n,
+    ]);
+  });
+
+  it("reads a lone surrogate's escape, an emoji an SDK cut in half, as U+FFFD, as the Collector does, keeping the batch", () => {
+    const text = `{"resourceSpans":[{"resource":{"attributes":[{"key":"host \\udc00","value":{"stringValue":"h"}}]},"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"cut \\ud83d","attributes":[{"key":"k","value":{"stringValue":"emoji \\ud83d\\ude00 cut \\ud83d"}}]}]}]}]}`;
+
+    const { request } = readJson(text);
+    const [span] = spansOf(request);
+
+    expect([span!.name, span!.attributes[0]!.value?.value.value]).toEqual(["cut \ufffd", "emoji \u{1f600} cut \ufffd"]);
+    expect(request.resourceSpans[0]!.resource?.attributes[0]?.key).toBe("host \ufffd");
+  });
+
   it("reads a request written all in snake_case", () => {
     const text = JSON.stringify({
       resource_spans: [
