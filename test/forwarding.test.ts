@@ -201,9 +201,12 @@ describe("forwarding to Braintrust", () => {
 
     const protobuf = await sendTraces(tenant, new Uint8Array());
     const json = await sendTraces(tenant, "{}", { contentType: "application/json; charset=utf-8" });
+    // A client that names its coding on every request, a bodiless one too.
+    const gzip = await sendTraces(tenant, new Uint8Array(), { contentEncoding: "gzip" });
 
     expect(protobuf.status).toBe(200);
     expect(json.status).toBe(200);
+    expect(gzip.status).toBe(200);
     expect(await json.json()).toEqual({});
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });

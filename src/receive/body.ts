@@ -77,7 +77,9 @@ export async function readBody(request: Request, coding: ContentCoding, limits: 
   if (declaredLength !== undefined && declaredLength > raisable.current.maxRequestBytes)
     await raisable.beyond("request body", wireLimit, declaredLength);
   const wire = await readWire(request, declaredLength, raisable);
-  if (coding === "identity") return { wire, coding, bytes: wire };
+  // No bytes are no spans, whatever coding a client names on every request (an empty gzip stream is
+  // no gzip data): the empty request's 200, not a 400.
+  if (coding === "identity" || wire.byteLength === 0) return { wire, coding: "identity", bytes: wire };
   return { wire, coding, ...(await decompressWithin(wire, coding, raisable)) };
 }
 
