@@ -379,4 +379,18 @@ describe.concurrent("redaction", () => {
     );
     expect(bounded.status).toBe(201);
   });
+
+  it("refuses a pattern whose repetitions split one run before more of it, and saves one whose runs are apart", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+
+    for (const pattern of ["\\d+\\d+\\d+x", "\\d+-?\\d+-?\\d+ ?x"]) {
+      const split = await save(pattern);
+      expect(split.status).toBe(400);
+      expect(((await split.json()) as { error: { message: string } }).error.message).toBe(
+        "redact.values.0.pattern: must not let repetitions that share characters split one run before more of the pattern, as \\d+\\d+x does: on a long run without the rest, that takes time a power of the run's length; repeat once (\\d+x)",
+      );
+    }
+    expect((await save("\\d+\\.\\d+")).status).toBe(201);
+  });
 });

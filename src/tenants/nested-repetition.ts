@@ -53,7 +53,7 @@ export function repeatsNestedRepetition(source: string): boolean {
 }
 
 /** Past a character class opened before `at`: its `]`, escapes skipped (`[]` is an empty class in JavaScript). */
-function endOfClass(source: string, at: number): number {
+export function endOfClass(source: string, at: number): number {
   for (let i = at; i < source.length; i++) {
     if (source[i] === "\\") i++;
     else if (source[i] === "]") return i + 1;
@@ -62,7 +62,7 @@ function endOfClass(source: string, at: number): number {
 }
 
 /** Past what opens a group after its `(`: `?:`, `?=`, `?!`, `?<=`, `?<!` or `?<name>`, whose `?` is no quantifier. */
-function afterGroupOpening(source: string, at: number): number {
+export function afterGroupOpening(source: string, at: number): number {
   if (source[at] !== "?") return at;
   GROUP_OPENING.lastIndex = at;
   return at + (GROUP_OPENING.exec(source)?.[0].length ?? 1);
@@ -75,7 +75,7 @@ const BRACES = /\{(\d+)(,(\d*))?\}/y;
 const MANY_WAYS = 100_000;
 
 /** The quantifier at `at` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy): the least and most times it repeats. */
-function quantifierAt(source: string, at: number): { min: number; max: number; end: number } | undefined {
+export function quantifierAt(source: string, at: number): { min: number; max: number; end: number } | undefined {
   const lazy = (after: number) => after + (source[after] === "?" ? 1 : 0);
   const counts = QUANTIFIERS[source[at]!];
   if (counts) return { ...counts, end: lazy(at + 1) };

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RelayError } from "../http/errors.js";
+import { splitsRunsAmongRepetitions } from "./adjacent-runs.js";
 import { fieldErrors } from "./issue-text.js";
 import { repeatsNestedRepetition } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
@@ -139,6 +140,13 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
               path,
               message:
                 "must not repeat a group that itself repeats, as (a+)+ does: on text that almost matches, that takes time exponential in the text's length; repeat once (a+)",
+            });
+          else if (splitsRunsAmongRepetitions(value.pattern))
+            ctx.addIssue({
+              code: "custom",
+              path,
+              message:
+                "must not let repetitions that share characters split one run before more of the pattern, as \\d+\\d+x does: on a long run without the rest, that takes time a power of the run's length; repeat once (\\d+x)",
             });
         });
       },

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import { splitsRunsAmongRepetitions } from "../../src/tenants/adjacent-runs.js";
+
+describe("a pattern splitting one run among repetitions before more of it", () => {
+  it.each([
+    "\\d+\\d+x",
+    "\\d+\\d+\\d+x",
+    "\\d+-?\\d+-?\\d+ ?x",
+    // An optional repetition of other characters between them may match nothing.
+    "\\w+\\s*\\w+x",
+    "[a-z]+[a-f]*[0-9]+[x-z]+@",
+    ".*.*=",
+    "\\d+\\d+$",
+    "\\w+\\w+\\b",
+    "\\d+\\d+(?=x)",
+    "\\d{1,100}\\d+x",
+    // A group reads as every character in it.
+    "(\\d)+\\d+x",
+    "\\d+(?:a|1)+x",
+    // Inside a group, whatever follows it.
+    "(\\d+\\d+)",
+    "(?:\\d+\\d+|y)",
+    // Class members: ranges, escapes, hex.
+    "[\\x30-\\x39]+\\d+x",
+    "[^a]+[b]+c",
+  ])("is found in %s", (pattern) => {
+    expect(splitsRunsAmongRepetitions(pattern)).toBe(true);
+  });
+
+  it.each([
+    // One long repetition per run: each character has one place.
+    "\\d+x",
+    "\\d+\\.\\d+",
+    "[\\w.+-]+@[\\w-]+\\.[\\w.]+",
+    "Bearer\\s+[\\w.-]+",
+    "\\s*\\w+=",
+    "[a-z]+[0-9]+x",
+    ".*secret.*",
+    "sk-[A-Za-z0-9]{20,}",
+    "\\b\\d{3}[-.]?\\d{3}[-.]?\\d{4}\\b",
+    // A split run that ends the pattern takes the first split that comes.
+    "\\d+\\d+\\d+",
+    "x\\w+\\s*\\w+",
+    // Bounded repetitions have few splits.
+    "\\d{1,64}\\d{1,64}x",
+    // Characters the other repetition cannot take.
+    "[^0-9]+\\d+x",
+    "[a\\-z]+[0-9]+x",
+    "\\x41+\\d+x",
+    // Alternatives are runs of their own.
+    "\\d+|\\d+x",
+    // A lookahead matches no characters.
+    "(?=\\d+)\\w+x",
+  ])("is not claimed of %s", (pattern) => {
+    expect(splitsRunsAmongRepetitions(pattern)).toBe(false);
+  });
+});
