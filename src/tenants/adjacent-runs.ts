@@ -8,65 +8,100 @@ import { afterGroupOpening, endOfClass, quantifierAt } from "./nested-repetition
  * two, a few seconds for 600 digits with three), in an isolate other tenants' requests share.
  * Repetitions apart from each other (`\d+\.\d+`, `[\w.]+@[\w-]+`) or of characters the other cannot
  * take (`\s+\w+`) have one split; a split run that ends the pattern takes the first that comes. A
- * repetition counts as long past {@link LONG} times. Like repeatsNestedRepetition, a check for the
- * common mistake, reading a group as any of the characters in it.
+ * repetition counts as long past {@link LONG} times. A group is read in its place, each alternative
+ * going on from what came before it; one repeated long is a run of any of the characters in it.
+ * Like repeatsNestedRepetition, a check for the common mistake.
  */
 export function splitsRunsAmongRepetitions(source: string): boolean {
-  const levels: Level[] = [{ runs: [], within: NONE }];
+  const levels: Level[] = [levelAfter([], false)];
   for (let i = 0; i < source.length; ) {
     const level = levels[levels.length - 1]!;
     const c = source[i]!;
     if (c === "|") {
-      if (levels.length > 1 && splitRun(level)) return true;
-      level.runs = [];
+      // Each alternative goes on from what came before its group, and the group may end where any ends.
+      level.ends.push(...level.runs);
+      level.runs = [...level.before];
       i++;
-      continue;
-    }
-    if (c === "(") {
+    } else if (c === "(") {
       const opened = afterGroupOpening(source, i + 1);
-      levels.push({ runs: [], within: NONE, lookaround: /^\?<?[=!]/.test(source.slice(i + 1, opened)) });
+      const lookaround = /^\?<?[=!]/.test(source.slice(i + 1, opened));
+      // A group goes on from the runs before it; a lookaround, which matches no characters, starts afresh.
+      levels.push(levelAfter(lookaround ? [] : level.runs, lookaround));
       i = opened;
-      continue;
-    }
-    let atom: { characters: Characters; end: number };
-    if (c === ")" && levels.length > 1) {
+    } else if (c === ")" && levels.length > 1) {
       levels.pop();
-      if (splitRun(level)) return true;
-      atom = { characters: level.lookaround ? NONE : level.within, end: i + 1 };
-    } else atom = atomAt(source, i);
-    const quantifier = quantifierAt(source, atom.end);
-    const min = quantifier?.min ?? 1;
-    const max = quantifier?.max ?? 1;
-    i = quantifier?.end ?? atom.end;
-    const current = levels[levels.length - 1]!;
-    current.within = union(current.within, atom.characters);
-    if (max > LONG) {
-      const run = { characters: atom.characters, count: 1 };
-      for (const before of current.runs) if (overlap(before.characters, run.characters)) run.count = Math.max(run.count, before.count + 1);
-      if (min > 0) {
-        // It must match after a split run it does not go on: more of the pattern, as a `x` would be.
-        if (current.runs.some((before) => before.count >= 2 && !overlap(before.characters, run.characters))) return true;
-        // And stands between those before it and what comes after.
-        current.runs = [run];
-      } else current.runs.push(run);
-    } else if (min > 0) {
-      if (splitRun(current)) return true;
-      current.runs = [];
+      const parent = levels[levels.length - 1]!;
+      const quantifier = quantifierAt(source, i + 1);
+      i = quantifier?.end ?? i + 1;
+      parent.within = union(parent.within, level.within);
+      if (level.lookaround) {
+        // It must hold where it stands, and may not.
+        if (splitRun(parent)) return true;
+      } else if ((quantifier?.max ?? 1) > LONG) {
+        if (takesAtom(parent, level.within, quantifier?.min ?? 1, Number.POSITIVE_INFINITY)) return true;
+      } else {
+        const ends = [...level.ends, ...level.runs];
+        parent.runs = quantifier?.min === 0 ? [...parent.runs, ...ends] : ends;
+      }
+    } else {
+      const atom = atomAt(source, i);
+      const quantifier = quantifierAt(source, atom.end);
+      i = quantifier?.end ?? atom.end;
+      level.within = union(level.within, atom.characters);
+      if (takesAtom(level, atom.characters, quantifier?.min ?? 1, quantifier?.max ?? 1)) return true;
     }
   }
   return false;
 }
 
+/**
+ * An atom of these characters, matched `min` to `max` times, added to the level's runs; true when it
+ * must match after a split run it does not go on, as more of the pattern.
+ */
+function takesAtom(level: Level, characters: Characters, min: number, max: number): boolean {
+  if (max > LONG) {
+    const run = { characters, count: 1 };
+    for (const before of level.runs) if (overlap(before.characters, characters)) run.count = Math.max(run.count, before.count + 1);
+    if (min === 0) {
+      level.runs.push(run);
+      return false;
+    }
+    if (level.runs.some((before) => before.count >= 2 && !overlap(before.characters, characters))) return true;
+    // One that must match stands between the runs before it and what comes after.
+    level.runs = [run];
+    return false;
+  }
+  if (min === 0) return false;
+  if (splitRun(level)) return true;
+  level.runs = [];
+  return false;
+}
+
+function levelAfter(runs: Run[], lookaround: boolean): Level {
+  return { runs: [...runs], before: [...runs], ends: [], within: NONE, lookaround };
+}
+
 /** A run past this many characters is long: `{1,64}` tried against `{1,64}` is 4,096 splits, not a power of the text. */
 const LONG = 64;
 
+/** A long repetition, and how many overlapping ones, it among them, may split a run up to it. */
+interface Run {
+  characters: Characters;
+  count: number;
+}
+
+/** The pattern, or a group in it, read so far. */
 interface Level {
-  /** The long repetitions since the last character that must match, each with how many overlapping ones end with it. */
-  runs: Array<{ characters: Characters; count: number }>;
-  /** Every character the level's atoms may match, for the group as its parent sees it. */
+  /** The long repetitions since the last atom that must match. */
+  runs: Run[];
+  /** The runs before the group, which each of its alternatives goes on from. */
+  before: Run[];
+  /** The runs its alternatives before this one ended with. */
+  ends: Run[];
+  /** Every character the level's atoms may match, for the group as its parent sees it repeated. */
   within: Characters;
   /** A lookahead or lookbehind, which matches no characters. */
-  lookaround?: boolean;
+  lookaround: boolean;
 }
 
 function splitRun(level: Level): boolean {

@@ -12,14 +12,20 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     ".*.*=",
     "\\d+\\d+$",
     "\\w+\\w+\\b",
-    "\\d+\\d+(?=x)",
     "\\d{1,100}\\d+x",
-    // A group reads as every character in it.
+    // A group repeated long reads as every character in it.
     "(\\d)+\\d+x",
     "\\d+(?:a|1)+x",
-    // Inside a group, whatever follows it.
-    "(\\d+\\d+)",
-    "(?:\\d+\\d+|y)",
+    // A group is read in its place, a capture as any other, with what follows it.
+    "(\\d+)(\\d+)x",
+    "\\d+(\\d+)x",
+    "(?:\\d+)\\d+x",
+    "(?:\\d+)?\\d+x",
+    "(?<a>\\w+)\\s*(?<b>\\w+)x",
+    "(\\d+\\d+)x",
+    "(?:y|\\d+\\d+)x",
+    "(?:\\d+|y)\\d+x",
+    "\\d+\\d+(?=x)",
     // Class members: ranges, escapes, hex.
     "[\\x30-\\x39]+\\d+x",
     "[^a]+[b]+c",
@@ -51,6 +57,11 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\d+|\\d+x",
     // A lookahead matches no characters.
     "(?=\\d+)\\w+x",
+    // A split run that ends the pattern inside a group, or one alternative of it.
+    "(\\d+\\d+)",
+    "(?:\\d+\\d+|y)",
+    // Groups kept apart by a character the runs cannot take.
+    "(\\d+)\\.(\\d+)x",
   ])("is not claimed of %s", (pattern) => {
     expect(splitsRunsAmongRepetitions(pattern)).toBe(false);
   });
