@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
-import { headerValueQuoted, RelayError } from "../http/errors.js";
+import { headerValueShown, RelayError } from "../http/errors.js";
 
 /** An admin call's JSON body, or a 400 naming `body`: a schema then says what in it is wrong. */
 export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
@@ -23,7 +23,7 @@ async function bodyText(c: Context<AppEnv>): Promise<string> {
   if (coding !== undefined && coding !== "" && coding !== "identity") {
     throw new RelayError(
       "unsupported_media_type",
-      `unsupported content encoding ${headerValueQuoted(coding)}: the admin API reads bodies as sent, without a content encoding`,
+      `unsupported content encoding ${headerValueShown(coding)}: the admin API reads bodies as sent, without a content encoding`,
     );
   }
   return c.req.text();

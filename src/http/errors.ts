@@ -95,12 +95,11 @@ export function quotedUnlessSecret(text: string, shaped: boolean): string | unde
 
 /**
  * A header's value the caller sent (a Content-Type, a Content-Encoding), as a refusal names it after
- * the header's name: quoted when each of its words is short, as media types, codings and their
- * parameters are; else `of N characters`, since a key or token pasted there would come back.
+ * the header's name: quoted when short, `of N characters` otherwise. No shape tells a media type
+ * from a key: base64 has `/` and `=`, and a pasted key or token would come back.
  */
-export function headerValueQuoted(value: string): string {
-  const shaped = value.split(/[\s,;/=]+/).every((word) => word.length <= MAX_UNSHAPED_QUOTED_CHARS);
-  return quotedUnlessSecret(value, shaped) ?? `of ${value.length} characters`;
+export function headerValueShown(value: string): string {
+  return quotedUnlessSecret(value, false) ?? `of ${value.length} characters`;
 }
 
 /** Whether caller text may be repeated in an answer, as quotedUnlessSecret has it. */

@@ -1,4 +1,4 @@
-import { headerValueQuoted, RelayError } from "../http/errors.js";
+import { headerValueShown, RelayError } from "../http/errors.js";
 import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
@@ -6,7 +6,7 @@ export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
   if (!format) {
     throw new RelayError(
       "unsupported_media_type",
-      `unsupported content type ${headerValueQuoted(contentType ?? "")}: send application/x-protobuf or application/json`,
+      `unsupported content type ${headerValueShown(contentType ?? "")}: send application/x-protobuf or application/json`,
     );
   }
   return format;
@@ -24,6 +24,6 @@ export function contentCodingOf(contentEncoding: string | undefined): ContentCod
   if (codings.length === 1 && coding === "deflate") return "deflate";
   throw new RelayError(
     "unsupported_media_type",
-    `unsupported content encoding ${headerValueQuoted(contentEncoding ?? "")}: send gzip, deflate or no encoding`,
+    `unsupported content encoding ${headerValueShown(contentEncoding ?? "")}: send gzip, deflate or no encoding`,
   );
 }
