@@ -1,4 +1,13 @@
-import { type DescEnum, type DescMessage, fromJson, type JsonValue, type MessageShape, toBinary } from "@bufbuild/protobuf";
+import {
+  type DescEnum,
+  type DescField,
+  type DescMessage,
+  fromJson,
+  type JsonValue,
+  type MessageShape,
+  ScalarType,
+  toBinary,
+} from "@bufbuild/protobuf";
 import {
   ResourceSpansSchema,
   ScopeSpansSchema,
@@ -63,7 +72,6 @@ function parse(text: string, { start, end }: Range): unknown {
   try {
     return JSON.parse(text.slice(start, end), keepLargeIntegersExact);
   } catch (err) {
-    if (err instanceof RelayError) throw err;
     throw new RelayError("malformed", `request body is not valid JSON: ${(err as Error).message}`);
   }
 }
@@ -74,6 +82,7 @@ function parseMembers(text: string, members: Map<string, Range>): JsonObject {
 
 /** `recursionLimit`: the nesting left below where the message sits, as for protobuf (request-limits.ts). */
 function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject, recursionLimit: number): MessageShape<Desc> {
+  requireDecimalIntegers(desc, json, recursionLimit);
   try {
     return fromJson(desc, json as JsonValue, { ignoreUnknownFields: true, recursionLimit });
   } catch (err) {
@@ -94,17 +103,12 @@ function toProto3Span(span: JsonObject): JsonObject {
  * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. A fraction
  * whose double is whole (`9007199254740993.5`, `1.0000000000000000001`, `1e-400`) goes as its text
  * too, which an integer field refuses, as the Collector does, where its double would have been
- * rounded to one; a double field reads it as a number. An integer given as a string must be decimal
- * digits: protobuf-es would read `0x10` as 16, `0b101` as 5 and ` 7 ` as 7.
+ * rounded to one; a double field reads it as a number.
  */
-function keepLargeIntegersExact(key: string, value: unknown, context?: ReviverContext): unknown {
-  if (typeof value === "string") {
-    if (INTEGER_MEMBERS.has(key) && !/^-?\d+$/.test(value))
-      throw new RelayError("malformed", `${key} must be an integer in decimal digits, got ${quoted(value)}`);
-    // A lone surrogate's escape (`"\ud83d"`, an emoji an SDK cut in half) is JSON, but no text
-    // protobuf-es takes: read as U+FFFD, as the Collector reads it, the batch is kept.
-    return value.isWellFormed() ? value : value.toWellFormed();
-  }
+function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverContext): unknown {
+  // A lone surrogate's escape (`"\ud83d"`, an emoji an SDK cut in half) is JSON, but no text
+  // protobuf-es takes: read as U+FFFD, as the Collector reads it, the batch is kept.
+  if (typeof value === "string") return value.isWellFormed() ? value : value.toWellFormed();
   if (typeof value !== "number" || context?.source === undefined) return value;
   const digits = unsafeIntegerDigits(value, context);
   if (digits !== undefined) return digits;
@@ -112,24 +116,58 @@ function keepLargeIntegersExact(key: string, value: unknown, context?: ReviverCo
   return rounded ? context.source : value;
 }
 
-/** The integer members a span's JSON may hold, under both their names: times, counts of what was dropped, flags, `intValue`. */
-const INTEGER_MEMBERS = new Set([
-  "startTimeUnixNano",
-  "start_time_unix_nano",
-  "endTimeUnixNano",
-  "end_time_unix_nano",
-  "timeUnixNano",
-  "time_unix_nano",
-  "intValue",
-  "int_value",
-  "droppedAttributesCount",
-  "dropped_attributes_count",
-  "droppedEventsCount",
-  "dropped_events_count",
-  "droppedLinksCount",
-  "dropped_links_count",
-  "flags",
+/**
+ * Refuses an integer field given as a string of anything but decimal digits, which protobuf-es would
+ * read as BigInt reads it (`0x10` as 16, `0b101` as 5, ` 7 ` as 7), and so a fraction the reviver
+ * kept as its text. The JSON is walked as the schema
+ * reads it, so a member the schema does not have is ignored whatever its name; `depth`, the nesting
+ * left, as decode's limit, past which decode refuses it anyway.
+ */
+function requireDecimalIntegers(desc: DescMessage, json: JsonObject, depth: number): void {
+  if (depth <= 0) return;
+  const fields = fieldsByName(desc);
+  for (const [name, value] of Object.entries(json)) {
+    const field = fields.get(name);
+    if (field?.fieldKind === "scalar") requireDecimal(name, field.scalar, value);
+    else if (field?.fieldKind === "message" && isJsonObject(value)) requireDecimalIntegers(field.message, value, depth - 1);
+    else if (field?.fieldKind === "list" && Array.isArray(value)) {
+      for (const item of value) {
+        if (field.listKind === "scalar") requireDecimal(name, field.scalar, item);
+        else if (field.listKind === "message" && isJsonObject(item)) requireDecimalIntegers(field.message, item, depth - 1);
+      }
+    }
+  }
+}
+
+function requireDecimal(name: string, scalar: ScalarType, value: unknown): void {
+  if (typeof value === "string" && INTEGER_SCALARS.has(scalar) && !/^-?\d+$/.test(value))
+    throw new RelayError("malformed", `${name} must be a whole number, as a number or a string of decimal digits, got ${quoted(value)}`);
+}
+
+const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
+  ScalarType.INT32,
+  ScalarType.INT64,
+  ScalarType.UINT32,
+  ScalarType.UINT64,
+  ScalarType.SINT32,
+  ScalarType.SINT64,
+  ScalarType.FIXED32,
+  ScalarType.FIXED64,
+  ScalarType.SFIXED32,
+  ScalarType.SFIXED64,
 ]);
+
+const FIELDS_BY_NAME = new WeakMap<DescMessage, Map<string, DescField>>();
+
+/** A message's fields by both names JSON may give them, `startTimeUnixNano` and `start_time_unix_nano`. */
+function fieldsByName(desc: DescMessage): Map<string, DescField> {
+  let fields = FIELDS_BY_NAME.get(desc);
+  if (!fields) {
+    fields = new Map(desc.fields.flatMap((field) => [[field.name, field] as const, [field.jsonName, field] as const]));
+    FIELDS_BY_NAME.set(desc, fields);
+  }
+  return fields;
+}
 
 function listField(parent: JsonObject, ...names: string[]): JsonObject[] {
   for (const name of names) {
