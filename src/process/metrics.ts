@@ -82,8 +82,7 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
     const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
     if (value !== undefined) values[metric] = value;
   }
-  if (values.prompt_tokens !== undefined)
-    values.prompt_tokens = withCache(values.prompt_tokens, values, numberAt(usage, ["prompt_tokens"]));
+  if (values.prompt_tokens !== undefined) values.prompt_tokens = withCache(values.prompt_tokens, values, promptHoldingReads(usage));
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
   if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
@@ -128,16 +127,28 @@ function anthropicPromptTokens(usage: unknown): { all: number; partial: number[]
 }
 
 /**
+ * A usage's own count of prompt tokens that holds the cache reads: OpenAI's chat `prompt_tokens`, or
+ * the Responses API's `input_tokens` beside its `input_tokens_details` (Anthropic's `input_tokens`
+ * leave the cache out).
+ */
+function promptHoldingReads(usage: unknown): number | undefined {
+  return (
+    numberAt(usage, ["prompt_tokens"]) ??
+    (numberAt(usage, ["input_tokens_details", "cached_tokens"]) === undefined ? undefined : numberAt(usage, ["input_tokens"]))
+  );
+}
+
+/**
  * The prompt tokens with the cache a count of fewer than the cached ones leaves out: priced by
  * model, Braintrust would charge a negative count of uncached tokens. Fewer than the reads leave out
- * the whole cache, as Anthropic counts. A usage's own OpenAI-style `prompt_tokens` hold the reads
- * (OpenAI's `cached_tokens`), so only cache writes beside them can be missing.
+ * the whole cache, as Anthropic counts. A usage's own count that holds the reads (promptHoldingReads)
+ * can miss only cache writes beside it.
  */
-function withCache(prompt: number, values: Record<string, number>, openAiPrompt: number | undefined): number {
+function withCache(prompt: number, values: Record<string, number>, holdingReads: number | undefined): number {
   const read = values.prompt_cached_tokens ?? 0;
   const written = values.prompt_cache_creation_tokens ?? 0;
   if (prompt >= read + written) return prompt;
-  return prompt >= read && prompt === openAiPrompt ? prompt + written : prompt + read + written;
+  return prompt >= read && prompt === holdingReads ? prompt + written : prompt + read + written;
 }
 
 /**

@@ -207,7 +207,7 @@ describe("an Anthropic or Responses API call", () => {
     });
   });
 
-  it("adds to a usage's own prompt_tokens, which hold the cache reads as OpenAI's do, only the cache writes beside them", () => {
+  it("adds to a usage's own prompt count, which holds the cache reads in OpenAI's APIs, only the cache writes beside it", () => {
     const metrics = (usage: Record<string, unknown>) =>
       translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify({ choices: [], usage }))])["braintrust.metrics"];
     const cached = { prompt_tokens_details: { cached_tokens: 3000 }, cache_creation_input_tokens: 1500 };
@@ -215,6 +215,15 @@ describe("an Anthropic or Responses API call", () => {
     expect(metrics({ prompt_tokens: 4510, ...cached })).toMatchObject({ prompt_tokens: 4510 });
     // Fewer than the reads cannot hold them: the whole cache is left out, as Anthropic counts.
     expect(metrics({ prompt_tokens: 10, ...cached })).toMatchObject({ prompt_tokens: 4510 });
+    // The Responses API's input_tokens hold its cached_tokens as well; the writes here are the gateway's.
+    const responses = { input_tokens: 5000, input_tokens_details: { cached_tokens: 4000 } };
+    expect(
+      translated([
+        attr("tfy.span_type", "Model"),
+        attr("tfy.output", JSON.stringify({ output: [], usage: responses })),
+        attr("tfy.model.metric.cache_write_input_tokens", 2000),
+      ])["braintrust.metrics"],
+    ).toMatchObject({ prompt_tokens: 7000, prompt_cached_tokens: 4000, prompt_cache_creation_tokens: 2000 });
   });
 
   it("takes a usage's own prompt_tokens over Anthropic's input and cache counts", () => {
