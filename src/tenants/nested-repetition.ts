@@ -83,10 +83,14 @@ export function quantifierAt(source: string, at: number): { min: number; max: nu
   const braces = BRACES.exec(source);
   if (!braces) return undefined;
   const [written, least, comma, most] = braces;
-  const min = Number(least);
-  const max = comma === undefined ? min : most === "" ? Number.POSITIVE_INFINITY : Number(most);
+  // Counts past 2^31 are as many as JavaScript repeats anything; a count of 309 digits, read as
+  // Infinity, would make the ways NaN, which no comparison refuses.
+  const min = Math.min(Number(least), MAX_COUNT);
+  const max = comma === undefined ? min : most === "" ? Number.POSITIVE_INFINITY : Math.min(Number(most), MAX_COUNT);
   return { min, max, end: lazy(at + written.length) };
 }
+
+const MAX_COUNT = 2 ** 31 - 1;
 
 const QUANTIFIERS: Record<string, { min: number; max: number }> = {
   "*": { min: 0, max: Number.POSITIVE_INFINITY },

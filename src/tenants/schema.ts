@@ -132,9 +132,8 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
         redact.values.forEach((value, i) => {
           if (typeof value === "string") return;
           const path = ["redact", "values", i, "pattern"];
-          if (matchesEmptyText(value.pattern))
-            ctx.addIssue({ code: "custom", path, message: "must not match empty text: it would put its replacement between characters" });
-          else if (repeatsNestedRepetition(value.pattern))
+          // The checks that read the pattern first: the one that runs it would take as long as the pattern does.
+          if (repeatsNestedRepetition(value.pattern))
             ctx.addIssue({
               code: "custom",
               path,
@@ -148,6 +147,8 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
               message:
                 "must not let repetitions that share characters split one run before more of the pattern, as \\d+\\d+x does: on a long run without the rest, that takes time a power of the run's length; repeat once (\\d+x)",
             });
+          else if (matchesEmptyText(value.pattern))
+            ctx.addIssue({ code: "custom", path, message: "must not match empty text: it would put its replacement between characters" });
         });
       },
       // Only once the rest holds: a pattern that is no regular expression is refused already, and cannot be tried.

@@ -26,6 +26,24 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(?:y|\\d+\\d+)x",
     "(?:\\d+|y)\\d+x",
     "\\d+\\d+(?=x)",
+    // A character both may take between them leaves the run going on.
+    "\\S+@\\S+\\.\\S+",
+    ".+:.+@",
+    ".*password.*=",
+    "[^@\\s]+@[^@\\s]+\\.[^@\\s]+$",
+    // Bounded ones, past 100,000 splits, or beside an unbounded one past 16.
+    "\\w{1,64}\\s?\\w{1,64}\\s?\\w{1,64}x",
+    "\\d{1,64}\\d+x",
+    // Assertions and lookarounds match nothing: the run goes on past them, and inside them.
+    "\\d+(?=\\d+x)",
+    "\\d+(?<=\\d+)\\d+x",
+    "\\S+\\b\\S+x",
+    // Control and octal escapes, and a back reference, of any length.
+    "\\cJ+\\s+x",
+    "\\101+[A-Z]+x",
+    "(\\d+)\\1x",
+    "\\d+(?:-?\\d+)x",
+    "\\w+(\\s*)\\w+x",
     // Class members: ranges, escapes, hex.
     "[\\x30-\\x39]+\\d+x",
     "[^a]+[b]+c",
@@ -57,6 +75,13 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\d+|\\d+x",
     // A lookahead matches no characters.
     "(?=\\d+)\\w+x",
+    // A character the later one cannot take marks the few places it may start: an email's domain.
+    "[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}\\b",
+    "\\w+\\.\\w+\\.\\w+x",
+    // A repeated group starts with what it must start with: a thousands separator.
+    "\\$\\d+(?:,\\d{3})*\\.\\d{2}",
+    "\\b\\d+(?:,\\d{3})*\\b",
+    "\\d{1,3}\\d+x",
     // A split run that ends the pattern inside a group, or one alternative of it.
     "(\\d+\\d+)",
     "(?:\\d+\\d+|y)",
