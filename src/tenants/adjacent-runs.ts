@@ -48,7 +48,7 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
         noteStart(parent, { characters: starts, end: i }, min);
         parent.within = union(parent.within, level.within);
         const ends = [...level.ends, ...level.runs];
-        parent.runs = min === 0 ? [...parent.runs, ...ends] : ends;
+        parent.runs = merged(min === 0 ? [...parent.runs, ...ends] : ends);
       }
     } else {
       const atom = atomAt(source, i);
@@ -132,10 +132,10 @@ function takes(level: Level, atom: Atom, starts: Characters, min: number, max: n
         spans: before.spans * spans,
         crossed: [],
       };
-      if (joined.unbounded > run.unbounded || (joined.unbounded === run.unbounded && joined.spans > run.spans)) run = joined;
+      if (costlier(joined, run)) run = joined;
     }
     if (min === 0) {
-      level.runs.push(run);
+      level.runs = merged([...level.runs, run]);
       return false;
     }
     // One that must match stands between the runs it does not go on and what comes after.
@@ -152,6 +152,32 @@ function takes(level: Level, atom: Atom, starts: Characters, min: number, max: n
       .map((run) => ({ ...run, crossed: [...run.crossed, atom.characters] }));
   }
   return false;
+}
+
+/**
+ * The runs, each once: of those of the same characters after the same ones that had to come, the
+ * costliest. Alternatives and optional groups would otherwise double them at each level of nesting,
+ * `(?:\d*|\d*)` twenty times over a million.
+ */
+function merged(runs: Run[]): Run[] {
+  const kept = new Map<string, Run>();
+  for (const run of runs) {
+    const key = [run.characters, ...run.crossed].map(({ ascii, other }) => `${ascii}${other ? "+" : ""}`).join("/");
+    const known = kept.get(key);
+    if (
+      !known ||
+      run.unbounded > known.unbounded ||
+      (run.unbounded === known.unbounded && run.spans * run.members > known.spans * known.members)
+    )
+      kept.set(key, run);
+  }
+  return [...kept.values()];
+}
+
+/** Whether a run splits in more ways than another: more unbounded repetitions, then more lengths, then more repetitions. */
+function costlier(a: Run, b: Run): boolean {
+  if (a.unbounded !== b.unbounded) return a.unbounded > b.unbounded;
+  return a.spans !== b.spans ? a.spans > b.spans : a.members > b.members;
 }
 
 /** Repetitions past this are unbounded: `{1,99999}` tries as many lengths as the text has. */

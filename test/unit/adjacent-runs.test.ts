@@ -44,6 +44,9 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(\\d+)\\1x",
     "\\d+(?:-?\\d+)x",
     "\\w+(\\s*)\\w+x",
+    // Alternatives of the same runs, nested or one after another, read once each (2^23 ways otherwise).
+    `${"(?:\\d*|\\d*)".repeat(23)}x`,
+    `\\d*${"(?:\\d*a|b".repeat(20)}${")?".repeat(20)}\\d+x`,
     // Class members: ranges, escapes, hex.
     "[\\x30-\\x39]+\\d+x",
     "[^a]+[b]+c",
