@@ -119,9 +119,9 @@ function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverC
 /**
  * Refuses an integer field given as a string of anything but decimal digits, which protobuf-es would
  * read as BigInt reads it (`0x10` as 16, `0b101` as 5, ` 7 ` as 7), and so a fraction the reviver
- * kept as its text. The JSON is walked as the schema
- * reads it, so a member the schema does not have is ignored whatever its name; `depth`, the nesting
- * left, as decode's limit, past which decode refuses it anyway.
+ * kept as its text. The JSON is walked as the schema reads it, so a member the schema does not have
+ * is ignored whatever its name; `depth`, the nesting left, as decode's limit, past which decode
+ * refuses it anyway.
  */
 function requireDecimalIntegers(desc: DescMessage, json: JsonObject, depth: number): void {
   if (depth <= 0) return;

@@ -119,7 +119,7 @@ function takes(level: Level, atom: Atom, starts: Characters, min: number, max: n
   noteStart(level, { characters: starts, end: atom.end }, atom.zeroWidth ? 0 : min);
   level.within = union(level.within, atom.characters);
   if (max > 1) {
-    const unbounded = max > MAX_COUNT ? 1 : 0;
+    const unbounded = max > LONG_REPETITION ? 1 : 0;
     const spans = unbounded ? 1 : max - min + 1;
     // The split it may end: the costliest of a run before it that it may go on.
     let run: Run = { characters: atom.characters, members: 1, unbounded, spans, crossed: [] };
@@ -181,7 +181,7 @@ function costlier(a: Run, b: Run): boolean {
 }
 
 /** Repetitions past this are unbounded: `{1,99999}` tries as many lengths as the text has. */
-const MAX_COUNT = 64;
+const LONG_REPETITION = 64;
 
 /** Adds an atom's first characters to what the level may start with, until one it must match. */
 function noteStart(level: Level, atom: { characters: Characters; end: number }, min: number): void {
