@@ -1,5 +1,5 @@
-import { afterGroupOpening, quantifierAt } from "./nested-repetition.js";
 import { type Atom, atomAt, type Characters, NONE, overlap, union } from "./pattern-atoms.js";
+import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
 
 /**
  * Whether a regular expression (JavaScript's syntax, without the `u` flag) lets repetitions of

@@ -1,3 +1,6 @@
+import { atomAt, type Characters, NONE, overlap, union } from "./pattern-atoms.js";
+import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
+
 /**
  * Whether a regular expression (JavaScript's syntax, without the `u` flag) repeats a group in more
  * than {@link MANY_WAYS} ways of sharing a run among its repetitions, as `(a+)+`, `(\w+\s?)*`,
@@ -7,93 +10,78 @@
  * time exponential in the run's length, or a polynomial of the repetitions' degree, on text a client
  * chooses, in an isolate other tenants' requests share. An IPv4 address's `(\d{1,3}\.){3}` (3^3
  * ways) and an IPv6 address's `([0-9a-f]{1,4}:){7}` (4^7) are within it, as is a group of fixed
- * length (`(\d{4}){3}`). Not counted: alternatives that overlap under a repetition (`(a|aa)+`); and
- * a run a required character ends (`([a-z]{1,63}\.)+`, which is quick) is refused all the same:
- * this is a check for the common mistake, not a proof of speed either way.
+ * length (`(\d{4}){3}`). A group whose every repetition must match a character nothing of varying
+ * length in it may take (`([a-z]{1,63}\.)+`, `(?: [A-Z][a-z]+)+`) ends each repetition where that
+ * character is: its ways do not multiply. Not counted: alternatives that overlap under a repetition
+ * (`(a|aa)+`): this is a check for the common mistake, not a proof of speed either way.
  */
 export function repeatsNestedRepetition(source: string): boolean {
-  /** For each open group: in how many ways what it holds so far may match a run (Infinity: without bound). */
-  const groups: number[] = [1];
-  /** The ways of the atom a quantifier would apply to: a group's, or 1 for anything else. */
-  let lastAtomWays = 1;
+  const groups: Group[] = [newGroup()];
+  /** The atom a quantifier would apply to: a group's ways and whether its repetitions are delimited, or 1 for anything else. */
+  let last = { ways: 1, delimited: false };
   for (let i = 0; i < source.length; ) {
     const c = source[i]!;
-    if (c === "\\") {
-      i += 2;
-      lastAtomWays = 1;
-    } else if (c === "[") {
-      i = endOfClass(source, i + 1);
-      lastAtomWays = 1;
-    } else if (c === "(") {
-      groups.push(1);
+    const group = groups[groups.length - 1]!;
+    if (c === "(") {
+      groups.push(newGroup());
       i = afterGroupOpening(source, i + 1);
-      lastAtomWays = 1;
+      last = { ways: 1, delimited: false };
     } else if (c === ")" && groups.length > 1) {
-      lastAtomWays = groups.pop()!;
-      groups[groups.length - 1]! *= lastAtomWays;
+      groups.pop();
+      const parent = groups[groups.length - 1]!;
+      parent.ways *= group.ways;
+      parent.within = union(parent.within, group.within);
+      if (group.ways > 1) parent.varying = union(parent.varying, group.varying);
+      // A character every repetition must match, which nothing in it of varying length may take, ends each at one place.
+      const delimited = !group.alternated && group.delimiters.some((delimiter) => !overlap(delimiter, group.varying));
+      last = { ways: group.ways, delimited };
+      i++;
+      const repeated = quantifierAt(source, i);
+      if (repeated && repeated.max > repeated.min) parent.varying = union(parent.varying, group.within);
+    } else if (c === "|") {
+      group.alternated = true;
+      last = { ways: 1, delimited: false };
       i++;
     } else {
       const quantifier = quantifierAt(source, i);
       if (!quantifier) {
-        i++;
-        lastAtomWays = 1;
+        const atom = atomAt(source, i);
+        const repeated = quantifierAt(source, atom.end);
+        group.within = union(group.within, atom.characters);
+        if (atom.anyLength || (repeated && repeated.max > repeated.min)) group.varying = union(group.varying, atom.characters);
+        else if (!atom.zeroWidth && (repeated?.min ?? 1) > 0) group.delimiters.push(atom.characters);
+        i = atom.end;
+        last = { ways: 1, delimited: false };
         continue;
       }
       const { min, max } = quantifier;
-      // The group's ways were counted once at its `)`: each further repetition multiplies them again.
-      // (Not `1 ** Infinity`, which is NaN.)
-      const further = lastAtomWays === 1 || max <= 1 ? 1 : lastAtomWays ** (max - 1);
-      if (further > 1 && lastAtomWays * further > MANY_WAYS) return true;
-      groups[groups.length - 1]! *= Math.max(1, max - min + 1) * further;
+      // The group's ways were counted once at its `)`: each further repetition multiplies them again,
+      // unless a delimiter fixes where each ends. (Not `1 ** Infinity`, which is NaN.)
+      const further = last.ways === 1 || max <= 1 || last.delimited ? 1 : last.ways ** (max - 1);
+      if (further > 1 && last.ways * further > MANY_WAYS) return true;
+      group.ways *= Math.max(1, max - min + 1) * further;
       i = quantifier.end;
-      lastAtomWays = 1;
+      last = { ways: 1, delimited: false };
     }
   }
   return false;
 }
 
-/** Past a character class opened before `at`: its `]`, escapes skipped (`[]` is an empty class in JavaScript). */
-export function endOfClass(source: string, at: number): number {
-  for (let i = at; i < source.length; i++) {
-    if (source[i] === "\\") i++;
-    else if (source[i] === "]") return i + 1;
-  }
-  return source.length;
+/** A group read so far: in how many ways what it holds may match a run (Infinity: without bound), and what tells its repetitions apart. */
+interface Group {
+  ways: number;
+  /** Every character its atoms may match. */
+  within: Characters;
+  /** The characters its atoms of varying length or count may take. */
+  varying: Characters;
+  /** The characters of the atoms it must match once each, at its own level. */
+  delimiters: Characters[];
+  alternated: boolean;
 }
 
-/** Past what opens a group after its `(`: `?:`, `?=`, `?!`, `?<=`, `?<!` or `?<name>`, whose `?` is no quantifier. */
-export function afterGroupOpening(source: string, at: number): number {
-  if (source[at] !== "?") return at;
-  GROUP_OPENING.lastIndex = at;
-  return at + (GROUP_OPENING.exec(source)?.[0].length ?? 1);
+function newGroup(): Group {
+  return { ways: 1, within: NONE, varying: NONE, delimiters: [], alternated: false };
 }
-
-const GROUP_OPENING = /\?(?::|=|!|<=|<!|<[^>]*>)/y;
-const BRACES = /\{(\d+)(,(\d*))?\}/y;
 
 /** The most ways a repeated group may match a run: an IPv6 address's `([0-9a-f]{1,4}:){7}` has 4^7. */
 const MANY_WAYS = 100_000;
-
-/** The quantifier at `at` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy): the least and most times it repeats. */
-export function quantifierAt(source: string, at: number): { min: number; max: number; end: number } | undefined {
-  const lazy = (after: number) => after + (source[after] === "?" ? 1 : 0);
-  const counts = QUANTIFIERS[source[at]!];
-  if (counts) return { ...counts, end: lazy(at + 1) };
-  BRACES.lastIndex = at;
-  const braces = BRACES.exec(source);
-  if (!braces) return undefined;
-  const [written, least, comma, most] = braces;
-  // Counts past 2^31 are as many as JavaScript repeats anything; a count of 309 digits, read as
-  // Infinity, would make the ways NaN, which no comparison refuses.
-  const min = Math.min(Number(least), MAX_COUNT);
-  const max = comma === undefined ? min : most === "" ? Number.POSITIVE_INFINITY : Math.min(Number(most), MAX_COUNT);
-  return { min, max, end: lazy(at + written.length) };
-}
-
-const MAX_COUNT = 2 ** 31 - 1;
-
-const QUANTIFIERS: Record<string, { min: number; max: number }> = {
-  "*": { min: 0, max: Number.POSITIVE_INFINITY },
-  "+": { min: 1, max: Number.POSITIVE_INFINITY },
-  "?": { min: 0, max: 1 },
-};

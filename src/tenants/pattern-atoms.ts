@@ -1,4 +1,4 @@
-import { endOfClass } from "./nested-repetition.js";
+import { endOfClass } from "./pattern-syntax.js";
 
 /**
  * The characters a regular expression's atoms may match (JavaScript's syntax, without the `u` or

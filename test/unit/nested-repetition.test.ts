@@ -6,9 +6,11 @@ describe("a pattern repeating a repetition", () => {
     "(a+)+",
     "(a*)*",
     "(\\w+\\s?)+$",
-    "((ab)*c)+",
     "(?:x+y?)*z",
-    "(?<word>[a-z]+ )+",
+    // A character between repetitions that the repeated run may take too, or an optional one, ends none.
+    "(.+\\.)+x",
+    "(\\w+\\.?)+x",
+    "(?:[a-z]+[ a]|b)+x",
     "(a+|b){2,}",
     "(a+?)+?",
     "((a+))+",
@@ -59,6 +61,14 @@ describe("a pattern repeating a repetition", () => {
     "(\\w{1,2}){2}",
     "a+b+c+",
     "(a{1,10}){5}",
+    // Each repetition must match a character the run in it cannot take, which ends it at one place.
+    "((ab)*c)+",
+    "(?<word>[a-z]+ )+",
+    "([a-z0-9-]{1,63}\\.)+[a-z]{2,}",
+    "[\\w.+-]+@(?:[\\w-]+\\.)+[a-z]{2,}",
+    "\\+\\d+(?:[ -]\\d+)+",
+    "\\b[A-Z][a-z]+(?: [A-Z][a-z]+)+\\b",
+    "\\b[\\w-]+(?:\\.[\\w-]+)*\\.(?:com|net|org)\\b",
   ])("is not claimed of %s", (pattern) => {
     expect(repeatsNestedRepetition(pattern)).toBe(false);
   });
