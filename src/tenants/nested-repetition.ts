@@ -31,13 +31,12 @@ export function repeatsNestedRepetition(source: string): boolean {
       const parent = groups[groups.length - 1]!;
       parent.ways *= group.ways;
       parent.within = union(parent.within, group.within);
-      if (group.ways > 1) parent.varying = union(parent.varying, group.varying);
-      // A character every repetition must match, which nothing in it of varying length may take, ends each at one place.
-      const delimited = !group.alternated && group.delimiters.some((delimiter) => !overlap(delimiter, group.varying));
-      last = { ways: group.ways, delimited };
+      last = { ways: group.ways, delimited: delimitsRepetitions(group) };
       i++;
       const repeated = quantifierAt(source, i);
-      if (repeated && repeated.max > repeated.min) parent.varying = union(parent.varying, group.within);
+      // Alternatives may be of different lengths, as a repetition's count may be.
+      if (group.alternated || (repeated && repeated.max > repeated.min)) varies(parent, group.within);
+      else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
     } else if (c === "|") {
       group.alternated = true;
       last = { ways: 1, delimited: false };
@@ -48,8 +47,9 @@ export function repeatsNestedRepetition(source: string): boolean {
         const atom = atomAt(source, i);
         const repeated = quantifierAt(source, atom.end);
         group.within = union(group.within, atom.characters);
-        if (atom.anyLength || (repeated && repeated.max > repeated.min)) group.varying = union(group.varying, atom.characters);
-        else if (!atom.zeroWidth && (repeated?.min ?? 1) > 0) group.delimiters.push(atom.characters);
+        if (atom.anyLength || (repeated && repeated.max > repeated.min)) varies(group, atom.characters);
+        else if (!atom.zeroWidth && (repeated?.min ?? 1) > 0)
+          group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
         i = atom.end;
         last = { ways: 1, delimited: false };
         continue;
@@ -72,15 +72,33 @@ interface Group {
   ways: number;
   /** Every character its atoms may match. */
   within: Characters;
-  /** The characters its atoms of varying length or count may take. */
+  /** The characters its atoms of varying length or count may take, and how many such atoms it has at its own level. */
   varying: Characters;
-  /** The characters of the atoms it must match once each, at its own level. */
-  delimiters: Characters[];
+  varyingAtoms: number;
+  /** The atoms it must match once each, at its own level, with how many varying atoms came before each. */
+  delimiters: Array<{ characters: Characters; varyingBefore: number }>;
   alternated: boolean;
 }
 
 function newGroup(): Group {
-  return { ways: 1, within: NONE, varying: NONE, delimiters: [], alternated: false };
+  return { ways: 1, within: NONE, varying: NONE, varyingAtoms: 0, delimiters: [], alternated: false };
+}
+
+function varies(group: Group, characters: Characters): void {
+  group.varying = union(group.varying, characters);
+  group.varyingAtoms++;
+}
+
+/**
+ * Whether each repetition of the group ends at one place: it must match a character nothing in it
+ * of varying length may take, before all of those or after all of them. One between two
+ * (`(\w+\.\w+)+`) leaves the run from one repetition's `.` to the next's to split between them.
+ */
+function delimitsRepetitions(group: Group): boolean {
+  if (group.alternated) return false;
+  return group.delimiters.some(
+    ({ characters, varyingBefore }) => !overlap(characters, group.varying) && (varyingBefore === 0 || varyingBefore === group.varyingAtoms),
+  );
 }
 
 /** The most ways a repeated group may match a run: an IPv6 address's `([0-9a-f]{1,4}:){7}` has 4^7. */

@@ -11,6 +11,12 @@ describe("a pattern repeating a repetition", () => {
     "(.+\\.)+x",
     "(\\w+\\.?)+x",
     "(?:[a-z]+[ a]|b)+x",
+    // A delimiter between two varying parts: the run from one repetition's to the next's splits between them.
+    "(\\w+\\.\\w+)+$",
+    "(\\d+-\\d+)+;",
+    "(a{0,5}\\.a{0,5})+x",
+    // Alternatives of different lengths vary as a repetition does, and may take the delimiter.
+    "((?:\\.|)a*\\.)+x",
     "(a+|b){2,}",
     "(a+?)+?",
     "((a+))+",
