@@ -10,9 +10,10 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  * time exponential in the run's length, or a polynomial of the repetitions' degree, on text a client
  * chooses, in an isolate other tenants' requests share. An IPv4 address's `(\d{1,3}\.){3}` (3^3
  * ways) and an IPv6 address's `([0-9a-f]{1,4}:){7}` (4^7) are within it, as is a group of fixed
- * length (`(\d{4}){3}`). A group whose every repetition must match a character nothing of varying
- * length in it may take (`([a-z]{1,63}\.)+`, `(?: [A-Z][a-z]+)+`) ends each repetition where that
- * character is: its ways do not multiply. Not counted: alternatives that overlap under a repetition
+ * length (`(\d{4}){3}`). A group whose every repetition must match, before or after all its parts
+ * of varying length, a character none of them may take (`([a-z]{1,63}\.)+`, `(?: [A-Z][a-z]+)+`)
+ * ends each repetition where that character is: its ways do not multiply. An alternative that may
+ * match nothing counts as a `?`. Not counted: alternatives that overlap under a repetition
  * (`(a|aa)+`): this is a check for the common mistake, not a proof of speed either way.
  */
 export function repeatsNestedRepetition(source: string): boolean {
@@ -29,16 +30,21 @@ export function repeatsNestedRepetition(source: string): boolean {
     } else if (c === ")" && groups.length > 1) {
       groups.pop();
       const parent = groups[groups.length - 1]!;
+      // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
+      if (group.alternated && (group.emptyAlternative || !group.requiredInAlternative)) group.ways *= 2;
       parent.ways *= group.ways;
       parent.within = union(parent.within, group.within);
       last = { ways: group.ways, delimited: delimitsRepetitions(group) };
       i++;
       const repeated = quantifierAt(source, i);
+      if ((repeated?.min ?? 1) > 0 && group.requiredInAlternative && !group.emptyAlternative) parent.requiredInAlternative = true;
       // Alternatives may be of different lengths, as a repetition's count may be.
       if (group.alternated || (repeated && repeated.max > repeated.min)) varies(parent, group.within);
       else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
     } else if (c === "|") {
       group.alternated = true;
+      group.emptyAlternative ||= !group.requiredInAlternative;
+      group.requiredInAlternative = false;
       last = { ways: 1, delimited: false };
       i++;
     } else {
@@ -47,6 +53,7 @@ export function repeatsNestedRepetition(source: string): boolean {
         const atom = atomAt(source, i);
         const repeated = quantifierAt(source, atom.end);
         group.within = union(group.within, atom.characters);
+        if (!atom.zeroWidth && (repeated?.min ?? 1) > 0) group.requiredInAlternative = true;
         if (atom.anyLength || (repeated && repeated.max > repeated.min)) varies(group, atom.characters);
         else if (!atom.zeroWidth && (repeated?.min ?? 1) > 0)
           group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
@@ -78,10 +85,22 @@ interface Group {
   /** The atoms it must match once each, at its own level, with how many varying atoms came before each. */
   delimiters: Array<{ characters: Characters; varyingBefore: number }>;
   alternated: boolean;
+  /** Whether the alternative read so far must match a character, and whether one before it need not. */
+  requiredInAlternative: boolean;
+  emptyAlternative: boolean;
 }
 
 function newGroup(): Group {
-  return { ways: 1, within: NONE, varying: NONE, varyingAtoms: 0, delimiters: [], alternated: false };
+  return {
+    ways: 1,
+    within: NONE,
+    varying: NONE,
+    varyingAtoms: 0,
+    delimiters: [],
+    alternated: false,
+    requiredInAlternative: false,
+    emptyAlternative: false,
+  };
 }
 
 function varies(group: Group, characters: Characters): void {

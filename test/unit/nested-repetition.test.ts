@@ -17,6 +17,9 @@ describe("a pattern repeating a repetition", () => {
     "(a{0,5}\\.a{0,5})+x",
     // Alternatives of different lengths vary as a repetition does, and may take the delimiter.
     "((?:\\.|)a*\\.)+x",
+    // An alternative that may match nothing is a `?`: one dot or two, Fibonacci's ways.
+    "((?:\\.|)\\.)+x",
+    "((?:|a)b?)+c",
     "(a+|b){2,}",
     "(a+?)+?",
     "((a+))+",
