@@ -40,12 +40,12 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       // A group that may match nothing starts, for what follows, with anything in it.
       const starts = level.startsOpen || level.mayBeEmpty ? level.within : level.starts;
       if (level.lookaround) {
-        if (takes(parent, { characters: NONE, end: i, zeroWidth: true }, NONE, 1, 1)) return true;
+        if (takes(parent, { characters: NONE, zeroWidth: true }, NONE, 1, 1)) return true;
       } else if (max > 1) {
-        if (takes(parent, { characters: level.within, end: i }, starts, min, max)) return true;
+        if (takes(parent, { characters: level.within }, starts, min, max)) return true;
       } else {
         // Read in its place: what follows goes on from where it ended, or, optional, from before it too.
-        noteStart(parent, { characters: starts, end: i }, min);
+        noteStart(parent, starts, min);
         parent.within = union(parent.within, level.within);
         const ends = [...level.ends, ...level.runs];
         parent.runs = merged(min === 0 ? [...parent.runs, ...ends] : ends);
@@ -115,8 +115,8 @@ const MANY_SPLITS = 100_000;
  * An atom matched `min` to `max` times, `starts` the characters it may start with, read at the
  * level; true when it must hold after a run split many ways, as more of the pattern.
  */
-function takes(level: Level, atom: Atom, starts: Characters, min: number, max: number): boolean {
-  noteStart(level, { characters: starts, end: atom.end }, atom.zeroWidth ? 0 : min);
+function takes(level: Level, atom: Pick<Atom, "characters" | "zeroWidth">, starts: Characters, min: number, max: number): boolean {
+  noteStart(level, starts, atom.zeroWidth ? 0 : min);
   level.within = union(level.within, atom.characters);
   if (max > 1) {
     const unbounded = max > LONG_REPETITION ? 1 : 0;
@@ -183,9 +183,9 @@ function costlier(a: Run, b: Run): boolean {
 /** Repetitions past this are unbounded: `{1,99999}` tries as many lengths as the text has. */
 const LONG_REPETITION = 64;
 
-/** Adds an atom's first characters to what the level may start with, until one it must match. */
-function noteStart(level: Level, atom: { characters: Characters; end: number }, min: number): void {
+/** Adds the characters an atom may start with to those the level may start with, until an atom it must match. */
+function noteStart(level: Level, starts: Characters, min: number): void {
   if (!level.startsOpen) return;
-  level.starts = union(level.starts, atom.characters);
+  level.starts = union(level.starts, starts);
   if (min > 0) level.startsOpen = false;
 }
