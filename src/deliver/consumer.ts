@@ -31,22 +31,19 @@ export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, en
   // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
   // would pass the delivered check twice, before either copy is marked: the first copy goes, the
   // others are repeats, each skipped for it.
-  const firsts: Array<{ queued: Message<DeliveryMessage>; repeats: DeliveryMessage[] }> = [];
-  const repeatsOf = new Map<string, DeliveryMessage[]>();
+  const firstCopies = new Map<string, { queued: Message<DeliveryMessage>; repeats: DeliveryMessage[] }>();
   for (const queued of batch.messages) {
     const identity = deliveryIdentity(queued.body);
-    const repeats = repeatsOf.get(identity);
-    if (repeats) {
-      repeats.push(queued.body);
-      skipRepeat(queued.body, "repeat in its batch");
-      queued.ack();
+    const first = firstCopies.get(identity);
+    if (!first) {
+      firstCopies.set(identity, { queued, repeats: [] });
       continue;
     }
-    const first = { queued, repeats: [] };
-    repeatsOf.set(identity, first.repeats);
-    firsts.push(first);
+    first.repeats.push(queued.body);
+    skipRepeat(queued.body, "repeat in its batch");
+    queued.ack();
   }
-  for (const group of inGroupsOfBytes(firsts, ({ queued }) => queued.body.bytes, MAX_BYTES_AT_ONCE))
+  for (const group of inGroupsOfBytes([...firstCopies.values()], ({ queued }) => queued.body.bytes, MAX_BYTES_AT_ONCE))
     await Promise.all(group.map(({ queued, repeats }) => deliverFirstCopy(queued, repeats, env, config)));
 }
 
