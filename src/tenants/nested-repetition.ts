@@ -18,57 +18,45 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  */
 export function repeatsNestedRepetition(source: string): boolean {
   const groups: Group[] = [newGroup()];
-  /** The atom a quantifier would apply to: a group's ways and whether its repetitions are delimited, or 1 for anything else. */
-  let last = { ways: 1, delimited: false };
   for (let i = 0; i < source.length; ) {
     const c = source[i]!;
     const group = groups[groups.length - 1]!;
     if (c === "(") {
       groups.push(newGroup());
       i = afterGroupOpening(source, i + 1);
-      last = { ways: 1, delimited: false };
-    } else if (c === ")" && groups.length > 1) {
-      groups.pop();
-      const parent = groups[groups.length - 1]!;
-      // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
-      if (group.alternated && (group.emptyAlternative || !group.requiredInAlternative)) group.ways *= 2;
-      parent.ways *= group.ways;
-      parent.within = union(parent.within, group.within);
-      last = { ways: group.ways, delimited: delimitsRepetitions(group) };
-      i++;
-      const repeated = quantifierAt(source, i);
-      if ((repeated?.min ?? 1) > 0 && group.requiredInAlternative && !group.emptyAlternative) parent.requiredInAlternative = true;
-      // Alternatives may be of different lengths, as a repetition's count may be.
-      if (group.alternated || (repeated && repeated.max > repeated.min)) varies(parent, group.within);
-      else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
     } else if (c === "|") {
       group.alternated = true;
       group.emptyAlternative ||= !group.requiredInAlternative;
       group.requiredInAlternative = false;
-      last = { ways: 1, delimited: false };
       i++;
-    } else {
-      const quantifier = quantifierAt(source, i);
-      if (!quantifier) {
-        const atom = atomAt(source, i);
-        const repeated = quantifierAt(source, atom.end);
-        group.within = union(group.within, atom.characters);
-        if (!atom.zeroWidth && (repeated?.min ?? 1) > 0) group.requiredInAlternative = true;
-        if (atom.anyLength || (repeated && repeated.max > repeated.min)) varies(group, atom.characters);
-        else if (!atom.zeroWidth && (repeated?.min ?? 1) > 0)
-          group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
-        i = atom.end;
-        last = { ways: 1, delimited: false };
-        continue;
-      }
-      const { min, max } = quantifier;
-      // The group's ways were counted once at its `)`: each further repetition multiplies them again,
+    } else if (c === ")" && groups.length > 1) {
+      groups.pop();
+      const parent = groups[groups.length - 1]!;
+      const quantifier = quantifierAt(source, i + 1);
+      i = quantifier?.end ?? i + 1;
+      const { min, max } = quantifier ?? ONCE;
+      // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
+      if (group.alternated && (group.emptyAlternative || !group.requiredInAlternative)) group.ways *= 2;
+      parent.within = union(parent.within, group.within);
+      if (min > 0 && group.requiredInAlternative && !group.emptyAlternative) parent.requiredInAlternative = true;
+      // Alternatives may be of different lengths, as a repetition's count may be.
+      if (group.alternated || max > min) varies(parent, group.within);
+      else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
+      // The group's ways count once for its first repetition: each further one multiplies them again,
       // unless a delimiter fixes where each ends. (Not `1 ** Infinity`, which is NaN.)
-      const further = last.ways === 1 || max <= 1 || last.delimited ? 1 : last.ways ** (max - 1);
-      if (further > 1 && last.ways * further > MANY_WAYS) return true;
-      group.ways *= Math.max(1, max - min + 1) * further;
-      i = quantifier.end;
-      last = { ways: 1, delimited: false };
+      const further = group.ways === 1 || max <= 1 || delimitsRepetitions(group) ? 1 : group.ways ** (max - 1);
+      if (further > 1 && group.ways * further > MANY_WAYS) return true;
+      parent.ways *= group.ways * Math.max(1, max - min + 1) * further;
+    } else {
+      const atom = atomAt(source, i);
+      const quantifier = quantifierAt(source, atom.end);
+      i = quantifier?.end ?? atom.end;
+      const { min, max } = quantifier ?? ONCE;
+      group.within = union(group.within, atom.characters);
+      if (!atom.zeroWidth && min > 0) group.requiredInAlternative = true;
+      if (atom.anyLength || max > min) varies(group, atom.characters);
+      else if (!atom.zeroWidth && min > 0) group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
+      group.ways *= Math.max(1, max - min + 1);
     }
   }
   return false;
@@ -119,6 +107,9 @@ function delimitsRepetitions(group: Group): boolean {
     ({ characters, varyingBefore }) => !overlap(characters, group.varying) && (varyingBefore === 0 || varyingBefore === group.varyingAtoms),
   );
 }
+
+/** An atom without a quantifier: matched once. */
+const ONCE = { min: 1, max: 1 };
 
 /** The most ways a repeated group may match a run: an IPv6 address's `([0-9a-f]{1,4}:){7}` has 4^7. */
 const MANY_WAYS = 100_000;
