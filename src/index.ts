@@ -6,7 +6,7 @@ import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js
 import type { DeliveryMessage } from "./deliver/message.js";
 import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
-import { adminErrorResponse, asRelayError, otlpErrorResponse, RelayError } from "./http/errors.js";
+import { adminErrorResponse, asRelayError, methodNotAllowed, otlpErrorResponse, RelayError } from "./http/errors.js";
 import { tracesRoute } from "./ingest/traces-route.js";
 import { logEvent } from "./log/events.js";
 import { requestIdOf, withRequestId } from "./log/request-id.js";
@@ -22,7 +22,7 @@ app.use("*", (c, next) => withRequestId(requestIdOf(c.req.raw.headers), next));
 app.get("/healthz", (c) => c.json({ ok: true }));
 // A monitor set up with another method hears that the path is right and the method is not.
 app.all("/healthz", (c) => {
-  throw new RelayError("method_not_allowed", `no such route: ${c.req.method} /healthz (this path takes GET, HEAD)`, { allow: "GET, HEAD" });
+  throw methodNotAllowed(`${c.req.method} /healthz`, "GET, HEAD");
 });
 app.route("/t", tracesRoute);
 // The console first: its paths are ones the admin API does not have, and a browser there has a session, not a bearer token.

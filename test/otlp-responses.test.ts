@@ -234,6 +234,10 @@ describe("OTLP/HTTP responses", () => {
       const response = await sendTraces(tenant, method === "GET" ? null : "x", { method });
       expect(response.status).toBe(405);
       expect(response.headers.get("allow")).toBe("POST");
+      expect(await rpcStatusOf(response)).toMatchObject({
+        code: 12,
+        message: `no such route: ${method} /t/:tenant/v1/traces (this path takes POST)`,
+      });
     }
   });
 

@@ -132,6 +132,14 @@ export class RelayError extends HTTPException {
   }
 }
 
+/**
+ * A method the path does not take: 405 with the methods it does take in `Allow` (RFC 9110,
+ * section 15.5.6). `route` names the method and the route's pattern, never the caller's path.
+ */
+export function methodNotAllowed(route: string, allow: string, what = "route"): RelayError {
+  return new RelayError("method_not_allowed", `no such ${what}: ${route} (this path takes ${allow})`, { allow });
+}
+
 /** The code of a client error Hono or a middleware throws; a status with no code of its own is a bad request. */
 const CLIENT_ERROR_CODES: Partial<Record<number, ErrorCode>> = {
   401: "unauthenticated",

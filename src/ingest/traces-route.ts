@@ -4,7 +4,7 @@ import { deliverAll, type RequestDeliveryResult } from "../deliver/during-reques
 import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
-import { RelayError } from "../http/errors.js";
+import { methodNotAllowed, RelayError } from "../http/errors.js";
 import { logEvent } from "../log/events.js";
 import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
@@ -115,5 +115,5 @@ function parentsTaken(deliveries: Delivery[], results: RequestDeliveryResult[]):
 }
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
-  throw new RelayError("method_not_allowed", `${c.req.method} is not supported here: send traces with POST`, { allow: "POST" });
+  throw methodNotAllowed(`${c.req.method} /t/:tenant/v1/traces`, "POST");
 });
