@@ -1,6 +1,6 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { DeadLetterStore, isDeadLetterId, type Replay } from "../deliver/dead-letters.js";
+import { type DeadLetter, DeadLetterStore, isDeadLetterId, type Replay } from "../deliver/dead-letters.js";
 import type { DeliveryMessage } from "../deliver/message.js";
 import { EnqueueFailed, enqueue } from "../deliver/queue.js";
 import { claimedMessages, claimTenantReplays, releaseReplays } from "../deliver/replay-claims.js";
@@ -52,6 +52,22 @@ const ReplaySchema = z
     message: "names the one dead letter to replay: tenant, limit and cursor go without it",
   });
 
+/** `GET /admin/dead-letters`. */
+export interface DeadLetterList {
+  dead_letters: DeadLetter[];
+  cursor: string | null;
+}
+
+/** `POST /admin/dead-letters/replay`: the ids of the dead letters, by what became of each. */
+export interface ReplayAnswer {
+  replayed: string[];
+  orphaned: string[];
+  replaying: string[];
+  /** Of tenants whose Durable Object did not answer, left as they were. */
+  unavailable: string[];
+  cursor: string | null;
+}
+
 /** Everyone's dead letters, or a tenant's: the list a cursor goes on with. */
 function listOf(tenant: string | undefined): CursorList {
   return `dead-letters/${tenant ?? ""}`;
@@ -61,7 +77,7 @@ deadLettersRoutes.get("/", async (c) => {
   const query = parseQuery(c, ListQuerySchema);
   const list = listOf(query.tenant);
   const page = await new DeadLetterStore(c.env.PAYLOADS).list({ ...query, cursor: await storeCursor(c, list, query.cursor) });
-  return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) });
+  return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) } satisfies DeadLetterList);
 });
 
 deadLettersRoutes.post("/replay", async (c) => {
@@ -96,7 +112,7 @@ deadLettersRoutes.post("/replay", async (c) => {
     replaying: withOutcome("replaying").map(deadLetterId),
     unavailable: unavailable.map(deadLetterId),
     cursor,
-  });
+  } satisfies ReplayAnswer);
 });
 
 deadLettersRoutes.delete("/:id", async (c) => {

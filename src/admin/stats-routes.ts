@@ -1,8 +1,9 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { waitingTraces } from "../deliver/trace-route-shards.js";
+import type { WaitingTotals } from "../deliver/trace-wait-store.js";
 import type { AppEnv } from "../http/app-env.js";
-import { KEPT_MINUTES } from "../stats/store.js";
+import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
@@ -10,6 +11,11 @@ import { eachTenantOnItsOwn, existingTenant, noSuchTenant, tenantIdParam, tenant
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();
+
+/** `GET /admin/tenants/:tenant/stats`, and each tenant of `GET /admin/stats`. */
+export type TenantStats = { tenant: string } & TenantStatsReport;
+/** `GET /admin/tenants/:tenant/waiting-traces`. */
+export type WaitingTraces = { tenant: string } & WaitingTotals;
 
 /**
  * One Durable Object call per tenant listed, and one KV list: 49 tenants a page keeps a call within
@@ -32,14 +38,14 @@ statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const query = parseQuery(c, TenantQuerySchema);
   const report = await tenantObject(c.env, id).statsReport(id, query.per_minute);
   if (!report) throw noSuchTenant(id);
-  return c.json({ tenant: id, ...report });
+  return c.json({ tenant: id, ...report } satisfies TenantStats);
 });
 
 /** Spans of the tenant's traces waiting for their parent to be decided (README, "Routing by trace"). */
 statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
   parseQuery(c, NO_QUERY);
   const tenant = await existingTenant(c);
-  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant)) });
+  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant)) } satisfies WaitingTraces);
 });
 
 statsRoutes.get("/stats", async (c) => {
@@ -52,7 +58,7 @@ statsRoutes.get("/stats", async (c) => {
     (id) => tenantObject(c.env, id).statsReport(id, 0),
     "stats_read_failed",
   );
-  const tenants = reports.answered.flatMap(({ tenant, answer }) => (answer ? [{ tenant, ...answer }] : []));
+  const tenants = reports.answered.flatMap(({ tenant, answer }): TenantStats[] => (answer ? [{ tenant, ...answer }] : []));
   const unavailable = reports.failed;
   return c.json({ tenants, unavailable, cursor: page.cursor });
 });

@@ -8,11 +8,13 @@ import { type TenantSummary, tenantStoreOf } from "../tenants/store.js";
 import { givenCursor, storeCursor } from "./cursors.js";
 
 /** A page of tenants from the KV replica, from a cursor the admin API gave out (cursors.ts), with the next. */
-export async function tenantPage(
-  c: Context<AppEnv>,
-  cursor: string | undefined,
-  limit: number,
-): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {
+/** `GET /admin/tenants`. */
+export interface TenantList {
+  tenants: TenantSummary[];
+  cursor: string | null;
+}
+
+export async function tenantPage(c: Context<AppEnv>, cursor: string | undefined, limit: number): Promise<TenantList> {
   const page = await tenantStoreOf(c.env).list(await storeCursor(c, "tenants", cursor), limit);
   return { tenants: page.tenants, cursor: await givenCursor(c, "tenants", page.cursor) };
 }

@@ -48,6 +48,15 @@ const IssueSchema = z.strictObject({
     .optional(),
 });
 
+/** `POST /admin/tenants/:tenant/tokens`: the token itself, shown this once. */
+export interface IssuedToken {
+  id: string;
+  token: string;
+  created_at: string;
+  /** The id of the token issued earlier under the same issue key, which this one replaced. */
+  replaced?: string;
+}
+
 tokensRoutes.post("/:tenant/tokens", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
@@ -63,7 +72,7 @@ tokensRoutes.post("/:tenant/tokens", async (c) => {
   });
   forgetCachedTenant(c, id);
   // The only time the token is shown.
-  return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at, ...replaced }, 201);
+  return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at, ...replaced } satisfies IssuedToken, 201);
 });
 
 tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
