@@ -125,6 +125,30 @@ describe("admin API: tenants", () => {
     expect(json.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
   });
 
+  it("refuses the admin token or a relay ingest token as the key to store, which every delivery would send upstream", async () => {
+    const id = uniqueTenantId();
+    const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
+
+    for (const [key, what] of [
+      [ADMIN_TOKEN, "the relay's admin token"],
+      [relayToken, "a relay ingest token (tbr_…)"],
+    ] as const) {
+      const response = await admin("PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });
+
+      expect(response.status).toBe(400);
+      const body = await response.text();
+      expect(JSON.parse(body)).toMatchObject({
+        error: {
+          code: "invalid_field",
+          field: "braintrust.api_key",
+          message: expect.stringContaining(`braintrust.api_key: ${what} is not`),
+        },
+      });
+      expect(body).not.toContain(key);
+    }
+    expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
+  });
+
   it.each([
     ['{"parent":"project_name:a","braintrust":{"api_key":"sk-new-0123456789"},"braintrust":{}}', "braintrust"],
     ['{"parent":"project_name:a","parent":"project_name:b"}', "parent"],

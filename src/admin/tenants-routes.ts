@@ -5,12 +5,14 @@ import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
+import { secretsEqual } from "../secrets/compare.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import type { PreconditionFailed } from "../tenants/tenant-object.js";
+import { isRelayToken } from "../tenants/tokens.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
@@ -48,6 +50,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   // Left out, the URL stays the tenant's, as the key does: the schema's default is a new tenant's.
   const urlGiven = isJsonObject(body) && isJsonObject(body.braintrust) && Object.hasOwn(body.braintrust, "api_url");
   const apiKey = braintrust.api_key;
+  if (typeof apiKey === "string") await refuseRelaySecretAsKey(apiKey, c.env);
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
@@ -63,6 +66,27 @@ tenantsRoutes.put("/:tenant", async (c) => {
   c.header("etag", entityTag(replaced.revision));
   return c.json(tenantView({ ...replaced.tenant, id }), replaced.created ? 201 : 200);
 });
+
+/**
+ * A key to store is sent with every delivery, to Braintrust or whoever runs the tenant's api_url:
+ * the relay's own secrets, pasted there by mistake (the admin token is what the console's login just
+ * took), would leave it. Ingest refuses them as a passthrough tenant's key for the same reason.
+ */
+async function refuseRelaySecretAsKey(apiKey: string, env: Env): Promise<void> {
+  const what = isRelayToken(apiKey)
+    ? "a relay ingest token (tbr_…)"
+    : env.ADMIN_TOKEN && (await secretsEqual(apiKey, env.ADMIN_TOKEN))
+      ? "the relay's admin token"
+      : undefined;
+  if (what === undefined) return;
+  throw new RelayError(
+    "invalid_field",
+    `braintrust.api_key: ${what} is not a Braintrust API key, and never leaves the relay: give the tenant's Braintrust key`,
+    {
+      field: "braintrust.api_key",
+    },
+  );
+}
 
 tenantsRoutes.get("/:tenant", async (c) => {
   parseQuery(c, NO_QUERY);
