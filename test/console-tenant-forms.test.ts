@@ -3,7 +3,17 @@ import { describe, expect, it } from "vitest";
 import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingBinding } from "./support/bindings.js";
-import { csrfIn, fieldIn, KEPT_KEY_IN_SETTINGS, logIn, postForm, refusalShown, SIGNED, tenantPageInSession } from "./support/console.js";
+import {
+  csrfIn,
+  fieldIn,
+  KEPT_KEY_IN_SETTINGS,
+  logIn,
+  postForm,
+  refusalShown,
+  SIGNED,
+  tenantPageInSession,
+  unescaped,
+} from "./support/console.js";
 import { deadLettersFor, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -385,9 +395,10 @@ describe("the console's tenant forms and tokens", () => {
     const tenant = uniqueTenantId("console");
     const inSettings = `sk-${"s".repeat(40)}`;
     const inUrl = `sk-${"u".repeat(40)}`;
+    const inField = `sk-${"f".repeat(40)}`;
 
     const send = (fields: Record<string, string>) =>
-      postForm("/admin/console/tenants", cookie, { csrf, tenant, key: "passthrough", settings: "{}", ...fields });
+      postForm("/admin/console/tenants", cookie, { csrf, tenant, key: "store", api_key: inField, settings: "{}", ...fields });
 
     const refused = await send({
       parent: "not-a-parent",
@@ -416,6 +427,7 @@ describe("the console's tenant forms and tokens", () => {
     expect(page).toContain("parent: must be");
     expect(page).not.toContain(inSettings);
     expect(page).not.toContain(inUrl);
+    expect(page).not.toContain(inField);
     // The rest as typed, so only the key is typed again.
     expect(page).toContain("&quot;translate&quot;: false");
     expect(page).toContain('value="https://braintrust.example.com/api"');
@@ -428,6 +440,57 @@ describe("the console's tenant forms and tokens", () => {
       expect(url).not.toContain(inUrl);
     }
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
+
+  it("refuses a key typed under another choice than storing it, beside the key, rather than drop it and say saved", async () => {
+    const { tenant, cookie, tenantPage, csrf } = await tenantPageInSession();
+    const read = await admin("GET", `/tenants/${tenant.id}`);
+    const before = await read.json();
+    const typed = `sk-rotated-${"r".repeat(30)}`;
+    const newTenant = uniqueTenantId();
+
+    const kept = await postForm(tenantPage, cookie, {
+      csrf,
+      revision: read.headers.get("etag")!,
+      parent: tenant.parent,
+      api_url: standin.url,
+      key: "keep",
+      api_key: typed,
+      settings: "{}",
+    });
+    const created = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant: newTenant,
+      parent: "project_name:p",
+      key: "passthrough",
+      api_key: typed,
+      settings: "{}",
+    });
+    const inSettings = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant: newTenant,
+      parent: "project_name:p",
+      key: "passthrough",
+      settings: `{"braintrust": {"api_key": "${typed}"}}`,
+    });
+
+    expect(kept.status).toBe(400);
+    const keptPage = await kept.text();
+    expect(unescaped(keptPage)).toContain(
+      '<span class="field-error" id="error-api_key">braintrust.api_key: a key was typed, but "keep as it is" keeps the key the tenant has: choose "store this key" to store it, or clear the field</span>',
+    );
+    expect(created.status).toBe(400);
+    const createdPage = await created.text();
+    expect(unescaped(createdPage)).toContain(
+      '<span class="field-error" id="error-api_key">braintrust.api_key: a key was typed, but "passthrough" stores none: choose "store this key" to store it, or clear the field</span>',
+    );
+    expect(inSettings.status).toBe(400);
+    expect(unescaped(await inSettings.text())).toContain(
+      '<span class="field-error" id="error-settings">settings: braintrust.api_key: "passthrough" stores no key, so the settings cannot give one: take it out, or choose "store this key"</span>',
+    );
+    for (const page of [keptPage, createdPage]) expect(page).not.toContain(typed);
+    expect(await (await admin("GET", `/tenants/${tenant.id}`)).json()).toEqual(before);
+    expect((await admin("GET", `/tenants/${newTenant}`)).status).toBe(404);
   });
 
   it("keeps the stored key when the key field says so, refusing settings that give one (a pasted PUT body), and changes nothing", async () => {

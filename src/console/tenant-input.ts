@@ -48,10 +48,26 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
       { field: "settings" },
     );
   }
+  if (choice === "passthrough" && typeof braintrust.api_key === "string") {
+    throw new RelayError(
+      "invalid_field",
+      'settings: braintrust.api_key: "passthrough" stores no key, so the settings cannot give one: take it out, or choose "store this key"',
+      { field: "settings" },
+    );
+  }
+  // Keys are never trimmed into something else: the API refuses one with spaces.
+  const key = typeof form.api_key === "string" ? form.api_key : "";
+  // A key typed under another choice is one the operator meant to store (a leaked key rotated): it is not dropped without a word.
+  if (choice !== "store" && key) {
+    const chosen = choice === "keep" ? '"keep as it is" keeps the key the tenant has' : '"passthrough" stores none';
+    throw new RelayError(
+      "invalid_field",
+      `braintrust.api_key: a key was typed, but ${chosen}: choose "store this key" to store it, or clear the field`,
+      { field: "api_key" },
+    );
+  }
   if (choice === "passthrough") braintrust.api_key = null;
   if (choice === "store") {
-    // Keys are never trimmed into something else: the API refuses one with spaces.
-    const key = typeof form.api_key === "string" ? form.api_key : "";
     if (!key)
       throw new RelayError("invalid_field", "braintrust.api_key: give the key to store, or choose another option", { field: "api_key" });
     braintrust.api_key = key;
