@@ -8,7 +8,7 @@ import { storedKeyContext } from "./credentials.js";
  *   behind the tenant's object, now has it as the object does);
  * - `current`: the current key sealed it already, in the tenant's object and in KV's copy alike;
  * - `replica_behind`: the current key sealed it in the tenant's object, but KV, whose copy ingest
- *   reads, refused it again: that copy may still be as the previous key sealed it;
+ *   reads, refused it (this run's write, or again): that copy may still be as the previous key sealed it;
  * - `no_key`: the tenant is gone, or forwards its clients' keys;
  * - `unreadable`: neither key opens it (its key must be put again);
  * - `changed`: someone changed the tenant meanwhile; sealing it again is left to the next run.
@@ -45,5 +45,6 @@ export async function resealStoredKey(env: Env & SealingKeys, tenantId: string):
     { config, apiUrl: api_url, sealedKey: await sealSecret(opened.plaintext, env, storedKeyContext(tenantId)) },
     { ifMatch: [read.revision] },
   );
-  return "refused" in replaced ? "changed" : "resealed";
+  if ("refused" in replaced) return "changed";
+  return replaced.replicated ? "resealed" : "replica_behind";
 }

@@ -66,7 +66,7 @@ export class TenantObject extends DurableObject<Env> {
     tenantId: string,
     change: TenantReplacement,
     precondition: Precondition = {},
-  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string } | PreconditionFailed | KeyForAnotherUrl> {
+  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string; replicated: boolean } | PreconditionFailed | KeyForAnotherUrl> {
     const replaced = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
       const refused = await this.refusal(existing, precondition);
@@ -79,8 +79,9 @@ export class TenantObject extends DurableObject<Env> {
       await this.replicateLater();
       return { tenant, created: existing === undefined, revision: await tenantRevision(tenant) };
     });
-    if (!("refused" in replaced)) await this.replicate(tenantId);
-    return replaced;
+    if (replaced.refused !== undefined) return replaced;
+    // Whether KV, the copy ingest reads, took the change now (else the alarm writes it again).
+    return { ...replaced, replicated: await this.replicate(tenantId) };
   }
 
   /** Deletes the record, the tenant's statistics and its replays' claims, when `precondition` holds; false when there was no such tenant. */
