@@ -8,7 +8,7 @@ import { z } from "zod";
 import { adminPath } from "../src/admin/api-path.js";
 import { rateLimitText, VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
-import { RelayError } from "../src/http/errors.js";
+import { placeShown, RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,
@@ -206,7 +206,7 @@ function configFile(path: string): Record<string, unknown> {
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) throw new InputError(`--config ${path} must hold a JSON object`);
   const repeated = repeatedKey(text);
-  if (repeated !== undefined) throw new InputError(`--config ${path}: ${repeated}: ${GIVEN_TWICE}`);
+  if (repeated !== undefined) throw new InputError(`--config ${path}: ${placeShown(repeated)}: ${GIVEN_TWICE}`);
   const config = { ...(json as Record<string, unknown>) };
   for (const field of VIEW_ONLY_FIELDS) delete config[field];
   return config;

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
-import { headerValueShown, RelayError } from "../http/errors.js";
+import { headerValueShown, placeShown, RelayError } from "../http/errors.js";
 
 /** An admin call's JSON body, or a 400 naming `body`: a schema then says what in it is wrong. */
 export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
@@ -42,7 +42,8 @@ function parsedBody(text: string, malformed: string): unknown {
   }
   const repeated = repeatedKey(text);
   if (repeated !== undefined) {
-    throw new RelayError("invalid_field", `${repeated}: ${GIVEN_TWICE}`, { field: repeated });
+    const place = placeShown(repeated);
+    throw new RelayError("invalid_field", `${place}: ${GIVEN_TWICE}`, { field: place });
   }
   return body;
 }

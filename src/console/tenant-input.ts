@@ -1,6 +1,6 @@
 import { isJsonObject } from "../encoding/json.js";
 import { GIVEN_TWICE, repeatedKey, stringEnd } from "../encoding/json-text.js";
-import { RelayError } from "../http/errors.js";
+import { placeShown, RelayError } from "../http/errors.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
 import { DEFAULT_API_URL } from "../tenants/schema.js";
 import type { TenantView } from "./answers.js";
@@ -32,7 +32,8 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
     throw new RelayError("invalid_field", 'settings: must be a JSON object, e.g. {} or {"routes": []}', { field: "settings" });
   }
   const repeated = repeatedKey(settingsText);
-  if (repeated !== undefined) throw new RelayError("invalid_field", `settings: ${repeated}: ${GIVEN_TWICE}`, { field: "settings" });
+  if (repeated !== undefined)
+    throw new RelayError("invalid_field", `settings: ${placeShown(repeated)}: ${GIVEN_TWICE}`, { field: "settings" });
   const body: Record<string, unknown> = { ...settings };
   const braintrust: Record<string, unknown> = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (text(form, "parent")) body.parent = text(form, "parent");

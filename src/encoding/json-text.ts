@@ -10,11 +10,12 @@ import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJE
 export const GIVEN_TWICE = "given twice in one object, where only the last would be read";
 
 /**
- * Where the first key an object of this JSON gives twice is (`routes.0.match.field`); undefined
- * when none is. `text` is valid JSON (JSON.parse took it), so a string an object holds followed by
- * a colon is a key. One pass without recursion, whatever the nesting.
+ * Where the first key an object of this JSON gives twice is, as the keys and list places leading to
+ * it (`["routes", "0", "match", "field"]`); undefined when none is. `text` is valid JSON (JSON.parse
+ * took it), so a string an object holds followed by a colon is a key. One pass without recursion,
+ * whatever the nesting. The steps are the caller's text: a message names them as placeShown does.
  */
-export function repeatedKey(text: string): string | undefined {
+export function repeatedKey(text: string): string[] | undefined {
   // Each open object with its keys so far and the member being read; each open list with the item being read.
   const open: Array<{ keys: Set<string>; at: string } | { index: number }> = [];
   for (let i = 0; i < text.length; i++) {
@@ -25,7 +26,7 @@ export function repeatedKey(text: string): string | undefined {
       const end = stringEnd(text, i)!;
       if (inner && "keys" in inner && text.charCodeAt(afterWhiteSpace(text, end)) === COLON) {
         const key = JSON.parse(text.slice(i, end)) as string;
-        if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key].map(named).join(".");
+        if (inner.keys.has(key)) return [...open.slice(0, -1).map((o) => ("keys" in o ? o.at : String(o.index))), key];
         inner.keys.add(key);
         inner.at = key;
       }
@@ -36,11 +37,6 @@ export function repeatedKey(text: string): string | undefined {
     else if (c === COMMA && inner && "index" in inner) inner.index++;
   }
   return undefined;
-}
-
-/** A place's step as a message names it: an empty key as `""`, which would otherwise name nothing. */
-function named(step: string): string {
-  return step === "" ? '""' : step;
 }
 
 /** Where the string whose opening quote is at `at` ends, just past its closing quote; undefined for one never closed. */

@@ -78,6 +78,21 @@ export function quoted(text: string): string {
 }
 
 /**
+ * A place in the caller's JSON (`routes.0.match.field`), named by its keys and list places: a key
+ * shaped as a field's name as it is, any other quoted (an empty one, one with dots, a secret pasted
+ * as a key); past MAX_PLACE_STEPS, its first and last steps around how many were left out.
+ */
+export function placeShown(steps: readonly string[]): string {
+  const named = (step: string) => (FIELD_NAME.test(step) ? step : quoted(step));
+  if (steps.length <= MAX_PLACE_STEPS) return steps.map(named).join(".");
+  const half = MAX_PLACE_STEPS / 2;
+  return [...steps.slice(0, half).map(named), `…(${steps.length - MAX_PLACE_STEPS} more)`, ...steps.slice(-half).map(named)].join(".");
+}
+
+const FIELD_NAME = /^[A-Za-z0-9_$-]{1,64}$/;
+const MAX_PLACE_STEPS = 16;
+
+/**
  * Caller text this short is quoted back whatever it holds: every secret the relay handles is longer
  * (an admin token is 32 characters at least, an ingest token 64, API keys dozens),
  * and a typo's few characters are what its sender needs to see.
