@@ -14,7 +14,7 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const traces = Array.from({ length: 100 }, () => {
       const trace = gatewayTrace({ env: "eval" });
-      trace.traceId[0] = 0x30;
+      trace.traceId[15] = 0x03;
       return trace;
     });
     const object = traceRoutesObject(env, tenant, "3");
@@ -36,7 +36,7 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const traces = Array.from({ length: 100 }, () => {
       const trace = gatewayTrace({ env: "eval" });
-      trace.traceId[0] = 0x40;
+      trace.traceId[15] = 0x04;
       return trace;
     });
     const object = traceRoutesObject(env, tenant, "4");
@@ -68,7 +68,7 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
     const small = gatewayTrace({ env: "eval" });
     const big = gatewayTrace({ env: "eval" });
     // The same object, the big part after the small one's; too large for a queue message, so its payload goes to R2.
-    big.top.traceId[0] = small.traceId[0]!;
+    big.top.traceId[15] = small.traceId[15]!;
     for (const span of big.children) span.traceId = big.top.traceId;
     big.children[2]!.attributes.push(attr("note", "x".repeat(200_000)));
     const object = traceRoutesOf(tenant, small.traceId);

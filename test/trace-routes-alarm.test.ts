@@ -16,7 +16,7 @@ const HOUR = 60 * 60 * 1000;
 /** Two traces of one shard, so of one object. */
 function tracesOfOneObject(metadata: Record<string, string>) {
   const traces = [gatewayTrace(metadata), gatewayTrace(metadata)];
-  for (const trace of traces) trace.traceId[0] = 0x7e;
+  for (const trace of traces) trace.traceId[15] = 0xe7;
   return traces;
 }
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
-import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingObject } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
@@ -107,7 +107,9 @@ describe.concurrent("a passthrough client's trace, decided once Braintrust accep
     await sendTraces(tenant, toProtobuf(requestOf([...taken.all, ...refused.all])));
 
     const decisions = await Promise.all(
-      [taken, refused].map(async ({ traceId }) => (await traceRoutesObject(env, tenant, hex(traceId)[0]!).decisions([hex(traceId)]))[0]),
+      [taken, refused].map(
+        async ({ traceId }) => (await traceRoutesObject(env, tenant, shardOf(hex(traceId))).decisions([hex(traceId)]))[0],
+      ),
     );
     expect(decisions).toEqual(["project_name:default", null]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 403]);

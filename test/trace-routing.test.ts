@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { attr, randomId, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
-import { waitingTraces } from "../src/deliver/trace-route-shards.js";
+import { shardOf, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { TraceWaitStore } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
 import { DECISION_TTL_MS } from "../src/tenants/routing.js";
@@ -493,7 +493,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const first = gatewayTrace({ env: "eval" });
     let second = gatewayTrace({ env: "eval" });
-    while (hex(second.traceId)[0] === hex(first.traceId)[0]) second = gatewayTrace({ env: "eval" });
+    while (shardOf(hex(second.traceId)) === shardOf(hex(first.traceId))) second = gatewayTrace({ env: "eval" });
     const broken = traceRoutesOf(tenant, second.traceId);
     await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
     const children = toProtobuf(requestOf([...first.children, ...second.children]));

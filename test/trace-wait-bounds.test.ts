@@ -59,7 +59,7 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     // 19 traces of one shard, a 1.8 MB part each: 34.2 MB of waiting spans in one call, were they all to wait.
     const children = Array.from({ length: 19 }, (_, i) => {
       const traceId = randomId(16);
-      traceId[0] = 0x0a;
+      traceId[15] = 0xa0;
       return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail"), attr("tfy.output", "x".repeat(1_800_000))], {
         traceId,
         parentSpanId: randomId(8),
@@ -79,7 +79,7 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     // 640 undecided traces over the 16 objects under one 100 KB resource: 64 MB of parts, were each to wait with its copy.
     const children = Array.from({ length: 640 }, (_, i) => {
       const traceId = randomId(16);
-      traceId[0] = (i % 16) * 16;
+      traceId[15] = i % 16;
       return spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail")], { traceId, parentSpanId: randomId(8) });
     });
     const request = requestOf(children);
@@ -139,6 +139,44 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     });
   });
 
+  it.each([
+    // Datadog's 128-bit ids and AWS X-Ray's: the Unix time in seconds in the first 4 bytes.
+    [
+      "the time first (Datadog, AWS X-Ray)",
+      (id: Uint8Array) => new DataView(id.buffer, id.byteOffset).setUint32(0, Math.floor(Date.now() / 1000)),
+    ],
+    // 64-bit ids (Zipkin B3, older Jaeger clients) as OTLP carries them: zeros first.
+    ["64 bits padded with zeros (Zipkin, Jaeger)", (id: Uint8Array) => id.fill(0, 0, 8)],
+  ])(
+    "spreads a tenant's traces over its objects when their ids start alike, %s: more spans than one object holds still wait",
+    async (_, shape) => {
+      const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+      const inFlight = Array.from({ length: Math.ceil((MAX_WAITING_SPANS_PER_OBJECT + 1) / 3) }, () => {
+        const trace = gatewayTrace({ env: "eval" });
+        shape(trace.traceId);
+        return trace;
+      });
+      expect(new Set(inFlight.map((t) => hex(t.traceId).slice(0, 8))).size).toBe(1);
+      for (let i = 0; i < inFlight.length; i += 600) {
+        expect(
+          await decidedEarlyWhileSending(
+            tenant,
+            inFlight.slice(i, i + 600).flatMap((t) => t.children),
+          ),
+        ).toEqual([]);
+      }
+      const trace = gatewayTrace({ env: "eval" });
+      shape(trace.traceId);
+      expect(await decidedEarlyWhileSending(tenant, trace.children)).toEqual([]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+      expect(await waitingSpans(tenant.id)).toBe(inFlight.length * 3);
+    },
+  );
+
   it("traces of one object wait up to the spans the object may hold; a trace past it is decided then, and the others still wait", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const perTrace = MAX_WAITING_SPANS_PER_TRACE - 1;
@@ -146,7 +184,7 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     // Traces of one shard, so of one object, each just under the bound per trace.
     const traces = Array.from({ length: fitting + 1 }, () => {
       const trace = gatewayTrace({ env: "eval" });
-      trace.traceId[0] = 0x5c;
+      trace.traceId[15] = 0xc5;
       return { trace, spans: guardrails(trace, perTrace) };
     });
     for (const { spans } of traces.slice(0, fitting)) expect((await sendTraces(tenant, toProtobuf(requestOf(spans)))).status).toBe(200);
