@@ -13,7 +13,12 @@ const requested: string[] = [];
 
 beforeAll(async () => {
   // Statistics reach the tenant's object right after each request, so a page shows them at once.
-  [relay, browser] = await Promise.all([startRelay({ STATS_FLUSH_SECONDS: "0" }), launchChromium()]);
+  // Both awaited to the end, not given up at the first refusal: should Chromium be missing, the
+  // relay still starting is stopped after it, not left running.
+  const [started, launched] = await Promise.allSettled([startRelay({ STATS_FLUSH_SECONDS: "0" }), launchChromium()]);
+  if (started.status === "fulfilled") relay = started.value;
+  if (launched.status === "fulfilled") browser = launched.value;
+  for (const outcome of [launched, started]) if (outcome.status === "rejected") throw outcome.reason;
 });
 
 afterAll(async () => {
