@@ -40,6 +40,41 @@ describe.concurrent("the trace-routes object's alarm", () => {
     expect(await object.decisions([hex(trace.traceId)])).toEqual([null]);
   });
 
+  it("an alarm that hands a trace's spans to the queue reads them, not every decision the object remembers: those are swept once an hour", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const [swept, split] = tracesOfOneObject({ env: "eval" });
+    const object = traceRoutesOf(tenant, split!.traceId);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(swept!.all)))).status).toBe(200);
+    // A day of a busy tenant's traces of this object, decided; the object swept them within the hour.
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec(
+        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)
+         INSERT INTO trace_routes (trace, parent, default_parent, decided_until) SELECT printf('%031d7', i), 'project_name:default', 'project_name:default', ? FROM n`,
+        Date.now() + 12 * HOUR,
+      );
+    });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+
+    // A split trace: its children wait until its top span decides it, and the alarm hands them over.
+    expect((await sendTraces(tenant, toProtobuf(requestOf(split!.children)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([split!.top])))).status).toBe(200);
+    const cursors = await runInDurableObject(object, (_instance, state) => {
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+      sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+        const cursor = exec(query, ...bindings);
+        opened.push(cursor);
+        return cursor;
+      }) as typeof sql.exec;
+      return opened;
+    });
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+
+    expect(await waitingSpans(tenant.id)).toBe(0);
+    expect(cursors.reduce((rows, cursor) => rows + cursor.rowsRead, 0)).toBeLessThan(100);
+  });
+
   it("a trace decided at once does not put off the end of another trace's wait: the alarm only ever moves earlier", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 60 });
     const [waiting, whole] = tracesOfOneObject({ env: "eval" });

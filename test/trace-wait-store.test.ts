@@ -141,15 +141,31 @@ describe("trace wait store", () => {
       store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
 
       // The queue refused the spans all day.
-      store.forgetExpired(NOW + DECISION_TTL_MS + 1);
+      store.forgetExpired(NOW + DECISION_TTL_MS + 1, 0);
 
       const ready = store.releasable(50);
       expect(ready).toEqual([{ piece: { ...waiting, id: expect.any(Number) }, parent: "project_name:from-top-span" }]);
       // Once they left, the decision past its day is forgotten.
       store.released(ready[0]!.piece);
-      store.forgetExpired(NOW + DECISION_TTL_MS + 2);
+      store.forgetExpired(NOW + DECISION_TTL_MS + 2, 0);
       expect(store.trace(trace)).toBeUndefined();
       expect(store.remembersAny()).toBe(false);
+    });
+  });
+
+  it("sweeps decisions past their day at most once in the time asked, since a sweep reads every decision remembered", async () => {
+    const HOUR = 60 * 60 * 1000;
+    await onFreshStore((store) => {
+      const [first, second] = [hex(randomId(16)), hex(randomId(16))];
+      store.decide(first, DEFAULT_PARENT, NOW + 1);
+      store.forgetExpired(NOW + 2, HOUR);
+      expect(store.trace(first)).toBeUndefined();
+
+      store.decide(second, DEFAULT_PARENT, NOW + 3);
+      store.forgetExpired(NOW + 4, HOUR);
+      expect(store.trace(second)).toMatchObject({ parent: DEFAULT_PARENT });
+      store.forgetExpired(NOW + 2 + HOUR, HOUR);
+      expect(store.trace(second)).toBeUndefined();
     });
   });
 

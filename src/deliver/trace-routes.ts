@@ -154,7 +154,7 @@ export class TraceRoutes extends DurableObject<Env> {
     // Released spans count as queued, as the consumer will count them leaving the queue; an alarm has
     // no request to flush later, so they go to the tenant's statistics now (a failure there is only logged).
     await flushStats(this.env);
-    this.store.forgetExpired(now);
+    this.store.forgetExpired(now, SWEEP_MS);
     if (!handedOver) return this.alarmBy(Date.now() + RELEASE_RETRY_MS);
     const next = Math.min(
       this.store.nextDue() ?? Number.POSITIVE_INFINITY,

@@ -65,6 +65,8 @@ export class TraceWaitStore {
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );
     sql.exec("INSERT OR IGNORE INTO waiting_totals (id, traces, spans, bytes) VALUES (0, 0, 0, 0)");
+    // When the decisions were last swept: a sweep reads every one the object remembers.
+    sql.exec("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY CHECK (id = 0), swept_at INTEGER NOT NULL)");
   }
 
   trace(trace: string): StoredTrace | undefined {
@@ -225,9 +227,17 @@ export class TraceWaitStore {
     this.addToTotals(left.spans === 0 ? -1 : 0, -piece.spans, -bytes);
   }
 
-  /** Forgets decisions past their time, once nothing of the trace waits (a sweep, run by the alarm now and then). */
-  forgetExpired(now: number): void {
+  /**
+   * Forgets decisions past their time, once nothing of the trace waits, unless the last sweep was
+   * less than `every` ms ago. Run by the alarm, which runs about once for each trace that waited; a
+   * sweep reads every decision the object remembers (a day of a busy tenant's traces: an index on
+   * their time would add a row written to each), so it runs only now and then.
+   */
+  forgetExpired(now: number, every: number): void {
+    const last = this.sql.exec<{ swept_at: number }>("SELECT swept_at FROM sweeps WHERE id = 0").toArray()[0]?.swept_at;
+    if (last !== undefined && now - last < every) return;
     this.sql.exec("DELETE FROM trace_routes WHERE decided_until <= ? AND spans = 0", now);
+    this.sql.exec("INSERT OR REPLACE INTO sweeps (id, swept_at) VALUES (0, ?)", now);
   }
 
   totals(): WaitingTotals {
