@@ -1,6 +1,8 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { attr, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import {
@@ -154,6 +156,33 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
         "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
       });
+    });
+
+    it("a child read with the routes as they were, while a route just added reaches its isolate, leaves the candidate that route named", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE], trace_wait_seconds: 3600 });
+      const trace = `${"1".repeat(31)}a`;
+      const object = traceRoutesObject(env, tenant, "a");
+      const request = {
+        tenant: tenant.id,
+        incarnation: undefined,
+        defaultParent: "project_name:default",
+        sealedClientKey: undefined,
+        clientKeyApiUrl: undefined,
+        waitSeconds: 3600,
+      };
+      const [NEW, OLD] = [[EVAL_ROUTE.parent, "project_name:models"], [EVAL_ROUTE.parent]];
+
+      // A child read with the route just added names it; another, read by an isolate with the routes before it, names none.
+      await object.settle({
+        ...request,
+        routeParents: NEW,
+        traces: [{ trace, candidate: { parent: "project_name:models", rank: 1 }, waiting: { protobuf: new Uint8Array([1]), spans: 1 } }],
+      });
+      await object.settle({ ...request, routeParents: OLD, traces: [{ trace, waiting: { protobuf: new Uint8Array([2]), spans: 1 } }] });
+      // The top span, matching no route, read with the routes as they are now.
+      const [decided] = await object.settle({ ...request, routeParents: NEW, traces: [{ trace, decided: request.defaultParent }] });
+
+      expect(decided).toEqual({ parent: "project_name:models" });
     });
 
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {

@@ -208,7 +208,12 @@ export class TraceRoutes extends DurableObject<Env> {
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;
     // What any request of the trace said for a parent: the best wins, whichever request settles it.
-    const best = betterCandidate(currentCandidate(known, request.routeParents), report.candidate);
+    const current = currentCandidate(known, request.routeParents);
+    const best = betterCandidate(current, report.candidate);
+    // What waits keeps a candidate this request's routes do not name: they may be older than the
+    // routes that named it (a route just added, still on its way to this request's isolate). Whether
+    // it still counts is weighed when the trace is decided, by the routes then.
+    const kept = betterCandidate(current ?? storedCandidate(known), report.candidate);
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
@@ -219,8 +224,8 @@ export class TraceRoutes extends DurableObject<Env> {
     const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
     if (report.spanless) {
       // Nothing of it to deliver: its later spans weigh this candidate until the wait is over.
-      if (!best) return { settlement: { waiting: true } };
-      this.store.remember(report.trace, request.defaultParent, best, dueAt);
+      if (!kept) return { settlement: { waiting: true } };
+      this.store.remember(report.trace, request.defaultParent, kept, dueAt);
       return { settlement: { waiting: true }, workAt: dueAt };
     }
     const waiting = report.waiting;
@@ -250,7 +255,7 @@ export class TraceRoutes extends DurableObject<Env> {
       spans: waiting.spans,
       receivedAt: now,
     };
-    this.store.wait(piece, request.defaultParent, dueAt, known, best);
+    this.store.wait(piece, request.defaultParent, dueAt, known, kept);
     return { settlement: { waiting: true }, workAt: dueAt };
   }
 
