@@ -489,7 +489,7 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
-  it("a retry after one object failed keeps once the spans another object had already taken", async () => {
+  it("a retry after one object failed keeps once the spans another object had already taken, counted received and accepted once", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const first = gatewayTrace({ env: "eval" });
     let second = gatewayTrace({ env: "eval" });
@@ -507,6 +507,16 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const views = await viewsOnceArrived(tenant, [...first.all, ...second.all]);
     expect(views["experiment_id:exp-eval"]?.traces).toHaveLength(2);
     expect(Object.keys(views)).toEqual(["experiment_id:exp-eval"]);
+    // accepted = delivered + dead_lettered + refused_upstream + waiting_in_queue (README, "How to read the numbers").
+    const spans = await vi.waitFor(
+      async () => {
+        const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: Record<string, number> } };
+        expect(stats.total.spans.left_queue).toBe(6);
+        return stats.total.spans;
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    expect(spans).toMatchObject({ received: 8, accepted: 8, delivered: 8, queued: 6 });
   });
 
   it("a tenant that routes by braintrust.parent keeps a trace whole when only a late span carries it", async () => {

@@ -12,6 +12,7 @@ import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
+import { countSpans } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
@@ -62,19 +63,27 @@ export async function settleTraces(
   // resource and scope, so a request of many traces under a large resource would otherwise copy it
   // once a trace, many times the request's own size.
   const room = { bytes: MAX_WAITING_BYTES_PER_OBJECT };
-  const settlements = await askEachObject(env, tenant, traces, (object, group) =>
+  const { answers: settlements, failure } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
     object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source, room))),
   );
-  const parentOf = (trace: RequestTrace) => {
-    const settlement = settlements.get(trace);
-    return settlement && "parent" in settlement ? settlement.parent : undefined;
-  };
   // Kept once however often the request comes, so counted accepted once: the first time.
   const keptNow = (trace: RequestTrace) => {
     const settlement = settlements.get(trace);
     return settlement !== undefined && "waiting" in settlement && !settlement.again;
   };
   const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (keptNow(trace) ? 1 : 0), 0);
+  if (failure) {
+    // What the objects that answered kept is the relay's now, to deliver once decided, whatever the
+    // client is told: counted here, since the client's retry finds it kept already.
+    const counted = { tenant: tenant.id, incarnation: tenant.incarnation };
+    countSpans(counted, "received", waitingSpans);
+    countSpans(counted, "accepted", waitingSpans);
+    throw failure;
+  }
+  const parentOf = (trace: RequestTrace) => {
+    const settlement = settlements.get(trace);
+    return settlement && "parent" in settlement ? settlement.parent : undefined;
+  };
   return { processed: batchesByParent(request, parentOf), waitingSpans, provisional: [] };
 }
 
@@ -94,7 +103,10 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
-  const decided = await askEachObject(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
+  const { answers: decided, failure } = await eachObjectAnswers(env, tenant, request.traces, (object, group) =>
+    object.decisions(group.map((t) => t.trace)),
+  );
+  if (failure) throw failure;
   // A trace whose spans here were all dropped went nowhere: what they said decides it only if it settled it.
   const sent = new Set(request.traceOf);
   const provisional = request.traces
@@ -134,25 +146,30 @@ export async function rememberAccepted(
   }
 }
 
-/** One call per object the traces fall in, all at once; each answer beside its trace. */
-async function askEachObject<Answer>(
+/**
+ * One call per object the traces fall in, all at once; each answer beside its trace. Every call is
+ * awaited, those after a failure too, so the caller knows what the others did: `failure` is the 503
+ * to answer when any call failed (logged), the answers then those of the objects that answered.
+ */
+async function eachObjectAnswers<Answer>(
   env: Env,
   tenant: Tenant,
   traces: RequestTrace[],
   ask: (object: DurableObjectStub<TraceRoutes>, group: RequestTrace[]) => Promise<Answer[]>,
-): Promise<Map<RequestTrace, Answer>> {
+): Promise<{ answers: Map<RequestTrace, Answer>; failure?: RelayError }> {
   const calls = [...byShard(traces)].map(async ([shard, group]) => {
     const answers = await ask(traceRoutesObject(env, tenant, shard), group);
     return group.map((trace, i): [RequestTrace, Answer] => [trace, answers[i]!]);
   });
-  try {
-    return new Map((await Promise.all(calls)).flat());
-  } catch (err) {
-    logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(err) });
-    throw new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
-      retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
-    });
-  }
+  const outcomes = await Promise.allSettled(calls);
+  const answers = new Map(outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? outcome.value : [])));
+  const failed = outcomes.find((outcome) => outcome.status === "rejected");
+  if (!failed) return { answers };
+  logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(failed.reason) });
+  const failure = new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
+    retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
+  });
+  return { answers, failure };
 }
 
 function byShard<T extends { trace: string }>(traces: T[]): Map<string, T[]> {
