@@ -284,6 +284,31 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       });
     });
 
+    it("a key Braintrust accepts on the request that carried the dropped span: its route is kept as a candidate, which a top span matching no route follows", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 },
+      });
+      const opener = tracePartedByExporter("prod");
+      const { trace, call, kept } = tracePartedByExporter("prod");
+
+      // The key's first request: another trace, whole, and this trace's provider call alone, dropped.
+      expect((await sendTraces(tenant, toProtobuf(requestOf([...opener.trace.all, call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept.slice(0, 2))))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, [...opener.kept, ...kept])).toEqual({
+        "project_name:anthropic": {
+          traces: expect.arrayContaining([
+            { root: opener.trace.top.name, spans: 3 },
+            { root: trace.top.name, spans: 3 },
+          ]),
+          unlisted: 0,
+        },
+      });
+    });
+
     it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
       const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
       const { trace, call, kept } = tracePartedByExporter("eval");

@@ -12,16 +12,17 @@ import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
 import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
+import type { TraceCandidate } from "../process/route.js";
 import { countSpans } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
 
-/** Where one request alone sends a trace no object had decided: stored only once Braintrust took spans sent with its key. */
-export interface ProvisionalDecision {
-  trace: string;
-  parent: string;
-}
+/**
+ * Where one request alone sends a trace no object had decided, or, for a trace whose spans it
+ * dropped all of, the candidate they named: stored only once Braintrust took spans sent with its key.
+ */
+export type ProvisionalDecision = { trace: string; parent: string } | { trace: string; candidate: TraceCandidate };
 
 export interface SettledTraces {
   /** The spans to deliver now, one batch per parent. */
@@ -107,18 +108,22 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
     object.decisions(group.map((t) => t.trace)),
   );
   if (failure) throw failure;
-  // A trace whose spans here were all dropped went nowhere: what they said decides it only if it settled it.
+  // A trace whose spans here were all dropped went nowhere: what they said decides it only if it
+  // settled it, else names a candidate, as a trusted key's dropped spans do.
   const sent = new Set(request.traceOf);
-  const provisional = request.traces
-    .filter((t) => !decided.get(t) && (t.decided || sent.has(t)))
-    .map(({ trace, parent }) => ({ trace, parent }));
+  const provisional = request.traces.flatMap((t): ProvisionalDecision[] => {
+    if (decided.get(t)) return [];
+    if (t.decided || sent.has(t)) return [{ trace: t.trace, parent: t.parent }];
+    return t.candidate ? [{ trace: t.trace, candidate: t.candidate }] : [];
+  });
   return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
 }
 
 /**
  * Stores an untrusted request's decisions once Braintrust took its spans, for the parents it took
  * them at (`taken`): from then on the trace's later spans, and any waiting, go there too, as if the
- * key had been trusted from the start. Recorded after the delivery, so another request may have
+ * key had been trusted from the start; and the candidates its dropped spans named, as a trusted
+ * key's would wait. Recorded after the delivery, so another request may have
  * decided a trace in between (the first decision still wins; that trace is then split). A failure
  * loses only the memory, not spans, which were delivered: it is logged, and the client answered as
  * delivered.
@@ -129,13 +134,19 @@ export async function rememberAccepted(
   provisional: ProvisionalDecision[],
   taken: ReadonlySet<string>,
 ): Promise<void> {
-  const accepted = provisional.filter((d) => taken.has(d.parent));
+  // A candidate had no spans delivered: it waits as a trusted key's would, whatever parents took the others.
+  const accepted = provisional.filter((d) => !("parent" in d) || taken.has(d.parent));
   const calls = [...byShard(accepted)].map(([shard, group]) =>
     traceRoutesObject(env, tenant, shard).settle(
       settleRequest(
         tenant,
         undefined,
-        group.map(({ trace, parent }) => ({ trace, decided: parent, delivered: true })),
+        group.map(
+          (d): TraceReport =>
+            "parent" in d
+              ? { trace: d.trace, decided: d.parent, delivered: true }
+              : { trace: d.trace, candidate: d.candidate, spanless: true },
+        ),
       ),
     ),
   );
