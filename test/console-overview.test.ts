@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { noticeOf } from "../src/console/notices.js";
+import { type Counts, emptyCounts } from "../src/stats/counts.js";
+import type { TenantStatsReport } from "../src/stats/store.js";
 import { failingObject, recordingQueue } from "./support/bindings.js";
-import { csrfIn, fieldIn, overviewPageOf, overviewRow, postForm, SIGNED } from "./support/console.js";
+import { csrfIn, fieldIn, overviewPageOf, overviewRow, postForm, SIGNED, statsPageRow } from "./support/console.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import {
   admin,
@@ -75,6 +77,46 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(row).toContain('<li class="bad">statistics unavailable: its Durable Object did not answer</li>');
     expect(row).toContain('<span class="muted">unknown</span>');
     expect(await overviewRow(healthy.id, cookie, bindings)).toContain('<span class="health ok">ok</span>');
+  });
+
+  it("names on the statistics page a tenant whose object cannot answer, on a line of its own, and every other tenant as usual", async () => {
+    const healthy = await createTenant();
+    const overloaded = await createTenant();
+    const cookie = await consoleSessionCookie();
+    const bindings = { TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, overloaded.id, "statsReport", "Durable Object is overloaded") };
+
+    const row = await statsPageRow(overloaded.id, cookie, bindings);
+
+    expect(row).toContain(`<a href="/admin/console/tenants/${overloaded.id}">${overloaded.id}</a>`);
+    expect(row).toContain("statistics unavailable: its Durable Object did not answer");
+    expect(await statsPageRow(healthy.id, cookie, bindings)).toContain('<span class="muted">none</span>');
+  });
+
+  it("shows a last upstream error the tenant's deliveries got past muted alike on the overview, the statistics page and its page", async () => {
+    const tenant = await createTenant();
+    const cookie = await consoleSessionCookie();
+    const minute = Math.floor(Date.now() / 60_000) * 60_000;
+    const counts = (more: Partial<Counts>): Counts => ({ ...emptyCounts(), ...more });
+    // An attempt failed ten minutes ago; spans were delivered seven minutes ago, outside the last 5, and nothing failed since.
+    await env.TENANT_OBJECTS.getByName(tenant.id).recordStats(tenant.id, {
+      incarnation: tenant.incarnation,
+      minutes: {
+        [minute - 10 * 60_000]: counts({ upstreamAttempts: 1, upstreamErrors: 1 }),
+        [minute - 7 * 60_000]: counts({ spans: { received: 10, accepted: 10, delivered: 10 }, upstreamAttempts: 1 }),
+      },
+      lastError: { status: 503, reason: "Service Unavailable", at: minute - 10 * 60_000 + 1000 },
+    });
+    const errorCell = (html: string) => /<span class="last-error[^"]*">[\s\S]*?<\/span>/.exec(html)?.[0] ?? "";
+
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    for (const html of [await overviewRow(tenant.id, cookie), await statsPageRow(tenant.id, cookie), page]) {
+      expect(errorCell(html)).toContain('<span class="last-error past">');
+      expect(errorCell(html)).toContain("(spans delivered since) 503: Service Unavailable");
+    }
+    expect(((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as TenantStatsReport).last_upstream_error).toMatchObject({
+      status: 503,
+      spans_delivered_since: 10,
+    });
   });
 
   it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {

@@ -14,6 +14,12 @@ export const statsRoutes = new Hono<AppEnv>();
 
 /** `GET /admin/tenants/:tenant/stats`, and each tenant of `GET /admin/stats`. */
 export type TenantStats = { tenant: string } & TenantStatsReport;
+/** `GET /admin/stats`: a page of tenants, those whose object did not answer named apart. */
+export interface StatsList {
+  tenants: TenantStats[];
+  unavailable: string[];
+  cursor: string | null;
+}
 /** `GET /admin/tenants/:tenant/waiting-traces`. */
 export type WaitingTraces = { tenant: string } & WaitingTotals;
 
@@ -60,7 +66,7 @@ statsRoutes.get("/stats", async (c) => {
   );
   const tenants = reports.answered.flatMap(({ tenant, answer }): TenantStats[] => (answer ? [{ tenant, ...answer }] : []));
   const unavailable = reports.failed;
-  return c.json({ tenants, unavailable, cursor: page.cursor });
+  return c.json({ tenants, unavailable, cursor: page.cursor } satisfies StatsList);
 });
 
 statsRoutes.all("/tenants/:tenant/stats", otherMethods("GET, HEAD"));

@@ -1,4 +1,3 @@
-import { minuteOf } from "../stats/counts.js";
 import { requestsRefused } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { countOf, countText } from "./numbers.js";
@@ -53,14 +52,12 @@ function failingStill(stats: TenantStats): boolean {
 
 /**
  * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
- * delivered in a minute after the error's (known from `per_minute`, which the overview and a tenant's
- * page read). Undefined while it may still be going on.
+ * delivered in a minute after the error's. Undefined while it may still be going on.
  */
 export function upstreamErrorPassed(stats: TenantStats): string | undefined {
   const error = stats.last_upstream_error;
   if (!error) return undefined;
   if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
-  const errorMinute = new Date(minuteOf(Date.parse(error.at))).toISOString();
-  if (stats.per_minute?.some((m) => m.minute > errorMinute && m.spans.delivered > 0)) return "spans delivered since";
+  if (error.spans_delivered_since > 0) return "spans delivered since";
   return undefined;
 }

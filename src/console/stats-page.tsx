@@ -11,12 +11,19 @@ export function StatsPage(props: {
   session: ConsoleSession;
   window: StatsWindow;
   tenants: TenantStats[];
+  /** Tenants of the page whose object did not answer for their statistics. */
+  unavailable: string[];
   /** Whether this is a page past the first (a cursor was followed). */
   later: boolean;
   next: string | null;
 }) {
   const field = STATS_WINDOWS[props.window];
   const link = (query: Record<string, string>) => `${CONSOLE_PATHS.stats}?${new URLSearchParams(query)}`;
+  // In the page's order, by id, those without statistics among them.
+  const rows = [
+    ...props.tenants.map((stats) => ({ tenant: stats.tenant, stats })),
+    ...props.unavailable.map((tenant) => ({ tenant, stats: undefined })),
+  ].sort((a, b) => (a.tenant < b.tenant ? -1 : 1));
   return (
     <Layout title="Statistics" session={props.session} section="stats">
       <h1>Statistics</h1>
@@ -32,9 +39,9 @@ export function StatsPage(props: {
           ),
         )}
       </p>
-      {props.tenants.length === 0 && props.later ? (
+      {rows.length === 0 && props.later ? (
         <EmptyLaterPage what="tenants" first={link({ window: props.window })} />
-      ) : props.tenants.length === 0 ? (
+      ) : rows.length === 0 ? (
         <p class="muted">
           No tenants yet: <a href={CONSOLE_PATHS.home}>create one</a> on the tenants page.
         </p>
@@ -50,17 +57,25 @@ export function StatsPage(props: {
             </tr>
           </thead>
           <tbody>
-            {props.tenants.map((stats) => (
-              <tr data-tenant={stats.tenant}>
+            {rows.map(({ tenant, stats }) => (
+              <tr data-tenant={tenant}>
                 <td>
-                  <a href={CONSOLE_PATHS.tenant(stats.tenant)}>{stats.tenant}</a>
+                  <a href={CONSOLE_PATHS.tenant(tenant)}>{tenant}</a>
                 </td>
-                {statsColumns(stats[field]).map((value) => (
-                  <td class="num">{cellText(value)}</td>
-                ))}
-                <td class="error">
-                  <LastUpstreamError stats={stats} />
-                </td>
+                {stats ? (
+                  <>
+                    {statsColumns(stats[field]).map((value) => (
+                      <td class="num">{cellText(value)}</td>
+                    ))}
+                    <td class="error">
+                      <LastUpstreamError stats={stats} />
+                    </td>
+                  </>
+                ) : (
+                  <td class="muted" colspan={STATS_COLUMNS.length + 1}>
+                    statistics unavailable: its Durable Object did not answer
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>

@@ -17,7 +17,8 @@ export interface TenantStatsReport {
   last_24h: StatsSummary;
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
-  last_upstream_error: { at: string; status: number | null; reason: string } | null;
+  /** `spans_delivered_since`: spans delivered in the minutes of the last hour after the error's, so that it is behind the tenant. */
+  last_upstream_error: { at: string; status: number | null; reason: string; spans_delivered_since: number } | null;
   /**
    * The last day (or as many minutes as asked for), one entry per minute that counted anything, oldest
    * first, without usage by model, which the windows sum; left out of the all-tenants overview.
@@ -124,7 +125,13 @@ export class TenantStatsStore {
       last_24h: summarise(this.day(current)),
       waiting_in_queue: Math.max(0, (total.spans.queued ?? 0) - (total.spans.left_queue ?? 0)),
       last_upstream_error: lastError
-        ? { at: new Date(lastError.at).toISOString(), status: lastError.status, reason: lastError.reason }
+        ? {
+            at: new Date(lastError.at).toISOString(),
+            status: lastError.status,
+            reason: lastError.reason,
+            spans_delivered_since:
+              sumOf(lastHour.filter((m) => m.minute > minuteOf(lastError.at)).map((m) => m.counts)).spans.delivered ?? 0,
+          }
         : null,
       ...(perMinuteFor > 0 ? { per_minute: this.traffic(current - perMinuteFor * MINUTE_MS) } : {}),
     };

@@ -80,6 +80,18 @@ export async function overviewRow(tenantId: string, cookie: string, bindings: Pa
   return row.slice(0, row.indexOf("</tr>"));
 }
 
+/** A tenant's row on the statistics page (1h), its "Next" links followed to it. */
+export async function statsPageRow(tenantId: string, cookie: string, bindings: Partial<Env> = {}): Promise<string> {
+  let path: string | undefined = "/admin/console/stats?window=1h";
+  let page = "";
+  while (path && !page.includes(`data-tenant="${tenantId}"`)) {
+    page = await (await relayFetchWith(bindings, path, { headers: { cookie } })).text();
+    path = /href="(\/admin\/console\/stats\?[^"]*cursor=[^"]+)"/.exec(page)?.[1]?.replaceAll("&amp;", "&");
+  }
+  const row = page.slice(page.indexOf(`data-tenant="${tenantId}"`));
+  return row.slice(0, row.indexOf("</tr>"));
+}
+
 /** A console form posted as a browser in the session `cookie` posts it, from the console's origin; the answer's redirect is not followed. */
 export function postForm(path: string, cookie: string, fields: Record<string, string>, bindings?: Partial<Env>): Promise<Response> {
   const init: RequestInit = {

@@ -14,6 +14,7 @@ function statsOf(
   options: { earlierInTheHour?: Partial<Counts>; queued?: number; lastError?: string; deliveredIn?: string[] } = {},
 ): TenantStats {
   const now = { ...emptyCounts(), ...last5m };
+  const at = options.lastError;
   const earlier = { ...emptyCounts(), ...options.earlierInTheHour };
   const hour: Counts = {
     ...emptyCounts(),
@@ -31,7 +32,15 @@ function statsOf(
     last_1h: summarise(hour),
     last_24h: summarise(hour),
     waiting_in_queue: options.queued ?? 0,
-    last_upstream_error: options.lastError ? { at: options.lastError, status: 503, reason: "Braintrust answered 503" } : null,
+    last_upstream_error: at
+      ? {
+          at,
+          status: 503,
+          reason: "Braintrust answered 503",
+          // As the tenant's object counts them: a span in each minute after the error's that delivered one.
+          spans_delivered_since: (options.deliveredIn ?? []).filter((minute) => minute > at).length,
+        }
+      : null,
     per_minute: (options.deliveredIn ?? []).map((minute) => ({ minute, ...summarise({ ...emptyCounts(), spans: { delivered: 1 } }) })),
   };
 }
