@@ -2,10 +2,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { noticeOf } from "../src/console/notices.js";
+import { traceRoutesName } from "../src/deliver/trace-routes-name.js";
 import { type Counts, emptyCounts } from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
-import { failingObject, recordingQueue } from "./support/bindings.js";
-import { csrfIn, fieldIn, overviewPageOf, overviewRow, postForm, SIGNED, statsPageRow } from "./support/console.js";
+import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
+import { csrfIn, fieldIn, overviewPageOf, overviewRow, postForm, SIGNED, statsPageRow, unescaped } from "./support/console.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import {
   admin,
@@ -13,6 +14,7 @@ import {
   consoleSessionCookie,
   createTenant,
   relayFetch,
+  relayFetchWith,
   sendTraces,
   sendTracesWith,
   uniqueTenantId,
@@ -117,6 +119,33 @@ describe("the console's overview, statistics, replays and dead letters", () => {
       status: 503,
       spans_delivered_since: 10,
     });
+  });
+
+  it("shows a tenant's page, its forms and a token just issued, when its statistics, dead letters or waiting traces cannot be read", async () => {
+    const tenant = await createTenant({ config: { parent_from_attribute: true } });
+    const { cookie, csrf, issueKey } = await (async () => {
+      const session = await consoleSessionCookie();
+      const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie: session } })).text();
+      return { cookie: session, csrf: csrfIn(page), issueKey: fieldIn(page, "issue_key")! };
+    })();
+    const issued = await postForm(`/admin/console/tenants/${tenant.id}/tokens`, cookie, { csrf, issue_key: issueKey });
+    const handedOver = /tfy_relay_issued_token=[^;]+/.exec(issued.headers.get("set-cookie") ?? "")![0];
+    const failing = {
+      TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, tenant.id, "statsReport", "Durable Object is overloaded"),
+      PAYLOADS: failingBinding(env.PAYLOADS, "list", "R2 is unavailable"),
+      TRACE_ROUTES: failingObject(env.TRACE_ROUTES, traceRoutesName(tenant, "5"), "waiting", "Durable Object is overloaded"),
+    };
+
+    const page = await relayFetchWith(failing, issued.headers.get("location")!, { headers: { cookie: `${cookie}; ${handedOver}` } });
+
+    expect(page.status).toBe(200);
+    const html = unescaped(await page.text());
+    expect(html).toContain("Statistics unavailable: the tenant's Durable Object did not answer.");
+    expect(html).toContain("Dead letters unavailable: they could not be listed.");
+    expect(html).toContain("unavailable: some of the tenant's trace-routes objects did not answer");
+    expect(html).toMatch(/Token [0-9a-f]{16} issued\. It is shown only now/);
+    expect(html).toContain('<h2 id="change">Change</h2>');
+    expect(html).toContain(`action="/admin/console/tenants/${tenant.id}/delete"`);
   });
 
   it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {

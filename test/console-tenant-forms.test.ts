@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
-import { failingBinding } from "./support/bindings.js";
+import { failingBinding, failingObject } from "./support/bindings.js";
 import {
   csrfIn,
   fieldIn,
@@ -328,9 +328,17 @@ describe("the console's tenant forms and tokens", () => {
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();
     const csrf = csrfIn(home);
     const tenant = await createTenant();
+    const unreadable = failingObject(env.TENANT_OBJECTS, tenant.id, "readRevision", "Durable Object storage is unavailable");
     const payloads = failingBinding(env.PAYLOADS, "list", "R2 list failed: unavailable");
 
     const refused = await postForm(
+      `/admin/console/tenants/${tenant.id}/delete`,
+      cookie,
+      { csrf, confirm: "not-the-id" },
+      { TENANT_OBJECTS: unreadable },
+    );
+    // Its dead letters alone unlisted, the page is shown, the refusal beside the field.
+    const besideField = await postForm(
       `/admin/console/tenants/${tenant.id}/delete`,
       cookie,
       { csrf, confirm: "not-the-id" },
@@ -339,6 +347,8 @@ describe("the console's tenant forms and tokens", () => {
 
     expect(refused.status).toBe(500);
     expect(refusalShown(await refused.text())).not.toContain("type the tenant id");
+    expect(besideField.status).toBe(400);
+    expect(await besideField.text()).toContain(`confirm: type the tenant id, ${tenant.id}, to delete the tenant`);
     expect((await admin("GET", `/tenants/${tenant.id}`)).status).toBe(200);
   });
 

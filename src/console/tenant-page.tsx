@@ -12,10 +12,11 @@ export interface TenantPageData {
   tenant: TenantView;
   /** The tenant's ETag as read, so its form saves only over what it shows. */
   revision: string | undefined;
-  stats: TenantStats;
-  deadLetters: DeadLetterList;
+  /** "unavailable": the admin API could not read them (the tenant's object did not answer, say). */
+  stats: TenantStats | "unavailable";
+  deadLetters: DeadLetterList | "unavailable";
   /** Traces waiting for their parent to be decided; only for a tenant that routes. */
-  waiting: WaitingTraces | undefined;
+  waiting: WaitingTraces | "unavailable" | undefined;
   /** The full URL the gateway's Traces endpoint takes, at the address the console was opened on. */
   ingestUrl: string;
 }
@@ -170,41 +171,66 @@ export function TenantPage(props: {
       )}
 
       <h2>Statistics</h2>
-      <TrafficCharts stats={stats} />
-      <WindowsTable stats={stats} />
+      {stats === "unavailable" ? (
+        <p class="muted unavailable">Statistics unavailable: the tenant's Durable Object did not answer. Reload the page to try again.</p>
+      ) : (
+        <>
+          <TrafficCharts stats={stats} />
+          <WindowsTable stats={stats} />
+        </>
+      )}
       <dl class="facts">
-        <dt>Requests by status (total)</dt>
-        <dd>
-          {Object.entries(stats.total.requests)
-            .map(([status, n]) => `${status}: ${countText(n)}`)
-            .join(", ") || "none"}
-        </dd>
-        <dt>Spans waiting in the queue</dt>
-        <dd class="waiting">{countText(stats.waiting_in_queue)}</dd>
+        {stats !== "unavailable" && (
+          <>
+            <dt>Requests by status (total)</dt>
+            <dd>
+              {Object.entries(stats.total.requests)
+                .map(([status, n]) => `${status}: ${countText(n)}`)
+                .join(", ") || "none"}
+            </dd>
+            <dt>Spans waiting in the queue</dt>
+            <dd class="waiting">{countText(stats.waiting_in_queue)}</dd>
+          </>
+        )}
         {waiting && (
           <>
             <dt>Traces waiting for their parent</dt>
             <dd class="waiting-traces">
-              {countOf(waiting.traces, "trace")}, {countOf(waiting.spans, "span")} (decided within {tenant.trace_wait_seconds} s at most)
+              {waiting === "unavailable"
+                ? "unavailable: some of the tenant's trace-routes objects did not answer"
+                : `${countOf(waiting.traces, "trace")}, ${countOf(waiting.spans, "span")} (decided within ${tenant.trace_wait_seconds} s at most)`}
             </dd>
           </>
         )}
-        <dt>Last upstream error</dt>
-        <dd class="error">
-          <LastUpstreamError stats={stats} />
-        </dd>
+        {stats !== "unavailable" && (
+          <>
+            <dt>Last upstream error</dt>
+            <dd class="error">
+              <LastUpstreamError stats={stats} />
+            </dd>
+          </>
+        )}
       </dl>
-      <LlmUsageTable usage={stats.last_24h.llm_usage} />
+      {stats !== "unavailable" && <LlmUsageTable usage={stats.last_24h.llm_usage} />}
 
       <h2>Dead letters</h2>
-      <DeadLettersTable session={session} deadLetters={deadLetters.dead_letters} tenant={tenant.id} />
-      {deadLetters.cursor && (
-        <p class="pager">
-          <a href={`${CONSOLE_PATHS.deadLetters}?${new URLSearchParams({ tenant: tenant.id })}`}>All of this tenant's dead letters →</a>
+      {deadLetters === "unavailable" ? (
+        <p class="muted unavailable">
+          Dead letters unavailable: they could not be listed. Reload the page, or open{" "}
+          <a href={`${CONSOLE_PATHS.deadLetters}?${new URLSearchParams({ tenant: tenant.id })}`}>this tenant's dead letters</a>.
         </p>
-      )}
-      {deadLetters.dead_letters.length > 0 && (
-        <ReplayAllForm session={session} tenant={tenant.id} from={props.replayFrom} label="Replay all of this tenant's dead letters" />
+      ) : (
+        <>
+          <DeadLettersTable session={session} deadLetters={deadLetters.dead_letters} tenant={tenant.id} />
+          {deadLetters.cursor && (
+            <p class="pager">
+              <a href={`${CONSOLE_PATHS.deadLetters}?${new URLSearchParams({ tenant: tenant.id })}`}>All of this tenant's dead letters →</a>
+            </p>
+          )}
+          {deadLetters.dead_letters.length > 0 && (
+            <ReplayAllForm session={session} tenant={tenant.id} from={props.replayFrom} label="Replay all of this tenant's dead letters" />
+          )}
+        </>
       )}
 
       <h2 id="change">Change</h2>

@@ -35,13 +35,38 @@ const DEAD_LETTERS_SHOWN = 100;
 async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<TenantPageData> {
   const [{ body: tenant, etag: revision }, stats, deadLetters] = await Promise.all([
     requestAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
-    callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`),
-    callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
+    unlessRefused(callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`)),
+    unlessRefused(
+      callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
+    ),
   ]);
   // Only a tenant that routes (or stopped a day ago at most) has traces waiting for their parent; asking costs a call to each of its objects.
   const routes = tenant.routes.length > 0 || tenant.parent_from_attribute || tenant.routed_until !== undefined;
-  const waiting = routes ? await callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`) : undefined;
-  return { tenant, revision, stats, deadLetters, waiting, ingestUrl: `${new URL(c.req.url).origin}/t/${tenant.id}/v1/traces` };
+  const waiting = routes
+    ? ((await unlessRefused(callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`))) ?? "unavailable")
+    : undefined;
+  return {
+    tenant,
+    revision,
+    stats: stats ?? "unavailable",
+    deadLetters: deadLetters ?? "unavailable",
+    waiting,
+    ingestUrl: `${new URL(c.req.url).origin}/t/${tenant.id}/v1/traces`,
+  };
+}
+
+/**
+ * What a part of a tenant's page reads, or undefined when the admin API refused it (an object
+ * overloaded, R2 down): the page is shown without it, with the forms an operator may need then
+ * (revoke a leaked token, delete), and a token just issued is shown.
+ */
+async function unlessRefused<T>(answer: Promise<T>): Promise<T | undefined> {
+  try {
+    return await answer;
+  } catch (err) {
+    if (err instanceof RelayError) return undefined;
+    throw err;
+  }
 }
 
 /** `/admin/`: every tenant at a glance. */
