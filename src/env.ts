@@ -24,7 +24,7 @@ const positiveInt = (fallback: number, max: number) => wholeNumber(1, max, fallb
  */
 const RelayConfigSchema = z.object({
   ALLOW_INSECURE_UPSTREAM: z
-    .enum(["true", "false"])
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
     .default("false")
     .transform((v) => v === "true"),
   MAX_REQUEST_BYTES: positiveInt(16 * MiB, MAX_WORKER_REQUEST_BYTES),
@@ -38,7 +38,7 @@ const RelayConfigSchema = z.object({
   MAX_SERVER_ERROR_RETRIES: wholeNumber(0, 1000, 3),
   RATE_LIMIT_REQUESTS_PER_SECOND: positiveInt(100, 100_000),
   RATE_LIMIT_BURST: positiveInt(200, 1_000_000),
-  UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"]).default("auto"),
+  UPSTREAM_COMPRESSION: z.enum(["auto", "gzip"], { error: 'must be "auto" or "gzip"' }).default("auto"),
   // KV's edge cache takes at least 60 s; the in-isolate cache is shorter so deletes apply sooner.
   TENANT_CACHE_TTL_SECONDS: wholeNumber(60, MAX_TENANT_CACHE_TTL_SECONDS, 60),
   // A flush waits in the background of a request, which Cloudflare keeps running up to 30 s.

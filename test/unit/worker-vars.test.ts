@@ -56,7 +56,9 @@ describe("the Worker's vars", () => {
       upstreamCompression: "gzip",
       allowInsecureUpstream: true,
     });
-    expect(() => configOf({ UPSTREAM_COMPRESSION: "zstd" })).toThrow("invalid Worker var UPSTREAM_COMPRESSION");
-    expect(() => configOf({ ALLOW_INSECURE_UPSTREAM: "yes" })).toThrow("invalid Worker var ALLOW_INSECURE_UPSTREAM");
+    expect(() => configOf({ UPSTREAM_COMPRESSION: "zstd" })).toThrow('invalid Worker var UPSTREAM_COMPRESSION: must be "auto" or "gzip"');
+    expect(() => configOf({ ALLOW_INSECURE_UPSTREAM: "yes" })).toThrow(
+      'invalid Worker var ALLOW_INSECURE_UPSTREAM: must be "true" or "false"',
+    );
   });
 });
