@@ -380,6 +380,20 @@ describe.concurrent("redaction", () => {
     expect(bounded.status).toBe(201);
   });
 
+  it("refuses a pattern repeating alternatives that may start alike, seconds of CPU on 30 spaces, and saves exclusive ones", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+
+    const overlapping = await save("password(.|\\s)*;");
+    const exclusive = await save("password(.|\\n)*;");
+
+    expect(overlapping.status).toBe(400);
+    expect(((await overlapping.json()) as { error: { message: string } }).error.message).toBe(
+      "redact.values.0.pattern: must not repeat alternatives that may start with the same character, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
+    );
+    expect(exclusive.status).toBe(201);
+  });
+
   it("refuses a pattern whose repetitions split one run before more of it, and saves one whose runs are apart", async () => {
     const save = (pattern: string) =>
       admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });

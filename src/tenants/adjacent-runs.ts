@@ -12,7 +12,7 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  * that ends the pattern (which takes the first split that comes) pass. A group is read in its place,
  * each alternative going on from what came before it, a lookaround too; a repeated group is a
  * repetition of the characters in it, starting with those it may start with. Like
- * repeatsNestedRepetition, a check for the common mistake, not a proof of speed either way.
+ * slowRepetitionIn, a check for the common mistake, not a proof of speed either way.
  */
 export function splitsRunsAmongRepetitions(source: string): boolean {
   const levels: Level[] = [levelAfter([])];

@@ -13,21 +13,26 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  * length (`(\d{4}){3}`). A group whose every repetition must match, before or after all its parts
  * of varying length, a character none of them may take (`([a-z]{1,63}\.)+`, `(?: [A-Z][a-z]+)+`)
  * ends each repetition where that character is: its ways do not multiply. An alternative that may
- * match nothing counts as a `?`. Not counted: alternatives that overlap under a repetition
- * (`(a|aa)+`): this is a check for the common mistake, not a proof of speed either way.
+ * match nothing counts as a `?`, and so do alternatives that may start with the same character
+ * (`(.|\s)*`, `(a|aa)+`): a run of such characters splits between them in two ways a character. This
+ * is a check for the common mistakes, not a proof of speed either way. Says which mistake it found:
+ * `nested` when the ways would multiply past the budget without the overlap, else `overlapping`.
  */
-export function repeatsNestedRepetition(source: string): boolean {
+export function slowRepetitionIn(source: string): "nested" | "overlapping" | undefined {
   const groups: Group[] = [newGroup()];
   for (let i = 0; i < source.length; ) {
     const c = source[i]!;
     const group = groups[groups.length - 1]!;
     if (c === "(") {
-      groups.push(newGroup());
+      groups.push({ ...newGroup(), lookaround: LOOKAROUND.test(source.slice(i + 1, i + 4)) });
       i = afterGroupOpening(source, i + 1);
     } else if (c === "|") {
       group.alternated = true;
       group.emptyAlternative ||= !group.requiredInAlternative;
       group.requiredInAlternative = false;
+      group.starts.push(group.start);
+      group.start = NONE;
+      group.startOpen = true;
       i++;
     } else if (c === ")" && groups.length > 1) {
       groups.pop();
@@ -35,17 +40,27 @@ export function repeatsNestedRepetition(source: string): boolean {
       const quantifier = quantifierAt(source, i + 1);
       i = quantifier?.end ?? i + 1;
       const { min, max } = quantifier ?? ONCE;
+      const optional = group.alternated && (group.emptyAlternative || !group.requiredInAlternative);
+      const starts = [...group.starts, group.start];
+      const overlapping = group.alternated && starts.some((a, k) => starts.slice(k + 1).some((b) => overlap(a, b)));
       // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
-      if (group.alternated && (group.emptyAlternative || !group.requiredInAlternative)) group.ways *= 2;
+      // So do alternatives a character may start either of: it goes to one or the other.
+      if (optional || overlapping) group.ways *= 2;
       parent.within = union(parent.within, group.within);
-      if (min > 0 && group.requiredInAlternative && !group.emptyAlternative) parent.requiredInAlternative = true;
+      const required = min > 0 && group.requiredInAlternative && !group.emptyAlternative;
+      // A lookaround matches no characters: what follows it is where its alternative starts.
+      if (!group.lookaround) startWith(parent, starts.reduce(union), required);
+      if (required) parent.requiredInAlternative = true;
       // Alternatives may be of different lengths, as a repetition's count may be.
       if (group.alternated || max > min) varies(parent, group.within);
       else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
       // The group's ways count once for its first repetition: each further one multiplies them again,
       // unless a delimiter fixes where each ends. (Not `1 ** Infinity`, which is NaN.)
       const further = group.ways === 1 || max <= 1 || delimitsRepetitions(group) ? 1 : group.ways ** (max - 1);
-      if (further > 1 && group.ways * further > MANY_WAYS) return true;
+      if (further > 1 && group.ways * further > MANY_WAYS) {
+        const withoutOverlap = overlapping && !optional ? group.ways / 2 : group.ways;
+        return withoutOverlap > 1 && withoutOverlap ** max > MANY_WAYS ? "nested" : "overlapping";
+      }
       parent.ways *= group.ways * Math.max(1, max - min + 1) * further;
     } else {
       const atom = atomAt(source, i);
@@ -53,13 +68,14 @@ export function repeatsNestedRepetition(source: string): boolean {
       i = quantifier?.end ?? atom.end;
       const { min, max } = quantifier ?? ONCE;
       group.within = union(group.within, atom.characters);
+      if (!atom.zeroWidth) startWith(group, atom.characters, min > 0 && !atom.anyLength);
       if (!atom.zeroWidth && min > 0) group.requiredInAlternative = true;
       if (atom.anyLength || max > min) varies(group, atom.characters);
       else if (!atom.zeroWidth && min > 0) group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
       group.ways *= Math.max(1, max - min + 1);
     }
   }
-  return false;
+  return undefined;
 }
 
 /** A group read so far: in how many ways what it holds may match a run (Infinity: without bound), and what tells its repetitions apart. */
@@ -73,6 +89,11 @@ interface Group {
   /** The atoms it must match once each, at its own level, with how many varying atoms came before each. */
   delimiters: Array<{ characters: Characters; varyingBefore: number }>;
   alternated: boolean;
+  /** The characters each alternative before this one may start with, this one's so far, and whether it may still start later. */
+  starts: Characters[];
+  start: Characters;
+  startOpen: boolean;
+  lookaround: boolean;
   /** Whether the alternative read so far must match a character, and whether one before it need not. */
   requiredInAlternative: boolean;
   emptyAlternative: boolean;
@@ -86,9 +107,20 @@ function newGroup(): Group {
     varyingAtoms: 0,
     delimiters: [],
     alternated: false,
+    starts: [],
+    start: NONE,
+    startOpen: true,
+    lookaround: false,
     requiredInAlternative: false,
     emptyAlternative: false,
   };
+}
+
+/** Adds what a part may start with to its alternative's start while nothing before it must match; `required`: the part must match a character. */
+function startWith(group: Group, characters: Characters, required: boolean): void {
+  if (!group.startOpen) return;
+  group.start = union(group.start, characters);
+  if (required) group.startOpen = false;
 }
 
 function varies(group: Group, characters: Characters): void {
@@ -107,6 +139,9 @@ function delimitsRepetitions(group: Group): boolean {
     ({ characters, varyingBefore }) => !overlap(characters, group.varying) && (varyingBefore === 0 || varyingBefore === group.varyingAtoms),
   );
 }
+
+/** What follows a group's `(` when it is a lookahead or lookbehind. */
+const LOOKAROUND = /^\?(?:=|!|<=|<!)/;
 
 /** An atom without a quantifier: matched once. */
 const ONCE = { min: 1, max: 1 };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { RelayError } from "../http/errors.js";
 import { splitsRunsAmongRepetitions } from "./adjacent-runs.js";
 import { fieldErrors } from "./issue-text.js";
-import { repeatsNestedRepetition } from "./nested-repetition.js";
+import { slowRepetitionIn } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
 import { checkUpstreamUrl } from "./upstream-url.js";
@@ -133,12 +133,20 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
           if (typeof value === "string") return;
           const path = ["redact", "values", i, "pattern"];
           // The checks that read the pattern first: the one that runs it would take as long as the pattern does.
-          if (repeatsNestedRepetition(value.pattern))
+          const slow = slowRepetitionIn(value.pattern);
+          if (slow === "nested")
             ctx.addIssue({
               code: "custom",
               path,
               message:
                 "must not repeat a group that itself repeats, as (a+)+ does: on text that almost matches, that takes time exponential in the text's length; repeat once (a+)",
+            });
+          else if (slow === "overlapping")
+            ctx.addIssue({
+              code: "custom",
+              path,
+              message:
+                "must not repeat alternatives that may start with the same character, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
             });
           else if (splitsRunsAmongRepetitions(value.pattern))
             ctx.addIssue({
