@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { requestOf, toProtobuf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
+import { loggedWhile } from "./support/logs.js";
 import { sendTraces } from "./support/relay.js";
 import { alarmIn, gatewayTrace, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
 
@@ -73,6 +74,29 @@ describe.concurrent("the trace-routes object's alarm", () => {
 
     expect(await waitingSpans(tenant.id)).toBe(0);
     expect(cursors.reduce((rows, cursor) => rows + cursor.rowsRead, 0)).toBeLessThan(100);
+  });
+
+  it("an alarm its own storage fails sets itself again in 30 s, rather than throw until Cloudflare gives up on it, and then hands the spans over", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesOf(tenant, trace.traceId);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    // Its wait over, and the table of traces out of reach, as storage failing is.
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.sql.exec("UPDATE trace_routes SET due_at = ?", Date.now() - 1);
+      state.storage.sql.exec("ALTER TABLE trace_routes RENAME TO trace_routes_away");
+    });
+
+    const { errors } = await loggedWhile(() => runDurableObjectAlarm(object));
+
+    expect(errors).toContainEqual(expect.objectContaining({ event: "trace_routes_failed", tenant: tenant.id }));
+    const retry = await alarmIn(object);
+    expect(retry).toBeGreaterThan(25_000);
+    expect(retry).toBeLessThanOrEqual(30_000);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    await runInDurableObject(object, (_instance, state) => state.storage.sql.exec("ALTER TABLE trace_routes_away RENAME TO trace_routes"));
+    expect(await runDurableObjectAlarm(object)).toBe(true);
+    expect(await waitingSpans(tenant.id)).toBe(0);
   });
 
   it("a trace decided at once does not put off the end of another trace's wait: the alarm only ever moves earlier", async () => {

@@ -26,7 +26,7 @@ export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
 /** Under Workers RPC's 32 MiB by 1.5 MB, for the rest of a call that carries this much (ingest/settle-traces.ts). */
 export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
 
-/** How soon the alarm tries again when the queue did not take waiting spans. */
+/** How soon the alarm tries again when the queue did not take waiting spans, or its own storage failed. */
 const RELEASE_RETRY_MS = 30_000;
 /** Pieces read at a time while handing them to the queue. */
 const RELEASE_BATCH = 50;
@@ -121,17 +121,18 @@ export class TraceRoutes extends DurableObject<Env> {
 
   /**
    * Decides traces whose wait is over, hands spans of decided traces to the queue, and now and then
-   * forgets decisions past their day. A queue that refuses is tried again in 30 s, for as long as it
-   * takes: the alarm is set anew rather than thrown, since Cloudflare gives up on a throwing alarm.
-   * Anything else that fails (the object's own storage) is logged and thrown, so that Cloudflare
-   * runs the alarm again.
+   * forgets decisions past their day. Whatever fails (a queue that refuses, the object's own storage)
+   * is tried again in 30 s, for as long as it takes: the alarm is set anew rather than thrown, since
+   * Cloudflare gives up on an alarm that throws six times, and spans would then wait until a request
+   * of the tenant's reached this object. Only an alarm that cannot even be set is thrown, for
+   * Cloudflare to run the alarm again.
    */
   override async alarm(): Promise<void> {
     try {
       await this.decideAndRelease();
     } catch (err) {
       logEvent({ event: "trace_routes_failed", tenant: this.tenantId(), error: errorText(err) });
-      throw err;
+      await this.ctx.storage.setAlarm(Date.now() + RELEASE_RETRY_MS);
     }
   }
 
