@@ -185,6 +185,35 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       expect(decided).toEqual({ parent: "project_name:models" });
     });
 
+    it("a child read with the routes after one was removed names a route that stands: the trace goes by it, not by the removed one", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE], trace_wait_seconds: 3600 });
+      const trace = `${"2".repeat(31)}b`;
+      const object = traceRoutesObject(env, tenant, "b");
+      const request = {
+        tenant: tenant.id,
+        incarnation: undefined,
+        defaultParent: "project_name:default",
+        sealedClientKey: undefined,
+        clientKeyApiUrl: undefined,
+        waitSeconds: 3600,
+      };
+      const [BEFORE, AFTER] = [["project_name:removed", "project_name:models"], ["project_name:models"]];
+
+      await object.settle({
+        ...request,
+        routeParents: BEFORE,
+        traces: [{ trace, candidate: { parent: "project_name:removed", rank: 0 }, waiting: { protobuf: new Uint8Array([1]), spans: 1 } }],
+      });
+      await object.settle({
+        ...request,
+        routeParents: AFTER,
+        traces: [{ trace, candidate: { parent: "project_name:models", rank: 0 }, waiting: { protobuf: new Uint8Array([2]), spans: 1 } }],
+      });
+      const [decided] = await object.settle({ ...request, routeParents: AFTER, traces: [{ trace, decided: request.defaultParent }] });
+
+      expect(decided).toEqual({ parent: "project_name:models" });
+    });
+
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
       const trace = gatewayTrace({ env: "prod" });

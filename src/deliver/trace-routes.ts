@@ -211,10 +211,11 @@ export class TraceRoutes extends DurableObject<Env> {
     // What any request of the trace said for a parent: the best wins, whichever request settles it.
     const current = currentCandidate(known, request.routeParents);
     const best = betterCandidate(current, report.candidate);
-    // What waits keeps a candidate this request's routes do not name: they may be older than the
-    // routes that named it (a route just added, still on its way to this request's isolate). Whether
-    // it still counts is weighed when the trace is decided, by the routes then.
-    const kept = betterCandidate(current ?? storedCandidate(known), report.candidate);
+    // What waits keeps a candidate this request's routes do not name when the request names none: its
+    // routes may be older than those that named it (a route just added, still on its way to this
+    // request's isolate), or newer (the route removed). Which, the object cannot tell: the routes the
+    // trace is decided by judge it. A candidate the request names is one its routes still have.
+    const kept = best ?? storedCandidate(known);
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
