@@ -380,7 +380,7 @@ describe.concurrent("redaction", () => {
     expect(bounded.status).toBe(201);
   });
 
-  it("refuses a pattern repeating alternatives that may start alike, seconds of CPU on 30 spaces, and saves exclusive ones", async () => {
+  it("refuses a pattern repeating alternatives that may match the same text, seconds of CPU on 30 spaces, and saves exclusive ones", async () => {
     const save = (pattern: string) =>
       admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
 
@@ -389,7 +389,7 @@ describe.concurrent("redaction", () => {
 
     expect(overlapping.status).toBe(400);
     expect(((await overlapping.json()) as { error: { message: string } }).error.message).toBe(
-      "redact.values.0.pattern: must not repeat alternatives that may start with the same character, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
+      "redact.values.0.pattern: must not repeat alternatives that may match the same text, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
     );
     expect(exclusive.status).toBe(201);
   });

@@ -1,4 +1,4 @@
-import { atomAt, type Characters, NONE, overlap, union } from "./pattern-atoms.js";
+import { atomAt, type Characters, isEmpty, NONE, overlap, union, within } from "./pattern-atoms.js";
 import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
 
 /**
@@ -13,10 +13,14 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  * length (`(\d{4}){3}`). A group whose every repetition must match, before or after all its parts
  * of varying length, a character none of them may take (`([a-z]{1,63}\.)+`, `(?: [A-Z][a-z]+)+`)
  * ends each repetition where that character is: its ways do not multiply. An alternative that may
- * match nothing counts as a `?`, and so do alternatives that may start with the same character
- * (`(.|\s)*`, `(a|aa)+`): a run of such characters splits between them in two ways a character. This
- * is a check for the common mistakes, not a proof of speed either way. Says which mistake it found:
- * `nested` when the ways would multiply past the budget without the overlap, else `overlapping`.
+ * match nothing counts as a `?`.
+ *
+ * `overlapping`: alternatives that may match the same text, repeated, which parse one text in
+ * exponentially many ways whatever ends each repetition: two of one character each that share
+ * characters (`(.|\s)*`, a space either; `(?:-(?:\w|\d))+!`), or one made only of characters the
+ * one-character alternatives take (`(a|aa)+`, `(?:[^&]|%26)+$`). Alternatives that merely start alike
+ * (`\\u…` and `\\n` in a JSON string's grammar, `(?:ab|ac)+`) go one way each, and a group that ends
+ * the pattern is never backtracked into. Checks for the common mistakes, not a proof of speed either way.
  */
 export function slowRepetitionIn(source: string): "nested" | "overlapping" | undefined {
   const groups: Group[] = [newGroup()];
@@ -30,9 +34,7 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       group.alternated = true;
       group.emptyAlternative ||= !group.requiredInAlternative;
       group.requiredInAlternative = false;
-      group.starts.push(group.start);
-      group.start = NONE;
-      group.startOpen = true;
+      endAlternative(group);
       i++;
     } else if (c === ")" && groups.length > 1) {
       groups.pop();
@@ -41,26 +43,29 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       i = quantifier?.end ?? i + 1;
       const { min, max } = quantifier ?? ONCE;
       const optional = group.alternated && (group.emptyAlternative || !group.requiredInAlternative);
-      const starts = [...group.starts, group.start];
-      const overlapping = group.alternated && starts.some((a, k) => starts.slice(k + 1).some((b) => overlap(a, b)));
+      endAlternative(group);
+      // Alternatives that may match the same text parse it two ways, wherever each repetition ends.
+      const ambiguity = group.ambiguity * (group.alternated && sameTextTwice(group.alternatives) ? 2 : 1);
+      // Never backtracked into, a group that ends the pattern is matched one way. (Not `1 ** Infinity`, which is NaN.)
+      const parses = ambiguity === 1 || ENDS_PATTERN.test(source.slice(i)) ? 1 : ambiguity ** max;
+      if (parses > MANY_WAYS && max > 1) return "overlapping";
+      parent.ambiguity = Math.min(parent.ambiguity * parses, MANY_WAYS + 1);
       // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
-      // So do alternatives a character may start either of: it goes to one or the other.
-      if (optional || overlapping) group.ways *= 2;
+      if (optional) group.ways *= 2;
       parent.within = union(parent.within, group.within);
-      const required = min > 0 && group.requiredInAlternative && !group.emptyAlternative;
-      // A lookaround matches no characters: what follows it is where its alternative starts.
-      if (!group.lookaround) startWith(parent, starts.reduce(union), required);
-      if (required) parent.requiredInAlternative = true;
+      // A lookaround matches no characters: it is no part of its alternative's text.
+      if (!group.lookaround) {
+        parent.alternativeWithin = union(parent.alternativeWithin, group.within);
+        parent.alternativeParts += 2;
+      }
+      if (min > 0 && group.requiredInAlternative && !group.emptyAlternative && !group.lookaround) parent.requiredInAlternative = true;
       // Alternatives may be of different lengths, as a repetition's count may be.
       if (group.alternated || max > min) varies(parent, group.within);
       else if (group.ways > 1 || group.varyingAtoms > 0) varies(parent, group.varying);
       // The group's ways count once for its first repetition: each further one multiplies them again,
       // unless a delimiter fixes where each ends. (Not `1 ** Infinity`, which is NaN.)
       const further = group.ways === 1 || max <= 1 || delimitsRepetitions(group) ? 1 : group.ways ** (max - 1);
-      if (further > 1 && group.ways * further > MANY_WAYS) {
-        const withoutOverlap = overlapping && !optional ? group.ways / 2 : group.ways;
-        return withoutOverlap > 1 && withoutOverlap ** max > MANY_WAYS ? "nested" : "overlapping";
-      }
+      if (further > 1 && group.ways * further > MANY_WAYS) return "nested";
       parent.ways *= group.ways * Math.max(1, max - min + 1) * further;
     } else {
       const atom = atomAt(source, i);
@@ -68,14 +73,19 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       i = quantifier?.end ?? atom.end;
       const { min, max } = quantifier ?? ONCE;
       group.within = union(group.within, atom.characters);
-      if (!atom.zeroWidth) startWith(group, atom.characters, min > 0 && !atom.anyLength);
+      if (!atom.zeroWidth) {
+        group.alternativeWithin = union(group.alternativeWithin, atom.characters);
+        // One character, once: what `sameTextTwice` calls a one-character alternative.
+        group.alternativeParts += quantifier || atom.anyLength ? 2 : 1;
+      }
       if (!atom.zeroWidth && min > 0) group.requiredInAlternative = true;
       if (atom.anyLength || max > min) varies(group, atom.characters);
       else if (!atom.zeroWidth && min > 0) group.delimiters.push({ characters: atom.characters, varyingBefore: group.varyingAtoms });
       group.ways *= Math.max(1, max - min + 1);
     }
   }
-  return undefined;
+  // Ambiguous groups one after another parse a text in as many ways as their product.
+  return groups[0]!.ambiguity > MANY_WAYS ? "overlapping" : undefined;
 }
 
 /** A group read so far: in how many ways what it holds may match a run (Infinity: without bound), and what tells its repetitions apart. */
@@ -89,10 +99,13 @@ interface Group {
   /** The atoms it must match once each, at its own level, with how many varying atoms came before each. */
   delimiters: Array<{ characters: Characters; varyingBefore: number }>;
   alternated: boolean;
-  /** The characters each alternative before this one may start with, this one's so far, and whether it may still start later. */
-  starts: Characters[];
-  start: Characters;
-  startOpen: boolean;
+  /** In how many ways the groups inside it, read so far, may parse one text (alternatives that may match the same text: 2 each). */
+  ambiguity: number;
+  /** Its alternatives read: the characters each may match, and whether it is one character, once. */
+  alternatives: Array<{ within: Characters; oneCharacter: boolean }>;
+  /** The alternative being read: its characters, and its parts (one character once counts 1, anything else 2). */
+  alternativeWithin: Characters;
+  alternativeParts: number;
   lookaround: boolean;
   /** Whether the alternative read so far must match a character, and whether one before it need not. */
   requiredInAlternative: boolean;
@@ -107,20 +120,31 @@ function newGroup(): Group {
     varyingAtoms: 0,
     delimiters: [],
     alternated: false,
-    starts: [],
-    start: NONE,
-    startOpen: true,
+    ambiguity: 1,
+    alternatives: [],
+    alternativeWithin: NONE,
+    alternativeParts: 0,
     lookaround: false,
     requiredInAlternative: false,
     emptyAlternative: false,
   };
 }
 
-/** Adds what a part may start with to its alternative's start while nothing before it must match; `required`: the part must match a character. */
-function startWith(group: Group, characters: Characters, required: boolean): void {
-  if (!group.startOpen) return;
-  group.start = union(group.start, characters);
-  if (required) group.startOpen = false;
+function endAlternative(group: Group): void {
+  group.alternatives.push({ within: group.alternativeWithin, oneCharacter: group.alternativeParts === 1 });
+  group.alternativeWithin = NONE;
+  group.alternativeParts = 0;
+}
+
+/**
+ * Whether two alternatives may match the same text: two of one character each that share one, or
+ * another made only of characters the one-character ones take, which a run of those matches too.
+ */
+function sameTextTwice(alternatives: Group["alternatives"]): boolean {
+  const single = alternatives.filter((a) => a.oneCharacter).map((a) => a.within);
+  if (single.some((a, k) => single.slice(k + 1).some((b) => overlap(a, b)))) return true;
+  const taken = single.reduce(union, NONE);
+  return alternatives.some((a) => !a.oneCharacter && !isEmpty(a.within) && within(a.within, taken));
 }
 
 function varies(group: Group, characters: Characters): void {
@@ -139,6 +163,9 @@ function delimitsRepetitions(group: Group): boolean {
     ({ characters, varyingBefore }) => !overlap(characters, group.varying) && (varyingBefore === 0 || varyingBefore === group.varyingAtoms),
   );
 }
+
+/** What follows a group that ends the pattern: the groups around it closing, none repeated. */
+const ENDS_PATTERN = /^\)*$/;
 
 /** What follows a group's `(` when it is a lookahead or lookbehind. */
 const LOOKAROUND = /^\?(?:=|!|<=|<!)/;

@@ -29,12 +29,22 @@ export function overlap(a: Characters, b: Characters): boolean {
   return (a.ascii & b.ascii) !== 0n || (a.other && b.other);
 }
 
+/** Whether every character `a` may match, `b` may match too. */
+export function within(a: Characters, b: Characters): boolean {
+  return (a.ascii & ~b.ascii) === 0n && (!a.other || b.other);
+}
+
+export function isEmpty(a: Characters): boolean {
+  return a.ascii === 0n && !a.other;
+}
+
 export function union(a: Characters, b: Characters): Characters {
   return { ascii: a.ascii | b.ascii, other: a.other || b.other };
 }
 
+/** `other` stands for some characters past ASCII, not all: what is left of them is some too (`\S` takes `é`). */
 function not(a: Characters): Characters {
-  return { ascii: ANY.ascii & ~a.ascii, other: !a.other };
+  return { ascii: ANY.ascii & ~a.ascii, other: true };
 }
 
 function range(from: number, to: number): Characters {

@@ -146,7 +146,7 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
               code: "custom",
               path,
               message:
-                "must not repeat alternatives that may start with the same character, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
+                "must not repeat alternatives that may match the same text, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
             });
           else if (splitsRunsAmongRepetitions(value.pattern))
             ctx.addIssue({

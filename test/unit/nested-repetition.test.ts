@@ -51,18 +51,26 @@ describe("a pattern repeating a repetition", () => {
   });
 
   it.each([
-    // A space is `.` or `\s`: a run of n spaces splits between them in 2^n ways (10 s of CPU for 30).
-    "(.|\\s)*",
+    // A space is `.` or `\s`: a run of n spaces parses in 2^n ways (seconds of CPU for 30).
+    "(.|\\s)*;",
     "password(.|\\s)*;",
     "(\\w|\\d)+x",
-    "(?:a|aa)+$",
     "(?:[a-z]|[aeiou])*!",
-    // Where an alternative may start is past what may match nothing before it: an empty group, a lookahead.
+    // An alternative made only of what the one-character ones take: "aa" is also "a" twice.
+    "(?:a|aa)+$",
+    "(?:ab|a|b)+c",
+    "(?:[^&]|%26)+&",
+    // An empty group or a lookahead takes no character of its alternative's text.
     "(?:(?:)b|b)+c",
     "(?:(?=b)b|b)+c",
-    // Alternatives of a group inside, which start the outer alternative.
-    "(?:(?:a|c)x|ay)+z",
-  ])("finds alternatives that may start alike repeated in %s", (pattern) => {
+    // A delimiter ends each repetition at one place, but what is between parses two ways each time.
+    "(?:-(?:\\w|\\d))+!",
+    "(?:,(?:\\s| ))+$",
+    // \S takes letters past ASCII, as the other class does.
+    "(?:\\S|[^\\x00-\\x7f])+x",
+    // Ambiguous groups one after another, each within the budget, past it together.
+    `${"(?:a|a)".repeat(17)}x`,
+  ])("finds alternatives that may match the same text, repeated, in %s", (pattern) => {
     expect(slowRepetitionIn(pattern)).toBe("overlapping");
   });
 
@@ -98,9 +106,18 @@ describe("a pattern repeating a repetition", () => {
     "(\\d|\\.)+",
     "(?:\\r\\n|\\n)+",
     "(\\w|-)+@",
-    "(?:ab|ac)",
     "(?:a|a){3}",
     "(?:(?=a)b|a)+",
+    // Alternatives that start alike but go one way each: the next character tells them apart.
+    "(?:ab|ac)+x",
+    "(?:Bearer |Basic )+x",
+    "(?:\\d{3}-|\\d{4})+x",
+    "(?:(?:a|c)x|ay)+z",
+    '"(?:\\\\"|[^"])*"',
+    '"(?:[^"\\\\]|\\\\u[0-9a-fA-F]{4}|\\\\["\\\\/bfnrt])*"',
+    // Ending the pattern, a repetition is never backtracked into.
+    "password(.|\\s)*",
+    "(?:key|token)=(?:[^&]|%26)+",
   ])("is not claimed of %s", (pattern) => {
     expect(slowRepetitionIn(pattern)).toBeUndefined();
   });
