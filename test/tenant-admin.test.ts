@@ -174,17 +174,18 @@ describe("admin API: tenants", () => {
     expect(accepted.status).toBe(201);
   });
 
-  it("names a key given twice that is no field's name quoted and cut, never whole: it may be a secret pasted as a key", async () => {
-    const key = `sk-${"k".repeat(100_000)}`;
+  it.each([
+    ["a long one", `sk-${"k".repeat(100_000)}`, "braintrust.(a key of 100003 characters)"],
+    ["one shaped as a name", `sk-${"k".repeat(40)}`, "braintrust.(a key of 43 characters)"],
+  ])("names a key given twice that no field has by its length, %s: it may be a secret pasted as a key", async (_, key, place) => {
     const refused = await admin("PUT", `/tenants/${uniqueTenantId()}`, `{"parent":"project_name:a","braintrust":{"${key}":1,"${key}":2}}`);
 
     expect(refused.status).toBe(400);
     const body = await refused.text();
-    const place = `braintrust."sk-${"k".repeat(253)}"… (100003 characters)`;
     expect(JSON.parse(body)).toMatchObject({
       error: { code: "invalid_field", field: place, message: `${place}: given twice in one object, where only the last would be read` },
     });
-    expect(body.length).toBeLessThan(1000);
+    expect(body).not.toContain(key.slice(0, 30));
   });
 
   it.each(["gzip", "br", "deflate"])("refuses a body sent with content encoding %s with 415, not as JSON read wrong", async (coding) => {

@@ -79,17 +79,20 @@ export function quoted(text: string): string {
 
 /**
  * A place in the caller's JSON (`routes.0.match.field`), named by its keys and list places: a key
- * shaped as a field's name as it is, any other quoted (an empty one, one with dots, a secret pasted
- * as a key); past MAX_PLACE_STEPS, its first and last steps around how many were left out.
+ * shaped as a field's name as it is, any other quoted (an empty one, one with dots), one longer
+ * than any secret is short by its length alone (a key or token pasted as a key's name); past
+ * MAX_PLACE_STEPS, its first and last steps around how many were left out.
  */
 export function placeShown(steps: readonly string[]): string {
-  const named = (step: string) => (FIELD_NAME.test(step) ? step : quoted(step));
+  const named = (step: string) =>
+    FIELD_NAME.test(step) ? step : (quotedUnlessSecret(step, false) ?? `(a key of ${step.length} characters)`);
   if (steps.length <= MAX_PLACE_STEPS) return steps.map(named).join(".");
   const half = MAX_PLACE_STEPS / 2;
   return [...steps.slice(0, half).map(named), `…(${steps.length - MAX_PLACE_STEPS} more)`, ...steps.slice(-half).map(named)].join(".");
 }
 
-const FIELD_NAME = /^[A-Za-z0-9_$-]{1,64}$/;
+/** A field's name, no longer than caller text is repeated whatever it holds (MAX_UNSHAPED_QUOTED_CHARS). */
+const FIELD_NAME = /^[A-Za-z0-9_$-]{1,24}$/;
 const MAX_PLACE_STEPS = 16;
 
 /**

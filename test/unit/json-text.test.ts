@@ -37,7 +37,10 @@ describe("placeShown: a place in the caller's JSON, as a message names it", () =
     [["routes", "0", "match", "field"], "routes.0.match.field"],
     [["", ""], '"".""'],
     [["a.b", "c d"], '"a.b"."c d"'],
-    [["braintrust", `sk-${"k".repeat(300)}`], `braintrust."sk-${"k".repeat(253)}"… (303 characters)`],
+    [["braintrust", `sk-${"k".repeat(300)}`], "braintrust.(a key of 303 characters)"],
+    // Shaped as a field's name, but longer than any field's: a key or token, named by its length.
+    [["braintrust", `sk-${"k".repeat(40)}`], "braintrust.(a key of 43 characters)"],
+    [["keep_source_attributes"], "keep_source_attributes"],
     [[...Array(100_000).fill("a"), "b"], `${"a.".repeat(8)}…(99985 more).${"a.".repeat(7)}b`],
   ])("names %j as %s", (steps, shown) => {
     expect(placeShown(steps)).toBe(shown);
