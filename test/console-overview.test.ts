@@ -140,9 +140,9 @@ describe("the console's overview, statistics, replays and dead letters", () => {
 
     expect(page.status).toBe(200);
     const html = unescaped(await page.text());
-    expect(html).toContain("Statistics unavailable: the tenant's Durable Object did not answer.");
+    expect(html).toContain("Statistics unavailable: the tenant's Durable Object could not answer for them.");
     expect(html).toContain("Dead letters unavailable: they could not be listed.");
-    expect(html).toContain("unavailable: some of the tenant's trace-routes objects did not answer");
+    expect(html).toContain("unavailable: some of the tenant's trace-routes objects could not answer");
     expect(html).toMatch(/Token [0-9a-f]{16} issued\. It is shown only now/);
     expect(html).toContain('<h2 id="change">Change</h2>');
     expect(html).toContain(`action="/admin/console/tenants/${tenant.id}/delete"`);

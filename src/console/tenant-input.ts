@@ -60,7 +60,12 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
   const key = typeof form.api_key === "string" ? form.api_key : "";
   // A key typed under another choice is one the operator meant to store (a leaked key rotated): it is not dropped without a word.
   if (choice !== "store" && key) {
-    const chosen = choice === "keep" ? '"keep as it is" keeps the key the tenant has' : '"passthrough" stores none';
+    const chosen =
+      choice === "keep"
+        ? '"keep as it is" keeps the key the tenant has'
+        : choice === "passthrough"
+          ? '"passthrough" stores none'
+          : "no choice of what to do with the key was made";
     throw new RelayError(
       "invalid_field",
       `braintrust.api_key: a key was typed, but ${chosen}: choose "store this key" to store it, or clear the field`,

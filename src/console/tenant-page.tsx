@@ -172,7 +172,9 @@ export function TenantPage(props: {
 
       <h2>Statistics</h2>
       {stats === "unavailable" ? (
-        <p class="muted unavailable">Statistics unavailable: the tenant's Durable Object did not answer. Reload the page to try again.</p>
+        <p class="muted unavailable">
+          Statistics unavailable: the tenant's Durable Object could not answer for them. Reload the page to try again.
+        </p>
       ) : (
         <>
           <TrafficCharts stats={stats} />
@@ -197,7 +199,7 @@ export function TenantPage(props: {
             <dt>Traces waiting for their parent</dt>
             <dd class="waiting-traces">
               {waiting === "unavailable"
-                ? "unavailable: some of the tenant's trace-routes objects did not answer"
+                ? "unavailable: some of the tenant's trace-routes objects could not answer"
                 : `${countOf(waiting.traces, "trace")}, ${countOf(waiting.spans, "span")} (decided within ${tenant.trace_wait_seconds} s at most)`}
             </dd>
           </>

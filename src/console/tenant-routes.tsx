@@ -35,15 +35,15 @@ const DEAD_LETTERS_SHOWN = 100;
 async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<TenantPageData> {
   const [{ body: tenant, etag: revision }, stats, deadLetters] = await Promise.all([
     requestAdmin<TenantView>(c, "GET", adminPath`/tenants/${id}`),
-    unlessRefused(callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`)),
-    unlessRefused(
+    unlessUnavailable(callAdmin<TenantStats>(c, "GET", `${adminPath`/tenants/${id}/stats`}?per_minute=${CHART_MINUTES}`)),
+    unlessUnavailable(
       callAdmin<DeadLetterList>(c, "GET", `/dead-letters?${new URLSearchParams({ tenant: id, limit: String(DEAD_LETTERS_SHOWN) })}`),
     ),
   ]);
   // Only a tenant that routes (or stopped a day ago at most) has traces waiting for their parent; asking costs a call to each of its objects.
   const routes = tenant.routes.length > 0 || tenant.parent_from_attribute || tenant.routed_until !== undefined;
   const waiting = routes
-    ? ((await unlessRefused(callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`))) ?? "unavailable")
+    ? ((await unlessUnavailable(callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`))) ?? "unavailable")
     : undefined;
   return {
     tenant,
@@ -56,15 +56,16 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
 }
 
 /**
- * What a part of a tenant's page reads, or undefined when the admin API refused it (an object
- * overloaded, R2 down): the page is shown without it, with the forms an operator may need then
- * (revoke a leaked token, delete), and a token just issued is shown.
+ * What a part of a tenant's page reads, or undefined when the admin API could not answer for it (an
+ * object overloaded, R2 down: a 5xx): the page is shown without it, with the forms an operator may
+ * need then (revoke a leaked token, delete), and a token just issued is shown. A refusal of the
+ * call itself (4xx) is the page's to show: the console asked for something wrong.
  */
-async function unlessRefused<T>(answer: Promise<T>): Promise<T | undefined> {
+async function unlessUnavailable<T>(answer: Promise<T>): Promise<T | undefined> {
   try {
     return await answer;
   } catch (err) {
-    if (err instanceof RelayError) return undefined;
+    if (err instanceof RelayError && err.status >= 500) return undefined;
     throw err;
   }
 }
