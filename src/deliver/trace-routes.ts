@@ -132,7 +132,7 @@ export class TraceRoutes extends DurableObject<Env> {
       await this.decideAndRelease();
     } catch (err) {
       logEvent({ event: "trace_routes_failed", tenant: this.tenantId(), error: errorText(err) });
-      await this.ctx.storage.setAlarm(Date.now() + RELEASE_RETRY_MS);
+      await this.alarmBy(Date.now() + RELEASE_RETRY_MS);
     }
   }
 
