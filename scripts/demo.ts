@@ -25,10 +25,12 @@ const ROUNDS = 3;
 const FAILURES = 2;
 
 const delivered = new Set<string>();
+/** The demo's own traces are printed as they arrive; once it is done, what others send is not, so its summary stays on screen. */
+let printing = true;
 const standin = new BraintrustStandIn({
   onAccepted: (received, request) => {
     for (const rs of request.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) delivered.add(hex(span.spanId));
-    console.log(`\n${formatTraces(received.parent, request)}`);
+    if (printing) console.log(`\n${formatTraces(received.parent, request)}`);
   },
 });
 const standinUrl = await standin.start();
@@ -112,13 +114,14 @@ try {
   }
 
   if (options.keep) {
+    printing = false;
     console.log(`\nStill running (Ctrl-C to stop). Send your own spans:
   endpoint  ${relay.url}/t/${TENANT}/v1/traces   (protobuf or JSON)
   header    Authorization: Bearer ${token}
   admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}
   cli       RELAY_URL=${relay.url} RELAY_ADMIN_TOKEN=${ADMIN_TOKEN} npx tfy-relay stats ${TENANT}
   console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})
-  stand-in  ${standinUrl}   (a key for a tenant of your own: POST /_standin/keys; what it received: GET /_standin/view?key=…)`);
+  stand-in  ${standinUrl}   (a key for a tenant of your own: POST /_standin/keys; what it received, no longer printed here: GET /_standin/view?key=…)`);
     trace.disable();
   } else {
     await shutdown(deliveredCount === sent.size && deadLetters.length === 0 ? 0 : 1);

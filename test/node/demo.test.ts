@@ -2,11 +2,12 @@ import { execFile, spawn } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect, it } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
 /** The demo as `npm run demo -- --keep` runs it (`tsx scripts/demo.ts`), until it says it is still running; stopped with Ctrl-C, as it says. */
-async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<number | null> }> {
+async function runDemoKept(): Promise<{ stdout: string; later: () => string; stop: () => Promise<number | null> }> {
   // One process, tsx as a loader rather than a launcher in front of it, so Ctrl-C reaches the demo itself.
   const demo = spawn(process.execPath, ["--import", "tsx", "scripts/demo.ts", "--keep"], { cwd: root });
   let stdout = "";
@@ -19,6 +20,7 @@ async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<numb
   }
   return {
     stdout,
+    later: () => stdout,
     stop: () => {
       if (demo.exitCode === null) demo.kill("SIGINT");
       return exited;
@@ -27,7 +29,7 @@ async function runDemoKept(): Promise<{ stdout: string; stop: () => Promise<numb
 }
 
 it("npm run demo ends by reporting every sent span delivered, after visible retries, and the tenant's statistics saying so; --keep prints the console's address and a CLI line that reaches it", async () => {
-  const { stdout, stop } = await runDemoKept();
+  const { stdout, later, stop } = await runDemoKept();
   try {
     const summary = /^demo: sent (\d+) spans, delivered (\d+), upstream attempts failed and retried (\d+), dead-lettered (\d+)$/m.exec(
       stdout,
@@ -72,6 +74,19 @@ it("npm run demo ends by reporting every sent span delivered, after visible retr
       env: { ...process.env, RELAY_URL: relayUrl, RELAY_ADMIN_TOKEN: adminToken },
     });
     expect(stats).toMatch(new RegExp(`^total\\s+3\\s+${sent}\\s+${sent}\\s+0\\s+${sent}\\s`, "m"));
+
+    // What a tenant of the user's own sends the stand-in is not printed: the lines above stay on screen.
+    const standinUrl = /^ {2}stand-in {2}(\S+)/m.exec(stdout)![1]!;
+    const { key } = (await (await fetch(`${standinUrl}/_standin/keys`, { method: "POST" })).json()) as { key: string };
+    const sentOwn = await fetch(`${standinUrl}/otel/v1/traces`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "x-bt-parent": "project_name:mine", "content-type": "application/x-protobuf" },
+      body: toProtobuf(trueFoundryTrace()).slice(),
+    });
+    expect(sentOwn.status).toBe(200);
+    // The demo would print before it answers: a second is plenty for the line to come through the pipe.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(later()).not.toContain("x-bt-parent: project_name:mine");
   } finally {
     expect(await stop()).toBe(0);
   }
