@@ -1,4 +1,4 @@
-import { atomAt, type Characters, isEmpty, NONE, overlap, union, within } from "./pattern-atoms.js";
+import { atomAt, type Characters, isEmpty, NONE, overlap, union } from "./pattern-atoms.js";
 import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
 
 /**
@@ -17,10 +17,11 @@ import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
  *
  * `overlapping`: alternatives that may match the same text, repeated, which parse one text in
  * exponentially many ways whatever ends each repetition: two of one character each that share
- * characters (`(.|\s)*`, a space either; `(?:-(?:\w|\d))+!`), or one made only of characters the
- * one-character alternatives take (`(a|aa)+`, `(?:[^&]|%26)+$`). Alternatives that merely start alike
- * (`\\u…` and `\\n` in a JSON string's grammar, `(?:ab|ac)+`) go one way each, and a group that ends
- * the pattern is never backtracked into. Checks for the common mistakes, not a proof of speed either way.
+ * characters (`(.|\s)*`, a space either; `(?:-(?:\w|\d))+!`), or one each of whose parts may take a
+ * character the one-character alternatives take (`(a|aa)+`, `(?:[^&]|%26)+$`, `"(?:\\.|[^"])*"`).
+ * Alternatives that merely start alike (`\\u…` and `\\n` in a JSON string's grammar, `(?:ab|ac)+`) go
+ * one way each, and a group that ends the pattern is never backtracked into. Checks for the common
+ * mistakes, not a proof of speed either way.
  */
 export function slowRepetitionIn(source: string): "nested" | "overlapping" | undefined {
   const groups: Group[] = [newGroup()];
@@ -56,7 +57,7 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       // A lookaround matches no characters: it is no part of its alternative's text.
       if (!group.lookaround) {
         parent.alternativeWithin = union(parent.alternativeWithin, group.within);
-        parent.alternativeParts += 2;
+        parent.alternativeParts.push(group.within, NONE);
       }
       if (min > 0 && group.requiredInAlternative && !group.emptyAlternative && !group.lookaround) parent.requiredInAlternative = true;
       // Alternatives may be of different lengths, as a repetition's count may be.
@@ -75,8 +76,9 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       group.within = union(group.within, atom.characters);
       if (!atom.zeroWidth) {
         group.alternativeWithin = union(group.alternativeWithin, atom.characters);
+        group.alternativeParts.push(atom.characters);
         // One character, once: what `sameTextTwice` calls a one-character alternative.
-        group.alternativeParts += quantifier || atom.anyLength ? 2 : 1;
+        if (quantifier || atom.anyLength) group.alternativeParts.push(NONE);
       }
       if (!atom.zeroWidth && min > 0) group.requiredInAlternative = true;
       if (atom.anyLength || max > min) varies(group, atom.characters);
@@ -101,11 +103,14 @@ interface Group {
   alternated: boolean;
   /** In how many ways the groups inside it, read so far, may parse one text (alternatives that may match the same text: 2 each). */
   ambiguity: number;
-  /** Its alternatives read: the characters each may match, and whether it is one character, once. */
-  alternatives: Array<{ within: Characters; oneCharacter: boolean }>;
-  /** The alternative being read: its characters, and its parts (one character once counts 1, anything else 2). */
+  /** Its alternatives read: the characters each may match, what each of its parts may, and whether it is one character, once. */
+  alternatives: Array<{ within: Characters; parts: Characters[]; oneCharacter: boolean }>;
+  /**
+   * The alternative being read: its characters, and what each of its parts may match (a part that is
+   * more than one character once is followed by NONE, so that only one character once is one part).
+   */
   alternativeWithin: Characters;
-  alternativeParts: number;
+  alternativeParts: Characters[];
   lookaround: boolean;
   /** Whether the alternative read so far must match a character, and whether one before it need not. */
   requiredInAlternative: boolean;
@@ -123,7 +128,7 @@ function newGroup(): Group {
     ambiguity: 1,
     alternatives: [],
     alternativeWithin: NONE,
-    alternativeParts: 0,
+    alternativeParts: [],
     lookaround: false,
     requiredInAlternative: false,
     emptyAlternative: false,
@@ -131,20 +136,25 @@ function newGroup(): Group {
 }
 
 function endAlternative(group: Group): void {
-  group.alternatives.push({ within: group.alternativeWithin, oneCharacter: group.alternativeParts === 1 });
+  const parts = group.alternativeParts;
+  group.alternatives.push({ within: group.alternativeWithin, parts, oneCharacter: parts.length === 1 });
   group.alternativeWithin = NONE;
-  group.alternativeParts = 0;
+  group.alternativeParts = [];
 }
 
 /**
  * Whether two alternatives may match the same text: two of one character each that share one, or
- * another made only of characters the one-character ones take, which a run of those matches too.
+ * another each of whose parts may take a character the one-character ones take, so that some text
+ * it matches a run of those matches too (`\\.` and `[^"]` both take `\\\\`).
  */
 function sameTextTwice(alternatives: Group["alternatives"]): boolean {
   const single = alternatives.filter((a) => a.oneCharacter).map((a) => a.within);
   if (single.some((a, k) => single.slice(k + 1).some((b) => overlap(a, b)))) return true;
   const taken = single.reduce(union, NONE);
-  return alternatives.some((a) => !a.oneCharacter && !isEmpty(a.within) && within(a.within, taken));
+  const consuming = (parts: Characters[]) => parts.filter((part) => !isEmpty(part));
+  return alternatives.some(
+    (a) => !a.oneCharacter && consuming(a.parts).length > 0 && consuming(a.parts).every((part) => overlap(part, taken)),
+  );
 }
 
 function varies(group: Group, characters: Characters): void {

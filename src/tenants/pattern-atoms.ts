@@ -29,11 +29,6 @@ export function overlap(a: Characters, b: Characters): boolean {
   return (a.ascii & b.ascii) !== 0n || (a.other && b.other);
 }
 
-/** Whether every character `a` may match, `b` may match too. */
-export function within(a: Characters, b: Characters): boolean {
-  return (a.ascii & ~b.ascii) === 0n && (!a.other || b.other);
-}
-
 export function isEmpty(a: Characters): boolean {
   return a.ascii === 0n && !a.other;
 }
@@ -42,9 +37,13 @@ export function union(a: Characters, b: Characters): Characters {
   return { ascii: a.ascii | b.ascii, other: a.other || b.other };
 }
 
-/** `other` stands for some characters past ASCII, not all: what is left of them is some too (`\S` takes `é`). */
+/**
+ * `other` stands for every character past ASCII as one: `\S`, the rest of `\s`, is read as taking
+ * none of them, though it takes `é` (so `(?:\S|[^\x00-\x7f])+` is not seen to overlap), where the
+ * other reading would see `\s` and `\S` overlap.
+ */
 function not(a: Characters): Characters {
-  return { ascii: ANY.ascii & ~a.ascii, other: true };
+  return { ascii: ANY.ascii & ~a.ascii, other: !a.other };
 }
 
 function range(from: number, to: number): Characters {

@@ -90,6 +90,9 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(?:\\d+\\d+|y)",
     // Groups kept apart by a character the runs cannot take.
     "(\\d+)\\.(\\d+)x",
+    // \s and \S share no character, past ASCII either.
+    "Bearer\\s+\\S+\\s",
+    "\\S+\\s+x",
   ])("is not claimed of %s", (pattern) => {
     expect(splitsRunsAmongRepetitions(pattern)).toBe(false);
   });

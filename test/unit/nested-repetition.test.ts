@@ -66,8 +66,8 @@ describe("a pattern repeating a repetition", () => {
     // A delimiter ends each repetition at one place, but what is between parses two ways each time.
     "(?:-(?:\\w|\\d))+!",
     "(?:,(?:\\s| ))+$",
-    // \S takes letters past ASCII, as the other class does.
-    "(?:\\S|[^\\x00-\\x7f])+x",
+    // Each part of the longer one takes what the one-character one does: "\\\\" is either.
+    '"(?:\\\\.|[^"])*"',
     // Ambiguous groups one after another, each within the budget, past it together.
     `${"(?:a|a)".repeat(17)}x`,
   ])("finds alternatives that may match the same text, repeated, in %s", (pattern) => {
@@ -115,6 +115,9 @@ describe("a pattern repeating a repetition", () => {
     "(?:(?:a|c)x|ay)+z",
     '"(?:\\\\"|[^"])*"',
     '"(?:[^"\\\\]|\\\\u[0-9a-fA-F]{4}|\\\\["\\\\/bfnrt])*"',
+    // \s and \S share nothing.
+    "(?:\\S|\\s)+x",
+    "(?:\\S+\\s){3}",
     // Ending the pattern, a repetition is never backtracked into.
     "password(.|\\s)*",
     "(?:key|token)=(?:[^&]|%26)+",
