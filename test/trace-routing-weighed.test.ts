@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { attr, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
@@ -158,9 +158,15 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       });
     });
 
-    it("a child read with the routes as they were, while a route just added reaches its isolate, leaves the candidate that route named", async () => {
+    // Two isolates reading a tenant's routes as they were before and after a change (KV propagates it
+    // within a minute): each request says its routes' parents and when they were saved.
+    const BEFORE = "2026-12-05T09:00:00.000Z";
+    const AFTER = "2026-12-05T10:00:00.000Z";
+
+    /** A trace's object settled request by request, as isolates with these routes would: where its top span, read with the routes after, sends it. */
+    async function decidedAfter(steps: Array<{ routes: string[]; at: string; candidate?: { parent: string; rank: number } }>) {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE], trace_wait_seconds: 3600 });
-      const trace = `${"1".repeat(31)}a`;
+      const trace = `${hex(randomId(16)).slice(0, 31)}a`;
       const object = traceRoutesObject(env, tenant, "a");
       const request = {
         tenant: tenant.id,
@@ -170,46 +176,48 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
         clientKeyApiUrl: undefined,
         waitSeconds: 3600,
       };
-      const [NEW, OLD] = [[EVAL_ROUTE.parent, "project_name:models"], [EVAL_ROUTE.parent]];
+      for (const [i, { routes, at, candidate }] of steps.entries()) {
+        const child = { trace, ...(candidate ? { candidate } : {}), waiting: { protobuf: new Uint8Array([i]), spans: 1 } };
+        await object.settle({ ...request, routeParents: routes, routesAt: at, traces: [child] });
+      }
+      const { routes, at } = steps.at(-1)!;
+      return (
+        await object.settle({ ...request, routeParents: routes, routesAt: at, traces: [{ trace, decided: request.defaultParent }] })
+      )[0];
+    }
 
-      // A child read with the route just added names it; another, read by an isolate with the routes before it, names none.
-      await object.settle({
-        ...request,
-        routeParents: NEW,
-        traces: [{ trace, candidate: { parent: "project_name:models", rank: 1 }, waiting: { protobuf: new Uint8Array([1]), spans: 1 } }],
-      });
-      await object.settle({ ...request, routeParents: OLD, traces: [{ trace, waiting: { protobuf: new Uint8Array([2]), spans: 1 } }] });
-      // The top span, matching no route, read with the routes as they are now.
-      const [decided] = await object.settle({ ...request, routeParents: NEW, traces: [{ trace, decided: request.defaultParent }] });
+    it("a child read with the routes before a route was added leaves the candidate that route named: the routes after judge it", async () => {
+      const [after, before] = [[EVAL_ROUTE.parent, "project_name:models"], [EVAL_ROUTE.parent]];
+
+      const decided = await decidedAfter([
+        { routes: after, at: AFTER, candidate: { parent: "project_name:models", rank: 1 } },
+        { routes: before, at: BEFORE },
+        { routes: after, at: AFTER },
+      ]);
+
+      expect(decided).toEqual({ parent: "project_name:models" });
+    });
+
+    it("a child read with the routes before a route was added at the top names its own, which does not beat the new route's", async () => {
+      const [after, before] = [["project_name:models", EVAL_ROUTE.parent], [EVAL_ROUTE.parent]];
+
+      const decided = await decidedAfter([
+        { routes: after, at: AFTER, candidate: { parent: "project_name:models", rank: 0 } },
+        { routes: before, at: BEFORE, candidate: { parent: EVAL_ROUTE.parent, rank: 0 } },
+        { routes: after, at: AFTER },
+      ]);
 
       expect(decided).toEqual({ parent: "project_name:models" });
     });
 
     it("a child read with the routes after one was removed names a route that stands: the trace goes by it, not by the removed one", async () => {
-      const tenant = await routingTenant({ routes: [EVAL_ROUTE], trace_wait_seconds: 3600 });
-      const trace = `${"2".repeat(31)}b`;
-      const object = traceRoutesObject(env, tenant, "b");
-      const request = {
-        tenant: tenant.id,
-        incarnation: undefined,
-        defaultParent: "project_name:default",
-        sealedClientKey: undefined,
-        clientKeyApiUrl: undefined,
-        waitSeconds: 3600,
-      };
-      const [BEFORE, AFTER] = [["project_name:removed", "project_name:models"], ["project_name:models"]];
+      const [before, after] = [["project_name:removed", "project_name:models"], ["project_name:models"]];
 
-      await object.settle({
-        ...request,
-        routeParents: BEFORE,
-        traces: [{ trace, candidate: { parent: "project_name:removed", rank: 0 }, waiting: { protobuf: new Uint8Array([1]), spans: 1 } }],
-      });
-      await object.settle({
-        ...request,
-        routeParents: AFTER,
-        traces: [{ trace, candidate: { parent: "project_name:models", rank: 0 }, waiting: { protobuf: new Uint8Array([2]), spans: 1 } }],
-      });
-      const [decided] = await object.settle({ ...request, routeParents: AFTER, traces: [{ trace, decided: request.defaultParent }] });
+      const decided = await decidedAfter([
+        { routes: before, at: BEFORE, candidate: { parent: "project_name:removed", rank: 0 } },
+        { routes: after, at: AFTER, candidate: { parent: "project_name:models", rank: 0 } },
+        { routes: after, at: AFTER },
+      ]);
 
       expect(decided).toEqual({ parent: "project_name:models" });
     });

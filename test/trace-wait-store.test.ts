@@ -64,6 +64,7 @@ describe("trace wait store", () => {
         due_at: null,
         candidate: null,
         candidate_rank: null,
+        candidate_routes_at: null,
       });
       expect(departures(store)).toEqual([{ trace, spans: 2, parent: "project_name:from-top-span" }]);
     });
@@ -74,7 +75,7 @@ describe("trace wait store", () => {
       const trace = hex(randomId(16));
       store.wait(part(trace, 3, 60), DEFAULT_PARENT, DUE, undefined, { parent: "experiment_id:exp-second", rank: 1 });
       // A later request's spans of the trace were all dropped, but named a route ranked first.
-      store.remember(trace, DEFAULT_PARENT, { parent: "experiment_id:exp-first", rank: 0 }, DUE);
+      store.remember(trace, DEFAULT_PARENT, { parent: "experiment_id:exp-first", rank: 0, routesAt: "2026-12-05T10:00:00.000Z" }, DUE);
 
       expect(store.trace(trace)).toEqual({
         parent: null,
@@ -83,6 +84,7 @@ describe("trace wait store", () => {
         due_at: DUE,
         candidate: "experiment_id:exp-first",
         candidate_rank: 0,
+        candidate_routes_at: "2026-12-05T10:00:00.000Z",
       });
       store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
 

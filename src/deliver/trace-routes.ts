@@ -10,7 +10,7 @@ import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage, MessageTemplate } from "./message.js";
 import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
 import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
-import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
+import { type KeptCandidate, type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
 export const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
@@ -66,6 +66,8 @@ export interface SettleRequest {
    * it, whose candidates are weighed as they were named.
    */
   routeParents?: string[];
+  /** When those routes were saved (the tenant's `updated_at` as the request read it), to tell older routes from newer. */
+  routesAt?: string;
   traces: TraceReport[];
 }
 
@@ -209,13 +211,14 @@ export class TraceRoutes extends DurableObject<Env> {
     // Spans that waited for this decision leave at once.
     const workAt = spansWait ? now : undefined;
     // What any request of the trace said for a parent: the best wins, whichever request settles it.
-    const current = currentCandidate(known, request.routeParents);
-    const best = betterCandidate(current, report.candidate);
-    // What waits keeps a candidate this request's routes do not name when the request names none: its
-    // routes may be older than those that named it (a route just added, still on its way to this
-    // request's isolate), or newer (the route removed). Which, the object cannot tell: the routes the
-    // trace is decided by judge it. A candidate the request names is one its routes still have.
-    const kept = best ?? storedCandidate(known);
+    // A stored candidate this request's routes do not name counts only when they are older than the
+    // routes that named it (a route just added, still on its way to this request's isolate); when
+    // newer, or either's time is unknown, its route was removed since.
+    const stored = storedCandidate(known);
+    const older = request.routesAt !== undefined && known?.candidate_routes_at != null && request.routesAt < known.candidate_routes_at;
+    const standing = currentCandidate(known, request.routeParents) ?? (older ? stored : undefined);
+    const named = report.candidate && { ...report.candidate, routesAt: request.routesAt };
+    const best = betterCandidate(standing, named);
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
@@ -226,8 +229,8 @@ export class TraceRoutes extends DurableObject<Env> {
     const dueAt = known?.due_at ?? now + request.waitSeconds * 1000;
     if (report.spanless) {
       // Nothing of it to deliver: its later spans weigh this candidate until the wait is over.
-      if (!kept) return { settlement: { waiting: true } };
-      this.store.remember(report.trace, request.defaultParent, kept, dueAt);
+      if (!best) return { settlement: { waiting: true } };
+      this.store.remember(report.trace, request.defaultParent, best, dueAt);
       return { settlement: { waiting: true }, workAt: dueAt };
     }
     const waiting = report.waiting;
@@ -257,7 +260,7 @@ export class TraceRoutes extends DurableObject<Env> {
       spans: waiting.spans,
       receivedAt: now,
     };
-    this.store.wait(piece, request.defaultParent, dueAt, known, kept);
+    this.store.wait(piece, request.defaultParent, dueAt, known, best);
     return { settlement: { waiting: true }, workAt: dueAt };
   }
 
@@ -349,8 +352,9 @@ interface EarlyDecision {
 }
 
 /** The candidate a waiting trace's earlier requests left, if any. */
-function storedCandidate(known: StoredTrace | undefined): TraceCandidate | undefined {
-  return known?.candidate != null && known.candidate_rank != null ? { parent: known.candidate, rank: known.candidate_rank } : undefined;
+function storedCandidate(known: StoredTrace | undefined): KeptCandidate | undefined {
+  if (known?.candidate == null || known.candidate_rank == null) return undefined;
+  return { parent: known.candidate, rank: known.candidate_rank, routesAt: known.candidate_routes_at ?? undefined };
 }
 
 /**
@@ -358,15 +362,15 @@ function storedCandidate(known: StoredTrace | undefined): TraceCandidate | undef
  * not made yet, so a candidate whose route was removed since names nothing, and one whose route
  * moved ranks where a route to its parent stands now (routes to one parent send spans to the same place).
  */
-function currentCandidate(known: StoredTrace | undefined, routeParents: string[] | undefined): TraceCandidate | undefined {
+function currentCandidate(known: StoredTrace | undefined, routeParents: string[] | undefined): KeptCandidate | undefined {
   const stored = storedCandidate(known);
   if (!stored || routeParents === undefined || routeParents[stored.rank] === stored.parent) return stored;
   const rank = routeParents.indexOf(stored.parent);
-  return rank < 0 ? undefined : { parent: stored.parent, rank };
+  return rank < 0 ? undefined : { ...stored, rank };
 }
 
 /** The lower rank; on a tie the one seen first, as the first `braintrust.parent` wins. */
-function betterCandidate(first: TraceCandidate | undefined, later: TraceCandidate | undefined): TraceCandidate | undefined {
+function betterCandidate(first: KeptCandidate | undefined, later: KeptCandidate | undefined): KeptCandidate | undefined {
   if (!first || !later) return first ?? later;
   return later.rank < first.rank ? later : first;
 }

@@ -40,7 +40,12 @@ export type StoredTrace = {
   /** The best parent a waiting trace's spans named so far, and its rank (process/route.ts): its parent when its wait ends. */
   candidate: string | null;
   candidate_rank: number | null;
+  /** When the tenant's routes that named the candidate were saved (its `updated_at`); null when not known. */
+  candidate_routes_at: string | null;
 };
+
+/** A candidate as a waiting trace keeps it: with when the routes that named it were saved, when known. */
+export type KeptCandidate = TraceCandidate & { routesAt?: string | undefined };
 
 export class TraceWaitStore {
   constructor(private readonly sql: SqlStorage) {
@@ -61,6 +66,8 @@ export class TraceWaitStore {
       sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate TEXT");
       sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate_rank INTEGER");
     }
+    // One made before candidates kept the time of the routes that named them gains it; its candidates have none.
+    if (!hasColumn(sql, "trace_routes", "candidate_routes_at")) sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate_routes_at TEXT");
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );
@@ -71,7 +78,10 @@ export class TraceWaitStore {
 
   trace(trace: string): StoredTrace | undefined {
     return this.sql
-      .exec<StoredTrace>("SELECT parent, spans, bytes, due_at, candidate, candidate_rank FROM trace_routes WHERE trace = ?", trace)
+      .exec<StoredTrace>(
+        "SELECT parent, spans, bytes, due_at, candidate, candidate_rank, candidate_routes_at FROM trace_routes WHERE trace = ?",
+        trace,
+      )
       .toArray()[0];
   }
 
@@ -91,15 +101,16 @@ export class TraceWaitStore {
    * were dropped): it waits, without spans, as a trace with spans does, and is decided by what is
    * known when its wait is over. Older code reads such a row as a waiting trace too.
    */
-  remember(trace: string, defaultParent: string, best: TraceCandidate, dueAt: number): void {
+  remember(trace: string, defaultParent: string, best: KeptCandidate, dueAt: number): void {
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5)
-       ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5`,
+      `INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank, candidate_routes_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+       ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5, candidate_routes_at = ?6`,
       trace,
       defaultParent,
       dueAt,
       best.parent,
       best.rank,
+      best.routesAt ?? null,
     );
   }
 
@@ -112,12 +123,12 @@ export class TraceWaitStore {
     defaultParent: string,
     dueAt: number,
     known: StoredTrace | undefined,
-    best: TraceCandidate | undefined,
+    best: KeptCandidate | undefined,
   ): void {
     const bytes = piece.protobuf.byteLength;
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7`,
+      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank, candidate_routes_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7, candidate_routes_at = ?8`,
       piece.trace,
       defaultParent,
       dueAt,
@@ -125,6 +136,7 @@ export class TraceWaitStore {
       bytes,
       best?.parent ?? null,
       best?.rank ?? null,
+      best?.routesAt ?? null,
     );
     this.sql.exec(
       "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -162,7 +174,7 @@ export class TraceWaitStore {
   /** Forgets the candidates of waiting traces that no route's parent names; rows already right are not written. */
   forgetCandidatesOutside(routeParents: string[]): void {
     this.sql.exec(
-      "UPDATE trace_routes SET candidate = NULL, candidate_rank = NULL WHERE due_at IS NOT NULL AND candidate IS NOT NULL AND candidate NOT IN (SELECT value FROM json_each(?))",
+      "UPDATE trace_routes SET candidate = NULL, candidate_rank = NULL, candidate_routes_at = NULL WHERE due_at IS NOT NULL AND candidate IS NOT NULL AND candidate NOT IN (SELECT value FROM json_each(?))",
       JSON.stringify(routeParents),
     );
   }

@@ -98,6 +98,7 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
     clientKeyApiUrl: clientKey?.clientKeyApiUrl,
     waitSeconds: tenant.trace_wait_seconds,
     routeParents: tenant.routes.map((route) => route.parent),
+    routesAt: tenant.updated_at,
     traces,
   };
 }
