@@ -55,10 +55,7 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       if (optional) group.ways *= 2;
       parent.within = union(parent.within, group.within);
       // A lookaround matches no characters: it is no part of its alternative's text.
-      if (!group.lookaround) {
-        parent.alternativeWithin = union(parent.alternativeWithin, group.within);
-        parent.alternativeParts.push(group.within, NONE);
-      }
+      if (!group.lookaround) parent.alternativeParts.push(group.within, NONE);
       if (min > 0 && group.requiredInAlternative && !group.emptyAlternative && !group.lookaround) parent.requiredInAlternative = true;
       // Alternatives may be of different lengths, as a repetition's count may be.
       if (group.alternated || max > min) varies(parent, group.within);
@@ -75,7 +72,6 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       const { min, max } = quantifier ?? ONCE;
       group.within = union(group.within, atom.characters);
       if (!atom.zeroWidth) {
-        group.alternativeWithin = union(group.alternativeWithin, atom.characters);
         group.alternativeParts.push(atom.characters);
         // One character, once: what `sameTextTwice` calls a one-character alternative.
         if (quantifier || atom.anyLength) group.alternativeParts.push(NONE);
@@ -103,13 +99,12 @@ interface Group {
   alternated: boolean;
   /** In how many ways the groups inside it, read so far, may parse one text (alternatives that may match the same text: 2 each). */
   ambiguity: number;
-  /** Its alternatives read: the characters each may match, what each of its parts may, and whether it is one character, once. */
-  alternatives: Array<{ within: Characters; parts: Characters[]; oneCharacter: boolean }>;
+  /** Its alternatives read: what each of their parts may match, as `alternativeParts` holds them. */
+  alternatives: Characters[][];
   /**
-   * The alternative being read: its characters, and what each of its parts may match (a part that is
-   * more than one character once is followed by NONE, so that only one character once is one part).
+   * What each part of the alternative being read may match; a part that is more than one character
+   * once is followed by NONE, so that an alternative of one character once alone has one entry.
    */
-  alternativeWithin: Characters;
   alternativeParts: Characters[];
   lookaround: boolean;
   /** Whether the alternative read so far must match a character, and whether one before it need not. */
@@ -127,7 +122,6 @@ function newGroup(): Group {
     alternated: false,
     ambiguity: 1,
     alternatives: [],
-    alternativeWithin: NONE,
     alternativeParts: [],
     lookaround: false,
     requiredInAlternative: false,
@@ -136,9 +130,7 @@ function newGroup(): Group {
 }
 
 function endAlternative(group: Group): void {
-  const parts = group.alternativeParts;
-  group.alternatives.push({ within: group.alternativeWithin, parts, oneCharacter: parts.length === 1 });
-  group.alternativeWithin = NONE;
+  group.alternatives.push(group.alternativeParts);
   group.alternativeParts = [];
 }
 
@@ -147,14 +139,14 @@ function endAlternative(group: Group): void {
  * another each of whose parts may take a character the one-character ones take, so that some text
  * it matches a run of those matches too (`\\.` and `[^"]` both take `\\\\`).
  */
-function sameTextTwice(alternatives: Group["alternatives"]): boolean {
-  const single = alternatives.filter((a) => a.oneCharacter).map((a) => a.within);
+function sameTextTwice(alternatives: Characters[][]): boolean {
+  const single = alternatives.flatMap((parts) => (parts.length === 1 ? parts : []));
   if (single.some((a, k) => single.slice(k + 1).some((b) => overlap(a, b)))) return true;
   const taken = single.reduce(union, NONE);
-  const consuming = (parts: Characters[]) => parts.filter((part) => !isEmpty(part));
-  return alternatives.some(
-    (a) => !a.oneCharacter && consuming(a.parts).length > 0 && consuming(a.parts).every((part) => overlap(part, taken)),
-  );
+  return alternatives.some((parts) => {
+    const consuming = parts.filter((part) => !isEmpty(part));
+    return parts.length > 1 && consuming.length > 0 && consuming.every((part) => overlap(part, taken));
+  });
 }
 
 function varies(group: Group, characters: Characters): void {
