@@ -216,7 +216,7 @@ export class TraceRoutes extends DurableObject<Env> {
     // newer, or either's time is unknown, its route was removed since.
     const stored = storedCandidate(known);
     const older = request.routesAt !== undefined && known?.candidate_routes_at != null && request.routesAt < known.candidate_routes_at;
-    const standing = currentCandidate(known, request.routeParents) ?? (older ? stored : undefined);
+    const standing = currentCandidate(stored, request.routeParents) ?? (older ? stored : undefined);
     const named = report.candidate && { ...report.candidate, routesAt: request.routesAt };
     const best = betterCandidate(standing, named);
     if (report.decided !== undefined) {
@@ -362,8 +362,7 @@ function storedCandidate(known: StoredTrace | undefined): KeptCandidate | undefi
  * not made yet, so a candidate whose route was removed since names nothing, and one whose route
  * moved ranks where a route to its parent stands now (routes to one parent send spans to the same place).
  */
-function currentCandidate(known: StoredTrace | undefined, routeParents: string[] | undefined): KeptCandidate | undefined {
-  const stored = storedCandidate(known);
+function currentCandidate(stored: KeptCandidate | undefined, routeParents: string[] | undefined): KeptCandidate | undefined {
   if (!stored || routeParents === undefined || routeParents[stored.rank] === stored.parent) return stored;
   const rank = routeParents.indexOf(stored.parent);
   return rank < 0 ? undefined : { ...stored, rank };
