@@ -85,14 +85,14 @@ export function quoted(text: string): string {
  */
 export function placeShown(steps: readonly string[]): string {
   const named = (step: string) =>
-    FIELD_NAME.test(step) ? step : (quotedUnlessSecret(step, false) ?? `(a key of ${step.length} characters)`);
+    FIELD_NAME.test(step) && repeatable(step, false) ? step : (quotedUnlessSecret(step, false) ?? `(a key of ${step.length} characters)`);
   if (steps.length <= MAX_PLACE_STEPS) return steps.map(named).join(".");
   const half = MAX_PLACE_STEPS / 2;
   return [...steps.slice(0, half).map(named), `…(${steps.length - MAX_PLACE_STEPS} more)`, ...steps.slice(-half).map(named)].join(".");
 }
 
-/** A field's name, no longer than caller text is repeated whatever it holds (MAX_UNSHAPED_QUOTED_CHARS). */
-const FIELD_NAME = /^[A-Za-z0-9_$-]{1,24}$/;
+/** The characters of a field's name; one is shown bare only as short as caller text is repeated whatever it holds. */
+const FIELD_NAME = /^[A-Za-z0-9_$-]+$/;
 const MAX_PLACE_STEPS = 16;
 
 /**
