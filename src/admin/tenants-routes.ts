@@ -5,14 +5,12 @@ import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
-import { secretsEqual } from "../secrets/compare.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
-import { storedKeyContext } from "../tenants/credentials.js";
+import { relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import type { PreconditionFailed } from "../tenants/tenant-object.js";
-import { isRelayToken } from "../tenants/tokens.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionOf } from "./preconditions.js";
@@ -73,12 +71,9 @@ tenantsRoutes.put("/:tenant", async (c) => {
  * took), would leave it. Ingest refuses them as a passthrough tenant's key for the same reason.
  */
 async function refuseRelaySecretAsKey(apiKey: string, env: Env): Promise<void> {
-  const what = isRelayToken(apiKey)
-    ? "a relay ingest token (tbr_…)"
-    : env.ADMIN_TOKEN && (await secretsEqual(apiKey, env.ADMIN_TOKEN))
-      ? "the relay's admin token"
-      : undefined;
-  if (what === undefined) return;
+  const secret = await relaySecretIn(apiKey, env);
+  if (secret === undefined) return;
+  const what = secret === "ingest token" ? "a relay ingest token (tbr_…)" : "the relay's admin token";
   throw new RelayError(
     "invalid_field",
     `braintrust.api_key: ${what} is not a Braintrust API key, and never leaves the relay: give the tenant's Braintrust key`,

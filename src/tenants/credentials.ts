@@ -42,6 +42,16 @@ export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<str
   return opened;
 }
 
+/**
+ * Which of the relay's own secrets `text` is, if any: an ingest token (`tbr_…`) or the admin token.
+ * Neither may leave the relay as a Braintrust key, whoever runs the tenant's api_url.
+ */
+export async function relaySecretIn(text: string, env: { ADMIN_TOKEN?: string }): Promise<"ingest token" | "admin token" | undefined> {
+  if (isRelayToken(text)) return "ingest token";
+  if (env.ADMIN_TOKEN && (await secretsEqual(text, env.ADMIN_TOKEN))) return "admin token";
+  return undefined;
+}
+
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
 export function storedKeyContext(tenantId: string): string {
   return `tenant-api-key:${tenantId}`;
@@ -80,12 +90,13 @@ export async function authenticateIngest(
     }
     return { mode: "stored_key", apiKey: (await openStoredKey(tenant, env))!, trusted: true };
   }
-  if (isRelayToken(bearer)) {
-    throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
-  }
   // A gateway set up with the wrong variable, or an operator trying the endpoint: the relay's master
   // credential would land in the logs of the tenant's api_url, which may be anyone's.
-  if (env.ADMIN_TOKEN && (await secretsEqual(bearer, env.ADMIN_TOKEN))) {
+  const secret = await relaySecretIn(bearer, env);
+  if (secret === "ingest token") {
+    throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
+  }
+  if (secret === "admin token") {
     throw new RelayError(
       "unauthenticated",
       "the relay's admin token is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
