@@ -487,7 +487,7 @@ describe("the console's tenant forms and tokens", () => {
     expect(kept.status).toBe(400);
     const keptPage = await kept.text();
     expect(unescaped(keptPage)).toContain(
-      '<span class="field-error" id="error-api_key">braintrust.api_key: a key was typed, but "keep as it is" keeps the key the tenant has: choose "store this key" to store it, or clear the field</span>',
+      '<span class="field-error" id="error-api_key">braintrust.api_key: a key was typed, but "keep as it is" leaves the tenant\'s key as it is: choose "store this key" to store it, or clear the field</span>',
     );
     expect(created.status).toBe(400);
     const createdPage = await created.text();

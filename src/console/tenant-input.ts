@@ -62,7 +62,7 @@ export function tenantPutBody(form: FormFields): Record<string, unknown> {
   if (choice !== "store" && key) {
     const chosen =
       choice === "keep"
-        ? '"keep as it is" keeps the key the tenant has'
+        ? '"keep as it is" leaves the tenant\'s key as it is'
         : choice === "passthrough"
           ? '"passthrough" stores none'
           : "no choice of what to do with the key was made";
