@@ -90,7 +90,26 @@ function unsaidBy(payload: Uint8Array | undefined, copies: ReadonlyArray<Set<str
     const json = copiesJson && JSON_TEXT.test(token) ? parseJson(token.slice(1)) : undefined;
     if (json !== undefined) unsaid.delete(`s${JSON.stringify(json)}`);
   };
-  return forEachScalar(payload, said) ? unsaid : undefined;
+  if (!forEachScalar(payload, said)) return undefined;
+  if (copiesJson && payload.byteLength <= MAX_COPY_CHARS && [...unsaid].some((token) => JSON_TEXT.test(token))) saidAsJson(payload, unsaid);
+  return unsaid;
+}
+
+/**
+ * Deletes from `unsaid` the JSON tokens of the payload's own objects and lists: a tool call's
+ * arguments, or a tool's result, that the payload holds as JSON, not as JSON text (Anthropic's
+ * `tool_use` input, its `tool_result` content). Parsed whole, so only for a copy that has such
+ * values the payload's strings did not say, and no longer than a copy read (a copy said by a longer
+ * one stays).
+ */
+function saidAsJson(payload: Uint8Array, unsaid: Set<string>): void {
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (isJsonObject(value)) Object.values(value).forEach(visit);
+    else return;
+    unsaid.delete(`s${JSON.stringify(value)}`);
+  };
+  visit(parseJson(textOf(payload)));
 }
 
 /** A string token whose text may be a JSON object or list. */
@@ -271,7 +290,7 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
 /**
  * The GenAI conventions' request attributes a gateway writes beside its payload that say again what
  * the span's metadata shows from it: a `gen_ai.request.<setting>` with the request's own value of
- * that setting, `gen_ai.request.model` naming the model the request body named, shown as `model` or
+ * that setting, under the body's name for it (SETTING_NAMES), `gen_ai.request.model` naming the model the request body named, shown as `model` or
  * `gateway_model` or by `tfy.request.model_name`, `gen_ai.response.model` naming the response's
  * model, shown as `model` or in `response`, `gen_ai.response.id` the response's id shown in
  * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output,
@@ -312,11 +331,29 @@ export function genAiRestated(
         restated.push(key);
     } else if (key.startsWith("gen_ai.request.")) {
       const setting = key.slice("gen_ai.request.".length);
-      if (Object.hasOwn(request.settings, setting) && sameJson(given, request.settings[setting]) && sameJson(given, metadata[setting]))
-        restated.push(key);
+      const names = Object.hasOwn(SETTING_NAMES, setting) ? SETTING_NAMES[setting]! : [setting];
+      const shown = (name: string) =>
+        Object.hasOwn(request.settings, name) && sameSetting(given, request.settings[name]) && sameSetting(given, metadata[name]);
+      if (names.some(shown)) restated.push(key);
     }
   }
   return restated;
+}
+
+/**
+ * The request body's names for the conventions' settings that name them otherwise: OpenAI's
+ * (`max_completion_tokens`, `stop`, `n`), Anthropic's and the Responses API's.
+ */
+const SETTING_NAMES: Record<string, string[]> = {
+  max_tokens: ["max_tokens", "max_completion_tokens", "max_output_tokens"],
+  stop_sequences: ["stop_sequences", "stop"],
+  "choice.count": ["n"],
+  encoding_formats: ["encoding_format"],
+};
+
+/** Whether a convention's setting says the body's: the same JSON, or a list of one where the body gave the one (`stop: "\n"`). */
+function sameSetting(given: unknown, value: unknown): boolean {
+  return sameJson(given, value) || (Array.isArray(given) && given.length === 1 && typeof value === "string" && given[0] === value);
 }
 
 /** A payload's list of chat messages (objects with a role), parsed; undefined for anything else. */

@@ -18,13 +18,28 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; 
     keys: ["tfy.model.metric.output_tokens", "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"],
     used: true,
   },
-  { metric: "prompt_cached_tokens", keys: ["tfy.model.metric.cache_read_input_tokens"], used: true },
+  // Beside TrueFoundry's, the GenAI conventions' names (`cache_read.input_tokens`) and Traceloop's
+  // older ones (`cache_read_input_tokens`), which a gateway writing the conventions may send instead.
   {
-    metric: "prompt_cache_creation_tokens",
-    keys: ["tfy.model.metric.cache_write_input_tokens", "tfy.model.metric.cache_creation_input_tokens"],
+    metric: "prompt_cached_tokens",
+    keys: ["tfy.model.metric.cache_read_input_tokens", "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"],
     used: true,
   },
-  { metric: "completion_reasoning_tokens", keys: ["tfy.model.metric.reasoning_tokens"], used: true },
+  {
+    metric: "prompt_cache_creation_tokens",
+    keys: [
+      "tfy.model.metric.cache_write_input_tokens",
+      "tfy.model.metric.cache_creation_input_tokens",
+      "gen_ai.usage.cache_creation.input_tokens",
+      "gen_ai.usage.cache_creation_input_tokens",
+    ],
+    used: true,
+  },
+  {
+    metric: "completion_reasoning_tokens",
+    keys: ["tfy.model.metric.reasoning_tokens", "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens"],
+    used: true,
+  },
   // TrueFoundry reports a cost of 0 for a model it has no price for; written, it would stop Braintrust
   // pricing the call by its model name, so it is left as an attribute instead.
   { metric: "estimated_cost", keys: ["tfy.model.metric.cost_in_usd"], zeroIsUnknown: true, used: true },

@@ -79,11 +79,15 @@ function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload)
     const rest = Object.fromEntries(removed.length > 0 ? [...changed, ["removed_settings", removed]] : changed);
     return { output: passedOn.input, rest, model: undefined };
   }
-  const rest = withoutEchoes(
-    parsedMembers(fields, (key) => key === field),
-    request,
-  );
   const list = fields.get(field)!;
+  const rest = withoutOutputText(
+    withoutEchoes(
+      parsedMembers(fields, (key) => key === field),
+      request,
+    ),
+    field,
+    list,
+  );
   // The model is among the rest, parsed once.
   return {
     output: embeddingsShown(fields, field, list) ?? new RawJson(list),
@@ -105,6 +109,29 @@ function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): J
     ((Object.hasOwn(settings, key) && echoes(value, settings[key])) ||
       (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json))));
   return Object.fromEntries(Object.entries(rest).filter(([key, value]) => !echoed(key, value)));
+}
+
+/**
+ * The rest of a Responses API response but its `output_text` when that is its output's text parts
+ * joined, as OpenAI's SDKs add it to the response they return: the output shows it already. The
+ * output list is parsed only for a response that has one, which an API's own answer does not.
+ */
+function withoutOutputText(rest: JsonObject, field: string, list: Uint8Array): JsonObject {
+  if (field !== "output" || typeof rest.output_text !== "string" || rest.output_text !== outputText(parsed(list))) return rest;
+  const { output_text: _restated, ...others } = rest;
+  return others;
+}
+
+/** The text parts of a Responses API output's messages, joined as OpenAI's SDKs join them for `output_text`. */
+function outputText(output: unknown): string | undefined {
+  if (!Array.isArray(output)) return undefined;
+  let text = "";
+  for (const item of output) {
+    if (!isJsonObject(item) || item.type !== "message" || !Array.isArray(item.content)) continue;
+    for (const part of item.content)
+      if (isJsonObject(part) && part.type === "output_text" && typeof part.text === "string") text += part.text;
+  }
+  return text;
 }
 
 /**

@@ -22,15 +22,18 @@ export function callerMetadataShown({ values }: RequestMetadata, tagsWritten: bo
  * them would hide with another value (`user`, a request's setting too) shows under the name its
  * flattened attribute has (`tfy.request.metadata.user`), so each of the caller's keys shows, once.
  * `allShown` is false when even that name is the relay's (a request body's field of that name):
- * the caller's attributes then stay, so its value still shows.
+ * the caller's attributes then stay, so its value still shows. `sourcesKept`: the tenant keeps the
+ * caller's attributes, which show such a key's value already: it is not written a second time.
  */
 export function withCallerMetadata(
   derived: Record<string, unknown>,
   caller: Record<string, unknown>,
   callerKeys: string[],
+  sourcesKept: boolean,
 ): { metadata: Record<string, unknown>; allShown: boolean } {
   const metadata = { ...caller, ...derived };
   let allShown = true;
+  if (sourcesKept) return { metadata, allShown };
   for (const key of callerKeys) {
     if (!Object.hasOwn(derived, key) || sameJson(caller[key], derived[key])) continue;
     const apart = `tfy.request.metadata.${key}`;

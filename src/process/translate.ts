@@ -142,7 +142,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const callerMetadata = callerMetadataShown(caller, tagsWritten);
   const callerKeys = Object.keys(callerMetadata);
   const { metadata, allShown: callerShown } =
-    callerKeys.length === 0 ? { metadata: derived, allShown: true } : withCallerMetadata(derived, callerMetadata, callerKeys);
+    callerKeys.length === 0
+      ? { metadata: derived, allShown: true }
+      : withCallerMetadata(derived, callerMetadata, callerKeys, options.keepSourceAttributes);
 
   const added: NewAttribute[] = [];
 

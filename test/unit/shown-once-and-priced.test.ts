@@ -1,0 +1,226 @@
+import { describe, expect, it } from "vitest";
+import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
+import { braintrustView } from "../../scripts/lib/braintrust-view.js";
+import { relayed } from "../../scripts/lib/pipeline.js";
+import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
+
+/**
+ * Gateway traces the golden views do not cover, as a Braintrust user sees them (the stand-in's view of
+ * what the relay sends): each thing said once, and each model call priced.
+ */
+
+const json = JSON.stringify;
+
+/** A request span and its model call under it, as the gateway exports them (the model call first). */
+function requestWithCall(request: KeyValue[], call: KeyValue[], type = "ChatCompletion") {
+  const top = spanWith(`${type}: x`, [attr("tfy.span_type", type), ...request]);
+  const model = spanWith("Model: x", [attr("tfy.span_type", "Model"), ...call], { traceId: top.traceId, parentSpanId: top.spanId });
+  return requestOf([model, top]);
+}
+
+/** The trace's one tree as Braintrust shows it, the tenant's settings applied. */
+function shown(request: ReturnType<typeof requestOf>, settings: Record<string, unknown> = {}): SpanView {
+  const view = braintrustView(relayed(request, settings).requests.map((r) => r.request));
+  expect(view.traces).toHaveLength(1);
+  expect(view.unlisted).toBe(0);
+  return view.traces[0]!.tree;
+}
+
+describe("a virtual model's fallback call", () => {
+  // The caller asked for a virtual (routing) model; the gateway called a target under its own account,
+  // and the answer names the model the caller asked for, as the README says a response may.
+  const messages = [{ role: "user", content: "hi" }];
+  const answer = {
+    id: "chatcmpl-1",
+    model: "routing/fast-chat",
+    choices: [{ index: 0, message: { role: "assistant", content: "hey" }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
+  };
+  const request = [
+    attr("tfy.input", json({ model: "routing/fast-chat", messages })),
+    attr("tfy.output", json(answer)),
+    attr("tfy.request.model_name", "routing/fast-chat"),
+  ];
+  const metrics = [attr("tfy.model.metric.input_tokens", 5), attr("tfy.model.metric.output_tokens", 1)];
+
+  it.each([
+    ["its own request body names the target it called", [attr("tfy.input", json({ model: "azure-main/gpt-4o-mini", messages }))]],
+    ["it has no request body (a streamed call)", []],
+  ])("is priced by the model called when %s and the answer echoes the virtual model", (_case, body) => {
+    const call = [
+      attr("tfy.model.id", "azure-main/gpt-4o-mini"),
+      attr("tfy.model.name", "gpt-4o-mini"),
+      ...body,
+      attr("tfy.output", json(answer)),
+      ...metrics,
+    ];
+    const model = shown(requestWithCall(request, call)).children[0]!;
+
+    expect(model.type).toBe("llm");
+    // Not "routing/fast-chat", a name no provider answers with, which Braintrust cannot price.
+    expect(model.metadata.model).toBe("gpt-4o-mini");
+    expect(model.cost).toBe("priced by model name");
+  });
+});
+
+describe("a Responses API answer carrying output_text beside its output list", () => {
+  // OpenAI's SDKs add `output_text`, the output's text joined, to a Responses API response; the golden
+  // agent trace's answer is one such field alone.
+  const text = "Order 1234 shipped yesterday and arrives on Friday.";
+  const request = { model: "openai-main/gpt-4.1", instructions: "Be brief.", input: "Where is order 1234?" };
+  const response = {
+    id: "resp_1",
+    object: "response",
+    status: "completed",
+    model: "gpt-4.1-2025-04-14",
+    output: [
+      {
+        type: "message",
+        id: "msg_1",
+        role: "assistant",
+        status: "completed",
+        content: [{ type: "output_text", text, annotations: [] }],
+      },
+    ],
+    output_text: text,
+    usage: { input_tokens: 20, output_tokens: 11, total_tokens: 31 },
+  };
+
+  it("shows the answer's text once, as the output, not again in metadata.response", () => {
+    const payloads = [attr("tfy.input", json(request)), attr("tfy.output", json(response))];
+    const root = shown(
+      requestWithCall(
+        [...payloads, attr("tfy.request.model_name", "openai-main/gpt-4.1")],
+        [attr("tfy.model.name", "gpt-4.1"), ...payloads],
+        "AgentResponse",
+      ),
+    );
+
+    for (const span of [root, root.children[0]!]) {
+      expect(JSON.stringify(span.output)).toContain(text);
+      // Not again as metadata.response.output_text, the whole answer stored and billed a second time.
+      expect(span.metadata.response).not.toHaveProperty("output_text");
+    }
+  });
+});
+
+describe("the GenAI conventions' request settings the gateway dual-writes beside its payload", () => {
+  // TrueFoundry's gateway can write gen_ai.* beside tfy.* ("dual-write"), its sampling parameters taken
+  // from the request: the conventions name some of them otherwise than the request body does.
+  const body = {
+    model: "openai-main/gpt-4o",
+    messages: [{ role: "user", content: "Name two colours" }],
+    max_completion_tokens: 50,
+    stop: ["\n\n"],
+    n: 2,
+  };
+
+  it("show each setting once, under the request body's name", () => {
+    const span = spanWith("ChatCompletion: openai-main/gpt-4o", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", json(body)),
+      attr("tfy.request.model_name", "openai-main/gpt-4o"),
+      attr("gen_ai.request.model", "openai-main/gpt-4o"),
+      attr("gen_ai.request.max_tokens", 50),
+      attr("gen_ai.request.stop_sequences", ["\n\n"]),
+      attr("gen_ai.request.choice.count", 2),
+    ]);
+    const metadata = shown(requestOf([span])).metadata;
+
+    expect(metadata).toMatchObject({ max_completion_tokens: 50, stop: ["\n\n"], n: 2 });
+    // Not the same three settings again under the conventions' names.
+    expect(Object.keys(metadata).filter((key) => key.startsWith("gen_ai.request."))).toEqual([]);
+  });
+});
+
+describe("a model call's cache counts in the GenAI conventions' names", () => {
+  it("show as the cache metrics, so Braintrust prices the cached tokens as such", () => {
+    const call = [
+      attr("tfy.model.name", "claude-sonnet-4-5"),
+      attr("tfy.model.metric.input_tokens", 1205),
+      attr("tfy.model.metric.output_tokens", 3),
+      attr("gen_ai.usage.input_tokens", 1205),
+      attr("gen_ai.usage.output_tokens", 3),
+      attr("gen_ai.usage.cache_read.input_tokens", 1000),
+      attr("gen_ai.usage.cache_creation.input_tokens", 200),
+    ];
+    const model = shown(requestWithCall([attr("tfy.request.model_name", "anthropic-main/claude-sonnet-4-5")], call)).children[0]!;
+
+    expect(model.metrics).toMatchObject({ prompt_tokens: 1205, completion_tokens: 3 });
+    // Without them, the counts would sit in metadata and all 1205 prompt tokens be priced as uncached.
+    expect(model.metrics).toMatchObject({ prompt_cached_tokens: 1000, prompt_cache_creation_tokens: 200 });
+  });
+});
+
+describe("a caller's metadata key that a request setting hides, for a tenant keeping source attributes", () => {
+  it("shows the caller's value once", () => {
+    const span = spanWith("ChatCompletion: openai-main/gpt-4o", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", json({ model: "openai-main/gpt-4o", messages: [{ role: "user", content: "hi" }], user: "end-user-1" })),
+      attr("tfy.request.model_name", "openai-main/gpt-4o"),
+      attr("tfy.request.metadata.user", "ana"),
+    ]);
+    const root = shown(requestOf([span]), { keep_source_attributes: true });
+
+    expect(root.metadata).toMatchObject({ user: "end-user-1", "tfy.request.metadata.user": "ana" });
+    // Not in both the kept attribute and braintrust.metadata.
+    expect(root.shownTwice).toBeUndefined();
+  });
+});
+
+describe("the GenAI conventions' copy of an Anthropic conversation with tool use, beside the gateway's payload", () => {
+  // A model call in Anthropic's own shape (its content blocks, which the relay shows as they are), with the
+  // GenAI conventions' copy of the same messages the gateway dual-writes: a tool call's arguments are an
+  // object in both, never JSON text as in OpenAI's payload.
+  const request = {
+    model: "claude-sonnet-4-5",
+    max_tokens: 100,
+    messages: [
+      { role: "user", content: "Weather in Paris?" },
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "18C and sunny" }] },
+    ],
+  };
+  const response = {
+    id: "msg_2",
+    type: "message",
+    role: "assistant",
+    model: "claude-sonnet-4-5-20250929",
+    content: [{ type: "tool_use", id: "toolu_2", name: "get_forecast", input: { city: "Paris", days: "2" } }],
+    stop_reason: "tool_use",
+    usage: { input_tokens: 80, output_tokens: 12 },
+  };
+  const inputCopy = [
+    { role: "user", parts: [{ type: "text", content: "Weather in Paris?" }] },
+    { role: "assistant", parts: [{ type: "tool_call", id: "toolu_1", name: "get_weather", arguments: { city: "Paris" } }] },
+    { role: "user", parts: [{ type: "tool_call_response", id: "toolu_1", response: "18C and sunny" }] },
+  ];
+  const outputCopy = [
+    {
+      role: "assistant",
+      parts: [{ type: "tool_call", id: "toolu_2", name: "get_forecast", arguments: { city: "Paris", days: "2" } }],
+      finish_reason: "tool_use",
+    },
+  ];
+
+  it("goes with the payload: the conversation and the answer show once", () => {
+    const model = spanWith("Model: anthropic-main/claude-sonnet-4-5", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.name", "claude-sonnet-4-5"),
+      attr("tfy.input", json(request)),
+      attr("tfy.output", json(response)),
+      attr("tfy.model.metric.input_tokens", 80),
+      attr("tfy.model.metric.output_tokens", 12),
+      attr("gen_ai.input.messages", json(inputCopy)),
+      attr("gen_ai.output.messages", json(outputCopy)),
+    ]);
+    const span = shown(requestOf([model]));
+
+    expect(span.input).toEqual(request.messages);
+    expect(span.output).toEqual(response.content);
+    // Not both copies in metadata, the whole prompt and answer stored and billed twice.
+    expect(span.metadata).not.toHaveProperty("gen_ai.input.messages");
+    expect(span.metadata).not.toHaveProperty("gen_ai.output.messages");
+  });
+});
