@@ -278,6 +278,45 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     });
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
+
+  it("spans a 413 turned away are halved and sent again while the client waits, as a trusted key's would be from the queue", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    // A body limit in front of the tenant's api_url (a proxy's) refuses the whole request once.
+    await standin.script(tenant.apiKey, [{ status: 413, body: '{"error":"Request too large"}' }]);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    expect((await standin.attempts(tenant.apiKey)).map((attempt) => attempt.status)).toEqual([413, 200, 200]);
+  });
+
+  it("a single span a 413 turned away uncompressed goes again compressed while the client waits", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    await standin.script(tenant.apiKey, [{ status: 413, body: '{"error":"Request too large"}' }]);
+    const request = requestOf([spanWith("llm", [attr("gen_ai.prompt", "p".repeat(50_000))])]);
+
+    const response = await sendTraces(tenant, toProtobuf(request));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(request))).missing).toEqual([]);
+  });
+
+  it("pieces a 413 turns away again are rejected, not halved again: three attempts at most, nothing kept", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    await standin.script(tenant.apiKey, [{ status: 413 }, { status: 413 }, { status: 413 }]);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess?.rejectedSpans).toBe(BigInt(spanIdsOf(trace).length));
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(3);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
 });
 
 describe.concurrent("stored keys, which the relay checks itself", () => {

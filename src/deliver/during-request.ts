@@ -2,6 +2,7 @@ import type { RelayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
+import { halveRequest } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
@@ -65,8 +66,10 @@ async function allSettledResults(results: Promise<RequestDeliveryResult | Reques
 }
 
 /** Braintrust's refusal of the client's key when it refused it for every delivery attempted. */
-function refusedForAll(settled: PromiseSettledResult<RequestDeliveryResult>[]): RelayError | undefined {
-  const refusals = settled.flatMap((s) => (s.status === "fulfilled" && s.value.result === "refused" ? [s.value.refusal] : []));
+function refusedForAll(settled: PromiseSettledResult<RequestDeliveryResult | RequestDeliveryResult[]>[]): RelayError | undefined {
+  const refusals = settled.flatMap((s) =>
+    s.status === "fulfilled" && !Array.isArray(s.value) && s.value.result === "refused" ? [s.value.refusal] : [],
+  );
   return refusals.length === settled.length ? refusals[0] : undefined;
 }
 
@@ -81,9 +84,15 @@ function refusedAs(delivery: Delivery, refusal: RelayError): RequestDeliveryResu
  * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, or the relay
  * does not trust the credential yet, the result says so, and the client will get 503 and keep its
  * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
- * siblings short.
+ * siblings short. `attempts`: this attempt's number, 2 for a delivery sent again at once (see
+ * resentNow), whose pieces are results of their own.
  */
-async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Delivery): Promise<RequestDeliveryResult> {
+async function deliverDuringRequest(
+  env: Env,
+  config: RelayConfig,
+  delivery: Delivery,
+  attempts = 1,
+): Promise<RequestDeliveryResult | RequestDeliveryResult[]> {
   const { outcome, next } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
     delivery.payload,
@@ -92,7 +101,7 @@ async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Del
       tenant: delivery.tenantId,
       incarnation: delivery.incarnation,
       deliveryId: delivery.id,
-      attempts: 1,
+      attempts,
       serverErrors: 0,
       spans: delivery.spans,
       mode: delivery.credential.mode,
@@ -108,6 +117,9 @@ async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Del
   if (next.step === "refuse_client") return refusedAs(delivery, clientKeyRefused(outcome));
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
+  if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) {
+    return attempts === 1 ? resentNow(env, config, delivery, next.step) : rejectedAgain(delivery, outcome);
+  }
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
@@ -115,6 +127,34 @@ async function deliverDuringRequest(env: Env, config: RelayConfig, delivery: Del
     countQueuedBefore(err);
     return notKept(delivery, err);
   }
+}
+
+/**
+ * A 413 for a key Braintrust has not accepted yet, whose spans nothing keeps: what the queue would do
+ * next for a trusted key (halve the spans, or send a single span compressed) is done now, while the
+ * client waits, each piece compressed, as the queue sends it. Once only: a piece refused again is
+ * rejected, so a request costs at most three attempts a parent. Left rejected, spans a proxy's body
+ * limit turned away would be lost behind a 2xx, where a trusted key's would be delivered.
+ */
+async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step: "split" | "retry"): Promise<RequestDeliveryResult[]> {
+  const { protobuf } = delivery.payload;
+  const halves = step === "split" ? halveRequest(protobuf) : undefined;
+  const pieces = halves
+    ? halves.map((half, n) => ({
+        ...delivery,
+        id: `${delivery.id}.${n}`,
+        payload: { protobuf: half.protobuf, compress: true },
+        spans: half.spans,
+      }))
+    : [{ ...delivery, payload: { protobuf, compress: true } }];
+  return allSettledResults(pieces.map((piece) => deliverDuringRequest(env, config, piece, 2)));
+}
+
+/** A piece sent again at once and refused as too large again: rejected, as spans are that no retry would help. */
+function rejectedAgain(delivery: Delivery, outcome: DeliveryOutcome): RequestDeliveryResult {
+  countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "refused_upstream", delivery.spans);
+  const reason = outcome.kind === "delivered" ? "" : outcome.reason;
+  return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason };
 }
 
 /** A delivery neither delivered nor kept, after `err`: the client is told to send its spans again. */

@@ -16,9 +16,9 @@ export type NextStep =
   /** Not taken, for a passthrough key Braintrust has not accepted yet: nothing is kept; the client keeps its spans and retries. */
   | { step: "hand_back"; retryAfterSeconds: number; reason: string }
   /**
-   * Refused in a way no retry fixes (the spans, their size, the URL), for a passthrough key
-   * Braintrust has not accepted yet: nothing is kept, and the client hears the spans were rejected,
-   * so it does not send the same bytes again and again.
+   * Refused in a way no retry fixes (the spans, a span too large even compressed, the URL), for a
+   * passthrough key Braintrust has not accepted yet: nothing is kept, and the client hears the spans
+   * were rejected, so it does not send the same bytes again and again.
    */
   | { step: "reject"; reason: string };
 
@@ -47,7 +47,9 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
   if (!state.trusted && outcome.kind === "retryable") {
     return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, outcome.retryAfterSeconds), reason: outcome.reason };
   }
-  if (!state.trusted && outcome.kind === "rejected" && outcome.fault !== "credentials") return { step: "reject", reason: outcome.reason };
+  // A 413 is answered as for any key, by halves or compressed: for such a key, once, while the client waits (during-request.ts).
+  if (!state.trusted && outcome.kind === "rejected" && outcome.fault !== "credentials" && outcome.fault !== "too_large")
+    return { step: "reject", reason: outcome.reason };
   switch (outcome.kind) {
     case "delivered":
       return { step: "done" };
@@ -67,7 +69,9 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
           // A single span cannot be split, but compressed it may fit, and the queue always compresses;
           // nothing needs to pass first, hence no delay.
           if (!state.compressed) return { step: "retry", delaySeconds: 0, serverErrors: state.serverErrors };
-          return { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` };
+          return state.trusted
+            ? { step: "dead_letter", reason: `a single span is over Braintrust's request limit: ${outcome.reason}` }
+            : { step: "reject", reason: outcome.reason };
         case "credentials":
           if (state.mode === "passthrough") return { step: "refuse_client" };
           return { step: "dead_letter", reason: `Braintrust refused the tenant's stored API key: ${outcome.reason}` };

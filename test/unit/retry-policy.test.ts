@@ -153,7 +153,7 @@ describe("what follows an attempt", () => {
     });
   });
 
-  it("keeps nothing for a key Braintrust has not accepted yet: what a retry could deliver goes back to the client, the rest is rejected", () => {
+  it("keeps nothing for a key Braintrust has not accepted yet: what a retry could deliver goes back to the client, a 413 is halved or compressed, the rest is rejected", () => {
     const untrusted = { ...state, mode: "passthrough", trusted: false } as const;
     const limited: DeliveryOutcome = { kind: "retryable", status: 429, retryAfterSeconds: 60, reason: "Braintrust answered 429" };
     const invalid: DeliveryOutcome = { kind: "rejected", status: 400, fault: "data", reason: "Braintrust answered 400" };
@@ -161,7 +161,13 @@ describe("what follows an attempt", () => {
     expect(nextStep(limited, untrusted, policy)).toEqual({ step: "hand_back", retryAfterSeconds: 60, reason: "Braintrust answered 429" });
     expect(nextStep(invalid, untrusted, policy)).toEqual({ step: "reject", reason: "Braintrust answered 400" });
     const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "Braintrust answered 413" };
+    expect(nextStep(tooLarge, { ...untrusted, spans: 2 }, policy)).toEqual({ step: "split" });
     expect(nextStep(tooLarge, { ...untrusted, spans: 1, compressed: false }, policy)).toEqual({
+      step: "retry",
+      delaySeconds: 0,
+      serverErrors: 0,
+    });
+    expect(nextStep(tooLarge, { ...untrusted, spans: 1, compressed: true }, policy)).toEqual({
       step: "reject",
       reason: "Braintrust answered 413",
     });
