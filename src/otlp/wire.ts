@@ -44,6 +44,13 @@ export class TooManySpans extends Error {
   }
 }
 
+/** More fields of resources and scopes besides their lists than a request may hold (see scanRequest). */
+export class TooManyHeaderFields extends Error {
+  constructor(readonly limit: number) {
+    super(`more than ${limit} fields of resources and scopes`);
+  }
+}
+
 /**
  * The fields of the message in [start, end), read in place one at a time: `next()` moves to the
  * next field and says whether there was one; the field is then the cursor's properties. A group is
@@ -182,21 +189,32 @@ export interface ScannedRequest {
  * Where every resource, scope and span of an ExportTraceServiceRequest sits, without decoding any
  * of them. Resources and scopes without spans are left out, and unknown top-level fields skipped,
  * as re-encoding the request would drop them; a `resource_spans` field that is not
- * length-delimited, or broken framing, is a WireError.
+ * length-delimited, or broken framing, is a WireError. Each field of a resource or scope besides
+ * its list is a range kept until the request is read, and a field may take two bytes: past
+ * `maxHeaderFields` of them in all, TooManyHeaderFields.
  */
-export function scanRequest(bytes: Uint8Array, maxSpans = Number.POSITIVE_INFINITY): ScannedRequest {
+export function scanRequest(
+  bytes: Uint8Array,
+  maxSpans = Number.POSITIVE_INFINITY,
+  maxHeaderFields = Number.POSITIVE_INFINITY,
+): ScannedRequest {
   const resources: ScannedResource[] = [];
   let leftOutEmpty = false;
   let spans = 0;
+  let headerFields = 0;
+  const addHeader = (header: Range[], field: Range) => {
+    if (++headerFields > maxHeaderFields) throw new TooManyHeaderFields(maxHeaderFields);
+    header.push(field);
+  };
   eachField(bytes, 0, bytes.length, (no, wireType, value) => {
     if (no !== 1) return;
     if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
     const resource: ScannedResource = { header: [], scopes: [] };
     eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
-      if (rNo !== 2 || rType !== WIRE_LEN) return void resource.header.push(rWhole);
+      if (rNo !== 2 || rType !== WIRE_LEN) return addHeader(resource.header, rWhole);
       const scope: ScannedScope = { header: [], spans: [] };
       eachField(bytes, rValue.start, rValue.end, (sNo, sType, sValue, sWhole) => {
-        if (sNo !== 2 || sType !== WIRE_LEN) return void scope.header.push(sWhole);
+        if (sNo !== 2 || sType !== WIRE_LEN) return addHeader(scope.header, sWhole);
         if (++spans > maxSpans) throw new TooManySpans(maxSpans);
         scope.spans.push(sValue);
       });

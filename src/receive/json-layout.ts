@@ -2,7 +2,14 @@ import { COLON, QUOTE } from "../encoding/json-characters.js";
 import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
-import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST, tooManySpans } from "./request-limits.js";
+import {
+  MAX_JSON_ENTRIES,
+  MAX_MESSAGES_PER_SPAN,
+  MAX_SPANS_PER_REQUEST,
+  tooManyJsonEntries,
+  tooManyMessages,
+  tooManySpans,
+} from "./request-limits.js";
 
 /**
  * Where every resource, scope and span of an OTLP JSON request sits in its text, found without
@@ -48,32 +55,47 @@ export function scanJsonRequest(text: string): Iterable<JsonResource> | undefine
   const start = scanner.skipSpace(0);
   if (start === text.length) return undefined;
   if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
-  const { members: top, end } = scanner.objectMembers(start);
+  const { members: top, end } = scanner.objectMembers(start, "request");
   if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);
   return resourcesOf(scanner, top);
 }
 
 function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<JsonResource> {
   for (const resource of scanner.listOf(top, RESOURCE_LISTS)) {
-    const { members } = scanner.objectMembers(resource.start);
+    const { members } = scanner.objectMembers(resource.start, "resource");
     const scopes: JsonScope[] = [];
     for (const scope of scanner.listOf(members, SCOPE_LISTS)) {
-      const { members: scopeMembers } = scanner.objectMembers(scope.start);
+      const { members: scopeMembers } = scanner.objectMembers(scope.start, "scope");
       const spans = scanner.listOf(scopeMembers, SPAN_LISTS, true);
       if (spans.length === 0) continue;
       // A span's own braces are not counted, as the Span message is not in the protobuf count.
-      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span", true);
+      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span", newCounts(), true);
       scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans });
     }
     if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
   }
 }
 
-/** A resource's or scope's own members, each checked like a span before anything parses it. */
+/** A resource's or scope's own members, checked together like a span before anything parses them. */
 function withoutLists(scanner: Scanner, members: Map<string, Range>, lists: string[], what: string): Map<string, Range> {
   for (const list of lists) members.delete(list);
-  for (const value of members.values()) scanner.checkObjects(value, what);
+  const counts = newCounts();
+  for (const value of members.values()) scanner.checkObjects(value, what, counts);
   return members;
+}
+
+/** What checkObjects has counted of one span, or of one resource's or scope's members. */
+interface Counts {
+  objects: number;
+  entries: number;
+}
+
+function newCounts(): Counts {
+  return { objects: 0, entries: 0 };
+}
+
+function countEntry(counts: Counts, what: string): void {
+  if (++counts.entries > MAX_JSON_ENTRIES) throw tooManyJsonEntries(what);
 }
 
 function malformed(message: string): RelayError {
@@ -101,9 +123,9 @@ class Scanner {
 
   /**
    * The members of the object at `at`, by key, each value's range; and where the object ends. A key
-   * given twice is refused.
+   * given twice is refused, and more members than MAX_JSON_ENTRIES (`what` the object is).
    */
-  objectMembers(at: number): { members: Map<string, Range>; end: number } {
+  objectMembers(at: number, what: string): { members: Map<string, Range>; end: number } {
     const members = new Map<string, Range>();
     let i = this.skipSpace(at + 1);
     if (this.text.charCodeAt(i) === 0x7d) return { members, end: i + 1 };
@@ -117,6 +139,7 @@ class Scanner {
       const start = this.skipSpace(i + 1);
       const end = this.skipValue(start);
       members.set(key, { start, end });
+      if (members.size > MAX_JSON_ENTRIES) throw tooManyJsonEntries(what);
       i = this.skipSpace(end);
       const next = this.text.charCodeAt(i);
       if (next === 0x7d) return { members, end: i + 1 };
@@ -168,12 +191,12 @@ class Scanner {
   }
 
   /**
-   * Refuses a span (or a resource's or scope's member) holding more objects (attributes, values,
-   * events, links) than the limit, or an object giving a key twice, before it is parsed.
-   * `insideObject`: the range starts inside an object (a span's, after its opening brace).
+   * Refuses a span (or a resource's or scope's members, counted together in `counts`) holding more
+   * objects (attributes, values, events, links) than the limit, or more entries than
+   * MAX_JSON_ENTRIES, or an object giving a key twice, before it is parsed. `insideObject`: the range
+   * starts inside an object (a span's, after its opening brace).
    */
-  checkObjects({ start, end }: Range, what: string, insideObject = false): void {
-    let objects = 0;
+  checkObjects({ start, end }: Range, what: string, counts: Counts, insideObject = false): void {
     // The keys of each object the walk is in, innermost last: null for an object before its first
     // key (most of a hostile span's are empty, and need no set), undefined for a list.
     const open: Array<Set<string> | null | undefined> = insideObject ? [null] : [];
@@ -192,14 +215,13 @@ class Scanner {
         }
         i = after - 1;
       } else if (c === 0x7b) {
-        if (++objects > MAX_MESSAGES_PER_SPAN) {
-          throw new RelayError(
-            "too_large",
-            `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
-          );
-        }
+        if (++counts.objects > MAX_MESSAGES_PER_SPAN) throw tooManyMessages(what);
+        countEntry(counts, what);
         open.push(null);
-      } else if (c === 0x5b) open.push(undefined);
+      } else if (c === 0x5b) {
+        countEntry(counts, what);
+        open.push(undefined);
+      } else if (c === 0x2c) countEntry(counts, what);
       else if (c === 0x7d || c === 0x5d) open.pop();
     }
   }

@@ -11,9 +11,16 @@ import { OPEN_OBJECT } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
-import { assemble, FieldCursor, type Piece, type Range, scanRequest, TooManySpans, WireError } from "../otlp/wire.js";
+import { assemble, FieldCursor, type Piece, type Range, scanRequest, TooManyHeaderFields, TooManySpans, WireError } from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
-import { checkMessageCount, MAX_SPANS_PER_REQUEST, NESTING_LEFT, tooManySpans } from "./request-limits.js";
+import {
+  checkMessageCount,
+  MAX_HEADER_FIELDS_PER_REQUEST,
+  MAX_SPANS_PER_REQUEST,
+  NESTING_LEFT,
+  tooManyHeaderFields,
+  tooManySpans,
+} from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
 import { SpanRejections } from "./validate.js";
 
@@ -116,9 +123,10 @@ export interface ReadSpans {
 function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, vouched: boolean): boolean {
   let request: ReturnType<typeof scanRequest>;
   try {
-    request = scanRequest(bytes, MAX_SPANS_PER_REQUEST);
+    request = scanRequest(bytes, MAX_SPANS_PER_REQUEST, MAX_HEADER_FIELDS_PER_REQUEST);
   } catch (err) {
     if (err instanceof TooManySpans) throw tooManySpans();
+    if (err instanceof TooManyHeaderFields) throw tooManyHeaderFields();
     throw malformed(err);
   }
   for (const scanned of request.resources) {

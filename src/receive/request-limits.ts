@@ -14,6 +14,45 @@ export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;
 
 /**
+ * What a span, or a resource's or scope's own members, may hold in OTLP JSON, counted by brackets
+ * and commas: each list and object, and each member and item past the first in one. JSON.parse
+ * makes a value of each, and millions of `[]`, `0` or keys in 16 MiB would take more memory than an
+ * isolate has. Three times the messages a span may hold: an attribute of a string is two objects
+ * and two commas.
+ */
+export const MAX_JSON_ENTRIES = 3 * MAX_MESSAGES_PER_SPAN;
+
+/** A span, resource or scope over MAX_MESSAGES_PER_SPAN, in protobuf or in JSON. */
+export function tooManyMessages(what: string): RelayError {
+  return new RelayError(
+    "too_large",
+    `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
+  );
+}
+
+export function tooManyJsonEntries(what: string): RelayError {
+  return new RelayError(
+    "too_large",
+    `a ${what} holds more than ${MAX_JSON_ENTRIES} lists, objects, members and items in all, the limit per ${what}`,
+  );
+}
+
+/**
+ * The fields of a request's resources and scopes besides their lists (a resource, a scope, a
+ * schema_url, an unknown field, each as often as it is given): each is kept as a range until the
+ * request is read, and millions of two-byte fields would take more memory than an isolate has.
+ * Four a span, at the most spans, is twice what a request of one resource and one scope a span needs.
+ */
+export const MAX_HEADER_FIELDS_PER_REQUEST = 4 * MAX_SPANS_PER_REQUEST;
+
+export function tooManyHeaderFields(): RelayError {
+  return new RelayError(
+    "too_large",
+    `request's resources and scopes hold more than ${MAX_HEADER_FIELDS_PER_REQUEST} fields besides their spans, the limit per request: export smaller batches`,
+  );
+}
+
+/**
  * How many bytes a request's spans, with their resources and scopes, may take once processed: three
  * times the request's own, 256 more per span and 1 MiB. A tenant keeping source attributes has its
  * payloads twice (translated beside their sources), and masking may lengthen them again (an address
@@ -49,8 +88,9 @@ export function tooManySpans(): RelayError {
 
 /**
  * Refuses a message (a span, or a resource's or scope's own fields) holding more nested messages
- * than the limit, before it is decoded. Each nested message takes at least two bytes, so only
- * messages of twice the limit in bytes need counting.
+ * and unknown fields than the limit, before it is decoded: protobuf-es keeps each unknown field as
+ * an object of its own. Each takes at least two bytes, so only messages of twice the limit in bytes
+ * need counting.
  */
 export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
   if (range.end - range.start <= 2 * MAX_MESSAGES_PER_SPAN) return;
@@ -58,34 +98,30 @@ export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: R
   const walk = (message: DescMessage, start: number, end: number, depth: number): void => {
     // Deeper than the decoder goes is its error to report; the walk only must not overflow the stack.
     if (depth > MAX_NESTING) return;
-    const nested = nestedMessages(message);
+    const { nested, known } = fieldsOf(message);
     eachField(bytes, start, end, (no, wireType, value) => {
       const inner = nested.get(no);
-      if (!inner || wireType !== WIRE_LEN) return;
-      if (++count > MAX_MESSAGES_PER_SPAN) {
-        throw new RelayError(
-          "too_large",
-          `a ${what} holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per ${what}`,
-        );
-      }
-      walk(inner, value.start, value.end, depth + 1);
+      const counted = known.has(no) ? inner !== undefined && wireType === WIRE_LEN : true;
+      if (!counted) return;
+      if (++count > MAX_MESSAGES_PER_SPAN) throw tooManyMessages(what);
+      if (inner && wireType === WIRE_LEN) walk(inner, value.start, value.end, depth + 1);
     });
   };
   walk(desc, range.start, range.end, 1);
 }
 
-const nestedByMessage = new Map<DescMessage, Map<number, DescMessage>>();
+const fieldsByMessage = new Map<DescMessage, { nested: Map<number, DescMessage>; known: Set<number> }>();
 
-/** A message type's fields that hold messages, by number. */
-function nestedMessages(desc: DescMessage): Map<number, DescMessage> {
-  let nested = nestedByMessage.get(desc);
-  if (!nested) {
-    nested = new Map();
+/** A message type's fields that hold messages, by number, and the numbers of all its fields. */
+function fieldsOf(desc: DescMessage): { nested: Map<number, DescMessage>; known: Set<number> } {
+  let fields = fieldsByMessage.get(desc);
+  if (!fields) {
+    fields = { nested: new Map(), known: new Set(desc.fields.map((field) => field.number)) };
     for (const field of desc.fields) {
       if (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message"))
-        nested.set(field.number, field.message);
+        fields.nested.set(field.number, field.message);
     }
-    nestedByMessage.set(desc, nested);
+    fieldsByMessage.set(desc, fields);
   }
-  return nested;
+  return fields;
 }

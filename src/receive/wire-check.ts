@@ -1,11 +1,9 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
-import { Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hasZeroParent } from "../otlp/root.js";
 import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
-import { MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
+import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
 /**
@@ -36,8 +34,8 @@ interface MessageCheck {
   fields: (FieldCheck | undefined)[];
   isSpan: boolean;
   isLink: boolean;
-  /** A resource or scope: the fields read-spans.ts counts as a header, this message among them. */
-  isHeader: boolean;
+  /** A ResourceSpans or ScopeSpans: the number of its list, whose other fields the request's scan keeps (MAX_HEADER_FIELDS_PER_REQUEST). */
+  listField: number | undefined;
 }
 
 class Unvouched extends Error {}
@@ -51,7 +49,12 @@ function messageCheck(desc: DescMessage): MessageCheck {
     fields: [],
     isSpan: desc === SpanSchema,
     isLink: desc === Span_LinkSchema,
-    isHeader: desc === ResourceSchema || desc === InstrumentationScopeSchema,
+    listField:
+      desc === ResourceSpansSchema
+        ? ResourceSpansSchema.field.scopeSpans.number
+        : desc === ScopeSpansSchema
+          ? ScopeSpansSchema.field.spans.number
+          : undefined,
   };
   // Registered before its fields, so recursive types (AnyValue in ArrayValue) resolve to it.
   checks.set(desc, check);
@@ -134,11 +137,13 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 class Walker {
   spans = 0;
   /**
-   * Messages in the span, resource or scope being walked, counted as read-spans.ts counts them to
-   * refuse more than the limit (a span's own message not among them, a resource's or scope's
-   * among them); -1 outside them.
+   * Messages and unknown fields in the span, or a ResourceSpans's or ScopeSpans's own fields, being
+   * walked, counted as read-spans.ts counts them to refuse more than the limit (a span's own message
+   * not among them, a resource's or scope's among them); -1 outside them.
    */
   private counted = -1;
+  /** The fields of the request's ResourceSpans and ScopeSpans besides their lists, as its scan counts them. */
+  private headerFields = 0;
   /** Where the last varint read ended. */
   private next = 0;
 
@@ -146,8 +151,10 @@ class Walker {
 
   message(check: MessageCheck, start: number, end: number, depth: number): void {
     if (depth > MAX_DEPTH) throw new Unvouched();
-    if (check.isSpan) this.counted = 0;
-    else if (check.isHeader) this.counted = 1;
+    // A span, and a ResourceSpans's or ScopeSpans's own fields (its list apart), are counted each on its own.
+    const outer = this.counted;
+    const countedApart = check.isSpan || check.listField !== undefined;
+    if (countedApart) this.counted = 0;
     else if (this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
     const bytes = this.bytes;
     // A span's or link's ids: the last occurrence of each counts, as in protobuf-es.
@@ -163,6 +170,9 @@ class Walker {
       if (no === 0) throw new Unvouched();
       const field = check.fields[no];
       if (field !== undefined && (!field.supported || field.wireType !== wireType)) throw new Unvouched();
+      if (field === undefined && this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
+      if (no !== check.listField && check.listField !== undefined && ++this.headerFields > MAX_HEADER_FIELDS_PER_REQUEST)
+        throw new Unvouched();
       if (wireType === WIRE_LEN) {
         const length = this.varint32(at, end);
         at = this.next + length;
@@ -198,7 +208,7 @@ class Walker {
       if (invalidSpanReason(ids) !== undefined || hasZeroParent(ids)) throw new Unvouched();
       this.spans++;
     } else if (check.isLink && invalidLinkReason({ traceId, spanId }) !== undefined) throw new Unvouched();
-    if (check.isSpan || check.isHeader) this.counted = -1;
+    if (countedApart) this.counted = outer;
   }
 
   /** A tag or length: a varint of at most 5 bytes that fits in 32 bits, as protobuf-es reads both. */
