@@ -39,6 +39,21 @@ export function repeatedKey(text: string): string[] | undefined {
   return undefined;
 }
 
+/**
+ * How many lists, objects, members and items this valid JSON holds, counted by its brackets and
+ * commas (a list's or object's first entry goes uncounted), up to just past `limit`, where counting stops.
+ */
+export function jsonEntries(text: string, limit: number): number {
+  let count = 0;
+  for (let i = 0; i < text.length && count <= limit; i++) {
+    const c = text.charCodeAt(i);
+    // Valid JSON closes every string.
+    if (c === QUOTE) i = stringEnd(text, i)! - 1;
+    else if (c === COMMA || c === OPEN_LIST || c === OPEN_OBJECT) count++;
+  }
+  return count;
+}
+
 /** Where the string whose opening quote is at `at` ends, just past its closing quote; undefined for one never closed. */
 export function stringEnd(text: string, at: number): number | undefined {
   for (let i = at + 1; i < text.length; i++) {

@@ -12,6 +12,7 @@ import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
 import { maskValues, type OwnTexts, resourceTexts, scopeTexts, spanTexts } from "./mask-values.js";
+import { newParseBudget } from "./raw-json.js";
 import { type CompiledRedaction, compileRedaction, spanAttributeLists } from "./redact.js";
 import { redactKeys } from "./redact-keys.js";
 import { TraceRouter, type TraceVerdict } from "./route.js";
@@ -115,6 +116,7 @@ export class SpanProcessor {
   }
 
   add(incoming: IncomingSpan): void {
+    newParseBudget();
     const { range } = incoming;
     const { redaction, translation: options } = this;
     // The decoded span, with all done to it, when redaction edits it or it came as JSON (encoded

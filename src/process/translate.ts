@@ -22,7 +22,7 @@ import {
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, sameJson, toolPayloads } from "./payloads.js";
-import { jsonUtf8 } from "./raw-json.js";
+import { jsonUtf8, newParseBudget } from "./raw-json.js";
 import { requestMetadata } from "./request-metadata.js";
 import { callerMetadataShown, metadataOf, responseRestShown, settingsOnlyMetadataShows, withCallerMetadata } from "./span-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
@@ -90,6 +90,7 @@ const UNTRANSLATED: SpanTranslation = { added: [], removedKeys: new Set() };
  * applyTranslation).
  */
 export function translateSpan(span: SpanFields, options: TranslationOptions): SpanTranslation {
+  newParseBudget();
   const attributes = span.attributes;
   const traceloop = traceloopMessages(attributes);
   // The older gateway's model call may carry its messages as events only, which Braintrust reads itself.
