@@ -92,12 +92,11 @@ describe("admin API: the caller's text in refusals", () => {
   /** Half a MiB: a body holding it is inside the admin API's limit of 1 MiB. */
   const LONG = 512 * 1024;
   /** How a refusal quotes text of more than 256 characters: its first 256, JSON-quoted, and its length. */
-  const cut = (text: string) => `${JSON.stringify(text.slice(0, 256))}… (${text.length} characters)`;
   const refusal = (code: string, message: string, field?: string) => ({
     error: { code, message, ...(field ? { field } : {}), request_id: expect.any(String) },
   });
 
-  it("quotes at most 256 characters of a field name, with its length, however much was sent", async () => {
+  it("names a long field name by its length alone, however much was sent", async () => {
     const tenant = uniqueTenantId();
     const key = "k".repeat(LONG);
 
@@ -105,7 +104,7 @@ describe("admin API: the caller's text in refusals", () => {
       [
         await admin("PUT", `/tenants/${tenant}`, { parent: "project_id:p", braintrust: { [key]: 1 } }),
         400,
-        refusal("invalid_field", `braintrust: ${cut(key)} is not a known field`, "braintrust"),
+        refusal("invalid_field", `braintrust: (a key of ${LONG} characters) is not a known field`, "braintrust"),
       ],
       [
         await admin("GET", `/tenants/${"A".repeat(LONG)}`),

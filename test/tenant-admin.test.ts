@@ -188,6 +188,24 @@ describe("admin API: tenants", () => {
     expect(body).not.toContain(key.slice(0, 30));
   });
 
+  it.each([
+    ["at the top", (key: string) => ({ parent: "project_name:a", [key]: 1 }), "body: "],
+    [
+      "in braintrust",
+      (key: string) => ({ parent: "project_name:a", braintrust: { api_url: "https://api.braintrust.dev", [key]: 1 } }),
+      "braintrust: ",
+    ],
+  ])("names an unknown field by its length, %s: it may be a key pasted as a field's name", async (_, bodyWith, place) => {
+    const key = `sk-${"k".repeat(40)}`;
+
+    const refused = await admin("PUT", `/tenants/${uniqueTenantId()}`, bodyWith(key));
+
+    expect(refused.status).toBe(400);
+    const body = await refused.text();
+    expect(JSON.parse(body).error.message).toBe(`${place}(a key of 43 characters) is not a known field`);
+    expect(body).not.toContain(key.slice(0, 30));
+  });
+
   it.each(["gzip", "br", "deflate"])("refuses a body sent with content encoding %s with 415, not as JSON read wrong", async (coding) => {
     const id = uniqueTenantId();
     const refused = await admin("PUT", `/tenants/${id}`, { parent: "project_name:a" }, ADMIN_TOKEN, { "content-encoding": coding });

@@ -84,11 +84,15 @@ export function quoted(text: string): string {
  * MAX_PLACE_STEPS, its first and last steps around how many were left out.
  */
 export function placeShown(steps: readonly string[]): string {
-  const named = (step: string) =>
-    FIELD_NAME.test(step) && repeatable(step, false) ? step : (quotedUnlessSecret(step, false) ?? `(a key of ${step.length} characters)`);
+  const named = (step: string) => (FIELD_NAME.test(step) && repeatable(step, false) ? step : keyShown(step));
   if (steps.length <= MAX_PLACE_STEPS) return steps.map(named).join(".");
   const half = MAX_PLACE_STEPS / 2;
   return [...steps.slice(0, half).map(named), `…(${steps.length - MAX_PLACE_STEPS} more)`, ...steps.slice(-half).map(named)].join(".");
+}
+
+/** A key of the caller's JSON, quoted, or, longer than any secret is short, named by its length alone (a key or token pasted as a key's name). */
+export function keyShown(key: string): string {
+  return quotedUnlessSecret(key, false) ?? `(a key of ${key.length} characters)`;
 }
 
 /** The characters of a field's name; one is shown bare only as short as caller text is repeated whatever it holds. */

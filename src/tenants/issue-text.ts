@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { quoted } from "../http/errors.js";
+import { keyShown } from "../http/errors.js";
 
 /**
  * What a field's value must be, in an operator's words rather than zod's ("must be true or false, not
@@ -10,8 +10,8 @@ import { quoted } from "../http/errors.js";
 export const fieldErrors: z.core.$ZodErrorMap = (issue) => {
   switch (issue.code) {
     case "unrecognized_keys":
-      // An unknown field's name is the caller's text, of any length: quoted, at most so long.
-      return `${quoted(issue.keys[0] ?? "")} is not a known field`;
+      // An unknown field's name is the caller's text: a key pasted as a name is not repeated.
+      return `${keyShown(issue.keys[0] ?? "")} is not a known field`;
     case "invalid_type":
       if (issue.input === undefined) return `is required (${issue.expected})`;
       return `must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${sent(issue.input)}`;
