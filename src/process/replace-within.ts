@@ -1,3 +1,5 @@
+import { leadingRunAtom } from "../tenants/pattern-atoms.js";
+
 /**
  * `text.replace(pattern, template)` for a global pattern, the template read as String.prototype.replace
  * reads one (`$&`, `$1`, `$<name>`, `$$`, `` $` ``, `$'`) and a match of empty text left as it is; or
@@ -5,31 +7,79 @@
  * `maxMatches` matches were replaced. A tenant's pattern matching every character, with a long
  * replacement or one repeating the text before each match, would otherwise build a string hundreds of
  * times a request's size, or past the longest string V8 can hold, in an isolate other tenants'
- * requests share.
+ * requests share. Matches are found as the pattern finds them, but in time linear in a run of the
+ * character a pattern starts with (see searchFor).
  */
 export function replaceWithin(text: string, pattern: RegExp, template: string, maxLength: number, maxMatches: number): string | undefined {
   const literal = !template.includes("$");
+  const { search, atResume } = searchFor(pattern);
+  let out = "";
+  let copied = 0;
   let length = text.length;
   let matches = 0;
-  try {
-    return text.replace(pattern, (...args: unknown[]) => {
-      const match = args[0] as string;
-      // A lookaround the save-time probe missed (`(?=e)`) matches nothing before every `e`: leaving
-      // such a match alone keeps the replacement from landing between characters of every string.
-      if (match === "") return "";
-      const replacement = literal ? template : substitution(template, args);
-      length += replacement.length - match.length;
-      // Thrown, not flagged: the search stops here instead of going on through every match left.
-      if (length > maxLength || ++matches > maxMatches) throw TOO_LONG;
-      return replacement;
-    });
-  } catch (err) {
-    if (err === TOO_LONG) return undefined;
-    throw err;
+  for (let from = 0; from <= text.length; ) {
+    const match = matchFrom(text, from, search, atResume);
+    if (!match) break;
+    const [found] = match;
+    // A lookaround the save-time probe missed (`(?=e)`) matches nothing before every `e`: leaving
+    // such a match alone keeps the replacement from landing between characters of every string.
+    if (found === "") {
+      from = match.index + 1;
+      continue;
+    }
+    const replacement = literal ? template : substitution(template, [...match, match.index, text, ...(match.groups ? [match.groups] : [])]);
+    length += replacement.length - found.length;
+    if (length > maxLength || ++matches > maxMatches) return undefined;
+    out += text.slice(copied, match.index) + replacement;
+    copied = match.index + found.length;
+    from = copied;
   }
+  return out + text.slice(copied);
 }
 
-const TOO_LONG = Symbol("too long");
+/**
+ * How a pattern's matches are found. One that starts with a character's unbounded repetition
+ * (`[\w.+-]+@acme\.com`, `\d+ ?USD`) is tried from every place of a long run of that character,
+ * each try reading to the run's end: seconds of CPU for 60,000 characters, hours for a megabyte.
+ * Its leftmost match in a run starts at the run's start (a match from further in is one from the
+ * start too, its repetition longer), so it is searched with a lookbehind that skips the rest of the
+ * run: `search`. Where a search resumes, after a match or a match of empty text, the run may go on
+ * from before it: there the pattern as written is tried first, `atResume`; failing there, it fails
+ * in the rest of that run too. What is found is what the pattern as written finds.
+ */
+interface Search {
+  search: RegExp;
+  atResume: RegExp | undefined;
+}
+
+const searches = new WeakMap<RegExp, Search>();
+
+function searchFor(pattern: RegExp): Search {
+  let found = searches.get(pattern);
+  if (!found) {
+    const run = leadingRunAtom(pattern.source);
+    found =
+      run === undefined
+        ? { search: pattern, atResume: undefined }
+        : {
+            search: new RegExp(`(?<!${run})(?:${pattern.source})`, pattern.flags),
+            atResume: new RegExp(pattern.source, `${pattern.flags.replace("g", "")}y`),
+          };
+    searches.set(pattern, found);
+  }
+  return found;
+}
+
+/** The first match at or after `from`, as the pattern as written finds it. */
+function matchFrom(text: string, from: number, search: RegExp, atResume: RegExp | undefined): RegExpExecArray | null {
+  if (atResume && from > 0) {
+    atResume.lastIndex = from;
+    const there = atResume.exec(text);
+    if (there) return there;
+  }
+  search.lastIndex = from;
+  return search.exec(text);
+}
 
 /**
  * The template with the match's references filled in, as the language's GetSubstitution does.

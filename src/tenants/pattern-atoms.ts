@@ -1,4 +1,4 @@
-import { endOfClass } from "./pattern-syntax.js";
+import { endOfClass, quantifierAt } from "./pattern-syntax.js";
 
 /**
  * The characters a regular expression's atoms may match (JavaScript's syntax, without the `u` or
@@ -137,4 +137,39 @@ function classMemberAt(body: string, at: number): { set: Characters; end: number
     return { code: Number.parseInt(octal, 8), end: at + 1 + octal.length };
   }
   return escapedCharacter(body, at + 1);
+}
+
+/**
+ * The atom a pattern starts with, as written, when the pattern is that one character's unbounded
+ * repetition (`\d+`, `[\w.+-]+`, `.*`, `\S{2,}`, lazy or not) and then the rest, with no
+ * alternative beside it: a search for it costs the square of a run of that character the rest does
+ * not follow, tried from every place in the run (process/replace-within.ts finds it from the run's
+ * start alone). Undefined for any other pattern, and for an atom that is not plainly one character
+ * (a back reference, an assertion, an escape whose reading could differ standing alone).
+ */
+export function leadingRunAtom(source: string): string | undefined {
+  if (source === "" || "()|".includes(source[0]!)) return undefined;
+  const atom = atomAt(source, 0);
+  if (atom.zeroWidth || atom.anyLength) return undefined;
+  const written = source.slice(0, atom.end);
+  if (!ONE_CHARACTER_ATOM.test(written)) return undefined;
+  const repeated = quantifierAt(source, atom.end);
+  if (repeated?.max !== Number.POSITIVE_INFINITY || hasTopLevelAlternative(source)) return undefined;
+  return written;
+}
+
+/** A class, `.`, a class escape, an escaped sign, or a character that is no syntax. */
+const ONE_CHARACTER_ATOM = /^(?:\[[\s\S]*\]|\.|\\[dDwWsS]|\\[^A-Za-z0-9]|[^\\^$.|?*+()[\]{}])$/;
+
+function hasTopLevelAlternative(source: string): boolean {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "\\") i++;
+    else if (c === "[") i = endOfClass(source, i + 1) - 1;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "|" && depth === 0) return true;
+  }
+  return false;
 }

@@ -39,3 +39,40 @@ describe("replacing within a length", () => {
     expect(replaceWithin("a-a-a", /a/g, "b", 5, 2)).toBeUndefined();
   });
 });
+
+describe("a pattern starting with a character's unbounded repetition, searched from its runs' starts alone", () => {
+  // Each starts with a run the rest may or may not follow, ends able to take that run's character
+  // (so a match may end inside a run the next match starts in), or matches empty text.
+  const RUN_PATTERNS = [
+    /\d+ ?U/g,
+    /[ab.]+@c/g,
+    /a*b/g,
+    /a+?b/g,
+    /a*?/g,
+    /.*x/g,
+    /a{2,}b?a?/g,
+    /\S+@c/g,
+    /a+(b)?(?<last>a)?/g,
+    /a+x\d?/g,
+    /\d+x\d?/g,
+    /a+|b/g,
+    /[^ ]+(?<=b)c/g,
+  ];
+
+  it("finds what the pattern as written finds, match for match", () => {
+    const texts = fc.string({ unit: fc.constantFrom("a", "b", "1", "2", " ", "@", "c", "x", "U", "."), maxLength: 40 });
+    fc.assert(
+      fc.property(fc.constantFrom(...RUN_PATTERNS), texts, (pattern, text) => {
+        expect(replaceWithin(text, pattern, "<$&>", Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(
+          text.replace(pattern, (match: string) => (match === "" ? "" : `<${match}>`)),
+        );
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("tries the pattern as written where a match ended inside the run the next one starts in", () => {
+    expect(replaceWithin("1x23x", /\d+x\d?/g, "<$&>", 100, 100)).toBe("<1x2><3x>");
+    expect(replaceWithin("aaxaaax", /a+x?a?/g, "<$&>", 100, 100)).toBe("<aaxa><aax>");
+  });
+});
