@@ -207,3 +207,26 @@ describe.concurrent("a passthrough key Braintrust refuses decides no trace", () 
     });
   });
 });
+
+describe("a key not yet accepted whose delivery to one parent Braintrust halved (413)", () => {
+  it("decides its traces where Braintrust took spans alone, the halves' results read by their own parent", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const taken = gatewayTrace({ env: "prod" });
+    const refused = gatewayTrace({ env: "eval" });
+    await standin.script(tenant.apiKey, [
+      { parent: "project_name:default", status: 413, body: '{"error":"Request too large"}' },
+      { parent: EVAL_ROUTE.parent, status: 403, body: "Forbidden" },
+    ]);
+
+    const response = await sendTraces(tenant, toProtobuf(requestOf([...taken.all, ...refused.all])));
+
+    expect(response.status).toBe(200);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 200, 403, 413]);
+    const decisions = await Promise.all(
+      [taken, refused].map(
+        async ({ traceId }) => (await traceRoutesObject(env, tenant, shardOf(hex(traceId))).decisions([hex(traceId)]))[0],
+      ),
+    );
+    expect(decisions).toEqual(["project_name:default", null]);
+  });
+});

@@ -16,10 +16,14 @@ import type { DeliveryOutcome } from "./outcome.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
 import { releasePayloads } from "./spill.js";
 
-/** What became of one delivery by the time the client is answered: every one ends as exactly one of these. */
+/**
+ * What became of one delivery by the time the client is answered: every one ends as exactly one of
+ * these, or, split while the client waits (resentNow), as one for each of its pieces. Each says its
+ * own parent or spans where its reader needs them, never by its place among the deliveries.
+ */
 export type RequestDeliveryResult =
-  | { result: "delivered"; partialSuccess?: PartialSuccess }
-  | { result: "queued" }
+  | { result: "delivered"; parent: string; partialSuccess?: PartialSuccess }
+  | { result: "queued"; spans: number }
   | { result: "dead_lettered"; deadLetter: DeadLetter }
   /** Braintrust refused the passthrough client's key; nothing was kept, since only the client can fix it. */
   | { result: "refused"; spans: number; parent: string; refusal: RelayError }
@@ -112,6 +116,7 @@ async function deliverDuringRequest(
   if (next.step === "done")
     return {
       result: "delivered",
+      parent: delivery.parent,
       ...(outcome.kind === "delivered" && outcome.partialSuccess ? { partialSuccess: outcome.partialSuccess } : {}),
     };
   if (next.step === "refuse_client") return refusedAs(delivery, clientKeyRefused(outcome));
@@ -198,7 +203,7 @@ async function queueUnattempted(env: Env, config: RelayConfig, deliveries: Deliv
       (made) => releasePayloads(env.PAYLOADS, made),
     );
     await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, messages);
-    return deliveries.map(() => ({ result: "queued" }));
+    return deliveries.map((delivery) => ({ result: "queued", spans: delivery.spans }));
   } catch (err) {
     if (err instanceof RelayError) throw err;
     // Taking none of them (down, or out of the day's operations), the queue should not cost spans
@@ -255,10 +260,10 @@ async function keepDurably(
         next.delaySeconds,
       );
       countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "retried", delivery.spans);
-      return { result: "queued" };
+      return { result: "queued", spans: delivery.spans };
     case "split":
       await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS, "fresh"));
-      return { result: "queued" };
+      return { result: "queued", spans: delivery.spans };
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };
       return { result: "dead_lettered", deadLetter: await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, next.reason) };

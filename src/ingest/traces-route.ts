@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { braintrustTakesKey } from "../deliver/client-key-check.js";
 import { deliverAll, type RequestDeliveryResult } from "../deliver/during-request.js";
-import type { Delivery } from "../deliver/message.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { methodNotAllowed, RelayError } from "../http/errors.js";
@@ -75,13 +74,11 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
   const results = await deliverAll(c.env, config, deliveries, credential);
-  results.forEach((r, i) => {
-    if (r.result === "queued") countSpans(counted, "queued", deliveries[i]!.spans);
-  });
+  for (const r of results) if (r.result === "queued") countSpans(counted, "queued", r.spans);
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);
   // Only now may an untrusted request's traces be decided for the spans that follow: a key Braintrust refused decides nothing.
-  if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(deliveries, results));
+  if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(results));
   const answer = clientAnswer(results, rejections);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
   countUsage(counted, usage);
@@ -110,8 +107,8 @@ function braintrustVerdict(results: RequestDeliveryResult[]): boolean | undefine
 }
 
 /** The parents Braintrust took spans at, in any of the request's deliveries. */
-function parentsTaken(deliveries: Delivery[], results: RequestDeliveryResult[]): Set<string> {
-  return new Set(deliveries.filter((_, i) => results[i]!.result === "delivered").map((d) => d.parent));
+function parentsTaken(results: RequestDeliveryResult[]): Set<string> {
+  return new Set(results.flatMap((r) => (r.result === "delivered" ? [r.parent] : [])));
 }
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
