@@ -4,9 +4,8 @@ import { stringAttribute } from "./attributes.js";
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
- * answered, unless it only repeats the name the request gave, account and all, is the model the
- * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call), or another name
- * of the gateway's (see namesGatewaysModel); otherwise the model
+ * answered, unless it only repeats the name the request gave, account and all, or is the model the
+ * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call); otherwise the model
  * the gateway called, `tfy.model.name`, the provider's name as it is
  * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
  * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
@@ -23,7 +22,8 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
   // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
   const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
   const called = stringAttribute(attributes, "tfy.model.name");
-  if (answered && !(called && namesGatewaysModel(answered, called, requested))) return outsideAccounts(answered, requested);
+  if (answered && !(called && (echoesAccount(answered, requested) || answered.endsWith(`/${called}`))))
+    return outsideAccounts(answered, requested);
   if (called) return outsideAccounts(called, requested);
   const first = requested[0] ?? requested[1] ?? requested[2];
   return first === undefined ? undefined : withoutAccount(first);
@@ -31,18 +31,6 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
 
 /** The names the request asked for, in order of precedence: the request body's, TrueFoundry's, the GenAI conventions'. */
 type Requested = [string | undefined, string | undefined, string | undefined];
-
-/**
- * Whether a response's model, `<account>/<model>`, is a name of the gateway's where the model it
- * called names the provider's: the request's own name repeated (see echoesAccount), the model called
- * under its account (`openai-main/gpt-4o`), or a name the model called is no part of, as a virtual
- * model's call answers when the gateway writes the virtual model's name into it while its request names
- * the target. A provider's own name with a slash holds the model called (`meta-llama/Llama-3.3-70B`).
- */
-function namesGatewaysModel(answered: string, called: string, requested: Requested): boolean {
-  if (answered.indexOf("/") <= 0) return false;
-  return echoesAccount(answered, requested) || answered.endsWith(`/${called}`) || !answered.toLowerCase().includes(called.toLowerCase());
-}
 
 /**
  * Whether a response's model is a name the request gave with its account (`routing/fast-chat`,

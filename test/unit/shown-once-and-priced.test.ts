@@ -7,7 +7,7 @@ import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
 
 /**
  * Gateway traces the golden views do not cover, as a Braintrust user sees them (the stand-in's view of
- * what the relay sends): each thing said once, and each model call priced.
+ * what the relay sends): each thing said once.
  */
 
 const json = JSON.stringify;
@@ -26,43 +26,6 @@ function shown(request: ReturnType<typeof requestOf>, settings: Record<string, u
   expect(view.unlisted).toBe(0);
   return view.traces[0]!.tree;
 }
-
-describe("a virtual model's fallback call", () => {
-  // The caller asked for a virtual (routing) model; the gateway called a target under its own account,
-  // and the answer names the model the caller asked for, as the README says a response may.
-  const messages = [{ role: "user", content: "hi" }];
-  const answer = {
-    id: "chatcmpl-1",
-    model: "routing/fast-chat",
-    choices: [{ index: 0, message: { role: "assistant", content: "hey" }, finish_reason: "stop" }],
-    usage: { prompt_tokens: 5, completion_tokens: 1, total_tokens: 6 },
-  };
-  const request = [
-    attr("tfy.input", json({ model: "routing/fast-chat", messages })),
-    attr("tfy.output", json(answer)),
-    attr("tfy.request.model_name", "routing/fast-chat"),
-  ];
-  const metrics = [attr("tfy.model.metric.input_tokens", 5), attr("tfy.model.metric.output_tokens", 1)];
-
-  it.each([
-    ["its own request body names the target it called", [attr("tfy.input", json({ model: "azure-main/gpt-4o-mini", messages }))]],
-    ["it has no request body (a streamed call)", []],
-  ])("is priced by the model called when %s and the answer echoes the virtual model", (_case, body) => {
-    const call = [
-      attr("tfy.model.id", "azure-main/gpt-4o-mini"),
-      attr("tfy.model.name", "gpt-4o-mini"),
-      ...body,
-      attr("tfy.output", json(answer)),
-      ...metrics,
-    ];
-    const model = shown(requestWithCall(request, call)).children[0]!;
-
-    expect(model.type).toBe("llm");
-    // Not "routing/fast-chat", a name no provider answers with, which Braintrust cannot price.
-    expect(model.metadata.model).toBe("gpt-4o-mini");
-    expect(model.cost).toBe("priced by model name");
-  });
-});
 
 describe("a Responses API answer carrying output_text beside its output list", () => {
   // OpenAI's SDKs add `output_text`, the output's text joined, to a Responses API response; the golden
