@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { base64Encode, utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
-import { exactInteger, parseKeepingIntegers } from "./raw-json.js";
+import { exactInteger, parseKeepingIntegers, withinParseBudget } from "./raw-json.js";
 
 export type Scalar = string | number | boolean;
 
@@ -111,7 +111,7 @@ function restatedScalar(value: AnyValue | undefined): unknown {
  * written out again, and JSON.stringify recurses.
  */
 export function parseJson(text: string): unknown {
-  return isJson(utf8Of(text)) ? parseKeepingIntegers(text) : undefined;
+  return isJson(utf8Of(text)) && withinParseBudget(text) ? parseKeepingIntegers(text) : undefined;
 }
 
 /**

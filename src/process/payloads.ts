@@ -2,7 +2,7 @@ import { concat, textOf, utf8Of } from "../encoding/bytes.js";
 import { firstListItem, isJson, isJsonObject, type JsonObject, jsonObject, numberListLength, objectMembers } from "../encoding/json.js";
 import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
-import { parseKeepingIntegers, RawJson } from "./raw-json.js";
+import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a
@@ -307,9 +307,13 @@ function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
  */
 const MAX_PAYLOAD_FIELDS = 10_000;
 
-/** A member's JSON, valid by the time it is asked for, its long integers digit for digit: settings and the rest go to metadata. */
+/**
+ * A member's JSON, valid by the time it is asked for, its long integers digit for digit: settings and
+ * the rest go to metadata. Past the span's budget, its text, shown as it came.
+ */
 function parsed(raw: Uint8Array): unknown {
-  return parseKeepingIntegers(textOf(raw));
+  const text = textOf(raw);
+  return withinParseBudget(text) ? parseKeepingIntegers(text) : text;
 }
 
 /** A payload that is not a JSON object, shown whole. */

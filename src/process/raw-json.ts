@@ -1,6 +1,7 @@
 import { utf8Of } from "../encoding/bytes.js";
 import { type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
-import { jsonEntries } from "../encoding/json-text.js";
+import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json-characters.js";
+import { afterWhiteSpace, jsonEntries } from "../encoding/json-text.js";
 
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
@@ -23,7 +24,8 @@ type JsonWithRawText = JSON & { rawJSON(text: string): unknown };
  * The lists, objects, members and items the JSON parsed for one span may hold in all (its request's
  * settings, its caller's metadata, its messages' parts, an attribute a route reads into): JSON.parse
  * makes a value of each, dozens of bytes for the two of `[]`, and a span of millions would take
- * more heap than an isolate has. Text that would go past it is not parsed: it shows as it came.
+ * more heap than an isolate has. Text that would go past it is not parsed: it shows as it came
+ * (withinParseBudget).
  */
 const MAX_PARSED_ENTRIES_PER_SPAN = 100_000;
 
@@ -37,20 +39,26 @@ export function newParseBudget(): void {
   parsedEntriesLeft = MAX_PARSED_ENTRIES_PER_SPAN;
 }
 
-/** Text this short holds at most as many entries as characters, charged without counting them. */
-const COUNTED_FROM_CHARS = 256;
+/**
+ * Whether the span's budget has room for this JSON text's lists and objects, which are then taken
+ * from it; a scalar (a string, a number) costs nothing. Asked before each parse of a span's JSON.
+ */
+export function withinParseBudget(text: string): boolean {
+  const opens = text.charCodeAt(afterWhiteSpace(text, 0));
+  if (opens !== OPEN_LIST && opens !== OPEN_OBJECT) return true;
+  const entries = jsonEntries(text, parsedEntriesLeft);
+  if (entries > parsedEntriesLeft) return false;
+  parsedEntriesLeft -= entries;
+  return true;
+}
 
 /**
  * JSON text parsed to be written out again by JSON.stringify, its integers past 2^53 kept as their
  * text: as doubles they would lose digits (a request's `seed` of 12345678901234567890 shown as
  * 12345678901234567000), and the attribute they came from is then removed, so nothing would show
- * the number the caller sent. Not past MAX_REVIVED_CHARS, where such integers are rounded. The text
- * itself, a string, when parsing it would spend more than the span's budget has left.
+ * the number the caller sent. Not past MAX_REVIVED_CHARS, where such integers are rounded.
  */
 export function parseKeepingIntegers(text: string): unknown {
-  const entries = text.length < COUNTED_FROM_CHARS ? text.length : jsonEntries(text, parsedEntriesLeft);
-  if (entries > parsedEntriesLeft) return text;
-  parsedEntriesLeft -= entries;
   // A reviver costs a call per value: only text with an integer that long pays it.
   const revive = text.length <= MAX_REVIVED_CHARS && UNSAFE_INTEGER_DIGITS.test(text);
   return revive ? JSON.parse(text, keepIntegerText) : JSON.parse(text);

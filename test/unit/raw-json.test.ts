@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/encoding/bytes.js";
-import { jsonUtf8, newParseBudget, parseKeepingIntegers, RawJson } from "../../src/process/raw-json.js";
+import { jsonUtf8, newParseBudget, parseKeepingIntegers, RawJson, withinParseBudget } from "../../src/process/raw-json.js";
 
 const utf8 = new TextEncoder();
 
@@ -31,30 +31,33 @@ describe("JSON parsed to be written out again", () => {
 describe("JSON parsed for one span, within the span's budget of lists, objects, members and items", () => {
   const emptyLists = (count: number) => `[${Array(count).fill("[]").join(",")}]`;
 
-  it("parses what fits, and leaves as it came, a string, what would spend past the budget", () => {
+  it("has room for what fits, and none for what would spend past the budget", () => {
     newParseBudget();
     // Two entries each, the list's bracket and the comma after it: 80,000 of the 100,000.
-    const first = emptyLists(40_000);
-    const second = emptyLists(40_000);
+    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(40_000))).toBe(false);
+    // The refused text took nothing: what still fits, fits.
+    expect(withinParseBudget(emptyLists(9_000))).toBe(true);
+  });
 
-    expect(parseKeepingIntegers(first)).toHaveLength(40_000);
-    expect(parseKeepingIntegers(second)).toBe(second);
-    // Short text, charged by its length, still fits.
-    expect(parseKeepingIntegers('{"temperature":0.2}')).toEqual({ temperature: 0.2 });
+  it("charges scalars nothing, so a span's strings and numbers are read however its lists spent the budget", () => {
+    newParseBudget();
+    expect(withinParseBudget(emptyLists(50_000))).toBe(true);
+    expect(withinParseBudget(' "context length exceeded"')).toBe(true);
+    expect(withinParseBudget("0.7")).toBe(true);
+    expect(withinParseBudget("[]")).toBe(false);
   });
 
   it("gives each span a budget of its own", () => {
     newParseBudget();
-    const text = emptyLists(40_000);
-    expect(parseKeepingIntegers(text)).toHaveLength(40_000);
+    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
     newParseBudget();
-    expect(parseKeepingIntegers(text)).toHaveLength(40_000);
+    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
   });
 
   it("counts entries, not characters: long prose in a few members costs little", () => {
     newParseBudget();
-    const prose = JSON.stringify({ messages: [{ role: "user", content: "word ".repeat(400_000) }] });
-    expect(parseKeepingIntegers(prose)).toMatchObject({ messages: [{ role: "user" }] });
-    expect(parseKeepingIntegers(emptyLists(49_000))).toHaveLength(49_000);
+    expect(withinParseBudget(JSON.stringify({ messages: [{ role: "user", content: "word, ".repeat(400_000) }] }))).toBe(true);
+    expect(withinParseBudget(emptyLists(49_000))).toBe(true);
   });
 });
