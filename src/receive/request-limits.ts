@@ -17,10 +17,12 @@ export const MAX_MESSAGES_PER_SPAN = 20_000;
  * What a span, or a resource's or scope's own members, may hold in OTLP JSON, counted by brackets
  * and commas: each list and object, and each member and item past the first in one. JSON.parse
  * makes a value of each, and millions of `[]`, `0` or keys in 16 MiB would take more memory than an
- * isolate has. Three times the messages a span may hold: an attribute of a string is two objects
- * and two commas.
+ * isolate has. Eight for each message a span may hold, the most one message takes as OpenTelemetry's
+ * exporters write it (a link of all its fields: its braces, its attributes' list, five commas, and
+ * the comma before it), and some for the span's own fields: a JSON span is refused no sooner than
+ * the same span in protobuf.
  */
-export const MAX_JSON_ENTRIES = 3 * MAX_MESSAGES_PER_SPAN;
+export const MAX_JSON_ENTRIES = 8 * MAX_MESSAGES_PER_SPAN + 64;
 
 /** A span, resource or scope over MAX_MESSAGES_PER_SPAN, in protobuf or in JSON. */
 export function tooManyMessages(what: string): RelayError {

@@ -321,6 +321,14 @@ describe("limits per request", () => {
     }
   });
 
+  it("reads a JSON span of as many links as a span may hold, each with every field an exporter writes", () => {
+    const link = `{"traceId":"${"ab".repeat(16)}","spanId":"${"cd".repeat(8)}","traceState":"","attributes":[],"droppedAttributesCount":0,"flags":0}`;
+    const span = `{"traceId":"${"01".repeat(16)}","spanId":"${"02".repeat(8)}","parentSpanId":"","name":"stream","kind":3,"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[],"events":[],"links":[${Array(MAX_MESSAGES_PER_SPAN).fill(link).join(",")}]}`;
+    const json = utf8(`{"resourceSpans":[{"resource":{"attributes":[]},"scopeSpans":[{"scope":{"name":"s"},"spans":[${span}]}]}]}`);
+
+    expect(readRequest(json, "json").rejections).toMatchObject({ accepted: 1, rejected: 0 });
+  });
+
   it("refuses a resource or scope of more messages than a span may hold with 413, in protobuf and JSON", () => {
     const emptyAttributes = (field: number) => Array.from({ length: MAX_MESSAGES_PER_SPAN }, () => [...varint((field << 3) | 2), 0]).flat();
     const span = lengthDelimited(2, spanFields());
