@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
@@ -53,6 +53,25 @@ describe("a request to more parents than its subrequests allow attempts", () => 
       expect(queue.sent).toEqual([]);
     });
   }
+
+  it("rejects, not halves, what a 413 turns away for a key not yet accepted, sent to more parents than three attempts each allow", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, parent_from_attribute: true },
+    });
+    const { parents, request } = spansToParents(9);
+    await standin.script(
+      tenant.apiKey,
+      parents.map(() => ({ status: 413 })),
+    );
+
+    const response = await sendTraces(tenant, toProtobuf(request));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess?.rejectedSpans).toBe(9n);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(9);
+  });
 
   it("attempts the others after all when the queue takes none of them, so Braintrust up is enough for a 200", async () => {
     const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });

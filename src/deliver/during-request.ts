@@ -47,7 +47,9 @@ export async function deliverAll(
 ): Promise<RequestDeliveryResult[]> {
   const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
   const unattempted = deliveries.slice(attempted.length);
-  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery));
+  // Three attempts a delivery at most (resentNow), and a Worker has 50 subrequests on the Free plan.
+  const mayResend = attempted.length <= MAX_DELIVERIES_RESENT;
+  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery, { attempt: 1, mayResend }));
   // A client's key is Braintrust's to refuse, whoever accepted it before: refused for every parent
   // attempted, it is refused for the others too and nothing of them is kept, as for fewer parents.
   const rest =
@@ -88,14 +90,14 @@ function refusedAs(delivery: Delivery, refusal: RelayError): RequestDeliveryResu
  * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, or the relay
  * does not trust the credential yet, the result says so, and the client will get 503 and keep its
  * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
- * siblings short. `attempts`: this attempt's number, 2 for a delivery sent again at once (see
- * resentNow), whose pieces are results of their own.
+ * siblings short. `attempt`: this attempt's number, 2 for a piece sent again at once (see resentNow),
+ * whose pieces are results of their own; `mayResend`: whether a 413 may be answered so.
  */
 async function deliverDuringRequest(
   env: Env,
   config: RelayConfig,
   delivery: Delivery,
-  attempts = 1,
+  { attempt, mayResend }: { attempt: number; mayResend: boolean } = { attempt: 1, mayResend: false },
 ): Promise<RequestDeliveryResult | RequestDeliveryResult[]> {
   const { outcome, next } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
@@ -105,7 +107,7 @@ async function deliverDuringRequest(
       tenant: delivery.tenantId,
       incarnation: delivery.incarnation,
       deliveryId: delivery.id,
-      attempts,
+      attempts: attempt,
       serverErrors: 0,
       spans: delivery.spans,
       mode: delivery.credential.mode,
@@ -123,7 +125,7 @@ async function deliverDuringRequest(
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) {
-    return attempts === 1 ? resentNow(env, config, delivery, next.step) : rejectedAgain(delivery, outcome);
+    return mayResend ? resentNow(env, config, delivery, next.step) : rejectedTooLarge(delivery, outcome);
   }
   try {
     return await keepDurably(env, delivery, next, outcome);
@@ -138,8 +140,9 @@ async function deliverDuringRequest(
  * A 413 for a key Braintrust has not accepted yet, whose spans nothing keeps: what the queue would do
  * next for a trusted key (halve the spans, or send a single span compressed) is done now, while the
  * client waits, each piece compressed, as the queue sends it. Once only: a piece refused again is
- * rejected, so a request costs at most three attempts a parent. Left rejected, spans a proxy's body
- * limit turned away would be lost behind a 2xx, where a trusted key's would be delivered.
+ * rejected, so a request costs at most three attempts a parent; and only for a request of at most
+ * MAX_DELIVERIES_RESENT parents. Left rejected, spans a proxy's body limit turned away would be lost
+ * behind a 2xx, where a trusted key's would be delivered.
  */
 async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step: "split" | "retry"): Promise<RequestDeliveryResult[]> {
   const { protobuf } = delivery.payload;
@@ -152,11 +155,18 @@ async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step
         spans: half.spans,
       }))
     : [{ ...delivery, payload: { protobuf, compress: true } }];
-  return allSettledResults(pieces.map((piece) => deliverDuringRequest(env, config, piece, 2)));
+  return allSettledResults(pieces.map((piece) => deliverDuringRequest(env, config, piece, { attempt: 2, mayResend: false })));
 }
 
-/** A piece sent again at once and refused as too large again: rejected, as spans are that no retry would help. */
-function rejectedAgain(delivery: Delivery, outcome: DeliveryOutcome): RequestDeliveryResult {
+/**
+ * The most parents a request of a key not yet accepted may have for a 413 to be answered while the
+ * client waits: three attempts each, with the request's own reads of KV and its objects, stay within
+ * the 50 subrequests the Free plan allows (docs/cloudflare-limits.md).
+ */
+const MAX_DELIVERIES_RESENT = 8;
+
+/** Refused as too large where it cannot be sent again at once: rejected, as spans are that no retry would help. */
+function rejectedTooLarge(delivery: Delivery, outcome: DeliveryOutcome): RequestDeliveryResult {
   countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "refused_upstream", delivery.spans);
   const reason = outcome.kind === "delivered" ? "" : outcome.reason;
   return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason };
