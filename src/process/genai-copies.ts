@@ -4,7 +4,7 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
 import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
-import { RawJson } from "./raw-json.js";
+import { RawJson, withinParseBudget } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 
 /**
@@ -364,14 +364,16 @@ export function payloadMessages(value: unknown): Array<Record<string, unknown>> 
 }
 
 /**
- * A payload's part parsed, to be matched with message events; undefined past MAX_MATCHED_BYTES. The
- * part is passed on as bytes otherwise: parsed, a list of a million tiny objects would take more
- * heap than an isolate has, and a prompt that long keeps its events.
+ * A payload's part parsed, to be matched with message events; undefined past MAX_MATCHED_BYTES or the
+ * span's parse budget. The part is passed on as bytes otherwise: parsed, a list of a million tiny
+ * objects would take more heap than an isolate has, and a prompt that long keeps its events.
  */
 function matchable(value: unknown): unknown {
   if (!(value instanceof RawJson)) return value;
+  if (value.utf8.byteLength > MAX_MATCHED_BYTES) return undefined;
   // Valid JSON already: payloads.ts checked it.
-  return value.utf8.byteLength <= MAX_MATCHED_BYTES ? JSON.parse(textOf(value.utf8)) : undefined;
+  const text = textOf(value.utf8);
+  return withinParseBudget(text) ? JSON.parse(text) : undefined;
 }
 
 const MAX_MATCHED_BYTES = 1024 * 1024;
