@@ -4,6 +4,7 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import { jsonList, jsonObject, listItems, objectMembers } from "../encoding/json.js";
 import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json-characters.js";
 import { type EntryBudget, OVER_BUDGET } from "../encoding/json-reader.js";
+import { withinParseBudget } from "./raw-json.js";
 import { type CompiledRedaction, globMatches, JSON_CONTAINER, type KeyRule } from "./redact.js";
 
 /**
@@ -83,10 +84,14 @@ function redactJsonText(text: string, path: string, rules: CompiledRedaction): s
   const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH, { left: MAX_JSON_ENTRIES });
   if (redacted === OVER_BUDGET) return reaching.action === "remove" ? REMOVED : JSON.stringify(reaching.replacement);
   if (redacted !== undefined) return redacted === READ_NOTHING ? undefined : textOf(redacted);
-  try {
-    JSON.parse(text);
-  } catch {
-    return undefined;
+  // JSON.parse builds all it reads (a deep part beside millions of `[]` would take more heap than an
+  // isolate has): past the span's parse budget the value is taken whole unchecked, as a deep one is.
+  if (withinParseBudget(text)) {
+    try {
+      JSON.parse(text);
+    } catch {
+      return undefined;
+    }
   }
   return reaching.action === "remove" ? REMOVED : JSON.stringify(reaching.replacement);
 }
