@@ -5,10 +5,31 @@
  * https://protobuf.dev/programming-guides/encoding/; OTLP's field numbers: docs/otlp-http.md.
  */
 
+import { ScalarType } from "@bufbuild/protobuf";
+
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
 export const WIRE_I32 = 5;
+
+/** The wire type a scalar of this type is written with (not packed). */
+export function wireTypeOf(scalar: ScalarType): number {
+  switch (scalar) {
+    case ScalarType.STRING:
+    case ScalarType.BYTES:
+      return WIRE_LEN;
+    case ScalarType.DOUBLE:
+    case ScalarType.FIXED64:
+    case ScalarType.SFIXED64:
+      return WIRE_I64;
+    case ScalarType.FLOAT:
+    case ScalarType.FIXED32:
+    case ScalarType.SFIXED32:
+      return WIRE_I32;
+    default:
+      return WIRE_VARINT;
+  }
+}
 /** Groups, a proto2 relic: OTLP has none, but an unknown field may be one, and decoders skip it. */
 const WIRE_START_GROUP = 3;
 const WIRE_END_GROUP = 4;

@@ -1,6 +1,6 @@
-import type { DescMessage } from "@bufbuild/protobuf";
+import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { RelayError } from "../http/errors.js";
-import { eachField, type Range, WIRE_LEN } from "../otlp/wire.js";
+import { eachField, type Range, WIRE_LEN, WIRE_VARINT, WireError, wireTypeOf } from "../otlp/wire.js";
 
 /**
  * What one request may hold beyond its size in bytes. Spans are decoded one at a time, so memory
@@ -89,10 +89,13 @@ export function tooManySpans(): RelayError {
 }
 
 /**
- * Refuses a message (a span, or a resource's or scope's own fields) holding more nested messages
- * and unknown fields than the limit, before it is decoded: protobuf-es keeps each unknown field as
- * an object of its own. Each takes at least two bytes, so only messages of twice the limit in bytes
- * need counting.
+ * Refuses a message (a span, or a resource's or scope's own fields) holding more nested messages,
+ * items of lists of strings and unknown fields than the limit, before it is decoded: protobuf-es
+ * makes an object or a string of each. A known field of another wire type than its own is refused
+ * as malformed: protobuf-es reads it as its own anyway (a message field's two bytes an empty
+ * message, a length-delimited scalar's length its value and what it covered fields of the message),
+ * which no count made by the field's wire type would follow. Each counted field takes at least two
+ * bytes, so only messages of twice the limit in bytes need reading.
  */
 export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
   if (range.end - range.start <= 2 * MAX_MESSAGES_PER_SPAN) return;
@@ -100,30 +103,59 @@ export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: R
   const walk = (message: DescMessage, start: number, end: number, depth: number): void => {
     // Deeper than the decoder goes is its error to report; the walk only must not overflow the stack.
     if (depth > MAX_NESTING) return;
-    const { nested, known } = fieldsOf(message);
+    const fields = fieldsOf(message);
     eachField(bytes, start, end, (no, wireType, value) => {
-      const inner = nested.get(no);
-      const counted = known.has(no) ? inner !== undefined && wireType === WIRE_LEN : true;
-      if (!counted) return;
+      const field = fields.get(no);
+      if (field?.wireType !== undefined && wireType !== field.wireType) {
+        throw new WireError(`field ${no} of ${message.typeName} has wire type ${wireType}, where it has ${field.wireType}`);
+      }
+      if (field && !field.message && !field.repeated) return;
       if (++count > MAX_MESSAGES_PER_SPAN) throw tooManyMessages(what);
-      if (inner && wireType === WIRE_LEN) walk(inner, value.start, value.end, depth + 1);
+      if (field?.message) walk(field.message, value.start, value.end, depth + 1);
     });
   };
   walk(desc, range.start, range.end, 1);
 }
 
-const fieldsByMessage = new Map<DescMessage, { nested: Map<number, DescMessage>; known: Set<number> }>();
+/** How checkMessageCount reads a known field: its wire type (undefined: any), and whether it holds a message or a list. */
+interface KnownField {
+  wireType: number | undefined;
+  message: DescMessage | undefined;
+  repeated: boolean;
+}
 
-/** A message type's fields that hold messages, by number, and the numbers of all its fields. */
-function fieldsOf(desc: DescMessage): { nested: Map<number, DescMessage>; known: Set<number> } {
+const fieldsByMessage = new Map<DescMessage, Map<number, KnownField>>();
+
+/** A message type's fields by number, as checkMessageCount reads them. */
+function fieldsOf(desc: DescMessage): Map<number, KnownField> {
   let fields = fieldsByMessage.get(desc);
   if (!fields) {
-    fields = { nested: new Map(), known: new Set(desc.fields.map((field) => field.number)) };
-    for (const field of desc.fields) {
-      if (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message"))
-        fields.nested.set(field.number, field.message);
-    }
+    fields = new Map();
+    for (const field of desc.fields) fields.set(field.number, knownField(field));
     fieldsByMessage.set(desc, fields);
   }
   return fields;
+}
+
+function knownField(field: DescField): KnownField {
+  switch (field.fieldKind) {
+    case "message":
+      return { wireType: field.delimitedEncoding ? undefined : WIRE_LEN, message: field.message, repeated: false };
+    case "list":
+      if (field.listKind === "message")
+        return { wireType: field.delimitedEncoding ? undefined : WIRE_LEN, message: field.message, repeated: true };
+      // Numbers may come packed or not; no OTLP trace field is a list of them.
+      return { wireType: field.listKind === "scalar" ? listWireType(field.scalar) : undefined, message: undefined, repeated: true };
+    case "scalar":
+      return { wireType: wireTypeOf(field.scalar), message: undefined, repeated: false };
+    case "enum":
+      return { wireType: WIRE_VARINT, message: undefined, repeated: false };
+    case "map":
+      return { wireType: WIRE_LEN, message: undefined, repeated: true };
+  }
+}
+
+/** A list of strings or bytes is written an item a field; one of numbers either so or packed, any wire type. */
+function listWireType(scalar: ScalarType): number | undefined {
+  return scalar === ScalarType.STRING || scalar === ScalarType.BYTES ? WIRE_LEN : undefined;
 }

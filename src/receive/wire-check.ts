@@ -2,7 +2,7 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hasZeroParent } from "../otlp/root.js";
-import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
+import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
 import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
@@ -27,6 +27,8 @@ interface FieldCheck {
   wireType: number;
   message: MessageCheck | undefined;
   utf8: boolean;
+  /** A list of strings or bytes, each item a value of its own, counted as read-spans.ts counts them. */
+  stringList?: boolean;
 }
 
 interface MessageCheck {
@@ -76,7 +78,7 @@ function fieldCheck(field: DescField): FieldCheck {
       if (field.listKind === "message") return nestedCheck(field.message, field.delimitedEncoding);
       // Other scalars may come packed; no OTLP trace field is one, so they are not vouched for.
       return field.listKind === "scalar" && (field.scalar === ScalarType.STRING || field.scalar === ScalarType.BYTES)
-        ? scalarCheck(field.scalar, field.utf8Validation)
+        ? { ...scalarCheck(field.scalar, field.utf8Validation), stringList: true }
         : UNSUPPORTED;
     case "map":
       return UNSUPPORTED;
@@ -90,24 +92,6 @@ function nestedCheck(desc: DescMessage, delimitedEncoding: boolean): FieldCheck 
 
 function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
   return { supported: true, wireType: wireTypeOf(scalar), message: undefined, utf8: scalar === ScalarType.STRING && utf8Validation };
-}
-
-function wireTypeOf(scalar: ScalarType): number {
-  switch (scalar) {
-    case ScalarType.STRING:
-    case ScalarType.BYTES:
-      return WIRE_LEN;
-    case ScalarType.DOUBLE:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return WIRE_I64;
-    case ScalarType.FLOAT:
-    case ScalarType.FIXED32:
-    case ScalarType.SFIXED32:
-      return WIRE_I32;
-    default:
-      return WIRE_VARINT;
-  }
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -137,7 +121,7 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 class Walker {
   spans = 0;
   /**
-   * Messages and unknown fields in the span, or a ResourceSpans's or ScopeSpans's own fields, being
+   * Messages, items of lists of strings and unknown fields in the span, or a ResourceSpans's or ScopeSpans's own fields, being
    * walked, counted as read-spans.ts counts them to refuse more than the limit (a span's own message
    * not among them, a resource's or scope's among them); -1 outside them.
    */
@@ -170,7 +154,7 @@ class Walker {
       if (no === 0) throw new Unvouched();
       const field = check.fields[no];
       if (field !== undefined && (!field.supported || field.wireType !== wireType)) throw new Unvouched();
-      if (field === undefined && this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
+      if ((field === undefined || field.stringList) && this.counted >= 0 && ++this.counted > MAX_MESSAGES_PER_SPAN) throw new Unvouched();
       if (no !== check.listField && check.listField !== undefined && ++this.headerFields > MAX_HEADER_FIELDS_PER_REQUEST)
         throw new Unvouched();
       if (wireType === WIRE_LEN) {

@@ -1,0 +1,58 @@
+import { create, toBinary } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
+import { concat } from "../../src/encoding/bytes.js";
+import { relayConfig } from "../../src/env.js";
+
+/**
+ * A known field sent with another wire type than its own: protobuf-es does not check it, and reads a
+ * varint-typed `attributes` (0x48) followed by 0x00 as a KeyValue of length 0, two bytes an object;
+ * a scalar sent length-delimited has its length read as its value and what it covers read as more
+ * fields. Such a field is refused as malformed before anything is decoded.
+ */
+const limit = relayConfig({} as Env).maxDecompressedBytes;
+
+function field(no: number, payload: Uint8Array): Uint8Array {
+  const prefix: number[] = [(no << 3) | 2];
+  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
+    if (v < 0x80) {
+      prefix.push(v);
+      break;
+    }
+    prefix.push((v & 0x7f) | 0x80);
+  }
+  return concat([Uint8Array.from(prefix), payload]);
+}
+
+function repeated(bytes: number[], times: number): Uint8Array {
+  const out = new Uint8Array(Math.floor(times) * bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
+  return out;
+}
+
+const span = toBinary(
+  SpanSchema,
+  create(SpanSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(1), name: "x" }),
+);
+
+const SHAPES: Record<string, () => Uint8Array> = {
+  // Span.attributes is field 9: tag 0x48 with wire type 0.
+  "a span whose attributes field comes millions of times as a varint": () =>
+    field(1, field(2, field(2, concat([span, repeated([0x48, 0x00], (limit - 512) / 2)])))),
+  // Resource.attributes is field 1: tag 0x08 with wire type 0.
+  "a resource whose attributes field comes millions of times as a varint": () =>
+    field(1, concat([field(1, repeated([0x08, 0x00], (limit - 512) / 2)), field(2, field(2, span))])),
+  // Span.kind (field 6, an enum) sent length-delimited: protobuf-es reads the length as the enum's value,
+  // then reads the bytes it covered as more of the span's fields; the count skips them as one scalar field.
+  "a span whose kind comes length-delimited, covering millions of empty attributes": () =>
+    field(1, field(2, field(2, concat([span, field(6, repeated([0x4a, 0x00], (limit - 512) / 2))])))),
+};
+
+describe("a protobuf request at the default limits of millions of known message fields with a varint's wire type, under a 128 MiB heap", () => {
+  it.each(Object.keys(SHAPES))("%s is refused as malformed (400) before it is decoded, not built", (shape) => {
+    const run = runHeapCapped(SHAPES[shape]!(), "protobuf", {});
+
+    expect(run, JSON.stringify(run).slice(0, 300)).toMatchObject({ outcome: "refused", status: 400 });
+  });
+});
