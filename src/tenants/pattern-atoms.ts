@@ -1,4 +1,4 @@
-import { endOfClass, quantifierAt } from "./pattern-syntax.js";
+import { afterGroupOpening, endOfClass, quantifierAt } from "./pattern-syntax.js";
 
 /**
  * The characters a regular expression's atoms may match (JavaScript's syntax, without the `u` or
@@ -141,21 +141,35 @@ function classMemberAt(body: string, at: number): { set: Characters; end: number
 
 /**
  * The atom a pattern starts with, as written, when the pattern is that one character's unbounded
- * repetition (`\d+`, `[\w.+-]+`, `.*`, `\S{2,}`, lazy or not) and then the rest, with no
- * alternative beside it: a search for it costs the square of a run of that character the rest does
- * not follow, tried from every place in the run (process/replace-within.ts finds it from the run's
- * start alone). Undefined for any other pattern, and for an atom that is not plainly one character
- * (a back reference, an assertion, an escape whose reading could differ standing alone).
+ * repetition (`\d+`, `[\w.+-]+`, `.*`, `\S{2,}`, lazy or not), maybe alone in a group
+ * (`([\w.+-]+)`, `(?:\d+)`, `(?<user>\w+)`), and then the rest, with no alternative beside it: a
+ * search for it costs the square of a run of that character the rest does not follow, tried from
+ * every place in the run (process/replace-within.ts finds it from the run's start alone). Undefined
+ * for any other pattern, and for an atom that is not plainly one character (a back reference, an
+ * assertion, an escape whose reading could differ standing alone).
  */
 export function leadingRunAtom(source: string): string | undefined {
-  if (source === "" || "()|".includes(source[0]!)) return undefined;
-  const atom = atomAt(source, 0);
+  if (hasTopLevelAlternative(source)) return undefined;
+  const run = runAt(source, 0);
+  if (run) return source[run.end] === undefined || !quantifierAt(source, run.end) ? run.atom : undefined;
+  if (source[0] !== "(" || LOOKAROUND.test(source)) return undefined;
+  // A group holding the run alone, itself not repeated.
+  const grouped = runAt(source, afterGroupOpening(source, 1));
+  if (!grouped || source[grouped.end] !== ")" || quantifierAt(source, grouped.end + 1)) return undefined;
+  return grouped.atom;
+}
+
+const LOOKAROUND = /^\(\?(?:=|!|<=|<!)/;
+
+/** The one-character atom at `at` and its unbounded repetition, and where that ends. */
+function runAt(source: string, at: number): { atom: string; end: number } | undefined {
+  if (at >= source.length || "()|".includes(source[at]!)) return undefined;
+  const atom = atomAt(source, at);
   if (atom.zeroWidth || atom.anyLength) return undefined;
-  const written = source.slice(0, atom.end);
+  const written = source.slice(at, atom.end);
   if (!ONE_CHARACTER_ATOM.test(written)) return undefined;
   const repeated = quantifierAt(source, atom.end);
-  if (repeated?.max !== Number.POSITIVE_INFINITY || hasTopLevelAlternative(source)) return undefined;
-  return written;
+  return repeated?.max === Number.POSITIVE_INFINITY ? { atom: written, end: repeated.end } : undefined;
 }
 
 /** A class, `.`, a class escape, an escaped sign, or a character that is no syntax. */

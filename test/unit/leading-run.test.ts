@@ -12,6 +12,9 @@ describe("a pattern starting with one character's unbounded repetition, searched
     ["\\.+z", "\\."],
     ["[^]+x", "[^]"],
     ["\\d+(a|b)", "\\d"],
+    ["([\\w.+-]+)@acme\\.com", "[\\w.+-]"],
+    ["(?:\\d+)x", "\\d"],
+    ["(?<user>\\w+?)@x", "\\w"],
   ])("is read in %s as a run of %s", (source, atom) => {
     expect(leadingRunAtom(source)).toBe(atom);
   });
@@ -20,6 +23,11 @@ describe("a pattern starting with one character's unbounded repetition, searched
     ["a+x|b", "an alternative beside it"],
     ["(?:ab)+x", "a group"],
     ["(a)+x", "a capture group"],
+    ["(a+)+x", "a group of the run, itself repeated"],
+    ["(a+b)x", "a group of more than the run"],
+    ["(?=a+)x", "a lookahead"],
+    ["(?<=a+)x", "a lookbehind"],
+    ["-?\\d+x", "an optional sign first"],
     ["\\b\\w+x", "an assertion first"],
     ["^a+x", "an anchor first"],
     ["a{2,5}x", "a bounded repetition"],

@@ -57,6 +57,9 @@ describe("a pattern starting with a character's unbounded repetition, searched f
     /\d+x\d?/g,
     /a+|b/g,
     /[^ ]+(?<=b)c/g,
+    /([ab.]+)@c/g,
+    /(?:\d+)x\d?/g,
+    /(?<r>a+?)b?a?/g,
   ];
 
   it("finds what the pattern as written finds, match for match", () => {
@@ -74,5 +77,6 @@ describe("a pattern starting with a character's unbounded repetition, searched f
   it("tries the pattern as written where a match ended inside the run the next one starts in", () => {
     expect(replaceWithin("1x23x", /\d+x\d?/g, "<$&>", 100, 100)).toBe("<1x2><3x>");
     expect(replaceWithin("aaxaaax", /a+x?a?/g, "<$&>", 100, 100)).toBe("<aaxa><aax>");
+    expect(replaceWithin("1x23x", /(\d+)x\d?/g, "<$1>", 100, 100)).toBe("<1><3>");
   });
 });
