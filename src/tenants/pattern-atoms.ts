@@ -142,7 +142,7 @@ function classMemberAt(body: string, at: number): { set: Characters; end: number
 /**
  * The atom a pattern starts with, as written, when the pattern is that one character's unbounded
  * repetition (`\d+`, `[\w.+-]+`, `.*`, `\S{2,}`, lazy or not), maybe alone in a group
- * (`([\w.+-]+)`, `(?:\d+)`, `(?<user>\w+)`), and then the rest, with no alternative beside it: a
+ * (`([\w.+-]+)`, `(?:\d+)`, `(?<user>\w+)`, a capture only when nothing refers back to it), and then the rest, with no alternative beside it: a
  * search for it costs the square of a run of that character the rest does not follow, tried from
  * every place in the run (process/replace-within.ts finds it from the run's start alone). Undefined
  * for any other pattern, and for an atom that is not plainly one character (a back reference, an
@@ -153,13 +153,18 @@ export function leadingRunAtom(source: string): string | undefined {
   const run = runAt(source, 0);
   if (run) return source[run.end] === undefined || !quantifierAt(source, run.end) ? run.atom : undefined;
   if (source[0] !== "(" || LOOKAROUND.test(source)) return undefined;
-  // A group holding the run alone, itself not repeated.
-  const grouped = runAt(source, afterGroupOpening(source, 1));
+  // A group holding the run alone, itself not repeated; a capture referred back to (`(\d+)-\1`)
+  // matches further into a run what it cannot match from its start.
+  const opened = afterGroupOpening(source, 1);
+  if (source.slice(1, opened) !== "?:" && BACK_REFERENCE.test(source)) return undefined;
+  const grouped = runAt(source, opened);
   if (!grouped || source[grouped.end] !== ")" || quantifierAt(source, grouped.end + 1)) return undefined;
   return grouped.atom;
 }
 
 const LOOKAROUND = /^\(\?(?:=|!|<=|<!)/;
+/** A back reference, or an escaped backslash before a digit or `k`, which only costs the faster search. */
+const BACK_REFERENCE = /\\[1-9]|\\k</;
 
 /** The one-character atom at `at` and its unbounded repetition, and where that ends. */
 function runAt(source: string, at: number): { atom: string; end: number } | undefined {

@@ -28,6 +28,8 @@ describe("a pattern starting with one character's unbounded repetition, searched
     ["(?=a+)x", "a lookahead"],
     ["(?<=a+)x", "a lookbehind"],
     ["-?\\d+x", "an optional sign first"],
+    ["(a+)b\\1", "a capture referred back to"],
+    ["(?<v>x+)=\\k<v>", "a named capture referred back to"],
     ["\\b\\w+x", "an assertion first"],
     ["^a+x", "an anchor first"],
     ["a{2,5}x", "a bounded repetition"],

@@ -60,6 +60,9 @@ describe("a pattern starting with a character's unbounded repetition, searched f
     /([ab.]+)@c/g,
     /(?:\d+)x\d?/g,
     /(?<r>a+?)b?a?/g,
+    /(a+)b\1/g,
+    /(?<v>a+)x\k<v>/g,
+    /(?:a+)b(a)\1/g,
   ];
 
   it("finds what the pattern as written finds, match for match", () => {
@@ -78,5 +81,6 @@ describe("a pattern starting with a character's unbounded repetition, searched f
     expect(replaceWithin("1x23x", /\d+x\d?/g, "<$&>", 100, 100)).toBe("<1x2><3x>");
     expect(replaceWithin("aaxaaax", /a+x?a?/g, "<$&>", 100, 100)).toBe("<aaxa><aax>");
     expect(replaceWithin("1x23x", /(\d+)x\d?/g, "<$1>", 100, 100)).toBe("<1><3>");
+    expect(replaceWithin("id 4242-42", /(\d+)-\1/g, "[R]", 100, 100)).toBe("id 42[R]");
   });
 });
