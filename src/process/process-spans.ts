@@ -137,7 +137,11 @@ export class SpanProcessor {
       rewritten = redaction ? redactKeys(spanAttributeLists(span), redaction) : false;
       translation = options && translateSpan(span, options);
       if (translation) applyTranslation(span, translation);
-      if (redaction) rewritten = maskValues(spanAttributeLists(span), redaction, spanTexts(span)) || rewritten;
+      if (redaction) {
+        // Masking reads the metrics translation wrote: what translation parsed is let go by now.
+        newParseBudget();
+        rewritten = maskValues(spanAttributeLists(span), redaction, spanTexts(span)) || rewritten;
+      }
     } else translation = options && translateSpan(incoming.fields, options);
     if (translation?.usage) this.addUsage(translation.usage);
     const edited =

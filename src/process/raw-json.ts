@@ -33,7 +33,8 @@ let parsedEntriesLeft = MAX_PARSED_ENTRIES_PER_SPAN;
 
 /**
  * Gives the span about to be read its own MAX_PARSED_ENTRIES_PER_SPAN: the span processor calls it
- * for each span, translateSpan for its own work (so a span is held to twice the budget at most).
+ * for each span and again before masking its values, translateSpan for its own work. What one of
+ * those stages parsed is let go before the next, so the budget bounds what is held at once.
  */
 export function newParseBudget(): void {
   parsedEntriesLeft = MAX_PARSED_ENTRIES_PER_SPAN;
