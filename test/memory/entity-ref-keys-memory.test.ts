@@ -4,6 +4,7 @@ import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
 import { concat } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
+import { lengthDelimitedBytes } from "../support/wire.js";
 
 /**
  * A resource's EntityRef holds `id_keys` and `description_keys`, repeated strings: protobuf-es makes a
@@ -11,18 +12,6 @@ import { relayConfig } from "../../src/env.js";
  * resource's limit, in the full decode and in the wire check alike.
  */
 const limit = relayConfig({} as Env).maxDecompressedBytes;
-
-function field(no: number, payload: Uint8Array): Uint8Array {
-  const prefix: number[] = [(no << 3) | 2];
-  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
-    if (v < 0x80) {
-      prefix.push(v);
-      break;
-    }
-    prefix.push((v & 0x7f) | 0x80);
-  }
-  return concat([Uint8Array.from(prefix), payload]);
-}
 
 /** EntityRef.id_keys (field 3), each a string of two characters, as many distinct ones as two give. */
 function idKeys(count: number): Uint8Array {
@@ -44,8 +33,8 @@ function bodyWith(parentSpanId?: Uint8Array): Uint8Array {
     }),
   );
   // ResourceSpans { resource { entity_refs { id_keys × millions } }, scope_spans { spans } }
-  const resource = field(1, field(3, idKeys(Math.floor((limit - 1024) / 4))));
-  return field(1, concat([resource, field(2, field(2, span))]));
+  const resource = lengthDelimitedBytes(1, lengthDelimitedBytes(3, idKeys(Math.floor((limit - 1024) / 4))));
+  return lengthDelimitedBytes(1, concat([resource, lengthDelimitedBytes(2, lengthDelimitedBytes(2, span))]));
 }
 
 describe("a protobuf request at the default limits whose resource's entity ref holds millions of tiny id keys, under a 128 MiB heap", () => {

@@ -4,6 +4,7 @@ import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
 import { concat } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
+import { lengthDelimitedBytes, repeatedBytes } from "../support/wire.js";
 
 /**
  * Protobuf whose weight is in millions of tiny fields that are not messages: protobuf-es keeps an
@@ -12,42 +13,30 @@ import { relayConfig } from "../../src/env.js";
  */
 const limit = relayConfig({} as Env).maxDecompressedBytes;
 
-function field(no: number, payload: Uint8Array): Uint8Array {
-  const prefix: number[] = [(no << 3) | 2];
-  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
-    if (v < 0x80) {
-      prefix.push(v);
-      break;
-    }
-    prefix.push((v & 0x7f) | 0x80);
-  }
-  return concat([Uint8Array.from(prefix), payload]);
-}
-
-function repeated(bytes: number[], times: number): Uint8Array {
-  const out = new Uint8Array(Math.floor(times) * bytes.length);
-  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
-  return out;
-}
-
 const span = toBinary(
   SpanSchema,
   create(SpanSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(1), name: "x" }),
 );
 /** schema_url (field 3 of ResourceSpans and of ScopeSpans), empty, given again and again: valid protobuf, the last one read. */
-const emptySchemaUrls = () => repeated([0x1a, 0x00], (limit - 256) / 2);
+const emptySchemaUrls = () => repeatedBytes([0x1a, 0x00], (limit - 256) / 2);
 /** Field 17, unknown to Span, a varint of 0: three bytes each. */
-const unknownVarints = () => repeated([0x88, 0x01, 0x00], (limit - 256) / 3);
+const unknownVarints = () => repeatedBytes([0x88, 0x01, 0x00], (limit - 256) / 3);
 
 /** A status given twice (valid protobuf, the two merged), which has a span read by the fast path decoded whole. */
-const statusTwice = concat([field(15, new Uint8Array([0x08, 0x02])), field(15, new Uint8Array([0x08, 0x02]))]);
+const statusTwice = concat([
+  lengthDelimitedBytes(15, new Uint8Array([0x08, 0x02])),
+  lengthDelimitedBytes(15, new Uint8Array([0x08, 0x02])),
+]);
 
 const SHAPES: Record<string, () => Uint8Array> = {
-  "a resource whose schema_url is given millions of times": () => field(1, concat([emptySchemaUrls(), field(2, field(2, span))])),
-  "a scope whose schema_url is given millions of times": () => field(1, field(2, concat([emptySchemaUrls(), field(2, span)]))),
-  "a span of millions of unknown fields": () => field(1, field(2, field(2, concat([span, unknownVarints()])))),
+  "a resource whose schema_url is given millions of times": () =>
+    lengthDelimitedBytes(1, concat([emptySchemaUrls(), lengthDelimitedBytes(2, lengthDelimitedBytes(2, span))])),
+  "a scope whose schema_url is given millions of times": () =>
+    lengthDelimitedBytes(1, lengthDelimitedBytes(2, concat([emptySchemaUrls(), lengthDelimitedBytes(2, span)]))),
+  "a span of millions of unknown fields": () =>
+    lengthDelimitedBytes(1, lengthDelimitedBytes(2, lengthDelimitedBytes(2, concat([span, unknownVarints()])))),
   "a span of millions of unknown fields and its status given twice": () =>
-    field(1, field(2, field(2, concat([span, statusTwice, unknownVarints()])))),
+    lengthDelimitedBytes(1, lengthDelimitedBytes(2, lengthDelimitedBytes(2, concat([span, statusTwice, unknownVarints()])))),
 };
 
 describe("a protobuf request at the default limits of millions of tiny fields that are not messages, under a 128 MiB heap", () => {

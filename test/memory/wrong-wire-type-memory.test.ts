@@ -4,6 +4,7 @@ import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
 import { concat } from "../../src/encoding/bytes.js";
 import { relayConfig } from "../../src/env.js";
+import { lengthDelimitedBytes, repeatedBytes } from "../support/wire.js";
 
 /**
  * A known field sent with another wire type than its own: protobuf-es does not check it, and reads a
@@ -13,24 +14,6 @@ import { relayConfig } from "../../src/env.js";
  */
 const limit = relayConfig({} as Env).maxDecompressedBytes;
 
-function field(no: number, payload: Uint8Array): Uint8Array {
-  const prefix: number[] = [(no << 3) | 2];
-  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
-    if (v < 0x80) {
-      prefix.push(v);
-      break;
-    }
-    prefix.push((v & 0x7f) | 0x80);
-  }
-  return concat([Uint8Array.from(prefix), payload]);
-}
-
-function repeated(bytes: number[], times: number): Uint8Array {
-  const out = new Uint8Array(Math.floor(times) * bytes.length);
-  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
-  return out;
-}
-
 const span = toBinary(
   SpanSchema,
   create(SpanSchema, { traceId: new Uint8Array(16).fill(1), spanId: new Uint8Array(8).fill(1), name: "x" }),
@@ -39,14 +22,29 @@ const span = toBinary(
 const SHAPES: Record<string, () => Uint8Array> = {
   // Span.attributes is field 9: tag 0x48 with wire type 0.
   "a span whose attributes field comes millions of times as a varint": () =>
-    field(1, field(2, field(2, concat([span, repeated([0x48, 0x00], (limit - 512) / 2)])))),
+    lengthDelimitedBytes(
+      1,
+      lengthDelimitedBytes(2, lengthDelimitedBytes(2, concat([span, repeatedBytes([0x48, 0x00], (limit - 512) / 2)]))),
+    ),
   // Resource.attributes is field 1: tag 0x08 with wire type 0.
   "a resource whose attributes field comes millions of times as a varint": () =>
-    field(1, concat([field(1, repeated([0x08, 0x00], (limit - 512) / 2)), field(2, field(2, span))])),
+    lengthDelimitedBytes(
+      1,
+      concat([
+        lengthDelimitedBytes(1, repeatedBytes([0x08, 0x00], (limit - 512) / 2)),
+        lengthDelimitedBytes(2, lengthDelimitedBytes(2, span)),
+      ]),
+    ),
   // Span.kind (field 6, an enum) sent length-delimited: protobuf-es reads the length as the enum's value,
   // then reads the bytes it covered as more of the span's fields; the count skips them as one scalar field.
   "a span whose kind comes length-delimited, covering millions of empty attributes": () =>
-    field(1, field(2, field(2, concat([span, field(6, repeated([0x4a, 0x00], (limit - 512) / 2))])))),
+    lengthDelimitedBytes(
+      1,
+      lengthDelimitedBytes(
+        2,
+        lengthDelimitedBytes(2, concat([span, lengthDelimitedBytes(6, repeatedBytes([0x4a, 0x00], (limit - 512) / 2))])),
+      ),
+    ),
 };
 
 describe("a protobuf request at the default limits of millions of known message fields with a varint's wire type, under a 128 MiB heap", () => {

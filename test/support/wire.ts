@@ -15,6 +15,22 @@ export function lengthDelimited(field: number, payload: number[] | Uint8Array): 
   return [...varint((field << 3) | 2), ...varint(payload.length), ...payload];
 }
 
+/** As lengthDelimited, in one buffer: for payloads of megabytes, which a list of numbers would hold eight times over. */
+export function lengthDelimitedBytes(field: number, payload: Uint8Array): Uint8Array {
+  const prefix = [...varint((field << 3) | 2), ...varint(payload.byteLength)];
+  const out = new Uint8Array(prefix.length + payload.byteLength);
+  out.set(prefix);
+  out.set(payload, prefix.length);
+  return out;
+}
+
+/** `bytes` written `times` times over (rounded down), in one buffer. */
+export function repeatedBytes(bytes: number[], times: number): Uint8Array {
+  const out = new Uint8Array(Math.floor(times) * bytes.length);
+  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
+  return out;
+}
+
 /** An AnyValue nested `depth` levels deep through array_value (5) or kvlist_value (6). */
 export function deeplyNestedAnyValue(depth: number, through: "array" | "kvlist"): number[] {
   let value: number[] = lengthDelimited(1, new TextEncoder().encode("bottom"));
