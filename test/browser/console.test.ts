@@ -118,7 +118,8 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     const box = await skip.boundingBox();
     expect(box && box.x >= 0 && box.y >= 0 && box.width > 0).toBe(true);
     await page.keyboard.press("Enter");
-    expect(page.url()).toBe(`${relay.url}/admin/#content`);
+    // Following the link is the key's default action, done after press() returns: the URL changes a moment later.
+    await expect.poll(() => page.url()).toBe(`${relay.url}/admin/#content`);
     await expect(page.evaluate(() => document.querySelector(":target")?.tagName)).resolves.toBe("MAIN");
     await expect(page.locator("nav a[aria-current=page]").allTextContents()).resolves.toEqual(["Tenants"]);
     for (const [link, path] of [
