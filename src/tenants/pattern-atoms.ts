@@ -142,16 +142,17 @@ function classMemberAt(body: string, at: number): { set: Characters; end: number
 /**
  * The atom a pattern starts with, as written, when the pattern is that one character's unbounded
  * repetition (`\d+`, `[\w.+-]+`, `.*`, `\S{2,}`, lazy or not), maybe alone in a group
- * (`([\w.+-]+)`, `(?:\d+)`, `(?<user>\w+)`, a capture only when nothing refers back to it), and then the rest, with no alternative beside it: a
- * search for it costs the square of a run of that character the rest does not follow, tried from
- * every place in the run (process/replace-within.ts finds it from the run's start alone). Undefined
- * for any other pattern, and for an atom that is not plainly one character (a back reference, an
- * assertion, an escape whose reading could differ standing alone).
+ * (`([\w.+-]+)`, `(?:\d+)`, `(?<user>\w+)`; a capture only when nothing refers back to it), and
+ * then the rest, with no alternative beside it: a search for it costs the square of a run of that
+ * character the rest does not follow, tried from every place in the run (process/replace-within.ts
+ * finds it from the run's start alone). Undefined for any other pattern, and for an atom that is
+ * not plainly one character (a back reference, an assertion, an escape whose reading could differ
+ * standing alone).
  */
 export function leadingRunAtom(source: string): string | undefined {
   if (hasTopLevelAlternative(source)) return undefined;
   const run = runAt(source, 0);
-  if (run) return source[run.end] === undefined || !quantifierAt(source, run.end) ? run.atom : undefined;
+  if (run) return run.atom;
   if (source[0] !== "(" || LOOKAROUND.test(source)) return undefined;
   // A group holding the run alone, itself not repeated; a capture referred back to (`(\d+)-\1`)
   // matches further into a run what it cannot match from its start.
