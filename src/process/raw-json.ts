@@ -25,9 +25,10 @@ type JsonWithRawText = JSON & { rawJSON(text: string): unknown };
  * settings, its caller's metadata, its messages' parts, an attribute a route reads into): JSON.parse
  * makes a value of each, dozens of bytes for the two of `[]`, and a span of millions would take
  * more heap than an isolate has. Text that would go past it is not parsed: it shows as it came
- * (withinParseBudget).
+ * (withinParseBudget). Room for a request of 500 tools of 20 properties each and a response that
+ * echoes them (some 106,000), about 16 MB of heap at the most.
  */
-const MAX_PARSED_ENTRIES_PER_SPAN = 100_000;
+export const MAX_PARSED_ENTRIES_PER_SPAN = 200_000;
 
 let parsedEntriesLeft = MAX_PARSED_ENTRIES_PER_SPAN;
 

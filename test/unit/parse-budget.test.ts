@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
+import { MAX_PARSED_ENTRIES_PER_SPAN } from "../../src/process/raw-json.js";
 
 /**
  * A model call whose `tools` setting spends nearly all of its span's parse budget (process/raw-json.ts):
@@ -27,9 +28,55 @@ function shownModelCall(tools: number) {
 }
 
 describe("a span whose lists spend its parse budget", () => {
-  it.each([10, 49_975, 49_985, 49_990])("shows its scalar settings and its error as they came, with %i tools", (tools) => {
-    const shown = shownModelCall(tools);
+  // Each `{}` two entries: these leave 50, 30 and 20 of the budget to what is parsed after.
+  const nearlyAll = (left: number) => (MAX_PARSED_ENTRIES_PER_SPAN - left) / 2;
+  it.each([10, nearlyAll(50), nearlyAll(30), nearlyAll(20)])(
+    "shows its scalar settings and its error as they came, with %i tools",
+    (tools) => {
+      const shown = shownModelCall(tools);
 
-    expect([shown.metadata.tool_choice, shown.metadata.temperature, shown.error]).toEqual(["auto", 0.7, "context length exceeded"]);
+      expect([shown.metadata.tool_choice, shown.metadata.temperature, shown.error]).toEqual(["auto", 0.7, "context length exceeded"]);
+    },
+  );
+});
+
+describe("a Responses API call whose tools fill much of the span's parse budget", () => {
+  it("still drops the answer's echo of them from metadata.response", () => {
+    const property = { type: "string", enum: ["a", "b", "c", "d"], description: "one of four" };
+    const tool = (i: number) => ({
+      type: "function",
+      name: `tool_${i}`,
+      parameters: { type: "object", properties: Object.fromEntries(Array.from({ length: 20 }, (_, p) => [`p${p}`, property])) },
+    });
+    const tools = Array.from({ length: 500 }, (_, i) => tool(i));
+    const request = { model: "openai-main/gpt-4.1", input: "Which tool?", tools };
+    const response = {
+      id: "resp_1",
+      object: "response",
+      status: "completed",
+      model: "gpt-4.1-2025-04-14",
+      output: [
+        {
+          type: "message",
+          id: "m",
+          role: "assistant",
+          status: "completed",
+          content: [{ type: "output_text", text: "none", annotations: [] }],
+        },
+      ],
+      tools,
+      usage: { input_tokens: 10, output_tokens: 1, total_tokens: 11 },
+    };
+    const span = spanWith("Model: x", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.name", "gpt-4.1"),
+      attr("tfy.input", JSON.stringify(request)),
+      attr("tfy.output", JSON.stringify(response)),
+    ]);
+
+    const shown = braintrustView(relayed(requestOf([span]), {}).requests.map((r) => r.request)).traces[0]!.tree;
+
+    expect(shown.metadata.tools).toHaveLength(500);
+    expect(shown.metadata.response).not.toHaveProperty("tools");
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { textOf } from "../../src/encoding/bytes.js";
-import { jsonUtf8, newParseBudget, parseKeepingIntegers, RawJson, withinParseBudget } from "../../src/process/raw-json.js";
+import {
+  jsonUtf8,
+  MAX_PARSED_ENTRIES_PER_SPAN,
+  newParseBudget,
+  parseKeepingIntegers,
+  RawJson,
+  withinParseBudget,
+} from "../../src/process/raw-json.js";
 
 const utf8 = new TextEncoder();
 
@@ -29,20 +36,22 @@ describe("JSON parsed to be written out again", () => {
 });
 
 describe("JSON parsed for one span, within the span's budget of lists, objects, members and items", () => {
+  /** A list of `count` empty lists: two entries each, its bracket and the comma after it (the first's, the outer list's). */
   const emptyLists = (count: number) => `[${Array(count).fill("[]").join(",")}]`;
+  const budget = MAX_PARSED_ENTRIES_PER_SPAN;
 
   it("has room for what fits, and none for what would spend past the budget", () => {
     newParseBudget();
-    // Two entries each, the list's bracket and the comma after it: 80,000 of the 100,000.
-    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
-    expect(withinParseBudget(emptyLists(40_000))).toBe(false);
+    // 80% of the budget, then as much again.
+    expect(withinParseBudget(emptyLists(0.4 * budget))).toBe(true);
+    expect(withinParseBudget(emptyLists(0.4 * budget))).toBe(false);
     // The refused text took nothing: what still fits, fits.
-    expect(withinParseBudget(emptyLists(9_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(0.09 * budget))).toBe(true);
   });
 
   it("charges scalars nothing, so a span's strings and numbers are read however its lists spent the budget", () => {
     newParseBudget();
-    expect(withinParseBudget(emptyLists(50_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(budget / 2))).toBe(true);
     expect(withinParseBudget(' "context length exceeded"')).toBe(true);
     expect(withinParseBudget("0.7")).toBe(true);
     expect(withinParseBudget("[]")).toBe(false);
@@ -50,14 +59,14 @@ describe("JSON parsed for one span, within the span's budget of lists, objects, 
 
   it("gives each span a budget of its own", () => {
     newParseBudget();
-    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(0.4 * budget))).toBe(true);
     newParseBudget();
-    expect(withinParseBudget(emptyLists(40_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(0.4 * budget))).toBe(true);
   });
 
   it("counts entries, not characters: long prose in a few members costs little", () => {
     newParseBudget();
     expect(withinParseBudget(JSON.stringify({ messages: [{ role: "user", content: "word, ".repeat(400_000) }] }))).toBe(true);
-    expect(withinParseBudget(emptyLists(49_000))).toBe(true);
+    expect(withinParseBudget(emptyLists(0.49 * budget))).toBe(true);
   });
 });
