@@ -4,7 +4,7 @@ import { textOf, utf8Of } from "../encoding/bytes.js";
 import { forEachScalar, isJsonObject } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
 import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
-import { RawJson, withinParseBudget } from "./raw-json.js";
+import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 
 /**
@@ -109,7 +109,9 @@ function saidAsJson(payload: Uint8Array, unsaid: Set<string>): void {
     else return;
     unsaid.delete(`s${JSON.stringify(value)}`);
   };
-  visit(parseJson(textOf(payload)));
+  // Valid JSON already: forEachScalar read it.
+  const text = textOf(payload);
+  if (withinParseBudget(text)) visit(parseKeepingIntegers(text));
 }
 
 /** A string token whose text may be a JSON object or list. */
