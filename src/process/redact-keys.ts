@@ -82,11 +82,12 @@ function redactJsonText(text: string, path: string, rules: CompiledRedaction): s
   const reaching = ruleReachingBelow(rules, `${path}.`);
   if (!reaching) return undefined;
   const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH, { left: MAX_JSON_ENTRIES });
-  if (redacted === OVER_BUDGET) return reaching.action === "remove" ? REMOVED : JSON.stringify(reaching.replacement);
-  if (redacted !== undefined) return redacted === READ_NOTHING ? undefined : textOf(redacted);
-  // JSON.parse builds all it reads (a deep part beside millions of `[]` would take more heap than an
-  // isolate has): past the span's parse budget the value is taken whole unchecked, as a deep one is.
-  if (withinParseBudget(text)) {
+  if (redacted === READ_NOTHING) return undefined;
+  if (redacted instanceof Uint8Array) return textOf(redacted);
+  // Not read (JSON deeper than the reader reads, or not JSON): JSON.parse says which, but builds all
+  // it reads (a deep part beside millions of `[]` would take more heap than an isolate has), so past
+  // the span's parse budget the value is taken whole unchecked, as one over the entry budget is.
+  if (redacted === undefined && withinParseBudget(text)) {
     try {
       JSON.parse(text);
     } catch {
