@@ -48,8 +48,8 @@ export async function deliverAll(
   const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
   const unattempted = deliveries.slice(attempted.length);
   // Three attempts a delivery at most (resentNow), and a Worker has 50 subrequests on the Free plan.
-  const mayResend = attempted.length <= MAX_DELIVERIES_RESENT;
-  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery, { attempt: 1, mayResend }));
+  const resendAtOnce = attempted.length <= MAX_DELIVERIES_RESENT;
+  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery, { attempt: 1, resendAtOnce }));
   // A client's key is Braintrust's to refuse, whoever accepted it before: refused for every parent
   // attempted, it is refused for the others too and nothing of them is kept, as for fewer parents.
   const rest =
@@ -91,13 +91,13 @@ function refusedAs(delivery: Delivery, refusal: RelayError): RequestDeliveryResu
  * does not trust the credential yet, the result says so, and the client will get 503 and keep its
  * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
  * siblings short. `attempt`: this attempt's number, 2 for a piece sent again at once (see resentNow),
- * whose pieces are results of their own; `mayResend`: whether a 413 may be answered so.
+ * whose pieces are results of their own; `resendAtOnce`: whether a 413 may be answered so.
  */
 async function deliverDuringRequest(
   env: Env,
   config: RelayConfig,
   delivery: Delivery,
-  { attempt, mayResend }: { attempt: number; mayResend: boolean } = { attempt: 1, mayResend: false },
+  { attempt, resendAtOnce }: { attempt: number; resendAtOnce: boolean } = { attempt: 1, resendAtOnce: false },
 ): Promise<RequestDeliveryResult | RequestDeliveryResult[]> {
   const { outcome, next } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
@@ -112,6 +112,7 @@ async function deliverDuringRequest(
       spans: delivery.spans,
       mode: delivery.credential.mode,
       trusted: delivery.credential.trusted,
+      resendAtOnce,
     },
     config.retry,
   );
@@ -124,9 +125,7 @@ async function deliverDuringRequest(
   if (next.step === "refuse_client") return refusedAs(delivery, clientKeyRefused(outcome));
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
-  if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) {
-    return mayResend ? resentNow(env, config, delivery, next.step) : rejectedTooLarge(delivery, outcome);
-  }
+  if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) return resentNow(env, config, delivery, next.step);
   try {
     return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
@@ -155,7 +154,7 @@ async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step
         spans: half.spans,
       }))
     : [{ ...delivery, payload: { protobuf, compress: true } }];
-  return allSettledResults(pieces.map((piece) => deliverDuringRequest(env, config, piece, { attempt: 2, mayResend: false })));
+  return allSettledResults(pieces.map((piece) => deliverDuringRequest(env, config, piece, { attempt: 2, resendAtOnce: false })));
 }
 
 /**
@@ -164,13 +163,6 @@ async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step
  * the 50 subrequests the Free plan allows (docs/cloudflare-limits.md).
  */
 const MAX_DELIVERIES_RESENT = 8;
-
-/** Refused as too large where it cannot be sent again at once: rejected, as spans are that no retry would help. */
-function rejectedTooLarge(delivery: Delivery, outcome: DeliveryOutcome): RequestDeliveryResult {
-  countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "refused_upstream", delivery.spans);
-  const reason = outcome.kind === "delivered" ? "" : outcome.reason;
-  return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason };
-}
 
 /** A delivery neither delivered nor kept, after `err`: the client is told to send its spans again. */
 function notKept(delivery: Delivery, err: unknown): RequestDeliveryResult {

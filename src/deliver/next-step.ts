@@ -33,6 +33,8 @@ export interface AttemptState {
   compressed: boolean;
   /** Whether what this attempt does not deliver may be kept (queued or dead-lettered): see BraintrustCredential. */
   trusted: boolean;
+  /** For a credential not trusted: whether a 413 may be answered at once, while the client waits (during-request.ts). */
+  resendAtOnce?: boolean;
 }
 
 /**
@@ -47,8 +49,9 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
   if (!state.trusted && outcome.kind === "retryable") {
     return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, outcome.retryAfterSeconds), reason: outcome.reason };
   }
-  // A 413 is answered as for any key, by halves or compressed: for such a key, once, while the client waits (during-request.ts).
-  if (!state.trusted && outcome.kind === "rejected" && outcome.fault !== "credentials" && outcome.fault !== "too_large")
+  // A 413 is answered as for any key, by halves or compressed: for such a key, once, while the client waits, where it may be.
+  const answeredAtOnce = outcome.kind === "rejected" && outcome.fault === "too_large" && state.resendAtOnce === true;
+  if (!state.trusted && outcome.kind === "rejected" && outcome.fault !== "credentials" && !answeredAtOnce)
     return { step: "reject", reason: outcome.reason };
   switch (outcome.kind) {
     case "delivered":

@@ -161,13 +161,16 @@ describe("what follows an attempt", () => {
     expect(nextStep(limited, untrusted, policy)).toEqual({ step: "hand_back", retryAfterSeconds: 60, reason: "Braintrust answered 429" });
     expect(nextStep(invalid, untrusted, policy)).toEqual({ step: "reject", reason: "Braintrust answered 400" });
     const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "Braintrust answered 413" };
-    expect(nextStep(tooLarge, { ...untrusted, spans: 2 }, policy)).toEqual({ step: "split" });
-    expect(nextStep(tooLarge, { ...untrusted, spans: 1, compressed: false }, policy)).toEqual({
+    // While the client waits, where a 413 may be answered at once (during-request.ts); rejected where not.
+    const atOnce = { ...untrusted, resendAtOnce: true };
+    expect(nextStep(tooLarge, { ...atOnce, spans: 2 }, policy)).toEqual({ step: "split" });
+    expect(nextStep(tooLarge, { ...atOnce, spans: 1, compressed: false }, policy)).toEqual({
       step: "retry",
       delaySeconds: 0,
       serverErrors: 0,
     });
-    expect(nextStep(tooLarge, { ...untrusted, spans: 1, compressed: true }, policy)).toEqual({
+    expect(nextStep(tooLarge, { ...untrusted, spans: 2 }, policy)).toEqual({ step: "reject", reason: "Braintrust answered 413" });
+    expect(nextStep(tooLarge, { ...atOnce, spans: 1, compressed: true }, policy)).toEqual({
       step: "reject",
       reason: "Braintrust answered 413",
     });
