@@ -4,7 +4,7 @@ import type { Tenant } from "../tenants/schema.js";
 export type TraceRoutesOwner = Pick<Tenant, "id" | "incarnation">;
 
 /**
- * The name of the object deciding the traces of `tenant` whose id (hex) starts with `shard`. One per
+ * The name of the object deciding the traces of `tenant` whose id (hex) ends with `shard`. One per
  * incarnation: a tenant deleted and created again under its id starts with objects of its own, so
  * the decisions the deleted one made (kept a day) never send the next owner's spans to its parents,
  * and spans it left waiting never pass for the same bytes sent by the next owner, which were then
