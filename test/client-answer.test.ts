@@ -32,9 +32,9 @@ const deadLetter: DeadLetter = {
 };
 
 /** The error the client would be answered with, or undefined for a 200. */
-function errorOf(results: RequestDeliveryResult[]): RelayError | undefined {
+function errorOf(results: RequestDeliveryResult[], waitingSpans = 0): RelayError | undefined {
   try {
-    clientAnswer(results, none);
+    clientAnswer(results, none, waitingSpans);
     return undefined;
   } catch (err) {
     return err as RelayError;
@@ -56,11 +56,21 @@ describe("what the client is told once every delivery of its request has settled
     expect(errorOf([refused(1, unauthenticated), refused(2)])).toBe(unauthenticated);
   });
 
-  it("200 when some deliveries refused the key: those spans are counted as rejected, and why", () => {
-    const partial = clientAnswer([refused(3), queued, { result: "dead_lettered", deadLetter }], {
-      rejectedSpans: 1n,
-      errorMessage: "1 span has an invalid trace id",
+  it("200 when every delivery refused the key but spans of the request wait for their trace's top span: they were kept", () => {
+    expect(errorOf([refused(2)], 3)).toBeUndefined();
+    expect(clientAnswer([refused(2)], none, 3)).toEqual({
+      rejectedSpans: 2n,
+      errorMessage:
+        "2 spans for project_name:evals not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden",
     });
+  });
+
+  it("200 when some deliveries refused the key: those spans are counted as rejected, and why", () => {
+    const partial = clientAnswer(
+      [refused(3), queued, { result: "dead_lettered", deadLetter }],
+      { rejectedSpans: 1n, errorMessage: "1 span has an invalid trace id" },
+      0,
+    );
     expect(partial).toEqual({
       rejectedSpans: 6n,
       errorMessage:
@@ -71,14 +81,14 @@ describe("what the client is told once every delivery of its request has settled
   });
 
   it("says one span, not one spans", () => {
-    expect(clientAnswer([refused(1), queued], none).errorMessage).toBe(
+    expect(clientAnswer([refused(1), queued], none, 0).errorMessage).toBe(
       "1 span for project_name:evals not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden",
     );
   });
 
   it("200 with nothing rejected when every delivery was delivered or queued, or there was none", () => {
-    expect(clientAnswer([delivered, queued], none)).toEqual(none);
-    expect(clientAnswer([], { rejectedSpans: 2n, errorMessage: "invalid ids" })).toEqual({
+    expect(clientAnswer([delivered, queued], none, 0)).toEqual(none);
+    expect(clientAnswer([], { rejectedSpans: 2n, errorMessage: "invalid ids" }, 0)).toEqual({
       rejectedSpans: 2n,
       errorMessage: "invalid ids",
     });

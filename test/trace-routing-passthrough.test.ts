@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, exportResponseOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingObject } from "./support/bindings.js";
@@ -113,6 +113,29 @@ describe.concurrent("a passthrough client's trace, decided once Braintrust accep
     );
     expect(decisions).toEqual(["project_name:default", null]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 403]);
+  });
+
+  it("a request whose only delivery Braintrust refuses the key for, beside another trace's spans kept to wait, is answered 200: those spans were kept", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const opener = await acceptKey(tenant);
+    // The key may write to the default project, not to the experiment.
+    await standin.script(tenant.apiKey, [{ parent: EVAL_ROUTE.parent, status: 403, body: "Forbidden" }]);
+    const refused = gatewayTrace({ env: "eval" });
+    const other = gatewayTrace({ env: "prod" });
+
+    // A whole eval trace, decided and refused at once, and another trace's children, kept to wait for their top span.
+    const response = await sendTraces(tenant, toProtobuf(requestOf([...refused.all, ...other.children])));
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toMatchObject({
+      rejectedSpans: BigInt(refused.all.length),
+      errorMessage: `${refused.all.length} spans for ${EVAL_ROUTE.parent} not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden`,
+    });
+    expect(await waitingSpans(tenant.id)).toBe(other.children.length);
+
+    // What the client was told was kept reaches Braintrust with its top span.
+    expect((await sendTraces(tenant, toProtobuf(requestOf([other.top])))).status).toBe(200);
+    const views = await viewsOnceArrived(tenant, [opener, ...other.all]);
+    expect(views["project_name:default"]?.traces).toContainEqual({ root: other.top.name, spans: other.all.length });
   });
 
   it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {

@@ -79,7 +79,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);
   // Only now may an untrusted request's traces be decided for the spans that follow: a key Braintrust refused decides nothing.
   if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(results));
-  const answer = clientAnswer(results, rejections);
+  const answer = clientAnswer(results, rejections, waiting);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
   countUsage(counted, usage);
   // The client is told in its partial_success, which no operator sees: one line per request answered 200,
