@@ -3,7 +3,6 @@ import { adminApp } from "./admin/app.js";
 import { ADMIN_TOKEN_SHOWN_AS, adminTokenMasked, withAdminTokenMasked } from "./admin/require-admin.js";
 import { consoleApp } from "./console/app.js";
 import { consumeDeadLetterQueue, consumeDeliveries } from "./deliver/consumer.js";
-import type { DeliveryMessage } from "./deliver/message.js";
 import { DEFAULT_DEAD_LETTER_QUEUE } from "./env.js";
 import type { AppEnv } from "./http/app-env.js";
 import { adminErrorResponse, asRelayError, methodNotAllowed, otlpErrorResponse, RelayError } from "./http/errors.js";
@@ -78,7 +77,7 @@ export default {
       }
     });
   },
-} satisfies ExportedHandler<Env, DeliveryMessage>;
+} satisfies ExportedHandler<Env, unknown>;
 
 // Durable Object classes are exported by the Worker's main module (wrangler.toml's durable_objects).
 export { TraceRoutes } from "./deliver/trace-routes.js";

@@ -11,6 +11,7 @@ import { loggedWhile } from "./support/logs.js";
 import {
   CONSUMER_RETRY,
   consume,
+  consumeBodies,
   DEAD_LETTERS,
   DELIVERIES,
   deleteTenant,
@@ -179,6 +180,49 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
     expect(await wasDelivered(env.TENANTS, message)).toBe(false);
     expect(await inR2(key)).toBe(false);
+  });
+
+  it("finishes a message Braintrust took when KV cannot write its marker and R2 cannot remove its spill, logging both: handed back, its spans would go again", async () => {
+    const { tenant, trace, message, key } = await spilledDelivery();
+    const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 429 Too Many Requests", (k) => String(k).startsWith("delivered:"));
+    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable", (k) => k === key);
+
+    const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [message], { TENANTS: tenants, PAYLOADS: payloads }));
+
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => e.delivery_id === message.id).map((e) => [e.event, e.error])).toEqual([
+      ["delivered_marker_failed", "KV PUT failed: 429 Too Many Requests"],
+      ["delivered_release_failed", "R2 DELETE failed: 503 Service Unavailable"],
+    ]);
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    // Left behind, for want of a marker that would have let a redelivery remove it without sending it.
+    expect(await inR2(key)).toBe(true);
+  });
+
+  it("acks a body on the queue that is no delivery message, logging it, and delivers the batch's others", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const message = queuedMessage(tenant, toProtobuf(trace));
+    // What the dashboard's "send message" or another producer may put on the queue.
+    const bodies = [null, "hello", { id: "x", tenant: tenant.id }, { ...message, payload: { inline: "not bytes" } }];
+
+    const { result, errors } = await loggedWhile(() =>
+      consumeBodies(DELIVERIES, [
+        ...bodies.map((body, n) => ({ id: `m-${n}`, timestamp: Date.now(), body })),
+        { id: message.id, timestamp: Date.now(), body: message },
+      ]),
+    );
+
+    expect(result).toEqual({ acked: ["m-0", "m-1", "m-2", "m-3", message.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => e.event === "malformed_queue_message")).toEqual(
+      bodies.map((_, n) => ({
+        event: "malformed_queue_message",
+        queue: DELIVERIES,
+        message_id: `m-${n}`,
+        request_id: expect.stringMatching(/^queue-/),
+      })),
+    );
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
 
   it("retries a message when R2 cannot read its spilled spans, without sending anything", async () => {

@@ -9,6 +9,7 @@ import { loggedWhile } from "./support/logs.js";
 import {
   CONSUMER_RETRY,
   consume,
+  consumeBodies,
   DEAD_LETTERS,
   DELIVERIES,
   deleteTenant,
@@ -155,7 +156,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     );
   });
 
-  it("throws when R2 cannot write a dead letter, so Cloudflare redelivers that message and the rest of the batch; those before it stay acked", async () => {
+  it("retries a message alone when R2 cannot write its dead letter, and keeps the batch's others: one failing every time takes no other's spans with it", async () => {
     const before = await spilledDelivery();
     const failing = await spilledDelivery();
     const after = await spilledDelivery();
@@ -169,7 +170,12 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       errors,
     } = await loggedWhile(() => consume(DEAD_LETTERS, [before.message, failing.message, after.message], { PAYLOADS: payloads }));
 
-    expect(consumed).toEqual({ acked: [before.message.id], retried: [], threw: new Error("R2 PUT failed: 503 Service Unavailable") });
+    // No delay asked: the consumer's retry_delay (wrangler.toml) spaces the tries.
+    expect(consumed).toEqual({
+      acked: [before.message.id, after.message.id],
+      retried: [{ id: failing.message.id, delaySeconds: undefined }],
+      threw: undefined,
+    });
     expect(errors.filter((e) => e.delivery_id === failing.message.id)).toEqual([
       {
         event: "delivery_consumer_error",
@@ -179,11 +185,28 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         request_id: expect.stringMatching(/^queue-/),
       },
     ]);
-    expect(events.filter((e) => e.delivery_id === after.message.id)).toEqual([]);
+    expect(events.filter((e) => e.delivery_id === after.message.id && e.event === "delivery_consumer_error")).toEqual([]);
     expect(await deadLettersOf(before.tenant.id)).toHaveLength(1);
+    expect(await deadLettersOf(after.tenant.id)).toHaveLength(1);
     expect(await deadLettersOf(failing.tenant.id)).toEqual([]);
     expect(await inR2(failing.key)).toBe(true);
-    expect(await inR2(after.key)).toBe(true);
+  });
+
+  it("acks a body on the queue that is no delivery message, logging it, and keeps the batch's others", async () => {
+    const { tenant, message } = await spilledDelivery();
+
+    const { result: consumed, errors } = await loggedWhile(() =>
+      consumeBodies(DEAD_LETTERS, [
+        { id: "m-0", timestamp: Date.now(), body: "not a delivery" },
+        { id: message.id, timestamp: Date.now(), body: message },
+      ]),
+    );
+
+    expect(consumed).toEqual({ acked: ["m-0", message.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => e.event === "malformed_queue_message")).toEqual([
+      { event: "malformed_queue_message", queue: DEAD_LETTERS, message_id: "m-0", request_id: expect.stringMatching(/^queue-/) },
+    ]);
+    expect(await deadLettersOf(tenant.id)).toHaveLength(1);
   });
 
   it.each([
@@ -247,14 +270,14 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}` })]);
   });
 
-  it("throws when R2 cannot read a spilled message's spans, so Cloudflare redelivers it rather than treat it as delivered", async () => {
+  it("retries a message when R2 cannot read its spilled spans, rather than treat it as delivered", async () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
 
     expect(await consume(DEAD_LETTERS, [message], { PAYLOADS: payloads })).toEqual({
       acked: [],
-      retried: [],
-      threw: new Error("R2 GET failed: 503 Service Unavailable"),
+      retried: [{ id: message.id, delaySeconds: undefined }],
+      threw: undefined,
     });
 
     expect(await deadLettersOf(tenant.id)).toEqual([]);

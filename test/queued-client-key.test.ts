@@ -105,6 +105,25 @@ describe.concurrent("a passthrough client's queued key", () => {
       expect(await deadLettersOf(tenant.id)).toEqual([]);
     });
 
+    it("goes on sealed under the new key in the dead letter an api_url changed meanwhile leaves during the rotation: replayed after it, once api_url is back, it is delivered", async () => {
+      const { tenant, trace, message } = await queuedUnderOldKey();
+      const moved = `${standin.url}/self-hosted`;
+      expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: moved } })).status).toBe(200);
+      expect(await consume(DELIVERIES, [message], rotating)).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      const [deadLetter] = await deadLettersOf(tenant.id);
+      expect(deadLetter!.reason).toMatch(/^the tenant's api_url changed to /);
+
+      // The rotation over, the tenant back where the client sent its key.
+      expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url } })).status).toBe(
+        200,
+      );
+      const replay = (await new DeadLetterStore(env.PAYLOADS).replay(deadLetter!.id))!.message;
+      expect(await consume(DELIVERIES, [replay], rotated)).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+
+      expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+    });
+
     it.each([
       ["the retry a 503", 503, 1],
       ["the halves a 413", 413, 2],

@@ -1,4 +1,4 @@
-import { openSecretUnder, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
+import { openSecretUnder, type SealedUnder, type SealingKeys, sealSecret, UnreadableSecret } from "../secrets/seal.js";
 
 /**
  * A passthrough client's Braintrust key while its spans wait for a later attempt (queued, waiting
@@ -21,7 +21,7 @@ export async function sealClientKey(apiKey: string, sealing: SealingKeys, tenant
 
 /**
  * The client's key, when `apiUrl`, the tenant's now, is the one it was sent for; else that one, for
- * the dead letter's reason. A key held without its api_url was sealed by an older relay, which sent
+ * the dead letter's reason, which keeps the key for a replay once the tenant's api_url is back. A key held without its api_url was sealed by an older relay, which sent
  * it to the tenant's api_url, as this does; or by this one and kept by a trace-routes object still
  * running older code while a deploy rolls out, which dropped the api_url beside it: such a key opens
  * only under the api_url it was sealed for, so it is tried under the tenant's.
@@ -34,12 +34,30 @@ export async function openClientKey(
   sealing: SealingKeys,
   tenantId: string,
   apiUrl: string,
-): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { sentFor: string }> {
+): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { sentFor: string; resealed?: QueuedClientKey }> {
   const sentFor = held.clientKeyApiUrl;
-  if (sentFor !== undefined && sentFor !== apiUrl) return { sentFor };
+  if (sentFor !== undefined && sentFor !== apiUrl) {
+    // Opened only to be sealed again: one no key opens any more stays as it is, and its dead letter says why it was kept.
+    const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor, false).catch(unreadableAsUndefined);
+    return { sentFor, ...(await resealedIfOld(opened, sealing, tenantId, sentFor)) };
+  }
   const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor ?? apiUrl, sentFor === undefined);
-  if (opened.under === "current") return { apiKey: opened.plaintext };
-  return { apiKey: opened.plaintext, resealed: await sealClientKey(opened.plaintext, sealing, tenantId, sentFor ?? apiUrl) };
+  return { apiKey: opened.plaintext, ...(await resealedIfOld(opened, sealing, tenantId, sentFor ?? apiUrl)) };
+}
+
+async function resealedIfOld(
+  opened: { plaintext: string; under: SealedUnder } | undefined,
+  sealing: SealingKeys,
+  tenantId: string,
+  apiUrl: string,
+): Promise<{ resealed?: QueuedClientKey }> {
+  if (opened?.under !== "previous") return {};
+  return { resealed: await sealClientKey(opened.plaintext, sealing, tenantId, apiUrl) };
+}
+
+function unreadableAsUndefined(err: unknown): undefined {
+  if (err instanceof UnreadableSecret) return undefined;
+  throw err;
 }
 
 /** The key, opened under its api_url's context or, for a key an older relay sealed (`legacy`), first under none. */

@@ -9,7 +9,7 @@ import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
-import { type DeliveryMessage, deliveryIdentity } from "./message.js";
+import { type DeliveryMessage, deliveryIdentity, isDeliveryMessage } from "./message.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
 import { loadPayload, releasePayload } from "./spill.js";
@@ -26,13 +26,14 @@ const CONSUMER_FAILURE_DELAY_SECONDS = 30;
 const MAX_BYTES_AT_ONCE = 24 * 1024 * 1024;
 
 /** The delivery queue's consumer: one attempt per message, then done, retry, split or dead letter. */
-export async function consumeDeliveries(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
-  const config = configOrLogged(batch, env);
+export async function consumeDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const messages = deliveryMessages(batch);
+  const config = configOrLogged(messages, env);
   // A message twice in one batch (sent twice, as a dead letter replayed again once its claim lapsed)
   // would pass the delivered check twice, before either copy is marked: the first copy goes, the
   // others are repeats, each skipped for it.
   const firstCopies = new Map<string, { queued: Message<DeliveryMessage>; repeats: DeliveryMessage[] }>();
-  for (const queued of batch.messages) {
+  for (const queued of messages) {
     const identity = deliveryIdentity(queued.body);
     const first = firstCopies.get(identity);
     if (!first) {
@@ -68,6 +69,23 @@ async function deliverFirstCopy(
   if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
 }
 
+/**
+ * The batch's delivery messages. Any other body is acked, with a line: it names no tenant to deliver
+ * or keep it for, and handed back it would come again with the batch's other messages, and take
+ * them to the dead-letter queue with it.
+ */
+function deliveryMessages(batch: MessageBatch<unknown>): Message<DeliveryMessage>[] {
+  const messages: Message<DeliveryMessage>[] = [];
+  for (const queued of batch.messages) {
+    if (isDeliveryMessage(queued.body)) messages.push(queued as Message<DeliveryMessage>);
+    else {
+      logEvent({ event: "malformed_queue_message", queue: batch.queue, message_id: queued.id });
+      queued.ack();
+    }
+  }
+  return messages;
+}
+
 /** The items in order, in groups of at most `limit` bytes together; an item larger than it alone. */
 function inGroupsOfBytes<T>(items: T[], bytesOf: (item: T) => number, limit: number): T[][] {
   const groups: T[][] = [];
@@ -91,11 +109,11 @@ function inGroupsOfBytes<T>(items: T[], bytesOf: (item: T) => number, limit: num
  * hands them all back: Cloudflare retries them, then moves them to the dead-letter queue, and
  * nothing else would say why (no client is there to be answered 500).
  */
-function configOrLogged(batch: MessageBatch<DeliveryMessage>, env: Env): RelayConfig {
+function configOrLogged(messages: Message<DeliveryMessage>[], env: Env): RelayConfig {
   try {
     return relayConfig(env);
   } catch (err) {
-    for (const { body } of batch.messages) {
+    for (const { body } of messages) {
       logEvent({ event: "delivery_consumer_error", tenant: body.tenant, delivery_id: body.id, error: errorText(err) });
     }
     throw err;
@@ -111,10 +129,10 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenant = await tenants.getCurrent(message.tenant);
   if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
   const key = await deliveryKey(message, tenant, env);
-  if ("undeliverable" in key) return keepAsDeadLetter(env, message, protobuf, key.undeliverable);
-  const { apiKey } = key;
   // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
   const held = key.resealed ? { ...message, ...key.resealed } : message;
+  if ("undeliverable" in key) return keepAsDeadLetter(env, held, protobuf, key.undeliverable);
+  const { apiKey } = key;
   const deadLetter = (reason: string, attemptsMade: number) => keepAsDeadLetter(env, { ...held, attempts: attemptsMade }, protobuf, reason);
 
   const attempts = message.attempts + 1;
@@ -138,15 +156,18 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   );
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
   switch (next.step) {
-    case "done":
-      await markDeliveredOrLog(env.TENANTS, message);
+    case "done": {
+      const marked = await markDeliveredOrLog(env.TENANTS, message);
       // Counted once, however R2's letting go of the spans goes: should it fail, the message comes again
       // and is skipped as delivered, which counts a replay leaving (see skipRepeat), and no other.
       if (!isReplay(message)) countSpans(message, "left_queue", message.spans);
-      await releasePayload(env.PAYLOADS, message);
+      // Handed back without a marker, it would send the spans again for certain: then R2 failing to let go only leaves them behind.
+      if (marked) await releasePayload(env.PAYLOADS, message);
+      else await releaseOrLog(env.PAYLOADS, message, "delivered_release_failed");
       if (isReplay(message)) countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
+    }
     case "retry":
       await enqueue(
         env.DELIVERY_QUEUE,
@@ -161,7 +182,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         env.DELIVERY_QUEUE,
         await halvesAsMessages({ ...held, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
       );
-      await releaseSplitOrLog(env.PAYLOADS, message);
+      await releaseOrLog(env.PAYLOADS, message, "split_release_failed");
       return;
     case "dead_letter":
     // Never, as queued spans are trusted; were it to happen, there is no client to hand them back to.
@@ -181,28 +202,34 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
 }
 
 /**
- * The halves are queued and hold the spans, so the message is done even when R2 will not let go of
- * its spill (a replay's: its dead letter, still listed): handed back, it would be split and its spans
- * sent again, with nothing to tell it was split already.
+ * Lets go of a message that is done though R2 will not let go of its spans (a spill, or a replay's
+ * dead letter, which stays listed): handed back, it would send them again with nothing to tell it
+ * was done. Its halves hold them after a split; Braintrust took them, with no marker to skip a repeat.
  */
-async function releaseSplitOrLog(bucket: R2Bucket, message: DeliveryMessage): Promise<void> {
+async function releaseOrLog(
+  bucket: R2Bucket,
+  message: DeliveryMessage,
+  event: "split_release_failed" | "delivered_release_failed",
+): Promise<void> {
   try {
     await releasePayload(bucket, message);
   } catch (err) {
-    logEvent({ event: "split_release_failed", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
+    logEvent({ event, tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
   }
 }
 
 /**
  * Braintrust took the spans, so the message is done even when KV will not write its marker (an
  * outage, or the Free plan's 1,000 writes a day): the missing marker only leaves a later repeat
- * unskipped, where handing the message back would send the spans again for certain.
+ * unskipped, where handing the message back would send the spans again for certain. Whether it was written.
  */
-async function markDeliveredOrLog(kv: KVNamespace, message: DeliveryMessage): Promise<void> {
+async function markDeliveredOrLog(kv: KVNamespace, message: DeliveryMessage): Promise<boolean> {
   try {
     await markDelivered(kv, message);
+    return true;
   } catch (err) {
     logEvent({ event: "delivered_marker_failed", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
+    return false;
   }
 }
 
@@ -215,7 +242,7 @@ async function deliveryKey(
   message: DeliveryMessage,
   tenant: Tenant,
   env: Env,
-): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { undeliverable: string }> {
+): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { undeliverable: string; resealed?: QueuedClientKey }> {
   const { sealedClientKey, clientKeyApiUrl } = message;
   if (!sealedClientKey) {
     const stored = await openStoredKey(tenant, env);
@@ -225,6 +252,7 @@ async function deliveryKey(
   if ("apiKey" in opened) return opened;
   return {
     undeliverable: `the tenant's api_url changed to ${tenant.api_url} after the client's Braintrust key was sent for ${opened.sentFor}, and the key goes nowhere else: replay once api_url is ${opened.sentFor} again, or delete`,
+    ...(opened.resealed ? { resealed: opened.resealed } : {}),
   };
 }
 
@@ -317,19 +345,20 @@ async function keptAsDeadLetter(bucket: R2Bucket, message: DeliveryMessage): Pro
  * kept under its id could never be replayed, and would show among the dead letters of a tenant
  * created again under it.
  */
-export async function consumeDeadLetterQueue(batch: MessageBatch<DeliveryMessage>, env: Env): Promise<void> {
+export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const tenants = new TenantStore(env.TENANTS, tenantCacheTtlSeconds(env));
-  for (const queued of batch.messages) {
+  for (const queued of deliveryMessages(batch)) {
     const message = queued.body;
     try {
       await keepOrDiscard(env, tenants, message);
+      queued.ack();
     } catch (err) {
-      // Cloudflare redelivers this message and the rest of the batch (those before it stay acked),
-      // 15 min later, for a day (wrangler.toml), then drops them: each failure is a line.
+      // Cloudflare redelivers this message alone, after the consumer's retry_delay (15 min), for a
+      // day (wrangler.toml), then drops it: each failure is a line. The others go on, so a message
+      // that fails every time takes no other's spans with it.
       logEvent({ event: "delivery_consumer_error", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
-      throw err;
+      queued.retry();
     }
-    queued.ack();
   }
 }
 

@@ -56,6 +56,33 @@ export interface DeliveryMessage {
 export type MessageTemplate = Omit<DeliveryMessage, "payload" | "spans" | "bytes">;
 
 /**
+ * Whether a queue body is a delivery message as the relay makes them. Anything may be put on a queue
+ * (the dashboard sends messages by hand, another producer may share it): a body that is not one
+ * names no tenant to deliver or keep it for.
+ */
+export function isDeliveryMessage(body: unknown): body is DeliveryMessage {
+  if (typeof body !== "object" || body === null) return false;
+  const message = body as Record<keyof DeliveryMessage, unknown>;
+  const payload = message.payload as { inline?: unknown; r2Key?: unknown } | null | undefined;
+  return (
+    REQUIRED_TEXT.every((field) => typeof message[field] === "string") &&
+    REQUIRED_NUMBERS.every((field) => typeof message[field] === "number") &&
+    OPTIONAL_TEXT.every((field) => message[field] === undefined || typeof message[field] === "string") &&
+    typeof payload === "object" &&
+    payload !== null &&
+    (payload.inline instanceof Uint8Array || typeof payload.r2Key === "string")
+  );
+}
+
+const REQUIRED_TEXT = ["id", "tenant", "parent"] as const satisfies ReadonlyArray<keyof DeliveryMessage>;
+const REQUIRED_NUMBERS = ["spans", "bytes", "attempts", "serverErrors", "receivedAt"] as const satisfies ReadonlyArray<
+  keyof DeliveryMessage
+>;
+const OPTIONAL_TEXT = ["incarnation", "sealedClientKey", "clientKeyApiUrl", "lastError", "replayClaim"] as const satisfies ReadonlyArray<
+  keyof DeliveryMessage
+>;
+
+/**
  * What makes a delivery the same one again (a retry, a redelivery, a replay): its tenant and id. An
  * id alone is not enough: another tenant's delivery may have it.
  */

@@ -60,7 +60,11 @@ export type RelayEvent =
   | { event: "delivered_marker_failed"; tenant: string; delivery_id: string; error: string }
   /** A message split in two for Braintrust's size cap whose own spill R2 would not delete: left behind, the halves queued. */
   | { event: "split_release_failed"; tenant: string; delivery_id: string; error: string }
+  /** A message Braintrust took, with no delivered marker, whose spans R2 would not delete: left behind, the message done. */
+  | { event: "delivered_release_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "delivery_consumer_error"; tenant: string; delivery_id: string; error: string }
+  /** A queue body the relay did not make (sent by hand, another producer's): acked, since it names no tenant. */
+  | { event: "malformed_queue_message"; queue: string; message_id: string }
   | { event: "durable_store_failed"; tenant: string; delivery_id: string; error: string }
   | { event: "rate_limiter_failed"; tenant: string; error: string }
   /** `dropped`: the object refused the counts itself and would again, so they are not kept for the next flush. */
@@ -88,7 +92,9 @@ export type AdminChangeDetail = Omit<Extract<RelayEvent, { event: "admin_change"
 const ERROR_EVENTS: ReadonlySet<RelayEvent["event"]> = new Set([
   "delivered_marker_failed",
   "split_release_failed",
+  "delivered_release_failed",
   "delivery_consumer_error",
+  "malformed_queue_message",
   "durable_store_failed",
   "rate_limiter_failed",
   "stats_flush_failed",

@@ -24,9 +24,22 @@ export interface Consumed {
  * those in `bindings`, and reports what became of each message.
  */
 export async function consume(queue: string, messages: DeliveryMessage[], bindings: Partial<typeof env> = {}): Promise<Consumed> {
-  const batch = createMessageBatch<DeliveryMessage>(
+  return consumeBodies(
     queue,
-    messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, attempts: 1, body })),
+    messages.map((body) => ({ id: body.id, timestamp: body.receivedAt, body })),
+    bindings,
+  );
+}
+
+/** `consume` for bodies of any kind, as anyone with access to a queue can send (the dashboard, another producer). */
+export async function consumeBodies(
+  queue: string,
+  entries: { id: string; timestamp: number; body: unknown }[],
+  bindings: Partial<typeof env> = {},
+): Promise<Consumed> {
+  const batch = createMessageBatch<unknown>(
+    queue,
+    entries.map(({ id, timestamp, body }) => ({ id, timestamp: new Date(timestamp), attempts: 1, body })),
   );
   // getQueueResult reports which messages were retried but not the delay they asked for. Wrapped
   // per message: the method lives on the platform's shared prototype.
