@@ -21,10 +21,11 @@ export async function sealClientKey(apiKey: string, sealing: SealingKeys, tenant
 
 /**
  * The client's key, when `apiUrl`, the tenant's now, is the one it was sent for; else that one, for
- * the dead letter's reason, which keeps the key for a replay once the tenant's api_url is back. A key held without its api_url was sealed by an older relay, which sent
- * it to the tenant's api_url, as this does; or by this one and kept by a trace-routes object still
- * running older code while a deploy rolls out, which dropped the api_url beside it: such a key opens
- * only under the api_url it was sealed for, so it is tried under the tenant's.
+ * the dead letter's reason, which keeps the key for a replay once the tenant's api_url is back. A
+ * key held without its api_url was sealed by an older relay, which sent it to the tenant's api_url,
+ * as this does; or by this one and kept by a trace-routes object still running older code while a
+ * deploy rolls out, which dropped the api_url beside it: such a key opens only under the api_url it
+ * was sealed for, so it is tried under the tenant's.
  *
  * `resealed`: the key sealed again under the current ENCRYPTION_KEY, when only ENCRYPTION_KEY_PREVIOUS
  * opened it, for whatever holds the spans next (a retry, a dead letter): a rotation may end before they leave.
