@@ -32,9 +32,9 @@ const deadLetter: DeadLetter = {
 };
 
 /** The error the client would be answered with, or undefined for a 200. */
-function errorOf(results: RequestDeliveryResult[], waitingSpans = 0): RelayError | undefined {
+function errorOf(results: RequestDeliveryResult[], spansWait = false): RelayError | undefined {
   try {
-    clientAnswer(results, none, waitingSpans);
+    clientAnswer(results, none, spansWait);
     return undefined;
   } catch (err) {
     return err as RelayError;
@@ -57,8 +57,8 @@ describe("what the client is told once every delivery of its request has settled
   });
 
   it("200 when every delivery refused the key but spans of the request wait for their trace's top span: they were kept", () => {
-    expect(errorOf([refused(2)], 3)).toBeUndefined();
-    expect(clientAnswer([refused(2)], none, 3)).toEqual({
+    expect(errorOf([refused(2)], true)).toBeUndefined();
+    expect(clientAnswer([refused(2)], none, true)).toEqual({
       rejectedSpans: 2n,
       errorMessage:
         "2 spans for project_name:evals not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden",
@@ -69,7 +69,7 @@ describe("what the client is told once every delivery of its request has settled
     const partial = clientAnswer(
       [refused(3), queued, { result: "dead_lettered", deadLetter }],
       { rejectedSpans: 1n, errorMessage: "1 span has an invalid trace id" },
-      0,
+      false,
     );
     expect(partial).toEqual({
       rejectedSpans: 6n,
@@ -81,14 +81,14 @@ describe("what the client is told once every delivery of its request has settled
   });
 
   it("says one span, not one spans", () => {
-    expect(clientAnswer([refused(1), queued], none, 0).errorMessage).toBe(
+    expect(clientAnswer([refused(1), queued], none, false).errorMessage).toBe(
       "1 span for project_name:evals not kept, since Braintrust refused the client's key: Braintrust answered 403: Forbidden",
     );
   });
 
   it("200 with nothing rejected when every delivery was delivered or queued, or there was none", () => {
-    expect(clientAnswer([delivered, queued], none, 0)).toEqual(none);
-    expect(clientAnswer([], { rejectedSpans: 2n, errorMessage: "invalid ids" }, 0)).toEqual({
+    expect(clientAnswer([delivered, queued], none, false)).toEqual(none);
+    expect(clientAnswer([], { rejectedSpans: 2n, errorMessage: "invalid ids" }, false)).toEqual({
       rejectedSpans: 2n,
       errorMessage: "invalid ids",
     });

@@ -124,6 +124,24 @@ describe.concurrent("a passthrough client's queued key", () => {
       expect(await deadLettersOf(tenant.id)).toEqual([]);
     });
 
+    it("is kept as it came in the dead letter an api_url changed meanwhile leaves when no key opens it any more", async () => {
+      const tenant = await createTenant({ mode: "passthrough" });
+      const gone = { ENCRYPTION_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(3))) };
+      const message = queuedMessage(
+        tenant,
+        toProtobuf(trueFoundryTrace()),
+        await sealClientKey(tenant.apiKey, gone, tenant.id, standin.url),
+      );
+      const moved = `${standin.url}/self-hosted`;
+      expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: moved } })).status).toBe(200);
+
+      expect(await consume(DELIVERIES, [message], rotating)).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+      const [deadLetter] = await deadLettersOf(tenant.id);
+      expect(deadLetter!.reason).toMatch(/^the tenant's api_url changed to /);
+      expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+    });
+
     it.each([
       ["the retry a 503", 503, 1],
       ["the halves a 413", 413, 2],

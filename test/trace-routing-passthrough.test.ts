@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { attr, exportResponseOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
-import { failingObject } from "./support/bindings.js";
+import { failingObject, meddlingObjects } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
@@ -136,6 +136,28 @@ describe.concurrent("a passthrough client's trace, decided once Braintrust accep
     expect((await sendTraces(tenant, toProtobuf(requestOf([other.top])))).status).toBe(200);
     const views = await viewsOnceArrived(tenant, [opener, ...other.all]);
     expect(views["project_name:default"]?.traces).toContainEqual({ root: other.top.name, spans: other.all.length });
+  });
+
+  it("the same request sent again after a 503 whose objects had kept its spans is answered 200 too, though they are not kept anew", async () => {
+    const tenant = await passthroughRoutingTenant();
+    await acceptKey(tenant);
+    await standin.script(tenant.apiKey, [{ parent: EVAL_ROUTE.parent, status: 403, body: "Forbidden" }]);
+    const refused = gatewayTrace({ env: "eval" });
+    const other = gatewayTrace({ env: "prod" });
+    const request = toProtobuf(requestOf([...refused.all, ...other.children]));
+    // Each object keeps what it is sent, and its answer is lost.
+    const answerLost = {
+      TRACE_ROUTES: meddlingObjects(env.TRACE_ROUTES, "settle", "after", async () => {
+        throw new Error("Network connection lost.");
+      }),
+    };
+
+    expect((await sendTracesWith(tenant, request, answerLost)).status).toBe(503);
+    const again = await sendTraces(tenant, request);
+
+    expect(again.status).toBe(200);
+    expect((await exportResponseOf(again)).partialSuccess?.rejectedSpans).toBe(BigInt(refused.all.length));
+    expect(await waitingSpans(tenant.id)).toBe(other.children.length);
   });
 
   it("a key Braintrust accepts whose request's decisions the object cannot store is answered as delivered, with a trace_routes_failed line that does not hold the key", async () => {

@@ -38,8 +38,9 @@ export async function openClientKey(
 ): Promise<{ apiKey: string; resealed?: QueuedClientKey } | { sentFor: string; resealed?: QueuedClientKey }> {
   const sentFor = held.clientKeyApiUrl;
   if (sentFor !== undefined && sentFor !== apiUrl) {
-    // Opened only to be sealed again: one no key opens any more stays as it is, and its dead letter says why it was kept.
-    const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor, false).catch(unreadableAsUndefined);
+    // Opened only to be sealed again, for the dead letter: one that does not open (no key opens it any
+    // more, or the keys are misconfigured) is kept as it came, with the reason it was kept for.
+    const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor, false).catch(() => undefined);
     return { sentFor, ...(await resealedIfOld(opened, sealing, tenantId, sentFor)) };
   }
   const opened = await openUnderEither(held.sealedClientKey, sealing, tenantId, sentFor ?? apiUrl, sentFor === undefined);
@@ -54,11 +55,6 @@ async function resealedIfOld(
 ): Promise<{ resealed?: QueuedClientKey }> {
   if (opened?.under !== "previous") return {};
   return { resealed: await sealClientKey(opened.plaintext, sealing, tenantId, apiUrl) };
-}
-
-function unreadableAsUndefined(err: unknown): undefined {
-  if (err instanceof UnreadableSecret) return undefined;
-  throw err;
 }
 
 /** The key, opened under its api_url's context or, for a key an older relay sealed (`legacy`), first under none. */

@@ -70,9 +70,9 @@ async function deliverFirstCopy(
 }
 
 /**
- * The batch's delivery messages. Any other body is acked, with a line: it names no tenant to deliver
- * or keep it for, and handed back it would come again with the batch's other messages, and take
- * them to the dead-letter queue with it.
+ * The batch's delivery messages. Any other body is acked, with a line: not made by the relay, it
+ * cannot be delivered or kept (nothing says where its spans are, or whose they are), and handed
+ * back it would come again with the batch's other messages, and take them to the dead-letter queue.
  */
 function deliveryMessages(batch: MessageBatch<unknown>): Message<DeliveryMessage>[] {
   const messages: Message<DeliveryMessage>[] = [];
@@ -158,8 +158,9 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   switch (next.step) {
     case "done": {
       const marked = await markDeliveredOrLog(env.TENANTS, message);
-      // Counted once, however R2's letting go of the spans goes: should it fail, the message comes again
-      // and is skipped as delivered, which counts a replay leaving (see skipRepeat), and no other.
+      // Counted once, however R2's letting go of the spans goes: should it fail after the marker was
+      // written, the message comes again and is skipped as delivered, which counts a replay leaving
+      // (see skipRepeat), and no other.
       if (!isReplay(message)) countSpans(message, "left_queue", message.spans);
       // Handed back without a marker, it would send the spans again for certain: then R2 failing to let go only leaves them behind.
       if (marked) await releasePayload(env.PAYLOADS, message);

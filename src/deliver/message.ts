@@ -1,3 +1,4 @@
+import { z } from "zod";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { OtlpPayload } from "./braintrust.js";
 
@@ -56,31 +57,31 @@ export interface DeliveryMessage {
 export type MessageTemplate = Omit<DeliveryMessage, "payload" | "spans" | "bytes">;
 
 /**
- * Whether a queue body is a delivery message as the relay makes them. Anything may be put on a queue
- * (the dashboard sends messages by hand, another producer may share it): a body that is not one
- * names no tenant to deliver or keep it for.
+ * A delivery message as the relay makes them. Anything may be put on a queue (the dashboard sends
+ * messages by hand, another producer may share it), and a body of another shape cannot be delivered
+ * or kept: nothing says where its spans are or whose they are. The payload is told apart as
+ * loadPayload tells it: inline when it has `inline`.
  */
-export function isDeliveryMessage(body: unknown): body is DeliveryMessage {
-  if (typeof body !== "object" || body === null) return false;
-  const message = body as Record<keyof DeliveryMessage, unknown>;
-  const payload = message.payload as { inline?: unknown; r2Key?: unknown } | null | undefined;
-  return (
-    REQUIRED_TEXT.every((field) => typeof message[field] === "string") &&
-    REQUIRED_NUMBERS.every((field) => typeof message[field] === "number") &&
-    OPTIONAL_TEXT.every((field) => message[field] === undefined || typeof message[field] === "string") &&
-    typeof payload === "object" &&
-    payload !== null &&
-    (payload.inline instanceof Uint8Array || typeof payload.r2Key === "string")
-  );
-}
+const DeliveryMessageSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  incarnation: z.string().optional(),
+  parent: z.string(),
+  sealedClientKey: z.string().optional(),
+  clientKeyApiUrl: z.string().optional(),
+  payload: z.union([z.strictObject({ inline: z.instanceof(Uint8Array) }), z.strictObject({ r2Key: z.string() })]),
+  spans: z.number(),
+  bytes: z.number(),
+  attempts: z.number(),
+  serverErrors: z.number(),
+  lastError: z.string().optional(),
+  receivedAt: z.number(),
+  replayClaim: z.string().optional(),
+}) satisfies z.ZodType<DeliveryMessage>;
 
-const REQUIRED_TEXT = ["id", "tenant", "parent"] as const satisfies ReadonlyArray<keyof DeliveryMessage>;
-const REQUIRED_NUMBERS = ["spans", "bytes", "attempts", "serverErrors", "receivedAt"] as const satisfies ReadonlyArray<
-  keyof DeliveryMessage
->;
-const OPTIONAL_TEXT = ["incarnation", "sealedClientKey", "clientKeyApiUrl", "lastError", "replayClaim"] as const satisfies ReadonlyArray<
-  keyof DeliveryMessage
->;
+export function isDeliveryMessage(body: unknown): body is DeliveryMessage {
+  return DeliveryMessageSchema.safeParse(body).success;
+}
 
 /**
  * What makes a delivery the same one again (a retry, a redelivery, a replay): its tenant and id. An

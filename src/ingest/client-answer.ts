@@ -6,19 +6,20 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
  * became of its siblings:
  * - any delivery neither delivered nor kept: 503 with Retry-After. The client sends the whole request
  *   again, so spans its siblings delivered or queued arrive twice: delivery is at least once.
- * - every delivery refused the client's key, and no span waits for its trace's top span: that
+ * - every delivery refused the client's key, and no span of it waits for its trace's top span: that
  *   refusal, 401 or 403 (the first one's, should they differ), as for a request to one parent;
  *   nothing was kept.
  * - otherwise 200, with the relay's own rejections, plus spans refused or dead-lettered counted as
  *   rejected and said why, so the client does not resend what resending cannot fix. Spans waiting
- *   (`waitingSpans`, kept by their traces' objects) are a success: sent again, they would only be kept again.
+ *   (`spansWait`: kept by their traces' objects, now or when the request was sent before) are a
+ *   success: the relay holds them and will deliver them.
  * Returns the 200's partial success; throws the error answer.
  */
-export function clientAnswer(results: RequestDeliveryResult[], rejections: PartialSuccess, waitingSpans: number): PartialSuccess {
+export function clientAnswer(results: RequestDeliveryResult[], rejections: PartialSuccess, spansWait: boolean): PartialSuccess {
   for (const result of results) if (result.result === "not_kept") throw result.error;
   const refusals = results.flatMap((result) => (result.result === "refused" ? [result.refusal] : []));
   const [firstRefusal] = refusals;
-  if (firstRefusal && refusals.length === results.length && waitingSpans === 0) throw firstRefusal;
+  if (firstRefusal && refusals.length === results.length && !spansWait) throw firstRefusal;
   return results.reduce(withDeliveryResult, rejections);
 }
 

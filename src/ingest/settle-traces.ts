@@ -29,6 +29,8 @@ export interface SettledTraces {
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided, but those they kept already, from the request sent before. */
   waitingSpans: number;
+  /** Whether any span of the request waits in an object, kept now or by the request sent before. */
+  anyWaiting: boolean;
   /** A key Braintrust has not accepted yet: the decisions for `rememberAccepted`. Empty for a trusted credential, whose traces the objects settled. */
   provisional: ProvisionalDecision[];
 }
@@ -73,6 +75,11 @@ export async function settleTraces(
     return settlement !== undefined && "waiting" in settlement && !settlement.again;
   };
   const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (keptNow(trace) ? 1 : 0), 0);
+  // Spans, not traces: a trace of the request none of whose spans is sent (all filtered out) waits with nothing of it kept.
+  const anyWaiting = request.traceOf.some((trace) => {
+    const settlement = settlements.get(trace);
+    return settlement !== undefined && "waiting" in settlement;
+  });
   if (failure) {
     // What the objects that answered kept is the relay's now, to deliver once decided, whatever the
     // client is told: counted here, since the client's retry finds it kept already.
@@ -85,7 +92,7 @@ export async function settleTraces(
     const settlement = settlements.get(trace);
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
-  return { processed: batchesByParent(request, parentOf), waitingSpans, provisional: [] };
+  return { processed: batchesByParent(request, parentOf), waitingSpans, anyWaiting, provisional: [] };
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
@@ -117,7 +124,12 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
     if (t.decided || sent.has(t)) return [{ trace: t.trace, parent: t.parent }];
     return t.candidate ? [{ trace: t.trace, candidate: t.candidate }] : [];
   });
-  return { processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent), waitingSpans: 0, provisional };
+  return {
+    processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent),
+    waitingSpans: 0,
+    anyWaiting: false,
+    provisional,
+  };
 }
 
 /**

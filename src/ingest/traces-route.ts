@@ -62,11 +62,13 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   const { rejections, usage } = prepared;
   let { deliveries } = prepared;
   let waiting = 0;
+  let anyWaiting = false;
   let provisional: ProvisionalDecision[] = [];
   if (prepared.traces) {
     const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
     deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
     waiting = settled.waitingSpans;
+    anyWaiting = settled.anyWaiting;
     provisional = settled.provisional;
   }
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
@@ -79,7 +81,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);
   // Only now may an untrusted request's traces be decided for the spans that follow: a key Braintrust refused decides nothing.
   if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(results));
-  const answer = clientAnswer(results, rejections, waiting);
+  const answer = clientAnswer(results, rejections, anyWaiting);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
   countUsage(counted, usage);
   // The client is told in its partial_success, which no operator sees: one line per request answered 200,
