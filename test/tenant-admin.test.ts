@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
 import { API_KEY, putTenant } from "./support/admin-api.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, adminWith, uniqueTenantId } from "./support/relay.js";
 
 describe("admin API: tenants", () => {
   it("creates (201), replaces (200) and reads a tenant, never returning the key", async () => {
@@ -125,15 +125,19 @@ describe("admin API: tenants", () => {
     expect(json.error.message).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
   });
 
-  it("refuses the admin token or a relay ingest token as the key to store, which every delivery would send upstream", async () => {
+  it("refuses the relay's own secrets (the admin token, ENCRYPTION_KEY, an ingest token) as the key to store, which every delivery would send upstream", async () => {
     const id = uniqueTenantId();
     const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
+    const previousKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(5)));
+    const rotating = { ENCRYPTION_KEY_PREVIOUS: previousKey };
 
     for (const [key, what] of [
       [ADMIN_TOKEN, "the relay's admin token"],
+      [env.ENCRYPTION_KEY, "the relay's ENCRYPTION_KEY"],
+      [previousKey, "the relay's ENCRYPTION_KEY"],
       [relayToken, "a relay ingest token (tbr_…)"],
     ] as const) {
-      const response = await admin("PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });
+      const response = await adminWith(rotating, "PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });
 
       expect(response.status).toBe(400);
       const body = await response.text();

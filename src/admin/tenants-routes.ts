@@ -7,7 +7,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
-import { relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
+import { RELAY_SECRET_SHOWN, relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import type { PreconditionFailed } from "../tenants/tenant-object.js";
@@ -68,15 +68,14 @@ tenantsRoutes.put("/:tenant", async (c) => {
 /**
  * A key to store is sent with every delivery, to Braintrust or whoever runs the tenant's api_url:
  * the relay's own secrets, pasted there by mistake (the admin token is what the console's login just
- * took), would leave it. Ingest refuses them as a passthrough tenant's key for the same reason.
+ * took; ENCRYPTION_KEY sits beside it among the Worker's secrets), would leave it. Ingest refuses them as a passthrough tenant's key for the same reason.
  */
 async function refuseRelaySecretAsKey(apiKey: string, env: Env): Promise<void> {
   const secret = await relaySecretIn(apiKey, env);
   if (secret === undefined) return;
-  const what = secret === "ingest token" ? "a relay ingest token (tbr_…)" : "the relay's admin token";
   throw new RelayError(
     "invalid_field",
-    `braintrust.api_key: ${what} is not a Braintrust API key, and never leaves the relay: give the tenant's Braintrust key`,
+    `braintrust.api_key: ${RELAY_SECRET_SHOWN[secret]} is not a Braintrust API key, and never leaves the relay: give the tenant's Braintrust key`,
     {
       field: "braintrust.api_key",
     },

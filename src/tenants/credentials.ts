@@ -43,14 +43,30 @@ export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<str
 }
 
 /**
- * Which of the relay's own secrets `text` is, if any: an ingest token (`tbr_…`) or the admin token.
- * Neither may leave the relay as a Braintrust key, whoever runs the tenant's api_url.
+ * Which of the relay's own secrets `text` is, if any: an ingest token (`tbr_…`), the admin token or
+ * the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs the
+ * tenant's api_url.
  */
-export async function relaySecretIn(text: string, env: { ADMIN_TOKEN?: string }): Promise<"ingest token" | "admin token" | undefined> {
+export async function relaySecretIn(
+  text: string,
+  env: { ADMIN_TOKEN?: string; ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
+): Promise<RelaySecret | undefined> {
   if (isRelayToken(text)) return "ingest token";
   if (env.ADMIN_TOKEN && (await secretsEqual(text, env.ADMIN_TOKEN))) return "admin token";
+  for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
+    if (key && (await secretsEqual(text, key))) return "encryption key";
+  }
   return undefined;
 }
+
+export type RelaySecret = "ingest token" | "admin token" | "encryption key";
+
+/** A relay secret as an answer names it: never by its value. */
+export const RELAY_SECRET_SHOWN: Record<RelaySecret, string> = {
+  "ingest token": "a relay ingest token (tbr_…)",
+  "admin token": "the relay's admin token",
+  "encryption key": "the relay's ENCRYPTION_KEY",
+};
 
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
 export function storedKeyContext(tenantId: string): string {
@@ -96,10 +112,10 @@ export async function authenticateIngest(
   if (secret === "ingest token") {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
   }
-  if (secret === "admin token") {
+  if (secret !== undefined) {
     throw new RelayError(
       "unauthenticated",
-      "the relay's admin token is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+      `${RELAY_SECRET_SHOWN[secret]} is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key`,
     );
   }
   if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
