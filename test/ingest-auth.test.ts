@@ -1,7 +1,19 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { heldReads } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, createTenant, issueToken, relayFetch, sendTraces } from "./support/relay.js";
+import {
+  ADMIN_TOKEN,
+  admin,
+  createTenant,
+  createTenantAgain,
+  issueToken,
+  relayFetch,
+  sendTraces,
+  sendTracesWith,
+  tokenIdOf,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 
 const body = () => toProtobuf(trueFoundryTrace());
@@ -89,6 +101,38 @@ describe("ingest authentication", () => {
 
     expect((await sendTraces(tenant, body())).status).toBe(401);
     expect((await sendTraces(tenant, body(), { bearer: other })).status).toBe(200);
+  });
+
+  it("refuses a token at once in the isolate that revoked it, though a request's read of the tenant was under way meanwhile", async () => {
+    const tenant = await createTenant();
+    const held = heldReads(env.TENANTS, `tenant:${tenant.id}`);
+    // A request of the tenant's gateway whose read of the tenant has KV's answer, from before the revoke.
+    const underWay = sendTracesWith(tenant, body(), { TENANTS: held.kv });
+    await held.read;
+
+    expect((await admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenIdOf(tenant.bearer)}`)).status).toBe(204);
+    held.release();
+    // Begun before the revoke, it may be answered either way; what it read must not outlive it.
+    await underWay;
+
+    expect((await sendTraces(tenant, body())).status).toBe(401);
+  });
+
+  it("refuses a deleted tenant's token at once in the isolate that deleted it and made it again, though a read was under way meanwhile", async () => {
+    const tenant = await createTenant();
+    const held = heldReads(env.TENANTS, `tenant:${tenant.id}`);
+    const underWay = sendTracesWith(tenant, body(), { TENANTS: held.kv });
+    await held.read;
+
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    const nextOwnersKey = await createTenantAgain(tenant.id);
+    held.release();
+    await underWay;
+    const attemptsBefore = (await standin.attempts(tenant.apiKey)).length;
+
+    expect((await sendTraces(tenant, body())).status).toBe(401);
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(attemptsBefore);
+    expect(await standin.attempts(nextOwnersKey)).toEqual([]);
   });
 
   it("refuses tenant A's token on tenant B's path", async () => {

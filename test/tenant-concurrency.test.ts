@@ -10,6 +10,7 @@ import {
   createTenant,
   issueToken,
   sendTraces,
+  tokenIdOf,
   uniqueTenantId,
   withObjectKv,
 } from "./support/relay.js";
@@ -36,9 +37,6 @@ async function tenantJson(id: string): Promise<TenantJson> {
 async function replicaOf(id: string): Promise<{ parent: string; tokens: Array<{ id: string }> } | null> {
   return env.TENANTS.get(`tenant:${id}`, "json");
 }
-
-/** The token id inside a `tbr_<id>_<secret>` token. */
-const tokenIdOf = (token: string) => token.split("_")[1]!;
 
 /** The tenant object's own KV binding refuses writes, as KV does when it is unavailable or over its per-key rate. */
 const refusingWrites = failingBinding(env.TENANTS, "put", "KV is unavailable");

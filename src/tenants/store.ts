@@ -20,6 +20,13 @@ const KEY_PREFIX = "tenant:";
 const ISOLATE_CACHE_MS = 5_000;
 export const ISOLATE_CACHE_MAX_ENTRIES = 10_000;
 const isolateCache = new Map<string, { tenant: Tenant | undefined; expiresAt: number }>();
+/**
+ * How many changes this isolate has made to tenants. A read of KV under way when one is made may
+ * answer with the record as it was: it is returned to its request, which began before the change,
+ * but not cached, where it would serve a revoked token or a deleted tenant for the cache's time (and
+ * for as long as KV then fails). Any tenant's change counts: one read not cached costs little.
+ */
+let changesMade = 0;
 /** KV's own propagation to every location: usually within 60 s (docs/cloudflare-limits.md). */
 const KV_PROPAGATION_SECONDS = 60;
 
@@ -61,6 +68,7 @@ export class TenantStore {
   private async read(id: string, lastReadServesOnFailure: boolean): Promise<Tenant | undefined> {
     const cached = isolateCache.get(id);
     if (cached && cached.expiresAt > Date.now()) return cached.tenant;
+    const changesBefore = changesMade;
     let raw: unknown;
     try {
       raw = await this.kv.get(KEY_PREFIX + id, { type: "json", cacheTtl: this.cacheTtlSeconds });
@@ -72,6 +80,7 @@ export class TenantStore {
       });
     }
     const tenant = raw === null ? undefined : { ...parseStored(id, raw), id };
+    if (changesMade !== changesBefore) return tenant;
     if (isolateCache.size >= ISOLATE_CACHE_MAX_ENTRIES) makeRoom();
     isolateCache.set(id, { tenant, expiresAt: Date.now() + ISOLATE_CACHE_MS });
     return tenant;
@@ -92,17 +101,18 @@ export class TenantStore {
   async put(id: string, tenant: StoredTenant): Promise<void> {
     const summary: Omit<TenantSummary, "id"> = { parent: tenant.parent, auth: authModeOf(tenant) };
     await this.kv.put(KEY_PREFIX + id, JSON.stringify(tenant), { metadata: summary });
-    isolateCache.delete(id);
+    this.forget(id);
   }
 
   /** Drops this isolate's cached copy, after the tenant's Durable Object changed the record. */
   forget(id: string): void {
+    changesMade++;
     isolateCache.delete(id);
   }
 
   async delete(id: string): Promise<void> {
     await this.kv.delete(KEY_PREFIX + id);
-    isolateCache.delete(id);
+    this.forget(id);
   }
 
   async list(cursor: string | undefined, limit: number): Promise<{ tenants: TenantSummary[]; cursor: string | null }> {

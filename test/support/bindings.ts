@@ -129,3 +129,36 @@ function wrappingStubs<T extends Rpc.DurableObjectBranded | undefined>(
     },
   });
 }
+
+/**
+ * A KV namespace that is the real one but answers a read of `key` only once released: KV read the
+ * value at once (as it was then), and the read is still under way, as an ingest request's is while
+ * an admin change lands in the same isolate. `read` settles once such a read has KV's answer.
+ */
+export function heldReads(kv: KVNamespace, key: string): { kv: KVNamespace; read: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let answered!: () => void;
+  const read = new Promise<void>((resolve) => {
+    answered = resolve;
+  });
+  const held = new Proxy(kv, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== "function") return value;
+      const real = (...args: unknown[]) => Reflect.apply(value, target, args);
+      if (property !== "get") return real;
+      return async (...args: unknown[]) => {
+        const answer: unknown = await real(...args);
+        if (args[0] === key) {
+          answered();
+          await released;
+        }
+        return answer;
+      };
+    },
+  });
+  return { kv: held, read, release };
+}

@@ -173,3 +173,8 @@ export function sendTraces(tenant: Pick<TestTenant, "id" | "bearer">, body: Body
   if (bearer !== null) headers.authorization = `Bearer ${bearer}`;
   return relayFetch(`/t/${tenant.id}/v1/traces`, { method: options.method ?? "POST", headers, body });
 }
+
+/** The token id inside a `tbr_<id>_<secret>` token. */
+export function tokenIdOf(token: string): string {
+  return token.split("_")[1]!;
+}
