@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { API_KEY, putTenant } from "./support/admin-api.js";
 import { loggedWhile } from "./support/logs.js";
-import { admin, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, createTenant, sendTraces, tokenIdOf, uniqueTenantId } from "./support/relay.js";
 
 describe("admin API: tokens", () => {
   it("answers with Cache-Control: no-store, the issued token's answer and refusals alike: no cache keeps a token", async () => {
@@ -80,6 +80,44 @@ describe("admin API: tokens", () => {
     });
     const tenant = (await (await admin("GET", `/tenants/${id}`)).json()) as { tokens: unknown[] };
     expect(tenant.tokens).toEqual([]);
+  });
+
+  it("issues and revokes only on the revision an If-Match names (412 else, nothing changed), and answers with the new revision's ETag", async () => {
+    const tenant = await createTenant();
+    const stale = (await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag")!;
+    expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: "project_name:moved-meanwhile" })).status).toBe(200);
+    const current = (await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag")!;
+    const tokenIds = async () =>
+      ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens.map((t) => t.id);
+    const before = await tokenIds();
+
+    const staleIssue = await admin("POST", `/tenants/${tenant.id}/tokens`, undefined, ADMIN_TOKEN, { "if-match": stale });
+    const staleRevoke = await admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenIdOf(tenant.bearer)}`, undefined, ADMIN_TOKEN, {
+      "if-match": stale,
+    });
+    expect([staleIssue.status, staleRevoke.status]).toEqual([412, 412]);
+    expect(((await staleIssue.json()) as { error: { message: string } }).error.message).toBe(
+      `tenant ${tenant.id} is at ${current}, which the request's If-Match or If-None-Match refuses: nothing was changed; read the tenant again and reapply the change`,
+    );
+    expect(await tokenIds()).toEqual(before);
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+
+    const issued = await admin("POST", `/tenants/${tenant.id}/tokens`, undefined, ADMIN_TOKEN, { "if-match": current });
+    expect(issued.status).toBe(201);
+    const afterIssue = (await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag");
+    expect(issued.headers.get("etag")).toBe(afterIssue);
+    const revoked = await admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenIdOf(tenant.bearer)}`, undefined, ADMIN_TOKEN, {
+      "if-match": afterIssue!,
+    });
+    expect(revoked.status).toBe(204);
+    expect(revoked.headers.get("etag")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
+  });
+
+  it("refuses (400) a token call whose If-Match is not * or a list of entity tags, as tenant writes do, and issues nothing", async () => {
+    const tenant = await createTenant();
+    const issued = await admin("POST", `/tenants/${tenant.id}/tokens`, undefined, ADMIN_TOKEN, { "if-match": "not-an-etag" });
+    expect(issued.status).toBe(400);
+    expect(((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: unknown[] }).tokens).toHaveLength(1);
   });
 
   it("names the token issued or revoked in its admin_change line by its id, never the token", async () => {

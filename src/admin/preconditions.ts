@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import type { Precondition } from "../tenants/revision.js";
+import type { PreconditionFailed } from "../tenants/tenant-object.js";
 
 /**
  * One element of a list and the comma that ends it: an entity tag, optionally weak (`W/`), an opaque
@@ -48,4 +49,13 @@ function entityTags(header: string, field: string | undefined, counts: (weak: bo
 /** A tenant revision as the `ETag` header gives it. */
 export function entityTag(revision: string): string {
   return `"${revision}"`;
+}
+
+/** A write refused by its If-Match or If-None-Match (412), saying where the tenant is now and what was `done` regardless. */
+export function preconditionFailed(id: string, { revision }: PreconditionFailed, done = "nothing was changed"): RelayError {
+  const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;
+  return new RelayError(
+    "precondition_failed",
+    `tenant ${id} ${now}, which the request's If-Match or If-None-Match refuses: ${done}; read the tenant again and reapply the change`,
+  );
 }

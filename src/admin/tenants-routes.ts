@@ -10,10 +10,9 @@ import { tenantObject } from "../tenants/authoritative.js";
 import { RELAY_SECRET_SHOWN, relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
-import type { PreconditionFailed } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
-import { entityTag, preconditionOf } from "./preconditions.js";
+import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
 import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
@@ -129,13 +128,5 @@ function keyForAnotherUrl(id: string): RelayError {
     "invalid_field",
     `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
     { field: "braintrust.api_key" },
-  );
-}
-
-function preconditionFailed(id: string, { revision }: PreconditionFailed, done = "nothing was changed"): RelayError {
-  const now = revision === undefined ? "does not exist" : `is at ${entityTag(revision)}`;
-  return new RelayError(
-    "precondition_failed",
-    `tenant ${id} ${now}, which the request's If-Match or If-None-Match refuses: ${done}; read the tenant again and reapply the change`,
   );
 }

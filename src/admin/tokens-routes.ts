@@ -8,6 +8,7 @@ import { parseOrReject } from "../tenants/schema.js";
 import { isRelayToken, isTokenId, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";
 import { optionalJsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
+import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
 import { NO_QUERY, parseQuery } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
@@ -60,9 +61,10 @@ export interface IssuedToken {
 tokensRoutes.post("/:tenant/tokens", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
+  const precondition = preconditionOf(c);
   const { issue_key: issueKey } = parseOrReject(IssueSchema, await optionalJsonBody(c));
-  const issued = await tenantObject(c.env, id).addToken(id, issueKey);
-  if ("refused" in issued) throw refusal(id, issued.refused);
+  const issued = await tenantObject(c.env, id).addToken(id, issueKey, precondition);
+  if ("refused" in issued) throw issued.refused === "precondition_failed" ? preconditionFailed(id, issued) : refusal(id, issued.refused);
   const replaced = issued.replaced === undefined ? {} : { replaced: issued.replaced };
   // Its id, never the token: the id is what a later revoke names.
   c.set("adminChange", {
@@ -71,6 +73,7 @@ tokensRoutes.post("/:tenant/tokens", async (c) => {
     ...(issued.replaced === undefined ? {} : { replaced_token_id: issued.replaced }),
   });
   forgetCachedTenant(c, id);
+  c.header("etag", entityTag(issued.revision));
   // The only time the token is shown.
   return c.json({ id: issued.id, token: issued.token, created_at: issued.created_at, ...replaced } satisfies IssuedToken, 201);
 });
@@ -79,11 +82,13 @@ tokensRoutes.delete("/:tenant/tokens/:id", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
   const tokenId = c.req.param("id");
-  const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId);
+  const revoked = await tenantObject(c.env, id).revokeToken(id, tokenId, preconditionOf(c));
+  if ("refused" in revoked) throw preconditionFailed(id, revoked);
   if (!revoked.tenant) throw noSuchTenant(id);
   if (!revoked.found) throw noSuchToken(id, tokenId);
   c.set("adminChange", { tenant: id, token_id: tokenId });
   forgetCachedTenant(c, id);
+  c.header("etag", entityTag(revoked.revision));
   return c.body(null, 204);
 });
 

@@ -102,37 +102,60 @@ export class TenantObject extends DurableObject<Env> {
   }
 
   /**
-   * A new ingest token, the only time it exists in plaintext; or why none can be added. Under an
-   * `issueKey`, it replaces the token issued under the same key, named as `replaced`.
+   * A new ingest token, the only time it exists in plaintext, when `precondition` holds; or why none
+   * can be added. Under an `issueKey`, it replaces the token issued under the same key, named as
+   * `replaced`. `revision`: the record's after the change.
    */
   async addToken(
     tenantId: string,
     issueKey?: string,
-  ): Promise<{ token: string; id: string; created_at: string; replaced: string | undefined } | { refused: TokenRefusal }> {
+    precondition: Precondition = {},
+  ): Promise<
+    | { token: string; id: string; created_at: string; replaced: string | undefined; revision: string }
+    | { refused: TokenRefusal }
+    | PreconditionFailed
+  > {
     const issued = await this.changes.run(async () => {
+      const existing = await this.current(tenantId);
+      const refused = await this.refusal(existing, precondition);
+      if (refused) return refused;
       const { token, record } = await issueToken(new Date(), issueKey);
-      const changed = withToken(await this.current(tenantId), record);
+      const changed = withToken(existing, record);
       if (typeof changed === "string") return { refused: changed };
       await this.ctx.storage.put(RECORD, changed.tenant);
       await this.replicateLater();
-      return { token, id: record.id, created_at: record.created_at, replaced: changed.replaced };
+      return {
+        token,
+        id: record.id,
+        created_at: record.created_at,
+        replaced: changed.replaced,
+        revision: await tenantRevision(changed.tenant),
+      };
     });
     if (!("refused" in issued)) await this.replicate(tenantId);
     return issued;
   }
 
-  /** Revokes a token: whether the tenant exists, and whether it had the token. */
-  async revokeToken(tenantId: string, tokenId: string): Promise<{ tenant: boolean; found: boolean }> {
+  /**
+   * Revokes a token when `precondition` holds: whether the tenant exists, whether it had the token,
+   * and the record's revision after the change.
+   */
+  async revokeToken(
+    tenantId: string,
+    tokenId: string,
+    precondition: Precondition = {},
+  ): Promise<{ tenant: boolean; found: false } | { tenant: true; found: true; revision: string } | PreconditionFailed> {
     const outcome = await this.changes.run(async () => {
       const tenant = await this.current(tenantId);
+      const refused = await this.refusal(tenant, precondition);
+      if (refused) return refused;
       const changed = tenant && withoutToken(tenant, tokenId, new Date().toISOString());
-      if (changed) {
-        await this.ctx.storage.put(RECORD, changed);
-        await this.replicateLater();
-      }
-      return { tenant: tenant !== undefined, found: changed !== undefined };
+      if (!changed) return { tenant: tenant !== undefined, found: false as const };
+      await this.ctx.storage.put(RECORD, changed);
+      await this.replicateLater();
+      return { tenant: true as const, found: true as const, revision: await tenantRevision(changed) };
     });
-    if (outcome.found) await this.replicate(tenantId);
+    if ("found" in outcome && outcome.found) await this.replicate(tenantId);
     return outcome;
   }
 
