@@ -67,7 +67,8 @@ tenantsRoutes.put("/:tenant", async (c) => {
 /**
  * A key to store is sent with every delivery, to Braintrust or whoever runs the tenant's api_url:
  * the relay's own secrets, pasted there by mistake (the admin token is what the console's login just
- * took; ENCRYPTION_KEY sits beside it among the Worker's secrets), would leave it. Ingest refuses them as a passthrough tenant's key for the same reason.
+ * took; ENCRYPTION_KEY sits beside it among the Worker's secrets), would leave it. Ingest refuses
+ * them as a passthrough tenant's key for the same reason.
  */
 async function refuseRelaySecretAsKey(apiKey: string, env: Env): Promise<void> {
   const secret = await relaySecretIn(apiKey, env);
