@@ -171,6 +171,19 @@ describe("ingest authentication", () => {
     expect(await standin.attempts(ADMIN_TOKEN)).toHaveLength(0);
     expect(lines.join("\n")).not.toContain(ADMIN_TOKEN);
   });
+
+  it("refuses the relay's ENCRYPTION_KEY on a passthrough tenant instead of sending it upstream, and names it nowhere", async () => {
+    const passthrough = await createTenant({ mode: "passthrough" });
+
+    const { result: response, lines } = await loggedWhile(() => sendTraces({ id: passthrough.id, bearer: env.ENCRYPTION_KEY }, body()));
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toBe(
+      "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+    );
+    expect(await standin.attempts(env.ENCRYPTION_KEY)).toHaveLength(0);
+    expect(lines.join("\n")).not.toContain(env.ENCRYPTION_KEY);
+  });
 });
 
 describe("tenant changes", () => {

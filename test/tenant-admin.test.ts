@@ -133,8 +133,8 @@ describe("admin API: tenants", () => {
 
     for (const [key, what] of [
       [ADMIN_TOKEN, "the relay's admin token"],
-      [env.ENCRYPTION_KEY, "the relay's ENCRYPTION_KEY"],
-      [previousKey, "the relay's ENCRYPTION_KEY"],
+      [env.ENCRYPTION_KEY, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      [previousKey, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
       [relayToken, "a relay ingest token (tbr_…)"],
     ] as const) {
       const response = await adminWith(rotating, "PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });

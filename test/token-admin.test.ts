@@ -111,6 +111,14 @@ describe("admin API: tokens", () => {
     });
     expect(revoked.status).toBe(204);
     expect(revoked.headers.get("etag")).toBe((await admin("GET", `/tenants/${tenant.id}`)).headers.get("etag"));
+
+    // No tenant is a 404, whatever the condition.
+    const missing = uniqueTenantId();
+    const onMissing = [
+      await admin("POST", `/tenants/${missing}/tokens`, undefined, ADMIN_TOKEN, { "if-match": current }),
+      await admin("DELETE", `/tenants/${missing}/tokens/${tokenIdOf(tenant.bearer)}`, undefined, ADMIN_TOKEN, { "if-match": current }),
+    ];
+    expect(onMissing.map((response) => response.status)).toEqual([404, 404]);
   });
 
   it("refuses (400) a token call whose If-Match is not * or a list of entity tags, as tenant writes do, and issues nothing", async () => {

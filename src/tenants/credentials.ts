@@ -65,7 +65,7 @@ export type RelaySecret = "ingest token" | "admin token" | "encryption key";
 export const RELAY_SECRET_SHOWN: Record<RelaySecret, string> = {
   "ingest token": "a relay ingest token (tbr_…)",
   "admin token": "the relay's admin token",
-  "encryption key": "the relay's ENCRYPTION_KEY",
+  "encryption key": "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)",
 };
 
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
@@ -85,8 +85,8 @@ function bearerOf(authorization: string | undefined): string {
 /**
  * Stored-key tenants authenticate with an ingest token and deliver with the stored key.
  * Passthrough tenants send their own Braintrust key, which goes upstream as is and is checked by
- * Braintrust; a relay token or the admin token sent to a passthrough tenant is refused here rather
- * than leaked upstream.
+ * Braintrust; a relay token, the admin token or an ENCRYPTION_KEY sent to a passthrough tenant is
+ * refused here rather than leaked upstream.
  * Any key-shaped bearer passes here, so a passthrough key is trusted only once Braintrust accepted it.
  */
 export async function authenticateIngest(
