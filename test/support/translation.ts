@@ -38,3 +38,26 @@ export function keptKeys(attributes: KeyValue[], options = DROP): string[] {
   translateInPlace(span, options);
   return span.attributes.map((a) => a.key).filter((key) => !key.startsWith("braintrust."));
 }
+
+/**
+ * A Responses API answer whose output is one message holding `text`, as OpenAI sends it; `more`
+ * adds top-level fields (the SDKs' `output_text`, the request's `tools` echoed back).
+ */
+export function responsesApiAnswer(text: string, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: "resp_1",
+    object: "response",
+    status: "completed",
+    model: "gpt-4.1-2025-04-14",
+    output: [
+      {
+        type: "message",
+        id: "msg_1",
+        role: "assistant",
+        status: "completed",
+        content: [{ type: "output_text", text, annotations: [] }],
+      },
+    ],
+    ...more,
+  };
+}

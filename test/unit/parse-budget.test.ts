@@ -3,6 +3,7 @@ import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
 import { MAX_PARSED_ENTRIES_PER_SPAN } from "../../src/process/raw-json.js";
+import { responsesApiAnswer } from "../support/translation.js";
 
 /**
  * A model call whose `tools` setting spends nearly all of its span's parse budget (process/raw-json.ts):
@@ -50,23 +51,7 @@ describe("a Responses API call whose tools fill much of the span's parse budget"
     });
     const tools = Array.from({ length: 500 }, (_, i) => tool(i));
     const request = { model: "openai-main/gpt-4.1", input: "Which tool?", tools };
-    const response = {
-      id: "resp_1",
-      object: "response",
-      status: "completed",
-      model: "gpt-4.1-2025-04-14",
-      output: [
-        {
-          type: "message",
-          id: "m",
-          role: "assistant",
-          status: "completed",
-          content: [{ type: "output_text", text: "none", annotations: [] }],
-        },
-      ],
-      tools,
-      usage: { input_tokens: 10, output_tokens: 1, total_tokens: 11 },
-    };
+    const response = responsesApiAnswer("none", { tools, usage: { input_tokens: 10, output_tokens: 1, total_tokens: 11 } });
     const span = spanWith("Model: x", [
       attr("tfy.span_type", "Model"),
       attr("tfy.model.name", "gpt-4.1"),

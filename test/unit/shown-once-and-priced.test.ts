@@ -4,6 +4,7 @@ import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js"
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
+import { responsesApiAnswer } from "../support/translation.js";
 
 /**
  * Gateway traces the golden views do not cover, as a Braintrust user sees them (the stand-in's view of
@@ -32,23 +33,7 @@ describe("a Responses API answer carrying output_text beside its output list", (
   // agent trace's answer is one such field alone.
   const text = "Order 1234 shipped yesterday and arrives on Friday.";
   const request = { model: "openai-main/gpt-4.1", instructions: "Be brief.", input: "Where is order 1234?" };
-  const response = {
-    id: "resp_1",
-    object: "response",
-    status: "completed",
-    model: "gpt-4.1-2025-04-14",
-    output: [
-      {
-        type: "message",
-        id: "msg_1",
-        role: "assistant",
-        status: "completed",
-        content: [{ type: "output_text", text, annotations: [] }],
-      },
-    ],
-    output_text: text,
-    usage: { input_tokens: 20, output_tokens: 11, total_tokens: 31 },
-  };
+  const response = responsesApiAnswer(text, { output_text: text, usage: { input_tokens: 20, output_tokens: 11, total_tokens: 31 } });
 
   it("shows the answer's text once, as the output, not again in metadata.response", () => {
     const payloads = [attr("tfy.input", json(request)), attr("tfy.output", json(response))];
