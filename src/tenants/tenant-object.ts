@@ -117,13 +117,13 @@ export class TenantObject extends DurableObject<Env> {
   > {
     const issued = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
-      // No tenant is a 404 whatever the condition, as for a DELETE (RFC 9110: a condition is evaluated on a resource that exists).
-      if (!existing) return { refused: "no_tenant" as const };
-      const refused = await this.refusal(existing, precondition);
-      if (refused) return refused;
       const { token, record } = await issueToken(new Date(), issueKey);
       const changed = withToken(existing, record);
+      // What the call would be refused without a condition (no tenant, no room for a token) comes
+      // first: RFC 9110 (section 13.2.1) has such a failure take precedence over the condition.
       if (typeof changed === "string") return { refused: changed };
+      const refused = await this.refusal(existing, precondition);
+      if (refused) return refused;
       await this.ctx.storage.put(RECORD, changed.tenant);
       await this.replicateLater();
       return {
@@ -149,11 +149,11 @@ export class TenantObject extends DurableObject<Env> {
   ): Promise<{ tenant: boolean; found: false } | { tenant: true; found: true; revision: string } | PreconditionFailed> {
     const outcome = await this.changes.run(async () => {
       const tenant = await this.current(tenantId);
-      if (!tenant) return { tenant: false, found: false as const };
+      const changed = tenant && withoutToken(tenant, tokenId, new Date().toISOString());
+      // No tenant, or no such token, is a 404 whatever the condition, as in addToken.
+      if (!changed) return { tenant: tenant !== undefined, found: false as const };
       const refused = await this.refusal(tenant, precondition);
       if (refused) return refused;
-      const changed = withoutToken(tenant, tokenId, new Date().toISOString());
-      if (!changed) return { tenant: true, found: false as const };
       await this.ctx.storage.put(RECORD, changed);
       await this.replicateLater();
       return { tenant: true as const, found: true as const, revision: await tenantRevision(changed) };
