@@ -69,17 +69,17 @@ export async function settleTraces(
   const { answers: settlements, failure } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
     object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source, room))),
   );
-  // Kept once however often the request comes, so counted accepted once: the first time.
-  const keptNow = (trace: RequestTrace) => {
+  // By span, not by trace: a trace of the request none of whose spans is sent (all filtered out)
+  // waits with nothing of it kept. Kept once however often the request comes, so counted accepted
+  // once, the first time; waiting all the same.
+  let waitingSpans = 0;
+  let anyWaiting = false;
+  for (const trace of request.traceOf) {
     const settlement = settlements.get(trace);
-    return settlement !== undefined && "waiting" in settlement && !settlement.again;
-  };
-  const waitingSpans = request.traceOf.reduce((sum, trace) => sum + (keptNow(trace) ? 1 : 0), 0);
-  // Spans, not traces: a trace of the request none of whose spans is sent (all filtered out) waits with nothing of it kept.
-  const anyWaiting = request.traceOf.some((trace) => {
-    const settlement = settlements.get(trace);
-    return settlement !== undefined && "waiting" in settlement;
-  });
+    if (settlement === undefined || !("waiting" in settlement)) continue;
+    anyWaiting = true;
+    if (!settlement.again) waitingSpans++;
+  }
   if (failure) {
     // What the objects that answered kept is the relay's now, to deliver once decided, whatever the
     // client is told: counted here, since the client's retry finds it kept already.
