@@ -121,9 +121,9 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 class Walker {
   spans = 0;
   /**
-   * Messages, items of lists of strings and unknown fields in the span, or a ResourceSpans's or ScopeSpans's own fields, being
-   * walked, counted as read-spans.ts counts them to refuse more than the limit (a span's own message
-   * not among them, a resource's or scope's among them); -1 outside them.
+   * Messages, items of lists of strings and unknown fields in the span, or a ResourceSpans's or
+   * ScopeSpans's own fields, being walked, counted as read-spans.ts counts them to refuse more than
+   * the limit (a span's own message not among them, a resource's or scope's among them); -1 outside them.
    */
   private counted = -1;
   /** The fields of the request's ResourceSpans and ScopeSpans besides their lists, as its scan counts them. */
