@@ -10,15 +10,24 @@ export function failingBinding<T extends object, M extends keyof T & string>(
   error: string,
   when: (...args: unknown[]) => boolean = () => true,
 ): T {
+  return wrappingMethod(binding, method, (real, ...args) => (when(...args) ? Promise.reject(new Error(error)) : real(...args)));
+}
+
+type Call = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * `binding` as it is but for `method`, which `wrap` answers in its place, given the real one: a
+ * platform binding, or a Durable Object stub.
+ */
+function wrappingMethod<T extends object>(binding: T, method: string, wrap: (real: Call, ...args: unknown[]) => Promise<unknown>): T {
   return new Proxy(binding, {
     get(target, property) {
       const value: unknown = Reflect.get(target, property);
       if (typeof value !== "function") return value;
       // Called through Reflect.apply, not the function's own bind or apply: a Durable Object stub's
-      // members answer those as calls of the object's (see meddlingObjects).
-      const real = (...args: unknown[]) => Reflect.apply(value, target, args);
-      if (property !== method) return real;
-      return (...args: unknown[]) => (when(...args) ? Promise.reject(new Error(error)) : real(...args));
+      // members answer those as calls of the object's.
+      const real: Call = (...args) => Reflect.apply(value, target, args);
+      return property === method ? (...args: unknown[]) => wrap(real, ...args) : real;
     },
   });
 }
@@ -96,22 +105,13 @@ export function meddlingObjects<T extends Rpc.DurableObjectBranded | undefined>(
   at: "before" | "after",
   meanwhile: () => Promise<void>,
 ): DurableObjectNamespace<T> {
-  return wrappingStubs(
-    namespace,
-    (stub) =>
-      new Proxy(stub, {
-        get(object, key) {
-          if (key !== method) return Reflect.get(object, key);
-          // Called as a method of the stub: an RPC stub's members answer every property, `apply` too.
-          const methods = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-          return async (...args: unknown[]) => {
-            if (at === "before") await meanwhile();
-            const answer = await methods[method]!(...args);
-            if (at === "after") await meanwhile();
-            return answer;
-          };
-        },
-      }),
+  return wrappingStubs(namespace, (stub) =>
+    wrappingMethod(stub, method, async (real, ...args) => {
+      if (at === "before") await meanwhile();
+      const answer = await real(...args);
+      if (at === "after") await meanwhile();
+      return answer;
+    }),
   );
 }
 
@@ -144,21 +144,13 @@ export function heldReads(kv: KVNamespace, key: string): { kv: KVNamespace; read
   const read = new Promise<void>((resolve) => {
     answered = resolve;
   });
-  const held = new Proxy(kv, {
-    get(target, property) {
-      const value: unknown = Reflect.get(target, property);
-      if (typeof value !== "function") return value;
-      const real = (...args: unknown[]) => Reflect.apply(value, target, args);
-      if (property !== "get") return real;
-      return async (...args: unknown[]) => {
-        const answer: unknown = await real(...args);
-        if (args[0] === key) {
-          answered();
-          await released;
-        }
-        return answer;
-      };
-    },
+  const held = wrappingMethod(kv, "get", async (real, ...args) => {
+    const answer = await real(...args);
+    if (args[0] === key) {
+      answered();
+      await released;
+    }
+    return answer;
   });
   return { kv: held, read, release };
 }
