@@ -172,18 +172,24 @@ describe("ingest authentication", () => {
     expect(lines.join("\n")).not.toContain(ADMIN_TOKEN);
   });
 
-  it("refuses the relay's ENCRYPTION_KEY on a passthrough tenant instead of sending it upstream, and names it nowhere", async () => {
-    const passthrough = await createTenant({ mode: "passthrough" });
+  it.each([
+    ["as the relay has it", env.ENCRYPTION_KEY],
+    ["without its padding, the same 32 bytes", env.ENCRYPTION_KEY.replace(/=+$/, "")],
+  ])(
+    "refuses the relay's ENCRYPTION_KEY (%s) on a passthrough tenant instead of sending it upstream, and names it nowhere",
+    async (_written, key) => {
+      const passthrough = await createTenant({ mode: "passthrough" });
 
-    const { result: response, lines } = await loggedWhile(() => sendTraces({ id: passthrough.id, bearer: env.ENCRYPTION_KEY }, body()));
+      const { result: response, lines } = await loggedWhile(() => sendTraces({ id: passthrough.id, bearer: key }, body()));
 
-    expect(response.status).toBe(401);
-    expect((await rpcStatusOf(response)).message).toBe(
-      "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
-    );
-    expect(await standin.attempts(env.ENCRYPTION_KEY)).toHaveLength(0);
-    expect(lines.join("\n")).not.toContain(env.ENCRYPTION_KEY);
-  });
+      expect(response.status).toBe(401);
+      expect((await rpcStatusOf(response)).message).toBe(
+        "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS) is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+      );
+      expect(await standin.attempts(key)).toHaveLength(0);
+      expect(lines.join("\n")).not.toContain(key);
+    },
+  );
 });
 
 describe("tenant changes", () => {

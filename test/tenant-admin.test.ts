@@ -128,13 +128,17 @@ describe("admin API: tenants", () => {
   it("refuses the relay's own secrets (the admin token, ENCRYPTION_KEY, an ingest token) as the key to store, which every delivery would send upstream", async () => {
     const id = uniqueTenantId();
     const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
-    const previousKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(5)));
+    // Bytes whose base64 holds `+` and `/`, which base64url writes otherwise.
+    const previousKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(0xfb)));
     const rotating = { ENCRYPTION_KEY_PREVIOUS: previousKey };
 
     for (const [key, what] of [
       [ADMIN_TOKEN, "the relay's admin token"],
       [env.ENCRYPTION_KEY, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
       [previousKey, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      // The same keys written another way: the same 32 bytes, which would seal nothing less.
+      [env.ENCRYPTION_KEY.replace(/=+$/, ""), "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      [previousKey.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""), "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
       [relayToken, "a relay ingest token (tbr_…)"],
     ] as const) {
       const response = await adminWith(rotating, "PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });

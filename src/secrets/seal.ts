@@ -33,17 +33,26 @@ function importKey(encryptionKey: string | undefined, name: string): Promise<Cry
   if (!encryptionKey) throw new RelayError("misconfigured", `${name} is not set: the relay cannot store or read API keys`);
   let key = keys.get(encryptionKey);
   if (!key) {
-    let raw: Uint8Array;
-    try {
-      raw = Uint8Array.from(atob(encryptionKey.trim()), (c) => c.charCodeAt(0));
-    } catch {
-      raw = new Uint8Array();
-    }
-    if (raw.byteLength !== 32) throw new RelayError("misconfigured", `${name} must be 32 random bytes, base64-encoded`);
+    const raw = encryptionKeyBytes(encryptionKey);
+    if (!raw) throw new RelayError("misconfigured", `${name} must be 32 random bytes, base64-encoded`);
     key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
     keys.set(encryptionKey, key);
   }
   return key;
+}
+
+/**
+ * The 32 bytes a key's text encodes, however it was written: base64 with or without its padding, with
+ * spaces or line breaks (as atob reads it), or base64url; undefined for any other text.
+ */
+export function encryptionKeyBytes(text: string): Uint8Array | undefined {
+  let raw: Uint8Array;
+  try {
+    raw = Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+  } catch {
+    return undefined;
+  }
+  return raw.byteLength === 32 ? raw : undefined;
 }
 
 export async function sealSecret(plaintext: string, sealing: SealingKeys, context: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
-import { openSecret, type SealingKeys } from "../secrets/seal.js";
+import { encryptionKeyBytes, openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
 import { isRelayToken, tokenIsValid } from "./tokens.js";
@@ -54,9 +54,16 @@ export async function relaySecretIn(
   if (isRelayToken(text)) return "ingest token";
   if (env.ADMIN_TOKEN && (await secretsEqual(text, env.ADMIN_TOKEN))) return "admin token";
   for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
-    if (key && (await secretsEqual(text, key))) return "encryption key";
+    if (key && (await sameEncryptionKey(text, key))) return "encryption key";
   }
   return undefined;
+}
+
+/** Whether `text` is the key, written as it is or another way that encodes the same bytes (unpadded, base64url). */
+async function sameEncryptionKey(text: string, key: string): Promise<boolean> {
+  const given = encryptionKeyBytes(text);
+  const own = encryptionKeyBytes(key);
+  return given && own ? crypto.subtle.timingSafeEqual(given, own) : secretsEqual(text, key);
 }
 
 export type RelaySecret = "ingest token" | "admin token" | "encryption key";
