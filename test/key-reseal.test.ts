@@ -1,9 +1,20 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { resealStoredKey } from "../src/tenants/reseal.js";
 import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
-import { admin, adminWith, createTenant, sendTracesWith, type TestTenant, withObjectKv } from "./support/relay.js";
+import {
+  admin,
+  adminWith,
+  createTenant,
+  issueToken,
+  sendTracesWith,
+  type TestTenant,
+  uniqueTenantId,
+  withObjectBindings,
+  withObjectKv,
+} from "./support/relay.js";
 import { standin } from "./support/standin.js";
 
 /** ENCRYPTION_KEY rotated: a new key, and the test's own as the previous one. */
@@ -16,7 +27,7 @@ async function sealedInKv(tenantId: string): Promise<string | undefined> {
 }
 
 /** A trace sent by the relay once the previous key is gone, ENCRYPTION_KEY alone opening keys: the key it reached Braintrust with. */
-async function deliveredWithNextKeyOnly(tenant: TestTenant, apiKey: string): Promise<void> {
+async function deliveredWithNextKeyOnly(tenant: Pick<TestTenant, "id" | "bearer">, apiKey: string): Promise<void> {
   const trace = trueFoundryTrace();
   expect((await sendTracesWith(tenant, toProtobuf(trace), { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "" })).status).toBe(200);
   expect((await standin.waitForSpans(apiKey, spanIdsOf(trace))).missing).toEqual([]);
@@ -92,6 +103,29 @@ describe("keys reseal", () => {
   });
 
   // An operator's misconfiguration is no tenant's object failing: it is said as it is, for every tenant alike.
+  it("seals again the key of a tenant KV did not hold when it ran, as the tenant's object writes it to KV", async () => {
+    const id = uniqueTenantId();
+    const apiKey = await standin.issueKey();
+    const stub = env.TENANT_OBJECTS.getByName(id);
+    // Created before the rotation, its write to KV refused: `keys reseal` finds tenants by KV's list.
+    await withObjectKv(stub, failingBinding(env.TENANTS, "put", "KV is unavailable"));
+    const put = await admin("PUT", `/tenants/${id}`, {
+      parent: `project_name:${id}`,
+      braintrust: { api_url: env.STANDIN_URL, api_key: apiKey },
+    });
+    expect(put.status).toBe(201);
+    const bearer = await issueToken(id);
+    expect(await sealedInKv(id)).toBeUndefined();
+
+    // The rotation under way, KV back: the object's alarm writes the record, the key sealed under the new key.
+    await withObjectBindings(stub, { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+
+    expect(await sealedInKv(id)).toBeDefined();
+    expect(await resealStoredKey(rotating, id)).toBe("current");
+    await deliveredWithNextKeyOnly({ id, bearer }, apiKey);
+  });
+
   it("answers a malformed ENCRYPTION_KEY_PREVIOUS with 500 naming it, not every tenant as failed for its object", async () => {
     await createTenant();
     const response = await adminWith({ ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "not-a-key" }, "POST", "/keys/reseal", {});

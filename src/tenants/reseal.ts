@@ -48,3 +48,19 @@ export async function resealStoredKey(env: Env & SealingKeys, tenantId: string):
   if ("refused" in replaced) return "changed";
   return replaced.replicated ? "resealed" : "replica_behind";
 }
+
+/**
+ * The stored key sealed again under ENCRYPTION_KEY when only ENCRYPTION_KEY_PREVIOUS opens it, for
+ * the tenant's object to write as it copies the record to KV: a tenant KV does not hold yet is one
+ * `keys reseal` cannot find by KV's list. Undefined when there is nothing to do (the current key
+ * sealed it) or nothing can be done here (neither key opens it, ENCRYPTION_KEY is missing or
+ * malformed: the record goes to KV as it is, and each is answered where the key is used).
+ */
+export async function sealedAgainIfPrevious(env: SealingKeys, tenantId: string, sealed: string): Promise<string | undefined> {
+  try {
+    const opened = await openSecretUnder(sealed, env, storedKeyContext(tenantId));
+    return opened.under === "previous" ? await sealSecret(opened.plaintext, env, storedKeyContext(tenantId)) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -6,6 +6,7 @@ import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken,
 import { type ClaimMade, type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
+import { sealedAgainIfPrevious } from "./reseal.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
 import { isIncarnationOf, type StoredTenant } from "./schema.js";
 import { type TenantStore, tenantStoreOf } from "./store.js";
@@ -271,9 +272,24 @@ export class TenantObject extends DurableObject<Env> {
   private async writeReplica(): Promise<void> {
     const tenantId = await this.ctx.storage.get<string>(TENANT_ID_KEY);
     if (!tenantId) return;
-    const record = await this.ctx.storage.get<StoredTenant>(RECORD);
+    const record = await this.changes.run(() => this.withKeySealedAgain(tenantId));
     if (record) await this.kv().put(tenantId, record);
     else await this.kv().delete(tenantId);
+  }
+
+  /**
+   * The record as stored now, its key first sealed again under ENCRYPTION_KEY, and stored so, when
+   * only ENCRYPTION_KEY_PREVIOUS opens it: during a rotation, every copy KV takes holds the key as
+   * the new key sealed it, a tenant KV did not hold when `keys reseal` ran (reseal.ts) too. Its
+   * other fields, `updated_at` among them, stay as they are: only its revision changes.
+   */
+  private async withKeySealedAgain(tenantId: string): Promise<StoredTenant | undefined> {
+    const record = await this.ctx.storage.get<StoredTenant>(RECORD);
+    const sealed = record?.api_key_sealed && (await sealedAgainIfPrevious(this.env, tenantId, record.api_key_sealed));
+    if (!record || !sealed) return record;
+    const resealed = { ...record, api_key_sealed: sealed };
+    await this.ctx.storage.put(RECORD, resealed);
+    return resealed;
   }
 
   private kv(): TenantStore {

@@ -54,7 +54,12 @@ describe("rotating ENCRYPTION_KEY", () => {
     expect((await sendTraces(rotating.url, token)).status).toBe(200);
     const resealed = await runCli(rotating.url, ["keys", "reseal"]);
     const again = await runCli(rotating.url, ["keys", "reseal", "--json"]);
-    expect(resealed).toEqual({ code: 0, stdout: "sealed again under ENCRYPTION_KEY: 1; already under it: 0\n", stderr: "" });
+    // Sealed again by the CLI, or already by the tenant's object, should its alarm have written the
+    // record to KV again since this server started (it seals the key again as it writes).
+    expect([
+      { code: 0, stdout: "sealed again under ENCRYPTION_KEY: 1; already under it: 0\n", stderr: "" },
+      { code: 0, stdout: "sealed again under ENCRYPTION_KEY: 0; already under it: 1\n", stderr: "" },
+    ]).toContainEqual(resealed);
     expect(JSON.parse(again.stdout)).toEqual({
       resealed: [],
       current: ["rotating"],
