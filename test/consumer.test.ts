@@ -324,6 +324,27 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).toMatchObject({ objects: [] });
   });
 
+  it("removes the spills of halves the queue refused once the message, come again, is delivered whole: nothing else would", async () => {
+    const tenant = await createTenant();
+    const request = largeRequest({ largeSpans: 4, largeSpanBytes: 150_000, smallTraces: 0 });
+    const protobuf = toProtobuf(request);
+    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    // A proxy's 413 that does not come again.
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+    expect((await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).retried).toEqual([
+      { id: message.id, delaySeconds: CONSUMER_RETRY },
+    ]);
+    const halvesSpills = async () => (await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).objects;
+    expect((await halvesSpills()).length).toBeGreaterThan(1);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413, 200]);
+    expect(await halvesSpills()).toEqual([]);
+    expect(await inR2(message.payload.r2Key)).toBe(false);
+  });
+
   it("keeps the spills of the halves a first split queued when the message comes again and R2 refuses a spill of its second split: those halves still read them", async () => {
     const tenant = await createTenant();
     const request = largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 });

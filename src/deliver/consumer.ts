@@ -12,7 +12,7 @@ import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity, isDeliveryMessage } from "./message.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
-import { loadPayload, releasePayload } from "./spill.js";
+import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
@@ -163,8 +163,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       // (see skipRepeat), and no other.
       if (!isReplay(message)) countSpans(message, "left_queue", message.spans);
       // Handed back without a marker, it would send the spans again for certain: then R2 failing to let go only leaves them behind.
-      if (marked) await releasePayload(env.PAYLOADS, message);
-      else await releaseOrLog(env.PAYLOADS, message, "delivered_release_failed");
+      if (marked) await releaseDelivered(env.PAYLOADS, message);
+      else await releaseOrLog(() => releaseDelivered(env.PAYLOADS, message), message, "delivered_release_failed");
       if (isReplay(message)) countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
       return;
@@ -183,7 +183,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
         env.DELIVERY_QUEUE,
         await halvesAsMessages({ ...held, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
       );
-      await releaseOrLog(env.PAYLOADS, message, "split_release_failed");
+      await releaseOrLog(() => releasePayload(env.PAYLOADS, message), message, "split_release_failed");
       return;
     case "dead_letter":
     // Never, as queued spans are trusted; were it to happen, there is no client to hand them back to.
@@ -208,12 +208,12 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
  * was done. Its halves hold them after a split; Braintrust took them, with no marker to skip a repeat.
  */
 async function releaseOrLog(
-  bucket: R2Bucket,
+  release: () => Promise<void>,
   message: DeliveryMessage,
   event: "split_release_failed" | "delivered_release_failed",
 ): Promise<void> {
   try {
-    await releasePayload(bucket, message);
+    await release();
   } catch (err) {
     logEvent({ event, tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
   }
@@ -273,7 +273,7 @@ function skipRepeat(message: DeliveryMessage, why: string): void {
  * dead-letter queue so).
  */
 async function skipDelivered(env: Env, message: DeliveryMessage): Promise<void> {
-  await releasePayload(env.PAYLOADS, message);
+  await releaseDelivered(env.PAYLOADS, message);
   skipRepeat(message, "its spans were delivered");
 }
 

@@ -22,6 +22,25 @@ export async function releasePayload(bucket: R2Bucket, message: DeliveryMessage,
   if ("r2Key" in message.payload && message.payload.r2Key !== keep) await bucket.delete(message.payload.r2Key);
 }
 
+/**
+ * Removes a delivered message's R2 object, and first what a split of it left there: halves spilled
+ * (`<id>.<n>…`) that the queue then refused, the message coming again to go whole (a proxy's 413
+ * that did not come again), which nothing else would ever read or remove. Only a message too large
+ * for a queue message, so in R2, has halves that spill; halves still queued are delivered already.
+ */
+export async function releaseDelivered(bucket: R2Bucket, message: DeliveryMessage): Promise<void> {
+  if ("r2Key" in message.payload) await removeAllUnder(bucket, `${SPILL_PREFIX}${message.tenant}/${message.id}.`);
+  await releasePayload(bucket, message);
+}
+
+async function removeAllUnder(bucket: R2Bucket, prefix: string): Promise<void> {
+  for (;;) {
+    const listed = await bucket.list({ prefix });
+    if (listed.objects.length > 0) await bucket.delete(listed.objects.map((object) => object.key));
+    if (!listed.truncated) return;
+  }
+}
+
 /** Removes the R2 objects of messages that will never be sent: each tried, one failing not stopping the others. */
 export async function releasePayloads(bucket: R2Bucket, messages: DeliveryMessage[]): Promise<void> {
   await Promise.allSettled(messages.map((message) => releasePayload(bucket, message)));
