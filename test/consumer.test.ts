@@ -225,6 +225,33 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
   });
 
+  it("acks a body that is no delivery message even when an invalid var fails the batch: it would only come again", async () => {
+    const tenant = await createTenant();
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
+
+    const { result, errors } = await loggedWhile(() =>
+      consumeBodies(
+        DELIVERIES,
+        [
+          { id: "m-0", timestamp: Date.now(), body: "not a delivery" },
+          { id: message.id, timestamp: Date.now(), body: message },
+        ],
+        { MAX_RETRIES: "0" },
+      ),
+    );
+
+    expect(result).toEqual({
+      acked: ["m-0"],
+      retried: [],
+      threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000" }),
+    });
+    expect(errors.map((e) => [e.event, e.message_id ?? e.delivery_id])).toEqual([
+      ["malformed_queue_message", "m-0"],
+      ["delivery_consumer_error", message.id],
+    ]);
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
+  });
+
   it("retries a message when R2 cannot read its spilled spans, without sending anything", async () => {
     const { tenant, message, key } = await spilledDelivery();
     const payloads = failingBinding(env.PAYLOADS, "get", "R2 GET failed: 503 Service Unavailable");
@@ -447,6 +474,27 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { left_queue: number } } };
     expect(stats.total.spans.left_queue).toBe(3);
+  });
+
+  it("finishes a replay Braintrust took when KV cannot write its marker and R2 cannot remove its dead letter, which stays listed: handed back, it would go again", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const protobuf = toProtobuf(trace);
+    const store = new DeadLetterStore(env.PAYLOADS);
+    const replay = (await store.replay((await store.put(queuedMessage(tenant, protobuf), protobuf, "archived")).id))!.message;
+    const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 429 Too Many Requests", (k) => String(k).startsWith("delivered:"));
+    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
+
+    const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [replay], { TENANTS: tenants, PAYLOADS: payloads }));
+
+    expect(result).toEqual({ acked: [replay.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => e.delivery_id === replay.id).map((e) => [e.event, e.error])).toEqual([
+      ["delivered_marker_failed", "KV PUT failed: 429 Too Many Requests"],
+      ["delivered_release_failed", "R2 DELETE failed: 503 Service Unavailable"],
+    ]);
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    // Delivered, yet listed: the README says to delete it rather than replay it.
+    expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${replay.id}` })]);
   });
 
   it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
