@@ -159,8 +159,9 @@ export async function startQuietDevServer(
     ...Object.fromEntries(Object.entries(localVars(extraVars)).map(([name, value]) => [name, { type: "plain_text", value }])),
     ...options.bindings,
   };
-  // wrangler's API reads these from this process's environment.
-  Object.assign(process.env, OFFLINE_ENV);
+  // wrangler's API reads these from this process's environment. Its local queues log each batch
+  // (`[wrangler:info] QUEUE …`) whatever the dev server's log level: WRANGLER_LOG is what they heed.
+  Object.assign(process.env, OFFLINE_ENV, { WRANGLER_LOG: "error" });
   // Loaded here: wrangler's API is large, and only the benchmark needs it.
   const { unstable_startWorker } = await import("wrangler");
   const worker = await unstable_startWorker({
