@@ -22,9 +22,6 @@ import { tenantRoutes, tenantsOverview } from "./tenant-routes.js";
  */
 export const consoleApp = new Hono<ConsoleEnv>();
 
-// `/admin` alone is no API path either: the console is one slash away. Any other method is
-// answered as `/admin/`'s are, by the 405 below, behind the session or the admin token.
-consoleApp.get("/admin", (c) => c.redirect(CONSOLE_PATHS.home, 301));
 const PAGES = ["/admin", "/admin/", "/admin/console/*"];
 
 // No script at all, styles only from the Worker, forms only to it, never framed.
@@ -41,6 +38,11 @@ const headers = secureHeaders({
   xFrameOptions: "DENY",
 });
 for (const path of PAGES) consoleApp.use(path, headers);
+
+// `/admin` alone is no API path either: the console is one slash away. Any other method is
+// answered as `/admin/`'s are, by the 405 below, behind the session or the admin token. Registered
+// behind the headers, so this redirect carries them too (HSTS above all).
+consoleApp.get("/admin", (c) => c.redirect(CONSOLE_PATHS.home, 301));
 
 consoleApp.on(
   "POST",

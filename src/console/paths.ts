@@ -45,7 +45,19 @@ export function pageAfterLogin(address: unknown, env: { ADMIN_TOKEN?: string }):
   if (url.origin !== "https://console.invalid" || !LINKED_PAGE.test(url.pathname)) return undefined;
   for (const name of NOTICE_PARAMETERS) url.searchParams.delete(name);
   const page = `${url.pathname}${url.search}`;
-  return [page, decodedAddress(page)].some((text) => adminTokenMasked(text, env) !== text) ? undefined : page;
+  // The address as given too: re-serialising the query (`/` to %2F, `=` to %3D, a `+` kept as a space's)
+  // leaves a base64 token in neither the page nor its form-decoding, yet plainly in its percent-decoding.
+  const texts = [address, page].flatMap((text) => [text, decodedAddress(text), percentDecoded(text)]);
+  return texts.some((text) => adminTokenMasked(text, env) !== text) ? undefined : page;
+}
+
+/** An address with its percent-escapes undone, `+` left as it is; as it is where an escape is malformed. */
+function percentDecoded(address: string): string {
+  try {
+    return decodeURIComponent(address);
+  } catch {
+    return address;
+  }
 }
 
 /** An address with its percent-escapes undone, `+` as a query writes a space; as it is where an escape is malformed. */
