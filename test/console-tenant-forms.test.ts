@@ -425,8 +425,18 @@ describe("the console's tenant forms and tokens", () => {
         `ht\ttps://braintrust:${inUrl}@braintrust.example.com`,
         `https:\n//braintrust:${inUrl}@braintrust.example.com`,
         `\u0001https://braintrust:${inUrl}@braintrust.example.com`,
+        // No scheme: no URL, yet the key is plainly in it.
+        `//braintrust:${inUrl}@braintrust.example.com`,
       ].map(async (url) => (await send({ parent: "project_name:p", api_url: url })).text()),
     );
+    // The settings' own API URL, used when the field is empty, refused for its credentials too.
+    const settingsUrl = await (
+      await send({
+        parent: "project_name:p",
+        api_url: "",
+        settings: JSON.stringify({ braintrust: { api_url: `https://braintrust:${inUrl}@braintrust.example.com` } }),
+      })
+    ).text();
     // Its closing quote forgotten, as a key pasted in can be: no longer JSON.
     const unclosed = await (await send({ parent: "project_name:p", settings: `{"braintrust": {"api_key": "${inSettings}}}` })).text();
     // A name JSON.parse reads as api_key.
@@ -441,6 +451,9 @@ describe("the console's tenant forms and tokens", () => {
     // The rest as typed, so only the key is typed again.
     expect(page).toContain("&quot;translate&quot;: false");
     expect(page).toContain('value="https://braintrust.example.com/api"');
+    expect(settingsUrl).toContain("braintrust.api_url: must not carry credentials");
+    expect(settingsUrl).not.toContain(inUrl);
+    expect(settingsUrl).toContain("&quot;api_url&quot;:&quot;https://braintrust.example.com&quot;");
     expect(unclosed).toContain("settings: must be a JSON object");
     expect(unclosed).not.toContain(inSettings);
     expect(escaped).toContain("parent: must be");
@@ -450,6 +463,22 @@ describe("the console's tenant forms and tokens", () => {
       expect(url).not.toContain(inUrl);
     }
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
+  });
+
+  it("refuses a tenant's form sent with its settings emptied, rather than reset its redaction and routes and say saved", async () => {
+    const { cookie, csrf, tenant, tenantPage } = await tenantPageInSession();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, redact: { keys: [{ pattern: "x-secret" }] } });
+    const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
+    const form = { csrf, revision: fieldIn(page, "revision")!, parent: tenant.parent, api_url: fieldIn(page, "api_url")!, key: "keep" };
+
+    const emptied = await postForm(tenantPage, cookie, { ...form, settings: "   " });
+    const reset = await postForm(tenantPage, cookie, { ...form, settings: "{}" });
+
+    expect(emptied.status).toBe(400);
+    expect(await emptied.text()).toContain("settings: empty: this would set every other setting");
+    // `{}` says it: the settings reset to their defaults.
+    expect(reset.status).toBe(303);
+    expect(((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { redact: { keys: unknown[] } }).redact.keys).toEqual([]);
   });
 
   it("refuses a key typed under another choice than storing it, beside the key, rather than drop it and say saved", async () => {

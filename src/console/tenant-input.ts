@@ -20,7 +20,16 @@ function text(form: FormFields, name: string): string {
  * flags: the settings JSON is the base, the parent, URL and key fields override it. The API
  * validates all of it.
  */
-export function tenantPutBody(form: FormFields): Record<string, unknown> {
+export function tenantPutBody(form: FormFields, existing: boolean): Record<string, unknown> {
+  // A tenant's own form shows its settings in the box: emptied (select all, delete, meaning to paste)
+  // and sent, it would reset its routes, redaction and rate limit without a word. `{}` says so.
+  if (existing && !text(form, "settings")) {
+    throw new RelayError(
+      "invalid_field",
+      "settings: empty: this would set every other setting (routes, redaction, rate limit, …) to its default; give {} to do so",
+      { field: "settings" },
+    );
+  }
   const settingsText = text(form, "settings") || "{}";
   let settings: unknown;
   try {
@@ -118,13 +127,14 @@ function stringsOf(text: string): StringAt[] {
 }
 
 /**
- * The settings JSON with each `"api_key"` member's string emptied where it stands, the rest as typed;
- * undefined when that cannot be done for sure: text that does not parse and could name an `api_key`
- * (a `\u` escape spells any name) has no sure reading of where its strings start, and a key that is
- * no string has no string to empty. None of such text is shown again.
+ * The settings JSON with each `"api_key"` member's string emptied where it stands, and each
+ * `"api_url"` member's without its credentials, the rest as typed; undefined when that cannot be
+ * done for sure: text that does not parse and could name either (a `\u` escape spells any name) has
+ * no sure reading of where its strings start, and a key that is no string has no string to empty.
+ * None of such text is shown again.
  */
 function settingsShownAgain(text: string): string | undefined {
-  if (!parses(text)) return /api_key|\\u/.test(text) ? undefined : text;
+  if (!parses(text)) return /api_key|api_url|\\u/.test(text) ? undefined : text;
   const strings = stringsOf(text);
   let shown = "";
   let copied = 0;
@@ -132,12 +142,17 @@ function settingsShownAgain(text: string): string | undefined {
     const name = strings[i]!;
     MEMBER_COLON.lastIndex = name.end;
     const colon = MEMBER_COLON.exec(text);
-    if (!colon || memberName(text.slice(name.start + 1, name.end - 1)) !== "api_key") continue;
-    const valueAt = name.end + colon[0].length;
-    if (text.startsWith("null", valueAt)) continue;
+    const member = colon ? memberName(text.slice(name.start + 1, name.end - 1)) : undefined;
+    if (member !== "api_key" && member !== "api_url") continue;
+    const valueAt = name.end + colon![0].length;
     const value = strings[i + 1];
-    if (value?.start !== valueAt) return undefined;
-    shown += `${text.slice(copied, value.start)}""`;
+    if (value?.start !== valueAt) {
+      // A URL that is no string holds no credentials; a key that is none, and is not null, cannot be emptied.
+      if (member === "api_url" || text.startsWith("null", valueAt)) continue;
+      return undefined;
+    }
+    shown += text.slice(copied, value.start);
+    shown += member === "api_key" ? '""' : JSON.stringify(withoutCredentials(JSON.parse(text.slice(value.start, value.end)) as string));
     copied = value.end;
     i++;
   }
@@ -157,10 +172,11 @@ function parses(text: string): boolean {
 }
 
 /**
- * A URL's `user:password@`, as a URL parser finds it (after the scheme and any slashes, before the
- * host), whether or not the rest of the text parses: a URL refused for its host keeps its credentials too.
+ * A URL's `user:password@`, as a URL parser finds it (after the scheme, if any, and any slashes,
+ * before the host), whether or not the rest of the text parses: a URL refused for its host, or for
+ * want of a scheme (`//user:key@host`), keeps its credentials too.
  */
-const URL_CREDENTIALS = /^(\s*[A-Za-z][A-Za-z0-9+.-]*:[/\\]*)[^/\\?#]*@/;
+const URL_CREDENTIALS = /^(\s*(?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]*)[^/\\?#]*@/;
 
 /**
  * What a URL parser drops of the text before reading it: tabs and line breaks anywhere, and
@@ -178,9 +194,12 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
  */
 export function shownAgain(name: EnteredField, value: string): string | undefined {
   if (name === "settings") return settingsShownAgain(value);
-  if (name === "api_url") {
-    const read = value.replace(URL_IGNORED, "");
-    return URL_CREDENTIALS.test(read) ? read.replace(URL_CREDENTIALS, "$1") : value;
-  }
+  if (name === "api_url") return withoutCredentials(value);
   return value;
+}
+
+/** An API URL as typed, or, when it carries credentials, as read without them. */
+function withoutCredentials(url: string): string {
+  const read = url.replace(URL_IGNORED, "");
+  return URL_CREDENTIALS.test(read) ? read.replace(URL_CREDENTIALS, "$1") : url;
 }

@@ -125,7 +125,13 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
   let saved: TenantView;
   try {
     // Checked as the API checks it before the call: "." and ".." would not reach it, a URL resolving them.
-    saved = await callAdmin<TenantView>(c, "PUT", adminPath`/tenants/${checkedTenantId(id)}`, tenantPutBody(form), condition);
+    saved = await callAdmin<TenantView>(
+      c,
+      "PUT",
+      adminPath`/tenants/${checkedTenantId(id)}`,
+      tenantPutBody(form, revision !== undefined),
+      condition,
+    );
   } catch (err) {
     if (err instanceof RelayError && err.code === "invalid_field") return formRefused(c, form, id, revision, err);
     if (!(err instanceof RelayError && err.code === "precondition_failed")) throw err;
