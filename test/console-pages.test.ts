@@ -4,6 +4,16 @@ import { ADMIN_TOKEN, admin, consoleSessionCookie, relayFetch, uniqueTenantId } 
 
 /** Which requests the console's pages answer and how: sessions, not the API's token; methods; CSRF; 404 and 400 pages. */
 describe("the console's pages beside the admin API: who they open for, their methods and CSRF", () => {
+  it("sends the console's security headers with the redirect from /admin to /admin/ too, the first answer a browser gets", async () => {
+    const redirect = await relayFetch("/admin", { redirect: "manual" });
+
+    expect(redirect.status).toBe(301);
+    expect(redirect.headers.get("location")).toBe("/admin/");
+    expect(redirect.headers.get("strict-transport-security")).not.toBeNull();
+    expect(redirect.headers.get("content-security-policy")).not.toBeNull();
+    expect(redirect.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
   it("leaves every admin API call as it was: JSON, bearer token, none of the console's headers", async () => {
     const listed = await admin("GET", "/tenants");
     const refused = await admin("GET", "/tenants", undefined, null);

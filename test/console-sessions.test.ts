@@ -174,6 +174,23 @@ describe("the console's login and sessions", () => {
     }
   });
 
+  it("never carries a base64 admin token (with + / =), pasted into a page's query, on to the login form", async () => {
+    // As `openssl rand -base64 32` makes one, as the README says to: a query written again keeps its
+    // `+`, which form-decoding reads as a space, and escapes its `/` and `=`.
+    const token = "Kq3/x+Q9zKp2Lm8Nq4Rs6Tu7Vw0Yx1Zc5DeFgHiJk=";
+    const bindings = { ...env, ADMIN_TOKEN: token };
+    for (const page of [`/admin/console/dead-letters?tenant=${token}`, `/admin/console/stats?window=${token}`]) {
+      const linked = await consoleApp.request(`${ORIGIN}${page}`, { redirect: "manual" }, bindings);
+      const form = await (
+        await consoleApp.request(`${ORIGIN}/admin/console/login?${new URLSearchParams({ next: page })}`, {}, bindings)
+      ).text();
+
+      expect(linked.status, page).toBe(303);
+      expect(linked.headers.get("location"), page).toBe("/admin/console/login");
+      expect(form, page).not.toContain('name="next"');
+    }
+  });
+
   it("never carries the admin token, pasted into a page's address, on to the login form and back: the overview opens instead", async () => {
     const hex = [...ADMIN_TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
     for (const page of [
@@ -255,6 +272,32 @@ describe("the console's login and sessions", () => {
     const replayFormFrom = async (path: string) => fieldIn(await (await relayFetch(path, { headers: { cookie } })).text(), "cursor");
 
     expect(await replayFormFrom("/admin/?done=replayed&replayed=100&replay_from=made-up")).toBeUndefined();
+  });
+
+  it("reads the session among other cookies of its name sent before it, as another host of the site may set", async () => {
+    const session = await consoleSessionCookie();
+
+    // Domain=<the site>; Path=/admin/console: a browser sends the longer path's first.
+    const page = await relayFetch("/admin/", { redirect: "manual", headers: { cookie: `${SESSION_COOKIE}=planted; ${session}` } });
+
+    expect(page.status).toBe(200);
+  });
+
+  it("renews a session for the operator's own pages only, not for another host of the site's image or frame of one", async () => {
+    const idle = await consoleSessionCookie(Date.now() - 20 * 60_000);
+    const fetched = (headers: Record<string, string>) =>
+      relayFetch("/admin/", { redirect: "manual", headers: { cookie: idle, ...headers } });
+
+    const image = await fetched({ "sec-fetch-site": "same-site", "sec-fetch-mode": "no-cors", "sec-fetch-dest": "image" });
+    const frame = await fetched({ "sec-fetch-site": "same-site", "sec-fetch-mode": "navigate", "sec-fetch-dest": "iframe" });
+    const opened = await fetched({ "sec-fetch-site": "none", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" });
+    // A browser that sends no fetch metadata is taken at its word.
+    const older = await fetched({});
+
+    expect(image.headers.get("set-cookie")).toBeNull();
+    expect(frame.headers.get("set-cookie")).toBeNull();
+    expect(opened.headers.get("set-cookie")).toContain(`${SESSION_COOKIE}=`);
+    expect(older.headers.get("set-cookie")).toContain(`${SESSION_COOKIE}=`);
   });
 
   it("refuses a session signed under another admin token, or one that has expired", async () => {

@@ -35,3 +35,26 @@ export function setSessionCookie(c: Context, cookie: SessionCookie): void {
 export function dropSessionCookie(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, sessionCookieAttributes(c.req.url));
 }
+
+/**
+ * How many cookies of the session's name a request is read for: a browser sends one of the console's
+ * own (one name, one path), and another host of the same site may have set more of that name, sent
+ * before it when their path is longer (`Path=/admin/console`).
+ */
+const MAX_SESSION_COOKIES = 4;
+
+/**
+ * The values of every cookie of the session's name the request carries, in the order sent (up to
+ * MAX_SESSION_COOKIES): reading only the first, a cookie of that name another host of the site set
+ * would hide the operator's session, and logging in again would not help.
+ */
+export function sessionCookiesSent(c: Context): string[] {
+  const values: string[] = [];
+  for (const pair of (c.req.header("cookie") ?? "").split(";")) {
+    const at = pair.indexOf("=");
+    if (at === -1 || pair.slice(0, at).trim() !== SESSION_COOKIE) continue;
+    values.push(pair.slice(at + 1).trim());
+    if (values.length === MAX_SESSION_COOKIES) break;
+  }
+  return values;
+}

@@ -1,15 +1,14 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { getCookie } from "hono/cookie";
 import { configuredAdminToken, requireAdmin } from "../admin/require-admin.js";
 import { namesBearer } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { secretsEqual } from "../secrets/compare.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
-import { setSessionCookie } from "./cookies.js";
+import { sessionCookiesSent, setSessionCookie } from "./cookies.js";
 import { hasEnded } from "./ended-sessions.js";
 import { formOf } from "./form.js";
 import { CONSOLE_PATHS, loginPath, pageAfterLogin } from "./paths.js";
-import { readSession, renewedSession, SESSION_COOKIE } from "./session.js";
+import { type ConsoleSession, readSession, renewedSession } from "./session.js";
 
 /** The admin token, or a refusal saying how to enable the console. */
 export function adminTokenOf(c: Context<ConsoleEnv>): string {
@@ -37,7 +36,7 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
   return async function requireConsoleSession(c, next) {
     if (!fromBrowser(c)) return requireToken(c, next);
     const adminToken = adminTokenOf(c);
-    const read = await readSession(adminToken, getCookie(c, SESSION_COOKIE), Date.now());
+    const read = await firstSessionOf(adminToken, sessionCookiesSent(c));
     const session = read && !(await hasEnded(c.env.TENANTS, read)) ? read : undefined;
     if (!session) {
       // Logging out of a session that has ended already is done: the login form, not a refusal.
@@ -54,11 +53,32 @@ export function requireSession(): MiddlewareHandler<ConsoleEnv> {
     // In use, it lasts on (not past its login's SESSION_MAX_SECONDS): renewed by what was done, never
     // by a request refused (a form from another site, a CSRF token that is not the session's) or a
     // page that failed; logging out ends it instead.
-    if (c.res.status < 400 && c.req.path !== CONSOLE_PATHS.logout) {
+    if (c.res.status < 400 && c.req.path !== CONSOLE_PATHS.logout && isOperatorsOwn(c)) {
       const renewed = await renewedSession(adminToken, session, Date.now());
       if (renewed) setSessionCookie(c, renewed);
     }
   };
+}
+
+/** The first of the cookies that is a session the relay signed, read in the order sent. */
+async function firstSessionOf(adminToken: string, cookies: string[]): Promise<ConsoleSession | undefined> {
+  const now = Date.now();
+  for (const cookie of cookies) {
+    const session = await readSession(adminToken, cookie, now);
+    if (session) return session;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the request is the operator's own use of the console, a page opened or a form sent, which
+ * alone renews a session: a browser says what else it fetches a page for (`Sec-Fetch-Dest`), and
+ * SameSite=Strict sends the cookie with another host of the site's images and frames too, which
+ * would keep an idle session going until its last hour. A browser that says nothing is taken at its word.
+ */
+function isOperatorsOwn(c: Context<ConsoleEnv>): boolean {
+  const destination = c.req.header("sec-fetch-dest");
+  return destination === undefined || destination === "document";
 }
 
 /**
