@@ -1,8 +1,22 @@
-import { create } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { attr, requestOf, rpcStatusOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import {
+  attr,
+  exportResponseOf,
+  requestOf,
+  rpcStatusOf,
+  spanIdsOf,
+  spanWith,
+  toOtlpJson,
+  toProtobuf,
+  trueFoundryTrace,
+} from "../scripts/lib/traces.js";
 import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
+import { concat } from "../src/encoding/bytes.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -16,6 +30,9 @@ const SETUPS = {
     routes: [{ match: { field: "span_name", equals: "Model" }, parent: "experiment_id:e" }],
   },
 };
+
+/** A request of one span of more attributes than a span may hold. */
+const oversizedSpan = () => oneSpanOfTinyAttributes(4 * MAX_MESSAGES_PER_SPAN);
 
 const tooManySpans = `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`;
 
@@ -43,17 +60,36 @@ describe.each(Object.entries(SETUPS))("a tenant %s", (_setup, config) => {
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
-  it("refuses a span of more attributes than a span may hold with 413 naming the limit, and forwards nothing", async () => {
-    const tenant = await createTenant({ config });
+  it.each([
+    ["protobuf", "application/x-protobuf", (trace: ExportTraceServiceRequest) => concat([toProtobuf(trace), oversizedSpan()])],
+    [
+      "JSON",
+      "application/json",
+      (trace: ExportTraceServiceRequest) => {
+        const request = toOtlpJson(trace) as { resourceSpans: unknown[] };
+        const oversized = toOtlpJson(fromBinary(ExportTraceServiceRequestSchema, oversizedSpan())) as { resourceSpans: unknown[] };
+        return JSON.stringify({ resourceSpans: [...request.resourceSpans, ...oversized.resourceSpans] });
+      },
+    ],
+  ])(
+    "rejects a span of more attributes than a span may hold on its own, unread, in %s: the rest of the request is delivered",
+    async (_format, contentType, body) => {
+      const tenant = await createTenant({ config });
+      const trace = trueFoundryTrace();
 
-    const response = await sendTraces(tenant, oneSpanOfTinyAttributes(4 * MAX_MESSAGES_PER_SPAN));
+      const response = await sendTraces(tenant, body(trace), { contentType });
 
-    expect(response.status).toBe(413);
-    expect((await rpcStatusOf(response)).message).toBe(
-      `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
-    );
-    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
-  });
+      expect(response.status).toBe(200);
+      const answer = contentType === "application/json" ? await response.json() : await exportResponseOf(response);
+      expect(answer).toMatchObject({
+        partialSuccess: {
+          errorMessage: `rejected 1 of 4 spans: span "Model": a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
+        },
+      });
+      const received = await standin.received(tenant.apiKey);
+      expect(received.flatMap((r) => spanIdsOf(r.request)).sort()).toEqual(spanIdsOf(trace).sort());
+    },
+  );
 });
 
 describe("a tenant whose key rule lengthens every short value", () => {

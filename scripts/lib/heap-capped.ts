@@ -16,11 +16,11 @@ import { relayConfig } from "../../src/env.js";
 import { RelayError } from "../../src/http/errors.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import { readBody } from "../../src/receive/body.js";
-import { deliveriesAlone } from "./pipeline.js";
+import { preparedAlone } from "./pipeline.js";
 import { tenantRecord } from "./tenants.js";
 
 export type HeapCappedRun =
-  | { outcome: "completed"; spans: number }
+  | { outcome: "completed"; spans: number; rejected: number }
   | { outcome: "refused"; status: number; message: string }
   | { outcome: "crashed"; error: string };
 
@@ -49,11 +49,12 @@ async function child(file: string, format: OtlpFormat, settings: Record<string, 
   try {
     const body = await readBody(request, "identity", config);
     let spans = 0;
-    for (const delivery of deliveriesAlone(body, format, tenantRecord(settings), credential, config)) {
+    const { deliveries, rejected } = preparedAlone(body, format, tenantRecord(settings), credential, config);
+    for (const delivery of deliveries) {
       upstreamBody(delivery.payload);
       spans += delivery.spans;
     }
-    return { outcome: "completed", spans };
+    return { outcome: "completed", spans, rejected };
   } catch (err) {
     if (!(err instanceof RelayError)) throw err;
     return { outcome: "refused", status: err.status, message: err.message };

@@ -86,8 +86,20 @@ export function deliveriesAlone(
   credential: BraintrustCredential,
   config: RelayConfig,
 ): Delivery[] {
+  return preparedAlone(body, format, tenant, credential, config).deliveries;
+}
+
+/** `deliveriesAlone`, with the spans the relay rejected one by one. */
+export function preparedAlone(
+  body: RequestBody,
+  format: OtlpFormat,
+  tenant: Tenant,
+  credential: BraintrustCredential,
+  config: RelayConfig,
+): { deliveries: Delivery[]; rejected: number } {
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
-  if (!prepared.traces) return prepared.deliveries;
+  const rejected = Number(prepared.rejections.rejectedSpans);
+  if (!prepared.traces) return { deliveries: prepared.deliveries, rejected };
   const processed = batchesByParent(prepared.traces, (t) => t.parent);
-  return planSettled(body, format, prepared.rejections, processed, { tenant, credential, config });
+  return { deliveries: planSettled(body, format, prepared.rejections, processed, { tenant, credential, config }), rejected };
 }

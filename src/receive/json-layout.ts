@@ -22,6 +22,13 @@ export interface JsonScope {
   /** The scope's own members (scope, schemaUrl…), by key: every member but its span list. */
   members: Map<string, Range>;
   spans: Range[];
+  /** Its spans over a span's limits, left out unread: each one's name as far as it could be read, and why. */
+  oversized: OversizedSpan[];
+}
+
+export interface OversizedSpan {
+  name: string;
+  reason: string;
 }
 
 export interface JsonResource {
@@ -66,11 +73,16 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
     const scopes: JsonScope[] = [];
     for (const scope of scanner.listOf(members, SCOPE_LISTS)) {
       const { members: scopeMembers } = scanner.objectMembers(scope.start, "scope");
-      const spans = scanner.listOf(scopeMembers, SPAN_LISTS, true);
-      if (spans.length === 0) continue;
-      // A span's own braces are not counted, as the Span message is not in the protobuf count.
-      for (const span of spans) scanner.checkObjects({ start: span.start + 1, end: span.end }, "span", newCounts(), true);
-      scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans });
+      const listed = scanner.listOf(scopeMembers, SPAN_LISTS, true);
+      if (listed.length === 0) continue;
+      const spans: Range[] = [];
+      const oversized: OversizedSpan[] = [];
+      for (const span of listed) {
+        const reason = scanner.overLimits(span);
+        if (reason === undefined) spans.push(span);
+        else oversized.push({ name: scanner.spanName(span), reason });
+      }
+      scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans, oversized });
     }
     if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
   }
@@ -187,6 +199,33 @@ class Scanner {
       return JSON.parse(this.text.slice(start, end)) as string;
     } catch (err) {
       throw malformed(`the key at position ${start}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Why a span is over a span's limits (checkObjects), to be left out unread and rejected on its own
+   * as the protobuf reader does: its text is bounded by the request's, so the rest of the request still
+   * goes. Undefined for a span within them; a key given twice is the request's to fix (400).
+   */
+  overLimits(span: Range): string | undefined {
+    try {
+      // A span's own braces are not counted, as the Span message is not in the protobuf count.
+      this.checkObjects({ start: span.start + 1, end: span.end }, "span", newCounts(), true);
+      return undefined;
+    } catch (err) {
+      if (err instanceof RelayError && err.code === "too_large") return err.message;
+      throw err;
+    }
+  }
+
+  /** A span's `name` member when it is a string, read without the rest of the span; empty otherwise. */
+  spanName(span: Range): string {
+    try {
+      const name = this.objectMembers(span.start, "span").members.get("name");
+      const value: unknown = name && JSON.parse(this.text.slice(name.start, name.end));
+      return typeof value === "string" ? value : "";
+    } catch {
+      return "";
     }
   }
 

@@ -22,6 +22,7 @@ import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest } from "./json-layout.js";
 import { NESTING_LEFT } from "./request-limits.js";
+import type { SpanRejections } from "./validate.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
@@ -35,7 +36,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding, summarised in docs/otlp-http.md.
  * The body is never parsed whole (see json-layout.ts).
  */
-export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void): void {
+export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, rejections: SpanRejections): void {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -51,6 +52,7 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {
+      for (const { name, reason } of scopeLayout.oversized) rejections.reject(name, reason);
       const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members), NESTING_LEFT.scope);
       const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
       for (const span of scopeLayout.spans) {

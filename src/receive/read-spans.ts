@@ -7,11 +7,23 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { textOf } from "../encoding/bytes.js";
 import { OPEN_OBJECT } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
-import { assemble, FieldCursor, type Piece, type Range, scanRequest, TooManyHeaderFields, TooManySpans, WireError } from "../otlp/wire.js";
+import {
+  assemble,
+  eachField,
+  FieldCursor,
+  type Piece,
+  type Range,
+  scanRequest,
+  TooManyHeaderFields,
+  TooManySpans,
+  WIRE_LEN,
+  WireError,
+} from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
 import {
   checkMessageCount,
@@ -26,9 +38,9 @@ import { SpanRejections } from "./validate.js";
 
 /**
  * Reads a request one span at a time, handing each valid span to `visit` with its resource and
- * scope; spans with invalid ids are counted and left out (partial success). Nothing of a span is
- * kept once `visit` returns, so memory follows the largest span, not the request. Every failure is
- * the client's (400, 413), with a message saying what is wrong.
+ * scope; spans with invalid ids, or past a span's limits, are counted and left out (partial
+ * success). Nothing of a span is kept once `visit` returns, so memory follows the largest span, not
+ * the request. Every failure is the client's (400, 413), with a message saying what is wrong.
  */
 export function readSpans(
   bytes: Uint8Array,
@@ -46,7 +58,7 @@ export function readSpans(
   };
   if (format === "json") {
     try {
-      readJsonSpans(bytes, admit);
+      readJsonSpans(bytes, admit, rejections);
     } catch (err) {
       throw hinted(err, looksLikeProtobuf(bytes), "the body looks like protobuf: send protobuf as application/x-protobuf");
     }
@@ -58,7 +70,7 @@ export function readSpans(
     visit(incoming);
   };
   try {
-    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched) };
+    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched, rejections) };
   } catch (err) {
     throw hinted(err, looksLikeJson(bytes), "the body looks like JSON: send JSON as application/json");
   }
@@ -120,7 +132,12 @@ export interface ReadSpans {
   leftOutEmpty: boolean;
 }
 
-function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, vouched: boolean): boolean {
+function readProtobufSpans(
+  bytes: Uint8Array,
+  visit: (incoming: IncomingSpan) => void,
+  vouched: boolean,
+  rejections: SpanRejections,
+): boolean {
   let request: ReturnType<typeof scanRequest>;
   try {
     request = scanRequest(bytes, MAX_SPANS_PER_REQUEST, MAX_HEADER_FIELDS_PER_REQUEST);
@@ -140,8 +157,8 @@ function readProtobufSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) =>
       for (const range of spans) {
         if (vouched) visit(new VouchedSpan(bytes, range, scope));
         else {
-          const span = decodeSpan(bytes, range);
-          visit({ span, fields: span, scope, range });
+          const span = decodeSpan(bytes, range, rejections);
+          if (span) visit({ span, fields: span, scope, range });
         }
       }
     }
@@ -209,14 +226,40 @@ class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements Inc
   }
 }
 
-function decodeSpan(bytes: Uint8Array, range: Range): Span {
-  guardWire(() => checkMessageCount(SpanSchema, bytes, range, "span"));
+/**
+ * The span, decoded; undefined for one holding more messages than a span may (request-limits.ts),
+ * left out unread and rejected on its own (partial success): its bytes are bounded by the request's,
+ * so the rest of the request, which an exporter would not send again after a 413, still goes.
+ */
+function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections): Span | undefined {
+  try {
+    guardWire(() => checkMessageCount(SpanSchema, bytes, range, "span"));
+  } catch (err) {
+    if (!(err instanceof RelayError && err.code === "too_large")) throw err;
+    rejections.reject(spanNameIn(bytes, range), err.message);
+    return undefined;
+  }
   try {
     return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: NESTING_LEFT.span });
   } catch (err) {
     throw malformed(err);
   }
 }
+
+/** A span's name (field 5), read alone from its bytes (what is not UTF-8 as U+FFFD); empty when it has none. */
+function spanNameIn(bytes: Uint8Array, range: Range): string {
+  let name = "";
+  try {
+    eachField(bytes, range.start, range.end, (no, wireType, value) => {
+      if (no === SPAN_NAME_FIELD && wireType === WIRE_LEN) name = textOf(bytes.subarray(value.start, value.end));
+    });
+  } catch {
+    // Past a malformed field, the name as far as it was read.
+  }
+  return name;
+}
+
+const SPAN_NAME_FIELD = 5;
 
 /** A ResourceSpans or ScopeSpans from its own fields, every one but its list. */
 function decodeHeader<Desc extends DescMessage>(

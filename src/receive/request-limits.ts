@@ -6,9 +6,10 @@ import { eachField, type Range, WIRE_LEN, WIRE_VARINT, WireError, wireTypeOf } f
  * What one request may hold beyond its size in bytes. Spans are decoded one at a time, so memory
  * follows the largest decoded span, and these bound it: a span's decoded form grows with the
  * messages in it (attributes, events, links, values in lists), not with its bytes, and a request's
- * per-span bookkeeping with its span count. Both are far above what any exporter sends: the
- * OpenTelemetry SDKs stop at 128 attributes, events and links per span and export at most 512
- * spans per request by default. README, Limits.
+ * per-span bookkeeping with its span count. The span count is far above what exporters send (the
+ * OpenTelemetry SDKs export at most 512 spans a request by default); a span's can be passed at the
+ * SDKs' defaults (128 events and links of 128 attributes each), so a span past it is rejected on its
+ * own, unread, not the request (read-spans.ts). README, Limits.
  */
 export const MAX_SPANS_PER_REQUEST = 50_000;
 export const MAX_MESSAGES_PER_SPAN = 20_000;

@@ -25,9 +25,14 @@ export class SpanRejections {
       this.accepted++;
       return true;
     }
-    this.rejected++;
-    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${quoted(span.name)}: ${reason}`);
+    this.reject(span.name, reason);
     return false;
+  }
+
+  /** A span left out unread, named by its name as far as it could be read: counted, its reason kept for the message. */
+  reject(name: string, reason: string): void {
+    this.rejected++;
+    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${quoted(name)}: ${reason}`);
   }
 
   /** For the client's partial_success.error_message; empty when nothing was rejected. */

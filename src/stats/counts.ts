@@ -7,7 +7,7 @@ export const SPAN_COUNTERS = [
   "received",
   /** Passed validation and were handed to delivery. */
   "accepted",
-  /** Rejected one by one as invalid (bad ids), reported in `partial_success`. */
+  /** Rejected one by one as invalid (bad ids, or past a span's limits), reported in `partial_success`. */
   "rejected_invalid",
   /** Braintrust refused them with the client's own key, or refused them for a key it had not accepted yet: not kept. */
   "refused_upstream",

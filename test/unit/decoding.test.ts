@@ -314,10 +314,15 @@ describe("limits per request", () => {
     });
   });
 
-  it("takes a span of exactly as many messages as a span may hold, and refuses one more with 413, in protobuf and JSON", () => {
+  it("takes a span of exactly as many messages as a span may hold, and rejects one more on its own, unread, in protobuf and JSON", () => {
     for (const format of ["protobuf", "json"] as const) {
       expect(spansOf(decoded(requestOfSpans({ format, span: fullSpan(0) }, 1), format))).toHaveLength(1);
-      expect(refusal(() => decoded(requestOfSpans({ format, span: fullSpan(1) }, 1), format))).toEqual(tooManyMessages("span"));
+      const { request, rejections } = readRequest(requestOfSpans({ format, span: fullSpan(1) }, 1), format);
+      expect(spansOf(request)).toEqual([]);
+      expect(rejections).toMatchObject({ accepted: 0, rejected: 1 });
+      expect(rejections.message).toBe(
+        `rejected 1 of 1 spans: span "Model": a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
+      );
     }
   });
 
