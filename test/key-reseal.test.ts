@@ -102,7 +102,6 @@ describe("keys reseal", () => {
     expect(outcomes.get(healthy.id)).toBe("current");
   });
 
-  // An operator's misconfiguration is no tenant's object failing: it is said as it is, for every tenant alike.
   it("seals again the key of a tenant KV did not hold when it ran, as the tenant's object writes it to KV", async () => {
     const id = uniqueTenantId();
     const apiKey = await standin.issueKey();
@@ -126,6 +125,33 @@ describe("keys reseal", () => {
     await deliveredWithNextKeyOnly({ id, bearer }, apiKey);
   });
 
+  it("answers a write during the rotation with the ETag the tenant then has, its key sealed again as the write stored it", async () => {
+    const tenant = await createTenant();
+    const sealedBefore = await sealedInKv(tenant.id);
+    await withObjectBindings(env.TENANT_OBJECTS.getByName(tenant.id), {
+      ENCRYPTION_KEY: NEXT_KEY,
+      ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
+    });
+    const read = await adminWith(rotating, "GET", `/tenants/${tenant.id}`);
+
+    const put = await adminWith(
+      rotating,
+      "PUT",
+      `/tenants/${tenant.id}`,
+      { parent: tenant.parent, braintrust: { api_url: env.STANDIN_URL } },
+      { "if-match": read.headers.get("etag")! },
+    );
+    expect(put.status).toBe(200);
+    // A write conditional on the ETag the PUT answered goes ahead.
+    const issued = await adminWith(rotating, "POST", `/tenants/${tenant.id}/tokens`, undefined, { "if-match": put.headers.get("etag")! });
+
+    expect(issued.status).toBe(201);
+    expect((await adminWith(rotating, "GET", `/tenants/${tenant.id}`)).headers.get("etag")).toBe(issued.headers.get("etag"));
+    expect(await sealedInKv(tenant.id)).not.toBe(sealedBefore);
+    await deliveredWithNextKeyOnly(tenant, tenant.apiKey);
+  });
+
+  // An operator's misconfiguration is no tenant's object failing: it is said as it is, for every tenant alike.
   it("answers a malformed ENCRYPTION_KEY_PREVIOUS with 500 naming it, not every tenant as failed for its object", async () => {
     await createTenant();
     const response = await adminWith({ ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "not-a-key" }, "POST", "/keys/reseal", {});

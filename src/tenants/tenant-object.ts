@@ -75,8 +75,7 @@ export class TenantObject extends DurableObject<Env> {
       const keyKept = existing?.api_key_sealed !== undefined && change.sealedKey === undefined;
       // Both URLs are as checkUpstreamUrl writes them, as every stored one has been: one spelling each.
       if (keyKept && change.apiUrl !== undefined && existing.api_url !== change.apiUrl) return { refused: "key_for_another_url" } as const;
-      const tenant = replaceTenant(existing, change, new Date().toISOString());
-      await this.ctx.storage.put(RECORD, tenant);
+      const tenant = await this.store(tenantId, replaceTenant(existing, change, new Date().toISOString()));
       await this.replicateLater();
       return { tenant, created: existing === undefined, revision: await tenantRevision(tenant) };
     });
@@ -125,14 +124,14 @@ export class TenantObject extends DurableObject<Env> {
       if (typeof changed === "string") return { refused: changed };
       const refused = await this.refusal(existing, precondition);
       if (refused) return refused;
-      await this.ctx.storage.put(RECORD, changed.tenant);
+      const stored = await this.store(tenantId, changed.tenant);
       await this.replicateLater();
       return {
         token,
         id: record.id,
         created_at: record.created_at,
         replaced: changed.replaced,
-        revision: await tenantRevision(changed.tenant),
+        revision: await tenantRevision(stored),
       };
     });
     if (!("refused" in issued)) await this.replicate(tenantId);
@@ -155,9 +154,9 @@ export class TenantObject extends DurableObject<Env> {
       if (!changed) return { tenant: tenant !== undefined, found: false as const };
       const refused = await this.refusal(tenant, precondition);
       if (refused) return refused;
-      await this.ctx.storage.put(RECORD, changed);
+      const stored = await this.store(tenantId, changed);
       await this.replicateLater();
-      return { tenant: true as const, found: true as const, revision: await tenantRevision(changed) };
+      return { tenant: true as const, found: true as const, revision: await tenantRevision(stored) };
     });
     if ("found" in outcome && outcome.found) await this.replicate(tenantId);
     return outcome;
@@ -272,24 +271,37 @@ export class TenantObject extends DurableObject<Env> {
   private async writeReplica(): Promise<void> {
     const tenantId = await this.ctx.storage.get<string>(TENANT_ID_KEY);
     if (!tenantId) return;
-    const record = await this.changes.run(() => this.withKeySealedAgain(tenantId));
+    // A record stored before the rotation began (its first copy to KV refused, so a tenant `keys
+    // reseal` cannot find by KV's list: reseal.ts) is sealed again here, before KV takes it. Its
+    // other fields, `updated_at` among them, stay as they are: only its revision changes.
+    const record = await this.changes.run(async () => {
+      const stored = await this.ctx.storage.get<StoredTenant>(RECORD);
+      const resealed = stored && (await this.withKeySealedAgain(tenantId, stored));
+      if (resealed) await this.ctx.storage.put(RECORD, resealed);
+      return resealed ?? stored;
+    });
     if (record) await this.kv().put(tenantId, record);
     else await this.kv().delete(tenantId);
   }
 
   /**
-   * The record as stored now, its key first sealed again under ENCRYPTION_KEY, and stored so, when
-   * only ENCRYPTION_KEY_PREVIOUS opens it: during a rotation, every copy KV takes holds the key as
-   * the new key sealed it, a tenant KV did not hold when `keys reseal` ran (reseal.ts) too. Its
-   * other fields, `updated_at` among them, stay as they are: only its revision changes.
+   * Stores a changed record, its key sealed again first should only ENCRYPTION_KEY_PREVIOUS open it:
+   * the revision a change answers during a rotation is the one it stored. What is stored.
    */
-  private async withKeySealedAgain(tenantId: string): Promise<StoredTenant | undefined> {
-    const record = await this.ctx.storage.get<StoredTenant>(RECORD);
-    const sealed = record?.api_key_sealed && (await sealedAgainIfPrevious(this.env, tenantId, record.api_key_sealed));
-    if (!record || !sealed) return record;
-    const resealed = { ...record, api_key_sealed: sealed };
-    await this.ctx.storage.put(RECORD, resealed);
-    return resealed;
+  private async store(tenantId: string, record: StoredTenant): Promise<StoredTenant> {
+    const stored = (await this.withKeySealedAgain(tenantId, record)) ?? record;
+    await this.ctx.storage.put(RECORD, stored);
+    return stored;
+  }
+
+  /**
+   * The record with its key sealed again under ENCRYPTION_KEY, when only ENCRYPTION_KEY_PREVIOUS opens
+   * it (reseal.ts), so every copy KV takes during a rotation holds the key as the new key sealed it;
+   * undefined when there is nothing to seal again.
+   */
+  private async withKeySealedAgain(tenantId: string, record: StoredTenant): Promise<StoredTenant | undefined> {
+    const sealed = record.api_key_sealed && (await sealedAgainIfPrevious(this.env, tenantId, record.api_key_sealed));
+    return sealed ? { ...record, api_key_sealed: sealed } : undefined;
   }
 
   private kv(): TenantStore {
