@@ -429,6 +429,14 @@ describe("the console's tenant forms and tokens", () => {
         `//braintrust:${inUrl}@braintrust.example.com`,
       ].map(async (url) => (await send({ parent: "project_name:p", api_url: url })).text()),
     );
+    // The settings' own API URL given as a list: refused, and not read for what its strings hold.
+    const settingsUrlList = await (
+      await send({
+        parent: "project_name:p",
+        api_url: "",
+        settings: JSON.stringify({ braintrust: { api_url: [`https://braintrust:${inUrl}@braintrust.example.com`] } }),
+      })
+    ).text();
     // The settings' own API URL, used when the field is empty, refused for its credentials too.
     const settingsUrl = await (
       await send({
@@ -451,6 +459,8 @@ describe("the console's tenant forms and tokens", () => {
     // The rest as typed, so only the key is typed again.
     expect(page).toContain("&quot;translate&quot;: false");
     expect(page).toContain('value="https://braintrust.example.com/api"');
+    expect(settingsUrlList).toContain("braintrust.api_url");
+    expect(settingsUrlList).not.toContain(inUrl);
     expect(settingsUrl).toContain("braintrust.api_url: must not carry credentials");
     expect(settingsUrl).not.toContain(inUrl);
     expect(settingsUrl).toContain("&quot;api_url&quot;:&quot;https://braintrust.example.com&quot;");

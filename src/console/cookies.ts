@@ -37,24 +37,17 @@ export function dropSessionCookie(c: Context): void {
 }
 
 /**
- * How many cookies of the session's name a request is read for: a browser sends one of the console's
- * own (one name, one path), and another host of the same site may have set more of that name, sent
- * before it when their path is longer (`Path=/admin/console`).
- */
-const MAX_SESSION_COOKIES = 4;
-
-/**
- * The values of every cookie of the session's name the request carries, in the order sent (up to
- * MAX_SESSION_COOKIES): reading only the first, a cookie of that name another host of the site set
- * would hide the operator's session, and logging in again would not help.
+ * The values of every cookie of the session's name the request carries, in the order sent. A browser
+ * sends one of the console's own (one name, one path), but another host of the same site may set
+ * more of that name, sent before it when their paths are longer (`/admin/`, `/admin/console`, …):
+ * reading only some, those would hide the operator's session, and logging in again would not help.
+ * How many there can be is bounded by the size of a Cookie header.
  */
 export function sessionCookiesSent(c: Context): string[] {
   const values: string[] = [];
   for (const pair of (c.req.header("cookie") ?? "").split(";")) {
     const at = pair.indexOf("=");
-    if (at === -1 || pair.slice(0, at).trim() !== SESSION_COOKIE) continue;
-    values.push(pair.slice(at + 1).trim());
-    if (values.length === MAX_SESSION_COOKIES) break;
+    if (at !== -1 && pair.slice(0, at).trim() === SESSION_COOKIE) values.push(pair.slice(at + 1).trim());
   }
   return values;
 }

@@ -47,23 +47,17 @@ export function pageAfterLogin(address: unknown, env: { ADMIN_TOKEN?: string }):
   const page = `${url.pathname}${url.search}`;
   // The address as given too: re-serialising the query (`/` to %2F, `=` to %3D, a `+` kept as a space's)
   // leaves a base64 token in neither the page nor its form-decoding, yet plainly in its percent-decoding.
-  const texts = [address, page].flatMap((text) => [text, decodedAddress(text), percentDecoded(text)]);
+  const texts = [address, page].flatMap((text) => [text, decodedAddress(text), decodedAddress(text, false)]);
   return texts.some((text) => adminTokenMasked(text, env) !== text) ? undefined : page;
 }
 
-/** An address with its percent-escapes undone, `+` left as it is; as it is where an escape is malformed. */
-function percentDecoded(address: string): string {
+/**
+ * An address with its percent-escapes undone, `+` as a query writes a space (or, `plusAsSpace` false,
+ * left as it is); as it is where an escape is malformed.
+ */
+function decodedAddress(address: string, plusAsSpace = true): string {
   try {
-    return decodeURIComponent(address);
-  } catch {
-    return address;
-  }
-}
-
-/** An address with its percent-escapes undone, `+` as a query writes a space; as it is where an escape is malformed. */
-function decodedAddress(address: string): string {
-  try {
-    return decodeURIComponent(address.replaceAll("+", " "));
+    return decodeURIComponent(plusAsSpace ? address.replaceAll("+", " ") : address);
   } catch {
     return address;
   }

@@ -130,8 +130,8 @@ function stringsOf(text: string): StringAt[] {
  * The settings JSON with each `"api_key"` member's string emptied where it stands, and each
  * `"api_url"` member's without its credentials, the rest as typed; undefined when that cannot be
  * done for sure: text that does not parse and could name either (a `\u` escape spells any name) has
- * no sure reading of where its strings start, and a key that is no string has no string to empty.
- * None of such text is shown again.
+ * no sure reading of where its strings start, and a key that is no string, or either one given as a
+ * list or an object, has no string to empty. None of such text is shown again.
  */
 function settingsShownAgain(text: string): string | undefined {
   if (!parses(text)) return /api_key|api_url|\\u/.test(text) ? undefined : text;
@@ -147,8 +147,10 @@ function settingsShownAgain(text: string): string | undefined {
     const valueAt = name.end + colon![0].length;
     const value = strings[i + 1];
     if (value?.start !== valueAt) {
-      // A URL that is no string holds no credentials; a key that is none, and is not null, cannot be emptied.
-      if (member === "api_url" || text.startsWith("null", valueAt)) continue;
+      // No string: null, a number or a boolean holds no key (an api_url of one is shown as it is); a
+      // list or an object may, in strings this does not read.
+      const scalar = !"[{".includes(text[valueAt] ?? "[");
+      if (scalar && (member === "api_url" || text.startsWith("null", valueAt))) continue;
       return undefined;
     }
     shown += text.slice(copied, value.start);
