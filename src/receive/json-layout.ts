@@ -22,12 +22,12 @@ export interface JsonScope {
   /** The scope's own members (scope, schemaUrl…), by key: every member but its span list. */
   members: Map<string, Range>;
   spans: Range[];
-  /** Its spans over a span's limits, left out unread: each one's name as far as it could be read, and why. */
+  /** Its spans over a span's limits, left out unread: where each is, and why (its name is read when it is rejected: spanNameAt). */
   oversized: OversizedSpan[];
 }
 
 export interface OversizedSpan {
-  name: string;
+  span: Range;
   reason: string;
 }
 
@@ -80,11 +80,22 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
       for (const span of listed) {
         const reason = scanner.overLimits(span);
         if (reason === undefined) spans.push(span);
-        else oversized.push({ name: scanner.spanName(span), reason });
+        else oversized.push({ span, reason });
       }
       scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans, oversized });
     }
     if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
+  }
+}
+
+/** The `name` member of the span at `span` when it is a string, read without the rest of the span; empty otherwise. */
+export function spanNameAt(text: string, span: Range): string {
+  try {
+    const name = new Scanner(text).objectMembers(span.start, "span").members.get("name");
+    const value: unknown = name && JSON.parse(text.slice(name.start, name.end));
+    return typeof value === "string" ? value : "";
+  } catch {
+    return "";
   }
 }
 
@@ -215,17 +226,6 @@ class Scanner {
     } catch (err) {
       if (err instanceof RelayError && err.code === "too_large") return err.message;
       throw err;
-    }
-  }
-
-  /** A span's `name` member when it is a string, read without the rest of the span; empty otherwise. */
-  spanName(span: Range): string {
-    try {
-      const name = this.objectMembers(span.start, "span").members.get("name");
-      const value: unknown = name && JSON.parse(this.text.slice(name.start, name.end));
-      return typeof value === "string" ? value : "";
-    } catch {
-      return "";
     }
   }
 

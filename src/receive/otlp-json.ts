@@ -20,7 +20,7 @@ import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeInteg
 import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
-import { scanJsonRequest } from "./json-layout.js";
+import { scanJsonRequest, spanNameAt } from "./json-layout.js";
 import { NESTING_LEFT } from "./request-limits.js";
 import type { SpanRejections } from "./validate.js";
 
@@ -52,7 +52,7 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {
-      for (const { name, reason } of scopeLayout.oversized) rejections.reject(name, reason);
+      for (const { span, reason } of scopeLayout.oversized) rejections.reject(spanNameAt(text, span), reason);
       const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members), NESTING_LEFT.scope);
       const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
       for (const span of scopeLayout.spans) {

@@ -246,7 +246,7 @@ function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections)
   }
 }
 
-/** A span's name (field 5), read alone from its bytes (what is not UTF-8 as U+FFFD); empty when it has none. */
+/** A span's name, read alone from its bytes (what is not UTF-8 as U+FFFD); empty when it has none. */
 function spanNameIn(bytes: Uint8Array, range: Range): string {
   let name = "";
   try {
@@ -259,7 +259,7 @@ function spanNameIn(bytes: Uint8Array, range: Range): string {
   return name;
 }
 
-const SPAN_NAME_FIELD = 5;
+const SPAN_NAME_FIELD = SpanSchema.field.name.number;
 
 /** A ResourceSpans or ScopeSpans from its own fields, every one but its list. */
 function decodeHeader<Desc extends DescMessage>(

@@ -5,8 +5,9 @@ const MAX_REASONS = 3;
 
 /**
  * OTLP requires a 16-byte trace id and an 8-byte span id, neither all zeros, a parent id that is
- * empty or 8 bytes, and links whose ids are empty or of those lengths. Spans that break this are
- * rejected one by one (OTLP partial success), so the rest of the request still goes through.
+ * empty or 8 bytes, and links whose ids are empty or of those lengths. Spans that break this, or
+ * that are past a span's limits (request-limits.ts, left out unread), are rejected one by one (OTLP
+ * partial success), so the rest of the request still goes through.
  */
 export class SpanRejections {
   accepted = 0;

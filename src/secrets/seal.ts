@@ -43,12 +43,12 @@ function importKey(encryptionKey: string | undefined, name: string): Promise<Cry
 
 /**
  * The 32 bytes a key's text encodes, however it was written: base64 with or without its padding, with
- * spaces or line breaks (as atob reads it), or base64url; undefined for any other text.
+ * spaces or line breaks, or base64url; undefined for any other text.
  */
 export function encryptionKeyBytes(text: string): Uint8Array | undefined {
   let raw: Uint8Array;
   try {
-    raw = Uint8Array.from(atob(text.replaceAll("-", "+").replaceAll("_", "/")), (c) => c.charCodeAt(0));
+    raw = base64UrlDecode(text.replace(/\s/g, ""));
   } catch {
     return undefined;
   }
