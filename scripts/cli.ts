@@ -58,8 +58,12 @@ const GLOBAL_FLAGS = new Set(["url", "json", "help"]);
 function parseCommandLine(args: string[]) {
   const parsed = parsedArgs(args);
   // An empty value (an unset $TENANT) is no value: read as none, `--tenant ""` would replay every tenant's dead letters.
+  const seen = new Set<string>();
   for (const token of parsed.tokens) {
     if (token.kind === "option" && token.value === "") throw new UsageError(`--${token.name} needs a value, not an empty one`);
+    // Given twice, one of its values would be chosen without a word (`--tenant a --tenant b` replays b's alone).
+    if (token.kind === "option" && seen.has(token.name)) throw new UsageError(`--${token.name} is given twice: give it once`);
+    if (token.kind === "option") seen.add(token.name);
   }
   return parsed;
 }
@@ -147,12 +151,15 @@ async function tenantPut(
   // The likely slip is the key itself (`--api-key-env $BRAINTRUST_API_KEY`): refused without repeating it.
   if (keyVariable !== undefined && !ENVIRONMENT_VARIABLE.test(keyVariable))
     throw new UsageError("--api-key-env takes the name of an environment variable (letters, digits and _), not its value");
-  const key = keyVariable === undefined ? undefined : process.env[keyVariable];
+  // Its own variables alone: `constructor` or `toString` would read Object's, a function JSON leaves out, and no key be sent.
+  const key = keyVariable === undefined || !Object.hasOwn(process.env, keyVariable) ? undefined : process.env[keyVariable];
   if (keyVariable !== undefined && !key) throw new UsageError(`environment variable ${keyVariable} is empty`);
   const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   if (headers["if-none-match"] && body.parent === undefined)
     throw new UsageError(`tenant ${id} does not exist yet: give --parent (project_id:…, project_name:… or experiment_id:…) to create it`);
+  if (body.braintrust !== undefined && (typeof body.braintrust !== "object" || body.braintrust === null || Array.isArray(body.braintrust)))
+    throw new InputError(`--config ${flags.config}: braintrust must be an object, {"api_url": …}`);
   const braintrust = { ...(body.braintrust as Record<string, unknown> | undefined) };
   if (flags["api-url"]) braintrust.api_url = flags["api-url"];
   if (flags.passthrough) braintrust.api_key = null;
@@ -177,20 +184,26 @@ async function currentSettings(
     throw err;
   }
   const view = read.body;
+  // Without it, the PUT would overwrite unseen whatever changed the tenant since it was read.
+  if (!read.etag)
+    throw new AdminError(
+      `the relay's answer for tenant ${id} came without its ETag, so it cannot be put back only if unchanged: use --config`,
+    );
   return {
     body: {
       ...processingSettingsOf(view),
       parent: view.parent,
       braintrust: { api_url: view.braintrust.api_url },
     },
-    headers: read.etag ? { "if-match": read.etag } : {},
+    headers: { "if-match": read.etag },
   };
 }
 
 function configFile(path: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    // A byte order mark, as Windows editors and PowerShell write UTF-8, is no part of the JSON.
+    text = readFileSync(path, "utf8").replace(/^\ufeff/, "");
   } catch (err) {
     throw new InputError(`cannot read --config ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }

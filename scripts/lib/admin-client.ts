@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ErrorAnswer } from "./admin-answers.js";
+import { oneLine } from "./table.js";
 
 /** What an HTTP header's value may hold (RFC 9110's field-vchar, spaces and tabs), which fetch checks. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -106,7 +107,8 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     // A refusal the relay did not write (a proxy's, another service's at that address) is not named as the relay's.
     const refusal = ErrorAnswer.safeParse(json);
     if (!refusal.success) throw notTheAdminApi(origin, response.status, refusal.error);
-    const error = refusal.data.error.message;
+    // On one line, its control characters shown as U+FFFD: the words are whatever server answers at --url.
+    const error = oneLine(refusal.data.error.message);
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
     throw new AdminError(error, response.status);
   }

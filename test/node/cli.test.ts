@@ -29,6 +29,47 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, url =
   return runCli(url, args, env);
 }
 
+/** An admin API call to this file's relay, made apart from the CLI. */
+function admin(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${relay.url}/admin${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers },
+  });
+}
+
+/** Another operator's change of the tenant's parent, to `project_name:theirs`. */
+async function changedBySomeoneElse(tenant: string): Promise<void> {
+  const theirs = await admin(`/tenants/${tenant}`, { method: "PUT", body: JSON.stringify({ parent: "project_name:theirs" }) });
+  expect(theirs.status).toBe(200);
+}
+
+/**
+ * A proxy in front of this file's relay, as an operator's network may put one: it passes on the
+ * credentials and conditions, gives back the relay's ETag as `etag` makes it, and runs `beforePut`
+ * before it passes on a PUT.
+ */
+function relayProxy({
+  etag = (tag) => tag ?? undefined,
+  beforePut,
+}: {
+  etag?: (tag: string | null) => string | undefined;
+  beforePut?: () => Promise<void>;
+}) {
+  return otherServer(async (req, res, body) => {
+    if (req.method === "PUT") await beforePut?.();
+    const headers = Object.fromEntries(
+      ["authorization", "content-type", "if-match", "if-none-match"].flatMap((name) => {
+        const value = req.headers[name];
+        return typeof value === "string" ? [[name, value]] : [];
+      }),
+    );
+    const answer = await fetch(`${relay.url}${req.url}`, { method: req.method, headers, ...(body ? { body } : {}) });
+    const tag = etag(answer.headers.get("etag"));
+    res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "", ...(tag ? { etag: tag } : {}) });
+    res.end(await answer.text());
+  });
+}
+
 describe("tfy-relay, against a running relay", () => {
   it("puts, gets and lists tenants, as tables and as JSON", async () => {
     const apiKey = await standin.issueKey();
@@ -403,29 +444,10 @@ describe("tfy-relay, against a running relay", () => {
   });
 
   it("puts nothing over a change made between its read and its write, and says so", async () => {
-    const admin = (path: string, init: RequestInit = {}) =>
-      fetch(`${relay.url}/admin${path}`, {
-        ...init,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", ...init.headers },
-      });
     const created = await admin("/tenants/cli-race", { method: "PUT", body: JSON.stringify({ parent: "project_name:before" }) });
     expect(created.status).toBe(201);
     // Between the CLI's GET and its PUT, another operator changes the tenant.
-    const between = await otherServer(async (req, res, body) => {
-      if (req.method === "PUT") {
-        const theirs = await admin("/tenants/cli-race", { method: "PUT", body: JSON.stringify({ parent: "project_name:theirs" }) });
-        expect(theirs.status).toBe(200);
-      }
-      const headers = Object.fromEntries(
-        ["authorization", "content-type", "if-match", "if-none-match"].flatMap((name) => {
-          const value = req.headers[name];
-          return typeof value === "string" ? [[name, value]] : [];
-        }),
-      );
-      const answer = await fetch(`${relay.url}${req.url}`, { method: req.method, headers, ...(body ? { body } : {}) });
-      res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "", etag: answer.headers.get("etag") ?? "" });
-      res.end(await answer.text());
-    });
+    const between = await relayProxy({ beforePut: () => changedBySomeoneElse("cli-race") });
 
     const put = await cli(["tenants", "put", "cli-race", "--parent", "project_name:mine"], {}, between.url);
     await between.close();
@@ -439,6 +461,29 @@ describe("tfy-relay, against a running relay", () => {
         "tfy-relay: tenant cli-race was changed (or created, or deleted) by someone else while this ran: nothing was changed; run the command again\n",
     });
     expect(now).toMatchObject({ parent: "project_name:theirs" });
+  });
+
+  it("puts nothing back, unconditionally, of a tenant whose ETag was lost on the way, and says so", async () => {
+    const created = await admin("/tenants/cli-noetag", { method: "PUT", body: JSON.stringify({ parent: "project_name:before" }) });
+    expect(created.status).toBe(201);
+    const stripping = await relayProxy({ etag: () => undefined, beforePut: () => changedBySomeoneElse("cli-noetag") });
+
+    const put = await cli(["tenants", "put", "cli-noetag", "--parent", "project_name:mine"], {}, stripping.url);
+    await stripping.close();
+
+    expect(put).toMatchObject({
+      code: 1,
+      stderr:
+        "tfy-relay: the relay's answer for tenant cli-noetag came without its ETag, so it cannot be put back only if unchanged: use --config\n",
+    });
+    expect(stripping.received.map((r) => r.method)).toEqual(["GET"]);
+  });
+
+  it("stores no key, and says so, when --api-key-env names a variable every object has but the environment does not", async () => {
+    const put = await cli(["tenants", "put", "cli-proto", "--parent", "project_id:p", "--api-key-env", "constructor"]);
+
+    expect(put).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tfy-relay: environment variable constructor is empty/) });
+    expect((await admin("/tenants/cli-proto")).status).toBe(404);
   });
 
   it("revokes no token, and deletes nothing, for a token id that reads like a path", async () => {
@@ -567,6 +612,7 @@ describe("tfy-relay, against a running relay", () => {
 interface Received {
   method: string;
   path: string;
+  headers: IncomingMessage["headers"];
   body: string;
 }
 
@@ -577,7 +623,7 @@ async function otherServer(answer: (req: IncomingMessage, res: ServerResponse, b
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = Buffer.concat(chunks).toString("utf8");
-    received.push({ method: req.method ?? "", path: req.url ?? "", body });
+    received.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
     await answer(req, res, body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -617,6 +663,58 @@ describe("tfy-relay, against a server that is not the relay", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("refuses a flag given twice, rather than one of its values chosen: --tenant a --tenant b would replay b's alone", async () => {
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+
+    const run = await runCli(server.url, ["dead-letters", "replay", "--tenant", "acme", "--tenant", "globex"]);
+    await server.close();
+
+    expect(run).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tfy-relay: --tenant is given twice: give it once\n/) });
+    expect(server.received).toEqual([]);
+  });
+
+  it("prints a refusal's message on one line, without its control characters", async () => {
+    const server = await otherServer((_req, res) =>
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: "boom \u001b[2J\u001b[31mred\nsecond line" } })),
+    );
+
+    const run = await runCli(server.url, ["tenants", "list"]);
+    await server.close();
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain("\u001b");
+    expect(run.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  it("refuses a --config whose braintrust is no object, rather than send it as one field per character", async () => {
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    // The key pasted as braintrust's value, rather than as its api_key.
+    writeFileSync(config, JSON.stringify({ parent: "project_name:p", braintrust: "sk-PASTED-abcdefghijklmnop" }));
+    const server = await otherServer((_req, res) => res.writeHead(400, { "content-type": "application/json" }).end("{}"));
+
+    const run = await runCli(server.url, ["tenants", "put", "acme", "--config", config]);
+    await server.close();
+
+    expect(run).toMatchObject({ code: 2, stderr: `tfy-relay: --config ${config}: braintrust must be an object, {"api_url": …}\n` });
+    expect(server.received).toEqual([]);
+  });
+
+  it("reads a --config file that starts with a byte order mark, as Windows editors and PowerShell write UTF-8", async () => {
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    writeFileSync(config, `\ufeff${JSON.stringify({ parent: "project_name:p" })}`);
+    const server = await otherServer((_req, res) =>
+      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "refused" } })),
+    );
+
+    const run = await runCli(server.url, ["tenants", "put", "acme", "--config", config]);
+    await server.close();
+
+    expect(run).toMatchObject({ code: 1, stderr: "tfy-relay: refused\n" });
+    expect(server.received.map((r) => JSON.parse(r.body) as unknown)).toEqual([{ parent: "project_name:p" }]);
   });
 
   it("says in one line, never with the token, that RELAY_ADMIN_TOKEN holds what no header can carry, and that an answer broke off", async () => {
