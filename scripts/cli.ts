@@ -84,7 +84,9 @@ function parsedArgs(args: string[]) {
 
 type CommandLine = ReturnType<typeof parseCommandLine>;
 type Flags = CommandLine["values"];
-type Run = (admin: AdminClient, flags: Flags, ...args: string[]) => Promise<unknown>;
+/** What a command prints: text as it is, anything else as JSON (`printed`). */
+type CommandOutput = unknown;
+type Run = (admin: AdminClient, flags: Flags, ...args: string[]) => Promise<CommandOutput>;
 
 interface Command {
   usage: string;
@@ -195,7 +197,9 @@ async function currentSettings(
       parent: view.parent,
       braintrust: { api_url: view.braintrust.api_url },
     },
-    headers: { "if-match": read.etag },
+    // The relay's ETags are strong: a `W/` is a proxy's that compressed the answer (Cloudflare's network
+    // does so), and sent back it could never match (If-Match compares strongly), so the tag goes without it.
+    headers: { "if-match": read.etag.replace(/^W\//, "") },
   };
 }
 
@@ -327,35 +331,20 @@ const COMMANDS = [
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {
     const targets = [flags.id, flags.tenant, flags.all || undefined].filter((t) => t !== undefined).length;
     if (targets !== 1) throw new UsageError("say which, one of: --id ID, --tenant TENANT or --all");
-    const replayed: string[] = [];
-    const orphaned: string[] = [];
-    const replaying: string[] = [];
-    const unavailable: string[] = [];
-    let cursor: string | null = null;
-    do {
-      const page: ReplayAnswer = await admin.call("POST", "/dead-letters/replay", ReplayAnswer, {
-        ...(flags.id ? { id: flags.id } : {}),
-        ...(flags.tenant ? { tenant: flags.tenant } : {}),
-        ...(cursor ? { cursor } : {}),
-      });
-      replayed.push(...page.replayed);
-      orphaned.push(...page.orphaned);
-      replaying.push(...page.replaying);
-      unavailable.push(...page.unavailable);
-      cursor = page.cursor;
-    } while (cursor);
-    if (flags.json) return { replayed, orphaned, replaying, unavailable };
-    return [
-      `replayed ${counted(replayed.length, "dead letter")}`,
-      ...(orphaned.length > 0 ? [`${counted(orphaned.length, "dead letter")} of deleted tenants not replayed (delete them)`] : []),
-      ...(replaying.length > 0 ? [`${counted(replaying.length, "dead letter")} already being replayed, left to that replay`] : []),
-      // Named by tenant, so that one whose object was down is replayed again with --tenant, not forgotten.
-      ...(unavailable.length > 0
-        ? [
-            `${counted(unavailable.length, "dead letter")} not replayed, their tenant's Durable Object did not answer (replay again with --tenant): ${[...new Set(unavailable.map((id) => id.split(":")[0]))].join(", ")}`,
-          ]
-        : []),
-    ].join("; ");
+    const outcomes = { replayed: [] as string[], orphaned: [] as string[], replaying: [] as string[], unavailable: [] as string[] };
+    await eachPage(
+      (cursor) =>
+        admin.call("POST", "/dead-letters/replay", ReplayAnswer, {
+          ...(flags.id ? { id: flags.id } : {}),
+          ...(flags.tenant ? { tenant: flags.tenant } : {}),
+          ...(cursor ? { cursor } : {}),
+        }),
+      (page) => {
+        for (const outcome of ["replayed", "orphaned", "replaying", "unavailable"] as const) outcomes[outcome].push(...page[outcome]);
+      },
+      () => replayOutput(outcomes, flags.json),
+    );
+    return replayOutput(outcomes, flags.json);
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {
     await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
@@ -404,28 +393,85 @@ const COMMANDS = [
       replica_behind: [] as string[],
       failed: [] as string[],
     };
-    let cursor: string | null = null;
-    do {
-      const page: ResealAnswer = await admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {});
-      for (const outcome of ["resealed", "current", "unreadable", "changed", "replica_behind", "failed"] as const)
-        outcomes[outcome].push(...page[outcome]);
-      cursor = page.cursor;
-    } while (cursor);
-    const { resealed, current, unreadable, changed, replica_behind, failed } = outcomes;
+    await eachPage(
+      (cursor) => admin.call("POST", "/keys/reseal", ResealAnswer, cursor ? { cursor } : {}),
+      (page) => {
+        for (const outcome of ["resealed", "current", "unreadable", "changed", "replica_behind", "failed"] as const)
+          outcomes[outcome].push(...page[outcome]);
+      },
+      () => resealOutput(outcomes, flags.json),
+    );
+    const { unreadable, changed, replica_behind, failed } = outcomes;
     // Exit 1 while a tenant is left for another run or for a person, so a script rotating the key stops before dropping the old one.
     if (unreadable.length + changed.length + replica_behind.length + failed.length > 0) process.exitCode = 1;
-    if (flags.json) return outcomes;
-    return [
-      `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
-      ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
-      ...(changed.length > 0 ? [`changed while this ran (run it again): ${changed.join(", ")}`] : []),
-      ...(replica_behind.length > 0
-        ? [`sealed again, but KV refused the copy ingest reads (run it again): ${replica_behind.join(", ")}`]
-        : []),
-      ...(failed.length > 0 ? [`their Durable Object did not answer (run it again): ${failed.join(", ")}`] : []),
-    ].join("\n");
+    return resealOutput(outcomes, flags.json);
   }),
 ];
+
+/**
+ * The pages of a call that changes things a page at a time (a replay, a reseal), each asked for with
+ * the cursor the one before it gave. Should a later page fail, what the pages before it did is
+ * printed first, as the command prints it, then the failure: those pages were done, and the
+ * failure's own words ("nothing was replayed") are about its page alone.
+ */
+async function eachPage<Page extends { cursor: string | null }>(
+  next: (cursor: string | null) => Promise<Page>,
+  take: (page: Page) => void,
+  doneSoFar: () => CommandOutput,
+): Promise<void> {
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    let page: Page;
+    try {
+      page = await next(cursor);
+    } catch (err) {
+      if (pages === 0 || !(err instanceof AdminError)) throw err;
+      printed(doneSoFar());
+      throw new AdminError(`${err.message} (on page ${pages + 1}: what the pages before it did is above)`, err.status);
+    }
+    take(page);
+    pages++;
+    cursor = page.cursor;
+  } while (cursor);
+}
+
+/** What `dead-letters replay` prints of its outcomes. */
+function replayOutput(
+  { replayed, orphaned, replaying, unavailable }: Record<"replayed" | "orphaned" | "replaying" | "unavailable", string[]>,
+  json: boolean | undefined,
+): CommandOutput {
+  if (json) return { replayed, orphaned, replaying, unavailable };
+  return [
+    `replayed ${counted(replayed.length, "dead letter")}`,
+    ...(orphaned.length > 0 ? [`${counted(orphaned.length, "dead letter")} of deleted tenants not replayed (delete them)`] : []),
+    ...(replaying.length > 0 ? [`${counted(replaying.length, "dead letter")} already being replayed, left to that replay`] : []),
+    // Named by tenant, so that one whose object was down is replayed again with --tenant, not forgotten.
+    ...(unavailable.length > 0
+      ? [
+          `${counted(unavailable.length, "dead letter")} not replayed, their tenant's Durable Object did not answer (replay again with --tenant): ${[...new Set(unavailable.map((id) => id.split(":")[0]))].join(", ")}`,
+        ]
+      : []),
+  ].join("; ");
+}
+
+/** What `keys reseal` prints of its outcomes. */
+function resealOutput(
+  outcomes: Record<"resealed" | "current" | "unreadable" | "changed" | "replica_behind" | "failed", string[]>,
+  json: boolean | undefined,
+): CommandOutput {
+  if (json) return outcomes;
+  const { resealed, current, unreadable, changed, replica_behind, failed } = outcomes;
+  return [
+    `sealed again under ENCRYPTION_KEY: ${resealed.length}; already under it: ${current.length}`,
+    ...(unreadable.length > 0 ? [`opened by neither key (put their API keys again): ${unreadable.join(", ")}`] : []),
+    ...(changed.length > 0 ? [`changed while this ran (run it again): ${changed.join(", ")}`] : []),
+    ...(replica_behind.length > 0
+      ? [`sealed again, but KV refused the copy ingest reads (run it again): ${replica_behind.join(", ")}`]
+      : []),
+    ...(failed.length > 0 ? [`their Durable Object did not answer (run it again): ${failed.join(", ")}`] : []),
+  ].join("\n");
+}
 
 const USAGE = `usage: tfy-relay [--url URL] [--json] <command>
 
@@ -447,6 +493,11 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
                       shows; with --json, that window's figures alone
   RELAY_URL           the relay, when --url is not given (environment)
   RELAY_ADMIN_TOKEN   the relay's ADMIN_TOKEN (environment)`;
+
+/** A command's output on stdout: text as it is, anything else as JSON. */
+function printed(output: CommandOutput): void {
+  console.log(typeof output === "string" ? output : JSON.stringify(output, null, 2));
+}
 
 /** A count of a noun, in words: "1 trace", "2 spans". */
 function counted(n: number, noun: string): string {
@@ -490,8 +541,7 @@ try {
     console.log(USAGE);
   } else {
     const { command, args } = chosenCommand(commandLine);
-    const output = await command.run(adminClient(flags.url, process.env.RELAY_ADMIN_TOKEN), flags, ...args);
-    console.log(typeof output === "string" ? output : JSON.stringify(output, null, 2));
+    printed(await command.run(adminClient(flags.url, process.env.RELAY_ADMIN_TOKEN), flags, ...args));
   }
 } catch (err) {
   if (err instanceof UsageError) {

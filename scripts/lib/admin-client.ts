@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { isLoopback } from "../../src/http/loopback.js";
 import { ErrorAnswer } from "./admin-answers.js";
 import { oneLine } from "./table.js";
 
@@ -25,6 +26,9 @@ export interface AdminClient {
   read<T>(path: string, answer: z.ZodType<T>): Promise<{ body: T; etag: string | undefined }>;
 }
 
+/** Why a connection was never made (undici's and Node's codes): nothing was sent. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+
 export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
   /**
    * The relay's origin and the token, checked at the first call rather than when the client is
@@ -37,8 +41,9 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       url = new URL(baseUrl);
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
     } catch {
-      // Shown unless it may hold a secret: a user:password before an @, or a token given in its place.
-      const mayHoldSecret = baseUrl.includes("@") || (!baseUrl.includes("://") && /^\S{20,}$/.test(baseUrl));
+      // Shown unless it may hold a secret: a user:password before an @, a query or fragment (a token
+      // given as a parameter), or a token given in its place.
+      const mayHoldSecret = /[@?#]/.test(baseUrl) || (!baseUrl.includes("://") && /^\S{20,}$/.test(baseUrl));
       throw new AdminError(
         `--url ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
       );
@@ -47,6 +52,12 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     // before /admin, where the Worker serves nothing (it answers at its origin's root).
     if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
       throw new AdminError("--url must be the relay's address alone, without a path, user name, password, query or fragment");
+    }
+    // The token goes in every request's header: over plain http only to this machine, as the console's session does.
+    if (url.protocol === "http:" && !isLoopback(url.hostname)) {
+      throw new AdminError(
+        `--url ${url.origin} is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)`,
+      );
     }
     if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");
     // fetch would refuse the header with the token in its words, and the CLI print them.
@@ -62,12 +73,13 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     headers: Record<string, string> = {},
   ): Promise<{ body: T; etag: string | undefined }> {
     const { origin, token: adminToken } = target();
+    const sent = body === undefined ? undefined : JSON.stringify(body);
     let response: Response;
     try {
       response = await fetch(`${origin}/admin${path}`, {
         method,
         headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...headers },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: sent,
         // Followed, a 307 or 308 would send the body, a tenant's Braintrust key among it, wherever the
         // Location says, another host or plain http; the token's header is all undici would hold back.
         redirect: "manual",
@@ -75,6 +87,13 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
+      // A change whose connection broke once it was made may have been carried out: run again, a token
+      // would be issued twice. A read, or a connection never made, is only to be tried again.
+      if (method !== "GET" && cause?.code !== undefined && !NOT_CONNECTED.has(cause.code)) {
+        throw new AdminError(
+          `the connection to the relay at ${origin} broke before its answer came (${why}): the call may have been carried out; check before running it again`,
+        );
+      }
       throw new AdminError(`cannot reach the relay at ${origin} (${why}): is it running? Give its address with --url or RELAY_URL`);
     }
     if (response.status >= 300 && response.status < 400) {

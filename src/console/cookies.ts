@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import { isLoopback } from "../http/loopback.js";
 import { SESSION_COOKIE, type SessionCookie } from "./session.js";
 
 /**
@@ -16,11 +17,6 @@ export function consoleCookie(url: string, path: string) {
 /** Whether a browser drops the cookies a response to this URL sets: Secure ones, over http. */
 export function dropsConsoleCookies(url: string): boolean {
   return new URL(url).protocol === "http:" && consoleCookie(url, "/").secure;
-}
-
-/** localhost, by name or address: the machine itself. */
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** The session's cookie, for the whole console. */

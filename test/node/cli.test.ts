@@ -463,6 +463,19 @@ describe("tfy-relay, against a running relay", () => {
     expect(now).toMatchObject({ parent: "project_name:theirs" });
   });
 
+  it("changes a tenant whose ETag came back weak, as a proxy that compresses the answer makes it", async () => {
+    const created = await admin("/tenants/cli-weak", { method: "PUT", body: JSON.stringify({ parent: "project_name:before" }) });
+    expect(created.status).toBe(201);
+    const compressing = await relayProxy({ etag: (tag) => (tag ? `W/${tag}` : undefined) });
+
+    const put = await cli(["tenants", "put", "cli-weak", "--parent", "project_name:after"], {}, compressing.url);
+    await compressing.close();
+
+    expect(put).toMatchObject({ code: 0, stderr: "" });
+    expect(await (await admin("/tenants/cli-weak")).json()).toMatchObject({ parent: "project_name:after" });
+    expect(compressing.received.find((r) => r.method === "PUT")?.headers["if-match"]).toBe(created.headers.get("etag"));
+  });
+
   it("puts nothing back, unconditionally, of a tenant whose ETag was lost on the way, and says so", async () => {
     const created = await admin("/tenants/cli-noetag", { method: "PUT", body: JSON.stringify({ parent: "project_name:before" }) });
     expect(created.status).toBe(201);
@@ -582,6 +595,9 @@ describe("tfy-relay, against a running relay", () => {
       "https://admin:s3cret@relay.example:99999",
       "htps//admin:s3cret@relay.example",
       "3f9c2a7b1e8d4c6a9b0e2f4d6c8a1b3e",
+      // A token given as a parameter of a URL that does not parse (its port, a space pasted in).
+      "https://relay.example.com:99999/?admin_token=s3cret-0123456789abcdef",
+      "https://relay.example.com /?token=s3cret-0123456789abcdef",
     ]) {
       expect(await run(url)).toMatchObject({
         code: 1,
@@ -600,6 +616,12 @@ describe("tfy-relay, against a running relay", () => {
       expect(refused).toMatchObject({ code: 1, stderr: alone });
       expect((refused as CliRun).stderr).not.toContain("s3cret");
     }
+    // Plain http to another machine would carry the admin token in clear: refused before anything is sent.
+    expect(await run("http://relay.example.com")).toMatchObject({
+      code: 1,
+      stderr:
+        "tfy-relay: --url http://relay.example.com is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)\n",
+    });
     // Found free just before it is tried: any other process starting meanwhile may take a port found free earlier.
     const closedPort = await freePort();
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
@@ -630,7 +652,11 @@ async function otherServer(answer: (req: IncomingMessage, res: ServerResponse, b
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -663,6 +689,70 @@ describe("tfy-relay, against a server that is not the relay", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("says a change whose connection broke after it was sent may have been made, rather than that the relay was not reached", async () => {
+    const server = await otherServer((req) => req.socket.destroy());
+
+    const run = await runCli(server.url, ["tokens", "issue", "acme"]);
+    await server.close();
+
+    expect(server.received.map((r) => `${r.method} ${r.path}`)).toEqual(["POST /admin/tenants/acme/tokens"]);
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        new RegExp(
+          `^tfy-relay: the connection to the relay at ${server.url} broke before its answer came \\(\\w+\\): the call may have been carried out; check before running it again\n$`,
+        ),
+      ),
+    });
+  });
+
+  it("prints what earlier pages of a replay did when a later page is refused, then the refusal", async () => {
+    const server = await otherServer((_req, res, body) => {
+      const { cursor } = JSON.parse(body) as { cursor?: string };
+      const answer = cursor
+        ? [
+            503,
+            {
+              error: {
+                message: "tenant acme's Durable Object did not answer to claim its dead letters: nothing was replayed, to replay again",
+              },
+            },
+          ]
+        : [200, { replayed: ["acme:1", "acme:2"], orphaned: [], replaying: [], unavailable: [], cursor: "page-2" }];
+      res.writeHead(answer[0] as number, { "content-type": "application/json" }).end(JSON.stringify(answer[1]));
+    });
+
+    const run = await runCli(server.url, ["dead-letters", "replay", "--tenant", "acme"]);
+    await server.close();
+
+    expect(run).toEqual({
+      code: 1,
+      stdout: "replayed 2 dead letters\n",
+      stderr:
+        "tfy-relay: tenant acme's Durable Object did not answer to claim its dead letters: nothing was replayed, to replay again (on page 2: what the pages before it did is above)\n",
+    });
+  });
+
+  it("names the tenants earlier pages of keys reseal found unreadable when a later page fails", async () => {
+    const page = { resealed: [], current: [], unreadable: [], changed: [], replica_behind: [], failed: [] };
+    const server = await otherServer((req, res, body) => {
+      const { cursor } = JSON.parse(body) as { cursor?: string };
+      if (cursor) return req.socket.destroy();
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ...page, resealed: ["a"], unreadable: ["lost"], cursor: "page-2" }));
+    });
+
+    const run = await runCli(server.url, ["keys", "reseal", "--json"]);
+    await server.close();
+
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ ...page, resealed: ["a"], unreadable: ["lost"] });
+    expect(run.stderr).toMatch(
+      /^tfy-relay: the connection to the relay at .* broke before its answer came .*\(on page 2: what the pages before it did is above\)\n$/,
+    );
   });
 
   it("refuses a flag given twice, rather than one of its values chosen: --tenant a --tenant b would replay b's alone", async () => {
