@@ -344,6 +344,8 @@ const COMMANDS = [
       },
       () => replayOutput(outcomes, flags.json),
     );
+    // Exit 1 while dead letters are left for another run, as keys reseal does, so a script knows to replay again.
+    if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);
   }),
   commandOf("dead-letters delete <id>", async (admin, flags, id) => {

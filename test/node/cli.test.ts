@@ -735,6 +735,24 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("exits 1 when a replay leaves dead letters whose tenant's object did not answer, for a script to replay again", async () => {
+    const server = await otherServer((_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ replayed: ["globex:1"], orphaned: [], replaying: [], unavailable: ["acme:3"], cursor: null })),
+    );
+
+    const run = await runCli(server.url, ["dead-letters", "replay", "--all"]);
+    await server.close();
+
+    expect(run).toEqual({
+      code: 1,
+      stdout:
+        "replayed 1 dead letter; 1 dead letter not replayed, their tenant's Durable Object did not answer (replay again with --tenant): acme\n",
+      stderr: "",
+    });
+  });
+
   it("names the tenants earlier pages of keys reseal found unreadable when a later page fails", async () => {
     const page = { resealed: [], current: [], unreadable: [], changed: [], replica_behind: [], failed: [] };
     const server = await otherServer((req, res, body) => {
