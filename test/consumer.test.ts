@@ -206,19 +206,22 @@ describe.concurrent("the delivery queue's consumer", () => {
     // What the dashboard's "send message" or another producer may put on the queue.
     const bodies = [null, "hello", { id: "x", tenant: tenant.id }, { ...message, payload: { inline: "not bytes" } }];
 
+    // Ids of this test's own: the file's tests run at once, and watch the same log.
+    const ids = bodies.map(() => crypto.randomUUID());
+
     const { result, errors } = await loggedWhile(() =>
       consumeBodies(DELIVERIES, [
-        ...bodies.map((body, n) => ({ id: `m-${n}`, timestamp: Date.now(), body })),
+        ...bodies.map((body, n) => ({ id: ids[n]!, timestamp: Date.now(), body })),
         { id: message.id, timestamp: Date.now(), body: message },
       ]),
     );
 
-    expect(result).toEqual({ acked: ["m-0", "m-1", "m-2", "m-3", message.id], retried: [], threw: undefined });
-    expect(errors.filter((e) => e.event === "malformed_queue_message")).toEqual(
-      bodies.map((_, n) => ({
+    expect(result).toEqual({ acked: [...ids, message.id], retried: [], threw: undefined });
+    expect(errors.filter((e) => ids.includes(e.message_id as string))).toEqual(
+      ids.map((id) => ({
         event: "malformed_queue_message",
         queue: DELIVERIES,
-        message_id: `m-${n}`,
+        message_id: id,
         request_id: expect.stringMatching(/^queue-/),
       })),
     );
@@ -229,11 +232,13 @@ describe.concurrent("the delivery queue's consumer", () => {
     const tenant = await createTenant();
     const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()));
 
+    const malformed = crypto.randomUUID();
+
     const { result, errors } = await loggedWhile(() =>
       consumeBodies(
         DELIVERIES,
         [
-          { id: "m-0", timestamp: Date.now(), body: "not a delivery" },
+          { id: malformed, timestamp: Date.now(), body: "not a delivery" },
           { id: message.id, timestamp: Date.now(), body: message },
         ],
         { MAX_RETRIES: "0" },
@@ -241,12 +246,13 @@ describe.concurrent("the delivery queue's consumer", () => {
     );
 
     expect(result).toEqual({
-      acked: ["m-0"],
+      acked: [malformed],
       retried: [],
       threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000" }),
     });
-    expect(errors.map((e) => [e.event, e.message_id ?? e.delivery_id])).toEqual([
-      ["malformed_queue_message", "m-0"],
+    const own = errors.filter((e) => e.message_id === malformed || e.delivery_id === message.id);
+    expect(own.map((e) => [e.event, e.message_id ?? e.delivery_id])).toEqual([
+      ["malformed_queue_message", malformed],
       ["delivery_consumer_error", message.id],
     ]);
     expect(await standin.attempts(tenant.apiKey)).toEqual([]);
