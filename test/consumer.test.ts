@@ -182,22 +182,46 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(key)).toBe(false);
   });
 
-  it("finishes a message Braintrust took when KV cannot write its marker and R2 cannot remove its spill, logging both: handed back, its spans would go again", async () => {
-    const { tenant, trace, message, key } = await spilledDelivery();
-    const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 429 Too Many Requests", (k) => String(k).startsWith("delivered:"));
-    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable", (k) => k === key);
+  it.each([
+    [
+      "its spill, left behind",
+      async () => {
+        const { tenant, trace, message, key } = await spilledDelivery();
+        return { tenant, trace, message, undeletable: (k: unknown) => k === key, left: async () => expect(await inR2(key)).toBe(true) };
+      },
+    ],
+    [
+      "its dead letter, a replay's, which stays listed (the README says to delete it rather than replay it)",
+      async () => {
+        const tenant = await createTenant();
+        const trace = trueFoundryTrace();
+        const protobuf = toProtobuf(trace);
+        const store = new DeadLetterStore(env.PAYLOADS);
+        const message = (await store.replay((await store.put(queuedMessage(tenant, protobuf), protobuf, "archived")).id))!.message;
+        const left = async () =>
+          expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}` })]);
+        return { tenant, trace, message, undeletable: () => true, left };
+      },
+    ],
+  ])(
+    "finishes a message Braintrust took when KV cannot write its marker and R2 cannot remove %s, logging both: handed back, its spans would go again",
+    async (_left, made) => {
+      const { tenant, trace, message, undeletable, left } = await made();
+      const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 429 Too Many Requests", (k) => String(k).startsWith("delivered:"));
+      const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable", undeletable);
 
-    const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [message], { TENANTS: tenants, PAYLOADS: payloads }));
+      const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [message], { TENANTS: tenants, PAYLOADS: payloads }));
 
-    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
-    expect(errors.filter((e) => e.delivery_id === message.id).map((e) => [e.event, e.error])).toEqual([
-      ["delivered_marker_failed", "KV PUT failed: 429 Too Many Requests"],
-      ["delivered_release_failed", "R2 DELETE failed: 503 Service Unavailable"],
-    ]);
-    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
-    // Left behind, for want of a marker that would have let a redelivery remove it without sending it.
-    expect(await inR2(key)).toBe(true);
-  });
+      expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      expect(errors.filter((e) => e.delivery_id === message.id).map((e) => [e.event, e.error])).toEqual([
+        ["delivered_marker_failed", "KV PUT failed: 429 Too Many Requests"],
+        ["delivered_release_failed", "R2 DELETE failed: 503 Service Unavailable"],
+      ]);
+      expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      // For want of a marker that would have let a redelivery remove it without sending it.
+      await left();
+    },
+  );
 
   it("acks a body on the queue that is no delivery message, logging it, and delivers the batch's others", async () => {
     const tenant = await createTenant();
@@ -480,27 +504,6 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     const stats = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as { total: { spans: { left_queue: number } } };
     expect(stats.total.spans.left_queue).toBe(3);
-  });
-
-  it("finishes a replay Braintrust took when KV cannot write its marker and R2 cannot remove its dead letter, which stays listed: handed back, it would go again", async () => {
-    const tenant = await createTenant();
-    const trace = trueFoundryTrace();
-    const protobuf = toProtobuf(trace);
-    const store = new DeadLetterStore(env.PAYLOADS);
-    const replay = (await store.replay((await store.put(queuedMessage(tenant, protobuf), protobuf, "archived")).id))!.message;
-    const tenants = failingBinding(env.TENANTS, "put", "KV PUT failed: 429 Too Many Requests", (k) => String(k).startsWith("delivered:"));
-    const payloads = failingBinding(env.PAYLOADS, "delete", "R2 DELETE failed: 503 Service Unavailable");
-
-    const { result, errors } = await loggedWhile(() => consume(DELIVERIES, [replay], { TENANTS: tenants, PAYLOADS: payloads }));
-
-    expect(result).toEqual({ acked: [replay.id], retried: [], threw: undefined });
-    expect(errors.filter((e) => e.delivery_id === replay.id).map((e) => [e.event, e.error])).toEqual([
-      ["delivered_marker_failed", "KV PUT failed: 429 Too Many Requests"],
-      ["delivered_release_failed", "R2 DELETE failed: 503 Service Unavailable"],
-    ]);
-    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
-    // Delivered, yet listed: the README says to delete it rather than replay it.
-    expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${replay.id}` })]);
   });
 
   it("acks a spilled message whose R2 object is gone (released once delivered) without sending anything", async () => {
