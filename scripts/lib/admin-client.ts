@@ -26,8 +26,12 @@ export interface AdminClient {
   read<T>(path: string, answer: z.ZodType<T>): Promise<{ body: T; etag: string | undefined }>;
 }
 
-/** Why a connection was never made (undici's and Node's codes): nothing was sent. */
-const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+/**
+ * How a connection that was made can break once the request may have gone (undici's and Node's
+ * codes): the socket closed or reset, or no answer in time. Anything else (refused, no such host, a
+ * TLS handshake that failed) broke before a request was sent.
+ */
+const BROKEN_AFTER_SENDING = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
 export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
   /**
@@ -88,8 +92,8 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
       // A change whose connection broke once it was made may have been carried out: run again, a token
-      // would be issued twice. A read, or a connection never made, is only to be tried again.
-      if (method !== "GET" && cause?.code !== undefined && !NOT_CONNECTED.has(cause.code)) {
+      // would be issued twice. A read, or a request never sent, is only to be tried again.
+      if (method !== "GET" && cause?.code !== undefined && BROKEN_AFTER_SENDING.has(cause.code)) {
         throw new AdminError(
           `the connection to the relay at ${origin} broke before its answer came (${why}): the call may have been carried out; check before running it again`,
         );

@@ -708,6 +708,17 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("says the relay was not reached when https meets a server that speaks plain http: nothing was sent", async () => {
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    const https = server.url.replace("http:", "https:");
+
+    const run = await runCli(https, ["tokens", "issue", "acme"]);
+    await server.close();
+
+    expect(server.received).toEqual([]);
+    expect(run).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^tfy-relay: cannot reach the relay at ${https} \\(`)) });
+  });
+
   it("prints what earlier pages of a replay did when a later page is refused, then the refusal", async () => {
     const server = await otherServer((_req, res, body) => {
       const { cursor } = JSON.parse(body) as { cursor?: string };
