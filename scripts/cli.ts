@@ -155,7 +155,7 @@ async function tenantPut(
     throw new UsageError("--api-key-env takes the name of an environment variable (letters, digits and _), not its value");
   // Its own variables alone: `constructor` or `toString` would read Object's, a function JSON leaves out, and no key be sent.
   const key = keyVariable === undefined || !Object.hasOwn(process.env, keyVariable) ? undefined : process.env[keyVariable];
-  if (keyVariable !== undefined && !key) throw new UsageError(`environment variable ${keyVariable} is empty`);
+  if (keyVariable !== undefined && !key) throw new UsageError(`environment variable ${keyVariable} is not set, or empty`);
   const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   if (headers["if-none-match"] && body.parent === undefined)
@@ -189,7 +189,7 @@ async function currentSettings(
   // Without it, the PUT would overwrite unseen whatever changed the tenant since it was read.
   if (!read.etag)
     throw new AdminError(
-      `the relay's answer for tenant ${id} came without its ETag, so it cannot be put back only if unchanged: use --config`,
+      `the relay's answer for tenant ${id} came without its ETag, so it cannot be put back only if unchanged: use --config, which puts the file as it is, whatever changed meanwhile`,
     );
   return {
     body: {
@@ -429,7 +429,9 @@ async function eachPage<Page extends { cursor: string | null }>(
       page = await next(cursor);
     } catch (err) {
       if (pages === 0 || !(err instanceof AdminError)) throw err;
-      printed(doneSoFar());
+      const done = doneSoFar();
+      // Marked, so a script reading the JSON alone does not take it for the whole.
+      printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
       throw new AdminError(`${err.message} (on page ${pages + 1}: what the pages before it did is above)`, err.status);
     }
     take(page);
@@ -546,17 +548,16 @@ try {
     printed(await command.run(adminClient(flags.url, process.env.RELAY_ADMIN_TOKEN), flags, ...args));
   }
 } catch (err) {
+  // exitCode, not exit(): output printed before the failure (the pages done so far) is written
+  // to a pipe after this returns, and exit() would cut it off.
   if (err instanceof UsageError) {
     console.error(`tfy-relay: ${err.message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-  if (err instanceof InputError) {
+    process.exitCode = 2;
+  } else if (err instanceof InputError) {
     console.error(`tfy-relay: ${err.message}`);
-    process.exit(2);
-  }
-  if (err instanceof AdminError || err instanceof RelayError || err instanceof SyntaxError) {
+    process.exitCode = 2;
+  } else if (err instanceof AdminError || err instanceof RelayError || err instanceof SyntaxError) {
     console.error(`tfy-relay: ${err.message}`);
-    process.exit(1);
-  }
-  throw err;
+    process.exitCode = 1;
+  } else throw err;
 }

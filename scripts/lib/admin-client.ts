@@ -112,7 +112,12 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     try {
       text = await response.text();
     } catch {
-      throw new AdminError(`the connection to the relay at ${origin} broke while its answer was read: try again`);
+      // The relay answered, so a change was made (or refused): run again, a token would be issued twice.
+      throw new AdminError(
+        method === "GET"
+          ? `the connection to the relay at ${origin} broke while its answer was read: try again`
+          : `the connection to the relay at ${origin} broke while its answer (${response.status}) was read: the call may have been carried out; check before running it again`,
+      );
     }
     let json: unknown;
     try {

@@ -11,7 +11,9 @@ import { SESSION_COOKIE, type SessionCookie } from "./session.js";
  */
 export function consoleCookie(url: string, path: string) {
   const { protocol, hostname } = new URL(url);
-  return { path, httpOnly: true, secure: protocol !== "http:" || !isLoopback(hostname), sameSite: "Strict" } as const;
+  // A browser takes *.localhost to this machine itself, as it does localhost.
+  const local = isLoopback(hostname) || hostname.endsWith(".localhost");
+  return { path, httpOnly: true, secure: protocol !== "http:" || !local, sameSite: "Strict" } as const;
 }
 
 /** Whether a browser drops the cookies a response to this URL sets: Secure ones, over http. */

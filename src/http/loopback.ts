@@ -1,4 +1,7 @@
-/** localhost, by name or address: the machine itself, where plain http leaves nothing to read on the way. */
+/**
+ * This machine, by a name or address the connection never leaves it for: `localhost` and the loopback
+ * addresses. (A browser also takes `*.localhost` to this machine itself; Node asks DNS for it.)
+ */
 export function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }

@@ -487,7 +487,7 @@ describe("tfy-relay, against a running relay", () => {
     expect(put).toMatchObject({
       code: 1,
       stderr:
-        "tfy-relay: the relay's answer for tenant cli-noetag came without its ETag, so it cannot be put back only if unchanged: use --config\n",
+        "tfy-relay: the relay's answer for tenant cli-noetag came without its ETag, so it cannot be put back only if unchanged: use --config, which puts the file as it is, whatever changed meanwhile\n",
     });
     expect(stripping.received.map((r) => r.method)).toEqual(["GET"]);
   });
@@ -495,7 +495,10 @@ describe("tfy-relay, against a running relay", () => {
   it("stores no key, and says so, when --api-key-env names a variable every object has but the environment does not", async () => {
     const put = await cli(["tenants", "put", "cli-proto", "--parent", "project_id:p", "--api-key-env", "constructor"]);
 
-    expect(put).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tfy-relay: environment variable constructor is empty/) });
+    expect(put).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^tfy-relay: environment variable constructor is not set, or empty/),
+    });
     expect((await admin("/tenants/cli-proto")).status).toBe(404);
   });
 
@@ -617,11 +620,13 @@ describe("tfy-relay, against a running relay", () => {
       expect((refused as CliRun).stderr).not.toContain("s3cret");
     }
     // Plain http to another machine would carry the admin token in clear: refused before anything is sent.
-    expect(await run("http://relay.example.com")).toMatchObject({
-      code: 1,
-      stderr:
-        "tfy-relay: --url http://relay.example.com is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)\n",
-    });
+    // A name under .localhost too: Node asks DNS for it, where a browser takes it to this machine.
+    for (const origin of ["http://relay.example.com", "http://relay.localhost:8787"]) {
+      expect(await run(origin)).toMatchObject({
+        code: 1,
+        stderr: `tfy-relay: --url ${origin} is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)\n`,
+      });
+    }
     // Found free just before it is tried: any other process starting meanwhile may take a port found free earlier.
     const closedPort = await freePort();
     expect(await run(`http://127.0.0.1:${closedPort}`)).toMatchObject({
@@ -746,6 +751,41 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("prints the earlier pages' outcome whole before a later page's failure, however long, to a pipe", async () => {
+    // Enough to fill a pipe many times over: exiting at once would cut it off.
+    const replayed = Array.from({ length: 20_000 }, (_, i) => `acme:dead-letter-${i}`);
+    const server = await otherServer((req, res, body) => {
+      const { cursor } = JSON.parse(body) as { cursor?: string };
+      if (cursor) return req.socket.destroy();
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ replayed, orphaned: [], replaying: [], unavailable: [], cursor: "page-2" }));
+    });
+
+    const run = await runCli(server.url, ["dead-letters", "replay", "--all", "--json"]);
+    await server.close();
+
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ replayed, orphaned: [], replaying: [], unavailable: [], incomplete: true });
+  });
+
+  it("says a change whose answer broke off after its status came may have been carried out", async () => {
+    const server = await otherServer(async (_req, res) => {
+      res.writeHead(201, { "content-type": "application/json", "content-length": "100" });
+      res.write('{"token": "tbr_');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      res.socket?.destroy();
+    });
+
+    const run = await runCli(server.url, ["tokens", "issue", "acme"]);
+    await server.close();
+
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: `tfy-relay: the connection to the relay at ${server.url} broke while its answer (201) was read: the call may have been carried out; check before running it again\n`,
+    });
+  });
+
   it("exits 1 when a replay leaves dead letters whose tenant's object did not answer, for a script to replay again", async () => {
     const server = await otherServer((_req, res) =>
       res
@@ -778,7 +818,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
     await server.close();
 
     expect(run.code).toBe(1);
-    expect(JSON.parse(run.stdout)).toEqual({ ...page, resealed: ["a"], unreadable: ["lost"] });
+    expect(JSON.parse(run.stdout)).toEqual({ ...page, resealed: ["a"], unreadable: ["lost"], incomplete: true });
     expect(run.stderr).toMatch(
       /^tfy-relay: the connection to the relay at .* broke before its answer came .*\(on page 2: what the pages before it did is above\)\n$/,
     );
