@@ -34,14 +34,11 @@ type Requested = [string | undefined, string | undefined, string | undefined];
 
 /**
  * Whether a response's model is a name the request gave with its account (`routing/fast-chat`,
- * `bedrock-main/anthropic.claude-3-5-sonnet`), with or without that account (`fast-chat`, a virtual
- * model's target answering with the virtual model's name): the gateway's own name, which Braintrust
- * cannot price, where the model it called names the provider's.
+ * `bedrock-main/anthropic.claude-3-5-sonnet`): the gateway repeating its own name, which no provider
+ * answers with, where the model it called names the provider's.
  */
 function echoesAccount(answered: string, requested: Requested): boolean {
-  return requested.some(
-    (asked) => asked !== undefined && asked.indexOf("/") > 0 && (asked === answered || asked.slice(asked.indexOf("/") + 1) === answered),
-  );
+  return requested.some((asked) => asked === answered && asked.indexOf("/") > 0);
 }
 
 /** A name, or undefined for anything but a string that is not empty. */

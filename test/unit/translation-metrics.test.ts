@@ -353,14 +353,6 @@ describe("the model Braintrust prices by", () => {
         ...(called === undefined ? [] : [attr("tfy.model.name", called)]),
       ]);
     expect(echoed("routing/fast-chat", "gpt-4o-mini")).toBe("gpt-4o-mini");
-    // A virtual model's target answering with the virtual model's name, its account left out.
-    expect(
-      model([
-        attr("tfy.input", '{"model":"routing/fast-chat","messages":[]}'),
-        attr("tfy.output", '{"model":"fast-chat","choices":[]}'),
-        attr("tfy.model.name", "gpt-4o-mini"),
-      ]),
-    ).toBe("gpt-4o-mini");
     expect(echoed("bedrock-main/anthropic.claude-3-5-sonnet", "anthropic.claude-3-5-sonnet-20240620-v1:0")).toBe(
       "anthropic.claude-3-5-sonnet-20240620-v1:0",
     );
