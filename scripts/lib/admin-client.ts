@@ -77,13 +77,14 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
     headers: Record<string, string> = {},
   ): Promise<{ body: T; etag: string | undefined }> {
     const { origin, token: adminToken } = target();
-    const sent = body === undefined ? undefined : JSON.stringify(body);
+    // Written before the call: a body JSON cannot write is no failure to reach the relay.
+    const requestBody = body === undefined ? undefined : JSON.stringify(body);
     let response: Response;
     try {
       response = await fetch(`${origin}/admin${path}`, {
         method,
         headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", ...headers },
-        body: sent,
+        body: requestBody,
         // Followed, a 307 or 308 would send the body, a tenant's Braintrust key among it, wherever the
         // Location says, another host or plain http; the token's header is all undici would hold back.
         redirect: "manual",
