@@ -125,13 +125,10 @@ async function allPages<Page extends { cursor: string | null }, T>(
   query: Record<string, string> = {},
 ): Promise<T[]> {
   const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const search = new URLSearchParams({ limit: "1000", ...query, ...(cursor ? { cursor } : {}) });
-    const page: Page = await admin.call("GET", `${path}?${search}`, answer);
-    items.push(...itemsOf(page));
-    cursor = page.cursor;
-  } while (cursor);
+  await eachPage(
+    (cursor) => admin.call("GET", `${path}?${new URLSearchParams({ limit: "1000", ...query, ...(cursor ? { cursor } : {}) })}`, answer),
+    (page) => items.push(...itemsOf(page)),
+  );
   return items;
 }
 
@@ -411,15 +408,15 @@ const COMMANDS = [
 ];
 
 /**
- * The pages of a call that changes things a page at a time (a replay, a reseal), each asked for with
- * the cursor the one before it gave. Should a later page fail, what the pages before it did is
- * printed first, as the command prints it, then the failure: those pages were done, and the
- * failure's own words ("nothing was replayed") are about its page alone.
+ * The pages of a call, each asked for with the cursor the one before it gave. For a call that
+ * changes things a page at a time (a replay, a reseal), `doneSoFar`: should a later page fail, what
+ * the pages before it did is printed first, as the command prints it, then the failure, since those
+ * pages were done and the failure's own words ("nothing was replayed") are about its page alone.
  */
 async function eachPage<Page extends { cursor: string | null }>(
   next: (cursor: string | null) => Promise<Page>,
   take: (page: Page) => void,
-  doneSoFar: () => CommandOutput,
+  doneSoFar?: () => CommandOutput,
 ): Promise<void> {
   let cursor: string | null = null;
   let pages = 0;
@@ -428,7 +425,7 @@ async function eachPage<Page extends { cursor: string | null }>(
     try {
       page = await next(cursor);
     } catch (err) {
-      if (pages === 0 || !(err instanceof AdminError)) throw err;
+      if (!doneSoFar || pages === 0 || !(err instanceof AdminError)) throw err;
       const done = doneSoFar();
       // Marked, so a script reading the JSON alone does not take it for the whole.
       printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
