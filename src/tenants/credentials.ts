@@ -53,15 +53,18 @@ export async function relaySecretIn(
 ): Promise<RelaySecret | undefined> {
   if (isRelayToken(text)) return "ingest token";
   if (env.ADMIN_TOKEN && (await secretsEqual(text, env.ADMIN_TOKEN))) return "admin token";
+  const given = encryptionKeyBytes(text);
   for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
-    if (key && (await sameEncryptionKey(text, key))) return "encryption key";
+    if (key && (await sameEncryptionKey(text, given, key))) return "encryption key";
   }
   return undefined;
 }
 
-/** Whether `text` is the key, written as it is or another way that encodes the same bytes (unpadded, base64url). */
-async function sameEncryptionKey(text: string, key: string): Promise<boolean> {
-  const given = encryptionKeyBytes(text);
+/**
+ * Whether `text` (whose bytes, as a key, are `given`) is the key, written as it is or another way
+ * that encodes the same bytes (unpadded, base64url).
+ */
+async function sameEncryptionKey(text: string, given: Uint8Array | undefined, key: string): Promise<boolean> {
   const own = encryptionKeyBytes(key);
   return given && own ? crypto.subtle.timingSafeEqual(given, own) : secretsEqual(text, key);
 }

@@ -57,6 +57,8 @@ export async function resealStoredKey(env: Env & SealingKeys, tenantId: string):
  * malformed: the record goes to KV as it is, and each is answered where the key is used).
  */
 export async function sealedAgainIfPrevious(env: SealingKeys, tenantId: string, sealed: string): Promise<string | undefined> {
+  // No rotation under way: nothing the previous key sealed can be opened, so nothing is opened at all.
+  if (!env.ENCRYPTION_KEY_PREVIOUS) return undefined;
   try {
     const opened = await openSecretUnder(sealed, env, storedKeyContext(tenantId));
     return opened.under === "previous" ? await sealSecret(opened.plaintext, env, storedKeyContext(tenantId)) : undefined;
