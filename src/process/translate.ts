@@ -122,7 +122,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
     exceptionFailure(span) ??
     httpFailure(span);
-  const error = !statusShowsError(span) ? failure : errorMessage === undefined ? undefined : beside(span.status!.message, errorMessage);
+  // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
+  const reason = errorMessage ?? answerFailure;
+  const error = !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
   const tagsWritten = tags.length > 0 && !hasAttribute(attributes, "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
   const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;

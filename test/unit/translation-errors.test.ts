@@ -169,6 +169,21 @@ describe("a call whose recorded answer is an error body", () => {
       expect(out.status).toMatchObject({ code: Status_StatusCode.ERROR, message });
   });
 
+  it("puts the body's message beside a status message of ERROR that does not say it, as it does the gateway's", () => {
+    const output = '{"error":{"message":"Rate limit reached for gpt-4o on tokens per min","code":"rate_limit_exceeded"}}';
+    const failed = (status: string) => {
+      const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
+      span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: status });
+      return span;
+    };
+    const [bare, saying] = spansOf(
+      relayed(requestOf([failed("429"), failed("429 Rate limit reached for gpt-4o on tokens per min")])).requests[0]!.request,
+    );
+
+    expect(bare!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "429: Rate limit reached for gpt-4o on tokens per min" });
+    expect(saying!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "429 Rate limit reached for gpt-4o on tokens per min" });
+  });
+
   it("fails an answer with an error beside its output list, as an agent's or model's failed Responses API response has", () => {
     const span = (type: string, output: string) => spanWith(`${type}: x`, [attr("tfy.span_type", type), attr("tfy.output", output)]);
     const failed = '{"status":"failed","error":{"code":"server_error","message":"The model failed"},"output":[]}';
