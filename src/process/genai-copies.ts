@@ -295,10 +295,27 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
  * that setting, under the body's name for it (SETTING_NAMES), `gen_ai.request.model` naming the model the request body named, shown as `model` or
  * `gateway_model` or by `tfy.request.model_name`, `gen_ai.response.model` naming the response's
  * model, shown as `model` or in `response`, `gen_ai.response.id` the response's id shown in
- * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output,
+ * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output (or
+ * an Anthropic message's `stop_reason`, in `response`),
  * and `gen_ai.conversation.id` the `tfy.request.conversation_id` beside it. Kept, each would show a
  * second time.
  */
+/**
+ * Whether finish reasons say again what the span shows: its choices' own, in the output, or an
+ * Anthropic message's one `stop_reason`, in `response`.
+ */
+function finishReasonsShown(given: unknown[], response: ResponsePayload, shownResponse: Record<string, unknown> | undefined): boolean {
+  if (given.length === 1 && typeof given[0] === "string" && given[0] === shownResponse?.stop_reason) return true;
+  const answer = answerMessages(response.output);
+  return (
+    answer !== undefined &&
+    sameJson(
+      given,
+      answer.map((message) => message.finish_reason),
+    )
+  );
+}
+
 export function genAiRestated(
   attributes: KeyValue[],
   request: RequestPayload,
@@ -316,15 +333,7 @@ export function genAiRestated(
     } else if (key === "gen_ai.response.id") {
       if (typeof given === "string" && given === shownResponse?.id) restated.push(key);
     } else if (key === "gen_ai.response.finish_reasons") {
-      const answer = Array.isArray(given) && response ? answerMessages(response.output) : undefined;
-      if (
-        answer &&
-        sameJson(
-          given,
-          answer.map((message) => message.finish_reason),
-        )
-      )
-        restated.push(key);
+      if (Array.isArray(given) && response && finishReasonsShown(given, response, shownResponse)) restated.push(key);
     } else if (key === "gen_ai.request.model") {
       if (typeof given === "string" && given === request.model && shownModels.includes(given)) restated.push(key);
     } else if (key === "gen_ai.response.model") {

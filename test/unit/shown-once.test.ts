@@ -172,4 +172,27 @@ describe("the conventions' request attributes beside the gateway's payload", () 
     // Finish reasons the output does not say stay.
     expect(viewOf(spanWith("Model: gpt-4o", attributes(["length"]))).metadata["gen_ai.response.finish_reasons"]).toEqual(["length"]);
   });
+
+  it("drops finish reasons restating an Anthropic message's stop_reason, shown in response, and keeps others", () => {
+    const attributes = (finishReasons: string[]) => [
+      attr("tfy.span_type", "Model"),
+      attr("gen_ai.response.finish_reasons", finishReasons),
+      attr("tfy.input", json({ model: "claude-sonnet-4-5", max_tokens: 64, messages: [{ role: "user", content: "hi" }] })),
+      attr(
+        "tfy.output",
+        json({ id: "msg_1", type: "message", role: "assistant", content: [{ type: "text", text: "Hello." }], stop_reason: "end_turn" }),
+      ),
+    ];
+    const shown = viewOf(spanWith("Model: claude", attributes(["end_turn"]))).metadata;
+
+    expect(shown.response).toEqual({ id: "msg_1", type: "message", role: "assistant", stop_reason: "end_turn" });
+    expect(shown).not.toHaveProperty("gen_ai.response.finish_reasons");
+    expect(viewOf(spanWith("Model: claude", attributes(["max_tokens"]))).metadata["gen_ai.response.finish_reasons"]).toEqual([
+      "max_tokens",
+    ]);
+    expect(viewOf(spanWith("Model: claude", attributes(["end_turn", "end_turn"]))).metadata["gen_ai.response.finish_reasons"]).toEqual([
+      "end_turn",
+      "end_turn",
+    ]);
+  });
 });
