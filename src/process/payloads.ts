@@ -18,7 +18,7 @@ const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
 export interface RequestPayload {
-  /** The input fields (one field's value alone), else the whole JSON, else the text. */
+  /** The input fields (one field's value alone), else the whole JSON, else the text; undefined for a model's request without them. */
   input: unknown;
   /** The rest of the body (temperature, max_tokens, tools, …), model included, for metadata. */
   settings: JsonObject;
@@ -30,7 +30,7 @@ export interface RequestPayload {
 
 /** A response body (`tfy.output`) split the same way. */
 export interface ResponsePayload {
-  /** The output list, else the whole JSON, else the text. */
+  /** The output list, else the whole JSON, else the text; undefined for a model's answer without one. */
   output: unknown;
   /** The rest of the body (id, model, usage, …), for metadata. */
   rest: JsonObject;
@@ -43,20 +43,28 @@ export interface Payloads {
   response: ResponsePayload | undefined;
 }
 
-/** A model call's request and response bodies (`tfy.input`, `tfy.output`, as UTF-8), split as Braintrust's wrappers log them. */
-export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined): Payloads {
-  const request = requestPayload(input);
-  return { request, response: responsePayload(output, request) };
+/**
+ * A model call's request and response bodies (`tfy.input`, `tfy.output`, as UTF-8), split as
+ * Braintrust's wrappers log them. `modelCall`: the span is a model call's or a request's, whose
+ * bodies are an API's even when a redaction rule took their messages or choices out (a body naming
+ * its `model` without them is its settings, or the rest of the answer, alone); a guardrail's are
+ * whatever it checked, a tool call's arguments with a `model` of their own among them.
+ */
+export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined, modelCall = false): Payloads {
+  const request = requestPayload(input, modelCall);
+  return { request, response: responsePayload(output, request, modelCall) };
 }
 
 /** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
-function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefined {
+function requestPayload(utf8: Uint8Array | undefined, modelCall: boolean): RequestPayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
   const request = asRequest(fields);
-  if (!request) return { input: new RawJson(utf8), settings: {}, model: parsedField(fields, "model") };
-  return { ...request, model: request.settings.model };
+  if (request) return { ...request, model: request.settings.model };
+  const model = parsedField(fields, "model");
+  if (modelCall && typeof model === "string") return { input: undefined, settings: parsedMembers(fields, () => false), model };
+  return { input: new RawJson(utf8), settings: {}, model };
 }
 
 /**
@@ -65,14 +73,28 @@ function requestPayload(utf8: Uint8Array | undefined): RequestPayload | undefine
  * changed are its rest, those it took out named in `removed_settings`: the request's metadata shows
  * the others already.
  */
-function responsePayload(utf8: Uint8Array | undefined, request?: RequestPayload): ResponsePayload | undefined {
+function responsePayload(
+  utf8: Uint8Array | undefined,
+  request: RequestPayload | undefined,
+  modelCall: boolean,
+): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
   const field = outputField(fields);
   if (field === undefined) {
     const passedOn = asRequest(fields);
-    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
+    const model = passedOn ? undefined : parsedField(fields, "model");
+    if (modelCall && typeof model === "string")
+      return {
+        output: undefined,
+        rest: withoutEchoes(
+          parsedMembers(fields, () => false),
+          request,
+        ),
+        model,
+      };
+    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model };
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
     // A setting it took out is a change too, which the request's metadata would not show.
     const removed = Object.keys(request?.settings ?? {}).filter((key) => !Object.hasOwn(passedOn.settings, key));

@@ -102,12 +102,12 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
   const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
   const type = knownType ?? (genAiCall ? "llm" : "task");
-  const payloads = type === "tool" ? toolPayloads : callPayloads;
-  const inputUtf8 = payloadUtf8(span, "tfy.input");
-  const outputUtf8 = payloadUtf8(span, "tfy.output");
-  const { request, response } = payloads(inputUtf8, outputUtf8);
   // A request's own span: its model calls are the spans under it.
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
+  const inputUtf8 = payloadUtf8(span, "tfy.input");
+  const outputUtf8 = payloadUtf8(span, "tfy.output");
+  const { request, response } =
+    type === "tool" ? toolPayloads(inputUtf8, outputUtf8) : callPayloads(inputUtf8, outputUtf8, type === "llm" || requestSpan);
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
   const metricsShown = Object.keys(metrics.values).length > 0 && !hasAttribute(attributes, "braintrust.metrics");
@@ -196,9 +196,10 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   if (!options.keepSourceAttributes) {
     if (metricsWritten) removeSentOnce(removedKeys, attributes, metrics.sources);
     if (metadataWritten) removeSentOnce(removedKeys, attributes, Object.keys(usedElsewhere));
-    if (input && inputWritten && !settingHidden && (metadataWritten || Object.keys(input.rest).length === 0))
+    // A payload with nothing to show as input or output (its messages redacted) is all in metadata.
+    if (input && (inputWritten || input.value === undefined) && !settingHidden && (metadataWritten || Object.keys(input.rest).length === 0))
       removeSentOnce(removedKeys, attributes, input.sources);
-    if (output && outputWritten && (metadataWritten || Object.keys(output.rest).length === 0))
+    if (output && (outputWritten || output.value === undefined) && (metadataWritten || Object.keys(output.rest).length === 0))
       removeSentOnce(removedKeys, attributes, output.sources);
     // The span's error says it: set from it, or the status's own message says it already.
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))

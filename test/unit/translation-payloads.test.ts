@@ -98,6 +98,38 @@ describe("input and output", () => {
     expect(output([])["braintrust.output_json"]).toEqual([]);
   });
 
+  it("shows a model call's bodies whose messages and choices a redaction rule took out as metadata and metrics, once", () => {
+    const request = { model: "openai-main/gpt-4o", messages: [{ role: "user", content: "secret" }], temperature: 0.2, max_tokens: 50 };
+    const response = {
+      id: "c1",
+      model: "gpt-4o-2024-08-06",
+      choices: [{ index: 0, message: { role: "assistant", content: "secret answer" }, finish_reason: "stop" }],
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, prompt_tokens_details: { cached_tokens: 4 } },
+    };
+    const span = spanWith("Model: gpt-4o", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify(request)),
+      attr("tfy.output", JSON.stringify(response)),
+    ]);
+    const redact = { keys: [{ pattern: "tfy.input.messages" }, { pattern: "tfy.output.choices" }] };
+    const out = attributesOf(spansOf(relayed(requestOf([span]), { redact }).requests[0]!.request)[0]!);
+
+    expect(Object.keys(out).sort()).toEqual(["braintrust.metadata", "braintrust.metrics", "braintrust.span_attributes", "tfy.span_type"]);
+    expect(JSON.parse(out["braintrust.metadata"] as string)).toEqual({
+      temperature: 0.2,
+      max_tokens: 50,
+      model: "gpt-4o-2024-08-06",
+      gateway_model: "openai-main/gpt-4o",
+      response: { id: "c1" },
+    });
+    expect(JSON.parse(out["braintrust.metrics"] as string)).toEqual({
+      prompt_tokens: 5,
+      completion_tokens: 2,
+      tokens: 7,
+      prompt_cached_tokens: 4,
+    });
+  });
+
   it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
     const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
 
