@@ -209,8 +209,9 @@ export interface ScannedRequest {
 /**
  * Where every resource, scope and span of an ExportTraceServiceRequest sits, without decoding any
  * of them. Resources and scopes without spans are left out, and unknown top-level fields skipped,
- * as re-encoding the request would drop them; a `resource_spans` field that is not
- * length-delimited, or broken framing, is a WireError. Each field of a resource or scope besides
+ * as re-encoding the request would drop them; a `resource_spans`, `scope_spans` or `spans` field
+ * that is not length-delimited (a decoder ignoring wire types would read a span there that this scan
+ * does not see), or broken framing, is a WireError. Each field of a resource or scope besides
  * its list is a range kept until the request is read, and a field may take two bytes: past
  * `maxHeaderFields` of them in all, TooManyHeaderFields.
  */
@@ -232,10 +233,12 @@ export function scanRequest(
     if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
     const resource: ScannedResource = { header: [], scopes: [] };
     eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
-      if (rNo !== 2 || rType !== WIRE_LEN) return addHeader(resource.header, rWhole);
+      if (rNo !== 2) return addHeader(resource.header, rWhole);
+      if (rType !== WIRE_LEN) throw new WireError("field 2 (scope_spans) of a resource_spans is not length-delimited");
       const scope: ScannedScope = { header: [], spans: [] };
       eachField(bytes, rValue.start, rValue.end, (sNo, sType, sValue, sWhole) => {
-        if (sNo !== 2 || sType !== WIRE_LEN) return addHeader(scope.header, sWhole);
+        if (sNo !== 2) return addHeader(scope.header, sWhole);
+        if (sType !== WIRE_LEN) throw new WireError("field 2 (spans) of a scope_spans is not length-delimited");
         if (++spans > maxSpans) throw new TooManySpans(maxSpans);
         scope.spans.push(sValue);
       });

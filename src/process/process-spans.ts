@@ -167,8 +167,7 @@ export class SpanProcessor {
    * Makes roots, their parent_span_id left out, of the roots sent with one of zeros and of the request
    * spans whose parent, the caller's, never came (see caller-parent.ts), from their outgoing bytes:
    * nothing else of them is kept until the request is read. Bytes the wire check did not vouch for
-   * may be framed more loosely than a field cursor reads them (protobuf-es takes a scalar under
-   * another wire type): they are decoded as protobuf-es reads them.
+   * are decoded and encoded anew, as the decoding path's changed spans are.
    */
   private makeRoots(): void {
     for (const at of [...this.zeroParents, ...(this.callerParents?.orphans() ?? [])]) {
@@ -197,10 +196,8 @@ export class SpanProcessor {
 
   /**
    * The span's own bytes with the translation spliced in; encoded anew when the wire check did not
-   * vouch for them. Such bytes may be framed otherwise than the splice reads them (protobuf-es takes
-   * a field overrunning a nested message, or a scalar under another wire type, and reads on inside
-   * it), so the splice could miss a source attribute the translation read, and send it beside its
-   * translation. `translated`: the decoded span with the translation applied, when there is one already.
+   * vouch for them, from the span protobuf-es decoded: what the decoding path checked and redacted
+   * is what it sends. `translated`: the decoded span with the translation applied, when there is one already.
    */
   private editedPieces(incoming: IncomingSpan, range: Range, translation: SpanTranslation, translated: Span | undefined): Piece[] {
     if (this.vouched) {

@@ -26,7 +26,7 @@ import {
 } from "../otlp/wire.js";
 import { readJsonSpans } from "./otlp-json.js";
 import {
-  checkMessageCount,
+  checkMessageFields,
   MAX_HEADER_FIELDS_PER_REQUEST,
   MAX_SPANS_PER_REQUEST,
   NESTING_LEFT,
@@ -233,7 +233,7 @@ class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements Inc
  */
 function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections): Span | undefined {
   try {
-    guardWire(() => checkMessageCount(SpanSchema, bytes, range, "span"));
+    guardWire(() => checkMessageFields(SpanSchema, bytes, range, "span"));
   } catch (err) {
     if (!(err instanceof RelayError && err.code === "too_large")) throw err;
     rejections.reject(spanNameIn(bytes, range), err.message);
@@ -269,7 +269,7 @@ function decodeHeader<Desc extends DescMessage>(
   what: keyof typeof NESTING_LEFT,
 ): MessageShape<Desc> {
   const own = assemble(bytes, header);
-  guardWire(() => checkMessageCount(desc, own, { start: 0, end: own.byteLength }, what));
+  guardWire(() => checkMessageFields(desc, own, { start: 0, end: own.byteLength }, what));
   try {
     return fromBinary(desc, own, { recursionLimit: NESTING_LEFT[what] });
   } catch (err) {

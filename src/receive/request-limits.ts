@@ -90,16 +90,16 @@ export function tooManySpans(): RelayError {
 }
 
 /**
- * Refuses a message (a span, or a resource's or scope's own fields) holding more nested messages,
- * items of lists of strings and unknown fields than the limit, before it is decoded: protobuf-es
- * makes an object or a string of each. A known field of another wire type than its own is refused
- * as malformed: protobuf-es reads it as its own anyway (a message field's two bytes an empty
- * message, a length-delimited scalar's length its value and what it covered fields of the message),
- * which no count made by the field's wire type would follow. Each counted field takes at least two
- * bytes, so only messages of twice the limit in bytes need reading.
+ * Checks a message (a span, or a resource's or scope's own fields) before it is decoded. A known
+ * field of another wire type than its own, at any depth, is refused as malformed: protobuf-es reads
+ * it as its own anyway (a message field's varint as the length of a message made of the bytes
+ * after it, a length-delimited scalar's length as its value and what it covered as fields of the
+ * message), where protobuf's other decoders, Braintrust's perhaps, skip it as an unknown field: the
+ * bytes the relay forwards would say what it never checked or redacted. One holding more nested
+ * messages, items of lists of strings and unknown fields than the limit is too large: protobuf-es
+ * makes an object or a string of each.
  */
-export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
-  if (range.end - range.start <= 2 * MAX_MESSAGES_PER_SPAN) return;
+export function checkMessageFields(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
   let count = 0;
   const walk = (message: DescMessage, start: number, end: number, depth: number): void => {
     // Deeper than the decoder goes is its error to report; the walk only must not overflow the stack.
@@ -118,7 +118,7 @@ export function checkMessageCount(desc: DescMessage, bytes: Uint8Array, range: R
   walk(desc, range.start, range.end, 1);
 }
 
-/** How checkMessageCount reads a known field: its wire type (undefined: any), and whether it holds a message or a list. */
+/** How checkMessageFields reads a known field: its wire type (undefined: any), and whether it holds a message or a list. */
 interface KnownField {
   wireType: number | undefined;
   message: DescMessage | undefined;
@@ -127,7 +127,7 @@ interface KnownField {
 
 const fieldsByMessage = new Map<DescMessage, Map<number, KnownField>>();
 
-/** A message type's fields by number, as checkMessageCount reads them. */
+/** A message type's fields by number, as checkMessageFields reads them. */
 function fieldsOf(desc: DescMessage): Map<number, KnownField> {
   let fields = fieldsByMessage.get(desc);
   if (!fields) {

@@ -140,6 +140,76 @@ describe("decoding protobuf", () => {
     });
   });
 
+  it("refuses a list of scopes or spans under another wire type with 400: a decoder ignoring wire types would read a span there unchecked", () => {
+    // `10 <length>` is field 2 as a varint, which protobuf-es reads as the length of the span after it.
+    const hidden = spanFields(
+      lengthDelimited(9, [...lengthDelimited(1, utf8("user.email")), ...lengthDelimited(2, lengthDelimited(1, utf8("a@b.c")))]),
+    );
+    const asVarint = [0x10, ...varint(hidden.length), ...hidden];
+    const spanBeside = lengthDelimited(2, spanFields());
+    const resourceOfSpan = lengthDelimited(1, lengthDelimited(2, spanBeside));
+    const bodies = {
+      // Beside a span the relay reads, and in a scope of no other span, which the relay would leave out unread.
+      "in a scope beside a span": new Uint8Array(lengthDelimited(1, lengthDelimited(2, [...asVarint, ...spanBeside]))),
+      "in a scope of no other span": new Uint8Array([...lengthDelimited(1, lengthDelimited(2, asVarint)), ...resourceOfSpan]),
+      "a scope in a resource": new Uint8Array([
+        ...lengthDelimited(1, [0x10, ...varint(spanBeside.length), ...spanBeside]),
+        ...resourceOfSpan,
+      ]),
+    };
+    expect(
+      fromBinary(ExportTraceServiceRequestSchema, bodies["in a scope beside a span"]).resourceSpans[0]!.scopeSpans[0]!.spans,
+    ).toHaveLength(2);
+
+    expect(refusal(() => decoded(bodies["in a scope beside a span"], "protobuf"))).toEqual({
+      status: 400,
+      message: "request body is not a valid ExportTraceServiceRequest: field 2 (spans) of a scope_spans is not length-delimited",
+    });
+    expect(refusal(() => decoded(bodies["in a scope of no other span"], "protobuf")).status).toBe(400);
+    expect(refusal(() => decoded(bodies["a scope in a resource"], "protobuf"))).toEqual({
+      status: 400,
+      message: "request body is not a valid ExportTraceServiceRequest: field 2 (scope_spans) of a resource_spans is not length-delimited",
+    });
+  });
+
+  it("refuses a known field under another wire type at any depth with 400, however small its span, resource or scope", () => {
+    const attribute = [...lengthDelimited(1, utf8("user.email")), ...lengthDelimited(2, lengthDelimited(1, utf8("a@b.c")))];
+    // protobuf-es reads a varint where a message belongs as the length of the bytes after it; other decoders skip it.
+    const attributeAsVarint = [0x48, ...varint(attribute.length), ...attribute];
+    // A varint field written length-delimited: protobuf-es reads its length as the value, and what it covered as span fields.
+    const spanIdInside = lengthDelimited(2, new Uint8Array(8).fill(7));
+    const countAsLength = [0x52, ...varint(spanIdInside.length), ...spanIdInside];
+    const valueAsVarint = lengthDelimited(9, [...lengthDelimited(1, utf8("k")), 0x10, 0x00]);
+
+    expect(refusal(() => decoded(requestWithSpanFields(attributeAsVarint), "protobuf"))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid ExportTraceServiceRequest: field 9 of opentelemetry.proto.trace.v1.Span has wire type 0, where it has 2",
+    });
+    expect(refusal(() => decoded(requestWithSpanFields(countAsLength), "protobuf"))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid ExportTraceServiceRequest: field 10 of opentelemetry.proto.trace.v1.Span has wire type 2, where it has 0",
+    });
+    expect(refusal(() => decoded(requestWithSpanFields(valueAsVarint), "protobuf"))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid ExportTraceServiceRequest: field 2 of opentelemetry.proto.common.v1.KeyValue has wire type 0, where it has 2",
+    });
+    // A parent_span_id tagged as a varint, its 8 bytes after it: protobuf-es reads them as the parent.
+    expect(refusal(() => decoded(requestWithSpanFields([0x20, 0x08, 1, 2, 3, 4, 5, 6, 7, 8]), "protobuf")).status).toBe(400);
+    // A KeyValue two bytes long whose key runs a byte past it: protobuf-es reads on into the span.
+    expect(refusal(() => decoded(requestWithSpanFields([...lengthDelimited(9, [0x0a, 0x01]), 0x6b]), "protobuf"))).toEqual({
+      status: 400,
+      message: "request body is not a valid ExportTraceServiceRequest: field 1 runs past the end of its message",
+    });
+    expect(refusal(() => decoded(requestWithScopeFields([0x08, 0x01]), "protobuf"))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid ExportTraceServiceRequest: field 1 of opentelemetry.proto.trace.v1.ScopeSpans has wire type 0, where it has 2",
+    });
+  });
+
   it("names a body's content coding or type when it was sent as another: gzip without Content-Encoding, JSON as protobuf", () => {
     const gzipped = gzipSync(toProtobuf(trueFoundryTrace()));
     for (const format of ["protobuf", "json"] as const)

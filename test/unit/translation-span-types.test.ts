@@ -1,13 +1,9 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, randomId, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { translated } from "../support/translation.js";
-import { lengthDelimited, requestWithSpanFields } from "../support/wire.js";
 
 /** How a span is typed: only the model call is an LLM span, a trace's root a task. */
 describe("span types", () => {
@@ -83,41 +79,6 @@ describe("a gateway request continuing its caller's trace", () => {
 
     expect(parentsOf([older])).toEqual({ chatCompletions: "" });
     expect(parentsOf([other])).toEqual({ "openai.chat": hex(other.parentSpanId) });
-  });
-
-  it("makes a root of a span whose bytes the splice cannot read, translated once", () => {
-    const keyValue = (key: string, value: string) => lengthDelimited(9, toBinary(KeyValueSchema, attr(key, value)));
-    // A ChatCompletion whose parent (the caller's span) is not in the request, with one loosely framed attribute.
-    const body = requestWithSpanFields([
-      ...lengthDelimited(4, [1, 2, 3, 4, 5, 6, 7, 8]),
-      ...keyValue("tfy.span_type", "ChatCompletion"),
-      ...keyValue("tfy.input", '{"messages":[]}'),
-      ...lengthDelimited(9, [0x0a, 0x01]),
-      0x6b,
-    ]);
-
-    const [span] = spansOf(relayed(body).requests[0]!.request);
-
-    expect(span!.parentSpanId).toHaveLength(0);
-    const keys = span!.attributes.map((a) => a.key);
-    expect(keys.filter((key) => key.startsWith("braintrust."))).toEqual([...new Set(keys.filter((key) => key.startsWith("braintrust.")))]);
-    expect(keys).toContain("braintrust.input_json");
-  });
-
-  it.each([
-    // protobuf-es takes a scalar under another wire type: a parent of 8 bytes, tagged as a varint.
-    ["bytes a field cursor cannot read", [0x0f, 1, 2, 3, 4, 5, 6, 7]],
-    // The same 8 bytes read by a field cursor as four fields of the span: none of them is the span's.
-    ["bytes a field cursor reads otherwise", [0x50, 0x01, 0x50, 0x01, 0x50, 0x01, 0x50, 0x01]],
-  ])("makes a root of a span whose parent is framed loosely, as protobuf-es reads it (%s)", (_what, parent) => {
-    const spanType = lengthDelimited(9, toBinary(KeyValueSchema, attr("tfy.span_type", "ChatCompletion")));
-    const body = requestWithSpanFields([0x20, 0x08, ...parent, ...spanType]);
-    expect(spansOf(fromBinary(ExportTraceServiceRequestSchema, body))[0]!.parentSpanId).toEqual(new Uint8Array(parent));
-
-    const [span] = spansOf(relayed(body).requests[0]!.request);
-
-    expect(span!.parentSpanId).toHaveLength(0);
-    expect(span!.droppedAttributesCount).toBe(0);
   });
 
   it("makes the request span the root when the filter drops its parent, the caller's HTTP span sent in the same request", () => {
