@@ -84,7 +84,7 @@ function parseMembers(text: string, members: Map<string, Range>): JsonObject {
 
 /** `recursionLimit`: the nesting left below where the message sits, as for protobuf (request-limits.ts). */
 function decode<Desc extends DescMessage>(desc: Desc, json: JsonObject, recursionLimit: number): MessageShape<Desc> {
-  requireDecimalIntegers(desc, json, recursionLimit);
+  settleNumbers(desc, json, recursionLimit);
   try {
     return fromJson(desc, json as JsonValue, { ignoreUnknownFields: true, recursionLimit });
   } catch (err) {
@@ -97,15 +97,24 @@ function toProto3Span(span: JsonObject): JsonObject {
   hexIdsToBase64(span, "span");
   enumNameToNumber(span, "kind", Span_SpanKindSchema);
   if (isJsonObject(span.status)) enumNameToNumber(span.status, "code", Status_StatusCodeSchema);
-  for (const link of listField(span, "links")) hexIdsToBase64(link, "link");
+  for (const link of listField(span, "links")) hexIdsToBase64(link, "link", LINK_ID_FIELDS);
   return span;
+}
+
+/** A JSON number the reviver kept as its text, until the field it is given to says whether it takes text (settleNumbers). */
+class NumberText {
+  constructor(
+    readonly text: string,
+    readonly value: number,
+  ) {}
 }
 
 /**
  * A JSON number past 2^53 would lose digits as a double; protobuf-es takes it as a string. A fraction
  * whose double is whole (`9007199254740993.5`, `1.0000000000000000001`, `1e-400`) goes as its text
  * too, which an integer field refuses, as the Collector does, where its double would have been
- * rounded to one; a double field reads it as a number.
+ * rounded to one; a double field reads it as a number. Kept as a NumberText, not a string: a field
+ * of text or bytes must not take a number as its text.
  */
 function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverContext): unknown {
   // A lone surrogate's escape (`"\ud83d"`, an emoji an SDK cut in half) is JSON, but no text
@@ -113,37 +122,47 @@ function keepLargeIntegersExact(_key: string, value: unknown, context?: ReviverC
   if (typeof value === "string") return value.isWellFormed() ? value : value.toWellFormed();
   if (typeof value !== "number" || context?.source === undefined) return value;
   const digits = unsafeIntegerDigits(value, context);
-  if (digits !== undefined) return digits;
+  if (digits !== undefined) return new NumberText(digits, value);
   const rounded = Math.abs(value) > Number.MAX_SAFE_INTEGER || (Number.isInteger(value) && !writesWholeNumber(context.source));
-  return rounded ? context.source : value;
+  return rounded ? new NumberText(context.source, value) : value;
 }
 
 /**
- * Refuses an integer field given as a string of anything but decimal digits, which protobuf-es would
- * read as BigInt reads it (`0x10` as 16, `0b101` as 5, ` 7 ` as 7), and so a fraction the reviver
- * kept as its text. The JSON is walked as the schema reads it, so a member the schema does not have
- * is ignored whatever its name; `depth`, the nesting left, as decode's limit, past which decode
- * refuses it anyway.
+ * Walks the JSON as the schema reads it, before protobuf-es does: a number kept as its text goes to
+ * a field of numbers as that text, to any other as the number it is, which the field refuses as it
+ * refuses any number (`"name": 5`, `"spanId": 9234567890123456`); an integer field given a string of
+ * anything but decimal digits, which protobuf-es would read as BigInt reads it (`0x10` as 16, `0b101`
+ * as 5, ` 7 ` as 7), and so a fraction kept as its text, is refused. A member the schema does not
+ * have is ignored whatever its name, as decode ignores it; `depth`, the nesting left, as decode's
+ * limit, past which decode refuses it anyway.
  */
-function requireDecimalIntegers(desc: DescMessage, json: JsonObject, depth: number): void {
+function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void {
   if (depth <= 0) return;
   const fields = fieldsByName(desc);
   for (const [name, value] of Object.entries(json)) {
     const field = fields.get(name);
-    if (field?.fieldKind === "scalar") requireDecimal(name, field.scalar, value);
-    else if (field?.fieldKind === "message" && isJsonObject(value)) requireDecimalIntegers(field.message, value, depth - 1);
-    else if (field?.fieldKind === "list" && Array.isArray(value)) {
-      for (const item of value) {
-        if (field.listKind === "scalar") requireDecimal(name, field.scalar, item);
-        else if (field.listKind === "message" && isJsonObject(item)) requireDecimalIntegers(field.message, item, depth - 1);
+    if (field === undefined || field.fieldKind === "map") continue;
+    if (field.fieldKind === "list") {
+      if (!Array.isArray(value)) continue;
+      for (let at = 0; at < value.length; at++) {
+        const item = settled(name, field.listKind === "scalar" ? field.scalar : undefined, value[at]);
+        value[at] = item;
+        if (field.listKind === "message" && isJsonObject(item)) settleNumbers(field.message, item, depth - 1);
       }
+      continue;
     }
+    const settledValue = settled(name, field.fieldKind === "scalar" ? field.scalar : undefined, value);
+    json[name] = settledValue;
+    if (field.fieldKind === "message" && isJsonObject(settledValue)) settleNumbers(field.message, settledValue, depth - 1);
   }
 }
 
-function requireDecimal(name: string, scalar: ScalarType, value: unknown): void {
-  if (typeof value === "string" && INTEGER_SCALARS.has(scalar) && !/^-?\d+$/.test(value))
-    throw new RelayError("malformed", `${name} must be a whole number, as a number or a string of decimal digits, got ${quoted(value)}`);
+/** A member's value as protobuf-es is to read it; `scalar`: the field's, when it is one. */
+function settled(name: string, scalar: ScalarType | undefined, value: unknown): unknown {
+  const given = value instanceof NumberText ? (scalar !== undefined && NUMBER_SCALARS.has(scalar) ? value.text : value.value) : value;
+  if (typeof given === "string" && scalar !== undefined && INTEGER_SCALARS.has(scalar) && !/^-?\d+$/.test(given))
+    throw new RelayError("malformed", `${name} must be a whole number, as a number or a string of decimal digits, got ${quoted(given)}`);
+  return given;
 }
 
 const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
@@ -158,6 +177,8 @@ const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
   ScalarType.SFIXED32,
   ScalarType.SFIXED64,
 ]);
+
+const NUMBER_SCALARS: ReadonlySet<ScalarType> = new Set([...INTEGER_SCALARS, ScalarType.DOUBLE, ScalarType.FLOAT]);
 
 const FIELDS_BY_NAME = new WeakMap<DescMessage, Map<string, DescField>>();
 
@@ -186,9 +207,11 @@ const ID_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ["spanId", "span_id"],
   ["parentSpanId", "parent_span_id"],
 ];
+/** A link has no parent: a member of that name is an unknown one, ignored as any other. */
+const LINK_ID_FIELDS = ID_FIELDS.slice(0, 2);
 
-function hexIdsToBase64(target: JsonObject, what: string): void {
-  for (const names of ID_FIELDS) {
+function hexIdsToBase64(target: JsonObject, what: string, idFields = ID_FIELDS): void {
+  for (const names of idFields) {
     for (const name of names) {
       const value = target[name];
       if (value === undefined || value === null) continue;
@@ -205,6 +228,7 @@ function hexIdsToBase64(target: JsonObject, what: string): void {
 
 /** What a JSON value that is not a string is, as a refusal names it without quoting all of it back. */
 function jsonKind(value: unknown): string {
+  if (value instanceof NumberText) return value.text;
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   return String(value);

@@ -529,6 +529,13 @@ describe("decoding OTLP JSON", () => {
 
     expect(spansOf(request)[0]!.name).toBe("x");
   });
+
+  it("ignores a link's parentSpanId, which links do not have, whatever it holds", () => {
+    const link = { traceId: TRACE_ID, spanId: SPAN_ID, parentSpanId: "not-hex" };
+    const [span] = spansOf(decoded(utf8(jsonWithSpan({ name: "x", links: [link] })), "json"));
+
+    expect(span!.links.map((l) => hex(l.spanId))).toEqual([SPAN_ID.toLowerCase()]);
+  });
 });
 
 describe("OTLP JSON's differences from proto3 JSON", () => {
@@ -625,6 +632,25 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
       9007199254740993n,
       7,
     ]);
+  });
+
+  it("refuses a field of text, bytes or ids given a number, past 2^53 as below it", () => {
+    const span = (fields: string) => `{"resourceSpans":[{"scopeSpans":[{"spans":[{${fields}}]}]}]}`;
+    const ids = `"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}"`;
+    for (const [fields, refusedFor] of [
+      [`"traceId":"${TRACE_ID}","spanId":9234567890123456`, /span spanId must be a hex string, got 9234567890123456$/],
+      [`"traceId":12345678901234567890123456789012,"spanId":"${SPAN_ID}"`, /span traceId must be a hex string, got 1234567890/],
+      [`${ids},"name":9007199254740993`, /name/],
+      [`${ids},"name":1.0000000000000000001`, /name/],
+      [`${ids},"name":5`, /name/],
+      [`${ids},"attributes":[{"key":"a","value":{"bytesValue":12345678901234567890}}]`, /bytes_value|bytesValue/],
+      [`${ids},"attributes":[{"key":"a","value":{"stringValue":12345678901234567890}}]`, /string_value|stringValue/],
+    ] as const) {
+      expect(
+        refusal(() => readJson(span(fields))),
+        fields,
+      ).toMatchObject({ status: 400, message: expect.stringMatching(refusedFor) });
+    }
   });
 
   it("keeps every digit of integers past 2^53 written with a fraction of zeros or an exponent, as the Collector does", () => {
