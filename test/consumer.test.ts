@@ -420,7 +420,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     const readByQueued = firstSplit.sent.flatMap(({ body }) => ("r2Key" in body.payload ? [body.payload.r2Key] : []));
     expect(readByQueued.length).toBeGreaterThan(1);
 
-    const refusing = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".1.0"));
+    const refusing = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".b.0"));
     expect(await consume(DELIVERIES, [message], { DELIVERY_QUEUE: recordingQueue<DeliveryMessage>(), PAYLOADS: refusing })).toEqual({
       acked: [],
       retried: [{ id: message.id, delaySeconds: CONSUMER_RETRY }],
@@ -575,14 +575,14 @@ describe.concurrent("the delivery queue's consumer", () => {
     const queue = recordingQueue<DeliveryMessage>();
     expect(await consume(DELIVERIES, [replay!], { DELIVERY_QUEUE: queue })).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
     const halves = queue.sent.map((m) => m.body);
-    expect(halves.map((h) => h.id)).toEqual([`${replay!.id}.0`, `${replay!.id}.1`]);
+    expect(halves.map((h) => h.id)).toEqual([`${replay!.id}.a`, `${replay!.id}.b`]);
     await standin.revokeKey(tenant.apiKey);
 
     expect(await consume(DELIVERIES, halves)).toEqual({ acked: halves.map((h) => h.id), retried: [], threw: undefined });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413, 401, 401]);
     const kept = await deadLettersOf(tenant.id);
-    expect(kept.map((d) => d.id).toSorted()).toEqual([`${deadLetter.id}.0`, `${deadLetter.id}.1`]);
+    expect(kept.map((d) => d.id).toSorted()).toEqual([`${deadLetter.id}.a`, `${deadLetter.id}.b`]);
     expect(kept.reduce((sum, d) => sum + d.spans, 0)).toBe(deadLetter.spans);
     expect(kept.map((d) => d.reason)).toEqual([
       expect.stringMatching(/^Braintrust refused the client's API key: /),

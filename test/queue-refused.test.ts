@@ -141,7 +141,7 @@ describe("when R2 refuses one of the spilled spans of a delivery Braintrust foun
     const tenant = await createTenant();
     await standin.script(tenant.apiKey, [{ status: 413 }]);
     // A gateway trace's three spans and nine large ones halve into six and six, each half with large spans to spill: one of the second half's fails.
-    const bucket = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".1.0"));
+    const bucket = failingBinding(env.PAYLOADS, "put", "R2 put failed: unavailable", (key) => String(key).endsWith(".b.0"));
 
     const { result: response, events } = await loggedWhile(() =>
       sendTracesWith(tenant, toProtobuf(largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 })), { PAYLOADS: bucket }),

@@ -31,7 +31,8 @@ export function deadLetterKey(tenant: string, deliveryId: string): string {
 }
 
 /**
- * Delivery ids: a UUID, or a trace-routes object's id and row, each with `.<n>` per split; spans
+ * Delivery ids: a UUID, or a trace-routes object's id and row, each with `.<n>` per piece cut to fit
+ * a queue message and `.a` or `.b` per half (message.ts's halfId); spans
  * released by a trace-routes object before its ids were that had `trace-<trace id>-<row>`.
  */
 const DELIVERY_ID = /^(trace-)?[0-9a-f][0-9a-f.-]{0,160}$/;

@@ -10,7 +10,7 @@ import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
-import type { Delivery, DeliveryMessage, MessageTemplate } from "./message.js";
+import { type Delivery, type DeliveryMessage, halfId, type MessageTemplate } from "./message.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
@@ -149,7 +149,7 @@ async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step
   const pieces = halves
     ? halves.map((half, n) => ({
         ...delivery,
-        id: `${delivery.id}.${n}`,
+        id: halfId(delivery.id, n),
         payload: { protobuf: half.protobuf, compress: true },
         spans: half.spans,
       }))

@@ -21,11 +21,21 @@ export interface Delivery {
 }
 
 /**
+ * The id of half `half` (0 or 1) of delivery `id`'s spans, halved for Braintrust's 413: `<id>.a`, `<id>.b`, never an
+ * id the pieces a delivery is cut into to fit queue messages take (`<id>.<n>`). Both may be made of
+ * one delivery (the queue refusing its pieces, then its attempt answered 413), and a piece marked
+ * delivered must not skip a half of other spans queued under the same id.
+ */
+export function halfId(id: string, half: number): string {
+  return `${id}.${half === 0 ? "a" : "b"}`;
+}
+
+/**
  * What the delivery queue carries (structured clone, so bytes travel as bytes). A message's body
  * never changes, so a retry is a new message with the counters moved on and the same `id`.
  */
 export interface DeliveryMessage {
-  /** Idempotency key: the same across retries; pieces of a split get `<id>.<n>`. */
+  /** Idempotency key: the same across retries; pieces cut to fit a queue message get `<id>.<n>`, halves `<id>.a` and `<id>.b` (halfId). */
   id: string;
   tenant: string;
   /** The incarnation of the tenant the spans were accepted for; none when its record had none. */

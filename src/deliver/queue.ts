@@ -2,7 +2,7 @@ import { MAX_QUEUE_BATCH_BYTES, MAX_QUEUE_BATCH_MESSAGES, MAX_QUEUE_DELAY_SECOND
 import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import { allOrUndone } from "./all-or-undone.js";
-import type { DeliveryMessage, MessageTemplate } from "./message.js";
+import { type DeliveryMessage, halfId, type MessageTemplate } from "./message.js";
 import { releasePayloads, spillPayload } from "./spill.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
@@ -50,7 +50,7 @@ export async function messagesFor(
   );
 }
 
-/** Braintrust's 413 answered: the spans in two halves (ids `<id>.0` and `<id>.1`), each as messages. */
+/** Braintrust's 413 answered: the spans in two halves (ids `<id>.a` and `<id>.b`), each as messages. */
 export async function halvesAsMessages(
   template: MessageTemplate,
   protobuf: Uint8Array,
@@ -62,7 +62,7 @@ export async function halvesAsMessages(
   if (!halves) throw new Error("a request of one span cannot be halved");
   // A half whose spill R2 refused undoes its own; the other half's are undone here.
   return allOrUndone(
-    halves.map((half, n) => messagesFor({ ...template, id: `${template.id}.${n}` }, half.protobuf, half.spans, bucket, ids)),
+    halves.map((half, n) => messagesFor({ ...template, id: halfId(template.id, n) }, half.protobuf, half.spans, bucket, ids)),
     spillsUndone(bucket, ids),
   );
 }

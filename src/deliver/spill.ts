@@ -24,7 +24,7 @@ export async function releasePayload(bucket: R2Bucket, message: DeliveryMessage,
 
 /**
  * Removes a delivered message's R2 object, and first what a split of it left there: halves spilled
- * (`<id>.<n>…`) that the queue then refused, the message coming again to go whole (a proxy's 413
+ * (`<id>.a…`, `<id>.b…`) that the queue then refused, the message coming again to go whole (a proxy's 413
  * that did not come again), which nothing else would ever read or remove. Only a message too large
  * for a queue message, so in R2, has halves that spill; the spans of halves still queued went with it.
  */
