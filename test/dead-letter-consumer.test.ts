@@ -300,7 +300,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         tenant: tenant.id,
         delivery_id: message.id,
         spans: message.spans,
-        why: "its spans were delivered",
+        why: "its spans were released: delivered, or given back to the client that sent them",
         request_id: expect.stringMatching(/^queue-/),
       },
     ]);

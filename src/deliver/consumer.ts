@@ -277,9 +277,16 @@ async function skipDelivered(env: Env, message: DeliveryMessage): Promise<void> 
   skipRepeat(message, "its spans were delivered");
 }
 
-/** A message whose spans are gone from R2: released once delivered, or a replayed dead letter deleted since. */
+/**
+ * A message whose spans are gone from R2: released once delivered, or by a send that failed, which
+ * told its client to send them again (it may have queued the message all the same), or a replayed
+ * dead letter deleted since.
+ */
 function skipGone(message: DeliveryMessage): void {
-  skipRepeat(message, isReplay(message) ? "its dead letter was deleted" : "its spans were delivered");
+  skipRepeat(
+    message,
+    isReplay(message) ? "its dead letter was deleted" : "its spans were released: delivered, or given back to the client that sent them",
+  );
 }
 
 /** A dead letter's spans sent again: the message carries the dead letter itself. */
