@@ -402,6 +402,33 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(message.payload.r2Key)).toBe(false);
   });
 
+  it("skips the pieces a split queued before the queue refused the rest, once the message, come again, is delivered whole", async () => {
+    const tenant = await createTenant();
+    const request = largeRequest({ largeSpans: 0, largeSpanBytes: 0, smallTraces: 120 });
+    const protobuf = toProtobuf(request);
+    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    // A proxy's 413 that does not come again; the queue takes the split's first batch, then refuses.
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const taken = recordingQueue<DeliveryMessage>();
+    let batches = 0;
+    const partly = failingBinding(taken, "sendBatch", "Queue sendBatch failed: queue unavailable", () => batches++ > 0);
+    expect((await consume(DELIVERIES, [message], { DELIVERY_QUEUE: partly })).retried).toEqual([
+      { id: message.id, delaySeconds: CONSUMER_RETRY },
+    ]);
+    const pieces = taken.sent.map(({ body }) => body);
+    expect(pieces.length).toBeGreaterThan(0);
+    expect(batches).toBeGreaterThan(1);
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const { result, events } = await loggedWhile(() => consume(DELIVERIES, pieces));
+
+    expect(result).toEqual({ acked: pieces.map((p) => p.id), retried: [], threw: undefined });
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413, 200]);
+    expect(events.filter((e) => e.event === "duplicate_delivery_skipped").map((e) => [e.delivery_id, e.why])).toEqual(
+      pieces.map((p) => [p.id, "its spans were delivered"]),
+    );
+  });
+
   it("keeps the spills of the halves a first split queued when the message comes again and R2 refuses a spill of its second split: those halves still read them", async () => {
     const tenant = await createTenant();
     const request = largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 });

@@ -13,8 +13,26 @@ function markerKey(message: Pick<DeliveryMessage, "tenant" | "id">): string {
   return `delivered:${deliveryIdentity(message)}`;
 }
 
+/**
+ * Whether the message's spans were delivered: under its own id, or under the id of a delivery it is
+ * a piece or half of (`<id>.a.0` of `<id>.a` and `<id>`), which held them all. A split the queue took
+ * only part of hands its message back, and the message may then be delivered whole while the pieces
+ * taken are still queued. One read for all of them: KV counts a bulk read as one operation.
+ */
 export async function wasDelivered(kv: KVNamespace, message: Pick<DeliveryMessage, "tenant" | "id">): Promise<boolean> {
-  return (await kv.get(markerKey(message))) !== null;
+  const keys = idsHolding(message.id).map((id) => markerKey({ tenant: message.tenant, id }));
+  const markers = await kv.get(keys, "text");
+  return [...markers.values()].some((marker) => marker !== null);
+}
+
+/** KV's most keys in one bulk read. */
+const MAX_KEYS_READ = 100;
+
+/** The id and the ids it was split from, nearest first. */
+function idsHolding(id: string): string[] {
+  const ids = [id];
+  for (let end = id.lastIndexOf("."); end > 0 && ids.length < MAX_KEYS_READ; end = id.lastIndexOf(".", end - 1)) ids.push(id.slice(0, end));
+  return ids;
 }
 
 export async function markDelivered(kv: KVNamespace, message: Pick<DeliveryMessage, "tenant" | "id">): Promise<void> {
