@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { sha256Hex } from "../src/secrets/compare.js";
 import { API_KEY, putTenant } from "./support/admin-api.js";
 import { loggedWhile } from "./support/logs.js";
 import { ADMIN_TOKEN, admin, createTenant, sendTraces, tokenIdOf, uniqueTenantId } from "./support/relay.js";
@@ -61,6 +62,20 @@ describe("admin API: tokens", () => {
     ]);
     expect((await sendTraces({ id, bearer: first.token }, toProtobuf(trueFoundryTrace()))).status).toBe(401);
     expect((await sendTraces({ id, bearer: second.token }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+
+  it("keeps no issue key as it was given, so a secret pasted there by a slip is not in KV: only its digest", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+    const pasted = (await (await admin("POST", `/tenants/${id}/tokens`)).json()) as { token: string };
+    for (const issueKey of [pasted.token, ADMIN_TOKEN]) {
+      expect((await admin("POST", `/tenants/${id}/tokens`, { issue_key: issueKey })).status).toBe(201);
+    }
+
+    const raw = (await env.TENANTS.get(`tenant:${id}`))!;
+    expect(raw).not.toContain(pasted.token);
+    expect(raw).not.toContain(ADMIN_TOKEN);
+    expect(raw).toContain(await sha256Hex(ADMIN_TOKEN));
   });
 
   it("refuses an issue key that is not 16 to 64 characters of letters, digits, _ and -, and a body of other fields, naming the field", async () => {

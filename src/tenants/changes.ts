@@ -39,7 +39,8 @@ export function withToken(
   if (!tenant.api_key_sealed) return "passthrough";
   // A token issued under the same key is replaced: its issue was sent twice (a form pressed twice, a
   // call retried after its answer was lost), and only the last answer reaches the one who asked.
-  const replaced = token.issue_key === undefined ? undefined : tenant.tokens.find((t) => t.issue_key === token.issue_key);
+  const key = token.issue_key_sha256;
+  const replaced = key === undefined ? undefined : tenant.tokens.find((t) => t.issue_key_sha256 === key);
   const kept = replaced ? tenant.tokens.filter((t) => t !== replaced) : tenant.tokens;
   if (kept.length >= MAX_TOKENS_PER_TENANT) return "full";
   return { tenant: { ...tenant, tokens: [...kept, token], updated_at: token.created_at }, replaced: replaced?.id };

@@ -32,8 +32,12 @@ const TokenRecordSchema = z.object({
   /** SHA-256 of the whole token, hex; the token itself is never stored. */
   sha256: z.string(),
   created_at: z.string(),
-  /** The issue key the token was issued under, if any: issuing under it again replaces the token (see withToken). */
-  issue_key: z.string().optional(),
+  /**
+   * SHA-256 of the issue key the token was issued under, if any, hex: issuing under it again
+   * replaces the token (see withToken). Equality is all that is asked of it, and a key made up by
+   * the caller may be a secret pasted by a slip (a token, the admin token), so it is not kept.
+   */
+  issue_key_sha256: z.string().optional(),
 });
 
 /** A tenant as kept in KV under `tenant:<id>`. */

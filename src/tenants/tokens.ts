@@ -19,7 +19,7 @@ export async function issueToken(now: Date, issueKey?: string): Promise<{ token:
   const id = hex(crypto.getRandomValues(new Uint8Array(8)));
   const token = `${PREFIX}${id}_${base64UrlEncode(crypto.getRandomValues(new Uint8Array(32)))}`;
   const record: TokenRecord = { id, sha256: await sha256Hex(token), created_at: now.toISOString() };
-  return { token, record: issueKey === undefined ? record : { ...record, issue_key: issueKey } };
+  return { token, record: issueKey === undefined ? record : { ...record, issue_key_sha256: await sha256Hex(issueKey) } };
 }
 
 /** True for anything shaped like a relay token, so it is never mistaken for a Braintrust key and sent on. */

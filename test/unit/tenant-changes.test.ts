@@ -54,7 +54,7 @@ describe("tokens", () => {
   });
 
   it("replace the token issued under the same issue key, even at the most a tenant takes; another key's or none stays", () => {
-    const keyed = (id: string, issueKey: string) => ({ ...token(id), issue_key: issueKey });
+    const keyed = (id: string, issueKey: string) => ({ ...token(id), issue_key_sha256: issueKey });
     const tenant = { ...stored, tokens: [token("a"), keyed("k1", "form-one-0123456789"), keyed("k2", "form-two-0123456789")] };
     expect(withToken(tenant, keyed("k3", "form-one-0123456789"))).toMatchObject({
       tenant: { tokens: [token("a"), keyed("k2", "form-two-0123456789"), keyed("k3", "form-one-0123456789")] },
