@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
 import { API_KEY, putTenant } from "./support/admin-api.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, adminWith, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, adminWith, relayFetch, uniqueTenantId } from "./support/relay.js";
 
 describe("admin API: tenants", () => {
   it("creates (201), replaces (200) and reads a tenant, never returning the key", async () => {
@@ -228,6 +228,23 @@ describe("admin API: tenants", () => {
     expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
     const identity = await admin("PUT", `/tenants/${id}`, { parent: "project_name:a" }, ADMIN_TOKEN, { "content-encoding": "identity" });
     expect(identity.status).toBe(201);
+  });
+
+  it("refuses a body that is not UTF-8 with 400, rather than store a setting with U+FFFD where its bytes were", async () => {
+    const id = uniqueTenantId();
+    const latin1 = new Uint8Array([...new TextEncoder().encode('{"parent": "project_name:caf'), 0xe9, ...new TextEncoder().encode('"}')]);
+
+    const refused = await relayFetch(`/admin/tenants/${id}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: latin1,
+    });
+
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error: { code: "invalid_field", message: "body: must be UTF-8 text, as JSON is (RFC 8259)", field: "body" },
+    });
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
   });
 
   it.each([

@@ -64,6 +64,18 @@ describe("admin API: tokens", () => {
     expect((await sendTraces({ id, bearer: second.token }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
   });
 
+  it("takes an issue without a body, or with JSON's white space alone, and refuses other spaces as it refuses any body that is not JSON", async () => {
+    const id = uniqueTenantId();
+    await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });
+
+    for (const body of [undefined, "", " \t\r\n"]) expect((await admin("POST", `/tenants/${id}/tokens`, body)).status).toBe(201);
+    for (const body of ["\u00a0", "\u2028", "\u3000"]) {
+      const refused = await admin("POST", `/tenants/${id}/tokens`, body);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toMatchObject({ error: { message: "body: must be a JSON object, or none", field: "body" } });
+    }
+  });
+
   it("keeps no issue key as it was given, so a secret pasted there by a slip is not in KV: only its digest", async () => {
     const id = uniqueTenantId();
     await putTenant(id, { parent: "project_id:p", braintrust: { api_key: API_KEY } });

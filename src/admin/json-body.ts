@@ -8,14 +8,20 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
   return parsedBody(await bodyText(c), "body: must be a JSON object");
 }
 
-/** An admin call's JSON body where one may be left out: none, or only white space, reads as `{}`. */
+/** An admin call's JSON body where one may be left out: none, or only JSON's white space, reads as `{}`. */
 export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const text = await bodyText(c);
-  return text.trim() === "" ? {} : parsedBody(text, "body: must be a JSON object, or none");
+  return JSON_SPACE.test(text) ? {} : parsedBody(text, "body: must be a JSON object, or none");
 }
 
+/** JSON's white space (RFC 8259, section 2), which `trim` would widen to every Unicode space. */
+const JSON_SPACE = /^[ \t\r\n]*$/;
+
+/** A body's text; bytes that are not UTF-8 are refused, where replacing them would store a setting no one sent. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
- * The body as text. One sent with a content coding (RFC 9110, section 8.4) is refused with 415, not
+ * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110, section 8.4) is refused with 415, not
  * read as if it had none: the admin API takes none, and gzip read as JSON would be called malformed.
  */
 async function bodyText(c: Context<AppEnv>): Promise<string> {
@@ -26,7 +32,12 @@ async function bodyText(c: Context<AppEnv>): Promise<string> {
       `unsupported content encoding ${headerValueShown(coding)}: the admin API reads bodies as sent, without a content encoding`,
     );
   }
-  return c.req.text();
+  const bytes = await c.req.arrayBuffer();
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw new RelayError("invalid_field", "body: must be UTF-8 text, as JSON is (RFC 8259)", { field: "body" });
+  }
 }
 
 /**
