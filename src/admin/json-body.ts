@@ -18,7 +18,7 @@ export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
 const JSON_SPACE = /^[ \t\r\n]*$/;
 
 /** A body's text; bytes that are not UTF-8 are refused, where replacing them would store a setting no one sent. */
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110, section 8.4) is refused with 415, not
