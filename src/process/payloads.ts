@@ -18,7 +18,7 @@ const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
 export interface RequestPayload {
-  /** The input fields (one field's value alone), else the whole JSON, else the text; undefined for a model's request without them. */
+  /** The input fields (one field's value alone), else the whole JSON, else the text; undefined for a body a rule took them out of. */
   input: unknown;
   /** The rest of the body (temperature, max_tokens, tools, …), model included, for metadata. */
   settings: JsonObject;
@@ -30,7 +30,7 @@ export interface RequestPayload {
 
 /** A response body (`tfy.output`) split the same way. */
 export interface ResponsePayload {
-  /** The output list, else the whole JSON, else the text; undefined for a model's answer without one. */
+  /** The output list, else the whole JSON, else the text; undefined for an answer a rule took it out of. */
   output: unknown;
   /** The rest of the body (id, model, usage, …), for metadata. */
   rest: JsonObject;
@@ -45,25 +45,30 @@ export interface Payloads {
 
 /**
  * A model call's request and response bodies (`tfy.input`, `tfy.output`, as UTF-8), split as
- * Braintrust's wrappers log them. `modelCall`: the span is a model call's or a request's, whose
- * bodies are an API's even when a redaction rule took their messages or choices out (a body naming
- * its `model` without them is its settings, or the rest of the answer, alone); a guardrail's are
- * whatever it checked, a tool call's arguments with a `model` of their own among them.
+ * Braintrust's wrappers log them. `redacted`: which of them a redaction rule reached into, on a model
+ * call's or a request's span: such a body without its messages (or its choices) had them taken out,
+ * and is its settings (or the rest of the answer) alone, where a body of a shape the relay does not
+ * know shows whole.
  */
-export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined, modelCall = false): Payloads {
-  const request = requestPayload(input, modelCall);
-  return { request, response: responsePayload(output, request, modelCall) };
+export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined, redacted: RedactedPayloads): Payloads {
+  const request = requestPayload(input, redacted.input);
+  return { request, response: responsePayload(output, request, redacted.output) };
+}
+
+export interface RedactedPayloads {
+  input: boolean;
+  output: boolean;
 }
 
 /** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
-function requestPayload(utf8: Uint8Array | undefined, modelCall: boolean): RequestPayload | undefined {
+function requestPayload(utf8: Uint8Array | undefined, redacted: boolean): RequestPayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ input: json, settings: {}, model: undefined }));
   const request = asRequest(fields);
   if (request) return { ...request, model: request.settings.model };
   const model = parsedField(fields, "model");
-  if (modelCall && typeof model === "string") return { input: undefined, settings: parsedMembers(fields, () => false), model };
+  if (redacted) return { input: undefined, settings: parsedMembers(fields, () => false), model };
   return { input: new RawJson(utf8), settings: {}, model };
 }
 
@@ -76,7 +81,7 @@ function requestPayload(utf8: Uint8Array | undefined, modelCall: boolean): Reque
 function responsePayload(
   utf8: Uint8Array | undefined,
   request: RequestPayload | undefined,
-  modelCall: boolean,
+  redacted: boolean,
 ): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
@@ -84,17 +89,14 @@ function responsePayload(
   const field = outputField(fields);
   if (field === undefined) {
     const passedOn = asRequest(fields);
-    const model = passedOn ? undefined : parsedField(fields, "model");
-    if (modelCall && typeof model === "string")
-      return {
-        output: undefined,
-        rest: withoutEchoes(
-          parsedMembers(fields, () => false),
-          request,
-        ),
-        model,
-      };
-    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model };
+    if (!passedOn && redacted) {
+      const rest = withoutEchoes(
+        parsedMembers(fields, () => false),
+        request,
+      );
+      return { output: undefined, rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+    }
+    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
     // A setting it took out is a change too, which the request's metadata would not show.
     const removed = Object.keys(request?.settings ?? {}).filter((key) => !Object.hasOwn(passedOn.settings, key));

@@ -53,11 +53,23 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
       changed = true;
       if (text === REMOVED) return true;
       value.value.value = text;
+      redactedWithin.add(value);
     }
     return false;
   };
   for (const list of lists) redactList(list, "");
   return changed;
+}
+
+/** The values whose JSON a rule reached into and changed, by identity: they go with their span. */
+const redactedWithin = new WeakSet<AnyValue>();
+
+/**
+ * Whether a rule changed what is inside this value's JSON: a request body without messages is one a
+ * rule took them out of (`tfy.input.messages`), not one that never had any, which shows whole.
+ */
+export function isRedactedWithin(value: AnyValue | undefined): boolean {
+  return value !== undefined && redactedWithin.has(value);
 }
 
 function ruleFor(rules: CompiledRedaction, path: string): KeyRule | undefined {

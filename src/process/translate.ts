@@ -23,6 +23,7 @@ import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, sameJson, toolPayloads } from "./payloads.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
+import { isRedactedWithin } from "./redact-keys.js";
 import { requestMetadata } from "./request-metadata.js";
 import { callerMetadataShown, metadataOf, responseRestShown, settingsOnlyMetadataShows, withCallerMetadata } from "./span-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
@@ -106,8 +107,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
   const inputUtf8 = payloadUtf8(span, "tfy.input");
   const outputUtf8 = payloadUtf8(span, "tfy.output");
+  const modelCall = type === "llm" || requestSpan;
   const { request, response } =
-    type === "tool" ? toolPayloads(inputUtf8, outputUtf8) : callPayloads(inputUtf8, outputUtf8, type === "llm" || requestSpan);
+    type === "tool"
+      ? toolPayloads(inputUtf8, outputUtf8)
+      : callPayloads(inputUtf8, outputUtf8, {
+          input: modelCall && isRedactedWithin(findAttribute(attributes, "tfy.input")),
+          output: modelCall && isRedactedWithin(findAttribute(attributes, "tfy.output")),
+        });
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
   const metricsShown = Object.keys(metrics.values).length > 0 && !hasAttribute(attributes, "braintrust.metrics");

@@ -130,6 +130,32 @@ describe("input and output", () => {
     });
   });
 
+  it("shows a model call's body of a shape it does not know whole, model and all, when no rule took anything out of it", () => {
+    const request = { model: "gpt-4o", prompt: { id: "pmpt_1", variables: { city: "Oslo" } } };
+    const answer = { model: "llama3", message: { role: "assistant", content: "Hello" }, done: true };
+    const span = (settings: Record<string, unknown>) =>
+      attributesOf(
+        spansOf(
+          relayed(
+            requestOf([
+              spanWith("Model: x", [
+                attr("tfy.span_type", "Model"),
+                attr("tfy.input", JSON.stringify(request)),
+                attr("tfy.output", JSON.stringify(answer)),
+              ]),
+            ]),
+            settings,
+          ).requests[0]!.request,
+        )[0]!,
+      );
+
+    for (const settings of [{}, { redact: { keys: [{ pattern: "tfy.input.user" }, { pattern: "tfy.output.id" }] } }]) {
+      const out = span(settings);
+      expect(JSON.parse(out["braintrust.input_json"] as string)).toEqual(request);
+      expect(JSON.parse(out["braintrust.output_json"] as string)).toEqual(answer);
+    }
+  });
+
   it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
     const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
 
