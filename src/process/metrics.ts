@@ -76,7 +76,8 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
     let read: number | undefined;
     for (const key of keys) {
       const value = numberAttribute(attributes, key);
-      if (value === undefined || (zeroIsUnknown && value === 0)) continue;
+      // No count, cost or timing is below 0: such a number is no metric, and stays as it came.
+      if (value === undefined || value < 0 || (zeroIsUnknown && value === 0)) continue;
       if (ofRequestSpan && used) {
         // A key sent twice stays, both of its values: moving one would show the key twice.
         if (countOf(attributes, key) === 1) usedElsewhere[key] = givenOf(findAttribute(attributes, key));
@@ -220,5 +221,5 @@ function withoutPaths(json: Record<string, unknown>, paths: string[][]): Record<
 function numberAt(json: unknown, path: string[]): number | undefined {
   let node = json;
   for (const step of path) node = typeof node === "object" && node !== null ? (node as Record<string, unknown>)[step] : undefined;
-  return typeof node === "number" && Number.isFinite(node) ? node : undefined;
+  return typeof node === "number" && Number.isFinite(node) && node >= 0 ? node : undefined;
 }

@@ -93,11 +93,19 @@ function addTo(into: Record<string, ModelUsageCounts>, model: string, usage: Mod
   const sum = Object.hasOwn(into, model) ? into[model]! : { calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
   const value: ModelUsageCounts = {
     calls: sum.calls + usage.calls,
-    prompt_tokens: sum.prompt_tokens + usage.prompt_tokens,
-    completion_tokens: sum.completion_tokens + usage.completion_tokens,
-    cost_usd: sum.cost_usd + usage.cost_usd,
+    prompt_tokens: saturatingSum(sum.prompt_tokens, usage.prompt_tokens),
+    completion_tokens: saturatingSum(sum.completion_tokens, usage.completion_tokens),
+    cost_usd: saturatingSum(sum.cost_usd, usage.cost_usd),
   };
   Object.defineProperty(into, model, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * A sum held at the largest number when it would pass it: a client's spans may say any cost, and
+ * Infinity, which JSON writes as null, would read back from the stored row as 0.
+ */
+function saturatingSum(a: number, b: number): number {
+  return Math.min(a + b, Number.MAX_VALUE);
 }
 
 function modelNameKept(model: string): string {

@@ -115,6 +115,16 @@ describe("LLM usage by model", () => {
     expect(addCounts(emptyCounts(), emptyCounts()).usage).toBeUndefined();
   });
 
+  it("holds a sum at the largest number rather than pass it: Infinity would be stored as null, and read back as 0", () => {
+    const costly = { calls: 1, prompt_tokens: 1e308, completion_tokens: 2, cost_usd: 1e308 };
+    const into: Record<string, typeof call> = {};
+    addModelUsage(into, "big", costly);
+    addModelUsage(into, "big", costly);
+
+    expect(into.big).toEqual({ calls: 2, prompt_tokens: Number.MAX_VALUE, completion_tokens: 4, cost_usd: Number.MAX_VALUE });
+    expect(JSON.parse(JSON.stringify(into)).big.cost_usd).toBe(Number.MAX_VALUE);
+  });
+
   it("takes any model name as a model, __proto__ and constructor included", () => {
     const into: Record<string, typeof call> = {};
     addModelUsage(into, "__proto__", call);

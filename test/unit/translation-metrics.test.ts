@@ -55,6 +55,25 @@ describe("metrics", () => {
     expect([...translateSpan(spanWith("span", attributes), DROP).removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
   });
 
+  it("takes no count, cost or timing below 0 as a metric, from attributes or a response's usage: it stays as it came", () => {
+    const attributes = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.metric.input_tokens", "-1000000"),
+      attr("tfy.model.metric.output_tokens", 3),
+      attr("tfy.model.metric.cost_in_usd", -5),
+      attr("tfy.model.metric.time_to_first_token_in_ms", -40),
+      attr("tfy.output", JSON.stringify({ choices: [], usage: { prompt_tokens: -7, prompt_tokens_details: { cached_tokens: -2 } } })),
+    ];
+
+    expect(translated(attributes)["braintrust.metrics"]).toEqual({ completion_tokens: 3, tokens: 3 });
+    expect(keptKeys(attributes)).toEqual([
+      "tfy.span_type",
+      "tfy.model.metric.input_tokens",
+      "tfy.model.metric.cost_in_usd",
+      "tfy.model.metric.time_to_first_token_in_ms",
+    ]);
+  });
+
   it("reads counts an exporter wrote as text", () => {
     expect(
       translated([attr("tfy.model.metric.input_tokens", "31"), attr("tfy.model.metric.cost_in_usd", "0.0004")])["braintrust.metrics"],
