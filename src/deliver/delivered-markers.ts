@@ -28,11 +28,11 @@ export async function wasDelivered(kv: KVNamespace, message: Pick<DeliveryMessag
 /** KV's most keys in one bulk read. */
 const MAX_KEYS_READ = 100;
 
-/** The id and the ids it was split from, nearest first. */
+/** The id and the ids it was split from, nearest first; past KV's most, the first delivery's id still among them. */
 function idsHolding(id: string): string[] {
   const ids = [id];
-  for (let end = id.lastIndexOf("."); end > 0 && ids.length < MAX_KEYS_READ; end = id.lastIndexOf(".", end - 1)) ids.push(id.slice(0, end));
-  return ids;
+  for (let end = id.lastIndexOf("."); end > 0; end = id.lastIndexOf(".", end - 1)) ids.push(id.slice(0, end));
+  return ids.length <= MAX_KEYS_READ ? ids : [...ids.slice(0, MAX_KEYS_READ - 1), ids.at(-1)!];
 }
 
 export async function markDelivered(kv: KVNamespace, message: Pick<DeliveryMessage, "tenant" | "id">): Promise<void> {

@@ -300,22 +300,6 @@ function restates(said: Record<string, unknown>, message: Message, role: string)
  * and `gen_ai.conversation.id` the `tfy.request.conversation_id` beside it. Kept, each would show a
  * second time.
  */
-/**
- * Whether finish reasons say again what the span shows: its choices' own, in the output, or an
- * Anthropic message's one `stop_reason`, in `response`.
- */
-function finishReasonsShown(given: unknown[], response: ResponsePayload, shownResponse: Record<string, unknown> | undefined): boolean {
-  if (given.length === 1 && typeof given[0] === "string" && given[0] === shownResponse?.stop_reason) return true;
-  const answer = answerMessages(response.output);
-  return (
-    answer !== undefined &&
-    sameJson(
-      given,
-      answer.map((message) => message.finish_reason),
-    )
-  );
-}
-
 export function genAiRestated(
   attributes: KeyValue[],
   request: RequestPayload,
@@ -349,6 +333,22 @@ export function genAiRestated(
     }
   }
   return restated;
+}
+
+/**
+ * Whether finish reasons say again what the span shows: its choices' own, in the output, or an
+ * Anthropic message's one `stop_reason`, in `response`.
+ */
+function finishReasonsShown(given: unknown[], response: ResponsePayload, shownResponse: Record<string, unknown> | undefined): boolean {
+  if (given.length === 1 && typeof given[0] === "string" && given[0] === shownResponse?.stop_reason) return true;
+  const answer = answerMessages(response.output);
+  return (
+    answer !== undefined &&
+    sameJson(
+      given,
+      answer.map((message) => message.finish_reason),
+    )
+  );
 }
 
 /**

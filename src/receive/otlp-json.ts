@@ -143,7 +143,11 @@ function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void
     const field = fields.get(name);
     if (field === undefined || field.fieldKind === "map") continue;
     if (field.fieldKind === "list") {
-      if (!Array.isArray(value)) continue;
+      // Not a list: protobuf-es refuses it, and a number it is to be told as the number it is.
+      if (!Array.isArray(value)) {
+        json[name] = settled(name, undefined, value);
+        continue;
+      }
       for (let at = 0; at < value.length; at++) {
         const item = settled(name, field.listKind === "scalar" ? field.scalar : undefined, value[at]);
         value[at] = item;
@@ -151,7 +155,10 @@ function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void
       }
       continue;
     }
-    const settledValue = settled(name, field.fieldKind === "scalar" ? field.scalar : undefined, value);
+    // An enum's number is read as an integer field's: a fraction kept as its text is refused (its name is text of its own).
+    const enumNumber = field.fieldKind === "enum" && value instanceof NumberText;
+    const scalar = field.fieldKind === "scalar" ? field.scalar : enumNumber ? ScalarType.INT32 : undefined;
+    const settledValue = settled(name, scalar, value);
     json[name] = settledValue;
     if (field.fieldKind === "message" && isJsonObject(settledValue)) settleNumbers(field.message, settledValue, depth - 1);
   }

@@ -203,6 +203,12 @@ describe("decoding protobuf", () => {
       status: 400,
       message: "request body is not a valid ExportTraceServiceRequest: field 1 runs past the end of its message",
     });
+    const resourceAsVarint = new Uint8Array(lengthDelimited(1, [0x08, 0x01, ...lengthDelimited(2, lengthDelimited(2, spanFields()))]));
+    expect(refusal(() => decoded(resourceAsVarint, "protobuf"))).toEqual({
+      status: 400,
+      message:
+        "request body is not a valid ExportTraceServiceRequest: field 1 of opentelemetry.proto.trace.v1.ResourceSpans has wire type 0, where it has 2",
+    });
     expect(refusal(() => decoded(requestWithScopeFields([0x08, 0x01]), "protobuf"))).toEqual({
       status: 400,
       message:
@@ -632,6 +638,22 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
       9007199254740993n,
       7,
     ]);
+  });
+
+  it("refuses an enum given a fraction its double rounds to a whole number, as an integer field, and a list given a large number", () => {
+    const span = (fields: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}",${fields}}]}]}]}`;
+
+    expect(refusal(() => readJson(span('"kind":2.0000000000000001')))).toEqual({
+      status: 400,
+      message: 'kind must be a whole number, as a number or a string of decimal digits, got "2.0000000000000001"',
+    });
+    expect(refusal(() => readJson(span('"status":{"code":1.0000000000000000001}'))).status).toBe(400);
+    expect(refusal(() => readJson(span('"events":12345678901234567890'))).message).toMatch(/expected Array, got 12345678901234567000$/);
+    expect(spansOf(readJson(span('"kind":2,"status":{"code":"STATUS_CODE_ERROR"}')).request)[0]).toMatchObject({
+      kind: 2,
+      status: { code: 2 },
+    });
   });
 
   it("refuses a field of text, bytes or ids given a number, past 2^53 as below it", () => {
