@@ -5,13 +5,19 @@ import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/coll
 import { readRequest } from "../scripts/lib/pipeline.js";
 import { spansOf, toProtobuf, trueFoundryTrace, variedRequest } from "../scripts/lib/traces.js";
 import { RelayError } from "../src/http/errors.js";
-import { vouchedSpanCount } from "../src/receive/wire-check.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
+import { readSpans } from "../src/receive/read-spans.js";
+import { checkWire } from "../src/receive/wire-check.js";
+import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint, vouchedSpanCount } from "./support/wire.js";
 
-/** What the full path makes of the bytes: refused, or how many spans validation kept and rejected. */
-function fullPath(bytes: Uint8Array): "refused" | { accepted: number; rejected: number } {
+/**
+ * What the full path makes of the bytes: refused, or how many spans validation kept and rejected.
+ * `framed`: told the wire check found them framed, so it does not check their fields itself.
+ */
+function fullPath(bytes: Uint8Array, framed = false): "refused" | { accepted: number; rejected: number } {
   try {
-    const { accepted, rejected } = readRequest(bytes, "protobuf").rejections;
+    const { accepted, rejected } = framed
+      ? readSpans(bytes, "protobuf", () => {}, { vouched: false, framed }).rejections
+      : readRequest(bytes, "protobuf").rejections;
     return { accepted, rejected };
   } catch (err) {
     if (err instanceof RelayError) return "refused";
@@ -19,11 +25,16 @@ function fullPath(bytes: Uint8Array): "refused" | { accepted: number; rejected: 
   }
 }
 
-/** The property the fast path rests on: what the check vouches for, the full path takes whole, with as many spans. */
+/**
+ * The properties the fast path rests on: what the check vouches for, the full path takes whole,
+ * with as many spans; and what it finds framed, whatever its ids, the full path reads as it would
+ * have had it checked the fields itself.
+ */
 function expectSound(bytes: Uint8Array): boolean {
-  const vouched = vouchedSpanCount(bytes);
-  if (vouched === undefined) return false;
-  expect(fullPath(bytes)).toEqual({ accepted: vouched, rejected: 0 });
+  const wire = checkWire(bytes);
+  if (wire) expect(fullPath(bytes, true)).toEqual(fullPath(bytes));
+  if (!wire?.vouched) return false;
+  expect(fullPath(bytes)).toEqual({ accepted: wire.spans, rejected: 0 });
   return true;
 }
 
@@ -155,6 +166,26 @@ describe("the wire check", () => {
 
     expect([vouchedSpanCount(zeros), vouchedSpanCount(lastSet), vouchedSpanCount(zerosLast)]).toEqual([undefined, 1, undefined]);
     expect(fullPath(zeros)).toEqual({ accepted: 1, rejected: 0 });
+  });
+
+  it("finds a request framed whose ids alone it does not vouch for, and not one with a field of another wire type after them", () => {
+    const zeroParent = requestWithSpanFields(lengthDelimited(4, new Uint8Array(8)));
+    const shortId = new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, [...lengthDelimited(1, [1, 2, 3])]))));
+    // An attribute under a varint's wire type after a span id of 3 bytes: the walk goes on past the ids.
+    const attribute = [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, [0x76]))];
+    const thenWrongType = new Uint8Array(
+      lengthDelimited(
+        1,
+        lengthDelimited(2, lengthDelimited(2, [...lengthDelimited(2, [1, 2, 3]), 0x48, ...varint(attribute.length), ...attribute])),
+      ),
+    );
+
+    expect([checkWire(zeroParent), checkWire(shortId), checkWire(thenWrongType)]).toEqual([
+      { spans: 1, vouched: false },
+      { spans: 1, vouched: false },
+      undefined,
+    ]);
+    expect(fullPath(thenWrongType)).toBe("refused");
   });
 
   it("leaves a span with a link id of another length to the full path, which rejects that span alone", () => {

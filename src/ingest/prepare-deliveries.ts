@@ -7,7 +7,7 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestTraces, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
-import { vouchedSpanCount } from "../receive/wire-check.js";
+import { checkWire } from "../receive/wire-check.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 
@@ -41,7 +41,8 @@ export function prepareDeliveries(
   // the bytes go as they came, split by their ranges when over the upstream limit. Any other
   // tenant's spans are then decoded only as far as its processing reads them. A request without
   // spans takes the full path, which answers it without sending anything.
-  const vouched = format === "protobuf" ? vouchedSpanCount(body.bytes) : undefined;
+  const wire = format === "protobuf" ? checkWire(body.bytes) : undefined;
+  const vouched = wire?.vouched ? wire.spans : undefined;
   if (vouched !== undefined && vouched > 0 && leavesSpansAlone(tenant)) {
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
@@ -60,7 +61,7 @@ export function prepareDeliveries(
       processor.add(incoming);
       if (processor.outgoingBytes > maxOutgoingBytes(body.bytes.byteLength, ++spans)) throw grownTooLarge(body.bytes.byteLength);
     },
-    { vouched: vouched !== undefined },
+    { vouched: vouched !== undefined, framed: wire !== undefined },
   );
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };

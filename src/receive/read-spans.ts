@@ -46,7 +46,7 @@ export function readSpans(
   bytes: Uint8Array,
   format: OtlpFormat,
   visit: (incoming: IncomingSpan) => void,
-  { vouched }: ReadOptions = { vouched: false },
+  { vouched, framed }: ReadOptions = { vouched: false, framed: false },
 ): ReadSpans {
   // No OTLP body starts as gzip does (in protobuf 0x1f is field 3 of wire type 7, which does not exist).
   if (bytes[0] === 0x1f && bytes[1] === 0x8b)
@@ -70,7 +70,7 @@ export function readSpans(
     visit(incoming);
   };
   try {
-    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, vouched, rejections) };
+    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, { vouched, framed }, rejections) };
   } catch (err) {
     throw hinted(err, looksLikeJson(bytes), "the body looks like JSON: send JSON as application/json");
   }
@@ -121,6 +121,11 @@ export interface ReadOptions {
    * name and attributes are read without decoding the rest.
    */
   vouched: boolean;
+  /**
+   * Whether the wire check found every field of its wire type and every message within its limits,
+   * whatever it made of the ids: decoding need not check them again (checkMessageFields).
+   */
+  framed: boolean;
 }
 
 export interface ReadSpans {
@@ -135,7 +140,7 @@ export interface ReadSpans {
 function readProtobufSpans(
   bytes: Uint8Array,
   visit: (incoming: IncomingSpan) => void,
-  vouched: boolean,
+  { vouched, framed }: ReadOptions,
   rejections: SpanRejections,
 ): boolean {
   let request: ReturnType<typeof scanRequest>;
@@ -149,15 +154,15 @@ function readProtobufSpans(
   for (const scanned of request.resources) {
     const resource: IncomingResource = vouched
       ? new VouchedResource(ResourceSpansSchema, bytes, scanned.header)
-      : { resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource"), header: scanned.header };
+      : { resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed), header: scanned.header };
     for (const { header, spans } of scanned.scopes) {
       const scope: IncomingScope = vouched
         ? new VouchedScope(bytes, header, resource)
-        : { resource, scopeSpans: decodeHeader(ScopeSpansSchema, bytes, header, "scope"), header };
+        : { resource, scopeSpans: decodeHeader(ScopeSpansSchema, bytes, header, "scope", framed), header };
       for (const range of spans) {
         if (vouched) visit(new VouchedSpan(bytes, range, scope));
         else {
-          const span = decodeSpan(bytes, range, rejections);
+          const span = decodeSpan(bytes, range, rejections, framed);
           if (span) visit({ span, fields: span, scope, range });
         }
       }
@@ -227,13 +232,14 @@ class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements Inc
 }
 
 /**
- * The span, decoded; undefined for one holding more messages than a span may (request-limits.ts),
+ * The span, decoded (its fields checked first, unless the wire check found the request framed);
+ * undefined for one holding more messages than a span may (request-limits.ts),
  * left out unread and rejected on its own (partial success): its bytes are bounded by the request's,
  * so the rest of the request, which an exporter would not send again after a 413, still goes.
  */
-function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections): Span | undefined {
+function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections, framed: boolean): Span | undefined {
   try {
-    guardWire(() => checkMessageFields(SpanSchema, bytes, range, "span"));
+    if (!framed) guardWire(() => checkMessageFields(SpanSchema, bytes, range, "span"));
   } catch (err) {
     if (!(err instanceof RelayError && err.code === "too_large")) throw err;
     rejections.reject(spanNameIn(bytes, range), err.message);
@@ -267,9 +273,10 @@ function decodeHeader<Desc extends DescMessage>(
   bytes: Uint8Array,
   header: Piece[],
   what: keyof typeof NESTING_LEFT,
+  framed: boolean,
 ): MessageShape<Desc> {
   const own = assemble(bytes, header);
-  guardWire(() => checkMessageFields(desc, own, { start: 0, end: own.byteLength }, what));
+  if (!framed) guardWire(() => checkMessageFields(desc, own, { start: 0, end: own.byteLength }, what));
   try {
     return fromBinary(desc, own, { recursionLimit: NESTING_LEFT[what] });
   } catch (err) {

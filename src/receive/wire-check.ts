@@ -14,7 +14,9 @@ import { invalidLinkReason, invalidSpanReason } from "./validate.js";
  * map fields, deep nesting, odd varints, an invalid span or link, a span over the limit of
  * messages) takes the full path, which gives the client its error. So does a root sent with a
  * parent_span_id of zeros (otlp/root.ts): it must not go on as it came, and that path sends it
- * without one.
+ * without one. A request whose ids alone it does not vouch for is framed as that path would check
+ * it (every field of its wire type, every message within its limits), which that path then need
+ * not check again.
  */
 
 /** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
@@ -96,11 +98,14 @@ function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-/**
- * The number of spans in `bytes` when it is a well-formed request whose spans all pass validation,
- * none a root with a parent of zeros; undefined when only the full decode can say.
- */
-export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
+export interface WireCheck {
+  spans: number;
+  /** Whether every span and link passes validation, none a root with a parent of zeros: the bytes may go as they came. */
+  vouched: boolean;
+}
+
+/** What the check found of a well-formed request; undefined when only the full decode can say. */
+export function checkWire(bytes: Uint8Array): WireCheck | undefined {
   const walker = new Walker(bytes);
   try {
     walker.message(messageCheck(ExportTraceServiceRequestSchema), 0, bytes.length, 1);
@@ -108,7 +113,7 @@ export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
     if (err instanceof Unvouched) return undefined;
     throw err;
   }
-  return walker.spans;
+  return { spans: walker.spans, vouched: walker.idsValid };
 }
 
 const TRACE_ID = SpanSchema.field.traceId.number;
@@ -120,6 +125,8 @@ const NO_BYTES: Uint8Array = new Uint8Array(0);
 
 class Walker {
   spans = 0;
+  /** False once a span or link has invalid ids, or a root a parent of zeros; the walk goes on, for the framing. */
+  idsValid = true;
   /**
    * Messages, items of lists of strings and unknown fields in the span, or a ResourceSpans's or
    * ScopeSpans's own fields, being walked, counted as read-spans.ts counts them to refuse more than
@@ -189,9 +196,9 @@ class Walker {
     }
     if (check.isSpan) {
       const ids = { traceId, spanId, parentSpanId };
-      if (invalidSpanReason(ids) !== undefined || hasZeroParent(ids)) throw new Unvouched();
+      if (invalidSpanReason(ids) !== undefined || hasZeroParent(ids)) this.idsValid = false;
       this.spans++;
-    } else if (check.isLink && invalidLinkReason({ traceId, spanId }) !== undefined) throw new Unvouched();
+    } else if (check.isLink && invalidLinkReason({ traceId, spanId }) !== undefined) this.idsValid = false;
     if (countedApart) this.counted = outer;
   }
 

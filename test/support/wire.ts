@@ -1,3 +1,5 @@
+import { checkWire } from "../../src/receive/wire-check.js";
+
 /** Hand-made protobuf wire bytes, for inputs no well-behaved encoder would produce. */
 
 export function varint(value: number): number[] {
@@ -76,4 +78,10 @@ export function holdsBytes(bytes: Uint8Array, part: Uint8Array): boolean {
     if (part.every((byte, i) => bytes[at + i] === byte)) return true;
   }
   return false;
+}
+
+/** The spans the wire check vouches for the bytes holding, as they are: undefined when it vouches for none. */
+export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
+  const wire = checkWire(bytes);
+  return wire?.vouched ? wire.spans : undefined;
 }

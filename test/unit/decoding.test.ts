@@ -326,7 +326,7 @@ describe("decoding protobuf", () => {
     const body = toProtobuf(trueFoundryTrace());
     const names: string[] = [];
 
-    const { rejections } = readSpans(body, "protobuf", ({ fields }) => names.push(fields.name), { vouched: true });
+    const { rejections } = readSpans(body, "protobuf", ({ fields }) => names.push(fields.name), { vouched: true, framed: true });
 
     expect(names).toHaveLength(3);
     expect(rejections).toMatchObject({ accepted: 3, rejected: 0 });

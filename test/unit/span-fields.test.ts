@@ -15,7 +15,7 @@ import { type AttrValue, attr, randomId, requestOf, spansOf, spanWith } from "..
 import type { SpanFields } from "../../src/otlp/incoming.js";
 import { scanRequest } from "../../src/otlp/wire.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
-import { vouchedSpanCount } from "../../src/receive/wire-check.js";
+import { vouchedSpanCount } from "../support/wire.js";
 
 /** An attribute as a reader sees it: key, value case, and the value (scalars as read, others as protobuf-es's JSON). */
 function seen({ key, value }: KeyValue): unknown[] {
