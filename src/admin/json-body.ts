@@ -21,8 +21,9 @@ const JSON_SPACE = /^[ \t\r\n]*$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
- * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110, section 8.4) is refused with 415, not
- * read as if it had none: the admin API takes none, and gzip read as JSON would be called malformed.
+ * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110,
+ * section 8.4) is refused with 415, not read as if it had none: the admin API takes none, and gzip
+ * read as JSON would be called malformed.
  */
 async function bodyText(c: Context<AppEnv>): Promise<string> {
   const coding = c.req.header("content-encoding")?.trim().toLowerCase();

@@ -21,10 +21,10 @@ export interface Delivery {
 }
 
 /**
- * The id of half `half` (0 or 1) of delivery `id`'s spans, halved for Braintrust's 413: `<id>.a`, `<id>.b`, never an
- * id the pieces a delivery is cut into to fit queue messages take (`<id>.<n>`). Both may be made of
- * one delivery (the queue refusing its pieces, then its attempt answered 413), and a piece marked
- * delivered must not skip a half of other spans queued under the same id.
+ * The id of half `half` (0 or 1) of delivery `id`'s spans, halved for Braintrust's 413: `<id>.a`,
+ * `<id>.b`, never an id the pieces a delivery is cut into to fit queue messages take (`<id>.<n>`).
+ * Both may be made of one delivery (the queue refusing its pieces, then its attempt answered 413),
+ * and a piece marked delivered must not skip a half of other spans queued under the same id.
  */
 export function halfId(id: string, half: number): string {
   return `${id}.${half === 0 ? "a" : "b"}`;

@@ -143,7 +143,7 @@ function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void
     const field = fields.get(name);
     if (field === undefined || field.fieldKind === "map") continue;
     if (field.fieldKind === "list") {
-      // Not a list: protobuf-es refuses it, and a number it is to be told as the number it is.
+      // Not a list, which protobuf-es refuses: a number kept as its text is refused as the number it is.
       if (!Array.isArray(value)) {
         json[name] = settled(name, undefined, value);
         continue;
