@@ -382,10 +382,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("removes the spills of halves the queue refused once the message, come again, is delivered whole: nothing else would", async () => {
-    const tenant = await createTenant();
-    const request = largeRequest({ largeSpans: 4, largeSpanBytes: 150_000, smallTraces: 0 });
-    const protobuf = toProtobuf(request);
-    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    const { tenant, message } = await spilledDelivery(largeRequest({ largeSpans: 4, largeSpanBytes: 150_000, smallTraces: 0 }));
     // A proxy's 413 that does not come again.
     await standin.script(tenant.apiKey, [{ status: 413 }]);
     const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
@@ -403,10 +400,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("skips the pieces a split queued before the queue refused the rest, once the message, come again, is delivered whole", async () => {
-    const tenant = await createTenant();
-    const request = largeRequest({ largeSpans: 0, largeSpanBytes: 0, smallTraces: 120 });
-    const protobuf = toProtobuf(request);
-    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    const { tenant, message } = await spilledDelivery(largeRequest({ largeSpans: 0, largeSpanBytes: 0, smallTraces: 120 }));
     // A proxy's 413 that does not come again; the queue takes the split's first batch, then refuses.
     await standin.script(tenant.apiKey, [{ status: 413 }]);
     const taken = recordingQueue<DeliveryMessage>();
@@ -430,10 +424,7 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("keeps the spills of the halves a first split queued when the message comes again and R2 refuses a spill of its second split: those halves still read them", async () => {
-    const tenant = await createTenant();
-    const request = largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 });
-    const protobuf = toProtobuf(request);
-    const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
+    const { tenant, message } = await spilledDelivery(largeRequest({ largeSpans: 9, largeSpanBytes: 150_000, smallTraces: 0 }));
     await standin.script(tenant.apiKey, [{ status: 413 }, { status: 413 }]);
     // The first split is queued, the message's own spill left behind: done all the same, but a queue
     // delivers at least once, and Cloudflare may bring it again.

@@ -131,10 +131,9 @@ export async function inR2(key: string): Promise<boolean> {
   return (await env.PAYLOADS.head(key)) !== null;
 }
 
-/** A tenant, one of its traces, and a message carrying that trace spilled to R2. */
-export async function spilledDelivery() {
+/** A tenant, one of its traces (or the request given), and a message carrying it spilled to R2. */
+export async function spilledDelivery(trace = trueFoundryTrace()) {
   const tenant = await createTenant();
-  const trace = trueFoundryTrace();
   const protobuf = toProtobuf(trace);
   const message = await spilled(queuedMessage(tenant, protobuf, { spans: spansOf(trace).length }), protobuf);
   return { tenant, trace, protobuf, message, key: message.payload.r2Key };
