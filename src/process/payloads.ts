@@ -89,14 +89,14 @@ function responsePayload(
   const field = outputField(fields);
   if (field === undefined) {
     const passedOn = asRequest(fields);
-    if (!passedOn && redacted) {
+    if (!passedOn) {
+      if (!redacted) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
       const rest = withoutEchoes(
         parsedMembers(fields, () => false),
         request,
       );
       return { output: undefined, rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
     }
-    if (!passedOn) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
     // A setting it took out is a change too, which the request's metadata would not show.
     const removed = Object.keys(request?.settings ?? {}).filter((key) => !Object.hasOwn(passedOn.settings, key));

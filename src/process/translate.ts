@@ -1,4 +1,4 @@
-import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { AnyValue, KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
@@ -105,15 +105,17 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const type = knownType ?? (genAiCall ? "llm" : "task");
   // A request's own span: its model calls are the spans under it.
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
-  const inputUtf8 = payloadUtf8(span, "tfy.input");
-  const outputUtf8 = payloadUtf8(span, "tfy.output");
+  const inputValue = findAttribute(attributes, "tfy.input");
+  const outputValue = findAttribute(attributes, "tfy.output");
+  const inputUtf8 = payloadUtf8(span, inputValue);
+  const outputUtf8 = payloadUtf8(span, outputValue);
   const modelCall = type === "llm" || requestSpan;
   const { request, response } =
     type === "tool"
       ? toolPayloads(inputUtf8, outputUtf8)
       : callPayloads(inputUtf8, outputUtf8, {
-          input: modelCall && isRedactedWithin(findAttribute(attributes, "tfy.input")),
-          output: modelCall && isRedactedWithin(findAttribute(attributes, "tfy.output")),
+          input: modelCall && isRedactedWithin(inputValue),
+          output: modelCall && isRedactedWithin(outputValue),
         });
   const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
@@ -332,9 +334,8 @@ export function addedKeyValue(attribute: NewAttribute): KeyValue {
     : keyValue(attribute.key, stringArrayValue(attribute.strings));
 }
 
-/** A payload attribute's text as UTF-8: the request's own bytes when the span was read from them. */
-function payloadUtf8(span: SpanFields, key: string): Uint8Array | undefined {
-  const value = findAttribute(span.attributes, key);
+/** A payload attribute's text as UTF-8 (`value`: the attribute's value): the request's own bytes when the span was read from them. */
+function payloadUtf8(span: SpanFields, value: AnyValue | undefined): Uint8Array | undefined {
   if (value?.value.case !== "stringValue") return undefined;
   return span.stringBytes?.get(value) ?? utf8Of(value.value.value);
 }

@@ -233,9 +233,9 @@ class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements Inc
 
 /**
  * The span, decoded (its fields checked first, unless the wire check found the request framed);
- * undefined for one holding more messages than a span may (request-limits.ts),
- * left out unread and rejected on its own (partial success): its bytes are bounded by the request's,
- * so the rest of the request, which an exporter would not send again after a 413, still goes.
+ * undefined for one holding more messages than a span may (request-limits.ts), left out unread and
+ * rejected on its own (partial success): its bytes are bounded by the request's, so the rest of the
+ * request, which an exporter would not send again after a 413, still goes.
  */
 function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections, framed: boolean): Span | undefined {
   try {

@@ -52,9 +52,9 @@ export async function resealStoredKey(env: Env & SealingKeys, tenantId: string):
 /**
  * The stored key sealed again under ENCRYPTION_KEY when only ENCRYPTION_KEY_PREVIOUS opens it, for
  * the tenant's object to store with each change and before each copy to KV: a tenant KV does not
- * hold yet is one `keys reseal` cannot find by KV's list. Undefined when there is nothing to do (the current key
- * sealed it) or nothing can be done here (neither key opens it, ENCRYPTION_KEY is missing or
- * malformed: the record goes to KV as it is, and each is answered where the key is used).
+ * hold yet is one `keys reseal` cannot find by KV's list. Undefined when there is nothing to do (the
+ * current key sealed it) or nothing can be done here (neither key opens it, ENCRYPTION_KEY is missing
+ * or malformed: the record goes to KV as it is, and each is answered where the key is used).
  */
 export async function sealedAgainIfPrevious(env: SealingKeys, tenantId: string, sealed: string): Promise<string | undefined> {
   // No rotation under way: nothing the previous key sealed can be opened, so nothing is opened at all.
