@@ -1,39 +1,58 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
-import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
+import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attemptsDuringRequest, MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import { TRACE_ROUTE_SHARDS } from "../src/deliver/trace-route-shards.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 
-/** One root span per parent, each its own trace, naming its parent as Braintrust's SDKs do. */
-function spansToParents(count: number) {
+/**
+ * Root spans naming their parents as Braintrust's SDKs do, each its own trace: one per parent, and
+ * more for the first parents when there are fewer parents than `shards`. Their trace ids end in
+ * each of the first `shards` hex digits in turn, so the request calls that many trace-routes objects.
+ */
+function spansToParents(count: number, shards = 1) {
   const parents = Array.from({ length: count }, (_, i) => `project_name:p-${String(i).padStart(2, "0")}`);
-  const spans = parents.map((parent) => spanWith(`call for ${parent}`, [attr("braintrust.parent", parent)]));
+  const spans = Array.from({ length: Math.max(count, shards) }, (_, i) => {
+    const parent = parents[i % count]!;
+    const traceId = randomId(16);
+    traceId[15] = (traceId[15]! & 0xf0) | (i % shards);
+    return spanWith(`call for ${parent}`, [attr("braintrust.parent", parent)], { traceId });
+  });
   return { parents, spans, request: requestOf(spans) };
 }
 
 describe("a request to more parents than its subrequests allow attempts", () => {
-  it("attempts the first parents while the client waits and queues the rest unattempted, in one batch: each span arrives once", async () => {
-    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
-    const queued = 4;
-    const { parents, spans, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + queued);
-    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+  for (const shards of [1, TRACE_ROUTE_SHARDS.length]) {
+    const attempted = attemptsDuringRequest(shards);
+    it(`attempts the first ${attempted} parents while the client waits when the request calls ${shards} of its tenant's trace-routes objects, and queues the rest unattempted, in one batch: each span arrives once`, async () => {
+      const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+      // Fewer than the queue's batch, whose consumer would otherwise deliver them before they are read here.
+      const queued = 4;
+      const { parents, spans, request } = spansToParents(attempted + queued, shards);
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
 
-    const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
-    const whileWaiting = await standin.received(tenant.apiKey);
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+      const whileWaiting = await standin.received(tenant.apiKey);
 
-    expect(response.status).toBe(200);
-    expect(whileWaiting.map((r) => r.parent).sort()).toEqual(parents.slice(0, MAX_ATTEMPTS_DURING_REQUEST));
-    // No attempt made: the queue's consumer makes the first, straight away.
-    expect(queue.sent.map(({ body, delaySeconds }) => [body.parent, body.attempts, body.spans, delaySeconds ?? 0])).toEqual(
-      parents.slice(MAX_ATTEMPTS_DURING_REQUEST).map((parent) => [parent, 0, 1, 0]),
-    );
-    expect(queue.batches).toEqual([queued]);
-    const { missing, duplicates, requests } = await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf(spans)));
-    expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
-    expect(requests.map((r) => r.parent).sort()).toEqual(parents);
+      expect(response.status).toBe(200);
+      expect(whileWaiting.map((r) => r.parent).sort()).toEqual(parents.slice(0, attempted));
+      // No attempt made: the queue's consumer makes the first, straight away.
+      expect(queue.sent.map(({ body, delaySeconds }) => [body.parent, body.attempts, body.spans, delaySeconds ?? 0])).toEqual(
+        parents.slice(attempted).map((parent) => [parent, 0, 1, 0]),
+      );
+      expect(queue.batches).toEqual([queued]);
+      const { missing, duplicates, requests } = await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf(spans)));
+      expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
+      expect(requests.map((r) => r.parent).sort()).toEqual(parents);
+    });
+  }
+
+  it("gives two trace-routes calls an attempt's place: every object and half the attempts make as many subrequests as the attempts alone", () => {
+    expect(attemptsDuringRequest(0)).toBe(MAX_ATTEMPTS_DURING_REQUEST);
+    expect(attemptsDuringRequest(TRACE_ROUTE_SHARDS.length) * 2 + TRACE_ROUTE_SHARDS.length).toBe(MAX_ATTEMPTS_DURING_REQUEST * 2);
   });
 
   for (const count of [3, MAX_ATTEMPTS_DURING_REQUEST + 4]) {

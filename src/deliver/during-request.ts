@@ -33,19 +33,21 @@ export type RequestDeliveryResult =
   | { result: "not_kept"; error: RelayError };
 
 /**
- * Every delivery of a request, each result in its delivery's place: the first MAX_ATTEMPTS_DURING_REQUEST
- * attempted while the client waits, the others queued unattempted, for a credential the relay trusts
- * (all are attempted for any other, whose spans are never kept). Settled, not all(): the client is
- * answered only once every delivery is accounted for, even when one of them fails on a bug; work
- * left running after the answer is not sure to finish.
+ * Every delivery of a request, each result in its delivery's place: the first ones the request's
+ * subrequests allow (`attemptsDuringRequest`) attempted while the client waits, the others queued
+ * unattempted, for a credential the relay trusts (all are attempted for any other, whose spans are
+ * never kept). `objectsCalled`: the trace-routes objects the request called before. Settled, not
+ * all(): the client is answered only once every delivery is accounted for, even when one of them
+ * fails on a bug; work left running after the answer is not sure to finish.
  */
 export async function deliverAll(
   env: Env,
   config: RelayConfig,
   deliveries: Delivery[],
   credential: Pick<BraintrustCredential, "mode" | "trusted">,
+  objectsCalled = 0,
 ): Promise<RequestDeliveryResult[]> {
-  const attempted = credential.trusted ? deliveries.slice(0, MAX_ATTEMPTS_DURING_REQUEST) : deliveries;
+  const attempted = credential.trusted ? deliveries.slice(0, attemptsDuringRequest(objectsCalled)) : deliveries;
   const unattempted = deliveries.slice(attempted.length);
   // Three attempts a delivery at most (resentNow), and a Worker has 50 subrequests on the Free plan.
   const resendAtOnce = attempted.length <= MAX_DELIVERIES_RESENT;
@@ -189,6 +191,16 @@ function countQueuedBefore(err: unknown): void {
  * call takes 256 KB, and on the Free plan 10 ms of CPU keep a request to about 1.5 MiB.
  */
 export const MAX_ATTEMPTS_DURING_REQUEST = 16;
+
+/**
+ * The attempts left while the client waits once the request called `objectsCalled` trace-routes
+ * objects (16 at most, one per shard): each call is a subrequest, and an attempt two (its own and
+ * the queue send of one that fails), so two calls take one attempt's place. Sixteen objects and
+ * eight attempts then make as many subrequests as sixteen attempts alone.
+ */
+export function attemptsDuringRequest(objectsCalled: number): number {
+  return MAX_ATTEMPTS_DURING_REQUEST - Math.ceil(objectsCalled / 2);
+}
 
 /**
  * Deliveries queued without an attempt (see MAX_ATTEMPTS_DURING_REQUEST): the queue's consumer makes

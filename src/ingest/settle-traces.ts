@@ -33,6 +33,8 @@ export interface SettledTraces {
   anyWaiting: boolean;
   /** A key Braintrust has not accepted yet: the decisions for `rememberAccepted`. Empty for a trusted credential, whose traces the objects settled. */
   provisional: ProvisionalDecision[];
+  /** The trace-routes objects called, each a subrequest of the request's. */
+  objectsCalled: number;
 }
 
 /**
@@ -66,7 +68,11 @@ export async function settleTraces(
   // resource and scope, so a request of many traces under a large resource would otherwise copy it
   // once a trace, many times the request's own size.
   const room = { bytes: MAX_WAITING_BYTES_PER_OBJECT };
-  const { answers: settlements, failure } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
+  const {
+    answers: settlements,
+    failure,
+    objectsCalled,
+  } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
     object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source, room))),
   );
   // By span, not by trace: a trace of the request none of whose spans is sent (all filtered out)
@@ -92,7 +98,7 @@ export async function settleTraces(
     const settlement = settlements.get(trace);
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
-  return { processed: batchesByParent(request, parentOf), waitingSpans, anyWaiting, provisional: [] };
+  return { processed: batchesByParent(request, parentOf), waitingSpans, anyWaiting, provisional: [], objectsCalled };
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
@@ -112,9 +118,11 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
 
 /** An untrusted request's traces: an object's decision where there is one, else the request's own verdict, stored nowhere yet. */
 async function settleProvisionally(env: Env, request: RequestTraces, tenant: Tenant): Promise<SettledTraces> {
-  const { answers: decided, failure } = await eachObjectAnswers(env, tenant, request.traces, (object, group) =>
-    object.decisions(group.map((t) => t.trace)),
-  );
+  const {
+    answers: decided,
+    failure,
+    objectsCalled,
+  } = await eachObjectAnswers(env, tenant, request.traces, (object, group) => object.decisions(group.map((t) => t.trace)));
   if (failure) throw failure;
   // A trace whose spans here were all dropped went nowhere: what they said decides it only if it
   // settled it, else names a candidate, as a trusted key's dropped spans do.
@@ -129,6 +137,7 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
     waitingSpans: 0,
     anyWaiting: false,
     provisional,
+    objectsCalled,
   };
 }
 
@@ -180,7 +189,7 @@ async function eachObjectAnswers<Answer>(
   tenant: Tenant,
   traces: RequestTrace[],
   ask: (object: DurableObjectStub<TraceRoutes>, group: RequestTrace[]) => Promise<Answer[]>,
-): Promise<{ answers: Map<RequestTrace, Answer>; failure?: RelayError }> {
+): Promise<{ answers: Map<RequestTrace, Answer>; failure?: RelayError; objectsCalled: number }> {
   const calls = [...byShard(traces)].map(async ([shard, group]) => {
     const answers = await ask(traceRoutesObject(env, tenant, shard), group);
     return group.map((trace, i): [RequestTrace, Answer] => [trace, answers[i]!]);
@@ -188,12 +197,12 @@ async function eachObjectAnswers<Answer>(
   const outcomes = await Promise.allSettled(calls);
   const answers = new Map(outcomes.flatMap((outcome) => (outcome.status === "fulfilled" ? outcome.value : [])));
   const failed = outcomes.find((outcome) => outcome.status === "rejected");
-  if (!failed) return { answers };
+  if (!failed) return { answers, objectsCalled: calls.length };
   logEvent({ event: "trace_routes_failed", tenant: tenant.id, error: errorText(failed.reason) });
   const failure = new RelayError("unavailable", "the relay could not decide where the request's traces go: retry later", {
     retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS,
   });
-  return { answers, failure };
+  return { answers, failure, objectsCalled: calls.length };
 }
 
 function byShard<T extends { trace: string }>(traces: T[]): Map<string, T[]> {

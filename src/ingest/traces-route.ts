@@ -64,18 +64,20 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   let waiting = 0;
   let anyWaiting = false;
   let provisional: ProvisionalDecision[] = [];
+  let objectsCalled = 0;
   if (prepared.traces) {
     const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
     deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
     waiting = settled.waitingSpans;
     anyWaiting = settled.anyWaiting;
     provisional = settled.provisional;
+    objectsCalled = settled.objectsCalled;
   }
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
-  const results = await deliverAll(c.env, config, deliveries, credential);
+  const results = await deliverAll(c.env, config, deliveries, credential, objectsCalled);
   for (const r of results) if (r.result === "queued") countSpans(counted, "queued", r.spans);
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);
