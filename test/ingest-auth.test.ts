@@ -173,8 +173,37 @@ describe("ingest authentication", () => {
   });
 
   it.each([
+    ["in quotes, as a value copied out of JSON or a .env file", `"${ADMIN_TOKEN}"`],
+    ["after token= and before a comma", `token=${ADMIN_TOKEN},`],
+  ])("refuses the admin token written %s on a passthrough tenant instead of sending it upstream", async (_written, bearer) => {
+    const passthrough = await createTenant({ mode: "passthrough" });
+
+    const response = await sendTraces({ id: passthrough.id, bearer }, body());
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toBe(
+      "the relay's admin token is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key",
+    );
+    expect(await standin.attempts(bearer)).toHaveLength(0);
+  });
+
+  it("refuses another tenant's ingest token in quotes on a passthrough tenant instead of sending it upstream", async () => {
+    const stored = await createTenant();
+    const passthrough = await createTenant({ mode: "passthrough" });
+    const bearer = `"${stored.bearer}"`;
+
+    const response = await sendTraces({ id: passthrough.id, bearer }, body());
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toMatch(/send that key, not a relay token/);
+    expect(await standin.attempts(bearer)).toHaveLength(0);
+  });
+
+  it.each([
     ["as the relay has it", env.ENCRYPTION_KEY],
     ["without its padding, the same 32 bytes", env.ENCRYPTION_KEY.replace(/=+$/, "")],
+    ["in quotes", `"${env.ENCRYPTION_KEY}"`],
+    ["in base64url, after key=", `key=${env.ENCRYPTION_KEY.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`],
   ])(
     "refuses the relay's ENCRYPTION_KEY (%s) on a passthrough tenant instead of sending it upstream, and names it nowhere",
     async (_written, key) => {

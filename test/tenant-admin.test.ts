@@ -140,6 +140,11 @@ describe("admin API: tenants", () => {
       [env.ENCRYPTION_KEY.replace(/=+$/, ""), "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
       [previousKey.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""), "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
       [relayToken, "a relay ingest token (tbr_…)"],
+      // Wrapped, as a value copied out of JSON or a .env file is: still the secret, still sent with every delivery.
+      [`"${ADMIN_TOKEN}"`, "the relay's admin token"],
+      [`token=${ADMIN_TOKEN},`, "the relay's admin token"],
+      [`'${env.ENCRYPTION_KEY}'`, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      [`"${relayToken}"`, "a relay ingest token (tbr_…)"],
     ] as const) {
       const response = await adminWith(rotating, "PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });
 

@@ -47,7 +47,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   // Left out, the URL stays the tenant's, as the key does: the schema's default is a new tenant's.
   const urlGiven = isJsonObject(body) && isJsonObject(body.braintrust) && Object.hasOwn(body.braintrust, "api_url");
   const apiKey = braintrust.api_key;
-  if (typeof apiKey === "string") await refuseRelaySecretAsKey(apiKey, c.env);
+  if (typeof apiKey === "string") refuseRelaySecretAsKey(apiKey, c.env);
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
@@ -70,8 +70,8 @@ tenantsRoutes.put("/:tenant", async (c) => {
  * took; ENCRYPTION_KEY sits beside it among the Worker's secrets), would leave it. Ingest refuses
  * them as a passthrough tenant's key for the same reason.
  */
-async function refuseRelaySecretAsKey(apiKey: string, env: Env): Promise<void> {
-  const secret = await relaySecretIn(apiKey, env);
+function refuseRelaySecretAsKey(apiKey: string, env: Env): void {
+  const secret = relaySecretIn(apiKey, env);
   if (secret === undefined) return;
   throw new RelayError(
     "invalid_field",

@@ -17,6 +17,21 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(ha, hb);
 }
 
+/**
+ * Whether `text` holds `secret` anywhere, in time that depends on their lengths alone: every window
+ * of the text is compared whole, without an early exit, so how much of the secret a text matched
+ * cannot be timed. Quadratic: for short texts (a bearer, an API key) only.
+ */
+export function containsSecret(text: string, secret: string): boolean {
+  let found = 0;
+  for (let start = 0; secret.length > 0 && start + secret.length <= text.length; start++) {
+    let difference = 0;
+    for (let i = 0; i < secret.length; i++) difference |= text.charCodeAt(start + i) ^ secret.charCodeAt(i);
+    found |= Number(difference === 0);
+  }
+  return found === 1;
+}
+
 const SHA256_HEX = /^[0-9a-f]{64}$/i;
 
 /** Same, where one side is already a stored SHA-256 hex digest. */

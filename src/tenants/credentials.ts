@@ -1,10 +1,11 @@
+import { base64Encode, base64UrlEncode } from "../encoding/bytes.js";
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
-import { secretsEqual } from "../secrets/compare.js";
+import { containsSecret } from "../secrets/compare.js";
 import { encryptionKeyBytes, openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
-import { isRelayToken, tokenIsValid } from "./tokens.js";
+import { holdsRelayToken, isRelayToken, tokenIsValid } from "./tokens.js";
 
 /** The Braintrust API key that a request's spans are delivered with, and where it came from. */
 export interface BraintrustCredential {
@@ -43,30 +44,32 @@ export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<str
 }
 
 /**
- * Which of the relay's own secrets `text` is, if any: an ingest token (`tbr_…`), the admin token or
- * the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs the
- * tenant's api_url.
+ * Which of the relay's own secrets `text` holds, if any: an ingest token (`tbr_…`), the admin token
+ * or the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs
+ * the tenant's api_url, whole or wrapped: in quotes, after `token=`, before a comma, as a value
+ * copied out of JSON or a .env file would be. `text` is short: a bearer or an API key, of at most
+ * 512 characters (ApiKeySchema).
  */
-export async function relaySecretIn(
+export function relaySecretIn(
   text: string,
   env: { ADMIN_TOKEN?: string; ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
-): Promise<RelaySecret | undefined> {
-  if (isRelayToken(text)) return "ingest token";
-  if (env.ADMIN_TOKEN && (await secretsEqual(text, env.ADMIN_TOKEN))) return "admin token";
-  const given = encryptionKeyBytes(text);
+): RelaySecret | undefined {
+  if (isRelayToken(text) || holdsRelayToken(text)) return "ingest token";
+  if (env.ADMIN_TOKEN && containsSecret(text, env.ADMIN_TOKEN)) return "admin token";
   for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
-    if (key && (await sameEncryptionKey(text, given, key))) return "encryption key";
+    if (key && encryptionKeyForms(key).some((form) => containsSecret(text, form))) return "encryption key";
   }
   return undefined;
 }
 
-/**
- * Whether `text` (whose bytes, as a key, are `given`) is the key, written as it is or another way
- * that encodes the same bytes (unpadded, base64url).
- */
-async function sameEncryptionKey(text: string, given: Uint8Array | undefined, key: string): Promise<boolean> {
-  const own = encryptionKeyBytes(key);
-  return given && own ? crypto.subtle.timingSafeEqual(given, own) : secretsEqual(text, key);
+/** The key as it is written, and every other way of writing its bytes: base64 and base64url, padded or not. */
+function encryptionKeyForms(key: string): string[] {
+  const bytes = encryptionKeyBytes(key);
+  if (!bytes) return [key];
+  const padded = base64Encode(bytes);
+  const unpadded = padded.replace(/=+$/, "");
+  const url = base64UrlEncode(bytes);
+  return [key, padded, unpadded, url, `${url}=`];
 }
 
 export type RelaySecret = "ingest token" | "admin token" | "encryption key";
@@ -118,7 +121,9 @@ export async function authenticateIngest(
   }
   // A gateway set up with the wrong variable, or an operator trying the endpoint: the relay's master
   // credential would land in the logs of the tenant's api_url, which may be anyone's.
-  const secret = await relaySecretIn(bearer, env);
+  // First: the check for relay secrets reads every window of the bearer, so it takes one of a key's length alone.
+  if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
+  const secret = relaySecretIn(bearer, env);
   if (secret === "ingest token") {
     throw new RelayError("unauthenticated", "this tenant forwards the client's own Braintrust API key: send that key, not a relay token");
   }
@@ -128,7 +133,6 @@ export async function authenticateIngest(
       `${RELAY_SECRET_SHOWN[secret]} is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key`,
     );
   }
-  if (!ApiKeySchema.safeParse(bearer).success) throw new RelayError("unauthenticated", "the bearer credential is not a valid API key");
   return {
     mode: "passthrough",
     apiKey: bearer,

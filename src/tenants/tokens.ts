@@ -9,6 +9,7 @@ import type { StoredTenant, TokenRecord } from "./schema.js";
  */
 const TOKEN = /^tbr_([0-9a-f]{16})_[A-Za-z0-9_-]{43}$/;
 const TOKEN_ID = /^[0-9a-f]{16}$/;
+const TOKEN_WITHIN = /tbr_[0-9a-f]{16}_/;
 const PREFIX = "tbr_";
 
 /** At most this many live tokens per tenant, so a tenant record stays small. */
@@ -25,6 +26,14 @@ export async function issueToken(now: Date, issueKey?: string): Promise<{ token:
 /** True for anything shaped like a relay token, so it is never mistaken for a Braintrust key and sent on. */
 export function isRelayToken(bearer: string): boolean {
   return bearer.startsWith(PREFIX);
+}
+
+/**
+ * True for text holding a relay token anywhere: in quotes, after `token=`, before a comma, as a
+ * value copied out of JSON or a .env file would be.
+ */
+export function holdsRelayToken(text: string): boolean {
+  return TOKEN_WITHIN.test(text);
 }
 
 /** Whether `id` has the shape of a token's id, whether or not a token has it. */
