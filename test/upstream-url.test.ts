@@ -89,18 +89,35 @@ describe("Braintrust base URLs", () => {
     "https://api.braintrust.dev/otel/v1/traces",
     "https://api.braintrust.dev/otel/v1/traces/",
     "https://api.braintrust.dev/OTEL/V1/TRACES",
-    "https://braintrust.example.com/self-hosted/api/otel/v1/traces",
     // Spelled otherwise, as a server may read it all the same.
     "https://api.braintrust.dev/%6Ftel/v1/traces",
     "https://api.braintrust.dev/otel/v1/%74races",
     "https://api.braintrust.dev/otel//v1/traces",
     "https://api.braintrust.dev/otel/v1//traces//",
   ])("refuses %s, which the relay would add its endpoint's path to again, and says what to give instead", (raw) => {
+    const served = new URL(raw).pathname.replace(/%6F/i, "o").replace(/%74/i, "t").replace(/\/+/g, "/").replace(/\/$/, "");
     expect(checkUpstreamUrl(raw, false)).toEqual({
       ok: false,
-      reason:
-        "must be Braintrust's base URL, without /otel/v1/traces, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev/otel/v1/traces",
+      reason: `must be Braintrust's base URL, without /otel/v1/traces: the relay adds /otel/v1/traces, so give https://api.braintrust.dev, not https://api.braintrust.dev${served}`,
     });
+  });
+
+  it.each([
+    // The base Braintrust's docs give its OpenTelemetry exporters (OTEL_EXPORTER_OTLP_ENDPOINT).
+    ["https://api.braintrust.dev/otel", "https://api.braintrust.dev", "/otel"],
+    ["https://api-eu.braintrust.dev/otel/", "https://api-eu.braintrust.dev", "/otel"],
+    ["https://braintrust.example.com/self-hosted/api/otel/v1/traces", "https://braintrust.example.com/self-hosted/api", "/otel/v1/traces"],
+  ])("refuses %s and names the base URL of the same deployment to give instead", (raw, base, suffix) => {
+    expect(checkUpstreamUrl(raw, false)).toEqual({
+      ok: false,
+      reason: `must be Braintrust's base URL, without ${suffix}: the relay adds /otel/v1/traces, so give ${base}, not ${base}${suffix}`,
+    });
+  });
+
+  it("does not repeat a path segment that may be a pasted key when it refuses an endpoint's path", () => {
+    const key = `sk-${"a".repeat(40)}`;
+    const check = checkUpstreamUrl(`https://braintrust.example.com/${key}/otel`, false);
+    expect(check).toEqual({ ok: false, reason: "must be Braintrust's base URL, without /otel: the relay adds /otel/v1/traces" });
   });
 
   it("takes a base URL whose path only mentions OTLP as a part of a name", () => {

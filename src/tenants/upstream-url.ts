@@ -28,19 +28,28 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
     if (problem) return { ok: false, reason: `must be a public host: ${problem}${LOCAL_ONLY}` };
   }
   const path = url.pathname.replace(/\/+$/, "");
-  // The URL Braintrust's docs (and TrueFoundry's own Braintrust export) give is the endpoint's: with
-  // the relay's own suffix added again, Braintrust answers 403, which reads as a key refused.
-  if (pathAsServed(path).toLowerCase().endsWith(OTLP_PATH)) {
-    return {
-      ok: false,
-      reason: `must be Braintrust's base URL, without ${OTLP_PATH}, which the relay adds: https://api.braintrust.dev, not https://api.braintrust.dev${OTLP_PATH}`,
-    };
-  }
-  return { ok: true, url: `${url.origin}${path}` };
+  const refusal = endpointPathRefusal(url, pathAsServed(path));
+  return refusal ? { ok: false, reason: refusal } : { ok: true, url: `${url.origin}${path}` };
 }
 
 /** Where Braintrust takes OTLP traces, under its base URL (in lower case, as a path is compared with it). */
 export const OTLP_PATH = "/otel/v1/traces";
+
+/**
+ * The URLs Braintrust's docs give for OTLP are its endpoint's (`…/otel/v1/traces`, TrueFoundry's own
+ * Braintrust export) and its exporters' base (`…/otel`, OTEL_EXPORTER_OTLP_ENDPOINT): with the relay's
+ * path added again, Braintrust answers 403, which reads as a key refused. The refusal names the base
+ * URL to give instead, from the URL given, so an EU or self-hosted deployment's stays its own.
+ */
+function endpointPathRefusal(url: URL, served: string): string | undefined {
+  const suffix = [OTLP_PATH, "/otel"].find((s) => served.toLowerCase().endsWith(s));
+  if (suffix === undefined) return undefined;
+  const base = served.slice(0, -suffix.length);
+  const said = `must be Braintrust's base URL, without ${suffix}: the relay adds ${OTLP_PATH}`;
+  // A host or path segment that may be a pasted key is not repeated.
+  const shown = hostShown(url.hostname) === url.hostname && base.split("/").every((segment) => repeatable(segment, false));
+  return shown ? `${said}, so give ${url.origin}${base}, not ${url.origin}${served}` : said;
+}
 
 /** A path as a server may read it: its escapes decoded (`%6Ftel`) and runs of slashes as one. */
 function pathAsServed(path: string): string {
