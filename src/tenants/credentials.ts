@@ -110,11 +110,13 @@ export async function authenticateIngest(
   const bearer = bearerOf(authorization);
   if (authModeOf(tenant) === "stored_key") {
     if (!(await tokenIsValid(tenant, bearer))) {
-      // Anything but a relay token is most often a Braintrust key, from a gateway set up as for Braintrust itself;
-      // but it may be anything (the admin token), so the answer says what the tenant takes, not what was sent.
+      // A Braintrust key (sk-…) comes from a gateway set up as for Braintrust itself. Anything else may be
+      // anything (the admin token), so the answer says what the tenant takes, not what was sent.
       const message = isRelayToken(bearer)
         ? "invalid ingest token for this tenant"
-        : "this tenant takes an ingest token the relay issued (tbr_…), and what was sent is none (its Braintrust API key is kept by the relay, not sent by clients): send that token";
+        : bearer.startsWith("sk-")
+          ? "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: the relay keeps the tenant's key, and clients send the token"
+          : "this tenant takes an ingest token the relay issued (tbr_…), and what was sent is not one: send that token";
       throw new RelayError("unauthenticated", message);
     }
     return { mode: "stored_key", apiKey: (await openStoredKey(tenant, env))!, trusted: true };

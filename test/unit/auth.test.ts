@@ -118,7 +118,11 @@ describe("ingest authentication", () => {
     expect(await refusal(authenticateIngest(tenant, "Bearer sk-stored-key", SEALING))).toEqual({
       code: "unauthenticated",
       message:
-        "this tenant takes an ingest token the relay issued (tbr_…), and what was sent is none (its Braintrust API key is kept by the relay, not sent by clients): send that token",
+        "this tenant takes an ingest token the relay issued (tbr_…), not a Braintrust API key: the relay keeps the tenant's key, and clients send the token",
+    });
+    expect(await refusal(authenticateIngest(tenant, "Bearer mistyped-token", SEALING))).toEqual({
+      code: "unauthenticated",
+      message: "this tenant takes an ingest token the relay issued (tbr_…), and what was sent is not one: send that token",
     });
     expect(await refusal(authenticateIngest(tenant, undefined, SEALING))).toEqual({
       code: "unauthenticated",
