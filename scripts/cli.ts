@@ -75,6 +75,11 @@ function parsedArgs(args: string[]) {
     // Node's own words for an unknown option quote it unevenly, and repeat whatever was typed.
     if ((err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const option = /'([^']*)'/.exec((err as Error).message)?.[1] ?? "";
+      // Where other users of the machine could read it (ps, shell history): the key goes in a variable.
+      if (/^--api-key(=|$)/.test(option))
+        throw new UsageError(
+          "a key is never given on the command line: put it in an environment variable and name that with --api-key-env VAR",
+        );
       throw new UsageError(`unknown option ${repeated([option])} (an argument starting with '-' goes after '--')`);
     }
     // Node's words, which may run to several lines: the first says what is wrong.
@@ -144,7 +149,7 @@ async function tenantPut(
   admin: AdminClient,
   id: string,
   flags: Flags,
-): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
+): Promise<{ body: Record<string, unknown>; headers: Record<string, string>; tokens: number }> {
   if (flags.passthrough && flags["api-key-env"]) throw new UsageError("--api-key-env stores a key and --passthrough removes it: give one");
   const keyVariable = flags["api-key-env"];
   // The likely slip is the key itself (`--api-key-env $BRAINTRUST_API_KEY`): refused without repeating it.
@@ -152,8 +157,17 @@ async function tenantPut(
     throw new UsageError("--api-key-env takes the name of an environment variable (letters, digits and _), not its value");
   // Its own variables alone: `constructor` or `toString` would read Object's, a function JSON leaves out, and no key be sent.
   const key = keyVariable === undefined || !Object.hasOwn(process.env, keyVariable) ? undefined : process.env[keyVariable];
-  if (keyVariable !== undefined && !key) throw new UsageError(`environment variable ${keyVariable} is not set, or empty`);
-  const { body, headers } = flags.config ? { body: configFile(flags.config), headers: {} } : await currentSettings(admin, id);
+  // Named only when it reads as a variable's name: a hex token or key has a name's letters too.
+  if (keyVariable !== undefined && !key) {
+    const named =
+      /^[A-Z][A-Z0-9_]*$/.test(keyVariable) || keyVariable.length <= 24
+        ? `environment variable ${keyVariable}`
+        : "the environment variable --api-key-env names";
+    throw new UsageError(`${named} is not set, or empty`);
+  }
+  const { body, headers, tokens } = flags.config
+    ? { body: configFile(flags.config), headers: {}, tokens: 0 }
+    : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   if (headers["if-none-match"] && body.parent === undefined)
     throw new UsageError(`tenant ${id} does not exist yet: give --parent (project_id:…, project_name:… or experiment_id:…) to create it`);
@@ -164,22 +178,23 @@ async function tenantPut(
   if (flags.passthrough) braintrust.api_key = null;
   if (key) braintrust.api_key = key;
   if (Object.keys(braintrust).length > 0) body.braintrust = braintrust;
-  return { body, headers };
+  return { body, headers, tokens };
 }
 
 /**
  * A tenant as a PUT takes it: its parent, URL and every setting of the processing schema, with the
- * precondition that it is still so. The key, never shown, is kept by leaving it out.
+ * precondition that it is still so. The key, never shown, is kept by leaving it out. `tokens`: the
+ * ingest tokens it has, which a PUT making it passthrough revokes.
  */
 async function currentSettings(
   admin: AdminClient,
   id: string,
-): Promise<{ body: Record<string, unknown>; headers: Record<string, string> }> {
+): Promise<{ body: Record<string, unknown>; headers: Record<string, string>; tokens: number }> {
   let read: { body: TenantView; etag: string | undefined };
   try {
     read = await admin.read(adminPath`/tenants/${id}`, TenantView);
   } catch (err) {
-    if (err instanceof AdminError && err.status === 404) return { body: {}, headers: { "if-none-match": "*" } };
+    if (err instanceof AdminError && err.status === 404) return { body: {}, headers: { "if-none-match": "*" }, tokens: 0 };
     throw err;
   }
   const view = read.body;
@@ -197,6 +212,7 @@ async function currentSettings(
     // The relay's ETags are strong: a `W/` is a proxy's that compressed the answer (Cloudflare's network
     // does so), and sent back it could never match (If-Match compares strongly), so the tag goes without it.
     headers: { "if-match": read.etag.replace(/^W\//, "") },
+    tokens: view.tokens.length,
   };
 }
 
@@ -283,9 +299,12 @@ const COMMANDS = [
   commandOf(
     "tenants put <tenant> [--config FILE] [--parent PARENT] [--api-url URL] [--api-key-env VAR | --passthrough]",
     async (admin, flags, id) => {
-      const { body, headers } = await tenantPut(admin, id, flags);
+      const { body, headers, tokens } = await tenantPut(admin, id, flags);
       try {
-        return tenantOutput(await admin.call("PUT", adminPath`/tenants/${id}`, TenantView, body, headers), flags);
+        const output = tenantOutput(await admin.call("PUT", adminPath`/tenants/${id}`, TenantView, body, headers), flags);
+        // Its gateway's token stops working: said, not left for the gateway's 401s to tell.
+        if (flags.json || !flags.passthrough || tokens === 0) return output;
+        return `${output}\n\nrevoked ${counted(tokens, "ingest token")} with the stored key: clients now send their own Braintrust key`;
       } catch (err) {
         if (err instanceof AdminError && err.status === 412)
           throw new AdminError(
@@ -542,7 +561,9 @@ try {
     console.log(USAGE);
   } else {
     const { command, args } = chosenCommand(commandLine);
-    printed(await command.run(adminClient(flags.url, process.env.RELAY_ADMIN_TOKEN), flags, ...args));
+    // The address came from RELAY_URL when --url was not given: a refusal of it names where it came from.
+    const urlSource = commandLine.tokens.some((t) => t.kind === "option" && t.name === "url") ? "--url" : "RELAY_URL";
+    printed(await command.run(adminClient(flags.url, process.env.RELAY_ADMIN_TOKEN, urlSource), flags, ...args));
   }
 } catch (err) {
   // exitCode, not exit(): output printed before the failure (the pages done so far) is written

@@ -33,7 +33,8 @@ export interface AdminClient {
  */
 const BROKEN_AFTER_SENDING = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
-export function adminClient(baseUrl: string, token: string | undefined): AdminClient {
+/** `source`: where the operator gave the relay's address, as refusals of it name it (`--url`, `RELAY_URL`). */
+export function adminClient(baseUrl: string, token: string | undefined, source = "--url"): AdminClient {
   /**
    * The relay's origin and the token, checked at the first call rather than when the client is
    * made: a command's own usage mistake (a bad --window, no replay target) is then the one told,
@@ -49,18 +50,18 @@ export function adminClient(baseUrl: string, token: string | undefined): AdminCl
       // given as a parameter), or a token given in its place.
       const mayHoldSecret = /[@?#]/.test(baseUrl) || (!baseUrl.includes("://") && /^\S{20,}$/.test(baseUrl));
       throw new AdminError(
-        `--url ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
+        `${source} ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
       );
     }
     // Said without the URL: a user:password in it would be printed; a path or query would end up
     // before /admin, where the Worker serves nothing (it answers at its origin's root).
     if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
-      throw new AdminError("--url must be the relay's address alone, without a path, user name, password, query or fragment");
+      throw new AdminError(`${source} must be the relay's address alone, without a path, user name, password, query or fragment`);
     }
     // The token goes in every request's header: over plain http only to this machine, as the console's session does.
     if (url.protocol === "http:" && !isLoopback(url.hostname)) {
       throw new AdminError(
-        `--url ${url.origin} is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)`,
+        `${source} ${url.origin} is plain http to another machine, where the admin token would travel in clear: use https (http only at localhost)`,
       );
     }
     if (!token) throw new AdminError("set RELAY_ADMIN_TOKEN to the relay's ADMIN_TOKEN");

@@ -192,6 +192,22 @@ describe("tfy-relay, against a running relay", () => {
     expect((await cli(["tenants", "get", "cli-tokens"])).code).toBe(1);
   });
 
+  it("says so when --passthrough revokes the tenant's ingest tokens with its stored key", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-to-passthrough", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], {
+      K: apiKey,
+    });
+    await cli(["tokens", "issue", "cli-to-passthrough"]);
+    await cli(["tokens", "issue", "cli-to-passthrough"]);
+
+    const put = await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"]);
+
+    expect(put).toMatchObject({ code: 0, stderr: "" });
+    expect(put.stdout).toMatch(/\n\nrevoked 2 ingest tokens with the stored key: clients now send their own Braintrust key\n$/);
+    // Once passthrough, there is nothing left to revoke, and nothing said.
+    expect((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"])).stdout).not.toContain("revoked");
+  });
+
   it("prints a tenant's statistics, and every tenant's, as tables and as JSON", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-stats", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
@@ -394,6 +410,20 @@ describe("tfy-relay, against a running relay", () => {
       ["tenants", "list", "--sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],
       {},
       /^tfy-relay: unknown option \(an argument not repeated: it may be a key\) /,
+    ],
+    [
+      "a key given as --api-key, where other users of the machine could read it",
+      2,
+      ["tenants", "put", "acme", "--api-key", "sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"],
+      {},
+      /^tfy-relay: a key is never given on the command line: put it in an environment variable and name that with --api-key-env VAR\n\nusage:/,
+    ],
+    [
+      "a token given to --api-key-env that has a variable name's letters, not repeated",
+      2,
+      ["tenants", "put", "acme", "--api-key-env", "tbr_0123456789abcdef_AbCdEfGhIjKlMnOp"],
+      {},
+      /^tfy-relay: the environment variable --api-key-env names is not set, or empty\n\nusage:/,
     ],
     [
       "a key given to --api-key-env, not repeated",
@@ -607,6 +637,15 @@ describe("tfy-relay, against a running relay", () => {
         stderr: "tfy-relay: --url (not shown: it may hold a password or token) is not an http(s) URL\n",
       });
     }
+    // Given by RELAY_URL, the address is named as that.
+    const fromEnvironment = await promisify(execFile)("npx", ["tfy-relay", "tenants", "list"], {
+      cwd: root,
+      env: { ...process.env, RELAY_ADMIN_TOKEN: "x", RELAY_URL: "http://127.0.0.1:8811/admin" },
+    }).catch((e: CliRun) => e);
+    expect(fromEnvironment).toMatchObject({
+      code: 1,
+      stderr: "tfy-relay: RELAY_URL must be the relay's address alone, without a path, user name, password, query or fragment\n",
+    });
     const alone = "tfy-relay: --url must be the relay's address alone, without a path, user name, password, query or fragment\n";
     for (const url of [
       "https://admin:s3cret@relay.example",
