@@ -98,6 +98,18 @@ describe("content types and encodings", () => {
     );
   });
 
+  it("names a longer content type of a registered type by its media type, and says when it is the form curl sends by default", () => {
+    expect(refusal(() => requireOtlpFormat("application/x-www-form-urlencoded")).message).toBe(
+      `unsupported content type "application/x-www-form-urlencoded" (a form, as curl sends one without -H 'content-type: …'): send application/x-protobuf or application/json`,
+    );
+    expect(refusal(() => requireOtlpFormat("multipart/form-data; boundary=------------------------d74496d66958873e")).message).toBe(
+      `unsupported content type "multipart/form-data" (a form, as curl sends one without -H 'content-type: …'): send application/x-protobuf or application/json`,
+    );
+    expect(refusal(() => requireOtlpFormat("application/vnd.example.trace+xml; x=1")).message).toBe(
+      `unsupported content type "application/vnd.example.trace+xml": send application/x-protobuf or application/json`,
+    );
+  });
+
   it.each([
     [undefined, "identity"],
     ["", "identity"],
