@@ -59,7 +59,11 @@ function logRefusal(path: string, error: RelayError): void {
   logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
 }
 
-app.notFound((c) => errorResponse(c, new RelayError("not_found", "no such route: traces go to POST /t/<tenant>/v1/traces")));
+// A traces URL pasted with a slash after it is the likeliest miss; said without repeating the path.
+app.notFound((c) => {
+  const trailingSlash = /^\/t\/[^/]+\/v1\/traces\/+$/.test(c.req.path) ? ", without a slash after it" : "";
+  return errorResponse(c, new RelayError("not_found", `no such route: traces go to POST /t/<tenant>/v1/traces${trailingSlash}`));
+});
 app.onError((err, c) => errorResponse(c, asRelayError(err)));
 
 export default {

@@ -227,6 +227,23 @@ describe("OTLP/HTTP responses", () => {
     }
   });
 
+  it("says so when the tenant's traces URL was given with a slash after it", async () => {
+    const tenant = await createTenant();
+
+    const response = await relayFetch(`/t/${tenant.id}/v1/traces/`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${tenant.bearer}` },
+      body: toProtobuf(trueFoundryTrace()).slice(),
+    });
+
+    expect(response.status).toBe(404);
+    expect(await rpcStatusOf(response)).toMatchObject({
+      code: 5,
+      message: "no such route: traces go to POST /t/<tenant>/v1/traces, without a slash after it",
+    });
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
   it("answers other methods with 405 and Allow: POST", async () => {
     const tenant = await createTenant();
 
