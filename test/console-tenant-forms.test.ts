@@ -475,6 +475,41 @@ describe("the console's tenant forms and tokens", () => {
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
   });
 
+  it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the parent or tenant", async () => {
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    // Upper case, as keys have, which no tenant id does.
+    const key = `sk-Q${"q".repeat(39)}`;
+    const send = async (fields: Record<string, string>) => {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: uniqueTenantId("console"),
+        key: "passthrough",
+        parent: "project_name:p",
+        settings: "{}",
+        ...fields,
+      });
+      expect(refused.status).toBe(400);
+      const html = await refused.text();
+      expect(html).not.toContain(key);
+      return html;
+    };
+
+    // Refused because a query or fragment may carry a credential; shown again without it.
+    expect(await send({ api_url: `https://braintrust.example.com/api?api_key=${key}` })).toContain(
+      'value="https://braintrust.example.com/api"',
+    );
+    expect(await send({ api_url: `https://braintrust.example.com/#token=${key}` })).toContain('value="https://braintrust.example.com/"');
+    expect(
+      await send({ api_url: "", settings: JSON.stringify({ braintrust: { api_url: `https://braintrust.example.com/?api_key=${key}` } }) }),
+    ).toContain("&quot;api_url&quot;:&quot;https://braintrust.example.com/&quot;");
+    // One field too high: a parent or a tenant id of no such shape, long enough to be a key, is not shown again.
+    expect(await send({ parent: key })).toContain("parent: must be");
+    expect(await send({ tenant: key })).toContain("tenant");
+    // Short, it is a typo to see.
+    expect(await send({ parent: "project:p" })).toContain('value="project:p"');
+  });
+
   it("refuses a tenant's form sent with its settings emptied, rather than reset its redaction and routes and say saved", async () => {
     const { cookie, csrf, tenant, tenantPage } = await tenantPageInSession();
     await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, redact: { keys: [{ pattern: "x-secret" }] } });

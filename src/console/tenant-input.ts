@@ -1,8 +1,9 @@
 import { isJsonObject } from "../encoding/json.js";
 import { GIVEN_TWICE, repeatedKey, stringEnd } from "../encoding/json-text.js";
-import { placeShown, RelayError } from "../http/errors.js";
+import { placeShown, RelayError, repeatable } from "../http/errors.js";
+import { ParentSchema } from "../tenants/parent.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
-import { DEFAULT_API_URL } from "../tenants/schema.js";
+import { DEFAULT_API_URL, TENANT_ID } from "../tenants/schema.js";
 import type { TenantView } from "./answers.js";
 
 /** How the form treats the Braintrust key, as the CLI's `--api-key-env` / `--passthrough` / neither do. */
@@ -197,11 +198,18 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
 export function shownAgain(name: EnteredField, value: string): string | undefined {
   if (name === "settings") return settingsShownAgain(value);
   if (name === "api_url") return withoutCredentials(value);
+  // A key pasted one field too high: shown again only with the field's shape, or too short to be one.
+  if (name === "parent") return repeatable(value, ParentSchema.safeParse(value).success) ? value : undefined;
+  if (name === "tenant") return repeatable(value, TENANT_ID.test(value)) ? value : undefined;
   return value;
 }
 
-/** An API URL as typed, or, when it carries credentials, as read without them. */
+/**
+ * An API URL as typed, or, when it carries credentials, as read without them: a user and password,
+ * and a query or fragment, which the relay refuses because they may hold a key (`?api_key=…`).
+ */
 function withoutCredentials(url: string): string {
   const read = url.replace(URL_IGNORED, "");
-  return URL_CREDENTIALS.test(read) ? read.replace(URL_CREDENTIALS, "$1") : url;
+  const bare = read.replace(URL_CREDENTIALS, "$1").replace(/[?#][\s\S]*$/, "");
+  return bare === read ? url : bare;
 }
