@@ -135,6 +135,33 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect((await exportResponseOf(response)).partialSuccess?.errorMessage).not.toContain(almostTheKey);
     expect(JSON.stringify(await deadLettersOf(tenant.id))).not.toContain(almostTheKey);
   });
+
+  it("never passes on most of a key an upstream echoes cut short, broken by a line, or with a character escaped", async () => {
+    const tenant = await createTenant();
+    const key = tenant.apiKey;
+    const middle = Math.floor(key.length / 2);
+    const echoes = [
+      `{"error": "invalid api key ${key.slice(0, -4)}..."}`,
+      `invalid api key ${key.slice(0, middle)}\n${key.slice(middle)}`,
+      `<html><body>bad key ${key.slice(0, middle)}&amp;${key.slice(middle + 1)}</body></html>`,
+    ];
+    await standin.script(
+      key,
+      echoes.map((body) => ({ status: 400, body })),
+    );
+
+    const answers = [];
+    for (const _ of echoes) answers.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess);
+    const kept = JSON.stringify(await deadLettersOf(tenant.id));
+
+    // Of the key, no more than eleven characters in a row: what is left around a redaction.
+    const runs = Array.from({ length: key.length - 11 }, (_, i) => key.slice(i, i + 12));
+    for (const answer of answers) {
+      expect(answer?.errorMessage).toContain("[redacted]");
+      for (const run of runs) expect(answer?.errorMessage).not.toContain(run);
+    }
+    for (const run of runs) expect(kept).not.toContain(run);
+  });
 });
 
 type AttemptLine = Extract<RelayEvent, { event: "delivery_attempt" }>;

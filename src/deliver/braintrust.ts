@@ -203,6 +203,40 @@ function echoedKey(apiKey: string): RegExp {
   return new RegExp(pattern, "g");
 }
 
+/**
+ * The text with every run of MIN_ECHOED_RUN or more of the key's characters, in the key's order,
+ * redacted: an echo the upstream cut short, broke with a line, or escaped one character of (`&amp;`)
+ * is no whole key, yet holds most of one. Twelve characters of a random key are no word of a message.
+ */
+function withoutKeyRuns(text: string, apiKey: string): string {
+  let shown = "";
+  let copied = 0;
+  for (let at = 0; at + MIN_ECHOED_RUN <= text.length; ) {
+    const run = longestKeyRunAt(text, at, apiKey);
+    if (run < MIN_ECHOED_RUN) {
+      at++;
+      continue;
+    }
+    shown += `${text.slice(copied, at)}[redacted]`;
+    at += run;
+    copied = at;
+  }
+  return shown + text.slice(copied);
+}
+
+const MIN_ECHOED_RUN = 12;
+
+/** How many characters from `at` on are the key's, from wherever in the key they best continue. */
+function longestKeyRunAt(text: string, at: number, apiKey: string): number {
+  let longest = 0;
+  for (let start = apiKey.indexOf(text[at]!); start !== -1; start = apiKey.indexOf(text[at]!, start + 1)) {
+    let run = 0;
+    while (start + run < apiKey.length && at + run < text.length && text[at + run] === apiKey[start + run]) run++;
+    longest = Math.max(longest, run);
+  }
+  return longest;
+}
+
 /** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
 const MAX_ECHO_BYTES_PER_CHARACTER = 6;
 
@@ -212,7 +246,7 @@ const MAX_ECHO_BYTES_PER_CHARACTER = 6;
  * echoes it; on one line; at most MAX_ERROR_TEXT characters.
  */
 function upstreamText(text: string, apiKey: string): string {
-  const scrubbed = text.replace(echoedKey(apiKey), "[redacted]");
+  const scrubbed = withoutKeyRuns(text.replace(echoedKey(apiKey), "[redacted]"), apiKey);
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine;
