@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +10,16 @@ import { defaultVars } from "./default-vars.js";
 /** Bindings as wrangler's API takes them, over those of the Worker's config. */
 type WorkerBindings = NonNullable<Parameters<typeof unstable_startWorker>[0]["bindings"]>;
 
-export const ADMIN_TOKEN = "dev-admin-token-0123456789abcdef";
-export const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString("base64");
+/**
+ * New for each process: a relay left running (`npm run demo -- --keep`) then answers to a token no
+ * one else knows, where a fixed one, published here, would let any page the browser opens drive its
+ * admin API once it found the port (wrangler's dev server takes any Host).
+ */
+export const ADMIN_TOKEN = randomBytes(24).toString("base64url");
+export const ENCRYPTION_KEY = randomBytes(32).toString("base64");
+
+/** Vars given in a file only the user can read, not on wrangler's command line, which `ps` shows every user. */
+const SECRET_VARS = new Set(["ADMIN_TOKEN", "ENCRYPTION_KEY", "ENCRYPTION_KEY_PREVIOUS"]);
 
 /** A Worker under wrangler's dev server: where it listens, and how to stop it. */
 export interface DevServer {
@@ -95,7 +104,13 @@ async function startRelayOn(
   ];
   if (options.config) args.push("--config", options.config);
   if (options.logLevel) args.push("--log-level", options.logLevel);
-  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const secrets = mkdtempSync(join(tmpdir(), "relay-secrets-"));
+  const secretLines = Object.entries(vars).flatMap(([name, value]) =>
+    SECRET_VARS.has(name) ? [`${name}=${envFileValue(name, value)}`] : [],
+  );
+  writeFileSync(join(secrets, "secrets.env"), `${secretLines.join("\n")}\n`, { mode: 0o600 });
+  args.push("--env-file", join(secrets, "secrets.env"));
+  for (const [name, value] of Object.entries(vars)) if (!SECRET_VARS.has(name)) args.push("--var", `${name}:${value}`);
   const child: ChildProcess = spawn("npx", args, {
     env: { ...process.env, ...OFFLINE_ENV, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -123,6 +138,7 @@ async function startRelayOn(
       if (running()) signal("SIGKILL");
     }
     if (!options.state) rmSync(state, { recursive: true, force: true });
+    rmSync(secrets, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
@@ -185,6 +201,12 @@ export async function startQuietDevServer(
       rmSync(state, { recursive: true, force: true });
     },
   };
+}
+
+/** A secret as a .env file holds it: quoted, which only a value without a quote or line break can be. */
+function envFileValue(name: string, value: string): string {
+  if (/['\n\r]/.test(value)) throw new Error(`${name} holds a quote or a line break, which an .env file cannot carry here`);
+  return `'${value}'`;
 }
 
 function localVars(extraVars: Record<string, string>): Record<string, string> {
