@@ -2,6 +2,34 @@ import { describe, expect, it } from "vitest";
 import { checkUpstreamUrl } from "../src/tenants/upstream-url.js";
 
 describe("Braintrust base URLs", () => {
+  // Each special-purpose IPv4 range (RFC 6890 and successors): its first and last address, and the addresses just outside it.
+  it.each([
+    ["0.0.0.0", "0.255.255.255", undefined, "1.0.0.0"],
+    ["10.0.0.0", "10.255.255.255", "9.255.255.255", "11.0.0.0"],
+    ["100.64.0.0", "100.127.255.255", "100.63.255.255", "100.128.0.0"],
+    ["127.0.0.0", "127.255.255.255", "126.255.255.255", "128.0.0.0"],
+    ["169.254.0.0", "169.254.255.255", "169.253.255.255", "169.255.0.0"],
+    ["172.16.0.0", "172.31.255.255", "172.15.255.255", "172.32.0.0"],
+    ["192.0.0.0", "192.0.0.255", "191.255.255.255", "192.0.1.0"],
+    ["192.0.2.0", "192.0.2.255", "192.0.1.255", "192.0.3.0"],
+    ["192.88.99.0", "192.88.99.255", "192.88.98.255", "192.88.100.0"],
+    ["192.168.0.0", "192.168.255.255", "192.167.255.255", "192.169.0.0"],
+    ["198.18.0.0", "198.19.255.255", "198.17.255.255", "198.20.0.0"],
+    ["198.51.100.0", "198.51.100.255", "198.51.99.255", "198.51.101.0"],
+    ["203.0.113.0", "203.0.113.255", "203.0.112.255", "203.0.114.0"],
+    ["224.0.0.0", "255.255.255.255", "223.255.255.255", undefined],
+  ])("refuses %s to %s as not public, and takes the addresses just outside", (first, last, before, after) => {
+    for (const address of [first, last]) {
+      expect(checkUpstreamUrl(`https://${address}`, false)).toEqual({
+        ok: false,
+        reason: expect.stringContaining(`${address} is a private, loopback or reserved address`),
+      });
+    }
+    for (const address of [before, after].filter((a) => a !== undefined)) {
+      expect(checkUpstreamUrl(`https://${address}`, false)).toEqual({ ok: true, url: `https://${address}` });
+    }
+  });
+
   it.each([
     ["https://api.braintrust.dev", "https://api.braintrust.dev"],
     ["https://api-eu.braintrust.dev/", "https://api-eu.braintrust.dev"],
@@ -67,6 +95,8 @@ describe("Braintrust base URLs", () => {
     ["https://[2001:2::1]", "not a global IPv6 address"],
     ["https://[2001:1f::1]", "not a global IPv6 address"],
     ["https://user:secret@api.braintrust.dev", "must not carry credentials"],
+    ["https://:secret@api.braintrust.dev", "must not carry credentials"],
+    ["https://user@api.braintrust.dev", "must not carry credentials"],
     ["https://api.braintrust.dev/?x=1", "must not have a query or fragment"],
     ["api.braintrust.dev", "must be an absolute URL"],
   ])("refuses %s (%s)", (raw, reason) => {
