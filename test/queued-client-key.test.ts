@@ -5,6 +5,7 @@ import { sealClientKey } from "../src/deliver/client-key.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { sealSecret } from "../src/secrets/seal.js";
+import { isAcceptedKey } from "../src/tenants/accepted-keys.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { CONSUMER_RETRY, consume, DELIVERIES, queuedMessage } from "./support/queue.js";
@@ -160,6 +161,34 @@ describe.concurrent("a passthrough client's queued key", () => {
       const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
       expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
     });
+  });
+
+  it("is trusted once Braintrust takes spans queued with it, forgotten when Braintrust answers 401, and still trusted after a 403", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const offered = { tenantId: tenant.id, apiUrl: standin.url, apiKey: tenant.apiKey };
+    const clientKey = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
+    const delivered = async () => {
+      const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), clientKey);
+      expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    };
+    expect(await isAcceptedKey(offered)).toBe(false);
+
+    await delivered();
+    const afterDelivery = await isAcceptedKey(offered);
+    // A 403 may be about the parent alone: the key stays trusted for the others.
+    await standin.script(tenant.apiKey, [{ status: 403 }]);
+    await delivered();
+    const afterForbidden = await isAcceptedKey(offered);
+    await standin.script(tenant.apiKey, [{ status: 401 }]);
+    await delivered();
+
+    expect(afterDelivery).toBe(true);
+    expect(afterForbidden).toBe(true);
+    expect(await isAcceptedKey(offered)).toBe(false);
+    expect((await deadLettersOf(tenant.id)).map((d) => d.reason).sort()).toEqual([
+      expect.stringMatching(/^Braintrust refused the client's API key: .*401/),
+      expect.stringMatching(/^Braintrust refused the client's API key: .*403/),
+    ]);
   });
 
   it("does not open, without its api_url, a key sealed for one the tenant has left: nothing is sent", async () => {
