@@ -124,6 +124,24 @@ describe("per-tenant statistics", () => {
     expect(report.waiting_in_queue).toBe(0);
   });
 
+  it("count every retry, the queue's as well as the one made while the client waited", async () => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    const queue = recordingQueue<DeliveryMessage>();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    expect((await sendTracesWith(tenant, toProtobuf(trace), { DELIVERY_QUEUE: queue })).status).toBe(200);
+    const [queued, ...others] = queue.sent.map((m) => m.body);
+    expect(others).toEqual([]);
+
+    // Refused again from the queue: retried a second time, then taken.
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    expect(await consume("tfy-relay-deliveries", [queued!])).toEqual({ acked: [queued!.id], retried: [], threw: undefined });
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
+    expect(report.total.spans).toMatchObject({ retried: 3 + 3, queued: 3, left_queue: 3, delivered: 3 });
+  });
+
   it("counts a replay whose dead letter was deleted before it came up as leaving the queue: nothing stays waiting", async () => {
     const tenant = await createTenant();
     await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
