@@ -96,11 +96,25 @@ describe("ingest authentication", () => {
     const other = await issueToken(tenant.id);
     const tokens = ((await (await admin("GET", `/tenants/${tenant.id}`)).json()) as { tokens: { id: string }[] }).tokens;
     const revokedId = tokens.find((t) => tenant.bearer.includes(t.id))!.id;
+    // Used before, so the isolate holds the tenant as it was.
+    expect((await sendTraces(tenant, body())).status).toBe(200);
 
     await admin("DELETE", `/tenants/${tenant.id}/tokens/${revokedId}`);
 
     expect((await sendTraces(tenant, body())).status).toBe(401);
     expect((await sendTraces(tenant, body(), { bearer: other })).status).toBe(200);
+  });
+
+  it("refuses a forged token: a real token's id with another secret", async () => {
+    const tenant = await createTenant();
+    const forged = tenant.bearer.replace(/_[A-Za-z0-9_-]{43}$/, `_${"A".repeat(43)}`);
+    expect(forged).not.toBe(tenant.bearer);
+
+    const response = await sendTraces(tenant, body(), { bearer: forged });
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toBe("invalid ingest token for this tenant");
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
   it("refuses a token at once in the isolate that revoked it, though a request's read of the tenant was under way meanwhile", async () => {

@@ -49,6 +49,19 @@ describe.concurrent("a passthrough client's queued key", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it("leaves a dead letter whose reason is cut to 1000 characters when the api_url it names is long", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
+    // The reason shares R2's 8 KiB of an object's metadata with the parent and the key's api_url: cut, it fits beside them.
+    const moved = `${standin.url}/${"p".repeat(1900)}`;
+    expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: moved } })).status).toBe(200);
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const reason = `the tenant's api_url changed to ${moved} after the client's Braintrust key was sent for ${standin.url}, and the key goes nowhere else: replay once api_url is ${standin.url} again, or delete`;
+    expect((await deadLettersOf(tenant.id)).map((d) => d.reason)).toEqual([reason.slice(0, 1000)]);
+  });
+
   it("does not open for the tenant's new api_url even when the message is made to claim it: nothing is sent", async () => {
     const { tenant, message, moved } = await queuedThenMoved();
 
