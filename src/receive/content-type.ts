@@ -13,11 +13,12 @@ export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
 }
 
 /**
- * A media type of a registered top-level type, which no key or token begins with. Those as long
- * as a secret are still named by it, without their parameters (which may hold anything): a client
- * told `of 33 characters` cannot see that curl sent its form type.
+ * A media type of a registered top-level type, which no key or token begins with, its subtype of at
+ * most 127 characters (RFC 6838). Those as long as a secret are still named by it, without their
+ * parameters (which may hold anything): a client told `of 33 characters` cannot see that curl sent
+ * its form type.
  */
-const MEDIA_TYPE = /^(application|audio|font|image|message|model|multipart|text|video)\/[a-z0-9][a-z0-9!#$&^_.+-]*$/;
+const MEDIA_TYPE = /^(application|audio|font|image|message|model|multipart|text|video)\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
 
 /** The types curl sends for -d and -F when no Content-Type is given. */
 const CURL_FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data"]);
