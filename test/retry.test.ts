@@ -24,19 +24,24 @@ describe.concurrent("retries through the delivery queue", () => {
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503, 503, 503, 200]);
   });
 
-  it("429 with Retry-After: 2 waits at least two seconds before trying again", async () => {
+  it("429 with Retry-After: 2 is queued to be tried again two seconds later, and then arrives once", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();
     await standin.script(tenant.apiKey, [{ status: 429, headers: { "retry-after": "2" } }]);
+    const queue = recordingQueue<DeliveryMessage>();
 
-    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+    expect((await sendTracesWith(tenant, toProtobuf(trace), { DELIVERY_QUEUE: queue })).status).toBe(200);
+    expect(queue.sent.map((m) => [m.body.attempts, m.delaySeconds])).toEqual([[1, 2]]);
+    expect(await consume("tfy-relay-deliveries", [queue.sent[0]!.body])).toEqual({
+      acked: [queue.sent[0]!.body.id],
+      retried: [],
+      threw: undefined,
+    });
 
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
-    const [first, second] = await standin.attempts(tenant.apiKey);
-    expect([first!.status, second!.status]).toEqual([429, 200]);
-    expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(2_000);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([429, 200]);
   });
 
   it("an upstream that hangs past the timeout is tried again later", async () => {

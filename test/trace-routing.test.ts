@@ -468,7 +468,11 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     const [guardrail, call, model] = trace.children;
     expect((await sendTraces(tenant, toProtobuf(requestOf([guardrail!, trace.top])))).status).toBe(200);
 
-    expect((await putWithoutRoutes(tenant)).routed_until).toBeDefined();
+    const before = Date.now();
+    const routedUntil = (await putWithoutRoutes(tenant)).routed_until;
+    // Routing goes on for as long as a decision is remembered: a day from the change.
+    expect(Date.parse(routedUntil!)).toBeGreaterThanOrEqual(before + DECISION_TTL_MS);
+    expect(Date.parse(routedUntil!)).toBeLessThanOrEqual(Date.now() + DECISION_TTL_MS);
     expect((await sendTraces(tenant, toProtobuf(requestOf([call!, model!])))).status).toBe(200);
 
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
