@@ -139,12 +139,11 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     });
   });
 
+  // One second for all: traces made across a second's turn would start with two.
+  const startedAt = Math.floor(Date.now() / 1000);
   it.each([
     // Datadog's 128-bit ids and AWS X-Ray's: the Unix time in seconds in the first 4 bytes.
-    [
-      "the time first (Datadog, AWS X-Ray)",
-      (id: Uint8Array) => new DataView(id.buffer, id.byteOffset).setUint32(0, Math.floor(Date.now() / 1000)),
-    ],
+    ["the time first (Datadog, AWS X-Ray)", (id: Uint8Array) => new DataView(id.buffer, id.byteOffset).setUint32(0, startedAt)],
     // 64-bit ids (Zipkin B3, older Jaeger clients) as OTLP carries them: zeros first.
     ["64 bits padded with zeros (Zipkin, Jaeger)", (id: Uint8Array) => id.fill(0, 0, 8)],
   ])(
