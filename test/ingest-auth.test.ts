@@ -201,6 +201,17 @@ describe("ingest authentication", () => {
     expect(await standin.attempts(bearer)).toHaveLength(0);
   });
 
+  it("takes a passthrough key that holds the text of an admin token too short to be in force", async () => {
+    const passthrough = await createTenant({ mode: "passthrough" });
+    // Shorter than 32 characters, it disables the admin API, and is no secret to look for.
+    const shortToken = passthrough.apiKey.slice(0, 8);
+
+    const response = await sendTracesWith(passthrough, body(), { ADMIN_TOKEN: shortToken });
+
+    expect(response.status).toBe(200);
+    expect(await standin.attempts(passthrough.apiKey)).toHaveLength(1);
+  });
+
   it("refuses another tenant's ingest token in quotes on a passthrough tenant instead of sending it upstream", async () => {
     const stored = await createTenant();
     const passthrough = await createTenant({ mode: "passthrough" });

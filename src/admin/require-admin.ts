@@ -2,14 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env.js";
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
+import { adminTokenInForce, MIN_ADMIN_TOKEN_CHARS } from "../secrets/admin-token.js";
 import { secretsEqual } from "../secrets/compare.js";
-
-/**
- * The shortest admin token the relay takes. Nothing locks out a caller who guesses wrong (the
- * admin API and the console's login answer every attempt), so what stops guessing is the token's
- * length: 32 characters is 24 random bytes in base64, as `npm run dev` makes one.
- */
-export const MIN_ADMIN_TOKEN_CHARS = 32;
 
 /** The ADMIN_TOKEN secret, or a refusal saying why `what` (the admin API, the console) is disabled. */
 export function configuredAdminToken(env: { ADMIN_TOKEN?: string }, what: string): string {
@@ -36,8 +30,8 @@ export function withAdminTokenMasked(error: RelayError, env: { ADMIN_TOKEN?: str
 
 /** The text with the admin token, wherever it is in it, shown as `[the admin token]`. */
 export function adminTokenMasked(text: string, env: { ADMIN_TOKEN?: string }): string {
-  const token = env.ADMIN_TOKEN;
-  if (!token || token.length < MIN_ADMIN_TOKEN_CHARS || !text.includes(token)) return text;
+  const token = adminTokenInForce(env);
+  if (!token || !text.includes(token)) return text;
   return text.replaceAll(token, ADMIN_TOKEN_SHOWN_AS);
 }
 

@@ -204,38 +204,28 @@ function echoedKey(apiKey: string): RegExp {
 }
 
 /**
- * The text with every run of MIN_ECHOED_RUN or more of the key's characters, in the key's order,
- * redacted: an echo the upstream cut short, broke with a line, or escaped one character of (`&amp;`)
- * is no whole key, yet holds most of one. Twelve characters of a random key are no word of a message.
+ * The text with every run of MIN_ECHOED_RUN or more of the key's characters redacted: an echo the
+ * upstream cut short, broke with a line, or escaped one character of (`&amp;`) is no whole key, yet
+ * holds most of one. A run is a stretch each of whose twelve-character windows is one of the key's,
+ * found in one pass over the text. Twelve characters of a random key are no word of a message.
  */
 function withoutKeyRuns(text: string, apiKey: string): string {
+  const windows = new Set<string>();
+  for (let i = 0; i + MIN_ECHOED_RUN <= apiKey.length; i++) windows.add(apiKey.slice(i, i + MIN_ECHOED_RUN));
+  if (windows.size === 0) return text;
   let shown = "";
   let copied = 0;
-  for (let at = 0; at + MIN_ECHOED_RUN <= text.length; ) {
-    const run = longestKeyRunAt(text, at, apiKey);
-    if (run < MIN_ECHOED_RUN) {
-      at++;
-      continue;
-    }
-    shown += `${text.slice(copied, at)}[redacted]`;
-    at += run;
-    copied = at;
+  let runEnd = -1;
+  for (let at = 0; at + MIN_ECHOED_RUN <= text.length; at++) {
+    if (!windows.has(text.slice(at, at + MIN_ECHOED_RUN))) continue;
+    if (at > runEnd) shown += `${text.slice(copied, at)}[redacted]`;
+    runEnd = at + MIN_ECHOED_RUN;
+    copied = runEnd;
   }
   return shown + text.slice(copied);
 }
 
 const MIN_ECHOED_RUN = 12;
-
-/** How many characters from `at` on are the key's, from wherever in the key they best continue. */
-function longestKeyRunAt(text: string, at: number, apiKey: string): number {
-  let longest = 0;
-  for (let start = apiKey.indexOf(text[at]!); start !== -1; start = apiKey.indexOf(text[at]!, start + 1)) {
-    let run = 0;
-    while (start + run < apiKey.length && at + run < text.length && text[at + run] === apiKey[start + run]) run++;
-    longest = Math.max(longest, run);
-  }
-  return longest;
-}
 
 /** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
 const MAX_ECHO_BYTES_PER_CHARACTER = 6;
@@ -246,8 +236,10 @@ const MAX_ECHO_BYTES_PER_CHARACTER = 6;
  * echoes it; on one line; at most MAX_ERROR_TEXT characters.
  */
 function upstreamText(text: string, apiKey: string): string {
-  const scrubbed = withoutKeyRuns(text.replace(echoedKey(apiKey), "[redacted]"), apiKey);
+  const scrubbed = text.replace(echoedKey(apiKey), "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
-  return oneLine.length > MAX_ERROR_TEXT ? `${oneLine.slice(0, MAX_ERROR_TEXT)}…` : oneLine;
+  // Runs are looked for only where they could be shown: a run begun in it may go on for a key's length past it.
+  const shown = withoutKeyRuns(oneLine.slice(0, MAX_ERROR_TEXT + apiKey.length), apiKey);
+  return oneLine.length > MAX_ERROR_TEXT ? `${shown.slice(0, MAX_ERROR_TEXT)}…` : shown;
 }

@@ -1,6 +1,7 @@
 import { base64Encode, base64UrlEncode } from "../encoding/bytes.js";
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
+import { adminTokenInForce } from "../secrets/admin-token.js";
 import { containsSecret } from "../secrets/compare.js";
 import { encryptionKeyBytes, openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
@@ -55,21 +56,23 @@ export function relaySecretIn(
   env: { ADMIN_TOKEN?: string; ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
 ): RelaySecret | undefined {
   if (isRelayToken(text) || holdsRelayToken(text)) return "ingest token";
-  if (env.ADMIN_TOKEN && containsSecret(text, env.ADMIN_TOKEN)) return "admin token";
+  const adminToken = adminTokenInForce(env);
+  if (adminToken && containsSecret(text, adminToken)) return "admin token";
   for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
     if (key && encryptionKeyForms(key).some((form) => containsSecret(text, form))) return "encryption key";
   }
   return undefined;
 }
 
-/** The key as it is written, and every other way of writing its bytes: base64 and base64url, padded or not. */
+/**
+ * The ways of writing the key's bytes, base64 and base64url, without padding (which a padded one
+ * holds); none for a key that is not 32 bytes, which seals nothing (the relay refuses to start on
+ * it) and, short, would be found in keys that have nothing to do with it.
+ */
 function encryptionKeyForms(key: string): string[] {
   const bytes = encryptionKeyBytes(key);
-  if (!bytes) return [key];
-  const padded = base64Encode(bytes);
-  const unpadded = padded.replace(/=+$/, "");
-  const url = base64UrlEncode(bytes);
-  return [key, padded, unpadded, url, `${url}=`];
+  if (!bytes) return [];
+  return [base64Encode(bytes).replace(/=+$/, ""), base64UrlEncode(bytes)];
 }
 
 export type RelaySecret = "ingest token" | "admin token" | "encryption key";
