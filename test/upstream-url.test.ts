@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkUpstreamUrl } from "../src/tenants/upstream-url.js";
+import { checkBaseUrl, checkUpstreamUrl } from "../src/tenants/upstream-url.js";
 
 describe("Braintrust base URLs", () => {
   // Each special-purpose IPv4 range (RFC 6890 and successors): its first and last address, and the addresses just outside it.
@@ -116,19 +116,25 @@ describe("Braintrust base URLs", () => {
   });
 
   it.each([
-    "https://api.braintrust.dev/otel/v1/traces",
-    "https://api.braintrust.dev/otel/v1/traces/",
-    "https://api.braintrust.dev/OTEL/V1/TRACES",
-    // Spelled otherwise, as a server may read it all the same.
+    ["https://api.braintrust.dev/otel/v1/traces", "/otel/v1/traces"],
+    ["https://api.braintrust.dev/otel/v1/traces/", "/otel/v1/traces"],
+    ["https://api.braintrust.dev/OTEL/V1/TRACES", "/OTEL/V1/TRACES"],
+  ])("refuses %s to save, which the relay would add its endpoint's path to again, and says what to give instead", (raw, given) => {
+    expect(checkBaseUrl(raw, false)).toEqual({
+      ok: false,
+      reason: `must be Braintrust's base URL, without /otel/v1/traces: the relay adds /otel/v1/traces, so give https://api.braintrust.dev, not https://api.braintrust.dev${given}`,
+    });
+  });
+
+  it.each([
     "https://api.braintrust.dev/%6Ftel/v1/traces",
     "https://api.braintrust.dev/otel/v1/%74races",
     "https://api.braintrust.dev/otel//v1/traces",
     "https://api.braintrust.dev/otel/v1//traces//",
-  ])("refuses %s, which the relay would add its endpoint's path to again, and says what to give instead", (raw) => {
-    const served = new URL(raw).pathname.replace(/%6F/i, "o").replace(/%74/i, "t").replace(/\/+/g, "/").replace(/\/$/, "");
-    expect(checkUpstreamUrl(raw, false)).toEqual({
+  ])("refuses %s to save, spelled otherwise as a server reads it all the same, without naming a base it could not spell back", (raw) => {
+    expect(checkBaseUrl(raw, false)).toEqual({
       ok: false,
-      reason: `must be Braintrust's base URL, without /otel/v1/traces: the relay adds /otel/v1/traces, so give https://api.braintrust.dev, not https://api.braintrust.dev${served}`,
+      reason: "must be Braintrust's base URL, without /otel/v1/traces: the relay adds /otel/v1/traces",
     });
   });
 
@@ -137,30 +143,40 @@ describe("Braintrust base URLs", () => {
     ["https://api.braintrust.dev/otel", "https://api.braintrust.dev", "/otel"],
     ["https://api-eu.braintrust.dev/otel/", "https://api-eu.braintrust.dev", "/otel"],
     ["https://braintrust.example.com/self-hosted/api/otel/v1/traces", "https://braintrust.example.com/self-hosted/api", "/otel/v1/traces"],
-  ])("refuses %s and names the base URL of the same deployment to give instead", (raw, base, suffix) => {
-    expect(checkUpstreamUrl(raw, false)).toEqual({
+    // Escapes before the endpoint's path are named back as given, which the URL then keeps.
+    ["https://braintrust.example.com/a%2Fb/otel", "https://braintrust.example.com/a%2Fb", "/otel"],
+  ])("refuses %s to save and names the base URL of the same deployment to give instead", (raw, base, suffix) => {
+    expect(checkBaseUrl(raw, false)).toEqual({
       ok: false,
       reason: `must be Braintrust's base URL, without ${suffix}: the relay adds /otel/v1/traces, so give ${base}, not ${base}${suffix}`,
     });
+    expect(checkBaseUrl(base, false)).toEqual({ ok: true, url: base });
   });
 
   it("does not repeat a path segment that may be a pasted key when it refuses an endpoint's path", () => {
     const key = `sk-${"a".repeat(40)}`;
-    const check = checkUpstreamUrl(`https://braintrust.example.com/${key}/otel`, false);
+    const check = checkBaseUrl(`https://braintrust.example.com/${key}/otel`, false);
     expect(check).toEqual({ ok: false, reason: "must be Braintrust's base URL, without /otel: the relay adds /otel/v1/traces" });
   });
 
+  it("delivers for a tenant saved with an endpoint's path before it was refused: the path is no reason to keep the key back", () => {
+    expect(checkUpstreamUrl("https://braintrust.example.com/otel", false)).toEqual({
+      ok: true,
+      url: "https://braintrust.example.com/otel",
+    });
+  });
+
   it("takes a base URL whose path only mentions OTLP as a part of a name", () => {
-    expect(checkUpstreamUrl("https://braintrust.example.com/hotel", false)).toEqual({
+    expect(checkBaseUrl("https://braintrust.example.com/hotel", false)).toEqual({
       ok: true,
       url: "https://braintrust.example.com/hotel",
     });
-    // A gateway mounted under /otel is a base URL like any other.
-    expect(checkUpstreamUrl("https://braintrust.example.com/otel/v1", false)).toEqual({
+    // A gateway mounted under /otel/v1 is a base URL like any other.
+    expect(checkBaseUrl("https://braintrust.example.com/otel/v1", false)).toEqual({
       ok: true,
       url: "https://braintrust.example.com/otel/v1",
     });
-    expect(checkUpstreamUrl("https://braintrust.example.com/otel-proxy", false)).toEqual({
+    expect(checkBaseUrl("https://braintrust.example.com/otel-proxy", false)).toEqual({
       ok: true,
       url: "https://braintrust.example.com/otel-proxy",
     });

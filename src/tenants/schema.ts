@@ -5,7 +5,7 @@ import { fieldErrors } from "./issue-text.js";
 import { slowRepetitionIn } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
-import { checkUpstreamUrl } from "./upstream-url.js";
+import { checkBaseUrl } from "./upstream-url.js";
 
 /** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
 export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
@@ -116,7 +116,7 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
             .string()
             .default(DEFAULT_API_URL)
             .transform((raw, ctx) => {
-              const check = checkUpstreamUrl(raw, allowInsecureUpstream);
+              const check = checkBaseUrl(raw, allowInsecureUpstream);
               if (check.ok) return check.url;
               ctx.addIssue({ code: "custom", message: check.reason });
               return z.NEVER;

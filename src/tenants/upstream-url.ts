@@ -27,9 +27,21 @@ export function checkUpstreamUrl(raw: string, allowInsecure: boolean): UpstreamU
     const problem = nonPublicHostReason(url.hostname);
     if (problem) return { ok: false, reason: `must be a public host: ${problem}${LOCAL_ONLY}` };
   }
-  const path = url.pathname.replace(/\/+$/, "");
-  const refusal = endpointPathRefusal(url, pathAsServed(path));
-  return refusal ? { ok: false, reason: refusal } : { ok: true, url: `${url.origin}${path}` };
+  return { ok: true, url: `${url.origin}${url.pathname.replace(/\/+$/, "")}` };
+}
+
+/**
+ * A base URL as a tenant is saved with it: checkUpstreamUrl's checks, and none of the endpoint
+ * paths Braintrust's docs give, which the relay would add its own path to again. Only when saved:
+ * before each delivery checkUpstreamUrl alone keeps a key from where it must not go, and a tenant
+ * saved before a path was refused goes on as it was.
+ */
+export function checkBaseUrl(raw: string, allowInsecure: boolean): UpstreamUrlCheck {
+  const check = checkUpstreamUrl(raw, allowInsecure);
+  if (!check.ok) return check;
+  const url = new URL(check.url);
+  const refusal = endpointPathRefusal(url.origin, url.pathname.replace(/\/+$/, ""));
+  return refusal ? { ok: false, reason: refusal } : check;
 }
 
 /** Where Braintrust takes OTLP traces, under its base URL (in lower case, as a path is compared with it). */
@@ -41,14 +53,18 @@ export const OTLP_PATH = "/otel/v1/traces";
  * path added again, Braintrust answers 403, which reads as a key refused. The refusal names the base
  * URL to give instead, from the URL given, so an EU or self-hosted deployment's stays its own.
  */
-function endpointPathRefusal(url: URL, served: string): string | undefined {
-  const suffix = [OTLP_PATH, "/otel"].find((s) => served.toLowerCase().endsWith(s));
+function endpointPathRefusal(origin: string, path: string): string | undefined {
+  const served = pathAsServed(path).toLowerCase();
+  const suffix = [OTLP_PATH, "/otel"].find((s) => served.endsWith(s));
   if (suffix === undefined) return undefined;
-  const base = served.slice(0, -suffix.length);
   const said = `must be Braintrust's base URL, without ${suffix}: the relay adds ${OTLP_PATH}`;
-  // A host or path segment that may be a pasted key is not repeated.
-  const shown = hostShown(url.hostname) === url.hostname && base.split("/").every((segment) => repeatable(segment, false));
-  return shown ? `${said}, so give ${url.origin}${base}, not ${url.origin}${served}` : said;
+  // Named from the path as given, when it ends so as written (not in escapes or doubled slashes),
+  // and only when no host or path segment may be a pasted key.
+  if (!path.toLowerCase().endsWith(suffix)) return said;
+  const base = path.slice(0, -suffix.length);
+  const host = new URL(origin).hostname;
+  const shown = hostShown(host) === host && base.split("/").every((segment) => repeatable(segment, false));
+  return shown ? `${said}, so give ${origin}${base}, not ${origin}${path}` : said;
 }
 
 /** A path as a server may read it: its escapes decoded (`%6Ftel`) and runs of slashes as one. */
