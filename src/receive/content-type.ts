@@ -13,21 +13,23 @@ export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
 }
 
 /**
- * A media type of a registered top-level type, which no key or token begins with, its subtype of at
- * most 127 characters (RFC 6838). Those as long as a secret are still named by it, without their
- * parameters (which may hold anything): a client told `of 33 characters` cannot see that curl sent
- * its form type.
+ * Media types a client sends by mistake that are as long as a secret: named all the same, without
+ * their parameters (which may hold anything), since a client told `of 33 characters` cannot see
+ * that curl sent its form type. No other is: `application/` and a pasted key is as long.
  */
-const MEDIA_TYPE = /^(application|audio|font|image|message|model|multipart|text|video)\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
-
-/** The types curl sends for -d and -F when no Content-Type is given. */
-const CURL_FORM_TYPES = new Set(["application/x-www-form-urlencoded", "multipart/form-data"]);
+const MISTAKEN_TYPES: ReadonlyMap<string, string> = new Map([
+  ["application/x-www-form-urlencoded", " (a form, as curl sends one without -H 'content-type: …')"],
+  ["multipart/form-data", " (a form, as curl sends one without -H 'content-type: …')"],
+  ["application/x-google-protobuf", ""],
+  ["application/vnd.google.protobuf", ""],
+]);
 
 function contentTypeShown(contentType: string): string {
+  const short = quotedUnlessSecret(contentType, false);
+  if (short !== undefined) return short;
   const mediaType = contentType.split(";")[0]!.trim().toLowerCase();
-  const shown = quotedUnlessSecret(contentType, false) ?? (MEDIA_TYPE.test(mediaType) ? quoted(mediaType) : undefined);
-  if (shown === undefined) return headerValueShown(contentType);
-  return CURL_FORM_TYPES.has(mediaType) ? `${shown} (a form, as curl sends one without -H 'content-type: …')` : shown;
+  const why = MISTAKEN_TYPES.get(mediaType);
+  return why === undefined ? headerValueShown(contentType) : `${quoted(mediaType)}${why}`;
 }
 
 /** RFC 9110 §8.4: an unsupported coding is answered with 415. */

@@ -98,15 +98,20 @@ describe("content types and encodings", () => {
     );
   });
 
-  it("names a longer content type of a registered type by its media type, and says when it is the form curl sends by default", () => {
+  it("names a longer content type a client sends by mistake by its media type, and says when it is the form curl sends by default", () => {
     expect(refusal(() => requireOtlpFormat("application/x-www-form-urlencoded")).message).toBe(
       `unsupported content type "application/x-www-form-urlencoded" (a form, as curl sends one without -H 'content-type: …'): send application/x-protobuf or application/json`,
     );
     expect(refusal(() => requireOtlpFormat("multipart/form-data; boundary=------------------------d74496d66958873e")).message).toBe(
       `unsupported content type "multipart/form-data" (a form, as curl sends one without -H 'content-type: …'): send application/x-protobuf or application/json`,
     );
-    expect(refusal(() => requireOtlpFormat("application/vnd.example.trace+xml; x=1")).message).toBe(
-      `unsupported content type "application/vnd.example.trace+xml": send application/x-protobuf or application/json`,
+    expect(refusal(() => requireOtlpFormat("application/x-google-protobuf; charset=utf-8")).message).toBe(
+      `unsupported content type "application/x-google-protobuf": send application/x-protobuf or application/json`,
+    );
+    // Any other media type as long as a key may be one written after a type's name.
+    const key = "sk-Zq8PmR2xVbN7kLwT4yHcJ6dFgS9aE3uQ1oIpK5nMvXzB0rWt";
+    expect(refusal(() => requireOtlpFormat(`application/${key}`)).message).toBe(
+      `unsupported content type of ${key.length + 12} characters: send application/x-protobuf or application/json`,
     );
   });
 
