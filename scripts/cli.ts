@@ -76,7 +76,7 @@ function parsedArgs(args: string[]) {
     if ((err as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       const option = /'([^']*)'/.exec((err as Error).message)?.[1] ?? "";
       // Where other users of the machine could read it (ps, shell history): the key goes in a variable.
-      if (/^--api-key(=|$)/.test(option))
+      if (option === "--api-key")
         throw new UsageError(
           "a key is never given on the command line: put it in an environment variable and name that with --api-key-env VAR",
         );
@@ -166,7 +166,7 @@ async function tenantPut(
     throw new UsageError(`${named} is not set, or empty`);
   }
   const { body, headers, tokens } = flags.config
-    ? { body: configFile(flags.config), headers: {}, tokens: 0 }
+    ? { body: configFile(flags.config), headers: {}, tokens: flags.passthrough ? await tokensOf(admin, id) : 0 }
     : await currentSettings(admin, id);
   if (flags.parent) body.parent = flags.parent;
   if (headers["if-none-match"] && body.parent === undefined)
@@ -179,6 +179,16 @@ async function tenantPut(
   if (key) braintrust.api_key = key;
   if (Object.keys(braintrust).length > 0) body.braintrust = braintrust;
   return { body, headers, tokens };
+}
+
+/** How many ingest tokens the tenant has, which a PUT making it passthrough revokes; none for a new one. */
+async function tokensOf(admin: AdminClient, id: string): Promise<number> {
+  try {
+    return (await admin.call("GET", adminPath`/tenants/${id}`, TenantView)).tokens.length;
+  } catch (err) {
+    if (err instanceof AdminError && err.status === 404) return 0;
+    throw err;
+  }
 }
 
 /**

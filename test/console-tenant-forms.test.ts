@@ -506,7 +506,9 @@ describe("the console's tenant forms and tokens", () => {
     ).toContain("&quot;api_url&quot;:&quot;https://braintrust.example.com/&quot;");
     // One field too high: a parent or a tenant id of no such shape, long enough to be a key, is not shown again.
     expect(await send({ parent: key })).toContain("parent: must be");
-    expect(await send({ tenant: key })).toContain("tenant");
+    const refusedTenant = await send({ tenant: key });
+    expect(refusedTenant).toContain("Not created: tenant: ids are 1-64 characters");
+    expect(refusedTenant).toContain('name="tenant" required="" pattern="[a-z0-9_\\-]{1,64}" autocomplete="off" value=""');
     // Short, it is a typo to see.
     expect(await send({ parent: "project:p" })).toContain('value="project:p"');
   });

@@ -203,9 +203,12 @@ export async function startQuietDevServer(
   };
 }
 
-/** A secret as a .env file holds it: quoted, which only a value without a quote or line break can be. */
+/**
+ * A secret as a .env file holds it, quoted. wrangler expands `$NAME` in a value even in quotes, so a
+ * value with a `$`, like one with a quote or a line break, cannot be written so.
+ */
 function envFileValue(name: string, value: string): string {
-  if (/['\n\r]/.test(value)) throw new Error(`${name} holds a quote or a line break, which an .env file cannot carry here`);
+  if (/['$\n\r]/.test(value)) throw new Error(`${name} holds a quote, a $ or a line break, which an .env file cannot carry here`);
   return `'${value}'`;
 }
 

@@ -206,6 +206,13 @@ describe("tfy-relay, against a running relay", () => {
     expect(put.stdout).toMatch(/\n\nrevoked 2 ingest tokens with the stored key: clients now send their own Braintrust key\n$/);
     // Once passthrough, there is nothing left to revoke, and nothing said.
     expect((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"])).stdout).not.toContain("revoked");
+    // Put whole from a file, the tenant is read for its tokens all the same.
+    await cli(["tenants", "put", "cli-to-passthrough", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    await cli(["tokens", "issue", "cli-to-passthrough"]);
+    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    writeFileSync(config, JSON.stringify({ parent: "project_id:p", braintrust: { api_url: standin.url } }));
+    const fromFile = await cli(["tenants", "put", "cli-to-passthrough", "--config", config, "--passthrough"]);
+    expect(fromFile.stdout).toMatch(/\n\nrevoked 1 ingest token with the stored key: clients now send their own Braintrust key\n$/);
   });
 
   it("prints a tenant's statistics, and every tenant's, as tables and as JSON", async () => {
