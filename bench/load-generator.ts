@@ -7,7 +7,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import autocannon from "autocannon";
 
-export interface LoadRun {
+interface LoadRun {
   url: string;
   headers: Record<string, string>;
   body: Uint8Array;
@@ -17,7 +17,7 @@ export interface LoadRun {
   connections: number;
 }
 
-export interface LoadRunResult {
+interface LoadRunResult {
   requests: number;
   /** From the first request to the last response. */
   elapsedMs: number;

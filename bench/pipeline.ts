@@ -33,7 +33,7 @@ const MiB = 1024 * 1024;
 const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESSED_BYTES: String(64 * MiB) } as unknown as Env);
 const credential = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
 
-export const SETUPS = {
+const SETUPS = {
   "single parent": tenantRecord({ translate: false }),
   translation: tenantRecord({ translate: true }),
   "3 parents": tenantRecord({

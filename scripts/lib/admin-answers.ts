@@ -9,8 +9,7 @@ import type { TenantStats } from "./stats-table.js";
 
 const cursor = z.string().nullable();
 
-export const TenantSummary = z.looseObject({ id: z.string(), parent: z.string(), auth: z.string() });
-export type TenantSummary = z.infer<typeof TenantSummary>;
+const TenantSummary = z.looseObject({ id: z.string(), parent: z.string(), auth: z.string() });
 
 export const TenantView = z.looseObject({
   id: z.string(),
@@ -31,7 +30,7 @@ export const TenantView = z.looseObject({
 });
 export type TenantView = z.infer<typeof TenantView>;
 
-export const DeadLetter = z.looseObject({
+const DeadLetter = z.looseObject({
   id: z.string(),
   tenant: z.string(),
   parent: z.string(),
@@ -40,7 +39,6 @@ export const DeadLetter = z.looseObject({
   spans: z.number(),
   dead_lettered_at: z.string(),
 });
-export type DeadLetter = z.infer<typeof DeadLetter>;
 
 export const IssuedToken = z.looseObject({ id: z.string(), token: z.string() });
 

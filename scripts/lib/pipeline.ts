@@ -44,7 +44,7 @@ export function readRequest(bytes: Uint8Array, format: OtlpFormat): { request: E
   return { request, rejections };
 }
 
-export interface Relayed {
+interface Relayed {
   /** Each upstream request, decoded, with its parent. */
   requests: Array<{ parent: string; request: ExportTraceServiceRequest }>;
   deliveries: Delivery[];

@@ -12,7 +12,7 @@ import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/
  * fits a body limit.
  */
 
-export interface WorstShape {
+interface WorstShape {
   format: OtlpFormat;
   /** One span, encoded; ids are patched per copy. */
   span: Uint8Array;

@@ -16,7 +16,7 @@ export const keysRoutes = new Hono<AppEnv>();
  * read, then a write, or a check of KV's copy, which the object makes) make 41 subrequests, inside
  * the Workers Free plan's 50. The caller goes on with the cursor.
  */
-export const MAX_RESEAL_PAGE = 20;
+const MAX_RESEAL_PAGE = 20;
 
 const ResealSchema = z.strictObject({
   limit: z.number().int().min(1).max(MAX_RESEAL_PAGE).default(MAX_RESEAL_PAGE),

@@ -7,7 +7,7 @@ import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 
 /** The attempt's state but for whether it went compressed, which the payload itself says. */
-export interface AttemptContext extends Omit<AttemptState, "compressed"> {
+interface AttemptContext extends Omit<AttemptState, "compressed"> {
   tenant: string;
   /** The incarnation the spans were accepted for, whose statistics count the attempt. */
   incarnation: string | undefined;

@@ -20,7 +20,7 @@ export type DeliveryOutcome =
  * - `too_large`: over Braintrust's request limit (413).
  * - `config`: the upstream URL is wrong (404, redirects, 5xx that are not transient).
  */
-export type RejectionFault = "data" | "credentials" | "too_large" | "config";
+type RejectionFault = "data" | "credentials" | "too_large" | "config";
 
 /**
  * OTLP's, Braintrust's intermittent 500, and the 520-524 Cloudflare answers with when the server

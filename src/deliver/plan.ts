@@ -10,7 +10,7 @@ import type { Delivery } from "./message.js";
 /** Braintrust takes at most 10 MB per request and answers more with 413; this leaves room for estimates. */
 export const MAX_UPSTREAM_REQUEST_BYTES = 9_000_000;
 
-export interface PlanInput {
+interface PlanInput {
   body: RequestBody;
   format: OtlpFormat;
   /** Whether validation left spans out of the request. */

@@ -7,7 +7,7 @@ import { releasePayloads, spillPayload } from "./spill.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
 const MESSAGE_OVERHEAD_BYTES = 8_000;
-export const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHEAD_BYTES;
+const MAX_INLINE_PAYLOAD_BYTES = MAX_QUEUE_MESSAGE_BYTES - MESSAGE_OVERHEAD_BYTES;
 /** Message sizes here are estimates, so a batch keeps 6 KB of headroom under the queue's limit. */
 const BATCH_BYTES_BUDGET = MAX_QUEUE_BATCH_BYTES - 6_000;
 
@@ -19,7 +19,7 @@ const BATCH_BYTES_BUDGET = MAX_QUEUE_BATCH_BYTES - 6_000;
  * by an earlier attempt still reads: removed, its spans would be lost; kept, the next attempt writes
  * it again.
  */
-export type DeliveryIds = "fresh" | "repeated";
+type DeliveryIds = "fresh" | "repeated";
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and

@@ -1,7 +1,7 @@
 import type { DeliveryMessage } from "./message.js";
 
 /** R2 keys: spans too large for a queue message wait under `spill/`, dead letters under `dead-letters/`. */
-export const SPILL_PREFIX = "spill/";
+const SPILL_PREFIX = "spill/";
 
 /** Under the tenant's own prefix, as dead letters are: no id another tenant's delivery can have names the same object. */
 export async function spillPayload(bucket: R2Bucket, tenant: string, pieceId: string, protobuf: Uint8Array): Promise<string> {

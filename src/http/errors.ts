@@ -13,7 +13,7 @@ import { type OtlpFormat, otlpResponseType } from "../otlp/format.js";
  * OTLP client sees, and whether the client may retry; the message is English meant for the
  * person reading the client's log, and never carries a secret.
  */
-export type ErrorCode =
+type ErrorCode =
   | "malformed"
   | "invalid_field"
   | "unauthenticated"
@@ -129,7 +129,7 @@ export function repeatable(text: string, shaped: boolean): boolean {
   return shaped || text.length <= MAX_UNSHAPED_QUOTED_CHARS;
 }
 
-export interface RelayErrorOptions {
+interface RelayErrorOptions {
   /** Seconds the client should wait before retrying (429 and 503). */
   retryAfterSeconds?: number;
   /** The input field at fault, for the admin API's 400s. */

@@ -11,7 +11,7 @@ import { checkWire } from "../receive/wire-check.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 
-export interface PreparedRequest {
+interface PreparedRequest {
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;

@@ -24,7 +24,7 @@ import { batchesByParent } from "./prepare-deliveries.js";
  */
 export type ProvisionalDecision = { trace: string; parent: string } | { trace: string; candidate: TraceCandidate };
 
-export interface SettledTraces {
+interface SettledTraces {
   /** The spans to deliver now, one batch per parent. */
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided, but those they kept already, from the request sent before. */

@@ -53,7 +53,7 @@ function keyValuePieces(attribute: NewAttribute): Piece[] {
 }
 
 /** What to change of a span's own bytes. */
-export interface SpanEdit {
+interface SpanEdit {
   /** Attributes with these keys are left out. */
   removedKeys: ReadonlySet<string>;
   /** Events left out, by their place among the span's events (as a decoder lists them). */

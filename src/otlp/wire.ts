@@ -42,14 +42,14 @@ export interface Range {
   end: number;
 }
 
-export interface ScannedScope {
+interface ScannedScope {
   /** Every field of the ScopeSpans but its spans (scope, schema_url, unknown fields), tags included. */
   header: Range[];
   /** Each span's message bytes, without tag and length. */
   spans: Range[];
 }
 
-export interface ScannedResource {
+interface ScannedResource {
   /** Every field of the ResourceSpans but its scope_spans, tags included. */
   header: Range[];
   scopes: ScannedScope[];
@@ -199,7 +199,7 @@ export function eachField(
   }
 }
 
-export interface ScannedRequest {
+interface ScannedRequest {
   /** Resources with at least one span, each with only its scopes that have spans. */
   resources: ScannedResource[];
   /** Whether a resource or scope without spans was left out: it has nothing to send, but its fields were never read. */

@@ -49,7 +49,7 @@ const METRIC_SOURCES: Array<{ metric: string; keys: string[]; divisor?: number; 
   { metric: "inter_token_latency", keys: ["tfy.model.metric.inter_token_latency_in_ms"], divisor: 1000, zeroIsUnknown: true },
 ];
 
-export interface Metrics {
+interface Metrics {
   values: Record<string, number>;
   /** The attributes the values were read from, and aliases saying the same: restated, so removable. */
   sources: string[];

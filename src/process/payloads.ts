@@ -38,7 +38,7 @@ export interface ResponsePayload {
   model: unknown;
 }
 
-export interface Payloads {
+interface Payloads {
   request: RequestPayload | undefined;
   response: ResponsePayload | undefined;
 }
@@ -55,7 +55,7 @@ export function callPayloads(input: Uint8Array | undefined, output: Uint8Array |
   return { request, response: responsePayload(output, request, redacted.output) };
 }
 
-export interface RedactedPayloads {
+interface RedactedPayloads {
   input: boolean;
   output: boolean;
 }

@@ -20,7 +20,7 @@ import { SpanIdSet } from "./span-ids.js";
 import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
 /** The spans of a request bound for one Braintrust parent, in the order they arrived. */
-export interface ParentBatch {
+interface ParentBatch {
   parent: string;
   spans: OutgoingSpan[];
 }

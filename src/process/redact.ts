@@ -19,7 +19,7 @@ export interface CompiledRedaction {
  * A value pattern: the text with what it matches masked, or undefined when that would be longer than
  * `maxLength` or mask more than MAX_MATCHES_PER_VALUE matches (the text is then masked whole).
  */
-export type ValueRule = (text: string, maxLength: number) => string | undefined;
+type ValueRule = (text: string, maxLength: number) => string | undefined;
 
 const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
 

@@ -32,7 +32,7 @@ export function untrustedBodyLimits(limits: BodyLimits): BodyLimits {
  * key, once Braintrust has answered that it takes it). Asked at most once, and never for a body
  * known to be over these too.
  */
-export interface LargerLimits {
+interface LargerLimits {
   limits: BodyLimits;
   ask: () => Promise<boolean>;
 }

@@ -18,7 +18,7 @@ import {
  * own fields, is parsed on its own, and memory follows the largest of them.
  */
 
-export interface JsonScope {
+interface JsonScope {
   /** The scope's own members (scope, schemaUrl…), by key: every member but its span list. */
   members: Map<string, Range>;
   spans: Range[];
@@ -26,12 +26,12 @@ export interface JsonScope {
   oversized: OversizedSpan[];
 }
 
-export interface OversizedSpan {
+interface OversizedSpan {
   span: Range;
   reason: string;
 }
 
-export interface JsonResource {
+interface JsonResource {
   members: Map<string, Range>;
   scopes: JsonScope[];
 }

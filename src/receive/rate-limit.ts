@@ -27,7 +27,7 @@ export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now:
  * never on the tenant's own bucket or ceiling, and a client Braintrust already accepts never hears
  * 429 because of them.
  */
-export const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
+const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
 
 export function takeUntrustedRequestToken(tenantId: string, now: number = Date.now()): void {
   const retryAfterSeconds = takeToken(`${tenantId}\nuntrusted`, UNTRUSTED_RATE_LIMIT, now);
@@ -60,7 +60,7 @@ function takeToken(bucketKey: string, limit: RequestRateLimit, now: number): num
  * The window of the ceiling, the longest a refused client waits: the binding cannot say, so this
  * must equal the period in wrangler.toml's `[[ratelimits]]` (test/rate-ceiling checks it does).
  */
-export const CEILING_PERIOD_SECONDS = 10;
+const CEILING_PERIOD_SECONDS = 10;
 
 /**
  * Cloudflare's rate-limiting binding, keyed by tenant: one ceiling for each tenant's requests at a

@@ -114,7 +114,7 @@ function looksLikeProtobuf(bytes: Uint8Array): boolean {
 /** ExportTraceServiceRequest's field 1, resource_spans, length-delimited, as its one-byte tag. */
 const RESOURCE_SPANS_TAG = 0x0a;
 
-export interface ReadOptions {
+interface ReadOptions {
   /**
    * Whether the wire check vouched for the bytes (receive/wire-check.ts): decoding cannot fail, so
    * each span, resource and scope is decoded only when something asks for it, and a span's ids,
@@ -128,7 +128,7 @@ export interface ReadOptions {
   framed: boolean;
 }
 
-export interface ReadSpans {
+interface ReadSpans {
   rejections: SpanRejections;
   /**
    * Whether the request held a resource or scope without spans, which was never read: the request's

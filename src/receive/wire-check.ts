@@ -98,7 +98,7 @@ function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-export interface WireCheck {
+interface WireCheck {
   spans: number;
   /** Whether every span and link passes validation, none a root with a parent of zeros: the bytes may go as they came. */
   vouched: boolean;

@@ -2,7 +2,7 @@
  * A tenant's counts over some time, kept as sums only, so that counts from many isolates and many
  * minutes add up in any order.
  */
-export const SPAN_COUNTERS = [
+const SPAN_COUNTERS = [
   /** In requests the relay read (decoded or checked on the wire): accepted plus rejected as invalid. */
   "received",
   /** Passed validation and were handed to delivery. */

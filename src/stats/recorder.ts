@@ -18,13 +18,13 @@ import { latencyBucket } from "./latency.js";
  * were for, none for a tenant recorded before incarnations. A queue message or a waiting piece
  * names its own.
  */
-export interface TenantIncarnation {
+interface TenantIncarnation {
   tenant: string;
   incarnation?: string | undefined;
 }
 
 /** One incarnation's counts waiting for a flush, and the tenant whose Durable Object takes them. */
-export interface PendingCounts {
+interface PendingCounts {
   tenant: string;
   delta: StatsDelta;
 }

@@ -75,7 +75,7 @@ function encryptionKeyForms(key: string): string[] {
   return [base64Encode(bytes).replace(/=+$/, ""), base64UrlEncode(bytes)];
 }
 
-export type RelaySecret = "ingest token" | "admin token" | "encryption key";
+type RelaySecret = "ingest token" | "admin token" | "encryption key";
 
 /** A relay secret as an answer names it: never by its value. */
 export const RELAY_SECRET_SHOWN: Record<RelaySecret, string> = {

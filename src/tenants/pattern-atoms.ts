@@ -23,7 +23,7 @@ export interface Atom {
 }
 
 export const NONE: Characters = { ascii: 0n, other: false };
-export const ANY: Characters = { ascii: (1n << 128n) - 1n, other: true };
+const ANY: Characters = { ascii: (1n << 128n) - 1n, other: true };
 
 export function overlap(a: Characters, b: Characters): boolean {
   return (a.ascii & b.ascii) !== 0n || (a.other && b.other);

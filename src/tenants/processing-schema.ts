@@ -33,7 +33,7 @@ const ConditionSchema = z
 export type Condition = z.infer<typeof ConditionSchema>;
 export type Match = Condition | { all: Match[] } | { any: Match[] };
 
-export const MatchSchema: z.ZodType<Match> = z.lazy(() =>
+const MatchSchema: z.ZodType<Match> = z.lazy(() =>
   z.union(
     [
       z.strictObject({ all: z.array(MatchSchema).min(1).max(50) }),
@@ -122,7 +122,7 @@ export function roundedRouteNumbers(routes: ReadonlyArray<{ match: Match }>): Ar
 const RouteSchema = z.strictObject({ match: MatchSchema, parent: ParentSchema });
 
 /** Built-in value patterns for redaction, by name (process/redact.ts says what each matches). */
-export const BUILTIN_VALUE_PATTERNS = ["api_keys", "emails"] as const;
+const BUILTIN_VALUE_PATTERNS = ["api_keys", "emails"] as const;
 export type BuiltinValuePattern = (typeof BUILTIN_VALUE_PATTERNS)[number];
 
 const RegexSchema = z

@@ -23,7 +23,7 @@ export interface PreconditionFailed {
  * deployment (an EU or self-hosted one's is no key for the US service, a mistyped host's no one's),
  * so it goes to another only when given again.
  */
-export interface KeyForAnotherUrl {
+interface KeyForAnotherUrl {
   refused: "key_for_another_url";
 }
 

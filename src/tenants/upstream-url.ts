@@ -6,7 +6,7 @@ import { repeatable } from "../http/errors.js";
  * has already turned decimal, hex and shortened IPv4 spellings into dotted quads, and IPv6 into
  * its canonical form, so the checks below see one spelling of each address.
  */
-export type UpstreamUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
+type UpstreamUrlCheck = { ok: true; url: string } | { ok: false; reason: string };
 
 /** What an operator trying the relay against a local stand-in needs to know. */
 const LOCAL_ONLY = " (http and local addresses are allowed only where ALLOW_INSECURE_UPSTREAM is true, for local development)";

@@ -5,7 +5,7 @@ import type { DeadLetter } from "../../src/deliver/dead-letters.js";
 import { admin, sendTraces, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
 
-export type DeadLetterView = DeadLetter;
+type DeadLetterView = DeadLetter;
 
 export async function deadLettersOf(tenantId: string): Promise<DeadLetterView[]> {
   const response = await admin("GET", `/dead-letters?tenant=${tenantId}`);

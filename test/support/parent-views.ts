@@ -3,7 +3,7 @@ import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import type { DeliveredRequest } from "../standin/client.js";
 
 /** What a Braintrust user sees under one parent: the traces its Logs table lists (root name, spans in the tree) and spans it hides. */
-export interface ParentView {
+interface ParentView {
   traces: Array<{ root: string; spans: number }>;
   unlisted: number;
 }

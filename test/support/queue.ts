@@ -10,7 +10,7 @@ import worker from "../../src/index.js";
 import { admin, createTenant, createTenantAgain, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
 
-export interface Consumed {
+interface Consumed {
   /** Messages acknowledged one by one: Cloudflare forgets them. */
   acked: string[];
   /** Messages handed back with message.retry(), and the delay asked for. */

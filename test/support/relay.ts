@@ -145,7 +145,7 @@ export async function issueToken(tenantId: string): Promise<string> {
   return ((await response.json()) as { token: string }).token;
 }
 
-export interface SendOptions {
+interface SendOptions {
   contentType?: string;
   contentEncoding?: string;
   bearer?: string | null;
