@@ -14,7 +14,7 @@ import { parseOrReject, TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
-import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
 import { eachTenantOnItsOwn } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
@@ -24,7 +24,7 @@ const tenantFilter = z.string().regex(TENANT_ID, "must be a tenant id").optional
 
 const ListQuerySchema = z.object({
   tenant: tenantFilter,
-  limit: queryInteger(1, 1000).default(100),
+  limit: positiveQueryInteger(1000).default(100),
   cursor: z.string().min(1).optional(),
 });
 

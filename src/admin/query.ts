@@ -5,16 +5,16 @@ import { parseOrReject } from "../tenants/schema.js";
 import { calledRoute } from "./called-route.js";
 
 /**
- * A whole number in a query parameter, `min` to `max`: decimal digits and nothing else. `Number`
+ * A whole number in a query parameter, 1 to `max`: decimal digits and nothing else. `Number`
  * also reads `0x10`, `1e2` and ` 5`, spellings no caller means as a page size.
  */
-export function queryInteger(min: number, max: number) {
-  const range = `must be from ${min} to ${max}`;
+export function positiveQueryInteger(max: number) {
+  const range = `must be from 1 to ${max}`;
   return z
     .string()
     .regex(/^[0-9]+$/, "must be a whole number in decimal digits only")
     .transform(Number)
-    .pipe(z.number().min(min, range).max(max, range));
+    .pipe(z.number().min(1, range).max(max, range));
 }
 
 /** The query of a call that reads none: any parameter given is refused. */

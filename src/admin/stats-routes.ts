@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { otherMethods } from "./other-methods.js";
-import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
 import { eachTenantOnItsOwn, existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
@@ -30,13 +30,13 @@ export type WaitingTraces = { tenant: string } & WaitingTotals;
 const MAX_TENANTS_PER_PAGE = 49;
 
 const ListQuerySchema = z.object({
-  limit: queryInteger(1, MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
+  limit: positiveQueryInteger(MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
   cursor: z.string().min(1).optional(),
 });
 
 /** `per_minute`: how many of the last minutes to list a minute at a time; the console's charts want an hour, not a day. */
 const TenantQuerySchema = z.object({
-  per_minute: queryInteger(1, KEPT_MINUTES).default(KEPT_MINUTES),
+  per_minute: positiveQueryInteger(KEPT_MINUTES).default(KEPT_MINUTES),
 });
 
 statsRoutes.get("/tenants/:tenant/stats", async (c) => {

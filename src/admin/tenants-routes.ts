@@ -13,7 +13,7 @@ import { parseOrReject, tenantInputSchema } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
-import { NO_QUERY, parseQuery, queryInteger } from "./query.js";
+import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
@@ -24,7 +24,7 @@ export const tenantsRoutes = new Hono<AppEnv>();
 const MAX_DEAD_LETTERS_DELETED_PER_CALL = 20_000;
 
 const ListQuerySchema = z.object({
-  limit: queryInteger(1, 1000).default(100),
+  limit: positiveQueryInteger(1000).default(100),
   cursor: z.string().min(1).optional(),
 });
 

@@ -11,8 +11,8 @@ import type { RequestRateLimit } from "../tenants/processing-schema.js";
 const buckets = new Map<string, { tokens: number; updatedAt: number }>();
 const MAX_BUCKETS = 10_000;
 
-export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now: number = Date.now()): void {
-  const retryAfterSeconds = takeToken(tenantId, limit, now);
+export function takeRequestToken(tenantId: string, limit: RequestRateLimit): void {
+  const retryAfterSeconds = takeToken(tenantId, limit, Date.now());
   if (retryAfterSeconds === undefined) return;
   throw new RelayError(
     "rate_limited",
@@ -29,8 +29,8 @@ export function takeRequestToken(tenantId: string, limit: RequestRateLimit, now:
  */
 const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
 
-export function takeUntrustedRequestToken(tenantId: string, now: number = Date.now()): void {
-  const retryAfterSeconds = takeToken(`${tenantId}\nuntrusted`, UNTRUSTED_RATE_LIMIT, now);
+export function takeUntrustedRequestToken(tenantId: string): void {
+  const retryAfterSeconds = takeToken(`${tenantId}\nuntrusted`, UNTRUSTED_RATE_LIMIT, Date.now());
   if (retryAfterSeconds === undefined) return;
   throw new RelayError(
     "rate_limited",
