@@ -18,7 +18,7 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from ".
  * of a `\n`), it is masked token by token instead. What changed is written anew as a JSON string,
  * everything else stays as it came, so the value stays JSON.
  */
-export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts?: OwnTexts): boolean {
+export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
   if (rules.values.length === 0) return false;
   /** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
   const maskWithin = (text: string): string | undefined => {
@@ -88,7 +88,7 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
         });
     }
   }
-  ownTexts?.((text) => masked(text));
+  ownTexts((text) => masked(text));
   return changed;
 }
 

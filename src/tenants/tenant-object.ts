@@ -66,7 +66,7 @@ export class TenantObject extends DurableObject<Env> {
   async replace(
     tenantId: string,
     change: TenantReplacement,
-    precondition: Precondition = {},
+    precondition: Precondition,
   ): Promise<{ tenant: StoredTenant; created: boolean; revision: string; replicated: boolean } | PreconditionFailed | KeyForAnotherUrl> {
     const replaced = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
