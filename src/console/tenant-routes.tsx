@@ -151,6 +151,22 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
 type Form = Awaited<ReturnType<typeof formOf>>;
 
 /**
+ * The form's fields as they will be shown again. ADMIN_TOKEN is unset when the secret is not
+ * configured, whatever the generated Env says.
+ */
+function enteredAgain(form: Form, env: { ADMIN_TOKEN?: string }): RefusedForm["entered"] {
+  const adminToken = env.ADMIN_TOKEN;
+  const entered: RefusedForm["entered"] = {};
+  for (const name of ENTERED_FIELDS) {
+    const value = form[name];
+    // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
+    const shown = typeof value === "string" && !(adminToken && value.includes(adminToken)) ? shownAgain(name, value) : undefined;
+    if (shown !== undefined) entered[name] = shown;
+  }
+  return entered;
+}
+
+/**
  * A tenant form the admin API refused, shown again as sent with the refusal beside its field, with the
  * refusal's status: on the tenant's page, still saving over the revision it showed (or, `over` the
  * tenant "as it is now", the revision it has now, when that changed meanwhile), or on the tenants
@@ -164,14 +180,7 @@ async function formRefused(
   err: RelayError,
   over: "as shown" | "as it is now" = "as shown",
 ): Promise<Response> {
-  const adminToken = c.env.ADMIN_TOKEN ?? "";
-  const entered: RefusedForm["entered"] = {};
-  for (const name of ENTERED_FIELDS) {
-    const value = form[name];
-    // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
-    const shown = typeof value === "string" && !(adminToken && value.includes(adminToken)) ? shownAgain(name, value) : undefined;
-    if (shown !== undefined) entered[name] = shown;
-  }
+  const entered = enteredAgain(form, c.env);
   const masked = withAdminTokenMasked(err, c.env);
   // The settings JSON is the PUT's body: what the API names `body` (an unknown top-level key, say) is the settings field's.
   const field = masked.options.field === undefined || masked.options.field === "body" ? "settings" : masked.options.field;
