@@ -4,6 +4,7 @@ import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
+import { routesTraces } from "../tenants/routing.js";
 import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
@@ -41,8 +42,7 @@ async function tenantPageData(c: Context<ConsoleEnv>, id: string): Promise<Tenan
     ),
   ]);
   // Only a tenant that routes (or stopped a day ago at most) has traces waiting for their parent; asking costs a call to each of its objects.
-  const routes = tenant.routes.length > 0 || tenant.parent_from_attribute || tenant.routed_until !== undefined;
-  const waiting = routes
+  const waiting = routesTraces(tenant)
     ? ((await unlessUnavailable(callAdmin<WaitingTraces>(c, "GET", adminPath`/tenants/${id}/waiting-traces`))) ?? "unavailable")
     : undefined;
   return {
