@@ -1,5 +1,5 @@
 import { base64UrlDecode, base64UrlEncode } from "../encoding/bytes.js";
-import { hmacKeyFor } from "../secrets/derive.js";
+import { hmacKeyFor, hmacSign } from "../secrets/derive.js";
 
 /**
  * The console's sessions: a cookie signed with a key derived from ADMIN_TOKEN, so the relay keeps no
@@ -48,12 +48,8 @@ function signatureBytes(text: string): Uint8Array | undefined {
   return base64UrlEncode(bytes) === text ? bytes : undefined;
 }
 
-async function sign(key: CryptoKey, message: string): Promise<string> {
-  return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message))));
-}
-
 async function csrfTokenOf(key: CryptoKey, nonce: string): Promise<string> {
-  return sign(key, `csrf.${nonce}`);
+  return hmacSign(key, `csrf.${nonce}`);
 }
 
 /** A new session from `now`. */
@@ -74,7 +70,7 @@ export async function renewedSession(adminToken: string, session: ConsoleSession
 }
 
 async function sessionCookie(key: CryptoKey, expiresAt: number, startedAt: number, nonce: string, now: number): Promise<SessionCookie> {
-  const signature = await sign(key, `session.${expiresAt}.${startedAt}.${nonce}`);
+  const signature = await hmacSign(key, `session.${expiresAt}.${startedAt}.${nonce}`);
   return { value: `${expiresAt}.${startedAt}.${nonce}.${signature}`, maxAgeSeconds: Math.ceil((expiresAt - now) / 1000) };
 }
 

@@ -23,7 +23,11 @@ export function hmacKeyFor(secret: string, purpose: string, usages: Array<"sign"
  * cursor or a link carries, checked by making it again and comparing with secretsEqual.
  */
 export async function hmacTag(secret: string, purpose: string, message: string): Promise<string> {
-  const key = await hmacKeyFor(secret, purpose, ["sign"]);
+  return hmacSign(await hmacKeyFor(secret, purpose, ["sign"]), message);
+}
+
+/** The HMAC of `message`'s UTF-8 under `key`, in base64url. */
+export async function hmacSign(key: CryptoKey, message: string): Promise<string> {
   return base64UrlEncode(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(message))));
 }
 
