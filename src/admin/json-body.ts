@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { strictTextOf } from "../encoding/bytes.js";
 import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
 import { headerValueShown, placeShown, RelayError } from "../http/errors.js";
@@ -17,9 +18,6 @@ export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
 /** JSON's white space (RFC 8259, section 2), which `trim` would widen to every Unicode space. */
 const JSON_SPACE = /^[ \t\r\n]*$/;
 
-/** A body's text; bytes that are not UTF-8 are refused, where replacing them would store a setting no one sent. */
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
 /**
  * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110,
  * section 8.4) is refused with 415, not read as if it had none: the admin API takes none, and gzip
@@ -33,9 +31,10 @@ async function bodyText(c: Context<AppEnv>): Promise<string> {
       `unsupported content encoding ${headerValueShown(coding)}: the admin API reads bodies as sent, without a content encoding`,
     );
   }
-  const bytes = await c.req.arrayBuffer();
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  // Bytes that are not UTF-8 are refused, where replacing them would store a setting no one sent.
   try {
-    return utf8.decode(bytes);
+    return strictTextOf(bytes);
   } catch {
     throw new RelayError("invalid_field", "body: must be UTF-8 text, as JSON is (RFC 8259)", { field: "body" });
   }

@@ -96,6 +96,19 @@ export function textOf(utf8: Uint8Array): string {
   return decoder.decode(utf8);
 }
 
+// Bytes that are not UTF-8 throw rather than being replaced; a leading byte order mark is dropped, as RFC 8259 lets a JSON reader do.
+const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/** UTF-8 as text, without a leading byte order mark; throws a TypeError on bytes that are not UTF-8. */
+export function strictTextOf(utf8: Uint8Array): string {
+  return strictDecoder.decode(utf8);
+}
+
+/** How many bytes a leading UTF-8 byte order mark takes: 3, or 0 when there is none. */
+export function bomLength(bytes: Uint8Array): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+}
+
 /**
  * The bytes in a buffer of their own, copied only when they are a view of a larger one. A queue
  * message or an RPC argument carries a typed array's whole buffer, so a view of a slab or of the

@@ -15,7 +15,7 @@ import {
   SpanSchema,
   Status_StatusCodeSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { base64Encode, fromHex } from "../encoding/bytes.js";
+import { base64Encode, bomLength, fromHex, strictTextOf } from "../encoding/bytes.js";
 import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits, writesWholeNumber } from "../encoding/json.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
@@ -23,8 +23,6 @@ import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest, spanNameAt } from "./json-layout.js";
 import { NESTING_LEFT } from "./request-limits.js";
 import type { SpanRejections } from "./validate.js";
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /**
  * Reads an OTLP JSON body one span at a time. OTLP's JSON encoding differs from the proto3 JSON
@@ -39,7 +37,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, rejections: SpanRejections): void {
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    text = strictTextOf(bytes);
   } catch {
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
@@ -47,7 +45,8 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
   // An empty body is a request without spans, as an empty protobuf one is; white space is as empty.
   if (!layout) return;
   // The layout reads only the structure of what no span needs; the body must be JSON all the same.
-  if (!isJson(withoutBom(bytes))) throw new RelayError("malformed", "request body is not valid JSON");
+  // Without a leading byte order mark, as the text it is read as has none either.
+  if (!isJson(bytes.subarray(bomLength(bytes)))) throw new RelayError("malformed", "request body is not valid JSON");
   for (const resourceLayout of layout) {
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
@@ -63,11 +62,6 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
       }
     }
   }
-}
-
-/** The body without a leading byte order mark, which the text it is read as does not have either. */
-function withoutBom(bytes: Uint8Array): Uint8Array {
-  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
 }
 
 function parse(text: string, { start, end }: Range): unknown {

@@ -7,7 +7,7 @@ import {
   type Span,
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { textOf } from "../encoding/bytes.js";
+import { bomLength, textOf } from "../encoding/bytes.js";
 import { OPEN_OBJECT } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
@@ -88,7 +88,7 @@ function hinted(err: unknown, looksLikeTheOther: boolean, hint: string): unknown
  * feed: 0x0a is also the tag every protobuf request opens with, and a broken one is not JSON.
  */
 function looksLikeJson(bytes: Uint8Array): boolean {
-  let at = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  let at = bomLength(bytes);
   while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d) at++;
   return bytes[at] === OPEN_OBJECT;
 }
