@@ -1,4 +1,16 @@
-import { COLON, QUOTE } from "../encoding/json-characters.js";
+import {
+  CARRIAGE_RETURN,
+  CLOSE_LIST,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  LINE_FEED,
+  OPEN_LIST,
+  OPEN_OBJECT,
+  QUOTE,
+  SPACE,
+  TAB,
+} from "../encoding/json-characters.js";
 import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
 import { quoted, RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
@@ -61,7 +73,7 @@ export function scanJsonRequest(text: string): Iterable<JsonResource> | undefine
   const scanner = new Scanner(text);
   const start = scanner.skipSpace(0);
   if (start === text.length) return undefined;
-  if (text.charCodeAt(start) !== 0x7b) throw new RelayError("malformed", "request body must be a JSON object");
+  if (text.charCodeAt(start) !== OPEN_OBJECT) throw new RelayError("malformed", "request body must be a JSON object");
   const { members: top, end } = scanner.objectMembers(start, "request");
   if (scanner.skipSpace(end) !== text.length) throw malformed(`unexpected text after the request at position ${end}`);
   return resourcesOf(scanner, top);
@@ -138,7 +150,7 @@ function givenTwice(key: string, at: number): RelayError {
 }
 
 function isDelimiter(c: number): boolean {
-  return c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_LIST || c === SPACE || c === LINE_FEED || c === CARRIAGE_RETURN || c === TAB;
 }
 
 class Scanner {
@@ -151,7 +163,7 @@ class Scanner {
   objectMembers(at: number, what: string): { members: Map<string, Range>; end: number } {
     const members = new Map<string, Range>();
     let i = this.skipSpace(at + 1);
-    if (this.text.charCodeAt(i) === 0x7d) return { members, end: i + 1 };
+    if (this.text.charCodeAt(i) === CLOSE_OBJECT) return { members, end: i + 1 };
     for (;;) {
       if (this.text.charCodeAt(i) !== QUOTE) throw malformed(`expected a key at position ${i}`);
       const keyEnd = this.skipString(i);
@@ -165,8 +177,8 @@ class Scanner {
       if (members.size > MAX_JSON_ENTRIES) throw tooManyJsonEntries(what);
       i = this.skipSpace(end);
       const next = this.text.charCodeAt(i);
-      if (next === 0x7d) return { members, end: i + 1 };
-      if (next !== 0x2c) throw malformed(`expected "," or "}" at position ${i}`);
+      if (next === CLOSE_OBJECT) return { members, end: i + 1 };
+      if (next !== COMMA) throw malformed(`expected "," or "}" at position ${i}`);
       i = this.skipSpace(i + 1);
     }
   }
@@ -253,32 +265,32 @@ class Scanner {
           else keys.add(key);
         }
         i = after - 1;
-      } else if (c === 0x7b) {
+      } else if (c === OPEN_OBJECT) {
         if (++counts.objects > MAX_MESSAGES_PER_SPAN) throw tooManyMessages(what);
         countEntry(counts, what);
         open.push(null);
-      } else if (c === 0x5b) {
+      } else if (c === OPEN_LIST) {
         countEntry(counts, what);
         open.push(undefined);
-      } else if (c === 0x2c) countEntry(counts, what);
-      else if (c === 0x7d || c === 0x5d) open.pop();
+      } else if (c === COMMA) countEntry(counts, what);
+      else if (c === CLOSE_OBJECT || c === CLOSE_LIST) open.pop();
     }
   }
 
   private arrayOfObjects({ start, end }: Range, name: string, spans: boolean): Range[] {
     const elements: Range[] = [];
-    if (this.text.charCodeAt(start) !== 0x5b) throw new RelayError("malformed", `${name} must be an array of objects`);
+    if (this.text.charCodeAt(start) !== OPEN_LIST) throw new RelayError("malformed", `${name} must be an array of objects`);
     let i = this.skipSpace(start + 1);
-    if (this.text.charCodeAt(i) === 0x5d) return elements;
+    if (this.text.charCodeAt(i) === CLOSE_LIST) return elements;
     for (;;) {
-      if (this.text.charCodeAt(i) !== 0x7b) throw new RelayError("malformed", `${name} must be an array of objects`);
+      if (this.text.charCodeAt(i) !== OPEN_OBJECT) throw new RelayError("malformed", `${name} must be an array of objects`);
       this.count(spans);
       const elementEnd = this.skipValue(i);
       elements.push({ start: i, end: elementEnd });
       i = this.skipSpace(elementEnd);
       const next = this.text.charCodeAt(i);
-      if (next === 0x5d && i + 1 === end) return elements;
-      if (next !== 0x2c) throw malformed(`expected "," or "]" at position ${i}`);
+      if (next === CLOSE_LIST && i + 1 === end) return elements;
+      if (next !== COMMA) throw malformed(`expected "," or "]" at position ${i}`);
       i = this.skipSpace(i + 1);
     }
   }
@@ -292,7 +304,7 @@ class Scanner {
     const text = this.text;
     const first = text.charCodeAt(at);
     if (first === QUOTE) return this.skipString(at);
-    if (first !== 0x7b && first !== 0x5b) {
+    if (first !== OPEN_OBJECT && first !== OPEN_LIST) {
       let i = at;
       while (i < text.length && !isDelimiter(text.charCodeAt(i))) i++;
       if (i === at) throw malformed(i >= text.length ? "unexpected end of the body" : `expected a value at position ${at}`);
@@ -302,10 +314,10 @@ class Scanner {
     for (let i = at; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === QUOTE) i = this.skipString(i) - 1;
-      else if (c === 0x7b || c === 0x5b) {
+      else if (c === OPEN_OBJECT || c === OPEN_LIST) {
         if (++depth > MAX_JSON_DEPTH)
           throw malformed(`brackets are nested deeper than ${MAX_JSON_DEPTH} levels (messages nest 100 levels at most)`);
-      } else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i + 1;
+      } else if ((c === CLOSE_OBJECT || c === CLOSE_LIST) && --depth === 0) return i + 1;
     }
     throw malformed("unexpected end of the body");
   }
