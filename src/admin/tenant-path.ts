@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { errorText, logEvent } from "../log/events.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
-import { TENANT_ID, type Tenant } from "../tenants/schema.js";
+import { TENANT_ID, TENANT_ID_RULE, type Tenant } from "../tenants/schema.js";
 import { type TenantSummary, tenantStoreOf } from "../tenants/store.js";
 import { givenCursor, storeCursor } from "./cursors.js";
 
@@ -55,7 +55,7 @@ export function tenantIdParam(c: Context<AppEnv>): string {
 /** A tenant id as the caller gave it, or a 400 saying the rule it fails, without repeating it. */
 export function checkedTenantId(id: string): string {
   if (!TENANT_ID.test(id)) {
-    throw new RelayError("invalid_field", "tenant: ids are 1-64 characters of a-z, 0-9, - and _", { field: "tenant" });
+    throw new RelayError("invalid_field", `tenant: ids are ${TENANT_ID_RULE}`, { field: "tenant" });
   }
   return id;
 }

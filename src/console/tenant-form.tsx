@@ -1,4 +1,4 @@
-import { DEFAULT_API_URL } from "../tenants/schema.js";
+import { DEFAULT_API_URL, TENANT_ID_RULE } from "../tenants/schema.js";
 import type { TenantView } from "./answers.js";
 import { Notice, PostForm } from "./layout.js";
 import { CONSOLE_PATHS } from "./paths.js";
@@ -78,7 +78,7 @@ export function TenantForm(props: { session: ConsoleSession; tenant?: TenantView
         <input type="hidden" name="revision" value={props.revision ?? ""} />
       ) : (
         <label>
-          Tenant id <span class="hint">1-64 characters of a-z, 0-9, - and _; the ingest path is /t/&lt;id&gt;/v1/traces</span>
+          Tenant id <span class="hint">{TENANT_ID_RULE}; the ingest path is /t/&lt;id&gt;/v1/traces</span>
           <input
             type="text"
             name="tenant"

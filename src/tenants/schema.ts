@@ -7,8 +7,10 @@ import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
 import { checkBaseUrl } from "./upstream-url.js";
 
-/** Tenant ids name a path segment and a KV key: 1-64 of a-z, 0-9, `-` and `_`. */
+/** Tenant ids name a path segment and a KV key: TENANT_ID_RULE. */
 export const TENANT_ID = /^[a-z0-9_-]{1,64}$/;
+/** TENANT_ID in words, as every refusal of an id and the console's form say it. */
+export const TENANT_ID_RULE = "1-64 characters of a-z, 0-9, - and _";
 
 export const DEFAULT_API_URL = "https://api.braintrust.dev";
 const MAX_API_URL_LENGTH = 2048;

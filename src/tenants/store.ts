@@ -1,7 +1,7 @@
 import { relayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
-import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, type Tenant } from "./schema.js";
+import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, TENANT_ID_RULE, type Tenant } from "./schema.js";
 
 /** What `list` shows per tenant, kept as KV metadata so a page of tenants is one KV call. */
 export interface TenantSummary {
@@ -152,7 +152,7 @@ function parseStored(id: string, raw: unknown): StoredTenant {
 /** A path's tenant id, or 404: an id no tenant can have names no tenant. */
 export function requireTenantId(id: string): string {
   if (!TENANT_ID.test(id)) {
-    throw new RelayError("not_found", "no such tenant: tenant ids are 1-64 characters of a-z, 0-9, - and _");
+    throw new RelayError("not_found", `no such tenant: tenant ids are ${TENANT_ID_RULE}`);
   }
   return id;
 }
