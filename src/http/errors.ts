@@ -6,7 +6,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { errorText, logEvent } from "../log/events.js";
 import { currentRequestId } from "../log/request-id.js";
-import { type OtlpFormat, otlpResponseType } from "../otlp/format.js";
+import type { OtlpFormat } from "../otlp/format.js";
+import { otlpResponse } from "../otlp/response.js";
 
 /**
  * Every error the relay answers with. The code decides the HTTP status, the google.rpc code an
@@ -236,7 +237,7 @@ const REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo";
 export function otlpErrorResponse(err: RelayError, format: OtlpFormat, requestContentType: string | undefined): Response {
   const code = ERRORS[err.code].grpc;
   const requestId = currentRequestId();
-  if (format === "protobuf") {
+  const protobuf = () => {
     const details = requestId
       ? [
           create(AnySchema, {
@@ -245,12 +246,8 @@ export function otlpErrorResponse(err: RelayError, format: OtlpFormat, requestCo
           }),
         ]
       : [];
-    const status = create(StatusSchema, { code, message: err.message, details });
-    return new Response(toBinary(StatusSchema, status), {
-      status: err.status,
-      headers: errorHeaders(err, otlpResponseType(format, requestContentType)),
-    });
-  }
-  const status = { code, message: err.message, ...(requestId ? { details: [{ "@type": REQUEST_INFO_TYPE, requestId }] } : {}) };
-  return new Response(JSON.stringify(status), { status: err.status, headers: errorHeaders(err, "application/json") });
+    return toBinary(StatusSchema, create(StatusSchema, { code, message: err.message, details }));
+  };
+  const json = () => ({ code, message: err.message, ...(requestId ? { details: [{ "@type": REQUEST_INFO_TYPE, requestId }] } : {}) });
+  return otlpResponse(format, requestContentType, { protobuf, json }, err.status, errorHeaders(err));
 }

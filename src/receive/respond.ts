@@ -3,8 +3,9 @@ import {
   ExportTracePartialSuccessSchema,
   ExportTraceServiceResponseSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { type OtlpFormat, otlpResponseType } from "../otlp/format.js";
+import type { OtlpFormat } from "../otlp/format.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
+import { otlpResponse } from "../otlp/response.js";
 
 /**
  * 200 with ExportTraceServiceResponse in the request's encoding and content type; partial_success
@@ -15,12 +16,8 @@ export function otlpSuccessResponse(format: OtlpFormat, requestContentType: stri
     partialSuccess:
       partial && (partial.rejectedSpans > 0n || partial.errorMessage) ? create(ExportTracePartialSuccessSchema, partial) : undefined,
   });
-  if (format === "protobuf") {
-    return new Response(toBinary(ExportTraceServiceResponseSchema, response), {
-      headers: { "content-type": otlpResponseType(format, requestContentType) },
-    });
-  }
-  return new Response(JSON.stringify(toJson(ExportTraceServiceResponseSchema, response)), {
-    headers: { "content-type": "application/json" },
+  return otlpResponse(format, requestContentType, {
+    protobuf: () => toBinary(ExportTraceServiceResponseSchema, response),
+    json: () => toJson(ExportTraceServiceResponseSchema, response),
   });
 }
