@@ -29,6 +29,29 @@ describe("admin API: authentication", () => {
   });
 });
 
+describe("admin API: request bodies", () => {
+  it("takes a body whose Content-Encoding lists only identity, as ingest does, and refuses one listing a coding", async () => {
+    const id = uniqueTenantId();
+
+    for (const coding of ["identity, identity", " IDENTITY ,", ""]) {
+      const written = await admin("PUT", `/tenants/${id}`, { parent: "project_name:a" }, ADMIN_TOKEN, { "content-encoding": coding });
+      expect(written.status, coding).toBeLessThan(300);
+    }
+    const refused = await admin("PUT", `/tenants/${id}`, { parent: "project_name:b" }, ADMIN_TOKEN, {
+      "content-encoding": "identity, gzip",
+    });
+
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: "unsupported_media_type",
+        message: 'unsupported content encoding "identity, gzip": the admin API reads bodies as sent, without a content encoding',
+      },
+    });
+    expect(await (await admin("GET", `/tenants/${id}`)).json()).toMatchObject({ parent: "project_name:a" });
+  });
+});
+
 describe("admin API: list cursors", () => {
   const refusal = {
     error: {

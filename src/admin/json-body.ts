@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { strictTextOf } from "../encoding/bytes.js";
 import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
+import { contentCodings } from "../http/content-encoding.js";
 import { headerValueShown, placeShown, RelayError } from "../http/errors.js";
 
 /** An admin call's JSON body, or a 400 naming `body`: a schema then says what in it is wrong. */
@@ -24,11 +25,11 @@ const JSON_SPACE = /^[ \t\r\n]*$/;
  * read as JSON would be called malformed.
  */
 async function bodyText(c: Context<AppEnv>): Promise<string> {
-  const coding = c.req.header("content-encoding")?.trim().toLowerCase();
-  if (coding !== undefined && coding !== "" && coding !== "identity") {
+  const header = c.req.header("content-encoding") ?? "";
+  if (contentCodings(header).length > 0) {
     throw new RelayError(
       "unsupported_media_type",
-      `unsupported content encoding ${headerValueShown(coding)}: the admin API reads bodies as sent, without a content encoding`,
+      `unsupported content encoding ${headerValueShown(header.trim().toLowerCase())}: the admin API reads bodies as sent, without a content encoding`,
     );
   }
   const bytes = new Uint8Array(await c.req.arrayBuffer());

@@ -1,3 +1,4 @@
+import { contentCodings } from "../http/content-encoding.js";
 import { headerValueShown, quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
@@ -34,10 +35,7 @@ function contentTypeShown(contentType: string): string {
 
 /** RFC 9110 §8.4: an unsupported coding is answered with 415. */
 export function contentCodingOf(contentEncoding: string | undefined): ContentCoding {
-  const codings = (contentEncoding ?? "")
-    .split(",")
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== "" && c !== "identity");
+  const codings = contentCodings(contentEncoding);
   if (codings.length === 0) return "identity";
   const [coding] = codings;
   if (codings.length === 1 && (coding === "gzip" || coding === "x-gzip")) return "gzip";
