@@ -10,10 +10,11 @@ import { quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
-import { parseOrReject, TENANT_ID } from "../tenants/schema.js";
+import { TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
+import { parseOrReject } from "./parse.js";
 import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
 import { eachTenantOnItsOwn } from "./tenant-path.js";
 

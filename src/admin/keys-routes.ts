@@ -2,9 +2,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
-import { parseOrReject } from "../tenants/schema.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
+import { parseOrReject } from "./parse.js";
 import { NO_QUERY, parseQuery } from "./query.js";
 import { eachTenantOnItsOwn, tenantPage } from "./tenant-path.js";
 

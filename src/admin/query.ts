@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { z } from "zod";
 import { quotedUnlessSecret, RelayError } from "../http/errors.js";
-import { parseOrReject } from "../tenants/schema.js";
 import { calledRoute } from "./called-route.js";
+import { parseOrReject } from "./parse.js";
 
 /**
  * A whole number in a query parameter, 1 to `max`: decimal digits and nothing else. `Number`

@@ -1,7 +1,5 @@
 import { z } from "zod";
-import { RelayError } from "../http/errors.js";
 import { splitsRunsAmongRepetitions } from "./adjacent-runs.js";
-import { fieldErrors } from "./issue-text.js";
 import { slowRepetitionIn } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
@@ -168,13 +166,4 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
       // Only once the rest holds: a pattern that is no regular expression is refused already, and cannot be tried.
       { when: (payload) => payload.issues.length === 0 },
     );
-}
-
-/** Zod's first complaint as a 400 that names the field, e.g. `braintrust.api_url`, in fieldErrors' words. */
-export function parseOrReject<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const result = schema.safeParse(value, { error: fieldErrors });
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const path = (issue?.path ?? []).join(".");
-  throw new RelayError("invalid_field", `${path || "body"}: ${issue?.message ?? "is not valid"}`, { field: path || "body" });
 }
