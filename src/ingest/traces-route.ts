@@ -12,11 +12,20 @@ import { otlpSuccessResponse } from "../receive/respond.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
-import { requireTenantId, tenantStoreOf } from "../tenants/store.js";
+import { TENANT_ID, TENANT_ID_RULE } from "../tenants/schema.js";
+import { tenantStoreOf } from "../tenants/store.js";
 import { clientAnswer } from "./client-answer.js";
 import { countRequests } from "./count-requests.js";
 import { planSettled, prepareDeliveries } from "./prepare-deliveries.js";
 import { type ProvisionalDecision, rememberAccepted, settleTraces } from "./settle-traces.js";
+
+/** A path's tenant id, or 404: an id no tenant can have names no tenant. */
+function requireTenantId(id: string): string {
+  if (!TENANT_ID.test(id)) {
+    throw new RelayError("not_found", `no such tenant: tenant ids are ${TENANT_ID_RULE}`);
+  }
+  return id;
+}
 
 /** `POST /t/:tenant/v1/traces`: OTLP/HTTP in, Braintrust out. */
 export const tracesRoute = new Hono<AppEnv>();

@@ -1,7 +1,7 @@
 import { relayConfig } from "../env.js";
 import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
-import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, TENANT_ID, TENANT_ID_RULE, type Tenant } from "./schema.js";
+import { type AuthMode, authModeOf, type StoredTenant, StoredTenantSchema, type Tenant } from "./schema.js";
 
 /** What `list` shows per tenant, kept as KV metadata so a page of tenants is one KV call. */
 export interface TenantSummary {
@@ -147,12 +147,4 @@ function parseStored(id: string, raw: unknown): StoredTenant {
   const result = StoredTenantSchema.safeParse(raw);
   if (!result.success) throw new RelayError("misconfigured", `tenant ${id} has an unreadable record in KV`);
   return result.data;
-}
-
-/** A path's tenant id, or 404: an id no tenant can have names no tenant. */
-export function requireTenantId(id: string): string {
-  if (!TENANT_ID.test(id)) {
-    throw new RelayError("not_found", `no such tenant: tenant ids are ${TENANT_ID_RULE}`);
-  }
-  return id;
 }
