@@ -12,11 +12,11 @@ import { countSpans } from "../stats/recorder.js";
 import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
+import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
-import { eachTenantOnItsOwn } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();

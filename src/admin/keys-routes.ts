@@ -2,11 +2,12 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
 import { type ResealOutcome, resealStoredKey } from "../tenants/reseal.js";
+import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { NO_QUERY, parseQuery } from "./query.js";
-import { eachTenantOnItsOwn, tenantPage } from "./tenant-path.js";
+import { tenantPage } from "./tenant-list.js";
 
 /** `/admin/keys`: what rotating ENCRYPTION_KEY needs (README, "Rotating ENCRYPTION_KEY"). */
 export const keysRoutes = new Hono<AppEnv>();

@@ -5,9 +5,11 @@ import type { WaitingTotals } from "../deliver/trace-wait-store.js";
 import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
+import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
-import { eachTenantOnItsOwn, existingTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
+import { tenantPage } from "./tenant-list.js";
+import { existingTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
 /** `/admin/tenants/:tenant/stats` and `/admin/stats`: how each tenant's traffic is doing, from its Durable Object. */
 export const statsRoutes = new Hono<AppEnv>();

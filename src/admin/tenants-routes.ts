@@ -15,7 +15,8 @@ import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
 import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
-import { forgetCachedTenant, noSuchTenant, tenantIdParam, tenantPage } from "./tenant-path.js";
+import { tenantPage } from "./tenant-list.js";
+import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 import { tenantView } from "./views.js";
 
 /** `/admin/tenants`: create or replace, read, list and delete tenants. */

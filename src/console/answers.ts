@@ -1,6 +1,6 @@
 import type { DeadLetterList, ReplayAnswer } from "../admin/dead-letters-routes.js";
 import type { StatsList, TenantStats, WaitingTraces } from "../admin/stats-routes.js";
-import type { TenantList } from "../admin/tenant-path.js";
+import type { TenantList } from "../admin/tenant-list.js";
 import type { IssuedToken } from "../admin/tokens-routes.js";
 import type { tenantView } from "../admin/views.js";
 
