@@ -101,6 +101,26 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === "object" && value !== null && !Array.isArray(value) && rawJsonText(value) === undefined;
 }
 
+/**
+ * Whether two parsed values are the same JSON (b present): an object's members in any order, as
+ * JSON gives their order no meaning (an exporter writing a tool call's fields in its own order
+ * says the same call), a list's items in theirs.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return b !== undefined && sameValue(a, b);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
+  if (isJsonObject(a)) {
+    if (!isJsonObject(b)) return false;
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameValue(a[key], b[key]));
+  }
+  // Numbers kept as their digits (JSON.rawJSON) are the same as the numbers those digits write.
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** The text of a value JSON.rawJSON made (a number kept as its digits), or undefined for any other value. */
 export function rawJsonText(value: unknown): string | undefined {
   return (JSON as JsonWithRawCheck).isRawJSON(value) ? (value as { rawJSON: string }).rawJSON : undefined;

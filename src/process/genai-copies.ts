@@ -1,9 +1,9 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { forEachScalar, isJsonObject } from "../encoding/json.js";
+import { forEachScalar, isJsonObject, sameJson } from "../encoding/json.js";
 import { countOf, givenOf, parseJson, stringAttribute } from "./attributes.js";
-import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
+import type { RequestPayload, ResponsePayload } from "./payloads.js";
 import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 

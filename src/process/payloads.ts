@@ -1,5 +1,14 @@
 import { concat, textOf, utf8Of } from "../encoding/bytes.js";
-import { firstListItem, isJson, isJsonObject, type JsonObject, jsonObject, numberListLength, objectMembers } from "../encoding/json.js";
+import {
+  firstListItem,
+  isJson,
+  isJsonObject,
+  type JsonObject,
+  jsonObject,
+  numberListLength,
+  objectMembers,
+  sameJson,
+} from "../encoding/json.js";
 import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
@@ -292,26 +301,6 @@ function withSystemMessage(system: Uint8Array, messages: Uint8Array): Uint8Array
 function parsedField(fields: Map<string, Uint8Array>, key: string): unknown {
   const raw = fields.get(key);
   return raw === undefined ? undefined : parsed(raw);
-}
-
-/**
- * Whether two parsed values are the same JSON (b present): an object's members in any order, as
- * JSON gives their order no meaning (an exporter writing a tool call's fields in its own order
- * says the same call), a list's items in theirs.
- */
-export function sameJson(a: unknown, b: unknown): boolean {
-  return b !== undefined && sameValue(a, b);
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameValue(item, b[i]));
-  if (isJsonObject(a)) {
-    if (!isJsonObject(b)) return false;
-    const keys = Object.keys(a);
-    return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameValue(a[key], b[key]));
-  }
-  // Numbers kept as their digits (JSON.rawJSON) are the same as the numbers those digits write.
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import { sameJson } from "../encoding/json.js";
 import { stringAttribute } from "./attributes.js";
 import { usageBesideMetrics } from "./metrics.js";
-import { type RequestPayload, type ResponsePayload, sameJson } from "./payloads.js";
+import type { RequestPayload, ResponsePayload } from "./payloads.js";
 import type { RequestMetadata } from "./request-metadata.js";
 
 /**

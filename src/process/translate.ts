@@ -1,6 +1,7 @@
 import type { AnyValue, KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
+import { sameJson } from "../encoding/json.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
@@ -21,7 +22,7 @@ import {
 } from "./genai-copies.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
-import { callPayloads, sameJson, toolPayloads } from "./payloads.js";
+import { callPayloads, toolPayloads } from "./payloads.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
 import { isRedactedWithin } from "./redact-keys.js";
 import { requestMetadata } from "./request-metadata.js";
