@@ -1,5 +1,5 @@
 import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
-import type { DeadLetter } from "../deliver/dead-letters.js";
+import type { DeadLetter } from "./answers.js";
 import { ConfirmForm, PostForm, Time } from "./layout.js";
 import { countOf, countText } from "./numbers.js";
 import { CONSOLE_PATHS } from "./paths.js";

@@ -1,5 +1,5 @@
-import type { TenantStatsReport } from "../stats/store.js";
 import { requestsRefused, spansRejected, type TrafficSummary } from "../stats/summary.js";
+import type { TenantStatsReport } from "./answers.js";
 
 const MINUTE_MS = 60_000;
 /** The charts show the last hour, a bar a minute, the current minute last. */

@@ -1,7 +1,6 @@
 import type { PropsWithChildren } from "hono/jsx";
 import { STATS_COLUMNS, STATS_WINDOWS, statsColumns } from "../stats/columns.js";
-import type { StatsSummary } from "../stats/summary.js";
-import type { TenantStats } from "./answers.js";
+import type { StatsSummary, TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
 import { upstreamErrorPassed } from "./health.js";
 import { Time } from "./layout.js";

@@ -1,5 +1,4 @@
-import type { TenantSummary } from "../tenants/store.js";
-import type { TenantStats } from "./answers.js";
+import type { TenantStats, TenantSummary } from "./answers.js";
 import { MinuteChart } from "./chart.js";
 import { ReplayAllForm } from "./dead-letters-table.js";
 import { type Concern, concernsOf, type DeadLetterCount } from "./health.js";
