@@ -115,7 +115,7 @@ function withOpenAiToolCalls(message: Message): Message {
 class Positions extends Map<string, unknown> {}
 
 /** How deep a dotted field nests; the rest of a longer path is one key (a path of thousands of steps would nest past any stack). */
-const MAX_NESTING = 8;
+const MAX_FIELD_PATH_STEPS = 8;
 
 /**
  * Sets a dotted field inside a message, numeric steps as list positions: `tool_calls.0.name`
@@ -125,7 +125,10 @@ const MAX_NESTING = 8;
  * shows both. Own properties only, so no key reaches a prototype.
  */
 function place(message: Message, path: string[], value: unknown): void {
-  const steps = path.length > MAX_NESTING ? [...path.slice(0, MAX_NESTING - 1), path.slice(MAX_NESTING - 1).join(".")] : path;
+  const steps =
+    path.length > MAX_FIELD_PATH_STEPS
+      ? [...path.slice(0, MAX_FIELD_PATH_STEPS - 1), path.slice(MAX_FIELD_PATH_STEPS - 1).join(".")]
+      : path;
   let node: Message | Positions = message;
   for (const [i, step] of steps.slice(0, -1).entries()) {
     const existing = valueAt(node, step);
