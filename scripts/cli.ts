@@ -8,7 +8,8 @@ import { z } from "zod";
 import { adminPath } from "../src/admin/api-path.js";
 import { rateLimitText, VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
-import { placeShown, RelayError } from "../src/http/errors.js";
+import { placeShown } from "../src/http/caller-text.js";
+import { RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
 import {
   DeadLetterPage,

@@ -1,4 +1,5 @@
-import { quoted, RelayError } from "../http/errors.js";
+import { quoted } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 
 /**
  * An admin API path with each interpolated value as one encoded segment, so an id like `a/b`, `x?y`

@@ -2,8 +2,9 @@ import type { Context } from "hono";
 import { strictTextOf } from "../encoding/bytes.js";
 import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
+import { headerValueShown, placeShown } from "../http/caller-text.js";
 import { contentCodings } from "../http/content-encoding.js";
-import { headerValueShown, placeShown, RelayError } from "../http/errors.js";
+import { RelayError } from "../http/errors.js";
 
 /** An admin call's JSON body, or a 400 naming `body`: a schema then says what in it is wrong. */
 export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {

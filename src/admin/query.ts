@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { z } from "zod";
-import { quotedUnlessSecret, RelayError } from "../http/errors.js";
+import { quotedUnlessSecret } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 import { calledRoute } from "./called-route.js";
 import { parseOrReject } from "./parse.js";
 

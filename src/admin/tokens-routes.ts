@@ -1,7 +1,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../http/app-env.js";
-import { quotedUnlessSecret, RelayError } from "../http/errors.js";
+import { quotedUnlessSecret } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import type { TokenRefusal } from "../tenants/changes.js";
 import { isRelayToken, isTokenId, MAX_TOKENS_PER_TENANT } from "../tenants/tokens.js";

@@ -1,6 +1,7 @@
 import { isJsonObject } from "../encoding/json.js";
 import { GIVEN_TWICE, repeatedKey, stringEnd } from "../encoding/json-text.js";
-import { placeShown, RelayError, repeatable } from "../http/errors.js";
+import { placeShown, repeatable } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 import { ParentSchema } from "../tenants/parent.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
 import { DEFAULT_API_URL, TENANT_ID } from "../tenants/schema.js";

@@ -1,5 +1,6 @@
+import { headerValueShown, quoted, quotedUnlessSecret } from "../http/caller-text.js";
 import { contentCodings } from "../http/content-encoding.js";
-import { headerValueShown, quoted, quotedUnlessSecret, RelayError } from "../http/errors.js";
+import { RelayError } from "../http/errors.js";
 import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {

@@ -12,7 +12,8 @@ import {
   TAB,
 } from "../encoding/json-characters.js";
 import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
-import { quoted, RelayError } from "../http/errors.js";
+import { quoted } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 import type { Range } from "../otlp/wire.js";
 import {
   MAX_JSON_ENTRIES,

@@ -17,7 +17,8 @@ import {
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { base64Encode, bomLength, fromHex, strictTextOf } from "../encoding/bytes.js";
 import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits, writesWholeNumber } from "../encoding/json.js";
-import { quoted, RelayError } from "../http/errors.js";
+import { quoted } from "../http/caller-text.js";
+import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest, spanNameAt } from "./json-layout.js";

@@ -1,5 +1,5 @@
 import type { Span, Span_Link } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { quoted } from "../http/errors.js";
+import { quoted } from "../http/caller-text.js";
 
 const MAX_REASONS = 3;
 

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { keyShown } from "../http/errors.js";
+import { keyShown } from "../http/caller-text.js";
 
 /**
  * What a field's value must be, in an operator's words rather than zod's ("must be true or false, not

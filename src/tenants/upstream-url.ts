@@ -1,4 +1,4 @@
-import { repeatable } from "../http/errors.js";
+import { repeatable } from "../http/caller-text.js";
 
 /**
  * A tenant's Braintrust base URL receives the tenant's API key, so it must not point the relay

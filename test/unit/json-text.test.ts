@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { repeatedKey } from "../../src/encoding/json-text.js";
-import { placeShown } from "../../src/http/errors.js";
+import { placeShown } from "../../src/http/caller-text.js";
 
 describe("repeatedKey: a key JSON.parse would read as its last value alone", () => {
   it.each([
