@@ -1,17 +1,27 @@
-import { type RelayConfig, relayConfig, tenantCacheTtlSeconds } from "../env.js";
+import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
-import { TenantStore, tenantStoreOf } from "../tenants/store.js";
+import { tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
-import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
-import { type DeliveryMessage, deliveryIdentity, isDeliveryMessage } from "./message.js";
+import { type DeliveryMessage, deliveryIdentity } from "./message.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
+import {
+  deliveryMessages,
+  discardOrWait,
+  finishDeadLetter,
+  isReplay,
+  keepAsDeadLetter,
+  keptAsDeadLetter,
+  skipDelivered,
+  skipGone,
+  skipRepeat,
+} from "./skip-or-keep.js";
 import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
@@ -67,23 +77,6 @@ async function deliverFirstCopy(
   // would let go of: held, it would refuse every replay of the dead letter until it lapsed.
   const otherClaims = repeats.filter((r) => r.replayClaim !== undefined && r.replayClaim !== queued.body.replayClaim);
   if (otherClaims.length > 0) await releaseReplays(env, otherClaims);
-}
-
-/**
- * The batch's delivery messages. Any other body is acked, with a line: not made by the relay, it
- * cannot be delivered or kept (nothing says where its spans are, or whose they are), and handed
- * back it would come again with the batch's other messages, and take them to the dead-letter queue.
- */
-function deliveryMessages(batch: MessageBatch<unknown>): Message<DeliveryMessage>[] {
-  const messages: Message<DeliveryMessage>[] = [];
-  for (const queued of batch.messages) {
-    if (isDeliveryMessage(queued.body)) messages.push(queued as Message<DeliveryMessage>);
-    else {
-      logEvent({ event: "malformed_queue_message", queue: batch.queue, message_id: queued.id });
-      queued.ack();
-    }
-  }
-  return messages;
 }
 
 /** The items in order, in groups of at most `limit` bytes together; an item larger than it alone. */
@@ -255,131 +248,4 @@ async function deliveryKey(
     undeliverable: `the tenant's api_url changed to ${tenant.api_url} after the client's Braintrust key was sent for ${opened.sentFor}, and the key goes nowhere else: replay once api_url is ${opened.sentFor} again, or delete`,
     ...(opened.resealed ? { resealed: opened.resealed } : {}),
   };
-}
-
-/**
- * A message not to send. A replay was counted entering the queue when it was replayed, so it is
- * counted leaving it; any other repeat (Cloudflare redelivering a message already done) was counted
- * leaving when its first copy was done.
- */
-function skipRepeat(message: DeliveryMessage, why: string): void {
-  if (isReplay(message)) countSpans(message, "left_queue", message.spans);
-  logEvent({ event: "duplicate_delivery_skipped", tenant: message.tenant, delivery_id: message.id, spans: message.spans, why });
-}
-
-/**
- * A message whose spans Braintrust took already, let go of: a repeat whose R2 object is still there
- * follows a delete that failed after delivery (each time, for a message that reached the
- * dead-letter queue so).
- */
-async function skipDelivered(env: Env, message: DeliveryMessage): Promise<void> {
-  await releaseDelivered(env.PAYLOADS, message);
-  skipRepeat(message, "its spans were delivered");
-}
-
-/**
- * A message whose spans are gone from R2: released once delivered, or by a send that failed, which
- * told its client to send them again (it may have queued the message all the same), or a replayed
- * dead letter deleted since.
- */
-function skipGone(message: DeliveryMessage): void {
-  skipRepeat(
-    message,
-    isReplay(message) ? "its dead letter was deleted" : "its spans were released: delivered, or given back to the client that sent them",
-  );
-}
-
-/** A dead letter's spans sent again: the message carries the dead letter itself. */
-function isReplay(message: DeliveryMessage): boolean {
-  return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
-}
-
-/**
- * A message whose tenant reads as deleted, or as another tenant created since under the same id.
- * A read can lag a change, so a message younger than that lag waits it out: its tenant may only be
- * too new to show here. After that its tenant is surely gone and its spans go nowhere: never with
- * another tenant's key or URL, nor into a dead letter, as a deleted tenant's are deleted with it.
- */
-async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
-  const waitSeconds = Math.ceil(tenants.changeAppliesWithinSeconds - (Date.now() - message.receivedAt) / 1000);
-  if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
-  // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
-  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  // Counted for the incarnation they were queued for, as every count is: its statistics went with
-  // it, so the tenant's object drops the count, and one created again under the id never sees it.
-  countSpans(message, "left_queue", message.spans);
-  logEvent({ event: "tenant_gone_discarded", tenant: message.tenant, delivery_id: message.id, spans: message.spans });
-}
-
-/**
- * Whether a message's tenant reads as deleted, or as another created since under its id. One that
- * cannot be read is not: storage failing is what brings messages here, and a dead letter kept by
- * mistake can be deleted, where spans dropped by mistake are gone.
- */
-async function tenantReadsGone(tenants: TenantStore, message: DeliveryMessage): Promise<boolean> {
-  try {
-    return !isIncarnationOf(await tenants.getCurrent(message.tenant), message.incarnation);
-  } catch {
-    return false;
-  }
-}
-
-/** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */
-async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
-  await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
-  await finishDeadLetter(env, message);
-}
-
-/** A dead letter kept: the message's spilled spans are let go of, and it leaves the queue. */
-async function finishDeadLetter(env: Env, message: DeliveryMessage): Promise<void> {
-  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
-  countSpans(message, "left_queue", message.spans);
-}
-
-/**
- * Whether a message with spans spilled apart from a dead letter (not a replay, which carries its dead
- * letter) was kept as one already: R2 then failed to let go of the spill, and the message came again.
- * Sent again, Braintrust might take spans a dead letter also holds, which a replay would send twice.
- */
-async function keptAsDeadLetter(bucket: R2Bucket, message: DeliveryMessage): Promise<boolean> {
-  const kept = deadLetterKey(message.tenant, message.id);
-  if (!("r2Key" in message.payload) || message.payload.r2Key === kept) return false;
-  return (await bucket.head(kept)) !== null;
-}
-
-/**
- * Messages the delivery consumer failed on again and again (a bug, or storage down), kept as dead
- * letters; but those of a tenant deleted since go nowhere, as in the delivery consumer: a dead letter
- * kept under its id could never be replayed, and would show among the dead letters of a tenant
- * created again under it.
- */
-export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const tenants = new TenantStore(env.TENANTS, tenantCacheTtlSeconds(env));
-  for (const queued of deliveryMessages(batch)) {
-    const message = queued.body;
-    try {
-      await keepOrDiscard(env, tenants, message);
-      queued.ack();
-    } catch (err) {
-      // Cloudflare redelivers this message alone, after the consumer's retry_delay (15 min), for a
-      // day (wrangler.toml), then drops it: each failure is a line. The others go on, so a message
-      // that fails every time takes no other's spans with it.
-      logEvent({ event: "delivery_consumer_error", tenant: message.tenant, delivery_id: message.id, error: errorText(err) });
-      queued.retry();
-    }
-  }
-}
-
-async function keepOrDiscard(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
-  if (await tenantReadsGone(tenants, message)) return discardOrWait(env, tenants, message);
-  const protobuf = await loadPayload(env.PAYLOADS, message);
-  if (!protobuf) return skipGone(message);
-  // Not kept as a dead letter, which a replay would send again once the marker is gone. Storage
-  // failing is what brings most messages here: a marker KV cannot read keeps the dead letter, whose
-  // replay reads it again.
-  if (await wasDelivered(env.TENANTS, message).catch(() => false)) return skipDelivered(env, message);
-  // Its dead letter, with the reason it was kept for, stays as it is.
-  if (await keptAsDeadLetter(env.PAYLOADS, message)) return finishDeadLetter(env, message);
-  const lastError = message.lastError ? `; last Braintrust error: ${message.lastError}` : "";
-  await keepAsDeadLetter(env, message, protobuf, `the delivery consumer failed on this message repeatedly${lastError}`);
 }
