@@ -7,19 +7,9 @@ import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
-import {
-  answerMessages,
-  eventsProvider,
-  GENAI_INPUT_COPIES,
-  GENAI_OUTPUT_COPIES,
-  genAiRestated,
-  isMessageEvent,
-  payloadMessages,
-  restatedByIndexed,
-  restatedCopies,
-  restatedMessageEvents,
-  restatesIndexed,
-} from "./genai-copies.js";
+import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedByIndexed, restatedCopies, restatesIndexed } from "./genai-copies.js";
+import { answerMessages, eventsProvider, isMessageEvent, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
+import { genAiRestated } from "./genai-settings.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, toolPayloads } from "./payloads.js";
