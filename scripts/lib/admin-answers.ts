@@ -4,12 +4,13 @@ import type { TenantStats } from "./stats-table.js";
 /**
  * What the admin API answers, as far as the CLI reads it. `--url` can name any server, so an answer
  * is checked before it is used: one of another shape is a clear error, never a crash halfway through
- * printing it. Objects are loose, so `--json` prints everything the relay sent.
+ * printing it. Objects are loose, so `--json` prints everything the relay sent. Each is checked
+ * against the type src gives its answer at compile time, in admin-answers-match.ts.
  */
 
 const cursor = z.string().nullable();
 
-const TenantSummary = z.looseObject({ id: z.string(), parent: z.string(), auth: z.string() });
+export const TenantSummary = z.looseObject({ id: z.string(), parent: z.string(), auth: z.string() });
 
 export const TenantView = z.looseObject({
   id: z.string(),
@@ -30,7 +31,7 @@ export const TenantView = z.looseObject({
 });
 export type TenantView = z.infer<typeof TenantView>;
 
-const DeadLetter = z.looseObject({
+export const DeadLetter = z.looseObject({
   id: z.string(),
   tenant: z.string(),
   parent: z.string(),
@@ -69,7 +70,7 @@ export type ResealAnswer = z.infer<typeof ResealAnswer>;
 export const WaitingTraces = z.looseObject({ tenant: z.string(), traces: z.number(), spans: z.number(), bytes: z.number() });
 
 const count = z.number();
-const StatsSummary = z.looseObject({
+export const StatsSummary = z.looseObject({
   requests: z.record(z.string(), count),
   spans: z.looseObject({
     received: count,
@@ -84,7 +85,8 @@ const StatsSummary = z.looseObject({
   llm_usage: z.record(z.string(), z.looseObject({ calls: count, prompt_tokens: count, completion_tokens: count, cost_usd: count })),
 });
 
-export const TenantStatsAnswer: z.ZodType<TenantStats> = z.looseObject({
+/** GET /admin/tenants/:tenant/stats; TenantStatsAnswer is the same schema typed as the stats table reads it. */
+export const TenantStatsObject = z.looseObject({
   tenant: z.string(),
   waiting_in_queue: count,
   last_upstream_error: z.looseObject({ at: z.string(), status: count.nullable(), reason: z.string() }).nullable(),
@@ -93,6 +95,7 @@ export const TenantStatsAnswer: z.ZodType<TenantStats> = z.looseObject({
   last_24h: StatsSummary,
   total: StatsSummary,
 });
+export const TenantStatsAnswer: z.ZodType<TenantStats> = TenantStatsObject;
 
 /** A page of each listing, and where the next page starts. */
 export const TenantPage = z.looseObject({ tenants: z.array(TenantSummary), cursor });

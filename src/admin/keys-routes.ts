@@ -24,6 +24,18 @@ const ResealSchema = z.strictObject({
   cursor: z.string().min(1).optional(),
 });
 
+/** `POST /admin/keys/reseal`: a page of tenants by what sealing their key again came to. */
+export interface ResealAnswer {
+  resealed: string[];
+  current: string[];
+  unreadable: string[];
+  changed: string[];
+  replica_behind: string[];
+  /** Tenants whose Durable Object did not answer, to run again. */
+  failed: string[];
+  cursor: string | null;
+}
+
 /** Seals a page of tenants' stored keys again under ENCRYPTION_KEY: ids by outcome, and where to go on. */
 keysRoutes.post("/reseal", async (c) => {
   parseQuery(c, NO_QUERY);
@@ -45,7 +57,7 @@ keysRoutes.post("/reseal", async (c) => {
     replica_behind: idsWith("replica_behind"),
     failed,
     cursor: page.cursor,
-  });
+  } satisfies ResealAnswer);
 });
 
 keysRoutes.all("/reseal", otherMethods("POST"));
