@@ -4,6 +4,7 @@ import { SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { concat, hex } from "../../src/encoding/bytes.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
+import { lengthDelimitedBytes, repeatedBytes } from "./wire-bytes.js";
 
 /**
  * Requests built to cost the relay the most memory and CPU per byte, for the memory tests and the
@@ -110,7 +111,7 @@ export function oneSpanOfTinyAttributes(bytes: number): Uint8Array {
 
 /** The largest request of the shape within `limit` bytes. */
 export function worstRequest(shape: WorstShape, limit: number): Uint8Array {
-  const one = shape.format === "json" ? jsonSpan(shape.span, 0).byteLength + 1 : field(2, shape.span).byteLength;
+  const one = shape.format === "json" ? jsonSpan(shape.span, 0).byteLength + 1 : lengthDelimitedBytes(2, shape.span).byteLength;
   return requestOfSpans(shape, Math.min(shape.maxSpans ?? Number.POSITIVE_INFINITY, Math.floor((limit - 64) / one)));
 }
 
@@ -130,19 +131,7 @@ function withIds(span: Uint8Array, i: number): Uint8Array {
 }
 
 function protobufRequest(spans: Uint8Array[]): Uint8Array {
-  return field(1, field(2, concat(spans.map((s) => field(2, s)))));
-}
-
-function field(no: number, payload: Uint8Array): Uint8Array {
-  const prefix: number[] = [(no << 3) | 2];
-  for (let v = payload.byteLength; ; v = Math.floor(v / 128)) {
-    if (v < 0x80) {
-      prefix.push(v);
-      break;
-    }
-    prefix.push((v & 0x7f) | 0x80);
-  }
-  return concat([Uint8Array.from(prefix), payload]);
+  return lengthDelimitedBytes(1, lengthDelimitedBytes(2, concat(spans.map((s) => lengthDelimitedBytes(2, s)))));
 }
 
 /**
@@ -175,17 +164,25 @@ function jsonRequest(spans: Uint8Array[]): Uint8Array {
 export const CONTAINER_SHAPES: Record<string, { format: OtlpFormat; body: (limit: number) => Uint8Array }> = {
   "empty scopes, one span": {
     format: "protobuf",
-    body: (limit) => field(1, concat([repeated([0x12, 0], (limit - 200) / 2), field(2, field(2, withIds(spanBytes([tfy]), 0)))])),
+    body: (limit) =>
+      lengthDelimitedBytes(
+        1,
+        concat([
+          repeatedBytes([0x12, 0], (limit - 200) / 2),
+          lengthDelimitedBytes(2, lengthDelimitedBytes(2, withIds(spanBytes([tfy]), 0))),
+        ]),
+      ),
   },
   "empty resources, one span": {
     format: "protobuf",
-    body: (limit) => concat([repeated([0x0a, 0], (limit - 200) / 2), protobufRequest([withIds(spanBytes([tfy]), 0)])]),
+    body: (limit) => concat([repeatedBytes([0x0a, 0], (limit - 200) / 2), protobufRequest([withIds(spanBytes([tfy]), 0)])]),
   },
   "a resource of 150 attributes around every span": {
     format: "protobuf",
     body: (limit) => {
-      const resource = field(1, emptyResourceAttributes(150));
-      const one = (i: number) => field(1, concat([resource, field(2, field(2, withIds(spanBytes([tfy]), i)))]));
+      const resource = lengthDelimitedBytes(1, emptyResourceAttributes(150));
+      const one = (i: number) =>
+        lengthDelimitedBytes(1, concat([resource, lengthDelimitedBytes(2, lengthDelimitedBytes(2, withIds(spanBytes([tfy]), i)))]));
       return concat(Array.from({ length: Math.floor(limit / one(0).byteLength) }, (_, i) => one(i)));
     },
   },
@@ -222,12 +219,5 @@ export const CONTAINER_SHAPES: Record<string, { format: OtlpFormat; body: (limit
   },
 };
 
-/** `bytes` repeated `times` times. */
-function repeated(bytes: number[], times: number): Uint8Array {
-  const out = new Uint8Array(Math.floor(times) * bytes.length);
-  for (let i = 0; i < out.length; i++) out[i] = bytes[i % bytes.length]!;
-  return out;
-}
-
 /** `count` empty KeyValues as Resource.attributes fields (field 1). */
-const emptyResourceAttributes = (count: number) => repeated([0x0a, 0], count);
+const emptyResourceAttributes = (count: number) => repeatedBytes([0x0a, 0], count);
