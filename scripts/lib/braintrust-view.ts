@@ -1,8 +1,9 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { AnyValue, KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { hex } from "../../src/encoding/bytes.js";
+import { base64Encode, hex } from "../../src/encoding/bytes.js";
 import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-contract.js";
+import { spansOf } from "./traces.js";
 
 /**
  * Spans rendered the way Braintrust presents them, from its documented rules (docs/braintrust-otlp.md,
@@ -23,7 +24,7 @@ import type { BraintrustView, SpanView, TraceView } from "./braintrust-standin-c
  * Braintrust's own reading of `gen_ai.*` attributes is not modelled: they show in metadata here.
  */
 export function braintrustView(requests: ExportTraceServiceRequest[]): BraintrustView {
-  const spans = requests.flatMap((r) => r.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
+  const spans = requests.flatMap(spansOf);
   const children = Map.groupBy(spans, (s) => `${hex(s.traceId)}/${hex(s.parentSpanId)}`);
   const traces: TraceView[] = [];
   let listed = 0;
@@ -202,7 +203,7 @@ function plain(value: AnyValue | undefined): unknown {
     case "kvlistValue":
       return Object.fromEntries(value.value.value.values.map((kv: KeyValue) => [kv.key, plain(kv.value)]));
     case "bytesValue":
-      return btoa(String.fromCharCode(...value.value.value));
+      return base64Encode(value.value.value);
     case undefined:
       return null;
     default:

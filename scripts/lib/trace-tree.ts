@@ -1,6 +1,7 @@
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hex } from "../../src/encoding/bytes.js";
+import { spansOf } from "./traces.js";
 
 function attribute(span: Span, key: string): string | undefined {
   const value = span.attributes.find((a) => a.key === key)?.value?.value;
@@ -34,7 +35,7 @@ function describe(span: Span): string {
 
 /** A readable tree per trace of one request Braintrust received, under the parent it went to. */
 export function formatTraces(parent: string, request: ExportTraceServiceRequest): string {
-  const spans = request.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans));
+  const spans = spansOf(request);
   const byTrace = Map.groupBy(spans, (s) => hex(s.traceId));
   const lines: string[] = [];
   for (const [traceId, traceSpans] of byTrace) {
