@@ -11,6 +11,7 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { type Attempt, BRAINTRUST_MAX_REQUEST_BYTES, type FaultStep, type ReceivedRequest } from "./braintrust-standin-contract.js";
 import { braintrustView } from "./braintrust-view.js";
+import { listenOnLoopback } from "./loopback.js";
 
 /**
  * A local stand-in for Braintrust's OTLP endpoint that keeps Braintrust's contract: API keys it
@@ -57,10 +58,7 @@ export class BraintrustStandIn {
         res.writeHead(500, { "content-type": "text/plain" }).end(`stand-in error: ${String(err)}`);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", resolve);
-    });
+    await listenOnLoopback(server, port);
     return server;
   }
 

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { unstable_startWorker } from "wrangler";
 import { defaultVars } from "./default-vars.js";
+import { listenOnLoopback } from "./loopback.js";
 
 /** Bindings as wrangler's API takes them, over those of the Worker's config. */
 type WorkerBindings = NonNullable<Parameters<typeof unstable_startWorker>[0]["bindings"]>;
@@ -39,10 +40,7 @@ const OFFLINE_ENV = { WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLE
 /** Listens on `port` of loopback (0: any free one) and lets go at once; the port it got. Throws when the port is taken. */
 async function probePort(port: number): Promise<number> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, "127.0.0.1", resolve);
-  });
+  await listenOnLoopback(server, port);
   const bound = (server.address() as { port: number }).port;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return bound;
