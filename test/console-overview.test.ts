@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, randomId, requestOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { noticeOf } from "../src/console/notices.js";
 import { traceRoutesName } from "../src/deliver/trace-routes-name.js";
 import { type Counts, emptyCounts } from "../src/stats/counts.js";
@@ -20,6 +20,7 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { requestOf, spanWith } from "./support/traces.js";
 
 /** What the overview and a tenant's page say about traffic and health, and replaying and deleting dead letters. */
 describe("the console's overview, statistics, replays and dead letters", () => {

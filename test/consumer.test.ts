@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { largeRequest, spanIdsOf, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { sealClientKey } from "../src/deliver/client-key.js";
 import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
@@ -25,6 +25,7 @@ import {
 } from "./support/queue.js";
 import { admin, adminWith, asRecordedBeforeDurableObjects, createTenant, incarnationOf } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { largeRequest, spanIdsOf } from "./support/traces.js";
 
 describe.concurrent("the delivery queue's consumer", () => {
   it("acks a delivered message, marks it delivered and removes its spilled R2 object", async () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { wasDelivered } from "../src/deliver/delivered-markers.js";
 import { failingBinding } from "./support/bindings.js";
@@ -22,6 +22,7 @@ import {
 } from "./support/queue.js";
 import { admin, createTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 describe.concurrent("the dead-letter queue's consumer", () => {
   it("keeps a message the delivery consumer kept failing on as an R2 dead letter under dead-letters/<tenant>/<id>, and acks it", async () => {

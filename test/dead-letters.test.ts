@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { ReplayAnswer } from "../src/console/answers.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
@@ -11,6 +11,7 @@ import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dea
 import { loggedWhile } from "./support/logs.js";
 import { admin, adminWith, createTenant, createTenantAgain, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("dead letters", () => {
   it("400 → dead letter (the client is told) → replay after the fix → delivered and removed", async () => {

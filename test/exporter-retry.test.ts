@@ -6,10 +6,11 @@ import { describe, expect, it } from "vitest";
 import * as exporterRules from "../node_modules/@opentelemetry/otlp-exporter-base/dist/is-export-retryable.mjs";
 // @ts-expect-error: as above
 import * as exporterRetries from "../node_modules/@opentelemetry/otlp-exporter-base/dist/retrying-transport.mjs";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { failingBinding } from "./support/bindings.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 type ExportResponse = { status: "success" } | { status: "retryable"; retryInMillis?: number } | { status: "failure"; error: Error };
 

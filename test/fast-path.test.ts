@@ -9,7 +9,7 @@ import {
 import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { deliveriesAlone } from "../scripts/lib/pipeline.js";
 import { tenantRecord } from "../scripts/lib/tenants.js";
-import { attr, attributesOf, spansOf, spanWith, variedRequest } from "../scripts/lib/traces.js";
+import { attr, spansOf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
@@ -17,6 +17,7 @@ import { leavesSpansAlone } from "../src/process/process-spans.js";
 import { applyTranslation, translateSpan } from "../src/process/translate.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
+import { attributesOf, spanWith, variedRequest } from "./support/traces.js";
 import { lengthDelimited } from "./support/wire.js";
 
 /** Canonical bytes of a decoded request: equal exactly when the requests are (unknown fields included). */

@@ -2,9 +2,10 @@ import { create, toJson } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { attr, attributesOf, randomId, requestOf, spanIdsOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, spansOf, toProtobuf } from "../scripts/lib/traces.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { attributesOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("filtering non-AI spans", () => {
   it("keeps roots and AI spans by Braintrust's rule (tfy. included), drops the rest", async () => {

@@ -3,10 +3,11 @@ import { toJson } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { compress, exportResponseOf, spanIdsOf, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { concat } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { compress, exportResponseOf, spanIdsOf } from "./support/traces.js";
 
 /** A trace whose first span carries field 99, unknown to our schema, as a newer OTLP might send. */
 function traceWithUnknownField() {

@@ -1,11 +1,12 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, it } from "vitest";
 import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { spanIdsOf, spansOf, toOtlpJson, toProtobuf } from "../scripts/lib/traces.js";
+import { spansOf, toOtlpJson, toProtobuf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { GATEWAY_SHAPES } from "./fixtures/gateway-shapes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 /**
  * What a Braintrust user sees of each trace shape TrueFoundry's gateway sends, through the Worker

@@ -2,21 +2,11 @@ import { fromBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import {
-  attr,
-  exportResponseOf,
-  requestOf,
-  rpcStatusOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toOtlpJson,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { heldReads } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -15,6 +15,7 @@ import {
   tokenIdOf,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { rpcStatusOf } from "./support/traces.js";
 
 const body = () => toProtobuf(trueFoundryTrace());
 

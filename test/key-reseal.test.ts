@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { resealStoredKey } from "../src/tenants/reseal.js";
 import { failingBinding, failingObject, meddlingObjects } from "./support/bindings.js";
 import {
@@ -16,6 +16,7 @@ import {
   withObjectKv,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 /** ENCRYPTION_KEY rotated: a new key, and the test's own as the previous one. */
 const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(9)));

@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { rpcStatusOf, spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { ISOLATE_CACHE_MAX_ENTRIES, tenantStoreOf } from "../src/tenants/store.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTracesWith, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { rpcStatusOf, spanIdsOf } from "./support/traces.js";
 
 /** Workers KV failing every read, as in an outage. */
 const failingKv = () => ({ TENANTS: failingBinding(env.TENANTS, "get", "KV GET failed: 503 Service Unavailable") });

@@ -1,20 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
-import {
-  attributesOf,
-  compress,
-  exportResponseOf,
-  largeRequest,
-  spanIdsOf,
-  spansOf,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { MAX_UPSTREAM_REQUEST_BYTES } from "../src/deliver/plan.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { largestUncompressedRequest, standin } from "./support/standin.js";
+import { attributesOf, compress, exportResponseOf, largeRequest, spanIdsOf } from "./support/traces.js";
 
 describe("an 8 MiB request", () => {
   it("with translation on, is delivered whole, split under Braintrust's 10 MB", async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { Span_SpanKind, Status_StatusCode } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { rpcStatusOf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { rpcStatusOf } from "./support/traces.js";
 
 const TRACE_ID = "5B8EFFF798038103D269B633813FC60C";
 const SPAN_ID = "EEE19B7EC3C1B174";

@@ -1,24 +1,12 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import {
-  attr,
-  compress,
-  exportResponseOf,
-  otlpJsonOfSize,
-  randomId,
-  rpcStatusOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toOtlpJson,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, randomId, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { compress, exportResponseOf, otlpJsonOfSize, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 import { holdsBytes } from "./support/wire.js";
 
 const MiB = 1024 * 1024;

@@ -1,24 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  attr,
-  compress,
-  exportResponseOf,
-  largeRequest,
-  requestOf,
-  rpcStatusOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { compress, exportResponseOf, largeRequest, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 /**
  * A passthrough tenant takes any key-shaped bearer, and only Braintrust can say whether it is a

@@ -2,12 +2,13 @@ import { env } from "cloudflare:workers";
 import { create } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { largeRequest, randomId, rpcStatusOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { randomId, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { largeRequest, rpcStatusOf } from "./support/traces.js";
 
 /** A queue that takes the first `accepted` batches, then refuses every send, as Cloudflare's does when it is unavailable or over its rate limit. */
 function refusingQueue(accepted = 0): Queue<DeliveryMessage> & { taken: DeliveryMessage[] } {

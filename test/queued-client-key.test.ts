@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { sealClientKey } from "../src/deliver/client-key.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
@@ -11,6 +11,7 @@ import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { CONSUMER_RETRY, consume, DELIVERIES, queuedMessage } from "./support/queue.js";
 import { admin, createTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 describe.concurrent("a passthrough client's queued key", () => {
   /** A passthrough tenant, a trace queued with the client's key for the tenant's api_url, and a PUT that then moved the tenant to the stand-in's self-hosted path. */

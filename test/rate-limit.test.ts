@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { createTenant, sendTraces } from "./support/relay.js";
+import { rpcStatusOf } from "./support/traces.js";
 
 describe("per-tenant rate limits", () => {
   it("answers 429 with Retry-After once a tenant's burst is spent, without touching other tenants", async () => {

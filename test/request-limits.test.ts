@@ -4,22 +4,13 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import {
-  attr,
-  exportResponseOf,
-  requestOf,
-  rpcStatusOf,
-  spanIdsOf,
-  spanWith,
-  toOtlpJson,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { oneSpanOfTinyAttributes, requestOfSpans, WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
 import { concat } from "../src/encoding/bytes.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 /** What a request may hold beyond its size: refused up front with 413 naming the limit, whatever the tenant does with spans. */
 const SETUPS = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exportResponseOf, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
@@ -7,6 +7,7 @@ import { loggedWhile } from "./support/logs.js";
 import { consume } from "./support/queue.js";
 import { admin, createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("retries through the delivery queue", () => {
   it("503 three times, then 200: the client hears 200 at once and every span arrives once", async () => {

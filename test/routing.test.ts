@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
-import {
-  attr,
-  largeRequest,
-  randomId,
-  requestOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 /** The gateway trace, with the request metadata set to `metadata`. */
 function traceWithMetadata(metadata: Record<string, unknown>, model = "openai/gpt-4.1-mini") {

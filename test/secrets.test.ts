@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { ADMIN_TOKEN, admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { spanIdsOf } from "./support/traces.js";
 
 /** The real queue with a recorder in front, to see exactly what goes on the queue. */
 const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);

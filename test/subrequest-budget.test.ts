@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, exportResponseOf, randomId, requestOf, spanIdsOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { attemptsDuringRequest, MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { TRACE_ROUTE_SHARDS } from "../src/deliver/trace-route-shards.js";
@@ -8,6 +8,7 @@ import { TRANSIENT_RETRY_AFTER_SECONDS } from "../src/http/retry-after.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 /**
  * Root spans naming their parents as Braintrust's SDKs do, each its own trace: one per parent, and

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
-import { attr, randomId, requestOf, rpcStatusOf, spansOf, spanWith, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { messagesFor } from "../src/deliver/queue.js";
 import { hex } from "../src/encoding/bytes.js";
 import worker from "../src/index.js";
@@ -10,6 +10,7 @@ import { matchesDigest, secretsEqual } from "../src/secrets/compare.js";
 import { loggedWhile } from "./support/logs.js";
 import { ADMIN_TOKEN, createTenant, relayFetch, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { requestOf, rpcStatusOf, spanWith } from "./support/traces.js";
 
 describe("tenant isolation", () => {
   it.each([

@@ -1,17 +1,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  attr,
-  exportResponseOf,
-  largeRequest,
-  requestOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { STATS_COLUMNS, statsColumns } from "../src/stats/columns.js";
 import {
@@ -42,6 +32,7 @@ import {
   uniqueTenantId,
 } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
 

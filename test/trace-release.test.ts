@@ -1,13 +1,14 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, requestOf, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, withObjectBindings } from "./support/relay.js";
 import { alarmIn, gatewayTrace, ids, routingTenant, traceRoutesOf, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
+import { requestOf } from "./support/traces.js";
 
 describe.concurrent("a decided trace's waiting spans, handed to the queue and counted", () => {
   it("hands the waiting parts of many decided traces to the queue in a few sends, not one awaited send a part", async () => {

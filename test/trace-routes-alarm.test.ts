@@ -1,10 +1,11 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { requestOf, toProtobuf } from "../scripts/lib/traces.js";
+import { toProtobuf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
 import { sendTraces } from "./support/relay.js";
 import { alarmIn, gatewayTrace, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
+import { requestOf } from "./support/traces.js";
 
 /**
  * A trace-routes object's alarm does all its later work: it ends waits, hands decided spans to the

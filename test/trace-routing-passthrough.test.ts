@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { attr, exportResponseOf, randomId, requestOf, spansOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, spansOf, toProtobuf } from "../scripts/lib/traces.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingObject, meddlingObjects } from "./support/bindings.js";
@@ -18,6 +18,7 @@ import {
   waitingSpans,
 } from "./support/routing.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("a passthrough client's trace, decided once Braintrust accepts its key", () => {
   it("a passthrough client's waiting spans go out with the client's own key, once Braintrust has accepted it", async () => {

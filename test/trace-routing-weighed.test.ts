@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
@@ -17,6 +17,7 @@ import {
   withTableAsBefore,
 } from "./support/routing.js";
 import { standin } from "./support/standin.js";
+import { requestOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("routing weighs every span of a trace, in whatever request it came", () => {
   describe("routes weighed across requests: the first route any span of the trace matches wins, however the exporter batched it", () => {

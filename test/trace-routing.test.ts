@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import { shardOf, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { TraceWaitStore } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
@@ -35,6 +35,7 @@ import {
   withTableAsBefore,
 } from "./support/routing.js";
 import { standin } from "./support/standin.js";
+import { requestOf, spanWith } from "./support/traces.js";
 
 /** A routing tenant under an id whose tenant was deleted, as another owner would make it: its own key, URL, default parent and a short wait. */
 async function createRoutingTenantAgain(tenantId: string): Promise<TestTenant> {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { EVAL_ROUTE, gatewayTrace, ids, routingTenant, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
+import { requestOf, spanWith } from "./support/traces.js";
 
 /**
  * What may wait for a trace's decision is bounded, per trace and per trace-routes object, so that

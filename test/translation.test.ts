@@ -2,20 +2,10 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { SpanSchema, Status_StatusCode, StatusSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import {
-  attr,
-  attributesOf,
-  requestOf,
-  rpcStatusOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toOtlpJson,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { attr, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { attributesOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 import { lengthDelimited, requestWithSpanFields, varint } from "./support/wire.js";
 
 const json = (value: unknown) => JSON.stringify(value);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { requestOf, rpcStatusOf, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { loggedWhile } from "./support/logs.js";
 import { createTenant, relayFetch, relayFetchWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { requestOf, rpcStatusOf } from "./support/traces.js";
 
 /**
  * Bodies that end early: an upload whose connection fails midway, and one shorter than its

@@ -1,15 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import {
-  exportResponseOf,
-  requestOf,
-  rpcStatusOf,
-  spanIdsOf,
-  spansOf,
-  spanWith,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import type { RelayEvent } from "../src/log/events.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
@@ -17,6 +8,7 @@ import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, createTenant, issueToken, sendTraces, sendTracesWith, type TestTenant, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 /** A stored-key tenant whose Braintrust key is `key`, and a token of it. */
 async function tenantWithKey(key: string): Promise<{ id: string; bearer: string }> {

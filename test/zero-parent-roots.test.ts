@@ -6,19 +6,11 @@ import {
   ExportTraceServiceRequestSchema,
 } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import {
-  attributesOf,
-  exportResponseOf,
-  requestOf,
-  spansOf,
-  spanWith,
-  toOtlpJson,
-  toProtobuf,
-  trueFoundryTrace,
-} from "../scripts/lib/traces.js";
+import { spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { viewsByParent } from "./support/parent-views.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
+import { attributesOf, exportResponseOf, requestOf, spanWith } from "./support/traces.js";
 import { holdsBytes } from "./support/wire.js";
 
 /**

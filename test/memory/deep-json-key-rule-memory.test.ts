@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { relayConfig } from "../../src/env.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 /**
  * An attribute holding JSON nested deeper than the JSON reader reads (256 levels), beside millions of

@@ -2,8 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Span_EventSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { relayConfig } from "../../src/env.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 /**
  * A model call whose message events sit beside its payload: translation matches the events with the

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { type HeapCappedRun, runHeapCapped } from "../../scripts/lib/heap-capped.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { CONTAINER_SHAPES, oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest } from "../../scripts/lib/worst-shapes.js";
 import { relayConfig } from "../../src/env.js";
 import { MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 /**
  * The worst shapes at the default limits, each through the relay's pipeline in a process whose heap

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { runHeapCapped } from "../../scripts/lib/heap-capped.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 const MiB = 1024 * 1024;
 const bodyWith = (output: string) => toProtobuf(requestOf([spanWith("s", [attr("tfy.output", output)])]));

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { spanIdsOf, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { workerdRss } from "../../scripts/lib/workerd-processes.js";
 import { adminCall, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
+import { spanIdsOf } from "../support/traces.js";
 
 const standin = standinClient(inject("standinUrl"));
 const REQUESTS = 1200;

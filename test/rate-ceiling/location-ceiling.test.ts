@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { rpcStatusOf, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
+import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { createTenant, sendTraces, sendTracesWith } from "../support/relay.js";
 import { standin } from "../support/standin.js";
+import { rpcStatusOf } from "../support/traces.js";
 
 afterEach(() => vi.restoreAllMocks());
 

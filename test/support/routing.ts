@@ -2,13 +2,14 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf } from "../../scripts/lib/traces.js";
 import { shardOf, traceRoutesObject } from "../../src/deliver/trace-route-shards.js";
 import type { TraceRoutes } from "../../src/deliver/trace-routes.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { viewsByParent } from "./parent-views.js";
 import { admin, createTenant, sendTraces, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
+import { requestOf, spanWith } from "./traces.js";
 
 /** Routing by trace: the tenants, traces and readings the tests of its decisions, waits and bounds share. */
 

@@ -1,6 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { attributesOf, spanWith } from "../../scripts/lib/traces.js";
 import {
   addedKeyValue,
   applyTranslation,
@@ -8,6 +7,7 @@ import {
   type TranslationOptions,
   translateSpan,
 } from "../../src/process/translate.js";
+import { attributesOf, spanWith } from "./traces.js";
 
 /** Translation's two settings of the tenant option that keeps source attributes. */
 export const DROP = { keepSourceAttributes: false };

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Span_EventSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { BraintrustStandIn } from "../../scripts/lib/braintrust-standin.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
-import { attr, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 /** The stand-in over HTTP: its view is one parent's, as each Braintrust project or experiment shows its own. */
 describe("the Braintrust stand-in", () => {

@@ -4,10 +4,11 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { requestOf, spanIdsOf, spanWith, toProtobuf, variedRequest } from "../../scripts/lib/traces.js";
+import { toProtobuf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
 import { scanRequest, TooManySpans } from "../../src/otlp/wire.js";
+import { requestOf, spanIdsOf, spanWith, variedRequest } from "../support/traces.js";
 
 const decode = (piece: RequestPiece) => fromBinary(ExportTraceServiceRequestSchema, piece.protobuf);
 

@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { hasZeroParent, isRoot } from "../../src/otlp/root.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 describe("which span is its trace's root", () => {
   it("one whose parent_span_id is empty or all zeros; a single byte set makes it a child", () => {

@@ -5,11 +5,12 @@ import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
-import { anyValue, attr, randomId, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { anyValue, attr, randomId, spansOf } from "../../scripts/lib/traces.js";
 import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
 import { matches, type SpanInContext } from "../../src/process/match.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
 import { routedUntil, routesTraces } from "../../src/tenants/routing.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 describe("route conditions", () => {
   const span = spanWith("ChatCompletion: gpt", [

@@ -3,7 +3,8 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr } from "../../scripts/lib/traces.js";
+import { requestOf, spanWith } from "../support/traces.js";
 import { responsesApiAnswer } from "../support/translation.js";
 
 /**

@@ -5,7 +5,8 @@ import { type Span, Span_EventSchema } from "../../gen/opentelemetry/proto/trace
 import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, requestOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr } from "../../scripts/lib/traces.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 /**
  * A gateway that writes the GenAI conventions beside its own payload says each thing twice: what

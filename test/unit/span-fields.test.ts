@@ -11,10 +11,11 @@ import {
   Status_StatusCode,
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { type AttrValue, attr, randomId, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { type AttrValue, attr, randomId, spansOf } from "../../scripts/lib/traces.js";
 import type { SpanFields } from "../../src/otlp/incoming.js";
 import { scanRequest } from "../../src/otlp/wire.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
+import { requestOf, spanWith } from "../support/traces.js";
 import { vouchedSpanCount } from "../support/wire.js";
 
 /** An attribute as a reader sees it: key, value case, and the value (scalars as read, others as protobuf-es's JSON). */

@@ -1,9 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
-import { attr, randomId, requestOf, spanWith, toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, randomId, toProtobuf } from "../../scripts/lib/traces.js";
 import { SpanProcessor } from "../../src/process/process-spans.js";
 import { readSpans } from "../../src/receive/read-spans.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 const ROUTED = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" };
 

@@ -9,7 +9,8 @@ import {
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, attributesOf, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr, spansOf } from "../../scripts/lib/traces.js";
+import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 
 /** How a failed span shows its error. */
 describe("a span failed by tfy.error_message alone", () => {

@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Span_EventSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, attributesOf, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
 import { translateSpan } from "../../src/process/translate.js";
+import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, KEEP, keptKeys, translated } from "../support/translation.js";
 import { group, lengthDelimited } from "../support/wire.js";
 

@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { attr, attributesOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr } from "../../scripts/lib/traces.js";
+import { attributesOf, spanWith } from "../support/traces.js";
 import { DROP, keptKeys, translated, translateInPlace } from "../support/translation.js";
 
 /** What a span shows as metadata and tags, the caller's request metadata among them. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { attr, attributesOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr } from "../../scripts/lib/traces.js";
 import { translateSpan } from "../../src/process/translate.js";
+import { attributesOf, spanWith } from "../support/traces.js";
 import { DROP, KEEP, keptKeys, translated, translateInPlace } from "../support/translation.js";
 
 /** Tokens, timings and the model Braintrust prices a span by. */

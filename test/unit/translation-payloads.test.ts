@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { relayed } from "../../scripts/lib/pipeline.js";
-import { attr, attributesOf, requestOf, spansOf, spanWith } from "../../scripts/lib/traces.js";
+import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
 import { addedKeyValue } from "../../src/process/translate.js";
+import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, KEEP, keptKeys, translated, translateInPlace } from "../support/translation.js";
 
 /** What a span shows as its input and output, and which source attributes go once it does. */
