@@ -2,11 +2,11 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { readRequest } from "../scripts/lib/pipeline.js";
 import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { RelayError } from "../src/http/errors.js";
 import { readSpans } from "../src/receive/read-spans.js";
 import { checkWire } from "../src/receive/wire-check.js";
+import { readRequest } from "./support/pipeline.js";
 import { variedRequest } from "./support/traces.js";
 import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint, vouchedSpanCount } from "./support/wire.js";
 

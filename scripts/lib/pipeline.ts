@@ -1,79 +1,14 @@
-import { fromBinary } from "@bufbuild/protobuf";
-import {
-  type ExportTraceServiceRequest,
-  ExportTraceServiceRequestSchema,
-} from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import type { ResourceSpans, ScopeSpans } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import type { Delivery } from "../../src/deliver/message.js";
-import { type RelayConfig, relayConfig } from "../../src/env.js";
+import type { RelayConfig } from "../../src/env.js";
 import { batchesByParent, planSettled, prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat, RequestBody } from "../../src/otlp/format.js";
-import type { IncomingResource, IncomingScope } from "../../src/otlp/incoming.js";
-import { readSpans } from "../../src/receive/read-spans.js";
-import type { SpanRejections } from "../../src/receive/validate.js";
 import type { BraintrustCredential } from "../../src/tenants/credentials.js";
 import type { Tenant } from "../../src/tenants/schema.js";
-import { tenantRecord } from "./tenants.js";
-import { toOtlpJson, toProtobuf } from "./traces.js";
 
 /**
- * The relay's pipeline run in process, for tests of what it makes of a request without the network:
- * the same `readSpans` and `prepareDeliveries` the ingest route runs.
+ * The relay's pipeline run in process, for the benchmark and the tests of what it makes of a request
+ * without the network: the same `prepareDeliveries` the ingest route runs.
  */
-
-/** What the reader hands over, gathered back into one request (each span under its resource and scope). */
-export function readRequest(bytes: Uint8Array, format: OtlpFormat): { request: ExportTraceServiceRequest; rejections: SpanRejections } {
-  const request: ExportTraceServiceRequest = { $typeName: ExportTraceServiceRequestSchema.typeName, resourceSpans: [] };
-  const resources = new Map<IncomingResource, ResourceSpans>();
-  const scopes = new Map<IncomingScope, ScopeSpans>();
-  const { rejections } = readSpans(bytes, format, ({ span, scope }) => {
-    let resourceSpans = resources.get(scope.resource);
-    if (!resourceSpans) {
-      resourceSpans = { ...scope.resource.resourceSpans, scopeSpans: [] };
-      resources.set(scope.resource, resourceSpans);
-      request.resourceSpans.push(resourceSpans);
-    }
-    let scopeSpans = scopes.get(scope);
-    if (!scopeSpans) {
-      scopeSpans = { ...scope.scopeSpans, spans: [] };
-      scopes.set(scope, scopeSpans);
-      resourceSpans.scopeSpans.push(scopeSpans);
-    }
-    scopeSpans.spans.push(span);
-  });
-  return { request, rejections };
-}
-
-interface Relayed {
-  /** Each upstream request, decoded, with its parent. */
-  requests: Array<{ parent: string; request: ExportTraceServiceRequest }>;
-  deliveries: Delivery[];
-  /** The request's own bytes, to tell whether a delivery is them, untouched. */
-  body: Uint8Array;
-}
-
-const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
-
-/** What the relay would send upstream for `request` (or these protobuf bytes, as they are) from a tenant with these settings. */
-export function relayed(
-  request: ExportTraceServiceRequest | Uint8Array,
-  settings: Record<string, unknown> = {},
-  format: OtlpFormat = "protobuf",
-): Relayed {
-  const body =
-    request instanceof Uint8Array
-      ? request
-      : format === "protobuf"
-        ? toProtobuf(request)
-        : new TextEncoder().encode(JSON.stringify(toOtlpJson(request)));
-  const config = relayConfig({} as Env);
-  const deliveries = deliveriesAlone({ wire: body, coding: "identity", bytes: body }, format, tenantRecord(settings), CREDENTIAL, config);
-  return {
-    requests: deliveries.map((d) => ({ parent: d.parent, request: fromBinary(ExportTraceServiceRequestSchema, d.payload.protobuf) })),
-    deliveries,
-    body,
-  };
-}
 
 /**
  * `prepareDeliveries`, with a routing tenant's traces planned as the request alone decides them:

@@ -3,7 +3,6 @@ import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_LinkSchema, Span_SpanKind, SpanSchema, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { readRequest } from "../../scripts/lib/pipeline.js";
 import { randomId, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { requestOfSpans, WORST_SHAPES } from "../../scripts/lib/worst-shapes.js";
 import { concat, hex } from "../../src/encoding/bytes.js";
@@ -13,6 +12,7 @@ import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-ty
 import { readSpans } from "../../src/receive/read-spans.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "../../src/receive/validate.js";
+import { readRequest } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import {
   deeplyNestedAnyValue,

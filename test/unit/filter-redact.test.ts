@@ -6,10 +6,10 @@ import {
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, randomId, spansOf, toProtobuf } from "../../scripts/lib/traces.js";
 import { compileRedaction } from "../../src/process/redact.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 
 /** What the relay sends for `request` from a tenant with these settings, translation off: the one upstream request. */

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr } from "../../scripts/lib/traces.js";
 import { MAX_PARSED_ENTRIES_PER_SPAN } from "../../src/process/raw-json.js";
+import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import { responsesApiAnswer } from "../support/translation.js";
 

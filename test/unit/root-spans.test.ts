@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { hasZeroParent, isRoot } from "../../src/otlp/root.js";
+import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 
 describe("which span is its trace's root", () => {

@@ -3,13 +3,13 @@ import { describe, expect, it, vi } from "vitest";
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { anyValue, attr, randomId, spansOf } from "../../scripts/lib/traces.js";
 import { jsonOf, lookupDotted, numberAttribute, scalarOf, stringAttribute } from "../../src/process/attributes.js";
 import { matches, type SpanInContext } from "../../src/process/match.js";
 import type { Match } from "../../src/tenants/processing-schema.js";
 import { routedUntil, routesTraces } from "../../src/tenants/routing.js";
+import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 
 describe("route conditions", () => {

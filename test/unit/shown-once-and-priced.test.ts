@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr } from "../../scripts/lib/traces.js";
+import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import { responsesApiAnswer } from "../support/translation.js";
 

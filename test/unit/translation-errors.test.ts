@@ -8,8 +8,8 @@ import {
   Status_StatusCode,
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, spansOf } from "../../scripts/lib/traces.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 
 /** How a failed span shows its error. */

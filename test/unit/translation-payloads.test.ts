@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { traceloopMessages } from "../../src/process/traceloop.js";
 import { addedKeyValue } from "../../src/process/translate.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, KEEP, keptKeys, translated, translateInPlace } from "../support/translation.js";
 

@@ -1,13 +1,13 @@
 import { clone } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { addedKeyValue } from "../../src/process/translate.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, translateInPlace } from "../support/translation.js";
 

@@ -9,9 +9,9 @@ import {
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { type AttrValue, attr, spansOf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */

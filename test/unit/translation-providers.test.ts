@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, spansOf } from "../../scripts/lib/traces.js";
+import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { keptKeys, translated } from "../support/translation.js";
 

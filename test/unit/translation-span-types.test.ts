@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { type Span, Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { relayed } from "../../scripts/lib/pipeline.js";
 import { attr, randomId, spansOf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
+import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import { translated } from "../support/translation.js";
 
