@@ -66,8 +66,8 @@ export function relaySecretIn(
 
 /**
  * The ways of writing the key's bytes, base64 and base64url, without padding (which a padded one
- * holds); none for a key that is not 32 bytes, which seals nothing (the relay refuses to start on
- * it) and, short, would be found in keys that have nothing to do with it.
+ * holds); none for a key that is not 32 bytes, which seals nothing (requests answer 500 until it is
+ * fixed) and, short, would be found in keys that have nothing to do with it.
  */
 function encryptionKeyForms(key: string): string[] {
   const bytes = encryptionKeyBytes(key);
