@@ -4,6 +4,7 @@ import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
+import { adminTokenInForce } from "../secrets/admin-token.js";
 import { routesTraces } from "../tenants/routing.js";
 import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -155,7 +156,7 @@ type Form = Awaited<ReturnType<typeof formOf>>;
  * configured, whatever the generated Env says.
  */
 function enteredAgain(form: Form, env: { ADMIN_TOKEN?: string }): RefusedForm["entered"] {
-  const adminToken = env.ADMIN_TOKEN;
+  const adminToken = adminTokenInForce(env);
   const entered: RefusedForm["entered"] = {};
   for (const name of ENTERED_FIELDS) {
     const value = form[name];
