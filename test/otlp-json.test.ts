@@ -84,7 +84,7 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
     [
       "an unknown enum name",
       JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, kind: "SPAN_KIND_BOGUS" }] }] }] }),
-      /SPAN_KIND_BOGUS" is not a SpanKind name/,
+      /kind must be a SpanKind name, got "SPAN_KIND_BOGUS"/,
     ],
     [
       "a list of spans given twice in one scope, whose first list JSON.parse would drop",
@@ -111,6 +111,39 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
     expect(status.code).toBe(3);
     expect(status.message).toMatch(message);
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  // The refusal is logged, and the request has not met the tenant's redaction yet.
+  const PROMPT_LINE = "Customer jane.doe@example.com asks about invoice 4471";
+  it.each([
+    [
+      "an id",
+      { traceId: PROMPT_LINE, spanId: SPAN_ID },
+      `span traceId must be a hex string, got a string of ${PROMPT_LINE.length} characters`,
+    ],
+    [
+      "a whole number",
+      { traceId: TRACE_ID, spanId: SPAN_ID, startTimeUnixNano: PROMPT_LINE },
+      `startTimeUnixNano must be a whole number, as a number or a string of decimal digits, got a string of ${PROMPT_LINE.length} characters`,
+    ],
+    [
+      "an enum's name",
+      { traceId: TRACE_ID, spanId: SPAN_ID, kind: PROMPT_LINE },
+      `kind must be a SpanKind name, got a string of ${PROMPT_LINE.length} characters`,
+    ],
+    ["an id with an odd digit", { traceId: `${TRACE_ID}0`, spanId: SPAN_ID }, `span traceId must be a hex string, got "${TRACE_ID}0"`],
+    ["a fraction", { traceId: TRACE_ID, spanId: SPAN_ID, startTimeUnixNano: "1764000000123456789.5" }, /got "1764000000123456789\.5"$/],
+  ])("names text where %s belongs by its length alone unless it has that shape", async (_what, span, message) => {
+    const tenant = await createTenant();
+
+    const response = await sendTraces(tenant, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] }), {
+      contentType: "application/json",
+    });
+
+    expect(response.status).toBe(400);
+    const refusal = (await rpcStatusOf(response)).message;
+    expect(refusal).toMatch(message);
+    expect(refusal).not.toContain("jane.doe");
   });
 
   it("answers invalid UTF-8 with 400", async () => {

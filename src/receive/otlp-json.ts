@@ -17,7 +17,7 @@ import {
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { base64Encode, bomLength, fromHex, strictTextOf } from "../encoding/bytes.js";
 import { isJson, isJsonObject, type JsonObject, type ReviverContext, unsafeIntegerDigits, writesWholeNumber } from "../encoding/json.js";
-import { quoted } from "../http/caller-text.js";
+import { quotedUnlessSecret } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
@@ -163,7 +163,10 @@ function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void
 function settled(name: string, scalar: ScalarType | undefined, value: unknown): unknown {
   const given = value instanceof NumberText ? (scalar !== undefined && NUMBER_SCALARS.has(scalar) ? value.text : value.value) : value;
   if (typeof given === "string" && scalar !== undefined && INTEGER_SCALARS.has(scalar) && !/^-?\d+$/.test(given))
-    throw new RelayError("malformed", `${name} must be a whole number, as a number or a string of decimal digits, got ${quoted(given)}`);
+    throw new RelayError(
+      "malformed",
+      `${name} must be a whole number, as a number or a string of decimal digits, got ${textShown(given, NUMBER_LIKE.test(given))}`,
+    );
   return given;
 }
 
@@ -220,13 +223,28 @@ function hexIdsToBase64(target: JsonObject, what: string, idFields = ID_FIELDS):
       if (typeof value !== "string" || value.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(value)) {
         throw new RelayError(
           "malformed",
-          `${what} ${name} must be a hex string, got ${typeof value === "string" ? quoted(value) : jsonKind(value)}`,
+          `${what} ${name} must be a hex string, got ${typeof value === "string" ? textShown(value, ID_LIKE.test(value)) : jsonKind(value)}`,
         );
       }
       target[name] = base64Encode(fromHex(value));
     }
   }
 }
+
+/**
+ * A string of the request where a number, an id or an enum's name belongs, as a refusal shows it:
+ * quoted when it has the shape of what belongs there or is short, else by its length alone. The
+ * refusal is logged, and the request has not met the tenant's redaction yet: text of any other
+ * shape may be anything of a span's (an attribute's value, a prompt's line, a key).
+ */
+function textShown(text: string, shaped: boolean): string {
+  return quotedUnlessSecret(text, shaped) ?? `a string of ${text.length} characters`;
+}
+
+const NUMBER_LIKE = /^[-+0-9.eE]{1,40}$/;
+/** Hex digits, and a UUID's dashes: an id as a client may send it by mistake. */
+const ID_LIKE = /^[0-9a-fA-F-]{1,40}$/;
+const ENUM_NAME_LIKE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** What a JSON value that is not a string is, as a refusal names it without quoting all of it back. */
 function jsonKind(value: unknown): string {
@@ -240,6 +258,7 @@ function enumNameToNumber(target: JsonObject, field: string, schema: DescEnum): 
   const value = target[field];
   if (typeof value !== "string") return;
   const known = schema.values.find((v) => v.name === value);
-  if (!known) throw new RelayError("malformed", `${field} ${quoted(value)} is not a ${schema.name} name`);
+  if (!known)
+    throw new RelayError("malformed", `${field} must be a ${schema.name} name, got ${textShown(value, ENUM_NAME_LIKE.test(value))}`);
   target[field] = known.number;
 }

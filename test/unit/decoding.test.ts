@@ -610,14 +610,14 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     });
   });
 
-  it("names links and snake_case fields in its refusals, and shortens what it quotes", () => {
+  it("names links and snake_case fields in its refusals, and a long id by its length alone", () => {
     expect(refusal(() => readJson(jsonWithSpan({ links: [{ span_id: "xyz!" }] })))).toEqual({
       status: 400,
       message: 'link span_id must be a hex string, got "xyz!"',
     });
     expect(refusal(() => readJson(jsonWithSpan({ traceId: "g".repeat(300) })))).toEqual({
       status: 400,
-      message: `span traceId must be a hex string, got "${"g".repeat(256)}"… (300 characters)`,
+      message: "span traceId must be a hex string, got a string of 300 characters",
     });
   });
 
@@ -632,15 +632,15 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
   it("refuses an enum name it does not know with 400, rather than dropping it", () => {
     expect(refusal(() => readJson(jsonWithSpan({ kind: "SPAN_KIND_BOGUS" })))).toEqual({
       status: 400,
-      message: 'kind "SPAN_KIND_BOGUS" is not a SpanKind name',
+      message: 'kind must be a SpanKind name, got "SPAN_KIND_BOGUS"',
     });
     expect(refusal(() => readJson(jsonWithSpan({ status: { code: "OK" } })))).toEqual({
       status: 400,
-      message: 'code "OK" is not a StatusCode name',
+      message: 'code must be a StatusCode name, got "OK"',
     });
     expect(refusal(() => readJson(jsonWithSpan({ kind: "K".repeat(300) })))).toEqual({
       status: 400,
-      message: `kind "${"K".repeat(256)}"… (300 characters) is not a SpanKind name`,
+      message: "kind must be a SpanKind name, got a string of 300 characters",
     });
   });
 
