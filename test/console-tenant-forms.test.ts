@@ -476,7 +476,7 @@ describe("the console's tenant forms and tokens", () => {
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
   });
 
-  it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the parent or tenant", async () => {
+  it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the API URL, the parent or the tenant", async () => {
     const cookie = await consoleSessionCookie();
     const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
     // Upper case, as keys have, which no tenant id does.
@@ -505,12 +505,16 @@ describe("the console's tenant forms and tokens", () => {
       await send({ api_url: "", settings: JSON.stringify({ braintrust: { api_url: `https://braintrust.example.com/?api_key=${key}` } }) }),
     ).toContain("&quot;api_url&quot;:&quot;https://braintrust.example.com/&quot;");
     // One field too high: a parent or a tenant id of no such shape, long enough to be a key, is not shown again.
+    const pastedAsUrl = await send({ api_url: key });
+    expect(pastedAsUrl).toContain("braintrust.api_url: must be an absolute URL");
+    expect(pastedAsUrl).toContain('<input type="text" name="api_url" value="" autocomplete="off" aria-invalid="true"');
     expect(await send({ parent: key })).toContain("parent: must be");
     const refusedTenant = await send({ tenant: key });
     expect(refusedTenant).toContain("Not created: tenant: ids are 1-64 characters");
     expect(refusedTenant).toContain('name="tenant" required="" pattern="[a-z0-9_\\-]{1,64}" autocomplete="off" value=""');
     // Short, it is a typo to see.
     expect(await send({ parent: "project:p" })).toContain('value="project:p"');
+    expect(await send({ api_url: "api.braintrust.dev" })).toContain('value="api.braintrust.dev"');
   });
 
   it("refuses a tenant's form sent with its settings emptied, rather than reset its redaction and routes and say saved", async () => {

@@ -198,12 +198,16 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
  */
 export function shownAgain(name: EnteredField, value: string): string | undefined {
   if (name === "settings") return settingsShownAgain(value);
-  if (name === "api_url") return withoutCredentials(value);
+  // A key pasted one field too high, in the URL's field above the key's, is no URL.
+  if (name === "api_url") return repeatable(value, URL_SHAPED.test(value.replace(URL_IGNORED, ""))) ? withoutCredentials(value) : undefined;
   // A key pasted one field too high: shown again only with the field's shape, or too short to be one.
   if (name === "parent") return repeatable(value, ParentSchema.safeParse(value).success) ? value : undefined;
   if (name === "tenant") return repeatable(value, TENANT_ID.test(value)) ? value : undefined;
   return value;
 }
+
+/** A scheme and `//`, as every URL the relay takes begins (http: or https:). */
+const URL_SHAPED = /^[a-z][a-z0-9+.-]*:\/\//i;
 
 /**
  * An API URL as typed, or, when it carries credentials, as read without them: a user and password,
