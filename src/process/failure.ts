@@ -93,6 +93,18 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
 }
 
 /**
+ * Why a call failed when only OpenTelemetry's `error.type` says it did: the conventions set it (a
+ * provider's error code, an exception's class, `timeout`) exactly when the operation ended in error,
+ * and TrueFoundry's GenAI span attributes write it beside the gateway's own. A class says less than a
+ * message, an exception or an HTTP status code, which come first.
+ */
+export function errorTypeFailure(attributes: KeyValue[]): string | undefined {
+  const type = scalarOf(findAttribute(attributes, "error.type"));
+  if (typeof type === "boolean" || type === undefined || String(type).trim() === "") return undefined;
+  return `the call failed with error ${type}`;
+}
+
+/**
  * Why a span failed as OpenTelemetry's SDKs record it: a status of ERROR without a message, and an
  * `exception` event (recordException) with the exception's type and message. The last such event
  * says it, as the exception that ended the span; undefined for a span whose status says more, or that

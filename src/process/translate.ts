@@ -6,7 +6,7 @@ import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
-import { answerError, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
+import { answerError, errorTypeFailure, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
 import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedByIndexed, restatedCopies, restatesIndexed } from "./genai-copies.js";
 import { answerMessages, eventsProvider, isMessageEvent, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
 import { genAiRestated } from "./genai-settings.js";
@@ -121,7 +121,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     errorMessage ??
     (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
     exceptionFailure(span) ??
-    httpFailure(span);
+    httpFailure(span) ??
+    errorTypeFailure(attributes);
   // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
   const reason = errorMessage ?? answerFailure;
   const error = !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
@@ -281,11 +282,11 @@ function holdsAsWords(text: string, part: string): boolean {
 
 /**
  * A span the relay has nothing to restate from, such as the gateway's call to a provider, which
- * still failed when it was answered with an HTTP error: it is shown failed, as its parents are; or
- * one failed without a message whose exception event says why.
+ * still failed when it was answered with an HTTP error or says an `error.type`: it is shown failed,
+ * as its parents are; or one failed without a message whose exception event says why.
  */
 function failedOnly(span: SpanFields): SpanTranslation | undefined {
-  const error = exceptionFailure(span) ?? httpFailure(span);
+  const error = exceptionFailure(span) ?? httpFailure(span) ?? errorTypeFailure(span.attributes);
   return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
 }
 

@@ -143,6 +143,57 @@ describe("a span failed without a message, as OpenTelemetry's SDKs record an exc
   });
 });
 
+describe("a call failed by OpenTelemetry's error.type alone", () => {
+  // The conventions set `error.type` exactly when an operation ended in error, and TrueFoundry's GenAI span
+  // attributes write it beside the gateway's own: a span saying nothing else shows its class as the error.
+  const typed = (type: string | number, status?: Status_StatusCode, ...more: KeyValue[]) => {
+    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("error.type", type), ...more]);
+    if (status !== undefined) span.status = create(StatusSchema, { code: status, message: "" });
+    return span;
+  };
+  const statusOf = (span: Span) => spansOf(relayed(requestOf([span])).requests[0]!.request)[0]!.status;
+
+  it.each([
+    ["ERROR without a message", Status_StatusCode.ERROR],
+    ["not set", undefined],
+  ] as const)("fails with the error's class when the status is %s, the attribute kept", (_status, code) => {
+    const span = typed("rate_limit_exceeded", code);
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with error rate_limit_exceeded" });
+    expect(out!.attributes).toContainEqual(attr("error.type", "rate_limit_exceeded"));
+  });
+
+  it("does so on a span that is not the gateway's too, a timed-out network call, and with a code written as a number", () => {
+    const call = spanWith("POST https://api.openai.com/v1/chat/completions", [attr("error.type", "timeout")]);
+
+    expect(statusOf(call)?.message).toBe("the call failed with error timeout");
+    expect(statusOf(typed(429))?.message).toBe("the call failed with error 429");
+  });
+
+  it("says less than the status's message, the gateway's, an exception's or an HTTP status code, which win", () => {
+    const withMessage = typed("500");
+    withMessage.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "provider unavailable" });
+    const thrown = typed("ProviderTimeoutError", Status_StatusCode.ERROR);
+    thrown.events = [create(Span_EventSchema, { name: "exception", attributes: [attr("exception.message", "timed out after 60s")] })];
+
+    expect(statusOf(withMessage)?.message).toBe("provider unavailable");
+    expect(statusOf(typed("429", undefined, attr("tfy.error_message", "Rate limit reached")))?.message).toBe("Rate limit reached");
+    expect(statusOf(thrown)?.message).toBe("timed out after 60s");
+    expect(statusOf(typed("503", undefined, attr("http.response.status_code", 503)))?.message).toBe("the call failed with HTTP status 503");
+  });
+
+  it("fails a server's span that answered 4xx when it says error.type: the HTTP conventions set none for a 4xx it served", () => {
+    const served = Object.assign(typed("400", undefined, attr("http.response.status_code", 400)), { kind: Span_SpanKind.SERVER });
+
+    expect(statusOf(served)).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with error 400" });
+  });
+
+  it("leaves a span alone whose error.type is empty", () => {
+    expect(statusOf(typed(""))?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  });
+});
+
 describe("a call whose recorded answer is an error body", () => {
   it.each([
     [
