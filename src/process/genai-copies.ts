@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
-import { forEachScalar, isJsonObject } from "../encoding/json.js";
-import { countOf, parseJson, stringAttribute } from "./attributes.js";
+import { forEachScalar, isJsonObject, sameJson } from "../encoding/json.js";
+import { countOf, findAttribute, jsonOf, parseJson, stringAttribute } from "./attributes.js";
 import { parseKeepingIntegers, withinParseBudget } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 
@@ -11,6 +11,31 @@ import type { IndexedMessages } from "./traceloop.js";
  */
 export const GENAI_INPUT_COPIES = ["gen_ai.input.messages", "gen_ai.system_instructions"];
 export const GENAI_OUTPUT_COPIES = ["gen_ai.output.messages"];
+
+/**
+ * The GenAI conventions' copies of a tool call's arguments and result (an `execute_tool` span's), which
+ * a gateway may write beside an MCP span's tfy.input and tfy.output.
+ */
+export const GENAI_TOOL_INPUT_COPIES = ["gen_ai.tool.call.arguments"];
+export const GENAI_TOOL_OUTPUT_COPIES = ["gen_ai.tool.call.result"];
+
+/**
+ * Of these copies, those that are the payload (a tool call's `tfy.input` or `tfy.output`, as UTF-8)
+ * again: a tool call's arguments and result show whole, so a copy goes only when it is the same JSON
+ * (as text, however spaced, or as a key-value list), or the same text. Anything else stays, and so
+ * does a copy, or one beside a payload, longer than a copy the relay reads.
+ */
+export function sameCopies(attributes: KeyValue[], keys: readonly string[], payload: Uint8Array | undefined): string[] {
+  const present = keys.filter((key) => countOf(attributes, key) === 1);
+  if (present.length === 0 || payload === undefined || payload.byteLength > MAX_COPY_CHARS) return [];
+  const text = textOf(payload);
+  const shown = parseJson(text) ?? text;
+  return present.filter((key) => {
+    const copy = findAttribute(attributes, key);
+    const long = copy?.value.case === "stringValue" && copy.value.value.length > MAX_COPY_CHARS;
+    return !long && sameJson(jsonOf(copy), shown);
+  });
+}
 
 /**
  * Keys whose values are the conventions' own vocabulary (a role, a part's type, a finish reason, an

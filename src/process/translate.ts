@@ -7,7 +7,16 @@ import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
 import { answerError, errorTypeFailure, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
-import { GENAI_INPUT_COPIES, GENAI_OUTPUT_COPIES, restatedByIndexed, restatedCopies, restatesIndexed } from "./genai-copies.js";
+import {
+  GENAI_INPUT_COPIES,
+  GENAI_OUTPUT_COPIES,
+  GENAI_TOOL_INPUT_COPIES,
+  GENAI_TOOL_OUTPUT_COPIES,
+  restatedByIndexed,
+  restatedCopies,
+  restatesIndexed,
+  sameCopies,
+} from "./genai-copies.js";
 import { answerMessages, eventsProvider, isMessageEvent, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
 import { genAiRestated } from "./genai-settings.js";
 import { metricsOf } from "./metrics.js";
@@ -164,6 +173,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
           "tfy.input",
           "tfy.input_short_hand",
           ...restatedCopies(attributes, GENAI_INPUT_COPIES, inputUtf8),
+          ...(type === "tool" ? sameCopies(attributes, GENAI_TOOL_INPUT_COPIES, inputUtf8) : []),
           ...(indexedInput?.keys ?? []),
         ],
         rest: settingsOnlyMetadataShows(request.settings, attributes),
@@ -176,7 +186,12 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const output = response
     ? {
         value: response.output,
-        sources: ["tfy.output", ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8), ...(indexedOutput?.keys ?? [])],
+        sources: [
+          "tfy.output",
+          ...restatedCopies(attributes, GENAI_OUTPUT_COPIES, outputUtf8),
+          ...(type === "tool" ? sameCopies(attributes, GENAI_TOOL_OUTPUT_COPIES, outputUtf8) : []),
+          ...(indexedOutput?.keys ?? []),
+        ],
         rest: responseRest ?? {},
       }
     : traceloop?.output && {

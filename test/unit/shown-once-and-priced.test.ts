@@ -173,3 +173,46 @@ describe("the GenAI conventions' copy of an Anthropic conversation with tool use
     expect(span.metadata).not.toHaveProperty("gen_ai.output.messages");
   });
 });
+
+describe("the GenAI conventions' copy of an MCP tool call's arguments and result, beside the gateway's payload", () => {
+  // An `execute_tool` span in the conventions carries the call's arguments and result again, JSON text or a
+  // key-value list: the tool call shows whole, so a copy that is the same JSON is the same call again.
+  const args = { order_id: "1234", notify: true, amount: 12.5 };
+  const result = { content: [{ type: "text", text: "refunded" }], isError: false };
+  const toolCall = (...copies: KeyValue[]) =>
+    spanWith("MCP: orders.refund", [
+      attr("tfy.span_type", "MCP"),
+      attr("tfy.mcp_server.primitive_name", "refund"),
+      attr("tfy.input", json(args)),
+      attr("tfy.output", json(result)),
+      attr("gen_ai.operation.name", "execute_tool"),
+      attr("gen_ai.tool.name", "refund"),
+      ...copies,
+    ]);
+
+  it.each([
+    ["JSON text", json(args), JSON.stringify(result, null, 2)],
+    ["a key-value list", args, result],
+  ] as const)("goes with the payload, as %s: the call's arguments and result show once", (_form, argsCopy, resultCopy) => {
+    const span = shown(requestOf([toolCall(attr("gen_ai.tool.call.arguments", argsCopy), attr("gen_ai.tool.call.result", resultCopy))]));
+
+    expect(span.input).toEqual(args);
+    expect(span.output).toEqual(result);
+    // Not again in metadata, the call's arguments and its result stored and billed twice.
+    expect(span.metadata).not.toHaveProperty("gen_ai.tool.call.arguments");
+    expect(span.metadata).not.toHaveProperty("gen_ai.tool.call.result");
+    expect(span.metadata["gen_ai.tool.name"]).toBe("refund");
+  });
+
+  it("stays when it says something else, and for a tenant keeping sources", () => {
+    const other = toolCall(
+      attr("gen_ai.tool.call.arguments", json({ ...args, amount: 13 })),
+      attr("gen_ai.tool.call.result", json(result)),
+    );
+    const kept = shown(requestOf([toolCall(attr("gen_ai.tool.call.arguments", json(args)))]), { keep_source_attributes: true });
+
+    expect(shown(requestOf([other])).metadata).toHaveProperty("gen_ai.tool.call.arguments");
+    expect(shown(requestOf([other])).metadata).not.toHaveProperty("gen_ai.tool.call.result");
+    expect(kept.metadata).toHaveProperty("gen_ai.tool.call.arguments");
+  });
+});
