@@ -17,10 +17,16 @@ const EVENT_ROLES: Record<string, string> = {
   "gen_ai.tool.message": "tool",
 };
 const CHOICE_EVENT = "gen_ai.choice";
+/**
+ * The older gateway's event for a message of a role the conventions do not name (OpenAI's
+ * `developer`), which restates a message of such a role only.
+ */
+const UNKNOWN_ROLE_EVENT = "gen_ai.unknown.message";
+const NAMED_ROLES = new Set(Object.values(EVENT_ROLES));
 
 /** Whether a span event is one of those message events. */
 export function isMessageEvent({ name }: Span_Event): boolean {
-  return Object.hasOwn(EVENT_ROLES, name) || name === CHOICE_EVENT;
+  return Object.hasOwn(EVENT_ROLES, name) || name === CHOICE_EVENT || name === UNKNOWN_ROLE_EVENT;
 }
 
 /** A message as the relay writes it into input or output. */
@@ -53,7 +59,7 @@ export function restatedMessageEvents(
   let next = 0;
   let choices = 0;
   events.forEach((event, at) => {
-    const role = Object.hasOwn(EVENT_ROLES, event.name) ? EVENT_ROLES[event.name] : undefined;
+    const role = Object.hasOwn(EVENT_ROLES, event.name) ? EVENT_ROLES[event.name] : event.name === UNKNOWN_ROLE_EVENT ? null : undefined;
     if (role === undefined && event.name !== CHOICE_EVENT) return;
     const keys = event.attributes.map((a) => a.key);
     if (new Set(keys).size !== keys.length) return;
@@ -129,9 +135,12 @@ export function eventsProvider(events: readonly Span_Event[]): string | undefine
   return named.size === 1 && typeof provider === "string" ? provider : undefined;
 }
 
-/** Whether every field an event says is the message's, the message being of the event's role. */
-function restates(said: Record<string, unknown>, message: Message, role: string): boolean {
-  if (message.role !== role) return false;
+/**
+ * Whether every field an event says is the message's, the message being of the event's role (`null`:
+ * a role the conventions do not name).
+ */
+function restates(said: Record<string, unknown>, message: Message, role: string | null): boolean {
+  if (role === null ? typeof message.role !== "string" || NAMED_ROLES.has(message.role) : message.role !== role) return false;
   return Object.entries(said).every(([key, value]) => {
     // A tool message's event names the call it answers by `id`, OpenAI's message by `tool_call_id`.
     const field = key === "id" && role === "tool" ? "tool_call_id" : key;

@@ -227,6 +227,23 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect(removedOf(prompt, [tool("call_2"), event("gen_ai.user.message", said("Looking it up."))])).toEqual([]);
   });
 
+  it("matches the older gateway's event for a role the conventions do not name with a message of such a role only", () => {
+    // TrueFoundry's older export sends `gen_ai.unknown.message` for a role outside system, user, assistant and
+    // tool: OpenAI's `developer` instructions among them.
+    const prompt = [
+      attr("gen_ai.prompt.0.role", "developer"),
+      attr("gen_ai.prompt.0.content", "Answer in French."),
+      attr("gen_ai.prompt.1.role", "user"),
+      attr("gen_ai.prompt.1.content", "Hello"),
+    ];
+    const unknown = (content: string, ...more: KeyValue[]) => event("gen_ai.unknown.message", [...said(content), ...more]);
+
+    expect(removedOf(prompt, [unknown("Answer in French."), event("gen_ai.user.message", said("Hello"))])).toEqual([0, 1]);
+    expect(removedOf(prompt, [unknown("Answer in French.", attr("role", "developer"))])).toEqual([0]);
+    // Not a user's message, whose own event is the conventions', nor one saying another role.
+    expect(removedOf(prompt, [unknown("Hello"), unknown("Answer in French.", attr("role", "system"))])).toEqual([]);
+  });
+
   it("matches a tool call or content part whose fields an event lists in another order: JSON's members have none", () => {
     const prompt = [
       attr("gen_ai.prompt.0.role", "user"),
