@@ -680,6 +680,32 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
     },
   );
 
+  it.each([
+    [DELIVERIES, "delivers the spans"],
+    [DEAD_LETTERS, "keeps them as a dead letter"],
+  ] as const)(
+    "asks the tenant's Durable Object before dropping spans KV's copy reads as another tenant's, past the time a change takes to apply: %s %s",
+    async (queue, _outcome) => {
+      const tenant = await createTenant();
+      // This location's KV still holds the tenant that was under the id before (KV's propagation is "60 s or
+      // more", and a copy KV refused is written again only by the object's alarm); its object holds the tenant now.
+      const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+      await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify({ ...value, incarnation: crypto.randomUUID() }), { metadata });
+      const trace = trueFoundryTrace();
+      const message = queuedMessage(tenant, toProtobuf(trace), { receivedAt: LONG_AGO });
+      // Past the isolate's own 5 s: the next read goes to KV.
+      const clock = vi.spyOn(Date, "now").mockReturnValue(Date.now() + 10_000);
+
+      const { result, events } = await loggedWhile(() => consume(queue, [message])).finally(() => clock.mockRestore());
+
+      expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      expect(events.map((e) => e.event)).not.toContain("tenant_gone_discarded");
+      if (queue === DELIVERIES)
+        expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      else expect(await deadLettersOf(tenant.id)).toEqual([expect.objectContaining({ id: `${tenant.id}:${message.id}` })]);
+    },
+  );
+
   it("puts a message back, unsent, when it is younger than a tenant change takes to apply: the tenant may only be too new for this location", async () => {
     const tenant = await createTenant();
     // As if this location still read the tenant that was under this id before the message's.

@@ -3,7 +3,7 @@ import { errorText, logEvent } from "../log/events.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
-import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
+import type { Tenant } from "../tenants/schema.js";
 import { tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
@@ -21,6 +21,7 @@ import {
   skipDelivered,
   skipGone,
   skipRepeat,
+  tenantOfMessage,
 } from "./skip-or-keep.js";
 import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
 
@@ -119,8 +120,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   if (await wasDelivered(env.TENANTS, message)) return skipDelivered(env, message);
   if (await keptAsDeadLetter(env.PAYLOADS, message)) return finishDeadLetter(env, message);
   const tenants = tenantStoreOf(env);
-  const tenant = await tenants.getCurrent(message.tenant);
-  if (!isIncarnationOf(tenant, message.incarnation)) return discardOrWait(env, tenants, message);
+  const tenant = await tenantOfMessage(env, tenants, message);
+  if (!tenant) return discardOrWait(env, tenants, message);
   const key = await deliveryKey(message, tenant, env);
   // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
   const held = key.resealed ? { ...message, ...key.resealed } : message;

@@ -39,7 +39,7 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: 
 }
 
 async function keepOrDiscard(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
-  if (await tenantReadsGone(tenants, message)) return discardOrWait(env, tenants, message);
+  if (await tenantReadsGone(env, tenants, message)) return discardOrWait(env, tenants, message);
   const protobuf = await loadPayload(env.PAYLOADS, message);
   if (!protobuf) return skipGone(message);
   // Not kept as a dead letter, which a replay would send again once the marker is gone. Storage

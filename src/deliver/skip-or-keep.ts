@@ -1,6 +1,7 @@
 import { logEvent } from "../log/events.js";
 import { countSpans } from "../stats/recorder.js";
-import { isIncarnationOf } from "../tenants/schema.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { TenantStore } from "../tenants/store.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { type DeliveryMessage, isDeliveryMessage } from "./message.js";
@@ -67,8 +68,9 @@ export function isReplay(message: DeliveryMessage): boolean {
 }
 
 /**
- * A message whose tenant reads as deleted, or as another tenant created since under the same id.
- * A read can lag a change, so a message younger than that lag waits it out: its tenant may only be
+ * A message whose tenant reads as deleted, or as another tenant created since under the same id, in
+ * KV and its object alike (tenantOfMessage). A read can lag a change, so a message younger than that
+ * lag waits it out all the same: its tenant may only be
  * too new to show here. After that its tenant is surely gone and its spans go nowhere: never with
  * another tenant's key or URL, nor into a dead letter, as a deleted tenant's are deleted with it.
  */
@@ -84,13 +86,27 @@ export async function discardOrWait(env: Env, tenants: TenantStore, message: Del
 }
 
 /**
+ * The tenant whose spans the message carries, as it is now; undefined when it is deleted, or another
+ * was created since under its id. KV's copy, unless it reads as another: then the tenant's Durable
+ * Object, whose record KV's only copies. KV's copy can lag it past the time a change is taken to apply
+ * (KV's propagation is "60 s or more", and a copy KV refused is written again only by the object's
+ * alarm), and spans dropped on a stale read are gone; the object is asked only on that rare path.
+ */
+export async function tenantOfMessage(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<Tenant | undefined> {
+  const replica = await tenants.getCurrent(message.tenant);
+  if (isIncarnationOf(replica, message.incarnation)) return replica;
+  const owner = await authoritativeTenant(env, message.tenant);
+  return isIncarnationOf(owner, message.incarnation) ? owner : undefined;
+}
+
+/**
  * Whether a message's tenant reads as deleted, or as another created since under its id. One that
  * cannot be read is not: storage failing is what brings messages here, and a dead letter kept by
  * mistake can be deleted, where spans dropped by mistake are gone.
  */
-export async function tenantReadsGone(tenants: TenantStore, message: DeliveryMessage): Promise<boolean> {
+export async function tenantReadsGone(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<boolean> {
   try {
-    return !isIncarnationOf(await tenants.getCurrent(message.tenant), message.incarnation);
+    return (await tenantOfMessage(env, tenants, message)) === undefined;
   } catch {
     return false;
   }
