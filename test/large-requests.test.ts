@@ -1,12 +1,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
-import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
 import { MAX_UPSTREAM_REQUEST_BYTES } from "../src/deliver/plan.js";
+import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, sendTraces } from "./support/relay.js";
+import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
 import { largestUncompressedRequest, standin } from "./support/standin.js";
-import { attributesOf, compress, exportResponseOf, largeRequest, spanIdsOf } from "./support/traces.js";
+import { attributesOf, compress, exportResponseOf, largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 describe("an 8 MiB request", () => {
   it("with translation on, is delivered whole, split under Braintrust's 10 MB", async () => {
@@ -88,5 +90,29 @@ describe("a large request that has to wait for Braintrust", () => {
     }
     expect(spilled.objects).toEqual([]);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+});
+
+describe("a request under a resource too large for a queue message, that has to wait for Braintrust", () => {
+  it("goes to R2 in a few objects, each with one copy of the resource, not in one object a span: all delivered", async () => {
+    const tenant = await createTenant();
+    // 400 small spans under a resource of 150 kB (a process's command line, say): every queue message
+    // would carry the resource, so none holds even one span, and one object a span would copy the
+    // resource 400 times (60 MB, 400 R2 writes: past a Worker's memory and, with more spans, its subrequests).
+    const request = requestOf(Array.from({ length: 400 }, (_, i) => spanWith(`step ${i}`, [attr("i", i)])));
+    request.resourceSpans[0]!.resource!.attributes.push(attr("process.command_line", "x".repeat(150_000)));
+    const body = toProtobuf(request);
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+    const response = await sendTracesWith(tenant, body, { DELIVERY_QUEUE: queue });
+
+    expect(response.status).toBe(200);
+    const spilled = queue.sent.filter(({ body: message }) => "r2Key" in message.payload).map(({ body: message }) => message.bytes);
+    expect(spilled.length).toBeLessThanOrEqual(2);
+    expect(spilled.reduce((sum, bytes) => sum + bytes, 0)).toBeLessThan(2 * body.byteLength);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(request), 45_000);
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
   });
 });

@@ -32,10 +32,11 @@ export function deadLetterKey(tenant: string, deliveryId: string): string {
 
 /**
  * Delivery ids: a UUID, or a trace-routes object's id and row, each with `.<n>` per piece cut to fit
- * a queue message and `.a` or `.b` per half (message.ts's halfId); spans
- * released by a trace-routes object before its ids were that had `trace-<trace id>-<row>`.
+ * a queue message, `.s<n>` per object of spans spilled together (queue.ts's messagesFor) and `.a` or
+ * `.b` per half (message.ts's halfId); spans released by a trace-routes object before its ids were
+ * that had `trace-<trace id>-<row>`.
  */
-const DELIVERY_ID = /^(trace-)?[0-9a-f][0-9a-f.-]{0,160}$/;
+const DELIVERY_ID = /^(trace-)?[0-9a-f][0-9a-fs.-]{0,160}$/;
 
 /** A dead letter's id, `<tenant>:<delivery id>`, as its R2 key and delivery id; undefined for an id no dead letter can have. */
 function parseId(id: string): { key: string; deliveryId: string } | undefined {

@@ -3,6 +3,7 @@ import { ownedBytes } from "../encoding/bytes.js";
 import { halveRequest, splitRequest } from "../otlp/outgoing.js";
 import { allOrUndone } from "./all-or-undone.js";
 import { type DeliveryMessage, halfId, type MessageTemplate } from "./message.js";
+import { MAX_UPSTREAM_REQUEST_BYTES } from "./plan.js";
 import { releasePayloads, spillPayload } from "./spill.js";
 
 /** Room in a message for everything but the spans (ids, parent, sealed key, last error, the queue's own ~100 B); docs/cloudflare-limits.md. */
@@ -23,8 +24,12 @@ type DeliveryIds = "fresh" | "repeated";
 
 /**
  * The messages that carry a delivery's spans: one when they fit, else split by spans (resource and
- * scope kept, from the bytes, nothing decoded), with any single span too large for a message
- * spilled to R2 and referenced.
+ * scope kept, from the bytes, nothing decoded) into pieces `<id>.<n>`, with any single span too large
+ * for a message spilled to R2 and referenced. Spans too large for a message only with their resource
+ * and scope (a resource holding a process's whole command line, say), which every piece would carry
+ * again, are spilled together instead (`<id>.s<n>`), in objects as large as an upstream request may
+ * be: spilled one a span, they would copy the resource once a span, past an isolate's memory and,
+ * with enough spans, a Worker's subrequests, on every try.
  */
 export async function messagesFor(
   template: MessageTemplate,
@@ -36,15 +41,15 @@ export async function messagesFor(
   if (protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES) {
     return [{ ...template, payload: { inline: ownedBytes(protobuf) }, spans, bytes: protobuf.byteLength }];
   }
-  const chunks = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES);
+  const pieces = splitRequest(protobuf, MAX_INLINE_PAYLOAD_BYTES, MAX_UPSTREAM_REQUEST_BYTES);
   return allOrUndone(
-    chunks.map(async (chunk, n): Promise<DeliveryMessage[]> => {
-      const id = `${template.id}.${n}`;
+    pieces.map(async (piece): Promise<DeliveryMessage[]> => {
+      const id = "at" in piece ? `${template.id}.${piece.at}` : `${template.id}.s${piece.together}`;
       const payload =
-        chunk.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
-          ? { inline: ownedBytes(chunk.protobuf) }
-          : { r2Key: await spillPayload(bucket, template.tenant, id, chunk.protobuf) };
-      return [{ ...template, id, payload, spans: chunk.spans, bytes: chunk.protobuf.byteLength }];
+        piece.protobuf.byteLength <= MAX_INLINE_PAYLOAD_BYTES
+          ? { inline: ownedBytes(piece.protobuf) }
+          : { r2Key: await spillPayload(bucket, template.tenant, id, piece.protobuf) };
+      return [{ ...template, id, payload, spans: piece.spans, bytes: piece.protobuf.byteLength }];
     }),
     spillsUndone(bucket, ids),
   );

@@ -133,9 +133,29 @@ export interface RequestPiece {
   spans: number;
 }
 
-/** The request's spans in pieces of at most `maxBytes` (a single span over it alone). */
-export function splitRequest(bytes: Uint8Array, maxBytes: number): RequestPiece[] {
-  return chunkBySize(outgoingSpansOf(bytes), maxBytes).map((chunk) => ({ protobuf: assembleRequest(bytes, chunk), spans: chunk.length }));
+/**
+ * A piece of a split request: `at`, its place among the pieces cut by size (a place left empty by a
+ * span that went `together`), or `together`, its place among the pieces of such spans.
+ */
+export type SplitPiece = RequestPiece & ({ at: number } | { together: number });
+
+/**
+ * The request's spans in pieces of at most `maxBytes` (a single span over it alone). A span over it
+ * only with its resource and scope, which every piece would carry again, goes instead with the others
+ * like it, in pieces of at most `togetherBytes`: alone, each would copy a large resource once a span.
+ */
+export function splitRequest(bytes: Uint8Array, maxBytes: number, togetherBytes: number): SplitPiece[] {
+  const overByTheirHeaders: OutgoingSpan[] = [];
+  const cut = chunkBySize(outgoingSpansOf(bytes), maxBytes).flatMap((chunk, at) => {
+    const [only] = chunk;
+    if (chunk.length === 1 && only!.size < maxBytes && sizeBound(chunk) > maxBytes) {
+      overByTheirHeaders.push(only!);
+      return [];
+    }
+    return [{ at, chunk }];
+  });
+  const together = chunkBySize(overByTheirHeaders, togetherBytes).map((chunk, together) => ({ together, chunk }));
+  return [...cut, ...together].map(({ chunk, ...place }) => ({ ...place, protobuf: assembleRequest(bytes, chunk), spans: chunk.length }));
 }
 
 /** The request's spans in two halves by count, for answering Braintrust's 413; undefined for a single span. */

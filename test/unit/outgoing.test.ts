@@ -4,7 +4,7 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { toProtobuf } from "../../scripts/lib/traces.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
 import { scanRequest, TooManySpans } from "../../src/otlp/wire.js";
@@ -35,15 +35,17 @@ describe("scanning a request", () => {
 });
 
 describe("splitting a request by size", () => {
-  it("keeps every span, in order, under its own resource and scope, each piece within the limit", () => {
+  it("keeps every span under its own resource and scope, each piece within the limit", () => {
     for (let seed = 1; seed <= 20; seed++) {
       const request = variedRequest(seed);
       const bytes = toProtobuf(request);
 
       for (const limit of [300, 1_000, 5_000]) {
-        const pieces = splitRequest(bytes, limit);
+        const pieces = splitRequest(bytes, limit, limit);
 
-        expect(pieces.flatMap((p) => placedSpans(decode(p)))).toEqual(placedSpans(fromBinary(ExportTraceServiceRequestSchema, bytes)));
+        expect(pieces.flatMap((p) => placedSpans(decode(p))).toSorted()).toEqual(
+          placedSpans(fromBinary(ExportTraceServiceRequestSchema, bytes)).toSorted(),
+        );
         for (const piece of pieces) {
           expect(piece.spans).toBe(spanIdsOf(decode(piece)).length);
           if (piece.spans > 1) expect(piece.protobuf.byteLength).toBeLessThanOrEqual(limit);
@@ -59,17 +61,33 @@ describe("splitting a request by size", () => {
     const field = (size: number) => size + 6;
     const threeSpans = field(span!.scope.resource.size) + field(span!.scope.header.size) + 3 * field(span!.size);
 
-    expect(splitRequest(bytes, threeSpans).map((p) => p.spans)).toEqual([3, 3, 3, 1]);
-    expect(splitRequest(bytes, threeSpans - 1).map((p) => p.spans)).toEqual([2, 2, 2, 2, 2]);
+    expect(splitRequest(bytes, threeSpans, threeSpans).map((p) => p.spans)).toEqual([3, 3, 3, 1]);
+    expect(splitRequest(bytes, threeSpans - 1, threeSpans).map((p) => p.spans)).toEqual([2, 2, 2, 2, 2]);
   });
 
   it("sends a span larger than the limit alone, and nothing for a request without spans", () => {
     const bytes = evenRequest(3);
 
-    expect(splitRequest(bytes, 10).map((p) => spanIdsOf(decode(p)))).toEqual(
+    expect(splitRequest(bytes, 10, 10).map((p) => spanIdsOf(decode(p)))).toEqual(
       spanIdsOf(fromBinary(ExportTraceServiceRequestSchema, bytes)).map((id) => [id]),
     );
-    expect(splitRequest(toProtobuf(requestOf([])), 1_000)).toEqual([]);
+    expect(splitRequest(toProtobuf(requestOf([])), 1_000, 1_000)).toEqual([]);
+  });
+  it("puts spans over the limit only with their resource and scope together, one copy of the resource a piece, not one a span", () => {
+    const request = requestOf(Array.from({ length: 30 }, (_, i) => spanWith(`span ${i}`, [])));
+    request.resourceSpans[0]!.resource!.attributes.push(attr("process.command_line", "x".repeat(2_000)));
+    const bytes = toProtobuf(request);
+    const [span] = outgoingSpansOf(bytes);
+
+    const pieces = splitRequest(bytes, 1_000, 10_000);
+
+    // Each span is far under the limit, its resource alone over it.
+    expect(span!.size).toBeLessThan(100);
+    expect(pieces.map(({ spans, ...place }) => ("together" in place ? place.together : undefined))).toEqual([0]);
+    expect(pieces.map((p) => p.spans)).toEqual([30]);
+    expect(spanIdsOf(decode(pieces[0]!))).toEqual(spanIdsOf(request));
+    // A span larger than the limit on its own still goes alone, where it was cut.
+    expect(splitRequest(bytes, 10, 10_000).map((p) => ("at" in p ? p.at : undefined))).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
 });
 
