@@ -2,13 +2,14 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, toProtobuf } from "../scripts/lib/traces.js";
+import type { DeliveryMessage } from "../src/deliver/message.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, withObjectBindings } from "./support/relay.js";
 import { alarmIn, gatewayTrace, ids, routingTenant, traceRoutesOf, viewsOnceArrived, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
-import { requestOf } from "./support/traces.js";
+import { requestOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("a decided trace's waiting spans, handed to the queue and counted", () => {
   it("hands the waiting parts of many decided traces to the queue in a few sends, not one awaited send a part", async () => {
@@ -90,6 +91,31 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
     await withObjectBindings(object, {});
     await runDurableObjectAlarm(object);
     expect((await standin.waitForSpans(tenant.apiKey, ids([...small.all, ...big.all]))).missing).toEqual([]);
+  });
+
+  it("hands a waiting part under a resource too large for a queue message to R2 in one object, not one a span", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const steps = Array.from({ length: 300 }, (_, i) =>
+      spanWith(`step ${i}`, [], { traceId: trace.traceId, parentSpanId: trace.top.spanId }),
+    );
+    // A resource of 150 kB: one object a span would copy it 300 times (45 MB, 300 R2 writes, on each
+    // release the alarm tries), and with a thousand spans pass an isolate's memory and its subrequests.
+    const children = requestOf([...trace.children, ...steps]);
+    children.resourceSpans[0]!.resource!.attributes.push(attr("process.command_line", "x".repeat(150_000)));
+    const object = traceRoutesOf(tenant, trace.traceId);
+    expect((await sendTraces(tenant, toProtobuf(children))).status).toBe(200);
+    const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+    await withObjectBindings(object, { DELIVERY_QUEUE: queue });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+    await runDurableObjectAlarm(object);
+    await withObjectBindings(object, {});
+
+    expect(queue.sent.filter(({ body }) => "r2Key" in body.payload)).toHaveLength(1);
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids([...trace.all, ...steps]));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
   });
 
   it("counts spans that waited as accepted when they came and as queued when their trace was decided", async () => {
