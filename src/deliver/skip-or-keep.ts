@@ -70,9 +70,9 @@ export function isReplay(message: DeliveryMessage): boolean {
 /**
  * A message whose tenant reads as deleted, or as another tenant created since under the same id, in
  * KV and its object alike (tenantOfMessage). A read can lag a change, so a message younger than that
- * lag waits it out all the same: its tenant may only be
- * too new to show here. After that its tenant is surely gone and its spans go nowhere: never with
- * another tenant's key or URL, nor into a dead letter, as a deleted tenant's are deleted with it.
+ * lag waits it out all the same: its tenant may only be too new to show here. After that its tenant
+ * is surely gone and its spans go nowhere: never with another tenant's key or URL, nor into a dead
+ * letter, as a deleted tenant's are deleted with it.
  */
 export async function discardOrWait(env: Env, tenants: TenantStore, message: DeliveryMessage): Promise<void> {
   const waitSeconds = Math.ceil(tenants.changeAppliesWithinSeconds - (Date.now() - message.receivedAt) / 1000);
@@ -88,7 +88,7 @@ export async function discardOrWait(env: Env, tenants: TenantStore, message: Del
 /**
  * The tenant whose spans the message carries, as it is now; undefined when it is deleted, or another
  * was created since under its id. KV's copy, unless it reads as another: then the tenant's Durable
- * Object, whose record KV's only copies. KV's copy can lag it past the time a change is taken to apply
+ * Object, whose record KV only copies. KV's copy can lag it past the time a change is taken to apply
  * (KV's propagation is "60 s or more", and a copy KV refused is written again only by the object's
  * alarm), and spans dropped on a stale read are gone; the object is asked only on that rare path.
  */
