@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultVars } from "../../scripts/lib/default-vars.js";
-import { relayConfig } from "../../src/env.js";
+import { DEFAULT_DEAD_LETTER_QUEUE, relayConfig } from "../../src/env.js";
 
 /** Vars as a Worker gets them: text, whatever wrangler.toml or `--var` wrote. */
 function configOf(vars: Record<string, string>) {
@@ -36,6 +36,10 @@ describe("the Worker's vars", () => {
     expect(() => configOf({ [name]: String(max + 1) })).toThrow(refusal);
     expect(() => configOf({ [name]: `${min}.5` })).toThrow(refusal);
     expect(() => configOf({ [name]: "abc" })).toThrow(refusal);
+  });
+
+  it("name by default the dead-letter queue .dev.vars.example lists, which test/node/wrangler-config.test.ts holds to wrangler.toml's", () => {
+    expect(DEFAULT_DEAD_LETTER_QUEUE).toBe(defaultVars().DEAD_LETTER_QUEUE);
   });
 
   it("left empty, take their defaults, as left out", () => {
