@@ -97,6 +97,19 @@ describe("the README's deploy steps, on a new account", () => {
     for (const namespace of config.kv_namespaces) expect(steps).toContain(`npx wrangler kv namespace create ${namespace.binding}`);
   });
 
+  it("state each queue consumer's settings as wrangler.toml has them", () => {
+    const text = steps.replace(/\s+/g, " ");
+    /** The `key = value` settings written in the parentheses that follow `after`, as wrangler reads them. */
+    const statedAfter = (after: string) => {
+      const start = text.indexOf(`${after} (`);
+      const stated = text.slice(start, text.indexOf(")", start));
+      return Object.fromEntries([...stated.matchAll(/`(\w+) = ([^`]+)`/g)].map(([, key, value]) => [key, JSON.parse(value!)]));
+    };
+    const [delivery, deadLetters] = consumers;
+    expect({ queue: delivery?.queue, ...statedAfter("the delivery queue") }).toEqual(delivery);
+    expect(statedAfter("for a day")).toEqual({ max_retries: deadLetters?.max_retries, retry_delay: deadLetters?.retry_delay });
+  });
+
   it("set every secret the Worker needs: those .dev.vars.example gives a value (an empty one is only for a rotation)", () => {
     const example = readFileSync(".dev.vars.example", "utf8");
     const secrets = example.slice(example.indexOf("\n# Secrets"), example.indexOf("\n# Vars"));
