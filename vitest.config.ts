@@ -5,6 +5,9 @@ import { defaultVars } from "./scripts/lib/default-vars.js";
 
 const standin = "./test/standin/global-setup.ts";
 
+/** How long a worker test may run: retries wait for real queue delays; waits inside tests have their own deadlines. */
+const workerTestTimeout = 60_000;
+
 /** The per-location ceiling as wrangler.toml declares it; the ceiling tests lower its limit, never its period. */
 const ceiling = unstable_readConfig({ config: "wrangler.toml" }).ratelimits.find(
   (binding: { name: string }) => binding.name === "TENANT_RATE_CEILING",
@@ -22,8 +25,11 @@ function workerInWorkerd(ratelimits?: Record<string, { namespace_id: string; sim
         ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
         ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         ALLOW_INSECURE_UPSTREAM: "true",
-        UPSTREAM_TIMEOUT_MS: "2000",
-        QUEUED_UPSTREAM_TIMEOUT_MS: "2000",
+        // As long as a test may run, so no answer of the stand-in, however slowly a loaded machine brings
+        // it, times out: a timed-out attempt is retried, which changes what a test counts. The test of
+        // the timeout sets a short one of its own.
+        UPSTREAM_TIMEOUT_MS: String(workerTestTimeout),
+        QUEUED_UPSTREAM_TIMEOUT_MS: String(workerTestTimeout),
         RETRY_BASE_DELAY_SECONDS: "1",
         // Counts go to the tenant's object right after each request, so a test reads them without waiting 10 s.
         STATS_FLUSH_SECONDS: "0",
@@ -43,8 +49,7 @@ export default defineConfig({
         test: {
           name: "worker",
           include: ["test/*.test.ts"],
-          // Retries wait for real queue delays; waits inside tests have their own deadlines.
-          testTimeout: 60_000,
+          testTimeout: workerTestTimeout,
           globalSetup: [standin],
         },
       },
@@ -54,7 +59,7 @@ export default defineConfig({
         test: {
           name: "worker-ceiling",
           include: ["test/rate-ceiling/*.test.ts"],
-          testTimeout: 60_000,
+          testTimeout: workerTestTimeout,
           globalSetup: [standin],
         },
       },
