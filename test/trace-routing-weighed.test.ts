@@ -1,6 +1,5 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
@@ -8,6 +7,7 @@ import { createTenant, sendTraces } from "./support/relay.js";
 import {
   acceptKey,
   EVAL_ROUTE,
+  endWaitNow,
   gatewayTrace,
   putWithRoutes,
   routingTenant,
@@ -231,10 +231,7 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       await putWithRoutes(tenant, [EVAL_ROUTE]);
 
       // Its wait over now, rather than in an hour.
-      await runInDurableObject(object, (_instance, state) => {
-        state.storage.sql.exec("UPDATE trace_routes SET due_at = ? WHERE trace = ?", Date.now() - 1, hex(trace.traceId));
-      });
-      await runDurableObjectAlarm(object);
+      await endWaitNow(object, trace.traceId);
 
       expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:default": { traces: [], unlisted: 3 } });
     });
@@ -348,15 +345,13 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
     });
 
     it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
-      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 1 });
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 });
       const { trace, call, kept } = tracePartedByExporter("eval");
       const object = traceRoutesOf(tenant, trace.traceId);
 
       expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
-      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:anthropic"]), {
-        timeout: 10_000,
-        interval: 200,
-      });
+      await endWaitNow(object, trace.traceId);
+      expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:anthropic"]);
       expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
 
       expect(await viewsOnceArrived(tenant, kept)).toEqual({
@@ -365,18 +360,16 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
     });
 
     it("its route removed while the trace waits, in an object where no spans wait: it names nothing once the wait is over", async () => {
-      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 2 });
+      const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 });
       const { trace, call, kept } = tracePartedByExporter("prod");
       const object = traceRoutesOf(tenant, trace.traceId);
 
       expect((await sendTraces(tenant, toProtobuf(requestOf([call])))).status).toBe(200);
       expect(await waitingSpans(tenant.id)).toBe(0);
-      await putWithRoutes(tenant, [EVAL_ROUTE], { drop_non_ai_spans: true, trace_wait_seconds: 2 });
+      await putWithRoutes(tenant, [EVAL_ROUTE], { drop_non_ai_spans: true, trace_wait_seconds: 3600 });
 
-      await vi.waitFor(async () => expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:default"]), {
-        timeout: 15_000,
-        interval: 200,
-      });
+      await endWaitNow(object, trace.traceId);
+      expect(await object.decisions([hex(trace.traceId)])).toEqual(["project_name:default"]);
       expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
       expect(await viewsOnceArrived(tenant, kept)).toEqual({
         "project_name:default": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },

@@ -1,4 +1,4 @@
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
@@ -51,6 +51,17 @@ export async function viewsOnceArrived(tenant: TestTenant, spans: Span[]) {
   expect(arrival.missing).toEqual([]);
   expect(arrival.duplicates).toBe(0);
   return viewsByParent(arrival.requests);
+}
+
+/**
+ * Ends the trace's wait now and runs the object's alarm, as its end would: a test that must act
+ * while a trace waits gives it an hour, which no machine however slow lets pass, then ends it here.
+ */
+export async function endWaitNow(object: DurableObjectStub<TraceRoutes>, traceId: Uint8Array): Promise<void> {
+  await runInDurableObject(object, (_instance, state) => {
+    state.storage.sql.exec("UPDATE trace_routes SET due_at = ? WHERE trace = ?", Date.now() - 1, hex(traceId));
+  });
+  await runDurableObjectAlarm(object);
 }
 
 /** How long until the object's alarm, in ms; undefined when none is set. */
