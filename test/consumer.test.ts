@@ -48,10 +48,11 @@ describe.concurrent("the delivery queue's consumer", () => {
         return spilled(queuedMessage(tenant, protobuf, { spans: spansOf(request).length }), protobuf);
       }),
     );
-    // Each answered a while after it arrives, so deliveries made together are under way together.
+    // Each answered a while after it arrives, so deliveries made together are under way together: 2 s,
+    // past the time a loaded machine takes between sending the two (R2 reads, a 9 MB gzip each).
     await standin.script(
       tenant.apiKey,
-      messages.map(() => ({ delayMs: 300 })),
+      messages.map(() => ({ delayMs: 2_000 })),
     );
 
     expect(await consume(DELIVERIES, messages)).toEqual({ acked: messages.map((m) => m.id), retried: [], threw: undefined });
