@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { attr, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { wasDelivered } from "../src/deliver/delivered-markers.js";
+import { messagesFor } from "../src/deliver/queue.js";
 import { failingBinding } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
@@ -22,7 +23,7 @@ import {
 } from "./support/queue.js";
 import { admin, createTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
-import { spanIdsOf } from "./support/traces.js";
+import { requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 describe.concurrent("the dead-letter queue's consumer", () => {
   it("keeps a message the delivery consumer kept failing on as an R2 dead letter under dead-letters/<tenant>/<id>, and acks it", async () => {
@@ -305,5 +306,22 @@ describe.concurrent("the dead-letter queue's consumer", () => {
         request_id: expect.stringMatching(/^queue-/),
       },
     ]);
+  });
+});
+
+describe.concurrent("a dead letter of spans spilled together under a large resource", () => {
+  it("has an id the admin API takes, `<id>.s<n>`, so that it can be replayed by it", async () => {
+    const tenant = await createTenant();
+    const request = requestOf(Array.from({ length: 20 }, (_, i) => spanWith(`step ${i}`, [])));
+    request.resourceSpans[0]!.resource!.attributes.push(attr("process.command_line", "x".repeat(150_000)));
+    const { payload: _payload, spans: _spans, bytes: _bytes, ...template } = queuedMessage(tenant, new Uint8Array());
+    const [together] = await messagesFor(template, toProtobuf(request), 20, env.PAYLOADS, "fresh");
+    expect(together!.id).toBe(`${template.id}.s0`);
+
+    expect(await consume(DEAD_LETTERS, [together!])).toEqual({ acked: [together!.id], retried: [], threw: undefined });
+    const replayed = await admin("POST", "/dead-letters/replay", { id: `${tenant.id}:${together!.id}` });
+
+    expect(replayed.status).toBe(200);
+    expect(await replayed.json()).toMatchObject({ replayed: [`${tenant.id}:${together!.id}`] });
   });
 });
