@@ -508,6 +508,10 @@ describe("the console's tenant forms and tokens", () => {
     const pastedAsUrl = await send({ api_url: key });
     expect(pastedAsUrl).toContain("braintrust.api_url: must be an absolute URL");
     expect(pastedAsUrl).toContain('<input type="text" name="api_url" value="" autocomplete="off" aria-invalid="true"');
+    // So in the settings JSON, where the URL's member stands beside the key's: emptied where it stands, as the key's is.
+    expect(await send({ api_url: "", settings: JSON.stringify({ braintrust: { api_url: key } }) })).toContain(
+      "&quot;api_url&quot;:&quot;&quot;",
+    );
     expect(await send({ parent: key })).toContain("parent: must be");
     const refusedTenant = await send({ tenant: key });
     expect(refusedTenant).toContain("Not created: tenant: ids are 1-64 characters");

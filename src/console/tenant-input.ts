@@ -130,10 +130,11 @@ function stringsOf(text: string): StringAt[] {
 
 /**
  * The settings JSON with each `"api_key"` member's string emptied where it stands, and each
- * `"api_url"` member's without its credentials, the rest as typed; undefined when that cannot be
- * done for sure: text that does not parse and could name either (a `\u` escape spells any name) has
- * no sure reading of where its strings start, and a key that is no string, or either one given as a
- * list or an object, has no string to empty. None of such text is shown again.
+ * `"api_url"` member's as urlShownAgain shows it (emptied when it is none), the rest as typed;
+ * undefined when that cannot be done for sure: text that does not parse and could name either (a
+ * `\u` escape spells any name) has no sure reading of where its strings start, and a key that is no
+ * string, or either one given as a list or an object, has no string to empty. None of such text is
+ * shown again.
  */
 function settingsShownAgain(text: string): string | undefined {
   if (!parses(text)) return /api_key|api_url|\\u/.test(text) ? undefined : text;
@@ -156,7 +157,7 @@ function settingsShownAgain(text: string): string | undefined {
       return undefined;
     }
     shown += text.slice(copied, value.start);
-    shown += member === "api_key" ? '""' : JSON.stringify(withoutCredentials(JSON.parse(text.slice(value.start, value.end)) as string));
+    shown += member === "api_key" ? '""' : JSON.stringify(urlShownAgain(JSON.parse(text.slice(value.start, value.end)) as string) ?? "");
     copied = value.end;
     i++;
   }
@@ -198,12 +199,20 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
  */
 export function shownAgain(name: EnteredField, value: string): string | undefined {
   if (name === "settings") return settingsShownAgain(value);
-  // A key pasted one field too high, in the URL's field above the key's, is no URL.
-  if (name === "api_url") return repeatable(value, URL_SHAPED.test(value.replace(URL_IGNORED, ""))) ? withoutCredentials(value) : undefined;
+  if (name === "api_url") return urlShownAgain(value);
   // A key pasted one field too high: shown again only with the field's shape, or too short to be one.
   if (name === "parent") return repeatable(value, ParentSchema.safeParse(value).success) ? value : undefined;
   if (name === "tenant") return repeatable(value, TENANT_ID.test(value)) ? value : undefined;
   return value;
+}
+
+/**
+ * An API URL, the field's or a settings JSON's `api_url`, as shown again: without its credentials;
+ * undefined for text that is no URL and long enough to be a key, pasted into the URL's place beside
+ * the key's (the field above it, the member next to it).
+ */
+function urlShownAgain(value: string): string | undefined {
+  return repeatable(value, URL_SHAPED.test(value.replace(URL_IGNORED, ""))) ? withoutCredentials(value) : undefined;
 }
 
 /** A scheme and `//`, as every URL the relay takes begins (http: or https:). */
