@@ -1,5 +1,5 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { Span_SpanKind, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { isJsonObject, objectMembers } from "../encoding/json.js";
 import { OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
@@ -96,9 +96,11 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
  * Why a call failed when only OpenTelemetry's `error.type` says it did: the conventions set it (a
  * provider's error code, an exception's class, `timeout`) exactly when the operation ended in error,
  * and TrueFoundry's GenAI span attributes write it beside the gateway's own. A class says less than a
- * message, an exception or an HTTP status code, which come first.
+ * message, an exception or an HTTP status code, which come first. A status of OK is final, as
+ * OpenTelemetry has it: its developer says the call succeeded, the error handled (a retry, a fallback).
  */
-export function errorTypeFailure(attributes: KeyValue[]): string | undefined {
+export function errorTypeFailure({ attributes, status }: Pick<SpanFields, "attributes" | "status">): string | undefined {
+  if (status?.code === Status_StatusCode.OK) return undefined;
   const type = scalarOf(findAttribute(attributes, "error.type"));
   if (typeof type === "boolean" || type === undefined || String(type).trim() === "") return undefined;
   return `the call failed with error ${type}`;

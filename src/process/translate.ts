@@ -131,7 +131,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
     exceptionFailure(span) ??
     httpFailure(span) ??
-    errorTypeFailure(attributes);
+    errorTypeFailure(span);
   // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
   const reason = errorMessage ?? answerFailure;
   const error = !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
@@ -301,7 +301,7 @@ function holdsAsWords(text: string, part: string): boolean {
  * as its parents are; or one failed without a message whose exception event says why.
  */
 function failedOnly(span: SpanFields): SpanTranslation | undefined {
-  const error = exceptionFailure(span) ?? httpFailure(span) ?? errorTypeFailure(span.attributes);
+  const error = exceptionFailure(span) ?? httpFailure(span) ?? errorTypeFailure(span);
   return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
 }
 

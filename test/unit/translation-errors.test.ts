@@ -192,6 +192,15 @@ describe("a call failed by OpenTelemetry's error.type alone", () => {
   it("leaves a span alone whose error.type is empty", () => {
     expect(statusOf(typed(""))?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
   });
+
+  it("leaves a span alone whose status is OK: set by its developer, final, the error handled (a retry, a fallback)", () => {
+    const handled = spanWith("POST https://api.openai.com/v1/chat/completions", [attr("error.type", "timeout")]);
+
+    expect(statusOf(typed("RateLimitError", Status_StatusCode.OK))).toMatchObject({ code: Status_StatusCode.OK, message: "" });
+    expect(statusOf(Object.assign(handled, { status: create(StatusSchema, { code: Status_StatusCode.OK }) }))?.code).toBe(
+      Status_StatusCode.OK,
+    );
+  });
 });
 
 describe("a call whose recorded answer is an error body", () => {
