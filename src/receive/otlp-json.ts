@@ -242,8 +242,8 @@ function textShown(text: string, shaped: boolean): string {
 }
 
 const NUMBER_LIKE = /^[-+0-9.eE]{1,40}$/;
-/** Hex digits, and a UUID's dashes: an id as a client may send it by mistake. */
-const ID_LIKE = /^[0-9a-fA-F-]{1,40}$/;
+/** Hex digits, and a UUID's dashes: an id as a client may send it by mistake, no longer than a UUID. */
+const ID_LIKE = /^[0-9a-fA-F-]{1,36}$/;
 const ENUM_NAME_LIKE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /** What a JSON value that is not a string is, as a refusal names it without quoting all of it back. */
