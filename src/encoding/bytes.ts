@@ -96,6 +96,39 @@ export function textOf(utf8: Uint8Array): string {
   return decoder.decode(utf8);
 }
 
+/**
+ * The UTF-8 in [start, end) as text, as textOf decodes it, for short text that recurs from span to
+ * span (attribute keys, span types, model names, a payload's member names): a call to the decoder
+ * costs more than hashing and comparing a few dozen bytes, so each is decoded once and kept by its
+ * bytes. A table of RECURRING_SLOTS slots, each holding the last text whose hash falls in it, bounds
+ * what is kept.
+ */
+export function recurringTextOf(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length > RECURRING_MAX_BYTES) return textOf(bytes.subarray(start, end));
+  // FNV-1a of the length and the last bytes, where recurring keys differ (`….input_tokens`, `….output_tokens`).
+  let hash = Math.imul(0x811c9dc5 ^ length, 0x01000193);
+  for (let i = Math.max(start, end - HASHED_BYTES); i < end; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  const slot = (hash >>> 0) & (RECURRING_SLOTS - 1);
+  const at = slot * RECURRING_MAX_BYTES;
+  let same = recurringLengths[slot] === length;
+  for (let i = 0; same && i < length; i++) same = recurringBytes[at + i] === bytes[start + i];
+  if (same) return recurringTexts[slot]!;
+  const text = textOf(bytes.subarray(start, end));
+  recurringBytes.set(bytes.subarray(start, end), at);
+  recurringLengths[slot] = length;
+  recurringTexts[slot] = text;
+  return text;
+}
+
+const RECURRING_SLOTS = 1024;
+const RECURRING_MAX_BYTES = 64;
+const HASHED_BYTES = 12;
+const recurringBytes = new Uint8Array(RECURRING_SLOTS * RECURRING_MAX_BYTES);
+// -1: no slot holds text yet, not even the empty one.
+const recurringLengths = new Int32Array(RECURRING_SLOTS).fill(-1);
+const recurringTexts: string[] = new Array(RECURRING_SLOTS).fill("");
+
 // Bytes that are not UTF-8 throw rather than being replaced; a leading byte order mark is dropped, as RFC 8259 lets a JSON reader do.
 const strictDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

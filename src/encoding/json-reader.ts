@@ -1,4 +1,4 @@
-import { textOf } from "./bytes.js";
+import { recurringTextOf, textOf } from "./bytes.js";
 import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
 
 /**
@@ -70,7 +70,7 @@ export class Reader {
     this.entries(OPEN_OBJECT, 1, (keyStart, keyEnd, keyEscaped) => {
       const key = keyEscaped
         ? (JSON.parse(textOf(this.bytes.subarray(keyStart, keyEnd))) as string)
-        : textOf(this.bytes.subarray(keyStart + 1, keyEnd - 1));
+        : recurringTextOf(this.bytes, keyStart + 1, keyEnd - 1);
       const valueStart = this.at;
       this.value(1);
       this.take();

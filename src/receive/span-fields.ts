@@ -1,7 +1,7 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { type AnyValue, AnyValueSchema, type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Span, Span_EventSchema, SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { textOf } from "../encoding/bytes.js";
+import { recurringTextOf, textOf } from "../encoding/bytes.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { FieldCursor, type Range, WIRE_LEN, WIRE_VARINT } from "../otlp/wire.js";
 
@@ -63,7 +63,7 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.status = statusAt(bytes, start, end);
     } else if (no === EVENTS) eventFields.push({ start, end });
-    else if (no === NAME) fields.name = textOf(bytes.subarray(start, end));
+    else if (no === NAME) fields.name = recurringTextOf(bytes, start, end);
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
@@ -111,7 +111,7 @@ class AttributeReader {
     let value: AnyValue | undefined;
     let values = 0;
     while (field.next()) {
-      if (field.no === KEY) key = textOf(this.bytes.subarray(field.valueStart, field.valueEnd));
+      if (field.no === KEY) key = recurringTextOf(this.bytes, field.valueStart, field.valueEnd);
       else if (field.no === VALUE && ++values === 1) value = this.scalar(field.valueStart, field.valueEnd);
       else if (field.no === VALUE) return this.decoded(start, end);
     }
@@ -132,9 +132,12 @@ class AttributeReader {
     if (field.next()) return undefined;
     switch (no) {
       case STRING_VALUE: {
+        if (valueEnd - valueStart < LONG_STRING)
+          return {
+            $typeName: AnyValueSchema.typeName,
+            value: { case: "stringValue", value: recurringTextOf(this.bytes, valueStart, valueEnd) },
+          };
         const value = this.bytes.subarray(valueStart, valueEnd);
-        if (value.byteLength < LONG_STRING)
-          return { $typeName: AnyValueSchema.typeName, value: { case: "stringValue", value: textOf(value) } };
         const read: AnyValue = { $typeName: AnyValueSchema.typeName, value: new LongString(value) };
         this.stringBytes ??= new Map();
         this.stringBytes.set(read, value);
@@ -166,7 +169,7 @@ function statusAt(bytes: Uint8Array, start: number, end: number): Status {
   const field = new FieldCursor(bytes, start, end);
   while (field.next()) {
     if (field.no === STATUS_MESSAGE && field.wireType === WIRE_LEN)
-      status.message = textOf(bytes.subarray(field.valueStart, field.valueEnd));
+      status.message = recurringTextOf(bytes, field.valueStart, field.valueEnd);
     else if (field.no === STATUS_CODE && field.wireType === WIRE_VARINT)
       status.code = Number(BigInt.asIntN(32, int64At(bytes, field.valueStart, field.valueEnd)));
   }

@@ -12,6 +12,7 @@ import {
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { type AttrValue, attr, randomId, spansOf } from "../../scripts/lib/traces.js";
+import { recurringTextOf, textOf } from "../../src/encoding/bytes.js";
 import type { SpanFields } from "../../src/otlp/incoming.js";
 import { scanRequest } from "../../src/otlp/wire.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
@@ -269,5 +270,25 @@ describe("a span's fields read from its bytes", () => {
     expect(new TextDecoder().decode(bytes)).toBe(payload);
     expect(value.value.value).toBe(payload);
     expect(read.stringBytes?.has(read.attributes[1]!.value!)).toBe(false);
+  });
+
+  it("read short text as the decoder reads its bytes, whatever text was read before it with the same length or ending", () => {
+    // Thousands of keys sharing their length and last bytes share the slots of the table of recurring text.
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(4, "0")}.input_tokens`);
+    const request = encoded([
+      spanWith(
+        "span",
+        keys.map((key) => attr(key, 1)),
+      ),
+    ]);
+    for (const _round of [0, 1]) {
+      const [{ read }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+      expect(read.attributes.map((a) => a.key)).toEqual(keys);
+    }
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 200 }), (texts) => {
+        for (const bytes of [...texts, ...texts]) expect(recurringTextOf(bytes, 0, bytes.length)).toBe(textOf(bytes));
+      }),
+    );
   });
 });
