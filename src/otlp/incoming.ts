@@ -40,6 +40,8 @@ export interface SpanFields extends Pick<Span, "traceId" | "spanId" | "parentSpa
    * (receive/span-fields.ts).
    */
   readonly events?: Span["events"];
+  /** The names of the span's events, in order, when the span was read from its bytes: read without decoding its events. */
+  readonly eventNames?: readonly string[];
 }
 
 export interface IncomingSpan {

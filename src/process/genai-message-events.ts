@@ -1,6 +1,7 @@
 import type { Span_Event } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
 import { isJsonObject, sameJson } from "../encoding/json.js";
+import type { SpanFields } from "../otlp/incoming.js";
 import { givenOf, parseJson } from "./attributes.js";
 import { RawJson, withinParseBudget } from "./raw-json.js";
 
@@ -24,9 +25,14 @@ const CHOICE_EVENT = "gen_ai.choice";
 const UNKNOWN_ROLE_EVENT = "gen_ai.unknown.message";
 const NAMED_ROLES = new Set(Object.values(EVENT_ROLES));
 
-/** Whether a span event is one of those message events. */
-export function isMessageEvent({ name }: Span_Event): boolean {
+/** Whether a span event is one of those message events, by its name. */
+function isMessageEventName(name: string): boolean {
   return Object.hasOwn(EVENT_ROLES, name) || name === CHOICE_EVENT || name === UNKNOWN_ROLE_EVENT;
+}
+
+/** Whether any of the span's events is a message event: by their names, which a span read from its bytes has without decoding its events. */
+export function hasMessageEvents(span: Pick<SpanFields, "events" | "eventNames">): boolean {
+  return span.eventNames ? span.eventNames.some(isMessageEventName) : (span.events?.some(({ name }) => isMessageEventName(name)) ?? false);
 }
 
 /** A message as the relay writes it into input or output. */
@@ -128,7 +134,7 @@ function choiceOf(fields: Record<string, unknown>): { message: Message; rest: Me
 export function eventsProvider(events: readonly Span_Event[]): string | undefined {
   const named = new Set<unknown>();
   for (const event of events) {
-    if (!isMessageEvent(event)) continue;
+    if (!isMessageEventName(event.name)) continue;
     for (const { key, value } of event.attributes) if (key === "gen_ai.system") named.add(givenOf(value));
   }
   const [provider] = named;

@@ -17,7 +17,7 @@ import {
   restatesIndexed,
   sameCopies,
 } from "./genai-copies.js";
-import { answerMessages, eventsProvider, isMessageEvent, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
+import { answerMessages, eventsProvider, hasMessageEvents, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
 import { genAiRestated } from "./genai-settings.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
@@ -229,7 +229,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // A side without indexed messages: the payload's own messages, which its events may restate as well
   // (a gateway writing its payload and the conventions' events). Nothing of this is read, nor a
   // payload parsed, for a span without such events, or a tenant keeping sources.
-  const messageEvents = options.keepSourceAttributes ? undefined : span.events?.some(isMessageEvent) ? span.events : undefined;
+  const messageEvents = !options.keepSourceAttributes && hasMessageEvents(span) ? span.events : undefined;
   const written = messageEvents && {
     input:
       (inputWritten &&

@@ -34,17 +34,7 @@ const LONG_STRING = 256;
 const NO_BYTES = new Uint8Array(0);
 
 export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
-  const fields: { -readonly [K in keyof SpanFields]: SpanFields[K] } = {
-    traceId: NO_BYTES,
-    spanId: NO_BYTES,
-    parentSpanId: NO_BYTES,
-    name: "",
-    kind: 0,
-    attributes: [],
-    status: undefined,
-  };
-  const attributeFields: Range[] = [];
-  const eventFields: Range[] = [];
+  const fields = new ReadSpanFields(bytes);
   const reader = new AttributeReader(bytes);
   const field = new FieldCursor(bytes, span.start, span.end);
   while (field.next()) {
@@ -57,29 +47,65 @@ export function readSpanFields(bytes: Uint8Array, span: Range): SpanFields {
       // Attributes of shapes read one by one by protobuf-es are cheaper decoded with the whole span.
       if (!attribute) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.attributes.push(attribute);
-      attributeFields.push({ start: field.fieldStart, end });
+      fields.attributeFields.push({ start: field.fieldStart, end });
     } else if (no === STATUS) {
       // A status sent twice is merged by a decoder: the whole span is decoded, as protobuf-es does it.
       if (fields.status) return fromBinary(SpanSchema, bytes.subarray(span.start, span.end));
       fields.status = statusAt(bytes, start, end);
-    } else if (no === EVENTS) eventFields.push({ start, end });
+    } else if (no === EVENTS) fields.eventFields.push({ start, end });
     else if (no === NAME) fields.name = recurringTextOf(bytes, start, end);
     else if (no === TRACE_ID) fields.traceId = bytes.subarray(start, end);
     else if (no === SPAN_ID) fields.spanId = bytes.subarray(start, end);
     else if (no === PARENT_SPAN_ID) fields.parentSpanId = bytes.subarray(start, end);
   }
-  if (reader.stringBytes) fields.stringBytes = reader.stringBytes;
-  fields.attributeFields = attributeFields;
-  // Decoded when something reads them (an exception event saying why a span failed, message events
-  // restating indexed messages: process/failure.ts, genai-copies.ts), which few spans need.
-  if (eventFields.length > 0) {
-    let events: Span["events"] | undefined;
-    Object.defineProperty(fields, "events", {
-      enumerable: true,
-      get: () => (events ??= eventFields.map(({ start, end }) => fromBinary(Span_EventSchema, bytes.subarray(start, end)))),
-    });
-  }
+  fields.stringBytes = reader.stringBytes;
   return fields;
+}
+
+/**
+ * A span's fields as read from its bytes. Its events are decoded when something reads them (an
+ * exception event saying why a span failed, message events restating the messages translation
+ * wrote: process/failure.ts, genai-message-events.ts), which few spans need; their names alone,
+ * which say whether a span has such events, are read without decoding them.
+ */
+class ReadSpanFields implements SpanFields {
+  traceId: Uint8Array = NO_BYTES;
+  spanId: Uint8Array = NO_BYTES;
+  parentSpanId: Uint8Array = NO_BYTES;
+  name = "";
+  kind = 0;
+  attributes: KeyValue[] = [];
+  status: Status | undefined = undefined;
+  stringBytes: Map<AnyValue, Uint8Array> | undefined = undefined;
+  readonly attributeFields: Range[] = [];
+  readonly eventFields: Range[] = [];
+  private decodedEvents: Span["events"] | undefined;
+  private readNames: string[] | undefined;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  get events(): Span["events"] | undefined {
+    if (this.eventFields.length === 0) return undefined;
+    this.decodedEvents ??= this.eventFields.map(({ start, end }) => fromBinary(Span_EventSchema, this.bytes.subarray(start, end)));
+    return this.decodedEvents;
+  }
+
+  get eventNames(): readonly string[] | undefined {
+    if (this.eventFields.length === 0) return undefined;
+    this.readNames ??= this.eventFields.map(({ start, end }) => eventNameAt(this.bytes, start, end));
+    return this.readNames;
+  }
+}
+
+const EVENT_NAME = Span_EventSchema.field.name.number;
+
+/** A Span.Event's name, the last as protobuf-es reads it. */
+function eventNameAt(bytes: Uint8Array, start: number, end: number): string {
+  let name = "";
+  const field = new FieldCursor(bytes, start, end);
+  while (field.next())
+    if (field.no === EVENT_NAME && field.wireType === WIRE_LEN) name = recurringTextOf(bytes, field.valueStart, field.valueEnd);
+  return name;
 }
 
 /** A span with more attributes than this that the reader leaves to protobuf-es is decoded whole. */

@@ -272,6 +272,34 @@ describe("a span's fields read from its bytes", () => {
     expect(read.stringBytes?.has(read.attributes[1]!.value!)).toBe(false);
   });
 
+  it("read each event's name as protobuf-es decodes it, without decoding the events, which are decoded when read", () => {
+    const event = (write: (w: BinaryWriter) => BinaryWriter) => write(new BinaryWriter()).finish();
+    const events = [
+      event((w) => w.tag(1, WireType.Bit64).fixed64(1n).tag(2, WireType.LengthDelimited).string("gen_ai.user.message")),
+      // The name twice: the last one counts.
+      event((w) => w.tag(2, WireType.LengthDelimited).string("first_token").tag(2, WireType.LengthDelimited).string("gen_ai.choice")),
+      // No name; an unknown field.
+      event((w) =>
+        w
+          .tag(4, WireType.Varint)
+          .uint32(2)
+          .tag(9, WireType.LengthDelimited)
+          .bytes(new Uint8Array([1])),
+      ),
+    ];
+    const request = requestOfWrittenSpan([], (span) => {
+      for (const bytes of events) span.tag(11, WireType.LengthDelimited).bytes(bytes);
+      return span;
+    });
+
+    const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+    expect(read.eventNames).toEqual(["gen_ai.user.message", "gen_ai.choice", ""]);
+    expect(read.eventNames).toEqual(decoded.events.map((e) => e.name));
+    expect(read.events).toEqual(decoded.events);
+    const [{ read: without }] = bothReadings(encoded([spanWith("span", [])])) as [{ read: SpanFields; decoded: Span }];
+    expect([without.events, without.eventNames]).toEqual([undefined, undefined]);
+  });
+
   it("read short text as the decoder reads its bytes, whatever text was read before it with the same length or ending", () => {
     // Thousands of keys sharing their length and last bytes share the slots of the table of recurring text.
     const keys = Array.from({ length: 3000 }, (_, i) => `k${String(i).padStart(4, "0")}.input_tokens`);
