@@ -90,15 +90,19 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
   }
   // The gateway's input tokens may be Anthropic's own, which leave its cache out, or count part of
   // it: when they are the usage's, with or without the reads or the writes, they are counted as
-  // Braintrust counts them.
-  const anthropic = anthropicPromptTokens(usage);
+  // Braintrust counts them. Usage that is no object holds no counts, and most spans have none: its
+  // paths (arrays, some made at each look-up) are then not looked up at all.
+  const usageObject = isJsonObject(usage) ? usage : undefined;
+  const anthropic = usageObject && anthropicPromptTokens(usageObject);
   if (anthropic !== undefined && (values.prompt_tokens === undefined || anthropic.partial.includes(values.prompt_tokens)))
     values.prompt_tokens = anthropic.all;
-  for (const [metric, path] of USAGE_PATHS) {
-    const value = values[metric] === undefined ? numberAt(usage, path) : undefined;
-    if (value !== undefined) values[metric] = value;
-  }
-  if (values.prompt_tokens !== undefined) values.prompt_tokens = withCache(values.prompt_tokens, values, promptHoldingReads(usage));
+  if (usageObject)
+    for (const [metric, path] of USAGE_PATHS) {
+      const value = values[metric] === undefined ? numberAt(usageObject, path) : undefined;
+      if (value !== undefined) values[metric] = value;
+    }
+  if (values.prompt_tokens !== undefined)
+    values.prompt_tokens = withCache(values.prompt_tokens, values, usageObject && promptHoldingReads(usageObject));
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
   if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
