@@ -114,8 +114,9 @@ export function recurringTextOf(bytes: Uint8Array, start: number, end: number): 
   let same = recurringLengths[slot] === length;
   for (let i = 0; same && i < length; i++) same = recurringBytes[at + i] === bytes[start + i];
   if (same) return recurringTexts[slot]!;
-  const text = textOf(bytes.subarray(start, end));
-  recurringBytes.set(bytes.subarray(start, end), at);
+  const utf8 = bytes.subarray(start, end);
+  const text = textOf(utf8);
+  recurringBytes.set(utf8, at);
   recurringLengths[slot] = length;
   recurringTexts[slot] = text;
   return text;
