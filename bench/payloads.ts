@@ -1,6 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, spansOf, trueFoundryTrace } from "../scripts/lib/traces.js";
 
 /**
@@ -27,12 +28,17 @@ export function gatewayBatch(targetBytes: number): Uint8Array {
         }),
       ),
     );
-    if (i % 3 === 1) root!.attributes.push(attr("tfy.request.metadata", JSON.stringify({ env: "eval" })));
-    if (i % 3 === 2) model!.attributes.push(attr("tfy.model.name", "claude-sonnet-4"));
+    // In place of the fixture's own: routes read a key's first attribute, and a second would route nothing.
+    if (i % 3 === 1) replaceAttribute(root!, "tfy.request.metadata", JSON.stringify({ env: "eval" }));
+    if (i % 3 === 2) replaceAttribute(model!, "tfy.model.name", "claude-sonnet-4");
     request.resourceSpans.push(...trace.resourceSpans);
     size = toBinary(ExportTraceServiceRequestSchema, request).byteLength;
   }
   return toBinary(ExportTraceServiceRequestSchema, request);
+}
+
+function replaceAttribute(span: Span, key: string, value: string): void {
+  span.attributes = [...span.attributes.filter((a) => a.key !== key), attr(key, value)];
 }
 
 const WORDS = (
