@@ -18,17 +18,15 @@ export function gatewayBatch(targetBytes: number): Uint8Array {
     const trace = trueFoundryTrace({ prompt: `Summarise ticket #${i}: ${text(3000)}` });
     const [root, model] = spansOf(trace);
     // A real-sized answer in place of the fixture's short one: one tfy.output, as the gateway sends it.
-    root!.attributes = root!.attributes.filter((a) => a.key !== "tfy.output");
-    root!.attributes.push(
-      attr(
-        "tfy.output",
-        JSON.stringify({
-          id: `chatcmpl-${i}`,
-          choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }],
-        }),
-      ),
+    replaceAttribute(
+      root!,
+      "tfy.output",
+      JSON.stringify({
+        id: `chatcmpl-${i}`,
+        choices: [{ index: 0, message: { role: "assistant", content: text(1500) }, finish_reason: "stop" }],
+      }),
     );
-    // In place of the fixture's own: routes read a key's first attribute, and a second would route nothing.
+    // Routes read a key's first attribute: a second beside the fixture's would route nothing.
     if (i % 3 === 1) replaceAttribute(root!, "tfy.request.metadata", JSON.stringify({ env: "eval" }));
     if (i % 3 === 2) replaceAttribute(model!, "tfy.model.name", "claude-sonnet-4");
     request.resourceSpans.push(...trace.resourceSpans);
