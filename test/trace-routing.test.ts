@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
+import { attr, randomId, toOtlpJson, toProtobuf } from "../scripts/lib/traces.js";
 import { shardOf, waitingTraces } from "../src/deliver/trace-route-shards.js";
 import { TraceWaitStore } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
@@ -529,6 +529,66 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
       { timeout: 30_000, interval: 200 },
     );
     expect(spans).toMatchObject({ received: 8, accepted: 8, delivered: 8, queued: 6 });
+  });
+
+  it("children sent as protobuf and their top span as OTLP/JSON with upper-case hex ids are one trace: both ids are read as the same bytes", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const topAsJson = JSON.stringify(toOtlpJson(requestOf([trace.top]))).replace(/"[0-9a-f]{16,32}"/g, (id) => id.toUpperCase());
+    expect(topAsJson).toContain(hex(trace.traceId).toUpperCase());
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await waitingSpans(tenant.id)).toBe(3);
+    expect((await sendTraces(tenant, topAsJson, { contentType: "application/json" })).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("one request of children of traces in every shard, then their top spans in reverse order in another: each trace whole at its own parent", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traces = Array.from({ length: 32 }, (_, i) => {
+      const trace = gatewayTrace({ env: i % 2 === 0 ? "eval" : "prod" });
+      // Its id's last digit, so two traces of each parity in every one of the 16 shards.
+      trace.traceId[15] = i;
+      return trace;
+    });
+
+    expect(await sendTraces(tenant, toProtobuf(requestOf(traces.flatMap((t) => t.children))))).toMatchObject({ status: 200 });
+    expect(await waitingSpans(tenant.id)).toBe(96);
+    expect(await sendTraces(tenant, toProtobuf(requestOf(traces.map((t) => t.top).reverse())))).toMatchObject({ status: 200 });
+
+    const views = await viewsOnceArrived(
+      tenant,
+      traces.flatMap((t) => t.all),
+    );
+    const whole = (parity: number) => traces.filter((_, i) => i % 2 === parity).map((t) => ({ root: t.top.name, spans: 4 }));
+    expect(Object.keys(views).sort()).toEqual(["experiment_id:exp-eval", "project_name:default"]);
+    expect(views["experiment_id:exp-eval"]).toEqual({ traces: whole(0), unlisted: 0 });
+    expect(views["project_name:default"]).toEqual({ traces: whole(1), unlisted: 0 });
+  });
+
+  it("a top span whose request failed on another trace's object (503) after its own object decided the trace: the retry delivers it once, its trace whole", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const decided = gatewayTrace({ env: "eval" });
+    let other = gatewayTrace({ env: "prod" });
+    while (shardOf(hex(other.traceId)) === shardOf(hex(decided.traceId))) other = gatewayTrace({ env: "prod" });
+    expect((await sendTraces(tenant, toProtobuf(requestOf(decided.children)))).status).toBe(200);
+    const broken = traceRoutesOf(tenant, other.traceId);
+    await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
+    const mixed = toProtobuf(requestOf([decided.top, ...other.children]));
+
+    expect((await sendTraces(tenant, mixed)).status).toBe(503);
+    await evictDurableObject(broken);
+    expect((await sendTraces(tenant, mixed)).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([other.top])))).status).toBe(200);
+
+    // viewsOnceArrived also finds no span twice: the first attempt's decision released the waiting children, not its top span.
+    expect(await viewsOnceArrived(tenant, [...decided.all, ...other.all])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: decided.top.name, spans: 4 }], unlisted: 0 },
+      "project_name:default": { traces: [{ root: other.top.name, spans: 4 }], unlisted: 0 },
+    });
   });
 
   it("a tenant that routes by braintrust.parent keeps a trace whole when only a late span carries it", async () => {
