@@ -344,6 +344,26 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       });
     });
 
+    it("a key Braintrust accepts on the request whose only span of a trace, dropped, matched the first route: that route decides the trace, as a trusted key's would", async () => {
+      const tenant = await createTenant({
+        mode: "passthrough",
+        parent: "project_name:default",
+        config: { translate: false, drop_non_ai_spans: true, routes: [ANTHROPIC_ROUTE, EVAL_ROUTE], trace_wait_seconds: 3600 },
+      });
+      // Braintrust takes the key with another trace, at the default parent: no span of the request goes to the first route's.
+      const opener = gatewayTrace({ env: "prod" });
+      const openerKept = opener.all.filter((span) => span !== opener.children[1]);
+      const { trace, call, kept } = tracePartedByExporter("prod");
+
+      expect((await sendTraces(tenant, toProtobuf(requestOf([...opener.all, call])))).status).toBe(200);
+      expect((await sendTraces(tenant, toProtobuf(requestOf(kept)))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, [...openerKept, ...kept])).toEqual({
+        "project_name:default": { traces: [{ root: opener.top.name, spans: 3 }], unlisted: 0 },
+        "project_name:anthropic": { traces: [{ root: trace.top.name, spans: 3 }], unlisted: 0 },
+      });
+    });
+
     it("nothing else comes within the wait: the trace is decided by the dropped span's route, which its late spans follow", async () => {
       const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, ANTHROPIC_ROUTE], trace_wait_seconds: 3600 });
       const { trace, call, kept } = tracePartedByExporter("eval");

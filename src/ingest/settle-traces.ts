@@ -19,10 +19,13 @@ import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
 
 /**
- * Where one request alone sends a trace no object had decided, or, for a trace whose spans it
- * dropped all of, the candidate they named: stored only once Braintrust took spans sent with its key.
+ * Where one request alone sent a trace no object had decided, or, for a trace whose spans it
+ * dropped all of, what they said (a parent they settle, a candidate): stored only once Braintrust
+ * took spans sent with its key.
  */
-export type ProvisionalDecision = { trace: string; parent: string } | { trace: string; candidate: TraceCandidate };
+export type ProvisionalDecision =
+  | { trace: string; parent: string }
+  | { trace: string; dropped: { decided?: string; candidate?: TraceCandidate } };
 
 interface SettledTraces {
   /** The spans to deliver now, one batch per parent. */
@@ -129,8 +132,9 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
   const sent = new Set(request.traceOf);
   const provisional = request.traces.flatMap((t): ProvisionalDecision[] => {
     if (decided.get(t)) return [];
-    if (t.decided || sent.has(t)) return [{ trace: t.trace, parent: t.parent }];
-    return t.candidate ? [{ trace: t.trace, candidate: t.candidate }] : [];
+    if (sent.has(t)) return [{ trace: t.trace, parent: t.parent }];
+    const dropped = { ...(t.decided ? { decided: t.parent } : {}), ...(t.candidate ? { candidate: t.candidate } : {}) };
+    return t.decided || t.candidate ? [{ trace: t.trace, dropped }] : [];
   });
   return {
     processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent),
@@ -144,11 +148,11 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
 /**
  * Stores an untrusted request's decisions once Braintrust took its spans, for the parents it took
  * them at (`taken`): from then on the trace's later spans, and any waiting, go there too, as if the
- * key had been trusted from the start; and the candidates its dropped spans named, as a trusted
- * key's would wait. Recorded after the delivery, so another request may have
- * decided a trace in between (the first decision still wins; that trace is then split). A failure
- * loses only the memory, not spans, which were delivered: it is logged, and the client answered as
- * delivered.
+ * key had been trusted from the start; and what its dropped spans said of traces none of whose
+ * spans went anywhere (a parent they settle, a candidate), as a trusted key's would count. Recorded
+ * after the delivery, so another request may have decided a trace in between (the first decision
+ * still wins; that trace is then split). A failure loses only the memory, not spans, which were
+ * delivered: it is logged, and the client answered as delivered.
  */
 export async function rememberAccepted(
   env: Env,
@@ -156,7 +160,8 @@ export async function rememberAccepted(
   provisional: ProvisionalDecision[],
   taken: ReadonlySet<string>,
 ): Promise<void> {
-  // A candidate had no spans delivered: it waits as a trusted key's would, whatever parents took the others.
+  // A trace only dropped spans spoke for had none delivered: what they said counts as a trusted key's
+  // would, whatever parents took the others (a parent they settle decides it, a candidate waits).
   const accepted = provisional.filter((d) => !("parent" in d) || taken.has(d.parent));
   const calls = [...byShard(accepted)].map(([shard, group]) =>
     traceRoutesObject(env, tenant, shard).settle(
@@ -165,9 +170,7 @@ export async function rememberAccepted(
         undefined,
         group.map(
           (d): TraceReport =>
-            "parent" in d
-              ? { trace: d.trace, decided: d.parent, delivered: true }
-              : { trace: d.trace, candidate: d.candidate, spanless: true },
+            "parent" in d ? { trace: d.trace, decided: d.parent, delivered: true } : { trace: d.trace, ...d.dropped, spanless: true },
         ),
       ),
     ),
