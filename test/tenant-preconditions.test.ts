@@ -179,3 +179,46 @@ describe("admin API: conditional writes (ETag, If-Match, If-None-Match)", () => 
     expect(await parentOf(tenant.id)).toBe(tenant.parent);
   });
 });
+
+describe("admin API: conditional reads (RFC 9110, 13.2.1)", () => {
+  it("answers a GET whose If-None-Match holds the tenant's ETag 304, with the ETag and no body, and one that does not 200", async () => {
+    const tenant = await createTenant();
+    const current = await etagOf(tenant.id);
+
+    const unchanged = await conditional("GET", `/tenants/${tenant.id}`, { "if-none-match": `"0000", ${current}` });
+    const stale = await conditional("GET", `/tenants/${tenant.id}`, { "if-none-match": '"0000"' });
+
+    expect(unchanged.status).toBe(304);
+    expect(unchanged.headers.get("etag")).toBe(current);
+    expect(unchanged.headers.get("cache-control")).toBe("no-store");
+    expect(await unchanged.text()).toBe("");
+    expect(stale.status).toBe(200);
+    expect(((await stale.json()) as { id: string }).id).toBe(tenant.id);
+  });
+
+  it("refuses (412) a GET whose If-Match the tenant no longer holds, saying where it is now", async () => {
+    const tenant = await createTenant();
+    const read = await etagOf(tenant.id);
+    await admin("PUT", `/tenants/${tenant.id}`, tenantBody("project_name:meanwhile"));
+
+    const refused = await conditional("GET", `/tenants/${tenant.id}`, { "if-match": read });
+    const held = await conditional("GET", `/tenants/${tenant.id}`, { "if-match": await etagOf(tenant.id) });
+
+    expect(refused.status).toBe(412);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("precondition_failed");
+    expect(body.error.message).toContain(`tenant ${tenant.id} is at ${await etagOf(tenant.id)}`);
+    expect(held.status).toBe(200);
+  });
+
+  it("answers 400 naming the header for a GET's malformed If-Match or If-None-Match, as a write's", async () => {
+    const tenant = await createTenant();
+    for (const header of ["if-match", "if-none-match"]) {
+      const response = await conditional("GET", `/tenants/${tenant.id}`, { [header]: "abc" });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { field: string } }).error.field).toBe(
+        header === "if-match" ? "If-Match" : "If-None-Match",
+      );
+    }
+  });
+});

@@ -84,12 +84,22 @@ function refuseRelaySecretAsKey(apiKey: string, env: Env): void {
   );
 }
 
+// A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that
+// matches a 304, and a header that is neither is the 400 a write gets, not a condition left unread.
 tenantsRoutes.get("/:tenant", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
+  const { ifMatch, ifNoneMatch } = preconditionOf(c);
   const read = await tenantObject(c.env, id).readRevision(id);
   if (!read) throw noSuchTenant(id);
   c.header("etag", entityTag(read.revision));
+  if (!preconditionHolds(ifMatch === undefined ? {} : { ifMatch }, read.revision)) {
+    throw new RelayError(
+      "precondition_failed",
+      `tenant ${id} is at ${entityTag(read.revision)}, which the request's If-Match refuses: read it without If-Match to see it as it is now`,
+    );
+  }
+  if (!preconditionHolds(ifNoneMatch === undefined ? {} : { ifNoneMatch }, read.revision)) return c.body(null, 304);
   return c.json(tenantView({ ...read.tenant, id }));
 });
 
