@@ -222,3 +222,28 @@ describe("admin API: conditional reads (RFC 9110, 13.2.1)", () => {
     }
   });
 });
+
+describe("admin API: conditions on a change that has no ETag", () => {
+  it("refuses a dead letter's delete or replay and a reseal sent with If-Match or If-None-Match with 400 naming the header, and does nothing", async () => {
+    const tenant = await createTenant();
+    const key = `dead-letters/${tenant.id}/0a1b`;
+    await env.PAYLOADS.put(key, new Uint8Array([1]), { customMetadata: { parent: tenant.parent, spans: "1" } });
+
+    const refusals = [
+      await conditional("DELETE", `/dead-letters/${tenant.id}:0a1b`, { "if-match": '"0000"' }),
+      await conditional("POST", "/dead-letters/replay", { "if-none-match": "*" }, { id: `${tenant.id}:0a1b` }),
+      await conditional("POST", "/keys/reseal", { "if-match": "*" }, {}),
+    ];
+
+    for (const [refused, header] of refusals.map((r, i) => [r, i === 1 ? "If-None-Match" : "If-Match"] as const)) {
+      expect(refused.status).toBe(400);
+      const body = (await refused.json()) as { error: { field: string; message: string } };
+      expect(body.error.field).toBe(header);
+      expect(body.error.message).toContain("this call has no ETag to compare it with");
+    }
+    expect(await env.PAYLOADS.head(key)).not.toBeNull();
+    // A list of nothing is no condition, there as on a tenant's calls.
+    expect((await conditional("DELETE", `/dead-letters/${tenant.id}:0a1b`, { "if-match": " , " })).status).toBe(204);
+    expect(await env.PAYLOADS.head(key)).toBeNull();
+  });
+});

@@ -17,6 +17,7 @@ import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
+import { refuseConditions } from "./preconditions.js";
 import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
@@ -84,6 +85,7 @@ deadLettersRoutes.get("/", async (c) => {
 
 deadLettersRoutes.post("/replay", async (c) => {
   parseQuery(c, NO_QUERY);
+  refuseConditions(c);
   const input = parseOrReject(ReplaySchema, await jsonBody(c));
   const store = new DeadLetterStore(c.env.PAYLOADS);
   let replays: Replay[];
@@ -119,6 +121,7 @@ deadLettersRoutes.post("/replay", async (c) => {
 
 deadLettersRoutes.delete("/:id", async (c) => {
   parseQuery(c, NO_QUERY);
+  refuseConditions(c);
   const id = c.req.param("id");
   const deleted = await new DeadLetterStore(c.env.PAYLOADS).delete(id);
   if (!deleted) throw noSuchDeadLetter(id);

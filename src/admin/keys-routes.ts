@@ -6,6 +6,7 @@ import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
+import { refuseConditions } from "./preconditions.js";
 import { NO_QUERY, parseQuery } from "./query.js";
 import { tenantPage } from "./tenant-list.js";
 
@@ -39,6 +40,7 @@ export interface ResealAnswer {
 /** Seals a page of tenants' stored keys again under ENCRYPTION_KEY: ids by outcome, and where to go on. */
 keysRoutes.post("/reseal", async (c) => {
   parseQuery(c, NO_QUERY);
+  refuseConditions(c);
   const input = parseOrReject(ResealSchema, await jsonBody(c));
   const page = await tenantPage(c, input.cursor, input.limit);
   // A tenant whose object does not answer is named under `failed`, to run again, and the page still

@@ -46,6 +46,24 @@ function entityTags(header: string, field: string | undefined, counts: (weak: bo
   return elements === 0 ? undefined : tags;
 }
 
+/**
+ * For a change that has no ETag (a dead letter's delete or replay, a reseal): an If-Match or
+ * If-None-Match there could never be compared, and the change made regardless would be one the
+ * caller made conditional (RFC 9110, 13.1.1: not performed when the condition fails), so it is a
+ * 400 naming the header, before anything is done.
+ */
+export function refuseConditions(c: Context<AppEnv>): void {
+  for (const header of ["If-Match", "If-None-Match"]) {
+    // A list of nothing (empty, or only commas) is no condition, as on the calls that take one.
+    if (!/[^ \t,]/.test(c.req.header(header) ?? "")) continue;
+    throw new RelayError(
+      "invalid_field",
+      `${header}: this call has no ETag to compare it with: only a tenant (its GET, PUT and DELETE) and its tokens take If-Match and If-None-Match`,
+      { field: header },
+    );
+  }
+}
+
 /** A tenant revision as the `ETag` header gives it. */
 export function entityTag(revision: string): string {
   return `"${revision}"`;
