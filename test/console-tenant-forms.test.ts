@@ -702,6 +702,35 @@ describe("the console's tenant forms and tokens", () => {
     expect(await send('{"routes": [}')).toEqual({ settings: '{"routes": [}', withheld: false });
   });
 
+  it("empties a key given under a slip of api_key's name (apiKey, API-KEY, key, token, …), which the API refuses as unknown, where it stands", async () => {
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    const key = `sk-${"m".repeat(40)}`;
+    const textarea = (html: string) => /<textarea name="settings"[^>]*>([^<]*)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"');
+    const send = async (settings: string) => {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: uniqueTenantId(),
+        parent: "project_name:p",
+        key: "passthrough",
+        settings,
+      });
+      expect(refused.status, settings).toBe(400);
+      return refused.text();
+    };
+
+    for (const name of ["apiKey", "API-KEY", "braintrust_api_key", "key", "token", "secret", "password", "Authorization"]) {
+      const page = await send(`{"translate": false, "braintrust": {"${name}": "${key}"}}`);
+      expect(page, name).not.toContain(key);
+      expect(textarea(page), name).toBe(`{"translate": false, "braintrust": {"${name}": ""}}`);
+    }
+    // Not JSON, and naming such a member: withheld, as one naming api_key is.
+    expect(await send(`{"braintrust": {"apiKey": "${key}}}`)).not.toContain(key);
+    // The settings' own names that hold no key are shown as typed: redaction's keys, a pasted view's tokens.
+    const own = '{"redact": {"keys": ["*.token"], "values": []}, "tokens": [], "x": 1}';
+    expect(textarea(await send(own))).toBe(own);
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

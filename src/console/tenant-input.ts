@@ -129,7 +129,7 @@ function stringsOf(text: string): StringAt[] {
 }
 
 /**
- * The settings JSON with each `"api_key"` member's string emptied where it stands, and each
+ * The settings JSON with the string of each member a key is given under (`"api_key"`, namesKey) emptied where it stands, and each
  * `"api_url"` member's as urlShownAgain shows it (emptied when it is none), the rest as typed;
  * undefined when that cannot be done for sure: text that does not parse and could name either (a
  * `\u` escape spells any name) has no sure reading of where its strings start, and a key that is no
@@ -137,7 +137,7 @@ function stringsOf(text: string): StringAt[] {
  * shown again.
  */
 function settingsShownAgain(text: string): string | undefined {
-  if (!parses(text)) return /api_key|api_url|\\u/.test(text) ? undefined : text;
+  if (!parses(text)) return KEY_NAME_IN_TEXT.test(text) || /api_url|\\u/.test(text) ? undefined : text;
   const strings = stringsOf(text);
   let shown = "";
   let copied = 0;
@@ -146,7 +146,7 @@ function settingsShownAgain(text: string): string | undefined {
     MEMBER_COLON.lastIndex = name.end;
     const colon = MEMBER_COLON.exec(text);
     const member = colon ? memberName(text.slice(name.start + 1, name.end - 1)) : undefined;
-    if (member !== "api_key" && member !== "api_url") continue;
+    if (member === undefined || (member !== "api_url" && !namesKey(member))) continue;
     const valueAt = name.end + colon![0].length;
     const value = strings[i + 1];
     if (value?.start !== valueAt) {
@@ -157,12 +157,26 @@ function settingsShownAgain(text: string): string | undefined {
       return undefined;
     }
     shown += text.slice(copied, value.start);
-    shown += member === "api_key" ? '""' : JSON.stringify(urlShownAgain(JSON.parse(text.slice(value.start, value.end)) as string) ?? "");
+    shown += member !== "api_url" ? '""' : JSON.stringify(urlShownAgain(JSON.parse(text.slice(value.start, value.end)) as string) ?? "");
     copied = value.end;
     i++;
   }
   return shown + text.slice(copied);
 }
+
+/**
+ * Whether a member's name is one a key is given under: `api_key`, and its slips, which the API
+ * refuses as unknown while the page would show their key again (`apiKey`, `API-KEY`,
+ * `braintrust_api_key`), or a key, token, secret or password by any name. None of the settings' own
+ * names ends so (`keys`, a view's `tokens`).
+ */
+function namesKey(member: string): boolean {
+  return KEY_NAME.test(member.toLowerCase().replace(/[^a-z]/g, ""));
+}
+
+const KEY_NAME = /(?:key|token|secret|password|authorization|bearer)$/;
+/** Such a name closing a string of text that does not parse: a member's, for all that can be told. */
+const KEY_NAME_IN_TEXT = /(?:key|token|secret|password|authorization|bearer)"/i;
 
 /** What follows a member's name, up to its value. */
 const MEMBER_COLON = /\s*:\s*/y;
