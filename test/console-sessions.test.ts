@@ -14,6 +14,25 @@ describe("the console's login and sessions", () => {
     expect(await page.text()).toContain("the console is disabled: ADMIN_TOKEN is shorter than 32 characters");
   });
 
+  it("says the console is disabled on its login page, and takes no login, while ADMIN_TOKEN is the ENCRYPTION_KEY", async () => {
+    const bindings = { ...env, ADMIN_TOKEN: env.ENCRYPTION_KEY };
+    const page = await consoleApp.request("/admin/console/login", {}, bindings);
+    const login = await consoleApp.request(
+      "https://relay.test/admin/console/login",
+      {
+        method: "POST",
+        headers: { origin: "https://relay.test", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token: env.ENCRYPTION_KEY }),
+      },
+      bindings,
+    );
+
+    expect(page.status).toBe(401);
+    expect(await page.text()).toContain("the console is disabled: ADMIN_TOKEN is the relay&#39;s ENCRYPTION_KEY");
+    expect(login.status).toBe(401);
+    expect(login.headers.get("set-cookie")).toBeNull();
+  });
+
   it("says on its login page, reached over plain http elsewhere than localhost, that the browser will drop the session's cookie", async () => {
     const warned = async (url: string) =>
       (await consoleApp.request(url, {}, env)).text().then((page) => page.includes("This page came over plain http"));

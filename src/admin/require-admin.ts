@@ -4,15 +4,28 @@ import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { adminTokenInForce, MIN_ADMIN_TOKEN_CHARS } from "../secrets/admin-token.js";
 import { secretsEqual } from "../secrets/compare.js";
+import { relaySecretIn } from "../tenants/credentials.js";
 
 /** The ADMIN_TOKEN secret, or a refusal saying why `what` (the admin API, the console) is disabled. */
-export function configuredAdminToken(env: { ADMIN_TOKEN?: string }, what: string): string {
+export function configuredAdminToken(
+  env: { ADMIN_TOKEN?: string; ENCRYPTION_KEY?: string | undefined; ENCRYPTION_KEY_PREVIOUS?: string | undefined },
+  what: string,
+): string {
   const token = env.ADMIN_TOKEN;
   if (!token) throw new RelayError("unauthenticated", `${what} is disabled: set the ADMIN_TOKEN secret`);
   if (token.length < MIN_ADMIN_TOKEN_CHARS) {
     throw new RelayError(
       "unauthenticated",
       `${what} is disabled: ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters; set a random one (openssl rand -base64 32)`,
+    );
+  }
+  // Both are made by the same command, a line apart, so one is pasted for the other: the admin token is typed
+  // into browsers and kept in password managers, CI secrets and shells, where it would open every stored key.
+  const sealing = { ENCRYPTION_KEY: env.ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY_PREVIOUS };
+  if (relaySecretIn(token, sealing) === "encryption key") {
+    throw new RelayError(
+      "unauthenticated",
+      `${what} is disabled: ADMIN_TOKEN is the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS), which would open every stored key wherever the admin token is kept; set another random one (openssl rand -base64 32)`,
     );
   }
   return token;

@@ -223,12 +223,13 @@ describe("the admin API's token check", () => {
     return app;
   }
 
-  /** `adminToken` null: the secret is not set. */
+  /** `adminToken` null: the secret is not set. `sealing`: the Worker's ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS. */
   async function call(
     authorization: string | undefined,
     adminToken: string | null = ADMIN_TOKEN,
+    sealing: { ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string } = SEALING,
   ): Promise<{ status: number; body: string }> {
-    const env: { ADMIN_TOKEN?: string } = adminToken === null ? {} : { ADMIN_TOKEN: adminToken };
+    const env = { ...sealing, ...(adminToken === null ? {} : { ADMIN_TOKEN: adminToken }) };
     const response = await adminApp().request("/", { headers: authorization === undefined ? {} : { authorization } }, env);
     return { status: response.status, body: await response.text() };
   }
@@ -270,5 +271,24 @@ describe("the admin API's token check", () => {
     };
     expect(await call(`Bearer ${short}`, short)).toEqual(disabled);
     expect(await call(`Bearer ${ADMIN_TOKEN.slice(0, 32)}`, ADMIN_TOKEN.slice(0, 32))).toEqual({ status: 200, body: "in" });
+  });
+
+  it("refuses everything, the right token too, while ADMIN_TOKEN is ENCRYPTION_KEY or ENCRYPTION_KEY_PREVIOUS, in any of its spellings", async () => {
+    const key = SEALING.ENCRYPTION_KEY;
+    const previous = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    const disabled = {
+      status: 401,
+      body: JSON.stringify({
+        code: "unauthenticated",
+        message:
+          "the admin API is disabled: ADMIN_TOKEN is the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS), which would open every stored key wherever the admin token is kept; set another random one (openssl rand -base64 32)",
+      }),
+    };
+    // As made, without its padding, as base64url: the same 32 bytes.
+    for (const token of [key, key.replace(/=+$/, ""), key.replaceAll("+", "-").replaceAll("/", "_")])
+      expect(await call(`Bearer ${token}`, token)).toEqual(disabled);
+    expect(await call(`Bearer ${previous}`, previous, { ...SEALING, ENCRYPTION_KEY_PREVIOUS: previous })).toEqual(disabled);
+    // Another secret of the same shape is an admin token like any other.
+    expect(await call(`Bearer ${previous}`, previous)).toEqual({ status: 200, body: "in" });
   });
 });
