@@ -4,7 +4,7 @@ import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { adminTokenInForce, MIN_ADMIN_TOKEN_CHARS } from "../secrets/admin-token.js";
 import { secretsEqual } from "../secrets/compare.js";
-import { relaySecretIn } from "../tenants/credentials.js";
+import { RELAY_SECRET_SHOWN, relaySecretIn } from "../tenants/credentials.js";
 
 /** The ADMIN_TOKEN secret, or a refusal saying why `what` (the admin API, the console) is disabled. */
 export function configuredAdminToken(
@@ -19,13 +19,15 @@ export function configuredAdminToken(
       `${what} is disabled: ADMIN_TOKEN is shorter than ${MIN_ADMIN_TOKEN_CHARS} characters; set a random one (openssl rand -base64 32)`,
     );
   }
-  // Both are made by the same command, a line apart, so one is pasted for the other: the admin token is typed
-  // into browsers and kept in password managers, CI secrets and shells, where it would open every stored key.
+  // Another of the relay's secrets pasted in its place, the clipboard's last: ENCRYPTION_KEY is made by the
+  // same command a line apart, and would open every stored key wherever the admin token is kept (browsers,
+  // password managers, shells, CI); an ingest token is in a tenant's gateway, whose operators would be admins.
   const sealing = { ENCRYPTION_KEY: env.ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY_PREVIOUS };
-  if (relaySecretIn(token, sealing) === "encryption key") {
+  const secret = relaySecretIn(token, sealing);
+  if (secret !== undefined) {
     throw new RelayError(
       "unauthenticated",
-      `${what} is disabled: ADMIN_TOKEN is the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS), which would open every stored key wherever the admin token is kept; set another random one (openssl rand -base64 32)`,
+      `${what} is disabled: ADMIN_TOKEN is ${RELAY_SECRET_SHOWN[secret]}, ${secret === "ingest token" ? "which a tenant's gateway holds and sends with every export" : "which would open every stored key wherever the admin token is kept"}; set another random one (openssl rand -base64 32)`,
     );
   }
   return token;

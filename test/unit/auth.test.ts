@@ -291,4 +291,16 @@ describe("the admin API's token check", () => {
     // Another secret of the same shape is an admin token like any other.
     expect(await call(`Bearer ${previous}`, previous)).toEqual({ status: 200, body: "in" });
   });
+
+  it("refuses everything, the right token too, while ADMIN_TOKEN is an ingest token, which a tenant's gateway holds", async () => {
+    const { token } = await issueToken(NOW);
+    expect(await call(`Bearer ${token}`, token)).toEqual({
+      status: 401,
+      body: JSON.stringify({
+        code: "unauthenticated",
+        message:
+          "the admin API is disabled: ADMIN_TOKEN is a relay ingest token (tbr_…), which a tenant's gateway holds and sends with every export; set another random one (openssl rand -base64 32)",
+      }),
+    });
+  });
 });
