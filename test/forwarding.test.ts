@@ -39,6 +39,15 @@ describe("forwarding to Braintrust", () => {
     expect(received!.path).toBe("/otel/v1/traces");
   });
 
+  it("sends a gateway's spans to the tenant's parent, whatever x-bt-parent the gateway still sends, as set up for Braintrust itself", async () => {
+    const tenant = await createTenant({ ...untranslated, mode: "passthrough" });
+
+    const response = await sendTraces(tenant, toProtobuf(trueFoundryTrace()), { headers: { "x-bt-parent": "project_name:elsewhere" } });
+
+    expect(response.status).toBe(200);
+    expect((await standin.received(tenant.apiKey)).map((received) => received.parent)).toEqual([tenant.parent]);
+  });
+
   it("compresses every upstream request when UPSTREAM_COMPRESSION is gzip", async () => {
     const tenant = await createTenant(untranslated);
     const body = toProtobuf(trueFoundryTrace());
