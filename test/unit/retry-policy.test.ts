@@ -3,7 +3,7 @@ import { type AttemptState, nextStep } from "../../src/deliver/next-step.js";
 import type { DeliveryOutcome } from "../../src/deliver/outcome.js";
 import { classifyStatus } from "../../src/deliver/outcome.js";
 import { retryDelaySeconds } from "../../src/deliver/retry-policy.js";
-import type { RetryPolicy } from "../../src/env.js";
+import { type RetryPolicy, relayConfig } from "../../src/env.js";
 import { parseRetryAfter } from "../../src/http/retry-after.js";
 
 const policy: RetryPolicy = { baseDelaySeconds: 5, maxDelaySeconds: 1800, maxRetries: 20, maxServerErrorRetries: 3 };
@@ -30,6 +30,17 @@ describe("retry delays", () => {
     expect(retryDelaySeconds(policy, 1, 120, () => 0)).toBe(120);
     expect(retryDelaySeconds(policy, 6, 2, () => 0)).toBe(80);
     expect(retryDelaySeconds(policy, 1, 7 * 24 * 3600, () => 0)).toBe(43_200);
+  });
+
+  it("with the default vars, add up to the README's 3.1-6.2 hours (4.7 on average) before a dead letter, each past the tenth 15-30 min", () => {
+    const defaults = relayConfig({} as Env).retry;
+    const hours = (random: () => number) => {
+      let seconds = 0;
+      for (let retry = 1; retry <= defaults.maxRetries; retry++) seconds += retryDelaySeconds(defaults, retry, undefined, random);
+      return seconds / 3600;
+    };
+    expect([hours(() => 0), hours(() => 0.5), hours(() => 1)].map((h) => h.toFixed(1))).toEqual(["3.1", "4.7", "6.2"]);
+    expect([retryDelaySeconds(defaults, 11, undefined, () => 0), retryDelaySeconds(defaults, 11, undefined, () => 1)]).toEqual([900, 1800]);
   });
 });
 
