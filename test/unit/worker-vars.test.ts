@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { defaultVars } from "../../scripts/lib/default-vars.js";
 import { DEFAULT_DEAD_LETTER_QUEUE, relayConfig } from "../../src/env.js";
@@ -6,6 +7,17 @@ import { DEFAULT_DEAD_LETTER_QUEUE, relayConfig } from "../../src/env.js";
 function configOf(vars: Record<string, string>) {
   return relayConfig(vars as unknown as Env);
 }
+
+/** The README's Configuration table of vars, by name: the default column, and the whole row's text. */
+function documentedVars(): Map<string, { default: string; row: string }> {
+  const readme = readFileSync("README.md", "utf8");
+  const table = readme.slice(readme.indexOf("| var "), readme.indexOf("\n\n", readme.indexOf("| var ")));
+  return new Map(
+    [...table.matchAll(/^\| `([A-Z_]+)` +\| ([^|]*?) *\|(.*)$/gm)].map(([row, name, value]) => [name!, { default: value!, row: row! }]),
+  );
+}
+
+const MiB = 1024 * 1024;
 
 /** Each numeric var's bounds as the README's Configuration table gives them. */
 const BOUNDS: Array<[name: string, min: number, max: number]> = [
@@ -36,6 +48,20 @@ describe("the Worker's vars", () => {
     expect(() => configOf({ [name]: String(max + 1) })).toThrow(refusal);
     expect(() => configOf({ [name]: `${min}.5` })).toThrow(refusal);
     expect(() => configOf({ [name]: "abc" })).toThrow(refusal);
+  });
+
+  it("are each in the README's Configuration table, with the default .dev.vars.example gives it", () => {
+    const documented = documentedVars();
+    const { ENCRYPTION_KEY_PREVIOUS: _secret, ...vars } = defaultVars();
+    expect([...documented.keys()].sort()).toEqual(Object.keys(vars).sort());
+    for (const [name, value] of Object.entries(vars)) expect(documented.get(name)?.default.split(" ")[0], name).toBe(value);
+  });
+
+  it.each(BOUNDS)("%s's row in the README's Configuration table names its bounds, %i to %i", (name, min, max) => {
+    const row = documentedVars().get(name)?.row ?? "";
+    // From 1, a row names only its most (the README says so above the table); from another, both.
+    if (min !== 1) expect(row).toContain(`${min}-${max}`);
+    else expect(row).toMatch(new RegExp(`(at most|up to) (${max}|${max / MiB} MiB)\\b`, "i"));
   });
 
   it("name by default the dead-letter queue .dev.vars.example lists, which test/node/wrangler-config.test.ts holds to wrangler.toml's", () => {
