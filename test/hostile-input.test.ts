@@ -3,11 +3,18 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { attr, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
-import { MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
+import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "../src/receive/request-limits.js";
 import { createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint } from "./support/wire.js";
+import {
+  deeplyNestedAnyValue,
+  lengthDelimited,
+  requestWithScopeFields,
+  requestWithSpanFields,
+  spanFields,
+  varint,
+} from "./support/wire.js";
 
 const utf8 = (text: string) => [...new TextEncoder().encode(text)];
 const EMAIL_ATTRIBUTE = [...lengthDelimited(1, utf8("user.email")), ...lengthDelimited(2, lengthDelimited(1, utf8("ana@example.com")))];
@@ -149,6 +156,20 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
         `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
       ),
     });
+    expect(await forwardedSoFar(tenant)).toBe(before);
+    await expectStillServing(tenant);
+  });
+
+  it("a scope whose schema_url is given past 200,000 times: 413 naming the limit, nothing forwarded", async () => {
+    const schemaUrls = new Array(MAX_HEADER_FIELDS_PER_REQUEST + 1).fill(lengthDelimited(3, [0x78])).flat();
+    const before = await forwardedSoFar(tenant);
+
+    const response = await sendTraces(tenant, requestWithScopeFields(schemaUrls));
+
+    expect(response.status).toBe(413);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `request's resources and scopes hold more than ${MAX_HEADER_FIELDS_PER_REQUEST} fields besides their spans, the limit per request: export smaller batches`,
+    );
     expect(await forwardedSoFar(tenant)).toBe(before);
     await expectStillServing(tenant);
   });
