@@ -57,7 +57,8 @@ function conditionHolds(condition: Condition, value: unknown): boolean {
 
 /**
  * Equal as the same type, except that a number and its decimal text are equal (`"200"` and `200`),
- * a boolean asked for matches its text (a caller's metadata is text: `"true"`), and an integer past
+ * and so are a boolean and its text, either way round (a caller's metadata is text, `"true"`, and a
+ * route written `"true"` for a boolean attribute would otherwise match nothing, silently); an integer past
  * 2^53, kept as its digits, equals those digits as text (a route's number is never one: the admin
  * API refuses it).
  */
@@ -67,6 +68,6 @@ function sameScalar(value: unknown, expected: Scalar): boolean {
   if (digits !== undefined) return digits === expected;
   if (typeof expected === "boolean") return value === String(expected);
   if (typeof expected === "number" && typeof value === "string") return value.trim() !== "" && Number(value) === expected;
-  if (typeof expected === "string" && typeof value === "number") return String(value) === expected;
+  if (typeof expected === "string" && (typeof value === "number" || typeof value === "boolean")) return String(value) === expected;
   return false;
 }

@@ -65,7 +65,10 @@ describe("route conditions", () => {
     [{ field: "attributes.empty", equals: 0 }, false],
     [{ field: "attributes.blank", equals: 0 }, false],
     [{ field: "attributes.tfy.model.streaming", equals: true }, true],
-    [{ field: "attributes.tfy.model.streaming", equals: "true" }, false],
+    // Either way round, as numbers: a route written with the text matches a boolean attribute.
+    [{ field: "attributes.tfy.model.streaming", equals: "true" }, true],
+    [{ field: "attributes.tfy.model.streaming", equals: "false" }, false],
+    [{ field: "attributes.tfy.model.streaming", equals: "True" }, false],
     [{ field: "attributes.tfy.model.streaming", equals: 1 }, false],
     [
       {
