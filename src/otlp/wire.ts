@@ -36,6 +36,9 @@ const WIRE_END_GROUP = 4;
 /** protobuf-es's own limit on nesting, which bounds groups within groups too. */
 const MAX_GROUP_DEPTH = 100;
 
+/** A tag is a uint32 varint: 5 bytes hold it, non-minimal encodings included. */
+const MAX_TAG_BYTES = 5;
+
 /** A byte range [start, end) of the original request. */
 export interface Range {
   start: number;
@@ -110,7 +113,7 @@ export class FieldCursor {
   next(): boolean {
     if (this.at >= this.end) return false;
     this.fieldStart = this.at;
-    const tag = this.varint();
+    const tag = this.tag();
     const no = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === WIRE_END_GROUP && this.group !== undefined) {
@@ -162,6 +165,18 @@ export class FieldCursor {
     }
     if (!body.groupEnded) throw new WireError(`group ${no} runs past the end of its message`);
     return body.at;
+  }
+
+  /**
+   * A tag, read as protobuf-es reads one: at most 5 bytes, within 32 bits. Anything longer names no
+   * field protobuf allows, and read here as another field than a decoder would (or none), the bytes
+   * sent on as they came would carry what the relay never read.
+   */
+  private tag(): number {
+    const start = this.at;
+    const tag = this.varint();
+    if (this.at - start > MAX_TAG_BYTES || tag >= 2 ** 32) throw new WireError("a tag is longer than 5 bytes or past 32 bits");
+    return tag;
   }
 
   private varint(): number {

@@ -340,6 +340,40 @@ describe("decoding protobuf", () => {
     expect(refusal(() => decoded(body, "protobuf"))).toEqual({ status: 400, message: `${prefix}${words}` });
   });
 
+  it("refuses a tag longer than 5 bytes or past 32 bits with 400, as protobuf-es does, where no decoder reads the request whole", () => {
+    const span = spanFields();
+    const resourceSpans = lengthDelimited(2, lengthDelimited(2, span));
+    const visible = lengthDelimited(1, resourceSpans);
+    // resource_spans's tag (0x0a) written in 6 bytes, and in 5 with bit 32 set: read as field 2^29 + 1, a field no decoder reads.
+    const longTag = [0x8a, 0x80, 0x80, 0x80, 0x80, 0x00];
+    const pastThirtyTwoBits = [0x8a, 0x80, 0x80, 0x80, 0x10];
+    const bodies = {
+      "resource_spans's tag in 6 bytes": new Uint8Array([...longTag, ...varint(resourceSpans.length), ...resourceSpans]),
+      "a tag past 32 bits beside a resource": new Uint8Array([
+        ...visible,
+        ...pastThirtyTwoBits,
+        ...varint(resourceSpans.length),
+        ...resourceSpans,
+      ]),
+      "a span's tag in 6 bytes": new Uint8Array(
+        lengthDelimited(1, lengthDelimited(2, [0x92, 0x80, 0x80, 0x80, 0x80, 0x00, ...varint(span.length), ...span])),
+      ),
+    };
+    for (const [what, body] of Object.entries(bodies)) {
+      expect(() => fromBinary(ExportTraceServiceRequestSchema, body), what).toThrow("illegal tag: varint overflows uint32");
+      expect(
+        refusal(() => decoded(body, "protobuf")),
+        what,
+      ).toEqual({
+        status: 400,
+        message: `${prefix}a tag is longer than 5 bytes or past 32 bits`,
+      });
+    }
+    // Five bytes within 32 bits are a tag, however long its encoding.
+    const fiveByteTag = new Uint8Array([0x8a, 0x80, 0x80, 0x80, 0x00, ...varint(resourceSpans.length), ...resourceSpans]);
+    expect(spansOf(decoded(fiveByteTag, "protobuf"))).toEqual(spansOf(fromBinary(ExportTraceServiceRequestSchema, fiveByteTag)));
+  });
+
   it("counts every span of bytes the wire check vouched for as accepted", () => {
     const body = toProtobuf(trueFoundryTrace());
     const names: string[] = [];
