@@ -1,15 +1,17 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { type Status, Status_StatusCode, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { slabBytes, textOf, utf8Of } from "../encoding/bytes.js";
 import type { SpanFields } from "./incoming.js";
-import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN } from "./wire.js";
+import { assemble, FieldCursor, type Piece, type Range, WIRE_LEN, WIRE_VARINT } from "./wire.js";
 
-/** Field numbers: Span.parent_span_id, Span.attributes, Span.events, Span.status; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
+/** Field numbers: Span.parent_span_id, Span.attributes, Span.events, Span.status; Status.message, Status.code; KeyValue.key, KeyValue.value; AnyValue.string_value, AnyValue.array_value; ArrayValue.values. */
 const SPAN_PARENT_SPAN_ID = 4;
 const SPAN_ATTRIBUTES = 9;
 const SPAN_EVENTS = 11;
 const SPAN_STATUS = 15;
+const STATUS_MESSAGE = 2;
+const STATUS_CODE = 3;
 const KEY_VALUE_KEY = 1;
 const KEY_VALUE_VALUE = 2;
 const STRING_VALUE = 1;
@@ -17,6 +19,13 @@ const ARRAY_VALUE = 5;
 const ARRAY_VALUES = 1;
 
 const NOTHING = new Uint8Array();
+
+/**
+ * Status.code ERROR as a field. The status written beside a span's own is merged with it by a
+ * decoder, each field given winning: both are written, an empty message too (which an encoder
+ * leaves out as the default), or the span's own message would stay beside the new code.
+ */
+const ERROR_CODE = new Uint8Array([(STATUS_CODE << 3) | WIRE_VARINT, Status_StatusCode.ERROR]);
 
 /**
  * An attribute to write: a string as its UTF-8 (mostly JSON text, large ones a payload's messages,
@@ -60,7 +69,7 @@ interface SpanEdit {
   removedEvents?: ReadonlySet<number>;
   /** Appended after the span's attributes. */
   added: NewAttribute[];
-  /** A status of ERROR with this message (a decoder merges a status sent twice, the later fields winning, so it replaces the span's own). */
+  /** A status of ERROR with this message (a decoder merges a status sent twice, the later fields winning: written whole, it replaces the span's own). */
   error?: string;
   /** Leaves out the span's parent_span_id: it becomes its trace's root. */
   root?: boolean;
@@ -87,7 +96,7 @@ export function editedSpanPieces(source: Uint8Array, span: Range, edit: SpanEdit
     } else small.push(field);
   }
   if (small.length > 0) pieces.push(assemble(NOTHING, small, slabBytes));
-  if (error !== undefined) pieces.push({ field: SPAN_STATUS, pieces: [toBinary(StatusSchema, errorStatus(error))] });
+  if (error !== undefined) pieces.push({ field: SPAN_STATUS, pieces: [{ field: STATUS_MESSAGE, pieces: [utf8Of(error)] }, ERROR_CODE] });
   return pieces;
 }
 
