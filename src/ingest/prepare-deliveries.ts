@@ -65,9 +65,9 @@ export function prepareDeliveries(
   );
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
-  const byTrace = processor.finishByTrace(read.leftOutEmpty);
+  const byTrace = processor.finishByTrace(read.leftOut);
   if (byTrace) return { deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
-  const processed = processor.finish(read.leftOutEmpty);
+  const processed = processor.finish(read.leftOut);
   return {
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,

@@ -53,3 +53,12 @@ export interface IncomingSpan {
   /** Where the span's bytes are in the request; none for JSON input. */
   range: Range | undefined;
 }
+
+/**
+ * What the request held that was never read: resources or scopes without spans, which its own bytes
+ * still carry. "checked": the wire check found them well formed, so the bytes may be sent on by a
+ * tenant that changes no header. "unchecked": nothing read them past their framing, and a decoder
+ * refusing them (text that is not UTF-8, a field of another wire type inside) would refuse the
+ * whole request with them, so its own bytes are not sent.
+ */
+export type LeftOut = "nothing" | "checked" | "unchecked";

@@ -1,7 +1,7 @@
 import { clone, type DescMessage, fromBinary, type MessageShape, toBinary } from "@bufbuild/protobuf";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import type { IncomingResource, IncomingScope, IncomingSpan } from "../otlp/incoming.js";
+import type { IncomingResource, IncomingScope, IncomingSpan, LeftOut } from "../otlp/incoming.js";
 import { type OutgoingHeader, type OutgoingScope, type OutgoingSpan, outgoingHeader } from "../otlp/outgoing.js";
 import { hasZeroParent } from "../otlp/root.js";
 import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
@@ -184,14 +184,15 @@ export class SpanProcessor {
 
   /**
    * The spans of a tenant that does not route, all to its parent (one that routes takes
-   * finishByTrace: where its traces go is decided across requests). `leftOutEmpty`: the request
-   * held resources or scopes without spans, never read, so never redacted: a tenant that redacts
-   * must not send the request's own bytes, which still carry them.
+   * finishByTrace: where its traces go is decided across requests). `leftOut`: what the request
+   * held that was never read (resources or scopes without spans), so never redacted: a tenant that
+   * redacts must not send the request's own bytes, which still carry them, and no tenant may when
+   * nothing checked them (receive/read-spans.ts).
    */
-  finish(leftOutEmpty: boolean): ProcessedSpans {
+  finish(leftOut: LeftOut): ProcessedSpans {
     this.makeRoots();
     const batches = this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
-    return { batches, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+    return { batches, changed: this.changedWith(leftOut), usage: this.usage };
   }
 
   /**
@@ -219,9 +220,9 @@ export class SpanProcessor {
 
   /**
    * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
-   * (deliver/trace-routes.ts); undefined for a tenant that does not route. `leftOutEmpty` as for `finish`.
+   * (deliver/trace-routes.ts); undefined for a tenant that does not route. `leftOut` as for `finish`.
    */
-  finishByTrace(leftOutEmpty: boolean): RequestTraces | undefined {
+  finishByTrace(leftOut: LeftOut): RequestTraces | undefined {
     const router = this.router;
     if (!router) return undefined;
     this.makeRoots();
@@ -244,11 +245,11 @@ export class SpanProcessor {
       if (verdict.decided || verdict.candidate) spanless.push({ trace: key, ...verdict });
     }
     const traces = [...byTrace.values(), ...spanless];
-    return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOutEmpty), usage: this.usage };
+    return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOut), usage: this.usage };
   }
 
-  private changedWith(leftOutEmpty: boolean): boolean {
-    return this.changed || (leftOutEmpty && this.redaction !== undefined);
+  private changedWith(leftOut: LeftOut): boolean {
+    return this.changed || leftOut === "unchecked" || (leftOut === "checked" && this.redaction !== undefined);
   }
 
   /** The scope's bytes on the way out, worked out once per scope. */

@@ -11,7 +11,7 @@ import { bomLength, textOf } from "../encoding/bytes.js";
 import { OPEN_OBJECT } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
-import type { IncomingResource, IncomingScope, IncomingSpan, SpanFields } from "../otlp/incoming.js";
+import type { IncomingResource, IncomingScope, IncomingSpan, LeftOut, SpanFields } from "../otlp/incoming.js";
 import {
   assemble,
   eachField,
@@ -62,7 +62,7 @@ export function readSpans(
     } catch (err) {
       throw hinted(err, looksLikeProtobuf(bytes), "the body looks like protobuf: send protobuf as application/x-protobuf");
     }
-    return { rejections, leftOutEmpty: false };
+    return { rejections, leftOut: "nothing" };
   }
   // The wire check validated every span's and link's ids already: vouched spans are accepted unread.
   const accept = (incoming: IncomingSpan) => {
@@ -70,7 +70,7 @@ export function readSpans(
     visit(incoming);
   };
   try {
-    return { rejections, leftOutEmpty: readProtobufSpans(bytes, vouched ? accept : admit, { vouched, framed }, rejections) };
+    return { rejections, leftOut: readProtobufSpans(bytes, vouched ? accept : admit, { vouched, framed }, rejections) };
   } catch (err) {
     throw hinted(err, looksLikeJson(bytes), "the body looks like JSON: send JSON as application/json");
   }
@@ -130,11 +130,7 @@ interface ReadOptions {
 
 interface ReadSpans {
   rejections: SpanRejections;
-  /**
-   * Whether the request held a resource or scope without spans, which was never read: the request's
-   * own bytes would still carry it, so they may be sent on only by a tenant that changes no header.
-   */
-  leftOutEmpty: boolean;
+  leftOut: LeftOut;
 }
 
 function readProtobufSpans(
@@ -142,7 +138,7 @@ function readProtobufSpans(
   visit: (incoming: IncomingSpan) => void,
   { vouched, framed }: ReadOptions,
   rejections: SpanRejections,
-): boolean {
+): LeftOut {
   let request: ReturnType<typeof scanRequest>;
   try {
     request = scanRequest(bytes, MAX_SPANS_PER_REQUEST, MAX_HEADER_FIELDS_PER_REQUEST);
@@ -168,7 +164,8 @@ function readProtobufSpans(
       }
     }
   }
-  return request.leftOutEmpty;
+  if (!request.leftOutEmpty) return "nothing";
+  return framed ? "checked" : "unchecked";
 }
 
 /** A span of vouched bytes: its fields read when first asked for, the whole span decoded only if something needs more. */

@@ -12,7 +12,7 @@ import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-ty
 import { readSpans } from "../../src/receive/read-spans.js";
 import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "../../src/receive/validate.js";
-import { readRequest } from "../support/pipeline.js";
+import { readRequest, relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import {
   deeplyNestedAnyValue,
@@ -372,6 +372,33 @@ describe("decoding protobuf", () => {
     // Five bytes within 32 bits are a tag, however long its encoding.
     const fiveByteTag = new Uint8Array([0x8a, 0x80, 0x80, 0x80, 0x00, ...varint(resourceSpans.length), ...resourceSpans]);
     expect(spansOf(decoded(fiveByteTag, "protobuf"))).toEqual(spansOf(fromBinary(ExportTraceServiceRequestSchema, fiveByteTag)));
+  });
+
+  it("never sends on as they came bytes holding a resource or scope without spans that no decoder would take, for any tenant", () => {
+    const spans = requestWithSpanFields([]);
+    const notUtf8 = lengthDelimited(1, [0x61, 0xff]);
+    const bodies = {
+      "a resource whose attribute's key is not UTF-8": [...spans, ...lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, notUtf8)))],
+      "a scope whose name is not UTF-8": lengthDelimited(1, [...lengthDelimited(2, lengthDelimited(1, notUtf8)), ...spans.slice(2)]),
+      "a resource whose field runs past its end": [...spans, ...lengthDelimited(1, lengthDelimited(1, [0x0a, 0x05, 0x01]))],
+      "a resource whose resource is a varint": [...spans, ...lengthDelimited(1, [0x08, 0x01])],
+    };
+    for (const [what, fields] of Object.entries(bodies)) {
+      const body = new Uint8Array(fields);
+      expect(() => fromBinary(ExportTraceServiceRequestSchema, body), what).toThrow();
+      for (const settings of [{ translate: false }, {}]) {
+        // What was sent is what protobuf-es decodes (relayed decodes each delivery): the span, and nothing of the rest.
+        const { requests, deliveries } = relayed(body, settings);
+        expect(deliveries[0]!.payload.protobuf, what).not.toBe(body);
+        expect(spansOf(requests[0]!.request), what).toHaveLength(1);
+      }
+    }
+    // Bytes the wire check found well formed go as they came, a resource without spans and all.
+    const checked = new Uint8Array([
+      ...spans,
+      ...lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, utf8("k"))))),
+    ]);
+    expect(relayed(checked, { translate: false }).deliveries[0]!.payload.protobuf).toBe(checked);
   });
 
   it("counts every span of bytes the wire check vouched for as accepted", () => {

@@ -16,7 +16,7 @@ function verdicts(spans: Span[], settings: Record<string, unknown> = {}) {
     bytes,
   );
   const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
-  const byTrace = processor.finishByTrace(read.leftOutEmpty);
+  const byTrace = processor.finishByTrace(read.leftOut);
   return byTrace?.traces.map((t) => ({ parent: t.parent, decided: t.decided, spans: byTrace.traceOf.filter((of) => of === t).length }));
 }
 
@@ -123,7 +123,7 @@ describe("the cost of routing on a resource's attributes", () => {
     const parse = vi.spyOn(JSON, "parse");
 
     const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
-    const byTrace = processor.finishByTrace(read.leftOutEmpty);
+    const byTrace = processor.finishByTrace(read.leftOut);
     const parsesOfHeld = parse.mock.calls.filter(([text]) => text === held).length;
     parse.mockRestore();
 
