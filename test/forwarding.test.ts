@@ -123,6 +123,22 @@ describe("forwarding to Braintrust", () => {
     expect(received!.contentEncoding).toBe("");
   });
 
+  it("sends a request with a resource without spans that is not UTF-8 as its spans alone, which Braintrust decodes", async () => {
+    const tenant = await createTenant(untranslated);
+    const trace = trueFoundryTrace();
+    // A resource_spans of a resource whose one attribute's key is "a\xff": protobuf-es refuses the text, so the request with it.
+    const unreadable = new Uint8Array([0x0a, 0x08, 0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x02, 0x61, 0xff]);
+    const body = concat([toProtobuf(trace), unreadable]);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    const [received, ...more] = await standin.received(tenant.apiKey);
+    expect(more).toHaveLength(0);
+    expect(spanIdsOf(received!.request)).toEqual(spanIdsOf(trace));
+  });
+
   it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {
     const tenant = await createTenant(untranslated);
     const trace = trueFoundryTrace();
