@@ -219,7 +219,16 @@ interface ScannedRequest {
   resources: ScannedResource[];
   /** Whether a resource or scope without spans was left out: it has nothing to send, but its fields were never read. */
   leftOutEmpty: boolean;
+  /** Whether a resource's scopes came as instrumentation_library_spans (see LEGACY_SCOPE_SPANS), where today's decoders do not look. */
+  legacyScopes: boolean;
 }
+
+/**
+ * ResourceSpans.instrumentation_library_spans, what scope_spans was before OTLP 1.0 (reserved since),
+ * the same message on the wire. The Collector reads a resource's spans there when it has no
+ * scope_spans, and so does the scan, so such spans are checked and processed, not passed on unseen.
+ */
+export const LEGACY_SCOPE_SPANS = 1000;
 
 /**
  * Where every resource, scope and span of an ExportTraceServiceRequest sits, without decoding any
@@ -243,27 +252,46 @@ export function scanRequest(
     if (++headerFields > maxHeaderFields) throw new TooManyHeaderFields(maxHeaderFields);
     header.push(field);
   };
+  let legacyScopes = false;
+  const addScope = (resource: ScannedResource, value: Range) => {
+    const scope: ScannedScope = { header: [], spans: [] };
+    eachField(bytes, value.start, value.end, (sNo, sType, sValue, sWhole) => {
+      if (sNo !== 2) return addHeader(scope.header, sWhole);
+      if (sType !== WIRE_LEN) throw new WireError("field 2 (spans) of a scope_spans is not length-delimited");
+      if (++spans > maxSpans) throw new TooManySpans(maxSpans);
+      scope.spans.push(sValue);
+    });
+    if (scope.spans.length > 0) resource.scopes.push(scope);
+    else leftOutEmpty = true;
+  };
   eachField(bytes, 0, bytes.length, (no, wireType, value) => {
     if (no !== 1) return;
     if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
     const resource: ScannedResource = { header: [], scopes: [] };
+    let hasScopeSpans = false;
+    // Each field 1000, by its range as a header field, made only for a resource that has one.
+    let legacy: Map<Range, Range> | undefined;
     eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
+      if (rNo === LEGACY_SCOPE_SPANS && rType === WIRE_LEN) {
+        legacy ??= new Map();
+        legacy.set(rWhole, rValue);
+      }
       if (rNo !== 2) return addHeader(resource.header, rWhole);
       if (rType !== WIRE_LEN) throw new WireError("field 2 (scope_spans) of a resource_spans is not length-delimited");
-      const scope: ScannedScope = { header: [], spans: [] };
-      eachField(bytes, rValue.start, rValue.end, (sNo, sType, sValue, sWhole) => {
-        if (sNo !== 2) return addHeader(scope.header, sWhole);
-        if (sType !== WIRE_LEN) throw new WireError("field 2 (spans) of a scope_spans is not length-delimited");
-        if (++spans > maxSpans) throw new TooManySpans(maxSpans);
-        scope.spans.push(sValue);
-      });
-      if (scope.spans.length > 0) resource.scopes.push(scope);
-      else leftOutEmpty = true;
+      hasScopeSpans = true;
+      addScope(resource, rValue);
     });
+    // Beside scope_spans, the Collector leaves them be, and so does the scan: unknown fields, kept.
+    const scopes = hasScopeSpans ? undefined : legacy;
+    if (scopes) {
+      legacyScopes = true;
+      resource.header = resource.header.filter((field) => !scopes.has(field));
+      for (const scope of scopes.values()) addScope(resource, scope);
+    }
     if (resource.scopes.length > 0) resources.push(resource);
     else leftOutEmpty = true;
   });
-  return { resources, leftOutEmpty };
+  return { resources, leftOutEmpty, legacyScopes };
 }
 
 function varintSize(value: number): number {

@@ -2,7 +2,7 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hasZeroParent } from "../otlp/root.js";
-import { WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
+import { LEGACY_SCOPE_SPANS, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
 import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
@@ -63,6 +63,8 @@ function messageCheck(desc: DescMessage): MessageCheck {
   // Registered before its fields, so recursive types (AnyValue in ArrayValue) resolve to it.
   checks.set(desc, check);
   for (const field of desc.fields) check.fields[field.number] = fieldCheck(field);
+  // Spans the scan may read there (otlp/wire.ts): the full path checks them, and sends them as scope_spans.
+  if (desc === ResourceSpansSchema) check.fields[LEGACY_SCOPE_SPANS] = UNSUPPORTED;
   return check;
 }
 

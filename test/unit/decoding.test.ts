@@ -401,6 +401,48 @@ describe("decoding protobuf", () => {
     expect(relayed(checked, { translate: false }).deliveries[0]!.payload.protobuf).toBe(checked);
   });
 
+  it("reads a resource's spans sent as instrumentation_library_spans (field 1000, before OTLP 1.0) as the Collector does", () => {
+    const span = (name: string, traceId = randomId(16)) => [
+      ...lengthDelimited(1, traceId),
+      ...lengthDelimited(2, randomId(8)),
+      ...lengthDelimited(5, utf8(name)),
+    ];
+    // A resource's field 1000 holding a scope of these spans, as a ScopeSpans is written.
+    const librarySpans = (...spans: number[][]) => {
+      const scope = spans.flatMap((one) => lengthDelimited(2, one));
+      return [...varint((1000 << 3) | 2), ...varint(scope.length), ...scope];
+    };
+    const legacy = new Uint8Array(lengthDelimited(1, librarySpans(span("legacy"), span("bad ids", randomId(8)))));
+    // protobuf-es knows no field 1000: decoded whole, the request has no spans.
+    expect(spansOf(fromBinary(ExportTraceServiceRequestSchema, legacy))).toHaveLength(0);
+
+    const { request, rejections } = readRequest(legacy, "protobuf");
+
+    expect(spansOf(request).map((s) => s.name)).toEqual(["legacy"]);
+    expect(rejections).toMatchObject({ accepted: 1, rejected: 1 });
+    for (const settings of [
+      { translate: false },
+      { routes: [{ match: { field: "span_name", equals: "legacy" }, parent: "project_name:legacy" }] },
+    ]) {
+      // Sent as scope_spans, which every decoder reads, to the parent its route names: never the bytes as they came.
+      const [sent, ...more] = relayed(legacy, settings).requests;
+      expect(more).toHaveLength(0);
+      expect(spansOf(sent!.request).map((s) => s.name)).toEqual(["legacy"]);
+      expect(sent!.request.resourceSpans[0]!.$unknown).toBeUndefined();
+    }
+    expect(
+      relayed(legacy, { routes: [{ match: { field: "span_name", equals: "legacy" }, parent: "project_name:legacy" }] }).requests[0]!.parent,
+    ).toBe("project_name:legacy");
+    // Beside scope_spans, the Collector reads none of them, nor does the relay: an unknown field, kept.
+    const beside = new Uint8Array(
+      lengthDelimited(1, [...lengthDelimited(2, lengthDelimited(2, span("current"))), ...librarySpans(span("legacy"))]),
+    );
+    expect(spansOf(readRequest(beside, "protobuf").request).map((s) => s.name)).toEqual(["current"]);
+    expect(readRequest(beside, "protobuf").request.resourceSpans[0]!.$unknown).toEqual(
+      fromBinary(ExportTraceServiceRequestSchema, beside).resourceSpans[0]!.$unknown,
+    );
+  });
+
   it("counts every span of bytes the wire check vouched for as accepted", () => {
     const body = toProtobuf(trueFoundryTrace());
     const names: string[] = [];
