@@ -181,6 +181,10 @@ describe("what follows an attempt", () => {
       serverErrors: 0,
     });
     expect(nextStep(tooLarge, { ...untrusted, spans: 2 }, policy)).toEqual({ step: "reject", reason: "Braintrust answered 413" });
+    // Only a 413 is: spans refused, or a wrong URL, are rejected while the client waits too, never dead-lettered.
+    const wrongUrl: DeliveryOutcome = { kind: "rejected", status: 404, fault: "config", reason: "Braintrust answered 404" };
+    expect(nextStep(invalid, atOnce, policy)).toEqual({ step: "reject", reason: "Braintrust answered 400" });
+    expect(nextStep(wrongUrl, atOnce, policy)).toEqual({ step: "reject", reason: "Braintrust answered 404" });
     expect(nextStep(tooLarge, { ...atOnce, spans: 1, compressed: true }, policy)).toEqual({
       step: "reject",
       reason: "Braintrust answered 413",
