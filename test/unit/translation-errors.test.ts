@@ -146,7 +146,7 @@ describe("a span failed without a message, as OpenTelemetry's SDKs record an exc
 describe("a call failed by OpenTelemetry's error.type alone", () => {
   // The conventions set `error.type` exactly when an operation ended in error, and TrueFoundry's GenAI span
   // attributes write it beside the gateway's own: a span saying nothing else shows its class as the error.
-  const typed = (type: string | number, status?: Status_StatusCode, ...more: KeyValue[]) => {
+  const typed = (type: string | number | boolean, status?: Status_StatusCode, ...more: KeyValue[]) => {
     const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("error.type", type), ...more]);
     if (status !== undefined) span.status = create(StatusSchema, { code: status, message: "" });
     return span;
@@ -189,8 +189,9 @@ describe("a call failed by OpenTelemetry's error.type alone", () => {
     expect(statusOf(served)).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with error 400" });
   });
 
-  it("leaves a span alone whose error.type is empty", () => {
-    expect(statusOf(typed(""))?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+  it("leaves a span alone whose error.type names no class: empty, spaces only, or a flag", () => {
+    for (const type of ["", "  ", true, false])
+      expect(statusOf(typed(type))?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
   });
 
   it("leaves a span alone whose status is OK: set by its developer, final, the error handled (a retry, a fallback)", () => {
