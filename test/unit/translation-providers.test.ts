@@ -54,7 +54,8 @@ describe("an MCP tool call", () => {
     ["the flag's text is capitalised and spaced", '"boom"', [attr("tfy.mcp_server.is_tool_call_execution_error", " True ")], "boom"],
     [
       "its result mixes text parts with others",
-      '{"content":[{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"},{"type":"text","text":"chart failed"}],"isError":true}',
+      // Only a text part's text says why: another part's `text` member (a tool's own shape) is not read.
+      '{"content":[{"type":"image","data":"iVBORw0KGgo=","mimeType":"image/png"},{"type":"text","text":"chart failed"},{"type":"resource_link","uri":"file:///q3.png","name":"q3.png","text":"Q3 chart"}],"isError":true}',
       [],
       "chart failed",
     ],
