@@ -75,6 +75,23 @@ describe("metrics", () => {
     ]);
   });
 
+  it("shows a count of 0 as 0: an answer cut off before its first token, a prompt none of which was cached", () => {
+    expect(
+      translated([
+        attr("tfy.model.metric.input_tokens", 12),
+        attr("tfy.model.metric.output_tokens", 0),
+        attr("tfy.model.metric.cache_read_input_tokens", 0),
+      ])["braintrust.metrics"],
+    ).toEqual({ prompt_tokens: 12, completion_tokens: 0, tokens: 12, prompt_cached_tokens: 0 });
+  });
+
+  it("reads a response's usage whose details are null, as some OpenAI-compatible servers send them", () => {
+    const usage = { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: null, completion_tokens_details: null };
+    expect(
+      translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify({ choices: [], usage }))])["braintrust.metrics"],
+    ).toEqual({ prompt_tokens: 10, completion_tokens: 5, tokens: 15 });
+  });
+
   it("reads counts an exporter wrote as text", () => {
     expect(
       translated([attr("tfy.model.metric.input_tokens", "31"), attr("tfy.model.metric.cost_in_usd", "0.0004")])["braintrust.metrics"],
