@@ -188,6 +188,18 @@ describe("an Anthropic or Responses API call", () => {
         attr("tfy.model.metric.cache_write_input_tokens", 20),
       ]),
     ).toMatchObject({ prompt_tokens: 130, tokens: 130 });
+    // Nor can as many as the reads but fewer than the whole cache, whether a response's usage without cache counts is beside them or not.
+    const cacheFromGateway = [
+      attr("tfy.model.metric.input_tokens", 60),
+      attr("tfy.model.metric.cache_read_input_tokens", 50),
+      attr("tfy.model.metric.cache_write_input_tokens", 20),
+    ];
+    expect(metrics(cacheFromGateway)).toMatchObject({ prompt_tokens: 130 });
+    expect(
+      metrics([...cacheFromGateway, attr("tfy.output", '{"content":[],"usage":{"input_tokens":60,"output_tokens":5}}')]),
+    ).toMatchObject({
+      prompt_tokens: 130,
+    });
   });
 
   it("counts Anthropic's cache in its prompt tokens however many uncached ones there are, reads or writes alone, and lets another count of the gateway's stand", () => {
@@ -215,6 +227,8 @@ describe("an Anthropic or Responses API call", () => {
     const cached = { prompt_tokens_details: { cached_tokens: 3000 }, cache_creation_input_tokens: 1500 };
     expect(metrics({ prompt_tokens: 3010, ...cached })).toMatchObject({ prompt_tokens: 4510 });
     expect(metrics({ prompt_tokens: 4510, ...cached })).toMatchObject({ prompt_tokens: 4510 });
+    // A prompt all read from the cache holds its reads too.
+    expect(metrics({ prompt_tokens: 3000, ...cached })).toMatchObject({ prompt_tokens: 4500 });
     // Fewer than the reads cannot hold them: the whole cache is left out, as Anthropic counts.
     expect(metrics({ prompt_tokens: 10, ...cached })).toMatchObject({ prompt_tokens: 4510 });
     // The Responses API's input_tokens hold its cached_tokens as well; the writes here are the gateway's.
