@@ -172,6 +172,20 @@ describe("the GenAI conventions' copy of an Anthropic conversation with tool use
     expect(span.metadata).not.toHaveProperty("gen_ai.input.messages");
     expect(span.metadata).not.toHaveProperty("gen_ai.output.messages");
   });
+
+  it("goes with the payload beside system instructions the gateway added, which stay", () => {
+    const model = spanWith("Model: anthropic-main/claude-sonnet-4-5", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", json(request)),
+      attr("gen_ai.input.messages", json(inputCopy)),
+      attr("gen_ai.system_instructions", json([{ type: "text", content: "Answer in Celsius." }])),
+    ]);
+    const span = shown(requestOf([model]));
+
+    // The tool call's arguments, an object in the payload, are said as JSON though the instructions are said nowhere.
+    expect(span.metadata).not.toHaveProperty("gen_ai.input.messages");
+    expect(span.metadata).toHaveProperty("gen_ai.system_instructions");
+  });
 });
 
 describe("the GenAI conventions' copy of an MCP tool call's arguments and result, beside the gateway's payload", () => {
