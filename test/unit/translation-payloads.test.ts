@@ -506,6 +506,25 @@ describe("sources", () => {
     const read = "x".repeat(1024 * 1024 - '[{"content":""}]'.length);
     expect(kept(`${read}x`)).toEqual(["gen_ai.input.messages"]);
     expect(kept(read)).toEqual([]);
+    // Nor is a payload longer than that parsed whole for the tool calls it holds as objects (Anthropic's tool_use).
+    const toolUse = (content: string) =>
+      keptKeys([
+        attr(
+          "tfy.input",
+          JSON.stringify({
+            messages: [
+              { role: "user", content },
+              { role: "assistant", content: [{ type: "tool_use", id: "t", name: "pay", input: { amount: 3 } }] },
+            ],
+          }),
+        ),
+        attr(
+          "gen_ai.input.messages",
+          JSON.stringify([{ role: "assistant", parts: [{ type: "tool_call", id: "t", name: "pay", arguments: { amount: 3 } }] }]),
+        ),
+      ]);
+    expect(toolUse("Pay it.")).toEqual([]);
+    expect(toolUse("x".repeat(1024 * 1024))).toEqual(["gen_ai.input.messages"]);
   });
 
   it("all stay when the tenant keeps source attributes", () => {
