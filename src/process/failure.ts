@@ -34,7 +34,7 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
   return (
     errorMessageOf(result) ??
     contentText(toolResult) ??
-    (typeof result === "string" && result !== "" ? result : undefined) ??
+    (typeof result === "string" && result.trim() !== "" ? result : undefined) ??
     (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
   );
 }
@@ -137,11 +137,11 @@ function messageOf(error: unknown): string | undefined {
   return isJsonObject(error) && typeof error.message === "string" && error.message !== "" ? error.message : undefined;
 }
 
-/** An MCP result's text parts, one to a line. */
+/** An MCP result's text parts, one to a line; blank ones say nothing, and would leave an error without a word. */
 function contentText(result: unknown): string | undefined {
   if (!isJsonObject(result) || !Array.isArray(result.content)) return undefined;
   const texts = result.content.flatMap((part: unknown) =>
-    isJsonObject(part) && part.type === "text" && typeof part.text === "string" ? [part.text] : [],
+    isJsonObject(part) && part.type === "text" && typeof part.text === "string" && part.text.trim() !== "" ? [part.text] : [],
   );
   return texts.length > 0 ? texts.join("\n") : undefined;
 }

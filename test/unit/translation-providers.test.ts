@@ -61,6 +61,19 @@ describe("an MCP tool call", () => {
     ],
     ["its text part holds no text", '{"content":[{"type":"text","text":null}],"isError":true}', [], "the tool call failed"],
     [
+      "its text parts are empty or blank",
+      '{"content":[{"type":"text","text":""},{"type":"text","text":" "},{"type":"text","text":"quota spent"}],"isError":true}',
+      [],
+      "quota spent",
+    ],
+    ["its only text part is empty", '{"content":[{"type":"text","text":""}],"isError":true}', [], "the tool call failed"],
+    [
+      "the gateway flags it, its result blank text",
+      '" "',
+      [attr("tfy.mcp_server.is_tool_call_execution_error", true)],
+      "the tool call failed",
+    ],
+    [
       "its result has a message of its own, no JSON-RPC error's",
       '{"message":"Hi Bob","content":[{"type":"text","text":"recipient not found"}],"isError":true}',
       [],
