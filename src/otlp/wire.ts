@@ -281,7 +281,7 @@ export function scanRequest(
       hasScopeSpans = true;
       addScope(resource, rValue);
     });
-    // Beside scope_spans, the Collector leaves them be, and so does the scan: unknown fields, kept.
+    // Beside scope_spans, the Collector drops them unread; the scan reads none either, and keeps them as unknown fields.
     const scopes = hasScopeSpans ? undefined : legacy;
     if (scopes) {
       legacyScopes = true;

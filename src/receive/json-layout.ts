@@ -54,6 +54,12 @@ const MAX_JSON_DEPTH = 200;
 
 const RESOURCE_LISTS = ["resourceSpans", "resource_spans"];
 const SCOPE_LISTS = ["scopeSpans", "scope_spans"];
+/**
+ * instrumentation_library_spans, read as the protobuf scan reads field 1000 (otlp/wire.ts,
+ * LEGACY_SCOPE_SPANS): a resource's spans when it has no scope_spans; beside them, as the Collector
+ * drops it, left out unread.
+ */
+const LEGACY_SCOPE_LISTS = ["instrumentationLibrarySpans", "instrumentation_library_spans"];
 const SPAN_LISTS = ["spans"];
 
 /**
@@ -84,7 +90,8 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
   for (const resource of scanner.listOf(top, RESOURCE_LISTS)) {
     const { members } = scanner.objectMembers(resource.start, "resource");
     const scopes: JsonScope[] = [];
-    for (const scope of scanner.listOf(members, SCOPE_LISTS)) {
+    const current = scanner.listOf(members, SCOPE_LISTS);
+    for (const scope of current.length > 0 ? current : scanner.listOf(members, LEGACY_SCOPE_LISTS)) {
       const { members: scopeMembers } = scanner.objectMembers(scope.start, "scope");
       const listed = scanner.listOf(scopeMembers, SPAN_LISTS, true);
       if (listed.length === 0) continue;
@@ -97,7 +104,7 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
       }
       scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans, oversized });
     }
-    if (scopes.length > 0) yield { members: withoutLists(scanner, members, SCOPE_LISTS, "resource"), scopes };
+    if (scopes.length > 0) yield { members: withoutLists(scanner, members, [...SCOPE_LISTS, ...LEGACY_SCOPE_LISTS], "resource"), scopes };
   }
 }
 

@@ -892,6 +892,16 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ]);
   });
 
+  it("reads a resource's spans sent as instrumentationLibrarySpans (before OTLP 1.0) when it has no scopeSpans, as its protobuf is read", () => {
+    const spans = (name: string) => [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name }] }];
+    const names = (request: object) => spansOf(readJson(JSON.stringify(request)).request).map((s) => s.name);
+
+    expect(names({ resourceSpans: [{ instrumentationLibrarySpans: spans("legacy") }] })).toEqual(["legacy"]);
+    expect(names({ resource_spans: [{ instrumentation_library_spans: spans("snake") }] })).toEqual(["snake"]);
+    // Beside scopeSpans it is left unread, as the Collector drops it.
+    expect(names({ resourceSpans: [{ scopeSpans: spans("current"), instrumentationLibrarySpans: spans("legacy") }] })).toEqual(["current"]);
+  });
+
   it.each([
     [
       "resource spans",
