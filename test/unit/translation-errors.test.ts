@@ -329,13 +329,6 @@ describe("a call answered with an HTTP error", () => {
     expect(invalid!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 400" });
   });
 
-  it("leaves a call alone whose status is OK: its developer expected the answer (a cache miss's 404), and OK is final", () => {
-    const expected = Object.assign(call(404), { status: create(StatusSchema, { code: Status_StatusCode.OK }) });
-    const [out] = spansOf(relayed(requestOf([expected])).requests[0]!.request);
-
-    expect(out!.status).toEqual(create(StatusSchema, { code: Status_StatusCode.OK }));
-  });
-
   it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
     for (const code of [200, 204, 304, 399, 600, -500, 429.5, "429 Too Many Requests"]) {
       const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
