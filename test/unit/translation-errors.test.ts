@@ -329,6 +329,13 @@ describe("a call answered with an HTTP error", () => {
     expect(invalid!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 400" });
   });
 
+  it("fails a call answered with an HTTP error whose status is OK, as an exporter marking every span it ended OK sends it", () => {
+    const marked = Object.assign(call(429), { status: create(StatusSchema, { code: Status_StatusCode.OK }) });
+    const [out] = spansOf(relayed(requestOf([marked])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "the call failed with HTTP status 429" });
+  });
+
   it("leaves a call alone that succeeded, or whose code is no HTTP status", () => {
     for (const code of [200, 204, 304, 399, 600, -500, 429.5, "429 Too Many Requests"]) {
       const [out] = spansOf(relayed(requestOf([call(code)])).requests[0]!.request);
