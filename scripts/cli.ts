@@ -182,6 +182,14 @@ async function tenantPut(
   return { body, headers, tokens };
 }
 
+/**
+ * The relay's refusal of a tenant that does not exist, for a --tenant that found nothing: a mistyped
+ * id would otherwise read as a tenant with nothing to list or replay, and exit 0.
+ */
+async function existingTenant(admin: AdminClient, id: string): Promise<void> {
+  await admin.call("GET", adminPath`/tenants/${id}`, TenantView);
+}
+
 /** How many ingest tokens the tenant has, which a PUT making it passthrough revokes; none for a new one. */
 async function tokensOf(admin: AdminClient, id: string): Promise<number> {
   try {
@@ -348,6 +356,7 @@ const COMMANDS = [
       (page) => page.dead_letters,
       flags.tenant ? { tenant: flags.tenant } : {},
     );
+    if (flags.tenant && list.length === 0) await existingTenant(admin, flags.tenant);
     return flags.json
       ? list
       : table(
@@ -371,6 +380,7 @@ const COMMANDS = [
       },
       () => replayOutput(outcomes, flags.json),
     );
+    if (flags.tenant && Object.values(outcomes).every((ids) => ids.length === 0)) await existingTenant(admin, flags.tenant);
     // Exit 1 while dead letters are left for another run, as keys reseal does, so a script knows to replay again.
     if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);

@@ -328,6 +328,20 @@ describe("tfy-relay, against a running relay", () => {
     expect(JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"])).stdout)).toEqual([]);
   });
 
+  it("says there is no such tenant when a mistyped --tenant finds no dead letters, rather than replaying nothing and exiting 0", async () => {
+    await cli(["tenants", "put", "cli-typo", "--parent", "project_id:p", "--passthrough"]);
+
+    for (const command of ["list", "replay"])
+      expect(await cli(["dead-letters", command, "--tenant", "cli-tpyo"])).toMatchObject({
+        code: 1,
+        stdout: "",
+        stderr: "tfy-relay: no such tenant: cli-tpyo\n",
+      });
+    // A tenant that exists with nothing dead-lettered is no mistake.
+    expect(await cli(["dead-letters", "replay", "--tenant", "cli-typo"])).toMatchObject({ code: 0, stdout: "replayed 0 dead letters\n" });
+    expect(JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-typo", "--json"])).stdout)).toEqual([]);
+  });
+
   it.each([
     ["an unknown tenant", 1, ["tenants", "get", "no-such-tenant"], {}, /^tfy-relay: no such tenant: no-such-tenant\n$/],
     [
