@@ -519,7 +519,7 @@ const USAGE = `usage: tfy-relay [--url URL] [--json] <command>
 ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
   --url URL           the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
-  --json              machine-readable output
+  --json              machine-readable output; a failure is then {"error": {"message", "status"}} on stderr
   --config FILE       tenants put: the whole tenant as JSON (what tenants get --json prints will do); it
                       replaces the tenant: routes, redaction and the rest left out take their defaults
                       (but api_url and the key, which stay the tenant's), and the flags override it
@@ -589,14 +589,26 @@ try {
 } catch (err) {
   // exitCode, not exit(): output printed before the failure (the pages done so far) is written
   // to a pipe after this returns, and exit() would cut it off.
-  if (err instanceof UsageError) {
-    console.error(`tfy-relay: ${err.message}\n\n${USAGE}`);
-    process.exitCode = 2;
-  } else if (err instanceof InputError) {
-    console.error(`tfy-relay: ${err.message}`);
-    process.exitCode = 2;
-  } else if (err instanceof AdminError || err instanceof RelayError || err instanceof SyntaxError) {
-    console.error(`tfy-relay: ${err.message}`);
-    process.exitCode = 1;
-  } else throw err;
+  if (err instanceof UsageError) failed(err.message, 2, undefined, USAGE);
+  else if (err instanceof InputError) failed(err.message, 2);
+  else if (err instanceof AdminError) failed(err.message, 1, err.status);
+  else if (err instanceof RelayError || err instanceof SyntaxError) failed(err.message, 1);
+  else throw err;
+}
+
+/**
+ * A failure on stderr, with its exit code. With --json, one line of JSON, `{"error": {"message",
+ * "status"}}` (`status`: the relay's answer, when it gave one), so a script tells "no such tenant"
+ * (404) from a relay it did not reach without reading the words; the usage is left out.
+ */
+function failed(message: string, exitCode: 1 | 2, status?: number, usage?: string): void {
+  if (jsonAsked(process.argv.slice(2))) console.error(JSON.stringify({ error: { message, ...(status === undefined ? {} : { status }) } }));
+  else console.error(`tfy-relay: ${message}${usage ? `\n\n${usage}` : ""}`);
+  process.exitCode = exitCode;
+}
+
+/** Whether --json stands among the flags, read from the words themselves: a usage mistake comes before any parse. */
+function jsonAsked(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end < 0 ? args : args.slice(0, end)).includes("--json");
 }

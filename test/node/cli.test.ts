@@ -342,6 +342,34 @@ describe("tfy-relay, against a running relay", () => {
     expect(JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-typo", "--json"])).stdout)).toEqual([]);
   });
 
+  it("prints a failure with --json as one line of JSON on stderr, with the relay's status when it answered, for a script to tell them apart", async () => {
+    const closedPort = await freePort();
+    const failures = {
+      missing: await cli(["tenants", "get", "no-such-tenant", "--json"]),
+      refused: await cli(["--json", "tenants", "list"], { RELAY_ADMIN_TOKEN: "wrong" }),
+      unreached: await cli(["tenants", "list", "--json"], {}, `http://127.0.0.1:${closedPort}`),
+      usage: await cli(["--json", "tenants", "remove", "acme"]),
+    };
+
+    expect(
+      Object.fromEntries(Object.entries(failures).map(([what, run]) => [what, [run.code, run.stdout, JSON.parse(run.stderr)]])),
+    ).toEqual({
+      missing: [1, "", { error: { message: "no such tenant: no-such-tenant", status: 404 } }],
+      refused: [
+        1,
+        "",
+        { error: { message: expect.stringMatching(/^the relay refused the admin token .*: check RELAY_ADMIN_TOKEN$/), status: 401 } },
+      ],
+      unreached: [1, "", { error: { message: expect.stringMatching(/^cannot reach the relay at .*ECONNREFUSED/) } }],
+      usage: [2, "", { error: { message: "unknown command: tenants remove acme" } }],
+    });
+    // Without --json, the line people read, as before.
+    expect(await cli(["tenants", "get", "no-such-tenant"])).toMatchObject({
+      code: 1,
+      stderr: "tfy-relay: no such tenant: no-such-tenant\n",
+    });
+  });
+
   it.each([
     ["an unknown tenant", 1, ["tenants", "get", "no-such-tenant"], {}, /^tfy-relay: no such tenant: no-such-tenant\n$/],
     [
@@ -879,8 +907,8 @@ describe("tfy-relay, against a server that is not the relay", () => {
 
     expect(run.code).toBe(1);
     expect(JSON.parse(run.stdout)).toEqual({ ...page, resealed: ["a"], unreadable: ["lost"], incomplete: true });
-    expect(run.stderr).toMatch(
-      /^tfy-relay: the connection to the relay at .* broke before its answer came .*\(on page 2: what the pages before it did is above\)\n$/,
+    expect(JSON.parse(run.stderr).error.message).toMatch(
+      /^the connection to the relay at .* broke before its answer came .*\(on page 2: what the pages before it did is above\)$/,
     );
   });
 
