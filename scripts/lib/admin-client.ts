@@ -100,6 +100,13 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
           `the connection to the relay at ${origin} broke before its answer came (${why}): the call may have been carried out; check before running it again`,
         );
       }
+      // The server is running, so "is it running?" would send the operator the wrong way: it answered plain http.
+      if (cause?.code === "ERR_SSL_WRONG_VERSION_NUMBER") {
+        const local = isLoopback(new URL(origin).hostname)
+          ? `; the local dev server (wrangler dev) is ${origin.replace("https:", "http:")}`
+          : "";
+        throw new AdminError(`cannot reach the relay at ${origin}: it answers plain http, not https, so nothing was sent${local}`);
+      }
       throw new AdminError(`cannot reach the relay at ${origin} (${why}): is it running? Give its address with --url or RELAY_URL`);
     }
     if (response.status >= 300 && response.status < 400) {

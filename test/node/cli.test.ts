@@ -370,6 +370,16 @@ describe("tfy-relay, against a running relay", () => {
     });
   });
 
+  it("says an https --url to the dev server reaches one that speaks plain http, rather than asking whether it runs", async () => {
+    const https = relay.url.replace("http:", "https:");
+
+    expect(await cli(["tenants", "list"], {}, https)).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: `tfy-relay: cannot reach the relay at ${https}: it answers plain http, not https, so nothing was sent; the local dev server (wrangler dev) is ${relay.url}\n`,
+    });
+  });
+
   it.each([
     ["an unknown tenant", 1, ["tenants", "get", "no-such-tenant"], {}, /^tfy-relay: no such tenant: no-such-tenant\n$/],
     [
@@ -809,7 +819,10 @@ describe("tfy-relay, against a server that is not the relay", () => {
     await server.close();
 
     expect(server.received).toEqual([]);
-    expect(run).toMatchObject({ code: 1, stderr: expect.stringMatching(new RegExp(`^tfy-relay: cannot reach the relay at ${https} \\(`)) });
+    expect(run).toMatchObject({
+      code: 1,
+      stderr: `tfy-relay: cannot reach the relay at ${https}: it answers plain http, not https, so nothing was sent; the local dev server (wrangler dev) is ${server.url}\n`,
+    });
   });
 
   it("prints what earlier pages of a replay did when a later page is refused, then the refusal", async () => {
