@@ -4,11 +4,13 @@ import {
   type ExportTraceServiceRequest,
   ExportTraceServiceRequestSchema,
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { AnyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
 import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
-import { scanRequest, TooManySpans } from "../../src/otlp/wire.js";
+import { assemble, scanRequest, sizeOf, TooManyHeaderFields, TooManySpans } from "../../src/otlp/wire.js";
 import { requestOf, spanIdsOf, spanWith, variedRequest } from "../support/traces.js";
+import { lengthDelimited, spanFields } from "../support/wire.js";
 
 const decode = (piece: RequestPiece) => fromBinary(ExportTraceServiceRequestSchema, piece.protobuf);
 
@@ -31,6 +33,30 @@ describe("scanning a request", () => {
     expect(scanRequest(bytes, 3).resources[0]!.scopes[0]!.spans).toHaveLength(3);
     expect(() => scanRequest(bytes, 2)).toThrow(TooManySpans);
     expect(() => scanRequest(bytes, 2)).toThrow("more than 2 spans");
+  });
+
+  it("keeps as many fields of resources and scopes as the caller allows, counted across both, and stops at the first one past", () => {
+    const schemaUrl = lengthDelimited(3, [0x78]);
+    const scope = lengthDelimited(2, [...schemaUrl, ...schemaUrl, ...lengthDelimited(2, spanFields())]);
+    const bytes = new Uint8Array(lengthDelimited(1, [...schemaUrl, ...scope]));
+
+    const { header, scopes } = scanRequest(bytes, Number.POSITIVE_INFINITY, 3).resources[0]!;
+    expect([header.length, scopes[0]!.header.length]).toEqual([1, 2]);
+    expect(() => scanRequest(bytes, Number.POSITIVE_INFINITY, 2)).toThrow(TooManyHeaderFields);
+    expect(() => scanRequest(bytes, Number.POSITIVE_INFINITY, 2)).toThrow("more than 2 fields of resources and scopes");
+  });
+});
+
+describe("assembling a message", () => {
+  it("writes a nested field's length as a decoder reads it, at each length where its varint takes another byte", () => {
+    for (const length of [127, 128, 129, 16_383, 16_384]) {
+      const pieces = [{ field: 1, pieces: [new Uint8Array(length).fill(0x61)] }];
+
+      const bytes = assemble(new Uint8Array(), pieces);
+
+      expect(bytes.byteLength, `${length}`).toBe(sizeOf(pieces));
+      expect(fromBinary(AnyValueSchema, bytes).value, `${length}`).toEqual({ case: "stringValue", value: "a".repeat(length) });
+    }
   });
 });
 
