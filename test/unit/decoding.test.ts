@@ -355,6 +355,8 @@ describe("decoding protobuf", () => {
         ...varint(resourceSpans.length),
         ...resourceSpans,
       ]),
+      // 2^32 exactly: read as field 2^29 of wire type 0, a varint the relay would skip.
+      "a tag of exactly 2^32 beside a resource": new Uint8Array([...visible, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00]),
       "a span's tag in 6 bytes": new Uint8Array(
         lengthDelimited(1, lengthDelimited(2, [0x92, 0x80, 0x80, 0x80, 0x80, 0x00, ...varint(span.length), ...span])),
       ),
