@@ -10,7 +10,7 @@ import { hex } from "../../src/encoding/bytes.js";
 import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
 import { assemble, scanRequest, sizeOf, TooManyHeaderFields, TooManySpans } from "../../src/otlp/wire.js";
 import { requestOf, spanIdsOf, spanWith, variedRequest } from "../support/traces.js";
-import { lengthDelimited, spanFields } from "../support/wire.js";
+import { lengthDelimited, spanFields, varint } from "../support/wire.js";
 
 const decode = (piece: RequestPiece) => fromBinary(ExportTraceServiceRequestSchema, piece.protobuf);
 
@@ -45,6 +45,21 @@ describe("scanning a request", () => {
     expect(() => scanRequest(bytes, Number.POSITIVE_INFINITY, 2)).toThrow(TooManyHeaderFields);
     expect(() => scanRequest(bytes, Number.POSITIVE_INFINITY, 2)).toThrow("more than 2 fields of resources and scopes");
   });
+
+  it("reads a resource's field 1000 as its scopes only when it has no scope_spans and the field is length-delimited, keeping its other fields", () => {
+    const resourceField = lengthDelimited(1, lengthDelimited(1, lengthDelimited(1, [0x6b])));
+    const varintField1000 = [...varint(1000 << 3), 0x01];
+    const scopeSpans = lengthDelimited(2, spanFields());
+    const legacyScope = [...varint((1000 << 3) | 2), ...varint(scopeSpans.length), ...scopeSpans];
+    const bytes = new Uint8Array(lengthDelimited(1, [...resourceField, ...varintField1000, ...legacyScope]));
+
+    const { resources, legacyScopes } = scanRequest(bytes);
+
+    expect(legacyScopes).toBe(true);
+    expect(resources[0]!.header.map(({ start, end }) => [...bytes.subarray(start, end)])).toEqual([resourceField, varintField1000]);
+    expect(resources[0]!.scopes.map((scope) => scope.spans.length)).toEqual([1]);
+    expect(scanRequest(evenRequest(1)).legacyScopes).toBe(false);
+  });
 });
 
 describe("assembling a message", () => {
@@ -57,6 +72,13 @@ describe("assembling a message", () => {
       expect(bytes.byteLength, `${length}`).toBe(sizeOf(pieces));
       expect(fromBinary(AnyValueSchema, bytes).value, `${length}`).toEqual({ case: "stringValue", value: "a".repeat(length) });
     }
+  });
+
+  it("writes the tag of a field numbered 16 or more in the two bytes it takes", () => {
+    const pieces = [{ field: 16, pieces: [new Uint8Array([0x61])] }];
+
+    expect(sizeOf(pieces)).toBe(4);
+    expect([...assemble(new Uint8Array(), pieces)]).toEqual([0x82, 0x01, 0x01, 0x61]);
   });
 });
 
