@@ -4,14 +4,17 @@ import { describe, expect, it } from "vitest";
 import { type Span, SpanSchema, type Status, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId } from "../../scripts/lib/traces.js";
 import { concat, utf8Of } from "../../src/encoding/bytes.js";
-import { editedSpanPieces, type NewAttribute } from "../../src/otlp/span-edit.js";
+import { editedSpanPieces, FEW_KEYS, type NewAttribute } from "../../src/otlp/span-edit.js";
 import { assemble } from "../../src/otlp/wire.js";
 import { applyTranslation, type SpanTranslation } from "../../src/process/translate.js";
 import { readSpanFields } from "../../src/receive/span-fields.js";
 import { lengthDelimited } from "../support/wire.js";
 
-/** A few keys, so that edits remove some of a span's attributes and add beside others of the same key. */
-const key = fc.constantFrom("a", "b", "tfy.input", "é");
+/** A few keys, so that edits remove some of a span's attributes and add beside others of the same key; U+0080, the first that is not ASCII. */
+const key = fc.constantFrom("a", "b", "tfy.input", "é", "\u0080");
+
+/** Keys no span has, which take a removal past FEW_KEYS, where the keys are looked up in a set rather than compared one by one. */
+const unusedKeys = Array.from({ length: FEW_KEYS }, (_, i) => `unused ${i}`);
 
 const span: fc.Arbitrary<Span> = fc
   .record({
@@ -32,7 +35,9 @@ const span: fc.Arbitrary<Span> = fc
   );
 
 const edit: fc.Arbitrary<SpanTranslation> = fc.record({
-  removedKeys: fc.uniqueArray(key, { maxLength: 3 }).map((keys) => new Set(keys)),
+  removedKeys: fc
+    .tuple(fc.uniqueArray(key, { maxLength: 3 }), fc.boolean())
+    .map(([keys, many]) => new Set([...keys, ...(many ? unusedKeys : [])])),
   removedEvents: fc.option(
     fc.uniqueArray(fc.integer({ min: 0, max: 2 }), { maxLength: 2 }).map((at) => new Set(at)),
     { nil: undefined },
