@@ -10,8 +10,11 @@ import { applyTranslation, type SpanTranslation } from "../../src/process/transl
 import { readSpanFields } from "../../src/receive/span-fields.js";
 import { lengthDelimited } from "../support/wire.js";
 
-/** A few keys, so that edits remove some of a span's attributes and add beside others of the same key; U+0080, the first that is not ASCII. */
-const key = fc.constantFrom("a", "b", "tfy.input", "é", "\u0080");
+/**
+ * A few keys, so that edits remove some of a span's attributes and add beside others of the same key;
+ * U+0080, the first that is not ASCII; keys that start with another, which removing it leaves.
+ */
+const key = fc.constantFrom("a", "b", "tfy.input", "é", "\u0080", "ab", "é.");
 
 /** Keys no span has, which take a removal past FEW_KEYS, where the keys are looked up in a set rather than compared one by one. */
 const unusedKeys = Array.from({ length: FEW_KEYS }, (_, i) => `unused ${i}`);
