@@ -7,7 +7,7 @@ import {
 import { AnyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { hex } from "../../src/encoding/bytes.js";
-import { halveRequest, outgoingSpansOf, type RequestPiece, splitRequest } from "../../src/otlp/outgoing.js";
+import { halveRequest, outgoingSpansOf, type RequestPiece, sizeBound, splitRequest } from "../../src/otlp/outgoing.js";
 import { assemble, scanRequest, sizeOf, TooManyHeaderFields, TooManySpans } from "../../src/otlp/wire.js";
 import { requestOf, spanIdsOf, spanWith, variedRequest } from "../support/traces.js";
 import { lengthDelimited, spanFields, varint } from "../support/wire.js";
@@ -111,6 +111,17 @@ describe("splitting a request by size", () => {
 
     expect(splitRequest(bytes, threeSpans, threeSpans).map((p) => p.spans)).toEqual([3, 3, 3, 1]);
     expect(splitRequest(bytes, threeSpans - 1, threeSpans).map((p) => p.spans)).toEqual([2, 2, 2, 2, 2]);
+  });
+
+  it("cuts a span that fits the limit exactly, with its resource and scope, by size, not with the spans over it", () => {
+    const bytes = evenRequest(2);
+    const [span] = outgoingSpansOf(bytes);
+    const oneSpan = sizeBound([span!]);
+
+    expect(splitRequest(bytes, oneSpan, 10 * oneSpan).map(({ protobuf: _, ...place }) => place)).toEqual([
+      { at: 0, spans: 1 },
+      { at: 1, spans: 1 },
+    ]);
   });
 
   it("sends a span larger than the limit alone, and nothing for a request without spans", () => {
