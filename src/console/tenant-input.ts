@@ -174,9 +174,11 @@ function namesKey(member: string): boolean {
   return KEY_NAME.test(member.toLowerCase().replace(/[^a-z]/g, ""));
 }
 
-const KEY_NAME = /(?:key|token|secret|password|authorization|bearer)$/;
+/** The words a name a key is given under ends with. */
+const KEY_WORDS = "(?:key|token|secret|password|authorization|bearer)";
+const KEY_NAME = new RegExp(`${KEY_WORDS}$`);
 /** Such a name closing a string of text that does not parse: a member's, for all that can be told. */
-const KEY_NAME_IN_TEXT = /(?:key|token|secret|password|authorization|bearer)"/i;
+const KEY_NAME_IN_TEXT = new RegExp(`${KEY_WORDS}"`, "i");
 
 /** What follows a member's name, up to its value. */
 const MEMBER_COLON = /\s*:\s*/y;
