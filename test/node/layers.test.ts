@@ -33,6 +33,7 @@ const FORBIDDEN: Array<[from: string, to: string]> = [
   ["src/admin/", "src/ingest/"],
   ["src/ingest/", "src/admin/"],
   ["src/ingest/", "src/console/"],
+  ["src/admin/", "src/console/"],
   ["src/", "src/index.ts"],
 ];
 
