@@ -18,18 +18,15 @@ import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { refuseConditions } from "./preconditions.js";
-import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
+import { NO_QUERY, pageQuery, parseQuery } from "./query.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
 
 const tenantFilter = z.string().regex(TENANT_ID, "must be a tenant id").optional();
 
-const ListQuerySchema = z.object({
-  tenant: tenantFilter,
-  limit: positiveQueryInteger(1000).default(100),
-  cursor: z.string().min(1).optional(),
-});
+// tenant first: a 400 for a parameter the call does not take lists them in this order.
+const ListQuerySchema = z.object({ tenant: tenantFilter, ...pageQuery(1000, 100).shape });
 
 /**
  * Dead letters replayed a call at most: one R2 list, a call to each one's tenant object (which

@@ -18,6 +18,17 @@ export function positiveQueryInteger(max: number) {
     .pipe(z.number().min(1, range).max(max, range));
 }
 
+/**
+ * The query of a call that lists a page at a time: how many (`limit`, 1 to `max`, else
+ * `defaultLimit`) and where the page before ended (`cursor`, as that page gave it).
+ */
+export function pageQuery(max: number, defaultLimit: number) {
+  return z.object({
+    limit: positiveQueryInteger(max).default(defaultLimit),
+    cursor: z.string().min(1).optional(),
+  });
+}
+
 /** The query of a call that reads none: any parameter given is refused. */
 export const NO_QUERY = z.object({});
 

@@ -7,7 +7,7 @@ import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { otherMethods } from "./other-methods.js";
-import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
+import { NO_QUERY, pageQuery, parseQuery, positiveQueryInteger } from "./query.js";
 import { tenantPage } from "./tenant-list.js";
 import { existingTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 
@@ -31,10 +31,7 @@ export type WaitingTraces = { tenant: string } & WaitingTotals;
  */
 const MAX_TENANTS_PER_PAGE = 49;
 
-const ListQuerySchema = z.object({
-  limit: positiveQueryInteger(MAX_TENANTS_PER_PAGE).default(MAX_TENANTS_PER_PAGE),
-  cursor: z.string().min(1).optional(),
-});
+const ListQuerySchema = pageQuery(MAX_TENANTS_PER_PAGE, MAX_TENANTS_PER_PAGE);
 
 /** `per_minute`: how many of the last minutes to list a minute at a time; the console's charts want an hour, not a day. */
 const TenantQuerySchema = z.object({

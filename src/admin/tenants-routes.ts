@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { z } from "zod";
 import { DeadLetterStore } from "../deliver/dead-letters.js";
 import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
@@ -14,7 +13,7 @@ import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
-import { NO_QUERY, parseQuery, positiveQueryInteger } from "./query.js";
+import { NO_QUERY, pageQuery, parseQuery } from "./query.js";
 import { tenantPage } from "./tenant-list.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 import { tenantView } from "./views.js";
@@ -25,10 +24,7 @@ export const tenantsRoutes = new Hono<AppEnv>();
 /** Two R2 calls per 1000, so a call stays well inside a Worker's subrequest and time limits. */
 const MAX_DEAD_LETTERS_DELETED_PER_CALL = 20_000;
 
-const ListQuerySchema = z.object({
-  limit: positiveQueryInteger(1000).default(100),
-  cursor: z.string().min(1).optional(),
-});
+const ListQuerySchema = pageQuery(1000, 100);
 
 tenantsRoutes.get("/", async (c) => {
   const query = parseQuery(c, ListQuerySchema);
