@@ -223,6 +223,11 @@ interface ScannedRequest {
   legacyScopes: boolean;
 }
 
+/** ExportTraceServiceRequest.resource_spans, ResourceSpans.scope_spans and ScopeSpans.spans: the lists the scan follows. */
+const RESOURCE_SPANS = 1;
+const SCOPE_SPANS = 2;
+const SPANS = 2;
+
 /**
  * ResourceSpans.instrumentation_library_spans, what scope_spans was before OTLP 1.0 (reserved since),
  * the same message on the wire. The Collector reads a resource's spans there when it has no
@@ -256,7 +261,7 @@ export function scanRequest(
   const addScope = (resource: ScannedResource, value: Range) => {
     const scope: ScannedScope = { header: [], spans: [] };
     eachField(bytes, value.start, value.end, (sNo, sType, sValue, sWhole) => {
-      if (sNo !== 2) return addHeader(scope.header, sWhole);
+      if (sNo !== SPANS) return addHeader(scope.header, sWhole);
       if (sType !== WIRE_LEN) throw new WireError("field 2 (spans) of a scope_spans is not length-delimited");
       if (++spans > maxSpans) throw new TooManySpans(maxSpans);
       scope.spans.push(sValue);
@@ -265,7 +270,7 @@ export function scanRequest(
     else leftOutEmpty = true;
   };
   eachField(bytes, 0, bytes.length, (no, wireType, value) => {
-    if (no !== 1) return;
+    if (no !== RESOURCE_SPANS) return;
     if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
     const resource: ScannedResource = { header: [], scopes: [] };
     let hasScopeSpans = false;
@@ -276,7 +281,7 @@ export function scanRequest(
         legacy ??= new Map();
         legacy.set(rWhole, rValue);
       }
-      if (rNo !== 2) return addHeader(resource.header, rWhole);
+      if (rNo !== SCOPE_SPANS) return addHeader(resource.header, rWhole);
       if (rType !== WIRE_LEN) throw new WireError("field 2 (scope_spans) of a resource_spans is not length-delimited");
       hasScopeSpans = true;
       addScope(resource, rValue);
