@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
-import { MAX_ADMIN_BODY_BYTES } from "../src/admin/app.js";
+import { MAX_ADMIN_BODY_BYTES } from "../src/admin/limits.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../src/http/errors.js";
 import { failingObject } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";

@@ -5,13 +5,11 @@ import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js"
 import { logEvent } from "../log/events.js";
 import { deadLettersRoutes } from "./dead-letters-routes.js";
 import { keysRoutes } from "./keys-routes.js";
+import { MAX_ADMIN_BODY_BYTES } from "./limits.js";
 import { requireAdmin, withAdminTokenMasked } from "./require-admin.js";
 import { statsRoutes } from "./stats-routes.js";
 import { tenantsRoutes } from "./tenants-routes.js";
 import { tokensRoutes } from "./tokens-routes.js";
-
-/** Far above any tenant record (100 routes, 100 redaction rules), far below what a Worker can hold. */
-export const MAX_ADMIN_BODY_BYTES = 1024 * 1024;
 
 /** Everything under /admin, behind the admin token. */
 export const adminApp = new Hono<AppEnv>();

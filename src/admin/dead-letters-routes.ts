@@ -15,6 +15,7 @@ import { TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
 import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { jsonBody } from "./json-body.js";
+import { MAX_REPLAY_PAGE } from "./limits.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { refuseConditions } from "./preconditions.js";
@@ -27,14 +28,6 @@ const tenantFilter = z.string().regex(TENANT_ID, "must be a tenant id").optional
 
 // tenant first: a 400 for a parameter the call does not take lists them in this order.
 const ListQuerySchema = z.object({ tenant: tenantFilter, ...pageQuery(1000, 100).shape });
-
-/**
- * Dead letters replayed a call at most: one R2 list, a call to each one's tenant object (which
- * checks the owner and claims them) and two `sendBatch` make 43 subrequests at most, inside the
- * Workers Free plan's 50 (docs/cloudflare-limits.md). A backlog after an outage is thousands: the
- * caller goes on with the cursor, a call each page.
- */
-export const MAX_REPLAY_PAGE = 40;
 
 /**
  * Replay one dead letter by id, a tenant's, or all (`{}`), a page of up to `limit` per call. An id

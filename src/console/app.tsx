@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { MAX_ADMIN_BODY_BYTES } from "../admin/app.js";
+import { MAX_ADMIN_BODY_BYTES } from "../admin/limits.js";
 import { withAdminTokenMasked } from "../admin/require-admin.js";
 import { adminErrorResponse, asRelayError, RelayError } from "../http/errors.js";
 import type { ConsoleEnv } from "./console-env.js";

@@ -1,4 +1,4 @@
-import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
+import { MAX_REPLAY_PAGE } from "../admin/limits.js";
 import type { DeadLetter } from "./answers.js";
 import { ConfirmForm, PostForm, Time } from "./layout.js";
 import { countOf, countText } from "./numbers.js";

@@ -1,4 +1,4 @@
-import { MAX_REPLAY_PAGE } from "../admin/dead-letters-routes.js";
+import { MAX_REPLAY_PAGE } from "../admin/limits.js";
 import type { ReplayAnswer } from "./answers.js";
 import { countOf } from "./numbers.js";
 
