@@ -68,6 +68,7 @@ const PRICED_MODELS = new Set([
   "gpt-4.1-nano",
   "gpt-4-turbo",
   "gpt-3.5-turbo",
+  "gpt-3.5-turbo-instruct",
   "o1",
   "o1-mini",
   "o3",
