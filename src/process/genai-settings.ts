@@ -13,11 +13,12 @@ import type { RequestPayload, ResponsePayload } from "./payloads.js";
  * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output (or
  * an Anthropic message's `stop_reason`, in `response`),
  * and `gen_ai.conversation.id` the `tfy.request.conversation_id` beside it. Kept, each would show a
- * second time.
+ * second time. So is a model named on a span without a payload (a streamed `Model` span, the older
+ * export's), when metadata or `tfy.request.model_name` shows that very name: no body says otherwise.
  */
 export function genAiRestated(
   attributes: KeyValue[],
-  request: RequestPayload,
+  request: RequestPayload | undefined,
   response: ResponsePayload | undefined,
   metadata: Record<string, unknown>,
 ): string[] {
@@ -34,12 +35,14 @@ export function genAiRestated(
     } else if (key === "gen_ai.response.finish_reasons") {
       if (Array.isArray(given) && response && finishReasonsShown(given, response, shownResponse)) restated.push(key);
     } else if (key === "gen_ai.request.model") {
-      if (typeof given === "string" && given === request.model && shownModels.includes(given)) restated.push(key);
+      // A body naming another model says something else; one naming none leaves the name shown elsewhere to say it.
+      const asked = request?.model ?? given;
+      if (typeof given === "string" && given === asked && shownModels.includes(given)) restated.push(key);
     } else if (key === "gen_ai.response.model") {
-      const answered = response?.model;
+      const answered = response?.model ?? given;
       if (typeof given === "string" && given === answered && (metadata.model === given || shownResponse?.model === given))
         restated.push(key);
-    } else if (key.startsWith("gen_ai.request.")) {
+    } else if (request && key.startsWith("gen_ai.request.")) {
       const setting = key.slice("gen_ai.request.".length);
       const names = Object.hasOwn(SETTING_NAMES, setting) ? SETTING_NAMES[setting]! : [setting];
       const shown = (name: string) =>

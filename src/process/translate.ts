@@ -220,7 +220,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     // The span's error says it: set from it, or the status's own message says it already.
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
-    if (metadataWritten && request) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
+    if (metadataWritten) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
     if (caller.sources.length > 0 && callerShown && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }

@@ -174,6 +174,36 @@ describe("the conventions' request attributes beside the gateway's payload", () 
     expect(viewOf(spanWith("Model: gpt-4o", attributes(["length"]))).metadata["gen_ai.response.finish_reasons"]).toEqual(["length"]);
   });
 
+  it("show the model once on spans without a payload, as the gateway's streamed model call has none", () => {
+    const genAi = [attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.response.model", "gpt-4o-2024-08-06")];
+    const top = spanWith("ChatCompletion: openai-main/gpt-4o", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.request.model_name", "openai-main/gpt-4o"),
+      attr("tfy.request.conversation_id", "conv-7"),
+      attr("gen_ai.conversation.id", "conv-7"),
+      ...genAi,
+    ]);
+    const call = spanWith("Model: openai-main/gpt-4o", [attr("tfy.span_type", "Model"), attr("tfy.model.name", "gpt-4o"), ...genAi], {
+      traceId: top.traceId,
+      parentSpanId: top.spanId,
+    });
+    const root = braintrustView(relayed(requestOf([call, top])).requests.map((r) => r.request)).traces[0]!.tree;
+
+    expect(root.metadata).toEqual({
+      model: "gpt-4o-2024-08-06",
+      "tfy.request.conversation_id": "conv-7",
+      "tfy.request.model_name": "openai-main/gpt-4o",
+      "tfy.span_type": "ChatCompletion",
+    });
+    // The account's name is said by nothing else on the model call: it stays.
+    expect(root.children[0]!.metadata).toEqual({
+      "gen_ai.request.model": "openai-main/gpt-4o",
+      model: "gpt-4o-2024-08-06",
+      "tfy.model.name": "gpt-4o",
+      "tfy.span_type": "Model",
+    });
+  });
+
   it("drops finish reasons restating an Anthropic message's stop_reason, shown in response, and keeps others", () => {
     const attributes = (finishReasons: string[]) => [
       attr("tfy.span_type", "Model"),
