@@ -15,15 +15,17 @@ import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js"
 
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a
- * completion prompt, embedding input, a rerank query and its documents.
+ * completion prompt, embedding input, a rerank query and its documents, a Gemini request's contents
+ * (the gateway takes Google's Gen AI SDK as it is).
  */
-const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents"];
+const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents", "contents"];
 
 /**
  * The part of a response body that is the model's output, first found first: chat or completion
- * choices, embeddings, rerank results, an Anthropic message's content blocks, a Responses API output.
+ * choices, embeddings, rerank results, an Anthropic message's content blocks, a Responses API output,
+ * a Gemini answer's candidates.
  */
-const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output"];
+const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output", "candidates"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
 export interface RequestPayload {

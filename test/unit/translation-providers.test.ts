@@ -389,3 +389,32 @@ describe("an Anthropic or Responses API call", () => {
     });
   });
 });
+
+describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes as it is", () => {
+  it("shows the request's contents as input and the answer's candidates as output, the rest in metadata", () => {
+    const contents = [{ role: "user", parts: [{ text: "Capital of Japan?" }] }];
+    const candidates = [{ content: { role: "model", parts: [{ text: "Tokyo." }] }, finishReason: "STOP", index: 0 }];
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.name", "gemini-2.5-flash"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          contents,
+          systemInstruction: { parts: [{ text: "Answer with a city." }] },
+          generationConfig: { temperature: 0.2 },
+        }),
+      ),
+      attr("tfy.output", JSON.stringify({ candidates, modelVersion: "gemini-2.5-flash", responseId: "r-1" })),
+    ]);
+
+    expect(added["braintrust.input_json"]).toEqual(contents);
+    expect(added["braintrust.output_json"]).toEqual(candidates);
+    expect(added["braintrust.metadata"]).toEqual({
+      systemInstruction: { parts: [{ text: "Answer with a city." }] },
+      generationConfig: { temperature: 0.2 },
+      model: "gemini-2.5-flash",
+      response: { modelVersion: "gemini-2.5-flash", responseId: "r-1" },
+    });
+  });
+});
