@@ -224,10 +224,15 @@ const MAX_ITEM_MEMBERS = 16;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The first of OUTPUT_FIELDS that is a list. */
+/**
+ * The first of OUTPUT_FIELDS that is a list, else an `output` holding one `message`, as Bedrock's
+ * Converse API answers (boto3 through the gateway).
+ */
 function outputField(fields: Map<string, Uint8Array>): string | undefined {
   for (const name of OUTPUT_FIELDS) if (fields.get(name)?.[0] === OPEN_LIST) return name;
-  return undefined;
+  const output = fields.get("output");
+  const members = output?.[0] === OPEN_OBJECT ? objectMembers(output, { left: MAX_ITEM_MEMBERS }) : undefined;
+  return members !== undefined && members !== OVER_BUDGET && members.some(([name]) => name === "message") ? "output" : undefined;
 }
 
 /**

@@ -418,3 +418,39 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
     });
   });
 });
+
+describe("a Bedrock Converse call made with boto3, which the gateway takes as it is", () => {
+  it("shows the answer's output message as output, the stop reason and usage in metadata.response", () => {
+    const output = { message: { role: "assistant", content: [{ text: "Tokyo." }] } };
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.model.name", "anthropic.claude-3-5-sonnet-20240620-v1:0"),
+      attr(
+        "tfy.input",
+        JSON.stringify({
+          messages: [{ role: "user", content: [{ text: "Capital of Japan?" }] }],
+          system: [{ text: "Answer with a city." }],
+          inferenceConfig: { maxTokens: 64 },
+        }),
+      ),
+      attr("tfy.output", JSON.stringify({ output, stopReason: "end_turn", usage: { inputTokens: 12, outputTokens: 3, totalTokens: 15 } })),
+    ]);
+
+    expect(added["braintrust.input_json"]).toEqual([
+      { role: "system", content: [{ text: "Answer with a city." }] },
+      { role: "user", content: [{ text: "Capital of Japan?" }] },
+    ]);
+    expect(added["braintrust.output_json"]).toEqual(output);
+    expect(added["braintrust.metadata"]).toMatchObject({
+      inferenceConfig: { maxTokens: 64 },
+      response: { stopReason: "end_turn", usage: { inputTokens: 12, outputTokens: 3, totalTokens: 15 } },
+    });
+  });
+
+  it("shows an output that holds no message whole, as any answer of a shape the relay does not know", () => {
+    const answer = { output: { text: "Tokyo." }, id: "x" };
+    expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify(answer))])["braintrust.output_json"]).toEqual(
+      answer,
+    );
+  });
+});
