@@ -11,6 +11,8 @@ export const OPEN_OBJECT = 0x7b;
 export const CLOSE_OBJECT = 0x7d;
 export const OPEN_LIST = 0x5b;
 export const CLOSE_LIST = 0x5d;
+/** The first character of `null`, which starts no other JSON value. */
+export const NULL_START = 0x6e;
 /** JSON's white space (RFC 8259, section 2). */
 export const SPACE = 0x20;
 export const TAB = 0x09;

@@ -9,7 +9,7 @@ import {
   objectMembers,
   sameJson,
 } from "../encoding/json.js";
-import { CLOSE_LIST, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
+import { CLOSE_LIST, NULL_START, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 
@@ -249,8 +249,6 @@ export function toolPayloads(input: Uint8Array | undefined, output: Uint8Array |
   };
 }
 
-const NULL = 0x6e;
-
 /**
  * A request body's input fields (one field's value alone) and the rest, parsed; undefined when it
  * has no input field. A system prompt beside the input is the conversation's first message, as a
@@ -345,5 +343,5 @@ function otherPayload<T>(utf8: Uint8Array, payload: (json: unknown) => T): T | u
 /** A payload shown whole: JSON as it is, byte for byte, text that is not JSON as text; JSON null has nothing to show. */
 function whole(utf8: Uint8Array): RawJson | string | undefined {
   if (!isJson(utf8)) return textOf(utf8);
-  return utf8[afterSpace(utf8, 0)] === NULL ? undefined : new RawJson(utf8);
+  return utf8[afterSpace(utf8, 0)] === NULL_START ? undefined : new RawJson(utf8);
 }
