@@ -21,7 +21,7 @@ import { answerMessages, eventsProvider, hasMessageEvents, payloadMessages, rest
 import { genAiRestated } from "./genai-settings.js";
 import { metricsOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
-import { callPayloads, toolPayloads } from "./payloads.js";
+import { callPayloads, type ResponsePayload, toolPayloads } from "./payloads.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
 import { isRedactedWithin } from "./redact-keys.js";
 import { requestMetadata } from "./request-metadata.js";
@@ -100,9 +100,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return failedOnly(span) ?? UNTRANSLATED;
 
   const tfyType = stringAttribute(attributes, "tfy.span_type");
-  // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
-  const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
-  const type = knownType ?? (genAiCall ? "llm" : "task");
+  const type = spanTypeOf(tfyType, genAiCall);
   // A request's own span: its model calls are the spans under it.
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
   const inputValue = findAttribute(attributes, "tfy.input");
@@ -123,18 +121,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
-  // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
-  // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
-  const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
-  const failure =
-    errorMessage ??
-    (type === "tool" ? toolFailure(attributes, response?.output) : answerFailure) ??
-    exceptionFailure(span) ??
-    httpFailure(span) ??
-    errorTypeFailure(span);
-  // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
-  const reason = errorMessage ?? answerFailure;
-  const error = !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
+  const error = spanError(span, type, response, errorMessage);
   const tagsWritten = tags.length > 0 && !hasAttribute(attributes, "braintrust.tags");
   // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
   const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
@@ -267,6 +254,38 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ...edits,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/** The span's type in Braintrust: the gateway's span type's, else a GenAI model call's, else a task. */
+function spanTypeOf(tfyType: string | undefined, genAiCall: boolean): string {
+  // Own keys only: "" or "constructor" is an unknown type, not a falsy or inherited one.
+  const knownType = tfyType !== undefined && Object.hasOwn(SPAN_TYPES, tfyType) ? SPAN_TYPES[tfyType] : undefined;
+  return knownType ?? (genAiCall ? "llm" : "task");
+}
+
+/**
+ * The error the span shows, when it failed: the gateway's message (`tfy.error_message`), else what
+ * its answer, a tool's result, an exception event, an HTTP status or `error.type` says. Undefined
+ * for a span that did not fail, or whose status says it already.
+ */
+function spanError(
+  span: SpanFields,
+  type: string,
+  response: ResponsePayload | undefined,
+  errorMessage: string | undefined,
+): string | undefined {
+  // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
+  // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
+  const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
+  const failure =
+    errorMessage ??
+    (type === "tool" ? toolFailure(span.attributes, response?.output) : answerFailure) ??
+    exceptionFailure(span) ??
+    httpFailure(span) ??
+    errorTypeFailure(span);
+  // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
+  const reason = errorMessage ?? answerFailure;
+  return !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
 }
 
 /** A status of ERROR with a message of its own is shown as it came, or with the gateway's beside it; one without gets the gateway's. */
