@@ -71,4 +71,18 @@ describe("a refusal the relay asks the client to send again, as the OpenTelemetr
     expect(result.status).toBe("success");
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
   });
+
+  it("is sent again, and delivered, within the exporter's default timeout: Braintrust not taking the spans of a passthrough key it has not accepted yet, whatever the queue's backoff", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    // The queue's backoff, an operator's to raise (its first retry 10-20 s here), spaces out the relay's own retries: the client's are not its.
+    const transport = relayTransport(tenant, () => ({ RETRY_BASE_DELAY_SECONDS: "20" }));
+
+    const result = await retrying({ transport }).send(toProtobuf(trace), getSharedConfigurationDefaults().timeoutMillis);
+
+    expect(transport.answers).toEqual([503, 200]);
+    expect(result.status).toBe("success");
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).missing).toEqual([]);
+  });
 });

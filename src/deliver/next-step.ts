@@ -1,4 +1,6 @@
+import { MAX_QUEUE_DELAY_SECONDS } from "../cloudflare/limits.js";
 import type { RetryPolicy } from "../env.js";
+import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { retryDelaySeconds } from "./retry-policy.js";
 
@@ -47,7 +49,7 @@ const SERVER_ERRORS = new Set([500, 520]);
 export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: RetryPolicy): NextStep {
   // Junk keys are never queued or dead-lettered: a key Braintrust never accepted earns no durable work.
   if (!state.trusted && outcome.kind === "retryable") {
-    return { step: "hand_back", retryAfterSeconds: retryDelaySeconds(policy, 1, outcome.retryAfterSeconds), reason: outcome.reason };
+    return { step: "hand_back", retryAfterSeconds: clientRetryAfterSeconds(outcome.retryAfterSeconds), reason: outcome.reason };
   }
   // A 413 is answered as for any key, by halves or compressed: for such a key, once, while the client waits, where it may be.
   const answeredAtOnce = outcome.kind === "rejected" && outcome.fault === "too_large" && state.resendAtOnce === true;
@@ -83,4 +85,14 @@ export function nextStep(outcome: DeliveryOutcome, state: AttemptState, policy: 
           return { step: "dead_letter", reason: outcome.reason };
       }
   }
+}
+
+/**
+ * When a client whose spans are handed back should send them again: soon enough that an OTLP exporter
+ * still does within its export timeout, as for any passing refusal, unless Braintrust asks for longer
+ * (up to the queue's longest delay, as the queue's retries honour it). Not the queue's backoff, which
+ * spaces out the relay's own retries: past the export timeout, the exporter drops the spans at once.
+ */
+function clientRetryAfterSeconds(braintrustRetryAfter: number | undefined): number {
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(TRANSIENT_RETRY_AFTER_SECONDS, braintrustRetryAfter ?? 0));
 }

@@ -168,8 +168,16 @@ describe("what follows an attempt", () => {
     const untrusted = { ...state, mode: "passthrough", trusted: false } as const;
     const limited: DeliveryOutcome = { kind: "retryable", status: 429, retryAfterSeconds: 60, reason: "Braintrust answered 429" };
     const invalid: DeliveryOutcome = { kind: "rejected", status: 400, fault: "data", reason: "Braintrust answered 400" };
-    expect(nextStep(unavailable, untrusted, policy)).toMatchObject({ step: "hand_back", reason: "Braintrust answered 503" });
+    // Soon enough for an exporter to send again within its export timeout, whatever the queue's backoff; later only when Braintrust asks.
+    const slowQueue = { ...policy, baseDelaySeconds: 60 };
+    expect(nextStep(unavailable, untrusted, slowQueue)).toEqual({
+      step: "hand_back",
+      retryAfterSeconds: 2,
+      reason: "Braintrust answered 503",
+    });
+    expect(nextStep({ ...limited, retryAfterSeconds: 0 }, untrusted, slowQueue)).toMatchObject({ retryAfterSeconds: 2 });
     expect(nextStep(limited, untrusted, policy)).toEqual({ step: "hand_back", retryAfterSeconds: 60, reason: "Braintrust answered 429" });
+    expect(nextStep({ ...limited, retryAfterSeconds: 86_400 }, untrusted, policy)).toMatchObject({ retryAfterSeconds: 43_200 });
     expect(nextStep(invalid, untrusted, policy)).toEqual({ step: "reject", reason: "Braintrust answered 400" });
     const tooLarge: DeliveryOutcome = { kind: "rejected", status: 413, fault: "too_large", reason: "Braintrust answered 413" };
     // While the client waits, where a 413 may be answered at once (during-request.ts); rejected where not.
