@@ -297,6 +297,19 @@ describe("an upstream's answer is read only as far as it is used", () => {
     expect((await deadLettersOf(tenant.id)).map((d) => d.reason)).toEqual([reason]);
   });
 
+  it("cuts the reason before a character its 300th would cut in half: no half of an emoji goes to the client, the dead letter or the log", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 400, body: `${"x".repeat(299)}😀 and more` }]);
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
+
+    expect(response.status).toBe(200);
+    const reason = `Braintrust answered 400: ${"x".repeat(299)}…`;
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toMatch(new RegExp(`${reason}$`));
+    expect((await deadLettersOf(tenant.id)).map((d) => d.reason)).toEqual([reason]);
+    expect(events.filter((e) => e.tenant === tenant.id && "reason" in e).map((e) => e.reason)).toEqual([reason, reason]);
+  });
+
   it("counts spans Braintrust took as delivered when its answer is too large to read, and logs that its partial success is unknown", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();

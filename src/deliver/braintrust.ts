@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { concat } from "../encoding/bytes.js";
+import { concat, textStart } from "../encoding/bytes.js";
 import { parseRetryAfter } from "../http/retry-after.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl, OTLP_PATH } from "../tenants/upstream-url.js";
@@ -241,5 +241,5 @@ function upstreamText(text: string, apiKey: string): string {
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   // Runs are looked for only where they could be shown: a run begun in it may go on for a key's length past it.
   const shown = withoutKeyRuns(oneLine.slice(0, MAX_ERROR_TEXT + apiKey.length), apiKey);
-  return oneLine.length > MAX_ERROR_TEXT ? `${shown.slice(0, MAX_ERROR_TEXT)}…` : shown;
+  return oneLine.length > MAX_ERROR_TEXT ? `${textStart(shown, MAX_ERROR_TEXT)}…` : shown;
 }

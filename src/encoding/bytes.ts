@@ -91,6 +91,15 @@ const COPIED_BY_HAND = 256;
 // A leading U+FEFF is text like any other, as protobuf-es and JSON.parse have it, not a mark to drop.
 const decoder = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 
+/**
+ * At most `length` UTF-16 units of the text's start, one fewer rather than half a surrogate pair:
+ * half of one is no character, encoded as U+FFFD and written by JSON as an escape of its own.
+ */
+export function textStart(text: string, length: number): string {
+  const cut = text.slice(0, length);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 /** UTF-8 as text, as protobuf-es decodes a string. */
 export function textOf(utf8: Uint8Array): string {
   return decoder.decode(utf8);

@@ -1,3 +1,5 @@
+import { textStart } from "../encoding/bytes.js";
+
 /**
  * A tenant's counts over some time, kept as sums only, so that counts from many isolates and many
  * minutes add up in any order.
@@ -110,9 +112,7 @@ function saturatingSum(a: number, b: number): number {
 
 function modelNameKept(model: string): string {
   if (model.length <= MODEL_NAME_LIMIT) return model;
-  const cut = model.slice(0, MODEL_NAME_LIMIT - 1);
-  // Never half a surrogate pair, which JSON would write as an escape of its own.
-  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+  return `${textStart(model, MODEL_NAME_LIMIT - 1)}…`;
 }
 
 /**
