@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
-import { MAX_WAITING_BYTES_PER_OBJECT, MAX_WAITING_SPANS_PER_OBJECT, MAX_WAITING_SPANS_PER_TRACE } from "../src/deliver/trace-routes.js";
+import {
+  MAX_WAITING_BYTES_PER_OBJECT,
+  MAX_WAITING_SPANS_PER_OBJECT,
+  MAX_WAITING_SPANS_PER_TRACE,
+} from "../src/deliver/trace-wait-limits.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";

@@ -1,5 +1,4 @@
 import { DurableObject } from "cloudflare:workers";
-import { MAX_DURABLE_OBJECT_ROW_BYTES } from "../cloudflare/limits.js";
 import { errorText, logEvent } from "../log/events.js";
 import type { TraceCandidate } from "../process/route.js";
 import { flushStats } from "../stats/flush.js";
@@ -9,22 +8,16 @@ import { DECISION_TTL_MS } from "../tenants/routing.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage, MessageTemplate } from "./message.js";
 import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
+import { betterCandidate, currentCandidate, storedCandidate } from "./trace-candidates.js";
 import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
-import { type KeptCandidate, type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
-
-/** A request's part of one trace waits as one row, with room for the row's other columns; a larger part does not wait. */
-const MAX_WAITING_PIECE_BYTES = MAX_DURABLE_OBJECT_ROW_BYTES - 100_000;
-/** Why a request's part of a trace of this many bytes may not wait, as one row; undefined when it may. */
-export function partOverRow(bytes: number): string | undefined {
-  return bytes > MAX_WAITING_PIECE_BYTES ? `its part of the request is over ${MAX_WAITING_PIECE_BYTES} bytes` : undefined;
-}
-
-/** Bounds on what may wait, per trace and per object; past them a trace is decided by what is known (its best candidate, else its default parent). */
-export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
-const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
-export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
-/** Under Workers RPC's 32 MiB by 1.5 MB, for the rest of a call that carries this much (ingest/settle-traces.ts). */
-export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
+import {
+  MAX_WAITING_BYTES_PER_OBJECT,
+  MAX_WAITING_BYTES_PER_TRACE,
+  MAX_WAITING_SPANS_PER_OBJECT,
+  MAX_WAITING_SPANS_PER_TRACE,
+  partOverRow,
+} from "./trace-wait-limits.js";
+import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals } from "./trace-wait-store.js";
 
 /** How soon the alarm tries again when the queue did not take waiting spans, or its own storage failed. */
 const RELEASE_RETRY_MS = 30_000;
@@ -349,29 +342,6 @@ interface EarlyDecision {
   parent: string;
   spans: number;
   reason: string;
-}
-
-/** The candidate a waiting trace's earlier requests left, if any. */
-function storedCandidate(known: StoredTrace | undefined): KeptCandidate | undefined {
-  if (known?.candidate == null || known.candidate_rank == null) return undefined;
-  return { parent: known.candidate, rank: known.candidate_rank, routesAt: known.candidate_routes_at ?? undefined };
-}
-
-/**
- * A waiting trace's candidate as the tenant's routes rank it now: changing routes applies to decisions
- * not made yet, so a candidate whose route was removed since names nothing, and one whose route
- * moved ranks where a route to its parent stands now (routes to one parent send spans to the same place).
- */
-function currentCandidate(stored: KeptCandidate | undefined, routeParents: string[] | undefined): KeptCandidate | undefined {
-  if (!stored || routeParents === undefined || routeParents[stored.rank] === stored.parent) return stored;
-  const rank = routeParents.indexOf(stored.parent);
-  return rank < 0 ? undefined : { ...stored, rank };
-}
-
-/** The lower rank; on a tie the one seen first, as the first `braintrust.parent` wins. */
-function betterCandidate(first: KeptCandidate | undefined, later: KeptCandidate | undefined): KeptCandidate | undefined {
-  if (!first || !later) return first ?? later;
-  return later.rank < first.rank ? later : first;
 }
 
 /**

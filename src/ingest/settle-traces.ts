@@ -1,12 +1,7 @@
 import { type QueuedClientKey, sealClientKey } from "../deliver/client-key.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
-import {
-  MAX_WAITING_BYTES_PER_OBJECT,
-  partOverRow,
-  type SettleRequest,
-  type TraceReport,
-  type TraceRoutes,
-} from "../deliver/trace-routes.js";
+import type { SettleRequest, TraceReport, TraceRoutes } from "../deliver/trace-routes.js";
+import { MAX_WAITING_BYTES_PER_OBJECT, partOverRow } from "../deliver/trace-wait-limits.js";
 import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
