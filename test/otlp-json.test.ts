@@ -54,6 +54,39 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
     expect(hex(span!.links[0]!.traceId)).toBe(TRACE_ID.toLowerCase());
   });
 
+  it("reads the instrumentationLibrary of a pre-1.0 exporter's instrumentationLibrarySpans as the spans' scope", async () => {
+    const tenant = await createTenant();
+    const spans = (name: string, spanId: string) => [{ traceId: TRACE_ID, spanId, name }];
+    const body = JSON.stringify({
+      resourceSpans: [
+        {
+          instrumentationLibrarySpans: [
+            { instrumentationLibrary: { name: "io.opentelemetry.okhttp", version: "0.9.0" }, spans: spans("camel", SPAN_ID) },
+          ],
+        },
+        {
+          instrumentation_library_spans: [
+            { instrumentation_library: { name: "opentelemetry.requests", version: "0.16b1" }, spans: spans("snake", PARENT_ID) },
+          ],
+        },
+      ],
+    });
+
+    const response = await sendTraces(tenant, body, { contentType: "application/json" });
+
+    expect(response.status).toBe(200);
+    const scopes = (await standin.received(tenant.apiKey)).flatMap((r) =>
+      r.request.resourceSpans.flatMap((rs) => rs.scopeSpans.map((ss) => [ss.spans[0]?.name, ss.scope?.name, ss.scope?.version])),
+    );
+    expect(scopes).toEqual(
+      expect.arrayContaining([
+        ["camel", "io.opentelemetry.okhttp", "0.9.0"],
+        ["snake", "opentelemetry.requests", "0.16b1"],
+      ]),
+    );
+    expect(scopes).toHaveLength(2);
+  });
+
   it("rejects an id that is not hex with 400, instead of reading it as base64", async () => {
     const tenant = await createTenant();
     const body = JSON.stringify({

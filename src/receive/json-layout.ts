@@ -61,6 +61,11 @@ const SCOPE_LISTS = ["scopeSpans", "scope_spans"];
  */
 const LEGACY_SCOPE_LISTS = ["instrumentationLibrarySpans", "instrumentation_library_spans"];
 const SPAN_LISTS = ["spans"];
+/**
+ * What a legacy list's element names its scope: InstrumentationLibrary (name, version), field 1 as
+ * `scope` is, so its protobuf is read as the scope already; the Collector reads it so in JSON too.
+ */
+const LEGACY_SCOPES = ["instrumentationLibrary", "instrumentation_library"];
 
 /**
  * Resources, scopes and spans a request may hold in all: resources and scopes without spans cost
@@ -91,8 +96,10 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
     const { members } = scanner.objectMembers(resource.start, "resource");
     const scopes: JsonScope[] = [];
     const current = scanner.listOf(members, SCOPE_LISTS);
-    for (const scope of current.length > 0 ? current : scanner.listOf(members, LEGACY_SCOPE_LISTS)) {
+    const legacy = current.length === 0;
+    for (const scope of legacy ? scanner.listOf(members, LEGACY_SCOPE_LISTS) : current) {
       const { members: scopeMembers } = scanner.objectMembers(scope.start, "scope");
+      if (legacy) scanner.renamed(scopeMembers, LEGACY_SCOPES, "scope");
       const listed = scanner.listOf(scopeMembers, SPAN_LISTS, true);
       if (listed.length === 0) continue;
       const spans: Range[] = [];
@@ -201,6 +208,12 @@ class Scanner {
    * so given: the other list would go unread.
    */
   listOf(members: Map<string, Range>, names: string[], spans = false): Range[] {
+    const [name] = this.given(members, names);
+    return name === undefined ? [] : this.arrayOfObjects(members.get(name)!, name, spans);
+  }
+
+  /** Those of `names`, names of one field, present and not null: one at most, or the request is refused. */
+  private given(members: Map<string, Range>, names: string[]): string[] {
     const given = names.filter((name) => {
       const value = members.get(name);
       return value !== undefined && this.text.slice(value.start, value.end) !== "null";
@@ -211,8 +224,18 @@ class Scanner {
         `request body is not valid OTLP JSON: one object gives both ${given.map((name) => quoted(name)).join(" and ")}, two names of one field`,
       );
     }
-    const [name] = given;
-    return name === undefined ? [] : this.arrayOfObjects(members.get(name)!, name, spans);
+    return given;
+  }
+
+  /**
+   * The first of `names` that is present and not null, under `name` instead: the older name of one
+   * field, refused beside another of its names (`name` among them) as listOf refuses a list so given.
+   */
+  renamed(members: Map<string, Range>, names: string[], name: string): void {
+    const [given] = this.given(members, [name, ...names]);
+    const value = given === undefined ? undefined : members.get(given);
+    for (const old of names) members.delete(old);
+    if (value !== undefined) members.set(name, value);
   }
 
   private count(spans: boolean): void {
