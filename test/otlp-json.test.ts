@@ -120,6 +120,16 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
       /kind must be a SpanKind name, got "SPAN_KIND_BOGUS"/,
     ],
     [
+      "a span kind past 2^53, which protobuf-es would drop as an unknown name and send as unspecified",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","kind":9007199254740993}]}]}]}`,
+      /Span\.kind from JSON: expected enum opentelemetry\.proto\.trace\.v1\.Span\.SpanKind: \d+ out of range/,
+    ],
+    [
+      "a status code past 2^53, which protobuf-es would drop and send as unset",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","status":{"code":18446744073709551618}}]}]}]}`,
+      /Status\.code from JSON: expected enum opentelemetry\.proto\.trace\.v1\.Status\.StatusCode: \d+ out of range/,
+    ],
+    [
       "a list of spans given twice in one scope, whose first list JSON.parse would drop",
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"a"}],"spans":[{"traceId":"${TRACE_ID}","spanId":"${PARENT_ID}","name":"b"}]}]}]}`,
       /the key "spans" at position \d+ is given twice in one object/,

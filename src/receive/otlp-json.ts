@@ -154,7 +154,9 @@ function settleNumbers(desc: DescMessage, json: JsonObject, depth: number): void
     const enumNumber = field.fieldKind === "enum" && value instanceof NumberText;
     const scalar = field.fieldKind === "scalar" ? field.scalar : enumNumber ? ScalarType.INT32 : undefined;
     const settledValue = settled(name, scalar, value);
-    json[name] = settledValue;
+    // Yet it goes on as the number it is, which protobuf-es refuses as out of range: as text it would
+    // be an unknown name, which protobuf-es, ignoring unknown fields, drops (a span sent as unspecified).
+    json[name] = enumNumber ? value.value : settledValue;
     if (field.fieldKind === "message" && isJsonObject(settledValue)) settleNumbers(field.message, settledValue, depth - 1);
   }
 }
