@@ -169,8 +169,16 @@ function settled(name: string, scalar: ScalarType | undefined, value: unknown): 
       "malformed",
       `${name} must be a whole number, as a number or a string of decimal digits, got ${textShown(given, NUMBER_LIKE.test(given))}`,
     );
+  // protobuf-es reads a double's string as Number does, `0x10` as 16; the Collector reads decimal only.
+  if (typeof given === "string" && scalar !== undefined && FRACTION_SCALARS.has(scalar) && RADIX_PREFIXED.test(given))
+    throw new RelayError(
+      "malformed",
+      `${name} must be a number, as a number or a string of one in decimal, got ${textShown(given, NUMBER_LIKE.test(given))}`,
+    );
   return given;
 }
+
+const RADIX_PREFIXED = /^[-+]?0[xXbBoO]/;
 
 const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
   ScalarType.INT32,
@@ -185,7 +193,9 @@ const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
   ScalarType.SFIXED64,
 ]);
 
-const NUMBER_SCALARS: ReadonlySet<ScalarType> = new Set([...INTEGER_SCALARS, ScalarType.DOUBLE, ScalarType.FLOAT]);
+const FRACTION_SCALARS: ReadonlySet<ScalarType> = new Set([ScalarType.DOUBLE, ScalarType.FLOAT]);
+
+const NUMBER_SCALARS: ReadonlySet<ScalarType> = new Set([...INTEGER_SCALARS, ...FRACTION_SCALARS]);
 
 const FIELDS_BY_NAME = new WeakMap<DescMessage, Map<string, DescField>>();
 

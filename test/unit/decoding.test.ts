@@ -827,6 +827,20 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     expect(read!.attributes[0]!.value?.value).toEqual({ case: "doubleValue", value: 9007199254740994 });
   });
 
+  it("refuses a double given as a string in hex, binary or octal, which Number reads and the Collector refuses, and reads a decimal one", () => {
+    const attribute = (value: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[{"key":"d","value":${value}}]}]}]}]}`;
+
+    for (const text of ["0x10", "-0X1f", "0b101", "0o17"]) {
+      expect(refusal(() => readJson(attribute(`{"double_value":${JSON.stringify(text)}}`)))).toEqual({
+        status: 400,
+        message: `double_value must be a number, as a number or a string of one in decimal, got ${JSON.stringify(text)}`,
+      });
+    }
+    const [read] = spansOf(readJson(attribute('{"doubleValue":"0.5e1"}')).request);
+    expect(read!.attributes[0]!.value?.value).toEqual({ case: "doubleValue", value: 5 });
+  });
+
   it("refuses an integer given as a string of anything but decimal digits, and a fraction its double rounds to a whole number", () => {
     const span = (member: string) =>
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}",${member}}]}]}]}`;
