@@ -175,10 +175,25 @@ function settled(name: string, scalar: ScalarType | undefined, value: unknown): 
       "malformed",
       `${name} must be a number, as a number or a string of one in decimal, got ${textShown(given, NUMBER_LIKE.test(given))}`,
     );
+  if (typeof given === "string" && scalar === ScalarType.BYTES && !isBase64(given))
+    throw new RelayError("malformed", `${name} must be base64 or base64url, got ${textShown(given, false)}`);
   return given;
 }
 
 const RADIX_PREFIXED = /^[-+]?0[xXbBoO]/;
+
+/**
+ * Base64 or base64url, padded or not, as proto3 JSON takes bytes; line breaks (MIME's) stepped over,
+ * as Go's decoder steps over them. protobuf-es reads more, and reads it as other bytes: padding
+ * inside the text restarts a group (`A=QID` is 0x40 0x80), white space is skipped, `AQ==AQ==` is two bytes.
+ */
+function isBase64(text: string): boolean {
+  const unbroken = /[\r\n]/.test(text) ? text.replace(/[\r\n]/g, "") : text;
+  const padded = unbroken.endsWith("=");
+  return BASE64.test(unbroken) && unbroken.length % 4 !== 1 && (!padded || unbroken.length % 4 === 0);
+}
+
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 const INTEGER_SCALARS: ReadonlySet<ScalarType> = new Set([
   ScalarType.INT32,

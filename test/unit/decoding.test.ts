@@ -841,6 +841,27 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     expect(read!.attributes[0]!.value?.value).toEqual({ case: "doubleValue", value: 5 });
   });
 
+  it("refuses bytes that are not base64 or base64url, which protobuf-es would read as other bytes, and reads either with or without padding", () => {
+    const attribute = (value: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[{"key":"b","value":{"bytesValue":${JSON.stringify(value)}}}]}]}]}]}`;
+    const bytesOf = (value: string) => spansOf(readJson(attribute(value)).request)[0]!.attributes[0]!.value?.value.value;
+
+    // Padding inside the text (read as 0x40 0x80), padded groups run together, white space inside, one character too many.
+    for (const text of ["A=QID", "AQ==AQ==", "AQ ID", "AQ\tID", "AQIDB", "AQ="]) {
+      expect(refusal(() => readJson(attribute(text)))).toEqual({
+        status: 400,
+        message: `bytesValue must be base64 or base64url, got ${JSON.stringify(text)}`,
+      });
+    }
+    expect(refusal(() => readJson(attribute(`${"x".repeat(39)}!`))).message).toBe(
+      "bytesValue must be base64 or base64url, got a string of 40 characters",
+    );
+    for (const text of ["AQI=", "AQI", "-_8", "+/8=", ""]) expect(bytesOf(text)).toBeInstanceOf(Uint8Array);
+    expect([...(bytesOf("-_8") as Uint8Array)]).toEqual([0xfb, 0xff]);
+    // Line breaks, as MIME base64 has them (Python's base64.encodebytes), are stepped over, as Go's decoder does.
+    expect([...(bytesOf("AQID\r\nBAUG") as Uint8Array)]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it("refuses an integer given as a string of anything but decimal digits, and a fraction its double rounds to a whole number", () => {
     const span = (member: string) =>
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}",${member}}]}]}]}`;
