@@ -941,6 +941,30 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     expect(names({ resourceSpans: [{ scopeSpans: spans("current"), instrumentationLibrarySpans: spans("legacy") }] })).toEqual(["current"]);
   });
 
+  it("reads a legacy list's instrumentationLibrary as its scope, there only, and refuses it beside a scope", () => {
+    const spans = [{ traceId: TRACE_ID, spanId: SPAN_ID, name: "x" }];
+    const library = { name: "io.opentelemetry.okhttp", version: "0.9.0" };
+    const scopeOf = (request: object) => readJson(JSON.stringify(request)).request.resourceSpans[0]!.scopeSpans[0]!.scope;
+
+    expect(
+      scopeOf({ resourceSpans: [{ instrumentationLibrarySpans: [{ instrumentationLibrary: library, scope: null, spans }] }] }),
+    ).toMatchObject(library);
+    // In scopeSpans it is a member ScopeSpans does not have, ignored as any other.
+    expect(scopeOf({ resourceSpans: [{ scopeSpans: [{ instrumentationLibrary: library, spans }] }] })).toBeUndefined();
+    expect(
+      refusal(() =>
+        readJson(
+          JSON.stringify({
+            resourceSpans: [{ instrumentationLibrarySpans: [{ instrumentationLibrary: library, scope: library, spans }] }],
+          }),
+        ),
+      ),
+    ).toEqual({
+      status: 400,
+      message: 'request body is not valid OTLP JSON: one object gives both "scope" and "instrumentationLibrary", two names of one field',
+    });
+  });
+
   it.each([
     [
       "resource spans",
