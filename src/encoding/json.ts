@@ -159,6 +159,8 @@ function integerDigitsOf(source: string): string | undefined {
   if (!number) return undefined;
   const [, sign, whole, fraction = "", exponent = "0"] = number as unknown as [string, string, string, string?, string?];
   const digits = whole + fraction;
+  // A zero is whole whatever its exponent (`0E-10`, as Java's BigDecimal writes a zero of ten places).
+  if (!/[1-9]/.test(digits)) return `${sign}0`;
   const point = whole.length + Number(exponent);
   if (point > MAX_INTEGER_DIGITS || point < 0) return undefined;
   if (/[1-9]/.test(digits.slice(point))) return undefined;

@@ -815,6 +815,16 @@ describe("OTLP JSON's differences from proto3 JSON", () => {
     ]);
   });
 
+  it("reads a zero written with an exponent in an integer field as 0, whatever the exponent (Java's BigDecimal writes 0E-10)", () => {
+    const span = (start: string) =>
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","startTimeUnixNano":${start},"droppedAttributesCount":${start},"attributes":[{"key":"n","value":{"intValue":${start}}}]}]}]}]}`;
+
+    for (const zero of ["0E-10", "0e-1", "0.0e-5", "0e+25", "0.000e30"]) {
+      const [read] = spansOf(readJson(span(zero)).request);
+      expect([read!.startTimeUnixNano, read!.droppedAttributesCount, read!.attributes[0]!.value?.value.value]).toEqual([0n, 0, 0n]);
+    }
+  });
+
   it("refuses an integer field given a number past 2^53 with a fraction, rather than rounding it, and reads a double field's as the nearest double", () => {
     const span = (value: string) =>
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[{"key":"n","value":${value}}]}]}]}]}`;
