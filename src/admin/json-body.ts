@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { strictTextOf } from "../encoding/bytes.js";
-import { GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
+import { afterWhiteSpace, GIVEN_TWICE, repeatedKey } from "../encoding/json-text.js";
 import type { AppEnv } from "../http/app-env.js";
 import { headerValueShown, placeShown } from "../http/caller-text.js";
 import { contentCodings } from "../http/content-encoding.js";
@@ -14,11 +14,9 @@ export async function jsonBody(c: Context<AppEnv>): Promise<unknown> {
 /** An admin call's JSON body where one may be left out: none, or only JSON's white space, reads as `{}`. */
 export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
   const text = await bodyText(c);
-  return JSON_SPACE.test(text) ? {} : parsedBody(text, "body: must be a JSON object, or none");
+  // JSON's white space only, which `trim` would widen to every Unicode space.
+  return afterWhiteSpace(text, 0) === text.length ? {} : parsedBody(text, "body: must be a JSON object, or none");
 }
-
-/** JSON's white space (RFC 8259, section 2), which `trim` would widen to every Unicode space. */
-const JSON_SPACE = /^[ \t\r\n]*$/;
 
 /**
  * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110,

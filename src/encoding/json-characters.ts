@@ -18,3 +18,8 @@ export const SPACE = 0x20;
 export const TAB = 0x09;
 export const LINE_FEED = 0x0a;
 export const CARRIAGE_RETURN = 0x0d;
+
+/** Whether a character is JSON's white space: those four, and no other of Unicode's spaces. */
+export function isJsonSpace(c: number): boolean {
+  return c === SPACE || c === LINE_FEED || c === CARRIAGE_RETURN || c === TAB;
+}

@@ -1,5 +1,5 @@
 import { recurringTextOf, textOf } from "./bytes.js";
-import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, isJsonSpace, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
 
 /**
  * The reader of JSON bytes behind json.ts's questions (an object's members, a list's items, whether
@@ -21,7 +21,7 @@ export const OVER_BUDGET = Symbol("over budget");
 export function afterSpace(utf8: Uint8Array, at: number): number {
   while (at < utf8.length) {
     const c = utf8[at]!;
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return at;
+    if (!isJsonSpace(c)) return at;
     at++;
   }
   return at;

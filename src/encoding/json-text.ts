@@ -1,4 +1,4 @@
-import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, isJsonSpace, OPEN_LIST, OPEN_OBJECT, QUOTE } from "./json-characters.js";
 
 /**
  * JSON read as text, where JSON.parse is not enough: its strings and white space stepped over (the
@@ -69,7 +69,7 @@ export function afterWhiteSpace(text: string, at: number): number {
   let i = at;
   for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    if (!isJsonSpace(c)) break;
   }
   return i;
 }

@@ -1,16 +1,4 @@
-import {
-  CARRIAGE_RETURN,
-  CLOSE_LIST,
-  CLOSE_OBJECT,
-  COLON,
-  COMMA,
-  LINE_FEED,
-  OPEN_LIST,
-  OPEN_OBJECT,
-  QUOTE,
-  SPACE,
-  TAB,
-} from "../encoding/json-characters.js";
+import { CLOSE_LIST, CLOSE_OBJECT, COLON, COMMA, isJsonSpace, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterWhiteSpace, stringEnd } from "../encoding/json-text.js";
 import { quoted } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
@@ -165,7 +153,7 @@ function givenTwice(key: string, at: number): RelayError {
 }
 
 function isDelimiter(c: number): boolean {
-  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_LIST || c === SPACE || c === LINE_FEED || c === CARRIAGE_RETURN || c === TAB;
+  return c === COMMA || c === CLOSE_OBJECT || c === CLOSE_LIST || isJsonSpace(c);
 }
 
 class Scanner {

@@ -8,7 +8,7 @@ import {
   SpanSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { bomLength, textOf } from "../encoding/bytes.js";
-import { OPEN_OBJECT } from "../encoding/json-characters.js";
+import { CARRIAGE_RETURN, OPEN_OBJECT, SPACE, TAB } from "../encoding/json-characters.js";
 import { RelayError } from "../http/errors.js";
 import type { OtlpFormat } from "../otlp/format.js";
 import type { IncomingResource, IncomingScope, IncomingSpan, LeftOut, SpanFields } from "../otlp/incoming.js";
@@ -89,7 +89,7 @@ function hinted(err: unknown, looksLikeTheOther: boolean, hint: string): unknown
  */
 function looksLikeJson(bytes: Uint8Array): boolean {
   let at = bomLength(bytes);
-  while (bytes[at] === 0x20 || bytes[at] === 0x09 || bytes[at] === 0x0d) at++;
+  while (bytes[at] === SPACE || bytes[at] === TAB || bytes[at] === CARRIAGE_RETURN) at++;
   return bytes[at] === OPEN_OBJECT;
 }
 
