@@ -154,6 +154,48 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     }
     for (const run of runs) expect(kept).not.toContain(run);
   });
+
+  it("never passes on or keeps a key an upstream echoes in base64, as a header dump shows the Authorization it was sent", async () => {
+    const tenant = await createTenant();
+    const key = tenant.apiKey;
+    const base64 = (text: string) => btoa(text);
+    const mime = base64(`Authorization: Bearer ${key}`).replace(/.{20}/g, "$&\r\n");
+    // The key at each of base64's three offsets, in both alphabets, and wrapped into lines as MIME does.
+    const echoes = [
+      `{"echo": {"authorization": "${base64(`Bearer ${key}`)}"}}`,
+      `seen: ${base64(key)}`,
+      `seen: ${base64(`x${key}`)}`,
+      `seen: ${base64(`${key}~~`).replaceAll("+", "-").replaceAll("/", "_")}`,
+      `request headers:\r\n${mime}`,
+    ];
+    await standin.script(
+      key,
+      echoes.map((body) => ({ status: 400, body })),
+    );
+
+    const { result: answers, events } = await loggedWhile(async () => {
+      const messages = [];
+      for (const _ of echoes)
+        messages.push(
+          (await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "",
+        );
+      return messages;
+    });
+    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason), ...events.map((e) => JSON.stringify(e))];
+
+    // Decoded, what is kept holds no nine bytes of the key in a row, at whatever offset the base64 was cut.
+    const decoded = kept.flatMap((text) =>
+      Array.from(text.matchAll(/[A-Za-z0-9+/_-]{4,}/g), ([run]) =>
+        [0, 1, 2, 3].map((skip) => {
+          const chars = run.slice(skip).replaceAll("-", "+").replaceAll("_", "/");
+          return atob(chars.slice(0, chars.length - (chars.length % 4)));
+        }),
+      ).flat(),
+    );
+    const runs = Array.from({ length: key.length - 8 }, (_, i) => key.slice(i, i + 9));
+    expect(runs.filter((run) => decoded.some((text) => text.includes(run)))).toEqual([]);
+    expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
+  });
 });
 
 type AttemptLine = Extract<RelayEvent, { event: "delivery_attempt" }>;
