@@ -162,6 +162,44 @@ describe("admin API: tenants", () => {
     expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
   });
 
+  it("refuses a parent holding the relay's own secrets or the key the PUT stores, which every delivery would send and log, and KV keep, as it is", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
+    const route = (parent: string) => ({
+      routes: [
+        { match: { field: "span_name", equals: "x" }, parent: "project_name:r" },
+        { match: { field: "span_name", equals: "y" }, parent },
+      ],
+    });
+
+    for (const [body, field, what] of [
+      [{ parent: `project_name:${ADMIN_TOKEN}` }, "parent", "the relay's admin token"],
+      [{ parent: `project_id:${relayToken}` }, "parent", "a relay ingest token (tbr_…)"],
+      [{ parent: `project_name:${env.ENCRYPTION_KEY}` }, "parent", "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      [{ parent: "project_name:p", ...route(`experiment_id:${ADMIN_TOKEN}`) }, "routes.1.parent", "the relay's admin token"],
+      [{ parent: `project_name:${key}`, braintrust: { api_key: key } }, "parent", "the Braintrust key braintrust.api_key gives"],
+      [
+        { parent: "project_name:p", braintrust: { api_key: key }, ...route(`project_id:${key}`) },
+        "routes.1.parent",
+        "the Braintrust key braintrust.api_key gives",
+      ],
+    ] as const) {
+      const response = await admin("PUT", `/tenants/${id}`, body);
+
+      const text = await response.text();
+      expect(response.status, text).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({
+        error: { code: "invalid_field", field, message: expect.stringContaining(`${field}: holds ${what}`) },
+      });
+      for (const secret of [ADMIN_TOKEN, relayToken, env.ENCRYPTION_KEY, key]) expect(text).not.toContain(secret);
+    }
+    expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
+    // A key too short to be a secret is found in parents that have nothing to do with it.
+    const short = await admin("PUT", `/tenants/${id}`, { parent: "project_name:p-abc", braintrust: { api_key: "abc" } });
+    expect(short.status).toBe(201);
+  });
+
   it.each([
     ['{"parent":"project_name:a","braintrust":{"api_key":"sk-new-0123456789"},"braintrust":{}}', "braintrust"],
     ['{"parent":"project_name:a","parent":"project_name:b"}', "parent"],

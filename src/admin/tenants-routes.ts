@@ -3,6 +3,7 @@ import { DeadLetterStore } from "../deliver/dead-letters.js";
 import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
+import { repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
@@ -46,6 +47,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const urlGiven = isJsonObject(body) && isJsonObject(body.braintrust) && Object.hasOwn(body.braintrust, "api_url");
   const apiKey = braintrust.api_key;
   if (typeof apiKey === "string") refuseRelaySecretAsKey(apiKey, c.env);
+  refuseSecretsInParents(config, apiKey ?? undefined, c.env);
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
@@ -78,6 +80,35 @@ function refuseRelaySecretAsKey(apiKey: string, env: Env): void {
       field: "braintrust.api_key",
     },
   );
+}
+
+/**
+ * A parent goes upstream as `x-bt-parent` with every delivery, is written in each attempt's log line
+ * and kept in KV as it is: the relay's own secrets, or the key the PUT stores, pasted after a
+ * `project_name:` would go everywhere a key never does. Said without the parent.
+ */
+function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent: string }> }, apiKey: string | undefined, env: Env): void {
+  const parents: Array<[string, string]> = [
+    ["parent", config.parent],
+    ...config.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
+  ];
+  // A key as short as caller text is repeated whatever it holds is no secret, and would be found in any parent.
+  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
+  for (const [field, parent] of parents) {
+    const secret = relaySecretIn(parent, env);
+    const held =
+      secret !== undefined
+        ? RELAY_SECRET_SHOWN[secret]
+        : key !== undefined && parent.includes(key)
+          ? "the Braintrust key braintrust.api_key gives"
+          : undefined;
+    if (held === undefined) continue;
+    throw new RelayError(
+      "invalid_field",
+      `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`,
+      { field },
+    );
+  }
 }
 
 // A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that
