@@ -1,4 +1,6 @@
 import type { z } from "zod";
+import { isJsonObject } from "../../src/encoding/json.js";
+import { repeatable } from "../../src/http/caller-text.js";
 import { isLoopback } from "../../src/http/loopback.js";
 import { ErrorAnswer } from "./admin-answers.js";
 import { oneLine } from "./table.js";
@@ -144,10 +146,24 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     // A refusal the relay did not write (a proxy's, another service's at that address) is not named as the relay's.
     const refusal = ErrorAnswer.safeParse(json);
     if (!refusal.success) throw notTheAdminApi(origin, response.status, refusal.error);
-    // On one line, its control characters shown as U+FFFD: the words are whatever server answers at --url.
-    const error = oneLine(refusal.data.error.message);
+    // On one line, its control characters shown as U+FFFD: the words are whatever server answers at --url,
+    // which may quote what it was sent (a proxy's refusal), and the terminal or CI log keeps what is printed.
+    const error = withoutSentSecrets(oneLine(refusal.data.error.message), adminToken, body);
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
     throw new AdminError(error, response.status);
+  }
+  /**
+   * A refusal's words with what the call sent that is secret masked, as the relay masks them: the
+   * admin token, and the Braintrust key of a tenant's PUT.
+   */
+  function withoutSentSecrets(text: string, adminToken: string, body: unknown): string {
+    const braintrust = isJsonObject(body) ? body.braintrust : undefined;
+    const key = isJsonObject(braintrust) ? braintrust.api_key : undefined;
+    // Text too short to be a secret (a wrong token, `wrong`) is no secret, and would be found in any words.
+    const mask = (within: string, secret: string, shownAs: string) =>
+      repeatable(secret, false) ? within : within.replaceAll(secret, shownAs);
+    const masked = mask(text, adminToken, "[the admin token]");
+    return typeof key === "string" ? mask(masked, key, "[redacted]") : masked;
   }
   /** An answer that cannot be the relay's: not JSON, or JSON of another shape (the first difference named). */
   function notTheAdminApi(origin: string, status: number, shape?: z.ZodError): AdminError {

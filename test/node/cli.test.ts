@@ -1103,6 +1103,33 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("never prints the admin token or the key it sent that a server at --url echoes in its refusal, --json or not", async () => {
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    // A proxy's refusal in the shape of the relay's, quoting what it was sent.
+    const server = await otherServer((req, res, body) => {
+      // No tenant `newco` yet, so the put goes on to its PUT.
+      const status = req.method === "PUT" ? 400 : req.url?.endsWith("/newco") ? 404 : 401;
+      res
+        .writeHead(status, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: `refused ${req.headers.authorization} with ${body}` } }));
+    });
+
+    const runs = [
+      await cli(["tenants", "get", "acme"], {}, server.url),
+      await cli(["tenants", "put", "newco", "--parent", "project_name:p", "--api-key-env", "KEY"], { KEY: key }, server.url),
+      await cli(["--json", "stats", "acme"], {}, server.url),
+    ];
+    await server.close();
+
+    expect(server.received.some((r) => r.body.includes(key))).toBe(true);
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain("refused Bearer [the admin token]");
+      expect(`${run.stdout}${run.stderr}`).not.toContain(ADMIN_TOKEN);
+      expect(`${run.stdout}${run.stderr}`).not.toContain(key);
+    }
+  });
+
   it("reports a refusal of another shape as an answer that is not the relay's, not as the relay's refusal", async () => {
     const server = await otherServer((req, res) =>
       res.writeHead(req.url?.includes("/stats") ? 401 : 403, { "content-type": "application/json" }).end('{"message":"Forbidden"}'),
