@@ -731,6 +731,40 @@ describe("the console's tenant forms and tokens", () => {
     expect(textarea(await send(own))).toBe(own);
   });
 
+  it("empties a Braintrust key or relay token given in the settings under any other name, or as the parent, which the API refuses", async () => {
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const token = `tbr_${"0".repeat(16)}_${"t".repeat(43)}`;
+    const textarea = (html: string) => /<textarea name="settings"[^>]*>([^<]*)<\/textarea>/.exec(html)![1]!.replaceAll("&quot;", '"');
+    const send = async (settings: string, parent = "project_name:p") => {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: uniqueTenantId(),
+        parent,
+        key: "passthrough",
+        settings,
+      });
+      expect(refused.status, settings).toBe(400);
+      return refused.text();
+    };
+
+    for (const name of ["credentials", "apiKeys", "auth", "braintrust_key_value"]) {
+      const page = await send(`{"translate": false, "braintrust": {"${name}": "${key}"}}`);
+      expect(page, name).not.toContain(key);
+      expect(textarea(page), name).toBe(`{"translate": false, "braintrust": {"${name}": ""}}`);
+    }
+    for (const parent of [key, `project_id:${token}`]) {
+      const page = await send(`{"parent": "${parent}", "translate": false}`, "");
+      expect(page, parent).not.toContain(parent);
+      expect(textarea(page), parent).toBe(`{"parent": "", "translate": false}`);
+    }
+    // A parent's shape, refused for the settings beside it.
+    const beside = await send('{"translate": "no"}', `project_name:${key}`);
+    expect(beside).toContain("translate: must be true or false");
+    expect(beside).not.toContain(key);
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -2,6 +2,7 @@ import { isJsonObject } from "../encoding/json.js";
 import { GIVEN_TWICE, repeatedKey, stringEnd } from "../encoding/json-text.js";
 import { placeShown, repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
+import { scrubCredentials } from "../log/events.js";
 import { ParentSchema } from "../tenants/parent.js";
 import { processingSettingsOf } from "../tenants/processing-schema.js";
 import { DEFAULT_API_URL, TENANT_ID } from "../tenants/schema.js";
@@ -137,7 +138,7 @@ function stringsOf(text: string): StringAt[] {
  * shown again.
  */
 function settingsShownAgain(text: string): string | undefined {
-  if (!parses(text)) return KEY_NAME_IN_TEXT.test(text) || /api_url|\\u/.test(text) ? undefined : text;
+  if (!parses(text)) return KEY_NAME_IN_TEXT.test(text) || /api_url|\\u/.test(text) || holdsCredential(text) ? undefined : text;
   const strings = stringsOf(text);
   let shown = "";
   let copied = 0;
@@ -146,7 +147,14 @@ function settingsShownAgain(text: string): string | undefined {
     MEMBER_COLON.lastIndex = name.end;
     const colon = MEMBER_COLON.exec(text);
     const member = colon ? memberName(text.slice(name.start + 1, name.end - 1)) : undefined;
-    if (member === undefined || (member !== "api_url" && !namesKey(member))) continue;
+    if (member === undefined || (member !== "api_url" && !namesKey(member))) {
+      // A key or token by its shape, under a name no list of names has (`credentials`, `auth`), or as the parent.
+      if (holdsCredential(JSON.parse(text.slice(name.start, name.end)) as string)) {
+        shown += `${text.slice(copied, name.start)}""`;
+        copied = name.end;
+      }
+      continue;
+    }
     const valueAt = name.end + colon![0].length;
     const value = strings[i + 1];
     if (value?.start !== valueAt) {
@@ -183,6 +191,11 @@ const KEY_NAME_IN_TEXT = new RegExp(`${KEY_WORDS}"`, "i");
 /** What follows a member's name, up to its value. */
 const MEMBER_COLON = /\s*:\s*/y;
 
+/** Whether the text holds a credential of the shapes the log's backstop scrubs: a Braintrust key (`sk-…`), an ingest token, a bearer. */
+function holdsCredential(text: string): boolean {
+  return scrubCredentials(text) !== text;
+}
+
 function parses(text: string): boolean {
   try {
     JSON.parse(text);
@@ -215,6 +228,12 @@ const URL_IGNORED = /[\t\n\r]|^[\x00-\x20]+|[\x00-\x20]+$/g;
  */
 export function shownAgain(name: EnteredField, value: string): string | undefined {
   if (name === "settings") return settingsShownAgain(value);
+  const shown = fieldShownAgain(name, value);
+  // A key or token by its shape, left in any field: `project_name:sk-…` is a parent's shape too.
+  return shown !== undefined && holdsCredential(shown) ? undefined : shown;
+}
+
+function fieldShownAgain(name: Exclude<EnteredField, "settings">, value: string): string | undefined {
   if (name === "api_url") return urlShownAgain(value);
   // A key pasted one field too high: shown again only with the field's shape, or too short to be one.
   if (name === "parent") return repeatable(value, ParentSchema.safeParse(value).success) ? value : undefined;
