@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
@@ -5,8 +6,9 @@ import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { ADMIN_TOKEN, admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { acceptKey, gatewayTrace, passthroughRoutingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
-import { spanIdsOf } from "./support/traces.js";
+import { requestOf, spanIdsOf } from "./support/traces.js";
 
 /** The real queue with a recorder in front, to see exactly what goes on the queue. */
 const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
@@ -21,6 +23,8 @@ const written = {
 };
 let stored: TestTenant;
 let passthrough: TestTenant;
+let routing: TestTenant;
+let waiting: ReturnType<typeof gatewayTrace>;
 let stranger: string;
 
 const latin1 = (bytes: Uint8Array) => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
@@ -69,6 +73,12 @@ beforeAll(async () => {
   // A token pasted where its id goes, to revoke it.
   await keep(await admin("DELETE", `/tenants/${stored.id}/tokens/${stored.bearer}`));
 
+  // A passthrough client's trace kept waiting for its top span, in its trace-routes object, with the client's key.
+  routing = await passthroughRoutingTenant();
+  await acceptKey(routing);
+  waiting = gatewayTrace({ env: "prod" });
+  await keep(await sendTraces(routing, toProtobuf(requestOf(waiting.children))));
+
   expect((await standin.waitForSpans(stored.apiKey, spanIdsOf(retried))).missing).toEqual([]);
   expect((await standin.waitForSpans(passthrough.apiKey, spanIdsOf(passthroughRetried))).missing).toEqual([]);
   await waitForDeadLetters(passthrough.id, (list) => list.length === 1);
@@ -85,6 +95,7 @@ function secrets(): Array<[string, string]> {
     ["the ingest token's secret part", stored.bearer.slice(21)],
     ["the passthrough client's key", passthrough.apiKey],
     ["a passthrough key Braintrust has not accepted", stranger],
+    ["the routing passthrough client's key", routing.apiKey],
     ["the admin token", ADMIN_TOKEN],
     ["the encryption key", env.ENCRYPTION_KEY!],
   ];
@@ -115,6 +126,27 @@ describe("no secret is written anywhere", () => {
     }
     expect(objects).toHaveLength(2);
     for (const [what, secret] of secrets()) expect(objects.join("\n").includes(secret), what).toBe(false);
+  });
+
+  it("not in Durable Object storage: tenant records, accepted keys, statistics, waiting traces", async () => {
+    expect(await waitingSpans(routing.id)).toBeGreaterThan(0);
+    const objects = [
+      ...[stored, passthrough, routing].map((tenant) => env.TENANT_OBJECTS.get(env.TENANT_OBJECTS.idFromName(tenant.id))),
+      traceRoutesOf(routing, waiting.top.traceId),
+    ];
+    const rows: string[] = [];
+    for (const object of objects) {
+      await runInDurableObject(object as DurableObjectStub, async (_instance, state) => {
+        rows.push(asText(Object.fromEntries(await state.storage.list())));
+        const tables = state.storage.sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray();
+        for (const { name } of tables) {
+          if (name.startsWith("_cf_") || name.startsWith("sqlite_")) continue;
+          rows.push(`${name}: ${asText(state.storage.sql.exec(`SELECT * FROM "${name}"`).toArray())}`);
+        }
+      });
+    }
+    expect(rows.some((row) => row.includes("sealed"))).toBe(true);
+    for (const [what, secret] of secrets()) expect(rows.join("\n").includes(secret), what).toBe(false);
   });
 
   it("not in KV, where tenants and delivery markers live", async () => {
