@@ -155,6 +155,22 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     for (const run of runs) expect(kept).not.toContain(run);
   });
 
+  it("never passes on or keeps a key an upstream echoes in UTF-16, a NUL byte beside each of its characters", async () => {
+    const tenant = await createTenant();
+    const utf16 = (text: string) => [...text].map((c) => `${c}\u0000`).join("");
+    await standin.script(tenant.apiKey, [
+      { status: 400, headers: { "content-type": "text/plain; charset=utf-16le" }, body: utf16(`Authorization: Bearer ${tenant.apiKey}`) },
+    ]);
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
+
+    const message = (await exportResponseOf(response)).partialSuccess?.errorMessage ?? "";
+    expect(message).toContain("[redacted]");
+    const kept = [message, ...(await deadLettersOf(tenant.id)).map((d) => d.reason), ...events.map((e) => JSON.stringify(e))];
+    // Read with its spaces, or its NULs, taken out.
+    for (const text of kept) expect(text.replace(/\s|\\u0000/g, "")).not.toContain(tenant.apiKey.slice(0, 12));
+  });
+
   it("never passes on or keeps a key an upstream echoes in base64, as a header dump shows the Authorization it was sent", async () => {
     const tenant = await createTenant();
     const key = tenant.apiKey;

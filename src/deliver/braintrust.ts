@@ -252,7 +252,9 @@ const MAX_ECHO_BYTES_PER_CHARACTER = 6;
  * echoes it; on one line; at most MAX_ERROR_TEXT characters.
  */
 function upstreamText(text: string, apiKey: string): string {
-  const scrubbed = text.replace(echoedKey(apiKey), "[redacted]");
+  // No message holds a NUL: UTF-16 read as UTF-8 (a .NET or Windows server's answer) has one beside
+  // each character, which would part an echoed key's characters from each other and hide it.
+  const scrubbed = text.replaceAll("\0", "").replace(echoedKey(apiKey), "[redacted]");
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
   const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   // Runs are looked for only where they could be shown: a run begun in it may go on for a key's length past it.
