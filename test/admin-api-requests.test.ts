@@ -207,8 +207,22 @@ describe("admin API: the caller's text in refusals", () => {
     const response = await admin("PUT", `/tenants/${ADMIN_TOKEN}`, { parent: "project_id:p1" });
 
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual(refusal("invalid_field", "tenant: the admin token cannot be a tenant id", "tenant"));
+    expect(await response.json()).toEqual(
+      refusal("invalid_field", "tenant: the admin token cannot be a tenant id, nor part of one", "tenant"),
+    );
     expect(await env.TENANTS.get(`tenant:${ADMIN_TOKEN}`)).toBeNull();
+  });
+
+  it("refuses a new tenant's id that holds the admin token, as a prefix or suffix made of it would", async () => {
+    for (const id of [`acme-${ADMIN_TOKEN}`, `${ADMIN_TOKEN}_2`]) {
+      const response = await admin("PUT", `/tenants/${id}`, { parent: "project_id:p1" });
+
+      expect(response.status, id).toBe(400);
+      expect(await response.json()).toEqual(
+        refusal("invalid_field", "tenant: the admin token cannot be a tenant id, nor part of one", "tenant"),
+      );
+      expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+    }
   });
 
   it("quotes a short id whole, in JSON, so that blanks and control characters show", async () => {

@@ -15,6 +15,7 @@ import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { entityTag, preconditionFailed, preconditionOf } from "./preconditions.js";
 import { NO_QUERY, pageQuery, parseQuery } from "./query.js";
+import { adminTokenMasked } from "./require-admin.js";
 import { tenantPage } from "./tenant-list.js";
 import { forgetCachedTenant, noSuchTenant, tenantIdParam } from "./tenant-path.js";
 import { tenantView } from "./views.js";
@@ -38,8 +39,9 @@ tenantsRoutes.get("/", async (c) => {
 tenantsRoutes.put("/:tenant", async (c) => {
   parseQuery(c, NO_QUERY);
   const id = tenantIdParam(c);
-  // A hex admin token has a tenant id's shape; as one it would sit in KV keys, ingest URLs and logs.
-  if (id === c.env.ADMIN_TOKEN) throw new RelayError("invalid_field", "tenant: the admin token cannot be a tenant id", { field: "tenant" });
+  // A hex admin token has a tenant id's shape; as one, or as a part of one, it would sit in KV keys, ingest URLs and logs.
+  if (adminTokenMasked(id, c.env) !== id)
+    throw new RelayError("invalid_field", "tenant: the admin token cannot be a tenant id, nor part of one", { field: "tenant" });
   const precondition = preconditionOf(c);
   const body = await jsonBody(c);
   const { braintrust, ...config } = parseOrReject(tenantInputSchema(relayConfig(c.env).allowInsecureUpstream), body);
