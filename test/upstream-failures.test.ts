@@ -171,6 +171,27 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     for (const text of kept) expect(text.replace(/\s|\\u0000/g, "")).not.toContain(tenant.apiKey.slice(0, 12));
   });
 
+  it("never passes on or keeps a key an upstream echoes in hex, in either case, as a byte dump shows it", async () => {
+    const tenant = await createTenant();
+    const hexOf = (text: string) => Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
+    const echoes = [`header bytes: ${hexOf(`Bearer ${tenant.apiKey}`)}`, `KEY=${hexOf(tenant.apiKey).toUpperCase()}`];
+    await standin.script(
+      tenant.apiKey,
+      echoes.map((body) => ({ status: 400, body })),
+    );
+
+    const answers = [];
+    for (const _ of echoes)
+      answers.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "");
+    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason)].join("\n").toLowerCase();
+
+    // Of the key's hex, no more than eleven digits in a row: what is left around a redaction.
+    const digits = hexOf(tenant.apiKey);
+    const runs = Array.from({ length: digits.length - 11 }, (_, i) => digits.slice(i, i + 12));
+    expect(runs.filter((run) => kept.includes(run))).toEqual([]);
+    expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
+  });
+
   it("never passes on or keeps a key an upstream echoes in base64, as a header dump shows the Authorization it was sent", async () => {
     const tenant = await createTenant();
     const key = tenant.apiKey;

@@ -1,6 +1,6 @@
 import { fromBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceResponseSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
-import { base64Encode, base64UrlEncode, concat, textStart } from "../encoding/bytes.js";
+import { base64Encode, base64UrlEncode, concat, hex, textStart } from "../encoding/bytes.js";
 import { parseRetryAfter } from "../http/retry-after.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { checkUpstreamUrl, OTLP_PATH } from "../tenants/upstream-url.js";
@@ -206,13 +206,13 @@ function echoedKey(apiKey: string): RegExp {
 /**
  * The text with every run of MIN_ECHOED_RUN or more of the key's characters redacted: an echo the
  * upstream cut short, broke with a line, or escaped one character of (`&amp;`) is no whole key, yet
- * holds most of one. So is a run of the key's base64 (base64Forms). A run is a stretch each of whose
- * twelve-character windows is one of the key's, found in one pass over the text. Twelve characters
- * of a random key are no word of a message.
+ * holds most of one. So is a run of the key's hex or base64 (encodedForms). A run is a stretch
+ * each of whose twelve-character windows is one of the key's, found in one pass over the text.
+ * Twelve characters of a random key are no word of a message.
  */
 function withoutKeyRuns(text: string, apiKey: string): string {
   const windows = new Set<string>();
-  for (const form of [apiKey, ...base64Forms(apiKey)])
+  for (const form of [apiKey, ...encodedForms(apiKey)])
     for (let i = 0; i + MIN_ECHOED_RUN <= form.length; i++) windows.add(form.slice(i, i + MIN_ECHOED_RUN));
   if (windows.size === 0) return text;
   let shown = "";
@@ -230,17 +230,18 @@ function withoutKeyRuns(text: string, apiKey: string): string {
 const MIN_ECHOED_RUN = 12;
 
 /**
- * The key as any base64 of a text holding it writes it: an upstream dumping the headers it got
- * (`Authorization`, base64'd, as some debugging proxies show them) echoes the key so. Which
- * characters encode the key's bytes alone depends on where in the text the key starts, one of three
- * offsets, so each is here, in both alphabets, the line breaks MIME adds being spaces by then.
+ * The key as an upstream dumping the headers or bytes it got writes it: in hex, either case, and in
+ * any base64 of a text holding it (`Authorization`, base64'd, as some debugging proxies show it).
+ * Which base64 characters encode the key's bytes alone depends on where in the text the key starts,
+ * one of three offsets, so each is here, in both alphabets, the line breaks MIME adds being spaces by then.
  */
-function base64Forms(apiKey: string): string[] {
+function encodedForms(apiKey: string): string[] {
   const bytes = new TextEncoder().encode(apiKey);
-  return [0, 1, 2].flatMap((skip) => {
+  const base64 = [0, 1, 2].flatMap((skip) => {
     const own = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
     return [base64Encode(own), base64UrlEncode(own)];
   });
+  return [hex(bytes), hex(bytes).toUpperCase(), ...base64];
 }
 
 /** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
