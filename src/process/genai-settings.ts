@@ -40,8 +40,9 @@ export function genAiRestated(
       if (typeof given === "string" && given === asked && shownModels.includes(given)) restated.push(key);
     } else if (key === "gen_ai.response.model") {
       const answered = response?.model ?? given;
-      if (typeof given === "string" && given === answered && (metadata.model === given || shownResponse?.model === given))
-        restated.push(key);
+      // An answer naming no model leaves it to the names shown elsewhere, as for the request's.
+      const shown = response?.model === undefined ? shownModels : [metadata.model, shownResponse?.model];
+      if (typeof given === "string" && given === answered && shown.includes(given)) restated.push(key);
     } else if (request && key.startsWith("gen_ai.request.")) {
       const setting = key.slice("gen_ai.request.".length);
       const names = Object.hasOwn(SETTING_NAMES, setting) ? SETTING_NAMES[setting]! : [setting];

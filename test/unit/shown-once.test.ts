@@ -204,6 +204,24 @@ describe("the conventions' request attributes beside the gateway's payload", () 
     });
   });
 
+  it("drops a response model without a payload that names the request's model, as tfy.request.model_name shows it already", () => {
+    // A virtual model answers under the name it was asked by: metadata.model is the provider's, the request's name shows as asked.
+    const span = spanWith("ChatCompletion: routing/fast-chat", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.request.model_name", "routing/fast-chat"),
+      attr("tfy.model.name", "gpt-4o"),
+      attr("gen_ai.request.model", "routing/fast-chat"),
+      attr("gen_ai.response.model", "routing/fast-chat"),
+    ]);
+
+    expect(viewOf(span).metadata).toEqual({
+      model: "gpt-4o",
+      "tfy.model.name": "gpt-4o",
+      "tfy.request.model_name": "routing/fast-chat",
+      "tfy.span_type": "ChatCompletion",
+    });
+  });
+
   it("drops finish reasons restating an Anthropic message's stop_reason, shown in response, and keeps others", () => {
     const attributes = (finishReasons: string[]) => [
       attr("tfy.span_type", "Model"),
