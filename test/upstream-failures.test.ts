@@ -192,6 +192,28 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
   });
 
+  it("never passes on or keeps a key an upstream echoes in hex a byte at a time, as hexdump and Wireshark show bytes", async () => {
+    const tenant = await createTenant();
+    const bytesOf = (text: string, upper: boolean) =>
+      Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")[upper ? "toUpperCase" : "toLowerCase"]());
+    const echoes = [`bytes: ${bytesOf(`Bearer ${tenant.apiKey}`, false).join(" ")}`, `KEY=${bytesOf(tenant.apiKey, true).join(" ")}`];
+    await standin.script(
+      tenant.apiKey,
+      echoes.map((body) => ({ status: 400, body })),
+    );
+
+    const answers = [];
+    for (const _ of echoes)
+      answers.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "");
+    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason)].join("\n").toLowerCase();
+
+    // Of the key's bytes, no more than three in a row: what is left around a redaction.
+    const bytes = bytesOf(tenant.apiKey, false);
+    const runs = Array.from({ length: bytes.length - 3 }, (_, i) => bytes.slice(i, i + 4).join(" "));
+    expect(runs.filter((run) => kept.includes(run))).toEqual([]);
+    expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
+  });
+
   it("never passes on or keeps a key an upstream echoes in base64, as a header dump shows the Authorization it was sent", async () => {
     const tenant = await createTenant();
     const key = tenant.apiKey;

@@ -53,8 +53,8 @@ function withoutKeyRuns(text: string, apiKey: string): string {
 const MIN_ECHOED_RUN = 12;
 
 /**
- * The key as an upstream dumping the headers or bytes it got writes it: in hex, either case, and in
- * any base64 of a text holding it (`Authorization`, base64'd, as some debugging proxies show it).
+ * The key as an upstream dumping the headers or bytes it got writes it: in hex, either case, its
+ * bytes run together or a space apart (hexdump, Wireshark), and in any base64 of a text holding it (`Authorization`, base64'd, as some debugging proxies show it).
  * Which base64 characters encode the key's bytes alone depends on where in the text the key starts,
  * one of three offsets, so each is here, in both alphabets, the line breaks MIME adds being spaces by then.
  */
@@ -64,7 +64,8 @@ function encodedForms(apiKey: string): string[] {
     const own = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
     return [base64Encode(own), base64UrlEncode(own)];
   });
-  return [hex(bytes), hex(bytes).toUpperCase(), ...base64];
+  const spaced = Array.from(bytes, (b) => hex(Uint8Array.of(b))).join(" ");
+  return [hex(bytes), hex(bytes).toUpperCase(), spaced, spaced.toUpperCase(), ...base64];
 }
 
 /** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
