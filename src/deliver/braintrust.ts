@@ -178,7 +178,7 @@ async function readStart(body: ReadableStream<Uint8Array> | null, limit: number)
 async function upstreamErrorText(response: Response, apiKey: string): Promise<string> {
   const start = await readStart(response.body, ERROR_BODY_BYTES).then(
     // A body cut off may end in the start of an echoed key, which no search for the whole key finds:
-    // as many bytes as its longest echo can take go from its end too (`\u00XX`, six a character).
+    // as many bytes as its longest echo can take go from its end too (MAX_ECHO_BYTES_PER_CHARACTER).
     (body) => new TextDecoder().decode(body.whole ? body.bytes : body.bytes.subarray(0, -MAX_ECHO_BYTES_PER_CHARACTER * apiKey.length)),
     () => "(body unreadable)",
   );

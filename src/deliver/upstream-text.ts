@@ -68,8 +68,8 @@ function encodedForms(apiKey: string): string[] {
   return [hex(bytes), hex(bytes).toUpperCase(), spaced, spaced.toUpperCase(), ...base64];
 }
 
-/** The most bytes an echo of the key takes: `\u00XX`, six for each character. */
-export const MAX_ECHO_BYTES_PER_CHARACTER = 6;
+/** The most bytes an echo of the key takes: `\u00XX`, six for each character, twelve in UTF-16 (whose NULs upstreamText drops). */
+export const MAX_ECHO_BYTES_PER_CHARACTER = 12;
 
 /**
  * Text an upstream wrote (an error body, a partial success's message), as the relay passes it on to
