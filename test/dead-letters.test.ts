@@ -533,4 +533,24 @@ describe.concurrent("dead letters", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     expect(await deadLettersOf(other.id)).toHaveLength(1);
   });
+
+  it("keeps a reason cut before a character its limit would halve: no half of an emoji is stored", async () => {
+    const tenant = await createTenant();
+    const message: DeliveryMessage = {
+      id: crypto.randomUUID(),
+      tenant: tenant.id,
+      parent: `project_name:${tenant.id}`,
+      payload: { inline: new Uint8Array() },
+      spans: 0,
+      bytes: 0,
+      attempts: 1,
+      serverErrors: 0,
+      receivedAt: Date.now(),
+    };
+    // 1000 UTF-16 units are kept: the emoji's first half would be the 1000th.
+    await new DeadLetterStore(env.PAYLOADS).put(message, new Uint8Array(), `${"x".repeat(999)}😀 and more`);
+
+    const [kept] = await deadLettersOf(tenant.id);
+    expect(kept?.reason).toBe("x".repeat(999));
+  });
 });

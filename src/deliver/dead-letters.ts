@@ -1,3 +1,4 @@
+import { textStart } from "../encoding/bytes.js";
 import { logEvent } from "../log/events.js";
 import { countSpans } from "../stats/recorder.js";
 import { TENANT_ID } from "../tenants/schema.js";
@@ -111,7 +112,7 @@ export class DeadLetterStore {
   /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, with its api_url, for a replay. */
   async put(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<DeadLetter> {
     const key = deadLetterKey(message.tenant, message.id);
-    const keptReason = reason.slice(0, MAX_REASON);
+    const keptReason = textStart(reason, MAX_REASON);
     const customMetadata: Record<string, string> = {
       parent: message.parent,
       reason: keptReason,

@@ -1,3 +1,4 @@
+import { textStart } from "../encoding/bytes.js";
 import { scrubCredentials } from "../log/events.js";
 import {
   addDelta,
@@ -103,7 +104,7 @@ export function countUpstreamAttempt(of: TenantIncarnation, latencyMs: number, e
   counts.latency[bucket] = (counts.latency[bucket] ?? 0) + 1;
   if (error) {
     counts.upstreamErrors += 1;
-    delta.lastError = { status: error.status, reason: scrubCredentials(error.reason.slice(0, MAX_REASON)), at: Date.now() };
+    delta.lastError = { status: error.status, reason: scrubCredentials(textStart(error.reason, MAX_REASON)), at: Date.now() };
   }
 }
 
