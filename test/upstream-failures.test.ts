@@ -175,15 +175,8 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     const tenant = await createTenant();
     const hexOf = (text: string) => Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")).join("");
     const echoes = [`header bytes: ${hexOf(`Bearer ${tenant.apiKey}`)}`, `KEY=${hexOf(tenant.apiKey).toUpperCase()}`];
-    await standin.script(
-      tenant.apiKey,
-      echoes.map((body) => ({ status: 400, body })),
-    );
-
-    const answers = [];
-    for (const _ of echoes)
-      answers.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "");
-    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason)].join("\n").toLowerCase();
+    const { answers, kept: keptTexts } = await echoesKept(tenant, echoes);
+    const kept = keptTexts.join("\n").toLowerCase();
 
     // Of the key's hex, no more than eleven digits in a row: what is left around a redaction.
     const digits = hexOf(tenant.apiKey);
@@ -197,15 +190,8 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     const bytesOf = (text: string, upper: boolean) =>
       Array.from(new TextEncoder().encode(text), (b) => b.toString(16).padStart(2, "0")[upper ? "toUpperCase" : "toLowerCase"]());
     const echoes = [`bytes: ${bytesOf(`Bearer ${tenant.apiKey}`, false).join(" ")}`, `KEY=${bytesOf(tenant.apiKey, true).join(" ")}`];
-    await standin.script(
-      tenant.apiKey,
-      echoes.map((body) => ({ status: 400, body })),
-    );
-
-    const answers = [];
-    for (const _ of echoes)
-      answers.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "");
-    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason)].join("\n").toLowerCase();
+    const { answers, kept: keptTexts } = await echoesKept(tenant, echoes);
+    const kept = keptTexts.join("\n").toLowerCase();
 
     // Of the key's bytes, no more than three in a row: what is left around a redaction.
     const bytes = bytesOf(tenant.apiKey, false);
@@ -227,20 +213,7 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
       `seen: ${base64(`${key}~~`).replaceAll("+", "-").replaceAll("/", "_")}`,
       `request headers:\r\n${mime}`,
     ];
-    await standin.script(
-      key,
-      echoes.map((body) => ({ status: 400, body })),
-    );
-
-    const { result: answers, events } = await loggedWhile(async () => {
-      const messages = [];
-      for (const _ of echoes)
-        messages.push(
-          (await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "",
-        );
-      return messages;
-    });
-    const kept = [...answers, ...(await deadLettersOf(tenant.id)).map((d) => d.reason), ...events.map((e) => JSON.stringify(e))];
+    const { answers, kept } = await echoesKept(tenant, echoes);
 
     // Decoded, what is kept holds no nine bytes of the key in a row, at whatever offset the base64 was cut.
     const decoded = kept.flatMap((text) =>
@@ -263,6 +236,26 @@ type AttemptLine = Extract<RelayEvent, { event: "delivery_attempt" }>;
  * A passthrough tenant whose eval traces a route sends to a parent of their own: one gateway trace
  * (3 spans) for the default parent, one eval span for `project_name:evals`.
  */
+/**
+ * Each echo answered by the stand-in (400) to one request of the tenant's: the client's partial
+ * success for each, and everything kept of them, those answers, the dead letters' reasons and the
+ * log lines written.
+ */
+async function echoesKept(tenant: TestTenant, echoes: string[]): Promise<{ answers: string[]; kept: string[] }> {
+  await standin.script(
+    tenant.apiKey,
+    echoes.map((body) => ({ status: 400, body })),
+  );
+  const { result: answers, events } = await loggedWhile(async () => {
+    const messages = [];
+    for (const _ of echoes)
+      messages.push((await exportResponseOf(await sendTraces(tenant, toProtobuf(trueFoundryTrace())))).partialSuccess?.errorMessage ?? "");
+    return messages;
+  });
+  const reasons = (await deadLettersOf(tenant.id)).map((d) => d.reason);
+  return { answers, kept: [...answers, ...reasons, ...events.map((e) => JSON.stringify(e))] };
+}
+
 async function twoParents(): Promise<{ tenant: TestTenant; body: Uint8Array; spansFor: Map<string, string[]> }> {
   const tenant = await createTenant({
     mode: "passthrough",
