@@ -34,7 +34,7 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
   return (
     errorMessageOf(result) ??
     contentText(toolResult) ??
-    (typeof result === "string" && result.trim() !== "" ? result : undefined) ??
+    (saysSomething(result) ? result : undefined) ??
     (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
   );
 }
@@ -75,8 +75,8 @@ const MAX_ERROR_BODY_MEMBERS = 64;
 
 /** An error body's message, in any of the shapes answerError reads; undefined for a body that is no error. */
 function errorBodyMessage(body: Record<string, unknown>): string | undefined {
-  if (typeof body.error === "string" && body.error !== "") return body.error;
-  if (body.object === "error" && typeof body.message === "string" && body.message !== "") return body.message;
+  if (saysSomething(body.error)) return body.error;
+  if (body.object === "error" && saysSomething(body.message)) return body.message;
   return messageOf(body.error);
 }
 
@@ -130,18 +130,23 @@ export function exceptionFailure(span: Pick<SpanFields, "status" | "events">): s
 
 function errorMessageOf(result: unknown): string | undefined {
   if (!isJsonObject(result)) return undefined;
-  return messageOf(result.error) ?? (typeof result.code === "number" && typeof result.message === "string" ? result.message : undefined);
+  return messageOf(result.error) ?? (typeof result.code === "number" && saysSomething(result.message) ? result.message : undefined);
 }
 
 function messageOf(error: unknown): string | undefined {
-  return isJsonObject(error) && typeof error.message === "string" && error.message !== "" ? error.message : undefined;
+  return isJsonObject(error) && saysSomething(error.message) ? error.message : undefined;
+}
+
+/** Text that is not blank: an error of spaces alone says nothing, and would leave a span failed without a word. */
+function saysSomething(text: unknown): text is string {
+  return typeof text === "string" && text.trim() !== "";
 }
 
 /** An MCP result's text parts, one to a line; blank ones say nothing, and would leave an error without a word. */
 function contentText(result: unknown): string | undefined {
   if (!isJsonObject(result) || !Array.isArray(result.content)) return undefined;
   const texts = result.content.flatMap((part: unknown) =>
-    isJsonObject(part) && part.type === "text" && typeof part.text === "string" && part.text.trim() !== "" ? [part.text] : [],
+    isJsonObject(part) && part.type === "text" && saysSomething(part.text) ? [part.text] : [],
   );
   return texts.length > 0 ? texts.join("\n") : undefined;
 }

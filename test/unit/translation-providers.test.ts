@@ -87,6 +87,18 @@ describe("an MCP tool call", () => {
       "Unknown tool: refund",
     ],
     [
+      "its result is a JSON-RPC error response whose message is blank",
+      '{"jsonrpc":"2.0","id":7,"error":{"code":-32603,"message":"  "}}',
+      [],
+      "the tool call failed",
+    ],
+    [
+      "it has a JSON-RPC error code and a blank message",
+      '{"code":-32602,"message":" "}',
+      [attr("tfy.mcp_server.error_code", -32602)],
+      "the tool call failed with error -32602",
+    ],
+    [
       "its result says isError inside the JSON-RPC response that carried it",
       '{"jsonrpc":"2.0","id":7,"result":{"content":[{"type":"text","text":"order already shipped"}],"isError":true}}',
       [],
