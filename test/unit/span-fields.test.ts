@@ -7,6 +7,8 @@ import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentele
 import {
   type Span,
   Span_EventSchema,
+  Span_LinkSchema,
+  Span_SpanKind,
   SpanSchema,
   Status_StatusCode,
   StatusSchema,
@@ -318,5 +320,32 @@ describe("a span's fields read from its bytes", () => {
         for (const bytes of [...texts, ...texts]) expect(recurringTextOf(bytes, 0, bytes.length)).toBe(textOf(bytes));
       }),
     );
+  });
+
+  it("read a span's kind as its own, not the counts of dropped attributes, events and links written after it", () => {
+    const span = spanWith("span", [attr("a", 1)]);
+    span.kind = Span_SpanKind.CLIENT;
+    span.droppedAttributesCount = 5;
+    span.droppedEventsCount = 2;
+    span.droppedLinksCount = 1;
+
+    const [{ read, decoded }] = bothReadings(encoded([span])) as [{ read: SpanFields; decoded: Span }];
+    expect(read.kind).toBe(Span_SpanKind.CLIENT);
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+  });
+
+  it("read a span's parent as its own, not its trace state or links written after it, and none for a root span that has them", () => {
+    const parentSpanId = randomId(8);
+    const withParent = spanWith("child", [], { parentSpanId });
+    const root = spanWith("root", []);
+    for (const span of [withParent, root]) {
+      span.traceState = "vendor=1";
+      span.links = [create(Span_LinkSchema, { traceId: randomId(16), spanId: randomId(8) })];
+    }
+
+    const [child, rootRead] = bothReadings(encoded([withParent, root]));
+    expect(child!.read.parentSpanId).toEqual(parentSpanId);
+    expect(rootRead!.read.parentSpanId).toHaveLength(0);
+    for (const { read, decoded } of [child!, rootRead!]) expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
   });
 });
