@@ -348,4 +348,23 @@ describe("a span's fields read from its bytes", () => {
     expect(rootRead!.read.parentSpanId).toHaveLength(0);
     for (const { read, decoded } of [child!, rootRead!]) expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
   });
+
+  it("read a status's code and message as their own, not fields the relay does not know written after them", () => {
+    const status = new BinaryWriter()
+      .tag(3, WireType.Varint)
+      .int32(Status_StatusCode.ERROR)
+      .tag(2, WireType.LengthDelimited)
+      .string("failed")
+      // Fields a later version of the protocol may add: a string, then a number.
+      .tag(9, WireType.LengthDelimited)
+      .string("detail")
+      .tag(10, WireType.Varint)
+      .int32(7)
+      .finish();
+    const request = requestOfWrittenSpan([], (span) => span.tag(15, WireType.LengthDelimited).bytes(status));
+
+    const [{ read, decoded }] = bothReadings(request) as [{ read: SpanFields; decoded: Span }];
+    expect(read.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "failed" });
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+  });
 });
