@@ -367,4 +367,19 @@ describe("a span's fields read from its bytes", () => {
     expect(read.status).toMatchObject({ code: Status_StatusCode.ERROR, message: "failed" });
     expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
   });
+
+  it("read an int of every varint length exactly, whatever is written after it", () => {
+    // 2^(7k) - 1 and 2^(7k) take k and k + 1 bytes as varints, 2^63 - 1 nine; negatives take ten.
+    const ints = Array.from({ length: 8 }, (_, k) => [2n ** BigInt(7 * (k + 1)) - 1n, 2n ** BigInt(7 * (k + 1))]).flat();
+    const values = [...ints, -1n, -(2n ** 62n), 2n ** 63n - 1n];
+    // Each followed by another attribute, whose bytes come right after the int's.
+    const span = spanWith(
+      "span",
+      values.flatMap((value, i) => [attr(`int.${i}`, value), attr(`after.${i}`, "x")]),
+    );
+
+    const [{ read, decoded }] = bothReadings(encoded([span])) as [{ read: SpanFields; decoded: Span }];
+    expect(read.attributes.filter((a) => a.key.startsWith("int.")).map((a) => a.value?.value.value)).toEqual(values);
+    expect(fieldsSeen(read)).toEqual(fieldsSeen(decoded));
+  });
 });
