@@ -13,6 +13,7 @@ import {
   type ReviverContext,
   unsafeIntegerDigits,
 } from "../../src/encoding/json.js";
+import { OVER_BUDGET } from "../../src/encoding/json-reader.js";
 
 const utf8 = new TextEncoder();
 
@@ -192,5 +193,17 @@ describe("every scalar a JSON value holds", () => {
     expect(forEachScalar(utf8.encode(text), (token) => tokens.push(token))).toBe(true);
     expect(tokens).toEqual(["scafé", "n1.5", "n-2000", "true", "false", "sx", "n9"]);
     expect(forEachScalar(utf8.encode('{"a": tru}'), () => undefined)).toBe(false);
+  });
+});
+
+describe("the reader's limits and escapes", () => {
+  it("reads exactly as many members and items as the budget allows, and says when one more would go past it", () => {
+    const object = utf8.encode('{"a": 1, "b": [2, 3]}');
+    const list = utf8.encode("[1, 2, 3]");
+
+    expect(objectMembers(object, { left: 2 })).toHaveLength(2);
+    expect(objectMembers(object, { left: 1 })).toBe(OVER_BUDGET);
+    expect(listItems(list, { left: 3 })).toHaveLength(3);
+    expect(listItems(list, { left: 2 })).toBe(OVER_BUDGET);
   });
 });
