@@ -206,4 +206,16 @@ describe("the reader's limits and escapes", () => {
     expect(listItems(list, { left: 3 })).toHaveLength(3);
     expect(listItems(list, { left: 2 })).toBe(OVER_BUDGET);
   });
+
+  it("finds every scalar of JSON nested as deep as JSON is read, refuses it one level deeper, and takes white space around it", () => {
+    const nested = (depth: number) => utf8.encode(`${"[".repeat(depth - 1)}"deep"${"]".repeat(depth - 1)}`);
+    const tokens: string[] = [];
+
+    expect(forEachScalar(nested(256), (token) => tokens.push(token))).toBe(true);
+    expect(tokens).toEqual(["sdeep"]);
+    expect(isJson(nested(256))).toBe(true);
+    expect(forEachScalar(nested(257), () => undefined)).toBe(false);
+    expect(isJson(nested(257))).toBe(false);
+    expect(forEachScalar(utf8.encode(' \n{"a": 1} '), () => undefined)).toBe(true);
+  });
 });
