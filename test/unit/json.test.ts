@@ -218,4 +218,13 @@ describe("the reader's limits and escapes", () => {
     expect(isJson(nested(257))).toBe(false);
     expect(forEachScalar(utf8.encode(' \n{"a": 1} '), () => undefined)).toBe(true);
   });
+
+  it.each(['"\\u00e9\\u00E9\\uABCD\\uabcd\\uFfAa\\u0009"', '["\\na"   , "x"]', '{"k": "\\t\\"b"  , "l": 1}'])("accepts %j", (text) => {
+    expect(isJson(utf8.encode(text))).toBe(true);
+    expect(listItems(utf8.encode(`[${text}]`))).toHaveLength(1);
+  });
+
+  it.each(['"\\u00@0"', '"\\u00G0"', '"\\u00`0"', '"\\u00g0"', '"\\u00 0"'])("refuses %j", (text) => {
+    expect(isJson(utf8.encode(text))).toBe(false);
+  });
 });
