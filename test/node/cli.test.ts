@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
@@ -30,6 +30,13 @@ function cli(args: string[], env: Record<string, string | undefined> = {}, url =
 }
 
 /** An admin API call to this file's relay, made apart from the CLI. */
+/** Where a test writes a tenant's --config file, in a folder of its own removed once the test ends: such a file may hold a key. */
+function tenantConfigFile(): string {
+  const folder = mkdtempSync(join(tmpdir(), "cli-"));
+  onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
+  return join(folder, "tenant.json");
+}
+
 function admin(path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${relay.url}/admin${path}`, {
     ...init,
@@ -73,7 +80,7 @@ function relayProxy({
 describe("tfy-relay, against a running relay", () => {
   it("puts, gets and lists tenants, as tables and as JSON", async () => {
     const apiKey = await standin.issueKey();
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(
       config,
       JSON.stringify({
@@ -121,7 +128,7 @@ describe("tfy-relay, against a running relay", () => {
 
   it("rotates a tenant's key with --api-key-env alone, keeping the rest of the tenant as it is", async () => {
     const [oldKey, newKey] = [await standin.issueKey(), await standin.issueKey()];
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(
       config,
       JSON.stringify({
@@ -161,7 +168,7 @@ describe("tfy-relay, against a running relay", () => {
     await cli(["tenants", "put", "cli-saved", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
     await cli(["tokens", "issue", "cli-saved"]);
     const saved = JSON.parse((await cli(["tenants", "get", "cli-saved", "--json"])).stdout) as Record<string, unknown>;
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(config, JSON.stringify({ ...saved, trace_wait_seconds: 45 }));
 
     const put = await cli(["tenants", "put", "cli-saved", "--config", config]);
@@ -209,7 +216,7 @@ describe("tfy-relay, against a running relay", () => {
     // Put whole from a file, the tenant is read for its tokens all the same.
     await cli(["tenants", "put", "cli-to-passthrough", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
     await cli(["tokens", "issue", "cli-to-passthrough"]);
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(config, JSON.stringify({ parent: "project_id:p", braintrust: { api_url: standin.url } }));
     const fromFile = await cli(["tenants", "put", "cli-to-passthrough", "--config", config, "--passthrough"]);
     expect(fromFile.stdout).toMatch(/\n\nrevoked 1 ingest token with the stored key: clients now send their own Braintrust key\n$/);
@@ -263,7 +270,7 @@ describe("tfy-relay, against a running relay", () => {
 
   it("prints how many traces and spans of a routing tenant wait for their parent", async () => {
     const apiKey = await standin.issueKey();
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     const route = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:e" };
     writeFileSync(config, JSON.stringify({ translate: false, routes: [route], trace_wait_seconds: 3600 }));
     await cli(
@@ -641,7 +648,7 @@ describe("tfy-relay, against a running relay", () => {
   });
 
   it("refuses a --config file that is not JSON saying where, without the text around a key pasted in it", async () => {
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     const env = { RELAY_ADMIN_TOKEN: "x" };
     // Its quotes forgotten, as a key pasted in can be: V8's message would quote it.
     writeFileSync(config, '{"parent": "project_name:p", "braintrust": {"api_key": sk-ABCDEFGHIJKLMNOPQRSTUVWXYZ}}');
@@ -660,7 +667,7 @@ describe("tfy-relay, against a running relay", () => {
   });
 
   it("refuses a --config file that gives a key twice in one object, which JSON.parse would read as its last alone", async () => {
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(
       config,
       '{"parent": "project_name:p", "routes": [{"match": {"field": "a", "equals": "b", "equals": "c"}, "parent": "project_name:q"}]}',
@@ -951,7 +958,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
   });
 
   it("refuses a --config whose braintrust is no object, rather than send it as one field per character", async () => {
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     // The key pasted as braintrust's value, rather than as its api_key.
     writeFileSync(config, JSON.stringify({ parent: "project_name:p", braintrust: "sk-PASTED-abcdefghijklmnop" }));
     const server = await otherServer((_req, res) => res.writeHead(400, { "content-type": "application/json" }).end("{}"));
@@ -964,7 +971,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
   });
 
   it("reads a --config file that starts with a byte order mark, as Windows editors and PowerShell write UTF-8", async () => {
-    const config = join(mkdtempSync(join(tmpdir(), "cli-")), "tenant.json");
+    const config = tenantConfigFile();
     writeFileSync(config, `\ufeff${JSON.stringify({ parent: "project_name:p" })}`);
     const server = await otherServer((_req, res) =>
       res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "refused" } })),
