@@ -219,7 +219,10 @@ function embeddingsShown(fields: Map<string, Uint8Array>, field: string, list: U
   return { embedding_length: Math.floor(((base64.length / 4) * 3 - padding) / 4) };
 }
 
-/** An embedding item has three members (object, index, embedding): one of more than this is not one. */
+/**
+ * An embedding item has three members (object, index, embedding), a Converse answer's `output` one
+ * (message): an object of more than this is neither, and is not read member by member.
+ */
 const MAX_ITEM_MEMBERS = 16;
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
