@@ -256,7 +256,7 @@ async function echoesKept(tenant: TestTenant, echoes: string[]): Promise<{ answe
   return { answers, kept: [...answers, ...reasons, ...events.map((e) => JSON.stringify(e))] };
 }
 
-async function twoParents(): Promise<{ tenant: TestTenant; body: Uint8Array; spansFor: Map<string, string[]> }> {
+async function twoParents({ keyAccepted = true } = {}): Promise<{ tenant: TestTenant; body: Uint8Array; spansFor: Map<string, string[]> }> {
   const tenant = await createTenant({
     mode: "passthrough",
     config: { translate: false, routes: [{ match: { field: "span_name", prefix: "eval" }, parent: "project_name:evals" }] },
@@ -268,7 +268,7 @@ async function twoParents(): Promise<{ tenant: TestTenant; body: Uint8Array; spa
     ["project_name:evals", spanIdsOf(requestOf([evalSpan]))],
   ]);
   // Braintrust accepts the client's key once first: only then are a passthrough key's spans kept.
-  expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  if (keyAccepted) expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
   return { tenant, body: toProtobuf(requestOf([...spansOf(gateway), evalSpan])), spansFor };
 }
 
@@ -365,6 +365,21 @@ describe("a request to several parents: every delivery is accounted for, whateve
     ]);
     expect(JSON.stringify(logged)).not.toContain(tenant.apiKey);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("both parents hand back a key Braintrust has not accepted, each with its own Retry-After: the client waits the longer", async () => {
+    const { tenant, body } = await twoParents({ keyAccepted: false });
+    // The longer wait on the parent delivered second: the client must hear it whichever answered first.
+    await standin.script(tenant.apiKey, [
+      { parent: tenant.parent, status: 429, headers: { "retry-after": "3" } },
+      { parent: "project_name:evals", status: 429, headers: { "retry-after": "40" } },
+    ]);
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("40");
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([429, 429]);
   });
 });
 

@@ -1,11 +1,13 @@
 import type { RequestDeliveryResult } from "../deliver/during-request.js";
+import type { RelayError } from "../http/errors.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 
 /**
  * What the client is told once every delivery of its request has settled (one per parent), whatever
  * became of its siblings:
- * - any delivery neither delivered nor kept: 503 with Retry-After. The client sends the whole request
- *   again, so spans its siblings delivered or queued arrive twice: delivery is at least once.
+ * - any delivery neither delivered nor kept: 503 with Retry-After, the longest any of them asks: the
+ *   client sends the whole request again, to every parent, so it waits for the one that waits longest.
+ *   Spans its siblings delivered or queued arrive twice: delivery is at least once.
  * - every delivery refused the client's key, and no span of it waits for its trace's top span: that
  *   refusal, 401 or 403 (the first one's, should they differ), as for a request to one parent;
  *   nothing was kept.
@@ -16,11 +18,16 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
  * Returns the 200's partial success; throws the error answer.
  */
 export function clientAnswer(results: RequestDeliveryResult[], rejections: PartialSuccess, spansWait: boolean): PartialSuccess {
-  for (const result of results) if (result.result === "not_kept") throw result.error;
+  const notKept = results.flatMap((result) => (result.result === "not_kept" ? [result.error] : []));
+  if (notKept.length > 0) throw notKept.reduce(longerWait);
   const refusals = results.flatMap((result) => (result.result === "refused" ? [result.refusal] : []));
   const [firstRefusal] = refusals;
   if (firstRefusal && refusals.length === results.length && !spansWait) throw firstRefusal;
   return results.reduce(withDeliveryResult, rejections);
+}
+
+function longerWait(a: RelayError, b: RelayError): RelayError {
+  return (b.options.retryAfterSeconds ?? 0) > (a.options.retryAfterSeconds ?? 0) ? b : a;
 }
 
 /** Delivered and queued spans are a success; refused and dead-lettered ones are reported as rejected. */
