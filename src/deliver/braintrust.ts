@@ -37,8 +37,8 @@ export interface SendOptions {
  * meant for a person (OTLP receivers send a few hundred bytes): 64 KiB holds one many times over, and
  * stays small beside the isolate even for many deliveries at once.
  */
-const ERROR_BODY_BYTES = 4 * 1024;
-const SUCCESS_BODY_BYTES = 64 * 1024;
+export const ERROR_BODY_BYTES = 4 * 1024;
+export const SUCCESS_BODY_BYTES = 64 * 1024;
 
 /** Whether the payload goes upstream gzip-compressed. */
 export function sentCompressed(payload: OtlpPayload): boolean {

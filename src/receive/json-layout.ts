@@ -59,7 +59,7 @@ const LEGACY_SCOPES = ["instrumentationLibrary", "instrumentation_library"];
  * Resources, scopes and spans a request may hold in all: resources and scopes without spans cost
  * the scan all the same, so they are bounded too (each span may come with its own resource and scope).
  */
-const MAX_LIST_ELEMENTS = 3 * MAX_SPANS_PER_REQUEST;
+export const MAX_LIST_ELEMENTS = 3 * MAX_SPANS_PER_REQUEST;
 
 /**
  * The request's resources, one at a time, each with its scopes and their spans; resources and

@@ -27,7 +27,7 @@ export function takeRequestToken(tenantId: string, limit: RequestRateLimit): voi
  * never on the tenant's own bucket or ceiling, and a client Braintrust already accepts never hears
  * 429 because of them.
  */
-const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
+export const UNTRUSTED_RATE_LIMIT: RequestRateLimit = { requests_per_second: 1, burst: 3 };
 
 export function takeUntrustedRequestToken(tenantId: string): void {
   const retryAfterSeconds = takeToken(`${tenantId}\nuntrusted`, UNTRUSTED_RATE_LIMIT, Date.now());

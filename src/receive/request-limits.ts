@@ -74,7 +74,7 @@ export function grownTooLarge(requestBytes: number): RelayError {
 }
 
 /** protobuf-es's own limit on nesting, counted from the request. */
-const MAX_NESTING = 100;
+export const MAX_NESTING = 100;
 
 /**
  * The nesting left for a message decoded on its own, so the limit holds as if the request were
