@@ -143,6 +143,20 @@ describe("the console's tenant forms and tokens", () => {
     expect((await sendTraces({ id: tenant.id, bearer: token! }, toProtobuf(trueFoundryTrace()))).status).toBe(200);
   });
 
+  it("shows an issued token among other cookies of its name sent before it, as another host of the site may set", async () => {
+    const { cookie, tenantPage, csrf } = await tenantPageInSession();
+    const posted = await postForm(`${tenantPage}/tokens`, cookie, { csrf });
+    const handed = posted.headers.get("set-cookie")!.split(";")[0]!;
+    // Domain=<the site>, on the tenant's page's own path, set before the handover: a browser sends it first.
+    const planted = "tfy_relay_issued_token=planted";
+
+    const page = await (
+      await relayFetch(posted.headers.get("location")!, { headers: { cookie: `${cookie}; ${planted}; ${handed}` } })
+    ).text();
+
+    expect(page).toMatch(/<code class="token">tbr_[0-9a-f]{16}_[^<]+<\/code>/);
+  });
+
   it("issues one token for a form sent twice (a double click): the second press replaces the first's, and the page shows it", async () => {
     const { tenant, cookie, tenantPage, csrf, issueKey, tokensNow } = await tenantPageInSession();
     const before = await tokensNow();

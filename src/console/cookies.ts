@@ -42,10 +42,15 @@ export function dropSessionCookie(c: Context): void {
  * How many there can be is bounded by the size of a Cookie header.
  */
 export function sessionCookiesSent(c: Context): string[] {
+  return cookiesSent(c, SESSION_COOKIE);
+}
+
+/** The values of every cookie of this name the request carries, in the order sent (sessionCookiesSent says why all). */
+export function cookiesSent(c: Context, name: string): string[] {
   const values: string[] = [];
   for (const pair of (c.req.header("cookie") ?? "").split(";")) {
     const at = pair.indexOf("=");
-    if (at !== -1 && pair.slice(0, at).trim() === SESSION_COOKIE) values.push(pair.slice(at + 1).trim());
+    if (at !== -1 && pair.slice(0, at).trim() === name) values.push(pair.slice(at + 1).trim());
   }
   return values;
 }

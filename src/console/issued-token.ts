@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, setCookie } from "hono/cookie";
 import { openSecret, sealSecret, UnreadableSecret } from "../secrets/seal.js";
 import type { IssuedToken } from "./answers.js";
 import { type ConsoleEnv, sessionOf } from "./console-env.js";
-import { consoleCookie } from "./cookies.js";
+import { consoleCookie, cookiesSent } from "./cookies.js";
 import { CONSOLE_PATHS } from "./paths.js";
 
 /**
@@ -36,19 +36,31 @@ export async function handOverIssuedToken(c: Context<ConsoleEnv>, tenant: string
   setCookie(c, ISSUED_COOKIE, sealed, { ...cookieOptions(c, tenant), maxAge: ISSUED_SECONDS });
 }
 
-/** The token handed to the tenant's page, once: the cookie is dropped whether or not it opens. */
+/**
+ * The token handed to the tenant's page, once: the cookie is dropped whether or not it opens. Every
+ * cookie of its name is tried, in the order sent: another host of the site may set one of that name
+ * on this path, which a browser sends first, and read alone it would hide the token, never shown
+ * again, while the page says it was.
+ */
 export async function takeIssuedToken(c: Context<ConsoleEnv>, tenant: string): Promise<IssuedToken | undefined> {
-  const sealed = getCookie(c, ISSUED_COOKIE);
-  if (sealed === undefined) return undefined;
+  const sent = cookiesSent(c, ISSUED_COOKIE);
+  if (sent.length === 0) return undefined;
   deleteCookie(c, ISSUED_COOKIE, cookieOptions(c, tenant));
-  let opened: string;
+  for (const sealed of sent) {
+    const opened = await openedOrUndefined(c, tenant, sealed);
+    if (opened === undefined) continue;
+    const { until, ...issued } = JSON.parse(opened) as IssuedToken & { until: number };
+    return until > Date.now() ? issued : undefined;
+  }
+  return undefined;
+}
+
+/** The handover opened, or undefined for another session's or tenant's, one under a key since rotated, or no seal at all. */
+async function openedOrUndefined(c: Context<ConsoleEnv>, tenant: string, sealed: string): Promise<string | undefined> {
   try {
-    opened = await openSecret(sealed, c.env, sealContext(c, tenant));
+    return await openSecret(sealed, c.env, sealContext(c, tenant));
   } catch (err) {
-    // Another session's or tenant's, under a key since rotated, or no seal at all: nothing to show.
     if (err instanceof UnreadableSecret) return undefined;
     throw err;
   }
-  const { until, ...issued } = JSON.parse(opened) as IssuedToken & { until: number };
-  return until > Date.now() ? issued : undefined;
 }
