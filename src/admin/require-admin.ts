@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { bearerToken } from "../http/bearer.js";
 import { RelayError } from "../http/errors.js";
 import { adminTokenInForce, MIN_ADMIN_TOKEN_CHARS } from "../secrets/admin-token.js";
-import { secretsEqual } from "../secrets/compare.js";
+import { containsSecret, secretsEqual } from "../secrets/compare.js";
 import { RELAY_SECRET_SHOWN, relaySecretIn } from "../tenants/credentials.js";
 
 /** The ADMIN_TOKEN secret, or a refusal saying why `what` (the admin API, the console) is disabled. */
@@ -46,7 +46,8 @@ export function withAdminTokenMasked(error: RelayError, env: { ADMIN_TOKEN?: str
 /** The text with the admin token, wherever it is in it, shown as `[the admin token]`. */
 export function adminTokenMasked(text: string, env: { ADMIN_TOKEN?: string }): string {
   const token = adminTokenInForce(env);
-  if (!token || !text.includes(token)) return text;
+  // Caller text, anyone's (an ingest path): looked through in time that does not tell how much of the token it matched.
+  if (!token || !containsSecret(text, token)) return text;
   return text.replaceAll(token, ADMIN_TOKEN_SHOWN_AS);
 }
 

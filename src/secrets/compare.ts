@@ -18,18 +18,52 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
 }
 
 /**
- * Whether `text` holds `secret` anywhere, in time that depends on their lengths alone: every window
- * of the text is compared whole, without an early exit, so how much of the secret a text matched
- * cannot be timed. Quadratic: for short texts (a bearer, an API key) only.
+ * Whether `text` holds `secret` anywhere, in time that depends on their lengths alone, so how much
+ * of the secret a text matched cannot be timed: `includes` stops at the first character that
+ * differs, and a text of one character repeated takes it many times longer when the secret starts
+ * with that character, a character at a time. Linear, for texts of any length (a path, a refusal's
+ * message): each window's rolling hash (Rabin-Karp, modulo 2^32 under an odd base drawn at random in
+ * each isolate, which no text can be made for) is compared with the secret's, and only a window whose
+ * hash is the secret's is compared whole.
  */
 export function containsSecret(text: string, secret: string): boolean {
+  const length = secret.length;
+  if (length === 0 || length > text.length) return false;
+  const base = hashBase();
+  const target = hashOf(secret, length, base);
+  // What the window's first character weighs in its hash, to take it out as the window moves on.
+  let first = 1;
+  for (let i = 1; i < length; i++) first = Math.imul(first, base);
+  let hash = hashOf(text, length, base);
   let found = 0;
-  for (let start = 0; secret.length > 0 && start + secret.length <= text.length; start++) {
-    let difference = 0;
-    for (let i = 0; i < secret.length; i++) difference |= text.charCodeAt(start + i) ^ secret.charCodeAt(i);
-    found |= Number(difference === 0);
+  for (let start = 0; ; start++) {
+    if (hash === target) found |= Number(windowIs(text, start, secret));
+    if (start + length === text.length) break;
+    hash = (Math.imul((hash - Math.imul(text.charCodeAt(start), first)) | 0, base) + text.charCodeAt(start + length)) | 0;
   }
   return found === 1;
+}
+
+let randomBase: number | undefined;
+
+/** The isolate's hash base, drawn on first use (a Worker may not draw random values at its start). */
+function hashBase(): number {
+  randomBase ??= crypto.getRandomValues(new Uint32Array(1))[0]! | 1;
+  return randomBase;
+}
+
+/** The hash of the text's first `length` code units. */
+function hashOf(text: string, length: number, base: number): number {
+  let hash = 0;
+  for (let i = 0; i < length; i++) hash = (Math.imul(hash, base) + text.charCodeAt(i)) | 0;
+  return hash;
+}
+
+/** Whether the text from `start` reads `secret`, every character compared. */
+function windowIs(text: string, start: number, secret: string): boolean {
+  let difference = 0;
+  for (let i = 0; i < secret.length; i++) difference |= text.charCodeAt(start + i) ^ secret.charCodeAt(i);
+  return difference === 0;
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/i;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { adminTokenMasked } from "../../src/admin/require-admin.js";
 import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
-import { matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
+import { containsSecret, matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
 import { openSecret, openSecretUnder, sealSecret } from "../../src/secrets/seal.js";
 import { refusal } from "../support/refusal.js";
 
@@ -30,6 +31,57 @@ describe("comparing secrets", () => {
     expect(await matchesDigest("tbr_secret", "")).toBe(false);
     expect(await matchesDigest("tbr_secret", `${digest}00`)).toBe(false);
     expect(await matchesDigest("tbr_secret", digest.slice(0, -1))).toBe(false);
+  });
+});
+
+describe("finding a secret in a text", () => {
+  it("finds a secret wherever a text holds it, whole, and nothing else", () => {
+    const secret = "Zq3kP9xW2mLr7VtN4bYcHs8JdF6gQe1U";
+
+    for (const text of [
+      secret,
+      `a${secret}`,
+      `${secret}b`,
+      `/t/${secret}/v1/traces`,
+      `${"x".repeat(5000)}${secret}${"y".repeat(5000)}`,
+      `€${secret}😀`,
+    ])
+      expect(containsSecret(text, secret)).toBe(true);
+    for (const text of [
+      "",
+      secret.slice(1),
+      secret.slice(0, -1),
+      `${secret.slice(0, 16)} ${secret.slice(16)}`,
+      secret.toLowerCase(),
+      "x".repeat(10_000),
+    ])
+      expect(containsSecret(text, secret)).toBe(false);
+    expect(containsSecret(secret, "")).toBe(false);
+  });
+
+  it("masks the admin token in caller text in time that does not tell how its first characters read", () => {
+    // A path of one character, sent by anyone (an ingest 404, a login's page to go on to): a search that
+    // stops at the first character that differs runs many times slower when the token starts with it.
+    const rest = "q3kP9W2mLr7VtN4bYcHs8JdF6gQe1U0123456789ab";
+    const text = `/t/${"x".repeat(16_000)}/v1/traces`;
+    const fastest = (token: string) => {
+      const env = { ADMIN_TOKEN: token };
+      let best = Number.POSITIVE_INFINITY;
+      for (let round = 0; round < 15; round++) {
+        const start = performance.now();
+        for (let i = 0; i < 50; i++) adminTokenMasked(text, env);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    };
+    fastest(`x${rest}`);
+    fastest(`Z${rest}`);
+
+    const startsWithIt = fastest(`x${rest}`);
+    const doesNot = fastest(`Z${rest}`);
+
+    expect(startsWithIt / doesNot).toBeLessThan(2);
+    expect(doesNot / startsWithIt).toBeLessThan(2);
   });
 });
 
