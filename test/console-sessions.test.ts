@@ -55,6 +55,16 @@ describe("the console's login and sessions", () => {
     expect(await refused.text()).toContain("This page came over plain http");
   });
 
+  it("offers no token field on its login page reached over plain http elsewhere than localhost, where the token would travel in clear", async () => {
+    const asksForToken = async (url: string) =>
+      (await consoleApp.request(url, {}, env)).text().then((page) => page.includes('name="token"'));
+
+    expect(await asksForToken("http://devbox.test:8787/admin/console/login")).toBe(false);
+    expect(await asksForToken("http://10.0.0.7/admin/console/login")).toBe(false);
+    for (const url of ["https://relay.test", "http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "http://app.localhost"])
+      expect(await asksForToken(`${url}/admin/console/login`)).toBe(true);
+  });
+
   it("sets the session cookie Secure but at localhost over http, where Safari would drop a Secure one", async () => {
     const cookieAt = async (origin: string) => {
       const loggedIn = await consoleApp.request(
