@@ -40,7 +40,7 @@ function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
   if (ingest || (c.req.path.endsWith("/v1/traces") && !c.req.path.startsWith("/admin/"))) {
     // The path's tenant is the client's text: the admin token pasted there (a hex one has a tenant id's shape) is named by neither.
     const masked = withAdminTokenMasked(error, c.env);
-    if (ingest) logRefusal(adminTokenMasked(c.req.path, c.env), masked);
+    if (ingest) logRefusal(c.req.path, masked, c.env);
     const contentType = c.req.header("content-type");
     return otlpErrorResponse(masked, otlpFormatOf(contentType) ?? "json", contentType);
   }
@@ -51,12 +51,15 @@ function errorResponse(c: Context<AppEnv>, error: RelayError): Response {
  * The operator's line for a refused ingest request. Not for a client over its rate limit, which the
  * statistics count by status: it would write a line per request it sends. The path's tenant segment
  * is the client's text (a token pasted there by mistake, say): logged only when it is a tenant id,
- * the admin token only masked.
+ * the admin token only masked. Named as the admin token only when the path held it: anyone can spell
+ * `[the admin token]` in a path, and the line would have the operator rotate a token that never left.
  */
-function logRefusal(path: string, error: RelayError): void {
+function logRefusal(path: string, error: RelayError, env: Env): void {
   if (error.code === "rate_limited") return;
-  const segment = path.split("/")[2] ?? "";
-  const tenant = TENANT_ID.test(segment) || segment === ADMIN_TOKEN_SHOWN_AS ? segment : "(not a tenant id)";
+  const shown = adminTokenMasked(path, env);
+  const segment = shown.split("/")[2] ?? "";
+  const pasted = segment === ADMIN_TOKEN_SHOWN_AS && shown !== path;
+  const tenant = TENANT_ID.test(segment) || pasted ? segment : "(not a tenant id)";
   logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
 }
 

@@ -92,6 +92,20 @@ describe("ingest authentication", () => {
     );
   });
 
+  it("logs a path segment that only spells how the admin token is shown as no tenant id, not as the admin token pasted", async () => {
+    const { events } = await loggedWhile(() =>
+      relayFetch(`/t/${encodeURIComponent("[the admin token]")}/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer sk-some-key" },
+        body: "{}",
+      }),
+    );
+
+    expect(events.filter((e) => e.event === "ingest_refused")).toEqual([
+      expect.objectContaining({ tenant: "(not a tenant id)", status: 404 }),
+    ]);
+  });
+
   it("refuses a revoked token", async () => {
     const tenant = await createTenant();
     const other = await issueToken(tenant.id);
