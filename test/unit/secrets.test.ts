@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { adminTokenMasked } from "../../src/admin/require-admin.js";
 import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
 import { containsSecret, matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
 import { openSecret, openSecretUnder, sealSecret } from "../../src/secrets/seal.js";
@@ -57,31 +56,6 @@ describe("finding a secret in a text", () => {
     ])
       expect(containsSecret(text, secret)).toBe(false);
     expect(containsSecret(secret, "")).toBe(false);
-  });
-
-  it("masks the admin token in caller text in time that does not tell how its first characters read", () => {
-    // A path of one character, sent by anyone (an ingest 404, a login's page to go on to): a search that
-    // stops at the first character that differs runs many times slower when the token starts with it.
-    const rest = "q3kP9W2mLr7VtN4bYcHs8JdF6gQe1U0123456789ab";
-    const text = `/t/${"x".repeat(16_000)}/v1/traces`;
-    const fastest = (token: string) => {
-      const env = { ADMIN_TOKEN: token };
-      let best = Number.POSITIVE_INFINITY;
-      for (let round = 0; round < 15; round++) {
-        const start = performance.now();
-        for (let i = 0; i < 50; i++) adminTokenMasked(text, env);
-        best = Math.min(best, performance.now() - start);
-      }
-      return best;
-    };
-    fastest(`x${rest}`);
-    fastest(`Z${rest}`);
-
-    const startsWithIt = fastest(`x${rest}`);
-    const doesNot = fastest(`Z${rest}`);
-
-    expect(startsWithIt / doesNot).toBeLessThan(2);
-    expect(doesNot / startsWithIt).toBeLessThan(2);
   });
 });
 
