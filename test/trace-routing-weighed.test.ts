@@ -142,6 +142,34 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       });
     });
 
+    // An operator points a route at another project or experiment while traces it matched wait.
+    const CHILD_ROUTE_MOVED = { ...CHILD_ROUTE, parent: "project_name:models-2" };
+
+    it("a child that matched the second route waits, then that route's parent is changed: the trace goes to its new parent with its top span", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      expect(await waitingSpans(tenant.id)).toBe(3);
+
+      await putWithRoutes(tenant, [EVAL_ROUTE, CHILD_ROUTE_MOVED]);
+      expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+      expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
+        "project_name:models-2": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+      });
+    });
+
+    it("a child that matched a route whose parent is changed while it waits, whose top span never comes, goes to that new parent when its wait is over", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const trace = gatewayTrace({ env: "prod" });
+      expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+      await putWithRoutes(tenant, [EVAL_ROUTE, CHILD_ROUTE_MOVED]);
+
+      await endWaitNow(traceRoutesOf(tenant, trace.traceId), trace.traceId);
+
+      expect(await viewsOnceArrived(tenant, trace.children)).toEqual({ "project_name:models-2": { traces: [], unlisted: 3 } });
+    });
+
     it("two routes to one parent: a child matching the later one ranks there, behind the top span's route between them", async () => {
       const guardrails = { match: { field: "span_name", prefix: "Guardrail:" }, parent: CHILD_ROUTE.parent };
       const tenant = await routingTenant({ routes: [CHILD_ROUTE, EVAL_ROUTE, guardrails], trace_wait_seconds: 3600 });
@@ -165,7 +193,9 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
     const AFTER = "2026-12-05T10:00:00.000Z";
 
     /** A trace's object settled request by request, as isolates with these routes would: where its top span, read with the routes after, sends it. */
-    async function decidedAfter(steps: Array<{ routes: string[]; at: string; candidate?: { parent: string; rank: number } }>) {
+    async function decidedAfter(
+      steps: Array<{ routes: string[]; keys?: string[]; at: string; candidate?: { parent: string; rank: number } }>,
+    ) {
       const tenant = await routingTenant({ routes: [EVAL_ROUTE], trace_wait_seconds: 3600 });
       const trace = `${hex(randomId(16)).slice(0, 31)}a`;
       const object = traceRoutesObject(env, tenant, "a");
@@ -177,14 +207,13 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
         clientKeyApiUrl: undefined,
         waitSeconds: 3600,
       };
-      for (const [i, { routes, at, candidate }] of steps.entries()) {
+      for (const [i, { routes, keys, at, candidate }] of steps.entries()) {
         const child = { trace, ...(candidate ? { candidate } : {}), waiting: { protobuf: new Uint8Array([i]), spans: 1 } };
-        await object.settle({ ...request, routeParents: routes, routesAt: at, traces: [child] });
+        await object.settle({ ...request, routeParents: routes, routeKeys: keys, routesAt: at, traces: [child] });
       }
-      const { routes, at } = steps.at(-1)!;
-      return (
-        await object.settle({ ...request, routeParents: routes, routesAt: at, traces: [{ trace, decided: request.defaultParent }] })
-      )[0];
+      const { routes, keys, at } = steps.at(-1)!;
+      const top = { trace, decided: request.defaultParent };
+      return (await object.settle({ ...request, routeParents: routes, routeKeys: keys, routesAt: at, traces: [top] }))[0];
     }
 
     it("a child read with the routes before a route was added leaves the candidate that route named: the routes after judge it", async () => {
@@ -221,6 +250,22 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       ]);
 
       expect(decided).toEqual({ parent: "project_name:models" });
+    });
+
+    it("a child read with the routes after a route's parent changed names the new one; a top span read with the routes before does not send it back", async () => {
+      // Both routes match alike: the key of their match is one.
+      const [after, before, keys] = [
+        [EVAL_ROUTE.parent, "project_name:models-2"],
+        [EVAL_ROUTE.parent, "project_name:models"],
+        ["eval", "model"],
+      ];
+
+      const decided = await decidedAfter([
+        { routes: after, keys, at: AFTER, candidate: { parent: "project_name:models-2", rank: 1 } },
+        { routes: before, keys, at: BEFORE },
+      ]);
+
+      expect(decided).toEqual({ parent: "project_name:models-2" });
     });
 
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {

@@ -65,6 +65,7 @@ describe("trace wait store", () => {
         candidate: null,
         candidate_rank: null,
         candidate_routes_at: null,
+        candidate_route: null,
       });
       expect(departures(store)).toEqual([{ trace, spans: 2, parent: "project_name:from-top-span" }]);
     });
@@ -75,7 +76,8 @@ describe("trace wait store", () => {
       const trace = hex(randomId(16));
       store.wait(part(trace, 3, 60), DEFAULT_PARENT, DUE, undefined, { parent: "experiment_id:exp-second", rank: 1 });
       // A later request's spans of the trace were all dropped, but named a route ranked first.
-      store.remember(trace, DEFAULT_PARENT, { parent: "experiment_id:exp-first", rank: 0, routesAt: "2026-12-05T10:00:00.000Z" }, DUE);
+      const first = { parent: "experiment_id:exp-first", rank: 0, routesAt: "2026-12-05T10:00:00.000Z", route: "0f1e2d3c4b5a6978" };
+      store.remember(trace, DEFAULT_PARENT, first, DUE);
 
       expect(store.trace(trace)).toEqual({
         parent: null,
@@ -85,6 +87,7 @@ describe("trace wait store", () => {
         candidate: "experiment_id:exp-first",
         candidate_rank: 0,
         candidate_routes_at: "2026-12-05T10:00:00.000Z",
+        candidate_route: "0f1e2d3c4b5a6978",
       });
       store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
 

@@ -4,6 +4,7 @@ import type { TraceCandidate } from "../process/route.js";
 import { flushStats } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
 import { authoritativeTenant } from "../tenants/authoritative.js";
+import { routeMatchKeys } from "../tenants/route-keys.js";
 import { DECISION_TTL_MS } from "../tenants/routing.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage, MessageTemplate } from "./message.js";
@@ -59,6 +60,11 @@ export interface SettleRequest {
    * it, whose candidates are weighed as they were named.
    */
   routeParents?: string[];
+  /**
+   * The key of each of those routes' match, in their order (tenants/route-keys.ts): a candidate follows
+   * the route that named it to the parent it names now. Absent from a Worker deployed before it.
+   */
+  routeKeys?: string[];
   /** When those routes were saved (the tenant's `updated_at` as the request read it), to tell older routes from newer. */
   routesAt?: string;
   traces: TraceReport[];
@@ -139,9 +145,14 @@ export class TraceRoutes extends DurableObject<Env> {
     if (due !== undefined && due <= Date.now()) {
       const owner = await this.owner();
       if (owner) {
+        const routeKeys = await routeMatchKeys(owner.routes);
         this.store.setDefaultParent(owner.parent);
-        // Likewise by its routes as they are now: a candidate of a route removed since is no longer one.
-        this.store.forgetCandidatesOutside(owner.routes.map((route) => route.parent));
+        // Likewise by its routes as they are now: a candidate of a route removed since is no longer
+        // one, and one of a route whose parent changed names the new parent.
+        this.reweighCandidates(
+          owner.routes.map((route) => route.parent),
+          routeKeys,
+        );
       }
     }
     const now = Date.now();
@@ -189,6 +200,18 @@ export class TraceRoutes extends DurableObject<Env> {
     }
   }
 
+  /**
+   * Weighs every waiting trace's candidate by the tenant's routes as they are now (an alarm's, read
+   * from the tenant's own object, newer than any request's); writes only those whose parent changes.
+   */
+  private reweighCandidates(routeParents: string[], routeKeys: string[]): void {
+    for (const row of this.store.waitingCandidates()) {
+      const stored = storedCandidate(row);
+      const now = currentCandidate(stored, routeParents, routeKeys);
+      if (now?.parent !== stored?.parent) this.store.setCandidate(row.trace, now);
+    }
+  }
+
   /** Where the request's spans of one trace go, and when the alarm has work because of it (undefined: only the sweep). */
   private settleOne(
     request: SettleRequest,
@@ -209,8 +232,13 @@ export class TraceRoutes extends DurableObject<Env> {
     // newer, or either's time is unknown, its route was removed since.
     const stored = storedCandidate(known);
     const older = request.routesAt !== undefined && known?.candidate_routes_at != null && request.routesAt < known.candidate_routes_at;
-    const standing = currentCandidate(stored, request.routeParents) ?? (older ? stored : undefined);
-    const named = report.candidate && { ...report.candidate, routesAt: request.routesAt };
+    // Routes older than the candidate's do not know where its route sends it now.
+    const standing = currentCandidate(stored, request.routeParents, older ? undefined : request.routeKeys) ?? (older ? stored : undefined);
+    const named = report.candidate && {
+      ...report.candidate,
+      routesAt: request.routesAt,
+      route: request.routeKeys?.[report.candidate.rank],
+    };
     const best = betterCandidate(standing, named);
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.

@@ -42,10 +42,18 @@ export type StoredTrace = {
   candidate_rank: number | null;
   /** When the tenant's routes that named the candidate were saved (its `updated_at`); null when not known. */
   candidate_routes_at: string | null;
+  /** The match of the route that named the candidate, as tenants/route-keys.ts keys it; null when not known. */
+  candidate_route: string | null;
 };
 
-/** A candidate as a waiting trace keeps it: with when the routes that named it were saved, when known. */
-export type KeptCandidate = TraceCandidate & { routesAt?: string | undefined };
+/** A trace's candidate as stored, in its row. */
+export type StoredCandidate = Pick<StoredTrace, "candidate" | "candidate_rank" | "candidate_routes_at" | "candidate_route">;
+
+/**
+ * A candidate as a waiting trace keeps it: with when the routes that named it were saved, and the
+ * key of the route's match (`route`), when known.
+ */
+export type KeptCandidate = TraceCandidate & { routesAt?: string | undefined; route?: string | undefined };
 
 export class TraceWaitStore {
   constructor(private readonly sql: SqlStorage) {
@@ -68,6 +76,8 @@ export class TraceWaitStore {
     }
     // One made before candidates kept the time of the routes that named them gains it; its candidates have none.
     if (!hasColumn(sql, "trace_routes", "candidate_routes_at")) sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate_routes_at TEXT");
+    // One made before candidates kept their route's match gains it; its candidates have none.
+    if (!hasColumn(sql, "trace_routes", "candidate_route")) sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate_route TEXT");
     sql.exec(
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL)",
     );
@@ -79,7 +89,7 @@ export class TraceWaitStore {
   trace(trace: string): StoredTrace | undefined {
     return this.sql
       .exec<StoredTrace>(
-        "SELECT parent, spans, bytes, due_at, candidate, candidate_rank, candidate_routes_at FROM trace_routes WHERE trace = ?",
+        "SELECT parent, spans, bytes, due_at, candidate, candidate_rank, candidate_routes_at, candidate_route FROM trace_routes WHERE trace = ?",
         trace,
       )
       .toArray()[0];
@@ -103,14 +113,15 @@ export class TraceWaitStore {
    */
   remember(trace: string, defaultParent: string, best: KeptCandidate, dueAt: number): void {
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank, candidate_routes_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-       ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5, candidate_routes_at = ?6`,
+      `INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank, candidate_routes_at, candidate_route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+       ON CONFLICT (trace) DO UPDATE SET candidate = ?4, candidate_rank = ?5, candidate_routes_at = ?6, candidate_route = ?7`,
       trace,
       defaultParent,
       dueAt,
       best.parent,
       best.rank,
       best.routesAt ?? null,
+      best.route ?? null,
     );
   }
 
@@ -127,8 +138,8 @@ export class TraceWaitStore {
   ): void {
     const bytes = piece.protobuf.byteLength;
     this.sql.exec(
-      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank, candidate_routes_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7, candidate_routes_at = ?8`,
+      `INSERT INTO trace_routes (trace, default_parent, due_at, spans, bytes, candidate, candidate_rank, candidate_routes_at, candidate_route) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+       ON CONFLICT (trace) DO UPDATE SET default_parent = ?2, spans = spans + ?4, bytes = bytes + ?5, candidate = ?6, candidate_rank = ?7, candidate_routes_at = ?8, candidate_route = ?9`,
       piece.trace,
       defaultParent,
       dueAt,
@@ -137,6 +148,7 @@ export class TraceWaitStore {
       best?.parent ?? null,
       best?.rank ?? null,
       best?.routesAt ?? null,
+      best?.route ?? null,
     );
     this.sql.exec(
       "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -171,11 +183,24 @@ export class TraceWaitStore {
     this.sql.exec("UPDATE trace_routes SET default_parent = ?1 WHERE due_at IS NOT NULL AND default_parent != ?1", parent);
   }
 
-  /** Forgets the candidates of waiting traces that no route's parent names; rows already right are not written. */
-  forgetCandidatesOutside(routeParents: string[]): void {
+  /** The waiting traces that have a candidate, with it, for weighing them by the tenant's routes as they are now. */
+  waitingCandidates(): Array<StoredCandidate & { trace: string }> {
+    return this.sql
+      .exec<StoredCandidate & { trace: string }>(
+        "SELECT trace, candidate, candidate_rank, candidate_routes_at, candidate_route FROM trace_routes WHERE due_at IS NOT NULL AND candidate IS NOT NULL",
+      )
+      .toArray();
+  }
+
+  /** A waiting trace's candidate as weighed anew; none forgets it. */
+  setCandidate(trace: string, candidate: KeptCandidate | undefined): void {
     this.sql.exec(
-      "UPDATE trace_routes SET candidate = NULL, candidate_rank = NULL, candidate_routes_at = NULL WHERE due_at IS NOT NULL AND candidate IS NOT NULL AND candidate NOT IN (SELECT value FROM json_each(?))",
-      JSON.stringify(routeParents),
+      "UPDATE trace_routes SET candidate = ?, candidate_rank = ?, candidate_routes_at = ?, candidate_route = ? WHERE trace = ?",
+      candidate?.parent ?? null,
+      candidate?.rank ?? null,
+      candidate?.routesAt ?? null,
+      candidate?.route ?? null,
+      trace,
     );
   }
 

@@ -10,6 +10,7 @@ import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/pro
 import type { TraceCandidate } from "../process/route.js";
 import { countSpans } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
+import { routeMatchKeys } from "../tenants/route-keys.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
 
@@ -61,6 +62,7 @@ export async function settleTraces(
     credential.mode === "passthrough" && traces.some((t) => !t.decided)
       ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
+  const routeKeys = await routeMatchKeys(tenant.routes);
   const undecided = undecidedSpans(request);
   // One room for all the request's objects: each trace's part is a copy of its spans with their
   // resource and scope, so a request of many traces under a large resource would otherwise copy it
@@ -71,7 +73,7 @@ export async function settleTraces(
     failure,
     objectsCalled,
   } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
-    object.settle(settleRequest(tenant, clientKey, reportsOf(group, undecided, source, room))),
+    object.settle(settleRequest(tenant, routeKeys, clientKey, reportsOf(group, undecided, source, room))),
   );
   // By span, not by trace: a trace of the request none of whose spans is sent (all filtered out)
   // waits with nothing of it kept. Kept once however often the request comes, so counted accepted
@@ -100,7 +102,7 @@ export async function settleTraces(
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
-function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, traces: TraceReport[]): SettleRequest {
+function settleRequest(tenant: Tenant, routeKeys: string[], clientKey: QueuedClientKey | undefined, traces: TraceReport[]): SettleRequest {
   return {
     tenant: tenant.id,
     incarnation: tenant.incarnation,
@@ -109,6 +111,7 @@ function settleRequest(tenant: Tenant, clientKey: QueuedClientKey | undefined, t
     clientKeyApiUrl: clientKey?.clientKeyApiUrl,
     waitSeconds: tenant.trace_wait_seconds,
     routeParents: tenant.routes.map((route) => route.parent),
+    routeKeys,
     routesAt: tenant.updated_at,
     traces,
   };
@@ -158,10 +161,12 @@ export async function rememberAccepted(
   // A trace only dropped spans spoke for had none delivered: what they said counts as a trusted key's
   // would, whatever parents took the others (a parent they settle decides it, a candidate waits).
   const accepted = provisional.filter((d) => !("parent" in d) || taken.has(d.parent));
+  const routeKeys = await routeMatchKeys(tenant.routes);
   const calls = [...byShard(accepted)].map(([shard, group]) =>
     traceRoutesObject(env, tenant, shard).settle(
       settleRequest(
         tenant,
+        routeKeys,
         undefined,
         group.map(
           (d): TraceReport =>
