@@ -2,7 +2,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
-import { hex } from "../src/encoding/bytes.js";
+import { fromHex, hex } from "../src/encoding/bytes.js";
+import { authoritativeTenant } from "../src/tenants/authoritative.js";
+import { routeMatchKeys } from "../src/tenants/route-keys.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import {
   acceptKey,
@@ -266,6 +268,50 @@ describe.concurrent("routing weighs every span of a trace, in whatever request i
       ]);
 
       expect(decided).toEqual({ parent: "project_name:models-2" });
+    });
+
+    it("a candidate named before its route's parent changed follows it once routes after weigh it; a top span read with the routes before does not send it back", async () => {
+      const [before, after, keys] = [
+        [EVAL_ROUTE.parent, "project_name:models"],
+        [EVAL_ROUTE.parent, "project_name:models-2"],
+        ["eval", "model"],
+      ];
+
+      const decided = await decidedAfter([
+        { routes: before, keys, at: BEFORE, candidate: { parent: "project_name:models", rank: 1 } },
+        { routes: after, keys, at: AFTER },
+        { routes: before, keys, at: BEFORE },
+      ]);
+
+      expect(decided).toEqual({ parent: "project_name:models-2" });
+    });
+
+    it("a candidate an alarm sent to its route's new parent stays there for a top span read with the routes before", async () => {
+      const tenant = await routingTenant({ routes: [EVAL_ROUTE, CHILD_ROUTE], trace_wait_seconds: 3600 });
+      const keys = await routeMatchKeys((await authoritativeTenant(env, tenant.id))!.routes);
+      const [waits, due] = [randomId(16), randomId(16)].map((id) => `${hex(id).slice(0, 31)}a`) as [string, string];
+      const object = traceRoutesObject(env, tenant, "a");
+      const before = {
+        tenant: tenant.id,
+        incarnation: tenant.incarnation,
+        defaultParent: tenant.parent,
+        sealedClientKey: undefined,
+        clientKeyApiUrl: undefined,
+        waitSeconds: 3600,
+        routeParents: [EVAL_ROUTE.parent, CHILD_ROUTE.parent],
+        routeKeys: keys,
+        routesAt: BEFORE,
+      };
+      // Two traces whose spans that matched the second route were all dropped: each waits with its candidate alone.
+      const candidate = { parent: CHILD_ROUTE.parent, rank: 1 };
+      await object.settle({ ...before, traces: [waits, due].map((trace) => ({ trace, candidate, spanless: true as const })) });
+      await putWithRoutes(tenant, [EVAL_ROUTE, CHILD_ROUTE_MOVED]);
+
+      // The other trace's wait ends: the alarm weighs every candidate by the routes as they are now.
+      await endWaitNow(object, fromHex(due));
+      const [decided] = await object.settle({ ...before, traces: [{ trace: waits, decided: tenant.parent }] });
+
+      expect(decided).toEqual({ parent: CHILD_ROUTE_MOVED.parent });
     });
 
     it("a child that matched a route removed since, whose top span never comes, goes to the default parent when its wait is over", async () => {

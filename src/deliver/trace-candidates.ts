@@ -34,6 +34,21 @@ export function currentCandidate(
   return rank < 0 ? undefined : { ...stored, rank };
 }
 
+/**
+ * The candidate as `currentCandidate` weighed it by routes saved at `routesAt`: sent by its route to
+ * another parent, it is those routes' candidate, so routes older than them (KV still propagating the
+ * change to another isolate) leave it, as they leave any candidate of newer routes, and do not send
+ * it back to the parent it had before.
+ */
+export function reweighedAt(
+  stored: KeptCandidate | undefined,
+  current: KeptCandidate | undefined,
+  routesAt: string | undefined,
+): KeptCandidate | undefined {
+  if (!stored || !current || current.parent === stored.parent || routesAt === undefined) return current;
+  return { ...current, routesAt };
+}
+
 /** The lower rank; on a tie the one seen first, as the first `braintrust.parent` wins. */
 export function betterCandidate(first: KeptCandidate | undefined, later: KeptCandidate | undefined): KeptCandidate | undefined {
   if (!first || !later) return first ?? later;

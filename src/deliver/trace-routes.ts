@@ -9,7 +9,7 @@ import { DECISION_TTL_MS } from "../tenants/routing.js";
 import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import type { DeliveryMessage, MessageTemplate } from "./message.js";
 import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
-import { betterCandidate, currentCandidate, storedCandidate } from "./trace-candidates.js";
+import { betterCandidate, currentCandidate, reweighedAt, storedCandidate } from "./trace-candidates.js";
 import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
 import {
   MAX_WAITING_BYTES_PER_OBJECT,
@@ -152,6 +152,7 @@ export class TraceRoutes extends DurableObject<Env> {
         this.reweighCandidates(
           owner.routes.map((route) => route.parent),
           routeKeys,
+          owner.updated_at,
         );
       }
     }
@@ -204,10 +205,10 @@ export class TraceRoutes extends DurableObject<Env> {
    * Weighs every waiting trace's candidate by the tenant's routes as they are now (an alarm's, read
    * from the tenant's own object, newer than any request's); writes only those whose parent changes.
    */
-  private reweighCandidates(routeParents: string[], routeKeys: string[]): void {
+  private reweighCandidates(routeParents: string[], routeKeys: string[], routesAt: string): void {
     for (const row of this.store.waitingCandidates()) {
       const stored = storedCandidate(row);
-      const now = currentCandidate(stored, routeParents, routeKeys);
+      const now = reweighedAt(stored, currentCandidate(stored, routeParents, routeKeys), routesAt);
       if (now?.parent !== stored?.parent) this.store.setCandidate(row.trace, now);
     }
   }
@@ -233,7 +234,8 @@ export class TraceRoutes extends DurableObject<Env> {
     const stored = storedCandidate(known);
     const older = request.routesAt !== undefined && known?.candidate_routes_at != null && request.routesAt < known.candidate_routes_at;
     // Routes older than the candidate's do not know where its route sends it now.
-    const standing = currentCandidate(stored, request.routeParents, older ? undefined : request.routeKeys) ?? (older ? stored : undefined);
+    const current = currentCandidate(stored, request.routeParents, older ? undefined : request.routeKeys);
+    const standing = reweighedAt(stored, current, request.routesAt) ?? (older ? stored : undefined);
     const named = report.candidate && {
       ...report.candidate,
       routesAt: request.routesAt,
