@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { base64UrlDecode, base64UrlEncode, hex } from "../../src/encoding/bytes.js";
 import { containsSecret, matchesDigest, secretsEqual, sha256Hex } from "../../src/secrets/compare.js";
@@ -56,6 +57,24 @@ describe("finding a secret in a text", () => {
     ])
       expect(containsSecret(text, secret)).toBe(false);
     expect(containsSecret(secret, "")).toBe(false);
+  });
+
+  it("answers as includes does for any secret and text, of units that repeat, halves of surrogate pairs among them", () => {
+    // Few units, so texts hold the secret, or all of it but one unit, often; a secret of one unit too.
+    const units = fc.constantFrom("a", "b", "é", "\ud83d", "\ude00", "😀");
+    const textOf = (maxLength: number) => fc.array(units, { maxLength }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(
+        textOf(6).filter((secret) => secret !== ""),
+        textOf(20),
+        textOf(20),
+        (secret, before, after) => {
+          for (const text of [before, `${before}${secret}${after}`, `${before}${secret.slice(1)}${after}`])
+            expect(containsSecret(text, secret)).toBe(text.includes(secret));
+        },
+      ),
+      { seed: 7, numRuns: 2000 },
+    );
   });
 });
 
