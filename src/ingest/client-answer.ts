@@ -26,6 +26,7 @@ export function clientAnswer(results: RequestDeliveryResult[], rejections: Parti
   return results.reduce(withDeliveryResult, rejections);
 }
 
+/** Of two errors, the one whose Retry-After asks the client to wait longer; the first on a tie. */
 function longerWait(a: RelayError, b: RelayError): RelayError {
   return (b.options.retryAfterSeconds ?? 0) > (a.options.retryAfterSeconds ?? 0) ? b : a;
 }

@@ -18,13 +18,14 @@ export async function secretsEqual(a: string, b: string): Promise<boolean> {
 }
 
 /**
- * Whether `text` holds `secret` anywhere, in time that depends on their lengths alone, so how much
- * of the secret a text matched cannot be timed: `includes` stops at the first character that
- * differs, and a text of one character repeated takes it many times longer when the secret starts
- * with that character, a character at a time. Linear, for texts of any length (a path, a refusal's
- * message): each window's rolling hash (Rabin-Karp, modulo 2^32 under an odd base drawn at random in
- * each isolate, which no text can be made for) is compared with the secret's, and only a window whose
- * hash is the secret's is compared whole.
+ * Whether `text` holds `secret` anywhere, without telling by its time how much of the secret a text
+ * matched: `includes` stops at the first character that differs, so a text of one character repeated
+ * takes it many times longer when the secret starts with that character, and so on a character at a
+ * time. Linear, for texts of any length (a path, a refusal's message): each window's rolling hash
+ * (Rabin-Karp, modulo 2^32 under an odd base drawn at random in each isolate, which a caller does not
+ * know) is compared with the secret's, and only a window whose hash is the secret's is compared whole,
+ * every character of it; so the time depends on the lengths and on how many windows share the
+ * secret's hash, which a caller who does not know the base cannot aim at.
  */
 export function containsSecret(text: string, secret: string): boolean {
   const length = secret.length;
