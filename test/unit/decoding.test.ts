@@ -10,7 +10,7 @@ import { RelayError } from "../../src/http/errors.js";
 import { otlpFormatOf } from "../../src/otlp/format.js";
 import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-type.js";
 import { readSpans } from "../../src/receive/read-spans.js";
-import { MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
+import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "../../src/receive/validate.js";
 import { readRequest, relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
@@ -49,6 +49,21 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const SPANS_SCOPE = JSON.stringify({ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, name: "x" }] });
 const SPANS_RESOURCE = `{"scopeSpans":[${SPANS_SCOPE}]}`;
 const NOT_JSON = /^request body is not valid JSON$/;
+
+/** A request of one empty span more than the limit per request, as protobuf fields, and its refusal. */
+const OVER_SPAN_LIMIT = lengthDelimited(
+  1,
+  lengthDelimited(
+    2,
+    Array(MAX_SPANS_PER_REQUEST + 1)
+      .fill([0x12, 0])
+      .flat(),
+  ),
+);
+const TOO_MANY_SPANS = {
+  status: 413,
+  message: `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`,
+};
 
 /** The request as the relay reads it, valid spans only. */
 const decoded = (bytes: Uint8Array, format: "protobuf" | "json") => readRequest(bytes, format).request;
@@ -241,7 +256,7 @@ describe("decoding protobuf", () => {
         status: 400,
         message: "request body is gzip-compressed, but came without Content-Encoding: gzip",
       });
-    expect(refusal(() => decoded(utf8(` \t${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
+    expect(refusal(() => decoded(utf8(` \t\r${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
       status: 400,
       message: expect.stringMatching(/ \(the body looks like JSON: send JSON as application\/json\)$/),
     });
@@ -250,6 +265,22 @@ describe("decoding protobuf", () => {
     );
     // A line feed is also the tag a protobuf request opens with: a broken one gets no word of JSON.
     expect(refusal(() => decoded(new Uint8Array([0x0a, 0x7b, 0x01]), "protobuf")).message).not.toMatch(/JSON/);
+  });
+
+  it("takes protobuf whose second byte is gzip's alone: a first resource 139 bytes long, its length opening with 0x8b", () => {
+    const bodyNamed = (name: string) => toProtobuf(requestOf([spanWith(name, [])]));
+    const name = Array.from({ length: 200 }, (_, n) => "x".repeat(n)).find((n) => bodyNamed(n)[1] === 0x8b)!;
+    const body = bodyNamed(name);
+
+    expect([...body.subarray(0, 3)]).toEqual([0x0a, 0x8b, 0x01]);
+    expect(spansOf(decoded(body, "protobuf")).map((s) => s.name)).toEqual([name]);
+  });
+
+  it("says a body looks like the other format only when it is malformed: one past a limit keeps its 413 and its words", () => {
+    // Protobuf opening with an unknown field 4 whose varint is 0x7b: a space and a brace, as JSON opens.
+    const body = new Uint8Array([0x20, 0x7b, ...OVER_SPAN_LIMIT]);
+
+    expect(refusal(() => decoded(body, "protobuf"))).toEqual(TOO_MANY_SPANS);
   });
 
   it("names protobuf sent as JSON (a gateway's encoding set to json, a client sending protobuf), and not JSON opening with a line feed", () => {
@@ -468,30 +499,16 @@ describe("limits per request", () => {
   });
 
   it("refuses a request of more spans than the limit with 413 naming it, in protobuf and JSON", () => {
-    const tooMany = {
-      status: 413,
-      message: `request holds more than ${MAX_SPANS_PER_REQUEST} spans, the limit per request: export smaller batches`,
-    };
     // Empty spans: the count is checked before any span is read.
-    const protobuf = new Uint8Array(
-      lengthDelimited(
-        1,
-        lengthDelimited(
-          2,
-          Array(MAX_SPANS_PER_REQUEST + 1)
-            .fill([0x12, 0])
-            .flat(),
-        ),
-      ),
-    );
+    const protobuf = new Uint8Array(OVER_SPAN_LIMIT);
     const json = utf8(
       `{"resourceSpans":[{"scopeSpans":[{"spans":[${Array(MAX_SPANS_PER_REQUEST + 1)
         .fill("{}")
         .join(",")}]}]}]}`,
     );
 
-    expect(refusal(() => decoded(protobuf, "protobuf"))).toEqual(tooMany);
-    expect(refusal(() => decoded(json, "json"))).toEqual(tooMany);
+    expect(refusal(() => decoded(protobuf, "protobuf"))).toEqual(TOO_MANY_SPANS);
+    expect(refusal(() => decoded(json, "json"))).toEqual(TOO_MANY_SPANS);
   });
 
   it("reads JSON of exactly as many spans as the limit", () => {
@@ -525,6 +542,30 @@ describe("limits per request", () => {
         `rejected 1 of 1 spans: span "Model": a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`,
       );
     }
+  });
+
+  it("names a span rejected unread by its name alone: not a field 5 of another wire type after it, and empty when it has none", () => {
+    const named = requestOfSpans({ format: "protobuf", span: concat([fullSpan(1), new Uint8Array([0x28, 0x07])]) }, 1);
+    const ids = [...lengthDelimited(1, randomId(16)), ...lengthDelimited(2, randomId(8))];
+    const emptyAttributes = Array(MAX_MESSAGES_PER_SPAN + 1)
+      .fill([0x4a, 0])
+      .flat();
+    const nameless = new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, [...ids, ...emptyAttributes]))));
+    const tooLarge = `a span holds more than ${MAX_MESSAGES_PER_SPAN} attributes, events, links and values in them, the limit per span`;
+
+    expect(readRequest(named, "protobuf").rejections.message).toBe(`rejected 1 of 1 spans: span "Model": ${tooLarge}`);
+    expect(readRequest(nameless, "protobuf").rejections.message).toBe(`rejected 1 of 1 spans: span "": ${tooLarge}`);
+  });
+
+  it("refuses a request whose resources and scopes hold more fields besides their spans than the limit with 413 naming it", () => {
+    const schemaUrls = Array(MAX_HEADER_FIELDS_PER_REQUEST + 1)
+      .fill(lengthDelimited(3, [0x78]))
+      .flat();
+
+    expect(refusal(() => decoded(requestWithScopeFields(schemaUrls), "protobuf"))).toEqual({
+      status: 413,
+      message: `request's resources and scopes hold more than ${MAX_HEADER_FIELDS_PER_REQUEST} fields besides their spans, the limit per request: export smaller batches`,
+    });
   });
 
   it("reads a JSON span of as many links as a span may hold, each with every field an exporter writes", () => {
