@@ -124,6 +124,20 @@ describe("metrics", () => {
     ).toEqual({ completion_tokens: 2, tokens: 2 });
   });
 
+  it("read cache and reasoning tokens under the GenAI conventions' names and Traceloop's older ones, which they restate", () => {
+    const names = {
+      prompt_cached_tokens: ["gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"],
+      prompt_cache_creation_tokens: ["gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens"],
+      completion_reasoning_tokens: ["gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens"],
+    };
+    for (const [metric, keys] of Object.entries(names))
+      for (const key of keys) {
+        const attributes = [attr("tfy.x", 1), attr(key, 3)];
+        expect(translated(attributes)["braintrust.metrics"], key).toEqual({ [metric]: 3 });
+        expect(keptKeys(attributes), key).toEqual(["tfy.x"]);
+      }
+  });
+
   it("read the response's usage on the span of a model call only, after the attributes", () => {
     const output = JSON.stringify({
       choices: [],
