@@ -256,6 +256,9 @@ describe("decoding protobuf", () => {
         status: 400,
         message: "request body is gzip-compressed, but came without Content-Encoding: gzip",
       });
+    // Unix compress opens with 0x1f too, then 0x9d: no gzip, and not called so.
+    for (const format of ["protobuf", "json"] as const)
+      expect(refusal(() => decoded(new Uint8Array([0x1f, 0x9d, 0x90, 0x7b]), format)).message).not.toMatch(/gzip/);
     expect(refusal(() => decoded(utf8(` \t\r${JSON.stringify(toOtlpJson(trueFoundryTrace()))}`), "protobuf"))).toEqual({
       status: 400,
       message: expect.stringMatching(/ \(the body looks like JSON: send JSON as application\/json\)$/),
@@ -455,16 +458,20 @@ describe("decoding protobuf", () => {
 
     expect(spansOf(request).map((s) => s.name)).toEqual(["legacy"]);
     expect(rejections).toMatchObject({ accepted: 1, rejected: 1 });
-    for (const settings of [
-      { translate: false },
-      { routes: [{ match: { field: "span_name", equals: "legacy" }, parent: "project_name:legacy" }] },
-    ]) {
-      // Sent as scope_spans, which every decoder reads, to the parent its route names: never the bytes as they came.
-      const [sent, ...more] = relayed(legacy, settings).requests;
-      expect(more).toHaveLength(0);
-      expect(spansOf(sent!.request).map((s) => s.name)).toEqual(["legacy"]);
-      expect(sent!.request.resourceSpans[0]!.$unknown).toBeUndefined();
-    }
+    // Without a span rejected, which alone has the request encoded anew, too.
+    const legacyAlone = new Uint8Array(lengthDelimited(1, librarySpans(span("legacy"))));
+    for (const body of [legacy, legacyAlone])
+      for (const settings of [
+        { translate: false },
+        { translate: false, parent_from_attribute: true },
+        { routes: [{ match: { field: "span_name", equals: "legacy" }, parent: "project_name:legacy" }] },
+      ]) {
+        // Sent as scope_spans, which every decoder reads, to the parent its route names: never the bytes as they came.
+        const [sent, ...more] = relayed(body, settings).requests;
+        expect(more).toHaveLength(0);
+        expect(spansOf(sent!.request).map((s) => s.name)).toEqual(["legacy"]);
+        expect(sent!.request.resourceSpans[0]!.$unknown).toBeUndefined();
+      }
     expect(
       relayed(legacy, { routes: [{ match: { field: "span_name", equals: "legacy" }, parent: "project_name:legacy" }] }).requests[0]!.parent,
     ).toBe("project_name:legacy");
