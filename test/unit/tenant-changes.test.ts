@@ -5,6 +5,7 @@ import { replaceTenant, type TenantReplacement, withoutToken, withToken } from "
 import { KvReplica } from "../../src/tenants/kv-replica.js";
 import { OneAtATime } from "../../src/tenants/one-at-a-time.js";
 import { preconditionHolds, tenantRevision } from "../../src/tenants/revision.js";
+import { routeMatchKeys } from "../../src/tenants/route-keys.js";
 import { tenantInputSchema } from "../../src/tenants/schema.js";
 import { MAX_TOKENS_PER_TENANT } from "../../src/tenants/tokens.js";
 
@@ -182,5 +183,34 @@ describe("a tenant's view", () => {
     // Put back, it is the tenant it was.
     expect(tenantView({ ...tenant, ...taken.data, api_url: taken.data!.braintrust.api_url })).toEqual(view);
     for (const field of VIEW_ONLY_FIELDS) expect(tenantInputSchema(false).safeParse({ ...put, [field]: view[field] }).success).toBe(false);
+  });
+});
+
+describe("a route's key", () => {
+  // A waiting trace follows a re-pointed route by this key: a PUT that writes the same match in
+  // another order must keep it, or that route's waiting traces would be weighed as if it were new.
+  it("is its match's, whatever order the PUT wrote the match's members in", async () => {
+    const keysOf = async (match: Record<string, unknown>) => {
+      const taken = tenantInputSchema(false).safeParse({ parent: "project_name:p", routes: [{ match, parent: "project_name:models" }] });
+      expect(taken.success).toBe(true);
+      return routeMatchKeys(taken.data!.routes);
+    };
+    const condition = await keysOf({ field: "span_name", prefix: "Model" });
+    expect(await keysOf({ prefix: "Model", field: "span_name" })).toEqual(condition);
+    expect(await keysOf({ field: "span_name", prefix: "Mode" })).not.toEqual(condition);
+    const nested = await keysOf({
+      all: [
+        { exists: true, field: "attributes.env" },
+        { prefix: "Model", field: "span_name" },
+      ],
+    });
+    expect(
+      await keysOf({
+        all: [
+          { field: "attributes.env", exists: true },
+          { field: "span_name", prefix: "Model" },
+        ],
+      }),
+    ).toEqual(nested);
   });
 });
