@@ -12,7 +12,8 @@ const matchKeys = new WeakMap<Routes, Promise<string[]>>();
  * Each route's match as a short key, in the routes' order: what tells a route whose parent was
  * changed from one removed, so the candidate a waiting trace's spans named by it follows it to its
  * new parent (deliver/trace-candidates.ts). A digest, since a match may be large and every call to a
- * trace-routes object carries them all.
+ * trace-routes object carries them all; of the stored match, whose members the schema wrote in its
+ * own order, so a PUT that lists them otherwise keeps the key.
  */
 export function routeMatchKeys(routes: Routes): Promise<string[]> {
   let keys = matchKeys.get(routes);
