@@ -1079,7 +1079,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
     expect(Object.keys(JSON.parse(stats.stdout).total.llm_usage)).toEqual(["__proto__", "gpt-4o"]);
   });
 
-  it("names a tenant whose statistics the relay could not read on a line of its own, in the table and in --json", async () => {
+  it("names a tenant whose statistics the relay could not read on a line of its own, in the table and in --json, and exits 1", async () => {
     // The relay's page when one tenant's Durable Object did not answer, which no local relay can be made to give.
     const page = { tenants: [], unavailable: ["acme"], cursor: null };
     const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(page)));
@@ -1090,6 +1090,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
 
     expect(shown.stdout).toMatch(/\nacme(\s+\?){9}\s+statistics unavailable: its Durable Object did not answer \(run it again\)\n/);
     expect(JSON.parse(json.stdout)).toEqual([{ tenant: "acme", unavailable: true }]);
+    expect([shown.code, json.code]).toEqual([1, 1]);
   });
 
   it("reports an answer of another shape in one line, rather than crashing on it", async () => {
