@@ -135,25 +135,28 @@ function moveUsage(attributes: KeyValue[], usedElsewhere: Record<string, unknown
 /**
  * Anthropic's prompt tokens as Braintrust counts prompt tokens (OpenAI's, cached ones included):
  * its `input_tokens` leave out the cache reads and writes, which Braintrust's Anthropic wrapper adds
- * back (`all`); `partial`, the counts that leave out the cache or part of it. Undefined for usage
- * without Anthropic's cache counts, or with OpenAI's own prompt tokens.
+ * back (`all`); `partial`, the counts that leave out the cache or part of it. Bedrock's Converse API
+ * counts Anthropic's way under names of its own (`inputTokens`, `cacheReadInputTokens`,
+ * `cacheWriteInputTokens`). Undefined for usage without such cache counts, or with OpenAI's own
+ * prompt tokens.
  */
 function anthropicPromptTokens(usage: unknown): { all: number; partial: number[] } | undefined {
-  const input = numberAt(usage, ["input_tokens"]);
-  const read = numberAt(usage, ["cache_read_input_tokens"]) ?? 0;
-  const written = numberAt(usage, ["cache_creation_input_tokens"]) ?? 0;
+  const input = numberAt(usage, ["input_tokens"]) ?? numberAt(usage, ["inputTokens"]);
+  const read = numberAt(usage, ["cache_read_input_tokens"]) ?? numberAt(usage, ["cacheReadInputTokens"]) ?? 0;
+  const written = numberAt(usage, ["cache_creation_input_tokens"]) ?? numberAt(usage, ["cacheWriteInputTokens"]) ?? 0;
   if (input === undefined || (read === 0 && written === 0) || numberAt(usage, ["prompt_tokens"]) !== undefined) return undefined;
   return { all: input + read + written, partial: [input, input + read, input + written] };
 }
 
 /**
- * A usage's own count of prompt tokens that holds the cache reads: OpenAI's chat `prompt_tokens`, or
- * the Responses API's `input_tokens` beside its `input_tokens_details` (Anthropic's `input_tokens`
- * leave the cache out).
+ * A usage's own count of prompt tokens that holds the cache reads: OpenAI's chat `prompt_tokens`,
+ * Gemini's `promptTokenCount`, or the Responses API's `input_tokens` beside its `input_tokens_details`
+ * (Anthropic's `input_tokens` leave the cache out).
  */
 function promptHoldingReads(usage: unknown): number | undefined {
   return (
     numberAt(usage, ["prompt_tokens"]) ??
+    numberAt(usage, ["promptTokenCount"]) ??
     (numberAt(usage, ["input_tokens_details", "cached_tokens"]) === undefined ? undefined : numberAt(usage, ["input_tokens"]))
   );
 }
@@ -173,20 +176,40 @@ function withCache(prompt: number, values: Record<string, number>, holdingReads:
 
 /**
  * Where a response's usage object has each metric, first found first: OpenAI's chat completions, then
- * Anthropic's messages and OpenAI's Responses API.
+ * Anthropic's messages and OpenAI's Responses API, then Gemini's `usageMetadata` (read as Braintrust's
+ * Google Gen AI wrapper reads it) and Bedrock Converse's `usage`, which the gateway passes on as they are.
  */
 const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
   ["prompt_tokens", ["prompt_tokens"]],
   ["prompt_tokens", ["input_tokens"]],
+  ["prompt_tokens", ["promptTokenCount"]],
+  ["prompt_tokens", ["inputTokens"]],
   ["completion_tokens", ["completion_tokens"]],
   ["completion_tokens", ["output_tokens"]],
+  ["completion_tokens", ["candidatesTokenCount"]],
+  ["completion_tokens", ["outputTokens"]],
   ["prompt_cached_tokens", ["prompt_tokens_details", "cached_tokens"]],
   ["prompt_cached_tokens", ["cache_read_input_tokens"]],
   ["prompt_cached_tokens", ["input_tokens_details", "cached_tokens"]],
+  ["prompt_cached_tokens", ["cachedContentTokenCount"]],
+  ["prompt_cached_tokens", ["cacheReadInputTokens"]],
   ["prompt_cache_creation_tokens", ["cache_creation_input_tokens"]],
+  ["prompt_cache_creation_tokens", ["cacheWriteInputTokens"]],
   ["completion_reasoning_tokens", ["completion_tokens_details", "reasoning_tokens"]],
   ["completion_reasoning_tokens", ["output_tokens_details", "reasoning_tokens"]],
+  ["completion_reasoning_tokens", ["thoughtsTokenCount"]],
 ];
+
+/**
+ * The members of a response that hold its usage: OpenAI's, Anthropic's and Converse's `usage`, Gemini's
+ * `usageMetadata`.
+ */
+export const USAGE_MEMBERS: ReadonlySet<string> = new Set(["usage", "usageMetadata"]);
+
+/** A response's usage (the rest of it, its output taken out), whichever member holds it. */
+export function usageOf(rest: Record<string, unknown>): unknown {
+  return rest.usage ?? rest.usageMetadata;
+}
 
 /**
  * A response's usage without the counts the span's metrics show as they are (OpenAI's
@@ -196,14 +219,18 @@ const USAGE_PATHS: Array<[metric: string, path: string[]]> = [
  */
 export function usageBesideMetrics(usage: unknown, values: Record<string, number>): unknown {
   if (!isJsonObject(usage)) return usage;
-  const shown = [...USAGE_PATHS, TOTAL_IN_USAGE]
+  const shown = [...USAGE_PATHS, ...TOTALS_IN_USAGE]
     .filter(([metric, path]) => values[metric] !== undefined && numberAt(usage, path) === values[metric])
     .map(([, path]) => path);
   return shown.length === 0 ? usage : withoutPaths(usage, shown);
 }
 
-/** The usage's count of a call's tokens in all, which the `tokens` metric says. */
-const TOTAL_IN_USAGE: [metric: string, path: string[]] = ["tokens", ["total_tokens"]];
+/** The usage's count of a call's tokens in all, which the `tokens` metric says: OpenAI's, Converse's, Gemini's. */
+const TOTALS_IN_USAGE: Array<[metric: string, path: string[]]> = [
+  ["tokens", ["total_tokens"]],
+  ["tokens", ["totalTokens"]],
+  ["tokens", ["totalTokenCount"]],
+];
 
 /** The object without the members at these paths (each to a number), nor an object they leave empty; undefined when empty. */
 function withoutPaths(json: Record<string, unknown>, paths: string[][]): Record<string, unknown> | undefined {

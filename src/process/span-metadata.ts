@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { sameJson } from "../encoding/json.js";
 import { stringAttribute } from "./attributes.js";
-import { usageBesideMetrics } from "./metrics.js";
+import { USAGE_MEMBERS, usageBesideMetrics } from "./metrics.js";
 import type { RequestPayload, ResponsePayload } from "./payloads.js";
 import type { RequestMetadata } from "./request-metadata.js";
 
@@ -88,7 +88,7 @@ export function responseRestShown(
 ): ResponsePayload["rest"] {
   const shown = Object.entries(rest).flatMap(([key, value]): Array<[string, unknown]> => {
     if (key === "model") return value === model ? [] : [[key, value]];
-    if (key !== "usage" || metrics === undefined) return [[key, value]];
+    if (!USAGE_MEMBERS.has(key) || metrics === undefined) return [[key, value]];
     const left = usageBesideMetrics(value, metrics);
     return left === undefined ? [] : [[key, left]];
   });

@@ -19,7 +19,7 @@ import {
 } from "./genai-copies.js";
 import { answerMessages, eventsProvider, hasMessageEvents, payloadMessages, restatedMessageEvents } from "./genai-message-events.js";
 import { genAiRestated } from "./genai-settings.js";
-import { metricsOf } from "./metrics.js";
+import { metricsOf, usageOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type ResponsePayload, toolPayloads } from "./payloads.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
@@ -115,7 +115,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
           input: modelCall && isRedactedWithin(inputValue),
           output: modelCall && isRedactedWithin(outputValue),
         });
-  const metrics = metricsOf(attributes, type === "llm" ? response?.rest.usage : undefined, requestSpan);
+  const metrics = metricsOf(attributes, type === "llm" && response ? usageOf(response.rest) : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
   const metricsShown = Object.keys(metrics.values).length > 0 && !hasAttribute(attributes, "braintrust.metrics");
   const caller = requestMetadata(attributes);

@@ -102,6 +102,62 @@ describe("a model call's cache counts in the GenAI conventions' names", () => {
   });
 });
 
+describe("a Gemini or Bedrock Converse call's usage, in the provider's own names", () => {
+  // The gateway takes Google's Gen AI SDK and boto3 as they are: the answer's usage is Gemini's
+  // `usageMetadata` or Converse's camelCase `usage`, which the gateway's attributes say only part of.
+  const gemini = {
+    candidates: [{ content: { role: "model", parts: [{ text: "Tokyo." }] }, finishReason: "STOP" }],
+    usageMetadata: {
+      promptTokenCount: 5000,
+      candidatesTokenCount: 20,
+      thoughtsTokenCount: 300,
+      cachedContentTokenCount: 4096,
+      totalTokenCount: 5320,
+    },
+    modelVersion: "gemini-2.5-flash",
+  };
+  const converse = {
+    output: { message: { role: "assistant", content: [{ text: "Tokyo." }] } },
+    stopReason: "end_turn",
+    usage: { inputTokens: 3, outputTokens: 1, totalTokens: 2004, cacheReadInputTokens: 2000, cacheWriteInputTokens: 0 },
+  };
+  const call = (model: string, answer: unknown, ...more: KeyValue[]) =>
+    shown(requestWithCall([], [attr("tfy.model.name", model), attr("tfy.output", json(answer)), ...more])).children[0]!;
+
+  it("gives a Gemini call its cached and thinking tokens, so Braintrust prices the cached ones as such", () => {
+    const tokens = [attr("tfy.model.metric.input_tokens", 5000), attr("tfy.model.metric.output_tokens", 20)];
+    const model = call("gemini-2.5-flash", gemini, ...tokens);
+
+    expect(model.metrics).toEqual({
+      prompt_tokens: 5000,
+      completion_tokens: 20,
+      prompt_cached_tokens: 4096,
+      completion_reasoning_tokens: 300,
+      tokens: 5020,
+    });
+    // The counts the metrics show are not shown again; the total, which holds the thinking, is the answer's own.
+    expect(model.metadata.response).toEqual({ usageMetadata: { totalTokenCount: 5320 }, modelVersion: "gemini-2.5-flash" });
+    // Without the gateway's counts, the answer's give them all.
+    expect(call("gemini-2.5-flash", gemini).metrics).toEqual(model.metrics);
+  });
+
+  it("counts a Converse call's cache reads in its prompt tokens, as Braintrust counts Anthropic's", () => {
+    const tokens = [attr("tfy.model.metric.input_tokens", 3), attr("tfy.model.metric.output_tokens", 1)];
+    const model = call("anthropic.claude-3-5-sonnet-20240620-v1:0", converse, ...tokens);
+
+    // Converse's inputTokens, as Anthropic's, leave the cache out: 3 prompt tokens would price 2,000 cached ones as nothing.
+    expect(model.metrics).toEqual({
+      prompt_tokens: 2003,
+      completion_tokens: 1,
+      prompt_cached_tokens: 2000,
+      prompt_cache_creation_tokens: 0,
+      tokens: 2004,
+    });
+    expect(model.metadata.response).toEqual({ stopReason: "end_turn", usage: { inputTokens: 3 } });
+    expect(call("anthropic.claude-3-5-sonnet-20240620-v1:0", converse).metrics).toEqual(model.metrics);
+  });
+});
+
 describe("a caller's metadata key that a request setting hides, for a tenant keeping source attributes", () => {
   it("shows the caller's value once", () => {
     const span = spanWith("ChatCompletion: openai-main/gpt-4o", [

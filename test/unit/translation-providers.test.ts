@@ -432,7 +432,7 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
 });
 
 describe("a Bedrock Converse call made with boto3, which the gateway takes as it is", () => {
-  it("shows the answer's output message as output, the stop reason and usage in metadata.response", () => {
+  it("shows the answer's output message as output, its usage as metrics and the stop reason in metadata.response", () => {
     const output = { message: { role: "assistant", content: [{ text: "Tokyo." }] } };
     const added = translated([
       attr("tfy.span_type", "Model"),
@@ -453,10 +453,8 @@ describe("a Bedrock Converse call made with boto3, which the gateway takes as it
       { role: "user", content: [{ text: "Capital of Japan?" }] },
     ]);
     expect(added["braintrust.output_json"]).toEqual(output);
-    expect(added["braintrust.metadata"]).toMatchObject({
-      inferenceConfig: { maxTokens: 64 },
-      response: { stopReason: "end_turn", usage: { inputTokens: 12, outputTokens: 3, totalTokens: 15 } },
-    });
+    expect(added["braintrust.metrics"]).toEqual({ prompt_tokens: 12, completion_tokens: 3, tokens: 15 });
+    expect(added["braintrust.metadata"]).toMatchObject({ inferenceConfig: { maxTokens: 64 }, response: { stopReason: "end_turn" } });
   });
 
   it("shows an output that holds no message whole, as any answer of a shape the relay does not know", () => {
