@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { sealClientKey } from "../src/deliver/client-key.js";
 import { DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { wasDelivered } from "../src/deliver/delivered-markers.js";
 import { messagesFor } from "../src/deliver/queue.js";
 import { failingBinding } from "./support/bindings.js";
-import { deadLettersOf } from "./support/dead-letters.js";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
   CONSUMER_RETRY,
@@ -135,6 +136,24 @@ describe.concurrent("the dead-letter queue's consumer", () => {
     expect(await deadLettersOf(tenant.id)).toEqual([]);
     expect(await inR2(key)).toBe(false);
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+  });
+
+  it("keeps a passthrough client's queued key, sealed, in the dead letter it makes: a replay delivers with it, to the URL it was sent for", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const trace = trueFoundryTrace();
+    const protobuf = toProtobuf(trace);
+    const message = queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
+
+    expect(await consume(DEAD_LETTERS, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const object = await env.PAYLOADS.head(`dead-letters/${tenant.id}/${message.id}`);
+    expect(object!.customMetadata).toMatchObject({ sealed_client_key: message.sealedClientKey, client_key_api_url: standin.url });
+    expect(JSON.stringify(object!.customMetadata)).not.toContain(tenant.apiKey);
+    expect((await admin("POST", "/dead-letters/replay", { id: `${tenant.id}:${message.id}` })).status).toBe(200);
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
   it("keeps a replayed dead letter that failed again where it is, with the new reason", async () => {

@@ -98,6 +98,27 @@ describe.concurrent("retries through the delivery queue", () => {
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([0, 200]);
   });
 
+  it("spans Braintrust stored before the connection dropped, unanswered, are sent again: none is lost, each arrives twice (at least once)", async ({
+    expect,
+  }) => {
+    const tenant = await createTenant();
+    const trace = trueFoundryTrace();
+    await standin.script(tenant.apiKey, [{ dropAnswer: true }]);
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    // Told apart from a request that never arrived by nothing the relay sees, so it is retried as one:
+    // the README's "an attempt that timed out after Braintrust had stored its spans is retried".
+    const ids = spanIdsOf(trace);
+    await expect
+      .poll(async () => (await standin.attempts(tenant.apiKey)).map((a) => a.status), { timeout: 30_000, interval: 200 })
+      .toEqual([0, 200]);
+    const arrival = await standin.waitForSpans(tenant.apiKey, ids);
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(ids.length);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
   it("Braintrust's 500 is retried a bounded number of times (3), then dead-lettered", async () => {
     const tenant = await createTenant();
     await standin.script(tenant.apiKey, [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);

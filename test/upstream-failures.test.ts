@@ -367,6 +367,26 @@ describe("a request to several parents: every delivery is accounted for, whateve
     expect(await deadLettersOf(tenant.id)).toEqual([]);
   });
 
+  it("one parent takes its spans and the other's cannot be queued: 503, and the request sent again delivers them all, the first parent's twice", async () => {
+    const { tenant, body, spansFor } = await twoParents();
+    await standin.script(tenant.apiKey, [{ parent: "project_name:evals", status: 503 }]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+
+    const { response, attempts } = await sendWithQueue(tenant, body, queue);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("2");
+    expect(Object.fromEntries(attempts.map((a) => [a.parent, a.next]))).toEqual({ [tenant.parent]: "done", "project_name:evals": "retry" });
+    // The client sends the whole request again, as a 503 asks: the README's "delivery is at least once".
+    expect((await sendTraces(tenant, body)).status).toBe(200);
+    const gateway = spansFor.get(tenant.parent)!;
+    const evals = spansFor.get("project_name:evals")!;
+    const arrival = await standin.waitForSpans(tenant.apiKey, [...gateway, ...evals]);
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(gateway.length);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
   it("both parents hand back a key Braintrust has not accepted, each with its own Retry-After: the client waits the longer", async () => {
     const { tenant, body } = await twoParents({ keyAccepted: false });
     // The longer wait on the parent delivered second: the client must hear it whichever answered first.

@@ -20,6 +20,12 @@ export interface FaultStep {
   delayMs?: number;
   /** Destroy the connection without answering. */
   reset?: boolean;
+  /**
+   * Take the spans, as Braintrust stores them, then destroy the connection without answering: the
+   * failure a client cannot tell from one where nothing arrived (a load balancer's idle timeout, a
+   * deploy cutting connections after the write).
+   */
+  dropAnswer?: boolean;
   /** Answer 200 with this partial success. */
   partialSuccess?: { rejectedSpans: number; errorMessage: string };
   /**

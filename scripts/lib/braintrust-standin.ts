@@ -162,6 +162,11 @@ export class BraintrustStandIn {
       }
       this.options.onAccepted?.(received, request);
     }
+    if (step?.dropAnswer) {
+      attempted(0);
+      req.socket.destroy();
+      return;
+    }
     const attempt = attempted(200);
     res.writeHead(200, { "content-type": "application/x-protobuf" });
     if (step?.bodyBytes !== undefined) return streamFiller(res, step.bodyBytes, attempt);

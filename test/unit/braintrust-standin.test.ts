@@ -65,6 +65,18 @@ describe("the Braintrust stand-in", () => {
     expect((await send(key, "not a parent", "s")).status).toBe(503);
   });
 
+  it("keeps the spans of a request scripted to lose its answer, then drops the connection: stored, though the client hears nothing", async () => {
+    const key = await newKey();
+    await fetch(`${url}/_standin/faults?key=${key}`, { method: "POST", body: JSON.stringify([{ dropAnswer: true }]) });
+
+    await expect(send(key, "project_name:p", "stored")).rejects.toThrow();
+
+    const stored = (await (await view(key)).json()) as { traces: Array<{ root: string }> };
+    expect(stored.traces.map((t) => t.root)).toEqual(["stored"]);
+    const attempts = (await (await fetch(`${url}/_standin/attempts?key=${key}`)).json()) as Array<{ status: number }>;
+    expect(attempts.map((a) => a.status)).toEqual([0]);
+  });
+
   it("refuses a body labelled with a content coding other than gzip, which it would not read as sent", async () => {
     const key = await newKey();
     for (const coding of ["deflate", "br", "gzip, br"]) {
