@@ -43,6 +43,14 @@ it("the dead-letter queue's consumer retries for about a day, not Cloudflare's t
   expect((consumer?.max_retries ?? 3) * (consumer?.retry_delay ?? 0)).toBeGreaterThanOrEqual(24 * 3600);
 });
 
+it("the delivery queue's consumer gets a batch it could not run back after 30 s, as a message it failed on, not at once", () => {
+  const delivery = consumers.find((c) => c.queue === "tfy-relay-deliveries");
+  // CONSUMER_FAILURE_DELAY_SECONDS (src/deliver/consumer.ts); with max_retries, the README's "about 2.5 minutes"
+  // before the dead-letter queue. Cloudflare's default, none, sends such a batch there within seconds.
+  expect(delivery?.retry_delay).toBe(30);
+  expect((delivery?.max_retries ?? 3) * (delivery?.retry_delay ?? 0)).toBe(150);
+});
+
 describe("Durable Objects", () => {
   it("every class the Worker exports is bound, and every bound class is exported", () => {
     const bound = config.durable_objects.bindings.map((binding) => binding.class_name).sort();
