@@ -6,7 +6,7 @@ import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
-import { deadLettersOf } from "./support/dead-letters.js";
+import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
   CONSUMER_RETRY,
@@ -123,6 +123,29 @@ describe.concurrent("the delivery queue's consumer", () => {
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
     expect(arrival.missing).toEqual([]);
     expect(arrival.duplicates).toBe(0);
+  });
+
+  it("keeps what a stored key revoked between batches no longer delivers as dead letters, which the rotated key then delivers, nothing twice", async () => {
+    const tenant = await createTenant();
+    const traces = [trueFoundryTrace(), trueFoundryTrace(), trueFoundryTrace()];
+    const [first, ...rest] = traces.map((trace) => queuedMessage(tenant, toProtobuf(trace)));
+    expect((await consume(DELIVERIES, [first!])).acked).toEqual([first!.id]);
+
+    await standin.revokeKey(tenant.apiKey);
+    expect((await consume(DELIVERIES, rest)).acked).toEqual(rest.map((m) => m.id));
+    const deadLetters = await deadLettersOf(tenant.id);
+    expect(deadLetters.map((d) => [d.id, d.spans, d.attempts, d.reason.split(":")[0]]).sort()).toEqual(
+      rest.map((m) => [`${tenant.id}:${m.id}`, 3, 2, "Braintrust refused the tenant's stored API key"]).sort(),
+    );
+    const rotated = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
+    expect((await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(rotated, traces.slice(1).flatMap(spanIdsOf));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(traces[0]!)]);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
   it("retries only the message whose tenant KV could not read, in 30 s, and acks the rest of the batch", async () => {
