@@ -66,6 +66,23 @@ describe("Retry-After", () => {
     expect(parseRetryAfter("12x", now)).toBeUndefined();
     expect(parseRetryAfter("x12", now)).toBeUndefined();
   });
+
+  it("reads no date into seconds with a fraction: 2400.5 is no year 2400, which would wait the queue's 12 hours", () => {
+    const now = Date.parse("2026-11-27T10:00:00Z");
+    for (const header of ["2400.5", "3600.0", "2100.1", "120.5", "1.5", "-5", "2026-11-27T10:01:30Z"]) {
+      expect(parseRetryAfter(header, now), header).toBeUndefined();
+    }
+  });
+
+  it("reads an HTTP date in each of the three forms a recipient must take (RFC 9110, section 5.6.7)", () => {
+    const now = Date.parse("2026-11-27T10:00:00Z");
+    expect(parseRetryAfter("Fri, 27 Nov 2026 10:01:30 GMT", now)).toBe(90);
+    expect(parseRetryAfter("Friday, 27-Nov-26 10:01:30 GMT", now)).toBe(90);
+    expect(parseRetryAfter("Fri Nov 27 10:01:30 2026", now)).toBe(90);
+    // As servers write them, one-digit days and UTC too.
+    expect(parseRetryAfter("Sat, 28 Nov 2026 10:00:00 UTC", now)).toBe(86_400);
+    expect(parseRetryAfter("Tue, 1 Dec 2026 10:00:00 GMT", now)).toBe(4 * 86_400);
+  });
 });
 
 describe("classifying Braintrust's answers", () => {
