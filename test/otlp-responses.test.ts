@@ -260,6 +260,21 @@ describe("OTLP/HTTP responses", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });
 
+  it("says in a 415 what it would have taken: Accept for a content type, Accept-Encoding for a content coding (RFC 9110)", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+
+    const text = await sendTraces(tenant, body, { contentType: "text/plain" });
+    const zstd = await sendTraces(tenant, body, { contentEncoding: "zstd" });
+
+    expect(text.status).toBe(415);
+    expect(text.headers.get("accept")).toBe("application/x-protobuf, application/protobuf, application/json");
+    expect(text.headers.get("accept-encoding")).toBeNull();
+    expect(zstd.status).toBe(415);
+    expect(zstd.headers.get("accept-encoding")).toBe("gzip, x-gzip, deflate");
+    expect(zstd.headers.get("accept")).toBeNull();
+  });
+
   it("answers 413 for a body over the wire limit (16 MiB by default)", async () => {
     const tenant = await createTenant();
 

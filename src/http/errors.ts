@@ -72,6 +72,10 @@ interface RelayErrorOptions {
   field?: string;
   /** The method the route does take, for 405. */
   allow?: string;
+  /** The media types the route does take, for a 415 over the request's content type (RFC 9110, section 15.5.16). */
+  accept?: string;
+  /** The content codings the route does take, for a 415 over the request's content coding (RFC 9110, section 15.5.16). */
+  acceptEncoding?: string;
 }
 
 /**
@@ -132,13 +136,15 @@ export function asRelayError(err: unknown): RelayError {
  */
 const MAX_RETRY_AFTER_SECONDS = 86_400;
 
-/** The headers a refusal's status calls for (Retry-After, WWW-Authenticate, Allow), and its body's type when it has one here. */
+/** The headers a refusal's status calls for (Retry-After, WWW-Authenticate, Allow, Accept, Accept-Encoding), and its body's type when it has one here. */
 export function errorHeaders(err: RelayError, contentType?: string): Headers {
   const headers = new Headers(contentType ? { "content-type": contentType } : {});
   if (err.options.retryAfterSeconds !== undefined)
     headers.set("retry-after", String(Math.min(Math.ceil(err.options.retryAfterSeconds), MAX_RETRY_AFTER_SECONDS)));
   if (err.code === "unauthenticated") headers.set("www-authenticate", 'Bearer realm="relay"');
   if (err.options.allow) headers.set("allow", err.options.allow);
+  if (err.options.accept) headers.set("accept", err.options.accept);
+  if (err.options.acceptEncoding) headers.set("accept-encoding", err.options.acceptEncoding);
   return headers;
 }
 

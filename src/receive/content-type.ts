@@ -3,12 +3,20 @@ import { contentCodings } from "../http/content-encoding.js";
 import { RelayError } from "../http/errors.js";
 import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
+/**
+ * What a 415 tells the client it would have taken (RFC 9110, section 15.5.16): the media types
+ * otlpFormatOf reads, and the codings contentCodingOf reads besides none.
+ */
+const ACCEPTED_TYPES = "application/x-protobuf, application/protobuf, application/json";
+const ACCEPTED_CODINGS = "gzip, x-gzip, deflate";
+
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
   const format = otlpFormatOf(contentType);
   if (!format) {
     throw new RelayError(
       "unsupported_media_type",
       `unsupported content type ${contentTypeShown(contentType ?? "")}: send application/x-protobuf or application/json`,
+      { accept: ACCEPTED_TYPES },
     );
   }
   return format;
@@ -44,5 +52,6 @@ export function contentCodingOf(contentEncoding: string | undefined): ContentCod
   throw new RelayError(
     "unsupported_media_type",
     `unsupported content encoding ${headerValueShown(contentEncoding ?? "")}: send gzip, deflate or no encoding`,
+    { acceptEncoding: ACCEPTED_CODINGS },
   );
 }
