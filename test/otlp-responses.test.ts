@@ -1,5 +1,7 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
+import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
@@ -10,6 +12,28 @@ import { compress, exportResponseOf, otlpJsonOfSize, rpcStatusOf, spanIdsOf, spa
 import { holdsBytes } from "./support/wire.js";
 
 const MiB = 1024 * 1024;
+
+const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
+
+/** The descriptions of a google.rpc.BadRequest's field violations (field_violations = 1, each's description = 2). */
+function violationDescriptions(badRequest: Uint8Array): string[] {
+  const descriptions: string[] = [];
+  const reader = new BinaryReader(badRequest);
+  while (reader.pos < reader.len) {
+    const [field, wireType] = reader.tag();
+    if (field !== 1) {
+      reader.skip(wireType);
+      continue;
+    }
+    const violation = new BinaryReader(reader.bytes());
+    while (violation.pos < violation.len) {
+      const [member, memberType] = violation.tag();
+      if (member === 2) descriptions.push(violation.string());
+      else violation.skip(memberType);
+    }
+  }
+  return descriptions;
+}
 
 /** Transport fidelity is about bytes, so these tenants leave spans untranslated. */
 const untranslated = { config: { translate: false } };
@@ -124,6 +148,28 @@ describe("OTLP/HTTP responses", () => {
     expect(status.code).toBe(3);
     expect(status.message).toMatch(/^request body is not a valid ExportTraceServiceRequest/);
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
+  it("describes the bad data of a 400 in a google.rpc.BadRequest detail, in protobuf and JSON, and only there", async () => {
+    const tenant = await createTenant();
+    const body = toProtobuf(trueFoundryTrace());
+
+    const protobuf = await sendTraces(tenant, body.slice(0, 10));
+    const json = await sendTraces(tenant, "{", { contentType: "application/json" });
+    const unauthenticated = await sendTraces(tenant, body, { bearer: "wrong" });
+
+    expect(protobuf.status).toBe(400);
+    const status = fromBinary(StatusSchema, new Uint8Array(await protobuf.arrayBuffer()));
+    const detail = status.details.find((d) => d.typeUrl === BAD_REQUEST);
+    expect(detail && violationDescriptions(detail.value)).toEqual([status.message]);
+    expect(json.status).toBe(400);
+    const jsonStatus = (await json.json()) as { message: string; details: Array<{ "@type": string }> };
+    expect(jsonStatus.details.filter((d) => d["@type"] === BAD_REQUEST)).toEqual([
+      { "@type": BAD_REQUEST, fieldViolations: [{ description: jsonStatus.message }] },
+    ]);
+    expect(unauthenticated.status).toBe(401);
+    const refusal = fromBinary(StatusSchema, new Uint8Array(await unauthenticated.arrayBuffer()));
+    expect(refusal.details.map((d) => d.typeUrl)).not.toContain(BAD_REQUEST);
   });
 
   it("answers in the request's own content type: application/protobuf, as some clients name protobuf, success or failure", async () => {

@@ -28,7 +28,10 @@ describe("request ids", () => {
     });
 
     expect(json.status).toBe(400);
-    expect(((await json.json()) as { details: unknown[] }).details).toEqual([{ "@type": REQUEST_INFO, requestId: "8f00aa11bb22cc33-FRA" }]);
+    expect(((await json.json()) as { details: unknown[] }).details).toContainEqual({
+      "@type": REQUEST_INFO,
+      requestId: "8f00aa11bb22cc33-FRA",
+    });
     expect(protobuf.status).toBe(401);
     expect(requestIdOfStatus(new Uint8Array(await protobuf.arrayBuffer()))).toBe("8f00aa11bb22cc34-FRA");
     expect(((await adminError.json()) as { error: { request_id: string } }).error.request_id).toBe("8f00aa11bb22cc35-FRA");

@@ -170,25 +170,60 @@ export function adminErrorResponse(err: RelayError): Response {
 /** google.rpc.RequestInfo, the detail Google's APIs name a request by (google/rpc/error_details.proto). */
 const REQUEST_INFO_TYPE = "type.googleapis.com/google.rpc.RequestInfo";
 
+/** google.rpc.BadRequest, the detail that describes bad data (google/rpc/error_details.proto). */
+const BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest";
+
+/** A google.rpc.Status detail, in both encodings: its protobuf value, and its JSON members beside `@type`. */
+interface StatusDetail {
+  typeUrl: string;
+  value: Uint8Array;
+  json: Record<string, unknown>;
+}
+
 /**
- * OTLP/HTTP failure: a google.rpc.Status in the request's own encoding, with the request id as a
- * RequestInfo detail. Its one field (request_id = 1) is written by hand: no other code needs the
- * message, so its schema is not generated.
+ * A refusal's details: for a 400, a BadRequest whose one FieldViolation holds the message as its
+ * description (OTLP/HTTP, "Bad Data": a 400's Status should carry one describing the bad data; the
+ * relay knows no field path to give); then the request id as a RequestInfo. Both are written by hand
+ * (BadRequest.field_violations = 1, FieldViolation.description = 2, RequestInfo.request_id = 1): no
+ * other code needs these messages, so their schemas are not generated.
  */
+function statusDetails(err: RelayError, requestId: string | undefined): StatusDetail[] {
+  const details: StatusDetail[] = [];
+  if (err.status === 400) {
+    const violation = new BinaryWriter().tag(2, WireType.LengthDelimited).string(err.message).finish();
+    details.push({
+      typeUrl: BAD_REQUEST_TYPE,
+      value: new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(violation).finish(),
+      json: { fieldViolations: [{ description: err.message }] },
+    });
+  }
+  if (requestId) {
+    details.push({
+      typeUrl: REQUEST_INFO_TYPE,
+      value: new BinaryWriter().tag(1, WireType.LengthDelimited).string(requestId).finish(),
+      json: { requestId },
+    });
+  }
+  return details;
+}
+
+/** OTLP/HTTP failure: a google.rpc.Status in the request's own encoding, with the details statusDetails gives it. */
 export function otlpErrorResponse(err: RelayError, format: OtlpFormat, requestContentType: string | undefined): Response {
   const code = ERRORS[err.code].grpc;
-  const requestId = currentRequestId();
-  const protobuf = () => {
-    const details = requestId
-      ? [
-          create(AnySchema, {
-            typeUrl: REQUEST_INFO_TYPE,
-            value: new BinaryWriter().tag(1, WireType.LengthDelimited).string(requestId).finish(),
-          }),
-        ]
-      : [];
-    return toBinary(StatusSchema, create(StatusSchema, { code, message: err.message, details }));
-  };
-  const json = () => ({ code, message: err.message, ...(requestId ? { details: [{ "@type": REQUEST_INFO_TYPE, requestId }] } : {}) });
+  const details = statusDetails(err, currentRequestId());
+  const protobuf = () =>
+    toBinary(
+      StatusSchema,
+      create(StatusSchema, {
+        code,
+        message: err.message,
+        details: details.map(({ typeUrl, value }) => create(AnySchema, { typeUrl, value })),
+      }),
+    );
+  const json = () => ({
+    code,
+    message: err.message,
+    ...(details.length > 0 ? { details: details.map((d) => ({ "@type": d.typeUrl, ...d.json })) } : {}),
+  });
   return otlpResponse(format, requestContentType, { protobuf, json }, err.status, errorHeaders(err));
 }
