@@ -9,7 +9,7 @@ import { loggedWhile } from "./support/logs.js";
 import { createTenant, relayFetch, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, otlpJsonOfSize, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
-import { holdsBytes } from "./support/wire.js";
+import { bytesAt, holdsBytes } from "./support/wire.js";
 
 const MiB = 1024 * 1024;
 
@@ -62,6 +62,27 @@ describe("OTLP/HTTP responses", () => {
     ]);
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));
+  });
+
+  it("rejects a span holding a string that is not UTF-8 on its own: the other spans arrive byte for byte", async () => {
+    const tenant = await createTenant(untranslated);
+    const trace = trueFoundryTrace();
+    trace.resourceSpans[0]!.scopeSpans[0]!.spans.splice(1, 0, spanWith("cut in half", [attr("tool.output", "ok \u0000MARK")]));
+    const body = toProtobuf(trace).slice();
+    // What an encoder writing UTF-16 code units writes for half of a surrogate pair (U+D83D), where the marker was.
+    body.set([0xed, 0xa0, 0xbd], bytesAt(body, new TextEncoder().encode("\u0000MARK")));
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    const partial = (await exportResponseOf(response)).partialSuccess;
+    expect(partial?.rejectedSpans).toBe(1n);
+    expect(partial?.errorMessage).toBe('rejected 1 of 4 spans: span "cut in half": a string in it is not valid UTF-8');
+    const [received, ...more] = await standin.received(tenant.apiKey);
+    expect(more).toEqual([]);
+    const good = spansOf(trace).filter((_, i) => i !== 1);
+    expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
+    for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
   });
 
   describe("a span's links", () => {

@@ -199,7 +199,7 @@ describe("the wire check", () => {
     expect(fullPath(bytes)).toEqual({ accepted: 1, rejected: 1 });
   });
 
-  it("vouches for a long string exactly when protobuf-es's strict decoder takes its bytes", () => {
+  it("vouches for a long string exactly when protobuf-es's strict decoder takes its bytes, and else the full path rejects its span alone", () => {
     const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     // Text with a few bytes changed: overlong forms, surrogates, cut or stray continuation bytes.
     const bytes = fc
@@ -224,6 +224,8 @@ describe("the wire check", () => {
           lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, value))]),
         );
         expect(vouchedSpanCount(request) !== undefined).toBe(decodes);
+        // Not vouched for, the full path rejects the span alone: its text, not its framing, is at fault.
+        expect(fullPath(request)).toEqual(decodes ? { accepted: 1, rejected: 0 } : { accepted: 0, rejected: 1 });
       }),
       { seed: 7, numRuns: 500 },
     );

@@ -35,6 +35,7 @@ import {
 } from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
 import { SpanRejections } from "./validate.js";
+import { spanStringsAreUtf8 } from "./wire-check.js";
 
 /**
  * Reads a request one span at a time, handing each valid span to `visit` with its resource and
@@ -247,7 +248,11 @@ function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections,
   try {
     return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: NESTING_LEFT.span });
   } catch (err) {
-    throw malformed(err);
+    // Text that is not UTF-8 (an encoder writing half of a surrogate pair as it is) is the span's
+    // fault alone, its framing sound: rejected on its own, as a span with bad ids is, not the batch.
+    if (spanStringsAreUtf8(bytes, range)) throw malformed(err);
+    rejections.reject(spanNameIn(bytes, range), "a string in it is not valid UTF-8");
+    return undefined;
   }
 }
 

@@ -3,8 +3,8 @@ import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hasZeroParent } from "../otlp/root.js";
-import { LEGACY_SCOPE_SPANS, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
-import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
+import { eachField, LEGACY_SCOPE_SPANS, type Range, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
+import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN, NESTING_LEFT } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
 /**
@@ -115,6 +115,26 @@ export function checkWire(bytes: Uint8Array): WireCheck | undefined {
     throw err;
   }
   return { spans: walker.spans, vouched: walker.idsValid };
+}
+
+/**
+ * Whether every string of a span, at any depth, is UTF-8 as a strict decoder reads it: the span's
+ * framing checked already (read-spans.ts), this tells a span protobuf-es refused for its text from
+ * one refused for its shape. Deeper than the decoder goes is its error to report, not looked at.
+ */
+export function spanStringsAreUtf8(bytes: Uint8Array, range: Range): boolean {
+  const walk = (check: MessageCheck, start: number, end: number, depth: number): boolean => {
+    if (depth > NESTING_LEFT.span) return true;
+    let valid = true;
+    eachField(bytes, start, end, (no, wireType, value) => {
+      const field = check.fields[no];
+      if (!valid || field === undefined || wireType !== WIRE_LEN || field.wireType !== WIRE_LEN) return;
+      if (field.message !== undefined) valid = walk(field.message, value.start, value.end, depth + 1);
+      else if (field.utf8) valid = isUtf8(bytes.subarray(value.start, value.end));
+    });
+    return valid;
+  };
+  return walk(messageCheck(SpanSchema), range.start, range.end, 1);
 }
 
 const TRACE_ID = SpanSchema.field.traceId.number;

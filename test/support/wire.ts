@@ -50,10 +50,15 @@ export function requestWithScopeFields(scopeFields: number[]): Uint8Array {
 
 /** Whether `part` occurs in `bytes` as it is, byte for byte: a span's own bytes inside a request, say. */
 export function holdsBytes(bytes: Uint8Array, part: Uint8Array): boolean {
+  return bytesAt(bytes, part) >= 0;
+}
+
+/** Where `part` first sits in `bytes`, or -1. */
+export function bytesAt(bytes: Uint8Array, part: Uint8Array): number {
   for (let at = 0; at + part.byteLength <= bytes.byteLength; at++) {
-    if (part.every((byte, i) => bytes[at + i] === byte)) return true;
+    if (part.every((byte, i) => bytes[at + i] === byte)) return at;
   }
-  return false;
+  return -1;
 }
 
 /** The spans the wire check vouches for the bytes holding, as they are: undefined when it vouches for none. */
