@@ -232,6 +232,19 @@ describe("OTLP/HTTP responses", () => {
     expect((await rpcStatusOf(response)).message).toBe("request body is not valid gzip data");
   });
 
+  it("answers a body gzipped twice under one Content-Encoding: gzip with 400 saying so, not that it came without one", async () => {
+    const tenant = await createTenant();
+    const twice = await compress(await compress(toProtobuf(trueFoundryTrace()), "gzip"), "gzip");
+
+    const response = await sendTraces(tenant, twice, { contentEncoding: "gzip" });
+
+    expect(response.status).toBe(400);
+    expect((await rpcStatusOf(response)).message).toBe(
+      "request body is compressed twice: decompressed as its Content-Encoding gzip says, it is gzip still",
+    );
+    expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
+  });
+
   it("answers 401 with WWW-Authenticate when credentials are missing or wrong", async () => {
     const tenant = await createTenant();
     const body = toProtobuf(trueFoundryTrace());

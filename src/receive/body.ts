@@ -80,7 +80,19 @@ export async function readBody(request: Request, coding: ContentCoding, limits: 
   // No bytes are no spans, whatever coding a client names on every request (an empty gzip stream is
   // no gzip data): the empty request's 200, not a 400.
   if (coding === "identity" || wire.byteLength === 0) return { wire, coding: "identity", bytes: wire };
-  return { wire, coding, ...(await decompressWithin(wire, coding, raisable)) };
+  const inflated = await decompressWithin(wire, coding, raisable);
+  // A client and a proxy both compressing name one coding: said so, where the reader would say none was named.
+  if (isGzipped(inflated.bytes))
+    throw new RelayError(
+      "malformed",
+      `request body is compressed twice: decompressed as its Content-Encoding ${coding} says, it is gzip still`,
+    );
+  return { wire, coding, ...inflated };
+}
+
+/** Whether bytes open as gzip does (RFC 1952's ID1 and ID2): no OTLP body does (in protobuf 0x1f is field 3 of wire type 7, which does not exist). */
+export function isGzipped(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
 function tooLarge(what: string, limit: number, { appliesTo }: BodyLimits): RelayError {

@@ -24,6 +24,7 @@ import {
   WIRE_LEN,
   WireError,
 } from "../otlp/wire.js";
+import { isGzipped } from "./body.js";
 import { readJsonSpans } from "./otlp-json.js";
 import {
   checkMessageFields,
@@ -49,9 +50,7 @@ export function readSpans(
   visit: (incoming: IncomingSpan) => void,
   { vouched, framed }: ReadOptions = { vouched: false, framed: false },
 ): ReadSpans {
-  // No OTLP body starts as gzip does (in protobuf 0x1f is field 3 of wire type 7, which does not exist).
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b)
-    throw new RelayError("malformed", "request body is gzip-compressed, but came without Content-Encoding: gzip");
+  if (isGzipped(bytes)) throw new RelayError("malformed", "request body is gzip-compressed, but came without Content-Encoding: gzip");
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
     // Not vouched for, so decoded already: the whole span is checked, its links' ids too.
