@@ -1,4 +1,11 @@
-import { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, type SummaryColumnsInput, statsColumns } from "../../src/stats/columns.js";
+import {
+  costText,
+  STATS_COLUMNS,
+  STATS_WINDOWS,
+  type StatsWindow,
+  type SummaryColumnsInput,
+  statsColumns,
+} from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
 import { oneLine, shownText, table } from "./table.js";
 
@@ -27,7 +34,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     u.calls,
     u.prompt_tokens,
     u.completion_tokens,
-    u.cost_usd.toFixed(6),
+    costText(u.cost_usd),
   ]);
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),

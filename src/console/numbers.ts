@@ -1,3 +1,5 @@
+import { costText } from "../stats/columns.js";
+
 /** Counts as an operator reads them at any size: grouped by thousands (12,015, not 12015). */
 const COUNT = new Intl.NumberFormat("en-US");
 /** Dollars from one up: to the cent, grouped. Below, six places, so a single call's cost still shows. */
@@ -18,8 +20,6 @@ export function cellText(value: string | number): string {
 }
 
 export function dollarsText(usd: number): string {
-  const places = usd.toFixed(6);
-  // Chosen once rounded: 0.9999996 is a dollar, and a cost too small for six places is still no 0.
-  if (Number(places) >= 1) return DOLLARS.format(usd);
-  return usd > 0 && Number(places) === 0 ? "<0.000001" : places;
+  // Chosen once rounded: 0.9999996 is a dollar.
+  return Number(usd.toFixed(6)) >= 1 ? DOLLARS.format(usd) : costText(usd);
 }

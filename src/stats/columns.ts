@@ -27,3 +27,12 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
     upstream.latency_ms.p99 ?? "-",
   ];
 }
+
+/**
+ * A model's cost in dollars as the CLI's tables and the console show it below a dollar: six places,
+ * where one call's cost lies, chosen once rounded, so a cost too small for them is still some.
+ */
+export function costText(usd: number): string {
+  const places = usd.toFixed(6);
+  return usd > 0 && Number(places) === 0 ? "<0.000001" : places;
+}

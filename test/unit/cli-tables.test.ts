@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { lastErrorText } from "../../scripts/lib/stats-table.js";
+import { lastErrorText, type TenantStats, tenantStatsOutput } from "../../scripts/lib/stats-table.js";
+import { dollarsText } from "../../src/console/numbers.js";
 
 describe("the CLI's tables", () => {
   it("show an upstream's last error whole and on one line: its own words, at the end, tell one refusal from another", () => {
@@ -13,5 +14,37 @@ describe("the CLI's tables", () => {
     expect(lastErrorText({ at: "2026-12-03T09:00:00.000Z", status: 400, reason: "\u001b[31mred\u001b[0m" })).toBe(
       "2026-12-03T09:00:00.000Z 400: \ufffd[31mred\ufffd[0m",
     );
+  });
+
+  it("show a model's cost too small for six places as some, as the console does, not as a call that cost nothing", () => {
+    // An embedding of a few tokens: the gateway's cost_in_usd of a golden trace (test/fixtures/gateway-shapes.ts).
+    const usage = { "text-embedding-3-small": { calls: 1, prompt_tokens: 2, completion_tokens: 0, cost_usd: 0.00000004 } };
+    const window = {
+      requests: { "200": 1 },
+      spans: {
+        received: 2,
+        accepted: 2,
+        rejected: { invalid: 0, refused_upstream: 0, by_braintrust: 0 },
+        delivered: 2,
+        retried: 0,
+        dead_lettered: 0,
+      },
+      upstream: { latency_ms: { p50: 5, p99: 5 } },
+      llm_usage: usage,
+    };
+    const stats: TenantStats = {
+      tenant: "acme",
+      waiting_in_queue: 0,
+      last_upstream_error: null,
+      last_5m: window,
+      last_1h: window,
+      last_24h: window,
+      total: window,
+    };
+
+    const usageRow = tenantStatsOutput(stats).split("\n").at(-1)!;
+
+    expect(usageRow).toMatch(/^text-embedding-3-small\s+1\s+2\s+0\s+<0\.000001$/);
+    expect(usageRow.endsWith(dollarsText(0.00000004))).toBe(true);
   });
 });
