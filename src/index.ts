@@ -63,11 +63,17 @@ function logRefusal(path: string, error: RelayError, env: Env): void {
   logEvent({ event: "ingest_refused", tenant, status: error.status, code: error.code, reason: error.message });
 }
 
-// A traces URL pasted with a slash after it is the likeliest miss; said without repeating the path.
-app.notFound((c) => {
-  const trailingSlash = /^\/t\/[^/]+\/v1\/traces\/+$/.test(c.req.path) ? ", without a slash after it" : "";
-  return errorResponse(c, new RelayError("not_found", `no such route: traces go to POST /t/<tenant>/v1/traces${trailingSlash}`));
-});
+/** What the missed path tells of what its caller was after, said without repeating the path. */
+function notFoundHint(path: string): string {
+  // A traces URL pasted with a slash after it is the likeliest miss.
+  if (/^\/t\/[^/]+\/v1\/traces\/+$/.test(path)) return ", without a slash after it";
+  // The root is where wrangler dev's address, and its "open a browser" key, lead someone looking for the console.
+  return path === "/" ? "; the admin console is at /admin/" : "";
+}
+
+app.notFound((c) =>
+  errorResponse(c, new RelayError("not_found", `no such route: traces go to POST /t/<tenant>/v1/traces${notFoundHint(c.req.path)}`)),
+);
 app.onError((err, c) => errorResponse(c, asRelayError(err)));
 
 export default {

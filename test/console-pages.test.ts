@@ -17,6 +17,15 @@ describe("the console's pages beside the admin API: who they open for, their met
     expect(redirect.headers.get("x-content-type-options")).toBe("nosniff");
   });
 
+  it("tells a browser opened at the relay's root, where wrangler dev's address leads, that the console is at /admin/", async () => {
+    const root = await relayFetch("/", { headers: { accept: "text/html" } });
+
+    expect(root.status).toBe(404);
+    expect(await root.json()).toMatchObject({
+      error: { code: "not_found", message: "no such route: traces go to POST /t/<tenant>/v1/traces; the admin console is at /admin/" },
+    });
+  });
+
   it("leaves every admin API call as it was: JSON, bearer token, none of the console's headers", async () => {
     const listed = await admin("GET", "/tenants");
     const refused = await admin("GET", "/tenants", undefined, null);
