@@ -307,6 +307,11 @@ describe("admin API: tenants", () => {
       { parent: "project_name:p", redact: { keys: [{ pattern: "authorization", action: "hide" }] } },
       'redact.keys.0.action: must be one of "remove", "replace"',
     ],
+    // A glob given alone, as a value rule's built-in name is: the message shows a rule's shape.
+    [
+      { parent: "project_name:p", redact: { keys: ["tfy.input*"] } },
+      'redact.keys.0: must be a rule, {"pattern": "<glob>"}, "action" and "replacement" optional, not a string',
+    ],
     // A string sent is never repeated: it may be a key pasted into the wrong field.
     [{ parent: "project_name:p", braintrust: { api_key: "" } }, "braintrust.api_key: must be at least 1 character long"],
     // Where a field takes one of several kinds of value, each is named.

@@ -59,7 +59,7 @@ const EXPECTED: Record<string, string> = {
 };
 
 /** What the caller sent, as its type; a number or boolean as itself. */
-function sent(value: unknown): string {
+export function sent(value: unknown): string {
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";

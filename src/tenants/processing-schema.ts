@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sent } from "./issue-text.js";
 import { ParentSchema } from "./parent.js";
 
 /**
@@ -159,11 +160,20 @@ export const RedactSchema = z.strictObject({
   /** Attribute keys by glob (`*` matches any run of characters; a key nested in a key-value list or JSON text by its dotted path), removed or their value replaced. */
   keys: z
     .array(
-      z.strictObject({
-        pattern: z.string().min(1).max(256),
-        action: z.enum(["remove", "replace"]).default("remove"),
-        replacement: z.string().max(100).default(REDACTED),
-      }),
+      z.strictObject(
+        {
+          pattern: z.string().min(1).max(256),
+          action: z.enum(["remove", "replace"]).default("remove"),
+          replacement: z.string().max(100).default(REDACTED),
+        },
+        // A glob given alone, as a value rule's built-in name is, hears the rule's shape: "an object" would not say it.
+        {
+          error: (issue) =>
+            issue.code === "invalid_type" && issue.input !== undefined
+              ? `must be a rule, {"pattern": "<glob>"}, "action" and "replacement" optional, not ${sent(issue.input)}`
+              : undefined,
+        },
+      ),
     )
     .max(100)
     .default([]),
