@@ -208,7 +208,12 @@ export class BraintrustStandIn {
         const received = this.received.get(key) ?? [];
         const parents = [...new Set(received.map((r) => r.parent))];
         const parent = url.searchParams.get("parent") ?? (parents.length <= 1 ? (parents[0] ?? "") : undefined);
-        if (parent === undefined) return json(res, 409, { error: `spans went to ${parents.length} parents: ask for one with ?parent=` });
+        if (parent === undefined) {
+          // Named, as the relay chose them (routes, a span's own parent): the user need not guess them.
+          const named = parents.map((p) => JSON.stringify(p));
+          const list = `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
+          return json(res, 409, { error: `spans went to ${parents.length} parents, ${list}: ask for one with &parent=` });
+        }
         const requests = received
           .filter((r) => r.parent === parent)
           .map((r) => fromBinary(ExportTraceServiceRequestSchema, Buffer.from(r.body, "base64")));

@@ -36,7 +36,12 @@ describe("the Braintrust stand-in", () => {
     expect((await send(key, "project_name:a", "in a")).status).toBe(200);
     expect((await send(key, "project_name:b", "in b")).status).toBe(200);
 
-    expect((await view(key)).status).toBe(409);
+    const asked = await view(key);
+    expect(asked.status).toBe(409);
+    // Named, so a user of the stand-in need not guess which parents the relay chose.
+    expect(await asked.json()).toEqual({
+      error: 'spans went to 2 parents, "project_name:a" and "project_name:b": ask for one with &parent=',
+    });
     const a = (await (await view(key, "project_name:a")).json()) as { traces: Array<{ root: string }> };
     expect(a.traces.map((t) => t.root)).toEqual(["in a"]);
   });
