@@ -342,7 +342,7 @@ const COMMANDS = [
     const issued = await admin.call("POST", adminPath`/tenants/${tenant}/tokens`, IssuedToken);
     return flags.json
       ? issued
-      : `token ${issued.id} for ${tenant} (shown only now; put it in the gateway's Authorization header):\n${issued.token}`;
+      : `token ${issued.id} for ${tenant} (shown only now; the gateway's Authorization header is Bearer, a space, then this token):\n${issued.token}`;
   }),
   commandOf("tokens revoke <tenant> <token-id>", async (admin, flags, tenant, tokenId) => {
     await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`, NO_CONTENT);

@@ -179,6 +179,25 @@ describe("tfy-relay, against a running relay", () => {
     expect(after).toMatchObject({ auth: "stored_key", tokens: [{ id: expect.any(String) }] });
   });
 
+  it("prints an issued token with how the gateway's header holds it, and the header so written is taken", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-header", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+
+    const issued = await cli(["tokens", "issue", "cli-header"]);
+
+    const printed = /^token [0-9a-f]{16} for cli-header \(shown only now; (.+)\):\n(tbr_\S+)\n$/.exec(issued.stdout);
+    expect(printed, issued.stdout).not.toBeNull();
+    const [, instruction, token] = printed!;
+    // The word, a space, the token: the value TrueFoundry's Headers field takes (README, "Configuring TrueFoundry").
+    expect(instruction).toBe("the gateway's Authorization header is Bearer, a space, then this token");
+    const sent = await fetch(`${relay.url}/t/cli-header/v1/traces`, {
+      method: "POST",
+      headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+      body: toProtobuf(trueFoundryTrace()).slice(),
+    });
+    expect(sent.status).toBe(200);
+  });
+
   it("issues a token that works, revokes it, and deletes the tenant", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-tokens", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
