@@ -118,7 +118,7 @@ try {
     console.log(`\nStill running (Ctrl-C to stop). Send your own spans:
   endpoint  ${relay.url}/t/${TENANT}/v1/traces   (protobuf or JSON)
   header    Authorization: Bearer ${token}
-  admin     curl -H 'authorization: Bearer ${ADMIN_TOKEN}' ${relay.url}/admin/tenants/${TENANT}
+  admin     curl -H @<(printf 'authorization: Bearer %s\\n' ${ADMIN_TOKEN}) ${relay.url}/admin/tenants/${TENANT}
   cli       RELAY_URL=${relay.url} RELAY_ADMIN_TOKEN=${ADMIN_TOKEN} npx tfy-relay stats ${TENANT}
   console   ${relay.url}/admin/   (log in with the admin token: ${ADMIN_TOKEN})
   stand-in  ${standinUrl}   (a key for a tenant of your own: POST /_standin/keys; what it received, no longer printed here: GET /_standin/view?key=…)`);

@@ -75,6 +75,14 @@ it("npm run demo ends by reporting every sent span delivered, after visible retr
     });
     expect(stats).toMatch(new RegExp(`^total\\s+3\\s+${sent}\\s+${sent}\\s+0\\s+${sent}\\s`, "m"));
 
+    // The admin line, run by bash as printed, reads the tenant; the token reaches curl as a file, not as an
+    // argument `ps` would show every user of the machine (README, "A one-off relay").
+    const adminLine = /^ {2}admin {5}(curl .+)$/m.exec(stdout)?.[1];
+    expect(adminLine, stdout.slice(-2000)).toBeDefined();
+    expect(adminLine!.replace(/@<\(printf [^)]*\)/, "")).not.toContain(adminToken!);
+    const { stdout: tenant } = await promisify(execFile)("bash", ["-c", `${adminLine} --silent --fail`], { cwd: root });
+    expect(JSON.parse(tenant)).toMatchObject({ id: "demo", auth: "stored_key" });
+
     // What a tenant of the user's own sends the stand-in is not printed: the lines above stay on screen.
     const standinUrl = /^ {2}stand-in {2}(\S+)/m.exec(stdout)![1]!;
     const { key } = (await (await fetch(`${standinUrl}/_standin/keys`, { method: "POST" })).json()) as { key: string };
