@@ -98,6 +98,18 @@ describe("the console's login and sessions", () => {
     expect((await relayFetch("/admin/", { headers: { cookie } })).status).toBe(200);
   });
 
+  it("takes the admin token pasted with white space around it, as a terminal's selection or a copied line brings it", async () => {
+    for (const pasted of [` ${ADMIN_TOKEN}`, `${ADMIN_TOKEN}  `, `\t${ADMIN_TOKEN}\u00a0`]) {
+      const loggedIn = await logIn(pasted);
+
+      expect(loggedIn.status).toBe(303);
+      expect(loggedIn.headers.get("set-cookie")).toMatch(/^tfy_relay_console=/);
+    }
+    // Only around it: the token with a space inside, or cut short, is no admin token.
+    expect((await logIn(`${ADMIN_TOKEN.slice(0, 8)} ${ADMIN_TOKEN.slice(8)}`)).status).toBe(401);
+    expect((await logIn(` ${ADMIN_TOKEN.slice(1)} `)).status).toBe(401);
+  });
+
   it("keeps a session in use going: a page read 20 minutes into it renews its cookie for 30 more, the same session", async () => {
     const started = (await startSession(ADMIN_TOKEN, Date.now() - 20 * 60_000)).value;
 

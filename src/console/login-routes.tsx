@@ -37,7 +37,8 @@ loginRoutes.post("/login", async (c) => {
   const adminToken = adminTokenOf(c);
   const form = await formOf(c);
   const next = pageAfterLogin(form.next, c.env);
-  if (typeof form.token !== "string" || !(await secretsEqual(form.token, adminToken))) {
+  // Pasted, the token may bring white space from a terminal's selection; none is at the ends of one a bearer header can carry.
+  if (typeof form.token !== "string" || !(await secretsEqual(form.token.trim(), adminToken))) {
     const refusal = new RelayError("unauthenticated", "That is not the admin token.");
     return renderRefusal(c, <LoginPage error={refusal.message} plainHttp={dropsConsoleCookies(c.req.url)} next={next} />, refusal);
   }
