@@ -1,10 +1,12 @@
 import {
   costText,
+  isUnpriced,
   STATS_COLUMNS,
   STATS_WINDOWS,
   type StatsWindow,
   type SummaryColumnsInput,
   statsColumns,
+  UNPRICED,
 } from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
 import { oneLine, shownText, table } from "./table.js";
@@ -34,7 +36,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     u.calls,
     u.prompt_tokens,
     u.completion_tokens,
-    costText(u.cost_usd),
+    isUnpriced(u) ? UNPRICED : costText(u.cost_usd),
   ]);
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),

@@ -1,3 +1,4 @@
+import type { ModelUsageCounts } from "./counts.js";
 import { type StatsSummary, spansRejected } from "./summary.js";
 
 /** The windows a report sums, by the names the CLI and the console give them. */
@@ -36,3 +37,14 @@ export function costText(usd: number): string {
   const places = usd.toFixed(6);
   return usd > 0 && Number(places) === 0 ? "<0.000001" : places;
 }
+
+/**
+ * Whether the gateway gave none of a model's calls a cost: TrueFoundry's 0 for a model it has no
+ * price for, which translation leaves for Braintrust to price by the model's name. Shown as
+ * `UNPRICED`, not as calls that cost nothing, so a total without them does not read as whole.
+ */
+export function isUnpriced({ calls, cost_usd }: Pick<ModelUsageCounts, "calls" | "cost_usd">): boolean {
+  return calls > 0 && cost_usd === 0;
+}
+
+export const UNPRICED = "unpriced";

@@ -18,33 +18,52 @@ describe("the CLI's tables", () => {
 
   it("show a model's cost too small for six places as some, as the console does, not as a call that cost nothing", () => {
     // An embedding of a few tokens: the gateway's cost_in_usd of a golden trace (test/fixtures/gateway-shapes.ts).
-    const usage = { "text-embedding-3-small": { calls: 1, prompt_tokens: 2, completion_tokens: 0, cost_usd: 0.00000004 } };
-    const window = {
-      requests: { "200": 1 },
-      spans: {
-        received: 2,
-        accepted: 2,
-        rejected: { invalid: 0, refused_upstream: 0, by_braintrust: 0 },
-        delivered: 2,
-        retried: 0,
-        dead_lettered: 0,
-      },
-      upstream: { latency_ms: { p50: 5, p99: 5 } },
-      llm_usage: usage,
-    };
-    const stats: TenantStats = {
-      tenant: "acme",
-      waiting_in_queue: 0,
-      last_upstream_error: null,
-      last_5m: window,
-      last_1h: window,
-      last_24h: window,
-      total: window,
-    };
-
-    const usageRow = tenantStatsOutput(stats).split("\n").at(-1)!;
+    const usageRow = tenantStatsOutput(
+      statsWith({ "text-embedding-3-small": { calls: 1, prompt_tokens: 2, completion_tokens: 0, cost_usd: 0.00000004 } }),
+    )
+      .split("\n")
+      .at(-1)!;
 
     expect(usageRow).toMatch(/^text-embedding-3-small\s+1\s+2\s+0\s+<0\.000001$/);
     expect(usageRow.endsWith(dollarsText(0.00000004))).toBe(true);
   });
+
+  it("show a model the gateway gave no cost for as unpriced, not as calls that cost nothing", () => {
+    // TrueFoundry's cost of 0 for a model it has no price for: Braintrust prices those calls by the model's name.
+    const rows = tenantStatsOutput(
+      statsWith({
+        "my-finetune": { calls: 2, prompt_tokens: 30, completion_tokens: 5, cost_usd: 0 },
+        "gpt-4o": { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.00005 },
+      }),
+    ).split("\n");
+
+    expect(rows.at(-2)).toMatch(/^my-finetune\s+2\s+30\s+5\s+unpriced$/);
+    expect(rows.at(-1)).toMatch(/^gpt-4o\s+1\s+10\s+2\s+0\.000050$/);
+  });
 });
+
+function statsWith(usage: TenantStats["last_24h"]["llm_usage"]): TenantStats {
+  const window = {
+    requests: { "200": 1 },
+    spans: {
+      received: 2,
+      accepted: 2,
+      rejected: { invalid: 0, refused_upstream: 0, by_braintrust: 0 },
+      delivered: 2,
+      retried: 0,
+      dead_lettered: 0,
+    },
+    upstream: { latency_ms: { p50: 5, p99: 5 } },
+    llm_usage: usage,
+  };
+  const stats: TenantStats = {
+    tenant: "acme",
+    waiting_in_queue: 0,
+    last_upstream_error: null,
+    last_5m: window,
+    last_1h: window,
+    last_24h: window,
+    total: window,
+  };
+  return stats;
+}

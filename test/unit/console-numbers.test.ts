@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cellText, countText, dollarsText } from "../../src/console/numbers.js";
-import { LlmUsageSummary } from "../../src/console/stats-parts.js";
+import { LlmUsageSummary, LlmUsageTable } from "../../src/console/stats-parts.js";
 
 describe("numbers on the console", () => {
   it("group counts by thousands, and leave a statistics cell that is no count as it is", () => {
@@ -24,5 +24,17 @@ describe("numbers on the console", () => {
     const usage = { "gpt-4o": { calls: 3, prompt_tokens: 40_000_000, completion_tokens: 8_211_930, cost_usd: 1234.567891 } };
 
     expect(String(await LlmUsageSummary({ usage }))).toContain("$1,234.57 · 48,211,930 tokens");
+  });
+
+  it("say how many calls the overview's cost leaves out, of models the gateway gave no cost for", async () => {
+    const usage = {
+      "gpt-4o": { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 },
+      "my-finetune": { calls: 2, prompt_tokens: 30, completion_tokens: 5, cost_usd: 0 },
+    };
+
+    expect(String(await LlmUsageSummary({ usage }))).toContain("$0.500000 · 47 tokens · 2 calls unpriced");
+    expect(String(await LlmUsageTable({ usage }))).toMatch(
+      /my-finetune<\/td>(<td class="num">[\d,]+<\/td>){3}<td class="num"><span class="muted">unpriced<\/span>/,
+    );
   });
 });
