@@ -4,7 +4,13 @@ import { isAcceptedKey, type OfferedKey, recordBraintrustVerdict } from "../src/
 const MINUTE = 60_000;
 
 function offered(overrides: Partial<OfferedKey> = {}): OfferedKey {
-  return { tenantId: "acme", apiUrl: "https://api.braintrust.dev", apiKey: `sk-${crypto.randomUUID()}`, ...overrides };
+  return {
+    tenantId: "acme",
+    incarnation: "inc-1",
+    apiUrl: "https://api.braintrust.dev",
+    apiKey: `sk-${crypto.randomUUID()}`,
+    ...overrides,
+  };
 }
 
 describe("the memory of passthrough keys Braintrust accepted", () => {
@@ -31,11 +37,14 @@ describe("the memory of passthrough keys Braintrust accepted", () => {
     expect(await isAcceptedKey(idle, t0 + 10 * MINUTE)).toBe(false);
   });
 
-  it("holds a key for the tenant and Braintrust URL that accepted it only", async () => {
+  it("holds a key for the tenant, incarnation and Braintrust URL that accepted it only", async () => {
     const key = offered();
     await recordBraintrustVerdict(key, true);
 
     expect(await isAcceptedKey({ ...key, tenantId: "other" })).toBe(false);
+    // The tenant deleted and created again under its id: another owner's, whose Braintrust accepted nothing yet.
+    expect(await isAcceptedKey({ ...key, incarnation: "inc-2" })).toBe(false);
+    expect(await isAcceptedKey({ ...key, incarnation: undefined })).toBe(false);
     expect(await isAcceptedKey({ ...key, apiUrl: "https://api-eu.braintrust.dev" })).toBe(false);
     expect(await isAcceptedKey(key)).toBe(true);
   });

@@ -5,7 +5,7 @@ import type { DeliveryMessage } from "../src/deliver/message.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
-import { createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { compress, exportResponseOf, largeRequest, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 
@@ -286,6 +286,24 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     expect((await exportResponseOf(response)).partialSuccess?.rejectedSpans).toBe(BigInt(spanIdsOf(trace).length));
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(3);
     expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
+  it("accepted for a tenant since deleted are strangers to one created again under its id: nothing of theirs is queued while Braintrust is down", async () => {
+    const first = await createTenant({ mode: "passthrough" });
+    expect((await sendTraces(first, body())).status).toBe(200);
+    expect((await admin("DELETE", `/tenants/${first.id}`)).status).toBe(204);
+    // Another owner, the same id and Braintrust URL, passthrough too.
+    const again = await admin("PUT", `/tenants/${first.id}`, {
+      parent: "project_name:the-next-owner",
+      braintrust: { api_url: env.STANDIN_URL },
+    });
+    expect(again.status).toBe(201);
+
+    await standin.script(first.apiKey, [{ status: 503 }]);
+    const { response, queued } = await ingestRecordingQueue(first, body());
+
+    expect(response.status).toBe(503);
+    expect(queued).toEqual([]);
   });
 });
 

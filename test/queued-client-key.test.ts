@@ -179,7 +179,7 @@ describe.concurrent("a passthrough client's queued key", () => {
 
   it("is trusted once Braintrust takes spans queued with it, forgotten when Braintrust answers 401, and still trusted after a 403", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
-    const offered = { tenantId: tenant.id, apiUrl: standin.url, apiKey: tenant.apiKey };
+    const offered = { tenantId: tenant.id, incarnation: tenant.incarnation, apiUrl: standin.url, apiKey: tenant.apiKey };
     const clientKey = await sealClientKey(tenant.apiKey, env, tenant.id, standin.url);
     const delivered = async () => {
       const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), clientKey);

@@ -127,6 +127,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const held = key.resealed ? { ...message, ...key.resealed } : message;
   if ("undeliverable" in key) return keepAsDeadLetter(env, held, protobuf, key.undeliverable);
   const { apiKey } = key;
+  // The client's key as offered to this tenant's Braintrust, for what Braintrust says of it.
+  const offered = { tenantId: message.tenant, incarnation: tenant.incarnation, apiUrl: tenant.api_url, apiKey };
   const deadLetter = (reason: string, attemptsMade: number) => keepAsDeadLetter(env, { ...held, attempts: attemptsMade }, protobuf, reason);
 
   const attempts = message.attempts + 1;
@@ -160,7 +162,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       if (marked) await releaseDelivered(env.PAYLOADS, message);
       else await releaseOrLog(() => releaseDelivered(env.PAYLOADS, message), message, "delivered_release_failed");
       if (isReplay(message)) countSpans(message, "left_queue", message.spans);
-      if (message.sealedClientKey) await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, true);
+      if (message.sealedClientKey) await recordBraintrustVerdict(offered, true);
       return;
     }
     case "retry":
@@ -187,7 +189,7 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     case "refuse_client":
       // 401 says the key is no good; a 403 may be about this parent only, the key still good for others.
       if (outcome.kind === "rejected" && outcome.status === 401) {
-        await recordBraintrustVerdict({ tenantId: message.tenant, apiUrl: tenant.api_url, apiKey }, false);
+        await recordBraintrustVerdict(offered, false);
       }
       // Kept, as a stored key's spans are: the client heard 200 for them, and a refusal from the
       // queue is not always the key's end (a 403 for this parent only, or from Braintrust's gateway

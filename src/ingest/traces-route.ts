@@ -58,7 +58,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     await withinLocationCeiling(c.env.TENANT_RATE_CEILING, tenantId);
   } else takeUntrustedRequestToken(tenantId);
   // The key as offered to this tenant's Braintrust, for what Braintrust says of it.
-  const offered = { tenantId, apiUrl: tenant.api_url, apiKey: credential.apiKey };
+  const offered = { tenantId, incarnation: tenant.incarnation, apiUrl: tenant.api_url, apiKey: credential.apiKey };
   // A larger body from a key not yet accepted waits while Braintrust is asked whether it takes the
   // key; taken, the body is read whole, and the request is still one of a key not yet trusted.
   const body = credential.trusted

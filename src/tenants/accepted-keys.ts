@@ -3,7 +3,9 @@ import { sha256Hex } from "../secrets/compare.js";
 /**
  * Passthrough keys Braintrust has accepted, per isolate: what earns a passthrough client the
  * tenant's budget, full limits and durable delivery, since the relay cannot check such a key
- * itself. Held as SHA-256 of tenant, Braintrust URL and key, never the key. A key enters when
+ * itself. Held as SHA-256 of tenant (the incarnation of it: one deleted and created again under its
+ * id is another owner's, whose Braintrust has accepted none of its clients yet), Braintrust URL and
+ * key, never the key. A key enters when
  * Braintrust takes spans with it and leaves when Braintrust refuses it, or after IDLE_MS without a
  * request: each request that finds it renews it, so a client keeps its standing through a
  * Braintrust outage, when nothing is delivered to renew it. Only holders of the key can renew it.
@@ -17,12 +19,15 @@ const accepted = new Map<string, number>();
 /** A passthrough key as offered to one tenant's Braintrust. */
 export interface OfferedKey {
   tenantId: string;
+  /** The tenant's incarnation (tenants/schema.ts); none for a tenant recorded before incarnations. */
+  incarnation: string | undefined;
   apiUrl: string;
   apiKey: string;
 }
 
-function digestOf({ tenantId, apiUrl, apiKey }: OfferedKey): Promise<string> {
-  return sha256Hex(`${tenantId}\n${apiUrl}\n${apiKey}`);
+/** An array, so no field's text can pass for another's. */
+function digestOf({ tenantId, incarnation, apiUrl, apiKey }: OfferedKey): Promise<string> {
+  return sha256Hex(JSON.stringify([tenantId, incarnation ?? null, apiUrl, apiKey]));
 }
 
 /** Whether Braintrust has accepted this key, recently enough; renews it if so. */

@@ -141,6 +141,6 @@ export async function authenticateIngest(
   return {
     mode: "passthrough",
     apiKey: bearer,
-    trusted: await isAcceptedKey({ tenantId: tenant.id, apiUrl: tenant.api_url, apiKey: bearer }),
+    trusted: await isAcceptedKey({ tenantId: tenant.id, incarnation: tenant.incarnation, apiUrl: tenant.api_url, apiKey: bearer }),
   };
 }
