@@ -6,7 +6,7 @@ import { clientAnswer } from "../src/ingest/client-answer.js";
 
 const none = { rejectedSpans: 0n, errorMessage: "" };
 const delivered: RequestDeliveryResult = { result: "delivered", parent: "project_name:p" };
-const queued: RequestDeliveryResult = { result: "queued", spans: 3 };
+const queued: RequestDeliveryResult = { result: "queued", spans: 3, parent: "project_name:p" };
 const forbidden = new RelayError("forbidden", "Braintrust answered 403: Forbidden");
 const unauthenticated = new RelayError("unauthenticated", "Braintrust answered 401: Invalid API key");
 const refused = (spans: number, refusal = forbidden): RequestDeliveryResult => ({

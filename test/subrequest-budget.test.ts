@@ -80,6 +80,56 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     });
   }
 
+  describe("for a passthrough key Braintrust has not accepted yet, which anyone may send, as many as for a trusted key", () => {
+    const passthrough = () =>
+      createTenant({ mode: "passthrough", parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const { parents, spans, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 4);
+    // Its spans' traces are all of one trace-routes object's, which the request calls.
+    const attempted = attemptsDuringRequest(1);
+
+    it("and queues the others once Braintrust has taken spans of the request: each span arrives once", async () => {
+      const tenant = await passthrough();
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+      const whileWaiting = await standin.received(tenant.apiKey);
+
+      expect(response.status).toBe(200);
+      expect(whileWaiting.map((r) => r.parent).sort()).toEqual(parents.slice(0, attempted));
+      expect(queue.sent.map(({ body }) => body.parent)).toEqual(parents.slice(attempted));
+      const { missing, duplicates } = await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf(spans)));
+      expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
+    });
+
+    it("and refuses the others with the key when Braintrust refused it for every parent attempted", async () => {
+      const tenant = await passthrough();
+      const stranger = `sk-stranger-${crypto.randomUUID()}`;
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith({ id: tenant.id, bearer: stranger }, toProtobuf(request), { DELIVERY_QUEUE: queue });
+
+      expect(response.status).toBe(401);
+      expect(await standin.attempts(stranger)).toHaveLength(attempted);
+      expect(queue.sent).toEqual([]);
+    });
+
+    it("and neither sends nor keeps the others when Braintrust took none of the spans attempted: 503, for the client to send again", async () => {
+      const tenant = await passthrough();
+      await standin.script(
+        tenant.apiKey,
+        parents.map(() => ({ status: 503 })),
+      );
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe(String(TRANSIENT_RETRY_AFTER_SECONDS));
+      expect(await standin.attempts(tenant.apiKey)).toHaveLength(attempted);
+      expect(queue.sent).toEqual([]);
+    });
+  });
+
   it("rejects, not halves, what a 413 turns away for a key not yet accepted, sent to more parents than three attempts each allow", async () => {
     const tenant = await createTenant({
       mode: "passthrough",

@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, randomId, spansOf, toProtobuf } from "../scripts/lib/traces.js";
+import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingObject, meddlingObjects } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
-import { admin, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { admin, createTenant, sendTraces, sendTracesWith, type TestTenant } from "./support/relay.js";
 import {
   acceptKey,
   EVAL_ROUTE,
@@ -114,6 +115,26 @@ describe.concurrent("a passthrough client's trace, decided once Braintrust accep
     );
     expect(decisions).toEqual(["project_name:default", null]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status).sort()).toEqual([200, 403]);
+  });
+
+  it("a key Braintrust accepts on a first request to more parents than it attempts has the decisions of the parents it queued remembered too", async () => {
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, parent_from_attribute: true, routes: [EVAL_ROUTE], trace_wait_seconds: 3600 },
+    });
+    const traces = Array.from({ length: MAX_ATTEMPTS_DURING_REQUEST + 4 }, (_, i) => {
+      const traceId = randomId(16);
+      const parent = `project_name:p-${String(i).padStart(2, "0")}`;
+      return { traceId, parent, top: spanWith(`call for ${parent}`, [attr("braintrust.parent", parent)], { traceId }) };
+    });
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(traces.map((t) => t.top))))).status).toBe(200);
+
+    const decisions = await Promise.all(
+      traces.map(async ({ traceId }) => (await traceRoutesOf(tenant, traceId).decisions([hex(traceId)]))[0]),
+    );
+    expect(decisions).toEqual(traces.map((t) => t.parent));
   });
 
   it("a request whose only delivery Braintrust refuses the key for, beside another trace's spans kept to wait, is answered 200: those spans were kept", async () => {

@@ -23,7 +23,7 @@ import { releasePayloads } from "./spill.js";
  */
 export type RequestDeliveryResult =
   | { result: "delivered"; parent: string; partialSuccess?: PartialSuccess }
-  | { result: "queued"; spans: number }
+  | { result: "queued"; spans: number; parent: string }
   | { result: "dead_lettered"; deadLetter: DeadLetter }
   /** Braintrust refused the passthrough client's key; nothing was kept, since only the client can fix it. */
   | { result: "refused"; spans: number; parent: string; refusal: RelayError }
@@ -35,8 +35,12 @@ export type RequestDeliveryResult =
 /**
  * Every delivery of a request, each result in its delivery's place: the first ones the request's
  * subrequests allow (`attemptsDuringRequest`) attempted while the client waits, the others queued
- * unattempted, for a credential the relay trusts (all are attempted for any other, whose spans are
- * never kept). `objectsCalled`: the trace-routes objects the request called before. Settled, not
+ * unattempted. For a key Braintrust has not accepted yet, which anyone may send, so is the number of
+ * attempts: one request of it never makes the relay send Braintrust (or a tenant's own api_url) more
+ * than a trusted key's does, whatever number of parents its spans name. Its others are queued only
+ * once Braintrust has taken some of its spans, and so accepted it; refused with it when Braintrust
+ * refused it for every parent attempted; else not kept, for the client to send again.
+ * `objectsCalled`: the trace-routes objects the request called before. Settled, not
  * all(): the client is answered only once every delivery is accounted for, even when one of them
  * fails on a bug; work left running after the answer is not sure to finish.
  */
@@ -47,7 +51,7 @@ export async function deliverAll(
   credential: Pick<BraintrustCredential, "mode" | "trusted">,
   objectsCalled = 0,
 ): Promise<RequestDeliveryResult[]> {
-  const attempted = credential.trusted ? deliveries.slice(0, attemptsDuringRequest(objectsCalled)) : deliveries;
+  const attempted = deliveries.slice(0, attemptsDuringRequest(objectsCalled));
   const unattempted = deliveries.slice(attempted.length);
   // Three attempts a delivery at most (resentNow), and a Worker has 50 subrequests on the Free plan.
   const resendAtOnce = attempted.length <= MAX_DELIVERIES_RESENT;
@@ -58,7 +62,8 @@ export async function deliverAll(
     credential.mode === "passthrough" && unattempted.length > 0
       ? Promise.allSettled(attempts).then((settled) => {
           const refusal = refusedForAll(settled);
-          return refusal ? unattempted.map((delivery) => refusedAs(delivery, refusal)) : queueUnattempted(env, config, unattempted);
+          if (refusal) return unattempted.map((delivery) => refusedAs(delivery, refusal));
+          return credential.trusted || deliveredAny(settled) ? queueUnattempted(env, config, unattempted) : unattempted.map(notSentYet);
         })
       : queueUnattempted(env, config, unattempted);
   return allSettledResults([...attempts, rest]);
@@ -79,6 +84,26 @@ function refusedForAll(settled: PromiseSettledResult<RequestDeliveryResult | Req
     s.status === "fulfilled" && !Array.isArray(s.value) && s.value.result === "refused" ? [s.value.refusal] : [],
   );
   return refusals.length === settled.length ? refusals[0] : undefined;
+}
+
+/** Whether Braintrust took spans in any of the deliveries attempted: the key is then one it accepts. */
+function deliveredAny(settled: PromiseSettledResult<RequestDeliveryResult | RequestDeliveryResult[]>[]): boolean {
+  return settled.some((s) => s.status === "fulfilled" && [s.value].flat().some((result) => result.result === "delivered"));
+}
+
+/**
+ * A delivery of a key Braintrust has not accepted, past the request's first attempts, none of which
+ * it took: not sent, not kept, so that a stranger's request costs Braintrust no more than a trusted
+ * one's. The client sends the request again, and once Braintrust has taken spans sent with the key,
+ * the relay queues what the first attempts leave.
+ */
+function notSentYet(): RequestDeliveryResult {
+  const error = new RelayError(
+    "unavailable",
+    "Braintrust has not yet accepted this API key and took none of the spans sent with it to the request's first parents, so those for its other parents were not sent: retry later",
+    { retryAfterSeconds: TRANSIENT_RETRY_AFTER_SECONDS },
+  );
+  return { result: "not_kept", error };
 }
 
 /** A delivery not attempted, refused as the client's key was for the others. */
@@ -204,8 +229,9 @@ export function attemptsDuringRequest(objectsCalled: number): number {
 
 /**
  * Deliveries queued without an attempt (see MAX_ATTEMPTS_DURING_REQUEST): the queue's consumer makes
- * their first. Only for a credential the relay trusts: spans of a key Braintrust has not accepted are
- * never kept. All are queued; or, when the queue takes none, each is attempted now; or, when it took
+ * their first. Only for a credential the relay trusts, or one Braintrust took spans of in this
+ * request's first attempts: spans of a key Braintrust has not accepted are never kept. All are
+ * queued; or, when the queue takes none, each is attempted now; or, when it took
  * some but not all, none counts as kept and each is `not_kept`.
  */
 async function queueUnattempted(env: Env, config: RelayConfig, deliveries: Delivery[]): Promise<RequestDeliveryResult[]> {
@@ -217,7 +243,7 @@ async function queueUnattempted(env: Env, config: RelayConfig, deliveries: Deliv
       (made) => releasePayloads(env.PAYLOADS, made),
     );
     await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, messages);
-    return deliveries.map((delivery) => ({ result: "queued", spans: delivery.spans }));
+    return deliveries.map((delivery) => ({ result: "queued", spans: delivery.spans, parent: delivery.parent }));
   } catch (err) {
     if (err instanceof RelayError) throw err;
     // Taking none of them (down, or out of the day's operations), the queue should not cost spans
@@ -274,10 +300,10 @@ async function keepDurably(
         next.delaySeconds,
       );
       countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "retried", delivery.spans);
-      return { result: "queued", spans: delivery.spans };
+      return { result: "queued", spans: delivery.spans, parent: delivery.parent };
     case "split":
       await enqueueNew(env.DELIVERY_QUEUE, env.PAYLOADS, await halvesAsMessages(template, protobuf, env.PAYLOADS, "fresh"));
-      return { result: "queued", spans: delivery.spans };
+      return { result: "queued", spans: delivery.spans, parent: delivery.parent };
     case "dead_letter": {
       const message: DeliveryMessage = { ...template, payload: { inline: protobuf }, spans: delivery.spans, bytes: protobuf.byteLength };
       return { result: "dead_lettered", deadLetter: await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, next.reason) };

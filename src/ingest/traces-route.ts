@@ -119,9 +119,13 @@ function braintrustVerdict(results: RequestDeliveryResult[]): boolean | undefine
   return undefined;
 }
 
-/** The parents Braintrust took spans at, in any of the request's deliveries. */
+/**
+ * The parents Braintrust took spans at, in any of the request's deliveries, and those whose spans were
+ * queued once it had: a request of a key not yet accepted attempts its first parents only, and queues
+ * the others' spans when Braintrust took some, which then go there as a trusted key's would.
+ */
 function parentsTaken(results: RequestDeliveryResult[]): Set<string> {
-  return new Set(results.flatMap((r) => (r.result === "delivered" ? [r.parent] : [])));
+  return new Set(results.flatMap((r) => (r.result === "delivered" || r.result === "queued" ? [r.parent] : [])));
 }
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {
