@@ -83,9 +83,10 @@ describe("a request to more parents than its subrequests allow attempts", () => 
   describe("for a passthrough key Braintrust has not accepted yet, which anyone may send, as many as for a trusted key", () => {
     const passthrough = () =>
       createTenant({ mode: "passthrough", parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
-    const { parents, spans, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 4);
     // Its spans' traces are all of one trace-routes object's, which the request calls.
     const attempted = attemptsDuringRequest(1);
+    // Fewer others than the queue's batch, whose consumer would otherwise deliver them before they are read here.
+    const { parents, spans, request } = spansToParents(attempted + 4);
 
     it("and queues the others once Braintrust has taken spans of the request: each span arrives once", async () => {
       const tenant = await passthrough();
