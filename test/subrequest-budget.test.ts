@@ -129,6 +129,25 @@ describe("a request to more parents than its subrequests allow attempts", () => 
       expect(await standin.attempts(tenant.apiKey)).toHaveLength(attempted);
       expect(queue.sent).toEqual([]);
     });
+
+    it("and neither sends nor keeps the others when Braintrust refused every span attempted, saying so in a 200: the same request sent again would meet the same refusals", async () => {
+      const tenant = await passthrough();
+      // A 400 for each: spans Braintrust turns away whoever sends them again, the key neither accepted nor refused.
+      await standin.script(
+        tenant.apiKey,
+        parents.map(() => ({ status: 400 })),
+      );
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+
+      expect(response.status).toBe(200);
+      const { partialSuccess } = await exportResponseOf(response);
+      expect(partialSuccess?.rejectedSpans).toBe(BigInt(spans.length));
+      expect(partialSuccess?.errorMessage).toContain(`1 span for ${parents.at(-1)} not sent`);
+      expect(await standin.attempts(tenant.apiKey)).toHaveLength(attempted);
+      expect(queue.sent).toEqual([]);
+    });
   });
 
   it("rejects, not halves, what a 413 turns away for a key not yet accepted, sent to more parents than three attempts each allow", async () => {

@@ -29,6 +29,8 @@ export type RequestDeliveryResult =
   | { result: "refused"; spans: number; parent: string; refusal: RelayError }
   /** Braintrust refused spans sent with a key it has not accepted yet, which earns nothing kept. */
   | { result: "rejected"; spans: number; parent: string; reason: string }
+  /** Spans of a key Braintrust has not accepted yet, past the request's first attempts, which it refused all: neither sent nor kept. */
+  | { result: "not_sent"; spans: number; parent: string }
   /** Neither delivered nor kept: the client has to send the spans again. */
   | { result: "not_kept"; error: RelayError };
 
@@ -39,7 +41,8 @@ export type RequestDeliveryResult =
  * attempts: one request of it never makes the relay send Braintrust (or a tenant's own api_url) more
  * than a trusted key's does, whatever number of parents its spans name. Its others are queued only
  * once Braintrust has taken some of its spans, and so accepted it; refused with it when Braintrust
- * refused it for every parent attempted; else not kept, for the client to send again.
+ * refused it for every parent attempted; left out, said so in the 200, when it refused the spans of
+ * every parent attempted; else not kept, for the client to send again.
  * `objectsCalled`: the trace-routes objects the request called before. Settled, not
  * all(): the client is answered only once every delivery is accounted for, even when one of them
  * fails on a bug; work left running after the answer is not sure to finish.
@@ -63,7 +66,9 @@ export async function deliverAll(
       ? Promise.allSettled(attempts).then((settled) => {
           const refusal = refusedForAll(settled);
           if (refusal) return unattempted.map((delivery) => refusedAs(delivery, refusal));
-          return credential.trusted || deliveredAny(settled) ? queueUnattempted(env, config, unattempted) : unattempted.map(notSentYet);
+          if (credential.trusted || deliveredAny(settled)) return queueUnattempted(env, config, unattempted);
+          // Sent again, the request meets the same answers for the same first parents: a 503 would have it sent for ever.
+          return answeredAll(settled) ? unattempted.map(notSent) : unattempted.map(notSentYet);
         })
       : queueUnattempted(env, config, unattempted);
   return allSettledResults([...attempts, rest]);
@@ -89,6 +94,19 @@ function refusedForAll(settled: PromiseSettledResult<RequestDeliveryResult | Req
 /** Whether Braintrust took spans in any of the deliveries attempted: the key is then one it accepts. */
 function deliveredAny(settled: PromiseSettledResult<RequestDeliveryResult | RequestDeliveryResult[]>[]): boolean {
   return settled.some((s) => s.status === "fulfilled" && [s.value].flat().some((result) => result.result === "delivered"));
+}
+
+/** Whether Braintrust answered every delivery attempted for good, refusing its spans or the key: none of them is to be sent again. */
+function answeredAll(settled: PromiseSettledResult<RequestDeliveryResult | RequestDeliveryResult[]>[]): boolean {
+  return settled.every(
+    (s) => s.status === "fulfilled" && [s.value].flat().every((result) => result.result === "rejected" || result.result === "refused"),
+  );
+}
+
+/** A delivery past the request's first attempts, all of which Braintrust refused for good: left out, counted as refused. */
+function notSent(delivery: Delivery): RequestDeliveryResult {
+  countSpans({ tenant: delivery.tenantId, incarnation: delivery.incarnation }, "refused_upstream", delivery.spans);
+  return { result: "not_sent", spans: delivery.spans, parent: delivery.parent };
 }
 
 /**

@@ -11,8 +11,8 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
  * - every delivery refused the client's key, and no span of it waits for its trace's top span: that
  *   refusal, 401 or 403 (the first one's, should they differ), as for a request to one parent;
  *   nothing was kept.
- * - otherwise 200, with the relay's own rejections, plus spans refused or dead-lettered counted as
- *   rejected and said why, so the client does not resend what resending cannot fix. Spans waiting
+ * - otherwise 200, with the relay's own rejections, plus spans refused, not sent or dead-lettered
+ *   counted as rejected and said why, so the client does not resend what resending cannot fix. Spans waiting
  *   (`spansWait`: kept by their traces' objects, now or when the request was sent before) are a
  *   success: the relay holds them and will deliver them.
  * Returns the 200's partial success; throws the error answer.
@@ -31,7 +31,7 @@ function longerWait(a: RelayError, b: RelayError): RelayError {
   return (b.options.retryAfterSeconds ?? 0) > (a.options.retryAfterSeconds ?? 0) ? b : a;
 }
 
-/** Delivered and queued spans are a success; refused and dead-lettered ones are reported as rejected. */
+/** Delivered and queued spans are a success; refused, not sent and dead-lettered ones are reported as rejected. */
 function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResult): PartialSuccess {
   const messages = partial.errorMessage ? [partial.errorMessage] : [];
   let rejected = partial.rejectedSpans;
@@ -49,6 +49,12 @@ function withDeliveryResult(partial: PartialSuccess, result: RequestDeliveryResu
     rejected += BigInt(result.spans);
     messages.push(
       `${spanCount(result.spans)} for ${result.parent} not kept, since Braintrust refused them and has not yet accepted the client's key: ${result.reason}`,
+    );
+  }
+  if (result.result === "not_sent") {
+    rejected += BigInt(result.spans);
+    messages.push(
+      `${spanCount(result.spans)} for ${result.parent} not sent, since Braintrust refused all spans sent with the client's key to the request's first parents and has not yet accepted the key`,
     );
   }
   if (result.result === "refused") {
