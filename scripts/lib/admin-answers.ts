@@ -82,7 +82,10 @@ export const StatsSummary = z.looseObject({
     dead_lettered: count,
   }),
   upstream: z.looseObject({ latency_ms: z.looseObject({ p50: count.nullable(), p99: count.nullable() }) }),
-  llm_usage: z.record(z.string(), z.looseObject({ calls: count, prompt_tokens: count, completion_tokens: count, cost_usd: count })),
+  llm_usage: z.record(
+    z.string(),
+    z.looseObject({ calls: count, prompt_tokens: count, completion_tokens: count, cost_usd: count, unpriced_calls: count.optional() }),
+  ),
 });
 
 /** GET /admin/tenants/:tenant/stats; TenantStatsAnswer is the same schema typed as the stats table reads it. */

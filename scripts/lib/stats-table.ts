@@ -7,6 +7,7 @@ import {
   type SummaryColumnsInput,
   statsColumns,
   UNPRICED,
+  unpricedCalls,
 } from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
 import { oneLine, shownText, table } from "./table.js";
@@ -36,7 +37,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     u.calls,
     u.prompt_tokens,
     u.completion_tokens,
-    isUnpriced(u) ? UNPRICED : costText(u.cost_usd),
+    isUnpriced(u) ? UNPRICED : unpricedCalls(u) > 0 ? `${costText(u.cost_usd)} + ${unpricedCalls(u)} ${UNPRICED}` : costText(u.cost_usd),
   ]);
   return [
     table(["WINDOW", ...STATS_COLUMNS], windows),

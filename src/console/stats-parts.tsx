@@ -1,5 +1,5 @@
 import type { PropsWithChildren } from "hono/jsx";
-import { isUnpriced, STATS_COLUMNS, STATS_WINDOWS, statsColumns, UNPRICED } from "../stats/columns.js";
+import { isUnpriced, STATS_COLUMNS, STATS_WINDOWS, statsColumns, UNPRICED, unpricedCalls } from "../stats/columns.js";
 import type { StatsSummary, TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
 import { upstreamErrorPassed } from "./health.js";
@@ -93,7 +93,7 @@ export function LlmUsageSummary(props: { usage: StatsSummary["llm_usage"] }) {
   if (models.length === 0) return <span class="muted">none counted</span>;
   const cost = models.reduce((sum, m) => sum + m.cost_usd, 0);
   const tokens = models.reduce((sum, m) => sum + m.prompt_tokens + m.completion_tokens, 0);
-  const unpriced = models.filter(isUnpriced).reduce((sum, m) => sum + m.calls, 0);
+  const unpriced = models.reduce((sum, m) => sum + unpricedCalls(m), 0);
   return (
     <span class="llm-usage">
       ${dollarsText(cost)} · {countText(tokens)} tokens{unpriced > 0 && ` · ${countOf(unpriced, "call")} ${UNPRICED}`}
@@ -125,7 +125,21 @@ export function LlmUsageTable(props: { usage: StatsSummary["llm_usage"] }) {
                   <td class="num">{countText(usage.calls)}</td>
                   <td class="num">{countText(usage.prompt_tokens)}</td>
                   <td class="num">{countText(usage.completion_tokens)}</td>
-                  <td class="num">{isUnpriced(usage) ? <span class="muted">{UNPRICED}</span> : dollarsText(usage.cost_usd)}</td>
+                  <td class="num">
+                    {isUnpriced(usage) ? (
+                      <span class="muted">{UNPRICED}</span>
+                    ) : (
+                      <>
+                        {dollarsText(usage.cost_usd)}
+                        {unpricedCalls(usage) > 0 && (
+                          <span class="muted">
+                            {" "}
+                            + {countText(unpricedCalls(usage))} {UNPRICED}
+                          </span>
+                        )}
+                      </>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -134,8 +148,8 @@ export function LlmUsageTable(props: { usage: StatsSummary["llm_usage"] }) {
       )}
       <p class="muted llm-note">
         LLM usage counts the model calls in the spans the relay translates (the gateway's own tokens and cost); a tenant that does not
-        translate is not read for it. A model the gateway gave no cost for is {UNPRICED}, left out of the cost: Braintrust prices its calls
-        by the model's name.
+        translate is not read for it. Calls the gateway gave no cost for are {UNPRICED}, left out of the cost: Braintrust prices them by the
+        model's name.
       </p>
     </>
   );

@@ -215,7 +215,13 @@ export class SpanProcessor {
   }
 
   private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
-    addModelUsage(this.usage, model, { calls: 1, prompt_tokens: promptTokens, completion_tokens: completionTokens, cost_usd: costUsd });
+    addModelUsage(this.usage, model, {
+      calls: 1,
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      cost_usd: costUsd,
+      ...(costUsd === 0 ? { unpriced_calls: 1 } : {}),
+    });
   }
 
   /**

@@ -48,3 +48,11 @@ export function isUnpriced({ calls, cost_usd }: Pick<ModelUsageCounts, "calls" |
 }
 
 export const UNPRICED = "unpriced";
+
+/**
+ * How many of a model's calls the gateway gave no cost for: some only, when it priced the model under
+ * one account and not another. Counts made before they were counted tell them only when none was priced.
+ */
+export function unpricedCalls(usage: Pick<ModelUsageCounts, "calls" | "cost_usd" | "unpriced_calls">): number {
+  return usage.unpriced_calls ?? (isUnpriced(usage) ? usage.calls : 0);
+}

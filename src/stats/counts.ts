@@ -46,6 +46,11 @@ export interface ModelUsageCounts {
   prompt_tokens: number;
   completion_tokens: number;
   cost_usd: number;
+  /**
+   * The calls the gateway gave no cost for (TrueFoundry's 0, for a model it has no price for), which
+   * `cost_usd` leaves out; absent when none, and in counts made before they were counted.
+   */
+  unpriced_calls?: number;
 }
 
 export interface UpstreamError {
@@ -99,6 +104,8 @@ function addTo(into: Record<string, ModelUsageCounts>, model: string, usage: Mod
     completion_tokens: saturatingSum(sum.completion_tokens, usage.completion_tokens),
     cost_usd: saturatingSum(sum.cost_usd, usage.cost_usd),
   };
+  const unpriced = (sum.unpriced_calls ?? 0) + (usage.unpriced_calls ?? 0);
+  if (unpriced > 0) value.unpriced_calls = unpriced;
   Object.defineProperty(into, model, { value, enumerable: true, writable: true, configurable: true });
 }
 

@@ -40,6 +40,16 @@ describe("the CLI's tables", () => {
     expect(rows.at(-2)).toMatch(/^my-finetune\s+2\s+30\s+5\s+unpriced$/);
     expect(rows.at(-1)).toMatch(/^gpt-4o\s+1\s+10\s+2\s+0\.000050$/);
   });
+
+  it("show a model the gateway priced some calls of with its cost and the calls that cost leaves out", () => {
+    const row = tenantStatsOutput(
+      statsWith({ "gpt-4o": { calls: 3, prompt_tokens: 30, completion_tokens: 6, cost_usd: 0.5, unpriced_calls: 2 } }),
+    )
+      .split("\n")
+      .at(-1);
+
+    expect(row).toMatch(/^gpt-4o\s+3\s+30\s+6\s+0\.500000 \+ 2 unpriced$/);
+  });
 });
 
 function statsWith(usage: TenantStats["last_24h"]["llm_usage"]): TenantStats {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { tenantRecord } from "../../scripts/lib/tenants.js";
+import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { cellText, countText, dollarsText } from "../../src/console/numbers.js";
 import { LlmUsageSummary, LlmUsageTable } from "../../src/console/stats-parts.js";
+import { relayConfig } from "../../src/env.js";
+import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
+import { requestOf, spanWith } from "../support/traces.js";
 
 describe("numbers on the console", () => {
   it("group counts by thousands, and leave a statistics cell that is no count as it is", () => {
@@ -36,5 +41,36 @@ describe("numbers on the console", () => {
     expect(String(await LlmUsageTable({ usage }))).toMatch(
       /my-finetune<\/td>(<td class="num">[\d,]+<\/td>){3}<td class="num"><span class="muted">unpriced<\/span>/,
     );
+  });
+});
+
+describe("the calls a model's cost leaves out", () => {
+  // One model under two of the gateway's accounts, one priced, one not (an account of its own, say): both count as one model.
+  function usageOfCalls(costs: number[]) {
+    const calls = costs.map((cost, i) =>
+      spanWith(`Model: call ${i}`, [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.model.name", "gpt-4o"),
+        attr("tfy.model.metric.input_tokens", 10),
+        attr("tfy.model.metric.output_tokens", 2),
+        attr("tfy.model.metric.cost_in_usd", cost),
+      ]),
+    );
+    const body = toProtobuf(requestOf(calls));
+    const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
+    return prepareDeliveries(
+      { wire: body, coding: "identity", bytes: body },
+      "protobuf",
+      tenantRecord(),
+      credential,
+      relayConfig({} as Env),
+    ).usage;
+  }
+
+  it("are counted when the gateway priced some of the model's calls and not others, in the overview and in the table", async () => {
+    const usage = usageOfCalls([0.5, 0, 0]);
+
+    expect(String(await LlmUsageSummary({ usage }))).toContain("$0.500000 · 36 tokens · 2 calls unpriced");
+    expect(String(await LlmUsageTable({ usage }))).toContain("2 unpriced");
   });
 });
