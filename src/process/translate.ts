@@ -22,6 +22,7 @@ import { genAiRestated } from "./genai-settings.js";
 import { metricsOf, usageOf } from "./metrics.js";
 import { providerModelName } from "./model-name.js";
 import { callPayloads, type ResponsePayload, toolPayloads } from "./payloads.js";
+import { promptVariablesShown } from "./prompt-variables.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
 import { isRedactedWithin } from "./redact-keys.js";
 import { requestMetadata } from "./request-metadata.js";
@@ -123,8 +124,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
   const error = spanError(span, type, response, errorMessage);
   const tagsWritten = tags.length > 0 && !hasAttribute(attributes, "braintrust.tags");
-  // What a request's span says its call used shows as metadata in the attributes' place: kept, they show it already.
-  const usedElsewhere = options.keepSourceAttributes ? {} : metrics.usedElsewhere;
+  // Shown as metadata in their attributes' place (kept, they show it already): what a request's span
+  // says its call used, and a prompt's variables, unfolded.
+  const movedToMetadata = options.keepSourceAttributes ? {} : { ...metrics.usedElsewhere, ...promptVariablesShown(attributes) };
   const model =
     type === "llm" || type === "task"
       ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model })
@@ -132,7 +134,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // What the rest of a response leaves out must show elsewhere: its model as metadata's, written unless the span has its own.
   const modelShown = hasAttribute(attributes, "braintrust.metadata") ? undefined : model;
   const responseRest = response && responseRestShown(response.rest, modelShown, metricsShown ? metrics.values : undefined);
-  const derived = { ...metadataOf(attributes, request, responseRest, model), ...usedElsewhere };
+  const derived = { ...metadataOf(attributes, request, responseRest, model), ...movedToMetadata };
   // A request setting the relay's own keys overwrite (a body field named `response`) shows only in
   // the request's attribute, which then stays.
   const settings = request?.settings ?? {};
@@ -198,7 +200,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const removedKeys = new Set<string>();
   if (!options.keepSourceAttributes) {
     if (metricsWritten) removeSentOnce(removedKeys, attributes, metrics.sources);
-    if (metadataWritten) removeSentOnce(removedKeys, attributes, Object.keys(usedElsewhere));
+    if (metadataWritten) removeSentOnce(removedKeys, attributes, Object.keys(movedToMetadata));
     // A payload with nothing to show as input or output (its messages redacted) is all in metadata.
     if (input && (inputWritten || input.value === undefined) && !settingHidden && (metadataWritten || Object.keys(input.rest).length === 0))
       removeSentOnce(removedKeys, attributes, input.sources);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type KeyValue, KeyValueSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { attr } from "../../scripts/lib/traces.js";
 import { attributesOf, spanWith } from "../support/traces.js";
-import { DROP, keptKeys, translated, translateInPlace } from "../support/translation.js";
+import { DROP, KEEP, keptKeys, translated, translateInPlace } from "../support/translation.js";
 
 /** What a span shows as metadata and tags, the caller's request metadata among them. */
 describe("metadata", () => {
@@ -174,6 +174,33 @@ describe("the caller's request metadata", () => {
     expect(translatedWith([attr("tfy.request.metadata", '{"tags":"a"}'), attr("braintrust.tags", ["own"])]).metadata).toEqual({
       tags: "a",
     });
+  });
+});
+
+describe("a prompt's variables", () => {
+  it("show as an object in metadata, under their attribute's key, which goes; a tenant keeping sources keeps the attribute alone", () => {
+    const variables = attr("tfy.prompt_variables", '{"city":"Paris","n":3}');
+
+    expect(translated([variables])["braintrust.metadata"]).toEqual({ "tfy.prompt_variables": { city: "Paris", n: 3 } });
+    expect(keptKeys([variables])).toEqual([]);
+    expect(keptKeys([variables], KEEP)).toEqual(["tfy.prompt_variables"]);
+    expect(translated([variables, attr("braintrust.metadata", "{}")])).not.toHaveProperty("braintrust.metadata");
+    expect(keptKeys([variables, attr("braintrust.metadata", "{}")])).toEqual(["tfy.prompt_variables"]);
+    // A key-value list, as OpenTelemetry's SDKs may write an object.
+    expect(translated([attr("tfy.prompt_variables", { city: "Paris" })])["braintrust.metadata"]).toEqual({
+      "tfy.prompt_variables": { city: "Paris" },
+    });
+  });
+
+  it("stay as they came when they hold no object, or the key is sent twice", () => {
+    for (const attributes of [
+      [attr("tfy.prompt_variables", "plain text")],
+      [attr("tfy.prompt_variables", "[1,2]")],
+      [attr("tfy.prompt_variables", '{"a":1}'), attr("tfy.prompt_variables", '{"a":1}')],
+    ]) {
+      expect(translated(attributes)).not.toHaveProperty("braintrust.metadata");
+      expect(keptKeys(attributes)).toEqual(attributes.map((a) => a.key));
+    }
   });
 });
 
