@@ -18,12 +18,17 @@ export interface RequestBody {
   inflatedFrom?: number;
 }
 
+/** The media types OTLP/HTTP defines, each with the encoding it names. */
+export const OTLP_MEDIA_TYPES: ReadonlyMap<string, OtlpFormat> = new Map([
+  ["application/x-protobuf", "protobuf"],
+  ["application/protobuf", "protobuf"],
+  ["application/json", "json"],
+]);
+
 /** `undefined` for a content type OTLP/HTTP does not define. */
 export function otlpFormatOf(contentType: string | undefined): OtlpFormat | undefined {
   const mediaType = mediaTypeOf(contentType);
-  if (mediaType === "application/x-protobuf" || mediaType === "application/protobuf") return "protobuf";
-  if (mediaType === "application/json") return "json";
-  return undefined;
+  return mediaType === undefined ? undefined : OTLP_MEDIA_TYPES.get(mediaType);
 }
 
 /**

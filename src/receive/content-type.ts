@@ -1,14 +1,18 @@
 import { headerValueShown, quoted, quotedUnlessSecret } from "../http/caller-text.js";
 import { contentCodings } from "../http/content-encoding.js";
 import { RelayError } from "../http/errors.js";
-import { type ContentCoding, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
+import { type ContentCoding, OTLP_MEDIA_TYPES, type OtlpFormat, otlpFormatOf } from "../otlp/format.js";
 
-/**
- * What a 415 tells the client it would have taken (RFC 9110, section 15.5.16): the media types
- * otlpFormatOf reads, and the codings contentCodingOf reads besides none.
- */
-const ACCEPTED_TYPES = "application/x-protobuf, application/protobuf, application/json";
-const ACCEPTED_CODINGS = "gzip, x-gzip, deflate";
+/** The content codings a body may name, each with the coding it is read as; none is `identity`. */
+const CONTENT_CODINGS: ReadonlyMap<string, ContentCoding> = new Map([
+  ["gzip", "gzip"],
+  ["x-gzip", "gzip"],
+  ["deflate", "deflate"],
+]);
+
+/** What a 415 tells the client it would have taken (RFC 9110, section 15.5.16). */
+const ACCEPTED_TYPES = [...OTLP_MEDIA_TYPES.keys()].join(", ");
+const ACCEPTED_CODINGS = [...CONTENT_CODINGS.keys()].join(", ");
 
 export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
   const format = otlpFormatOf(contentType);
@@ -46,9 +50,8 @@ function contentTypeShown(contentType: string): string {
 export function contentCodingOf(contentEncoding: string | undefined): ContentCoding {
   const codings = contentCodings(contentEncoding);
   if (codings.length === 0) return "identity";
-  const [coding] = codings;
-  if (codings.length === 1 && (coding === "gzip" || coding === "x-gzip")) return "gzip";
-  if (codings.length === 1 && coding === "deflate") return "deflate";
+  const coding = codings.length === 1 ? CONTENT_CODINGS.get(codings[0]!) : undefined;
+  if (coding) return coding;
   throw new RelayError(
     "unsupported_media_type",
     `unsupported content encoding ${headerValueShown(contentEncoding ?? "")}: send gzip, deflate or no encoding`,
