@@ -71,6 +71,14 @@ export function givenOf(value: AnyValue | undefined): unknown {
   return convertedValue(value, (text) => text);
 }
 
+/**
+ * A value that holds one object or list, in either form an attribute may carry it: JSON text parsed
+ * (undefined when it is not JSON), or a key-value list or array as given, its texts as sent.
+ */
+export function structuredOf(value: AnyValue | undefined): unknown {
+  return value?.value.case === "stringValue" ? parseJson(value.value.value) : givenOf(value);
+}
+
 /** A value with its lists and key-value lists converted, at any depth, each text read by `textValue`, scalars as they are. */
 function convertedValue(value: AnyValue | undefined, textValue: (text: string) => unknown): unknown {
   switch (value?.value.case) {

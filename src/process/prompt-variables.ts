@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { isJsonObject } from "../encoding/json.js";
-import { countOf, findAttribute, givenOf, parseJson } from "./attributes.js";
+import { countOf, findAttribute, structuredOf } from "./attributes.js";
 
 const PROMPT_VARIABLES = "tfy.prompt_variables";
 
@@ -12,7 +12,6 @@ const PROMPT_VARIABLES = "tfy.prompt_variables";
  */
 export function promptVariablesShown(attributes: KeyValue[]): Record<string, unknown> {
   if (countOf(attributes, PROMPT_VARIABLES) !== 1) return {};
-  const value = findAttribute(attributes, PROMPT_VARIABLES);
-  const variables = value?.value.case === "stringValue" ? parseJson(value.value.value) : givenOf(value);
+  const variables = structuredOf(findAttribute(attributes, PROMPT_VARIABLES));
   return isJsonObject(variables) ? { [PROMPT_VARIABLES]: variables } : {};
 }

@@ -1,6 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { isJsonObject } from "../encoding/json.js";
-import { givenOf, parseJson } from "./attributes.js";
+import { givenOf, parseJson, structuredOf } from "./attributes.js";
 
 const WHOLE = "tfy.request.metadata";
 const FLATTENED = `${WHOLE}.`;
@@ -33,7 +33,7 @@ export function requestMetadata(attributes: KeyValue[]): RequestMetadata {
   for (const { key, value } of attributes) {
     if (key !== WHOLE) continue;
     // JSON text is parsed; a key-value list's values are the header's text, as a flattened one's are.
-    const whole = value?.value.case === "stringValue" ? parseJson(value.value.value) : givenOf(value);
+    const whole = structuredOf(value);
     if (!isJsonObject(whole)) continue;
     for (const entry of Object.entries(whole)) values.set(...entry);
     sources.push(key);
