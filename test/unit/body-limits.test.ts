@@ -1,5 +1,6 @@
 import { deflateRawSync, deflateSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { concat } from "../../src/encoding/bytes.js";
 import { RelayError } from "../../src/http/errors.js";
 import type { ContentCoding } from "../../src/otlp/format.js";
 import { readBody, UNTRUSTED_MAX_BODY_BYTES, untrustedBodyLimits } from "../../src/receive/body.js";
@@ -138,6 +139,28 @@ describe("the decompressed limit", () => {
 
   it("refuses a gzip bomb at the limit, however far it would inflate", async () => {
     expect(await refusal(readBody(declared(gzipSync(new Uint8Array(10_000_000))), "gzip", COMPRESSED_LIMITS))).toEqual(overDecompressed);
+  });
+
+  it("decompresses gzip of several members whole, though the trailer gives only the last one's size", async () => {
+    const [first, last] = [counting(900), counting(100)];
+    const wire = concat([gzipSync(first), gzipSync(last)]);
+
+    expect((await readBody(declared(wire), "gzip", COMPRESSED_LIMITS)).bytes).toEqual(concat([first, last]));
+  });
+
+  it("refuses gzip whose trailer claims a size other than its own, larger or smaller", async () => {
+    const withClaimedSize = (size: number) => {
+      const wire = new Uint8Array(gzipSync(counting(1_000)));
+      new DataView(wire.buffer).setUint32(wire.byteLength - 4, size, true);
+      return wire;
+    };
+
+    for (const size of [0, 999, 1_001, 2 ** 32 - 1]) {
+      expect(await refusal(readBody(declared(withClaimedSize(size)), "gzip", COMPRESSED_LIMITS))).toEqual({
+        status: 400,
+        message: "request body is not valid gzip data",
+      });
+    }
   });
 
   it("tells raw deflate from zlib by the method and the header checksum together", async () => {
