@@ -71,7 +71,7 @@ interface RedactedPayloads {
   output: boolean;
 }
 
-/** Undefined for an absent payload or JSON null, which has nothing to show. `utf8`: the payload's text, as UTF-8. */
+/** Undefined for an absent payload, JSON null or blank text, which have nothing to show. `utf8`: the payload's text, as UTF-8. */
 function requestPayload(utf8: Uint8Array | undefined, redacted: boolean): RequestPayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
@@ -343,8 +343,14 @@ function otherPayload<T>(utf8: Uint8Array, payload: (json: unknown) => T): T | u
   return shown === undefined ? undefined : payload(shown);
 }
 
-/** A payload shown whole: JSON as it is, byte for byte, text that is not JSON as text; JSON null has nothing to show. */
+/**
+ * A payload shown whole: JSON as it is, byte for byte, text that is not JSON as text. JSON null and
+ * blank text have nothing to show: an empty `tfy.output` would show as an output of `""`.
+ */
 function whole(utf8: Uint8Array): RawJson | string | undefined {
-  if (!isJson(utf8)) return textOf(utf8);
+  if (!isJson(utf8)) {
+    const text = textOf(utf8);
+    return text.trim() === "" ? undefined : text;
+  }
   return utf8[afterSpace(utf8, 0)] === NULL_START ? undefined : new RawJson(utf8);
 }

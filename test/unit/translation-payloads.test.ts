@@ -244,6 +244,20 @@ describe("input and output", () => {
     expect(keptKeys(withMessages)).toEqual(["tfy.span_type", "tfy.input", "tfy.output"]);
   });
 
+  it("shows no input or output for a payload that is empty or blank, as for JSON null, where it showed an empty string", () => {
+    for (const empty of ["", "  \n"]) {
+      for (const type of ["Model", "ChatCompletion", "MCP"]) {
+        const result = translated([attr("tfy.span_type", type), attr("tfy.input", empty), attr("tfy.output", empty)]);
+        expect(result).not.toHaveProperty("braintrust.input_json");
+        expect(result).not.toHaveProperty("braintrust.output_json");
+      }
+      // Traceloop messages beside it are then the input and output.
+      expect(
+        translated([attr("tfy.output", empty), attr("gen_ai.prompt.0.content", "hi"), attr("gen_ai.completion.0.content", "hello")]),
+      ).toMatchObject({ "braintrust.input_json": [{ content: "hi" }], "braintrust.output_json": [{ content: "hello" }] });
+    }
+  });
+
   it("prefers tfy.input and tfy.output to Traceloop messages, and keeps the messages it did not use", () => {
     const attributes = [
       attr("tfy.input", '{"messages":[]}'),

@@ -244,7 +244,8 @@ function mustGo(span: Span): RegExp[] {
   const has = (key: string) => span.attributes.some((a) => a.key === key);
   const payload = (key: string) => {
     const value = span.attributes.find((a) => a.key === key)?.value?.value;
-    return value?.case === "stringValue" && value.value !== "null";
+    // JSON null and blank text have nothing to show: no input or output is written, and the attribute stays.
+    return value?.case === "stringValue" && value.value !== "null" && value.value.trim() !== "";
   };
   const gone: RegExp[] = [];
   // Only gateway spans are translated: others carry nothing of TrueFoundry's, nor a GenAI model call's.
