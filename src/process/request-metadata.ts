@@ -57,12 +57,15 @@ function tagsOf(tags: unknown): string[] {
 }
 
 function tagList(tags: unknown): string[] {
-  if (Array.isArray(tags)) return tags.filter((t): t is string => typeof t === "string" && t !== "");
+  // Space around a tag is no part of it, in a list as between commas: " prod" is the tag prod.
+  if (Array.isArray(tags)) return tags.flatMap((t) => (typeof t === "string" ? trimmed([t]) : []));
   if (typeof tags !== "string") return [];
   const list = tags.trimStart().startsWith("[") ? parseJson(tags) : undefined;
   if (Array.isArray(list)) return tagList(list);
-  return tags
-    .split(",")
-    .map((t) => t.trim())
-    .filter(Boolean);
+  return trimmed(tags.split(","));
+}
+
+/** The tags without the space around them; a blank one is none. */
+function trimmed(tags: string[]): string[] {
+  return tags.map((t) => t.trim()).filter(Boolean);
 }

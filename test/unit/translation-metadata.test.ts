@@ -38,6 +38,16 @@ describe("tags", () => {
     expect(translated([attr("tfy.request.metadata", "not json")])).not.toHaveProperty("braintrust.tags");
   });
 
+  it("are trimmed in a list as in a comma-separated string: ' prod' is the tag prod, once, and a blank one none", () => {
+    const tags = (value: unknown) => translated([attr("tfy.request.metadata", JSON.stringify({ tags: value }))])["braintrust.tags"];
+
+    expect(tags([" prod ", "checkout\t", "prod", "  "])).toEqual(["prod", "checkout"]);
+    expect(tags('[" prod", "checkout "]')).toEqual(["prod", "checkout"]);
+    expect(translated([attr("tfy.request.metadata", { tags: [" prod", "prod "] })])["braintrust.tags"]).toEqual(["prod"]);
+    expect(translated([attr("tfy.request.metadata.tags", [" x ", " "])])["braintrust.tags"]).toEqual(["x"]);
+    expect(tags([" ", ""])).toBeUndefined();
+  });
+
   it("are read from a key-value list and from flattened tfy.request.metadata.<key> attributes", () => {
     expect(translated([attr("tfy.request.metadata", { env: "prod", tags: "a,b" })])["braintrust.tags"]).toEqual(["a", "b"]);
     expect(
