@@ -42,7 +42,8 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
 /**
  * The message of an answer that is an error body: `{error: {message}}`, as OpenAI's and Anthropic's
  * APIs answer a failed call (a JSON-RPC error too); `{object: "error", message}`, as OpenAI-compatible
- * servers (vLLM, Mistral's API) do; `{error: "…"}`, as Ollama and TGI do; or an error object beside
+ * servers (vLLM, Mistral's API) do; `{error: "…"}`, as Ollama and TGI do; `{message: "…"}` alone (or
+ * beside its `__type`), AWS's, as Bedrock answers a failed call; or an error object beside
  * an output list, as a Responses API response that failed has. A span whose recorded answer is one
  * failed, whatever its status says. Only an object can be one, and only its `error`, `object` and
  * `message` members are parsed: a payload's output list (most answers) is never read here.
@@ -63,6 +64,11 @@ export function answerError(response: ResponsePayload | undefined): string | und
     const raw = members.findLast(([name]) => name === key)?.[1];
     return raw !== undefined && opens.includes(raw[0]!) ? parseJson(textOf(raw)) : undefined;
   };
+  // AWS's error body, as Bedrock answers: its message, beside at most its type, nothing an answer has.
+  if (members.every(([name]) => AWS_ERROR_MEMBERS.has(name))) {
+    const message = member("message", [QUOTE]) ?? member("Message", [QUOTE]);
+    return saysSomething(message) ? message : undefined;
+  }
   const object = member("object", [QUOTE]);
   return errorBodyMessage({
     error: member("error", [OPEN_OBJECT, QUOTE]),
@@ -72,6 +78,9 @@ export function answerError(response: ResponsePayload | undefined): string | und
 }
 
 const MAX_ERROR_BODY_MEMBERS = 64;
+
+/** The members of AWS's JSON error body: `message` (`Message` in some services, as botocore reads it) and the error's `__type`. */
+const AWS_ERROR_MEMBERS = new Set(["message", "Message", "__type"]);
 
 /** An error body's message, in any of the shapes answerError reads; undefined for a body that is no error. */
 function errorBodyMessage(body: Record<string, unknown>): string | undefined {

@@ -222,6 +222,21 @@ describe("a call whose recorded answer is an error body", () => {
       '{"error":"model \'llama3\' not found","error_type":"not_found"}',
       "model 'llama3' not found",
     ],
+    [
+      "Bedrock's (AWS's `message` alone)",
+      '{"message":"The security token included in the request is invalid."}',
+      "The security token included in the request is invalid.",
+    ],
+    [
+      "AWS's, beside its `__type`",
+      '{"__type":"ThrottlingException","message":"Too many requests, please wait before trying again."}',
+      "Too many requests, please wait before trying again.",
+    ],
+    [
+      "AWS's, spelt `Message` as some services spell it",
+      '{"Message":"User is not authorized to perform bedrock:InvokeModel"}',
+      "User is not authorized to perform bedrock:InvokeModel",
+    ],
   ])("fails with %s message, a status of ERROR without one too", (_whose, output, message) => {
     const unset = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
     const failed = spanWith("Model: y", [attr("tfy.span_type", "Model"), attr("tfy.output", output)]);
@@ -274,6 +289,11 @@ describe("a call whose recorded answer is an error body", () => {
       '{"object":"error"}',
       '{"object":"error","message":""}',
       '{"choices":[],"error":null,"message":"not an error"}',
+      // A message beside what an answer has, or one that is no text, is no AWS error.
+      '{"id":"chat-1","message":"Hello!"}',
+      '{"message":{"role":"assistant","content":"Hello!"}}',
+      '{"message":"  "}',
+      "{}",
     ]) {
       const [out] = spansOf(
         relayed(requestOf([spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.output", output)])])).requests[0]!.request,
