@@ -1,7 +1,7 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { Span_SpanKind, Status_StatusCode } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { textOf } from "../encoding/bytes.js";
-import { isJsonObject, objectMembers } from "../encoding/json.js";
+import { isJsonObject, type JsonObject, objectMembers } from "../encoding/json.js";
 import { OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import type { SpanFields } from "../otlp/incoming.js";
@@ -78,6 +78,35 @@ export function answerError(response: ResponsePayload | undefined): string | und
 }
 
 const MAX_ERROR_BODY_MEMBERS = 64;
+
+/**
+ * An answer whose error body's message (`message`, as answerError read it) the span's error shows:
+ * no output, as Braintrust's SDKs log a failed call (its error, no output), and the body but that
+ * message as the rest of the answer, so what else it says (OpenAI's error `type` and `code`) still
+ * shows, once. An error beside an output list leaves the list the output. A body past the span's
+ * parse budget is left as it is.
+ */
+export function withoutShownError(response: ResponsePayload, message: string): ResponsePayload {
+  if (Object.hasOwn(response.rest, "error")) return { ...response, rest: withoutMessage(response.rest, message) };
+  const body = response.output instanceof RawJson ? parseJson(textOf(response.output.utf8)) : response.output;
+  if (!isJsonObject(body)) return response;
+  return { output: undefined, rest: withoutMessage(body, message), model: response.model };
+}
+
+/** An error body without the members that hold this message: its `error` or `message` (AWS's `Message`), or its `error`'s `message`. */
+function withoutMessage(body: JsonObject, message: string): JsonObject {
+  const left = Object.entries(body).flatMap(([key, value]): Array<[string, unknown]> => {
+    if (MESSAGE_MEMBERS.has(key) && value === message) return [];
+    if (key !== "error" || !isJsonObject(value)) return [[key, value]];
+    const inner = withoutMessage(value, message);
+    return Object.keys(inner).length > 0 ? [[key, inner]] : [];
+  });
+  // Not assigned one by one: a member may be "__proto__".
+  return Object.fromEntries(left);
+}
+
+/** The members an error body holds its message in, in the shapes answerError reads. */
+const MESSAGE_MEMBERS = new Set(["error", "message", "Message"]);
 
 /** The members of AWS's JSON error body: `message` (`Message` in some services, as botocore reads it) and the error's `__type`. */
 const AWS_ERROR_MEMBERS = new Set(["message", "Message", "__type"]);

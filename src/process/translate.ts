@@ -6,7 +6,7 @@ import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
-import { answerError, errorTypeFailure, exceptionFailure, httpFailure, toolFailure } from "./failure.js";
+import { answerError, errorTypeFailure, exceptionFailure, httpFailure, toolFailure, withoutShownError } from "./failure.js";
 import {
   GENAI_INPUT_COPIES,
   GENAI_OUTPUT_COPIES,
@@ -109,20 +109,28 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const inputUtf8 = payloadUtf8(span, inputValue);
   const outputUtf8 = payloadUtf8(span, outputValue);
   const modelCall = type === "llm" || requestSpan;
-  const { request, response } =
+  const { request, response: answer } =
     type === "tool"
       ? toolPayloads(inputUtf8, outputUtf8)
       : callPayloads(inputUtf8, outputUtf8, {
           input: modelCall && isRedactedWithin(inputValue),
           output: modelCall && isRedactedWithin(outputValue),
         });
+  const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
+  // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
+  // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
+  const answerFailure = type === "llm" || type === "task" ? answerError(answer) : undefined;
+  const error = spanError(span, type, answer, errorMessage, answerFailure);
+  // An error body whose message the span's error shows is no output, as Braintrust's SDKs log a failed
+  // call: its message is not stored twice, the rest of it (a type, a code) shows as the answer's rest.
+  const shownError = error ?? (statusShowsError(span) ? span.status!.message : undefined);
+  const response =
+    answer && answerFailure !== undefined && shownError?.includes(answerFailure) ? withoutShownError(answer, answerFailure) : answer;
   const metrics = metricsOf(attributes, type === "llm" && response ? usageOf(response.rest) : undefined, requestSpan);
   // Written only when the span has no metrics of its own, as every braintrust.* attribute.
   const metricsShown = Object.keys(metrics.values).length > 0 && !hasAttribute(attributes, "braintrust.metrics");
   const caller = requestMetadata(attributes);
   const tags = caller.tags;
-  const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
-  const error = spanError(span, type, response, errorMessage);
   const tagsWritten = tags.length > 0 && !hasAttribute(attributes, "braintrust.tags");
   // Shown as metadata in their attributes' place (kept, they show it already): what a request's span
   // says its call used, and a prompt's variables, unfolded.
@@ -267,7 +275,8 @@ function spanTypeOf(tfyType: string | undefined, genAiCall: boolean): string {
 
 /**
  * The error the span shows, when it failed: the gateway's message (`tfy.error_message`), else what
- * its answer, a tool's result, an exception event, an HTTP status or `error.type` says. Undefined
+ * its answer's error body (`answerFailure`), a tool's result, an exception event, an HTTP status or
+ * `error.type` says. Undefined
  * for a span that did not fail, or whose status says it already.
  */
 function spanError(
@@ -275,10 +284,8 @@ function spanError(
   type: string,
   response: ResponsePayload | undefined,
   errorMessage: string | undefined,
+  answerFailure: string | undefined,
 ): string | undefined {
-  // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
-  // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
-  const answerFailure = type === "llm" || type === "task" ? answerError(response) : undefined;
   const failure =
     errorMessage ??
     (type === "tool" ? toolFailure(span.attributes, response?.output) : answerFailure) ??

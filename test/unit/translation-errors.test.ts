@@ -8,6 +8,8 @@ import {
   Status_StatusCode,
   StatusSchema,
 } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
+import { braintrustView } from "../../scripts/lib/braintrust-view.js";
 import { attr, spansOf } from "../../scripts/lib/traces.js";
 import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
@@ -311,6 +313,58 @@ describe("a call whose recorded answer is an error body", () => {
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
       expect(attributesOf(out!)["braintrust.output_json"]).toBe(output);
     }
+  });
+});
+
+describe("an error body the span's error shows", () => {
+  /** Each span, alone, as Braintrust shows it. */
+  const views = (...spans: Span[]): SpanView[] =>
+    braintrustView(relayed(requestOf(spans)).requests.map((r) => r.request)).traces.map((t) => t.tree);
+  const openAi = '{"error":{"message":"Rate limit reached for gpt-4o","type":"rate_limit_error","code":"rate_limit_exceeded"}}';
+  const call = (type: string, output: string, ...more: KeyValue[]) =>
+    spanWith(`${type}: x`, [attr("tfy.span_type", type), attr("tfy.output", output), ...more]);
+
+  it("shows its message once, as the error, not again as the output: the rest of the body shows as the answer's", () => {
+    const bare = call("Model", openAi);
+    bare.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "429" });
+    const shown = views(
+      call("Model", openAi),
+      call("ChatCompletion", openAi, attr("tfy.error_message", "Rate limit reached for gpt-4o")),
+      bare,
+      call("Model", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'),
+      call("Model", '{"message":"The security token included in the request is invalid."}'),
+      call("Model", '{"error":"model \'llama3\' not found"}'),
+    );
+
+    const rest = { error: { type: "rate_limit_error", code: "rate_limit_exceeded" } };
+    expect(shown.map((v) => [v.error, v.output, v.metadata.response])).toEqual([
+      ["Rate limit reached for gpt-4o", undefined, rest],
+      ["Rate limit reached for gpt-4o", undefined, rest],
+      ["429: Rate limit reached for gpt-4o", undefined, rest],
+      ["Overloaded", undefined, { type: "error", error: { type: "overloaded_error" } }],
+      ["The security token included in the request is invalid.", undefined, undefined],
+      ["model 'llama3' not found", undefined, undefined],
+    ]);
+    for (const view of shown) expect(view.metadata).not.toHaveProperty("tfy.output");
+  });
+
+  it("leaves an error beside an output list in the rest, without its message, and the list the output", () => {
+    const [failed] = views(
+      call("AgentResponse", '{"status":"failed","error":{"code":"server_error","message":"The model failed"},"output":[]}'),
+    );
+
+    expect([failed!.error, failed!.output, failed!.metadata.response]).toEqual([
+      "The model failed",
+      [],
+      { status: "failed", error: { code: "server_error" } },
+    ]);
+  });
+
+  it("stays the output when the span's error says something else: the gateway's own message", () => {
+    const [other] = views(call("Model", openAi, attr("tfy.error_message", "upstream timed out")));
+
+    expect(other!.error).toBe("upstream timed out");
+    expect(other!.output).toEqual(JSON.parse(openAi));
   });
 });
 
