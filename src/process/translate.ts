@@ -218,6 +218,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
     if (metadataWritten) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
+    // The model called, when it is the model metadata shows (the name Braintrust prices by): one name, shown once.
+    if (metadataWritten && model !== undefined && model === stringAttribute(attributes, "tfy.model.name"))
+      removeSentOnce(removedKeys, attributes, ["tfy.model.name"]);
     if (caller.sources.length > 0 && callerShown && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }

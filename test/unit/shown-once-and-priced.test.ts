@@ -29,6 +29,46 @@ function shown(request: ReturnType<typeof requestOf>, settings: Record<string, u
   return view.traces[0]!.tree;
 }
 
+describe("the model the gateway called, tfy.model.name", () => {
+  const call = (name: string, answered?: string) =>
+    requestWithCall(
+      [attr("tfy.request.model_name", "openai-main/gpt-4o")],
+      [
+        attr("tfy.model.name", name),
+        attr("tfy.input", json({ model: "openai-main/gpt-4o", messages: [{ role: "user", content: "Hi" }] })),
+        attr(
+          "tfy.output",
+          json({ ...(answered ? { model: answered } : {}), choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }] }),
+        ),
+        attr("tfy.model.metric.input_tokens", 5),
+        attr("tfy.model.metric.output_tokens", 2),
+      ],
+    );
+
+  it("shows once, as metadata.model, when it is the model Braintrust prices by", () => {
+    const [model] = shown(call("gpt-4o")).children;
+
+    expect(model!.metadata.model).toBe("gpt-4o");
+    expect(model!.metadata).not.toHaveProperty("tfy.model.name");
+    expect(model!.cost).toBe("priced by model name");
+  });
+
+  it("stays beside metadata.model when it says something else: the answer's own model, or the account it was called under", () => {
+    expect(shown(call("gpt-4o", "gpt-4o-2024-08-06")).children[0]!.metadata).toMatchObject({
+      model: "gpt-4o-2024-08-06",
+      "tfy.model.name": "gpt-4o",
+    });
+    expect(shown(call("openai-main/gpt-4o")).children[0]!.metadata).toMatchObject({
+      model: "gpt-4o",
+      "tfy.model.name": "openai-main/gpt-4o",
+    });
+  });
+
+  it("stays as it came for a tenant keeping source attributes", () => {
+    expect(shown(call("gpt-4o"), { keep_source_attributes: true }).children[0]!.metadata).toMatchObject({ "tfy.model.name": "gpt-4o" });
+  });
+});
+
 describe("a Responses API answer carrying output_text beside its output list", () => {
   // OpenAI's SDKs add `output_text`, the output's text joined, to a Responses API response; the golden
   // agent trace's answer is one such field alone.

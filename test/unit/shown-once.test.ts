@@ -216,7 +216,6 @@ describe("the conventions' request attributes beside the gateway's payload", () 
 
     expect(viewOf(span).metadata).toEqual({
       model: "gpt-4o",
-      "tfy.model.name": "gpt-4o",
       "tfy.request.model_name": "routing/fast-chat",
       "tfy.span_type": "ChatCompletion",
     });

@@ -16,7 +16,11 @@ describe("metrics", () => {
     ];
 
     expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 5, tokens: 5 });
-    expect([...translateInPlace(spanWith("Model: x", attributes), DROP).removedKeys]).toEqual(["tfy.model.metric.input_tokens"]);
+    // The model's name goes too, shown once as metadata.model; the cost stays.
+    expect([...translateInPlace(spanWith("Model: x", attributes), DROP).removedKeys]).toEqual([
+      "tfy.model.metric.input_tokens",
+      "tfy.model.name",
+    ]);
   });
 
   it("reads tokens, cached and reasoning tokens, cost and latencies (in seconds) from tfy.model.metric.*", () => {

@@ -16,7 +16,7 @@ import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 
 /** The attributes translation may remove: what it restates in braintrust.* attributes. */
 const SOURCE =
-  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.error_message|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+|gen_ai\.request\.\w+|gen_ai\.response\.model)$/;
+  /^(tfy\.input|tfy\.input_short_hand|tfy\.output|tfy\.error_message|tfy\.request\.metadata(\..+)?|gen_ai\.(prompt|completion)\.\d+\..+|tfy\.model\.metric\.\w+|gen_ai\.usage\.\w+|gen_ai\.request\.\w+|gen_ai\.response\.model|tfy\.model\.name)$/;
 
 const json = (value: fc.Arbitrary<unknown>) => value.map((v) => JSON.stringify(v));
 const text = fc.string({ maxLength: 12 });
