@@ -5,7 +5,9 @@ import { stringAttribute } from "./attributes.js";
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
  * answered, unless it only repeats the name the request gave, account and all, or is the model the
- * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call); otherwise the model
+ * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call), or, with no model
+ * called named, the model asked for under the provider's namespace (`google/gemini-2.5-pro`), which is
+ * then the name asked for (`gemini-2.5-pro`); otherwise the model
  * the gateway called, `tfy.model.name`, the provider's name as it is
  * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
  * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
@@ -23,7 +25,7 @@ export function providerModelName(attributes: KeyValue[], payloads: { requestMod
   const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
   const called = stringAttribute(attributes, "tfy.model.name");
   if (answered && !(called && (echoesAccount(answered, requested) || answered.endsWith(`/${called}`))))
-    return outsideAccounts(answered, requested);
+    return (called === undefined && askedUnderNamespace(answered, requested)) || outsideAccounts(answered, requested);
   if (called) return outsideAccounts(called, requested);
   const first = requested[0] ?? requested[1] ?? requested[2];
   return first === undefined ? undefined : withoutAccount(first);
@@ -39,6 +41,20 @@ type Requested = [string | undefined, string | undefined, string | undefined];
  */
 function echoesAccount(answered: string, requested: Requested): boolean {
   return requested.some((asked) => asked === answered && asked.indexOf("/") > 0);
+}
+
+/**
+ * The model asked for, without its account, when the answer names it under a namespace of the provider's
+ * (Vertex's OpenAI-compatible endpoint answers `google/gemini-2.5-pro` for `vertex-main/gemini-2.5-pro`):
+ * where no model called says it, the name Braintrust's price list has. Undefined for any other answer.
+ */
+function askedUnderNamespace(answered: string, requested: Requested): string | undefined {
+  for (const asked of requested) {
+    if (asked === undefined) continue;
+    const model = asked.slice(asked.indexOf("/") + 1);
+    if (model !== "" && model !== answered && answered.endsWith(`/${model}`)) return model;
+  }
+  return undefined;
 }
 
 /** A name, or undefined for anything but a string that is not empty. */

@@ -69,6 +69,44 @@ describe("the model the gateway called, tfy.model.name", () => {
   });
 });
 
+describe("a Vertex model answering under Google's namespace (google/gemini-2.5-pro)", () => {
+  // Vertex's OpenAI-compatible endpoint names its Gemini models `google/<model>`, in the answer too.
+  const request = { model: "vertex-main/gemini-2.5-pro", messages: [{ role: "user", content: "Hi" }] };
+  const answer = {
+    model: "google/gemini-2.5-pro",
+    choices: [{ index: 0, message: { role: "assistant", content: "Hello" } }],
+    usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+  };
+  const payloads = [attr("tfy.input", json(request)), attr("tfy.output", json(answer))];
+
+  it("is priced by the model's own name on a model call that names no model called, and shows it on its request", () => {
+    const top = shown(requestWithCall([attr("tfy.request.model_name", "vertex-main/gemini-2.5-pro"), ...payloads], payloads));
+
+    expect([top.metadata.model, top.children[0]!.metadata.model]).toEqual(["gemini-2.5-pro", "gemini-2.5-pro"]);
+    expect(top.children[0]!.cost).toBe("priced by model name");
+  });
+
+  it("is priced by the model's own name on the older export's one span", () => {
+    const span = spanWith("chatCompletions", [
+      attr("gen_ai.request.model", "vertex-main/gemini-2.5-pro"),
+      attr("gen_ai.response.model", "google/gemini-2.5-pro"),
+      attr("gen_ai.usage.input_tokens", 5),
+      attr("gen_ai.usage.output_tokens", 2),
+      attr("gen_ai.prompt.0.content", "Hi"),
+    ]);
+
+    expect(shown(requestOf([span]))).toMatchObject({ metadata: { model: "gemini-2.5-pro" }, cost: "priced by model name" });
+  });
+
+  it("keeps the answer's namespace when the request named it too, as Together's meta-llama/ is the model's own", () => {
+    const together = [
+      attr("tfy.input", json({ ...request, model: "together-main/meta-llama/Llama-3.3-70B-Instruct-Turbo" })),
+      attr("tfy.output", json({ ...answer, model: "meta-llama/Llama-3.3-70B-Instruct-Turbo" })),
+    ];
+    expect(shown(requestWithCall([], together)).children[0]!.metadata.model).toBe("meta-llama/Llama-3.3-70B-Instruct-Turbo");
+  });
+});
+
 describe("a Responses API answer carrying output_text beside its output list", () => {
   // OpenAI's SDKs add `output_text`, the output's text joined, to a Responses API response; the golden
   // agent trace's answer is one such field alone.
