@@ -221,7 +221,8 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     // The model called, when it is the model metadata shows (the name Braintrust prices by): one name, shown once.
     if (metadataWritten && model !== undefined && model === stringAttribute(attributes, "tfy.model.name"))
       removeSentOnce(removedKeys, attributes, ["tfy.model.name"]);
-    if (caller.sources.length > 0 && callerShown && (metadataWritten || (callerKeys.length === 0 && tagsWritten)))
+    // Without keys for metadata, the caller's metadata is its tags, written, or nothing (`{}`): shown, or nothing to show.
+    if (caller.sources.length > 0 && callerShown && (metadataWritten || callerKeys.length === 0))
       removeSentOnce(removedKeys, attributes, caller.sources);
   }
   // The older gateway's message events restate its indexed messages, which Braintrust would show

@@ -166,6 +166,18 @@ describe("the caller's request metadata", () => {
     expect(taken.removed).not.toContain("tfy.request.metadata");
   });
 
+  it("goes when it is empty, on a span with metadata of its own or none: an empty object says nothing", () => {
+    for (const empty of [attr("tfy.request.metadata", "{}"), attr("tfy.request.metadata", {})]) {
+      expect(translatedWith([attr("tfy.span_type", "Guardrail"), empty])).toEqual({
+        removed: ["tfy.request.metadata"],
+        metadata: undefined,
+      });
+      expect(translatedWith([attr("tfy.span_type", "Model"), attr("tfy.model.name", "gpt-4o"), empty]).removed).toContain(
+        "tfy.request.metadata",
+      );
+    }
+  });
+
   it("keeps its attribute when it is not an object", () => {
     expect(translatedWith([attr("tfy.request.metadata", "plain text")]).removed).toEqual([]);
   });
