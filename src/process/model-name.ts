@@ -5,14 +5,13 @@ import { stringAttribute } from "./attributes.js";
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
  * provider's own name. The response (or a GenAI span's `gen_ai.response.model`) says which model
  * answered, unless it only repeats the name the request gave, account and all, or is the model the
- * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call), or, with no model
- * called named, the model asked for under the provider's namespace (`google/gemini-2.5-pro`), which is
- * then the name asked for (`gemini-2.5-pro`); otherwise the model
- * the gateway called, `tfy.model.name`, the provider's name as it is
- * (`meta-llama/Llama-3.3-70B-Instruct-Turbo`; a virtual or routed model such as `routing/fast-chat`
- * resolves to it); otherwise the request's model, without TrueFoundry's provider-account prefix
- * (`openai-main/gpt-4o` → `gpt-4o`). A response's or `tfy.model.name`'s own prefix goes too when it
- * is the account the request named.
+ * gateway called under an account (`openai-main/gpt-4o` for a virtual model's call); with no model
+ * called named, an answer that is the model asked for under the provider's namespace
+ * (`google/gemini-2.5-pro`) gives the name asked for (`gemini-2.5-pro`). Otherwise the model the
+ * gateway called, `tfy.model.name`, the provider's name as it is (`meta-llama/Llama-3.3-70B-Instruct-Turbo`;
+ * a virtual or routed model such as `routing/fast-chat` resolves to it); otherwise the request's model,
+ * without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`). A response's or
+ * `tfy.model.name`'s own prefix goes too when it is the account the request named.
  */
 export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
   // Looked up once, no list or closure made: this runs on every model call's and request's span.

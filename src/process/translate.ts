@@ -280,8 +280,7 @@ function spanTypeOf(tfyType: string | undefined, genAiCall: boolean): string {
 /**
  * The error the span shows, when it failed: the gateway's message (`tfy.error_message`), else what
  * its answer's error body (`answerFailure`), a tool's result, an exception event, an HTTP status or
- * `error.type` says. Undefined
- * for a span that did not fail, or whose status says it already.
+ * `error.type` says. Undefined for a span that did not fail, or whose status says it already.
  */
 function spanError(
   span: SpanFields,
