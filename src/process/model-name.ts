@@ -51,7 +51,7 @@ function askedUnderNamespace(answered: string, requested: Requested): string | u
   for (const asked of requested) {
     if (asked === undefined) continue;
     const model = asked.slice(asked.indexOf("/") + 1);
-    if (model !== "" && model !== answered && answered.endsWith(`/${model}`)) return model;
+    if (model !== "" && answered.endsWith(`/${model}`)) return model;
   }
   return undefined;
 }

@@ -219,7 +219,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
     if (metadataWritten) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
     // The model called, when it is the model metadata shows (the name Braintrust prices by): one name, shown once.
-    if (metadataWritten && model !== undefined && model === stringAttribute(attributes, "tfy.model.name"))
+    if (metadataWritten && model === stringAttribute(attributes, "tfy.model.name"))
       removeSentOnce(removedKeys, attributes, ["tfy.model.name"]);
     // Without keys for metadata, the caller's metadata is its tags, written, or nothing (`{}`): shown, or nothing to show.
     if (caller.sources.length > 0 && callerShown && (metadataWritten || callerKeys.length === 0))

@@ -334,6 +334,7 @@ describe("an error body the span's error shows", () => {
       call("Model", '{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}'),
       call("Model", '{"message":"The security token included in the request is invalid."}'),
       call("Model", '{"error":"model \'llama3\' not found"}'),
+      call("Model", '{"error":{"message":"Overloaded"}}'),
     );
 
     const rest = { error: { type: "rate_limit_error", code: "rate_limit_exceeded" } };
@@ -344,6 +345,8 @@ describe("an error body the span's error shows", () => {
       ["Overloaded", undefined, { type: "error", error: { type: "overloaded_error" } }],
       ["The security token included in the request is invalid.", undefined, undefined],
       ["model 'llama3' not found", undefined, undefined],
+      // An error that held nothing but its message leaves nothing of it.
+      ["Overloaded", undefined, undefined],
     ]);
     for (const view of shown) expect(view.metadata).not.toHaveProperty("tfy.output");
   });
