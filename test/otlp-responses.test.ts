@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import { StatusSchema } from "../gen/google/rpc/status_pb.js";
-import { Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spansOf, toOtlpJson, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
 import { loggedWhile } from "./support/logs.js";
@@ -83,6 +83,38 @@ describe("OTLP/HTTP responses", () => {
     const good = spansOf(trace).filter((_, i) => i !== 1);
     expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
     for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+  });
+
+  it("rejects the spans under a resource or scope whose own text is not UTF-8: every other span arrives byte for byte", async () => {
+    const tenant = await createTenant(untranslated);
+    const trace = trueFoundryTrace();
+    trace.resourceSpans[0]!.scopeSpans.push(
+      create(ScopeSpansSchema, { scope: { name: "lib \u0000SCOPE" }, spans: [spanWith("under a bad scope", [])] }),
+    );
+    trace.resourceSpans.push(
+      create(ResourceSpansSchema, {
+        resource: { attributes: [attr("host.name", "box \u0000HOST")] },
+        scopeSpans: [{ scope: { name: "lib" }, spans: [spanWith("under a bad resource", [])] }],
+      }),
+    );
+    const body = toProtobuf(trace).slice();
+    // Half of a surrogate pair (U+D83D) as an encoder writing UTF-16 code units writes it, where each marker was.
+    for (const marker of ["\u0000SCOPE", "\u0000HOST"]) body.set([0xed, 0xa0, 0xbd], bytesAt(body, new TextEncoder().encode(marker)));
+
+    const response = await sendTraces(tenant, body);
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toMatchObject({
+      rejectedSpans: 2n,
+      errorMessage:
+        'rejected 2 of 5 spans: span "under a bad scope": a string in its scope is not valid UTF-8; span "under a bad resource": a string in its resource is not valid UTF-8',
+    });
+    const [received, ...more] = await standin.received(tenant.apiKey);
+    expect(more).toEqual([]);
+    const good = trace.resourceSpans[0]!.scopeSpans[0]!.spans;
+    expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
+    for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+    expect(received!.request.resourceSpans.map((r) => r.resource)).toEqual([trace.resourceSpans[0]!.resource]);
   });
 
   describe("a span's links", () => {

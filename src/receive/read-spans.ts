@@ -36,7 +36,7 @@ import {
 } from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
 import { SpanRejections } from "./validate.js";
-import { spanStringsAreUtf8 } from "./wire-check.js";
+import { stringsAreUtf8 } from "./wire-check.js";
 
 /**
  * Reads a request one span at a time, handing each valid span to `visit` with its resource and
@@ -148,13 +148,22 @@ function readProtobufSpans(
     throw malformed(err);
   }
   for (const scanned of request.resources) {
-    const resource: IncomingResource = vouched
-      ? new VouchedResource(ResourceSpansSchema, bytes, scanned.header)
-      : { resourceSpans: decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed), header: scanned.header };
+    const resourceSpans = vouched ? undefined : decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed);
+    if (resourceSpans === NOT_UTF8) {
+      for (const { spans } of scanned.scopes) rejectEach(bytes, spans, rejections, "a string in its resource is not valid UTF-8");
+      continue;
+    }
+    const resource: IncomingResource =
+      resourceSpans === undefined
+        ? new VouchedResource(ResourceSpansSchema, bytes, scanned.header)
+        : { resourceSpans, header: scanned.header };
     for (const { header, spans } of scanned.scopes) {
-      const scope: IncomingScope = vouched
-        ? new VouchedScope(bytes, header, resource)
-        : { resource, scopeSpans: decodeHeader(ScopeSpansSchema, bytes, header, "scope", framed), header };
+      const scopeSpans = vouched ? undefined : decodeHeader(ScopeSpansSchema, bytes, header, "scope", framed);
+      if (scopeSpans === NOT_UTF8) {
+        rejectEach(bytes, spans, rejections, "a string in its scope is not valid UTF-8");
+        continue;
+      }
+      const scope: IncomingScope = scopeSpans === undefined ? new VouchedScope(bytes, header, resource) : { resource, scopeSpans, header };
       for (const range of spans) {
         if (vouched) visit(new VouchedSpan(bytes, range, scope));
         else {
@@ -249,7 +258,7 @@ function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections,
   } catch (err) {
     // Text that is not UTF-8 (an encoder writing half of a surrogate pair as it is) is the span's
     // fault alone, its framing sound: rejected on its own, as a span with bad ids is, not the batch.
-    if (spanStringsAreUtf8(bytes, range)) throw malformed(err);
+    if (stringsAreUtf8(SpanSchema, bytes, range, NESTING_LEFT.span)) throw malformed(err);
     rejections.reject(spanNameIn(bytes, range), "a string in it is not valid UTF-8");
     return undefined;
   }
@@ -270,20 +279,35 @@ function spanNameIn(bytes: Uint8Array, range: Range): string {
 
 const SPAN_NAME_FIELD = SpanSchema.field.name.number;
 
-/** A ResourceSpans or ScopeSpans from its own fields, every one but its list. */
+/** Spans left out unread for what is wrong with the resource or scope they came under: each rejected, by its name. */
+function rejectEach(bytes: Uint8Array, spans: Range[], rejections: SpanRejections, reason: string): void {
+  for (const range of spans) rejections.reject(spanNameIn(bytes, range), reason);
+}
+
+/** A resource's or scope's own fields holding text that is not UTF-8: see decodeHeader. */
+const NOT_UTF8 = Symbol("not UTF-8");
+
+/**
+ * A ResourceSpans or ScopeSpans from its own fields, every one but its list. Text in them that is
+ * not UTF-8 (a host name or a library's version written by an encoder that does not check it) is
+ * NOT_UTF8, its framing sound: the spans under it are rejected (partial success), not the batch,
+ * which an exporter would drop whole for one attribute of one resource.
+ */
 function decodeHeader<Desc extends DescMessage>(
   desc: Desc,
   bytes: Uint8Array,
   header: Piece[],
   what: keyof typeof NESTING_LEFT,
   framed: boolean,
-): MessageShape<Desc> {
+): MessageShape<Desc> | typeof NOT_UTF8 {
   const own = assemble(bytes, header);
-  if (!framed) guardWire(() => checkMessageFields(desc, own, { start: 0, end: own.byteLength }, what));
+  const range = { start: 0, end: own.byteLength };
+  if (!framed) guardWire(() => checkMessageFields(desc, own, range, what));
   try {
     return fromBinary(desc, own, { recursionLimit: NESTING_LEFT[what] });
   } catch (err) {
-    throw malformed(err);
+    if (stringsAreUtf8(desc, own, range, NESTING_LEFT[what])) throw malformed(err);
+    return NOT_UTF8;
   }
 }
 

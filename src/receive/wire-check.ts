@@ -4,7 +4,7 @@ import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/c
 import { ResourceSpansSchema, ScopeSpansSchema, Span_LinkSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { hasZeroParent } from "../otlp/root.js";
 import { eachField, LEGACY_SCOPE_SPANS, type Range, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from "../otlp/wire.js";
-import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN, NESTING_LEFT } from "./request-limits.js";
+import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN } from "./request-limits.js";
 import { invalidLinkReason, invalidSpanReason } from "./validate.js";
 
 /**
@@ -118,13 +118,14 @@ export function checkWire(bytes: Uint8Array): WireCheck | undefined {
 }
 
 /**
- * Whether every string of a span, at any depth, is UTF-8 as a strict decoder reads it: the span's
- * framing checked already (read-spans.ts), this tells a span protobuf-es refused for its text from
- * one refused for its shape. Deeper than the decoder goes is its error to report, not looked at.
+ * Whether every string of a message (a span, or a resource's or scope's own fields), at any depth,
+ * is UTF-8 as a strict decoder reads it: the message's framing checked already (read-spans.ts),
+ * this tells a message protobuf-es refused for its text from one refused for its shape. Deeper than
+ * the decoder goes (`nestingLeft`, its limit for that message) is its error to report, not looked at.
  */
-export function spanStringsAreUtf8(bytes: Uint8Array, range: Range): boolean {
+export function stringsAreUtf8(desc: DescMessage, bytes: Uint8Array, range: Range, nestingLeft: number): boolean {
   const walk = (check: MessageCheck, start: number, end: number, depth: number): boolean => {
-    if (depth > NESTING_LEFT.span) return true;
+    if (depth > nestingLeft) return true;
     let valid = true;
     eachField(bytes, start, end, (no, wireType, value) => {
       const field = check.fields[no];
@@ -134,7 +135,7 @@ export function spanStringsAreUtf8(bytes: Uint8Array, range: Range): boolean {
     });
     return valid;
   };
-  return walk(messageCheck(SpanSchema), range.start, range.end, 1);
+  return walk(messageCheck(desc), range.start, range.end, 1);
 }
 
 const TRACE_ID = SpanSchema.field.traceId.number;

@@ -439,6 +439,31 @@ describe("decoding protobuf", () => {
     expect(relayed(checked, { translate: false, parent_from_attribute: true }).deliveries[0]!.payload.protobuf).toBe(checked);
   });
 
+  it("rejects only the spans under a resource or scope whose own text is not UTF-8, for any tenant; the rest goes on", () => {
+    const notUtf8 = lengthDelimited(1, [0x61, 0xed, 0xa0, 0xbd]);
+    const span = (name: string) =>
+      lengthDelimited(2, [...lengthDelimited(1, randomId(16)), ...lengthDelimited(2, randomId(8)), ...lengthDelimited(5, utf8(name))]);
+    const body = new Uint8Array([
+      // A resource whose attribute's key is not UTF-8, a scope whose name is not, then one whose text is.
+      ...lengthDelimited(1, [...lengthDelimited(1, lengthDelimited(1, notUtf8)), ...lengthDelimited(2, span("bad resource"))]),
+      ...lengthDelimited(1, [
+        ...lengthDelimited(2, [...lengthDelimited(1, notUtf8), ...span("bad scope")]),
+        ...lengthDelimited(2, [...lengthDelimited(1, lengthDelimited(1, utf8("lib"))), ...span("kept")]),
+      ]),
+    ]);
+    expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).toThrow(/not valid for encoding utf-8/);
+
+    const { request, rejections } = readRequest(body, "protobuf");
+
+    expect(spansOf(request).map((s) => s.name)).toEqual(["kept"]);
+    expect(rejections.message).toBe(
+      'rejected 2 of 3 spans: span "bad resource": a string in its resource is not valid UTF-8; span "bad scope": a string in its scope is not valid UTF-8',
+    );
+    for (const settings of [{ translate: false }, {}]) {
+      expect(spansOf(relayed(body, settings).requests[0]!.request).map((s) => s.name)).toEqual(["kept"]);
+    }
+  });
+
   it("reads a resource's spans sent as instrumentation_library_spans (field 1000, before OTLP 1.0) as the Collector does", () => {
     const span = (name: string, traceId = randomId(16)) => [
       ...lengthDelimited(1, traceId),
