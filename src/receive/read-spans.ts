@@ -29,6 +29,7 @@ import { readJsonSpans } from "./otlp-json.js";
 import {
   checkMessageFields,
   MAX_HEADER_FIELDS_PER_REQUEST,
+  MAX_NESTING,
   MAX_SPANS_PER_REQUEST,
   NESTING_LEFT,
   tooManyHeaderFields,
@@ -149,8 +150,8 @@ function readProtobufSpans(
   }
   for (const scanned of request.resources) {
     const resourceSpans = vouched ? undefined : decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed);
-    if (resourceSpans === NOT_UTF8) {
-      for (const { spans } of scanned.scopes) rejectEach(bytes, spans, rejections, "a string in its resource is not valid UTF-8");
+    if (typeof resourceSpans === "string") {
+      for (const { spans } of scanned.scopes) rejectEach(bytes, spans, rejections, resourceSpans);
       continue;
     }
     const resource: IncomingResource =
@@ -159,8 +160,8 @@ function readProtobufSpans(
         : { resourceSpans, header: scanned.header };
     for (const { header, spans } of scanned.scopes) {
       const scopeSpans = vouched ? undefined : decodeHeader(ScopeSpansSchema, bytes, header, "scope", framed);
-      if (scopeSpans === NOT_UTF8) {
-        rejectEach(bytes, spans, rejections, "a string in its scope is not valid UTF-8");
+      if (typeof scopeSpans === "string") {
+        rejectEach(bytes, spans, rejections, scopeSpans);
         continue;
       }
       const scope: IncomingScope = scopeSpans === undefined ? new VouchedScope(bytes, header, resource) : { resource, scopeSpans, header };
@@ -243,23 +244,29 @@ class VouchedScope extends VouchedHeader<typeof ScopeSpansSchema> implements Inc
  * The span, decoded (its fields checked first, unless the wire check found the request framed);
  * undefined for one holding more messages than a span may (request-limits.ts), left out unread and
  * rejected on its own (partial success): its bytes are bounded by the request's, so the rest of the
- * request, which an exporter would not send again after a 413, still goes.
+ * request, which an exporter would not send again after a 413, still goes. So is one the decoder
+ * refuses for what it holds (nestedTooDeep, textFault).
  */
 function decodeSpan(bytes: Uint8Array, range: Range, rejections: SpanRejections, framed: boolean): Span | undefined {
+  let tooDeep: boolean;
   try {
-    if (!framed) guardWire(() => checkMessageFields(SpanSchema, bytes, range, "span"));
+    // Found framed, the request nests nowhere near the limit (wire-check.ts).
+    tooDeep = !framed && guardWire(() => checkMessageFields(SpanSchema, bytes, range, "span"));
   } catch (err) {
     if (!(err instanceof RelayError && err.code === "too_large")) throw err;
     rejections.reject(spanNameIn(bytes, range), err.message);
     return undefined;
   }
+  if (tooDeep) {
+    rejections.reject(spanNameIn(bytes, range), nestedTooDeep("it"));
+    return undefined;
+  }
   try {
     return fromBinary(SpanSchema, bytes.subarray(range.start, range.end), { recursionLimit: NESTING_LEFT.span });
   } catch (err) {
-    // Text that is not UTF-8 (an encoder writing half of a surrogate pair as it is) is the span's
-    // fault alone, its framing sound: rejected on its own, as a span with bad ids is, not the batch.
-    if (stringsAreUtf8(SpanSchema, bytes, range, NESTING_LEFT.span)) throw malformed(err);
-    rejections.reject(spanNameIn(bytes, range), "a string in it is not valid UTF-8");
+    const reason = textFault(SpanSchema, bytes, range, NESTING_LEFT.span, "it");
+    if (reason === undefined) throw malformed(err);
+    rejections.reject(spanNameIn(bytes, range), reason);
     return undefined;
   }
 }
@@ -284,14 +291,11 @@ function rejectEach(bytes: Uint8Array, spans: Range[], rejections: SpanRejection
   for (const range of spans) rejections.reject(spanNameIn(bytes, range), reason);
 }
 
-/** A resource's or scope's own fields holding text that is not UTF-8: see decodeHeader. */
-const NOT_UTF8 = Symbol("not UTF-8");
-
 /**
- * A ResourceSpans or ScopeSpans from its own fields, every one but its list. Text in them that is
- * not UTF-8 (a host name or a library's version written by an encoder that does not check it) is
- * NOT_UTF8, its framing sound: the spans under it are rejected (partial success), not the batch,
- * which an exporter would drop whole for one attribute of one resource.
+ * A ResourceSpans or ScopeSpans from its own fields, every one but its list; or, when what they hold
+ * is at fault (nestedTooDeep, textFault: text an encoder wrote without checking it, a host name
+ * say), why: the spans under it are rejected (partial success), not the batch, which an exporter
+ * would drop whole for one attribute of one resource.
  */
 function decodeHeader<Desc extends DescMessage>(
   desc: Desc,
@@ -299,21 +303,41 @@ function decodeHeader<Desc extends DescMessage>(
   header: Piece[],
   what: keyof typeof NESTING_LEFT,
   framed: boolean,
-): MessageShape<Desc> | typeof NOT_UTF8 {
+): MessageShape<Desc> | string {
   const own = assemble(bytes, header);
   const range = { start: 0, end: own.byteLength };
-  if (!framed) guardWire(() => checkMessageFields(desc, own, range, what));
+  if (!framed && guardWire(() => checkMessageFields(desc, own, range, what))) return nestedTooDeep(`its ${what}`);
   try {
     return fromBinary(desc, own, { recursionLimit: NESTING_LEFT[what] });
   } catch (err) {
-    if (stringsAreUtf8(desc, own, range, NESTING_LEFT[what])) throw malformed(err);
-    return NOT_UTF8;
+    const reason = textFault(desc, own, range, NESTING_LEFT[what], `its ${what}`);
+    if (reason === undefined) throw malformed(err);
+    return reason;
   }
 }
 
-function guardWire(check: () => void): void {
+/**
+ * A message (a span, or a resource's or scope's own fields) holding values nested past the
+ * decoder's limit: its framing is sound as far as the decoder reads, so only the spans of that
+ * message are rejected, as a span with bad ids is, not the batch. `where`: the message, as a span's
+ * rejection names it.
+ */
+function nestedTooDeep(where: string): string {
+  return `a value in ${where} is nested past ${MAX_NESTING} levels of messages, the most a request may hold`;
+}
+
+/**
+ * Why protobuf-es refused a message whose framing is sound, when its text is at fault and nothing
+ * else: a string that is not UTF-8 (an encoder writing half of a surrogate pair as it is). Only the
+ * spans of that message are then rejected, as for nesting (nestedTooDeep). Undefined otherwise.
+ */
+function textFault(desc: DescMessage, bytes: Uint8Array, range: Range, nestingLeft: number, where: string): string | undefined {
+  return stringsAreUtf8(desc, bytes, range, nestingLeft) ? undefined : `a string in ${where} is not valid UTF-8`;
+}
+
+function guardWire<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     if (err instanceof WireError) throw malformed(err);
     throw err;

@@ -97,13 +97,18 @@ export function tooManySpans(): RelayError {
  * message), where protobuf's other decoders, Braintrust's perhaps, skip it as an unknown field: the
  * bytes the relay forwards would say what it never checked or redacted. One holding more nested
  * messages, items of lists of strings and unknown fields than the limit is too large: protobuf-es
- * makes an object or a string of each.
+ * makes an object or a string of each. Returns whether it nests messages deeper than the decoder
+ * takes (NESTING_LEFT), which the walk does not follow: protobuf-es would refuse it, after building
+ * every level above (and throwing from the deepest, which costs more than decoding it all).
  */
-export function checkMessageFields(desc: DescMessage, bytes: Uint8Array, range: Range, what: string): void {
+export function checkMessageFields(desc: DescMessage, bytes: Uint8Array, range: Range, what: keyof typeof NESTING_LEFT): boolean {
   let count = 0;
+  let tooDeep = false;
   const walk = (message: DescMessage, start: number, end: number, depth: number): void => {
-    // Deeper than the decoder goes is its error to report; the walk only must not overflow the stack.
-    if (depth > MAX_NESTING) return;
+    if (depth > NESTING_LEFT[what]) {
+      tooDeep = true;
+      return;
+    }
     const fields = fieldsOf(message);
     eachField(bytes, start, end, (no, wireType, value) => {
       const field = fields.get(no);
@@ -116,6 +121,7 @@ export function checkMessageFields(desc: DescMessage, bytes: Uint8Array, range: 
     });
   };
   walk(desc, range.start, range.end, 1);
+  return tooDeep;
 }
 
 /** How checkMessageFields reads a known field: its wire type (undefined: any), and whether it holds a message or a list. */

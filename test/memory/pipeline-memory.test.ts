@@ -5,6 +5,7 @@ import { CONTAINER_SHAPES, oneSpanOfTinyAttributes, WORST_SHAPES, worstRequest }
 import { relayConfig } from "../../src/env.js";
 import { MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
 import { requestOf, spanWith } from "../support/traces.js";
+import { deeplyNestedAnyValue, lengthDelimited, spanFields } from "../support/wire.js";
 
 /**
  * The worst shapes at the default limits, each through the relay's pipeline in a process whose heap
@@ -36,6 +37,17 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     // Filled to within one span (or 64 KiB, for the small ones).
     const slack = Math.max(64 * 1024, WORST_SHAPES[shape]!.span.byteLength);
     if (shape !== "tiny spans, at the span limit") expect(body.byteLength).toBeGreaterThan(limit - slack);
+  });
+
+  it("of as many spans as a request may hold, each with a value nested past the limit, completes rejecting each", () => {
+    const deeper = lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(48, "array"))]);
+    const body = worstRequest({ format: "protobuf", span: new Uint8Array(spanFields(deeper)), maxSpans: MAX_SPANS_PER_REQUEST }, limit);
+
+    expect(runHeapCapped(body, "protobuf", routingEverything)).toMatchObject({
+      outcome: "completed",
+      spans: 0,
+      rejected: MAX_SPANS_PER_REQUEST,
+    });
   });
 
   it("of JSON, tiny attributes filling the body limit, completes", () => {

@@ -304,20 +304,34 @@ describe("decoding protobuf", () => {
       expect(refusal(() => decoded(utf8(json), "json")).message, json).not.toMatch(/protobuf/);
   });
 
-  it("refuses nesting past 100 messages deep with 400 saying so", () => {
+  it("rejects a span nesting past 100 messages deep on its own, saying so; the rest goes on", () => {
     // Each level of an array attribute value is two messages: AnyValue and ArrayValue.
     const nested = (depth: number) =>
-      requestWithSpanFields(
-        lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(depth, "array"))]),
-      );
+      lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(depth, "array"))]);
+    const span = (name: string, more: number[]) =>
+      lengthDelimited(2, [
+        ...lengthDelimited(1, randomId(16)),
+        ...lengthDelimited(2, randomId(8)),
+        ...lengthDelimited(5, utf8(name)),
+        ...more,
+      ]);
+    // Three levels to the span, two to the value, 47 of array and the last value: 100 in all.
+    const body = new Uint8Array(
+      lengthDelimited(1, lengthDelimited(2, [...span("deepest taken", nested(47)), ...span("deeper", nested(48))])),
+    );
+    expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).toThrow(/maximum recursion depth/);
 
-    expect(spansOf(decoded(nested(40), "protobuf"))).toHaveLength(1);
-    expect(refusal(() => decoded(nested(50), "protobuf"))).toEqual({
-      status: 400,
-      message:
-        "request body is not a valid ExportTraceServiceRequest: cannot decode message opentelemetry.proto.common.v1.ArrayValue from binary: maximum recursion depth of 97 reached",
-    });
+    const { request, rejections } = readRequest(body, "protobuf");
+
+    expect(spansOf(request).map((s) => s.name)).toEqual(["deepest taken"]);
+    expect(rejections.message).toBe(
+      'rejected 1 of 2 spans: span "deeper": a value in it is nested past 100 levels of messages, the most a request may hold',
+    );
+    for (const settings of [{ translate: false }, {}]) {
+      expect(spansOf(relayed(body, settings).requests[0]!.request).map((s) => s.name)).toEqual(["deepest taken"]);
+    }
   });
+
   it("skips unknown fields of every wire type, groups within groups included, as protobuf-es does", () => {
     const span = lengthDelimited(2, spanFields());
     const body = new Uint8Array([
@@ -634,7 +648,7 @@ describe("limits per request", () => {
     expect(span!.name).toBe(JSON.parse(`"${name}"`));
   });
 
-  it("refuses nesting past 100 messages deep in a resource or scope, as a decoder of the whole request would", () => {
+  it("rejects the spans of a resource or scope nesting past 100 messages deep, which a decoder of the whole request refuses", () => {
     const keyValue = (depth: number) => [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(depth, "array"))];
     const span = lengthDelimited(2, spanFields());
     const inResource = (depth: number) =>
@@ -645,12 +659,16 @@ describe("limits per request", () => {
       expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).not.toThrow();
       expect(spansOf(decoded(body, "protobuf"))).toHaveLength(1);
     }
-    for (const body of [inResource(48), inScope(48)]) {
+    for (const [what, body] of [
+      ["resource", inResource(48)],
+      ["scope", inScope(48)],
+    ] as const) {
       expect(() => fromBinary(ExportTraceServiceRequestSchema, body)).toThrow(/maximum recursion depth/);
-      expect(refusal(() => decoded(body, "protobuf"))).toMatchObject({
-        status: 400,
-        message: expect.stringMatching(/maximum recursion depth/),
-      });
+      const { request, rejections } = readRequest(body, "protobuf");
+      expect(spansOf(request)).toEqual([]);
+      expect(rejections.message).toBe(
+        `rejected 1 of 1 spans: span "hostile": a value in its ${what} is nested past 100 levels of messages, the most a request may hold`,
+      );
     }
   });
 
@@ -666,16 +684,15 @@ describe("limits per request", () => {
     });
   });
 
-  it("leaves messages deeper than the decoder goes to the decoder, however many there are", () => {
+  it("leaves messages deeper than the decoder goes uncounted, however many there are: the span is rejected for its depth", () => {
     // An array of more values than a span may hold, 120 messages below the span: the decoder refuses it for its depth.
     let value = lengthDelimited(5, Array.from({ length: MAX_MESSAGES_PER_SPAN + 1 }, () => lengthDelimited(1, [])).flat());
     for (let level = 0; level < 60; level++) value = lengthDelimited(5, lengthDelimited(1, value));
     const body = requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, value)]));
 
-    expect(refusal(() => decoded(body, "protobuf"))).toMatchObject({
-      status: 400,
-      message: expect.stringMatching(/^request body is not a valid ExportTraceServiceRequest: .*maximum recursion depth of 97 reached$/),
-    });
+    expect(readRequest(body, "protobuf").rejections.message).toBe(
+      'rejected 1 of 1 spans: span "hostile": a value in it is nested past 100 levels of messages, the most a request may hold',
+    );
   });
 });
 
