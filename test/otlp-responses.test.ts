@@ -372,6 +372,24 @@ describe("OTLP/HTTP responses", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(0);
   });
 
+  it("answers JSON declared in a charset other than UTF-8 with 415 saying so, and takes it declared UTF-8", async () => {
+    const tenant = await createTenant(untranslated);
+    const json = JSON.stringify(toOtlpJson(trueFoundryTrace()));
+    const utf16 = new Uint8Array(new Uint16Array([...json].map((c) => c.charCodeAt(0))).buffer);
+
+    const refused = await sendTraces(tenant, utf16, { contentType: "application/json; charset=utf-16" });
+    const taken = await sendTraces(tenant, json, { contentType: "application/json; charset=UTF-8" });
+
+    expect(refused.status).toBe(415);
+    expect(refused.headers.get("content-type")).toBe("application/json");
+    expect(refused.headers.get("accept")).toBe("application/x-protobuf, application/protobuf, application/json");
+    expect((await refused.json()) as { message: string }).toMatchObject({
+      message: 'unsupported charset "utf-16" for application/json: OTLP JSON is UTF-8, send it as UTF-8 (charset=utf-8 or none)',
+    });
+    expect(taken.status).toBe(200);
+    expect(await standin.received(tenant.apiKey)).toHaveLength(1);
+  });
+
   it("says in a 415 what it would have taken: Accept for a content type, Accept-Encoding for a content coding (RFC 9110)", async () => {
     const tenant = await createTenant();
     const body = toProtobuf(trueFoundryTrace());

@@ -23,8 +23,35 @@ export function requireOtlpFormat(contentType: string | undefined): OtlpFormat {
       { accept: ACCEPTED_TYPES },
     );
   }
+  if (format === "json") requireUtf8(contentType ?? "");
   return format;
 }
+
+/**
+ * OTLP JSON is UTF-8 (OTLP/HTTP's JSON encoding; RFC 8259, section 8.1). A body declared in another
+ * charset (`charset=utf-16`, `charset=iso-8859-1`) would be read as UTF-8 all the same: its text
+ * changed without a word, or refused as not UTF-8 with nothing to say why. The charset is named, as
+ * a content type is, since the parameter may hold anything; `utf-8` in any case (and `utf8`, the
+ * label the Encoding Standard gives it too) is taken, quoted or not.
+ */
+function requireUtf8(contentType: string): void {
+  for (const parameter of contentType.split(";").slice(1)) {
+    const [name = "", ...value] = parameter.split("=");
+    if (name.trim().toLowerCase() !== "charset") continue;
+    const charset = value
+      .join("=")
+      .trim()
+      .replace(/^"(.*)"$/, "$1");
+    if (UTF8_LABELS.has(charset.toLowerCase())) continue;
+    throw new RelayError(
+      "unsupported_media_type",
+      `unsupported charset ${headerValueShown(charset)} for application/json: OTLP JSON is UTF-8, send it as UTF-8 (charset=utf-8 or none)`,
+      { accept: ACCEPTED_TYPES },
+    );
+  }
+}
+
+const UTF8_LABELS: ReadonlySet<string> = new Set(["utf-8", "utf8"]);
 
 /**
  * Media types a client sends by mistake that are as long as a secret: named all the same, without

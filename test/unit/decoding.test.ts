@@ -96,6 +96,28 @@ describe("content types and encodings", () => {
     });
   });
 
+  it.each([
+    "application/json; charset=utf-8",
+    "application/json;charset=UTF-8",
+    'application/json; CharSet="Utf-8"',
+    "application/json; charset=utf8",
+  ])("takes JSON declared as UTF-8: %j", (contentType) => {
+    expect(requireOtlpFormat(contentType)).toBe("json");
+  });
+
+  it.each([
+    ["application/json; charset=utf-16", '"utf-16"'],
+    ["application/json; charset=UTF-16LE", '"UTF-16LE"'],
+    ['application/json; charset="iso-8859-1"', '"iso-8859-1"'],
+    ["application/json; charset=utf-8; charset=us-ascii", '"us-ascii"'],
+    ["application/json; charset=", '""'],
+  ])("refuses JSON declared in another charset with 415, naming it: %j", (contentType, shown) => {
+    expect(refusal(() => requireOtlpFormat(contentType))).toEqual({
+      status: 415,
+      message: `unsupported charset ${shown} for application/json: OTLP JSON is UTF-8, send it as UTF-8 (charset=utf-8 or none)`,
+    });
+  });
+
   it("names a content type or encoding longer than 24 characters only by its length: a key pasted there does not come back", () => {
     const key = "sk-Zq8PmR2xVbN7kLwT4yHcJ6dFgS9aE3uQ1oIpK5nMvXzB0rWt";
     expect(refusal(() => requireOtlpFormat(`application/json, ${key}`)).message).toBe(
