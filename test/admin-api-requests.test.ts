@@ -42,6 +42,9 @@ describe("admin API: request bodies", () => {
     });
 
     expect(refused.status).toBe(415);
+    // RFC 7694, section 3: identity alone, no content coding taken.
+    expect(refused.headers.get("accept-encoding")).toBe("identity");
+    expect(refused.headers.get("accept")).toBeNull();
     expect(await refused.json()).toMatchObject({
       error: {
         code: "unsupported_media_type",

@@ -21,7 +21,9 @@ export async function optionalJsonBody(c: Context<AppEnv>): Promise<unknown> {
 /**
  * The body as text, a leading byte order mark dropped. One sent with a content coding (RFC 9110,
  * section 8.4) is refused with 415, not read as if it had none: the admin API takes none, and gzip
- * read as JSON would be called malformed.
+ * read as JSON would be called malformed. The 415 says so in `Accept-Encoding: identity` (RFC 7694,
+ * section 3: no content coding is taken), as ingest's lists the codings it takes, so a client tells
+ * a refused coding from a refused media type without reading the words.
  */
 async function bodyText(c: Context<AppEnv>): Promise<string> {
   const header = c.req.header("content-encoding") ?? "";
@@ -29,6 +31,7 @@ async function bodyText(c: Context<AppEnv>): Promise<string> {
     throw new RelayError(
       "unsupported_media_type",
       `unsupported content encoding ${headerValueShown(header.trim().toLowerCase())}: the admin API reads bodies as sent, without a content encoding`,
+      { acceptEncoding: "identity" },
     );
   }
   const bytes = new Uint8Array(await c.req.arrayBuffer());
