@@ -183,8 +183,8 @@ async function tenantPut(
 }
 
 /**
- * The relay's refusal of a tenant that does not exist, for a --tenant that found nothing: a mistyped
- * id would otherwise read as a tenant with nothing to list or replay, and exit 0.
+ * The relay's refusal of a tenant that does not exist, for a `list --tenant` that found nothing: a
+ * mistyped id would otherwise read as a tenant with nothing to list, and exit 0 (a replay's 404 is the relay's own).
  */
 async function existingTenant(admin: AdminClient, id: string): Promise<void> {
   await admin.call("GET", adminPath`/tenants/${id}`, TenantView);
@@ -380,7 +380,6 @@ const COMMANDS = [
       },
       () => replayOutput(outcomes, flags.json),
     );
-    if (flags.tenant && Object.values(outcomes).every((ids) => ids.length === 0)) await existingTenant(admin, flags.tenant);
     // Exit 1 while dead letters are left for another run, as keys reseal does, so a script knows to replay again.
     if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);

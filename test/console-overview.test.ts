@@ -6,7 +6,17 @@ import { traceRoutesName } from "../src/deliver/trace-routes-name.js";
 import { type Counts, emptyCounts } from "../src/stats/counts.js";
 import type { TenantStatsReport } from "../src/stats/store.js";
 import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
-import { csrfIn, fieldIn, overviewPageOf, overviewRow, postForm, SIGNED, statsPageRow, unescaped } from "./support/console.js";
+import {
+  csrfIn,
+  fieldIn,
+  overviewPageOf,
+  overviewRow,
+  postForm,
+  refusalShown,
+  SIGNED,
+  statsPageRow,
+  unescaped,
+} from "./support/console.js";
 import { deadLettersFor, deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import {
   admin,
@@ -268,6 +278,22 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(elsewhere.headers.get("location")).toMatch(new RegExp(`^/admin/console/dead-letters\\?done=dead-letter-deleted&${SIGNED}$`));
     const after = await (await relayFetch(deleted.headers.get("location")!, { headers: { cookie } })).text();
     expect(after).toContain(`<h1>Dead letters of ${tenant.id}</h1>`);
+  });
+
+  it("shows the API's 404 naming the tenant when a replay's tenant does not exist (deleted since its page was opened)", async () => {
+    const tenant = await createTenant();
+    const cookie = await consoleSessionCookie();
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+
+    const answer = await postForm("/admin/console/dead-letters/replay", cookie, {
+      csrf: csrfIn(page),
+      tenant: tenant.id,
+      return_to: tenant.id,
+    });
+
+    expect(answer.status).toBe(404);
+    expect(refusalShown(await answer.text())).toBe(`no such tenant: ${tenant.id}`);
   });
 
   it("says which dead letters a press left to a replay already under way, and replays none of them again", async () => {

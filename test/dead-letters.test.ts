@@ -320,6 +320,21 @@ describe.concurrent("dead letters", () => {
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(1);
   });
 
+  it("answers 404 naming the tenant for a replay of a tenant that does not exist, rather than 200 with nothing replayed", async () => {
+    const tenant = await createTenant();
+
+    const mistyped = await admin("POST", "/dead-letters/replay", { tenant: `${tenant.id}-tpyo` });
+    const nothingToDo = await admin("POST", "/dead-letters/replay", { tenant: tenant.id });
+
+    expect(mistyped.status).toBe(404);
+    expect(await mistyped.json()).toEqual({
+      error: { code: "not_found", message: `no such tenant: ${tenant.id}-tpyo`, request_id: expect.any(String) },
+    });
+    // A tenant that exists with nothing dead-lettered is no mistake.
+    expect(nothingToDo.status).toBe(200);
+    expect(await nothingToDo.json()).toEqual({ replayed: [], orphaned: [], replaying: [], unavailable: [], cursor: null });
+  });
+
   it("401 with a stored key → dead letter → rotate the key → replay the tenant's → delivered", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();

@@ -10,6 +10,7 @@ import { quoted, quotedUnlessSecret } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import { flushStatsLater } from "../stats/flush.js";
 import { countSpans } from "../stats/recorder.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
 import type { DeadLetterClaim } from "../tenants/dead-letter-claims.js";
 import { TENANT_ID } from "../tenants/schema.js";
 import { type CursorList, givenCursor, storeCursor } from "./cursors.js";
@@ -20,6 +21,7 @@ import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
 import { refuseConditions } from "./preconditions.js";
 import { NO_QUERY, pageQuery, parseQuery } from "./query.js";
+import { noSuchTenant } from "./tenant-path.js";
 
 /** `/admin/dead-letters`: see, replay and delete deliveries no retry could complete. */
 export const deadLettersRoutes = new Hono<AppEnv>();
@@ -91,6 +93,9 @@ deadLettersRoutes.post("/replay", async (c) => {
       cursor: await storeCursor(c, list, input.cursor),
       limit: input.limit ?? MAX_REPLAY_PAGE,
     });
+    // A tenant's page with nothing on it, of a tenant that does not exist, is a mistyped id, not "nothing
+    // to replay": 404. One that no longer exists but kept dead letters has them named orphaned, to delete.
+    if (input.tenant && page.replays.length === 0 && !(await authoritativeTenant(c.env, input.tenant))) throw noSuchTenant(input.tenant);
     replays = page.replays;
     cursor = await givenCursor(c, list, page.cursor);
   }
