@@ -320,10 +320,15 @@ const COMMANDS = [
     async (admin, flags, id) => {
       const { body, headers, tokens } = await tenantPut(admin, id, flags);
       try {
-        const output = tenantOutput(await admin.call("PUT", adminPath`/tenants/${id}`, TenantView, body, headers), flags);
+        const put = await admin.send("PUT", adminPath`/tenants/${id}`, TenantView, body, headers);
+        // Which of the two it was, as the relay's status says: in the table a new tenant and a changed
+        // one look alike, and a mistyped id with --config creates one.
+        const created = put.status === 201;
+        if (flags.json) return { ...put.body, created };
+        const output = `${tenantOutput(put.body, flags)}\n\n${created ? "created" : "changed"} tenant ${id}`;
         // Its gateway's token stops working: said, not left for the gateway's 401s to tell.
-        if (flags.json || !flags.passthrough || tokens === 0) return output;
-        return `${output}\n\nrevoked ${counted(tokens, "ingest token")} with the stored key: clients now send their own Braintrust key`;
+        if (!flags.passthrough || tokens === 0) return output;
+        return `${output}\nrevoked ${counted(tokens, "ingest token")} with the stored key: clients now send their own Braintrust key`;
       } catch (err) {
         if (err instanceof AdminError && err.status === 412)
           throw new AdminError(

@@ -26,6 +26,14 @@ export interface AdminClient {
   call<T>(method: string, path: string, answer: z.ZodType<T>, body?: unknown, headers?: Record<string, string>): Promise<T>;
   /** The answer's body and ETag, for a write conditional on what was read (If-Match). */
   read<T>(path: string, answer: z.ZodType<T>): Promise<{ body: T; etag: string | undefined }>;
+  /** The answer's body and status, for a call whose status says what it did (a tenant's PUT: 201 created, 200 changed). */
+  send<T>(
+    method: string,
+    path: string,
+    answer: z.ZodType<T>,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ body: T; status: number }>;
 }
 
 /**
@@ -78,7 +86,7 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     answer: z.ZodType<T>,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<{ body: T; etag: string | undefined }> {
+  ): Promise<{ body: T; etag: string | undefined; status: number }> {
     const { origin, token: adminToken } = target();
     // Written before the call: a body JSON cannot write is no failure to reach the relay.
     const requestBody = body === undefined ? undefined : JSON.stringify(body);
@@ -141,7 +149,7 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
       if (!checked.success) throw notTheAdminApi(origin, response.status, checked.error);
       // The answer as the relay sent it, now known to have its shape: what parsing makes is another
       // object (keys in the schema's order, --json prints them; a model named `__proto__` lost).
-      return { body: json as T, etag: response.headers.get("etag") ?? undefined };
+      return { body: json as T, etag: response.headers.get("etag") ?? undefined, status: response.status };
     }
     // A refusal the relay did not write (a proxy's, another service's at that address) is not named as the relay's.
     const refusal = ErrorAnswer.safeParse(json);
@@ -174,5 +182,6 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
   return {
     call: async (method, path, answer, body, headers) => (await request(method, path, answer, body, headers)).body,
     read: (path, answer) => request("GET", path, answer),
+    send: request,
   };
 }

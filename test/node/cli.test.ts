@@ -229,7 +229,9 @@ describe("tfy-relay, against a running relay", () => {
     const put = await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"]);
 
     expect(put).toMatchObject({ code: 0, stderr: "" });
-    expect(put.stdout).toMatch(/\n\nrevoked 2 ingest tokens with the stored key: clients now send their own Braintrust key\n$/);
+    expect(put.stdout).toMatch(
+      /\n\nchanged tenant cli-to-passthrough\nrevoked 2 ingest tokens with the stored key: clients now send their own Braintrust key\n$/,
+    );
     // Once passthrough, there is nothing left to revoke, and nothing said.
     expect((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"])).stdout).not.toContain("revoked");
     // Put whole from a file, the tenant is read for its tokens all the same.
@@ -238,7 +240,26 @@ describe("tfy-relay, against a running relay", () => {
     const config = tenantConfigFile();
     writeFileSync(config, JSON.stringify({ parent: "project_id:p", braintrust: { api_url: standin.url } }));
     const fromFile = await cli(["tenants", "put", "cli-to-passthrough", "--config", config, "--passthrough"]);
-    expect(fromFile.stdout).toMatch(/\n\nrevoked 1 ingest token with the stored key: clients now send their own Braintrust key\n$/);
+    expect(fromFile.stdout).toMatch(
+      /\n\nchanged tenant cli-to-passthrough\nrevoked 1 ingest token with the stored key: clients now send their own Braintrust key\n$/,
+    );
+  });
+
+  it("says whether tenants put created the tenant or changed it, as the relay's 201 or 200 tells, in the table and in --json", async () => {
+    const config = tenantConfigFile();
+    writeFileSync(config, JSON.stringify({ parent: "project_name:p" }));
+
+    const created = await cli(["tenants", "put", "cli-created", "--parent", "project_id:p", "--passthrough"]);
+    const changed = await cli(["tenants", "put", "cli-created", "--parent", "project_id:q"]);
+    // With --config too: a mistyped id there makes a new tenant, which the words tell from a change.
+    const createdFromFile = await cli(["tenants", "put", "cli-created-from-file", "--config", config, "--passthrough", "--json"]);
+    const changedFromFile = await cli(["tenants", "put", "cli-created-from-file", "--config", config, "--passthrough", "--json"]);
+
+    expect(created).toMatchObject({ code: 0, stderr: "" });
+    expect(created.stdout).toMatch(/^FIELD\s+VALUE\ntenant\s+cli-created\n[\s\S]*\n\ncreated tenant cli-created\n$/);
+    expect(changed.stdout).toMatch(/^FIELD\s+VALUE\ntenant\s+cli-created\nparent\s+project_id:q\n[\s\S]*\n\nchanged tenant cli-created\n$/);
+    expect(JSON.parse(createdFromFile.stdout)).toMatchObject({ id: "cli-created-from-file", parent: "project_name:p", created: true });
+    expect(JSON.parse(changedFromFile.stdout)).toMatchObject({ id: "cli-created-from-file", created: false });
   });
 
   it("prints a tenant's statistics, and every tenant's, as tables and as JSON", async () => {
