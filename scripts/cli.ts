@@ -324,7 +324,8 @@ const COMMANDS = [
         // Which of the two it was, as the relay's status says: in the table a new tenant and a changed
         // one look alike, and a mistyped id with --config creates one.
         const created = put.status === 201;
-        if (flags.json) return { ...put.body, created };
+        // The tokens --passthrough revoked are gone from the tenant's `tokens`: counted here, as the table's last line does.
+        if (flags.json) return { ...put.body, created, ...(flags.passthrough ? { revoked_tokens: tokens } : {}) };
         const output = `${tenantOutput(put.body, flags)}\n\n${created ? "created" : "changed"} tenant ${id}`;
         // Its gateway's token stops working: said, not left for the gateway's 401s to tell.
         if (!flags.passthrough || tokens === 0) return output;

@@ -243,6 +243,14 @@ describe("tfy-relay, against a running relay", () => {
     expect(fromFile.stdout).toMatch(
       /\n\nchanged tenant cli-to-passthrough\nrevoked 1 ingest token with the stored key: clients now send their own Braintrust key\n$/,
     );
+    // With --json, the count as a field, 0 once there is nothing left to revoke.
+    await cli(["tenants", "put", "cli-to-passthrough", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    await cli(["tokens", "issue", "cli-to-passthrough"]);
+    await cli(["tokens", "issue", "cli-to-passthrough"]);
+    const json = JSON.parse((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough", "--json"])).stdout) as unknown;
+    const again = JSON.parse((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough", "--json"])).stdout) as unknown;
+    expect(json).toMatchObject({ id: "cli-to-passthrough", auth: "passthrough", tokens: [], revoked_tokens: 2 });
+    expect(again).toMatchObject({ revoked_tokens: 0 });
   });
 
   it("says whether tenants put created the tenant or changed it, as the relay's 201 or 200 tells, in the table and in --json", async () => {
