@@ -190,6 +190,24 @@ async function existingTenant(admin: AdminClient, id: string): Promise<void> {
   await admin.call("GET", adminPath`/tenants/${id}`, TenantView);
 }
 
+/**
+ * The relay's 400 over a field the command's flags gave, reworded to name the flag typed (`--api-url:
+ * must be …`) rather than the admin API's field (`braintrust.api_url: must be …`); over a field a
+ * --config file gave, to name the file. `flagOf`: the flag each field came from, when one was given.
+ * The path's tenant id, which the relay calls `tenant` too, is the <tenant> typed: left as it is.
+ */
+function flagsNamed(err: unknown, flagOf: Record<string, string | undefined>, config?: string): unknown {
+  if (!(err instanceof AdminError) || err.status !== 400 || err.field === undefined) return err;
+  const { field } = err;
+  const fromFile =
+    config === undefined || field === "tenant" ? undefined : field === "body" ? `--config ${config}` : `--config ${config}: ${field}`;
+  // Its own fields alone: `constructor` would read Object's.
+  const named = (Object.hasOwn(flagOf, field) ? flagOf[field] : undefined) ?? fromFile;
+  // The relay words a field's refusal `<field>: <why>` (src/admin/parse.ts).
+  if (named === undefined || !err.message.startsWith(`${field}: `)) return err;
+  return new AdminError(`${named}${err.message.slice(field.length)}`, err.status, field);
+}
+
 /** How many ingest tokens the tenant has, which a PUT making it passthrough revokes; none for a new one. */
 async function tokensOf(admin: AdminClient, id: string): Promise<number> {
   try {
@@ -336,7 +354,16 @@ const COMMANDS = [
             `tenant ${id} was changed (or created, or deleted) by someone else while this ran: nothing was changed; run the command again`,
             412,
           );
-        throw err;
+        throw flagsNamed(
+          err,
+          {
+            parent: flags.parent && "--parent",
+            "braintrust.api_url": flags["api-url"] && "--api-url",
+            // Refused when sent with no key (a stored key goes to the URL it was given for): --api-url is what asked for it.
+            "braintrust.api_key": flags["api-key-env"] ? "the key --api-key-env names" : flags["api-url"] && "--api-url",
+          },
+          flags.config,
+        );
       }
     },
   ),
@@ -361,7 +388,9 @@ const COMMANDS = [
       DeadLetterPage,
       (page) => page.dead_letters,
       flags.tenant ? { tenant: flags.tenant } : {},
-    );
+    ).catch((err: unknown) => {
+      throw flagsNamed(err, { tenant: "--tenant" });
+    });
     if (flags.tenant && list.length === 0) await existingTenant(admin, flags.tenant);
     return flags.json
       ? list
@@ -385,7 +414,9 @@ const COMMANDS = [
         for (const outcome of ["replayed", "orphaned", "replaying", "unavailable"] as const) outcomes[outcome].push(...page[outcome]);
       },
       () => replayOutput(outcomes, flags.json),
-    );
+    ).catch((err: unknown) => {
+      throw flagsNamed(err, { tenant: "--tenant" });
+    });
     // Exit 1 while dead letters are left for another run, as keys reseal does, so a script knows to replay again.
     if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);

@@ -110,5 +110,5 @@ export const StatsPage = z.looseObject({
   cursor,
 });
 
-/** A refusal's body (src/http/errors.ts). */
-export const ErrorAnswer = z.object({ error: z.object({ message: z.string() }) });
+/** A refusal's body (src/http/errors.ts); `field`, of a 400, the input at fault. */
+export const ErrorAnswer = z.object({ error: z.object({ message: z.string(), field: z.string().optional() }) });

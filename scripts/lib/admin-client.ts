@@ -12,10 +12,11 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 export class AdminError extends Error {
   override name = "AdminError";
 
-  /** `status`: the relay's answer, when it gave one. */
+  /** `status`: the relay's answer, when it gave one; `field`: the input a 400 names (`braintrust.api_url`). */
   constructor(
     message: string,
     readonly status?: number,
+    readonly field?: string,
   ) {
     super(message);
   }
@@ -158,7 +159,7 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     // which may quote what it was sent (a proxy's refusal), and the terminal or CI log keeps what is printed.
     const error = withoutSentSecrets(oneLine(refusal.data.error.message), adminToken, body);
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
-    throw new AdminError(error, response.status);
+    throw new AdminError(error, response.status, refusal.data.error.field);
   }
   /**
    * A refusal's words with what the call sent that is secret masked, as the relay masks them: the

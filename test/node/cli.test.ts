@@ -253,6 +253,41 @@ describe("tfy-relay, against a running relay", () => {
     expect(again).toMatchObject({ revoked_tokens: 0 });
   });
 
+  it("names the flag typed, not the admin API's field, when the relay refuses what a flag gave; the --config file for what the file gave", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-flags", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    const config = tenantConfigFile();
+    writeFileSync(config, JSON.stringify({ parent: "project_id:p", translate: "yes", colour: "blue" }));
+    const unknown = tenantConfigFile();
+    writeFileSync(unknown, JSON.stringify({ parent: "project_id:p", colour: "blue" }));
+
+    const refusals = {
+      url: await cli(["tenants", "put", "cli-flags", "--api-url", "not a url"]),
+      // The stored key was given for the tenant's URL: --api-url without a key asks to send it elsewhere.
+      keyElsewhere: await cli(["tenants", "put", "cli-flags", "--api-url", `${standin.url}/other`]),
+      key: await cli(["tenants", "put", "cli-flags", "--api-key-env", "K"], { K: "a key with spaces" }),
+      fromFile: await cli(["tenants", "put", "cli-flags", "--config", config]),
+      unknownInFile: await cli(["tenants", "put", "cli-flags", "--config", unknown]),
+      // The path's tenant is the <tenant> typed, in the relay's words.
+      tenantId: await cli(["tenants", "put", "Not An Id", "--config", unknown]),
+      replay: await cli(["dead-letters", "replay", "--tenant", "x#y"]),
+    };
+
+    expect(Object.fromEntries(Object.entries(refusals).map(([what, run]) => [what, [run.code, run.stderr.trimEnd()]]))).toEqual({
+      url: [1, expect.stringMatching(/^tfy-relay: --api-url: \S/)],
+      keyElsewhere: [
+        1,
+        expect.stringMatching(/^tfy-relay: --api-url: tenant cli-flags's stored key was given for its api_url, not the one this PUT gives/),
+      ],
+      key: [1, "tfy-relay: the key --api-key-env names: must be printable ASCII without spaces"],
+      fromFile: [1, expect.stringMatching(new RegExp(`^tfy-relay: --config ${config}: translate: must be`))],
+      unknownInFile: [1, `tfy-relay: --config ${unknown}: "colour" is not a known field`],
+      tenantId: [1, expect.stringMatching(/^tfy-relay: tenant: ids are 1-64 characters/)],
+      replay: [1, "tfy-relay: --tenant: must be a tenant id"],
+    });
+    for (const run of Object.values(refusals)) expect(run.stderr).not.toMatch(/braintrust\.api_(url|key)|\bparent:/);
+  });
+
   it("says whether tenants put created the tenant or changed it, as the relay's 201 or 200 tells, in the table and in --json", async () => {
     const config = tenantConfigFile();
     writeFileSync(config, JSON.stringify({ parent: "project_name:p" }));
@@ -456,7 +491,7 @@ describe("tfy-relay, against a running relay", () => {
       1,
       ["tenants", "put", "cli-bad", "--parent", "workspace:x"],
       {},
-      /^tfy-relay: parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
+      /^tfy-relay: --parent: must be project_id:<id>, project_name:<name> or experiment_id:<id>/,
     ],
     [
       "a new tenant without --parent",
@@ -580,7 +615,7 @@ describe("tfy-relay, against a running relay", () => {
     [["tenants", "get", ".."], /^tfy-relay: ".." cannot be an id/],
     [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: "x\/\.\.\/y"\n$/],
     [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: "x%2Fy"\n$/],
-    [["dead-letters", "list", "--tenant", "x#y"], /^tfy-relay: tenant: must be a tenant id\n$/],
+    [["dead-letters", "list", "--tenant", "x#y"], /^tfy-relay: --tenant: must be a tenant id\n$/],
   ] as const)("never lets the argument in %j reach another route or query", async (args, message) => {
     const run = await cli([...args]);
     expect(run.code).toBe(1);
