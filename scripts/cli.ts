@@ -3,6 +3,7 @@
  * The admin token comes from RELAY_ADMIN_TOKEN, never from the command line (shell history, ps).
  */
 import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { adminPath } from "../src/admin/api-path.js";
@@ -11,6 +12,7 @@ import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
 import { placeShown } from "../src/http/caller-text.js";
 import { RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
+import { TENANT_ID } from "../src/tenants/schema.js";
 import {
   DeadLetterPage,
   IssuedToken,
@@ -37,6 +39,8 @@ import { oneLine, table } from "./lib/table.js";
 class UsageError extends Error {}
 /** Input the command line points to that cannot be used, such as a --config file: said in one line, exit 2 like a usage mistake. */
 class InputError extends Error {}
+/** A deletion the operator did not confirm: nothing was sent, exit 1 like a call not made. */
+class NotConfirmed extends Error {}
 
 /** Every command's flags in one parse, so `--tenant x` reads x as its value wherever it stands; chosenCommand refuses the ones a command does not take. */
 const FLAGS = {
@@ -53,6 +57,7 @@ const FLAGS = {
   id: { type: "string" },
   all: { type: "boolean", default: false },
   window: { type: "string" },
+  yes: { type: "boolean", default: false },
 } as const;
 const GLOBAL_FLAGS = new Set(["url", "json", "help"]);
 
@@ -367,7 +372,8 @@ const COMMANDS = [
       }
     },
   ),
-  commandOf("tenants delete <tenant>", async (admin, flags, id) => {
+  commandOf("tenants delete <tenant> [--yes]", async (admin, flags, id) => {
+    await confirmed(flags, "tenants delete", id, `Delete tenant ${id}, with its dead letters and queued retries?`);
     await admin.call("DELETE", adminPath`/tenants/${id}`, NO_CONTENT);
     return flags.json ? { deleted: id } : `deleted tenant ${id}`;
   }),
@@ -377,7 +383,8 @@ const COMMANDS = [
       ? issued
       : `token ${issued.id} for ${tenant} (shown only now; the gateway's Authorization header is Bearer, a space, then this token):\n${issued.token}`;
   }),
-  commandOf("tokens revoke <tenant> <token-id>", async (admin, flags, tenant, tokenId) => {
+  commandOf("tokens revoke <tenant> <token-id> [--yes]", async (admin, flags, tenant, tokenId) => {
+    await confirmed(flags, "tokens revoke", tenant, `Revoke token ${tokenId} of tenant ${tenant}? A gateway sending it is then refused.`);
     await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`, NO_CONTENT);
     return flags.json ? { revoked: tokenId } : `revoked token ${tokenId}`;
   }),
@@ -421,7 +428,9 @@ const COMMANDS = [
     if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);
   }),
-  commandOf("dead-letters delete <id>", async (admin, flags, id) => {
+  commandOf("dead-letters delete <id> [--yes]", async (admin, flags, id) => {
+    // A dead letter's id is its tenant's, a colon, then its delivery's.
+    await confirmed(flags, "dead-letters delete", id.split(":")[0]!, `Delete dead letter ${id} and its spans for good?`);
     await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
     return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
   }),
@@ -515,6 +524,39 @@ async function eachPage<Page extends { cursor: string | null }>(
   } while (cursor);
 }
 
+/**
+ * A deletion goes ahead once confirmed: with --yes, or, at a terminal, once the operator has typed
+ * the tenant's id, as a mistyped or recalled command (shell history) should not delete at a keypress.
+ * Where it cannot ask (stdin a pipe, a script, a scheduled job), --yes is required, so that a script
+ * says in its text that it deletes. An id that is no tenant's is the relay's to refuse: nothing to confirm.
+ */
+async function confirmed(flags: Flags, command: string, tenant: string, question: string): Promise<void> {
+  if (flags.yes || !TENANT_ID.test(tenant)) return;
+  if (!process.stdin.isTTY)
+    throw new UsageError(`${command} asks to confirm, and stdin is not a terminal to ask at: give --yes to delete without asking`);
+  const typed = await typedLine(`${question} Type the tenant's id (${tenant}) to confirm: `);
+  if (typed?.trim() !== tenant) throw new NotConfirmed(`${typed === undefined ? "no answer" : "not confirmed"}: nothing was deleted`);
+}
+
+/** A line typed at the terminal after `prompt`, which goes to stderr (stdout is the command's output); undefined at end of input. */
+function typedLine(prompt: string): Promise<string | undefined> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  let answered = false;
+  return new Promise((resolve) => {
+    terminal.once("close", () => {
+      if (answered) return;
+      // Ctrl-C or Ctrl-D at the prompt: what follows goes on a line of its own, not after the question.
+      process.stderr.write("\n");
+      resolve(undefined);
+    });
+    terminal.question(prompt, (line) => {
+      answered = true;
+      resolve(line);
+      terminal.close();
+    });
+  });
+}
+
 /** What `dead-letters replay` prints of its outcomes. */
 function replayOutput(
   { replayed, orphaned, replaying, unavailable }: Record<"replayed" | "orphaned" | "replaying" | "unavailable", string[]>,
@@ -568,6 +610,8 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   --id ID             dead-letters replay: that dead letter
   --tenant TENANT     dead-letters list and replay: that tenant's dead letters
   --all               dead-letters replay: every tenant's dead letters
+  --yes               tenants delete, tokens revoke, dead-letters delete: delete without asking; required when
+                      stdin is not a terminal (at one, the command asks for the tenant's id to be typed)
   --window WINDOW     stats: the window the all-tenants table shows (default 1h), or the one row a tenant's
                       shows; with --json, that window's figures alone
   RELAY_URL           the relay, when --url is not given (environment)
@@ -629,6 +673,7 @@ try {
   // to a pipe after this returns, and exit() would cut it off.
   if (err instanceof UsageError) failed(err.message, 2, undefined, USAGE);
   else if (err instanceof InputError) failed(err.message, 2);
+  else if (err instanceof NotConfirmed) failed(err.message, 1);
   else if (err instanceof AdminError) failed(err.message, 1, err.status);
   else if (err instanceof RelayError || err instanceof SyntaxError) failed(err.message, 1);
   else throw err;

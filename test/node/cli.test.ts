@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } fro
 import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
-import { type CliRun, runCli } from "../support/cli.js";
+import { type CliRun, runCli, runCliAtTerminal } from "../support/cli.js";
 
 const standin = standinClient(inject("standinUrl"));
 const root = join(import.meta.dirname, "..", "..");
@@ -212,9 +212,9 @@ describe("tfy-relay, against a running relay", () => {
       });
     expect((await send()).status).toBe(200);
 
-    expect(await cli(["tokens", "revoke", "cli-tokens", id])).toMatchObject({ code: 0, stdout: `revoked token ${id}\n` });
+    expect(await cli(["tokens", "revoke", "cli-tokens", id, "--yes"])).toMatchObject({ code: 0, stdout: `revoked token ${id}\n` });
     expect((await send()).status).toBe(401);
-    expect(await cli(["tenants", "delete", "cli-tokens"])).toMatchObject({ code: 0, stdout: "deleted tenant cli-tokens\n" });
+    expect(await cli(["tenants", "delete", "cli-tokens", "--yes"])).toMatchObject({ code: 0, stdout: "deleted tenant cli-tokens\n" });
     expect((await cli(["tenants", "get", "cli-tokens"])).code).toBe(1);
   });
 
@@ -286,6 +286,51 @@ describe("tfy-relay, against a running relay", () => {
       replay: [1, "tfy-relay: --tenant: must be a tenant id"],
     });
     for (const run of Object.values(refusals)) expect(run.stderr).not.toMatch(/braintrust\.api_(url|key)|\bparent:/);
+  });
+
+  it("deletes a tenant, revokes a token or deletes a dead letter only once confirmed: the tenant's id typed at a terminal, or --yes", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-confirm", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
+    const { id: tokenId } = JSON.parse((await cli(["tokens", "issue", "cli-confirm", "--json"])).stdout) as { id: string };
+    const tokensLeft = async () => ((await (await admin("/tenants/cli-confirm")).json()) as { tokens: unknown[] }).tokens.length;
+    const atTerminal = (args: string[], typed: string) => runCliAtTerminal(relay.url, args, typed);
+
+    // Where it cannot ask (a pipe, a script), --yes is required, and said so: a usage mistake.
+    const unasked = {
+      tenant: await cli(["tenants", "delete", "cli-confirm"]),
+      token: await cli(["tokens", "revoke", "cli-confirm", tokenId]),
+      deadLetter: await cli(["dead-letters", "delete", "cli-confirm:0123456789abcdef"]),
+    };
+    expect(Object.values(unasked).map((run) => [run.code, run.stdout, run.stderr.split("\n")[0]])).toEqual(
+      ["tenants delete", "tokens revoke", "dead-letters delete"].map((command) => [
+        2,
+        "",
+        `tfy-relay: ${command} asks to confirm, and stdin is not a terminal to ask at: give --yes to delete without asking`,
+      ]),
+    );
+    expect(await tokensLeft()).toBe(1);
+
+    // At a terminal, it asks for the tenant's id, and goes ahead only once it is typed.
+    const mistyped = await atTerminal(["tenants", "delete", "cli-confirm"], "cli-confrim\n");
+    expect(mistyped.code).toBe(1);
+    expect(mistyped.shown).toContain(
+      "Delete tenant cli-confirm, with its dead letters and queued retries? Type the tenant's id (cli-confirm) to confirm: ",
+    );
+    expect(mistyped.shown).toMatch(/\ntfy-relay: not confirmed: nothing was deleted\n$/);
+    expect((await admin("/tenants/cli-confirm")).status).toBe(200);
+
+    const revoked = await atTerminal(["tokens", "revoke", "cli-confirm", tokenId], "cli-confirm\n");
+    expect(revoked.code).toBe(0);
+    expect(revoked.shown).toContain(`Revoke token ${tokenId} of tenant cli-confirm?`);
+    expect(revoked.shown).toMatch(new RegExp(`\nrevoked token ${tokenId}\n$`));
+    expect(await tokensLeft()).toBe(0);
+
+    // --yes at a terminal: nothing asked.
+    const deleted = await atTerminal(["tenants", "delete", "cli-confirm", "--yes"], "");
+    expect(deleted.code).toBe(0);
+    expect(deleted.shown).not.toContain("to confirm");
+    expect(deleted.shown).toMatch(/deleted tenant cli-confirm\n$/);
+    expect((await admin("/tenants/cli-confirm")).status).toBe(404);
   });
 
   it("says whether tenants put created the tenant or changed it, as the relay's 201 or 200 tells, in the table and in --json", async () => {
@@ -410,7 +455,15 @@ describe("tfy-relay, against a running relay", () => {
         `^${first!.id}\\s+3\\s+1\\s+\\S+\\s+Braintrust answered 400: \\{"error": "Project archived", "detail": "restore it to send spans"\\}$`,
       ),
     );
-    expect(await cli(["dead-letters", "delete", second!.id])).toMatchObject({ code: 0 });
+    // Not at a terminal, where it cannot ask, a delete without --yes deletes nothing.
+    expect(await cli(["dead-letters", "delete", second!.id])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^tfy-relay: dead-letters delete asks to confirm, and stdin is not a terminal to ask at: give --yes to delete without asking\n/,
+      ),
+    });
+    expect(JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"])).stdout)).toHaveLength(2);
+    expect(await cli(["dead-letters", "delete", second!.id, "--yes"])).toMatchObject({ code: 0 });
     expect(await cli(["dead-letters", "replay", "--tenant", "cli-dead"])).toMatchObject({ code: 0, stdout: "replayed 1 dead letter\n" });
     const deadline = Date.now() + 30_000;
     while ((await standin.received(apiKey)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
@@ -611,7 +664,7 @@ describe("tfy-relay, against a running relay", () => {
   it.each([
     [["tenants", "get", "a/b"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "get", "x?y"], /^tfy-relay: tenant: ids are 1-64 characters/],
-    [["tenants", "delete", "a#b"], /^tfy-relay: tenant: ids are 1-64 characters/],
+    [["tenants", "delete", "a#b", "--yes"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "get", ".."], /^tfy-relay: ".." cannot be an id/],
     [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: "x\/\.\.\/y"\n$/],
     [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: "x%2Fy"\n$/],
@@ -684,7 +737,7 @@ describe("tfy-relay, against a running relay", () => {
   it("revokes no token, and deletes nothing, for a token id that reads like a path", async () => {
     await cli(["tenants", "put", "cli-paths", "--parent", "project_id:p"]);
 
-    expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths"])).toMatchObject({
+    expect(await cli(["tokens", "revoke", "cli-paths", "../../cli-paths", "--yes"])).toMatchObject({
       code: 1,
       stderr: 'tfy-relay: tenant cli-paths has no token "../../cli-paths"\n',
     });
@@ -726,6 +779,7 @@ describe("tfy-relay, against a running relay", () => {
       "--id",
       "--tenant",
       "--all",
+      "--yes",
       "--window",
     ]);
   });
