@@ -29,19 +29,27 @@ p.caption { color: var(--muted); font-size: 12px; margin: 8px 0 4px; }
 th { font-weight: 600; color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .02em; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.error { color: var(--bad); max-width: 360px; overflow-wrap: anywhere; }
-td.error { min-width: 200px; }
-table.tenants .chart { width: 100px; height: 32px; }
+td.error { min-width: 180px; }
+table.tenants .chart { width: 90px; height: 32px; }
 .last-error time { display: block; color: var(--muted); font-size: 12px; }
 .last-error.past { color: var(--muted); }
-ul.health { margin: 0; padding: 0; list-style: none; min-width: 11em; font-size: 13px; }
+ul.health { margin: 0; padding: 0; list-style: none; min-width: 10em; font-size: 13px; }
 ul.health li.bad { color: var(--bad); }
 ul.health li.watch { color: var(--muted); }
 .health.ok { color: var(--ok); font-weight: 600; }
 /* Not a notice: a notice says what an action did; this is the state of the tenants. */
 p.attention { padding: 8px 12px; border-radius: 4px; background: #fbeae6; border: 1px solid #efc1b6; color: #7a1f0d; }
 p.attention a { color: inherit; font-weight: 600; }
-table.tenants td:first-child { min-width: 9em; max-width: 220px; overflow-wrap: anywhere; }
-table.tenants td.parent { white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+/*
+ * The overview's ten columns at their narrowest (about 1210 px, for tenants of both auth modes with
+ * errors, dead letters and LLM usage) fit a 1280 px window with a scrollbar beside it (1215 px inside
+ * main's padding), rather than scroll in their box: cells a little closer, charts a little narrower
+ * (above), a tenant id and a parent wrapped and cut sooner (the parent whole in its title), health
+ * and the last error (td.error) a little narrower. Wider, the table grows into the room.
+ */
+table.tenants th, table.tenants td { padding: 6px 8px; }
+table.tenants td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
+table.tenants td.parent { white-space: nowrap; max-width: 180px; overflow: hidden; text-overflow: ellipsis; }
 /* On a phone, a tenant a card, each value under its heading: health first, none of it scrolled out of sight. */
 @media (max-width: 640px) {
   table.tenants thead { display: none; }

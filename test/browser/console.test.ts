@@ -560,6 +560,48 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
     }
   });
 
+  it("fits the tenants table in a desktop window, 1280 px and up, with every column filled: neither the page nor the table scrolls sideways", async () => {
+    const { context, page } = await newPage();
+    await logIn(page);
+    const apiKey = await standin.issueKey();
+    // A parent longer than its column shows, cut (whole in its title).
+    await createTenant(page, { id: "console-fits", parent: "project_name:a-project-name-longer-than-its-column", apiKey });
+    const { token } = await issueToken(page);
+    // A passthrough tenant beside it: "passthrough" is the auth column's widest word, and does not wrap.
+    expect((await adminCall(relay, "PUT", "/tenants/console-fits-passthrough", { parent: "project_name:p" })).status).toBe(201);
+    // Every column filled: health with its concerns, a dead letter, the last upstream error, charts, LLM usage.
+    await standin.script(apiKey, [{ status: 400, body: '{"error":"Project archived: restore it in Braintrust to send spans again"}' }]);
+    await sendGatewayTraces(relay.url, "console-fits", token);
+    await sendGatewayTraces(relay.url, "console-fits", token);
+    const row = page.locator('tr[data-tenant="console-fits"]');
+    await reloadUntil(
+      page,
+      "/admin/",
+      async () => [
+        await row.locator("td.dead-letter-count").textContent(),
+        await row.locator("svg.chart").first().getAttribute("data-total"),
+      ],
+      ([count, received]) => count === "1" && received !== "0",
+    );
+    await context.close();
+
+    for (const width of [1280, 1366]) {
+      const sized = await browser.newContext({ viewport: { width, height: 900 } });
+      const wide = await sized.newPage();
+      await logIn(wide);
+      await screenshot(wide, `tenants-fits-${width}`);
+      const overflow = await wide.evaluate(() => {
+        const box = document.querySelector("table.tenants")!.parentElement!;
+        return {
+          page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+          table: box.scrollWidth - box.clientWidth,
+        };
+      });
+      expect({ width, overflow }).toEqual({ width, overflow: { page: 0, table: 0 } });
+      await sized.close();
+    }
+  });
+
   it("loaded nothing from anywhere but the relay, and never put a token in a URL", () => {
     expect(requested.length).toBeGreaterThan(10);
     expect(requested.filter((url) => !url.startsWith(`${relay.url}/`))).toEqual([]);
