@@ -188,14 +188,6 @@ async function tenantPut(
 }
 
 /**
- * The relay's refusal of a tenant that does not exist, for a `list --tenant` that found nothing: a
- * mistyped id would otherwise read as a tenant with nothing to list, and exit 0 (a replay's 404 is the relay's own).
- */
-async function existingTenant(admin: AdminClient, id: string): Promise<void> {
-  await admin.call("GET", adminPath`/tenants/${id}`, TenantView);
-}
-
-/**
  * The relay's 400 over a field the command's flags gave, reworded to name the flag typed (`--api-url:
  * must be …`) rather than the admin API's field (`braintrust.api_url: must be …`); over a field a
  * --config file gave, to name the file. `flagOf`: the flag each field came from, when one was given.
@@ -398,7 +390,6 @@ const COMMANDS = [
     ).catch((err: unknown) => {
       throw flagsNamed(err, { tenant: "--tenant" });
     });
-    if (flags.tenant && list.length === 0) await existingTenant(admin, flags.tenant);
     return flags.json
       ? list
       : table(

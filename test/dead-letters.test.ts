@@ -427,6 +427,20 @@ describe.concurrent("dead letters", () => {
     expect((await admin("POST", "/dead-letters/replay", {}, null)).status).toBe(401);
   });
 
+  it("answers 404 naming the tenant for a list of a tenant that does not exist, and an empty list for one that does", async () => {
+    const tenant = await createTenant();
+
+    const mistyped = await admin("GET", `/dead-letters?tenant=${tenant.id}-tpyo`);
+    const nothingDead = await admin("GET", `/dead-letters?tenant=${tenant.id}`);
+
+    expect(mistyped.status).toBe(404);
+    expect(await mistyped.json()).toEqual({
+      error: { code: "not_found", message: `no such tenant: ${tenant.id}-tpyo`, request_id: expect.any(String) },
+    });
+    expect(nothingDead.status).toBe(200);
+    expect(await nothingDead.json()).toEqual({ dead_letters: [], cursor: null });
+  });
+
   it("deleting a tenant deletes its dead letters: a tenant created again under its id, with another key and URL, never gets them", async () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant);
@@ -434,7 +448,8 @@ describe.concurrent("dead letters", () => {
 
     expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
 
-    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    // Nothing is left to list of a tenant that no longer exists.
+    expect((await admin("GET", `/dead-letters?tenant=${tenant.id}`)).status).toBe(404);
     expect((await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/` })).objects).toEqual([]);
     const nextOwnersKey = await createTenantAgain(tenant.id);
     const replayOne = await admin("POST", "/dead-letters/replay", { id: deadLetter!.id });

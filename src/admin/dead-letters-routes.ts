@@ -72,6 +72,10 @@ deadLettersRoutes.get("/", async (c) => {
   const query = parseQuery(c, ListQuerySchema);
   const list = listOf(query.tenant);
   const page = await new DeadLetterStore(c.env.PAYLOADS).list({ ...query, cursor: await storeCursor(c, list, query.cursor) });
+  // As for a replay: a tenant's first page with nothing on it, of a tenant that does not exist, is a
+  // mistyped id, not "no dead letters". A deleted tenant's dead letters are still listed.
+  if (query.tenant && !query.cursor && page.dead_letters.length === 0 && !(await authoritativeTenant(c.env, query.tenant)))
+    throw noSuchTenant(query.tenant);
   return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) } satisfies DeadLetterList);
 });
 
