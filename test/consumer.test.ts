@@ -6,7 +6,7 @@ import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
-import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
+import { deadLettersOf, storedDeadLetterKeys, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
   CONSUMER_RETRY,
@@ -663,7 +663,7 @@ describe("the delivery queue's consumer, for a tenant deleted since the spans we
       expect(consumed).toEqual({ acked: [message.id], retried: [], threw: undefined });
       expect(await standin.attempts(tenant.apiKey)).toEqual([]);
       if (nextOwnersKey) expect(await standin.attempts(nextOwnersKey)).toEqual([]);
-      expect(await deadLettersOf(tenant.id)).toEqual([]);
+      expect(await storedDeadLetterKeys(tenant.id)).toEqual([]);
       expect(await inR2(message.payload.r2Key)).toBe(false);
       expect(events.filter((e) => e.delivery_id === message.id)).toEqual([discardedLine(message)]);
       // The tenant now under the id never had these spans queued: none leave its queue either.

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { ExportTraceServiceRequest } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
@@ -6,6 +7,14 @@ import { admin, sendTraces, type TestTenant } from "./relay.js";
 import { standin } from "./standin.js";
 
 type DeadLetterView = DeadLetter;
+
+/**
+ * The tenant's dead letters as R2 holds them, whether or not the tenant exists: the admin API answers
+ * 404 for a tenant that no longer does and kept none.
+ */
+export async function storedDeadLetterKeys(tenantId: string): Promise<string[]> {
+  return (await env.PAYLOADS.list({ prefix: `dead-letters/${tenantId}/` })).objects.map((o) => o.key);
+}
 
 export async function deadLettersOf(tenantId: string): Promise<DeadLetterView[]> {
   const response = await admin("GET", `/dead-letters?tenant=${tenantId}`);
