@@ -68,14 +68,20 @@ function listOf(tenant: string | undefined): CursorList {
   return `dead-letters/${tenant ?? ""}`;
 }
 
+/**
+ * For a tenant's page with nothing on it: a tenant that does not exist is a mistyped id, not "nothing
+ * there", so 404. One deleted since that kept dead letters has them on its page (a replay names them
+ * orphaned, to delete), so it never comes here.
+ */
+async function refuseUnknownTenant(env: Env, tenant: string): Promise<void> {
+  if (!(await authoritativeTenant(env, tenant))) throw noSuchTenant(tenant);
+}
+
 deadLettersRoutes.get("/", async (c) => {
   const query = parseQuery(c, ListQuerySchema);
   const list = listOf(query.tenant);
   const page = await new DeadLetterStore(c.env.PAYLOADS).list({ ...query, cursor: await storeCursor(c, list, query.cursor) });
-  // As for a replay: a tenant's first page with nothing on it, of a tenant that does not exist, is a
-  // mistyped id, not "no dead letters". A deleted tenant's dead letters are still listed.
-  if (query.tenant && !query.cursor && page.dead_letters.length === 0 && !(await authoritativeTenant(c.env, query.tenant)))
-    throw noSuchTenant(query.tenant);
+  if (query.tenant && !query.cursor && page.dead_letters.length === 0) await refuseUnknownTenant(c.env, query.tenant);
   return c.json({ ...page, cursor: await givenCursor(c, list, page.cursor) } satisfies DeadLetterList);
 });
 
@@ -97,9 +103,7 @@ deadLettersRoutes.post("/replay", async (c) => {
       cursor: await storeCursor(c, list, input.cursor),
       limit: input.limit ?? MAX_REPLAY_PAGE,
     });
-    // A tenant's page with nothing on it, of a tenant that does not exist, is a mistyped id, not "nothing
-    // to replay": 404. One that no longer exists but kept dead letters has them named orphaned, to delete.
-    if (input.tenant && page.replays.length === 0 && !(await authoritativeTenant(c.env, input.tenant))) throw noSuchTenant(input.tenant);
+    if (input.tenant && page.replays.length === 0) await refuseUnknownTenant(c.env, input.tenant);
     replays = page.replays;
     cursor = await givenCursor(c, list, page.cursor);
   }
