@@ -234,6 +234,27 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect(await viewsOnceArrived(tenant, all)).toEqual({ "experiment_id:exp-eval": { traces: [], unlisted: 3 } });
   });
 
+  it("an agent's MCP tool calls exported before its AgentResponse wait for it: the agent's request metadata routes the whole run", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traceId = randomId(16);
+    const agent = spanWith(
+      "AgentResponse: support-agent",
+      [attr("tfy.span_type", "AgentResponse"), attr("tfy.request.metadata", JSON.stringify({ env: "eval" }))],
+      { traceId },
+    );
+    // Tool calls the agent made, not requests the gateway received: of kind INTERNAL, as the gateway's other inner spans.
+    const tools = ["lookup", "refund"].map((tool) =>
+      spanWith(`MCP: orders/${tool}`, [attr("tfy.span_type", "MCP")], { traceId, parentSpanId: agent.spanId }),
+    );
+
+    expect((await sendTraces(tenant, toProtobuf(requestOf(tools)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([agent])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [...tools, agent])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: agent.name, spans: 3 }], unlisted: 0 },
+    });
+  });
+
   it("a top span sent with a parent of zeros, which is none, decides its trace: the children waiting for it go with it, one trace listed", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const traceId = randomId(16);

@@ -8,15 +8,6 @@ import { isRequestSpan } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
 import type { SpanIdSet } from "./span-ids.js";
 
-/**
- * The gateway's entry spans, one per gateway request: its request spans, and an MCP call, which may
- * be a request of its own (docs/truefoundry-spans.md). The gateway may continue a caller's W3C
- * `traceparent`, so such a span can have a parent it never exports.
- */
-function isEntrySpan(span: SpanFields): boolean {
-  return isRequestSpan(span) || stringAttribute(span.attributes, "tfy.span_type") === "MCP";
-}
-
 /** A `braintrust.parent`'s rank: ahead of every route. */
 const ATTRIBUTE_RANK = -1;
 
@@ -28,8 +19,8 @@ interface TraceEvidence {
   route: number;
   /** Whether a span without a parent came: the trace's top span, which ends, so is exported, last. */
   rootless: boolean;
-  /** The parents of the trace's entry spans with a parent; usually none. */
-  entryParents: Uint8Array[] | undefined;
+  /** The parents of the trace's gateway request spans with a parent; usually none. */
+  requestParents: Uint8Array[] | undefined;
 }
 
 /**
@@ -78,7 +69,7 @@ export class TraceRouter {
     const key = hex(span.traceId);
     let evidence = this.traces.get(key);
     if (!evidence) {
-      evidence = { fromAttribute: undefined, route: this.tenant.routes.length, rootless: false, entryParents: undefined };
+      evidence = { fromAttribute: undefined, route: this.tenant.routes.length, rootless: false, requestParents: undefined };
       this.traces.set(key, evidence);
     }
     this.observeShape(evidence, span);
@@ -136,21 +127,23 @@ export class TraceRouter {
 
   private observeShape(evidence: TraceEvidence, span: SpanFields): void {
     if (isRoot(span)) evidence.rootless = true;
-    else if (isEntrySpan(span)) {
-      evidence.entryParents ??= [];
-      evidence.entryParents.push(span.parentSpanId);
+    // The gateway's request spans (an MCP call only when it is a request of its own, of kind SERVER:
+    // an agent's tool calls are exported before their AgentResponse) may continue a caller's W3C
+    // `traceparent`, so have a parent the gateway never exports.
+    else if (isRequestSpan(span)) {
+      evidence.requestParents ??= [];
+      evidence.requestParents.push(span.parentSpanId);
     }
   }
 
   /**
-   * The top span is a span with no parent (its id empty or all zeros), or an entry span whose parent
+   * The top span is a span with no parent (its id empty or all zeros), or a request span whose parent
    * is not among the request's spans of its trace: the caller's span, which the gateway never sends.
-   * A gateway span's own children end, so are exported, before it, so an entry span's gateway parent
-   * (an agent's AgentResponse over its MCP calls) would arrive with it or later; see the README for
-   * that case.
+   * A gateway span's own children end, so are exported, before it, so a request span's gateway parent
+   * would arrive with it or later; see the README for that case.
    */
   private hasTopSpan(evidence: TraceEvidence): boolean {
     if (evidence.rootless) return true;
-    return evidence.entryParents?.some((parent) => !this.spanIds.has(parent)) ?? false;
+    return evidence.requestParents?.some((parent) => !this.spanIds.has(parent)) ?? false;
   }
 }

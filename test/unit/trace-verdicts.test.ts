@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { type Span, Span_SpanKind } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { attr, randomId, toProtobuf } from "../../scripts/lib/traces.js";
 import { SpanProcessor } from "../../src/process/process-spans.js";
@@ -57,12 +57,15 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([child, root])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
   });
 
-  it("a gateway entry span whose parent is not in the request is the top (the caller's traceparent continued)", () => {
+  it("a gateway request span whose parent is not in the request is the top (the caller's traceparent continued)", () => {
     const callerTrace = randomId(16);
-    for (const type of ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse", "MCP"])
+    for (const type of ["ChatCompletion", "Completion", "Embedding", "Rerank", "AgentResponse"])
       expect(verdicts([entry(type, { traceId: callerTrace, parentSpanId: randomId(8) })]), type).toEqual([
         { parent: "project_name:default", decided: true, spans: 1 },
       ]);
+    // A direct call to the gateway's MCP endpoint: a request the gateway received.
+    const direct = { ...entry("MCP", { traceId: callerTrace, parentSpanId: randomId(8) }), kind: Span_SpanKind.SERVER };
+    expect(verdicts([direct])).toEqual([{ parent: "project_name:default", decided: true, spans: 1 }]);
   });
 
   it("the older gateway's chatCompletions span whose parent is not in the request is the top; another GenAI span is not", () => {
@@ -89,11 +92,11 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([mcp, agent])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
   });
 
-  it("an agent's MCP call exported before the agent's span is taken for the top (the README's stated limit)", () => {
+  it("an agent's MCP call exported before the agent's span decides nothing: the agent's span, which carries the request metadata, comes later", () => {
     const agentTrace = randomId(16);
     const agent = entry("AgentResponse", { traceId: agentTrace });
     expect(verdicts([entry("MCP", { traceId: agentTrace, parentSpanId: agent.spanId })])).toEqual([
-      { parent: "project_name:default", decided: true, spans: 1 },
+      { parent: "project_name:default", decided: false, spans: 1 },
     ]);
   });
 
