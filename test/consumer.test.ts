@@ -148,6 +148,35 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it.each([
+    ["revoked key", "stored key"],
+    ["wrong api_url", "api_url"],
+  ] as const)(
+    "delivers a retry with the tenant as its Durable Object holds it when Braintrust refuses the %s that KV's copy still holds after a fix, rather than keep it as a dead letter",
+    async (_change, stale) => {
+      const tenant = await createTenant();
+      const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+      let key = tenant.apiKey;
+      if (stale === "stored key") {
+        await standin.revokeKey(tenant.apiKey);
+        key = await standin.issueKey();
+        await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: key } });
+      }
+      // This location's KV still serves the record it cached before the change ("60 s or more" of propagation, then cacheTtl):
+      // the revoked key, or a URL Braintrust's gateway answers 403 at.
+      const staleRecord = stale === "api_url" ? { ...value, api_url: `${standin.url}/wrong` } : value;
+      await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(staleRecord), { metadata });
+      const trace = trueFoundryTrace();
+      const message = queuedMessage(tenant, toProtobuf(trace));
+
+      expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+      expect((await standin.received(key)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+      expect(await wasDelivered(env.TENANTS, message)).toBe(true);
+    },
+  );
+
   it("retries only the message whose tenant KV could not read, in 30 s, and acks the rest of the batch", async () => {
     const failing = await spilledDelivery();
     const other = await spilledDelivery();

@@ -9,6 +9,7 @@ import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
+import type { DeliveryOutcome } from "./outcome.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
 import {
@@ -21,6 +22,7 @@ import {
   skipDelivered,
   skipGone,
   skipRepeat,
+  tenantChangedSince,
   tenantOfMessage,
 } from "./skip-or-keep.js";
 import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
@@ -122,6 +124,22 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenants = tenantStoreOf(env);
   const tenant = await tenantOfMessage(env, tenants, message);
   if (!tenant) return discardOrWait(env, tenants, message);
+  return deliverWith(tenant, message, protobuf, env, config, true);
+}
+
+/**
+ * One attempt with the tenant as read, and what follows. `mayReadAgain`: whether a refusal of the
+ * tenant's key or URL is checked against its Durable Object's record first (tenantChangedSince), and
+ * the attempt made again with a newer one, once.
+ */
+async function deliverWith(
+  tenant: Tenant,
+  message: DeliveryMessage,
+  protobuf: Uint8Array,
+  env: Env,
+  config: RelayConfig,
+  mayReadAgain: boolean,
+): Promise<void> {
   const key = await deliveryKey(message, tenant, env);
   // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
   const held = key.resealed ? { ...message, ...key.resealed } : message;
@@ -151,6 +169,10 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
     config.retry,
   );
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
+  if (mayReadAgain && next.step === "dead_letter" && refusedTenantSettings(outcome)) {
+    const changed = await tenantChangedSince(env, message, tenant);
+    if (changed) return deliverWith(changed, { ...message, attempts }, protobuf, env, config, false);
+  }
   switch (next.step) {
     case "done": {
       const marked = await markDeliveredOrLog(env.TENANTS, message);
@@ -196,6 +218,11 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
       // for something else; the key's rights given back). A replay sends them with the same key.
       return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
   }
+}
+
+/** Whether Braintrust refused what the tenant's record says (its stored key, its api_url), not the spans. */
+function refusedTenantSettings(outcome: DeliveryOutcome): boolean {
+  return outcome.kind === "rejected" && (outcome.fault === "credentials" || outcome.fault === "config");
 }
 
 /**
