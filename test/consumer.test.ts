@@ -177,6 +177,26 @@ describe.concurrent("the delivery queue's consumer", () => {
     },
   );
 
+  it("delivers the dead letters a revoked key left, replayed at once after the rotation, while KV's copy still holds the revoked key", async () => {
+    const tenant = await createTenant();
+    const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+    await standin.revokeKey(tenant.apiKey);
+    const trace = trueFoundryTrace();
+    const message = queuedMessage(tenant, toProtobuf(trace));
+    expect((await consume(DELIVERIES, [message])).acked).toEqual([message.id]);
+    expect((await deadLettersOf(tenant.id)).map((d) => d.id)).toEqual([`${tenant.id}:${message.id}`]);
+    const rotated = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: rotated } });
+    await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(value), { metadata });
+
+    expect((await admin("POST", "/dead-letters/replay", { tenant: tenant.id })).status).toBe(200);
+
+    const arrival = await standin.waitForSpans(rotated, spanIdsOf(trace));
+    expect(arrival.missing).toEqual([]);
+    expect(arrival.duplicates).toBe(0);
+    expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
   it("retries only the message whose tenant KV could not read, in 30 s, and acks the rest of the batch", async () => {
     const failing = await spilledDelivery();
     const other = await spilledDelivery();
