@@ -200,6 +200,41 @@ describe("admin API: tenants", () => {
     expect(short.status).toBe(201);
   });
 
+  it("refuses an api_url holding the relay's own secrets or the key the PUT stores, which KV would keep and every read show as it is", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
+    const at = (path: string) => ({
+      parent: "project_name:p",
+      braintrust: { api_url: `https://api.braintrust.dev/${path}`, api_key: key },
+    });
+
+    for (const [body, what] of [
+      [at(ADMIN_TOKEN), "the relay's admin token"],
+      [at(`v1/${relayToken}`), "a relay ingest token (tbr_…)"],
+      [at(env.ENCRYPTION_KEY), "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+      [at(key), "the Braintrust key braintrust.api_key gives"],
+      [at(`keys/${encodeURIComponent(key).replace("-", "%2D")}`), "the Braintrust key braintrust.api_key gives"],
+    ] as const) {
+      const response = await admin("PUT", `/tenants/${id}`, body);
+
+      const text = await response.text();
+      expect(response.status, text).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({
+        error: {
+          code: "invalid_field",
+          field: "braintrust.api_url",
+          message: expect.stringContaining(`braintrust.api_url: holds ${what}`),
+        },
+      });
+      for (const secret of [ADMIN_TOKEN, relayToken, env.ENCRYPTION_KEY, key]) expect(text).not.toContain(secret);
+    }
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+    // A path of its own, with the key where it goes, is a self-hosted deployment's.
+    const kept = await admin("PUT", `/tenants/${id}`, at("braintrust"));
+    expect(kept.status).toBe(201);
+  });
+
   it.each([
     ['{"parent":"project_name:a","braintrust":{"api_key":"sk-new-0123456789"},"braintrust":{}}', "braintrust"],
     ['{"parent":"project_name:a","parent":"project_name:b"}', "parent"],

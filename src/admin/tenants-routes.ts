@@ -10,6 +10,7 @@ import { tenantObject } from "../tenants/authoritative.js";
 import { RELAY_SECRET_SHOWN, relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { tenantInputSchema } from "../tenants/schema.js";
+import { percentDecoded } from "../tenants/upstream-url.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
@@ -50,6 +51,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const apiKey = braintrust.api_key;
   if (typeof apiKey === "string") refuseRelaySecretAsKey(apiKey, c.env);
   refuseSecretsInParents(config, apiKey ?? undefined, c.env);
+  refuseSecretsInApiUrl(braintrust.api_url, apiKey ?? undefined, c.env);
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
@@ -94,16 +96,8 @@ function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent
     ["parent", config.parent],
     ...config.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
   ];
-  // A key as short as caller text is repeated whatever it holds is no secret, and would be found in any parent.
-  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
   for (const [field, parent] of parents) {
-    const secret = relaySecretIn(parent, env);
-    const held =
-      secret !== undefined
-        ? RELAY_SECRET_SHOWN[secret]
-        : key !== undefined && parent.includes(key)
-          ? "the Braintrust key braintrust.api_key gives"
-          : undefined;
+    const held = secretHeld([parent], apiKey, env);
     if (held === undefined) continue;
     throw new RelayError(
       "invalid_field",
@@ -111,6 +105,32 @@ function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent
       { field },
     );
   }
+}
+
+/**
+ * The api_url is the address of every delivery, kept in KV and shown by every read of the tenant as
+ * it is: a key pasted into its path (`…/sk-…`, or percent-encoded) would be stored in plaintext and
+ * returned by the API that never returns the key. Said without the URL.
+ */
+function refuseSecretsInApiUrl(apiUrl: string, apiKey: string | undefined, env: Env): void {
+  const held = secretHeld([apiUrl, percentDecoded(apiUrl)], apiKey, env);
+  if (held === undefined) return;
+  throw new RelayError(
+    "invalid_field",
+    `braintrust.api_url: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`,
+    { field: "braintrust.api_url" },
+  );
+}
+
+/** Which secret any of the texts holds, as a refusal names it: one of the relay's own, or the key the PUT stores. */
+function secretHeld(texts: string[], apiKey: string | undefined, env: Env): string | undefined {
+  // A key as short as caller text is repeated whatever it holds is no secret, and would be found in any text.
+  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
+  for (const text of texts) {
+    const secret = relaySecretIn(text, env);
+    if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
+  }
+  return key !== undefined && texts.some((text) => text.includes(key)) ? "the Braintrust key braintrust.api_key gives" : undefined;
 }
 
 // A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that

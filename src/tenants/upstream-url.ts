@@ -69,13 +69,16 @@ function endpointPathRefusal(origin: string, path: string): string | undefined {
 
 /** A path as a server may read it: its escapes decoded (`%6Ftel`) and runs of slashes as one. */
 function pathAsServed(path: string): string {
-  let decoded = path;
+  return percentDecoded(path).replace(/\/+/g, "/").replace(/\/$/, "");
+}
+
+/** A URL or its path with its escapes decoded, as a server reads them; as it is where a stray `%` decodes nothing. */
+export function percentDecoded(text: string): string {
   try {
-    decoded = decodeURIComponent(path);
+    return decodeURIComponent(text);
   } catch {
-    // A stray `%` decodes nothing: the path as it is.
+    return text;
   }
-  return decoded.replace(/\/+/g, "/").replace(/\/$/, "");
 }
 
 function nonPublicHostReason(hostname: string): string | undefined {
