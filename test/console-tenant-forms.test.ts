@@ -490,6 +490,31 @@ describe("the console's tenant forms and tokens", () => {
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
   });
 
+  it("refuses an API URL whose path holds the key typed to store, and shows it again empty, the key nowhere in the page", async () => {
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    // No sk-: a key of a shape the log's backstop does not know.
+    const key = `bt_Q${"k".repeat(39)}`;
+    const tenant = uniqueTenantId("console");
+
+    const refused = await postForm("/admin/console/tenants", cookie, {
+      csrf,
+      tenant,
+      parent: "project_name:p",
+      api_url: `https://braintrust.example.com/v1/${key}`,
+      key: "store",
+      api_key: key,
+      settings: "{}",
+    });
+
+    const html = await refused.text();
+    expect(refused.status).toBe(400);
+    expect(html).toContain("braintrust.api_url: holds the Braintrust key braintrust.api_key gives");
+    expect(html).toContain('<input type="text" name="api_url" value="" autocomplete="off" aria-invalid="true"');
+    expect(html).not.toContain(key);
+    expect(await env.TENANTS.get(`tenant:${tenant}`)).toBeNull();
+  });
+
   it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the API URL, the parent or the tenant", async () => {
     const cookie = await consoleSessionCookie();
     const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());

@@ -3,6 +3,7 @@ import { adminPath } from "../admin/api-path.js";
 import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
+import { repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import { adminTokenInForce } from "../secrets/admin-token.js";
 import { routesTraces } from "../tenants/routing.js";
@@ -157,11 +158,14 @@ type Form = Awaited<ReturnType<typeof formOf>>;
  */
 function enteredAgain(form: Form, env: { ADMIN_TOKEN?: string }): RefusedForm["entered"] {
   const adminToken = adminTokenInForce(env);
+  // The key typed into its own field, long enough to be one: another field holding it too (the API URL's path) is not shown again.
+  const typedKey = typeof form.api_key === "string" && !repeatable(form.api_key, false) ? form.api_key : undefined;
+  const holdsSecret = (value: string) => (adminToken && value.includes(adminToken)) || (typedKey !== undefined && value.includes(typedKey));
   const entered: RefusedForm["entered"] = {};
   for (const name of ENTERED_FIELDS) {
     const value = form[name];
     // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
-    const shown = typeof value === "string" && !(adminToken && value.includes(adminToken)) ? shownAgain(name, value) : undefined;
+    const shown = typeof value === "string" && !holdsSecret(value) ? shownAgain(name, value) : undefined;
     if (shown !== undefined) entered[name] = shown;
   }
   return entered;
