@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { loggedWhile } from "./support/logs.js";
 import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
@@ -95,6 +96,17 @@ describe.concurrent("routing traces to parents", () => {
       "project_id:p-42": ["child", "root"],
       "project_name:default": ["other"],
     });
+  });
+
+  it("ignores a braintrust.parent holding an ingest token, which would otherwise go upstream, into logs and storage as a parent", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const slip = spanWith("root", [attr("braintrust.parent", `project_name:${tenant.bearer}`)]);
+
+    const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
+
+    expect(result.status).toBe(200);
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
+    expect(lines.join("\n")).not.toContain(tenant.bearer.slice(21));
   });
 
   it("takes the first valid braintrust.parent among a trace's spans, ahead of any route", async () => {

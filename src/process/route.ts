@@ -3,10 +3,21 @@ import type { IncomingResource, IncomingSpan, SpanFields } from "../otlp/incomin
 import { isRoot } from "../otlp/root.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
+import { holdsRelayToken } from "../tenants/tokens.js";
 import { stringAttribute } from "./attributes.js";
 import { isRequestSpan } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
 import type { SpanIdSet } from "./span-ids.js";
+
+/**
+ * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
+ * and holding no ingest token, the client's own credential pasted there by a slip, which as a
+ * parent would go upstream in `x-bt-parent` (a `project_name:` names a project Braintrust makes),
+ * into every attempt's log line, queue message and dead letter as it is.
+ */
+function isCallerParent(parent: string): boolean {
+  return ParentSchema.safeParse(parent).success && !holdsRelayToken(parent);
+}
 
 /** A `braintrust.parent`'s rank: ahead of every route. */
 const ATTRIBUTE_RANK = -1;
@@ -76,7 +87,7 @@ export class TraceRouter {
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
-      if (parent !== undefined && ParentSchema.safeParse(parent).success) {
+      if (parent !== undefined && isCallerParent(parent)) {
         evidence.fromAttribute = parent;
         return key;
       }
