@@ -98,16 +98,23 @@ describe.concurrent("routing traces to parents", () => {
     });
   });
 
-  it("ignores a braintrust.parent holding an ingest token, which would otherwise go upstream, into logs and storage as a parent", async () => {
-    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
-    const slip = spanWith("root", [attr("braintrust.parent", `project_name:${tenant.bearer}`)]);
+  it.each(["stored_key", "passthrough"] as const)(
+    "ignores a braintrust.parent holding the client's credential (%s), which would otherwise go upstream, into logs and storage as a parent",
+    async (mode) => {
+      const tenant = await createTenant({
+        mode,
+        parent: "project_name:default",
+        config: { translate: false, parent_from_attribute: true },
+      });
+      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${tenant.bearer}`)]);
 
-    const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
+      const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
 
-    expect(result.status).toBe(200);
-    expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
-    expect(lines.join("\n")).not.toContain(tenant.bearer.slice(21));
-  });
+      expect(result.status).toBe(200);
+      expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
+      expect(lines.join("\n")).not.toContain(tenant.bearer.slice(mode === "stored_key" ? 21 : 0));
+    },
+  );
 
   it("takes the first valid braintrust.parent among a trace's spans, ahead of any route", async () => {
     const tenant = await createTenant({

@@ -52,7 +52,7 @@ export function prepareDeliveries(
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
-  const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined);
+  const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined, credential.apiKey);
   let spans = 0;
   const read = readSpans(
     body.bytes,

@@ -96,18 +96,20 @@ export class SpanProcessor {
 
   /**
    * `source`: the request the spans' ranges are in; `vouched`: whether the wire check vouched for it,
-   * so its ranges are framed as a field cursor reads them.
+   * so its ranges are framed as a field cursor reads them; `apiKey`: the Braintrust key they go with,
+   * which no parent a span names may hold.
    */
   constructor(
     private readonly tenant: StoredTenant,
     private readonly source: Uint8Array,
     private readonly vouched = false,
+    apiKey?: string,
   ) {
     const routes = routesTraces(tenant);
     const rootsCallersChildren = tenant.translate && !tenant.keep_caller_parent;
     const spanIds = routes || rootsCallersChildren ? new SpanIdSet() : undefined;
     this.spanIds = spanIds;
-    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds) : undefined;
+    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey) : undefined;
     this.redaction = compileRedaction(tenant.redact);
     this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
     this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;

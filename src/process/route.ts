@@ -1,4 +1,5 @@
 import { hex } from "../encoding/bytes.js";
+import { repeatable } from "../http/caller-text.js";
 import type { IncomingResource, IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
 import { ParentSchema } from "../tenants/parent.js";
@@ -11,12 +12,14 @@ import type { SpanIdSet } from "./span-ids.js";
 
 /**
  * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
- * and holding no ingest token, the client's own credential pasted there by a slip, which as a
- * parent would go upstream in `x-bt-parent` (a `project_name:` names a project Braintrust makes),
- * into every attempt's log line, queue message and dead letter as it is.
+ * and holding no credential, pasted there by a slip: an ingest token, or `apiKey`, the Braintrust key
+ * the spans go with (a passthrough client's own). As a parent it would go upstream in `x-bt-parent`
+ * (a `project_name:` names a project Braintrust makes), into every attempt's log line, queue message
+ * and dead letter as it is. A key as short as caller text is repeated whatever it holds is no secret.
  */
-function isCallerParent(parent: string): boolean {
-  return ParentSchema.safeParse(parent).success && !holdsRelayToken(parent);
+function isCallerParent(parent: string, apiKey: string | undefined): boolean {
+  if (!ParentSchema.safeParse(parent).success || holdsRelayToken(parent)) return false;
+  return apiKey === undefined || repeatable(apiKey, false) || !parent.includes(apiKey);
 }
 
 /** A `braintrust.parent`'s rank: ahead of every route. */
@@ -69,10 +72,11 @@ export class TraceRouter {
   // Weak: a resource's fields are let go once its spans have been read.
   private readonly resourceFields = new WeakMap<IncomingResource, Map<string, unknown>>();
 
-  /** `spanIds`: the request's span ids, every one added before `verdictOf` is asked. */
+  /** `spanIds`: the request's span ids, every one added before `verdictOf` is asked; `apiKey`: the key the spans go upstream with. */
   constructor(
     private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">,
     private readonly spanIds: SpanIdSet,
+    private readonly apiKey?: string,
   ) {}
 
   /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
@@ -87,7 +91,7 @@ export class TraceRouter {
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
-      if (parent !== undefined && isCallerParent(parent)) {
+      if (parent !== undefined && isCallerParent(parent, this.apiKey)) {
         evidence.fromAttribute = parent;
         return key;
       }
