@@ -23,7 +23,7 @@ import {
   spilled,
   spilledDelivery,
 } from "./support/queue.js";
-import { admin, adminWith, asRecordedBeforeDurableObjects, createTenant, incarnationOf } from "./support/relay.js";
+import { admin, adminWith, asRecordedBeforeDurableObjects, createTenant, fixedWhileKvLags, incarnationOf } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, spanIdsOf } from "./support/traces.js";
 
@@ -155,17 +155,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     "delivers a retry with the tenant as its Durable Object holds it when Braintrust refuses the %s that KV's copy still holds after a fix, rather than keep it as a dead letter",
     async (_change, stale) => {
       const tenant = await createTenant();
-      const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
-      let key = tenant.apiKey;
-      if (stale === "stored key") {
-        await standin.revokeKey(tenant.apiKey);
-        key = await standin.issueKey();
-        await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: key } });
-      }
-      // This location's KV still serves the record it cached before the change ("60 s or more" of propagation, then cacheTtl):
-      // the revoked key, or a URL Braintrust's gateway answers 403 at.
-      const staleRecord = stale === "api_url" ? { ...value, api_url: `${standin.url}/wrong` } : value;
-      await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(staleRecord), { metadata });
+      const key = await fixedWhileKvLags(tenant, stale);
       const trace = trueFoundryTrace();
       const message = queuedMessage(tenant, toProtobuf(trace));
 

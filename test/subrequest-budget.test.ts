@@ -5,8 +5,9 @@ import { attemptsDuringRequest, MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliv
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { TRACE_ROUTE_SHARDS } from "../src/deliver/trace-route-shards.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../src/http/retry-after.js";
-import { failingBinding, recordingQueue } from "./support/bindings.js";
-import { createTenant, sendTraces, sendTracesWith } from "./support/relay.js";
+import { failingBinding, meddlingObjects, recordingQueue } from "./support/bindings.js";
+import { deadLettersOf } from "./support/dead-letters.js";
+import { createTenant, fixedWhileKvLags, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
@@ -167,6 +168,49 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     expect(response.status).toBe(200);
     expect((await exportResponseOf(response)).partialSuccess?.rejectedSpans).toBe(9n);
     expect(await standin.attempts(tenant.apiKey)).toHaveLength(9);
+  });
+
+  describe("for a stored key rotated while KV's copy of the tenant still holds the revoked one", () => {
+    const routing = { translate: false, parent_from_attribute: true };
+
+    it("sends again at once, with the key the tenant's Durable Object holds, what Braintrust refused for each of eight parents: three attempts each stay within the subrequests", async () => {
+      const tenant = await createTenant({ parent: "project_name:default", config: routing });
+      const rotated = await fixedWhileKvLags(tenant, "stored key", routing);
+      const { parents, request } = spansToParents(8);
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+      let objectReads = 0;
+      const objects = meddlingObjects(env.TENANT_OBJECTS, "read", "before", async () => {
+        objectReads += 1;
+      });
+
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue, TENANT_OBJECTS: objects });
+
+      expect(response.status).toBe(200);
+      expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+      expect((await standin.received(rotated)).map((r) => r.parent).sort()).toEqual(parents);
+      // One read of the tenant's object for the request, however many of its deliveries Braintrust refused.
+      expect(objectReads).toBe(1);
+      expect(queue.sent).toEqual([]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+    });
+
+    it("queues at once, not as dead letters, what Braintrust refused for each of more parents than that: the consumer sends them with the rotated key", async () => {
+      const tenant = await createTenant({ parent: "project_name:default", config: routing });
+      const rotated = await fixedWhileKvLags(tenant, "stored key", routing);
+      const { parents, spans, request } = spansToParents(9);
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+
+      expect(response.status).toBe(200);
+      expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+      expect(queue.sent.map(({ body, delaySeconds }) => [body.parent, body.attempts, delaySeconds ?? 0]).sort()).toEqual(
+        parents.map((parent) => [parent, 1, 0]),
+      );
+      const { missing, duplicates } = await standin.waitForSpans(rotated, spanIdsOf(requestOf(spans)));
+      expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+    });
   });
 
   it("attempts the others after all when the queue takes none of them, so Braintrust up is enough for a 200", async () => {

@@ -9,7 +9,7 @@ import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
-import type { DeliveryOutcome } from "./outcome.js";
+import { refusedTenantSettings, tenantChangedSince } from "./newer-tenant.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
 import {
@@ -22,7 +22,6 @@ import {
   skipDelivered,
   skipGone,
   skipRepeat,
-  tenantChangedSince,
   tenantOfMessage,
 } from "./skip-or-keep.js";
 import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
@@ -170,7 +169,7 @@ async function deliverWith(
   );
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
   if (mayReadAgain && next.step === "dead_letter" && refusedTenantSettings(outcome)) {
-    const changed = await tenantChangedSince(env, message, tenant);
+    const changed = await tenantChangedSince(env, tenant);
     if (changed) return deliverWith(changed, { ...message, attempts }, protobuf, env, config, false);
   }
   switch (next.step) {
@@ -218,11 +217,6 @@ async function deliverWith(
       // for something else; the key's rights given back). A replay sends them with the same key.
       return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
   }
-}
-
-/** Whether Braintrust refused what the tenant's record says (its stored key, its api_url), not the spans. */
-function refusedTenantSettings(outcome: DeliveryOutcome): boolean {
-  return outcome.kind === "rejected" && (outcome.fault === "credentials" || outcome.fault === "config");
 }
 
 /**

@@ -5,12 +5,14 @@ import { errorText, logEvent } from "../log/events.js";
 import { halveRequest } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
-import type { BraintrustCredential } from "../tenants/credentials.js";
+import { type BraintrustCredential, openStoredKey } from "../tenants/credentials.js";
+import type { Tenant } from "../tenants/schema.js";
 import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import { type Delivery, type DeliveryMessage, halfId, type MessageTemplate } from "./message.js";
+import { refusedTenantSettings, tenantChangedSince } from "./newer-tenant.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
@@ -43,6 +45,8 @@ export type RequestDeliveryResult =
  * once Braintrust has taken some of its spans, and so accepted it; refused with it when Braintrust
  * refused it for every parent attempted; left out, said so in the 200, when it refused the spans of
  * every parent attempted; else not kept, for the client to send again.
+ * `tenant`: the record the deliveries were made with, KV's copy, which a refusal of its stored key
+ * or api_url checks against the tenant's Durable Object (withNewerTenant).
  * `objectsCalled`: the trace-routes objects the request called before. Settled, not
  * all(): the client is answered only once every delivery is accounted for, even when one of them
  * fails on a bug; work left running after the answer is not sure to finish.
@@ -51,14 +55,19 @@ export async function deliverAll(
   env: Env,
   config: RelayConfig,
   deliveries: Delivery[],
+  tenant: Tenant,
   credential: Pick<BraintrustCredential, "mode" | "trusted">,
   objectsCalled = 0,
 ): Promise<RequestDeliveryResult[]> {
   const attempted = deliveries.slice(0, attemptsDuringRequest(objectsCalled));
   const unattempted = deliveries.slice(attempted.length);
-  // Three attempts a delivery at most (resentNow), and a Worker has 50 subrequests on the Free plan.
+  // Three attempts a delivery at most (resentNow, withNewerTenant), and a Worker has 50 subrequests on the Free plan.
   const resendAtOnce = attempted.length <= MAX_DELIVERIES_RESENT;
-  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery, { attempt: 1, resendAtOnce }));
+  // Once a request at most, and only once Braintrust refused what KV's copy says: never on the way of spans it takes.
+  // A passthrough client's key is its own, sent for the api_url it was sent for, and the object holds neither.
+  let asked: Promise<Tenant | undefined> | undefined;
+  const newerTenant = credential.mode === "stored_key" ? () => (asked ??= tenantChangedSince(env, tenant)) : undefined;
+  const attempts = attempted.map((delivery) => deliverDuringRequest(env, config, delivery, { attempt: 1, resendAtOnce, newerTenant }));
   // A client's key is Braintrust's to refuse, whoever accepted it before: refused for every parent
   // attempted, it is refused for the others too and nothing of them is kept, as for fewer parents.
   const rest =
@@ -135,14 +144,19 @@ function refusedAs(delivery: Delivery, refusal: RelayError): RequestDeliveryResu
  * (queued for retry, or dead-lettered) before the client hears 2xx; if that fails too, or the relay
  * does not trust the credential yet, the result says so, and the client will get 503 and keep its
  * spans. Refusals are results, not exceptions, so that one delivery's answer never cuts its
- * siblings short. `attempt`: this attempt's number, 2 for a piece sent again at once (see resentNow),
- * whose pieces are results of their own; `resendAtOnce`: whether a 413 may be answered so.
+ * siblings short. `attempt`: this attempt's number, 2 for a piece sent again at once (see resentNow,
+ * withNewerTenant), whose pieces are results of their own; `resendAtOnce`: whether the delivery
+ * may be sent again while the client waits; `newerTenant`: the tenant as its Durable Object holds it,
+ * when it holds another stored key or api_url than the delivery's (asked once a request).
  */
 async function deliverDuringRequest(
   env: Env,
   config: RelayConfig,
   delivery: Delivery,
-  { attempt, resendAtOnce }: { attempt: number; resendAtOnce: boolean } = { attempt: 1, resendAtOnce: false },
+  { attempt, resendAtOnce, newerTenant }: { attempt: number; resendAtOnce: boolean; newerTenant?: () => Promise<Tenant | undefined> } = {
+    attempt: 1,
+    resendAtOnce: false,
+  },
 ): Promise<RequestDeliveryResult | RequestDeliveryResult[]> {
   const { outcome, next } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
@@ -171,13 +185,36 @@ async function deliverDuringRequest(
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) return resentNow(env, config, delivery, next.step);
+  const fixed =
+    newerTenant && next.step === "dead_letter" && refusedTenantSettings(outcome)
+      ? await withNewerTenant(env, delivery, newerTenant)
+      : undefined;
+  if (fixed && resendAtOnce) return deliverDuringRequest(env, config, fixed, { attempt: attempt + 1, resendAtOnce: false });
   try {
-    return await keepDurably(env, delivery, next, outcome);
+    // Past the subrequests a second attempt may take, queued at once for the consumer, which asks the object too.
+    return await keepDurably(env, delivery, fixed ? { step: "retry", delaySeconds: 0, serverErrors: 0 } : next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
     countQueuedBefore(err);
     return notKept(delivery, err);
   }
+}
+
+/**
+ * The delivery with the stored key and api_url the tenant's Durable Object holds, when they are not
+ * those Braintrust just refused: an operator fixed them in the minutes KV's copy lags the change
+ * (README, "How long a change takes to apply"), and the spans would be kept as a dead letter for
+ * what is fixed. Undefined when the object holds the same, or no stored key now.
+ */
+async function withNewerTenant(
+  env: Env,
+  delivery: Delivery,
+  newerTenant: () => Promise<Tenant | undefined>,
+): Promise<Delivery | undefined> {
+  const newer = await newerTenant();
+  // A key that will not open leaves the refusal standing, as an object that does not answer does.
+  const apiKey = newer && (await openStoredKey(newer, env)?.catch(() => undefined));
+  return newer && apiKey ? { ...delivery, apiUrl: newer.api_url, credential: { ...delivery.credential, apiKey } } : undefined;
 }
 
 /**
@@ -203,9 +240,10 @@ async function resentNow(env: Env, config: RelayConfig, delivery: Delivery, step
 }
 
 /**
- * The most parents a request of a key not yet accepted may have for a 413 to be answered while the
- * client waits: three attempts each, with the request's own reads of KV and its objects, stay within
- * the 50 subrequests the Free plan allows (docs/cloudflare-limits.md).
+ * The most parents a request may have for a delivery to be sent again while the client waits (a 413
+ * for a key not yet accepted, a stored key or api_url fixed since KV's copy was read): three attempts
+ * each, with the request's own reads of KV and its objects, stay within the 50 subrequests the Free
+ * plan allows (docs/cloudflare-limits.md).
  */
 const MAX_DELIVERIES_RESENT = 8;
 

@@ -100,19 +100,6 @@ export async function tenantOfMessage(env: Env, tenants: TenantStore, message: D
 }
 
 /**
- * The tenant as its Durable Object holds it now, when that holds another stored key or api_url than
- * `used`, the copy an attempt was refused with: KV's copy can lag a rotated key or a corrected URL by
- * minutes (its propagation is "60 s or more", and each location caches it), and the operator who
- * fixed it and replayed would see the spans kept as dead letters again, refused for what is fixed.
- * Undefined when it holds the same, is another incarnation, or cannot be read (the refusal stands).
- */
-export async function tenantChangedSince(env: Env, message: DeliveryMessage, used: Tenant): Promise<Tenant | undefined> {
-  const owner = await authoritativeTenant(env, message.tenant).catch(() => undefined);
-  if (!isIncarnationOf(owner, message.incarnation)) return undefined;
-  return owner.api_key_sealed !== used.api_key_sealed || owner.api_url !== used.api_url ? owner : undefined;
-}
-
-/**
  * Whether a message's tenant reads as deleted, or as another created since under its id. One that
  * cannot be read is not: storage failing is what brings messages here, and a dead letter kept by
  * mistake can be deleted, where spans dropped by mistake are gone.

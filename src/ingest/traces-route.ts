@@ -86,7 +86,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));
   countSpans(counted, "accepted", accepted);
   countSpans(counted, "rejected_invalid", Number(rejections.rejectedSpans));
-  const results = await deliverAll(c.env, config, deliveries, credential, objectsCalled);
+  const results = await deliverAll(c.env, config, deliveries, tenant, credential, objectsCalled);
   for (const r of results) if (r.result === "queued") countSpans(counted, "queued", r.spans);
   const verdict = credential.mode === "passthrough" ? braintrustVerdict(results) : undefined;
   if (verdict !== undefined) await recordBraintrustVerdict(offered, verdict);

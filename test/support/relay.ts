@@ -105,6 +105,30 @@ export async function createTenantAgain(tenantId: string): Promise<string> {
   return apiKey;
 }
 
+/**
+ * Fixes the tenant's stored key (revoked, then rotated; `config` kept) or leaves its api_url right
+ * while KV serves a wrong one, and writes the record KV held before back into KV, as a location
+ * whose copy lags the change serves it ("60 s or more" of propagation, then cacheTtl). The key
+ * Braintrust takes now.
+ */
+export async function fixedWhileKvLags(
+  tenant: TestTenant,
+  stale: "stored key" | "api_url",
+  config: Record<string, unknown> = {},
+): Promise<string> {
+  const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+  let key = tenant.apiKey;
+  if (stale === "stored key") {
+    await standin.revokeKey(tenant.apiKey);
+    key = await standin.issueKey();
+    await admin("PUT", `/tenants/${tenant.id}`, { ...config, parent: tenant.parent, braintrust: { api_url: standin.url, api_key: key } });
+  }
+  // The revoked key, or a URL Braintrust's gateway answers 403 at.
+  const staleRecord = stale === "api_url" ? { ...value, api_url: `${standin.url}/wrong` } : value;
+  await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(staleRecord), { metadata });
+  return key;
+}
+
 /** The incarnation in the tenant's KV record. */
 export async function incarnationOf(tenantId: string): Promise<string | undefined> {
   return ((await env.TENANTS.get(`tenant:${tenantId}`, "json")) as { incarnation?: string } | null)?.incarnation;

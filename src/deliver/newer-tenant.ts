@@ -1,0 +1,27 @@
+import { authoritativeTenant } from "../tenants/authoritative.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
+import type { DeliveryOutcome } from "./outcome.js";
+
+/**
+ * When Braintrust refuses what a tenant's record says, the copy read may be old: the ingest route
+ * and the queue's consumer read KV's, which lags a change by minutes (its propagation is "60 s or
+ * more", and each location caches it), and an operator who rotated a revoked key or corrected a
+ * wrong api_url would see spans kept as dead letters for what is fixed. The tenant's Durable Object,
+ * whose record KV only copies, is asked then, and only then.
+ */
+
+/** Whether Braintrust refused what the tenant's record says (its stored key, its api_url), not the spans. */
+export function refusedTenantSettings(outcome: DeliveryOutcome): boolean {
+  return outcome.kind === "rejected" && (outcome.fault === "credentials" || outcome.fault === "config");
+}
+
+/**
+ * The tenant as its Durable Object holds it now, when that holds another stored key or api_url than
+ * `used`, the copy an attempt was refused with. Undefined when it holds the same, is another
+ * incarnation, or cannot be read (the refusal stands).
+ */
+export async function tenantChangedSince(env: Env, used: Tenant): Promise<Tenant | undefined> {
+  const owner = await authoritativeTenant(env, used.id).catch(() => undefined);
+  if (!isIncarnationOf(owner, used.incarnation)) return undefined;
+  return owner.api_key_sealed !== used.api_key_sealed || owner.api_url !== used.api_url ? owner : undefined;
+}

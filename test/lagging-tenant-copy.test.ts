@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { deadLettersOf } from "./support/dead-letters.js";
+import { createTenant, fixedWhileKvLags, sendTraces } from "./support/relay.js";
+import { standin } from "./support/standin.js";
+import { exportResponseOf, spanIdsOf } from "./support/traces.js";
+
+describe.concurrent("an ingest request while KV's copy of a stored-key tenant lags a fix", () => {
+  it.each([
+    ["revoked key", "stored key"],
+    ["wrong api_url", "api_url"],
+  ] as const)(
+    "delivers the spans with the tenant as its Durable Object holds it when Braintrust refuses the %s KV's copy still holds, rather than keep them as a dead letter behind a 200",
+    async (_change, stale) => {
+      const tenant = await createTenant();
+      const key = await fixedWhileKvLags(tenant, stale);
+      const trace = trueFoundryTrace();
+
+      const response = await sendTraces(tenant, toProtobuf(trace));
+
+      expect(response.status).toBe(200);
+      expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+      expect((await standin.received(key)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+      expect(await deadLettersOf(tenant.id)).toEqual([]);
+    },
+  );
+
+  it("keeps the spans as a dead letter, said so in the 200, when the tenant's Durable Object holds the key Braintrust refused", async () => {
+    const tenant = await createTenant();
+    await standin.revokeKey(tenant.apiKey);
+    const trace = trueFoundryTrace();
+
+    const response = await sendTraces(tenant, toProtobuf(trace));
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toContain("Braintrust refused the tenant's stored API key");
+    expect((await deadLettersOf(tenant.id)).map((d) => d.spans)).toEqual([spanIdsOf(trace).length]);
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401]);
+  });
+});
