@@ -26,6 +26,7 @@ import { promptVariablesShown } from "./prompt-variables.js";
 import { jsonUtf8, newParseBudget } from "./raw-json.js";
 import { isRedactedWithin } from "./redact-keys.js";
 import { requestMetadata } from "./request-metadata.js";
+import { RESOLVED_INPUT, renderedInto, renderedRequest } from "./resolved-input.js";
 import { callerMetadataShown, metadataOf, responseRestShown, settingsOnlyMetadataShows, withCallerMetadata } from "./span-metadata.js";
 import { traceloopMessages } from "./traceloop.js";
 
@@ -104,9 +105,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const type = spanTypeOf(tfyType, genAiCall);
   // A request's own span: its model calls are the spans under it.
   const requestSpan = tfyType !== undefined && REQUEST_SPAN_TYPES.has(tfyType);
-  const inputValue = findAttribute(attributes, "tfy.input");
+  const sentValue = findAttribute(attributes, "tfy.input");
+  const sentUtf8 = payloadUtf8(span, sentValue);
+  // A prompt's request shows as it was rendered, the messages the model was asked; a tool's arguments are its own.
+  const resolvedValue = type === "tool" ? undefined : findAttribute(attributes, RESOLVED_INPUT);
+  const renderedUtf8 = renderedRequest(payloadUtf8(span, resolvedValue));
+  const inputValue = renderedUtf8 ? resolvedValue : sentValue;
+  const inputUtf8 = renderedUtf8 ?? sentUtf8;
   const outputValue = findAttribute(attributes, "tfy.output");
-  const inputUtf8 = payloadUtf8(span, inputValue);
   const outputUtf8 = payloadUtf8(span, outputValue);
   const modelCall = type === "llm" || requestSpan;
   const { request, response: answer } =
@@ -167,7 +173,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ? {
         value: request.input,
         sources: [
-          "tfy.input",
+          ...requestSources(attributes, sentUtf8, renderedUtf8),
           "tfy.input_short_hand",
           ...restatedCopies(attributes, GENAI_INPUT_COPIES, inputUtf8),
           ...(type === "tool" ? sameCopies(attributes, GENAI_TOOL_INPUT_COPIES, inputUtf8) : []),
@@ -268,6 +274,15 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     ...edits,
     usage: { model, promptTokens: prompt_tokens, completionTokens: completion_tokens, costUsd: estimated_cost },
   };
+}
+
+/**
+ * The attributes the request shown restates: the caller's (`tfy.input`), or the rendered one with the caller's
+ * when the span shows all of it otherwise (sentUtf8, renderedUtf8: their text as UTF-8; the caller's, not text, is not compared).
+ */
+function requestSources(attributes: KeyValue[], sentUtf8: Uint8Array | undefined, renderedUtf8: Uint8Array | undefined): string[] {
+  if (!renderedUtf8) return ["tfy.input"];
+  return sentUtf8 !== undefined && renderedInto(attributes, sentUtf8, renderedUtf8) ? [RESOLVED_INPUT, "tfy.input"] : [RESOLVED_INPUT];
 }
 
 /** The span's type in Braintrust: the gateway's span type's, else a GenAI model call's, else a task. */

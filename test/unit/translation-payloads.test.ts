@@ -627,6 +627,74 @@ describe("the gateway's short copy of the prompt", () => {
   });
 });
 
+describe("a request made with a TrueFoundry prompt", () => {
+  // The caller names the prompt and its variables; the gateway renders its template into the request the model is asked.
+  const variables = { city: "Paris", units: "metric" };
+  const sent = {
+    model: "openai-main/gpt-4o",
+    messages: [{ role: "user", content: "What's the weather in {{city}}?" }],
+    temperature: 0.2,
+    prompt_version_fqn: "chat_prompt:acme/weather/one-line:2",
+    variables,
+  };
+  const rendered = {
+    model: "openai-main/gpt-4o",
+    messages: [
+      { role: "system", content: "You answer in one line." },
+      { role: "user", content: "What's the weather in Paris?" },
+    ],
+    temperature: 0.2,
+  };
+  const prompt = (caller: unknown) => [
+    attr("tfy.span_type", "ChatCompletion"),
+    attr("tfy.input", JSON.stringify(caller)),
+    attr("tfy.resolved_input", JSON.stringify(rendered)),
+    attr("tfy.prompt_version_fqn", sent.prompt_version_fqn),
+    attr("tfy.prompt_variables", JSON.stringify(variables)),
+  ];
+
+  it("shows the messages the model was asked, once: the rendering's, which with the prompt's name and variables say all the caller's request does", () => {
+    const added = translated(prompt(sent));
+
+    expect(added["braintrust.input_json"]).toEqual(rendered.messages);
+    expect(added["braintrust.metadata"]).toEqual({
+      temperature: 0.2,
+      model: "gpt-4o",
+      gateway_model: "openai-main/gpt-4o",
+      "tfy.prompt_variables": variables,
+    });
+    expect(keptKeys(prompt(sent))).toEqual(["tfy.span_type", "tfy.prompt_version_fqn"]);
+  });
+
+  it("keeps the caller's request when it says what the rendering does not, and both when the tenant keeps sources", () => {
+    const other = { ...sent, messages: [...sent.messages, { role: "user", content: "And tomorrow?" }] };
+
+    expect(translated(prompt(other))["braintrust.input_json"]).toEqual(rendered.messages);
+    expect(keptKeys(prompt(other))).toEqual(["tfy.span_type", "tfy.input", "tfy.prompt_version_fqn"]);
+    expect(keptKeys(prompt(sent), KEEP)).toEqual([
+      "tfy.span_type",
+      "tfy.input",
+      "tfy.resolved_input",
+      "tfy.prompt_version_fqn",
+      "tfy.prompt_variables",
+    ]);
+  });
+
+  it("shows the caller's request when the rendering is blank or JSON null, and a tool's arguments as the tool got them", () => {
+    for (const blank of ["", "null"]) {
+      const attributes = [attr("tfy.input", JSON.stringify(sent)), attr("tfy.resolved_input", blank)];
+      expect(translated(attributes)["braintrust.input_json"]).toEqual(sent.messages);
+      expect(keptKeys(attributes)).toEqual(["tfy.resolved_input"]);
+    }
+    const tool = [
+      attr("tfy.span_type", "MCP"),
+      attr("tfy.input", '{"city":"Paris"}'),
+      attr("tfy.resolved_input", JSON.stringify(rendered)),
+    ];
+    expect(translated(tool)["braintrust.input_json"]).toEqual({ city: "Paris" });
+  });
+});
+
 describe("a payload whose input field is null", () => {
   it("is still the input, and the Traceloop messages stay beside it", () => {
     const attributes = [attr("tfy.input", '{"messages":null,"top_p":1}'), attr("gen_ai.prompt.0.content", "old")];
