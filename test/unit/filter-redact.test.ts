@@ -98,6 +98,7 @@ describe("redacting keys", () => {
       attr("tfy.span_type", "ChatCompletion"),
       attr("tfy.input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: prompt }] })),
       attr("tfy.input_short_hand", prompt),
+      attr("tfy.resolved_input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: prompt }] })),
       attr("tfy.output", '{"choices":[]}'),
     ]);
     const older = spanWith("chatCompletions", [
@@ -109,7 +110,7 @@ describe("redacting keys", () => {
       attr("gen_ai.completion.0.content", "Noted."),
     ]);
     older.events = [create(Span_EventSchema, { name: "gen_ai.user.message", attributes: [attr("content", prompt)] })];
-    const keys = ["tfy.input*", "gen_ai.prompt.*", "gen_ai.input.messages", "gen_ai.system_instructions", "content"];
+    const keys = ["tfy.input*", "tfy.resolved_input", "gen_ai.prompt.*", "gen_ai.input.messages", "gen_ai.system_instructions", "content"];
     const redact = { keys: keys.map((pattern) => ({ pattern })) };
 
     // Every string of a request is its UTF-8 in the bytes sent.
