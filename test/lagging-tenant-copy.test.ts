@@ -1,7 +1,9 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { meddlingObjects } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
-import { createTenant, fixedWhileKvLags, sendTraces } from "./support/relay.js";
+import { createTenant, fixedWhileKvLags, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, spanIdsOf } from "./support/traces.js";
 
@@ -36,5 +38,22 @@ describe.concurrent("an ingest request while KV's copy of a stored-key tenant la
     expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toContain("Braintrust refused the tenant's stored API key");
     expect((await deadLettersOf(tenant.id)).map((d) => d.spans)).toEqual([spanIdsOf(trace).length]);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401]);
+  });
+
+  it("asks the tenant's Durable Object only when Braintrust refuses the tenant's key, and once in a few seconds while the key stays revoked", async () => {
+    const tenant = await createTenant();
+    let objectReads = 0;
+    const objects = meddlingObjects(env.TENANT_OBJECTS, "read", "before", async () => {
+      objectReads += 1;
+    });
+
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: objects })).status).toBe(200);
+    expect(objectReads).toBe(0);
+    await standin.revokeKey(tenant.apiKey);
+    for (let i = 0; i < 3; i++)
+      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_OBJECTS: objects })).status).toBe(200);
+
+    expect(objectReads).toBe(1);
+    expect(await deadLettersOf(tenant.id)).toHaveLength(3);
   });
 });
