@@ -123,7 +123,8 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenants = tenantStoreOf(env);
   const tenant = await tenantOfMessage(env, tenants, message);
   if (!tenant) return discardOrWait(env, tenants, message);
-  return deliverWith(tenant, message, protobuf, env, config, true);
+  // A passthrough client's key is its own, bound to the api_url it was sent for: nothing the tenant's object holds can fix its refusal.
+  return deliverWith(tenant, message, protobuf, env, config, message.sealedClientKey === undefined);
 }
 
 /**
