@@ -490,30 +490,42 @@ describe("the console's tenant forms and tokens", () => {
     expect((await admin("GET", `/tenants/${tenant}`)).status).toBe(404);
   });
 
-  it("refuses an API URL whose path holds the key typed to store, and shows it again empty, the key nowhere in the page", async () => {
-    const cookie = await consoleSessionCookie();
-    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
-    // No sk-: a key of a shape the log's backstop does not know.
-    const key = `bt_Q${"k".repeat(39)}`;
-    const tenant = uniqueTenantId("console");
+  // No sk-: a key of a shape the log's backstop does not know.
+  const typedKey = `bt_Q${"k".repeat(39)}`;
+  it.each([
+    ["the key typed to store", `/v1/${typedKey}`, typedKey, "holds the Braintrust key braintrust.api_key gives"],
+    [
+      "the key typed to store, percent-encoded",
+      `/v1/%62${typedKey.slice(1)}`,
+      typedKey.slice(1),
+      "holds the Braintrust key braintrust.api_key gives",
+    ],
+    ["the relay's ENCRYPTION_KEY", `/v1/${env.ENCRYPTION_KEY}`, env.ENCRYPTION_KEY, "holds the relay&#39;s ENCRYPTION_KEY"],
+  ])(
+    "refuses an API URL whose path holds %s, and shows it again empty, the secret nowhere in the page",
+    async (_secret, path, secret, refusal) => {
+      const cookie = await consoleSessionCookie();
+      const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+      const tenant = uniqueTenantId("console");
 
-    const refused = await postForm("/admin/console/tenants", cookie, {
-      csrf,
-      tenant,
-      parent: "project_name:p",
-      api_url: `https://braintrust.example.com/v1/${key}`,
-      key: "store",
-      api_key: key,
-      settings: "{}",
-    });
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant,
+        parent: "project_name:p",
+        api_url: `https://braintrust.example.com${path}`,
+        key: "store",
+        api_key: typedKey,
+        settings: "{}",
+      });
 
-    const html = await refused.text();
-    expect(refused.status).toBe(400);
-    expect(html).toContain("braintrust.api_url: holds the Braintrust key braintrust.api_key gives");
-    expect(html).toContain('<input type="text" name="api_url" value="" autocomplete="off" aria-invalid="true"');
-    expect(html).not.toContain(key);
-    expect(await env.TENANTS.get(`tenant:${tenant}`)).toBeNull();
-  });
+      const html = await refused.text();
+      expect(refused.status).toBe(400);
+      expect(html).toContain(`braintrust.api_url: ${refusal}`);
+      expect(html).toContain('<input type="text" name="api_url" value="" autocomplete="off" aria-invalid="true"');
+      expect(html).not.toContain(secret);
+      expect(await env.TENANTS.get(`tenant:${tenant}`)).toBeNull();
+    },
+  );
 
   it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the API URL, the parent or the tenant", async () => {
     const cookie = await consoleSessionCookie();

@@ -3,14 +3,12 @@ import { DeadLetterStore } from "../deliver/dead-letters.js";
 import { isJsonObject } from "../encoding/json.js";
 import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
-import { repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
-import { RELAY_SECRET_SHOWN, relaySecretIn, storedKeyContext } from "../tenants/credentials.js";
+import { RELAY_SECRET_SHOWN, relaySecretIn, secretHeld, storedKeyContext } from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { tenantInputSchema } from "../tenants/schema.js";
-import { percentDecoded } from "../tenants/upstream-url.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
@@ -97,7 +95,7 @@ function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent
     ...config.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
   ];
   for (const [field, parent] of parents) {
-    const held = secretHeld([parent], apiKey, env);
+    const held = secretHeld(parent, apiKey, env);
     if (held === undefined) continue;
     throw new RelayError(
       "invalid_field",
@@ -113,24 +111,13 @@ function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent
  * returned by the API that never returns the key. Said without the URL.
  */
 function refuseSecretsInApiUrl(apiUrl: string, apiKey: string | undefined, env: Env): void {
-  const held = secretHeld([apiUrl, percentDecoded(apiUrl)], apiKey, env);
+  const held = secretHeld(apiUrl, apiKey, env);
   if (held === undefined) return;
   throw new RelayError(
     "invalid_field",
     `braintrust.api_url: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`,
     { field: "braintrust.api_url" },
   );
-}
-
-/** Which secret any of the texts holds, as a refusal names it: one of the relay's own, or the key the PUT stores. */
-function secretHeld(texts: string[], apiKey: string | undefined, env: Env): string | undefined {
-  // A key as short as caller text is repeated whatever it holds is no secret, and would be found in any text.
-  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
-  for (const text of texts) {
-    const secret = relaySecretIn(text, env);
-    if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
-  }
-  return key !== undefined && texts.some((text) => text.includes(key)) ? "the Braintrust key braintrust.api_key gives" : undefined;
 }
 
 // A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that

@@ -3,9 +3,8 @@ import { adminPath } from "../admin/api-path.js";
 import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
-import { repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
-import { adminTokenInForce } from "../secrets/admin-token.js";
+import { secretHeld } from "../tenants/credentials.js";
 import { routesTraces } from "../tenants/routing.js";
 import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -152,21 +151,17 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
 
 type Form = Awaited<ReturnType<typeof formOf>>;
 
-/**
- * The form's fields as they will be shown again. ADMIN_TOKEN is unset when the secret is not
- * configured, whatever the generated Env says.
- */
-function enteredAgain(form: Form, env: { ADMIN_TOKEN?: string }): RefusedForm["entered"] {
-  const adminToken = adminTokenInForce(env);
-  // The key typed into its own field, long enough to be one: another field holding it too (the API URL's path) is not shown again.
-  const typedKey = typeof form.api_key === "string" && !repeatable(form.api_key, false) ? form.api_key : undefined;
-  const holdsSecret = (value: string) => (adminToken && value.includes(adminToken)) || (typedKey !== undefined && value.includes(typedKey));
+/** The form's fields as they will be shown again: none that holds a secret (secretHeld). */
+function enteredAgain(form: Form, env: Env): RefusedForm["entered"] {
+  // The key typed into its own field: another field holding it too (the API URL's path) is not shown again.
+  const typedKey = typeof form.api_key === "string" ? form.api_key : undefined;
   const entered: RefusedForm["entered"] = {};
   for (const name of ENTERED_FIELDS) {
     const value = form[name];
-    // The admin token is never written into a page, not even where an operator typed it; nor a Braintrust key (shownAgain).
-    const shown = typeof value === "string" && !holdsSecret(value) ? shownAgain(name, value) : undefined;
-    if (shown !== undefined) entered[name] = shown;
+    // A Braintrust key or token is taken out where it can be (shownAgain); a field still holding one of
+    // the relay's own secrets, or the key typed, is not written into the page, not even where it was typed.
+    const shown = typeof value === "string" ? shownAgain(name, value) : undefined;
+    if (shown !== undefined && secretHeld(shown, typedKey, env) === undefined) entered[name] = shown;
   }
   return entered;
 }

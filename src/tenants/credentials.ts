@@ -1,5 +1,6 @@
 import { base64Encode, base64UrlEncode } from "../encoding/bytes.js";
 import { bearerToken } from "../http/bearer.js";
+import { repeatable } from "../http/caller-text.js";
 import { RelayError } from "../http/errors.js";
 import { adminTokenInForce } from "../secrets/admin-token.js";
 import { containsSecret } from "../secrets/compare.js";
@@ -7,6 +8,7 @@ import { encryptionKeyBytes, openSecret, type SealingKeys } from "../secrets/sea
 import { isAcceptedKey } from "./accepted-keys.js";
 import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
 import { holdsRelayToken, isRelayToken, tokenIsValid } from "./tokens.js";
+import { percentDecoded } from "./upstream-url.js";
 
 /** The Braintrust API key that a request's spans are delivered with, and where it came from. */
 export interface BraintrustCredential {
@@ -83,6 +85,22 @@ export const RELAY_SECRET_SHOWN: Record<RelaySecret, string> = {
   "admin token": "the relay's admin token",
   "encryption key": "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)",
 };
+
+/**
+ * Which secret a tenant's setting kept and shown in plaintext (a parent, the api_url, a console field
+ * shown again) holds, as a refusal names it: one of the relay's own, or `apiKey`, the Braintrust key
+ * given beside it. Read as it is and percent-decoded, as a server reads a URL. A key as short as
+ * caller text is repeated whatever it holds is no secret, and would be found in any text.
+ */
+export function secretHeld(text: string, apiKey: string | undefined, env: Parameters<typeof relaySecretIn>[1]): string | undefined {
+  const texts = [text, percentDecoded(text)];
+  for (const form of texts) {
+    const secret = relaySecretIn(form, env);
+    if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
+  }
+  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
+  return key !== undefined && texts.some((form) => form.includes(key)) ? "the Braintrust key braintrust.api_key gives" : undefined;
+}
 
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */
 export function storedKeyContext(tenantId: string): string {
