@@ -61,7 +61,7 @@ export async function deliverAll(
 ): Promise<RequestDeliveryResult[]> {
   const attempted = deliveries.slice(0, attemptsDuringRequest(objectsCalled));
   const unattempted = deliveries.slice(attempted.length);
-  // Three attempts a delivery at most (resentNow, withNewerTenant), and a Worker has 50 subrequests on the Free plan.
+  // Three attempts a delivery at most (resentNow; two and a queue send for withNewerTenant), and a Worker has 50 subrequests on the Free plan.
   const resendAtOnce = attempted.length <= MAX_DELIVERIES_RESENT;
   // Once a request at most, and only once Braintrust refused what KV's copy says: never on the way of spans it takes.
   // A passthrough client's key is its own, sent for the api_url it was sent for, and the object holds neither.
