@@ -40,6 +40,21 @@ describe.concurrent("an ingest request while KV's copy of a stored-key tenant la
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401]);
   });
 
+  it("keeps the spans as a dead letter behind the 200 when the tenant's Durable Object, asked after Braintrust refused the key, does not answer", async () => {
+    const tenant = await createTenant();
+    await fixedWhileKvLags(tenant, "stored key");
+    const objects = meddlingObjects(env.TENANT_OBJECTS, "read", "before", async () => {
+      throw new Error("Durable Object unavailable");
+    });
+    const trace = trueFoundryTrace();
+
+    const response = await sendTracesWith(tenant, toProtobuf(trace), { TENANT_OBJECTS: objects });
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess?.errorMessage).toContain("Braintrust refused the tenant's stored API key");
+    expect((await deadLettersOf(tenant.id)).map((d) => d.spans)).toEqual([spanIdsOf(trace).length]);
+  });
+
   it("asks the tenant's Durable Object only when Braintrust refuses the tenant's key, and once in a few seconds while the key stays revoked", async () => {
     const tenant = await createTenant();
     let objectReads = 0;
