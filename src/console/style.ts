@@ -57,8 +57,10 @@ table.tenants td.parent { white-space: nowrap; max-width: 180px; overflow: hidde
   table.tenants tr { border-bottom: 2px solid var(--line); padding: 6px 0; }
   table.tenants td { border: 0; padding: 3px 10px; text-align: left; max-width: none; min-width: 0; }
   table.tenants td:first-child { font-weight: 600; max-width: none; }
-  table.tenants td.parent { white-space: normal; overflow-wrap: anywhere; }
-  table.tenants td[data-label] { display: grid; grid-template-columns: 8em minmax(0, 1fr); gap: 8px; align-items: center; }
+  /* Not cut at the desktop's 180 px: that bound left the parent a column of a few characters. */
+  table.tenants td.parent { white-space: normal; overflow-wrap: anywhere; max-width: none; }
+  /* In px, not em: the parent's monospace is smaller, and in em its value would start left of the others. */
+  table.tenants td[data-label] { display: grid; grid-template-columns: 112px minmax(0, 1fr); gap: 8px; align-items: center; }
   table.tenants td[data-label]::before { content: attr(data-label); color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .02em; }
 }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }

@@ -554,6 +554,22 @@ describe("the admin console in Chromium, against the relay under wrangler dev", 
             const cell = await row.locator(`td[data-label="${label}"]`).boundingBox();
             expect(cell!.x + cell!.width, `${label} at ${width} px`).toBeLessThanOrEqual(width);
           }
+          // On a phone the parent reads across its card as every value does, beside its heading, where the others start.
+          if (width === 390) {
+            const columns = await row
+              .locator("td[data-label]")
+              .evaluateAll((cells) =>
+                cells.map((cell) => [
+                  cell.getAttribute("data-label"),
+                  getComputedStyle(cell).gridTemplateColumns,
+                  cell.getBoundingClientRect().width,
+                ]),
+              );
+            const health = columns.find(([label]) => label === "Health")!;
+            expect(columns.map(([label, grid, cellWidth]) => ({ label, grid, cellWidth }))).toEqual(
+              columns.map(([label]) => ({ label, grid: health[1], cellWidth: health[2] })),
+            );
+          }
         }
       }
       await context.close();
