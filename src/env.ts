@@ -88,8 +88,11 @@ export function relayConfig(env: Env): RelayConfig {
   if (cached) return cached;
   const result = RelayConfigSchema.safeParse(setVars(env));
   if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new RelayError("misconfigured", `invalid Worker var ${issue?.path.join(".")}: ${issue?.message}`);
+    // Every var at fault, each once (-0.5 breaks two rules with one message): fixed one a deploy, each
+    // deploy would leave the relay answering 500 to every tenant until the next.
+    const faults = new Map(result.error.issues.map((issue) => [issue.path.join("."), issue.message]));
+    const named = [...faults].map(([name, rule]) => `${name}: ${rule}`).join("; ");
+    throw new RelayError("misconfigured", `invalid Worker ${faults.size > 1 ? "vars" : "var"} ${named}`);
   }
   const v = result.data;
   const config: RelayConfig = {

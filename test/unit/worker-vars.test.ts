@@ -81,6 +81,15 @@ describe("the Worker's vars", () => {
     expect(defaultVars()).toMatchObject({ ENCRYPTION_KEY_PREVIOUS: "" });
   });
 
+  it("invalid, are named every one, so that one deploy fixes them all rather than one a deploy", () => {
+    expect(() =>
+      configOf({ MAX_RETRIES: "0", RATE_LIMIT_BURST: "abc", UPSTREAM_COMPRESSION: "brotli", STATS_FLUSH_SECONDS: "-0.5" }),
+    ).toThrow(
+      "invalid Worker vars MAX_RETRIES: must be a whole number from 1 to 1000; RATE_LIMIT_BURST: must be a whole number from 1 to 1000000; " +
+        'UPSTREAM_COMPRESSION: must be "auto" or "gzip"; STATS_FLUSH_SECONDS: must be a whole number from 0 to 25',
+    );
+  });
+
   it("take only the words the README shows", () => {
     expect(configOf({ UPSTREAM_COMPRESSION: "gzip", ALLOW_INSECURE_UPSTREAM: "true" })).toMatchObject({
       upstreamCompression: "gzip",
