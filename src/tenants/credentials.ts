@@ -110,6 +110,13 @@ export function storedKeyContext(tenantId: string): string {
 function bearerOf(authorization: string | undefined): string {
   const token = bearerToken(authorization);
   if (!token) {
+    // The README's OTEL_EXPORTER_OTLP_TRACES_HEADERS example, copied into the gateway's header field as it stands.
+    if (/^Bearer%20/i.test(authorization ?? "")) {
+      throw new RelayError(
+        "unauthenticated",
+        "an Authorization header with %20 after Bearer, the space URL-encoded as OTEL_EXPORTER_OTLP_HEADERS writes it: a header's own value is Bearer, a space, then the token",
+      );
+    }
     const what = authorization?.trim() ? "an Authorization header that is not one bearer token" : "missing credentials";
     throw new RelayError("unauthenticated", `${what}: send Authorization: Bearer <token>`);
   }

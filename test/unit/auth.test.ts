@@ -132,6 +132,13 @@ describe("ingest authentication", () => {
       expect(await refusal(authenticateIngest(tenant, malformed, SEALING))).toMatchObject({
         message: "an Authorization header that is not one bearer token: send Authorization: Bearer <token>",
       });
+    // The README writes the space as %20 for OTEL_EXPORTER_OTLP_TRACES_HEADERS; pasted as the gateway's header value, it stays %20.
+    for (const encoded of [`Bearer%20${token}`, `bearer%20${token}`])
+      expect(await refusal(authenticateIngest(tenant, encoded, SEALING))).toEqual({
+        code: "unauthenticated",
+        message:
+          "an Authorization header with %20 after Bearer, the space URL-encoded as OTEL_EXPORTER_OTLP_HEADERS writes it: a header's own value is Bearer, a space, then the token",
+      });
   });
 
   it("passes a passthrough client's own key on, but never a relay token or something that is no key", async () => {
