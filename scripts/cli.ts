@@ -393,8 +393,9 @@ const COMMANDS = [
     return flags.json
       ? list
       : table(
-          ["ID", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"],
-          list.map((d) => [d.id, d.spans, d.attempts, d.dead_lettered_at, oneLine(d.reason)]),
+          // The parent beside the reason: Braintrust's ("Project archived") seldom names the project to fix.
+          ["ID", "PARENT", "SPANS", "ATTEMPTS", "DEAD-LETTERED", "REASON"],
+          list.map((d) => [d.id, d.parent, d.spans, d.attempts, d.dead_lettered_at, oneLine(d.reason)]),
         );
   }),
   commandOf("dead-letters replay (--id ID | --tenant TENANT | --all)", async (admin, flags) => {

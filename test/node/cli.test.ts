@@ -447,12 +447,13 @@ describe("tfy-relay, against a running relay", () => {
     const list = await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"]);
     const [first, second] = JSON.parse(list.stdout) as Array<{ id: string; reason: string }>;
     expect(first!.reason).toBe(`Braintrust answered 400: ${ARCHIVED.replace("\n", " ")}`);
-    // The whole reason, on its row: what tells one refusal from another is at its end.
+    // The whole reason, on its row: what tells one refusal from another is at its end. Beside it the
+    // parent its spans were for: "Project archived" names no project, and a routing tenant has several.
     const rows = (await cli(["dead-letters", "list", "--tenant", "cli-dead"])).stdout.split("\n");
-    expect(rows[0]).toMatch(/^ID\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON$/);
+    expect(rows[0]).toMatch(/^ID\s+PARENT\s+SPANS\s+ATTEMPTS\s+DEAD-LETTERED\s+REASON$/);
     expect(rows[1]).toMatch(
       new RegExp(
-        `^${first!.id}\\s+3\\s+1\\s+\\S+\\s+Braintrust answered 400: \\{"error": "Project archived", "detail": "restore it to send spans"\\}$`,
+        `^${first!.id}\\s+project_id:p\\s+3\\s+1\\s+\\S+\\s+Braintrust answered 400: \\{"error": "Project archived", "detail": "restore it to send spans"\\}$`,
       ),
     );
     // Not at a terminal, where it cannot ask, a delete without --yes deletes nothing.
