@@ -452,7 +452,7 @@ const COMMANDS = [
       all.map((stats) =>
         "unavailable" in stats
           ? [stats.tenant, ...STATS_COLUMNS.map(() => "?"), "statistics unavailable: its Durable Object did not answer (run it again)"]
-          : [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats.last_upstream_error)],
+          : [stats.tenant, ...statsColumns(stats[STATS_WINDOWS[window]]), lastErrorText(stats)],
       ),
     );
   }),

@@ -81,7 +81,8 @@ export const StatsSummary = z.looseObject({
     retried: count,
     dead_lettered: count,
   }),
-  upstream: z.looseObject({ latency_ms: z.looseObject({ p50: count.nullable(), p99: count.nullable() }) }),
+  // errors: read only to say a last upstream error is behind the tenant; without it, that is not said.
+  upstream: z.looseObject({ errors: count.optional(), latency_ms: z.looseObject({ p50: count.nullable(), p99: count.nullable() }) }),
   llm_usage: z.record(
     z.string(),
     z.looseObject({ calls: count, prompt_tokens: count, completion_tokens: count, cost_usd: count, unpriced_calls: count.optional() }),
@@ -92,7 +93,9 @@ export const StatsSummary = z.looseObject({
 export const TenantStatsObject = z.looseObject({
   tenant: z.string(),
   waiting_in_queue: count,
-  last_upstream_error: z.looseObject({ at: z.string(), status: count.nullable(), reason: z.string() }).nullable(),
+  last_upstream_error: z
+    .looseObject({ at: z.string(), status: count.nullable(), reason: z.string(), spans_delivered_since: count.optional() })
+    .nullable(),
   last_5m: StatsSummary,
   last_1h: StatsSummary,
   last_24h: StatsSummary,

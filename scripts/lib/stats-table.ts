@@ -8,6 +8,7 @@ import {
   statsColumns,
   UNPRICED,
   unpricedCalls,
+  upstreamErrorPassed,
 } from "../../src/stats/columns.js";
 import type { StatsSummary } from "../../src/stats/summary.js";
 import { oneLine, shownText, table } from "./table.js";
@@ -15,13 +16,20 @@ import { oneLine, shownText, table } from "./table.js";
 export type TenantStats = {
   tenant: string;
   waiting_in_queue: number;
-  last_upstream_error: { at: string; status: number | null; reason: string } | null;
-} & Record<(typeof STATS_WINDOWS)[StatsWindow], SummaryColumnsInput & Pick<StatsSummary, "llm_usage">>;
+  last_upstream_error: { at: string; status: number | null; reason: string; spans_delivered_since?: number } | null;
+} & Record<
+  (typeof STATS_WINDOWS)[StatsWindow],
+  SummaryColumnsInput & Pick<StatsSummary, "llm_usage"> & { upstream: Partial<Pick<StatsSummary["upstream"], "errors">> }
+>;
 
 export { STATS_COLUMNS, STATS_WINDOWS, type StatsWindow, statsColumns };
 
-export function lastErrorText(error: TenantStats["last_upstream_error"]): string {
-  return error ? `${error.at} ${error.status ?? "no answer"}: ${oneLine(error.reason)}` : "none";
+export function lastErrorText(stats: TenantStats): string {
+  const error = stats.last_upstream_error;
+  if (!error) return "none";
+  // One the tenant's deliveries got past says so, as the console shows it muted: not failing still.
+  const passed = upstreamErrorPassed(stats);
+  return `${error.at} ${passed ? `(${passed}) ` : ""}${error.status ?? "no answer"}: ${oneLine(error.reason)}`;
 }
 
 /** One tenant's statistics for people: a row per window (or only `window`'s), then what a row cannot show. */
@@ -44,7 +52,7 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     "",
     labelled(`requests by status (${statusWindow})`, byStatus.join(", ") || "none"),
     labelled("spans waiting in the queue", String(stats.waiting_in_queue)),
-    labelled("last upstream error", lastErrorText(stats.last_upstream_error)),
+    labelled("last upstream error", lastErrorText(stats)),
     "",
     usage.length > 0
       ? table(["MODEL (24H)", "CALLS", "PROMPT TOKENS", "COMPLETION TOKENS", "COST USD"], usage)

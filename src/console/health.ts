@@ -1,3 +1,4 @@
+import { upstreamErrorPassed } from "../stats/columns.js";
 import { requestsRefused } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { countOf, countText } from "./numbers.js";
@@ -48,16 +49,4 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
 /** Whether the tenant's last upstream error may still be going on: one in the last hour, no span delivered after it. */
 function failingStill(stats: TenantStats): boolean {
   return stats.last_upstream_error ? upstreamErrorPassed(stats) === undefined : false;
-}
-
-/**
- * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
- * delivered in a minute after the error's. Undefined while it may still be going on.
- */
-export function upstreamErrorPassed(stats: TenantStats): string | undefined {
-  const error = stats.last_upstream_error;
-  if (!error) return undefined;
-  if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
-  if (error.spans_delivered_since > 0) return "spans delivered since";
-  return undefined;
 }

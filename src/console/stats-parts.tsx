@@ -1,8 +1,7 @@
 import type { PropsWithChildren } from "hono/jsx";
-import { isUnpriced, STATS_COLUMNS, STATS_WINDOWS, statsColumns, UNPRICED, unpricedCalls } from "../stats/columns.js";
+import { isUnpriced, STATS_COLUMNS, STATS_WINDOWS, statsColumns, UNPRICED, unpricedCalls, upstreamErrorPassed } from "../stats/columns.js";
 import type { StatsSummary, TenantStats } from "./answers.js";
 import { MinuteChart } from "./chart.js";
-import { upstreamErrorPassed } from "./health.js";
 import { Time } from "./layout.js";
 import { errors, lastHour, spansDelivered, spansReceived } from "./minute-series.js";
 import { cellText, countOf, countText, dollarsText } from "./numbers.js";

@@ -30,6 +30,28 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
 }
 
 /**
+ * What `upstreamErrorPassed` reads of a tenant's report: the CLI's reading of an answer may lack
+ * either count (a relay from before `spans_delivered_since`), and then says nothing of it.
+ */
+export interface LastUpstreamErrorInput {
+  last_upstream_error: { spans_delivered_since?: number } | null;
+  last_1h: { upstream: Partial<Pick<StatsSummary["upstream"], "errors">> };
+}
+
+/**
+ * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
+ * delivered in a minute after the error's. Undefined while it may still be going on. The console
+ * shows it muted then, and the CLI says why beside it.
+ */
+export function upstreamErrorPassed(stats: LastUpstreamErrorInput): string | undefined {
+  const error = stats.last_upstream_error;
+  if (!error) return undefined;
+  if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
+  if ((error.spans_delivered_since ?? 0) > 0) return "spans delivered since";
+  return undefined;
+}
+
+/**
  * A model's cost in dollars as the CLI's tables and the console show it below a dollar: six places,
  * where one call's cost lies, chosen once rounded, so a cost too small for them is still some.
  */

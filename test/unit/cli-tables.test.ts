@@ -6,14 +6,28 @@ describe("the CLI's tables", () => {
   it("show an upstream's last error whole and on one line: its own words, at the end, tell one refusal from another", () => {
     const reason = 'Braintrust answered 400: {"error": "Project archived",\n  "detail": "restore it to send spans before 2026-12-31"}';
 
-    expect(lastErrorText({ at: "2026-12-03T09:00:00.000Z", status: 400, reason })).toBe(
+    expect(lastErrorText(statsWithError({ at: "2026-12-03T09:00:00.000Z", status: 400, reason, spans_delivered_since: 0 }))).toBe(
       '2026-12-03T09:00:00.000Z 400: Braintrust answered 400: {"error": "Project archived", "detail": "restore it to send spans before 2026-12-31"}',
     );
-    expect(lastErrorText(null)).toBe("none");
+    expect(lastErrorText(statsWithError(null))).toBe("none");
     // Nor a terminal's control codes: the words are an upstream's.
-    expect(lastErrorText({ at: "2026-12-03T09:00:00.000Z", status: 400, reason: "\u001b[31mred\u001b[0m" })).toBe(
-      "2026-12-03T09:00:00.000Z 400: \ufffd[31mred\ufffd[0m",
+    expect(
+      lastErrorText(
+        statsWithError({ at: "2026-12-03T09:00:00.000Z", status: 400, reason: "\u001b[31mred\u001b[0m", spans_delivered_since: 0 }),
+      ),
+    ).toBe("2026-12-03T09:00:00.000Z 400: \ufffd[31mred\ufffd[0m");
+  });
+
+  it("say of an upstream's last error that the tenant got past it, as the console does, so a fixed key's 401 does not read as failing still", () => {
+    const error = { at: "2026-12-03T09:00:00.000Z", status: 401, reason: "Braintrust answered 401", spans_delivered_since: 12 };
+
+    expect(lastErrorText(statsWithError(error))).toBe("2026-12-03T09:00:00.000Z (spans delivered since) 401: Braintrust answered 401");
+    expect(tenantStatsOutput(statsWithError(error))).toContain(
+      "last upstream error         2026-12-03T09:00:00.000Z (spans delivered since) 401: Braintrust answered 401\n",
     );
+    const quiet = statsWithError({ ...error, spans_delivered_since: 0 });
+    quiet.last_1h = { ...quiet.last_1h, upstream: { ...quiet.last_1h.upstream, errors: 0 } };
+    expect(lastErrorText(quiet)).toBe("2026-12-03T09:00:00.000Z (none in the last hour) 401: Braintrust answered 401");
   });
 
   it("show a model's cost too small for six places as some, as the console does, not as a call that cost nothing", () => {
@@ -63,7 +77,7 @@ function statsWith(usage: TenantStats["last_24h"]["llm_usage"]): TenantStats {
       retried: 0,
       dead_lettered: 0,
     },
-    upstream: { latency_ms: { p50: 5, p99: 5 } },
+    upstream: { errors: 1, latency_ms: { p50: 5, p99: 5 } },
     llm_usage: usage,
   };
   const stats: TenantStats = {
@@ -76,4 +90,8 @@ function statsWith(usage: TenantStats["last_24h"]["llm_usage"]): TenantStats {
     total: window,
   };
   return stats;
+}
+
+function statsWithError(error: TenantStats["last_upstream_error"]): TenantStats {
+  return { ...statsWith({}), last_upstream_error: error };
 }
