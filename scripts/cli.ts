@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { adminPath } from "../src/admin/api-path.js";
-import { rateLimitText, VIEW_ONLY_FIELDS } from "../src/admin/views.js";
+import { rateLimitText, redactionText, VIEW_ONLY_FIELDS } from "../src/admin/views.js";
 import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
 import { placeShown } from "../src/http/caller-text.js";
 import { RelayError } from "../src/http/errors.js";
@@ -294,7 +294,7 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["keep callers' parents", String(tenant.keep_caller_parent)],
         ["drop non-AI spans", String(tenant.drop_non_ai_spans)],
         ["parent from attribute", String(tenant.parent_from_attribute)],
-        ["redact", `${counted(tenant.redact.keys.length, "key rule")}, ${counted(tenant.redact.values.length, "value rule")}`],
+        ["redact", redactionText(tenant.redact)],
         ["rate limit", rateLimitText(tenant.rate_limit)],
         ["updated", tenant.updated_at],
       ],

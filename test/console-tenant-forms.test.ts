@@ -64,6 +64,19 @@ describe("the console's tenant forms and tokens", () => {
     expect(page).not.toMatch(/<p>\s*<form/);
   });
 
+  it("says in a tenant's configuration whether it redacts, as tfy-relay tenants get does: its rules of each kind counted", async () => {
+    const redact = {
+      keys: [{ pattern: "tfy.prompt_variables" }],
+      values: ["emails", { pattern: "ACCT-\\d{6}", replacement: "ACCT-******" }],
+    };
+    const tenant = await createTenant({ config: { redact } });
+    const cookie = await consoleSessionCookie();
+
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+
+    expect(page).toContain("<dt>Redaction</dt><dd>1 key rule, 2 value rules</dd>");
+  });
+
   it("says a tenant that stopped routing still sends the traces decided before to their parents, until when", async () => {
     const tenant = await createTenant({ config: { routes: [{ match: { field: "span_name", equals: "x" }, parent: "project_name:x" }] } });
     const cookie = await consoleSessionCookie();

@@ -13,6 +13,12 @@ export function rateLimitText(rateLimit: RequestRateLimit | undefined): string {
   return rateLimit ? `${rateLimit.requests_per_second}/s, burst ${rateLimit.burst}` : "the relay's default";
 }
 
+/** A tenant's redaction in words, as the console's tenant page and the CLI's table show it: its rules of each kind counted. */
+export function redactionText(redact: { keys: unknown[]; values: unknown[] }): string {
+  const rules = (n: number, kind: string) => `${n} ${kind} rule${n === 1 ? "" : "s"}`;
+  return `${rules(redact.keys.length, "key")}, ${rules(redact.values.length, "value")}`;
+}
+
 /** A tenant as the admin API shows it: everything but secrets and token hashes. */
 export function tenantView(tenant: Tenant) {
   return {

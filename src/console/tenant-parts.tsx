@@ -1,4 +1,4 @@
-import { rateLimitText } from "../admin/views.js";
+import { rateLimitText, redactionText } from "../admin/views.js";
 import type { DeadLetterList, TenantStats, TenantView, WaitingTraces } from "./answers.js";
 import { DeadLettersTable, ReplayAllForm } from "./dead-letters-table.js";
 import { ConfirmForm, PostForm, Time } from "./layout.js";
@@ -35,6 +35,8 @@ export function TenantFacts({ tenant }: { tenant: TenantView }) {
         <dd>{String(tenant.drop_non_ai_spans)}</dd>
         <dt>Parent from attribute</dt>
         <dd>{String(tenant.parent_from_attribute)}</dd>
+        <dt>Redaction</dt>
+        <dd>{redactionText(tenant.redact)}</dd>
         <dt>Rate limit</dt>
         <dd>{rateLimitText(tenant.rate_limit)}</dd>
         <dt>Created · updated</dt>
