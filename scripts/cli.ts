@@ -448,7 +448,8 @@ const COMMANDS = [
     if (flags.json)
       return flags.window === undefined ? all : all.map((stats) => ("unavailable" in stats ? stats : windowOnly(stats, window)));
     return table(
-      ["TENANT", ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
+      // The window its numbers count, named as the model table names its 24 hours: a saved table says which.
+      [`TENANT (${window.toUpperCase()})`, ...STATS_COLUMNS, "LAST UPSTREAM ERROR"],
       all.map((stats) =>
         "unavailable" in stats
           ? [stats.tenant, ...STATS_COLUMNS.map(() => "?"), "statistics unavailable: its Durable Object did not answer (run it again)"]

@@ -387,8 +387,10 @@ describe("tfy-relay, against a running relay", () => {
     const allJson = JSON.parse((await cli(["stats", "--window", "total", "--json"])).stdout) as Record<string, unknown>[];
     const mine = allJson.find((stats) => stats.tenant === "cli-stats")!;
     expect(Object.keys(mine).filter((key) => /^(last_(5m|1h|24h)|total)$/.test(key))).toEqual(["total"]);
+    // Every tenant's table names the window its numbers count, as the model table names its 24 hours.
     const all = await cli(["stats", "--window", "24h"]);
-    expect(all.stdout).toMatch(/^TENANT\s+REQUESTS/);
+    expect(all.stdout).toMatch(/^TENANT \(24H\)\s+REQUESTS/);
+    expect((await cli(["stats"])).stdout).toMatch(/^TENANT \(1H\)\s+REQUESTS/);
     expect(all.stdout).toMatch(/\ncli-stats\s+1\s+3\s+3\s+0\s+3\s/);
     expect(await cli(["stats", "--window", "week"])).toMatchObject({ code: 2 });
     // A name every object has is no window either.
