@@ -64,11 +64,13 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
         `${source} ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
       );
     }
-    // Said without the URL: a user:password in it would be printed; a path or query would end up
-    // before /admin, where the Worker serves nothing (it answers at its origin's root).
-    if (url.username || url.password || url.search || url.hash || url.pathname !== "/") {
+    // The Worker answers at its origin's root: a path or query would end up before /admin, where it
+    // serves nothing. Said without the URL: a user:password, query or fragment may hold a secret.
+    if (url.username || url.password || url.search || url.hash) {
       throw new AdminError(`${source} must be the relay's address alone, without a path, user name, password, query or fragment`);
     }
+    // A path alone, the console's address copied from a browser say: its origin holds nothing of the rest, so it is named.
+    if (url.pathname !== "/") throw new AdminError(`${source} must be the relay's address alone, without a path: give ${url.origin}`);
     // The token goes in every request's header: over plain http only to this machine, as the console's session does.
     if (url.protocol === "http:" && !isLoopback(url.hostname)) {
       throw new AdminError(

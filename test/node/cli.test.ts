@@ -850,19 +850,23 @@ describe("tfy-relay, against a running relay", () => {
     }).catch((e: CliRun) => e);
     expect(fromEnvironment).toMatchObject({
       code: 1,
-      stderr: "tfy-relay: RELAY_URL must be the relay's address alone, without a path, user name, password, query or fragment\n",
+      stderr: "tfy-relay: RELAY_URL must be the relay's address alone, without a path: give http://127.0.0.1:8811\n",
     });
     const alone = "tfy-relay: --url must be the relay's address alone, without a path, user name, password, query or fragment\n";
-    for (const url of [
-      "https://admin:s3cret@relay.example",
-      "https://relay.example/?region=eu",
-      "https://relay.example/#x",
-      "http://127.0.0.1:8811/admin/",
-      "https://relay.example/relay",
-    ]) {
+    for (const url of ["https://admin:s3cret@relay.example", "https://relay.example/?region=eu", "https://relay.example/#x"]) {
       const refused = await run(url);
       expect(refused).toMatchObject({ code: 1, stderr: alone });
       expect((refused as CliRun).stderr).not.toContain("s3cret");
+    }
+    // A path alone (the console's address, copied from the browser) is refused naming the address to give instead.
+    for (const [url, origin] of [
+      ["http://127.0.0.1:8811/admin/", "http://127.0.0.1:8811"],
+      ["https://relay.example/relay", "https://relay.example"],
+    ] as const) {
+      expect(await run(url)).toMatchObject({
+        code: 1,
+        stderr: `tfy-relay: --url must be the relay's address alone, without a path: give ${origin}\n`,
+      });
     }
     // Plain http to another machine would carry the admin token in clear: refused before anything is sent.
     // A name under .localhost too: Node asks DNS for it, where a browser takes it to this machine.
