@@ -31,6 +31,7 @@ import {
   type TestTenant,
   uniqueTenantId,
 } from "./support/relay.js";
+import { routingTenant } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
@@ -232,6 +233,24 @@ describe("per-tenant statistics", () => {
     // Spans only checked or filtered, never translated, are never read for usage.
     const plainReport = await statsWhen(plain.id, (r) => requestCount(r) === 1);
     expect(plainReport.total.llm_usage).toEqual({});
+  });
+
+  it("count a routing tenant's model call once when its waiting spans are sent again after a lost answer, as they count received once", async () => {
+    const tenant = await routingTenant({ translate: true, trace_wait_seconds: 3600 });
+    const [top, ...children] = spansOf(trueFoundryTrace());
+    const waiting = toProtobuf(requestOf(children));
+
+    // The exporter heard no answer to the first export, and sends the same bytes again: the object holds them already.
+    expect((await sendTraces(tenant, waiting)).status).toBe(200);
+    expect((await sendTraces(tenant, waiting)).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([top!])))).status).toBe(200);
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([top!, ...children])))).missing).toEqual([]);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3 && requestCount(r) === 3);
+    expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3 });
+    expect(report.total.llm_usage).toEqual({
+      "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 },
+    });
   });
 
   it("keep counting, and stay small, when a tenant's spans make up thousands of long model names", async () => {

@@ -74,7 +74,7 @@ export interface SettleRequest {
  * Per trace, in the order asked: where the request's spans go, or that the object keeps them
  * (`again`: kept already, from the same request sent before).
  */
-type TraceSettlement = { parent: string } | { waiting: true; again?: true };
+export type TraceSettlement = { parent: string } | { waiting: true; again?: true };
 
 /**
  * Where each trace of a routing tenant goes, decided once across all the requests that carry its

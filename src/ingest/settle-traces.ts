@@ -1,14 +1,15 @@
 import { type QueuedClientKey, sealClientKey } from "../deliver/client-key.js";
 import { shardOf, traceRoutesObject } from "../deliver/trace-route-shards.js";
-import type { SettleRequest, TraceReport, TraceRoutes } from "../deliver/trace-routes.js";
+import type { SettleRequest, TraceReport, TraceRoutes, TraceSettlement } from "../deliver/trace-routes.js";
 import { MAX_WAITING_BYTES_PER_OBJECT, partOverRow } from "../deliver/trace-wait-limits.js";
 import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
-import type { ProcessedSpans, RequestTrace, RequestTraces } from "../process/process-spans.js";
+import { addModelCall, type ProcessedSpans, type RequestTrace, type RequestTraces } from "../process/process-spans.js";
 import type { TraceCandidate } from "../process/route.js";
-import { countSpans } from "../stats/recorder.js";
+import type { ModelUsageCounts } from "../stats/counts.js";
+import { countSpans, countUsage } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import { routeMatchKeys } from "../tenants/route-keys.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -28,6 +29,10 @@ interface SettledTraces {
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided, but those they kept already, from the request sent before. */
   waitingSpans: number;
+  /** The model calls among the spans to deliver now, by model. */
+  usage: Record<string, ModelUsageCounts>;
+  /** The model calls among the spans the objects kept now (`waitingSpans`), by model: none of those kept before, counted then. */
+  keptUsage: Record<string, ModelUsageCounts>;
   /** Whether any span of the request waits in an object, kept now or by the request sent before. */
   anyWaiting: boolean;
   /** A key Braintrust has not accepted yet: the decisions for `rememberAccepted`. Empty for a trusted credential, whose traces the objects settled. */
@@ -86,19 +91,41 @@ export async function settleTraces(
     anyWaiting = true;
     if (!settlement.again) waitingSpans++;
   }
+  const { usage, keptUsage } = usageBySettlement(request, settlements);
   if (failure) {
     // What the objects that answered kept is the relay's now, to deliver once decided, whatever the
     // client is told: counted here, since the client's retry finds it kept already.
     const counted = { tenant: tenant.id, incarnation: tenant.incarnation };
     countSpans(counted, "received", waitingSpans);
     countSpans(counted, "accepted", waitingSpans);
+    countUsage(counted, keptUsage);
     throw failure;
   }
   const parentOf = (trace: RequestTrace) => {
     const settlement = settlements.get(trace);
     return settlement && "parent" in settlement ? settlement.parent : undefined;
   };
-  return { processed: batchesByParent(request, parentOf), waitingSpans, anyWaiting, provisional: [], objectsCalled };
+  return { processed: batchesByParent(request, parentOf), waitingSpans, usage, keptUsage, anyWaiting, provisional: [], objectsCalled };
+}
+
+/**
+ * The request's model calls by where their spans went: delivered now, or kept now by an object.
+ * Spans an object held already (the same request sent again after an answer was lost) were counted
+ * the first time, and count in neither; so do those of an object that did not answer, sent again.
+ */
+function usageBySettlement(
+  { calls, traceOf }: RequestTraces,
+  settlements: Map<RequestTrace, TraceSettlement>,
+): Pick<SettledTraces, "usage" | "keptUsage"> {
+  const usage: Record<string, ModelUsageCounts> = {};
+  const keptUsage: Record<string, ModelUsageCounts> = {};
+  for (const call of calls) {
+    const settlement = settlements.get(traceOf[call.at]!);
+    if (settlement === undefined) continue;
+    if (!("waiting" in settlement)) addModelCall(usage, call.usage);
+    else if (!settlement.again) addModelCall(keptUsage, call.usage);
+  }
+  return { usage, keptUsage };
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
@@ -137,6 +164,8 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
   return {
     processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent),
     waitingSpans: 0,
+    usage: request.usage,
+    keptUsage: {},
     anyWaiting: false,
     provisional,
     objectsCalled,

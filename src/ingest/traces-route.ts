@@ -68,8 +68,8 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
         ask: () => braintrustTakesKey(offered, tenant.parent, config),
       });
   const prepared = prepareDeliveries(body, format, tenant, credential, config);
-  const { rejections, usage } = prepared;
-  let { deliveries } = prepared;
+  const { rejections } = prepared;
+  let { deliveries, usage } = prepared;
   let waiting = 0;
   let anyWaiting = false;
   let provisional: ProvisionalDecision[] = [];
@@ -81,6 +81,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
     anyWaiting = settled.anyWaiting;
     provisional = settled.provisional;
     objectsCalled = settled.objectsCalled;
+    usage = settled.usage;
+    // Kept now, they are the relay's whatever the client is told: counted once, as they are received.
+    countUsage(counted, settled.keptUsage);
   }
   const accepted = deliveries.reduce((sum, d) => sum + d.spans, 0) + waiting;
   countSpans(counted, "received", accepted + Number(rejections.rejectedSpans));

@@ -50,6 +50,25 @@ export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
    */
   spans: OutgoingSpan[];
   traceOf: RequestTrace[];
+  /** The model calls among `spans`, each by its place there: a trace's spans an object holds already count no calls again. */
+  calls: ModelCall[];
+}
+
+/** One model call translation read, and the place among a request's spans of the span it is in. */
+interface ModelCall {
+  at: number;
+  usage: LlmUsage;
+}
+
+/** Adds one model call into usage by model, in place. */
+export function addModelCall(into: Record<string, ModelUsageCounts>, { model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
+  addModelUsage(into, model, {
+    calls: 1,
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    cost_usd: costUsd,
+    ...(costUsd === 0 ? { unpriced_calls: 1 } : {}),
+  });
 }
 
 /**
@@ -91,6 +110,7 @@ export class SpanProcessor {
   private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
   private readonly usage: Record<string, ModelUsageCounts> = {};
+  private readonly calls: ModelCall[] = [];
   /** The bytes of the spans kept so far, and of the resources and scopes they go under, as they will leave. */
   outgoingBytes = 0;
 
@@ -145,7 +165,7 @@ export class SpanProcessor {
         rewritten = maskValues(spanAttributeLists(span), redaction, spanTexts(span)) || rewritten;
       }
     } else translation = options && translateSpan(incoming.fields, options);
-    if (translation?.usage) this.addUsage(translation.usage);
+    if (translation?.usage) addModelCall(this.usage, translation.usage);
     const edited =
       translation !== undefined &&
       (translation.added.length > 0 ||
@@ -160,6 +180,7 @@ export class SpanProcessor {
     const size = sizeOf(pieces);
     this.outgoingBytes += size;
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size });
+    if (translation?.usage) this.calls.push({ at: this.spans.length - 1, usage: translation.usage });
     if (trace !== undefined) this.traces.push(trace);
     if (callerParent) this.callerParents?.mayBecomeRoot(this.spans.length - 1, callerParent);
     if (hasZeroParent(incoming.fields)) this.zeroParents.push(this.spans.length - 1);
@@ -216,16 +237,6 @@ export class SpanProcessor {
     return [toBinary(SpanSchema, span)];
   }
 
-  private addUsage({ model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
-    addModelUsage(this.usage, model, {
-      calls: 1,
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      cost_usd: costUsd,
-      ...(costUsd === 0 ? { unpriced_calls: 1 } : {}),
-    });
-  }
-
   /**
    * A routing tenant's spans by trace, in order of first appearance, for deciding across requests
    * (deliver/trace-routes.ts); undefined for a tenant that does not route. `leftOut` as for `finish`.
@@ -253,7 +264,7 @@ export class SpanProcessor {
       if (verdict.decided || verdict.candidate) spanless.push({ trace: key, ...verdict });
     }
     const traces = [...byTrace.values(), ...spanless];
-    return { traces, spans: this.spans, traceOf, changed: this.changedWith(leftOut), usage: this.usage };
+    return { traces, spans: this.spans, traceOf, calls: this.calls, changed: this.changedWith(leftOut), usage: this.usage };
   }
 
   private changedWith(leftOut: LeftOut): boolean {
