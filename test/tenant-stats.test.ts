@@ -25,6 +25,7 @@ import {
   asRecordedBeforeDurableObjects,
   createTenant,
   createTenantAgain,
+  fixedWhileKvLags,
   issueToken,
   sendTraces,
   sendTracesWith,
@@ -769,6 +770,35 @@ describe("statistics that follow the spans through failures", () => {
       REJECTED: 4,
       DELIVERED: 2,
     });
+  });
+
+  it("counts a delivery Braintrust refused the stored key of, sent again at once with the key the tenant's object holds, as one refused attempt and one delivery", async () => {
+    const tenant = await createTenant();
+    await fixedWhileKvLags(tenant, "stored key");
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+    expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3, retried: 0, dead_lettered: 0, queued: 0 });
+    expect(report.total.upstream).toMatchObject({ attempts: 2, errors: 1 });
+    expect(report.waiting_in_queue).toBe(0);
+  });
+
+  it("counts a retry Braintrust refused the stored key of, sent again at once with the key the tenant's object holds, as delivered and leaving the queue, no dead letter", async () => {
+    const tenant = await createTenant();
+    const queue = recordingQueue<DeliveryMessage>();
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { DELIVERY_QUEUE: queue })).status).toBe(200);
+    const [queued, ...others] = queue.sent.map((m) => m.body);
+    expect(others).toEqual([]);
+    await fixedWhileKvLags(tenant, "stored key");
+
+    expect(await consume("tfy-relay-deliveries", [queued!])).toEqual({ acked: [queued!.id], retried: [], threw: undefined });
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.left_queue === 3);
+    expect(report.total.spans).toMatchObject({ accepted: 3, retried: 3, queued: 3, delivered: 3, left_queue: 3, dead_lettered: 0 });
+    expect(report.total.upstream).toMatchObject({ attempts: 3, errors: 2 });
+    expect(report.waiting_in_queue).toBe(0);
   });
 
   it("counts no retry the queue refused: Braintrust answered 503, the queue refused the retry, the client was answered 503", async () => {
