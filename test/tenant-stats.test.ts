@@ -3,6 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
+import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { hex } from "../src/encoding/bytes.js";
 import { STATS_COLUMNS, statsColumns } from "../src/stats/columns.js";
 import {
   type Counts,
@@ -251,6 +253,27 @@ describe("per-tenant statistics", () => {
     expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3 });
     expect(report.total.llm_usage).toEqual({
       "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 },
+    });
+  });
+
+  it("count a routing tenant's model calls once when one trace-routes object failed: those another kept before the 503, and the rest on the retry", async () => {
+    const tenant = await routingTenant({ translate: true, trace_wait_seconds: 3600 });
+    const first = spansOf(trueFoundryTrace());
+    let second = spansOf(trueFoundryTrace());
+    while (shardOf(hex(second[0]!.traceId)) === shardOf(hex(first[0]!.traceId))) second = spansOf(trueFoundryTrace());
+    const broken = traceRoutesObject(env, tenant, shardOf(hex(second[0]!.traceId)));
+    await runInDurableObject(broken, (_instance, state) => state.storage.sql.exec("DROP TABLE waiting_pieces"));
+    const children = toProtobuf(requestOf([...first.slice(1), ...second.slice(1)]));
+
+    expect((await sendTraces(tenant, children)).status).toBe(503);
+    await evictDurableObject(broken);
+    expect((await sendTraces(tenant, children)).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([first[0]!, second[0]!])))).status).toBe(200);
+
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 6);
+    expect(report.total.spans).toMatchObject({ received: 6, accepted: 6, delivered: 6 });
+    expect(report.total.llm_usage).toEqual({
+      "gpt-4.1-mini": { calls: 2, prompt_tokens: 28, completion_tokens: 6, cost_usd: expect.closeTo(0.0000268, 12) },
     });
   });
 
