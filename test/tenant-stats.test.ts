@@ -805,6 +805,8 @@ describe("statistics that follow the spans through failures", () => {
     expect(report.total.spans).toMatchObject({ received: 3, accepted: 3, delivered: 3, retried: 0, dead_lettered: 0, queued: 0 });
     expect(report.total.upstream).toMatchObject({ attempts: 2, errors: 1 });
     expect(report.waiting_in_queue).toBe(0);
+    // Behind the tenant as soon as the spans went with the fixed key, in the same minute: the console shows it muted.
+    expect(report.last_upstream_error).toMatchObject({ status: 401, spans_delivered_since: 3 });
   });
 
   it("counts a retry Braintrust refused the stored key of, sent again at once with the key the tenant's object holds, as delivered and leaving the queue, no dead letter", async () => {

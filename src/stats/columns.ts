@@ -40,7 +40,7 @@ export interface LastUpstreamErrorInput {
 
 /**
  * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
- * delivered in a minute after the error's. Undefined while it may still be going on. The console
+ * delivered since (spans_delivered_since). Undefined while it may still be going on. The console
  * shows it muted then, and the CLI says why beside it.
  */
 export function upstreamErrorPassed(stats: LastUpstreamErrorInput): string | undefined {

@@ -59,6 +59,11 @@ export interface UpstreamError {
   /** Braintrust's status, or null when there was no answer (timeout, connection error). */
   status: number | null;
   reason: string;
+  /**
+   * Spans the isolate that counted the error delivered after it in the error's own minute, which the
+   * minutes after it do not show (a delivery sent again at once, with a key fixed since); absent when none.
+   */
+  deliveredInItsMinute?: number;
 }
 
 /** What an isolate hands a tenant's Durable Object at a flush: its counts by minute since the last one. */

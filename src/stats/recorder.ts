@@ -77,8 +77,12 @@ function countsNow(delta: StatsDelta): Counts {
 
 export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: number): void {
   if (spans <= 0) return;
-  const counts = countsNow(deltaOf(of));
+  const delta = deltaOf(of);
+  const counts = countsNow(delta);
   counts.spans[counter] = (counts.spans[counter] ?? 0) + spans;
+  const error = delta.lastError;
+  if (counter === "delivered" && error && minuteOf(error.at) === minuteOf(Date.now()))
+    error.deliveredInItsMinute = (error.deliveredInItsMinute ?? 0) + spans;
 }
 
 /** Model calls a request's spans record, by model. */

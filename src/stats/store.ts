@@ -17,7 +17,10 @@ export interface TenantStatsReport {
   last_24h: StatsSummary;
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
-  /** `spans_delivered_since`: spans delivered in the minutes of the last hour after the error's, so that it is behind the tenant. */
+  /**
+   * `spans_delivered_since`: spans delivered in the minutes of the last hour after the error's, and those
+   * the isolate that counted it delivered after it in its minute, so that it is behind the tenant.
+   */
   last_upstream_error: { at: string; status: number | null; reason: string; spans_delivered_since: number } | null;
   /**
    * The last day (or as many minutes as asked for), one entry per minute that counted anything, oldest
@@ -130,7 +133,8 @@ export class TenantStatsStore {
             status: lastError.status,
             reason: lastError.reason,
             spans_delivered_since:
-              sumOf(lastHour.filter((m) => m.minute > minuteOf(lastError.at)).map((m) => m.counts)).spans.delivered ?? 0,
+              (sumOf(lastHour.filter((m) => m.minute > minuteOf(lastError.at)).map((m) => m.counts)).spans.delivered ?? 0) +
+              (lastError.deliveredInItsMinute ?? 0),
           }
         : null,
       ...(perMinuteFor > 0 ? { per_minute: this.traffic(current - perMinuteFor * MINUTE_MS) } : {}),
