@@ -170,7 +170,7 @@ async function deliverWith(
   );
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
   if (mayReadAgain && next.step === "dead_letter" && refusedTenantSettings(outcome)) {
-    const changed = await tenantChangedSince(env, tenant);
+    const changed = await tenantChangedSince(env, tenant, message.replayClaim !== undefined);
     if (changed) return deliverWith(changed, { ...message, attempts }, protobuf, env, config, false);
   }
   switch (next.step) {

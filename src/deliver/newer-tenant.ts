@@ -19,7 +19,8 @@ export function refusedTenantSettings(outcome: DeliveryOutcome): boolean {
  * How long this isolate takes the object's word that it holds what a copy holds. A key that stays
  * revoked is refused on every request and every retry: asked each time, the one object would take
  * them all, and on the Free plan its 100,000 requests a day, which the admin API's change that fixes
- * the key needs too. As long as the tenant store's own isolate cache, so a fix is seen as soon.
+ * the key needs too. As long as the tenant store's own isolate cache, so a fix is seen as soon; a
+ * replayed dead letter asks whatever the object said, as it is made right after a fix.
  */
 const SAME_AS_OBJECT_MS = 5_000;
 const SAME_AS_OBJECT_MAX_ENTRIES = 1_000;
@@ -28,11 +29,11 @@ const sameAsObject = new Map<string, number>();
 /**
  * The tenant as its Durable Object holds it now, when that holds another stored key or api_url than
  * `used`, the copy an attempt was refused with. Undefined when it holds the same (as it did within
- * SAME_AS_OBJECT_MS), is another incarnation, or cannot be read (the refusal stands).
+ * SAME_AS_OBJECT_MS, unless for a `replay`), is another incarnation, or cannot be read (the refusal stands).
  */
-export async function tenantChangedSince(env: Env, used: Tenant): Promise<Tenant | undefined> {
+export async function tenantChangedSince(env: Env, used: Tenant, replay = false): Promise<Tenant | undefined> {
   const copy = JSON.stringify([used.id, used.incarnation, used.api_key_sealed ?? null, used.api_url]);
-  if ((sameAsObject.get(copy) ?? 0) > Date.now()) return undefined;
+  if (!replay && (sameAsObject.get(copy) ?? 0) > Date.now()) return undefined;
   const owner = await authoritativeTenant(env, used.id).catch(() => undefined);
   if (!isIncarnationOf(owner, used.incarnation)) return undefined;
   if (owner.api_key_sealed !== used.api_key_sealed || owner.api_url !== used.api_url) return owner;
