@@ -80,11 +80,20 @@ describe.concurrent("the dead-letter queue's consumer", () => {
   });
 
   it.each([
-    { vars: "another var", invalid: { MAX_RETRIES: "0" } },
-    { vars: "its tenant cache's TTL", invalid: { MAX_RETRIES: "0", TENANT_CACHE_TTL_SECONDS: "5" } },
+    {
+      vars: "another var",
+      invalid: { MAX_RETRIES: "0" },
+      refusal: "invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000",
+    },
+    {
+      vars: "its tenant cache's TTL",
+      invalid: { MAX_RETRIES: "0", TENANT_CACHE_TTL_SECONDS: "5" },
+      refusal:
+        "invalid Worker vars MAX_RETRIES: must be a whole number from 1 to 1000; TENANT_CACHE_TTL_SECONDS: must be a whole number from 60 to 3600",
+    },
   ])(
     "keeps the dead letter while $vars is invalid, which fails the delivery consumer: the spans wait for the var's fix",
-    async ({ invalid }) => {
+    async ({ invalid, refusal }) => {
       const tenant = await createTenant();
       const protobuf = toProtobuf(trueFoundryTrace());
       const message = queuedMessage(tenant, protobuf);
@@ -94,7 +103,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
       expect(consumed).toEqual({
         acked: [],
         retried: [],
-        threw: expect.objectContaining({ message: "invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000" }),
+        threw: expect.objectContaining({ message: refusal }),
       });
       // No client hears of the invalid var: the line for each message of the batch is where it shows.
       expect(errors.filter((e) => e.delivery_id === message.id)).toEqual([
@@ -102,7 +111,7 @@ describe.concurrent("the dead-letter queue's consumer", () => {
           event: "delivery_consumer_error",
           tenant: tenant.id,
           delivery_id: message.id,
-          error: "RelayError: invalid Worker var MAX_RETRIES: must be a whole number from 1 to 1000",
+          error: `RelayError: ${refusal}`,
           request_id: expect.stringMatching(/^queue-/),
         },
       ]);
