@@ -205,6 +205,16 @@ function flagsNamed(err: unknown, flagOf: Record<string, string | undefined>, co
   return new AdminError(`${named}${err.message.slice(field.length)}`, err.status, field);
 }
 
+/**
+ * The relay's 409 for a passthrough tenant's token says to store a key by the admin API's field
+ * (`braintrust.api_key`): reworded to name the command that does it here, as flagsNamed names flags.
+ */
+function keyCommandNamed(err: unknown, tenant: string): unknown {
+  const field = "(braintrust.api_key)";
+  if (!(err instanceof AdminError) || err.status !== 409 || !err.message.includes(field)) return err;
+  return new AdminError(err.message.replace(field, `(tfy-relay tenants put ${tenant} --api-key-env VAR)`), err.status);
+}
+
 /** How many ingest tokens the tenant has, which a PUT making it passthrough revokes; none for a new one. */
 async function tokensOf(admin: AdminClient, id: string): Promise<number> {
   try {
@@ -370,7 +380,9 @@ const COMMANDS = [
     return flags.json ? { deleted: id } : `deleted tenant ${id}`;
   }),
   commandOf("tokens issue <tenant>", async (admin, flags, tenant) => {
-    const issued = await admin.call("POST", adminPath`/tenants/${tenant}/tokens`, IssuedToken);
+    const issued = await admin.call("POST", adminPath`/tenants/${tenant}/tokens`, IssuedToken).catch((err: unknown) => {
+      throw keyCommandNamed(err, tenant);
+    });
     return flags.json
       ? issued
       : `token ${issued.id} for ${tenant} (shown only now; the gateway's Authorization header is Bearer, a space, then this token):\n${issued.token}`;

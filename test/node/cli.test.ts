@@ -234,6 +234,11 @@ describe("tfy-relay, against a running relay", () => {
     );
     // Once passthrough, there is nothing left to revoke, and nothing said.
     expect((await cli(["tenants", "put", "cli-to-passthrough", "--passthrough"])).stdout).not.toContain("revoked");
+    // Nor a token to issue: the refusal names the command that stores a key, not the API's field.
+    const issue = await cli(["tokens", "issue", "cli-to-passthrough"]);
+    expect(issue.code).toBe(1);
+    expect(issue.stderr).toContain("store a key (tfy-relay tenants put cli-to-passthrough --api-key-env VAR) to issue them");
+    expect(issue.stderr).not.toContain("braintrust.api_key");
     // Put whole from a file, the tenant is read for its tokens all the same.
     await cli(["tenants", "put", "cli-to-passthrough", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
     await cli(["tokens", "issue", "cli-to-passthrough"]);
