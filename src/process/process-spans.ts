@@ -109,7 +109,6 @@ export class SpanProcessor {
   private readonly scopes = new WeakMap<IncomingScope, OutgoingScope>();
   private readonly resources = new WeakMap<IncomingResource, OutgoingHeader>();
   private changed = false;
-  private readonly usage: Record<string, ModelUsageCounts> = {};
   private readonly calls: ModelCall[] = [];
   /** The bytes of the spans kept so far, and of the resources and scopes they go under, as they will leave. */
   outgoingBytes = 0;
@@ -165,7 +164,6 @@ export class SpanProcessor {
         rewritten = maskValues(spanAttributeLists(span), redaction, spanTexts(span)) || rewritten;
       }
     } else translation = options && translateSpan(incoming.fields, options);
-    if (translation?.usage) addModelCall(this.usage, translation.usage);
     const edited =
       translation !== undefined &&
       (translation.added.length > 0 ||
@@ -215,7 +213,7 @@ export class SpanProcessor {
   finish(leftOut: LeftOut): ProcessedSpans {
     this.makeRoots();
     const batches = this.spans.length > 0 ? [{ parent: this.tenant.parent, spans: this.spans }] : [];
-    return { batches, changed: this.changedWith(leftOut), usage: this.usage };
+    return { batches, changed: this.changedWith(leftOut), usage: this.usage() };
   }
 
   /**
@@ -264,7 +262,14 @@ export class SpanProcessor {
       if (verdict.decided || verdict.candidate) spanless.push({ trace: key, ...verdict });
     }
     const traces = [...byTrace.values(), ...spanless];
-    return { traces, spans: this.spans, traceOf, calls: this.calls, changed: this.changedWith(leftOut), usage: this.usage };
+    return { traces, spans: this.spans, traceOf, calls: this.calls, changed: this.changedWith(leftOut), usage: this.usage() };
+  }
+
+  /** The request's model calls, by model. */
+  private usage(): Record<string, ModelUsageCounts> {
+    const usage: Record<string, ModelUsageCounts> = {};
+    for (const call of this.calls) addModelCall(usage, call.usage);
+    return usage;
   }
 
   private changedWith(leftOut: LeftOut): boolean {
