@@ -81,6 +81,18 @@ describe.concurrent("the delivery queue's consumer", () => {
     });
   });
 
+  it("logs a warning Braintrust gives in a partial success that rejects no span of a queued delivery", async () => {
+    const { tenant, message } = await spilledDelivery();
+    await standin.script(tenant.apiKey, [{ partialSuccess: { rejectedSpans: 0, errorMessage: "attribute braintrust.tags ignored" } }]);
+
+    const { result, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
+
+    expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
+    const attempt = events.find((e) => e.event === "delivery_attempt" && e.delivery_id === message.id);
+    expect(attempt).toMatchObject({ outcome: "delivered", next: "done", reason: "Braintrust warned: attribute braintrust.tags ignored" });
+    expect(attempt).not.toHaveProperty("rejected_spans");
+  });
+
   it("on Braintrust's 503 re-enqueues the spans one attempt on with Braintrust's Retry-After, acks the original, and the new message is delivered", async () => {
     const { tenant, trace, protobuf, message, key } = await spilledDelivery();
     await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "3" } }]);
@@ -159,11 +171,18 @@ describe.concurrent("the delivery queue's consumer", () => {
       const trace = trueFoundryTrace();
       const message = queuedMessage(tenant, toProtobuf(trace));
 
-      expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+      const { result, events } = await loggedWhile(() => consume(DELIVERIES, [message]));
 
+      expect(result).toEqual({ acked: [message.id], retried: [], threw: undefined });
       expect((await standin.received(key)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
       expect(await deadLettersOf(tenant.id)).toEqual([]);
       expect(await wasDelivered(env.TENANTS, message)).toBe(true);
+      // The refused attempt's line says what followed, a retry at once, not a dead letter that was never made.
+      const lines = events.filter((e) => e.delivery_id === message.id);
+      expect(lines.map((e) => [e.event, e.outcome, e.next, e.retry_in_s])).toEqual([
+        ["delivery_attempt", "rejected", "retry", 0],
+        ["delivery_attempt", "delivered", "done", undefined],
+      ]);
     },
   );
 

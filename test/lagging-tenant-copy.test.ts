@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { meddlingObjects } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
+import { loggedWhile } from "./support/logs.js";
 import { createTenant, fixedWhileKvLags, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, spanIdsOf } from "./support/traces.js";
@@ -18,12 +19,18 @@ describe.concurrent("an ingest request while KV's copy of a stored-key tenant la
       const key = await fixedWhileKvLags(tenant, stale);
       const trace = trueFoundryTrace();
 
-      const response = await sendTraces(tenant, toProtobuf(trace));
+      const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trace)));
 
       expect(response.status).toBe(200);
       expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
       expect((await standin.received(key)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
       expect(await deadLettersOf(tenant.id)).toEqual([]);
+      // The refused attempt's line says what followed, a retry at once, not a dead letter that was never made.
+      const lines = events.filter((e) => e.tenant === tenant.id);
+      expect(lines.map((e) => [e.event, e.attempt, e.outcome, e.next, e.retry_in_s])).toEqual([
+        ["delivery_attempt", 1, "rejected", "retry", 0],
+        ["delivery_attempt", 2, "delivered", "done", undefined],
+      ]);
     },
   );
 

@@ -3,6 +3,7 @@ import { logEvent } from "../log/events.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans, countUpstreamAttempt } from "../stats/recorder.js";
 import { type OtlpPayload, postTraces, type SendOptions, sentCompressed, type UpstreamTarget } from "./braintrust.js";
+import { refusedTenantSettings } from "./newer-tenant.js";
 import { type AttemptState, type NextStep, nextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 
@@ -17,20 +18,26 @@ interface AttemptContext extends Omit<AttemptState, "compressed"> {
 /**
  * One attempt and what follows from it, with the attempt's one structured log line: tenant,
  * parent, spans, bytes, attempt, outcome, upstream status, latency. Never the key.
+ * `newerSettings`: asked when Braintrust refused the tenant's stored key or api_url and the spans
+ * would become a dead letter (see newer-tenant.ts); what it finds (`newer`) sends them again at once,
+ * which the log line says as a retry in 0 s, not as the dead letter that is not made.
  */
-export async function attemptDelivery(
+export async function attemptDelivery<Newer>(
   target: UpstreamTarget,
   payload: OtlpPayload,
   options: SendOptions,
   context: AttemptContext,
   policy: RetryPolicy,
-): Promise<{ outcome: DeliveryOutcome; next: NextStep }> {
+  newerSettings?: () => Promise<Newer | undefined>,
+): Promise<{ outcome: DeliveryOutcome; next: NextStep; newer?: Newer }> {
   const started = Date.now();
   const outcome = withinSpansSent(await postTraces(target, payload, options), context.spans);
   const latencyMs = Date.now() - started;
-  const next = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
+  const decided = nextStep(outcome, { ...context, compressed: sentCompressed(payload) }, policy);
+  const newer = newerSettings && decided.step === "dead_letter" && refusedTenantSettings(outcome) ? await newerSettings() : undefined;
+  const next: NextStep = newer === undefined ? decided : { step: "retry", delaySeconds: 0, serverErrors: context.serverErrors };
   const reason =
-    outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partlyRejected(outcome.partialSuccess, context.spans)) : outcome.reason;
+    outcome.kind === "delivered" ? (outcome.unreadAnswer ?? partialSuccessReason(outcome.partialSuccess, context.spans)) : outcome.reason;
   const rejectedSpans = outcome.kind === "delivered" ? Number(outcome.partialSuccess?.rejectedSpans ?? 0n) : 0;
   countAttempt(context, outcome, next, latencyMs, rejectedSpans);
   logEvent({
@@ -49,7 +56,7 @@ export async function attemptDelivery(
     ...(rejectedSpans > 0 ? { rejected_spans: rejectedSpans } : {}),
     ...(reason === undefined ? {} : { reason }),
   });
-  return { outcome, next };
+  return newer === undefined ? { outcome, next } : { outcome, next, newer };
 }
 
 /**
@@ -66,11 +73,13 @@ function withinSpansSent(outcome: DeliveryOutcome, spans: number): DeliveryOutco
 }
 
 /**
- * The spans Braintrust rejected in a 2xx answer: a waiting client hears of them, but a queued
- * delivery's client was answered long ago, so this log line is the only record they were not taken.
+ * What a 2xx answer's partial success said: the spans Braintrust rejected, or a warning about spans
+ * it took (OTLP lets a server warn with none rejected). A waiting client hears of either, but a
+ * queued delivery's client was answered long ago, so this log line is the only record of it.
  */
-function partlyRejected(partial: PartialSuccess | undefined, spans: number): string | undefined {
-  if (!partial || partial.rejectedSpans === 0n) return undefined;
+function partialSuccessReason(partial: PartialSuccess | undefined, spans: number): string | undefined {
+  if (!partial) return undefined;
+  if (partial.rejectedSpans === 0n) return partial.errorMessage ? `Braintrust warned: ${partial.errorMessage}` : undefined;
   return `Braintrust rejected ${partial.rejectedSpans} of ${spans} spans${partial.errorMessage ? `: ${partial.errorMessage}` : ""}`;
 }
 

@@ -9,7 +9,7 @@ import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
 import { markDelivered, wasDelivered } from "./delivered-markers.js";
 import { type DeliveryMessage, deliveryIdentity } from "./message.js";
-import { refusedTenantSettings, tenantChangedSince } from "./newer-tenant.js";
+import { tenantChangedSince } from "./newer-tenant.js";
 import { enqueue, halvesAsMessages } from "./queue.js";
 import { releaseReplays } from "./replay-claims.js";
 import {
@@ -150,7 +150,7 @@ async function deliverWith(
   const deadLetter = (reason: string, attemptsMade: number) => keepAsDeadLetter(env, { ...held, attempts: attemptsMade }, protobuf, reason);
 
   const attempts = message.attempts + 1;
-  const { outcome, next } = await attemptDelivery(
+  const { outcome, next, newer } = await attemptDelivery(
     { apiUrl: tenant.api_url, apiKey, parent: message.parent },
     // Off the client's path, so bandwidth wins over CPU: always compressed.
     { protobuf, compress: true },
@@ -167,12 +167,10 @@ async function deliverWith(
       trusted: true,
     },
     config.retry,
+    mayReadAgain ? () => tenantChangedSince(env, tenant, message.replayClaim !== undefined) : undefined,
   );
+  if (newer) return deliverWith(newer, { ...message, attempts }, protobuf, env, config, false);
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
-  if (mayReadAgain && next.step === "dead_letter" && refusedTenantSettings(outcome)) {
-    const changed = await tenantChangedSince(env, tenant, message.replayClaim !== undefined);
-    if (changed) return deliverWith(changed, { ...message, attempts }, protobuf, env, config, false);
-  }
   switch (next.step) {
     case "done": {
       const marked = await markDeliveredOrLog(env.TENANTS, message);

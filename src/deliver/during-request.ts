@@ -12,7 +12,7 @@ import { attemptDelivery } from "./attempt.js";
 import { sealClientKey } from "./client-key.js";
 import { type DeadLetter, DeadLetterStore } from "./dead-letters.js";
 import { type Delivery, type DeliveryMessage, halfId, type MessageTemplate } from "./message.js";
-import { refusedTenantSettings, tenantChangedSince } from "./newer-tenant.js";
+import { tenantChangedSince } from "./newer-tenant.js";
 import type { NextStep } from "./next-step.js";
 import type { DeliveryOutcome } from "./outcome.js";
 import { EnqueueFailed, enqueueNew, halvesAsMessages, messagesFor } from "./queue.js";
@@ -158,7 +158,7 @@ async function deliverDuringRequest(
     resendAtOnce: false,
   },
 ): Promise<RequestDeliveryResult | RequestDeliveryResult[]> {
-  const { outcome, next } = await attemptDelivery(
+  const { outcome, next, newer } = await attemptDelivery(
     { apiUrl: delivery.apiUrl, apiKey: delivery.credential.apiKey, parent: delivery.parent },
     delivery.payload,
     { timeoutMs: config.upstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
@@ -174,6 +174,7 @@ async function deliverDuringRequest(
       resendAtOnce,
     },
     config.retry,
+    newerTenant && (() => withNewerTenant(env, delivery, newerTenant)),
   );
   if (next.step === "done")
     return {
@@ -185,14 +186,10 @@ async function deliverDuringRequest(
   if (next.step === "hand_back") return { result: "not_kept", error: handedBack(next) };
   if (next.step === "reject") return { result: "rejected", spans: delivery.spans, parent: delivery.parent, reason: next.reason };
   if (!delivery.credential.trusted && (next.step === "split" || next.step === "retry")) return resentNow(env, config, delivery, next.step);
-  const fixed =
-    newerTenant && next.step === "dead_letter" && refusedTenantSettings(outcome)
-      ? await withNewerTenant(env, delivery, newerTenant)
-      : undefined;
-  if (fixed && resendAtOnce) return deliverDuringRequest(env, config, fixed, { attempt: attempt + 1, resendAtOnce: false });
+  if (newer && resendAtOnce) return deliverDuringRequest(env, config, newer, { attempt: attempt + 1, resendAtOnce: false });
   try {
-    // Past the subrequests a second attempt may take, queued at once for the consumer, which asks the object too.
-    return await keepDurably(env, delivery, fixed ? { step: "retry", delaySeconds: 0, serverErrors: 0 } : next, outcome);
+    // Past the subrequests a second attempt may take, a delivery with `newer` settings is queued at once (next: a retry in 0 s) for the consumer, which asks the object too.
+    return await keepDurably(env, delivery, next, outcome);
   } catch (err) {
     if (err instanceof RelayError) throw err;
     countQueuedBefore(err);
