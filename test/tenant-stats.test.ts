@@ -5,7 +5,7 @@ import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/trac
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
-import { STATS_COLUMNS, statsColumns } from "../src/stats/columns.js";
+import { STATS_COLUMNS, statsColumns, upstreamErrorPassed } from "../src/stats/columns.js";
 import {
   type Counts,
   emptyCounts,
@@ -499,6 +499,46 @@ describe("per-tenant statistics", () => {
     expect(JSON.parse(row.usage)).toEqual({ "gpt-4.1-mini": { calls: 12, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } });
   });
 
+  it("tell an upstream error behind the tenant when another isolate delivered spans after it in the error's own minute", async () => {
+    const counted = (delivered: number): Counts => ({ ...emptyCounts(), spans: { delivered } });
+    const minute = Date.UTC(2026, 11, 2, 10, 17);
+    const now = minuteOf(minute) + 50_000;
+    const error = { at: minute + 30_000, status: 401, reason: "Braintrust answered 401" };
+    const { before, after } = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const store = new TenantStatsStore(state.storage.sql);
+      // One isolate counted the refusal; another delivered before it in that minute, then after it.
+      store.add({ minutes: { [String(minute)]: { ...emptyCounts(), upstreamAttempts: 1, upstreamErrors: 1 } }, lastError: error }, now);
+      store.add({ minutes: { [String(minute)]: counted(2) }, lastDeliveredAt: minute + 10_000 }, now);
+      const before = store.report(now, 0);
+      store.add({ minutes: { [String(minute)]: counted(3) }, lastDeliveredAt: minute + 45_000 }, now);
+      return { before, after: store.report(now, 0) };
+    });
+
+    expect(before.last_delivered_at).toBe(new Date(minute + 10_000).toISOString());
+    expect(upstreamErrorPassed(before)).toBeUndefined();
+    expect(after.last_delivered_at).toBe(new Date(minute + 45_000).toISOString());
+    expect(after.last_upstream_error).toMatchObject({ status: 401, spans_delivered_since: 0 });
+    expect(upstreamErrorPassed(after)).toBe("spans delivered since");
+  });
+
+  it("keep when spans were last delivered in a store kept before it was, once upgraded", async () => {
+    const now = Date.UTC(2026, 11, 2, 10, 17, 30);
+    const report = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP TABLE IF EXISTS stats_totals");
+      sql.exec(
+        "CREATE TABLE stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
+      );
+      sql.exec("INSERT INTO stats_totals (id, since, counts) VALUES (0, ?, ?)", minuteOf(now), JSON.stringify(emptyCounts()));
+      const store = new TenantStatsStore(sql);
+      const kept = store.report(now, 0).last_delivered_at;
+      store.add({ minutes: { [String(minuteOf(now))]: { ...emptyCounts(), spans: { delivered: 1 } } }, lastDeliveredAt: now }, now);
+      return { kept, after: store.report(now, 0).last_delivered_at };
+    });
+
+    expect(report).toEqual({ kept: null, after: new Date(now).toISOString() });
+  });
+
   it("drop counts the tenant's object refuses itself, rather than send them again at every flush", async () => {
     const tenant = await createTenant();
     // Counts no isolate makes, which the real object throws on as it would on a row over SQLite's 2 MB:
@@ -807,6 +847,7 @@ describe("statistics that follow the spans through failures", () => {
     expect(report.waiting_in_queue).toBe(0);
     // Behind the tenant as soon as the spans went with the fixed key, in the same minute: the console shows it muted.
     expect(report.last_upstream_error).toMatchObject({ status: 401, spans_delivered_since: 3 });
+    expect(Date.parse(report.last_delivered_at!)).toBeGreaterThanOrEqual(Date.parse(report.last_upstream_error!.at));
   });
 
   it("counts a retry Braintrust refused the stored key of, sent again at once with the key the tenant's object holds, as delivered and leaving the queue, no dead letter", async () => {

@@ -93,6 +93,7 @@ export const StatsSummary = z.looseObject({
 export const TenantStatsObject = z.looseObject({
   tenant: z.string(),
   waiting_in_queue: count,
+  last_delivered_at: z.string().nullable().optional(),
   last_upstream_error: z
     .looseObject({ at: z.string(), status: count.nullable(), reason: z.string(), spans_delivered_since: count.optional() })
     .nullable(),

@@ -34,20 +34,23 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
  * either count (a relay from before `spans_delivered_since`), and then says nothing of it.
  */
 export interface LastUpstreamErrorInput {
-  last_upstream_error: { spans_delivered_since?: number } | null;
+  last_upstream_error: { at: string; spans_delivered_since?: number } | null;
+  last_delivered_at?: string | null;
   last_1h: { upstream: Partial<Pick<StatsSummary["upstream"], "errors">> };
 }
 
 /**
  * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
- * delivered since (spans_delivered_since). Undefined while it may still be going on. The console
- * shows it muted then, and the CLI says why beside it.
+ * delivered since (spans_delivered_since, or a delivery after it, which another isolate may have made
+ * in the error's own minute). Undefined while it may still be going on. The console shows it muted
+ * then, and the CLI says why beside it.
  */
 export function upstreamErrorPassed(stats: LastUpstreamErrorInput): string | undefined {
   const error = stats.last_upstream_error;
   if (!error) return undefined;
   if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
-  if ((error.spans_delivered_since ?? 0) > 0) return "spans delivered since";
+  const deliveredAfter = typeof stats.last_delivered_at === "string" && Date.parse(stats.last_delivered_at) > Date.parse(error.at);
+  if ((error.spans_delivered_since ?? 0) > 0 || deliveredAfter) return "spans delivered since";
   return undefined;
 }
 

@@ -76,6 +76,8 @@ export interface StatsDelta {
   /** Minute (ms since the epoch, rounded down to the minute) → counts in it. */
   minutes: Record<string, Counts>;
   lastError?: UpstreamError;
+  /** When the isolate last counted spans delivered, ms since the epoch; absent when it counted none. */
+  lastDeliveredAt?: number;
 }
 
 export function emptyCounts(): Counts {
@@ -172,6 +174,7 @@ export function addDelta(into: StatsDelta, from: StatsDelta): StatsDelta {
   for (const [minute, counts] of Object.entries(from.minutes))
     into.minutes[minute] = addCounts(into.minutes[minute] ?? emptyCounts(), counts);
   if (from.lastError && (!into.lastError || from.lastError.at >= into.lastError.at)) into.lastError = from.lastError;
+  if (from.lastDeliveredAt !== undefined) into.lastDeliveredAt = Math.max(into.lastDeliveredAt ?? 0, from.lastDeliveredAt);
   return into;
 }
 

@@ -80,9 +80,11 @@ export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: n
   const delta = deltaOf(of);
   const counts = countsNow(delta);
   counts.spans[counter] = (counts.spans[counter] ?? 0) + spans;
+  if (counter !== "delivered") return;
+  const now = Date.now();
+  delta.lastDeliveredAt = now;
   const error = delta.lastError;
-  if (counter === "delivered" && error && minuteOf(error.at) === minuteOf(Date.now()))
-    error.deliveredInItsMinute = (error.deliveredInItsMinute ?? 0) + spans;
+  if (error && minuteOf(error.at) === minuteOf(now)) error.deliveredInItsMinute = (error.deliveredInItsMinute ?? 0) + spans;
 }
 
 /** Model calls a request's spans record, by model. */
@@ -131,6 +133,7 @@ export function restorePendingCounts({ tenant, delta }: PendingCounts): void {
     minutes: Object.fromEntries(Object.entries(delta.minutes).filter(([minute]) => Number(minute) > oldest)),
   };
   if (delta.lastError) kept.lastError = delta.lastError;
+  if (delta.lastDeliveredAt !== undefined) kept.lastDeliveredAt = delta.lastDeliveredAt;
   const key = keyOf(tenant, delta.incarnation);
   const current = pending.get(key);
   pending.set(key, { tenant, delta: current ? addDelta(kept, current.delta) : kept });

@@ -17,9 +17,12 @@ export interface TenantStatsReport {
   last_24h: StatsSummary;
   /** Spans put on the delivery queue and not yet taken off it for good. */
   waiting_in_queue: number;
+  /** When spans were last delivered upstream, as far as the isolates' flushes have told; null when never. */
+  last_delivered_at: string | null;
   /**
    * `spans_delivered_since`: spans delivered in the minutes of the last hour after the error's, and those
-   * the isolate that counted it delivered after it in its minute, so that it is behind the tenant.
+   * the isolate that counted it delivered after it in its minute (another's in that minute show only in
+   * `last_delivered_at`), so that it is behind the tenant.
    */
   last_upstream_error: { at: string; status: number | null; reason: string; spans_delivered_since: number } | null;
   /**
@@ -71,11 +74,12 @@ export class TenantStatsStore {
     sql.exec("CREATE TABLE IF NOT EXISTS stats_minutes (minute INTEGER PRIMARY KEY, counts TEXT NOT NULL, usage TEXT)");
     sql.exec("CREATE TABLE IF NOT EXISTS stats_hours (hour INTEGER PRIMARY KEY, counts TEXT NOT NULL)");
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT)",
+      "CREATE TABLE IF NOT EXISTS stats_totals (id INTEGER PRIMARY KEY CHECK (id = 0), since INTEGER NOT NULL, counts TEXT NOT NULL, last_error TEXT, last_delivered_at INTEGER)",
     );
     // A store kept before a minute's usage had a column of its own: its minutes keep their usage among
     // their other counts until they are next written, and countsOf reads both.
     if (!hasColumn(sql, "stats_minutes", "usage")) sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
+    if (!hasColumn(sql, "stats_totals", "last_delivered_at")) sql.exec("ALTER TABLE stats_totals ADD COLUMN last_delivered_at INTEGER");
   }
 
   add(delta: StatsDelta, now: number): void {
@@ -99,11 +103,13 @@ export class TenantStatsStore {
     }
     const lastError =
       !totals?.lastError || (delta.lastError && delta.lastError.at >= totals.lastError.at) ? delta.lastError : totals.lastError;
+    const lastDeliveredAt = Math.max(totals?.lastDeliveredAt ?? 0, delta.lastDeliveredAt ?? 0) || null;
     this.sql.exec(
-      "INSERT OR REPLACE INTO stats_totals (id, since, counts, last_error) VALUES (0, ?, ?, ?)",
+      "INSERT OR REPLACE INTO stats_totals (id, since, counts, last_error, last_delivered_at) VALUES (0, ?, ?, ?, ?)",
       since ?? minuteOf(now),
       JSON.stringify(total),
       lastError ? JSON.stringify(lastError) : null,
+      lastDeliveredAt,
     );
     const day = dayOf(minuteOf(now));
     this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", day.after);
@@ -127,6 +133,7 @@ export class TenantStatsStore {
       last_1h: windowOf(WINDOWS.last_1h),
       last_24h: summarise(this.day(current)),
       waiting_in_queue: Math.max(0, (total.spans.queued ?? 0) - (total.spans.left_queue ?? 0)),
+      last_delivered_at: totals?.lastDeliveredAt ? new Date(totals.lastDeliveredAt).toISOString() : null,
       last_upstream_error: lastError
         ? {
             at: new Date(lastError.at).toISOString(),
@@ -208,15 +215,20 @@ export class TenantStatsStore {
       .map((row) => ({ minute: new Date(row.minute).toISOString(), ...summariseTraffic(countsOf(row.counts)) }));
   }
 
-  private totals(): { since: number; counts: Counts; lastError: UpstreamError | undefined } | undefined {
+  private totals():
+    | { since: number; counts: Counts; lastError: UpstreamError | undefined; lastDeliveredAt: number | undefined }
+    | undefined {
     const row = this.sql
-      .exec<{ since: number; counts: string; last_error: string | null }>("SELECT since, counts, last_error FROM stats_totals WHERE id = 0")
+      .exec<{ since: number; counts: string; last_error: string | null; last_delivered_at: number | null }>(
+        "SELECT since, counts, last_error, last_delivered_at FROM stats_totals WHERE id = 0",
+      )
       .toArray()[0];
     if (!row) return undefined;
     return {
       since: row.since,
       counts: countsOf(row.counts),
       lastError: row.last_error ? (JSON.parse(row.last_error) as UpstreamError) : undefined,
+      lastDeliveredAt: row.last_delivered_at ?? undefined,
     };
   }
 }

@@ -32,6 +32,7 @@ function statsOf(
     last_1h: summarise(hour),
     last_24h: summarise(hour),
     waiting_in_queue: options.queued ?? 0,
+    last_delivered_at: (options.deliveredIn ?? []).at(-1) ?? null,
     last_upstream_error: at
       ? {
           at,
