@@ -119,6 +119,31 @@ function errorBodyMessage(body: Record<string, unknown>): string | undefined {
 }
 
 /**
+ * Whether a message names no more than an HTTP error status: its code, the words of its reason phrase,
+ * and those clients write around them (`400 Bad Request`, `Internal Server Error`, `Request failed with
+ * status code 400`). Such a message says that a call failed, not why.
+ */
+export function namesOnlyStatus(message: string): boolean {
+  return (message.toLowerCase().match(/[a-z]+|\d+/g) ?? []).every((word) => ERROR_STATUS_CODE.test(word) || STATUS_WORDS.has(word));
+}
+
+const ERROR_STATUS_CODE = /^[45]\d\d$/;
+
+/**
+ * The words of the reason phrases of HTTP's error statuses (RFC 9110, 6585 and 7725, and `Payload Too
+ * Large`, `Request Entity Too Large` and `Unprocessable Entity`, as older servers say them), and the words
+ * clients put around a status (`HTTP error 502`, `Request failed with status code 400`).
+ */
+const STATUS_WORDS = new Set(
+  [
+    "bad request unauthorized payment required forbidden not found method allowed acceptable proxy authentication",
+    "timeout conflict gone length precondition failed content payload entity too large uri long unsupported media type",
+    "range satisfiable expectation misdirected unprocessable early upgrade many requests header fields unavailable for",
+    "legal reasons internal server error implemented gateway service http version supported status code with",
+  ].flatMap((line) => line.split(" ")),
+);
+
+/**
  * Why a call answered with an HTTP error failed, when nothing else on its span says: the gateway's
  * network calls to a provider carry only the status code. As OpenTelemetry's HTTP conventions have
  * it, 400 to 599 fails a call the span made; a server's span (the gateway answering its caller) fails

@@ -6,7 +6,15 @@ import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
-import { answerError, errorTypeFailure, exceptionFailure, httpFailure, toolFailure, withoutShownError } from "./failure.js";
+import {
+  answerError,
+  errorTypeFailure,
+  exceptionFailure,
+  httpFailure,
+  namesOnlyStatus,
+  toolFailure,
+  withoutShownError,
+} from "./failure.js";
 import {
   GENAI_INPUT_COPIES,
   GENAI_OUTPUT_COPIES,
@@ -293,9 +301,10 @@ function spanTypeOf(tfyType: string | undefined, genAiCall: boolean): string {
 }
 
 /**
- * The error the span shows, when it failed: the gateway's message (`tfy.error_message`), else what
- * its answer's error body (`answerFailure`), a tool's result, an exception event, an HTTP status or
- * `error.type` says. Undefined for a span that did not fail, or whose status says it already.
+ * The error the span shows, when it failed: the gateway's message (`tfy.error_message`), with its
+ * answer's error body's (`answerFailure`) after it when it names only a status; else what that error
+ * body, a tool's result, an exception event, an HTTP status or `error.type` says. Undefined for a span
+ * that did not fail, or whose status says it already.
  */
 function spanError(
   span: SpanFields,
@@ -304,15 +313,20 @@ function spanError(
   errorMessage: string | undefined,
   answerFailure: string | undefined,
 ): string | undefined {
-  const failure =
-    errorMessage ??
-    (type === "tool" ? toolFailure(span.attributes, response?.output) : answerFailure) ??
+  // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the
+  // answer's error body's; so does a gateway message naming only a status (`400 Bad Request`), which says
+  // that the call failed, not why.
+  const statusMessage = statusShowsError(span) ? span.status!.message : undefined;
+  const bodyShown = errorMessage === undefined || namesOnlyStatus(errorMessage) ? answerFailure : undefined;
+  const said = [statusMessage, errorMessage, bodyShown].reduce(beside);
+  if (statusMessage !== undefined) return said === statusMessage ? undefined : said;
+  return (
+    said ??
+    (type === "tool" ? toolFailure(span.attributes, response?.output) : undefined) ??
     exceptionFailure(span) ??
     httpFailure(span) ??
-    errorTypeFailure(span);
-  // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the answer's error body's.
-  const reason = errorMessage ?? answerFailure;
-  return !statusShowsError(span) ? failure : reason === undefined ? undefined : beside(span.status!.message, reason);
+    errorTypeFailure(span)
+  );
 }
 
 /** A status of ERROR with a message of its own is shown as it came, or with the gateway's beside it; one without gets the gateway's. */
@@ -321,14 +335,15 @@ function statusShowsError(span: SpanFields): boolean {
 }
 
 /**
- * The error of a status whose own message does not say what the gateway's does (`400` beside "This
- * model's maximum context length is 128000 tokens"): both, the status's first, so Braintrust's error
- * shows why the call failed, not a bare code with the reason among the metadata. Undefined when the
- * status's message says it already; the gateway's alone when it holds the status's.
+ * What an error says with a reason more (`400` and "This model's maximum context length is 128000
+ * tokens"): both, what it said first, so Braintrust's error shows why the call failed, not a bare code
+ * with the reason among the metadata. As it was when it says the reason already; the reason alone when
+ * that holds what it said.
  */
-function beside(statusMessage: string, gatewayMessage: string): string | undefined {
-  if (statusMessage.includes(gatewayMessage)) return undefined;
-  return holdsAsWords(gatewayMessage, statusMessage) ? gatewayMessage : `${statusMessage}: ${gatewayMessage}`;
+function beside(said: string | undefined, reason: string | undefined): string | undefined {
+  if (said === undefined || reason === undefined) return said ?? reason;
+  if (said.includes(reason)) return said;
+  return holdsAsWords(reason, said) ? reason : `${said}: ${reason}`;
 }
 
 /**

@@ -363,6 +363,59 @@ describe("an error body the span's error shows", () => {
     ]);
   });
 
+  describe("after a gateway message that names only an HTTP status, which says that the call failed, not why", () => {
+    const tooLong = "This model's maximum context length is 128000 tokens";
+    const badRequest = JSON.stringify({ error: { message: tooLong, type: "invalid_request_error", param: "messages", code: null } });
+    const rest = { error: { type: "invalid_request_error", param: "messages", code: null } };
+
+    it.each([
+      "400 Bad Request",
+      "Bad Request",
+      "400",
+      "bad request",
+      "Request failed with status code 400",
+      "HTTP error 400: Bad Request",
+      "Internal Server Error",
+      "413 Payload Too Large",
+    ])("%s: both show, the gateway's first, and the body's message once", (gateway) => {
+      const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
+
+      expect([failed!.error, failed!.output, failed!.metadata.response]).toEqual([`${gateway}: ${tooLong}`, undefined, rest]);
+      expect(failed!.metadata).not.toHaveProperty("tfy.error_message");
+    });
+
+    it("shows a status's message, the gateway's and the body's, each once, and a body's message that holds the gateway's alone", () => {
+      const failed = (status: string, gateway: string, output: string) => {
+        const span = call("ChatCompletion", output, attr("tfy.error_message", gateway));
+        span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: status });
+        return span;
+      };
+      const holding = JSON.stringify({ error: { message: `400 Bad Request: ${tooLong}` } });
+      const [bare, same, held] = views(
+        failed("400", "Bad Request", badRequest),
+        failed("400 Bad Request", "400 Bad Request", badRequest),
+        call("Model", holding, attr("tfy.error_message", "400 Bad Request")),
+      );
+
+      expect([bare!.error, same!.error, held!.error]).toEqual([
+        `400: Bad Request: ${tooLong}`,
+        `400 Bad Request: ${tooLong}`,
+        `400 Bad Request: ${tooLong}`,
+      ]);
+      for (const view of [bare, same, held]) expect(view!.output).toBeUndefined();
+    });
+
+    it.each(["upstream timed out", "400 Bad Request: the prompt is too long", "Model not found", "Rate limit exceeded"])(
+      "%s says more: it stays the error, and the body the output",
+      (gateway) => {
+        const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
+
+        expect(failed!.error).toBe(gateway);
+        expect(failed!.output).toEqual(JSON.parse(badRequest));
+      },
+    );
+  });
+
   it("stays the output when the span's error says something else: the gateway's own message", () => {
     const [other] = views(call("Model", openAi, attr("tfy.error_message", "upstream timed out")));
 
