@@ -53,7 +53,10 @@ function allTags(span: SpanView): string[] {
  * Braintrust's price list, as far as the stand-in plays it: exact provider model names, as Braintrust
  * looks a model up by its exact name. A TrueFoundry name (`openai-main/gpt-4o`), a display or
  * deployment name (`gpt-4o-prod`), a name with something left over, all price as nothing. A subset:
- * a name missing here shows no cost where Braintrust may show one, the strict direction.
+ * a name missing here shows no cost where Braintrust may show one, the strict direction. A model's
+ * dated snapshots are here as Braintrust's model list has them, each priced as its model
+ * (braintrustdata/braintrust-proxy, packages/proxy/schema/model_list.json): a provider answers with
+ * one (`claude-sonnet-4-5-20250929` asked `claude-sonnet-4-5`), and the relay shows the answer's.
  */
 const PRICED_MODELS = new Set([
   "gpt-4o",
@@ -65,15 +68,23 @@ const PRICED_MODELS = new Set([
   "gpt-4.1",
   "gpt-4.1-2025-04-14",
   "gpt-4.1-mini",
+  "gpt-4.1-mini-2025-04-14",
   "gpt-4.1-nano",
+  "gpt-4.1-nano-2025-04-14",
   "gpt-4-turbo",
+  "gpt-4-turbo-2024-04-09",
   "gpt-3.5-turbo",
+  "gpt-3.5-turbo-0125",
   "gpt-3.5-turbo-instruct",
   "o1",
+  "o1-2024-12-17",
   "o1-mini",
   "o3",
+  "o3-2025-04-16",
   "o3-mini",
+  "o3-mini-2025-01-31",
   "o4-mini",
+  "o4-mini-2025-04-16",
   "text-embedding-3-small",
   "text-embedding-3-large",
   "text-embedding-ada-002",
@@ -86,6 +97,7 @@ const PRICED_MODELS = new Set([
   "claude-sonnet-4-20250514",
   "claude-opus-4-20250514",
   "claude-sonnet-4-5",
+  "claude-sonnet-4-5-20250929",
   "gemini-1.5-pro",
   "gemini-1.5-flash",
   "gemini-2.0-flash",

@@ -139,6 +139,15 @@ describe("the Braintrust stand-in's view of cost", () => {
   it("prices a span by its model's exact name only, as Braintrust looks it up", () => {
     expect(costOf("gpt-4o-mini")).toBe("priced by model name");
     expect(costOf("claude-sonnet-4-5")).toBe("priced by model name");
+    // A provider answers with a dated snapshot, which Braintrust's model list prices as its model.
+    for (const name of [
+      "claude-sonnet-4-5-20250929",
+      "gpt-4o-2024-08-06",
+      "gpt-4.1-mini-2025-04-14",
+      "o3-2025-04-16",
+      "o4-mini-2025-04-16",
+    ])
+      expect(costOf(name)).toBe("priced by model name");
     for (const name of ["gpt-4o-prod", "claude-sonnet", "gpt-4o-mini-openai-main", "openai-main/gpt-4o", "GPT-4o"]) {
       expect(costOf(name)).toBeNull();
     }
