@@ -37,6 +37,8 @@ export interface RequestPayload {
   model: unknown;
   /** A system prompt shown in the input as its first message (`system`, `instructions`), by its member's name, as JSON. */
   systemPrompt?: { key: string; json: Uint8Array };
+  /** The members, as JSON, of a body that is an answer (a guardrail's over the model's output checks one), shown whole. */
+  checkedAnswer?: Map<string, Uint8Array>;
 }
 
 /** A response body (`tfy.output`) split the same way. */
@@ -80,7 +82,7 @@ function requestPayload(utf8: Uint8Array | undefined, redacted: boolean): Reques
   if (request) return { ...request, model: request.settings.model };
   const model = parsedField(fields, "model");
   if (redacted) return { input: undefined, settings: parsedMembers(fields, () => false), model };
-  return { input: new RawJson(utf8), settings: {}, model };
+  return { input: new RawJson(utf8), settings: {}, model, ...(outputField(fields) === undefined ? {} : { checkedAnswer: fields }) };
 }
 
 /**
@@ -134,15 +136,19 @@ function responsePayload(
 /**
  * The rest of a response but the request's settings it repeats as they were asked for (a Responses
  * API response echoes `instructions`, `tools`, `temperature`, …): the request's metadata and input
- * show them already. Its `model` stays, the model that answered.
+ * show them already. Its `model` stays, the model that answered. When the request is an answer, as a
+ * guardrail over the model's output checks the whole completion (shown whole as its input), what
+ * the answer it let through holds as it was checked (`id`, `model`, `usage`, …) goes too: only what
+ * the guardrail changed shows again.
  */
 function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): JsonObject {
   if (!request) return rest;
-  const { settings, systemPrompt } = request;
+  const { settings, systemPrompt, checkedAnswer } = request;
   const echoed = (key: string, value: unknown) =>
-    key !== "model" &&
-    ((Object.hasOwn(settings, key) && echoes(value, settings[key])) ||
-      (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json))));
+    (checkedAnswer !== undefined && sameJson(value, parsedField(checkedAnswer, key))) ||
+    (key !== "model" &&
+      ((Object.hasOwn(settings, key) && echoes(value, settings[key])) ||
+        (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json)))));
   return Object.fromEntries(Object.entries(rest).filter(([key, value]) => !echoed(key, value)));
 }
 

@@ -365,3 +365,42 @@ describe("the GenAI conventions' copy of an MCP tool call's arguments and result
     expect(kept.metadata).toHaveProperty("gen_ai.tool.call.arguments");
   });
 });
+
+describe("a guardrail over the model's output, whose input is the whole completion", () => {
+  const completion = {
+    id: "chatcmpl-9x2",
+    object: "chat.completion",
+    created: 1764000000,
+    model: "gpt-4o-mini-2024-07-18",
+    choices: [{ index: 0, message: { role: "assistant", content: "Write to ana@example.com." }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 31, completion_tokens: 6, total_tokens: 37 },
+    system_fingerprint: "fp_1",
+  };
+  const redacted = [{ index: 0, message: { role: "assistant", content: "Write to [EMAIL]." }, finish_reason: "stop" }];
+  /** The guardrail under its request, as Braintrust shows it. */
+  const guardrail = (passedOn: object) => {
+    const top = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion")]);
+    const checked = spanWith(
+      "Guardrail: pii-output",
+      [attr("tfy.span_type", "Guardrail"), attr("tfy.input", json(completion)), attr("tfy.output", json(passedOn))],
+      { traceId: top.traceId, parentSpanId: top.spanId },
+    );
+    return shown(requestOf([checked, top])).children[0]!;
+  };
+
+  it("shows the completion it checked once, as its input, and the choices it let through: no model priced, no usage counted", () => {
+    const view = guardrail({ ...completion, choices: redacted });
+
+    expect(view.input).toEqual(completion);
+    expect(view.output).toEqual(redacted);
+    expect(view.metadata).not.toHaveProperty("response");
+    expect(view.metadata).not.toHaveProperty("model");
+    expect([view.metrics, view.cost]).toEqual([{}, null]);
+  });
+
+  it("shows what it changed beside the choices, once", () => {
+    const view = guardrail({ ...completion, choices: redacted, system_fingerprint: "fp_guarded" });
+
+    expect(view.metadata.response).toEqual({ system_fingerprint: "fp_guarded" });
+  });
+});
