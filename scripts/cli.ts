@@ -12,6 +12,7 @@ import { GIVEN_TWICE, repeatedKey } from "../src/encoding/json-text.js";
 import { placeShown } from "../src/http/caller-text.js";
 import { RelayError } from "../src/http/errors.js";
 import { processingSettingsOf } from "../src/tenants/processing-schema.js";
+import { routesTraces } from "../src/tenants/routing.js";
 import { TENANT_ID } from "../src/tenants/schema.js";
 import {
   DeadLetterPage,
@@ -470,10 +471,15 @@ const COMMANDS = [
     );
   }),
   commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
-    const waiting = await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces);
-    return flags.json
-      ? waiting
-      : `${tenant}: ${counted(waiting.traces, "trace")}, ${counted(waiting.spans, "span")} (${waiting.bytes} bytes) waiting for their parent to be decided`;
+    const [view, waiting] = await Promise.all([
+      admin.call("GET", adminPath`/tenants/${tenant}`, TenantView),
+      admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces),
+    ]);
+    // The relay counts 0 for a tenant that holds nothing back as for one whose traces were all decided: said apart.
+    const routes = routesTraces(view);
+    if (flags.json) return { ...waiting, routes_traces: routes };
+    const counts = `${tenant}: ${counted(waiting.traces, "trace")}, ${counted(waiting.spans, "span")} (${waiting.bytes} bytes) waiting for their parent to be decided`;
+    return routes ? counts : `${counts}: it holds no trace back, as it has no routes and parent_from_attribute is off`;
   }),
   commandOf("keys reseal", async (admin, flags) => {
     const outcomes = {

@@ -27,6 +27,7 @@ export const TenantView = z.looseObject({
   drop_non_ai_spans: z.boolean(),
   redact: z.looseObject({ keys: z.array(z.unknown()), values: z.array(z.unknown()) }),
   rate_limit: z.looseObject({ requests_per_second: z.number(), burst: z.number() }).optional(),
+  routed_until: z.string().optional(),
   updated_at: z.string(),
 });
 export type TenantView = z.infer<typeof TenantView>;

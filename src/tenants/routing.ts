@@ -7,7 +7,8 @@ import type { StoredTenant } from "./schema.js";
  */
 export const DECISION_TTL_MS = 24 * 60 * 60 * 1000;
 
-type RoutingConfig = Pick<StoredTenant, "routes" | "parent_from_attribute">;
+/** Its routes are only counted: a tenant as the admin API shows it (the CLI's, checked loosely) will do. */
+type RoutingConfig = { routes: readonly unknown[] } & Pick<StoredTenant, "parent_from_attribute">;
 type Routing = RoutingConfig & Pick<StoredTenant, "routed_until">;
 
 /** Whether the tenant's configuration sends any trace anywhere but its default parent. */

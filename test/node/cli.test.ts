@@ -430,11 +430,24 @@ describe("tfy-relay, against a running relay", () => {
 
     expect((await cli(["tenants", "get", "cli-waiting"])).stdout).toMatch(/\ntrace wait \(s\)\s+3600\n/);
     expect(table.stdout).toMatch(/^cli-waiting: 1 trace, 2 spans \(\d+ bytes\) waiting for their parent to be decided\n$/);
-    expect(json).toMatchObject({ tenant: "cli-waiting", traces: 1, spans: 2 });
+    expect(json).toMatchObject({ tenant: "cli-waiting", traces: 1, spans: 2, routes_traces: true });
     expect(await cli(["traces", "waiting", "no-such-tenant"])).toMatchObject({
       code: 1,
       stderr: "tfy-relay: no such tenant: no-such-tenant\n",
     });
+  });
+
+  it("says a tenant that does not route holds no trace back, naming the settings that would, rather than counting 0 alone", async () => {
+    await cli(["tenants", "put", "cli-not-routing", "--parent", "project_id:p", "--passthrough"]);
+
+    const table = await cli(["traces", "waiting", "cli-not-routing"]);
+    const json = JSON.parse((await cli(["traces", "waiting", "cli-not-routing", "--json"])).stdout) as unknown;
+
+    expect(table).toMatchObject({ code: 0, stderr: "" });
+    expect(table.stdout).toBe(
+      "cli-not-routing: 0 traces, 0 spans (0 bytes) waiting for their parent to be decided: it holds no trace back, as it has no routes and parent_from_attribute is off\n",
+    );
+    expect(json).toEqual({ tenant: "cli-not-routing", traces: 0, spans: 0, bytes: 0, routes_traces: false });
   });
 
   it("lists, replays and deletes dead letters", async () => {
