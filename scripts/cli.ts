@@ -261,6 +261,17 @@ async function currentSettings(
   };
 }
 
+/** What `tenants put --json` prints beside the tenant's own fields. */
+const PUT_OUTCOME = ["created", "revoked_tokens"] as const;
+type PutOutcome = Partial<Record<(typeof PUT_OUTCOME)[number], unknown>>;
+
+/**
+ * What a tenant the CLI prints holds that a PUT does not take: the view's read-only fields, and what
+ * `tenants put --json` adds. A --config file leaves them out, so any tenant the CLI printed, edited
+ * or not, can be put back as it is.
+ */
+const PRINTED_ONLY_FIELDS = [...VIEW_ONLY_FIELDS, ...PUT_OUTCOME];
+
 function configFile(path: string): Record<string, unknown> {
   let text: string;
   try {
@@ -283,7 +294,7 @@ function configFile(path: string): Record<string, unknown> {
   const repeated = repeatedKey(text);
   if (repeated !== undefined) throw new InputError(`--config ${path}: ${placeShown(repeated)}: ${GIVEN_TWICE}`);
   const config = { ...(json as Record<string, unknown>) };
-  for (const field of VIEW_ONLY_FIELDS) delete config[field];
+  for (const field of PRINTED_ONLY_FIELDS) delete config[field];
   return config;
 }
 
@@ -351,7 +362,9 @@ const COMMANDS = [
         // one look alike, and a mistyped id with --config creates one.
         const created = put.status === 201;
         // The tokens --passthrough revoked are gone from the tenant's `tokens`: counted here, as the table's last line does.
-        if (flags.json) return { ...put.body, created, ...(flags.passthrough ? { revoked_tokens: tokens } : {}) };
+        // Only PUT_OUTCOME's fields, which a --config file leaves out; revoked_tokens, undefined without --passthrough, is not printed.
+        const outcome = { created, revoked_tokens: flags.passthrough ? tokens : undefined } satisfies PutOutcome;
+        if (flags.json) return { ...put.body, ...outcome };
         const output = `${tenantOutput(put.body, flags)}\n\n${created ? "created" : "changed"} tenant ${id}`;
         // Its gateway's token stops working: said, not left for the gateway's 401s to tell.
         if (!flags.passthrough || tokens === 0) return output;
@@ -611,8 +624,8 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
   --url URL           the relay (default RELAY_URL, else http://127.0.0.1:8787, the local dev server)
   --json              machine-readable output; a failure is then {"error": {"message", "status"}} on stderr
-  --config FILE       tenants put: the whole tenant as JSON (what tenants get --json prints will do); it
-                      replaces the tenant: routes, redaction and the rest left out take their defaults
+  --config FILE       tenants put: the whole tenant as JSON (what tenants get or put --json prints will do);
+                      it replaces the tenant: routes, redaction and the rest left out take their defaults
                       (but api_url and the key, which stay the tenant's), and the flags override it
   --parent PARENT     tenants put: project_id:…, project_name:… or experiment_id:…
   --api-url URL       tenants put: the Braintrust base URL (default https://api.braintrust.dev)

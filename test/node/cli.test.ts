@@ -179,6 +179,20 @@ describe("tfy-relay, against a running relay", () => {
     expect(after).toMatchObject({ auth: "stored_key", tokens: [{ id: expect.any(String) }] });
   });
 
+  it("puts back, with --config, what tenants put --json printed, the created and revoked_tokens it adds left out", async () => {
+    const config = tenantConfigFile();
+    const printed = await cli(["tenants", "put", "cli-put-printed", "--parent", "project_id:p", "--passthrough", "--json"]);
+    writeFileSync(config, printed.stdout);
+    const saved = JSON.parse(printed.stdout) as Record<string, unknown>;
+    expect(saved).toMatchObject({ created: true, revoked_tokens: 0 });
+
+    const put = await cli(["tenants", "put", "cli-put-printed", "--config", config, "--json"]);
+
+    expect(put).toMatchObject({ code: 0, stderr: "" });
+    const after = JSON.parse(put.stdout) as Record<string, unknown>;
+    expect({ ...after, updated_at: undefined }).toEqual({ ...saved, created: false, revoked_tokens: undefined, updated_at: undefined });
+  });
+
   it("prints an issued token with how the gateway's header holds it, and the header so written is taken", async () => {
     const apiKey = await standin.issueKey();
     await cli(["tenants", "put", "cli-header", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], { K: apiKey });
