@@ -49,6 +49,8 @@ p.attention a { color: inherit; font-weight: 600; }
  */
 table.tenants th, table.tenants td { padding: 6px 8px; }
 table.tenants td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
+/* The statistics table's tenant id wraps too: the longest, unbroken, made its column wider than a phone's window, every count out of sight, and on a desktop cut the last column. */
+table.stats td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
 table.tenants td.parent { white-space: nowrap; max-width: 180px; overflow: hidden; text-overflow: ellipsis; }
 /* On a phone, a tenant a card, each value under its heading: health first, none of it scrolled out of sight. */
 @media (max-width: 640px) {
@@ -62,8 +64,6 @@ table.tenants td.parent { white-space: nowrap; max-width: 180px; overflow: hidde
   /* In px, not em: the parent's monospace is smaller, and in em its value would start left of the others. */
   table.tenants td[data-label] { display: grid; grid-template-columns: 112px minmax(0, 1fr); gap: 8px; align-items: center; }
   table.tenants td[data-label]::before { content: attr(data-label); color: var(--muted); font-size: 11px; text-transform: uppercase; letter-spacing: .02em; }
-  /* A tenant id wraps: the longest, unbroken, made its column wider than the window, every count scrolled out of sight. */
-  table.stats td:first-child { min-width: 8em; overflow-wrap: anywhere; }
 }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
 pre { background: #fff; border: 1px solid var(--line); padding: 10px; overflow: auto; max-height: 320px; }
