@@ -309,8 +309,8 @@ function tenantOutput(tenant: TenantView, flags: Flags): unknown {
         ["braintrust", tenant.braintrust.api_url],
         ["auth", tenant.auth],
         ["routes", tenant.routes.length],
-        // Only a tenant that routes waits for a trace's deciding span (README, "Routing by trace").
-        ...(tenant.routes.length > 0 || tenant.parent_from_attribute ? [["trace wait (s)", tenant.trace_wait_seconds]] : []),
+        // Only a tenant that routes, or did within the day, waits for a trace's deciding span (README, "Routing by trace").
+        ...(routesTraces(tenant) ? [["trace wait (s)", tenant.trace_wait_seconds]] : []),
         ["translate", String(tenant.translate)],
         ["keep source attributes", String(tenant.keep_source_attributes)],
         ["keep callers' parents", String(tenant.keep_caller_parent)],

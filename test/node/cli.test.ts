@@ -449,6 +449,16 @@ describe("tfy-relay, against a running relay", () => {
       code: 1,
       stderr: "tfy-relay: no such tenant: no-such-tenant\n",
     });
+
+    // Its routes gone, the tenant still holds its traces back for a day: the wait still applies.
+    writeFileSync(config, JSON.stringify({ translate: false, routes: [], trace_wait_seconds: 3600 }));
+    const put = await cli(["tenants", "put", "cli-waiting", "--config", config, "--parent", "project_id:p", "--api-url", standin.url]);
+    expect(put).toMatchObject({ code: 0, stderr: "" });
+    expect((await cli(["tenants", "get", "cli-waiting"])).stdout).toMatch(/\ntrace wait \(s\)\s+3600\n/);
+    expect(JSON.parse((await cli(["traces", "waiting", "cli-waiting", "--json"])).stdout)).toMatchObject({
+      traces: 1,
+      routes_traces: true,
+    });
   });
 
   it("says a tenant that does not route holds no trace back, naming the settings that would, rather than counting 0 alone", async () => {
@@ -462,6 +472,7 @@ describe("tfy-relay, against a running relay", () => {
       "cli-not-routing: 0 traces, 0 spans (0 bytes) waiting for their parent to be decided: it holds no trace back, as it has no routes and parent_from_attribute is off\n",
     );
     expect(json).toEqual({ tenant: "cli-not-routing", traces: 0, spans: 0, bytes: 0, routes_traces: false });
+    expect((await cli(["tenants", "get", "cli-not-routing"])).stdout).not.toContain("trace wait");
   });
 
   it("lists, replays and deletes dead letters", async () => {
