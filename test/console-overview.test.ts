@@ -118,6 +118,7 @@ describe("the console's overview, statistics, replays and dead letters", () => {
         [minute - 7 * 60_000]: counts({ spans: { received: 10, accepted: 10, delivered: 10 }, upstreamAttempts: 1 }),
       },
       lastError: { status: 503, reason: "Service Unavailable", at: minute - 10 * 60_000 + 1000 },
+      lastDeliveredAt: minute - 7 * 60_000 + 2000,
     });
     const errorCell = (html: string) => /<span class="last-error[^"]*">[\s\S]*?<\/span>/.exec(html)?.[0] ?? "";
 
@@ -126,6 +127,11 @@ describe("the console's overview, statistics, replays and dead letters", () => {
       expect(errorCell(html)).toContain('<span class="last-error past">');
       expect(errorCell(html)).toContain("(spans delivered since) 503: Service Unavailable");
     }
+    // Its page says when spans last reached Braintrust.
+    const lastDelivery = new Date(minute - 7 * 60_000 + 2000).toISOString();
+    expect(page).toContain(
+      `<dd class="last-delivery"><time datetime="${lastDelivery}">${lastDelivery.slice(0, 19).replace("T", " ")} UTC</time></dd>`,
+    );
     expect(((await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as TenantStatsReport).last_upstream_error).toMatchObject({
       status: 503,
       spans_delivered_since: 10,

@@ -53,6 +53,8 @@ export function tenantStatsOutput(stats: TenantStats, window?: StatsWindow): str
     "",
     labelled(`requests by status (${statusWindow})`, byStatus.join(", ") || "none"),
     labelled("spans waiting in the queue", String(stats.waiting_in_queue)),
+    // Told by a relay from before it was kept, which says nothing of it.
+    ...(stats.last_delivered_at === undefined ? [] : [labelled("last delivery", stats.last_delivered_at ?? "none")]),
     labelled("last upstream error", lastErrorText(stats)),
     "",
     usage.length > 0

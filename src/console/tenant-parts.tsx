@@ -180,6 +180,10 @@ export function TenantStatistics({
             </dd>
             <dt>Spans waiting in the queue</dt>
             <dd class="waiting">{countText(stats.waiting_in_queue)}</dd>
+            <dt>Last delivery to Braintrust</dt>
+            <dd class="last-delivery">
+              {stats.last_delivered_at ? <Time at={stats.last_delivered_at} /> : <span class="muted">none</span>}
+            </dd>
           </>
         )}
         {waiting && (

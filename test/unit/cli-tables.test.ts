@@ -25,6 +25,10 @@ describe("the CLI's tables", () => {
     expect(tenantStatsOutput(statsWithError(error))).toContain(
       "last upstream error         2026-12-03T09:00:00.000Z (spans delivered since) 401: Braintrust answered 401\n",
     );
+    // Delivered after it in its own minute by another isolate, which spans_delivered_since does not count: past it all the same.
+    const deliveredAfter = { ...statsWithError({ ...error, spans_delivered_since: 0 }), last_delivered_at: "2026-12-03T09:00:40.000Z" };
+    expect(lastErrorText(deliveredAfter)).toBe("2026-12-03T09:00:00.000Z (spans delivered since) 401: Braintrust answered 401");
+    expect(tenantStatsOutput(deliveredAfter)).toContain("last delivery               2026-12-03T09:00:40.000Z\n");
     const quiet = statsWithError({ ...error, spans_delivered_since: 0 });
     quiet.last_1h = { ...quiet.last_1h, upstream: { ...quiet.last_1h.upstream, errors: 0 } };
     expect(lastErrorText(quiet)).toBe("2026-12-03T09:00:00.000Z (none in the last hour) 401: Braintrust answered 401");
