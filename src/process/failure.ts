@@ -121,11 +121,19 @@ function errorBodyMessage(body: Record<string, unknown>): string | undefined {
 /**
  * Whether a message names no more than an HTTP error status: its code, the words of its reason phrase,
  * and those clients write around them (`400 Bad Request`, `Internal Server Error`, `Request failed with
- * status code 400`). Such a message says that a call failed, not why.
+ * status code 400`, a status line's `HTTP/1.1 502`). Such a message says that a call failed, not why.
+ * Words are any script's: a message in Chinese or Russian, or with no word at all, says something else.
  */
 export function namesOnlyStatus(message: string): boolean {
-  return (message.toLowerCase().match(/[a-z]+|\d+/g) ?? []).every((word) => ERROR_STATUS_CODE.test(word) || STATUS_WORDS.has(word));
+  const words =
+    message
+      .toLowerCase()
+      .replace(HTTP_VERSION, "http")
+      .match(/\p{L}+|\p{N}+/gu) ?? [];
+  return words.length > 0 && words.every((word) => ERROR_STATUS_CODE.test(word) || STATUS_WORDS.has(word));
 }
+
+const HTTP_VERSION = /\bhttp\/\d(?:\.\d)?\b/g;
 
 const ERROR_STATUS_CODE = /^[45]\d\d$/;
 

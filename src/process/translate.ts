@@ -343,7 +343,9 @@ function statusShowsError(span: SpanFields): boolean {
 function beside(said: string | undefined, reason: string | undefined): string | undefined {
   if (said === undefined || reason === undefined) return said ?? reason;
   if (said.includes(reason)) return said;
-  return holdsAsWords(reason, said) ? reason : `${said}: ${reason}`;
+  if (holdsAsWords(reason, said)) return reason;
+  // A bare code and its reason phrase read as one status line: `400 Bad Request`.
+  return /^\d{3}$/.test(said) && namesOnlyStatus(reason) ? `${said} ${reason}` : `${said}: ${reason}`;
 }
 
 /**

@@ -377,6 +377,8 @@ describe("an error body the span's error shows", () => {
       "HTTP error 400: Bad Request",
       "Internal Server Error",
       "413 Payload Too Large",
+      "HTTP/1.1 400 Bad Request",
+      "HTTP/2 400",
     ])("%s: both show, the gateway's first, and the body's message once", (gateway) => {
       const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
 
@@ -398,22 +400,27 @@ describe("an error body the span's error shows", () => {
       );
 
       expect([bare!.error, same!.error, held!.error]).toEqual([
-        `400: Bad Request: ${tooLong}`,
+        `400 Bad Request: ${tooLong}`,
         `400 Bad Request: ${tooLong}`,
         `400 Bad Request: ${tooLong}`,
       ]);
       for (const view of [bare, same, held]) expect(view!.output).toBeUndefined();
     });
 
-    it.each(["upstream timed out", "400 Bad Request: the prompt is too long", "Model not found", "Rate limit exceeded"])(
-      "%s says more: it stays the error, and the body the output",
-      (gateway) => {
-        const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
+    it.each([
+      "upstream timed out",
+      "400 Bad Request: the prompt is too long",
+      "Model not found",
+      "Rate limit exceeded",
+      "请求参数错误",
+      "Превышен лимит контекста",
+      "—",
+    ])("%s says more: it stays the error, and the body the output", (gateway) => {
+      const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
 
-        expect(failed!.error).toBe(gateway);
-        expect(failed!.output).toEqual(JSON.parse(badRequest));
-      },
-    );
+      expect(failed!.error).toBe(gateway);
+      expect(failed!.output).toEqual(JSON.parse(badRequest));
+    });
   });
 
   it("stays the output when the span's error says something else: the gateway's own message", () => {
