@@ -489,7 +489,8 @@ const COMMANDS = [
       admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces),
     ]);
     // The relay counts 0 for a tenant that holds nothing back as for one whose traces were all decided: said apart.
-    const routes = routesTraces(view);
+    // Traces that wait say the tenant holds them back, whatever this machine's clock makes of its routed_until.
+    const routes = routesTraces(view) || waiting.traces > 0;
     if (flags.json) return { ...waiting, routes_traces: routes };
     const counts = `${tenant}: ${counted(waiting.traces, "trace")}, ${counted(waiting.spans, "span")} (${waiting.bytes} bytes) waiting for their parent to be decided`;
     return routes ? counts : `${counts}: it holds no trace back, as it has no routes and parent_from_attribute is off`;

@@ -48,9 +48,8 @@ p.attention a { color: inherit; font-weight: 600; }
  * and the last error (td.error) a little narrower. Wider, the table grows into the room.
  */
 table.tenants th, table.tenants td { padding: 6px 8px; }
-table.tenants td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
-/* The statistics table's tenant id wraps too: the longest, unbroken, made its column wider than a phone's window, every count out of sight, and on a desktop cut the last column. */
-table.stats td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
+/* An unbroken id, the longest, would push a table's counts out of the window. */
+table.tenants td:first-child, table.stats td:first-child { min-width: 8em; max-width: 220px; overflow-wrap: anywhere; }
 table.tenants td.parent { white-space: nowrap; max-width: 180px; overflow: hidden; text-overflow: ellipsis; }
 /* On a phone, a tenant a card, each value under its heading: health first, none of it scrolled out of sight. */
 @media (max-width: 640px) {

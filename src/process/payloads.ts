@@ -37,7 +37,11 @@ export interface RequestPayload {
   model: unknown;
   /** A system prompt shown in the input as its first message (`system`, `instructions`), by its member's name, as JSON. */
   systemPrompt?: { key: string; json: Uint8Array };
-  /** The members, as JSON, of a body that is an answer (a guardrail's over the model's output checks one), shown whole. */
+  /**
+   * The members, as JSON, of a body that is an answer, shown whole: a guardrail over the model's output
+   * checks one. Any span whose input is an answer gets it: what its own answer repeats of it, `model`
+   * too, is not shown again.
+   */
   checkedAnswer?: Map<string, Uint8Array>;
 }
 
