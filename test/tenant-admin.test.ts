@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
 import { API_KEY, putTenant } from "./support/admin-api.js";
 import { loggedWhile } from "./support/logs.js";
-import { ADMIN_TOKEN, admin, adminWith, relayFetch, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, adminWith, relayFetch, uniqueTenantId, withObjectBindings } from "./support/relay.js";
 
 describe("admin API: tenants", () => {
   it("creates (201), replaces (200) and reads a tenant, never returning the key", async () => {
@@ -233,6 +233,88 @@ describe("admin API: tenants", () => {
     // A path of its own, with the key where it goes, is a self-hosted deployment's.
     const kept = await admin("PUT", `/tenants/${id}`, at("braintrust"));
     expect(kept.status).toBe(201);
+  });
+
+  it("refuses an api_url or a parent holding the stored key a PUT keeps, as typed or percent-encoded: the tenant and KV's copy stay as they were", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const stored = { parent: "project_name:p", braintrust: { api_url: "https://api.braintrust.dev/eu", api_key: key } };
+    expect((await admin("PUT", `/tenants/${id}`, stored)).status).toBe(201);
+    const before = { read: await (await admin("GET", `/tenants/${id}`)).text(), kv: await env.TENANTS.get(`tenant:${id}`) };
+    const encoded = encodeURIComponent(key).replace("-", "%2D");
+    const route = (parent: string) => ({ routes: [{ match: { field: "span_name", equals: "x" }, parent }] });
+
+    for (const [body, field] of [
+      [{ parent: "project_name:p", braintrust: { api_url: `https://api.braintrust.dev/${key}` } }, "braintrust.api_url"],
+      [{ parent: "project_name:p", braintrust: { api_url: `https://api.braintrust.dev/keys/${encoded}` } }, "braintrust.api_url"],
+      [{ parent: `project_name:${key}` }, "parent"],
+      [{ parent: `project_name:${encoded}` }, "parent"],
+      [{ parent: "project_name:p", ...route(`experiment_id:${key}`) }, "routes.0.parent"],
+    ] as const) {
+      const response = await admin("PUT", `/tenants/${id}`, body);
+
+      const text = await response.text();
+      expect(response.status, text).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({
+        error: { code: "invalid_field", field, message: expect.stringContaining(`${field}: holds the tenant's stored Braintrust key`) },
+      });
+      expect(text).not.toContain(key);
+    }
+    expect(await (await admin("GET", `/tenants/${id}`)).text()).toBe(before.read);
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBe(before.kv);
+    // A key too short to be a secret is found in settings that have nothing to do with it.
+    expect((await admin("PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: "abc" } })).status).toBe(200);
+    expect((await admin("PUT", `/tenants/${id}`, { parent: "project_name:p-abc" })).status).toBe(200);
+  });
+
+  it("refuses a key given to a tenant whose api_url, kept from before, holds it", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const passthrough = {
+      parent: "project_name:p",
+      braintrust: { api_url: `https://api.braintrust.dev/keys/${encodeURIComponent(key).replace("-", "%2D")}` },
+    };
+    expect((await admin("PUT", `/tenants/${id}`, passthrough)).status).toBe(201);
+    const kv = await env.TENANTS.get(`tenant:${id}`);
+
+    const response = await admin("PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } });
+
+    const text = await response.text();
+    expect(response.status, text).toBe(400);
+    expect(JSON.parse(text)).toMatchObject({
+      error: {
+        code: "invalid_field",
+        field: "braintrust.api_url",
+        message: expect.stringContaining("braintrust.api_url: holds the Braintrust key braintrust.api_key gives"),
+      },
+    });
+    expect(text).not.toContain(key);
+    expect(await (await admin("GET", `/tenants/${id}`)).json()).toMatchObject({ auth: "passthrough" });
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBe(kv);
+  });
+
+  it("refuses a PUT keeping a stored key that no ENCRYPTION_KEY opens, which it cannot check its settings against, until the key is given again", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    expect((await admin("PUT", `/tenants/${id}`, { parent: "project_name:p", braintrust: { api_key: key } })).status).toBe(201);
+    // The tenant's object has another ENCRYPTION_KEY than the one its key was sealed under, and no previous one.
+    await withObjectBindings(env.TENANT_OBJECTS.getByName(id), { ENCRYPTION_KEY: btoa("k".repeat(32)), ENCRYPTION_KEY_PREVIOUS: "" });
+
+    const kept = await admin("PUT", `/tenants/${id}`, { parent: `project_name:${key}` });
+    const givenAgain = await admin("PUT", `/tenants/${id}`, {
+      parent: "project_name:p",
+      braintrust: { api_url: "https://api.braintrust.dev", api_key: key },
+    });
+
+    expect(kept.status).toBe(400);
+    expect(await kept.json()).toMatchObject({
+      error: {
+        code: "invalid_field",
+        field: "braintrust.api_key",
+        message: `braintrust.api_key: tenant ${id}'s stored key opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS, so whether this PUT's api_url and parents hold it cannot be told: give the key again, or make the tenant passthrough`,
+      },
+    });
+    expect(givenAgain.status).toBe(200);
   });
 
   it.each([

@@ -6,9 +6,17 @@ import type { AppEnv } from "../http/app-env.js";
 import { RelayError } from "../http/errors.js";
 import { sealSecret } from "../secrets/seal.js";
 import { tenantObject } from "../tenants/authoritative.js";
-import { RELAY_SECRET_SHOWN, relaySecretIn, secretHeld, storedKeyContext } from "../tenants/credentials.js";
+import {
+  BRAINTRUST_KEY_SHOWN,
+  RELAY_SECRET_SHOWN,
+  relaySecretIn,
+  secretHeld,
+  storedKeyContext,
+  textsShown,
+} from "../tenants/credentials.js";
 import { preconditionHolds } from "../tenants/revision.js";
 import { tenantInputSchema } from "../tenants/schema.js";
+import type { ReplaceRefusal } from "../tenants/tenant-object.js";
 import { jsonBody } from "./json-body.js";
 import { otherMethods } from "./other-methods.js";
 import { parseOrReject } from "./parse.js";
@@ -48,8 +56,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
   const urlGiven = isJsonObject(body) && isJsonObject(body.braintrust) && Object.hasOwn(body.braintrust, "api_url");
   const apiKey = braintrust.api_key;
   if (typeof apiKey === "string") refuseRelaySecretAsKey(apiKey, c.env);
-  refuseSecretsInParents(config, apiKey ?? undefined, c.env);
-  refuseSecretsInApiUrl(braintrust.api_url, apiKey ?? undefined, c.env);
+  refuseSecretsShown(config, braintrust.api_url, apiKey ?? undefined, c.env);
   // Sealed here, so the key never travels in plaintext to the tenant's Durable Object, which
   // applies the change to the record as it is when the change's turn comes.
   const sealedKey = typeof apiKey === "string" ? await sealSecret(apiKey, c.env, storedKeyContext(id)) : apiKey;
@@ -58,7 +65,7 @@ tenantsRoutes.put("/:tenant", async (c) => {
     { config, apiUrl: urlGiven ? braintrust.api_url : undefined, sealedKey },
     precondition,
   );
-  if ("refused" in replaced) throw replaced.refused === "key_for_another_url" ? keyForAnotherUrl(id) : preconditionFailed(id, replaced);
+  if ("refused" in replaced) throw replaceRefused(id, replaced);
   // Whether the call put a stored key or removed it: the key itself, sealed or not, never.
   c.set("adminChange", { tenant: id, ...(apiKey === undefined ? {} : { stored_key: apiKey === null ? "removed" : "set" }) });
   forgetCachedTenant(c, id);
@@ -85,39 +92,31 @@ function refuseRelaySecretAsKey(apiKey: string, env: Env): void {
 }
 
 /**
- * A parent goes upstream as `x-bt-parent` with every delivery, is written in each attempt's log line
- * and kept in KV as it is: the relay's own secrets, or the key the PUT stores, pasted after a
- * `project_name:` would go everywhere a key never does. Said without the parent.
+ * A tenant's parents and api_url are kept in KV and shown by every read as they are, and go with
+ * every delivery: a parent as `x-bt-parent`, written in each attempt's log line, the api_url as its
+ * address. The relay's own secrets, or the key the PUT stores, pasted after a `project_name:` or into
+ * the URL's path (`…/sk-…`, or percent-encoded) would go everywhere a key never does, and be returned
+ * by the API that never returns the key. A key kept from before is the tenant's object's to check.
  */
-function refuseSecretsInParents(config: { parent: string; routes: Array<{ parent: string }> }, apiKey: string | undefined, env: Env): void {
-  const parents: Array<[string, string]> = [
-    ["parent", config.parent],
-    ...config.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
-  ];
-  for (const [field, parent] of parents) {
-    const held = secretHeld(parent, apiKey, env);
-    if (held === undefined) continue;
-    throw new RelayError(
-      "invalid_field",
-      `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`,
-      { field },
-    );
+function refuseSecretsShown(
+  config: { parent: string; routes: Array<{ parent: string }> },
+  apiUrl: string,
+  apiKey: string | undefined,
+  env: Env,
+): void {
+  for (const [field, text] of textsShown({ ...config, api_url: apiUrl })) {
+    const held = secretHeld(text, apiKey, env);
+    if (held !== undefined) throw secretShown(field, held);
   }
 }
 
-/**
- * The api_url is the address of every delivery, kept in KV and shown by every read of the tenant as
- * it is: a key pasted into its path (`…/sk-…`, or percent-encoded) would be stored in plaintext and
- * returned by the API that never returns the key. Said without the URL.
- */
-function refuseSecretsInApiUrl(apiUrl: string, apiKey: string | undefined, env: Env): void {
-  const held = secretHeld(apiUrl, apiKey, env);
-  if (held === undefined) return;
-  throw new RelayError(
-    "invalid_field",
-    `braintrust.api_url: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`,
-    { field: "braintrust.api_url" },
-  );
+/** A setting refused for the secret it holds, said without the setting. */
+function secretShown(field: string, held: string): RelayError {
+  const message =
+    field === "braintrust.api_url"
+      ? `${field}: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`
+      : `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`;
+  return new RelayError("invalid_field", message, { field });
 }
 
 // A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that
@@ -172,10 +171,24 @@ tenantsRoutes.delete("/:tenant", async (c) => {
 tenantsRoutes.all("/", otherMethods("GET, HEAD"));
 tenantsRoutes.all("/:tenant", otherMethods("GET, HEAD, PUT, DELETE"));
 
-function keyForAnotherUrl(id: string): RelayError {
-  return new RelayError(
-    "invalid_field",
-    `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
-    { field: "braintrust.api_key" },
-  );
+/** Why the tenant's object did not apply the PUT, as the API says it. */
+function replaceRefused(id: string, replaced: ReplaceRefusal): RelayError {
+  switch (replaced.refused) {
+    case "precondition_failed":
+      return preconditionFailed(id, replaced);
+    case "key_shown":
+      return secretShown(replaced.field, BRAINTRUST_KEY_SHOWN[replaced.key]);
+    case "key_for_another_url":
+      return new RelayError(
+        "invalid_field",
+        `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
+        { field: "braintrust.api_key" },
+      );
+    case "key_unreadable":
+      return new RelayError(
+        "invalid_field",
+        `braintrust.api_key: tenant ${id}'s stored key opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS, so whether this PUT's api_url and parents hold it cannot be told: give the key again, or make the tenant passthrough`,
+        { field: "braintrust.api_key" },
+      );
+  }
 }

@@ -86,20 +86,50 @@ export const RELAY_SECRET_SHOWN: Record<RelaySecret, string> = {
   "encryption key": "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)",
 };
 
+/** The Braintrust key a refusal names as held: the one the same PUT gives, or the one the tenant keeps from before. */
+export const BRAINTRUST_KEY_SHOWN = {
+  given: "the Braintrust key braintrust.api_key gives",
+  stored: "the tenant's stored Braintrust key",
+} as const;
+
 /**
  * Which secret a tenant's setting kept and shown in plaintext (a parent, the api_url, a console field
  * shown again) holds, as a refusal names it: one of the relay's own, or `apiKey`, the Braintrust key
- * given beside it. Read as it is and percent-decoded, as a server reads a URL. A key as short as
- * caller text is repeated whatever it holds is no secret, and would be found in any text.
+ * given beside it. Read as it is and percent-decoded, as a server reads a URL.
  */
 export function secretHeld(text: string, apiKey: string | undefined, env: Parameters<typeof relaySecretIn>[1]): string | undefined {
-  const texts = [text, percentDecoded(text)];
-  for (const form of texts) {
+  for (const form of [text, percentDecoded(text)]) {
     const secret = relaySecretIn(form, env);
     if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
   }
-  const key = apiKey !== undefined && !repeatable(apiKey, false) ? apiKey : undefined;
-  return key !== undefined && texts.some((form) => form.includes(key)) ? "the Braintrust key braintrust.api_key gives" : undefined;
+  return apiKey !== undefined && keyHeld(text, apiKey) ? BRAINTRUST_KEY_SHOWN.given : undefined;
+}
+
+/**
+ * Whether `text` holds `apiKey`, as it is or percent-decoded. A key as short as caller text is
+ * repeated whatever it holds is no secret, and would be found in any text.
+ */
+function keyHeld(text: string, apiKey: string): boolean {
+  return !repeatable(apiKey, false) && [text, percentDecoded(text)].some((form) => form.includes(apiKey));
+}
+
+/** The settings a tenant keeps and every read shows in plaintext, by the admin API's name for each: its parents and its api_url. */
+export function textsShown(tenant: { parent: string; routes: Array<{ parent: string }>; api_url: string }): Array<[string, string]> {
+  return [
+    ["parent", tenant.parent],
+    ...tenant.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
+    ["braintrust.api_url", tenant.api_url],
+  ];
+}
+
+/**
+ * The setting of the tenant (textsShown) holding its own stored key, opened; undefined when none
+ * does, or when it has no key. Rejects as openStoredKey does.
+ */
+export async function storedKeyShownBy(tenant: Tenant, sealing: SealingKeys): Promise<string | undefined> {
+  const key = await openStoredKey(tenant, sealing);
+  if (key === undefined) return undefined;
+  return textsShown(tenant).find(([, text]) => keyHeld(text, key))?.[0];
 }
 
 /** Additional data a tenant's sealed API key is bound to (see secrets/seal.ts). */

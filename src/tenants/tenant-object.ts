@@ -1,8 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { errorText, logEvent } from "../log/events.js";
+import { UnreadableSecret } from "../secrets/seal.js";
 import type { StatsDelta } from "../stats/counts.js";
 import { type TenantStatsReport, TenantStatsStore } from "../stats/store.js";
 import { replaceTenant, type TenantReplacement, type TokenRefusal, withoutToken, withToken } from "./changes.js";
+import { storedKeyShownBy } from "./credentials.js";
 import { type ClaimMade, type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
@@ -26,6 +28,25 @@ export interface PreconditionFailed {
 interface KeyForAnotherUrl {
   refused: "key_for_another_url";
 }
+
+/**
+ * A `PUT` whose record would show its own Braintrust key in plaintext, in `field` (its api_url or a
+ * parent), where the key or the api_url is kept from before: the admin API checked what the PUT
+ * gives against the key it gives, and only the object knows what is kept. `key`: which key it holds.
+ */
+interface KeyShown {
+  refused: "key_shown";
+  field: string;
+  key: "given" | "stored";
+}
+
+/** A `PUT` keeping a stored key that neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS opens: what it holds cannot be told. */
+interface KeyUnreadable {
+  refused: "key_unreadable";
+}
+
+/** Why a `PUT` was not applied. */
+export type ReplaceRefusal = PreconditionFailed | KeyForAnotherUrl | KeyShown | KeyUnreadable;
 
 /** Storage keys: the record, the tenant's id (for the alarm), and whether KV's record was adopted. */
 const RECORD = "tenant";
@@ -67,21 +88,42 @@ export class TenantObject extends DurableObject<Env> {
     tenantId: string,
     change: TenantReplacement,
     precondition: Precondition,
-  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string; replicated: boolean } | PreconditionFailed | KeyForAnotherUrl> {
+  ): Promise<{ tenant: StoredTenant; created: boolean; revision: string; replicated: boolean } | ReplaceRefusal> {
     const replaced = await this.changes.run(async () => {
       const existing = await this.current(tenantId);
       const refused = await this.refusal(existing, precondition);
       if (refused) return refused;
       const keyKept = existing?.api_key_sealed !== undefined && change.sealedKey === undefined;
+      const replacement = replaceTenant(existing, change, new Date().toISOString());
+      // First: an api_url holding the kept key is refused for that, not for going elsewhere, which giving the key again would not mend.
+      const shown = existing && (keyKept || change.apiUrl === undefined) ? await this.keyShown(tenantId, replacement, keyKept) : undefined;
+      if (shown) return shown;
       // Both URLs are as checkUpstreamUrl writes them, as every stored one has been: one spelling each.
       if (keyKept && change.apiUrl !== undefined && existing.api_url !== change.apiUrl) return { refused: "key_for_another_url" } as const;
-      const tenant = await this.store(tenantId, replaceTenant(existing, change, new Date().toISOString()));
+      const tenant = await this.store(tenantId, replacement);
       await this.replicateLater();
       return { tenant, created: existing === undefined, revision: await tenantRevision(tenant) };
     });
     if (replaced.refused !== undefined) return replaced;
     // Whether KV, the copy ingest reads, took the change now (else the alarm writes it again).
     return { ...replaced, replicated: await this.replicate(tenantId) };
+  }
+
+  /**
+   * Where the record a change makes holds its own key (KeyShown), the key opened here, where the
+   * change is applied: a key put meanwhile is the one checked. `keyKept`: whether it is the stored one.
+   */
+  private async keyShown(tenantId: string, replacement: StoredTenant, keyKept: boolean): Promise<KeyShown | KeyUnreadable | undefined> {
+    try {
+      const field = await storedKeyShownBy({ ...replacement, id: tenantId }, this.env);
+      return field === undefined ? undefined : { refused: "key_shown", field, key: keyKept ? "stored" : "given" };
+    } catch (err) {
+      // Sealed under an ENCRYPTION_KEY the relay no longer has, the key is still a live Braintrust key:
+      // refused rather than kept beside settings unchecked. The tenant delivers nothing with it anyway,
+      // and a PUT that gives the key again, or makes the tenant passthrough, keeps nothing to open.
+      if (err instanceof UnreadableSecret) return { refused: "key_unreadable" } as const;
+      throw err;
+    }
   }
 
   /** Deletes the record, the tenant's statistics and its replays' claims, when `precondition` holds; false when there was no such tenant. */

@@ -284,6 +284,9 @@ describe("tfy-relay, against a running relay", () => {
       url: await cli(["tenants", "put", "cli-flags", "--api-url", "not a url"]),
       // The stored key was given for the tenant's URL: --api-url without a key asks to send it elsewhere.
       keyElsewhere: await cli(["tenants", "put", "cli-flags", "--api-url", `${standin.url}/other`]),
+      // The stored key the put keeps, which the relay's tenant object opens to find it, said without it.
+      storedKeyInUrl: await cli(["tenants", "put", "cli-flags", "--api-url", `${standin.url}/${apiKey}`]),
+      storedKeyInParent: await cli(["tenants", "put", "cli-flags", "--parent", `project_name:${apiKey}`]),
       key: await cli(["tenants", "put", "cli-flags", "--api-key-env", "K"], { K: "a key with spaces" }),
       fromFile: await cli(["tenants", "put", "cli-flags", "--config", config]),
       unknownInFile: await cli(["tenants", "put", "cli-flags", "--config", unknown]),
@@ -298,13 +301,19 @@ describe("tfy-relay, against a running relay", () => {
         1,
         expect.stringMatching(/^tfy-relay: --api-url: tenant cli-flags's stored key was given for its api_url, not the one this PUT gives/),
       ],
+      storedKeyInUrl: [1, expect.stringMatching(/^tfy-relay: --api-url: holds the tenant's stored Braintrust key, /)],
+      storedKeyInParent: [1, expect.stringMatching(/^tfy-relay: --parent: holds the tenant's stored Braintrust key, /)],
       key: [1, "tfy-relay: the key --api-key-env names: must be printable ASCII without spaces"],
       fromFile: [1, expect.stringMatching(new RegExp(`^tfy-relay: --config ${config}: translate: must be`))],
       unknownInFile: [1, `tfy-relay: --config ${unknown}: "colour" is not a known field`],
       tenantId: [1, expect.stringMatching(/^tfy-relay: tenant: ids are 1-64 characters/)],
       replay: [1, "tfy-relay: --tenant: must be a tenant id"],
     });
-    for (const run of Object.values(refusals)) expect(run.stderr).not.toMatch(/braintrust\.api_(url|key)|\bparent:/);
+    for (const [what, run] of Object.entries(refusals)) {
+      // The API URL's refusal says where a key goes instead: "the key in braintrust.api_key".
+      if (what !== "storedKeyInUrl") expect(run.stderr).not.toMatch(/braintrust\.api_(url|key)|(?<!--)\bparent:/);
+      expect(run.stderr).not.toContain(apiKey);
+    }
   });
 
   it("deletes a tenant, revokes a token or deletes a dead letter only once confirmed: the tenant's id typed at a terminal, or --yes", async () => {
