@@ -540,6 +540,45 @@ describe("the console's tenant forms and tokens", () => {
     },
   );
 
+  it.each([
+    ["as typed", (key: string) => key],
+    ["percent-encoded", (key: string) => `%62${key.slice(1)}`],
+  ])(
+    "refuses a tenant's form keeping its key with the key %s in the API URL, a parent or a route's, and shows none of them again",
+    async (_how, written) => {
+      // No sk-: a key of a shape the log's backstop does not know, which only the tenant's object can find.
+      const key = `bt_Q${crypto.randomUUID().replaceAll("-", "")}`;
+      const tenant = uniqueTenantId("console");
+      const stored = { parent: "project_name:p", braintrust: { api_url: "https://braintrust.example.com", api_key: key } };
+      expect((await admin("PUT", `/tenants/${tenant}`, stored)).status).toBe(201);
+      const before = { read: await (await admin("GET", `/tenants/${tenant}`)).text(), kv: await env.TENANTS.get(`tenant:${tenant}`) };
+      const cookie = await consoleSessionCookie();
+      const tenantPage = `/admin/console/tenants/${tenant}`;
+      const page = await (await relayFetch(tenantPage, { headers: { cookie } })).text();
+      const form = { csrf: csrfIn(page), revision: fieldIn(page, "revision")!, parent: "project_name:p", key: "keep", settings: "{}" };
+      const route = { routes: [{ match: { field: "span_name", equals: "x" }, parent: `project_name:${written(key)}` }] };
+
+      for (const [fields, field] of [
+        [{ api_url: `https://braintrust.example.com/v1/${written(key)}` }, "braintrust.api_url"],
+        [
+          { api_url: "", settings: JSON.stringify({ braintrust: { api_url: `https://braintrust.example.com/v1/${written(key)}` } }) },
+          "braintrust.api_url",
+        ],
+        [{ api_url: "https://braintrust.example.com", parent: `project_name:${written(key)}` }, "parent"],
+        [{ api_url: "https://braintrust.example.com", settings: JSON.stringify(route) }, "routes.0.parent"],
+      ] as const) {
+        const refused = await postForm(tenantPage, cookie, { ...form, ...fields });
+
+        const html = await refused.text();
+        expect(refused.status).toBe(400);
+        expect(html).toContain(`${field}: holds the tenant&#39;s stored Braintrust key`);
+        expect(html).not.toContain(key.slice(1));
+      }
+      expect(await (await admin("GET", `/tenants/${tenant}`)).text()).toBe(before.read);
+      expect(await env.TENANTS.get(`tenant:${tenant}`)).toBe(before.kv);
+    },
+  );
+
   it("shows a refused tenant form again without a key typed into the API URL's query or fragment, or pasted as the API URL, the parent or the tenant", async () => {
     const cookie = await consoleSessionCookie();
     const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());

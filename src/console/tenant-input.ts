@@ -103,6 +103,16 @@ export function settingsOf(tenant: TenantView): string {
 export const ENTERED_FIELDS = ["tenant", "parent", "api_url", "key", "settings"] as const;
 export type EnteredField = (typeof ENTERED_FIELDS)[number];
 
+/**
+ * The form's field a setting of the PUT body (by the admin API's name) was typed in, as tenantPutBody
+ * takes it: the parent's or the API URL's own field when it has text, else the settings JSON.
+ */
+export function enteredFieldOf(field: string, form: FormFields): EnteredField {
+  if (field === "parent" && text(form, "parent")) return "parent";
+  if (field === "braintrust.api_url" && text(form, "api_url")) return "api_url";
+  return "settings";
+}
+
 /** A member name as JSON.parse reads it (`api\u005fkey` is `api_key`), or undefined for one that does not parse. */
 function memberName(typed: string): string | undefined {
   try {

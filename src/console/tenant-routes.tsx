@@ -4,7 +4,7 @@ import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
-import { secretHeld } from "../tenants/credentials.js";
+import { BRAINTRUST_KEY_SHOWN, secretHeld } from "../tenants/credentials.js";
 import { routesTraces } from "../tenants/routing.js";
 import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -20,7 +20,7 @@ import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { RefusedForm } from "./tenant-form.js";
-import { ENTERED_FIELDS, shownAgain, tenantPutBody } from "./tenant-input.js";
+import { ENTERED_FIELDS, enteredFieldOf, shownAgain, tenantPutBody } from "./tenant-input.js";
 import { TenantPage, type TenantPageData } from "./tenant-page.js";
 import { TenantsPage } from "./tenants-page.js";
 
@@ -151,12 +151,19 @@ async function saveTenant(c: Context<ConsoleEnv>, form: Form, id: string, revisi
 
 type Form = Awaited<ReturnType<typeof formOf>>;
 
-/** The form's fields as they will be shown again: none that holds a secret (secretHeld). */
-function enteredAgain(form: Form, env: Env): RefusedForm["entered"] {
+/** The form's fields as they will be shown again: none that holds a secret (secretHeld), nor the one `err` found the stored key in. */
+function enteredAgain(form: Form, err: RelayError, env: Env): RefusedForm["entered"] {
   // The key typed into its own field: another field holding it too (the API URL's path) is not shown again.
   const typedKey = typeof form.api_key === "string" ? form.api_key : undefined;
+  // The stored key, which the console never has, found by the tenant's object: known only by the field the refusal names.
+  const { field } = err.options;
+  const storedKeyIn =
+    field !== undefined && err.message.startsWith(`${field}: holds ${BRAINTRUST_KEY_SHOWN.stored}`)
+      ? enteredFieldOf(field, form)
+      : undefined;
   const entered: RefusedForm["entered"] = {};
   for (const name of ENTERED_FIELDS) {
+    if (name === storedKeyIn) continue;
     const value = form[name];
     // A Braintrust key or token is taken out where it can be (shownAgain); a field still holding one of
     // the relay's own secrets, or the key typed, is not written into the page, not even where it was typed.
@@ -180,7 +187,7 @@ async function formRefused(
   err: RelayError,
   over: "as shown" | "as it is now" = "as shown",
 ): Promise<Response> {
-  const entered = enteredAgain(form, c.env);
+  const entered = enteredAgain(form, err, c.env);
   const masked = withAdminTokenMasked(err, c.env);
   // The settings JSON is the PUT's body: what the API names `body` (an unknown top-level key, say) is the settings field's.
   const field = masked.options.field === undefined || masked.options.field === "body" ? "settings" : masked.options.field;
