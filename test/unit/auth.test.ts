@@ -6,13 +6,15 @@ import type { AppEnv } from "../../src/http/app-env.js";
 import { bearerToken, namesBearer } from "../../src/http/bearer.js";
 import { RelayError } from "../../src/http/errors.js";
 import { sealSecret } from "../../src/secrets/seal.js";
-import { authenticateIngest, openStoredKey, storedKeyContext } from "../../src/tenants/credentials.js";
+import { authenticateIngest, openStoredKey, secretHeld, storedKeyContext } from "../../src/tenants/credentials.js";
 import type { Tenant } from "../../src/tenants/schema.js";
 import { isRelayToken, issueToken, tokenIsValid } from "../../src/tenants/tokens.js";
 import { refusal } from "../support/refusal.js";
 
 const SEALING = { ENCRYPTION_KEY: "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" };
 const NOW = new Date("2026-11-27T10:00:00.000Z");
+/** 32 bytes whose base64 holds + and /, so that it differs from the base64url spelling. */
+const KEY_WITH_SIGNS = "+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/v7+/s=";
 
 /** A stored-key tenant with one issued token, sealed as the admin API seals it. */
 async function storedKeyTenant(id = "acme", apiKey = "sk-stored-key"): Promise<{ tenant: Tenant; token: string }> {
@@ -128,7 +130,7 @@ describe("ingest authentication", () => {
       code: "unauthenticated",
       message: "missing credentials: send Authorization: Bearer <token>",
     });
-    for (const malformed of [`Basic ${token}`, `Bearer ${token} extra`, "Bearer"])
+    for (const malformed of [`Basic ${token}`, `Bearer ${token} extra`, "Bearer", `Basic Bearer%20${token}`])
       expect(await refusal(authenticateIngest(tenant, malformed, SEALING))).toMatchObject({
         message: "an Authorization header that is not one bearer token: send Authorization: Bearer <token>",
       });
@@ -161,6 +163,62 @@ describe("ingest authentication", () => {
       });
     }
     expect(await authenticateIngest(tenant, `Bearer sk-${"x".repeat(509)}`, SEALING)).toMatchObject({ mode: "passthrough" });
+  });
+
+  it("refuses a passthrough tenant the admin token or the ENCRYPTION_KEY sent as a key, naming it, never its value", async () => {
+    const adminToken = "admin-token-of-at-least-32-characters";
+    const env = { ...SEALING, ADMIN_TOKEN: adminToken };
+    const named = (secret: string) => ({
+      code: "unauthenticated",
+      message: `${secret} is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key`,
+    });
+
+    expect(await refusal(authenticateIngest(tenantRecord(), `Bearer ${adminToken}`, env))).toEqual(named("the relay's admin token"));
+    expect(await refusal(authenticateIngest(tenantRecord(), `Bearer ${SEALING.ENCRYPTION_KEY}`, env))).toEqual(
+      named("the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"),
+    );
+  });
+});
+
+describe("secrets held in a setting kept in plaintext", () => {
+  const ADMIN_TOKEN = "admin-token-of-at-least-32-characters";
+  const PREVIOUS = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+  const env = { ...SEALING, ENCRYPTION_KEY_PREVIOUS: PREVIOUS, ADMIN_TOKEN };
+  const apiKey = "sk-a-braintrust-key-of-some-length";
+
+  it("names the relay's own secret a setting holds, as typed or percent-encoded, ahead of the key given beside it", async () => {
+    const { token } = await issueToken(NOW);
+    const key = SEALING.ENCRYPTION_KEY;
+    const url = (secret: string) => `https://api.braintrust.dev/v1/${secret}/logs`;
+
+    expect(secretHeld(url(token), apiKey, env)).toBe("a relay ingest token (tbr_…)");
+    expect(secretHeld(url(ADMIN_TOKEN), apiKey, env)).toBe("the relay's admin token");
+    expect(
+      secretHeld(url(encodeURIComponent(ADMIN_TOKEN.replaceAll("-", "+"))), apiKey, {
+        ...env,
+        ADMIN_TOKEN: ADMIN_TOKEN.replaceAll("-", "+"),
+      }),
+    ).toBe("the relay's admin token");
+    for (const form of [key, key.replace(/=+$/, ""), PREVIOUS])
+      expect(secretHeld(url(form), apiKey, env)).toBe("the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)");
+    // A key whose base64 has + and /: written in base64 or base64url, it is found either way.
+    const signed = { ...env, ENCRYPTION_KEY: KEY_WITH_SIGNS };
+    for (const form of [KEY_WITH_SIGNS.replace(/=+$/, ""), KEY_WITH_SIGNS.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")])
+      expect(secretHeld(`token=${form}`, apiKey, signed)).toBe("the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)");
+    expect(secretHeld(`project_name:${ADMIN_TOKEN}${apiKey}`, apiKey, env)).toBe("the relay's admin token");
+  });
+
+  it("names the Braintrust key given beside it, as typed or percent-encoded, when it is longer than caller text repeated whatever it holds", () => {
+    const held = "the Braintrust key braintrust.api_key gives";
+    const keyWithSlash = "sk-a/braintrust/key-of-some-length";
+
+    expect(secretHeld(`https://api.braintrust.dev/v1/${apiKey}`, apiKey, env)).toBe(held);
+    expect(secretHeld(`https://api.braintrust.dev/v1/${encodeURIComponent(keyWithSlash)}`, keyWithSlash, env)).toBe(held);
+    // 24 characters is as long as caller text is quoted back whatever it holds: found in any text, it says nothing.
+    expect(secretHeld("project_name:sk-twenty-four-characters", "sk-twenty-four-characters".slice(0, 24), env)).toBeUndefined();
+    expect(secretHeld(`project_name:${apiKey}`, apiKey.slice(0, 25), env)).toBe(held);
+    expect(secretHeld("project_name:my-project", apiKey, env)).toBeUndefined();
+    expect(secretHeld("project_name:my-project", undefined, env)).toBeUndefined();
   });
 });
 

@@ -132,6 +132,32 @@ describe("a Responses API answer carrying output_text beside its output list", (
   });
 });
 
+describe("a Responses API answer whose output_text is not its output's text joined", () => {
+  const request = { model: "openai-main/gpt-4.1", input: "Where is order 1234?" };
+  const answerWith = (output: unknown[], outputText: string) =>
+    shown(
+      requestWithCall(
+        [],
+        [attr("tfy.input", json(request)), attr("tfy.output", json({ ...responsesApiAnswer("x"), output, output_text: outputText }))],
+      ),
+    ).children[0]!.metadata.response;
+  const message = (...content: unknown[]) => ({ type: "message", role: "assistant", content });
+
+  it("keeps it in metadata.response: it says what the output does not", () => {
+    expect(answerWith([message({ type: "output_text", text: "Friday." })], "Thursday.")).toHaveProperty("output_text", "Thursday.");
+  });
+
+  it("joins only the output_text parts of messages: a reasoning item's text, or a part of another type, is not the answer's", () => {
+    const reasoning = { type: "reasoning", content: [{ type: "output_text", text: "Look it up. " }] };
+    const answered = message({ type: "output_text", text: "Friday." });
+    const refused = message({ type: "refusal", text: "No. " }, { type: "output_text", text: "Friday." });
+
+    expect(answerWith([reasoning, answered], "Friday.")).not.toHaveProperty("output_text");
+    expect(answerWith([reasoning, answered], "Look it up. Friday.")).toHaveProperty("output_text");
+    expect(answerWith([refused], "Friday.")).not.toHaveProperty("output_text");
+  });
+});
+
 describe("the GenAI conventions' request settings the gateway dual-writes beside its payload", () => {
   // TrueFoundry's gateway can write gen_ai.* beside tfy.* ("dual-write"), its sampling parameters taken
   // from the request: the conventions name some of them otherwise than the request body does.

@@ -95,6 +95,16 @@ describe("counts", () => {
     expect(addDelta(delta(givenBack), delta()).lastError).toEqual(givenBack);
   });
 
+  it("keep the later of two deltas' last delivery times, or the one either has", () => {
+    const delta = (lastDeliveredAt?: number) => ({ minutes: {}, ...(lastDeliveredAt === undefined ? {} : { lastDeliveredAt }) });
+
+    expect(addDelta(delta(2_000), delta(1_000)).lastDeliveredAt).toBe(2_000);
+    expect(addDelta(delta(1_000), delta(2_000)).lastDeliveredAt).toBe(2_000);
+    expect(addDelta(delta(), delta(1_000)).lastDeliveredAt).toBe(1_000);
+    expect(addDelta(delta(1_000), delta()).lastDeliveredAt).toBe(1_000);
+    expect(addDelta(delta(), delta())).not.toHaveProperty("lastDeliveredAt");
+  });
+
   it("round a time down to its minute", () => {
     expect(minuteOf(Date.UTC(2026, 11, 1, 15, 27, 59, 999))).toBe(Date.UTC(2026, 11, 1, 15, 27));
   });

@@ -9,11 +9,13 @@ import { requestOf, spanWith } from "../support/traces.js";
 const ROUTED = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" };
 
 /** What one request's spans say of each trace (in order of first appearance), for a tenant with one route. */
-function verdicts(spans: Span[], settings: Record<string, unknown> = {}) {
+function verdicts(spans: Span[], settings: Record<string, unknown> = {}, apiKey?: string) {
   const bytes = toProtobuf(requestOf(spans));
   const processor = new SpanProcessor(
     tenantRecord({ parent: "project_name:default", translate: false, routes: [ROUTED], ...settings }),
     bytes,
+    false,
+    apiKey,
   );
   const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
   const byTrace = processor.finishByTrace(read.leftOut);
@@ -105,6 +107,37 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([carrying], { routes: [], parent_from_attribute: true })).toEqual([
       { parent: "project_id:p-1", decided: true, spans: 1 },
     ]);
+  });
+
+  it("the first valid braintrust.parent among a trace's spans decides, not a later span's", () => {
+    const first = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("braintrust.parent", "project_id:first")]);
+    const later = entry("Model", { traceId, parentSpanId: top.spanId }, [attr("braintrust.parent", "project_id:later")]);
+    expect(verdicts([first, later], { routes: [], parent_from_attribute: true })).toEqual([
+      { parent: "project_id:first", decided: true, spans: 2 },
+    ]);
+  });
+
+  it("a braintrust.parent holding the Braintrust key the spans go with is ignored, unless the key is as short as caller text repeated whatever it holds", () => {
+    const apiKey = "sk-a-braintrust-key-of-some-length";
+    const carrying = (parent: string) => entry("Model", { traceId, parentSpanId: top.spanId }, [attr("braintrust.parent", parent)]);
+    const settings = { routes: [], parent_from_attribute: true };
+
+    expect(verdicts([carrying(`project_name:${apiKey}`)], settings, apiKey)).toEqual([
+      { parent: "project_name:default", decided: false, spans: 1 },
+    ]);
+    expect(verdicts([carrying("project_name:mine")], settings, apiKey)).toEqual([{ parent: "project_name:mine", decided: true, spans: 1 }]);
+    // 24 characters: found in any text, such a key says nothing.
+    const short = apiKey.slice(0, 24);
+    expect(verdicts([carrying(`project_name:${short}`)], settings, short)).toEqual([
+      { parent: `project_name:${short}`, decided: true, spans: 1 },
+    ]);
+  });
+
+  it("a gateway request span with a foreign parent is the top beside another under a span of the request", () => {
+    const callerTrace = randomId(16);
+    const agent = entry("AgentResponse", { traceId: callerTrace, parentSpanId: randomId(8) });
+    const nested = entry("AgentResponse", { traceId: callerTrace, parentSpanId: agent.spanId });
+    expect(verdicts([nested, agent])).toEqual([{ parent: "project_name:default", decided: true, spans: 2 }]);
   });
 
   it("a tenant that does not route gets no traces to settle", () => {

@@ -379,6 +379,10 @@ describe("an error body the span's error shows", () => {
       "413 Payload Too Large",
       "HTTP/1.1 400 Bad Request",
       "HTTP/2 400",
+      "429 Too Many Requests",
+      "503 Service Unavailable",
+      "422 Unprocessable Entity",
+      "416 Range Not Satisfiable",
     ])("%s: both show, the gateway's first, and the body's message once", (gateway) => {
       const [failed] = views(call("Model", badRequest, attr("tfy.error_message", gateway)));
 
