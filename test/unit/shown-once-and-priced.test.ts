@@ -424,6 +424,21 @@ describe("a guardrail over the model's output, whose input is the whole completi
     expect([view.metrics, view.cost]).toEqual([{}, null]);
   });
 
+  it("drops only what an answer it checked holds: a request of another shape keeps the answer's members it repeats", () => {
+    const top = spanWith("ChatCompletion: x", [attr("tfy.span_type", "ChatCompletion")]);
+    const checked = spanWith(
+      "Guardrail: custom",
+      [
+        attr("tfy.span_type", "Guardrail"),
+        attr("tfy.input", json({ task: "moderate", id: completion.id })),
+        attr("tfy.output", json(completion)),
+      ],
+      { traceId: top.traceId, parentSpanId: top.spanId },
+    );
+
+    expect(shown(requestOf([checked, top])).children[0]!.metadata.response).toMatchObject({ id: completion.id });
+  });
+
   it("shows what it changed beside the choices, once", () => {
     const view = guardrail({ ...completion, choices: redacted, system_fingerprint: "fp_guarded" });
 

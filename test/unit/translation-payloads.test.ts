@@ -680,6 +680,38 @@ describe("a request made with a TrueFoundry prompt", () => {
     ]);
   });
 
+  it("compares a caller's request of up to 1 MiB, and keeps a longer one, as it keeps one too deep to read", () => {
+    /** The caller's request and the rendering, both holding a note that makes the request `bytes` long. */
+    const sized = (bytes: number) => {
+      const note = "x".repeat(bytes - JSON.stringify({ ...sent, note: "" }).length);
+      return [
+        attr("tfy.input", JSON.stringify({ ...sent, note })),
+        attr("tfy.resolved_input", JSON.stringify({ ...rendered, note })),
+        ...prompt(sent).slice(3),
+      ];
+    };
+    expect(keptKeys(sized(1024 * 1024))).toEqual(["tfy.prompt_version_fqn"]);
+    expect(keptKeys(sized(1024 * 1024 + 1))).toEqual(["tfy.input", "tfy.prompt_version_fqn"]);
+
+    const deep = { ...sent, deep: JSON.parse(`${"[".repeat(300)}${"]".repeat(300)}`) };
+    expect(keptKeys(prompt(deep))).toEqual(["tfy.span_type", "tfy.input", "tfy.prompt_version_fqn"]);
+  });
+
+  it("reads the prompt's variables up to 1 MiB for what the caller's request says, not longer ones", () => {
+    /** Variables holding the caller's `city` alone, padded to `bytes`; the caller's request names the city beside them. */
+    const padded = (bytes: number) => {
+      const filler = "x".repeat(bytes - JSON.stringify({ ...variables, city: "Lyon", filler: "" }).length);
+      return [
+        attr("tfy.input", JSON.stringify({ ...sent, variables: { units: "metric" }, city: "Lyon" })),
+        attr("tfy.resolved_input", JSON.stringify(rendered)),
+        attr("tfy.prompt_version_fqn", sent.prompt_version_fqn),
+        attr("tfy.prompt_variables", JSON.stringify({ ...variables, city: "Lyon", filler })),
+      ];
+    };
+    expect(keptKeys(padded(1024 * 1024))).toEqual(["tfy.prompt_version_fqn"]);
+    expect(keptKeys(padded(1024 * 1024 + 1))).toEqual(["tfy.input", "tfy.prompt_version_fqn"]);
+  });
+
   it("shows the caller's request when the rendering is blank or JSON null, and a tool's arguments as the tool got them", () => {
     for (const blank of ["", "null"]) {
       const attributes = [attr("tfy.input", JSON.stringify(sent)), attr("tfy.resolved_input", blank)];

@@ -353,6 +353,23 @@ describe("an Anthropic or Responses API call", () => {
       tools: [...tools, { type: "web_search" }],
       reasoning: { effort: "high" },
     });
+    // Nor one that changed an item of a list as long, left out a member the request set, or answered an object with text.
+    const changed = call(
+      JSON.stringify({
+        input: "2+2?",
+        tools: [...tools, { type: "web_search" }],
+        reasoning: { effort: "low", summary: "auto" },
+        tool_choice: { type: "function", name: "calc" },
+      }),
+      response({ tools: [...tools, { type: "file_search" }], reasoning: { effort: "low" }, tool_choice: "auto" }),
+    );
+    expect((changed["braintrust.metadata"] as { response: unknown }).response).toEqual({
+      id: "resp_1",
+      object: "response",
+      tools: [...tools, { type: "file_search" }],
+      reasoning: { effort: "low" },
+      tool_choice: "auto",
+    });
     // Instructions of no text, beside input that is no message, or beside another API's input, stay settings.
     for (const body of [
       '{"instructions":null,"input":"2+2?"}',
