@@ -196,6 +196,8 @@ async function tenantPut(
  */
 function flagsNamed(err: unknown, flagOf: Record<string, string | undefined>, config?: string): unknown {
   if (!(err instanceof AdminError) || err.status !== 400 || err.field === undefined) return err;
+  // A stored key neither encryption key opens is refused for what the tenant keeps, which no flag or file gave: said as the relay says it.
+  if (err.reason === "key_unreadable") return err;
   const { field } = err;
   const fromFile =
     config === undefined || field === "tenant" ? undefined : field === "body" ? `--config ${config}` : `--config ${config}: ${field}`;
@@ -203,7 +205,7 @@ function flagsNamed(err: unknown, flagOf: Record<string, string | undefined>, co
   const named = (Object.hasOwn(flagOf, field) ? flagOf[field] : undefined) ?? fromFile;
   // The relay words a field's refusal `<field>: <why>` (src/admin/parse.ts).
   if (named === undefined || !err.message.startsWith(`${field}: `)) return err;
-  return new AdminError(`${named}${err.message.slice(field.length)}`, err.status, field);
+  return new AdminError(`${named}${err.message.slice(field.length)}`, err.status, field, err.reason);
 }
 
 /**
@@ -380,8 +382,12 @@ const COMMANDS = [
           {
             parent: flags.parent && "--parent",
             "braintrust.api_url": flags["api-url"] && "--api-url",
-            // Refused when sent with no key (a stored key goes to the URL it was given for): --api-url is what asked for it.
-            "braintrust.api_key": flags["api-key-env"] ? "the key --api-key-env names" : flags["api-url"] && "--api-url",
+            // The stored key refused for another URL (it goes only to the one it was given for): --api-url is what asked for it.
+            "braintrust.api_key": flags["api-key-env"]
+              ? "the key --api-key-env names"
+              : err instanceof AdminError && err.reason === "key_for_another_url"
+                ? flags["api-url"] && "--api-url"
+                : undefined,
           },
           flags.config,
         );

@@ -52,6 +52,8 @@ describe("admin API: tenants", () => {
         code: "invalid_field",
         message: `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
         field: "braintrust.api_key",
+        // What a client acts on, whatever the message's words: the key is refused for the api_url given.
+        reason: "key_for_another_url",
       },
     });
     expect(await unchanged.json()).toMatchObject({ parent: "project_id:eu-2", braintrust: { api_url: EU }, auth: "stored_key" });
@@ -256,7 +258,12 @@ describe("admin API: tenants", () => {
       const text = await response.text();
       expect(response.status, text).toBe(400);
       expect(JSON.parse(text)).toMatchObject({
-        error: { code: "invalid_field", field, message: expect.stringContaining(`${field}: holds the tenant's stored Braintrust key`) },
+        error: {
+          code: "invalid_field",
+          field,
+          message: expect.stringContaining(`${field}: holds the tenant's stored Braintrust key`),
+          reason: "key_shown",
+        },
       });
       expect(text).not.toContain(key);
     }
@@ -288,6 +295,8 @@ describe("admin API: tenants", () => {
         message: expect.stringContaining("braintrust.api_url: holds the Braintrust key braintrust.api_key gives"),
       },
     });
+    // The key given is the client's to find: no reason, as for a key given in the api_url given.
+    expect(JSON.parse(text).error).not.toHaveProperty("reason");
     expect(text).not.toContain(key);
     expect(await (await admin("GET", `/tenants/${id}`)).json()).toMatchObject({ auth: "passthrough" });
     expect(await env.TENANTS.get(`tenant:${id}`)).toBe(kv);
@@ -312,6 +321,7 @@ describe("admin API: tenants", () => {
         code: "invalid_field",
         field: "braintrust.api_key",
         message: `braintrust.api_key: tenant ${id}'s stored key opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS, so whether this PUT's api_url and parents hold it cannot be told: give the key again, or make the tenant passthrough`,
+        reason: "key_unreadable",
       },
     });
     expect(givenAgain.status).toBe(200);

@@ -115,5 +115,10 @@ export const StatsPage = z.looseObject({
   cursor,
 });
 
-/** A refusal's body (src/http/errors.ts); `field`, of a 400, the input at fault. */
-export const ErrorAnswer = z.object({ error: z.object({ message: z.string(), field: z.string().optional() }) });
+/**
+ * A refusal's body (src/http/errors.ts); `field`, of a 400, the input at fault; `reason`, of one over
+ * the tenant's stored key, why (RefusalReason): text, as a relay of another version may give another.
+ */
+export const ErrorAnswer = z.object({
+  error: z.object({ message: z.string(), field: z.string().optional(), reason: z.string().optional() }),
+});

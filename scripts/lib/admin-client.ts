@@ -12,11 +12,15 @@ const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 export class AdminError extends Error {
   override name = "AdminError";
 
-  /** `status`: the relay's answer, when it gave one; `field`: the input a 400 names (`braintrust.api_url`). */
+  /**
+   * `status`: the relay's answer, when it gave one; `field`: the input a 400 names (`braintrust.api_url`);
+   * `reason`: why a 400 over the tenant's stored key was made (`key_for_another_url`).
+   */
   constructor(
     message: string,
     readonly status?: number,
     readonly field?: string,
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -161,7 +165,7 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     // which may quote what it was sent (a proxy's refusal), and the terminal or CI log keeps what is printed.
     const error = withoutSentSecrets(oneLine(refusal.data.error.message), adminToken, body);
     if (response.status === 401) throw new AdminError(`the relay refused the admin token (${error}): check RELAY_ADMIN_TOKEN`, 401);
-    throw new AdminError(error, response.status, refusal.data.error.field);
+    throw new AdminError(error, response.status, refusal.data.error.field, refusal.data.error.reason);
   }
   /**
    * A refusal's words with what the call sent that is secret masked, as the relay masks them: the

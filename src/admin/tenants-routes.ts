@@ -110,13 +110,13 @@ function refuseSecretsShown(
   }
 }
 
-/** A setting refused for the secret it holds, said without the setting. */
-function secretShown(field: string, held: string): RelayError {
+/** A setting refused for the secret it holds, said without the setting; `reason` when that is the tenant's stored key. */
+function secretShown(field: string, held: string, reason?: "key_shown"): RelayError {
   const message =
     field === "braintrust.api_url"
       ? `${field}: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`
       : `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`;
-  return new RelayError("invalid_field", message, { field });
+  return new RelayError("invalid_field", message, { field, ...(reason ? { reason } : {}) });
 }
 
 // A read is conditional too (RFC 9110, 13.2.1): If-Match that fails is a 412, If-None-Match that
@@ -171,24 +171,28 @@ tenantsRoutes.delete("/:tenant", async (c) => {
 tenantsRoutes.all("/", otherMethods("GET, HEAD"));
 tenantsRoutes.all("/:tenant", otherMethods("GET, HEAD, PUT, DELETE"));
 
-/** Why the tenant's object did not apply the PUT, as the API says it. */
+/**
+ * Why the tenant's object did not apply the PUT, as the API says it: a refusal over the stored key
+ * with its `reason`, which a client acts on, as the CLI and the console do, whatever the words say.
+ */
 function replaceRefused(id: string, replaced: ReplaceRefusal): RelayError {
   switch (replaced.refused) {
     case "precondition_failed":
       return preconditionFailed(id, replaced);
     case "key_shown":
-      return secretShown(replaced.field, BRAINTRUST_KEY_SHOWN[replaced.key]);
+      // The key the same PUT gives is the client's to find, as refuseSecretsShown finds it: no reason, as there.
+      return secretShown(replaced.field, BRAINTRUST_KEY_SHOWN[replaced.key], replaced.key === "stored" ? "key_shown" : undefined);
     case "key_for_another_url":
       return new RelayError(
         "invalid_field",
         `braintrust.api_key: tenant ${id}'s stored key was given for its api_url, not the one this PUT gives: give the key again to send it there, or make the tenant passthrough`,
-        { field: "braintrust.api_key" },
+        { field: "braintrust.api_key", reason: replaced.refused },
       );
     case "key_unreadable":
       return new RelayError(
         "invalid_field",
         `braintrust.api_key: tenant ${id}'s stored key opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS, so whether this PUT's api_url and parents hold it cannot be told: give the key again, or make the tenant passthrough`,
-        { field: "braintrust.api_key" },
+        { field: "braintrust.api_key", reason: replaced.refused },
       );
   }
 }

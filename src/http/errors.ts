@@ -65,11 +65,27 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === "string" && Object.hasOwn(ERRORS, code);
 }
 
+/**
+ * Why the admin API refused a tenant's PUT over the key it keeps stored, which `field` alone does not
+ * say, for a client to act on without reading the message's words: the stored key was given for
+ * another api_url (`braintrust.api_key`), opens with neither encryption key (`braintrust.api_key`),
+ * or is held by the setting `field` names, where a client, which never has the key, cannot find it.
+ */
+const REFUSAL_REASONS = ["key_for_another_url", "key_unreadable", "key_shown"] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/** Whether an admin API error body's `reason` is one of the relay's, as the console reads them back. */
+export function isRefusalReason(reason: unknown): reason is RefusalReason {
+  return REFUSAL_REASONS.some((known) => known === reason);
+}
+
 interface RelayErrorOptions {
   /** Seconds the client should wait before retrying (429 and 503). */
   retryAfterSeconds?: number;
   /** The input field at fault, for the admin API's 400s. */
   field?: string;
+  /** Why a 400 over the tenant's stored key was made (RefusalReason). */
+  reason?: RefusalReason;
   /** The method the route does take, for 405. */
   allow?: string;
   /** The media types the route does take, for a 415 over the request's content type (RFC 9110, section 15.5.16). */
@@ -149,7 +165,7 @@ export function errorHeaders(err: RelayError, contentType?: string): Headers {
 }
 
 /**
- * The admin API's error body: `{"error": {"code", "message", "field"?, "request_id"?}}`, kept by no
+ * The admin API's error body: `{"error": {"code", "message", "field"?, "reason"?, "request_id"?}}`, kept by no
  * cache, as every admin answer is, wherever under /admin it is answered (the console's paths too).
  */
 export function adminErrorResponse(err: RelayError): Response {
@@ -159,6 +175,7 @@ export function adminErrorResponse(err: RelayError): Response {
       code: err.code,
       message: err.message,
       ...(err.options.field ? { field: err.options.field } : {}),
+      ...(err.options.reason ? { reason: err.options.reason } : {}),
       ...(requestId ? { request_id: requestId } : {}),
     },
   };

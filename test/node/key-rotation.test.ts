@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, inject, it, onTestFinished } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { adminCall, ENCRYPTION_KEY, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
@@ -89,6 +89,34 @@ describe("rotating ENCRYPTION_KEY", () => {
       changed: [],
       replica_behind: [],
       failed: [],
+    });
+  });
+
+  it("says a put keeping a stored key neither ENCRYPTION_KEY opens is refused for that key, not for the --api-url or --config file it gave", async () => {
+    const apiKey = await standin.issueKey();
+    const sealing = await restart({ ENCRYPTION_KEY });
+    const put = await adminCall(sealing, "PUT", "/tenants/key-lost", {
+      parent: "project_name:lost",
+      braintrust: { api_url: standin.url, api_key: apiKey },
+    });
+    expect(put.status).toBe(201);
+    const folder = mkdtempSync(join(tmpdir(), "key-lost-"));
+    onTestFinished(() => rmSync(folder, { recursive: true, force: true }));
+    const config = join(folder, "tenant.json");
+    writeFileSync(config, JSON.stringify({ parent: "project_name:lost", braintrust: { api_url: standin.url } }));
+
+    // The key sealed under ENCRYPTION_KEY, which this relay has neither as its key nor as the previous one.
+    const lost = await restart({ ENCRYPTION_KEY: NEXT_KEY });
+    const refusals = {
+      apiUrl: await runCli(lost.url, ["tenants", "put", "key-lost", "--api-url", `${standin.url}/other`]),
+      config: await runCli(lost.url, ["tenants", "put", "key-lost", "--config", config]),
+    };
+
+    const unreadable =
+      "tfy-relay: braintrust.api_key: tenant key-lost's stored key opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS, so whether this PUT's api_url and parents hold it cannot be told: give the key again, or make the tenant passthrough\n";
+    expect(refusals).toEqual({
+      apiUrl: { code: 1, stdout: "", stderr: unreadable },
+      config: { code: 1, stdout: "", stderr: unreadable },
     });
   });
 });
