@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { adminApp } from "../admin/app.js";
-import { isErrorCode, RelayError } from "../http/errors.js";
+import { isErrorCode, isRefusalReason, RelayError } from "../http/errors.js";
 import { parseRetryAfter } from "../http/retry-after.js";
 import type { ConsoleEnv } from "./console-env.js";
 import { adminTokenOf } from "./guard.js";
@@ -41,7 +41,7 @@ export async function requestAdmin<T>(
   if (response.status === 204) return { body: undefined as T, etag: undefined };
   const answer: unknown = await response.json();
   if (response.ok) return { body: answer as T, etag: response.headers.get("etag") ?? undefined };
-  const error = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown } }).error;
+  const error = (answer as { error?: { code?: unknown; message?: unknown; field?: unknown; reason?: unknown } }).error;
   // The page that shows the refusal says when to try again, as the API's answer did. (Not its Allow:
   // that names the API's methods, not the page's.)
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"));
@@ -50,6 +50,7 @@ export async function requestAdmin<T>(
     typeof error?.message === "string" ? error.message : `the admin API answered ${response.status}`,
     {
       ...(typeof error?.field === "string" ? { field: error.field } : {}),
+      ...(isRefusalReason(error?.reason) ? { reason: error.reason } : {}),
       ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
     },
   );

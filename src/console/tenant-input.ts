@@ -107,10 +107,20 @@ export type EnteredField = (typeof ENTERED_FIELDS)[number];
  * The form's field a setting of the PUT body (by the admin API's name) was typed in, as tenantPutBody
  * takes it: the parent's or the API URL's own field when it has text, else the settings JSON.
  */
-export function enteredFieldOf(field: string, form: FormFields): EnteredField {
+function enteredFieldOf(field: string, form: FormFields): EnteredField {
   if (field === "parent" && text(form, "parent")) return "parent";
   if (field === "braintrust.api_url" && text(form, "api_url")) return "api_url";
   return "settings";
+}
+
+/**
+ * The form's field a refusal found the tenant's stored key in (reason `key_shown`), which the console
+ * never has, so cannot find itself: told by the reason, never by the message's words, which may change.
+ * Undefined for any other refusal.
+ */
+export function storedKeyFieldOf(err: RelayError, form: FormFields): EnteredField | undefined {
+  const { field, reason } = err.options;
+  return field !== undefined && reason === "key_shown" ? enteredFieldOf(field, form) : undefined;
 }
 
 /** A member name as JSON.parse reads it (`api\u005fkey` is `api_key`), or undefined for one that does not parse. */

@@ -4,7 +4,7 @@ import { singleValuedQuery } from "../admin/query.js";
 import { adminTokenMasked, withAdminTokenMasked } from "../admin/require-admin.js";
 import { checkedTenantId, noSuchTenant } from "../admin/tenant-path.js";
 import { RelayError } from "../http/errors.js";
-import { BRAINTRUST_KEY_SHOWN, secretHeld } from "../tenants/credentials.js";
+import { secretHeld } from "../tenants/credentials.js";
 import { routesTraces } from "../tenants/routing.js";
 import { callAdmin, requestAdmin } from "./admin-api.js";
 import type { DeadLetterList, IssuedToken, TenantStats, TenantView, WaitingTraces } from "./answers.js";
@@ -20,7 +20,7 @@ import { formPageOf, otherConsoleMethods } from "./other-methods.js";
 import { tenantRows } from "./overview.js";
 import { CONSOLE_PATHS } from "./paths.js";
 import type { RefusedForm } from "./tenant-form.js";
-import { ENTERED_FIELDS, enteredFieldOf, shownAgain, tenantPutBody } from "./tenant-input.js";
+import { ENTERED_FIELDS, shownAgain, storedKeyFieldOf, tenantPutBody } from "./tenant-input.js";
 import { TenantPage, type TenantPageData } from "./tenant-page.js";
 import { TenantsPage } from "./tenants-page.js";
 
@@ -155,12 +155,8 @@ type Form = Awaited<ReturnType<typeof formOf>>;
 function enteredAgain(form: Form, err: RelayError, env: Env): RefusedForm["entered"] {
   // The key typed into its own field: another field holding it too (the API URL's path) is not shown again.
   const typedKey = typeof form.api_key === "string" ? form.api_key : undefined;
-  // The stored key, which the console never has, found by the tenant's object: known only by the field the refusal names.
-  const { field } = err.options;
-  const storedKeyIn =
-    field !== undefined && err.message.startsWith(`${field}: holds ${BRAINTRUST_KEY_SHOWN.stored}`)
-      ? enteredFieldOf(field, form)
-      : undefined;
+  // The stored key, which the console never has, found by the tenant's object.
+  const storedKeyIn = storedKeyFieldOf(err, form);
   const entered: RefusedForm["entered"] = {};
   for (const name of ENTERED_FIELDS) {
     if (name === storedKeyIn) continue;
