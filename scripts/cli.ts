@@ -490,13 +490,12 @@ const COMMANDS = [
     );
   }),
   commandOf("traces waiting <tenant>", async (admin, flags, tenant) => {
-    const [view, waiting] = await Promise.all([
-      admin.call("GET", adminPath`/tenants/${tenant}`, TenantView),
-      admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces),
-    ]);
-    // The relay counts 0 for a tenant that holds nothing back as for one whose traces were all decided: said apart.
-    // Traces that wait say the tenant holds them back, whatever this machine's clock makes of its routed_until.
-    const routes = routesTraces(view) || waiting.traces > 0;
+    const waiting = await admin.call("GET", adminPath`/tenants/${tenant}/waiting-traces`, WaitingTraces);
+    // The relay counts 0 for a tenant that holds nothing back as for one whose traces were all decided:
+    // said apart as the relay judges it, by its clock. A relay from before it said so leaves that to
+    // this machine's clock against the tenant's routed_until.
+    const routes =
+      waiting.routes_traces ?? (routesTraces(await admin.call("GET", adminPath`/tenants/${tenant}`, TenantView)) || waiting.traces > 0);
     if (flags.json) return { ...waiting, routes_traces: routes };
     const counts = `${tenant}: ${counted(waiting.traces, "trace")}, ${counted(waiting.spans, "span")} (${waiting.bytes} bytes) waiting for their parent to be decided`;
     return routes ? counts : `${counts}: it holds no trace back, as it has no routes and parent_from_attribute is off`;

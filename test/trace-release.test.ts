@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, toProtobuf } from "../scripts/lib/traces.js";
@@ -7,7 +7,16 @@ import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { failingBinding, recordingQueue } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { admin, sendTraces, withObjectBindings } from "./support/relay.js";
-import { alarmIn, gatewayTrace, ids, routingTenant, traceRoutesOf, viewsOnceArrived, waitingSpans } from "./support/routing.js";
+import {
+  alarmIn,
+  gatewayTrace,
+  ids,
+  putWithoutRoutes,
+  routingTenant,
+  traceRoutesOf,
+  viewsOnceArrived,
+  waitingSpans,
+} from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { requestOf, spanWith } from "./support/traces.js";
 
@@ -166,6 +175,28 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
     const response = await admin("GET", `/tenants/${tenant.id}/waiting-traces`);
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ traces: 1, spans: 3 });
+    expect(await response.json()).toMatchObject({ traces: 1, spans: 3, routes_traces: true });
+  });
+
+  it("says beside a count of 0 whether the tenant holds traces back: by its routes, for a day after they went, not once the relay's clock passed that day", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const answer = async () => (await (await admin("GET", `/tenants/${tenant.id}/waiting-traces`)).json()) as Record<string, unknown>;
+
+    const routing = await answer();
+    await putWithoutRoutes(tenant);
+    const stopped = await answer();
+    // The record as its object keeps it a day later: its routed_until a minute ago.
+    await runInDurableObject(env.TENANT_OBJECTS.getByName(tenant.id), async (_object, state) => {
+      const record = await state.storage.get<Record<string, unknown>>("tenant");
+      await state.storage.put("tenant", { ...record, routed_until: new Date(Date.now() - 60_000).toISOString() });
+    });
+    const over = await answer();
+
+    const zero = { tenant: tenant.id, traces: 0, spans: 0, bytes: 0 };
+    expect([routing, stopped, over]).toEqual([
+      { ...zero, routes_traces: true },
+      { ...zero, routes_traces: true },
+      { ...zero, routes_traces: false },
+    ]);
   });
 });

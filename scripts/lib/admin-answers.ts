@@ -68,7 +68,14 @@ export const ResealAnswer = z.looseObject({
 export type ResealAnswer = z.infer<typeof ResealAnswer>;
 
 /** GET /admin/tenants/:tenant/waiting-traces: spans of routed traces waiting for their parent (README, "Routing by trace"). */
-export const WaitingTraces = z.looseObject({ tenant: z.string(), traces: z.number(), spans: z.number(), bytes: z.number() });
+export const WaitingTraces = z.looseObject({
+  tenant: z.string(),
+  traces: z.number(),
+  spans: z.number(),
+  bytes: z.number(),
+  // A relay from before it said whether the tenant holds traces back leaves it out.
+  routes_traces: z.boolean().optional(),
+});
 
 const count = z.number();
 export const StatsSummary = z.looseObject({

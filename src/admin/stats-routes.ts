@@ -5,6 +5,7 @@ import type { WaitingTotals } from "../deliver/trace-wait-store.js";
 import type { AppEnv } from "../http/app-env.js";
 import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
+import { routesTraces } from "../tenants/routing.js";
 import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { otherMethods } from "./other-methods.js";
 import { NO_QUERY, pageQuery, parseQuery, positiveQueryInteger } from "./query.js";
@@ -22,8 +23,11 @@ export interface StatsList {
   unavailable: string[];
   cursor: string | null;
 }
-/** `GET /admin/tenants/:tenant/waiting-traces`. */
-export type WaitingTraces = { tenant: string } & WaitingTotals;
+/**
+ * `GET /admin/tenants/:tenant/waiting-traces`; `routes_traces`: whether the tenant holds traces back at
+ * all, which a count of 0 does not tell from one whose traces were all decided.
+ */
+export type WaitingTraces = { tenant: string } & WaitingTotals & { routes_traces: boolean };
 
 /**
  * One Durable Object call per tenant listed, and one KV list: 49 tenants a page keeps a call within
@@ -50,7 +54,11 @@ statsRoutes.get("/tenants/:tenant/stats", async (c) => {
 statsRoutes.get("/tenants/:tenant/waiting-traces", async (c) => {
   parseQuery(c, NO_QUERY);
   const tenant = await existingTenant(c);
-  return c.json({ tenant: tenant.id, ...(await waitingTraces(c.env, tenant)) } satisfies WaitingTraces);
+  const waiting = await waitingTraces(c.env, tenant);
+  // Judged here, by the relay's clock against its routed_until, not by a client's, which may be off;
+  // traces that still wait say it holds them back, whatever the record says now.
+  const routes = routesTraces(tenant) || waiting.traces > 0;
+  return c.json({ tenant: tenant.id, ...waiting, routes_traces: routes } satisfies WaitingTraces);
 });
 
 statsRoutes.get("/stats", async (c) => {

@@ -484,6 +484,28 @@ describe("tfy-relay, against a running relay", () => {
     expect((await cli(["tenants", "get", "cli-not-routing"])).stdout).not.toContain("trace wait");
   });
 
+  it("says a tenant that stopped routing holds traces back for a day by the relay's clock, whatever the clock of the CLI's machine says", async () => {
+    const config = tenantConfigFile();
+    const route = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:e" };
+    writeFileSync(config, JSON.stringify({ routes: [route] }));
+    await cli(["tenants", "put", "cli-stopped-routing", "--config", config, "--parent", "project_id:p", "--passthrough"]);
+    writeFileSync(config, JSON.stringify({ routes: [] }));
+    expect(await cli(["tenants", "put", "cli-stopped-routing", "--config", config, "--parent", "project_id:p"])).toMatchObject({ code: 0 });
+    // The CLI's machine two days on (its Date.now), past the tenant's routed_until; the relay's clock is not.
+    const shifted = "data:text/javascript,const%20now=Date.now;Date.now=()=>now()+172800000";
+    const later = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${shifted}` };
+
+    const table = await cli(["traces", "waiting", "cli-stopped-routing"], later);
+    const json = JSON.parse((await cli(["traces", "waiting", "cli-stopped-routing", "--json"], later)).stdout) as unknown;
+
+    expect(table).toEqual({
+      code: 0,
+      stdout: "cli-stopped-routing: 0 traces, 0 spans (0 bytes) waiting for their parent to be decided\n",
+      stderr: "",
+    });
+    expect(json).toEqual({ tenant: "cli-stopped-routing", traces: 0, spans: 0, bytes: 0, routes_traces: true });
+  });
+
   it("lists, replays and deletes dead letters", async () => {
     const ARCHIVED = '{"error": "Project archived",\n "detail": "restore it to send spans"}';
     const apiKey = await standin.issueKey();
@@ -1229,6 +1251,46 @@ describe("tfy-relay, against a server that is not the relay", () => {
       stdout: "",
       stderr: `tfy-relay: ${redirecting.url} answered 308, a redirect to ${elsewhere.url}/admin/tenants/acme: the CLI does not follow redirects; point --url at the relay itself\n`,
     });
+  });
+
+  it("judges whether a tenant holds traces back from its view when a relay from before its waiting-traces said so leaves it out", async () => {
+    const tenant = (routes: unknown[], routedUntil?: string) => ({
+      id: "acme",
+      parent: "project_id:p",
+      auth: "passthrough",
+      braintrust: { api_url: "https://api.braintrust.dev" },
+      tokens: [],
+      routes,
+      parent_from_attribute: false,
+      trace_wait_seconds: 600,
+      translate: true,
+      keep_source_attributes: false,
+      keep_caller_parent: false,
+      drop_non_ai_spans: false,
+      redact: { keys: [], values: [] },
+      ...(routedUntil ? { routed_until: routedUntil } : {}),
+      updated_at: "2026-12-02T00:00:00.000Z",
+    });
+    const waiting = { tenant: "acme", traces: 0, spans: 0, bytes: 0 };
+    const relayOf = (view: unknown) =>
+      otherServer((req, res) =>
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify(req.url?.endsWith("/waiting-traces") ? waiting : view)),
+      );
+    const notRouting = await relayOf(tenant([]));
+    const stopped = await relayOf(tenant([], new Date(Date.now() + 3_600_000).toISOString()));
+
+    const runs = {
+      notRouting: await cli(["traces", "waiting", "acme", "--json"], {}, notRouting.url),
+      stopped: await cli(["traces", "waiting", "acme", "--json"], {}, stopped.url),
+    };
+    await notRouting.close();
+    await stopped.close();
+
+    expect(notRouting.received.map((r) => r.path)).toEqual(["/admin/tenants/acme/waiting-traces", "/admin/tenants/acme"]);
+    expect(JSON.parse(runs.notRouting.stdout)).toEqual({ ...waiting, routes_traces: false });
+    expect(JSON.parse(runs.stopped.stdout)).toEqual({ ...waiting, routes_traces: true });
   });
 
   it("prints --json as the relay sent it: its keys in its order, a model named __proto__ kept", async () => {
