@@ -3,7 +3,7 @@ import { describe, it } from "vitest";
 import { type Span, SpanSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { spansOf, toOtlpJson, toProtobuf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
-import { GATEWAY_SHAPES } from "./fixtures/gateway-shapes.js";
+import { GATEWAY_SHAPES, SENT_CREDENTIALS } from "./fixtures/gateway-shapes.js";
 import { createTenant, sendTraces } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf } from "./support/traces.js";
@@ -45,6 +45,9 @@ describe.concurrent("what Braintrust shows of each gateway shape", () => {
       const sent = new Map(spansOf(trace).map((s) => [hex(s.spanId), withoutAttributes(s)]));
       for (const span of arrival.requests.flatMap((r) => spansOf(r.request)))
         expect(withoutAttributes(span)).toEqual(sent.get(hex(span.spanId)));
+      // A credential the caller's request gave the gateway reaches Braintrust nowhere, masked where its setting shows.
+      const delivered = JSON.stringify(arrival.requests.map((r) => toOtlpJson(r.request)));
+      for (const credential of SENT_CREDENTIALS) expect(delivered).not.toContain(credential);
       const view = await standin.view(tenant.apiKey);
       expect(view.unlisted).toBe(0);
       await expect(`${JSON.stringify(view, null, 2)}\n`).toMatchFileSnapshot(`./fixtures/${shape}.view.json`);

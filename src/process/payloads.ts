@@ -11,6 +11,7 @@ import {
 } from "../encoding/json.js";
 import { CLOSE_LIST, NULL_START, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
+import { credentialShown, isCredentialKey, mayNameCredential, withCredentialsMasked } from "./mask-credentials.js";
 import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 
 /**
@@ -302,10 +303,10 @@ function isInputField(fields: Map<string, Uint8Array>, key: string, raw: Uint8Ar
   return INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
 }
 
-/** The members but those left out, each parsed, in order. */
+/** The members but those left out, each parsed, in order: settings and the rest, for metadata, their credentials masked. */
 function parsedMembers(fields: Map<string, Uint8Array>, isLeftOut: (key: string, raw: Uint8Array) => boolean): JsonObject {
   const members: Array<[string, unknown]> = [];
-  for (const [key, raw] of fields) if (!isLeftOut(key, raw)) members.push([key, parsed(raw)]);
+  for (const [key, raw] of fields) if (!isLeftOut(key, raw)) members.push([key, parsedSetting(key, raw)]);
   // Not assigned one by one: a member may be "__proto__".
   return Object.fromEntries(members);
 }
@@ -339,11 +340,27 @@ function fieldsOf(utf8: Uint8Array): Map<string, Uint8Array> | undefined {
 const MAX_PAYLOAD_FIELDS = 10_000;
 
 /**
+ * A member's JSON as metadata shows it, a credential in it masked (mask-credentials.ts): the member
+ * itself when its key names one, else those inside it. Only an object or list whose text may name
+ * one is searched, key by key.
+ */
+function parsedSetting(key: string, raw: Uint8Array): unknown {
+  const text = textOf(raw);
+  const value = parsedText(text);
+  if (isCredentialKey(key)) return credentialShown(value);
+  const container = raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST;
+  return container && mayNameCredential(text) ? withCredentialsMasked(value) : value;
+}
+
+/**
  * A member's JSON, valid by the time it is asked for, its long integers digit for digit: settings and
  * the rest go to metadata. Past the span's budget, its text, shown as it came.
  */
 function parsed(raw: Uint8Array): unknown {
-  const text = textOf(raw);
+  return parsedText(textOf(raw));
+}
+
+function parsedText(text: string): unknown {
   return withinParseBudget(text) ? parseKeepingIntegers(text) : text;
 }
 

@@ -1,0 +1,89 @@
+import { isJsonObject } from "../encoding/json.js";
+import { REDACTED } from "../tenants/processing-schema.js";
+
+/**
+ * Credentials a request body carries among its settings (an MCP server's `headers.Authorization` or
+ * `authorization_token`, a provider's `api_key`), masked in the metadata translation writes from
+ * it: translation removes `tfy.input` and shows the rest of the body as metadata, so without this the
+ * relay itself would put the token there, in plaintext. The key stays, its value `[REDACTED]` (the
+ * redaction rules' default), so a user still sees that a credential was sent.
+ */
+
+/**
+ * Key names holding a credential, compared without case, `-` or `_` (`X-API-Key`, `x_api_key` and
+ * `xApiKey` are one): HTTP's credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`),
+ * the API-key headers providers read (`x-api-key`, Google's `x-goog-api-key`), OAuth's tokens and
+ * client secret, and the names SDKs, cloud providers and MCP server configs give theirs. Whole names
+ * only: `max_tokens`, `key` or `secret_name` say nothing secret, and a setting masked that the user
+ * meant to read is a setting lost.
+ */
+const CREDENTIAL_KEYS = new Set([
+  "authorization",
+  "proxyauthorization",
+  "authorizationtoken",
+  "authtoken",
+  "bearertoken",
+  "accesstoken",
+  "refreshtoken",
+  "idtoken",
+  "sessiontoken",
+  "apitoken",
+  "token",
+  "apikey",
+  "xapikey",
+  "xgoogapikey",
+  "secret",
+  "secretkey",
+  "clientsecret",
+  "secretaccesskey",
+  "awssecretaccesskey",
+  "awssessiontoken",
+  "privatekey",
+  "password",
+  "passwd",
+  "cookie",
+  "credentials",
+]);
+
+/** The longest name above with its `-` and `_`, and some: longer keys are not compared. */
+const MAX_CREDENTIAL_KEY_LENGTH = 32;
+
+export function isCredentialKey(key: string): boolean {
+  return key.length <= MAX_CREDENTIAL_KEY_LENGTH && CREDENTIAL_KEYS.has(key.toLowerCase().replace(/[-_]/g, ""));
+}
+
+/**
+ * Whether JSON text may have a credential's key in it: every name above ends as one of these, right
+ * before the key's closing quote (`"prompt_tokens":` does not). A key with an escape in it is read
+ * as it decodes. Only text that may is searched key by key.
+ */
+const MAY_NAME_CREDENTIAL = /(?:authorization|token|key|secret|password|passwd|cookie|credentials)"\s*:|\\u/i;
+
+export function mayNameCredential(json: string): boolean {
+  return MAY_NAME_CREDENTIAL.test(json);
+}
+
+/** A credential's value as shown: masked, but for null, a boolean or "", which hold none and say so. */
+export function credentialShown(value: unknown): unknown {
+  return value === null || value === "" || typeof value === "boolean" ? value : REDACTED;
+}
+
+/**
+ * A parsed object or list with each credential's value in it masked, in place. Text is a container
+ * left unparsed (past the span's parse budget), which cannot be searched: it is masked whole.
+ */
+export function withCredentialsMasked(value: unknown): unknown {
+  if (typeof value === "string") return REDACTED;
+  // A list, not recursion: JSON.parse takes nesting deeper than the stack.
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (Array.isArray(next)) for (const item of next) pending.push(item);
+    else if (isJsonObject(next))
+      for (const key of Object.keys(next)) {
+        if (isCredentialKey(key)) next[key] = credentialShown(next[key]);
+        else pending.push(next[key]);
+      }
+  }
+  return value;
+}
