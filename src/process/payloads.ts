@@ -17,7 +17,7 @@ import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js"
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a
  * completion prompt, embedding input, a rerank query and its documents, a Gemini request's contents
- * (the gateway takes Google's Gen AI SDK as it is).
+ * (the gateway takes Google's Gen AI SDK as it is) and its system instruction (see isInputField).
  */
 const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents", "contents"];
 
@@ -27,6 +27,9 @@ const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents", "cont
  * a Gemini answer's candidates.
  */
 const OUTPUT_FIELDS = ["choices", "data", "results", "content", "output", "candidates"];
+
+/** The members of a response naming the model that answered, the first found: most APIs' `model`, a Gemini answer's `modelVersion`. */
+export const ANSWER_MODEL_MEMBERS = ["model", "modelVersion"];
 
 /** A request body (`tfy.input`) split the way Braintrust's OpenAI wrappers log one. */
 export interface RequestPayload {
@@ -52,7 +55,7 @@ export interface ResponsePayload {
   output: unknown;
   /** The rest of the body (id, model, usage, …), for metadata. */
   rest: JsonObject;
-  /** The body's `model`, wherever it went. */
+  /** The body's `model` (a Gemini answer's `modelVersion`), wherever it went. */
   model: unknown;
 }
 
@@ -108,12 +111,13 @@ function responsePayload(
   if (field === undefined) {
     const passedOn = asRequest(fields);
     if (!passedOn) {
-      if (!redacted) return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") };
+      if (!redacted)
+        return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") ?? parsedField(fields, "modelVersion") };
       const rest = withoutEchoes(
         parsedMembers(fields, () => false),
         request,
       );
-      return { output: undefined, rest, model: Object.hasOwn(rest, "model") ? rest.model : undefined };
+      return { output: undefined, rest, model: answeredModel(rest) };
     }
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
     // A setting it took out is a change too, which the request's metadata would not show.
@@ -134,8 +138,13 @@ function responsePayload(
   return {
     output: embeddingsShown(fields, field, list) ?? new RawJson(list),
     rest,
-    model: Object.hasOwn(rest, "model") ? rest.model : undefined,
+    model: answeredModel(rest),
   };
+}
+
+function answeredModel(rest: JsonObject): unknown {
+  const key = ANSWER_MODEL_MEMBERS.find((member) => Object.hasOwn(rest, member));
+  return key === undefined ? undefined : rest[key];
 }
 
 /**
@@ -296,10 +305,14 @@ function systemPromptOf(fields: Map<string, Uint8Array>, inputKey: string, input
  * Whether a request body's member is input. A Responses API request's `prompt` object names a
  * stored prompt template: a setting, not input. A `query` is a rerank's only beside its
  * `documents`: alone it is a tool's argument (a guardrail over an MCP call sees the call's
- * arguments), shown whole with the rest.
+ * arguments), shown whole with the rest. A Gemini request's system instruction beside its
+ * `contents` is the system prompt, which a user reads with the conversation: the input is then both,
+ * under the names the request gives them, as Braintrust's Google Gen AI wrapper logs `contents`
+ * beside the config holding `systemInstruction`.
  */
 function isInputField(fields: Map<string, Uint8Array>, key: string, raw: Uint8Array): boolean {
   if (key === "query") return fields.has("documents");
+  if (key === "systemInstruction" || key === "system_instruction") return fields.has("contents");
   return INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
 }
 

@@ -2,7 +2,7 @@ import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb
 import { sameJson } from "../encoding/json.js";
 import { stringAttribute } from "./attributes.js";
 import { USAGE_MEMBERS, usageBesideMetrics } from "./metrics.js";
-import type { RequestPayload, ResponsePayload } from "./payloads.js";
+import { ANSWER_MODEL_MEMBERS, type RequestPayload, type ResponsePayload } from "./payloads.js";
 import type { RequestMetadata } from "./request-metadata.js";
 
 /**
@@ -78,7 +78,7 @@ export function metadataOf(
 
 /**
  * The rest of a response as metadata shows it, without what the span shows elsewhere: the model
- * that answered when it is `model` (metadata's), and the counts of its usage that `metrics` (those
+ * that answered (`model`, a Gemini answer's `modelVersion`) when it is `model` (metadata's), and the counts of its usage that `metrics` (those
  * written) show as they are.
  */
 export function responseRestShown(
@@ -87,7 +87,7 @@ export function responseRestShown(
   metrics: Record<string, number> | undefined,
 ): ResponsePayload["rest"] {
   const shown = Object.entries(rest).flatMap(([key, value]): Array<[string, unknown]> => {
-    if (key === "model") return value === model ? [] : [[key, value]];
+    if (ANSWER_MODEL_MEMBERS.includes(key)) return value === model ? [] : [[key, value]];
     if (!USAGE_MEMBERS.has(key) || metrics === undefined) return [[key, value]];
     const left = usageBesideMetrics(value, metrics);
     return left === undefined ? [] : [[key, left]];

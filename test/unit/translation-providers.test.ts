@@ -420,31 +420,48 @@ describe("an Anthropic or Responses API call", () => {
 });
 
 describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes as it is", () => {
-  it("shows the request's contents as input and the answer's candidates as output, the rest in metadata", () => {
-    const contents = [{ role: "user", parts: [{ text: "Capital of Japan?" }] }];
-    const candidates = [{ content: { role: "model", parts: [{ text: "Tokyo." }] }, finishReason: "STOP", index: 0 }];
+  const contents = [{ role: "user", parts: [{ text: "Capital of Japan?" }] }];
+  const systemInstruction = { parts: [{ text: "Answer with a city." }] };
+  const candidates = [{ content: { role: "model", parts: [{ text: "Tokyo." }] }, finishReason: "STOP", index: 0 }];
+
+  it("shows the request's contents with its system instruction as input, the answer's candidates as output, the rest in metadata", () => {
     const added = translated([
       attr("tfy.span_type", "Model"),
       attr("tfy.model.name", "gemini-2.5-flash"),
-      attr(
-        "tfy.input",
-        JSON.stringify({
-          contents,
-          systemInstruction: { parts: [{ text: "Answer with a city." }] },
-          generationConfig: { temperature: 0.2 },
-        }),
-      ),
+      attr("tfy.input", JSON.stringify({ contents, systemInstruction, generationConfig: { temperature: 0.2 } })),
       attr("tfy.output", JSON.stringify({ candidates, modelVersion: "gemini-2.5-flash", responseId: "r-1" })),
     ]);
 
-    expect(added["braintrust.input_json"]).toEqual(contents);
+    // The system prompt is read with the conversation, as Braintrust's Google Gen AI wrapper logs it beside the contents.
+    expect(added["braintrust.input_json"]).toEqual({ contents, systemInstruction });
     expect(added["braintrust.output_json"]).toEqual(candidates);
+    // The model that answered is metadata's model: not said twice.
     expect(added["braintrust.metadata"]).toEqual({
-      systemInstruction: { parts: [{ text: "Answer with a city." }] },
       generationConfig: { temperature: 0.2 },
       model: "gemini-2.5-flash",
-      response: { modelVersion: "gemini-2.5-flash", responseId: "r-1" },
+      response: { responseId: "r-1" },
     });
+  });
+
+  it("shows the contents alone as input without a system instruction, and one in REST's other spelling as one", () => {
+    const input = (body: unknown) => translated([attr("tfy.input", JSON.stringify(body))])["braintrust.input_json"];
+
+    expect(input({ contents })).toEqual(contents);
+    expect(input({ contents, system_instruction: systemInstruction })).toEqual({ contents, system_instruction: systemInstruction });
+    // Beside no contents, it is no Gemini request's: a setting.
+    expect(translated([attr("tfy.input", JSON.stringify({ messages: [], systemInstruction }))])["braintrust.metadata"]).toEqual({
+      systemInstruction,
+    });
+  });
+
+  it("is priced by the model the answer names, where the span names none (its model is in the request's URL)", () => {
+    const added = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ contents })),
+      attr("tfy.output", JSON.stringify({ candidates, modelVersion: "gemini-2.5-flash" })),
+    ]);
+
+    expect(added["braintrust.metadata"]).toEqual({ model: "gemini-2.5-flash" });
   });
 });
 
