@@ -10,52 +10,52 @@ import { REDACTED } from "../tenants/processing-schema.js";
  */
 
 /**
- * Key names holding a credential, compared without case, `-` or `_` (`X-API-Key`, `x_api_key` and
- * `xApiKey` are one): HTTP's credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`),
- * the API-key headers providers read (`x-api-key`, Google's `x-goog-api-key`), OAuth's tokens and
- * client secret, and the names SDKs, cloud providers and MCP server configs give theirs. Whole names
- * only: `max_tokens`, `key` or `secret_name` say nothing secret, and a setting masked that the user
- * meant to read is a setting lost.
+ * Key names holding a credential, compared without case, each `_` standing for a `-`, a `_` or
+ * nothing (`X-API-Key`, `x_api_key` and `xApiKey` are one): HTTP's credential headers
+ * (`Authorization`, `Proxy-Authorization`, `Cookie`), the API-key headers providers read
+ * (`x-api-key`, Google's `x-goog-api-key`), OAuth's tokens and client secret, and the names SDKs,
+ * cloud providers and MCP server configs give theirs. Whole names only: `max_tokens`, `key` or
+ * `secret_name` say nothing secret, and a setting masked that the user meant to read is a setting lost.
  */
-const CREDENTIAL_KEYS = new Set([
+const CREDENTIAL_KEYS = [
   "authorization",
-  "proxyauthorization",
-  "authorizationtoken",
-  "authtoken",
-  "bearertoken",
-  "accesstoken",
-  "refreshtoken",
-  "idtoken",
-  "sessiontoken",
-  "apitoken",
+  "proxy_authorization",
+  "authorization_token",
+  "auth_token",
+  "bearer_token",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "session_token",
+  "api_token",
   "token",
-  "apikey",
-  "xapikey",
-  "xgoogapikey",
+  "api_key",
+  "x_api_key",
+  "x_goog_api_key",
   "secret",
-  "secretkey",
-  "clientsecret",
-  "secretaccesskey",
-  "awssecretaccesskey",
-  "awssessiontoken",
-  "privatekey",
+  "secret_key",
+  "client_secret",
+  "secret_access_key",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "private_key",
   "password",
   "passwd",
   "cookie",
   "credentials",
-]);
+];
 
-/** The longest name above with its `-` and `_`, and some: longer keys are not compared. */
-const MAX_CREDENTIAL_KEY_LENGTH = 32;
+// One anchored expression: a key is rejected at its first characters, with nothing made to compare it.
+const CREDENTIAL_KEY = new RegExp(`^(?:${CREDENTIAL_KEYS.map((name) => name.replaceAll("_", "[-_]?")).join("|")})$`, "i");
 
 export function isCredentialKey(key: string): boolean {
-  return key.length <= MAX_CREDENTIAL_KEY_LENGTH && CREDENTIAL_KEYS.has(key.toLowerCase().replace(/[-_]/g, ""));
+  return CREDENTIAL_KEY.test(key);
 }
 
 /**
  * Whether JSON text may have a credential's key in it: every name above ends as one of these, right
- * before the key's closing quote (`"prompt_tokens":` does not). A key with an escape in it is read
- * as it decodes. Only text that may is searched key by key.
+ * before the key's closing quote (`"prompt_tokens":` does not); text with an escape (`\u0061`) may
+ * spell one with it. Only text that may is searched key by key, as JSON.parse decoded it.
  */
 const MAY_NAME_CREDENTIAL = /(?:authorization|token|key|secret|password|passwd|cookie|credentials)"\s*:|\\u/i;
 
