@@ -57,6 +57,42 @@ describe("credentials in a request body", () => {
     expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toEqual({ headers: { Authorization: "[REDACTED]" } });
   });
 
+  it("are each name of the list, in its spellings, at any depth", () => {
+    const names = [
+      "Authorization",
+      "Proxy-Authorization",
+      "authorization_token",
+      "authToken",
+      "bearer_token",
+      "access_token",
+      "refreshToken",
+      "id_token",
+      "session-token",
+      "api_token",
+      "Token",
+      "API_KEY",
+      "X-API-Key",
+      "x-goog-api-key",
+      "secret",
+      "secretKey",
+      "client_secret",
+      "secret_access_key",
+      "AWS_SECRET_ACCESS_KEY",
+      "aws_session_token",
+      "private_key",
+      "password",
+      "passwd",
+      "Cookie",
+      "credentials",
+    ];
+    for (const name of names) {
+      const body = { messages: [], servers: [{ config: { [name]: TOKEN } }] };
+      const metadata = translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"];
+
+      expect(metadata, name).toEqual({ servers: [{ config: { [name]: "[REDACTED]" } }] });
+    }
+  });
+
   it("leave alone what holds none, and keys that only end like a credential's name", () => {
     const body = { messages: [], api_key: null, password: "", token: false, usage: { prompt_tokens: 3 }, max_tokens: 9, key: "k" };
 
