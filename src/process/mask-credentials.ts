@@ -70,19 +70,26 @@ export function credentialShown(value: unknown): unknown {
 
 /**
  * A parsed object or list with each credential's value in it masked, in place. Text is a container
- * left unparsed (past the span's parse budget), which cannot be searched: it is masked whole.
+ * left unparsed (past the span's parse budget), which cannot be searched: it is masked whole. A JSON
+ * Schema's `properties` (a tool's parameters: `{"password": {"type": "string"}}`) name what a tool
+ * takes: a member of it whose value is a schema (an object) is searched, not masked.
  */
 export function withCredentialsMasked(value: unknown): unknown {
   if (typeof value === "string") return REDACTED;
   // A list, not recursion: JSON.parse takes nesting deeper than the stack.
   const pending: unknown[] = [value];
+  const schemaProperties = new Set<unknown>();
   while (pending.length > 0) {
     const next = pending.pop();
     if (Array.isArray(next)) for (const item of next) pending.push(item);
     else if (isJsonObject(next))
       for (const key of Object.keys(next)) {
-        if (isCredentialKey(key)) next[key] = credentialShown(next[key]);
-        else pending.push(next[key]);
+        const member = next[key];
+        if (isCredentialKey(key) && !(schemaProperties.has(next) && isJsonObject(member))) next[key] = credentialShown(member);
+        else {
+          if (key === "properties" && isJsonObject(member)) schemaProperties.add(member);
+          pending.push(member);
+        }
       }
   }
   return value;

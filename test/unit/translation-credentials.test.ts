@@ -93,6 +93,26 @@ describe("credentials in a request body", () => {
     }
   });
 
+  it("leave alone a tool's parameter of such a name, whose schema says what it takes, not what it is", () => {
+    const login = {
+      type: "function",
+      function: {
+        name: "login",
+        parameters: { type: "object", properties: { user: { type: "string" }, password: { type: "string" } }, required: ["password"] },
+      },
+    };
+    const gemini = {
+      functionDeclarations: [{ name: "login", parameters: { type: "OBJECT", properties: { api_key: { type: "STRING" } } } }],
+    };
+    const body = { messages: [], tools: [login, gemini], config: { properties: { token: TOKEN } } };
+
+    expect(translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"]).toEqual({
+      tools: [login, gemini],
+      // A value is no schema: one under `properties` is masked all the same.
+      config: { properties: { token: "[REDACTED]" } },
+    });
+  });
+
   it("leave alone what holds none, and keys that only end like a credential's name", () => {
     const body = { messages: [], api_key: null, password: "", token: false, usage: { prompt_tokens: 3 }, max_tokens: 9, key: "k" };
 
