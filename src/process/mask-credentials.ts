@@ -71,8 +71,9 @@ export function credentialShown(value: unknown): unknown {
 /**
  * A parsed object or list with each credential's value in it masked, in place. Text is a container
  * left unparsed (past the span's parse budget), which cannot be searched: it is masked whole. A JSON
- * Schema's `properties` (a tool's parameters: `{"password": {"type": "string"}}`) name what a tool
- * takes: a member of it whose value is a schema (an object) is searched, not masked.
+ * Schema's `properties` (a tool's parameters: `{"password": {"type": "string"}}`), and the schemas it
+ * names in `$defs` or `definitions`, say what a tool takes: a member of them whose value is a schema
+ * (an object) is searched, not masked.
  */
 export function withCredentialsMasked(value: unknown): unknown {
   if (typeof value === "string") return REDACTED;
@@ -87,10 +88,13 @@ export function withCredentialsMasked(value: unknown): unknown {
         const member = next[key];
         if (isCredentialKey(key) && !(schemaProperties.has(next) && isJsonObject(member))) next[key] = credentialShown(member);
         else {
-          if (key === "properties" && isJsonObject(member)) schemaProperties.add(member);
+          if (SCHEMA_MAPS.has(key) && isJsonObject(member)) schemaProperties.add(member);
           pending.push(member);
         }
       }
   }
   return value;
 }
+
+/** JSON Schema's members whose keys name parameters or schemas, not values. */
+const SCHEMA_MAPS = new Set(["properties", "$defs", "definitions"]);

@@ -98,7 +98,12 @@ describe("credentials in a request body", () => {
       type: "function",
       function: {
         name: "login",
-        parameters: { type: "object", properties: { user: { type: "string" }, password: { type: "string" } }, required: ["password"] },
+        parameters: {
+          type: "object",
+          properties: { user: { type: "string" }, password: { $ref: "#/$defs/Secret" } },
+          required: ["password"],
+          $defs: { Secret: { type: "string", minLength: 8 } },
+        },
       },
     };
     const gemini = {
