@@ -111,8 +111,10 @@ function responsePayload(
   if (field === undefined) {
     const passedOn = asRequest(fields);
     if (!passedOn) {
-      if (!redacted)
-        return { output: new RawJson(utf8), rest: {}, model: parsedField(fields, "model") ?? parsedField(fields, "modelVersion") };
+      if (!redacted) {
+        const modelKey = ANSWER_MODEL_MEMBERS.find((member) => fields.has(member));
+        return { output: new RawJson(utf8), rest: {}, model: modelKey === undefined ? undefined : parsedField(fields, modelKey) };
+      }
       const rest = withoutEchoes(
         parsedMembers(fields, () => false),
         request,
@@ -373,6 +375,7 @@ function parsed(raw: Uint8Array): unknown {
   return parsedText(textOf(raw));
 }
 
+/** parsed, of text already decoded. */
 function parsedText(text: string): unknown {
   return withinParseBudget(text) ? parseKeepingIntegers(text) : text;
 }

@@ -462,6 +462,12 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
     ]);
 
     expect(added["braintrust.metadata"]).toEqual({ model: "gemini-2.5-flash" });
+    // A prompt Google blocked has no candidates: the answer shows whole, and still names its model.
+    const blocked = { promptFeedback: { blockReason: "SAFETY" }, modelVersion: "gemini-2.5-flash" };
+    expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify(blocked))])).toMatchObject({
+      "braintrust.output_json": blocked,
+      "braintrust.metadata": { model: "gemini-2.5-flash" },
+    });
   });
 });
 
