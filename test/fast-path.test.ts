@@ -141,7 +141,7 @@ describe("the fast path", () => {
     expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
     const plan = (bytes: Uint8Array, tenant: Tenant) => {
       const body = { wire: bytes, coding: "identity", bytes } as const;
-      const { rejections } = prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
+      const { rejections } = prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env), env);
       // A routing tenant's traces as the request alone decides them, as the first request of each trace goes.
       const deliveries = deliveriesAlone(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
       return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };

@@ -1,8 +1,9 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { BRAINTRUST_MAX_REQUEST_BYTES } from "../scripts/lib/braintrust-standin-contract.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { loggedWhile } from "./support/logs.js";
-import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
+import { ADMIN_TOKEN, admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
@@ -113,6 +114,23 @@ describe.concurrent("routing traces to parents", () => {
       expect(result.status).toBe(200);
       expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
       expect(lines.join("\n")).not.toContain(tenant.bearer.slice(mode === "stored_key" ? 21 : 0));
+    },
+  );
+
+  it.each([
+    ["the admin token", ADMIN_TOKEN],
+    ["ENCRYPTION_KEY", env.ENCRYPTION_KEY],
+  ])(
+    "ignores a braintrust.parent holding the relay's own secret (%s), which would otherwise go upstream, into logs and storage as a parent",
+    async (_, secret) => {
+      const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${secret}`)]);
+
+      const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
+
+      expect(result.status).toBe(200);
+      expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
+      expect(lines.join("\n")).not.toContain(secret);
     },
   );
 

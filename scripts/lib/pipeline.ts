@@ -32,7 +32,8 @@ export function preparedAlone(
   credential: BraintrustCredential,
   config: RelayConfig,
 ): { deliveries: Delivery[]; rejected: number } {
-  const prepared = prepareDeliveries(body, format, tenant, credential, config);
+  // Run without a Worker, the relay has no admin token or ENCRYPTION_KEY for a parent to hold: only ingest tokens are looked for.
+  const prepared = prepareDeliveries(body, format, tenant, credential, config, {});
   const rejected = Number(prepared.rejections.rejectedSpans);
   if (!prepared.traces) return { deliveries: prepared.deliveries, rejected };
   const processed = batchesByParent(prepared.traces, (t) => t.parent);

@@ -8,7 +8,7 @@ import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestT
 import { readSpans } from "../receive/read-spans.js";
 import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
 import { checkWire } from "../receive/wire-check.js";
-import type { BraintrustCredential } from "../tenants/credentials.js";
+import type { BraintrustCredential, RelaySecrets } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 
 interface PreparedRequest {
@@ -27,7 +27,8 @@ interface PreparedRequest {
 /**
  * All the relay's work on a request between reading the body and sending upstream, with no I/O:
  * read one span at a time (decode, validate) → route, filter, redact, translate → plan one request
- * per parent. The ingest route and the benchmark both run exactly this.
+ * per parent. The ingest route and the benchmark both run exactly this. `secrets`: the relay's own,
+ * which no parent a span names may hold.
  */
 export function prepareDeliveries(
   body: RequestBody,
@@ -35,6 +36,7 @@ export function prepareDeliveries(
   tenant: Tenant,
   credential: BraintrustCredential,
   config: RelayConfig,
+  secrets: RelaySecrets,
 ): PreparedRequest {
   // When the wire check vouches that the decode would succeed, validation keep every span and no
   // root needs its parent of zeros left out, a tenant that changes nothing needs no decoded spans:
@@ -52,7 +54,7 @@ export function prepareDeliveries(
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
     return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
   }
-  const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined, credential.apiKey);
+  const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined, credential.apiKey, secrets);
   let spans = 0;
   const read = readSpans(
     body.bytes,

@@ -67,7 +67,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
         limits: config,
         ask: () => braintrustTakesKey(offered, tenant.parent, config),
       });
-  const prepared = prepareDeliveries(body, format, tenant, credential, config);
+  const prepared = prepareDeliveries(body, format, tenant, credential, config, c.env);
   const { rejections } = prepared;
   let { deliveries, usage } = prepared;
   let waiting = 0;

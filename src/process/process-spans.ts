@@ -7,6 +7,7 @@ import { hasZeroParent } from "../otlp/root.js";
 import { editedSpanPieces, spanAsRoot } from "../otlp/span-edit.js";
 import { assemble, isRange, type Piece, type Range, sizeOf, WireError } from "../otlp/wire.js";
 import { addModelUsage, type ModelUsageCounts } from "../stats/counts.js";
+import type { RelaySecrets } from "../tenants/credentials.js";
 import { routesTraces } from "../tenants/routing.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
@@ -116,19 +117,20 @@ export class SpanProcessor {
   /**
    * `source`: the request the spans' ranges are in; `vouched`: whether the wire check vouched for it,
    * so its ranges are framed as a field cursor reads them; `apiKey`: the Braintrust key they go with,
-   * which no parent a span names may hold.
+   * which no parent a span names may hold, nor any of `secrets`, the relay's own.
    */
   constructor(
     private readonly tenant: StoredTenant,
     private readonly source: Uint8Array,
     private readonly vouched = false,
     apiKey?: string,
+    secrets: RelaySecrets = {},
   ) {
     const routes = routesTraces(tenant);
     const rootsCallersChildren = tenant.translate && !tenant.keep_caller_parent;
     const spanIds = routes || rootsCallersChildren ? new SpanIdSet() : undefined;
     this.spanIds = spanIds;
-    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey) : undefined;
+    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey, secrets) : undefined;
     this.redaction = compileRedaction(tenant.redact);
     this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
     this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;

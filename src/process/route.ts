@@ -2,9 +2,9 @@ import { hex } from "../encoding/bytes.js";
 import { repeatable } from "../http/caller-text.js";
 import type { IncomingResource, IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
+import { type RelaySecrets, relaySecretIn } from "../tenants/credentials.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
-import { holdsRelayToken } from "../tenants/tokens.js";
 import { stringAttribute } from "./attributes.js";
 import { isRequestSpan } from "./caller-parent.js";
 import { matches, type SpanInContext } from "./match.js";
@@ -12,13 +12,14 @@ import type { SpanIdSet } from "./span-ids.js";
 
 /**
  * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
- * and holding no credential, pasted there by a slip: an ingest token, or `apiKey`, the Braintrust key
- * the spans go with (a passthrough client's own). As a parent it would go upstream in `x-bt-parent`
- * (a `project_name:` names a project Braintrust makes), into every attempt's log line, queue message
- * and dead letter as it is. A key as short as caller text is repeated whatever it holds is no secret.
+ * and holding no credential, pasted there by a slip: one of the relay's own secrets (an ingest
+ * token, the admin token, ENCRYPTION_KEY), as a tenant's own parent may hold none, or `apiKey`, the
+ * Braintrust key the spans go with (a passthrough client's own). As a parent it would go upstream in
+ * `x-bt-parent` (a `project_name:` names a project Braintrust makes), into every attempt's log line,
+ * queue message and dead letter as it is. A key as short as caller text is repeated whatever it holds is no secret.
  */
-function isCallerParent(parent: string, apiKey: string | undefined): boolean {
-  if (!ParentSchema.safeParse(parent).success || holdsRelayToken(parent)) return false;
+function isCallerParent(parent: string, apiKey: string | undefined, secrets: RelaySecrets): boolean {
+  if (!ParentSchema.safeParse(parent).success || relaySecretIn(parent, secrets) !== undefined) return false;
   return apiKey === undefined || repeatable(apiKey, false) || !parent.includes(apiKey);
 }
 
@@ -72,11 +73,15 @@ export class TraceRouter {
   // Weak: a resource's fields are let go once its spans have been read.
   private readonly resourceFields = new WeakMap<IncomingResource, Map<string, unknown>>();
 
-  /** `spanIds`: the request's span ids, every one added before `verdictOf` is asked; `apiKey`: the key the spans go upstream with. */
+  /**
+   * `spanIds`: the request's span ids, every one added before `verdictOf` is asked; `apiKey`: the key
+   * the spans go upstream with; `secrets`: the relay's own, which no parent may hold either.
+   */
   constructor(
     private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">,
     private readonly spanIds: SpanIdSet,
     private readonly apiKey?: string,
+    private readonly secrets: RelaySecrets = {},
   ) {}
 
   /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
@@ -91,7 +96,7 @@ export class TraceRouter {
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
-      if (parent !== undefined && isCallerParent(parent, this.apiKey)) {
+      if (parent !== undefined && isCallerParent(parent, this.apiKey, this.secrets)) {
         evidence.fromAttribute = parent;
         return key;
       }

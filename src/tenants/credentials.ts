@@ -46,6 +46,13 @@ export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<str
   return opened;
 }
 
+/** The Worker's secrets that are the relay's own, as its env has them: none may leave it. */
+export interface RelaySecrets {
+  ADMIN_TOKEN?: string;
+  ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
+}
+
 /**
  * Which of the relay's own secrets `text` holds, if any: an ingest token (`tbr_…`), the admin token
  * or the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs
@@ -53,10 +60,7 @@ export function openStoredKey(tenant: Tenant, sealing: SealingKeys): Promise<str
  * copied out of JSON or a .env file would be. `text` is short: a bearer or an API key, of at most
  * 512 characters (ApiKeySchema).
  */
-export function relaySecretIn(
-  text: string,
-  env: { ADMIN_TOKEN?: string; ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
-): RelaySecret | undefined {
+export function relaySecretIn(text: string, env: RelaySecrets): RelaySecret | undefined {
   if (isRelayToken(text) || holdsRelayToken(text)) return "ingest token";
   const adminToken = adminTokenInForce(env);
   if (adminToken && containsSecret(text, adminToken)) return "admin token";
@@ -97,7 +101,7 @@ export const BRAINTRUST_KEY_SHOWN = {
  * shown again) holds, as a refusal names it: one of the relay's own, or `apiKey`, the Braintrust key
  * given beside it. Read as it is and percent-decoded, as a server reads a URL.
  */
-export function secretHeld(text: string, apiKey: string | undefined, env: Parameters<typeof relaySecretIn>[1]): string | undefined {
+export function secretHeld(text: string, apiKey: string | undefined, env: RelaySecrets): string | undefined {
   for (const form of [text, percentDecoded(text)]) {
     const secret = relaySecretIn(form, env);
     if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];

@@ -64,6 +64,7 @@ describe("the calls a model's cost leaves out", () => {
       tenantRecord(),
       credential,
       relayConfig({} as Env),
+      {},
     ).usage;
   }
 

@@ -240,6 +240,7 @@ describe("a tenant's spans on their way out", () => {
       tenantRecord(),
       credential,
       relayConfig({} as Env),
+      {},
     );
 
     expect(usage).toEqual({ "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 } });
