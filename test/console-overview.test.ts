@@ -302,6 +302,28 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(refusalShown(await answer.text())).toBe(`no such tenant: ${tenant.id}`);
   });
 
+  it("refuses a replay form naming no dead letter, no tenant and not all of them (one cut short, or made by hand) with 400, replaying none", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant);
+    await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const cookie = await consoleSessionCookie();
+    const page = await (await relayFetch(`/admin/console/tenants/${tenant.id}`, { headers: { cookie } })).text();
+    const queue = recordingQueue();
+
+    const answer = await postForm(
+      "/admin/console/dead-letters/replay",
+      cookie,
+      { csrf: csrfIn(page), return_to: tenant.id },
+      { DELIVERY_QUEUE: queue },
+    );
+
+    expect(answer.status).toBe(400);
+    expect(refusalShown(await answer.text())).toBe(
+      "the replay form names no dead letter, no tenant and not every tenant's dead letters: send it from the console's own page",
+    );
+    expect(queue.sent).toEqual([]);
+  });
+
   it("says which dead letters a press left to a replay already under way, and replays none of them again", async () => {
     const tenant = await createTenant();
     await deadLettersFor(tenant);

@@ -64,12 +64,27 @@ deadLetterRoutes.get("/", async (c) => {
 // this one stopped, since replayed dead letters stay listed until their spans are delivered.
 deadLetterRoutes.post("/replay", checkChange(), async (c) => {
   const form = await formOf(c);
-  const target = typeof form.id === "string" ? { id: form.id } : typeof form.tenant === "string" ? { tenant: form.tenant } : {};
+  const target = replayTarget(form);
   const from = typeof form.cursor === "string" && form.cursor !== "" ? { cursor: form.cursor } : {};
   const page = await callAdmin<ReplayAnswer>(c, "POST", "/dead-letters/replay", { ...target, ...from });
   const back = form.all === "true" ? CONSOLE_PATHS.home : await returnPath(c);
   return c.redirect(await signedForSession(c, replayedPath(back, page)), 303);
 });
+
+/**
+ * What a replay form names: one dead letter, a tenant's, or every tenant's, which only its own field
+ * (`all`) asks for, as the CLI's --all does. A form naming none (cut short, or made by hand) is refused:
+ * the API reads a replay naming nothing as every tenant's.
+ */
+function replayTarget(form: Awaited<ReturnType<typeof formOf>>): { id: string } | { tenant: string } | Record<string, never> {
+  if (typeof form.id === "string") return { id: form.id };
+  if (typeof form.tenant === "string") return { tenant: form.tenant };
+  if (form.all === "true") return {};
+  throw new RelayError(
+    "malformed",
+    "the replay form names no dead letter, no tenant and not every tenant's dead letters: send it from the console's own page",
+  );
+}
 
 // `dead-letters delete <id>`.
 deadLetterRoutes.post("/:id/delete", checkChange(), async (c) => {
