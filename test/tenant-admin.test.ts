@@ -202,6 +202,73 @@ describe("admin API: tenants", () => {
     expect(short.status).toBe(201);
   });
 
+  it("refuses a redaction rule or a route's match holding the relay's own secrets, the key the PUT stores or the stored key it keeps, which KV would keep and every read show as it is", async () => {
+    const id = uniqueTenantId();
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const relayToken = `tbr_${"0".repeat(16)}_${"a".repeat(43)}`;
+    const base = { parent: "project_name:p" };
+
+    for (const [body, field, what] of [
+      [{ ...base, redact: { values: ["emails", { pattern: ADMIN_TOKEN }] } }, "redact.values.1.pattern", "the relay's admin token"],
+      [
+        { ...base, redact: { values: [{ pattern: "secret-\\d+", replacement: env.ENCRYPTION_KEY }] } },
+        "redact.values.0.replacement",
+        "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)",
+      ],
+      [{ ...base, redact: { keys: [{ pattern: relayToken }] } }, "redact.keys.0.pattern", "a relay ingest token (tbr_…)"],
+      [
+        { ...base, redact: { keys: [{ pattern: "auth*", action: "replace", replacement: ADMIN_TOKEN }] } },
+        "redact.keys.0.replacement",
+        "the relay's admin token",
+      ],
+      [
+        { ...base, braintrust: { api_key: key }, routes: [{ match: { field: "span_name", equals: key }, parent: "project_name:r" }] },
+        "routes.0.match.equals",
+        "the Braintrust key braintrust.api_key gives",
+      ],
+      [
+        {
+          ...base,
+          routes: [
+            {
+              match: {
+                any: [
+                  { field: "span_name", prefix: "x" },
+                  { field: "attributes.user", one_of: ["a", ADMIN_TOKEN] },
+                ],
+              },
+              parent: "project_name:r",
+            },
+          ],
+        },
+        "routes.0.match.any.1.one_of.1",
+        "the relay's admin token",
+      ],
+    ] as const) {
+      const response = await admin("PUT", `/tenants/${id}`, body);
+
+      const text = await response.text();
+      expect(response.status, text).toBe(400);
+      expect(JSON.parse(text)).toMatchObject({
+        error: { code: "invalid_field", field, message: expect.stringContaining(`${field}: holds ${what}`) },
+      });
+      for (const secret of [ADMIN_TOKEN, relayToken, env.ENCRYPTION_KEY, key]) expect(text).not.toContain(secret);
+    }
+    expect(await env.TENANTS.get(`tenant:${id}`)).toBeNull();
+    // The stored key, kept by a PUT that gives none, in a rule.
+    expect((await admin("PUT", `/tenants/${id}`, { ...base, braintrust: { api_key: key } })).status).toBe(201);
+    const kept = await admin("PUT", `/tenants/${id}`, { ...base, redact: { values: ["api_keys", { pattern: key }] } });
+    const text = await kept.text();
+    expect(kept.status, text).toBe(400);
+    expect(JSON.parse(text)).toMatchObject({
+      error: {
+        field: "redact.values.1.pattern",
+        message: expect.stringContaining("redact.values.1.pattern: holds the tenant's stored Braintrust key"),
+      },
+    });
+    expect(text).not.toContain(key);
+  });
+
   it("refuses an api_url holding the relay's own secrets or the key the PUT stores, which KV would keep and every read show as it is", async () => {
     const id = uniqueTenantId();
     const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;

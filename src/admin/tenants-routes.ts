@@ -96,10 +96,12 @@ function refuseRelaySecretAsKey(apiKey: string, env: Env): void {
  * every delivery: a parent as `x-bt-parent`, written in each attempt's log line, the api_url as its
  * address. The relay's own secrets, or the key the PUT stores, pasted after a `project_name:` or into
  * the URL's path (`…/sk-…`, or percent-encoded) would go everywhere a key never does, and be returned
- * by the API that never returns the key. A key kept from before is the tenant's object's to check.
+ * by the API that never returns the key. So would one written into a route's match or a redaction
+ * rule (a pattern to mask the key by, a replacement), kept and shown as they are too. A key kept
+ * from before is the tenant's object's to check.
  */
 function refuseSecretsShown(
-  config: { parent: string; routes: Array<{ parent: string }> },
+  config: Omit<Parameters<typeof textsShown>[0], "api_url">,
   apiUrl: string,
   apiKey: string | undefined,
   env: Env,
@@ -115,7 +117,9 @@ function secretShown(field: string, held: string, reason?: "key_shown"): RelayEr
   const message =
     field === "braintrust.api_url"
       ? `${field}: holds ${held}, which would go with every delivery and be kept and shown as it is: give Braintrust's base URL, and the key in braintrust.api_key`
-      : `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`;
+      : field === "parent" || /^routes\.\d+\.parent$/.test(field)
+        ? `${field}: holds ${held}, which would go with every delivery, in its log line and in storage as it is: give the Braintrust project or experiment`
+        : `${field}: holds ${held}, which would be kept in storage and shown by every read as it is: match or mask keys by their shape (the built-in "api_keys" masks Braintrust's), never by the key itself`;
   return new RelayError("invalid_field", message, { field, ...(reason ? { reason } : {}) });
 }
 

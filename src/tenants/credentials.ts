@@ -6,7 +6,8 @@ import { adminTokenInForce } from "../secrets/admin-token.js";
 import { containsSecret } from "../secrets/compare.js";
 import { encryptionKeyBytes, openSecret, type SealingKeys } from "../secrets/seal.js";
 import { isAcceptedKey } from "./accepted-keys.js";
-import { ApiKeySchema, authModeOf, type Tenant } from "./schema.js";
+import type { Match, Redact } from "./processing-schema.js";
+import { ApiKeySchema, authModeOf, type StoredTenant, type Tenant } from "./schema.js";
 import { holdsRelayToken, isRelayToken, tokenIsValid } from "./tokens.js";
 import { percentDecoded } from "./upstream-url.js";
 
@@ -117,13 +118,46 @@ function keyHeld(text: string, apiKey: string): boolean {
   return !repeatable(apiKey, false) && [text, percentDecoded(text)].some((form) => form.includes(apiKey));
 }
 
-/** The settings a tenant keeps and every read shows in plaintext, by the admin API's name for each: its parents and its api_url. */
-export function textsShown(tenant: { parent: string; routes: Array<{ parent: string }>; api_url: string }): Array<[string, string]> {
+/**
+ * The settings a tenant keeps and every read shows in plaintext, by the admin API's name for each:
+ * its parents and its api_url, then the text of its routes' matches and of its redaction rules.
+ */
+export function textsShown(
+  tenant: Pick<StoredTenant, "parent" | "routes" | "api_url"> & { redact: Pick<Redact, "keys" | "values"> },
+): Array<[string, string]> {
+  const { keys, values } = tenant.redact;
   return [
     ["parent", tenant.parent],
     ...tenant.routes.map((r, i): [string, string] => [`routes.${i}.parent`, r.parent]),
     ["braintrust.api_url", tenant.api_url],
+    ...tenant.routes.flatMap((r, i) => matchTexts(r.match, `routes.${i}.match`)),
+    ...keys.flatMap(
+      (rule, i): Array<[string, string]> => [
+        [`redact.keys.${i}.pattern`, rule.pattern],
+        [`redact.keys.${i}.replacement`, rule.replacement],
+      ],
+    ),
+    ...values.flatMap(
+      (rule, i): Array<[string, string]> =>
+        typeof rule === "string"
+          ? []
+          : [
+              [`redact.values.${i}.pattern`, rule.pattern],
+              [`redact.values.${i}.replacement`, rule.replacement],
+            ],
+    ),
   ];
+}
+
+/** The text a route's match holds, by its place under `at`; its nesting is bounded by the schema (MAX_MATCH_NESTING). */
+function matchTexts(match: Match, at: string): Array<[string, string]> {
+  if ("all" in match) return match.all.flatMap((inner, i) => matchTexts(inner, `${at}.all.${i}`));
+  if ("any" in match) return match.any.flatMap((inner, i) => matchTexts(inner, `${at}.any.${i}`));
+  const texts: Array<[string, string]> = [[`${at}.field`, match.field]];
+  if (typeof match.equals === "string") texts.push([`${at}.equals`, match.equals]);
+  if (match.prefix !== undefined) texts.push([`${at}.prefix`, match.prefix]);
+  for (const [i, value] of (match.one_of ?? []).entries()) if (typeof value === "string") texts.push([`${at}.one_of.${i}`, value]);
+  return texts;
 }
 
 /**
