@@ -14,9 +14,10 @@ import type { SpanIdSet } from "./span-ids.js";
  * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
  * and holding no credential, pasted there by a slip: one of the relay's own secrets (an ingest
  * token, the admin token, ENCRYPTION_KEY), as a tenant's own parent may hold none, or `apiKey`, the
- * Braintrust key the spans go with (a passthrough client's own). As a parent it would go upstream in
- * `x-bt-parent` (a `project_name:` names a project Braintrust makes), into every attempt's log line,
- * queue message and dead letter as it is. A key as short as caller text is repeated whatever it holds is no secret.
+ * Braintrust key the spans go with (a passthrough client's own). As a parent it would go upstream
+ * in `x-bt-parent` (a `project_name:` names a project Braintrust makes), into every attempt's log
+ * line, queue message and dead letter as it is. A key as short as caller text is repeated whatever
+ * it holds is no secret.
  */
 function isCallerParent(parent: string, apiKey: string | undefined, secrets: RelaySecrets): boolean {
   if (!ParentSchema.safeParse(parent).success || relaySecretIn(parent, secrets) !== undefined) return false;

@@ -58,8 +58,8 @@ export interface RelaySecrets {
  * Which of the relay's own secrets `text` holds, if any: an ingest token (`tbr_…`), the admin token
  * or the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs
  * the tenant's api_url, whole or wrapped: in quotes, after `token=`, before a comma, as a value
- * copied out of JSON or a .env file would be. `text` is short: a bearer or an API key, of at most
- * 512 characters (ApiKeySchema).
+ * copied out of JSON or a .env file would be. `text` is a bearer, an API key or a setting kept and
+ * shown (textsShown): each secret is looked for in time linear in it (containsSecret).
  */
 export function relaySecretIn(text: string, env: RelaySecrets): RelaySecret | undefined {
   if (isRelayToken(text) || holdsRelayToken(text)) return "ingest token";
