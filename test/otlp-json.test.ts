@@ -140,6 +140,18 @@ describe("OTLP JSON, read as leniently as the Collector reads it", () => {
       /gives both "resourceSpans" and "resource_spans"/,
     ],
     [
+      "an integer of more digits than 64 bits hold, as text, refused before it costs a BigInt",
+      JSON.stringify({
+        resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: TRACE_ID, spanId: SPAN_ID, startTimeUnixNano: "9".repeat(100_000) }] }] }],
+      }),
+      "startTimeUnixNano must be a whole number of at most 64 bits, got a string of 100000 characters",
+    ],
+    [
+      "an integer of more digits than 64 bits hold, as a number",
+      `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","attributes":[{"key":"n","value":{"intValue":-${"1".repeat(21)}}}]}]}]}]}`,
+      `intValue must be a whole number of at most 64 bits, got "-${"1".repeat(21)}"`,
+    ],
+    [
       "a span's attributes given twice",
       `{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"${TRACE_ID}","spanId":"${SPAN_ID}","name":"a","attributes":[{"key":"x","value":{"stringValue":"1"}}],"attributes":[{"key":"y","value":{"stringValue":"2"}}]}]}]}]}`,
       /the key "attributes" at position \d+ is given twice in one object/,

@@ -169,6 +169,13 @@ function settled(name: string, scalar: ScalarType | undefined, value: unknown): 
       "malformed",
       `${name} must be a whole number, as a number or a string of decimal digits, got ${textShown(given, NUMBER_LIKE.test(given))}`,
     );
+  // Refused before protobuf-es turns it into a BigInt, whose cost grows faster than its length: a
+  // million digits would take seconds of CPU to be refused as out of range all the same.
+  if (typeof given === "string" && scalar !== undefined && INTEGER_SCALARS.has(scalar) && significantDigits(given) > MAX_INTEGER_DIGITS)
+    throw new RelayError(
+      "malformed",
+      `${name} must be a whole number of at most 64 bits, got ${textShown(given, NUMBER_LIKE.test(given))}`,
+    );
   // protobuf-es reads a double's string as Number does, `0x10` as 16; the Collector reads decimal only.
   if (typeof given === "string" && scalar !== undefined && FRACTION_SCALARS.has(scalar) && RADIX_PREFIXED.test(given))
     throw new RelayError(
@@ -181,6 +188,16 @@ function settled(name: string, scalar: ScalarType | undefined, value: unknown): 
 }
 
 const RADIX_PREFIXED = /^[-+]?0[xXbBoO]/;
+
+/** The digits of the largest 64-bit integer, 18446744073709551615. */
+const MAX_INTEGER_DIGITS = 20;
+
+/** A string of decimal digits' length without its sign and leading zeros, which protobuf-es reads past. */
+function significantDigits(digits: string): number {
+  let first = digits.startsWith("-") ? 1 : 0;
+  while (first < digits.length - 1 && digits[first] === "0") first++;
+  return digits.length - first;
+}
 
 /**
  * Base64 or base64url, padded or not, as proto3 JSON takes bytes; line breaks (MIME's) stepped over,
