@@ -17,7 +17,7 @@ import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js"
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a
  * completion prompt, embedding input, a rerank query and its documents, a Gemini request's contents
- * (the gateway takes Google's Gen AI SDK as it is) and its system instruction (see isInputField).
+ * (the gateway takes Google's Gen AI SDK as it is).
  */
 const INPUT_FIELDS = ["messages", "prompt", "input", "query", "documents", "contents"];
 
@@ -111,15 +111,12 @@ function responsePayload(
   if (field === undefined) {
     const passedOn = asRequest(fields);
     if (!passedOn) {
-      if (!redacted) {
-        const modelKey = ANSWER_MODEL_MEMBERS.find((member) => fields.has(member));
-        return { output: new RawJson(utf8), rest: {}, model: modelKey === undefined ? undefined : parsedField(fields, modelKey) };
-      }
+      if (!redacted) return { output: new RawJson(utf8), rest: {}, model: answeredModel((member) => parsedField(fields, member)) };
       const rest = withoutEchoes(
         parsedMembers(fields, () => false),
         request,
       );
-      return { output: undefined, rest, model: answeredModel(rest) };
+      return { output: undefined, rest, model: answeredModel((member) => rest[member]) };
     }
     const changed = Object.entries(passedOn.settings).filter(([key, value]) => !sameJson(value, request?.settings[key]));
     // A setting it took out is a change too, which the request's metadata would not show.
@@ -140,13 +137,17 @@ function responsePayload(
   return {
     output: embeddingsShown(fields, field, list) ?? new RawJson(list),
     rest,
-    model: answeredModel(rest),
+    model: answeredModel((member) => rest[member]),
   };
 }
 
-function answeredModel(rest: JsonObject): unknown {
-  const key = ANSWER_MODEL_MEMBERS.find((member) => Object.hasOwn(rest, member));
-  return key === undefined ? undefined : rest[key];
+/** The first of ANSWER_MODEL_MEMBERS that names a model: a `model` that is null or no text leaves `modelVersion` to say it. */
+function answeredModel(member: (key: string) => unknown): string | undefined {
+  for (const key of ANSWER_MODEL_MEMBERS) {
+    const value = member(key);
+    if (typeof value === "string") return value;
+  }
+  return undefined;
 }
 
 /**
@@ -279,7 +280,8 @@ export function toolPayloads(input: Uint8Array | undefined, output: Uint8Array |
  * has no input field. A system prompt beside the input is the conversation's first message, as a
  * chat shows it: an Anthropic request's `system` beside its messages, a Responses API request's
  * `instructions` beside its input (a user's message when it is text), as Braintrust's wrapper of
- * `responses.create` logs them.
+ * `responses.create` logs them, a Gemini request's system instruction beside its `contents`: one
+ * list of messages, whatever the provider.
  */
 function asRequest(fields: Map<string, Uint8Array>): Omit<RequestPayload, "model"> | undefined {
   const taken: Array<[string, Uint8Array]> = [];
@@ -290,13 +292,26 @@ function asRequest(fields: Map<string, Uint8Array>): Omit<RequestPayload, "model
   const settings = parsedMembers(fields, (key, raw) => isInputField(fields, key, raw) || key === system?.key);
   if (!system) return { input: new RawJson(taken.length === 1 ? first : jsonObject(taken)), settings };
   const messages = first[0] === QUOTE ? concat([utf8Of('[{"role":"user","content":'), first, utf8Of("}]")]) : first;
-  return { input: new RawJson(withSystemMessage(system.json, messages)), settings, systemPrompt: system };
+  return { input: new RawJson(withSystemMessage(systemContent(system), messages)), settings, systemPrompt: system };
 }
+
+/** A system prompt as its message's content: a Gemini instruction's `parts` (blocks of text, as Bedrock's `system` is), any other as it came. */
+function systemContent({ key, json }: { key: string; json: Uint8Array }): Uint8Array {
+  if (!GEMINI_SYSTEM_INSTRUCTION.includes(key) || json[0] !== OPEN_OBJECT) return json;
+  return fieldsOf(json)?.get("parts") ?? json;
+}
+
+/** A Gemini request's system prompt, in the REST API's spelling and the proto field's, which its JSON parsers take too. */
+const GEMINI_SYSTEM_INSTRUCTION = ["systemInstruction", "system_instruction"];
 
 /** The member holding the system prompt of a request whose one input field is `inputKey`, when it has one. */
 function systemPromptOf(fields: Map<string, Uint8Array>, inputKey: string, input: Uint8Array): RequestPayload["systemPrompt"] {
   const system = fields.get("system");
   if (inputKey === "messages" && input[0] === OPEN_LIST && system !== undefined) return { key: "system", json: system };
+  if (inputKey === "contents" && input[0] === OPEN_LIST) {
+    const key = GEMINI_SYSTEM_INSTRUCTION.find((name) => fields.has(name));
+    if (key !== undefined) return { key, json: fields.get(key)! };
+  }
   const instructions = fields.get("instructions");
   const inputShown = input[0] === OPEN_LIST || input[0] === QUOTE;
   if (inputKey === "input" && inputShown && instructions?.[0] === QUOTE) return { key: "instructions", json: instructions };
@@ -307,14 +322,10 @@ function systemPromptOf(fields: Map<string, Uint8Array>, inputKey: string, input
  * Whether a request body's member is input. A Responses API request's `prompt` object names a
  * stored prompt template: a setting, not input. A `query` is a rerank's only beside its
  * `documents`: alone it is a tool's argument (a guardrail over an MCP call sees the call's
- * arguments), shown whole with the rest. A Gemini request's system instruction beside its
- * `contents` is the system prompt, which a user reads with the conversation: the input is then both,
- * under the names the request gives them, as Braintrust's Google Gen AI wrapper logs `contents`
- * beside the config holding `systemInstruction`.
+ * arguments), shown whole with the rest.
  */
 function isInputField(fields: Map<string, Uint8Array>, key: string, raw: Uint8Array): boolean {
   if (key === "query") return fields.has("documents");
-  if (key === "systemInstruction" || key === "system_instruction") return fields.has("contents");
   return INPUT_FIELDS.includes(key) && !(key === "prompt" && raw[0] === OPEN_OBJECT);
 }
 

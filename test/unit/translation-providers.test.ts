@@ -432,8 +432,8 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
       attr("tfy.output", JSON.stringify({ candidates, modelVersion: "gemini-2.5-flash", responseId: "r-1" })),
     ]);
 
-    // The system prompt is read with the conversation, as Braintrust's Google Gen AI wrapper logs it beside the contents.
-    expect(added["braintrust.input_json"]).toEqual({ contents, systemInstruction });
+    // The system prompt is the conversation's first message, its parts the content, as Bedrock's `system` blocks are.
+    expect(added["braintrust.input_json"]).toEqual([{ role: "system", content: systemInstruction.parts }, ...contents]);
     expect(added["braintrust.output_json"]).toEqual(candidates);
     // The model that answered is metadata's model: not said twice.
     expect(added["braintrust.metadata"]).toEqual({
@@ -443,11 +443,18 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
     });
   });
 
-  it("shows the contents alone as input without a system instruction, and one in REST's other spelling as one", () => {
+  it("shows the contents as input, a list of messages with or without a system instruction in either spelling", () => {
     const input = (body: unknown) => translated([attr("tfy.input", JSON.stringify(body))])["braintrust.input_json"];
 
     expect(input({ contents })).toEqual(contents);
-    expect(input({ contents, system_instruction: systemInstruction })).toEqual({ contents, system_instruction: systemInstruction });
+    const system = { role: "system", content: systemInstruction.parts };
+    expect(input({ contents, system_instruction: systemInstruction })).toEqual([system, ...contents]);
+    // An instruction given as text, as the SDK takes it, or of another shape, is the message's content as it came.
+    expect(input({ contents, systemInstruction: "Answer with a city." })).toEqual([
+      { role: "system", content: "Answer with a city." },
+      ...contents,
+    ]);
+    expect(input({ contents, systemInstruction: { text: "x" } })).toEqual([{ role: "system", content: { text: "x" } }, ...contents]);
     // Beside no contents, it is no Gemini request's: a setting.
     expect(translated([attr("tfy.input", JSON.stringify({ messages: [], systemInstruction }))])["braintrust.metadata"]).toEqual({
       systemInstruction,
@@ -462,6 +469,12 @@ describe("a Gemini call made with Google's Gen AI SDK, which the gateway takes a
     ]);
 
     expect(added["braintrust.metadata"]).toEqual({ model: "gemini-2.5-flash" });
+    // A `model` that names none (null, as an OpenAI-compatible proxy may add) leaves modelVersion to name it.
+    const proxied = translated([
+      attr("tfy.span_type", "Model"),
+      attr("tfy.output", JSON.stringify({ candidates, model: null, modelVersion: "gemini-2.5-flash" })),
+    ]);
+    expect(proxied["braintrust.metadata"]).toEqual({ model: "gemini-2.5-flash", response: { model: null } });
     // A prompt Google blocked has no candidates: the answer shows whole, and still names its model.
     const blocked = { promptFeedback: { blockReason: "SAFETY" }, modelVersion: "gemini-2.5-flash" };
     expect(translated([attr("tfy.span_type", "Model"), attr("tfy.output", JSON.stringify(blocked))])).toMatchObject({
