@@ -162,7 +162,7 @@ function withoutEchoes(rest: JsonObject, request: RequestPayload | undefined): J
   if (!request) return rest;
   const { settings, systemPrompt, checkedAnswer } = request;
   const echoed = (key: string, value: unknown) =>
-    (checkedAnswer !== undefined && sameJson(value, parsedField(checkedAnswer, key))) ||
+    (checkedAnswer !== undefined && sameJson(value, checkedMember(checkedAnswer, key))) ||
     (key !== "model" &&
       ((Object.hasOwn(settings, key) && echoes(value, settings[key])) ||
         (systemPrompt?.key === key && sameJson(value, parsed(systemPrompt.json)))));
@@ -341,6 +341,12 @@ function parsedMembers(fields: Map<string, Uint8Array>, isLeftOut: (key: string,
 function withSystemMessage(system: Uint8Array, messages: Uint8Array): Uint8Array {
   const rest = messages[afterSpace(messages, 1)] === CLOSE_LIST ? [utf8Of("]")] : [utf8Of(","), messages.subarray(1)];
   return concat([utf8Of('[{"role":"system","content":'), system, utf8Of("}"), ...rest]);
+}
+
+/** A checked answer's member as its echo in the rest was made: parsed, its credentials masked, so the two compare. */
+function checkedMember(answer: Map<string, Uint8Array>, key: string): unknown {
+  const raw = answer.get(key);
+  return raw === undefined ? undefined : parsedSetting(key, raw);
 }
 
 function parsedField(fields: Map<string, Uint8Array>, key: string): unknown {
