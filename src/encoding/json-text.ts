@@ -41,18 +41,69 @@ export function repeatedKey(text: string): string[] | undefined {
 
 /**
  * How many lists, objects, members and items this valid JSON holds, counted by its brackets and
- * commas (a list's or object's first entry goes uncounted), up to just past `limit`, where counting stops.
+ * commas (a list's or object's first entry goes uncounted), up to just past `limit`, where counting
+ * stops; and whether one of the strings counted past, a key or a value, ends with one of the words
+ * `sought` (a setting's credential names), or spells an ASCII character with an escape (`\u0061`),
+ * and so may end with one once decoded: the one walk over the text tells both.
  */
-export function jsonEntries(text: string, limit: number): number {
+export function jsonEntries(text: string, limit: number, sought?: WordEndings): { entries: number; found: boolean } {
   let count = 0;
+  let found = false;
   for (let i = 0; i < text.length && count <= limit; i++) {
     const c = text.charCodeAt(i);
-    // Valid JSON closes every string.
-    if (c === QUOTE) i = stringEnd(text, i)! - 1;
-    else if (c === COMMA || c === OPEN_LIST || c === OPEN_OBJECT) count++;
+    if (c === QUOTE) {
+      let end = i + 1;
+      for (; end < text.length && text.charCodeAt(end) !== QUOTE; end++)
+        if (text.charCodeAt(end) === BACKSLASH) found ||= sought !== undefined && isAsciiEscape(text, end++);
+      found ||= sought?.endsOne(text, end) === true;
+      i = end;
+    } else if (c === COMMA || c === OPEN_LIST || c === OPEN_OBJECT) count++;
   }
-  return count;
+  return { entries: count, found };
 }
+
+/** Whether the escape at `at` is a `\u` one of a printable ASCII character, which JSON needs no escape for. */
+export function isAsciiEscape(text: string, at: number): boolean {
+  const digit = text.charCodeAt(at + 4);
+  return text.startsWith("u00", at + 1) && digit >= DIGIT_TWO && digit <= DIGIT_SEVEN;
+}
+
+const DIGIT_TWO = 0x32;
+const DIGIT_SEVEN = 0x37;
+
+/**
+ * Words looked for at the end of strings, lower-case ASCII letters, matched whatever the string's
+ * case (`X-Api-Key` ends with `key`); filed by their last letter, so a string is compared with those
+ * ending as it does and most are let go at their last character.
+ */
+export class WordEndings {
+  private readonly byLastLetter: Array<string[] | undefined> = [];
+
+  constructor(words: Iterable<string>) {
+    for (const word of new Set(words)) {
+      const last = word.charCodeAt(word.length - 1);
+      this.byLastLetter[last] = [...(this.byLastLetter[last] ?? []), word];
+    }
+  }
+
+  /**
+   * Whether the characters just before `end` spell one of the words. A word longer than the string
+   * is not: the character before it (its opening quote, or none) is no letter.
+   */
+  endsOne(text: string, end: number): boolean {
+    const words = this.byLastLetter[text.charCodeAt(end - 1) | CASE_BIT];
+    if (words === undefined) return false;
+    for (const word of words) {
+      let i = word.length - 2;
+      for (let at = end - 2; i >= 0 && (text.charCodeAt(at) | CASE_BIT) === word.charCodeAt(i); at--) i--;
+      if (i < 0) return true;
+    }
+    return false;
+  }
+}
+
+/** Set in a capital ASCII letter, it makes the small one; a character it makes a small letter of is that letter, in either case. */
+const CASE_BIT = 0x20;
 
 /** Where the string whose opening quote is at `at` ends, just past its closing quote; undefined for one never closed. */
 export function stringEnd(text: string, at: number): number | undefined {

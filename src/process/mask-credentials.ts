@@ -1,4 +1,5 @@
-import { isJsonObject } from "../encoding/json.js";
+import { isJsonObject, type JsonObject } from "../encoding/json.js";
+import { isAsciiEscape, stringEnd, WordEndings } from "../encoding/json-text.js";
 import { REDACTED } from "../tenants/processing-schema.js";
 
 /**
@@ -10,57 +11,95 @@ import { REDACTED } from "../tenants/processing-schema.js";
  */
 
 /**
- * Key names holding a credential, compared without case, each `_` standing for a `-`, a `_` or
- * nothing (`X-API-Key`, `x_api_key` and `xApiKey` are one): HTTP's credential headers
- * (`Authorization`, `Proxy-Authorization`, `Cookie`), the API-key headers providers read
- * (`x-api-key`, Google's `x-goog-api-key`), OAuth's tokens and client secret, and the names SDKs,
- * cloud providers and MCP server configs give theirs. Whole names only: `max_tokens`, `key` or
- * `secret_name` say nothing secret, and a setting masked that the user meant to read is a setting lost.
+ * The words a name ends with when it names a credential. A name's words are split at `-`, `_`, `.`,
+ * a space and where a capital follows a small letter or starts one after capitals (`X-Amz-Security-Token`,
+ * `GITHUB_PERSONAL_ACCESS_TOKEN`, `xApiKey`, `OAuthToken`), compared without case: HTTP's credential
+ * headers (`Authorization`, `Proxy-Authorization`, `Cookie`), any token's (`X-Auth-Token`, GitLab's
+ * `PRIVATE-TOKEN`, OAuth's), any secret's, password's or credentials', and a key only as an API's,
+ * a secret's, a private, access or subscription key (`OPENAI_API_KEY`, `x-goog-api-key`,
+ * `Ocp-Apim-Subscription-Key`, `aws_secret_access_key`). Not `key` alone nor `prompt_cache_key`,
+ * `idempotency_key` or `public_key`, which say nothing secret, nor plurals of `token`
+ * (`max_tokens`, `prompt_tokens`): a setting masked that the user meant to read is a setting lost.
  */
-const CREDENTIAL_KEYS = [
+export const CREDENTIAL_NAMES = [
   "authorization",
-  "proxy_authorization",
-  "authorization_token",
-  "auth_token",
-  "bearer_token",
-  "access_token",
-  "refresh_token",
-  "id_token",
-  "session_token",
-  "api_token",
+  "authentication",
+  "cookie",
+  "cookies",
+  "bearer",
   "token",
-  "api_key",
-  "x_api_key",
-  "x_goog_api_key",
   "secret",
-  "secret_key",
-  "client_secret",
-  "secret_access_key",
-  "aws_secret_access_key",
-  "aws_session_token",
-  "private_key",
+  "secrets",
   "password",
   "passwd",
-  "cookie",
+  "passphrase",
+  "credential",
   "credentials",
-];
+  "apikey",
+  "api key",
+  "api keys",
+  "secret key",
+  "private key",
+  "access key",
+  "subscription key",
+] as const;
 
-// One anchored expression: a key is rejected at its first characters, with nothing made to compare it.
-const CREDENTIAL_KEY = new RegExp(`^(?:${CREDENTIAL_KEYS.map((name) => name.replaceAll("_", "[-_]?")).join("|")})$`, "i");
+/**
+ * Names ending as a credential's that hold none, masked no more: a page's cursor (`page_token`,
+ * `next_page_token`) and a tokenizer's special tokens (`eos_token`), settings an open model's server takes.
+ */
+export const NOT_CREDENTIAL_NAMES = [
+  "page token",
+  "continuation token",
+  "pagination token",
+  "bos token",
+  "eos token",
+  "pad token",
+  "unk token",
+  "sep token",
+  "cls token",
+  "mask token",
+  "stop token",
+] as const;
+
+const endsWithWords = (names: readonly string[]) => new RegExp(`(?:^| )(?:${names.join("|")})$`);
+const CREDENTIAL_NAME = endsWithWords(CREDENTIAL_NAMES);
+const NOT_CREDENTIAL_NAME = endsWithWords(NOT_CREDENTIAL_NAMES);
+/** Where a name's words meet: a capital after a small letter or digit, or one starting a word after capitals. */
+const WORD_START = /(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])/g;
+const SEPARATORS = /[-_. ]+/g;
+
+/**
+ * What a string of JSON text ends with when it may be such a name: each name's last word, found
+ * without decoding or splitting anything (so every string of a setting is looked at for a few
+ * characters). A name spelled with an escape (`\u0061`) is found by the text's reader too.
+ */
+export const CREDENTIAL_ENDINGS = new WordEndings(CREDENTIAL_NAMES.map((name) => name.slice(name.lastIndexOf(" ") + 1)));
 
 export function isCredentialKey(key: string): boolean {
-  return CREDENTIAL_KEY.test(key);
+  if (!CREDENTIAL_ENDINGS.endsOne(key, key.length)) return false;
+  const words = key.replace(WORD_START, " ").replace(SEPARATORS, " ").trim().toLowerCase();
+  return CREDENTIAL_NAME.test(words) && !NOT_CREDENTIAL_NAME.test(words);
 }
 
 /**
- * Whether JSON text may have a credential's key in it: every name above ends as one of these, right
- * before the key's closing quote (`"prompt_tokens":` does not); text with an escape (`\u0061`) may
- * spell one with it. Only text that may is searched key by key, as JSON.parse decoded it.
+ * Whether a string of this valid JSON text, a key or a value, is a credential's name: text left
+ * unparsed (past the span's parse budget) is not searched member by member, but this much of it is
+ * read, string by string, decoding only those that may be one.
  */
-const MAY_NAME_CREDENTIAL = /(?:authorization|token|key|secret|password|passwd|cookie|credentials)"\s*:|\\u/i;
-
-export function mayNameCredential(json: string): boolean {
-  return MAY_NAME_CREDENTIAL.test(json);
+export function namesCredential(text: string): boolean {
+  // Each escape is looked at once: the next one is never before the string being read.
+  let backslash = text.indexOf("\\");
+  for (let start = text.indexOf('"'); start !== -1; ) {
+    const end = stringEnd(text, start);
+    if (end === undefined) return false;
+    let spelled = false;
+    for (; backslash !== -1 && backslash < end; backslash = text.indexOf("\\", backslash + 2)) spelled ||= isAsciiEscape(text, backslash);
+    if ((spelled || CREDENTIAL_ENDINGS.endsOne(text, end - 1)) && isCredentialKey(JSON.parse(text.slice(start, end)) as string))
+      return true;
+    start = text.indexOf('"', end);
+  }
+  return false;
 }
 
 /** A credential's value as shown: masked, but for null, a boolean or "", which hold none and say so. */
@@ -69,32 +108,67 @@ export function credentialShown(value: unknown): unknown {
 }
 
 /**
- * A parsed object or list with each credential's value in it masked, in place. Text is a container
- * left unparsed (past the span's parse budget), which cannot be searched: it is masked whole. A JSON
- * Schema's `properties` (a tool's parameters: `{"password": {"type": "string"}}`), and the schemas it
- * names in `$defs` or `definitions`, say what a tool takes: a member of them whose value is a schema
- * (an object) is searched, not masked.
+ * A parsed object or list with each credential in it masked, in place: a member's value whose key
+ * names one, the `value` of an object whose `name` or `key` names one (an MCP config's
+ * `env: [{"name": "API_KEY", "value": …}]`), the second item of a pair in a list whose first item
+ * names one (`headers: [["Authorization", "Bearer …"]]`). A JSON Schema's `properties` (a tool's
+ * parameters: `{"password": {"type": "string"}}`), and the schemas it names in `$defs` or
+ * `definitions`, say what a tool takes: a member of such a map in a schema, whose value is a schema
+ * too, is searched, not masked, but for the values it gives (`default`, `const`, `enum`, examples).
  */
 export function withCredentialsMasked(value: unknown): unknown {
-  if (typeof value === "string") return REDACTED;
   // A list, not recursion: JSON.parse takes nesting deeper than the stack.
   const pending: unknown[] = [value];
-  const schemaProperties = new Set<unknown>();
+  const schemaMaps = new Set<JsonObject>();
+  const credentialSchemas = new Set<JsonObject>();
   while (pending.length > 0) {
     const next = pending.pop();
-    if (Array.isArray(next)) for (const item of next) pending.push(item);
-    else if (isJsonObject(next))
+    if (Array.isArray(next))
+      for (const item of next) {
+        if (Array.isArray(item) && item.length === 2 && typeof item[0] === "string" && isCredentialKey(item[0]))
+          item[1] = credentialShown(item[1]);
+        pending.push(item);
+      }
+    else if (isJsonObject(next)) {
+      if (credentialSchemas.has(next))
+        for (const key of SCHEMA_VALUES) if (Object.hasOwn(next, key)) next[key] = credentialShown(next[key]);
+      maskNamedValue(next);
       for (const key of Object.keys(next)) {
         const member = next[key];
-        if (isCredentialKey(key) && !(schemaProperties.has(next) && isJsonObject(member))) next[key] = credentialShown(member);
-        else {
-          if (SCHEMA_MAPS.has(key) && isJsonObject(member)) schemaProperties.add(member);
+        if (!isCredentialKey(key)) {
+          if (SCHEMA_MAPS.has(key) && isJsonObject(member) && isSchema(next)) schemaMaps.add(member);
           pending.push(member);
-        }
+        } else if (schemaMaps.has(next) && isJsonObject(member) && isSchema(member)) {
+          credentialSchemas.add(member);
+          pending.push(member);
+        } else next[key] = credentialShown(member);
       }
+    }
   }
   return value;
 }
 
+/** An object holding a credential as its `value` beside its `name` (or `key`), in either case. */
+function maskNamedValue(object: JsonObject): void {
+  const named = NAMING_MEMBERS.some((key) => {
+    const name = object[key];
+    return typeof name === "string" && isCredentialKey(name);
+  });
+  if (named) for (const key of VALUE_MEMBERS) if (Object.hasOwn(object, key)) object[key] = credentialShown(object[key]);
+}
+
+const NAMING_MEMBERS = ["name", "key", "Name", "Key"];
+const VALUE_MEMBERS = ["value", "Value"];
+
 /** JSON Schema's members whose keys name parameters or schemas, not values. */
 const SCHEMA_MAPS = new Set(["properties", "$defs", "definitions"]);
+
+/** An object that looks like a JSON Schema: it says a type, names one or combines some. */
+function isSchema(object: JsonObject): boolean {
+  return SCHEMA_MARKS.some((key) => Object.hasOwn(object, key));
+}
+
+const SCHEMA_MARKS = ["type", "$ref", "$schema", "anyOf", "oneOf", "allOf", "enum", "const", "items"];
+
+/** A schema's members giving values, which a schema of a credential gives as the credential. */
+const SCHEMA_VALUES = ["default", "const", "enum", "examples", "example"];

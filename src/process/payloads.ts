@@ -11,8 +11,9 @@ import {
 } from "../encoding/json.js";
 import { CLOSE_LIST, NULL_START, OPEN_LIST, OPEN_OBJECT, QUOTE } from "../encoding/json-characters.js";
 import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
-import { credentialShown, isCredentialKey, mayNameCredential, withCredentialsMasked } from "./mask-credentials.js";
-import { parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
+import { REDACTED } from "../tenants/processing-schema.js";
+import { CREDENTIAL_ENDINGS, credentialShown, isCredentialKey, namesCredential, withCredentialsMasked } from "./mask-credentials.js";
+import { parseBudgetTaken, parseKeepingIntegers, RawJson, withinParseBudget } from "./raw-json.js";
 
 /**
  * The parts of a request body that are the model's input, by request kind: chat messages, a
@@ -373,15 +374,18 @@ const MAX_PAYLOAD_FIELDS = 10_000;
 
 /**
  * A member's JSON as metadata shows it, a credential in it masked (mask-credentials.ts): the member
- * itself when its key names one, else those inside it. Only an object or list whose text may name
- * one is searched, key by key.
+ * itself when its key names one, else those inside it. Only an object or list with a string that may
+ * name one, as the parse budget's walk over its text finds, is searched. Past the budget, its text
+ * shows as it came, or `[REDACTED]` whole when a string in it, a key or a value, names a credential:
+ * text is not searched member by member.
  */
 function parsedSetting(key: string, raw: Uint8Array): unknown {
   const text = textOf(raw);
-  const value = parsedText(text);
-  if (isCredentialKey(key)) return credentialShown(value);
-  const container = raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST;
-  return container && mayNameCredential(text) ? withCredentialsMasked(value) : value;
+  if (isCredentialKey(key)) return credentialShown(parsedText(text));
+  const { within, found } = parseBudgetTaken(text, CREDENTIAL_ENDINGS);
+  if (!within) return namesCredential(text) ? REDACTED : text;
+  const value = parseKeepingIntegers(text);
+  return found ? withCredentialsMasked(value) : value;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { utf8Of } from "../encoding/bytes.js";
 import { type ReviverContext, unsafeIntegerDigits } from "../encoding/json.js";
 import { OPEN_LIST, OPEN_OBJECT } from "../encoding/json-characters.js";
-import { afterWhiteSpace, jsonEntries } from "../encoding/json-text.js";
+import { afterWhiteSpace, jsonEntries, type WordEndings } from "../encoding/json-text.js";
 
 /**
  * JSON passed on as it is. A payload's messages or choices are most of its bytes, and translation
@@ -46,12 +46,20 @@ export function newParseBudget(): void {
  * from it; a scalar (a string, a number) costs nothing. Asked before each parse of a span's JSON.
  */
 export function withinParseBudget(text: string): boolean {
+  return parseBudgetTaken(text).within;
+}
+
+/**
+ * withinParseBudget, and, for text within it, whether one of its strings may end with one of the
+ * words `sought` (jsonEntries), told by the same walk over the text.
+ */
+export function parseBudgetTaken(text: string, sought?: WordEndings): { within: boolean; found: boolean } {
   const opens = text.charCodeAt(afterWhiteSpace(text, 0));
-  if (opens !== OPEN_LIST && opens !== OPEN_OBJECT) return true;
-  const entries = jsonEntries(text, parsedEntriesLeft);
-  if (entries > parsedEntriesLeft) return false;
+  if (opens !== OPEN_LIST && opens !== OPEN_OBJECT) return { within: true, found: false };
+  const { entries, found } = jsonEntries(text, parsedEntriesLeft, sought);
+  if (entries > parsedEntriesLeft) return { within: false, found: false };
   parsedEntriesLeft -= entries;
-  return true;
+  return { within: true, found };
 }
 
 /**

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { attr } from "../../scripts/lib/traces.js";
+import { CREDENTIAL_NAMES, NOT_CREDENTIAL_NAMES } from "../../src/process/mask-credentials.js";
+import { MAX_PARSED_ENTRIES_PER_SPAN } from "../../src/process/raw-json.js";
 import { attributesOf, spanWith } from "../support/traces.js";
 import { DROP, KEEP, translated, translateInPlace } from "../support/translation.js";
 
@@ -18,6 +20,17 @@ const agentRequest = {
   max_tokens: 256,
   temperature: 0.2,
 };
+
+/** A setting holding, deep down, a member of this name. */
+function nested(name: string, value: string = TOKEN) {
+  return { servers: [{ config: { [name]: value } }] };
+}
+
+/** The metadata of a request of these settings (or of this text). */
+function metadataOf(body: object | string): unknown {
+  const text = typeof body === "string" ? body : JSON.stringify({ messages: [], ...body });
+  return translated([attr("tfy.input", text)])["braintrust.metadata"];
+}
 
 describe("credentials in a request body", () => {
   it("show masked in metadata, their keys kept, the other settings as they came", () => {
@@ -81,40 +94,74 @@ describe("credentials in a request body", () => {
     expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toEqual({ headers: { Authorization: "[REDACTED]" } });
   });
 
-  it("are each name of the list, in its spellings, at any depth", () => {
-    const names = [
-      "Authorization",
-      "Proxy-Authorization",
-      "authorization_token",
-      "authToken",
-      "bearer_token",
-      "access_token",
-      "refreshToken",
-      "id_token",
-      "session-token",
-      "api_token",
-      "Token",
-      "API_KEY",
-      "X-API-Key",
-      "x-goog-api-key",
-      "secret",
-      "secretKey",
-      "client_secret",
-      "secret_access_key",
-      "AWS_SECRET_ACCESS_KEY",
-      "aws_session_token",
-      "private_key",
-      "password",
-      "passwd",
-      "Cookie",
-      "credentials",
-    ];
-    for (const name of names) {
-      const body = { messages: [], servers: [{ config: { [name]: TOKEN } }] };
-      const metadata = translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"];
+  it("are each name of the list, in its spellings, at any depth, and after words of its own", () => {
+    const spellings = (name: string) => {
+      const words = name.split(" ");
+      const camel = words.map((word, i) => (i === 0 ? word : word[0]!.toUpperCase() + word.slice(1))).join("");
+      return [
+        words.join("_"),
+        words.join("-").toUpperCase(),
+        camel,
+        `X-Custom-${camel[0]!.toUpperCase()}${camel.slice(1)}`,
+        `openai_${words.join("_")}`,
+      ];
+    };
+    for (const name of CREDENTIAL_NAMES.flatMap(spellings)) expect(metadataOf(nested(name)), name).toEqual(nested(name, "[REDACTED]"));
+  });
 
-      expect(metadata, name).toEqual({ servers: [{ config: { [name]: "[REDACTED]" } }] });
-    }
+  it("are the names providers, clouds and MCP server configs give theirs", () => {
+    const names = [
+      "X-Auth-Token",
+      "PRIVATE-TOKEN",
+      "Ocp-Apim-Subscription-Key",
+      "X-Amz-Security-Token",
+      "X-Access-Token",
+      "Authentication",
+      "GITHUB_PERSONAL_ACCESS_TOKEN",
+      "OPENAI_API_KEY",
+      "anthropic_api_key",
+      "x-goog-api-key",
+      "OAuthToken",
+      "aws_secret_access_key",
+      "Set-Cookie",
+    ];
+    for (const name of names) expect(metadataOf(nested(name)), name).toEqual(nested(name, "[REDACTED]"));
+  });
+
+  it("leave alone names that only end like a credential's, and those the list says hold none", () => {
+    const names = [
+      "max_tokens",
+      "prompt_tokens",
+      "completion_tokens",
+      "prompt_cache_key",
+      "idempotency_key",
+      "public_key",
+      "key",
+      "secret_name",
+      "token_type",
+      "next_page_token",
+      "pageToken",
+      ...NOT_CREDENTIAL_NAMES.map((name) => name.replaceAll(" ", "_")),
+    ];
+    for (const name of names) expect(metadataOf(nested(name)), name).toEqual(nested(name, TOKEN));
+  });
+
+  it("are a value named by its name or key, and the second of a pair a list holds, the name spelled with escapes or not", () => {
+    const body = `{"messages":[],"env":[{"name":"GITHUB_TOKEN","value":"${TOKEN}"},{"name":"LOG_LEVEL","value":"debug"}],"vars":[{"Key":"API_K\\u0045Y","Value":"${TOKEN}"}],"headers":[["Authorization","Bearer ${TOKEN}"],["Accept","*/*"]],"required":["password","model"]}`;
+
+    expect(metadataOf(body)).toEqual({
+      env: [
+        { name: "GITHUB_TOKEN", value: "[REDACTED]" },
+        { name: "LOG_LEVEL", value: "debug" },
+      ],
+      vars: [{ Key: "API_KEY", Value: "[REDACTED]" }],
+      headers: [
+        ["Authorization", "[REDACTED]"],
+        ["Accept", "*/*"],
+      ],
+      // Two names in a setting's own list are no pair.
+      required: ["password", "model"],
+    });
   });
 
   it("leave alone a tool's parameter of such a name, whose schema says what it takes, not what it is", () => {
@@ -140,6 +187,46 @@ describe("credentials in a request body", () => {
       // A value is no schema: one under `properties` is masked all the same.
       config: { properties: { token: "[REDACTED]" } },
     });
+  });
+
+  it("in a schema's parameter of such a name are the values it gives, and a map of such names is searched only in a schema", () => {
+    const parameters = {
+      type: "object",
+      properties: {
+        api_key: { type: "string", default: TOKEN, examples: [TOKEN], description: "the key" },
+        token: { enum: [TOKEN] },
+        user: { type: "string", default: "me" },
+      },
+    };
+    const body = { messages: [], tools: [{ name: "t", parameters }], config: { properties: { password: { value: TOKEN } } } };
+
+    expect(metadataOf(JSON.stringify(body))).toEqual({
+      tools: [
+        {
+          name: "t",
+          parameters: {
+            type: "object",
+            properties: {
+              api_key: { type: "string", default: "[REDACTED]", examples: "[REDACTED]", description: "the key" },
+              token: { enum: "[REDACTED]" },
+              user: { type: "string", default: "me" },
+            },
+          },
+        },
+      ],
+      config: { properties: { password: "[REDACTED]" } },
+    });
+  });
+
+  it("past the span's parse budget show a setting naming one as [REDACTED] whole, and one naming none as its text", () => {
+    const filler = ",0".repeat(MAX_PARSED_ENTRIES_PER_SPAN);
+    const holding = `[{"headers":{"X-Auth-Token":"${TOKEN}"}}${filler}]`;
+    const holdingNone = `[{"description":"it\\u2019s","page_token":"p"}${filler}]`;
+    const spelled = `[{"n":"x"},{"Authoriz\\u0061tion":"${TOKEN}"}${filler}]`;
+
+    expect(metadataOf(`{"messages":[],"tools":${holding}}`)).toEqual({ tools: "[REDACTED]" });
+    expect(metadataOf(`{"messages":[],"tools":${spelled}}`)).toEqual({ tools: "[REDACTED]" });
+    expect(metadataOf(`{"messages":[],"tools":${holdingNone}}`)).toEqual({ tools: holdingNone });
   });
 
   it("leave alone what holds none, and keys that only end like a credential's name", () => {
