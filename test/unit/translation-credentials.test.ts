@@ -177,13 +177,21 @@ describe("credentials in a request body", () => {
         },
       },
     };
+    // Draft 7's name for $defs, which older generators (zod-to-json-schema, Pydantic v1) write.
+    const draft7 = {
+      type: "function",
+      function: {
+        name: "rotate",
+        parameters: { type: "object", properties: { token: { $ref: "#/definitions/Token" } }, definitions: { Token: { type: "string" } } },
+      },
+    };
     const gemini = {
       functionDeclarations: [{ name: "login", parameters: { type: "OBJECT", properties: { api_key: { type: "STRING" } } } }],
     };
-    const body = { messages: [], tools: [login, gemini], config: { properties: { token: TOKEN } } };
+    const body = { messages: [], tools: [login, draft7, gemini], config: { properties: { token: TOKEN } } };
 
     expect(translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"]).toEqual({
-      tools: [login, gemini],
+      tools: [login, draft7, gemini],
       // A value is no schema: one under `properties` is masked all the same.
       config: { properties: { token: "[REDACTED]" } },
     });
@@ -227,6 +235,30 @@ describe("credentials in a request body", () => {
     expect(metadataOf(`{"messages":[],"tools":${holding}}`)).toEqual({ tools: "[REDACTED]" });
     expect(metadataOf(`{"messages":[],"tools":${spelled}}`)).toEqual({ tools: "[REDACTED]" });
     expect(metadataOf(`{"messages":[],"tools":${holdingNone}}`)).toEqual({ tools: holdingNone });
+  });
+
+  it("are found under a key written with white space before its colon, as JSON allows", () => {
+    const body = `{"messages":[],"servers":[{"config":{"token" :"${TOKEN}"}}]}`;
+
+    expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toEqual({ servers: [{ config: { token: "[REDACTED]" } }] });
+  });
+
+  it("are masked whole where one holds an object, at any depth, whatever its members are named", () => {
+    const body = { messages: [], servers: [{ auth: { credentials: { user: "bot", value: TOKEN }, cookie: { sid: TOKEN } } }] };
+
+    expect(translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"]).toEqual({
+      servers: [{ auth: { credentials: "[REDACTED]", cookie: "[REDACTED]" } }],
+    });
+  });
+
+  it("mask a whole setting past the span's parse budget that may name one, which cannot be searched", () => {
+    // Each `{}` two entries: the list alone is past the budget, so the setting is left as its text.
+    const filler = Array.from({ length: MAX_PARSED_ENTRIES_PER_SPAN / 2 + 1 }, () => ({}));
+    const body = { messages: [], config: { api_key: TOKEN, filler }, temperature: 0.2 };
+
+    const metadata = translated([attr("tfy.input", JSON.stringify(body))])["braintrust.metadata"];
+
+    expect(metadata).toEqual({ config: "[REDACTED]", temperature: 0.2 });
   });
 
   it("leave alone what holds none, and keys that only end like a credential's name", () => {
