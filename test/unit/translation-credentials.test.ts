@@ -274,6 +274,12 @@ describe("credentials in a request body", () => {
     });
   });
 
+  it("leave alone a setting of text written with escapes, which may spell a key's name but is no key", () => {
+    const body = '{"messages":[],"user":"Jos\\u00e9","note":"a\\u0020token"}';
+
+    expect(translated([attr("tfy.input", body)])["braintrust.metadata"]).toEqual({ user: "José", note: "a token" });
+  });
+
   it("stay in tfy.input, as the gateway sent it, only for a tenant keeping source attributes", () => {
     const attributes = [attr("tfy.span_type", "AgentResponse"), attr("tfy.input", JSON.stringify(agentRequest))];
     const dropped = spanWith("span", attributes);

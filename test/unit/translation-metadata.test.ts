@@ -164,6 +164,13 @@ describe("the caller's request metadata", () => {
       attr("tfy.request.metadata", '{"user":"ana"}'),
     ]);
     expect(taken.removed).not.toContain("tfy.request.metadata");
+    // … saying what the caller's does: its value shows already, and the caller's attribute goes.
+    const said = translatedWith([
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", '{"model":"gpt-4o","user":"cust-42","tfy.request.metadata.user":"ana","messages":[]}'),
+      attr("tfy.request.metadata", '{"user":"ana"}'),
+    ]);
+    expect(said.removed).toContain("tfy.request.metadata");
   });
 
   it("goes when it is empty, on a span with metadata of its own or none: an empty object says nothing", () => {
