@@ -49,21 +49,48 @@ export function repeatedKey(text: string): string[] | undefined {
 export function jsonEntries(text: string, limit: number, sought?: WordEndings): { entries: number; found: boolean } {
   let count = 0;
   let found = false;
+  const strings = sought && new StringsSought(text, sought);
   for (let i = 0; i < text.length && count <= limit; i++) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      let end = i + 1;
-      for (; end < text.length && text.charCodeAt(end) !== QUOTE; end++)
-        if (text.charCodeAt(end) === BACKSLASH) found ||= sought !== undefined && isAsciiEscape(text, end++);
-      found ||= sought?.endsOne(text, end) === true;
-      i = end;
+      // Valid JSON closes every string.
+      const end = stringEnd(text, i)!;
+      found ||= strings?.mayEndOne(i, end) === true;
+      i = end - 1;
     } else if (c === COMMA || c === OPEN_LIST || c === OPEN_OBJECT) count++;
   }
   return { entries: count, found };
 }
 
+/**
+ * The strings of one JSON text, asked in order whether each may end with one of the words once
+ * decoded: it does as written, or it spells an ASCII character with an escape (`\u0061`), which may
+ * make it. The text's escapes are looked for once, however many of its strings are asked.
+ */
+export class StringsSought {
+  /** The next backslash not yet looked at, -1 past the last. */
+  private escape: number;
+
+  constructor(
+    private readonly text: string,
+    private readonly words: WordEndings,
+  ) {
+    this.escape = text.indexOf("\\");
+  }
+
+  /** Whether the string from its opening quote at `start` to just past its closing quote, `end`, may end with one of the words. */
+  mayEndOne(start: number, end: number): boolean {
+    const { text } = this;
+    let spelled = false;
+    // An escape's second character starts none; one before `start` is a string's not asked.
+    for (; this.escape !== -1 && this.escape < end; this.escape = text.indexOf("\\", this.escape + 2))
+      spelled ||= this.escape > start && isAsciiEscape(text, this.escape);
+    return spelled || this.words.endsOne(text, end - 1);
+  }
+}
+
 /** Whether the escape at `at` is a `\u` one of a printable ASCII character, which JSON needs no escape for. */
-export function isAsciiEscape(text: string, at: number): boolean {
+function isAsciiEscape(text: string, at: number): boolean {
   const digit = text.charCodeAt(at + 4);
   return text.startsWith("u00", at + 1) && digit >= DIGIT_TWO && digit <= DIGIT_SEVEN;
 }

@@ -1,5 +1,5 @@
 import { isJsonObject, type JsonObject } from "../encoding/json.js";
-import { isAsciiEscape, stringEnd, WordEndings } from "../encoding/json-text.js";
+import { StringsSought, stringEnd, WordEndings } from "../encoding/json-text.js";
 import { REDACTED } from "../tenants/processing-schema.js";
 
 /**
@@ -88,15 +88,11 @@ export function isCredentialKey(key: string): boolean {
  * read, string by string, decoding only those that may be one.
  */
 export function namesCredential(text: string): boolean {
-  // Each escape is looked at once: the next one is never before the string being read.
-  let backslash = text.indexOf("\\");
+  const strings = new StringsSought(text, CREDENTIAL_ENDINGS);
   for (let start = text.indexOf('"'); start !== -1; ) {
     const end = stringEnd(text, start);
     if (end === undefined) return false;
-    let spelled = false;
-    for (; backslash !== -1 && backslash < end; backslash = text.indexOf("\\", backslash + 2)) spelled ||= isAsciiEscape(text, backslash);
-    if ((spelled || CREDENTIAL_ENDINGS.endsOne(text, end - 1)) && isCredentialKey(JSON.parse(text.slice(start, end)) as string))
-      return true;
+    if (strings.mayEndOne(start, end) && isCredentialKey(JSON.parse(text.slice(start, end)) as string)) return true;
     start = text.indexOf('"', end);
   }
   return false;
