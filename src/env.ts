@@ -89,7 +89,7 @@ export function relayConfig(env: Env): RelayConfig {
   const result = RelayConfigSchema.safeParse(setVars(env));
   if (!result.success) {
     // Every var at fault, each once (-0.5 breaks two rules with one message): fixed one a deploy, each
-    // deploy would leave the relay answering 500 to every tenant until the next.
+    // deploy would leave the relay answering 503 to every tenant until the next.
     const faults = new Map(result.error.issues.map((issue) => [issue.path.join("."), issue.message]));
     const named = [...faults].map(([name, rule]) => `${name}: ${rule}`).join("; ");
     throw new RelayError("misconfigured", `invalid Worker ${faults.size > 1 ? "vars" : "var"} ${named}`);

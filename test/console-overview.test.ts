@@ -165,12 +165,12 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(html).toContain(`action="/admin/console/tenants/${tenant.id}/delete"`);
   });
 
-  it("counts a tenant's requests the relay failed (500) among its errors, on its page and the overview", async () => {
+  it("counts a tenant's requests the relay could not serve, misconfigured (503), among its errors, on its page and the overview", async () => {
     const tenant = await createTenant();
     // ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS: the tenant's stored key opens no more.
     const otherKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
     for (let i = 0; i < 3; i++) {
-      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(500);
+      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(503);
     }
     const cookie = await consoleSessionCookie();
     const errorsShown = (html: string) => /<svg class="chart errors"[^>]*data-total="(\d+)"/.exec(html)?.[1];

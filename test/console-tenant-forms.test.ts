@@ -210,7 +210,7 @@ describe("the console's tenant forms and tokens", () => {
 
     const posted = await postForm(`${tenantPage}/tokens`, cookie, { csrf }, { ENCRYPTION_KEY: undefined });
 
-    expect(posted.status).toBe(500);
+    expect(posted.status).toBe(503);
     expect(posted.headers.get("set-cookie") ?? "").not.toContain("tfy_relay_issued_token");
     expect(await posted.text()).not.toMatch(/tbr_[0-9a-f]{16}_/);
     expect(await tokensNow()).toEqual(before);

@@ -56,6 +56,12 @@ describe("a refusal the relay asks the client to send again, as the OpenTelemetr
       before: (tenant: TestTenant) => standin.script(tenant.apiKey, [{ status: 503 }]),
       failing: () => ({ DELIVERY_QUEUE: failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable") }),
     },
+    {
+      // A deploy that rotated ENCRYPTION_KEY without ENCRYPTION_KEY_PREVIOUS, fixed by the next one.
+      cause: "the relay misconfigured, its ENCRYPTION_KEY opening none of the stored keys, until an operator fixes it",
+      before: async () => {},
+      failing: () => ({ ENCRYPTION_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(7))) }),
+    },
   ])("is sent again, and delivered, within the exporter's default timeout: $cause", async ({ before, failing }) => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();

@@ -153,12 +153,12 @@ describe("keys reseal", () => {
   });
 
   // An operator's misconfiguration is no tenant's object failing: it is said as it is, for every tenant alike.
-  it("answers a malformed ENCRYPTION_KEY_PREVIOUS with 500 naming it, not every tenant as failed for its object", async () => {
+  it("answers a malformed ENCRYPTION_KEY_PREVIOUS with 503 naming it, not every tenant as failed for its object", async () => {
     await createTenant();
     const response = await adminWith({ ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "not-a-key" }, "POST", "/keys/reseal", {});
     const answer = (await response.json()) as { failed?: string[]; error?: { message: string } };
     expect(answer.failed ?? []).toEqual([]);
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
     expect(answer.error?.message).toContain("ENCRYPTION_KEY_PREVIOUS");
   });
 });

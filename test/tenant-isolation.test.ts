@@ -77,7 +77,7 @@ describe("tenant isolation", () => {
     await env.TENANTS.put(`tenant:${thief.id}`, JSON.stringify({ ...thiefRecord, api_key_sealed: ownerRecord.api_key_sealed }));
     const response = await sendTraces(thief, toProtobuf(trueFoundryTrace()));
 
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
     expect((await rpcStatusOf(response)).message).toBe("a stored secret does not open with the current ENCRYPTION_KEY");
     expect(await standin.received(owner.apiKey)).toHaveLength(1);
   });

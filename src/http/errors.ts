@@ -56,7 +56,9 @@ const ERRORS: Record<ErrorCode, { status: ContentfulStatusCode; grpc: number }> 
   unsupported_media_type: { status: 415, grpc: GRPC.INVALID_ARGUMENT },
   rate_limited: { status: 429, grpc: GRPC.RESOURCE_EXHAUSTED },
   unavailable: { status: 503, grpc: GRPC.UNAVAILABLE },
-  misconfigured: { status: 500, grpc: GRPC.INTERNAL },
+  // Not 500: OTLP exporters drop what a 500 refused and send again, with their own backoff, what a
+  // 503 refused; spans sent while an operator fixes a secret, var, binding or record are not lost.
+  misconfigured: { status: 503, grpc: GRPC.UNAVAILABLE },
   internal: { status: 500, grpc: GRPC.INTERNAL },
 };
 

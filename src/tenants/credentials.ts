@@ -73,7 +73,7 @@ export function relaySecretIn(text: string, env: RelaySecrets): RelaySecret | un
 
 /**
  * The ways of writing the key's bytes, base64 and base64url, without padding (which a padded one
- * holds); none for a key that is not 32 bytes, which seals nothing (requests answer 500 until it is
+ * holds); none for a key that is not 32 bytes, which seals nothing (requests answer 503 until it is
  * fixed) and, short, would be found in keys that have nothing to do with it.
  */
 function encryptionKeyForms(key: string): string[] {

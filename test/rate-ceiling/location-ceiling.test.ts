@@ -72,13 +72,13 @@ describe("the per-location ceiling (Cloudflare's rate-limiting binding, keyed by
     });
   });
 
-  it("answers 500 naming the binding when the configuration lacks it, rather than go without a ceiling", async () => {
+  it("answers 503 naming the binding when the configuration lacks it, rather than go without a ceiling", async () => {
     const tenant = await createTenant();
 
     // The generated Env says the binding is always there; a deployment's wrangler.toml may say otherwise.
     const response = await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { TENANT_RATE_CEILING: undefined });
 
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
     expect((await rpcStatusOf(response)).message).toBe("the TENANT_RATE_CEILING rate-limiting binding is missing: see wrangler.toml");
     expect(await standin.received(tenant.apiKey)).toEqual([]);
   });
