@@ -185,6 +185,26 @@ describe("the GenAI conventions' request settings the gateway dual-writes beside
     // Not the same three settings again under the conventions' names.
     expect(Object.keys(metadata).filter((key) => key.startsWith("gen_ai.request."))).toEqual([]);
   });
+  it.each([
+    [
+      "Anthropic's max_tokens and stop_sequences",
+      { max_tokens: 50, stop_sequences: ["\n\n"] },
+      { max_tokens: 50, stop_sequences: ["\n\n"] },
+    ],
+    ["the Responses API's max_output_tokens", { max_output_tokens: 50 }, { max_tokens: 50 }],
+    ["an embedding's encoding_format", { encoding_format: "float" }, { encoding_formats: ["float"] }],
+    ["one stop sequence given as a string", { stop: "\n" }, { stop_sequences: ["\n"] }],
+  ])("show %s once, under the request body's name", (_, settings, conventions) => {
+    const span = spanWith("ChatCompletion: openai-main/gpt-4o", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", json({ ...body, max_completion_tokens: undefined, stop: undefined, n: undefined, ...settings })),
+      ...Object.entries(conventions).map(([name, value]) => attr(`gen_ai.request.${name}`, value)),
+    ]);
+    const metadata = shown(requestOf([span])).metadata;
+
+    expect(metadata).toMatchObject(settings);
+    expect(Object.keys(metadata).filter((key) => key.startsWith("gen_ai.request."))).toEqual([]);
+  });
 });
 
 describe("a model call's cache counts in the GenAI conventions' names", () => {

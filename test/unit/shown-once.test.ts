@@ -174,6 +174,32 @@ describe("the conventions' request attributes beside the gateway's payload", () 
     expect(viewOf(spanWith("Model: gpt-4o", attributes(["length"]))).metadata["gen_ai.response.finish_reasons"]).toEqual(["length"]);
   });
 
+  it("keep the conventions' keys that say otherwise than the payload and the gateway: each is the only record of what it says", () => {
+    const view = viewOf(
+      spanWith("Model: openai-main/gpt-4o", [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.request.conversation_id", "conv-7"),
+        attr("gen_ai.conversation.id", "conv-8"),
+        attr("gen_ai.response.id", "chatcmpl-2"),
+        attr("gen_ai.request.temperature", 0.7),
+        attr("gen_ai.request.top_p", 0.9),
+        attr("tfy.input", json({ temperature: 0.2, top_p: 0.5, messages: [{ role: "user", content: "hi" }] })),
+        attr("tfy.output", json({ id: "chatcmpl-1", choices: [{ message: { role: "assistant", content: "Hello." } }] })),
+      ]),
+    );
+
+    expect(view.metadata).toMatchObject({
+      "gen_ai.conversation.id": "conv-8",
+      "tfy.request.conversation_id": "conv-7",
+      "gen_ai.response.id": "chatcmpl-2",
+      response: { id: "chatcmpl-1" },
+      "gen_ai.request.temperature": 0.7,
+      temperature: 0.2,
+      "gen_ai.request.top_p": 0.9,
+      top_p: 0.5,
+    });
+  });
+
   it("show the model once on spans without a payload, as the gateway's streamed model call has none", () => {
     const genAi = [attr("gen_ai.request.model", "openai-main/gpt-4o"), attr("gen_ai.response.model", "gpt-4o-2024-08-06")];
     const top = spanWith("ChatCompletion: openai-main/gpt-4o", [
