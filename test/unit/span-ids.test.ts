@@ -15,6 +15,18 @@ describe("a request's span ids", () => {
     expect(ids.has(Uint8Array.from([1, 2, 3, 5, 5, 6, 7, 1]))).toBe(false);
   });
 
+  it("holds an id differing from one added in any one of its 8 bytes only once it is added itself", () => {
+    const added = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    for (let at = 0; at < 8; at++) {
+      const ids = new SpanIdSet();
+      ids.add(added);
+      const other = Uint8Array.from(added, (byte, i) => (i === at ? byte + 100 : byte));
+      expect(ids.has(other)).toBe(false);
+      ids.add(other);
+      expect([ids.has(added), ids.has(other)]).toEqual([true, true]);
+    }
+  });
+
   it("answers as a set of the ids' hex would, for any ids", () => {
     fc.assert(
       fc.property(
