@@ -120,6 +120,10 @@ describe("a gateway request continuing its caller's trace", () => {
     expect(parentsOf(mcp)["MCP: x"]).toBe(callerOf(mcp));
     mcp[1]!.kind = Span_SpanKind.CLIENT;
     expect(parentsOf(mcp)["MCP: x"]).toBe(callerOf(mcp));
+    // Of kind SERVER, only an MCP span is a request of its own.
+    const guardrail = continued("Guardrail").sent;
+    guardrail[1]!.kind = Span_SpanKind.SERVER;
+    expect(parentsOf(guardrail)["Guardrail: x"]).toBe(callerOf(guardrail));
     const plain = continued().sent;
     expect(parentsOf(plain, { keep_caller_parent: true })["ChatCompletion: x"]).toBe(callerOf(plain));
     expect(parentsOf(plain, { translate: false })["ChatCompletion: x"]).toBe(callerOf(plain));
