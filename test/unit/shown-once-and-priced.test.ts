@@ -205,6 +205,17 @@ describe("the GenAI conventions' request settings the gateway dual-writes beside
     expect(metadata).toMatchObject(settings);
     expect(Object.keys(metadata).filter((key) => key.startsWith("gen_ai.request."))).toEqual([]);
   });
+  it.each([
+    ["another", ["END"]],
+    ["it and another", ["\n", "END"]],
+  ])("keep stop sequences that say %s beside one given as a string: the body's does not say them", (_, sequences) => {
+    const span = spanWith("ChatCompletion: openai-main/gpt-4o", [
+      attr("tfy.span_type", "ChatCompletion"),
+      attr("tfy.input", json({ ...body, stop: "\n" })),
+      attr("gen_ai.request.stop_sequences", sequences),
+    ]);
+    expect(shown(requestOf([span])).metadata).toMatchObject({ stop: "\n", "gen_ai.request.stop_sequences": sequences });
+  });
 });
 
 describe("a model call's cache counts in the GenAI conventions' names", () => {

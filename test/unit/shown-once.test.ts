@@ -183,8 +183,12 @@ describe("the conventions' request attributes beside the gateway's payload", () 
         attr("gen_ai.response.id", "chatcmpl-2"),
         attr("gen_ai.request.temperature", 0.7),
         attr("gen_ai.request.top_p", 0.9),
+        attr("gen_ai.response.model", "gpt-4o-mini-2024-07-18"),
         attr("tfy.input", json({ temperature: 0.2, top_p: 0.5, messages: [{ role: "user", content: "hi" }] })),
-        attr("tfy.output", json({ id: "chatcmpl-1", choices: [{ message: { role: "assistant", content: "Hello." } }] })),
+        attr(
+          "tfy.output",
+          json({ id: "chatcmpl-1", model: "gpt-4o-2024-08-06", choices: [{ message: { role: "assistant", content: "Hello." } }] }),
+        ),
       ]),
     );
 
@@ -197,6 +201,8 @@ describe("the conventions' request attributes beside the gateway's payload", () 
       temperature: 0.2,
       "gen_ai.request.top_p": 0.9,
       top_p: 0.5,
+      "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+      model: "gpt-4o-2024-08-06",
     });
   });
 
