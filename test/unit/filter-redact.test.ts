@@ -7,6 +7,7 @@ import {
 } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { Span_EventSchema, Span_LinkSchema, StatusSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spansOf, toProtobuf } from "../../scripts/lib/traces.js";
+import { maskEmails } from "../../src/process/mask-emails.js";
 import { compileRedaction } from "../../src/process/redact.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
 import { relayed } from "../support/pipeline.js";
@@ -418,5 +419,22 @@ describe("masking that would grow a value without bound", () => {
     expect(maskedText(members, ["emails"])).toBe('"[REDACTED]"');
     expect(maskedText(digits, [{ pattern: "\\d", replacement: "#" }])).toBe("[REDACTED]");
     expect(maskedText("1 ".repeat(10_000), [{ pattern: "\\d", replacement: "#" }])).toBe("# ".repeat(10_000));
+  });
+});
+
+describe("email addresses masked", () => {
+  const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+  it("as the plain pattern masks them, at the edges of every character class", () => {
+    // Each class's first and last characters, and those just outside it: a wrong bound leaks part of an address.
+    const unit = fc.constantFrom(..."@.@.aAzZ09_%+-/:`[{@ é".split(""), "ab", "x.y", "com");
+    for (const text of ["a%b@x.com", "a_b@x.com", "a+b@x.com", "a-b@x-y.com", "Z9@A0.zz"])
+      expect(maskEmails(text, "[E]", Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe("[E]");
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 30 }), (text) => {
+        expect(maskEmails(text, "[E]", Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(text.replace(EMAIL, "[E]"));
+      }),
+      { seed: 19, numRuns: 5000 },
+    );
   });
 });
