@@ -105,12 +105,13 @@ export function credentialShown(value: unknown): unknown {
 
 /**
  * A parsed object or list with each credential in it masked, in place: a member's value whose key
- * names one, the `value` of an object whose `name` or `key` names one (an MCP config's
+ * names one, the `value` of an object whose `name`, `key` or `header` names one (an MCP config's
  * `env: [{"name": "API_KEY", "value": …}]`), the second item of a pair in a list whose first item
  * names one (`headers: [["Authorization", "Bearer …"]]`). A JSON Schema's `properties` (a tool's
  * parameters: `{"password": {"type": "string"}}`), and the schemas it names in `$defs` or
  * `definitions`, say what a tool takes: a member of such a map in a schema, whose value is a schema
- * too, is searched, not masked, but for the values it gives (`default`, `const`, `enum`, examples).
+ * too, is searched, not masked, but for the values it gives (`default`, `const`, `enum`, examples),
+ * and those its items' and alternatives' schemas give.
  */
 export function withCredentialsMasked(value: unknown): unknown {
   // A list, not recursion: JSON.parse takes nesting deeper than the stack.
@@ -126,8 +127,11 @@ export function withCredentialsMasked(value: unknown): unknown {
         pending.push(item);
       }
     else if (isJsonObject(next)) {
-      if (credentialSchemas.has(next))
+      if (credentialSchemas.has(next)) {
         for (const key of SCHEMA_VALUES) if (Object.hasOwn(next, key)) next[key] = credentialShown(next[key]);
+        for (const key of CREDENTIAL_SUBSCHEMAS)
+          for (const schema of [next[key]].flat()) if (isJsonObject(schema)) credentialSchemas.add(schema);
+      }
       maskNamedValue(next);
       for (const key of Object.keys(next)) {
         const member = next[key];
@@ -144,7 +148,11 @@ export function withCredentialsMasked(value: unknown): unknown {
   return value;
 }
 
-/** An object holding a credential as its `value` beside its `name` (or `key`), in either case. */
+/**
+ * An object holding a credential as its `value` beside its `name` or `key`, or, in an auth config, beside
+ * the `header` it is sent as (`{"header": "Authorization", "value": …}`, `header_name` and `header_value`),
+ * the first letter in either case.
+ */
 function maskNamedValue(object: JsonObject): void {
   const named = NAMING_MEMBERS.some((key) => {
     const name = object[key];
@@ -153,8 +161,8 @@ function maskNamedValue(object: JsonObject): void {
   if (named) for (const key of VALUE_MEMBERS) if (Object.hasOwn(object, key)) object[key] = credentialShown(object[key]);
 }
 
-const NAMING_MEMBERS = ["name", "key", "Name", "Key"];
-const VALUE_MEMBERS = ["value", "Value"];
+const NAMING_MEMBERS = ["name", "key", "header", "header_name", "headerName", "Name", "Key", "Header", "HeaderName"];
+const VALUE_MEMBERS = ["value", "header_value", "headerValue", "Value", "HeaderValue"];
 
 /** JSON Schema's members whose keys name parameters or schemas, not values. */
 const SCHEMA_MAPS = new Set(["properties", "$defs", "definitions"]);
@@ -168,3 +176,10 @@ const SCHEMA_MARKS = ["type", "$ref", "$schema", "anyOf", "oneOf", "allOf", "enu
 
 /** A schema's members giving values, which a schema of a credential gives as the credential. */
 const SCHEMA_VALUES = ["default", "const", "enum", "examples", "example"];
+
+/**
+ * A schema's members holding the schemas of its value's items (`items`, a tuple's `prefixItems`), of
+ * its values as a map (`additionalProperties`) or of what it may be (`anyOf`, `oneOf`, `allOf`): in a
+ * credential's schema, these describe the credential too, so the values they give are masked as well.
+ */
+const CREDENTIAL_SUBSCHEMAS = ["items", "prefixItems", "additionalProperties", "anyOf", "oneOf", "allOf"];

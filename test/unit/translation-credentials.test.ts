@@ -164,6 +164,32 @@ describe("credentials in a request body", () => {
     });
   });
 
+  it("are a value named by the header it is sent as, in the shapes auth configs give it, and not one of a header holding none", () => {
+    const body = {
+      messages: [],
+      mcp_servers: [
+        { url: "https://mcp.example.com/mcp", auth: { type: "static", header: "Authorization", value: `Bearer ${TOKEN}` } },
+        { url: "https://tools.example.com/mcp", auth: { header_name: "X-API-Key", header_value: TOKEN } },
+        { url: "https://n8n.example.com/mcp", options: { headerName: "X-Auth-Token", headerValue: TOKEN } },
+        { url: "https://api.example.com/mcp", Auth: { Header: "Authorization", Value: TOKEN } },
+      ],
+      inject: [
+        { header: "Content-Type", value: "application/json" },
+        { header_name: "Accept", header_value: "*/*" },
+      ],
+    };
+
+    expect(metadataOf(body)).toEqual({
+      mcp_servers: [
+        { url: "https://mcp.example.com/mcp", auth: { type: "static", header: "Authorization", value: "[REDACTED]" } },
+        { url: "https://tools.example.com/mcp", auth: { header_name: "X-API-Key", header_value: "[REDACTED]" } },
+        { url: "https://n8n.example.com/mcp", options: { headerName: "X-Auth-Token", headerValue: "[REDACTED]" } },
+        { url: "https://api.example.com/mcp", Auth: { Header: "Authorization", Value: "[REDACTED]" } },
+      ],
+      inject: body.inject,
+    });
+  });
+
   it("leave alone a tool's parameter of such a name, whose schema says what it takes, not what it is", () => {
     const login = {
       type: "function",
@@ -224,6 +250,31 @@ describe("credentials in a request body", () => {
       ],
       config: { properties: { password: "[REDACTED]" } },
     });
+  });
+
+  it("in a schema's parameter of such a name are the values its items and alternatives give too, at any depth", () => {
+    const parameters = {
+      type: "object",
+      properties: {
+        api_keys: { type: "array", items: { type: "string", default: TOKEN, enum: [TOKEN], examples: [TOKEN] } },
+        token: { anyOf: [{ type: "string", const: TOKEN }, { type: "null" }] },
+        secrets: { type: "object", additionalProperties: { type: "array", items: { example: TOKEN } } },
+        credential: { type: "array", prefixItems: [{ type: "string", default: TOKEN }], items: false },
+        tags: { type: "array", items: { type: "string", default: "red" } },
+      },
+    };
+    const masked = {
+      type: "object",
+      properties: {
+        api_keys: { type: "array", items: { type: "string", default: "[REDACTED]", enum: "[REDACTED]", examples: "[REDACTED]" } },
+        token: { anyOf: [{ type: "string", const: "[REDACTED]" }, { type: "null" }] },
+        secrets: { type: "object", additionalProperties: { type: "array", items: { example: "[REDACTED]" } } },
+        credential: { type: "array", prefixItems: [{ type: "string", default: "[REDACTED]" }], items: false },
+        tags: { type: "array", items: { type: "string", default: "red" } },
+      },
+    };
+
+    expect(metadataOf({ tools: [{ name: "t", parameters }] })).toEqual({ tools: [{ name: "t", parameters: masked }] });
   });
 
   it("past the span's parse budget show a setting naming one as [REDACTED] whole, and one naming none as its text", () => {
