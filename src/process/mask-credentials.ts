@@ -78,7 +78,7 @@ export const CREDENTIAL_ENDINGS = new WordEndings(CREDENTIAL_NAMES.map((name) =>
 
 export function isCredentialKey(key: string): boolean {
   if (!CREDENTIAL_ENDINGS.endsOne(key, key.length)) return false;
-  const words = key.replace(WORD_START, " ").replace(SEPARATORS, " ").trim().toLowerCase();
+  const words = key.replace(WORD_START, " ").replace(SEPARATORS, " ").toLowerCase();
   return CREDENTIAL_NAME.test(words) && !NOT_CREDENTIAL_NAME.test(words);
 }
 
