@@ -164,6 +164,19 @@ describe("credentials in a request body", () => {
     });
   });
 
+  it("leave alone a list in a list that is no name and value: three words, or a first item that is no name", () => {
+    const body = {
+      messages: [],
+      synonyms: [["password", "passphrase", "passcode"]],
+      logit_bias: [
+        [50256, -100],
+        [null, "token"],
+      ],
+    };
+
+    expect(metadataOf(body)).toEqual({ synonyms: body.synonyms, logit_bias: body.logit_bias });
+  });
+
   it("are a value named by the header it is sent as, in the shapes auth configs give it, and not one of a header holding none", () => {
     const body = {
       messages: [],
@@ -258,6 +271,8 @@ describe("credentials in a request body", () => {
       properties: {
         api_keys: { type: "array", items: { type: "string", default: TOKEN, enum: [TOKEN], examples: [TOKEN] } },
         token: { anyOf: [{ type: "string", const: TOKEN }, { type: "null" }] },
+        password: { oneOf: [{ type: "string", examples: [TOKEN] }, { type: "integer" }] },
+        client_secret: { allOf: [{ type: "string" }, { default: TOKEN }] },
         secrets: { type: "object", additionalProperties: { type: "array", items: { example: TOKEN } } },
         credential: { type: "array", prefixItems: [{ type: "string", default: TOKEN }], items: false },
         tags: { type: "array", items: { type: "string", default: "red" } },
@@ -268,6 +283,8 @@ describe("credentials in a request body", () => {
       properties: {
         api_keys: { type: "array", items: { type: "string", default: "[REDACTED]", enum: "[REDACTED]", examples: "[REDACTED]" } },
         token: { anyOf: [{ type: "string", const: "[REDACTED]" }, { type: "null" }] },
+        password: { oneOf: [{ type: "string", examples: "[REDACTED]" }, { type: "integer" }] },
+        client_secret: { allOf: [{ type: "string" }, { default: "[REDACTED]" }] },
         secrets: { type: "object", additionalProperties: { type: "array", items: { example: "[REDACTED]" } } },
         credential: { type: "array", prefixItems: [{ type: "string", default: "[REDACTED]" }], items: false },
         tags: { type: "array", items: { type: "string", default: "red" } },
