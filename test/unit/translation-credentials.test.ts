@@ -124,6 +124,10 @@ describe("credentials in a request body", () => {
       "OAuthToken",
       "aws_secret_access_key",
       "Set-Cookie",
+      // Words after a run of capitals, and a doubled separator.
+      "AWSAccessKey",
+      "JWTToken",
+      "api__key",
     ];
     for (const name of names) expect(metadataOf(nested(name)), name).toEqual(nested(name, "[REDACTED]"));
   });
@@ -147,14 +151,18 @@ describe("credentials in a request body", () => {
   });
 
   it("are a value named by its name or key, and the second of a pair a list holds, the name spelled with escapes or not", () => {
-    const body = `{"messages":[],"env":[{"name":"GITHUB_TOKEN","value":"${TOKEN}"},{"name":"LOG_LEVEL","value":"debug"}],"vars":[{"Key":"API_K\\u0045Y","Value":"${TOKEN}"}],"headers":[["Authorization","Bearer ${TOKEN}"],["Accept","*/*"]],"required":["password","model"]}`;
+    const body = `{"messages":[],"env":[{"name":"GITHUB_TOKEN","value":"${TOKEN}"},{"name":"LOG_LEVEL","value":"debug"}],"vars":[{"Key":"API_K\\u0045Y","Value":"${TOKEN}"},{"key":"X-Api-Key","value":"${TOKEN}"},{"Name":"DB_PASSWORD","Value":"${TOKEN}"}],"headers":[["Authorization","Bearer ${TOKEN}"],["Accept","*/*"]],"required":["password","model"]}`;
 
     expect(metadataOf(body)).toEqual({
       env: [
         { name: "GITHUB_TOKEN", value: "[REDACTED]" },
         { name: "LOG_LEVEL", value: "debug" },
       ],
-      vars: [{ Key: "API_KEY", Value: "[REDACTED]" }],
+      vars: [
+        { Key: "API_KEY", Value: "[REDACTED]" },
+        { key: "X-Api-Key", value: "[REDACTED]" },
+        { Name: "DB_PASSWORD", Value: "[REDACTED]" },
+      ],
       headers: [
         ["Authorization", "[REDACTED]"],
         ["Accept", "*/*"],
@@ -185,6 +193,7 @@ describe("credentials in a request body", () => {
         { url: "https://tools.example.com/mcp", auth: { header_name: "X-API-Key", header_value: TOKEN } },
         { url: "https://n8n.example.com/mcp", options: { headerName: "X-Auth-Token", headerValue: TOKEN } },
         { url: "https://api.example.com/mcp", Auth: { Header: "Authorization", Value: TOKEN } },
+        { url: "https://proxy.example.com/mcp", Auth: { HeaderName: "X-Api-Key", HeaderValue: TOKEN } },
       ],
       inject: [
         { header: "Content-Type", value: "application/json" },
@@ -198,6 +207,7 @@ describe("credentials in a request body", () => {
         { url: "https://tools.example.com/mcp", auth: { header_name: "X-API-Key", header_value: "[REDACTED]" } },
         { url: "https://n8n.example.com/mcp", options: { headerName: "X-Auth-Token", headerValue: "[REDACTED]" } },
         { url: "https://api.example.com/mcp", Auth: { Header: "Authorization", Value: "[REDACTED]" } },
+        { url: "https://proxy.example.com/mcp", Auth: { HeaderName: "X-Api-Key", HeaderValue: "[REDACTED]" } },
       ],
       inject: body.inject,
     });
@@ -234,6 +244,19 @@ describe("credentials in a request body", () => {
       // A value is no schema: one under `properties` is masked all the same.
       config: { properties: { token: "[REDACTED]" } },
     });
+  });
+
+  it("keep the schema of a parameter that looks like one only by its const or items, in parameters marked only by their $schema", () => {
+    const parameters = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      properties: { password: { const: TOKEN }, secret: { items: { minLength: 8, default: TOKEN } } },
+    };
+    const masked = {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      properties: { password: { const: "[REDACTED]" }, secret: { items: { minLength: 8, default: "[REDACTED]" } } },
+    };
+
+    expect(metadataOf({ tools: [{ name: "t", parameters }] })).toEqual({ tools: [{ name: "t", parameters: masked }] });
   });
 
   it("in a schema's parameter of such a name are the values it gives, and a map of such names is searched only in a schema", () => {
