@@ -23,6 +23,7 @@ import {
   adminWith,
   consoleSessionCookie,
   createTenant,
+  OTHER_ENCRYPTION_KEY,
   relayFetch,
   relayFetchWith,
   sendTraces,
@@ -168,9 +169,8 @@ describe("the console's overview, statistics, replays and dead letters", () => {
   it("counts a tenant's requests the relay could not serve, misconfigured (503), among its errors, on its page and the overview", async () => {
     const tenant = await createTenant();
     // ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS: the tenant's stored key opens no more.
-    const otherKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
     for (let i = 0; i < 3; i++) {
-      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: otherKey })).status).toBe(503);
+      expect((await sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), { ENCRYPTION_KEY: OTHER_ENCRYPTION_KEY })).status).toBe(503);
     }
     const cookie = await consoleSessionCookie();
     const errorsShown = (html: string) => /<svg class="chart errors"[^>]*data-total="(\d+)"/.exec(html)?.[1];

@@ -8,7 +8,7 @@ import * as exporterRules from "../node_modules/@opentelemetry/otlp-exporter-bas
 import * as exporterRetries from "../node_modules/@opentelemetry/otlp-exporter-base/dist/retrying-transport.mjs";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { failingBinding } from "./support/bindings.js";
-import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
+import { createTenant, OTHER_ENCRYPTION_KEY, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf } from "./support/traces.js";
 
@@ -60,7 +60,7 @@ describe("a refusal the relay asks the client to send again, as the OpenTelemetr
       // A deploy that rotated ENCRYPTION_KEY without ENCRYPTION_KEY_PREVIOUS, fixed by the next one.
       cause: "the relay misconfigured, its ENCRYPTION_KEY opening none of the stored keys, until an operator fixes it",
       before: async () => {},
-      failing: () => ({ ENCRYPTION_KEY: btoa(String.fromCharCode(...new Uint8Array(32).fill(7))) }),
+      failing: () => ({ ENCRYPTION_KEY: OTHER_ENCRYPTION_KEY }),
     },
   ])("is sent again, and delivered, within the exporter's default timeout: $cause", async ({ before, failing }) => {
     const tenant = await createTenant();

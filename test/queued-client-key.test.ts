@@ -9,7 +9,7 @@ import { isAcceptedKey } from "../src/tenants/accepted-keys.js";
 import { recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { CONSUMER_RETRY, consume, DELIVERIES, queuedMessage } from "./support/queue.js";
-import { admin, createTenant } from "./support/relay.js";
+import { admin, createTenant, OTHER_ENCRYPTION_KEY } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { spanIdsOf } from "./support/traces.js";
 
@@ -95,9 +95,8 @@ describe.concurrent("a passthrough client's queued key", () => {
   });
 
   describe("sealed before an ENCRYPTION_KEY rotation (README, Rotating ENCRYPTION_KEY)", () => {
-    const NEXT_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
-    const rotating = { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY };
-    const rotated = { ENCRYPTION_KEY: NEXT_KEY, ENCRYPTION_KEY_PREVIOUS: "" };
+    const rotating = { ENCRYPTION_KEY: OTHER_ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY };
+    const rotated = { ENCRYPTION_KEY: OTHER_ENCRYPTION_KEY, ENCRYPTION_KEY_PREVIOUS: "" };
 
     async function queuedUnderOldKey() {
       const tenant = await createTenant({ mode: "passthrough" });

@@ -8,6 +8,12 @@ import { standin } from "./standin.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
+/**
+ * An ENCRYPTION_KEY other than the tests' own: set alone, the keys stored under theirs open no more
+ * (a rotation without ENCRYPTION_KEY_PREVIOUS); with theirs as ENCRYPTION_KEY_PREVIOUS, a rotation.
+ */
+export const OTHER_ENCRYPTION_KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+
 /** A console session's Cookie header, for a session logged in at `startedAt`, as the login form starts one. */
 export async function consoleSessionCookie(startedAt = Date.now()): Promise<string> {
   return `${SESSION_COOKIE}=${(await startSession(ADMIN_TOKEN, startedAt)).value}`;
