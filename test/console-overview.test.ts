@@ -166,7 +166,7 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(html).toContain(`action="/admin/console/tenants/${tenant.id}/delete"`);
   });
 
-  it("counts a tenant's requests the relay could not serve, misconfigured (503), among its errors, on its page and the overview", async () => {
+  it("counts a tenant's requests the relay could not serve, misconfigured (503), among its errors and apart from an outage's, on its page and the overview", async () => {
     const tenant = await createTenant();
     // ENCRYPTION_KEY changed without ENCRYPTION_KEY_PREVIOUS: the tenant's stored key opens no more.
     for (let i = 0; i < 3; i++) {
@@ -182,7 +182,15 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     }
 
     expect(errorsShown(page)).toBe("3");
-    expect(errorsShown(await overviewRow(tenant.id, cookie))).toBe("3");
+    const row = await overviewRow(tenant.id, cookie);
+    expect(errorsShown(row)).toBe("3");
+    // Told apart from an outage's 503s: the operator's to fix, and where to look.
+    expect(unescaped(row)).toContain(
+      "3 requests refused in 5 min because the relay is misconfigured: its log lines (code misconfigured) say how",
+    );
+    const report = (await (await admin("GET", `/tenants/${tenant.id}/stats`)).json()) as TenantStatsReport;
+    expect(report.last_5m.requests).toEqual({ "503": 3 });
+    expect(report.last_5m.rejected_requests).toMatchObject({ unavailable: 0, misconfigured: 3 });
   });
 
   it("shows a routing tenant's traces waiting for their parent, and none for a tenant that does not route", async () => {

@@ -190,6 +190,7 @@ describe("per-tenant statistics", () => {
       unauthorised: 1,
       rate_limited: 0,
       unavailable: 0,
+      misconfigured: 0,
       failed: 0,
     });
     expect(report.total.spans).toEqual({

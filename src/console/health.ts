@@ -31,8 +31,17 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
     // Backoff puts an outage's retries more than 5 minutes apart: between them a quiet tenant has no attempt to count.
     concerns.push({ level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" });
   }
-  const refused = now ? requestsRefused(now) : 0;
-  if (refused > 0) concerns.push({ level: "bad", text: `${countOf(refused, "request")} refused in 5 min` });
+  // The relay's own fault first: no waiting on Braintrust mends it, its operator must.
+  const misconfigured = now?.rejected_requests.misconfigured ?? 0;
+  if (misconfigured > 0) {
+    concerns.push({
+      level: "bad",
+      text: `${countOf(misconfigured, "request")} refused in 5 min because the relay is misconfigured: its log lines (code misconfigured) say how`,
+    });
+  }
+  const refused = now ? requestsRefused(now) - misconfigured : 0;
+  if (refused > 0)
+    concerns.push({ level: "bad", text: `${countOf(refused, misconfigured > 0 ? "other request" : "request")} refused in 5 min` });
   // Braintrust answered 2xx but kept them not: a partial success, which nothing retries.
   const rejected = now?.spans.rejected.by_braintrust ?? 0;
   if (rejected > 0) concerns.push({ level: "bad", text: `${countOf(rejected, "span")} rejected by Braintrust in 5 min` });

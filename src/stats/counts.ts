@@ -32,6 +32,12 @@ export interface Counts {
   spans: Partial<Record<SpanCounter, number>>;
   /** Ingest requests answered, by HTTP status. */
   requests: Record<string, number>;
+  /**
+   * Of the requests answered 503, those the relay refused because it is misconfigured (an
+   * `ENCRYPTION_KEY` that opens no stored key, an invalid var): absent when none, and in counts made
+   * before they were counted, which show them as unavailable.
+   */
+  misconfigured?: number;
   /** Attempts to deliver to Braintrust, and those that were not a 2xx. */
   upstreamAttempts: number;
   upstreamErrors: number;
@@ -161,6 +167,7 @@ export function addCounts(into: Counts, from: Counts): Counts {
   addInto(into.latency, from.latency);
   into.upstreamAttempts += from.upstreamAttempts;
   into.upstreamErrors += from.upstreamErrors;
+  if (from.misconfigured) into.misconfigured = (into.misconfigured ?? 0) + from.misconfigured;
   const models = Object.entries(from.usage ?? {});
   if (models.length > 0) {
     into.usage ??= {};

@@ -96,9 +96,11 @@ export function countUsage(of: TenantIncarnation, usage: Record<string, ModelUsa
   for (const [model, calls] of models) addModelUsage(counts.usage, model, calls);
 }
 
-export function countRequest(of: TenantIncarnation, status: number): void {
+/** One ingest request answered with `status`; `misconfigured` when the relay refused it for its own configuration. */
+export function countRequest(of: TenantIncarnation, status: number, misconfigured: boolean): void {
   const counts = countsNow(deltaOf(of));
   counts.requests[status] = (counts.requests[status] ?? 0) + 1;
+  if (misconfigured) counts.misconfigured = (counts.misconfigured ?? 0) + 1;
 }
 
 /** One attempt to deliver to Braintrust; `error` when it was not a 2xx. */

@@ -11,6 +11,7 @@ export interface TrafficSummary {
     unauthorised: number;
     rate_limited: number;
     unavailable: number;
+    misconfigured: number;
     failed: number;
   };
   spans: {
@@ -66,12 +67,16 @@ export function summariseTraffic(counts: Counts): TrafficSummary {
     unauthorised: 0,
     rate_limited: 0,
     unavailable: 0,
+    misconfigured: 0,
     failed: 0,
   };
   for (const [status, n] of Object.entries(counts.requests)) {
     const reason = REJECTION_OF_STATUS[status];
     if (reason) rejected[reason] += n;
   }
+  // Counted among the 503s too: a misconfiguration is the operator's to fix, an outage is not.
+  rejected.misconfigured = counts.misconfigured ?? 0;
+  rejected.unavailable -= rejected.misconfigured;
   const spans = (counter: keyof Counts["spans"]) => counts.spans[counter] ?? 0;
   return {
     requests: counts.requests,

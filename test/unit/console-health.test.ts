@@ -95,6 +95,18 @@ describe("a tenant's health on the console's overview", () => {
     ]);
   });
 
+  it("names requests refused because the relay is misconfigured apart from the others, first, and says where to look", () => {
+    const stats = statsOf({ requests: { "401": 1, "503": 3 }, misconfigured: 2 });
+
+    expect(concernsOf(stats, noDeadLetters)).toEqual([
+      { level: "bad", text: "2 requests refused in 5 min because the relay is misconfigured: its log lines (code misconfigured) say how" },
+      { level: "bad", text: "2 other requests refused in 5 min" },
+    ]);
+    expect(concernsOf(statsOf({ requests: { "503": 1 }, misconfigured: 1 }), noDeadLetters)).toEqual([
+      { level: "bad", text: "1 request refused in 5 min because the relay is misconfigured: its log lines (code misconfigured) say how" },
+    ]);
+  });
+
   it("names spans Braintrust rejected in a partial success, and statistics the tenant's object did not answer for", () => {
     expect(concernsOf(statsOf({ spans: { delivered: 1, rejected_by_braintrust: 2 } }), noDeadLetters)).toEqual([
       { level: "bad", text: "2 spans rejected by Braintrust in 5 min" },

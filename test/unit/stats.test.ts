@@ -314,7 +314,7 @@ describe("an isolate's counts waiting for a flush", () => {
     const again = { tenant: "acme", incarnation: "incarnation-2" };
     const recordedBeforeIncarnations = { tenant: "acme" };
     countSpans(acme, "queued", 3);
-    countRequest(acme, 200);
+    countRequest(acme, 200, false);
     countSpans(again, "queued", 5);
     countSpans(recordedBeforeIncarnations, "queued", 7);
 
@@ -347,7 +347,27 @@ describe("a summary", () => {
       ...emptyCounts(),
       requests: { "200": 5, "400": 1, "415": 1, "413": 2, "401": 3, "403": 1, "429": 4, "503": 1, "500": 1 },
     });
-    expect(summary.rejected_requests).toEqual({ invalid: 2, over_limit: 2, unauthorised: 4, rate_limited: 4, unavailable: 1, failed: 1 });
+    expect(summary.rejected_requests).toEqual({
+      invalid: 2,
+      over_limit: 2,
+      unauthorised: 4,
+      rate_limited: 4,
+      unavailable: 1,
+      misconfigured: 0,
+      failed: 1,
+    });
+  });
+
+  it("tells the 503s of a misconfigured relay from an outage's, in counts added up from isolates and minutes", () => {
+    const isolate = { ...emptyCounts(), requests: { "200": 1, "503": 3 }, misconfigured: 2 };
+    const another = { ...emptyCounts(), requests: { "503": 2 }, misconfigured: 1 };
+    const recordedBeforeMisconfigured = { ...emptyCounts(), requests: { "503": 4 } };
+
+    const sum = [isolate, another, recordedBeforeMisconfigured].reduce((into, c) => addCounts(into, c), emptyCounts());
+
+    expect(sum.requests).toEqual({ "200": 1, "503": 9 });
+    expect(summarise(sum).rejected_requests).toMatchObject({ unavailable: 6, misconfigured: 3 });
+    expect(summarise(recordedBeforeMisconfigured).rejected_requests).toMatchObject({ unavailable: 4, misconfigured: 0 });
   });
 
   it("shows every span counter, zero when nothing was counted", () => {
