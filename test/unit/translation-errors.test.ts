@@ -58,6 +58,25 @@ describe("a span failed by tfy.error_message alone", () => {
       message: "400: This model's maximum context length is 4000 tokens",
     });
   });
+
+  it.each([
+    // Said as a word of its own, first or later in the gateway's message: not said twice.
+    ["400", "Provider answered 400 Bad Request: the prompt is too long", "Provider answered 400 Bad Request: the prompt is too long"],
+    ["400", "400 Bad Request: the prompt is too long", "400 Bad Request: the prompt is too long"],
+    // Only the start of a longer number, at the message's start too, or of a word: both show.
+    ["400", "4000 tokens is the most this model takes", "400: 4000 tokens is the most this model takes"],
+    ["4", "429 Too Many Requests", "4: 429 Too Many Requests"],
+    // A code with more around it and a reason phrase are no status line of their own.
+    ["HTTP 429", "Too Many Requests", "HTTP 429: Too Many Requests"],
+    ["429 from openai-main", "Too Many Requests", "429 from openai-main: Too Many Requests"],
+  ])("shows a status message %j with the gateway's %j as %j", (status, gateway, shown) => {
+    const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", gateway)]);
+    span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: status });
+    const [out] = spansOf(relayed(requestOf([span])).requests[0]!.request);
+
+    expect(out!.status).toMatchObject({ code: Status_StatusCode.ERROR, message: shown });
+    expect(attributesOf(out!)).not.toHaveProperty("tfy.error_message");
+  });
   it("gives a status that is ERROR without a message the gateway's message, and drops the attribute", () => {
     const span = spanWith("Model: x", [attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")]);
     span.status = { $typeName: "opentelemetry.proto.trace.v1.Status", code: Status_StatusCode.ERROR, message: "" };
@@ -312,6 +331,21 @@ describe("a call whose recorded answer is an error body", () => {
       );
       expect(out!.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
       expect(attributesOf(out!)["braintrust.output_json"]).toBe(output);
+    }
+  });
+
+  it("reads a tool's failure on a tool's span only: a guardrail's, model's or agent's output saying isError, or the MCP error flag, is no failure", () => {
+    const output = '{"content":[{"type":"text","text":"PII found"}],"isError":true}';
+    const spans = ["Guardrail", "Model", "AgentResponse"].map((type) =>
+      spanWith(`${type}: x`, [
+        attr("tfy.span_type", type),
+        attr("tfy.output", output),
+        attr("tfy.mcp_server.is_tool_call_execution_error", "true"),
+        attr("tfy.mcp_server.error_code", -32603),
+      ]),
+    );
+    for (const out of spansOf(relayed(requestOf(spans)).requests[0]!.request)) {
+      expect(out.status?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
     }
   });
 });
