@@ -17,6 +17,24 @@ describe("metadata", () => {
       ]),
     ).not.toHaveProperty("braintrust.metadata");
   });
+
+  it("leaves the conventions' keys the relay's metadata would restate on a span with metadata of its own, which is not written", () => {
+    const call = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }], temperature: 0.2 })),
+      attr("gen_ai.request.model", "gpt-4o"),
+      attr("gen_ai.request.temperature", 0.2),
+    ];
+
+    expect(keptKeys(call)).toEqual(["tfy.span_type"]);
+    expect(keptKeys([...call, attr("braintrust.metadata", JSON.stringify({ team: "search" }))])).toEqual([
+      "tfy.span_type",
+      // Its temperature shows nowhere else.
+      "tfy.input",
+      "gen_ai.request.model",
+      "gen_ai.request.temperature",
+    ]);
+  });
 });
 
 describe("tags", () => {
