@@ -157,6 +157,20 @@ describe("input and output", () => {
     }
   });
 
+  it("shows a guardrail's or a task's body whole, what a rule left of it, since neither is a model call's body", () => {
+    const checked = { text: "Call me at 555-0100", policy: "pii", user: "u1" };
+    const verdict = { verdict: "flagged", findings: ["phone"], reviewer: "r1" };
+    const redact = { keys: [{ pattern: "tfy.input.user" }, { pattern: "tfy.output.reviewer" }] };
+    const spans = [[attr("tfy.span_type", "Guardrail")], [attr("tfy.request.model_name", "m")]].map((typed) =>
+      spanWith("check", [...typed, attr("tfy.input", JSON.stringify(checked)), attr("tfy.output", JSON.stringify(verdict))]),
+    );
+
+    for (const out of spansOf(relayed(requestOf(spans), { redact }).requests[0]!.request).map(attributesOf)) {
+      expect(JSON.parse(out["braintrust.input_json"] as string)).toEqual({ text: "Call me at 555-0100", policy: "pii" });
+      expect(JSON.parse(out["braintrust.output_json"] as string)).toEqual({ verdict: "flagged", findings: ["phone"] });
+    }
+  });
+
   it("takes the whole JSON when it has no such field, and text as a JSON string", () => {
     const result = translated([attr("tfy.input", JSON.stringify({ question: "Hi" })), attr("tfy.output", "plain text")]);
 
