@@ -4,7 +4,7 @@ import { attr } from "../../scripts/lib/traces.js";
 import { MAX_PARSED_ENTRIES_PER_SPAN } from "../../src/process/raw-json.js";
 import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
-import { responsesApiAnswer } from "../support/translation.js";
+import { responsesApiAnswer, translated } from "../support/translation.js";
 
 /**
  * A model call whose `tools` setting spends nearly all of its span's parse budget (process/raw-json.ts):
@@ -64,5 +64,22 @@ describe("a Responses API call whose tools fill much of the span's parse budget"
 
     expect(shown.metadata.tools).toHaveLength(500);
     expect(shown.metadata.response).not.toHaveProperty("tools");
+  });
+});
+
+/** The parse budget (process/raw-json.ts) is each span's own: what one span parsed costs the next nothing. */
+describe("a span translated after one whose lists spent most of the parse budget", () => {
+  it("shows its own settings as parsed, as the first span did", () => {
+    // Each `{}` two entries: each span's tools take 60% of the budget, two of them more than all of it.
+    const tools = Array.from({ length: (MAX_PARSED_ENTRIES_PER_SPAN * 0.6) / 2 }, () => ({}));
+    const call = () => [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }], tools, temperature: 0.7 })),
+    ];
+    const first = translated(call());
+    const second = translated(call());
+
+    expect(first["braintrust.metadata"]).toEqual({ model: "gpt-4o", tools, temperature: 0.7 });
+    expect(second).toEqual(first);
   });
 });
