@@ -21,6 +21,27 @@ describe("replacing within a length", () => {
     );
   });
 
+  it("reads two-digit, zero-led and named references, and a reference's neighbours, as String.prototype.replace does", () => {
+    // Twelve captures: `$12` names the last, `$13` is `$1` and a 3; `$1 ` and `$1.` a capture and what follows it.
+    const twelve = /(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(a)(b)?/g;
+    const named = /(?<first>a)(?<second>b)?/g;
+    const templates = ["$9|$10|$11|$12|$13|$01|$00|$1 |$1.|$1a|$", "$<first>|$<second>|$<none>", "$<first", ">$<first", "$<first>>"];
+    for (const template of templates) {
+      for (const [text, pattern] of [
+        ["aaaaaaaaaaab aaaaaaaaaaa", twelve],
+        ["ab-a", named],
+      ] as const) {
+        expect(replaceWithin(text, pattern, template, Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(
+          text.replace(pattern, template),
+        );
+      }
+    }
+  });
+
+  it("finds a match wherever it is, whatever text comes before it", () => {
+    expect(replaceWithin("undefinedx", /x/g, "y", 100, 100)).toBe("undefinedy");
+  });
+
   it("leaves a match of empty text as it is", () => {
     expect(replaceWithin("abab", /(?=b)/g, "X", 100, 100)).toBe("abab");
     expect(replaceWithin("abab", /(?<=a)/g, "X", 100, 100)).toBe("abab");
