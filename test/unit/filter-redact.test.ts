@@ -161,6 +161,108 @@ describe("redacting keys", () => {
     expect(values).toEqual(["[REDACTED]", "[REDACTED]", "[REDACTED]", "[REDACTED]", "[REDACTED]"]);
   });
 
+  it("reaches keys nested in key-value lists and lists by their dotted path, as flattened attributes name them", () => {
+    const request = requestOf([
+      spanWith("s", [
+        attr("tfy.request.metadata", { env: "prod", user_email: "bob@example.com", auth: { token: "hunter2", scheme: "bearer" } }),
+        attr("calls", [{ secret: "kept: not the second call" }, { secret: "s3cr3t", name: "two" }]),
+        attr("tags", ["a", "b", "c"]),
+        attr("ids", ["id-1", "id-2"]),
+        attr("matrix", [["a", "b"], ["c"]]),
+        attr("tfy.request.metadata.user_email", "bob@example.com"),
+      ]),
+    ]);
+    const keys = [
+      { pattern: "tfy.request.metadata.user_email" },
+      { pattern: "*.token", action: "replace", replacement: "[hidden]" },
+      { pattern: "calls.1.secret" },
+      { pattern: "tags.1" },
+      { pattern: "ids.0", action: "replace", replacement: "[hidden]" },
+      { pattern: "matrix.0.1" },
+      // Past the list's end: nothing to replace.
+      { pattern: "tags.3", action: "replace" },
+    ];
+
+    expect(spansOf(sent(request, { redact: { keys } }))[0]!.attributes).toEqual([
+      attr("tfy.request.metadata", { env: "prod", auth: { token: "[hidden]", scheme: "bearer" } }),
+      attr("calls", [{ secret: "kept: not the second call" }, { name: "two" }]),
+      attr("tags", ["a", "c"]),
+      attr("ids", ["[hidden]", "id-2"]),
+      attr("matrix", [["a"], ["c"]]),
+    ]);
+  });
+
+  it("reaches keys and list items inside JSON an attribute holds as text, leaving the rest of it byte for byte", () => {
+    const request = requestOf([
+      spanWith("s", [
+        attr(
+          "tfy.request.metadata",
+          '{"env": "prod", "user_email":"bob@example.com", "n": 12345678901234567890, "auth": {"token": "hunter2"}}',
+        ),
+        attr("calls", '[{"secret": "kept"}, {"secret": "s3cr3t", "name": "two"}]'),
+        attr("tfy.input", '{"user_email": "not under tfy.request.metadata", "token": 1}'),
+        attr("meta", '{"emails": ["bob@example.com", "ann@example.com"]}'),
+        attr("note", "{not json at all, user_email"),
+      ]),
+    ]);
+    const keys = [
+      { pattern: "tfy.request.metadata.user_email" },
+      { pattern: "*.token", action: "replace", replacement: "[hidden]" },
+      { pattern: "calls.1.secret" },
+      { pattern: "meta.emails.0", action: "replace", replacement: "[hidden]" },
+    ];
+
+    expect(spansOf(sent(request, { redact: { keys } }))[0]!.attributes).toEqual([
+      attr("tfy.request.metadata", '{"env":"prod","n":12345678901234567890,"auth":{"token":"[hidden]"}}'),
+      attr("calls", '[{"secret": "kept"},{"name":"two"}]'),
+      attr("tfy.input", '{"user_email":"not under tfy.request.metadata","token":"[hidden]"}'),
+      attr("meta", '{"emails":["[hidden]","ann@example.com"]}'),
+      attr("note", "{not json at all, user_email"),
+    ]);
+  });
+
+  it("sends a span anew when a rule changed only a list's item or what is inside its JSON", () => {
+    const inList = requestOf([spanWith("s", [attr("tokens", ["public", "hunter2"])])]);
+    const inJson = requestOf([spanWith("s", [attr("tfy.input", '{"token": "hunter2"}')])]);
+    const redact = { keys: [{ pattern: "tokens.1" }, { pattern: "tfy.input.token" }] };
+
+    expect(untouched(inList, { redact })).toBe(false);
+    expect(spansOf(sent(inList, { redact }))[0]!.attributes).toEqual([attr("tokens", ["public"])]);
+    expect(untouched(inJson, { redact })).toBe(false);
+    expect(spansOf(sent(inJson, { redact }))[0]!.attributes).toEqual([attr("tfy.input", "{}")]);
+  });
+
+  it("takes whole, with the first rule that could reach into it, JSON too deep to search", () => {
+    const tooDeep = `${"[".repeat(300)}${"]".repeat(300)}`;
+    const request = requestOf([
+      spanWith("s", [
+        attr("deep", `{"user_email": "bob@example.com", "x": ${tooDeep}}`),
+        attr("replaced", `{"user_email": "bob@example.com", "x": ${tooDeep}}`),
+        attr("far", tooDeep),
+        // Deeper than keys are searched (32 levels): what a rule could reach into is taken whole.
+        attr("nested", `{"a": ${'{"n": 1, "b": '.repeat(40)}{"password": "hunter2"}${"}".repeat(40)}}`),
+        // As deep, but no rule could reach below its second level: nothing is taken.
+        attr("kept", `{"a": ${'{"b": '.repeat(40)}{"password": "hunter2"}${"}".repeat(40)}}`),
+      ]),
+    ]);
+    const keys = [
+      { pattern: "deep.user_email" },
+      { pattern: "replaced.*", action: "replace", replacement: "[hidden]" },
+      { pattern: "nested.*.password" },
+      { pattern: "kept.a.password" },
+    ];
+
+    const attributes = spansOf(sent(request, { redact: { keys } }))[0]!.attributes;
+
+    expect(attributes.map((a) => a.key)).toEqual(["replaced", "far", "nested", "kept"]);
+    expect(attributesOf(spanWith("", attributes))).toMatchObject({
+      replaced: '"[hidden]"',
+      far: tooDeep,
+      nested: `{"a":${'{"n":1,"b":'.repeat(30)}{"n":1}${"}".repeat(30)}}`,
+      kept: `{"a": ${'{"b": '.repeat(40)}{"password": "hunter2"}${"}".repeat(40)}}`,
+    });
+  });
+
   it("routes on what the spans and their resource said before redaction", () => {
     const request = requestOf([spanWith("s", [attr("env", "eval")])]);
     request.resourceSpans[0]!.resource!.attributes.push(attr("team", "search"));
