@@ -539,4 +539,14 @@ describe("email addresses masked", () => {
       { seed: 19, numRuns: 5000 },
     );
   });
+
+  it("as the plain pattern masks them right after another address: an @ there has no local part, one a character later has", () => {
+    for (const text of ["a@b.co@d.io", "a@b.co+@d.io", "a@b.co +@d.io x@y.zz"])
+      expect(maskEmails(text, "[E]", Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY)).toBe(text.replace(EMAIL, "[E]"));
+  });
+
+  it("gives up once the masked text would pass the length it may reach, and not before", () => {
+    expect(maskEmails("to a@b.co", "x".repeat(20), 23, Number.POSITIVE_INFINITY)).toBe(`to ${"x".repeat(20)}`);
+    expect(maskEmails("to a@b.co", "x".repeat(20), 22, Number.POSITIVE_INFINITY)).toBeUndefined();
+  });
 });
