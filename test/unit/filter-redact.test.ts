@@ -460,6 +460,96 @@ describe("masking values", () => {
   });
 });
 
+describe("masking values token by token, and metrics' names", () => {
+  const maskedAttributes = (attributes: ReturnType<typeof attr>[], values: unknown[]) =>
+    attributesOf(spansOf(sent(requestOf([spanWith("s", attributes)]), { redact: { values } }))[0]!);
+  const digits = { pattern: "\\d{7,}", replacement: "[NUM]" };
+
+  it("masks every string and scalar of a JSON value on its own once masking it as text broke its JSON, and text that only looks like JSON as text", () => {
+    const out = maskedAttributes(
+      [
+        attr("escaped", JSON.stringify({ a: "x\nbob@example.com", b: "c@d.io", n: 5551234567 })),
+        attr("bare", '{"n": 5551234567}'),
+        attr("not json", "{not json, bob@example.com"),
+      ],
+      ["emails", digits],
+    );
+
+    expect(out).toEqual({
+      escaped: '{"a":"x\\n[REDACTED]","b":"[REDACTED]","n":"[NUM]"}',
+      bare: '{"n": "[NUM]"}',
+      "not json": "{not json, [REDACTED]",
+    });
+  });
+
+  it("masks a JSON value's bare numbers alike whether or not a string of it has an escape: as text only", () => {
+    const card = [{ pattern: "^\\d{16}$", replacement: "[CARD]" }];
+    const plain = maskedAttributes([attr("v", '{"note":"ab","n":4111111111111111}')], card).v;
+    const escaped = maskedAttributes([attr("v", '{"note":"a\\nb","n":4111111111111111}')], card).v;
+
+    expect([plain, escaped]).toEqual(['{"note":"ab","n":4111111111111111}', '{"note":"a\\nb","n":4111111111111111}']);
+  });
+
+  it("masks a JSON value whole when its tokens, each masked within bounds, together grow past twice its length", () => {
+    expect(maskedAttributes([attr("ones", `[${"1,".repeat(19)}1]`)], [{ pattern: "1", replacement: "xxxx" }]).ones).toBe('"[REDACTED]"');
+  });
+
+  it("masks at most 10,000 tokens of a JSON value on their own before masking it whole", () => {
+    const members = (n: number) =>
+      JSON.stringify({ first: "x\nbob@example.com", ...Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, "a@b.co"])) });
+
+    const out = maskedAttributes([attr("at", members(9_999)), attr("past", members(10_000))], ["emails"]);
+
+    expect(Object.values(JSON.parse(out.at as string) as Record<string, string>).filter((v) => v === "[REDACTED]")).toHaveLength(9_999);
+    expect(out.past).toBe('"[REDACTED]"');
+  });
+
+  it("masks only the names of metrics of numbers, and a caller's own metrics holding text, or another key's numbers, as any value", () => {
+    const out = maskedAttributes(
+      [
+        attr("braintrust.metrics", '{"calls by 5551234567": 1.2345678, "calls by 5559999999": 2, "tokens": 12345678}'),
+        attr("other", '{"n": 12345678}'),
+      ],
+      [digits],
+    );
+    const unmatched = maskedAttributes([attr("braintrust.metrics", '{"tokens": 12345678}')], [digits]);
+    const withText = maskedAttributes([attr("braintrust.metrics", '{"tokens": 12345678, "by": "5551234567"}')], [digits]);
+    const allMasked = maskedAttributes([attr("braintrust.metrics", '{"calls by 5551234567": 1}')], [digits]);
+
+    // Two names masked into one stay two metrics.
+    expect(out["braintrust.metrics"]).toBe('{"calls by [NUM]":1.2345678,"calls by [NUM] (2)":2,"tokens":12345678}');
+    expect(out.other).toBe('{"n": "[NUM]"}');
+    expect(unmatched["braintrust.metrics"]).toBe('{"tokens": 12345678}');
+    expect(withText["braintrust.metrics"]).toBe('{"tokens": "[NUM]", "by": "[NUM]"}');
+    expect(allMasked["braintrust.metrics"]).toBe('{"calls by [NUM]":1}');
+  });
+
+  it("names a masked key of a key-value list as masked when the key that had that name was masked too", () => {
+    const out = maskedAttributes([attr("map", { a: 1, "<a>": 2 })], [{ pattern: "<?a>?", replacement: "<$&>" }]);
+
+    expect(out.map).toEqual(attributesOf(spanWith("", [attr("map", { "<a>": 1, "<<a>>": 2 })])).map);
+  });
+
+  it("masks a resource's and a scope's own text fields", () => {
+    const request = requestOf([spanWith("s", [attr("n", 1)])]);
+    request.resourceSpans[0]!.schemaUrl = "https://schemas.example/bob@example.com";
+    const scopeSpans = request.resourceSpans[0]!.scopeSpans[0]!;
+    scopeSpans.schemaUrl = "https://schemas.example/ann@example.com";
+    scopeSpans.scope!.name = "tracer of eve@example.com";
+    scopeSpans.scope!.version = "1.0 jo@example.com";
+
+    const out = sent(request, { redact: { values: ["emails"] } });
+
+    const outScope = out.resourceSpans[0]!.scopeSpans[0]!;
+    expect([out.resourceSpans[0]!.schemaUrl, outScope.schemaUrl, outScope.scope!.name, outScope.scope!.version]).toEqual([
+      "https://schemas.example/[REDACTED]",
+      "https://schemas.example/[REDACTED]",
+      "tracer of [REDACTED]",
+      "1.0 [REDACTED]",
+    ]);
+  });
+});
+
 describe("masking that would grow a value without bound", () => {
   const masked = (request: ExportTraceServiceRequest, values: unknown[]) => sent(request, { redact: { values } });
   const maskedText = (text: string, values: unknown[]) =>
