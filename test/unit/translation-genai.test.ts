@@ -182,6 +182,17 @@ describe("the older gateway's model call, its messages indexed and as events", (
       expect(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr(key, { role: "user" })]))).toBeUndefined();
   });
 
+  it("reads a choice's fields beside its flattened message: a finish reason the answer does not give keeps the event", () => {
+    const removedWith = (finishReason: string) => {
+      const span = older();
+      span.events = [event("gen_ai.choice", [attr("index", 0), attr("message.content", "Tokyo."), attr("finish_reason", finishReason)])];
+      return translateSpan(span, DROP).removedEvents;
+    };
+
+    expect([...(removedWith("stop") ?? [])]).toEqual([0]);
+    expect(removedWith("length")).toBeUndefined();
+  });
+
   it("sends without an event restating a message of content parts, which it holds as the indexed attribute's JSON text", () => {
     const parts = JSON.stringify([
       { type: "text", text: "Describe this image" },
@@ -564,5 +575,17 @@ describe("Traceloop message fields", () => {
       ?.messages;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(JSON.parse(JSON.stringify(messages))).toEqual([{ ["__proto__"]: { polluted: "yes" }, constructor: "c" }]);
+  });
+});
+
+describe("the GenAI conventions' copies of a payload", () => {
+  const json = JSON.stringify;
+  const model = [attr("tfy.span_type", "Model"), attr("tfy.input", json({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }))];
+  const inputCopy = (...texts: string[]) =>
+    attr("gen_ai.input.messages", json([{ role: "user", parts: texts.map((content) => ({ type: "text", content })) }]));
+
+  it("stay when they say a text the payload does not, the word undefined too", () => {
+    expect(keptKeys([...model, inputCopy("hi")])).toEqual(["tfy.span_type"]);
+    expect(keptKeys([...model, inputCopy("hi", "undefined")])).toEqual(["tfy.span_type", "gen_ai.input.messages"]);
   });
 });
