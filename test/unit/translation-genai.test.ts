@@ -182,6 +182,19 @@ describe("the older gateway's model call, its messages indexed and as events", (
       expect(eventsOf(event("gen_ai.user.message", [attr("content", "Capital of Japan?"), attr(key, { role: "user" })]))).toBeUndefined();
   });
 
+  it("takes a span's provider from its message events alone, whatever provider another event names", () => {
+    const span = spanWith("ChatCompletion", [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "openai-main/gpt-4o", messages: [{ role: "user", content: "Capital of France?" }] })),
+    ]);
+    span.events = [
+      event("gen_ai.user.message", [attr("content", "Capital of France?"), attr("gen_ai.system", "openai")]),
+      event("retry", [attr("gen_ai.system", "anthropic")]),
+    ];
+
+    expect([...(translateSpan(span, DROP).removedEvents ?? [])]).toEqual([0]);
+  });
+
   it("reads a choice's fields beside its flattened message: a finish reason the answer does not give keeps the event", () => {
     const removedWith = (finishReason: string) => {
       const span = older();
