@@ -195,6 +195,22 @@ describe("the older gateway's model call, its messages indexed and as events", (
     expect([...(translateSpan(span, DROP).removedEvents ?? [])]).toEqual([0]);
   });
 
+  it("matches events with a payload's messages only when every item of its list is a message", () => {
+    const removedBeside = (messages: unknown[]) => {
+      const span = spanWith("ChatCompletion", [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.input", JSON.stringify({ model: "openai-main/gpt-4o", messages })),
+      ]);
+      span.events = [event("gen_ai.user.message", [attr("content", "Capital of France?")])];
+      return translateSpan(span, DROP).removedEvents;
+    };
+    const message = { role: "user", content: "Capital of France?" };
+
+    expect([...(removedBeside([message]) ?? [])]).toEqual([0]);
+    for (const other of [null, "Capital of France?", { content: "Capital of France?" }, { role: 1, content: "x" }])
+      expect(removedBeside([message, other])).toBeUndefined();
+  });
+
   it("reads a choice's fields beside its flattened message: a finish reason the answer does not give keeps the event", () => {
     const removedWith = (finishReason: string) => {
       const span = older();
