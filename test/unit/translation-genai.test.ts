@@ -211,6 +211,22 @@ describe("the older gateway's model call, its messages indexed and as events", (
       expect(removedBeside([message, other])).toBeUndefined();
   });
 
+  it("matches choice events with an answer's choices only when every choice holds a message", () => {
+    const removedBeside = (choices: unknown[]) => {
+      const span = spanWith("ChatCompletion", [
+        attr("tfy.span_type", "Model"),
+        attr("tfy.input", JSON.stringify({ model: "openai-main/gpt-4o", messages: [{ role: "user", content: "Capital of France?" }] })),
+        attr("tfy.output", JSON.stringify({ choices })),
+      ]);
+      span.events = [event("gen_ai.choice", [attr("index", 0), attr("message", { role: "assistant", content: "Paris." })])];
+      return translateSpan(span, DROP).removedEvents;
+    };
+    const choice = { index: 0, message: { role: "assistant", content: "Paris." } };
+
+    expect([...(removedBeside([choice]) ?? [])]).toEqual([0]);
+    expect(removedBeside([choice, { index: 1, text: "Paris." }])).toBeUndefined();
+  });
+
   it("reads a choice's fields beside its flattened message: a finish reason the answer does not give keeps the event", () => {
     const removedWith = (finishReason: string) => {
       const span = older();
