@@ -15,7 +15,8 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from ".
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
  * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
- * of a `\n`), it is masked token by token instead. What changed is written anew as a JSON string,
+ * of a `\n`), it is masked token by token instead, then as text once more for the patterns that span
+ * tokens (a key and its value); broken again, it is masked whole. What changed is written anew as a JSON string,
  * everything else stays as it came, so the value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
@@ -39,10 +40,11 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
     if (asText !== undefined && isJson(utf8Of(asText))) {
       if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings") ?? REDACTED_JSON;
     } else if (isJson(utf8Of(text))) {
-      asJson = maskJsonTokens(text, mask, "every token") ?? REDACTED_JSON;
-      // Masked as text, it grew too much to say what a pattern took: one may have matched across a key
-      // and its value, which no token holds alone. Its tokens do only when no pattern finds anything more.
-      if (asText === undefined && maskWithin(asJson) !== asJson) return REDACTED_JSON;
+      // A pattern may match across a key and its value, which no token holds alone: what the tokens
+      // leave is masked as text once more, and taken if it is still JSON.
+      const tokens = maskJsonTokens(text, mask, "every token");
+      const again = tokens === undefined ? undefined : maskWithin(tokens);
+      asJson = again !== undefined && (again === tokens || isJson(utf8Of(again))) ? again : REDACTED_JSON;
     }
     return asJson.length <= grownAtMost(text) ? asJson : REDACTED_JSON;
   };

@@ -490,6 +490,18 @@ describe("masking values token by token, and metrics' names", () => {
     expect([plain, escaped]).toEqual(['{"note":"ab","n":4111111111111111}', '{"note":"a\\nb","n":4111111111111111}']);
   });
 
+  it("masks a pattern spanning a key and its value once another match broke the value's JSON, and the value whole should that break it again", () => {
+    const password = { pattern: '"password":"[^"]*"', replacement: '"password":"***"' };
+    const breaking = { pattern: '"password":"[^"]*"', replacement: '"password":"\\' };
+    const value = JSON.stringify({ a: "x\nbob@example.com", password: "hunter2" });
+
+    const out = maskedAttributes([attr("spanning", value)], ["emails", password]);
+    const broken = maskedAttributes([attr("broken", value)], ["emails", breaking]);
+
+    expect(out.spanning).toBe('{"a":"x\\n[REDACTED]","password":"***"}');
+    expect(broken.broken).toBe('"[REDACTED]"');
+  });
+
   it("masks a JSON value whole when its tokens, each masked within bounds, together grow past twice its length", () => {
     expect(maskedAttributes([attr("ones", `[${"1,".repeat(19)}1]`)], [{ pattern: "1", replacement: "xxxx" }]).ones).toBe('"[REDACTED]"');
   });
