@@ -502,6 +502,18 @@ describe("masking values token by token, and metrics' names", () => {
     expect(broken.broken).toBe('"[REDACTED]"');
   });
 
+  it("keeps a JSON value masked to exactly twice its length and 16 characters, the most it may grow, and masks a string past it whole", () => {
+    const value = '{"a":"x"}';
+    const atMost = "y".repeat(2 * value.length + 16 - value.length + 1);
+
+    const out = maskedAttributes([attr("v", value)], [{ pattern: "x", replacement: atMost }]);
+    const past = maskedAttributes([attr("v", value)], [{ pattern: "x", replacement: `${atMost}y` }]);
+
+    expect(out.v).toBe(`{"a":"${atMost}"}`);
+    expect(out.v).toHaveLength(2 * value.length + 16);
+    expect(past.v).toBe('{"a":"[REDACTED]"}');
+  });
+
   it("masks a JSON value whole when its tokens, each masked within bounds, together grow past twice its length", () => {
     expect(maskedAttributes([attr("ones", `[${"1,".repeat(19)}1]`)], [{ pattern: "1", replacement: "xxxx" }]).ones).toBe('"[REDACTED]"');
   });

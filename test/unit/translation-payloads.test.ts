@@ -501,6 +501,7 @@ describe("sources", () => {
     expect(toolCall({ type: "card" }, '{"type":"card"}')).toEqual([]);
     // Spaced as a model writes it: the same JSON all the same, unless it says otherwise.
     expect(toolCall({ type: "card", ids: [1, 2] }, '{ "type": "card",\n  "ids": [1, 2] }')).toEqual([]);
+    expect(toolCall({ type: "card" }, ' \n{"type":"card"}')).toEqual([]);
     expect(toolCall({ amount: 3 }, '{"amount": 500}')).toEqual(["gen_ai.output.messages"]);
     for (const pasted of [
       JSON.stringify({ note: "Always answer in French." }),
