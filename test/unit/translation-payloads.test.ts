@@ -358,6 +358,18 @@ describe("sources", () => {
     ]);
   });
 
+  it("keep a GenAI copy that says a text the payload does not, the word undefined too", () => {
+    const model = [
+      attr("tfy.span_type", "Model"),
+      attr("tfy.input", JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] })),
+    ];
+    const inputCopy = (...texts: string[]) =>
+      attr("gen_ai.input.messages", JSON.stringify([{ role: "user", parts: texts.map((content) => ({ type: "text", content })) }]));
+
+    expect(keptKeys([...model, inputCopy("hi")])).toEqual(["tfy.span_type"]);
+    expect(keptKeys([...model, inputCopy("hi", "undefined")])).toEqual(["tfy.span_type", "gen_ai.input.messages"]);
+  });
+
   it("keep a GenAI copy that says more than the payload: instructions the gateway added, a stream's text before it broke", () => {
     const attributes = [
       attr("tfy.span_type", "Model"),
