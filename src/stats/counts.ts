@@ -34,8 +34,8 @@ export interface Counts {
   requests: Record<string, number>;
   /**
    * Of the requests answered 503, those the relay refused because it is misconfigured (an
-   * `ENCRYPTION_KEY` that opens no stored key, an invalid var): absent when none, and in counts made
-   * before they were counted, which show them as unavailable.
+   * `ENCRYPTION_KEY` that opens no stored key, the ceiling binding missing): absent when none, and in
+   * counts made before they were counted, which show them as unavailable.
    */
   misconfigured?: number;
   /** Attempts to deliver to Braintrust, and those that were not a 2xx. */
