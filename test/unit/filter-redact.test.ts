@@ -20,6 +20,16 @@ function sent(request: ExportTraceServiceRequest, settings: Record<string, unkno
   return requests[0]!.request;
 }
 
+/** What the relay sends for `request` from a tenant masking these values. */
+function masked(request: ExportTraceServiceRequest, values: unknown[]): ExportTraceServiceRequest {
+  return sent(request, { redact: { values } });
+}
+
+/** The attributes of the one span sent for a span of these attributes, from a tenant masking these values. */
+function maskedAttributes(attributes: ReturnType<typeof attr>[], values: unknown[]): Record<string, unknown> {
+  return attributesOf(spansOf(masked(requestOf([spanWith("s", attributes)]), values))[0]!);
+}
+
 /** Whether the relay sent the request's own bytes, untouched. */
 function untouched(request: ExportTraceServiceRequest, settings: Record<string, unknown>): boolean {
   const { deliveries, body } = relayed(request, { translate: false, ...settings });
@@ -318,8 +328,6 @@ describe("redacting keys", () => {
 });
 
 describe("masking values", () => {
-  const masked = (request: ExportTraceServiceRequest, values: unknown[]) => sent(request, { redact: { values } });
-
   it("masks the built-in API key and email patterns with [REDACTED], every occurrence", () => {
     const text =
       "keys sk-proj-abcdefghijklmnop1234 and rk-ABCDEFGHIJKLMNOP, Bearer abc.def_ghi-jkl~mno+pq/rs==, mail a.b@example.co and c@d.io; short sk-abc";
@@ -461,8 +469,6 @@ describe("masking values", () => {
 });
 
 describe("masking values token by token, and metrics' names", () => {
-  const maskedAttributes = (attributes: ReturnType<typeof attr>[], values: unknown[]) =>
-    attributesOf(spansOf(sent(requestOf([spanWith("s", attributes)]), { redact: { values } }))[0]!);
   const digits = { pattern: "\\d{7,}", replacement: "[NUM]" };
 
   it("masks every string and scalar of a JSON value on its own once masking it as text broke its JSON, and text that only looks like JSON as text", () => {
@@ -575,9 +581,7 @@ describe("masking values token by token, and metrics' names", () => {
 });
 
 describe("masking that would grow a value without bound", () => {
-  const masked = (request: ExportTraceServiceRequest, values: unknown[]) => sent(request, { redact: { values } });
-  const maskedText = (text: string, values: unknown[]) =>
-    attributesOf(spansOf(masked(requestOf([spanWith("s", [attr("t", text)])]), values))[0]!).t;
+  const maskedText = (text: string, values: unknown[]) => maskedAttributes([attr("t", text)], values).t;
 
   it("masks a value whole when the masked text would pass twice its length and 16 characters", () => {
     const everyCharacter = [{ pattern: ".", replacement: "x".repeat(100) }];
