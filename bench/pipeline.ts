@@ -17,7 +17,6 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { runHeapCapped } from "../scripts/lib/heap-capped.js";
 import { deliveriesAlone } from "../scripts/lib/pipeline.js";
-import { tenantRecord } from "../scripts/lib/tenants.js";
 import { WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
@@ -28,32 +27,9 @@ import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
+import { BENCH_CONFIG, BENCH_CREDENTIAL, benchRequest, type Coding, relayRun, SETUPS } from "./relay-run.js";
 
 const MiB = 1024 * 1024;
-const config = relayConfig({ MAX_REQUEST_BYTES: String(64 * MiB), MAX_DECOMPRESSED_BYTES: String(64 * MiB) } as unknown as Env);
-const credential = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
-
-const SETUPS = {
-  "single parent": tenantRecord({ translate: false }),
-  translation: tenantRecord({ translate: true }),
-  "3 parents": tenantRecord({
-    translate: false,
-    routes: [
-      { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" },
-      { match: { field: "attributes.tfy.model.name", prefix: "claude" }, parent: "project_name:claude" },
-    ],
-  }),
-};
-
-type Coding = "identity" | "gzip";
-
-function request(wire: Uint8Array, coding: Coding): Request {
-  return new Request("https://relay.test/t/bench/v1/traces", {
-    method: "POST",
-    body: wire.slice(),
-    headers: coding === "gzip" ? { "content-encoding": "gzip" } : {},
-  });
-}
 
 /**
  * (c): what a straightforward relay does: decompress, decode the whole request, translate each span
@@ -61,7 +37,7 @@ function request(wire: Uint8Array, coding: Coding): Request {
  * only flatters it).
  */
 async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
-  const body = await readBody(request(wire, coding), coding, config);
+  const body = await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG);
   const decoded = fromBinary(ExportTraceServiceRequestSchema, body.bytes);
   if (setup.translate)
     for (const rs of decoded.resourceSpans)
@@ -69,18 +45,9 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
   return gzip(toBinary(ExportTraceServiceRequestSchema, decoded)).byteLength;
 }
 
-/** (d): the relay's own code, up to the bytes handed to fetch. */
-async function relay(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
-  const body = await readBody(request(wire, coding), coding, config);
-  const deliveries = deliveriesAlone(body, "protobuf", setup, credential, config);
-  let sent = 0;
-  for (const delivery of deliveries) sent += upstreamBody(delivery.payload).byteLength;
-  return sent;
-}
-
 /** (b): decompress and decode, nothing else. */
 async function decodeOnly(wire: Uint8Array, coding: Coding): Promise<number> {
-  const body = await readBody(request(wire, coding), coding, config);
+  const body = await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG);
   return fromBinary(ExportTraceServiceRequestSchema, body.bytes).resourceSpans.length;
 }
 
@@ -105,7 +72,7 @@ async function measure(label: string, bytes: Uint8Array, rounds: number): Promis
     };
     for (const [name, setup] of Object.entries(SETUPS)) {
       modes[`(c) naive, ${name}`] = () => naive(wire, coding, setup);
-      modes[`(d) relay, ${name}`] = () => relay(wire, coding, setup);
+      modes[`(d) relay, ${name}`] = () => relayRun(wire, coding, setup);
     }
     const times = new Map<string, number[]>(Object.keys(modes).map((m) => [m, []]));
     // Enough runs in a row for each mode's garbage to be collected in its own runs.
@@ -148,8 +115,8 @@ async function cpuOf(run: () => Promise<unknown>): Promise<number> {
 /** The CPU of the relay's code on one request: the median of `rounds` runs in a row, warm, as `measure` takes them. */
 async function cpuMs(wire: Uint8Array, format: OtlpFormat, setup: Tenant, rounds: number): Promise<number> {
   const run = async () => {
-    const body = await readBody(request(wire, "identity"), "identity", config);
-    for (const delivery of deliveriesAlone(body, format, setup, credential, config)) upstreamBody(delivery.payload);
+    const body = await readBody(benchRequest(wire, "identity"), "identity", BENCH_CONFIG);
+    for (const delivery of deliveriesAlone(body, format, setup, BENCH_CREDENTIAL, BENCH_CONFIG)) upstreamBody(delivery.payload);
   };
   await run();
   const times: number[] = [];
