@@ -16,9 +16,7 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { runHeapCapped } from "../scripts/lib/heap-capped.js";
-import { deliveriesAlone } from "../scripts/lib/pipeline.js";
 import { WORST_SHAPES, worstRequest } from "../scripts/lib/worst-shapes.js";
-import { upstreamBody } from "../src/deliver/braintrust.js";
 import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
@@ -27,7 +25,7 @@ import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
-import { BENCH_CONFIG, BENCH_CREDENTIAL, benchRequest, type Coding, relayRun, SETUPS } from "./relay-run.js";
+import { BENCH_CONFIG, benchRequest, type Coding, relayRun, relayWork, SETUPS } from "./relay-run.js";
 
 const MiB = 1024 * 1024;
 
@@ -114,10 +112,7 @@ async function cpuOf(run: () => Promise<unknown>): Promise<number> {
 
 /** The CPU of the relay's code on one request: the median of `rounds` runs in a row, warm, as `measure` takes them. */
 async function cpuMs(wire: Uint8Array, format: OtlpFormat, setup: Tenant, rounds: number): Promise<number> {
-  const run = async () => {
-    const body = await readBody(benchRequest(wire, "identity"), "identity", BENCH_CONFIG);
-    for (const delivery of deliveriesAlone(body, format, setup, BENCH_CREDENTIAL, BENCH_CONFIG)) upstreamBody(delivery.payload);
-  };
+  const run = async () => relayWork(await readBody(benchRequest(wire, "identity"), "identity", BENCH_CONFIG), setup, format);
   await run();
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) times.push(await cpuOf(run));

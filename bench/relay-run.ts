@@ -2,7 +2,7 @@ import { deliveriesAlone } from "../scripts/lib/pipeline.js";
 import { tenantRecord } from "../scripts/lib/tenants.js";
 import { upstreamBody } from "../src/deliver/braintrust.js";
 import { relayConfig } from "../src/env.js";
-import type { RequestBody } from "../src/otlp/format.js";
+import type { OtlpFormat, RequestBody } from "../src/otlp/format.js";
 import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 
@@ -50,10 +50,10 @@ export async function relayRun(wire: Uint8Array, coding: Coding, setup: Tenant):
   return relayWork(await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG), setup);
 }
 
-/** relayRun on a body already read: what the relay does with the bytes once it has them. */
-export function relayWork(body: RequestBody, setup: Tenant): number {
+/** relayRun on a body already read (of either format): what the relay does with the bytes once it has them. */
+export function relayWork(body: RequestBody, setup: Tenant, format: OtlpFormat = "protobuf"): number {
   let sent = 0;
-  for (const delivery of deliveriesAlone(body, "protobuf", setup, BENCH_CREDENTIAL, BENCH_CONFIG))
+  for (const delivery of deliveriesAlone(body, format, setup, BENCH_CREDENTIAL, BENCH_CONFIG))
     sent += upstreamBody(delivery.payload).byteLength;
   return sent;
 }
