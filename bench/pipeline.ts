@@ -21,11 +21,10 @@ import { gzip } from "../src/deliver/gzip.js";
 import { relayConfig } from "../src/env.js";
 import type { OtlpFormat } from "../src/otlp/format.js";
 import { translateSpan } from "../src/process/translate.js";
-import { readBody } from "../src/receive/body.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { median } from "./median.js";
 import { gatewayBatch, gzipped } from "./payloads.js";
-import { BENCH_CONFIG, benchRequest, type Coding, relayRun, relayWork, SETUPS } from "./relay-run.js";
+import { benchBody, type Coding, relayRun, relayWork, SETUPS } from "./relay-run.js";
 
 const MiB = 1024 * 1024;
 
@@ -35,7 +34,7 @@ const MiB = 1024 * 1024;
  * only flatters it).
  */
 async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
-  const body = await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG);
+  const body = await benchBody(wire, coding);
   const decoded = fromBinary(ExportTraceServiceRequestSchema, body.bytes);
   if (setup.translate)
     for (const rs of decoded.resourceSpans)
@@ -45,7 +44,7 @@ async function naive(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<n
 
 /** (b): decompress and decode, nothing else. */
 async function decodeOnly(wire: Uint8Array, coding: Coding): Promise<number> {
-  const body = await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG);
+  const body = await benchBody(wire, coding);
   return fromBinary(ExportTraceServiceRequestSchema, body.bytes).resourceSpans.length;
 }
 
@@ -112,7 +111,7 @@ async function cpuOf(run: () => Promise<unknown>): Promise<number> {
 
 /** The CPU of the relay's code on one request: the median of `rounds` runs in a row, warm, as `measure` takes them. */
 async function cpuMs(wire: Uint8Array, format: OtlpFormat, setup: Tenant, rounds: number): Promise<number> {
-  const run = async () => relayWork(await readBody(benchRequest(wire, "identity"), "identity", BENCH_CONFIG), setup, format);
+  const run = async () => relayWork(await benchBody(wire, "identity"), setup, format);
   await run();
   const times: number[] = [];
   for (let round = 0; round < rounds; round++) times.push(await cpuOf(run));

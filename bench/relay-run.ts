@@ -15,12 +15,12 @@ import type { Tenant } from "../src/tenants/schema.js";
 const MiB = 1024 * 1024;
 
 /** The relay's defaults, with body limits far over the largest payload the benchmarks send. */
-export const BENCH_CONFIG = relayConfig({
+const BENCH_CONFIG = relayConfig({
   MAX_REQUEST_BYTES: String(64 * MiB),
   MAX_DECOMPRESSED_BYTES: String(64 * MiB),
 } as unknown as Env);
 
-export const BENCH_CREDENTIAL = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
+const BENCH_CREDENTIAL = { mode: "stored_key", apiKey: "sk-bench", trusted: true } as const;
 
 export const SETUPS = {
   "single parent": tenantRecord({ translate: false }),
@@ -37,7 +37,7 @@ export const SETUPS = {
 export type Coding = "identity" | "gzip";
 
 /** A request carrying its own copy of the bytes: a body is read once. */
-export function benchRequest(wire: Uint8Array, coding: Coding): Request {
+function benchRequest(wire: Uint8Array, coding: Coding): Request {
   return new Request("https://relay.test/t/bench/v1/traces", {
     method: "POST",
     body: wire.slice(),
@@ -45,9 +45,14 @@ export function benchRequest(wire: Uint8Array, coding: Coding): Request {
   });
 }
 
+/** The request's body as the relay reads it: from a request of its own, under the benchmarks' limits. */
+export function benchBody(wire: Uint8Array, coding: Coding): Promise<RequestBody> {
+  return readBody(benchRequest(wire, coding), coding, BENCH_CONFIG);
+}
+
 /** The relay's own code on one protobuf request, up to the bytes handed to fetch; how many bytes those are. */
 export async function relayRun(wire: Uint8Array, coding: Coding, setup: Tenant): Promise<number> {
-  return relayWork(await readBody(benchRequest(wire, coding), coding, BENCH_CONFIG), setup);
+  return relayWork(await benchBody(wire, coding), setup);
 }
 
 /** relayRun on a body already read (of either format): what the relay does with the bytes once it has them. */

@@ -48,15 +48,13 @@ export async function runtimesBenchmark(): Promise<string> {
       const put = await fetch(`${worker.url}/input/${path}`, { method: "PUT", body: bytes });
       if (put.status !== 204) throw new Error(`the runtimes Worker refused its input: ${put.status}`);
     }
-    const inWorkerd = async (work: number, times: number) => {
-      const response = await fetch(`${worker.url}/run?work=${work}&times=${times}`, { method: "POST" });
+    const post = async (path: string) => {
+      const response = await fetch(`${worker.url}${path}`, { method: "POST" });
       if (!response.ok) throw new Error(`the runtimes Worker failed: ${response.status} ${await response.text()}`);
       await response.text();
     };
-    const nothing = async () => {
-      const response = await fetch(`${worker.url}/nothing`, { method: "POST" });
-      if (response.status !== 204) throw new Error(`the runtimes Worker failed: ${response.status}`);
-    };
+    const inWorkerd = (work: number, times: number) => post(`/run?work=${work}&times=${times}`);
+    const nothing = () => post("/nothing");
     const requestAlone: number[] = [];
     for (let round = 0; round < ROUNDS * 2; round++) requestAlone.push(await timed(nothing));
     const overhead = median(requestAlone);
