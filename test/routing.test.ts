@@ -99,38 +99,45 @@ describe.concurrent("routing traces to parents", () => {
     });
   });
 
-  it.each(["stored_key", "passthrough"] as const)(
-    "ignores a braintrust.parent holding the client's credential (%s), which would otherwise go upstream, into logs and storage as a parent",
-    async (mode) => {
+  it.each([
+    ["stored_key", "as typed", asTyped],
+    ["passthrough", "as typed", asTyped],
+    ["stored_key", "percent-encoded", percentEncodedFirst],
+    ["passthrough", "percent-encoded", percentEncodedFirst],
+  ] as const)(
+    "ignores a braintrust.parent holding the client's credential (%s, %s), which would otherwise go upstream, into logs and storage as a parent",
+    async (mode, _, form) => {
       const tenant = await createTenant({
         mode,
         parent: "project_name:default",
         config: { translate: false, parent_from_attribute: true },
       });
-      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${tenant.bearer}`)]);
+      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${form(tenant.bearer)}`)]);
 
       const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
 
       expect(result.status).toBe(200);
       expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
-      expect(lines.join("\n")).not.toContain(tenant.bearer.slice(mode === "stored_key" ? 21 : 0));
+      expect(lines.join("\n")).not.toContain(tenant.bearer.slice(mode === "stored_key" ? 21 : 1));
     },
   );
 
   it.each([
-    ["the admin token", ADMIN_TOKEN],
-    ["ENCRYPTION_KEY", env.ENCRYPTION_KEY],
+    ["the admin token", "as typed", ADMIN_TOKEN, asTyped],
+    ["ENCRYPTION_KEY", "as typed", env.ENCRYPTION_KEY, asTyped],
+    ["the admin token", "percent-encoded", ADMIN_TOKEN, percentEncodedFirst],
+    ["ENCRYPTION_KEY", "percent-encoded", env.ENCRYPTION_KEY, percentEncodedFirst],
   ])(
-    "ignores a braintrust.parent holding the relay's own secret (%s), which would otherwise go upstream, into logs and storage as a parent",
-    async (_, secret) => {
+    "ignores a braintrust.parent holding the relay's own secret (%s, %s), which would otherwise go upstream, into logs and storage as a parent",
+    async (_, __, secret, form) => {
       const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
-      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${secret}`)]);
+      const slip = spanWith("root", [attr("braintrust.parent", `project_name:${form(secret)}`)]);
 
       const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([slip]))));
 
       expect(result.status).toBe(200);
       expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual(["project_name:default"]);
-      expect(lines.join("\n")).not.toContain(secret);
+      expect(lines.join("\n")).not.toContain(secret.slice(1));
     },
   );
 
@@ -210,3 +217,12 @@ describe.concurrent("routing traces to parents", () => {
     ).toBe(201);
   });
 });
+
+function asTyped(secret: string): string {
+  return secret;
+}
+
+/** The secret with its first character percent-encoded, as a server reading a URL would decode it. */
+function percentEncodedFirst(secret: string): string {
+  return `%${secret.charCodeAt(0).toString(16).toUpperCase()}${secret.slice(1)}`;
+}

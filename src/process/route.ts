@@ -1,8 +1,7 @@
 import { hex } from "../encoding/bytes.js";
-import { repeatable } from "../http/caller-text.js";
 import type { IncomingResource, IncomingSpan, SpanFields } from "../otlp/incoming.js";
 import { isRoot } from "../otlp/root.js";
-import { type RelaySecrets, relaySecretIn } from "../tenants/credentials.js";
+import { type RelaySecrets, secretHeld } from "../tenants/credentials.js";
 import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
@@ -12,16 +11,14 @@ import type { SpanIdSet } from "./span-ids.js";
 
 /**
  * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
- * and holding no credential, pasted there by a slip: one of the relay's own secrets (an ingest
- * token, the admin token, ENCRYPTION_KEY), as a tenant's own parent may hold none, or `apiKey`, the
- * Braintrust key the spans go with (a passthrough client's own). As a parent it would go upstream
- * in `x-bt-parent` (a `project_name:` names a project Braintrust makes), into every attempt's log
- * line, queue message and dead letter as it is. A key as short as caller text is repeated whatever
- * it holds is no secret.
+ * and holding no credential, pasted there by a slip, as it is or percent-encoded (secretHeld, the
+ * check a tenant's own parent passes): one of the relay's own secrets (an ingest token, the admin
+ * token, ENCRYPTION_KEY), or `apiKey`, the Braintrust key the spans go with (a passthrough client's
+ * own). As a parent it would go upstream in `x-bt-parent` (a `project_name:` names a project
+ * Braintrust makes), into every attempt's log line, queue message and dead letter as it is.
  */
 function isCallerParent(parent: string, apiKey: string | undefined, secrets: RelaySecrets): boolean {
-  if (!ParentSchema.safeParse(parent).success || relaySecretIn(parent, secrets) !== undefined) return false;
-  return apiKey === undefined || repeatable(apiKey, false) || !parent.includes(apiKey);
+  return ParentSchema.safeParse(parent).success && secretHeld(parent, apiKey, secrets) === undefined;
 }
 
 /** A `braintrust.parent`'s rank: ahead of every route. */
