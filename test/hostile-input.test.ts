@@ -153,17 +153,16 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     },
   );
 
-  it("a span whose name is not UTF-8: rejected on its own saying so, nothing forwarded", async () => {
+  it("a span whose name is not UTF-8: forwarded with U+FFFD where its bytes are not, never as they came", async () => {
     const before = await forwardedSoFar(tenant);
 
     const response = await sendTraces(tenant, requestWithSpanFields(lengthDelimited(5, [0xc3, 0x28, 0xff])));
 
     expect(response.status).toBe(200);
-    expect((await exportResponseOf(response)).partialSuccess).toMatchObject({
-      rejectedSpans: 1n,
-      errorMessage: 'rejected 1 of 1 spans: span "\ufffd(\ufffd": a string in it is not valid UTF-8',
-    });
-    expect(await forwardedSoFar(tenant)).toBe(before);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    expect(await forwardedSoFar(tenant)).toBe(before + 1);
+    const received = await standin.received(tenant.apiKey);
+    expect(spansOf(received.at(-1)!.request).map((span) => span.name)).toEqual(["\ufffd(\ufffd"]);
     await expectStillServing(tenant);
   });
 

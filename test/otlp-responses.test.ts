@@ -64,28 +64,28 @@ describe("OTLP/HTTP responses", () => {
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));
   });
 
-  it("rejects a span holding a string that is not UTF-8 on its own: the other spans arrive byte for byte", async () => {
+  it("reads a span's string that is not UTF-8 (half of an emoji, as an encoder writing UTF-16 units writes it) with U+FFFD in its place, as OTLP/JSON's escape reads: every span arrives, the others byte for byte", async () => {
     const tenant = await createTenant(untranslated);
     const trace = trueFoundryTrace();
     trace.resourceSpans[0]!.scopeSpans[0]!.spans.splice(1, 0, spanWith("cut in half", [attr("tool.output", "ok \u0000MARK")]));
     const body = toProtobuf(trace).slice();
-    // What an encoder writing UTF-16 code units writes for half of a surrogate pair (U+D83D), where the marker was.
+    // What an encoder writing UTF-16 code units writes for half of a surrogate pair (U+D83D), over the marker's first 3 bytes.
     body.set([0xed, 0xa0, 0xbd], bytesAt(body, new TextEncoder().encode("\u0000MARK")));
 
     const response = await sendTraces(tenant, body);
 
     expect(response.status).toBe(200);
-    const partial = (await exportResponseOf(response)).partialSuccess;
-    expect(partial?.rejectedSpans).toBe(1n);
-    expect(partial?.errorMessage).toBe('rejected 1 of 4 spans: span "cut in half": a string in it is not valid UTF-8');
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
     const [received, ...more] = await standin.received(tenant.apiKey);
     expect(more).toEqual([]);
-    const good = spansOf(trace).filter((_, i) => i !== 1);
-    expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
-    for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+    expect(spanIdsOf(received!.request)).toEqual(spansOf(trace).map((span) => hex(span.spanId)));
+    const mended = spansOf(received!.request)[1]!;
+    expect(mended.name).toBe("cut in half");
+    expect(mended.attributes.find((a) => a.key === "tool.output")?.value?.value).toEqual({ case: "stringValue", value: "ok \ufffdRK" });
+    for (const span of spansOf(trace).filter((_, i) => i !== 1)) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
   });
 
-  it("rejects the spans under a resource or scope whose own text is not UTF-8: every other span arrives byte for byte", async () => {
+  it("reads a resource's or scope's own text that is not UTF-8 with U+FFFD in its place: every span arrives byte for byte, under them", async () => {
     const tenant = await createTenant(untranslated);
     const trace = trueFoundryTrace();
     trace.resourceSpans[0]!.scopeSpans.push(
@@ -98,23 +98,19 @@ describe("OTLP/HTTP responses", () => {
       }),
     );
     const body = toProtobuf(trace).slice();
-    // Half of a surrogate pair (U+D83D) as an encoder writing UTF-16 code units writes it, where each marker was.
+    // Half of a surrogate pair (U+D83D) as an encoder writing UTF-16 code units writes it, over each marker's first 3 bytes.
     for (const marker of ["\u0000SCOPE", "\u0000HOST"]) body.set([0xed, 0xa0, 0xbd], bytesAt(body, new TextEncoder().encode(marker)));
 
     const response = await sendTraces(tenant, body);
 
     expect(response.status).toBe(200);
-    expect((await exportResponseOf(response)).partialSuccess).toMatchObject({
-      rejectedSpans: 2n,
-      errorMessage:
-        'rejected 2 of 5 spans: span "under a bad scope": a string in its scope is not valid UTF-8; span "under a bad resource": a string in its resource is not valid UTF-8',
-    });
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
     const [received, ...more] = await standin.received(tenant.apiKey);
     expect(more).toEqual([]);
-    const good = trace.resourceSpans[0]!.scopeSpans[0]!.spans;
-    expect(spanIdsOf(received!.request)).toEqual(good.map((span) => hex(span.spanId)));
-    for (const span of good) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
-    expect(received!.request.resourceSpans.map((r) => r.resource)).toEqual([trace.resourceSpans[0]!.resource]);
+    expect(spanIdsOf(received!.request)).toEqual(spansOf(trace).map((span) => hex(span.spanId)));
+    for (const span of spansOf(trace)) expect(holdsBytes(received!.bytes, toBinary(SpanSchema, span))).toBe(true);
+    expect(received!.request.resourceSpans[0]!.scopeSpans[1]!.scope?.name).toBe("lib \ufffdOPE");
+    expect(received!.request.resourceSpans[1]!.resource?.attributes).toEqual([attr("host.name", "box \ufffdST")]);
   });
 
   describe("a span's links", () => {

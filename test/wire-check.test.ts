@@ -169,8 +169,10 @@ describe("the wire check", () => {
     expect(fullPath(zeros)).toEqual({ accepted: 1, rejected: 0 });
   });
 
-  it("finds a request framed whose ids alone it does not vouch for, and not one with a field of another wire type after them", () => {
+  it("finds a request framed whose ids or text alone it does not vouch for, and not one with a field of another wire type after them", () => {
     const zeroParent = requestWithSpanFields(lengthDelimited(4, new Uint8Array(8)));
+    // Half of a surrogate pair as an encoder writing UTF-16 units writes it: text a strict decoder refuses, framed all the same.
+    const halfEmoji = requestWithSpanFields(lengthDelimited(5, [0x61, 0xed, 0xa0, 0xbd]));
     const shortId = new Uint8Array(lengthDelimited(1, lengthDelimited(2, lengthDelimited(2, [...lengthDelimited(1, [1, 2, 3])]))));
     // An attribute under a varint's wire type after a span id of 3 bytes: the walk goes on past the ids.
     const attribute = [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, lengthDelimited(1, [0x76]))];
@@ -181,9 +183,10 @@ describe("the wire check", () => {
       ),
     );
 
-    expect([checkWire(zeroParent), checkWire(shortId), checkWire(thenWrongType)]).toEqual([
-      { spans: 1, vouched: false },
-      { spans: 1, vouched: false },
+    expect([checkWire(zeroParent), checkWire(shortId), checkWire(halfEmoji), checkWire(thenWrongType)]).toEqual([
+      { spans: 1, vouched: false, textValid: true },
+      { spans: 1, vouched: false, textValid: true },
+      { spans: 1, vouched: false, textValid: false },
       undefined,
     ]);
     expect(fullPath(thenWrongType)).toBe("refused");

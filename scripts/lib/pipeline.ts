@@ -37,5 +37,5 @@ export function preparedAlone(
   const rejected = Number(prepared.rejections.rejectedSpans);
   if (!prepared.traces) return { deliveries: prepared.deliveries, rejected };
   const processed = batchesByParent(prepared.traces, (t) => t.parent);
-  return { deliveries: planSettled(body, format, prepared.rejections, processed, { tenant, credential, config }), rejected };
+  return { deliveries: planSettled(prepared.body, format, prepared.rejections, processed, { tenant, credential, config }), rejected };
 }

@@ -106,6 +106,32 @@ export function textOf(utf8: Uint8Array): string {
 }
 
 /**
+ * Bytes meant as UTF-8 that are not, made UTF-8. A half of a surrogate pair written as three bytes,
+ * as an encoder writing UTF-16 units one by one writes it (`ED A0 BD`), is read as that unit: two
+ * halves so written make their character again, and a half alone (an emoji a string was cut
+ * inside) makes one U+FFFD, as the same half escaped in JSON (`"\ud83d"`) reads. Any other fault
+ * is replaced as textOf replaces it.
+ */
+export function repairedUtf8(bytes: Uint8Array): Uint8Array {
+  let text = "";
+  let from = 0;
+  for (let at = bytes.indexOf(0xed); at >= 0; at = bytes.indexOf(0xed, at + 1)) {
+    const second = bytes[at + 1];
+    const third = bytes[at + 2];
+    // ED and two continuation bytes: U+D000 to U+DFFF, its upper half the surrogates UTF-8 never holds.
+    if (!isContinuation(second) || !isContinuation(third)) continue;
+    text += textOf(bytes.subarray(from, at)) + String.fromCharCode(0xd000 | ((second & 0x3f) << 6) | (third & 0x3f));
+    from = at + 3;
+  }
+  // The encoder writes a surrogate left without its other half as U+FFFD.
+  return utf8Of(text + textOf(bytes.subarray(from)));
+}
+
+function isContinuation(byte: number | undefined): byte is number {
+  return byte !== undefined && (byte & 0xc0) === 0x80;
+}
+
+/**
  * The UTF-8 in [start, end) as text, as textOf decodes it, for short text that recurs from span to
  * span (attribute keys, span types, model names, a payload's member names): a call to the decoder
  * costs more than hashing and comparing a few dozen bytes, so each is decoded once and kept by its

@@ -7,11 +7,14 @@ import type { PartialSuccess } from "../otlp/partial-success.js";
 import { leavesSpansAlone, type ProcessedSpans, type RequestTrace, type RequestTraces, SpanProcessor } from "../process/process-spans.js";
 import { readSpans } from "../receive/read-spans.js";
 import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
-import { checkWire } from "../receive/wire-check.js";
+import { textRepaired } from "../receive/text-repair.js";
+import { checkWire, type WireCheck } from "../receive/wire-check.js";
 import type { BraintrustCredential, RelaySecrets } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
 
 interface PreparedRequest {
+  /** The body the deliveries were cut from: the request's, or a copy with its text mended (text-repair.ts). */
+  body: RequestBody;
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;
@@ -31,7 +34,7 @@ interface PreparedRequest {
  * which no parent a span names may hold.
  */
 export function prepareDeliveries(
-  body: RequestBody,
+  received: RequestBody,
   format: OtlpFormat,
   tenant: Tenant,
   credential: BraintrustCredential,
@@ -43,16 +46,21 @@ export function prepareDeliveries(
   // the bytes go as they came, split by their ranges when over the upstream limit. Any other
   // tenant's spans are then decoded only as far as its processing reads them. A request without
   // spans takes the full path, which answers it without sending anything.
-  const wire = format === "protobuf" ? checkWire(body.bytes) : undefined;
+  const { body, wire } = withTextMended(received, format === "protobuf" ? checkWire(received.bytes) : undefined, config);
   const vouched = wire?.vouched ? wire.spans : undefined;
   if (vouched !== undefined && vouched > 0 && leavesSpansAlone(tenant)) {
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
     const usage = {};
-    if (whole) return { deliveries: [whole], rejections, usage };
+    if (whole) return { body, deliveries: [whole], rejections, usage };
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
-    return { deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }), rejections, usage };
+    return {
+      body,
+      deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }),
+      rejections,
+      usage,
+    };
   }
   const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined, credential.apiKey, secrets);
   let spans = 0;
@@ -68,13 +76,29 @@ export function prepareDeliveries(
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
   const byTrace = processor.finishByTrace(read.leftOut);
-  if (byTrace) return { deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
+  if (byTrace) return { body, deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
   const processed = processor.finish(read.leftOut);
   return {
+    body,
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
     usage: processed.usage,
   };
+}
+
+/**
+ * The request with its text mended when the wire check found it framed but for strings that are not
+ * UTF-8 (text-repair.ts), and the check of what it sends; as it came otherwise, and when the mended
+ * request would be over the body limit (its faulty spans are then rejected).
+ */
+function withTextMended(
+  body: RequestBody,
+  wire: WireCheck | undefined,
+  config: RelayConfig,
+): { body: RequestBody; wire: WireCheck | undefined } {
+  if (wire === undefined || wire.textValid) return { body, wire };
+  const mended = textRepaired(body.bytes, config.maxDecompressedBytes);
+  return mended ? { body: { wire: mended, coding: "identity", bytes: mended }, wire: checkWire(mended) } : { body, wire };
 }
 
 /**

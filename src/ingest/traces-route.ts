@@ -75,8 +75,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   let provisional: ProvisionalDecision[] = [];
   let objectsCalled = 0;
   if (prepared.traces) {
-    const settled = await settleTraces(c.env, body.bytes, prepared.traces, tenant, credential);
-    deliveries = planSettled(body, format, rejections, settled.processed, { tenant, credential, config });
+    // The spans' ranges are in the body their deliveries are cut from, the request's text mended or not.
+    const settled = await settleTraces(c.env, prepared.body.bytes, prepared.traces, tenant, credential);
+    deliveries = planSettled(prepared.body, format, rejections, settled.processed, { tenant, credential, config });
     waiting = settled.waitingSpans;
     anyWaiting = settled.anyWaiting;
     provisional = settled.provisional;

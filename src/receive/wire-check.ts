@@ -15,9 +15,9 @@ import { invalidLinkReason, invalidSpanReason } from "./validate.js";
  * map fields, deep nesting, odd varints, an invalid span or link, a span over the limit of
  * messages) takes the full path, which gives the client its error. So does a root sent with a
  * parent_span_id of zeros (otlp/root.ts): it must not go on as it came, and that path sends it
- * without one. A request whose ids alone it does not vouch for is framed as that path would check
- * it (every field of its wire type, every message within its limits), which that path then need
- * not check again.
+ * without one. A request whose ids or text alone it does not vouch for is framed as that path would
+ * check it (every field of its wire type, every message within its limits), which that path then
+ * need not check again; text that is not UTF-8 is mended first (text-repair.ts).
  */
 
 /** protobuf-es refuses messages nested deeper than 100; far below that, the full decode decides. */
@@ -34,7 +34,7 @@ interface FieldCheck {
   stringList?: boolean;
 }
 
-interface MessageCheck {
+export interface MessageCheck {
   /** By field number; numbers past the end, or holes, are unknown fields (kept by protobuf-es). */
   fields: (FieldCheck | undefined)[];
   isSpan: boolean;
@@ -47,7 +47,7 @@ class Unvouched extends Error {}
 
 const checks = new Map<DescMessage, MessageCheck>();
 
-function messageCheck(desc: DescMessage): MessageCheck {
+export function messageCheck(desc: DescMessage): MessageCheck {
   let check = checks.get(desc);
   if (check) return check;
   check = {
@@ -99,10 +99,15 @@ function scalarCheck(scalar: ScalarType, utf8Validation: boolean): FieldCheck {
   return { supported: true, wireType: wireTypeOf(scalar), message: undefined, utf8: scalar === ScalarType.STRING && utf8Validation };
 }
 
-interface WireCheck {
+export interface WireCheck {
   spans: number;
-  /** Whether every span and link passes validation, none a root with a parent of zeros: the bytes may go as they came. */
+  /**
+   * Whether every span and link passes validation, none a root with a parent of zeros, and every
+   * string is UTF-8: the bytes may go as they came.
+   */
   vouched: boolean;
+  /** Whether every string is UTF-8; when not, the request is framed all the same (text-repair.ts). */
+  textValid: boolean;
 }
 
 /** What the check found of a well-formed request; undefined when only the full decode can say. */
@@ -114,7 +119,7 @@ export function checkWire(bytes: Uint8Array): WireCheck | undefined {
     if (err instanceof Unvouched) return undefined;
     throw err;
   }
-  return { spans: walker.spans, vouched: walker.idsValid };
+  return { spans: walker.spans, vouched: walker.idsValid && walker.textValid, textValid: walker.textValid };
 }
 
 /**
@@ -149,6 +154,8 @@ class Walker {
   spans = 0;
   /** False once a span or link has invalid ids, or a root a parent of zeros; the walk goes on, for the framing. */
   idsValid = true;
+  /** False once a string is not UTF-8; the walk goes on, for the framing. */
+  textValid = true;
   /**
    * Messages, items of lists of strings and unknown fields in the span, or a ResourceSpans's or
    * ScopeSpans's own fields, being walked, counted as read-spans.ts counts them to refuse more than
@@ -192,8 +199,9 @@ class Walker {
         if (at > end) throw new Unvouched();
         if (field === undefined) continue;
         if (field.message !== undefined) this.message(field.message, this.next, at, depth + 1);
-        else if (field.utf8) checkUtf8(bytes, at - length, at);
-        else if (check.isSpan) {
+        else if (field.utf8) {
+          if (this.textValid && !isUtf8Text(bytes, at - length, at)) this.textValid = false;
+        } else if (check.isSpan) {
           if (no === TRACE_ID) traceId = bytes.subarray(at - length, at);
           else if (no === SPAN_ID) spanId = bytes.subarray(at - length, at);
           else if (no === PARENT_SPAN_ID) parentSpanId = bytes.subarray(at - length, at);
@@ -253,11 +261,11 @@ class Walker {
  */
 const SHORT_STRING = 32;
 
-function checkUtf8(bytes: Uint8Array, start: number, end: number): void {
+function isUtf8Text(bytes: Uint8Array, start: number, end: number): boolean {
   if (end - start <= SHORT_STRING) {
     let i = start;
     while (i < end && bytes[i]! < 0x80) i++;
-    if (i === end) return;
+    if (i === end) return true;
   }
-  if (!isUtf8(bytes.subarray(start, end))) throw new Unvouched();
+  return isUtf8(bytes.subarray(start, end));
 }

@@ -475,7 +475,7 @@ describe("decoding protobuf", () => {
     expect(relayed(checked, { translate: false, parent_from_attribute: true }).deliveries[0]!.payload.protobuf).toBe(checked);
   });
 
-  it("rejects only the spans under a resource or scope whose own text is not UTF-8, for any tenant; the rest goes on", () => {
+  it("rejects, read as it came, only the spans under a resource or scope whose own text is not UTF-8; relayed, for any tenant, that text is mended and every span goes on", () => {
     const notUtf8 = lengthDelimited(1, [0x61, 0xed, 0xa0, 0xbd]);
     const span = (name: string) =>
       lengthDelimited(2, [...lengthDelimited(1, randomId(16)), ...lengthDelimited(2, randomId(8)), ...lengthDelimited(5, utf8(name))]);
@@ -496,7 +496,12 @@ describe("decoding protobuf", () => {
       'rejected 2 of 3 spans: span "bad resource": a string in its resource is not valid UTF-8; span "bad scope": a string in its scope is not valid UTF-8',
     );
     for (const settings of [{ translate: false }, {}]) {
-      expect(spansOf(relayed(body, settings).requests[0]!.request).map((s) => s.name)).toEqual(["kept"]);
+      const [sent, ...more] = relayed(body, settings).requests;
+      expect(more).toEqual([]);
+      expect(spansOf(sent!.request).map((s) => s.name)).toEqual(["bad resource", "bad scope", "kept"]);
+      // Half of a surrogate pair, alone: one U+FFFD, as its escape in OTLP/JSON reads.
+      expect(sent!.request.resourceSpans[0]!.resource?.attributes[0]?.key).toBe("a\ufffd");
+      expect(sent!.request.resourceSpans[1]!.scopeSpans[0]!.scope?.name).toBe("a\ufffd");
     }
   });
 
