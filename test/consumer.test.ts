@@ -186,6 +186,24 @@ describe.concurrent("the delivery queue's consumer", () => {
     },
   );
 
+  it("delivers with the stored key a passthrough tenant was just given, which KV's copy does not hold yet, rather than keep the spans as a dead letter", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const before = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+    const given = { parent: tenant.parent, braintrust: { api_url: standin.url, api_key: tenant.apiKey } };
+    expect((await admin("PUT", `/tenants/${tenant.id}`, given)).status).toBe(200);
+    // KV's record from before the key, as a location whose copy lags the change serves it.
+    await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(before.value), { metadata: before.metadata });
+    const trace = trueFoundryTrace();
+    // Queued by a request sent with an ingest token the key came with: no client key, the stored one.
+    const message = queuedMessage(tenant, toProtobuf(trace));
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+    expect(await wasDelivered(env.TENANTS, message)).toBe(true);
+  });
+
   it("delivers the dead letters a revoked key left, replayed at once after the rotation, while KV's copy still holds the revoked key", async () => {
     const tenant = await createTenant();
     const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");

@@ -50,6 +50,25 @@ describe.concurrent("a passthrough client's queued key", () => {
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
   });
 
+  it("goes to the api_url it was sent for, the tenant's now, when the consumer's KV copy still has the one before the move: the tenant's Durable Object is asked before the spans are kept", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const before = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+    const moved = `${standin.url}/self-hosted`;
+    expect((await admin("PUT", `/tenants/${tenant.id}`, { parent: tenant.parent, braintrust: { api_url: moved } })).status).toBe(200);
+    // KV's record from before the move, as a location whose copy lags it serves it.
+    await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(before.value), { metadata: before.metadata });
+    const trace = trueFoundryTrace();
+    // Queued by a request the moved tenant took: the client's key sent for the new api_url.
+    const message = queuedMessage(tenant, toProtobuf(trace), await sealClientKey(tenant.apiKey, env, tenant.id, moved));
+
+    expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace));
+    expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
+    expect(arrival.requests.map((r) => r.path)).toEqual(["/self-hosted/otel/v1/traces"]);
+    expect(await deadLettersOf(tenant.id)).toEqual([]);
+  });
+
   it("leaves a dead letter whose reason is cut to 1000 characters when the api_url it names is long", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
     const message = queuedMessage(tenant, toProtobuf(trueFoundryTrace()), await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));

@@ -123,14 +123,15 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenants = tenantStoreOf(env);
   const tenant = await tenantOfMessage(env, tenants, message);
   if (!tenant) return discardOrWait(env, tenants, message);
-  // A passthrough client's key is its own, bound to the api_url it was sent for: nothing the tenant's object holds can fix its refusal.
-  return deliverWith(tenant, message, protobuf, env, config, message.sealedClientKey === undefined);
+  return deliverWith(tenant, message, protobuf, env, config, true);
 }
 
 /**
- * One attempt with the tenant as read, and what follows. `mayReadAgain`: whether a refusal of the
- * tenant's key or URL is checked against its Durable Object's record first (tenantChangedSince), and
- * the attempt made again with a newer one, once.
+ * One attempt with the tenant as read, and what follows. `copy`: whether the tenant is KV's copy,
+ * which lags a change by minutes (newer-tenant.ts): before the spans are kept as a dead letter for
+ * what it says (no stored key, or an api_url other than the one the client's key was sent for) or
+ * for Braintrust's refusal of its stored key or api_url, the tenant's Durable Object is asked
+ * (tenantChangedSince), and the spans go with its record when that differs, once.
  */
 async function deliverWith(
   tenant: Tenant,
@@ -138,12 +139,18 @@ async function deliverWith(
   protobuf: Uint8Array,
   env: Env,
   config: RelayConfig,
-  mayReadAgain: boolean,
+  copy: boolean,
 ): Promise<void> {
   const key = await deliveryKey(message, tenant, env);
   // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
   const held = key.resealed ? { ...message, ...key.resealed } : message;
-  if ("undeliverable" in key) return keepAsDeadLetter(env, held, protobuf, key.undeliverable);
+  const askObject = () => tenantChangedSince(env, tenant, message.replayClaim !== undefined);
+  if ("undeliverable" in key) {
+    // A stored key just set, or the api_url the client's key was sent for just set: KV's copy may not say so yet.
+    const newer = copy ? await askObject() : undefined;
+    if (newer) return deliverWith(newer, message, protobuf, env, config, false);
+    return keepAsDeadLetter(env, held, protobuf, key.undeliverable);
+  }
   const { apiKey } = key;
   // The client's key as offered to this tenant's Braintrust, for what Braintrust says of it.
   const offered = { tenantId: message.tenant, incarnation: tenant.incarnation, apiUrl: tenant.api_url, apiKey };
@@ -167,7 +174,8 @@ async function deliverWith(
       trusted: true,
     },
     config.retry,
-    mayReadAgain ? () => tenantChangedSince(env, tenant, message.replayClaim !== undefined) : undefined,
+    // A passthrough client's key is its own, bound to the api_url it was sent for: nothing the tenant's object holds can fix its refusal.
+    copy && message.sealedClientKey === undefined ? askObject : undefined,
   );
   if (newer) return deliverWith(newer, { ...message, attempts }, protobuf, env, config, false);
   const lastError = outcome.kind === "delivered" ? undefined : outcome.reason;
