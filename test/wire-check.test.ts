@@ -8,7 +8,15 @@ import { readSpans } from "../src/receive/read-spans.js";
 import { checkWire } from "../src/receive/wire-check.js";
 import { readRequest } from "./support/pipeline.js";
 import { variedRequest } from "./support/traces.js";
-import { deeplyNestedAnyValue, lengthDelimited, requestWithSpanFields, spanFields, varint, vouchedSpanCount } from "./support/wire.js";
+import {
+  deeplyNestedAnyValue,
+  lengthDelimited,
+  requestWithSpanFields,
+  spanFields,
+  textWithBytesChanged,
+  varint,
+  vouchedSpanCount,
+} from "./support/wire.js";
 
 /**
  * What the full path makes of the bytes: refused, or how many spans validation kept and rejected.
@@ -204,17 +212,7 @@ describe("the wire check", () => {
 
   it("vouches for a long string exactly when protobuf-es's strict decoder takes its bytes, and else the full path rejects its span alone", () => {
     const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-    // Text with a few bytes changed: overlong forms, surrogates, cut or stray continuation bytes.
-    const bytes = fc
-      .tuple(
-        fc.string({ unit: "binary", minLength: 40, maxLength: 200 }),
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xbf, 0xc0, 0xc3, 0xed, 0xa0, 0xf4, 0xf5, 0xff)), { maxLength: 3 }),
-      )
-      .map(([text, changes]) => {
-        const utf8 = new TextEncoder().encode(text);
-        for (const [at, byte] of changes) utf8[at % utf8.length] = byte;
-        return utf8;
-      });
+    const bytes = textWithBytesChanged(40, 3);
     fc.assert(
       fc.property(bytes, (value) => {
         let decodes = true;

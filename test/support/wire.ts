@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { varint } from "../../scripts/lib/wire-bytes.js";
 import { checkWire } from "../../src/receive/wire-check.js";
 
@@ -65,4 +66,18 @@ export function bytesAt(bytes: Uint8Array, part: Uint8Array): number {
 export function vouchedSpanCount(bytes: Uint8Array): number | undefined {
   const wire = checkWire(bytes);
   return wire?.vouched ? wire.spans : undefined;
+}
+
+/** UTF-8 text of at least `minLength` characters with up to `maxChanges` of its bytes changed: overlong forms, surrogates, cut or stray continuation bytes. */
+export function textWithBytesChanged(minLength: number, maxChanges: number): fc.Arbitrary<Uint8Array> {
+  return fc
+    .tuple(
+      fc.string({ unit: "binary", minLength, maxLength: 200 }),
+      fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xbf, 0xc0, 0xc3, 0xed, 0xa0, 0xbd, 0xf4, 0xf5, 0xff)), { maxLength: maxChanges }),
+    )
+    .map(([text, changes]) => {
+      const utf8 = new TextEncoder().encode(text);
+      for (const [at, byte] of changes) utf8[at % utf8.length] = byte;
+      return utf8;
+    });
 }

@@ -6,7 +6,7 @@ import { spansOf } from "../../scripts/lib/traces.js";
 import { repairedUtf8 } from "../../src/encoding/bytes.js";
 import { textRepaired } from "../../src/receive/text-repair.js";
 import { checkWire } from "../../src/receive/wire-check.js";
-import { bytesAt, lengthDelimited, requestWithSpanFields } from "../support/wire.js";
+import { bytesAt, lengthDelimited, requestWithSpanFields, textWithBytesChanged } from "../support/wire.js";
 
 const text = (bytes: number[]) => new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(repairedUtf8(new Uint8Array(bytes)));
 
@@ -77,16 +77,7 @@ describe("text that is not UTF-8, made UTF-8", () => {
 
   it("makes any text with a few bytes changed what a strict decoder reads, the same as a lenient one where no half of a pair is involved", () => {
     const lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
-    const changed = fc
-      .tuple(
-        fc.string({ unit: "binary", minLength: 1, maxLength: 200 }),
-        fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x80, 0xbf, 0xc0, 0xc3, 0xed, 0xa0, 0xbd, 0xf4, 0xf5, 0xff)), { maxLength: 4 }),
-      )
-      .map(([value, changes]) => {
-        const utf8 = new TextEncoder().encode(value);
-        for (const [at, byte] of changes) utf8[at % utf8.length] = byte;
-        return utf8;
-      });
+    const changed = textWithBytesChanged(1, 4);
     fc.assert(
       fc.property(changed, (value) => {
         const request = requestWithValue(value);
