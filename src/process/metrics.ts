@@ -105,10 +105,16 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
     values.prompt_tokens = withCache(values.prompt_tokens, values, usageObject && promptHoldingReads(usageObject));
   if (values.prompt_tokens !== undefined || values.completion_tokens !== undefined)
     values.tokens = (values.prompt_tokens ?? 0) + (values.completion_tokens ?? 0);
-  // Gemini's completion tokens leave its thinking out, and its total holds it: Braintrust's Google
-  // Gen AI wrapper shows that total as `tokens`.
-  const total = usageObject && numberAt(usageObject, ["totalTokenCount"]);
-  if (total !== undefined && values.tokens !== undefined && total > values.tokens) values.tokens = total;
+  // Some providers' completion tokens leave their thinking out, and their total holds it (Gemini's,
+  // in its own names or OpenAI's; xAI's reasoning models'): Braintrust's wrappers show the total
+  // as `tokens`, OpenAI's as Google's, so a larger total is the call's tokens.
+  if (values.tokens !== undefined) {
+    const totals = [
+      numberAttribute(attributes, TOTAL_TOKENS),
+      ...TOTALS_IN_USAGE.map(([, path]) => usageObject && numberAt(usageObject, path)),
+    ];
+    for (const total of totals) if (total !== undefined && total > values.tokens) values.tokens = total;
+  }
   if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
   else if (values.tokens !== undefined && numberAttribute(attributes, TOTAL_TOKENS) === values.tokens) sources.push(TOTAL_TOKENS);
   return { values, sources, usedElsewhere };

@@ -295,6 +295,36 @@ describe("a Gemini or Bedrock Converse call's usage, in the provider's own names
   });
 });
 
+describe("an OpenAI-shaped answer whose total_tokens holds thinking its completion_tokens leave out", () => {
+  // xAI's reasoning models, and Gemini through an OpenAI-compatible endpoint, answer so: Braintrust's
+  // OpenAI wrappers show `total_tokens` as the call's `tokens`, as its Google wrapper shows Gemini's total.
+  const xai = {
+    id: "chatcmpl-x1",
+    model: "grok-3-mini",
+    choices: [{ index: 0, message: { role: "assistant", content: "303" }, finish_reason: "stop" }],
+    usage: { prompt_tokens: 32, completion_tokens: 9, total_tokens: 135, completion_tokens_details: { reasoning_tokens: 94 } },
+  };
+  const call = (answer: unknown, ...more: KeyValue[]) =>
+    shown(requestWithCall([], [attr("tfy.model.name", "grok-3-mini"), attr("tfy.output", json(answer)), ...more])).children[0]!;
+
+  it("counts the total, thinking and all, as the call's tokens, with the gateway's counts or from the answer alone", () => {
+    const model = call(xai, attr("tfy.model.metric.input_tokens", 32), attr("tfy.model.metric.output_tokens", 9));
+
+    expect(model.type).toBe("llm");
+    expect(model.metrics).toEqual({ prompt_tokens: 32, completion_tokens: 9, completion_reasoning_tokens: 94, tokens: 135 });
+    // The counts the metrics show are not shown again in the response's metadata, the total among them.
+    expect(model.metadata.response).toEqual({ id: "chatcmpl-x1" });
+    expect(call(xai).metrics).toEqual(model.metrics);
+  });
+
+  it("leaves a total under the counts' sum as the answer said it: the sum is the call's tokens", () => {
+    const under = { ...xai, usage: { prompt_tokens: 32, completion_tokens: 9, total_tokens: 40 } };
+
+    expect(call(under).metrics).toEqual({ prompt_tokens: 32, completion_tokens: 9, tokens: 41 });
+    expect(call(under).metadata.response).toEqual({ id: "chatcmpl-x1", usage: { total_tokens: 40 } });
+  });
+});
+
 describe("a caller's metadata key that a request setting hides, for a tenant keeping source attributes", () => {
   it("shows the caller's value once", () => {
     const span = spanWith("ChatCompletion: openai-main/gpt-4o", [

@@ -274,7 +274,7 @@ describe("metrics", () => {
     ];
     expect(translated(attributes)["braintrust.metrics"]).toEqual({ prompt_tokens: 14, tokens: 14 });
     expect(keptKeys(attributes)).toEqual(["tfy.span_type", "gen_ai.usage.prompt_tokens"]);
-    // The conventions' total is the tokens metric when it is their sum.
+    // The conventions' total is the tokens metric when it is their sum, or more: what the parts leave out (a model's thinking).
     const total = (value: number | string) => [
       attr("tfy.span_type", "Model"),
       attr("tfy.model.metric.input_tokens", 14),
@@ -283,7 +283,11 @@ describe("metrics", () => {
     ];
     expect(keptKeys(total(16))).toEqual(["tfy.span_type"]);
     expect(keptKeys(total("16"))).toEqual(["tfy.span_type"]);
-    expect(keptKeys(total(17))).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
+    expect(keptKeys(total(17))).toEqual(["tfy.span_type"]);
+    expect(translated(total(17))["braintrust.metrics"]).toEqual({ prompt_tokens: 14, completion_tokens: 2, tokens: 17 });
+    // Less than their sum, it says otherwise than the metric: the span's own word, kept.
+    expect(keptKeys(total(15))).toEqual(["tfy.span_type", "gen_ai.usage.total_tokens"]);
+    expect(translated(total(15))["braintrust.metrics"]).toEqual({ prompt_tokens: 14, completion_tokens: 2, tokens: 16 });
   });
 
   it("keep the conventions' total beside metrics without a token count, when it is not a number", () => {
