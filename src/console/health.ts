@@ -1,4 +1,5 @@
-import { upstreamErrorPassed } from "../stats/columns.js";
+import { MAX_QUEUE_DELAY_SECONDS } from "../cloudflare/limits.js";
+import { deliveredSinceError } from "../stats/columns.js";
 import { requestsRefused } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { countOf, countText } from "./numbers.js";
@@ -55,7 +56,13 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   return concerns;
 }
 
-/** Whether the tenant's last upstream error may still be going on: one in the last hour, no span delivered after it. */
+/**
+ * Whether the tenant's last upstream error may still be going on: no span delivered after it, and
+ * no longer ago than a retry may wait (the queue's longest delay, 12 h, which holds Braintrust's
+ * Retry-After and RETRY_MAX_DELAY_SECONDS): backoff can put an outage's attempts hours apart.
+ */
 function failingStill(stats: TenantStats): boolean {
-  return stats.last_upstream_error ? upstreamErrorPassed(stats) === undefined : false;
+  const error = stats.last_upstream_error;
+  if (!error || deliveredSinceError(stats)) return false;
+  return Date.parse(stats.as_of) - Date.parse(error.at) <= MAX_QUEUE_DELAY_SECONDS * 1000;
 }

@@ -46,12 +46,16 @@ export interface LastUpstreamErrorInput {
  * then, and the CLI says why beside it.
  */
 export function upstreamErrorPassed(stats: LastUpstreamErrorInput): string | undefined {
-  const error = stats.last_upstream_error;
-  if (!error) return undefined;
+  if (!stats.last_upstream_error) return undefined;
   if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
-  const deliveredAfter = typeof stats.last_delivered_at === "string" && Date.parse(stats.last_delivered_at) > Date.parse(error.at);
-  if ((error.spans_delivered_since ?? 0) > 0 || deliveredAfter) return "spans delivered since";
-  return undefined;
+  return deliveredSinceError(stats) ? "spans delivered since" : undefined;
+}
+
+/** Whether spans were delivered after the tenant's last upstream error: counted since it, or delivered after its time. */
+export function deliveredSinceError({ last_upstream_error: error, last_delivered_at }: LastUpstreamErrorInput): boolean {
+  if (!error) return false;
+  const deliveredAfter = typeof last_delivered_at === "string" && Date.parse(last_delivered_at) > Date.parse(error.at);
+  return (error.spans_delivered_since ?? 0) > 0 || deliveredAfter;
 }
 
 /**

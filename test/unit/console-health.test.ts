@@ -73,16 +73,26 @@ describe("a tenant's health on the console's overview", () => {
       { level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" },
       { level: "watch", text: "4 spans in the queue" },
     ]);
-    // Delivered since the error, an hour without one, or nothing waiting: spans that merely wait.
+    // Delivered since the error, longer ago than a retry may wait, or nothing waiting: spans that merely wait.
     const deliveredSince = statsOf(
       {},
       { earlierInTheHour: { upstreamErrors: 1 }, queued: 4, lastError: at, deliveredIn: ["2026-12-03T11:52:00.000Z"] },
     );
-    const longAgo = statsOf({}, { queued: 4, lastError: "2026-12-03T09:00:00.000Z" });
+    const pastAnyRetry = statsOf({}, { queued: 4, lastError: "2026-12-02T23:59:59.000Z" });
     const nothingWaits = statsOf({}, { earlierInTheHour: { upstreamErrors: 1 }, lastError: at });
     expect(concernsOf(deliveredSince, noDeadLetters)).toEqual([{ level: "watch", text: "4 spans in the queue" }]);
-    expect(concernsOf(longAgo, noDeadLetters)).toEqual([{ level: "watch", text: "4 spans in the queue" }]);
+    expect(concernsOf(pastAnyRetry, noDeadLetters)).toEqual([{ level: "watch", text: "4 spans in the queue" }]);
     expect(concernsOf(nothingWaits, noDeadLetters)).toEqual([]);
+  });
+
+  it("says so hours after the last attempt while a retry waits out a long backoff (Braintrust's Retry-After, or RETRY_MAX_DELAY_SECONDS, up to 12 h)", () => {
+    // No error in the last hour: the retry Braintrust's Retry-After: 7200 put off has not come yet.
+    for (const lastError of ["2026-12-03T10:00:00.000Z", "2026-12-03T00:00:00.000Z"]) {
+      expect(concernsOf(statsOf({}, { queued: 4, lastError }), noDeadLetters)).toEqual([
+        { level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" },
+        { level: "watch", text: "4 spans in the queue" },
+      ]);
+    }
   });
 
   it("names refused requests, dead letters and spans in the queue, worst first", () => {
