@@ -1,7 +1,7 @@
-import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
+import type { AnyValue, KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { textOf, utf8Of } from "../encoding/bytes.js";
 import { forEachScalar, isJsonObject, sameJson } from "../encoding/json.js";
-import { countOf, findAttribute, jsonOf, parseJson, stringAttribute } from "./attributes.js";
+import { countOf, findAttribute, givenOf, jsonOf, parseJson } from "./attributes.js";
 import { parseKeepingIntegers, withinParseBudget } from "./raw-json.js";
 import type { IndexedMessages } from "./traceloop.js";
 
@@ -57,14 +57,22 @@ const VOCABULARY_KEYS = new Set(["role", "type", "finish_reason", "modality", "m
 export function restatedCopies(attributes: KeyValue[], keys: readonly string[], payload: Uint8Array | undefined): string[] {
   const copies = new Map<string, Set<string>>();
   for (const key of keys) {
-    const text = countOf(attributes, key) === 1 ? stringAttribute(attributes, key) : undefined;
-    const copy = text !== undefined && text.length <= MAX_COPY_CHARS ? parseJson(text) : undefined;
+    const copy = countOf(attributes, key) === 1 ? messagesOf(findAttribute(attributes, key)) : undefined;
     const values = copy === undefined ? undefined : valuesOf(copy);
     if (values) copies.set(key, values);
   }
   const unsaid = copies.size === 0 ? undefined : unsaidBy(payload, [...copies.values()]);
   if (unsaid === undefined) return [];
   return [...copies].filter(([, values]) => [...values].every((value) => !unsaid.has(value))).map(([key]) => key);
+}
+
+/**
+ * A copy's messages in either form an attribute carries them: JSON text the relay reads (up to
+ * MAX_COPY_CHARS), or a list or key-value list as given (its size the span's limits bound).
+ */
+function messagesOf(copy: AnyValue | undefined): unknown {
+  if (copy?.value.case === "stringValue") return copy.value.value.length <= MAX_COPY_CHARS ? parseJson(copy.value.value) : undefined;
+  return copy?.value.case === "arrayValue" || copy?.value.case === "kvlistValue" ? givenOf(copy) : undefined;
 }
 
 /**

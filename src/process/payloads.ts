@@ -70,11 +70,18 @@ interface Payloads {
  * Braintrust's wrappers log them. `redacted`: which of them a redaction rule reached into, on a model
  * call's or a request's span: such a body without its messages (or its choices) had them taken out,
  * and is its settings (or the rest of the answer) alone, where a body of a shape the relay does not
- * know shows whole.
+ * know shows whole. `passesOnRequest`: whether the span's output may be the request it let through
+ * (a guardrail's); any other span's answer shaped as a request (an agent's `{"messages": [...]}`)
+ * says nothing of the request's settings, and shows whole.
  */
-export function callPayloads(input: Uint8Array | undefined, output: Uint8Array | undefined, redacted: RedactedPayloads): Payloads {
+export function callPayloads(
+  input: Uint8Array | undefined,
+  output: Uint8Array | undefined,
+  redacted: RedactedPayloads,
+  passesOnRequest: boolean,
+): Payloads {
   const request = requestPayload(input, redacted.input);
-  return { request, response: responsePayload(output, request, redacted.output) };
+  return { request, response: responsePayload(output, request, redacted.output, passesOnRequest) };
 }
 
 interface RedactedPayloads {
@@ -95,8 +102,8 @@ function requestPayload(utf8: Uint8Array | undefined, redacted: boolean): Reques
 }
 
 /**
- * `request`: the span's request, when it has one. A response that is a request (a guardrail's
- * output: the request it let through, changed or not) is split as one, and only the settings it
+ * `request`: the span's request, when it has one. A response that is a request, on a span that
+ * passes one on (a guardrail's output: the request it let through, changed or not), is split as one, and only the settings it
  * changed are its rest, those it took out named in `removed_settings`: the request's metadata shows
  * the others already.
  */
@@ -104,13 +111,14 @@ function responsePayload(
   utf8: Uint8Array | undefined,
   request: RequestPayload | undefined,
   redacted: boolean,
+  passesOnRequest: boolean,
 ): ResponsePayload | undefined {
   if (utf8 === undefined) return undefined;
   const fields = fieldsOf(utf8);
   if (!fields) return otherPayload(utf8, (json) => ({ output: json, rest: {}, model: undefined }));
   const field = outputField(fields);
   if (field === undefined) {
-    const passedOn = asRequest(fields);
+    const passedOn = passesOnRequest ? asRequest(fields) : undefined;
     if (!passedOn) {
       if (!redacted) return { output: new RawJson(utf8), rest: {}, model: answeredModel((member) => parsedField(fields, member)) };
       const rest = withoutEchoes(

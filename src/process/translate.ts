@@ -126,10 +126,13 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   const { request, response: answer } =
     type === "tool"
       ? toolPayloads(inputUtf8, outputUtf8)
-      : callPayloads(inputUtf8, outputUtf8, {
-          input: modelCall && isRedactedWithin(inputValue),
-          output: modelCall && isRedactedWithin(outputValue),
-        });
+      : callPayloads(
+          inputUtf8,
+          outputUtf8,
+          { input: modelCall && isRedactedWithin(inputValue), output: modelCall && isRedactedWithin(outputValue) },
+          // A guardrail's output is the request it let through; no other span's answer is a request.
+          tfyType === "Guardrail",
+        );
   const errorMessage = stringAttribute(attributes, "tfy.error_message") || undefined;
   // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
   // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { SpanView } from "../../scripts/lib/braintrust-standin-contract.js";
 import { braintrustView } from "../../scripts/lib/braintrust-view.js";
-import { attr } from "../../scripts/lib/traces.js";
+import { type AttrValue, attr } from "../../scripts/lib/traces.js";
 import { relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 import { responsesApiAnswer } from "../support/translation.js";
@@ -376,7 +376,11 @@ describe("the GenAI conventions' copy of an Anthropic conversation with tool use
     },
   ];
 
-  it("goes with the payload: the conversation and the answer show once", () => {
+  // OTLP carries a structured value either way: JSON text, or a list of key-value lists as given.
+  it.each([
+    ["as JSON text", json],
+    ["as a list of key-value lists", (copy: unknown) => copy as AttrValue],
+  ])("goes with the payload, the copies %s: the conversation and the answer show once", (_, form) => {
     const model = spanWith("Model: anthropic-main/claude-sonnet-4-5", [
       attr("tfy.span_type", "Model"),
       attr("tfy.model.name", "claude-sonnet-4-5"),
@@ -384,8 +388,8 @@ describe("the GenAI conventions' copy of an Anthropic conversation with tool use
       attr("tfy.output", json(response)),
       attr("tfy.model.metric.input_tokens", 80),
       attr("tfy.model.metric.output_tokens", 12),
-      attr("gen_ai.input.messages", json(inputCopy)),
-      attr("gen_ai.output.messages", json(outputCopy)),
+      attr("gen_ai.input.messages", form(inputCopy)),
+      attr("gen_ai.output.messages", form(outputCopy)),
     ]);
     const span = shown(requestOf([model]));
 
@@ -408,6 +412,61 @@ describe("the GenAI conventions' copy of an Anthropic conversation with tool use
     // The tool call's arguments, an object in the payload, are said as JSON though the instructions are said nowhere.
     expect(span.metadata).not.toHaveProperty("gen_ai.input.messages");
     expect(span.metadata).toHaveProperty("gen_ai.system_instructions");
+  });
+});
+
+describe("an agent's answer shaped as a request (its run's messages)", () => {
+  // Only a guardrail's output is the request it let through, whose settings it may have changed or taken out.
+  const request = {
+    model: "openai-main/gpt-4.1",
+    messages: [{ role: "user", content: "Where is my order 1234?" }],
+    iteration_limit: 5,
+    temperature: 0,
+  };
+  const answer = {
+    messages: [
+      { role: "assistant", content: null, tool_calls: [{ id: "call_1", type: "function", function: { name: "lookup", arguments: "{}" } }] },
+      { role: "tool", tool_call_id: "call_1", content: "shipped" },
+      { role: "assistant", content: "Order 1234 has shipped." },
+    ],
+  };
+  const spanOf = (type: string) =>
+    spanWith(`${type}: support-agent`, [attr("tfy.span_type", type), attr("tfy.input", json(request)), attr("tfy.output", json(answer))]);
+
+  it("shows whole as the agent's output, and says nothing of the request's settings, which show once as its own", () => {
+    const agent = shown(requestOf([spanOf("AgentResponse")]));
+
+    expect(agent.output).toEqual(answer);
+    expect(agent.metadata).toMatchObject({ iteration_limit: 5, temperature: 0 });
+    expect(agent.metadata).not.toHaveProperty("response");
+    // A guardrail's output of that shape is the request it let through, without the settings it took out.
+    expect(shown(requestOf([spanOf("Guardrail")])).metadata.response).toEqual({
+      removed_settings: ["model", "iteration_limit", "temperature"],
+    });
+  });
+});
+
+describe("the GenAI conventions' copy of the older export's indexed prompt, as a list of key-value lists", () => {
+  it("goes with the indexed messages it restates: the prompt shows once, as the input", () => {
+    const span = spanWith("chatCompletions", [
+      attr("gen_ai.system", "openai"),
+      attr("gen_ai.request.model", "gpt-4.1"),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "Where is my order 1234?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.content", "It has shipped."),
+      attr("gen_ai.input.messages", [{ role: "user", parts: [{ type: "text", content: "Where is my order 1234?" }] }] as AttrValue),
+    ]);
+    const root = shown(requestOf([span]));
+
+    expect(root.input).toEqual([{ role: "user", content: "Where is my order 1234?" }]);
+    expect(root.metadata).not.toHaveProperty("gen_ai.input.messages");
+    // A copy saying more than the indexed messages stays.
+    const more = spanWith("chatCompletions", [
+      ...span.attributes.filter((a) => a.key !== "gen_ai.input.messages"),
+      attr("gen_ai.input.messages", [{ role: "user", parts: [{ type: "text", content: "Something else" }] }] as AttrValue),
+    ]);
+    expect(shown(requestOf([more])).metadata).toHaveProperty("gen_ai.input.messages");
   });
 });
 
