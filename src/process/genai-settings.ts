@@ -11,7 +11,8 @@ import type { RequestPayload, ResponsePayload } from "./payloads.js";
  * `gateway_model` or by `tfy.request.model_name`, `gen_ai.response.model` naming the response's
  * model, shown as `model` or in `response`, `gen_ai.response.id` the response's id shown in
  * `response`, `gen_ai.response.finish_reasons` its choices' finish reasons, shown in the output (or
- * an Anthropic message's `stop_reason`, in `response`),
+ * an Anthropic message's `stop_reason`, in `response`; without a payload, the older export's indexed
+ * completions', `shownAnswer`, which the output shows),
  * and `gen_ai.conversation.id` the `tfy.request.conversation_id` beside it. Kept, each would show a
  * second time. So is a model named on a span without a payload (a streamed `Model` span, the older
  * export's), when metadata or `tfy.request.model_name` shows that very name: no body says otherwise.
@@ -21,6 +22,7 @@ export function genAiRestated(
   request: RequestPayload | undefined,
   response: ResponsePayload | undefined,
   metadata: Record<string, unknown>,
+  shownAnswer?: readonly Record<string, unknown>[],
 ): string[] {
   const restated: string[] = [];
   const shownModels = [metadata.model, metadata.gateway_model, stringAttribute(attributes, "tfy.request.model_name")];
@@ -33,7 +35,7 @@ export function genAiRestated(
     } else if (key === "gen_ai.response.id") {
       if (typeof given === "string" && given === shownResponse?.id) restated.push(key);
     } else if (key === "gen_ai.response.finish_reasons") {
-      if (Array.isArray(given) && response && finishReasonsShown(given, response, shownResponse)) restated.push(key);
+      if (Array.isArray(given) && finishReasonsShown(given, response, shownResponse, shownAnswer)) restated.push(key);
     } else if (key === "gen_ai.request.model") {
       // A body naming another model says something else; one naming none leaves the name shown elsewhere to say it.
       const asked = request?.model ?? given;
@@ -56,11 +58,17 @@ export function genAiRestated(
 
 /**
  * Whether finish reasons say again what the span shows: its choices' own, in the output, or an
- * Anthropic message's one `stop_reason`, in `response`.
+ * Anthropic message's one `stop_reason`, in `response`; without a response, the indexed completions'
+ * own, which the output shows.
  */
-function finishReasonsShown(given: unknown[], response: ResponsePayload, shownResponse: Record<string, unknown> | undefined): boolean {
+function finishReasonsShown(
+  given: unknown[],
+  response: ResponsePayload | undefined,
+  shownResponse: Record<string, unknown> | undefined,
+  shownAnswer: readonly Record<string, unknown>[] | undefined,
+): boolean {
   if (given.length === 1 && typeof given[0] === "string" && given[0] === shownResponse?.stop_reason) return true;
-  const answer = answerMessages(response.output);
+  const answer = response ? answerMessages(response.output) : shownAnswer;
   return (
     answer !== undefined &&
     sameJson(

@@ -234,7 +234,11 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     // The span's error says it: set from it, or the status's own message says it already.
     if (errorMessage !== undefined && (error !== undefined || span.status?.message.includes(errorMessage)))
       removeSentOnce(removedKeys, attributes, ["tfy.error_message"]);
-    if (metadataWritten) removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata));
+    if (metadataWritten) {
+      // Without a payload, the output shown is the older export's indexed completions.
+      const shownAnswer = response === undefined && outputWritten ? traceloop?.output?.messages : undefined;
+      removeSentOnce(removedKeys, attributes, genAiRestated(attributes, request, response, metadata, shownAnswer));
+    }
     // The model called, when it is the model metadata shows (the name Braintrust prices by): one name, shown once.
     if (metadataWritten && model === stringAttribute(attributes, "tfy.model.name"))
       removeSentOnce(removedKeys, attributes, ["tfy.model.name"]);

@@ -446,6 +446,36 @@ describe("an agent's answer shaped as a request (its run's messages)", () => {
   });
 });
 
+describe("the older export's finish reasons without a payload", () => {
+  const olderExport = (finishReasons: string[]) =>
+    spanWith("chatCompletions", [
+      attr("gen_ai.system", "openai"),
+      attr("gen_ai.request.model", "gpt-4o"),
+      attr("gen_ai.response.finish_reasons", finishReasons),
+      attr("gen_ai.prompt.0.role", "user"),
+      attr("gen_ai.prompt.0.content", "What is the weather in Paris?"),
+      attr("gen_ai.completion.0.role", "assistant"),
+      attr("gen_ai.completion.0.finish_reason", "tool_calls"),
+      attr("gen_ai.completion.0.tool_calls.0.id", "call_1"),
+      attr("gen_ai.completion.0.tool_calls.0.name", "get_weather"),
+      attr("gen_ai.completion.0.tool_calls.0.arguments", '{"city":"Paris"}'),
+    ]);
+
+  it("go with the indexed completions whose reasons the output shows, and stay when they say another", () => {
+    const root = shown(requestOf([olderExport(["tool_calls"])]));
+
+    expect(root.output).toEqual([
+      {
+        role: "assistant",
+        finish_reason: "tool_calls",
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }],
+      },
+    ]);
+    expect(root.metadata).not.toHaveProperty("gen_ai.response.finish_reasons");
+    expect(shown(requestOf([olderExport(["length"])])).metadata["gen_ai.response.finish_reasons"]).toEqual(["length"]);
+  });
+});
+
 describe("the GenAI conventions' copy of the older export's indexed prompt, as a list of key-value lists", () => {
   it("goes with the indexed messages it restates: the prompt shows once, as the input", () => {
     const span = spanWith("chatCompletions", [
