@@ -176,13 +176,26 @@ export function addCounts(into: Counts, from: Counts): Counts {
   return into;
 }
 
-/** Adds one delta into another, in place; the later error wins. */
+/** Adds one delta into another, in place; the later error wins (laterError). */
 export function addDelta(into: StatsDelta, from: StatsDelta): StatsDelta {
   for (const [minute, counts] of Object.entries(from.minutes))
     into.minutes[minute] = addCounts(into.minutes[minute] ?? emptyCounts(), counts);
-  if (from.lastError && (!into.lastError || from.lastError.at >= into.lastError.at)) into.lastError = from.lastError;
+  const lastError = laterError(into.lastError, from.lastError);
+  if (lastError) into.lastError = lastError;
   if (from.lastDeliveredAt !== undefined) into.lastDeliveredAt = Math.max(into.lastDeliveredAt ?? 0, from.lastDeliveredAt);
   return into;
+}
+
+/**
+ * The later of two upstream errors, `told` on a tie. The same error told again (by the isolate that
+ * counted it, once a flush had taken it, for spans it delivered after it in its minute) holds the
+ * spans both say were delivered in its minute.
+ */
+export function laterError(held: UpstreamError | undefined, told: UpstreamError | undefined): UpstreamError | undefined {
+  if (!held || !told) return told ?? held;
+  if (told.at !== held.at) return told.at > held.at ? told : held;
+  const delivered = (held.deliveredInItsMinute ?? 0) + (told.deliveredInItsMinute ?? 0);
+  return delivered > 0 ? { ...told, deliveredInItsMinute: delivered } : told;
 }
 
 export const MINUTE_MS = 60_000;

@@ -83,6 +83,9 @@ export function countSpans(of: TenantIncarnation, counter: SpanCounter, spans: n
   if (counter !== "delivered") return;
   const now = Date.now();
   delta.lastDeliveredAt = now;
+  // An error a flush has taken is told again with what was delivered after it in its minute (laterError adds them up).
+  const flushed = delta.lastError ? undefined : flushedErrors.get(keyOf(of.tenant, of.incarnation));
+  if (flushed && minuteOf(flushed.at) === minuteOf(now)) delta.lastError = { ...flushed };
   const error = delta.lastError;
   if (error && minuteOf(error.at) === minuteOf(now)) error.deliveredInItsMinute = (error.deliveredInItsMinute ?? 0) + spans;
 }
@@ -120,10 +123,24 @@ export function hasPendingCounts(): boolean {
   return pending.size > 0;
 }
 
+/**
+ * The last upstream error of each incarnation a flush took, for the rest of its minute: the spans
+ * delivered after it then go with it to the tenant's object all the same (spans_delivered_since).
+ * Only errors of the current minute are kept, one an incarnation.
+ */
+const flushedErrors = new Map<string, UpstreamError>();
+
 /** Everything counted so far, one entry per tenant and incarnation, handed over and forgotten here. */
 export function takePendingCounts(): PendingCounts[] {
   const taken = [...pending.values()];
   pending.clear();
+  const minute = minuteOf(Date.now());
+  for (const [key, error] of flushedErrors) if (minuteOf(error.at) !== minute) flushedErrors.delete(key);
+  for (const { tenant, delta } of taken) {
+    const error = delta.lastError;
+    if (error && minuteOf(error.at) === minute)
+      flushedErrors.set(keyOf(tenant, delta.incarnation), { at: error.at, status: error.status, reason: error.reason });
+  }
   return taken;
 }
 

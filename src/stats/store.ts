@@ -1,5 +1,5 @@
 import { hasColumn } from "../cloudflare/sql-columns.js";
-import { addCounts, type Counts, emptyCounts, MINUTE_MS, minuteOf, type StatsDelta, type UpstreamError } from "./counts.js";
+import { addCounts, type Counts, emptyCounts, laterError, MINUTE_MS, minuteOf, type StatsDelta, type UpstreamError } from "./counts.js";
 import { type StatsSummary, summarise, summariseTraffic, type TrafficSummary } from "./summary.js";
 
 /** The windows the admin API reports, by name, in minutes. */
@@ -101,8 +101,7 @@ export class TenantStatsStore {
       const merged = addCounts(countsOf(row.counts), counts);
       this.sql.exec("UPDATE stats_hours SET counts = ? WHERE hour = ?", JSON.stringify(merged), hour);
     }
-    const lastError =
-      !totals?.lastError || (delta.lastError && delta.lastError.at >= totals.lastError.at) ? delta.lastError : totals.lastError;
+    const lastError = laterError(totals?.lastError, delta.lastError);
     const lastDeliveredAt = Math.max(totals?.lastDeliveredAt ?? 0, delta.lastDeliveredAt ?? 0) || null;
     this.sql.exec(
       "INSERT OR REPLACE INTO stats_totals (id, since, counts, last_error, last_delivered_at) VALUES (0, ?, ?, ?, ?)",

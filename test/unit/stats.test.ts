@@ -11,9 +11,17 @@ import {
   type ModelUsageCounts,
   minuteOf,
   OTHER_MODELS,
+  type UpstreamError,
 } from "../../src/stats/counts.js";
 import { latencyBucket, latencyQuantile } from "../../src/stats/latency.js";
-import { countRequest, countSpans, countUsage, restorePendingCounts, takePendingCounts } from "../../src/stats/recorder.js";
+import {
+  countRequest,
+  countSpans,
+  countUpstreamAttempt,
+  countUsage,
+  restorePendingCounts,
+  takePendingCounts,
+} from "../../src/stats/recorder.js";
 import { summarise } from "../../src/stats/summary.js";
 
 /** A histogram of these latencies, as the recorder builds one. */
@@ -86,13 +94,18 @@ describe("counts", () => {
     const givenBack = { at: 1_000, status: 503, reason: "busy" };
     const sameMillisecond = { at: 1_000, status: 429, reason: "slow down" };
     const later = { at: 2_000, status: 400, reason: "bad" };
-    const delta = (lastError?: typeof later) => ({ minutes: {}, ...(lastError ? { lastError } : {}) });
+    const delta = (lastError?: UpstreamError) => ({ minutes: {}, ...(lastError ? { lastError } : {}) });
 
     expect(addDelta(delta(givenBack), delta(later)).lastError).toEqual(later);
     // What a failed flush gives back is merged into, and what was counted since merged in: on a tie, that came last.
     expect(addDelta(delta(givenBack), delta(sameMillisecond)).lastError).toEqual(sameMillisecond);
     expect(addDelta(delta(), delta(later)).lastError).toEqual(later);
     expect(addDelta(delta(givenBack), delta()).lastError).toEqual(givenBack);
+    // The same error told again, with spans delivered after it in its minute: both counts held.
+    expect(addDelta(delta({ ...givenBack, deliveredInItsMinute: 2 }), delta({ ...givenBack, deliveredInItsMinute: 3 })).lastError).toEqual({
+      ...givenBack,
+      deliveredInItsMinute: 5,
+    });
   });
 
   it("keep the later of two deltas' last delivery times, or the one either has", () => {
@@ -307,6 +320,32 @@ describe("an isolate's counts waiting for a flush", () => {
     const [restored, ...others] = takePendingCounts();
     expect(others).toEqual([]);
     expect(Object.keys(restored!.delta.minutes).map(Number)).toEqual([now - 30 * MINUTE_MS, now]);
+  });
+
+  it("tell the spans delivered after an upstream error in its minute with it, though a flush took the error in between", () => {
+    takePendingCounts();
+    const minute = Date.UTC(2026, 11, 1, 15, 27, 0);
+    const clock = vi.spyOn(Date, "now").mockReturnValue(minute + 5_000);
+    try {
+      countUpstreamAttempt(acme, 20, { status: 503, reason: "busy" });
+      countSpans(acme, "delivered", 2);
+      const [first] = takePendingCounts();
+      clock.mockReturnValue(minute + 30_000);
+      countSpans(acme, "delivered", 3);
+      const [second] = takePendingCounts();
+      // Next minute: what the minutes after the error show, told with no error.
+      clock.mockReturnValue(minute + 65_000);
+      countSpans(acme, "delivered", 4);
+      const [third] = takePendingCounts();
+
+      expect(second!.delta.lastError).toEqual({ at: minute + 5_000, status: 503, reason: "busy", deliveredInItsMinute: 3 });
+      expect(third!.delta.lastError).toBeUndefined();
+      // As the tenant's object adds them up (laterError): the error once, with all five spans delivered after it in its minute.
+      const held = addDelta(addDelta(first!.delta, second!.delta), third!.delta);
+      expect(held.lastError).toEqual({ at: minute + 5_000, status: 503, reason: "busy", deliveredInItsMinute: 5 });
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it("are kept apart by incarnation: a tenant deleted and created again under its id never adds up with its predecessor", () => {
