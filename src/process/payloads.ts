@@ -103,9 +103,9 @@ function requestPayload(utf8: Uint8Array | undefined, redacted: boolean): Reques
 
 /**
  * `request`: the span's request, when it has one. A response that is a request, on a span that
- * passes one on (a guardrail's output: the request it let through, changed or not), is split as one, and only the settings it
- * changed are its rest, those it took out named in `removed_settings`: the request's metadata shows
- * the others already.
+ * passes one on (a guardrail's output: the request it let through, changed or not), is split as
+ * one, and only the settings it changed are its rest, those it took out named in
+ * `removed_settings`: the request's metadata shows the others already.
  */
 function responsePayload(
   utf8: Uint8Array | undefined,
