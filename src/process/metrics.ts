@@ -109,14 +109,12 @@ export function metricsOf(attributes: KeyValue[], usage: unknown, ofRequestSpan:
   // in its own names or OpenAI's; xAI's reasoning models'): Braintrust's wrappers show the total
   // as `tokens`, OpenAI's as Google's, so a larger total is the call's tokens.
   if (values.tokens !== undefined) {
-    const totals = [
-      numberAttribute(attributes, TOTAL_TOKENS),
-      ...TOTALS_IN_USAGE.map(([, path]) => usageObject && numberAt(usageObject, path)),
-    ];
+    const conventionsTotal = numberAttribute(attributes, TOTAL_TOKENS);
+    const totals = [conventionsTotal, ...TOTALS_IN_USAGE.map(([, path]) => usageObject && numberAt(usageObject, path))];
     for (const total of totals) if (total !== undefined && total > values.tokens) values.tokens = total;
+    if (!ofRequestSpan && conventionsTotal === values.tokens) sources.push(TOTAL_TOKENS);
   }
   if (ofRequestSpan) moveUsage(attributes, usedElsewhere);
-  else if (values.tokens !== undefined && numberAttribute(attributes, TOTAL_TOKENS) === values.tokens) sources.push(TOTAL_TOKENS);
   return { values, sources, usedElsewhere };
 }
 
