@@ -204,9 +204,10 @@ function outputText(output: unknown): string | undefined {
 /**
  * Whether a response's value repeats what the request asked, as an API echoes a setting: all of
  * it, with no more beside it than the API fills in for what was left out (OpenAI's Responses API
- * answers a tool with `strict` and `description: null`, a text format with its `verbosity`). A
- * value it changed, a list of other items, or a member that says something the request did not (a
- * stored prompt's `version`, the `effort` chosen for `reasoning: {}`) is the response's own.
+ * answers a tool with `strict` and `description: null`, a text format with its `verbosity`), and
+ * null for what it withholds (an MCP tool's `headers`). A value it changed, a list of other items,
+ * or a member that says something the request did not (a stored prompt's `version`, the `effort`
+ * chosen for `reasoning: {}`) is the response's own.
  */
 function echoes(answered: unknown, asked: unknown): boolean {
   if (Array.isArray(asked))
@@ -214,14 +215,20 @@ function echoes(answered: unknown, asked: unknown): boolean {
   if (!isJsonObject(asked)) return sameJson(answered, asked);
   if (!isJsonObject(answered)) return false;
   for (const key of Object.keys(answered)) {
-    const filledIn = answered[key] === null || FILLED_IN.has(key);
-    if (Object.hasOwn(asked, key) ? !echoes(answered[key], asked[key]) : !filledIn) return false;
+    const value = answered[key];
+    const repeated = Object.hasOwn(asked, key)
+      ? echoes(value, asked[key]) || (value === null && WITHHELD.has(key))
+      : value === null || FILLED_IN.has(key);
+    if (!repeated) return false;
   }
   return Object.keys(asked).every((key) => Object.hasOwn(answered, key));
 }
 
 /** Members OpenAI's Responses API adds, set to their defaults, to the settings it echoes. */
 const FILLED_IN = new Set(["strict", "verbosity"]);
+
+/** Members holding credentials that OpenAI's Responses API echoes as null rather than repeat (an MCP tool's). */
+const WITHHELD = new Set(["headers", "authorization"]);
 
 /**
  * An embedding response's vectors as Braintrust's OpenAI wrapper logs them: their length, not the

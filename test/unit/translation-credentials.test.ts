@@ -75,6 +75,35 @@ describe("credentials in a request body", () => {
     expect(added["braintrust.metadata"]).not.toHaveProperty("response.tools");
   });
 
+  it("in a tool an answer echoes with them withheld as null, the echo is still dropped", () => {
+    const tools = [
+      { type: "mcp", server_label: "orders", server_url: "https://mcp.example.com", headers: { authorization: TOKEN } },
+      { type: "mcp", server_label: "drive", connector_id: "connector_googledrive", authorization: TOKEN },
+    ];
+    const withheld = [
+      { ...tools[0], headers: null, allowed_tools: null },
+      { ...tools[1], authorization: null, server_url: null },
+    ];
+    const answer = (answered: unknown[]) => JSON.stringify({ id: "r", model: "gpt-4.1", output: [], tools: answered });
+    const shown = (answered: unknown[]) =>
+      translated([
+        attr("tfy.span_type", "Model"),
+        attr("tfy.input", JSON.stringify({ model: "gpt-4.1", input: "hi", tools })),
+        attr("tfy.output", answer(answered)),
+      ])["braintrust.metadata"];
+
+    expect(shown(withheld)).toMatchObject({ tools: [{ headers: { authorization: "[REDACTED]" } }, { authorization: "[REDACTED]" }] });
+    expect(shown(withheld)).toMatchObject({ response: { id: "r" } });
+    expect(shown(withheld)).not.toHaveProperty("response.tools");
+    // Only credentials are withheld, and only as null: another member the request set answered null, or
+    // headers answered otherwise, are the response's own.
+    for (const changed of [
+      [withheld[0], { ...withheld[1], server_label: null }],
+      [{ ...withheld[0], headers: { "x-region": "eu" } }, withheld[1]],
+    ])
+      expect(shown(changed)).toMatchObject({ response: { tools: changed } });
+  });
+
   it("in an answer a guardrail checked and let through do not show it again", () => {
     const answer = JSON.stringify({
       id: "r",
