@@ -100,6 +100,7 @@ export const StatsSummary = z.looseObject({
 /** GET /admin/tenants/:tenant/stats; TenantStatsAnswer is the same schema typed as the stats table reads it. */
 export const TenantStatsObject = z.looseObject({
   tenant: z.string(),
+  as_of: z.string(),
   waiting_in_queue: count,
   last_delivered_at: z.string().nullable().optional(),
   last_upstream_error: z

@@ -15,6 +15,7 @@ import { oneLine, shownText, table } from "./table.js";
 
 export type TenantStats = {
   tenant: string;
+  as_of: string;
   waiting_in_queue: number;
   last_delivered_at?: string | null;
   last_upstream_error: { at: string; status: number | null; reason: string; spans_delivered_since?: number } | null;

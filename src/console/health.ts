@@ -1,5 +1,4 @@
-import { MAX_QUEUE_DELAY_SECONDS } from "../cloudflare/limits.js";
-import { deliveredSinceError } from "../stats/columns.js";
+import { failingStill } from "../stats/columns.js";
 import { requestsRefused } from "../stats/summary.js";
 import type { TenantStats } from "./answers.js";
 import { countOf, countText } from "./numbers.js";
@@ -28,7 +27,7 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   if (!now) concerns.push({ level: "bad", text: "statistics unavailable: its Durable Object did not answer" });
   if (now && now.upstream.errors > 0 && now.spans.delivered === 0) {
     concerns.push({ level: "bad", text: `Braintrust took nothing in 5 min: ${countOf(now.upstream.errors, "attempt")} failed` });
-  } else if (stats && now && now.spans.delivered === 0 && stats.waiting_in_queue > 0 && failingStill(stats)) {
+  } else if (stats && now && now.spans.delivered === 0 && failingStill(stats)) {
     // Backoff puts an outage's retries more than 5 minutes apart: between them a quiet tenant has no attempt to count.
     concerns.push({ level: "bad", text: "Braintrust took nothing in 5 min: its last attempt failed, and spans wait for the next" });
   }
@@ -54,15 +53,4 @@ export function concernsOf(stats: TenantStats | undefined, deadLetters: DeadLett
   if (stats && stats.waiting_in_queue > 0)
     concerns.push({ level: "watch", text: `${countOf(stats.waiting_in_queue, "span")} in the queue` });
   return concerns;
-}
-
-/**
- * Whether the tenant's last upstream error may still be going on: no span delivered after it, and
- * no longer ago than a retry may wait (the queue's longest delay, 12 h, which holds Braintrust's
- * Retry-After and RETRY_MAX_DELAY_SECONDS): backoff can put an outage's attempts hours apart.
- */
-function failingStill(stats: TenantStats): boolean {
-  const error = stats.last_upstream_error;
-  if (!error || deliveredSinceError(stats)) return false;
-  return Date.parse(stats.as_of) - Date.parse(error.at) <= MAX_QUEUE_DELAY_SECONDS * 1000;
 }

@@ -1,3 +1,4 @@
+import { MAX_QUEUE_DELAY_SECONDS } from "../cloudflare/limits.js";
 import type { ModelUsageCounts } from "./counts.js";
 import { type StatsSummary, spansRejected } from "./summary.js";
 
@@ -30,25 +31,39 @@ export function statsColumns(summary: SummaryColumnsInput): Array<string | numbe
 }
 
 /**
- * What `upstreamErrorPassed` reads of a tenant's report: the CLI's reading of an answer may lack
- * either count (a relay from before `spans_delivered_since`), and then says nothing of it.
+ * What `upstreamErrorPassed` and `failingStill` read of a tenant's report: the CLI's reading of an
+ * answer may lack either count (a relay from before `spans_delivered_since`), and then says nothing of it.
  */
 export interface LastUpstreamErrorInput {
+  as_of: string;
+  waiting_in_queue: number;
   last_upstream_error: { at: string; spans_delivered_since?: number } | null;
   last_delivered_at?: string | null;
   last_1h: { upstream: Partial<Pick<StatsSummary["upstream"], "errors">> };
 }
 
 /**
- * Why the tenant's last upstream error is behind it, when it is: none in the last hour, or spans
- * delivered since (spans_delivered_since, or a delivery after it, which another isolate may have made
- * in the error's own minute). Undefined while it may still be going on. The console shows it muted
- * then, and the CLI says why beside it.
+ * Why the tenant's last upstream error is behind it, when it is: none in the last hour (while no
+ * retry of it still waits), or spans delivered since (spans_delivered_since, or a delivery after
+ * it, which another isolate may have made in the error's own minute). Undefined while it may still
+ * be going on. The console shows it muted then, and the CLI says why beside it.
  */
 export function upstreamErrorPassed(stats: LastUpstreamErrorInput): string | undefined {
   if (!stats.last_upstream_error) return undefined;
-  if (stats.last_1h.upstream.errors === 0) return "none in the last hour";
+  if (stats.last_1h.upstream.errors === 0 && !failingStill(stats)) return "none in the last hour";
   return deliveredSinceError(stats) ? "spans delivered since" : undefined;
+}
+
+/**
+ * Whether the tenant's last upstream error may still be going on however long ago it was: spans
+ * wait in the queue, none was delivered after it, and it is no older than a retry may wait (the
+ * queue's longest delay, 12 h, which holds Braintrust's Retry-After and RETRY_MAX_DELAY_SECONDS):
+ * backoff can put an outage's attempts hours apart.
+ */
+export function failingStill(stats: LastUpstreamErrorInput): boolean {
+  const error = stats.last_upstream_error;
+  if (!error || stats.waiting_in_queue === 0 || deliveredSinceError(stats)) return false;
+  return Date.parse(stats.as_of) - Date.parse(error.at) <= MAX_QUEUE_DELAY_SECONDS * 1000;
 }
 
 /** Whether spans were delivered after the tenant's last upstream error: counted since it, or delivered after its time. */

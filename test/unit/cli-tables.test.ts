@@ -32,6 +32,8 @@ describe("the CLI's tables", () => {
     const quiet = statsWithError({ ...error, spans_delivered_since: 0 });
     quiet.last_1h = { ...quiet.last_1h, upstream: { ...quiet.last_1h.upstream, errors: 0 } };
     expect(lastErrorText(quiet)).toBe("2026-12-03T09:00:00.000Z (none in the last hour) 401: Braintrust answered 401");
+    // Unless spans wait for its retry, which backoff may put hours later: the console calls that failing still.
+    expect(lastErrorText({ ...quiet, waiting_in_queue: 3 })).toBe("2026-12-03T09:00:00.000Z 401: Braintrust answered 401");
   });
 
   it("show a model's cost too small for six places as some, as the console does, not as a call that cost nothing", () => {
@@ -86,6 +88,7 @@ function statsWith(usage: TenantStats["last_24h"]["llm_usage"]): TenantStats {
   };
   const stats: TenantStats = {
     tenant: "acme",
+    as_of: "2026-12-03T12:00:00.000Z",
     waiting_in_queue: 0,
     last_upstream_error: null,
     last_5m: window,

@@ -144,4 +144,19 @@ describe("a tenant's health on the console's overview", () => {
     expect(longAgo).toContain('<span class="last-error past">');
     expect(longAgo).toContain("(none in the last hour) 503: Braintrust answered 503");
   });
+
+  it("shows a last upstream error hours old as current while spans wait out a long backoff for its retry, as the health says", async () => {
+    const waiting = statsOf({}, { queued: 4, lastError: "2026-12-03T09:00:00.000Z" });
+    const shown = String(await LastUpstreamError({ stats: waiting }));
+
+    expect(concernsOf(waiting, noDeadLetters)[0]).toMatchObject({ level: "bad" });
+    expect(shown).toContain('<span class="last-error">');
+    expect(shown).not.toContain("(");
+    // Past any retry's delay, or nothing waiting: behind the tenant.
+    for (const behind of [
+      statsOf({}, { queued: 4, lastError: "2026-12-02T23:59:59.000Z" }),
+      statsOf({}, { lastError: "2026-12-03T09:00:00.000Z" }),
+    ])
+      expect(String(await LastUpstreamError({ stats: behind }))).toContain("(none in the last hour)");
+  });
 });
