@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { spansOf } from "../../scripts/lib/traces.js";
 import { repairedUtf8 } from "../../src/encoding/bytes.js";
-import { textRepaired } from "../../src/receive/text-repair.js";
+import { MAX_MENDED_STRINGS, textRepaired } from "../../src/receive/text-repair.js";
 import { checkWire } from "../../src/receive/wire-check.js";
 import { bytesAt, lengthDelimited, requestWithSpanFields, textWithBytesChanged } from "../support/wire.js";
 
@@ -62,6 +62,18 @@ describe("text that is not UTF-8, made UTF-8", () => {
 
     expect(textRepaired(request, request.byteLength + 1)).toBeUndefined();
     expect(valueIn(textRepaired(request, request.byteLength + 2)!)).toBe("a\ufffd");
+  });
+
+  it("mends at most MAX_MENDED_STRINGS strings of a request, each held until it is assembled, and leaves one with more alone", () => {
+    const faultyKeys = (count: number) =>
+      requestWithSpanFields(Array.from({ length: count }, () => lengthDelimited(9, lengthDelimited(1, [0xff]))).flat());
+
+    const mended = textRepaired(faultyKeys(MAX_MENDED_STRINGS), Number.POSITIVE_INFINITY)!;
+
+    const attributes = spansOf(fromBinary(ExportTraceServiceRequestSchema, mended))[0]!.attributes;
+    expect(attributes).toHaveLength(MAX_MENDED_STRINGS);
+    expect(attributes.every((attribute) => attribute.key === "\ufffd")).toBe(true);
+    expect(textRepaired(faultyKeys(MAX_MENDED_STRINGS + 1), Number.POSITIVE_INFINITY)).toBeUndefined();
   });
 
   it("counts the lengths that grow a byte with the text as well: a faulty byte becomes three", () => {
