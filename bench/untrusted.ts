@@ -89,6 +89,9 @@ const SHAPES: Record<string, (n: number) => ExportTraceServiceRequest> = {
   "one long word": (n) => oneScope([span([tfy, { key: "note", value: text("a".repeat(n)) }])]),
   // A prompt that is a JSON array of empty objects: parsed and written again by translation.
   "prompt of tiny JSON objects": (n) => oneScope([span([tfy, { key: "tfy.input", value: text(`[${"{},".repeat(n)}{}]`) }])]),
+  // An attribute's key as long as its JSON of tiny members: each member's path, matched by key redaction, starts with it.
+  "one long key over tiny JSON members": (n) =>
+    oneScope([span([tfy, { key: "k".repeat(n), value: text(`{${'"a":0,'.repeat(n)}"a":0}`) }])]),
 };
 
 /**

@@ -34,6 +34,15 @@ export function redactKeys(lists: KeyValue[][], rules: CompiledRedaction): boole
   };
   /** Redacts what is below `path`; true when the value itself goes (JSON a remove rule took whole). */
   const redactNested = (value: AnyValue | undefined, path: string): boolean => {
+    const list = value?.value.case === "kvlistValue" || value?.value.case === "arrayValue";
+    if (list && path.length > MAX_KEY_PATH_LENGTH) {
+      const rule = ruleReachingBelow(rules, `${path}.`);
+      if (!rule) return false;
+      changed = true;
+      if (rule.action === "remove") return true;
+      value.value = replaced(rule).value;
+      return false;
+    }
     if (value?.value.case === "kvlistValue") redactList(value.value.value.values, `${path}.`);
     else if (value?.value.case === "arrayValue") {
       const items = value.value.value.values;
@@ -93,7 +102,10 @@ const REMOVED = Symbol("removed");
 function redactJsonText(text: string, path: string, rules: CompiledRedaction): string | typeof REMOVED | undefined {
   const reaching = ruleReachingBelow(rules, `${path}.`);
   if (!reaching) return undefined;
-  const redacted = redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH, { left: MAX_JSON_ENTRIES });
+  const redacted =
+    path.length > MAX_KEY_PATH_LENGTH
+      ? undefined
+      : redactJsonKeys(utf8Of(text), `${path}.`, rules, MAX_JSON_KEY_DEPTH, { left: MAX_JSON_ENTRIES });
   if (redacted === READ_NOTHING) return undefined;
   if (redacted instanceof Uint8Array) return textOf(redacted);
   // Not read (JSON deeper than the reader reads, or not JSON): JSON.parse says which, but builds all
@@ -116,6 +128,14 @@ function redactJsonText(text: string, path: string, rules: CompiledRedaction): s
  * reach into is taken whole by that rule.
  */
 const MAX_JSON_KEY_DEPTH = 32;
+
+/**
+ * How long a path may be for what is below it to be searched. Each key below is matched by its
+ * path, the path above it and its own key, so a long key over many members would cost their number
+ * times its length: an object or list below a longer path that a rule could reach into is taken
+ * whole by that rule, as one too deep is. Paths of keys people name run to tens of characters.
+ */
+const MAX_KEY_PATH_LENGTH = 512;
 
 /**
  * How many members and items of one value's JSON are read, at every depth: a container past it that
@@ -149,7 +169,7 @@ function redactJsonKeys(
   const redactedValue = (raw: Uint8Array, path: string): Uint8Array | undefined => {
     const container = raw[0] === OPEN_OBJECT || raw[0] === OPEN_LIST;
     const reachingBelow = container ? ruleReachingBelow(rules, `${path}.`) : undefined;
-    let rule = ruleFor(rules, path) ?? (depthLeft === 1 ? reachingBelow : undefined);
+    let rule = ruleFor(rules, path) ?? (depthLeft === 1 || path.length > MAX_KEY_PATH_LENGTH ? reachingBelow : undefined);
     // Read again only where a rule could match: a rule naming its key reads one branch, not the whole.
     if (!rule && reachingBelow) {
       const nested = redactJsonKeys(raw, `${path}.`, rules, depthLeft - 1, budget);

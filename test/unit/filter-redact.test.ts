@@ -273,6 +273,44 @@ describe("redacting keys", () => {
     });
   });
 
+  it("takes whole, with the first rule that could reach into it, what is below a path past 512 characters, whose members would each cost its length", () => {
+    const key = (length: number) => "k".repeat(length);
+    const request = requestOf([
+      spanWith("s", [
+        attr(key(512), '{"token": "hunter2", "n": 1}'),
+        attr(key(513), '{"n": 1}'),
+        attr(`x${key(512)}`, { n: 1 }),
+        attr(`y${key(512)}`, ["a"]),
+        attr("meta", `{"${key(508)}": {"token": "hunter2", "n": 1}, "${key(507)}": {"token": "hunter2", "n": 1}}`),
+        attr(`z${key(512)}`, "not JSON"),
+        attr(`w${key(511)}`, { token: "hunter2", n: "1" }),
+      ]),
+    ]);
+    const keys = [{ pattern: "x*.token", action: "replace", replacement: "[hidden]" }, { pattern: "*.token" }];
+
+    const attributes = spansOf(sent(request, { redact: { keys } }))[0]!.attributes;
+
+    // Removed whole: the JSON and the list below paths of 513 characters; replaced whole, the key-value list.
+    expect(attributes.map((a) => a.key.slice(0, 2))).toEqual(["kk", "xk", "me", "zk", "wk"]);
+    expect(attributesOf(spanWith("", attributes))).toEqual({
+      [key(512)]: '{"n":1}',
+      [`x${key(512)}`]: "[hidden]",
+      // meta's first member's path is 5 + 508 characters, its second's 5 + 507: searched.
+      meta: `{"${key(507)}":{"n":1}}`,
+      [`z${key(512)}`]: "not JSON",
+      [`w${key(511)}`]: expect.anything(),
+    });
+    expect(attributes.at(-1)).toEqual(attr(`w${key(511)}`, { n: "1" }));
+    // Taken whole only by a rule that could reach into it; and sent anew when that is all a rule changed.
+    const alone = requestOf([spanWith("s", [attr(key(513), { n: "1" })])]);
+    const beside = requestOf([spanWith("s", [attr(key(513), { n: "1" }), attr("secret", "s3cr3t")])]);
+    expect(spansOf(sent(beside, { redact: { keys: [{ pattern: "k.token" }, { pattern: "secret" }] } }))[0]!.attributes).toEqual([
+      attr(key(513), { n: "1" }),
+    ]);
+    expect(untouched(alone, { redact: { keys: [{ pattern: "*.token" }] } })).toBe(false);
+    expect(spansOf(sent(alone, { redact: { keys: [{ pattern: "*.token" }] } }))[0]!.attributes).toEqual([]);
+  });
+
   it("routes on what the spans and their resource said before redaction", () => {
     const request = requestOf([spanWith("s", [attr("env", "eval")])]);
     request.resourceSpans[0]!.resource!.attributes.push(attr("team", "search"));
