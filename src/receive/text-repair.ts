@@ -34,8 +34,8 @@ export function textRepaired(bytes: Uint8Array, maxBytes: number): Uint8Array | 
  * How many strings one request may have mended. What is held until the request is assembled grows
  * with them (a few hundred bytes each), not with the body: 16 MiB of attributes each keyed with half
  * an emoji (which mends to as many bytes, so the size bound never stops it) would need more heap
- * than an isolate has. An exporter cutting text mid-character sends a few
- * per span at most; a request at the span limit may have one in each of its spans.
+ * than an isolate has. An exporter cutting text mid-character sends a few per span at most; a
+ * request at the span limit may have one in each of its spans.
  */
 export const MAX_MENDED_STRINGS = MAX_SPANS_PER_REQUEST;
 
