@@ -104,6 +104,7 @@ describe.concurrent("routing traces to parents", () => {
     ["passthrough", "as typed", asTyped],
     ["stored_key", "percent-encoded", percentEncodedFirst],
     ["passthrough", "percent-encoded", percentEncodedFirst],
+    ["passthrough", "percent-encoded beside a stray %", percentEncodedBesideStray],
   ] as const)(
     "ignores a braintrust.parent holding the client's credential (%s, %s), which would otherwise go upstream, into logs and storage as a parent",
     async (mode, _, form) => {
@@ -127,6 +128,8 @@ describe.concurrent("routing traces to parents", () => {
     ["ENCRYPTION_KEY", "as typed", env.ENCRYPTION_KEY, asTyped],
     ["the admin token", "percent-encoded", ADMIN_TOKEN, percentEncodedFirst],
     ["ENCRYPTION_KEY", "percent-encoded", env.ENCRYPTION_KEY, percentEncodedFirst],
+    ["the admin token", "percent-encoded beside a stray %", ADMIN_TOKEN, percentEncodedBesideStray],
+    ["ENCRYPTION_KEY", "percent-encoded beside a stray %", env.ENCRYPTION_KEY, percentEncodedBesideStray],
   ])(
     "ignores a braintrust.parent holding the relay's own secret (%s, %s), which would otherwise go upstream, into logs and storage as a parent",
     async (_, __, secret, form) => {
@@ -225,4 +228,9 @@ function asTyped(secret: string): string {
 /** The secret with its first character percent-encoded, as a server reading a URL would decode it. */
 function percentEncodedFirst(secret: string): string {
   return `%${secret.charCodeAt(0).toString(16).toUpperCase()}${secret.slice(1)}`;
+}
+
+/** So, beside a `%` that starts no escape, which a decoder of the whole text refuses. */
+function percentEncodedBesideStray(secret: string): string {
+  return `${percentEncodedFirst(secret)} at 100%`;
 }

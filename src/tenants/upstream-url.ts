@@ -1,3 +1,4 @@
+import { fromHex, textOf } from "../encoding/bytes.js";
 import { repeatable } from "../http/caller-text.js";
 
 /**
@@ -72,14 +73,16 @@ function pathAsServed(path: string): string {
   return percentDecoded(path).replace(/\/+/g, "/").replace(/\/$/, "");
 }
 
-/** A URL or its path with its escapes decoded, as a server reads them; as it is where a stray `%` decodes nothing. */
+/**
+ * A URL or its path with its escapes decoded, as a server reads them: each run of escapes as UTF-8
+ * (a byte of none as U+FFFD), a `%` that starts no escape as it is. A stray `%` anywhere must not
+ * leave the escapes beside it unread: a secret written in them would pass for other text.
+ */
 export function percentDecoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  return text.replace(ESCAPE_RUNS, (run) => textOf(fromHex(run.replaceAll("%", ""))));
 }
+
+const ESCAPE_RUNS = /(?:%[0-9a-f]{2})+/gi;
 
 function nonPublicHostReason(hostname: string): string | undefined {
   const problem = nonPublicHostProblem(hostname);

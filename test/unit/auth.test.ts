@@ -206,6 +206,10 @@ describe("secrets held in a setting kept in plaintext", () => {
     for (const form of [KEY_WITH_SIGNS.replace(/=+$/, ""), KEY_WITH_SIGNS.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")])
       expect(secretHeld(`token=${form}`, apiKey, signed)).toBe("the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)");
     expect(secretHeld(`project_name:${ADMIN_TOKEN}${apiKey}`, apiKey, env)).toBe("the relay's admin token");
+    // Its escapes read beside a `%` that starts none, and beside a byte that is no UTF-8.
+    const escaped = [...ADMIN_TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join("");
+    for (const text of [`100% ${escaped}`, `${escaped}%zz`, `%ff${escaped}`, `%e2%82${escaped}`])
+      expect(secretHeld(text, undefined, env)).toBe("the relay's admin token");
   });
 
   it("names the Braintrust key given beside it, as typed or percent-encoded, when it is longer than caller text repeated whatever it holds", () => {
@@ -214,6 +218,7 @@ describe("secrets held in a setting kept in plaintext", () => {
 
     expect(secretHeld(`https://api.braintrust.dev/v1/${apiKey}`, apiKey, env)).toBe(held);
     expect(secretHeld(`https://api.braintrust.dev/v1/${encodeURIComponent(keyWithSlash)}`, keyWithSlash, env)).toBe(held);
+    expect(secretHeld(`https://api.braintrust.dev/v1/${encodeURIComponent(keyWithSlash)}?at=100%`, keyWithSlash, env)).toBe(held);
     // 24 characters is as long as caller text is quoted back whatever it holds: found in any text, it says nothing.
     expect(secretHeld("project_name:sk-twenty-four-characters", "sk-twenty-four-characters".slice(0, 24), env)).toBeUndefined();
     expect(secretHeld(`project_name:${apiKey}`, apiKey.slice(0, 25), env)).toBe(held);
