@@ -139,6 +139,22 @@ describe("forwarding to Braintrust", () => {
     expect(spanIdsOf(received!.request)).toEqual(spanIdsOf(trace));
   });
 
+  it("sends it so too when its text cannot be mended within the body limit: its faulty resource is left out, not forwarded", async () => {
+    const tenant = await createTenant(untranslated);
+    const trace = trueFoundryTrace();
+    // Mended, 0xFF becomes the three bytes of U+FFFD: two more than a body limit of the body's own size leaves.
+    const unreadable = new Uint8Array([0x0a, 0x08, 0x0a, 0x06, 0x0a, 0x04, 0x0a, 0x02, 0x61, 0xff]);
+    const body = concat([toProtobuf(trace), unreadable]);
+
+    const response = await sendTracesWith(tenant, body, { MAX_DECOMPRESSED_BYTES: String(body.byteLength) });
+
+    expect(response.status).toBe(200);
+    expect((await exportResponseOf(response)).partialSuccess).toBeUndefined();
+    const [received, ...more] = await standin.received(tenant.apiKey);
+    expect(more).toHaveLength(0);
+    expect(received!.request).toEqual(trace);
+  });
+
   it("re-encodes a JSON request as protobuf, every field intact, and answers in JSON", async () => {
     const tenant = await createTenant(untranslated);
     const trace = trueFoundryTrace();

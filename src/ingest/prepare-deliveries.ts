@@ -88,8 +88,10 @@ export function prepareDeliveries(
 
 /**
  * The request with its text mended when the wire check found it framed but for strings that are not
- * UTF-8 (text-repair.ts), and the check of what it sends; as it came otherwise, and when the mended
- * request would be over the body limit (its faulty spans are then rejected).
+ * UTF-8 (text-repair.ts), and the check of what it sends; as it came otherwise. One that cannot be
+ * mended (over the body limit mended, or too many strings) goes as it came with no check: framed
+ * means all its text reads, so the full decode reads it, and rejects the spans its faulty text is in
+ * (those under a faulty resource or scope, one without spans among them, left out).
  */
 function withTextMended(
   body: RequestBody,
@@ -98,7 +100,7 @@ function withTextMended(
 ): { body: RequestBody; wire: WireCheck | undefined } {
   if (wire === undefined || wire.textValid) return { body, wire };
   const mended = textRepaired(body.bytes, config.maxDecompressedBytes);
-  return mended ? { body: { wire: mended, coding: "identity", bytes: mended }, wire: checkWire(mended) } : { body, wire };
+  return mended ? { body: { wire: mended, coding: "identity", bytes: mended }, wire: checkWire(mended) } : { body, wire: undefined };
 }
 
 /**
