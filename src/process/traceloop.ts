@@ -37,6 +37,7 @@ export function traceloopMessages(attributes: KeyValue[]): { input?: IndexedMess
     const match = INDEXED.exec(attribute.key);
     if (!match) continue;
     const [, side, index, field] = match as unknown as [string, "prompt" | "completion", string, string];
+    if (field.length > MAX_FIELD_CHARS) continue;
     sides ??= { prompt: { messages: new Map(), keys: [] }, completion: { messages: new Map(), keys: [] } };
     const { messages, keys } = sides[side];
     const message = messages.get(index) ?? {};
@@ -118,6 +119,14 @@ class Positions extends Map<string, unknown> {}
 const MAX_FIELD_PATH_STEPS = 8;
 
 /**
+ * The longest field path read, and the longest a field put flat is named by: a key that long names
+ * no message field, and the fields below it would each be named by it again, a copy of it apiece
+ * (members times its length). A longer Traceloop key stays an attribute; an object below a longer
+ * flat name goes in whole.
+ */
+const MAX_FIELD_CHARS = 512;
+
+/**
  * Sets a dotted field inside a message, numeric steps as list positions: `tool_calls.0.name`
  * becomes `tool_calls: [{ name }]`, as a chat message holds it. A step that already holds a value
  * other than an object keeps it, and the field goes in flat; a field whose step already holds an
@@ -150,8 +159,9 @@ function place(message: Message, path: string[], value: unknown): void {
 function putFlat(node: Message | Positions, prefix: string, value: Message | Positions): void {
   const entries = value instanceof Positions ? [...value] : Object.entries(value);
   for (const [key, child] of entries) {
-    if (child instanceof Positions || isJsonObject(child)) putFlat(node, `${prefix}.${key}`, child);
-    else setAt(node, `${prefix}.${key}`, child);
+    const flat = `${prefix}.${key}`;
+    if ((child instanceof Positions || isJsonObject(child)) && flat.length <= MAX_FIELD_CHARS) putFlat(node, flat, child);
+    else setAt(node, flat, child);
   }
 }
 

@@ -94,6 +94,15 @@ describe("a request at the default limits, under a 128 MiB heap", () => {
     },
   );
 
+  it("of one span sending a Traceloop message's field as a key-value list under a long key, then as text, completes", () => {
+    // Each field below the long key, put flat beside the text, was once named by the whole key: 90 KB took past 128 MiB.
+    const fields = Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`m${i}`, "x"]));
+    const listed = attr("gen_ai.prompt.0.content", { ["k".repeat(65_536)]: fields });
+    const body = toProtobuf(requestOf([spanWith("s", [listed, attr("gen_ai.prompt.0.content", "x")])]));
+
+    expect(runHeapCapped(body, "protobuf", translating)).toMatchObject({ outcome: "completed", spans: 1 });
+  });
+
   it("of more tiny spans than a request may hold, is refused with 413 before any is decoded", () => {
     const body = worstRequest(WORST_SHAPES["tiny spans"]!, limit);
 

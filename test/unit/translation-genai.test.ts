@@ -545,6 +545,23 @@ describe("Traceloop message fields", () => {
     expect(traceloopMessages([below, deeper, content])?.input?.messages).toEqual([shown]);
   });
 
+  it("put an object whole below a flat name past 512 characters, and leave a field path past them an attribute: each field below would copy it", () => {
+    const long = "k".repeat(503);
+    const members = { m0: "x", m1: { deep: "y" } };
+    const listed = attr("gen_ai.prompt.0.content", { [long]: members, short: { a: "z" } });
+    const text = attr("gen_ai.prompt.0.content", "hello");
+
+    const read = traceloopMessages([listed, text]);
+
+    // content.<503 k> is 511 characters, at most 512: its fields go flat; m1's object, named by 514, whole.
+    expect(read?.input?.messages).toEqual([
+      { content: "hello", [`content.${long}.m0`]: "x", [`content.${long}.m1`]: { deep: "y" }, "content.short.a": "z" },
+    ]);
+    const field = (length: number) => `gen_ai.prompt.0.${"f".repeat(length)}`;
+    expect(traceloopMessages([attr(field(513), "x")])).toBeUndefined();
+    expect(traceloopMessages([attr(field(512), "x")])?.input?.keys).toEqual([field(512)]);
+  });
+
   it("keep as two messages one index written two ways, or two indices past 2^53 that round to one number, in the order of their numbers", () => {
     expect(
       traceloopMessages([
@@ -603,7 +620,7 @@ describe("Traceloop message fields", () => {
       attr("gen_ai.prompt.0.tool_calls.4294967294.name", "last"),
       attr("gen_ai.prompt.0.tool_calls.7.name", "first"),
       attr("gen_ai.prompt.0.list.5000000", "x"),
-      attr(`gen_ai.prompt.0.${"a.".repeat(100_000)}end`, "deep"),
+      attr(`gen_ai.prompt.0.${"a.".repeat(250)}end`, "deep"),
     ])!.input!.messages;
 
     expect(message!.tool_calls).toEqual([
@@ -613,7 +630,7 @@ describe("Traceloop message fields", () => {
     expect(message!.list).toEqual(["x"]);
     let node = message!.a as Record<string, unknown>;
     for (let depth = 2; depth < 8; depth++) node = node.a as Record<string, unknown>;
-    expect(node).toEqual({ [`${"a.".repeat(100_000 - 7)}end`]: "deep" });
+    expect(node).toEqual({ [`${"a.".repeat(250 - 7)}end`]: "deep" });
   });
 
   it("never reach a prototype", () => {
