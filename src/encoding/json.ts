@@ -117,8 +117,14 @@ function sameValue(a: unknown, b: unknown): boolean {
     const keys = Object.keys(a);
     return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameValue(a[key], b[key]));
   }
+  if (a === b) return true;
   // Numbers kept as their digits (JSON.rawJSON) are the same as the numbers those digits write.
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
+  return isNumber(a) && isNumber(b) && JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** A number, or one kept as its digits; what else may be the same without being `===` is not. */
+function isNumber(value: unknown): boolean {
+  return typeof value === "number" || rawJsonText(value) !== undefined;
 }
 
 /** The text of a value JSON.rawJSON made (a number kept as its digits), or undefined for any other value. */

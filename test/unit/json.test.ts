@@ -11,6 +11,7 @@ import {
   numberListLength,
   objectMembers,
   type ReviverContext,
+  sameJson,
   unsafeIntegerDigits,
 } from "../../src/encoding/json.js";
 import { OVER_BUDGET } from "../../src/encoding/json-reader.js";
@@ -226,5 +227,20 @@ describe("the reader's limits and escapes", () => {
 
   it.each(['"\\u00@0"', '"\\u00G0"', '"\\u00`0"', '"\\u00g0"', '"\\u00 0"'])("refuses %j", (text) => {
     expect(isJson(utf8.encode(text))).toBe(false);
+  });
+});
+
+describe("whether two JSON values are the same", () => {
+  it("takes a number kept as its digits for the number they write, and nothing else for a number", () => {
+    const digits = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+
+    expect(sameJson(digits("12345678901234567890"), digits("12345678901234567890"))).toBe(true);
+    expect(sameJson(digits("3"), 3)).toBe(true);
+    expect(sameJson([{ n: 3 }], [{ n: digits("3") }])).toBe(true);
+    expect(sameJson(digits("3"), "3")).toBe(false);
+    expect(sameJson("3", 3)).toBe(false);
+    expect(sameJson(null, 0)).toBe(false);
+    expect(sameJson(NaN, null)).toBe(false);
+    expect(sameJson({ a: 1 }, undefined)).toBe(false);
   });
 });
