@@ -27,15 +27,22 @@ export function genAiRestated(
   const restated: string[] = [];
   const shownModels = [metadata.model, metadata.gateway_model, stringAttribute(attributes, "tfy.request.model_name")];
   const shownResponse = metadata.response as Record<string, unknown> | undefined;
+  // Looked up once, when a key asks: a key repeated thousands of times must not scan the span, or
+  // parse the answer, each time.
+  let conversationId: { value: string | undefined } | undefined;
+  let answerReasons: { value: unknown[] | undefined } | undefined;
   for (const { key, value } of attributes) {
     if (!key.startsWith("gen_ai.re") && key !== "gen_ai.conversation.id") continue;
     const given = givenOf(value);
     if (key === "gen_ai.conversation.id") {
-      if (typeof given === "string" && given === stringAttribute(attributes, "tfy.request.conversation_id")) restated.push(key);
+      conversationId ??= { value: stringAttribute(attributes, "tfy.request.conversation_id") };
+      if (typeof given === "string" && given === conversationId.value) restated.push(key);
     } else if (key === "gen_ai.response.id") {
       if (typeof given === "string" && given === shownResponse?.id) restated.push(key);
     } else if (key === "gen_ai.response.finish_reasons") {
-      if (Array.isArray(given) && finishReasonsShown(given, response, shownResponse, shownAnswer)) restated.push(key);
+      if (!Array.isArray(given)) continue;
+      answerReasons ??= { value: (response ? answerMessages(response.output) : shownAnswer)?.map((message) => message.finish_reason) };
+      if (finishReasonsShown(given, answerReasons.value, shownResponse)) restated.push(key);
     } else if (key === "gen_ai.request.model") {
       // A body naming another model says something else; one naming none leaves the name shown elsewhere to say it.
       const asked = request?.model ?? given;
@@ -57,25 +64,17 @@ export function genAiRestated(
 }
 
 /**
- * Whether finish reasons say again what the span shows: its choices' own, in the output, or an
- * Anthropic message's one `stop_reason`, in `response`; without a response, the indexed completions'
- * own, which the output shows.
+ * Whether finish reasons say again what the span shows: its choices' own (`answerReasons`), in the
+ * output, or an Anthropic message's one `stop_reason`, in `response`; without a response, the
+ * indexed completions' own, which the output shows.
  */
 function finishReasonsShown(
   given: unknown[],
-  response: ResponsePayload | undefined,
+  answerReasons: unknown[] | undefined,
   shownResponse: Record<string, unknown> | undefined,
-  shownAnswer: readonly Record<string, unknown>[] | undefined,
 ): boolean {
   if (given.length === 1 && typeof given[0] === "string" && given[0] === shownResponse?.stop_reason) return true;
-  const answer = response ? answerMessages(response.output) : shownAnswer;
-  return (
-    answer !== undefined &&
-    sameJson(
-      given,
-      answer.map((message) => message.finish_reason),
-    )
-  );
+  return answerReasons !== undefined && sameJson(given, answerReasons);
 }
 
 /**
