@@ -68,7 +68,7 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
         // A key masking left alone keeps its name wherever it stands in the list.
         const entries = value.value.value.values;
         const keys = entries.map((kv) => masked(kv.key));
-        const taken = new Set(entries.filter((kv, i) => keys[i] === kv.key).map((kv) => kv.key));
+        const taken = takenNames(entries.filter((kv, i) => keys[i] === kv.key).map((kv) => kv.key));
         entries.forEach((kv, i) => {
           if (keys[i] !== kv.key) kv.key = distinctName(keys[i]!, taken);
           maskValue(kv.value);
@@ -156,15 +156,30 @@ function numbersOnlyMetrics({ key, value }: KeyValue): Array<[string, number]> |
 
 /** Names masked into one are told apart (`name (2)`): no metric is lost to another's name. */
 function distinctNames(metrics: Array<[string, number]>): Array<[string, number]> {
-  const taken = new Set<string>();
+  const taken = takenNames([]);
   return metrics.map(([name, n]) => [distinctName(name, taken), n]);
 }
 
-/** The name, or `name (2)`, `name (3)`, … when one of `taken` has it; taken too from then on. */
-function distinctName(name: string, taken: Set<string>): string {
+/**
+ * Names given out, and for each name the number its next twin tries first: every number below it
+ * is taken, so thousands of keys masked into one name cost one try each, not one per twin before.
+ */
+interface TakenNames {
+  names: Set<string>;
+  next: Map<string, number>;
+}
+
+function takenNames(names: string[]): TakenNames {
+  return { names: new Set(names), next: new Map() };
+}
+
+/** The name, or `name (2)`, `name (3)`, … when one taken has it; taken too from then on. */
+function distinctName(name: string, taken: TakenNames): string {
   let distinct = name;
-  for (let i = 2; taken.has(distinct); i++) distinct = `${name} (${i})`;
-  taken.add(distinct);
+  let i = taken.next.get(name) ?? 2;
+  while (taken.names.has(distinct)) distinct = `${name} (${i++})`;
+  taken.next.set(name, i);
+  taken.names.add(distinct);
   return distinct;
 }
 
