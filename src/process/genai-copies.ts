@@ -134,16 +134,36 @@ function unsaidBy(payload: Uint8Array | undefined, copies: ReadonlyArray<Set<str
  * one stays).
  */
 function saidAsJson(payload: Uint8Array, unsaid: Set<string>): void {
-  const visit = (value: unknown): void => {
-    if (Array.isArray(value)) value.forEach(visit);
-    else if (isJsonObject(value)) Object.values(value).forEach(visit);
-    else return;
-    unsaid.delete(`s${JSON.stringify(value)}`);
+  // A value is written out only when it is as long as a token: its length is summed from its parts'.
+  // Written out at every level, a value nested hundreds deep was the payload's length times its depth.
+  const lengths = new Set([...unsaid].filter((token) => JSON_TEXT.test(token)).map((token) => token.length - 1));
+  let left = SAID_AS_JSON_WRITTEN * payload.byteLength;
+  /** The length of the value as JSON.stringify writes it; a container as long as a token is written out. */
+  const visit = (value: unknown): number => {
+    let length = 1;
+    if (Array.isArray(value)) for (const item of value) length += visit(item) + 1;
+    else if (isJsonObject(value))
+      for (const [key, member] of Object.entries(value)) length += JSON.stringify(key).length + visit(member) + 2;
+    else return JSON.stringify(value).length;
+    length = Math.max(length, 2);
+    if (lengths.has(length) && length <= left) {
+      left -= length;
+      unsaid.delete(`s${JSON.stringify(value)}`);
+    }
+    return length;
   };
   // Valid JSON already: forEachScalar read it.
   const text = textOf(payload);
   if (withinParseBudget(text)) visit(parseKeepingIntegers(text));
 }
+
+/**
+ * How many times its own length the payload's values as long as a token may be written out: each
+ * level of one nesting holds a longer value, so only values side by side share a length, and those
+ * add up to the payload's length at most, per length; a copy of values of many lengths beside a
+ * payload whose values have each of them would cost that many times over.
+ */
+const SAID_AS_JSON_WRITTEN = 4;
 
 /** A string token whose text may be a JSON object or list. */
 const JSON_TEXT = /^s\s*[[{]/;

@@ -569,6 +569,39 @@ describe("sources", () => {
     expect(toolUse("x".repeat(1024 * 1024))).toEqual(["gen_ai.input.messages"]);
   });
 
+  it("go when the payload holds their tool results and arguments as JSON lists and objects, at any depth", () => {
+    const result = [
+      { type: "text", text: "3 paid" },
+      { type: "text", text: "receipt r-1" },
+    ];
+    let deep: unknown = { amount: 3 };
+    for (let level = 0; level < 100; level++) deep = { a: [deep] };
+    const copyOf = (response: unknown, args: unknown) =>
+      keptKeys([
+        attr(
+          "tfy.input",
+          JSON.stringify({
+            messages: [
+              { role: "assistant", content: [{ type: "tool_use", id: "t", name: "pay", input: deep }] },
+              { role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: result }] },
+            ],
+          }),
+        ),
+        attr(
+          "gen_ai.input.messages",
+          JSON.stringify([
+            { role: "assistant", parts: [{ type: "tool_call", id: "t", name: "pay", arguments: args }] },
+            { role: "tool", parts: [{ type: "tool_call_response", id: "t", response }] },
+          ]),
+        ),
+      ]);
+
+    expect(copyOf(result, deep)).toEqual([]);
+    // A result or arguments the payload does not hold: the copy says more, and stays.
+    expect(copyOf(result.slice(1), deep)).toEqual(["gen_ai.input.messages"]);
+    expect(copyOf(result, { a: [deep] })).toEqual(["gen_ai.input.messages"]);
+  });
+
   it("all stay when the tenant keeps source attributes", () => {
     const span = spanWith("span", gateway);
     const { removedKeys, added } = translateInPlace(span, KEEP);
