@@ -64,6 +64,12 @@ const tfy: KeyValue = { key: "tfy.span_type", value: text("Model") };
 const span = (attributes: KeyValue[], name = "Model"): Span => ({ traceId: randomId(16), spanId: randomId(8), name, attributes });
 const oneScope = (spans: Span[]) => create(ExportTraceServiceRequestSchema, { resourceSpans: [{ scopeSpans: [{ spans }] }] });
 
+const list = (values: Record<string, AnyValue>): AnyValue => ({
+  value: { case: "kvlistValue", value: { values: Object.entries(values).map(([key, value]) => ({ key, value })) } },
+});
+const members = <T>(count: number, make: (i: number) => T): T[] =>
+  Array.from({ length: Math.max(1, Math.floor(count)) }, (_, i) => make(i));
+
 function nested(depth: number): AnyValue {
   let value = text("x");
   for (let level = 0; level < depth; level++) value = { value: { case: "kvlistValue", value: { values: [{ key: "env", value }] } } };
@@ -92,6 +98,60 @@ const SHAPES: Record<string, (n: number) => ExportTraceServiceRequest> = {
   // An attribute's key as long as its JSON of tiny members: each member's path, matched by key redaction, starts with it.
   "one long key over tiny JSON members": (n) =>
     oneScope([span([tfy, { key: "k".repeat(n), value: text(`{${'"a":0,'.repeat(n)}"a":0}`) }])]),
+  // A Traceloop field as a key-value list under a long key, then as text: what is put flat beside the text is named by the key.
+  "a Traceloop field under a long key, then as text": (n) =>
+    oneScope([
+      span([
+        {
+          key: "gen_ai.prompt.0.content",
+          value: list({ ["k".repeat(n)]: list(Object.fromEntries(members(n / 16, (i) => [`m${i}`, text("x")]))) }),
+        },
+        { key: "gen_ai.prompt.0.content", value: text("x") },
+      ]),
+    ]),
+  // One attribute repeated beside a long answer, each restating what the answer says.
+  "repeated finish reasons beside a long output": (n) =>
+    oneScope([
+      span([
+        tfy,
+        { key: "tfy.output", value: text(JSON.stringify({ choices: [{ message: { role: "assistant", content: "a".repeat(n) } }] })) },
+        ...members(
+          n / 64,
+          (): KeyValue => ({ key: "gen_ai.response.finish_reasons", value: { value: { case: "arrayValue", value: {} } } }),
+        ),
+      ]),
+    ]),
+  // Message events of a number beside one long message, each compared with it.
+  "message events beside a long message": (n) =>
+    oneScope([
+      {
+        traceId: randomId(16),
+        spanId: randomId(8),
+        name: "Model",
+        attributes: [tfy, { key: "tfy.input", value: text(JSON.stringify({ messages: [{ role: "user", content: "c".repeat(n) }] })) }],
+        events: members(n / 64, () => ({
+          name: "gen_ai.user.message",
+          attributes: [{ key: "content", value: { value: { case: "intValue", value: 1n } } }],
+        })),
+      },
+    ]),
+  // Keys of key-value lists that value masking makes one name, each told apart from the others.
+  "e-mail addresses as the keys of lists": (n) =>
+    oneScope(
+      members(n / 1000, () => span([tfy, { key: "note", value: list(Object.fromEntries(members(1000, (i) => [`${i}@a.io`, text("")]))) }])),
+    ),
+  // An answer nested 250 lists deep beside a GenAI copy holding JSON: each level may be the copy's.
+  "an answer nested 250 deep beside a copy": (n) =>
+    oneScope([
+      span([
+        tfy,
+        { key: "tfy.output", value: text(`${"[".repeat(250)}"${"a".repeat(n)}"${"]".repeat(250)}`) },
+        {
+          key: "gen_ai.output.messages",
+          value: text(JSON.stringify([{ role: "assistant", parts: [{ type: "tool_call", arguments: { a: 1 } }] }])),
+        },
+      ]),
+    ]),
 };
 
 /**
