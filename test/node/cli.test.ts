@@ -1321,10 +1321,11 @@ describe("tfy-relay, against a server that is not the relay", () => {
     };
     const windows = JSON.stringify({ last_5m: summary, last_1h: summary, last_24h: summary, total: summary });
     // A model named __proto__ is a model like any other, as the relay counts it.
-    const statsText = `{"tenant":"acme","waiting_in_queue":0,"last_upstream_error":null,${windows.slice(1, -1)}}`.replaceAll(
-      '"USAGE"',
-      `{"__proto__":${JSON.stringify(usage)},"gpt-4o":${JSON.stringify(usage)}}`,
-    );
+    const statsText =
+      `{"tenant":"acme","as_of":"2026-12-02T00:00:00.000Z","waiting_in_queue":0,"last_upstream_error":null,${windows.slice(1, -1)}}`.replaceAll(
+        '"USAGE"',
+        `{"__proto__":${JSON.stringify(usage)},"gpt-4o":${JSON.stringify(usage)}}`,
+      );
     const server = await otherServer((req, res) =>
       res.writeHead(200, { "content-type": "application/json" }).end(req.url?.includes("/stats") ? statsText : JSON.stringify(tenant)),
     );
