@@ -439,6 +439,20 @@ describe("an upstream's answer is read only as far as it is used", () => {
     expect(events.filter((e) => e.tenant === tenant.id && "reason" in e).map((e) => e.reason)).toEqual([reason, reason]);
   });
 
+  it("puts the reason on one line however the answer breaks it: CR LF, NEL, the Unicode separators, and a terminal's escapes in C0 or C1", async () => {
+    const tenant = await createTenant();
+    await standin.script(tenant.apiKey, [{ status: 400, body: "bad\r\nrequest\u0085at\u2028span\u20290\u009b31mred\u001b[0m" }]);
+
+    const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trueFoundryTrace())));
+
+    expect(response.status).toBe(200);
+    const reason = "Braintrust answered 400: bad request at span 0 31mred [0m";
+    const message = (await exportResponseOf(response)).partialSuccess?.errorMessage ?? "";
+    expect(message.slice(-reason.length)).toBe(reason);
+    expect((await deadLettersOf(tenant.id)).map((d) => d.reason)).toEqual([reason]);
+    expect(events.filter((e) => e.tenant === tenant.id && "reason" in e).map((e) => e.reason)).toEqual([reason, reason]);
+  });
+
   it("counts spans Braintrust took as delivered when its answer is too large to read, and logs that its partial success is unknown", async () => {
     const tenant = await createTenant();
     const trace = trueFoundryTrace();

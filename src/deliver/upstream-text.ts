@@ -80,8 +80,9 @@ export function upstreamText(text: string, apiKey: string): string {
   // No message holds a NUL: UTF-16 read as UTF-8 (a .NET or Windows server's answer) has one beside
   // each character, which would part an echoed key's characters from each other and hide it.
   const scrubbed = text.replaceAll("\0", "").replace(echoedKey(apiKey), "[redacted]");
+  // C1 controls too (NEL breaks a line, CSI starts a terminal's escape), and the Unicode line and paragraph separators.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this removes, so a log line stays one line.
-  const oneLine = scrubbed.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+  const oneLine = scrubbed.replace(/[\x00-\x1f\x7f-\x9f\u2028\u2029]+/g, " ").trim();
   // Runs are looked for only where they could be shown: a run begun in it may go on for a key's length past it.
   const shown = withoutKeyRuns(oneLine.slice(0, MAX_ERROR_TEXT + apiKey.length), apiKey);
   return oneLine.length > MAX_ERROR_TEXT ? `${textStart(shown, MAX_ERROR_TEXT)}…` : shown;
