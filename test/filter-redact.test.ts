@@ -395,6 +395,21 @@ describe.concurrent("redaction", () => {
     expect(exclusive.status).toBe(201);
   });
 
+  it("refuses a modifier group, which V8 runs and the checks cannot read, and saves its characters written out, a ( in a class or escaped", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+
+    // (?i:a|A) is one character twice, exponential on a run of a's, where the checks would read "i:a" and "A".
+    for (const pattern of ["(?i:a|A)+x", "token=(?s:.)+;", "(?-i:x)y"]) {
+      const modified = await save(pattern);
+      expect(modified.status).toBe(400);
+      expect(((await modified.json()) as { error: { message: string } }).error.message).toBe(
+        "redact.values.0.pattern: must not use a modifier group, as (?i:a) does: the checks that keep a pattern fast cannot read it; write the characters it would take ([aA])",
+      );
+    }
+    for (const pattern of ["[aA]+x", "[(?i:]x", "\\(?i:x"]) expect((await save(pattern)).status).toBe(201);
+  });
+
   it("refuses a pattern whose repetitions split one run before more of it, and saves one whose runs are apart", async () => {
     const save = (pattern: string) =>
       admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });

@@ -28,7 +28,8 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       i++;
     } else if (c === "(") {
       const opened = afterGroupOpening(source, i + 1);
-      levels.push(levelAfter(level.runs, /^\?<?[=!]/.test(source.slice(i + 1, opened))));
+      const opening = source.slice(i + 1, opened);
+      levels.push(levelAfter(level.runs, /^\?<?[=!]/.test(opening), /^\?<[=!]/.test(opening)));
       i = opened;
     } else if (c === ")" && levels.length > 1) {
       levels.pop();
@@ -39,6 +40,9 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       const parent = levels[levels.length - 1]!;
       // A group that may match nothing starts, for what follows, with anything in it.
       const starts = level.startsOpen || level.mayBeEmpty ? level.within : level.starts;
+      // V8 matches a lookbehind from its end: a split that ends it, read forwards, is tried first and
+      // again for all that is written before it, which must still hold.
+      if (level.lookbehind && level.runs.some(splitsMany)) return true;
       if (level.lookaround) {
         if (takes(parent, { characters: NONE, zeroWidth: true }, NONE, 1, 1)) return true;
       } else if (max > 1) {
@@ -92,10 +96,21 @@ interface Level {
   mayBeEmpty: boolean;
   /** A lookahead or lookbehind, which matches no characters. */
   lookaround: boolean;
+  lookbehind: boolean;
 }
 
-function levelAfter(runs: Run[], lookaround = false): Level {
-  return { runs: [...runs], before: [...runs], ends: [], within: NONE, starts: NONE, startsOpen: true, mayBeEmpty: false, lookaround };
+function levelAfter(runs: Run[], lookaround = false, lookbehind = false): Level {
+  return {
+    runs: [...runs],
+    before: [...runs],
+    ends: [],
+    within: NONE,
+    starts: NONE,
+    startsOpen: true,
+    mayBeEmpty: false,
+    lookaround,
+    lookbehind,
+  };
 }
 
 /**

@@ -29,7 +29,8 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
     const c = source[i]!;
     const group = groups[groups.length - 1]!;
     if (c === "(") {
-      groups.push({ ...newGroup(), lookaround: LOOKAROUND.test(source.slice(i + 1, i + 4)) });
+      const opening = source.slice(i + 1, i + 4);
+      groups.push({ ...newGroup(), lookaround: LOOKAROUND.test(opening), lookbehind: LOOKBEHIND.test(opening) });
       i = afterGroupOpening(source, i + 1);
     } else if (c === "|") {
       group.alternated = true;
@@ -47,8 +48,11 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       endAlternative(group);
       // Alternatives that may match the same text parse it two ways, wherever each repetition ends.
       const ambiguity = group.ambiguity * (group.alternated && sameTextTwice(group.alternatives) ? 2 : 1);
-      // Never backtracked into, a group that ends the pattern is matched one way. (Not `1 ** Infinity`, which is NaN.)
-      const parses = ambiguity === 1 || ENDS_PATTERN.test(source.slice(i)) ? 1 : ambiguity ** max;
+      // Never backtracked into, a group that ends the pattern is matched one way; not one that ends a
+      // lookbehind, which V8 matches from its end, so that its last group is matched first and tried
+      // again for what is written before it. (Not `1 ** Infinity`, which is NaN.)
+      const endsPattern = ENDS_PATTERN.test(source.slice(i)) && !groups.some((around) => around.lookbehind);
+      const parses = ambiguity === 1 || endsPattern ? 1 : ambiguity ** max;
       if (parses > MANY_WAYS && max > 1) return "overlapping";
       parent.ambiguity = Math.min(parent.ambiguity * parses, MANY_WAYS + 1);
       // An alternative that may match nothing makes the group optional, as `?` would: twice the ways.
@@ -72,9 +76,11 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
       const { min, max } = quantifier ?? ONCE;
       group.within = union(group.within, atom.characters);
       if (!atom.zeroWidth) {
-        group.alternativeParts.push(atom.characters);
+        // A fixed count is its characters spelled out (`\d{3}` as `\d\d\d`), for `sameTextTwice` to compare place by place.
+        const spelled = !atom.anyLength && min === max && max <= MAX_SPELLED ? max : 1;
+        for (let n = 0; n < spelled; n++) group.alternativeParts.push(atom.characters);
         // One character, once: what `sameTextTwice` calls a one-character alternative.
-        if (quantifier || atom.anyLength) group.alternativeParts.push(NONE);
+        if ((quantifier && spelled !== max) || atom.anyLength) group.alternativeParts.push(NONE);
       }
       if (!atom.zeroWidth && min > 0) group.requiredInAlternative = true;
       if (atom.anyLength || max > min) varies(group, atom.characters);
@@ -107,6 +113,7 @@ interface Group {
    */
   alternativeParts: Characters[];
   lookaround: boolean;
+  lookbehind: boolean;
   /** Whether the alternative read so far must match a character, and whether one before it need not. */
   requiredInAlternative: boolean;
   emptyAlternative: boolean;
@@ -124,6 +131,7 @@ function newGroup(): Group {
     alternatives: [],
     alternativeParts: [],
     lookaround: false,
+    lookbehind: false,
     requiredInAlternative: false,
     emptyAlternative: false,
   };
@@ -135,13 +143,17 @@ function endAlternative(group: Group): void {
 }
 
 /**
- * Whether two alternatives may match the same text: two of one character each that share one, or
- * another each of whose parts may take a character the one-character ones take, so that some text
- * it matches a run of those matches too (`\\.` and `[^"]` both take `\\\\`).
+ * Whether two alternatives may match the same text: two of one character each that share one, two
+ * of as many single characters that share one at each place (`ab|ab`, `\w\d|\d\w`), or another each
+ * of whose parts may take a character the one-character ones take, so that some text it matches a
+ * run of those matches too (`\\.` and `[^"]` both take `\\\\`).
  */
 function sameTextTwice(alternatives: Characters[][]): boolean {
   const single = alternatives.flatMap((parts) => (parts.length === 1 ? parts : []));
   if (single.some((a, k) => single.slice(k + 1).some((b) => overlap(a, b)))) return true;
+  const spelled = alternatives.filter((parts) => parts.length > 1 && parts.every((part) => !isEmpty(part)));
+  const alike = (a: Characters[], b: Characters[]) => a.length === b.length && a.every((part, j) => overlap(part, b[j]!));
+  if (spelled.some((a, k) => spelled.slice(k + 1).some((b) => alike(a, b)))) return true;
   const taken = single.reduce(union, NONE);
   return alternatives.some((parts) => {
     const consuming = parts.filter((part) => !isEmpty(part));
@@ -171,6 +183,10 @@ const ENDS_PATTERN = /^\)*$/;
 
 /** What follows a group's `(` when it is a lookahead or lookbehind. */
 const LOOKAROUND = /^\?(?:=|!|<=|<!)/;
+const LOOKBEHIND = /^\?(?:<=|<!)/;
+
+/** The longest fixed count spelled out as its characters; past it a repetition is compared as a whole. */
+const MAX_SPELLED = 16;
 
 /** An atom without a quantifier: matched once. */
 const ONCE = { min: 1, max: 1 };

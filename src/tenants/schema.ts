@@ -2,6 +2,7 @@ import { z } from "zod";
 import { splitsRunsAmongRepetitions } from "./adjacent-runs.js";
 import { slowRepetitionIn } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
+import { unknownGroupOpening } from "./pattern-syntax.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
 import { checkBaseUrl } from "./upstream-url.js";
 
@@ -138,7 +139,14 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
           const path = ["redact", "values", i, "pattern"];
           // The checks that read the pattern first: the one that runs it would take as long as the pattern does.
           const slow = slowRepetitionIn(value.pattern);
-          if (slow === "nested")
+          if (unknownGroupOpening(value.pattern) !== undefined)
+            ctx.addIssue({
+              code: "custom",
+              path,
+              message:
+                "must not use a modifier group, as (?i:a) does: the checks that keep a pattern fast cannot read it; write the characters it would take ([aA])",
+            });
+          else if (slow === "nested")
             ctx.addIssue({
               code: "custom",
               path,

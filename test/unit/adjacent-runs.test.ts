@@ -38,6 +38,9 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\d+(?=\\d+x)",
     "\\d+(?<=\\d+)\\d+x",
     "\\S+\\b\\S+x",
+    // A lookbehind is matched from its end: a split that ends it is tried again for what is written before it.
+    "(?<=x\\d+\\d+)\\d",
+    "(?<!=\\S+\\S*)x",
     // Control and octal escapes, and a back reference, of any length.
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",
@@ -78,6 +81,9 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\d+|\\d+x",
     // A lookahead matches no characters.
     "(?=\\d+)\\w+x",
+    "x(?=\\d+\\d+)",
+    // One repetition in a lookbehind.
+    "(?<=password:\\s*)\\S+",
     // A character the later one cannot take marks the few places it may start: an email's domain.
     "[a-zA-Z0-9._%+-]+@[a-zA-Z0-9.-]+\\.[a-zA-Z]{2,}\\b",
     "\\w+\\.\\w+\\.\\w+x",

@@ -68,6 +68,14 @@ describe("a pattern repeating a repetition", () => {
     "(?:,(?:\\s| ))+$",
     // Each part of the longer one takes what the one-character one does: "\\\\" is either.
     '"(?:\\\\.|[^"])*"',
+    // Alternatives of as many single characters, sharing one at each place, spelled or counted.
+    "(?:ab|ab)+x",
+    "(?:\\w\\d|\\d\\w)+x",
+    "(?:[a-z]{2}|[a-z]{2})+x",
+    "(?:a{2}b|aab)+x",
+    // A group that ends a lookbehind is matched first, V8 matching a lookbehind from its end.
+    " (?<=x(?: |\\s)*)",
+    "\\s(?<=password:(?:.|\\s)*)",
     // Ambiguous groups one after another, each within the budget, past it together.
     `${"(?:a|a)".repeat(17)}x`,
   ])("finds alternatives that may match the same text, repeated, in %s", (pattern) => {
@@ -112,6 +120,7 @@ describe("a pattern repeating a repetition", () => {
     "(?:ab|ac)+x",
     "(?:Bearer |Basic )+x",
     "(?:\\d{3}-|\\d{4})+x",
+    "(?:\\w\\d|\\d-)+x",
     "(?:(?:a|c)x|ay)+z",
     '"(?:\\\\"|[^"])*"',
     '"(?:[^"\\\\]|\\\\u[0-9a-fA-F]{4}|\\\\["\\\\/bfnrt])*"',
@@ -121,6 +130,8 @@ describe("a pattern repeating a repetition", () => {
     // Ending the pattern, a repetition is never backtracked into.
     "password(.|\\s)*",
     "(?:key|token)=(?:[^&]|%26)+",
+    // A lookahead is matched once, from its start: one that ends it is never backtracked into.
+    "x(?=(?:.|\\s)*)",
   ])("is not claimed of %s", (pattern) => {
     expect(slowRepetitionIn(pattern)).toBeUndefined();
   });
