@@ -9,6 +9,7 @@ import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, rpcStatusOf, spanIdsOf, spanWith } from "./support/traces.js";
 import {
   deeplyNestedAnyValue,
+  group,
   lengthDelimited,
   requestWithScopeFields,
   requestWithSpanFields,
@@ -213,6 +214,25 @@ describe.each(Object.keys(SETUPS) as (keyof typeof SETUPS)[])("hostile protobuf,
     const sent = fromBinary(ExportTraceServiceRequestSchema, body);
     const arrival = await standin.waitForSpans(tenant.apiKey, spanIdsOf(sent));
     expect(arrival.missing).toEqual([]);
+  });
+
+  it("unknown groups at the request's top level, nested as deep as protobuf-es reads them: delivered; one deeper: 400, nothing forwarded", async () => {
+    const nested = (levels: number): number[] => (levels === 0 ? [...varint((1 << 3) | 0), 1] : group(50, nested(levels - 1)));
+    // protobuf-es counts the request as its first level: 99 groups at its top level, not 100.
+    const withGroups = (levels: number) => new Uint8Array([...requestWithSpanFields([]), ...nested(levels)]);
+    expect(() => fromBinary(ExportTraceServiceRequestSchema, withGroups(100))).toThrow(/recursion/);
+    const before = await forwardedSoFar(tenant);
+
+    const tooDeep = await sendTraces(tenant, withGroups(100));
+
+    expect(tooDeep.status).toBe(400);
+    expect((await rpcStatusOf(tooDeep)).message).toBe("request body is not a valid ExportTraceServiceRequest: groups nested too deep");
+    expect(await forwardedSoFar(tenant)).toBe(before);
+    const deepest = withGroups(99);
+    expect((await sendTraces(tenant, deepest)).status).toBe(200);
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(fromBinary(ExportTraceServiceRequestSchema, deepest)))).missing).toEqual(
+      [],
+    );
   });
 
   it.each([

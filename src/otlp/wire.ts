@@ -35,6 +35,12 @@ const WIRE_START_GROUP = 3;
 const WIRE_END_GROUP = 4;
 /** protobuf-es's own limit on nesting, which bounds groups within groups too. */
 const MAX_GROUP_DEPTH = 100;
+/**
+ * How deep protobuf-es counts a request's own fields: the request is its first level, so a group at
+ * its top level may hold 98 more, not 99. Every other message's fields are decoded before they go
+ * anywhere; the top level's unknown fields only ever go upstream as they came.
+ */
+const REQUEST_DEPTH = 1;
 
 /** A tag is a uint32 varint: 5 bytes hold it, non-minimal encodings included. */
 const MAX_TAG_BYTES = 5;
@@ -196,14 +202,18 @@ export class FieldCursor {
   }
 }
 
-/** Calls `field` with each field of the message in [start, end): number, wire type, value range, whole field range. */
+/**
+ * Calls `field` with each field of the message in [start, end): number, wire type, value range, whole
+ * field range. `depth`: how deep protobuf-es counts the message, for the groups it may hold.
+ */
 export function eachField(
   bytes: Uint8Array,
   start: number,
   end: number,
   field: (no: number, wireType: number, value: Range, whole: Range) => void,
+  depth = 0,
 ): void {
-  const cursor = new FieldCursor(bytes, start, end);
+  const cursor = new FieldCursor(bytes, start, end, depth);
   while (cursor.next()) {
     field(
       cursor.no,
@@ -269,33 +279,39 @@ export function scanRequest(
     if (scope.spans.length > 0) resource.scopes.push(scope);
     else leftOutEmpty = true;
   };
-  eachField(bytes, 0, bytes.length, (no, wireType, value) => {
-    if (no !== RESOURCE_SPANS) return;
-    if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
-    const resource: ScannedResource = { header: [], scopes: [] };
-    let hasScopeSpans = false;
-    // Each field 1000, by its range as a header field, made only for a resource that has one.
-    let legacy: Map<Range, Range> | undefined;
-    eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
-      if (rNo === LEGACY_SCOPE_SPANS && rType === WIRE_LEN) {
-        legacy ??= new Map();
-        legacy.set(rWhole, rValue);
+  eachField(
+    bytes,
+    0,
+    bytes.length,
+    (no, wireType, value) => {
+      if (no !== RESOURCE_SPANS) return;
+      if (wireType !== WIRE_LEN) throw new WireError("field 1 (resource_spans) is not length-delimited");
+      const resource: ScannedResource = { header: [], scopes: [] };
+      let hasScopeSpans = false;
+      // Each field 1000, by its range as a header field, made only for a resource that has one.
+      let legacy: Map<Range, Range> | undefined;
+      eachField(bytes, value.start, value.end, (rNo, rType, rValue, rWhole) => {
+        if (rNo === LEGACY_SCOPE_SPANS && rType === WIRE_LEN) {
+          legacy ??= new Map();
+          legacy.set(rWhole, rValue);
+        }
+        if (rNo !== SCOPE_SPANS) return addHeader(resource.header, rWhole);
+        if (rType !== WIRE_LEN) throw new WireError("field 2 (scope_spans) of a resource_spans is not length-delimited");
+        hasScopeSpans = true;
+        addScope(resource, rValue);
+      });
+      // Beside scope_spans, the Collector drops them unread; the scan reads none either, and keeps them as unknown fields.
+      const scopes = hasScopeSpans ? undefined : legacy;
+      if (scopes) {
+        legacyScopes = true;
+        resource.header = resource.header.filter((field) => !scopes.has(field));
+        for (const scope of scopes.values()) addScope(resource, scope);
       }
-      if (rNo !== SCOPE_SPANS) return addHeader(resource.header, rWhole);
-      if (rType !== WIRE_LEN) throw new WireError("field 2 (scope_spans) of a resource_spans is not length-delimited");
-      hasScopeSpans = true;
-      addScope(resource, rValue);
-    });
-    // Beside scope_spans, the Collector drops them unread; the scan reads none either, and keeps them as unknown fields.
-    const scopes = hasScopeSpans ? undefined : legacy;
-    if (scopes) {
-      legacyScopes = true;
-      resource.header = resource.header.filter((field) => !scopes.has(field));
-      for (const scope of scopes.values()) addScope(resource, scope);
-    }
-    if (resource.scopes.length > 0) resources.push(resource);
-    else leftOutEmpty = true;
-  });
+      if (resource.scopes.length > 0) resources.push(resource);
+      else leftOutEmpty = true;
+    },
+    REQUEST_DEPTH,
+  );
   return { resources, leftOutEmpty, legacyScopes };
 }
 
