@@ -475,9 +475,11 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
     // What the top span's first call leaves when its decision committed and its alarm write then
     // failed: the trace decided, its children still here, the alarm at the end of their hour.
-    await runInDurableObject(object, (_instance, state) =>
-      new TraceWaitStore(state.storage.sql).decide(hex(trace.traceId), EVAL_ROUTE.parent, Date.now() + DECISION_TTL_MS),
-    );
+    await runInDurableObject(object, (_instance, state) => {
+      const store = new TraceWaitStore(state.storage.sql);
+      const id = hex(trace.traceId);
+      store.decide(id, EVAL_ROUTE.parent, Date.now() + DECISION_TTL_MS, store.trace(id));
+    });
     expect(await alarmIn(object)).toBeGreaterThan(3_500_000);
 
     expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);

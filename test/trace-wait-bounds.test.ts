@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { Span } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import {
+  MAX_SPANLESS_TRACES_PER_OBJECT,
   MAX_WAITING_BYTES_PER_OBJECT,
   MAX_WAITING_SPANS_PER_OBJECT,
   MAX_WAITING_SPANS_PER_TRACE,
@@ -207,5 +208,35 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     ]);
     expect(await waitingSpans(tenant.id)).toBe(fitting * perTrace);
     expect(await viewsOnceArrived(tenant, last.spans)).toEqual({ "project_name:default": { traces: [], unlisted: perTrace } });
+  });
+
+  it("traces whose spans were all dropped wait for the route they named up to 5,000 per object; one more is decided then by it, and its later spans follow", async () => {
+    const anthropic = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+    const tenant = await routingTenant({ drop_non_ai_spans: true, routes: [EVAL_ROUTE, anthropic], trace_wait_seconds: 3600 });
+    // A provider call under a span never sent, each its own trace of one shard: dropped, not about AI, but naming a route.
+    const providerCall = () => {
+      const traceId = randomId(16);
+      traceId[15] = 0xd7;
+      return spanWith("POST https://api.anthropic.com/v1/messages", [], { traceId, parentSpanId: randomId(8) });
+    };
+    const fitting = Array.from({ length: MAX_SPANLESS_TRACES_PER_OBJECT }, providerCall);
+    expect(await decidedEarlyWhileSending(tenant, fitting)).toEqual([]);
+
+    const past = providerCall();
+    expect(await decidedEarlyWhileSending(tenant, [past])).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(past.traceId),
+        parent: anthropic.parent,
+        spans: 0,
+        reason: `over ${MAX_SPANLESS_TRACES_PER_OBJECT} traces whose spans were all dropped would wait in its object`,
+      },
+    ]);
+    // With an hour's wait, arriving at all means its trace was decided.
+    const model = spanWith("Model: claude", [attr("gen_ai.system", "anthropic")], { traceId: past.traceId, parentSpanId: randomId(8) });
+    expect((await sendTraces(tenant, toProtobuf(requestOf([model])))).status).toBe(200);
+    expect(await viewsOnceArrived(tenant, [model])).toEqual({ [anthropic.parent]: { traces: [], unlisted: 1 } });
+    expect(await waitingSpans(tenant.id)).toBe(0);
   });
 });

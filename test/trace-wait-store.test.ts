@@ -52,7 +52,7 @@ describe("trace wait store", () => {
       const trace = hex(randomId(16));
       store.wait(part(trace, 2, 40), DEFAULT_PARENT, DUE, undefined, undefined);
       // Its top span came and named its parent.
-      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS, store.trace(trace));
 
       expect(store.nextDue()).toBeUndefined();
       store.decideOverdue(DUE + 1, DUE + 1 + DECISION_TTL_MS);
@@ -77,7 +77,7 @@ describe("trace wait store", () => {
       store.wait(part(trace, 3, 60), DEFAULT_PARENT, DUE, undefined, { parent: "experiment_id:exp-second", rank: 1 });
       // A later request's spans of the trace were all dropped, but named a route ranked first.
       const first = { parent: "experiment_id:exp-first", rank: 0, routesAt: "2026-12-05T10:00:00.000Z", route: "0f1e2d3c4b5a6978" };
-      store.remember(trace, DEFAULT_PARENT, first, DUE);
+      store.remember(trace, DEFAULT_PARENT, first, DUE, store.trace(trace));
 
       expect(store.trace(trace)).toEqual({
         parent: null,
@@ -100,7 +100,7 @@ describe("trace wait store", () => {
     await onFreshStore((store) => {
       const trace = hex(randomId(16));
       const candidate = { parent: "experiment_id:exp-eval", rank: 0 };
-      store.remember(trace, DEFAULT_PARENT, candidate, DUE);
+      store.remember(trace, DEFAULT_PARENT, candidate, DUE, store.trace(trace));
       expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
 
       store.wait(part(trace, 3, 30), DEFAULT_PARENT, DUE, store.trace(trace), candidate);
@@ -109,6 +109,62 @@ describe("trace wait store", () => {
       store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
       for (const { piece } of store.releasable(50)) store.released(piece);
       expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
+    });
+  });
+
+  it("counts the traces waiting without spans until spans of theirs wait, a request decides them, or their wait ends", async () => {
+    await onFreshStore((store) => {
+      const [gainsSpans, decided, overdue] = [0, 1, 2].map(() => hex(randomId(16))) as [string, string, string];
+      const candidate = { parent: "experiment_id:exp-eval", rank: 0 };
+      for (const trace of [gainsSpans, decided, overdue]) store.remember(trace, DEFAULT_PARENT, candidate, DUE, store.trace(trace));
+      // Named again by a later request, still one trace.
+      store.remember(overdue, DEFAULT_PARENT, candidate, DUE, store.trace(overdue));
+      expect(store.spanlessWaiting()).toBe(3);
+
+      store.wait(part(gainsSpans, 1, 10), DEFAULT_PARENT, DUE, store.trace(gainsSpans), candidate);
+      expect(store.spanlessWaiting()).toBe(2);
+      store.decide(decided, candidate.parent, NOW + DECISION_TTL_MS, store.trace(decided));
+      expect(store.spanlessWaiting()).toBe(1);
+      store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
+      expect(store.spanlessWaiting()).toBe(0);
+      expect(store.totals()).toEqual({ traces: 1, spans: 1, bytes: 10 });
+    });
+  });
+
+  it("an object made before traces without spans were counted counts those it holds when it opens", async () => {
+    const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
+    await runInDurableObject(object, (_instance, state) => {
+      const before = new TraceWaitStore(state.storage.sql);
+      const candidate = { parent: "experiment_id:exp-eval", rank: 0 };
+      for (const trace of [hex(randomId(16)), hex(randomId(16))]) before.remember(trace, DEFAULT_PARENT, candidate, DUE, undefined);
+      before.wait(part(hex(randomId(16)), 1, 10), DEFAULT_PARENT, DUE, undefined, undefined);
+      const decided = hex(randomId(16));
+      before.remember(decided, DEFAULT_PARENT, candidate, DUE, undefined);
+      before.decide(decided, candidate.parent, NOW + DECISION_TTL_MS, before.trace(decided));
+      state.storage.sql.exec("ALTER TABLE waiting_totals DROP COLUMN spanless");
+
+      expect(new TraceWaitStore(state.storage.sql).spanlessWaiting()).toBe(2);
+    });
+  });
+
+  it("finds a part a client sent again by reading the trace's own parts, not every part that waits", async () => {
+    const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
+    await runInDurableObject(object, (_instance, state) => {
+      const store = new TraceWaitStore(state.storage.sql);
+      for (let i = 0; i < 2_000; i++) store.wait(part(hex(randomId(16)), 1, 100), DEFAULT_PARENT, DUE, undefined, undefined);
+      const again = part(hex(randomId(16)), 1, 100);
+      store.wait(again, DEFAULT_PARENT, DUE, undefined, undefined);
+      const exec = state.storage.sql.exec.bind(state.storage.sql);
+      const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+      state.storage.sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+        const cursor = exec(query, ...bindings);
+        opened.push(cursor);
+        return cursor;
+      }) as typeof exec;
+
+      expect(store.holds(again.trace, again.protobuf)).toBe(true);
+      expect(store.holds(again.trace, crypto.getRandomValues(new Uint8Array(100)))).toBe(false);
+      expect(opened.reduce((rows, cursor) => rows + cursor.rowsRead, 0)).toBeLessThan(10);
     });
   });
 
@@ -121,7 +177,7 @@ describe("trace wait store", () => {
       store.wait(part(other, 1, 5), DEFAULT_PARENT, DUE + 1_000, undefined, undefined);
       expect(store.totals()).toEqual({ traces: 2, spans: 6, bytes: 55 });
 
-      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS, store.trace(trace));
       const [first, second] = store.releasable(50);
       expect([first?.piece.spans, second?.piece.spans]).toEqual([2, 3]);
 
@@ -131,7 +187,7 @@ describe("trace wait store", () => {
       expect(store.totals()).toEqual({ traces: 1, spans: 1, bytes: 5 });
       expect(store.trace(trace)).toMatchObject({ spans: 0, bytes: 0 });
 
-      store.decide(other, DEFAULT_PARENT, NOW + DECISION_TTL_MS);
+      store.decide(other, DEFAULT_PARENT, NOW + DECISION_TTL_MS, store.trace(other));
       const [last] = store.releasable(50);
       store.released(last!.piece);
       expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
@@ -143,7 +199,7 @@ describe("trace wait store", () => {
       const trace = hex(randomId(16));
       const waiting = part(trace, 2, 20);
       store.wait(waiting, DEFAULT_PARENT, DUE, undefined, undefined);
-      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS);
+      store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS, store.trace(trace));
 
       // The queue refused the spans all day.
       store.forgetExpired(NOW + DECISION_TTL_MS + 1, 0);
@@ -162,11 +218,11 @@ describe("trace wait store", () => {
     const HOUR = 60 * 60 * 1000;
     await onFreshStore((store) => {
       const [first, second] = [hex(randomId(16)), hex(randomId(16))];
-      store.decide(first, DEFAULT_PARENT, NOW + 1);
+      store.decide(first, DEFAULT_PARENT, NOW + 1, store.trace(first));
       store.forgetExpired(NOW + 2, HOUR);
       expect(store.trace(first)).toBeUndefined();
 
-      store.decide(second, DEFAULT_PARENT, NOW + 3);
+      store.decide(second, DEFAULT_PARENT, NOW + 3, store.trace(second));
       store.forgetExpired(NOW + 4, HOUR);
       expect(store.trace(second)).toMatchObject({ parent: DEFAULT_PARENT });
       store.forgetExpired(NOW + 2 + HOUR, HOUR);

@@ -12,6 +12,7 @@ import { EnqueueFailed, enqueue, messagesFor } from "./queue.js";
 import { betterCandidate, currentCandidate, reweighedAt, storedCandidate } from "./trace-candidates.js";
 import { incarnationOfObject, tenantOfObject } from "./trace-routes-name.js";
 import {
+  MAX_SPANLESS_TRACES_PER_OBJECT,
   MAX_WAITING_BYTES_PER_OBJECT,
   MAX_WAITING_BYTES_PER_TRACE,
   MAX_WAITING_SPANS_PER_OBJECT,
@@ -245,7 +246,7 @@ export class TraceRoutes extends DurableObject<Env> {
     if (report.decided !== undefined) {
       // Spans already delivered at a parent decide for it: another would split the trace.
       const parent = report.delivered ? report.decided : (best?.parent ?? report.decided);
-      this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
+      this.store.decide(report.trace, parent, now + DECISION_TTL_MS, known);
       return { settlement: { parent }, ...(workAt !== undefined ? { workAt } : {}) };
     }
     // The wait runs from the trace's first part.
@@ -253,7 +254,13 @@ export class TraceRoutes extends DurableObject<Env> {
     if (report.spanless) {
       // Nothing of it to deliver: its later spans weigh this candidate until the wait is over.
       if (!best) return { settlement: { waiting: true } };
-      this.store.remember(report.trace, request.defaultParent, best, dueAt);
+      // Past the bound, a new one is decided by what it named: it holds no spans, only a row that every alarm would weigh again.
+      if (known === undefined && this.store.spanlessWaiting() >= MAX_SPANLESS_TRACES_PER_OBJECT) {
+        const reason = `over ${MAX_SPANLESS_TRACES_PER_OBJECT} traces whose spans were all dropped would wait in its object`;
+        this.store.decide(report.trace, best.parent, now + DECISION_TTL_MS, known);
+        return { settlement: { parent: best.parent }, decidedEarly: { trace: report.trace, parent: best.parent, spans: 0, reason } };
+      }
+      this.store.remember(report.trace, request.defaultParent, best, dueAt, known);
       return { settlement: { waiting: true }, workAt: dueAt };
     }
     const waiting = report.waiting;
@@ -264,7 +271,7 @@ export class TraceRoutes extends DurableObject<Env> {
     const noRoom = waiting ? this.noRoomFor(waiting, known) : undefined;
     if (!waiting || noRoom !== undefined) {
       const parent = best?.parent ?? request.defaultParent;
-      this.store.decide(report.trace, parent, now + DECISION_TTL_MS);
+      this.store.decide(report.trace, parent, now + DECISION_TTL_MS, known);
       // Decided before its top span could say otherwise: an operator may see the trace at a parent its routes did not mean.
       const unwaited = waiting && noRoom !== undefined ? { spans: waiting.spans, reason: noRoom } : report.unwaited;
       return {

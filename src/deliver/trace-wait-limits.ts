@@ -11,5 +11,7 @@ export function partOverRow(bytes: number): string | undefined {
 export const MAX_WAITING_SPANS_PER_TRACE = 1_000;
 export const MAX_WAITING_BYTES_PER_TRACE = 8_000_000;
 export const MAX_WAITING_SPANS_PER_OBJECT = 5_000;
+/** Waiting traces none of whose spans wait (all dropped so far): each is a row the alarm weighs, and nothing else bounds them. */
+export const MAX_SPANLESS_TRACES_PER_OBJECT = 5_000;
 /** Under Workers RPC's 32 MiB by 1.5 MB, for the rest of a call that carries this much (ingest/settle-traces.ts). */
 export const MAX_WAITING_BYTES_PER_OBJECT = 32_000_000;
