@@ -42,7 +42,7 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       const starts = level.startsOpen || level.mayBeEmpty ? level.within : level.starts;
       // V8 matches a lookbehind from its end: a split that ends it, read forwards, is tried first and
       // again for all that is written before it, which must still hold.
-      if (level.lookbehind && level.runs.some(splitsMany)) return true;
+      if (level.lookbehind && [...level.ends, ...level.runs].some(splitsMany)) return true;
       if (level.lookaround) {
         if (takes(parent, { characters: NONE, zeroWidth: true }, NONE, 1, 1)) return true;
       } else if (max > 1) {

@@ -149,12 +149,10 @@ function endAlternative(group: Group): void {
  * run of those matches too (`\\.` and `[^"]` both take `\\\\`).
  */
 function sameTextTwice(alternatives: Characters[][]): boolean {
-  const single = alternatives.flatMap((parts) => (parts.length === 1 ? parts : []));
-  if (single.some((a, k) => single.slice(k + 1).some((b) => overlap(a, b)))) return true;
-  const spelled = alternatives.filter((parts) => parts.length > 1 && parts.every((part) => !isEmpty(part)));
-  const alike = (a: Characters[], b: Characters[]) => a.length === b.length && a.every((part, j) => overlap(part, b[j]!));
-  if (spelled.some((a, k) => spelled.slice(k + 1).some((b) => alike(a, b)))) return true;
-  const taken = single.reduce(union, NONE);
+  // A part of more than one character is followed by NONE, which shares nothing: only single characters compare alike.
+  const alike = (a: Characters[], b: Characters[]) => a.length > 0 && a.length === b.length && a.every((part, j) => overlap(part, b[j]!));
+  if (alternatives.some((a, k) => alternatives.slice(k + 1).some((b) => alike(a, b)))) return true;
+  const taken = alternatives.flatMap((parts) => (parts.length === 1 ? parts : [])).reduce(union, NONE);
   return alternatives.some((parts) => {
     const consuming = parts.filter((part) => !isEmpty(part));
     return parts.length > 1 && consuming.length > 0 && consuming.every((part) => overlap(part, taken));

@@ -41,6 +41,8 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     // A lookbehind is matched from its end: a split that ends it is tried again for what is written before it.
     "(?<=x\\d+\\d+)\\d",
     "(?<!=\\S+\\S*)x",
+    "(?<=a\\d+\\d+|b\\w+)z",
+    "(?<=b\\w+|a\\d+\\d+)z",
     // Control and octal escapes, and a back reference, of any length.
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",

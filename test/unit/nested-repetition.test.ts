@@ -73,6 +73,7 @@ describe("a pattern repeating a repetition", () => {
     "(?:\\w\\d|\\d\\w)+x",
     "(?:[a-z]{2}|[a-z]{2})+x",
     "(?:a{2}b|aab)+x",
+    "(?:a{16}|a{16})+x",
     // A group that ends a lookbehind is matched first, V8 matching a lookbehind from its end.
     " (?<=x(?: |\\s)*)",
     "\\s(?<=password:(?:.|\\s)*)",
