@@ -868,6 +868,39 @@ describe("the console's tenant forms and tokens", () => {
     expect(beside).not.toContain(key);
   });
 
+  it("does not show settings again that hold a relay secret or the key typed, written with JSON's escapes, which the API reads back and refuses", async () => {
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    const escaped = (text: string) => text.replace(/[\s\S]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+    const key = `sk-${crypto.randomUUID().replaceAll("-", "")}`;
+    const send = async (settings: string, typedKey?: string) => {
+      const refused = await postForm("/admin/console/tenants", cookie, {
+        csrf,
+        tenant: uniqueTenantId(),
+        parent: "project_name:p",
+        ...(typedKey === undefined ? { key: "passthrough" } : { key: "store", api_key: typedKey }),
+        settings,
+      });
+      expect(refused.status, settings).toBe(400);
+      return unescaped(await refused.text());
+    };
+
+    for (const [secret, refusal] of [
+      [ADMIN_TOKEN, "the relay's admin token"],
+      [env.ENCRYPTION_KEY, "the relay's ENCRYPTION_KEY"],
+    ] as const) {
+      const settings = `{"routes": [{"match": {"field": "span_name", "equals": "x"}, "parent": "project_name:${escaped(secret)}"}]}`;
+      const page = await send(settings);
+      expect(page).toContain(refusal);
+      expect(/<textarea name="settings"[^>]*>([^<]*)<\/textarea>/.exec(page)?.[1]).toBe("{}");
+      expect(page).not.toContain(escaped(secret));
+    }
+    const matched = `{"routes": [{"match": {"field": "span_name", "equals": "${escaped(key)}"}, "parent": "project_name:x"}]}`;
+    const page = await send(matched, key);
+    expect(page).toContain("holds the Braintrust key braintrust.api_key gives");
+    expect(page).not.toContain(escaped(key));
+  });
+
   it("refuses a route match nested deeper than 16 levels with the API's 400, naming the match, on the form's page", async () => {
     const cookie = await consoleSessionCookie();
     const home = await (await relayFetch("/admin/", { headers: { cookie } })).text();

@@ -244,6 +244,7 @@ describe("ingest authentication", () => {
     ["without its padding, the same 32 bytes", env.ENCRYPTION_KEY.replace(/=+$/, "")],
     ["in quotes", `"${env.ENCRYPTION_KEY}"`],
     ["in base64url, after key=", `key=${env.ENCRYPTION_KEY.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`],
+    ["in lower case", env.ENCRYPTION_KEY.toLowerCase()],
   ])(
     "refuses the relay's ENCRYPTION_KEY (%s) on a passthrough tenant instead of sending it upstream, and names it nowhere",
     async (_written, key) => {
@@ -259,6 +260,29 @@ describe("ingest authentication", () => {
       expect(lines.join("\n")).not.toContain(key);
     },
   );
+});
+
+describe("the relay's secrets percent-encoded as a passthrough bearer", () => {
+  // 32 bytes of 0xfb: base64 "+/v7+/v7…", full of the characters OTEL_EXPORTER_OTLP_HEADERS escapes.
+  const encryptionKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(0xfb)));
+  const adminToken = "Zm9v+YmFy/YmF6+cXV4/cXV1eA+Ym9vL2Jhcg==";
+
+  it.each([
+    ["ENCRYPTION_KEY", { ENCRYPTION_KEY: encryptionKey }, encryptionKey, "the relay's ENCRYPTION_KEY (or ENCRYPTION_KEY_PREVIOUS)"],
+    ["ADMIN_TOKEN", { ADMIN_TOKEN: adminToken }, adminToken, "the relay's admin token"],
+  ])("%s, its + / and = escaped as a server reads them back, is refused, not sent upstream", async (_name, bindings, secret, shown) => {
+    const passthrough = await createTenant({ mode: "passthrough" });
+    const bearer = encodeURIComponent(secret);
+    expect(bearer).toMatch(/%2B.*%2F/);
+
+    const response = await sendTracesWith({ id: passthrough.id, bearer }, body(), bindings);
+
+    expect(response.status).toBe(401);
+    expect((await rpcStatusOf(response)).message).toBe(
+      `${shown} is not a Braintrust API key, and never leaves the relay: send the client's own Braintrust key`,
+    );
+    expect(await standin.attempts(bearer)).toHaveLength(0);
+  });
 });
 
 describe("tenant changes", () => {

@@ -200,6 +200,48 @@ describe.concurrent("what the client is told when Braintrust refuses", () => {
     expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
   });
 
+  it("never passes on or keeps a key an upstream echoes as xxd or hexdump show bytes: two a group, as they are or swapped, from either byte of a group", async () => {
+    const tenant = await createTenant();
+    const hex2 = (b: number) => b.toString(16).padStart(2, "0");
+    // Offset, then the bytes two a group (hexdump's and od -x's words little-endian: swapped), then xxd's text column.
+    const dump = (text: string, swapped: boolean) => {
+      const bytes = new TextEncoder().encode(text);
+      const lines: string[] = [];
+      for (let at = 0; at < bytes.length; at += 16) {
+        const row = bytes.subarray(at, at + 16);
+        const groups: string[] = [];
+        for (let i = 0; i < row.length; i += 2) {
+          const pair = [hex2(row[i]!), row[i + 1] === undefined ? "" : hex2(row[i + 1]!)];
+          groups.push(swapped ? pair[1]! + pair[0]! : pair[0]! + pair[1]!);
+        }
+        const column = swapped ? "" : `  ${String.fromCharCode(...row)}`;
+        lines.push(`${at.toString(16).padStart(8, "0")}: ${groups.join(" ")}${column}`);
+      }
+      return lines.join("\n");
+    };
+    // "Bearer " puts the key's first byte second in its group; "Authorization: Bearer " first.
+    const echoes = [false, true].flatMap((swapped) =>
+      [`Bearer ${tenant.apiKey}`, `Authorization: Bearer ${tenant.apiKey}`].map((t) => dump(t, swapped)),
+    );
+    const { answers, kept } = await echoesKept(tenant, echoes);
+
+    // What a reader reads back from the groups left, in either order: no twelve of the key's characters in a row.
+    const readBack = (text: string, swapped: boolean) => {
+      const groups = text.replaceAll("[redacted]", " ").match(/(?<![0-9a-f])(?:[0-9a-f]{4}|[0-9a-f]{2})(?![0-9a-f])/g) ?? [];
+      const bytes = groups.flatMap((g) => {
+        const pair = g.length === 2 ? [g] : [g.slice(0, 2), g.slice(2)];
+        return (swapped ? pair.reverse() : pair).map((h) => Number.parseInt(h, 16));
+      });
+      return String.fromCharCode(...bytes);
+    };
+    const key = tenant.apiKey;
+    const windows = Array.from({ length: key.length - 11 }, (_, i) => key.slice(i, i + 12));
+    for (const text of kept)
+      for (const swapped of [false, true])
+        expect(windows.filter((w) => readBack(text, swapped).includes(w) || text.includes(w))).toEqual([]);
+    expect(answers.filter((answer) => !answer.includes("[redacted]"))).toEqual([]);
+  });
+
   it("never passes on or keeps a key an upstream echoes in base64, as a header dump shows the Authorization it was sent", async () => {
     const tenant = await createTenant();
     const key = tenant.apiKey;

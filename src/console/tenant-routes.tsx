@@ -164,9 +164,21 @@ function enteredAgain(form: Form, err: RelayError, env: Env): RefusedForm["enter
     // A Braintrust key or token is taken out where it can be (shownAgain); a field still holding one of
     // the relay's own secrets, or the key typed, is not written into the page, not even where it was typed.
     const shown = typeof value === "string" ? shownAgain(name, value) : undefined;
-    if (shown !== undefined && secretHeld(shown, typedKey, env) === undefined) entered[name] = shown;
+    if (shown === undefined) continue;
+    // Also as JSON reads it: a secret in the settings written with escapes (`\u0074…`) is one JSON.parse away.
+    const forms = [shown, asJsonReads(shown)];
+    if (forms.every((form) => form === undefined || secretHeld(form, typedKey, env) === undefined)) entered[name] = shown;
   }
   return entered;
+}
+
+/** The text as JSON.parse reads it and JSON.stringify writes it again (each escape as its character), or undefined when it is no JSON. */
+function asJsonReads(text: string): string | undefined {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -54,7 +54,8 @@ const MIN_ECHOED_RUN = 12;
 
 /**
  * The key as an upstream dumping the headers or bytes it got writes it: in hex, either case, its
- * bytes run together or a space apart (hexdump, Wireshark), and in any base64 of a text holding it (`Authorization`, base64'd, as some debugging proxies show it).
+ * bytes run together, a space apart (hexdump -C, Wireshark) or two a group (xxd; hexdump and od -x
+ * as little-endian words, each group's two bytes swapped), and in any base64 of a text holding it (`Authorization`, base64'd, as some debugging proxies show it).
  * Which base64 characters encode the key's bytes alone depends on where in the text the key starts,
  * one of three offsets, so each is here, in both alphabets, the line breaks MIME adds being spaces by then.
  */
@@ -64,8 +65,20 @@ function encodedForms(apiKey: string): string[] {
     const own = bytes.subarray(skip, skip + Math.floor((bytes.length - skip) / 3) * 3);
     return [base64Encode(own), base64UrlEncode(own)];
   });
-  const spaced = Array.from(bytes, (b) => hex(Uint8Array.of(b))).join(" ");
-  return [hex(bytes), hex(bytes).toUpperCase(), spaced, spaced.toUpperCase(), ...base64];
+  const hexOf = (b: number | undefined) => (b === undefined ? "" : hex(Uint8Array.of(b)));
+  const spaced = Array.from(bytes, hexOf).join(" ");
+  // The key's first byte may open a group or close one (`phase` 1: the group's first byte is not the key's).
+  const grouped = [false, true].flatMap((swapped) =>
+    [0, 1].map((phase) => {
+      const groups: string[] = [];
+      for (let at = -phase; at < bytes.length; at += 2) {
+        const [first, second] = [hexOf(bytes[at]), hexOf(bytes[at + 1])];
+        groups.push(swapped ? second + first : first + second);
+      }
+      return groups.join(" ");
+    }),
+  );
+  return [hex(bytes), spaced, ...grouped].flatMap((form) => [form, form.toUpperCase()]).concat(base64);
 }
 
 /** The most bytes an echo of the key takes: `\u00XX`, six for each character, twelve in UTF-16 (whose NULs upstreamText drops). */

@@ -59,16 +59,29 @@ export interface RelaySecrets {
  * or the key that seals stored secrets. None may leave the relay as a Braintrust key, whoever runs
  * the tenant's api_url, whole or wrapped: in quotes, after `token=`, before a comma, as a value
  * copied out of JSON or a .env file would be. `text` is a bearer, an API key or a setting kept and
- * shown (textsShown): each secret is looked for in time linear in it (containsSecret).
+ * shown (textsShown): each secret is looked for in time linear in it (containsSecret). Read as a
+ * server may read it (secretForms): percent-decoded (`%2B` for a base64 key's `+`, as
+ * OTEL_EXPORTER_OTLP_HEADERS writes it) and in either case (a URL's host is lower-cased).
  */
 export function relaySecretIn(text: string, env: RelaySecrets): RelaySecret | undefined {
-  if (isRelayToken(text) || holdsRelayToken(text)) return "ingest token";
-  const adminToken = adminTokenInForce(env);
-  if (adminToken && containsSecret(text, adminToken)) return "admin token";
+  const forms = secretForms(text);
+  if (forms.some((form) => isRelayToken(form) || holdsRelayToken(form))) return "ingest token";
+  const adminToken = adminTokenInForce(env)?.toLowerCase();
+  if (adminToken && forms.some((form) => containsSecret(form, adminToken))) return "admin token";
   for (const key of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
-    if (key && encryptionKeyForms(key).some((form) => containsSecret(text, form))) return "encryption key";
+    const keyForms = key ? encryptionKeyForms(key).map((form) => form.toLowerCase()) : [];
+    if (keyForms.some((keyForm) => forms.some((form) => containsSecret(form, keyForm)))) return "encryption key";
   }
   return undefined;
+}
+
+/**
+ * Text as the secret checks read it: as it is and percent-decoded, each lower-cased, as secrets are
+ * compared with it. A secret with its case folded is still one: its case is a bit a character to guess.
+ */
+function secretForms(text: string): string[] {
+  const decoded = percentDecoded(text);
+  return decoded === text ? [text.toLowerCase()] : [text.toLowerCase(), decoded.toLowerCase()];
 }
 
 /**
@@ -100,22 +113,22 @@ export const BRAINTRUST_KEY_SHOWN = {
 /**
  * Which secret a tenant's setting kept and shown in plaintext (a parent, the api_url, a console field
  * shown again) holds, as a refusal names it: one of the relay's own, or `apiKey`, the Braintrust key
- * given beside it. Read as it is and percent-decoded, as a server reads a URL.
+ * given beside it. Read as relaySecretIn reads text: percent-decoded, as a server reads a URL, and in
+ * either case, as a URL parser writes a host.
  */
 export function secretHeld(text: string, apiKey: string | undefined, env: RelaySecrets): string | undefined {
-  for (const form of [text, percentDecoded(text)]) {
-    const secret = relaySecretIn(form, env);
-    if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
-  }
+  const secret = relaySecretIn(text, env);
+  if (secret !== undefined) return RELAY_SECRET_SHOWN[secret];
   return apiKey !== undefined && keyHeld(text, apiKey) ? BRAINTRUST_KEY_SHOWN.given : undefined;
 }
 
 /**
- * Whether `text` holds `apiKey`, as it is or percent-decoded. A key as short as caller text is
+ * Whether `text` holds `apiKey`, read as secretForms reads it. A key as short as caller text is
  * repeated whatever it holds is no secret, and would be found in any text.
  */
 function keyHeld(text: string, apiKey: string): boolean {
-  return !repeatable(apiKey, false) && [text, percentDecoded(text)].some((form) => form.includes(apiKey));
+  const key = apiKey.toLowerCase();
+  return !repeatable(apiKey, false) && secretForms(text).some((form) => form.includes(key));
 }
 
 /**

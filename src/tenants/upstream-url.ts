@@ -90,11 +90,13 @@ function nonPublicHostReason(hostname: string): string | undefined {
 }
 
 /**
- * The host as a refusal names it. A key pasted as the host (https://sk-…/) is not repeated: a long
- * name that is no dotted name or IPv6 address is given by its length.
+ * The host as a refusal names it. A key pasted into the host (https://sk-…/, https://sk-….example.com/)
+ * is not repeated: a name with a label longer than caller text is repeated whatever it holds is
+ * given by its length. An IPv6 address is shown as it is.
  */
 function hostShown(hostname: string): string {
-  return repeatable(hostname, /^\[|\./.test(hostname)) ? hostname : `a name of ${hostname.length} characters`;
+  const shown = hostname.startsWith("[") || hostname.split(".").every((label) => repeatable(label, false));
+  return shown ? hostname : `a name of ${hostname.length} characters`;
 }
 
 function nonPublicHostProblem(hostname: string): string | undefined {
