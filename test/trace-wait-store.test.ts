@@ -131,6 +131,35 @@ describe("trace wait store", () => {
     });
   });
 
+  it("counts the traces waiting without spans again when it opens, whatever code before it kept or decided uncounted", async () => {
+    const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
+    await runInDurableObject(object, (_instance, state) => {
+      const candidate = { parent: "experiment_id:exp-eval", rank: 0 };
+      const store = new TraceWaitStore(state.storage.sql);
+      for (let i = 0; i < 3; i++) store.remember(hex(randomId(16)), DEFAULT_PARENT, candidate, DUE, undefined);
+      // A rollback: the Worker before the count decides them, and keeps two more, as it wrote each.
+      state.storage.sql.exec(
+        "UPDATE trace_routes SET parent = COALESCE(candidate, default_parent), decided_until = ?, due_at = NULL WHERE due_at <= ?",
+        DUE + DECISION_TTL_MS,
+        DUE,
+      );
+      for (let i = 0; i < 2; i++)
+        state.storage.sql.exec(
+          "INSERT INTO trace_routes (trace, default_parent, due_at, candidate, candidate_rank) VALUES (?, ?, ?, ?, ?)",
+          hex(randomId(16)),
+          DEFAULT_PARENT,
+          DUE + 1,
+          candidate.parent,
+          candidate.rank,
+        );
+
+      const reopened = new TraceWaitStore(state.storage.sql);
+      expect(reopened.spanlessWaiting()).toBe(2);
+      reopened.decideOverdue(DUE + 1, DUE + 1 + DECISION_TTL_MS);
+      expect(reopened.spanlessWaiting()).toBe(0);
+    });
+  });
+
   it("an object made before traces without spans were counted counts those it holds when it opens", async () => {
     const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
     await runInDurableObject(object, (_instance, state) => {

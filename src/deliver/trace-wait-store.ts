@@ -85,11 +85,12 @@ export class TraceWaitStore {
       "CREATE TABLE IF NOT EXISTS waiting_totals (id INTEGER PRIMARY KEY CHECK (id = 0), traces INTEGER NOT NULL, spans INTEGER NOT NULL, bytes INTEGER NOT NULL, spanless INTEGER NOT NULL DEFAULT 0)",
     );
     sql.exec("INSERT OR IGNORE INTO waiting_totals (id, traces, spans, bytes) VALUES (0, 0, 0, 0)");
-    // One made before they were counted gains the count, of those it holds (a waiting row with no spans is one).
-    if (!hasColumn(sql, "waiting_totals", "spanless")) {
+    // One made before they were counted gains the count. Counted again whenever the object starts (a
+    // waiting row with no spans is one; the waiting rows are at most a few thousand, read by their
+    // index): code from before the count, run after a rollback, keeps and decides them uncounted.
+    if (!hasColumn(sql, "waiting_totals", "spanless"))
       sql.exec("ALTER TABLE waiting_totals ADD COLUMN spanless INTEGER NOT NULL DEFAULT 0");
-      sql.exec("UPDATE waiting_totals SET spanless = (SELECT COUNT(*) FROM trace_routes WHERE due_at IS NOT NULL AND spans = 0)");
-    }
+    sql.exec("UPDATE waiting_totals SET spanless = (SELECT COUNT(*) FROM trace_routes WHERE due_at IS NOT NULL AND spans = 0)");
     // When the decisions were last swept: a sweep reads every one the object remembers.
     sql.exec("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY CHECK (id = 0), swept_at INTEGER NOT NULL)");
   }

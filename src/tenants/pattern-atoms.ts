@@ -29,6 +29,11 @@ export function overlap(a: Characters, b: Characters): boolean {
   return (a.ascii & b.ascii) !== 0n || (a.other && b.other);
 }
 
+/** Whether two share an ASCII character, which tells them apart from one another where `other` cannot. */
+export function overlapInAscii(a: Characters, b: Characters): boolean {
+  return (a.ascii & b.ascii) !== 0n;
+}
+
 export function isEmpty(a: Characters): boolean {
   return a.ascii === 0n && !a.other;
 }

@@ -17,20 +17,6 @@ export function afterGroupOpening(source: string, at: number): number {
 }
 
 const GROUP_OPENING = /\?(?::|=|!|<=|<!|<[^>]*>)/y;
-
-/**
- * Where a group opens with a `?` that {@link afterGroupOpening} does not know: a modifier group
- * (`(?i:…)`, `(?s:…)`), which V8 runs and these checks would read as the characters `i` and `:`,
- * blind to the flag that makes `a|A` one character twice.
- */
-export function unknownGroupOpening(source: string): number | undefined {
-  for (let i = 0; i < source.length; i++) {
-    if (source[i] === "\\") i++;
-    else if (source[i] === "[") i = endOfClass(source, i + 1) - 1;
-    else if (source[i] === "(" && afterGroupOpening(source, i + 1) === i + 2) return i;
-  }
-  return undefined;
-}
 const BRACES = /\{(\d+)(,(\d*))?\}/y;
 
 /** The quantifier at `at` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy): the least and most times it repeats. */

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { splitsRunsAmongRepetitions } from "./adjacent-runs.js";
+import { modifiersSpelledOut } from "./modifier-groups.js";
 import { slowRepetitionIn } from "./nested-repetition.js";
 import { ParentSchema } from "./parent.js";
-import { unknownGroupOpening } from "./pattern-syntax.js";
 import { MAX_MATCH_NESTING, matchesEmptyText, ProcessingSchema, roundedRouteNumbers, routeNestedTooDeep } from "./processing-schema.js";
 import { checkBaseUrl } from "./upstream-url.js";
 
@@ -138,15 +138,9 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
           if (typeof value === "string") return;
           const path = ["redact", "values", i, "pattern"];
           // The checks that read the pattern first: the one that runs it would take as long as the pattern does.
-          const slow = slowRepetitionIn(value.pattern);
-          if (unknownGroupOpening(value.pattern) !== undefined)
-            ctx.addIssue({
-              code: "custom",
-              path,
-              message:
-                "must not use a modifier group, as (?i:a) does: the checks that keep a pattern fast cannot read it; write the characters it would take ([aA])",
-            });
-          else if (slow === "nested")
+          const readable = modifiersSpelledOut(value.pattern);
+          const slow = slowRepetitionIn(readable);
+          if (slow === "nested")
             ctx.addIssue({
               code: "custom",
               path,
@@ -160,7 +154,7 @@ function tenantFieldsSchema(allowInsecureUpstream: boolean) {
               message:
                 "must not repeat alternatives that may match the same text, as (.|\\s)* does (a space is either): on text that almost matches, that takes time exponential in the text's length; make them exclusive ([\\s\\S]*)",
             });
-          else if (splitsRunsAmongRepetitions(value.pattern))
+          else if (splitsRunsAmongRepetitions(readable))
             ctx.addIssue({
               code: "custom",
               path,
