@@ -19,7 +19,7 @@ export function modifiersSpelledOut(source: string): string {
       MODIFIERS.lastIndex = i + 1;
       const modifiers = MODIFIERS.exec(source);
       const opened = modifiers ? i + 1 + modifiers[0].length : afterGroupOpening(source, i + 1);
-      flags.push(modifiers ? withModifiers(current, modifiers[1] ?? "", modifiers[2] ?? "") : current);
+      flags.push(modifiers ? withModifiers(current, modifiers[1]!, modifiers[2] ?? "") : current);
       spelled += modifiers ? "(?:" : source.slice(i, opened);
       i = opened;
       continue;
@@ -32,7 +32,8 @@ export function modifiersSpelledOut(source: string): string {
     }
     const atom = atomAt(source, i);
     const written = source.slice(i, atom.end);
-    spelled += atom.zeroWidth || atom.anyLength ? written : atomUnder(current, written, atom.characters);
+    // An assertion takes no characters and a back reference any: the flags change neither.
+    spelled += atomUnder(current, written, atom.characters);
     // A quantifier is copied as it is, never read as characters.
     const end = quantifierAt(source, atom.end)?.end ?? atom.end;
     spelled += source.slice(atom.end, end);

@@ -12,6 +12,8 @@ describe("a pattern's modifier groups, as the checks read them", () => {
     ["(?i:(b)(?-i:c))", "(?:([\\x42\\x62])(?:c))"],
     ["(?is:(?-s:.).)", "(?:(?:.)[\\s\\S])"],
     ["(?m:^a$)", "(?:^a$)"],
+    ["(?s:a.)Z.", "(?:a[\\s\\S])Z."],
+    ["(?i:Z)", "(?:[\\x5a\\x7a])"],
     // Quantifiers, escapes of no letter, assertions and back references stay as written.
     ["(?i:\\d{2,3}\\b\\.)", "(?:\\d{2,3}\\b\\.)"],
     ["(a)(?i:\\1)", "(a)(?:\\1)"],
@@ -23,6 +25,10 @@ describe("a pattern's modifier groups, as the checks read them", () => {
   ])("reads %s as %s", (pattern, spelled) => {
     expect(modifiersSpelledOut(pattern)).toBe(spelled);
     expect(() => new RegExp(spelled)).not.toThrow();
+  });
+
+  it("reads a class past ASCII under `i` as a class of every character it may take", () => {
+    expect(modifiersSpelledOut("(?i:[^a])")).toMatch(/^\(\?:\[(?:\\x[0-9a-f]{2}){128}\\u0080-\\uffff\]\)$/);
   });
 
   it.each([

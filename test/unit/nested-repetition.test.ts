@@ -74,6 +74,8 @@ describe("a pattern repeating a repetition", () => {
     "(?:[a-z]{2}|[a-z]{2})+x",
     "(?:a{2}b|aab)+x",
     "(?:a{16}|a{16})+x",
+    // One character past ASCII and a class of them: é is either.
+    "(?:é|[^\\x00-\\x7f])+x",
     // A group that ends a lookbehind is matched first, V8 matching a lookbehind from its end.
     " (?<=x(?: |\\s)*)",
     "\\s(?<=password:(?:.|\\s)*)",
