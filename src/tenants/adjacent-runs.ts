@@ -46,7 +46,13 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       if (level.lookaround) {
         if (takes(parent, { characters: NONE, zeroWidth: true }, NONE, 1, 1)) return true;
       } else if (max > 1) {
-        if (takes(parent, { characters: level.within }, starts, min, max)) return true;
+        // Each repetition may take as many lengths as the runs in it: `(?:\w{1,20}){1,3}` 20^3 ways, not 3.
+        const inside = [...level.ends, ...level.runs];
+        const lengths = Math.min(inside.reduce((most, run) => Math.max(most, run.spans), 1) ** max, MANY_SPLITS + 1);
+        if (takes(parent, { characters: level.within }, starts, min, max, lengths)) return true;
+        // A split inside it still stands before what must follow it: the next repetition, or the rest.
+        const splitting = inside.filter(splitsMany);
+        if (splitting.length > 0) parent.runs = merged([...parent.runs, ...splitting]);
       } else {
         // Read in its place: what follows goes on from where it ended, or, optional, from before it too.
         noteStart(parent, starts, min);
@@ -128,14 +134,22 @@ const MANY_SPLITS = 100_000;
 
 /**
  * An atom matched `min` to `max` times, `starts` the characters it may start with, read at the
- * level; true when it must hold after a run split many ways, as more of the pattern.
+ * level; true when it must hold after a run split many ways, as more of the pattern. `lengths`: the
+ * ways each repetition of it may match, for a group of runs.
  */
-function takes(level: Level, atom: Pick<Atom, "characters" | "zeroWidth">, starts: Characters, min: number, max: number): boolean {
+function takes(
+  level: Level,
+  atom: Pick<Atom, "characters" | "zeroWidth">,
+  starts: Characters,
+  min: number,
+  max: number,
+  lengths = 1,
+): boolean {
   noteStart(level, starts, atom.zeroWidth ? 0 : min);
   level.within = union(level.within, atom.characters);
   if (max > 1) {
     const unbounded = max > LONG_REPETITION ? 1 : 0;
-    const spans = unbounded ? 1 : max - min + 1;
+    const spans = unbounded ? 1 : Math.min((max - min + 1) * lengths, MANY_SPLITS + 1);
     // The split it may end: the costliest of a run before it that it may go on.
     let run: Run = { characters: atom.characters, members: 1, unbounded, spans, crossed: [] };
     for (const before of level.runs) {
@@ -153,8 +167,11 @@ function takes(level: Level, atom: Pick<Atom, "characters" | "zeroWidth">, start
       level.runs = merged([...level.runs, run]);
       return false;
     }
-    // One that must match stands between the runs it does not go on and what comes after.
-    if (level.runs.some((before) => splitsMany(before) && !overlap(before.characters, starts))) return true;
+    // One that must match stands between what comes after and the runs it cannot go on, or cannot take
+    // whole: on a run of characters it does not take, every split is tried before it fails (`\w+\w+\d+`
+    // on letters).
+    const stands = (before: Run) => !overlap(before.characters, starts) || !covers(atom.characters, before.characters);
+    if (level.runs.some((before) => splitsMany(before) && stands(before))) return true;
     level.runs = [run];
     return false;
   }
@@ -203,4 +220,9 @@ function noteStart(level: Level, starts: Characters, min: number): void {
   if (!level.startsOpen) return;
   level.starts = union(level.starts, starts);
   if (min > 0) level.startsOpen = false;
+}
+
+/** Whether `a` takes every character `b` takes. */
+function covers(a: Characters, b: Characters): boolean {
+  return (b.ascii & ~a.ascii) === 0n && (a.other || !b.other);
 }

@@ -87,12 +87,31 @@ function escapeAt(source: string, at: number): Atom {
   const set = ESCAPED_SETS[letter];
   if (set) return { characters: set, end: at + 1 };
   if (letter === "b" || letter === "B") return { characters: NONE, end: at + 1, zeroWidth: true };
-  // `\1` or `\12` is a back reference, or without as many groups an octal escape: either way, any character.
-  if (/[1-9]/.test(letter)) return { characters: ANY, end: at + /^\d+/.exec(source.slice(at))![0].length, anyLength: true };
+  // `\1` or `\12` is a back reference, of any length; past the pattern's groups, as V8 reads it without
+  // the `u` flag, an octal escape (`\1` is U+0001) or, `\8` and `\9`, the digit itself: one character.
+  if (/[1-9]/.test(letter)) {
+    const digits = /^\d+/.exec(source.slice(at))![0];
+    if (Number(digits) <= captureGroups(source)) return { characters: ANY, end: at + digits.length, anyLength: true };
+    const octal = /^[0-7]{1,3}/.exec(digits)?.[0];
+    return octal
+      ? { characters: character(Number.parseInt(octal, 8)), end: at + octal.length }
+      : { characters: character(letter.charCodeAt(0)), end: at + 1 };
+  }
   if (letter === "k" && source[at + 1] === "<")
     return { characters: ANY, end: source.indexOf(">", at) + 1 || source.length, anyLength: true };
   const { code, end } = escapedCharacter(source, at);
   return { characters: character(code), end };
+}
+
+/** How many capture groups the pattern has: each `(` that no `?` follows, or `(?<name>`. */
+function captureGroups(source: string): number {
+  let groups = 0;
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === "\\") i++;
+    else if (source[i] === "[") i = endOfClass(source, i + 1) - 1;
+    else if (source[i] === "(" && (source[i + 1] !== "?" || /^<[^=!]/.test(source.slice(i + 2, i + 4)))) groups++;
+  }
+  return groups;
 }
 
 /** The one character an escape whose letter is at `at` writes: `\n`, `\cJ`, `\0`, `\017`, `\x41`, `\u00e9`, or the letter itself (`\.`). */

@@ -43,6 +43,19 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(?<!=\\S+\\S*)x",
     "(?<=a\\d+\\d+|b\\w+)z",
     "(?<=b\\w+|a\\d+\\d+)z",
+    // A repetition that cannot take the whole run must still hold after every split of it (found by a fuzz).
+    "\\w+\\w+\\d+",
+    "-?[a-z]+\\w*\\d{2,}",
+    "\\d+\\d+(?:a\\d)+",
+    // A repeated group takes as many lengths as its runs a repetition: 20^3 beside an unbounded run.
+    "-?\\w+(?:\\w{1,20}){1,3}x",
+    "\\w+(?:\\w{1,4}){1,2}x",
+    // A split inside a repeated group stands before its next repetition or the rest.
+    "-?[^\\d]+(?:,\\d+\\d+){1,3}x",
+    "(?:,\\d+\\d+){1,3}x",
+    // Past the pattern's groups, `\1` is no back reference but the character U+0001, which must follow.
+    "-?\\w+\\w+\\1",
+    "\\w+\\w+\\8",
     // Control and octal escapes, and a back reference, of any length.
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",
@@ -73,6 +86,8 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     // A split run that ends the pattern takes the first split that comes.
     "\\d+\\d+\\d+",
     "x\\w+\\s*\\w+",
+    // A split in a repeated group that ends the pattern takes the first split that comes.
+    "(?:,\\d+\\d+)+",
     // Bounded repetitions have few splits.
     "\\d{1,64}\\d{1,64}x",
     // Characters the other repetition cannot take.
