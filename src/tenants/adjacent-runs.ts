@@ -1,5 +1,5 @@
-import { type Atom, atomAt, type Characters, NONE, overlap, union } from "./pattern-atoms.js";
-import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
+import { type Atom, atomAt, type Characters, covers, NONE, overlap, union } from "./pattern-atoms.js";
+import { afterGroupOpening, lookaroundAt, quantifierAt } from "./pattern-syntax.js";
 
 /**
  * Whether a regular expression (JavaScript's syntax, without the `u` flag) lets repetitions of
@@ -27,10 +27,8 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       level.startsOpen = true;
       i++;
     } else if (c === "(") {
-      const opened = afterGroupOpening(source, i + 1);
-      const opening = source.slice(i + 1, opened);
-      levels.push(levelAfter(level.runs, /^\?<?[=!]/.test(opening), /^\?<[=!]/.test(opening)));
-      i = opened;
+      levels.push(levelAfter(level.runs, lookaroundAt(source, i + 1)));
+      i = afterGroupOpening(source, i + 1);
     } else if (c === ")" && levels.length > 1) {
       levels.pop();
       const quantifier = quantifierAt(source, i + 1);
@@ -40,14 +38,15 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
       const parent = levels[levels.length - 1]!;
       // A group that may match nothing starts, for what follows, with anything in it.
       const starts = level.startsOpen || level.mayBeEmpty ? level.within : level.starts;
+      // The runs each of its alternatives ended with.
+      const inside = [...level.ends, ...level.runs];
       // V8 matches a lookbehind from its end: a split that ends it, read forwards, is tried first and
       // again for all that is written before it, which must still hold.
-      if (level.lookbehind && [...level.ends, ...level.runs].some(splitsMany)) return true;
+      if (level.lookbehind && inside.some(splitsMany)) return true;
       if (level.lookaround) {
         if (takes(parent, { characters: NONE, zeroWidth: true }, NONE, 1, 1)) return true;
       } else if (max > 1) {
         // Each repetition may take as many lengths as the runs in it: `(?:\w{1,20}){1,3}` 20^3 ways, not 3.
-        const inside = [...level.ends, ...level.runs];
         const lengths = Math.min(inside.reduce((most, run) => Math.max(most, run.spans), 1) ** max, MANY_SPLITS + 1);
         if (takes(parent, { characters: level.within }, starts, min, max, lengths)) return true;
         // A split inside it still stands before what must follow it: the next repetition, or the rest.
@@ -57,8 +56,7 @@ export function splitsRunsAmongRepetitions(source: string): boolean {
         // Read in its place: what follows goes on from where it ended, or, optional, from before it too.
         noteStart(parent, starts, min);
         parent.within = union(parent.within, level.within);
-        const ends = [...level.ends, ...level.runs];
-        parent.runs = merged(min === 0 ? [...parent.runs, ...ends] : ends);
+        parent.runs = merged(min === 0 ? [...parent.runs, ...inside] : inside);
       }
     } else {
       const atom = atomAt(source, i);
@@ -105,7 +103,7 @@ interface Level {
   lookbehind: boolean;
 }
 
-function levelAfter(runs: Run[], lookaround = false, lookbehind = false): Level {
+function levelAfter(runs: Run[], { lookaround, lookbehind } = { lookaround: false, lookbehind: false }): Level {
   return {
     runs: [...runs],
     before: [...runs],
@@ -220,9 +218,4 @@ function noteStart(level: Level, starts: Characters, min: number): void {
   if (!level.startsOpen) return;
   level.starts = union(level.starts, starts);
   if (min > 0) level.startsOpen = false;
-}
-
-/** Whether `a` takes every character `b` takes. */
-function covers(a: Characters, b: Characters): boolean {
-  return (b.ascii & ~a.ascii) === 0n && (a.other || !b.other);
 }

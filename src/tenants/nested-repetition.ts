@@ -1,5 +1,5 @@
 import { atomAt, type Characters, isEmpty, NONE, overlap, overlapInAscii, union } from "./pattern-atoms.js";
-import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
+import { afterGroupOpening, lookaroundAt, quantifierAt } from "./pattern-syntax.js";
 
 /**
  * Whether a regular expression (JavaScript's syntax, without the `u` flag) repeats a group in more
@@ -29,8 +29,7 @@ export function slowRepetitionIn(source: string): "nested" | "overlapping" | und
     const c = source[i]!;
     const group = groups[groups.length - 1]!;
     if (c === "(") {
-      const opening = source.slice(i + 1, i + 4);
-      groups.push({ ...newGroup(), lookaround: LOOKAROUND.test(opening), lookbehind: LOOKBEHIND.test(opening) });
+      groups.push({ ...newGroup(), ...lookaroundAt(source, i + 1) });
       i = afterGroupOpening(source, i + 1);
     } else if (c === "|") {
       group.alternated = true;
@@ -181,10 +180,6 @@ function delimitsRepetitions(group: Group): boolean {
 
 /** What follows a group that ends the pattern: the groups around it closing, none repeated. */
 const ENDS_PATTERN = /^\)*$/;
-
-/** What follows a group's `(` when it is a lookahead or lookbehind. */
-const LOOKAROUND = /^\?(?:=|!|<=|<!)/;
-const LOOKBEHIND = /^\?(?:<=|<!)/;
 
 /** The longest fixed count spelled out as its characters; past it a repetition is compared as a whole. */
 const MAX_SPELLED = 16;

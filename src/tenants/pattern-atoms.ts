@@ -1,4 +1,4 @@
-import { afterGroupOpening, endOfClass, quantifierAt } from "./pattern-syntax.js";
+import { afterGroupOpening, endOfClass, lookaroundAt, quantifierAt, syntaxPlaces } from "./pattern-syntax.js";
 
 /**
  * The characters a regular expression's atoms may match (JavaScript's syntax, without the `u` or
@@ -32,6 +32,11 @@ export function overlap(a: Characters, b: Characters): boolean {
 /** Whether two share an ASCII character, which tells them apart from one another where `other` cannot. */
 export function overlapInAscii(a: Characters, b: Characters): boolean {
   return (a.ascii & b.ascii) !== 0n;
+}
+
+/** Whether `a` takes every character `b` takes. */
+export function covers(a: Characters, b: Characters): boolean {
+  return (b.ascii & ~a.ascii) === 0n && (a.other || !b.other);
 }
 
 export function isEmpty(a: Characters): boolean {
@@ -106,11 +111,8 @@ function escapeAt(source: string, at: number): Atom {
 /** How many capture groups the pattern has: each `(` that no `?` follows, or `(?<name>`. */
 function captureGroups(source: string): number {
   let groups = 0;
-  for (let i = 0; i < source.length; i++) {
-    if (source[i] === "\\") i++;
-    else if (source[i] === "[") i = endOfClass(source, i + 1) - 1;
-    else if (source[i] === "(" && (source[i + 1] !== "?" || /^<[^=!]/.test(source.slice(i + 2, i + 4)))) groups++;
-  }
+  for (const i of syntaxPlaces(source))
+    if (source[i] === "(" && (source[i + 1] !== "?" || /^<[^=!]/.test(source.slice(i + 2, i + 4)))) groups++;
   return groups;
 }
 
@@ -177,7 +179,7 @@ export function leadingRunAtom(source: string): string | undefined {
   if (hasTopLevelAlternative(source)) return undefined;
   const run = runAt(source, 0);
   if (run) return run.atom;
-  if (source[0] !== "(" || LOOKAROUND.test(source)) return undefined;
+  if (source[0] !== "(" || lookaroundAt(source, 1).lookaround) return undefined;
   // A group holding the run alone, itself not repeated; a capture referred back to (`(\d+)-\1`)
   // matches further into a run what it cannot match from its start.
   const opened = afterGroupOpening(source, 1);
@@ -187,7 +189,6 @@ export function leadingRunAtom(source: string): string | undefined {
   return grouped.atom;
 }
 
-const LOOKAROUND = /^\(\?(?:=|!|<=|<!)/;
 /** A back reference, or an escaped backslash before a digit or `k`, which only costs the faster search. */
 const BACK_REFERENCE = /\\[1-9]|\\k</;
 
@@ -207,11 +208,9 @@ const ONE_CHARACTER_ATOM = /^(?:\[[\s\S]*\]|\.|\\[dDwWsS]|\\[^A-Za-z0-9]|[^\\^$.
 
 function hasTopLevelAlternative(source: string): boolean {
   let depth = 0;
-  for (let i = 0; i < source.length; i++) {
+  for (const i of syntaxPlaces(source)) {
     const c = source[i];
-    if (c === "\\") i++;
-    else if (c === "[") i = endOfClass(source, i + 1) - 1;
-    else if (c === "(") depth++;
+    if (c === "(") depth++;
     else if (c === ")") depth--;
     else if (c === "|" && depth === 0) return true;
   }

@@ -9,6 +9,15 @@ export function endOfClass(source: string, at: number): number {
   return source.length;
 }
 
+/** Where the characters that may be syntax stand: each one neither escaped nor in a character class. */
+export function* syntaxPlaces(source: string): Generator<number> {
+  for (let i = 0; i < source.length; i++) {
+    if (source[i] === "\\") i++;
+    else if (source[i] === "[") i = endOfClass(source, i + 1) - 1;
+    else yield i;
+  }
+}
+
 /** Past what opens a group after its `(`: `?:`, `?=`, `?!`, `?<=`, `?<!` or `?<name>`, whose `?` is no quantifier. */
 export function afterGroupOpening(source: string, at: number): number {
   if (source[at] !== "?") return at;
@@ -17,6 +26,15 @@ export function afterGroupOpening(source: string, at: number): number {
 }
 
 const GROUP_OPENING = /\?(?::|=|!|<=|<!|<[^>]*>)/y;
+
+/** Whether the group whose `(` stands before `at` is a lookahead or lookbehind, which matches no characters, and which of them. */
+export function lookaroundAt(source: string, at: number): { lookaround: boolean; lookbehind: boolean } {
+  LOOKAROUND.lastIndex = at;
+  const opening = LOOKAROUND.exec(source);
+  return { lookaround: opening !== null, lookbehind: opening?.[1] !== undefined };
+}
+
+const LOOKAROUND = /\?(<)?[=!]/y;
 const BRACES = /\{(\d+)(,(\d*))?\}/y;
 
 /** The quantifier at `at` (`*`, `+`, `?`, `{n}`, `{n,}`, `{n,m}`, each maybe lazy): the least and most times it repeats. */
