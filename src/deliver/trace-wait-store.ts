@@ -90,7 +90,11 @@ export class TraceWaitStore {
     // index): code from before the count, run after a rollback, keeps and decides them uncounted.
     if (!hasColumn(sql, "waiting_totals", "spanless"))
       sql.exec("ALTER TABLE waiting_totals ADD COLUMN spanless INTEGER NOT NULL DEFAULT 0");
-    sql.exec("UPDATE waiting_totals SET spanless = (SELECT COUNT(*) FROM trace_routes WHERE due_at IS NOT NULL AND spans = 0)");
+    // Written only when it was wrong: an object starts for every alarm, and rows written are billed.
+    sql.exec(
+      `WITH counted AS (SELECT COUNT(*) AS n FROM trace_routes WHERE due_at IS NOT NULL AND spans = 0)
+       UPDATE waiting_totals SET spanless = (SELECT n FROM counted) WHERE spanless != (SELECT n FROM counted)`,
+    );
     // When the decisions were last swept: a sweep reads every one the object remembers.
     sql.exec("CREATE TABLE IF NOT EXISTS sweeps (id INTEGER PRIMARY KEY CHECK (id = 0), swept_at INTEGER NOT NULL)");
   }
