@@ -426,4 +426,23 @@ describe.concurrent("redaction", () => {
     }
     expect((await save("\\d+\\.\\d+")).status).toBe(201);
   });
+
+  it("reads characters past ASCII one by one: refuses a run of Cyrillic letters split with \\S, saves and masks a name in Cyrillic", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+
+    // \S takes the Cyrillic letters too: a run of them splits between the two repetitions before `@`.
+    const split = await save("-?[а-я]+\\S+@");
+    expect(split.status).toBe(400);
+    expect(((await split.json()) as { error: { message: string } }).error.message).toMatch(
+      /^redact\.values\.0\.pattern: must not let repetitions that share characters split one run/,
+    );
+    // \s takes no Cyrillic letter: the spaces keep the two names' runs apart.
+    const name = "[А-Я][а-я]+\\s+[А-Я][а-я]+";
+    expect((await save(name)).status).toBe(201);
+    const tenant = await createTenant({ config: { translate: false, redact: { values: [{ pattern: name }] } } });
+    await sendTraces(tenant, toProtobuf(requestOf([spanWith("support", [attr("note", "звонил Иван\u00a0Петров, счёт 42")])])));
+    const masked = (await standin.spansByName(tenant.apiKey)).get("support")!;
+    expect(attributesOf(masked).note).toBe("звонил [REDACTED], счёт 42");
+  });
 });

@@ -192,7 +192,7 @@ function takes(
 function merged(runs: Run[]): Run[] {
   const kept = new Map<string, Run>();
   for (const run of runs) {
-    const key = [run.characters, ...run.crossed].map(({ ascii, other }) => `${ascii}${other ? "+" : ""}`).join("/");
+    const key = [run.characters, ...run.crossed].map(({ ascii, pastAscii }) => `${ascii}+${pastAscii.join()}`).join("/");
     const known = kept.get(key);
     if (
       !known ||

@@ -1,4 +1,4 @@
-import { atomAt, type Characters, union } from "./pattern-atoms.js";
+import { atomAt, type Characters, type CodeRange, covers, NONE, takesPastAscii, union } from "./pattern-atoms.js";
 import { afterGroupOpening, quantifierAt } from "./pattern-syntax.js";
 
 /**
@@ -60,21 +60,68 @@ function atomUnder(flags: Flags, written: string, characters: Characters): strin
   if (flags.dotAll && written === ".") return "[\\s\\S]";
   if (!flags.fold) return written;
   const folded = caseFolded(characters);
-  return folded.ascii === characters.ascii ? written : classOf(folded);
+  return covers(characters, folded) ? written : classOf(folded);
 }
 
 const UPPER = ((1n << 26n) - 1n) << 65n;
 const LOWER = ((1n << 26n) - 1n) << 97n;
 
-/** The characters with each ASCII letter's other case (past ASCII, `other` stands for all of them already). */
+/** The characters with those each matches under `i`: an ASCII letter's other case, `é`'s `É`, `µ`'s `Μ` and `μ`. */
 function caseFolded(characters: Characters): Characters {
   const { ascii } = characters;
-  return union(characters, { ascii: ((ascii & LOWER) >> 32n) | ((ascii & UPPER) << 32n), other: false });
+  const folded = union(characters, { ascii: ((ascii & LOWER) >> 32n) | ((ascii & UPPER) << 32n), pastAscii: [] });
+  if (characters.pastAscii.length === 0) return folded;
+  const cases = casesPastAscii();
+  // A class that takes every letter with cases (`\S`, `[^,]`) gains none.
+  if (covers(characters, cases.all)) return folded;
+  const matched: CodeRange[] = [];
+  for (const [code, alike] of cases.alike) if (takesPastAscii(characters, code)) for (const other of alike) matched.push([other, other]);
+  return union(folded, { ascii: 0n, pastAscii: matched });
 }
 
-/** A class of the characters, each ASCII one by its hex escape, and every character past ASCII when `other`. */
+interface Cases {
+  /** Each code unit past ASCII that matches another under `i`, with those it matches. */
+  alike: ReadonlyMap<number, readonly number[]>;
+  /** All of them. */
+  all: Characters;
+}
+
+let cases: Cases | undefined;
+
+/**
+ * The code units past ASCII that match others under `i`: those of the same canonical form, as
+ * ECMAScript defines it without the `u` flag (the character's upper case when that is one code
+ * unit, and not an ASCII one for a character past ASCII: `ſ` matches no `s`). Built once, when a
+ * pattern first folds a character past ASCII.
+ */
+function casesPastAscii(): Cases {
+  if (cases) return cases;
+  const byCanonical = new Map<number, number[]>();
+  for (let code = 0x80; code <= 0xffff; code++) {
+    const upper = String.fromCharCode(code).toUpperCase();
+    const canonical = upper.charCodeAt(0);
+    if (upper.length !== 1 || canonical < 0x80 || canonical === code) continue;
+    const alike = byCanonical.get(canonical);
+    if (alike) alike.push(code);
+    else byCanonical.set(canonical, [canonical, code]);
+  }
+  const alike = new Map<number, readonly number[]>();
+  for (const group of byCanonical.values()) for (const code of group) alike.set(code, group);
+  // One range per code unit, joined where they touch.
+  const all = union(NONE, { ascii: 0n, pastAscii: [...alike.keys()].map((code): CodeRange => [code, code]) });
+  cases = { alike, all };
+  return cases;
+}
+
+/** A class of the characters, each ASCII one by its hex escape, the others by ranges of `\u` escapes. */
 function classOf(characters: Characters): string {
   let members = "";
   for (let code = 0; code < 128; code++) if ((characters.ascii >> BigInt(code)) & 1n) members += `\\x${code.toString(16).padStart(2, "0")}`;
-  return `[${members}${characters.other ? "\\u0080-\\uffff" : ""}]`;
+  for (const [first, last] of characters.pastAscii)
+    members += first === last ? unicodeEscape(first) : `${unicodeEscape(first)}-${unicodeEscape(last)}`;
+  return `[${members}]`;
+}
+
+function unicodeEscape(code: number): string {
+  return `\\u${code.toString(16).padStart(4, "0")}`;
 }

@@ -1,4 +1,4 @@
-import { atomAt, type Characters, isEmpty, NONE, overlap, overlapInAscii, union } from "./pattern-atoms.js";
+import { atomAt, type Characters, isEmpty, NONE, overlap, union } from "./pattern-atoms.js";
 import { afterGroupOpening, lookaroundAt, quantifierAt } from "./pattern-syntax.js";
 
 /**
@@ -149,10 +149,8 @@ function endAlternative(group: Group): void {
  */
 function sameTextTwice(alternatives: Characters[][]): boolean {
   // A part of more than one character is followed by NONE, which shares nothing: only single characters
-  // compare alike. Past one character, alike in ASCII only: every character past it counts as one, so
-  // any two words of another script's letters would be alike (`ИНН|КПП`).
-  const alike = (a: Characters[], b: Characters[]) =>
-    a.length > 0 && a.length === b.length && a.every((part, j) => (a.length === 1 ? overlap : overlapInAscii)(part, b[j]!));
+  // compare alike.
+  const alike = (a: Characters[], b: Characters[]) => a.length > 0 && a.length === b.length && a.every((part, j) => overlap(part, b[j]!));
   if (alternatives.some((a, k) => alternatives.slice(k + 1).some((b) => alike(a, b)))) return true;
   const taken = alternatives.flatMap((parts) => (parts.length === 1 ? parts : [])).reduce(union, NONE);
   return alternatives.some((parts) => {

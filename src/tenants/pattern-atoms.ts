@@ -6,11 +6,18 @@ import { afterGroupOpening, endOfClass, lookaroundAt, quantifierAt, syntaxPlaces
  * take the same characters.
  */
 
-/** Characters an atom may match: ASCII ones by bit, all others as one. */
+/**
+ * Characters an atom may match: ASCII ones by bit, the others (UTF-16 code units, as a pattern
+ * without the `u` flag reads text) as ranges, so that letters of other scripts, `\s` and `\S` are
+ * told apart as V8 tells them.
+ */
 export interface Characters {
   ascii: bigint;
-  other: boolean;
+  /** Code units past ASCII: ranges of first and last, in order, neither overlapping nor adjacent. */
+  pastAscii: readonly CodeRange[];
 }
+
+export type CodeRange = readonly [first: number, last: number];
 
 /** An atom: the characters it may match, and where it ends in the pattern. */
 export interface Atom {
@@ -22,56 +29,87 @@ export interface Atom {
   anyLength?: boolean;
 }
 
-export const NONE: Characters = { ascii: 0n, other: false };
-const ANY: Characters = { ascii: (1n << 128n) - 1n, other: true };
+const FIRST_PAST_ASCII = 0x80;
+const LAST_CODE_UNIT = 0xffff;
+
+export const NONE: Characters = { ascii: 0n, pastAscii: [] };
+const ANY: Characters = { ascii: (1n << 128n) - 1n, pastAscii: [[FIRST_PAST_ASCII, LAST_CODE_UNIT]] };
 
 export function overlap(a: Characters, b: Characters): boolean {
-  return (a.ascii & b.ascii) !== 0n || (a.other && b.other);
-}
-
-/** Whether two share an ASCII character, which tells them apart from one another where `other` cannot. */
-export function overlapInAscii(a: Characters, b: Characters): boolean {
-  return (a.ascii & b.ascii) !== 0n;
+  return (a.ascii & b.ascii) !== 0n || rangesOverlap(a.pastAscii, b.pastAscii);
 }
 
 /** Whether `a` takes every character `b` takes. */
 export function covers(a: Characters, b: Characters): boolean {
-  return (b.ascii & ~a.ascii) === 0n && (a.other || !b.other);
+  return (b.ascii & ~a.ascii) === 0n && !rangesOverlap(b.pastAscii, complement(a.pastAscii));
 }
 
 export function isEmpty(a: Characters): boolean {
-  return a.ascii === 0n && !a.other;
+  return a.ascii === 0n && a.pastAscii.length === 0;
 }
 
 export function union(a: Characters, b: Characters): Characters {
-  return { ascii: a.ascii | b.ascii, other: a.other || b.other };
+  return { ascii: a.ascii | b.ascii, pastAscii: rangesUnion(a.pastAscii, b.pastAscii) };
 }
 
-/**
- * `other` stands for every character past ASCII as one: `\S`, the rest of `\s`, is read as taking
- * none of them, though it takes `é` (so `(?:\S|[^\x00-\x7f])+` is not seen to overlap), where the
- * other reading would see `\s` and `\S` overlap.
- */
+/** Whether the code unit past ASCII is among the characters. */
+export function takesPastAscii(a: Characters, code: number): boolean {
+  return a.pastAscii.some(([first, last]) => first <= code && code <= last);
+}
+
 function not(a: Characters): Characters {
-  return { ascii: ANY.ascii & ~a.ascii, other: !a.other };
+  return { ascii: ANY.ascii & ~a.ascii, pastAscii: complement(a.pastAscii) };
 }
 
 function range(from: number, to: number): Characters {
-  if (from > 127) return { ascii: 0n, other: true };
-  const top = Math.min(to, 127);
-  return { ascii: ((1n << BigInt(top - from + 1)) - 1n) << BigInt(from), other: to > 127 };
+  const ascii = from > 127 ? 0n : ((1n << BigInt(Math.min(to, 127) - from + 1)) - 1n) << BigInt(from);
+  return { ascii, pastAscii: to < FIRST_PAST_ASCII ? [] : [[Math.max(from, FIRST_PAST_ASCII), to]] };
 }
 
 function character(code: number): Characters {
   return range(code, code);
 }
 
+function rangesOverlap(a: readonly CodeRange[], b: readonly CodeRange[]): boolean {
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i]![1] < b[j]![0]) i++;
+    else if (b[j]![1] < a[i]![0]) j++;
+    else return true;
+  }
+  return false;
+}
+
+function rangesUnion(a: readonly CodeRange[], b: readonly CodeRange[]): CodeRange[] {
+  const sorted = [...a, ...b].sort((x, y) => x[0] - y[0]);
+  const joined: [number, number][] = [];
+  for (const [first, last] of sorted) {
+    const previous = joined[joined.length - 1];
+    if (previous && first <= previous[1] + 1) previous[1] = Math.max(previous[1], last);
+    else joined.push([first, last]);
+  }
+  return joined;
+}
+
+function complement(ranges: readonly CodeRange[]): CodeRange[] {
+  const gaps: CodeRange[] = [];
+  let next = FIRST_PAST_ASCII;
+  for (const [first, last] of ranges) {
+    if (first > next) gaps.push([next, first - 1]);
+    next = last + 1;
+  }
+  if (next <= LAST_CODE_UNIT) gaps.push([next, LAST_CODE_UNIT]);
+  return gaps;
+}
+
 const DIGITS = range(48, 57);
 const WORD = [DIGITS, range(65, 90), range(97, 122), character(95)].reduce(union);
-const SPACE = { ...[9, 10, 11, 12, 13, 32].map(character).reduce(union), other: true };
+// JavaScript's white space and line terminators.
+const SPACE = [9, 10, 11, 12, 13, 32, 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff]
+  .map(character)
+  .reduce(union, range(0x2000, 0x200a));
 const ESCAPED_SETS: Record<string, Characters> = { d: DIGITS, D: not(DIGITS), w: WORD, W: not(WORD), s: SPACE, S: not(SPACE) };
 const CONTROL_ESCAPES: Record<string, number> = { n: 10, r: 13, t: 9, v: 11, f: 12 };
-const LINE_ENDS = union(character(10), character(13));
+const LINE_ENDS = [10, 13, 0x2028, 0x2029].map(character).reduce(union);
 
 /** The atom at `at`, which is not a group's `(` or `)` nor a `|`. */
 export function atomAt(source: string, at: number): Atom {

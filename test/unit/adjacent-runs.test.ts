@@ -56,6 +56,9 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     // Past the pattern's groups, `\1` is no back reference but the character U+0001, which must follow.
     "-?\\w+\\w+\\1",
     "\\w+\\w+\\8",
+    // Letters of another script and \S, the spaces past ASCII and \s, share characters.
+    "-?[а-я]+\\S+@",
+    "\\s+\\u3000+x",
     // Control and octal escapes, and a back reference, of any length.
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",
@@ -113,9 +116,11 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(?:\\d+\\d+|y)",
     // Groups kept apart by a character the runs cannot take.
     "(\\d+)\\.(\\d+)x",
-    // \s and \S share no character, past ASCII either.
+    // \s and \S share no character, past ASCII either, nor do letters of other scripts and \s.
     "Bearer\\s+\\S+\\s",
     "\\S+\\s+x",
+    "\\S+\\u00a0+\\S+x",
+    "[А-Я][а-я]+\\s+[А-Я][а-я]+",
   ])("is not claimed of %s", (pattern) => {
     expect(splitsRunsAmongRepetitions(pattern)).toBe(false);
   });

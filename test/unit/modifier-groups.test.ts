@@ -17,8 +17,13 @@ describe("a pattern's modifier groups, as the checks read them", () => {
     // Quantifiers, escapes of no letter, assertions and back references stay as written.
     ["(?i:\\d{2,3}\\b\\.)", "(?:\\d{2,3}\\b\\.)"],
     ["(a)(?i:\\1)", "(a)(?:\\1)"],
-    // Past ASCII, one character stands for all of them already.
-    ["(?i:é)", "(?:é)"],
+    // Past ASCII, each character with those V8 matches it with under `i` alone (no `u`): é with É, µ
+    // with Μ and μ, ſ with none (its upper case, S, is ASCII).
+    ["(?i:é)", "(?:[\\u00c9\\u00e9])"],
+    ["(?i:µ)", "(?:[\\u00b5\\u039c\\u03bc])"],
+    ["(?i:ſ)", "(?:ſ)"],
+    // в with В and ᲀ, its rounded old form.
+    ["(?i:[а-в])", "(?:[\\u0410-\\u0412\\u0430-\\u0432\\u1c80])"],
     // No modifier group: the pattern as it is, a `(` in a class or escaped too.
     ["[(?i:]a|\\(?i:b", "[(?i:]a|\\(?i:b"],
     ["(?<n>a)(?=b)(?<!c)", "(?<n>a)(?=b)(?<!c)"],
@@ -36,13 +41,33 @@ describe("a pattern's modifier groups, as the checks read them", () => {
     ["(?i:a|A)+x", "overlapping"],
     ["(?s:.|\\n)+x", "overlapping"],
     ["(?i:(?:ab|AB)+)x", "overlapping"],
+    ["(?i:é|É)+x", "overlapping"],
+    ["(?i:(?:ИНН|инн)+)x", "overlapping"],
   ])("finds %s slow (%s)", (pattern, slow) => {
     expect(slowRepetitionIn(modifiersSpelledOut(pattern))).toBe(slow);
   });
 
-  it("finds a split run under `i` that the letters' own case would keep apart", () => {
-    expect(splitsRunsAmongRepetitions("[a-z]+[A-Z]+x")).toBe(false);
-    expect(splitsRunsAmongRepetitions(modifiersSpelledOut("(?i:[a-z]+[A-Z]+x)"))).toBe(true);
+  it.each([
+    ["[a-z]+[A-Z]+x", "(?i:[a-z]+[A-Z]+x)"],
+    ["[а-я]+[А-Я]+x", "(?i:[а-я]+[А-Я]+x)"],
+  ])("finds a split run under `i` that the letters' own case would keep apart: %s, %s", (apart, folded) => {
+    expect(splitsRunsAmongRepetitions(modifiersSpelledOut(apart))).toBe(false);
+    expect(splitsRunsAmongRepetitions(modifiersSpelledOut(folded))).toBe(true);
+  });
+
+  it("reads each character past ASCII under `i` as V8 matches it", () => {
+    // Every code unit that has another case, and a stride through the rest: the text V8 finds the
+    // character in, ignoring case, is the text the class read for it finds.
+    const everyCodeUnit = Array.from({ length: 0xff80 }, (_, i) => String.fromCharCode(0x80 + i)).join("");
+    const cased = (c: string) => c.toUpperCase() !== c || c.toLowerCase() !== c;
+    const sample = [...everyCodeUnit].filter((c, i) => cased(c) || i % 97 === 0);
+    expect(sample.length).toBeGreaterThan(2_000);
+    const differing = sample.filter((c) => {
+      const escaped = `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+      const read = modifiersSpelledOut(`(?i:${escaped})`).slice("(?:".length, -1);
+      return everyCodeUnit.match(new RegExp(escaped, "gi"))?.join("") !== everyCodeUnit.match(new RegExp(read, "g"))?.join("");
+    });
+    expect(differing).toEqual([]);
   });
 
   it.each(["(?i:password)\\s*[:=]\\s*\\S+", "(?i:bearer) [\\w.~+/-]+=*", "(?i:api[_-]?key)=[^&\\s]+", "(?-i:x)y", "token=(?s:.)+;"])(

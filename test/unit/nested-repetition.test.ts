@@ -11,6 +11,7 @@ describe("a pattern repeating a repetition", () => {
     "(.+\\.)+x",
     "(\\w+\\.?)+x",
     "(?:[a-z]+[ a]|b)+x",
+    "(?:[^\\s]é+)+\\d",
     // A delimiter between two varying parts: the run from one repetition's to the next's splits between them.
     "(\\w+\\.\\w+)+$",
     "(\\d+-\\d+)+;",
@@ -76,6 +77,10 @@ describe("a pattern repeating a repetition", () => {
     "(?:a{16}|a{16})+x",
     // One character past ASCII and a class of them: é is either.
     "(?:é|[^\\x00-\\x7f])+x",
+    // \S takes the letters of every script.
+    "(?:\\S|[^\\x00-\\x7f])+x",
+    // Letters of another script are told apart, or found alike, as ASCII ones are.
+    "(?:ая|ая)+x",
     // A group that ends a lookbehind is matched first, V8 matching a lookbehind from its end.
     " (?<=x(?: |\\s)*)",
     "\\s(?<=password:(?:.|\\s)*)",
@@ -133,7 +138,7 @@ describe("a pattern repeating a repetition", () => {
     // Ending the pattern, a repetition is never backtracked into.
     "password(.|\\s)*",
     "(?:key|token)=(?:[^&]|%26)+",
-    // Characters past ASCII count as one: words of another script's letters are not read as alike.
+    // Words of another script's letters that differ are not read as alike.
     "(?:(?:ИНН|КПП):\\d+;)+\\s",
     "(?:(?:手机|电话):\\d{11};)+\\s",
     // A lookahead is matched once, from its start: one that ends it is never backtracked into.
