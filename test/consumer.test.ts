@@ -5,7 +5,7 @@ import { sealClientKey } from "../src/deliver/client-key.js";
 import { type DeadLetter, DeadLetterStore } from "../src/deliver/dead-letters.js";
 import { markDelivered, wasDelivered } from "../src/deliver/delivered-markers.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
-import { failingBinding, recordingQueue } from "./support/bindings.js";
+import { failingBinding, meddlingBinding, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf, storedDeadLetterKeys, waitForDeadLetters } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -668,6 +668,39 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(kept).toMatchObject({ id: deadLetter.id, spans: deadLetter.spans, received_at: deadLetter.received_at });
     expect(kept!.reason).toMatch(/^Braintrust refused the client's API key: Braintrust answered 401/);
     expect((await replayHeld(deadLetter)).status).toBe(200);
+  });
+
+  it.each([
+    [
+      "an operator deleted it while Braintrust was asked",
+      "get",
+      "after",
+      (deadLetter: DeadLetter) => admin("DELETE", `/dead-letters/${deadLetter.id}`),
+    ],
+    [
+      "its tenant was deleted just before it would be written",
+      "put",
+      "before",
+      (deadLetter: DeadLetter) => admin("DELETE", `/tenants/${deadLetter.tenant}`),
+    ],
+  ] as const)("keeps no replayed dead letter anew, refused again, when %s: it stays deleted", async (_, method, at, remove) => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const { message: replay } = await replayHeld(deadLetter);
+    await standin.revokeKey(tenant.apiKey);
+    const payloads = meddlingBinding(env.PAYLOADS, method, at, async () => {
+      expect((await remove(deadLetter)).status).toBe(204);
+    });
+
+    const { result, events } = await loggedWhile(() => consume(DELIVERIES, [replay!], { PAYLOADS: payloads }));
+
+    expect(result).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
+    expect(await standin.attempts(tenant.apiKey)).toEqual([expect.objectContaining({ status: 401 })]);
+    expect(await storedDeadLetterKeys(tenant.id)).toEqual([]);
+    // Past its attempt, the replay is skipped as one whose dead letter is gone, not kept as one.
+    const ofReplay = events
+      .filter((e) => e.delivery_id === replay!.id && e.event !== "delivery_attempt")
+      .map(({ event, why }) => [event, why]);
+    expect(ofReplay).toEqual([["duplicate_delivery_skipped", "its dead letter was deleted"]]);
   });
 
   it("keeps the dead letter, refused again, when an older replay's copy came in one batch with a later replay's and was sent instead", async () => {

@@ -111,6 +111,26 @@ export class DeadLetterStore {
 
   /** Keeps the spans with why they could not be delivered. The passthrough key stays sealed, with its api_url, for a replay. */
   async put(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<DeadLetter> {
+    return (await this.write(message, protobuf, reason))!;
+  }
+
+  /**
+   * Writes a replayed dead letter anew, with why its replay failed, only while R2 still holds it:
+   * one deleted while its replay was under way (by an operator, or with its tenant) stays deleted.
+   * False when it was.
+   */
+  async putAgain(message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<boolean> {
+    const held = await this.bucket.head(deadLetterKey(message.tenant, message.id));
+    return held !== null && (await this.write(message, protobuf, reason, { etagMatches: held.etag })) !== undefined;
+  }
+
+  /** The write, unless `onlyIf` does not hold: then undefined, and nothing written. */
+  private async write(
+    message: DeliveryMessage,
+    protobuf: Uint8Array,
+    reason: string,
+    onlyIf?: R2Conditional,
+  ): Promise<DeadLetter | undefined> {
     const key = deadLetterKey(message.tenant, message.id);
     const keptReason = textStart(reason, MAX_REASON);
     const customMetadata: Record<string, string> = {
@@ -125,7 +145,7 @@ export class DeadLetterStore {
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
       ...(message.clientKeyApiUrl ? { client_key_api_url: message.clientKeyApiUrl } : {}),
     };
-    await this.bucket.put(key, protobuf, { customMetadata });
+    if ((await this.bucket.put(key, protobuf, { customMetadata, ...(onlyIf ? { onlyIf } : {}) })) === null) return undefined;
     countSpans(message, "dead_lettered", message.spans);
     logEvent({
       event: "dead_letter",

@@ -112,9 +112,15 @@ export async function tenantReadsGone(env: Env, tenants: TenantStore, message: D
   }
 }
 
-/** Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the dead letter itself (a replay). */
+/**
+ * Moves a queued message's spans to a dead letter, then lets go of its R2 object unless that is the
+ * dead letter itself (a replay): written anew with why the replay failed, unless it was deleted
+ * while the replay was under way, which it stays.
+ */
 export async function keepAsDeadLetter(env: Env, message: DeliveryMessage, protobuf: Uint8Array, reason: string): Promise<void> {
-  await new DeadLetterStore(env.PAYLOADS).put(message, protobuf, reason);
+  const deadLetters = new DeadLetterStore(env.PAYLOADS);
+  if (!isReplay(message)) await deadLetters.put(message, protobuf, reason);
+  else if (!(await deadLetters.putAgain(message, protobuf, reason))) return skipGone(message);
   await finishDeadLetter(env, message);
 }
 

@@ -13,6 +13,27 @@ export function failingBinding<T extends object, M extends keyof T & string>(
   return wrappingMethod(binding, method, (real, ...args) => (when(...args) ? Promise.reject(new Error(error)) : real(...args)));
 }
 
+/**
+ * A platform binding that is the real one except that `meanwhile` runs at one moment of `method`'s
+ * first call: before it reaches the binding, or once it has answered and before its caller reads the
+ * answer. An operator's change landing while the relay works on what it read, say.
+ */
+export function meddlingBinding<T extends object>(
+  binding: T,
+  method: keyof T & string,
+  at: "before" | "after",
+  meanwhile: () => Promise<void>,
+): T {
+  let calls = 0;
+  return wrappingMethod(binding, method, async (real, ...args) => {
+    const first = calls++ === 0;
+    if (first && at === "before") await meanwhile();
+    const answer = await real(...args);
+    if (first && at === "after") await meanwhile();
+    return answer;
+  });
+}
+
 type Call = (...args: unknown[]) => Promise<unknown>;
 
 /**
