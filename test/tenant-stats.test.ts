@@ -137,6 +137,22 @@ describe("per-tenant statistics", () => {
     expect(report.total.spans).toMatchObject({ retried: 3 + 3, queued: 3, left_queue: 3, delivered: 3 });
   });
 
+  it("count a stranger's key Braintrust refused as a refused request of the passthrough tenant's, not as its Braintrust failing", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    // The tenant's own client, its spans taken, then its key refused (revoked, say): the tenant's failure.
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    await standin.script(tenant.apiKey, [{ status: 401, body: "key revoked" }]);
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(401);
+    // Anyone may send a bearer shaped like a key, which Braintrust never took; it answers 401 for each.
+    for (const stranger of ["sk-not-a-key-1", "sk-not-a-key-2"])
+      expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()), { bearer: stranger })).status).toBe(401);
+    const report = await statsWhen(tenant.id, (r) => requestCount(r) === 4 && r.total.spans.delivered === 3);
+
+    expect(report.total.requests).toEqual({ "200": 1, "401": 3 });
+    expect(report.total.upstream).toMatchObject({ attempts: 2, errors: 1 });
+    expect(report.last_upstream_error).toMatchObject({ status: 401, reason: expect.stringContaining("key revoked") });
+  });
+
   it("counts a replay whose dead letter was deleted before it came up as leaving the queue: nothing stays waiting", async () => {
     const tenant = await createTenant();
     await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);

@@ -87,8 +87,12 @@ function partialSuccessReason(partial: PartialSuccess | undefined, spans: number
  * The tenant's statistics: the attempt and its latency, and what became of its spans (`rejected` of
  * them by a delivered answer's partial success). Retries count
  * once queued, refusals of a client's key where the spans are dropped, dead letters where they are kept.
+ * A key Braintrust never accepted, refused, is no attempt of the tenant's: anyone may send a passthrough
+ * tenant a bearer shaped like a key, and Braintrust's 401 for it says nothing of the tenant's delivery,
+ * which a stranger's refused keys would otherwise show failing. Its request counts, refused.
  */
 function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number, rejected: number): void {
+  if (!context.trusted && next.step === "refuse_client") return;
   countUpstreamAttempt(
     context,
     latencyMs,
