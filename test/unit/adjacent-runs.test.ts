@@ -60,6 +60,7 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "-?[а-я]+\\S+@",
     "\\s+\\u3000+x",
     // Control and octal escapes, and a back reference, of any length.
+    "\\n+\\s+x",
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",
     "(\\d+)\\1x",

@@ -22,6 +22,7 @@ describe("a pattern's modifier groups, as the checks read them", () => {
     ["(?i:é)", "(?:[\\u00c9\\u00e9])"],
     ["(?i:µ)", "(?:[\\u00b5\\u039c\\u03bc])"],
     ["(?i:ſ)", "(?:ſ)"],
+    ["(?i:[éа])", "(?:[\\u00c9\\u00e9\\u0410\\u0430])"],
     // в with В and ᲀ, its rounded old form.
     ["(?i:[а-в])", "(?:[\\u0410-\\u0412\\u0430-\\u0432\\u1c80])"],
     // No modifier group: the pattern as it is, a `(` in a class or escaped too.

@@ -81,6 +81,9 @@ describe("a pattern repeating a repetition", () => {
     "(?:\\S|[^\\x00-\\x7f])+x",
     // Letters of another script are told apart, or found alike, as ASCII ones are.
     "(?:ая|ая)+x",
+    "(?:é|éé)+x",
+    // A back reference may match them too.
+    "(é)(?:\\1|é)+x",
     // A group that ends a lookbehind is matched first, V8 matching a lookbehind from its end.
     " (?<=x(?: |\\s)*)",
     "\\s(?<=password:(?:.|\\s)*)",
