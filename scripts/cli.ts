@@ -408,7 +408,9 @@ const COMMANDS = [
       : `token ${issued.id} for ${tenant} (shown only now; the gateway's Authorization header is Bearer, a space, then this token):\n${issued.token}`;
   }),
   commandOf("tokens revoke <tenant> <token-id> [--yes]", async (admin, flags, tenant, tokenId) => {
-    await confirmed(flags, "tokens revoke", tenant, `Revoke token ${tokenId} of tenant ${tenant}? A gateway sending it is then refused.`);
+    // A token pasted in place of its id is not shown back: the terminal, or a log of stderr, would keep it.
+    const named = /^\S{20,}$/.test(tokenId) ? "(its id not repeated: it may be a token)" : tokenId;
+    await confirmed(flags, "tokens revoke", tenant, `Revoke token ${named} of tenant ${tenant}? A gateway sending it is then refused.`);
     await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`, NO_CONTENT);
     return flags.json ? { revoked: tokenId } : `revoked token ${tokenId}`;
   }),
@@ -537,20 +539,33 @@ async function eachPage<Page extends { cursor: string | null }>(
 ): Promise<void> {
   let cursor: string | null = null;
   let pages = 0;
+  const sent = new Set<string>();
+  const stopped = (err: AdminError, page: number) => {
+    if (!doneSoFar || pages === 0) return err;
+    const done = doneSoFar();
+    // Marked, so a script reading the JSON alone does not take it for the whole.
+    printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
+    return new AdminError(`${err.message} (on page ${page}: what the pages before it did is above)`, err.status);
+  };
   do {
     let page: Page;
     try {
       page = await next(cursor);
     } catch (err) {
-      if (!doneSoFar || pages === 0 || !(err instanceof AdminError)) throw err;
-      const done = doneSoFar();
-      // Marked, so a script reading the JSON alone does not take it for the whole.
-      printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
-      throw new AdminError(`${err.message} (on page ${pages + 1}: what the pages before it did is above)`, err.status);
+      if (!(err instanceof AdminError)) throw err;
+      throw stopped(err, pages + 1);
     }
     take(page);
     pages++;
+    // A relay that gives back a cursor already sent would be asked for the same page without end (a
+    // replay's page replayed again each time): not the relay's admin API, or one that went wrong.
+    if (page.cursor !== null && sent.has(page.cursor))
+      throw stopped(
+        new AdminError("the relay gave back a cursor it had given before: stopped, rather than ask for that page again"),
+        pages,
+      );
     cursor = page.cursor;
+    if (cursor !== null) sent.add(cursor);
   } while (cursor);
 }
 
@@ -558,12 +573,14 @@ async function eachPage<Page extends { cursor: string | null }>(
  * A deletion goes ahead once confirmed: with --yes, or, at a terminal, once the operator has typed
  * the tenant's id, as a mistyped or recalled command (shell history) should not delete at a keypress.
  * Where it cannot ask (stdin a pipe, a script, a scheduled job), --yes is required, so that a script
- * says in its text that it deletes. An id that is no tenant's is the relay's to refuse: nothing to confirm.
+ * says in its text that it deletes. At a terminal, an id that is no tenant's is the relay's to refuse: nothing
+ * to confirm, and nothing to type that would match it.
  */
 async function confirmed(flags: Flags, command: string, tenant: string, question: string): Promise<void> {
-  if (flags.yes || !TENANT_ID.test(tenant)) return;
+  if (flags.yes) return;
   if (!process.stdin.isTTY)
     throw new UsageError(`${command} asks to confirm, and stdin is not a terminal to ask at: give --yes to delete without asking`);
+  if (!TENANT_ID.test(tenant)) return;
   const typed = await typedLine(`${question} Type the tenant's id (${tenant}) to confirm: `);
   if (typed?.trim() !== tenant) throw new NotConfirmed(`${typed === undefined ? "no answer" : "not confirmed"}: nothing was deleted`);
 }
@@ -649,7 +666,14 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
 
 /** A command's output on stdout: text as it is, anything else as JSON. */
 function printed(output: CommandOutput): void {
-  console.log(typeof output === "string" ? output : JSON.stringify(output, null, 2));
+  let text: string;
+  try {
+    text = typeof output === "string" ? output : JSON.stringify(output, null, 2);
+  } catch {
+    // Only an answer nested past the stack JSON.stringify recurses on: the relay's are shallow.
+    throw new AdminError("the relay's answer is nested too deep to print: it is not the relay's admin API");
+  }
+  console.log(text);
 }
 
 /** A count of a noun, in words: "1 trace", "2 spans". */
@@ -678,6 +702,9 @@ function chosenCommand({ positionals, tokens }: CommandLine): { command: Command
     throw new UsageError(`too many arguments for ${command.name}: ${repeated(args.slice(command.args.length))}`);
   const missing = command.args.find((arg, i) => !args[i] && !command.optional.has(arg));
   if (missing) throw new UsageError(`missing <${missing}>`);
+  // Given empty, as an unset $TENANT gives it, an optional argument is a mistake, never the same as none (every tenant's).
+  const empty = command.args.find((_, i) => args[i] === "");
+  if (empty) throw new UsageError(`<${empty}> is empty`);
   return { command, args };
 }
 
@@ -686,6 +713,12 @@ function windowOnly(stats: TenantStats, window: StatsWindow): Record<string, unk
   const others = new Set<string>(Object.entries(STATS_WINDOWS).flatMap(([name, key]) => (name === window ? [] : [key])));
   return Object.fromEntries(Object.entries(stats).filter(([key]) => !others.has(key)));
 }
+
+// A reader that stops early (`| head`) closes the pipe: the rest of the output has nowhere to go, which is no failure to report.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit();
+});
 
 try {
   const commandLine = parseCommandLine(process.argv.slice(2));

@@ -48,8 +48,15 @@ export interface AdminClient {
  */
 const BROKEN_AFTER_SENDING = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
 
+/**
+ * How long a call may take, its answer read whole: the relay answers its slowest page (a replay of
+ * 40 dead letters, a page of 49 tenants' statistics) in seconds, and undici alone would wait 5
+ * minutes for a server that never answers, and without end for one that trickles its answer.
+ */
+const CALL_TIMEOUT_MS = 60_000;
+
 /** `source`: where the operator gave the relay's address, as refusals of it name it (`--url`, `RELAY_URL`). */
-export function adminClient(baseUrl: string, token: string | undefined, source = "--url"): AdminClient {
+export function adminClient(baseUrl: string, token: string | undefined, source = "--url", callTimeoutMs = CALL_TIMEOUT_MS): AdminClient {
   /**
    * The relay's origin and the token, checked at the first call rather than when the client is
    * made: a command's own usage mistake (a bad --window, no replay target) is then the one told,
@@ -106,8 +113,10 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
         // Followed, a 307 or 308 would send the body, a tenant's Braintrust key among it, wherever the
         // Location says, another host or plain http; the token's header is all undici would hold back.
         redirect: "manual",
+        signal: AbortSignal.timeout(callTimeoutMs),
       });
     } catch (err) {
+      if (isTimeout(err)) throw notAnsweredInTime(origin, method);
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
       // A change whose connection broke once it was made may have been carried out: run again, a token
@@ -137,7 +146,8 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     let text: string;
     try {
       text = await response.text();
-    } catch {
+    } catch (err) {
+      if (isTimeout(err)) throw notAnsweredInTime(origin, method);
       // The relay answered, so a change was made (or refused): run again, a token would be issued twice.
       throw new AdminError(
         method === "GET"
@@ -180,15 +190,29 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     const masked = mask(text, adminToken, "[the admin token]");
     return typeof key === "string" ? mask(masked, key, "[redacted]") : masked;
   }
+  /** A call whose answer did not come whole in time: a change may have been made all the same. */
+  function notAnsweredInTime(origin: string, method: string): AdminError {
+    const after = method === "GET" ? "try again" : "the call may have been carried out; check before running it again";
+    return new AdminError(`the relay at ${origin} did not answer within ${callTimeoutMs / 1000} s: ${after}`);
+  }
   /** An answer that cannot be the relay's: not JSON, or JSON of another shape (the first difference named). */
   function notTheAdminApi(origin: string, status: number, shape?: z.ZodError): AdminError {
     const [issue] = shape?.issues ?? [];
-    const difference = issue ? ` (${issue.path.join(".") || "the answer"}: ${issue.message})` : "";
-    return new AdminError(`${origin} answered ${status} with something that is not the relay's admin API${difference}`);
+    // The path holds keys the server chose (a model's name): on one line, without their control characters.
+    const difference = issue ? ` (${oneLine(issue.path.join(".")) || "the answer"}: ${issue.message})` : "";
+    // A refusal's status all the same (a proxy's 503 page): a script tells "try again soon" from nothing at the address.
+    return new AdminError(
+      `${origin} answered ${status} with something that is not the relay's admin API${difference}`,
+      status >= 400 ? status : undefined,
+    );
   }
   return {
     call: async (method, path, answer, body, headers) => (await request(method, path, answer, body, headers)).body,
     read: (path, answer) => request("GET", path, answer),
     send: request,
   };
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "TimeoutError";
 }

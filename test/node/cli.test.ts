@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from "vitest";
+import { z } from "zod";
+import { adminClient } from "../../scripts/lib/admin-client.js";
 import { toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
 import { ADMIN_TOKEN, freePort, type RelayProcess, startRelay } from "../../scripts/lib/wrangler-dev.js";
 import { standinClient } from "../standin/client.js";
@@ -743,8 +745,8 @@ describe("tfy-relay, against a running relay", () => {
     [["tenants", "get", "x?y"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "delete", "a#b", "--yes"], /^tfy-relay: tenant: ids are 1-64 characters/],
     [["tenants", "get", ".."], /^tfy-relay: ".." cannot be an id/],
-    [["dead-letters", "delete", "x/../y"], /^tfy-relay: no such dead letter: "x\/\.\.\/y"\n$/],
-    [["dead-letters", "delete", "x%2Fy"], /^tfy-relay: no such dead letter: "x%2Fy"\n$/],
+    [["dead-letters", "delete", "x/../y", "--yes"], /^tfy-relay: no such dead letter: "x\/\.\.\/y"\n$/],
+    [["dead-letters", "delete", "x%2Fy", "--yes"], /^tfy-relay: no such dead letter: "x%2Fy"\n$/],
     [["dead-letters", "list", "--tenant", "x#y"], /^tfy-relay: --tenant: must be a tenant id\n$/],
   ] as const)("never lets the argument in %j reach another route or query", async (args, message) => {
     const run = await cli([...args]);
@@ -1417,5 +1419,169 @@ describe("tfy-relay, against a server that is not the relay", () => {
       stdout: "",
       stderr: `${notTheRelay(401)} (error: Invalid input: expected object, received undefined)\n`,
     });
+  });
+
+  it("stops paging when a server gives back a cursor already sent, rather than ask (and replay) the same page without end", async () => {
+    const json = (res: ServerResponse, body: unknown) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const listing = await otherServer((_req, res) =>
+      json(res, { tenants: [{ id: "acme", parent: "project_id:p", auth: "passthrough" }], cursor: "same" }),
+    );
+    const replaying = await otherServer((_req, res) =>
+      json(res, { replayed: ["acme:0123456789abcdef"], orphaned: [], replaying: [], unavailable: [], cursor: "same" }),
+    );
+
+    const list = await runCli(listing.url, ["tenants", "list"]);
+    const replay = await runCli(replaying.url, ["dead-letters", "replay", "--all", "--json"]);
+    await Promise.all([listing.close(), replaying.close()]);
+
+    // The first page, then the page its cursor names, whose cursor is the one just sent: no third call.
+    expect([listing.received.length, replaying.received.length]).toEqual([2, 2]);
+    const stopped = "the relay gave back a cursor it had given before: stopped, rather than ask for that page again";
+    expect(list).toMatchObject({ code: 1, stderr: `tfy-relay: ${stopped}\n` });
+    // Each page replayed was replayed: the output says so, marked incomplete.
+    expect(replay.code).toBe(1);
+    expect(JSON.parse(replay.stdout)).toEqual({
+      replayed: ["acme:0123456789abcdef", "acme:0123456789abcdef"],
+      orphaned: [],
+      replaying: [],
+      unavailable: [],
+      incomplete: true,
+    });
+    expect(JSON.parse(replay.stderr)).toEqual({ error: { message: `${stopped} (on page 2: what the pages before it did is above)` } });
+  });
+
+  it("names a difference under a key the server chose on one line, without its control characters", async () => {
+    const summary = {
+      requests: {},
+      spans: { received: 0, accepted: 0, rejected: { invalid: 0, refused_upstream: 0 }, delivered: 0, retried: 0, dead_lettered: 0 },
+      upstream: { latency_ms: { p50: null, p99: null } },
+      // A model's name is an upstream's words: here a terminal's escape codes and a line break.
+      llm_usage: { "evil\u001b[2J\nINJECTED LINE": 5 },
+    };
+    const report = { tenant: "acme", as_of: "x", waiting_in_queue: 0, last_upstream_error: null };
+    const server = await otherServer((_req, res) =>
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ ...report, last_5m: summary, last_1h: summary, last_24h: summary, total: summary })),
+    );
+
+    const run = await runCli(server.url, ["stats", "acme"]);
+    await server.close();
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).not.toContain("\u001b");
+    expect(run.stderr).toMatch(/^tfy-relay: .* is not the relay's admin API \(last_5m\.llm_usage\.evil\uFFFD\[2J INJECTED LINE: .*\)\n$/);
+  });
+
+  it('takes `stats ""` (an unset $TENANT) as a usage mistake, never as every tenant\'s statistics', async () => {
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+
+    const stats = await runCli(server.url, ["stats", "", "--json"]);
+    await server.close();
+
+    expect(server.received).toEqual([]);
+    expect(stats).toMatchObject({ code: 2, stderr: '{"error":{"message":"<tenant> is empty"}}\n' });
+  });
+
+  it("never shows an ingest token pasted in place of its id in the revoke's question at a terminal", async () => {
+    const token = `tbr_0123456789abcdef_${"A".repeat(21)}${"b".repeat(22)}`;
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+
+    const run = await runCliAtTerminal(server.url, ["tokens", "revoke", "acme", token], "nope\n");
+    await server.close();
+
+    expect(run.shown).toContain("Revoke token (its id not repeated: it may be a token) of tenant acme?");
+    expect(run.shown).not.toContain(token);
+    expect(server.received).toEqual([]);
+  });
+
+  it("gives, with --json, the status of a refusal that is not the relay's (a proxy's 503 page): a script tells it from no answer", async () => {
+    const server = await otherServer((_req, res) =>
+      res.writeHead(503, { "content-type": "text/html" }).end("<html><body>Worker exceeded resource limits</body></html>"),
+    );
+
+    const run = await runCli(server.url, ["tenants", "list", "--json"]);
+    await server.close();
+
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stderr)).toEqual({
+      error: { message: `${server.url} answered 503 with something that is not the relay's admin API`, status: 503 },
+    });
+  });
+
+  it("refuses a delete without --yes from a pipe as a usage mistake, sending nothing, whatever the id typed", async () => {
+    const server = await otherServer((_req, res) => res.writeHead(400, { "content-type": "application/json" }).end("{}"));
+
+    // A capital, a trailing space from a pasted value: ids no tenant has, which the relay would refuse.
+    const runs = [
+      await runCli(server.url, ["tenants", "delete", "Acme"]),
+      await runCli(server.url, ["tokens", "revoke", "acme ", "0123456789abcdef"]),
+      await runCli(server.url, ["dead-letters", "delete", "Acme:0123456789abcdef"]),
+    ];
+    await server.close();
+
+    expect(server.received).toEqual([]);
+    expect(runs.map((r) => [r.code, r.stderr.split("\n")[0]])).toEqual(
+      ["tenants delete", "tokens revoke", "dead-letters delete"].map((command) => [
+        2,
+        `tfy-relay: ${command} asks to confirm, and stdin is not a terminal to ask at: give --yes to delete without asking`,
+      ]),
+    );
+  });
+
+  it("reports an answer nested too deep to print in one line of JSON on stderr with --json, not a stack trace", async () => {
+    // Past the check of the answer's shape (routes: a list of anything), then too deep for JSON.stringify.
+    const view = {
+      id: "acme",
+      parent: "project_id:p",
+      auth: "passthrough",
+      braintrust: { api_url: "https://api.braintrust.dev" },
+      tokens: [],
+      routes: "ROUTES",
+      parent_from_attribute: false,
+      trace_wait_seconds: 600,
+      translate: true,
+      keep_source_attributes: false,
+      keep_caller_parent: false,
+      drop_non_ai_spans: false,
+      redact: { keys: [], values: [] },
+      updated_at: "2026-12-02T00:00:00.000Z",
+    };
+    const deep = JSON.stringify(view).replace('"ROUTES"', `${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(deep));
+
+    const run = await runCli(server.url, ["tenants", "get", "acme", "--json"]);
+    await server.close();
+
+    expect(run).toMatchObject({
+      code: 1,
+      stdout: "",
+      stderr: '{"error":{"message":"the relay\'s answer is nested too deep to print: it is not the relay\'s admin API"}}\n',
+    });
+  });
+
+  it("gives up on a server that does not answer, or trickles its answer, in its time, saying whether a change may have been made", async () => {
+    const silent = await otherServer(() => new Promise(() => {}));
+    const trickling = await otherServer(async (_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      for (;;) {
+        if (!res.write(" ")) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    });
+
+    const read = adminClient(silent.url, ADMIN_TOKEN, "--url", 500).call("GET", "/tenants", z.unknown());
+    const change = adminClient(trickling.url, ADMIN_TOKEN, "--url", 500).call("POST", "/tenants/acme/tokens", z.unknown(), {});
+    const [readFailure, changeFailure] = await Promise.all([
+      read.catch((err: Error) => err.message),
+      change.catch((err: Error) => err.message),
+    ]);
+    await Promise.all([silent.close(), trickling.close()]);
+
+    expect(readFailure).toBe(`the relay at ${silent.url} did not answer within 0.5 s: try again`);
+    expect(changeFailure).toBe(
+      `the relay at ${trickling.url} did not answer within 0.5 s: the call may have been carried out; check before running it again`,
+    );
   });
 });

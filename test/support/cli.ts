@@ -17,6 +17,9 @@ export async function runCli(url: string, args: string[], env: Record<string, st
     const { stdout, stderr } = await promisify(execFile)("npx", ["tfy-relay", "--url", url, ...args], {
       cwd: root,
       env: { ...process.env, RELAY_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+      // A run that would not end (asking for pages without end, say) is ended, and its code is null.
+      timeout: 90_000,
+      killSignal: "SIGKILL",
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
