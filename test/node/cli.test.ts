@@ -990,6 +990,27 @@ async function otherServer(answer: (req: IncomingMessage, res: ServerResponse, b
   };
 }
 
+/** A tenant as the admin API answers for it, `fields` changed. */
+function tenantAnswer(fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id: "acme",
+    parent: "project_id:p",
+    auth: "passthrough",
+    braintrust: { api_url: "https://api.braintrust.dev" },
+    tokens: [],
+    routes: [],
+    parent_from_attribute: false,
+    trace_wait_seconds: 600,
+    translate: true,
+    keep_source_attributes: false,
+    keep_caller_parent: false,
+    drop_non_ai_spans: false,
+    redact: { keys: [], values: [] },
+    updated_at: "2026-12-02T00:00:00.000Z",
+    ...fields,
+  };
+}
+
 describe("tfy-relay, against a server that is not the relay", () => {
   it('takes an empty value for no value at all: `--tenant ""` (an unset $TENANT) is a usage mistake, never every tenant', async () => {
     const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
@@ -1256,23 +1277,8 @@ describe("tfy-relay, against a server that is not the relay", () => {
   });
 
   it("judges whether a tenant holds traces back from its view when a relay from before its waiting-traces said so leaves it out", async () => {
-    const tenant = (routes: unknown[], routedUntil?: string) => ({
-      id: "acme",
-      parent: "project_id:p",
-      auth: "passthrough",
-      braintrust: { api_url: "https://api.braintrust.dev" },
-      tokens: [],
-      routes,
-      parent_from_attribute: false,
-      trace_wait_seconds: 600,
-      translate: true,
-      keep_source_attributes: false,
-      keep_caller_parent: false,
-      drop_non_ai_spans: false,
-      redact: { keys: [], values: [] },
-      ...(routedUntil ? { routed_until: routedUntil } : {}),
-      updated_at: "2026-12-02T00:00:00.000Z",
-    });
+    const tenant = (routes: unknown[], routedUntil?: string) =>
+      tenantAnswer({ routes, ...(routedUntil ? { routed_until: routedUntil } : {}) });
     const waiting = { tenant: "acme", traces: 0, spans: 0, bytes: 0 };
     const relayOf = (view: unknown) =>
       otherServer((req, res) =>
@@ -1298,23 +1304,8 @@ describe("tfy-relay, against a server that is not the relay", () => {
   it("prints --json as the relay sent it: its keys in its order, a model named __proto__ kept", async () => {
     const usage = { calls: 5, prompt_tokens: 50, completion_tokens: 5, cost_usd: 0.01 };
     // The relay's order, not its schema's; and keys the CLI does not know.
-    const tenant = {
-      id: "acme",
-      parent: "project_id:p",
-      auth: "stored_key",
-      future_field: { kept: true },
-      braintrust: { api_url: "https://api.braintrust.dev" },
-      tokens: [],
-      routes: [],
-      parent_from_attribute: false,
-      trace_wait_seconds: 600,
-      translate: true,
-      keep_source_attributes: false,
-      keep_caller_parent: false,
-      drop_non_ai_spans: false,
-      redact: { keys: [], values: [] },
-      updated_at: "2026-12-02T00:00:00.000Z",
-    };
+    const { id, parent, braintrust, ...rest } = tenantAnswer({ auth: "stored_key" });
+    const tenant = { id, parent, auth: "stored_key", future_field: { kept: true }, braintrust, ...rest };
     const summary = {
       requests: { "200": 1 },
       spans: { received: 3, accepted: 3, rejected: { invalid: 0, refused_upstream: 0 }, delivered: 3, retried: 0, dead_lettered: 0 },
@@ -1532,23 +1523,7 @@ describe("tfy-relay, against a server that is not the relay", () => {
 
   it("reports an answer nested too deep to print in one line of JSON on stderr with --json, not a stack trace", async () => {
     // Past the check of the answer's shape (routes: a list of anything), then too deep for JSON.stringify.
-    const view = {
-      id: "acme",
-      parent: "project_id:p",
-      auth: "passthrough",
-      braintrust: { api_url: "https://api.braintrust.dev" },
-      tokens: [],
-      routes: "ROUTES",
-      parent_from_attribute: false,
-      trace_wait_seconds: 600,
-      translate: true,
-      keep_source_attributes: false,
-      keep_caller_parent: false,
-      drop_non_ai_spans: false,
-      redact: { keys: [], values: [] },
-      updated_at: "2026-12-02T00:00:00.000Z",
-    };
-    const deep = JSON.stringify(view).replace('"ROUTES"', `${"[".repeat(20_000)}${"]".repeat(20_000)}`);
+    const deep = JSON.stringify(tenantAnswer({ routes: "ROUTES" })).replace('"ROUTES"', `${"[".repeat(20_000)}${"]".repeat(20_000)}`);
     const server = await otherServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(deep));
 
     const run = await runCli(server.url, ["tenants", "get", "acme", "--json"]);
