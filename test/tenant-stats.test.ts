@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { attr, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { sealClientKey } from "../src/deliver/client-key.js";
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { hex } from "../src/encoding/bytes.js";
@@ -20,7 +21,7 @@ import { KEPT_MINUTES, type TenantStatsReport, TenantStatsStore } from "../src/s
 import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
-import { consume } from "./support/queue.js";
+import { consume, queuedMessage } from "./support/queue.js";
 import {
   admin,
   adminWith,
@@ -137,20 +138,29 @@ describe("per-tenant statistics", () => {
     expect(report.total.spans).toMatchObject({ retried: 3 + 3, queued: 3, left_queue: 3, delivered: 3 });
   });
 
-  it("count a stranger's key Braintrust refused as a refused request of the passthrough tenant's, not as its Braintrust failing", async () => {
+  it("count a passthrough client's key Braintrust refuses while the client waits as its request refused, not as the tenant's Braintrust failing; from the queue, as a failed attempt", async () => {
     const tenant = await createTenant({ mode: "passthrough" });
-    // The tenant's own client, its spans taken, then its key refused (revoked, say): the tenant's failure.
+    // The tenant's own client, its spans taken, then its key revoked: each request after is refused, the client told.
     expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
-    await standin.script(tenant.apiKey, [{ status: 401, body: "key revoked" }]);
-    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(401);
-    // Anyone may send a bearer shaped like a key, which Braintrust never took; it answers 401 for each.
-    for (const stranger of ["sk-not-a-key-1", "sk-not-a-key-2"])
-      expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()), { bearer: stranger })).status).toBe(401);
-    const report = await statsWhen(tenant.id, (r) => requestCount(r) === 4 && r.total.spans.delivered === 3);
+    await standin.revokeKey(tenant.apiKey);
+    for (let i = 0; i < 2; i++) expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(401);
+    // Anyone may send a bearer shaped like a key; Braintrust answers 401 (a key it never took draws on a
+    // small budget of its own, which the client's first request and its key's second refusal drew on too).
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()), { bearer: "sk-not-a-key" })).status).toBe(401);
+    const waited = await statsWhen(tenant.id, (r) => requestCount(r) === 4 && r.total.spans.delivered === 3);
 
-    expect(report.total.requests).toEqual({ "200": 1, "401": 3 });
+    expect(waited.total.requests).toEqual({ "200": 1, "401": 3 });
+    expect(waited.total.upstream).toMatchObject({ attempts: 1, errors: 0 });
+    expect(waited.last_upstream_error).toBeNull();
+
+    // A retry the queue holds with the revoked key: no client hears of it, and its spans become a dead letter.
+    const protobuf = toProtobuf(trueFoundryTrace());
+    const queued = queuedMessage(tenant, protobuf, await sealClientKey(tenant.apiKey, env, tenant.id, standin.url));
+    expect(await consume("tfy-relay-deliveries", [queued])).toEqual({ acked: [queued.id], retried: [], threw: undefined });
+    const report = await statsWhen(tenant.id, (r) => r.total.upstream.errors === 1);
+
     expect(report.total.upstream).toMatchObject({ attempts: 2, errors: 1 });
-    expect(report.last_upstream_error).toMatchObject({ status: 401, reason: expect.stringContaining("key revoked") });
+    expect(report.last_upstream_error).toMatchObject({ status: 401 });
   });
 
   it("counts a replay whose dead letter was deleted before it came up as leaving the queue: nothing stays waiting", async () => {

@@ -13,6 +13,8 @@ interface AttemptContext extends Omit<AttemptState, "compressed"> {
   /** The incarnation the spans were accepted for, whose statistics count the attempt. */
   incarnation: string | undefined;
   deliveryId: string;
+  /** Whether the client that sent the spans waits for this attempt: during its request, not from the queue. */
+  clientWaits: boolean;
 }
 
 /**
@@ -87,12 +89,13 @@ function partialSuccessReason(partial: PartialSuccess | undefined, spans: number
  * The tenant's statistics: the attempt and its latency, and what became of its spans (`rejected` of
  * them by a delivered answer's partial success). Retries count
  * once queued, refusals of a client's key where the spans are dropped, dead letters where they are kept.
- * A key Braintrust never accepted, refused, is no attempt of the tenant's: anyone may send a passthrough
- * tenant a bearer shaped like a key, and Braintrust's 401 for it says nothing of the tenant's delivery,
- * which a stranger's refused keys would otherwise show failing. Its request counts, refused.
+ * A passthrough client's key Braintrust refuses while the client waits is the client's request refused
+ * (its 401 or 403 counts with the requests), not the tenant's delivery failing: anyone may send a
+ * bearer shaped like a key, and strangers' keys would otherwise show a healthy tenant's Braintrust
+ * failing. From the queue, where the client is gone and the spans become a dead letter, it counts.
  */
 function countAttempt(context: AttemptContext, outcome: DeliveryOutcome, next: NextStep, latencyMs: number, rejected: number): void {
-  if (!context.trusted && next.step === "refuse_client") return;
+  if (context.clientWaits && next.step === "refuse_client") return;
   countUpstreamAttempt(
     context,
     latencyMs,

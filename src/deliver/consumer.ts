@@ -172,6 +172,7 @@ async function deliverWith(
       mode: message.sealedClientKey ? "passthrough" : "stored_key",
       // Only trusted credentials' spans are ever queued.
       trusted: true,
+      clientWaits: false,
     },
     config.retry,
     // A passthrough client's key is its own, bound to the api_url it was sent for: nothing the tenant's object holds can fix its refusal.

@@ -172,6 +172,7 @@ async function deliverDuringRequest(
       mode: delivery.credential.mode,
       trusted: delivery.credential.trusted,
       resendAtOnce,
+      clientWaits: true,
     },
     config.retry,
     newerTenant && (() => withNewerTenant(env, delivery, newerTenant)),
