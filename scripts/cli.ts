@@ -25,7 +25,7 @@ import {
   TenantView,
   WaitingTraces,
 } from "./lib/admin-answers.js";
-import { type AdminClient, AdminError, adminClient } from "./lib/admin-client.js";
+import { type AdminClient, AdminError, adminClient, NotTheAdminApi } from "./lib/admin-client.js";
 import {
   lastErrorText,
   STATS_COLUMNS,
@@ -545,7 +545,8 @@ async function eachPage<Page extends { cursor: string | null }>(
     const done = doneSoFar();
     // Marked, so a script reading the JSON alone does not take it for the whole.
     printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
-    return new AdminError(`${err.message} (on page ${page}: what the pages before it did is above)`, err.status);
+    const message = `${err.message} (on page ${page}: what the pages before it did is above)`;
+    return err instanceof NotTheAdminApi ? new NotTheAdminApi(message, err.answered) : new AdminError(message, err.status);
   };
   do {
     let page: Page;
@@ -737,7 +738,7 @@ try {
   if (err instanceof UsageError) failed(err.message, 2, undefined, USAGE);
   else if (err instanceof InputError) failed(err.message, 2);
   else if (err instanceof NotConfirmed) failed(err.message, 1);
-  else if (err instanceof AdminError) failed(err.message, 1, err.status);
+  else if (err instanceof AdminError) failed(err.message, 1, statusShown(err));
   else if (err instanceof RelayError || err instanceof SyntaxError) failed(err.message, 1);
   else throw err;
 }
@@ -751,6 +752,12 @@ function failed(message: string, exitCode: 1 | 2, status?: number, usage?: strin
   if (jsonAsked(process.argv.slice(2))) console.error(JSON.stringify({ error: { message, ...(status === undefined ? {} : { status }) } }));
   else console.error(`tfy-relay: ${message}${usage ? `\n\n${usage}` : ""}`);
   process.exitCode = exitCode;
+}
+
+/** The status a failure gives with --json: the relay's refusal's, or that of a refusal in its place (a proxy's 503 page). */
+function statusShown(err: AdminError): number | undefined {
+  if (!(err instanceof NotTheAdminApi)) return err.status;
+  return err.answered >= 400 ? err.answered : undefined;
 }
 
 /** Whether --json stands among the flags, read from the words themselves: a usage mistake comes before any parse. */

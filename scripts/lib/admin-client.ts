@@ -26,6 +26,22 @@ export class AdminError extends Error {
   }
 }
 
+/**
+ * An answer that cannot be the relay's admin API's: not JSON, or JSON of another shape. `answered`:
+ * the status of whatever answered (a proxy's 503 page), for a script to read, and never taken for the
+ * relay's own, which `status` is: a proxy's 404 is no "no such tenant".
+ */
+export class NotTheAdminApi extends AdminError {
+  override name = "NotTheAdminApi";
+
+  constructor(
+    message: string,
+    readonly answered: number,
+  ) {
+    super(message);
+  }
+}
+
 export interface AdminClient {
   /** The answer's body, once it has the shape `answer` gives. */
   call<T>(method: string, path: string, answer: z.ZodType<T>, body?: unknown, headers?: Record<string, string>): Promise<T>;
@@ -196,15 +212,11 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     return new AdminError(`the relay at ${origin} did not answer within ${callTimeoutMs / 1000} s: ${after}`);
   }
   /** An answer that cannot be the relay's: not JSON, or JSON of another shape (the first difference named). */
-  function notTheAdminApi(origin: string, status: number, shape?: z.ZodError): AdminError {
+  function notTheAdminApi(origin: string, status: number, shape?: z.ZodError): NotTheAdminApi {
     const [issue] = shape?.issues ?? [];
     // The path holds keys the server chose (a model's name): on one line, without their control characters.
     const difference = issue ? ` (${oneLine(issue.path.join(".")) || "the answer"}: ${issue.message})` : "";
-    // A refusal's status all the same (a proxy's 503 page): a script tells "try again soon" from nothing at the address.
-    return new AdminError(
-      `${origin} answered ${status} with something that is not the relay's admin API${difference}`,
-      status >= 400 ? status : undefined,
-    );
+    return new NotTheAdminApi(`${origin} answered ${status} with something that is not the relay's admin API${difference}`, status);
   }
   return {
     call: async (method, path, answer, body, headers) => (await request(method, path, answer, body, headers)).body,

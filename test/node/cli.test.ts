@@ -1501,6 +1501,19 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("never takes a 404 that is not the relay's for no such tenant: tenants put sends nothing after it", async () => {
+    const server = await otherServer((_req, res) => res.writeHead(404, { "content-type": "text/html" }).end("<html>Not Found</html>"));
+
+    const run = await runCli(server.url, ["tenants", "put", "acme", "--parent", "project_name:new", "--json"]);
+    await server.close();
+
+    expect(server.received.map((r) => `${r.method} ${r.path}`)).toEqual(["GET /admin/tenants/acme"]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stderr)).toEqual({
+      error: { message: `${server.url} answered 404 with something that is not the relay's admin API`, status: 404 },
+    });
+  });
+
   it("refuses a delete without --yes from a pipe as a usage mistake, sending nothing, whatever the id typed", async () => {
     const server = await otherServer((_req, res) => res.writeHead(400, { "content-type": "application/json" }).end("{}"));
 
