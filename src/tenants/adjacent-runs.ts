@@ -145,7 +145,8 @@ function takes(
 ): boolean {
   noteStart(level, starts, atom.zeroWidth ? 0 : min);
   level.within = union(level.within, atom.characters);
-  if (max > 1) {
+  // An optional character varies as a repetition does: 17 of `.?` in a row split a run in 2^17 ways.
+  if (max > 1 || (min < max && !atom.zeroWidth)) {
     const unbounded = max > LONG_REPETITION ? 1 : 0;
     const spans = unbounded ? 1 : Math.min((max - min + 1) * lengths, MANY_SPLITS + 1);
     // The split it may end: the costliest of a run before it that it may go on.
