@@ -703,6 +703,28 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(ofReplay).toEqual([["duplicate_delivery_skipped", "its dead letter was deleted"]]);
   });
 
+  it("splits no replay Braintrust answered 413 whose dead letter an operator deleted while it was asked: its spans stay deleted", async () => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const { message: replay } = await replayHeld(deadLetter);
+    await standin.script(tenant.apiKey, [{ status: 413 }]);
+    const queue = recordingQueue<DeliveryMessage>();
+    const payloads = meddlingBinding(env.PAYLOADS, "get", "after", async () => {
+      expect((await admin("DELETE", `/dead-letters/${deadLetter.id}`)).status).toBe(204);
+    });
+
+    const { result, events } = await loggedWhile(() => consume(DELIVERIES, [replay!], { PAYLOADS: payloads, DELIVERY_QUEUE: queue }));
+
+    expect(result).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413]);
+    expect(queue.sent).toEqual([]);
+    expect((await env.PAYLOADS.list({ prefix: `spill/${tenant.id}/` })).objects).toEqual([]);
+    expect(await storedDeadLetterKeys(tenant.id)).toEqual([]);
+    const ofReplay = events
+      .filter((e) => e.delivery_id === replay!.id && e.event !== "delivery_attempt")
+      .map(({ event, why }) => [event, why]);
+    expect(ofReplay).toEqual([["duplicate_delivery_skipped", "its dead letter was deleted"]]);
+  });
+
   it("keeps the dead letter, refused again, when an older replay's copy came in one batch with a later replay's and was sent instead", async () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
     const older = (await replayHeld(deadLetter)).message!;

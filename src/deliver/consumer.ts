@@ -19,6 +19,7 @@ import {
   isReplay,
   keepAsDeadLetter,
   keptAsDeadLetter,
+  replayedDeadLetterGone,
   skipDelivered,
   skipGone,
   skipRepeat,
@@ -203,6 +204,8 @@ async function deliverWith(
       countSpans(message, "retried", message.spans);
       return;
     case "split":
+      // A replay's halves would send spans deleted while Braintrust was asked.
+      if (await replayedDeadLetterGone(env.PAYLOADS, message)) return skipGone(message);
       // The halves' ids are the message's own, made again should it come back: their spills are kept on failure.
       await enqueue(
         env.DELIVERY_QUEUE,

@@ -67,6 +67,11 @@ export function isReplay(message: DeliveryMessage): boolean {
   return "r2Key" in message.payload && message.payload.r2Key === deadLetterKey(message.tenant, message.id);
 }
 
+/** Whether a replay's dead letter was deleted since its spans were read (by an operator, or with its tenant): they stay deleted. */
+export async function replayedDeadLetterGone(bucket: R2Bucket, message: DeliveryMessage): Promise<boolean> {
+  return isReplay(message) && (await bucket.head(deadLetterKey(message.tenant, message.id))) === null;
+}
+
 /**
  * A message whose tenant reads as deleted, or as another tenant created since under the same id, in
  * KV and its object alike (tenantOfMessage). A read can lag a change, so a message younger than that
