@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { toProtobuf } from "../scripts/lib/traces.js";
 import { hex } from "../src/encoding/bytes.js";
+import { recordingCursors } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import { sendTraces } from "./support/relay.js";
 import { alarmIn, gatewayTrace, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
@@ -60,17 +61,7 @@ describe.concurrent("the trace-routes object's alarm", () => {
     // A split trace: its children wait until its top span decides it, and the alarm hands them over.
     expect((await sendTraces(tenant, toProtobuf(requestOf(split!.children)))).status).toBe(200);
     expect((await sendTraces(tenant, toProtobuf(requestOf([split!.top])))).status).toBe(200);
-    const cursors = await runInDurableObject(object, (_instance, state) => {
-      const sql = state.storage.sql;
-      const exec = sql.exec.bind(sql);
-      const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
-      sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
-        const cursor = exec(query, ...bindings);
-        opened.push(cursor);
-        return cursor;
-      }) as typeof sql.exec;
-      return opened;
-    });
+    const cursors = await runInDurableObject(object, (_instance, state) => recordingCursors(state.storage.sql));
     expect(await runDurableObjectAlarm(object)).toBe(true);
 
     expect(await waitingSpans(tenant.id)).toBe(0);

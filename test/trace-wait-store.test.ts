@@ -6,6 +6,7 @@ import { traceRoutesObject } from "../src/deliver/trace-route-shards.js";
 import { TraceWaitStore, type WaitingPiece } from "../src/deliver/trace-wait-store.js";
 import { hex } from "../src/encoding/bytes.js";
 import { DECISION_TTL_MS } from "../src/tenants/routing.js";
+import { recordingCursors } from "./support/bindings.js";
 import { uniqueTenantId } from "./support/relay.js";
 
 /**
@@ -159,13 +160,7 @@ describe("trace wait store", () => {
       expect(reopened.spanlessWaiting()).toBe(0);
 
       // Opened with the count right, as an object is for every alarm, it writes no row: rows written are billed.
-      const exec = state.storage.sql.exec.bind(state.storage.sql);
-      const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
-      state.storage.sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
-        const cursor = exec(query, ...bindings);
-        opened.push(cursor);
-        return cursor;
-      }) as typeof exec;
+      const opened = recordingCursors(state.storage.sql);
       new TraceWaitStore(state.storage.sql);
       for (const cursor of opened) cursor.toArray();
       expect(opened.reduce((rows, cursor) => rows + cursor.rowsWritten, 0)).toBe(0);
@@ -195,13 +190,7 @@ describe("trace wait store", () => {
       for (let i = 0; i < 2_000; i++) store.wait(part(hex(randomId(16)), 1, 100), DEFAULT_PARENT, DUE, undefined, undefined);
       const again = part(hex(randomId(16)), 1, 100);
       store.wait(again, DEFAULT_PARENT, DUE, undefined, undefined);
-      const exec = state.storage.sql.exec.bind(state.storage.sql);
-      const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
-      state.storage.sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
-        const cursor = exec(query, ...bindings);
-        opened.push(cursor);
-        return cursor;
-      }) as typeof exec;
+      const opened = recordingCursors(state.storage.sql);
 
       expect(store.holds(again.trace, again.protobuf)).toBe(true);
       expect(store.holds(again.trace, crypto.getRandomValues(new Uint8Array(100)))).toBe(false);

@@ -175,3 +175,18 @@ export function heldReads(kv: KVNamespace, key: string): { kv: KVNamespace; read
   });
   return { kv: held, read, release };
 }
+
+/**
+ * A Durable Object's SQL storage made to keep every cursor its queries open, in the list returned:
+ * a test sums the rows they read or wrote, as Cloudflare bills them.
+ */
+export function recordingCursors(sql: SqlStorage): SqlStorageCursor<Record<string, SqlStorageValue>>[] {
+  const exec = sql.exec.bind(sql);
+  const opened: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+  sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+    const cursor = exec(query, ...bindings);
+    opened.push(cursor);
+    return cursor;
+  }) as typeof sql.exec;
+  return opened;
+}
