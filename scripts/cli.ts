@@ -25,7 +25,7 @@ import {
   TenantView,
   WaitingTraces,
 } from "./lib/admin-answers.js";
-import { type AdminClient, AdminError, adminClient, NotTheAdminApi } from "./lib/admin-client.js";
+import { type AdminClient, AdminError, adminClient, mayBeSecret, NotTheAdminApi } from "./lib/admin-client.js";
 import {
   lastErrorText,
   STATS_COLUMNS,
@@ -409,7 +409,7 @@ const COMMANDS = [
   }),
   commandOf("tokens revoke <tenant> <token-id> [--yes]", async (admin, flags, tenant, tokenId) => {
     // A token pasted in place of its id is not shown back: the terminal, or a log of stderr, would keep it.
-    const named = /^\S{20,}$/.test(tokenId) ? "(its id not repeated: it may be a token)" : tokenId;
+    const named = mayBeSecret(tokenId) ? "(its id not repeated: it may be a token)" : tokenId;
     await confirmed(flags, "tokens revoke", tenant, `Revoke token ${named} of tenant ${tenant}? A gateway sending it is then refused.`);
     await admin.call("DELETE", adminPath`/tenants/${tenant}/tokens/${tokenId}`, NO_CONTENT);
     return flags.json ? { revoked: tokenId } : `revoked token ${tokenId}`;
@@ -682,12 +682,9 @@ function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-/**
- * Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was
- * meant, or pasted in the wrong place): a word of 20 characters or more without a space.
- */
+/** Arguments a refusal repeats, but one that could be a secret (a key typed where a flag's value was meant, or pasted in the wrong place). */
 function repeated(args: string[]): string {
-  return args.map((arg) => (/^\S{20,}$/.test(arg) ? "(an argument not repeated: it may be a key)" : arg)).join(" ");
+  return args.map((arg) => (mayBeSecret(arg) ? "(an argument not repeated: it may be a key)" : arg)).join(" ");
 }
 
 /** The command the first two words name, with its arguments; a usage error for anything it does not take. */

@@ -8,6 +8,14 @@ import { oneLine } from "./table.js";
 /** What an HTTP header's value may hold (RFC 9110's field-vchar, spaces and tabs), which fetch checks. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
+/**
+ * Whether words the operator typed could be a secret, and so are not printed back: a key or token
+ * typed or pasted where something else was meant is a word of 20 characters or more without a space.
+ */
+export function mayBeSecret(word: string): boolean {
+  return /^\S{20,}$/.test(word);
+}
+
 /** The relay's admin API from Node, with every failure turned into a message for the operator. */
 export class AdminError extends Error {
   override name = "AdminError";
@@ -86,7 +94,7 @@ export function adminClient(baseUrl: string, token: string | undefined, source =
     } catch {
       // Shown unless it may hold a secret: a user:password before an @, a query or fragment (a token
       // given as a parameter), or a token given in its place.
-      const mayHoldSecret = /[@?#]/.test(baseUrl) || (!baseUrl.includes("://") && /^\S{20,}$/.test(baseUrl));
+      const mayHoldSecret = /[@?#]/.test(baseUrl) || (!baseUrl.includes("://") && mayBeSecret(baseUrl));
       throw new AdminError(
         `${source} ${mayHoldSecret ? "(not shown: it may hold a password or token)" : JSON.stringify(baseUrl)} is not an http(s) URL`,
       );
