@@ -427,6 +427,24 @@ describe.concurrent("redaction", () => {
     expect((await save("\\d+\\.\\d+")).status).toBe(201);
   });
 
+  it("reads a back reference as its group's characters: saves and masks a repeated word, refuses a run split with its group", async () => {
+    const save = (pattern: string) =>
+      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+
+    // The reference repeats the group's digits: a run of them splits between the two before `x`.
+    const split = await save("(\\d+)\\1x");
+    expect(split.status).toBe(400);
+    expect(((await split.json()) as { error: { message: string } }).error.message).toMatch(
+      /^redact\.values\.0\.pattern: must not let repetitions that share characters split one run/,
+    );
+    // It matches word characters only, which the spaces before it keep apart.
+    const repeated = { pattern: "\\b(\\w+)\\s+\\1\\b", replacement: "$1" };
+    const tenant = await createTenant({ config: { translate: false, redact: { values: [repeated] } } });
+    await sendTraces(tenant, toProtobuf(requestOf([spanWith("support", [attr("note", "call the the office on on Monday")])])));
+    const masked = (await standin.spansByName(tenant.apiKey)).get("support")!;
+    expect(attributesOf(masked).note).toBe("call the office on Monday");
+  });
+
   it("reads characters past ASCII one by one: refuses a run of Cyrillic letters split with \\S, saves and masks a name in Cyrillic", async () => {
     const save = (pattern: string) =>
       admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });

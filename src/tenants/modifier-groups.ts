@@ -32,8 +32,10 @@ export function modifiersSpelledOut(source: string): string {
     }
     const atom = atomAt(source, i);
     const written = source.slice(i, atom.end);
-    // An assertion takes no characters and a back reference any: the flags change neither.
-    spelled += atomUnder(current, written, atom.characters);
+    // An assertion takes no characters: the flags change nothing. A back reference matched in either
+    // case may take what its group's characters fold to, which no class can stand for: `\k<>`, which
+    // the checks read as a reference to any characters.
+    spelled += atom.anyLength && current.fold ? "\\k<>" : atomUnder(current, written, atom.characters);
     // A quantifier is copied as it is, never read as characters.
     const end = quantifierAt(source, atom.end)?.end ?? atom.end;
     spelled += source.slice(atom.end, end);

@@ -111,10 +111,14 @@ const ESCAPED_SETS: Record<string, Characters> = { d: DIGITS, D: not(DIGITS), w:
 const CONTROL_ESCAPES: Record<string, number> = { n: 10, r: 13, t: 9, v: 11, f: 12 };
 const LINE_ENDS = [10, 13, 0x2028, 0x2029].map(character).reduce(union);
 
-/** The atom at `at`, which is not a group's `(` or `)` nor a `|`. */
-export function atomAt(source: string, at: number): Atom {
+/**
+ * The atom at `at`, which is not a group's `(` or `)` nor a `|`. A back reference takes the
+ * characters its group's atoms may take (`<(\w+)>.*</\1>`: no `<` nor `/`), unless `references`
+ * says any, as they are read inside that group.
+ */
+export function atomAt(source: string, at: number, references: "of their group" | "any" = "of their group"): Atom {
   const c = source[at]!;
-  if (c === "\\") return escapeAt(source, at + 1);
+  if (c === "\\") return escapeAt(source, at + 1, references);
   if (c === "[") {
     const end = endOfClass(source, at + 1);
     return { characters: classOf(source.slice(at + 1, end - 1)), end };
@@ -125,7 +129,7 @@ export function atomAt(source: string, at: number): Atom {
 }
 
 /** The escape whose letter is at `at`: a class, an assertion, a back reference or one character. */
-function escapeAt(source: string, at: number): Atom {
+function escapeAt(source: string, at: number, references: "of their group" | "any"): Atom {
   const letter = source[at] ?? "\\";
   const set = ESCAPED_SETS[letter];
   if (set) return { characters: set, end: at + 1 };
@@ -134,24 +138,59 @@ function escapeAt(source: string, at: number): Atom {
   // the `u` flag, an octal escape (`\1` is U+0001) or, `\8` and `\9`, the digit itself: one character.
   if (/[1-9]/.test(letter)) {
     const digits = /^\d+/.exec(source.slice(at))![0];
-    if (Number(digits) <= captureGroups(source)) return { characters: ANY, end: at + digits.length, anyLength: true };
+    const opening = captureGroupOpenings(source)[Number(digits) - 1];
+    if (opening !== undefined)
+      return { characters: referredCharacters(source, opening, references), end: at + digits.length, anyLength: true };
     const octal = /^[0-7]{1,3}/.exec(digits)?.[0];
     return octal
       ? { characters: character(Number.parseInt(octal, 8)), end: at + octal.length }
       : { characters: character(letter.charCodeAt(0)), end: at + 1 };
   }
-  if (letter === "k" && source[at + 1] === "<")
-    return { characters: ANY, end: source.indexOf(">", at) + 1 || source.length, anyLength: true };
+  if (letter === "k" && source[at + 1] === "<") {
+    const end = source.indexOf(">", at) + 1 || source.length;
+    const name = source.slice(at + 2, end - 1);
+    const opening = captureGroupOpenings(source).find((i) => source.startsWith(`(?<${name}>`, i));
+    // A name no group has, or none (`\k<>`, how modifier-groups.ts writes a reference matched in either case): any characters.
+    const characters = name && opening !== undefined ? referredCharacters(source, opening, references) : ANY;
+    return { characters, end, anyLength: true };
+  }
   const { code, end } = escapedCharacter(source, at);
   return { characters: character(code), end };
 }
 
-/** How many capture groups the pattern has: each `(` that no `?` follows, or `(?<name>`. */
-function captureGroups(source: string): number {
-  let groups = 0;
+/** Where the pattern's capture groups open, in their order: each `(` that no `?` follows, or `(?<name>`. */
+function captureGroupOpenings(source: string): number[] {
+  const openings: number[] = [];
   for (const i of syntaxPlaces(source))
-    if (source[i] === "(" && (source[i + 1] !== "?" || /^<[^=!]/.test(source.slice(i + 2, i + 4)))) groups++;
-  return groups;
+    if (source[i] === "(" && (source[i + 1] !== "?" || /^<[^=!]/.test(source.slice(i + 2, i + 4)))) openings.push(i);
+  return openings;
+}
+
+/**
+ * What a back reference to the group opening at `opening` may match: the characters of the atoms in
+ * the group, since it matches what the group matched. A reference inside the group, or inside the
+ * group another refers to, is read as any.
+ */
+function referredCharacters(source: string, opening: number, references: "of their group" | "any"): Characters {
+  if (references === "any") return ANY;
+  let characters = NONE;
+  let depth = 0;
+  for (let i = afterGroupOpening(source, opening + 1); i < source.length; ) {
+    const c = source[i]!;
+    if (c === "(") {
+      depth++;
+      i = afterGroupOpening(source, i + 1);
+    } else if (c === ")") {
+      if (depth-- === 0) break;
+      i = quantifierAt(source, i + 1)?.end ?? i + 1;
+    } else if (c === "|") i++;
+    else {
+      const atom = atomAt(source, i, "any");
+      characters = union(characters, atom.characters);
+      i = quantifierAt(source, atom.end)?.end ?? atom.end;
+    }
+  }
+  return characters;
 }
 
 /** The one character an escape whose letter is at `at` writes: `\n`, `\cJ`, `\0`, `\017`, `\x41`, `\u00e9`, or the letter itself (`\.`). */

@@ -67,6 +67,10 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\cJ+\\s+x",
     "\\101+[A-Z]+x",
     "(\\d+)\\1x",
+    // A back reference takes its group's characters, any in the group itself or in a group another refers to.
+    "(?<n>[a-z]+)\\k<n>x",
+    "([\\w<]+)<.*\\1x",
+    "(a\\1)b+a+x",
     "\\d+(?:-?\\d+)x",
     "\\w+(\\s*)\\w+x",
     // Alternatives of the same runs, nested or one after another, read once each (2^23 ways otherwise).
@@ -125,6 +129,11 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "\\S+\\s+x",
     "\\S+\\u00a0+\\S+x",
     "[А-Я][а-я]+\\s+[А-Я][а-я]+",
+    // A back reference matches what its group matched, of its characters: a repeated word, a closing tag.
+    "\\b(\\w+)\\s+\\1\\b",
+    "<(\\w+)>.*?</\\1>",
+    "<(?<tag>\\w+)>.*?</\\k<tag>>",
+    "(['\"]).*?\\1",
     // Optional characters the runs beside them cannot take: a phone number's.
     "\\+?\\d{1,3}[ -]?\\(?\\d{3}\\)?[ -]?\\d{3}[ -]?\\d{4}",
   ])("is not claimed of %s", (pattern) => {

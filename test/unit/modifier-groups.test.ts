@@ -16,7 +16,9 @@ describe("a pattern's modifier groups, as the checks read them", () => {
     ["(?i:Z)", "(?:[\\x5a\\x7a])"],
     // Quantifiers, escapes of no letter, assertions and back references stay as written.
     ["(?i:\\d{2,3}\\b\\.)", "(?:\\d{2,3}\\b\\.)"],
-    ["(a)(?i:\\1)", "(a)(?:\\1)"],
+    ["(a)(?:\\1)", "(a)(?:\\1)"],
+    // A back reference matched in either case takes its group's characters folded, no class: one to any.
+    ["(a)(?i:\\1)", "(a)(?:\\k<>)"],
     // Past ASCII, each character with those V8 matches it with under `i` alone (no `u`): é with É, µ
     // with Μ and μ, ſ with none (its upper case, S, is ASCII).
     ["(?i:é)", "(?:[\\u00c9\\u00e9])"],
@@ -54,6 +56,12 @@ describe("a pattern's modifier groups, as the checks read them", () => {
   ])("finds a split run under `i` that the letters' own case would keep apart: %s, %s", (apart, folded) => {
     expect(splitsRunsAmongRepetitions(modifiersSpelledOut(apart))).toBe(false);
     expect(splitsRunsAmongRepetitions(modifiersSpelledOut(folded))).toBe(true);
+  });
+
+  it("reads a back reference under `i` as taking its group's characters in either case", () => {
+    // Apart, the reference matches the group's `a`s, which the run of `A`s after it cannot take.
+    expect(splitsRunsAmongRepetitions(modifiersSpelledOut("(a+)-\\1A+x"))).toBe(false);
+    expect(splitsRunsAmongRepetitions(modifiersSpelledOut("(a+)-(?i:\\1)A+x"))).toBe(true);
   });
 
   it("reads each character past ASCII under `i` as V8 matches it", () => {
