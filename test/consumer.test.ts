@@ -500,6 +500,29 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(await inR2(message.payload.r2Key)).toBe(false);
   });
 
+  it.each([
+    { end: "is kept as a dead letter (Braintrust 400)", deleted: false },
+    { end: "is dropped with its deleted tenant", deleted: true },
+  ])("removes the spills of halves the queue refused once the message, come again, $end: nothing else would", async ({ deleted }) => {
+    const { tenant, message } = await spilledDelivery(largeRequest({ largeSpans: 4, largeSpanBytes: 150_000, smallTraces: 0 }));
+    const comesAgain = deleted ? { ...message, receivedAt: LONG_AGO } : message;
+    await standin.script(tenant.apiKey, [{ status: 413 }, { status: 400 }]);
+    const queue = failingBinding(env.DELIVERY_QUEUE, "sendBatch", "Queue sendBatch failed: queue unavailable");
+    expect((await consume(DELIVERIES, [comesAgain], { DELIVERY_QUEUE: queue })).retried).toEqual([
+      { id: message.id, delaySeconds: CONSUMER_RETRY },
+    ]);
+    const halvesSpills = async () => (await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).objects;
+    expect((await halvesSpills()).length).toBeGreaterThan(1);
+    if (deleted) await deleteTenant(tenant.id, { recreate: false });
+
+    expect(await consume(DELIVERIES, [comesAgain])).toEqual({ acked: [message.id], retried: [], threw: undefined });
+
+    // The spans are whole in the dead letter, or gone with their tenant.
+    expect(await storedDeadLetterKeys(tenant.id)).toEqual(deleted ? [] : [`dead-letters/${tenant.id}/${message.id}`]);
+    expect(await halvesSpills()).toEqual([]);
+    expect(await inR2(message.payload.r2Key)).toBe(false);
+  });
+
   it("skips the pieces a split queued before the queue refused the rest, once the message, come again, is delivered whole", async () => {
     const { tenant, message } = await spilledDelivery(largeRequest({ largeSpans: 0, largeSpanBytes: 0, smallTraces: 120 }));
     // A proxy's 413 that does not come again; the queue takes the split's first batch, then refuses.

@@ -25,7 +25,7 @@ import {
   skipRepeat,
   tenantOfMessage,
 } from "./skip-or-keep.js";
-import { loadPayload, releaseDelivered, releasePayload } from "./spill.js";
+import { loadPayload, releaseEnded, releasePayload } from "./spill.js";
 
 /** How long Cloudflare waits before redelivering a message the consumer could not handle at all. */
 const CONSUMER_FAILURE_DELAY_SECONDS = 30;
@@ -189,8 +189,8 @@ async function deliverWith(
       // (see skipRepeat), and no other.
       if (!isReplay(message)) countSpans(message, "left_queue", message.spans);
       // Handed back without a marker, it would send the spans again for certain: then R2 failing to let go only leaves them behind.
-      if (marked) await releaseDelivered(env.PAYLOADS, message);
-      else await releaseOrLog(() => releaseDelivered(env.PAYLOADS, message), message, "delivered_release_failed");
+      if (marked) await releaseEnded(env.PAYLOADS, message);
+      else await releaseOrLog(() => releaseEnded(env.PAYLOADS, message), message, "delivered_release_failed");
       if (isReplay(message)) countSpans(message, "left_queue", message.spans);
       if (message.sealedClientKey) await recordBraintrustVerdict(offered, true);
       return;

@@ -6,7 +6,7 @@ import type { TenantStore } from "../tenants/store.js";
 import { DeadLetterStore, deadLetterKey } from "./dead-letters.js";
 import { type DeliveryMessage, isDeliveryMessage } from "./message.js";
 import { enqueue } from "./queue.js";
-import { releaseDelivered, releasePayload } from "./spill.js";
+import { releaseEnded } from "./spill.js";
 
 /**
  * How a queued message ends other than by a delivery, in either queue's consumer: skipped as a
@@ -46,7 +46,7 @@ export function skipRepeat(message: DeliveryMessage, why: string): void {
  * dead-letter queue so).
  */
 export async function skipDelivered(env: Env, message: DeliveryMessage): Promise<void> {
-  await releaseDelivered(env.PAYLOADS, message);
+  await releaseEnded(env.PAYLOADS, message);
   skipRepeat(message, "its spans were delivered");
 }
 
@@ -83,7 +83,7 @@ export async function discardOrWait(env: Env, tenants: TenantStore, message: Del
   const waitSeconds = Math.ceil(tenants.changeAppliesWithinSeconds - (Date.now() - message.receivedAt) / 1000);
   if (waitSeconds > 0) return enqueue(env.DELIVERY_QUEUE, [message], waitSeconds);
   // A replay's spans are its dead letter: left for an operator to delete, not deleted here.
-  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  await releaseEnded(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
   // Counted for the incarnation they were queued for, as every count is: its statistics went with
   // it, so the tenant's object drops the count, and one created again under the id never sees it.
   countSpans(message, "left_queue", message.spans);
@@ -131,7 +131,7 @@ export async function keepAsDeadLetter(env: Env, message: DeliveryMessage, proto
 
 /** A dead letter kept: the message's spilled spans are let go of, and it leaves the queue. */
 export async function finishDeadLetter(env: Env, message: DeliveryMessage): Promise<void> {
-  await releasePayload(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
+  await releaseEnded(env.PAYLOADS, message, deadLetterKey(message.tenant, message.id));
   countSpans(message, "left_queue", message.spans);
 }
 

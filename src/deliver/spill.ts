@@ -23,14 +23,16 @@ export async function releasePayload(bucket: R2Bucket, message: DeliveryMessage,
 }
 
 /**
- * Removes a delivered message's R2 object, and first what a split of it left there: halves spilled
- * (`<id>.a…`, `<id>.b…`) that the queue then refused, the message coming again to go whole (a proxy's 413
- * that did not come again), which nothing else would ever read or remove. Only a message too large
- * for a queue message, so in R2, has halves that spill; the spans of halves still queued went with it.
+ * Removes the R2 object of a message that has ended (delivered, kept as a dead letter, or dropped
+ * with its tenant) unless it is `keep` (a replay's dead letter), and first what a split of it left
+ * there: halves spilled (`<id>.a…`, `<id>.b…`) that the queue then refused, the message coming again
+ * to go whole, which nothing else would ever read or remove. A half an earlier attempt did queue then
+ * finds its object gone and is skipped: its spans went with the whole message, into Braintrust, a dead
+ * letter or nowhere. Only a message too large for a queue message, so in R2, has halves that spill.
  */
-export async function releaseDelivered(bucket: R2Bucket, message: DeliveryMessage): Promise<void> {
+export async function releaseEnded(bucket: R2Bucket, message: DeliveryMessage, keep?: string): Promise<void> {
   if ("r2Key" in message.payload) await removeAllUnder(bucket, `${SPILL_PREFIX}${message.tenant}/${message.id}.`);
-  await releasePayload(bucket, message);
+  await releasePayload(bucket, message, keep);
 }
 
 async function removeAllUnder(bucket: R2Bucket, prefix: string): Promise<void> {
