@@ -46,19 +46,32 @@ describe("OTLP/HTTP responses", () => {
     scope.spans.push(
       create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "short trace id" }),
       create(SpanSchema, { traceId: randomId(16), spanId: new Uint8Array(8), name: "zero span id" }),
+      create(SpanSchema, { traceId: randomId(16), spanId: randomId(8).slice(0, 4), name: "password reset for alice@example.com" }),
     );
 
     const { result: response, events } = await loggedWhile(() => sendTraces(tenant, toProtobuf(trace)));
 
     expect(response.status).toBe(200);
     const partial = (await exportResponseOf(response)).partialSuccess;
-    const reason =
-      'rejected 2 of 5 spans: span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes; span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes';
-    expect(partial?.rejectedSpans).toBe(2n);
-    expect(partial?.errorMessage).toBe(reason);
-    // The operator's record of them: one line for the request, not one per span.
+    const [shortTraceId, zeroSpanId] = [
+      'span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes',
+      'span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes',
+    ];
+    const shortSpanId = "span_id must be 8 bytes and not all zero, got 4 bytes";
+    expect(partial?.rejectedSpans).toBe(3n);
+    expect(partial?.errorMessage).toBe(
+      `rejected 3 of 6 spans: ${shortTraceId}; ${zeroSpanId}; span "password reset for alice@example.com": ${shortSpanId}`,
+    );
+    // The operator's record of them: one line for the request, not one per span, naming a span as a
+    // 400 quotes caller text, before the tenant's redaction has seen it: a long name by its length.
     expect(events.filter((e) => e.event === "ingest_spans_rejected" && e.tenant === tenant.id)).toEqual([
-      { event: "ingest_spans_rejected", tenant: tenant.id, spans: 2, reason, request_id: expect.any(String) },
+      {
+        event: "ingest_spans_rejected",
+        tenant: tenant.id,
+        spans: 3,
+        reason: `rejected 3 of 6 spans: ${shortTraceId}; ${zeroSpanId}; span of a name of 36 characters: ${shortSpanId}`,
+        request_id: expect.any(String),
+      },
     ]);
     const [received] = await standin.received(tenant.apiKey);
     expect(spansOf(received!.request).map((s) => s.name)).toEqual(spansOf(trueFoundryTrace()).map((s) => s.name));

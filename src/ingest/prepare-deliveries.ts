@@ -18,6 +18,8 @@ interface PreparedRequest {
   deliveries: Delivery[];
   /** Spans refused here, for the client's partial_success. */
   rejections: PartialSuccess;
+  /** Why, for the log line: without the long span names the client's message quotes (validate.ts). */
+  rejectionsLogged: string;
   /** The model calls translation read, by model, for the tenant's statistics. */
   usage: ProcessedSpans["usage"];
   /**
@@ -53,12 +55,13 @@ export function prepareDeliveries(
     const whole = unchangedDelivery(body, tenant.parent, vouched, { tenant, credential, config });
     const rejections = { rejectedSpans: 0n, errorMessage: "" };
     const usage = {};
-    if (whole) return { body, deliveries: [whole], rejections, usage };
+    if (whole) return { body, deliveries: [whole], rejections, rejectionsLogged: "", usage };
     const processed = { batches: [{ parent: tenant.parent, spans: outgoingSpansOf(body.bytes) }], changed: false, usage };
     return {
       body,
       deliveries: planDeliveries({ body, format, spansRejected: false, processed, tenant, credential, config }),
       rejections,
+      rejectionsLogged: "",
       usage,
     };
   }
@@ -75,13 +78,15 @@ export function prepareDeliveries(
   );
   const validation = read.rejections;
   const rejections = { rejectedSpans: BigInt(validation.rejected), errorMessage: validation.message };
+  const rejectionsLogged = validation.loggedMessage;
   const byTrace = processor.finishByTrace(read.leftOut);
-  if (byTrace) return { body, deliveries: [], rejections, usage: byTrace.usage, traces: byTrace };
+  if (byTrace) return { body, deliveries: [], rejections, rejectionsLogged, usage: byTrace.usage, traces: byTrace };
   const processed = processor.finish(read.leftOut);
   return {
     body,
     deliveries: planDeliveries({ body, format, spansRejected: validation.rejected > 0, processed, tenant, credential, config }),
     rejections,
+    rejectionsLogged,
     usage: processed.usage,
   };
 }

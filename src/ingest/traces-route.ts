@@ -106,7 +106,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
       event: "ingest_spans_rejected",
       tenant: tenantId,
       spans: Number(rejections.rejectedSpans),
-      reason: rejections.errorMessage,
+      reason: prepared.rejectionsLogged,
     });
   }
   return otlpSuccessResponse(format, c.req.header("content-type"), answer);

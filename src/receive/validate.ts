@@ -1,5 +1,5 @@
 import type { Span, Span_Link } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
-import { quoted } from "../http/caller-text.js";
+import { quoted, quotedUnlessSecret } from "../http/caller-text.js";
 
 const MAX_REASONS = 3;
 
@@ -12,7 +12,7 @@ const MAX_REASONS = 3;
 export class SpanRejections {
   accepted = 0;
   rejected = 0;
-  private readonly reasons: string[] = [];
+  private readonly reasons: { name: string; reason: string }[] = [];
 
   /** A span already known to be valid. */
   accept(): void {
@@ -33,14 +33,27 @@ export class SpanRejections {
   /** A span left out unread, named by its name as far as it could be read: counted, its reason kept for the message. */
   reject(name: string, reason: string): void {
     this.rejected++;
-    if (this.reasons.length < MAX_REASONS) this.reasons.push(`span ${quoted(name)}: ${reason}`);
+    if (this.reasons.length < MAX_REASONS) this.reasons.push({ name, reason });
   }
 
-  /** For the client's partial_success.error_message; empty when nothing was rejected. */
+  /** For the client's partial_success.error_message, naming its own spans; empty when nothing was rejected. */
   get message(): string {
+    return this.described((name) => quoted(name));
+  }
+
+  /**
+   * For the log line, which the tenant's redaction never sees: a span's name may be a prompt's, or
+   * hold what the tenant masks, so it is quoted only when short, as a 400 quotes caller text.
+   */
+  get loggedMessage(): string {
+    return this.described((name) => quotedUnlessSecret(name, false) ?? `of a name of ${name.length} characters`);
+  }
+
+  private described(named: (name: string) => string): string {
     if (this.rejected === 0) return "";
     const more = this.rejected > this.reasons.length ? ` (and ${this.rejected - this.reasons.length} more)` : "";
-    return `rejected ${this.rejected} of ${this.accepted + this.rejected} spans: ${this.reasons.join("; ")}${more}`;
+    const reasons = this.reasons.map(({ name, reason }) => `span ${named(name)}: ${reason}`);
+    return `rejected ${this.rejected} of ${this.accepted + this.rejected} spans: ${reasons.join("; ")}${more}`;
   }
 }
 
