@@ -30,6 +30,7 @@ function part(trace: string, spans: number, bytes: number): Omit<WaitingPiece, "
     incarnation: "incarnation-1",
     sealedClientKey: undefined,
     clientKeyApiUrl: undefined,
+    maskedWith: undefined,
     protobuf: crypto.getRandomValues(new Uint8Array(bytes)),
     spans,
     receivedAt: NOW,

@@ -1,8 +1,10 @@
 import { type RelayConfig, relayConfig } from "../env.js";
 import { errorText, logEvent } from "../log/events.js";
+import { maskedAgain } from "../process/mask-again.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { openStoredKey } from "../tenants/credentials.js";
+import { maskingRulesDigest } from "../tenants/rules-digest.js";
 import type { Tenant } from "../tenants/schema.js";
 import { tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
@@ -145,23 +147,27 @@ async function deliverWith(
   const key = await deliveryKey(message, tenant, env);
   // What holds the spans next (a retry, its halves, a dead letter) holds the client's key as it opens now.
   const held = key.resealed ? { ...message, ...key.resealed } : message;
+  // Sent, halved and kept as masked by the tenant's rules now; a retry keeps the bytes it has, masked again when it comes.
+  const masked = await maskedByRulesNow(message, protobuf, tenant);
+  const remasked = { ...held, maskedWith: masked.maskedWith };
   const askObject = () => tenantChangedSince(env, tenant, message.replayClaim !== undefined);
   if ("undeliverable" in key) {
     // A stored key just set, or the api_url the client's key was sent for just set: KV's copy may not say so yet.
     const newer = copy ? await askObject() : undefined;
     if (newer) return deliverWith(newer, message, protobuf, env, config, false);
-    return keepAsDeadLetter(env, held, protobuf, key.undeliverable);
+    return keepAsDeadLetter(env, remasked, masked.protobuf, key.undeliverable);
   }
   const { apiKey } = key;
   // The client's key as offered to this tenant's Braintrust, for what Braintrust says of it.
   const offered = { tenantId: message.tenant, incarnation: tenant.incarnation, apiUrl: tenant.api_url, apiKey };
-  const deadLetter = (reason: string, attemptsMade: number) => keepAsDeadLetter(env, { ...held, attempts: attemptsMade }, protobuf, reason);
+  const deadLetter = (reason: string, attemptsMade: number) =>
+    keepAsDeadLetter(env, { ...remasked, attempts: attemptsMade }, masked.protobuf, reason);
 
   const attempts = message.attempts + 1;
   const { outcome, next, newer } = await attemptDelivery(
     { apiUrl: tenant.api_url, apiKey, parent: message.parent },
     // Off the client's path, so bandwidth wins over CPU: always compressed.
-    { protobuf, compress: true },
+    { protobuf: masked.protobuf, compress: true },
     { timeoutMs: config.queuedUpstreamTimeoutMs, allowInsecureUpstream: config.allowInsecureUpstream },
     {
       tenant: message.tenant,
@@ -209,7 +215,7 @@ async function deliverWith(
       // The halves' ids are the message's own, made again should it come back: their spills are kept on failure.
       await enqueue(
         env.DELIVERY_QUEUE,
-        await halvesAsMessages({ ...held, attempts, ...(lastError ? { lastError } : {}) }, protobuf, env.PAYLOADS, "repeated"),
+        await halvesAsMessages({ ...remasked, attempts, ...(lastError ? { lastError } : {}) }, masked.protobuf, env.PAYLOADS, "repeated"),
       );
       await releaseOrLog(() => releasePayload(env.PAYLOADS, message), message, "split_release_failed");
       return;
@@ -228,6 +234,21 @@ async function deliverWith(
       // for something else; the key's rights given back). A replay sends them with the same key.
       return deadLetter(`Braintrust refused the client's API key: ${lastError}`, attempts);
   }
+}
+
+/**
+ * The spans as the tenant's redaction rules mask them now, and the digest of those rules: spans kept
+ * under others (a rule added since they came, before a dead letter's replay, say) are masked again
+ * by these, as they would be were they received now. Spans masked by these already go as they are.
+ */
+async function maskedByRulesNow(
+  message: DeliveryMessage,
+  protobuf: Uint8Array,
+  tenant: Tenant,
+): Promise<{ protobuf: Uint8Array; maskedWith: string }> {
+  const maskedWith = await maskingRulesDigest(tenant.redact);
+  if (message.maskedWith === maskedWith) return { protobuf, maskedWith };
+  return { protobuf: maskedAgain(protobuf, tenant.redact) ?? protobuf, maskedWith };
 }
 
 /**

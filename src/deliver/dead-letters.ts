@@ -77,6 +77,7 @@ function replayMessageOf(key: string, meta: Record<string, string>): DeliveryMes
     parent: deadLetter.parent,
     ...(meta.sealed_client_key ? { sealedClientKey: meta.sealed_client_key } : {}),
     ...(meta.client_key_api_url ? { clientKeyApiUrl: meta.client_key_api_url } : {}),
+    ...(meta.masked_with ? { maskedWith: meta.masked_with } : {}),
     payload: { r2Key: key },
     spans: deadLetter.spans,
     bytes: deadLetter.bytes,
@@ -144,6 +145,7 @@ export class DeadLetterStore {
       ...(message.incarnation ? { incarnation: message.incarnation } : {}),
       ...(message.sealedClientKey ? { sealed_client_key: message.sealedClientKey } : {}),
       ...(message.clientKeyApiUrl ? { client_key_api_url: message.clientKeyApiUrl } : {}),
+      ...(message.maskedWith ? { masked_with: message.maskedWith } : {}),
     };
     if ((await this.bucket.put(key, protobuf, { customMetadata, ...(onlyIf ? { onlyIf } : {}) })) === null) return undefined;
     countSpans(message, "dead_lettered", message.spans);

@@ -6,6 +6,7 @@ import { halveRequest } from "../otlp/outgoing.js";
 import type { PartialSuccess } from "../otlp/partial-success.js";
 import { countSpans } from "../stats/recorder.js";
 import { type BraintrustCredential, openStoredKey } from "../tenants/credentials.js";
+import { maskingRulesDigest } from "../tenants/rules-digest.js";
 import type { Tenant } from "../tenants/schema.js";
 import { allOrUndone } from "./all-or-undone.js";
 import { attemptDelivery } from "./attempt.js";
@@ -331,6 +332,7 @@ async function messageTemplate(
     serverErrors: attempted?.serverErrors ?? 0,
     ...(attempted?.lastError === undefined ? {} : { lastError: attempted.lastError }),
     receivedAt: Date.now(),
+    maskedWith: await maskingRulesDigest(delivery.rules),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { BraintrustCredential } from "../tenants/credentials.js";
+import type { Redact } from "../tenants/processing-schema.js";
 import type { OtlpPayload } from "./braintrust.js";
 
 /** One upstream request's worth of spans, as the ingest route hands it over: one tenant, one parent. */
@@ -18,6 +19,8 @@ export interface Delivery {
    */
   payload: OtlpPayload;
   spans: number;
+  /** The tenant's redaction rules its spans were masked with, which messages made of it name (maskedWith). */
+  rules: Redact;
 }
 
 /**
@@ -61,6 +64,11 @@ export interface DeliveryMessage {
   receivedAt: number;
   /** A replayed dead letter's: the claim its replay made on it (tenants/dead-letter-claims.ts), the only one it lets go of. */
   replayClaim?: string;
+  /**
+   * The digest of the tenant's redaction rules its spans were masked with (tenants/rules-digest.ts):
+   * sent under other rules, they are masked again by those. None when an older relay queued it.
+   */
+  maskedWith?: string;
 }
 
 /** A message's fields but its spans: what every piece of one delivery shares, whatever spans it carries. */
@@ -87,6 +95,7 @@ const DeliveryMessageSchema = z.object({
   lastError: z.string().optional(),
   receivedAt: z.number(),
   replayClaim: z.string().optional(),
+  maskedWith: z.string().optional(),
 }) satisfies z.ZodType<DeliveryMessage>;
 
 export function isDeliveryMessage(body: unknown): body is DeliveryMessage {

@@ -71,8 +71,8 @@ export function unchangedDelivery(
 function addressedTo(
   tenant: Tenant,
   credential: BraintrustCredential,
-): Pick<Delivery, "tenantId" | "incarnation" | "apiUrl" | "credential"> {
-  return { tenantId: tenant.id, incarnation: tenant.incarnation, apiUrl: tenant.api_url, credential };
+): Pick<Delivery, "tenantId" | "incarnation" | "apiUrl" | "credential" | "rules"> {
+  return { tenantId: tenant.id, incarnation: tenant.incarnation, apiUrl: tenant.api_url, credential, rules: tenant.redact };
 }
 
 /**

@@ -68,6 +68,8 @@ export interface SettleRequest {
   routeKeys?: string[];
   /** When those routes were saved (the tenant's `updated_at` as the request read it), to tell older routes from newer. */
   routesAt?: string;
+  /** The digest of the redaction rules the waiting spans were masked with (MessageTemplate's maskedWith). Absent from a Worker deployed before it. */
+  maskedWith?: string;
   traces: TraceReport[];
 }
 
@@ -286,6 +288,7 @@ export class TraceRoutes extends DurableObject<Env> {
       incarnation: request.incarnation,
       sealedClientKey: request.sealedClientKey,
       clientKeyApiUrl: request.clientKeyApiUrl,
+      maskedWith: request.maskedWith,
       protobuf: waiting.protobuf,
       spans: waiting.spans,
       receivedAt: now,
@@ -397,5 +400,6 @@ function template(objectId: string, piece: WaitingPiece, parent: string): Messag
     attempts: 0,
     serverErrors: 0,
     receivedAt: piece.receivedAt,
+    ...(piece.maskedWith ? { maskedWith: piece.maskedWith } : {}),
   };
 }

@@ -16,6 +16,8 @@ export interface WaitingPiece {
   incarnation: string | undefined;
   sealedClientKey: string | undefined;
   clientKeyApiUrl: string | undefined;
+  /** The digest of the redaction rules its spans were masked with; none when an older Worker sent them. */
+  maskedWith: string | undefined;
   protobuf: Uint8Array;
   spans: number;
   receivedAt: number;
@@ -65,12 +67,14 @@ export class TraceWaitStore {
     );
     sql.exec("CREATE INDEX IF NOT EXISTS trace_routes_due ON trace_routes (due_at) WHERE due_at IS NOT NULL");
     sql.exec(
-      "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL, client_key_api_url TEXT)",
+      "CREATE TABLE IF NOT EXISTS waiting_pieces (id INTEGER PRIMARY KEY AUTOINCREMENT, trace TEXT NOT NULL, tenant TEXT NOT NULL, incarnation TEXT, sealed_client_key TEXT, protobuf BLOB NOT NULL, spans INTEGER NOT NULL, received_at INTEGER NOT NULL, client_key_api_url TEXT, masked_with TEXT)",
     );
     // For `holds`, which a client's retry asks of every trace it brings again: without it, each read every piece waiting.
     sql.exec("CREATE INDEX IF NOT EXISTS waiting_pieces_trace ON waiting_pieces (trace)");
     // An object made before a client's key was bound to its api_url gains the column; its pieces have none.
     if (!hasColumn(sql, "waiting_pieces", "client_key_api_url")) sql.exec("ALTER TABLE waiting_pieces ADD COLUMN client_key_api_url TEXT");
+    // One made before spans named the rules they were masked with gains the column; its pieces have none.
+    if (!hasColumn(sql, "waiting_pieces", "masked_with")) sql.exec("ALTER TABLE waiting_pieces ADD COLUMN masked_with TEXT");
     // One made before waiting traces kept the best parent their spans named gains the columns; its traces have none.
     if (!hasColumn(sql, "trace_routes", "candidate")) {
       sql.exec("ALTER TABLE trace_routes ADD COLUMN candidate TEXT");
@@ -166,12 +170,13 @@ export class TraceWaitStore {
       best?.route ?? null,
     );
     this.sql.exec(
-      "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO waiting_pieces (trace, tenant, incarnation, sealed_client_key, client_key_api_url, masked_with, protobuf, spans, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
       piece.trace,
       piece.tenant,
       piece.incarnation ?? null,
       piece.sealedClientKey ?? null,
       piece.clientKeyApiUrl ?? null,
+      piece.maskedWith ?? null,
       piece.protobuf,
       piece.spans,
       piece.receivedAt,
@@ -241,12 +246,13 @@ export class TraceWaitStore {
         incarnation: string | null;
         sealed_client_key: string | null;
         client_key_api_url: string | null;
+        masked_with: string | null;
         protobuf: ArrayBuffer;
         spans: number;
         received_at: number;
         parent: string;
       }>(
-        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.client_key_api_url, p.protobuf, p.spans, p.received_at, t.parent
+        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.client_key_api_url, p.masked_with, p.protobuf, p.spans, p.received_at, t.parent
          FROM waiting_pieces p JOIN trace_routes t ON t.trace = p.trace WHERE t.parent IS NOT NULL ORDER BY p.id LIMIT ?`,
         limit,
       )
@@ -260,6 +266,7 @@ export class TraceWaitStore {
           incarnation: row.incarnation ?? undefined,
           sealedClientKey: row.sealed_client_key ?? undefined,
           clientKeyApiUrl: row.client_key_api_url ?? undefined,
+          maskedWith: row.masked_with ?? undefined,
           protobuf: new Uint8Array(row.protobuf),
           spans: row.spans,
           receivedAt: row.received_at,

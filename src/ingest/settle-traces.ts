@@ -12,6 +12,7 @@ import type { ModelUsageCounts } from "../stats/counts.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
 import type { BraintrustCredential } from "../tenants/credentials.js";
 import { routeMatchKeys } from "../tenants/route-keys.js";
+import { maskingRulesDigest } from "../tenants/rules-digest.js";
 import type { Tenant } from "../tenants/schema.js";
 import { batchesByParent } from "./prepare-deliveries.js";
 
@@ -68,6 +69,7 @@ export async function settleTraces(
       ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
   const routeKeys = await routeMatchKeys(tenant.routes);
+  const maskedWith = await maskingRulesDigest(tenant.redact);
   const undecided = undecidedSpans(request);
   // One room for all the request's objects: each trace's part is a copy of its spans with their
   // resource and scope, so a request of many traces under a large resource would otherwise copy it
@@ -78,7 +80,7 @@ export async function settleTraces(
     failure,
     objectsCalled,
   } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
-    object.settle(settleRequest(tenant, routeKeys, clientKey, reportsOf(group, undecided, source, room))),
+    object.settle(settleRequest(tenant, { routeKeys, maskedWith }, clientKey, reportsOf(group, undecided, source, room))),
   );
   // By span, not by trace: a trace of the request none of whose spans is sent (all filtered out)
   // waits with nothing of it kept. Kept once however often the request comes, so counted accepted
@@ -129,7 +131,12 @@ function usageBySettlement(
 }
 
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
-function settleRequest(tenant: Tenant, routeKeys: string[], clientKey: QueuedClientKey | undefined, traces: TraceReport[]): SettleRequest {
+function settleRequest(
+  tenant: Tenant,
+  { routeKeys, maskedWith }: { routeKeys: string[]; maskedWith: string },
+  clientKey: QueuedClientKey | undefined,
+  traces: TraceReport[],
+): SettleRequest {
   return {
     tenant: tenant.id,
     incarnation: tenant.incarnation,
@@ -140,6 +147,7 @@ function settleRequest(tenant: Tenant, routeKeys: string[], clientKey: QueuedCli
     routeParents: tenant.routes.map((route) => route.parent),
     routeKeys,
     routesAt: tenant.updated_at,
+    maskedWith,
     traces,
   };
 }
@@ -191,11 +199,12 @@ export async function rememberAccepted(
   // would, whatever parents took the others (a parent they settle decides it, a candidate waits).
   const accepted = provisional.filter((d) => !("parent" in d) || taken.has(d.parent));
   const routeKeys = await routeMatchKeys(tenant.routes);
+  const maskedWith = await maskingRulesDigest(tenant.redact);
   const calls = [...byShard(accepted)].map(([shard, group]) =>
     traceRoutesObject(env, tenant, shard).settle(
       settleRequest(
         tenant,
-        routeKeys,
+        { routeKeys, maskedWith },
         undefined,
         group.map(
           (d): TraceReport =>
