@@ -37,7 +37,7 @@ import {
 } from "./support/relay.js";
 import { routingTenant } from "./support/routing.js";
 import { standin } from "./support/standin.js";
-import { exportResponseOf, largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
+import { attributesOf, exportResponseOf, largeRequest, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
 type Report = TenantStatsReport & { tenant: string; per_minute: NonNullable<TenantStatsReport["per_minute"]> };
 
@@ -263,6 +263,22 @@ describe("per-tenant statistics", () => {
     // Spans only checked or filtered, never translated, are never read for usage.
     const plainReport = await statsWhen(plain.id, (r) => requestCount(r) === 1);
     expect(plainReport.total.llm_usage).toEqual({});
+  });
+
+  it("name a model call by its model as the tenant's value rules leave it, as Braintrust shows it", async () => {
+    const tenant = await createTenant({ config: { redact: { values: [{ pattern: "acme-client-[a-z]+", replacement: "[client]" }] } } });
+    const trace = trueFoundryTrace();
+    const model = spansOf(trace).find((span) => span.name.startsWith("Model"))!;
+    const fineTuned = "ft:gpt-4.1-mini:acme-client-globex::9xYz";
+    model.attributes = model.attributes.map((a) => (a.key === "tfy.model.name" ? attr("tfy.model.name", fineTuned) : a));
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const [received] = (await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).requests;
+    const shown = spansOf(received!.request).find((span) => span.name.startsWith("Model"))!;
+    expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe("ft:gpt-4.1-mini:[client]::9xYz");
+    const report = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
+    expect(Object.keys(report.total.llm_usage)).toEqual(["ft:gpt-4.1-mini:[client]::9xYz"]);
   });
 
   it("count a routing tenant's model call once when its waiting spans are sent again after a lost answer, as they count received once", async () => {

@@ -21,18 +21,8 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from ".
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
   if (rules.values.length === 0) return false;
-  /** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
-  const maskWithin = (text: string): string | undefined => {
-    const maxLength = grownAtMost(text);
-    let masked = text;
-    for (const maskOne of rules.values) {
-      const next = maskOne(masked, maxLength);
-      if (next === undefined) return undefined;
-      masked = next;
-    }
-    return masked;
-  };
-  const mask = (text: string): string => maskWithin(text) ?? REDACTED;
+  const maskWithin = (text: string): string | undefined => maskedWithin(text, rules);
+  const mask = (text: string): string => maskedText(text, rules);
   const maskText = (text: string): string => {
     const asText = maskWithin(text);
     if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
@@ -92,6 +82,23 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
   }
   ownTexts((text) => masked(text));
   return changed;
+}
+
+/** Text as the value rules mask it: masked whole when that would grow it too far or mask too many matches. */
+export function maskedText(text: string, rules: CompiledRedaction): string {
+  return maskedWithin(text, rules) ?? REDACTED;
+}
+
+/** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
+function maskedWithin(text: string, rules: CompiledRedaction): string | undefined {
+  const maxLength = grownAtMost(text);
+  let masked = text;
+  for (const maskOne of rules.values) {
+    const next = maskOne(masked, maxLength);
+    if (next === undefined) return undefined;
+    masked = next;
+  }
+  return masked;
 }
 
 /** A message's own text fields, beside its attributes, each set to what `mask` makes of it. */

@@ -12,7 +12,7 @@ import { routesTraces } from "../tenants/routing.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { CallerParents } from "./caller-parent.js";
 import { isAiSpan } from "./filter.js";
-import { maskValues, type OwnTexts, resourceTexts, scopeTexts, spanTexts } from "./mask-values.js";
+import { maskedText, maskValues, type OwnTexts, resourceTexts, scopeTexts, spanTexts } from "./mask-values.js";
 import { newParseBudget } from "./raw-json.js";
 import { type CompiledRedaction, compileRedaction, spanAttributeLists } from "./redact.js";
 import { redactKeys } from "./redact-keys.js";
@@ -180,7 +180,7 @@ export class SpanProcessor {
     const size = sizeOf(pieces);
     this.outgoingBytes += size;
     this.spans.push({ scope: this.outgoingScope(incoming.scope), pieces, size });
-    if (translation?.usage) this.calls.push({ at: this.spans.length - 1, usage: translation.usage });
+    if (translation?.usage) this.calls.push({ at: this.spans.length - 1, usage: this.maskedUsage(translation.usage) });
     if (trace !== undefined) this.traces.push(trace);
     if (callerParent) this.callerParents?.mayBecomeRoot(this.spans.length - 1, callerParent);
     if (hasZeroParent(incoming.fields)) this.zeroParents.push(this.spans.length - 1);
@@ -265,6 +265,15 @@ export class SpanProcessor {
     }
     const traces = [...byTrace.values(), ...spanless];
     return { traces, spans: this.spans, traceOf, calls: this.calls, changed: this.changedWith(leftOut), usage: this.usage() };
+  }
+
+  /**
+   * A model call as the tenant's statistics name it: by its model as Braintrust shows it, masked by
+   * the value rules (a fine-tuned model named after a client).
+   */
+  private maskedUsage(usage: LlmUsage): LlmUsage {
+    const redaction = this.redaction;
+    return redaction && redaction.values.length > 0 ? { ...usage, model: maskedText(usage.model, redaction) } : usage;
   }
 
   /** The request's model calls, by model. */
