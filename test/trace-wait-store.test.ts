@@ -38,14 +38,17 @@ function part(trace: string, spans: number, bytes: number): Omit<WaitingPiece, "
 }
 
 /** Runs `body` on the store of a trace-routes object no other test uses. */
-function onFreshStore(body: (store: TraceWaitStore) => void): Promise<void> {
+function onFreshStore(body: (store: TraceWaitStore, sql: SqlStorage) => void): Promise<void> {
   const object = traceRoutesObject(env, { id: uniqueTenantId("store") }, "0");
-  return runInDurableObject(object, (_instance, state) => body(new TraceWaitStore(state.storage.sql)));
+  return runInDurableObject(object, (_instance, state) => body(new TraceWaitStore(state.storage.sql), state.storage.sql));
 }
+
+/** A batch's bytes without bound, for the tests of what leaves rather than how much at a time. */
+const ALL_BYTES = Number.POSITIVE_INFINITY;
 
 /** Where each piece ready to leave goes, as trace, spans and parent. */
 function departures(store: TraceWaitStore): Array<{ trace: string; spans: number; parent: string }> {
-  return store.releasable(50).map(({ piece, parent }) => ({ trace: piece.trace, spans: piece.spans, parent }));
+  return store.releasable(50, ALL_BYTES).map(({ piece, parent }) => ({ trace: piece.trace, spans: piece.spans, parent }));
 }
 
 describe("trace wait store", () => {
@@ -109,7 +112,7 @@ describe("trace wait store", () => {
       expect(store.totals()).toEqual({ traces: 1, spans: 3, bytes: 30 });
 
       store.decideOverdue(DUE, DUE + DECISION_TTL_MS);
-      for (const { piece } of store.releasable(50)) store.released(piece);
+      for (const { piece } of store.releasable(50, ALL_BYTES)) store.released(piece);
       expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
     });
   });
@@ -209,7 +212,7 @@ describe("trace wait store", () => {
       expect(store.totals()).toEqual({ traces: 2, spans: 6, bytes: 55 });
 
       store.decide(trace, "project_name:from-top-span", NOW + DECISION_TTL_MS, store.trace(trace));
-      const [first, second] = store.releasable(50);
+      const [first, second] = store.releasable(50, ALL_BYTES);
       expect([first?.piece.spans, second?.piece.spans]).toEqual([2, 3]);
 
       store.released(first!.piece);
@@ -219,9 +222,31 @@ describe("trace wait store", () => {
       expect(store.trace(trace)).toMatchObject({ spans: 0, bytes: 0 });
 
       store.decide(other, DEFAULT_PARENT, NOW + DECISION_TTL_MS, store.trace(other));
-      const [last] = store.releasable(50);
+      const [last] = store.releasable(50, ALL_BYTES);
       store.released(last!.piece);
       expect(store.totals()).toEqual({ traces: 0, spans: 0, bytes: 0 });
+    });
+  });
+
+  it("hands over decided spans a batch at a time, no more once a batch holds its bytes, and reads no piece past that", async () => {
+    await onFreshStore((store, sql) => {
+      const traces = Array.from({ length: 10 }, () => hex(randomId(16)));
+      for (const trace of traces) {
+        store.wait(part(trace, 1, 60_000), DEFAULT_PARENT, DUE, undefined, undefined);
+        store.decide(trace, DEFAULT_PARENT, NOW + DECISION_TTL_MS, store.trace(trace));
+      }
+      const cursors = recordingCursors(sql);
+
+      const first = store.releasable(50, 150_000);
+
+      // The third piece takes the batch past its bytes: it comes, the seven after it stay unread (a
+      // piece read is a row of each table: all ten would be twenty).
+      expect(first.map(({ piece }) => piece.trace)).toEqual(traces.slice(0, 3));
+      expect(cursors.reduce((rows, cursor) => rows + cursor.rowsRead, 0)).toBeLessThan(10);
+      for (const { piece } of first) store.released(piece);
+      expect(store.releasable(50, 150_000).map(({ piece }) => piece.trace)).toEqual(traces.slice(3, 6));
+      // One piece larger than a batch's bytes still comes, alone.
+      expect(store.releasable(50, 1).map(({ piece }) => piece.trace)).toEqual(traces.slice(3, 4));
     });
   });
 
@@ -235,7 +260,7 @@ describe("trace wait store", () => {
       // The queue refused the spans all day.
       store.forgetExpired(NOW + DECISION_TTL_MS + 1, 0);
 
-      const ready = store.releasable(50);
+      const ready = store.releasable(50, ALL_BYTES);
       expect(ready).toEqual([{ piece: { ...waiting, id: expect.any(Number) }, parent: "project_name:from-top-span" }]);
       // Once they left, the decision past its day is forgotten.
       store.released(ready[0]!.piece);

@@ -23,8 +23,9 @@ import { type StoredTrace, TraceWaitStore, type WaitingPiece, type WaitingTotals
 
 /** How soon the alarm tries again when the queue did not take waiting spans, or its own storage failed. */
 const RELEASE_RETRY_MS = 30_000;
-/** Pieces read at a time while handing them to the queue. */
+/** Pieces read at a time while handing them to the queue, and the bytes of spans past which a batch takes no more. */
 const RELEASE_BATCH = 50;
+const RELEASE_BATCH_BYTES = 8_000_000;
 /** How often the alarm forgets decisions past their day, while the object remembers any. */
 const SWEEP_MS = 60 * 60 * 1000;
 
@@ -320,7 +321,8 @@ export class TraceRoutes extends DurableObject<Env> {
    */
   private async releaseAll(): Promise<boolean> {
     for (;;) {
-      const batch = this.store.releasable(RELEASE_BATCH);
+      const batch = this.store.releasable(RELEASE_BATCH, RELEASE_BATCH_BYTES);
+      if (batch.length === 0) return true;
       const messages: DeliveryMessage[] = [];
       const ends: number[] = [];
       // A piece whose messages cannot be made (its payload not stored in R2) stops the batch there; those before it still go.
@@ -361,7 +363,6 @@ export class TraceRoutes extends DurableObject<Env> {
         // count, so a tenant created again under its id never shows them as waiting in the queue.
         countSpans(piece, "queued", piece.spans);
       }
-      if (batch.length < RELEASE_BATCH) return true;
     }
   }
 

@@ -236,28 +236,34 @@ export class TraceWaitStore {
     if (spanless > 0) this.addSpanless(-spanless);
   }
 
-  /** Spans of decided traces still here, with the parent each goes to, a bounded batch at a time. */
-  releasable(limit: number): Array<{ piece: WaitingPiece; parent: string }> {
-    return this.sql
-      .exec<{
-        id: number;
-        trace: string;
-        tenant: string;
-        incarnation: string | null;
-        sealed_client_key: string | null;
-        client_key_api_url: string | null;
-        masked_with: string | null;
-        protobuf: ArrayBuffer;
-        spans: number;
-        received_at: number;
-        parent: string;
-      }>(
-        `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.client_key_api_url, p.masked_with, p.protobuf, p.spans, p.received_at, t.parent
+  /**
+   * Spans of decided traces still here, with the parent each goes to, a bounded batch at a time: at
+   * most `limit` pieces, and no more once they hold `maxBytes` (the first always comes). The rows are
+   * read one at a time, so a batch's spans are all it holds in memory, not the 32 MB an object may
+   * keep waiting: the alarm copies them again into messages, and objects may share an isolate.
+   */
+  releasable(limit: number, maxBytes: number): Array<{ piece: WaitingPiece; parent: string }> {
+    const rows = this.sql.exec<{
+      id: number;
+      trace: string;
+      tenant: string;
+      incarnation: string | null;
+      sealed_client_key: string | null;
+      client_key_api_url: string | null;
+      masked_with: string | null;
+      protobuf: ArrayBuffer;
+      spans: number;
+      received_at: number;
+      parent: string;
+    }>(
+      `SELECT p.id, p.trace, p.tenant, p.incarnation, p.sealed_client_key, p.client_key_api_url, p.masked_with, p.protobuf, p.spans, p.received_at, t.parent
          FROM waiting_pieces p JOIN trace_routes t ON t.trace = p.trace WHERE t.parent IS NOT NULL ORDER BY p.id LIMIT ?`,
-        limit,
-      )
-      .toArray()
-      .map((row) => ({
+      limit,
+    );
+    const batch: Array<{ piece: WaitingPiece; parent: string }> = [];
+    let bytes = 0;
+    for (const row of rows) {
+      batch.push({
         parent: row.parent,
         piece: {
           id: row.id,
@@ -271,7 +277,11 @@ export class TraceWaitStore {
           spans: row.spans,
           receivedAt: row.received_at,
         },
-      }));
+      });
+      bytes += row.protobuf.byteLength;
+      if (bytes >= maxBytes) break;
+    }
+    return batch;
   }
 
   /** Forgets a piece the queue has taken. */
