@@ -149,9 +149,10 @@ function escapeAt(source: string, at: number, references: "of their group" | "an
   if (letter === "k" && source[at + 1] === "<") {
     const end = source.indexOf(">", at) + 1 || source.length;
     const name = source.slice(at + 2, end - 1);
-    const opening = captureGroupOpenings(source).find((i) => source.startsWith(`(?<${name}>`, i));
+    // Alternatives may name a group alike (`(?:(?<n>-)|(?<n>\d+))`): the reference may repeat any of them.
+    const openings = captureGroupOpenings(source).filter((i) => source.startsWith(`(?<${name}>`, i));
     // A name no group has, or none (`\k<>`, how modifier-groups.ts writes a reference matched in either case): any characters.
-    const characters = name && opening !== undefined ? referredCharacters(source, opening, references) : ANY;
+    const characters = name && openings.length > 0 ? openings.map((i) => referredCharacters(source, i, references)).reduce(union) : ANY;
     return { characters, end, anyLength: true };
   }
   const { code, end } = escapedCharacter(source, at);

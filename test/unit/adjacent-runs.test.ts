@@ -69,6 +69,8 @@ describe("a pattern splitting one run among repetitions before more of it", () =
     "(\\d+)\\1x",
     // A back reference takes its group's characters, any in the group itself or in a group another refers to.
     "(?<n>[a-z]+)\\k<n>x",
+    // Alternatives may name their groups alike: the reference may repeat either.
+    "(?:(?<n>-)|(?<n>\\d+))\\k<n>x",
     "([\\w<]+)<.*\\1x",
     "(a\\1)b+a+x",
     "\\d+(?:-?\\d+)x",
