@@ -135,10 +135,10 @@ export function requestOf(spans: Span[], scopeName = "tfy-llm-gateway"): ExportT
   });
 }
 
-/** The attributes of a delivered span, as plain key → value. */
-export function attributesOf(span: Span): Record<string, unknown> {
+/** The attributes of a delivered span (or event, or resource), as plain key → value. */
+export function attributesOf(holder: Pick<Span, "attributes">): Record<string, unknown> {
   return Object.fromEntries(
-    span.attributes.map((a) => [
+    holder.attributes.map((a) => [
       a.key,
       a.value?.value.case === "arrayValue" ? a.value.value.value.values.map((v) => v.value.value) : a.value?.value.value,
     ]),
