@@ -8,7 +8,7 @@ import { RedactSchema } from "../src/tenants/processing-schema.js";
 import { maskingRulesDigest } from "../src/tenants/rules-digest.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { consume, DELIVERIES, queuedMessage } from "./support/queue.js";
-import { admin, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
+import { admin, changedWhileKvLags, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
 import { endWaitNow, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { attributesOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
@@ -41,6 +41,20 @@ describe.concurrent("spans the relay kept, sent after the tenant's redaction rul
     const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
 
     await putRules(tenant, { translate: false, redact: { values: ["emails"] } });
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
+    expect(await notesReceived(tenant.apiKey)).toEqual(["contact [REDACTED]"]);
+  });
+
+  it("a dead letter replayed right after the rule was added, while KV's copy of the tenant lags, is masked by it", async () => {
+    const tenant = await createTenant({ config: { translate: false } });
+    const span = spanWith("lookup", [attr("user.note", NOTE)]);
+    await standin.script(tenant.apiKey, [{ status: 400 }]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+
+    await changedWhileKvLags(tenant, () => putRules(tenant, { translate: false, redact: { values: ["emails"] } }));
     expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);

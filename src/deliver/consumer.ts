@@ -3,9 +3,10 @@ import { errorText, logEvent } from "../log/events.js";
 import { maskedAgain } from "../process/mask-again.js";
 import { countSpans } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
+import { authoritativeTenant } from "../tenants/authoritative.js";
 import { openStoredKey } from "../tenants/credentials.js";
 import { maskingRulesDigest } from "../tenants/rules-digest.js";
-import type { Tenant } from "../tenants/schema.js";
+import { isIncarnationOf, type Tenant } from "../tenants/schema.js";
 import { tenantStoreOf } from "../tenants/store.js";
 import { attemptDelivery } from "./attempt.js";
 import { openClientKey, type QueuedClientKey } from "./client-key.js";
@@ -126,7 +127,19 @@ async function deliverQueued(message: DeliveryMessage, env: Env, config: RelayCo
   const tenants = tenantStoreOf(env);
   const tenant = await tenantOfMessage(env, tenants, message);
   if (!tenant) return discardOrWait(env, tenants, message);
-  return deliverWith(tenant, message, protobuf, env, config, true);
+  const owner = await ownerIfRulesBehind(env, message, tenant);
+  return owner ? deliverWith(owner, message, protobuf, env, config, false) : deliverWith(tenant, message, protobuf, env, config, true);
+}
+
+/**
+ * For a replay read with a tenant whose redaction rules are not those its object held when the
+ * replay was asked for, the object's record: KV's copy lags a change by up to minutes, and an
+ * operator who adds a rule and then replays expects the spans masked by it. Undefined otherwise.
+ */
+async function ownerIfRulesBehind(env: Env, message: DeliveryMessage, tenant: Tenant): Promise<Tenant | undefined> {
+  if (message.rulesAtReplay === undefined || (await maskingRulesDigest(tenant.redact)) === message.rulesAtReplay) return undefined;
+  const owner = await authoritativeTenant(env, message.tenant);
+  return isIncarnationOf(owner, message.incarnation) ? owner : undefined;
 }
 
 /**

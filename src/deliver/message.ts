@@ -69,6 +69,12 @@ export interface DeliveryMessage {
    * sent under other rules, they are masked again by those. None when an older relay queued it.
    */
   maskedWith?: string;
+  /**
+   * A replayed dead letter's: the digest of the tenant's redaction rules when it was replayed, as the
+   * tenant's object held them. A copy of the tenant read later that names others may be behind a rule
+   * just added (an operator adds one, then replays), and the object's record is read instead.
+   */
+  rulesAtReplay?: string;
 }
 
 /** A message's fields but its spans: what every piece of one delivery shares, whatever spans it carries. */
@@ -96,6 +102,7 @@ const DeliveryMessageSchema = z.object({
   receivedAt: z.number(),
   replayClaim: z.string().optional(),
   maskedWith: z.string().optional(),
+  rulesAtReplay: z.string().optional(),
 }) satisfies z.ZodType<DeliveryMessage>;
 
 export function isDeliveryMessage(body: unknown): body is DeliveryMessage {

@@ -17,11 +17,12 @@ export async function claimTenantReplays(env: Env, tenant: string, replays: Repl
   return replays.map((replay, i) => [replay, claims[i]!]);
 }
 
-/** The messages of the replays that claimed their dead letters, in the replays' order, each carrying its claim. */
+/** The messages of the replays that claimed their dead letters, in the replays' order, each carrying its claim and the tenant's rules then. */
 export function claimedMessages(replays: Replay[], claims: Map<Replay, DeadLetterClaim>): DeliveryMessage[] {
   return replays.flatMap((replay) => {
     const claim = claims.get(replay);
-    return claim?.outcome === "claimed" ? [{ ...replay.message, replayClaim: claim.claim }] : [];
+    if (claim?.outcome !== "claimed") return [];
+    return [{ ...replay.message, replayClaim: claim.claim, ...(claim.rules ? { rulesAtReplay: claim.rules } : {}) }];
   });
 }
 

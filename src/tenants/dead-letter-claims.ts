@@ -17,8 +17,11 @@ export interface DeadLetterToClaim {
 
 /** What a replay's claim on one dead letter came to. */
 export type DeadLetterClaim =
-  /** `claim` names this claim; the replay's message carries it, and lets go of this claim only. */
-  | { outcome: "claimed"; claim: string }
+  /**
+   * `claim` names this claim; the replay's message carries it, and lets go of this claim only.
+   * `rules`: the digest of the tenant's redaction rules as its object held them then (tenant-object.ts).
+   */
+  | { outcome: "claimed"; claim: string; rules?: string }
   /** Another replay claimed it, at `since`, and has not ended: its spans are on their way. */
   | { outcome: "replaying"; since: string }
   /** Kept for a tenant deleted since (and maybe created again): never replayed, never claimed. */

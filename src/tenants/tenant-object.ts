@@ -10,6 +10,7 @@ import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
 import { sealedAgainIfPrevious } from "./reseal.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
+import { maskingRulesDigest } from "./rules-digest.js";
 import { isIncarnationOf, type StoredTenant } from "./schema.js";
 import { type TenantStore, tenantStoreOf } from "./store.js";
 import { issueToken } from "./tokens.js";
@@ -225,7 +226,13 @@ export class TenantObject extends DurableObject<Env> {
    * reads whose they are: of two replays of one dead letter, from whichever isolates, one claims it.
    */
   claimDeadLetters(tenantId: string, deadLetters: DeadLetterToClaim[]): Promise<DeadLetterClaim[]> {
-    return this.changes.run(async () => this.deadLetterClaims.claim(await this.current(tenantId), deadLetters, Date.now()));
+    return this.changes.run(async () => {
+      const tenant = await this.current(tenantId);
+      const claims = this.deadLetterClaims.claim(tenant, deadLetters, Date.now());
+      // The rules an operator just added, which KV's copy may not name yet when the replay is delivered.
+      const rules = tenant && (await maskingRulesDigest(tenant.redact));
+      return claims.map((claim) => (claim.outcome === "claimed" && rules ? { ...claim, rules } : claim));
+    });
   }
 
   /** Lets go of these claims replays made, when the replays left their dead letters as they were. */

@@ -122,17 +122,33 @@ export async function fixedWhileKvLags(
   stale: "stored key" | "api_url",
   config: Record<string, unknown> = {},
 ): Promise<string> {
-  const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
   let key = tenant.apiKey;
-  if (stale === "stored key") {
-    await standin.revokeKey(tenant.apiKey);
-    key = await standin.issueKey();
-    await admin("PUT", `/tenants/${tenant.id}`, { ...config, parent: tenant.parent, braintrust: { api_url: standin.url, api_key: key } });
-  }
-  // The revoked key, or a URL Braintrust's gateway answers 403 at.
-  const staleRecord = stale === "api_url" ? { ...value, api_url: `${standin.url}/wrong` } : value;
-  await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(staleRecord), { metadata });
+  await changedWhileKvLags(
+    tenant,
+    async () => {
+      if (stale !== "stored key") return;
+      await standin.revokeKey(tenant.apiKey);
+      key = await standin.issueKey();
+      await admin("PUT", `/tenants/${tenant.id}`, { ...config, parent: tenant.parent, braintrust: { api_url: standin.url, api_key: key } });
+    },
+    // The revoked key, or a URL Braintrust's gateway answers 403 at.
+    (record) => (stale === "api_url" ? { ...record, api_url: `${standin.url}/wrong` } : record),
+  );
   return key;
+}
+
+/**
+ * Makes a change to the tenant, then writes the record KV held before back into KV (as `stale` makes
+ * it), as a location whose copy lags the change serves it.
+ */
+export async function changedWhileKvLags(
+  tenant: TestTenant,
+  change: () => Promise<void>,
+  stale: (record: Record<string, unknown>) => Record<string, unknown> = (record) => record,
+): Promise<void> {
+  const { value, metadata } = await env.TENANTS.getWithMetadata<Record<string, unknown>>(`tenant:${tenant.id}`, "json");
+  await change();
+  await env.TENANTS.put(`tenant:${tenant.id}`, JSON.stringify(stale(value!)), { metadata });
 }
 
 /** The incarnation in the tenant's KV record. */
