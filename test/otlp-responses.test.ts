@@ -40,12 +40,12 @@ const untranslated = { config: { translate: false } };
 
 describe("OTLP/HTTP responses", () => {
   it("rejects spans with bad ids one by one: 200 with partial_success, the rest delivered", async () => {
-    const tenant = await createTenant();
+    const tenant = await createTenant({ config: { redact: { values: ["emails"] } } });
     const trace = trueFoundryTrace();
     const scope = trace.resourceSpans[0]!.scopeSpans[0]!;
     scope.spans.push(
       create(SpanSchema, { traceId: randomId(8), spanId: randomId(8), name: "short trace id" }),
-      create(SpanSchema, { traceId: randomId(16), spanId: new Uint8Array(8), name: "zero span id" }),
+      create(SpanSchema, { traceId: randomId(16), spanId: new Uint8Array(8), name: "zero id for bob@b.co" }),
       create(SpanSchema, { traceId: randomId(16), spanId: randomId(8).slice(0, 4), name: "password reset for alice@example.com" }),
     );
 
@@ -55,21 +55,21 @@ describe("OTLP/HTTP responses", () => {
     const partial = (await exportResponseOf(response)).partialSuccess;
     const [shortTraceId, zeroSpanId] = [
       'span "short trace id": trace_id must be 16 bytes and not all zero, got 8 bytes',
-      'span "zero span id": span_id must be 8 bytes and not all zero, got 8 zero bytes',
+      "span_id must be 8 bytes and not all zero, got 8 zero bytes",
     ];
     const shortSpanId = "span_id must be 8 bytes and not all zero, got 4 bytes";
     expect(partial?.rejectedSpans).toBe(3n);
     expect(partial?.errorMessage).toBe(
-      `rejected 3 of 6 spans: ${shortTraceId}; ${zeroSpanId}; span "password reset for alice@example.com": ${shortSpanId}`,
+      `rejected 3 of 6 spans: ${shortTraceId}; span "zero id for bob@b.co": ${zeroSpanId}; span "password reset for alice@example.com": ${shortSpanId}`,
     );
-    // The operator's record of them: one line for the request, not one per span, naming a span as a
-    // 400 quotes caller text, before the tenant's redaction has seen it: a long name by its length.
+    // The operator's record of them: one line for the request, not one per span, naming a span as the
+    // tenant's value rules leave its name, and, as a 400 quotes caller text, a long one by its length.
     expect(events.filter((e) => e.event === "ingest_spans_rejected" && e.tenant === tenant.id)).toEqual([
       {
         event: "ingest_spans_rejected",
         tenant: tenant.id,
         spans: 3,
-        reason: `rejected 3 of 6 spans: ${shortTraceId}; ${zeroSpanId}; span of a name of 36 characters: ${shortSpanId}`,
+        reason: `rejected 3 of 6 spans: ${shortTraceId}; span "zero id for [REDACTED]": ${zeroSpanId}; span of a name of 36 characters: ${shortSpanId}`,
         request_id: expect.any(String),
       },
     ]);

@@ -42,11 +42,12 @@ export class SpanRejections {
   }
 
   /**
-   * For the log line, which the tenant's redaction never sees: a span's name may be a prompt's, or
-   * hold what the tenant masks, so it is quoted only when short, as a 400 quotes caller text.
+   * For the log line, which the tenant's redaction of spans never sees: a span's name may be a
+   * prompt's, or hold what the tenant masks, so it is shown as `masked` leaves it (the tenant's value
+   * rules), and quoted only when short, as a 400 quotes caller text.
    */
-  get loggedMessage(): string {
-    return this.described((name) => quotedUnlessSecret(name, false) ?? `of a name of ${name.length} characters`);
+  loggedMessage(masked: (text: string) => string): string {
+    return this.described((name) => quotedUnlessSecret(masked(name), false) ?? `of a name of ${name.length} characters`);
   }
 
   private described(named: (name: string) => string): string {
