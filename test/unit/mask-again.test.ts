@@ -17,7 +17,11 @@ function keptRequest() {
   const clean = spanWith("lookup", [attr("note", "nothing here")]);
   const request = requestOf([holding, clean]);
   request.resourceSpans[0]!.resource!.attributes.push(attr("owner", EMAIL));
-  request.resourceSpans[0]!.scopeSpans[0]!.scope = create(InstrumentationScopeSchema, { name: `lib of ${EMAIL}`, version: "1" });
+  request.resourceSpans[0]!.scopeSpans[0]!.scope = create(InstrumentationScopeSchema, {
+    name: `lib of ${EMAIL}`,
+    version: "1",
+    attributes: [attr("maintainer", EMAIL)],
+  });
   return request;
 }
 
@@ -32,6 +36,7 @@ describe("kept spans masked again by a tenant's rules as they are now", () => {
     const [resourceSpans] = again.resourceSpans;
     expect(attributesOf(resourceSpans!.resource!).owner).toBe("[REDACTED]");
     expect(resourceSpans!.scopeSpans[0]!.scope!.name).toBe("lib of [REDACTED]");
+    expect(attributesOf(resourceSpans!.scopeSpans[0]!.scope!).maintainer).toBe("[REDACTED]");
     const [holding, clean] = spansOf(again);
     expect(holding!.name).toBe("reset for [REDACTED]");
     expect(attributesOf(holding!)).toEqual({ note: "to [REDACTED]" });
