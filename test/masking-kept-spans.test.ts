@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
-import { fromBinary } from "@bufbuild/protobuf";
+import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import { ResourceSchema } from "../gen/opentelemetry/proto/resource/v1/resource_pb.js";
+import { ResourceSpansSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { DeadLetterStore, deadLetterKey } from "../src/deliver/dead-letters.js";
 import { RedactSchema } from "../src/tenants/processing-schema.js";
@@ -59,6 +61,25 @@ describe.concurrent("spans the relay kept, sent after the tenant's redaction rul
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
     expect(await notesReceived(tenant.apiKey)).toEqual(["contact [REDACTED]"]);
+  });
+
+  it("a dead letter whose request held a resource without spans is replayed without it once a rule was added, as ingest sends it under rules", async () => {
+    const tenant = await createTenant({ config: { translate: false } });
+    const span = spanWith("lookup", [attr("user.note", "nothing to mask")]);
+    const request = requestOf([span]);
+    request.resourceSpans.push(
+      create(ResourceSpansSchema, { resource: create(ResourceSchema, { attributes: [attr("owner", "a@b.co")] }) }),
+    );
+    await standin.script(tenant.apiKey, [{ status: 400 }]);
+    expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
+    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+
+    await putRules(tenant, { translate: false, redact: { values: ["emails"] } });
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+
+    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
+    const [replayed] = await standin.received(tenant.apiKey);
+    expect(replayed!.request.resourceSpans.map((r) => attributesOf(r.resource!).owner)).toEqual([undefined]);
   });
 
   it("a queued retry is masked by a rule added while it waited, and so is the dead letter Braintrust's refusal then leaves", async () => {

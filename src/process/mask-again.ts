@@ -14,14 +14,17 @@ import { redactKeys } from "./redact-keys.js";
  * rules as they are now, for spans sent after the rules changed: keys first, then values, as
  * process-spans.ts runs them, over every resource, scope and span. One span decoded at a time, as
  * ingest decodes them (a request of many small spans decoded whole takes many times its size), and
- * only what changed encoded anew. New bytes when anything changed; undefined when not, or when the
- * tenant has no rules. Translation is not run again: what it derived from a key a rule now removes
+ * only what changed encoded anew. New bytes when anything changed, or the request held what the scan
+ * leaves out; undefined when not, or when the tenant has no rules. Translation is not run again: what it derived from a key a rule now removes
  * stays, unless a value rule masks it.
  */
 export function maskedAgain(protobuf: Uint8Array, redact: Redact): Uint8Array | undefined {
   const rules = compileRedaction(redact);
   if (!rules) return undefined;
-  let changed = false;
+  const request = scanRequest(protobuf);
+  // What the scan leaves out (a resource or scope without spans) was never masked: as ingest does for
+  // a tenant with rules, the request is assembled anew from what was read, never sent as it was.
+  let changed = request.leftOutEmpty || request.legacyScopes;
   const spans: OutgoingSpan[] = [];
   /** The pieces as masked, encoded anew, or as they were when masking changed nothing. */
   const masked = <Desc extends DescMessage>(desc: Desc, pieces: Range[], parts: Parts<MessageShape<Desc>>): Piece[] => {
@@ -30,7 +33,7 @@ export function maskedAgain(protobuf: Uint8Array, redact: Redact): Uint8Array | 
     changed = true;
     return [toBinary(desc, message)];
   };
-  for (const resource of scanRequest(protobuf).resources) {
+  for (const resource of request.resources) {
     const resourceHeader = outgoingHeader(masked(ResourceSpansSchema, resource.header, RESOURCE_PARTS));
     for (const scope of resource.scopes) {
       const outgoingScope = { resource: resourceHeader, header: outgoingHeader(masked(ScopeSpansSchema, scope.header, SCOPE_PARTS)) };

@@ -2,7 +2,8 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { ExportTraceServiceRequestSchema } from "../../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { InstrumentationScopeSchema } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
-import { Span_EventSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { ResourceSchema } from "../../gen/opentelemetry/proto/resource/v1/resource_pb.js";
+import { ResourceSpansSchema, ScopeSpansSchema, Span_EventSchema, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, spansOf, toProtobuf } from "../../scripts/lib/traces.js";
 import { maskedAgain } from "../../src/process/mask-again.js";
 import { RedactSchema } from "../../src/tenants/processing-schema.js";
@@ -42,6 +43,20 @@ describe("kept spans masked again by a tenant's rules as they are now", () => {
     expect(attributesOf(holding!)).toEqual({ note: "to [REDACTED]" });
     expect(holding!.events.map((e) => [e.name, attributesOf(e).to])).toEqual([["mailed [REDACTED]", "[REDACTED]"]]);
     expect(toBinary(SpanSchema, clean!)).toEqual(toBinary(SpanSchema, spansOf(request)[1]!));
+  });
+
+  it("leaves out a resource or scope without spans, whose fields nothing masked, as ingest does for a tenant with rules", () => {
+    const request = requestOf([spanWith("lookup", [attr("note", "nothing here")])]);
+    request.resourceSpans.push(create(ResourceSpansSchema, { resource: create(ResourceSchema, { attributes: [attr("owner", EMAIL)] }) }));
+    request.resourceSpans[0]!.scopeSpans.push(
+      create(ScopeSpansSchema, { scope: create(InstrumentationScopeSchema, { name: `lib of ${EMAIL}` }) }),
+    );
+
+    const again = maskedAgain(toProtobuf(request), RedactSchema.parse({ values: ["emails"] }));
+
+    expect(again).toBeDefined();
+    expect(new TextDecoder().decode(again)).not.toContain(EMAIL);
+    expect(spansOf(fromBinary(ExportTraceServiceRequestSchema, again!))).toEqual(spansOf(request));
   });
 
   it("gives nothing when the rules change nothing, or the tenant has none", () => {
