@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { adminApp } from "../src/admin/app.js";
@@ -735,5 +736,33 @@ describe("admin API: tenants", () => {
     }
     // Nothing was created along the way.
     expect((await admin("GET", `/tenants/${id}`)).status).toBe(404);
+  });
+
+  it("shows a record an older relay stored in the tenant's object with the defaults of settings added since, as ingest reads its KV copy", async () => {
+    const id = uniqueTenantId();
+    expect((await putTenant(id, { parent: "project_id:p", translate: false })).response.status).toBe(201);
+    // As a relay before these settings stored it.
+    await runInDurableObject(env.TENANT_OBJECTS.getByName(id), async (_object, state) => {
+      const {
+        trace_wait_seconds: _wait,
+        keep_source_attributes: _sources,
+        keep_caller_parent: _parents,
+        ...older
+      } = (await state.storage.get<Record<string, unknown>>("tenant"))!;
+      await state.storage.put("tenant", older);
+    });
+
+    const read = await admin("GET", `/tenants/${id}`);
+
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({
+      translate: false,
+      trace_wait_seconds: 600,
+      keep_source_attributes: false,
+      keep_caller_parent: false,
+    });
+    // A write conditional on the revision read goes through.
+    const etag = read.headers.get("etag")!;
+    expect((await admin("PUT", `/tenants/${id}`, { parent: "project_id:q" }, ADMIN_TOKEN, { "if-match": etag })).status).toBe(200);
   });
 });

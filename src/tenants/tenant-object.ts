@@ -11,7 +11,7 @@ import { OneAtATime } from "./one-at-a-time.js";
 import { sealedAgainIfPrevious } from "./reseal.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
 import { maskingRulesDigest } from "./rules-digest.js";
-import { isIncarnationOf, type StoredTenant } from "./schema.js";
+import { isIncarnationOf, type StoredTenant, StoredTenantSchema } from "./schema.js";
 import { type TenantStore, tenantStoreOf } from "./store.js";
 import { issueToken } from "./tokens.js";
 
@@ -293,8 +293,9 @@ export class TenantObject extends DurableObject<Env> {
    * stale KV copy is never adopted back.
    */
   private async current(tenantId: string): Promise<StoredTenant | undefined> {
-    const stored = await this.ctx.storage.get<StoredTenant>(RECORD);
-    if (stored || (await this.ctx.storage.get<boolean>(ADOPTED))) return stored;
+    const stored = await this.ctx.storage.get<unknown>(RECORD);
+    if (stored) return asReadNow(stored);
+    if (await this.ctx.storage.get<boolean>(ADOPTED)) return undefined;
     const fromKv = await this.kv().getFresh(tenantId);
     const record: StoredTenant | undefined = fromKv && (({ id: _id, ...rest }) => rest)(fromKv);
     await this.ctx.storage.put({ [TENANT_ID_KEY]: tenantId, [ADOPTED]: true, ...(record ? { [RECORD]: record } : {}) });
@@ -338,7 +339,8 @@ export class TenantObject extends DurableObject<Env> {
    * the revision a change answers during a rotation is the one it stored. What is stored.
    */
   private async store(tenantId: string, record: StoredTenant): Promise<StoredTenant> {
-    const stored = (await this.withKeySealedAgain(tenantId, record)) ?? record;
+    // As `current` reads it back, so the revision made now is the one a read makes.
+    const stored = asReadNow((await this.withKeySealedAgain(tenantId, record)) ?? record);
     await this.ctx.storage.put(RECORD, stored);
     return stored;
   }
@@ -356,4 +358,15 @@ export class TenantObject extends DurableObject<Env> {
   private kv(): TenantStore {
     return tenantStoreOf(this.env);
   }
+}
+
+/**
+ * A stored record as the schema reads it now, as KV's copy is read: one an older relay stored lacks
+ * the settings added since, which then have their defaults (shown by the admin API and the console
+ * as ingest applies them). One the schema no longer reads is taken as it was stored, so an admin can
+ * still replace or delete it.
+ */
+function asReadNow(stored: unknown): StoredTenant {
+  const read = StoredTenantSchema.safeParse(stored);
+  return read.success ? read.data : (stored as StoredTenant);
 }
