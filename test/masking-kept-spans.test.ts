@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
+import {
+  type ExportTraceServiceRequest,
+  ExportTraceServiceRequestSchema,
+} from "../gen/opentelemetry/proto/collector/trace/v1/trace_service_pb.js";
 import { ResourceSchema } from "../gen/opentelemetry/proto/resource/v1/resource_pb.js";
 import { ResourceSpansSchema } from "../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
@@ -29,35 +32,36 @@ async function putRules(tenant: TestTenant, config: Record<string, unknown>): Pr
   expect(put.status).toBe(200);
 }
 
+/** The tenant as it was but for the built-in `emails` rule. */
+const EMAILS_MASKED = { translate: false, redact: { values: ["emails"] } };
+
+/** The request's spans kept as the tenant's dead letter, Braintrust refusing them (400): its id. */
+async function keptAsDeadLetter(tenant: TestTenant, request: ExportTraceServiceRequest): Promise<string> {
+  await standin.script(tenant.apiKey, [{ status: 400 }]);
+  expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
+  const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+  return deadLetter!.id;
+}
+
 /** The `user.note` of every span the stand-in received with the key, in order. */
 async function notesReceived(key: string): Promise<unknown[]> {
   return (await standin.received(key)).flatMap((r) => spansOf(r.request).map((span) => attributesOf(span)["user.note"]));
 }
 
 describe.concurrent("spans the relay kept, sent after the tenant's redaction rules changed", () => {
-  it("a dead letter kept before the tenant added a rule is replayed masked by it", async () => {
+  it.each([
+    { when: "once KV's copy of the tenant has it", add: (tenant: TestTenant) => putRules(tenant, EMAILS_MASKED) },
+    {
+      when: "right after it was added, while KV's copy of the tenant lags",
+      add: (tenant: TestTenant) => changedWhileKvLags(tenant, () => putRules(tenant, EMAILS_MASKED)),
+    },
+  ])("a dead letter kept before the tenant added a rule is replayed masked by it, $when", async ({ add }) => {
     const tenant = await createTenant({ config: { translate: false } });
     const span = spanWith("lookup", [attr("user.note", NOTE)]);
-    await standin.script(tenant.apiKey, [{ status: 400 }]);
-    expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
-    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const deadLetter = await keptAsDeadLetter(tenant, requestOf([span]));
 
-    await putRules(tenant, { translate: false, redact: { values: ["emails"] } });
-    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
-
-    expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
-    expect(await notesReceived(tenant.apiKey)).toEqual(["contact [REDACTED]"]);
-  });
-
-  it("a dead letter replayed right after the rule was added, while KV's copy of the tenant lags, is masked by it", async () => {
-    const tenant = await createTenant({ config: { translate: false } });
-    const span = spanWith("lookup", [attr("user.note", NOTE)]);
-    await standin.script(tenant.apiKey, [{ status: 400 }]);
-    expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
-    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
-
-    await changedWhileKvLags(tenant, () => putRules(tenant, { translate: false, redact: { values: ["emails"] } }));
-    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    await add(tenant);
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter })).status).toBe(200);
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
     expect(await notesReceived(tenant.apiKey)).toEqual(["contact [REDACTED]"]);
@@ -70,12 +74,10 @@ describe.concurrent("spans the relay kept, sent after the tenant's redaction rul
     request.resourceSpans.push(
       create(ResourceSpansSchema, { resource: create(ResourceSchema, { attributes: [attr("owner", "a@b.co")] }) }),
     );
-    await standin.script(tenant.apiKey, [{ status: 400 }]);
-    expect((await sendTraces(tenant, toProtobuf(request))).status).toBe(200);
-    const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const deadLetter = await keptAsDeadLetter(tenant, request);
 
-    await putRules(tenant, { translate: false, redact: { values: ["emails"] } });
-    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter!.id })).status).toBe(200);
+    await putRules(tenant, EMAILS_MASKED);
+    expect((await admin("POST", "/dead-letters/replay", { id: deadLetter })).status).toBe(200);
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([span])))).missing).toEqual([]);
     const [replayed] = await standin.received(tenant.apiKey);
@@ -88,7 +90,7 @@ describe.concurrent("spans the relay kept, sent after the tenant's redaction rul
     await standin.script(tenant.apiKey, [{ status: 503, headers: { "retry-after": "2" } }, { status: 400 }]);
     expect((await sendTraces(tenant, toProtobuf(requestOf([span])))).status).toBe(200);
 
-    await putRules(tenant, { translate: false, redact: { values: ["emails"] } });
+    await putRules(tenant, EMAILS_MASKED);
 
     const [deadLetter] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503, 400]);
