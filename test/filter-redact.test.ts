@@ -7,6 +7,11 @@ import { admin, createTenant, sendTraces, uniqueTenantId } from "./support/relay
 import { standin } from "./support/standin.js";
 import { attributesOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
+/** A tenant saved with this one value pattern: the admin API's answer. */
+function savePattern(pattern: string): Promise<Response> {
+  return admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
+}
+
 describe.concurrent("filtering non-AI spans", () => {
   it("keeps roots and AI spans by Braintrust's rule (tfy. included), drops the rest", async () => {
     const tenant = await createTenant({ config: { drop_non_ai_spans: true, translate: false } });
@@ -382,11 +387,8 @@ describe.concurrent("redaction", () => {
   });
 
   it("refuses a pattern repeating alternatives that may match the same text, seconds of CPU on 30 spaces, and saves exclusive ones", async () => {
-    const save = (pattern: string) =>
-      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
-
-    const overlapping = await save("password(.|\\s)*;");
-    const exclusive = await save("password(.|\\n)*;");
+    const overlapping = await savePattern("password(.|\\s)*;");
+    const exclusive = await savePattern("password(.|\\n)*;");
 
     expect(overlapping.status).toBe(400);
     expect(((await overlapping.json()) as { error: { message: string } }).error.message).toBe(
@@ -396,17 +398,14 @@ describe.concurrent("redaction", () => {
   });
 
   it("reads a modifier group with its flags: saves a case-insensitive pattern, refuses one whose alternatives are one character under them", async () => {
-    const save = (pattern: string) =>
-      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
-
     for (const pattern of ["(?i:password)\\s*[:=]\\s*\\S+", "(?i:bearer) [\\w.~+/-]+=*"])
-      expect((await save(pattern)).status, pattern).toBe(201);
+      expect((await savePattern(pattern)).status, pattern).toBe(201);
     const tenant = await createTenant({ config: { translate: false, redact: { values: [{ pattern: "(?i:password)=\\S+" }] } } });
     await sendTraces(tenant, toProtobuf(requestOf([spanWith("login", [attr("note", "PassWord=hunter2 and password=swordfish")])])));
     const masked = (await standin.spansByName(tenant.apiKey)).get("login")!;
     expect(attributesOf(masked).note).toBe("[REDACTED] and [REDACTED]");
     // (?i:a|A) is one character twice, exponential on a run of a's; read as written, "i:a" and "A" would differ.
-    const refused = await save("(?i:a|A)+x");
+    const refused = await savePattern("(?i:a|A)+x");
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(
       /^redact\.values\.0\.pattern: must not repeat alternatives that may match the same text/,
@@ -414,25 +413,19 @@ describe.concurrent("redaction", () => {
   });
 
   it("refuses a pattern whose repetitions split one run before more of it, and saves one whose runs are apart", async () => {
-    const save = (pattern: string) =>
-      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
-
     for (const pattern of ["\\d+\\d+\\d+x", "\\d+-?\\d+-?\\d+ ?x"]) {
-      const split = await save(pattern);
+      const split = await savePattern(pattern);
       expect(split.status).toBe(400);
       expect(((await split.json()) as { error: { message: string } }).error.message).toBe(
         "redact.values.0.pattern: must not let repetitions that share characters split one run before more of the pattern, as \\d+\\d+x does: on a long run without the rest, that takes time a power of the run's length; repeat once (\\d+x)",
       );
     }
-    expect((await save("\\d+\\.\\d+")).status).toBe(201);
+    expect((await savePattern("\\d+\\.\\d+")).status).toBe(201);
   });
 
   it("reads a back reference as its group's characters: saves and masks a repeated word, refuses a run split with its group", async () => {
-    const save = (pattern: string) =>
-      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
-
     // The reference repeats the group's digits: a run of them splits between the two before `x`.
-    const split = await save("(\\d+)\\1x");
+    const split = await savePattern("(\\d+)\\1x");
     expect(split.status).toBe(400);
     expect(((await split.json()) as { error: { message: string } }).error.message).toMatch(
       /^redact\.values\.0\.pattern: must not let repetitions that share characters split one run/,
@@ -446,18 +439,15 @@ describe.concurrent("redaction", () => {
   });
 
   it("reads characters past ASCII one by one: refuses a run of Cyrillic letters split with \\S, saves and masks a name in Cyrillic", async () => {
-    const save = (pattern: string) =>
-      admin("PUT", `/tenants/${uniqueTenantId()}`, { parent: "project_id:p", redact: { values: [{ pattern }] } });
-
     // \S takes the Cyrillic letters too: a run of them splits between the two repetitions before `@`.
-    const split = await save("-?[а-я]+\\S+@");
+    const split = await savePattern("-?[а-я]+\\S+@");
     expect(split.status).toBe(400);
     expect(((await split.json()) as { error: { message: string } }).error.message).toMatch(
       /^redact\.values\.0\.pattern: must not let repetitions that share characters split one run/,
     );
     // \s takes no Cyrillic letter: the spaces keep the two names' runs apart.
     const name = "[А-Я][а-я]+\\s+[А-Я][а-я]+";
-    expect((await save(name)).status).toBe(201);
+    expect((await savePattern(name)).status).toBe(201);
     const tenant = await createTenant({ config: { translate: false, redact: { values: [{ pattern: name }] } } });
     await sendTraces(tenant, toProtobuf(requestOf([spanWith("support", [attr("note", "звонил Иван\u00a0Петров, счёт 42")])])));
     const masked = (await standin.spansByName(tenant.apiKey)).get("support")!;
