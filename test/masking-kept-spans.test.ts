@@ -14,7 +14,7 @@ import { maskingRulesDigest } from "../src/tenants/rules-digest.js";
 import { deadLettersOf, waitForDeadLetters } from "./support/dead-letters.js";
 import { consume, DELIVERIES, queuedMessage } from "./support/queue.js";
 import { admin, changedWhileKvLags, createTenant, sendTraces, type TestTenant } from "./support/relay.js";
-import { endWaitNow, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
+import { EVAL_ROUTE, endWaitNow, putWithRoutes, routingTenant, traceRoutesOf, waitingSpans } from "./support/routing.js";
 import { standin } from "./support/standin.js";
 import { attributesOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
 
@@ -109,8 +109,7 @@ describe.concurrent("spans the relay kept, sent after the tenant's redaction rul
     expect((await sendTraces(tenant, toProtobuf(requestOf([child])))).status).toBe(200);
     expect(await waitingSpans(tenant.id)).toBe(1);
 
-    const routes = [{ match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:exp-eval" }];
-    await putRules(tenant, { translate: false, routes, trace_wait_seconds: 3600, redact: { values: ["emails"] } });
+    await putWithRoutes(tenant, [EVAL_ROUTE], { redact: { values: ["emails"] } });
     await endWaitNow(traceRoutesOf(tenant, traceId), traceId);
 
     expect((await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf([child])))).missing).toEqual([]);

@@ -68,8 +68,7 @@ export async function settleTraces(
     credential.mode === "passthrough" && traces.some((t) => !t.decided)
       ? await sealClientKey(credential.apiKey, env, tenant.id, tenant.api_url)
       : undefined;
-  const routeKeys = await routeMatchKeys(tenant.routes);
-  const maskedWith = await maskingRulesDigest(tenant.redact);
+  const digests = await recordDigests(tenant);
   const undecided = undecidedSpans(request);
   // One room for all the request's objects: each trace's part is a copy of its spans with their
   // resource and scope, so a request of many traces under a large resource would otherwise copy it
@@ -80,7 +79,7 @@ export async function settleTraces(
     failure,
     objectsCalled,
   } = await eachObjectAnswers(env, tenant, traces, (object, group) =>
-    object.settle(settleRequest(tenant, { routeKeys, maskedWith }, clientKey, reportsOf(group, undecided, source, room))),
+    object.settle(settleRequest(tenant, digests, clientKey, reportsOf(group, undecided, source, room))),
   );
   // By span, not by trace: a trace of the request none of whose spans is sent (all filtered out)
   // waits with nothing of it kept. Kept once however often the request comes, so counted accepted
@@ -130,10 +129,20 @@ function usageBySettlement(
   return { usage, keptUsage };
 }
 
+/** What a call settling the tenant's traces carries of its record as digests: its routes' match keys and its redaction rules'. */
+interface RecordDigests {
+  routeKeys: string[];
+  maskedWith: string;
+}
+
+async function recordDigests(tenant: Tenant): Promise<RecordDigests> {
+  return { routeKeys: await routeMatchKeys(tenant.routes), maskedWith: await maskingRulesDigest(tenant.redact) };
+}
+
 /** A call settling these traces of the tenant's, with what delivering their waiting spans later needs. */
 function settleRequest(
   tenant: Tenant,
-  { routeKeys, maskedWith }: { routeKeys: string[]; maskedWith: string },
+  { routeKeys, maskedWith }: RecordDigests,
   clientKey: QueuedClientKey | undefined,
   traces: TraceReport[],
 ): SettleRequest {
@@ -198,13 +207,12 @@ export async function rememberAccepted(
   // A trace only dropped spans spoke for had none delivered: what they said counts as a trusted key's
   // would, whatever parents took the others (a parent they settle decides it, a candidate waits).
   const accepted = provisional.filter((d) => !("parent" in d) || taken.has(d.parent));
-  const routeKeys = await routeMatchKeys(tenant.routes);
-  const maskedWith = await maskingRulesDigest(tenant.redact);
+  const digests = await recordDigests(tenant);
   const calls = [...byShard(accepted)].map(([shard, group]) =>
     traceRoutesObject(env, tenant, shard).settle(
       settleRequest(
         tenant,
-        { routeKeys, maskedWith },
+        digests,
         undefined,
         group.map(
           (d): TraceReport =>

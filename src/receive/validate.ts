@@ -38,7 +38,7 @@ export class SpanRejections {
 
   /** For the client's partial_success.error_message, naming its own spans; empty when nothing was rejected. */
   get message(): string {
-    return this.described((name) => quoted(name));
+    return this.described(quoted);
   }
 
   /**
