@@ -131,6 +131,11 @@ export async function inR2(key: string): Promise<boolean> {
   return (await env.PAYLOADS.head(key)) !== null;
 }
 
+/** The R2 keys a split of the message spilled its halves' spans to (`spill/<tenant>/<id>.…`). */
+export async function halvesSpillsOf(message: DeliveryMessage): Promise<string[]> {
+  return (await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).objects.map((object) => object.key);
+}
+
 /** A tenant, one of its traces (or the request given), and a message carrying it spilled to R2. */
 export async function spilledDelivery(trace = trueFoundryTrace()) {
   const tenant = await createTenant();
