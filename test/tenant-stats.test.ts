@@ -76,7 +76,20 @@ async function spansReceivedBy(tenant: TestTenant): Promise<number> {
   return (await standin.received(tenant.apiKey)).reduce((sum, r) => sum + spansOf(r.request).length, 0);
 }
 
-type StatsLine = { tenant: string; total: { spans: { delivered: number } }; per_minute?: unknown };
+type StatsLine = { tenant: string; total: { spans: { delivered: number }; llm_usage: Record<string, unknown> }; per_minute?: unknown };
+
+/** A fine-tuned model named after a client, and a rule that masks client names. */
+const FINE_TUNED = "ft:gpt-4.1-mini:acme-client-globex::9xYz";
+const FINE_TUNED_MASKED = "ft:gpt-4.1-mini:[client]::9xYz";
+const CLIENT_NAMES_MASKED = { values: [{ pattern: "acme-client-[a-z]+", replacement: "[client]" }] };
+
+/** A TrueFoundry trace whose model call is to FINE_TUNED. */
+function fineTunedModelTrace(): ReturnType<typeof trueFoundryTrace> {
+  const trace = trueFoundryTrace();
+  const model = spansOf(trace).find((span) => span.name.startsWith("Model"))!;
+  model.attributes = model.attributes.map((a) => (a.key === "tfy.model.name" ? attr("tfy.model.name", FINE_TUNED) : a));
+  return trace;
+}
 
 /** `GET /admin/stats`, every page, each answered 200: the tenants it lists and those it names unavailable. */
 async function everyTenantsStats(bindings: Partial<Env> = {}): Promise<{ lines: StatsLine[]; unavailable: string[] }> {
@@ -266,19 +279,44 @@ describe("per-tenant statistics", () => {
   });
 
   it("name a model call by its model as the tenant's value rules leave it, as Braintrust shows it", async () => {
-    const tenant = await createTenant({ config: { redact: { values: [{ pattern: "acme-client-[a-z]+", replacement: "[client]" }] } } });
-    const trace = trueFoundryTrace();
-    const model = spansOf(trace).find((span) => span.name.startsWith("Model"))!;
-    const fineTuned = "ft:gpt-4.1-mini:acme-client-globex::9xYz";
-    model.attributes = model.attributes.map((a) => (a.key === "tfy.model.name" ? attr("tfy.model.name", fineTuned) : a));
+    const tenant = await createTenant({ config: { redact: CLIENT_NAMES_MASKED } });
+    const trace = fineTunedModelTrace();
 
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
 
     const [received] = (await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).requests;
     const shown = spansOf(received!.request).find((span) => span.name.startsWith("Model"))!;
-    expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe("ft:gpt-4.1-mini:[client]::9xYz");
+    expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe(FINE_TUNED_MASKED);
     const report = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
-    expect(Object.keys(report.total.llm_usage)).toEqual(["ft:gpt-4.1-mini:[client]::9xYz"]);
+    expect(Object.keys(report.total.llm_usage)).toEqual([FINE_TUNED_MASKED]);
+  });
+
+  it("name calls counted before a value rule was added as the rule masks their model now, with the calls counted since", async () => {
+    const tenant = await createTenant();
+    expect((await sendTraces(tenant, toProtobuf(fineTunedModelTrace()))).status).toBe(200);
+    const before = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
+    expect(Object.keys(before.total.llm_usage)).toEqual([FINE_TUNED]);
+
+    const put = await admin("PUT", `/tenants/${tenant.id}`, {
+      parent: tenant.parent,
+      braintrust: { api_url: standin.url },
+      redact: CLIENT_NAMES_MASKED,
+    });
+    expect(put.status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(fineTunedModelTrace()))).status).toBe(200);
+
+    const after = await statsWhen(tenant.id, (r) => (r.total.llm_usage[FINE_TUNED_MASKED]?.calls ?? 0) >= 2);
+    const once = before.total.llm_usage[FINE_TUNED]!;
+    const twice = {
+      calls: 2,
+      prompt_tokens: 2 * once.prompt_tokens,
+      completion_tokens: 2 * once.completion_tokens,
+      cost_usd: 2 * once.cost_usd,
+    };
+    for (const window of [after.total, after.last_24h, after.last_1h, after.last_5m])
+      expect(window.llm_usage).toEqual({ [FINE_TUNED_MASKED]: twice });
+    const listed = (await everyTenantsStats()).lines.find((line) => line.tenant === tenant.id);
+    expect(Object.keys(listed!.total.llm_usage)).toEqual([FINE_TUNED_MASKED]);
   });
 
   it("count a routing tenant's model call once when its waiting spans are sent again after a lost answer, as they count received once", async () => {

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { waitingTraces } from "../deliver/trace-route-shards.js";
 import type { WaitingTotals } from "../deliver/trace-wait-store.js";
 import type { AppEnv } from "../http/app-env.js";
+import { reportMaskedBy } from "../process/mask-usage.js";
 import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
 import { routesTraces } from "../tenants/routing.js";
@@ -45,9 +46,9 @@ const TenantQuerySchema = z.object({
 statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const id = tenantIdParam(c);
   const query = parseQuery(c, TenantQuerySchema);
-  const report = await tenantObject(c.env, id).statsReport(id, query.per_minute);
-  if (!report) throw noSuchTenant(id);
-  return c.json({ tenant: id, ...report } satisfies TenantStats);
+  const answer = await tenantObject(c.env, id).statsReport(id, query.per_minute);
+  if (!answer) throw noSuchTenant(id);
+  return c.json({ tenant: id, ...reportMaskedBy(answer.report, answer.redact) } satisfies TenantStats);
 });
 
 /** Spans of the tenant's traces waiting for their parent to be decided (README, "Routing by trace"). */
@@ -68,7 +69,10 @@ statsRoutes.get("/stats", async (c) => {
   // deleted between the list and its object's answer is left out.
   const reports = await eachTenantOnItsOwn(
     page.tenants.map(({ id }) => id),
-    (id) => tenantObject(c.env, id).statsReport(id, 0),
+    async (id) => {
+      const answer = await tenantObject(c.env, id).statsReport(id, 0);
+      return answer && reportMaskedBy(answer.report, answer.redact);
+    },
     "stats_read_failed",
   );
   const tenants = reports.answered.flatMap(({ tenant, answer }): TenantStats[] => (answer ? [{ tenant, ...answer }] : []));

@@ -8,6 +8,7 @@ import { storedKeyShownBy } from "./credentials.js";
 import { type ClaimMade, type DeadLetterClaim, DeadLetterClaims, type DeadLetterToClaim } from "./dead-letter-claims.js";
 import { KvReplica } from "./kv-replica.js";
 import { OneAtATime } from "./one-at-a-time.js";
+import type { Redact } from "./processing-schema.js";
 import { sealedAgainIfPrevious } from "./reseal.js";
 import { type Precondition, preconditionHolds, tenantRevision } from "./revision.js";
 import { maskingRulesDigest } from "./rules-digest.js";
@@ -216,9 +217,16 @@ export class TenantObject extends DurableObject<Env> {
     });
   }
 
-  /** The tenant's statistics, with its minutes of the last day when `perMinute`; undefined when there is no such tenant. */
-  statsReport(tenantId: string, perMinuteFor: number): Promise<TenantStatsReport | undefined> {
-    return this.changes.run(async () => ((await this.current(tenantId)) ? this.stats.report(Date.now(), perMinuteFor) : undefined));
+  /**
+   * The tenant's statistics, with its minutes of the last day when `perMinute`, and the masking rules
+   * in force as they were read (whose model names the admin API masks); undefined when there is no
+   * such tenant.
+   */
+  statsReport(tenantId: string, perMinuteFor: number): Promise<{ report: TenantStatsReport; redact: Redact } | undefined> {
+    return this.changes.run(async () => {
+      const tenant = await this.current(tenantId);
+      return tenant && { report: this.stats.report(Date.now(), perMinuteFor), redact: tenant.redact };
+    });
   }
 
   /**

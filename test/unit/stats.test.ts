@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { reportMaskedBy } from "../../src/process/mask-usage.js";
 import {
   addCounts,
   addDelta,
@@ -22,7 +23,9 @@ import {
   restorePendingCounts,
   takePendingCounts,
 } from "../../src/stats/recorder.js";
+import type { TenantStatsReport } from "../../src/stats/store.js";
 import { summarise } from "../../src/stats/summary.js";
+import { RedactSchema } from "../../src/tenants/processing-schema.js";
 
 /** A histogram of these latencies, as the recorder builds one. */
 function histogramOf(latenciesMs: number[]): Record<string, number> {
@@ -161,6 +164,35 @@ describe("LLM usage by model", () => {
         '{"__proto__":{"calls":2,"prompt_tokens":20,"completion_tokens":4,"cost_usd":1},"constructor":{"calls":1,"prompt_tokens":10,"completion_tokens":2,"cost_usd":0.5}}',
       ),
     );
+  });
+});
+
+describe("LLM usage by model, as the tenant's value rules mask names now", () => {
+  const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
+  const reportWith = (usage: Record<string, ModelUsageCounts>): TenantStatsReport => {
+    const summary = summarise({ ...emptyCounts(), usage });
+    return {
+      ...{ as_of: "2026-12-07T00:00:00.000Z", since: null, waiting_in_queue: 0, last_delivered_at: null, last_upstream_error: null },
+      ...{ total: summary, last_5m: summary, last_1h: summary, last_24h: summary },
+    };
+  };
+  const rules = (pattern: string, replacement: string) => RedactSchema.parse({ values: [{ pattern, replacement }] });
+
+  it("joins the names a rule masks alike, in every window, and leaves the relay's own name for the rest alone", () => {
+    const report = reportWith({ "ft:acme-one": call, "ft:acme-two": call, "gpt-4o": call, [OTHER_MODELS]: call });
+    const masked = reportMaskedBy(report, rules("acme-[a-z]+|other", "[client]"));
+
+    const expected = {
+      "ft:[client]": { ...call, calls: 2, prompt_tokens: 20, completion_tokens: 4, cost_usd: 1 },
+      "gpt-4o": call,
+      [OTHER_MODELS]: call,
+    };
+    for (const window of [masked.total, masked.last_5m, masked.last_1h, masked.last_24h]) expect(window.llm_usage).toEqual(expected);
+  });
+
+  it("leaves the report as counted when no value rule is set", () => {
+    const report = reportWith({ "ft:acme-one": call });
+    expect(reportMaskedBy(report, RedactSchema.parse({ keys: [{ pattern: "acme", action: "remove" }] }))).toBe(report);
   });
 });
 
