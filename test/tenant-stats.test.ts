@@ -18,7 +18,7 @@ import {
   type StatsDelta,
 } from "../src/stats/counts.js";
 import { KEPT_MINUTES, type TenantStatsReport, TenantStatsStore } from "../src/stats/store.js";
-import { failingBinding, failingObject, recordingQueue } from "./support/bindings.js";
+import { failingBinding, failingObject, olderObjects, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
 import { consume, queuedMessage } from "./support/queue.js";
@@ -306,6 +306,7 @@ describe("per-tenant statistics", () => {
     expect((await sendTraces(tenant, toProtobuf(fineTunedModelTrace()))).status).toBe(200);
 
     const after = await statsWhen(tenant.id, (r) => (r.total.llm_usage[FINE_TUNED_MASKED]?.calls ?? 0) >= 2);
+    expect(after).not.toHaveProperty("redact");
     const once = before.total.llm_usage[FINE_TUNED]!;
     const twice = {
       calls: 2,
@@ -317,6 +318,19 @@ describe("per-tenant statistics", () => {
       expect(window.llm_usage).toEqual({ [FINE_TUNED_MASKED]: twice });
     const listed = (await everyTenantsStats()).lines.find((line) => line.tenant === tenant.id);
     expect(Object.keys(listed!.total.llm_usage)).toEqual([FINE_TUNED_MASKED]);
+  });
+
+  it("shows the statistics of a tenant whose object runs an older relay, which sends no rules beside them, as counted", async () => {
+    const tenant = await createTenant({ config: { redact: CLIENT_NAMES_MASKED } });
+    expect((await sendTraces(tenant, toProtobuf(fineTunedModelTrace()))).status).toBe(200);
+    const counted = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
+
+    const older = olderObjects(env.TENANT_OBJECTS, "statsReport", (answer) => ({ ...(answer as object), redact: undefined }));
+    const response = await adminWith({ TENANT_OBJECTS: older }, "GET", `/tenants/${tenant.id}/stats`);
+    expect(response.status).toBe(200);
+    const report = (await response.json()) as Report;
+    expect(report).not.toHaveProperty("redact");
+    expect(report.total.llm_usage).toEqual(counted.total.llm_usage);
   });
 
   it("count a routing tenant's model call once when its waiting spans are sent again after a lost answer, as they count received once", async () => {

@@ -6,6 +6,7 @@ import type { AppEnv } from "../http/app-env.js";
 import { reportMaskedBy } from "../process/mask-usage.js";
 import { KEPT_MINUTES, type TenantStatsReport } from "../stats/store.js";
 import { tenantObject } from "../tenants/authoritative.js";
+import type { Redact } from "../tenants/processing-schema.js";
 import { routesTraces } from "../tenants/routing.js";
 import { eachTenantOnItsOwn } from "./each-tenant.js";
 import { otherMethods } from "./other-methods.js";
@@ -43,12 +44,20 @@ const TenantQuerySchema = z.object({
   per_minute: positiveQueryInteger(KEPT_MINUTES).default(KEPT_MINUTES),
 });
 
+/**
+ * The object's report with its model names masked by the rules it sent beside it; as counted from an
+ * object of an older relay, mid-deploy, which sends none.
+ */
+function statsShown({ redact, ...report }: TenantStatsReport & { redact?: Redact }): TenantStatsReport {
+  return redact ? reportMaskedBy(report, redact) : report;
+}
+
 statsRoutes.get("/tenants/:tenant/stats", async (c) => {
   const id = tenantIdParam(c);
   const query = parseQuery(c, TenantQuerySchema);
   const answer = await tenantObject(c.env, id).statsReport(id, query.per_minute);
   if (!answer) throw noSuchTenant(id);
-  return c.json({ tenant: id, ...reportMaskedBy(answer.report, answer.redact) } satisfies TenantStats);
+  return c.json({ tenant: id, ...statsShown(answer) } satisfies TenantStats);
 });
 
 /** Spans of the tenant's traces waiting for their parent to be decided (README, "Routing by trace"). */
@@ -71,7 +80,7 @@ statsRoutes.get("/stats", async (c) => {
     page.tenants.map(({ id }) => id),
     async (id) => {
       const answer = await tenantObject(c.env, id).statsReport(id, 0);
-      return answer && reportMaskedBy(answer.report, answer.redact);
+      return answer && statsShown(answer);
     },
     "stats_read_failed",
   );

@@ -219,13 +219,13 @@ export class TenantObject extends DurableObject<Env> {
 
   /**
    * The tenant's statistics, with its minutes of the last day when `perMinute`, and the masking rules
-   * in force as they were read (whose model names the admin API masks); undefined when there is no
-   * such tenant.
+   * in force as they were read, by which the admin API names models; undefined when there is no such
+   * tenant. The rules ride beside the report so either side of a deploy reads the other's answer.
    */
-  statsReport(tenantId: string, perMinuteFor: number): Promise<{ report: TenantStatsReport; redact: Redact } | undefined> {
+  statsReport(tenantId: string, perMinuteFor: number): Promise<(TenantStatsReport & { redact: Redact }) | undefined> {
     return this.changes.run(async () => {
       const tenant = await this.current(tenantId);
-      return tenant && { report: this.stats.report(Date.now(), perMinuteFor), redact: tenant.redact };
+      return tenant && { ...this.stats.report(Date.now(), perMinuteFor), redact: tenant.redact };
     });
   }
 

@@ -136,6 +136,18 @@ export function meddlingObjects<T extends Rpc.DurableObjectBranded | undefined>(
   );
 }
 
+/**
+ * A Durable Object namespace that is the real one except that each object's `method` answers as
+ * `older` makes the real answer: an object still running an older relay's code, mid-deploy.
+ */
+export function olderObjects<T extends Rpc.DurableObjectBranded | undefined>(
+  namespace: DurableObjectNamespace<T>,
+  method: string,
+  older: (answer: unknown) => unknown,
+): DurableObjectNamespace<T> {
+  return wrappingStubs(namespace, (stub) => wrappingMethod(stub, method, async (real, ...args) => older(await real(...args))));
+}
+
 /** A Durable Object namespace that is the real one, each stub it gives out passed through `wrap` first. */
 function wrappingStubs<T extends Rpc.DurableObjectBranded | undefined>(
   namespace: DurableObjectNamespace<T>,
