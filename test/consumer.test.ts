@@ -764,6 +764,47 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await replayHeld(deadLetter)).status).toBe(200);
   });
 
+  it("lets go of a later replay's claim when its copy comes in one batch with an older replay's, which Braintrust asks to retry: the next replay is not refused", async () => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const older = (await replayHeld(deadLetter)).message!;
+    await standin.revokeKey(tenant.apiKey);
+    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
+    const later = await replayHeld(deadLetter);
+    expect(later.status).toBe(200);
+    await standin.script(tenant.apiKey, [{ status: 503, beforeChecks: true }]);
+    const queue = recordingQueue<DeliveryMessage>();
+
+    // The older copy is sent and queued for a retry, the dead letter left as it was; the later copy is a repeat.
+    expect(await consume(DELIVERIES, [older, later.message!], { DELIVERY_QUEUE: queue })).toEqual({
+      acked: [older.id, older.id],
+      retried: [],
+      threw: undefined,
+    });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 503]);
+    expect(queue.sent.map((m) => m.body.id)).toEqual([older.id]);
+    // The later replay's claim, which its skipped copy carried, is let go of: not a 409 for a day.
+    expect((await replayHeld(deadLetter)).status).toBe(200);
+  });
+
+  it("keeps the claim of a replay whose message came twice in its batch and is queued for a retry: its spans are still on their way", async () => {
+    const { tenant, deadLetter } = await passthroughDeadLetter();
+    const { message: replay } = await replayHeld(deadLetter);
+    await standin.script(tenant.apiKey, [{ status: 503 }]);
+    const queue = recordingQueue<DeliveryMessage>();
+
+    expect(await consume(DELIVERIES, [replay!, { ...replay! }], { DELIVERY_QUEUE: queue })).toEqual({
+      acked: [replay!.id, replay!.id],
+      retried: [],
+      threw: undefined,
+    });
+
+    expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503]);
+    expect(queue.sent.map((m) => m.body.replayClaim)).toEqual([replay!.replayClaim]);
+    // Another replay now would queue the same spans beside the retry.
+    expect((await replayHeld(deadLetter)).status).toBe(409);
+  });
+
   it("keeps the halves of a replay Braintrust split (413) as dead letters of their own when it then refuses their passthrough key: no span is dropped", async () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
     const { message: replay } = await replayHeld(deadLetter);

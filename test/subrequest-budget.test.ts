@@ -103,6 +103,19 @@ describe("a request to more parents than its subrequests allow attempts", () => 
       expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
     });
 
+    it("and queues the others when Braintrust refused the key for one parent attempted but took the spans of the rest: the refusal was about that parent", async () => {
+      const tenant = await passthrough();
+      await standin.script(tenant.apiKey, [{ parent: parents[0], status: 403 }]);
+      const queue = recordingQueue<DeliveryMessage>(env.DELIVERY_QUEUE);
+
+      await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: queue });
+
+      expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents.slice(1, attempted));
+      expect(queue.sent.map(({ body }) => body.parent)).toEqual(parents.slice(attempted));
+      const { missing, duplicates } = await standin.waitForSpans(tenant.apiKey, spanIdsOf(requestOf(spans.slice(1))));
+      expect({ missing, duplicates }).toEqual({ missing: [], duplicates: 0 });
+    });
+
     it("and refuses the others with the key when Braintrust refused it for every parent attempted", async () => {
       const tenant = await passthrough();
       const stranger = `sk-stranger-${crypto.randomUUID()}`;
@@ -222,6 +235,59 @@ describe("a request to more parents than its subrequests allow attempts", () => 
 
     expect(response.status).toBe(200);
     expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents);
+  });
+
+  it("removes the spans it spilled for the others when R2 refuses the spill of one of them, and attempts them after all: no spill is left that no message names", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    const attempted = attemptsDuringRequest(1);
+    const parents = Array.from({ length: attempted + 2 }, (_, i) => `project_name:p-${String(i).padStart(2, "0")}`);
+    // One trace-routes object for all; the two parents past the attempts have a span too large for a queue message, spilled to R2.
+    const large = "The quick brown fox jumps over the lazy dog. ".repeat(3500);
+    const spans = parents.map((parent, i) => {
+      const traceId = randomId(16);
+      traceId[15] = traceId[15]! & 0xf0;
+      return spanWith(`call for ${parent}`, [attr("braintrust.parent", parent), ...(i >= attempted ? [attr("prompt", large)] : [])], {
+        traceId,
+      });
+    });
+    let spills = 0;
+    const bucket = failingBinding(
+      env.PAYLOADS,
+      "put",
+      "R2 put failed: unavailable",
+      (key) => String(key).startsWith(`spill/${tenant.id}/`) && ++spills === 2,
+    );
+
+    const response = await sendTracesWith(tenant, toProtobuf(requestOf(spans)), { PAYLOADS: bucket });
+
+    expect(response.status).toBe(200);
+    expect(spills).toBe(2);
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents);
+    expect((await env.PAYLOADS.list({ prefix: `spill/${tenant.id}/` })).objects.map((o) => o.key)).toEqual([]);
+  });
+
+  it("answers 503, attempting none of the others, when the queue takes some of them and refuses the rest: those it took are on their way", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+    // More others than one queue batch holds (100 messages): the queue takes the first batch and refuses the next.
+    const { parents, request } = spansToParents(MAX_ATTEMPTS_DURING_REQUEST + 101);
+    let batches = 0;
+    const taken: DeliveryMessage[] = [];
+    const partial: Queue<DeliveryMessage> = {
+      send: () => Promise.reject(new Error("Queue send failed: queue unavailable")),
+      sendBatch: async (messages) => {
+        if (batches++ >= 1) throw new Error("Queue sendBatch failed: queue unavailable");
+        taken.push(...[...messages].map((m) => m.body));
+        return { metadata: { metrics: { backlogCount: taken.length, backlogBytes: 0 } } };
+      },
+      metrics: () => Promise.reject(new Error("queue unavailable")),
+    };
+
+    const response = await sendTracesWith(tenant, toProtobuf(request), { DELIVERY_QUEUE: partial });
+
+    expect(response.status).toBe(503);
+    expect(taken.length).toBeGreaterThan(0);
+    // The spans' traces are of one trace-routes object, which the request calls: one attempt fewer.
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents.slice(0, attemptsDuringRequest(1)));
   });
 
   it("answers 503 when neither the queue nor Braintrust takes one of the others: the client sends the whole request again", async () => {
