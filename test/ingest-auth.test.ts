@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
+import { TenantStore } from "../src/tenants/store.js";
 import { heldReads } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
 import {
@@ -18,6 +19,27 @@ import { standin } from "./support/standin.js";
 import { rpcStatusOf } from "./support/traces.js";
 
 const body = () => toProtobuf(trueFoundryTrace());
+
+/**
+ * Runs an admin call as in production, where the tenant's Durable Object runs in an isolate of its
+ * own: in tests it shares this one, and its KV write would clear this isolate's copy of the tenant.
+ */
+async function objectElsewhere<T>(call: () => Promise<T>): Promise<T> {
+  const { put, delete: remove } = TenantStore.prototype;
+  const withoutForget = (store: TenantStore) => Object.assign(Object.create(store) as TenantStore, { forget: () => {} });
+  const puts = vi.spyOn(TenantStore.prototype, "put").mockImplementation(function (this: TenantStore, ...args) {
+    return put.apply(withoutForget(this), args);
+  });
+  const deletes = vi.spyOn(TenantStore.prototype, "delete").mockImplementation(function (this: TenantStore, ...args) {
+    return remove.apply(withoutForget(this), args);
+  });
+  try {
+    return await call();
+  } finally {
+    puts.mockRestore();
+    deletes.mockRestore();
+  }
+}
 
 describe("ingest authentication", () => {
   it("delivers a stored-key tenant's spans with the stored key, never the ingest token", async () => {
@@ -118,6 +140,15 @@ describe("ingest authentication", () => {
 
     expect((await sendTraces(tenant, body())).status).toBe(401);
     expect((await sendTraces(tenant, body(), { bearer: other })).status).toBe(200);
+  });
+
+  it("refuses a revoked token at once in the isolate that revoked it, though the tenant's object, in an isolate of its own, clears only that one's copy", async () => {
+    const tenant = await createTenant();
+    // Used before, so the isolate holds the tenant as it was.
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+    expect((await objectElsewhere(() => admin("DELETE", `/tenants/${tenant.id}/tokens/${tokenIdOf(tenant.bearer)}`))).status).toBe(204);
+
+    expect((await sendTraces(tenant, body())).status).toBe(401);
   });
 
   it("refuses a forged token: a real token's id with another secret", async () => {
@@ -286,6 +317,20 @@ describe("the relay's secrets percent-encoded as a passthrough bearer", () => {
 });
 
 describe("tenant changes", () => {
+  it("apply to the next request in the isolate that made them, though the tenant's object, in an isolate of its own, clears only that one's copy", async () => {
+    const tenant = await createTenant();
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+
+    const changed = await objectElsewhere(() => admin("PUT", `/tenants/${tenant.id}`, { parent: "experiment_id:exp-9" }));
+    expect(changed.status).toBe(200);
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+    expect((await objectElsewhere(() => admin("DELETE", `/tenants/${tenant.id}`))).status).toBe(204);
+    const afterDelete = await sendTraces(tenant, body());
+
+    expect((await standin.received(tenant.apiKey)).map((r) => r.parent)).toEqual([tenant.parent, "experiment_id:exp-9"]);
+    expect(afterDelete.status).toBe(404);
+  });
+
   it("apply to the next request: a new parent, a rotated key, a deleted tenant", async () => {
     const tenant = await createTenant();
     await sendTraces(tenant, body());

@@ -216,6 +216,21 @@ describe.concurrent("passthrough keys Braintrust has not accepted", () => {
     expect((await standin.attempts(tenant.apiKey)).at(-1)).toMatchObject({ status: 403, bytes: 0 });
   });
 
+  it("a key Braintrust accepted stays accepted after a request with no spans to deliver: Braintrust said nothing of it", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    const { gzipped } = await largeGzipBody();
+    expect((await sendTraces(tenant, body())).status).toBe(200);
+    // An export of no spans: no delivery, so no verdict from Braintrust.
+    expect((await sendTraces(tenant, new Uint8Array(0))).status).toBe(200);
+    const before = (await standin.attempts(tenant.apiKey)).length;
+
+    expect((await sendTraces(tenant, gzipped, { contentEncoding: "gzip" })).status).toBe(200);
+    // Still accepted: the large body is read and delivered at once, without asking Braintrust first with an export of no spans.
+    expect((await standin.attempts(tenant.apiKey)).slice(before).map(({ status, bytes }) => ({ status, bytes }))).toEqual([
+      { status: 200, bytes: expect.any(Number) },
+    ]);
+  });
+
   it("a key refused for one routed parent but accepted for another stays accepted: the 403 was about that parent", async () => {
     const tenant = await createTenant({
       mode: "passthrough",

@@ -863,6 +863,19 @@ describe("per-tenant statistics", () => {
 
 const DELIVERIES = "tfy-relay-deliveries";
 
+describe("the statistics of every tenant", () => {
+  it("leave out a tenant deleted between the list and its object's answer: not a tenant without counts, nor unavailable", async () => {
+    const tenant = await createTenant();
+    // Gone from its object, still in KV's list, as when deleted while the page is being read.
+    await runInDurableObject(env.TENANT_OBJECTS.getByName(tenant.id), (_object, state) => state.storage.delete("tenant"));
+
+    const { lines, unavailable } = await everyTenantsStats();
+
+    expect(lines.map((line) => line.tenant)).not.toContain(tenant.id);
+    expect(unavailable).not.toContain(tenant.id);
+  });
+});
+
 describe("statistics that follow the spans through failures", () => {
   /** A queue that takes the first `taken` batches, holding them (delivering nothing), and refuses the rest. */
   function queueRefusingAfter(taken: number) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { attr, randomId, spansOf, toProtobuf } from "../scripts/lib/traces.js";
 import { MAX_ATTEMPTS_DURING_REQUEST } from "../src/deliver/during-request.js";
 import { shardOf, traceRoutesObject } from "../src/deliver/trace-route-shards.js";
+import { traceRoutesName } from "../src/deliver/trace-routes-name.js";
 import { hex } from "../src/encoding/bytes.js";
 import { failingObject, meddlingObjects } from "./support/bindings.js";
 import { waitForDeadLetters } from "./support/dead-letters.js";
@@ -83,6 +84,19 @@ describe.concurrent("a passthrough client's trace, decided once Braintrust accep
     expect(await viewsOnceArrived(tenant, trace.all)).toEqual({
       "project_name:default": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
     });
+  });
+
+  it("a key Braintrust has not accepted yet hears 503, and nothing is sent, when a trace-routes object cannot say what it decided", async () => {
+    const tenant = await passthroughRoutingTenant();
+    const trace = gatewayTrace({ env: "eval" });
+    const name = traceRoutesName(tenant, shardOf(hex(trace.traceId)));
+    const overloaded = { TRACE_ROUTES: failingObject(env.TRACE_ROUTES, name, "decisions", "Durable Object is overloaded") };
+
+    const response = await sendTracesWith(tenant, toProtobuf(requestOf(trace.all)), overloaded);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).not.toBeNull();
+    expect(await standin.attempts(tenant.apiKey)).toEqual([]);
   });
 
   it("a key Braintrust accepts on its first request has that request's decision remembered: spans sent after it follow", async () => {
@@ -248,6 +262,37 @@ describe.concurrent("a passthrough key Braintrust refuses decides no trace", () 
     expect(await viewsOnceArrived(tenant, [opener, ...trace.all])).toEqual({
       "project_name:default": { traces: [{ root: opener.name, spans: 1 }], unlisted: 0 },
       "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: 4 }], unlisted: 0 },
+    });
+  });
+
+  it("a stranger's span drop_non_ai_spans drops, in a request with nothing to deliver, does not route the client's trace", async () => {
+    const anthropic = { match: { field: "span_name", prefix: "POST https://api.anthropic.com/" }, parent: "project_name:anthropic" };
+    const tenant = await createTenant({
+      mode: "passthrough",
+      parent: "project_name:default",
+      config: { translate: false, drop_non_ai_spans: true, routes: [anthropic], trace_wait_seconds: 3600 },
+    });
+    // The client's key accepted, so its spans may wait: a whole trace of AI spans, delivered.
+    const opener = gatewayTrace({});
+    expect((await sendTraces(tenant, toProtobuf(requestOf(opener.all)))).status).toBe(200);
+    const trace = gatewayTrace({});
+    // Dropped, so nothing is sent and Braintrust never judges the stranger's key.
+    const claim = spanWith("POST https://api.anthropic.com/v1/messages", [], { traceId: trace.traceId, parentSpanId: trace.top.spanId });
+
+    expect((await sendTraces(stranger(tenant), toProtobuf(requestOf([claim])))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    // The gateway's provider call span in each trace is dropped too: three spans of each arrive.
+    const kept = (t: typeof trace) => t.all.filter((span) => span !== t.children[1]);
+    expect(await viewsOnceArrived(tenant, [...kept(opener), ...kept(trace)])).toEqual({
+      "project_name:default": {
+        traces: expect.arrayContaining([
+          { root: opener.top.name, spans: 3 },
+          { root: trace.top.name, spans: 3 },
+        ]),
+        unlisted: 0,
+      },
     });
   });
 
