@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { consoleApp } from "../src/console/app.js";
-import { SESSION_COOKIE, startSession } from "../src/console/session.js";
+import { SESSION_COOKIE, SESSION_MAX_SECONDS, startSession } from "../src/console/session.js";
 import { csrfIn, fieldIn, logIn, ORIGIN, postForm, tenantPageInSession } from "./support/console.js";
 import { ADMIN_TOKEN, consoleSessionCookie, createTenant, relayFetch } from "./support/relay.js";
 
@@ -165,6 +165,44 @@ describe("the console's login and sessions", () => {
       const form = await postForm("/admin/console/dead-letters/replay", cookie, { csrf, id: "acme:0a" });
       expect(form.status).toBe(401);
     }
+  });
+
+  it("remembers a log-out until 12 hours after the session's login, as long as a copy of its cookie renewed since could last", async () => {
+    const startedAt = Date.now() - 20 * 60_000;
+    const started = (await startSession(ADMIN_TOKEN, startedAt)).value;
+    const cookie = `${SESSION_COOKIE}=${started}`;
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+
+    expect((await postForm("/admin/console/logout", cookie, { csrf })).status).toBe(303);
+
+    const nonce = started.split(".")[2]!;
+    const { keys } = await env.TENANTS.list({ prefix: `console-session-ended:${nonce}` });
+    expect(keys).toHaveLength(1);
+    // KV's expiration is in whole seconds, from KV's clock.
+    expect(keys[0]!.expiration! * 1000).toBeGreaterThanOrEqual(startedAt + SESSION_MAX_SECONDS * 1000 - 5_000);
+  });
+
+  it("takes no login, nor any change, from a POST that names no origin: a browser names its own with every POST", async () => {
+    const noOrigin = { "content-type": "application/x-www-form-urlencoded" };
+    const login = await relayFetch("/admin/console/login", {
+      method: "POST",
+      redirect: "manual",
+      headers: noOrigin,
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+    });
+    expect(login.status).toBe(403);
+    expect(login.headers.get("set-cookie")).toBeNull();
+
+    const cookie = await consoleSessionCookie();
+    const csrf = csrfIn(await (await relayFetch("/admin/", { headers: { cookie } })).text());
+    const tenant = await createTenant();
+    const replay = await relayFetch("/admin/console/dead-letters/replay", {
+      method: "POST",
+      redirect: "manual",
+      headers: { ...noOrigin, cookie },
+      body: new URLSearchParams({ csrf, tenant: tenant.id, return_to: tenant.id }),
+    });
+    expect(replay.status).toBe(403);
   });
 
   it("opens the page a link gave once logged in, a console page only: never another site's, nor a form's path", async () => {

@@ -160,6 +160,23 @@ describe.concurrent("dead letters", () => {
     expect([arrival.missing, arrival.duplicates]).toEqual([[], 0]);
   });
 
+  it("lets go of a replay's own claim only: a later replay's claim on the dead letter written anew holds on", async () => {
+    const tenant = await createTenant();
+    const object = env.TENANT_OBJECTS.getByName(tenant.id);
+    const { incarnation } = (await object.read(tenant.id))!;
+    const deliveryId = crypto.randomUUID();
+    const [earlier] = await object.claimDeadLetters(tenant.id, [{ deliveryId, version: "v1", incarnation }]);
+    // Its replay failed again: the dead letter was written anew, and another replay claimed it as it is now.
+    const [later] = await object.claimDeadLetters(tenant.id, [{ deliveryId, version: "v2", incarnation }]);
+    expect([earlier?.outcome, later?.outcome]).toEqual(["claimed", "claimed"]);
+
+    // A copy of the earlier replay's message, skipped as a repeat in its batch, lets go of its own claim.
+    await object.releaseDeadLetters([{ deliveryId, claim: (earlier as { claim: string }).claim }]);
+
+    const third = await object.claimDeadLetters(tenant.id, [{ deliveryId, version: "v2", incarnation }]);
+    expect(third).toEqual([{ outcome: "replaying", since: expect.any(String) }]);
+  });
+
   it("lets a dead letter whose replay never reached Braintrust be replayed again once its claim is a day old", async () => {
     const tenant = await createTenant();
     const [trace] = await deadLettersFor(tenant);

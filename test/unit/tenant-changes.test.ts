@@ -119,6 +119,33 @@ describe("the KV replica", () => {
     expect(written).toEqual([5, 10]);
   });
 
+  it("never starts a write while another is under way: a slow write of an older record does not land after a newer one", async () => {
+    let record = 0;
+    let running = 0;
+    let most = 0;
+    const written: number[] = [];
+    // The first write is slow, the next one quick: run side by side, the older copy would land last.
+    const delays = [30, 1];
+    const replica = new KvReplica(async () => {
+      const copy = record;
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, delays.shift() ?? 1));
+      written.push(copy);
+      running -= 1;
+    });
+
+    record = 1;
+    const first = replica.sync();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    record = 2;
+    const second = replica.sync();
+    await Promise.all([first, second]);
+
+    expect(most).toBe(1);
+    expect(written).toEqual([1, 2]);
+  });
+
   it("fails the syncs a failed write carried, and writes again for the next", async () => {
     let fail = true;
     const replica = new KvReplica(async () => {
