@@ -199,4 +199,19 @@ describe.concurrent("a decided trace's waiting spans, handed to the queue and co
       { ...zero, routes_traces: false },
     ]);
   });
+
+  it("reports the bytes that wait, summed over the tenant's objects", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const traces = [gatewayTrace({ env: "eval" }), gatewayTrace({ env: "eval" })];
+    traces[0]!.traceId[15] = 0x01;
+    traces[1]!.traceId[15] = 0x02;
+    await sendTraces(tenant, toProtobuf(requestOf(traces.flatMap((t) => t.children))));
+    const [first, second] = await Promise.all(["1", "2"].map((shard) => traceRoutesObject(env, tenant, shard).waiting()));
+    expect(first!.bytes).toBeGreaterThan(0);
+    expect(second!.bytes).toBeGreaterThan(0);
+
+    const response = await admin("GET", `/tenants/${tenant.id}/waiting-traces`);
+
+    expect(await response.json()).toMatchObject({ traces: 2, spans: 6, bytes: first!.bytes + second!.bytes });
+  });
 });

@@ -4,6 +4,7 @@ import { attr, randomId, toProtobuf } from "../scripts/lib/traces.js";
 import {
   MAX_SPANLESS_TRACES_PER_OBJECT,
   MAX_WAITING_BYTES_PER_OBJECT,
+  MAX_WAITING_BYTES_PER_TRACE,
   MAX_WAITING_SPANS_PER_OBJECT,
   MAX_WAITING_SPANS_PER_TRACE,
 } from "../src/deliver/trace-wait-limits.js";
@@ -238,5 +239,49 @@ describe.concurrent("bounds on what waits for a trace's decision", () => {
     expect((await sendTraces(tenant, toProtobuf(requestOf([model])))).status).toBe(200);
     expect(await viewsOnceArrived(tenant, [model])).toEqual({ [anthropic.parent]: { traces: [], unlisted: 1 } });
     expect(await waitingSpans(tenant.id)).toBe(0);
+  });
+
+  it("a trace with exactly as many spans as may wait waits whole, and goes with its top span", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const most = guardrails(trace, MAX_WAITING_SPANS_PER_TRACE);
+
+    expect(await decidedEarlyWhileSending(tenant, most)).toEqual([]);
+    expect(await waitingSpans(tenant.id)).toBe(MAX_WAITING_SPANS_PER_TRACE);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [...most, trace.top])).toEqual({
+      "experiment_id:exp-eval": { traces: [{ root: trace.top.name, spans: most.length + 1 }], unlisted: 0 },
+    });
+  });
+
+  it("a trace whose parts, each under the bound on bytes, pass it together is decided then by the default parent, and its later spans follow", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    // Five parts of 1.8 MB, each fitting a row: four wait (7.2 MB), the fifth would take the trace past 8 MB.
+    const parts = Array.from({ length: 5 }, (_, i) =>
+      spanWith(`Guardrail ${i}`, [attr("tfy.span_type", "Guardrail"), attr("tfy.output", "x".repeat(1_800_000))], {
+        traceId: trace.traceId,
+        parentSpanId: trace.top.spanId,
+      }),
+    );
+    for (const part of parts.slice(0, 4)) expect(await decidedEarlyWhileSending(tenant, [part])).toEqual([]);
+    expect(await waitingSpans(tenant.id)).toBe(4);
+
+    expect(await decidedEarlyWhileSending(tenant, [parts[4]!])).toEqual([
+      {
+        event: "trace_decided_early",
+        tenant: tenant.id,
+        trace: hex(trace.traceId),
+        parent: "project_name:default",
+        spans: 1,
+        reason: `over ${MAX_WAITING_BYTES_PER_TRACE} bytes of it would wait`,
+      },
+    ]);
+    expect((await sendTraces(tenant, toProtobuf(requestOf([trace.top])))).status).toBe(200);
+
+    expect(await viewsOnceArrived(tenant, [...parts, trace.top])).toEqual({
+      "project_name:default": { traces: [{ root: trace.top.name, spans: parts.length + 1 }], unlisted: 0 },
+    });
   });
 });

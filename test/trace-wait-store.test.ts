@@ -300,4 +300,16 @@ describe("trace wait store", () => {
       ]);
     });
   });
+
+  it("a batch that holds exactly its bytes takes no more pieces", async () => {
+    await onFreshStore((store) => {
+      const traces = Array.from({ length: 3 }, () => hex(randomId(16)));
+      for (const trace of traces) {
+        store.wait(part(trace, 1, 100), DEFAULT_PARENT, DUE, undefined, undefined);
+        store.decide(trace, DEFAULT_PARENT, NOW + DECISION_TTL_MS, store.trace(trace));
+      }
+
+      expect(store.releasable(50, 200).map(({ piece }) => piece.trace)).toEqual(traces.slice(0, 2));
+    });
+  });
 });
