@@ -410,6 +410,24 @@ describe.concurrent("routing keeps a trace whole across requests", () => {
     });
   });
 
+  it("a call whose alarm cannot be set fails (503), though its spans were stored: no spans wait with no alarm to end their wait", async () => {
+    const tenant = await routingTenant({ trace_wait_seconds: 3600 });
+    const trace = gatewayTrace({ env: "eval" });
+    const object = traceRoutesOf(tenant, trace.traceId);
+    await runInDurableObject(object, (_instance, state) => {
+      state.storage.setAlarm = () => Promise.reject(new Error("Durable Object storage operation exceeded timeout"));
+    });
+
+    const { result: refused } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(trace.children))));
+
+    expect(refused.status).toBe(503);
+    expect(await runInDurableObject(object, (_instance, state) => state.storage.getAlarm())).toBeNull();
+    // Started again, with storage that takes an alarm: the client's retry sets it.
+    await evictDurableObject(object);
+    expect((await sendTraces(tenant, toProtobuf(requestOf(trace.children)))).status).toBe(200);
+    expect(await runInDurableObject(object, (_instance, state) => state.storage.getAlarm())).not.toBeNull();
+  });
+
   it("a retry of spans an object kept, whose call then failed before it set its alarm (503), sets the alarm by the trace's due time", async () => {
     const tenant = await routingTenant({ trace_wait_seconds: 3600 });
     const trace = gatewayTrace({ env: "eval" });
