@@ -79,6 +79,8 @@ describe("the console's login and sessions", () => {
     expect(await cookieAt("http://localhost:8787")).not.toMatch(/Secure/);
     expect(await cookieAt("https://relay.test")).toMatch(/; HttpOnly; Secure; SameSite=Strict$/);
     expect(await cookieAt("http://devbox.test:8787")).toMatch(/; Secure;/);
+    // A name that begins as a loopback address does but goes on is another host's: the cookie stays Secure.
+    expect(await cookieAt("http://127.0.0.1.devbox.test:8787")).toMatch(/; Secure;/);
   });
 
   it("logs in only with the admin token, from its own origin, into a cookie the browser keeps to itself", async () => {

@@ -33,6 +33,11 @@ describe("Hono's errors and the relay's are one family", () => {
       status: 500,
       message: "internal error",
     });
+    expect(asRelayError(new HTTPException(500, { message: "details of a bug" }))).toMatchObject({
+      code: "internal",
+      status: 500,
+      message: "internal error",
+    });
   });
 
   it("an admin call a platform failure ends is answered 500 without its details, which an unhandled_error line keeps", async () => {

@@ -44,6 +44,17 @@ describe("the event log", () => {
     );
   });
 
+  it("scrubs credentials from an exception's text in an error line", () => {
+    const errors = captured("error");
+    logEvent({ event: "unhandled_error", error: `TypeError: fetch failed for key ${KEY} with Bearer ${TOKEN}` });
+    expect(JSON.parse(errors[0]!).error).toBe("TypeError: fetch failed for key [redacted] with Bearer [redacted]");
+  });
+
+  it("scrubs a bearer credential of 16 characters, the shortest it takes for one", () => {
+    expect(loggedReason(`Authorization: Bearer ${"a".repeat(16)}`)).toBe("Authorization: Bearer [redacted]");
+    expect(loggedReason(`Authorization: Bearer ${"a".repeat(15)}`)).toBe(`Authorization: Bearer ${"a".repeat(15)}`);
+  });
+
   it("leaves prose, ids and JSON around a credential alone", () => {
     expect(loggedReason("missing bearer token; Bearer realm")).toBe("missing bearer token; Bearer realm");
     expect(loggedReason('{"authorization":"Bearer abcdefghijklmnopqrstu","next":1}')).toBe(

@@ -31,6 +31,37 @@ describe("per-tenant rate limits", () => {
     expect((await sendTraces(noisy, body())).status).toBe(429);
   });
 
+  it("keeps no more than the burst however long a tenant was idle", async () => {
+    const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 0.5, burst: 2 } } });
+    const start = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(start);
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    // A minute idle would earn 30 tokens; the bucket holds 2.
+    clock.mockReturnValue(start + 60_000);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status);
+
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
+  it("names a wait, rounded up to whole seconds, after which the request is taken", async () => {
+    const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 0.3, burst: 1 } } });
+    const start = Date.now();
+    const clock = vi.spyOn(Date, "now").mockReturnValue(start);
+
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+    const limited = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    // A token every 3.33 s: 3 s would be too soon.
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("4");
+    clock.mockReturnValue(start + 3_000);
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(429);
+    clock.mockReturnValue(start + 3_000 + 4_000);
+    expect((await sendTraces(tenant, toProtobuf(trueFoundryTrace()))).status).toBe(200);
+  });
+
   it("names a wait of at most a day, in whole seconds, for a limit of a tiny fraction of a request a second", async () => {
     const tenant = await createTenant({ config: { rate_limit: { requests_per_second: 1e-300, burst: 1 } } });
 

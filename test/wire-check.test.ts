@@ -148,6 +148,14 @@ describe("the wire check", () => {
     ["a link's trace id of 3 bytes", requestWithSpanFields(lengthDelimited(13, lengthDelimited(1, [1, 2, 3])))],
     ["a link's span id of 16 bytes", requestWithSpanFields(lengthDelimited(13, lengthDelimited(2, new Uint8Array(16).fill(7))))],
     [
+      "a tag of five bytes with bits past 32 set (protobuf-es drops them; the bytes would go on as they came)",
+      requestWithSpanFields([0xaa, 0x80, 0x80, 0x80, 0x10, ...varint(1), 0x61]),
+    ],
+    [
+      "an AnyValue nested past protobuf-es's 100 levels, though not thousands deep",
+      requestWithSpanFields(lengthDelimited(9, [...lengthDelimited(1, [0x6b]), ...lengthDelimited(2, deeplyNestedAnyValue(60, "array"))])),
+    ],
+    [
       "an unknown group (protobuf-es takes it; the full decode decides)",
       requestWithSpanFields([...varint((80 << 3) | 3), ...varint((80 << 3) | 4)]),
     ],

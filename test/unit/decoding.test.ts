@@ -118,6 +118,15 @@ describe("content types and encodings", () => {
     });
   });
 
+  it("quotes a content encoding of 24 characters, and names one of 25 by its length", () => {
+    expect(refusal(() => contentCodingOf("x".repeat(24))).message).toBe(
+      `unsupported content encoding "${"x".repeat(24)}": send gzip, deflate or no encoding`,
+    );
+    expect(refusal(() => contentCodingOf("x".repeat(25))).message).toBe(
+      "unsupported content encoding of 25 characters: send gzip, deflate or no encoding",
+    );
+  });
+
   it("names a content type or encoding longer than 24 characters only by its length: a key pasted there does not come back", () => {
     const key = "sk-Zq8PmR2xVbN7kLwT4yHcJ6dFgS9aE3uQ1oIpK5nMvXzB0rWt";
     expect(refusal(() => requireOtlpFormat(`application/json, ${key}`)).message).toBe(

@@ -157,6 +157,11 @@ describe("a span failed without a message, as OpenTelemetry's SDKs record an exc
 
     expect(statusOf(withMessage)?.message).toBe("its own");
     expect(statusOf(handled)).toEqual(create(StatusSchema, { code: Status_StatusCode.OK }));
+    // Status UNSET: the exception event alone may be one that was handled.
+    const unset = failedWith([], timedOut);
+    unset.status = create(StatusSchema, { code: Status_StatusCode.UNSET });
+    expect(statusOf(unset)?.code ?? Status_StatusCode.UNSET).toBe(Status_StatusCode.UNSET);
+    expect(statusOf(unset)?.message ?? "").toBe("");
     expect(statusOf(failedWith([], {}))?.message).toBe("");
     expect(
       statusOf(failedWith([attr("tfy.span_type", "Model"), attr("tfy.error_message", "Provider returned 500")], timedOut))?.message,
