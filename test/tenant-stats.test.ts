@@ -535,6 +535,69 @@ describe("per-tenant statistics", () => {
     expect(day).toBe(19);
   });
 
+  it("keep a summed hour's row the sum of its minutes when a late flush brings several of them", async () => {
+    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
+    const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
+    const now = at(10, 17) + 30_000;
+    const { row, day } = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const sql = state.storage.sql;
+      const store = new TenantStatsStore(sql);
+      store.add({ minutes: { [String(at(3, 30))]: counted(16) } }, now);
+      store.report(now, 0);
+      // One isolate's late flush: two minutes of the hour a read has summed.
+      store.add({ minutes: { [String(at(3, 40))]: counted(1), [String(at(3, 45))]: counted(4) } }, now);
+      return {
+        row: sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", at(3, 0)).one(),
+        day: store.report(now, 0).last_24h.spans.received,
+      };
+    });
+
+    expect((JSON.parse(row.counts) as Counts).spans).toEqual({ received: 21 });
+    expect(day).toBe(21);
+  });
+
+  it("keep the last delivery time the latest told, whichever isolate's flush comes last", async () => {
+    const minute = Date.UTC(2026, 11, 2, 10, 17);
+    const now = minute + 50_000;
+    const delivered = { [String(minute)]: { ...emptyCounts(), spans: { delivered: 1 } } };
+    const report = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const store = new TenantStatsStore(state.storage.sql);
+      store.add({ minutes: delivered, lastDeliveredAt: minute + 45_000 }, now);
+      // Another isolate, which delivered earlier, flushes later.
+      store.add({ minutes: delivered, lastDeliveredAt: minute + 10_000 }, now);
+      return store.report(now, 0);
+    });
+
+    expect(report.last_delivered_at).toBe(new Date(minute + 45_000).toISOString());
+  });
+
+  it("drop the rows of minutes and hours once they are out of the last day, keeping the totals", async () => {
+    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
+    const at = (day: number, hour: number, minute: number) => Date.UTC(2026, 11, day, hour, minute);
+    const rows = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const sql = state.storage.sql;
+      const store = new TenantStatsStore(sql);
+      const count = (table: string) => sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
+      const now = at(2, 10, 17) + 30_000;
+      // A minute already more than a day old, and one of an hour a read then sums whole.
+      store.add({ minutes: { [String(at(1, 3, 30))]: counted(1), [String(at(1, 12, 30))]: counted(2) } }, now);
+      store.report(now, 0);
+      const first = { minutes: count("stats_minutes"), hours: count("stats_hours") };
+      // A day and more later.
+      const later = at(3, 14, 0) + 30_000;
+      store.add({ minutes: { [String(at(3, 14, 0))]: counted(4) } }, later);
+      const report = store.report(later, 0);
+      return {
+        first,
+        later: { minutes: count("stats_minutes"), hours: count("stats_hours") },
+        day: report.last_24h.spans.received,
+        total: report.total.spans.received,
+      };
+    });
+
+    expect(rows).toEqual({ first: { minutes: 1, hours: 1 }, later: { minutes: 1, hours: 0 }, day: 4, total: 7 });
+  });
+
   it("count in the day a minute of the next hour an isolate's clock, ahead of the object's, counted in, as they count it in the last hour", async () => {
     const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
     const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
@@ -726,6 +789,24 @@ describe("per-tenant statistics", () => {
     expect((await standin.received(tenant.apiKey)).map((r) => spanIdsOf(r.request))).toEqual([spanIdsOf(trace)]);
     expect((await statsOf(tenant.id)).total.spans.delivered).toBe(0);
     // The next flush, to a store that works again, carries them.
+    await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 6);
+    expect(report.total.requests).toEqual({ "200": 2 });
+  });
+
+  it("keep for the next flush counts the tenant's object could not take with an error Cloudflare marks retryable, though remote", async () => {
+    const tenant = await createTenant();
+    // How Cloudflare marks an object it reset or found overloaded: thrown at the object, worth trying again.
+    const overloaded = Object.assign(new Error("Durable Object is overloaded. Requests queued for too long."), {
+      remote: true,
+      retryable: true,
+    });
+    const objects = { TENANT_OBJECTS: failingObject(env.TENANT_OBJECTS, tenant.id, "recordStats", overloaded) };
+
+    const { result: response, errors } = await loggedWhile(() => sendTracesWith(tenant, toProtobuf(trueFoundryTrace()), objects));
+
+    expect(response.status).toBe(200);
+    expect(errors.filter((e) => e.event === "stats_flush_failed" && e.tenant === tenant.id)).toMatchObject([{ dropped: false }]);
     await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
     const report = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 6);
     expect(report.total.requests).toEqual({ "200": 2 });

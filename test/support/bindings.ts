@@ -1,16 +1,17 @@
 /**
  * A platform binding (KV, R2, a queue) that is the real one except that one method throws, as the
- * platform's does when the store is unavailable. `when` picks the calls that fail (by their
- * arguments, e.g. one key prefix); the rest reach the real binding, so everything else behaves
- * as it does in production.
+ * platform's does when the store is unavailable: an error with that message, or the error given (one
+ * marked as Cloudflare marks its own). `when` picks the calls that fail (by their arguments, e.g. one
+ * key prefix); the rest reach the real binding, so everything else behaves as it does in production.
  */
 export function failingBinding<T extends object, M extends keyof T & string>(
   binding: T,
   method: M,
-  error: string,
+  error: string | Error,
   when: (...args: unknown[]) => boolean = () => true,
 ): T {
-  return wrappingMethod(binding, method, (real, ...args) => (when(...args) ? Promise.reject(new Error(error)) : real(...args)));
+  const failure = () => (typeof error === "string" ? new Error(error) : error);
+  return wrappingMethod(binding, method, (real, ...args) => (when(...args) ? Promise.reject(failure()) : real(...args)));
 }
 
 /**
@@ -108,7 +109,7 @@ export function failingObject<T extends Rpc.DurableObjectBranded | undefined>(
   namespace: DurableObjectNamespace<T>,
   name: string,
   method: string,
-  error: string,
+  error: string | Error,
 ): DurableObjectNamespace<T> {
   return wrappingStubs(namespace, (stub, asked) =>
     asked === name ? failingBinding(stub, method as keyof typeof stub & string, error) : stub,

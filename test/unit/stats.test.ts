@@ -1,4 +1,4 @@
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it, type MockInstance, vi } from "vitest";
 import { reportMaskedBy } from "../../src/process/mask-usage.js";
 import {
   addCounts,
@@ -323,6 +323,22 @@ describe("an isolate's counts waiting for a flush", () => {
   const call = { calls: 1, prompt_tokens: 10, completion_tokens: 2, cost_usd: 0.5 };
   const acme = { tenant: "acme", incarnation: "incarnation-1" };
 
+  /**
+   * Counts for acme an upstream 503 five seconds into a minute, then runs `rest` with that minute and the
+   * clock, which it may move; the clock and a clean slate of pending counts are the test's own.
+   */
+  function withUpstreamErrorCounted(rest: (minute: number, clock: MockInstance<() => number>) => void): void {
+    takePendingCounts();
+    const minute = Date.UTC(2026, 11, 1, 15, 27, 0);
+    const clock = vi.spyOn(Date, "now").mockReturnValue(minute + 5_000);
+    try {
+      countUpstreamAttempt(acme, 20, { status: 503, reason: "busy" });
+      rest(minute, clock);
+    } finally {
+      clock.mockRestore();
+    }
+  }
+
   it("stay bounded however many long model names requests bring", () => {
     takePendingCounts();
     // One minute's bound is what is checked: the minute turning during the loop (it takes ~0.5 s) would make two.
@@ -346,7 +362,9 @@ describe("an isolate's counts waiting for a flush", () => {
     const received = { ...emptyCounts(), spans: { received: 1 } };
     restorePendingCounts({
       tenant: "acme",
-      delta: { minutes: { [now - 90 * MINUTE_MS]: received, [now - 30 * MINUTE_MS]: received, [now]: received } },
+      delta: {
+        minutes: { [now - 90 * MINUTE_MS]: received, [now - 60 * MINUTE_MS]: received, [now - 30 * MINUTE_MS]: received, [now]: received },
+      },
     });
 
     const [restored, ...others] = takePendingCounts();
@@ -355,11 +373,7 @@ describe("an isolate's counts waiting for a flush", () => {
   });
 
   it("tell the spans delivered after an upstream error in its minute with it, though a flush took the error in between", () => {
-    takePendingCounts();
-    const minute = Date.UTC(2026, 11, 1, 15, 27, 0);
-    const clock = vi.spyOn(Date, "now").mockReturnValue(minute + 5_000);
-    try {
-      countUpstreamAttempt(acme, 20, { status: 503, reason: "busy" });
+    withUpstreamErrorCounted((minute, clock) => {
       countSpans(acme, "delivered", 2);
       const [first] = takePendingCounts();
       clock.mockReturnValue(minute + 30_000);
@@ -375,9 +389,36 @@ describe("an isolate's counts waiting for a flush", () => {
       // As the tenant's object adds them up (laterError): the error once, with all five spans delivered after it in its minute.
       const held = addDelta(addDelta(first!.delta, second!.delta), third!.delta);
       expect(held.lastError).toEqual({ at: minute + 5_000, status: 503, reason: "busy", deliveredInItsMinute: 5 });
-    } finally {
-      clock.mockRestore();
-    }
+    });
+  });
+
+  it("give a failed flush's counts back with those counted while it was under way, its upstream error and last delivery kept", () => {
+    withUpstreamErrorCounted((minute, clock) => {
+      countSpans(acme, "delivered", 2);
+      const [taken] = takePendingCounts();
+      // Counted while the flush that took the rest waited on the tenant's object, which then failed.
+      clock.mockReturnValue(minute + 20_000);
+      countSpans(acme, "received", 3);
+      restorePendingCounts(taken!);
+
+      const [restored, ...others] = takePendingCounts();
+      expect(others).toEqual([]);
+      expect(restored!.delta.minutes[String(minute)]).toMatchObject({ spans: { delivered: 2, received: 3 }, upstreamErrors: 1 });
+      expect(restored!.delta.lastError).toMatchObject({ at: minute + 5_000, status: 503, reason: "busy" });
+      expect(restored!.delta.lastDeliveredAt).toBe(minute + 5_000);
+    });
+  });
+
+  it("tell with an upstream error only the spans delivered after it in its own minute: later minutes' tell themselves", () => {
+    withUpstreamErrorCounted((minute, clock) => {
+      countSpans(acme, "delivered", 1);
+      clock.mockReturnValue(minute + 65_000);
+      countSpans(acme, "delivered", 2);
+
+      const [pending] = takePendingCounts();
+      expect(pending!.delta.lastError).toEqual({ at: minute + 5_000, status: 503, reason: "busy", deliveredInItsMinute: 1 });
+      expect(pending!.delta.minutes[String(minute + MINUTE_MS)]?.spans).toEqual({ delivered: 2 });
+    });
   });
 
   it("are kept apart by incarnation: a tenant deleted and created again under its id never adds up with its predecessor", () => {
