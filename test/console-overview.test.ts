@@ -33,6 +33,8 @@ import {
 import { standin } from "./support/standin.js";
 import { requestOf, spanWith } from "./support/traces.js";
 
+type DeadLetterPage = { dead_letters: unknown[]; cursor: string | null };
+
 /** What the overview and a tenant's page say about traffic and health, and replaying and deleting dead letters. */
 describe("the console's overview, statistics, replays and dead letters", () => {
   it("shows a tenant's LLM usage of the last day: cost and tokens on the overview, by model on its page", async () => {
@@ -238,6 +240,29 @@ describe("the console's overview, statistics, replays and dead letters", () => {
     expect(afterSecond).toContain("Replayed 1 dead letter onto the delivery queue; it stays listed until delivered.");
     expect(fieldIn(afterSecond, "cursor")).toBeUndefined();
     expect(await waitForDeadLetters(tenant.id, (list) => list.length === 0)).toEqual([]);
+  });
+
+  it("counts a tenant's dead letters past one page of R2's list as that page and more; deleting the tenant deletes every one", async () => {
+    const tenant = await createTenant();
+    await deadLettersFor(tenant);
+    const [held] = await waitForDeadLetters(tenant.id, (list) => list.length === 1);
+    const kept = (await env.PAYLOADS.get(`dead-letters/${tenant.id}/${held!.id.split(":")[1]}`))!;
+    const body = await kept.arrayBuffer();
+    // A thousand more, as an outage of a day leaves them: R2 lists a thousand at most a call.
+    for (let i = 0; i < 1_000; i++)
+      await env.PAYLOADS.put(`dead-letters/${tenant.id}/${crypto.randomUUID()}`, body, { customMetadata: kept.customMetadata });
+    const cookie = await consoleSessionCookie();
+    // R2 lists a thousand keys a call at most, and fewer when it returns their metadata too (a hundred in miniflare).
+    const page = (await (await admin("GET", `/dead-letters?tenant=${tenant.id}&limit=1000`)).json()) as DeadLetterPage;
+    expect(page.cursor).not.toBeNull();
+    const shown = page.dead_letters.length.toLocaleString("en-US");
+
+    const row = await overviewRow(tenant.id, cookie);
+    expect(row).toContain(`<td class="num dead-letter-count" data-label="Dead letters">${shown}+</td>`);
+    expect(row).toContain(`<li class="bad">${shown}+ dead letters to replay or delete</li>`);
+
+    expect((await admin("DELETE", `/tenants/${tenant.id}`)).status).toBe(204);
+    expect((await env.PAYLOADS.list({ prefix: `dead-letters/${tenant.id}/` })).objects).toEqual([]);
   });
 
   it("lists dead letters with the parent their spans were for, and narrows the list to the tenant its form names", async () => {
