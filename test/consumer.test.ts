@@ -16,13 +16,14 @@ import {
   DELIVERIES,
   deleteTenant,
   discardedLine,
-  halvesSpillsOf,
   inR2,
   LONG_AGO,
   passthroughDeadLetter,
   queuedMessage,
   spilled,
   spilledDelivery,
+  spillsOf,
+  tenantSpills,
 } from "./support/queue.js";
 import { admin, adminWith, asRecordedBeforeDurableObjects, createTenant, fixedWhileKvLags, incarnationOf } from "./support/relay.js";
 import { standin } from "./support/standin.js";
@@ -480,7 +481,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     });
 
     expect(await inR2(key)).toBe(true);
-    expect(await halvesSpillsOf(message)).toEqual([]);
+    expect(await spillsOf(message)).toEqual([]);
   });
 
   it("removes the spills of halves the queue refused once the message, come again, is delivered whole: nothing else would", async () => {
@@ -491,12 +492,12 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await consume(DELIVERIES, [message], { DELIVERY_QUEUE: queue })).retried).toEqual([
       { id: message.id, delaySeconds: CONSUMER_RETRY },
     ]);
-    expect((await halvesSpillsOf(message)).length).toBeGreaterThan(1);
+    expect((await spillsOf(message)).length).toBeGreaterThan(1);
 
     expect(await consume(DELIVERIES, [message])).toEqual({ acked: [message.id], retried: [], threw: undefined });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413, 200]);
-    expect(await halvesSpillsOf(message)).toEqual([]);
+    expect(await spillsOf(message)).toEqual([]);
     expect(await inR2(message.payload.r2Key)).toBe(false);
   });
 
@@ -511,14 +512,14 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect((await consume(DELIVERIES, [comesAgain], { DELIVERY_QUEUE: queue })).retried).toEqual([
       { id: message.id, delaySeconds: CONSUMER_RETRY },
     ]);
-    expect((await halvesSpillsOf(message)).length).toBeGreaterThan(1);
+    expect((await spillsOf(message)).length).toBeGreaterThan(1);
     if (deleted) await deleteTenant(tenant.id, { recreate: false });
 
     expect(await consume(DELIVERIES, [comesAgain])).toEqual({ acked: [message.id], retried: [], threw: undefined });
 
     // The spans are whole in the dead letter, or gone with their tenant.
     expect(await storedDeadLetterKeys(tenant.id)).toEqual(deleted ? [] : [`dead-letters/${tenant.id}/${message.id}`]);
-    expect(await halvesSpillsOf(message)).toEqual([]);
+    expect(await spillsOf(message)).toEqual([]);
     expect(await inR2(message.payload.r2Key)).toBe(false);
   });
 
@@ -739,7 +740,7 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(result).toEqual({ acked: [replay!.id], retried: [], threw: undefined });
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([413]);
     expect(queue.sent).toEqual([]);
-    expect((await env.PAYLOADS.list({ prefix: `spill/${tenant.id}/` })).objects).toEqual([]);
+    expect(await tenantSpills(tenant.id)).toEqual([]);
     expect(await storedDeadLetterKeys(tenant.id)).toEqual([]);
     const ofReplay = events
       .filter((e) => e.delivery_id === replay!.id && e.event !== "delivery_attempt")
@@ -748,15 +749,10 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("keeps the dead letter, refused again, when an older replay's copy came in one batch with a later replay's and was sent instead", async () => {
-    const { tenant, deadLetter } = await passthroughDeadLetter();
-    const older = (await replayHeld(deadLetter)).message!;
-    await standin.revokeKey(tenant.apiKey);
-    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
-    const later = await replayHeld(deadLetter);
-    expect(later.status).toBe(200);
+    const { tenant, deadLetter, older, later } = await olderAndLaterReplays();
 
     // Cloudflare delivers the older replay's message again, in one batch with the later replay's.
-    expect(await consume(DELIVERIES, [older, later.message!])).toEqual({ acked: [older.id, older.id], retried: [], threw: undefined });
+    await consumedAsRepeats(older, later);
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 401]);
     expect((await deadLettersOf(tenant.id)).map((d) => d.id)).toEqual([deadLetter.id]);
@@ -765,21 +761,11 @@ describe.concurrent("the delivery queue's consumer", () => {
   });
 
   it("lets go of a later replay's claim when its copy comes in one batch with an older replay's, which Braintrust asks to retry: the next replay is not refused", async () => {
-    const { tenant, deadLetter } = await passthroughDeadLetter();
-    const older = (await replayHeld(deadLetter)).message!;
-    await standin.revokeKey(tenant.apiKey);
-    expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
-    const later = await replayHeld(deadLetter);
-    expect(later.status).toBe(200);
+    const { tenant, deadLetter, older, later } = await olderAndLaterReplays();
     await standin.script(tenant.apiKey, [{ status: 503, beforeChecks: true }]);
-    const queue = recordingQueue<DeliveryMessage>();
 
     // The older copy is sent and queued for a retry, the dead letter left as it was; the later copy is a repeat.
-    expect(await consume(DELIVERIES, [older, later.message!], { DELIVERY_QUEUE: queue })).toEqual({
-      acked: [older.id, older.id],
-      retried: [],
-      threw: undefined,
-    });
+    const queue = await consumedAsRepeats(older, later);
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([401, 503]);
     expect(queue.sent.map((m) => m.body.id)).toEqual([older.id]);
@@ -791,13 +777,8 @@ describe.concurrent("the delivery queue's consumer", () => {
     const { tenant, deadLetter } = await passthroughDeadLetter();
     const { message: replay } = await replayHeld(deadLetter);
     await standin.script(tenant.apiKey, [{ status: 503 }]);
-    const queue = recordingQueue<DeliveryMessage>();
 
-    expect(await consume(DELIVERIES, [replay!, { ...replay! }], { DELIVERY_QUEUE: queue })).toEqual({
-      acked: [replay!.id, replay!.id],
-      retried: [],
-      threw: undefined,
-    });
+    const queue = await consumedAsRepeats(replay!, { ...replay! });
 
     expect((await standin.attempts(tenant.apiKey)).map((a) => a.status)).toEqual([503]);
     expect(queue.sent.map((m) => m.body.replayClaim)).toEqual([replay!.replayClaim]);
@@ -830,6 +811,38 @@ describe.concurrent("the delivery queue's consumer", () => {
     expect(stats.total.spans).toMatchObject({ dead_lettered: 3 + 3, rejected: { invalid: 0, refused_upstream: 0 } });
   });
 });
+
+/**
+ * Two copies of one delivery handed to the consumer in one batch, both acked: the first sent, the
+ * second a repeat. The queue a retry of the first went to.
+ */
+async function consumedAsRepeats(
+  first: DeliveryMessage,
+  second: DeliveryMessage,
+): Promise<ReturnType<typeof recordingQueue<DeliveryMessage>>> {
+  const queue = recordingQueue<DeliveryMessage>();
+  expect(await consume(DELIVERIES, [first, second], { DELIVERY_QUEUE: queue })).toEqual({
+    acked: [first.id, first.id],
+    retried: [],
+    threw: undefined,
+  });
+  return queue;
+}
+
+/**
+ * A passthrough tenant's dead letter replayed twice: the older replay refused again (its key revoked:
+ * 401), which lets go of its claim, and a later one accepted. Both replays' messages, for the test to
+ * hand the consumer.
+ */
+async function olderAndLaterReplays() {
+  const { tenant, deadLetter } = await passthroughDeadLetter();
+  const older = (await replayHeld(deadLetter)).message!;
+  await standin.revokeKey(tenant.apiKey);
+  expect(await consume(DELIVERIES, [older])).toEqual({ acked: [older.id], retried: [], threw: undefined });
+  const later = await replayHeld(deadLetter);
+  expect(later.status).toBe(200);
+  return { tenant, deadLetter, older, later: later.message! };
+}
 
 /** A replay by id whose message stays here, for the test to hand the consumer. */
 async function replayHeld(deadLetter: DeadLetter): Promise<{ status: number; message: DeliveryMessage | undefined }> {

@@ -6,6 +6,7 @@ import { randomId, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js
 import type { DeliveryMessage } from "../src/deliver/message.js";
 import { failingBinding } from "./support/bindings.js";
 import { loggedWhile } from "./support/logs.js";
+import { spillsOf } from "./support/queue.js";
 import { createTenant, sendTracesWith, type TestTenant } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { largeRequest, rpcStatusOf } from "./support/traces.js";
@@ -51,10 +52,6 @@ async function sendWhileBraintrustRetries(
   return { response, deliveryId: attempt!.delivery_id! };
 }
 
-async function spilledFor(tenant: string, deliveryId: string): Promise<string[]> {
-  return (await env.PAYLOADS.list({ prefix: `spill/${tenant}/${deliveryId}.` })).objects.map((o) => o.key).sort();
-}
-
 describe("when the queue itself refuses", () => {
   afterEach(() => vi.restoreAllMocks());
 
@@ -95,7 +92,7 @@ describe("when the queue itself refuses", () => {
     );
 
     expect(response.status).toBe(503);
-    expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
+    expect(await spillsOf({ tenant: tenant.id, id: deliveryId })).toEqual([]);
   });
 
   it("keeps the spilled spans of the batches the queue did take, and only those", async () => {
@@ -113,7 +110,7 @@ describe("when the queue itself refuses", () => {
     const takenKeys = queue.taken.flatMap((m) => ("r2Key" in m.payload ? [m.payload.r2Key] : [])).sort();
     expect(takenKeys.length).toBeGreaterThan(0);
     expect(takenKeys.length).toBeLessThan(40);
-    expect(await spilledFor(tenant.id, deliveryId)).toEqual(takenKeys);
+    expect(await spillsOf({ tenant: tenant.id, id: deliveryId })).toEqual(takenKeys);
     await env.PAYLOADS.delete(takenKeys);
   });
 });
@@ -133,7 +130,7 @@ describe("when R2 refuses one of a delivery's spilled spans", () => {
 
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("2");
-    expect(await spilledFor(tenant.id, deliveryId)).toEqual([]);
+    expect(await spillsOf({ tenant: tenant.id, id: deliveryId })).toEqual([]);
   });
 });
 
@@ -153,6 +150,6 @@ describe("when R2 refuses one of the spilled spans of a delivery Braintrust foun
     expect(attempt).toMatchObject({ outcome: "rejected", next: "split" });
     // The first half's puts may still be under way when the second's fails: what is left shows once they are done.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(await spilledFor(tenant.id, String(attempt!.delivery_id))).toEqual([]);
+    expect(await spillsOf({ tenant: tenant.id, id: String(attempt!.delivery_id) })).toEqual([]);
   });
 });

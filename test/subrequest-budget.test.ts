@@ -7,6 +7,7 @@ import { TRACE_ROUTE_SHARDS } from "../src/deliver/trace-route-shards.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../src/http/retry-after.js";
 import { failingBinding, meddlingObjects, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
+import { tenantSpills } from "./support/queue.js";
 import { createTenant, fixedWhileKvLags, sendTraces, sendTracesWith } from "./support/relay.js";
 import { standin } from "./support/standin.js";
 import { exportResponseOf, requestOf, spanIdsOf, spanWith } from "./support/traces.js";
@@ -263,7 +264,7 @@ describe("a request to more parents than its subrequests allow attempts", () => 
     expect(response.status).toBe(200);
     expect(spills).toBe(2);
     expect((await standin.received(tenant.apiKey)).map((r) => r.parent).sort()).toEqual(parents);
-    expect((await env.PAYLOADS.list({ prefix: `spill/${tenant.id}/` })).objects.map((o) => o.key)).toEqual([]);
+    expect(await tenantSpills(tenant.id)).toEqual([]);
   });
 
   it("answers 503, attempting none of the others, when the queue takes some of them and refuses the rest: those it took are on their way", async () => {

@@ -76,6 +76,11 @@ async function spansReceivedBy(tenant: TestTenant): Promise<number> {
   return (await standin.received(tenant.apiKey)).reduce((sum, r) => sum + spansOf(r.request).length, 0);
 }
 
+/** Counts of `n` spans received and nothing else, as a minute's row holds them. */
+function receivedCounts(n: number): Counts {
+  return { ...emptyCounts(), spans: { received: n } };
+}
+
 type StatsLine = { tenant: string; total: { spans: { delivered: number }; llm_usage: Record<string, unknown> }; per_minute?: unknown };
 
 /** A fine-tuned model named after a client, and a rule that masks client names. */
@@ -502,7 +507,6 @@ describe("per-tenant statistics", () => {
   });
 
   it("keep an hour's row only once a read has summed the hour whole, and keep it its minutes' sum when a late flush lands in it", async () => {
-    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
     const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
     const now = at(10, 17) + 30_000;
     const { rowsAfterFlush, rowAfterRead, rowsAfterRead, rowAfterLateFlush, day } = await runInDurableObject(
@@ -511,12 +515,12 @@ describe("per-tenant statistics", () => {
         const sql = state.storage.sql;
         const store = new TenantStatsStore(sql);
         const hourRow = () => sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", at(3, 0)).toArray()[0];
-        store.add({ minutes: { [String(at(3, 30))]: counted(16), [String(at(10, 5))]: counted(2) } }, now);
+        store.add({ minutes: { [String(at(3, 30))]: receivedCounts(16), [String(at(10, 5))]: receivedCounts(2) } }, now);
         const rowsAfterFlush = sql.exec<{ n: number }>("SELECT count(*) AS n FROM stats_hours").one().n;
         store.report(now, 0);
         const rowAfterRead = hourRow();
         const rowsAfterRead = sql.exec<{ n: number }>("SELECT count(*) AS n FROM stats_hours").one().n;
-        store.add({ minutes: { [String(at(3, 45))]: counted(1) } }, now);
+        store.add({ minutes: { [String(at(3, 45))]: receivedCounts(1) } }, now);
         return {
           rowsAfterFlush,
           rowAfterRead,
@@ -536,16 +540,15 @@ describe("per-tenant statistics", () => {
   });
 
   it("keep a summed hour's row the sum of its minutes when a late flush brings several of them", async () => {
-    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
     const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
     const now = at(10, 17) + 30_000;
     const { row, day } = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
       const sql = state.storage.sql;
       const store = new TenantStatsStore(sql);
-      store.add({ minutes: { [String(at(3, 30))]: counted(16) } }, now);
+      store.add({ minutes: { [String(at(3, 30))]: receivedCounts(16) } }, now);
       store.report(now, 0);
       // One isolate's late flush: two minutes of the hour a read has summed.
-      store.add({ minutes: { [String(at(3, 40))]: counted(1), [String(at(3, 45))]: counted(4) } }, now);
+      store.add({ minutes: { [String(at(3, 40))]: receivedCounts(1), [String(at(3, 45))]: receivedCounts(4) } }, now);
       return {
         row: sql.exec<{ counts: string }>("SELECT counts FROM stats_hours WHERE hour = ?", at(3, 0)).one(),
         day: store.report(now, 0).last_24h.spans.received,
@@ -572,7 +575,6 @@ describe("per-tenant statistics", () => {
   });
 
   it("drop the rows of minutes and hours once they are out of the last day, keeping the totals", async () => {
-    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
     const at = (day: number, hour: number, minute: number) => Date.UTC(2026, 11, day, hour, minute);
     const rows = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
       const sql = state.storage.sql;
@@ -580,12 +582,12 @@ describe("per-tenant statistics", () => {
       const count = (table: string) => sql.exec<{ n: number }>(`SELECT count(*) AS n FROM ${table}`).one().n;
       const now = at(2, 10, 17) + 30_000;
       // A minute already more than a day old, and one of an hour a read then sums whole.
-      store.add({ minutes: { [String(at(1, 3, 30))]: counted(1), [String(at(1, 12, 30))]: counted(2) } }, now);
+      store.add({ minutes: { [String(at(1, 3, 30))]: receivedCounts(1), [String(at(1, 12, 30))]: receivedCounts(2) } }, now);
       store.report(now, 0);
       const first = { minutes: count("stats_minutes"), hours: count("stats_hours") };
       // A day and more later.
       const later = at(3, 14, 0) + 30_000;
-      store.add({ minutes: { [String(at(3, 14, 0))]: counted(4) } }, later);
+      store.add({ minutes: { [String(at(3, 14, 0))]: receivedCounts(4) } }, later);
       const report = store.report(later, 0);
       return {
         first,
@@ -599,12 +601,20 @@ describe("per-tenant statistics", () => {
   });
 
   it("count in the day a minute of the next hour an isolate's clock, ahead of the object's, counted in, as they count it in the last hour", async () => {
-    const counted = (n: number): Counts => ({ ...emptyCounts(), spans: { received: n } });
     const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
     const now = at(10, 59) + 50_000;
     const report = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
       const store = new TenantStatsStore(state.storage.sql);
-      store.add({ minutes: { [String(at(9, 30))]: counted(1), [String(at(10, 30))]: counted(2), [String(at(11, 0))]: counted(4) } }, now);
+      store.add(
+        {
+          minutes: {
+            [String(at(9, 30))]: receivedCounts(1),
+            [String(at(10, 30))]: receivedCounts(2),
+            [String(at(11, 0))]: receivedCounts(4),
+          },
+        },
+        now,
+      );
       return store.report(now, 0);
     });
 

@@ -15,8 +15,8 @@ import { redactKeys } from "./redact-keys.js";
  * process-spans.ts runs them, over every resource, scope and span. One span decoded at a time, as
  * ingest decodes them (a request of many small spans decoded whole takes many times its size), and
  * only what changed encoded anew. New bytes when anything changed, or the request held what the scan
- * leaves out; undefined when not, or when the tenant has no rules. Translation is not run again: what it derived from a key a rule now removes
- * stays, unless a value rule masks it.
+ * leaves out; undefined when not, or when the tenant has no rules. Translation is not run again: what
+ * it derived from a key a rule now removes stays, unless a value rule masks it.
  */
 export function maskedAgain(protobuf: Uint8Array, redact: Redact): Uint8Array | undefined {
   const rules = compileRedaction(redact);

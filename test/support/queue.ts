@@ -131,9 +131,21 @@ export async function inR2(key: string): Promise<boolean> {
   return (await env.PAYLOADS.head(key)) !== null;
 }
 
-/** The R2 keys a split of the message spilled its halves' spans to (`spill/<tenant>/<id>.…`). */
-export async function halvesSpillsOf(message: DeliveryMessage): Promise<string[]> {
-  return (await env.PAYLOADS.list({ prefix: `spill/${message.tenant}/${message.id}.` })).objects.map((object) => object.key);
+/**
+ * The R2 keys spans of the delivery were spilled to (`spill/<tenant>/<id>.…`), in key order: its
+ * pieces' spans a request kept, or its halves' when a split kept them.
+ */
+export async function spillsOf(delivery: Pick<DeliveryMessage, "tenant" | "id">): Promise<string[]> {
+  return spillKeys(`spill/${delivery.tenant}/${delivery.id}.`);
+}
+
+/** Every R2 key the tenant's spans were spilled to, in key order. */
+export function tenantSpills(tenantId: string): Promise<string[]> {
+  return spillKeys(`spill/${tenantId}/`);
+}
+
+async function spillKeys(prefix: string): Promise<string[]> {
+  return (await env.PAYLOADS.list({ prefix })).objects.map((object) => object.key);
 }
 
 /** A tenant, one of its traces (or the request given), and a message carrying it spilled to R2. */
