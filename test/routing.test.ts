@@ -144,6 +144,39 @@ describe.concurrent("routing traces to parents", () => {
     },
   );
 
+  it("ignores a braintrust.parent the tenant's value rules would mask, which would otherwise name a project in Braintrust and go into logs as it came", async () => {
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: {
+        translate: false,
+        parent_from_attribute: true,
+        redact: { values: ["emails", { pattern: "client-[a-z]+", replacement: "[client]" }] },
+      },
+    });
+    const traceOf = (parent: string) => {
+      const traceId = randomId(16);
+      return [spanWith(parent, [attr("braintrust.parent", parent)], { traceId })];
+    };
+    const email = traceOf("project_name:alice@example.com");
+    const client = traceOf("project_name:client-globex");
+    const clean = traceOf("project_name:support");
+
+    const { result, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf([...email, ...client, ...clean]))));
+
+    expect(result.status).toBe(200);
+    const received = await standin.received(tenant.apiKey);
+    expect(Object.fromEntries(received.map((r) => [r.parent, spansOf(r.request).length]))).toEqual({
+      "project_name:default": 2,
+      "project_name:support": 1,
+    });
+    // The spans themselves leave with the attribute masked, as every value is.
+    const sentParents = received.flatMap((r) =>
+      spansOf(r.request).map((s) => s.attributes.find((a) => a.key === "braintrust.parent")?.value?.value.value),
+    );
+    expect(sentParents.sort()).toEqual(["project_name:[REDACTED]", "project_name:[client]", "project_name:support"]);
+    expect(lines.join("\n")).not.toMatch(/alice@example\.com|client-globex/);
+  });
+
   it("takes the first valid braintrust.parent among a trace's spans, ahead of any route", async () => {
     const tenant = await createTenant({
       parent: "project_name:default",

@@ -130,8 +130,8 @@ export class SpanProcessor {
     const rootsCallersChildren = tenant.translate && !tenant.keep_caller_parent;
     const spanIds = routes || rootsCallersChildren ? new SpanIdSet() : undefined;
     this.spanIds = spanIds;
-    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey, secrets) : undefined;
     this.redaction = compileRedaction(tenant.redact);
+    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey, secrets, this.redaction) : undefined;
     this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
     this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;
     const parentsSent = this.sentIds ?? spanIds;

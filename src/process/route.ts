@@ -6,19 +6,31 @@ import { ParentSchema } from "../tenants/parent.js";
 import type { StoredTenant } from "../tenants/schema.js";
 import { stringAttribute } from "./attributes.js";
 import { isRequestSpan } from "./caller-parent.js";
+import { maskedText } from "./mask-values.js";
 import { matches, type SpanInContext } from "./match.js";
+import type { CompiledRedaction } from "./redact.js";
 import type { SpanIdSet } from "./span-ids.js";
 
 /**
  * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
- * and holding no credential, pasted there by a slip, as it is or percent-encoded (secretHeld, the
- * check a tenant's own parent passes): one of the relay's own secrets (an ingest token, the admin
- * token, ENCRYPTION_KEY), or `apiKey`, the Braintrust key the spans go with (a passthrough client's
- * own). As a parent it would go upstream in `x-bt-parent` (a `project_name:` names a project
- * Braintrust makes), into every attempt's log line, queue message and dead letter as it is.
+ * holding no credential, pasted there by a slip, as it is or percent-encoded (secretHeld, the check a
+ * tenant's own parent passes): one of the relay's own secrets (an ingest token, the admin token,
+ * ENCRYPTION_KEY), or `apiKey`, the Braintrust key the spans go with (a passthrough client's own);
+ * and nothing the tenant's value rules would mask, which the tenant said must not reach Braintrust.
+ * As a parent it would go upstream in `x-bt-parent` (a `project_name:` names a project Braintrust
+ * makes), into every attempt's log line, queue message and dead letter as it is, never masked.
  */
-function isCallerParent(parent: string, apiKey: string | undefined, secrets: RelaySecrets): boolean {
-  return ParentSchema.safeParse(parent).success && secretHeld(parent, apiKey, secrets) === undefined;
+function isCallerParent(
+  parent: string,
+  apiKey: string | undefined,
+  secrets: RelaySecrets,
+  redaction: CompiledRedaction | undefined,
+): boolean {
+  return (
+    ParentSchema.safeParse(parent).success &&
+    secretHeld(parent, apiKey, secrets) === undefined &&
+    (redaction === undefined || maskedText(parent, redaction) === parent)
+  );
 }
 
 /** A `braintrust.parent`'s rank: ahead of every route. */
@@ -73,13 +85,15 @@ export class TraceRouter {
 
   /**
    * `spanIds`: the request's span ids, every one added before `verdictOf` is asked; `apiKey`: the key
-   * the spans go upstream with; `secrets`: the relay's own, which no parent may hold either.
+   * the spans go upstream with; `secrets`: the relay's own, which no parent may hold either;
+   * `redaction`: the tenant's rules, whose value rules no parent may match.
    */
   constructor(
     private readonly tenant: Pick<StoredTenant, "parent" | "routes" | "parent_from_attribute">,
     private readonly spanIds: SpanIdSet,
     private readonly apiKey?: string,
     private readonly secrets: RelaySecrets = {},
+    private readonly redaction?: CompiledRedaction,
   ) {}
 
   /** Takes in what the span says; returns its trace's key (the trace id, hex) for `verdictOf`. */
@@ -94,7 +108,7 @@ export class TraceRouter {
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
-      if (parent !== undefined && isCallerParent(parent, this.apiKey, this.secrets)) {
+      if (parent !== undefined && isCallerParent(parent, this.apiKey, this.secrets, this.redaction)) {
         evidence.fromAttribute = parent;
         return key;
       }
