@@ -15,6 +15,7 @@ import { relayConfig } from "../src/env.js";
 import { prepareDeliveries } from "../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../src/process/process-spans.js";
 import { applyTranslation, translateSpan } from "../src/process/translate.js";
+import { allAtOnce } from "../src/receive/turns.js";
 import { ProcessingSchema } from "../src/tenants/processing-schema.js";
 import type { Tenant } from "../src/tenants/schema.js";
 import { attributesOf, spanWith, variedRequest } from "./support/traces.js";
@@ -141,7 +142,7 @@ describe("the fast path", () => {
     expect([leavesSpansAlone(checked), leavesSpansAlone(decoding)]).toEqual([true, false]);
     const plan = (bytes: Uint8Array, tenant: Tenant) => {
       const body = { wire: bytes, coding: "identity", bytes } as const;
-      const { rejections } = prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env), env);
+      const { rejections } = allAtOnce(prepareDeliveries(body, "protobuf", tenant, CREDENTIAL, relayConfig(env), env));
       // A routing tenant's traces as the request alone decides them, as the first request of each trace goes.
       const deliveries = deliveriesAlone(body, "protobuf", tenant, CREDENTIAL, relayConfig(env));
       return { rejections, deliveries: deliveries.map(({ id: _id, ...delivery }) => delivery) };

@@ -5,6 +5,7 @@ import { ExportTraceServiceRequestSchema } from "../gen/opentelemetry/proto/coll
 import { spansOf, toProtobuf, trueFoundryTrace } from "../scripts/lib/traces.js";
 import { RelayError } from "../src/http/errors.js";
 import { readSpans } from "../src/receive/read-spans.js";
+import { allAtOnce } from "../src/receive/turns.js";
 import { checkWire } from "../src/receive/wire-check.js";
 import { readRequest } from "./support/pipeline.js";
 import { variedRequest } from "./support/traces.js";
@@ -25,7 +26,7 @@ import {
 function fullPath(bytes: Uint8Array, framed = false): "refused" | { accepted: number; rejected: number } {
   try {
     const { accepted, rejected } = framed
-      ? readSpans(bytes, "protobuf", () => {}, { vouched: false, framed }).rejections
+      ? allAtOnce(readSpans(bytes, "protobuf", () => {}, { vouched: false, framed })).rejections
       : readRequest(bytes, "protobuf").rejections;
     return { accepted, rejected };
   } catch (err) {

@@ -3,6 +3,7 @@ import { objectMembers } from "../../src/encoding/json.js";
 import type { SpanFields } from "../../src/otlp/incoming.js";
 import { translateSpan } from "../../src/process/translate.js";
 import { readSpans } from "../../src/receive/read-spans.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import { checkWire } from "../../src/receive/wire-check.js";
 import type { Tenant } from "../../src/tenants/schema.js";
 import { benchBody, type Coding, relayWork, SETUPS } from "../relay-run.js";
@@ -48,7 +49,7 @@ const KEY = encoder.encode("tfy.model.metric.input_tokens");
 /** Every span's fields as the relay reads them from a request the wire check vouched for. */
 function spanFieldsOf(batch: Uint8Array): SpanFields[] {
   const fields: SpanFields[] = [];
-  readSpans(batch, "protobuf", (incoming) => fields.push(incoming.fields), { vouched: true, framed: true });
+  allAtOnce(readSpans(batch, "protobuf", (incoming) => fields.push(incoming.fields), { vouched: true, framed: true }));
   return fields;
 }
 

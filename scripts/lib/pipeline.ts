@@ -2,6 +2,7 @@ import type { Delivery } from "../../src/deliver/message.js";
 import type { RelayConfig } from "../../src/env.js";
 import { batchesByParent, planSettled, prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat, RequestBody } from "../../src/otlp/format.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import type { BraintrustCredential } from "../../src/tenants/credentials.js";
 import type { Tenant } from "../../src/tenants/schema.js";
 
@@ -33,7 +34,7 @@ export function preparedAlone(
   config: RelayConfig,
 ): { deliveries: Delivery[]; rejected: number } {
   // Run without a Worker, the relay has no admin token or ENCRYPTION_KEY for a parent to hold: only ingest tokens are looked for.
-  const prepared = prepareDeliveries(body, format, tenant, credential, config, {});
+  const prepared = allAtOnce(prepareDeliveries(body, format, tenant, credential, config, {}));
   const rejected = Number(prepared.rejections.rejectedSpans);
   if (!prepared.traces) return { deliveries: prepared.deliveries, rejected };
   const processed = batchesByParent(prepared.traces, (t) => t.parent);

@@ -10,6 +10,7 @@ import { compileRedaction } from "../process/redact.js";
 import { readSpans } from "../receive/read-spans.js";
 import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
 import { textRepaired } from "../receive/text-repair.js";
+import type { Steps } from "../receive/turns.js";
 import { checkWire, type WireCheck } from "../receive/wire-check.js";
 import type { BraintrustCredential, RelaySecrets } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -34,17 +35,18 @@ interface PreparedRequest {
 /**
  * All the relay's work on a request between reading the body and sending upstream, with no I/O:
  * read one span at a time (decode, validate) → route, filter, redact, translate → plan one request
- * per parent. The ingest route and the benchmark both run exactly this. `secrets`: the relay's own,
- * which no parent a span names may hold.
+ * per parent. In steps (receive/turns.ts): the ingest route runs exactly this, giving other requests
+ * their turn between them, the benchmark all at once. `secrets`: the relay's own, which no parent a
+ * span names may hold.
  */
-export function prepareDeliveries(
+export function* prepareDeliveries(
   received: RequestBody,
   format: OtlpFormat,
   tenant: Tenant,
   credential: BraintrustCredential,
   config: RelayConfig,
   secrets: RelaySecrets,
-): PreparedRequest {
+): Steps<PreparedRequest> {
   // When the wire check vouches that the decode would succeed, validation keep every span and no
   // root needs its parent of zeros left out, a tenant that changes nothing needs no decoded spans:
   // the bytes go as they came, split by their ranges when over the upstream limit. Any other
@@ -69,7 +71,7 @@ export function prepareDeliveries(
   }
   const processor = new SpanProcessor(tenant, body.bytes, vouched !== undefined, credential.apiKey, secrets);
   let spans = 0;
-  const read = readSpans(
+  const read = yield* readSpans(
     body.bytes,
     format,
     (incoming) => {

@@ -9,6 +9,7 @@ import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
+import { takingTurns } from "../receive/turns.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
@@ -67,7 +68,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
         limits: config,
         ask: () => braintrustTakesKey(offered, tenant.parent, config),
       });
-  const prepared = prepareDeliveries(body, format, tenant, credential, config, c.env);
+  const prepared = await takingTurns(prepareDeliveries(body, format, tenant, credential, config, c.env));
   const { rejections } = prepared;
   let { deliveries, usage } = prepared;
   let waiting = 0;

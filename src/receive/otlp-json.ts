@@ -23,6 +23,7 @@ import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest, spanNameAt } from "./json-layout.js";
 import { NESTING_LEFT } from "./request-limits.js";
+import { StepCounter, type Steps, TURN_BYTES } from "./turns.js";
 import type { SpanRejections } from "./validate.js";
 
 /**
@@ -33,21 +34,28 @@ import type { SpanRejections } from "./validate.js";
  * or numbers), then decoded. Enum names are resolved here because protobuf-es, told to ignore
  * unknown fields, would also drop an unknown enum name without a word; here it is a 400.
  * https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding, summarised in docs/otlp-http.md.
- * The body is never parsed whole (see json-layout.ts).
+ * The body is never parsed whole (see json-layout.ts). In steps (turns.ts), by where the reading has
+ * come to in the text.
  */
-export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, rejections: SpanRejections): void {
+export function* readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, rejections: SpanRejections): Steps<void> {
+  // Each of the three passes over the whole body is a step of its own, for a body of more than one.
+  const passesAreSteps = bytes.byteLength > TURN_BYTES;
   let text: string;
   try {
     text = strictTextOf(bytes);
   } catch {
     throw new RelayError("malformed", "request body is not valid UTF-8");
   }
+  if (passesAreSteps) yield;
   const layout = scanJsonRequest(text);
   // An empty body is a request without spans, as an empty protobuf one is; white space is as empty.
   if (!layout) return;
+  if (passesAreSteps) yield;
   // The layout reads only the structure of what no span needs; the body must be JSON all the same.
   // Without a leading byte order mark, as the text it is read as has none either.
   if (!isJson(bytes.subarray(bomLength(bytes)))) throw new RelayError("malformed", "request body is not valid JSON");
+  if (passesAreSteps) yield;
+  const steps = new StepCounter();
   for (const resourceLayout of layout) {
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
@@ -60,6 +68,7 @@ export function readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan)
         if (!isJsonObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
         const decoded = decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span);
         visit({ span: decoded, fields: decoded, scope, range: undefined });
+        if (steps.reached(span.end)) yield;
       }
     }
   }

@@ -36,6 +36,7 @@ import {
   tooManySpans,
 } from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
+import { StepCounter, type Steps } from "./turns.js";
 import { SpanRejections } from "./validate.js";
 import { stringsAreUtf8 } from "./wire-check.js";
 
@@ -43,14 +44,15 @@ import { stringsAreUtf8 } from "./wire-check.js";
  * Reads a request one span at a time, handing each valid span to `visit` with its resource and
  * scope; spans with invalid ids, or past a span's limits, are counted and left out (partial
  * success). Nothing of a span is kept once `visit` returns, so memory follows the largest span, not
- * the request. Every failure is the client's (400, 413), with a message saying what is wrong.
+ * the request. Every failure is the client's (400, 413), with a message saying what is wrong. In
+ * steps, between which the ingest route gives other requests their turn (turns.ts).
  */
-export function readSpans(
+export function* readSpans(
   bytes: Uint8Array,
   format: OtlpFormat,
   visit: (incoming: IncomingSpan) => void,
   { vouched, framed }: ReadOptions = { vouched: false, framed: false },
-): ReadSpans {
+): Steps<ReadSpans> {
   if (isGzipped(bytes)) throw new RelayError("malformed", "request body is gzip-compressed, but came without Content-Encoding: gzip");
   const rejections = new SpanRejections();
   const admit = (incoming: IncomingSpan) => {
@@ -59,7 +61,7 @@ export function readSpans(
   };
   if (format === "json") {
     try {
-      readJsonSpans(bytes, admit, rejections);
+      yield* readJsonSpans(bytes, admit, rejections);
     } catch (err) {
       throw hinted(err, looksLikeProtobuf(bytes), "the body looks like protobuf: send protobuf as application/x-protobuf");
     }
@@ -71,7 +73,7 @@ export function readSpans(
     visit(incoming);
   };
   try {
-    return { rejections, leftOut: readProtobufSpans(bytes, vouched ? accept : admit, { vouched, framed }, rejections) };
+    return { rejections, leftOut: yield* readProtobufSpans(bytes, vouched ? accept : admit, { vouched, framed }, rejections) };
   } catch (err) {
     throw hinted(err, looksLikeJson(bytes), "the body looks like JSON: send JSON as application/json");
   }
@@ -134,12 +136,12 @@ interface ReadSpans {
   leftOut: LeftOut;
 }
 
-function readProtobufSpans(
+function* readProtobufSpans(
   bytes: Uint8Array,
   visit: (incoming: IncomingSpan) => void,
   { vouched, framed }: ReadOptions,
   rejections: SpanRejections,
-): LeftOut {
+): Steps<LeftOut> {
   let request: ReturnType<typeof scanRequest>;
   try {
     request = scanRequest(bytes, MAX_SPANS_PER_REQUEST, MAX_HEADER_FIELDS_PER_REQUEST);
@@ -148,6 +150,7 @@ function readProtobufSpans(
     if (err instanceof TooManyHeaderFields) throw tooManyHeaderFields();
     throw malformed(err);
   }
+  const steps = new StepCounter();
   for (const scanned of request.resources) {
     const resourceSpans = vouched ? undefined : decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed);
     if (typeof resourceSpans === "string") {
@@ -171,6 +174,7 @@ function readProtobufSpans(
           const span = decodeSpan(bytes, range, rejections, framed);
           if (span) visit({ span, fields: span, scope, range });
         }
+        if (steps.reached(range.end)) yield;
       }
     }
   }

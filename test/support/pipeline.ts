@@ -12,6 +12,7 @@ import { relayConfig } from "../../src/env.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import type { IncomingResource, IncomingScope } from "../../src/otlp/incoming.js";
 import { readSpans } from "../../src/receive/read-spans.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import type { SpanRejections } from "../../src/receive/validate.js";
 
 /** The relay's reader and pipeline run in process, as the unit tests read a request and judge what would be sent upstream. */
@@ -21,21 +22,23 @@ export function readRequest(bytes: Uint8Array, format: OtlpFormat): { request: E
   const request: ExportTraceServiceRequest = { $typeName: ExportTraceServiceRequestSchema.typeName, resourceSpans: [] };
   const resources = new Map<IncomingResource, ResourceSpans>();
   const scopes = new Map<IncomingScope, ScopeSpans>();
-  const { rejections } = readSpans(bytes, format, ({ span, scope }) => {
-    let resourceSpans = resources.get(scope.resource);
-    if (!resourceSpans) {
-      resourceSpans = { ...scope.resource.resourceSpans, scopeSpans: [] };
-      resources.set(scope.resource, resourceSpans);
-      request.resourceSpans.push(resourceSpans);
-    }
-    let scopeSpans = scopes.get(scope);
-    if (!scopeSpans) {
-      scopeSpans = { ...scope.scopeSpans, spans: [] };
-      scopes.set(scope, scopeSpans);
-      resourceSpans.scopeSpans.push(scopeSpans);
-    }
-    scopeSpans.spans.push(span);
-  });
+  const { rejections } = allAtOnce(
+    readSpans(bytes, format, ({ span, scope }) => {
+      let resourceSpans = resources.get(scope.resource);
+      if (!resourceSpans) {
+        resourceSpans = { ...scope.resource.resourceSpans, scopeSpans: [] };
+        resources.set(scope.resource, resourceSpans);
+        request.resourceSpans.push(resourceSpans);
+      }
+      let scopeSpans = scopes.get(scope);
+      if (!scopeSpans) {
+        scopeSpans = { ...scope.scopeSpans, spans: [] };
+        scopes.set(scope, scopeSpans);
+        resourceSpans.scopeSpans.push(scopeSpans);
+      }
+      scopeSpans.spans.push(span);
+    }),
+  );
   return { request, rejections };
 }
 

@@ -5,6 +5,7 @@ import { cellText, countText, dollarsText } from "../../src/console/numbers.js";
 import { LlmUsageSummary, LlmUsageTable } from "../../src/console/stats-parts.js";
 import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import { requestOf, spanWith } from "../support/traces.js";
 
 describe("numbers on the console", () => {
@@ -58,13 +59,15 @@ describe("the calls a model's cost leaves out", () => {
     );
     const body = toProtobuf(requestOf(calls));
     const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
-    return prepareDeliveries(
-      { wire: body, coding: "identity", bytes: body },
-      "protobuf",
-      tenantRecord(),
-      credential,
-      relayConfig({} as Env),
-      {},
+    return allAtOnce(
+      prepareDeliveries(
+        { wire: body, coding: "identity", bytes: body },
+        "protobuf",
+        tenantRecord(),
+        credential,
+        relayConfig({} as Env),
+        {},
+      ),
     ).usage;
   }
 

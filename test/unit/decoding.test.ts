@@ -11,6 +11,7 @@ import { otlpFormatOf } from "../../src/otlp/format.js";
 import { contentCodingOf, requireOtlpFormat } from "../../src/receive/content-type.js";
 import { readSpans } from "../../src/receive/read-spans.js";
 import { MAX_HEADER_FIELDS_PER_REQUEST, MAX_MESSAGES_PER_SPAN, MAX_SPANS_PER_REQUEST } from "../../src/receive/request-limits.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import { invalidLinkReason, invalidSpanReason } from "../../src/receive/validate.js";
 import { readRequest, relayed } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
@@ -564,7 +565,7 @@ describe("decoding protobuf", () => {
     const body = toProtobuf(trueFoundryTrace());
     const names: string[] = [];
 
-    const { rejections } = readSpans(body, "protobuf", ({ fields }) => names.push(fields.name), { vouched: true, framed: true });
+    const { rejections } = allAtOnce(readSpans(body, "protobuf", ({ fields }) => names.push(fields.name), { vouched: true, framed: true }));
 
     expect(names).toHaveLength(3);
     expect(rejections).toMatchObject({ accepted: 3, rejected: 0 });

@@ -4,6 +4,7 @@ import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { attr, randomId, toProtobuf } from "../../scripts/lib/traces.js";
 import { SpanProcessor } from "../../src/process/process-spans.js";
 import { readSpans } from "../../src/receive/read-spans.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import { requestOf, spanWith } from "../support/traces.js";
 
 const ROUTED = { match: { field: "attributes.tfy.request.metadata.env", equals: "eval" }, parent: "experiment_id:evals" };
@@ -17,7 +18,7 @@ function verdicts(spans: Span[], settings: Record<string, unknown> = {}, apiKey?
     false,
     apiKey,
   );
-  const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
+  const read = allAtOnce(readSpans(bytes, "protobuf", (incoming) => processor.add(incoming)));
   const byTrace = processor.finishByTrace(read.leftOut);
   return byTrace?.traces.map((t) => ({ parent: t.parent, decided: t.decided, spans: byTrace.traceOf.filter((of) => of === t).length }));
 }
@@ -158,7 +159,7 @@ describe("the cost of routing on a resource's attributes", () => {
     const processor = new SpanProcessor(tenantRecord({ parent: "project_name:default", translate: false, routes }), bytes);
     const parse = vi.spyOn(JSON, "parse");
 
-    const read = readSpans(bytes, "protobuf", (incoming) => processor.add(incoming));
+    const read = allAtOnce(readSpans(bytes, "protobuf", (incoming) => processor.add(incoming)));
     const byTrace = processor.finishByTrace(read.leftOut);
     const parsesOfHeld = parse.mock.calls.filter(([text]) => text === held).length;
     parse.mockRestore();

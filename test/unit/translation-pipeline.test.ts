@@ -7,6 +7,7 @@ import { relayConfig } from "../../src/env.js";
 import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { addedKeyValue } from "../../src/process/translate.js";
+import { allAtOnce } from "../../src/receive/turns.js";
 import { relayed } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, translateInPlace } from "../support/translation.js";
@@ -234,13 +235,15 @@ describe("a tenant's spans on their way out", () => {
     const body = toProtobuf(trueFoundryTrace());
     const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
 
-    const { usage } = prepareDeliveries(
-      { wire: body, coding: "identity", bytes: body },
-      "protobuf",
-      tenantRecord(),
-      credential,
-      relayConfig({} as Env),
-      {},
+    const { usage } = allAtOnce(
+      prepareDeliveries(
+        { wire: body, coding: "identity", bytes: body },
+        "protobuf",
+        tenantRecord(),
+        credential,
+        relayConfig({} as Env),
+        {},
+      ),
     );
 
     expect(usage).toEqual({ "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 } });
