@@ -454,11 +454,38 @@ const COMMANDS = [
     if (outcomes.unavailable.length > 0) process.exitCode = 1;
     return replayOutput(outcomes, flags.json);
   }),
-  commandOf("dead-letters delete <id> [--yes]", async (admin, flags, id) => {
-    // A dead letter's id is its tenant's, a colon, then its delivery's.
-    await confirmed(flags, "dead-letters delete", id.split(":")[0]!, `Delete dead letter ${id} and its spans for good?`);
-    await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
-    return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
+  commandOf("dead-letters delete [<id>] [--tenant TENANT] [--yes]", async (admin, flags, id) => {
+    if ((id === undefined) === (flags.tenant === undefined)) throw new UsageError("say which, one of: <id> or --tenant TENANT");
+    if (id !== undefined) {
+      // A dead letter's id is its tenant's, a colon, then its delivery's.
+      await confirmed(flags, "dead-letters delete", id.split(":")[0]!, `Delete dead letter ${id} and its spans for good?`);
+      await admin.call("DELETE", adminPath`/dead-letters/${id}`, NO_CONTENT);
+      return flags.json ? { deleted: id } : `deleted dead letter ${id}`;
+    }
+    // Every dead letter kept for the tenant, as it is now or as it was: those of a tenant deleted
+    // since, which replay leaves (orphaned), can only go this way or one by one.
+    const tenant = flags.tenant!;
+    const ids = (
+      await allPages(admin, "/dead-letters", DeadLetterPage, (page) => page.dead_letters, { tenant }).catch((err: unknown) => {
+        throw flagsNamed(err, { tenant: "--tenant" });
+      })
+    ).map((deadLetter) => deadLetter.id);
+    if (ids.length > 0)
+      await confirmed(
+        flags,
+        "dead-letters delete",
+        tenant,
+        `Delete ${counted(ids.length, "dead letter")} of ${tenant} and their spans for good?`,
+      );
+    const deleted: string[] = [];
+    for (const each of ids) {
+      // One a replay delivered meanwhile is gone already, as asked.
+      await admin.call("DELETE", adminPath`/dead-letters/${each}`, NO_CONTENT).catch((err: unknown) => {
+        if (!(err instanceof AdminError && err.status === 404)) throw err;
+      });
+      deleted.push(each);
+    }
+    return flags.json ? { deleted } : `deleted ${counted(deleted.length, "dead letter")} of ${tenant}`;
   }),
   commandOf("stats [<tenant>] [--window 5m|1h|24h|total]", async (admin, flags, tenant) => {
     const window = statsWindow(flags);
@@ -656,7 +683,8 @@ ${COMMANDS.map((c) => `  ${c.usage}`).join("\n")}
   --api-key-env VAR   tenants put: store the Braintrust API key read from environment variable VAR
   --passthrough       tenants put: store no key; clients send their own Braintrust key
   --id ID             dead-letters replay: that dead letter
-  --tenant TENANT     dead-letters list and replay: that tenant's dead letters
+  --tenant TENANT     dead-letters list, replay and delete: that tenant's dead letters (delete: every one
+                      kept for it, a tenant deleted since included)
   --all               dead-letters replay: every tenant's dead letters
   --yes               tenants delete, tokens revoke, dead-letters delete: delete without asking; required when
                       stdin is not a terminal (at one, the command asks for the tenant's id to be typed)

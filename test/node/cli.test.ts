@@ -550,6 +550,54 @@ describe("tfy-relay, against a running relay", () => {
     expect(JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-dead", "--json"])).stdout)).toEqual([]);
   });
 
+  it("deletes every dead letter kept for a tenant at once, asking first", async () => {
+    const apiKey = await standin.issueKey();
+    await cli(["tenants", "put", "cli-dead-all", "--parent", "project_id:p", "--api-url", standin.url, "--api-key-env", "K"], {
+      K: apiKey,
+    });
+    const { token } = JSON.parse((await cli(["tokens", "issue", "cli-dead-all", "--json"])).stdout) as { token: string };
+    for (let i = 0; i < 3; i++) {
+      await standin.script(apiKey, [{ status: 400, body: '{"error": "Project archived"}' }]);
+      await fetch(`${relay.url}/t/cli-dead-all/v1/traces`, {
+        method: "POST",
+        headers: { "content-type": "application/x-protobuf", authorization: `Bearer ${token}` },
+        body: toProtobuf(trueFoundryTrace()).slice(),
+      });
+    }
+    const listed = async () =>
+      (JSON.parse((await cli(["dead-letters", "list", "--tenant", "cli-dead-all", "--json"])).stdout) as Array<{ id: string }>).map(
+        (d) => d.id,
+      );
+    const ids = await listed();
+    expect(ids).toHaveLength(3);
+
+    expect(await cli(["dead-letters", "delete", "--tenant", "cli-dead-all"])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^tfy-relay: dead-letters delete asks to confirm, and stdin is not a terminal to ask at/),
+    });
+    expect(await listed()).toEqual(ids);
+    expect(await cli(["dead-letters", "delete", ids[0]!, "--tenant", "cli-dead-all", "--yes"])).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^tfy-relay: say which, one of: <id> or --tenant TENANT\n/),
+    });
+    expect(await cli(["dead-letters", "delete", "--yes"])).toMatchObject({ code: 2 });
+    expect(await listed()).toEqual(ids);
+
+    const deleted = await cli(["dead-letters", "delete", "--tenant", "cli-dead-all", "--yes", "--json"]);
+    expect(deleted.code).toBe(0);
+    expect((JSON.parse(deleted.stdout) as { deleted: string[] }).deleted.sort()).toEqual([...ids].sort());
+    expect(await listed()).toEqual([]);
+    expect(await cli(["dead-letters", "delete", "--tenant", "cli-dead-all", "--yes"])).toEqual({
+      code: 0,
+      stdout: "deleted 0 dead letters of cli-dead-all\n",
+      stderr: "",
+    });
+    expect(await cli(["dead-letters", "delete", "--tenant", "cli-dead-al", "--yes"])).toMatchObject({
+      code: 1,
+      stderr: "tfy-relay: no such tenant: cli-dead-al\n",
+    });
+  });
+
   it("says there is no such tenant when a mistyped --tenant finds no dead letters, rather than replaying nothing and exiting 0", async () => {
     await cli(["tenants", "put", "cli-typo", "--parent", "project_id:p", "--passthrough"]);
 
