@@ -23,13 +23,12 @@ interface JsonScope {
   /** The scope's own members (scope, schemaUrl…), by key: every member but its span list. */
   members: Map<string, Range>;
   spans: Range[];
-  /** Its spans over a span's limits, left out unread: where each is, and why (its name is read when it is rejected: spanNameAt). */
-  oversized: OversizedSpan[];
-}
-
-interface OversizedSpan {
-  span: Range;
-  reason: string;
+  /**
+   * Why one of its spans is over a span's limits, to be left out unread (its name is read when it is
+   * rejected: spanNameAt); undefined for one within them. Asked as each span is read, so that
+   * reading in steps (turns.ts) cuts this pass over the spans' text too.
+   */
+  overLimits(span: Range): string | undefined;
 }
 
 interface JsonResource {
@@ -90,14 +89,11 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
       if (legacy) scanner.renamed(scopeMembers, LEGACY_SCOPES, "scope");
       const listed = scanner.listOf(scopeMembers, SPAN_LISTS, true);
       if (listed.length === 0) continue;
-      const spans: Range[] = [];
-      const oversized: OversizedSpan[] = [];
-      for (const span of listed) {
-        const reason = scanner.overLimits(span);
-        if (reason === undefined) spans.push(span);
-        else oversized.push({ span, reason });
-      }
-      scopes.push({ members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"), spans, oversized });
+      scopes.push({
+        members: withoutLists(scanner, scopeMembers, SPAN_LISTS, "scope"),
+        spans: listed,
+        overLimits: (span) => scanner.overLimits(span),
+      });
     }
     if (scopes.length > 0) yield { members: withoutLists(scanner, members, [...SCOPE_LISTS, ...LEGACY_SCOPE_LISTS], "resource"), scopes };
   }

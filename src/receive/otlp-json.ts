@@ -60,14 +60,16 @@ export function* readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {
-      for (const { span, reason } of scopeLayout.oversized) rejections.reject(spanNameAt(text, span), reason);
       const scopeSpans = decode(ScopeSpansSchema, parseMembers(text, scopeLayout.members), NESTING_LEFT.scope);
       const scope = { resource, scopeSpans, header: [toBinary(ScopeSpansSchema, scopeSpans)] };
       for (const span of scopeLayout.spans) {
-        const json = parse(text, span);
-        if (!isJsonObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
-        const decoded = decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span);
-        visit({ span: decoded, fields: decoded, scope, range: undefined });
+        const overLimits = scopeLayout.overLimits(span);
+        if (overLimits === undefined) {
+          const json = parse(text, span);
+          if (!isJsonObject(json)) throw new RelayError("malformed", "spans must be an array of objects");
+          const decoded = decode(SpanSchema, toProto3Span(json), NESTING_LEFT.span);
+          visit({ span: decoded, fields: decoded, scope, range: undefined });
+        } else rejections.reject(spanNameAt(text, span), overLimits);
         if (steps.reached(span.end)) yield;
       }
     }

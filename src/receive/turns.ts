@@ -40,22 +40,26 @@ export function allAtOnce<T>(steps: Steps<T>): T {
  * waits for it. A request that has not resumed PAUSE_HELD_AT_MOST_MS after it last paused (its
  * client went away and the runtime dropped it) is taken to have ended.
  */
-let pausedPartWay: { steps: Steps<unknown>; since: number } | undefined;
+let pausedPartWay: { turn: object; since: number } | undefined;
 const PAUSE_HELD_AT_MOST_MS = 60_000;
 
 /** The steps run through, giving the isolate's other requests their turn between them. */
 export async function takingTurns<T>(steps: Steps<T>): Promise<T> {
+  // What marks this request as the one paused: not the steps, which hold its body and all it has
+  // built, and which a dropped request would otherwise keep alive here until another pauses.
+  const turn = {};
   try {
     for (;;) {
       const step = steps.next();
       if (step.done) return step.value;
       const now = Date.now();
       const held = pausedPartWay;
-      if (held && held.steps !== steps && now - held.since < PAUSE_HELD_AT_MOST_MS) continue;
-      pausedPartWay = { steps, since: now };
+      if (held && held.turn !== turn && now - held.since < PAUSE_HELD_AT_MOST_MS) continue;
+      pausedPartWay = { turn, since: now };
+      // A timer, not a resolved promise: other requests' work waits in the event loop, behind timers.
       await new Promise((resume) => setTimeout(resume, 0));
     }
   } finally {
-    if (pausedPartWay?.steps === steps) pausedPartWay = undefined;
+    if (pausedPartWay?.turn === turn) pausedPartWay = undefined;
   }
 }

@@ -9,8 +9,10 @@ import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { toOtlpJson, toProtobuf } from "../../scripts/lib/traces.js";
 import type { Delivery } from "../../src/deliver/message.js";
 import { relayConfig } from "../../src/env.js";
+import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import type { OtlpFormat } from "../../src/otlp/format.js";
 import type { IncomingResource, IncomingScope } from "../../src/otlp/incoming.js";
+import type { ProcessedSpans } from "../../src/process/process-spans.js";
 import { readSpans } from "../../src/receive/read-spans.js";
 import { allAtOnce } from "../../src/receive/turns.js";
 import type { SpanRejections } from "../../src/receive/validate.js";
@@ -51,6 +53,13 @@ interface Relayed {
 }
 
 const CREDENTIAL = { mode: "passthrough", apiKey: "k", trusted: true } as const;
+
+/** The model calls the relay counts in these protobuf bytes, for a tenant at its defaults, as the ingest route counts them. */
+export function usageCounted(body: Uint8Array): ProcessedSpans["usage"] {
+  return allAtOnce(
+    prepareDeliveries({ wire: body, coding: "identity", bytes: body }, "protobuf", tenantRecord(), CREDENTIAL, relayConfig({} as Env), {}),
+  ).usage;
+}
 
 /** What the relay would send upstream for `request` (or these protobuf bytes, as they are) from a tenant with these settings. */
 export function relayed(

@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { attr, toProtobuf } from "../../scripts/lib/traces.js";
 import { cellText, countText, dollarsText } from "../../src/console/numbers.js";
 import { LlmUsageSummary, LlmUsageTable } from "../../src/console/stats-parts.js";
-import { relayConfig } from "../../src/env.js";
-import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
-import { allAtOnce } from "../../src/receive/turns.js";
+import { usageCounted } from "../support/pipeline.js";
 import { requestOf, spanWith } from "../support/traces.js";
 
 describe("numbers on the console", () => {
@@ -57,18 +54,7 @@ describe("the calls a model's cost leaves out", () => {
         attr("tfy.model.metric.cost_in_usd", cost),
       ]),
     );
-    const body = toProtobuf(requestOf(calls));
-    const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
-    return allAtOnce(
-      prepareDeliveries(
-        { wire: body, coding: "identity", bytes: body },
-        "protobuf",
-        tenantRecord(),
-        credential,
-        relayConfig({} as Env),
-        {},
-      ),
-    ).usage;
+    return usageCounted(toProtobuf(requestOf(calls)));
   }
 
   it("are counted when the gateway priced some of the model's calls and not others, in the overview and in the table", async () => {

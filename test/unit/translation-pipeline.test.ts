@@ -3,12 +3,9 @@ import { describe, expect, it } from "vitest";
 import { ScopeSpansSchema, type Span, SpanSchema } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { tenantRecord } from "../../scripts/lib/tenants.js";
 import { attr, randomId, spansOf, toProtobuf, trueFoundryTrace } from "../../scripts/lib/traces.js";
-import { relayConfig } from "../../src/env.js";
-import { prepareDeliveries } from "../../src/ingest/prepare-deliveries.js";
 import { leavesSpansAlone } from "../../src/process/process-spans.js";
 import { addedKeyValue } from "../../src/process/translate.js";
-import { allAtOnce } from "../../src/receive/turns.js";
-import { relayed } from "../support/pipeline.js";
+import { relayed, usageCounted } from "../support/pipeline.js";
 import { attributesOf, requestOf, spanWith } from "../support/traces.js";
 import { DROP, translateInPlace } from "../support/translation.js";
 
@@ -232,20 +229,8 @@ describe("a tenant's spans on their way out", () => {
   });
 
   it("count the model calls translation read", () => {
-    const body = toProtobuf(trueFoundryTrace());
-    const credential = { mode: "passthrough", apiKey: "k", trusted: true } as const;
-
-    const { usage } = allAtOnce(
-      prepareDeliveries(
-        { wire: body, coding: "identity", bytes: body },
-        "protobuf",
-        tenantRecord(),
-        credential,
-        relayConfig({} as Env),
-        {},
-      ),
-    );
-
-    expect(usage).toEqual({ "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 } });
+    expect(usageCounted(toProtobuf(trueFoundryTrace()))).toEqual({
+      "gpt-4.1-mini": { calls: 1, prompt_tokens: 14, completion_tokens: 3, cost_usd: 0.0000134 },
+    });
   });
 });
