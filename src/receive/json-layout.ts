@@ -34,6 +34,8 @@ interface JsonScope {
 interface JsonResource {
   members: Map<string, Range>;
   scopes: JsonScope[];
+  /** Where its text is: laying it out passed over all of it, a pass for each level of its lists. */
+  text: Range;
 }
 
 /** Deeper than any valid request: protobuf-es's 100 levels of messages take at most 150 of JSON brackets. */
@@ -95,7 +97,8 @@ function* resourcesOf(scanner: Scanner, top: Map<string, Range>): Generator<Json
         overLimits: (span) => scanner.overLimits(span),
       });
     }
-    if (scopes.length > 0) yield { members: withoutLists(scanner, members, [...SCOPE_LISTS, ...LEGACY_SCOPE_LISTS], "resource"), scopes };
+    if (scopes.length > 0)
+      yield { members: withoutLists(scanner, members, [...SCOPE_LISTS, ...LEGACY_SCOPE_LISTS], "resource"), scopes, text: resource };
   }
 }
 

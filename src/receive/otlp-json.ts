@@ -57,6 +57,8 @@ export function* readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan
   if (passesAreSteps) yield;
   const steps = new StepCounter();
   for (const resourceLayout of layout) {
+    // Laying out a resource of more than a step's text is a step of its own, before its first span.
+    if (resourceLayout.text.end - resourceLayout.text.start > TURN_BYTES) yield;
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {

@@ -38,13 +38,14 @@ describe("reading a request in steps", () => {
     expect(body.byteLength - stepStart).toBeLessThan(TURN_BYTES + 40_100);
   });
 
-  it("makes each pass over a large JSON body's whole text a step of its own, then ends one every 128 KiB of spans", () => {
+  it("makes each pass over a large JSON body's whole text a step of its own, and laying out its resource another, then ends one every 128 KiB of spans", () => {
     const body = largeRequest("json");
     const ends = stepsOf(body, "json");
     const spanStride = Math.ceil(body.byteLength / 40);
 
-    expect(ends.slice(0, 3).map((end) => end.spans)).toEqual([0, 0, 0]);
-    const spansPerStep = ends.slice(3).map((end, i) => end.spans - (ends[i + 2]?.spans ?? 0));
+    // Decoding the text, the request's layout, checking it is JSON; then the resource's layout, a pass for each level of its lists.
+    expect(ends.slice(0, 4).map((end) => end.spans)).toEqual([0, 0, 0, 0]);
+    const spansPerStep = ends.slice(4).map((end, i) => end.spans - ends[i + 3]!.spans);
     expect(spansPerStep.length).toBeGreaterThan(5);
     for (const spans of spansPerStep) expect(spans).toBe(Math.ceil(TURN_BYTES / spanStride));
   });
