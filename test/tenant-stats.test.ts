@@ -600,6 +600,31 @@ describe("per-tenant statistics", () => {
     expect(rows).toEqual({ first: { minutes: 1, hours: 1 }, later: { minutes: 1, hours: 0 }, day: 4, total: 7 });
   });
 
+  it("count spans waiting in the queue afresh after a day in which none was queued, retried or taken off it: a count lost no longer shows spans waiting, or hides them, for good", async () => {
+    const at = (day: number, hour: number, minute = 0) => Date.UTC(2026, 11, day, hour, minute);
+    const waiting = await runInDurableObject(env.TENANT_OBJECTS.getByName(uniqueTenantId()), (_object, state) => {
+      const store = new TenantStatsStore(state.storage.sql);
+      const count = (minute: number, spans: Counts["spans"]) =>
+        store.add({ minutes: { [String(minute)]: { ...emptyCounts(), spans } } }, minute + 1_000);
+      const waitingAt = (now: number) => store.report(now, 0).waiting_in_queue;
+      // Five spans queued, retried once, then taken off the queue by an isolate evicted before its flush.
+      count(at(2, 10), { queued: 5 });
+      count(at(2, 22), { retried: 5 });
+      const lost = [waitingAt(at(2, 10, 1)), waitingAt(at(3, 21, 59))];
+      const quietDay = waitingAt(at(3, 22, 1));
+      // Three queued, then seven taken off: four of them queued by an isolate evicted before its flush.
+      count(at(3, 23), { queued: 3 });
+      const queued = waitingAt(at(3, 23, 1));
+      count(at(4, 1), { left_queue: 7 });
+      const hidden = waitingAt(at(4, 1, 1));
+      const anotherQuietDay = waitingAt(at(5, 1, 1));
+      count(at(5, 2), { queued: 2 });
+      return { lost, quietDay, queued, hidden, anotherQuietDay, shown: waitingAt(at(5, 2, 1)) };
+    });
+
+    expect(waiting).toEqual({ lost: [5, 5], quietDay: 0, queued: 3, hidden: 0, anotherQuietDay: 0, shown: 2 });
+  });
+
   it("count in the day a minute of the next hour an isolate's clock, ahead of the object's, counted in, as they count it in the last hour", async () => {
     const at = (hour: number, minute: number) => Date.UTC(2026, 11, 2, hour, minute);
     const now = at(10, 59) + 50_000;

@@ -80,6 +80,7 @@ export class TenantStatsStore {
     // their other counts until they are next written, and countsOf reads both.
     if (!hasColumn(sql, "stats_minutes", "usage")) sql.exec("ALTER TABLE stats_minutes ADD COLUMN usage TEXT");
     if (!hasColumn(sql, "stats_totals", "last_delivered_at")) sql.exec("ALTER TABLE stats_totals ADD COLUMN last_delivered_at INTEGER");
+    if (!hasColumn(sql, "stats_totals", "queue_settled")) sql.exec("ALTER TABLE stats_totals ADD COLUMN queue_settled INTEGER");
   }
 
   add(delta: StatsDelta, now: number): void {
@@ -104,11 +105,12 @@ export class TenantStatsStore {
     const lastError = laterError(totals?.lastError, delta.lastError);
     const lastDeliveredAt = Math.max(totals?.lastDeliveredAt ?? 0, delta.lastDeliveredAt ?? 0) || null;
     this.sql.exec(
-      "INSERT OR REPLACE INTO stats_totals (id, since, counts, last_error, last_delivered_at) VALUES (0, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO stats_totals (id, since, counts, last_error, last_delivered_at, queue_settled) VALUES (0, ?, ?, ?, ?, ?)",
       since ?? minuteOf(now),
       JSON.stringify(total),
       lastError ? JSON.stringify(lastError) : null,
       lastDeliveredAt,
+      totals?.queueSettled ?? null,
     );
     const day = dayOf(minuteOf(now));
     this.sql.exec("DELETE FROM stats_minutes WHERE minute <= ?", day.after);
@@ -124,14 +126,15 @@ export class TenantStatsStore {
       summarise(sumOf(lastHour.filter((m) => m.minute > current - length * MINUTE_MS).map((m) => m.counts)));
     const total = totals?.counts ?? emptyCounts();
     const lastError = totals?.lastError;
+    const day = this.day(current);
     return {
       as_of: new Date(now).toISOString(),
       since: totals ? new Date(totals.since).toISOString() : null,
       total: summarise(total),
       last_5m: windowOf(WINDOWS.last_5m),
       last_1h: windowOf(WINDOWS.last_1h),
-      last_24h: summarise(this.day(current)),
-      waiting_in_queue: Math.max(0, (total.spans.queued ?? 0) - (total.spans.left_queue ?? 0)),
+      last_24h: summarise(day),
+      waiting_in_queue: this.waitingInQueue(total, day, totals?.queueSettled ?? 0),
       last_delivered_at: totals?.lastDeliveredAt ? new Date(totals.lastDeliveredAt).toISOString() : null,
       last_upstream_error: lastError
         ? {
@@ -145,6 +148,26 @@ export class TenantStatsStore {
         : null,
       ...(perMinuteFor > 0 ? { per_minute: this.traffic(current - perMinuteFor * MINUTE_MS) } : {}),
     };
+  }
+
+  /**
+   * Spans put on the queue and not yet off it: `queued` less `left_queue`, since the queue was last
+   * found empty. The two are counted by different isolates, so a count lost (an isolate evicted before
+   * its flush, a flush failing past an hour) would otherwise show spans waiting, or hide as many, for
+   * good. A span on the queue is counted again at least every 12 hours (each retry is scheduled, and
+   * no delay is longer), so a day without any span queued, retried or leaving the queue means none is
+   * on it: what the totals then say is where the count starts from. (Not quite: a consumer that does
+   * not run for a day, or the dead-letter queue's day of R2 outage, holds spans unseen; the count is
+   * then low until the next such day.)
+   */
+  private waitingInQueue(total: Counts, day: Counts, settled: number): number {
+    const onQueue = (total.spans.queued ?? 0) - (total.spans.left_queue ?? 0);
+    const quiet = !day.spans.queued && !day.spans.retried && !day.spans.left_queue;
+    if (quiet && onQueue !== settled) {
+      this.sql.exec("UPDATE stats_totals SET queue_settled = ? WHERE id = 0", onQueue);
+      return 0;
+    }
+    return Math.max(0, onQueue - settled);
   }
 
   /** Forgets everything: the tenant was deleted. */
@@ -215,11 +238,18 @@ export class TenantStatsStore {
   }
 
   private totals():
-    | { since: number; counts: Counts; lastError: UpstreamError | undefined; lastDeliveredAt: number | undefined }
+    | {
+        since: number;
+        counts: Counts;
+        lastError: UpstreamError | undefined;
+        lastDeliveredAt: number | undefined;
+        /** `queued` less `left_queue` when the queue was last found empty (waitingInQueue). */
+        queueSettled: number | undefined;
+      }
     | undefined {
     const row = this.sql
-      .exec<{ since: number; counts: string; last_error: string | null; last_delivered_at: number | null }>(
-        "SELECT since, counts, last_error, last_delivered_at FROM stats_totals WHERE id = 0",
+      .exec<{ since: number; counts: string; last_error: string | null; last_delivered_at: number | null; queue_settled: number | null }>(
+        "SELECT since, counts, last_error, last_delivered_at, queue_settled FROM stats_totals WHERE id = 0",
       )
       .toArray()[0];
     if (!row) return undefined;
@@ -228,6 +258,7 @@ export class TenantStatsStore {
       counts: countsOf(row.counts),
       lastError: row.last_error ? (JSON.parse(row.last_error) as UpstreamError) : undefined,
       lastDeliveredAt: row.last_delivered_at ?? undefined,
+      queueSettled: row.queue_settled ?? undefined,
     };
   }
 }
