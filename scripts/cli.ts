@@ -478,14 +478,20 @@ const COMMANDS = [
         `Delete ${counted(ids.length, "dead letter")} of ${tenant} and their spans for good?`,
       );
     const deleted: string[] = [];
+    const output = () => (flags.json ? { deleted } : `deleted ${counted(deleted.length, "dead letter")} of ${tenant}`);
     for (const each of ids) {
       // One a replay delivered meanwhile is gone already, as asked.
       await admin.call("DELETE", adminPath`/dead-letters/${each}`, NO_CONTENT).catch((err: unknown) => {
-        if (!(err instanceof AdminError && err.status === 404)) throw err;
+        if (err instanceof AdminError && err.status === 404) return;
+        if (!(err instanceof AdminError) || deleted.length === 0) throw err;
+        // Those deleted before it are said, marked for a script, as a replay stopped part way says its pages.
+        const done = output();
+        printed(typeof done === "string" ? done : { ...done, incomplete: true });
+        throw new AdminError(`${err.message} (deleting ${each}: those deleted before it are above)`, err.status);
       });
       deleted.push(each);
     }
-    return flags.json ? { deleted } : `deleted ${counted(deleted.length, "dead letter")} of ${tenant}`;
+    return output();
   }),
   commandOf("stats [<tenant>] [--window 5m|1h|24h|total]", async (admin, flags, tenant) => {
     const window = statsWindow(flags);

@@ -1201,6 +1201,41 @@ describe("tfy-relay, against a server that is not the relay", () => {
     });
   });
 
+  it("says which dead letters a delete of a tenant's deleted before one failed, and counts one already gone as deleted", async () => {
+    const deadLetter = (id: string) => ({
+      id,
+      tenant: "acme",
+      parent: "project_id:p",
+      reason: "x",
+      attempts: 1,
+      spans: 1,
+      dead_lettered_at: "2026-12-07T00:00:00.000Z",
+    });
+    const server = await otherServer((req, res) => {
+      if (req.method === "GET")
+        return res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ dead_letters: ["acme:1", "acme:2", "acme:3"].map(deadLetter), cursor: null }));
+      if (req.url?.endsWith("acme%3A1")) return res.writeHead(204).end();
+      if (req.url?.endsWith("acme%3A2"))
+        return res.writeHead(404, { "content-type": "application/json" }).end('{"error": {"message": "no such dead letter"}}');
+      res.writeHead(503, { "content-type": "application/json" }).end('{"error": {"message": "R2 did not answer"}}');
+    });
+
+    const run = await runCli(server.url, ["dead-letters", "delete", "--tenant", "acme", "--yes", "--json"]);
+    await server.close();
+
+    expect(server.received.map((r) => `${r.method} ${r.path.split("?")[0]}`)).toEqual([
+      "GET /admin/dead-letters",
+      "DELETE /admin/dead-letters/acme%3A1",
+      "DELETE /admin/dead-letters/acme%3A2",
+      "DELETE /admin/dead-letters/acme%3A3",
+    ]);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toEqual({ deleted: ["acme:1", "acme:2"], incomplete: true });
+    expect(JSON.parse(run.stderr).error.message).toBe("R2 did not answer (deleting acme:3: those deleted before it are above)");
+  });
+
   it("names the tenants earlier pages of keys reseal found unreadable when a later page fails", async () => {
     const page = { resealed: [], current: [], unreadable: [], changed: [], replica_behind: [], failed: [] };
     const server = await otherServer((req, res, body) => {
