@@ -484,10 +484,7 @@ const COMMANDS = [
       await admin.call("DELETE", adminPath`/dead-letters/${each}`, NO_CONTENT).catch((err: unknown) => {
         if (err instanceof AdminError && err.status === 404) return;
         if (!(err instanceof AdminError) || deleted.length === 0) throw err;
-        // Those deleted before it are said, marked for a script, as a replay stopped part way says its pages.
-        const done = output();
-        printed(typeof done === "string" ? done : { ...done, incomplete: true });
-        throw new AdminError(`${err.message} (deleting ${each}: those deleted before it are above)`, err.status);
+        throw stoppedPartWay(err, output(), `deleting ${each}: those deleted before it are above`);
       });
       deleted.push(each);
     }
@@ -560,6 +557,16 @@ const COMMANDS = [
 ];
 
 /**
+ * The error a command stopped by part way, once what it did before is printed: marked, so a script
+ * reading the JSON alone does not take it for the whole. `where`: where it stopped, after the error.
+ */
+function stoppedPartWay(err: AdminError, done: CommandOutput, where: string): AdminError {
+  printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
+  const message = `${err.message} (${where})`;
+  return err instanceof NotTheAdminApi ? new NotTheAdminApi(message, err.answered) : new AdminError(message, err.status);
+}
+
+/**
  * The pages of a call, each asked for with the cursor the one before it gave. For a call that
  * changes things a page at a time (a replay, a reseal), `doneSoFar`: should a later page fail, what
  * the pages before it did is printed first, as the command prints it, then the failure, since those
@@ -575,11 +582,7 @@ async function eachPage<Page extends { cursor: string | null }>(
   const sent = new Set<string>();
   const stopped = (err: AdminError, page: number) => {
     if (!doneSoFar || pages === 0) return err;
-    const done = doneSoFar();
-    // Marked, so a script reading the JSON alone does not take it for the whole.
-    printed(typeof done === "string" ? done : { ...(done as object), incomplete: true });
-    const message = `${err.message} (on page ${page}: what the pages before it did is above)`;
-    return err instanceof NotTheAdminApi ? new NotTheAdminApi(message, err.answered) : new AdminError(message, err.status);
+    return stoppedPartWay(err, doneSoFar(), `on page ${page}: what the pages before it did is above`);
   };
   do {
     let page: Page;

@@ -10,7 +10,7 @@ import { compileRedaction } from "../process/redact.js";
 import { readSpans } from "../receive/read-spans.js";
 import { grownTooLarge, MAX_SPANS_PER_REQUEST, maxOutgoingBytes, tooManySpans } from "../receive/request-limits.js";
 import { textRepaired } from "../receive/text-repair.js";
-import { type Steps, TURN_BYTES } from "../receive/turns.js";
+import { passIsAStep, type Steps } from "../receive/turns.js";
 import { checkWire, type WireCheck } from "../receive/wire-check.js";
 import type { BraintrustCredential, RelaySecrets } from "../tenants/credentials.js";
 import type { Tenant } from "../tenants/schema.js";
@@ -54,7 +54,7 @@ export function* prepareDeliveries(
   // spans takes the full path, which answers it without sending anything.
   const { body, wire } = withTextMended(received, format === "protobuf" ? checkWire(received.bytes) : undefined, config);
   // The wire check (and mending), passes over the whole body, are a step of their own for a body of more than one.
-  if (format === "protobuf" && received.bytes.byteLength > TURN_BYTES) yield;
+  if (format === "protobuf" && passIsAStep(received.bytes.byteLength)) yield;
   const vouched = wire?.vouched ? wire.spans : undefined;
   if (vouched !== undefined && vouched > 0 && leavesSpansAlone(tenant)) {
     if (vouched > MAX_SPANS_PER_REQUEST) throw tooManySpans();

@@ -23,7 +23,7 @@ import type { IncomingResource, IncomingSpan } from "../otlp/incoming.js";
 import type { Range } from "../otlp/wire.js";
 import { scanJsonRequest, spanNameAt } from "./json-layout.js";
 import { NESTING_LEFT } from "./request-limits.js";
-import { StepCounter, type Steps, TURN_BYTES } from "./turns.js";
+import { passIsAStep, StepCounter, type Steps } from "./turns.js";
 import type { SpanRejections } from "./validate.js";
 
 /**
@@ -39,7 +39,7 @@ import type { SpanRejections } from "./validate.js";
  */
 export function* readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan) => void, rejections: SpanRejections): Steps<void> {
   // Each of the three passes over the whole body is a step of its own, for a body of more than one.
-  const passesAreSteps = bytes.byteLength > TURN_BYTES;
+  const passesAreSteps = passIsAStep(bytes.byteLength);
   let text: string;
   try {
     text = strictTextOf(bytes);
@@ -58,7 +58,7 @@ export function* readJsonSpans(bytes: Uint8Array, visit: (incoming: IncomingSpan
   const steps = new StepCounter();
   for (const resourceLayout of layout) {
     // Laying out a resource of more than a step's text is a step of its own, before its first span.
-    if (resourceLayout.text.end - resourceLayout.text.start > TURN_BYTES) yield;
+    if (passIsAStep(resourceLayout.text.end - resourceLayout.text.start)) yield;
     const resourceSpans = decode(ResourceSpansSchema, parseMembers(text, resourceLayout.members), NESTING_LEFT.resource);
     const resource: IncomingResource = { resourceSpans, header: [toBinary(ResourceSpansSchema, resourceSpans)] };
     for (const scopeLayout of resourceLayout.scopes) {

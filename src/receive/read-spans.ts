@@ -36,7 +36,7 @@ import {
   tooManySpans,
 } from "./request-limits.js";
 import { readSpanFields } from "./span-fields.js";
-import { StepCounter, type Steps, TURN_BYTES } from "./turns.js";
+import { passIsAStep, StepCounter, type Steps } from "./turns.js";
 import { SpanRejections } from "./validate.js";
 import { stringsAreUtf8 } from "./wire-check.js";
 
@@ -151,7 +151,7 @@ function* readProtobufSpans(
     throw malformed(err);
   }
   // The scan, a pass over the whole body, is a step of its own for a body of more than one.
-  if (bytes.byteLength > TURN_BYTES) yield;
+  if (passIsAStep(bytes.byteLength)) yield;
   const steps = new StepCounter();
   for (const scanned of request.resources) {
     const resourceSpans = vouched ? undefined : decodeHeader(ResourceSpansSchema, bytes, scanned.header, "resource", framed);

@@ -13,6 +13,11 @@ export const TURN_BYTES = 128 * 1024;
 /** Work done in steps: each yield is a point where another request may be let in. */
 export type Steps<T> = Generator<void, T, void>;
 
+/** Whether a pass over `length` bytes (or characters) of the body, made in one go, is a step of its own. */
+export function passIsAStep(length: number): boolean {
+  return length > TURN_BYTES;
+}
+
 /** Where the reading has come to in the body, and whether a step is over. */
 export class StepCounter {
   private nextStepAt = TURN_BYTES;
