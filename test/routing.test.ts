@@ -198,6 +198,55 @@ describe.concurrent("routing traces to parents", () => {
     expect((await standin.received(tenant.apiKey)).map((r) => [r.parent, spansOf(r.request).length])).toEqual([["project_id:first", 3]]);
   });
 
+  it("says in one log line per request how many spans' braintrust.parent it ignored and why, never the value", async () => {
+    const tenant = await createTenant({
+      parent: "project_name:default",
+      config: {
+        translate: false,
+        parent_from_attribute: true,
+        redact: { values: [{ pattern: "client-[a-z]+", replacement: "[client]" }] },
+      },
+    });
+    const spans = [
+      spanWith("typo", [attr("braintrust.parent", "project_nme:support")]),
+      spanWith("again", [attr("braintrust.parent", "project_nme:support")]),
+      spanWith("slip", [attr("braintrust.parent", `project_name:${ADMIN_TOKEN}`)]),
+      spanWith("client", [attr("braintrust.parent", "project_name:client-globex")]),
+      spanWith("taken", [attr("braintrust.parent", "project_name:support")]),
+    ];
+
+    const { result, events, lines } = await loggedWhile(() => sendTraces(tenant, toProtobuf(requestOf(spans))));
+
+    expect(result.status).toBe(200);
+    expect(events.filter((e) => e.event === "caller_parent_ignored" && e.tenant === tenant.id)).toEqual([
+      {
+        event: "caller_parent_ignored",
+        tenant: tenant.id,
+        spans: 4,
+        reason:
+          "not a parent: project_id:<id>, project_name:<name> or experiment_id:<id>, in printable ASCII; it holds a credential; the tenant's redact value rules would mask it",
+        request_id: expect.any(String),
+      },
+    ]);
+    expect(lines.join("\n")).not.toMatch(/project_nme|client-globex/);
+    expect(lines.join("\n")).not.toContain(ADMIN_TOKEN.slice(1));
+    const received = await standin.received(tenant.apiKey);
+    expect(Object.fromEntries(received.map((r) => [r.parent, spansOf(r.request).length]))).toEqual({
+      "project_name:default": 4,
+      "project_name:support": 1,
+    });
+  });
+
+  it("writes no such line when every braintrust.parent is taken", async () => {
+    const tenant = await createTenant({ parent: "project_name:default", config: { translate: false, parent_from_attribute: true } });
+
+    const { events } = await loggedWhile(() =>
+      sendTraces(tenant, toProtobuf(requestOf([spanWith("taken", [attr("braintrust.parent", "project_name:support")])]))),
+    );
+
+    expect(events.filter((e) => e.tenant === tenant.id).map((e) => e.event)).toEqual(["delivery_attempt"]);
+  });
+
   it("ignores braintrust.parent unless the tenant opts in", async () => {
     const tenant = await createTenant({ parent: "project_name:default", config: { translate: false } });
 

@@ -110,6 +110,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
       reason: prepared.rejectionsLogged,
     });
   }
+  // Else silent: a typo in a client's parent would send its traces elsewhere with nothing to say why.
+  const ignored = prepared.traces?.ignoredParents;
+  if (ignored) logEvent({ event: "caller_parent_ignored", tenant: tenantId, spans: ignored.spans, reason: ignored.reason });
   return otlpSuccessResponse(format, c.req.header("content-type"), answer);
 });
 

@@ -40,6 +40,11 @@ export type RelayEvent =
   /** Spans of a request answered 200 that the relay itself refused (OTLP's rules broken), as the client's partial_success says. */
   | { event: "ingest_spans_rejected"; tenant: string; spans: number; reason: string }
   /**
+   * Spans of a request answered 200 whose `braintrust.parent` could not be their trace's parent
+   * (`parent_from_attribute`): their traces went where anything else decides, as if they had none.
+   */
+  | { event: "caller_parent_ignored"; tenant: string; spans: number; reason: string }
+  /**
    * Also for a call that failed once it had changed something (dead letters deleted or replayed
    * before a 409, 412 or 503): `dead_letters` and `spans` are what it deleted or replayed.
    */

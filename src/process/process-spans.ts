@@ -16,7 +16,7 @@ import { maskedText, maskValues, type OwnTexts, resourceTexts, scopeTexts, spanT
 import { newParseBudget } from "./raw-json.js";
 import { type CompiledRedaction, compileRedaction, spanAttributeLists } from "./redact.js";
 import { redactKeys } from "./redact-keys.js";
-import { TraceRouter, type TraceVerdict } from "./route.js";
+import { type IgnoredParents, TraceRouter, type TraceVerdict } from "./route.js";
 import { SpanIdSet } from "./span-ids.js";
 import { applyTranslation, type LlmUsage, type SpanTranslation, type TranslationOptions, translateSpan } from "./translate.js";
 
@@ -53,6 +53,8 @@ export interface RequestTraces extends Omit<ProcessedSpans, "batches"> {
   traceOf: RequestTrace[];
   /** The model calls among `spans`, each by its place there: a trace's spans an object holds already count no calls again. */
   calls: ModelCall[];
+  /** Spans whose `braintrust.parent` could not be their trace's parent, when any. */
+  ignoredParents: IgnoredParents | undefined;
 }
 
 /** One model call translation read, and the place among a request's spans of the span it is in. */
@@ -264,7 +266,15 @@ export class SpanProcessor {
       if (verdict.decided || verdict.candidate) spanless.push({ trace: key, ...verdict });
     }
     const traces = [...byTrace.values(), ...spanless];
-    return { traces, spans: this.spans, traceOf, calls: this.calls, changed: this.changedWith(leftOut), usage: this.usage() };
+    return {
+      traces,
+      spans: this.spans,
+      traceOf,
+      calls: this.calls,
+      changed: this.changedWith(leftOut),
+      usage: this.usage(),
+      ignoredParents: router.ignoredParents(),
+    };
   }
 
   /**

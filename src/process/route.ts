@@ -12,25 +12,32 @@ import type { CompiledRedaction } from "./redact.js";
 import type { SpanIdSet } from "./span-ids.js";
 
 /**
- * Whether a span's `braintrust.parent` may be its trace's parent: one of the shape Braintrust takes,
- * holding no credential, pasted there by a slip, as it is or percent-encoded (secretHeld, the check a
- * tenant's own parent passes): one of the relay's own secrets (an ingest token, the admin token,
- * ENCRYPTION_KEY), or `apiKey`, the Braintrust key the spans go with (a passthrough client's own);
- * and nothing the tenant's value rules would mask, which the tenant said must not reach Braintrust.
- * As a parent it would go upstream in `x-bt-parent` (a `project_name:` names a project Braintrust
- * makes), into every attempt's log line, queue message and dead letter as it is, never masked.
+ * Why a span's `braintrust.parent` may not be its trace's parent, or undefined when it may: it must be
+ * of the shape Braintrust takes, hold no credential, pasted there by a slip, as it is or
+ * percent-encoded (secretHeld, the check a tenant's own parent passes): one of the relay's own secrets
+ * (an ingest token, the admin token, ENCRYPTION_KEY), or `apiKey`, the Braintrust key the spans go
+ * with (a passthrough client's own); and hold nothing the tenant's value rules would mask, which the
+ * tenant said must not reach Braintrust. As a parent it would go upstream in `x-bt-parent` (a
+ * `project_name:` names a project Braintrust makes), into every attempt's log line, queue message and
+ * dead letter as it is, never masked. No reason quotes the value, which may be the very credential.
  */
-function isCallerParent(
+function callerParentRefusal(
   parent: string,
   apiKey: string | undefined,
   secrets: RelaySecrets,
   redaction: CompiledRedaction | undefined,
-): boolean {
-  return (
-    ParentSchema.safeParse(parent).success &&
-    secretHeld(parent, apiKey, secrets) === undefined &&
-    (redaction === undefined || maskedText(parent, redaction) === parent)
-  );
+): string | undefined {
+  if (!ParentSchema.safeParse(parent).success)
+    return "not a parent: project_id:<id>, project_name:<name> or experiment_id:<id>, in printable ASCII";
+  if (secretHeld(parent, apiKey, secrets) !== undefined) return "it holds a credential";
+  if (redaction !== undefined && maskedText(parent, redaction) !== parent) return "the tenant's redact value rules would mask it";
+  return undefined;
+}
+
+/** The spans of a request whose `braintrust.parent` was not taken, and why, each reason once, in the order they were met. */
+export interface IgnoredParents {
+  spans: number;
+  reason: string;
 }
 
 /** A `braintrust.parent`'s rank: ahead of every route. */
@@ -82,6 +89,7 @@ export class TraceRouter {
   private readonly traces = new Map<string, TraceEvidence>();
   // Weak: a resource's fields are let go once its spans have been read.
   private readonly resourceFields = new WeakMap<IncomingResource, Map<string, unknown>>();
+  private readonly ignored = { spans: 0, reasons: new Set<string>() };
 
   /**
    * `spanIds`: the request's span ids, every one added before `verdictOf` is asked; `apiKey`: the key
@@ -108,9 +116,14 @@ export class TraceRouter {
     if (evidence.fromAttribute !== undefined) return key;
     if (this.tenant.parent_from_attribute) {
       const parent = stringAttribute(span.attributes, "braintrust.parent");
-      if (parent !== undefined && isCallerParent(parent, this.apiKey, this.secrets, this.redaction)) {
-        evidence.fromAttribute = parent;
-        return key;
+      if (parent !== undefined) {
+        const refusal = callerParentRefusal(parent, this.apiKey, this.secrets, this.redaction);
+        if (refusal === undefined) {
+          evidence.fromAttribute = parent;
+          return key;
+        }
+        this.ignored.spans += 1;
+        this.ignored.reasons.add(refusal);
       }
     }
     let resourceFields = this.resourceFields.get(scope.resource);
@@ -136,6 +149,12 @@ export class TraceRouter {
       }
     }
     return key;
+  }
+
+  /** The spans whose `braintrust.parent` was not taken, for the operator's log; undefined when none was. */
+  ignoredParents(): IgnoredParents | undefined {
+    const { spans, reasons } = this.ignored;
+    return spans === 0 ? undefined : { spans, reason: [...reasons].join("; ") };
   }
 
   /** The traces of every span observed, kept or not, in order of first appearance. */
