@@ -283,17 +283,25 @@ describe("per-tenant statistics", () => {
     expect(plainReport.total.llm_usage).toEqual({});
   });
 
-  it("name a model call by its model as the tenant's value rules leave it, as Braintrust shows it", async () => {
-    const tenant = await createTenant({ config: { redact: CLIENT_NAMES_MASKED } });
+  it.each([
+    ["a rule matching within it", CLIENT_NAMES_MASKED, FINE_TUNED_MASKED],
+    ["a rule anchored to its start", { values: [{ pattern: "^ft:[^:]+:[^:]+", replacement: "ft:[masked]" }] }, "ft:[masked]::9xYz"],
+    [
+      "a rule anchored to its end",
+      { values: [{ pattern: "acme-client-[a-z]+::9xYz$", replacement: "[client]" }] },
+      "ft:gpt-4.1-mini:[client]",
+    ],
+  ])("name a model call by its model as the tenant's value rules leave it, as Braintrust shows it (%s)", async (_, redact, masked) => {
+    const tenant = await createTenant({ config: { redact } });
     const trace = fineTunedModelTrace();
 
     expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
 
     const [received] = (await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).requests;
     const shown = spansOf(received!.request).find((span) => span.name.startsWith("Model"))!;
-    expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe(FINE_TUNED_MASKED);
+    expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe(masked);
     const report = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
-    expect(Object.keys(report.total.llm_usage)).toEqual([FINE_TUNED_MASKED]);
+    expect(Object.keys(report.total.llm_usage)).toEqual([masked]);
   });
 
   it("name calls counted before a value rule was added as the rule masks their model now, with the calls counted since", async () => {

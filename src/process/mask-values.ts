@@ -6,7 +6,7 @@ import { isJson, isJsonObject } from "../encoding/json.js";
 import { BACKSLASH, QUOTE } from "../encoding/json-characters.js";
 import { REDACTED } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
-import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from "./redact.js";
+import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, type ValueRule } from "./redact.js";
 
 /**
  * Masks matching text in every string value (nested ones too, and the keys of key-value lists) and
@@ -16,23 +16,26 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE } from ".
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
  * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
  * of a `\n`), it is masked token by token instead, then as text once more for the patterns that span
- * tokens (a key and its value); broken again, it is masked whole. What changed is written anew as a JSON string,
+ * tokens (a key and its value); broken again, it is masked whole. Patterns anchored with `^` or `$`
+ * mask each token on its own as well, as they would the same text in an attribute of its own (where
+ * it was before translation moved it into JSON). What changed is written anew as a JSON string,
  * everything else stays as it came, so the value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
   if (rules.values.length === 0) return false;
-  const maskWithin = (text: string): string | undefined => maskedWithin(text, rules);
+  const maskWithin = (text: string): string | undefined => maskedWithin(text, rules.values);
   const mask = (text: string): string => maskedText(text, rules);
+  const maskAnchored = rules.anchored.length === 0 ? undefined : (text: string): string => maskedWithin(text, rules.anchored) ?? REDACTED;
   const maskText = (text: string): string => {
     const asText = maskWithin(text);
     if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
     let asJson = asText ?? REDACTED;
     if (asText !== undefined && isJson(utf8Of(asText))) {
-      if (asText.includes("\\")) asJson = maskJsonTokens(asText, mask, "escaped strings") ?? REDACTED_JSON;
+      if (maskAnchored || asText.includes("\\")) asJson = maskJsonTokens(asText, mask, maskAnchored) ?? REDACTED_JSON;
     } else if (isJson(utf8Of(text))) {
       // A pattern may match across a key and its value, which no token holds alone: what the tokens
       // leave is masked as text once more, and taken if it is still JSON.
-      const tokens = maskJsonTokens(text, mask, "every token");
+      const tokens = maskJsonTokens(text, mask, mask);
       const again = tokens === undefined ? undefined : maskWithin(tokens);
       asJson = again !== undefined && (again === tokens || isJson(utf8Of(again))) ? again : REDACTED_JSON;
     }
@@ -86,14 +89,14 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
 
 /** Text as the value rules mask it: masked whole when that would grow it too far or mask too many matches. */
 export function maskedText(text: string, rules: CompiledRedaction): string {
-  return maskedWithin(text, rules) ?? REDACTED;
+  return maskedWithin(text, rules.values) ?? REDACTED;
 }
 
-/** The text masked by every pattern, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
-function maskedWithin(text: string, rules: CompiledRedaction): string | undefined {
+/** The text masked by each pattern in turn, or undefined when that would grow it past grownAtMost or mask too many matches (ValueRule). */
+function maskedWithin(text: string, rules: ValueRule[]): string | undefined {
   const maxLength = grownAtMost(text);
   let masked = text;
-  for (const maskOne of rules.values) {
+  for (const maskOne of rules) {
     const next = maskOne(masked, maxLength);
     if (next === undefined) return undefined;
     masked = next;
@@ -191,15 +194,16 @@ function distinctName(name: string, taken: TakenNames): string {
 }
 
 /**
- * Valid JSON text with each string that holds an escape, or each token (strings, keys too, and other
- * scalars), masked on its own, strings decoded; what a mask changed is written as a JSON string, the
- * rest byte for byte as it came.
+ * Valid JSON text with each string that holds an escape masked on its own by `maskEscaped`, decoded
+ * (text the value's masking as text saw escaped), and each other token (strings, keys too, and other
+ * scalars) by `maskPlain`, when given; what a mask changed is written as a JSON string, the rest byte
+ * for byte as it came.
  */
-function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "escaped strings" | "every token"): string | undefined {
+function maskJsonTokens(json: string, maskEscaped: (text: string) => string, maskPlain?: (text: string) => string): string | undefined {
   let out = "";
   let copiedTo = 0;
   let changed = 0;
-  const maskToken = (start: number, end: number, text: string) => {
+  const maskToken = (start: number, end: number, text: string, mask: (text: string) => string) => {
     const masked = mask(text);
     if (masked === text) return;
     changed++;
@@ -216,11 +220,11 @@ function maskJsonTokens(json: string, mask: (text: string) => string, tokens: "e
         at++;
       }
       at++;
-      if (escaped) maskToken(start, at, JSON.parse(json.slice(start, at)) as string);
-      else if (tokens === "every token") maskToken(start, at, json.slice(start + 1, at - 1));
-    } else if (tokens === "every token" && isScalarCharacter(json.charCodeAt(at))) {
+      if (escaped) maskToken(start, at, JSON.parse(json.slice(start, at)) as string, maskEscaped);
+      else if (maskPlain) maskToken(start, at, json.slice(start + 1, at - 1), maskPlain);
+    } else if (maskPlain && isScalarCharacter(json.charCodeAt(at))) {
       while (at < json.length && isScalarCharacter(json.charCodeAt(at))) at++;
-      maskToken(start, at, json.slice(start, at));
+      maskToken(start, at, json.slice(start, at), maskPlain);
     } else at++;
     if (changed > MAX_MATCHES_PER_VALUE) return undefined;
   }

@@ -1,5 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import type { Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
+import { syntaxPlaces } from "../tenants/pattern-syntax.js";
 import { type BuiltinValuePattern, REDACTED, type Redact } from "../tenants/processing-schema.js";
 import { maskEmails } from "./mask-emails.js";
 import { replaceWithin } from "./replace-within.js";
@@ -13,13 +14,19 @@ export interface CompiledRedaction {
   keys: KeyRule[];
   /** Each value pattern, in order, as the text with what it matches masked: see ValueRule. */
   values: ValueRule[];
+  /**
+   * Those of `values` anchored to the start or end of text (`^`, `$`), in order: a JSON value's
+   * strings and scalars are masked by these on their own too (mask-values.ts), so that their anchors
+   * hold at each string's start and end, as they do in any other string value.
+   */
+  anchored: ValueRule[];
 }
 
 /**
  * A value pattern: the text with what it matches masked, or undefined when that would be longer than
  * `maxLength` or mask more than MAX_MATCHES_PER_VALUE matches (the text is then masked whole).
  */
-type ValueRule = (text: string, maxLength: number) => string | undefined;
+export type ValueRule = (text: string, maxLength: number) => string | undefined;
 
 const API_KEYS = /\b(?:sk|pk|rk|sess)-[A-Za-z0-9_-]{16,}|\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g;
 
@@ -91,13 +98,23 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
         action: k.action,
         replacement: k.replacement,
       })),
-      values: redact.values.map((v) =>
-        typeof v === "string" ? BUILTIN_VALUE_RULES[v] : maskingWith(new RegExp(v.pattern, "g"), v.replacement),
-      ),
+      values: [],
+      anchored: [],
     };
+    for (const v of redact.values) {
+      const rule = typeof v === "string" ? BUILTIN_VALUE_RULES[v] : maskingWith(new RegExp(v.pattern, "g"), v.replacement);
+      rules.values.push(rule);
+      if (typeof v !== "string" && isAnchored(v.pattern)) rules.anchored.push(rule);
+    }
     compiled.set(redact, rules);
   }
   return rules;
+}
+
+/** Whether a pattern asserts the start or end of text: a `^` or `$` that is syntax, neither escaped nor in a character class. */
+function isAnchored(pattern: string): boolean {
+  for (const at of syntaxPlaces(pattern)) if (pattern[at] === "^" || pattern[at] === "$") return true;
+  return false;
 }
 
 /** A span's attribute lists: its own, its events' and its links'. */

@@ -78,7 +78,11 @@ describe("redacting keys", () => {
 
     expect(compileRedaction(RedactSchema.parse({}))).toBeUndefined();
     expect(compileRedaction(redact)).toBe(compileRedaction(redact));
-    expect(compileRedaction(RedactSchema.parse({ values: ["emails"] }))).toEqual({ keys: [], values: [expect.any(Function)] });
+    expect(compileRedaction(RedactSchema.parse({ values: ["emails"] }))).toEqual({
+      keys: [],
+      values: [expect.any(Function)],
+      anchored: [],
+    });
   });
 
   it("matches whole keys by glob: * is any run of characters, everything else is literal", () => {
@@ -526,12 +530,37 @@ describe("masking values token by token, and metrics' names", () => {
     });
   });
 
-  it("masks a JSON value's bare numbers alike whether or not a string of it has an escape: as text only", () => {
+  it("masks a JSON value's bare numbers alike whether or not a string of it has an escape", () => {
     const card = [{ pattern: "^\\d{16}$", replacement: "[CARD]" }];
     const plain = maskedAttributes([attr("v", '{"note":"ab","n":4111111111111111}')], card).v;
     const escaped = maskedAttributes([attr("v", '{"note":"a\\nb","n":4111111111111111}')], card).v;
 
-    expect([plain, escaped]).toEqual(['{"note":"ab","n":4111111111111111}', '{"note":"a\\nb","n":4111111111111111}']);
+    expect([plain, escaped]).toEqual(['{"note":"ab","n":"[CARD]"}', '{"note":"a\\nb","n":"[CARD]"}']);
+  });
+
+  it("holds a pattern's ^ and $ at each string's and scalar's start and end in a JSON value, as in any other value, and at the value's own as text too", () => {
+    const rules = [
+      { pattern: "^ft:[^:]+", replacement: "ft:[model]" },
+      { pattern: "-client-[a-z]+$", replacement: "-[client]" },
+      { pattern: '^\\{"wipe":.*\\}$', replacement: "{}" },
+      // Not anchors, escaped or in a character class: masked as text alone, or the token's mask would mask again.
+      { pattern: "\\^x[$]", replacement: "$&!" },
+    ];
+
+    const out = maskedAttributes(
+      [
+        attr("plain", "ft:gpt-4.1-mini:acme"),
+        attr("json", '{"model":"ft:gpt-4.1-mini:acme","ft:key":"x","user":"acme-client-globex","n":[1,"^x$"],"keep":"a ft:b"}'),
+        attr("whole", '{"wipe":"ft:a"}'),
+      ],
+      rules,
+    );
+
+    expect(out).toEqual({
+      plain: "ft:[model]:acme",
+      json: '{"model":"ft:[model]:acme","ft:[model]":"x","user":"acme-[client]","n":[1,"^x$!"],"keep":"a ft:b"}',
+      whole: "{}",
+    });
   });
 
   it("masks a pattern spanning a key and its value once another match broke the value's JSON, and the value whole should that break it again", () => {
