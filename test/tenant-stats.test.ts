@@ -18,6 +18,7 @@ import {
   type StatsDelta,
 } from "../src/stats/counts.js";
 import { KEPT_MINUTES, type TenantStatsReport, TenantStatsStore } from "../src/stats/store.js";
+import { GATEWAY_SHAPES } from "./fixtures/gateway-shapes.js";
 import { failingBinding, failingObject, olderObjects, recordingQueue } from "./support/bindings.js";
 import { deadLettersOf } from "./support/dead-letters.js";
 import { loggedWhile } from "./support/logs.js";
@@ -302,6 +303,19 @@ describe("per-tenant statistics", () => {
     expect(JSON.parse(String(attributesOf(shown)["braintrust.metadata"])).model).toBe(masked);
     const report = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
     expect(Object.keys(report.total.llm_usage)).toEqual([masked]);
+  });
+
+  it("count a call the provider refused, which has no tokens and so nothing for Braintrust to price, as a call, not as unpriced", async () => {
+    const tenant = await createTenant();
+    const trace = GATEWAY_SHAPES["provider-error"]!();
+
+    expect((await sendTraces(tenant, toProtobuf(trace))).status).toBe(200);
+
+    const [received] = (await standin.waitForSpans(tenant.apiKey, spanIdsOf(trace))).requests;
+    const model = spansOf(received!.request).find((span) => span.name.startsWith("Model"))!;
+    expect(attributesOf(model)["braintrust.metrics"]).toBeUndefined();
+    const report = await statsWhen(tenant.id, (r) => Object.keys(r.total.llm_usage).length > 0);
+    expect(report.total.llm_usage).toEqual({ "gpt-4o": { calls: 1, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } });
   });
 
   it("name calls counted before a value rule was added as the rule masks their model now, with the calls counted since", async () => {

@@ -63,14 +63,18 @@ interface ModelCall {
   usage: LlmUsage;
 }
 
-/** Adds one model call into usage by model, in place. */
+/**
+ * Adds one model call into usage by model, in place: unpriced when it came without a cost but with
+ * tokens, which Braintrust prices by the model's name; a call without tokens (the provider refused
+ * it) has nothing to price, there or here.
+ */
 export function addModelCall(into: Record<string, ModelUsageCounts>, { model, promptTokens, completionTokens, costUsd }: LlmUsage): void {
   addModelUsage(into, model, {
     calls: 1,
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
     cost_usd: costUsd,
-    ...(costUsd === 0 ? { unpriced_calls: 1 } : {}),
+    ...(costUsd === 0 && promptTokens + completionTokens > 0 ? { unpriced_calls: 1 } : {}),
   });
 }
 

@@ -83,12 +83,18 @@ export function costText(usd: number): string {
 }
 
 /**
- * Whether the gateway gave none of a model's calls a cost: TrueFoundry's 0 for a model it has no
- * price for, which translation leaves for Braintrust to price by the model's name. Shown as
- * `UNPRICED`, not as calls that cost nothing, so a total without them does not read as whole.
+ * Whether the gateway gave none of a model's calls a cost though they had tokens to price: TrueFoundry's
+ * 0 for a model it has no price for, which translation leaves for Braintrust to price by the model's
+ * name. Shown as `UNPRICED`, not as calls that cost nothing, so a total without them does not read as
+ * whole. Calls without tokens (a provider's refusal) cost nothing, there as here.
  */
-export function isUnpriced({ calls, cost_usd }: Pick<ModelUsageCounts, "calls" | "cost_usd">): boolean {
-  return calls > 0 && cost_usd === 0;
+export function isUnpriced({
+  calls,
+  cost_usd,
+  prompt_tokens,
+  completion_tokens,
+}: Pick<ModelUsageCounts, "calls" | "cost_usd" | "prompt_tokens" | "completion_tokens">): boolean {
+  return calls > 0 && cost_usd === 0 && prompt_tokens + completion_tokens > 0;
 }
 
 export const UNPRICED = "unpriced";
@@ -97,6 +103,8 @@ export const UNPRICED = "unpriced";
  * How many of a model's calls the gateway gave no cost for: some only, when it priced the model under
  * one account and not another. Counts made before they were counted tell them only when none was priced.
  */
-export function unpricedCalls(usage: Pick<ModelUsageCounts, "calls" | "cost_usd" | "unpriced_calls">): number {
+export function unpricedCalls(
+  usage: Pick<ModelUsageCounts, "calls" | "cost_usd" | "prompt_tokens" | "completion_tokens" | "unpriced_calls">,
+): number {
   return usage.unpriced_calls ?? (isUnpriced(usage) ? usage.calls : 0);
 }

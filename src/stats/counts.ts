@@ -53,8 +53,8 @@ export interface ModelUsageCounts {
   completion_tokens: number;
   cost_usd: number;
   /**
-   * The calls the gateway gave no cost for (TrueFoundry's 0, for a model it has no price for), which
-   * `cost_usd` leaves out; absent when none, and in counts made before they were counted.
+   * The calls with tokens the gateway gave no cost for (TrueFoundry's 0, for a model it has no price
+   * for), which `cost_usd` leaves out; absent when none, and in counts made before they were counted.
    */
   unpriced_calls?: number;
 }
