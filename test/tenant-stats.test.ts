@@ -318,6 +318,24 @@ describe("per-tenant statistics", () => {
     expect(report.total.llm_usage).toEqual({ "gpt-4o": { calls: 1, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 } });
   });
 
+  it("count no model call of spans Braintrust refused with a key it has not accepted: they are in no one's Braintrust, and not sent again", async () => {
+    const tenant = await createTenant({ mode: "passthrough" });
+    await standin.script(tenant.apiKey, [{ status: 400, body: '{"error":"project is archived"}' }]);
+
+    const answer = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+
+    expect(answer.status).toBe(200);
+    expect((await exportResponseOf(answer)).partialSuccess?.rejectedSpans).toBe(3n);
+    const report = await statsWhen(tenant.id, (r) => r.total.spans.accepted === 3);
+    expect(report.total.spans).toMatchObject({ delivered: 0, rejected: { invalid: 0, refused_upstream: 3, by_braintrust: 0 } });
+    expect(report.total.llm_usage).toEqual({});
+    // Taken once Braintrust takes them, as the same client sends its next spans.
+    const again = await sendTraces(tenant, toProtobuf(trueFoundryTrace()));
+    expect(again.status).toBe(200);
+    const after = await statsWhen(tenant.id, (r) => r.total.spans.delivered === 3);
+    expect(Object.values(after.total.llm_usage).map((u) => u.calls)).toEqual([1]);
+  });
+
   it("name calls counted before a value rule was added as the rule masks their model now, with the calls counted since", async () => {
     const tenant = await createTenant();
     expect((await sendTraces(tenant, toProtobuf(fineTunedModelTrace()))).status).toBe(200);

@@ -6,7 +6,7 @@ import { RelayError } from "../http/errors.js";
 import { TRANSIENT_RETRY_AFTER_SECONDS } from "../http/retry-after.js";
 import { errorText, logEvent } from "../log/events.js";
 import { assembleRequest, type OutgoingSpan, sizeBound } from "../otlp/outgoing.js";
-import { addModelCall, type ProcessedSpans, type RequestTrace, type RequestTraces } from "../process/process-spans.js";
+import { addModelCall, type ProcessedSpans, type RequestTrace, type RequestTraces, type UsageByParent } from "../process/process-spans.js";
 import type { TraceCandidate } from "../process/route.js";
 import type { ModelUsageCounts } from "../stats/counts.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
@@ -30,8 +30,8 @@ interface SettledTraces {
   processed: ProcessedSpans;
   /** Spans the objects keep until their trace is decided, but those they kept already, from the request sent before. */
   waitingSpans: number;
-  /** The model calls among the spans to deliver now, by model. */
-  usage: Record<string, ModelUsageCounts>;
+  /** The model calls among the spans to deliver now, by the parent they go to, then by model. */
+  usage: UsageByParent;
   /** The model calls among the spans the objects kept now (`waitingSpans`), by model: none of those kept before, counted then. */
   keptUsage: Record<string, ModelUsageCounts>;
   /** Whether any span of the request waits in an object, kept now or by the request sent before. */
@@ -118,15 +118,25 @@ function usageBySettlement(
   { calls, traceOf }: RequestTraces,
   settlements: Map<RequestTrace, TraceSettlement>,
 ): Pick<SettledTraces, "usage" | "keptUsage"> {
-  const usage: Record<string, ModelUsageCounts> = {};
+  const usage: UsageByParent = new Map();
   const keptUsage: Record<string, ModelUsageCounts> = {};
   for (const call of calls) {
     const settlement = settlements.get(traceOf[call.at]!);
     if (settlement === undefined) continue;
-    if (!("waiting" in settlement)) addModelCall(usage, call.usage);
+    if (!("waiting" in settlement)) addModelCall(usageOf(usage, settlement.parent), call.usage);
     else if (!settlement.again) addModelCall(keptUsage, call.usage);
   }
   return { usage, keptUsage };
+}
+
+/** A parent's model calls among `usage`, by model: an empty record, there from now on, if it has none yet. */
+function usageOf(usage: UsageByParent, parent: string): Record<string, ModelUsageCounts> {
+  let calls = usage.get(parent);
+  if (!calls) {
+    calls = {};
+    usage.set(parent, calls);
+  }
+  return calls;
 }
 
 /** What a call settling the tenant's traces carries of its record as digests: its routes' match keys and its redaction rules'. */
@@ -178,10 +188,13 @@ async function settleProvisionally(env: Env, request: RequestTraces, tenant: Ten
     const dropped = { ...(t.decided ? { decided: t.parent } : {}), ...(t.candidate ? { candidate: t.candidate } : {}) };
     return t.decided || t.candidate ? [{ trace: t.trace, dropped }] : [];
   });
+  const parentOf = (trace: RequestTrace) => decided.get(trace) ?? trace.parent;
+  const usage: UsageByParent = new Map();
+  for (const call of request.calls) addModelCall(usageOf(usage, parentOf(request.traceOf[call.at]!)), call.usage);
   return {
-    processed: batchesByParent(request, (trace) => decided.get(trace) ?? trace.parent),
+    processed: batchesByParent(request, parentOf),
     waitingSpans: 0,
-    usage: request.usage,
+    usage,
     keptUsage: {},
     anyWaiting: false,
     provisional,

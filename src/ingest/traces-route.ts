@@ -5,11 +5,13 @@ import { relayConfig } from "../env.js";
 import type { AppEnv } from "../http/app-env.js";
 import { methodNotAllowed, RelayError } from "../http/errors.js";
 import { logEvent } from "../log/events.js";
+import type { UsageByParent } from "../process/process-spans.js";
 import { readBody, untrustedBodyLimits } from "../receive/body.js";
 import { contentCodingOf, requireOtlpFormat } from "../receive/content-type.js";
 import { takeRequestToken, takeUntrustedRequestToken, withinLocationCeiling } from "../receive/rate-limit.js";
 import { otlpSuccessResponse } from "../receive/respond.js";
 import { takingTurns } from "../receive/turns.js";
+import type { ModelUsageCounts } from "../stats/counts.js";
 import { countSpans, countUsage } from "../stats/recorder.js";
 import { recordBraintrustVerdict } from "../tenants/accepted-keys.js";
 import { authenticateIngest } from "../tenants/credentials.js";
@@ -70,7 +72,9 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
       });
   const prepared = await takingTurns(prepareDeliveries(body, format, tenant, credential, config, c.env));
   const { rejections } = prepared;
-  let { deliveries, usage } = prepared;
+  let { deliveries } = prepared;
+  // A tenant that does not route sends every span to its parent.
+  let usage: UsageByParent = new Map([[tenant.parent, prepared.usage]]);
   let waiting = 0;
   let anyWaiting = false;
   let provisional: ProvisionalDecision[] = [];
@@ -99,7 +103,7 @@ tracesRoute.post("/:tenant/v1/traces", async (c) => {
   if (verdict === true) await rememberAccepted(c.env, tenant, provisional, parentsTaken(results));
   const answer = clientAnswer(results, rejections, anyWaiting);
   // Once the spans are the relay's: a request refused now is sent again, and its calls would count twice.
-  countUsage(counted, usage);
+  for (const calls of usageKept(usage, results)) countUsage(counted, calls);
   // The client is told in its partial_success, which no operator sees: one line per request answered 200,
   // with why. Not before: a request answered 503 is sent again, and its line would be written twice.
   if (rejections.rejectedSpans > 0n) {
@@ -134,6 +138,23 @@ function braintrustVerdict(results: RequestDeliveryResult[]): boolean | undefine
  */
 function parentsTaken(results: RequestDeliveryResult[]): Set<string> {
   return new Set(results.flatMap((r) => (r.result === "delivered" || r.result === "queued" ? [r.parent] : [])));
+}
+
+/**
+ * The model calls of the parents whose spans the relay delivered or kept (queued, or as a dead
+ * letter): not those of a parent whose every delivery Braintrust refused with a key it has not
+ * accepted, or that was never sent. Those calls are in no one's Braintrust, and the client, told
+ * so, does not send them again.
+ */
+function usageKept(usage: UsageByParent, results: RequestDeliveryResult[]): Array<Record<string, ModelUsageCounts>> {
+  const kept = new Set<string>();
+  const notKept = new Set<string>();
+  for (const r of results) {
+    if (r.result === "refused" || r.result === "rejected" || r.result === "not_sent") notKept.add(r.parent);
+    else if (r.result === "dead_lettered") kept.add(r.deadLetter.parent);
+    else if (r.result !== "not_kept") kept.add(r.parent);
+  }
+  return [...usage].flatMap(([parent, calls]) => (notKept.has(parent) && !kept.has(parent) ? [] : [calls]));
 }
 
 tracesRoute.all("/:tenant/v1/traces", (c) => {

@@ -63,6 +63,9 @@ interface ModelCall {
   usage: LlmUsage;
 }
 
+/** Model calls by the parent their spans went to, then by model. */
+export type UsageByParent = Map<string, Record<string, ModelUsageCounts>>;
+
 /**
  * Adds one model call into usage by model, in place: unpriced when it came without a cost but with
  * tokens, which Braintrust prices by the model's name; a call without tokens (the provider refused
