@@ -7,6 +7,7 @@ import { afterSpace, OVER_BUDGET } from "../encoding/json-reader.js";
 import type { SpanFields } from "../otlp/incoming.js";
 import { failedWithoutMessage } from "../otlp/status.js";
 import { findAttribute, numberAttribute, parseJson, scalarOf } from "./attributes.js";
+import { asItCame, type SourceReading } from "./derived-text.js";
 import type { ResponsePayload } from "./payloads.js";
 import { RawJson } from "./raw-json.js";
 
@@ -22,7 +23,7 @@ const NO_ERROR_CODES = new Set(["", "0", "0.0", "none", "null", "false"]);
  * error's own message (`{error: {message}}` or `{code, message}`), else the result's text parts, else
  * the result when it is text. Undefined for a call that did not fail.
  */
-export function toolFailure(attributes: KeyValue[], output: unknown): string | undefined {
+export function toolFailure(attributes: KeyValue[], output: unknown, read: SourceReading = asItCame): string | undefined {
   const result = output instanceof RawJson ? parseJson(textOf(output.utf8)) : output;
   const flag = scalarOf(findAttribute(attributes, "tfy.mcp_server.is_tool_call_execution_error"));
   const code = scalarOf(findAttribute(attributes, "tfy.mcp_server.error_code"));
@@ -33,7 +34,7 @@ export function toolFailure(attributes: KeyValue[], output: unknown): string | u
   if (!isError && !rpcError && String(flag).trim().toLowerCase() !== "true") return undefined;
   return (
     errorMessageOf(result) ??
-    contentText(toolResult) ??
+    contentText(toolResult, read) ??
     (saysSomething(result) ? result : undefined) ??
     (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
   );
@@ -172,11 +173,14 @@ export function httpFailure({ attributes, kind }: Pick<SpanFields, "attributes" 
  * message, an exception or an HTTP status code, which come first. A status of OK is final, as
  * OpenTelemetry has it: its developer says the call succeeded, the error handled (a retry, a fallback).
  */
-export function errorTypeFailure({ attributes, status }: Pick<SpanFields, "attributes" | "status">): string | undefined {
+export function errorTypeFailure(
+  { attributes, status }: Pick<SpanFields, "attributes" | "status">,
+  read: SourceReading = asItCame,
+): string | undefined {
   if (status?.code === Status_StatusCode.OK) return undefined;
   const type = scalarOf(findAttribute(attributes, "error.type"));
   if (typeof type === "boolean" || type === undefined || String(type).trim() === "") return undefined;
-  return `the call failed with error ${type}`;
+  return `the call failed with error ${read(String(type))}`;
 }
 
 /**
@@ -185,14 +189,14 @@ export function errorTypeFailure({ attributes, status }: Pick<SpanFields, "attri
  * says it, as the exception that ended the span; undefined for a span whose status says more, or that
  * did not fail: an exception event alone may be one that was handled.
  */
-export function exceptionFailure(span: Pick<SpanFields, "status" | "events">): string | undefined {
+export function exceptionFailure(span: Pick<SpanFields, "status" | "events">, read: SourceReading = asItCame): string | undefined {
   // Read only then: a span read from its bytes decodes its events when they are first read.
   if (!failedWithoutMessage(span.status)) return undefined;
   const exception = span.events?.findLast((event) => event.name === "exception");
   if (!exception) return undefined;
   const text = (key: string) => {
     const value = scalarOf(findAttribute(exception.attributes, key));
-    return value === undefined || value === "" ? undefined : String(value);
+    return value === undefined || value === "" ? undefined : read(String(value));
   };
   const type = text("exception.type");
   const message = text("exception.message");
@@ -214,10 +218,10 @@ function saysSomething(text: unknown): text is string {
 }
 
 /** An MCP result's text parts, one to a line; blank ones say nothing, and would leave an error without a word. */
-function contentText(result: unknown): string | undefined {
+function contentText(result: unknown, read: SourceReading): string | undefined {
   if (!isJsonObject(result) || !Array.isArray(result.content)) return undefined;
   const texts = result.content.flatMap((part: unknown) =>
-    isJsonObject(part) && part.type === "text" && saysSomething(part.text) ? [part.text] : [],
+    isJsonObject(part) && part.type === "text" && saysSomething(part.text) ? [read(part.text)] : [],
   );
   return texts.length > 0 ? texts.join("\n") : undefined;
 }

@@ -14,7 +14,7 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, type Val
  * translation, so it reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
- * `@` hides text from a pattern). Should masking it as text have broken its JSON (a match took the `n`
+ * `@` hides text from a pattern), and a string holding JSON as JSON in its turn. Should masking it as text have broken its JSON (a match took the `n`
  * of a `\n`), it is masked token by token instead, then as text once more for the patterns that span
  * tokens (a key and its value); broken again, it is masked whole. Patterns anchored with `^` or `$`
  * mask each token on its own as well, as they would the same text in an attribute of its own (where
@@ -26,16 +26,20 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
   const maskWithin = (text: string): string | undefined => maskedWithin(text, rules.values);
   const mask = (text: string): string => maskedText(text, rules);
   const maskAnchored = rules.anchored.length === 0 ? undefined : (text: string): string => maskedWithin(text, rules.anchored) ?? REDACTED;
-  const maskText = (text: string): string => {
+  const maskText = (text: string, depth = 0): string => {
     const asText = maskWithin(text);
     if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
+    // A string of it holding JSON (a tool call's arguments, an answer in JSON mode, JSON text that
+    // translation nested in the JSON it writes) is escaped in it: masked as JSON in its turn.
+    const maskString =
+      depth < JSON_IN_STRINGS_DEPTH ? (string: string) => (JSON_CONTAINER.test(string) ? maskText(string, depth + 1) : mask(string)) : mask;
     let asJson = asText ?? REDACTED;
     if (asText !== undefined && isJson(utf8Of(asText))) {
-      if (maskAnchored || asText.includes("\\")) asJson = maskJsonTokens(asText, mask, maskAnchored) ?? REDACTED_JSON;
+      if (maskAnchored || asText.includes("\\")) asJson = maskJsonTokens(asText, maskString, maskAnchored) ?? REDACTED_JSON;
     } else if (isJson(utf8Of(text))) {
       // A pattern may match across a key and its value, which no token holds alone: what the tokens
       // leave is masked as text once more, and taken if it is still JSON.
-      const tokens = maskJsonTokens(text, mask, mask);
+      const tokens = maskJsonTokens(text, maskString, mask);
       const again = tokens === undefined ? undefined : maskWithin(tokens);
       asJson = again !== undefined && (again === tokens || isJson(utf8Of(again))) ? again : REDACTED_JSON;
     }
@@ -145,6 +149,13 @@ export function scopeTexts(scopeSpans: ScopeSpans): OwnTexts {
 function grownAtMost(text: string): number {
   return 2 * text.length + GROWTH_ALLOWANCE;
 }
+
+/**
+ * How deep JSON held in a string of a JSON value is masked as JSON: deeper, a string is masked as
+ * text. Each level reads its string again, so a value nested deeper than any encoder nests costs at
+ * most this many more passes.
+ */
+const JSON_IN_STRINGS_DEPTH = 3;
 
 /** Room for a replacement in short text: an address of six characters masked as `[REDACTED]`. */
 const GROWTH_ALLOWANCE = 16;

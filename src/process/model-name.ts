@@ -1,5 +1,6 @@
 import type { KeyValue } from "../../gen/opentelemetry/proto/common/v1/common_pb.js";
 import { stringAttribute } from "./attributes.js";
+import { asItCame, readIfAny, type SourceReading } from "./derived-text.js";
 
 /**
  * The model name Braintrust prices a span by (`metadata.model`, looked up by exact name): the
@@ -11,18 +12,23 @@ import { stringAttribute } from "./attributes.js";
  * gateway called, `tfy.model.name`, the provider's name as it is (`meta-llama/Llama-3.3-70B-Instruct-Turbo`;
  * a virtual or routed model such as `routing/fast-chat` resolves to it); otherwise the request's model,
  * without TrueFoundry's provider-account prefix (`openai-main/gpt-4o` → `gpt-4o`). A response's or
- * `tfy.model.name`'s own prefix goes too when it is the account the request named.
+ * `tfy.model.name`'s own prefix goes too when it is the account the request named. Each name is read
+ * through `read` (derived-text.ts).
  */
-export function providerModelName(attributes: KeyValue[], payloads: { requestModel: unknown; responseModel: unknown }): string | undefined {
+export function providerModelName(
+  attributes: KeyValue[],
+  payloads: { requestModel: unknown; responseModel: unknown },
+  read: SourceReading = asItCame,
+): string | undefined {
   // Looked up once, no list or closure made: this runs on every model call's and request's span.
   const requested: Requested = [
-    nameOf(payloads.requestModel),
-    nameOf(stringAttribute(attributes, "tfy.request.model_name")),
-    nameOf(stringAttribute(attributes, "gen_ai.request.model")),
+    nameOf(payloads.requestModel, read),
+    nameOf(stringAttribute(attributes, "tfy.request.model_name"), read),
+    nameOf(stringAttribute(attributes, "gen_ai.request.model"), read),
   ];
   // A GenAI span's response model is the answer's, as the response body's is: a virtual model it asked for is no provider's.
-  const answered = nameOf(payloads.responseModel) ?? stringAttribute(attributes, "gen_ai.response.model");
-  const called = stringAttribute(attributes, "tfy.model.name");
+  const answered = nameOf(payloads.responseModel, read) ?? readIfAny(stringAttribute(attributes, "gen_ai.response.model"), read);
+  const called = readIfAny(stringAttribute(attributes, "tfy.model.name"), read);
   if (answered && !(called && (echoesAccount(answered, requested) || answered.endsWith(`/${called}`))))
     return (called === undefined && askedUnderNamespace(answered, requested)) || outsideAccounts(answered, requested);
   if (called) return outsideAccounts(called, requested);
@@ -56,9 +62,9 @@ function askedUnderNamespace(answered: string, requested: Requested): string | u
   return undefined;
 }
 
-/** A name, or undefined for anything but a string that is not empty. */
-function nameOf(name: unknown): string | undefined {
-  return typeof name === "string" && name !== "" ? name : undefined;
+/** A name, read, or undefined for anything but a string that is not empty. */
+function nameOf(name: unknown, read: SourceReading): string | undefined {
+  return typeof name === "string" && name !== "" ? read(name) : undefined;
 }
 
 /** The name without the first requested name's account (`openai-main/`) it starts with, when it has more after it. */

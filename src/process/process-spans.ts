@@ -141,7 +141,13 @@ export class SpanProcessor {
     this.spanIds = spanIds;
     this.redaction = compileRedaction(tenant.redact);
     this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey, secrets, this.redaction) : undefined;
-    this.translation = tenant.translate ? { keepSourceAttributes: tenant.keep_source_attributes } : undefined;
+    const redaction = this.redaction;
+    this.translation = tenant.translate
+      ? {
+          keepSourceAttributes: tenant.keep_source_attributes,
+          ...(redaction && redaction.values.length > 0 ? { masked: (text: string) => maskedText(text, redaction) } : {}),
+        }
+      : undefined;
     this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;
     const parentsSent = this.sentIds ?? spanIds;
     this.callerParents = parentsSent && rootsCallersChildren ? new CallerParents(parentsSent) : undefined;

@@ -6,6 +6,7 @@ import type { SpanFields } from "../otlp/incoming.js";
 import { errorStatus, FEW_KEYS, type NewAttribute } from "../otlp/span-edit.js";
 import { countOf, findAttribute, hasAttribute, keyValue, stringArrayValue, stringAttribute, stringKeyValue } from "./attributes.js";
 import { REQUEST_SPAN_TYPES } from "./caller-parent.js";
+import { asItCame, derivedAsMasked, readIfAny, type SourceReading } from "./derived-text.js";
 import {
   answerError,
   errorTypeFailure,
@@ -52,6 +53,8 @@ import { traceloopMessages } from "./traceloop.js";
 export interface TranslationOptions {
   /** Keep the attributes translation restated (payloads, Traceloop messages, metrics) beside their braintrust.* form. */
   keepSourceAttributes: boolean;
+  /** Text as the tenant's value rules mask it, which text derived from the span's must meet as its sources did (derived-text.ts); none without value rules. */
+  masked?: SourceReading;
 }
 
 export interface SpanTranslation {
@@ -107,7 +110,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // The older gateway's model call may carry its messages as events only, which Braintrust reads itself.
   // A model call of the GenAI conventions names the model it asked for.
   const genAiCall = traceloop !== undefined || hasAttribute(attributes, "gen_ai.request.model");
-  if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return failedOnly(span) ?? UNTRANSLATED;
+  if (!genAiCall && !attributes.some((a) => a.key.startsWith("tfy."))) return failedOnly(span, options.masked) ?? UNTRANSLATED;
 
   const tfyType = stringAttribute(attributes, "tfy.span_type");
   const type = spanTypeOf(tfyType, genAiCall);
@@ -137,7 +140,7 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // An answer's error body is an API's: a model call's, or a request's (an agent's too: a response's `error`, as the
   // Responses API's, is an object only when it failed). A guardrail's output or a tool's result is its own JSON.
   const answerFailure = type === "llm" || type === "task" ? answerError(answer) : undefined;
-  const error = spanError(span, type, answer, errorMessage, answerFailure);
+  const error = spanError(span, type, answer, errorMessage, answerFailure, asItCame);
   // An error body whose message the span's error shows is no output, as Braintrust's SDKs log a failed
   // call: its message is not stored twice, the rest of it (a type, a code) shows as the answer's rest.
   const shownError = error ?? (statusShowsError(span) ? span.status!.message : undefined);
@@ -152,9 +155,14 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
   // Shown as metadata in their attributes' place (kept, they show it already): what a request's span
   // says its call used, and a prompt's variables, unfolded.
   const movedToMetadata = options.keepSourceAttributes ? {} : { ...metrics.usedElsewhere, ...promptVariablesShown(attributes) };
+  const modelNamed = { requestModel: request?.model, responseModel: response?.model };
   const model =
     type === "llm" || type === "task"
-      ? providerModelName(attributes, { requestModel: request?.model, responseModel: response?.model })
+      ? derivedAsMasked(
+          providerModelName(attributes, modelNamed),
+          (read) => providerModelName(attributes, modelNamed, read),
+          options.masked,
+        )
       : undefined;
   // What the rest of a response leaves out must show elsewhere: its model as metadata's, written unless the span has its own.
   const modelShown = hasAttribute(attributes, "braintrust.metadata") ? undefined : model;
@@ -281,7 +289,9 @@ export function translateSpan(span: SpanFields, options: TranslationOptions): Sp
     added,
     removedKeys,
     ...(removedEvents?.size ? { removedEvents } : {}),
-    ...(error === undefined ? {} : { error }),
+    ...(error === undefined
+      ? {}
+      : { error: derivedAsMasked(error, (read) => spanError(span, type, answer, errorMessage, answerFailure, read), options.masked) }),
   };
   if (type !== "llm" || typeof model !== "string") return edits;
   const { prompt_tokens = 0, completion_tokens = 0, estimated_cost = 0 } = metrics.values;
@@ -319,20 +329,21 @@ function spanError(
   response: ResponsePayload | undefined,
   errorMessage: string | undefined,
   answerFailure: string | undefined,
+  read: SourceReading,
 ): string | undefined {
   // A status's own message, often a bare code (`429`), gets the reason beside it: the gateway's, else the
   // answer's error body's; so does a gateway message naming only a status (`400 Bad Request`), which says
   // that the call failed, not why.
-  const statusMessage = statusShowsError(span) ? span.status!.message : undefined;
+  const statusMessage = statusShowsError(span) ? read(span.status!.message) : undefined;
   const bodyShown = errorMessage === undefined || namesOnlyStatus(errorMessage) ? answerFailure : undefined;
-  const said = [statusMessage, errorMessage, bodyShown].reduce(beside);
+  const said = [statusMessage, readIfAny(errorMessage, read), readIfAny(bodyShown, read)].reduce(beside);
   if (statusMessage !== undefined) return said === statusMessage ? undefined : said;
   return (
     said ??
-    (type === "tool" ? toolFailure(span.attributes, response?.output) : undefined) ??
-    exceptionFailure(span) ??
+    (type === "tool" ? toolFailure(span.attributes, response?.output, read) : undefined) ??
+    exceptionFailure(span, read) ??
     httpFailure(span) ??
-    errorTypeFailure(span)
+    errorTypeFailure(span, read)
   );
 }
 
@@ -370,9 +381,10 @@ function holdsAsWords(text: string, part: string): boolean {
  * still failed when it was answered with an HTTP error or says an `error.type`: it is shown failed,
  * as its parents are; or one failed without a message whose exception event says why.
  */
-function failedOnly(span: SpanFields): SpanTranslation | undefined {
-  const error = exceptionFailure(span) ?? httpFailure(span) ?? errorTypeFailure(span);
-  return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error };
+function failedOnly(span: SpanFields, masked: SourceReading | undefined): SpanTranslation | undefined {
+  const failure = (read: SourceReading) => exceptionFailure(span, read) ?? httpFailure(span) ?? errorTypeFailure(span, read);
+  const error = failure(asItCame);
+  return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error: derivedAsMasked(error, failure, masked)! };
 }
 
 /**
