@@ -34,6 +34,13 @@ function shown(span: Span): string {
   });
 }
 
+/** Shows `secret` nowhere in Braintrust, translated or not, of what `make` makes, for a tenant masking by `rule`. */
+function expectHiddenEitherWay(make: () => Span, rule: unknown, secret: string): void {
+  const settings = { redact: { values: [rule] } };
+  expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain(secret);
+  expect(shown(sentSpan(make(), settings))).not.toContain(secret);
+}
+
 function stringValue(value: string) {
   return create(AnyValueSchema, { value: { case: "stringValue", value } });
 }
@@ -86,9 +93,7 @@ describe("JSON text an attribute held, nested by translation as a string inside 
 
   it("an anchored rule masks a value of Traceloop tool call arguments", () => {
     const args = JSON.stringify({ card: CARD });
-    const settings = { redact: { values: [WHOLE_CARD] } };
-    expect(shown(sentSpan(traceloopToolCall(args), { ...settings, translate: false }))).not.toContain(CARD);
-    expect(shown(sentSpan(traceloopToolCall(args), settings))).not.toContain(CARD);
+    expectHiddenEitherWay(() => traceloopToolCall(args), WHOLE_CARD, CARD);
   });
 
   it("an anchored rule masks a value of a JSON-mode answer in a Traceloop completion", () => {
@@ -100,9 +105,7 @@ describe("JSON text an attribute held, nested by translation as a string inside 
         attr("gen_ai.completion.0.role", "assistant"),
         attr("gen_ai.completion.0.content", JSON.stringify({ card: CARD })),
       ]);
-    const settings = { redact: { values: [WHOLE_CARD] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain(CARD);
-    expect(shown(sentSpan(make(), settings))).not.toContain(CARD);
+    expectHiddenEitherWay(make, WHOLE_CARD, CARD);
   });
 
   it("an anchored rule masks a value of JSON text in a flattened caller metadata attribute", () => {
@@ -111,9 +114,7 @@ describe("JSON text an attribute held, nested by translation as a string inside 
         attr("tfy.span_type", "ChatCompletion"),
         attr("tfy.request.metadata.billing", JSON.stringify({ card: CARD })),
       ]);
-    const settings = { redact: { values: [WHOLE_CARD] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain(CARD);
-    expect(shown(sentSpan(make(), settings))).not.toContain(CARD);
+    expectHiddenEitherWay(make, WHOLE_CARD, CARD);
   });
 
   it("an anchored rule masks a value of JSON text in a prompt variable sent as a key-value list", () => {
@@ -122,9 +123,7 @@ describe("JSON text an attribute held, nested by translation as a string inside 
         attr("tfy.span_type", "ChatCompletion"),
         kvlist("tfy.prompt_variables", [keyValue("profile", stringValue(JSON.stringify({ card: CARD })))]),
       ]);
-    const settings = { redact: { values: [WHOLE_CARD] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain(CARD);
-    expect(shown(sentSpan(make(), settings))).not.toContain(CARD);
+    expectHiddenEitherWay(make, WHOLE_CARD, CARD);
   });
 });
 
@@ -150,9 +149,7 @@ describe("a message translation joins into the span's error", () => {
       span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "404" });
       return span;
     };
-    const settings = { redact: { values: [NOT_FOUND] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain("Customer 1234");
-    expect(shown(sentSpan(make(), settings))).not.toContain("Customer 1234");
+    expectHiddenEitherWay(make, NOT_FOUND, "Customer 1234");
   });
 
   it("an anchored rule masks an answer's error body message after a status code", () => {
@@ -165,9 +162,7 @@ describe("a message translation joins into the span's error", () => {
       span.status = create(StatusSchema, { code: Status_StatusCode.ERROR, message: "404" });
       return span;
     };
-    const settings = { redact: { values: [NOT_FOUND] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain("Customer 1234");
-    expect(shown(sentSpan(make(), settings))).not.toContain("Customer 1234");
+    expectHiddenEitherWay(make, NOT_FOUND, "Customer 1234");
   });
 
   it("an anchored rule masks an exception event's message after its type", () => {
@@ -182,9 +177,7 @@ describe("a message translation joins into the span's error", () => {
       ];
       return span;
     };
-    const settings = { redact: { values: [WHOLE_CARD] } };
-    expect(shown(sentSpan(make(), { ...settings, translate: false }))).not.toContain(CARD);
-    expect(shown(sentSpan(make(), settings))).not.toContain(CARD);
+    expectHiddenEitherWay(make, WHOLE_CARD, CARD);
   });
 
   it("an anchored rule masks an MCP result's text part joined to the others, one to a line", () => {
