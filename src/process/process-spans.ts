@@ -140,6 +140,7 @@ export class SpanProcessor {
     const spanIds = routes || rootsCallersChildren ? new SpanIdSet() : undefined;
     this.spanIds = spanIds;
     this.redaction = compileRedaction(tenant.redact);
+    this.router = spanIds && routes ? new TraceRouter(tenant, spanIds, apiKey, secrets, this.redaction) : undefined;
     const redaction = this.redaction;
     this.translation = tenant.translate
       ? {
@@ -150,9 +151,6 @@ export class SpanProcessor {
     this.sentIds = rootsCallersChildren && tenant.drop_non_ai_spans ? new SpanIdSet() : undefined;
     const parentsSent = this.sentIds ?? spanIds;
     this.callerParents = parentsSent && rootsCallersChildren ? new CallerParents(parentsSent) : undefined;
-    // A request span whose parent the filter dropped is made a root, so is its trace's top: the router
-    // reads parents among the spans sent, as the roots are made.
-    this.router = parentsSent && routes ? new TraceRouter(tenant, parentsSent, apiKey, secrets, redaction) : undefined;
   }
 
   add(incoming: IncomingSpan): void {

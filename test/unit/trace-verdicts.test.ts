@@ -71,23 +71,6 @@ describe("what one request's spans decide about their trace", () => {
     expect(verdicts([direct])).toEqual([{ parent: "project_name:default", decided: true, spans: 1 }]);
   });
 
-  it("a gateway request span whose parent the filter drops is the top, as translation makes it a root: its trace need not wait", () => {
-    const callerTrace = randomId(16);
-    // The caller's HTTP client span, under the caller's own span (never sent), exported with the gateway's by one collector.
-    const http = spanWith("POST https://gateway/api/llm", [attr("http.request.method", "POST")], {
-      traceId: callerTrace,
-      parentSpanId: randomId(8),
-    });
-    const request = entry("ChatCompletion", { traceId: callerTrace, parentSpanId: http.spanId });
-    const call = entry("Model", { traceId: callerTrace, parentSpanId: request.spanId });
-
-    expect(verdicts([call, request, http], { translate: true, drop_non_ai_spans: true })).toEqual([
-      { parent: "project_name:default", decided: true, spans: 2 },
-    ]);
-    // Kept, the caller's span is the gateway span's parent; the trace's top is yet to come.
-    expect(verdicts([call, request, http], { translate: true })).toEqual([{ parent: "project_name:default", decided: false, spans: 3 }]);
-  });
-
   it("the older gateway's chatCompletions span whose parent is not in the request is the top; another GenAI span is not", () => {
     const older = (name: string) =>
       entry(name, { traceId: randomId(16), parentSpanId: randomId(8) }, [attr("gen_ai.request.model", "openai-main/gpt-4o")]);
