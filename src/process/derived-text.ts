@@ -26,5 +26,6 @@ export function derivedAsMasked(
 ): string | undefined {
   if (derived === undefined || masked === undefined) return derived;
   const fromMasked = derive(masked);
-  return fromMasked === masked(derived) ? derived : fromMasked;
+  // None: the sources read again found nothing (a payload past its parse budget), so the text stays as derived, masked whole.
+  return fromMasked === undefined || fromMasked === masked(derived) ? derived : fromMasked;
 }

@@ -36,7 +36,7 @@ export function toolFailure(attributes: KeyValue[], output: unknown, read: Sourc
     errorMessageOf(result) ??
     contentText(toolResult, read) ??
     (saysSomething(result) ? result : undefined) ??
-    (rpcError ? `the tool call failed with error ${code}` : "the tool call failed")
+    (rpcError ? `the tool call failed with error ${read(String(code))}` : "the tool call failed")
   );
 }
 

@@ -106,5 +106,7 @@ export const UNPRICED = "unpriced";
 export function unpricedCalls(
   usage: Pick<ModelUsageCounts, "calls" | "cost_usd" | "prompt_tokens" | "completion_tokens" | "unpriced_calls">,
 ): number {
+  // Counts made before calls without tokens stopped counting as unpriced may still hold them.
+  if (usage.prompt_tokens + usage.completion_tokens === 0) return 0;
   return usage.unpriced_calls ?? (isUnpriced(usage) ? usage.calls : 0);
 }

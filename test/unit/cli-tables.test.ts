@@ -69,6 +69,16 @@ describe("the CLI's tables", () => {
     expect(row).toMatch(/^gpt-4o\s+2\s+0\s+0\s+0\.000000$/);
   });
 
+  it("show a model whose calls had no tokens as costing nothing, counted unpriced before that stopped or not", () => {
+    const row = tenantStatsOutput(
+      statsWith({ "gpt-4o": { calls: 2, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, unpriced_calls: 2 } }),
+    )
+      .split("\n")
+      .at(-1);
+
+    expect(row).toMatch(/^gpt-4o\s+2\s+0\s+0\s+0\.000000$/);
+  });
+
   it("show a model the gateway priced some calls of with its cost and the calls that cost leaves out", () => {
     const row = tenantStatsOutput(
       statsWith({ "gpt-4o": { calls: 3, prompt_tokens: 30, completion_tokens: 6, cost_usd: 0.5, unpriced_calls: 2 } }),

@@ -232,3 +232,35 @@ describe("a model name translation cuts out of a masked one", () => {
     },
   );
 });
+
+describe("what translation derives, read again from masked sources", () => {
+  it("leaves a failed MCP call with a large result failed, with its message, for a tenant with value rules", () => {
+    const make = () =>
+      spanWith("MCP", [
+        attr("tfy.span_type", "MCP"),
+        attr("tfy.input", JSON.stringify({ name: "charge", arguments: {} })),
+        attr(
+          "tfy.output",
+          JSON.stringify({
+            isError: true,
+            content: [{ type: "text", text: "quota exceeded" }],
+            rows: Array.from({ length: 60_000 }, () => []),
+          }),
+        ),
+      ]);
+    expect(sentSpan(make(), {}).status?.message).toBe("quota exceeded");
+    const ruled = sentSpan(make(), { redact: { values: ["emails"] } });
+    expect(ruled.status?.code).toBe(Status_StatusCode.ERROR);
+    expect(ruled.status?.message).toBe("quota exceeded");
+  });
+
+  it("an anchored rule masks an MCP call's error code in the sentence translation makes of it", () => {
+    const make = () =>
+      spanWith("MCP", [
+        attr("tfy.span_type", "MCP"),
+        attr("tfy.input", JSON.stringify({ name: "charge", arguments: {} })),
+        attr("tfy.mcp_server.error_code", "ACCT-4111111111111111"),
+      ]);
+    expectHiddenEitherWay(make, { pattern: "^ACCT-\\d{16}$", replacement: "[acct]" }, "4111111111111111");
+  });
+});
