@@ -30,6 +30,12 @@ export function afterSpace(utf8: Uint8Array, at: number): number {
 /** Thrown where the bytes stop being JSON: caught by the reader's callers, never seen outside. */
 export class Invalid extends Error {}
 
+/**
+ * The one refusal thrown: made once, since an error made for each refusal takes its stack, which
+ * costs microseconds, and text that must be checked for JSON may be millions of small strings.
+ */
+const INVALID = new Invalid();
+
 const encoder = new TextEncoder();
 
 /**
@@ -113,7 +119,7 @@ export class Reader {
   }
 
   scalars(visit: (token: string) => void, depth: number): true {
-    if (depth > MAX_DEPTH) throw new Invalid();
+    if (depth > MAX_DEPTH) throw INVALID;
     this.space();
     const c = this.bytes[this.at];
     const start = this.at;
@@ -139,7 +145,7 @@ export class Reader {
     this.space();
     this.value(1);
     this.space();
-    if (this.at !== this.bytes.length) throw new Invalid();
+    if (this.at !== this.bytes.length) throw INVALID;
   }
 
   space(): void {
@@ -147,12 +153,12 @@ export class Reader {
   }
 
   private expect(c: number): void {
-    if (this.bytes[this.at] !== c) throw new Invalid();
+    if (this.bytes[this.at] !== c) throw INVALID;
     this.at++;
   }
 
   private value(depth: number): void {
-    if (depth > MAX_DEPTH) throw new Invalid();
+    if (depth > MAX_DEPTH) throw INVALID;
     const c = this.bytes[this.at];
     const literal = c === undefined ? undefined : LITERALS.get(c);
     if (c === QUOTE) this.string();
@@ -192,7 +198,7 @@ export class Reader {
       this.space();
       const c = this.bytes[this.at++];
       if (c === close) return;
-      if (c !== COMMA) throw new Invalid();
+      if (c !== COMMA) throw INVALID;
     }
   }
 
@@ -220,15 +226,15 @@ export class Reader {
         this.at = at;
         return escaped;
       }
-      if (c < 0x20) throw new Invalid();
+      if (c < 0x20) throw INVALID;
       if (c !== BACKSLASH) continue;
       escaped = true;
       const next = bytes[at++];
       if (next === 0x75) {
-        for (let i = 0; i < 4; i++) if (!isHexDigit(bytes[at++])) throw new Invalid();
-      } else if (next === undefined || !ESCAPES.has(next)) throw new Invalid();
+        for (let i = 0; i < 4; i++) if (!isHexDigit(bytes[at++])) throw INVALID;
+      } else if (next === undefined || !ESCAPES.has(next)) throw INVALID;
     }
-    throw new Invalid();
+    throw INVALID;
   }
 
   private literal(word: Uint8Array): void {
@@ -257,7 +263,7 @@ export class Reader {
   private digits(): void {
     const start = this.at;
     while (isDigit(this.bytes[this.at])) this.at++;
-    if (this.at === start) throw new Invalid();
+    if (this.at === start) throw INVALID;
   }
 }
 

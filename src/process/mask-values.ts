@@ -3,7 +3,7 @@ import { type AnyValue, AnyValueSchema, type KeyValue } from "../../gen/opentele
 import type { ResourceSpans, ScopeSpans, Span } from "../../gen/opentelemetry/proto/trace/v1/trace_pb.js";
 import { utf8Of } from "../encoding/bytes.js";
 import { isJson, isJsonObject } from "../encoding/json.js";
-import { BACKSLASH, QUOTE } from "../encoding/json-characters.js";
+import { BACKSLASH, CLOSE_LIST, CLOSE_OBJECT, isJsonSpace, OPEN_LIST, QUOTE } from "../encoding/json-characters.js";
 import { REDACTED } from "../tenants/processing-schema.js";
 import { parseJson } from "./attributes.js";
 import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, type ValueRule } from "./redact.js";
@@ -32,13 +32,14 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
     // A string of it holding JSON (a tool call's arguments, an answer in JSON mode, JSON text that
     // translation nested in the JSON it writes) is escaped in it: masked as JSON in its turn.
     const maskString =
-      depth < JSON_IN_STRINGS_DEPTH ? (string: string) => (JSON_CONTAINER.test(string) ? maskText(string, depth + 1) : mask(string)) : mask;
+      depth < JSON_IN_STRINGS_DEPTH ? (string: string) => (mayHoldJson(string) ? maskText(string, depth + 1) : mask(string)) : mask;
     let asJson = asText ?? REDACTED;
     if (asText !== undefined && isJson(utf8Of(asText))) {
       if (maskAnchored || asText.includes("\\")) asJson = maskJsonTokens(asText, maskString, maskAnchored) ?? REDACTED_JSON;
-    } else if (isJson(utf8Of(text))) {
+    } else if (asText !== text && isJson(utf8Of(text))) {
       // A pattern may match across a key and its value, which no token holds alone: what the tokens
-      // leave is masked as text once more, and taken if it is still JSON.
+      // leave is masked as text once more, and taken if it is still JSON. (Text masking left as it
+      // was is no JSON, broken or not.)
       const tokens = maskJsonTokens(text, maskString, mask);
       const again = tokens === undefined ? undefined : maskWithin(tokens);
       asJson = again !== undefined && (again === tokens || isJson(utf8Of(again))) ? again : REDACTED_JSON;
@@ -148,6 +149,19 @@ export function scopeTexts(scopeSpans: ScopeSpans): OwnTexts {
  */
 function grownAtMost(text: string): number {
   return 2 * text.length + GROWTH_ALLOWANCE;
+}
+
+/**
+ * Whether a string may hold a JSON object or list: it opens one and ends as it would close. A cheap
+ * look first, since a value may be millions of short strings that open one and are no JSON.
+ */
+function mayHoldJson(text: string): boolean {
+  if (!JSON_CONTAINER.test(text)) return false;
+  let start = 0;
+  while (isJsonSpace(text.charCodeAt(start))) start++;
+  let end = text.length - 1;
+  while (end > start && isJsonSpace(text.charCodeAt(end))) end--;
+  return end > start && text.charCodeAt(end) === (text.charCodeAt(start) === OPEN_LIST ? CLOSE_LIST : CLOSE_OBJECT);
 }
 
 /**
