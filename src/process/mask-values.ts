@@ -17,8 +17,8 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, type Val
  * `@` hides text from a pattern), and a string holding JSON as JSON in its turn. Should masking it as text have broken its JSON (a match took the `n`
  * of a `\n`), it is masked token by token instead, then as text once more for the patterns that span
  * tokens (a key and its value); broken again, it is masked whole. Patterns anchored with `^` or `$`
- * mask each token on its own as well, as they would the same text in an attribute of its own (where
- * it was before translation moved it into JSON). What changed is written anew as a JSON string,
+ * mask each token of a JSON value on its own instead, as they would the same text in an attribute of
+ * its own (where it was before translation moved it into JSON). What changed is written anew as a JSON string,
  * everything else stays as it came, so the value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
@@ -27,8 +27,11 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
   const mask = (text: string): string => maskedText(text, rules);
   const maskAnchored = rules.anchored.length === 0 ? undefined : (text: string): string => maskedWithin(text, rules.anchored) ?? REDACTED;
   const maskText = (text: string, depth = 0): string => {
-    const asText = maskWithin(text);
-    if (!JSON_CONTAINER.test(text)) return asText ?? REDACTED;
+    if (!JSON_CONTAINER.test(text)) return maskWithin(text) ?? REDACTED;
+    // Anchored patterns mask a JSON value's tokens, each on its own (below), not its text: each
+    // pattern masks a text once.
+    const tokensApart = maskAnchored !== undefined && isJson(utf8Of(text));
+    const asText = tokensApart ? maskedWithin(text, rules.unanchored) : maskWithin(text);
     // A string of it holding JSON (a tool call's arguments, an answer in JSON mode, JSON text that
     // translation nested in the JSON it writes) is escaped in it: masked as JSON in its turn.
     const maskString =

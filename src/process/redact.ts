@@ -16,10 +16,12 @@ export interface CompiledRedaction {
   values: ValueRule[];
   /**
    * Those of `values` anchored to the start or end of text (`^`, `$`), in order: a JSON value's
-   * strings and scalars are masked by these on their own too (mask-values.ts), so that their anchors
-   * hold at each string's start and end, as they do in any other string value.
+   * strings and scalars are masked by these each on its own, not as the value's text (mask-values.ts),
+   * so that their anchors hold at each string's start and end, as they do in any other string value.
    */
   anchored: ValueRule[];
+  /** The others of `values`, in order. */
+  unanchored: ValueRule[];
 }
 
 /**
@@ -100,11 +102,12 @@ export function compileRedaction(redact: Redact): CompiledRedaction | undefined 
       })),
       values: [],
       anchored: [],
+      unanchored: [],
     };
     for (const v of redact.values) {
       const rule = typeof v === "string" ? BUILTIN_VALUE_RULES[v] : maskingWith(new RegExp(v.pattern, "g"), v.replacement);
       rules.values.push(rule);
-      if (typeof v !== "string" && isAnchored(v.pattern)) rules.anchored.push(rule);
+      (typeof v !== "string" && isAnchored(v.pattern) ? rules.anchored : rules.unanchored).push(rule);
     }
     compiled.set(redact, rules);
   }

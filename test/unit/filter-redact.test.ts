@@ -82,6 +82,7 @@ describe("redacting keys", () => {
       keys: [],
       values: [expect.any(Function)],
       anchored: [],
+      unanchored: [expect.any(Function)],
     });
   });
 
@@ -538,7 +539,7 @@ describe("masking values token by token, and metrics' names", () => {
     expect([plain, escaped]).toEqual(['{"note":"ab","n":"[CARD]"}', '{"note":"a\\nb","n":"[CARD]"}']);
   });
 
-  it("holds a pattern's ^ and $ at each string's and scalar's start and end in a JSON value, as in any other value, and at the value's own as text too", () => {
+  it("holds a pattern's ^ and $ at each string's and scalar's start and end in a JSON value, as in any other value, not at the value's own", () => {
     const rules = [
       { pattern: "^ft:[^:]+", replacement: "ft:[model]" },
       { pattern: "-client-[a-z]+$", replacement: "-[client]" },
@@ -559,8 +560,16 @@ describe("masking values token by token, and metrics' names", () => {
     expect(out).toEqual({
       plain: "ft:[model]:acme",
       json: '{"model":"ft:[model]:acme","ft:[model]":"x","user":"acme-[client]","n":[1,"^x$!"],"keep":"a ft:b"}',
-      whole: "{}",
+      whole: '{"wipe":"ft:[model]"}',
     });
+  });
+
+  it("masks a JSON value's string once by a pattern with ^ or $, as it does the same text in an attribute of its own", () => {
+    const rule = { pattern: "secret|^x$", replacement: "[secret]" };
+
+    const out = maskedAttributes([attr("plain", "my secret"), attr("json", '{"a":"my secret","b":"x"}')], [rule]);
+
+    expect(out).toEqual({ plain: "my [secret]", json: '{"a":"my [secret]","b":"[secret]"}' });
   });
 
   it("masks a pattern spanning a key and its value once another match broke the value's JSON, and the value whole should that break it again", () => {
