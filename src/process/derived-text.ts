@@ -19,11 +19,11 @@ export function readIfAny(text: string | undefined, read: SourceReading): string
  * twice. `derived` is what `derive` made of the sources as they came; it reads each source text
  * through `read`. `masked` is undefined for a tenant without value rules.
  */
-export function derivedAsMasked(
-  derived: string | undefined,
+export function derivedAsMasked<Derived extends string | undefined>(
+  derived: Derived,
   derive: (read: SourceReading) => string | undefined,
   masked: SourceReading | undefined,
-): string | undefined {
+): Derived | string {
   if (derived === undefined || masked === undefined) return derived;
   const fromMasked = derive(masked);
   // None: the sources read again found nothing (a payload past its parse budget), so the text stays as derived, masked whole.

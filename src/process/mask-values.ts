@@ -14,12 +14,13 @@ import { type CompiledRedaction, JSON_CONTAINER, MAX_MATCHES_PER_VALUE, type Val
  * translation, so it reaches the translated JSON.
  * A value that is a JSON object or list is masked as text, so a pattern may span its keys and values,
  * and then as Braintrust will read it: each string with an escape once more as it reads (`\u0040` for
- * `@` hides text from a pattern), and a string holding JSON as JSON in its turn. Should masking it as text have broken its JSON (a match took the `n`
- * of a `\n`), it is masked token by token instead, then as text once more for the patterns that span
- * tokens (a key and its value); broken again, it is masked whole. Patterns anchored with `^` or `$`
- * mask each token of a JSON value on its own instead, as they would the same text in an attribute of
- * its own (where it was before translation moved it into JSON). What changed is written anew as a JSON string,
- * everything else stays as it came, so the value stays JSON.
+ * `@` hides text from a pattern), and a string holding JSON as JSON in its turn. Should masking it as
+ * text have broken its JSON (a match took the `n` of a `\n`), it is masked token by token instead,
+ * then as text once more for the patterns that span tokens (a key and its value); broken again, it is
+ * masked whole. Patterns anchored with `^` or `$` mask each token of a JSON value on its own instead,
+ * as they would the same text in an attribute of its own (where it was before translation moved it
+ * into JSON). What changed is written anew as a JSON string, everything else stays as it came, so the
+ * value stays JSON.
  */
 export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTexts: OwnTexts): boolean {
   if (rules.values.length === 0) return false;
@@ -37,9 +38,10 @@ export function maskValues(lists: KeyValue[][], rules: CompiledRedaction, ownTex
     const maskString =
       depth < JSON_IN_STRINGS_DEPTH ? (string: string) => (mayHoldJson(string) ? maskText(string, depth + 1) : mask(string)) : mask;
     let asJson = asText ?? REDACTED;
-    if (asText !== undefined && isJson(utf8Of(asText))) {
+    // Text found JSON just above and left as it was is not checked again.
+    if (asText !== undefined && ((tokensApart && asText === text) || isJson(utf8Of(asText)))) {
       if (maskAnchored || asText.includes("\\")) asJson = maskJsonTokens(asText, maskString, maskAnchored) ?? REDACTED_JSON;
-    } else if (asText !== text && isJson(utf8Of(text))) {
+    } else if (asText !== text && (tokensApart || isJson(utf8Of(text)))) {
       // A pattern may match across a key and its value, which no token holds alone: what the tokens
       // leave is masked as text once more, and taken if it is still JSON. (Text masking left as it
       // was is no JSON, broken or not.)

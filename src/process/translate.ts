@@ -384,7 +384,7 @@ function holdsAsWords(text: string, part: string): boolean {
 function failedOnly(span: SpanFields, masked: SourceReading | undefined): SpanTranslation | undefined {
   const failure = (read: SourceReading) => exceptionFailure(span, read) ?? httpFailure(span) ?? errorTypeFailure(span, read);
   const error = failure(asItCame);
-  return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error: derivedAsMasked(error, failure, masked)! };
+  return error === undefined || statusShowsError(span) ? undefined : { ...UNTRANSLATED, error: derivedAsMasked(error, failure, masked) };
 }
 
 /**
